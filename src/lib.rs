@@ -1,0 +1,17 @@
+//! redsim: a deterministic discrete-event simulator of Redis high availability.
+//!
+//! A scenario ([`scenario`]) describes processes, configuration, workload and
+//! faults; [`world`] runs it on the deterministic kernel ([`sim`]) with Redis
+//! servers ([`redis`]) and clients ([`client`]) as state machines, recording a
+//! [`trace`] and checking the scenario's expectations ([`check`]).
+
+pub mod check;
+pub mod client;
+pub mod proto;
+pub mod redis;
+pub mod scenario;
+pub mod sim;
+pub mod trace;
+pub mod world;
+pub mod golden;
+pub mod report;

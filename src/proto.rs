@@ -1,0 +1,296 @@
+//! What travels between processes: commands, replies, the replication stream
+//! and RDB payloads, each knowing its exact RESP size so that replication
+//! offsets count the bytes real Redis counts.
+
+use std::fmt;
+use std::rc::Rc;
+
+use compact_str::CompactString;
+
+use crate::sim::WireSize;
+
+/// A key. Workload keys are short, so they are held inline without allocation.
+pub type Key = CompactString;
+
+/// Who wrote a value: a client and its per-client sequence number. Values the
+/// workload writes are unique, so the final dataset says which write survived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WriteTag {
+    pub client: u32,
+    pub seq: u32,
+}
+
+/// A string value. Workload values are represented by their tag and length
+/// rather than their bytes; only the length matters for RESP sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Blob { tag: WriteTag, len: u32 },
+    Text(CompactString),
+}
+
+impl Value {
+    pub fn byte_len(&self) -> usize {
+        match self {
+            Value::Int(i) => decimal_len_i64(*i),
+            Value::Blob { len, .. } => *len as usize,
+            Value::Text(s) => s.len(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Blob { tag, len } => write!(f, "<c{}#{} {}B>", tag.client, tag.seq, len),
+            Value::Text(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// A 40-character replication or run id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunId(pub [u8; 40]);
+
+impl RunId {
+    /// Forty '0' characters: a cleared replid2.
+    pub const ZERO: RunId = RunId([b'0'; 40]);
+
+    pub fn random(rng: &mut impl rand::Rng) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = [0u8; 40];
+        for chunk in id.chunks_mut(16) {
+            let mut bits = rng.next_u64();
+            for b in chunk {
+                *b = HEX[(bits & 15) as usize];
+                bits >>= 4;
+            }
+        }
+        RunId(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex")
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a PSYNC request names as the history it continues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PsyncId {
+    /// `PSYNC ? -1`: no cached master, a full sync is wanted.
+    Unknown,
+    Id(RunId),
+}
+
+/// A command, as sent by a client, a replica or a master's stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    /// `PING`; the master's keep-alive in the stream is lower-case `ping`.
+    Ping,
+    Get(Key),
+    Set(Key, Value),
+    Del(Key),
+    Incr(Key),
+    Select(u32),
+    Wait { replicas: u32, timeout_ms: u64 },
+    Publish { channel: CompactString, message: String },
+    Auth(CompactString),
+    ReplconfListeningPort(u16),
+    ReplconfCapa,
+    ReplconfAck(u64),
+    ReplconfGetack,
+    Psync { id: PsyncId, offset: i64 },
+    Sync,
+    Info,
+}
+
+impl Cmd {
+    /// The exact RESP length of this command as a multibulk request.
+    pub fn resp_len(&self) -> u64 {
+        let n = match self {
+            Cmd::Ping => array(1) + bulk(4),
+            Cmd::Get(k) => array(2) + bulk(3) + bulk(k.len()),
+            Cmd::Set(k, v) => array(3) + bulk(3) + bulk(k.len()) + bulk(v.byte_len()),
+            Cmd::Del(k) => array(2) + bulk(3) + bulk(k.len()),
+            Cmd::Incr(k) => array(2) + bulk(4) + bulk(k.len()),
+            Cmd::Select(db) => array(2) + bulk(6) + bulk(decimal_len_u64(u64::from(*db))),
+            Cmd::Wait {
+                replicas,
+                timeout_ms,
+            } => {
+                array(3)
+                    + bulk(4)
+                    + bulk(decimal_len_u64(u64::from(*replicas)))
+                    + bulk(decimal_len_u64(*timeout_ms))
+            }
+            Cmd::Publish { channel, message } => {
+                array(3) + bulk(7) + bulk(channel.len()) + bulk(message.len())
+            }
+            Cmd::Auth(p) => array(2) + bulk(4) + bulk(p.len()),
+            Cmd::ReplconfListeningPort(p) => {
+                array(3) + bulk(8) + bulk(14) + bulk(decimal_len_u64(u64::from(*p)))
+            }
+            Cmd::ReplconfCapa => array(5) + bulk(8) + bulk(4) + bulk(3) + bulk(4) + bulk(6),
+            Cmd::ReplconfAck(o) => array(3) + bulk(8) + bulk(3) + bulk(decimal_len_u64(*o)),
+            Cmd::ReplconfGetack => array(3) + bulk(8) + bulk(6) + bulk(1),
+            Cmd::Psync { id, offset } => {
+                let id_len = match id {
+                    PsyncId::Unknown => 1,
+                    PsyncId::Id(_) => 40,
+                };
+                array(3) + bulk(5) + bulk(id_len) + bulk(decimal_len_i64(*offset))
+            }
+            Cmd::Sync => array(1) + bulk(4),
+            Cmd::Info => array(2) + bulk(4) + bulk(11),
+        };
+        n as u64
+    }
+
+    /// True for commands that Redis flags as writes (rejected on read-only
+    /// replicas, counted by min-replicas-to-write).
+    pub fn is_write(&self) -> bool {
+        matches!(self, Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Cmd::Ping => "PING",
+            Cmd::Get(_) => "GET",
+            Cmd::Set(..) => "SET",
+            Cmd::Del(_) => "DEL",
+            Cmd::Incr(_) => "INCR",
+            Cmd::Select(_) => "SELECT",
+            Cmd::Wait { .. } => "WAIT",
+            Cmd::Publish { .. } => "PUBLISH",
+            Cmd::Auth(_) => "AUTH",
+            Cmd::ReplconfListeningPort(_)
+            | Cmd::ReplconfCapa
+            | Cmd::ReplconfAck(_)
+            | Cmd::ReplconfGetack => "REPLCONF",
+            Cmd::Psync { .. } => "PSYNC",
+            Cmd::Sync => "SYNC",
+            Cmd::Info => "INFO",
+        }
+    }
+}
+
+/// A reply from a server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Ok,
+    Pong,
+    Error(String),
+    Int(i64),
+    Bulk(Option<Value>),
+    FullResync { replid: RunId, offset: u64 },
+    Continue { replid: RunId },
+    Info(String),
+}
+
+/// A full-sync payload: the dataset as of the fork, and its size on the wire.
+#[derive(Debug)]
+pub struct RdbPayload {
+    pub data: Rc<crate::redis::dataset::Dataset>,
+    pub bytes: u64,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Cmd(Cmd),
+    Reply(Reply),
+    /// A run of the replication stream, as written in one event-loop pass.
+    Stream(Vec<Cmd>),
+    /// The first line of a full-sync transfer: `$EOF:<mark>` for a diskless
+    /// stream, `$<size>` for a file.
+    RdbHeader { eof: bool, bytes: u64 },
+    Rdb(RdbPayload),
+    /// The `\n` a master writes to a replica waiting for its RDB.
+    KeepAlive,
+}
+
+impl WireSize for Msg {
+    fn wire_size(&self) -> u64 {
+        match self {
+            Msg::Cmd(c) => c.resp_len(),
+            Msg::Reply(Reply::Bulk(Some(v))) => v.byte_len() as u64 + 16,
+            Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
+            Msg::Reply(_) => 16,
+            Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),
+            Msg::RdbHeader { .. } => 46,
+            Msg::Rdb(p) => p.bytes,
+            Msg::KeepAlive => 1,
+        }
+    }
+}
+
+fn array(argc: usize) -> usize {
+    3 + decimal_len_u64(argc as u64)
+}
+
+fn bulk(len: usize) -> usize {
+    5 + decimal_len_u64(len as u64) + len
+}
+
+pub fn decimal_len_u64(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+pub fn decimal_len_i64(n: i64) -> usize {
+    if n < 0 {
+        1 + decimal_len_u64(n.unsigned_abs())
+    } else {
+        decimal_len_u64(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resp_lengths_match_redis() {
+        assert_eq!(Cmd::Set("k".into(), Value::Text("v".into())).resp_len(), 27);
+        assert_eq!(Cmd::Select(0).resp_len(), 23);
+        assert_eq!(Cmd::Ping.resp_len(), 14);
+        assert_eq!(Cmd::Del("k".into()).resp_len(), 20);
+        assert_eq!(Cmd::ReplconfGetack.resp_len(), 37);
+        assert_eq!(
+            Cmd::Publish {
+                channel: "ch".into(),
+                message: "hello".into()
+            }
+            .resp_len(),
+            36
+        );
+        // A hello on __sentinel__:hello with an L-byte payload: 47 + digits(L) + L.
+        let msg = "x".repeat(90);
+        assert_eq!(
+            Cmd::Publish {
+                channel: "__sentinel__:hello".into(),
+                message: msg
+            }
+            .resp_len(),
+            47 + 2 + 90
+        );
+        assert_eq!(Cmd::Incr("counter".into()).resp_len(), 4 + 10 + 13);
+        assert_eq!(decimal_len_i64(-12), 3);
+    }
+}

@@ -1,0 +1,270 @@
+//! The replication backlog as Redis 7.0 keeps it: one list of buffer blocks
+//! shared by the backlog and every replica's output buffer, trimmed only by
+//! whole head blocks once more than `repl-backlog-size` is held and no replica
+//! still references the head (replication.c: feedReplicationBuffer(),
+//! incrementalTrimReplicationBacklog()).
+//!
+//! Besides the byte accounting, the backlog keeps the commands themselves at
+//! their offsets, so a partial resync can send exactly the missing commands.
+
+use std::collections::VecDeque;
+
+use crate::proto::Cmd;
+
+/// `PROTO_REPLY_CHUNK_BYTES`: the smallest block Redis requests.
+const CHUNK: u64 = 16 * 1024;
+/// `sizeof(replBufBlock)` on a 64-bit build.
+const BLOCK_HEADER: u64 = 40;
+
+/// jemalloc's usable size for a request: sizes are rounded up to classes
+/// spaced four per doubling (so 16,424 bytes become 20,480).
+pub fn jemalloc_usable(size: u64) -> u64 {
+    if size <= 8 {
+        return 8;
+    }
+    if size <= 128 {
+        return size.div_ceil(16) * 16;
+    }
+    let pow = 63 - (size - 1).leading_zeros() as u64; // 2^pow < size <= 2^(pow+1)
+    let step = 1u64 << (pow - 2);
+    size.div_ceil(step) * step
+}
+
+/// The data capacity of a block Redis allocates while `len` bytes of the
+/// current piece remain to be fed.
+pub fn block_capacity(len: u64, backlog_size: u64) -> u64 {
+    let limit = (backlog_size / 16).max(CHUNK);
+    let request = len.max(CHUNK).min(limit);
+    jemalloc_usable(request + BLOCK_HEADER) - BLOCK_HEADER
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    /// Offset of the first byte in the block.
+    start: u64,
+    used: u64,
+    capacity: u64,
+}
+
+#[derive(Debug)]
+pub struct Backlog {
+    pub size: u64,
+    /// Bytes the backlog covers (`repl_backlog_histlen`).
+    pub histlen: u64,
+    /// Offset of the first byte held (`repl_backlog->offset`).
+    pub first_byte: u64,
+    blocks: VecDeque<Block>,
+    /// Commands with the offset of their first byte, covering at least the
+    /// blocks still held.
+    cmds: VecDeque<(u64, Cmd)>,
+}
+
+impl Backlog {
+    /// A new backlog starts empty, at `master_repl_offset + 1`.
+    pub fn new(size: u64, master_repl_offset: u64) -> Self {
+        Self {
+            size,
+            histlen: 0,
+            first_byte: master_repl_offset + 1,
+            blocks: VecDeque::new(),
+            cmds: VecDeque::new(),
+        }
+    }
+
+    /// Appends one command to the stream. `offset` is `master_repl_offset`
+    /// and is advanced by the command's bytes. `pinned` is the lowest offset
+    /// a replica's output buffer still references (it blocks trimming).
+    /// Returns true when a new block was added (when Redis checks replica
+    /// output buffer limits).
+    pub fn feed(&mut self, cmd: Cmd, offset: &mut u64, pinned: Option<u64>) -> bool {
+        let start = *offset + 1;
+        let mut new_block = false;
+        for piece in resp_pieces(&cmd) {
+            let mut len = piece;
+            while len > 0 {
+                if let Some(tail) = self.blocks.back_mut()
+                    && tail.used < tail.capacity
+                {
+                    let copy = len.min(tail.capacity - tail.used);
+                    tail.used += copy;
+                    len -= copy;
+                    *offset += copy;
+                    self.histlen += copy;
+                }
+                if len > 0 {
+                    let capacity = block_capacity(len, self.size);
+                    let copy = len.min(capacity);
+                    self.blocks.push_back(Block {
+                        start: *offset + 1,
+                        used: copy,
+                        capacity,
+                    });
+                    len -= copy;
+                    *offset += copy;
+                    self.histlen += copy;
+                    new_block = true;
+                }
+            }
+        }
+        self.cmds.push_back((start, cmd));
+        if new_block {
+            self.trim(*offset, pinned);
+        }
+        new_block
+    }
+
+    /// A replica's output buffer memory when it still needs `next_offset`:
+    /// from the block holding that byte to the end of the tail block, plus
+    /// per-block overhead (getClientOutputBufferMemoryUsage()).
+    pub fn buffer_usage(&self, next_offset: u64) -> u64 {
+        const NODE_OVERHEAD: u64 = 24 + BLOCK_HEADER;
+        let Some(tail) = self.blocks.back() else {
+            return 0;
+        };
+        if next_offset >= tail.start + tail.used {
+            return 0;
+        }
+        let idx = self
+            .blocks
+            .partition_point(|b| b.start + b.used <= next_offset);
+        let first = &self.blocks[idx];
+        let n = (self.blocks.len() - idx) as u64;
+        tail.start + tail.capacity - first.start + NODE_OVERHEAD * n
+    }
+
+    /// Drops whole head blocks while the backlog holds more than its size
+    /// without them and no replica references them.
+    pub fn trim(&mut self, master_repl_offset: u64, pinned: Option<u64>) {
+        while self.histlen > self.size && self.blocks.len() > 1 {
+            let head = self.blocks[0];
+            if pinned.is_some_and(|p| p < head.start + head.used) {
+                break;
+            }
+            if self.histlen - head.capacity <= self.size {
+                break;
+            }
+            self.histlen -= head.capacity;
+            self.blocks.pop_front();
+        }
+        self.first_byte = master_repl_offset - self.histlen + 1;
+        while self
+            .cmds
+            .get(1)
+            .is_some_and(|(start, _)| *start <= self.first_byte)
+        {
+            self.cmds.pop_front();
+        }
+    }
+
+    /// Can a replica asking for `psync_offset` be served from here?
+    pub fn covers(&self, psync_offset: u64) -> bool {
+        self.first_byte <= psync_offset && psync_offset <= self.first_byte + self.histlen
+    }
+
+    /// The commands from `psync_offset` to the end, and their byte count.
+    pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
+        let idx = self.cmds.partition_point(|(start, _)| *start < psync_offset);
+        let cmds: Vec<Cmd> = self.cmds.iter().skip(idx).map(|(_, c)| c.clone()).collect();
+        let bytes = cmds.iter().map(Cmd::resp_len).sum();
+        (cmds, bytes)
+    }
+
+    /// The capacity of the head block, the step by which
+    /// `repl_backlog_first_byte_offset` advances.
+    pub fn head_capacity(&self) -> Option<u64> {
+        self.blocks.front().map(|b| b.capacity)
+    }
+}
+
+/// The pieces `replicationFeedSlaves()` feeds one by one: the array header,
+/// then for each argument its `$len\r\n` header, its bytes and `\r\n`.
+fn resp_pieces(cmd: &Cmd) -> impl Iterator<Item = u64> {
+    let (argc, args): (usize, [u64; 3]) = match cmd {
+        Cmd::Set(k, v) => (3, [3, k.len() as u64, v.byte_len() as u64]),
+        Cmd::Publish { channel, message } => (3, [7, channel.len() as u64, message.len() as u64]),
+        _ => (0, [0; 3]),
+    };
+    let total = cmd.resp_len();
+    let pieces: Vec<u64> = if argc == 0 {
+        // Small fixed commands: their pieces are all far below a block.
+        vec![total]
+    } else {
+        let mut v = vec![3 + crate::proto::decimal_len_u64(argc as u64) as u64];
+        for a in args {
+            v.push(3 + crate::proto::decimal_len_u64(a) as u64);
+            v.push(a);
+            v.push(2);
+        }
+        v
+    };
+    debug_assert_eq!(pieces.iter().sum::<u64>(), total);
+    pieces.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Value, WriteTag};
+
+    #[test]
+    fn jemalloc_classes() {
+        assert_eq!(jemalloc_usable(16_424), 20_480);
+        assert_eq!(jemalloc_usable(65_576), 81_920);
+        assert_eq!(jemalloc_usable(16_384), 16_384);
+        assert_eq!(block_capacity(27, 1 << 20), 20_440);
+    }
+
+    fn set(i: u32, len: u32) -> Cmd {
+        Cmd::Set(
+            format!("key:{i:06}").into(),
+            Value::Blob {
+                tag: WriteTag { client: 0, seq: i },
+                len,
+            },
+        )
+    }
+
+    #[test]
+    fn histlen_stays_between_size_and_size_plus_one_block() {
+        let size = 16 * 1024;
+        let mut b = Backlog::new(size, 0);
+        let mut off = 0;
+        let mut seen_trim = false;
+        for i in 0..5000 {
+            b.feed(set(i, 100), &mut off, None);
+            assert_eq!(b.first_byte + b.histlen, off + 1);
+            if b.first_byte > 1 {
+                seen_trim = true;
+                assert!(b.histlen > size && b.histlen <= size + 20_440, "{}", b.histlen);
+                assert_eq!((b.first_byte - 1) % 20_440, 0);
+            }
+        }
+        assert!(seen_trim);
+    }
+
+    #[test]
+    fn pinned_blocks_are_not_trimmed() {
+        let mut b = Backlog::new(16 * 1024, 0);
+        let mut off = 0;
+        for i in 0..5000 {
+            b.feed(set(i, 100), &mut off, Some(1));
+        }
+        assert_eq!(b.first_byte, 1);
+        assert_eq!(b.histlen, off);
+    }
+
+    #[test]
+    fn serves_commands_from_a_boundary() {
+        let mut b = Backlog::new(1 << 20, 0);
+        let mut off = 0;
+        for i in 0..10 {
+            b.feed(set(i, 10), &mut off, None);
+        }
+        let one = set(0, 10).resp_len();
+        let (cmds, bytes) = b.since(1 + 7 * one);
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(bytes, 3 * one);
+        assert!(b.covers(off + 1));
+        assert!(!b.covers(off + 2));
+    }
+}

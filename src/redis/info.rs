@@ -1,0 +1,110 @@
+//! `INFO replication`, with Redis 7.0's field names and order
+//! (server.c: genRedisInfoString()).
+
+use std::fmt::Write as _;
+
+use crate::sim::time::Micros;
+
+use super::replica::LinkState;
+use super::{Directory, Proc};
+
+pub fn replication(p: &Proc, dir: &Directory, now: Micros) -> String {
+    let unixtime = now / 1_000_000;
+    let mut s = String::from("# Replication\r\n");
+    match &p.replica {
+        None => s.push_str("role:master\r\n"),
+        Some(side) => {
+            s.push_str("role:slave\r\n");
+            let (host, port) = (
+                &dir.hosts[side.master as usize],
+                dir.ports[side.master as usize],
+            );
+            let connected = side.state == LinkState::Connected;
+            let offset: i64 = if connected {
+                p.master_repl_offset as i64
+            } else if let Some((_, off)) = side.cached {
+                off as i64
+            } else {
+                1
+            };
+            let last_io: i64 = if connected {
+                unixtime.saturating_sub(side.lastinteraction) as i64
+            } else {
+                -1
+            };
+            let _ = write!(
+                s,
+                "master_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{}\r\n\
+                 master_last_io_seconds_ago:{last_io}\r\nmaster_sync_in_progress:{}\r\n\
+                 slave_read_repl_offset:{offset}\r\nslave_repl_offset:{offset}\r\n",
+                if connected { "up" } else { "down" },
+                u8::from(side.state == LinkState::Transfer),
+            );
+            if side.state == LinkState::Transfer {
+                let _ = write!(
+                    s,
+                    "master_sync_total_bytes:{t}\r\nmaster_sync_read_bytes:0\r\n\
+                     master_sync_left_bytes:{t}\r\nmaster_sync_perc:0.00\r\n\
+                     master_sync_last_io_seconds_ago:{}\r\n",
+                    unixtime.saturating_sub(side.transfer_lastio),
+                    t = side.transfer_size,
+                );
+            }
+            if !connected {
+                let down: i64 = if side.down_since > 0 {
+                    unixtime.saturating_sub(side.down_since) as i64
+                } else {
+                    -1
+                };
+                let _ = write!(s, "master_link_down_since_seconds:{down}\r\n");
+            }
+            let _ = write!(
+                s,
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+                p.cfg.replica_priority,
+                u8::from(p.cfg.replica_read_only)
+            );
+        }
+    }
+    let _ = write!(s, "connected_slaves:{}\r\n", p.replicas.len());
+    if p.cfg.min_replicas_to_write > 0 && p.cfg.min_replicas_max_lag > 0 {
+        let _ = write!(s, "min_slaves_good_slaves:{}\r\n", p.good_replicas);
+    }
+    for (i, r) in p.replicas.iter().enumerate() {
+        let lag = if r.state == super::master::ReplState::Online {
+            unixtime.saturating_sub(r.ack_time)
+        } else {
+            0
+        };
+        let _ = write!(
+            s,
+            "slave{i}:ip={},port={},state={},offset={},lag={lag}\r\n",
+            r.ip,
+            r.port,
+            r.state.as_str(),
+            r.ack_off
+        );
+    }
+    let (active, first, hist) = match &p.backlog {
+        Some(b) => (1, b.first_byte, b.histlen),
+        None => (0, 0, 0),
+    };
+    let _ = write!(
+        s,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+         master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\n\
+         repl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\n\
+         repl_backlog_histlen:{hist}\r\n",
+        p.replid, p.replid2, p.master_repl_offset, p.second_replid_offset, p.cfg.repl_backlog_size,
+    );
+    s
+}
+
+/// Looks a field up in an INFO text.
+pub fn field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::trim_end)
+    })
+}

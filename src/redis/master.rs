@@ -1,0 +1,787 @@
+//! The master side of replication: PSYNC decisions, full syncs through an RDB
+//! child, the shared stream, replica liveness, min-replicas and WAIT
+//! (replication.c: syncCommand(), masterTryPartialResynchronization(),
+//! startBgsaveForReplication(), replicationCron(); networking.c output limits).
+
+use std::rc::Rc;
+
+use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
+use crate::sim::net::ConnId;
+use crate::sim::time::Micros;
+use crate::trace::Level;
+
+use super::backlog::Backlog;
+use super::persistence::RdbFile;
+use super::{Ctx_, Directory, Env, Proc, T_BULK_SENT, T_CHILD_DONE, token};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplState {
+    WaitBgsaveStart,
+    WaitBgsaveEnd,
+    SendBulk,
+    Online,
+}
+
+impl ReplState {
+    /// replstateToString()
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplState::WaitBgsaveStart | ReplState::WaitBgsaveEnd => "wait_bgsave",
+            ReplState::SendBulk => "send_bulk",
+            ReplState::Online => "online",
+        }
+    }
+}
+
+/// A connected replica, from the master's side.
+#[derive(Debug)]
+pub struct ReplicaClient {
+    pub conn: ConnId,
+    /// `ip:listening-port`, as replicationGetSlaveName() prints it.
+    pub name: String,
+    pub ip: String,
+    pub port: u16,
+    pub state: ReplState,
+    pub ack_off: u64,
+    /// Unix seconds of the last REPLCONF ACK.
+    pub ack_time: u64,
+    pub psync_initial_offset: u64,
+    /// The next stream offset this replica needs; it references the backlog
+    /// block holding it, which pins that block.
+    pub next_offset: u64,
+    /// Diskless sync: the stream starts at the first REPLCONF ACK.
+    pub start_stream_on_ack: bool,
+    pub capa_eof: bool,
+    /// Unix seconds of the replica's last command (its PSYNC while waiting).
+    pub lastinteraction: u64,
+    pub soft_limit_since: Option<u64>,
+}
+
+impl ReplicaClient {
+    fn streaming(&self) -> bool {
+        self.state == ReplState::Online && !self.start_stream_on_ack
+    }
+
+    fn fed(&self) -> bool {
+        self.state != ReplState::WaitBgsaveStart
+    }
+}
+
+#[derive(Debug)]
+pub struct BlockedWait {
+    pub conn: ConnId,
+    pub woff: u64,
+    pub replicas: u32,
+    pub deadline: Option<Micros>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildKind {
+    /// A BGSAVE to dump.rdb for a save point.
+    SavePoint,
+    /// A BGSAVE for replicas: to disk, or straight to their sockets.
+    Replication { socket: bool },
+}
+
+/// A forked child producing an RDB.
+#[derive(Debug)]
+pub struct Child {
+    pub generation: u64,
+    pub kind: ChildKind,
+    pub snapshot: Rc<super::dataset::Dataset>,
+    pub repl: Option<(RunId, u64)>,
+    pub dirty_at_fork: u64,
+}
+
+/// Memory a dataset takes in a Redis process, for the fork cost: the RDB size
+/// plus dictEntry/robj/sds overheads of about 64 bytes per key.
+fn memory_bytes(d: &super::dataset::Dataset) -> u64 {
+    d.rdb_bytes() + 64 * d.len() as u64
+}
+
+impl Proc {
+    /// The propagated form of a write enters the stream, after a SELECT if
+    /// the stream's db differs (replicationFeedSlaves()).
+    pub(super) fn propagate(&mut self, cmd: Cmd) {
+        if self.cfg.appendonly && cmd.is_write() {
+            self.aof_pending.push(cmd.clone());
+        }
+        if self.replica.is_some() {
+            return;
+        }
+        if self.backlog.is_none() && self.replicas.is_empty() {
+            return;
+        }
+        if self.slaveseldb != 0 {
+            self.feed(Cmd::Select(0));
+            self.slaveseldb = 0;
+        }
+        self.feed(cmd);
+    }
+
+    /// Appends one command to the replication buffer (backlog and replica
+    /// output buffers), checking output limits when a block is added.
+    pub(super) fn feed(&mut self, cmd: Cmd) {
+        let pinned = self.lowest_pin();
+        let Some(backlog) = self.backlog.as_mut() else {
+            return;
+        };
+        let new_block = backlog.feed(cmd, &mut self.master_repl_offset, pinned);
+        if new_block {
+            self.check_output_limits();
+        }
+    }
+
+    /// The lowest offset any fed replica still references.
+    pub(super) fn lowest_pin(&self) -> Option<u64> {
+        self.replicas
+            .iter()
+            .filter(|r| r.fed())
+            .map(|r| r.next_offset)
+            .min()
+    }
+
+    /// closeClientOnOutputBufferLimitReached(): hard limit at once, soft limit
+    /// when exceeded continuously for longer than its seconds.
+    pub(super) fn check_output_limits(&mut self) {
+        let Some(backlog) = self.backlog.as_ref() else {
+            return;
+        };
+        let hard = self.cfg.replica_hard_limit();
+        let soft = self.cfg.replica_output_buffer_limit.soft;
+        let soft_secs = self.cfg.replica_output_buffer_limit.soft_seconds;
+        let now = self.unixtime;
+        let mut over = Vec::new();
+        for r in self.replicas.iter_mut().filter(|r| r.fed()) {
+            let usage = backlog.buffer_usage(r.next_offset);
+            let mut hit = hard > 0 && usage >= hard;
+            if soft > 0 && usage >= soft {
+                match r.soft_limit_since {
+                    None => r.soft_limit_since = Some(now),
+                    Some(since) if now - since > soft_secs => hit = true,
+                    Some(_) => {}
+                }
+            } else {
+                r.soft_limit_since = None;
+            }
+            if hit {
+                over.push(r.conn);
+            }
+        }
+        self.closing_for_limits.extend(over);
+    }
+
+    /// Sends each streaming replica what it has not seen yet, then trims the
+    /// backlog now that they moved on.
+    pub(super) fn write_to_replicas(&mut self, ctx: &mut Ctx_<'_>) {
+        for conn in std::mem::take(&mut self.closing_for_limits) {
+            if let Some(r) = self.replicas.iter().find(|r| r.conn == conn) {
+                ctx.log(
+                    Level::Warning,
+                    "scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    format!(
+                        "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        conn, r.name
+                    ),
+                );
+                ctx.close(conn);
+                self.remove_replica(ctx, conn);
+            }
+        }
+        let Some(backlog) = self.backlog.as_ref() else {
+            return;
+        };
+        let end = self.master_repl_offset + 1;
+        for r in self.replicas.iter_mut().filter(|r| r.streaming()) {
+            if r.next_offset < end {
+                let (cmds, _) = backlog.since(r.next_offset);
+                r.next_offset = end;
+                ctx.send(r.conn, Msg::Stream(cmds));
+            }
+        }
+        let pinned = self.lowest_pin();
+        if let Some(b) = self.backlog.as_mut() {
+            b.trim(self.master_repl_offset, pinned);
+        }
+    }
+
+    /// Replicas whose acknowledged offset reached `woff`.
+    pub(super) fn replicas_acked(&self, woff: u64) -> u32 {
+        self.replicas
+            .iter()
+            .filter(|r| r.state == ReplState::Online && r.ack_off >= woff)
+            .count() as u32
+    }
+
+    pub(super) fn serve_blocked_waits(&mut self, ctx: &mut Ctx_<'_>) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        let now = ctx.now();
+        let mut i = 0;
+        while i < self.blocked.len() {
+            let w = &self.blocked[i];
+            let acked = self.replicas_acked(w.woff);
+            if acked >= w.replicas || w.deadline.is_some_and(|d| now >= d) {
+                let w = self.blocked.remove(i);
+                ctx.send(w.conn, Msg::Reply(Reply::Int(i64::from(acked))));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// refreshGoodSlavesCount()
+    pub(super) fn refresh_good_replicas(&mut self, now: u64) {
+        let lag = self.cfg.min_replicas_max_lag;
+        if self.cfg.min_replicas_to_write == 0 || lag == 0 {
+            return;
+        }
+        self.good_replicas = self
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplState::Online && now.saturating_sub(r.ack_time) <= lag)
+            .count() as u32;
+    }
+
+    pub(super) fn replconf_ack(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        _dir: &Directory,
+        conn: ConnId,
+        off: u64,
+    ) {
+        let now = ctx.unixtime();
+        let Some(r) = self.replicas.iter_mut().find(|r| r.conn == conn) else {
+            return;
+        };
+        r.ack_off = r.ack_off.max(off);
+        r.ack_time = now;
+        r.lastinteraction = now;
+        if r.state == ReplState::Online && r.start_stream_on_ack {
+            r.start_stream_on_ack = false;
+            let name = r.name.clone();
+            ctx.log(
+                Level::Notice,
+                "Synchronization with replica succeeded",
+                format!("Synchronization with replica {name} succeeded"),
+            );
+        }
+    }
+
+    /// syncCommand(): `psync` is `None` for the old SYNC.
+    pub(super) fn sync_command(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        conn: ConnId,
+        psync: Option<(PsyncId, i64)>,
+    ) {
+        if self.replicas.iter().any(|r| r.conn == conn) {
+            return;
+        }
+        if let Some(r) = &self.replica
+            && !r.is_connected()
+        {
+            ctx.send(
+                conn,
+                Msg::Reply(Reply::Error(
+                    "NOMASTERLINK Can't SYNC while not connected with my master".into(),
+                )),
+            );
+            return;
+        }
+        let client = self.clients.swap_remove(&conn).expect("a client");
+        let ip = env.dir.hosts[client.peer as usize].clone();
+        let name = format!("{}:{}", ip, client.listening_port);
+        let now = ctx.unixtime();
+        ctx.log(
+            Level::Notice,
+            "Replica asks for synchronization",
+            format!("Replica {name} asks for synchronization"),
+        );
+        let mut replica = ReplicaClient {
+            conn,
+            name: name.clone(),
+            ip,
+            port: client.listening_port,
+            state: ReplState::WaitBgsaveStart,
+            ack_off: 0,
+            ack_time: now,
+            psync_initial_offset: 0,
+            next_offset: 0,
+            start_stream_on_ack: false,
+            capa_eof: client.capa_eof,
+            lastinteraction: now,
+            soft_limit_since: None,
+        };
+        if let Some((id, offset)) = psync {
+            if self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset) {
+                self.replicas.push(replica);
+                self.refresh_good_replicas(now);
+                return;
+            }
+        }
+        // Full resync.
+        if self.replicas.is_empty() && self.backlog.is_none() {
+            self.replid = RunId::random(ctx.rng());
+            self.replid2 = RunId::ZERO;
+            self.second_replid_offset = -1;
+            self.backlog = Some(Backlog::new(
+                self.cfg.repl_backlog_size,
+                self.master_repl_offset,
+            ));
+            ctx.log(
+                Level::Notice,
+                "Replication backlog created",
+                format!(
+                    "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                    self.replid, self.replid2
+                ),
+            );
+        }
+        self.replicas.push(replica);
+        match self.child.as_ref().map(|c| c.kind) {
+            Some(ChildKind::Replication { socket: false }) => {
+                // Attach to the running disk BGSAVE through a replica waiting for it.
+                let donor = self
+                    .replicas
+                    .iter()
+                    .find(|r| r.state == ReplState::WaitBgsaveEnd)
+                    .map(|r| r.psync_initial_offset);
+                if let Some(offset) = donor {
+                    let r = self.replicas.last_mut().expect("pushed");
+                    r.psync_initial_offset = offset;
+                    r.next_offset = offset + 1;
+                    r.state = ReplState::WaitBgsaveEnd;
+                    let replid = self.replid;
+                    ctx.send(conn, Msg::Reply(Reply::FullResync { replid, offset }));
+                    ctx.log(
+                        Level::Notice,
+                        "Waiting for end of BGSAVE for SYNC",
+                        "Waiting for end of BGSAVE for SYNC".into(),
+                    );
+                } else {
+                    ctx.log(
+                        Level::Notice,
+                        "Can't attach the replica to the current BGSAVE.",
+                        "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC".into(),
+                    );
+                }
+            }
+            Some(ChildKind::Replication { socket: true }) => ctx.log(
+                Level::Notice,
+                "Current BGSAVE has socket target.",
+                "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
+            ),
+            Some(ChildKind::SavePoint) => ctx.log(
+                Level::Notice,
+                "Can't attach the replica to the current BGSAVE.",
+                "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
+                    .into(),
+            ),
+            None => {
+                if self.cfg.repl_diskless_sync
+                    && client.capa_eof
+                    && self.cfg.repl_diskless_sync_delay > 0
+                {
+                    ctx.log(
+                        Level::Notice,
+                        "Delay next BGSAVE for diskless SYNC",
+                        "Delay next BGSAVE for diskless SYNC".into(),
+                    );
+                } else {
+                    self.start_bgsave_for_replication(ctx);
+                }
+            }
+        }
+    }
+
+    /// masterTryPartialResynchronization()
+    fn try_partial_resync(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        r: &mut ReplicaClient,
+        capa_psync2: bool,
+        id: PsyncId,
+        offset: i64,
+    ) -> bool {
+        let name = &r.name;
+        let id = match id {
+            PsyncId::Unknown => {
+                ctx.log(
+                    Level::Notice,
+                    "Full resync requested by replica",
+                    format!("Full resync requested by replica {name}"),
+                );
+                return false;
+            }
+            PsyncId::Id(id) => id,
+        };
+        if id != self.replid && (id != self.replid2 || offset > self.second_replid_offset) {
+            if id != self.replid && id != self.replid2 {
+                ctx.log(
+                    Level::Notice,
+                    "Partial resynchronization not accepted: Replication ID mismatch",
+                    format!(
+                        "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                        id, self.replid, self.replid2
+                    ),
+                );
+            } else {
+                ctx.log(
+                    Level::Notice,
+                    "Partial resynchronization not accepted: Requested offset for second ID",
+                    format!(
+                        "Partial resynchronization not accepted: Requested offset for second ID was {}, but I can reply up to {}",
+                        offset, self.second_replid_offset
+                    ),
+                );
+            }
+            return false;
+        }
+        let covered = offset >= 0
+            && self
+                .backlog
+                .as_ref()
+                .is_some_and(|b| b.covers(offset as u64));
+        if !covered {
+            ctx.log(
+                Level::Notice,
+                "Unable to partial resync with replica for lack of backlog",
+                format!(
+                    "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset})."
+                ),
+            );
+            if offset > self.master_repl_offset as i64 {
+                ctx.log(
+                    Level::Warning,
+                    "tried to PSYNC with an offset that is greater than the master replication offset.",
+                    format!("Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset."),
+                );
+            }
+            return false;
+        }
+        let offset = offset as u64;
+        r.state = ReplState::Online;
+        r.ack_time = ctx.unixtime();
+        r.next_offset = offset;
+        let replid = self.replid;
+        let _ = capa_psync2;
+        ctx.send(r.conn, Msg::Reply(Reply::Continue { replid }));
+        let bytes = self.master_repl_offset + 1 - offset;
+        ctx.log(
+            Level::Notice,
+            "Partial resynchronization request accepted",
+            format!(
+                "Partial resynchronization request from {name} accepted. Sending {bytes} bytes of backlog starting from offset {offset}."
+            ),
+        );
+        true
+    }
+
+    /// startBgsaveForReplication(): fork a child for the replicas waiting.
+    pub(super) fn start_bgsave_for_replication(&mut self, ctx: &mut Ctx_<'_>) {
+        let waiting: Vec<usize> = (0..self.replicas.len())
+            .filter(|&i| self.replicas[i].state == ReplState::WaitBgsaveStart)
+            .collect();
+        if waiting.is_empty() || self.child.is_some() {
+            return;
+        }
+        let socket =
+            self.cfg.repl_diskless_sync && waiting.iter().all(|&i| self.replicas[i].capa_eof);
+        ctx.log(
+            Level::Notice,
+            "Starting BGSAVE for SYNC with target",
+            format!(
+                "Starting BGSAVE for SYNC with target: {}",
+                if socket { "replicas sockets" } else { "disk" }
+            ),
+        );
+        let offset = self.master_repl_offset;
+        let replid = self.replid;
+        for &i in &waiting {
+            let r = &mut self.replicas[i];
+            r.psync_initial_offset = offset;
+            r.next_offset = offset + 1;
+            r.state = ReplState::WaitBgsaveEnd;
+            ctx.send(r.conn, Msg::Reply(Reply::FullResync { replid, offset }));
+        }
+        self.slaveseldb = -1;
+        self.start_bgsave(ctx, ChildKind::Replication { socket });
+    }
+
+    /// Forks an RDB child. It finishes after the fork, plus the time to
+    /// produce the RDB (and for sockets, to push it through the slowest link).
+    pub(super) fn start_bgsave(&mut self, ctx: &mut Ctx_<'_>, kind: ChildKind) {
+        self.child_gen += 1;
+        let snapshot = Rc::new(self.data.clone());
+        let bytes = snapshot.rdb_bytes();
+        let fork = memory_bytes(&snapshot) * self.cfg.fork_time_per_gb / (1 << 30);
+        let mut duration = bytes * 1_000_000 / self.cfg.rdb_save_rate;
+        if let ChildKind::Replication { socket: true } = kind {
+            for r in self
+                .replicas
+                .iter()
+                .filter(|r| r.state == ReplState::WaitBgsaveEnd)
+            {
+                duration = duration.max(ctx.transfer_time(r.conn, bytes));
+            }
+        }
+        if let ChildKind::Replication { socket: true } = kind {
+            for r in self
+                .replicas
+                .iter()
+                .filter(|r| r.state == ReplState::WaitBgsaveEnd)
+            {
+                ctx.send(r.conn, Msg::RdbHeader { eof: true, bytes });
+            }
+        }
+        let pid = 1000 + self.child_gen;
+        match kind {
+            ChildKind::Replication { socket: true } => ctx.log(
+                Level::Notice,
+                "Background RDB transfer started",
+                format!("Background RDB transfer started by pid {pid}"),
+            ),
+            _ => ctx.log(
+                Level::Notice,
+                "Background saving started",
+                format!("Background saving started by pid {pid}"),
+            ),
+        }
+        self.child = Some(Child {
+            generation: self.child_gen,
+            kind,
+            snapshot,
+            repl: self.repl_save_info(),
+            dirty_at_fork: self.dirty,
+        });
+        ctx.set_timer(fork + duration.max(1), token(T_CHILD_DONE, self.child_gen));
+    }
+
+    /// The child exited: install the RDB and move waiting replicas along
+    /// (backgroundSaveDoneHandler(), updateSlavesWaitingBgsave()).
+    pub(super) fn child_done(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, generation: u64) {
+        let Some(child) = self.child.take_if(|c| c.generation == generation) else {
+            return;
+        };
+        let bytes = child.snapshot.rdb_bytes();
+        match child.kind {
+            ChildKind::Replication { socket: true } => {
+                ctx.log(
+                    Level::Notice,
+                    "Background RDB transfer terminated with success",
+                    "Background RDB transfer terminated with success".into(),
+                );
+            }
+            _ => {
+                env.disk.rdb = Some(RdbFile {
+                    data: child.snapshot.clone(),
+                    repl: child.repl,
+                });
+                self.dirty = self.dirty.saturating_sub(child.dirty_at_fork);
+                self.lastsave = ctx.unixtime();
+                ctx.log(
+                    Level::Notice,
+                    "Background saving terminated with success",
+                    "Background saving terminated with success".into(),
+                );
+            }
+        }
+        let now = ctx.unixtime();
+        for i in 0..self.replicas.len() {
+            if self.replicas[i].state != ReplState::WaitBgsaveEnd {
+                continue;
+            }
+            let conn = self.replicas[i].conn;
+            let payload = RdbPayload {
+                data: child.snapshot.clone(),
+                bytes,
+            };
+            match child.kind {
+                ChildKind::Replication { socket: true } => {
+                    // Already streamed while the child ran.
+                    ctx.send_sized(conn, Msg::Rdb(payload), 0);
+                    let r = &mut self.replicas[i];
+                    r.state = ReplState::Online;
+                    r.start_stream_on_ack = true;
+                    r.ack_time = now;
+                    let name = r.name.clone();
+                    ctx.log(
+                        Level::Notice,
+                        "Streamed RDB transfer with replica succeeded (socket).",
+                        format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"),
+                    );
+                }
+                _ => {
+                    ctx.send(conn, Msg::RdbHeader { eof: false, bytes });
+                    ctx.send(conn, Msg::Rdb(payload));
+                    self.replicas[i].state = ReplState::SendBulk;
+                    let t = ctx.transfer_time(conn, bytes);
+                    ctx.set_timer(t.max(1), token(T_BULK_SENT, u64::from(conn)));
+                }
+            }
+        }
+        self.refresh_good_replicas(now);
+        // replicationStartPendingFork()
+        if self.should_start_child(now) {
+            self.start_bgsave_for_replication(ctx);
+        }
+    }
+
+    /// The disk RDB was sent: the replica is online (replicaPutOnline()).
+    pub(super) fn bulk_sent(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, conn: ConnId) {
+        let now = ctx.unixtime();
+        let Some(r) = self
+            .replicas
+            .iter_mut()
+            .find(|r| r.conn == conn && r.state == ReplState::SendBulk)
+        else {
+            return;
+        };
+        r.state = ReplState::Online;
+        r.ack_time = now;
+        let name = r.name.clone();
+        ctx.log(
+            Level::Notice,
+            "Synchronization with replica succeeded",
+            format!("Synchronization with replica {name} succeeded"),
+        );
+        self.refresh_good_replicas(now);
+    }
+
+    /// shouldStartChildReplication()
+    fn should_start_child(&self, now: u64) -> bool {
+        if self.child.is_some() {
+            return false;
+        }
+        let waiting: Vec<&ReplicaClient> = self
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplState::WaitBgsaveStart)
+            .collect();
+        if waiting.is_empty() {
+            return false;
+        }
+        if !self.cfg.repl_diskless_sync {
+            return true;
+        }
+        let max_idle = waiting
+            .iter()
+            .map(|r| now.saturating_sub(r.lastinteraction))
+            .max()
+            .unwrap_or(0);
+        let max = self.cfg.repl_diskless_sync_max_replicas;
+        (max > 0 && waiting.len() as u32 >= max) || max_idle >= self.cfg.repl_diskless_sync_delay
+    }
+
+    /// The master half of replicationCron().
+    pub(super) fn master_cron(&mut self, ctx: &mut Ctx_<'_>, loops: u64) {
+        let now = ctx.unixtime();
+        if self.replica.is_none()
+            && loops % self.cfg.repl_ping_replica_period == 0
+            && !self.replicas.is_empty()
+        {
+            // The keep-alive goes in the stream's current db: no SELECT.
+            self.feed(Cmd::Ping);
+        }
+        let socket_child = matches!(
+            self.child.as_ref().map(|c| c.kind),
+            Some(ChildKind::Replication { socket: true })
+        );
+        for r in &self.replicas {
+            let presync = r.state == ReplState::WaitBgsaveStart
+                || (r.state == ReplState::WaitBgsaveEnd && !socket_child);
+            // A socket transfer keeps the link busy with RDB bytes instead.
+            let streaming_rdb = r.state == ReplState::WaitBgsaveEnd && socket_child;
+            if presync || streaming_rdb {
+                ctx.send(r.conn, Msg::KeepAlive);
+            }
+        }
+        let timeout = self.cfg.repl_timeout;
+        let timed_out: Vec<(ConnId, String)> = self
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplState::Online && now.saturating_sub(r.ack_time) > timeout)
+            .map(|r| (r.conn, r.name.clone()))
+            .collect();
+        for (conn, name) in timed_out {
+            ctx.log(
+                Level::Warning,
+                "Disconnecting timedout replica (streaming sync)",
+                format!("Disconnecting timedout replica (streaming sync): {name}"),
+            );
+            ctx.close(conn);
+            self.remove_replica(ctx, conn);
+        }
+        if self.replicas.is_empty()
+            && self.cfg.repl_backlog_ttl > 0
+            && self.backlog.is_some()
+            && self.replica.is_none()
+            && now.saturating_sub(self.repl_no_slaves_since) > self.cfg.repl_backlog_ttl
+        {
+            self.replid = RunId::random(ctx.rng());
+            self.replid2 = RunId::ZERO;
+            self.second_replid_offset = -1;
+            self.backlog = None;
+            ctx.log(
+                Level::Notice,
+                "Replication backlog freed after seconds without connected replicas.",
+                format!(
+                    "Replication backlog freed after {} seconds without connected replicas.",
+                    self.cfg.repl_backlog_ttl
+                ),
+            );
+        }
+        if self.should_start_child(now) {
+            self.start_bgsave_for_replication(ctx);
+        }
+        self.refresh_good_replicas(now);
+    }
+
+    /// A replica's connection is gone (freeClient()).
+    pub(super) fn remove_replica(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+        let Some(i) = self.replicas.iter().position(|r| r.conn == conn) else {
+            return;
+        };
+        let r = self.replicas.remove(i);
+        ctx.log(
+            Level::Warning,
+            "Connection with replica lost.",
+            format!("Connection with replica {} lost.", r.name),
+        );
+        let now = ctx.unixtime();
+        if self.replicas.is_empty() {
+            self.repl_no_slaves_since = now;
+        }
+        self.refresh_good_replicas(now);
+        let pinned = self.lowest_pin();
+        if let Some(b) = self.backlog.as_mut() {
+            b.trim(self.master_repl_offset, pinned);
+        }
+    }
+
+    /// Closes every replica connection (disconnectSlaves()): they reconnect
+    /// and PSYNC again.
+    pub(super) fn disconnect_replicas(&mut self, ctx: &mut Ctx_<'_>) {
+        let conns: Vec<ConnId> = self.replicas.iter().map(|r| r.conn).collect();
+        for conn in conns {
+            ctx.close(conn);
+            self.remove_replica(ctx, conn);
+        }
+    }
+
+    /// A client connection closed.
+    pub(super) fn free_client(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        _dir: &Directory,
+        conn: ConnId,
+        _async: bool,
+    ) {
+        self.clients.swap_remove(&conn);
+        self.blocked.retain(|w| w.conn != conn);
+        self.remove_replica(ctx, conn);
+    }
+}

@@ -1,0 +1,735 @@
+//! One Redis 7.0 server: dataset, commands, roles, replication, persistence.
+//!
+//! The process state lives in [`Proc`]; it exists only while the process
+//! runs. The [`Disk`] outlives it, so a kill or a restart keeps exactly what
+//! Redis would keep.
+
+pub mod backlog;
+pub mod config;
+pub mod dataset;
+pub mod info;
+mod master;
+pub mod persistence;
+mod replica;
+
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::proto::{Cmd, Msg, Reply, RunId};
+use crate::sim::net::{ConnId, NodeId};
+use crate::sim::time::Micros;
+use crate::sim::{Ctx, Node};
+use crate::trace::Level;
+use backlog::Backlog;
+use config::{AppendFsync, RedisConfig};
+use dataset::Dataset;
+use master::{BlockedWait, Child, ReplicaClient};
+use persistence::{AofFile, Disk, RdbFile};
+use replica::ReplicaSide;
+
+/// Names and addresses of every process, shared by all of them.
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub names: Vec<String>,
+    pub hosts: Vec<String>,
+    pub ports: Vec<u16>,
+}
+
+impl Directory {
+    pub fn addr(&self, node: NodeId) -> String {
+        format!("{}:{}", self.hosts[node as usize], self.ports[node as usize])
+    }
+}
+
+pub type Ctx_<'a> = Ctx<'a, Msg>;
+
+/// Operator actions a scenario scripts on a Redis node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admin {
+    /// `REPLICAOF host port`, or `REPLICAOF NO ONE` with `None`.
+    ReplicaOf(Option<NodeId>),
+}
+
+pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
+pub const ERR_NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+pub const ERR_MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+pub const ERR_LOADING: &str = "LOADING Redis is loading the dataset in memory";
+pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
+pub const ERR_WRONGPASS: &str =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+pub const ERR_WAIT_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+
+// Timer tokens: the low byte is the kind, the rest a generation or conn id.
+const T_CRON: u64 = 0;
+const T_CHILD_DONE: u64 = 1;
+const T_BULK_SENT: u64 = 2;
+const T_LOAD_DONE: u64 = 3;
+
+fn token(kind: u64, arg: u64) -> u64 {
+    kind | (arg << 8)
+}
+
+/// A connection from a client (or a replica, before it becomes one).
+#[derive(Debug)]
+struct ClientConn {
+    peer: NodeId,
+    authenticated: bool,
+    listening_port: u16,
+    capa_eof: bool,
+    capa_psync2: bool,
+    /// The master offset right after this client's last propagated write.
+    woff: u64,
+}
+
+/// The state of a running Redis process.
+pub struct Proc {
+    pub cfg: RedisConfig,
+    pub run_id: RunId,
+    pub replid: RunId,
+    pub replid2: RunId,
+    pub second_replid_offset: i64,
+    pub master_repl_offset: u64,
+    pub data: Dataset,
+    slaveseldb: i32,
+    pub backlog: Option<Backlog>,
+    repl_no_slaves_since: u64,
+    pub replicas: Vec<ReplicaClient>,
+    clients: IndexMap<ConnId, ClientConn>,
+    pub replica: Option<ReplicaSide>,
+    cronloops: u64,
+    pub good_replicas: u32,
+    dirty: u64,
+    lastsave: u64,
+    child: Option<Child>,
+    child_gen: u64,
+    /// Until when the process answers -LOADING.
+    loading_until: Option<Micros>,
+    blocked: Vec<BlockedWait>,
+    get_ack_pending: bool,
+    aof_last_fsync: u64,
+    /// Commands the AOF got this event-loop pass (written in beforeSleep).
+    aof_pending: Vec<Cmd>,
+    /// `server.unixtime`: cached once per event-loop pass.
+    unixtime: u64,
+    /// Replicas to drop for exceeding their output buffer limits.
+    closing_for_limits: Vec<ConnId>,
+    repl_cron_loops: u64,
+    /// `ip:port` of the master this node replicates from, for log lines.
+    master_addr: String,
+}
+
+pub struct RedisServer {
+    pub name: String,
+    pub dir: Rc<Directory>,
+    /// The configuration the process starts with (redis.conf).
+    pub conf: RedisConfig,
+    /// `replicaof` in redis.conf: where a (re)started process replicates from.
+    pub conf_replicaof: Option<NodeId>,
+    pub disk: Disk,
+    pub proc: Option<Proc>,
+}
+
+impl RedisServer {
+    pub fn new(
+        name: String,
+        dir: Rc<Directory>,
+        conf: RedisConfig,
+        replicaof: Option<NodeId>,
+    ) -> Self {
+        Self {
+            name,
+            dir,
+            conf,
+            conf_replicaof: replicaof,
+            disk: Disk::default(),
+            proc: None,
+        }
+    }
+
+    /// `M` for a master, `S` for a replica, as in Redis's log lines.
+    pub fn role_char(&self) -> char {
+        match &self.proc {
+            Some(p) if p.replica.is_some() => 'S',
+            Some(_) => 'M',
+            None => '-',
+        }
+    }
+}
+
+/// Applies a write command to a dataset; true if it changed the dataset.
+pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
+    match cmd {
+        Cmd::Set(k, v) => {
+            d.set(k.clone(), v.clone());
+            true
+        }
+        Cmd::Del(k) => d.del(k),
+        Cmd::Incr(k) => d.incr(k).is_ok(),
+        _ => false,
+    }
+}
+
+impl Node for RedisServer {
+    type Msg = Msg;
+    type Admin = Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx_<'_>) {
+        let p = Proc::boot(self, ctx);
+        self.proc = Some(p);
+        let delay = ctx_rng_range(ctx, 1_000, self.conf.cron_period());
+        ctx.set_timer(delay, T_CRON);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx_<'_>, tok: u64) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let (kind, arg) = (tok & 0xff, tok >> 8);
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        match kind {
+            T_CRON => {
+                p.server_cron(ctx, &mut env);
+                ctx.set_timer(p.cfg.cron_period(), T_CRON);
+            }
+            T_CHILD_DONE => p.child_done(ctx, &mut env, arg),
+            T_BULK_SENT => p.bulk_sent(ctx, &mut env, arg as ConnId),
+            T_LOAD_DONE => p.sync_load_done(ctx, &mut env, arg),
+            _ => {}
+        }
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.before_sleep(ctx, &mut env);
+    }
+
+    fn on_accept(&mut self, _ctx: &mut Ctx_<'_>, conn: ConnId, peer: NodeId) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let authenticated = p.cfg.requirepass.is_none();
+        p.clients.insert(
+            conn,
+            ClientConn {
+                peer,
+                authenticated,
+                listening_port: 0,
+                capa_eof: false,
+                capa_psync2: false,
+                woff: 0,
+            },
+        );
+    }
+
+    fn on_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.replica_connected(ctx, &mut env, conn);
+    }
+
+    fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+        let Some(p) = self.proc.as_mut() else { return };
+        p.replica_connect_failed(ctx, &self.dir, conn);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, msg: Msg) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+            p.replica_input(ctx, &mut env, conn, msg);
+        } else if let Msg::Cmd(cmd) = msg {
+            if let Some(reply) = p.process_command(ctx, &mut env, conn, cmd) {
+                ctx.send(conn, Msg::Reply(reply));
+            }
+        }
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.before_sleep(ctx, &mut env);
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+            p.master_link_lost(ctx, &mut env);
+        } else {
+            p.free_client(ctx, &self.dir, conn, false);
+        }
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.before_sleep(ctx, &mut env);
+    }
+
+    fn on_admin(&mut self, ctx: &mut Ctx_<'_>, cmd: Admin) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        match cmd {
+            Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env),
+            Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m),
+        }
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.before_sleep(ctx, &mut env);
+    }
+
+    fn on_kill(&mut self, _now: Micros, power_loss: bool) {
+        self.proc = None;
+        if power_loss {
+            self.disk.lose_unsynced();
+        }
+    }
+
+    fn on_shutdown(&mut self, ctx: &mut Ctx_<'_>) {
+        let Some(mut p) = self.proc.take() else { return };
+        let mut env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            name: &self.name,
+        };
+        p.prepare_for_shutdown(ctx, &mut env);
+    }
+}
+
+/// What a process method needs besides itself: the directory and the disk.
+pub struct Env<'a> {
+    pub dir: &'a Directory,
+    pub disk: &'a mut Disk,
+    pub name: &'a str,
+}
+
+fn ctx_rng_range(ctx: &mut Ctx_<'_>, lo: u64, hi: u64) -> u64 {
+    use rand::RngExt;
+    if hi <= lo {
+        lo
+    } else {
+        ctx.rng().random_range(lo..=hi)
+    }
+}
+
+impl Proc {
+    /// Process start: load from disk as `loadDataFromDisk()` does.
+    fn boot(s: &mut RedisServer, ctx: &mut Ctx_<'_>) -> Proc {
+        let cfg = s.conf.clone();
+        let now_s = ctx.unixtime();
+        let run_id = RunId::random(ctx.rng());
+        let replid = RunId::random(ctx.rng());
+        let mut p = Proc {
+            cfg,
+            run_id,
+            replid,
+            replid2: RunId::ZERO,
+            second_replid_offset: -1,
+            master_repl_offset: 0,
+            data: Dataset::default(),
+            slaveseldb: -1,
+            backlog: None,
+            repl_no_slaves_since: now_s,
+            replicas: Vec::new(),
+            clients: IndexMap::new(),
+            replica: None,
+            cronloops: ctx_rng_range(ctx, 0, s.conf.hz - 1),
+            good_replicas: 0,
+            dirty: 0,
+            lastsave: now_s,
+            child: None,
+            child_gen: 0,
+            loading_until: None,
+            blocked: Vec::new(),
+            get_ack_pending: false,
+            aof_last_fsync: now_s,
+            aof_pending: Vec::new(),
+            unixtime: now_s,
+            closing_for_limits: Vec::new(),
+            repl_cron_loops: 0,
+            master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),
+        };
+        ctx.log(
+            Level::Notice,
+            "Server initialized",
+            format!("Server initialized (run_id {})", p.run_id),
+        );
+        let mut cached = None;
+        let mut loaded_bytes = 0;
+        if p.cfg.appendonly && s.disk.aof.is_some() {
+            let aof = s.disk.aof.as_ref().expect("checked");
+            p.data = aof.replay();
+            loaded_bytes = p.data.rdb_bytes();
+            ctx.log(
+                Level::Notice,
+                "DB loaded from append only file",
+                format!(
+                    "DB loaded from append only file: {} keys ({} commands after the base)",
+                    p.data.len(),
+                    aof.log.len()
+                ),
+            );
+        } else if let Some(rdb) = &s.disk.rdb {
+            p.data = (*rdb.data).clone();
+            loaded_bytes = p.data.rdb_bytes();
+            ctx.log(
+                Level::Notice,
+                "DB loaded from disk",
+                format!("DB loaded from disk: {} keys", p.data.len()),
+            );
+            if let Some((id, off)) = rdb.repl {
+                if s.conf_replicaof.is_some() {
+                    p.replid = id;
+                    p.master_repl_offset = off;
+                    cached = Some((id, off));
+                    ctx.log(
+                        Level::Notice,
+                        "Before turning into a replica, using my own master parameters to synthesize a cached master",
+                        "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into(),
+                    );
+                } else {
+                    // 7.0: a master keeps the saved history as replid2.
+                    p.replid2 = id;
+                    p.second_replid_offset = off as i64 + 1;
+                    p.master_repl_offset = off;
+                    p.backlog = Some(Backlog::new(p.cfg.repl_backlog_size, off));
+                }
+            }
+        }
+        if p.cfg.appendonly && s.disk.aof.is_none() {
+            s.disk.aof = Some(AofFile::new(Rc::new(p.data.clone())));
+        }
+        if loaded_bytes > 0 {
+            let t = loaded_bytes * 1_000_000 / p.cfg.rdb_load_rate;
+            if t > 0 {
+                p.loading_until = Some(ctx.now() + t);
+            }
+        }
+        if let Some(m) = s.conf_replicaof {
+            let mut side = ReplicaSide::new(m);
+            side.cached = cached;
+            p.replica = Some(side);
+        }
+        ctx.log(
+            Level::Notice,
+            "Ready to accept connections",
+            "Ready to accept connections tcp".into(),
+        );
+        p
+    }
+
+    /// replicationCron(): once per second.
+    fn replication_cron(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+        if self.replica.is_some() {
+            self.replica_cron(ctx);
+        }
+        let loops = self.repl_cron_loops;
+        self.master_cron(ctx, loops);
+        self.repl_cron_loops += 1;
+    }
+
+    fn is_loading(&self, now: Micros) -> bool {
+        self.loading_until.is_some_and(|t| now < t)
+    }
+
+    /// `processCommand()` then `call()` for a client command. `None` when the
+    /// reply comes later (blocked WAIT) or was already sent (PSYNC).
+    fn process_command(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        conn: ConnId,
+        cmd: Cmd,
+    ) -> Option<Reply> {
+        let Some(client) = self.clients.get(&conn) else {
+            // A replica's REPLCONF ACK arrives on its replica connection.
+            if let Cmd::ReplconfAck(off) = cmd {
+                self.replconf_ack(ctx, env.dir, conn, off);
+            }
+            return None;
+        };
+        if !client.authenticated && !matches!(cmd, Cmd::Auth(_)) {
+            return Some(Reply::Error(ERR_NOAUTH.into()));
+        }
+        let is_master = self.replica.is_none();
+        let write = cmd.is_write();
+        if write
+            && is_master
+            && self.cfg.min_replicas_to_write > 0
+            && self.cfg.min_replicas_max_lag > 0
+            && self.good_replicas < self.cfg.min_replicas_to_write
+        {
+            return Some(Reply::Error(ERR_NOREPLICAS.into()));
+        }
+        if write && !is_master && self.cfg.replica_read_only {
+            return Some(Reply::Error(ERR_READONLY.into()));
+        }
+        if let Some(r) = &self.replica
+            && !r.is_connected()
+            && !self.cfg.replica_serve_stale_data
+            && !matches!(cmd, Cmd::Info | Cmd::Auth(_))
+        {
+            return Some(Reply::Error(ERR_MASTERDOWN.into()));
+        }
+        if self.is_loading(ctx.now()) && !matches!(cmd, Cmd::Info) {
+            return Some(Reply::Error(ERR_LOADING.into()));
+        }
+        let reply = match cmd {
+            Cmd::Ping => Reply::Pong,
+            Cmd::Auth(pass) => match &self.cfg.requirepass {
+                Some(p) if *p == pass.as_str() => {
+                    self.clients.get_mut(&conn).expect("exists").authenticated = true;
+                    Reply::Ok
+                }
+                Some(_) => Reply::Error(ERR_WRONGPASS.into()),
+                None => Reply::Error(
+                    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
+                ),
+            },
+            Cmd::Get(k) => Reply::Bulk(self.data.get(&k).cloned()),
+            Cmd::Select(0) => Reply::Ok,
+            Cmd::Select(_) => Reply::Error("ERR DB index is out of range".into()),
+            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) => {
+                let reply = match &cmd {
+                    Cmd::Set(k, v) => {
+                        self.data.set(k.clone(), v.clone());
+                        Reply::Ok
+                    }
+                    Cmd::Del(k) => Reply::Int(i64::from(self.data.del(k))),
+                    Cmd::Incr(k) => match self.data.incr(k) {
+                        Ok(n) => Reply::Int(n),
+                        Err(e) => return Some(Reply::Error(e.into())),
+                    },
+                    _ => unreachable!(),
+                };
+                let changed = !matches!(reply, Reply::Int(0)) || matches!(cmd, Cmd::Incr(_));
+                if changed {
+                    self.dirty += 1;
+                    self.propagate(cmd);
+                    let woff = self.master_repl_offset;
+                    self.clients.get_mut(&conn).expect("exists").woff = woff;
+                }
+                reply
+            }
+            Cmd::Wait {
+                replicas,
+                timeout_ms,
+            } => {
+                if !is_master {
+                    return Some(Reply::Error(ERR_WAIT_REPLICA.into()));
+                }
+                let woff = self.clients[&conn].woff;
+                let acked = self.replicas_acked(woff);
+                if acked >= replicas {
+                    Reply::Int(i64::from(acked))
+                } else {
+                    let deadline = (timeout_ms > 0).then(|| ctx.now() + timeout_ms * 1000);
+                    self.blocked.push(BlockedWait {
+                        conn,
+                        woff,
+                        replicas,
+                        deadline,
+                    });
+                    self.get_ack_pending = true;
+                    return None;
+                }
+            }
+            Cmd::Publish { channel, message } => {
+                if is_master {
+                    self.propagate(Cmd::Publish { channel, message });
+                }
+                Reply::Int(0)
+            }
+            Cmd::ReplconfListeningPort(port) => {
+                self.clients.get_mut(&conn).expect("exists").listening_port = port;
+                Reply::Ok
+            }
+            Cmd::ReplconfCapa => {
+                let c = self.clients.get_mut(&conn).expect("exists");
+                c.capa_eof = true;
+                c.capa_psync2 = true;
+                Reply::Ok
+            }
+            Cmd::ReplconfAck(off) => {
+                self.replconf_ack(ctx, env.dir, conn, off);
+                return None;
+            }
+            Cmd::ReplconfGetack => return None,
+            Cmd::Psync { id, offset } => {
+                self.sync_command(ctx, env, conn, Some((id, offset)));
+                return None;
+            }
+            Cmd::Sync => {
+                self.sync_command(ctx, env, conn, None);
+                return None;
+            }
+            Cmd::Info => Reply::Info(info::replication(self, env.dir, ctx.now())),
+        };
+        Some(reply)
+    }
+
+    /// Per event-loop pass: AOF write/fsync, then the replication stream and
+    /// WAIT replies (server.c: beforeSleep()).
+    fn before_sleep(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        if self.get_ack_pending {
+            self.get_ack_pending = false;
+            if self.replica.is_none() && !self.replicas.is_empty() {
+                self.feed(Cmd::ReplconfGetack);
+            }
+        }
+        self.flush_aof(ctx, env.disk);
+        self.write_to_replicas(ctx);
+        self.serve_blocked_waits(ctx);
+    }
+
+    fn flush_aof(&mut self, ctx: &mut Ctx_<'_>, disk: &mut Disk) {
+        if !self.cfg.appendonly {
+            self.aof_pending.clear();
+            return;
+        }
+        let Some(aof) = disk.aof.as_mut() else { return };
+        aof.log.append(&mut self.aof_pending);
+        match self.cfg.appendfsync {
+            AppendFsync::Always => aof.fsynced = aof.log.len(),
+            AppendFsync::Everysec => {
+                let now = ctx.unixtime();
+                if now > self.aof_last_fsync {
+                    aof.fsynced = aof.log.len();
+                    self.aof_last_fsync = now;
+                }
+            }
+            AppendFsync::No => {}
+        }
+    }
+
+    /// serverCron(): every 1000/hz ms.
+    fn server_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        self.cronloops += 1;
+        if self.is_loading(ctx.now()) {
+            return;
+        }
+        if self.cronloops % self.cfg.hz == 0 {
+            self.replication_cron(ctx, env);
+        }
+        self.save_points(ctx);
+        // appendfsync no: the OS writes dirty pages back about every 30 s.
+        if self.cfg.appendfsync == AppendFsync::No
+            && self.cronloops % (30 * self.cfg.hz) == 0
+            && let Some(aof) = env.disk.aof.as_mut()
+        {
+            aof.fsynced = aof.log.len();
+        }
+    }
+
+    /// The save points of redis.conf (`save <secs> <changes>`).
+    fn save_points(&mut self, ctx: &mut Ctx_<'_>) {
+        if self.child.is_some() {
+            return;
+        }
+        let now = ctx.unixtime();
+        let hit = self
+            .cfg
+            .save
+            .iter()
+            .find(|(secs, changes)| self.dirty >= *changes && now - self.lastsave > *secs)
+            .copied();
+        if let Some((secs, changes)) = hit {
+            let _ = changes;
+            ctx.log(
+                Level::Notice,
+                "changes in seconds. Saving...",
+                format!("{} changes in {} seconds. Saving...", self.dirty, secs),
+            );
+            self.start_bgsave(ctx, master::ChildKind::SavePoint);
+        }
+    }
+
+    fn prepare_for_shutdown(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        ctx.log(
+            Level::Warning,
+            "User requested shutdown...",
+            "User requested shutdown...".into(),
+        );
+        // 7.0 waits up to shutdown-timeout for lagging replicas to catch up.
+        // The stream already sent reaches them in order before the FIN, so
+        // they end with every byte; the wait is not modelled further.
+        if !self.replicas.is_empty() {
+            let lagging = self
+                .replicas
+                .iter()
+                .any(|r| r.ack_off != self.master_repl_offset);
+            if lagging && self.replica.is_none() {
+                self.feed(Cmd::ReplconfGetack);
+            }
+            self.write_to_replicas(ctx);
+            let n = self.replicas.len();
+            ctx.log(
+                Level::Notice,
+                "replicas are in sync when shutting down.",
+                format!("{n} of {n} replicas are in sync when shutting down."),
+            );
+        }
+        if !self.cfg.save.is_empty() {
+            ctx.log(
+                Level::Notice,
+                "Saving the final RDB snapshot before exiting.",
+                "Saving the final RDB snapshot before exiting.".into(),
+            );
+            env.disk.rdb = Some(RdbFile {
+                data: Rc::new(self.data.clone()),
+                repl: self.repl_save_info(),
+            });
+            ctx.log(Level::Notice, "DB saved on disk", "DB saved on disk".into());
+        }
+        if self.cfg.appendonly {
+            self.flush_aof(ctx, env.disk);
+            if let Some(aof) = env.disk.aof.as_mut() {
+                aof.fsynced = aof.log.len();
+            }
+        }
+        ctx.log(
+            Level::Warning,
+            "Redis is now ready to exit, bye bye...",
+            "Redis is now ready to exit, bye bye...".into(),
+        );
+    }
+
+    /// rdbPopulateSaveInfo(): the replication aux fields an RDB gets.
+    fn repl_save_info(&self) -> Option<(RunId, u64)> {
+        match &self.replica {
+            None => self
+                .backlog
+                .as_ref()
+                .map(|_| (self.replid, self.master_repl_offset)),
+            Some(r) => {
+                if r.is_connected() {
+                    Some((self.replid, self.master_repl_offset))
+                } else {
+                    r.cached
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,757 @@
+//! The replica side of replication: the connection and handshake state
+//! machine, PSYNC, loading a full-sync RDB, applying the stream, ACKs,
+//! timeouts, and REPLICAOF (replication.c: connectWithMaster(),
+//! syncWithMaster(), slaveTryPartialResynchronization(), readSyncBulkPayload(),
+//! replicationCron(), replicaofCommand()).
+
+use std::rc::Rc;
+
+use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
+use crate::sim::net::{ConnId, NodeId};
+use crate::trace::Level;
+
+use super::backlog::Backlog;
+use super::persistence::AofFile;
+use super::{Ctx_, Directory, Env, Proc, T_LOAD_DONE, apply_write, token};
+
+/// `repl_state`, in Redis's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connecting,
+    ReceivePingReply,
+    ReceiveAuthReply,
+    ReceivePortReply,
+    ReceiveCapaReply,
+    ReceivePsyncReply,
+    Transfer,
+    Connected,
+}
+
+#[derive(Debug)]
+pub struct ReplicaSide {
+    pub master: NodeId,
+    pub state: LinkState,
+    /// The connection to the master (handshake, transfer or established).
+    pub conn: Option<ConnId>,
+    /// Unix seconds of the last I/O during connect/handshake/transfer.
+    pub transfer_lastio: u64,
+    /// Unix seconds when the link went down; 0 if it never was up.
+    pub down_since: u64,
+    /// Unix seconds of the last data from an established master link.
+    pub lastinteraction: u64,
+    /// The cached master: (replid, applied offset) to PSYNC with.
+    pub cached: Option<(RunId, u64)>,
+    /// From +FULLRESYNC.
+    master_replid: RunId,
+    master_initial_offset: u64,
+    /// Loading a full-sync RDB; stream data waits in the socket meanwhile.
+    load_gen: u64,
+    loading: Option<Rc<super::dataset::Dataset>>,
+    deferred: Vec<Msg>,
+    pub transfer_size: u64,
+    /// The PSYNC reply was not understood: the old SYNC was sent.
+    used_sync: bool,
+}
+
+impl ReplicaSide {
+    pub fn new(master: NodeId) -> Self {
+        Self {
+            master,
+            state: LinkState::Connect,
+            conn: None,
+            transfer_lastio: 0,
+            down_since: 0,
+            lastinteraction: 0,
+            cached: None,
+            master_replid: RunId::ZERO,
+            master_initial_offset: 0,
+            load_gen: 0,
+            loading: None,
+            deferred: Vec::new(),
+            transfer_size: 0,
+            used_sync: false,
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.state == LinkState::Connected
+    }
+
+    fn in_handshake(&self) -> bool {
+        matches!(
+            self.state,
+            LinkState::ReceivePingReply
+                | LinkState::ReceiveAuthReply
+                | LinkState::ReceivePortReply
+                | LinkState::ReceiveCapaReply
+                | LinkState::ReceivePsyncReply
+        )
+    }
+}
+
+impl Proc {
+    fn side(&mut self) -> &mut ReplicaSide {
+        self.replica.as_mut().expect("a replica")
+    }
+
+    /// connectWithMaster()
+    pub(super) fn connect_with_master(&mut self, ctx: &mut Ctx_<'_>) {
+        let now = ctx.unixtime();
+        let master = self.side().master;
+        let conn = ctx.connect(master);
+        let side = self.side();
+        side.conn = Some(conn);
+        side.state = LinkState::Connecting;
+        side.transfer_lastio = now;
+        ctx.log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync started",
+            "MASTER <-> REPLICA sync started".into(),
+        );
+    }
+
+    /// Drops the connection in progress, back to CONNECT; the cron retries
+    /// within a second (the error path of syncWithMaster()).
+    fn cancel_handshake(&mut self, ctx: &mut Ctx_<'_>) {
+        let side = self.side();
+        if let Some(conn) = side.conn.take() {
+            ctx.close(conn);
+        }
+        side.state = LinkState::Connect;
+        side.loading = None;
+        side.deferred.clear();
+        side.used_sync = false;
+        self.loading_until = None;
+    }
+
+    /// cancelReplicationHandshake(1): drop it and reconnect at once.
+    fn cancel_and_reconnect(&mut self, ctx: &mut Ctx_<'_>) {
+        self.cancel_handshake(ctx);
+        let addr = self.master_addr.clone();
+        ctx.log(
+            Level::Notice,
+            "Reconnecting to MASTER after failure",
+            format!("Reconnecting to MASTER {addr} after failure"),
+        );
+        self.connect_with_master(ctx);
+    }
+
+    pub(super) fn replica_connected(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        _env: &mut Env<'_>,
+        conn: ConnId,
+    ) {
+        let Some(side) = self.replica.as_mut() else {
+            return;
+        };
+        if side.conn != Some(conn) || side.state != LinkState::Connecting {
+            return;
+        }
+        ctx.log(
+            Level::Notice,
+            "Non blocking connect for SYNC fired the event.",
+            "Non blocking connect for SYNC fired the event.".into(),
+        );
+        side.state = LinkState::ReceivePingReply;
+        side.transfer_lastio = ctx.unixtime();
+        ctx.send(conn, Msg::Cmd(Cmd::Ping));
+    }
+
+    pub(super) fn replica_connect_failed(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        _dir: &Directory,
+        conn: ConnId,
+    ) {
+        let Some(side) = self.replica.as_mut() else {
+            return;
+        };
+        if side.conn != Some(conn) {
+            return;
+        }
+        side.conn = None;
+        side.state = LinkState::Connect;
+        ctx.log(
+            Level::Warning,
+            "Error condition on socket for SYNC",
+            "Error condition on socket for SYNC: Connection refused".into(),
+        );
+    }
+
+    /// Input on the connection to our master.
+    pub(super) fn replica_input(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        conn: ConnId,
+        msg: Msg,
+    ) {
+        let now = ctx.unixtime();
+        let state = self.side().state;
+        match (state, msg) {
+            (LinkState::Connected, Msg::Stream(cmds)) => {
+                self.side().lastinteraction = now;
+                self.apply_stream(ctx, cmds);
+            }
+            (LinkState::Connected, _) => {}
+            (LinkState::Transfer, msg) if self.side().loading.is_some() => {
+                self.side().deferred.push(msg)
+            }
+            (LinkState::Transfer, Msg::KeepAlive) => self.side().transfer_lastio = now,
+            (LinkState::Transfer, Msg::RdbHeader { eof, bytes }) => {
+                let side = self.side();
+                side.transfer_lastio = now;
+                side.transfer_size = bytes;
+                if eof {
+                    ctx.log(
+                        Level::Notice,
+                        "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+                        "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
+                            .into(),
+                    );
+                } else {
+                    ctx.log(
+                        Level::Notice,
+                        "MASTER <-> REPLICA sync: receiving bytes from master to disk",
+                        format!("MASTER <-> REPLICA sync: receiving {bytes} bytes from master to disk"),
+                    );
+                }
+                if side.cached.take().is_some() {
+                    ctx.log(
+                        Level::Notice,
+                        "Discarding previously cached master state.",
+                        "Discarding previously cached master state.".into(),
+                    );
+                }
+            }
+            (LinkState::Transfer, Msg::Rdb(payload)) => self.receive_rdb(ctx, env, payload),
+            (LinkState::Transfer, Msg::Reply(Reply::Error(e))) => {
+                ctx.log(
+                    Level::Warning,
+                    "MASTER aborted replication with an error",
+                    format!("MASTER aborted replication with an error: {e}"),
+                );
+                self.cancel_and_reconnect(ctx);
+            }
+            (LinkState::Transfer, Msg::Stream(_)) => {}
+            (_, Msg::Reply(reply)) => self.handshake_reply(ctx, env, conn, reply),
+            (LinkState::ReceivePsyncReply, Msg::KeepAlive) => self.side().transfer_lastio = now,
+            _ => {}
+        }
+    }
+
+    /// syncWithMaster(): one reply of the handshake.
+    fn handshake_reply(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        conn: ConnId,
+        reply: Reply,
+    ) {
+        let now = ctx.unixtime();
+        let masterauth = self.cfg.masterauth.clone();
+        let port = self.cfg.port;
+        let side = self.side();
+        side.transfer_lastio = now;
+        match side.state {
+            LinkState::ReceivePingReply => {
+                let ok = match &reply {
+                    Reply::Error(e) => {
+                        e.starts_with("NOAUTH")
+                            || e.starts_with("NOPERM")
+                            || e.starts_with("ERR operation not permitted")
+                    }
+                    _ => true,
+                };
+                if !ok {
+                    let e = error_text(&reply);
+                    ctx.log(
+                        Level::Warning,
+                        "Error reply to PING from master",
+                        format!("Error reply to PING from master: '-{e}'"),
+                    );
+                    self.cancel_handshake(ctx);
+                    return;
+                }
+                ctx.log(
+                    Level::Notice,
+                    "Master replied to PING, replication can continue...",
+                    "Master replied to PING, replication can continue...".into(),
+                );
+                if let Some(pass) = &masterauth {
+                    ctx.send(conn, Msg::Cmd(Cmd::Auth(pass.as_str().into())));
+                }
+                ctx.send(conn, Msg::Cmd(Cmd::ReplconfListeningPort(port)));
+                ctx.send(conn, Msg::Cmd(Cmd::ReplconfCapa));
+                side.state = if masterauth.is_some() {
+                    LinkState::ReceiveAuthReply
+                } else {
+                    LinkState::ReceivePortReply
+                };
+            }
+            LinkState::ReceiveAuthReply => {
+                if let Reply::Error(e) = &reply {
+                    ctx.log(
+                        Level::Warning,
+                        "Unable to AUTH to MASTER",
+                        format!("Unable to AUTH to MASTER: -{e}"),
+                    );
+                    self.cancel_handshake(ctx);
+                    return;
+                }
+                side.state = LinkState::ReceivePortReply;
+            }
+            LinkState::ReceivePortReply => {
+                if let Reply::Error(e) = &reply {
+                    ctx.log(
+                        Level::Notice,
+                        "(Non critical) Master does not understand REPLCONF listening-port",
+                        format!(
+                            "(Non critical) Master does not understand REPLCONF listening-port: -{e}"
+                        ),
+                    );
+                }
+                side.state = LinkState::ReceiveCapaReply;
+            }
+            LinkState::ReceiveCapaReply => {
+                if let Reply::Error(e) = &reply {
+                    ctx.log(
+                        Level::Notice,
+                        "(Non critical) Master does not understand REPLCONF capa",
+                        format!("(Non critical) Master does not understand REPLCONF capa: -{e}"),
+                    );
+                }
+                let (id, offset) = match side.cached {
+                    Some((id, off)) => {
+                        ctx.log(
+                            Level::Notice,
+                            "Trying a partial resynchronization",
+                            format!(
+                                "Trying a partial resynchronization (request {}:{}).",
+                                id,
+                                off + 1
+                            ),
+                        );
+                        (PsyncId::Id(id), off as i64 + 1)
+                    }
+                    None => {
+                        ctx.log(
+                            Level::Notice,
+                            "Partial resynchronization not possible (no cached master)",
+                            "Partial resynchronization not possible (no cached master)".into(),
+                        );
+                        (PsyncId::Unknown, -1)
+                    }
+                };
+                ctx.send(conn, Msg::Cmd(Cmd::Psync { id, offset }));
+                side.state = LinkState::ReceivePsyncReply;
+            }
+            LinkState::ReceivePsyncReply => self.psync_reply(ctx, env, conn, reply),
+            _ => {}
+        }
+    }
+
+    /// The master's answer to PSYNC (slaveTryPartialResynchronization()).
+    fn psync_reply(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, conn: ConnId, reply: Reply) {
+        match reply {
+            Reply::FullResync { replid, offset } => {
+                ctx.log(
+                    Level::Notice,
+                    "Full resync from master",
+                    format!("Full resync from master: {replid}:{offset}"),
+                );
+                let side = self.side();
+                side.master_replid = replid;
+                side.master_initial_offset = offset;
+                side.state = LinkState::Transfer;
+            }
+            Reply::Continue { replid } => {
+                ctx.log(
+                    Level::Notice,
+                    "Successful partial resynchronization with master.",
+                    "Successful partial resynchronization with master.".into(),
+                );
+                let (cached_id, cached_off) = self.side().cached.take().expect("sent with cache");
+                if replid != cached_id {
+                    ctx.log(
+                        Level::Warning,
+                        "Master replication ID changed",
+                        format!("Master replication ID changed to {replid}"),
+                    );
+                    self.replid2 = cached_id;
+                    self.second_replid_offset = cached_off as i64 + 1;
+                    self.disconnect_replicas(ctx);
+                }
+                self.replid = replid;
+                self.master_repl_offset = cached_off;
+                if self.backlog.is_none() {
+                    self.backlog = Some(Backlog::new(self.cfg.repl_backlog_size, cached_off));
+                }
+                let now = ctx.unixtime();
+                let side = self.side();
+                side.state = LinkState::Connected;
+                side.down_since = 0;
+                side.lastinteraction = now;
+                side.conn = Some(conn);
+                ctx.log(
+                    Level::Notice,
+                    "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+                    "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.".into(),
+                );
+            }
+            Reply::Error(e) if e.starts_with("NOMASTERLINK") || e.starts_with("LOADING") => {
+                ctx.log(
+                    Level::Notice,
+                    "Master is currently unable to PSYNC but should be in the future",
+                    format!("Master is currently unable to PSYNC but should be in the future: -{e}"),
+                );
+                self.cancel_handshake(ctx);
+            }
+            other => {
+                let e = error_text(&other);
+                if e.starts_with("ERR") {
+                    ctx.log(
+                        Level::Notice,
+                        "Master does not support PSYNC or is in error state",
+                        format!("Master does not support PSYNC or is in error state (reply: -{e})"),
+                    );
+                } else {
+                    ctx.log(
+                        Level::Warning,
+                        "Unexpected reply to PSYNC from master",
+                        format!("Unexpected reply to PSYNC from master: -{e}"),
+                    );
+                }
+                ctx.log(
+                    Level::Notice,
+                    "Retrying with SYNC...",
+                    "Retrying with SYNC...".into(),
+                );
+                ctx.send(conn, Msg::Cmd(Cmd::Sync));
+                let side = self.side();
+                side.cached = None;
+                side.used_sync = true;
+                side.state = LinkState::Transfer;
+            }
+        }
+    }
+
+    /// The RDB arrived: flush the old data and load it (readSyncBulkPayload()).
+    fn receive_rdb(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, payload: RdbPayload) {
+        // The transfer went to a temp file that now replaces dump.rdb, with
+        // the master's replication aux fields (repl-diskless-load disabled).
+        let side = self.side();
+        env.disk.rdb = Some(super::persistence::RdbFile {
+            data: payload.data.clone(),
+            repl: Some((side.master_replid, side.master_initial_offset)),
+        });
+        // replicationAttachToNewMaster(): sub-replicas and our backlog go.
+        self.disconnect_replicas(ctx);
+        self.backlog = None;
+        ctx.log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync: Flushing old data",
+            "MASTER <-> REPLICA sync: Flushing old data".into(),
+        );
+        self.data.clear();
+        ctx.log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync: Loading DB in memory",
+            "MASTER <-> REPLICA sync: Loading DB in memory".into(),
+        );
+        let load = payload.bytes * 1_000_000 / self.cfg.rdb_load_rate;
+        let side = self.side();
+        side.transfer_size = payload.bytes;
+        side.load_gen += 1;
+        side.loading = Some(payload.data);
+        let generation = side.load_gen;
+        self.loading_until = Some(ctx.now() + load);
+        ctx.set_timer(load.max(1), token(T_LOAD_DONE, generation));
+    }
+
+    /// Loading finished: the link is up at the FULLRESYNC offset.
+    pub(super) fn sync_load_done(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, generation: u64) {
+        let Some(side) = self.replica.as_mut() else {
+            return;
+        };
+        if side.load_gen != generation {
+            return;
+        }
+        let Some(data) = side.loading.take() else {
+            return;
+        };
+        let deferred = std::mem::take(&mut side.deferred);
+        let offset = side.master_initial_offset;
+        let replid = side.master_replid;
+        let now = ctx.unixtime();
+        side.state = LinkState::Connected;
+        side.down_since = 0;
+        side.lastinteraction = now;
+        let conn = side.conn.expect("transfer has a connection");
+        let eof = !side.used_sync;
+        side.used_sync = false;
+        self.loading_until = None;
+        self.data = (*data).clone();
+        self.replid = replid;
+        self.master_repl_offset = offset;
+        self.replid2 = RunId::ZERO;
+        self.second_replid_offset = -1;
+        self.backlog = Some(Backlog::new(self.cfg.repl_backlog_size, offset));
+        if self.cfg.appendonly {
+            env.disk.aof = Some(AofFile::new(Rc::new(self.data.clone())));
+        }
+        ctx.log(
+            Level::Notice,
+            "MASTER <-> REPLICA sync: Finished with success",
+            "MASTER <-> REPLICA sync: Finished with success".into(),
+        );
+        if eof {
+            ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(offset)));
+        }
+        for msg in deferred {
+            if let Msg::Stream(cmds) = msg {
+                self.apply_stream(ctx, cmds);
+            }
+        }
+    }
+
+    /// Applies commands from the master, advancing the offset by their bytes
+    /// and proxying them to our own backlog and sub-replicas.
+    fn apply_stream(&mut self, ctx: &mut Ctx_<'_>, cmds: Vec<Cmd>) {
+        for cmd in cmds {
+            if let Cmd::ReplconfGetack = cmd {
+                // Answered before this command's own bytes are counted.
+                if let Some(conn) = self.replica.as_ref().and_then(|s| s.conn) {
+                    ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
+                }
+            }
+            if apply_write(&mut self.data, &cmd) {
+                self.dirty += 1;
+                if self.cfg.appendonly {
+                    self.aof_pending.push(cmd.clone());
+                }
+            }
+            let pinned = self.lowest_pin();
+            match self.backlog.as_mut() {
+                Some(b) => {
+                    if b.feed(cmd, &mut self.master_repl_offset, pinned) {
+                        self.check_output_limits();
+                    }
+                }
+                None => self.master_repl_offset += cmd.resp_len(),
+            }
+        }
+    }
+
+    /// The link to the master dropped. An established link is cached and
+    /// we reconnect at once (replicationCacheMaster(),
+    /// replicationHandleMasterDisconnection()); a transfer is retried at once;
+    /// a handshake waits for the cron.
+    pub(super) fn master_link_lost(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+        match self.side().state {
+            LinkState::Connected => {
+                ctx.log(
+                    Level::Warning,
+                    "Connection with master lost.",
+                    "Connection with master lost.".into(),
+                );
+                self.cache_master_and_reconnect(ctx);
+            }
+            LinkState::Transfer => {
+                ctx.log(
+                    Level::Warning,
+                    "I/O error trying to sync with MASTER",
+                    "I/O error trying to sync with MASTER: connection lost".into(),
+                );
+                self.cancel_and_reconnect(ctx);
+            }
+            _ => {
+                ctx.log(
+                    Level::Warning,
+                    "Master did not respond to command during SYNC handshake",
+                    "Master did not respond to command during SYNC handshake".into(),
+                );
+                self.cancel_handshake(ctx);
+            }
+        }
+    }
+
+    /// Drops an established master link, keeping it as the cached master.
+    fn cache_master(&mut self, ctx: &mut Ctx_<'_>) {
+        let (replid, offset, now) = (self.replid, self.master_repl_offset, ctx.unixtime());
+        let side = self.side();
+        if let Some(conn) = side.conn.take() {
+            ctx.close(conn);
+        }
+        ctx.log(
+            Level::Notice,
+            "Caching the disconnected master state.",
+            "Caching the disconnected master state.".into(),
+        );
+        side.cached = Some((replid, offset));
+        side.state = LinkState::Connect;
+        side.down_since = now;
+    }
+
+    fn cache_master_and_reconnect(&mut self, ctx: &mut Ctx_<'_>) {
+        self.cache_master(ctx);
+        let addr = self.master_addr.clone();
+        ctx.log(
+            Level::Notice,
+            "Reconnecting to MASTER",
+            format!("Reconnecting to MASTER {addr}"),
+        );
+        self.connect_with_master(ctx);
+    }
+
+    /// The replica half of replicationCron().
+    pub(super) fn replica_cron(&mut self, ctx: &mut Ctx_<'_>) {
+        let now = ctx.unixtime();
+        let timeout = self.cfg.repl_timeout;
+        let side = self.side();
+        if (side.state == LinkState::Connecting || side.in_handshake())
+            && now.saturating_sub(side.transfer_lastio) > timeout
+        {
+            ctx.log(
+                Level::Warning,
+                "Timeout connecting to the MASTER...",
+                "Timeout connecting to the MASTER...".into(),
+            );
+            self.cancel_and_reconnect(ctx);
+        } else if side.state == LinkState::Transfer
+            && side.loading.is_none()
+            && now.saturating_sub(side.transfer_lastio) > timeout
+        {
+            ctx.log(
+                Level::Warning,
+                "Timeout receiving bulk data from MASTER...",
+                "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".into(),
+            );
+            self.cancel_and_reconnect(ctx);
+        } else if side.state == LinkState::Connected
+            && now.saturating_sub(side.lastinteraction) > timeout
+        {
+            ctx.log(
+                Level::Warning,
+                "MASTER timeout: no data nor PING received...",
+                "MASTER timeout: no data nor PING received...".into(),
+            );
+            self.cache_master_and_reconnect(ctx);
+        }
+        if self.side().state == LinkState::Connect {
+            let addr = self.master_addr.clone();
+            ctx.log(
+                Level::Notice,
+                "Connecting to MASTER",
+                format!("Connecting to MASTER {addr}"),
+            );
+            self.connect_with_master(ctx);
+        }
+        let side = self.side();
+        if side.state == LinkState::Connected
+            && let Some(conn) = side.conn
+        {
+            ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
+        }
+    }
+
+    /// `REPLICAOF NO ONE` (replicationUnsetMaster()).
+    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+        if self.replica.is_none() {
+            return;
+        }
+        if self.side().is_connected() {
+            self.cache_master(ctx);
+        } else {
+            self.cancel_handshake(ctx);
+        }
+        if self.side().cached.take().is_some() {
+            ctx.log(
+                Level::Notice,
+                "Discarding previously cached master state.",
+                "Discarding previously cached master state.".into(),
+            );
+        }
+        self.replica = None;
+        self.loading_until = None;
+        // shiftReplicationId()
+        self.replid2 = self.replid;
+        self.second_replid_offset = self.master_repl_offset as i64 + 1;
+        self.replid = RunId::random(ctx.rng());
+        ctx.log(
+            Level::Warning,
+            "Setting secondary replication ID",
+            format!(
+                "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+                self.replid2, self.second_replid_offset, self.replid
+            ),
+        );
+        self.disconnect_replicas(ctx);
+        self.slaveseldb = -1;
+        self.repl_no_slaves_since = ctx.unixtime();
+        ctx.log(
+            Level::Notice,
+            "MASTER MODE enabled",
+            format!("MASTER MODE enabled (user request from '{OPERATOR}')"),
+        );
+    }
+
+    /// `REPLICAOF host port` (replicationSetMaster()).
+    pub(super) fn replicaof(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, master: NodeId) {
+        if self.replica.as_ref().is_some_and(|s| s.master == master) {
+            return; // +OK Already connected to specified master
+        }
+        let cached = match &self.replica {
+            None => {
+                // Clients blocked in WAIT are disconnected.
+                for w in std::mem::take(&mut self.blocked) {
+                    ctx.close(w.conn);
+                    self.clients.swap_remove(&w.conn);
+                }
+                ctx.log(
+                    Level::Notice,
+                    "Before turning into a replica, using my own master parameters to synthesize a cached master",
+                    "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into(),
+                );
+                Some((self.replid, self.master_repl_offset))
+            }
+            Some(_) => {
+                if self.side().is_connected() {
+                    self.cache_master(ctx);
+                } else {
+                    self.cancel_handshake(ctx);
+                }
+                self.side().cached
+            }
+        };
+        self.loading_until = None;
+        let mut side = ReplicaSide::new(master);
+        side.cached = cached;
+        self.replica = Some(side);
+        let addr = env.dir.addr(master);
+        self.master_addr = addr.clone();
+        ctx.log(
+            Level::Notice,
+            "Connecting to MASTER",
+            format!("Connecting to MASTER {addr}"),
+        );
+        self.connect_with_master(ctx);
+        ctx.log(
+            Level::Notice,
+            "REPLICAOF enabled",
+            format!("REPLICAOF {addr} enabled (user request from '{OPERATOR}')"),
+        );
+    }
+}
+
+/// How the operator's connection appears in "user request from" log lines.
+const OPERATOR: &str = "id=3 addr=10.0.0.254:40000 laddr=operator cmd=replicaof user=default";
+
+fn error_text(r: &Reply) -> String {
+    match r {
+        Reply::Error(e) => e.clone(),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,621 @@
+//! Scenario files: TOML with redis.conf names. Parsing checks every key and
+//! value and resolves names, producing a [`Plan`] the simulation runs.
+
+pub mod error;
+
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::check::{Cmp, Expectation, ResyncKind};
+use crate::client::{DEFAULT_RECONNECT_DELAY, WorkloadSpec};
+use crate::redis::config::{self, ConfValue, RedisConfig};
+use crate::sim::net::LinkParams;
+use crate::sim::time::{Micros, parse_duration, parse_size, secs};
+pub use error::ScenarioError;
+use error::{Source, suggest};
+
+type Conf = IndexMap<Spanned<String>, Spanned<toml::Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawScenario {
+    name: String,
+    description: Option<String>,
+    question: Option<String>,
+    answer: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    duration: Spanned<String>,
+    #[serde(default)]
+    sim: RawSim,
+    #[serde(default)]
+    network: RawNetwork,
+    topology: RawTopology,
+    #[serde(default)]
+    redis: Conf,
+    #[serde(default)]
+    node: IndexMap<Spanned<String>, Conf>,
+    #[serde(default)]
+    workload: Vec<RawWorkload>,
+    #[serde(default)]
+    fault: Vec<RawFault>,
+    #[serde(default)]
+    expect: Vec<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSim {
+    max_events: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawNetwork {
+    latency: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    bandwidth: Option<Spanned<String>>,
+    loss: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTopology {
+    masters: Spanned<u32>,
+    #[serde(default)]
+    replicas: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawWorkload {
+    name: Option<Spanned<String>>,
+    target: Spanned<String>,
+    rate: Spanned<f64>,
+    #[serde(default = "default_keys")]
+    keys: u32,
+    reads: Option<Spanned<f64>>,
+    #[serde(default = "default_value_size")]
+    value_size: u32,
+    start: Option<Spanned<String>>,
+    stop: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    wait_replicas: Option<u32>,
+    wait_timeout: Option<Spanned<String>>,
+    reconnect_delay: Option<Spanned<String>>,
+}
+
+fn default_keys() -> u32 {
+    1000
+}
+fn default_value_size() -> u32 {
+    100
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFault {
+    at: Spanned<String>,
+    kill: Option<Spanned<String>>,
+    crash: Option<Spanned<String>>,
+    shutdown: Option<Spanned<String>>,
+    restart: Option<Spanned<String>>,
+    pause: Option<Spanned<String>>,
+    resume: Option<Spanned<String>>,
+    partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
+    partition_oneway: Option<Spanned<RawOneWay>>,
+    heal: Option<Spanned<bool>>,
+    link: Option<Spanned<RawLink>>,
+    clock_jump: Option<Spanned<RawClockJump>>,
+    replicaof: Option<Spanned<RawReplicaOf>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOneWay {
+    from: Vec<Spanned<String>>,
+    to: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLink {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    latency: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    bandwidth: Option<Spanned<String>>,
+    loss: Option<f64>,
+    #[serde(default = "yes")]
+    both_ways: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClockJump {
+    node: Spanned<String>,
+    by: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReplicaOf {
+    node: Spanned<String>,
+    master: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawExpect {
+    at: Option<Spanned<String>>,
+    after: Option<Spanned<String>>,
+    before: Option<Spanned<String>>,
+    node: Option<Spanned<String>>,
+    role: Option<Spanned<String>>,
+    info: Option<Spanned<String>>,
+    equals: Option<Spanned<toml::Value>>,
+    event: Option<Spanned<String>>,
+    count: Option<Spanned<String>>,
+    resync: Option<Spanned<String>>,
+    lost_acked_writes: Option<Spanned<String>>,
+    acked_writes: Option<Spanned<String>>,
+    client_errors: Option<Spanned<String>>,
+    keys: Option<Spanned<String>>,
+}
+
+/// A scripted fault or operator action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// SIGKILL of the process.
+    Kill(usize),
+    /// The host loses power: the process dies and un-fsynced data is lost.
+    Crash(usize),
+    /// SIGTERM: a clean shutdown.
+    Shutdown(usize),
+    Restart(usize),
+    Pause(usize),
+    Resume(usize),
+    /// Nodes in different groups cannot reach each other; unlisted nodes
+    /// reach everyone.
+    Partition(Vec<Vec<usize>>),
+    /// Traffic from `from` to `to` is dropped; the other way flows.
+    PartitionOneWay { from: Vec<usize>, to: Vec<usize> },
+    Heal,
+    Link {
+        from: usize,
+        to: usize,
+        params: LinkParams,
+        both_ways: bool,
+    },
+    ClockJump { node: usize, by: i64 },
+    ReplicaOf { node: usize, master: Option<usize> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Redis {
+        conf: Box<RedisConfig>,
+        replicaof: Option<usize>,
+    },
+    Client(WorkloadSpec),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodePlan {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub kind: NodeKind,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    pub question: Option<String>,
+    pub answer: Option<String>,
+    pub seed: u64,
+    pub duration: Micros,
+    pub max_events: u64,
+    pub link: LinkParams,
+    pub nodes: Vec<NodePlan>,
+    pub faults: Vec<(Micros, Action)>,
+    pub expects: Vec<Expectation>,
+}
+
+impl Plan {
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &std::path::Path) -> Result<Plan, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: 0,
+        col: 0,
+        message: format!("cannot read the scenario: {e}"),
+        hint: None,
+    })?;
+    parse(&file, &text)
+}
+
+/// Parses scenario text; `file` is used in error messages.
+pub fn parse(file: &str, text: &str) -> Result<Plan, ScenarioError> {
+    let src = Source { file, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+    Builder { src: &src }.build(raw)
+}
+
+struct Builder<'a> {
+    src: &'a Source<'a>,
+}
+
+impl Builder<'_> {
+    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> ScenarioError {
+        self.src.error(span, msg)
+    }
+
+    fn duration(&self, s: &Spanned<String>) -> Result<Micros, ScenarioError> {
+        parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))
+    }
+
+    fn node(&self, names: &[String], s: &Spanned<String>) -> Result<usize, ScenarioError> {
+        names.iter().position(|n| n == s.get_ref()).ok_or_else(|| {
+            let mut e = self.err(s.span(), format!("unknown node `{}`", s.get_ref()));
+            let cands: Vec<&str> = names.iter().map(String::as_str).collect();
+            e.hint = Some(match suggest(s.get_ref(), &cands) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("the nodes are: {}", cands.join(", ")),
+            });
+            e
+        })
+    }
+
+    fn apply_conf(&self, conf: &mut RedisConfig, table: &Conf) -> Result<(), ScenarioError> {
+        for (k, v) in table {
+            let value = match v.get_ref() {
+                toml::Value::String(s) => ConfValue::Text(s),
+                toml::Value::Integer(i) => ConfValue::Int(*i),
+                toml::Value::Boolean(b) => ConfValue::Bool(*b),
+                _ => {
+                    return Err(self.err(
+                        v.span(),
+                        format!("`{}` takes a string, integer or boolean", k.get_ref()),
+                    ));
+                }
+            };
+            if !config::KEYS.contains(&k.get_ref().as_str()) {
+                let mut e = self.err(k.span(), format!("unknown redis.conf key `{}`", k.get_ref()));
+                e.hint = suggest(k.get_ref(), config::KEYS)
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| Some(format!("supported keys: {}", config::KEYS.join(", "))));
+                return Err(e);
+            }
+            conf.set(k.get_ref(), value)
+                .map_err(|m| self.err(v.span(), format!("{}: {m}", k.get_ref())))?;
+        }
+        Ok(())
+    }
+
+    fn build(&self, raw: RawScenario) -> Result<Plan, ScenarioError> {
+        let duration = self.duration(&raw.duration)?;
+        if duration == 0 {
+            return Err(self.err(raw.duration.span(), "duration must be positive"));
+        }
+        let link = self.link_params(
+            LinkParams::default(),
+            raw.network.latency.as_ref(),
+            raw.network.jitter.as_ref(),
+            raw.network.bandwidth.as_ref(),
+            raw.network.loss.as_ref().map(|l| (*l.get_ref(), l.span())),
+        )?;
+
+        // Nodes: redis servers first, then clients.
+        if *raw.topology.masters.get_ref() != 1 {
+            return Err(self.err(
+                raw.topology.masters.span(),
+                "replication scenarios have exactly one master (masters = 1)",
+            ));
+        }
+        let mut names = vec!["master".to_string()];
+        for i in 1..=raw.topology.replicas {
+            names.push(format!("replica-{i}"));
+        }
+        let n_redis = names.len();
+        for (i, w) in raw.workload.iter().enumerate() {
+            let name = match &w.name {
+                Some(n) => n.get_ref().clone(),
+                None => format!("client-{}", i + 1),
+            };
+            if names.contains(&name) {
+                let span = w.name.as_ref().map_or(w.target.span(), |n| n.span());
+                return Err(self.err(span, format!("node name `{name}` is used twice")));
+            }
+            names.push(name);
+        }
+
+        let mut base = RedisConfig::default();
+        self.apply_conf(&mut base, &raw.redis)?;
+        let mut confs: Vec<RedisConfig> = vec![base; n_redis];
+        for (name, table) in &raw.node {
+            let i = self.node(&names, name)?;
+            if i >= n_redis {
+                return Err(self.err(name.span(), format!("`{}` is a client, not a Redis node", name.get_ref())));
+            }
+            self.apply_conf(&mut confs[i], table)?;
+        }
+
+        let mut nodes = Vec::new();
+        for (i, conf) in confs.into_iter().enumerate() {
+            nodes.push(NodePlan {
+                name: names[i].clone(),
+                host: format!("10.0.0.{}", i + 1),
+                port: conf.port,
+                kind: NodeKind::Redis {
+                    conf: Box::new(conf),
+                    replicaof: (i > 0).then_some(0),
+                },
+            });
+        }
+        for (i, w) in raw.workload.iter().enumerate() {
+            let target = self.node(&names, &w.target)?;
+            if target >= n_redis {
+                return Err(self.err(w.target.span(), "a workload targets a Redis node"));
+            }
+            if !(*w.rate.get_ref() > 0.0 && w.rate.get_ref().is_finite()) {
+                return Err(self.err(w.rate.span(), "rate must be a positive number of operations per second"));
+            }
+            let reads = match &w.reads {
+                Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
+                    return Err(self.err(r.span(), "reads is a fraction between 0 and 1"));
+                }
+                Some(r) => *r.get_ref(),
+                None => 0.0,
+            };
+            let start = w.start.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(0);
+            let stop = w.stop.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(duration);
+            let timeout = w.timeout.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(secs(1));
+            let wait = match (w.wait_replicas, &w.wait_timeout) {
+                (Some(n), t) => Some((n, t.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(0) / 1000)),
+                (None, Some(t)) => return Err(self.err(t.span(), "wait-timeout needs wait-replicas")),
+                (None, None) => None,
+            };
+            let reconnect_delay = w
+                .reconnect_delay
+                .as_ref()
+                .map(|s| self.duration(s))
+                .transpose()?
+                .unwrap_or(DEFAULT_RECONNECT_DELAY);
+            nodes.push(NodePlan {
+                name: names[n_redis + i].clone(),
+                host: format!("10.0.1.{}", i + 1),
+                port: 40000,
+                kind: NodeKind::Client(WorkloadSpec {
+                    target: target as u32,
+                    rate: *w.rate.get_ref(),
+                    keys: w.keys,
+                    reads,
+                    value_size: w.value_size,
+                    start,
+                    stop,
+                    timeout,
+                    wait,
+                    reconnect_delay,
+                }),
+            });
+        }
+
+        let mut faults = Vec::new();
+        for f in &raw.fault {
+            let at = self.duration(&f.at)?;
+            faults.push((at, self.action(&names, n_redis, f)?));
+        }
+        let mut expects = Vec::new();
+        for e in &raw.expect {
+            expects.push(self.expectation(&names, e)?);
+        }
+        Ok(Plan {
+            name: raw.name,
+            description: raw.description,
+            question: raw.question,
+            answer: raw.answer,
+            seed: raw.seed,
+            duration,
+            max_events: raw.sim.max_events.unwrap_or(50_000_000),
+            link,
+            nodes,
+            faults,
+            expects,
+        })
+    }
+
+    fn link_params(
+        &self,
+        mut p: LinkParams,
+        latency: Option<&Spanned<String>>,
+        jitter: Option<&Spanned<String>>,
+        bandwidth: Option<&Spanned<String>>,
+        loss: Option<(f64, Range<usize>)>,
+    ) -> Result<LinkParams, ScenarioError> {
+        if let Some(l) = latency {
+            p.latency = self.duration(l)?;
+        }
+        if let Some(j) = jitter {
+            p.jitter = self.duration(j)?;
+        }
+        if let Some(b) = bandwidth {
+            let text = b.get_ref().trim_end_matches("/s");
+            p.bandwidth = parse_size(text).map_err(|m| {
+                let mut e = self.err(b.span(), m);
+                e.hint = Some("bandwidth is bytes per second, e.g. \"100mb\" or \"1gb/s\"".into());
+                e
+            })?;
+        }
+        if let Some((l, span)) = loss {
+            if !(0.0..1.0).contains(&l) {
+                return Err(self.err(span, "loss is a probability in [0, 1)"));
+            }
+            p.loss = l;
+        }
+        Ok(p)
+    }
+
+    fn action(&self, names: &[String], n_redis: usize, f: &RawFault) -> Result<Action, ScenarioError> {
+        let redis = |s: &Spanned<String>| -> Result<usize, ScenarioError> {
+            let i = self.node(names, s)?;
+            Ok(i)
+        };
+        let _ = n_redis;
+        let group = |g: &[Spanned<String>]| -> Result<Vec<usize>, ScenarioError> {
+            g.iter().map(|n| self.node(names, n)).collect()
+        };
+        let mut actions = Vec::new();
+        if let Some(n) = &f.kill {
+            actions.push(Action::Kill(redis(n)?));
+        }
+        if let Some(n) = &f.crash {
+            actions.push(Action::Crash(redis(n)?));
+        }
+        if let Some(n) = &f.shutdown {
+            actions.push(Action::Shutdown(redis(n)?));
+        }
+        if let Some(n) = &f.restart {
+            actions.push(Action::Restart(redis(n)?));
+        }
+        if let Some(n) = &f.pause {
+            actions.push(Action::Pause(redis(n)?));
+        }
+        if let Some(n) = &f.resume {
+            actions.push(Action::Resume(redis(n)?));
+        }
+        if let Some(p) = &f.partition {
+            if p.get_ref().len() < 2 {
+                return Err(self.err(p.span(), "a partition needs at least two groups, e.g. [[\"master\"], [\"replica-1\"]]"));
+            }
+            let groups: Result<Vec<_>, _> = p.get_ref().iter().map(|g| group(g)).collect();
+            actions.push(Action::Partition(groups?));
+        }
+        if let Some(p) = &f.partition_oneway {
+            let p = p.get_ref();
+            actions.push(Action::PartitionOneWay {
+                from: group(&p.from)?,
+                to: group(&p.to)?,
+            });
+        }
+        if let Some(h) = &f.heal {
+            if !*h.get_ref() {
+                return Err(self.err(h.span(), "write `heal = true` to heal every partition"));
+            }
+            actions.push(Action::Heal);
+        }
+        if let Some(l) = &f.link {
+            let r = l.get_ref();
+            let params = self.link_params(LinkParams::default(), r.latency.as_ref(), r.jitter.as_ref(), r.bandwidth.as_ref(), r.loss.map(|x| (x, l.span())))?;
+            actions.push(Action::Link {
+                from: self.node(names, &r.from)?,
+                to: self.node(names, &r.to)?,
+                params,
+                both_ways: r.both_ways,
+            });
+        }
+        if let Some(c) = &f.clock_jump {
+            let r = c.get_ref();
+            let text = r.by.get_ref().trim();
+            let (sign, rest) = match text.strip_prefix('-') {
+                Some(rest) => (-1i64, rest),
+                None => (1, text.strip_prefix('+').unwrap_or(text)),
+            };
+            let by = parse_duration(rest).map_err(|m| self.err(r.by.span(), m))? as i64 * sign;
+            actions.push(Action::ClockJump {
+                node: self.node(names, &r.node)?,
+                by,
+            });
+        }
+        if let Some(r) = &f.replicaof {
+            let r = r.get_ref();
+            let node = self.node(names, &r.node)?;
+            let master = if r.master.get_ref().eq_ignore_ascii_case("no one") {
+                None
+            } else {
+                Some(self.node(names, &r.master)?)
+            };
+            actions.push(Action::ReplicaOf { node, master });
+        }
+        match actions.len() {
+            1 => Ok(actions.pop().expect("one")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof")),
+            _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
+        }
+    }
+
+    fn cmp(&self, s: &Spanned<String>) -> Result<Cmp, ScenarioError> {
+        Cmp::parse(s.get_ref()).map_err(|m| self.err(s.span(), m))
+    }
+
+    fn expectation(&self, names: &[String], e: &Spanned<RawExpect>) -> Result<Expectation, ScenarioError> {
+        let span = e.span();
+        let r = e.get_ref();
+        let node = r.node.as_ref().map(|n| self.node(names, n)).transpose()?;
+        let need_node = |what: &str| node.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `node`")));
+        let at = r.at.as_ref().map(|s| self.duration(s)).transpose()?;
+        let need_at = |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
+        let after = r.after.as_ref().map(|s| self.duration(s)).transpose()?;
+        let before = r.before.as_ref().map(|s| self.duration(s)).transpose()?;
+        let count = r.count.as_ref().map(|c| self.cmp(c)).transpose()?;
+        let mut found = Vec::new();
+        if let Some(role) = &r.role {
+            let want = role.get_ref().as_str();
+            if want != "master" && want != "replica" {
+                return Err(self.err(role.span(), "role is `master` or `replica`"));
+            }
+            found.push(Expectation::Role { at: need_at("role")?, node: need_node("role")?, role: want.to_string() });
+        }
+        if let Some(field) = &r.info {
+            let equals = match r.equals.as_ref().map(|v| v.get_ref()) {
+                Some(toml::Value::String(s)) => s.clone(),
+                Some(toml::Value::Integer(i)) => i.to_string(),
+                _ => return Err(self.err(field.span(), "`info` needs `equals` (a string or an integer)")),
+            };
+            found.push(Expectation::Info { at: need_at("info")?, node: need_node("info")?, field: field.get_ref().clone(), equals });
+        }
+        if let Some(ev) = &r.event {
+            found.push(Expectation::Event { node, name: ev.get_ref().clone(), count: count.clone().unwrap_or(Cmp::AtLeast(1)), after, before });
+        }
+        if let Some(kind) = &r.resync {
+            let kind = match kind.get_ref().as_str() {
+                "partial" => ResyncKind::Partial,
+                "full" => ResyncKind::Full,
+                _ => return Err(self.err(kind.span(), "resync is `partial` or `full`")),
+            };
+            found.push(Expectation::Resync { node: need_node("resync")?, kind, count: count.clone().unwrap_or(Cmp::AtLeast(1)), after, before });
+        }
+        if let Some(c) = &r.lost_acked_writes {
+            found.push(Expectation::LostAckedWrites(self.cmp(c)?));
+        }
+        if let Some(c) = &r.acked_writes {
+            found.push(Expectation::AckedWrites(self.cmp(c)?));
+        }
+        if let Some(prefix) = &r.client_errors {
+            found.push(Expectation::ClientErrors { prefix: prefix.get_ref().clone(), count: count.clone().unwrap_or(Cmp::AtLeast(1)) });
+        }
+        if let Some(c) = &r.keys {
+            found.push(Expectation::Keys { at: need_at("keys")?, node: need_node("keys")?, count: self.cmp(c)? });
+        }
+        match found.len() {
+            1 => Ok(found.pop().expect("one")),
+            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys")),
+            _ => Err(self.err(span, "one check per [[expect]] table: split these into separate tables")),
+        }
+    }
+}

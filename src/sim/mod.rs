@@ -1,0 +1,597 @@
+//! The simulation kernel. It owns time, the network, randomness and faults,
+//! and hands each node one input at a time. Nothing here knows about Redis.
+
+pub mod net;
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::trace::{Event, Level, Source, Trace};
+use net::{ConnId, Delivery, LinkParams, Network, NodeId, Packet};
+use queue::EventQueue;
+use rng::Rng;
+use time::Micros;
+
+/// A process in the simulation. Every method is a reaction to one input; the
+/// node acts on the world only through the [`Ctx`].
+pub trait Node {
+    type Msg;
+    /// Operator commands a scenario can script (e.g. `REPLICAOF`).
+    type Admin;
+
+    /// The process starts (at time zero, or on restart after a kill).
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, token: u64);
+    /// A peer connected to us.
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, peer: NodeId);
+    /// Our connect succeeded.
+    fn on_connected(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
+    /// Our connect was refused.
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, msg: Self::Msg);
+    /// The peer closed the connection (or its process died).
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
+    fn on_admin(&mut self, ctx: &mut Ctx<'_, Self::Msg>, cmd: Self::Admin);
+    /// The process is gone. `power_loss` is true when the host lost power, so
+    /// data not yet fsynced is gone too; false for SIGKILL (the OS keeps what
+    /// was written). Volatile state must be dropped here.
+    fn on_kill(&mut self, now: Micros, power_loss: bool);
+    /// A clean shutdown (SIGTERM): save what Redis saves, then the process is
+    /// gone as after a kill.
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
+}
+
+/// How many bytes a message occupies on the wire, for bandwidth.
+pub trait WireSize {
+    fn wire_size(&self) -> u64;
+}
+
+enum Ev<M> {
+    Arrive {
+        conn: ConnId,
+        dir: usize,
+        packet: Packet<M>,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        token: u64,
+    },
+    Script(usize),
+    /// A connection accepted by the OS, waiting to be handed to the process.
+    Accepted {
+        conn: ConnId,
+        node: NodeId,
+        peer: NodeId,
+    },
+}
+
+struct NodeMeta<M> {
+    name: String,
+    alive: bool,
+    paused: bool,
+    incarnation: u32,
+    clock_offset: i64,
+    pending: Vec<Ev<M>>,
+    conns: Vec<ConnId>,
+    rng: Rng,
+}
+
+/// Everything but the nodes, so a node can act on it while borrowed mutably.
+pub struct Kernel<M> {
+    now: Micros,
+    queue: EventQueue<Ev<M>>,
+    net: Network<M>,
+    meta: Vec<NodeMeta<M>>,
+    pub trace: Trace,
+    pub events_processed: u64,
+    pub max_events: u64,
+}
+
+/// The view of the world a node gets while handling one input.
+pub struct Ctx<'a, M> {
+    k: &'a mut Kernel<M>,
+    node: NodeId,
+}
+
+impl<M: WireSize> Ctx<'_, M> {
+    /// The node's wall clock in microseconds (simulated time plus this node's
+    /// clock offset, which a clock-jump fault changes).
+    pub fn now(&self) -> Micros {
+        self.k.local_time(self.node)
+    }
+
+    /// Milliseconds, as Redis's `mstime()`.
+    pub fn mstime(&self) -> u64 {
+        self.now() / 1000
+    }
+
+    /// Whole seconds, as Redis's cached `server.unixtime`.
+    pub fn unixtime(&self) -> u64 {
+        self.now() / 1_000_000
+    }
+
+    /// Simulated global time (monotonic, unaffected by clock jumps).
+    pub fn sim_time(&self) -> Micros {
+        self.k.now
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.node
+    }
+
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.k.meta[self.node as usize].rng
+    }
+
+    pub fn set_timer(&mut self, delay: Micros, token: u64) {
+        let m = &self.k.meta[self.node as usize];
+        let ev = Ev::Timer {
+            node: self.node,
+            incarnation: m.incarnation,
+            token,
+        };
+        self.k.queue.push(self.k.now + delay, ev);
+    }
+
+    pub fn connect(&mut self, peer: NodeId) -> ConnId {
+        let conn = self.k.net.open_conn(self.node, peer);
+        self.k.meta[self.node as usize].conns.push(conn);
+        self.k.transmit(conn, 0, Packet::Syn, 64);
+        conn
+    }
+
+    pub fn send(&mut self, conn: ConnId, msg: M) {
+        let c = &self.k.net.conns[conn as usize];
+        let dir = c.dir_from(self.node);
+        if !c.open[dir] {
+            return;
+        }
+        let bytes = msg.wire_size();
+        self.k.transmit(conn, dir, Packet::Data(msg), bytes);
+    }
+
+    /// Sends a message whose bytes already crossed the link while it was
+    /// being produced (a diskless RDB streamed by a child): it is ordered
+    /// like any other but occupies only `bytes` of bandwidth now.
+    pub fn send_sized(&mut self, conn: ConnId, msg: M, bytes: u64) {
+        let c = &self.k.net.conns[conn as usize];
+        let dir = c.dir_from(self.node);
+        if !c.open[dir] {
+            return;
+        }
+        self.k.transmit(conn, dir, Packet::Data(msg), bytes);
+    }
+
+    /// How long `bytes` take to cross the link from this node to the peer of
+    /// `conn`, at the link's bandwidth.
+    pub fn transfer_time(&self, conn: ConnId, bytes: u64) -> Micros {
+        let c = &self.k.net.conns[conn as usize];
+        let dir = c.dir_from(self.node);
+        let bw = self.k.net.link_params(c.ends[dir], c.ends[1 - dir]).bandwidth;
+        if bw == 0 {
+            0
+        } else {
+            bytes.saturating_mul(1_000_000) / bw
+        }
+    }
+
+    /// The node at the other end of `conn`.
+    pub fn peer(&self, conn: ConnId) -> NodeId {
+        let c = &self.k.net.conns[conn as usize];
+        c.ends[1 - c.dir_from(self.node)]
+    }
+
+    pub fn close(&mut self, conn: ConnId) {
+        self.k.close_end(conn, self.node);
+    }
+
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        let c = &self.k.net.conns[conn as usize];
+        c.open[c.dir_from(self.node)]
+    }
+
+    pub fn log(&mut self, level: Level, event: &'static str, detail: String) {
+        self.emit(Source::Log, level, Cow::Borrowed(event), detail);
+    }
+
+    pub fn emit(
+        &mut self,
+        source: Source,
+        level: Level,
+        event: Cow<'static, str>,
+        detail: String,
+    ) {
+        let t = self.k.now;
+        self.k.trace.push(Event {
+            t,
+            node: self.node,
+            source,
+            level,
+            event,
+            detail,
+        });
+    }
+}
+
+/// A run stopped with an error rather than finishing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimError {
+    /// More events than the limit: a runaway run (e.g. a reconnect storm).
+    TooManyEvents { limit: u64, at: Micros },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::TooManyEvents { limit, at } => write!(
+                f,
+                "runaway run: more than {limit} events processed by simulated time {} \
+                 (raise max-events in [sim] if the scenario really needs it)",
+                time::Secs(*at)
+            ),
+        }
+    }
+}
+
+impl<M: WireSize> Kernel<M> {
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    fn local_time(&self, node: NodeId) -> Micros {
+        let off = self.meta[node as usize].clock_offset;
+        (self.now as i64 + off).max(0) as Micros
+    }
+
+    fn transmit(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {
+        if let Some(d) = self.net.transmit(self.now, conn, dir, packet, bytes) {
+            self.deliver_later(d);
+        }
+    }
+
+    fn deliver_later(&mut self, d: Delivery<M>) {
+        self.queue.push(
+            d.at,
+            Ev::Arrive {
+                conn: d.conn,
+                dir: d.dir,
+                packet: d.packet,
+            },
+        );
+    }
+
+    /// Closes `node`'s end of `conn` and sends a FIN to the peer.
+    fn close_end(&mut self, conn: ConnId, node: NodeId) {
+        let c = &mut self.net.conns[conn as usize];
+        let dir = c.dir_from(node);
+        if !c.open[dir] {
+            return;
+        }
+        c.open[dir] = false;
+        let peer_open = c.open[1 - dir];
+        if peer_open {
+            self.transmit(conn, dir, Packet::Fin, 64);
+        }
+    }
+
+    pub fn node_name(&self, node: NodeId) -> &str {
+        &self.meta[node as usize].name
+    }
+
+    pub fn is_alive(&self, node: NodeId) -> bool {
+        self.meta[node as usize].alive
+    }
+
+    pub fn is_paused(&self, node: NodeId) -> bool {
+        self.meta[node as usize].paused
+    }
+
+    pub fn link_params(&self, from: NodeId, to: NodeId) -> &LinkParams {
+        self.net.link_params(from, to)
+    }
+
+    pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.net.is_blocked(from, to)
+    }
+
+    pub fn log_sim(&mut self, node: NodeId, event: &'static str, detail: String) {
+        self.trace.push(Event {
+            t: self.now,
+            node,
+            source: Source::Sim,
+            level: Level::Warning,
+            event: Cow::Borrowed(event),
+            detail,
+        });
+    }
+}
+
+/// The kernel plus the nodes it drives.
+pub struct Simulation<N: Node> {
+    pub kernel: Kernel<N::Msg>,
+    pub nodes: Vec<N>,
+}
+
+impl<N: Node> Simulation<N>
+where
+    N::Msg: WireSize,
+{
+    /// `names[i]` names `nodes[i]`; every random stream derives from `seed`.
+    pub fn new(seed: u64, nodes: Vec<N>, names: Vec<String>, link: LinkParams) -> Self {
+        let n = nodes.len();
+        let meta = names
+            .into_iter()
+            .map(|name| NodeMeta {
+                rng: rng::stream(seed, &format!("node/{name}")),
+                name,
+                alive: false,
+                paused: false,
+                incarnation: 0,
+                clock_offset: 0,
+                pending: Vec::new(),
+                conns: Vec::new(),
+            })
+            .collect();
+        Self {
+            kernel: Kernel {
+                now: 0,
+                queue: EventQueue::default(),
+                net: Network::new(n, link, rng::stream(seed, "net")),
+                meta,
+                trace: Trace::default(),
+                events_processed: 0,
+                max_events: 50_000_000,
+            },
+            nodes,
+        }
+    }
+
+    pub fn now(&self) -> Micros {
+        self.kernel.now
+    }
+
+    fn ctx(&mut self, node: NodeId) -> (&mut N, Ctx<'_, N::Msg>) {
+        (
+            &mut self.nodes[node as usize],
+            Ctx {
+                k: &mut self.kernel,
+                node,
+            },
+        )
+    }
+
+    /// Queues a scripted action to be handed back by [`Self::run_until`] at `at`.
+    pub fn schedule_script(&mut self, at: Micros, index: usize) {
+        self.kernel.queue.push(at, Ev::Script(index));
+    }
+
+    /// Starts a stopped process (at time zero, or a restart after a kill).
+    pub fn start(&mut self, node: NodeId) {
+        let m = &mut self.kernel.meta[node as usize];
+        if m.alive {
+            return;
+        }
+        m.alive = true;
+        m.paused = false;
+        m.incarnation += 1;
+        m.pending.clear();
+        let (n, mut ctx) = self.ctx(node);
+        n.on_start(&mut ctx);
+    }
+
+    /// SIGKILL, or a power loss of the host when `power_loss`: the process is
+    /// gone and its kernel closes its sockets (peers see FIN after a latency).
+    pub fn kill(&mut self, node: NodeId, power_loss: bool) {
+        if !self.kernel.meta[node as usize].alive {
+            return;
+        }
+        let now = self.kernel.local_time(node);
+        self.nodes[node as usize].on_kill(now, power_loss);
+        self.bury(node);
+    }
+
+    /// SIGTERM: the node saves what Redis saves on shutdown, then exits.
+    pub fn shutdown(&mut self, node: NodeId) {
+        if !self.kernel.meta[node as usize].alive {
+            return;
+        }
+        let (n, mut ctx) = self.ctx(node);
+        n.on_shutdown(&mut ctx);
+        self.bury(node);
+    }
+
+    fn bury(&mut self, node: NodeId) {
+        let m = &mut self.kernel.meta[node as usize];
+        m.alive = false;
+        m.paused = false;
+        m.incarnation += 1;
+        m.pending.clear();
+        let conns = std::mem::take(&mut m.conns);
+        for c in conns {
+            self.kernel.close_end(c, node);
+        }
+    }
+
+    /// SIGSTOP: nothing is processed; input queues up until resume.
+    pub fn pause(&mut self, node: NodeId) {
+        let m = &mut self.kernel.meta[node as usize];
+        if m.alive {
+            m.paused = true;
+        }
+    }
+
+    /// SIGCONT: everything that queued up is handled now, in arrival order.
+    pub fn resume(&mut self, node: NodeId) {
+        let now = self.kernel.now;
+        let m = &mut self.kernel.meta[node as usize];
+        if !m.paused {
+            return;
+        }
+        m.paused = false;
+        let pending = std::mem::take(&mut m.pending);
+        for ev in pending {
+            self.kernel.queue.push(now, ev);
+        }
+    }
+
+    pub fn set_blocked(&mut self, from: NodeId, to: NodeId, blocked: bool) {
+        let now = self.kernel.now;
+        for d in self.kernel.net.set_blocked(now, from, to, blocked) {
+            self.kernel.deliver_later(d);
+        }
+    }
+
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, params: LinkParams) {
+        self.kernel.net.set_link(from, to, params);
+    }
+
+    /// Moves one node's wall clock by `delta` µs (timers are monotonic and
+    /// keep firing on schedule, as Redis's event loop timers do).
+    pub fn clock_jump(&mut self, node: NodeId, delta: i64) {
+        self.kernel.meta[node as usize].clock_offset += delta;
+    }
+
+    /// Hands an operator command to a node (dropped if the node is down;
+    /// queued if it is paused, as a command to a stopped process would be).
+    pub fn admin(&mut self, node: NodeId, cmd: N::Admin) -> bool {
+        if !self.kernel.meta[node as usize].alive {
+            return false;
+        }
+        let (n, mut ctx) = self.ctx(node);
+        n.on_admin(&mut ctx, cmd);
+        true
+    }
+
+    /// Runs events up to and including time `until`. Returns `Some(index)` when
+    /// a scripted action is due (the caller performs it and calls again), or
+    /// `None` once nothing is left before `until` (time is then `until`).
+    pub fn run_until(&mut self, until: Micros) -> Result<Option<usize>, SimError> {
+        while let Some(t) = self.kernel.queue.peek_time() {
+            if t > until {
+                break;
+            }
+            let (t, ev) = self.kernel.queue.pop().expect("peeked");
+            self.kernel.now = t;
+            self.kernel.events_processed += 1;
+            if self.kernel.events_processed > self.kernel.max_events {
+                return Err(SimError::TooManyEvents {
+                    limit: self.kernel.max_events,
+                    at: t,
+                });
+            }
+            if let Ev::Script(i) = ev {
+                return Ok(Some(i));
+            }
+            self.dispatch(ev);
+        }
+        self.kernel.now = self.kernel.now.max(until);
+        Ok(None)
+    }
+
+    fn dispatch(&mut self, ev: Ev<N::Msg>) {
+        match ev {
+            Ev::Script(_) => unreachable!("handled by run_until"),
+            Ev::Timer {
+                node,
+                incarnation,
+                token,
+            } => {
+                let m = &mut self.kernel.meta[node as usize];
+                if !m.alive || m.incarnation != incarnation {
+                    return;
+                }
+                if m.paused {
+                    m.pending.push(Ev::Timer {
+                        node,
+                        incarnation,
+                        token,
+                    });
+                    return;
+                }
+                let (n, mut ctx) = self.ctx(node);
+                n.on_timer(&mut ctx, token);
+            }
+            Ev::Arrive { conn, dir, packet } => self.arrive(conn, dir, packet),
+            Ev::Accepted { conn, node, peer } => {
+                let m = &mut self.kernel.meta[node as usize];
+                if !m.alive {
+                    return;
+                }
+                if m.paused {
+                    m.pending.push(Ev::Accepted { conn, node, peer });
+                    return;
+                }
+                let c = &self.kernel.net.conns[conn as usize];
+                if !c.open[c.dir_from(node)] {
+                    return;
+                }
+                let (n, mut ctx) = self.ctx(node);
+                n.on_accept(&mut ctx, conn, peer);
+            }
+        }
+    }
+
+    fn arrive(&mut self, conn: ConnId, dir: usize, packet: Packet<N::Msg>) {
+        let c = &self.kernel.net.conns[conn as usize];
+        let (sender, receiver) = (c.ends[dir], c.ends[1 - dir]);
+        let recv_open = c.open[1 - dir];
+        let (alive, paused) = {
+            let m = &self.kernel.meta[receiver as usize];
+            (m.alive, m.paused)
+        };
+        if !alive || !recv_open {
+            // Nobody listens on this end: a SYN is refused, data gets a reset.
+            match packet {
+                Packet::Syn => {
+                    let c = &mut self.kernel.net.conns[conn as usize];
+                    c.open[1 - dir] = false;
+                    self.kernel.transmit(conn, 1 - dir, Packet::Refuse, 64);
+                }
+                Packet::Data(_) | Packet::Accept => {
+                    let c = &mut self.kernel.net.conns[conn as usize];
+                    if c.open[dir] {
+                        c.open[1 - dir] = false;
+                        self.kernel.transmit(conn, 1 - dir, Packet::Fin, 64);
+                    }
+                }
+                Packet::Fin | Packet::Refuse => {}
+            }
+            return;
+        }
+        if let Packet::Syn = packet {
+            // The OS accepts even for a stopped process.
+            self.kernel.meta[receiver as usize].conns.push(conn);
+            self.kernel.transmit(conn, 1 - dir, Packet::Accept, 64);
+            self.dispatch(Ev::Accepted {
+                conn,
+                node: receiver,
+                peer: sender,
+            });
+            return;
+        }
+        if paused {
+            self.kernel.meta[receiver as usize]
+                .pending
+                .push(Ev::Arrive { conn, dir, packet });
+            return;
+        }
+        let (n, mut ctx) = self.ctx(receiver);
+        match packet {
+            Packet::Syn => unreachable!("accepted above"),
+            Packet::Accept => n.on_connected(&mut ctx, conn),
+            Packet::Refuse => {
+                ctx.k.net.conns[conn as usize].open[1 - dir] = false;
+                n.on_connect_failed(&mut ctx, conn)
+            }
+            Packet::Data(msg) => n.on_message(&mut ctx, conn, msg),
+            Packet::Fin => {
+                ctx.k.net.conns[conn as usize].open[1 - dir] = false;
+                n.on_closed(&mut ctx, conn)
+            }
+        }
+    }
+}

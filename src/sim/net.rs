@@ -1,0 +1,228 @@
+//! The simulated network: TCP-like connections over links with latency,
+//! jitter, bandwidth and loss, and partitions that stall traffic silently.
+//!
+//! A connection delivers in order in each direction. A partition does not drop
+//! bytes: like TCP under a firewall DROP rule, segments are retransmitted until
+//! the path heals, so held packets arrive after the heal unless an endpoint
+//! closed meanwhile. Loss delays a segment by retransmission timeouts.
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+
+use super::rng::Rng;
+use super::time::{Micros, ms};
+
+pub type NodeId = u32;
+pub type ConnId = u32;
+
+/// Parameters of one directed link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkParams {
+    /// One-way latency.
+    pub latency: Micros,
+    /// Extra latency drawn uniformly from `0..=jitter` for each segment.
+    pub jitter: Micros,
+    /// Bytes per second; 0 means unlimited.
+    pub bandwidth: u64,
+    /// Probability that a segment is lost once and retransmitted.
+    pub loss: f64,
+}
+
+impl Default for LinkParams {
+    fn default() -> Self {
+        Self {
+            latency: 250,
+            jitter: 0,
+            bandwidth: 0,
+            loss: 0.0,
+        }
+    }
+}
+
+/// TCP's minimum retransmission timeout on Linux.
+const RTO_MIN: Micros = ms(200);
+
+#[derive(Debug)]
+pub enum Packet<M> {
+    Syn,
+    Accept,
+    Refuse,
+    Data(M),
+    Fin,
+}
+
+pub(crate) struct Conn<M> {
+    pub ends: [NodeId; 2],
+    pub open: [bool; 2],
+    last_arrival: [Micros; 2],
+    held: [VecDeque<(Packet<M>, u64)>; 2],
+}
+
+impl<M> Conn<M> {
+    /// Which direction a packet sent by `node` travels in.
+    pub fn dir_from(&self, node: NodeId) -> usize {
+        if self.ends[0] == node { 0 } else { 1 }
+    }
+}
+
+struct Link {
+    params: LinkParams,
+    blocked: bool,
+    busy_until: Micros,
+}
+
+pub struct Network<M> {
+    n: usize,
+    links: Vec<Link>,
+    pub(crate) conns: Vec<Conn<M>>,
+    rng: Rng,
+}
+
+/// A packet the network wants delivered at a time.
+pub struct Delivery<M> {
+    pub at: Micros,
+    pub conn: ConnId,
+    pub dir: usize,
+    pub packet: Packet<M>,
+}
+
+impl<M> Network<M> {
+    pub fn new(n: usize, defaults: LinkParams, rng: Rng) -> Self {
+        let links = (0..n * n)
+            .map(|_| Link {
+                params: defaults.clone(),
+                blocked: false,
+                busy_until: 0,
+            })
+            .collect();
+        Self {
+            n,
+            links,
+            conns: Vec::new(),
+            rng,
+        }
+    }
+
+    fn link(&mut self, from: NodeId, to: NodeId) -> &mut Link {
+        &mut self.links[from as usize * self.n + to as usize]
+    }
+
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, params: LinkParams) {
+        self.link(from, to).params = params;
+    }
+
+    pub fn link_params(&self, from: NodeId, to: NodeId) -> &LinkParams {
+        &self.links[from as usize * self.n + to as usize].params
+    }
+
+    pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
+        self.links[from as usize * self.n + to as usize].blocked
+    }
+
+    pub fn open_conn(&mut self, from: NodeId, to: NodeId) -> ConnId {
+        let id = self.conns.len() as ConnId;
+        self.conns.push(Conn {
+            ends: [from, to],
+            open: [true, true],
+            last_arrival: [0, 0],
+            held: [VecDeque::new(), VecDeque::new()],
+        });
+        id
+    }
+
+    /// Sends a packet of `bytes` bytes on `conn` in direction `dir` at `now`.
+    /// Returns the delivery to schedule, or `None` when the path is blocked and
+    /// the packet is held until the partition heals.
+    pub fn transmit(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        dir: usize,
+        packet: Packet<M>,
+        bytes: u64,
+    ) -> Option<Delivery<M>> {
+        let c = &self.conns[conn as usize];
+        let (from, to) = (c.ends[dir], c.ends[1 - dir]);
+        if self.link(from, to).blocked || !self.conns[conn as usize].held[dir].is_empty() {
+            self.conns[conn as usize].held[dir].push_back((packet, bytes));
+            return None;
+        }
+        Some(self.schedule(now, conn, dir, packet, bytes))
+    }
+
+    fn schedule(
+        &mut self,
+        now: Micros,
+        conn: ConnId,
+        dir: usize,
+        packet: Packet<M>,
+        bytes: u64,
+    ) -> Delivery<M> {
+        let (from, to) = {
+            let c = &self.conns[conn as usize];
+            (c.ends[dir], c.ends[1 - dir])
+        };
+        let idx = from as usize * self.n + to as usize;
+        let (latency, jitter, bandwidth, loss) = {
+            let p = &self.links[idx].params;
+            (p.latency, p.jitter, p.bandwidth, p.loss)
+        };
+        let mut delay = latency;
+        if jitter > 0 {
+            delay += self.rng.random_range(0..=jitter);
+        }
+        if loss > 0.0 {
+            let mut rto = RTO_MIN;
+            while self.rng.random_bool(loss.min(0.95)) {
+                delay += rto;
+                rto = (rto * 2).min(ms(120_000));
+            }
+        }
+        let link = &mut self.links[idx];
+        let start = now.max(link.busy_until);
+        let tx = if bandwidth > 0 {
+            bytes.saturating_mul(1_000_000) / bandwidth
+        } else {
+            0
+        };
+        link.busy_until = start + tx;
+        let c = &mut self.conns[conn as usize];
+        let at = (start + tx + delay).max(c.last_arrival[dir]);
+        c.last_arrival[dir] = at;
+        Delivery {
+            at,
+            conn,
+            dir,
+            packet,
+        }
+    }
+
+    /// Blocks or unblocks the directed link `from → to`; unblocking releases
+    /// the packets held on it, in order.
+    pub fn set_blocked(
+        &mut self,
+        now: Micros,
+        from: NodeId,
+        to: NodeId,
+        blocked: bool,
+    ) -> Vec<Delivery<M>> {
+        self.link(from, to).blocked = blocked;
+        let mut out = Vec::new();
+        if blocked {
+            return out;
+        }
+        for id in 0..self.conns.len() {
+            for dir in 0..2 {
+                let c = &self.conns[id];
+                if c.ends[dir] == from && c.ends[1 - dir] == to && !c.held[dir].is_empty() {
+                    let held = std::mem::take(&mut self.conns[id].held[dir]);
+                    for (packet, bytes) in held {
+                        out.push(self.schedule(now, id as ConnId, dir, packet, bytes));
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,428 @@
+//! A scenario brought to life: the processes, the scripted faults, and the
+//! run that evaluates the scenario's expectations.
+
+use std::rc::Rc;
+
+use crate::check::lost::{LostWrite, lost_acked_writes};
+use crate::check::{Expectation, Verdict};
+use crate::client::{Op, Outcome, WorkloadClient};
+use crate::proto::Msg;
+use crate::redis::dataset::Dataset;
+use crate::redis::{self, Admin, Directory, RedisServer};
+use crate::scenario::{Action, NodeKind, Plan};
+use crate::sim::net::{ConnId, LinkParams, NodeId};
+use crate::sim::time::{Micros, Secs, format_duration};
+use crate::sim::{Ctx, Node, SimError, Simulation};
+
+/// Every kind of process a scenario can contain.
+pub enum Process {
+    Redis(Box<RedisServer>),
+    Client(WorkloadClient),
+}
+
+macro_rules! each {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            Process::Redis($p) => $e,
+            Process::Client($p) => $e,
+        }
+    };
+}
+
+impl Node for Process {
+    type Msg = Msg;
+    type Admin = Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_start(ctx))
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        each!(self, p => p.on_timer(ctx, token))
+    }
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, peer: NodeId) {
+        each!(self, p => p.on_accept(ctx, conn, peer))
+    }
+    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connected(ctx, conn))
+    }
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connect_failed(ctx, conn))
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        each!(self, p => p.on_message(ctx, conn, msg))
+    }
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_closed(ctx, conn))
+    }
+    fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
+        if let Process::Redis(r) = self {
+            r.on_admin(ctx, cmd)
+        }
+    }
+    fn on_kill(&mut self, now: Micros, power_loss: bool) {
+        each!(self, p => p.on_kill(now, power_loss))
+    }
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_shutdown(ctx))
+    }
+}
+
+pub struct World {
+    pub plan: Plan,
+    pub sim: Simulation<Process>,
+    /// Node names plus `sim` for events about the whole network.
+    pub names: Vec<String>,
+    pub dir: Rc<Directory>,
+}
+
+impl World {
+    pub fn new(plan: &Plan, seed: u64) -> World {
+        let dir = Rc::new(Directory {
+            names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
+            hosts: plan.nodes.iter().map(|n| n.host.clone()).collect(),
+            ports: plan.nodes.iter().map(|n| n.port).collect(),
+        });
+        let mut client_id = 0;
+        let nodes: Vec<Process> = plan
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Redis { conf, replicaof } => Process::Redis(Box::new(RedisServer::new(
+                    n.name.clone(),
+                    dir.clone(),
+                    (**conf).clone(),
+                    replicaof.map(|m| m as NodeId),
+                ))),
+                NodeKind::Client(spec) => {
+                    client_id += 1;
+                    Process::Client(WorkloadClient::new(client_id, spec.clone()))
+                }
+            })
+            .collect();
+        let mut sim = Simulation::new(seed, nodes, dir.names.clone(), plan.link.clone());
+        sim.kernel.max_events = plan.max_events;
+        for (i, (at, _)) in plan.faults.iter().enumerate() {
+            sim.schedule_script(*at, i);
+        }
+        for i in 0..plan.nodes.len() {
+            sim.start(i as NodeId);
+        }
+        let mut names = dir.names.clone();
+        names.push("sim".into());
+        World {
+            plan: plan.clone(),
+            sim,
+            names,
+            dir,
+        }
+    }
+
+    /// Node index used for events about the network as a whole.
+    fn sim_node(&self) -> u32 {
+        self.plan.nodes.len() as u32
+    }
+
+    /// Runs until `t`, performing scripted faults on the way.
+    pub fn run_until(&mut self, t: Micros) -> Result<(), SimError> {
+        while let Some(i) = self.sim.run_until(t)? {
+            let action = self.plan.faults[i].1.clone();
+            self.apply(&action);
+        }
+        Ok(())
+    }
+
+    fn name(&self, n: usize) -> &str {
+        &self.plan.nodes[n].name
+    }
+
+    fn group_names(&self, g: &[usize]) -> String {
+        let names: Vec<&str> = g.iter().map(|&n| self.name(n)).collect();
+        format!("{{{}}}", names.join(", "))
+    }
+
+    pub fn apply(&mut self, action: &Action) {
+        let k = |s: &mut Self, node: usize, event: &'static str, detail: String| {
+            s.sim.kernel.log_sim(node as u32, event, detail);
+        };
+        match *action {
+            Action::Kill(n) => {
+                k(self, n, "kill", format!("SIGKILL {}", self.name(n)));
+                self.sim.kill(n as NodeId, false);
+            }
+            Action::Crash(n) => {
+                k(self, n, "crash", format!("power loss on {}'s host", self.name(n)));
+                self.sim.kill(n as NodeId, true);
+            }
+            Action::Shutdown(n) => {
+                k(self, n, "shutdown", format!("SIGTERM {}", self.name(n)));
+                self.sim.shutdown(n as NodeId);
+            }
+            Action::Restart(n) => {
+                k(self, n, "restart", format!("{} started", self.name(n)));
+                self.sim.start(n as NodeId);
+            }
+            Action::Pause(n) => {
+                k(self, n, "pause", format!("SIGSTOP {}", self.name(n)));
+                self.sim.pause(n as NodeId);
+            }
+            Action::Resume(n) => {
+                k(self, n, "resume", format!("SIGCONT {}", self.name(n)));
+                self.sim.resume(n as NodeId);
+            }
+            Action::Partition(ref groups) => {
+                let desc: Vec<String> = groups.iter().map(|g| self.group_names(g)).collect();
+                let s = self.sim_node() as usize;
+                k(self, s, "partition", desc.join(" | "));
+                for (i, a) in groups.iter().enumerate() {
+                    for (j, b) in groups.iter().enumerate() {
+                        if i != j {
+                            self.block(a, b, true);
+                        }
+                    }
+                }
+            }
+            Action::PartitionOneWay { ref from, ref to } => {
+                let s = self.sim_node() as usize;
+                let d = format!("{} -> {} dropped", self.group_names(from), self.group_names(to));
+                k(self, s, "partition", d);
+                self.block(from, to, true);
+            }
+            Action::Heal => {
+                let s = self.sim_node() as usize;
+                k(self, s, "heal", "all partitions healed".into());
+                let all: Vec<usize> = (0..self.plan.nodes.len()).collect();
+                self.block(&all, &all, false);
+            }
+            Action::Link {
+                from,
+                to,
+                ref params,
+                both_ways,
+            } => {
+                let d = describe_link(self.name(from), self.name(to), params, both_ways);
+                let s = self.sim_node() as usize;
+                k(self, s, "link", d);
+                self.sim.set_link(from as NodeId, to as NodeId, params.clone());
+                if both_ways {
+                    self.sim.set_link(to as NodeId, from as NodeId, params.clone());
+                }
+            }
+            Action::ClockJump { node, by } => {
+                let sign = if by < 0 { "-" } else { "+" };
+                let d = format!("{}'s clock jumps {sign}{}", self.name(node), format_duration(by.unsigned_abs()));
+                k(self, node, "clock-jump", d);
+                self.sim.clock_jump(node as NodeId, by);
+            }
+            Action::ReplicaOf { node, master } => {
+                let d = match master {
+                    None => format!("REPLICAOF NO ONE on {}", self.name(node)),
+                    Some(m) => format!(
+                        "REPLICAOF {} {} on {}",
+                        self.plan.nodes[m].host,
+                        self.plan.nodes[m].port,
+                        self.name(node)
+                    ),
+                };
+                k(self, node, "replicaof", d);
+                self.sim.admin(node as NodeId, Admin::ReplicaOf(master.map(|m| m as NodeId)));
+            }
+        }
+    }
+
+    fn block(&mut self, from: &[usize], to: &[usize], blocked: bool) {
+        for &a in from {
+            for &b in to {
+                if a != b {
+                    self.sim.set_blocked(a as NodeId, b as NodeId, blocked);
+                }
+            }
+        }
+    }
+
+    pub fn redis(&self, n: usize) -> Option<&RedisServer> {
+        match &self.sim.nodes[n] {
+            Process::Redis(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn proc(&self, n: usize) -> Option<&redis::Proc> {
+        self.redis(n).and_then(|r| r.proc.as_ref())
+    }
+
+    /// `INFO replication` of a node now, or None if it is not running.
+    pub fn info(&self, n: usize) -> Option<String> {
+        let p = self.proc(n)?;
+        Some(redis::info::replication(p, &self.dir, self.sim.now()))
+    }
+
+    /// "master" or "replica" for a running Redis node.
+    pub fn role(&self, n: usize) -> Option<&'static str> {
+        self.proc(n)
+            .map(|p| if p.replica.is_some() { "replica" } else { "master" })
+    }
+
+    /// Log-style role character per trace node (`M`, `S`, `C` for clients).
+    pub fn role_chars(&self) -> Vec<char> {
+        let mut v: Vec<char> = self
+            .sim
+            .nodes
+            .iter()
+            .map(|p| match p {
+                Process::Redis(r) => r.role_char(),
+                Process::Client(_) => 'C',
+            })
+            .collect();
+        v.push('*');
+        v
+    }
+
+    pub fn history(&self) -> Vec<&Op> {
+        let mut ops: Vec<&Op> = self
+            .sim
+            .nodes
+            .iter()
+            .filter_map(|p| match p {
+                Process::Client(c) => Some(c.history.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        ops.sort_by_key(|o| (o.invoked, o.client, o.seq));
+        ops
+    }
+
+    /// The node whose data counts as the final state: the running master
+    /// with the most replicas (lowest index on a tie); with no master
+    /// running, the running node with the highest replication offset.
+    pub fn final_node(&self) -> Option<usize> {
+        let running: Vec<usize> = (0..self.plan.nodes.len())
+            .filter(|&n| self.proc(n).is_some())
+            .collect();
+        let masters = running
+            .iter()
+            .filter(|&&n| self.role(n) == Some("master"))
+            .max_by_key(|&&n| (self.proc(n).map_or(0, |p| p.replicas.len()), std::cmp::Reverse(n)));
+        masters.copied().or_else(|| {
+            running
+                .iter()
+                .max_by_key(|&&n| (self.proc(n).map_or(0, |p| p.master_repl_offset), std::cmp::Reverse(n)))
+                .copied()
+        })
+    }
+
+    pub fn lost_writes(&self) -> Vec<LostWrite> {
+        let empty = Dataset::default();
+        let data = self
+            .final_node()
+            .and_then(|n| self.proc(n))
+            .map_or(&empty, |p| &p.data);
+        lost_acked_writes(&self.history(), data)
+    }
+
+    /// Evaluates an expectation against the world as it is now.
+    pub fn verdict(&self, e: &Expectation) -> Verdict {
+        let description = e.describe(&self.names);
+        let (holds, observed) = match e {
+            Expectation::Role { node, role, .. } => {
+                let r = self.role(*node);
+                (r == Some(role.as_str()), r.unwrap_or("not running").to_string())
+            }
+            Expectation::Info { node, field, equals, .. } => {
+                let v = self
+                    .info(*node)
+                    .and_then(|i| redis::info::field(&i, field).map(str::to_string));
+                (v.as_deref() == Some(equals.as_str()), v.unwrap_or_else(|| "absent".into()))
+            }
+            Expectation::Keys { node, count, .. } => match self.proc(*node) {
+                Some(p) => (count.holds(p.data.len() as u64), format!("{} keys", p.data.len())),
+                None => (false, "not running".into()),
+            },
+            Expectation::Event { node, name, count, after, before } => {
+                let n = self.count_events(*node, name, *after, *before);
+                (count.holds(n), format!("{n} times"))
+            }
+            Expectation::Resync { node, kind, count, after, before } => {
+                let n = self.count_events(Some(*node), kind.replica_event(), *after, *before);
+                (count.holds(n), format!("{n} times"))
+            }
+            Expectation::LostAckedWrites(c) => {
+                let lost = self.lost_writes();
+                let n = lost.len() as u64;
+                let first = lost
+                    .first()
+                    .map(|l| format!(" (first: key:{} by client-{} acked at {})", l.key, l.client, Secs(l.acked_at)))
+                    .unwrap_or_default();
+                (c.holds(n), format!("{n}{first}"))
+            }
+            Expectation::AckedWrites(c) => {
+                let n = self
+                    .history()
+                    .iter()
+                    .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+                    .count() as u64;
+                (c.holds(n), format!("{n}"))
+            }
+            Expectation::ClientErrors { prefix, count } => {
+                let n = self
+                    .history()
+                    .iter()
+                    .filter(|o| matches!(&o.outcome, Outcome::Error(e) if e.starts_with(prefix.as_str())))
+                    .count() as u64;
+                (count.holds(n), format!("{n}"))
+            }
+        };
+        Verdict { description, holds, observed }
+    }
+
+    fn count_events(&self, node: Option<usize>, name: &str, after: Option<Micros>, before: Option<Micros>) -> u64 {
+        self.sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .filter(|e| e.event == name)
+            .filter(|e| node.is_none_or(|n| e.node as usize == n))
+            .filter(|e| after.is_none_or(|a| e.t >= a) && before.is_none_or(|b| e.t <= b))
+            .count() as u64
+    }
+}
+
+fn describe_link(from: &str, to: &str, p: &LinkParams, both: bool) -> String {
+    let arrow = if both { "<->" } else { "->" };
+    let bw = if p.bandwidth == 0 {
+        "unlimited".to_string()
+    } else {
+        format!("{} bytes/s", p.bandwidth)
+    };
+    format!(
+        "{from} {arrow} {to}: latency {} jitter {} bandwidth {bw} loss {}",
+        format_duration(p.latency),
+        format_duration(p.jitter),
+        p.loss
+    )
+}
+
+/// A finished run: the world at the end and every expectation's verdict.
+pub struct RunOutcome {
+    pub world: World,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Runs a plan to its end, checking expectations at their times.
+pub fn run(plan: &Plan, seed: u64) -> Result<RunOutcome, SimError> {
+    let mut world = World::new(plan, seed);
+    let mut order: Vec<usize> = (0..plan.expects.len()).collect();
+    order.sort_by_key(|&i| (plan.expects[i].checkpoint().unwrap_or(plan.duration), i));
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; plan.expects.len()];
+    for i in order {
+        let at = plan.expects[i].checkpoint().unwrap_or(plan.duration);
+        world.run_until(at)?;
+        verdicts[i] = Some(world.verdict(&plan.expects[i]));
+    }
+    world.run_until(plan.duration)?;
+    Ok(RunOutcome {
+        world,
+        verdicts: verdicts.into_iter().map(|v| v.expect("every expectation checked")).collect(),
+    })
+}
