@@ -7,11 +7,11 @@
 
 pub mod check;
 pub mod client;
+pub mod golden;
 pub mod proto;
 pub mod redis;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
 pub mod world;
-pub mod golden;
-pub mod report;

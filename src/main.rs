@@ -94,7 +94,14 @@ fn main() -> ExitCode {
             trace,
             stats,
             check_determinism,
-        } => cmd_run(&scenario, seed, format, trace.as_deref(), stats, check_determinism),
+        } => cmd_run(
+            &scenario,
+            seed,
+            format,
+            trace.as_deref(),
+            stats,
+            check_determinism,
+        ),
         Command::Check { paths } => cmd_check(&paths),
         Command::Info {
             scenario,
@@ -216,7 +223,11 @@ fn cmd_check(paths: &[PathBuf]) -> u8 {
                 let bad: Vec<_> = o.verdicts.iter().filter(|v| !v.holds).collect();
                 if bad.is_empty() {
                     passed += 1;
-                    println!("ok     {} ({} expectations)", file.display(), o.verdicts.len());
+                    println!(
+                        "ok     {} ({} expectations)",
+                        file.display(),
+                        o.verdicts.len()
+                    );
                 } else {
                     failed += 1;
                     worst = worst.max(EXIT_EXPECTATION_FAILED);

@@ -105,14 +105,23 @@ pub enum Cmd {
     Del(Key),
     Incr(Key),
     Select(u32),
-    Wait { replicas: u32, timeout_ms: u64 },
-    Publish { channel: CompactString, message: String },
+    Wait {
+        replicas: u32,
+        timeout_ms: u64,
+    },
+    Publish {
+        channel: CompactString,
+        message: String,
+    },
     Auth(CompactString),
     ReplconfListeningPort(u16),
     ReplconfCapa,
     ReplconfAck(u64),
     ReplconfGetack,
-    Psync { id: PsyncId, offset: i64 },
+    Psync {
+        id: PsyncId,
+        offset: i64,
+    },
     Sync,
     Info,
 }
@@ -215,7 +224,10 @@ pub enum Msg {
     Stream(Vec<Cmd>),
     /// The first line of a full-sync transfer: `$EOF:<mark>` for a diskless
     /// stream, `$<size>` for a file.
-    RdbHeader { eof: bool, bytes: u64 },
+    RdbHeader {
+        eof: bool,
+        bytes: u64,
+    },
     Rdb(RdbPayload),
     /// The `\n` a master writes to a replica waiting for its RDB.
     KeepAlive,

@@ -87,8 +87,6 @@ fn role_history(world: &World) -> Vec<char> {
 pub fn summary(outcome: &RunOutcome) -> String {
     let w = &outcome.world;
     let mut s = String::new();
-    let _ = writeln!(s, "== {} (seed {})", w.plan.name, w.sim.kernel.trace.events.len());
-    s.clear();
     let _ = writeln!(s, "== summary: {}", w.plan.name);
     if let Some(q) = &w.plan.question {
         let _ = writeln!(s, "question: {q}");
@@ -126,7 +124,9 @@ pub fn summary(outcome: &RunOutcome) -> String {
         "writes: {ok} acknowledged, {err} refused, {unknown} indeterminate (timeout or connection lost)"
     );
     let lost = w.lost_writes();
-    let final_node = w.final_node().map_or("none", |n| w.plan.nodes[n].name.as_str());
+    let final_node = w
+        .final_node()
+        .map_or("none", |n| w.plan.nodes[n].name.as_str());
     let _ = writeln!(
         s,
         "lost acknowledged writes: {} (final state: {final_node})",
@@ -140,8 +140,10 @@ pub fn summary(outcome: &RunOutcome) -> String {
             l.client,
             l.seq,
             Secs(l.acked_at),
-            l.found
-                .map_or("nothing".to_string(), |t| format!("client-{} #{}", t.client, t.seq))
+            l.found.map_or("nothing".to_string(), |t| format!(
+                "client-{} #{}",
+                t.client, t.seq
+            ))
         );
     }
     if lost.len() > 5 {

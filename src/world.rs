@@ -150,7 +150,12 @@ impl World {
                 self.sim.kill(n as NodeId, false);
             }
             Action::Crash(n) => {
-                k(self, n, "crash", format!("power loss on {}'s host", self.name(n)));
+                k(
+                    self,
+                    n,
+                    "crash",
+                    format!("power loss on {}'s host", self.name(n)),
+                );
                 self.sim.kill(n as NodeId, true);
             }
             Action::Shutdown(n) => {
@@ -183,7 +188,11 @@ impl World {
             }
             Action::PartitionOneWay { ref from, ref to } => {
                 let s = self.sim_node() as usize;
-                let d = format!("{} -> {} dropped", self.group_names(from), self.group_names(to));
+                let d = format!(
+                    "{} -> {} dropped",
+                    self.group_names(from),
+                    self.group_names(to)
+                );
                 k(self, s, "partition", d);
                 self.block(from, to, true);
             }
@@ -202,14 +211,20 @@ impl World {
                 let d = describe_link(self.name(from), self.name(to), params, both_ways);
                 let s = self.sim_node() as usize;
                 k(self, s, "link", d);
-                self.sim.set_link(from as NodeId, to as NodeId, params.clone());
+                self.sim
+                    .set_link(from as NodeId, to as NodeId, params.clone());
                 if both_ways {
-                    self.sim.set_link(to as NodeId, from as NodeId, params.clone());
+                    self.sim
+                        .set_link(to as NodeId, from as NodeId, params.clone());
                 }
             }
             Action::ClockJump { node, by } => {
                 let sign = if by < 0 { "-" } else { "+" };
-                let d = format!("{}'s clock jumps {sign}{}", self.name(node), format_duration(by.unsigned_abs()));
+                let d = format!(
+                    "{}'s clock jumps {sign}{}",
+                    self.name(node),
+                    format_duration(by.unsigned_abs())
+                );
                 k(self, node, "clock-jump", d);
                 self.sim.clock_jump(node as NodeId, by);
             }
@@ -224,7 +239,10 @@ impl World {
                     ),
                 };
                 k(self, node, "replicaof", d);
-                self.sim.admin(node as NodeId, Admin::ReplicaOf(master.map(|m| m as NodeId)));
+                self.sim.admin(
+                    node as NodeId,
+                    Admin::ReplicaOf(master.map(|m| m as NodeId)),
+                );
             }
         }
     }
@@ -258,8 +276,13 @@ impl World {
 
     /// "master" or "replica" for a running Redis node.
     pub fn role(&self, n: usize) -> Option<&'static str> {
-        self.proc(n)
-            .map(|p| if p.replica.is_some() { "replica" } else { "master" })
+        self.proc(n).map(|p| {
+            if p.replica.is_some() {
+                "replica"
+            } else {
+                "master"
+            }
+        })
     }
 
     /// Log-style role character per trace node (`M`, `S`, `C` for clients).
@@ -302,11 +325,21 @@ impl World {
         let masters = running
             .iter()
             .filter(|&&n| self.role(n) == Some("master"))
-            .max_by_key(|&&n| (self.proc(n).map_or(0, |p| p.replicas.len()), std::cmp::Reverse(n)));
+            .max_by_key(|&&n| {
+                (
+                    self.proc(n).map_or(0, |p| p.replicas.len()),
+                    std::cmp::Reverse(n),
+                )
+            });
         masters.copied().or_else(|| {
             running
                 .iter()
-                .max_by_key(|&&n| (self.proc(n).map_or(0, |p| p.master_repl_offset), std::cmp::Reverse(n)))
+                .max_by_key(|&&n| {
+                    (
+                        self.proc(n).map_or(0, |p| p.master_repl_offset),
+                        std::cmp::Reverse(n),
+                    )
+                })
                 .copied()
         })
     }
@@ -326,23 +359,49 @@ impl World {
         let (holds, observed) = match e {
             Expectation::Role { node, role, .. } => {
                 let r = self.role(*node);
-                (r == Some(role.as_str()), r.unwrap_or("not running").to_string())
+                (
+                    r == Some(role.as_str()),
+                    r.unwrap_or("not running").to_string(),
+                )
             }
-            Expectation::Info { node, field, equals, .. } => {
+            Expectation::Info {
+                node,
+                field,
+                equals,
+                ..
+            } => {
                 let v = self
                     .info(*node)
                     .and_then(|i| redis::info::field(&i, field).map(str::to_string));
-                (v.as_deref() == Some(equals.as_str()), v.unwrap_or_else(|| "absent".into()))
+                (
+                    v.as_deref() == Some(equals.as_str()),
+                    v.unwrap_or_else(|| "absent".into()),
+                )
             }
             Expectation::Keys { node, count, .. } => match self.proc(*node) {
-                Some(p) => (count.holds(p.data.len() as u64), format!("{} keys", p.data.len())),
+                Some(p) => (
+                    count.holds(p.data.len() as u64),
+                    format!("{} keys", p.data.len()),
+                ),
                 None => (false, "not running".into()),
             },
-            Expectation::Event { node, name, count, after, before } => {
+            Expectation::Event {
+                node,
+                name,
+                count,
+                after,
+                before,
+            } => {
                 let n = self.count_events(*node, name, *after, *before);
                 (count.holds(n), format!("{n} times"))
             }
-            Expectation::Resync { node, kind, count, after, before } => {
+            Expectation::Resync {
+                node,
+                kind,
+                count,
+                after,
+                before,
+            } => {
                 let n = self.count_events(Some(*node), kind.replica_event(), *after, *before);
                 (count.holds(n), format!("{n} times"))
             }
@@ -351,7 +410,14 @@ impl World {
                 let n = lost.len() as u64;
                 let first = lost
                     .first()
-                    .map(|l| format!(" (first: key:{} by client-{} acked at {})", l.key, l.client, Secs(l.acked_at)))
+                    .map(|l| {
+                        format!(
+                            " (first: key:{} by client-{} acked at {})",
+                            l.key,
+                            l.client,
+                            Secs(l.acked_at)
+                        )
+                    })
                     .unwrap_or_default();
                 (c.holds(n), format!("{n}{first}"))
             }
@@ -372,10 +438,20 @@ impl World {
                 (count.holds(n), format!("{n}"))
             }
         };
-        Verdict { description, holds, observed }
+        Verdict {
+            description,
+            holds,
+            observed,
+        }
     }
 
-    fn count_events(&self, node: Option<usize>, name: &str, after: Option<Micros>, before: Option<Micros>) -> u64 {
+    fn count_events(
+        &self,
+        node: Option<usize>,
+        name: &str,
+        after: Option<Micros>,
+        before: Option<Micros>,
+    ) -> u64 {
         self.sim
             .kernel
             .trace
@@ -423,6 +499,9 @@ pub fn run(plan: &Plan, seed: u64) -> Result<RunOutcome, SimError> {
     world.run_until(plan.duration)?;
     Ok(RunOutcome {
         world,
-        verdicts: verdicts.into_iter().map(|v| v.expect("every expectation checked")).collect(),
+        verdicts: verdicts
+            .into_iter()
+            .map(|v| v.expect("every expectation checked"))
+            .collect(),
     })
 }

@@ -166,7 +166,8 @@ impl Expectation {
                 before,
             } => format!(
                 "event \"{name}\"{} occurs {count} times{}",
-                node.map(|n| format!(" on {}", names[n])).unwrap_or_default(),
+                node.map(|n| format!(" on {}", names[n]))
+                    .unwrap_or_default(),
                 window(after, before)
             ),
             Expectation::Resync {

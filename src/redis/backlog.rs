@@ -163,7 +163,9 @@ impl Backlog {
 
     /// The commands from `psync_offset` to the end, and their byte count.
     pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
-        let idx = self.cmds.partition_point(|(start, _)| *start < psync_offset);
+        let idx = self
+            .cmds
+            .partition_point(|(start, _)| *start < psync_offset);
         let cmds: Vec<Cmd> = self.cmds.iter().skip(idx).map(|(_, c)| c.clone()).collect();
         let bytes = cmds.iter().map(Cmd::resp_len).sum();
         (cmds, bytes)
@@ -235,7 +237,11 @@ mod tests {
             assert_eq!(b.first_byte + b.histlen, off + 1);
             if b.first_byte > 1 {
                 seen_trim = true;
-                assert!(b.histlen > size && b.histlen <= size + 20_440, "{}", b.histlen);
+                assert!(
+                    b.histlen > size && b.histlen <= size + 20_440,
+                    "{}",
+                    b.histlen
+                );
                 assert_eq!((b.first_byte - 1) % 20_440, 0);
             }
         }

@@ -200,7 +200,9 @@ impl RedisConfig {
             }
             "requirepass" => self.requirepass = non_empty(text(&value)?),
             "masterauth" => self.masterauth = non_empty(text(&value)?),
-            "replica-priority" => self.replica_priority = int(&value, 0, i64::from(u32::MAX))? as u32,
+            "replica-priority" => {
+                self.replica_priority = int(&value, 0, i64::from(u32::MAX))? as u32
+            }
             "replica-read-only" => self.replica_read_only = yes_no(&value)?,
             "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(&value)?,
             "hz" => self.hz = int(&value, 1, 500)? as u64,
@@ -216,7 +218,11 @@ impl RedisConfig {
     /// the backlog to the backlog size.
     pub fn replica_hard_limit(&self) -> u64 {
         let h = self.replica_output_buffer_limit.hard;
-        if h == 0 { 0 } else { h.max(self.repl_backlog_size) }
+        if h == 0 {
+            0
+        } else {
+            h.max(self.repl_backlog_size)
+        }
     }
 
     /// serverCron's period.

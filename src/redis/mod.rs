@@ -38,7 +38,10 @@ pub struct Directory {
 
 impl Directory {
     pub fn addr(&self, node: NodeId) -> String {
-        format!("{}:{}", self.hosts[node as usize], self.ports[node as usize])
+        format!(
+            "{}:{}",
+            self.hosts[node as usize], self.ports[node as usize]
+        )
     }
 }
 
@@ -57,8 +60,7 @@ pub const ERR_MASTERDOWN: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const ERR_LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
-pub const ERR_WRONGPASS: &str =
-    "WRONGPASS invalid username-password pair or user is disabled.";
+pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const ERR_WAIT_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 
 // Timer tokens: the low byte is the kind, the rest a generation or conn id.
@@ -308,7 +310,9 @@ impl Node for RedisServer {
     }
 
     fn on_shutdown(&mut self, ctx: &mut Ctx_<'_>) {
-        let Some(mut p) = self.proc.take() else { return };
+        let Some(mut p) = self.proc.take() else {
+            return;
+        };
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
@@ -372,9 +376,9 @@ impl Proc {
             master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),
         };
         ctx.log(
-            Level::Notice,
+            Level::Warning,
             "Server initialized",
-            format!("Server initialized (run_id {})", p.run_id),
+            "Server initialized".into(),
         );
         let mut cached = None;
         let mut loaded_bytes = 0;

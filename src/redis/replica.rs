@@ -215,7 +215,9 @@ impl Proc {
                     ctx.log(
                         Level::Notice,
                         "MASTER <-> REPLICA sync: receiving bytes from master to disk",
-                        format!("MASTER <-> REPLICA sync: receiving {bytes} bytes from master to disk"),
+                        format!(
+                            "MASTER <-> REPLICA sync: receiving {bytes} bytes from master to disk"
+                        ),
                     );
                 }
                 if side.cached.take().is_some() {
@@ -405,7 +407,9 @@ impl Proc {
                 ctx.log(
                     Level::Notice,
                     "Master is currently unable to PSYNC but should be in the future",
-                    format!("Master is currently unable to PSYNC but should be in the future: -{e}"),
+                    format!(
+                        "Master is currently unable to PSYNC but should be in the future: -{e}"
+                    ),
                 );
                 self.cancel_handshake(ctx);
             }
@@ -472,7 +476,12 @@ impl Proc {
     }
 
     /// Loading finished: the link is up at the FULLRESYNC offset.
-    pub(super) fn sync_load_done(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, generation: u64) {
+    pub(super) fn sync_load_done(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        generation: u64,
+    ) {
         let Some(side) = self.replica.as_mut() else {
             return;
         };

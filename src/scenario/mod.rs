@@ -186,7 +186,10 @@ pub enum Action {
     /// reach everyone.
     Partition(Vec<Vec<usize>>),
     /// Traffic from `from` to `to` is dropped; the other way flows.
-    PartitionOneWay { from: Vec<usize>, to: Vec<usize> },
+    PartitionOneWay {
+        from: Vec<usize>,
+        to: Vec<usize>,
+    },
     Heal,
     Link {
         from: usize,
@@ -194,8 +197,14 @@ pub enum Action {
         params: LinkParams,
         both_ways: bool,
     },
-    ClockJump { node: usize, by: i64 },
-    ReplicaOf { node: usize, master: Option<usize> },
+    ClockJump {
+        node: usize,
+        by: i64,
+    },
+    ReplicaOf {
+        node: usize,
+        master: Option<usize>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -296,7 +305,10 @@ impl Builder<'_> {
                 }
             };
             if !config::KEYS.contains(&k.get_ref().as_str()) {
-                let mut e = self.err(k.span(), format!("unknown redis.conf key `{}`", k.get_ref()));
+                let mut e = self.err(
+                    k.span(),
+                    format!("unknown redis.conf key `{}`", k.get_ref()),
+                );
                 e.hint = suggest(k.get_ref(), config::KEYS)
                     .map(|c| format!("did you mean `{c}`?"))
                     .or_else(|| Some(format!("supported keys: {}", config::KEYS.join(", "))));
@@ -351,7 +363,10 @@ impl Builder<'_> {
         for (name, table) in &raw.node {
             let i = self.node(&names, name)?;
             if i >= n_redis {
-                return Err(self.err(name.span(), format!("`{}` is a client, not a Redis node", name.get_ref())));
+                return Err(self.err(
+                    name.span(),
+                    format!("`{}` is a client, not a Redis node", name.get_ref()),
+                ));
             }
             self.apply_conf(&mut confs[i], table)?;
         }
@@ -374,7 +389,10 @@ impl Builder<'_> {
                 return Err(self.err(w.target.span(), "a workload targets a Redis node"));
             }
             if !(*w.rate.get_ref() > 0.0 && w.rate.get_ref().is_finite()) {
-                return Err(self.err(w.rate.span(), "rate must be a positive number of operations per second"));
+                return Err(self.err(
+                    w.rate.span(),
+                    "rate must be a positive number of operations per second",
+                ));
             }
             let reads = match &w.reads {
                 Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
@@ -383,12 +401,36 @@ impl Builder<'_> {
                 Some(r) => *r.get_ref(),
                 None => 0.0,
             };
-            let start = w.start.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(0);
-            let stop = w.stop.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(duration);
-            let timeout = w.timeout.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(secs(1));
+            let start = w
+                .start
+                .as_ref()
+                .map(|s| self.duration(s))
+                .transpose()?
+                .unwrap_or(0);
+            let stop = w
+                .stop
+                .as_ref()
+                .map(|s| self.duration(s))
+                .transpose()?
+                .unwrap_or(duration);
+            let timeout = w
+                .timeout
+                .as_ref()
+                .map(|s| self.duration(s))
+                .transpose()?
+                .unwrap_or(secs(1));
             let wait = match (w.wait_replicas, &w.wait_timeout) {
-                (Some(n), t) => Some((n, t.as_ref().map(|s| self.duration(s)).transpose()?.unwrap_or(0) / 1000)),
-                (None, Some(t)) => return Err(self.err(t.span(), "wait-timeout needs wait-replicas")),
+                (Some(n), t) => Some((
+                    n,
+                    t.as_ref()
+                        .map(|s| self.duration(s))
+                        .transpose()?
+                        .unwrap_or(0)
+                        / 1000,
+                )),
+                (None, Some(t)) => {
+                    return Err(self.err(t.span(), "wait-timeout needs wait-replicas"));
+                }
                 (None, None) => None,
             };
             let reconnect_delay = w
@@ -471,7 +513,12 @@ impl Builder<'_> {
         Ok(p)
     }
 
-    fn action(&self, names: &[String], n_redis: usize, f: &RawFault) -> Result<Action, ScenarioError> {
+    fn action(
+        &self,
+        names: &[String],
+        n_redis: usize,
+        f: &RawFault,
+    ) -> Result<Action, ScenarioError> {
         let redis = |s: &Spanned<String>| -> Result<usize, ScenarioError> {
             let i = self.node(names, s)?;
             Ok(i)
@@ -501,7 +548,10 @@ impl Builder<'_> {
         }
         if let Some(p) = &f.partition {
             if p.get_ref().len() < 2 {
-                return Err(self.err(p.span(), "a partition needs at least two groups, e.g. [[\"master\"], [\"replica-1\"]]"));
+                return Err(self.err(
+                    p.span(),
+                    "a partition needs at least two groups, e.g. [[\"master\"], [\"replica-1\"]]",
+                ));
             }
             let groups: Result<Vec<_>, _> = p.get_ref().iter().map(|g| group(g)).collect();
             actions.push(Action::Partition(groups?));
@@ -521,7 +571,13 @@ impl Builder<'_> {
         }
         if let Some(l) = &f.link {
             let r = l.get_ref();
-            let params = self.link_params(LinkParams::default(), r.latency.as_ref(), r.jitter.as_ref(), r.bandwidth.as_ref(), r.loss.map(|x| (x, l.span())))?;
+            let params = self.link_params(
+                LinkParams::default(),
+                r.latency.as_ref(),
+                r.jitter.as_ref(),
+                r.bandwidth.as_ref(),
+                r.loss.map(|x| (x, l.span())),
+            )?;
             actions.push(Action::Link {
                 from: self.node(names, &r.from)?,
                 to: self.node(names, &r.to)?,
@@ -563,13 +619,20 @@ impl Builder<'_> {
         Cmp::parse(s.get_ref()).map_err(|m| self.err(s.span(), m))
     }
 
-    fn expectation(&self, names: &[String], e: &Spanned<RawExpect>) -> Result<Expectation, ScenarioError> {
+    fn expectation(
+        &self,
+        names: &[String],
+        e: &Spanned<RawExpect>,
+    ) -> Result<Expectation, ScenarioError> {
         let span = e.span();
         let r = e.get_ref();
         let node = r.node.as_ref().map(|n| self.node(names, n)).transpose()?;
-        let need_node = |what: &str| node.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `node`")));
+        let need_node = |what: &str| {
+            node.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `node`")))
+        };
         let at = r.at.as_ref().map(|s| self.duration(s)).transpose()?;
-        let need_at = |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
+        let need_at =
+            |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
         let after = r.after.as_ref().map(|s| self.duration(s)).transpose()?;
         let before = r.before.as_ref().map(|s| self.duration(s)).transpose()?;
         let count = r.count.as_ref().map(|c| self.cmp(c)).transpose()?;
@@ -579,18 +642,38 @@ impl Builder<'_> {
             if want != "master" && want != "replica" {
                 return Err(self.err(role.span(), "role is `master` or `replica`"));
             }
-            found.push(Expectation::Role { at: need_at("role")?, node: need_node("role")?, role: want.to_string() });
+            found.push(Expectation::Role {
+                at: need_at("role")?,
+                node: need_node("role")?,
+                role: want.to_string(),
+            });
         }
         if let Some(field) = &r.info {
             let equals = match r.equals.as_ref().map(|v| v.get_ref()) {
                 Some(toml::Value::String(s)) => s.clone(),
                 Some(toml::Value::Integer(i)) => i.to_string(),
-                _ => return Err(self.err(field.span(), "`info` needs `equals` (a string or an integer)")),
+                _ => {
+                    return Err(self.err(
+                        field.span(),
+                        "`info` needs `equals` (a string or an integer)",
+                    ));
+                }
             };
-            found.push(Expectation::Info { at: need_at("info")?, node: need_node("info")?, field: field.get_ref().clone(), equals });
+            found.push(Expectation::Info {
+                at: need_at("info")?,
+                node: need_node("info")?,
+                field: field.get_ref().clone(),
+                equals,
+            });
         }
         if let Some(ev) = &r.event {
-            found.push(Expectation::Event { node, name: ev.get_ref().clone(), count: count.clone().unwrap_or(Cmp::AtLeast(1)), after, before });
+            found.push(Expectation::Event {
+                node,
+                name: ev.get_ref().clone(),
+                count: count.clone().unwrap_or(Cmp::AtLeast(1)),
+                after,
+                before,
+            });
         }
         if let Some(kind) = &r.resync {
             let kind = match kind.get_ref().as_str() {
@@ -598,7 +681,13 @@ impl Builder<'_> {
                 "full" => ResyncKind::Full,
                 _ => return Err(self.err(kind.span(), "resync is `partial` or `full`")),
             };
-            found.push(Expectation::Resync { node: need_node("resync")?, kind, count: count.clone().unwrap_or(Cmp::AtLeast(1)), after, before });
+            found.push(Expectation::Resync {
+                node: need_node("resync")?,
+                kind,
+                count: count.clone().unwrap_or(Cmp::AtLeast(1)),
+                after,
+                before,
+            });
         }
         if let Some(c) = &r.lost_acked_writes {
             found.push(Expectation::LostAckedWrites(self.cmp(c)?));
@@ -607,10 +696,17 @@ impl Builder<'_> {
             found.push(Expectation::AckedWrites(self.cmp(c)?));
         }
         if let Some(prefix) = &r.client_errors {
-            found.push(Expectation::ClientErrors { prefix: prefix.get_ref().clone(), count: count.clone().unwrap_or(Cmp::AtLeast(1)) });
+            found.push(Expectation::ClientErrors {
+                prefix: prefix.get_ref().clone(),
+                count: count.clone().unwrap_or(Cmp::AtLeast(1)),
+            });
         }
         if let Some(c) = &r.keys {
-            found.push(Expectation::Keys { at: need_at("keys")?, node: need_node("keys")?, count: self.cmp(c)? });
+            found.push(Expectation::Keys {
+                at: need_at("keys")?,
+                node: need_node("keys")?,
+                count: self.cmp(c)?,
+            });
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),

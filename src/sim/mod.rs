@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::trace::{Event, Level, Source, Trace};
-use net::{ConnId, Delivery, LinkParams, Network, NodeId, Packet};
+use net::{ConnId, Delivery, LinkParams, Network, NodeId, Packet, SendTimes};
 use queue::EventQueue;
 use rng::Rng;
 use time::Micros;
@@ -54,6 +54,7 @@ enum Ev<M> {
         conn: ConnId,
         dir: usize,
         packet: Packet<M>,
+        times: SendTimes,
     },
     Timer {
         node: NodeId,
@@ -78,6 +79,11 @@ struct NodeMeta<M> {
     pending: Vec<Ev<M>>,
     conns: Vec<ConnId>,
     rng: Rng,
+    /// Past deaths: (time, power loss). Packets the process had not yet
+    /// pushed out may die with it.
+    deaths: Vec<(Micros, bool)>,
+    /// The host is powered off: packets to it vanish without a reset.
+    host_down: bool,
 }
 
 /// Everything but the nodes, so a node can act on it while borrowed mutably.
@@ -171,7 +177,11 @@ impl<M: WireSize> Ctx<'_, M> {
     pub fn transfer_time(&self, conn: ConnId, bytes: u64) -> Micros {
         let c = &self.k.net.conns[conn as usize];
         let dir = c.dir_from(self.node);
-        let bw = self.k.net.link_params(c.ends[dir], c.ends[1 - dir]).bandwidth;
+        let bw = self
+            .k
+            .net
+            .link_params(c.ends[dir], c.ends[1 - dir])
+            .bandwidth;
         if bw == 0 {
             0
         } else {
@@ -198,13 +208,7 @@ impl<M: WireSize> Ctx<'_, M> {
         self.emit(Source::Log, level, Cow::Borrowed(event), detail);
     }
 
-    pub fn emit(
-        &mut self,
-        source: Source,
-        level: Level,
-        event: Cow<'static, str>,
-        detail: String,
-    ) {
+    pub fn emit(&mut self, source: Source, level: Level, event: Cow<'static, str>, detail: String) {
         let t = self.k.now;
         self.k.trace.push(Event {
             t,
@@ -260,6 +264,7 @@ impl<M: WireSize> Kernel<M> {
                 conn: d.conn,
                 dir: d.dir,
                 packet: d.packet,
+                times: d.times,
             },
         );
     }
@@ -334,6 +339,8 @@ where
                 clock_offset: 0,
                 pending: Vec::new(),
                 conns: Vec::new(),
+                deaths: Vec::new(),
+                host_down: false,
             })
             .collect();
         Self {
@@ -376,6 +383,7 @@ where
             return;
         }
         m.alive = true;
+        m.host_down = false;
         m.paused = false;
         m.incarnation += 1;
         m.pending.clear();
@@ -391,6 +399,21 @@ where
         }
         let now = self.kernel.local_time(node);
         self.nodes[node as usize].on_kill(now, power_loss);
+        let t = self.kernel.now;
+        let m = &mut self.kernel.meta[node as usize];
+        m.deaths.push((t, power_loss));
+        self.kernel.net.sender_died(node, t, power_loss);
+        let m = &mut self.kernel.meta[node as usize];
+        if power_loss {
+            // No FIN leaves a host without power: peers find out by timeout,
+            // or by a reset once it is back.
+            m.host_down = true;
+            for c in std::mem::take(&mut m.conns) {
+                let conn = &mut self.kernel.net.conns[c as usize];
+                let dir = conn.dir_from(node);
+                conn.open[dir] = false;
+            }
+        }
         self.bury(node);
     }
 
@@ -515,7 +538,12 @@ where
                 let (n, mut ctx) = self.ctx(node);
                 n.on_timer(&mut ctx, token);
             }
-            Ev::Arrive { conn, dir, packet } => self.arrive(conn, dir, packet),
+            Ev::Arrive {
+                conn,
+                dir,
+                packet,
+                times,
+            } => self.arrive(conn, dir, packet, times),
             Ev::Accepted { conn, node, peer } => {
                 let m = &mut self.kernel.meta[node as usize];
                 if !m.alive {
@@ -535,14 +563,21 @@ where
         }
     }
 
-    fn arrive(&mut self, conn: ConnId, dir: usize, packet: Packet<N::Msg>) {
+    fn arrive(&mut self, conn: ConnId, dir: usize, packet: Packet<N::Msg>, times: SendTimes) {
         let c = &self.kernel.net.conns[conn as usize];
         let (sender, receiver) = (c.ends[dir], c.ends[1 - dir]);
         let recv_open = c.open[1 - dir];
-        let (alive, paused) = {
+        let lost = self.kernel.meta[sender as usize]
+            .deaths
+            .iter()
+            .any(|&(t, power)| times.lost_on_death(t, power));
+        let (alive, paused, host_down) = {
             let m = &self.kernel.meta[receiver as usize];
-            (m.alive, m.paused)
+            (m.alive, m.paused, m.host_down)
         };
+        if lost || host_down {
+            return;
+        }
         if !alive || !recv_open {
             // Nobody listens on this end: a SYN is refused, data gets a reset.
             match packet {
@@ -576,7 +611,12 @@ where
         if paused {
             self.kernel.meta[receiver as usize]
                 .pending
-                .push(Ev::Arrive { conn, dir, packet });
+                .push(Ev::Arrive {
+                    conn,
+                    dir,
+                    packet,
+                    times,
+                });
             return;
         }
         let (n, mut ctx) = self.ctx(receiver);

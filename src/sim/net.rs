@@ -42,6 +42,21 @@ impl Default for LinkParams {
 
 /// TCP's minimum retransmission timeout on Linux.
 const RTO_MIN: Micros = ms(200);
+/// TCP's maximum retransmission timeout on Linux.
+const RTO_MAX: Micros = ms(120_000);
+/// The initial SYN retransmission timeout (doubling from there).
+const SYN_RTO: Micros = ms(1_000);
+
+/// The first retransmission at or after `now` of a segment first sent at
+/// `sent`, with an initial timeout `rto` doubling up to [`RTO_MAX`].
+fn next_retransmission(sent: Micros, now: Micros, mut rto: Micros) -> Micros {
+    let mut t = sent + rto;
+    while t < now {
+        rto = (rto * 2).min(RTO_MAX);
+        t += rto;
+    }
+    t
+}
 
 #[derive(Debug)]
 pub enum Packet<M> {
@@ -57,6 +72,8 @@ pub(crate) struct Conn<M> {
     pub open: [bool; 2],
     last_arrival: [Micros; 2],
     held: [VecDeque<(Packet<M>, u64)>; 2],
+    /// When the oldest held packet in each direction was first sent.
+    held_since: [Micros; 2],
 }
 
 impl<M> Conn<M> {
@@ -85,6 +102,38 @@ pub struct Delivery<M> {
     pub conn: ConnId,
     pub dir: usize,
     pub packet: Packet<M>,
+    pub times: SendTimes,
+}
+
+/// When a packet was handed to the sender's kernel, began transmission, and
+/// left the sender completely. A sender that dies meanwhile may take it with
+/// it: a power loss loses what had not left; a killed process loses what was
+/// still in its own buffers beyond the kernel's send buffer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendTimes {
+    pub sent: Micros,
+    pub start: Micros,
+    pub departed: Micros,
+    /// How long the kernel's send buffer takes to drain at the link's
+    /// bandwidth (`None`: unlimited bandwidth, it never fills).
+    pub sndbuf_drain: Option<Micros>,
+}
+
+/// Linux's default maximum TCP send buffer (net.ipv4.tcp_wmem).
+pub const SNDBUF: u64 = 4 * 1024 * 1024;
+
+impl SendTimes {
+    /// Is the packet lost if its sender died at `death`?
+    pub fn lost_on_death(&self, death: Micros, power_loss: bool) -> bool {
+        if self.sent > death {
+            return false;
+        }
+        if power_loss {
+            self.departed > death
+        } else {
+            self.sndbuf_drain.is_some_and(|d| self.start > death + d)
+        }
+    }
 }
 
 impl<M> Network<M> {
@@ -127,6 +176,7 @@ impl<M> Network<M> {
             open: [true, true],
             last_arrival: [0, 0],
             held: [VecDeque::new(), VecDeque::new()],
+            held_since: [0, 0],
         });
         id
     }
@@ -145,7 +195,11 @@ impl<M> Network<M> {
         let c = &self.conns[conn as usize];
         let (from, to) = (c.ends[dir], c.ends[1 - dir]);
         if self.link(from, to).blocked || !self.conns[conn as usize].held[dir].is_empty() {
-            self.conns[conn as usize].held[dir].push_back((packet, bytes));
+            let c = &mut self.conns[conn as usize];
+            if c.held[dir].is_empty() {
+                c.held_since[dir] = now;
+            }
+            c.held[dir].push_back((packet, bytes));
             return None;
         }
         Some(self.schedule(now, conn, dir, packet, bytes))
@@ -176,30 +230,55 @@ impl<M> Network<M> {
             let mut rto = RTO_MIN;
             while self.rng.random_bool(loss.min(0.95)) {
                 delay += rto;
-                rto = (rto * 2).min(ms(120_000));
+                rto = (rto * 2).min(RTO_MAX);
             }
         }
+        // Bandwidth serialises the segments of a link one after another.
         let link = &mut self.links[idx];
-        let start = now.max(link.busy_until);
-        let tx = if bandwidth > 0 {
-            bytes.saturating_mul(1_000_000) / bandwidth
+        let (start, tx) = if bandwidth > 0 {
+            let start = now.max(link.busy_until);
+            let tx = bytes.saturating_mul(1_000_000) / bandwidth;
+            link.busy_until = start + tx;
+            (start, tx)
         } else {
-            0
+            (now, 0)
         };
-        link.busy_until = start + tx;
         let c = &mut self.conns[conn as usize];
         let at = (start + tx + delay).max(c.last_arrival[dir]);
         c.last_arrival[dir] = at;
+        let sndbuf_drain = (bandwidth > 0).then(|| SNDBUF.saturating_mul(1_000_000) / bandwidth);
         Delivery {
             at,
             conn,
             dir,
             packet,
+            times: SendTimes {
+                sent: now,
+                start,
+                departed: start + tx,
+                sndbuf_drain,
+            },
         }
     }
 
-    /// Blocks or unblocks the directed link `from → to`; unblocking releases
-    /// the packets held on it, in order.
+    /// A sender died: its links stop carrying what died with it. After a
+    /// kill the kernel still drains the socket buffer; after a power loss
+    /// nothing more leaves.
+    pub fn sender_died(&mut self, node: NodeId, now: Micros, power_loss: bool) {
+        for to in 0..self.n {
+            let link = &mut self.links[node as usize * self.n + to];
+            let drain = if power_loss || link.params.bandwidth == 0 {
+                0
+            } else {
+                SNDBUF.saturating_mul(1_000_000) / link.params.bandwidth
+            };
+            link.busy_until = link.busy_until.min(now + drain);
+        }
+    }
+
+    /// Blocks or unblocks the directed link `from → to`. Unblocking releases
+    /// the packets held on it, in order, at the sender's next retransmission
+    /// (SYNs back off from 1 s, data from the 200 ms minimum RTO).
     pub fn set_blocked(
         &mut self,
         now: Micros,
@@ -217,12 +296,36 @@ impl<M> Network<M> {
                 let c = &self.conns[id];
                 if c.ends[dir] == from && c.ends[1 - dir] == to && !c.held[dir].is_empty() {
                     let held = std::mem::take(&mut self.conns[id].held[dir]);
+                    let since = self.conns[id].held_since[dir];
+                    let rto = match held.front() {
+                        Some((Packet::Syn, _)) => SYN_RTO,
+                        _ => RTO_MIN,
+                    };
+                    let resend = next_retransmission(since, now, rto);
                     for (packet, bytes) in held {
-                        out.push(self.schedule(now, id as ConnId, dir, packet, bytes));
+                        out.push(self.schedule(resend, id as ConnId, dir, packet, bytes));
                     }
                 }
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retransmissions_back_off_exponentially() {
+        // SYN sent at 0: retries at 1 s, 3 s, 7 s, 15 s.
+        assert_eq!(next_retransmission(0, 2_500_000, SYN_RTO), 3_000_000);
+        assert_eq!(next_retransmission(0, 7_000_000, SYN_RTO), 7_000_000);
+        // Data sent at 10 s: retries at +0.2, +0.6, +1.4, +3.0 s.
+        assert_eq!(
+            next_retransmission(10_000_000, 11_000_000, RTO_MIN),
+            11_400_000
+        );
+        assert_eq!(next_retransmission(0, 0, RTO_MIN), 200_000);
     }
 }

@@ -86,7 +86,12 @@ pub struct Secs(pub Micros);
 
 impl fmt::Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / MICROS_PER_SEC, self.0 % MICROS_PER_SEC)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.0 / MICROS_PER_SEC,
+            self.0 % MICROS_PER_SEC
+        )
     }
 }
 
