@@ -26,6 +26,8 @@ pub fn render_trace(world: &World, format: Format, seed: u64) -> String {
                 out.push_str(&trace::event_json(e, &world.names));
                 out.push('\n');
             }
+            out.push_str(&trace::event_json(&closing_event(world), &world.names));
+            out.push('\n');
         }
         Format::Text => {
             let _ = writeln!(
@@ -43,6 +45,36 @@ pub fn render_trace(world: &World, format: Format, seed: u64) -> String {
         }
     }
     out
+}
+
+/// The last line of a JSONL trace: what the clients saw, so a golden trace
+/// also pins the run's outcome.
+fn closing_event(world: &World) -> trace::Event {
+    let (ok, err, unknown) = write_outcomes(world);
+    trace::Event {
+        t: world.sim.now(),
+        node: world.plan.nodes.len() as u32,
+        source: trace::Source::Sim,
+        level: trace::Level::Notice,
+        event: "outcome".into(),
+        detail: format!(
+            "writes acknowledged={ok} refused={err} indeterminate={unknown} lost={}",
+            world.lost_writes().len()
+        ),
+    }
+}
+
+/// Writes acknowledged, refused with an error, and of unknown fate.
+fn write_outcomes(world: &World) -> (usize, usize, usize) {
+    let (mut ok, mut err, mut unknown) = (0, 0, 0);
+    for o in world.history().iter().filter(|o| o.kind == OpKind::Set) {
+        match o.outcome {
+            Outcome::Ok => ok += 1,
+            Outcome::Error(_) => err += 1,
+            _ => unknown += 1,
+        }
+    }
+    (ok, err, unknown)
 }
 
 /// The role character of each event's node at the time of the event,
@@ -109,16 +141,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
             let _ = writeln!(s, "{:<10} down", w.plan.nodes[n].name);
         }
     }
-    let history = w.history();
-    let writes = history.iter().filter(|o| o.kind == OpKind::Set);
-    let (mut ok, mut err, mut unknown) = (0, 0, 0);
-    for o in writes {
-        match o.outcome {
-            Outcome::Ok => ok += 1,
-            Outcome::Error(_) => err += 1,
-            _ => unknown += 1,
-        }
-    }
+    let (ok, err, unknown) = write_outcomes(w);
     let _ = writeln!(
         s,
         "writes: {ok} acknowledged, {err} refused, {unknown} indeterminate (timeout or connection lost)"

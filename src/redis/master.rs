@@ -315,13 +315,12 @@ impl Proc {
             lastinteraction: now,
             soft_limit_since: None,
         };
-        if let Some((id, offset)) = psync {
-            if self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset) {
+        if let Some((id, offset)) = psync
+            && self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset) {
                 self.replicas.push(replica);
                 self.refresh_good_replicas(now);
                 return;
             }
-        }
         // Full resync.
         if self.replicas.is_empty() && self.backlog.is_none() {
             self.replid = RunId::random(ctx.rng());
@@ -680,7 +679,7 @@ impl Proc {
     pub(super) fn master_cron(&mut self, ctx: &mut Ctx_<'_>, loops: u64) {
         let now = ctx.unixtime();
         if self.replica.is_none()
-            && loops % self.cfg.repl_ping_replica_period == 0
+            && loops.is_multiple_of(self.cfg.repl_ping_replica_period)
             && !self.replicas.is_empty()
         {
             // The keep-alive goes in the stream's current db: no SELECT.

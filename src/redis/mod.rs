@@ -250,11 +250,10 @@ impl Node for RedisServer {
         };
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
-        } else if let Msg::Cmd(cmd) = msg {
-            if let Some(reply) = p.process_command(ctx, &mut env, conn, cmd) {
+        } else if let Msg::Cmd(cmd) = msg
+            && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd) {
                 ctx.send(conn, Msg::Reply(reply));
             }
-        }
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
@@ -382,8 +381,7 @@ impl Proc {
         );
         let mut cached = None;
         let mut loaded_bytes = 0;
-        if p.cfg.appendonly && s.disk.aof.is_some() {
-            let aof = s.disk.aof.as_ref().expect("checked");
+        if let Some(aof) = s.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
             p.data = aof.replay();
             loaded_bytes = p.data.rdb_bytes();
             ctx.log(
@@ -634,13 +632,13 @@ impl Proc {
         if self.is_loading(ctx.now()) {
             return;
         }
-        if self.cronloops % self.cfg.hz == 0 {
+        if self.cronloops.is_multiple_of(self.cfg.hz) {
             self.replication_cron(ctx, env);
         }
         self.save_points(ctx);
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
-            && self.cronloops % (30 * self.cfg.hz) == 0
+            && self.cronloops.is_multiple_of(30 * self.cfg.hz)
             && let Some(aof) = env.disk.aof.as_mut()
         {
             aof.fsynced = aof.log.len();

@@ -276,7 +276,34 @@ impl Builder<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>) -> Result<Micros, ScenarioError> {
+        if s.get_ref().trim_start().starts_with('-') {
+            return Err(self.err(
+                s.span(),
+                format!(
+                    "`{}` is before time zero: times count from the start of the run",
+                    s.get_ref()
+                ),
+            ));
+        }
         parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))
+    }
+
+    /// A time within the run: from zero to the scenario's duration.
+    fn time_in_run(&self, s: &Spanned<String>, duration: Micros) -> Result<Micros, ScenarioError> {
+        let t = self.duration(s)?;
+        if t > duration {
+            let mut e = self.err(
+                s.span(),
+                format!(
+                    "`{}` is after the end of the run (duration = {})",
+                    s.get_ref(),
+                    crate::sim::time::format_duration(duration)
+                ),
+            );
+            e.hint = Some("raise `duration` or move this earlier".into());
+            return Err(e);
+        }
+        Ok(t)
     }
 
     fn node(&self, names: &[String], s: &Spanned<String>) -> Result<usize, ScenarioError> {
@@ -460,12 +487,12 @@ impl Builder<'_> {
 
         let mut faults = Vec::new();
         for f in &raw.fault {
-            let at = self.duration(&f.at)?;
+            let at = self.time_in_run(&f.at, duration)?;
             faults.push((at, self.action(&names, n_redis, f)?));
         }
         let mut expects = Vec::new();
         for e in &raw.expect {
-            expects.push(self.expectation(&names, e)?);
+            expects.push(self.expectation(&names, e, duration)?);
         }
         Ok(Plan {
             name: raw.name,
@@ -623,6 +650,7 @@ impl Builder<'_> {
         &self,
         names: &[String],
         e: &Spanned<RawExpect>,
+        duration: Micros,
     ) -> Result<Expectation, ScenarioError> {
         let span = e.span();
         let r = e.get_ref();
@@ -630,7 +658,11 @@ impl Builder<'_> {
         let need_node = |what: &str| {
             node.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `node`")))
         };
-        let at = r.at.as_ref().map(|s| self.duration(s)).transpose()?;
+        let at = r
+            .at
+            .as_ref()
+            .map(|s| self.time_in_run(s, duration))
+            .transpose()?;
         let need_at =
             |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
         let after = r.after.as_ref().map(|s| self.duration(s)).transpose()?;

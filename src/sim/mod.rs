@@ -182,11 +182,7 @@ impl<M: WireSize> Ctx<'_, M> {
             .net
             .link_params(c.ends[dir], c.ends[1 - dir])
             .bandwidth;
-        if bw == 0 {
-            0
-        } else {
-            bytes.saturating_mul(1_000_000) / bw
-        }
+        net::transfer_micros(bytes, bw)
     }
 
     /// The node at the other end of `conn`.

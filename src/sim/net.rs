@@ -119,6 +119,14 @@ pub struct SendTimes {
     pub sndbuf_drain: Option<Micros>,
 }
 
+/// How long `bytes` take at `bandwidth` bytes per second (0: unlimited).
+pub fn transfer_micros(bytes: u64, bandwidth: u64) -> Micros {
+    bytes
+        .saturating_mul(1_000_000)
+        .checked_div(bandwidth)
+        .unwrap_or(0)
+}
+
 /// Linux's default maximum TCP send buffer (net.ipv4.tcp_wmem).
 pub const SNDBUF: u64 = 4 * 1024 * 1024;
 
@@ -237,7 +245,7 @@ impl<M> Network<M> {
         let link = &mut self.links[idx];
         let (start, tx) = if bandwidth > 0 {
             let start = now.max(link.busy_until);
-            let tx = bytes.saturating_mul(1_000_000) / bandwidth;
+            let tx = transfer_micros(bytes, bandwidth);
             link.busy_until = start + tx;
             (start, tx)
         } else {

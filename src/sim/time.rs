@@ -45,7 +45,7 @@ pub fn parse_duration(text: &str) -> Result<Micros, String> {
         .parse()
         .map_err(|_| format!("`{num}` in duration `{text}` is not a number"))?;
     let micros = value * scale;
-    if !micros.is_finite() || micros < 0.0 || micros > 1e18 {
+    if !micros.is_finite() || !(0.0..=1e18).contains(&micros) {
         return Err(format!("duration `{text}` is out of range"));
     }
     Ok(micros.round() as Micros)
@@ -97,9 +97,9 @@ impl fmt::Display for Secs {
 
 /// Displays a duration compactly, in the units a person would write it.
 pub fn format_duration(d: Micros) -> String {
-    if d % MICROS_PER_SEC == 0 {
+    if d.is_multiple_of(MICROS_PER_SEC) {
         format!("{}s", d / MICROS_PER_SEC)
-    } else if d % MICROS_PER_MS == 0 {
+    } else if d.is_multiple_of(MICROS_PER_MS) {
         format!("{}ms", d / MICROS_PER_MS)
     } else {
         format!("{d}us")

@@ -1,0 +1,66 @@
+//! The bare event loop, for comparison with the simulator: a binary heap of
+//! `(Reverse(time), timer)` with N timers, each rescheduling itself at a
+//! pseudo-random later time (xorshift64). No payload, no dispatch, no
+//! network: this is the ceiling a heap-driven discrete-event simulator can
+//! reach.
+//!
+//! Run with `cargo bench --bench baseline`.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+const EVENTS: u64 = 1_000_000;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+/// Processes `events` events with `timers` self-rescheduling timers; returns
+/// a checksum so nothing is optimised away.
+fn event_loop(timers: u64, events: u64) -> u64 {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut heap: BinaryHeap<(Reverse<u64>, u64)> = BinaryHeap::with_capacity(timers as usize);
+    for id in 0..timers {
+        heap.push((Reverse(rng.next() % 1_000), id));
+    }
+    let mut sum = 0u64;
+    for _ in 0..events {
+        let (Reverse(now), id) = heap.pop().expect("timers never run out");
+        sum = sum.wrapping_add(now ^ id);
+        // The next firing: 1 µs .. 1 ms later.
+        heap.push((Reverse(now + 1 + rng.next() % 1_000), id));
+    }
+    sum
+}
+
+fn baseline(c: &mut Criterion) {
+    let mut g = c.benchmark_group("baseline");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(EVENTS));
+    // 16 timers: about as many as the replication scenario keeps queued;
+    // 1,024 and 65,536: deeper heaps.
+    for timers in [16u64, 1_024, 65_536] {
+        g.bench_with_input(BenchmarkId::new("heap_1M_events", timers), &timers, |b, &n| {
+            b.iter(|| event_loop(black_box(n), EVENTS))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, baseline);
+criterion_main!(benches);
