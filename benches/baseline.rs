@@ -55,9 +55,11 @@ fn baseline(c: &mut Criterion) {
     // 16 timers: about as many as the replication scenario keeps queued;
     // 1,024 and 65,536: deeper heaps.
     for timers in [16u64, 1_024, 65_536] {
-        g.bench_with_input(BenchmarkId::new("heap_1M_events", timers), &timers, |b, &n| {
-            b.iter(|| event_loop(black_box(n), EVENTS))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("heap_1M_events", timers),
+            &timers,
+            |b, &n| b.iter(|| event_loop(black_box(n), EVENTS)),
+        );
     }
     g.finish();
 }

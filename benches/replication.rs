@@ -72,9 +72,7 @@ fn steady(c: &mut Criterion) {
             .and_then(|i| info::field(&i, "master_link_status").map(str::to_string));
         assert_eq!(status.as_deref(), Some("up"), "replica-{r} link");
     }
-    eprintln!(
-        "steady-replication: {events} events per 60-s simulated run, {acked} acked writes"
-    );
+    eprintln!("steady-replication: {events} events per 60-s simulated run, {acked} acked writes");
     drop(w);
 
     let mut g = c.benchmark_group("replication");

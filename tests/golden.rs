@@ -17,8 +17,12 @@ fn bundled() -> Vec<PathBuf> {
 
 #[test]
 fn bundled_traces_match_their_golden_files() {
-    let report = golden::compare_all(&root().join("tests/golden"), &[root().join("scenarios")], false)
-        .expect("scenarios load");
+    let report = golden::compare_all(
+        &root().join("tests/golden"),
+        &[root().join("scenarios")],
+        false,
+    )
+    .expect("scenarios load");
     assert_eq!(
         report.mismatches, 0,
         "golden traces differ (if the change is intended, review it and run \
@@ -32,7 +36,12 @@ fn every_bundled_scenario_has_a_golden_file() {
     for file in bundled() {
         let plan = scenario::load(&file).expect("bundled scenarios are valid");
         let golden = golden::golden_path(&root().join("tests/golden"), &plan);
-        assert!(golden.exists(), "{} has no golden trace {}", file.display(), golden.display());
+        assert!(
+            golden.exists(),
+            "{} has no golden trace {}",
+            file.display(),
+            golden.display()
+        );
     }
 }
 
@@ -51,7 +60,13 @@ fn bundled_scenario_expectations_hold() {
         let plan = scenario::load(&file).expect("bundled scenarios are valid");
         let outcome = redsim::world::run(&plan, plan.seed).expect("runs finish");
         for v in &outcome.verdicts {
-            assert!(v.holds, "{}: {} (observed: {})", file.display(), v.description, v.observed);
+            assert!(
+                v.holds,
+                "{}: {} (observed: {})",
+                file.display(),
+                v.description,
+                v.observed
+            );
         }
     }
 }

@@ -222,15 +222,14 @@ impl Node for WorkloadClient {
                 }
                 ctx.set_timer(self.interval(), T_TICK);
             }
-            T_TIMEOUT
-                if token >> 8 == self.request_gen && self.inflight.is_some() => {
-                    self.finish(ctx, Outcome::Timeout);
-                    // A timed-out connection is discarded, as client libraries do.
-                    if let Some(conn) = self.conn.take() {
-                        ctx.close(conn);
-                    }
-                    self.schedule_reconnect(ctx);
+            T_TIMEOUT if token >> 8 == self.request_gen && self.inflight.is_some() => {
+                self.finish(ctx, Outcome::Timeout);
+                // A timed-out connection is discarded, as client libraries do.
+                if let Some(conn) = self.conn.take() {
+                    ctx.close(conn);
                 }
+                self.schedule_reconnect(ctx);
+            }
             T_RECONNECT => {
                 self.reconnect_pending = false;
                 if ctx.sim_time() < self.spec.stop {

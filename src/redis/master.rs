@@ -316,11 +316,12 @@ impl Proc {
             soft_limit_since: None,
         };
         if let Some((id, offset)) = psync
-            && self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset) {
-                self.replicas.push(replica);
-                self.refresh_good_replicas(now);
-                return;
-            }
+            && self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset)
+        {
+            self.replicas.push(replica);
+            self.refresh_good_replicas(now);
+            return;
+        }
         // Full resync.
         if self.replicas.is_empty() && self.backlog.is_none() {
             self.replid = RunId::random(ctx.rng());

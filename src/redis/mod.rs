@@ -251,9 +251,10 @@ impl Node for RedisServer {
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
         } else if let Msg::Cmd(cmd) = msg
-            && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd) {
-                ctx.send(conn, Msg::Reply(reply));
-            }
+            && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd)
+        {
+            ctx.send(conn, Msg::Reply(reply));
+        }
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,

@@ -658,11 +658,10 @@ impl Builder<'_> {
         let need_node = |what: &str| {
             node.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `node`")))
         };
-        let at = r
-            .at
-            .as_ref()
-            .map(|s| self.time_in_run(s, duration))
-            .transpose()?;
+        let at =
+            r.at.as_ref()
+                .map(|s| self.time_in_run(s, duration))
+                .transpose()?;
         let need_at =
             |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
         let after = r.after.as_ref().map(|s| self.duration(s)).transpose()?;

@@ -1,0 +1,374 @@
+//! Behaviour of the replication model that matters to users, checked
+//! against Redis's rules with arithmetic of its own rather than the model's.
+
+use redsim::client::{OpKind, Outcome};
+use redsim::redis::info::field;
+use redsim::scenario;
+use redsim::world::{self, World};
+
+fn plan(text: &str) -> scenario::Plan {
+    scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn info_u64(w: &World, node: usize, name: &str) -> u64 {
+    let info = w.info(node).expect("running");
+    field(&info, name)
+        .unwrap_or_else(|| panic!("no {name} in\n{info}"))
+        .parse()
+        .expect("a number")
+}
+
+/// Redis 7.0 trims whole 20,440-byte blocks (jemalloc's class for a 16 KB
+/// request, less the 40-byte header) while the backlog would still hold more
+/// than repl-backlog-size without the head block.
+#[test]
+fn backlog_first_byte_follows_whole_block_trimming() {
+    const C: u64 = 20_440;
+    for size_kb in [16u64, 64] {
+        let p = plan(&format!(
+            r#"
+name = "t"
+duration = "30s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+repl-backlog-size = "{size_kb}kb"
+[[workload]]
+target = "master"
+rate = 500
+keys = 1000
+"#
+        ));
+        let size = size_kb * 1024;
+        let mut w = World::new(&p, 1);
+        let mut checked = 0;
+        for step in 1..=50 {
+            w.run_until(step * 500_000).unwrap();
+            let offset = info_u64(&w, 0, "master_repl_offset");
+            if offset == 0 {
+                continue;
+            }
+            // The backlog was created at offset 0, when the replica attached.
+            let full_blocks = (offset - 1) / C;
+            let trimmable = if offset > size {
+                (offset - size).div_ceil(C) - 1
+            } else {
+                0
+            };
+            let k = trimmable.min(full_blocks);
+            assert_eq!(
+                info_u64(&w, 0, "repl_backlog_first_byte_offset"),
+                1 + k * C,
+                "size {size} offset {offset}"
+            );
+            assert_eq!(info_u64(&w, 0, "repl_backlog_histlen"), offset - k * C);
+            checked += 1;
+        }
+        assert!(checked > 30);
+    }
+}
+
+/// Every replica offset equals its master's once the stream is idle, and a
+/// SET of a short key and value is exactly 27 bytes (plus 23 for the first
+/// SELECT after the backlog is created).
+#[test]
+fn offsets_count_the_propagated_resp_bytes() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "8s"
+[topology]
+masters = 1
+replicas = 2
+[redis]
+repl-ping-replica-period = 3600
+[[workload]]
+target = "master"
+rate = 10
+keys = 10
+value-size = 1
+start = "6s"
+stop = "7s"
+"#,
+    );
+    let o = world::run(&p, 3).unwrap();
+    let w = &o.world;
+    let writes = w
+        .history()
+        .iter()
+        .filter(|op| op.kind == OpKind::Set && op.outcome.is_ok())
+        .count() as u64;
+    assert!(writes >= 9);
+    // SET key:N v: *3 $3 SET $5|$5 key:N $1 v = 4 + 9 + 11 + 7 = 31 bytes.
+    let master = info_u64(w, 0, "master_repl_offset");
+    // The first PING was fed when the first replica attached (cron loop 0
+    // may or may not have had a replica); what remains is SELECT + SETs.
+    let pings = (master - 23 - 31 * writes) / 14;
+    assert_eq!(
+        master,
+        23 + 31 * writes + 14 * pings,
+        "master offset {master}"
+    );
+    for r in [1, 2] {
+        assert_eq!(info_u64(w, r, "master_repl_offset"), master);
+        assert_eq!(info_u64(w, r, "slave_repl_offset"), master);
+    }
+}
+
+#[test]
+fn writes_to_a_replica_get_the_readonly_error() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "3s"
+[topology]
+masters = 1
+replicas = 1
+[[workload]]
+target = "replica-1"
+rate = 20
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let h = o.world.history();
+    assert!(!h.is_empty());
+    for op in h {
+        if op.completed.is_some() {
+            assert_eq!(
+                op.outcome,
+                Outcome::Error("READONLY You can't write against a read only replica.".into())
+            );
+        }
+    }
+}
+
+/// A master cut off from its replicas keeps accepting writes until the last
+/// ACK is more than min-replicas-max-lag whole seconds old, checked once a
+/// second: refusals start 10-13 s after the partition.
+#[test]
+fn noreplicas_starts_between_max_lag_and_max_lag_plus_two_seconds() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "30s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+min-replicas-to-write = 1
+min-replicas-max-lag = 10
+[[workload]]
+target = "master"
+rate = 100
+[[fault]]
+at = "10s"
+partition = [["master", "client-1"], ["replica-1"]]
+"#,
+    );
+    for seed in 1..6 {
+        let o = world::run(&p, seed).unwrap();
+        let h = o.world.history();
+        // Before the first sync completes (about 5 s) there is no good replica
+        // either; look at refusals after the partition.
+        let first_refusal = h
+            .iter()
+            .filter(|op| op.invoked > 10_000_000)
+            .find(|op| matches!(&op.outcome, Outcome::Error(e) if e == "NOREPLICAS Not enough good replicas to write."))
+            .map(|op| op.invoked)
+            .expect("writes are refused");
+        assert!(
+            (20_000_000..23_000_000).contains(&first_refusal),
+            "seed {seed}: first NOREPLICAS at {first_refusal}"
+        );
+        let last_ok = h
+            .iter()
+            .filter(|op| op.outcome.is_ok() && op.invoked < first_refusal)
+            .map(|op| op.invoked)
+            .max()
+            .unwrap();
+        assert!(
+            last_ok >= 19_000_000,
+            "writes were accepted until the lag check"
+        );
+    }
+}
+
+/// WAIT returns the number of replicas that acknowledged the write; with one
+/// replica cut off it times out and reports the one that did.
+#[test]
+fn wait_counts_acknowledging_replicas_and_times_out() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "20s"
+[topology]
+masters = 1
+replicas = 2
+[[workload]]
+target = "master"
+rate = 20
+wait-replicas = 2
+wait-timeout = "200ms"
+[[fault]]
+at = "10s"
+partition = [["master", "client-1", "replica-1"], ["replica-2"]]
+"#,
+    );
+    let o = world::run(&p, 2).unwrap();
+    let h = o.world.history();
+    let before: Vec<_> = h
+        .iter()
+        .filter(|op| op.outcome.is_ok() && op.invoked > 6_000_000 && op.invoked < 9_900_000)
+        .collect();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|op| op.wait_acked == Some(2)));
+    let after: Vec<_> = h
+        .iter()
+        .filter(|op| op.outcome.is_ok() && op.invoked > 10_500_000)
+        .collect();
+    assert!(!after.is_empty());
+    for op in after {
+        assert_eq!(op.wait_acked, Some(1));
+        let took = op.completed.unwrap() - op.invoked;
+        // The timeout is noticed at the next event-loop pass: at most one
+        // serverCron period (100 ms) late.
+        assert!((200_000..=310_000).contains(&took), "WAIT took {took} us");
+    }
+}
+
+/// A replica restarted after a clean shutdown resumes from the replication ID
+/// and offset saved in its RDB; one killed without an RDB of its own still
+/// has the RDB its last full sync wrote (repl-diskless-load disabled).
+#[test]
+fn restarted_replica_resumes_partially_from_its_saved_offset() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "30s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+save = ""
+[[workload]]
+target = "master"
+rate = 50
+[[fault]]
+at = "10s"
+kill = "replica-1"
+[[fault]]
+at = "12s"
+restart = "replica-1"
+"#,
+    );
+    let o = world::run(&p, 4).unwrap();
+    let t = &o.world.sim.kernel.trace;
+    let after = |name: &str| {
+        t.named(name)
+            .filter(|e| e.t > 12_000_000 && e.node == 1)
+            .count()
+    };
+    assert_eq!(after("Trying a partial resynchronization"), 1);
+    // The dump.rdb from the full sync at ~5 s holds the offset of that sync,
+    // still inside the 1 MB backlog.
+    assert_eq!(
+        after("Successful partial resynchronization with master."),
+        1
+    );
+    assert_eq!(after("Full resync from master"), 0);
+}
+
+/// With repl-diskless-sync no the master BGSAVEs to disk, sends `$<size>`
+/// and the file, and the replica is online once the file is sent.
+#[test]
+fn disk_based_full_sync_goes_through_dump_rdb() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "10s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+repl-diskless-sync = "no"
+[[workload]]
+target = "master"
+rate = 100
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let t = &o.world.sim.kernel.trace;
+    let details: Vec<&str> = t.events.iter().map(|e| e.detail.as_str()).collect();
+    assert!(details.contains(&"Starting BGSAVE for SYNC with target: disk"));
+    assert!(details.contains(&"Background saving terminated with success"));
+    assert!(
+        details
+            .iter()
+            .any(|d| d.starts_with("MASTER <-> REPLICA sync: receiving ")
+                && d.ends_with(" bytes from master to disk"))
+    );
+    assert!(details.contains(&"Synchronization with replica 10.0.0.2:6379 succeeded"));
+    // No diskless delay: the sync starts right after the PSYNC.
+    let started = t
+        .named("Starting BGSAVE for SYNC with target")
+        .next()
+        .unwrap()
+        .t;
+    assert!(started < 2_000_000, "BGSAVE at {started}");
+    assert_eq!(
+        info_u64(&o.world, 1, "master_repl_offset"),
+        info_u64(&o.world, 0, "master_repl_offset")
+    );
+}
+
+fn persistence_run(fsync: &str, crash: &str) -> (usize, usize) {
+    let p = plan(&format!(
+        r#"
+name = "t"
+duration = "20s"
+[topology]
+masters = 1
+replicas = 0
+[redis]
+appendonly = "yes"
+appendfsync = "{fsync}"
+save = ""
+[[workload]]
+target = "master"
+rate = 200
+keys = 100000
+stop = "10s"
+[[fault]]
+at = "10s"
+{crash} = "master"
+[[fault]]
+at = "12s"
+restart = "master"
+"#
+    ));
+    let o = world::run(&p, 5).unwrap();
+    let acked = o
+        .world
+        .history()
+        .iter()
+        .filter(|op| op.outcome.is_ok())
+        .count();
+    (acked, o.world.lost_writes().len())
+}
+
+/// What a crash of a master without replicas loses, by appendfsync: a
+/// process kill loses nothing (the OS has every write); a power loss loses
+/// what was not fsynced: nothing with `always`, up to a second with
+/// `everysec`, everything since the last OS flush with `no`.
+#[test]
+fn aof_loss_depends_on_fsync_policy_and_failure_kind() {
+    let (acked, lost) = persistence_run("everysec", "kill");
+    assert!(acked > 1500);
+    assert_eq!(lost, 0);
+    assert_eq!(persistence_run("always", "crash").1, 0);
+    let (_, lost) = persistence_run("everysec", "crash");
+    assert!((1..=201).contains(&lost), "everysec lost {lost}");
+    let (_, lost) = persistence_run("no", "crash");
+    assert!(lost > 201, "appendfsync no lost only {lost}");
+}
