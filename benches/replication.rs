@@ -18,8 +18,9 @@ use redsim::scenario::{self, Plan};
 use redsim::world::{self, World};
 
 /// 1 master, 2 replicas, one client writing 1,000 SETs/s for 60 s of
-/// simulated time; no faults and no expectations (those would add the cost
-/// of evaluating them to every iteration).
+/// simulated time over the default 1,000 keys of 100-byte values; no faults
+/// and no expectations (those would add the cost of evaluating them to every
+/// iteration).
 const STEADY: &str = r#"
 name = "bench/steady-replication"
 description = "1 master, 2 replicas, 1,000 writes/s for 60 s, no faults."
@@ -33,7 +34,6 @@ replicas = 2
 [[workload]]
 target = "master"
 rate = 1000
-keys = 10000
 "#;
 
 const SEED: u64 = 1;

@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::proto::Cmd;
+use crate::proto::{Cmd, decimal_len_u64};
 
 /// `PROTO_REPLY_CHUNK_BYTES`: the smallest block Redis requests.
 const CHUNK: u64 = 16 * 1024;
@@ -78,32 +78,22 @@ impl Backlog {
     /// output buffer limits).
     pub fn feed(&mut self, cmd: Cmd, offset: &mut u64, pinned: Option<u64>) -> bool {
         let start = *offset + 1;
+        let total = cmd.resp_len();
         let mut new_block = false;
-        for piece in resp_pieces(&cmd) {
-            let mut len = piece;
-            while len > 0 {
-                if let Some(tail) = self.blocks.back_mut()
-                    && tail.used < tail.capacity
-                {
-                    let copy = len.min(tail.capacity - tail.used);
-                    tail.used += copy;
-                    len -= copy;
-                    *offset += copy;
-                    self.histlen += copy;
-                }
-                if len > 0 {
-                    let capacity = block_capacity(len, self.size);
-                    let copy = len.min(capacity);
-                    self.blocks.push_back(Block {
-                        start: *offset + 1,
-                        used: copy,
-                        capacity,
-                    });
-                    len -= copy;
-                    *offset += copy;
-                    self.histlen += copy;
-                    new_block = true;
-                }
+        let fits = self
+            .blocks
+            .back()
+            .is_some_and(|t| t.capacity - t.used >= total);
+        if fits {
+            // The common case: the whole command fits in the tail block.
+            let tail = self.blocks.back_mut().expect("checked");
+            tail.used += total;
+            *offset += total;
+            self.histlen += total;
+        } else {
+            let (pieces, n) = resp_pieces(&cmd, total);
+            for &piece in &pieces[..n] {
+                new_block |= self.append(piece, offset);
             }
         }
         self.cmds.push_back((start, cmd));
@@ -130,6 +120,37 @@ impl Backlog {
         let first = &self.blocks[idx];
         let n = (self.blocks.len() - idx) as u64;
         tail.start + tail.capacity - first.start + NODE_OVERHEAD * n
+    }
+
+    /// Appends one piece, filling the tail block and opening new blocks
+    /// sized for what remains of the piece. True if a block was added.
+    fn append(&mut self, mut len: u64, offset: &mut u64) -> bool {
+        let mut new_block = false;
+        while len > 0 {
+            if let Some(tail) = self.blocks.back_mut()
+                && tail.used < tail.capacity
+            {
+                let copy = len.min(tail.capacity - tail.used);
+                tail.used += copy;
+                len -= copy;
+                *offset += copy;
+                self.histlen += copy;
+            }
+            if len > 0 {
+                let capacity = block_capacity(len, self.size);
+                let copy = len.min(capacity);
+                self.blocks.push_back(Block {
+                    start: *offset + 1,
+                    used: copy,
+                    capacity,
+                });
+                len -= copy;
+                *offset += copy;
+                self.histlen += copy;
+                new_block = true;
+            }
+        }
+        new_block
     }
 
     /// Drops whole head blocks while the backlog holds more than its size
@@ -166,7 +187,8 @@ impl Backlog {
         let idx = self
             .cmds
             .partition_point(|(start, _)| *start < psync_offset);
-        let cmds: Vec<Cmd> = self.cmds.iter().skip(idx).map(|(_, c)| c.clone()).collect();
+        let mut cmds = Vec::with_capacity(self.cmds.len() - idx);
+        cmds.extend(self.cmds.range(idx..).map(|(_, c)| c.clone()));
         let bytes = cmds.iter().map(Cmd::resp_len).sum();
         (cmds, bytes)
     }
@@ -180,27 +202,22 @@ impl Backlog {
 
 /// The pieces `replicationFeedSlaves()` feeds one by one: the array header,
 /// then for each argument its `$len\r\n` header, its bytes and `\r\n`.
-fn resp_pieces(cmd: &Cmd) -> impl Iterator<Item = u64> {
-    let (argc, args): (usize, [u64; 3]) = match cmd {
-        Cmd::Set(k, v) => (3, [3, k.len() as u64, v.byte_len() as u64]),
-        Cmd::Publish { channel, message } => (3, [7, channel.len() as u64, message.len() as u64]),
-        _ => (0, [0; 3]),
+/// Only the argument bodies can be large; small commands are one piece.
+fn resp_pieces(cmd: &Cmd, total: u64) -> ([u64; 10], usize) {
+    let args: [u64; 3] = match cmd {
+        Cmd::Set(k, v) => [3, k.len() as u64, v.byte_len() as u64],
+        Cmd::Publish { channel, message } => [7, channel.len() as u64, message.len() as u64],
+        _ => return ([total, 0, 0, 0, 0, 0, 0, 0, 0, 0], 1),
     };
-    let total = cmd.resp_len();
-    let pieces: Vec<u64> = if argc == 0 {
-        // Small fixed commands: their pieces are all far below a block.
-        vec![total]
-    } else {
-        let mut v = vec![3 + crate::proto::decimal_len_u64(argc as u64) as u64];
-        for a in args {
-            v.push(3 + crate::proto::decimal_len_u64(a) as u64);
-            v.push(a);
-            v.push(2);
-        }
-        v
-    };
+    let mut pieces = [0u64; 10];
+    pieces[0] = 3 + decimal_len_u64(3) as u64;
+    for (i, a) in args.into_iter().enumerate() {
+        pieces[1 + 3 * i] = 3 + decimal_len_u64(a) as u64;
+        pieces[2 + 3 * i] = a;
+        pieces[3 + 3 * i] = 2;
+    }
     debug_assert_eq!(pieces.iter().sum::<u64>(), total);
-    pieces.into_iter()
+    (pieces, 10)
 }
 
 #[cfg(test)]
@@ -234,6 +251,8 @@ mod tests {
         let mut seen_trim = false;
         for i in 0..5000 {
             b.feed(set(i, 100), &mut off, None);
+            // beforeSleep() trims after every event-loop pass.
+            b.trim(off, None);
             assert_eq!(b.first_byte + b.histlen, off + 1);
             if b.first_byte > 1 {
                 seen_trim = true;

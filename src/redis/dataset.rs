@@ -4,10 +4,11 @@ use indexmap::IndexMap;
 
 use crate::proto::{Key, Value};
 
-/// Keys in insertion order, so any iteration is deterministic.
+/// Keys in insertion order, so any iteration is deterministic (the hasher
+/// only affects speed, never order).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
-    keys: IndexMap<Key, Value>,
+    keys: IndexMap<Key, Value, rustc_hash::FxBuildHasher>,
 }
 
 /// Redis's error for INCR on a value that is not an integer.
@@ -25,7 +26,7 @@ impl Dataset {
     /// True if the key existed (a DEL of a missing key changes nothing and is
     /// not propagated).
     pub fn del(&mut self, key: &str) -> bool {
-        self.keys.shift_remove(key).is_some()
+        self.keys.swap_remove(key).is_some()
     }
 
     pub fn incr(&mut self, key: &Key) -> Result<i64, &'static str> {

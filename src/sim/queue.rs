@@ -1,37 +1,19 @@
-//! The event queue: a binary heap totally ordered by (time, insertion sequence),
-//! so two events at the same instant always run in the order they were queued.
+//! The event queue: totally ordered by (time, insertion sequence), so two
+//! events at the same instant always run in the order they were queued.
+//!
+//! Events can be large (a message with its payload), so the heap orders
+//! small (time, sequence, slot) entries and the events wait in a slab; the
+//! heap's sifting then moves 24 bytes instead of whole events.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::time::Micros;
 
-struct Entry<E> {
-    time: Micros,
-    seq: u64,
-    event: E,
-}
-
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Reverse<(Micros, u64, u32)>>,
+    slots: Vec<Option<E>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -39,6 +21,8 @@ impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self {
             heap: BinaryHeap::with_capacity(1024),
+            slots: Vec::with_capacity(1024),
+            free: Vec::new(),
             next_seq: 0,
         }
     }
@@ -48,16 +32,29 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Micros, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(event);
+                s
+            }
+            None => {
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((time, seq, slot)));
     }
 
     /// The time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|Reverse((t, _, _))| *t)
     }
 
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        let Reverse((time, _, slot)) = self.heap.pop()?;
+        let event = self.slots[slot as usize].take().expect("queued slot");
+        self.free.push(slot);
+        Some((time, event))
     }
 
     pub fn len(&self) -> usize {
@@ -82,5 +79,18 @@ mod tests {
         q.push(5, "d");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn slots_are_reused() {
+        let mut q = EventQueue::default();
+        for round in 0..3u64 {
+            q.push(round, round);
+            q.push(round, round + 10);
+            assert_eq!(q.pop(), Some((round, round)));
+            assert_eq!(q.pop(), Some((round, round + 10)));
+        }
+        assert!(q.slots.len() <= 2);
+        assert!(q.is_empty());
     }
 }
