@@ -21,9 +21,10 @@ struct Out {
 
 impl Out {
     /// Fails with the whole output unless the exit code is `code`.
-    fn code(&self, code: i32) -> &Self {
+    fn exits(&self, code: i32) -> &Self {
         assert_eq!(
-            self.code, code,
+            self.code,
+            code,
             "`redsim {}` exited with {} instead of {code}\n{self}",
             self.args.join(" "),
             self.code
@@ -126,11 +127,8 @@ fn location(path: &str, needle: &str) -> String {
 fn rejects(name: &str, needle: &str, message: &str) -> Out {
     let path = invalid(name);
     let o = redsim(&["run", &path]);
-    o.code(2);
-    assert!(
-        o.stdout.is_empty(),
-        "bad input must not start a run\n{o}"
-    );
+    o.exits(2);
+    assert!(o.stdout.is_empty(), "bad input must not start a run\n{o}");
     let first = o.stderr.lines().next().unwrap_or("");
     let want = format!("{path}:{}: error: ", location(&path, needle));
     assert!(
@@ -163,13 +161,13 @@ fn toml_files(dir: &str) -> usize {
 #[test]
 fn missing_scenario_file_is_bad_input_and_names_the_file() {
     let o = redsim(&["run", "tests/fixtures/no-such-scenario.toml"]);
-    o.code(2)
+    o.exits(2)
         .stderr_has("tests/fixtures/no-such-scenario.toml")
         .stderr_has("cannot read the scenario");
     assert!(o.stdout.is_empty(), "{o}");
     // The other subcommands that load a scenario say the same.
     redsim(&["check", "tests/fixtures/no-such-scenario.toml"])
-        .code(2)
+        .exits(2)
         .stderr_has("tests/fixtures/no-such-scenario.toml");
     redsim(&[
         "info",
@@ -179,19 +177,26 @@ fn missing_scenario_file_is_bad_input_and_names_the_file() {
         "--at",
         "1s",
     ])
-    .code(2)
+    .exits(2)
     .stderr_has("tests/fixtures/no-such-scenario.toml");
 }
 
 #[test]
 fn invalid_toml_reports_file_line_and_column() {
     let o = rejects("bad-toml", "replica-1\n", "string values must be quoted");
-    assert!(o.stderr.starts_with("tests/fixtures/invalid/bad-toml.toml:20:9: "));
+    assert!(
+        o.stderr
+            .starts_with("tests/fixtures/invalid/bad-toml.toml:20:9: ")
+    );
 }
 
 #[test]
 fn unknown_top_level_key_suggests_the_right_one() {
-    let o = rejects("unknown-top-level-key", "duraton", "unknown field `duraton`");
+    let o = rejects(
+        "unknown-top-level-key",
+        "duraton",
+        "unknown field `duraton`",
+    );
     assert_eq!(o.hint(), Some("did you mean `duration`?"), "{o}");
 }
 
@@ -245,11 +250,7 @@ fn duration_without_a_unit_is_bad_input() {
 
 #[test]
 fn fault_before_time_zero_is_bad_input() {
-    rejects(
-        "fault-before-zero",
-        "\"-5s\"",
-        "`-5s` is before time zero",
-    );
+    rejects("fault-before-zero", "\"-5s\"", "`-5s` is before time zero");
 }
 
 #[test]
@@ -307,25 +308,27 @@ fn fault_with_two_actions_is_bad_input() {
 #[test]
 fn fault_with_no_action_lists_the_actions() {
     let o = rejects("fault-no-action", "\"1s\"", "this fault does nothing");
-    o.stderr_has("kill").stderr_has("pause").stderr_has("partition");
+    o.stderr_has("kill")
+        .stderr_has("pause")
+        .stderr_has("partition");
 }
 
 #[test]
 fn expectation_with_a_bad_comparison_is_bad_input() {
-    rejects(
-        "expect-bad-count",
-        "\"lots\"",
-        "`lots` is not a comparison",
-    );
+    rejects("expect-bad-count", "\"lots\"", "`lots` is not a comparison");
 }
 
 #[test]
 fn other_invalid_scenarios_are_bad_input() {
     let cases = [
         ("zero-duration", "\"0s\"", "duration must be positive"),
-        ("missing-duration", "name", "missing field `duration`"),
-        ("two-masters", "2", "exactly one master"),
-        ("bad-redis-value", "\"lots\"", "repl-backlog-size: size `lots`"),
+        ("missing-duration", "# Invalid", "missing field `duration`"),
+        ("two-masters", "2\nreplicas", "exactly one master"),
+        (
+            "bad-redis-value",
+            "\"lots\"",
+            "repl-backlog-size: size `lots`",
+        ),
         (
             "node-table-names-client",
             "client-1",
@@ -336,17 +339,13 @@ fn other_invalid_scenarios_are_bad_input() {
             "\"master\"\ntarget",
             "node name `master` is used twice",
         ),
-        ("heal-false", "false", "write `heal = true`"),
+        ("heal-false", "false\n", "write `heal = true`"),
         (
             "partition-one-group",
             "[[\"master\"]]",
             "a partition needs at least two groups",
         ),
-        (
-            "expect-role-without-at",
-            "[[expect]]",
-            "`role` needs `at`",
-        ),
+        ("expect-role-without-at", "[[expect]]", "`role` needs `at`"),
         (
             "network-loss-out-of-range",
             "1.0",
@@ -363,7 +362,7 @@ fn other_invalid_scenarios_are_bad_input() {
             `REPLICAOF 10.0.0.1 6379 on client-1`; [node.client-1] is rejected as bad input"]
 fn replicaof_on_a_client_is_bad_input() {
     redsim(&["run", "tests/fixtures/replicaof-client.toml"])
-        .code(2)
+        .exits(2)
         .stderr_has("`client-1` is a client, not a Redis node");
 }
 
@@ -371,8 +370,7 @@ fn replicaof_on_a_client_is_bad_input() {
 fn check_rejects_every_invalid_fixture() {
     let n = toml_files("tests/fixtures/invalid");
     let o = redsim(&["check", "tests/fixtures/invalid"]);
-    o.code(2)
-        .stdout_has(&format!("0 passed, {n} failed"));
+    o.exits(2).stdout_has(&format!("0 passed, {n} failed"));
     // One error per file, each naming it.
     for entry in fs::read_dir(root().join("tests/fixtures/invalid")).expect("readable") {
         let name = entry.expect("entry").file_name();
@@ -383,18 +381,18 @@ fn check_rejects_every_invalid_fixture() {
 
 #[test]
 fn usage_errors_are_bad_input() {
-    redsim(&[]).code(2);
-    redsim(&["frobnicate"]).code(2);
-    redsim(&["check"]).code(2);
+    redsim(&[]).exits(2);
+    redsim(&["frobnicate"]).exits(2);
+    redsim(&["check"]).exits(2);
     redsim(&["run", "tests/fixtures/ok/steady.toml", "--format", "xml"])
-        .code(2)
+        .exits(2)
         .stderr_has("xml");
-    redsim(&["run", "tests/fixtures/ok/steady.toml", "--seed", "many"]).code(2);
+    redsim(&["run", "tests/fixtures/ok/steady.toml", "--seed", "many"]).exits(2);
     redsim(&["info", "tests/fixtures/ok/steady.toml", "--at", "1s"])
-        .code(2)
+        .exits(2)
         .stderr_has("--node");
-    redsim(&["--help"]).code(0).stdout_has("check");
-    redsim(&["--version"]).code(0).stdout_has("redsim");
+    redsim(&["--help"]).exits(0).stdout_has("check");
+    redsim(&["--version"]).exits(0).stdout_has("redsim");
 }
 
 // ---------------------------------------------------------------------------
@@ -405,7 +403,7 @@ fn check_passes_on_a_directory_of_valid_scenarios() {
     let n = toml_files("tests/fixtures/ok");
     assert!(n >= 2);
     let o = redsim(&["check", "tests/fixtures/ok"]);
-    o.code(0)
+    o.exits(0)
         .stdout_has(&format!("{n} passed, 0 failed"))
         .stdout_has("ok     tests/fixtures/ok/steady.toml (5 expectations)")
         .stdout_has("ok     tests/fixtures/ok/replica-paused-partial-resync.toml (5 expectations)");
@@ -417,14 +415,14 @@ fn check_passes_on_a_directory_of_valid_scenarios() {
 fn check_passes_on_the_bundled_scenarios() {
     let n = toml_files("scenarios/replication");
     redsim(&["check", "scenarios/replication"])
-        .code(0)
+        .exits(0)
         .stdout_has(&format!("{n} passed, 0 failed"));
 }
 
 #[test]
 fn check_fails_when_an_expectation_fails() {
     let o = redsim(&["check", "tests/fixtures/failing-expectation.toml"]);
-    o.code(1)
+    o.exits(1)
         .stdout_has("FAILED tests/fixtures/failing-expectation.toml")
         .stdout_has("replica-1 full resyncs = 1 after 3.000000s (observed: 0 times)")
         .stdout_has("0 passed, 1 failed");
@@ -439,7 +437,7 @@ fn check_exits_with_the_worst_outcome() {
         "tests/fixtures/ok",
         "tests/fixtures/failing-expectation.toml",
     ])
-    .code(1)
+    .exits(1)
     .stdout_has(&format!(
         "{} passed, 1 failed",
         toml_files("tests/fixtures/ok")
@@ -449,7 +447,7 @@ fn check_exits_with_the_worst_outcome() {
         "tests/fixtures/failing-expectation.toml",
         &invalid("zero-duration"),
     ])
-    .code(2)
+    .exits(2)
     .stdout_has("0 passed, 2 failed");
     redsim(&[
         "check",
@@ -458,7 +456,7 @@ fn check_exits_with_the_worst_outcome() {
         &invalid("zero-duration"),
         "tests/fixtures/runaway.toml",
     ])
-    .code(3)
+    .exits(3)
     .stdout_has("ERROR  tests/fixtures/runaway.toml: runaway run")
     .stdout_has("1 passed, 3 failed");
 }
@@ -466,7 +464,7 @@ fn check_exits_with_the_worst_outcome() {
 #[test]
 fn check_on_a_missing_path_is_bad_input() {
     redsim(&["check", "tests/fixtures/no-such-directory"])
-        .code(2)
+        .exits(2)
         .stderr_has("tests/fixtures/no-such-directory");
 }
 
@@ -476,7 +474,7 @@ fn check_on_a_missing_path_is_bad_input() {
 #[test]
 fn run_prints_a_text_trace_and_a_summary() {
     let o = redsim(&["run", "tests/fixtures/ok/steady.toml"]);
-    o.code(0);
+    o.exits(0);
     assert!(
         o.stdout
             .starts_with("# fixtures/steady — seed 7 — redsim-trace/1\n"),
@@ -493,7 +491,7 @@ fn run_prints_a_text_trace_and_a_summary() {
 #[test]
 fn run_fails_when_an_expectation_fails() {
     let o = redsim(&["run", "tests/fixtures/failing-expectation.toml"]);
-    o.code(1)
+    o.exits(1)
         .stdout_has("  [FAILED] replica-1 full resyncs = 1 after 3.000000s (observed: 0 times)")
         .stdout_has("  [ok] lost acknowledged writes = 0");
 }
@@ -518,7 +516,7 @@ fn run_jsonl_prints_a_header_and_one_json_object_per_line() {
         "--format",
         "jsonl",
     ]);
-    o.code(0);
+    o.exits(0);
     let lines = jsonl(&o);
     assert!(lines.len() > 10, "{o}");
     let header = &lines[0];
@@ -558,8 +556,8 @@ fn run_jsonl_header_carries_the_seed_given_on_the_command_line() {
         "--seed",
         "77",
     ]);
-    default.code(0);
-    seeded.code(0);
+    default.exits(0);
+    seeded.exits(0);
     assert_eq!(jsonl(&default)[0]["seed"], 7);
     assert_eq!(jsonl(&seeded)[0]["seed"], 77);
     assert_ne!(default.stdout, seeded.stdout, "the seed changes the run");
@@ -575,8 +573,8 @@ fn separate_runs_print_identical_traces() {
     ];
     let a = redsim(&args);
     let b = redsim(&args);
-    a.code(0);
-    b.code(0);
+    a.exits(0);
+    b.exits(0);
     assert_eq!(a.stdout, b.stdout);
 }
 
@@ -592,7 +590,7 @@ fn run_writes_the_trace_to_a_file_and_the_summary_to_stdout() {
         "--trace",
         file.to_str().expect("UTF-8 path"),
     ]);
-    o.code(0);
+    o.exits(0);
     assert!(o.stdout.starts_with("== summary: fixtures/steady"), "{o}");
     let trace = fs::read_to_string(&file).expect("the trace file is written");
     let header: Value =
@@ -610,14 +608,16 @@ fn run_with_an_unwritable_trace_file_is_bad_input() {
         "--trace",
         file.to_str().expect("UTF-8 path"),
     ])
-    .code(2)
+    .exits(2)
     .stderr_has("cannot write the trace");
 }
 
 #[test]
 fn run_stats_go_to_stderr() {
     let o = redsim(&["run", "tests/fixtures/ok/steady.toml", "--stats"]);
-    o.code(0).stderr_has("stats: ").stderr_has("5.000000s simulated");
+    o.exits(0)
+        .stderr_has("stats: ")
+        .stderr_has("5.000000s simulated");
 }
 
 #[test]
@@ -627,7 +627,7 @@ fn check_determinism_passes() {
         "tests/fixtures/ok/replica-paused-partial-resync.toml",
         "--check-determinism",
     ])
-    .code(0)
+    .exits(0)
     .stdout_has("deterministic: two runs of seed 3 produced identical traces");
     redsim(&[
         "run",
@@ -636,7 +636,7 @@ fn check_determinism_passes() {
         "--seed",
         "5",
     ])
-    .code(0)
+    .exits(0)
     .stdout_has("deterministic: two runs of seed 5 produced identical traces");
 }
 
@@ -646,17 +646,17 @@ fn check_determinism_passes() {
 #[test]
 fn runaway_run_is_a_simulation_error() {
     let o = redsim(&["run", "tests/fixtures/runaway.toml"]);
-    o.code(3)
+    o.exits(3)
         .stderr_has("tests/fixtures/runaway.toml: runaway run")
         .stderr_has("more than 1000 events")
         .stderr_has("max-events");
     assert!(o.stdout.is_empty(), "no trace after a runaway run\n{o}");
 
     redsim(&["run", "tests/fixtures/runaway.toml", "--check-determinism"])
-        .code(3)
+        .exits(3)
         .stderr_has("max-events");
     redsim(&["check", "tests/fixtures/runaway.toml"])
-        .code(3)
+        .exits(3)
         .stdout_has("max-events")
         .stdout_has("0 passed, 1 failed");
     redsim(&[
@@ -667,7 +667,7 @@ fn runaway_run_is_a_simulation_error() {
         "--at",
         "4s",
     ])
-    .code(3)
+    .exits(3)
     .stderr_has("max-events");
 }
 
@@ -679,7 +679,7 @@ const BACKLOG: &str = "scenarios/replication/backlog-large-enough-partial-resync
 #[test]
 fn info_prints_a_replicas_info_replication() {
     let o = redsim(&["info", BACKLOG, "--node", "replica-1", "--at", "30s"]);
-    o.code(0);
+    o.exits(0);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(lines.first(), Some(&"# Replication"), "{o}");
     assert!(lines.contains(&"role:slave"), "{o}");
@@ -691,21 +691,21 @@ fn info_prints_a_replicas_info_replication() {
 fn info_follows_simulated_time() {
     let f = "tests/fixtures/ok/replica-killed.toml";
     redsim(&["info", f, "--node", "master", "--at", "1s"])
-        .code(0)
+        .exits(0)
         .stdout_has("role:master")
         .stdout_has("connected_slaves:1");
     redsim(&["info", f, "--node", "replica-1", "--at", "1s"])
-        .code(0)
+        .exits(0)
         .stdout_has("role:slave");
     redsim(&["info", f, "--node", "replica-1", "--at", "3s"])
-        .code(0)
+        .exits(0)
         .stdout_has("replica-1 is not running at 3.000000s");
 }
 
 #[test]
 fn info_on_an_unknown_node_lists_the_nodes() {
     let o = redsim(&["info", BACKLOG, "--node", "replica-9", "--at", "30s"]);
-    o.code(2).stderr_has(
+    o.exits(2).stderr_has(
         "unknown node `replica-9`; the nodes are: master, replica-1, replica-2, client-1",
     );
     assert!(o.stdout.is_empty(), "{o}");
@@ -714,22 +714,22 @@ fn info_on_an_unknown_node_lists_the_nodes() {
 #[test]
 fn info_on_a_client_is_bad_input() {
     redsim(&["info", BACKLOG, "--node", "client-1", "--at", "3s"])
-        .code(2)
+        .exits(2)
         .stderr_has("`client-1` is a client, not a Redis node");
 }
 
 #[test]
 fn info_with_a_bad_time_is_bad_input() {
     let o = redsim(&["info", BACKLOG, "--node", "replica-1", "--at", "nonsense"]);
-    o.code(2).stderr_has("--at: ").stderr_has("nonsense");
+    o.exits(2).stderr_has("--at: ").stderr_has("nonsense");
     assert!(o.stdout.is_empty(), "{o}");
     redsim(&["info", BACKLOG, "--node", "replica-1", "--at", "30"])
-        .code(2)
+        .exits(2)
         .stderr_has("needs a unit");
     // A negative time is refused, though the message only says
     // "duration `-1s` does not start with a number".
     redsim(&["info", BACKLOG, "--node", "replica-1", "--at=-1s"])
-        .code(2)
+        .exits(2)
         .stderr_has("-1s");
 }
 
@@ -737,7 +737,7 @@ fn info_with_a_bad_time_is_bad_input() {
 fn info_on_an_invalid_scenario_is_bad_input() {
     let path = invalid("fault-after-end");
     redsim(&["info", &path, "--node", "master", "--at", "1s"])
-        .code(2)
+        .exits(2)
         .stderr_has(&format!("{path}:"));
 }
 
@@ -752,13 +752,13 @@ fn golden_update_then_compare() {
     let golden = dir.join("fixtures__steady.jsonl");
 
     redsim(&["golden", "--dir", d, "--update", scenario])
-        .code(0)
+        .exits(0)
         .stdout_has("wrote");
     let text = fs::read_to_string(&golden).expect("the golden file is written");
     assert!(text.starts_with("{\"schema\":\"redsim-trace/1\""), "{text}");
 
     redsim(&["golden", "--dir", d, scenario])
-        .code(0)
+        .exits(0)
         .stdout_has("same");
 
     // Change the third line: the comparison fails and points at it.
@@ -766,13 +766,13 @@ fn golden_update_then_compare() {
     lines[2] = "{\"t\":0}";
     fs::write(&golden, lines.join("\n") + "\n").expect("rewrite the golden file");
     redsim(&["golden", "--dir", d, scenario])
-        .code(1)
+        .exits(1)
         .stdout_has("DIFFER")
         .stdout_has("line 3:");
 
     fs::remove_file(&golden).expect("remove the golden file");
     redsim(&["golden", "--dir", d, scenario])
-        .code(1)
+        .exits(1)
         .stdout_has("MISSING");
 }
 
@@ -781,7 +781,7 @@ fn golden_on_an_invalid_scenario_is_bad_input() {
     let dir = scratch("golden-invalid");
     let path = invalid("zero-duration");
     redsim(&["golden", "--dir", dir.to_str().expect("UTF-8 path"), &path])
-        .code(2)
+        .exits(2)
         .stderr_has(&format!("{path}:"));
 }
 
@@ -796,7 +796,7 @@ fn golden_on_a_runaway_run_is_a_simulation_error() {
         dir.to_str().expect("UTF-8 path"),
         "tests/fixtures/runaway.toml",
     ])
-    .code(3)
+    .exits(3)
     .stderr_has("max-events");
 }
 
@@ -807,7 +807,11 @@ fn golden_on_a_runaway_run_is_a_simulation_error() {
 #[test]
 fn no_command_panics_on_any_fixture() {
     let mut files = Vec::new();
-    for dir in ["tests/fixtures", "tests/fixtures/ok", "tests/fixtures/invalid"] {
+    for dir in [
+        "tests/fixtures",
+        "tests/fixtures/ok",
+        "tests/fixtures/invalid",
+    ] {
         for entry in fs::read_dir(root().join(dir)).expect("readable") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|x| x == "toml") {
@@ -819,7 +823,7 @@ fn no_command_panics_on_any_fixture() {
     assert!(files.len() > 30, "fixtures found: {files:?}");
     for f in &files {
         for args in [
-            vec!["run", f],
+            vec!["run", f.as_str()],
             vec!["run", f, "--format", "jsonl", "--stats"],
             vec!["run", f, "--check-determinism"],
             vec!["check", f],
