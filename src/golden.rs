@@ -18,6 +18,13 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     }
     out.sort();
     out.dedup();
+    if out.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no scenario files (*.toml) under {}",
+            names.join(", ")
+        ));
+    }
     Ok(out)
 }
 
@@ -53,17 +60,41 @@ pub struct GoldenReport {
     pub mismatches: usize,
 }
 
+/// Why a golden comparison could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GoldenError {
+    /// A path or scenario is unreadable or invalid.
+    BadInput(String),
+    /// A scenario's run stopped (e.g. a runaway run).
+    Simulation(String),
+}
+
+impl std::fmt::Display for GoldenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GoldenError::BadInput(m) | GoldenError::Simulation(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Compares every scenario's trace with its golden file (or rewrites them).
-pub fn compare_all(dir: &Path, paths: &[PathBuf], update: bool) -> Result<GoldenReport, String> {
+pub fn compare_all(
+    dir: &Path,
+    paths: &[PathBuf],
+    update: bool,
+) -> Result<GoldenReport, GoldenError> {
     let mut text = String::new();
     let mut mismatches = 0;
-    for file in scenario_files(paths)? {
-        let plan = scenario::load(&file).map_err(|e| e.to_string())?;
-        let trace = trace_of(&plan).map_err(|e| format!("{}: {e}", file.display()))?;
+    for file in scenario_files(paths).map_err(GoldenError::BadInput)? {
+        let plan = scenario::load(&file).map_err(|e| GoldenError::BadInput(e.to_string()))?;
+        let trace = trace_of(&plan)
+            .map_err(|e| GoldenError::Simulation(format!("{}: {e}", file.display())))?;
         let golden = golden_path(dir, &plan);
         if update {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            std::fs::write(&golden, &trace).map_err(|e| format!("{}: {e}", golden.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| GoldenError::BadInput(format!("{}: {e}", dir.display())))?;
+            std::fs::write(&golden, &trace)
+                .map_err(|e| GoldenError::BadInput(format!("{}: {e}", golden.display())))?;
             let _ = writeln!(text, "wrote  {}", golden.display());
             continue;
         }

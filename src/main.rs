@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use redsim::report::{self, Format};
 use redsim::scenario::{self, Plan};
-use redsim::sim::time::{Secs, parse_duration};
+use redsim::sim::time::{Secs, parse_time};
 use redsim::{golden, world};
 
 /// Exit codes, as documented in the README.
@@ -258,7 +258,15 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
         eprintln!("unknown node `{node}`; the nodes are: {}", names.join(", "));
         return EXIT_BAD_INPUT;
     };
-    let at = match parse_duration(at) {
+    let at = match parse_time(at) {
+        Ok(t) if t > plan.duration => {
+            eprintln!(
+                "--at {}: after the end of the run (duration = {})",
+                Secs(t),
+                Secs(plan.duration)
+            );
+            return EXIT_BAD_INPUT;
+        }
         Ok(t) => t,
         Err(e) => {
             eprintln!("--at: {e}");
@@ -295,6 +303,10 @@ fn cmd_golden(dir: &Path, update: bool, paths: &[PathBuf]) -> u8 {
             } else {
                 EXIT_EXPECTATION_FAILED
             }
+        }
+        Err(e @ golden::GoldenError::Simulation(_)) => {
+            eprintln!("{e}");
+            EXIT_SIMULATION_ERROR
         }
         Err(e) => {
             eprintln!("{e}");

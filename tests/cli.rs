@@ -358,8 +358,6 @@ fn other_invalid_scenarios_are_bad_input() {
 }
 
 #[test]
-#[ignore = "src bug: `replicaof = { node = \"client-1\", ... }` is accepted (exit 0) and logs \
-            `REPLICAOF 10.0.0.1 6379 on client-1`; [node.client-1] is rejected as bad input"]
 fn replicaof_on_a_client_is_bad_input() {
     redsim(&["run", "tests/fixtures/replicaof-client.toml"])
         .exits(2)
@@ -786,8 +784,6 @@ fn golden_on_an_invalid_scenario_is_bad_input() {
 }
 
 #[test]
-#[ignore = "src bug: `redsim golden` exits 2 (bad input) on a runaway run; `run`, `check` \
-            and `info` exit 3 (simulation error)"]
 fn golden_on_a_runaway_run_is_a_simulation_error() {
     let dir = scratch("golden-runaway");
     redsim(&[

@@ -15,11 +15,16 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.file, self.line, self.col, self.message
-        )?;
+        if self.line == 0 {
+            // Not about a place in the file (e.g. it cannot be read).
+            write!(f, "{}: error: {}", self.file, self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: error: {}",
+                self.file, self.line, self.col, self.message
+            )?;
+        }
         if let Some(h) = &self.hint {
             write!(f, "\n  hint: {h}")?;
         }

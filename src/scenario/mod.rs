@@ -13,7 +13,7 @@ use crate::check::{Cmp, Expectation, ResyncKind};
 use crate::client::{DEFAULT_RECONNECT_DELAY, WorkloadSpec};
 use crate::redis::config::{self, ConfValue, RedisConfig};
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, parse_duration, parse_size, secs};
+use crate::sim::time::{Micros, parse_duration, parse_size, parse_time, secs};
 pub use error::ScenarioError;
 use error::{Source, suggest};
 
@@ -276,16 +276,7 @@ impl Builder<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>) -> Result<Micros, ScenarioError> {
-        if s.get_ref().trim_start().starts_with('-') {
-            return Err(self.err(
-                s.span(),
-                format!(
-                    "`{}` is before time zero: times count from the start of the run",
-                    s.get_ref()
-                ),
-            ));
-        }
-        parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))
+        parse_time(s.get_ref()).map_err(|m| self.err(s.span(), m))
     }
 
     /// A time within the run: from zero to the scenario's duration.
@@ -431,15 +422,18 @@ impl Builder<'_> {
             let start = w
                 .start
                 .as_ref()
-                .map(|s| self.duration(s))
+                .map(|s| self.time_in_run(s, duration))
                 .transpose()?
                 .unwrap_or(0);
             let stop = w
                 .stop
                 .as_ref()
-                .map(|s| self.duration(s))
+                .map(|s| self.time_in_run(s, duration))
                 .transpose()?
                 .unwrap_or(duration);
+            if w.keys == 0 {
+                return Err(self.err(w.target.span(), "a workload needs keys >= 1"));
+            }
             let timeout = w
                 .timeout
                 .as_ref()
@@ -548,30 +542,37 @@ impl Builder<'_> {
     ) -> Result<Action, ScenarioError> {
         let redis = |s: &Spanned<String>| -> Result<usize, ScenarioError> {
             let i = self.node(names, s)?;
+            if i >= n_redis {
+                return Err(self.err(
+                    s.span(),
+                    format!("`{}` is a client, not a Redis node", s.get_ref()),
+                ));
+            }
             Ok(i)
         };
-        let _ = n_redis;
+        // Processes of any kind can be killed, paused or restarted.
+        let any = |s: &Spanned<String>| self.node(names, s);
         let group = |g: &[Spanned<String>]| -> Result<Vec<usize>, ScenarioError> {
             g.iter().map(|n| self.node(names, n)).collect()
         };
         let mut actions = Vec::new();
         if let Some(n) = &f.kill {
-            actions.push(Action::Kill(redis(n)?));
+            actions.push(Action::Kill(any(n)?));
         }
         if let Some(n) = &f.crash {
-            actions.push(Action::Crash(redis(n)?));
+            actions.push(Action::Crash(any(n)?));
         }
         if let Some(n) = &f.shutdown {
-            actions.push(Action::Shutdown(redis(n)?));
+            actions.push(Action::Shutdown(any(n)?));
         }
         if let Some(n) = &f.restart {
-            actions.push(Action::Restart(redis(n)?));
+            actions.push(Action::Restart(any(n)?));
         }
         if let Some(n) = &f.pause {
-            actions.push(Action::Pause(redis(n)?));
+            actions.push(Action::Pause(any(n)?));
         }
         if let Some(n) = &f.resume {
-            actions.push(Action::Resume(redis(n)?));
+            actions.push(Action::Resume(any(n)?));
         }
         if let Some(p) = &f.partition {
             if p.get_ref().len() < 2 {
@@ -627,11 +628,11 @@ impl Builder<'_> {
         }
         if let Some(r) = &f.replicaof {
             let r = r.get_ref();
-            let node = self.node(names, &r.node)?;
+            let node = redis(&r.node)?;
             let master = if r.master.get_ref().eq_ignore_ascii_case("no one") {
                 None
             } else {
-                Some(self.node(names, &r.master)?)
+                Some(redis(&r.master)?)
             };
             actions.push(Action::ReplicaOf { node, master });
         }
@@ -664,8 +665,16 @@ impl Builder<'_> {
                 .transpose()?;
         let need_at =
             |what: &str| at.ok_or_else(|| self.err(span.clone(), format!("`{what}` needs `at`")));
-        let after = r.after.as_ref().map(|s| self.duration(s)).transpose()?;
-        let before = r.before.as_ref().map(|s| self.duration(s)).transpose()?;
+        let after = r
+            .after
+            .as_ref()
+            .map(|s| self.time_in_run(s, duration))
+            .transpose()?;
+        let before = r
+            .before
+            .as_ref()
+            .map(|s| self.time_in_run(s, duration))
+            .transpose()?;
         let count = r.count.as_ref().map(|c| self.cmp(c)).transpose()?;
         let mut found = Vec::new();
         if let Some(role) = &r.role {

@@ -51,6 +51,17 @@ pub fn parse_duration(text: &str) -> Result<Micros, String> {
     Ok(micros.round() as Micros)
 }
 
+/// Parses a point in simulated time (a duration since the start of the run),
+/// with a clear message for negative times.
+pub fn parse_time(text: &str) -> Result<Micros, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "`{text}` is before time zero: times count from the start of the run"
+        ));
+    }
+    parse_duration(text)
+}
+
 /// Parses a memory size as redis.conf does (`memtoull`): `1k` = 1000,
 /// `1kb` = 1024, `1m` = 10^6, `1mb` = 2^20, `1g`, `1gb`; a bare number is bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
