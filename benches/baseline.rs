@@ -11,7 +11,9 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 
 const EVENTS: u64 = 1_000_000;
 
@@ -46,14 +48,38 @@ fn event_loop(timers: u64, events: u64) -> u64 {
     sum
 }
 
+/// [`event_loop`] with a 120-byte payload in every entry (136 bytes in all,
+/// the size of redsim's queue entry: time, sequence number and `Ev<Msg>`).
+/// The payload is never compared (`(time, timer)` is unique); it only adds
+/// the cost of moving bigger entries through the heap.
+fn event_loop_136b(timers: u64, events: u64) -> u64 {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut heap: BinaryHeap<(Reverse<u64>, u64, [u64; 15])> =
+        BinaryHeap::with_capacity(timers as usize);
+    for id in 0..timers {
+        heap.push((Reverse(rng.next() % 1_000), id, [id; 15]));
+    }
+    let mut sum = 0u64;
+    for _ in 0..events {
+        let (Reverse(now), id, payload) = heap.pop().expect("timers never run out");
+        sum = sum.wrapping_add(now ^ id ^ payload[14]);
+        heap.push((Reverse(now + 1 + rng.next() % 1_000), id, payload));
+    }
+    sum
+}
+
 fn baseline(c: &mut Criterion) {
     let mut g = c.benchmark_group("baseline");
+    // Flat sampling: an iteration takes 20-120 ms, too long for the linear
+    // ramp of 10 samples to fit in the measurement time.
     g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(EVENTS));
-    // 16 timers: about as many as the replication scenario keeps queued;
-    // 1,024 and 65,536: deeper heaps.
+    // The bare `(Reverse<u64>, u64)` heap. 16 timers: a shallow heap;
+    // 1,024: about the depth of the steady-replication benchmark's queue
+    // (~1,000 events pending, mostly 1-s request timeouts); 65,536: deep.
     for timers in [16u64, 1_024, 65_536] {
         g.bench_with_input(
             BenchmarkId::new("heap_1M_events", timers),
@@ -61,6 +87,12 @@ fn baseline(c: &mut Criterion) {
             |b, &n| b.iter(|| event_loop(black_box(n), EVENTS)),
         );
     }
+    // The same heap depth with entries as big as redsim's.
+    g.bench_with_input(
+        BenchmarkId::new("heap_1M_events_136B_entries", 1_024),
+        &1_024u64,
+        |b, &n| b.iter(|| event_loop_136b(black_box(n), EVENTS)),
+    );
     g.finish();
 }
 

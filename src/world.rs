@@ -271,7 +271,11 @@ impl World {
     /// `INFO replication` of a node now, or None if it is not running.
     pub fn info(&self, n: usize) -> Option<String> {
         let p = self.proc(n)?;
-        Some(redis::info::replication(p, &self.dir, self.sim.now()))
+        Some(redis::info::replication(
+            p,
+            &self.dir,
+            self.sim.kernel.local_time(n as NodeId),
+        ))
     }
 
     /// "master" or "replica" for a running Redis node.

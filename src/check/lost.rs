@@ -3,9 +3,9 @@
 //! legitimately replaced it (one that overlapped it or started after it was
 //! acknowledged) is there instead.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
-use crate::client::{Op, OpKind, key_name};
+use crate::client::{Op, OpKind};
 use crate::proto::{Value, WriteTag};
 use crate::redis::dataset::Dataset;
 use crate::sim::time::Micros;
@@ -25,11 +25,21 @@ pub struct LostWrite {
 /// Every acknowledged SET in `history` that the final dataset lost.
 pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
     // Index every write by its tag so the final value can be traced to the
-    // operation that wrote it.
-    let by_tag: BTreeMap<WriteTag, &Op> = history
+    // operation that wrote it, and the final values by workload key number.
+    let by_tag: FxHashMap<WriteTag, &Op> = history
         .iter()
         .filter(|o| o.kind == OpKind::Set)
         .map(|o| (o.tag(), *o))
+        .collect();
+    let final_by_key: FxHashMap<u32, WriteTag> = final_data
+        .iter()
+        .filter_map(|(k, v)| {
+            let n = k.strip_prefix("key:")?.parse().ok()?;
+            match v {
+                Value::Blob { tag, .. } => Some((n, *tag)),
+                _ => None,
+            }
+        })
         .collect();
     let mut lost = Vec::new();
     for op in history
@@ -37,16 +47,13 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
     {
         let acked_at = op.completed.expect("acknowledged ops completed");
-        let found = match final_data.get(&key_name(op.key)) {
-            Some(Value::Blob { tag, .. }) => Some(*tag),
-            _ => None,
-        };
+        let found = final_by_key.get(&op.key).copied();
         if found == Some(op.tag()) {
             continue;
         }
-        // A write that may legitimately have replaced this one: invoked
-        // before this one was acknowledged and not finished before it began
-        // (concurrent), or invoked after it was acknowledged.
+        // A write that may legitimately have replaced this one: any write
+        // that had not finished before this one began (it overlapped it, or
+        // was invoked after it was acknowledged).
         let replaced = found.and_then(|t| by_tag.get(&t)).is_some_and(|other| {
             let finished_before = other.completed.is_some_and(|c| c < op.invoked);
             !finished_before
@@ -68,7 +75,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Outcome;
+    use crate::client::{Outcome, key_name};
 
     fn set(client: u32, seq: u32, key: u32, invoked: Micros, done: Micros, ok: bool) -> Op {
         Op {

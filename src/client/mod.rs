@@ -81,9 +81,25 @@ impl Op {
     }
 }
 
-/// The key a workload uses for key number `n`.
+/// The key a workload uses for key number `n`: `key:<n>`, built without the
+/// formatting machinery (this runs for every operation).
 pub fn key_name(n: u32) -> Key {
-    compact_str::format_compact!("key:{n}")
+    let mut buf = [0u8; 14];
+    buf[..4].copy_from_slice(b"key:");
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = 4 + digits.len() - i;
+    buf[4..len].copy_from_slice(&digits[i..]);
+    Key::from_utf8(&buf[..len]).expect("ASCII")
 }
 
 const T_TICK: u64 = 0;
@@ -105,8 +121,11 @@ pub struct WorkloadClient {
     connected: bool,
     inflight: Option<(usize, Phase)>,
     next_seq: u32,
-    /// Incremented per request so a stale timeout timer is ignored.
-    request_gen: u64,
+    /// When the request in flight times out.
+    deadline: Option<Micros>,
+    /// A timeout timer is armed (one at a time, re-armed as needed, so a
+    /// busy client does not queue a timer per request).
+    timeout_armed: bool,
     reconnect_pending: bool,
     pub history: Vec<Op>,
 }
@@ -120,7 +139,8 @@ impl WorkloadClient {
             connected: false,
             inflight: None,
             next_seq: 1,
-            request_gen: 0,
+            deadline: None,
+            timeout_armed: false,
             reconnect_pending: false,
             history: Vec::new(),
         }
@@ -193,9 +213,12 @@ impl WorkloadClient {
     }
 
     fn send(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, cmd: Cmd) {
-        self.request_gen += 1;
         ctx.send(conn, Msg::Cmd(cmd));
-        ctx.set_timer(self.spec.timeout, T_TIMEOUT | (self.request_gen << 8));
+        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
+        if !self.timeout_armed {
+            self.timeout_armed = true;
+            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
+        }
     }
 }
 
@@ -204,6 +227,10 @@ impl Node for WorkloadClient {
     type Admin = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        // Timers of a previous incarnation are gone.
+        self.timeout_armed = false;
+        self.reconnect_pending = false;
+        self.deadline = None;
         let first = self.spec.start.saturating_sub(ctx.sim_time());
         ctx.set_timer(first, T_TICK);
     }
@@ -222,13 +249,24 @@ impl Node for WorkloadClient {
                 }
                 ctx.set_timer(self.interval(), T_TICK);
             }
-            T_TIMEOUT if token >> 8 == self.request_gen && self.inflight.is_some() => {
-                self.finish(ctx, Outcome::Timeout);
-                // A timed-out connection is discarded, as client libraries do.
-                if let Some(conn) = self.conn.take() {
-                    ctx.close(conn);
+            T_TIMEOUT => {
+                self.timeout_armed = false;
+                let now = ctx.sim_time();
+                match self.deadline.filter(|_| self.inflight.is_some()) {
+                    Some(d) if d <= now => {
+                        self.finish(ctx, Outcome::Timeout);
+                        // A timed-out connection is discarded, as client libraries do.
+                        if let Some(conn) = self.conn.take() {
+                            ctx.close(conn);
+                        }
+                        self.schedule_reconnect(ctx);
+                    }
+                    Some(d) => {
+                        self.timeout_armed = true;
+                        ctx.set_timer(d - now, T_TIMEOUT);
+                    }
+                    None => {}
                 }
-                self.schedule_reconnect(ctx);
             }
             T_RECONNECT => {
                 self.reconnect_pending = false;
@@ -265,7 +303,6 @@ impl Node for WorkloadClient {
         let Some((i, phase)) = self.inflight else {
             return;
         };
-        self.request_gen += 1; // disarm the timeout
         match (phase, reply) {
             (_, Reply::Error(e)) => self.finish(ctx, Outcome::Error(e)),
             (Phase::Command, Reply::Bulk(v)) => {
@@ -325,3 +362,15 @@ impl Node for WorkloadClient {
 
 /// Default delay before a client reconnects.
 pub const DEFAULT_RECONNECT_DELAY: Micros = ms(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names() {
+        assert_eq!(key_name(0), "key:0");
+        assert_eq!(key_name(42), "key:42");
+        assert_eq!(key_name(u32::MAX), "key:4294967295");
+    }
+}

@@ -158,7 +158,7 @@ impl Proc {
             if soft > 0 && usage >= soft {
                 match r.soft_limit_since {
                     None => r.soft_limit_since = Some(now),
-                    Some(since) if now - since > soft_secs => hit = true,
+                    Some(since) if now.saturating_sub(since) > soft_secs => hit = true,
                     Some(_) => {}
                 }
             } else {

@@ -427,7 +427,7 @@ impl Proc {
         if loaded_bytes > 0 {
             let t = loaded_bytes * 1_000_000 / p.cfg.rdb_load_rate;
             if t > 0 {
-                p.loading_until = Some(ctx.now() + t);
+                p.loading_until = Some(ctx.sim_time() + t);
             }
         }
         if let Some(m) = s.conf_replicaof {
@@ -496,7 +496,7 @@ impl Proc {
         {
             return Some(Reply::Error(ERR_MASTERDOWN.into()));
         }
-        if self.is_loading(ctx.now()) && !matches!(cmd, Cmd::Info) {
+        if self.is_loading(ctx.sim_time()) && !matches!(cmd, Cmd::Info) {
             return Some(Reply::Error(ERR_LOADING.into()));
         }
         let reply = match cmd {
@@ -630,7 +630,7 @@ impl Proc {
     /// serverCron(): every 1000/hz ms.
     fn server_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
         self.cronloops += 1;
-        if self.is_loading(ctx.now()) {
+        if self.is_loading(ctx.sim_time()) {
             return;
         }
         if self.cronloops.is_multiple_of(self.cfg.hz) {
@@ -656,7 +656,9 @@ impl Proc {
             .cfg
             .save
             .iter()
-            .find(|(secs, changes)| self.dirty >= *changes && now - self.lastsave > *secs)
+            .find(|(secs, changes)| {
+                self.dirty >= *changes && now.saturating_sub(self.lastsave) > *secs
+            })
             .copied();
         if let Some((secs, changes)) = hit {
             let _ = changes;

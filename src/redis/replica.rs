@@ -471,7 +471,7 @@ impl Proc {
         side.load_gen += 1;
         side.loading = Some(payload.data);
         let generation = side.load_gen;
-        self.loading_until = Some(ctx.now() + load);
+        self.loading_until = Some(ctx.sim_time() + load);
         ctx.set_timer(load.max(1), token(T_LOAD_DONE, generation));
     }
 

@@ -242,7 +242,8 @@ impl<M: WireSize> Kernel<M> {
         self.now
     }
 
-    fn local_time(&self, node: NodeId) -> Micros {
+    /// A node's wall clock: simulated time plus its clock offset.
+    pub fn local_time(&self, node: NodeId) -> Micros {
         let off = self.meta[node as usize].clock_offset;
         (self.now as i64 + off).max(0) as Micros
     }
