@@ -372,3 +372,120 @@ fn aof_loss_depends_on_fsync_policy_and_failure_kind() {
     let (_, lost) = persistence_run("no", "crash");
     assert!(lost > 201, "appendfsync no lost only {lost}");
 }
+
+/// Without masterauth the handshake's REPLCONFs and PSYNC get -NOAUTH; the
+/// replica falls back to SYNC, which fails too, and reconnects at once after
+/// the failure: a tight loop, as real Redis shows, never syncing.
+#[test]
+fn missing_masterauth_loops_without_syncing() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "2s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+requirepass = "s3cret"
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let w = &o.world;
+    let t = &w.sim.kernel.trace;
+    let count = |detail: &str| t.events.iter().filter(|e| e.detail == detail).count();
+    let aborted =
+        count("MASTER aborted replication with an error: NOAUTH Authentication required.");
+    assert!(aborted > 100, "only {aborted} attempts in 2 s");
+    assert_eq!(
+        count("Unexpected reply to PSYNC from master: -NOAUTH Authentication required."),
+        aborted
+    );
+    assert!(
+        count(
+            "(Non critical) Master does not understand REPLCONF capa: -NOAUTH Authentication required."
+        ) >= aborted
+    );
+    let info = w.info(1).unwrap();
+    assert_eq!(field(&info, "master_link_status"), Some("down"));
+}
+
+/// The soft limit of client-output-buffer-limit drops a replica whose buffer
+/// stays above it for longer than its seconds (here: a full sync crawling
+/// over a 2 KB/s link while writes accumulate).
+#[test]
+fn soft_output_buffer_limit_drops_a_slow_syncing_replica() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "40s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+client-output-buffer-limit = "replica 0 16kb 2"
+repl-diskless-sync = "no"
+save = ""
+[[workload]]
+target = "master"
+rate = 100
+keys = 200
+[[fault]]
+at = "0ms"
+kill = "replica-1"
+[[fault]]
+at = "1s"
+link = { from = "master", to = "replica-1", bandwidth = "2kb", both-ways = false }
+[[fault]]
+at = "10s"
+restart = "replica-1"
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let drops: Vec<u64> = o
+        .world
+        .sim
+        .kernel
+        .trace
+        .named("scheduled to be closed ASAP for overcoming of output buffer limits.")
+        .map(|e| e.t)
+        .collect();
+    assert!(drops.len() >= 2, "drops at {drops:?}");
+    assert!(
+        drops[0] > 12_000_000,
+        "dropped before the soft limit's 2 s: {drops:?}"
+    );
+}
+
+/// A stopped process does nothing: an operator command sent to it runs
+/// only when it resumes.
+#[test]
+fn a_paused_node_runs_commands_only_after_resuming() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "12s"
+[topology]
+masters = 1
+replicas = 1
+[[fault]]
+at = "6s"
+pause = "replica-1"
+[[fault]]
+at = "7s"
+replicaof = { node = "replica-1", master = "no one" }
+[[fault]]
+at = "9s"
+resume = "replica-1"
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let t = &o.world.sim.kernel.trace;
+    let promoted = t.named("MASTER MODE enabled").next().expect("promoted").t;
+    assert_eq!(promoted, 9_000_000);
+    assert!(
+        t.events
+            .iter()
+            .filter(|e| e.node == 1 && e.t > 6_000_000 && e.t < 9_000_000)
+            .all(|e| e.source == redsim::trace::Source::Sim)
+    );
+}

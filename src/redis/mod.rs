@@ -186,6 +186,7 @@ impl Node for RedisServer {
 
     fn on_timer(&mut self, ctx: &mut Ctx_<'_>, tok: u64) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let (kind, arg) = (tok & 0xff, tok >> 8);
         let mut env = Env {
             dir: &self.dir,
@@ -210,8 +211,9 @@ impl Node for RedisServer {
         p.before_sleep(ctx, &mut env);
     }
 
-    fn on_accept(&mut self, _ctx: &mut Ctx_<'_>, conn: ConnId, peer: NodeId) {
+    fn on_accept(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, peer: NodeId) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let authenticated = p.cfg.requirepass.is_none();
         p.clients.insert(
             conn,
@@ -228,6 +230,7 @@ impl Node for RedisServer {
 
     fn on_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
@@ -238,11 +241,13 @@ impl Node for RedisServer {
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         p.replica_connect_failed(ctx, &self.dir, conn);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, msg: Msg) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
@@ -265,6 +270,7 @@ impl Node for RedisServer {
 
     fn on_closed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
@@ -285,6 +291,7 @@ impl Node for RedisServer {
 
     fn on_admin(&mut self, ctx: &mut Ctx_<'_>, cmd: Admin) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.unixtime = ctx.unixtime();
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,

@@ -62,6 +62,11 @@ enum Ev<M> {
         token: u64,
     },
     Script(usize),
+    /// An operator command that waited for a stopped process.
+    Admin {
+        node: NodeId,
+        id: u64,
+    },
     /// A connection accepted by the OS, waiting to be handed to the process.
     Accepted {
         conn: ConnId,
@@ -316,6 +321,9 @@ impl<M: WireSize> Kernel<M> {
 pub struct Simulation<N: Node> {
     pub kernel: Kernel<N::Msg>,
     pub nodes: Vec<N>,
+    /// Operator commands waiting for a stopped process, by id.
+    admin_queue: Vec<(u64, N::Admin)>,
+    next_admin: u64,
 }
 
 impl<N: Node> Simulation<N>
@@ -351,6 +359,8 @@ where
                 max_events: 50_000_000,
             },
             nodes,
+            admin_queue: Vec::new(),
+            next_admin: 0,
         }
     }
 
@@ -478,8 +488,16 @@ where
     /// Hands an operator command to a node (dropped if the node is down;
     /// queued if it is paused, as a command to a stopped process would be).
     pub fn admin(&mut self, node: NodeId, cmd: N::Admin) -> bool {
-        if !self.kernel.meta[node as usize].alive {
+        let m = &mut self.kernel.meta[node as usize];
+        if !m.alive {
             return false;
+        }
+        if m.paused {
+            let id = self.next_admin;
+            self.next_admin += 1;
+            m.pending.push(Ev::Admin { node, id });
+            self.admin_queue.push((id, cmd));
+            return true;
         }
         let (n, mut ctx) = self.ctx(node);
         n.on_admin(&mut ctx, cmd);
@@ -541,6 +559,13 @@ where
                 packet,
                 times,
             } => self.arrive(conn, dir, packet, times),
+            Ev::Admin { node, id } => {
+                let Some(i) = self.admin_queue.iter().position(|(x, _)| *x == id) else {
+                    return;
+                };
+                let (_, cmd) = self.admin_queue.remove(i);
+                self.admin(node, cmd);
+            }
             Ev::Accepted { conn, node, peer } => {
                 let m = &mut self.kernel.meta[node as usize];
                 if !m.alive {
