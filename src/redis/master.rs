@@ -12,7 +12,7 @@ use crate::trace::Level;
 
 use super::backlog::Backlog;
 use super::persistence::RdbFile;
-use super::{Ctx_, Directory, Env, Proc, T_BULK_SENT, T_CHILD_DONE, token};
+use super::{Ctx_, Env, Proc, T_BULK_SENT, T_CHILD_DONE, token};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplState {
@@ -244,13 +244,7 @@ impl Proc {
             .count() as u32;
     }
 
-    pub(super) fn replconf_ack(
-        &mut self,
-        ctx: &mut Ctx_<'_>,
-        _dir: &Directory,
-        conn: ConnId,
-        off: u64,
-    ) {
+    pub(super) fn replconf_ack(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, off: u64) {
         let now = ctx.unixtime();
         let Some(r) = self.replicas.iter_mut().find(|r| r.conn == conn) else {
             return;
@@ -316,7 +310,7 @@ impl Proc {
             soft_limit_since: None,
         };
         if let Some((id, offset)) = psync
-            && self.try_partial_resync(ctx, &mut replica, client.capa_psync2, id, offset)
+            && self.try_partial_resync(ctx, &mut replica, id, offset)
         {
             self.replicas.push(replica);
             self.refresh_good_replicas(now);
@@ -402,7 +396,6 @@ impl Proc {
         &mut self,
         ctx: &mut Ctx_<'_>,
         r: &mut ReplicaClient,
-        capa_psync2: bool,
         id: PsyncId,
         offset: i64,
     ) -> bool {
@@ -467,7 +460,8 @@ impl Proc {
         r.ack_time = ctx.unixtime();
         r.next_offset = offset;
         let replid = self.replid;
-        let _ = capa_psync2;
+        // Every modelled replica announces capa psync2, so +CONTINUE
+        // always carries the replication ID.
         ctx.send(r.conn, Msg::Reply(Reply::Continue { replid }));
         let bytes = self.master_repl_offset + 1 - offset;
         ctx.log(
@@ -773,13 +767,7 @@ impl Proc {
     }
 
     /// A client connection closed.
-    pub(super) fn free_client(
-        &mut self,
-        ctx: &mut Ctx_<'_>,
-        _dir: &Directory,
-        conn: ConnId,
-        _async: bool,
-    ) {
+    pub(super) fn free_client(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         self.clients.swap_remove(&conn);
         self.blocked.retain(|w| w.conn != conn);
         self.remove_replica(ctx, conn);

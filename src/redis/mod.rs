@@ -191,7 +191,6 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         match kind {
             T_CRON => {
@@ -203,11 +202,6 @@ impl Node for RedisServer {
             T_LOAD_DONE => p.sync_load_done(ctx, &mut env, arg),
             _ => {}
         }
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-            name: &self.name,
-        };
         p.before_sleep(ctx, &mut env);
     }
 
@@ -234,7 +228,6 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         p.replica_connected(ctx, &mut env, conn);
     }
@@ -242,7 +235,7 @@ impl Node for RedisServer {
     fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
         p.unixtime = ctx.unixtime();
-        p.replica_connect_failed(ctx, &self.dir, conn);
+        p.replica_connect_failed(ctx, conn);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, msg: Msg) {
@@ -251,7 +244,6 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
@@ -260,11 +252,6 @@ impl Node for RedisServer {
         {
             ctx.send(conn, Msg::Reply(reply));
         }
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-            name: &self.name,
-        };
         p.before_sleep(ctx, &mut env);
     }
 
@@ -274,18 +261,12 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.master_link_lost(ctx, &mut env);
         } else {
-            p.free_client(ctx, &self.dir, conn, false);
+            p.free_client(ctx, conn);
         }
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-            name: &self.name,
-        };
         p.before_sleep(ctx, &mut env);
     }
 
@@ -295,17 +276,11 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         match cmd {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m),
         }
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-            name: &self.name,
-        };
         p.before_sleep(ctx, &mut env);
     }
 
@@ -323,7 +298,6 @@ impl Node for RedisServer {
         let mut env = Env {
             dir: &self.dir,
             disk: &mut self.disk,
-            name: &self.name,
         };
         p.prepare_for_shutdown(ctx, &mut env);
     }
@@ -333,7 +307,6 @@ impl Node for RedisServer {
 pub struct Env<'a> {
     pub dir: &'a Directory,
     pub disk: &'a mut Disk,
-    pub name: &'a str,
 }
 
 fn ctx_rng_range(ctx: &mut Ctx_<'_>, lo: u64, hi: u64) -> u64 {
@@ -476,7 +449,7 @@ impl Proc {
         let Some(client) = self.clients.get(&conn) else {
             // A replica's REPLCONF ACK arrives on its replica connection.
             if let Cmd::ReplconfAck(off) = cmd {
-                self.replconf_ack(ctx, env.dir, conn, off);
+                self.replconf_ack(ctx, conn, off);
             }
             return None;
         };
@@ -583,7 +556,7 @@ impl Proc {
                 Reply::Ok
             }
             Cmd::ReplconfAck(off) => {
-                self.replconf_ack(ctx, env.dir, conn, off);
+                self.replconf_ack(ctx, conn, off);
                 return None;
             }
             Cmd::ReplconfGetack => return None,
@@ -667,8 +640,7 @@ impl Proc {
                 self.dirty >= *changes && now.saturating_sub(self.lastsave) > *secs
             })
             .copied();
-        if let Some((secs, changes)) = hit {
-            let _ = changes;
+        if let Some((secs, _)) = hit {
             ctx.log(
                 Level::Notice,
                 "changes in seconds. Saving...",

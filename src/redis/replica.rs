@@ -12,7 +12,7 @@ use crate::trace::Level;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{Ctx_, Directory, Env, Proc, T_LOAD_DONE, apply_write, token};
+use super::{Ctx_, Env, Proc, T_LOAD_DONE, apply_write, token};
 
 /// `repl_state`, in Redis's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,12 +159,7 @@ impl Proc {
         ctx.send(conn, Msg::Cmd(Cmd::Ping));
     }
 
-    pub(super) fn replica_connect_failed(
-        &mut self,
-        ctx: &mut Ctx_<'_>,
-        _dir: &Directory,
-        conn: ConnId,
-    ) {
+    pub(super) fn replica_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(side) = self.replica.as_mut() else {
             return;
         };

@@ -35,8 +35,6 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_independent() {
-        let a1: Vec<u64> = (0..4).map(|_| 0).collect::<Vec<_>>();
-        let _ = a1;
         let mut a = stream(7, "net");
         let mut b = stream(7, "net");
         let mut c = stream(7, "workload");
