@@ -124,6 +124,25 @@ pub enum Cmd {
     },
     Sync,
     Info,
+    /// `ROLE`: clients check that the address Sentinel gave is a master.
+    Role,
+    /// `SUBSCRIBE <channel>` (Sentinel subscribes to `__sentinel__:hello`).
+    Subscribe(CompactString),
+    /// The transaction Sentinel sends to (re)configure an instance:
+    /// `MULTI; SLAVEOF <host> <port> | NO ONE; CONFIG REWRITE;
+    /// CLIENT KILL TYPE normal; CLIENT KILL TYPE pubsub; EXEC`.
+    SentinelSlaveOf {
+        master: Option<(CompactString, u16)>,
+    },
+    /// `SENTINEL is-master-down-by-addr <ip> <port> <epoch> <runid|*>`.
+    IsMasterDownByAddr {
+        ip: CompactString,
+        port: u16,
+        epoch: u64,
+        runid: Option<CompactString>,
+    },
+    /// `SENTINEL get-master-addr-by-name <name>`.
+    GetMasterAddrByName(CompactString),
 }
 
 impl Cmd {
@@ -164,6 +183,36 @@ impl Cmd {
             }
             Cmd::Sync => array(1) + bulk(4),
             Cmd::Info => array(2) + bulk(4) + bulk(11),
+            Cmd::Role => array(1) + bulk(4),
+            Cmd::Subscribe(ch) => array(2) + bulk(9) + bulk(ch.len()),
+            // MULTI + SLAVEOF + CONFIG REWRITE + two CLIENT KILLs + EXEC.
+            Cmd::SentinelSlaveOf { master } => {
+                let slaveof = match master {
+                    Some((h, p)) => {
+                        array(3) + bulk(7) + bulk(h.len()) + bulk(decimal_len_u64(u64::from(*p)))
+                    }
+                    None => array(3) + bulk(7) + bulk(2) + bulk(3),
+                };
+                15 + slaveof
+                    + (array(2) + bulk(6) + bulk(7))
+                    + 2 * (array(4) + bulk(6) + bulk(4) + bulk(4) + bulk(6))
+                    + 14
+            }
+            Cmd::IsMasterDownByAddr {
+                ip,
+                port,
+                epoch,
+                runid,
+            } => {
+                array(6)
+                    + bulk(8)
+                    + bulk(23)
+                    + bulk(ip.len())
+                    + bulk(decimal_len_u64(u64::from(*port)))
+                    + bulk(decimal_len_u64(*epoch))
+                    + bulk(runid.as_ref().map_or(1, |r| r.len()))
+            }
+            Cmd::GetMasterAddrByName(name) => array(3) + bulk(8) + bulk(23) + bulk(name.len()),
         };
         n as u64
     }
@@ -192,6 +241,10 @@ impl Cmd {
             Cmd::Psync { .. } => "PSYNC",
             Cmd::Sync => "SYNC",
             Cmd::Info => "INFO",
+            Cmd::Role => "ROLE",
+            Cmd::Subscribe(_) => "SUBSCRIBE",
+            Cmd::SentinelSlaveOf { .. } => "MULTI",
+            Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => "SENTINEL",
         }
     }
 }
@@ -204,9 +257,27 @@ pub enum Reply {
     Error(String),
     Int(i64),
     Bulk(Option<Value>),
-    FullResync { replid: RunId, offset: u64 },
-    Continue { replid: RunId },
+    FullResync {
+        replid: RunId,
+        offset: u64,
+    },
+    Continue {
+        replid: RunId,
+    },
     Info(String),
+    /// `ROLE`'s first element: `master` or `slave`.
+    Role(&'static str),
+    /// The confirmation of a SUBSCRIBE.
+    Subscribed,
+    /// The reply to `SENTINEL is-master-down-by-addr`: the down flag, the
+    /// answerer's vote (leader run id or `*`) and that vote's epoch.
+    MasterDown {
+        down: bool,
+        leader: Option<CompactString>,
+        leader_epoch: u64,
+    },
+    /// The reply to `SENTINEL get-master-addr-by-name` (nil if unknown).
+    MasterAddr(Option<(CompactString, u16)>),
 }
 
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
@@ -231,6 +302,11 @@ pub enum Msg {
     Rdb(RdbPayload),
     /// The `\n` a master writes to a replica waiting for its RDB.
     KeepAlive,
+    /// A pub/sub message pushed to a subscriber.
+    Message {
+        channel: CompactString,
+        payload: String,
+    },
 }
 
 impl WireSize for Msg {
@@ -244,6 +320,9 @@ impl WireSize for Msg {
             Msg::RdbHeader { .. } => 46,
             Msg::Rdb(p) => p.bytes,
             Msg::KeepAlive => 1,
+            Msg::Message { channel, payload } => {
+                (array(3) + bulk(7) + bulk(channel.len()) + bulk(payload.len())) as u64
+            }
         }
     }
 }

@@ -569,6 +569,14 @@ impl Proc {
                 return None;
             }
             Cmd::Info => Reply::Info(info::replication(self, env.dir, ctx.now())),
+            Cmd::Role
+            | Cmd::Subscribe(_)
+            | Cmd::SentinelSlaveOf { .. }
+            | Cmd::IsMasterDownByAddr { .. }
+            | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
+                "ERR unknown command '{}'",
+                cmd.name().to_ascii_lowercase()
+            )),
         };
         Some(reply)
     }
