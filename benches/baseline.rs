@@ -48,10 +48,11 @@ fn event_loop(timers: u64, events: u64) -> u64 {
     sum
 }
 
-/// [`event_loop`] with a 120-byte payload in every entry (136 bytes in all,
-/// the size of redsim's queue entry: time, sequence number and `Ev<Msg>`).
-/// The payload is never compared (`(time, timer)` is unique); it only adds
-/// the cost of moving bigger entries through the heap.
+/// [`event_loop`] with a 120-byte payload in every entry (136 bytes in all:
+/// time, sequence number and a 120-byte `Ev<Msg>`, as redsim's queue entries
+/// were before they moved to a slab). The payload is never compared
+/// (`(time, timer)` is unique); it only adds the cost of moving bigger
+/// entries through the heap.
 fn event_loop_136b(timers: u64, events: u64) -> u64 {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut heap: BinaryHeap<(Reverse<u64>, u64, [u64; 15])> =
@@ -77,9 +78,10 @@ fn baseline(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(EVENTS));
-    // The bare `(Reverse<u64>, u64)` heap. 16 timers: a shallow heap;
-    // 1,024: about the depth of the steady-replication benchmark's queue
-    // (~1,000 events pending, mostly 1-s request timeouts); 65,536: deep.
+    // The bare `(Reverse<u64>, u64)` heap. 16 timers: about the depth of
+    // the steady-replication benchmark's queue (6 to 8 events pending);
+    // 1,024: its depth while every request left a 1-s timeout timer queued;
+    // 65,536: a deep heap.
     for timers in [16u64, 1_024, 65_536] {
         g.bench_with_input(
             BenchmarkId::new("heap_1M_events", timers),
@@ -87,7 +89,8 @@ fn baseline(c: &mut Criterion) {
             |b, &n| b.iter(|| event_loop(black_box(n), EVENTS)),
         );
     }
-    // The same heap depth with entries as big as redsim's.
+    // 1,024 timers with entries as big as a queue entry holding a whole
+    // `Ev<Msg>` (what redsim's queue sifted before it kept events in a slab).
     g.bench_with_input(
         BenchmarkId::new("heap_1M_events_136B_entries", 1_024),
         &1_024u64,
