@@ -12,6 +12,7 @@ pub mod proto;
 pub mod redis;
 pub mod report;
 pub mod scenario;
+pub mod sentinel;
 pub mod sim;
 pub mod trace;
 pub mod world;

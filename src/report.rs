@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::check::timeline;
 use crate::client::{OpKind, Outcome};
 use crate::sim::time::Secs;
 use crate::trace;
@@ -94,6 +95,7 @@ fn role_history(world: &World) -> Vec<char> {
                 }
             }
             crate::scenario::NodeKind::Client(_) => 'C',
+            crate::scenario::NodeKind::Sentinel(_) => 'X',
         })
         .collect();
     current.resize(n, '*');
@@ -155,23 +157,25 @@ pub fn summary(outcome: &RunOutcome) -> String {
         "lost acknowledged writes: {} (final state: {final_node})",
         lost.len()
     );
+    let events = &w.sim.kernel.trace.events;
     for l in lost.iter().take(5) {
+        let holds = l.found.map_or("nothing".to_string(), |t| {
+            format!("client-{} #{}", t.client, t.seq)
+        });
         let _ = writeln!(
             s,
-            "  key:{} written by client-{} #{} acknowledged at {}; final state holds {}",
+            "  key:{} written by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
             l.key,
             l.client,
             l.seq,
             Secs(l.acked_at),
-            l.found.map_or("nothing".to_string(), |t| format!(
-                "client-{} #{}",
-                t.client, t.seq
-            ))
+            timeline::loss_reason(l, events, &w.names)
         );
     }
     if lost.len() > 5 {
         let _ = writeln!(s, "  … and {} more", lost.len() - 5);
     }
+    failover_summary(w, &mut s);
     if !outcome.verdicts.is_empty() {
         let _ = writeln!(s, "expectations:");
         for v in &outcome.verdicts {
@@ -185,4 +189,79 @@ pub fn summary(outcome: &RunOutcome) -> String {
         }
     }
     s
+}
+
+/// Failover milestones, the replica selection, and write availability,
+/// for runs that had a fault.
+fn failover_summary(w: &World, s: &mut String) {
+    let events = &w.sim.kernel.trace.events;
+    let times = timeline::failover_times(events);
+    let Some(fault) = times.fault else { return };
+    let since = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("+{}", Secs(t - fault)));
+    if w.sentinels().next().is_some() {
+        let _ = writeln!(
+            s,
+            "failover: fault at {}; +odown {}; leader elected {}; +switch-master {}",
+            Secs(fault),
+            since(times.odown),
+            since(times.elected),
+            since(times.switch_master)
+        );
+        let mut selections: Vec<(usize, &crate::sentinel::failover::Selection)> = w
+            .sentinels()
+            .flat_map(|(i, sn)| sn.selections.iter().map(move |x| (i, x)))
+            .collect();
+        selections.sort_by_key(|(i, x)| (x.t, *i));
+        for (i, sel) in selections {
+            let _ = writeln!(
+                s,
+                "replica selection by {} in epoch {} at {}: {}",
+                w.names[i],
+                sel.epoch,
+                Secs(sel.t),
+                sel.chosen
+                    .as_ref()
+                    .map_or("none qualified".to_string(), |c| format!("{c} promoted"))
+            );
+            for c in &sel.candidates {
+                let verdict = match c.excluded {
+                    Some(r) => format!("excluded: {r}"),
+                    None if sel.chosen.as_ref() == Some(&c.name) => "chosen".to_string(),
+                    None => String::new(),
+                };
+                let _ = writeln!(
+                    s,
+                    "  {:<16} priority {:<4} offset {:<10} run id {:<10} {verdict}",
+                    c.name,
+                    c.priority,
+                    c.offset,
+                    c.runid.as_ref().map_or("?", |r| &r[..8]),
+                );
+            }
+        }
+    }
+    let history = w.history();
+    if let Some(gap) = timeline::longest_write_gap(&history, fault) {
+        let _ = writeln!(
+            s,
+            "longest time without an acknowledged write: {} (from {} to {})",
+            Secs(gap.len()),
+            Secs(gap.from),
+            Secs(gap.to)
+        );
+    }
+    let redis: Vec<u32> = (0..w.plan.nodes.len())
+        .filter(|&n| w.redis(n).is_some())
+        .map(|n| n as u32)
+        .collect();
+    for (a, b, win) in timeline::two_writable_masters(&history, &redis, fault) {
+        let _ = writeln!(
+            s,
+            "two masters acknowledged writes: {} and {} between {} and {}",
+            w.names[a as usize],
+            w.names[b as usize],
+            Secs(win.from),
+            Secs(win.to)
+        );
+    }
 }

@@ -10,6 +10,7 @@ use crate::proto::Msg;
 use crate::redis::dataset::Dataset;
 use crate::redis::{self, Admin, Directory, RedisServer};
 use crate::scenario::{Action, NodeKind, Plan};
+use crate::sentinel::Sentinel;
 use crate::sim::net::{ConnId, LinkParams, NodeId};
 use crate::sim::time::{Micros, Secs, format_duration};
 use crate::sim::{Ctx, Node, SimError, Simulation};
@@ -17,7 +18,8 @@ use crate::sim::{Ctx, Node, SimError, Simulation};
 /// Every kind of process a scenario can contain.
 pub enum Process {
     Redis(Box<RedisServer>),
-    Client(WorkloadClient),
+    Client(Box<WorkloadClient>),
+    Sentinel(Box<Sentinel>),
 }
 
 macro_rules! each {
@@ -25,6 +27,7 @@ macro_rules! each {
         match $self {
             Process::Redis($p) => $e,
             Process::Client($p) => $e,
+            Process::Sentinel($p) => $e,
         }
     };
 }
@@ -95,8 +98,17 @@ impl World {
                 ))),
                 NodeKind::Client(spec) => {
                     client_id += 1;
-                    Process::Client(WorkloadClient::new(client_id, spec.clone()))
+                    Process::Client(Box::new(WorkloadClient::new(
+                        client_id,
+                        spec.clone(),
+                        dir.clone(),
+                    )))
                 }
+                NodeKind::Sentinel(conf) => Process::Sentinel(Box::new(Sentinel::new(
+                    n.name.clone(),
+                    dir.clone(),
+                    conf.clone(),
+                ))),
             })
             .collect();
         let mut sim = Simulation::new(seed, nodes, dir.names.clone(), plan.link.clone());
@@ -264,6 +276,18 @@ impl World {
         }
     }
 
+    /// Every Sentinel, with its node index.
+    pub fn sentinels(&self) -> impl Iterator<Item = (usize, &Sentinel)> {
+        self.sim
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Process::Sentinel(s) => Some((i, &**s)),
+                _ => None,
+            })
+    }
+
     pub fn proc(&self, n: usize) -> Option<&redis::Proc> {
         self.redis(n).and_then(|r| r.proc.as_ref())
     }
@@ -298,6 +322,7 @@ impl World {
             .map(|p| match p {
                 Process::Redis(r) => r.role_char(),
                 Process::Client(_) => 'C',
+                Process::Sentinel(_) => 'X',
             })
             .collect();
         v.push('*');

@@ -2,6 +2,7 @@
 //! state, and the expectations a scenario states about them.
 
 pub mod lost;
+pub mod timeline;
 
 use std::fmt;
 

@@ -3,21 +3,40 @@
 //! as invoked and then ok, error, timed out or cut off, so checkers know which
 //! writes were acknowledged.
 
+use std::rc::Rc;
+
 use rand::RngExt;
 
 use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
+use crate::redis::Directory;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
 
+/// How a client finds the node to talk to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Discovery {
+    /// Always this node.
+    Direct(NodeId),
+    /// Ask the Sentinels in turn (`SENTINEL get-master-addr-by-name`), check
+    /// the answer with ROLE, and start over after any disconnect or timeout,
+    /// as sentinel-clients.md prescribes.
+    Sentinel {
+        sentinels: Vec<NodeId>,
+        master_name: compact_str::CompactString,
+    },
+}
+
 /// What a workload does, from the scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadSpec {
-    pub target: NodeId,
+    pub discovery: Discovery,
     /// Operations per second.
     pub rate: f64,
     pub keys: u32,
+    /// The first key number: key:<key_offset> .. key:<key_offset + keys - 1>.
+    pub key_offset: u32,
     /// Fraction of operations that are GETs.
     pub reads: f64,
     pub value_size: u32,
@@ -106,6 +125,20 @@ const T_TICK: u64 = 0;
 const T_TIMEOUT: u64 = 1;
 const T_RECONNECT: u64 = 2;
 
+/// Where the client is in finding and using its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Down,
+    /// Asking a Sentinel (by index) for the master's address.
+    Resolving(usize),
+    /// Connecting to a node; with `check_role`, ROLE must say master.
+    Connecting {
+        node: NodeId,
+        check_role: bool,
+    },
+    Ready(NodeId),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// The SET (or GET) is in flight.
@@ -117,8 +150,9 @@ enum Phase {
 pub struct WorkloadClient {
     pub id: u32,
     pub spec: WorkloadSpec,
+    dir: Rc<Directory>,
     conn: Option<ConnId>,
-    connected: bool,
+    stage: Stage,
     inflight: Option<(usize, Phase)>,
     next_seq: u32,
     /// When the request in flight times out.
@@ -131,12 +165,13 @@ pub struct WorkloadClient {
 }
 
 impl WorkloadClient {
-    pub fn new(id: u32, spec: WorkloadSpec) -> Self {
+    pub fn new(id: u32, spec: WorkloadSpec, dir: Rc<Directory>) -> Self {
         Self {
             id,
             spec,
+            dir,
             conn: None,
-            connected: false,
+            stage: Stage::Down,
             inflight: None,
             next_seq: 1,
             deadline: None,
@@ -150,14 +185,66 @@ impl WorkloadClient {
         ((1_000_000.0 / self.spec.rate).round() as Micros).max(1)
     }
 
+    /// Starts finding the server: connect to it, or to the first Sentinel.
     fn connect(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        self.connected = false;
-        self.conn = Some(ctx.connect(self.spec.target));
+        match &self.spec.discovery {
+            Discovery::Direct(node) => {
+                let node = *node;
+                self.connect_to(ctx, node, false);
+            }
+            Discovery::Sentinel { .. } => self.ask_sentinel(ctx, 0),
+        }
+    }
+
+    fn connect_to(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId, check_role: bool) {
+        self.conn = Some(ctx.connect(node));
+        self.stage = Stage::Connecting { node, check_role };
+        self.arm_deadline(ctx);
+    }
+
+    fn ask_sentinel(&mut self, ctx: &mut Ctx<'_, Msg>, idx: usize) {
+        let Discovery::Sentinel { sentinels, .. } = &self.spec.discovery else {
+            return;
+        };
+        let sentinel = sentinels[idx % sentinels.len()];
+        self.conn = Some(ctx.connect(sentinel));
+        self.stage = Stage::Resolving(idx);
+        self.arm_deadline(ctx);
+    }
+
+    /// The current request or discovery step fails after the timeout.
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
+        if !self.timeout_armed {
+            self.timeout_armed = true;
+            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
+        }
+    }
+
+    /// Waiting for something the deadline applies to.
+    fn waiting(&self) -> bool {
+        self.inflight.is_some()
+            || matches!(self.stage, Stage::Resolving(_) | Stage::Connecting { .. })
+    }
+
+    /// The step in progress timed out.
+    fn step_timed_out(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        if self.inflight.is_some() {
+            self.finish(ctx, Outcome::Timeout);
+        }
+        // A timed-out connection is discarded, as client libraries do.
+        if let Some(conn) = self.conn.take() {
+            ctx.close(conn);
+        }
+        match self.stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
+            _ => self.schedule_reconnect(ctx),
+        }
     }
 
     fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_, Msg>) {
         self.conn = None;
-        self.connected = false;
+        self.stage = Stage::Down;
         if !self.reconnect_pending {
             self.reconnect_pending = true;
             ctx.set_timer(self.spec.reconnect_delay, T_RECONNECT);
@@ -174,11 +261,14 @@ impl WorkloadClient {
     }
 
     fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        let Some(conn) = self.conn.filter(|_| self.connected) else {
+        let (Some(conn), Stage::Ready(node)) = (self.conn, self.stage) else {
             return;
         };
         let keys = self.spec.keys.max(1);
-        let key = ctx.rng().random_range(0..keys);
+        let key = self
+            .spec
+            .key_offset
+            .saturating_add(ctx.rng().random_range(0..keys));
         let read = self.spec.reads > 0.0 && ctx.rng().random_bool(self.spec.reads.min(1.0));
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -201,7 +291,7 @@ impl WorkloadClient {
             seq,
             kind,
             key,
-            node: self.spec.target,
+            node,
             invoked: ctx.sim_time(),
             completed: None,
             outcome: Outcome::Pending,
@@ -214,11 +304,7 @@ impl WorkloadClient {
 
     fn send(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, cmd: Cmd) {
         ctx.send(conn, Msg::Cmd(cmd));
-        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
-        if !self.timeout_armed {
-            self.timeout_armed = true;
-            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
-        }
+        self.arm_deadline(ctx);
     }
 }
 
@@ -252,15 +338,8 @@ impl Node for WorkloadClient {
             T_TIMEOUT => {
                 self.timeout_armed = false;
                 let now = ctx.sim_time();
-                match self.deadline.filter(|_| self.inflight.is_some()) {
-                    Some(d) if d <= now => {
-                        self.finish(ctx, Outcome::Timeout);
-                        // A timed-out connection is discarded, as client libraries do.
-                        if let Some(conn) = self.conn.take() {
-                            ctx.close(conn);
-                        }
-                        self.schedule_reconnect(ctx);
-                    }
+                match self.deadline.filter(|_| self.waiting()) {
+                    Some(d) if d <= now => self.step_timed_out(ctx),
                     Some(d) => {
                         self.timeout_armed = true;
                         ctx.set_timer(d - now, T_TIMEOUT);
@@ -283,15 +362,37 @@ impl Node for WorkloadClient {
     }
 
     fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        if self.conn == Some(conn) {
-            self.connected = true;
-            self.issue(ctx);
+        if self.conn != Some(conn) {
+            return;
+        }
+        match (self.stage, &self.spec.discovery) {
+            (Stage::Resolving(_), Discovery::Sentinel { master_name, .. }) => {
+                let name = master_name.clone();
+                ctx.send(conn, Msg::Cmd(Cmd::GetMasterAddrByName(name)));
+            }
+            (
+                Stage::Connecting {
+                    check_role: true, ..
+                },
+                _,
+            ) => {
+                ctx.send(conn, Msg::Cmd(Cmd::Role));
+            }
+            (Stage::Connecting { node, .. }, _) => {
+                self.stage = Stage::Ready(node);
+                self.issue(ctx);
+            }
+            _ => {}
         }
     }
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        if self.conn == Some(conn) {
-            self.schedule_reconnect(ctx);
+        if self.conn != Some(conn) {
+            return;
+        }
+        match self.stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
+            _ => self.schedule_reconnect(ctx),
         }
     }
 
@@ -300,6 +401,49 @@ impl Node for WorkloadClient {
             return;
         }
         let Msg::Reply(reply) = msg else { return };
+        match (self.stage, reply) {
+            (Stage::Resolving(i), Reply::MasterAddr(Some((host, port)))) => {
+                ctx.close(conn);
+                match self.dir.lookup(&host, port) {
+                    Some(node) => self.connect_to(ctx, node, true),
+                    None => self.ask_sentinel(ctx, i + 1),
+                }
+            }
+            (Stage::Resolving(i), _) => {
+                ctx.close(conn);
+                self.ask_sentinel(ctx, i + 1);
+            }
+            (Stage::Connecting { node, .. }, Reply::Role("master")) => {
+                self.stage = Stage::Ready(node);
+                self.issue(ctx);
+            }
+            (Stage::Connecting { .. }, _) => {
+                // Not (yet) the master: start over a little later.
+                ctx.close(conn);
+                self.schedule_reconnect(ctx);
+            }
+            (_, reply) => self.reply(ctx, conn, reply),
+        }
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        self.closed(ctx, conn);
+    }
+
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
+
+    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
+        self.conn = None;
+        self.stage = Stage::Down;
+        self.inflight = None;
+    }
+
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
+}
+
+impl WorkloadClient {
+    /// A reply to the operation in flight.
+    fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, reply: Reply) {
         let Some((i, phase)) = self.inflight else {
             return;
         };
@@ -334,30 +478,25 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
         if self.conn != Some(conn) {
             return;
         }
         if self.inflight.is_some() {
             self.finish(ctx, Outcome::ConnectionLost);
         }
-        ctx.log(
-            Level::Verbose,
-            "Connection closed by server",
-            "Connection closed by server, reconnecting".into(),
-        );
-        self.schedule_reconnect(ctx);
+        match self.stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
+            _ => {
+                ctx.log(
+                    Level::Verbose,
+                    "Connection closed by server",
+                    "Connection closed by server, reconnecting".into(),
+                );
+                self.schedule_reconnect(ctx);
+            }
+        }
     }
-
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
-
-    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
-        self.conn = None;
-        self.connected = false;
-        self.inflight = None;
-    }
-
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
 }
 
 /// Default delay before a client reconnects.

@@ -1,5 +1,5 @@
-//! `INFO replication`, with Redis 7.0's field names and order
-//! (server.c: genRedisInfoString()).
+//! `INFO`: the `# Server` and `# Replication` sections, with Redis 7.0's
+//! field names and order (server.c: genRedisInfoString()).
 
 use std::fmt::Write as _;
 
@@ -8,6 +8,42 @@ use crate::sim::time::Micros;
 use super::replica::LinkState;
 use super::{Directory, Proc};
 
+/// The version the model follows, as INFO reports it.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// `INFO` as a client (Sentinel) gets it: `# Server` (where Sentinel reads
+/// `run_id`), then `# Replication`. The other default sections are not
+/// modelled.
+pub fn full(p: &Proc, dir: &Directory, now: Micros) -> String {
+    let mut s = server(p, now);
+    s.push_str("\r\n");
+    s.push_str(&replication(p, dir, now));
+    s
+}
+
+/// `INFO server`. Fields about the build and the host (os, gcc_version,
+/// process_id, executable, ...) are left out rather than made up; `hz` is
+/// `configured_hz`, as dynamic-hz keeps it with few clients.
+pub fn server(p: &Proc, now: Micros) -> String {
+    let unixtime = now / 1_000_000;
+    // A clock jumped back makes it negative, as in Redis.
+    let uptime = unixtime as i64 - p.start_time as i64;
+    // getLRUClock(): seconds, on 24 bits.
+    let lru_clock = unixtime & ((1 << 24) - 1);
+    format!(
+        "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\n\
+         redis_git_dirty:0\r\nredis_mode:standalone\r\narch_bits:64\r\n\
+         process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{now}\r\n\
+         uptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{hz}\r\n\
+         configured_hz:{hz}\r\nlru_clock:{lru_clock}\r\nio_threads_active:0\r\n",
+        p.run_id,
+        p.cfg.port,
+        uptime / (3600 * 24),
+        hz = p.cfg.hz,
+    )
+}
+
+/// `INFO replication`.
 pub fn replication(p: &Proc, dir: &Directory, now: Micros) -> String {
     let unixtime = now / 1_000_000;
     let mut s = String::from("# Replication\r\n");

@@ -768,7 +768,9 @@ impl Proc {
 
     /// A client connection closed.
     pub(super) fn free_client(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
-        self.clients.swap_remove(&conn);
+        if let Some(client) = self.clients.swap_remove(&conn) {
+            self.unsubscribe_all(conn, &client.channels);
+        }
         self.blocked.retain(|w| w.conn != conn);
         self.remove_replica(ctx, conn);
     }

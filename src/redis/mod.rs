@@ -10,10 +10,13 @@ pub mod dataset;
 pub mod info;
 mod master;
 pub mod persistence;
+mod pubsub;
 mod replica;
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use compact_str::CompactString;
 use indexmap::IndexMap;
 
 use crate::proto::{Cmd, Msg, Reply, RunId};
@@ -43,6 +46,13 @@ impl Directory {
             self.hosts[node as usize], self.ports[node as usize]
         )
     }
+
+    /// The node listening at `host:port`, as a REPLICAOF names it.
+    pub fn lookup(&self, host: &str, port: u16) -> Option<NodeId> {
+        (0..self.hosts.len())
+            .find(|&i| self.hosts[i] == host && self.ports[i] == port)
+            .map(|i| i as NodeId)
+    }
 }
 
 pub type Ctx_<'a> = Ctx<'a, Msg>;
@@ -61,6 +71,7 @@ pub const ERR_MASTERDOWN: &str =
 pub const ERR_LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
 pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub const ERR_EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const ERR_WAIT_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 
 // Timer tokens: the low byte is the kind, the rest a generation or conn id.
@@ -83,6 +94,27 @@ struct ClientConn {
     capa_psync2: bool,
     /// The master offset right after this client's last propagated write.
     woff: u64,
+    /// Channels this connection subscribed to; non-empty makes it a pubsub
+    /// client (`CLIENT_PUBSUB`).
+    channels: Vec<CompactString>,
+}
+
+/// The client types `CLIENT KILL TYPE` selects among client connections
+/// (getClientType(); replica links and our master's link are other types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    PubSub,
+}
+
+impl ClientConn {
+    fn client_type(&self) -> ClientType {
+        if self.channels.is_empty() {
+            ClientType::Normal
+        } else {
+            ClientType::PubSub
+        }
+    }
 }
 
 /// The state of a running Redis process.
@@ -120,6 +152,10 @@ pub struct Proc {
     repl_cron_loops: u64,
     /// `ip:port` of the master this node replicates from, for log lines.
     master_addr: String,
+    /// `server.stat_starttime`: unix seconds at boot, for INFO's uptime.
+    start_time: u64,
+    /// Subscribers of each channel, in subscription order.
+    pubsub_channels: BTreeMap<CompactString, Vec<ConnId>>,
 }
 
 pub struct RedisServer {
@@ -148,6 +184,17 @@ impl RedisServer {
             disk: Disk::default(),
             proc: None,
         }
+    }
+
+    /// The running process and what it reaches outside itself.
+    fn split(&mut self) -> Option<(&mut Proc, Env<'_>)> {
+        let p = self.proc.as_mut()?;
+        let env = Env {
+            dir: &self.dir,
+            disk: &mut self.disk,
+            conf_replicaof: &mut self.conf_replicaof,
+        };
+        Some((p, env))
     }
 
     /// `M` for a master, `S` for a replica, as in Redis's log lines.
@@ -185,13 +232,11 @@ impl Node for RedisServer {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx_<'_>, tok: u64) {
-        let Some(p) = self.proc.as_mut() else { return };
+        let Some((p, mut env)) = self.split() else {
+            return;
+        };
         p.unixtime = ctx.unixtime();
         let (kind, arg) = (tok & 0xff, tok >> 8);
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-        };
         match kind {
             T_CRON => {
                 p.server_cron(ctx, &mut env);
@@ -218,17 +263,16 @@ impl Node for RedisServer {
                 capa_eof: false,
                 capa_psync2: false,
                 woff: 0,
+                channels: Vec::new(),
             },
         );
     }
 
     fn on_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
-        let Some(p) = self.proc.as_mut() else { return };
-        p.unixtime = ctx.unixtime();
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
+        let Some((p, mut env)) = self.split() else {
+            return;
         };
+        p.unixtime = ctx.unixtime();
         p.replica_connected(ctx, &mut env, conn);
     }
 
@@ -239,12 +283,10 @@ impl Node for RedisServer {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, msg: Msg) {
-        let Some(p) = self.proc.as_mut() else { return };
-        p.unixtime = ctx.unixtime();
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
+        let Some((p, mut env)) = self.split() else {
+            return;
         };
+        p.unixtime = ctx.unixtime();
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
         } else if let Msg::Cmd(cmd) = msg
@@ -256,12 +298,10 @@ impl Node for RedisServer {
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
-        let Some(p) = self.proc.as_mut() else { return };
-        p.unixtime = ctx.unixtime();
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
+        let Some((p, mut env)) = self.split() else {
+            return;
         };
+        p.unixtime = ctx.unixtime();
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.master_link_lost(ctx, &mut env);
         } else {
@@ -271,15 +311,13 @@ impl Node for RedisServer {
     }
 
     fn on_admin(&mut self, ctx: &mut Ctx_<'_>, cmd: Admin) {
-        let Some(p) = self.proc.as_mut() else { return };
-        p.unixtime = ctx.unixtime();
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
+        let Some((p, mut env)) = self.split() else {
+            return;
         };
+        p.unixtime = ctx.unixtime();
         match cmd {
-            Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env),
-            Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m),
+            Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
+            Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
         }
         p.before_sleep(ctx, &mut env);
     }
@@ -292,21 +330,44 @@ impl Node for RedisServer {
     }
 
     fn on_shutdown(&mut self, ctx: &mut Ctx_<'_>) {
-        let Some(mut p) = self.proc.take() else {
+        let Some((p, mut env)) = self.split() else {
             return;
         };
-        let mut env = Env {
-            dir: &self.dir,
-            disk: &mut self.disk,
-        };
         p.prepare_for_shutdown(ctx, &mut env);
+        self.proc = None;
     }
 }
 
-/// What a process method needs besides itself: the directory and the disk.
+/// What a process method needs besides itself: the directory, the disk and
+/// the redis.conf setting CONFIG REWRITE persists.
 pub struct Env<'a> {
     pub dir: &'a Directory,
     pub disk: &'a mut Disk,
+    /// `replicaof` in redis.conf ([`RedisServer::conf_replicaof`]).
+    pub conf_replicaof: &'a mut Option<NodeId>,
+}
+
+/// Commands Redis flags `CMD_STALE`: a replica whose link is down serves
+/// them even with replica-serve-stale-data no (every command of Sentinel's
+/// transaction has the flag).
+fn serves_stale(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Info
+            | Cmd::Auth(_)
+            | Cmd::Role
+            | Cmd::Subscribe(_)
+            | Cmd::Publish { .. }
+            | Cmd::SentinelSlaveOf { .. }
+    )
+}
+
+/// Commands Redis flags `CMD_LOADING`: served while the dataset loads.
+fn serves_loading(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Info | Cmd::Role | Cmd::Subscribe(_) | Cmd::Publish { .. }
+    )
 }
 
 fn ctx_rng_range(ctx: &mut Ctx_<'_>, lo: u64, hi: u64) -> u64 {
@@ -354,6 +415,8 @@ impl Proc {
             closing_for_limits: Vec::new(),
             repl_cron_loops: 0,
             master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),
+            start_time: now_s,
+            pubsub_channels: BTreeMap::new(),
         };
         ctx.log(
             Level::Warning,
@@ -456,6 +519,7 @@ impl Proc {
         if !client.authenticated && !matches!(cmd, Cmd::Auth(_)) {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
+        let subscribed = !client.channels.is_empty();
         let is_master = self.replica.is_none();
         let write = cmd.is_write();
         if write
@@ -469,15 +533,24 @@ impl Proc {
         if write && !is_master && self.cfg.replica_read_only {
             return Some(Reply::Error(ERR_READONLY.into()));
         }
+        if subscribed && !matches!(cmd, Cmd::Subscribe(_) | Cmd::Ping) {
+            let name = cmd.name().to_ascii_lowercase();
+            return Some(Reply::Error(pubsub::pubsub_context_error(&name)));
+        }
         if let Some(r) = &self.replica
             && !r.is_connected()
             && !self.cfg.replica_serve_stale_data
-            && !matches!(cmd, Cmd::Info | Cmd::Auth(_))
+            && !serves_stale(&cmd)
         {
             return Some(Reply::Error(ERR_MASTERDOWN.into()));
         }
-        if self.is_loading(ctx.sim_time()) && !matches!(cmd, Cmd::Info) {
-            return Some(Reply::Error(ERR_LOADING.into()));
+        if self.is_loading(ctx.sim_time()) && !serves_loading(&cmd) {
+            // SLAVEOF is refused while loading, so EXEC aborts the transaction.
+            let e = match cmd {
+                Cmd::SentinelSlaveOf { .. } => ERR_EXECABORT,
+                _ => ERR_LOADING,
+            };
+            return Some(Reply::Error(e.into()));
         }
         let reply = match cmd {
             Cmd::Ping => Reply::Pong,
@@ -540,10 +613,11 @@ impl Proc {
                 }
             }
             Cmd::Publish { channel, message } => {
+                let receivers = self.deliver(ctx, &channel, &message);
                 if is_master {
                     self.propagate(Cmd::Publish { channel, message });
                 }
-                Reply::Int(0)
+                Reply::Int(receivers)
             }
             Cmd::ReplconfListeningPort(port) => {
                 self.clients.get_mut(&conn).expect("exists").listening_port = port;
@@ -568,17 +642,31 @@ impl Proc {
                 self.sync_command(ctx, env, conn, None);
                 return None;
             }
-            Cmd::Info => Reply::Info(info::replication(self, env.dir, ctx.now())),
-            Cmd::Role
-            | Cmd::Subscribe(_)
-            | Cmd::SentinelSlaveOf { .. }
-            | Cmd::IsMasterDownByAddr { .. }
-            | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
+            Cmd::Info => Reply::Info(info::full(self, env.dir, ctx.now())),
+            Cmd::Role => Reply::Role(if is_master { "master" } else { "slave" }),
+            Cmd::Subscribe(channel) => self.subscribe(conn, channel),
+            Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, env, conn, master),
+            Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",
                 cmd.name().to_ascii_lowercase()
             )),
         };
         Some(reply)
+    }
+
+    /// `CLIENT KILL TYPE <kind>` with SKIPME yes: closes every client
+    /// connection of that type but the caller's (clientKillCommand()).
+    fn kill_clients(&mut self, ctx: &mut Ctx_<'_>, caller: ConnId, kind: ClientType) {
+        let victims: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(c, client)| **c != caller && client.client_type() == kind)
+            .map(|(&c, _)| c)
+            .collect();
+        for conn in victims {
+            ctx.close(conn);
+            self.free_client(ctx, conn);
+        }
     }
 
     /// Per event-loop pass: AOF write/fsync, then the replication stream and

@@ -6,13 +6,15 @@
 
 use std::rc::Rc;
 
+use compact_str::CompactString;
+
 use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::trace::Level;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{Ctx_, Env, Proc, T_LOAD_DONE, apply_write, token};
+use super::{ClientType, Ctx_, Directory, Env, Proc, T_LOAD_DONE, apply_write, token};
 
 /// `repl_state`, in Redis's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -531,6 +533,12 @@ impl Proc {
                     ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
                 }
             }
+            // publishCommand() run by the master client reaches our own
+            // subscribers too (a Sentinel subscribed to a replica hears the
+            // hellos published on its master).
+            if let Cmd::Publish { channel, message } = &cmd {
+                self.deliver(ctx, channel, message);
+            }
             if apply_write(&mut self.data, &cmd) {
                 self.dirty += 1;
                 if self.cfg.appendonly {
@@ -661,8 +669,9 @@ impl Proc {
         }
     }
 
-    /// `REPLICAOF NO ONE` (replicationUnsetMaster()).
-    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+    /// `REPLICAOF NO ONE` (replicationUnsetMaster()); `by` describes the
+    /// client that asked, for the log line.
+    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, by: &str) {
         if self.replica.is_none() {
             return;
         }
@@ -698,14 +707,27 @@ impl Proc {
         ctx.log(
             Level::Notice,
             "MASTER MODE enabled",
-            format!("MASTER MODE enabled (user request from '{OPERATOR}')"),
+            format!("MASTER MODE enabled (user request from '{by}')"),
         );
     }
 
-    /// `REPLICAOF host port` (replicationSetMaster()).
-    pub(super) fn replicaof(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, master: NodeId) {
+    /// `REPLICAOF host port` (replicationSetMaster()); `by` describes the
+    /// client that asked, for the log line.
+    pub(super) fn replicaof(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        master: NodeId,
+        by: &str,
+    ) {
         if self.replica.as_ref().is_some_and(|s| s.master == master) {
-            return; // +OK Already connected to specified master
+            // +OK Already connected to specified master
+            ctx.log(
+                Level::Notice,
+                "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.",
+                "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.".into(),
+            );
+            return;
         }
         let cached = match &self.replica {
             None => {
@@ -745,13 +767,66 @@ impl Proc {
         ctx.log(
             Level::Notice,
             "REPLICAOF enabled",
-            format!("REPLICAOF {addr} enabled (user request from '{OPERATOR}')"),
+            format!("REPLICAOF {addr} enabled (user request from '{by}')"),
         );
+    }
+
+    /// Sentinel's transaction `MULTI; SLAVEOF host port | NO ONE; CONFIG
+    /// REWRITE; CLIENT KILL TYPE normal; CLIENT KILL TYPE pubsub; EXEC`
+    /// (sentinelSendSlaveOf()). Sentinel ignores the reply and watches INFO.
+    pub(super) fn sentinel_slaveof(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        conn: ConnId,
+        master: Option<(CompactString, u16)>,
+    ) -> Reply {
+        let target = match &master {
+            None => None,
+            Some((host, port)) => match env.dir.lookup(host, *port) {
+                Some(node) => Some(node),
+                // Only simulated processes can be replicated from.
+                None => return Reply::Error(format!("ERR no instance listens at {host}:{port}")),
+            },
+        };
+        let by = self.client_info(env.dir, ctx.id(), conn, "slaveof");
+        match target {
+            None => self.replicaof_no_one(ctx, env, &by),
+            Some(node) => self.replicaof(ctx, env, node, &by),
+        }
+        self.config_rewrite(ctx, env);
+        self.kill_clients(ctx, conn, ClientType::Normal);
+        self.kill_clients(ctx, conn, ClientType::PubSub);
+        Reply::Ok
+    }
+
+    /// `CONFIG REWRITE`: redis.conf gets the current replication target, so a
+    /// restarted process replicates from it (or starts as a master).
+    fn config_rewrite(&self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        *env.conf_replicaof = self.replica.as_ref().map(|s| s.master);
+        ctx.log(
+            Level::Warning,
+            "CONFIG REWRITE executed with success.",
+            "CONFIG REWRITE executed with success.".into(),
+        );
+    }
+
+    /// How a client appears in "user request from" log lines
+    /// (catClientInfoString(), abridged as for [`OPERATOR`]). Client ports
+    /// are not modelled: one from Linux's ephemeral range stands in.
+    fn client_info(&self, dir: &Directory, me: NodeId, conn: ConnId, cmd: &str) -> String {
+        let host = &dir.hosts[self.clients[&conn].peer as usize];
+        let port = 32768 + conn % 28232;
+        format!(
+            "id={conn} addr={host}:{port} laddr={} cmd={cmd} user=default",
+            dir.addr(me)
+        )
     }
 }
 
 /// How the operator's connection appears in "user request from" log lines.
-const OPERATOR: &str = "id=3 addr=10.0.0.254:40000 laddr=operator cmd=replicaof user=default";
+pub(super) const OPERATOR: &str =
+    "id=3 addr=10.0.0.254:40000 laddr=operator cmd=replicaof user=default";
 
 fn error_text(r: &Reply) -> String {
     match r {

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::check::{Cmp, Expectation, ResyncKind};
-use crate::client::{DEFAULT_RECONNECT_DELAY, WorkloadSpec};
+use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
 use crate::redis::config::{self, ConfValue, RedisConfig};
+use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, parse_duration, parse_size, parse_time, secs};
 pub use error::ScenarioError;
@@ -36,6 +37,8 @@ struct RawScenario {
     topology: RawTopology,
     #[serde(default)]
     redis: Conf,
+    #[serde(default)]
+    sentinel: RawSentinel,
     #[serde(default)]
     node: IndexMap<Spanned<String>, Conf>,
     #[serde(default)]
@@ -67,16 +70,35 @@ struct RawTopology {
     masters: Spanned<u32>,
     #[serde(default)]
     replicas: u32,
+    #[serde(default)]
+    sentinels: u32,
+}
+
+/// sentinel.conf settings for the monitored master (`sentinel monitor`,
+/// `sentinel down-after-milliseconds`, ...).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSentinel {
+    master_name: Option<String>,
+    quorum: Option<Spanned<u32>>,
+    down_after_milliseconds: Option<Spanned<u64>>,
+    failover_timeout: Option<Spanned<u64>>,
+    parallel_syncs: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawWorkload {
     name: Option<Spanned<String>>,
-    target: Spanned<String>,
+    target: Option<Spanned<String>>,
+    /// Discover the master through the Sentinels instead of a fixed target.
+    #[serde(default)]
+    sentinel: bool,
     rate: Spanned<f64>,
     #[serde(default = "default_keys")]
     keys: u32,
+    #[serde(default)]
+    key_offset: u32,
     reads: Option<Spanned<f64>>,
     #[serde(default = "default_value_size")]
     value_size: u32,
@@ -214,6 +236,7 @@ pub enum NodeKind {
         replicaof: Option<usize>,
     },
     Client(WorkloadSpec),
+    Sentinel(SentinelConf),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -363,27 +386,37 @@ impl Builder<'_> {
             names.push(format!("replica-{i}"));
         }
         let n_redis = names.len();
+        for i in 1..=raw.topology.sentinels {
+            names.push(format!("sentinel-{i}"));
+        }
+        let n_servers = names.len();
         for (i, w) in raw.workload.iter().enumerate() {
             let name = match &w.name {
                 Some(n) => n.get_ref().clone(),
                 None => format!("client-{}", i + 1),
             };
             if names.contains(&name) {
-                let span = w.name.as_ref().map_or(w.target.span(), |n| n.span());
+                let span = w.name.as_ref().map_or(w.rate.span(), |n| n.span());
                 return Err(self.err(span, format!("node name `{name}` is used twice")));
             }
             names.push(name);
         }
 
+        let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
         let mut base = RedisConfig::default();
         self.apply_conf(&mut base, &raw.redis)?;
         let mut confs: Vec<RedisConfig> = vec![base; n_redis];
         for (name, table) in &raw.node {
             let i = self.node(&names, name)?;
             if i >= n_redis {
+                let kind = if i >= n_servers {
+                    "a client"
+                } else {
+                    "a Sentinel"
+                };
                 return Err(self.err(
                     name.span(),
-                    format!("`{}` is a client, not a Redis node", name.get_ref()),
+                    format!("`{}` is {kind}, not a Redis node", name.get_ref()),
                 ));
             }
             self.apply_conf(&mut confs[i], table)?;
@@ -401,11 +434,46 @@ impl Builder<'_> {
                 },
             });
         }
+        for (i, name) in names[n_redis..n_servers].iter().enumerate() {
+            nodes.push(NodePlan {
+                name: name.clone(),
+                host: format!("10.0.2.{}", i + 1),
+                port: sentinel_conf.port,
+                kind: NodeKind::Sentinel(sentinel_conf.clone()),
+            });
+        }
         for (i, w) in raw.workload.iter().enumerate() {
-            let target = self.node(&names, &w.target)?;
-            if target >= n_redis {
-                return Err(self.err(w.target.span(), "a workload targets a Redis node"));
-            }
+            let discovery = match (&w.target, w.sentinel) {
+                (Some(t), false) => {
+                    let target = self.node(&names, t)?;
+                    if target >= n_redis {
+                        return Err(self.err(t.span(), "a workload targets a Redis node"));
+                    }
+                    Discovery::Direct(target as u32)
+                }
+                (None, true) if raw.topology.sentinels > 0 => Discovery::Sentinel {
+                    sentinels: (n_redis..n_servers).map(|n| n as u32).collect(),
+                    master_name: sentinel_conf.master_name.clone(),
+                },
+                (None, true) => {
+                    return Err(self.err(
+                        w.rate.span(),
+                        "`sentinel = true` needs sentinels in [topology]",
+                    ));
+                }
+                (Some(t), true) => {
+                    return Err(self.err(
+                        t.span(),
+                        "use either `target` or `sentinel = true`, not both",
+                    ));
+                }
+                (None, false) => {
+                    return Err(self.err(
+                        w.rate.span(),
+                        "a workload needs `target = \"<node>\"` or `sentinel = true`",
+                    ));
+                }
+            };
             if !(*w.rate.get_ref() > 0.0 && w.rate.get_ref().is_finite()) {
                 return Err(self.err(
                     w.rate.span(),
@@ -432,7 +500,7 @@ impl Builder<'_> {
                 .transpose()?
                 .unwrap_or(duration);
             if w.keys == 0 {
-                return Err(self.err(w.target.span(), "a workload needs keys >= 1"));
+                return Err(self.err(w.rate.span(), "a workload needs keys >= 1"));
             }
             let timeout = w
                 .timeout
@@ -461,13 +529,14 @@ impl Builder<'_> {
                 .transpose()?
                 .unwrap_or(DEFAULT_RECONNECT_DELAY);
             nodes.push(NodePlan {
-                name: names[n_redis + i].clone(),
+                name: names[n_servers + i].clone(),
                 host: format!("10.0.1.{}", i + 1),
                 port: 40000,
                 kind: NodeKind::Client(WorkloadSpec {
-                    target: target as u32,
+                    discovery,
                     rate: *w.rate.get_ref(),
                     keys: w.keys,
+                    key_offset: w.key_offset,
                     reads,
                     value_size: w.value_size,
                     start,
@@ -482,7 +551,7 @@ impl Builder<'_> {
         let mut faults = Vec::new();
         for f in &raw.fault {
             let at = self.time_in_run(&f.at, duration)?;
-            faults.push((at, self.action(&names, n_redis, f)?));
+            faults.push((at, self.action(&names, n_redis, n_servers, f)?));
         }
         let mut expects = Vec::new();
         for e in &raw.expect {
@@ -501,6 +570,35 @@ impl Builder<'_> {
             faults,
             expects,
         })
+    }
+
+    fn sentinel_conf(&self, raw: &RawSentinel) -> Result<SentinelConf, ScenarioError> {
+        let mut c = SentinelConf::new(0);
+        if let Some(n) = &raw.master_name {
+            c.master_name = n.as_str().into();
+        }
+        if let Some(q) = &raw.quorum {
+            if *q.get_ref() == 0 {
+                return Err(self.err(q.span(), "quorum must be at least 1"));
+            }
+            c.quorum = *q.get_ref();
+        }
+        if let Some(d) = &raw.down_after_milliseconds {
+            if *d.get_ref() == 0 {
+                return Err(self.err(d.span(), "down-after-milliseconds must be positive"));
+            }
+            c.down_after = *d.get_ref();
+        }
+        if let Some(t) = &raw.failover_timeout {
+            if *t.get_ref() == 0 {
+                return Err(self.err(t.span(), "failover-timeout must be positive"));
+            }
+            c.failover_timeout = *t.get_ref();
+        }
+        if let Some(n) = &raw.parallel_syncs {
+            c.parallel_syncs = (*n.get_ref()).max(1);
+        }
+        Ok(c)
     }
 
     fn link_params(
@@ -538,14 +636,20 @@ impl Builder<'_> {
         &self,
         names: &[String],
         n_redis: usize,
+        n_servers: usize,
         f: &RawFault,
     ) -> Result<Action, ScenarioError> {
         let redis = |s: &Spanned<String>| -> Result<usize, ScenarioError> {
             let i = self.node(names, s)?;
             if i >= n_redis {
+                let kind = if i >= n_servers {
+                    "a client"
+                } else {
+                    "a Sentinel"
+                };
                 return Err(self.err(
                     s.span(),
-                    format!("`{}` is a client, not a Redis node", s.get_ref()),
+                    format!("`{}` is {kind}, not a Redis node", s.get_ref()),
                 ));
             }
             Ok(i)

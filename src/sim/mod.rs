@@ -250,7 +250,7 @@ impl<M: WireSize> Kernel<M> {
     /// A node's wall clock: simulated time plus its clock offset.
     pub fn local_time(&self, node: NodeId) -> Micros {
         let off = self.meta[node as usize].clock_offset;
-        (self.now as i64 + off).max(0) as Micros
+        (time::WALL_CLOCK_START as i64 + self.now as i64 + off).max(0) as Micros
     }
 
     fn transmit(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {

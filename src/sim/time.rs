@@ -9,6 +9,12 @@ pub type Micros = u64;
 pub const MICROS_PER_MS: Micros = 1_000;
 pub const MICROS_PER_SEC: Micros = 1_000_000;
 
+/// Node wall clocks start at this Unix time (2026-01-01T00:00:00Z, in µs)
+/// rather than at zero: Redis compares `mstime()` against fields that start
+/// at 0 (e.g. Sentinel's `failover_start_time`), which only works when the
+/// clock reads like a real one.
+pub const WALL_CLOCK_START: Micros = 1_767_225_600 * MICROS_PER_SEC;
+
 pub const fn ms(n: u64) -> Micros {
     n * MICROS_PER_MS
 }

@@ -1,0 +1,535 @@
+//! Agreement and failover: asking the other Sentinels, voting per epoch,
+//! counting votes, and the failover state machine from the election to the
+//! switch (sentinel.c: sentinelAskMasterStateToOtherSentinels(),
+//! sentinelVoteLeader(), sentinelGetLeader(), sentinelFailoverStateMachine(),
+//! sentinelSelectSlave()).
+
+use std::cmp::Ordering;
+
+use compact_str::CompactString;
+use indexmap::IndexMap;
+use rand::RngExt;
+
+use super::instance::{FailoverState, Instance, Pending, Reconf, period};
+use super::{SCtx, Sentinel};
+use crate::proto::{Cmd, Msg, Reply};
+use crate::sim::net::NodeId;
+use crate::trace::Level;
+
+impl Sentinel {
+    /// sentinelAskMasterStateToOtherSentinels(): while the master is SDOWN
+    /// here, ask each Sentinel (once a second, or now if `forced`); with a
+    /// failover in progress the request carries our id, asking for a vote.
+    pub(super) fn ask_master_state(&mut self, ctx: SCtx<'_, '_>, forced: bool) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let m = &mut p.master;
+        let (ip, port) = (m.inst.host.clone(), m.inst.port);
+        let runid = (m.failover_state > FailoverState::None).then(|| p.myid.clone());
+        let master_sdown = m.inst.s_down;
+        for s in &mut m.sentinels {
+            let elapsed = now.saturating_sub(s.last_master_down_reply_time);
+            if elapsed > period::ASK * 5 {
+                s.master_down = false;
+                s.leader = None;
+            }
+            if !master_sdown || s.link.disconnected {
+                continue;
+            }
+            if !forced && elapsed < period::ASK {
+                continue;
+            }
+            let Some(cc) = s.link.cc else { continue };
+            ctx.send(
+                cc,
+                Msg::Cmd(Cmd::IsMasterDownByAddr {
+                    ip: ip.clone(),
+                    port,
+                    epoch: p.current_epoch,
+                    runid: runid.clone(),
+                }),
+            );
+            s.link.pending.push_back(Pending::IsMasterDown);
+        }
+    }
+
+    /// sentinelReceiveIsMasterDownReply()
+    pub(super) fn is_master_down_reply(&mut self, ctx: SCtx<'_, '_>, node: NodeId, reply: Reply) {
+        let Reply::MasterDown {
+            down,
+            leader,
+            leader_epoch,
+        } = reply
+        else {
+            return;
+        };
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) else {
+            return;
+        };
+        s.last_master_down_reply_time = now;
+        s.master_down = down;
+        if let Some(l) = leader {
+            if s.leader_epoch != leader_epoch {
+                ctx.log(
+                    Level::Warning,
+                    "voted for",
+                    format!("{} voted for {} {}", s.name, l, leader_epoch),
+                );
+            }
+            s.leader = Some(l);
+            s.leader_epoch = leader_epoch;
+        }
+    }
+
+    /// The `is-master-down-by-addr` branch of sentinelCommand(): our view of
+    /// the master (0 in TILT) and, when asked, our vote.
+    pub(super) fn is_master_down_by_addr(
+        &mut self,
+        ctx: SCtx<'_, '_>,
+        ip: &str,
+        port: u16,
+        epoch: u64,
+        runid: Option<CompactString>,
+    ) -> Reply {
+        let p = self.proc.as_ref().expect("running");
+        let known = p.master.inst.host == ip && p.master.inst.port == port;
+        let down = !p.tilt && known && p.master.inst.s_down;
+        let (leader, leader_epoch) = match runid {
+            Some(r) if known => self.vote_leader(ctx, epoch, &r),
+            _ => (None, 0),
+        };
+        Reply::MasterDown {
+            down,
+            leader,
+            leader_epoch,
+        }
+    }
+
+    /// sentinelVoteLeader(): at most one vote per epoch, first come first
+    /// served. Voting for another Sentinel blocks our own attempts.
+    pub(super) fn vote_leader(
+        &mut self,
+        ctx: SCtx<'_, '_>,
+        req_epoch: u64,
+        req_runid: &str,
+    ) -> (Option<CompactString>, u64) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        if req_epoch > p.current_epoch {
+            p.current_epoch = req_epoch;
+            Self::emit(ctx, Level::Warning, "+new-epoch", req_epoch.to_string());
+            self.flush_config();
+        }
+        let p = self.proc.as_mut().expect("running");
+        if p.master.leader_epoch < req_epoch && p.current_epoch <= req_epoch {
+            p.master.leader = Some(req_runid.into());
+            p.master.leader_epoch = p.current_epoch;
+            let detail = format!("{req_runid} {}", p.current_epoch);
+            Self::emit(ctx, Level::Warning, "+vote-for-leader", detail);
+            if req_runid != p.myid {
+                let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
+                let p = self.proc.as_mut().expect("running");
+                p.master.failover_start_time = now + desync;
+            }
+            self.flush_config();
+        }
+        let p = self.proc.as_ref().expect("running");
+        (p.master.leader.clone(), p.master.leader_epoch)
+    }
+
+    /// sentinelStartFailoverIfNeeded() and sentinelStartFailover()
+    pub(super) fn start_failover_if_needed(&mut self, ctx: SCtx<'_, '_>) -> bool {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let m = &mut p.master;
+        if !m.o_down || m.in_failover() {
+            return false;
+        }
+        if now.saturating_sub(m.failover_start_time) < m.failover_timeout * 2 {
+            if m.failover_delay_logged != m.failover_start_time {
+                m.failover_delay_logged = m.failover_start_time;
+                let next = m.failover_start_time + m.failover_timeout * 2;
+                ctx.log(
+                    Level::Warning,
+                    "Next failover delay: I will not start a failover before",
+                    format!(
+                        "Next failover delay: I will not start a failover before {}",
+                        crate::sim::time::Secs(
+                            (next * 1000).saturating_sub(crate::sim::time::WALL_CLOCK_START)
+                        )
+                    ),
+                );
+            }
+            return false;
+        }
+        m.failover_state = FailoverState::WaitStart;
+        p.current_epoch += 1;
+        m.failover_epoch = p.current_epoch;
+        let epoch = p.current_epoch;
+        let at = m.inst.describe();
+        Self::emit(ctx, Level::Warning, "+new-epoch", epoch.to_string());
+        Self::emit(ctx, Level::Warning, "+try-failover", at);
+        let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
+        let p = self.proc.as_mut().expect("running");
+        p.master.failover_start_time = now + desync;
+        p.master.failover_state_change_time = now;
+        self.flush_config();
+        true
+    }
+
+    /// sentinelGetLeader(): tally the votes of this epoch, vote ourselves
+    /// for the front runner (or for us), and require a majority of all known
+    /// Sentinels and at least the quorum.
+    fn get_leader(&mut self, ctx: SCtx<'_, '_>, epoch: u64) -> Option<CompactString> {
+        let p = self.proc.as_ref().expect("running");
+        let voters = p.master.sentinels.len() as u32 + 1;
+        let mut counters: IndexMap<CompactString, u32> = IndexMap::new();
+        for s in &p.master.sentinels {
+            if let Some(l) = &s.leader
+                && s.leader_epoch == p.current_epoch
+            {
+                *counters.entry(l.clone()).or_default() += 1;
+            }
+        }
+        let mut winner: Option<CompactString> = None;
+        let mut max_votes = 0;
+        for (l, v) in &counters {
+            if *v > max_votes {
+                max_votes = *v;
+                winner = Some(l.clone());
+            }
+        }
+        let myid = p.myid.clone();
+        let candidate = winner.clone().unwrap_or(myid);
+        let (myvote, vote_epoch) = self.vote_leader(ctx, epoch, &candidate);
+        if let Some(v) = myvote
+            && vote_epoch == epoch
+        {
+            let votes = counters.get(&v).copied().unwrap_or(0) + 1;
+            if votes > max_votes {
+                max_votes = votes;
+                winner = Some(v);
+            }
+        }
+        let p = self.proc.as_ref().expect("running");
+        let majority = voters / 2 + 1;
+        winner.filter(|_| max_votes >= majority && max_votes >= p.master.quorum)
+    }
+
+    /// sentinelFailoverStateMachine()
+    pub(super) fn failover_state_machine(&mut self, ctx: SCtx<'_, '_>) {
+        let state = self.proc.as_ref().expect("running").master.failover_state;
+        match state {
+            FailoverState::WaitStart => self.failover_wait_start(ctx),
+            FailoverState::SelectSlave => self.failover_select_slave(ctx),
+            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(ctx),
+            FailoverState::WaitPromotion => self.failover_wait_promotion(ctx),
+            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(ctx),
+            FailoverState::None | FailoverState::UpdateConfig => {}
+        }
+    }
+
+    fn set_state(&mut self, ctx: SCtx<'_, '_>, state: FailoverState) {
+        let now = ctx.mstime();
+        let m = &mut self.proc.as_mut().expect("running").master;
+        m.failover_state = state;
+        m.failover_state_change_time = now;
+    }
+
+    fn master_at(&self) -> String {
+        self.proc.as_ref().expect("running").master.inst.describe()
+    }
+
+    fn replica_at(&self, idx: usize) -> String {
+        let p = self.proc.as_ref().expect("running");
+        Self::at(p, &p.master.replicas[idx])
+    }
+
+    /// sentinelFailoverWaitStart()
+    fn failover_wait_start(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let epoch = self.proc.as_ref().expect("running").master.failover_epoch;
+        let leader = self.get_leader(ctx, epoch);
+        let p = self.proc.as_ref().expect("running");
+        if leader.as_deref() != Some(p.myid.as_str()) {
+            let timeout = period::ELECTION_TIMEOUT.min(p.master.failover_timeout);
+            if now.saturating_sub(p.master.failover_start_time) > timeout {
+                let at = self.master_at();
+                Self::emit(ctx, Level::Warning, "-failover-abort-not-elected", at);
+                self.abort_failover(ctx);
+            }
+            return;
+        }
+        let at = self.master_at();
+        Self::emit(ctx, Level::Warning, "+elected-leader", at.clone());
+        self.set_state(ctx, FailoverState::SelectSlave);
+        Self::emit(ctx, Level::Warning, "+failover-state-select-slave", at);
+    }
+
+    /// sentinelFailoverSelectSlave()
+    fn failover_select_slave(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_ref().expect("running");
+        let (chosen, candidates) = select_slave(&p.master, now);
+        self.selections.push(Selection {
+            t: ctx.sim_time(),
+            epoch: p.master.failover_epoch,
+            chosen: chosen.map(|i| p.master.replicas[i].name.clone()),
+            candidates,
+        });
+        let Some(idx) = chosen else {
+            let at = self.master_at();
+            Self::emit(ctx, Level::Warning, "-failover-abort-no-good-slave", at);
+            self.abort_failover(ctx);
+            return;
+        };
+        let at = self.replica_at(idx);
+        Self::emit(ctx, Level::Warning, "+selected-slave", at.clone());
+        let m = &mut self.proc.as_mut().expect("running").master;
+        m.replicas[idx].promoted = true;
+        m.promoted = Some(idx);
+        self.set_state(ctx, FailoverState::SendSlaveofNoone);
+        Self::emit(ctx, Level::Notice, "+failover-state-send-slaveof-noone", at);
+    }
+
+    /// sentinelFailoverSendSlaveOfNoOne()
+    fn failover_send_slaveof_noone(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_ref().expect("running");
+        let idx = p.master.promoted.expect("selected");
+        let r = &p.master.replicas[idx];
+        if r.link.disconnected {
+            if now.saturating_sub(p.master.failover_state_change_time) > p.master.failover_timeout {
+                let at = self.master_at();
+                Self::emit(ctx, Level::Warning, "-failover-abort-slave-timeout", at);
+                self.abort_failover(ctx);
+            }
+            return;
+        }
+        let node = r.node;
+        if !self.send_slaveof(ctx, node, None) {
+            return;
+        }
+        let at = self.replica_at(idx);
+        Self::emit(ctx, Level::Notice, "+failover-state-wait-promotion", at);
+        self.set_state(ctx, FailoverState::WaitPromotion);
+    }
+
+    /// sentinelFailoverWaitPromotion(): the promotion is seen in INFO.
+    fn failover_wait_promotion(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let m = &self.proc.as_ref().expect("running").master;
+        if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
+            let at = self.master_at();
+            Self::emit(ctx, Level::Warning, "-failover-abort-slave-timeout", at);
+            self.abort_failover(ctx);
+        }
+    }
+
+    /// sentinelFailoverReconfNextSlave(): point replicas at the promoted one,
+    /// `parallel-syncs` at a time.
+    fn failover_reconf_next_slave(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_ref().expect("running");
+        let m = &p.master;
+        let promoted = m.promoted.expect("promoted");
+        let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
+        let mut in_progress = m
+            .replicas
+            .iter()
+            .filter(|r| matches!(r.reconf, Reconf::Sent | Reconf::InProgress))
+            .count() as u32;
+        let parallel = m.parallel_syncs;
+        for idx in 0..m.replicas.len() {
+            if in_progress >= parallel {
+                break;
+            }
+            let r = &self.proc.as_ref().expect("running").master.replicas[idx];
+            if r.promoted || r.reconf == Reconf::Done {
+                continue;
+            }
+            if r.reconf == Reconf::Sent
+                && now.saturating_sub(r.slave_reconf_sent_time) > period::SLAVE_RECONF_TIMEOUT
+            {
+                let at = self.replica_at(idx);
+                Self::emit(ctx, Level::Notice, "-slave-reconf-sent-timeout", at);
+                self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Done;
+                continue;
+            }
+            if matches!(r.reconf, Reconf::Sent | Reconf::InProgress) || r.link.disconnected {
+                continue;
+            }
+            let node = r.node;
+            if self.send_slaveof(ctx, node, Some(target.clone())) {
+                let r = &mut self.proc.as_mut().expect("running").master.replicas[idx];
+                r.reconf = Reconf::Sent;
+                r.slave_reconf_sent_time = now;
+                let at = self.replica_at(idx);
+                Self::emit(ctx, Level::Notice, "+slave-reconf-sent", at);
+                in_progress += 1;
+            }
+        }
+        self.failover_detect_end(ctx);
+    }
+
+    /// sentinelFailoverDetectEnd()
+    fn failover_detect_end(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let m = &self.proc.as_ref().expect("running").master;
+        let Some(promoted) = m.promoted else { return };
+        if m.replicas[promoted].s_down {
+            return;
+        }
+        let mut not_reconfigured = m
+            .replicas
+            .iter()
+            .filter(|r| !r.promoted && r.reconf != Reconf::Done && !r.s_down)
+            .count();
+        let mut timeout = false;
+        if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
+            not_reconfigured = 0;
+            timeout = true;
+            let at = self.master_at();
+            Self::emit(ctx, Level::Warning, "+failover-end-for-timeout", at);
+        }
+        if not_reconfigured == 0 {
+            let at = self.master_at();
+            Self::emit(ctx, Level::Warning, "+failover-end", at);
+            self.set_state(ctx, FailoverState::UpdateConfig);
+        }
+        if timeout {
+            let m = &self.proc.as_ref().expect("running").master;
+            let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
+            for idx in 0..m.replicas.len() {
+                let r = &self.proc.as_ref().expect("running").master.replicas[idx];
+                if r.promoted || r.reconf != Reconf::None || r.link.disconnected {
+                    continue;
+                }
+                let node = r.node;
+                if self.send_slaveof(ctx, node, Some(target.clone())) {
+                    let at = self.replica_at(idx);
+                    Self::emit(ctx, Level::Notice, "+slave-reconf-sent-be", at);
+                    self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Sent;
+                }
+            }
+        }
+    }
+
+    /// sentinelAbortFailover(): `failover_start_time` stays, so this
+    /// Sentinel waits 2 x failover-timeout before trying again.
+    fn abort_failover(&mut self, ctx: SCtx<'_, '_>) {
+        self.set_state(ctx, FailoverState::None);
+        let m = &mut self.proc.as_mut().expect("running").master;
+        if let Some(i) = m.promoted.take() {
+            m.replicas[i].promoted = false;
+        }
+        for r in &mut m.replicas {
+            r.reconf = Reconf::None;
+        }
+    }
+
+    /// sentinelFailoverSwitchToPromotedSlave()
+    pub(super) fn switch_to_promoted(&mut self, ctx: SCtx<'_, '_>) {
+        let p = self.proc.as_ref().expect("running");
+        let m = &p.master;
+        let new = m.promoted.map_or(m.inst.node, |i| m.replicas[i].node);
+        let detail = format!(
+            "{} {} {} {} {}",
+            m.inst.name,
+            m.inst.host,
+            m.inst.port,
+            self.dir.hosts[new as usize],
+            self.dir.ports[new as usize]
+        );
+        Self::emit(ctx, Level::Warning, "+switch-master", detail);
+        self.reset_master_and_change_address(ctx, new);
+    }
+}
+
+/// One replica as sentinelSelectSlave() saw it, for the run's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub name: CompactString,
+    pub priority: u32,
+    pub offset: u64,
+    pub runid: Option<CompactString>,
+    /// Why it was excluded, if it was.
+    pub excluded: Option<&'static str>,
+}
+
+/// A replica selection: when, in which epoch, the table and the choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selection {
+    pub t: u64,
+    pub epoch: u64,
+    pub candidates: Vec<Candidate>,
+    pub chosen: Option<CompactString>,
+}
+
+/// sentinelSelectSlave(): exclude replicas that are down, disconnected,
+/// silent, priority 0, stale, or too long cut off from the master; then
+/// the best by priority, offset and run id. Returns the chosen index and
+/// the table of every replica with its exclusion reason.
+pub(super) fn select_slave(
+    m: &super::instance::Master,
+    now: u64,
+) -> (Option<usize>, Vec<Candidate>) {
+    let mut max_master_down = m.down_after * 10;
+    if m.inst.s_down {
+        max_master_down += now.saturating_sub(m.inst.s_down_since);
+    }
+    let info_validity = if m.inst.s_down {
+        period::PING * 5
+    } else {
+        period::INFO * 3
+    };
+    let exclusion = |r: &Instance| -> Option<&'static str> {
+        if r.s_down {
+            Some("SDOWN")
+        } else if r.link.disconnected {
+            Some("disconnected")
+        } else if now.saturating_sub(r.link.last_avail_time) > period::PING * 5 {
+            Some("no valid PING reply for 5 s")
+        } else if r.slave_priority == 0 {
+            Some("priority 0")
+        } else if now.saturating_sub(r.info_refresh) > info_validity {
+            Some("INFO too old")
+        } else if r.master_link_down_time > max_master_down as i64 {
+            Some("link to master down too long")
+        } else {
+            None
+        }
+    };
+    let table: Vec<Candidate> = m
+        .replicas
+        .iter()
+        .map(|r| Candidate {
+            name: r.name.clone(),
+            priority: r.slave_priority,
+            offset: r.slave_repl_offset,
+            runid: r.runid.clone(),
+            excluded: exclusion(r),
+        })
+        .collect();
+    let mut candidates: Vec<usize> = (0..m.replicas.len())
+        .filter(|&i| table[i].excluded.is_none())
+        .collect();
+    candidates.sort_by(|&a, &b| compare_for_promotion(&m.replicas[a], &m.replicas[b]));
+    (candidates.first().copied(), table)
+}
+
+/// compareSlavesForPromotion(): lower priority, then larger offset, then
+/// the smaller run id (case-insensitive), a missing run id last.
+fn compare_for_promotion(a: &Instance, b: &Instance) -> Ordering {
+    a.slave_priority
+        .cmp(&b.slave_priority)
+        .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+        .then_with(|| match (&a.runid, &b.runid) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+        })
+}

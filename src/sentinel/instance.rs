@@ -1,0 +1,240 @@
+//! What a Sentinel knows about each instance it watches: a master, its
+//! replicas, and the other Sentinels (sentinel.c: sentinelRedisInstance,
+//! instanceLink).
+
+use std::collections::VecDeque;
+
+use compact_str::CompactString;
+
+use crate::sim::net::{ConnId, NodeId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Master,
+    Replica,
+    Sentinel,
+}
+
+/// A command sent on a command link whose reply is still expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    Ping,
+    Info,
+    Publish,
+    IsMasterDown,
+    SlaveOf,
+}
+
+/// The connections to one instance (`instanceLink`). Times are the
+/// Sentinel's wall clock in milliseconds, as `mstime()`.
+#[derive(Debug)]
+pub struct Link {
+    pub disconnected: bool,
+    pub cc: Option<ConnId>,
+    pub pc: Option<ConnId>,
+    pub cc_conn_time: u64,
+    pub pc_conn_time: u64,
+    pub pc_last_activity: u64,
+    pub last_avail_time: u64,
+    /// Time of the oldest unanswered PING, 0 if none.
+    pub act_ping_time: u64,
+    pub last_ping_time: u64,
+    pub last_pong_time: u64,
+    pub last_reconn_time: u64,
+    /// Replies expected on `cc`, in order.
+    pub pending: VecDeque<Pending>,
+}
+
+impl Link {
+    /// A new link: every time starts now, so an instance that never answers
+    /// goes SDOWN after down-after-milliseconds (createInstanceLink()).
+    pub fn new(now: u64) -> Self {
+        Self {
+            disconnected: true,
+            cc: None,
+            pc: None,
+            cc_conn_time: 0,
+            pc_conn_time: 0,
+            pc_last_activity: 0,
+            last_avail_time: now,
+            act_ping_time: now,
+            last_ping_time: 0,
+            last_pong_time: now,
+            last_reconn_time: 0,
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+/// Reconfiguration progress of a replica during a failover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reconf {
+    None,
+    Sent,
+    InProgress,
+    Done,
+}
+
+#[derive(Debug)]
+pub struct Instance {
+    pub kind: Kind,
+    /// `ip:port` for replicas, the run id for Sentinels, the master's name.
+    pub name: CompactString,
+    pub host: CompactString,
+    pub port: u16,
+    pub node: NodeId,
+    pub runid: Option<CompactString>,
+    pub link: Link,
+    pub s_down: bool,
+    pub s_down_since: u64,
+    pub o_down_since: u64,
+    pub info_refresh: u64,
+    /// The role INFO reported, and since when.
+    pub role_reported: Option<Kind>,
+    pub role_reported_time: u64,
+    pub slave_conf_change_time: u64,
+    pub master_link_down_time: i64,
+    pub slave_priority: u32,
+    pub slave_repl_offset: u64,
+    pub slave_master_host: Option<CompactString>,
+    pub slave_master_port: u16,
+    pub slave_master_link_up: bool,
+    pub last_pub_time: u64,
+    pub last_hello_time: u64,
+    pub last_master_down_reply_time: u64,
+    /// For a Sentinel: it said the master is down.
+    pub master_down: bool,
+    /// For a Sentinel: its reported vote and that vote's epoch.
+    pub leader: Option<CompactString>,
+    pub leader_epoch: u64,
+    pub promoted: bool,
+    pub reconf: Reconf,
+    pub slave_reconf_sent_time: u64,
+}
+
+impl Instance {
+    pub fn new(
+        kind: Kind,
+        name: CompactString,
+        host: &str,
+        port: u16,
+        node: NodeId,
+        now: u64,
+    ) -> Self {
+        Self {
+            kind,
+            name,
+            host: host.into(),
+            port,
+            node,
+            runid: None,
+            link: Link::new(now),
+            s_down: false,
+            s_down_since: 0,
+            o_down_since: 0,
+            info_refresh: 0,
+            role_reported: None,
+            role_reported_time: now,
+            slave_conf_change_time: now,
+            master_link_down_time: 0,
+            slave_priority: 100,
+            slave_repl_offset: 0,
+            slave_master_host: None,
+            slave_master_port: 0,
+            slave_master_link_up: false,
+            last_pub_time: 0,
+            last_hello_time: 0,
+            last_master_down_reply_time: 0,
+            master_down: false,
+            leader: None,
+            leader_epoch: 0,
+            promoted: false,
+            reconf: Reconf::None,
+            slave_reconf_sent_time: 0,
+        }
+    }
+
+    /// `<type> <name> <ip> <port>`, the start of sentinelEvent()'s `%@`.
+    pub fn describe(&self) -> String {
+        let kind = match self.kind {
+            Kind::Master => "master",
+            Kind::Replica => "slave",
+            Kind::Sentinel => "sentinel",
+        };
+        format!("{kind} {} {} {}", self.name, self.host, self.port)
+    }
+
+    /// sentinelRedisInstanceNoDownFor()
+    pub fn no_down_for(&self, now: u64, ms: u64) -> bool {
+        let recent = self.s_down_since.max(self.o_down_since);
+        recent == 0 || now.saturating_sub(recent) > ms
+    }
+}
+
+/// Failover states, in Redis's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailoverState {
+    None,
+    WaitStart,
+    SelectSlave,
+    SendSlaveofNoone,
+    WaitPromotion,
+    ReconfSlaves,
+    UpdateConfig,
+}
+
+/// A monitored master with everything attached to it.
+#[derive(Debug)]
+pub struct Master {
+    pub inst: Instance,
+    pub quorum: u32,
+    pub down_after: u64,
+    pub failover_timeout: u64,
+    pub parallel_syncs: u32,
+    pub config_epoch: u64,
+    pub o_down: bool,
+    pub replicas: Vec<Instance>,
+    pub sentinels: Vec<Instance>,
+    /// This Sentinel's vote and its epoch.
+    pub leader: Option<CompactString>,
+    pub leader_epoch: u64,
+    pub failover_state: FailoverState,
+    pub failover_epoch: u64,
+    pub failover_start_time: u64,
+    pub failover_state_change_time: u64,
+    pub failover_delay_logged: u64,
+    /// Index in `replicas` of the replica being promoted.
+    pub promoted: Option<usize>,
+}
+
+impl Master {
+    pub fn in_failover(&self) -> bool {
+        self.failover_state != FailoverState::None
+    }
+
+    /// sentinelGetCurrentMasterAddress(): the promoted replica once the
+    /// failover reconfigures replicas.
+    pub fn current_address(&self) -> (CompactString, u16, NodeId) {
+        if self.failover_state >= FailoverState::ReconfSlaves
+            && let Some(p) = self.promoted.map(|i| &self.replicas[i])
+        {
+            return (p.host.clone(), p.port, p.node);
+        }
+        (self.inst.host.clone(), self.inst.port, self.inst.node)
+    }
+}
+
+/// Durations a Sentinel uses, in milliseconds.
+pub mod period {
+    pub const PING: u64 = 1000;
+    pub const INFO: u64 = 10_000;
+    pub const ASK: u64 = 1000;
+    pub const PUBLISH: u64 = 2000;
+    pub const TILT_TRIGGER: i64 = 2000;
+    pub const TILT: u64 = 30_000;
+    pub const SLAVE_RECONF_TIMEOUT: u64 = 10_000;
+    pub const MIN_LINK_RECONNECT: u64 = 15_000;
+    pub const ELECTION_TIMEOUT: u64 = 10_000;
+    pub const MAX_DESYNC: u64 = 1000;
+    pub const MAX_PENDING_COMMANDS: usize = 100;
+}

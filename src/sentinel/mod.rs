@@ -1,0 +1,1071 @@
+//! Redis Sentinel 7.0 as a state machine (sentinel.c): monitoring with PING,
+//! INFO and hello messages, SDOWN/ODOWN, leader election per epoch, the
+//! failover state machine, configuration propagation and TILT.
+//!
+//! One Sentinel monitors one master (the scenario's). Times are the
+//! Sentinel's wall clock in milliseconds, as `mstime()`, so a clock jump
+//! shows up exactly where Redis would see it.
+
+pub mod failover;
+pub mod instance;
+
+use std::rc::Rc;
+
+use compact_str::{CompactString, format_compact};
+use indexmap::IndexMap;
+use rand::RngExt;
+
+use crate::proto::{Cmd, Msg, Reply, RunId};
+use crate::redis::Directory;
+use crate::sim::net::{ConnId, NodeId};
+use crate::sim::time::Micros;
+use crate::sim::{Ctx, Node};
+use crate::trace::{Level, Source};
+use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
+
+pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
+
+/// sentinel.conf settings for the monitored master.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentinelConf {
+    pub master_name: CompactString,
+    pub master: NodeId,
+    pub quorum: u32,
+    pub down_after: u64,
+    pub failover_timeout: u64,
+    pub parallel_syncs: u32,
+    pub port: u16,
+}
+
+impl SentinelConf {
+    pub fn new(master: NodeId) -> Self {
+        Self {
+            master_name: "mymaster".into(),
+            master,
+            quorum: 2,
+            down_after: 30_000,
+            failover_timeout: 180_000,
+            parallel_syncs: 1,
+            port: 26379,
+        }
+    }
+}
+
+/// What sentinel.conf holds after every flush, so a restarted Sentinel
+/// resumes with its identity, epochs, vote and known instances.
+#[derive(Clone, Debug)]
+struct Saved {
+    myid: CompactString,
+    current_epoch: u64,
+    master_node: NodeId,
+    config_epoch: u64,
+    leader: Option<CompactString>,
+    leader_epoch: u64,
+    replicas: Vec<NodeId>,
+    sentinels: Vec<(NodeId, Option<CompactString>)>,
+}
+
+/// Who a connection belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    /// Our command link to an instance (by node id).
+    Cc(NodeId),
+    /// Our pub/sub link to a master or replica.
+    Pc(NodeId),
+    /// A client or another Sentinel connected to us.
+    Incoming,
+}
+
+/// The running Sentinel process.
+pub struct SProc {
+    pub myid: CompactString,
+    pub current_epoch: u64,
+    pub tilt: bool,
+    tilt_start: u64,
+    previous_time: u64,
+    pub master: Master,
+    conns: IndexMap<ConnId, Owner, rustc_hash::FxBuildHasher>,
+}
+
+pub struct Sentinel {
+    pub name: String,
+    dir: Rc<Directory>,
+    conf: SentinelConf,
+    saved: Option<Saved>,
+    pub proc: Option<SProc>,
+    /// Every replica selection this Sentinel made, for the run's report.
+    pub selections: Vec<failover::Selection>,
+}
+
+type SCtx<'a, 'b> = &'a mut Ctx<'b, Msg>;
+
+const T_TICK: u64 = 0;
+
+impl Sentinel {
+    pub fn new(name: String, dir: Rc<Directory>, conf: SentinelConf) -> Self {
+        Self {
+            name,
+            dir,
+            conf,
+            saved: None,
+            proc: None,
+            selections: Vec::new(),
+        }
+    }
+
+    fn instance(&self, kind: Kind, node: NodeId, now: u64) -> Instance {
+        let host = &self.dir.hosts[node as usize];
+        let port = self.dir.ports[node as usize];
+        let name = match kind {
+            Kind::Master => self.conf.master_name.clone(),
+            _ => format_compact!("{host}:{port}"),
+        };
+        Instance::new(kind, name, host, port, node, now)
+    }
+
+    /// Persists what sentinelFlushConfig() writes.
+    fn flush_config(&mut self) {
+        let Some(p) = &self.proc else { return };
+        self.saved = Some(Saved {
+            myid: p.myid.clone(),
+            current_epoch: p.current_epoch,
+            master_node: p.master.inst.node,
+            config_epoch: p.master.config_epoch,
+            leader: p.master.leader.clone(),
+            leader_epoch: p.master.leader_epoch,
+            replicas: p.master.replicas.iter().map(|r| r.node).collect(),
+            sentinels: p
+                .master
+                .sentinels
+                .iter()
+                .map(|s| (s.node, s.runid.clone()))
+                .collect(),
+        });
+    }
+
+    fn emit(ctx: SCtx<'_, '_>, level: Level, event: &'static str, detail: String) {
+        ctx.emit(Source::Sentinel, level, event.into(), detail);
+    }
+
+    /// The `%@` of sentinelEvent(): the instance, plus its master for
+    /// replicas and Sentinels.
+    fn at(p: &SProc, inst: &Instance) -> String {
+        match inst.kind {
+            Kind::Master => inst.describe(),
+            _ => format!(
+                "{} @ {} {} {}",
+                inst.describe(),
+                p.master.inst.name,
+                p.master.inst.host,
+                p.master.inst.port
+            ),
+        }
+    }
+
+    fn schedule_tick(ctx: SCtx<'_, '_>) {
+        // sentinelTimer(): server.hz = 10 + rand() % 10 desynchronises Sentinels.
+        let hz: u64 = 10 + ctx.rng().random_range(0..10u64);
+        ctx.set_timer(1_000_000 / hz / 1000 * 1000, T_TICK);
+    }
+}
+
+impl Node for Sentinel {
+    type Msg = Msg;
+    type Admin = crate::redis::Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let now = ctx.mstime();
+        let saved = self.saved.clone();
+        let myid: CompactString = match &saved {
+            Some(s) => s.myid.clone(),
+            None => RunId::random(ctx.rng()).as_str().into(),
+        };
+        let master_node = saved.as_ref().map_or(self.conf.master, |s| s.master_node);
+        let mut master = Master {
+            inst: self.instance(Kind::Master, master_node, now),
+            quorum: self.conf.quorum,
+            down_after: self.conf.down_after,
+            failover_timeout: self.conf.failover_timeout,
+            parallel_syncs: self.conf.parallel_syncs,
+            config_epoch: 0,
+            o_down: false,
+            replicas: Vec::new(),
+            sentinels: Vec::new(),
+            leader: None,
+            leader_epoch: 0,
+            failover_state: FailoverState::None,
+            failover_epoch: 0,
+            failover_start_time: 0,
+            failover_state_change_time: 0,
+            failover_delay_logged: 0,
+            promoted: None,
+        };
+        let mut current_epoch = 0;
+        if let Some(s) = &saved {
+            current_epoch = s.current_epoch;
+            master.config_epoch = s.config_epoch;
+            master.leader = s.leader.clone();
+            master.leader_epoch = s.leader_epoch;
+            for &r in &s.replicas {
+                master.replicas.push(self.instance(Kind::Replica, r, now));
+            }
+            for (n, runid) in &s.sentinels {
+                let mut i = self.instance(Kind::Sentinel, *n, now);
+                if let Some(id) = runid {
+                    i.name = id.clone();
+                    i.runid = Some(id.clone());
+                }
+                master.sentinels.push(i);
+            }
+        }
+        let detail = format!("{} quorum {}", master.inst.describe(), master.quorum);
+        self.proc = Some(SProc {
+            myid,
+            current_epoch,
+            tilt: false,
+            tilt_start: 0,
+            previous_time: now,
+            master,
+            conns: IndexMap::default(),
+        });
+        Self::emit(ctx, Level::Warning, "+monitor", detail);
+        self.flush_config();
+        Self::schedule_tick(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        if token != T_TICK || self.proc.is_none() {
+            return;
+        }
+        self.timer(ctx);
+        Self::schedule_tick(ctx);
+    }
+
+    fn on_accept(&mut self, _ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
+        if let Some(p) = self.proc.as_mut() {
+            p.conns.insert(conn, Owner::Incoming);
+        }
+    }
+
+    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Msg>, _conn: ConnId) {}
+
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        self.link_closed(ctx, conn);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        let Some(p) = self.proc.as_ref() else { return };
+        match (p.conns.get(&conn).copied(), msg) {
+            (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
+                let reply = self.command(ctx, cmd);
+                ctx.send(conn, Msg::Reply(reply));
+            }
+            (Some(Owner::Cc(node)), Msg::Reply(reply)) => self.reply(ctx, node, reply),
+            (Some(Owner::Pc(node)), Msg::Message { channel, payload }) => {
+                let now = ctx.mstime();
+                let p = self.proc.as_mut().expect("running");
+                if let Some(i) = instance_mut(&mut p.master, node) {
+                    i.link.pc_last_activity = now;
+                }
+                if channel == HELLO_CHANNEL {
+                    self.process_hello(ctx, &payload);
+                }
+            }
+            (Some(Owner::Pc(node)), Msg::Reply(_)) => {
+                let now = ctx.mstime();
+                let p = self.proc.as_mut().expect("running");
+                if let Some(i) = instance_mut(&mut p.master, node) {
+                    i.link.pc_last_activity = now;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        self.link_closed(ctx, conn);
+    }
+
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: crate::redis::Admin) {}
+
+    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
+        // sentinel.conf was flushed on every change: `saved` is current.
+        self.proc = None;
+    }
+
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {
+        self.flush_config();
+        self.proc = None;
+    }
+}
+
+/// The instance with this node id among the master, its replicas and the
+/// Sentinels.
+fn instance_mut(m: &mut Master, node: NodeId) -> Option<&mut Instance> {
+    if m.inst.node == node {
+        return Some(&mut m.inst);
+    }
+    m.replicas
+        .iter_mut()
+        .chain(m.sentinels.iter_mut())
+        .find(|i| i.node == node)
+}
+
+impl Sentinel {
+    /// sentinelTimer()
+    fn timer(&mut self, ctx: SCtx<'_, '_>) {
+        self.check_tilt(ctx);
+        let master = self.proc.as_ref().expect("running").master.inst.node;
+        self.handle_instance(ctx, master);
+        let p = self.proc.as_ref().expect("running");
+        let others: Vec<NodeId> = p
+            .master
+            .replicas
+            .iter()
+            .chain(p.master.sentinels.iter())
+            .map(|i| i.node)
+            .collect();
+        for node in others {
+            self.handle_instance(ctx, node);
+        }
+        let p = self.proc.as_ref().expect("running");
+        if p.master.failover_state == FailoverState::UpdateConfig {
+            self.switch_to_promoted(ctx);
+        }
+        let now = ctx.mstime();
+        self.proc.as_mut().expect("running").previous_time = now;
+    }
+
+    /// sentinelCheckTiltCondition(): a timer gap below zero or above 2 s
+    /// means the clock or the process is unreliable.
+    fn check_tilt(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let delta = now as i64 - p.previous_time as i64;
+        if !(0..=period::TILT_TRIGGER).contains(&delta) {
+            p.tilt = true;
+            p.tilt_start = now;
+            Self::emit(ctx, Level::Warning, "+tilt", "#tilt mode entered".into());
+        }
+        p.previous_time = now;
+    }
+
+    /// sentinelHandleRedisInstance()
+    fn handle_instance(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+        self.reconnect_instance(ctx, node);
+        self.send_periodic_commands(ctx, node);
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        if p.tilt {
+            if now.saturating_sub(p.tilt_start) < period::TILT {
+                return;
+            }
+            p.tilt = false;
+            Self::emit(ctx, Level::Warning, "-tilt", "#tilt mode exited".into());
+        }
+        self.check_subjectively_down(ctx, node);
+        let p = self.proc.as_ref().expect("running");
+        if p.master.inst.node == node {
+            self.check_objectively_down(ctx);
+            if self.start_failover_if_needed(ctx) {
+                self.ask_master_state(ctx, true);
+            }
+            self.failover_state_machine(ctx);
+            self.ask_master_state(ctx, false);
+        }
+    }
+
+    /// sentinelReconnectInstance(): at most once per ping period, open the
+    /// command link (and the pub/sub link for masters and replicas).
+    fn reconnect_instance(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let down_after = p.master.down_after;
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return;
+        };
+        if !inst.link.disconnected {
+            return;
+        }
+        let ping_period = down_after.min(period::PING);
+        if now.saturating_sub(inst.link.last_reconn_time) < ping_period {
+            return;
+        }
+        inst.link.last_reconn_time = now;
+        let mut new_conns = Vec::new();
+        if inst.link.cc.is_none() {
+            let cc = ctx.connect(node);
+            inst.link.cc = Some(cc);
+            inst.link.cc_conn_time = now;
+            inst.link.pending.clear();
+            new_conns.push((cc, Owner::Cc(node)));
+            // CLIENT SETNAME, then a PING that starts the SDOWN clock if
+            // none was pending.
+            send_ping(ctx, inst, cc, now);
+        }
+        if inst.kind != Kind::Sentinel && inst.link.pc.is_none() {
+            let pc = ctx.connect(node);
+            inst.link.pc = Some(pc);
+            inst.link.pc_conn_time = now;
+            inst.link.pc_last_activity = now;
+            ctx.send(pc, Msg::Cmd(Cmd::Subscribe(HELLO_CHANNEL.into())));
+            new_conns.push((pc, Owner::Pc(node)));
+        }
+        if inst.link.cc.is_some() && (inst.kind == Kind::Sentinel || inst.link.pc.is_some()) {
+            inst.link.disconnected = false;
+        }
+        for (c, o) in new_conns {
+            p.conns.insert(c, o);
+        }
+    }
+
+    /// A link connection failed or dropped (instanceLinkCloseConnection()).
+    fn link_closed(&mut self, _ctx: SCtx<'_, '_>, conn: ConnId) {
+        let Some(p) = self.proc.as_mut() else { return };
+        let Some(owner) = p.conns.swap_remove(&conn) else {
+            return;
+        };
+        let node = match owner {
+            Owner::Cc(n) | Owner::Pc(n) => n,
+            Owner::Incoming => return,
+        };
+        if let Some(inst) = instance_mut(&mut p.master, node) {
+            if inst.link.cc == Some(conn) {
+                inst.link.cc = None;
+                inst.link.pending.clear();
+            }
+            if inst.link.pc == Some(conn) {
+                inst.link.pc = None;
+            }
+            inst.link.disconnected = true;
+        }
+    }
+
+    fn close_link(&mut self, ctx: SCtx<'_, '_>, node: NodeId, cc: bool) {
+        let p = self.proc.as_mut().expect("running");
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return;
+        };
+        let conn = if cc { inst.link.cc } else { inst.link.pc };
+        if let Some(c) = conn {
+            ctx.close(c);
+            self.link_closed(ctx, c);
+        }
+    }
+
+    /// sentinelSendPeriodicCommands(): INFO, PING and hello, each when due.
+    fn send_periodic_commands(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let master_odown_or_failover = p.master.o_down || p.master.in_failover();
+        let down_after = p.master.down_after;
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return;
+        };
+        let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
+            return;
+        };
+        if inst.link.pending.len() >= period::MAX_PENDING_COMMANDS {
+            return;
+        }
+        let info_period = if inst.kind == Kind::Replica
+            && (master_odown_or_failover || inst.master_link_down_time != 0)
+        {
+            1000
+        } else {
+            period::INFO
+        };
+        let ping_period = down_after.min(period::PING);
+        if inst.kind != Kind::Sentinel
+            && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period)
+        {
+            ctx.send(cc, Msg::Cmd(Cmd::Info));
+            inst.link.pending.push_back(Pending::Info);
+        }
+        if now.saturating_sub(inst.link.last_pong_time) > ping_period
+            && now.saturating_sub(inst.link.last_ping_time) > ping_period / 2
+        {
+            send_ping(ctx, inst, cc, now);
+        }
+        if now.saturating_sub(inst.last_pub_time) > period::PUBLISH {
+            self.send_hello(ctx, node);
+        }
+    }
+
+    /// sentinelSendHello(): our address, id and epoch, and the master's
+    /// current address and config epoch, published on the hello channel.
+    fn send_hello(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+        let now = ctx.mstime();
+        let me = ctx.id();
+        let (my_host, my_port) = (self.dir.hosts[me as usize].clone(), self.conf.port);
+        let p = self.proc.as_mut().expect("running");
+        let (mhost, mport, _) = p.master.current_address();
+        let payload = format!(
+            "{my_host},{my_port},{},{},{},{mhost},{mport},{}",
+            p.myid, p.current_epoch, p.master.inst.name, p.master.config_epoch
+        );
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return;
+        };
+        let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
+            return;
+        };
+        ctx.send(
+            cc,
+            Msg::Cmd(Cmd::Publish {
+                channel: HELLO_CHANNEL.into(),
+                message: payload,
+            }),
+        );
+        inst.link.pending.push_back(Pending::Publish);
+        inst.last_pub_time = now;
+    }
+
+    /// sentinelForceHelloUpdateForMaster(): hellos go out at the next tick.
+    fn force_hello_update(&mut self) {
+        let p = self.proc.as_mut().expect("running");
+        let m = &mut p.master;
+        let back = period::PUBLISH + 1;
+        m.inst.last_pub_time = m.inst.last_pub_time.saturating_sub(back);
+        for i in m.replicas.iter_mut().chain(m.sentinels.iter_mut()) {
+            i.last_pub_time = i.last_pub_time.saturating_sub(back);
+        }
+    }
+
+    /// A reply on one of our command links.
+    fn reply(&mut self, ctx: SCtx<'_, '_>, node: NodeId, reply: Reply) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return;
+        };
+        let Some(kind) = inst.link.pending.pop_front() else {
+            return;
+        };
+        match kind {
+            Pending::Ping => {
+                // sentinelPingReplyCallback()
+                let valid = match &reply {
+                    Reply::Pong => true,
+                    Reply::Error(e) => e.starts_with("LOADING") || e.starts_with("MASTERDOWN"),
+                    _ => false,
+                };
+                if valid {
+                    inst.link.last_avail_time = now;
+                    inst.link.act_ping_time = 0;
+                }
+                inst.link.last_pong_time = now;
+            }
+            Pending::Info => {
+                if let Reply::Info(text) = reply {
+                    self.refresh_instance_info(ctx, node, &text);
+                }
+            }
+            Pending::IsMasterDown => self.is_master_down_reply(ctx, node, reply),
+            Pending::Publish | Pending::SlaveOf => {}
+        }
+    }
+
+    /// sentinelRefreshInstanceInfo(): what INFO says about an instance.
+    fn refresh_instance_info(&mut self, ctx: SCtx<'_, '_>, node: NodeId, info: &str) {
+        let now = ctx.mstime();
+        let dir = self.dir.clone();
+        let p = self.proc.as_mut().expect("running");
+        let is_master = p.master.inst.node == node;
+        let mut new_replicas = Vec::new();
+        let mut rebooted = false;
+        let inst = instance_mut(&mut p.master, node).expect("known");
+        inst.master_link_down_time = 0;
+        let mut role = None;
+        for l in info.split("\r\n") {
+            if let Some(id) = l.strip_prefix("run_id:") {
+                match &inst.runid {
+                    None => inst.runid = Some(id.into()),
+                    Some(old) if old != id => {
+                        rebooted = true;
+                        inst.runid = Some(id.into());
+                    }
+                    Some(_) => {}
+                }
+            }
+            if is_master
+                && l.starts_with("slave")
+                && l.as_bytes().get(5).is_some_and(u8::is_ascii_digit)
+                && let (Some(ip), Some(port)) = (info_value(l, "ip="), info_value(l, "port="))
+                && let Ok(port) = port.parse::<u16>()
+            {
+                new_replicas.push((ip.to_string(), port));
+            }
+            if let Some(v) = l.strip_prefix("master_link_down_since_seconds:") {
+                inst.master_link_down_time = v.trim().parse::<i64>().unwrap_or(0) * 1000;
+            }
+            if l == "role:master" {
+                role = Some(Kind::Master);
+            } else if l == "role:slave" {
+                role = Some(Kind::Replica);
+            }
+            if role == Some(Kind::Replica) {
+                if let Some(h) = l.strip_prefix("master_host:")
+                    && inst.slave_master_host.as_deref() != Some(h)
+                {
+                    inst.slave_master_host = Some(h.into());
+                    inst.slave_conf_change_time = now;
+                }
+                if let Some(v) = l.strip_prefix("master_port:") {
+                    let port = v.parse().unwrap_or(0);
+                    if inst.slave_master_port != port {
+                        inst.slave_master_port = port;
+                        inst.slave_conf_change_time = now;
+                    }
+                }
+                if let Some(v) = l.strip_prefix("master_link_status:") {
+                    inst.slave_master_link_up = v == "up";
+                }
+                if let Some(v) = l.strip_prefix("slave_priority:") {
+                    inst.slave_priority = v.parse().unwrap_or(100);
+                }
+                if let Some(v) = l.strip_prefix("slave_repl_offset:") {
+                    inst.slave_repl_offset = v.parse().unwrap_or(0);
+                }
+            }
+        }
+        inst.info_refresh = now;
+        let inst_at = Self::at_node(p, node);
+        if rebooted {
+            Self::emit(ctx, Level::Notice, "+reboot", inst_at.clone());
+        }
+        let mut added = false;
+        for (ip, port) in new_replicas {
+            let known = p
+                .master
+                .replicas
+                .iter()
+                .any(|r| r.host == ip && r.port == port);
+            if !known && let Some(n) = dir.lookup(&ip, port) {
+                let r = Instance::new(
+                    Kind::Replica,
+                    format_compact!("{ip}:{port}"),
+                    &ip,
+                    port,
+                    n,
+                    now,
+                );
+                p.master.replicas.push(r);
+                let at = Self::at_node(p, n);
+                Self::emit(ctx, Level::Notice, "+slave", at);
+                added = true;
+            }
+        }
+        if added {
+            self.flush_config();
+        }
+        let p = self.proc.as_mut().expect("running");
+        let inst = instance_mut(&mut p.master, node).expect("known");
+        if role.is_some() && role != inst.role_reported {
+            inst.role_reported = role;
+            inst.role_reported_time = now;
+            if role == Some(Kind::Replica) {
+                inst.slave_conf_change_time = now;
+            }
+            let plus = (inst.kind == Kind::Master) == (role == Some(Kind::Master));
+            let at = Self::at_node(p, node);
+            Self::emit(
+                ctx,
+                Level::Verbose,
+                if plus { "+role-change" } else { "-role-change" },
+                format!(
+                    "{at} new reported role is {}",
+                    if role == Some(Kind::Master) {
+                        "master"
+                    } else {
+                        "slave"
+                    }
+                ),
+            );
+        }
+        if p.tilt {
+            return;
+        }
+        if !is_master {
+            self.replica_reported(ctx, node, role);
+        }
+    }
+
+    fn at_node(p: &SProc, node: NodeId) -> String {
+        let m = &p.master;
+        if m.inst.node == node {
+            return Self::at(p, &m.inst);
+        }
+        m.replicas
+            .iter()
+            .chain(m.sentinels.iter())
+            .find(|i| i.node == node)
+            .map_or_else(String::new, |i| Self::at(p, i))
+    }
+
+    /// The acting half of INFO processing for a replica: promotion seen,
+    /// rogue masters converted, misconfigured replicas fixed, reconfiguration
+    /// progress.
+    fn replica_reported(&mut self, ctx: SCtx<'_, '_>, node: NodeId, role: Option<Kind>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let looks_sane = master_looks_sane(&p.master, now);
+        let Some(idx) = p.master.replicas.iter().position(|r| r.node == node) else {
+            return;
+        };
+        let (mhost, mport) = (p.master.inst.host.clone(), p.master.inst.port);
+        let failover_timeout = p.master.failover_timeout;
+        let r = &p.master.replicas[idx];
+        if role == Some(Kind::Master) {
+            if r.promoted && p.master.failover_state == FailoverState::WaitPromotion {
+                let m = &mut p.master;
+                m.config_epoch = m.failover_epoch;
+                m.failover_state = FailoverState::ReconfSlaves;
+                m.failover_state_change_time = now;
+                let at = Self::at_node(p, node);
+                Self::emit(ctx, Level::Warning, "+promoted-slave", at);
+                let at = Self::at(p, &p.master.inst);
+                Self::emit(ctx, Level::Warning, "+failover-state-reconf-slaves", at);
+                self.flush_config();
+                self.force_hello_update();
+            } else {
+                let wait = period::PUBLISH * 4;
+                if !r.promoted
+                    && looks_sane
+                    && r.no_down_for(now, wait)
+                    && now.saturating_sub(r.role_reported_time) > wait
+                    && self.send_slaveof(ctx, node, Some((mhost, mport)))
+                {
+                    let at = Self::at_node(self.proc.as_ref().expect("running"), node);
+                    Self::emit(ctx, Level::Notice, "+convert-to-slave", at);
+                }
+            }
+            return;
+        }
+        if role != Some(Kind::Replica) {
+            return;
+        }
+        let wrong_master =
+            r.slave_master_port != mport || r.slave_master_host.as_deref() != Some(mhost.as_str());
+        if wrong_master
+            && looks_sane
+            && r.no_down_for(now, failover_timeout)
+            && now.saturating_sub(r.slave_conf_change_time) > failover_timeout
+            && self.send_slaveof(ctx, node, Some((mhost, mport)))
+        {
+            let at = Self::at_node(self.proc.as_ref().expect("running"), node);
+            Self::emit(ctx, Level::Notice, "+fix-slave-config", at);
+        }
+        let p = self.proc.as_mut().expect("running");
+        let promoted = p
+            .master
+            .promoted
+            .map(|i| (p.master.replicas[i].host.clone(), p.master.replicas[i].port));
+        let r = &mut p.master.replicas[idx];
+        if let Some((phost, pport)) = promoted {
+            if r.reconf == Reconf::Sent
+                && r.slave_master_host.as_deref() == Some(phost.as_str())
+                && r.slave_master_port == pport
+            {
+                r.reconf = Reconf::InProgress;
+                let at = Self::at_node(p, node);
+                Self::emit(ctx, Level::Notice, "+slave-reconf-inprog", at);
+            }
+            let r = &mut p.master.replicas[idx];
+            if r.reconf == Reconf::InProgress && r.slave_master_link_up {
+                r.reconf = Reconf::Done;
+                let at = Self::at_node(p, node);
+                Self::emit(ctx, Level::Notice, "+slave-reconf-done", at);
+            }
+        }
+    }
+
+    /// sentinelSendSlaveOf(): the reconfiguration transaction.
+    fn send_slaveof(
+        &mut self,
+        ctx: SCtx<'_, '_>,
+        node: NodeId,
+        master: Option<(CompactString, u16)>,
+    ) -> bool {
+        let p = self.proc.as_mut().expect("running");
+        let Some(inst) = instance_mut(&mut p.master, node) else {
+            return false;
+        };
+        let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
+            return false;
+        };
+        ctx.send(cc, Msg::Cmd(Cmd::SentinelSlaveOf { master }));
+        inst.link.pending.push_back(Pending::SlaveOf);
+        true
+    }
+
+    /// sentinelCheckSubjectivelyDown()
+    fn check_subjectively_down(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let down_after = p.master.down_after;
+        let is_master = p.master.inst.node == node;
+        let inst = instance_mut(&mut p.master, node).expect("known");
+        let link = &inst.link;
+        let elapsed = if link.act_ping_time != 0 {
+            now.saturating_sub(link.act_ping_time)
+        } else if link.disconnected {
+            now.saturating_sub(link.last_avail_time)
+        } else {
+            0
+        };
+        // Links that look stuck are reconnected.
+        let close_cc = link.cc.is_some()
+            && now.saturating_sub(link.cc_conn_time) > period::MIN_LINK_RECONNECT
+            && link.act_ping_time != 0
+            && now.saturating_sub(link.act_ping_time) > down_after / 2
+            && now.saturating_sub(link.last_pong_time) > down_after / 2;
+        let close_pc = link.pc.is_some()
+            && now.saturating_sub(link.pc_conn_time) > period::MIN_LINK_RECONNECT
+            && now.saturating_sub(link.pc_last_activity) > period::PUBLISH * 3;
+        let reports_replica = is_master
+            && inst.role_reported == Some(Kind::Replica)
+            && now.saturating_sub(inst.role_reported_time) > down_after + 2 * period::INFO;
+        let down = elapsed > down_after || reports_replica;
+        if down && !inst.s_down {
+            inst.s_down = true;
+            inst.s_down_since = now;
+            let at = Self::at_node(p, node);
+            Self::emit(ctx, Level::Warning, "+sdown", at);
+        } else if !down && inst.s_down {
+            inst.s_down = false;
+            let at = Self::at_node(p, node);
+            Self::emit(ctx, Level::Warning, "-sdown", at);
+        }
+        if close_cc {
+            self.close_link(ctx, node, true);
+        }
+        if close_pc {
+            self.close_link(ctx, node, false);
+        }
+    }
+
+    /// sentinelCheckObjectivelyDown(): SDOWN here and enough Sentinels that
+    /// said so recently.
+    fn check_objectively_down(&mut self, ctx: SCtx<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let m = &mut p.master;
+        let mut votes = 0;
+        let mut odown = false;
+        if m.inst.s_down {
+            votes = 1 + m.sentinels.iter().filter(|s| s.master_down).count() as u32;
+            odown = votes >= m.quorum;
+        }
+        if odown && !m.o_down {
+            m.o_down = true;
+            m.inst.o_down_since = now;
+            let detail = format!("{} #quorum {}/{}", m.inst.describe(), votes, m.quorum);
+            Self::emit(ctx, Level::Warning, "+odown", detail);
+        } else if !odown && m.o_down {
+            m.o_down = false;
+            let detail = m.inst.describe();
+            Self::emit(ctx, Level::Warning, "-odown", detail);
+        }
+    }
+
+    /// Answers a command from a client or another Sentinel.
+    fn command(&mut self, ctx: SCtx<'_, '_>, cmd: Cmd) -> Reply {
+        match cmd {
+            Cmd::Ping => Reply::Pong,
+            Cmd::Publish { channel, message } if channel == HELLO_CHANNEL => {
+                self.process_hello(ctx, &message);
+                Reply::Int(1)
+            }
+            Cmd::IsMasterDownByAddr {
+                ip,
+                port,
+                epoch,
+                runid,
+            } => self.is_master_down_by_addr(ctx, &ip, port, epoch, runid),
+            Cmd::GetMasterAddrByName(name) => {
+                let p = self.proc.as_ref().expect("running");
+                if name == p.master.inst.name {
+                    let (h, port, _) = p.master.current_address();
+                    Reply::MasterAddr(Some((h, port)))
+                } else {
+                    Reply::MasterAddr(None)
+                }
+            }
+            Cmd::Role => Reply::Role("sentinel"),
+            other => Reply::Error(format!(
+                "ERR unknown command '{}'",
+                other.name().to_ascii_lowercase()
+            )),
+        }
+    }
+
+    /// sentinelProcessHelloMessage()
+    fn process_hello(&mut self, ctx: SCtx<'_, '_>, payload: &str) {
+        let t: Vec<&str> = payload.split(',').collect();
+        if t.len() != 8 {
+            return;
+        }
+        let now = ctx.mstime();
+        let dir = self.dir.clone();
+        let p = self.proc.as_mut().expect("running");
+        let (ip, runid, name) = (t[0], t[2], t[4]);
+        let (Ok(port), Ok(epoch), Ok(mport), Ok(mepoch)) = (
+            t[1].parse::<u16>(),
+            t[3].parse::<u64>(),
+            t[6].parse::<u16>(),
+            t[7].parse::<u64>(),
+        ) else {
+            return;
+        };
+        if runid == p.myid || name != p.master.inst.name {
+            return;
+        }
+        let Some(node) = dir.lookup(ip, port) else {
+            return;
+        };
+        let known = p
+            .master
+            .sentinels
+            .iter()
+            .position(|s| s.node == node && s.runid.as_deref() == Some(runid));
+        if known.is_none() {
+            // A Sentinel with this run id at another address moved; another
+            // run id at this address is stale.
+            let before = p.master.sentinels.len();
+            p.master
+                .sentinels
+                .retain(|s| s.runid.as_deref() != Some(runid));
+            let switched = p.master.sentinels.len() != before;
+            if switched {
+                let detail = format!("{} {} {}", p.master.inst.describe(), ip, port);
+                Self::emit(ctx, Level::Notice, "+sentinel-address-switch", detail);
+            } else if let Some(i) = p.master.sentinels.iter().position(|s| s.node == node) {
+                let at = Self::at(p, &p.master.sentinels[i]);
+                Self::emit(ctx, Level::Notice, "+sentinel-invalid-addr", at);
+                let old = p.master.sentinels.remove(i);
+                for c in [old.link.cc, old.link.pc].into_iter().flatten() {
+                    ctx.close(c);
+                    p.conns.swap_remove(&c);
+                }
+            }
+            let mut s = Instance::new(Kind::Sentinel, runid.into(), ip, port, node, now);
+            s.runid = Some(runid.into());
+            p.master.sentinels.push(s);
+            if !switched {
+                let at = Self::at(p, p.master.sentinels.last().expect("pushed"));
+                Self::emit(ctx, Level::Notice, "+sentinel", at);
+            }
+            self.flush_config();
+        }
+        let p = self.proc.as_mut().expect("running");
+        if epoch > p.current_epoch {
+            p.current_epoch = epoch;
+            Self::emit(ctx, Level::Warning, "+new-epoch", epoch.to_string());
+            self.flush_config();
+        }
+        let p = self.proc.as_mut().expect("running");
+        if p.master.config_epoch < mepoch {
+            p.master.config_epoch = mepoch;
+            let (oh, op) = (p.master.inst.host.clone(), p.master.inst.port);
+            if oh != t[5] || op != mport {
+                let si = p
+                    .master
+                    .sentinels
+                    .iter()
+                    .find(|s| s.node == node)
+                    .expect("added");
+                let at = Self::at(p, si);
+                Self::emit(ctx, Level::Warning, "+config-update-from", at);
+                let detail = format!("{} {oh} {op} {} {mport}", p.master.inst.name, t[5]);
+                Self::emit(ctx, Level::Warning, "+switch-master", detail);
+                if let Some(n) = dir.lookup(t[5], mport) {
+                    self.reset_master_and_change_address(ctx, n);
+                }
+            }
+            self.flush_config();
+        }
+        let p = self.proc.as_mut().expect("running");
+        if let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) {
+            s.last_hello_time = now;
+        }
+    }
+
+    /// sentinelResetMasterAndChangeAddress(): the master is now `new`; the
+    /// other replicas and the old master become its replicas.
+    fn reset_master_and_change_address(&mut self, ctx: SCtx<'_, '_>, new: NodeId) {
+        let now = ctx.mstime();
+        let p = self.proc.as_mut().expect("running");
+        let old_master = p.master.inst.node;
+        let mut replicas: Vec<NodeId> = p
+            .master
+            .replicas
+            .iter()
+            .map(|r| r.node)
+            .filter(|&n| n != new)
+            .collect();
+        if old_master != new {
+            replicas.push(old_master);
+        }
+        // Drop every link of the master and its replicas.
+        let dropped: Vec<ConnId> = std::iter::once(&p.master.inst)
+            .chain(p.master.replicas.iter())
+            .flat_map(|i| [i.link.cc, i.link.pc])
+            .flatten()
+            .collect();
+        for c in dropped {
+            ctx.close(c);
+            p.conns.swap_remove(&c);
+        }
+        let name = p.master.inst.name.clone();
+        let host = &self.dir.hosts[new as usize];
+        let port = self.dir.ports[new as usize];
+        p.master.inst = Instance::new(Kind::Master, name, host, port, new, now);
+        let m = &mut p.master;
+        m.replicas.clear();
+        m.o_down = false;
+        m.failover_state = FailoverState::None;
+        m.failover_start_time = 0;
+        m.failover_state_change_time = 0;
+        m.promoted = None;
+        m.leader = None;
+        for s in &mut m.sentinels {
+            s.master_down = false;
+            s.leader = None;
+            s.last_master_down_reply_time = 0;
+        }
+        for n in replicas {
+            let r = self.instance(Kind::Replica, n, now);
+            let p = self.proc.as_mut().expect("running");
+            p.master.replicas.push(r);
+            let at = Self::at(p, p.master.replicas.last().expect("pushed"));
+            Self::emit(ctx, Level::Notice, "+slave", at);
+        }
+        self.flush_config();
+    }
+}
+
+/// sentinelMasterLooksSane()
+fn master_looks_sane(m: &Master, now: u64) -> bool {
+    m.inst.role_reported == Some(Kind::Master)
+        && !m.inst.s_down
+        && !m.o_down
+        && now.saturating_sub(m.inst.info_refresh) < period::INFO * 2
+}
+
+/// sentinelSendPing()
+fn send_ping(ctx: SCtx<'_, '_>, inst: &mut Instance, cc: ConnId, now: u64) {
+    ctx.send(cc, Msg::Cmd(Cmd::Ping));
+    inst.link.pending.push_back(Pending::Ping);
+    inst.link.last_ping_time = now;
+    if inst.link.act_ping_time == 0 {
+        inst.link.act_ping_time = now;
+    }
+}
+
+/// The value after `key` in an INFO `slaveN:` line, up to the next comma.
+fn info_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(key)? + key.len();
+    let rest = &line[start..];
+    Some(rest.split(',').next().unwrap_or(rest))
+}

@@ -1,0 +1,702 @@
+//! The commands Sentinel and Sentinel-aware clients send to Redis: SUBSCRIBE
+//! and PUBLISH (locally and through the replication stream), ROLE, INFO, and
+//! Sentinel's reconfiguration transaction (SLAVEOF, CONFIG REWRITE, CLIENT
+//! KILL). Redis servers run on the kernel next to scripted probe clients that
+//! send exactly these commands and record what comes back.
+
+use redsim::proto::{Cmd, Msg, Reply};
+use redsim::redis::config::RedisConfig;
+use redsim::redis::info::field;
+use redsim::redis::{Admin, Directory, Proc, RedisServer};
+use redsim::sim::net::{ConnId, LinkParams, NodeId};
+use redsim::sim::time::{Micros, ms, secs};
+use redsim::sim::{Ctx, Node, Simulation};
+use std::rc::Rc;
+
+const HELLO: &str = "__sentinel__:hello";
+
+/// One scripted action of a probe, at an absolute simulated time.
+#[derive(Clone)]
+enum Step {
+    Connect,
+    Send(Cmd),
+    Close,
+}
+
+/// What a probe received.
+#[derive(Clone, Debug, PartialEq)]
+enum Seen {
+    Reply(Reply),
+    Message(String, String),
+    Closed,
+}
+
+/// A client that connects to one server and sends scripted commands.
+struct Probe {
+    target: NodeId,
+    script: Vec<(Micros, Step)>,
+    conn: Option<ConnId>,
+    seen: Vec<(Micros, Seen)>,
+}
+
+impl Probe {
+    fn new(target: NodeId, script: Vec<(Micros, Step)>) -> Self {
+        Self {
+            target,
+            script,
+            conn: None,
+            seen: Vec::new(),
+        }
+    }
+
+    fn replies(&self) -> Vec<Reply> {
+        self.seen
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Seen::Reply(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn messages(&self) -> Vec<(String, String)> {
+        self.seen
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Seen::Message(c, p) => Some((c.clone(), p.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn closed(&self) -> bool {
+        self.seen.iter().any(|(_, s)| *s == Seen::Closed)
+    }
+}
+
+impl Node for Probe {
+    type Msg = Msg;
+    type Admin = Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        for (i, (at, _)) in self.script.iter().enumerate() {
+            ctx.set_timer(at - ctx.sim_time(), i as u64);
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        match self.script[token as usize].1.clone() {
+            Step::Connect => self.conn = Some(ctx.connect(self.target)),
+            Step::Send(cmd) => ctx.send(self.conn.expect("connected"), Msg::Cmd(cmd)),
+            Step::Close => ctx.close(self.conn.take().expect("connected")),
+        }
+    }
+    fn on_accept(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId, _: NodeId) {}
+    fn on_connected(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId) {}
+    fn on_connect_failed(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, _: ConnId, msg: Msg) {
+        let seen = match msg {
+            Msg::Reply(r) => Seen::Reply(r),
+            Msg::Message { channel, payload } => Seen::Message(channel.to_string(), payload),
+            other => panic!("a probe got {other:?}"),
+        };
+        self.seen.push((ctx.sim_time(), seen));
+    }
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, _: ConnId) {
+        self.seen.push((ctx.sim_time(), Seen::Closed));
+    }
+    fn on_admin(&mut self, _: &mut Ctx<'_, Msg>, _: Admin) {}
+    fn on_kill(&mut self, _: Micros, _: bool) {}
+    fn on_shutdown(&mut self, _: &mut Ctx<'_, Msg>) {}
+}
+
+enum TestNode {
+    Redis(Box<RedisServer>),
+    Probe(Probe),
+}
+
+macro_rules! each {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            TestNode::Redis($p) => $e,
+            TestNode::Probe($p) => $e,
+        }
+    };
+}
+
+impl Node for TestNode {
+    type Msg = Msg;
+    type Admin = Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_start(ctx))
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        each!(self, p => p.on_timer(ctx, token))
+    }
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, peer: NodeId) {
+        each!(self, p => p.on_accept(ctx, conn, peer))
+    }
+    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connected(ctx, conn))
+    }
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connect_failed(ctx, conn))
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        each!(self, p => p.on_message(ctx, conn, msg))
+    }
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_closed(ctx, conn))
+    }
+    fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
+        each!(self, p => p.on_admin(ctx, cmd))
+    }
+    fn on_kill(&mut self, now: Micros, power_loss: bool) {
+        each!(self, p => p.on_kill(now, power_loss))
+    }
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_shutdown(ctx))
+    }
+}
+
+/// A Redis node of the test: its name, the master it starts replicating
+/// from, and its redis.conf.
+struct Server(&'static str, Option<NodeId>, RedisConfig);
+
+/// Fast syncs and no keep-alive PINGs in the stream, so offsets are exact.
+fn conf() -> RedisConfig {
+    RedisConfig {
+        repl_diskless_sync_delay: 0,
+        repl_ping_replica_period: 3600,
+        ..RedisConfig::default()
+    }
+}
+
+/// Redis nodes first (10.0.0.1, ...:6379), then probes (port 26379).
+fn build(servers: Vec<Server>, probes: Vec<(&str, Probe)>) -> Simulation<TestNode> {
+    let names: Vec<String> = servers
+        .iter()
+        .map(|s| s.0.to_string())
+        .chain(probes.iter().map(|p| p.0.to_string()))
+        .collect();
+    let n = names.len();
+    let mut ports: Vec<u16> = servers.iter().map(|s| s.2.port).collect();
+    ports.resize(n, 26379);
+    let dir = Rc::new(Directory {
+        names: names.clone(),
+        hosts: (1..=n).map(|i| format!("10.0.0.{i}")).collect(),
+        ports,
+    });
+    let nodes = servers
+        .into_iter()
+        .map(|Server(name, replicaof, conf)| {
+            let r = RedisServer::new(name.into(), dir.clone(), conf, replicaof);
+            TestNode::Redis(Box::new(r))
+        })
+        .chain(probes.into_iter().map(|(_, p)| TestNode::Probe(p)))
+        .collect();
+    let mut sim = Simulation::new(1, nodes, names, LinkParams::default());
+    for i in 0..n {
+        sim.start(i as NodeId);
+    }
+    sim
+}
+
+fn run(sim: &mut Simulation<TestNode>, until: Micros) {
+    assert_eq!(sim.run_until(until).unwrap(), None);
+}
+
+fn server(sim: &Simulation<TestNode>, n: usize) -> &RedisServer {
+    match &sim.nodes[n] {
+        TestNode::Redis(r) => r,
+        TestNode::Probe(_) => panic!("node {n} is a probe"),
+    }
+}
+
+fn proc(sim: &Simulation<TestNode>, n: usize) -> &Proc {
+    server(sim, n).proc.as_ref().expect("running")
+}
+
+fn probe(sim: &Simulation<TestNode>, n: usize) -> &Probe {
+    match &sim.nodes[n] {
+        TestNode::Probe(p) => p,
+        TestNode::Redis(_) => panic!("node {n} is a server"),
+    }
+}
+
+/// Log lines of one node with this event name, after a time.
+fn events(sim: &Simulation<TestNode>, node: usize, name: &str, after: Micros) -> Vec<String> {
+    sim.kernel
+        .trace
+        .named(name)
+        .filter(|e| e.node == node as u32 && e.t >= after)
+        .map(|e| e.detail.clone())
+        .collect()
+}
+
+fn publish(channel: &str, message: &str) -> Cmd {
+    Cmd::Publish {
+        channel: channel.into(),
+        message: message.into(),
+    }
+}
+
+fn slaveof(master: Option<(&str, u16)>) -> Cmd {
+    Cmd::SentinelSlaveOf {
+        master: master.map(|(h, p)| (h.into(), p)),
+    }
+}
+
+/// A probe that connects at `at` and sends `cmds` 10 ms apart.
+fn sends(target: NodeId, at: Micros, cmds: Vec<Cmd>) -> Probe {
+    let mut script = vec![(at, Step::Connect)];
+    for (i, cmd) in cmds.into_iter().enumerate() {
+        script.push((at + ms(10) * (i as u64 + 1), Step::Send(cmd)));
+    }
+    Probe::new(target, script)
+}
+
+fn is_connected_replica_of(p: &Proc, master: NodeId) -> bool {
+    p.replica
+        .as_ref()
+        .is_some_and(|s| s.master == master && s.is_connected())
+}
+
+/// A hello published on the master reaches the master's subscribers at once
+/// and the replica's through the stream; the stream grows by exactly the
+/// PUBLISH's RESP bytes (47 + digits(L) + L on `__sentinel__:hello`, plus a
+/// SELECT before the first one after the full sync), and the replica's offset
+/// follows. A PUBLISH on the replica stays there.
+#[test]
+fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
+    let hello1 = "a".repeat(9);
+    let hello2 = "b".repeat(90);
+    let mut sim = build(
+        vec![
+            Server("master", None, conf()),
+            Server("replica", Some(0), conf()),
+        ],
+        vec![
+            (
+                "sub-master",
+                sends(0, secs(1), vec![Cmd::Subscribe(HELLO.into())]),
+            ),
+            (
+                "sub-replica",
+                sends(1, secs(1), vec![Cmd::Subscribe(HELLO.into())]),
+            ),
+            (
+                "publisher",
+                Probe::new(
+                    0,
+                    vec![
+                        (secs(1), Step::Connect),
+                        (secs(3), Step::Send(publish(HELLO, &hello1))),
+                        (secs(4), Step::Send(publish(HELLO, &hello2))),
+                        (secs(5), Step::Send(publish("other", "x"))),
+                    ],
+                ),
+            ),
+            (
+                "replica-publisher",
+                sends(1, secs(6), vec![publish(HELLO, "local")]),
+            ),
+        ],
+    );
+    run(&mut sim, secs(2) + ms(900));
+    assert!(is_connected_replica_of(proc(&sim, 1), 0));
+    let before = proc(&sim, 0).master_repl_offset;
+    run(&mut sim, secs(3) + ms(500));
+    let first = proc(&sim, 0).master_repl_offset;
+    assert_eq!(first - before, 23 + 47 + 1 + 9, "SELECT + first hello");
+    run(&mut sim, secs(4) + ms(500));
+    let second = proc(&sim, 0).master_repl_offset;
+    assert_eq!(second - first, 47 + 2 + 90);
+    assert_eq!(proc(&sim, 1).master_repl_offset, second);
+    run(&mut sim, secs(7));
+    let end = proc(&sim, 0).master_repl_offset;
+    // *3 $7 PUBLISH $5 other $1 x: nobody listens, still replicated.
+    assert_eq!(end - second, 4 + 13 + 11 + 7);
+    assert_eq!(proc(&sim, 1).master_repl_offset, end);
+
+    let hellos = |n| {
+        probe(&sim, n)
+            .messages()
+            .into_iter()
+            .map(|(c, p)| {
+                assert_eq!(c, HELLO);
+                p
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(hellos(2), vec![hello1.clone(), hello2.clone()]);
+    assert_eq!(hellos(3), vec![hello1, hello2, "local".to_string()]);
+    assert_eq!(
+        probe(&sim, 4).replies(),
+        vec![Reply::Int(1), Reply::Int(1), Reply::Int(0)]
+    );
+    assert_eq!(probe(&sim, 5).replies(), vec![Reply::Int(1)]);
+    for n in [2, 3] {
+        assert_eq!(probe(&sim, n).replies(), vec![Reply::Subscribed]);
+    }
+}
+
+/// Subscribing twice to a channel counts once; a subscriber is limited to
+/// the pub/sub commands (RESP2); once its connection closes it is dropped.
+#[test]
+fn subscribers_are_counted_once_restricted_and_dropped_on_close() {
+    let mut sim = build(
+        vec![Server("master", None, conf())],
+        vec![
+            (
+                "subscriber",
+                Probe::new(
+                    0,
+                    vec![
+                        (secs(1), Step::Connect),
+                        (ms(1010), Step::Send(Cmd::Subscribe(HELLO.into()))),
+                        (ms(1020), Step::Send(Cmd::Subscribe(HELLO.into()))),
+                        (ms(1030), Step::Send(Cmd::Get("k".into()))),
+                        (ms(1040), Step::Send(Cmd::Ping)),
+                        (secs(3), Step::Close),
+                    ],
+                ),
+            ),
+            (
+                "publisher",
+                Probe::new(
+                    0,
+                    vec![
+                        (secs(1), Step::Connect),
+                        (secs(2), Step::Send(publish(HELLO, "one"))),
+                        (secs(4), Step::Send(publish(HELLO, "two"))),
+                    ],
+                ),
+            ),
+        ],
+    );
+    run(&mut sim, secs(5));
+    let sub = probe(&sim, 1);
+    assert_eq!(
+        sub.replies(),
+        vec![
+            Reply::Subscribed,
+            Reply::Subscribed,
+            Reply::Error(
+                "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context".into()
+            ),
+            Reply::Pong,
+        ]
+    );
+    assert_eq!(sub.messages(), vec![(HELLO.to_string(), "one".to_string())]);
+    assert_eq!(probe(&sim, 2).replies(), vec![Reply::Int(1), Reply::Int(0)]);
+}
+
+/// ROLE says master or slave; INFO starts with `# Server` (Sentinel reads
+/// run_id there), then the replication section.
+#[test]
+fn role_and_info() {
+    let cmds = || vec![Cmd::Role, Cmd::Info];
+    let mut sim = build(
+        vec![
+            Server("master", None, conf()),
+            Server("replica", Some(0), conf()),
+        ],
+        vec![
+            ("to-master", sends(0, secs(3), cmds())),
+            ("to-replica", sends(1, secs(3), cmds())),
+        ],
+    );
+    run(&mut sim, secs(4));
+    for (n, role) in [(0, "master"), (1, "slave")] {
+        let replies = probe(&sim, 2 + n).replies();
+        assert_eq!(replies[0], Reply::Role(role));
+        let Reply::Info(info) = &replies[1] else {
+            panic!("INFO gave {:?}", replies[1]);
+        };
+        assert!(
+            info.starts_with("# Server\r\nredis_version:7.0.15\r\n"),
+            "{info}"
+        );
+        assert_eq!(field(info, "run_id"), Some(proc(&sim, n).run_id.as_str()));
+        assert_eq!(field(info, "tcp_port"), Some("6379"));
+        assert_eq!(field(info, "redis_mode"), Some("standalone"));
+        assert_eq!(field(info, "uptime_in_seconds"), Some("3"));
+        assert_eq!(field(info, "role"), Some(role));
+        let server = info.find("run_id:").unwrap();
+        let uptime = info.find("uptime_in_seconds:").unwrap();
+        assert!(server < info.find("tcp_port:").unwrap() && uptime > server);
+        assert!(info.contains("io_threads_active:0\r\n\r\n# Replication\r\nrole:"));
+        assert!(info.ends_with("\r\n"));
+    }
+}
+
+/// Sentinel's failover: `SLAVEOF NO ONE` promotes replica-1 (its history
+/// becomes replid2), `SLAVEOF replica-1` demotes the old master and moves
+/// replica-2; both continue by partial resync. CONFIG REWRITE persisted each
+/// change: killed and restarted, every node comes back in its new role.
+#[test]
+fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
+    let new_master = Some(("10.0.0.2", 6379));
+    let mut sim = build(
+        vec![
+            Server("master", None, conf()),
+            Server("replica-1", Some(0), conf()),
+            Server("replica-2", Some(0), conf()),
+        ],
+        vec![
+            ("sentinel-r1", sends(1, secs(3), vec![slaveof(None)])),
+            ("sentinel-m", sends(0, secs(4), vec![slaveof(new_master)])),
+            ("sentinel-r2", sends(2, secs(4), vec![slaveof(new_master)])),
+        ],
+    );
+    run(&mut sim, secs(3));
+    let (old_id, old_off) = (proc(&sim, 1).replid, proc(&sim, 1).master_repl_offset);
+    assert_eq!(old_id, proc(&sim, 0).replid);
+    run(&mut sim, secs(3) + ms(500));
+    let p1 = proc(&sim, 1);
+    assert!(p1.replica.is_none());
+    assert_eq!(p1.replid2, old_id);
+    assert_eq!(p1.second_replid_offset, old_off as i64 + 1);
+    assert_ne!(p1.replid, old_id);
+    assert_eq!(server(&sim, 1).conf_replicaof, None);
+    let promoted = events(&sim, 1, "MASTER MODE enabled", 0);
+    assert_eq!(promoted.len(), 1);
+    assert!(
+        promoted[0].starts_with("MASTER MODE enabled (user request from 'id=")
+            && promoted[0].contains(" addr=10.0.0.4:")
+            && promoted[0].contains(" laddr=10.0.0.2:6379 cmd=slaveof user=default"),
+        "{}",
+        promoted[0]
+    );
+    assert_eq!(
+        events(&sim, 1, "CONFIG REWRITE executed with success.", 0).len(),
+        1
+    );
+
+    run(&mut sim, secs(7));
+    for n in [0, 2] {
+        assert!(is_connected_replica_of(proc(&sim, n), 1), "node {n}");
+        assert_eq!(server(&sim, n).conf_replicaof, Some(1));
+        assert_eq!(
+            events(
+                &sim,
+                n,
+                "Successful partial resynchronization with master.",
+                secs(4)
+            )
+            .len(),
+            1,
+            "node {n}"
+        );
+        assert_eq!(proc(&sim, n).replid, proc(&sim, 1).replid);
+        let enabled = events(&sim, n, "REPLICAOF enabled", secs(4));
+        assert!(enabled[0].starts_with("REPLICAOF 10.0.0.2:6379 enabled (user request from 'id="));
+    }
+    for n in [0, 1, 2] {
+        assert!(probe(&sim, 3 + n).replies() == vec![Reply::Ok]);
+    }
+
+    // Kill everyone; each comes back as redis.conf now says.
+    for n in 0..3 {
+        sim.kill(n, false);
+    }
+    run(&mut sim, secs(8));
+    for n in 0..3 {
+        sim.start(n);
+    }
+    run(&mut sim, secs(12));
+    assert!(proc(&sim, 1).replica.is_none());
+    for n in [0, 2] {
+        assert!(is_connected_replica_of(proc(&sim, n), 1), "node {n}");
+    }
+}
+
+/// A REPLICAOF without CONFIG REWRITE (the operator's) is forgotten on
+/// restart: the process comes back with redis.conf's replicaof.
+#[test]
+fn plain_replicaof_is_not_persisted() {
+    let mut sim = build(
+        vec![
+            Server("master", None, conf()),
+            Server("replica", Some(0), conf()),
+        ],
+        vec![],
+    );
+    run(&mut sim, secs(3));
+    assert!(sim.admin(1, Admin::ReplicaOf(None)));
+    assert!(proc(&sim, 1).replica.is_none());
+    sim.kill(1, false);
+    run(&mut sim, secs(4));
+    sim.start(1);
+    run(&mut sim, secs(8));
+    assert!(is_connected_replica_of(proc(&sim, 1), 0));
+}
+
+/// CLIENT KILL TYPE normal and pubsub close plain clients and subscribers,
+/// never the sender, the replicas, or the link to our own master; a SLAVEOF
+/// naming the current master changes nothing else.
+#[test]
+fn client_kill_closes_normal_and_pubsub_clients_only() {
+    let master = Some(("10.0.0.1", 6379));
+    let mut sim = build(
+        vec![
+            Server("master", None, conf()),
+            Server("replica", Some(0), conf()),
+        ],
+        vec![
+            ("client-m", sends(0, secs(1), vec![Cmd::Ping])),
+            (
+                "sub-m",
+                sends(0, secs(1), vec![Cmd::Subscribe(HELLO.into())]),
+            ),
+            ("client-r", sends(1, secs(1), vec![Cmd::Ping])),
+            (
+                "sub-r",
+                sends(1, secs(1), vec![Cmd::Subscribe(HELLO.into())]),
+            ),
+            ("sentinel-m", sends(0, secs(3), vec![slaveof(None)])),
+            (
+                "sentinel-r",
+                sends(1, secs(4), vec![slaveof(master), Cmd::Role]),
+            ),
+        ],
+    );
+    run(&mut sim, secs(6));
+    for n in 2..6 {
+        assert!(probe(&sim, n).closed(), "probe {n} still open");
+    }
+    for n in [6, 7] {
+        assert!(!probe(&sim, n).closed());
+    }
+    assert_eq!(probe(&sim, 6).replies(), vec![Reply::Ok]);
+    assert_eq!(
+        probe(&sim, 7).replies(),
+        vec![Reply::Ok, Reply::Role("slave")]
+    );
+    // Killed clients: 2 on the master at 3 s, 2 on the replica at 4 s.
+    let closed: Vec<Micros> = (2..6)
+        .map(|n| probe(&sim, n).seen.last().unwrap().0)
+        .collect();
+    assert!(closed[..2].iter().all(|&t| t > secs(3) && t < secs(4)));
+    assert!(closed[2..].iter().all(|&t| t > secs(4)));
+    // The replication link survived both transactions.
+    assert_eq!(proc(&sim, 0).replicas.len(), 1);
+    assert!(is_connected_replica_of(proc(&sim, 1), 0));
+    assert!(events(&sim, 1, "Connection with master lost.", 0).is_empty());
+    assert!(events(&sim, 0, "MASTER MODE enabled", 0).is_empty());
+    assert_eq!(
+        events(
+            &sim,
+            1,
+            "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.",
+            0
+        )
+        .len(),
+        1
+    );
+    assert_eq!(server(&sim, 1).conf_replicaof, Some(0));
+}
+
+/// An address no simulated process listens at is refused and nothing
+/// changes: no role change, no rewrite, no client killed.
+#[test]
+fn slaveof_an_unknown_address_changes_nothing() {
+    let mut sim = build(
+        vec![Server("master", None, conf())],
+        vec![
+            ("client", sends(0, secs(1), vec![Cmd::Ping])),
+            (
+                "sentinel",
+                sends(0, secs(2), vec![slaveof(Some(("10.9.9.9", 6379)))]),
+            ),
+        ],
+    );
+    run(&mut sim, secs(3));
+    let replies = probe(&sim, 2).replies();
+    assert!(matches!(&replies[..], [Reply::Error(e)] if e.starts_with("ERR ")));
+    assert!(proc(&sim, 0).replica.is_none());
+    assert!(!probe(&sim, 1).closed());
+    assert!(events(&sim, 0, "CONFIG REWRITE executed with success.", 0).is_empty());
+}
+
+/// Writes to a node Sentinel turned into a replica get -READONLY; the writer
+/// connected before the switch was disconnected by CLIENT KILL.
+#[test]
+fn writes_after_demotion_get_readonly() {
+    let set = || Cmd::Set("k".into(), redsim::proto::Value::Text("v".into()));
+    let mut sim = build(
+        vec![Server("old", None, conf()), Server("new", None, conf())],
+        vec![
+            ("writer-before", sends(0, secs(1), vec![set()])),
+            (
+                "sentinel",
+                sends(0, secs(2), vec![slaveof(Some(("10.0.0.2", 6379)))]),
+            ),
+            ("writer-after", sends(0, secs(5), vec![set(), Cmd::Role])),
+        ],
+    );
+    run(&mut sim, secs(6));
+    let before = probe(&sim, 2);
+    assert_eq!(before.replies(), vec![Reply::Ok]);
+    assert!(before.closed());
+    assert!(is_connected_replica_of(proc(&sim, 0), 1));
+    assert_eq!(
+        probe(&sim, 4).replies(),
+        vec![
+            Reply::Error("READONLY You can't write against a read only replica.".into()),
+            Reply::Role("slave"),
+        ]
+    );
+}
+
+/// While a restarted process loads its RDB, SLAVEOF is refused, so EXEC
+/// aborts the whole transaction; ROLE, INFO, SUBSCRIBE and PUBLISH are served.
+#[test]
+fn the_transaction_aborts_while_loading() {
+    let slow = RedisConfig {
+        rdb_load_rate: 1,
+        ..conf()
+    };
+    let mut sim = build(
+        vec![Server("loading", None, slow), Server("other", None, conf())],
+        vec![
+            (
+                "writer",
+                sends(
+                    0,
+                    secs(1),
+                    vec![Cmd::Set("k".into(), redsim::proto::Value::Text("v".into()))],
+                ),
+            ),
+            (
+                "sentinel",
+                sends(
+                    0,
+                    secs(3),
+                    vec![
+                        slaveof(Some(("10.0.0.2", 6379))),
+                        Cmd::Role,
+                        Cmd::Subscribe(HELLO.into()),
+                        Cmd::Ping,
+                    ],
+                ),
+            ),
+        ],
+    );
+    run(&mut sim, secs(2));
+    sim.shutdown(0);
+    sim.start(0);
+    run(&mut sim, secs(4));
+    assert_eq!(
+        probe(&sim, 3).replies(),
+        vec![
+            Reply::Error("EXECABORT Transaction discarded because of previous errors.".into()),
+            Reply::Role("master"),
+            Reply::Subscribed,
+            Reply::Error("LOADING Redis is loading the dataset in memory".into()),
+        ]
+    );
+    assert!(proc(&sim, 0).replica.is_none());
+    assert_eq!(server(&sim, 0).conf_replicaof, None);
+}
