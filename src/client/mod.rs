@@ -124,6 +124,7 @@ pub fn key_name(n: u32) -> Key {
 const T_TICK: u64 = 0;
 const T_TIMEOUT: u64 = 1;
 const T_RECONNECT: u64 = 2;
+const T_RESUBSCRIBE: u64 = 3;
 
 /// Where the client is in finding and using its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +162,12 @@ pub struct WorkloadClient {
     /// busy client does not queue a timer per request).
     timeout_armed: bool,
     reconnect_pending: bool,
+    /// Sentinel discovery: a connection to a Sentinel subscribed to
+    /// `+switch-master`, and which Sentinel it is (index).
+    sub_conn: Option<ConnId>,
+    sub_idx: usize,
+    /// A `+switch-master` named this node: move there before the next request.
+    switch_to: Option<NodeId>,
     pub history: Vec<Op>,
 }
 
@@ -177,6 +184,9 @@ impl WorkloadClient {
             deadline: None,
             timeout_armed: false,
             reconnect_pending: false,
+            sub_conn: None,
+            sub_idx: 0,
+            switch_to: None,
             history: Vec::new(),
         }
     }
@@ -260,7 +270,47 @@ impl WorkloadClient {
         }
     }
 
+    /// Subscribes to `+switch-master` on a Sentinel, to follow failovers
+    /// as soon as they are announced.
+    fn subscribe(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let Discovery::Sentinel { sentinels, .. } = &self.spec.discovery else {
+            return;
+        };
+        let s = sentinels[self.sub_idx % sentinels.len()];
+        self.sub_conn = Some(ctx.connect(s));
+    }
+
+    /// The subscription is gone: try the next Sentinel a little later.
+    fn resubscribe_later(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.sub_conn = None;
+        self.sub_idx += 1;
+        ctx.set_timer(self.spec.reconnect_delay, T_RESUBSCRIBE);
+    }
+
+    /// `+switch-master <name> <old ip> <old port> <new ip> <new port>`.
+    fn switch_master(&mut self, payload: &str) {
+        let Discovery::Sentinel { master_name, .. } = &self.spec.discovery else {
+            return;
+        };
+        let f: Vec<&str> = payload.split(' ').collect();
+        if f.len() == 5
+            && f[0] == master_name.as_str()
+            && let Ok(port) = f[4].parse::<u16>()
+            && let Some(node) = self.dir.lookup(f[3], port)
+            && self.stage != Stage::Ready(node)
+        {
+            self.switch_to = Some(node);
+        }
+    }
+
     fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        if let Some(node) = self.switch_to.take() {
+            if let Some(conn) = self.conn.take() {
+                ctx.close(conn);
+            }
+            self.connect_to(ctx, node, true);
+            return;
+        }
         let (Some(conn), Stage::Ready(node)) = (self.conn, self.stage) else {
             return;
         };
@@ -317,6 +367,9 @@ impl Node for WorkloadClient {
         self.timeout_armed = false;
         self.reconnect_pending = false;
         self.deadline = None;
+        self.sub_conn = None;
+        self.switch_to = None;
+        self.subscribe(ctx);
         let first = self.spec.start.saturating_sub(ctx.sim_time());
         ctx.set_timer(first, T_TICK);
     }
@@ -347,6 +400,11 @@ impl Node for WorkloadClient {
                     None => {}
                 }
             }
+            T_RESUBSCRIBE => {
+                if self.sub_conn.is_none() && ctx.sim_time() < self.spec.stop {
+                    self.subscribe(ctx);
+                }
+            }
             T_RECONNECT => {
                 self.reconnect_pending = false;
                 if ctx.sim_time() < self.spec.stop {
@@ -362,6 +420,10 @@ impl Node for WorkloadClient {
     }
 
     fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        if self.sub_conn == Some(conn) {
+            ctx.send(conn, Msg::Cmd(Cmd::Subscribe("+switch-master".into())));
+            return;
+        }
         if self.conn != Some(conn) {
             return;
         }
@@ -387,6 +449,10 @@ impl Node for WorkloadClient {
     }
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        if self.sub_conn == Some(conn) {
+            self.resubscribe_later(ctx);
+            return;
+        }
         if self.conn != Some(conn) {
             return;
         }
@@ -397,6 +463,14 @@ impl Node for WorkloadClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        if self.sub_conn == Some(conn) {
+            if let Msg::Message { channel, payload } = msg
+                && channel == "+switch-master"
+            {
+                self.switch_master(&payload);
+            }
+            return;
+        }
         if self.conn != Some(conn) {
             return;
         }
@@ -427,6 +501,10 @@ impl Node for WorkloadClient {
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        if self.sub_conn == Some(conn) {
+            self.resubscribe_later(ctx);
+            return;
+        }
         self.closed(ctx, conn);
     }
 
@@ -434,6 +512,7 @@ impl Node for WorkloadClient {
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         self.conn = None;
+        self.sub_conn = None;
         self.stage = Stage::Down;
         self.inflight = None;
     }

@@ -87,6 +87,8 @@ fn token(kind: u64, arg: u64) -> u64 {
 /// A connection from a client (or a replica, before it becomes one).
 #[derive(Debug)]
 struct ClientConn {
+    /// `client->id`: numbered per process, from the connections it accepted.
+    id: u64,
     peer: NodeId,
     authenticated: bool,
     listening_port: u16,
@@ -147,6 +149,9 @@ pub struct Proc {
     aof_pending: Vec<Cmd>,
     /// `server.unixtime`: cached once per event-loop pass.
     unixtime: u64,
+    /// The last client id handed out (Redis's ids start above its own
+    /// internal clients).
+    next_client_id: u64,
     /// Replicas to drop for exceeding their output buffer limits.
     closing_for_limits: Vec<ConnId>,
     repl_cron_loops: u64,
@@ -254,9 +259,12 @@ impl Node for RedisServer {
         let Some(p) = self.proc.as_mut() else { return };
         p.unixtime = ctx.unixtime();
         let authenticated = p.cfg.requirepass.is_none();
+        p.next_client_id += 1;
+        let id = p.next_client_id;
         p.clients.insert(
             conn,
             ClientConn {
+                id,
                 peer,
                 authenticated,
                 listening_port: 0,
@@ -412,6 +420,7 @@ impl Proc {
             aof_last_fsync: now_s,
             aof_pending: Vec::new(),
             unixtime: now_s,
+            next_client_id: 3,
             closing_for_limits: Vec::new(),
             repl_cron_loops: 0,
             master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),

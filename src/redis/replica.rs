@@ -815,10 +815,12 @@ impl Proc {
     /// (catClientInfoString(), abridged as for [`OPERATOR`]). Client ports
     /// are not modelled: one from Linux's ephemeral range stands in.
     fn client_info(&self, dir: &Directory, me: NodeId, conn: ConnId, cmd: &str) -> String {
-        let host = &dir.hosts[self.clients[&conn].peer as usize];
-        let port = 32768 + conn % 28232;
+        let client = &self.clients[&conn];
+        let host = &dir.hosts[client.peer as usize];
+        let port = 32768 + client.id % 28232;
         format!(
-            "id={conn} addr={host}:{port} laddr={} cmd={cmd} user=default",
+            "id={} addr={host}:{port} laddr={} cmd={cmd} user=default",
+            client.id,
             dir.addr(me)
         )
     }

@@ -84,6 +84,7 @@ struct RawSentinel {
     down_after_milliseconds: Option<Spanned<u64>>,
     failover_timeout: Option<Spanned<u64>>,
     parallel_syncs: Option<Spanned<u32>>,
+    auth_pass: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -594,6 +595,9 @@ impl Builder<'_> {
                 return Err(self.err(t.span(), "failover-timeout must be positive"));
             }
             c.failover_timeout = *t.get_ref();
+        }
+        if let Some(pass) = &raw.auth_pass {
+            c.auth_pass = Some(pass.as_str().into());
         }
         if let Some(n) = &raw.parallel_syncs {
             c.parallel_syncs = (*n.get_ref()).max(1);

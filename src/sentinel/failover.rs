@@ -443,7 +443,8 @@ impl Sentinel {
             self.dir.hosts[new as usize],
             self.dir.ports[new as usize]
         );
-        Self::emit(ctx, Level::Warning, "+switch-master", detail);
+        Self::emit(ctx, Level::Warning, "+switch-master", detail.clone());
+        self.publish_event(ctx, "+switch-master", &detail);
         self.reset_master_and_change_address(ctx, new);
     }
 }

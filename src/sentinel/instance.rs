@@ -18,6 +18,7 @@ pub enum Kind {
 /// A command sent on a command link whose reply is still expected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pending {
+    Auth,
     Ping,
     Info,
     Publish,

@@ -34,6 +34,8 @@ pub struct SentinelConf {
     pub down_after: u64,
     pub failover_timeout: u64,
     pub parallel_syncs: u32,
+    /// `sentinel auth-pass`: the password sent to the master and replicas.
+    pub auth_pass: Option<CompactString>,
     pub port: u16,
 }
 
@@ -46,6 +48,7 @@ impl SentinelConf {
             down_after: 30_000,
             failover_timeout: 180_000,
             parallel_syncs: 1,
+            auth_pass: None,
             port: 26379,
         }
     }
@@ -85,6 +88,8 @@ pub struct SProc {
     previous_time: u64,
     pub master: Master,
     conns: IndexMap<ConnId, Owner, rustc_hash::FxBuildHasher>,
+    /// Clients subscribed to event channels (e.g. `+switch-master`).
+    subscribers: Vec<(ConnId, CompactString)>,
 }
 
 pub struct Sentinel {
@@ -145,6 +150,22 @@ impl Sentinel {
 
     fn emit(ctx: SCtx<'_, '_>, level: Level, event: &'static str, detail: String) {
         ctx.emit(Source::Sentinel, level, event.into(), detail);
+    }
+
+    /// Publishes an event to the clients subscribed to its channel, as
+    /// sentinelEvent() does (used for `+switch-master`, which clients
+    /// follow).
+    fn publish_event(&self, ctx: SCtx<'_, '_>, event: &str, detail: &str) {
+        let Some(p) = &self.proc else { return };
+        for (conn, _) in p.subscribers.iter().filter(|(_, ch)| ch == event) {
+            ctx.send(
+                *conn,
+                Msg::Message {
+                    channel: event.into(),
+                    payload: detail.to_string(),
+                },
+            );
+        }
     }
 
     /// The `%@` of sentinelEvent(): the instance, plus its master for
@@ -227,6 +248,7 @@ impl Node for Sentinel {
             previous_time: now,
             master,
             conns: IndexMap::default(),
+            subscribers: Vec::new(),
         });
         Self::emit(ctx, Level::Warning, "+monitor", detail);
         self.flush_config();
@@ -257,7 +279,7 @@ impl Node for Sentinel {
         let Some(p) = self.proc.as_ref() else { return };
         match (p.conns.get(&conn).copied(), msg) {
             (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
-                let reply = self.command(ctx, cmd);
+                let reply = self.command(ctx, conn, cmd);
                 ctx.send(conn, Msg::Reply(reply));
             }
             (Some(Owner::Cc(node)), Msg::Reply(reply)) => self.reply(ctx, node, reply),
@@ -379,6 +401,7 @@ impl Sentinel {
     /// command link (and the pub/sub link for masters and replicas).
     fn reconnect_instance(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
         let now = ctx.mstime();
+        let auth = self.conf.auth_pass.clone();
         let p = self.proc.as_mut().expect("running");
         let down_after = p.master.down_after;
         let Some(inst) = instance_mut(&mut p.master, node) else {
@@ -387,6 +410,8 @@ impl Sentinel {
         if !inst.link.disconnected {
             return;
         }
+        // auth-pass goes to masters and replicas, not to other Sentinels.
+        let auth = auth.filter(|_| inst.kind != Kind::Sentinel);
         let ping_period = down_after.min(period::PING);
         if now.saturating_sub(inst.link.last_reconn_time) < ping_period {
             return;
@@ -399,6 +424,10 @@ impl Sentinel {
             inst.link.cc_conn_time = now;
             inst.link.pending.clear();
             new_conns.push((cc, Owner::Cc(node)));
+            if let Some(pass) = &auth {
+                ctx.send(cc, Msg::Cmd(Cmd::Auth(pass.clone())));
+                inst.link.pending.push_back(Pending::Auth);
+            }
             // CLIENT SETNAME, then a PING that starts the SDOWN clock if
             // none was pending.
             send_ping(ctx, inst, cc, now);
@@ -408,6 +437,9 @@ impl Sentinel {
             inst.link.pc = Some(pc);
             inst.link.pc_conn_time = now;
             inst.link.pc_last_activity = now;
+            if let Some(pass) = &auth {
+                ctx.send(pc, Msg::Cmd(Cmd::Auth(pass.clone())));
+            }
             ctx.send(pc, Msg::Cmd(Cmd::Subscribe(HELLO_CHANNEL.into())));
             new_conns.push((pc, Owner::Pc(node)));
         }
@@ -422,6 +454,7 @@ impl Sentinel {
     /// A link connection failed or dropped (instanceLinkCloseConnection()).
     fn link_closed(&mut self, _ctx: SCtx<'_, '_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
+        p.subscribers.retain(|(c, _)| *c != conn);
         let Some(owner) = p.conns.swap_remove(&conn) else {
             return;
         };
@@ -562,7 +595,7 @@ impl Sentinel {
                 }
             }
             Pending::IsMasterDown => self.is_master_down_reply(ctx, node, reply),
-            Pending::Publish | Pending::SlaveOf => {}
+            Pending::Publish | Pending::SlaveOf | Pending::Auth => {}
         }
     }
 
@@ -870,9 +903,20 @@ impl Sentinel {
     }
 
     /// Answers a command from a client or another Sentinel.
-    fn command(&mut self, ctx: SCtx<'_, '_>, cmd: Cmd) -> Reply {
+    fn command(&mut self, ctx: SCtx<'_, '_>, conn: ConnId, cmd: Cmd) -> Reply {
         match cmd {
             Cmd::Ping => Reply::Pong,
+            Cmd::Subscribe(channel) => {
+                let p = self.proc.as_mut().expect("running");
+                if !p
+                    .subscribers
+                    .iter()
+                    .any(|(c, ch)| *c == conn && *ch == channel)
+                {
+                    p.subscribers.push((conn, channel));
+                }
+                Reply::Subscribed
+            }
             Cmd::Publish { channel, message } if channel == HELLO_CHANNEL => {
                 self.process_hello(ctx, &message);
                 Reply::Int(1)
@@ -978,7 +1022,8 @@ impl Sentinel {
                 let at = Self::at(p, si);
                 Self::emit(ctx, Level::Warning, "+config-update-from", at);
                 let detail = format!("{} {oh} {op} {} {mport}", p.master.inst.name, t[5]);
-                Self::emit(ctx, Level::Warning, "+switch-master", detail);
+                Self::emit(ctx, Level::Warning, "+switch-master", detail.clone());
+                self.publish_event(ctx, "+switch-master", &detail);
                 if let Some(n) = dir.lookup(t[5], mport) {
                     self.reset_master_and_change_address(ctx, n);
                 }
