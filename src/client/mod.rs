@@ -400,10 +400,8 @@ impl Node for WorkloadClient {
                     None => {}
                 }
             }
-            T_RESUBSCRIBE => {
-                if self.sub_conn.is_none() && ctx.sim_time() < self.spec.stop {
-                    self.subscribe(ctx);
-                }
+            T_RESUBSCRIBE if self.sub_conn.is_none() && ctx.sim_time() < self.spec.stop => {
+                self.subscribe(ctx);
             }
             T_RECONNECT => {
                 self.reconnect_pending = false;
