@@ -40,7 +40,10 @@ fn failover(c: &mut Criterion) {
     let plan = scenario::parse("bench/sentinel-failover.toml", FAILOVER).expect("valid scenario");
     let w = world::run(&plan, 1).expect("the run finishes").world;
     let switched = w.sim.kernel.trace.named("+switch-master").count();
-    assert_eq!(switched, 3, "every Sentinel switches to the promoted replica");
+    assert_eq!(
+        switched, 3,
+        "every Sentinel switches to the promoted replica"
+    );
     let events = w.sim.kernel.events_processed;
     eprintln!("sentinel-failover: {events} events per 60-s simulated run");
     drop(w);
@@ -55,7 +58,12 @@ fn failover(c: &mut Criterion) {
     g.bench_function("failover_100wps_60s", |b| {
         b.iter(|| {
             seed += 1;
-            world::run(black_box(&plan), seed).expect("runs").world.sim.kernel.events_processed
+            world::run(black_box(&plan), seed)
+                .expect("runs")
+                .world
+                .sim
+                .kernel
+                .events_processed
         })
     });
     g.finish();

@@ -287,6 +287,13 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
             println!("{node} is not running at {}", Secs(at));
             EXIT_OK
         }
+        None if w.sentinel(n).is_some() => {
+            match w.sentinel(n).and_then(|s| s.info()) {
+                Some(info) => print!("{}", info.replace("\r\n", "\n")),
+                None => println!("{node} is not running at {}", Secs(at)),
+            }
+            EXIT_OK
+        }
         None => {
             eprintln!("`{node}` is a client, not a Redis node");
             EXIT_BAD_INPUT

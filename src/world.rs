@@ -276,6 +276,13 @@ impl World {
         }
     }
 
+    pub fn sentinel(&self, n: usize) -> Option<&Sentinel> {
+        match &self.sim.nodes[n] {
+            Process::Sentinel(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Every Sentinel, with its node index.
     pub fn sentinels(&self) -> impl Iterator<Item = (usize, &Sentinel)> {
         self.sim

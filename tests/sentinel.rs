@@ -2,7 +2,9 @@ use redsim::scenario;
 use redsim::world::World;
 #[test]
 fn timing() {
-    let p = scenario::parse("t.toml", r#"
+    let p = scenario::parse(
+        "t.toml",
+        r#"
 name = "t"
 duration = "180s"
 [topology]
@@ -23,10 +25,19 @@ kill = "master"
 [[fault]]
 at = "60s"
 restart = "master"
-"#).unwrap();
+"#,
+    )
+    .unwrap();
     let t0 = std::time::Instant::now();
     let mut w = World::new(&p, 1);
     let mut t = 0;
-    while t < p.duration { t += 500_000; w.run_until(t).unwrap(); }
-    eprintln!("elapsed {:?} events {}", t0.elapsed(), w.sim.kernel.trace.events.len());
+    while t < p.duration {
+        t += 500_000;
+        w.run_until(t).unwrap();
+    }
+    eprintln!(
+        "elapsed {:?} events {}",
+        t0.elapsed(),
+        w.sim.kernel.trace.events.len()
+    );
 }

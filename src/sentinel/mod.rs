@@ -321,6 +321,37 @@ impl Node for Sentinel {
     }
 }
 
+impl Sentinel {
+    /// `INFO sentinel`, with Redis's field names (genSentinelInfoString()).
+    pub fn info(&self) -> Option<String> {
+        let p = self.proc.as_ref()?;
+        let m = &p.master;
+        let status = if m.o_down {
+            "odown"
+        } else if m.inst.s_down {
+            "sdown"
+        } else {
+            "ok"
+        };
+        Some(format!(
+            "# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:{}\r\n\
+             sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n\
+             sentinel_simulate_failure_flags:0\r\n\
+             master0:name={},status={status},address={}:{},slaves={},sentinels={}\r\n\
+             # Failover (not part of Redis's INFO)\r\ncurrent_epoch:{}\r\nconfig_epoch:{}\r\nfailover_state:{:?}\r\n",
+            u8::from(p.tilt),
+            m.inst.name,
+            m.inst.host,
+            m.inst.port,
+            m.replicas.len(),
+            m.sentinels.len() + 1,
+            p.current_epoch,
+            m.config_epoch,
+            m.failover_state,
+        ))
+    }
+}
+
 /// The instance with this node id among the master, its replicas and the
 /// Sentinels.
 fn instance_mut(m: &mut Master, node: NodeId) -> Option<&mut Instance> {
