@@ -333,6 +333,30 @@ impl Builder<'_> {
         })
     }
 
+    /// A node name that must be a Redis server (nodes are ordered: Redis
+    /// servers, then Sentinels, then clients).
+    fn redis_node(
+        &self,
+        names: &[String],
+        n_redis: usize,
+        n_servers: usize,
+        s: &Spanned<String>,
+    ) -> Result<usize, ScenarioError> {
+        let i = self.node(names, s)?;
+        if i >= n_redis {
+            let kind = if i >= n_servers {
+                "a client"
+            } else {
+                "a Sentinel"
+            };
+            return Err(self.err(
+                s.span(),
+                format!("`{}` is {kind}, not a Redis node", s.get_ref()),
+            ));
+        }
+        Ok(i)
+    }
+
     fn apply_conf(&self, conf: &mut RedisConfig, table: &Conf) -> Result<(), ScenarioError> {
         for (k, v) in table {
             let value = match v.get_ref() {
@@ -408,18 +432,7 @@ impl Builder<'_> {
         self.apply_conf(&mut base, &raw.redis)?;
         let mut confs: Vec<RedisConfig> = vec![base; n_redis];
         for (name, table) in &raw.node {
-            let i = self.node(&names, name)?;
-            if i >= n_redis {
-                let kind = if i >= n_servers {
-                    "a client"
-                } else {
-                    "a Sentinel"
-                };
-                return Err(self.err(
-                    name.span(),
-                    format!("`{}` is {kind}, not a Redis node", name.get_ref()),
-                ));
-            }
+            let i = self.redis_node(&names, n_redis, n_servers, name)?;
             self.apply_conf(&mut confs[i], table)?;
         }
 
@@ -643,21 +656,7 @@ impl Builder<'_> {
         n_servers: usize,
         f: &RawFault,
     ) -> Result<Action, ScenarioError> {
-        let redis = |s: &Spanned<String>| -> Result<usize, ScenarioError> {
-            let i = self.node(names, s)?;
-            if i >= n_redis {
-                let kind = if i >= n_servers {
-                    "a client"
-                } else {
-                    "a Sentinel"
-                };
-                return Err(self.err(
-                    s.span(),
-                    format!("`{}` is {kind}, not a Redis node", s.get_ref()),
-                ));
-            }
-            Ok(i)
-        };
+        let redis = |s: &Spanned<String>| self.redis_node(names, n_redis, n_servers, s);
         // Processes of any kind can be killed, paused or restarted.
         let any = |s: &Spanned<String>| self.node(names, s);
         let group = |g: &[Spanned<String>]| -> Result<Vec<usize>, ScenarioError> {
