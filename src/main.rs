@@ -71,6 +71,9 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Lay random fault schedules over a scenario, check invariants and
+    /// properties, and write a shrunk, reproducing scenario per failure.
+    Fuzz(FuzzArgs),
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -81,6 +84,52 @@ enum Command {
         update: bool,
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct FuzzArgs {
+    #[command(subcommand)]
+    merge: Option<FuzzCommand>,
+    /// The scenario to fuzz.
+    scenario: Option<PathBuf>,
+    /// Seeds to run, as `a..b` (b excluded).
+    #[arg(long, default_value = "0..100")]
+    seeds: String,
+    /// Parallel runs (default: the number of cores); results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Fault kinds to draw: kill,crash,pause,partition,restart,clock,link.
+    #[arg(long)]
+    faults: Option<String>,
+    /// At most this many faults per schedule (default: [fuzz] max-faults, or 6).
+    #[arg(long)]
+    max_faults: Option<usize>,
+    /// Stop starting new seeds after this much wall time (e.g. 60s): the set
+    /// of seeds run then depends on the machine.
+    #[arg(long)]
+    budget: Option<String>,
+    /// Do not shrink failing schedules.
+    #[arg(long)]
+    no_shrink: bool,
+    /// Where summary.json and the reproducing scenarios go.
+    #[arg(long, default_value = "fuzz-out")]
+    out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum FuzzCommand {
+    /// Merge the summary.json files of several shards into one.
+    Merge {
+        #[arg(required = true)]
+        summaries: Vec<PathBuf>,
+        /// Write the merged summary here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -110,6 +159,7 @@ fn main() -> ExitCode {
             seed,
         } => cmd_info(&scenario, &node, &at, seed),
         Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
+        Command::Fuzz(args) => cmd_fuzz(args),
     };
     ExitCode::from(code)
 }
@@ -319,5 +369,193 @@ fn cmd_golden(dir: &Path, update: bool, paths: &[PathBuf]) -> u8 {
             eprintln!("{e}");
             EXIT_BAD_INPUT
         }
+    }
+}
+
+fn cmd_fuzz(args: FuzzArgs) -> u8 {
+    if let Some(FuzzCommand::Merge { summaries, out }) = args.merge {
+        return fuzz_merge(&summaries, out.as_deref());
+    }
+    let Some(path) = args.scenario else {
+        eprintln!("redsim fuzz: give a scenario, or `merge` and summary files");
+        return EXIT_BAD_INPUT;
+    };
+    let plan = match load(&path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let Some((a, b)) = args
+        .seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+    else {
+        eprintln!(
+            "--seeds: expected a range like 0..1000, got `{}`",
+            args.seeds
+        );
+        return EXIT_BAD_INPUT;
+    };
+    let mut seeds: Vec<u64> = (a..b).collect();
+    if let Some(shard) = &args.shard {
+        let Some((i, n)) = shard
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+            .filter(|(i, n)| *n > 0 && i < n)
+        else {
+            eprintln!("--shard: expected i/n with 0 <= i < n, got `{shard}`");
+            return EXIT_BAD_INPUT;
+        };
+        seeds.retain(|s| s % n == i);
+    }
+    let kinds = match &args.faults {
+        None => redsim::fuzz::FaultKind::ALL.to_vec(),
+        Some(list) => {
+            let mut kinds = Vec::new();
+            for k in list.split(',') {
+                match redsim::fuzz::FaultKind::parse(k.trim()) {
+                    Some(kind) => kinds.push(kind),
+                    None => {
+                        eprintln!(
+                            "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, restart, clock, link)"
+                        );
+                        return EXIT_BAD_INPUT;
+                    }
+                }
+            }
+            kinds
+        }
+    };
+    let budget = match args.budget.as_deref().map(parse_time) {
+        None => None,
+        Some(Ok(t)) => Some(std::time::Duration::from_micros(t)),
+        Some(Err(e)) => {
+            eprintln!("--budget: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let cfg = redsim::fuzz::FuzzConfig {
+        kinds,
+        max_faults: args.max_faults.unwrap_or(plan.fuzz.max_faults),
+        faults_stop: plan.fuzz.faults_stop,
+        properties: plan.fuzz.properties.clone(),
+        shrink: !args.no_shrink,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let started = Instant::now();
+    let keep_going = || budget.is_none_or(|b| started.elapsed() < b);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let total = seeds.len();
+    let progress = |done: u64, failed: usize| {
+        if terminal {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            eprint!("\r{done}/{total} seeds, {failed} failing, {rate:.0} seeds/s   ");
+        }
+    };
+    let mut summary = redsim::fuzz::sweep(&plan, &cfg, &seeds, jobs, &keep_going, &progress);
+    if terminal {
+        eprintln!();
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("{}: {e}", args.out.display());
+        return EXIT_BAD_INPUT;
+    }
+    let stem = plan.name.replace('/', "__");
+    for f in &mut summary.failures {
+        let file = args.out.join(format!("{stem}__seed-{}.toml", f.seed));
+        match redsim::fuzz::repro_toml(&text, &plan, &cfg, f) {
+            Ok(toml) => {
+                if let Err(e) = std::fs::write(&file, toml) {
+                    eprintln!("{}: {e}", file.display());
+                    return EXIT_BAD_INPUT;
+                }
+                f.repro = Some(file.display().to_string());
+            }
+            Err(e) => eprintln!("seed {}: cannot write a reproducing scenario: {e}", f.seed),
+        }
+    }
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
+    let summary_file = args.out.join("summary.json");
+    if let Err(e) = std::fs::write(&summary_file, json) {
+        eprintln!("{}: {e}", summary_file.display());
+        return EXIT_BAD_INPUT;
+    }
+    print_fuzz_summary(&summary, started.elapsed().as_secs_f64());
+    println!("summary: {}", summary_file.display());
+    if summary.failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_EXPECTATION_FAILED
+    }
+}
+
+fn print_fuzz_summary(s: &redsim::fuzz::Summary, wall: f64) {
+    println!(
+        "{}: {} seeds in {:.1} s ({:.0} seeds/s), {} failing",
+        s.scenario,
+        s.runs,
+        wall,
+        s.runs as f64 / wall.max(1e-9),
+        s.failures.len()
+    );
+    for (p, n) in &s.per_property {
+        println!("  {p}: {n} failing seeds");
+    }
+    println!("rare paths reached (runs):");
+    for (label, n) in &s.coverage {
+        println!("  {label}: {n}");
+    }
+    for f in &s.failures {
+        println!(
+            "seed {}: {} — {} (shrunk from {} to {} faults) {}",
+            f.seed,
+            f.property,
+            f.detail,
+            f.faults_drawn,
+            f.faults_after_shrinking,
+            f.repro.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
+    let mut merged: Option<redsim::fuzz::Summary> = None;
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: {e}", f.display());
+                return EXIT_BAD_INPUT;
+            }
+        };
+        let s: redsim::fuzz::Summary = match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{}: not a fuzz summary: {e}", f.display());
+                return EXIT_BAD_INPUT;
+            }
+        };
+        merged = Some(match merged {
+            None => s,
+            Some(m) => m.merge(s),
+        });
+    }
+    let merged = merged.expect("at least one summary");
+    let json = serde_json::to_string_pretty(&merged).expect("summaries serialise");
+    match out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, json) {
+                eprintln!("{}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        None => println!("{json}"),
+    }
+    if merged.failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_EXPECTATION_FAILED
     }
 }

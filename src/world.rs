@@ -72,6 +72,9 @@ impl Node for Process {
 
 pub struct World {
     pub plan: Plan,
+    /// Invariant violations found by [`run`] (when the scenario expects
+    /// invariants, it samples them every 500 ms).
+    pub violations: Vec<crate::check::invariants::Violation>,
     pub sim: Simulation<Process>,
     /// Node names plus `sim` for events about the whole network.
     pub names: Vec<String>,
@@ -123,6 +126,7 @@ impl World {
         names.push("sim".into());
         World {
             plan: plan.clone(),
+            violations: Vec::new(),
             sim,
             names,
             dir,
@@ -465,6 +469,12 @@ impl World {
                     .count() as u64;
                 (c.holds(n), format!("{n}"))
             }
+            Expectation::Invariant(name) => {
+                match self.violations.iter().find(|v| v.property == name) {
+                    Some(v) => (false, v.detail.clone()),
+                    None => (true, "holds".into()),
+                }
+            }
             Expectation::ClientErrors { prefix, count } => {
                 let n = self
                     .history()
@@ -521,18 +531,56 @@ pub struct RunOutcome {
     pub verdicts: Vec<Verdict>,
 }
 
-/// Runs a plan to its end, checking expectations at their times.
+/// Runs a plan to its end, checking expectations at their times (and, if
+/// any expectation names an invariant, sampling invariants every 500 ms).
 pub fn run(plan: &Plan, seed: u64) -> Result<RunOutcome, SimError> {
+    use crate::check::invariants::{Monitor, evaluate};
     let mut world = World::new(plan, seed);
-    let mut order: Vec<usize> = (0..plan.expects.len()).collect();
-    order.sort_by_key(|&i| (plan.expects[i].checkpoint().unwrap_or(plan.duration), i));
+    let properties: Vec<String> = plan
+        .expects
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::Invariant(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut monitor = (!properties.is_empty()).then(Monitor::default);
+    let mut checkpoints: Vec<(Micros, Option<usize>)> = plan
+        .expects
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.checkpoint().unwrap_or(plan.duration), Some(i)))
+        .collect();
+    if monitor.is_some() {
+        let mut t = 0;
+        while t < plan.duration {
+            t = (t + 500_000).min(plan.duration);
+            checkpoints.push((t, None));
+        }
+    }
+    checkpoints.push((plan.duration, None));
+    // Samples at a time come after the expectations checked at that time.
+    checkpoints.sort_by_key(|&(t, i)| (t, i.is_none(), i));
     let mut verdicts: Vec<Option<Verdict>> = vec![None; plan.expects.len()];
-    for i in order {
-        let at = plan.expects[i].checkpoint().unwrap_or(plan.duration);
+    let mut deferred = Vec::new();
+    for (at, i) in checkpoints {
         world.run_until(at)?;
+        match i {
+            Some(i) if matches!(plan.expects[i], Expectation::Invariant(_)) => deferred.push(i),
+            Some(i) => verdicts[i] = Some(world.verdict(&plan.expects[i])),
+            None => {
+                if let Some(m) = monitor.as_mut() {
+                    m.sample(&world);
+                }
+            }
+        }
+    }
+    if let Some(m) = monitor {
+        world.violations = evaluate(&world, m.violations, &properties);
+    }
+    for i in deferred {
         verdicts[i] = Some(world.verdict(&plan.expects[i]));
     }
-    world.run_until(plan.duration)?;
     Ok(RunOutcome {
         world,
         verdicts: verdicts

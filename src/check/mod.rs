@@ -1,6 +1,7 @@
 //! Checkers: pure functions over the client history, the trace and node
 //! state, and the expectations a scenario states about them.
 
+pub mod invariants;
 pub mod lost;
 pub mod timeline;
 
@@ -128,6 +129,9 @@ pub enum Expectation {
     ClientErrors { prefix: String, count: Cmp },
     /// The number of keys a node holds at a time.
     Keys { at: Micros, node: usize, count: Cmp },
+    /// An invariant or property holds over the whole run (`converges`,
+    /// `one-leader-per-epoch`, ...).
+    Invariant(String),
 }
 
 impl Expectation {
@@ -194,6 +198,7 @@ impl Expectation {
             Expectation::Keys { at, node, count } => {
                 format!("{} holds {count} keys at {}", names[*node], Secs(*at))
             }
+            Expectation::Invariant(name) => format!("invariant {name} holds"),
         }
     }
 }

@@ -132,22 +132,33 @@ pub fn two_writable_masters(
 pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String {
     let node = l.node;
     let name = &names[node as usize];
-    let next = events.iter().find(|e| {
-        e.t >= l.acked_at
-            && e.node == node
-            && matches!(
-                e.event.as_ref(),
-                "kill" | "crash" | "Full resync from master" | "+convert-to-slave"
-            )
+    let mut later = events
+        .iter()
+        .filter(|e| e.t >= l.acked_at && e.node == node);
+    let died = later
+        .clone()
+        .find(|e| matches!(e.event.as_ref(), "kill" | "crash"));
+    let resynced = later.find(|e| e.event == "Full resync from master");
+    let restarted = died.and_then(|d| {
+        events
+            .iter()
+            .find(|e| e.t >= d.t && e.node == node && e.event == "Server initialized")
     });
-    match next.map(|e| (e.event.as_ref(), e.t)) {
-        Some(("kill" | "crash", t)) => format!(
-            "acknowledged by {name}, which died at {} before a promoted replica had it",
-            crate::sim::time::Secs(t)
-        ),
-        Some(("Full resync from master", t)) => format!(
+    let at = |e: &Event| crate::sim::time::Secs(e.t);
+    match (died, restarted, resynced) {
+        (_, _, Some(r)) if died.is_none_or(|d| r.t < d.t) => format!(
             "acknowledged by {name}, which later became a replica and full-resynced at {}, discarding it",
-            crate::sim::time::Secs(t)
+            at(r)
+        ),
+        (Some(d), Some(s), _) => format!(
+            "acknowledged by {name}, which died at {} and restarted at {} without it (not persisted), \
+             so its replicas resynced to the loss",
+            at(d),
+            at(s)
+        ),
+        (Some(d), None, _) => format!(
+            "acknowledged by {name}, which died at {} before a promoted replica had it",
+            at(d)
         ),
         _ => format!("acknowledged by {name}; the final master never received it"),
     }

@@ -47,6 +47,17 @@ struct RawScenario {
     fault: Vec<RawFault>,
     #[serde(default)]
     expect: Vec<Spanned<RawExpect>>,
+    #[serde(default)]
+    fuzz: RawFuzz,
+}
+
+/// How `redsim fuzz` treats this scenario.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFuzz {
+    faults_stop: Option<Spanned<String>>,
+    max_faults: Option<usize>,
+    properties: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -191,6 +202,7 @@ struct RawExpect {
     acked_writes: Option<Spanned<String>>,
     client_errors: Option<Spanned<String>>,
     keys: Option<Spanned<String>>,
+    invariant: Option<Spanned<String>>,
 }
 
 /// A scripted fault or operator action.
@@ -248,6 +260,27 @@ pub struct NodePlan {
     pub kind: NodeKind,
 }
 
+/// Fuzzing settings from the scenario's `[fuzz]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FuzzSettings {
+    /// Faults are drawn before this time; then everything heals.
+    pub faults_stop: Micros,
+    pub max_faults: usize,
+    /// Properties checked besides the invariants.
+    pub properties: Vec<String>,
+}
+
+/// Invariants and properties a run can be checked against.
+pub const PROPERTIES: &[&str] = &[
+    "converges",
+    "no-lost-acked-writes",
+    "no-split-brain",
+    "one-leader-per-epoch",
+    "one-vote-per-epoch",
+    "epochs-monotonic",
+    "offsets-monotonic",
+];
+
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -262,6 +295,7 @@ pub struct Plan {
     pub nodes: Vec<NodePlan>,
     pub faults: Vec<(Micros, Action)>,
     pub expects: Vec<Expectation>,
+    pub fuzz: FuzzSettings,
 }
 
 impl Plan {
@@ -567,6 +601,7 @@ impl Builder<'_> {
             let at = self.time_in_run(&f.at, duration)?;
             faults.push((at, self.action(&names, n_redis, n_servers, f)?));
         }
+        let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
         let mut expects = Vec::new();
         for e in &raw.expect {
             expects.push(self.expectation(&names, e, duration)?);
@@ -583,6 +618,34 @@ impl Builder<'_> {
             nodes,
             faults,
             expects,
+            fuzz,
+        })
+    }
+
+    fn fuzz_settings(
+        &self,
+        raw: &RawFuzz,
+        duration: Micros,
+    ) -> Result<FuzzSettings, ScenarioError> {
+        let faults_stop = match &raw.faults_stop {
+            Some(s) => self.time_in_run(s, duration)?,
+            None => duration / 2,
+        };
+        let mut properties = Vec::new();
+        for p in raw.properties.iter().flatten() {
+            if !PROPERTIES.contains(&p.get_ref().as_str()) {
+                let mut e = self.err(p.span(), format!("unknown property `{}`", p.get_ref()));
+                e.hint = suggest(p.get_ref(), PROPERTIES)
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| Some(format!("properties: {}", PROPERTIES.join(", "))));
+                return Err(e);
+            }
+            properties.push(p.get_ref().clone());
+        }
+        Ok(FuzzSettings {
+            faults_stop,
+            max_faults: raw.max_faults.unwrap_or(6),
+            properties,
         })
     }
 
@@ -847,6 +910,18 @@ impl Builder<'_> {
                 prefix: prefix.get_ref().clone(),
                 count: count.clone().unwrap_or(Cmp::AtLeast(1)),
             });
+        }
+        if let Some(name) = &r.invariant {
+            if !PROPERTIES.contains(&name.get_ref().as_str()) {
+                let mut e = self.err(
+                    name.span(),
+                    format!("unknown invariant `{}`", name.get_ref()),
+                );
+                e.hint =
+                    suggest(name.get_ref(), PROPERTIES).map(|c| format!("did you mean `{c}`?"));
+                return Err(e);
+            }
+            found.push(Expectation::Invariant(name.get_ref().clone()));
         }
         if let Some(c) = &r.keys {
             found.push(Expectation::Keys {

@@ -128,6 +128,7 @@ impl Sentinel {
             p.master.leader_epoch = p.current_epoch;
             let detail = format!("{req_runid} {}", p.current_epoch);
             Self::emit(ctx, Level::Warning, "+vote-for-leader", detail);
+            self.votes.push((p.current_epoch, req_runid.into()));
             if req_runid != p.myid {
                 let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
                 let p = self.proc.as_mut().expect("running");
@@ -264,6 +265,7 @@ impl Sentinel {
         }
         let at = self.master_at();
         Self::emit(ctx, Level::Warning, "+elected-leader", at.clone());
+        self.elections_won.push((epoch, ctx.sim_time()));
         self.set_state(ctx, FailoverState::SelectSlave);
         Self::emit(ctx, Level::Warning, "+failover-state-select-slave", at);
     }

@@ -100,6 +100,11 @@ pub struct Sentinel {
     pub proc: Option<SProc>,
     /// Every replica selection this Sentinel made, for the run's report.
     pub selections: Vec<failover::Selection>,
+    /// Every vote this Sentinel cast: (epoch, run id voted for), for the
+    /// invariant checks.
+    pub votes: Vec<(u64, CompactString)>,
+    /// Every election this Sentinel won: (epoch, simulated time).
+    pub elections_won: Vec<(u64, Micros)>,
 }
 
 type SCtx<'a, 'b> = &'a mut Ctx<'b, Msg>;
@@ -115,6 +120,8 @@ impl Sentinel {
             saved: None,
             proc: None,
             selections: Vec::new(),
+            votes: Vec::new(),
+            elections_won: Vec::new(),
         }
     }
 
@@ -128,17 +135,27 @@ impl Sentinel {
         Instance::new(kind, name, host, port, node, now)
     }
 
-    /// Persists what sentinelFlushConfig() writes.
+    /// Persists what sentinelFlushConfig() writes. The monitored address is
+    /// the current one (the promoted replica once the failover reconfigures
+    /// replicas), and that replica's line names the old master instead
+    /// (rewriteConfigSentinelOption()).
     fn flush_config(&mut self) {
         let Some(p) = &self.proc else { return };
+        let current = p.master.current_address().2;
+        let old = p.master.inst.node;
         self.saved = Some(Saved {
             myid: p.myid.clone(),
             current_epoch: p.current_epoch,
-            master_node: p.master.inst.node,
+            master_node: current,
             config_epoch: p.master.config_epoch,
             leader: p.master.leader.clone(),
             leader_epoch: p.master.leader_epoch,
-            replicas: p.master.replicas.iter().map(|r| r.node).collect(),
+            replicas: p
+                .master
+                .replicas
+                .iter()
+                .map(|r| if r.node == current { old } else { r.node })
+                .collect(),
             sentinels: p
                 .master
                 .sentinels

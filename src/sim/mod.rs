@@ -597,7 +597,29 @@ where
             let m = &self.kernel.meta[receiver as usize];
             (m.alive, m.paused, m.host_down)
         };
-        if lost || host_down {
+        if lost {
+            return;
+        }
+        if host_down {
+            // Nothing answers: the sender retransmits with backoff, and a
+            // retry that finds the host back up gets through (or a reset).
+            let syn = matches!(packet, Packet::Syn);
+            if let Some(delay) = times.retransmit_after(syn) {
+                let times = SendTimes {
+                    retries: times.retries + 1,
+                    ..times
+                };
+                let at = self.kernel.now + delay;
+                self.kernel.queue.push(
+                    at,
+                    Ev::Arrive {
+                        conn,
+                        dir,
+                        packet,
+                        times,
+                    },
+                );
+            }
             return;
         }
         if !alive || !recv_open {

@@ -117,6 +117,8 @@ pub struct SendTimes {
     /// How long the kernel's send buffer takes to drain at the link's
     /// bandwidth (`None`: unlimited bandwidth, it never fills).
     pub sndbuf_drain: Option<Micros>,
+    /// Retransmissions so far (a powered-off receiver answers nothing).
+    pub retries: u8,
 }
 
 /// How long `bytes` take at `bandwidth` bytes per second (0: unlimited).
@@ -131,6 +133,13 @@ pub fn transfer_micros(bytes: u64, bandwidth: u64) -> Micros {
 pub const SNDBUF: u64 = 4 * 1024 * 1024;
 
 impl SendTimes {
+    /// When the sender retransmits a segment nobody answered, or `None`
+    /// once TCP gives up (6 tries for a SYN, 15 for data).
+    pub fn retransmit_after(&self, syn: bool) -> Option<Micros> {
+        let (base, max_tries) = if syn { (SYN_RTO, 6) } else { (RTO_MIN, 15) };
+        (self.retries < max_tries).then(|| (base << self.retries.min(20)).min(RTO_MAX))
+    }
+
     /// Is the packet lost if its sender died at `death`?
     pub fn lost_on_death(&self, death: Micros, power_loss: bool) -> bool {
         if self.sent > death {
@@ -265,6 +274,7 @@ impl<M> Network<M> {
                 start,
                 departed: start + tx,
                 sndbuf_drain,
+                retries: 0,
             },
         }
     }

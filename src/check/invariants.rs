@@ -1,0 +1,225 @@
+//! Invariants that must hold in every run, whatever the faults: at most one
+//! Sentinel leader per epoch, one vote per Sentinel per epoch, epochs that
+//! never go backwards, replication offsets that never go backwards within
+//! one history, and convergence once the faults stop.
+//!
+//! A [`Monitor`] samples the world while it runs; the end-of-run checks read
+//! the records the Sentinels keep.
+
+use std::collections::BTreeMap;
+
+use crate::sim::time::Secs;
+use crate::world::World;
+
+/// One broken invariant or property.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Violation {
+    /// A stable name: `one-leader-per-epoch`, `one-vote-per-epoch`,
+    /// `epochs-monotonic`, `offsets-monotonic`, `converges`, ...
+    pub property: &'static str,
+    pub detail: String,
+}
+
+/// Watches epochs and offsets between samples.
+#[derive(Default)]
+pub struct Monitor {
+    /// Per Sentinel: (current epoch, config epoch) at the last sample.
+    epochs: BTreeMap<usize, (u64, u64)>,
+    /// Per Redis node: (replid, offset, number of restarts/full syncs seen).
+    offsets: BTreeMap<usize, (String, u64, usize)>,
+    /// Restarts and full resyncs per node, counted from the trace so far.
+    resets: BTreeMap<usize, usize>,
+    /// How much of the trace has been counted.
+    seen: usize,
+    pub violations: Vec<Violation>,
+}
+
+impl Monitor {
+    /// Checks what changed since the previous sample.
+    pub fn sample(&mut self, w: &World) {
+        let now = w.sim.now();
+        for (i, s) in w.sentinels() {
+            let Some(p) = &s.proc else { continue };
+            let cur = (p.current_epoch, p.master.config_epoch);
+            if let Some(prev) = self.epochs.insert(i, cur)
+                && (cur.0 < prev.0 || cur.1 < prev.1)
+            {
+                self.violations.push(Violation {
+                    property: "epochs-monotonic",
+                    detail: format!(
+                        "{} went from current/config epoch {}/{} to {}/{} at {}",
+                        w.names[i],
+                        prev.0,
+                        prev.1,
+                        cur.0,
+                        cur.1,
+                        Secs(now)
+                    ),
+                });
+            }
+        }
+        // Restarts and full resyncs legitimately rewind a node's offset.
+        let events = &w.sim.kernel.trace.events;
+        for e in &events[self.seen..] {
+            if matches!(
+                e.event.as_ref(),
+                "Server initialized" | "Full resync from master"
+            ) {
+                *self.resets.entry(e.node as usize).or_default() += 1;
+            }
+        }
+        self.seen = events.len();
+        for n in 0..w.plan.nodes.len() {
+            let Some(p) = w.proc(n) else { continue };
+            let resets = self.resets.get(&n).copied().unwrap_or(0);
+            let cur = (p.replid.to_string(), p.master_repl_offset, resets);
+            if let Some(prev) = self.offsets.get(&n)
+                && prev.0 == cur.0
+                && prev.2 == cur.2
+                && cur.1 < prev.1
+            {
+                self.violations.push(Violation {
+                    property: "offsets-monotonic",
+                    detail: format!(
+                        "{} went back from offset {} to {} in history {} at {}",
+                        w.names[n],
+                        prev.1,
+                        cur.1,
+                        &cur.0[..8],
+                        Secs(now)
+                    ),
+                });
+            }
+            self.offsets.insert(n, cur);
+        }
+    }
+}
+
+/// The end-of-run invariants over the Sentinels' records.
+pub fn election_invariants(w: &World) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut leaders: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for (i, s) in w.sentinels() {
+        let mut voted: BTreeMap<u64, &str> = BTreeMap::new();
+        for (epoch, runid) in &s.votes {
+            if let Some(first) = voted.insert(*epoch, runid) {
+                out.push(Violation {
+                    property: "one-vote-per-epoch",
+                    detail: format!(
+                        "{} voted twice in epoch {epoch}: for {first} and for {runid}",
+                        w.names[i]
+                    ),
+                });
+            }
+        }
+        for (epoch, _) in &s.elections_won {
+            leaders.entry(*epoch).or_default().push(&w.names[i]);
+        }
+    }
+    for (epoch, names) in leaders {
+        if names.len() > 1 {
+            out.push(Violation {
+                property: "one-leader-per-epoch",
+                detail: format!("epoch {epoch} has leaders {}", names.join(", ")),
+            });
+        }
+    }
+    out
+}
+
+/// After the faults stop and the network heals: exactly one running master,
+/// every other running Redis node replicating from it with its link up, and
+/// every running Sentinel naming it.
+pub fn converged(w: &World) -> Result<(), String> {
+    let redis: Vec<usize> = (0..w.plan.nodes.len())
+        .filter(|&n| w.proc(n).is_some())
+        .collect();
+    let masters: Vec<usize> = redis
+        .iter()
+        .copied()
+        .filter(|&n| w.role(n) == Some("master"))
+        .collect();
+    let [master] = masters.as_slice() else {
+        let names: Vec<&str> = masters.iter().map(|&n| w.names[n].as_str()).collect();
+        return Err(format!("{} masters: [{}]", masters.len(), names.join(", ")));
+    };
+    for &n in &redis {
+        if n == *master {
+            continue;
+        }
+        let side = w.proc(n).and_then(|p| p.replica.as_ref());
+        match side {
+            Some(s) if s.master as usize == *master && s.is_connected() => {}
+            Some(s) => {
+                return Err(format!(
+                    "{} replicates from {} (link {})",
+                    w.names[n],
+                    w.names[s.master as usize],
+                    if s.is_connected() { "up" } else { "down" }
+                ));
+            }
+            None => return Err(format!("{} is not a replica", w.names[n])),
+        }
+    }
+    for (i, s) in w.sentinels() {
+        if let Some(p) = &s.proc
+            && p.master.inst.node as usize != *master
+        {
+            return Err(format!(
+                "{} names {} as the master, not {}",
+                w.names[i], w.names[p.master.inst.node as usize], w.names[*master]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every violation of a run: what the monitor saw while it ran, the election
+/// invariants, and the named `properties` (`converges`,
+/// `no-lost-acked-writes`, `no-split-brain`).
+pub fn evaluate(w: &World, sampled: Vec<Violation>, properties: &[String]) -> Vec<Violation> {
+    let mut out = sampled;
+    out.extend(election_invariants(w));
+    for prop in properties {
+        match prop.as_str() {
+            "converges" => {
+                if let Err(why) = converged(w) {
+                    out.push(Violation {
+                        property: "converges",
+                        detail: why,
+                    });
+                }
+            }
+            "no-lost-acked-writes" => {
+                let n = w.lost_writes().len();
+                if n > 0 {
+                    out.push(Violation {
+                        property: "no-lost-acked-writes",
+                        detail: format!("{n} acknowledged writes lost"),
+                    });
+                }
+            }
+            "no-split-brain" => {
+                let redis: Vec<u32> = (0..w.plan.nodes.len())
+                    .filter(|&n| w.redis(n).is_some())
+                    .map(|n| n as u32)
+                    .collect();
+                if let Some((a, b, win)) =
+                    super::timeline::two_writable_masters(&w.history(), &redis, 0).first()
+                {
+                    out.push(Violation {
+                        property: "no-split-brain",
+                        detail: format!(
+                            "{} and {} both acknowledged writes for {}",
+                            w.names[*a as usize],
+                            w.names[*b as usize],
+                            Secs(win.len())
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
