@@ -1,0 +1,132 @@
+//! The fuzzer finds the failures the bundled fuzz scenarios describe, shrinks
+//! them to small schedules, and writes scenario files that reproduce them
+//! byte for byte; sweeps do not depend on the number of threads, and the
+//! election invariants survive a sweep.
+
+use std::path::Path;
+
+use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::golden;
+use redsim::scenario::{self, Plan};
+use redsim::world;
+
+fn load(name: &str) -> (Plan, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/fuzz")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("bundled scenario");
+    (scenario::parse(name, &text).expect("valid"), text)
+}
+
+fn config(plan: &Plan, shrink: bool) -> FuzzConfig {
+    FuzzConfig {
+        kinds: FaultKind::ALL.to_vec(),
+        max_faults: plan.fuzz.max_faults,
+        faults_stop: plan.fuzz.faults_stop,
+        properties: plan.fuzz.properties.clone(),
+        shrink,
+    }
+}
+
+/// Finds the failure at `seed`, checks it shrank to at most `max_faults`
+/// faults, and that the written scenario reproduces it deterministically.
+fn finds_and_reproduces(name: &str, seed: u64, property: &str, max_faults: usize) {
+    let (plan, text) = load(name);
+    let cfg = config(&plan, true);
+    let (_, failure) = fuzz::run_seed(&plan, &cfg, seed);
+    let failure = failure.unwrap_or_else(|| panic!("{name}: seed {seed} does not fail"));
+    assert_eq!(failure.property, property, "{}", failure.detail);
+    assert!(
+        failure.faults_after_shrinking <= max_faults,
+        "{name}: shrunk only to {} faults (from {})",
+        failure.faults_after_shrinking,
+        failure.faults_drawn
+    );
+    let repro = fuzz::repro_toml(&text, &plan, &cfg, &failure).expect("writable");
+    let repro_plan =
+        scenario::parse("repro.toml", &repro).unwrap_or_else(|e| panic!("{e}\n{repro}"));
+    let run = world::run(&repro_plan, repro_plan.seed).expect("runs");
+    assert!(
+        run.verdicts.iter().any(|v| !v.holds),
+        "the reproducing scenario does not fail:\n{repro}"
+    );
+    assert_eq!(
+        golden::determinism(&repro_plan, repro_plan.seed).expect("runs"),
+        None,
+        "the reproducing scenario is not deterministic"
+    );
+}
+
+#[test]
+fn finds_data_loss_from_a_master_restarted_without_persistence() {
+    finds_and_reproduces(
+        "master-restart-without-persistence.toml",
+        6,
+        "no-lost-acked-writes",
+        1,
+    );
+}
+
+#[test]
+fn finds_writes_lost_despite_min_replicas_to_write() {
+    finds_and_reproduces(
+        "min-replicas-still-loses-writes.toml",
+        17,
+        "no-lost-acked-writes",
+        1,
+    );
+}
+
+#[test]
+fn finds_a_split_brain_window_under_sentinel() {
+    finds_and_reproduces("sentinel-split-brain.toml", 243, "no-split-brain", 2);
+}
+
+#[test]
+fn sweep_results_do_not_depend_on_threads() {
+    let (plan, _) = load("master-restart-without-persistence.toml");
+    let cfg = config(&plan, false);
+    let seeds: Vec<u64> = (0..12).collect();
+    let one = fuzz::sweep(&plan, &cfg, &seeds, 1, &|| true, &|_, _| {});
+    let two = fuzz::sweep(&plan, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    let key = |s: &fuzz::Summary| {
+        (
+            s.runs,
+            s.per_property.clone(),
+            s.coverage.clone(),
+            s.failures
+                .iter()
+                .map(|f| (f.seed, f.detail.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(key(&one), key(&two));
+    assert!(!one.failures.is_empty());
+}
+
+#[test]
+fn election_invariants_hold_over_a_sweep() {
+    let (plan, _) = load("sentinel-split-brain.toml");
+    let mut cfg = config(&plan, false);
+    cfg.properties = vec!["converges".into()];
+    let seeds: Vec<u64> = (0..40).collect();
+    let s = fuzz::sweep(&plan, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    for p in [
+        "one-leader-per-epoch",
+        "one-vote-per-epoch",
+        "epochs-monotonic",
+        "offsets-monotonic",
+        "converges",
+    ] {
+        assert_eq!(
+            s.per_property.get(p),
+            None,
+            "{p} violated: {:?}",
+            s.failures
+        );
+    }
+    assert!(
+        s.coverage.get("failover completed").copied().unwrap_or(0) > 0,
+        "no failover in the sweep"
+    );
+}
