@@ -454,7 +454,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
             eprint!("\r{done}/{total} seeds, {failed} failing, {rate:.0} seeds/s   ");
         }
     };
-    let mut summary = redsim::fuzz::sweep(&plan, &cfg, &seeds, jobs, &keep_going, &progress);
+    let mut summary = redsim::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &progress);
     if terminal {
         eprintln!();
     }

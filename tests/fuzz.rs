@@ -79,16 +79,16 @@ fn finds_writes_lost_despite_min_replicas_to_write() {
 
 #[test]
 fn finds_a_split_brain_window_under_sentinel() {
-    finds_and_reproduces("sentinel-split-brain.toml", 243, "no-split-brain", 2);
+    finds_and_reproduces("sentinel-split-brain.toml", 278, "no-split-brain", 3);
 }
 
 #[test]
 fn sweep_results_do_not_depend_on_threads() {
-    let (plan, _) = load("master-restart-without-persistence.toml");
+    let (plan, text) = load("master-restart-without-persistence.toml");
     let cfg = config(&plan, false);
     let seeds: Vec<u64> = (0..12).collect();
-    let one = fuzz::sweep(&plan, &cfg, &seeds, 1, &|| true, &|_, _| {});
-    let two = fuzz::sweep(&plan, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|| true, &|_, _| {});
+    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_, _| {});
     let key = |s: &fuzz::Summary| {
         (
             s.runs,
@@ -106,11 +106,11 @@ fn sweep_results_do_not_depend_on_threads() {
 
 #[test]
 fn election_invariants_hold_over_a_sweep() {
-    let (plan, _) = load("sentinel-split-brain.toml");
+    let (plan, text) = load("sentinel-split-brain.toml");
     let mut cfg = config(&plan, false);
     cfg.properties = vec!["converges".into()];
     let seeds: Vec<u64> = (0..40).collect();
-    let s = fuzz::sweep(&plan, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_, _| {});
     for p in [
         "one-leader-per-epoch",
         "one-vote-per-epoch",
@@ -129,4 +129,21 @@ fn election_invariants_hold_over_a_sweep() {
         s.coverage.get("failover completed").copied().unwrap_or(0) > 0,
         "no failover in the sweep"
     );
+}
+
+#[test]
+fn swarm_mode_draws_configuration_into_the_scenario() {
+    let (plan, text) = load("sentinel-invariants.toml");
+    assert!(!plan.fuzz.swarm.is_empty());
+    let (a_text, a) = fuzz::swarm_scenario(&text, &plan, 1).expect("valid draw");
+    let (b_text, _) = fuzz::swarm_scenario(&text, &plan, 1).expect("valid draw");
+    let (c_text, _) = fuzz::swarm_scenario(&text, &plan, 2).expect("valid draw");
+    assert_eq!(a_text, b_text, "a seed always draws the same configuration");
+    assert_ne!(a_text, c_text, "seeds draw different configurations");
+    let replicas = a
+        .nodes
+        .iter()
+        .filter(|n| n.name.starts_with("replica-"))
+        .count();
+    assert!((1..=3).contains(&replicas));
 }

@@ -30,10 +30,12 @@ pub enum FaultKind {
     Restart,
     Clock,
     Link,
+    /// A one-way partition: traffic from the node to some others is dropped.
+    OneWay,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Pause,
@@ -41,6 +43,7 @@ impl FaultKind {
         FaultKind::Restart,
         FaultKind::Clock,
         FaultKind::Link,
+        FaultKind::OneWay,
     ];
 
     pub fn parse(s: &str) -> Option<FaultKind> {
@@ -52,6 +55,7 @@ impl FaultKind {
             "restart" => FaultKind::Restart,
             "clock" => FaultKind::Clock,
             "link" => FaultKind::Link,
+            "oneway" => FaultKind::OneWay,
             _ => return None,
         })
     }
@@ -144,6 +148,15 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
                     (0..plan.nodes.len()).partition(|&i| i == n || f.side >> (i % 32) & 1 == 1);
                 if !a.is_empty() {
                     out.push((f.at, Action::Partition(vec![a, b])));
+                    out.push((undo, Action::Heal));
+                }
+            }
+            FaultKind::OneWay => {
+                let to: Vec<usize> = (0..plan.nodes.len())
+                    .filter(|&i| i != n && f.side >> (i % 32) & 1 == 1)
+                    .collect();
+                if !to.is_empty() {
+                    out.push((f.at, Action::PartitionOneWay { from: vec![n], to }));
                     out.push((undo, Action::Heal));
                 }
             }
@@ -286,6 +299,9 @@ pub struct Failure {
     pub repro: Option<String>,
     #[serde(skip)]
     pub schedule: Vec<Fault>,
+    /// In swarm mode, the scenario text with this seed's drawn values.
+    #[serde(skip)]
+    pub scenario: Option<String>,
 }
 
 /// Checks one seed; on failure shrinks the schedule with proptest's value
@@ -334,6 +350,7 @@ pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fa
         faults_after_shrinking: best.len(),
         repro: None,
         schedule: best,
+        scenario: None,
     };
     (checked, Some(failure))
 }
@@ -374,6 +391,7 @@ impl Summary {
 /// same whatever `jobs` is.
 pub fn sweep(
     plan: &Plan,
+    text: &str,
     cfg: &FuzzConfig,
     seeds: &[u64],
     jobs: usize,
@@ -388,7 +406,35 @@ pub fn sweep(
                 while keep_going() {
                     let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                     let Some(&seed) = seeds.get(i) else { break };
-                    let (checked, failure) = run_seed(plan, cfg, seed);
+                    let (checked, failure) = match swarm_scenario(text, plan, seed) {
+                        Ok((drawn_text, drawn)) if !plan.fuzz.swarm.is_empty() => {
+                            let (c, f) = run_seed(&drawn, cfg, seed);
+                            (
+                                c,
+                                f.map(|f| Failure {
+                                    scenario: Some(drawn_text),
+                                    ..f
+                                }),
+                            )
+                        }
+                        Ok(_) => run_seed(plan, cfg, seed),
+                        Err(e) => (
+                            Checked {
+                                violations: Vec::new(),
+                                coverage: Vec::new(),
+                            },
+                            Some(Failure {
+                                seed,
+                                property: "swarm".into(),
+                                detail: format!("the drawn configuration is invalid: {e}"),
+                                faults_drawn: 0,
+                                faults_after_shrinking: 0,
+                                repro: None,
+                                schedule: Vec::new(),
+                                scenario: None,
+                            }),
+                        ),
+                    };
                     let mut r = results.lock().expect("no panics while holding it");
                     r.push((seed, checked, failure));
                     let failed = r.iter().filter(|x| x.2.is_some()).count();
@@ -427,6 +473,7 @@ pub fn repro_toml(
     cfg: &FuzzConfig,
     failure: &Failure,
 ) -> Result<String, String> {
+    let original = failure.scenario.as_deref().unwrap_or(original);
     let mut doc: toml::Table = toml::from_str(original).map_err(|e| e.to_string())?;
     doc.insert("seed".into(), toml::Value::Integer(failure.seed as i64));
     doc.insert(
@@ -532,4 +579,56 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
         }
     }
     t
+}
+
+/// Swarm mode: the configuration values this seed runs with, drawn within
+/// the ranges of `[fuzz.swarm]` and written into the scenario text, so the
+/// reproducing file spells them out.
+pub fn swarm_scenario(original: &str, plan: &Plan, seed: u64) -> Result<(String, Plan), String> {
+    use rand::RngExt;
+    if plan.fuzz.swarm.is_empty() {
+        return Ok((original.to_string(), plan.clone()));
+    }
+    let mut rng = crate::sim::rng::stream(seed, "fuzz/swarm");
+    let mut doc: toml::Table = toml::from_str(original).map_err(|e| e.to_string())?;
+    doc.remove("fuzz");
+    for (key, range) in &plan.fuzz.swarm {
+        let (lo, hi) = range.bounds();
+        let v = rng.random_range(lo..=hi);
+        let value = range.value(v);
+        let table = |doc: &mut toml::Table, name: &str| -> toml::Table {
+            match doc.remove(name) {
+                Some(toml::Value::Table(t)) => t,
+                _ => toml::Table::new(),
+            }
+        };
+        let section = swarm_section(key);
+        if section == "workload" {
+            if let Some(toml::Value::Array(ws)) = doc.get_mut("workload") {
+                for w in ws.iter_mut() {
+                    if let toml::Value::Table(t) = w {
+                        t.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        } else {
+            let mut t = table(&mut doc, section);
+            t.insert(key.clone(), value);
+            doc.insert(section.into(), toml::Value::Table(t));
+        }
+    }
+    let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+    let drawn = crate::scenario::parse("swarm.toml", &text).map_err(|e| e.to_string())?;
+    Ok((text, drawn))
+}
+
+/// Where a swarm key lives in a scenario.
+pub fn swarm_section(key: &str) -> &'static str {
+    match key {
+        "down-after-milliseconds" | "failover-timeout" | "quorum" | "parallel-syncs" => "sentinel",
+        "latency" | "jitter" | "bandwidth" | "loss" => "network",
+        "rate" | "value-size" => "workload",
+        "replicas" | "sentinels" => "topology",
+        _ => "redis",
+    }
 }

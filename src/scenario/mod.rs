@@ -58,6 +58,8 @@ struct RawFuzz {
     faults_stop: Option<Spanned<String>>,
     max_faults: Option<usize>,
     properties: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    swarm: IndexMap<Spanned<String>, Spanned<Vec<toml::Value>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -268,7 +270,54 @@ pub struct FuzzSettings {
     pub max_faults: usize,
     /// Properties checked besides the invariants.
     pub properties: Vec<String>,
+    /// Swarm mode: configuration values each seed draws within a range.
+    pub swarm: Vec<(String, SwarmRange)>,
 }
+
+/// A range `[low, high]` of a configuration value in `[fuzz.swarm]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SwarmRange {
+    Int(i64, i64),
+    /// Durations, drawn in microseconds.
+    Duration(u64, u64),
+    /// Sizes, drawn in bytes.
+    Size(u64, u64),
+}
+
+impl SwarmRange {
+    pub fn bounds(&self) -> (i64, i64) {
+        match *self {
+            SwarmRange::Int(a, b) => (a, b),
+            SwarmRange::Duration(a, b) | SwarmRange::Size(a, b) => (a as i64, b as i64),
+        }
+    }
+
+    /// A drawn value as it is written into a scenario.
+    pub fn value(&self, v: i64) -> toml::Value {
+        match self {
+            SwarmRange::Int(..) | SwarmRange::Size(..) => toml::Value::Integer(v),
+            SwarmRange::Duration(..) => toml::Value::String(format!("{v}us")),
+        }
+    }
+}
+
+/// The keys `[fuzz.swarm]` may draw.
+pub const SWARM_KEYS: &[&str] = &[
+    "down-after-milliseconds",
+    "failover-timeout",
+    "quorum",
+    "parallel-syncs",
+    "latency",
+    "jitter",
+    "rate",
+    "value-size",
+    "replicas",
+    "sentinels",
+    "repl-backlog-size",
+    "repl-timeout",
+    "min-replicas-max-lag",
+    "repl-diskless-sync-delay",
+];
 
 /// Invariants and properties a run can be checked against.
 pub const PROPERTIES: &[&str] = &[
@@ -642,10 +691,53 @@ impl Builder<'_> {
             }
             properties.push(p.get_ref().clone());
         }
+        let mut swarm = Vec::new();
+        for (key, range) in &raw.swarm {
+            let k = key.get_ref().as_str();
+            if !SWARM_KEYS.contains(&k) {
+                let mut e = self.err(key.span(), format!("`{k}` cannot be drawn in swarm mode"));
+                e.hint = suggest(k, SWARM_KEYS)
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .or_else(|| Some(format!("swarm keys: {}", SWARM_KEYS.join(", "))));
+                return Err(e);
+            }
+            let bad = || {
+                self.err(
+                    range.span(),
+                    format!(
+                        "`{k}` takes a range [low, high], e.g. [1000, 30000] or [\"16kb\", \"4mb\"]"
+                    ),
+                )
+            };
+            let r = match range.get_ref().as_slice() {
+                [toml::Value::Integer(a), toml::Value::Integer(b)] if a <= b => {
+                    SwarmRange::Int(*a, *b)
+                }
+                [toml::Value::String(a), toml::Value::String(b)] => {
+                    let (a, b) = match (
+                        crate::sim::time::parse_duration(a),
+                        crate::sim::time::parse_duration(b),
+                    ) {
+                        (Ok(a), Ok(b)) => (SwarmRange::Duration(a, b), a <= b),
+                        _ => match (parse_size(a), parse_size(b)) {
+                            (Ok(a), Ok(b)) => (SwarmRange::Size(a, b), a <= b),
+                            _ => return Err(bad()),
+                        },
+                    };
+                    if !b {
+                        return Err(bad());
+                    }
+                    a
+                }
+                _ => return Err(bad()),
+            };
+            swarm.push((k.to_string(), r));
+        }
         Ok(FuzzSettings {
             faults_stop,
             max_faults: raw.max_faults.unwrap_or(6),
             properties,
+            swarm,
         })
     }
 
