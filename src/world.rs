@@ -244,6 +244,16 @@ impl World {
                 k(self, node, "clock-jump", d);
                 self.sim.clock_jump(node as NodeId, by);
             }
+            Action::Burst {
+                node,
+                writes,
+                value_size,
+            } => {
+                let d = format!("{writes} SETs of {value_size} bytes on {}", self.name(node));
+                k(self, node, "burst", d);
+                self.sim
+                    .admin(node as NodeId, Admin::Burst { writes, value_size });
+            }
             Action::ReplicaOf { node, master } => {
                 let d = match master {
                     None => format!("REPLICAOF NO ONE on {}", self.name(node)),

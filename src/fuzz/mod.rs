@@ -32,10 +32,12 @@ pub enum FaultKind {
     Link,
     /// A one-way partition: traffic from the node to some others is dropped.
     OneWay,
+    /// A burst of writes on a node, up to a few MB: overflows the backlog.
+    Burst,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 9] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Pause,
@@ -44,6 +46,7 @@ impl FaultKind {
         FaultKind::Clock,
         FaultKind::Link,
         FaultKind::OneWay,
+        FaultKind::Burst,
     ];
 
     pub fn parse(s: &str) -> Option<FaultKind> {
@@ -56,6 +59,7 @@ impl FaultKind {
             "clock" => FaultKind::Clock,
             "link" => FaultKind::Link,
             "oneway" => FaultKind::OneWay,
+            "burst" => FaultKind::Burst,
             _ => return None,
         })
     }
@@ -149,6 +153,18 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
                 if !a.is_empty() {
                     out.push((f.at, Action::Partition(vec![a, b])));
                     out.push((undo, Action::Heal));
+                }
+            }
+            FaultKind::Burst => {
+                if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) {
+                    out.push((
+                        f.at,
+                        Action::Burst {
+                            node: n,
+                            writes: (f.duration / 10_000) as u32,
+                            value_size: 1000,
+                        },
+                    ));
                 }
             }
             FaultKind::OneWay => {
@@ -567,6 +583,17 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
             let sign = if *by < 0 { "-" } else { "+" };
             c.insert("by".into(), format!("{sign}{}us", by.unsigned_abs()).into());
             t.insert("clock-jump".into(), toml::Value::Table(c));
+        }
+        Action::Burst {
+            node,
+            writes,
+            value_size,
+        } => {
+            let mut b = toml::Table::new();
+            b.insert("node".into(), name(*node));
+            b.insert("writes".into(), i64::from(*writes).into());
+            b.insert("value-size".into(), i64::from(*value_size).into());
+            t.insert("burst".into(), toml::Value::Table(b));
         }
         Action::ReplicaOf { node, master } => {
             let mut r = toml::Table::new();

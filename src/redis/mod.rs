@@ -62,6 +62,9 @@ pub type Ctx_<'a> = Ctx<'a, Msg>;
 pub enum Admin {
     /// `REPLICAOF host port`, or `REPLICAOF NO ONE` with `None`.
     ReplicaOf(Option<NodeId>),
+    /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
+    /// (keys `burst:<n>`): enough of them overflow the replication backlog.
+    Burst { writes: u32, value_size: u32 },
 }
 
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -326,6 +329,7 @@ impl Node for RedisServer {
         match cmd {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
+            Admin::Burst { writes, value_size } => p.burst(writes, value_size),
         }
         p.before_sleep(ctx, &mut env);
     }
@@ -493,6 +497,24 @@ impl Proc {
             "Ready to accept connections tcp".into(),
         );
         p
+    }
+
+    /// Executes a burst of writes as one pipelined batch; on a replica they
+    /// are refused (READONLY) and change nothing.
+    fn burst(&mut self, writes: u32, value_size: u32) {
+        if self.replica.is_some() && self.cfg.replica_read_only {
+            return;
+        }
+        for i in 0..writes {
+            let key = compact_str::format_compact!("burst:{i}");
+            let value = crate::proto::Value::Blob {
+                tag: crate::proto::WriteTag { client: 0, seq: i },
+                len: value_size,
+            };
+            self.data.set(key.clone(), value.clone());
+            self.dirty += 1;
+            self.propagate(Cmd::Set(key, value));
+        }
     }
 
     /// replicationCron(): once per second.

@@ -147,6 +147,7 @@ struct RawFault {
     link: Option<Spanned<RawLink>>,
     clock_jump: Option<Spanned<RawClockJump>>,
     replicaof: Option<Spanned<RawReplicaOf>>,
+    burst: Option<Spanned<RawBurst>>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +179,15 @@ fn yes() -> bool {
 struct RawClockJump {
     node: Spanned<String>,
     by: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBurst {
+    node: Spanned<String>,
+    writes: u32,
+    #[serde(default = "default_value_size")]
+    value_size: u32,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +251,12 @@ pub enum Action {
     ReplicaOf {
         node: usize,
         master: Option<usize>,
+    },
+    /// A bulk load of `writes` SETs of `value_size` bytes on a node.
+    Burst {
+        node: usize,
+        writes: u32,
+        value_size: u32,
     },
 }
 
@@ -888,6 +904,14 @@ impl Builder<'_> {
                 by,
             });
         }
+        if let Some(b) = &f.burst {
+            let b = b.get_ref();
+            actions.push(Action::Burst {
+                node: redis(&b.node)?,
+                writes: b.writes,
+                value_size: b.value_size,
+            });
+        }
         if let Some(r) = &f.replicaof {
             let r = r.get_ref();
             let node = redis(&r.node)?;
@@ -900,7 +924,7 @@ impl Builder<'_> {
         }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }
