@@ -175,6 +175,20 @@ pub fn summary(outcome: &RunOutcome) -> String {
     if lost.len() > 5 {
         let _ = writeln!(s, "  … and {} more", lost.len() - 5);
     }
+    let stale = crate::check::lost::stale_reads(&w.history());
+    if !stale.is_empty() {
+        let first = &stale[0];
+        let _ = writeln!(
+            s,
+            "stale reads: {} (first: key:{} read from {} at {} missed client-{} #{})",
+            stale.len(),
+            first.key,
+            w.names[first.node as usize],
+            Secs(first.at),
+            first.missed.client,
+            first.missed.seq
+        );
+    }
     failover_summary(w, &mut s);
     if !outcome.verdicts.is_empty() {
         let _ = writeln!(s, "expectations:");

@@ -471,6 +471,10 @@ impl World {
                     .unwrap_or_default();
                 (c.holds(n), format!("{n}{first}"))
             }
+            Expectation::StaleReads(c) => {
+                let n = crate::check::lost::stale_reads(&self.history()).len() as u64;
+                (c.holds(n), format!("{n}"))
+            }
             Expectation::AckedWrites(c) => {
                 let n = self
                     .history()

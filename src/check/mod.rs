@@ -125,6 +125,8 @@ pub enum Expectation {
     LostAckedWrites(Cmp),
     /// Writes the clients saw acknowledged.
     AckedWrites(Cmp),
+    /// Reads that returned a value older than an acknowledged write.
+    StaleReads(Cmp),
     /// Error replies clients got that start with a prefix (e.g. NOREPLICAS).
     ClientErrors { prefix: String, count: Cmp },
     /// The number of keys a node holds at a time.
@@ -192,6 +194,7 @@ impl Expectation {
             ),
             Expectation::LostAckedWrites(c) => format!("lost acknowledged writes {c}"),
             Expectation::AckedWrites(c) => format!("acknowledged writes {c}"),
+            Expectation::StaleReads(c) => format!("stale reads {c}"),
             Expectation::ClientErrors { prefix, count } => {
                 format!("client errors starting with {prefix} {count}")
             }

@@ -212,6 +212,7 @@ struct RawExpect {
     resync: Option<Spanned<String>>,
     lost_acked_writes: Option<Spanned<String>>,
     acked_writes: Option<Spanned<String>>,
+    stale_reads: Option<Spanned<String>>,
     client_errors: Option<Spanned<String>>,
     keys: Option<Spanned<String>>,
     invariant: Option<Spanned<String>>,
@@ -1017,6 +1018,9 @@ impl Builder<'_> {
         }
         if let Some(c) = &r.lost_acked_writes {
             found.push(Expectation::LostAckedWrites(self.cmp(c)?));
+        }
+        if let Some(c) = &r.stale_reads {
+            found.push(Expectation::StaleReads(self.cmp(c)?));
         }
         if let Some(c) = &r.acked_writes {
             found.push(Expectation::AckedWrites(self.cmp(c)?));
