@@ -439,6 +439,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         max_faults: args.max_faults.unwrap_or(plan.fuzz.max_faults),
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
+        bounds: plan.fuzz.bounds.clone(),
         shrink: !args.no_shrink,
     };
     let jobs = args

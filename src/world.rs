@@ -471,6 +471,24 @@ impl World {
                     .unwrap_or_default();
                 (c.holds(n), format!("{n}{first}"))
             }
+            Expectation::MaxUnavailability(max) => {
+                match crate::check::timeline::longest_write_gap(&self.history(), 0) {
+                    Some(gap) => (
+                        gap.len() <= *max,
+                        format!(
+                            "{} from {} to {}",
+                            Secs(gap.len()),
+                            Secs(gap.from),
+                            Secs(gap.to)
+                        ),
+                    ),
+                    None => (true, "no gap".into()),
+                }
+            }
+            Expectation::Converged { .. } => match crate::check::invariants::converged(self) {
+                Ok(()) => (true, "converged".into()),
+                Err(why) => (false, why),
+            },
             Expectation::StaleReads(c) => {
                 let n = crate::check::lost::stale_reads(&self.history()).len() as u64;
                 (c.holds(n), format!("{n}"))

@@ -24,6 +24,7 @@ fn config(plan: &Plan, shrink: bool) -> FuzzConfig {
         max_faults: plan.fuzz.max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
+        bounds: plan.fuzz.bounds.clone(),
         shrink,
     }
 }

@@ -127,6 +127,11 @@ pub enum Expectation {
     AckedWrites(Cmp),
     /// Reads that returned a value older than an acknowledged write.
     StaleReads(Cmp),
+    /// Never longer than this without an acknowledged write.
+    MaxUnavailability(Micros),
+    /// One master that every replica (chain) follows and every Sentinel
+    /// names, at a time.
+    Converged { at: Micros },
     /// Error replies clients got that start with a prefix (e.g. NOREPLICAS).
     ClientErrors { prefix: String, count: Cmp },
     /// The number of keys a node holds at a time.
@@ -142,7 +147,8 @@ impl Expectation {
         match self {
             Expectation::Role { at, .. }
             | Expectation::Info { at, .. }
-            | Expectation::Keys { at, .. } => Some(*at),
+            | Expectation::Keys { at, .. }
+            | Expectation::Converged { at } => Some(*at),
             _ => None,
         }
     }
@@ -195,6 +201,10 @@ impl Expectation {
             Expectation::LostAckedWrites(c) => format!("lost acknowledged writes {c}"),
             Expectation::AckedWrites(c) => format!("acknowledged writes {c}"),
             Expectation::StaleReads(c) => format!("stale reads {c}"),
+            Expectation::MaxUnavailability(d) => {
+                format!("never more than {} without an acknowledged write", Secs(*d))
+            }
+            Expectation::Converged { at } => format!("converged at {}", Secs(*at)),
             Expectation::ClientErrors { prefix, count } => {
                 format!("client errors starting with {prefix} {count}")
             }

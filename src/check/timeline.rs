@@ -146,10 +146,7 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
     });
     let at = |e: &Event| crate::sim::time::Secs(e.t);
     match (died, restarted, resynced) {
-        (_, _, Some(r)) if died.is_none_or(|d| r.t < d.t) => format!(
-            "acknowledged by {name}, which later became a replica and full-resynced at {}, discarding it",
-            at(r)
-        ),
+        (_, _, Some(r)) if died.is_none_or(|d| r.t < d.t) => demotion_chain(l, r, events, names),
         (Some(d), Some(s), _) => format!(
             "acknowledged by {name}, which died at {} and restarted at {} without it (not persisted), \
              so its replicas resynced to the loss",
@@ -162,6 +159,81 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
         ),
         _ => format!("acknowledged by {name}; the final master never received it"),
     }
+}
+
+/// The chain behind a write discarded by a demoted master's full resync:
+/// where it was acknowledged, where the promoted replica's history split
+/// off (offset, epoch), and how many bytes the full resync discarded.
+fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[String]) -> String {
+    let node = l.node;
+    let name = &names[node as usize];
+    let secs = crate::sim::time::Secs;
+    let before = |t: u64| events.iter().filter(move |e| e.t <= t);
+    let partitioned = before(l.acked_at)
+        .filter(|e| matches!(e.event.as_ref(), "partition" | "heal"))
+        .last()
+        .is_some_and(|e| e.event == "partition");
+    let mut chain = format!(
+        "acknowledged by {name} at {}{}",
+        secs(l.acked_at),
+        if partitioned {
+            " while partitioned"
+        } else {
+            ""
+        }
+    );
+    // The promotion: "Setting secondary replication ID to <id>, valid up to offset: <n>".
+    let promotion = before(resync.t)
+        .filter(|e| e.node != node && e.event == "Setting secondary replication ID")
+        .last();
+    let promoted_at = promotion.and_then(|p| {
+        let n: u64 = p
+            .detail
+            .split("offset: ")
+            .nth(1)?
+            .split('.')
+            .next()?
+            .parse()
+            .ok()?;
+        Some(n.saturating_sub(1))
+    });
+    if let (Some(p), Some(offset)) = (promotion, promoted_at) {
+        let epoch = before(p.t)
+            .filter(|e| e.event == "+new-epoch")
+            .last()
+            .map(|e| format!(", epoch {}", e.detail))
+            .unwrap_or_default();
+        chain.push_str(&format!(
+            "; {} promoted at offset {offset} ({}{epoch})",
+            names[p.node as usize],
+            secs(p.t)
+        ));
+    }
+    // The demoted node's own offset: "Trying a partial resynchronization (request <id>:<off>)".
+    let own = before(resync.t)
+        .filter(|e| e.node == node && e.event == "Trying a partial resynchronization")
+        .last()
+        .and_then(|e| {
+            let off: u64 = e
+                .detail
+                .rsplit(':')
+                .next()?
+                .trim_end_matches(").")
+                .parse()
+                .ok()?;
+            Some(off.saturating_sub(1))
+        });
+    chain.push_str(&format!(
+        "; {name} demoted and full-resynced at {}",
+        secs(resync.t)
+    ));
+    if let Some(own) = own {
+        chain.push_str(&format!(" from offset {own}"));
+        if let Some(p) = promoted_at.filter(|p| own > *p) {
+            chain.push_str(&format!(", discarding {} bytes", own - p));
+        }
+    }
+    chain
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ pub struct FuzzConfig {
     pub faults_stop: Micros,
     /// Properties checked besides the invariants.
     pub properties: Vec<String>,
+    pub bounds: crate::scenario::Bounds,
     pub shrink: bool,
 }
 
@@ -259,15 +260,23 @@ const COVERAGE: &[(&str, &str)] = &[
     ("failover completed", "+switch-master"),
 ];
 
-/// Runs a plan at a seed, sampling invariants every 500 ms.
-pub fn check(plan: &Plan, seed: u64, properties: &[String]) -> Checked {
+/// Runs a plan at a seed, sampling invariants every 500 ms, checking the
+/// properties and bounds: safety throughout, liveness (`converges`) at the
+/// end or `converges-within` after `faults_stop`.
+pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
     let mut w = World::new(plan, seed);
     let mut monitor = Monitor::default();
     let mut t = 0;
     let mut violations = Vec::new();
+    let converge_at = cfg.bounds.converges_within.map(|c| cfg.faults_stop + c);
     while t < plan.duration {
-        t = (t + ms(500)).min(plan.duration);
-        if let Err(e) = w.run_until(t) {
+        let next = (t + ms(500)).min(plan.duration);
+        // Stop exactly at the convergence deadline, if it falls in this step.
+        let step = match converge_at {
+            Some(c) if t < c && c <= next => c,
+            _ => next,
+        };
+        if let Err(e) = w.run_until(step) {
             violations.push(Violation {
                 property: "runs",
                 detail: e.to_string(),
@@ -275,8 +284,45 @@ pub fn check(plan: &Plan, seed: u64, properties: &[String]) -> Checked {
             break;
         }
         monitor.sample(&w);
+        if converge_at == Some(step)
+            && let Err(why) = invariants::converged(&w)
+        {
+            violations.push(Violation {
+                property: "converges-within",
+                detail: why,
+            });
+        }
+        t = step;
     }
-    violations.extend(invariants::evaluate(&w, monitor.violations, properties));
+    violations.extend(invariants::evaluate(
+        &w,
+        monitor.violations,
+        &cfg.properties,
+    ));
+    let history = w.history();
+    if let Some(max) = cfg.bounds.max_lost_acked_writes {
+        let n = w.lost_writes().len() as u64;
+        if n > max {
+            violations.push(Violation {
+                property: "max-lost-acked-writes",
+                detail: format!("{n} acknowledged writes lost (at most {max} allowed)"),
+            });
+        }
+    }
+    if let Some(max) = cfg.bounds.max_unavailability
+        && let Some(gap) = crate::check::timeline::longest_write_gap(&history, 0)
+        && gap.len() > max
+    {
+        violations.push(Violation {
+            property: "max-unavailability",
+            detail: format!(
+                "no write acknowledged for {} (from {} to {})",
+                crate::sim::time::Secs(gap.len()),
+                crate::sim::time::Secs(gap.from),
+                crate::sim::time::Secs(gap.to)
+            ),
+        });
+    }
     violations.sort();
     violations.dedup_by(|a, b| a.property == b.property);
     let events = &w.sim.kernel.trace.events;
@@ -326,7 +372,7 @@ pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fa
     let n_targets = targets(plan).len().max(1);
     let mut tree = tree_for(cfg, n_targets, seed);
     let schedule = tree.current();
-    let checked = check(&with_schedule(plan, cfg, &schedule), seed, &cfg.properties);
+    let checked = check(&with_schedule(plan, cfg, &schedule), seed, cfg);
     let Some(first) = checked.violations.first().cloned() else {
         return (checked, None);
     };
@@ -335,7 +381,7 @@ pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fa
     if cfg.shrink {
         let mut steps = 0;
         let fails = |s: &[Fault]| {
-            check(&with_schedule(plan, cfg, s), seed, &cfg.properties)
+            check(&with_schedule(plan, cfg, s), seed, cfg)
                 .violations
                 .into_iter()
                 .find(|v| v.property == first.property)
@@ -510,6 +556,19 @@ pub fn repro_toml(
     match failure.property.as_str() {
         "no-lost-acked-writes" => {
             expect.insert("lost-acked-writes".into(), "= 0".into());
+        }
+        "max-lost-acked-writes" => {
+            let max = cfg.bounds.max_lost_acked_writes.unwrap_or(0);
+            expect.insert("lost-acked-writes".into(), format!("<= {max}").into());
+        }
+        "max-unavailability" => {
+            let max = cfg.bounds.max_unavailability.unwrap_or(0);
+            expect.insert("max-unavailability".into(), format!("{max}us").into());
+        }
+        "converges-within" => {
+            let at = cfg.faults_stop + cfg.bounds.converges_within.unwrap_or(0);
+            expect.insert("at".into(), format!("{at}us").into());
+            expect.insert("converged".into(), true.into());
         }
         p => {
             expect.insert("invariant".into(), p.into());

@@ -60,6 +60,9 @@ struct RawFuzz {
     properties: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     swarm: IndexMap<Spanned<String>, Spanned<Vec<toml::Value>>>,
+    max_lost_acked_writes: Option<u64>,
+    max_unavailability: Option<Spanned<String>>,
+    converges_within: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -213,6 +216,8 @@ struct RawExpect {
     lost_acked_writes: Option<Spanned<String>>,
     acked_writes: Option<Spanned<String>>,
     stale_reads: Option<Spanned<String>>,
+    max_unavailability: Option<Spanned<String>>,
+    converged: Option<Spanned<bool>>,
     client_errors: Option<Spanned<String>>,
     keys: Option<Spanned<String>>,
     invariant: Option<Spanned<String>>,
@@ -289,6 +294,17 @@ pub struct FuzzSettings {
     pub properties: Vec<String>,
     /// Swarm mode: configuration values each seed draws within a range.
     pub swarm: Vec<(String, SwarmRange)>,
+    /// Bounds: at most this many lost acknowledged writes, at most this long
+    /// without an acknowledged write, converged this long after the faults.
+    pub bounds: Bounds,
+}
+
+/// Quantitative properties from `[fuzz]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bounds {
+    pub max_lost_acked_writes: Option<u64>,
+    pub max_unavailability: Option<Micros>,
+    pub converges_within: Option<Micros>,
 }
 
 /// A range `[low, high]` of a configuration value in `[fuzz.swarm]`.
@@ -750,11 +766,33 @@ impl Builder<'_> {
             };
             swarm.push((k.to_string(), r));
         }
+        let bounds = Bounds {
+            max_lost_acked_writes: raw.max_lost_acked_writes,
+            max_unavailability: raw
+                .max_unavailability
+                .as_ref()
+                .map(|d| self.duration(d))
+                .transpose()?,
+            converges_within: raw
+                .converges_within
+                .as_ref()
+                .map(|d| self.duration(d))
+                .transpose()?,
+        };
+        if let (Some(c), Some(span)) = (bounds.converges_within, raw.converges_within.as_ref()) {
+            if faults_stop + c > duration {
+                return Err(self.err(
+                    span.span(),
+                    "faults-stop + converges-within is after the end of the run",
+                ));
+            }
+        }
         Ok(FuzzSettings {
             faults_stop,
             max_faults: raw.max_faults.unwrap_or(6),
             properties,
             swarm,
+            bounds,
         })
     }
 
@@ -1018,6 +1056,17 @@ impl Builder<'_> {
         }
         if let Some(c) = &r.lost_acked_writes {
             found.push(Expectation::LostAckedWrites(self.cmp(c)?));
+        }
+        if let Some(d) = &r.max_unavailability {
+            found.push(Expectation::MaxUnavailability(self.duration(d)?));
+        }
+        if let Some(c) = &r.converged {
+            if !*c.get_ref() {
+                return Err(self.err(c.span(), "write `converged = true` with `at`"));
+            }
+            found.push(Expectation::Converged {
+                at: need_at("converged")?,
+            });
         }
         if let Some(c) = &r.stale_reads {
             found.push(Expectation::StaleReads(self.cmp(c)?));
