@@ -170,8 +170,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     let secs = crate::sim::time::Secs;
     let before = |t: u64| events.iter().filter(move |e| e.t <= t);
     let partitioned = before(l.acked_at)
-        .filter(|e| matches!(e.event.as_ref(), "partition" | "heal"))
-        .last()
+        .rfind(|e| matches!(e.event.as_ref(), "partition" | "heal"))
         .is_some_and(|e| e.event == "partition");
     let mut chain = format!(
         "acknowledged by {name} at {}{}",
@@ -183,9 +182,8 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
         }
     );
     // The promotion: "Setting secondary replication ID to <id>, valid up to offset: <n>".
-    let promotion = before(resync.t)
-        .filter(|e| e.node != node && e.event == "Setting secondary replication ID")
-        .last();
+    let promotion =
+        before(resync.t).rfind(|e| e.node != node && e.event == "Setting secondary replication ID");
     let promoted_at = promotion.and_then(|p| {
         let n: u64 = p
             .detail
@@ -199,8 +197,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     });
     if let (Some(p), Some(offset)) = (promotion, promoted_at) {
         let epoch = before(p.t)
-            .filter(|e| e.event == "+new-epoch")
-            .last()
+            .rfind(|e| e.event == "+new-epoch")
             .map(|e| format!(", epoch {}", e.detail))
             .unwrap_or_default();
         chain.push_str(&format!(
@@ -211,8 +208,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     }
     // The demoted node's own offset: "Trying a partial resynchronization (request <id>:<off>)".
     let own = before(resync.t)
-        .filter(|e| e.node == node && e.event == "Trying a partial resynchronization")
-        .last()
+        .rfind(|e| e.node == node && e.event == "Trying a partial resynchronization")
         .and_then(|e| {
             let off: u64 = e
                 .detail

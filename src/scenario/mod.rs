@@ -779,13 +779,13 @@ impl Builder<'_> {
                 .map(|d| self.duration(d))
                 .transpose()?,
         };
-        if let (Some(c), Some(span)) = (bounds.converges_within, raw.converges_within.as_ref()) {
-            if faults_stop + c > duration {
-                return Err(self.err(
-                    span.span(),
-                    "faults-stop + converges-within is after the end of the run",
-                ));
-            }
+        if let (Some(c), Some(span)) = (bounds.converges_within, raw.converges_within.as_ref())
+            && faults_stop + c > duration
+        {
+            return Err(self.err(
+                span.span(),
+                "faults-stop + converges-within is after the end of the run",
+            ));
         }
         Ok(FuzzSettings {
             faults_stop,
