@@ -60,7 +60,7 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Print a node's `INFO replication` at a simulated time.
+    /// Print a Redis node's `INFO replication` (or a Sentinel's `INFO sentinel`) at a simulated time.
     Info {
         scenario: PathBuf,
         #[arg(long)]
@@ -103,7 +103,7 @@ struct FuzzArgs {
     /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices.
     #[arg(long)]
     shard: Option<String>,
-    /// Fault kinds to draw: kill,crash,pause,partition,restart,clock,link.
+    /// Fault kinds to draw: kill,crash,pause,partition,oneway,restart,clock,link,burst.
     #[arg(long)]
     faults: Option<String>,
     /// At most this many faults per schedule (default: [fuzz] max-faults, or 6).
@@ -417,7 +417,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
                     Some(kind) => kinds.push(kind),
                     None => {
                         eprintln!(
-                            "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, restart, clock, link)"
+                            "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, oneway, restart, clock, link, burst)"
                         );
                         return EXIT_BAD_INPUT;
                     }
