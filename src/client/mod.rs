@@ -47,6 +47,8 @@ pub struct WorkloadSpec {
     pub wait: Option<(u32, u64)>,
     /// Delay before reconnecting after a connection is lost or refused.
     pub reconnect_delay: Micros,
+    /// The delay doubles after each failed attempt, up to this.
+    pub reconnect_max_delay: Micros,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +164,8 @@ pub struct WorkloadClient {
     /// busy client does not queue a timer per request).
     timeout_armed: bool,
     reconnect_pending: bool,
+    /// The current reconnect delay.
+    backoff: Micros,
     /// Sentinel discovery: a connection to a Sentinel subscribed to
     /// `+switch-master`, and which Sentinel it is (index).
     sub_conn: Option<ConnId>,
@@ -184,6 +188,7 @@ impl WorkloadClient {
             deadline: None,
             timeout_armed: false,
             reconnect_pending: false,
+            backoff: 0,
             sub_conn: None,
             sub_idx: 0,
             switch_to: None,
@@ -252,13 +257,25 @@ impl WorkloadClient {
         }
     }
 
+    /// Tries again after the current backoff, which doubles each time
+    /// until the client is connected again.
     fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_, Msg>) {
         self.conn = None;
         self.stage = Stage::Down;
         if !self.reconnect_pending {
             self.reconnect_pending = true;
-            ctx.set_timer(self.spec.reconnect_delay, T_RECONNECT);
+            let delay = self.backoff.max(self.spec.reconnect_delay);
+            ctx.set_timer(delay, T_RECONNECT);
+            self.backoff =
+                (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
         }
+    }
+
+    /// Connected and ready: the next failure starts the backoff afresh.
+    fn ready(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) {
+        self.stage = Stage::Ready(node);
+        self.backoff = self.spec.reconnect_delay;
+        self.issue(ctx);
     }
 
     /// Ends the operation in flight with `outcome`.
@@ -439,8 +456,7 @@ impl Node for WorkloadClient {
                 ctx.send(conn, Msg::Cmd(Cmd::Role));
             }
             (Stage::Connecting { node, .. }, _) => {
-                self.stage = Stage::Ready(node);
-                self.issue(ctx);
+                self.ready(ctx, node);
             }
             _ => {}
         }
@@ -486,8 +502,7 @@ impl Node for WorkloadClient {
                 self.ask_sentinel(ctx, i + 1);
             }
             (Stage::Connecting { node, .. }, Reply::Role("master")) => {
-                self.stage = Stage::Ready(node);
-                self.issue(ctx);
+                self.ready(ctx, node);
             }
             (Stage::Connecting { .. }, _) => {
                 // Not (yet) the master: start over a little later.
@@ -582,6 +597,48 @@ pub const DEFAULT_RECONNECT_DELAY: Micros = ms(100);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against a node that is down, reconnect attempts back off: 100 ms,
+    /// then 200, 400, 800 ms, then every second.
+    #[test]
+    fn reconnects_back_off_exponentially() {
+        let spec = WorkloadSpec {
+            discovery: Discovery::Direct(1),
+            rate: 10.0,
+            keys: 10,
+            key_offset: 0,
+            reads: 0.0,
+            value_size: 10,
+            start: 0,
+            stop: crate::sim::time::secs(60),
+            timeout: crate::sim::time::secs(1),
+            wait: None,
+            reconnect_delay: ms(100),
+            reconnect_max_delay: crate::sim::time::secs(1),
+        };
+        let dir = Rc::new(Directory {
+            names: vec!["client".into(), "down".into()],
+            hosts: vec!["10.0.1.1".into(), "10.0.0.1".into()],
+            ports: vec![40000, 6379],
+        });
+        let nodes = vec![
+            WorkloadClient::new(1, spec.clone(), dir.clone()),
+            WorkloadClient::new(2, spec, dir),
+        ];
+        let names = vec!["client".into(), "down".into()];
+        let mut sim = crate::sim::Simulation::new(1, nodes, names, Default::default());
+        sim.start(0);
+        let attempts_by = |sim: &mut crate::sim::Simulation<WorkloadClient>, t: Micros| {
+            sim.run_until(t).expect("runs");
+            sim.kernel.connections_opened()
+        };
+        // Attempts at ~0, 0.1, 0.3, 0.7, 1.5, 2.5, 3.5 s (each refusal takes
+        // a round trip).
+        assert_eq!(attempts_by(&mut sim, ms(50)), 1);
+        assert_eq!(attempts_by(&mut sim, ms(1_000)), 4);
+        assert_eq!(attempts_by(&mut sim, ms(3_000)), 6);
+        assert_eq!(attempts_by(&mut sim, ms(10_000)), 13);
+    }
 
     #[test]
     fn key_names() {

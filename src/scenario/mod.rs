@@ -125,6 +125,7 @@ struct RawWorkload {
     wait_replicas: Option<u32>,
     wait_timeout: Option<Spanned<String>>,
     reconnect_delay: Option<Spanned<String>>,
+    reconnect_max_delay: Option<Spanned<String>>,
 }
 
 fn default_keys() -> u32 {
@@ -658,6 +659,12 @@ impl Builder<'_> {
                 .map(|s| self.duration(s))
                 .transpose()?
                 .unwrap_or(DEFAULT_RECONNECT_DELAY);
+            let reconnect_max_delay = w
+                .reconnect_max_delay
+                .as_ref()
+                .map(|s| self.duration(s))
+                .transpose()?
+                .unwrap_or(secs(1));
             nodes.push(NodePlan {
                 name: names[n_servers + i].clone(),
                 host: format!("10.0.1.{}", i + 1),
@@ -674,6 +681,7 @@ impl Builder<'_> {
                     timeout,
                     wait,
                     reconnect_delay,
+                    reconnect_max_delay,
                 }),
             });
         }

@@ -285,6 +285,11 @@ impl<M: WireSize> Kernel<M> {
         }
     }
 
+    /// How many connections have been opened so far (attempts included).
+    pub fn connections_opened(&self) -> usize {
+        self.net.conns.len()
+    }
+
     pub fn node_name(&self, node: NodeId) -> &str {
         &self.meta[node as usize].name
     }
