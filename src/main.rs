@@ -74,6 +74,11 @@ enum Command {
     /// Lay random fault schedules over a scenario, check invariants and
     /// properties, and write a shrunk, reproducing scenario per failure.
     Fuzz(FuzzArgs),
+    /// List scenarios by topic, with the question each one answers.
+    List {
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+    },
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -160,6 +165,7 @@ fn main() -> ExitCode {
         } => cmd_info(&scenario, &node, &at, seed),
         Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
         Command::Fuzz(args) => cmd_fuzz(args),
+        Command::List { paths } => cmd_list(&paths),
     };
     ExitCode::from(code)
 }
@@ -559,4 +565,51 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
     } else {
         EXIT_EXPECTATION_FAILED
     }
+}
+
+fn cmd_list(paths: &[PathBuf]) -> u8 {
+    let files = match golden::scenario_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut topics: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for file in files {
+        let plan = match load(&file) {
+            Ok(p) => p,
+            Err(c) => return c,
+        };
+        let (topic, name) = plan
+            .name
+            .split_once('/')
+            .map_or(("other".to_string(), plan.name.clone()), |(t, n)| {
+                (t.to_string(), n.to_string())
+            });
+        let about = plan
+            .question
+            .clone()
+            .or_else(|| {
+                plan.description
+                    .as_ref()
+                    .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+            })
+            .unwrap_or_default();
+        topics.entry(topic).or_default().push((name, about));
+    }
+    let width = topics
+        .values()
+        .flatten()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    for (topic, entries) in topics {
+        println!("{topic}/");
+        for (name, about) in entries {
+            let about: String = about.chars().take(100).collect();
+            println!("  {name:<width$}  {about}");
+        }
+    }
+    EXIT_OK
 }

@@ -836,3 +836,20 @@ fn no_command_panics_on_any_fixture() {
         }
     }
 }
+
+#[test]
+fn list_groups_scenarios_by_topic_with_their_questions() {
+    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(["list", "scenarios"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("replication/\n"), "{text}");
+    assert!(text.contains("sentinel/\n"), "{text}");
+    assert!(
+        text.contains("How does Sentinel avoid split brain, and where does it still lose writes?"),
+        "{text}"
+    );
+}
