@@ -445,8 +445,7 @@ impl Sentinel {
             self.dir.hosts[new as usize],
             self.dir.ports[new as usize]
         );
-        Self::emit(ctx, Level::Warning, "+switch-master", detail.clone());
-        self.publish_event(ctx, "+switch-master", &detail);
+        Self::emit(ctx, Level::Warning, "+switch-master", detail);
         self.reset_master_and_change_address(ctx, new);
     }
 }

@@ -169,19 +169,29 @@ impl Sentinel {
         ctx.emit(Source::Sentinel, level, event.into(), detail);
     }
 
-    /// Publishes an event to the clients subscribed to its channel, as
-    /// sentinelEvent() does (used for `+switch-master`, which clients
-    /// follow).
-    fn publish_event(&self, ctx: SCtx<'_, '_>, event: &str, detail: &str) {
+    /// Publishes the events emitted since `mark` to the clients subscribed
+    /// to their channels (each event on the channel named after it, as
+    /// sentinelEvent() does; verbose-level events are only logged).
+    fn publish_events(&self, ctx: SCtx<'_, '_>, mark: usize) {
         let Some(p) = &self.proc else { return };
-        for (conn, _) in p.subscribers.iter().filter(|(_, ch)| ch == event) {
-            ctx.send(
-                *conn,
-                Msg::Message {
-                    channel: event.into(),
-                    payload: detail.to_string(),
-                },
-            );
+        if p.subscribers.is_empty() {
+            return;
+        }
+        let events: Vec<(String, String)> = ctx
+            .events_since(mark)
+            .filter(|e| e.source == Source::Sentinel && e.level != Level::Verbose)
+            .map(|e| (e.event.to_string(), e.detail.clone()))
+            .collect();
+        for (event, detail) in events {
+            for (conn, _) in p.subscribers.iter().filter(|(_, ch)| *ch == event) {
+                ctx.send(
+                    *conn,
+                    Msg::Message {
+                        channel: event.as_str().into(),
+                        payload: detail.clone(),
+                    },
+                );
+            }
         }
     }
 
@@ -276,7 +286,9 @@ impl Node for Sentinel {
         if token != T_TICK || self.proc.is_none() {
             return;
         }
+        let mark = ctx.trace_mark();
         self.timer(ctx);
+        self.publish_events(ctx, mark);
         Self::schedule_tick(ctx);
     }
 
@@ -293,6 +305,31 @@ impl Node for Sentinel {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        let mark = ctx.trace_mark();
+        self.message(ctx, conn, msg);
+        self.publish_events(ctx, mark);
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        self.link_closed(ctx, conn);
+    }
+
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: crate::redis::Admin) {}
+
+    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
+        // sentinel.conf was flushed on every change: `saved` is current.
+        self.proc = None;
+    }
+
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {
+        self.flush_config();
+        self.proc = None;
+    }
+}
+
+impl Sentinel {
+    /// A message on one of our connections.
+    fn message(&mut self, ctx: SCtx<'_, '_>, conn: ConnId, msg: Msg) {
         let Some(p) = self.proc.as_ref() else { return };
         match (p.conns.get(&conn).copied(), msg) {
             (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
@@ -319,22 +356,6 @@ impl Node for Sentinel {
             }
             _ => {}
         }
-    }
-
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        self.link_closed(ctx, conn);
-    }
-
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: crate::redis::Admin) {}
-
-    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
-        // sentinel.conf was flushed on every change: `saved` is current.
-        self.proc = None;
-    }
-
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {
-        self.flush_config();
-        self.proc = None;
     }
 }
 
@@ -1070,8 +1091,7 @@ impl Sentinel {
                 let at = Self::at(p, si);
                 Self::emit(ctx, Level::Warning, "+config-update-from", at);
                 let detail = format!("{} {oh} {op} {} {mport}", p.master.inst.name, t[5]);
-                Self::emit(ctx, Level::Warning, "+switch-master", detail.clone());
-                self.publish_event(ctx, "+switch-master", &detail);
+                Self::emit(ctx, Level::Warning, "+switch-master", detail);
                 if let Some(n) = dir.lookup(t[5], mport) {
                     self.reset_master_and_change_address(ctx, n);
                 }

@@ -205,6 +205,19 @@ impl<M: WireSize> Ctx<'_, M> {
         c.open[c.dir_from(self.node)]
     }
 
+    /// How many trace events exist so far (a mark for [`Self::events_since`]).
+    pub fn trace_mark(&self) -> usize {
+        self.k.trace.events.len()
+    }
+
+    /// This node's trace events since a mark: what it just emitted.
+    pub fn events_since(&self, mark: usize) -> impl Iterator<Item = &Event> {
+        let node = self.node;
+        self.k.trace.events[mark..]
+            .iter()
+            .filter(move |e| e.node == node)
+    }
+
     pub fn log(&mut self, level: Level, event: &'static str, detail: String) {
         self.emit(Source::Log, level, Cow::Borrowed(event), detail);
     }
