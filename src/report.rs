@@ -175,7 +175,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
     if lost.len() > 5 {
         let _ = writeln!(s, "  … and {} more", lost.len() - 5);
     }
-    let stale = crate::check::lost::stale_reads(&w.history());
+    let stale = crate::check::stale::stale_reads(&w.history());
     if !stale.is_empty() {
         let first = &stale[0];
         let _ = writeln!(

@@ -334,22 +334,6 @@ impl World {
         })
     }
 
-    /// Log-style role character per trace node (`M`, `S`, `C` for clients).
-    pub fn role_chars(&self) -> Vec<char> {
-        let mut v: Vec<char> = self
-            .sim
-            .nodes
-            .iter()
-            .map(|p| match p {
-                Process::Redis(r) => r.role_char(),
-                Process::Client(_) => 'C',
-                Process::Sentinel(_) => 'X',
-            })
-            .collect();
-        v.push('*');
-        v
-    }
-
     pub fn history(&self) -> Vec<&Op> {
         let mut ops: Vec<&Op> = self
             .sim
@@ -490,7 +474,7 @@ impl World {
                 Err(why) => (false, why),
             },
             Expectation::StaleReads(c) => {
-                let n = crate::check::lost::stale_reads(&self.history()).len() as u64;
+                let n = crate::check::stale::stale_reads(&self.history()).len() as u64;
                 (c.holds(n), format!("{n}"))
             }
             Expectation::AckedWrites(c) => {

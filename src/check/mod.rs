@@ -3,6 +3,7 @@
 
 pub mod invariants;
 pub mod lost;
+pub mod stale;
 pub mod timeline;
 
 use std::fmt;

@@ -192,12 +192,6 @@ impl Backlog {
         let bytes = cmds.iter().map(Cmd::resp_len).sum();
         (cmds, bytes)
     }
-
-    /// The capacity of the head block, the step by which
-    /// `repl_backlog_first_byte_offset` advances.
-    pub fn head_capacity(&self) -> Option<u64> {
-        self.blocks.front().map(|b| b.capacity)
-    }
 }
 
 /// The pieces `replicationFeedSlaves()` feeds one by one: the array header,

@@ -96,7 +96,6 @@ struct ClientConn {
     authenticated: bool,
     listening_port: u16,
     capa_eof: bool,
-    capa_psync2: bool,
     /// The master offset right after this client's last propagated write.
     woff: u64,
     /// Channels this connection subscribed to; non-empty makes it a pubsub
@@ -272,7 +271,6 @@ impl Node for RedisServer {
                 authenticated,
                 listening_port: 0,
                 capa_eof: false,
-                capa_psync2: false,
                 woff: 0,
                 channels: Vec::new(),
             },
@@ -657,7 +655,6 @@ impl Proc {
             Cmd::ReplconfCapa => {
                 let c = self.clients.get_mut(&conn).expect("exists");
                 c.capa_eof = true;
-                c.capa_psync2 = true;
                 Reply::Ok
             }
             Cmd::ReplconfAck(off) => {

@@ -76,7 +76,6 @@ enum Ev<M> {
 }
 
 struct NodeMeta<M> {
-    name: String,
     alive: bool,
     paused: bool,
     incarnation: u32,
@@ -190,19 +189,8 @@ impl<M: WireSize> Ctx<'_, M> {
         net::transfer_micros(bytes, bw)
     }
 
-    /// The node at the other end of `conn`.
-    pub fn peer(&self, conn: ConnId) -> NodeId {
-        let c = &self.k.net.conns[conn as usize];
-        c.ends[1 - c.dir_from(self.node)]
-    }
-
     pub fn close(&mut self, conn: ConnId) {
         self.k.close_end(conn, self.node);
-    }
-
-    pub fn is_open(&self, conn: ConnId) -> bool {
-        let c = &self.k.net.conns[conn as usize];
-        c.open[c.dir_from(self.node)]
     }
 
     /// How many trace events exist so far (a mark for [`Self::events_since`]).
@@ -303,26 +291,6 @@ impl<M: WireSize> Kernel<M> {
         self.net.conns.len()
     }
 
-    pub fn node_name(&self, node: NodeId) -> &str {
-        &self.meta[node as usize].name
-    }
-
-    pub fn is_alive(&self, node: NodeId) -> bool {
-        self.meta[node as usize].alive
-    }
-
-    pub fn is_paused(&self, node: NodeId) -> bool {
-        self.meta[node as usize].paused
-    }
-
-    pub fn link_params(&self, from: NodeId, to: NodeId) -> &LinkParams {
-        self.net.link_params(from, to)
-    }
-
-    pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
-        self.net.is_blocked(from, to)
-    }
-
     pub fn log_sim(&mut self, node: NodeId, event: &'static str, detail: String) {
         self.trace.push(Event {
             t: self.now,
@@ -355,7 +323,6 @@ where
             .into_iter()
             .map(|name| NodeMeta {
                 rng: rng::stream(seed, &format!("node/{name}")),
-                name,
                 alive: false,
                 paused: false,
                 incarnation: 0,

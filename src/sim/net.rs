@@ -182,10 +182,6 @@ impl<M> Network<M> {
         &self.links[from as usize * self.n + to as usize].params
     }
 
-    pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
-        self.links[from as usize * self.n + to as usize].blocked
-    }
-
     pub fn open_conn(&mut self, from: NodeId, to: NodeId) -> ConnId {
         let id = self.conns.len() as ConnId;
         self.conns.push(Conn {
