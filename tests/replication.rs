@@ -489,3 +489,45 @@ resume = "replica-1"
             .all(|e| e.source == redsim::trace::Source::Sim)
     );
 }
+
+/// A scripted burst of writes lands in the stream: 2,000 SETs of 1,000
+/// bytes overflow a 16 KB backlog while a replica is stopped, so it needs a
+/// full resync when it resumes.
+#[test]
+fn a_write_burst_overflows_the_backlog() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "30s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+repl-backlog-size = "16kb"
+repl-timeout = 2
+[[fault]]
+at = "8s"
+pause = "replica-1"
+[[fault]]
+at = "12s"
+burst = { node = "master", writes = 2000, value-size = 1000 }
+[[fault]]
+at = "14s"
+resume = "replica-1"
+"#,
+    );
+    let o = world::run(&p, 1).unwrap();
+    let w = &o.world;
+    assert_eq!(w.proc(0).unwrap().data.len(), 2000);
+    assert!(info_u64(w, 0, "master_repl_offset") > 2_000_000);
+    let t = &w.sim.kernel.trace;
+    assert_eq!(
+        t.named("Unable to partial resync with replica for lack of backlog")
+            .count(),
+        1
+    );
+    assert_eq!(
+        info_u64(w, 1, "master_repl_offset"),
+        info_u64(w, 0, "master_repl_offset")
+    );
+}
