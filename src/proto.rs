@@ -143,6 +143,7 @@ pub enum Cmd {
     },
     /// `SENTINEL get-master-addr-by-name <name>`.
     GetMasterAddrByName(CompactString),
+    ClusterSlots,
 }
 
 impl Cmd {
@@ -213,6 +214,7 @@ impl Cmd {
                     + bulk(runid.as_ref().map_or(1, |r| r.len()))
             }
             Cmd::GetMasterAddrByName(name) => array(3) + bulk(8) + bulk(23) + bulk(name.len()),
+            Cmd::ClusterSlots => array(2) + bulk(7) + bulk(5),
         };
         n as u64
     }
@@ -245,6 +247,7 @@ impl Cmd {
             Cmd::Subscribe(_) => "SUBSCRIBE",
             Cmd::SentinelSlaveOf { .. } => "MULTI",
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => "SENTINEL",
+            Cmd::ClusterSlots => "CLUSTER",
         }
     }
 }
@@ -278,6 +281,8 @@ pub enum Reply {
     },
     /// The reply to `SENTINEL get-master-addr-by-name` (nil if unknown).
     MasterAddr(Option<(CompactString, u16)>),
+    /// `CLUSTER SLOTS`: (first slot, last slot, master).
+    ClusterSlots(Vec<(u16, u16, crate::sim::net::NodeId)>),
 }
 
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
@@ -307,6 +312,8 @@ pub enum Msg {
         channel: CompactString,
         payload: String,
     },
+    /// A cluster bus message.
+    Bus(Box<crate::redis::cluster::BusMsg>),
 }
 
 impl WireSize for Msg {
@@ -315,6 +322,8 @@ impl WireSize for Msg {
             Msg::Cmd(c) => c.resp_len(),
             Msg::Reply(Reply::Bulk(Some(v))) => v.byte_len() as u64 + 16,
             Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
+            Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
+            Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),
             Msg::RdbHeader { .. } => 46,

@@ -149,9 +149,12 @@ pub fn summary(outcome: &RunOutcome) -> String {
         "writes: {ok} acknowledged, {err} refused, {unknown} indeterminate (timeout or connection lost)"
     );
     let lost = w.lost_writes();
-    let final_node = w
-        .final_node()
-        .map_or("none", |n| w.plan.nodes[n].name.as_str());
+    let final_node = if w.plan.cluster.is_some() {
+        "the master serving each key's slot"
+    } else {
+        w.final_node()
+            .map_or("none", |n| w.plan.nodes[n].name.as_str())
+    };
     let _ = writeln!(
         s,
         "lost acknowledged writes: {} (final state: {final_node})",
@@ -212,6 +215,18 @@ fn failover_summary(w: &World, s: &mut String) {
     let times = timeline::failover_times(events);
     let Some(fault) = times.fault else { return };
     let since = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("+{}", Secs(t - fault)));
+    if w.plan.cluster.is_some() {
+        let _ = writeln!(
+            s,
+            "failover: fault at {}; first PFAIL {}; FAIL {}; election {}; won {}",
+            Secs(fault),
+            since(times.pfail),
+            since(times.fail),
+            since(times.election),
+            since(times.election_won)
+        );
+        cluster_summary(s, w);
+    }
     if w.sentinels().next().is_some() {
         let _ = writeln!(
             s,
@@ -268,7 +283,7 @@ fn failover_summary(w: &World, s: &mut String) {
         .filter(|&n| w.redis(n).is_some())
         .map(|n| n as u32)
         .collect();
-    for (a, b, win) in timeline::two_writable_masters(&history, &redis, fault) {
+    for (a, b, win) in w.two_writable_masters(&history, &redis, fault) {
         let _ = writeln!(
             s,
             "two masters acknowledged writes: {} and {} between {} and {}",
@@ -277,5 +292,43 @@ fn failover_summary(w: &World, s: &mut String) {
             Secs(win.from),
             Secs(win.to)
         );
+    }
+}
+
+/// Cluster runs: each node's ID (the trace names nodes by ID, as Redis
+/// logs them), role and slots at the end, and what clients were refused.
+fn cluster_summary(s: &mut String, w: &World) {
+    for n in 0..w.plan.nodes.len() {
+        let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+            continue;
+        };
+        let me = c.me();
+        let role = match me.slaveof.filter(|_| me.is_slave()) {
+            Some(m) => format!("replica of {}", w.names[m as usize]),
+            None => format!("master, slots {}", me.slots.ranges_text()),
+        };
+        let _ = writeln!(
+            s,
+            "cluster node {} = {}: {role}, configEpoch {}, currentEpoch {}, state {}",
+            me.id,
+            w.names[n],
+            me.config_epoch,
+            c.current_epoch,
+            if c.state_ok { "ok" } else { "fail" }
+        );
+    }
+    let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
+    for op in w.history() {
+        if let crate::client::Outcome::Error(e) = &op.outcome {
+            let kind = e
+                .split(' ')
+                .take(if e.starts_with("MOVED") { 1 } else { 5 });
+            *errors
+                .entry(kind.collect::<Vec<_>>().join(" "))
+                .or_default() += 1;
+        }
+    }
+    for (e, count) in errors {
+        let _ = writeln!(s, "client errors: {count} × -{e}");
     }
 }

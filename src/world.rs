@@ -5,8 +5,10 @@ use std::rc::Rc;
 
 use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::{Expectation, Verdict};
-use crate::client::{Op, Outcome, WorkloadClient};
+use crate::client::cluster::ClusterClient;
+use crate::client::{Discovery, Op, Outcome, WorkloadClient};
 use crate::proto::Msg;
+use crate::redis::cluster::failover::FailoverMode;
 use crate::redis::dataset::Dataset;
 use crate::redis::{self, Admin, Directory, RedisServer};
 use crate::scenario::{Action, NodeKind, Plan};
@@ -19,6 +21,7 @@ use crate::sim::{Ctx, Node, SimError, Simulation};
 pub enum Process {
     Redis(Box<RedisServer>),
     Client(Box<WorkloadClient>),
+    ClusterClient(Box<ClusterClient>),
     Sentinel(Box<Sentinel>),
 }
 
@@ -27,6 +30,7 @@ macro_rules! each {
         match $self {
             Process::Redis($p) => $e,
             Process::Client($p) => $e,
+            Process::ClusterClient($p) => $e,
             Process::Sentinel($p) => $e,
         }
     };
@@ -89,16 +93,44 @@ impl World {
             ports: plan.nodes.iter().map(|n| n.port).collect(),
         });
         let mut client_id = 0;
+        let layout = plan.cluster.as_ref().map(|c| {
+            let mut rng = crate::sim::rng::stream(seed, "cluster-node-ids");
+            Rc::new(redis::cluster::Layout {
+                ids: c
+                    .slots
+                    .iter()
+                    .map(|_| crate::proto::RunId::random(&mut rng))
+                    .collect(),
+                slots: c.slots.clone(),
+                replica_of: c
+                    .replica_of
+                    .iter()
+                    .map(|m| m.map(|m| m as NodeId))
+                    .collect(),
+            })
+        });
         let nodes: Vec<Process> = plan
             .nodes
             .iter()
             .map(|n| match &n.kind {
-                NodeKind::Redis { conf, replicaof } => Process::Redis(Box::new(RedisServer::new(
-                    n.name.clone(),
-                    dir.clone(),
-                    (**conf).clone(),
-                    replicaof.map(|m| m as NodeId),
-                ))),
+                NodeKind::Redis { conf, replicaof } => {
+                    let mut server = RedisServer::new(
+                        n.name.clone(),
+                        dir.clone(),
+                        (**conf).clone(),
+                        replicaof.map(|m| m as NodeId),
+                    );
+                    server.cluster_layout = layout.clone();
+                    Process::Redis(Box::new(server))
+                }
+                NodeKind::Client(spec) if matches!(spec.discovery, Discovery::Cluster(_)) => {
+                    client_id += 1;
+                    Process::ClusterClient(Box::new(ClusterClient::new(
+                        client_id,
+                        spec.clone(),
+                        dir.clone(),
+                    )))
+                }
                 NodeKind::Client(spec) => {
                     client_id += 1;
                     Process::Client(Box::new(WorkloadClient::new(
@@ -254,6 +286,16 @@ impl World {
                 self.sim
                     .admin(node as NodeId, Admin::Burst { writes, value_size });
             }
+            Action::ClusterFailover { node, mode } => {
+                let word = match mode {
+                    FailoverMode::Default => "",
+                    FailoverMode::Force => " FORCE",
+                    FailoverMode::Takeover => " TAKEOVER",
+                };
+                let d = format!("CLUSTER FAILOVER{word} on {}", self.name(node));
+                k(self, node, "cluster-failover", d);
+                self.sim.admin(node as NodeId, Admin::ClusterFailover(mode));
+            }
             Action::ReplicaOf { node, master } => {
                 let d = match master {
                     None => format!("REPLICAOF NO ONE on {}", self.name(node)),
@@ -341,6 +383,7 @@ impl World {
             .iter()
             .filter_map(|p| match p {
                 Process::Client(c) => Some(c.history.iter()),
+                Process::ClusterClient(c) => Some(c.history.iter()),
                 _ => None,
             })
             .flatten()
@@ -379,12 +422,49 @@ impl World {
     }
 
     pub fn lost_writes(&self) -> Vec<LostWrite> {
+        if self.plan.cluster.is_some() {
+            return lost_acked_writes(&self.history(), &self.cluster_final_data());
+        }
         let empty = Dataset::default();
         let data = self
             .final_node()
             .and_then(|n| self.proc(n))
             .map_or(&empty, |p| &p.data);
         lost_acked_writes(&self.history(), data)
+    }
+
+    /// Windows in which two nodes acknowledged writes to the same data
+    /// (in a cluster: to keys of the same slot).
+    pub fn two_writable_masters(
+        &self,
+        history: &[&Op],
+        nodes: &[u32],
+        from: Micros,
+    ) -> Vec<(u32, u32, crate::check::timeline::Window)> {
+        if self.plan.cluster.is_some() {
+            crate::check::timeline::two_writable_masters_per_slot(history, nodes, from)
+        } else {
+            crate::check::timeline::two_writable_masters(history, nodes, from)
+        }
+    }
+
+    /// A cluster's final state: each key as the running master that serves
+    /// its slot (in that master's own view) holds it.
+    pub fn cluster_final_data(&self) -> Dataset {
+        use redis::cluster::slots::key_hash_slot;
+        let mut out = Dataset::default();
+        for n in 0..self.plan.nodes.len() {
+            let Some(p) = self.proc(n) else { continue };
+            let Some(c) = p.cluster.as_ref().filter(|c| c.i_am_master()) else {
+                continue;
+            };
+            for (k, v) in p.data.iter() {
+                if c.slot_owner(key_hash_slot(k.as_bytes())) == Some(n as NodeId) {
+                    out.set(k.clone(), v.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Evaluates an expectation against the world as it is now.

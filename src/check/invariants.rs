@@ -213,9 +213,7 @@ pub fn evaluate(w: &World, sampled: Vec<Violation>, properties: &[String]) -> Ve
                     .filter(|&n| w.redis(n).is_some())
                     .map(|n| n as u32)
                     .collect();
-                if let Some((a, b, win)) =
-                    super::timeline::two_writable_masters(&w.history(), &redis, 0).first()
-                {
+                if let Some((a, b, win)) = w.two_writable_masters(&w.history(), &redis, 0).first() {
                     out.push(Violation {
                         property: "no-split-brain",
                         detail: format!(

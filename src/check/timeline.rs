@@ -18,6 +18,11 @@ pub struct FailoverTimes {
     pub odown: Option<Micros>,
     pub elected: Option<Micros>,
     pub switch_master: Option<Micros>,
+    /// Cluster: the first PFAIL, FAIL, election start and win after the fault.
+    pub pfail: Option<Micros>,
+    pub fail: Option<Micros>,
+    pub election: Option<Micros>,
+    pub election_won: Option<Micros>,
 }
 
 pub fn failover_times(events: &[Event]) -> FailoverTimes {
@@ -38,6 +43,10 @@ pub fn failover_times(events: &[Event]) -> FailoverTimes {
         odown: after("+odown"),
         elected: after("+elected-leader"),
         switch_master: after("+switch-master"),
+        pfail: after("*** NODE possibly failing"),
+        fail: after("Marking node as failing (quorum reached)"),
+        election: after("Starting a failover election for epoch"),
+        election_won: after("Failover election won: I'm the new master."),
     }
 }
 
@@ -97,6 +106,35 @@ pub fn two_writable_masters(
     nodes: &[u32],
     from: Micros,
 ) -> Vec<(u32, u32, Window)> {
+    overlaps(history, nodes, from)
+}
+
+/// The same for a Redis Cluster, where masters of different shards accept
+/// writes side by side: only two nodes acknowledging writes to keys of the
+/// same slot count. Windows are merged per pair of nodes.
+pub fn two_writable_masters_per_slot(
+    history: &[&Op],
+    nodes: &[u32],
+    from: Micros,
+) -> Vec<(u32, u32, Window)> {
+    use crate::redis::cluster::slots::key_hash_slot;
+    let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
+    for o in history {
+        let slot = key_hash_slot(crate::client::key_name(o.key).as_bytes());
+        by_slot.entry(slot).or_default().push(o);
+    }
+    let mut merged: std::collections::BTreeMap<(u32, u32), Window> = Default::default();
+    for ops in by_slot.values() {
+        for (a, b, w) in overlaps(ops, nodes, from) {
+            let e = merged.entry((a, b)).or_insert(w);
+            e.from = e.from.min(w.from);
+            e.to = e.to.max(w.to);
+        }
+    }
+    merged.into_iter().map(|((a, b), w)| (a, b, w)).collect()
+}
+
+fn overlaps(history: &[&Op], nodes: &[u32], from: Micros) -> Vec<(u32, u32, Window)> {
     let span = |n: u32| {
         let acks = history
             .iter()

@@ -3,6 +3,8 @@
 //! as invoked and then ok, error, timed out or cut off, so checkers know which
 //! writes were acknowledged.
 
+pub mod cluster;
+
 use std::rc::Rc;
 
 use rand::RngExt;
@@ -26,6 +28,8 @@ pub enum Discovery {
         sentinels: Vec<NodeId>,
         master_name: compact_str::CompactString,
     },
+    /// A Redis Cluster client: these are its seed nodes.
+    Cluster(Vec<NodeId>),
 }
 
 /// What a workload does, from the scenario.
@@ -208,6 +212,13 @@ impl WorkloadClient {
                 self.connect_to(ctx, node, false);
             }
             Discovery::Sentinel { .. } => self.ask_sentinel(ctx, 0),
+            // Cluster workloads run as a ClusterClient; this one only
+            // talks to the first seed.
+            Discovery::Cluster(seeds) => {
+                if let Some(&node) = seeds.first() {
+                    self.connect_to(ctx, node, false);
+                }
+            }
         }
     }
 

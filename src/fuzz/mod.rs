@@ -601,6 +601,20 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
         Action::Pause(n) => drop(t.insert("pause".into(), name(*n))),
         Action::Resume(n) => drop(t.insert("resume".into(), name(*n))),
         Action::Heal => drop(t.insert("heal".into(), true.into())),
+        Action::ClusterFailover { node, mode } => {
+            let mut c = toml::Table::new();
+            c.insert("node".into(), name(*node));
+            match mode {
+                crate::redis::cluster::failover::FailoverMode::Default => {}
+                crate::redis::cluster::failover::FailoverMode::Force => {
+                    c.insert("mode".into(), "force".into());
+                }
+                crate::redis::cluster::failover::FailoverMode::Takeover => {
+                    c.insert("mode".into(), "takeover".into());
+                }
+            }
+            t.insert("cluster-failover".into(), toml::Value::Table(c));
+        }
         Action::Partition(groups) => {
             let g = groups
                 .iter()

@@ -40,12 +40,42 @@ pub struct RedisConfig {
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
     pub hz: u64,
+    /// `cluster-enabled`: the node runs the cluster bus and redirects keys.
+    pub cluster_enabled: bool,
+    pub cluster: ClusterConfig,
     /// Host model: how long `fork()` blocks per GB of dataset memory.
     pub fork_time_per_gb: Micros,
     /// Host model: bytes per second an RDB child produces.
     pub rdb_save_rate: u64,
     /// Host model: bytes per second a replica or a restart loads an RDB.
     pub rdb_load_rate: u64,
+}
+
+/// The `cluster-*` settings of redis.conf, with 7.0's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterConfig {
+    /// `cluster-node-timeout`, in milliseconds.
+    pub node_timeout: u64,
+    pub replica_validity_factor: u64,
+    pub migration_barrier: u32,
+    pub allow_replica_migration: bool,
+    pub require_full_coverage: bool,
+    pub replica_no_failover: bool,
+    pub allow_reads_when_down: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            node_timeout: 15_000,
+            replica_validity_factor: 10,
+            migration_barrier: 1,
+            allow_replica_migration: true,
+            require_full_coverage: true,
+            replica_no_failover: false,
+            allow_reads_when_down: false,
+        }
+    }
 }
 
 /// `CONFIG_REPL_BACKLOG_MIN_SIZE`.
@@ -78,6 +108,8 @@ impl Default for RedisConfig {
             replica_read_only: true,
             replica_serve_stale_data: true,
             hz: 10,
+            cluster_enabled: false,
+            cluster: ClusterConfig::default(),
             fork_time_per_gb: 10_000,
             rdb_save_rate: 300 * 1024 * 1024,
             rdb_load_rate: 500 * 1024 * 1024,
@@ -108,6 +140,14 @@ pub const KEYS: &[&str] = &[
     "replica-read-only",
     "replica-serve-stale-data",
     "hz",
+    "cluster-enabled",
+    "cluster-node-timeout",
+    "cluster-replica-validity-factor",
+    "cluster-migration-barrier",
+    "cluster-allow-replica-migration",
+    "cluster-require-full-coverage",
+    "cluster-replica-no-failover",
+    "cluster-allow-reads-when-down",
     "fork-time-per-gb",
     "rdb-save-rate",
     "rdb-load-rate",
@@ -206,6 +246,20 @@ impl RedisConfig {
             "replica-read-only" => self.replica_read_only = yes_no(&value)?,
             "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(&value)?,
             "hz" => self.hz = int(&value, 1, 500)? as u64,
+            "cluster-enabled" => self.cluster_enabled = yes_no(&value)?,
+            "cluster-node-timeout" => self.cluster.node_timeout = int(&value, 1, i64::MAX)? as u64,
+            "cluster-replica-validity-factor" => {
+                self.cluster.replica_validity_factor = int(&value, 0, i64::MAX)? as u64
+            }
+            "cluster-migration-barrier" => {
+                self.cluster.migration_barrier = int(&value, 0, i64::from(u32::MAX))? as u32
+            }
+            "cluster-allow-replica-migration" => {
+                self.cluster.allow_replica_migration = yes_no(&value)?
+            }
+            "cluster-require-full-coverage" => self.cluster.require_full_coverage = yes_no(&value)?,
+            "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(&value)?,
+            "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(&value)?,
             "fork-time-per-gb" => self.fork_time_per_gb = parse_duration(text(&value)?)?,
             "rdb-save-rate" => self.rdb_save_rate = size(&value)?.max(1),
             "rdb-load-rate" => self.rdb_load_rate = size(&value)?.max(1),

@@ -44,6 +44,10 @@ impl Dataset {
         Ok(next)
     }
 
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.iter().map(|(k, _)| k)
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }

@@ -5,6 +5,7 @@
 //! Redis would keep.
 
 pub mod backlog;
+pub mod cluster;
 pub mod config;
 pub mod dataset;
 pub mod info;
@@ -62,6 +63,8 @@ pub type Ctx_<'a> = Ctx<'a, Msg>;
 pub enum Admin {
     /// `REPLICAOF host port`, or `REPLICAOF NO ONE` with `None`.
     ReplicaOf(Option<NodeId>),
+    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
+    ClusterFailover(cluster::failover::FailoverMode),
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
@@ -163,6 +166,13 @@ pub struct Proc {
     start_time: u64,
     /// Subscribers of each channel, in subscription order.
     pubsub_channels: BTreeMap<CompactString, Vec<ConnId>>,
+    /// Cluster mode: this node's view of the cluster.
+    pub cluster: Option<Box<cluster::ClusterState>>,
+    /// Client writes are paused until this mstime (a manual failover's
+    /// pauseClients()); 0 when not paused.
+    write_pause_until: u64,
+    /// Writes that arrived while paused, served when the pause ends.
+    paused_writes: Vec<(ConnId, Cmd)>,
 }
 
 pub struct RedisServer {
@@ -174,6 +184,8 @@ pub struct RedisServer {
     pub conf_replicaof: Option<NodeId>,
     pub disk: Disk,
     pub proc: Option<Proc>,
+    /// Cluster mode: the cluster this node was created in.
+    pub cluster_layout: Option<Rc<cluster::Layout>>,
 }
 
 impl RedisServer {
@@ -190,6 +202,7 @@ impl RedisServer {
             conf_replicaof: replicaof,
             disk: Disk::default(),
             proc: None,
+            cluster_layout: None,
         }
     }
 
@@ -247,6 +260,9 @@ impl Node for RedisServer {
         match kind {
             T_CRON => {
                 p.server_cron(ctx, &mut env);
+                if p.cfg.cluster_enabled && p.cronloops.is_multiple_of((p.cfg.hz / 10).max(1)) {
+                    p.cluster_cron(ctx, &mut env);
+                }
                 ctx.set_timer(p.cfg.cron_period(), T_CRON);
             }
             T_CHILD_DONE => p.child_done(ctx, &mut env, arg),
@@ -260,6 +276,13 @@ impl Node for RedisServer {
     fn on_accept(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, peer: NodeId) {
         let Some(p) = self.proc.as_mut() else { return };
         p.unixtime = ctx.unixtime();
+        if ctx.conn_port(conn) == crate::sim::net::PORT_BUS {
+            match p.cluster.as_mut() {
+                Some(c) => c.inbound.push((conn, None)),
+                None => ctx.close(conn),
+            }
+            return;
+        }
         let authenticated = p.cfg.requirepass.is_none();
         p.next_client_id += 1;
         let id = p.next_client_id;
@@ -282,12 +305,20 @@ impl Node for RedisServer {
             return;
         };
         p.unixtime = ctx.unixtime();
+        if p.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
+            p.cluster_link_connected(ctx, conn);
+            p.before_sleep(ctx, &mut env);
+            return;
+        }
         p.replica_connected(ctx, &mut env, conn);
     }
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
         p.unixtime = ctx.unixtime();
+        if p.cluster_link_closed(conn) {
+            return;
+        }
         p.replica_connect_failed(ctx, conn);
     }
 
@@ -296,7 +327,11 @@ impl Node for RedisServer {
             return;
         };
         p.unixtime = ctx.unixtime();
-        if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
+        if let Msg::Bus(bus) = msg {
+            if p.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
+                p.cluster_packet(ctx, &mut env, conn, *bus);
+            }
+        } else if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
         } else if let Msg::Cmd(cmd) = msg
             && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd)
@@ -311,6 +346,9 @@ impl Node for RedisServer {
             return;
         };
         p.unixtime = ctx.unixtime();
+        if p.cluster_link_closed(conn) {
+            return;
+        }
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.master_link_lost(ctx, &mut env);
         } else {
@@ -328,6 +366,15 @@ impl Node for RedisServer {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => p.burst(writes, value_size),
+            Admin::ClusterFailover(mode) => {
+                if let Err(e) = p.cluster_failover_command(ctx, &mut env, mode) {
+                    ctx.log(
+                        Level::Warning,
+                        "CLUSTER FAILOVER refused",
+                        format!("CLUSTER FAILOVER refused: {e}"),
+                    );
+                }
+            }
         }
         p.before_sleep(ctx, &mut env);
     }
@@ -428,12 +475,16 @@ impl Proc {
             master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),
             start_time: now_s,
             pubsub_channels: BTreeMap::new(),
+            cluster: None,
+            write_pause_until: 0,
+            paused_writes: Vec::new(),
         };
         ctx.log(
             Level::Warning,
             "Server initialized",
             "Server initialized".into(),
         );
+        let cluster_replica = p.cfg.cluster_enabled && p.boot_cluster(s, ctx);
         let mut cached = None;
         let mut loaded_bytes = 0;
         if let Some(aof) = s.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
@@ -457,10 +508,10 @@ impl Proc {
                 format!("DB loaded from disk: {} keys", p.data.len()),
             );
             if let Some((id, off)) = rdb.repl {
-                if s.conf_replicaof.is_some() {
+                if s.conf_replicaof.is_some() || cluster_replica {
                     p.replid = id;
                     p.master_repl_offset = off;
-                    cached = Some((id, off));
+                    cached = Some((id, off)).filter(|_| !cluster_replica);
                     ctx.log(
                         Level::Notice,
                         "Before turning into a replica, using my own master parameters to synthesize a cached master",
@@ -495,6 +546,30 @@ impl Proc {
             "Ready to accept connections tcp".into(),
         );
         p
+    }
+
+    /// Cluster mode: loads nodes.conf (or the cluster as created) into the
+    /// node table. True if this node is a replica in it.
+    fn boot_cluster(&mut self, s: &RedisServer, ctx: &mut Ctx_<'_>) -> bool {
+        use rand::Rng as _;
+        let Some(layout) = &s.cluster_layout else {
+            return false;
+        };
+        let conf = s
+            .disk
+            .nodes_conf
+            .clone()
+            .unwrap_or_else(|| layout.nodes_conf());
+        let rng = crate::sim::rng::stream(ctx.rng().next_u64(), "cluster-bus");
+        let c = cluster::ClusterState::load(ctx.id(), &layout.ids, &conf, rng);
+        ctx.log(
+            Level::Notice,
+            "Node configuration loaded, I'm",
+            format!("Node configuration loaded, I'm {}", c.me().id),
+        );
+        let replica = c.me().is_slave();
+        self.cluster = Some(Box::new(c));
+        replica
     }
 
     /// Executes a burst of writes as one pipelined batch; on a replica they
@@ -548,6 +623,14 @@ impl Proc {
         if !client.authenticated && !matches!(cmd, Cmd::Auth(_)) {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
+        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, false) {
+            return Some(redirect);
+        }
+        if cmd.is_write() && self.write_pause_until > ctx.mstime() {
+            // pauseClients(WRITE): the command waits for the pause to end.
+            self.paused_writes.push((conn, cmd));
+            return None;
+        }
         let subscribed = !client.channels.is_empty();
         let is_master = self.replica.is_none();
         let write = cmd.is_write();
@@ -594,6 +677,9 @@ impl Proc {
                 ),
             },
             Cmd::Get(k) => Reply::Bulk(self.data.get(&k).cloned()),
+            Cmd::Select(_) if self.cluster.is_some() => {
+                Reply::Error("ERR SELECT is not allowed in cluster mode".into())
+            }
             Cmd::Select(0) => Reply::Ok,
             Cmd::Select(_) => Reply::Error("ERR DB index is out of range".into()),
             Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) => {
@@ -672,6 +758,10 @@ impl Proc {
             }
             Cmd::Info => Reply::Info(info::full(self, env.dir, ctx.now())),
             Cmd::Role => Reply::Role(if is_master { "master" } else { "slave" }),
+            Cmd::ClusterSlots => match self.cluster {
+                Some(_) => Reply::ClusterSlots(self.cluster_slots()),
+                None => Reply::Error("ERR This instance has cluster support disabled".into()),
+            },
             Cmd::Subscribe(channel) => self.subscribe(conn, channel),
             Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, env, conn, master),
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
@@ -680,6 +770,30 @@ impl Proc {
             )),
         };
         Some(reply)
+    }
+
+    /// pauseClients(PAUSE_DURING_FAILOVER, until, CLIENT_PAUSE_WRITE).
+    fn pause_writes(&mut self, until_ms: u64) {
+        self.write_pause_until = until_ms;
+    }
+
+    /// unpauseClients(PAUSE_DURING_FAILOVER).
+    fn unpause_writes(&mut self) {
+        self.write_pause_until = 0;
+    }
+
+    /// Serves the writes that waited for a pause that is over.
+    fn serve_unpaused_writes(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        if self.paused_writes.is_empty() || self.write_pause_until > ctx.mstime() {
+            return;
+        }
+        for (conn, cmd) in std::mem::take(&mut self.paused_writes) {
+            if self.clients.contains_key(&conn)
+                && let Some(reply) = self.process_command(ctx, env, conn, cmd)
+            {
+                ctx.send(conn, Msg::Reply(reply));
+            }
+        }
     }
 
     /// `CLIENT KILL TYPE <kind>` with SKIPME yes: closes every client
@@ -700,6 +814,8 @@ impl Proc {
     /// Per event-loop pass: AOF write/fsync, then the replication stream and
     /// WAIT replies (server.c: beforeSleep()).
     fn before_sleep(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        self.cluster_before_sleep(ctx, env);
+        self.serve_unpaused_writes(ctx, env);
         if self.get_ack_pending {
             self.get_ack_pending = false;
             if self.replica.is_none() && !self.replicas.is_empty() {

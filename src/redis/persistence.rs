@@ -51,6 +51,8 @@ impl AofFile {
 pub struct Disk {
     pub rdb: Option<RdbFile>,
     pub aof: Option<AofFile>,
+    /// Cluster mode: `nodes.conf`.
+    pub nodes_conf: Option<super::cluster::NodesConf>,
 }
 
 impl Disk {

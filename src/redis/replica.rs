@@ -704,11 +704,13 @@ impl Proc {
         self.disconnect_replicas(ctx);
         self.slaveseldb = -1;
         self.repl_no_slaves_since = ctx.unixtime();
-        ctx.log(
-            Level::Notice,
-            "MASTER MODE enabled",
-            format!("MASTER MODE enabled (user request from '{by}')"),
-        );
+        if !by.is_empty() {
+            ctx.log(
+                Level::Notice,
+                "MASTER MODE enabled",
+                format!("MASTER MODE enabled (user request from '{by}')"),
+            );
+        }
     }
 
     /// `REPLICAOF host port` (replicationSetMaster()); `by` describes the
@@ -764,11 +766,13 @@ impl Proc {
             format!("Connecting to MASTER {addr}"),
         );
         self.connect_with_master(ctx);
-        ctx.log(
-            Level::Notice,
-            "REPLICAOF enabled",
-            format!("REPLICAOF {addr} enabled (user request from '{by}')"),
-        );
+        if !by.is_empty() {
+            ctx.log(
+                Level::Notice,
+                "REPLICAOF enabled",
+                format!("REPLICAOF {addr} enabled (user request from '{by}')"),
+            );
+        }
     }
 
     /// Sentinel's transaction `MULTI; SLAVEOF host port | NO ONE; CONFIG

@@ -11,6 +11,8 @@ use toml::Spanned;
 
 use crate::check::{Cmp, Expectation, ResyncKind};
 use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
+use crate::redis::cluster::failover::FailoverMode;
+use crate::redis::cluster::slots::{SLOTS, SlotSet, even_split};
 use crate::redis::config::{self, ConfValue, RedisConfig};
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
@@ -84,10 +86,17 @@ struct RawNetwork {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawTopology {
     masters: Spanned<u32>,
+    /// Replicas (of the master, or of each master in a cluster).
     #[serde(default)]
     replicas: u32,
     #[serde(default)]
     sentinels: u32,
+    /// A Redis Cluster: `masters` shards of `replicas` replicas each.
+    #[serde(default)]
+    cluster: Option<Spanned<bool>>,
+    /// Cluster slot ranges per master, e.g. ["0-8191", "8192-16383"];
+    /// default: split evenly as `redis-cli --cluster create` does.
+    slots: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// sentinel.conf settings for the monitored master (`sentinel monitor`,
@@ -111,6 +120,9 @@ struct RawWorkload {
     /// Discover the master through the Sentinels instead of a fixed target.
     #[serde(default)]
     sentinel: bool,
+    /// A cluster client: routes each key by its slot and follows MOVED.
+    #[serde(default)]
+    cluster: bool,
     rate: Spanned<f64>,
     #[serde(default = "default_keys")]
     keys: u32,
@@ -152,6 +164,15 @@ struct RawFault {
     clock_jump: Option<Spanned<RawClockJump>>,
     replicaof: Option<Spanned<RawReplicaOf>>,
     burst: Option<Spanned<RawBurst>>,
+    cluster_failover: Option<Spanned<RawClusterFailover>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClusterFailover {
+    node: Spanned<String>,
+    /// `force` or `takeover`; default: a coordinated manual failover.
+    mode: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +285,11 @@ pub enum Action {
         node: usize,
         writes: u32,
         value_size: u32,
+    },
+    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to a replica.
+    ClusterFailover {
+        node: usize,
+        mode: FailoverMode,
     },
 }
 
@@ -379,12 +405,47 @@ pub struct Plan {
     pub faults: Vec<(Micros, Action)>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
+    /// A Redis Cluster scenario: how the cluster was created.
+    pub cluster: Option<ClusterPlan>,
+}
+
+/// The cluster as created before the run: who serves which slots and who
+/// replicates whom (indices are Redis node indices).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterPlan {
+    pub slots: Vec<SlotSet>,
+    pub replica_of: Vec<Option<usize>>,
 }
 
 impl Plan {
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }
+}
+
+/// `0-5460 5462 6000-6100`: slot numbers and inclusive ranges.
+fn parse_slot_ranges(text: &str) -> Result<SlotSet, String> {
+    let mut set = SlotSet::default();
+    let bad = |p: &str| format!("`{p}` is not a slot or a range of slots (0-{})", SLOTS - 1);
+    for part in text.split_whitespace() {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+            None => (part.parse::<u16>(), part.parse::<u16>()),
+        };
+        let (Ok(lo), Ok(hi)) = (lo, hi) else {
+            return Err(bad(part));
+        };
+        if lo > hi || usize::from(hi) >= SLOTS {
+            return Err(bad(part));
+        }
+        for slot in lo..=hi {
+            set.insert(slot);
+        }
+    }
+    if set.is_empty() {
+        return Err("a master needs at least one slot".into());
+    }
+    Ok(set)
 }
 
 /// Reads and validates a scenario file.
@@ -516,16 +577,47 @@ impl Builder<'_> {
             raw.network.loss.as_ref().map(|l| (*l.get_ref(), l.span())),
         )?;
 
-        // Nodes: redis servers first, then clients.
-        if *raw.topology.masters.get_ref() != 1 {
-            return Err(self.err(
-                raw.topology.masters.span(),
-                "replication scenarios have exactly one master (masters = 1)",
-            ));
-        }
-        let mut names = vec!["master".to_string()];
-        for i in 1..=raw.topology.replicas {
-            names.push(format!("replica-{i}"));
+        // Nodes: redis servers first, then Sentinels, then clients.
+        let is_cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
+        let cluster_plan = if is_cluster {
+            Some(self.cluster_plan(&raw.topology)?)
+        } else {
+            if *raw.topology.masters.get_ref() != 1 {
+                let mut e = self.err(
+                    raw.topology.masters.span(),
+                    "replication scenarios have exactly one master (masters = 1)",
+                );
+                e.hint =
+                    Some("for several masters, make it a Redis Cluster: `cluster = true`".into());
+                return Err(e);
+            }
+            if let Some(sl) = &raw.topology.slots {
+                return Err(self.err(sl.span(), "`slots` needs `cluster = true`"));
+            }
+            None
+        };
+        let mut names = Vec::new();
+        if let Some(cp) = &cluster_plan {
+            let masters = cp.slots.iter().filter(|s| !s.is_empty()).count();
+            for i in 1..=masters {
+                names.push(format!("master-{i}"));
+            }
+            for m in 1..=masters {
+                for r in 1..=raw.topology.replicas {
+                    names.push(format!("replica-{m}-{r}"));
+                }
+            }
+            if raw.topology.sentinels > 0 {
+                return Err(self.err(
+                    raw.topology.masters.span(),
+                    "Redis Cluster does its own failover: it cannot be monitored by Sentinels (sentinels = 0)",
+                ));
+            }
+        } else {
+            names.push("master".to_string());
+            for i in 1..=raw.topology.replicas {
+                names.push(format!("replica-{i}"));
+            }
         }
         let n_redis = names.len();
         for i in 1..=raw.topology.sentinels {
@@ -545,8 +637,17 @@ impl Builder<'_> {
         }
 
         let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
-        let mut base = RedisConfig::default();
+        let mut base = RedisConfig {
+            cluster_enabled: is_cluster,
+            ..RedisConfig::default()
+        };
         self.apply_conf(&mut base, &raw.redis)?;
+        if base.cluster_enabled != is_cluster {
+            return Err(self.err(
+                raw.topology.masters.span(),
+                "set `cluster = true` in [topology] for a Redis Cluster (it sets cluster-enabled)",
+            ));
+        }
         let mut confs: Vec<RedisConfig> = vec![base; n_redis];
         for (name, table) in &raw.node {
             let i = self.redis_node(&names, n_redis, n_servers, name)?;
@@ -561,7 +662,7 @@ impl Builder<'_> {
                 port: conf.port,
                 kind: NodeKind::Redis {
                     conf: Box::new(conf),
-                    replicaof: (i > 0).then_some(0),
+                    replicaof: (i > 0 && cluster_plan.is_none()).then_some(0),
                 },
             });
         }
@@ -574,7 +675,16 @@ impl Builder<'_> {
             });
         }
         for (i, w) in raw.workload.iter().enumerate() {
-            let discovery = match (&w.target, w.sentinel) {
+            let discovery = match (&w.target, w.sentinel || w.cluster) {
+                (None, true) if w.cluster && cluster_plan.is_some() => {
+                    Discovery::Cluster((0..n_redis as u32).collect())
+                }
+                (None, true) if w.cluster => {
+                    return Err(self.err(
+                        w.rate.span(),
+                        "`cluster = true` needs a cluster: `cluster = true` in [topology]",
+                    ));
+                }
                 (Some(t), false) => {
                     let target = self.node(&names, t)?;
                     if target >= n_redis {
@@ -605,6 +715,12 @@ impl Builder<'_> {
                     ));
                 }
             };
+            if w.cluster && w.sentinel {
+                return Err(self.err(
+                    w.rate.span(),
+                    "a workload uses either `sentinel = true` or `cluster = true`",
+                ));
+            }
             if !(*w.rate.get_ref() > 0.0 && w.rate.get_ref().is_finite()) {
                 return Err(self.err(
                     w.rate.span(),
@@ -709,6 +825,59 @@ impl Builder<'_> {
             faults,
             expects,
             fuzz,
+            cluster: cluster_plan,
+        })
+    }
+
+    /// The cluster's slot assignment: explicit ranges per master, or an
+    /// even split; replicas follow the masters in order.
+    fn cluster_plan(&self, t: &RawTopology) -> Result<ClusterPlan, ScenarioError> {
+        let masters = *t.masters.get_ref() as usize;
+        if masters == 0 {
+            return Err(self.err(t.masters.span(), "a cluster needs at least one master"));
+        }
+        let slots: Vec<SlotSet> = match &t.slots {
+            None => even_split(masters)
+                .into_iter()
+                .map(|(lo, hi)| SlotSet::range(lo, hi))
+                .collect(),
+            Some(list) => {
+                if list.get_ref().len() != masters {
+                    return Err(self.err(
+                        list.span(),
+                        format!("`slots` needs one entry per master ({masters})"),
+                    ));
+                }
+                let mut seen = SlotSet::default();
+                let mut out = Vec::new();
+                for entry in list.get_ref() {
+                    let set = parse_slot_ranges(entry.get_ref())
+                        .map_err(|m| self.err(entry.span(), m))?;
+                    if let Some(dup) = set.iter().find(|&x| seen.contains(x)) {
+                        return Err(self.err(
+                            entry.span(),
+                            format!("slot {dup} is assigned to two masters"),
+                        ));
+                    }
+                    for x in set.iter() {
+                        seen.insert(x);
+                    }
+                    out.push(set);
+                }
+                out
+            }
+        };
+        let mut replica_of = vec![None; masters];
+        let mut all = slots;
+        for m in 0..masters {
+            for _ in 0..t.replicas {
+                replica_of.push(Some(m));
+                all.push(SlotSet::default());
+            }
+        }
+        Ok(ClusterPlan {
+            slots: all,
+            replica_of,
         })
     }
 
@@ -969,9 +1138,25 @@ impl Builder<'_> {
             };
             actions.push(Action::ReplicaOf { node, master });
         }
+        if let Some(cf) = &f.cluster_failover {
+            let r = cf.get_ref();
+            let mode = match r.mode.as_ref().map(|m| m.get_ref().to_ascii_lowercase()) {
+                None => FailoverMode::Default,
+                Some(m) if m == "force" => FailoverMode::Force,
+                Some(m) if m == "takeover" => FailoverMode::Takeover,
+                Some(_) => {
+                    let span = r.mode.as_ref().map_or(cf.span(), |m| m.span());
+                    return Err(self.err(span, "mode is `force` or `takeover` (or leave it out for a coordinated failover)"));
+                }
+            };
+            actions.push(Action::ClusterFailover {
+                node: redis(&r.node)?,
+                mode,
+            });
+        }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }

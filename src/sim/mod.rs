@@ -148,10 +148,20 @@ impl<M: WireSize> Ctx<'_, M> {
     }
 
     pub fn connect(&mut self, peer: NodeId) -> ConnId {
-        let conn = self.k.net.open_conn(self.node, peer);
+        self.connect_port(peer, net::PORT_MAIN)
+    }
+
+    /// Connects to one of the peer's listening ports ([`net::PORT_BUS`]).
+    pub fn connect_port(&mut self, peer: NodeId, port: u8) -> ConnId {
+        let conn = self.k.net.open_conn(self.node, peer, port);
         self.k.meta[self.node as usize].conns.push(conn);
         self.k.transmit(conn, 0, Packet::Syn, 64);
         conn
+    }
+
+    /// The listening port a connection was opened to.
+    pub fn conn_port(&self, conn: ConnId) -> u8 {
+        self.k.net.conns[conn as usize].port
     }
 
     pub fn send(&mut self, conn: ConnId, msg: M) {

@@ -67,8 +67,16 @@ pub enum Packet<M> {
     Fin,
 }
 
+/// A node's client port (6379, 26379).
+pub const PORT_MAIN: u8 = 0;
+/// A cluster node's bus port (client port + 10000).
+pub const PORT_BUS: u8 = 1;
+
 pub(crate) struct Conn<M> {
     pub ends: [NodeId; 2],
+    /// Which of the listener's ports it connected to ([`PORT_MAIN`] or
+    /// [`PORT_BUS`]).
+    pub port: u8,
     pub open: [bool; 2],
     last_arrival: [Micros; 2],
     held: [VecDeque<(Packet<M>, u64)>; 2],
@@ -182,10 +190,11 @@ impl<M> Network<M> {
         &self.links[from as usize * self.n + to as usize].params
     }
 
-    pub fn open_conn(&mut self, from: NodeId, to: NodeId) -> ConnId {
+    pub fn open_conn(&mut self, from: NodeId, to: NodeId, port: u8) -> ConnId {
         let id = self.conns.len() as ConnId;
         self.conns.push(Conn {
             ends: [from, to],
+            port,
             open: [true, true],
             last_arrival: [0, 0],
             held: [VecDeque::new(), VecDeque::new()],

@@ -1,0 +1,366 @@
+//! A Redis Cluster client, as cluster-spec.md describes one: it keeps a
+//! slot map (from `CLUSTER SLOTS`), sends each key to the master of its
+//! slot, follows `-MOVED` (updating the map), refreshes the map after a
+//! connection error, and backs off on `-CLUSTERDOWN`/`-TRYAGAIN`.
+
+use std::rc::Rc;
+
+use rand::RngExt;
+
+use super::{Discovery, Op, OpKind, Outcome, WorkloadSpec, key_name};
+use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
+use crate::redis::Directory;
+use crate::redis::cluster::slots::{SLOTS, key_hash_slot};
+use crate::sim::net::{ConnId, NodeId};
+use crate::sim::time::Micros;
+use crate::sim::{Ctx, Node};
+
+const T_TICK: u64 = 0;
+const T_TIMEOUT: u64 = 1;
+
+/// Redirections followed for one command before giving up (the usual
+/// client default).
+const MAX_REDIRECTIONS: u32 = 5;
+
+/// What is in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    Idle,
+    /// `CLUSTER SLOTS` to this node.
+    Refresh(NodeId),
+    /// Operation `history[i]`, sent to this node.
+    Op(usize, NodeId),
+}
+
+pub struct ClusterClient {
+    pub id: u32,
+    pub spec: WorkloadSpec,
+    dir: Rc<Directory>,
+    seeds: Vec<NodeId>,
+    /// Slot → master, as last learned.
+    slot_map: Vec<Option<NodeId>>,
+    /// One connection per node, opened on first use.
+    conns: Vec<Option<ConnId>>,
+    pending: Pending,
+    /// The command of the operation in flight, to resend on a redirect.
+    cmd: Option<Cmd>,
+    redirects: u32,
+    next_seq: u32,
+    deadline: Option<Micros>,
+    timeout_armed: bool,
+    /// Refresh the slot map before the next operation.
+    stale_map: bool,
+    next_seed: usize,
+    /// No new operation before this time (backing off after CLUSTERDOWN).
+    retry_at: Micros,
+    backoff: Micros,
+    pub history: Vec<Op>,
+}
+
+impl ClusterClient {
+    pub fn new(id: u32, spec: WorkloadSpec, dir: Rc<Directory>) -> Self {
+        let seeds = match &spec.discovery {
+            Discovery::Cluster(s) => s.clone(),
+            Discovery::Direct(n) => vec![*n],
+            Discovery::Sentinel { .. } => Vec::new(),
+        };
+        let n = dir.names.len();
+        Self {
+            id,
+            spec,
+            dir,
+            seeds,
+            slot_map: vec![None; SLOTS],
+            conns: vec![None; n],
+            pending: Pending::Idle,
+            cmd: None,
+            redirects: 0,
+            next_seq: 1,
+            deadline: None,
+            timeout_armed: false,
+            stale_map: true,
+            next_seed: 0,
+            retry_at: 0,
+            backoff: 0,
+            history: Vec::new(),
+        }
+    }
+
+    fn interval(&self) -> Micros {
+        ((1_000_000.0 / self.spec.rate).round() as Micros).max(1)
+    }
+
+    fn conn_to(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) -> ConnId {
+        match self.conns[node as usize] {
+            Some(c) => c,
+            None => {
+                let c = ctx.connect(node);
+                self.conns[node as usize] = Some(c);
+                c
+            }
+        }
+    }
+
+    fn node_of(&self, conn: ConnId) -> Option<NodeId> {
+        self.conns
+            .iter()
+            .position(|&c| c == Some(conn))
+            .map(|i| i as NodeId)
+    }
+
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
+        if !self.timeout_armed {
+            self.timeout_armed = true;
+            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
+        }
+    }
+
+    fn send(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId, cmd: Cmd) {
+        let conn = self.conn_to(ctx, node);
+        ctx.send(conn, Msg::Cmd(cmd));
+        self.arm_deadline(ctx);
+    }
+
+    /// Asks the next seed node for the slot map.
+    fn refresh(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        if self.seeds.is_empty() {
+            return;
+        }
+        let node = self.seeds[self.next_seed % self.seeds.len()];
+        self.next_seed += 1;
+        self.pending = Pending::Refresh(node);
+        self.send(ctx, node, Cmd::ClusterSlots);
+    }
+
+    fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        if self.stale_map {
+            self.refresh(ctx);
+            return;
+        }
+        let keys = self.spec.keys.max(1);
+        let key = self
+            .spec
+            .key_offset
+            .saturating_add(ctx.rng().random_range(0..keys));
+        let read = self.spec.reads > 0.0 && ctx.rng().random_bool(self.spec.reads.min(1.0));
+        let name = key_name(key);
+        let slot = key_hash_slot(name.as_bytes());
+        let Some(node) = self.slot_map[slot as usize] else {
+            self.stale_map = true;
+            self.refresh(ctx);
+            return;
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let (kind, cmd) = if read {
+            (OpKind::Get, Cmd::Get(name))
+        } else {
+            let value = Value::Blob {
+                tag: WriteTag {
+                    client: self.id,
+                    seq,
+                },
+                len: self.spec.value_size,
+            };
+            (OpKind::Set, Cmd::Set(name, value))
+        };
+        self.history.push(Op {
+            client: self.id,
+            seq,
+            kind,
+            key,
+            node,
+            invoked: ctx.sim_time(),
+            completed: None,
+            outcome: Outcome::Pending,
+            read: None,
+            wait_acked: None,
+        });
+        self.pending = Pending::Op(self.history.len() - 1, node);
+        self.redirects = 0;
+        self.cmd = Some(cmd.clone());
+        self.send(ctx, node, cmd);
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, Msg>, outcome: Outcome) {
+        if let Pending::Op(i, _) = self.pending {
+            let op = &mut self.history[i];
+            op.completed = Some(ctx.sim_time());
+            op.outcome = outcome;
+        }
+        self.pending = Pending::Idle;
+        self.cmd = None;
+    }
+
+    /// Drops the connection to a node after an error on it; the map may be
+    /// stale (a failover), so it is refreshed before the next operation.
+    fn drop_conn(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) {
+        if let Some(c) = self.conns[node as usize].take() {
+            ctx.close(c);
+        }
+        self.stale_map = true;
+    }
+
+    fn back_off(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let delay = self.backoff.max(self.spec.reconnect_delay);
+        self.retry_at = ctx.sim_time() + delay;
+        self.backoff =
+            (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
+    }
+
+    fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, from: NodeId, reply: Reply) {
+        match (self.pending, reply) {
+            (Pending::Refresh(n), Reply::ClusterSlots(ranges)) if n == from => {
+                self.slot_map.iter_mut().for_each(|s| *s = None);
+                for (lo, hi, node) in ranges {
+                    for slot in lo..=hi {
+                        self.slot_map[slot as usize] = Some(node);
+                    }
+                }
+                self.stale_map = self.slot_map.iter().any(Option::is_none);
+                self.pending = Pending::Idle;
+                if self.stale_map {
+                    self.back_off(ctx);
+                }
+            }
+            (Pending::Refresh(n), _) if n == from => {
+                self.pending = Pending::Idle;
+                self.back_off(ctx);
+            }
+            (Pending::Op(i, n), reply) if n == from => match reply {
+                Reply::Error(e) => self.error_reply(ctx, i, e),
+                Reply::Bulk(v) => {
+                    self.history[i].read = Some(v.and_then(|v| match v {
+                        Value::Blob { tag, .. } => Some(tag),
+                        _ => None,
+                    }));
+                    self.backoff = 0;
+                    self.finish(ctx, Outcome::Ok);
+                }
+                _ => {
+                    self.backoff = 0;
+                    self.finish(ctx, Outcome::Ok);
+                }
+            },
+            _ => {}
+        }
+    }
+
+    fn error_reply(&mut self, ctx: &mut Ctx<'_, Msg>, i: usize, e: String) {
+        if let Some(rest) = e.strip_prefix("MOVED ")
+            && let Some((slot, addr)) = rest.split_once(' ')
+            && let Ok(slot) = slot.parse::<usize>()
+            && let Some((host, port)) = addr.rsplit_once(':')
+            && let Ok(port) = port.parse::<u16>()
+            && let Some(node) = self.dir.lookup(host, port)
+            && slot < SLOTS
+            && self.redirects < MAX_REDIRECTIONS
+            && let Some(cmd) = self.cmd.clone()
+        {
+            self.slot_map[slot] = Some(node);
+            self.redirects += 1;
+            self.history[i].node = node;
+            self.pending = Pending::Op(i, node);
+            self.send(ctx, node, cmd);
+            return;
+        }
+        if e.starts_with("CLUSTERDOWN") || e.starts_with("TRYAGAIN") {
+            self.back_off(ctx);
+        }
+        self.finish(ctx, Outcome::Error(e));
+    }
+}
+
+impl Node for ClusterClient {
+    type Msg = Msg;
+    type Admin = ();
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        self.timeout_armed = false;
+        self.deadline = None;
+        let first = self.spec.start.saturating_sub(ctx.sim_time());
+        ctx.set_timer(first, T_TICK);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        match token {
+            T_TICK => {
+                let now = ctx.sim_time();
+                if now >= self.spec.stop {
+                    return;
+                }
+                if self.pending == Pending::Idle && now >= self.retry_at {
+                    self.issue(ctx);
+                }
+                ctx.set_timer(self.interval(), T_TICK);
+            }
+            T_TIMEOUT => {
+                self.timeout_armed = false;
+                let now = ctx.sim_time();
+                match self.deadline.filter(|_| self.pending != Pending::Idle) {
+                    Some(d) if d <= now => {
+                        let node = match self.pending {
+                            Pending::Op(_, n) | Pending::Refresh(n) => n,
+                            Pending::Idle => return,
+                        };
+                        self.finish(ctx, Outcome::Timeout);
+                        self.drop_conn(ctx, node);
+                        self.back_off(ctx);
+                    }
+                    Some(d) => {
+                        self.timeout_armed = true;
+                        ctx.set_timer(d - now, T_TIMEOUT);
+                    }
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
+        ctx.close(conn);
+    }
+
+    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Msg>, _conn: ConnId) {}
+
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        self.on_closed(ctx, conn);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        let (Some(node), Msg::Reply(reply)) = (self.node_of(conn), msg) else {
+            return;
+        };
+        self.reply(ctx, node, reply);
+    }
+
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        let Some(node) = self.node_of(conn) else {
+            return;
+        };
+        self.conns[node as usize] = None;
+        self.stale_map = true;
+        match self.pending {
+            Pending::Op(_, n) if n == node => {
+                self.finish(ctx, Outcome::ConnectionLost);
+                self.back_off(ctx);
+            }
+            Pending::Refresh(n) if n == node => {
+                self.pending = Pending::Idle;
+                self.back_off(ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
+
+    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
+        self.conns.iter_mut().for_each(|c| *c = None);
+        self.pending = Pending::Idle;
+    }
+
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
+}

@@ -1,0 +1,351 @@
+//! clusterCron() and the bus links: connecting, pinging with gossip,
+//! broadcasting.
+
+use rand::RngExt;
+
+use super::bus::{BusKind, BusMsg, Gossip};
+use super::*;
+use crate::proto::Msg;
+use crate::redis::{Ctx_, Env, Proc};
+use crate::sim::net::PORT_BUS;
+use crate::trace::Level;
+
+/// Where a message goes: the outbound link to a node, or the connection a
+/// request came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Via {
+    Link(NodeId),
+    Conn(ConnId),
+}
+
+impl Proc {
+    /// clusterCron(): every 100 ms.
+    pub(in crate::redis) fn cluster_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        let Some(mut c) = self.cluster.take() else {
+            return;
+        };
+        self.cluster_cron_with(&mut c, ctx, env);
+        self.cluster = Some(c);
+    }
+
+    fn cluster_cron_with(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        c.iteration += 1;
+        let nt = self.cfg.cluster.node_timeout;
+        let now = ctx.mstime();
+        let n = c.nodes.len() as NodeId;
+        c.pfail_nodes = 0;
+        // clusterNodeCronHandleReconnect()
+        for node in 0..n {
+            if node == c.myself {
+                continue;
+            }
+            if c.node(node).timed_out() {
+                c.pfail_nodes += 1;
+            }
+            if c.node(node).link.is_none() {
+                let conn = ctx.connect_port(node, PORT_BUS);
+                c.node_mut(node).link = Some(Link { conn, ctime: now });
+            }
+        }
+        // Once a second, ping the node with the oldest PONG among 5 random ones.
+        if c.iteration.is_multiple_of(10) {
+            let mut best: Option<NodeId> = None;
+            for _ in 0..5 {
+                let this = c.rng.random_range(0..n);
+                let node = c.node(this);
+                if node.link.is_none() || node.ping_sent != 0 || this == c.myself {
+                    continue;
+                }
+                if best.is_none_or(|b| c.node(b).pong_received > node.pong_received) {
+                    best = Some(this);
+                }
+            }
+            if let Some(b) = best {
+                self.send_ping(c, ctx, Via::Link(b), BusKind::Ping);
+            }
+        }
+        let mut orphaned_masters = 0;
+        let mut max_slaves = 0;
+        let mut this_slaves = 0;
+        let mut update_state = false;
+        let i_am_slave = !c.i_am_master();
+        for node in 0..n {
+            if node == c.myself {
+                continue;
+            }
+            let now = ctx.mstime();
+            if i_am_slave && c.node(node).is_master() && !c.node(node).failed() {
+                let okslaves = c.replicas_of(node).filter(|&r| !c.node(r).failed()).count();
+                if okslaves == 0
+                    && c.node(node).numslots() > 0
+                    && c.node(node).flags & MIGRATE_TO != 0
+                {
+                    orphaned_masters += 1;
+                }
+                max_slaves = max_slaves.max(okslaves);
+                if c.me().slaveof == Some(node) {
+                    this_slaves = okslaves;
+                }
+            }
+            let peer = c.node(node);
+            let ping_delay = now.saturating_sub(peer.ping_sent);
+            let data_delay = now.saturating_sub(peer.data_received);
+            if let Some(link) = peer.link
+                && now.saturating_sub(link.ctime) > nt
+                && peer.ping_sent != 0
+                && ping_delay > nt / 2
+                && data_delay > nt / 2
+            {
+                // No traffic for a while: reconnect, maybe the link is bad.
+                ctx.close(link.conn);
+                c.node_mut(node).link = None;
+            }
+            let peer = c.node(node);
+            if peer.link.is_some()
+                && peer.ping_sent == 0
+                && now.saturating_sub(peer.pong_received) > nt / 2
+            {
+                self.send_ping(c, ctx, Via::Link(node), BusKind::Ping);
+                continue;
+            }
+            if c.mf_end != 0
+                && c.i_am_master()
+                && c.mf_slave == Some(node)
+                && c.node(node).link.is_some()
+            {
+                self.send_ping(c, ctx, Via::Link(node), BusKind::Ping);
+                continue;
+            }
+            let peer = c.node(node);
+            if peer.ping_sent == 0 {
+                continue;
+            }
+            let node_delay = ping_delay.min(data_delay);
+            if node_delay > nt && peer.flags & (PFAIL | FAIL) == 0 {
+                let name = c.name(node);
+                ctx.log(
+                    Level::Verbose,
+                    "*** NODE possibly failing",
+                    format!("*** NODE {name} possibly failing"),
+                );
+                c.node_mut(node).flags |= PFAIL;
+                update_state = true;
+            }
+        }
+        // A replica whose replication is off starts it.
+        if i_am_slave
+            && self.replica.is_none()
+            && let Some(m) = c.me().slaveof
+        {
+            self.replicaof(ctx, env, m, "");
+        }
+        self.manual_failover_check_timeout(c, ctx);
+        if !c.i_am_master() {
+            self.handle_manual_failover(c, ctx);
+            self.handle_slave_failover(c, ctx, env);
+            if orphaned_masters > 0
+                && max_slaves >= 2
+                && this_slaves == max_slaves
+                && self.cfg.cluster.allow_replica_migration
+            {
+                self.handle_slave_migration(c, ctx, env, max_slaves);
+            }
+        }
+        if update_state || !c.state_ok {
+            self.update_state(c, ctx);
+        }
+    }
+
+    /// clusterBuildMessageHdr(): the header of every message.
+    pub(super) fn bus_header(&self, c: &ClusterState, kind: BusKind) -> BusMsg {
+        let me = c.me();
+        let master = if me.is_slave() { me.slaveof } else { None };
+        let (config_epoch, myslots) = match master {
+            Some(m) => (c.node(m).config_epoch, c.node(m).slots.clone()),
+            None => (me.config_epoch, me.slots.clone()),
+        };
+        let offset = if me.is_master() {
+            self.master_repl_offset
+        } else {
+            self.replication_get_slave_offset()
+        };
+        BusMsg {
+            kind,
+            sender: c.myself,
+            current_epoch: c.current_epoch,
+            config_epoch,
+            offset,
+            myslots,
+            slaveof: master,
+            flags: me.flags,
+            state_ok: c.state_ok,
+            paused: me.is_master() && c.mf_end != 0,
+            forceack: false,
+            gossip: Vec::new(),
+        }
+    }
+
+    /// `replicationGetSlaveOffset()`: what a replica has processed.
+    pub(in crate::redis) fn replication_get_slave_offset(&self) -> u64 {
+        match &self.replica {
+            Some(r) if r.is_connected() => self.master_repl_offset,
+            Some(r) => r.cached.map_or(0, |(_, off)| off),
+            None => 0,
+        }
+    }
+
+    /// Sends a message; false when there is no link to send it on.
+    pub(super) fn bus_send(
+        &self,
+        c: &ClusterState,
+        ctx: &mut Ctx_<'_>,
+        via: Via,
+        msg: BusMsg,
+    ) -> bool {
+        let conn = match via {
+            Via::Conn(conn) => conn,
+            Via::Link(n) => match c.node(n).link {
+                Some(l) => l.conn,
+                None => return false,
+            },
+        };
+        let bytes = msg.wire_size();
+        ctx.send_sized(conn, Msg::Bus(Box::new(msg)), bytes);
+        true
+    }
+
+    /// clusterSendPing(): a PING or PONG with gossip about other nodes.
+    pub(super) fn send_ping(
+        &self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        via: Via,
+        kind: BusKind,
+    ) {
+        c.pings_sent += 1;
+        let n = c.nodes.len();
+        let mut freshnodes = n as i64 - 2;
+        let wanted = ((n / 10).max(3) as i64).min(freshnodes);
+        let mut pfail_wanted = c.pfail_nodes;
+        if let (Via::Link(to), BusKind::Ping) = (via, &kind) {
+            c.node_mut(to).ping_sent = ctx.mstime();
+        }
+        let mut msg = self.bus_header(c, kind);
+        let mut maxiterations = wanted * 3;
+        while freshnodes > 0 && (msg.gossip.len() as i64) < wanted && maxiterations > 0 {
+            maxiterations -= 1;
+            let this = c.rng.random_range(0..n as NodeId);
+            if this == c.myself || c.node(this).timed_out() {
+                continue;
+            }
+            if c.node(this).link.is_none() && c.node(this).numslots() == 0 {
+                freshnodes -= 1;
+                continue;
+            }
+            if c.last_in_ping_gossip[this as usize] == c.pings_sent {
+                continue;
+            }
+            c.last_in_ping_gossip[this as usize] = c.pings_sent;
+            msg.gossip.push(gossip_entry(c, this));
+            freshnodes -= 1;
+        }
+        for node in 0..n as NodeId {
+            if pfail_wanted == 0 {
+                break;
+            }
+            if c.node(node).timed_out() {
+                msg.gossip.push(gossip_entry(c, node));
+                pfail_wanted -= 1;
+            }
+        }
+        self.bus_send(c, ctx, via, msg);
+    }
+
+    /// clusterBroadcastPong(): to every node, or only to the replicas of
+    /// my master (`local_slaves`).
+    pub(super) fn broadcast_pong(
+        &self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        local_slaves: bool,
+    ) {
+        for node in 0..c.nodes.len() as NodeId {
+            if node == c.myself || c.node(node).link.is_none() {
+                continue;
+            }
+            if local_slaves {
+                let peer = c.node(node);
+                let mine = peer.slaveof.is_some()
+                    && (peer.slaveof == Some(c.myself) || peer.slaveof == c.me().slaveof);
+                if !(peer.is_slave() && mine) {
+                    continue;
+                }
+            }
+            self.send_ping(c, ctx, Via::Link(node), BusKind::Pong);
+        }
+    }
+
+    /// clusterBroadcastMessage(): to every node we have a link to.
+    pub(super) fn broadcast(&self, c: &ClusterState, ctx: &mut Ctx_<'_>, msg: &BusMsg) {
+        for node in 0..c.nodes.len() as NodeId {
+            if node != c.myself {
+                self.bus_send(c, ctx, Via::Link(node), msg.clone());
+            }
+        }
+    }
+
+    /// Our outbound link connected (clusterLinkConnectHandler()): ping at
+    /// once, keeping the time of a ping still pending from before.
+    pub(in crate::redis) fn cluster_link_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+        let Some(mut c) = self.cluster.take() else {
+            return;
+        };
+        if let Some(node) = c.link_node(conn) {
+            let old = c.node(node).ping_sent;
+            self.send_ping(&mut c, ctx, Via::Link(node), BusKind::Ping);
+            if old != 0 {
+                c.node_mut(node).ping_sent = old;
+            }
+        }
+        self.cluster = Some(c);
+    }
+
+    /// A bus connection failed or closed (freeClusterLink()); the cron
+    /// reconnects outbound links.
+    pub(in crate::redis) fn cluster_link_closed(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.cluster.as_mut() else {
+            return false;
+        };
+        if let Some(node) = c.link_node(conn) {
+            c.node_mut(node).link = None;
+            return true;
+        }
+        let before = c.inbound.len();
+        c.inbound.retain(|&(x, _)| x != conn);
+        before != c.inbound.len()
+    }
+}
+
+fn gossip_entry(c: &ClusterState, node: NodeId) -> Gossip {
+    let n = c.node(node);
+    Gossip {
+        node,
+        ping_sent: n.ping_sent / 1000,
+        pong_received: n.pong_received / 1000,
+        flags: n.flags & !MYSELF,
+    }
+}
+
+impl ClusterState {
+    /// The node whose outbound link is `conn`.
+    pub(super) fn link_node(&self, conn: ConnId) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| n.link.is_some_and(|l| l.conn == conn))
+            .map(|i| i as NodeId)
+    }
+
+    pub fn is_bus_conn(&self, conn: ConnId) -> bool {
+        self.link_node(conn).is_some() || self.inbound.iter().any(|&(x, _)| x == conn)
+    }
+}

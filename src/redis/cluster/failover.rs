@@ -1,0 +1,527 @@
+//! Replica elections (clusterHandleSlaveFailover()), votes
+//! (clusterSendFailoverAuthIfNeeded()), promotion, manual failover and
+//! replica migration.
+
+use rand::RngExt;
+
+use super::bus::{BusKind, BusMsg};
+use super::cron::Via;
+use super::*;
+use crate::redis::{Ctx_, Env, Proc};
+use crate::trace::Level;
+
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailoverMode {
+    Default,
+    Force,
+    Takeover,
+}
+
+impl Proc {
+    /// clusterHandleSlaveFailover(): schedule, request votes, count them,
+    /// and take over the master's slots on a majority.
+    pub(super) fn handle_slave_failover(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+    ) {
+        c.todo_handle_failover = false;
+        let now = ctx.mstime();
+        let nt = self.cfg.cluster.node_timeout;
+        let auth_age = now.saturating_sub(c.failover_auth_time);
+        let needed_quorum = c.size / 2 + 1;
+        let manual = c.mf_end != 0 && c.mf_can_start;
+        let auth_timeout = (nt * 2).max(2000);
+        let auth_retry_time = auth_timeout * 2;
+        let me = c.me();
+        let master = me.slaveof;
+        if me.is_master()
+            || master.is_none_or(|m| (!c.node(m).failed() && !manual) || c.node(m).numslots() == 0)
+            || (self.cfg.cluster.replica_no_failover && !manual)
+        {
+            c.cant_failover_reason = CantFailover::None;
+            return;
+        }
+        let unixtime = ctx.unixtime();
+        let mut data_age = match &self.replica {
+            Some(r) if r.is_connected() => unixtime.saturating_sub(r.lastinteraction) * 1000,
+            Some(r) => unixtime.saturating_sub(r.down_since) * 1000,
+            None => unixtime * 1000,
+        };
+        if data_age > nt {
+            data_age -= nt;
+        }
+        let factor = self.cfg.cluster.replica_validity_factor;
+        if factor > 0
+            && data_age > self.cfg.repl_ping_replica_period * 1000 + nt * factor
+            && !manual
+        {
+            self.log_cant_failover(c, ctx, CantFailover::DataAge);
+            return;
+        }
+        if auth_age > auth_retry_time {
+            let jitter = c.rng.random_range(0..500u64);
+            c.failover_auth_time = now + 500 + jitter;
+            c.failover_auth_count = 0;
+            c.failover_auth_sent = false;
+            c.failover_auth_rank = self.slave_rank(c);
+            c.failover_auth_time += u64::from(c.failover_auth_rank) * 1000;
+            if c.mf_end != 0 {
+                c.failover_auth_time = now;
+                c.failover_auth_rank = 0;
+                c.todo_handle_failover = true;
+            }
+            ctx.log(
+                Level::Warning,
+                "Start of election delayed for",
+                format!(
+                    "Start of election delayed for {} milliseconds (rank #{}, offset {}).",
+                    c.failover_auth_time as i64 - now as i64,
+                    c.failover_auth_rank,
+                    self.replication_get_slave_offset()
+                ),
+            );
+            self.broadcast_pong(c, ctx, true);
+            return;
+        }
+        if !c.failover_auth_sent && c.mf_end == 0 {
+            let newrank = self.slave_rank(c);
+            if newrank > c.failover_auth_rank {
+                let added = u64::from(newrank - c.failover_auth_rank) * 1000;
+                c.failover_auth_time += added;
+                c.failover_auth_rank = newrank;
+                ctx.log(
+                    Level::Warning,
+                    "Replica rank updated",
+                    format!(
+                        "Replica rank updated to #{newrank}, added {added} milliseconds of delay."
+                    ),
+                );
+            }
+        }
+        if now < c.failover_auth_time {
+            self.log_cant_failover(c, ctx, CantFailover::WaitingDelay);
+            return;
+        }
+        if auth_age > auth_timeout {
+            self.log_cant_failover(c, ctx, CantFailover::Expired);
+            return;
+        }
+        if !c.failover_auth_sent {
+            c.current_epoch += 1;
+            c.failover_auth_epoch = c.current_epoch;
+            ctx.log(
+                Level::Warning,
+                "Starting a failover election for epoch",
+                format!(
+                    "Starting a failover election for epoch {}.",
+                    c.current_epoch
+                ),
+            );
+            let mut req = self.bus_header(c, BusKind::AuthRequest);
+            req.forceack = c.mf_end != 0;
+            self.broadcast(c, ctx, &req);
+            c.failover_auth_sent = true;
+            c.todo_save = true;
+            c.todo_update_state = true;
+            return;
+        }
+        if c.failover_auth_count as usize >= needed_quorum {
+            ctx.log(
+                Level::Warning,
+                "Failover election won: I'm the new master.",
+                "Failover election won: I'm the new master.".into(),
+            );
+            if c.me().config_epoch < c.failover_auth_epoch {
+                let epoch = c.failover_auth_epoch;
+                c.me_mut().config_epoch = epoch;
+                ctx.log(
+                    Level::Warning,
+                    "configEpoch set to after successful failover",
+                    format!("configEpoch set to {epoch} after successful failover"),
+                );
+            }
+            self.failover_replace_your_master(c, ctx, env);
+        } else {
+            self.log_cant_failover(c, ctx, CantFailover::WaitingVotes);
+        }
+    }
+
+    /// clusterGetSlaveRank(): how many sibling replicas that may fail over
+    /// advertise a larger offset than mine.
+    fn slave_rank(&self, c: &ClusterState) -> u32 {
+        let Some(master) = c.me().slaveof else {
+            return 0;
+        };
+        let mine = self.replication_get_slave_offset();
+        c.replicas_of(master)
+            .filter(|&r| r != c.myself)
+            .filter(|&r| c.node(r).flags & NOFAILOVER == 0 && c.node(r).repl_offset > mine)
+            .count() as u32
+    }
+
+    /// clusterLogCantFailover(): at most every 10 s per reason, and not in
+    /// the first node-timeout + 5 s after the master failed.
+    fn log_cant_failover(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        reason: CantFailover,
+    ) {
+        let unixtime = ctx.unixtime();
+        if reason == c.cant_failover_reason
+            && unixtime.saturating_sub(c.cant_failover_lastlog) < CANT_FAILOVER_RELOG_PERIOD
+        {
+            return;
+        }
+        c.cant_failover_reason = reason;
+        let nolog_fail_time = self.cfg.cluster.node_timeout + 5000;
+        if let Some(m) = c.me().slaveof
+            && c.node(m).failed()
+            && ctx.mstime().saturating_sub(c.node(m).fail_time) < nolog_fail_time
+        {
+            return;
+        }
+        let msg = match reason {
+            CantFailover::DataAge => {
+                "Disconnected from master for longer than allowed. Please check the 'cluster-replica-validity-factor' configuration option."
+            }
+            CantFailover::WaitingDelay => "Waiting the delay before I can start a new failover.",
+            CantFailover::Expired => "Failover attempt expired.",
+            CantFailover::WaitingVotes => "Waiting for votes, but majority still not reached.",
+            CantFailover::None => "Unknown reason code.",
+        };
+        c.cant_failover_lastlog = unixtime;
+        ctx.log(
+            Level::Warning,
+            "Currently unable to failover",
+            format!("Currently unable to failover: {msg}"),
+        );
+    }
+
+    /// clusterFailoverReplaceYourMaster(): become a master and take every
+    /// slot of the old one, then tell everybody.
+    fn failover_replace_your_master(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+    ) {
+        let Some(old) = c.me().slaveof.filter(|_| !c.i_am_master()) else {
+            return;
+        };
+        c.set_node_as_master(c.myself);
+        self.replicaof_no_one(ctx, env, "");
+        let slots: Vec<u16> = c.node(old).slots.iter().collect();
+        for slot in slots {
+            c.bind_slot(slot, c.myself);
+        }
+        self.update_state(c, ctx);
+        c.todo_save = true;
+        self.broadcast_pong(c, ctx, false);
+        self.reset_manual_failover(c);
+    }
+
+    /// clusterSendFailoverAuthIfNeeded(): a slot-serving master votes once
+    /// per epoch, for a replica of a FAIL master (or FORCEACK), not twice
+    /// for the same master within 2 × node-timeout, and only if no claimed
+    /// slot has a newer owner.
+    pub(super) fn send_failover_auth_if_needed(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        req: &BusMsg,
+    ) {
+        let node = req.sender;
+        if !c.i_am_master() || c.me().numslots() == 0 {
+            return;
+        }
+        let name = c.name(node);
+        let deny = |ctx: &mut Ctx_<'_>, why: String| {
+            ctx.log(
+                Level::Warning,
+                "Failover auth denied to",
+                format!("Failover auth denied to {name}: {why}"),
+            );
+        };
+        if req.current_epoch < c.current_epoch {
+            deny(
+                ctx,
+                format!(
+                    "reqEpoch ({}) < curEpoch({})",
+                    req.current_epoch, c.current_epoch
+                ),
+            );
+            return;
+        }
+        if c.last_vote_epoch == c.current_epoch {
+            deny(ctx, format!("already voted for epoch {}", c.current_epoch));
+            return;
+        }
+        let master = c.node(node).slaveof;
+        if c.node(node).is_master() {
+            deny(ctx, "it is a master node".into());
+            return;
+        }
+        let Some(master) = master else {
+            deny(ctx, "I don't know its master".into());
+            return;
+        };
+        if !c.node(master).failed() && !req.forceack {
+            deny(ctx, "its master is up".into());
+            return;
+        }
+        let now = ctx.mstime();
+        let nt = self.cfg.cluster.node_timeout;
+        let since = now.saturating_sub(c.node(master).voted_time);
+        if since < nt * 2 {
+            deny(
+                ctx,
+                format!(
+                    "can't vote about this master before {} milliseconds",
+                    nt * 2 - since
+                ),
+            );
+            return;
+        }
+        for slot in req.myslots.iter() {
+            let Some(owner) = c.slot_owner(slot) else {
+                continue;
+            };
+            let epoch = c.node(owner).config_epoch;
+            if epoch > req.config_epoch {
+                deny(
+                    ctx,
+                    format!(
+                        "slot {slot} epoch ({epoch}) > reqEpoch ({})",
+                        req.config_epoch
+                    ),
+                );
+                return;
+            }
+        }
+        c.last_vote_epoch = c.current_epoch;
+        c.node_mut(master).voted_time = now;
+        c.todo_save = true;
+        let mut ack = self.bus_header(c, BusKind::AuthAck);
+        ack.gossip.clear();
+        self.bus_send(c, ctx, Via::Link(node), ack);
+        ctx.log(
+            Level::Warning,
+            "Failover auth granted to",
+            format!(
+                "Failover auth granted to {name} for epoch {}",
+                c.current_epoch
+            ),
+        );
+    }
+
+    /// resetManualFailover(): a master in a manual failover unpauses.
+    pub(super) fn reset_manual_failover(&mut self, c: &mut ClusterState) {
+        if c.mf_slave.is_some() {
+            self.unpause_writes();
+        }
+        c.mf_end = 0;
+        c.mf_can_start = false;
+        c.mf_slave = None;
+        c.mf_master_offset = -1;
+    }
+
+    /// manualFailoverCheckTimeout().
+    pub(super) fn manual_failover_check_timeout(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+    ) {
+        if c.mf_end != 0 && c.mf_end < ctx.mstime() {
+            ctx.log(
+                Level::Warning,
+                "Manual failover timed out.",
+                "Manual failover timed out.".into(),
+            );
+            self.reset_manual_failover(c);
+        }
+    }
+
+    /// clusterHandleManualFailover(): the replica may start once it has
+    /// processed the paused master's whole stream.
+    pub(super) fn handle_manual_failover(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+        if c.mf_end == 0 || c.mf_can_start || c.mf_master_offset == -1 {
+            return;
+        }
+        if c.mf_master_offset == self.replication_get_slave_offset() as i64 {
+            c.mf_can_start = true;
+            ctx.log(
+                Level::Warning,
+                "All master replication stream processed, manual failover can start.",
+                "All master replication stream processed, manual failover can start.".into(),
+            );
+            c.todo_handle_failover = true;
+        }
+    }
+
+    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to this node.
+    pub(in crate::redis) fn cluster_failover_command(
+        &mut self,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        mode: FailoverMode,
+    ) -> Result<(), &'static str> {
+        let Some(mut c) = self.cluster.take() else {
+            return Err("ERR This instance has cluster support disabled");
+        };
+        let r = self.cluster_failover_with(&mut c, ctx, env, mode);
+        self.cluster = Some(c);
+        r
+    }
+
+    fn cluster_failover_with(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        mode: FailoverMode,
+    ) -> Result<(), &'static str> {
+        if c.i_am_master() {
+            return Err("ERR You should send CLUSTER FAILOVER to a replica");
+        }
+        let Some(master) = c.me().slaveof else {
+            return Err("ERR I'm a replica but my master is unknown to me");
+        };
+        if mode == FailoverMode::Default
+            && (c.node(master).failed() || c.node(master).link.is_none())
+        {
+            return Err("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
+        }
+        self.reset_manual_failover(c);
+        c.mf_end = ctx.mstime() + MF_TIMEOUT;
+        match mode {
+            FailoverMode::Takeover => {
+                ctx.log(
+                    Level::Warning,
+                    "Taking over the master (user request).",
+                    "Taking over the master (user request).".into(),
+                );
+                self.bump_epoch_without_consensus(c, ctx);
+                self.failover_replace_your_master(c, ctx, env);
+            }
+            FailoverMode::Force => {
+                ctx.log(
+                    Level::Warning,
+                    "Forced failover user request accepted.",
+                    "Forced failover user request accepted.".into(),
+                );
+                c.mf_can_start = true;
+            }
+            FailoverMode::Default => {
+                ctx.log(
+                    Level::Warning,
+                    "Manual failover user request accepted.",
+                    "Manual failover user request accepted.".into(),
+                );
+                let mut start = self.bus_header(c, BusKind::MfStart);
+                start.gossip.clear();
+                self.bus_send(c, ctx, Via::Link(master), start);
+            }
+        }
+        Ok(())
+    }
+
+    /// clusterBumpConfigEpochWithoutConsensus().
+    fn bump_epoch_without_consensus(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+        let max_epoch = c
+            .nodes
+            .iter()
+            .map(|n| n.config_epoch)
+            .max()
+            .unwrap_or(0)
+            .max(c.current_epoch);
+        let mine = c.me().config_epoch;
+        if mine == 0 || mine != max_epoch {
+            c.current_epoch += 1;
+            let epoch = c.current_epoch;
+            c.me_mut().config_epoch = epoch;
+            c.todo_save = true;
+            ctx.log(
+                Level::Warning,
+                "New configEpoch set to",
+                format!("New configEpoch set to {epoch}"),
+            );
+        }
+    }
+
+    /// clusterHandleSlaveMigration(): a replica of the best-covered master
+    /// moves to an orphaned master after 5 s.
+    pub(super) fn handle_slave_migration(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
+        max_slaves: usize,
+    ) {
+        if !c.state_ok {
+            return;
+        }
+        let Some(mymaster) = c.me().slaveof else {
+            return;
+        };
+        let okslaves = c
+            .replicas_of(mymaster)
+            .filter(|&r| c.node(r).flags & (FAIL | PFAIL) == 0)
+            .count();
+        if okslaves <= self.cfg.cluster.migration_barrier as usize {
+            return;
+        }
+        let now = ctx.mstime();
+        let mut candidate = c.myself;
+        let mut target = None;
+        for node in 0..c.nodes.len() as NodeId {
+            let n = c.node(node);
+            let mut ok = 0;
+            let mut is_orphaned = true;
+            if n.is_slave() || n.failed() {
+                continue;
+            }
+            if n.flags & MIGRATE_TO == 0 {
+                is_orphaned = false;
+            }
+            if n.is_master() {
+                ok = c.replicas_of(node).filter(|&r| !c.node(r).failed()).count();
+            }
+            if ok > 0 {
+                is_orphaned = false;
+            }
+            if is_orphaned {
+                if target.is_none() && n.numslots() > 0 {
+                    target = Some(node);
+                }
+                if c.node(node).orphaned_time == 0 {
+                    c.node_mut(node).orphaned_time = now;
+                }
+            } else {
+                c.node_mut(node).orphaned_time = 0;
+            }
+            if ok == max_slaves {
+                for r in c.replicas_of(node).collect::<Vec<_>>() {
+                    if c.node(r).id.0 < c.node(candidate).id.0 {
+                        candidate = r;
+                    }
+                }
+            }
+        }
+        if let Some(t) = target
+            && candidate == c.myself
+            && now.saturating_sub(c.node(t).orphaned_time) > SLAVE_MIGRATION_DELAY
+        {
+            let name = c.name(t);
+            ctx.log(
+                Level::Warning,
+                "Migrating to orphaned master",
+                format!("Migrating to orphaned master {name}"),
+            );
+            self.cluster_set_master(c, ctx, env, t);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Redis Cluster 7.0 (cluster.c): the node table each cluster node keeps,
+//! the bus, failure detection, replica elections, the cluster state and
+//! key routing. The code follows cluster.c's functions; their names are in
+//! the doc comments.
+
+pub mod bus;
+mod cron;
+pub mod failover;
+mod packet;
+pub mod routing;
+pub mod slots;
+mod state;
+
+use std::rc::Rc;
+
+use crate::proto::RunId;
+use crate::sim::net::{ConnId, NodeId};
+use crate::sim::rng::Rng;
+use slots::{SLOTS, SlotSet};
+
+pub use bus::{BusKind, BusMsg};
+
+// CLUSTER_NODE_* flags.
+pub const MASTER: u16 = 1;
+pub const SLAVE: u16 = 2;
+pub const PFAIL: u16 = 4;
+pub const FAIL: u16 = 8;
+pub const MYSELF: u16 = 16;
+pub const MIGRATE_TO: u16 = 256;
+pub const NOFAILOVER: u16 = 512;
+
+/// `CLUSTER_FAIL_REPORT_VALIDITY_MULT`, `CLUSTER_FAIL_UNDO_TIME_MULT`.
+pub const FAIL_REPORT_VALIDITY_MULT: u64 = 2;
+pub const FAIL_UNDO_TIME_MULT: u64 = 2;
+/// `CLUSTER_MF_TIMEOUT`, `CLUSTER_MF_PAUSE_MULT`.
+pub const MF_TIMEOUT: u64 = 5000;
+pub const MF_PAUSE_MULT: u64 = 2;
+/// `CLUSTER_WRITABLE_DELAY`, `CLUSTER_{MIN,MAX}_REJOIN_DELAY`.
+pub const WRITABLE_DELAY: u64 = 2000;
+pub const MIN_REJOIN_DELAY: u64 = 500;
+pub const MAX_REJOIN_DELAY: u64 = 5000;
+/// `CLUSTER_SLAVE_MIGRATION_DELAY`.
+pub const SLAVE_MIGRATION_DELAY: u64 = 5000;
+/// `CLUSTER_CANT_FAILOVER_RELOG_PERIOD` (seconds).
+pub const CANT_FAILOVER_RELOG_PERIOD: u64 = 10;
+
+const NO_OWNER: u16 = u16::MAX;
+
+/// The cluster as `redis-cli --cluster create` leaves it: every node knows
+/// every other, masters own their slot ranges, and each node got its own
+/// configEpoch (1, 2, ... in creation order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    pub ids: Vec<RunId>,
+    /// Per node: the slots it serves (empty for replicas).
+    pub slots: Vec<SlotSet>,
+    /// Per node: its master, for replicas.
+    pub replica_of: Vec<Option<NodeId>>,
+}
+
+impl Layout {
+    /// The nodes.conf every node starts from.
+    pub fn nodes_conf(&self) -> NodesConf {
+        let n = self.ids.len();
+        NodesConf {
+            current_epoch: n as u64,
+            last_vote_epoch: 0,
+            nodes: (0..n)
+                .map(|i| SavedNode {
+                    flags: if self.replica_of[i].is_some() {
+                        SLAVE
+                    } else {
+                        MASTER
+                    },
+                    config_epoch: i as u64 + 1,
+                    slots: self.slots[i].clone(),
+                    slaveof: self.replica_of[i],
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `nodes.conf` (clusterSaveConfig()): what survives a restart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodesConf {
+    pub current_epoch: u64,
+    pub last_vote_epoch: u64,
+    pub nodes: Vec<SavedNode>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedNode {
+    pub flags: u16,
+    pub config_epoch: u64,
+    pub slots: SlotSet,
+    pub slaveof: Option<NodeId>,
+}
+
+/// The outbound bus link to a node (`node->link`).
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    pub conn: ConnId,
+    /// When it was created, in ms.
+    pub ctime: u64,
+}
+
+/// What this node knows of one node of the cluster (clusterNode).
+#[derive(Clone, Debug)]
+pub struct PeerNode {
+    pub id: RunId,
+    pub flags: u16,
+    pub config_epoch: u64,
+    pub slots: Rc<SlotSet>,
+    pub slaveof: Option<NodeId>,
+    /// Times in ms of the node's own wall clock (mstime()).
+    pub ping_sent: u64,
+    pub pong_received: u64,
+    pub data_received: u64,
+    pub fail_time: u64,
+    pub voted_time: u64,
+    pub repl_offset: u64,
+    pub orphaned_time: u64,
+    /// (reporting master, time of its last report).
+    pub fail_reports: Vec<(NodeId, u64)>,
+    pub link: Option<Link>,
+}
+
+impl PeerNode {
+    pub fn is_master(&self) -> bool {
+        self.flags & MASTER != 0
+    }
+    pub fn is_slave(&self) -> bool {
+        self.flags & SLAVE != 0
+    }
+    pub fn failed(&self) -> bool {
+        self.flags & FAIL != 0
+    }
+    pub fn timed_out(&self) -> bool {
+        self.flags & PFAIL != 0
+    }
+    pub fn numslots(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Why a replica is not failing over (CLUSTER_CANT_FAILOVER_*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CantFailover {
+    None,
+    DataAge,
+    WaitingDelay,
+    Expired,
+    WaitingVotes,
+}
+
+/// clusterState: one node's view of the cluster.
+pub struct ClusterState {
+    pub myself: NodeId,
+    pub nodes: Vec<PeerNode>,
+    /// Slot → owner (`NO_OWNER` when unassigned).
+    owner: Box<[u16; SLOTS]>,
+    pub current_epoch: u64,
+    pub last_vote_epoch: u64,
+    pub state_ok: bool,
+    /// Masters serving at least one slot.
+    pub size: usize,
+    pub failover_auth_time: u64,
+    pub failover_auth_count: u32,
+    pub failover_auth_sent: bool,
+    pub failover_auth_rank: u32,
+    pub failover_auth_epoch: u64,
+    pub cant_failover_reason: CantFailover,
+    cant_failover_lastlog: u64,
+    pub mf_end: u64,
+    pub mf_slave: Option<NodeId>,
+    pub mf_master_offset: i64,
+    pub mf_can_start: bool,
+    among_minority_time: u64,
+    first_call_time: u64,
+    todo_update_state: bool,
+    todo_handle_failover: bool,
+    todo_save: bool,
+    iteration: u64,
+    pfail_nodes: usize,
+    /// Inbound bus connections and the node each one is from, once known.
+    pub inbound: Vec<(ConnId, Option<NodeId>)>,
+    /// Counts clusterSendPing() calls, to keep gossip entries distinct.
+    pings_sent: u64,
+    last_in_ping_gossip: Vec<u64>,
+    /// The bus's own random stream (dictGetRandomKey(), election delays).
+    pub rng: Rng,
+}
+
+impl ClusterState {
+    /// Builds the table from nodes.conf (clusterLoadConfig()).
+    pub fn load(myself: NodeId, ids: &[RunId], conf: &NodesConf, rng: Rng) -> ClusterState {
+        let mut owner = Box::new([NO_OWNER; SLOTS]);
+        let nodes = conf
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if s.flags & MASTER != 0 {
+                    for slot in s.slots.iter() {
+                        owner[slot as usize] = i as u16;
+                    }
+                }
+                PeerNode {
+                    id: ids[i],
+                    flags: s.flags | if i as NodeId == myself { MYSELF } else { 0 },
+                    config_epoch: s.config_epoch,
+                    slots: Rc::new(s.slots.clone()),
+                    slaveof: s.slaveof,
+                    ping_sent: 0,
+                    pong_received: 0,
+                    data_received: 0,
+                    fail_time: 0,
+                    voted_time: 0,
+                    repl_offset: 0,
+                    orphaned_time: 0,
+                    fail_reports: Vec::new(),
+                    link: None,
+                }
+            })
+            .collect::<Vec<_>>();
+        let n = nodes.len();
+        ClusterState {
+            myself,
+            nodes,
+            owner,
+            current_epoch: conf.current_epoch,
+            last_vote_epoch: conf.last_vote_epoch,
+            state_ok: false,
+            size: 0,
+            failover_auth_time: 0,
+            failover_auth_count: 0,
+            failover_auth_sent: false,
+            failover_auth_rank: 0,
+            failover_auth_epoch: 0,
+            cant_failover_reason: CantFailover::None,
+            cant_failover_lastlog: 0,
+            mf_end: 0,
+            mf_slave: None,
+            mf_master_offset: -1,
+            mf_can_start: false,
+            among_minority_time: 0,
+            first_call_time: 0,
+            todo_update_state: true,
+            todo_handle_failover: false,
+            todo_save: false,
+            iteration: 0,
+            pfail_nodes: 0,
+            inbound: Vec::new(),
+            pings_sent: 0,
+            last_in_ping_gossip: vec![0; n],
+            rng,
+        }
+    }
+
+    /// What clusterSaveConfig() writes.
+    pub fn save(&self) -> NodesConf {
+        NodesConf {
+            current_epoch: self.current_epoch,
+            last_vote_epoch: self.last_vote_epoch,
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| SavedNode {
+                    flags: n.flags & !(MYSELF | PFAIL),
+                    config_epoch: n.config_epoch,
+                    slots: (*n.slots).clone(),
+                    slaveof: n.slaveof,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn me(&self) -> &PeerNode {
+        &self.nodes[self.myself as usize]
+    }
+
+    fn me_mut(&mut self) -> &mut PeerNode {
+        let i = self.myself as usize;
+        &mut self.nodes[i]
+    }
+
+    pub fn node(&self, n: NodeId) -> &PeerNode {
+        &self.nodes[n as usize]
+    }
+
+    fn node_mut(&mut self, n: NodeId) -> &mut PeerNode {
+        &mut self.nodes[n as usize]
+    }
+
+    pub fn i_am_master(&self) -> bool {
+        self.me().is_master()
+    }
+
+    /// The owner of a slot, if any.
+    pub fn slot_owner(&self, slot: u16) -> Option<NodeId> {
+        match self.owner[slot as usize] {
+            NO_OWNER => None,
+            n => Some(NodeId::from(n)),
+        }
+    }
+
+    /// clusterDelSlot() + clusterAddSlot().
+    fn bind_slot(&mut self, slot: u16, to: NodeId) {
+        if let Some(old) = self.slot_owner(slot) {
+            Rc::make_mut(&mut self.node_mut(old).slots).remove(slot);
+        }
+        self.owner[slot as usize] = to as u16;
+        Rc::make_mut(&mut self.node_mut(to).slots).insert(slot);
+    }
+
+    /// The replicas of a master in this table (`master->slaves`).
+    pub fn replicas_of(&self, master: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len() as NodeId).filter(move |&n| {
+            self.nodes[n as usize].slaveof == Some(master) && self.nodes[n as usize].is_slave()
+        })
+    }
+
+    /// clusterSetNodeAsMaster().
+    fn set_node_as_master(&mut self, n: NodeId) {
+        let me = self.myself;
+        let node = self.node_mut(n);
+        if node.is_master() {
+            return;
+        }
+        if node.slaveof.take().is_some() && n != me {
+            node.flags |= MIGRATE_TO;
+        }
+        node.flags &= !SLAVE;
+        node.flags |= MASTER;
+        self.todo_save = true;
+        self.todo_update_state = true;
+    }
+
+    /// clusterNodeFailureReportsCount() after pruning stale reports.
+    fn failure_reports(&mut self, n: NodeId, now: u64, node_timeout: u64) -> usize {
+        let maxtime = node_timeout * FAIL_REPORT_VALIDITY_MULT;
+        let node = self.node_mut(n);
+        node.fail_reports
+            .retain(|&(_, t)| now.saturating_sub(t) <= maxtime);
+        node.fail_reports.len()
+    }
+
+    /// Node name as Redis logs it.
+    pub fn name(&self, n: NodeId) -> String {
+        self.node(n).id.to_string()
+    }
+}

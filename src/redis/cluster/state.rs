@@ -1,0 +1,80 @@
+//! clusterUpdateState() and clusterBeforeSleep().
+
+use super::*;
+use crate::redis::{Ctx_, Env, Proc};
+use crate::trace::Level;
+
+impl Proc {
+    /// clusterUpdateState(): FAIL when a slot is unserved (with full
+    /// coverage required) or when a majority of slot-serving masters is
+    /// unreachable; a master back from the minority waits the rejoin delay.
+    pub(super) fn update_state(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+        c.todo_update_state = false;
+        let now = ctx.mstime();
+        if c.first_call_time == 0 {
+            c.first_call_time = now;
+        }
+        if c.i_am_master() && !c.state_ok && now - c.first_call_time < WRITABLE_DELAY {
+            return;
+        }
+        let mut ok = true;
+        if self.cfg.cluster.require_full_coverage {
+            ok = (0..slots::SLOTS as u16)
+                .all(|s| c.slot_owner(s).is_some_and(|o| !c.node(o).failed()));
+        }
+        c.size = 0;
+        let mut reachable = 0;
+        for n in &c.nodes {
+            if n.is_master() && n.numslots() > 0 {
+                c.size += 1;
+                if n.flags & (FAIL | PFAIL) == 0 {
+                    reachable += 1;
+                }
+            }
+        }
+        if reachable < c.size / 2 + 1 {
+            ok = false;
+            c.among_minority_time = now;
+        }
+        if ok != c.state_ok {
+            let rejoin_delay = self
+                .cfg
+                .cluster
+                .node_timeout
+                .clamp(MIN_REJOIN_DELAY, MAX_REJOIN_DELAY);
+            if ok && c.i_am_master() && now - c.among_minority_time < rejoin_delay {
+                return;
+            }
+            let word = if ok { "ok" } else { "fail" };
+            ctx.log(
+                Level::Warning,
+                "Cluster state changed",
+                format!("Cluster state changed: {word}"),
+            );
+            c.state_ok = ok;
+        }
+    }
+
+    /// clusterBeforeSleep(): what message handlers asked to be done before
+    /// the event loop sleeps.
+    pub(in crate::redis) fn cluster_before_sleep(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        let Some(mut c) = self.cluster.take() else {
+            return;
+        };
+        if c.todo_handle_failover {
+            if !c.i_am_master() {
+                self.handle_manual_failover(&mut c, ctx);
+                self.handle_slave_failover(&mut c, ctx, env);
+            }
+            c.todo_handle_failover = false;
+        }
+        if c.todo_update_state {
+            self.update_state(&mut c, ctx);
+        }
+        if c.todo_save {
+            c.todo_save = false;
+            env.disk.nodes_conf = Some(c.save());
+        }
+        self.cluster = Some(c);
+    }
+}
