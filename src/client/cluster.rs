@@ -48,8 +48,10 @@ pub struct ClusterClient {
     next_seq: u32,
     deadline: Option<Micros>,
     timeout_armed: bool,
-    /// Refresh the slot map before the next operation.
+    /// The slot map may be stale (a connection error, an unknown slot):
+    /// refresh it when `refresh_at` comes.
     stale_map: bool,
+    refresh_at: Micros,
     next_seed: usize,
     /// No new operation before this time (backing off after CLUSTERDOWN).
     retry_at: Micros,
@@ -79,6 +81,7 @@ impl ClusterClient {
             deadline: None,
             timeout_armed: false,
             stale_map: true,
+            refresh_at: 0,
             next_seed: 0,
             retry_at: 0,
             backoff: 0,
@@ -134,7 +137,10 @@ impl ClusterClient {
     }
 
     fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        if self.stale_map {
+        // A stale map is refreshed first, but a failed refresh does not
+        // stop traffic to the nodes that still answer.
+        if self.stale_map && ctx.sim_time() >= self.refresh_at {
+            self.refresh_at = ctx.sim_time() + self.spec.reconnect_max_delay;
             self.refresh(ctx);
             return;
         }
@@ -148,7 +154,6 @@ impl ClusterClient {
         let slot = key_hash_slot(name.as_bytes());
         let Some(node) = self.slot_map[slot as usize] else {
             self.stale_map = true;
-            self.refresh(ctx);
             return;
         };
         let seq = self.next_seq;
@@ -219,10 +224,8 @@ impl ClusterClient {
                     }
                 }
                 self.stale_map = self.slot_map.iter().any(Option::is_none);
+                self.refresh_at = ctx.sim_time();
                 self.pending = Pending::Idle;
-                if self.stale_map {
-                    self.back_off(ctx);
-                }
             }
             (Pending::Refresh(n), _) if n == from => {
                 self.pending = Pending::Idle;
@@ -304,9 +307,10 @@ impl Node for ClusterClient {
                             Pending::Op(_, n) | Pending::Refresh(n) => n,
                             Pending::Idle => return,
                         };
+                        // The next operation goes ahead at the workload's
+                        // rate: other shards may be fine.
                         self.finish(ctx, Outcome::Timeout);
                         self.drop_conn(ctx, node);
-                        self.back_off(ctx);
                     }
                     Some(d) => {
                         self.timeout_armed = true;
@@ -343,10 +347,7 @@ impl Node for ClusterClient {
         self.conns[node as usize] = None;
         self.stale_map = true;
         match self.pending {
-            Pending::Op(_, n) if n == node => {
-                self.finish(ctx, Outcome::ConnectionLost);
-                self.back_off(ctx);
-            }
+            Pending::Op(_, n) if n == node => self.finish(ctx, Outcome::ConnectionLost),
             Pending::Refresh(n) if n == node => {
                 self.pending = Pending::Idle;
                 self.back_off(ctx);

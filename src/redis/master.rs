@@ -673,9 +673,14 @@ impl Proc {
     /// The master half of replicationCron().
     pub(super) fn master_cron(&mut self, ctx: &mut Ctx_<'_>, loops: u64) {
         let now = ctx.unixtime();
+        // A master paused for a cluster manual failover sends no PING, so
+        // its offset stays where the replica must reach.
+        let manual_failover_in_progress = self.cluster.as_ref().is_some_and(|c| c.mf_end != 0)
+            && self.write_pause_until > ctx.mstime();
         if self.replica.is_none()
             && loops.is_multiple_of(self.cfg.repl_ping_replica_period)
             && !self.replicas.is_empty()
+            && !manual_failover_in_progress
         {
             // The keep-alive goes in the stream's current db: no SELECT.
             self.feed(Cmd::Ping);

@@ -480,10 +480,7 @@ impl Proc {
         for node in 0..c.nodes.len() as NodeId {
             let n = c.node(node);
             let mut ok = 0;
-            let mut is_orphaned = true;
-            if n.is_slave() || n.failed() {
-                continue;
-            }
+            let mut is_orphaned = !(n.is_slave() || n.failed());
             if n.flags & MIGRATE_TO == 0 {
                 is_orphaned = false;
             }
