@@ -69,6 +69,34 @@ impl Monitor {
             }
         }
         self.seen = events.len();
+        // A cluster node's currentEpoch never goes back while it runs. (A
+        // restart may rewind it: Redis saves nodes.conf when its own
+        // elections, votes or configuration change, not when it merely
+        // learns a larger currentEpoch from a peer.)
+        for n in 0..w.plan.nodes.len() {
+            let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+                continue;
+            };
+            let cur = (
+                c.current_epoch,
+                self.resets.get(&n).copied().unwrap_or(0) as u64,
+            );
+            if let Some(prev) = self.epochs.insert(n, cur)
+                && cur.1 == prev.1
+                && cur.0 < prev.0
+            {
+                self.violations.push(Violation {
+                    property: "epochs-monotonic",
+                    detail: format!(
+                        "{} went from currentEpoch {} to {} at {}",
+                        w.names[n],
+                        prev.0,
+                        cur.0,
+                        Secs(now)
+                    ),
+                });
+            }
+        }
         for n in 0..w.plan.nodes.len() {
             let Some(p) = w.proc(n) else { continue };
             let resets = self.resets.get(&n).copied().unwrap_or(0);
@@ -116,6 +144,25 @@ pub fn election_invariants(w: &World) -> Vec<Violation> {
             leaders.entry(*epoch).or_default().push(&w.names[i]);
         }
     }
+    for n in 0..w.plan.nodes.len() {
+        let Some(r) = w.redis(n) else { continue };
+        let mut voted: BTreeMap<u64, u32> = BTreeMap::new();
+        for &(epoch, candidate) in &r.cluster_log.votes {
+            if let Some(first) = voted.insert(epoch, candidate) {
+                out.push(Violation {
+                    property: "one-vote-per-epoch",
+                    detail: format!(
+                        "{} voted twice in epoch {epoch}: for {} and for {}",
+                        w.names[n], w.names[first as usize], w.names[candidate as usize]
+                    ),
+                });
+            }
+        }
+        // Not a Redis Cluster invariant: a replica promoted in epoch E has
+        // not voted in E, so it may vote for another shard's replica in the
+        // same epoch; the configEpoch collision rule then separates them
+        // (scenarios/cluster/two-winners-same-epoch.toml).
+    }
     for (epoch, names) in leaders {
         if names.len() > 1 {
             out.push(Violation {
@@ -131,6 +178,9 @@ pub fn election_invariants(w: &World) -> Vec<Violation> {
 /// every other running Redis node replicating from it (directly or through
 /// other replicas) with its links up, and every running Sentinel naming it.
 pub fn converged(w: &World) -> Result<(), String> {
+    if w.plan.cluster.is_some() {
+        return cluster_converged(w);
+    }
     let redis: Vec<usize> = (0..w.plan.nodes.len())
         .filter(|&n| w.proc(n).is_some())
         .collect();
@@ -178,6 +228,85 @@ pub fn converged(w: &World) -> Result<(), String> {
                 "{} names {} as the master, not {}",
                 w.names[i], w.names[p.master.inst.node as usize], w.names[*master]
             ));
+        }
+    }
+    Ok(())
+}
+
+/// A healed cluster: every running node in state ok with the same slot
+/// table; each slot served by exactly one running master that claims it;
+/// masters' configEpochs distinct; every running replica's link to its
+/// master up.
+pub fn cluster_converged(w: &World) -> Result<(), String> {
+    use crate::redis::cluster::slots::SLOTS;
+    let nodes: Vec<usize> = (0..w.plan.nodes.len())
+        .filter(|&n| w.proc(n).is_some_and(|p| p.cluster.is_some()))
+        .collect();
+    let view = |n: usize| w.proc(n).and_then(|p| p.cluster.as_deref());
+    let Some(&first) = nodes.first() else {
+        return Err("no cluster node is running".into());
+    };
+    for &n in &nodes {
+        let c = view(n).expect("cluster node");
+        if !c.state_ok {
+            return Err(format!("{} has cluster state fail", w.names[n]));
+        }
+    }
+    let reference = view(first).expect("cluster node");
+    for slot in 0..SLOTS as u16 {
+        let owner = reference.slot_owner(slot);
+        for &n in &nodes[1..] {
+            let other = view(n).expect("cluster node").slot_owner(slot);
+            if other != owner {
+                let name = |o: Option<u32>| o.map_or("nobody", |o| w.names[o as usize].as_str());
+                return Err(format!(
+                    "slot {slot}: {} says {}, {} says {}",
+                    w.names[first],
+                    name(owner),
+                    w.names[n],
+                    name(other)
+                ));
+            }
+        }
+        match owner {
+            None => return Err(format!("slot {slot} is not served")),
+            Some(o) => {
+                let served = view(o as usize)
+                    .is_some_and(|c| c.i_am_master() && c.slot_owner(slot) == Some(o));
+                if !served {
+                    return Err(format!(
+                        "slot {slot} maps to {}, which does not serve it",
+                        w.names[o as usize]
+                    ));
+                }
+            }
+        }
+    }
+    let mut epochs: BTreeMap<u64, usize> = BTreeMap::new();
+    for (i, node) in reference.nodes.iter().enumerate() {
+        if node.is_master()
+            && node.numslots() > 0
+            && let Some(other) = epochs.insert(node.config_epoch, i)
+        {
+            return Err(format!(
+                "{} and {} share configEpoch {}",
+                w.names[other], w.names[i], node.config_epoch
+            ));
+        }
+    }
+    for &n in &nodes {
+        let c = view(n).expect("cluster node");
+        if let Some(m) = c.me().slaveof.filter(|_| c.me().is_slave()) {
+            let up = w
+                .proc(n)
+                .and_then(|p| p.replica.as_ref())
+                .is_some_and(|r| r.is_connected() && r.master == m);
+            if !up && w.proc(m as usize).is_some() {
+                return Err(format!(
+                    "{}'s replication link to {} is not up",
+                    w.names[n], w.names[m as usize]
+                ));
+            }
         }
     }
     Ok(())

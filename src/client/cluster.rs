@@ -217,11 +217,9 @@ impl ClusterClient {
     fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, from: NodeId, reply: Reply) {
         match (self.pending, reply) {
             (Pending::Refresh(n), Reply::ClusterSlots(ranges)) if n == from => {
-                self.slot_map.iter_mut().for_each(|s| *s = None);
+                self.slot_map.fill(None);
                 for (lo, hi, node) in ranges {
-                    for slot in lo..=hi {
-                        self.slot_map[slot as usize] = Some(node);
-                    }
+                    self.slot_map[lo as usize..=hi as usize].fill(Some(node));
                 }
                 self.stale_map = self.slot_map.iter().any(Option::is_none);
                 self.refresh_at = ctx.sim_time();

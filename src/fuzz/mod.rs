@@ -258,6 +258,25 @@ const COVERAGE: &[(&str, &str)] = &[
     ),
     ("old master converted", "+convert-to-slave"),
     ("failover completed", "+switch-master"),
+    (
+        "cluster failover won",
+        "Failover election won: I'm the new master.",
+    ),
+    ("cluster failover delayed by rank", "Replica rank updated"),
+    ("cluster failover expired", "Currently unable to failover"),
+    ("cluster vote denied", "Failover auth denied to"),
+    (
+        "cluster FAIL cleared for a master still serving slots",
+        "Clear FAIL state for node: is reachable again and nobody is serving its slots after some time.",
+    ),
+    (
+        "cluster master demoted by newer config",
+        "Configuration change detected. Reconfiguring myself as a replica of",
+    ),
+    (
+        "cluster configEpoch collision",
+        "WARNING: configEpoch collision with node",
+    ),
 ];
 
 /// Runs a plan at a seed, sampling invariants every 500 ms, checking the

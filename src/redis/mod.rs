@@ -186,6 +186,8 @@ pub struct RedisServer {
     pub proc: Option<Proc>,
     /// Cluster mode: the cluster this node was created in.
     pub cluster_layout: Option<Rc<cluster::Layout>>,
+    /// Cluster mode: votes granted and elections won, over all restarts.
+    pub cluster_log: cluster::ClusterLog,
 }
 
 impl RedisServer {
@@ -203,6 +205,7 @@ impl RedisServer {
             disk: Disk::default(),
             proc: None,
             cluster_layout: None,
+            cluster_log: cluster::ClusterLog::default(),
         }
     }
 
@@ -213,6 +216,7 @@ impl RedisServer {
             dir: &self.dir,
             disk: &mut self.disk,
             conf_replicaof: &mut self.conf_replicaof,
+            cluster_log: &mut self.cluster_log,
         };
         Some((p, env))
     }
@@ -402,6 +406,8 @@ pub struct Env<'a> {
     pub disk: &'a mut Disk,
     /// `replicaof` in redis.conf ([`RedisServer::conf_replicaof`]).
     pub conf_replicaof: &'a mut Option<NodeId>,
+    /// What the cluster code records for the invariant checkers.
+    pub cluster_log: &'a mut cluster::ClusterLog,
 }
 
 /// Commands Redis flags `CMD_STALE`: a replica whose link is down serves

@@ -134,6 +134,7 @@ impl Proc {
                 "Failover election won: I'm the new master.",
                 "Failover election won: I'm the new master.".into(),
             );
+            env.cluster_log.wins.push(c.failover_auth_epoch);
             if c.me().config_epoch < c.failover_auth_epoch {
                 let epoch = c.failover_auth_epoch;
                 c.me_mut().config_epoch = epoch;
@@ -232,6 +233,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx_<'_>,
+        env: &mut Env<'_>,
         req: &BusMsg,
     ) {
         let node = req.sender;
@@ -303,6 +305,7 @@ impl Proc {
             }
         }
         c.last_vote_epoch = c.current_epoch;
+        env.cluster_log.votes.push((c.current_epoch, node));
         c.node_mut(master).voted_time = now;
         c.todo_save = true;
         let mut ack = self.bus_header(c, BusKind::AuthAck);

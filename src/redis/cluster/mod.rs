@@ -144,6 +144,15 @@ impl PeerNode {
     }
 }
 
+/// Records of a node's elections, kept across restarts for the checkers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterLog {
+    /// (epoch, candidate) for every FAILOVER_AUTH_ACK this node sent.
+    pub votes: Vec<(u64, NodeId)>,
+    /// The epochs of the elections this node won.
+    pub wins: Vec<u64>,
+}
+
 /// Why a replica is not failing over (CLUSTER_CANT_FAILOVER_*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CantFailover {

@@ -87,7 +87,7 @@ impl Proc {
                     c.todo_save = true;
                 }
             }
-            BusKind::AuthRequest => self.send_failover_auth_if_needed(c, ctx, &msg),
+            BusKind::AuthRequest => self.send_failover_auth_if_needed(c, ctx, env, &msg),
             BusKind::AuthAck => {
                 let s = c.node(sender);
                 if s.is_master() && s.numslots() > 0 && msg.current_epoch >= c.failover_auth_epoch {

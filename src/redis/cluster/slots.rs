@@ -50,11 +50,18 @@ fn hash_tag(key: &[u8]) -> Option<&[u8]> {
 
 /// A set of slots, as the 2048-byte bitmap of a bus header.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SlotSet(Box<[u64; SLOTS / 64]>);
+pub struct SlotSet {
+    bits: Box<[u64; SLOTS / 64]>,
+    /// How many bits are set (`node->numslots`), kept up to date.
+    count: usize,
+}
 
 impl Default for SlotSet {
     fn default() -> Self {
-        SlotSet(Box::new([0; SLOTS / 64]))
+        SlotSet {
+            bits: Box::new([0; SLOTS / 64]),
+            count: 0,
+        }
     }
 }
 
@@ -74,27 +81,33 @@ impl SlotSet {
     }
 
     pub fn contains(&self, slot: u16) -> bool {
-        self.0[slot as usize / 64] & (1 << (slot % 64)) != 0
+        self.bits[slot as usize / 64] & (1 << (slot % 64)) != 0
     }
 
     pub fn insert(&mut self, slot: u16) {
-        self.0[slot as usize / 64] |= 1 << (slot % 64);
+        if !self.contains(slot) {
+            self.bits[slot as usize / 64] |= 1 << (slot % 64);
+            self.count += 1;
+        }
     }
 
     pub fn remove(&mut self, slot: u16) {
-        self.0[slot as usize / 64] &= !(1 << (slot % 64));
+        if self.contains(slot) {
+            self.bits[slot as usize / 64] &= !(1 << (slot % 64));
+            self.count -= 1;
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.0.iter().map(|w| w.count_ones() as usize).sum()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|&w| w == 0)
+        self.count == 0
     }
 
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        self.0.iter().enumerate().flat_map(|(i, &w)| {
+        self.bits.iter().enumerate().flat_map(|(i, &w)| {
             (0..64)
                 .filter(move |b| w & (1 << b) != 0)
                 .map(move |b| (i * 64 + b) as u16)
@@ -104,10 +117,22 @@ impl SlotSet {
     /// Contiguous ranges, as CLUSTER NODES and CLUSTER SLOTS show them.
     pub fn ranges(&self) -> Vec<(u16, u16)> {
         let mut out: Vec<(u16, u16)> = Vec::new();
-        for s in self.iter() {
-            match out.last_mut() {
-                Some((_, hi)) if *hi + 1 == s => *hi = s,
-                _ => out.push((s, s)),
+        let mut extend = |lo: u16, hi: u16| match out.last_mut() {
+            Some((_, end)) if *end + 1 == lo => *end = hi,
+            _ => out.push((lo, hi)),
+        };
+        for (i, &w) in self.bits.iter().enumerate() {
+            let base = (i * 64) as u16;
+            match w {
+                0 => {}
+                u64::MAX => extend(base, base + 63),
+                _ => {
+                    for b in 0..64 {
+                        if w & (1 << b) != 0 {
+                            extend(base + b, base + b);
+                        }
+                    }
+                }
             }
         }
         out
@@ -193,6 +218,17 @@ mod tests {
         let five = even_split(5);
         assert_eq!(five.first(), Some(&(0, 3276)));
         assert_eq!(five.last().map(|r| r.1), Some(16383));
+    }
+
+    #[test]
+    fn slot_set_counts_and_ranges_survive_edits() {
+        let mut s = SlotSet::range(0, 200);
+        s.insert(5);
+        assert_eq!(s.len(), 201);
+        s.remove(64);
+        s.remove(64);
+        assert_eq!(s.len(), 200);
+        assert_eq!(s.ranges(), vec![(0, 63), (65, 200)]);
     }
 
     #[test]

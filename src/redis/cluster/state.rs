@@ -19,8 +19,11 @@ impl Proc {
         }
         let mut ok = true;
         if self.cfg.cluster.require_full_coverage {
-            ok = (0..slots::SLOTS as u16)
-                .all(|s| c.slot_owner(s).is_some_and(|o| !c.node(o).failed()));
+            // Every slot has an owner (the owners' slot sets add up to all
+            // of them) and no owner is FAIL.
+            let owned: usize = c.nodes.iter().map(PeerNode::numslots).sum();
+            let failed_owner = c.nodes.iter().any(|n| n.failed() && n.numslots() > 0);
+            ok = owned == slots::SLOTS && !failed_owner;
         }
         c.size = 0;
         let mut reachable = 0;

@@ -1,0 +1,244 @@
+//! Redis Cluster behaviour: key slots, failure detection, elections and
+//! votes, and the invariants random fault schedules must keep.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use redsim::check::invariants::cluster_converged;
+use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::scenario::{self, Plan};
+use redsim::sim::time::secs;
+use redsim::world::{self, World};
+
+fn load(rel: &str) -> (Plan, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let text = std::fs::read_to_string(&path).expect("bundled scenario");
+    (scenario::parse(rel, &text).expect("valid"), text)
+}
+
+/// A 3×1 cluster with a cluster-aware client, plus extra TOML.
+fn cluster(extra: &str) -> Plan {
+    let text = format!(
+        r#"
+name = "test"
+seed = 1
+duration = "60s"
+
+[topology]
+cluster = true
+masters = 3
+replicas = 1
+
+[redis]
+cluster-node-timeout = 5000
+
+[[workload]]
+cluster = true
+start = "6s"
+rate = 50
+keys = 1000
+timeout = "200ms"
+{extra}
+"#
+    );
+    scenario::parse("test.toml", &text).expect("valid scenario")
+}
+
+fn events<'a>(w: &'a World, node: &str, event: &str) -> Vec<&'a redsim::trace::Event> {
+    let n = w.plan.node_index(node).expect("node") as u32;
+    w.sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.node == n && e.event == event)
+        .collect()
+}
+
+/// The killed master's replica is promoted in the delay Redis shows: PFAIL
+/// within node-timeout to 1.5 × node-timeout (+ a cron tick), FAIL soon
+/// after, and an election 500–1000 ms (rank 0) after the replica learns it.
+#[test]
+fn killed_master_is_failed_over_on_redis_timeline() {
+    let plan = cluster("[[fault]]\nat = \"20s\"\nkill = \"master-2\"\n");
+    for seed in 0..10 {
+        let mut w = World::new(&plan, seed);
+        w.run_until(secs(60)).expect("runs");
+        let fail = events(&w, "replica-2-1", "FAIL message received from")
+            .first()
+            .map(|e| e.t)
+            .or_else(|| {
+                events(
+                    &w,
+                    "replica-2-1",
+                    "Marking node as failing (quorum reached)",
+                )
+                .first()
+                .map(|e| e.t)
+            })
+            .expect("replica learns of the FAIL");
+        assert!(
+            fail >= secs(25) && fail <= secs(28) + 200_000,
+            "FAIL at {fail}"
+        );
+        let delayed = events(&w, "replica-2-1", "Start of election delayed for");
+        assert!(
+            delayed[0].detail.contains("(rank #0,"),
+            "{}",
+            delayed[0].detail
+        );
+        let started = events(&w, "replica-2-1", "Starting a failover election for epoch");
+        let wait = started[0].t - fail;
+        assert!(
+            (500_000..=1_100_000).contains(&wait),
+            "election {wait} µs after FAIL"
+        );
+        assert_eq!(
+            started[0].detail,
+            "Starting a failover election for epoch 7."
+        );
+        assert_eq!(
+            events(
+                &w,
+                "replica-2-1",
+                "Failover election won: I'm the new master."
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            w.role(w.plan.node_index("replica-2-1").unwrap()),
+            Some("master")
+        );
+    }
+}
+
+/// Masters vote once per epoch and never for a replica of a master they
+/// still see up; replicas never vote.
+#[test]
+fn votes_follow_the_rules() {
+    let plan = cluster("[[fault]]\nat = \"20s\"\nkill = \"master-2\"\n");
+    let w = world::run(&plan, 3).expect("runs").world;
+    let granted: Vec<_> = w
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .filter(|e| e.event == "Failover auth granted to")
+        .map(|e| w.names[e.node as usize].as_str())
+        .collect();
+    assert_eq!(granted, ["master-1", "master-3"]);
+    for n in 0..w.plan.nodes.len() {
+        if let Some(r) = w.redis(n) {
+            let mut epochs: Vec<u64> = r.cluster_log.votes.iter().map(|v| v.0).collect();
+            let all = epochs.len();
+            epochs.dedup();
+            assert_eq!(epochs.len(), all, "{} voted twice in an epoch", w.names[n]);
+        }
+    }
+}
+
+/// A replica that lags (fewer bytes processed than its sibling) gets rank 1
+/// and the extra second of delay, so its sibling wins.
+#[test]
+fn better_offset_ranks_first() {
+    let (plan, _) = load("scenarios/cluster/two-replicas-better-rank-wins.toml");
+    for seed in 0..5 {
+        let mut w = World::new(&plan, seed);
+        w.run_until(plan.duration).expect("runs");
+        let lagging = events(&w, "replica-2-2", "Start of election delayed for");
+        assert!(
+            lagging[0].detail.contains("(rank #1,"),
+            "{}",
+            lagging[0].detail
+        );
+        let ahead = events(&w, "replica-2-1", "Start of election delayed for");
+        assert!(ahead[0].detail.contains("(rank #0,"), "{}", ahead[0].detail);
+        assert_eq!(
+            events(
+                &w,
+                "replica-2-1",
+                "Failover election won: I'm the new master."
+            )
+            .len(),
+            1,
+            "seed {seed}"
+        );
+    }
+}
+
+/// A master cut off with a minority stops accepting writes between
+/// node-timeout and 1.5 × node-timeout (plus two 100 ms cron ticks) after
+/// the partition.
+#[test]
+fn minority_master_stops_within_the_bound() {
+    let (plan, _) = load("scenarios/cluster/minority-master-loses-writes.toml");
+    for seed in 0..8 {
+        let mut w = World::new(&plan, seed);
+        w.run_until(plan.duration).expect("runs");
+        let down = events(&w, "master-1", "Cluster state changed")
+            .into_iter()
+            .find(|e| e.t > secs(20))
+            .expect("master-1 turns FAIL");
+        assert_eq!(down.detail, "Cluster state changed: fail");
+        assert!(
+            down.t > secs(25) && down.t <= secs(27) + 700_000,
+            "seed {seed}: state fail at {}",
+            down.t
+        );
+        assert!(!w.lost_writes().is_empty(), "seed {seed}: nothing lost");
+    }
+}
+
+/// A healed cluster converges: the slot table agrees everywhere, each slot
+/// has one running master, configEpochs are distinct.
+#[test]
+fn failed_over_cluster_converges() {
+    let plan = cluster(
+        "[[fault]]\nat = \"20s\"\nkill = \"master-1\"\n\n[[fault]]\nat = \"35s\"\nrestart = \"master-1\"\n",
+    );
+    let w = world::run(&plan, 2).expect("runs").world;
+    cluster_converged(&w).expect("converged");
+    assert_eq!(w.role(0), Some("replica"));
+}
+
+fn config(plan: &Plan) -> FuzzConfig {
+    FuzzConfig {
+        kinds: FaultKind::ALL.to_vec(),
+        max_faults: plan.fuzz.max_faults,
+        faults_stop: plan.fuzz.faults_stop,
+        properties: plan.fuzz.properties.clone(),
+        bounds: plan.fuzz.bounds.clone(),
+        shrink: false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24)
+    ))]
+
+    /// After any fault schedule heals: each slot served by exactly one
+    /// master, distinct configEpochs among masters, every node in state ok,
+    /// no master voting twice in an epoch, epochs and offsets monotonic.
+    #[test]
+    fn random_schedules_keep_cluster_invariants(
+        seed in any::<u64>(),
+        schedule in fuzz::schedule_strategy(
+            &config(&load("scenarios/fuzz/cluster-invariants.toml").0),
+            6,
+        ),
+    ) {
+        let (plan, _) = load("scenarios/fuzz/cluster-invariants.toml");
+        let cfg = config(&plan);
+        let plan = fuzz::with_schedule(&plan, &cfg, &schedule);
+        let checked = fuzz::check(&plan, seed, &cfg);
+        prop_assert!(
+            checked.violations.is_empty(),
+            "violations: {:?}\nschedule: {:?}",
+            checked.violations,
+            schedule
+        );
+    }
+}
