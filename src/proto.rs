@@ -144,6 +144,34 @@ pub enum Cmd {
     /// `SENTINEL get-master-addr-by-name <name>`.
     GetMasterAddrByName(CompactString),
     ClusterSlots,
+    /// `ASKING`: the next command may touch an importing slot.
+    Asking,
+    /// `CLUSTER SETSLOT <slot> IMPORTING|MIGRATING|NODE <id>|STABLE`.
+    ClusterSetSlot {
+        slot: u16,
+        action: SetSlot,
+    },
+    /// `CLUSTER GETKEYSINSLOT <slot> <count>`.
+    ClusterGetKeysInSlot {
+        slot: u16,
+        count: u32,
+    },
+    /// `MIGRATE host port "" 0 <timeout> KEYS k1 k2 ...`.
+    Migrate {
+        target: crate::sim::net::NodeId,
+        keys: Vec<Key>,
+    },
+    /// `RESTORE-ASKING key 0 <payload> REPLACE`, as MIGRATE sends it.
+    RestoreAsking(Key, Value),
+}
+
+/// What `CLUSTER SETSLOT` does to a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetSlot {
+    Importing(crate::sim::net::NodeId),
+    Migrating(crate::sim::net::NodeId),
+    Node(crate::sim::net::NodeId),
+    Stable,
 }
 
 impl Cmd {
@@ -215,6 +243,38 @@ impl Cmd {
             }
             Cmd::GetMasterAddrByName(name) => array(3) + bulk(8) + bulk(23) + bulk(name.len()),
             Cmd::ClusterSlots => array(2) + bulk(7) + bulk(5),
+            Cmd::Asking => array(1) + bulk(6),
+            Cmd::ClusterSetSlot { slot, action } => {
+                let tail = match action {
+                    SetSlot::Stable => bulk(6),
+                    SetSlot::Node(_) => bulk(4) + bulk(40),
+                    SetSlot::Importing(_) | SetSlot::Migrating(_) => bulk(9) + bulk(40),
+                };
+                array(5) + bulk(7) + bulk(7) + bulk(decimal_len_u64(u64::from(*slot))) + tail
+            }
+            Cmd::ClusterGetKeysInSlot { slot, count } => {
+                array(4)
+                    + bulk(7)
+                    + bulk(13)
+                    + bulk(decimal_len_u64(u64::from(*slot)))
+                    + bulk(decimal_len_u64(u64::from(*count)))
+            }
+            Cmd::Migrate { keys, .. } => {
+                array(8 + keys.len())
+                    + bulk(7)
+                    + bulk(8)
+                    + bulk(4)
+                    + bulk(0)
+                    + bulk(1)
+                    + bulk(4)
+                    + bulk(4)
+                    + keys.iter().map(|k| bulk(k.len())).sum::<usize>()
+            }
+            Cmd::RestoreAsking(k, v) => {
+                // The DUMP payload: the value plus type byte, RDB version
+                // and CRC64.
+                array(5) + bulk(14) + bulk(k.len()) + bulk(1) + bulk(v.byte_len() + 12) + bulk(7)
+            }
         };
         n as u64
     }
@@ -222,7 +282,10 @@ impl Cmd {
     /// True for commands that Redis flags as writes (rejected on read-only
     /// replicas, counted by min-replicas-to-write).
     pub fn is_write(&self) -> bool {
-        matches!(self, Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_))
+        matches!(
+            self,
+            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::RestoreAsking(..)
+        )
     }
 
     pub fn name(&self) -> &'static str {
@@ -247,7 +310,12 @@ impl Cmd {
             Cmd::Subscribe(_) => "SUBSCRIBE",
             Cmd::SentinelSlaveOf { .. } => "MULTI",
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => "SENTINEL",
-            Cmd::ClusterSlots => "CLUSTER",
+            Cmd::ClusterSlots | Cmd::ClusterSetSlot { .. } | Cmd::ClusterGetKeysInSlot { .. } => {
+                "CLUSTER"
+            }
+            Cmd::Asking => "ASKING",
+            Cmd::Migrate { .. } => "MIGRATE",
+            Cmd::RestoreAsking(..) => "RESTORE-ASKING",
         }
     }
 }
@@ -283,6 +351,8 @@ pub enum Reply {
     MasterAddr(Option<(CompactString, u16)>),
     /// `CLUSTER SLOTS`: (first slot, last slot, master).
     ClusterSlots(Vec<(u16, u16, crate::sim::net::NodeId)>),
+    /// `CLUSTER GETKEYSINSLOT`.
+    Keys(Vec<Key>),
 }
 
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
@@ -323,6 +393,7 @@ impl WireSize for Msg {
             Msg::Reply(Reply::Bulk(Some(v))) => v.byte_len() as u64 + 16,
             Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
             Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
+            Msg::Reply(Reply::Keys(k)) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
             Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),

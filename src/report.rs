@@ -94,7 +94,7 @@ fn role_history(world: &World) -> Vec<char> {
                     'M'
                 }
             }
-            crate::scenario::NodeKind::Client(_) => 'C',
+            crate::scenario::NodeKind::Client(_) | crate::scenario::NodeKind::Operator => 'C',
             crate::scenario::NodeKind::Sentinel(_) => 'X',
         })
         .collect();
@@ -193,6 +193,9 @@ pub fn summary(outcome: &RunOutcome) -> String {
         );
     }
     failover_summary(w, &mut s);
+    if w.plan.cluster.is_some() {
+        cluster_summary(&mut s, w);
+    }
     if !outcome.verdicts.is_empty() {
         let _ = writeln!(s, "expectations:");
         for v in &outcome.verdicts {
@@ -225,7 +228,6 @@ fn failover_summary(w: &World, s: &mut String) {
             since(times.election),
             since(times.election_won)
         );
-        cluster_summary(s, w);
     }
     if w.sentinels().next().is_some() {
         let _ = writeln!(

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::{Expectation, Verdict};
 use crate::client::cluster::ClusterClient;
+use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, Op, Outcome, WorkloadClient};
 use crate::proto::Msg;
 use crate::redis::cluster::failover::FailoverMode;
@@ -23,6 +24,7 @@ pub enum Process {
     Client(Box<WorkloadClient>),
     ClusterClient(Box<ClusterClient>),
     Sentinel(Box<Sentinel>),
+    Resharder(Box<Resharder>),
 }
 
 macro_rules! each {
@@ -32,6 +34,7 @@ macro_rules! each {
             Process::Client($p) => $e,
             Process::ClusterClient($p) => $e,
             Process::Sentinel($p) => $e,
+            Process::Resharder($p) => $e,
         }
     };
 }
@@ -62,8 +65,10 @@ impl Node for Process {
         each!(self, p => p.on_closed(ctx, conn))
     }
     fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
-        if let Process::Redis(r) = self {
-            r.on_admin(ctx, cmd)
+        match (self, cmd) {
+            (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
+            (Process::Redis(r), cmd) => r.on_admin(ctx, cmd),
+            _ => {}
         }
     }
     fn on_kill(&mut self, now: Micros, power_loss: bool) {
@@ -123,6 +128,7 @@ impl World {
                     server.cluster_layout = layout.clone();
                     Process::Redis(Box::new(server))
                 }
+                NodeKind::Operator => Process::Resharder(Box::new(Resharder::new(dir.clone()))),
                 NodeKind::Client(spec) if matches!(spec.discovery, Discovery::Cluster(_)) => {
                     client_id += 1;
                     Process::ClusterClient(Box::new(ClusterClient::new(
@@ -285,6 +291,35 @@ impl World {
                 k(self, node, "burst", d);
                 self.sim
                     .admin(node as NodeId, Admin::Burst { writes, value_size });
+            }
+            Action::Reshard {
+                from,
+                to,
+                ref slots,
+                batch,
+            } => {
+                let Some(op) = self.plan.nodes.iter().position(|n| n.name == "redis-cli") else {
+                    return;
+                };
+                let d = format!(
+                    "redis-cli --cluster reshard: {} slots from {} to {}",
+                    slots.len(),
+                    self.name(from),
+                    self.name(to)
+                );
+                k(self, op, "reshard", d);
+                let masters = (0..self.plan.nodes.len())
+                    .filter(|&n| self.role(n) == Some("master"))
+                    .map(|n| n as NodeId)
+                    .collect();
+                let job = ReshardJob {
+                    from: from as NodeId,
+                    to: to as NodeId,
+                    slots: slots.clone(),
+                    batch,
+                    masters,
+                };
+                self.sim.admin(op as NodeId, Admin::Reshard(job));
             }
             Action::ClusterFailover { node, mode } => {
                 let word = match mode {

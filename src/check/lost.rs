@@ -34,7 +34,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
     let final_by_key: FxHashMap<u32, WriteTag> = final_data
         .iter()
         .filter_map(|(k, v)| {
-            let n = k.strip_prefix("key:")?.parse().ok()?;
+            let n = crate::client::key_number(k)?;
             match v {
                 Value::Blob { tag, .. } => Some((n, *tag)),
                 _ => None,
@@ -96,6 +96,7 @@ pub(super) mod tests {
             outcome: if ok { Outcome::Ok } else { Outcome::Timeout },
             read: None,
             wait_acked: None,
+            hash_tag: None,
         }
     }
 

@@ -89,6 +89,7 @@ mod tests {
             outcome: Outcome::Ok,
             read: Some(saw.map(|(client, seq)| WriteTag { client, seq })),
             wait_acked: None,
+            hash_tag: None,
         }
     }
 

@@ -120,7 +120,7 @@ pub fn two_writable_masters_per_slot(
     use crate::redis::cluster::slots::key_hash_slot;
     let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
     for o in history {
-        let slot = key_hash_slot(crate::client::key_name(o.key).as_bytes());
+        let slot = key_hash_slot(o.key_name().as_bytes());
         by_slot.entry(slot).or_default().push(o);
     }
     let mut merged: std::collections::BTreeMap<(u32, u32), Window> = Default::default();
@@ -287,6 +287,7 @@ mod tests {
             outcome: if ok { Outcome::Ok } else { Outcome::Timeout },
             read: None,
             wait_acked: None,
+            hash_tag: None,
         }
     }
 

@@ -7,13 +7,14 @@ use std::rc::Rc;
 
 use rand::RngExt;
 
-use super::{Discovery, Op, OpKind, Outcome, WorkloadSpec, key_name};
+use super::{Discovery, Op, OpKind, Outcome, WorkloadSpec, tagged_key_name};
 use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
 use crate::redis::Directory;
 use crate::redis::cluster::slots::{SLOTS, key_hash_slot};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};
+use crate::trace::Level;
 
 const T_TICK: u64 = 0;
 const T_TIMEOUT: u64 = 1;
@@ -45,6 +46,8 @@ pub struct ClusterClient {
     /// The command of the operation in flight, to resend on a redirect.
     cmd: Option<Cmd>,
     redirects: u32,
+    /// An `ASKING` was sent ahead of the command: its `+OK` comes first.
+    asking_reply_due: bool,
     next_seq: u32,
     deadline: Option<Micros>,
     timeout_armed: bool,
@@ -77,6 +80,7 @@ impl ClusterClient {
             pending: Pending::Idle,
             cmd: None,
             redirects: 0,
+            asking_reply_due: false,
             next_seq: 1,
             deadline: None,
             timeout_armed: false,
@@ -150,7 +154,7 @@ impl ClusterClient {
             .key_offset
             .saturating_add(ctx.rng().random_range(0..keys));
         let read = self.spec.reads > 0.0 && ctx.rng().random_bool(self.spec.reads.min(1.0));
-        let name = key_name(key);
+        let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
         let slot = key_hash_slot(name.as_bytes());
         let Some(node) = self.slot_map[slot as usize] else {
             self.stale_map = true;
@@ -181,6 +185,7 @@ impl ClusterClient {
             outcome: Outcome::Pending,
             read: None,
             wait_acked: None,
+            hash_tag: self.spec.hash_tag.clone(),
         });
         self.pending = Pending::Op(self.history.len() - 1, node);
         self.redirects = 0;
@@ -189,6 +194,7 @@ impl ClusterClient {
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, Msg>, outcome: Outcome) {
+        self.asking_reply_due = false;
         if let Pending::Op(i, _) = self.pending {
             let op = &mut self.history[i];
             op.completed = Some(ctx.sim_time());
@@ -229,6 +235,9 @@ impl ClusterClient {
                 self.pending = Pending::Idle;
                 self.back_off(ctx);
             }
+            (Pending::Op(_, n), Reply::Ok) if n == from && self.asking_reply_due => {
+                self.asking_reply_due = false;
+            }
             (Pending::Op(i, n), reply) if n == from => match reply {
                 Reply::Error(e) => self.error_reply(ctx, i, e),
                 Reply::Bulk(v) => {
@@ -259,10 +268,38 @@ impl ClusterClient {
             && self.redirects < MAX_REDIRECTIONS
             && let Some(cmd) = self.cmd.clone()
         {
+            ctx.log(
+                Level::Verbose,
+                "MOVED redirect",
+                format!("{e} for {}", self.history[i].key_name()),
+            );
             self.slot_map[slot] = Some(node);
             self.redirects += 1;
             self.history[i].node = node;
             self.pending = Pending::Op(i, node);
+            self.send(ctx, node, cmd);
+            return;
+        }
+        // -ASK: send ASKING and the command to the named node, once,
+        // without touching the slot map.
+        if let Some(rest) = e.strip_prefix("ASK ")
+            && let Some((_, addr)) = rest.split_once(' ')
+            && let Some((host, port)) = addr.rsplit_once(':')
+            && let Ok(port) = port.parse::<u16>()
+            && let Some(node) = self.dir.lookup(host, port)
+            && self.redirects < MAX_REDIRECTIONS
+            && let Some(cmd) = self.cmd.clone()
+        {
+            ctx.log(
+                Level::Verbose,
+                "ASK redirect",
+                format!("{e} for {}", self.history[i].key_name()),
+            );
+            self.redirects += 1;
+            self.history[i].node = node;
+            self.pending = Pending::Op(i, node);
+            self.asking_reply_due = true;
+            self.send(ctx, node, Cmd::Asking);
             self.send(ctx, node, cmd);
             return;
         }

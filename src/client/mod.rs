@@ -4,6 +4,7 @@
 //! writes were acknowledged.
 
 pub mod cluster;
+pub mod reshard;
 
 use std::rc::Rc;
 
@@ -44,6 +45,8 @@ pub struct WorkloadSpec {
     /// Fraction of operations that are GETs.
     pub reads: f64,
     pub value_size: u32,
+    /// Keys carry this hash tag: `{tag}key:<n>`.
+    pub hash_tag: Option<compact_str::CompactString>,
     pub start: Micros,
     pub stop: Micros,
     pub timeout: Micros,
@@ -95,9 +98,16 @@ pub struct Op {
     pub read: Option<Option<WriteTag>>,
     /// For writes followed by WAIT: how many replicas acknowledged.
     pub wait_acked: Option<u32>,
+    /// The workload's hash tag, if its keys carry one.
+    pub hash_tag: Option<compact_str::CompactString>,
 }
 
 impl Op {
+    /// The key this operation touched.
+    pub fn key_name(&self) -> Key {
+        tagged_key_name(self.hash_tag.as_deref(), self.key)
+    }
+
     pub fn tag(&self) -> WriteTag {
         WriteTag {
             client: self.client,
@@ -125,6 +135,24 @@ pub fn key_name(n: u32) -> Key {
     let len = 4 + digits.len() - i;
     buf[4..len].copy_from_slice(&digits[i..]);
     Key::from_utf8(&buf[..len]).expect("ASCII")
+}
+
+/// `key:<n>`, or `{tag}key:<n>` for a workload with a hash tag (all its
+/// keys then hash to the tag's slot).
+pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
+    match tag {
+        None => key_name(n),
+        Some(t) => compact_str::format_compact!("{{{t}}}{}", key_name(n)),
+    }
+}
+
+/// The workload key number of a key name, with or without a hash tag.
+pub fn key_number(key: &str) -> Option<u32> {
+    let rest = match key.strip_prefix('{') {
+        Some(r) => &r[r.find('}')? + 1..],
+        None => key,
+    };
+    rest.strip_prefix("key:")?.parse().ok()
 }
 
 const T_TICK: u64 = 0;
@@ -351,10 +379,11 @@ impl WorkloadClient {
         let seq = self.next_seq;
         self.next_seq += 1;
         let kind = if read { OpKind::Get } else { OpKind::Set };
+        let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
         let cmd = match kind {
-            OpKind::Get => Cmd::Get(key_name(key)),
+            OpKind::Get => Cmd::Get(name),
             OpKind::Set => Cmd::Set(
-                key_name(key),
+                name,
                 Value::Blob {
                     tag: WriteTag {
                         client: self.id,
@@ -375,6 +404,7 @@ impl WorkloadClient {
             outcome: Outcome::Pending,
             read: None,
             wait_acked: None,
+            hash_tag: self.spec.hash_tag.clone(),
         });
         self.inflight = Some((self.history.len() - 1, Phase::Command));
         self.send(ctx, conn, cmd);
@@ -620,6 +650,7 @@ mod tests {
             key_offset: 0,
             reads: 0.0,
             value_size: 10,
+            hash_tag: None,
             start: 0,
             stop: crate::sim::time::secs(60),
             timeout: crate::sim::time::secs(1),

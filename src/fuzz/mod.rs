@@ -620,6 +620,21 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
         Action::Pause(n) => drop(t.insert("pause".into(), name(*n))),
         Action::Resume(n) => drop(t.insert("resume".into(), name(*n))),
         Action::Heal => drop(t.insert("heal".into(), true.into())),
+        Action::Reshard {
+            from,
+            to,
+            slots,
+            batch,
+        } => {
+            let mut r = toml::Table::new();
+            r.insert("from".into(), name(*from));
+            r.insert("to".into(), name(*to));
+            let mut set = crate::redis::cluster::slots::SlotSet::default();
+            slots.iter().for_each(|&s| set.insert(s));
+            r.insert("slots".into(), set.ranges_text().into());
+            r.insert("batch".into(), i64::from(*batch).into());
+            t.insert("reshard".into(), toml::Value::Table(r));
+        }
         Action::ClusterFailover { node, mode } => {
             let mut c = toml::Table::new();
             c.insert("node".into(), name(*node));

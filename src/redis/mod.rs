@@ -65,6 +65,8 @@ pub enum Admin {
     ReplicaOf(Option<NodeId>),
     /// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
     ClusterFailover(cluster::failover::FailoverMode),
+    /// For the operator's redis-cli: `redis-cli --cluster reshard`.
+    Reshard(crate::client::reshard::ReshardJob),
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
@@ -104,6 +106,8 @@ struct ClientConn {
     /// Channels this connection subscribed to; non-empty makes it a pubsub
     /// client (`CLIENT_PUBSUB`).
     channels: Vec<CompactString>,
+    /// `CLIENT_ASKING`: set by ASKING, for the next command only.
+    asking: bool,
 }
 
 /// The client types `CLIENT KILL TYPE` selects among client connections
@@ -171,8 +175,13 @@ pub struct Proc {
     /// Client writes are paused until this mstime (a manual failover's
     /// pauseClients()); 0 when not paused.
     write_pause_until: u64,
-    /// Writes that arrived while paused, served when the pause ends.
+    /// Commands held while writes are paused or a MIGRATE is in flight,
+    /// served when that ends.
     paused_writes: Vec<(ConnId, Cmd)>,
+    /// Cluster resharding: the MIGRATE in flight, and cached connections to
+    /// targets.
+    migrate_job: Option<cluster::migration::MigrateJob>,
+    migrate_conns: Vec<(NodeId, ConnId)>,
 }
 
 pub struct RedisServer {
@@ -300,6 +309,7 @@ impl Node for RedisServer {
                 capa_eof: false,
                 woff: 0,
                 channels: Vec::new(),
+                asking: false,
             },
         );
     }
@@ -318,9 +328,12 @@ impl Node for RedisServer {
     }
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
-        let Some(p) = self.proc.as_mut() else { return };
+        let Some((p, mut env)) = self.split() else {
+            return;
+        };
         p.unixtime = ctx.unixtime();
-        if p.cluster_link_closed(conn) {
+        if p.cluster_link_closed(conn) || p.migrate_conn_lost(ctx, conn) {
+            p.before_sleep(ctx, &mut env);
             return;
         }
         p.replica_connect_failed(ctx, conn);
@@ -337,6 +350,8 @@ impl Node for RedisServer {
             }
         } else if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
             p.replica_input(ctx, &mut env, conn, msg);
+        } else if let Msg::Reply(reply) = msg {
+            p.migrate_reply(ctx, conn, reply);
         } else if let Msg::Cmd(cmd) = msg
             && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd)
         {
@@ -350,7 +365,8 @@ impl Node for RedisServer {
             return;
         };
         p.unixtime = ctx.unixtime();
-        if p.cluster_link_closed(conn) {
+        if p.cluster_link_closed(conn) || p.migrate_conn_lost(ctx, conn) {
+            p.before_sleep(ctx, &mut env);
             return;
         }
         if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
@@ -370,6 +386,7 @@ impl Node for RedisServer {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => p.burst(writes, value_size),
+            Admin::Reshard(_) => {}
             Admin::ClusterFailover(mode) => {
                 if let Err(e) = p.cluster_failover_command(ctx, &mut env, mode) {
                     ctx.log(
@@ -484,6 +501,8 @@ impl Proc {
             cluster: None,
             write_pause_until: 0,
             paused_writes: Vec::new(),
+            migrate_job: None,
+            migrate_conns: Vec::new(),
         };
         ctx.log(
             Level::Warning,
@@ -629,15 +648,20 @@ impl Proc {
         if !client.authenticated && !matches!(cmd, Cmd::Auth(_)) {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
-        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, false) {
-            return Some(redirect);
-        }
-        if cmd.is_write() && self.write_pause_until > ctx.mstime() {
-            // pauseClients(WRITE): the command waits for the pause to end.
+        let client_asking = client.asking;
+        let subscribed = !client.channels.is_empty();
+        if self.migrate_job.is_some() || (cmd.is_write() && self.write_pause_until > ctx.mstime()) {
+            // Held: MIGRATE blocks the server; pauseClients(WRITE) holds writes.
             self.paused_writes.push((conn, cmd));
             return None;
         }
-        let subscribed = !client.channels.is_empty();
+        let asking = client_asking || matches!(cmd, Cmd::RestoreAsking(..));
+        if !matches!(cmd, Cmd::Asking) {
+            self.clients.get_mut(&conn).expect("exists").asking = false;
+        }
+        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, asking, false) {
+            return Some(redirect);
+        }
         let is_master = self.replica.is_none();
         let write = cmd.is_write();
         if write
@@ -768,6 +792,22 @@ impl Proc {
                 Some(_) => Reply::ClusterSlots(self.cluster_slots()),
                 None => Reply::Error("ERR This instance has cluster support disabled".into()),
             },
+            Cmd::Asking => match self.cluster {
+                Some(_) => {
+                    self.clients.get_mut(&conn).expect("exists").asking = true;
+                    Reply::Ok
+                }
+                None => Reply::Error("ERR This instance has cluster support disabled".into()),
+            },
+            Cmd::ClusterSetSlot { slot, action } => self.cluster_setslot(ctx, env, slot, action),
+            Cmd::ClusterGetKeysInSlot { slot, count } => self.get_keys_in_slot(slot, count),
+            Cmd::Migrate { target, keys } => return self.migrate_command(ctx, conn, target, keys),
+            Cmd::RestoreAsking(k, v) => {
+                self.data.set(k.clone(), v.clone());
+                self.dirty += 1;
+                self.propagate(Cmd::Set(k, v));
+                Reply::Ok
+            }
             Cmd::Subscribe(channel) => self.subscribe(conn, channel),
             Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, env, conn, master),
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
@@ -790,10 +830,16 @@ impl Proc {
 
     /// Serves the writes that waited for a pause that is over.
     fn serve_unpaused_writes(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
-        if self.paused_writes.is_empty() || self.write_pause_until > ctx.mstime() {
+        if self.paused_writes.is_empty() || self.migrate_job.is_some() {
             return;
         }
-        for (conn, cmd) in std::mem::take(&mut self.paused_writes) {
+        let now = ctx.mstime();
+        let held = std::mem::take(&mut self.paused_writes);
+        let (ready, still): (Vec<_>, Vec<_>) = held
+            .into_iter()
+            .partition(|(_, cmd)| !(cmd.is_write() && self.write_pause_until > now));
+        self.paused_writes = still;
+        for (conn, cmd) in ready {
             if self.clients.contains_key(&conn)
                 && let Some(reply) = self.process_command(ctx, env, conn, cmd)
             {

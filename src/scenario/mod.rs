@@ -131,6 +131,8 @@ struct RawWorkload {
     reads: Option<Spanned<f64>>,
     #[serde(default = "default_value_size")]
     value_size: u32,
+    /// Keys become `{tag}key:<n>`: all in the tag's hash slot.
+    hash_tag: Option<Spanned<String>>,
     start: Option<Spanned<String>>,
     stop: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
@@ -165,6 +167,23 @@ struct RawFault {
     replicaof: Option<Spanned<RawReplicaOf>>,
     burst: Option<Spanned<RawBurst>>,
     cluster_failover: Option<Spanned<RawClusterFailover>>,
+    reshard: Option<Spanned<RawReshard>>,
+}
+
+/// `redis-cli --cluster reshard`: move `slots` from one master to another.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReshard {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    slots: Spanned<String>,
+    /// Keys per MIGRATE (redis-cli's `--cluster-pipeline`).
+    #[serde(default = "default_batch")]
+    batch: u32,
+}
+
+fn default_batch() -> u32 {
+    10
 }
 
 #[derive(Deserialize)]
@@ -291,10 +310,19 @@ pub enum Action {
         node: usize,
         mode: FailoverMode,
     },
+    /// `redis-cli --cluster reshard`, run by the `redis-cli` operator node.
+    Reshard {
+        from: usize,
+        to: usize,
+        slots: Vec<u16>,
+        batch: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
+    /// The operator's redis-cli, which runs `reshard` faults.
+    Operator,
     Redis {
         conf: Box<RedisConfig>,
         replicaof: Option<usize>,
@@ -635,6 +663,10 @@ impl Builder<'_> {
             }
             names.push(name);
         }
+        let has_reshard = raw.fault.iter().any(|f| f.reshard.is_some());
+        if has_reshard {
+            names.push("redis-cli".into());
+        }
 
         let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
         let mut base = RedisConfig {
@@ -792,6 +824,16 @@ impl Builder<'_> {
                     key_offset: w.key_offset,
                     reads,
                     value_size: w.value_size,
+                    hash_tag: match &w.hash_tag {
+                        Some(t) if t.get_ref().is_empty() || t.get_ref().contains(['{', '}']) => {
+                            return Err(self.err(
+                                t.span(),
+                                "a hash tag is a non-empty string without braces, e.g. \"user1000\"",
+                            ));
+                        }
+                        Some(t) => Some(t.get_ref().as_str().into()),
+                        None => None,
+                    },
                     start,
                     stop,
                     timeout,
@@ -806,6 +848,25 @@ impl Builder<'_> {
         for f in &raw.fault {
             let at = self.time_in_run(&f.at, duration)?;
             faults.push((at, self.action(&names, n_redis, n_servers, f)?));
+        }
+        if has_reshard {
+            if cluster_plan.is_none() {
+                let f = raw
+                    .fault
+                    .iter()
+                    .find(|f| f.reshard.is_some())
+                    .expect("a reshard");
+                return Err(self.err(
+                    f.at.span(),
+                    "`reshard` needs a cluster: `cluster = true` in [topology]",
+                ));
+            }
+            nodes.push(NodePlan {
+                name: "redis-cli".into(),
+                host: "10.0.3.1".into(),
+                port: 40000,
+                kind: NodeKind::Operator,
+            });
         }
         let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
         let mut expects = Vec::new();
@@ -1138,6 +1199,20 @@ impl Builder<'_> {
             };
             actions.push(Action::ReplicaOf { node, master });
         }
+        if let Some(r) = &f.reshard {
+            let r = r.get_ref();
+            let slots =
+                parse_slot_ranges(r.slots.get_ref()).map_err(|m| self.err(r.slots.span(), m))?;
+            if r.batch == 0 {
+                return Err(self.err(r.slots.span(), "batch must be at least 1"));
+            }
+            actions.push(Action::Reshard {
+                from: redis(&r.from)?,
+                to: redis(&r.to)?,
+                slots: slots.iter().collect(),
+                batch: r.batch,
+            });
+        }
         if let Some(cf) = &f.cluster_failover {
             let r = cf.get_ref();
             let mode = match r.mode.as_ref().map(|m| m.get_ref().to_ascii_lowercase()) {
@@ -1156,7 +1231,7 @@ impl Builder<'_> {
         }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover, reshard")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }

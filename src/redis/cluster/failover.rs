@@ -432,8 +432,12 @@ impl Proc {
         Ok(())
     }
 
-    /// clusterBumpConfigEpochWithoutConsensus().
-    fn bump_epoch_without_consensus(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+    /// clusterBumpConfigEpochWithoutConsensus(): true if it took a new epoch.
+    pub(super) fn bump_epoch_without_consensus(
+        &mut self,
+        c: &mut ClusterState,
+        ctx: &mut Ctx_<'_>,
+    ) -> bool {
         let max_epoch = c
             .nodes
             .iter()
@@ -452,7 +456,9 @@ impl Proc {
                 "New configEpoch set to",
                 format!("New configEpoch set to {epoch}"),
             );
+            return true;
         }
+        false
     }
 
     /// clusterHandleSlaveMigration(): a replica of the best-covered master

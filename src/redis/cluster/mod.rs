@@ -6,6 +6,7 @@
 pub mod bus;
 mod cron;
 pub mod failover;
+pub mod migration;
 mod packet;
 pub mod routing;
 pub mod slots;
@@ -192,6 +193,9 @@ pub struct ClusterState {
     todo_save: bool,
     iteration: u64,
     pfail_nodes: usize,
+    /// `migrating_slots_to` and `importing_slots_from`.
+    pub migrating: std::collections::BTreeMap<u16, NodeId>,
+    pub importing: std::collections::BTreeMap<u16, NodeId>,
     /// Inbound bus connections and the node each one is from, once known.
     pub inbound: Vec<(ConnId, Option<NodeId>)>,
     /// Counts clusterSendPing() calls, to keep gossip entries distinct.
@@ -260,6 +264,8 @@ impl ClusterState {
             todo_save: false,
             iteration: 0,
             pfail_nodes: 0,
+            migrating: Default::default(),
+            importing: Default::default(),
             inbound: Vec::new(),
             pings_sent: 0,
             last_in_ping_gossip: vec![0; n],

@@ -412,7 +412,7 @@ impl Proc {
         for slot in slots.iter() {
             sender_slots += 1;
             let owner = c.slot_owner(slot);
-            if owner == Some(sender) {
+            if owner == Some(sender) || c.importing.contains_key(&slot) {
                 continue;
             }
             if owner.is_none_or(|o| c.node(o).config_epoch < sender_epoch) {
@@ -473,11 +473,15 @@ impl Proc {
         env: &mut Env<'_>,
         n: NodeId,
     ) {
-        let me = c.me_mut();
-        if me.is_master() {
+        if c.i_am_master() {
+            let me = c.me_mut();
             me.flags &= !(MASTER | MIGRATE_TO);
             me.flags |= SLAVE;
+            // clusterCloseAllSlots()
+            c.migrating.clear();
+            c.importing.clear();
         }
+        let me = c.me_mut();
         me.slaveof = Some(n);
         self.replicaof(ctx, env, n, "");
         self.reset_manual_failover(c);

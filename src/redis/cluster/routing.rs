@@ -13,7 +13,9 @@ pub const ERR_DOWN_UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 /// The key a command addresses, if it has one.
 pub fn command_key(cmd: &Cmd) -> Option<&str> {
     match cmd {
-        Cmd::Get(k) | Cmd::Set(k, _) | Cmd::Del(k) | Cmd::Incr(k) => Some(k),
+        Cmd::Get(k) | Cmd::Set(k, _) | Cmd::Del(k) | Cmd::Incr(k) | Cmd::RestoreAsking(k, _) => {
+            Some(k)
+        }
         _ => None,
     }
 }
@@ -24,6 +26,7 @@ impl Proc {
         &self,
         dir: &Directory,
         cmd: &Cmd,
+        asking: bool,
         readonly_client: bool,
     ) -> Option<Reply> {
         let c = self.cluster.as_ref()?;
@@ -32,6 +35,9 @@ impl Proc {
         let Some(owner) = c.slot_owner(slot) else {
             return Some(Reply::Error(ERR_DOWN_UNBOUND.into()));
         };
+        let migrating_to = c.migrating.get(&slot).filter(|_| owner == c.myself);
+        let importing = owner != c.myself && c.importing.contains_key(&slot);
+        let missing = (migrating_to.is_some() || importing) && self.data.get(key).is_none();
         let write = cmd.is_write();
         if !c.state_ok {
             if !self.cfg.cluster.allow_reads_when_down {
@@ -39,6 +45,14 @@ impl Proc {
             } else if write {
                 return Some(Reply::Error(ERR_DOWN_RO_STATE.into()));
             }
+        }
+        if let Some(&to) = migrating_to
+            && missing
+        {
+            return Some(Reply::Error(format!("ASK {slot} {}", dir.addr(to))));
+        }
+        if importing && asking {
+            return None;
         }
         if readonly_client && !write && c.me().is_slave() && c.me().slaveof == Some(owner) {
             return None;

@@ -14,7 +14,8 @@ impl Proc {
         if c.first_call_time == 0 {
             c.first_call_time = now;
         }
-        if c.i_am_master() && !c.state_ok && now - c.first_call_time < WRITABLE_DELAY {
+        if c.i_am_master() && !c.state_ok && now.saturating_sub(c.first_call_time) < WRITABLE_DELAY
+        {
             return;
         }
         let mut ok = true;
@@ -45,7 +46,7 @@ impl Proc {
                 .cluster
                 .node_timeout
                 .clamp(MIN_REJOIN_DELAY, MAX_REJOIN_DELAY);
-            if ok && c.i_am_master() && now - c.among_minority_time < rejoin_delay {
+            if ok && c.i_am_master() && now.saturating_sub(c.among_minority_time) < rejoin_delay {
                 return;
             }
             let word = if ok { "ok" } else { "fail" };
