@@ -79,6 +79,16 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Narrate a run for a learner: each step in plain words with its time,
+    /// the decisions with their reasons, and an answer with measured numbers.
+    Explain {
+        scenario: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run a scenario over a range of one setting and several seeds; write
+    /// a CSV of failover times and lost writes, and an SVG plot of them.
+    Sweep(redsim::sweep::cli::SweepArgs),
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -166,6 +176,8 @@ fn main() -> ExitCode {
         Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
         Command::Fuzz(args) => cmd_fuzz(args),
         Command::List { paths } => cmd_list(&paths),
+        Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
+        Command::Sweep(args) => redsim::sweep::cli::run(&args),
     };
     ExitCode::from(code)
 }
@@ -252,6 +264,23 @@ fn cmd_run(
         EXIT_OK
     } else {
         EXIT_EXPECTATION_FAILED
+    }
+}
+
+fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    match redsim::explain::explain(&plan, seed.unwrap_or(plan.seed)) {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            EXIT_SIMULATION_ERROR
+        }
     }
 }
 
