@@ -604,7 +604,10 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let mut topics: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    // Directory (the name's prefix), then the optional `topic`, then name.
+    type Entries = Vec<(String, String)>;
+    let mut topics: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Entries>> =
+        Default::default();
     for file in files {
         let plan = match load(&file) {
             Ok(p) => p,
@@ -625,19 +628,33 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
                     .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
             })
             .unwrap_or_default();
-        topics.entry(topic).or_default().push((name, about));
+        topics
+            .entry(topic)
+            .or_default()
+            .entry(plan.topic.clone().unwrap_or_default())
+            .or_default()
+            .push((name, about));
     }
     let width = topics
         .values()
+        .flat_map(|t| t.values())
         .flatten()
         .map(|(n, _)| n.len())
         .max()
         .unwrap_or(0);
-    for (topic, entries) in topics {
+    for (topic, groups) in topics {
         println!("{topic}/");
-        for (name, about) in entries {
-            let about: String = about.chars().take(100).collect();
-            println!("  {name:<width$}  {about}");
+        for (sub, entries) in groups {
+            let indent = if sub.is_empty() {
+                "  "
+            } else {
+                println!("  {sub}:");
+                "    "
+            };
+            for (name, about) in entries {
+                let about: String = about.chars().take(100).collect();
+                println!("{indent}{name:<width$}  {about}");
+            }
         }
     }
     EXIT_OK
