@@ -74,6 +74,9 @@ pub struct Step {
     pub folded: usize,
 }
 
+/// How many recent steps a Sentinel's step may be merged into.
+const MERGE_WINDOW: usize = 6;
+
 /// Tells the same step taken by several Sentinels once, and a repeated step
 /// of one node (a refused connect every second) once with a count.
 fn collapse(lines: Vec<Line>) -> Vec<Step> {
@@ -81,14 +84,20 @@ fn collapse(lines: Vec<Line>) -> Vec<Step> {
     // For each node, the index of its last step, to fold repeats into.
     let mut last_of: std::collections::BTreeMap<String, usize> = Default::default();
     for l in lines {
-        if let Some(prev) = steps.last_mut()
-            && l.merge.is_some()
-            && prev.line.merge == l.merge
-            && prev.line.who != l.who
-            && !prev.also.iter().any(|(w, _)| *w == l.who)
-        {
-            prev.also.push((l.who.clone(), l.t));
-            prev.folded += 1;
+        // A recent step (the last few, within a second) with the same key.
+        let mergeable = l.merge.as_ref().and_then(|_| {
+            let from = steps.len().saturating_sub(MERGE_WINDOW);
+            (from..steps.len()).rev().find(|&i| {
+                let s = &steps[i];
+                s.line.merge == l.merge
+                    && l.t.saturating_sub(s.line.t) <= 1_000_000
+                    && s.line.who != l.who
+                    && !s.also.iter().any(|(w, _)| *w == l.who)
+            })
+        });
+        if let Some(i) = mergeable {
+            steps[i].also.push((l.who.clone(), l.t));
+            steps[i].folded += 1;
             continue;
         }
         if l.repeat

@@ -118,7 +118,10 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         Family::Persistence => persistence(e)?,
     };
     let mut l = line(what);
-    if e.event.starts_with(['+', '-']) {
+    if e.event == "+vote-for-leader" {
+        // "votes for itself" and "votes for sentinel-2" are different steps.
+        l.merge = Some(format!("{} {}", e.event, l.what));
+    } else if e.event.starts_with(['+', '-']) {
         // Sentinels act alike: tell the same step once, naming who followed.
         l.merge = Some(format!("{} {}", e.event, e.detail));
     }
@@ -539,7 +542,8 @@ fn persistence(e: &Event) -> Option<String> {
             e.detail.split(": ").nth(1).unwrap_or("")
         ),
         "Before turning into a replica, using my own master parameters to synthesize a cached master" => {
-            "finds its replication ID and offset in the RDB, so it can try a partial resync"
+            "turns its own replication ID and offset into a cached master, so it can try a \
+             partial resync with its (new) master"
                 .into()
         }
         "Saving the final RDB snapshot before exiting." => {
