@@ -606,8 +606,10 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
     };
     // Directory (the name's prefix), then the optional `topic`, then name.
     type Entries = Vec<(String, String)>;
-    let mut topics: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Entries>> =
-        Default::default();
+    let mut topics: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Entries>,
+    > = Default::default();
     for file in files {
         let plan = match load(&file) {
             Ok(p) => p,

@@ -34,7 +34,10 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     }
     for (i, s) in w.sentinels() {
         for sel in &s.selections {
-            let chosen = sel.chosen.as_ref().map_or("no replica".to_string(), |c| cx.at(c));
+            let chosen = sel
+                .chosen
+                .as_ref()
+                .map_or("no replica".to_string(), |c| cx.at(c));
             say(format!(
                 "{} chose {chosen} at {} in epoch {}",
                 w.names[i],
@@ -136,8 +139,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         ));
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.holds).collect();
-    if verdicts.is_empty() {
-    } else if failed.is_empty() {
+    if !verdicts.is_empty() && failed.is_empty() {
         say(format!(
             "all {} expectations of the scenario hold",
             verdicts.len()

@@ -44,9 +44,10 @@ fn family(event: &str) -> Option<Family> {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
         | "link" | "clock-jump" | "replicaof" | "burst" => Fault,
         "+sdown" | "-sdown" | "+odown" | "-odown" | "+reboot" => Detection,
-        "+try-failover" | "+vote-for-leader" | "+elected-leader" | "-failover-abort-not-elected" => {
-            Election
-        }
+        "+try-failover"
+        | "+vote-for-leader"
+        | "+elected-leader"
+        | "-failover-abort-not-elected" => Election,
         "+selected-slave"
         | "+failover-state-send-slaveof-noone"
         | "+promoted-slave"
@@ -407,7 +408,8 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
         }
         "Disconnecting timedout replica (streaming sync)" => format!(
             "drops {replica}: it has not acknowledged anything for repl-timeout ({} s)",
-            cx.redis_conf(cx.name(e.node)).map_or(60, |c| c.repl_timeout)
+            cx.redis_conf(cx.name(e.node))
+                .map_or(60, |c| c.repl_timeout)
         ),
         "scheduled to be closed ASAP for overcoming of output buffer limits." => format!(
             "drops {replica}: its output buffer went over client-output-buffer-limit while it \
@@ -474,14 +476,19 @@ fn link(cx: &Context, e: &Event, before_fault: bool) -> Option<(String, bool)> {
         "MASTER timeout: no data nor PING received..." => (
             format!(
                 "has heard nothing from its master for repl-timeout ({} s) and drops the link",
-                cx.redis_conf(cx.name(e.node)).map_or(60, |c| c.repl_timeout)
+                cx.redis_conf(cx.name(e.node))
+                    .map_or(60, |c| c.repl_timeout)
             ),
             false,
         ),
         "Error condition on socket for SYNC" => (
             format!(
                 "cannot connect to its master ({}) and retries every second",
-                e.detail.rsplit(": ").next().unwrap_or("error").to_lowercase()
+                e.detail
+                    .rsplit(": ")
+                    .next()
+                    .unwrap_or("error")
+                    .to_lowercase()
             ),
             true,
         ),
@@ -500,7 +507,10 @@ fn link(cx: &Context, e: &Event, before_fault: bool) -> Option<(String, bool)> {
                 .split_whitespace()
                 .find(|w| w.contains(':'))
                 .unwrap_or("?");
-            (format!("loses its connection with replica {}", cx.at(addr)), false)
+            (
+                format!("loses its connection with replica {}", cx.at(addr)),
+                false,
+            )
         }
         _ => return None,
     })
@@ -547,8 +557,7 @@ fn persistence(e: &Event) -> Option<String> {
                 .into()
         }
         "Saving the final RDB snapshot before exiting." => {
-            "saves a final RDB snapshot, with its replication ID and offset, before exiting"
-                .into()
+            "saves a final RDB snapshot, with its replication ID and offset, before exiting".into()
         }
         "changes in seconds. Saving..." => {
             format!("reaches a save point ({}) and forks an RDB save", e.detail)
@@ -580,7 +589,10 @@ mod tests {
 
     #[test]
     fn unknown_events_have_no_family() {
-        assert_eq!(family("Non blocking connect for SYNC fired the event."), None);
+        assert_eq!(
+            family("Non blocking connect for SYNC fired the event."),
+            None
+        );
         assert_eq!(family("+sdown"), Some(Family::Detection));
     }
 }

@@ -113,10 +113,7 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     );
     println!(
         "{:>14}  {:>9}  {:>18}  {:>14}",
-        "value",
-        "failovers",
-        "failover s (med)",
-        "lost (median)"
+        "value", "failovers", "failover s (med)", "lost (median)"
     );
     for s in &sums {
         println!(
@@ -126,14 +123,18 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
             s.runs,
             s.failover
                 .map_or("-".to_string(), |f| format!("{:.3}", f.median)),
-            s.lost.map_or("-".to_string(), |l| format!("{:.1}", l.median))
+            s.lost
+                .map_or("-".to_string(), |l| format!("{:.1}", l.median))
         );
     }
     let errors = rows.iter().filter(|r| r.error.is_some()).count();
     if errors > 0 {
         println!("{errors} run(s) stopped early (see the error column of runs.csv)");
     }
-    println!("wrote {}/runs.csv, summary.csv, plot.svg", args.out.display());
+    println!(
+        "wrote {}/runs.csv, summary.csv, plot.svg",
+        args.out.display()
+    );
     Ok(())
 }
 

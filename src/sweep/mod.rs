@@ -45,7 +45,11 @@ pub fn plans(text: &str, file: &str, p: &Param, values: &[f64]) -> Result<Vec<Pl
         .map(|&v| {
             let t = p.apply(text, v)?;
             scenario::parse(file, &t).map_err(|e| {
-                format!("{} = {}: the scenario becomes invalid: {e}", p.key, p.display(v))
+                format!(
+                    "{} = {}: the scenario becomes invalid: {e}",
+                    p.key,
+                    p.display(v)
+                )
             })
         })
         .collect()
@@ -65,7 +69,9 @@ pub fn run(plans: &[Plan], values: &[f64], seeds: &[u64], jobs: usize) -> Vec<Ro
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(i, seed)) = work.get(k) else { break };
                     let row = measure(&plans[i], values[i], seed);
-                    rows.lock().expect("no panics while holding it").push((i, row));
+                    rows.lock()
+                        .expect("no panics while holding it")
+                        .push((i, row));
                 }
             });
         }
@@ -106,7 +112,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
         .count() as u64;
     row.lost = w.lost_writes().len() as u64;
-    row.unavailable = timeline::longest_write_gap(&history, times.fault.unwrap_or(0))
-        .map(|g| g.len());
+    row.unavailable =
+        timeline::longest_write_gap(&history, times.fault.unwrap_or(0)).map(|g| g.len());
     row
 }

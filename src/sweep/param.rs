@@ -195,9 +195,7 @@ impl Param {
         match (&self.section, self.kind) {
             (_, Kind::Duration) => "µs",
             (_, Kind::Size) => "bytes",
-            (Section::Sentinel, _) if self.key != "quorum" && self.key != "parallel-syncs" => {
-                "ms"
-            }
+            (Section::Sentinel, _) if self.key != "quorum" && self.key != "parallel-syncs" => "ms",
             _ => "",
         }
     }
@@ -289,7 +287,11 @@ mod tests {
         assert!(p.range("30000..1000").is_err());
         let e = Param::parse("down-after-milisecond", 0).unwrap_err();
         assert!(e.contains("did you mean `down-after-milliseconds`"), "{e}");
-        assert!(Param::parse("appendonly", 0).unwrap_err().contains("cannot be swept"));
+        assert!(
+            Param::parse("appendonly", 0)
+                .unwrap_err()
+                .contains("cannot be swept")
+        );
         assert!(Param::parse("fault.2.at", 1).is_err());
         let f = Param::parse("fault.1.at", 1).unwrap();
         assert_eq!(f.range("10s..20s").unwrap(), (10e6, 20e6));

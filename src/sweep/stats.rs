@@ -80,7 +80,10 @@ mod tests {
     #[test]
     fn quartiles_interpolate() {
         let s = Spread::of(&[4.0, 1.0, 3.0, 2.0, 5.0]).unwrap();
-        assert_eq!((s.min, s.q1, s.median, s.q3, s.max), (1.0, 2.0, 3.0, 4.0, 5.0));
+        assert_eq!(
+            (s.min, s.q1, s.median, s.q3, s.max),
+            (1.0, 2.0, 3.0, 4.0, 5.0)
+        );
         let e = Spread::of(&[1.0, 2.0]).unwrap();
         assert_eq!(e.median, 1.5);
         assert_eq!(Spread::of(&[]), None);

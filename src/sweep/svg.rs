@@ -111,9 +111,9 @@ pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -
         esc(title),
         W / 2.0
     );
-    let (lo, hi) = sums
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x.value), b.max(x.value)));
+    let (lo, hi) = sums.iter().fold((f64::MAX, f64::MIN), |(a, b), x| {
+        (a.min(x.value), b.max(x.value))
+    });
     let x = Axis {
         lo: if sums.is_empty() { 0.0 } else { lo },
         hi: if sums.is_empty() { 1.0 } else { hi },
@@ -270,8 +270,14 @@ mod tests {
     #[test]
     fn ticks_are_round_numbers() {
         assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(ticks(1000.0, 30000.0, 6), vec![5000.0, 10000.0, 15000.0, 20000.0, 25000.0, 30000.0]);
-        assert_eq!(log_ticks(1.0, 100.0), vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(
+            ticks(1000.0, 30000.0, 6),
+            vec![5000.0, 10000.0, 15000.0, 20000.0, 25000.0, 30000.0]
+        );
+        assert_eq!(
+            log_ticks(1.0, 100.0),
+            vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+        );
         assert_eq!(label(30000.0), "30k");
         assert_eq!(label(2.5), "2.5");
         assert_eq!(label(5000.0), "5k");
