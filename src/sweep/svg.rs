@@ -158,7 +158,14 @@ fn panel(
         .flatten()
         .map(|sp| sp.max)
         .fold(0.0, f64::max);
-    let yt = ticks(0.0, if ymax > 0.0 { ymax * 1.05 } else { 1.0 }, 5);
+    let target = if ymax > 0.0 { ymax * 1.05 } else { 1.0 };
+    let mut yt = ticks(0.0, target, 5);
+    // The top tick covers the data.
+    if let [.., a, b] = yt[..]
+        && b < target
+    {
+        yt.push(b + (b - a));
+    }
     let y = Axis {
         lo: 0.0,
         hi: yt.last().copied().unwrap_or(1.0).max(ymax).max(1e-9),
