@@ -89,6 +89,14 @@ impl<'a> Context<'a> {
             .unwrap_or_else(|| addr.to_string())
     }
 
+    /// A replica by address: `replica-1`, or `master (as a replica)`.
+    pub fn replica(&self, addr: &str) -> String {
+        match self.at(addr) {
+            n if n.starts_with("replica") => n,
+            n => format!("{n} (as a replica)"),
+        }
+    }
+
     /// The Sentinel with a run id, or a shortened id.
     pub fn runid(&self, id: &str) -> String {
         self.by_runid

@@ -508,7 +508,7 @@ fn link(cx: &Context, e: &Event, before_fault: bool) -> Option<(String, bool)> {
                 .find(|w| w.contains(':'))
                 .unwrap_or("?");
             (
-                format!("loses its connection with replica {}", cx.at(addr)),
+                format!("loses its connection with {}", cx.replica(addr)),
                 false,
             )
         }
