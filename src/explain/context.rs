@@ -99,10 +99,12 @@ impl<'a> Context<'a> {
 
     /// The Sentinel with a run id, or a shortened id.
     pub fn runid(&self, id: &str) -> String {
-        self.by_runid
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("the Sentinel with run id {}…", &id[..id.len().min(8)]))
+        self.by_runid.get(id).cloned().unwrap_or_else(|| {
+            format!(
+                "the Sentinel with run id {}…",
+                id.chars().take(8).collect::<String>()
+            )
+        })
     }
 
     /// The run id of a Sentinel node, if known.

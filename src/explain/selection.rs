@@ -76,8 +76,9 @@ fn versus(chosen: &Candidate, other: &Candidate) -> String {
 }
 
 fn short(id: &Option<compact_str::CompactString>) -> String {
-    id.as_ref()
-        .map_or("none".to_string(), |r| format!("{}…", &r[..r.len().min(8)]))
+    id.as_ref().map_or("none".to_string(), |r| {
+        format!("{}…", r.chars().take(8).collect::<String>())
+    })
 }
 
 fn exclusion(why: &str) -> &'static str {
