@@ -34,18 +34,29 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
+/// At most this many runs per sweep: a typo in --steps or --seeds should
+/// be an error, not an afternoon.
+const MAX_RUNS: usize = 1_000_000;
+
 fn seeds(text: &str, base: u64) -> Result<Vec<u64>, String> {
     let bad = || format!("--seeds: expected a count like 20 or a range like 0..20, got `{text}`");
+    let too_many = || format!("--seeds `{text}`: more than {MAX_RUNS} seeds");
     let s: Vec<u64> = match text.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (
                 a.trim().parse::<u64>().map_err(|_| bad())?,
                 b.trim().parse::<u64>().map_err(|_| bad())?,
             );
+            if b.saturating_sub(a) > MAX_RUNS as u64 {
+                return Err(too_many());
+            }
             (a..b).collect()
         }
         None => {
             let n = text.trim().parse::<u64>().map_err(|_| bad())?;
+            if n > MAX_RUNS as u64 {
+                return Err(too_many());
+            }
             (0..n).map(|i| base.wrapping_add(i)).collect()
         }
     };
@@ -78,12 +89,22 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     })?;
     let p = Param::parse(key.trim(), base.faults.len())?;
     let (a, b) = p.range(range.trim())?;
+    if args.steps > MAX_RUNS {
+        return Err(format!("--steps {}: at most {MAX_RUNS}", args.steps));
+    }
     let mut values = param::values(a, b, args.steps, args.log)?;
     for v in &mut values {
         *v = p.round(*v);
     }
     values.dedup();
     let seeds = seeds(&args.seeds, base.seed)?;
+    if values.len() * seeds.len() > MAX_RUNS {
+        return Err(format!(
+            "{} values x {} seeds is more than {MAX_RUNS} runs",
+            values.len(),
+            seeds.len()
+        ));
+    }
     let plans = super::plans(&text, &file, &p, &values)?;
     let jobs = args
         .jobs
@@ -148,5 +169,6 @@ mod tests {
         assert_eq!(seeds("2..4", 7).unwrap(), vec![2, 3]);
         assert!(seeds("0", 7).is_err());
         assert!(seeds("x", 7).is_err());
+        assert!(seeds("99999999999", 7).is_err());
     }
 }
