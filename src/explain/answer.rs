@@ -51,11 +51,16 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     }
     let history = w.history();
     let (mut ok, mut refused, mut unknown) = (0u64, 0u64, 0u64);
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    // Error replies by prefix: how many, first and last reply time.
+    let mut errors: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     for o in &history {
         if let Outcome::Error(e) = &o.outcome {
             let prefix = e.split_whitespace().next().unwrap_or("").to_string();
-            *errors.entry(prefix).or_default() += 1;
+            let t = o.completed.unwrap_or(o.invoked);
+            let entry = errors.entry(prefix).or_insert((0, t, t));
+            entry.0 += 1;
+            entry.1 = entry.1.min(t);
+            entry.2 = entry.2.max(t);
         }
         if o.kind != OpKind::Set {
             continue;
@@ -128,8 +133,13 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             Context::secs(win.to)
         ));
     }
-    for (prefix, n) in &errors {
-        say(format!("{prefix} error replies: {}", thousands(*n)));
+    for (prefix, (n, first, last)) in &errors {
+        say(format!(
+            "{prefix} error replies: {} (from {} to {})",
+            thousands(*n),
+            Context::secs(*first),
+            Context::secs(*last)
+        ));
     }
     let stale = crate::check::stale::stale_reads(&history).len();
     if stale > 0 {
