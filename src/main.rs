@@ -82,7 +82,9 @@ enum Command {
     /// Narrate a run for a learner: each step in plain words with its time,
     /// the decisions with their reasons, and an answer with measured numbers.
     Explain {
+        /// The scenario to narrate.
         scenario: PathBuf,
+        /// Seed for every random stream (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
     },
