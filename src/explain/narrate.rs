@@ -158,9 +158,24 @@ fn fault(cx: &Context, e: &Event) -> String {
         ),
         "heal" => "heals every partition: retransmitted packets get through again".to_string(),
         "link" => format!("changes a link: {}", e.detail),
-        "clock-jump" => format!("{}; Sentinel's timers notice the jump", e.detail),
-        "replicaof" => format!("an operator runs {}", e.detail),
-        "burst" => format!("gets a bulk load: {}", e.detail),
+        "clock-jump" => format!(
+            "has its wall clock jump {} (timers are monotonic; Sentinel compares wall-clock \
+             times and notices)",
+            e.detail.rsplit(' ').next().unwrap_or("")
+        ),
+        "replicaof" => {
+            let cmd = e.detail.split(" on ").next().unwrap_or(&e.detail);
+            match cmd.split_whitespace().nth(1) {
+                Some(ip) if cmd != "REPLICAOF NO ONE" => {
+                    format!("is pointed at {} by an operator ({cmd})", cx.at(ip))
+                }
+                _ => format!("is made a master by an operator ({cmd})"),
+            }
+        }
+        "burst" => format!(
+            "gets a bulk load of {}",
+            e.detail.split(" on ").next().unwrap_or(&e.detail)
+        ),
         _ => e.detail.clone(),
     }
 }
@@ -336,6 +351,7 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
     // "Replica 10.0.0.2:6379" / "replica 10.0.0.2:6379" in the detail.
     let replica = d
         .split_whitespace()
+        .map(|w| w.trim_start_matches("addr="))
         .find(|w| w.contains(':') && w.starts_with(|c: char| c.is_ascii_digit()))
         .map(|a| cx.at(a.trim_end_matches(|c: char| !c.is_ascii_digit())))
         .unwrap_or_else(|| "a replica".into());
