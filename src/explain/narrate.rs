@@ -286,9 +286,11 @@ fn failover(cx: &Context, e: &Event) -> String {
         "+failover-end-for-timeout" => "ends the failover after failover-timeout, although not \
                                         every replica confirmed the new master"
             .to_string(),
-        "-failover-abort-no-good-slave" => "aborts the failover: no replica qualifies for \
-                                            promotion (-failover-abort-no-good-slave)"
-            .to_string(),
+        "-failover-abort-no-good-slave" => format!(
+            "aborts the failover: no replica qualifies for promotion \
+             (-failover-abort-no-good-slave){}",
+            super::selection::none_qualified(cx, e)
+        ),
         "-failover-abort-slave-timeout" => "aborts the failover: the selected replica did not \
                                             turn into a master in time"
             .to_string(),

@@ -38,6 +38,29 @@ pub fn why(cx: &Context, e: &Event) -> Option<String> {
     })
 }
 
+/// Why no replica qualified, for `-failover-abort-no-good-slave`.
+pub fn none_qualified(cx: &Context, e: &Event) -> String {
+    match selection(cx, e) {
+        Some(sel) if sel.candidates.is_empty() => {
+            ": it knows of no replica yet (Sentinel learns the replicas from the master's INFO, \
+             which it asks for every 10 s)"
+                .to_string()
+        }
+        Some(sel) => {
+            let why: Vec<String> = sel
+                .candidates
+                .iter()
+                .map(|c| match c.excluded {
+                    Some(r) => format!("{} was excluded ({})", cx.at(&c.name), exclusion(r)),
+                    None => format!("{} was eligible", cx.at(&c.name)),
+                })
+                .collect();
+            format!(": {}", why.join("; "))
+        }
+        None => String::new(),
+    }
+}
+
 fn selection<'a>(cx: &'a Context, e: &Event) -> Option<&'a Selection> {
     let s = cx.world.sentinel(e.node as usize)?;
     s.selections.iter().rev().find(|s| s.t <= e.t)

@@ -12,12 +12,12 @@ fn secs(t: Option<u64>) -> String {
 /// One row per run, sorted by value then seed.
 pub fn runs(p: &Param, rows: &[Row]) -> String {
     let mut out = String::from(
-        "param,value,seed,failover_s,odown_s,lost_acked_writes,acked_writes,max_unavailability_s,error\n",
+        "param,value,seed,failover_s,odown_s,lost_acked_writes,acked_writes,max_unavailability_s,full_resyncs,error\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             p.key,
             p.display(r.value),
             r.seed,
@@ -26,6 +26,7 @@ pub fn runs(p: &Param, rows: &[Row]) -> String {
             r.lost,
             r.acked,
             secs(r.unavailable),
+            r.full_resyncs,
             r.error.as_deref().unwrap_or("").replace([',', '\n'], ";")
         );
     }

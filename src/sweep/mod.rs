@@ -34,6 +34,9 @@ pub struct Row {
     pub acked: u64,
     /// Longest time without an acknowledged write after the first fault.
     pub unavailable: Option<Micros>,
+    /// Full resyncs replicas started after the first fault (or in the whole
+    /// run, without a fault).
+    pub full_resyncs: u64,
     /// Why the run stopped early (a runaway run).
     pub error: Option<String>,
 }
@@ -91,6 +94,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         lost: 0,
         acked: 0,
         unavailable: None,
+        full_resyncs: 0,
         error: None,
     };
     let outcome = match world::run(plan, seed) {
@@ -106,6 +110,14 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         row.failover = times.switch_master.map(|t| t - f);
         row.odown = times.odown.map(|t| t - f);
     }
+    let since = times.fault.unwrap_or(0);
+    row.full_resyncs = w
+        .sim
+        .kernel
+        .trace
+        .named("Full resync from master")
+        .filter(|e| e.t >= since)
+        .count() as u64;
     let history = w.history();
     row.acked = history
         .iter()

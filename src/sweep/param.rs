@@ -186,14 +186,23 @@ impl Param {
     pub fn display(&self, v: f64) -> String {
         match self.kind {
             Kind::Float => format!("{v:.3}"),
+            Kind::Duration => format!("{:.3}", v.round() / 1e6),
             _ => format!("{}", v.round() as u64),
+        }
+    }
+
+    /// A displayed value back as the number the sweep uses.
+    pub fn plotted(&self, v: f64) -> f64 {
+        match self.kind {
+            Kind::Duration => v / 1e6,
+            _ => v,
         }
     }
 
     /// The unit of displayed values.
     pub fn unit(&self) -> &'static str {
         match (&self.section, self.kind) {
-            (_, Kind::Duration) => "µs",
+            (_, Kind::Duration) => "s",
             (_, Kind::Size) => "bytes",
             (Section::Sentinel, _) if self.key != "quorum" && self.key != "parallel-syncs" => "ms",
             _ => "",

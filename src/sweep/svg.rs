@@ -111,9 +111,10 @@ pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -
         esc(title),
         W / 2.0
     );
-    let (lo, hi) = sums.iter().fold((f64::MAX, f64::MIN), |(a, b), x| {
-        (a.min(x.value), b.max(x.value))
-    });
+    let xs: Vec<f64> = sums.iter().map(|x| p.plotted(x.value)).collect();
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     let x = Axis {
         lo: if sums.is_empty() { 0.0 } else { lo },
         hi: if sums.is_empty() { 1.0 } else { hi },
@@ -136,15 +137,17 @@ pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -
     ];
     for (k, (name, spreads)) in panels.iter().enumerate() {
         let top = TOP + k as f64 * (PANEL_H + GAP);
-        panel(&mut s, &x, sums, spreads, top, name, &xlabel);
+        panel(&mut s, &x, &xs, sums, spreads, top, name, &xlabel);
     }
     s.push_str("</svg>\n");
     s
 }
 
+#[allow(clippy::too_many_arguments)]
 fn panel(
     s: &mut String,
     x: &Axis,
+    xs: &[f64],
     sums: &[Summary],
     spreads: &[Option<Spread>],
     top: f64,
@@ -215,10 +218,10 @@ fn panel(
         esc(xlabel)
     );
     // Bands and the median, one segment per run of values that have data.
-    let pts: Vec<Option<(f64, Spread)>> = sums
+    let pts: Vec<Option<(f64, Spread)>> = xs
         .iter()
         .zip(spreads)
-        .map(|(v, sp)| sp.map(|sp| (x.pos(v.value, x0, x1), sp)))
+        .map(|(v, sp)| sp.map(|sp| (x.pos(*v, x0, x1), sp)))
         .collect();
     for seg in pts.split(|p| p.is_none()).filter(|g| !g.is_empty()) {
         let seg: Vec<(f64, Spread)> = seg.iter().flatten().copied().collect();
@@ -258,12 +261,12 @@ fn panel(
             );
         }
     }
-    for (v, sp) in sums.iter().zip(spreads) {
+    for ((v, sp), px) in sums.iter().zip(spreads).zip(xs) {
         if sp.is_none() && v.runs > 0 {
             let _ = writeln!(
                 s,
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#a50f15\">none</text>",
-                x.pos(v.value, x0, x1),
+                x.pos(*px, x0, x1),
                 y0 - 6.0
             );
         }
