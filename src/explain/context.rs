@@ -160,12 +160,36 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// "(5.412 s after the fault)" when there was a fault before `t`.
+    /// "(5.412 s after master was killed)": the time since the latest fault
+    /// that can start a failover story, when there was one before `t`.
     pub fn since_fault(&self, t: Micros) -> String {
-        match self.first_fault {
-            Some(f) if t >= f => format!(" ({} after the first fault)", Self::span(t - f)),
-            _ => String::new(),
-        }
+        let latest = self
+            .world
+            .sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .take_while(|e| e.t <= t)
+            .filter(|e| {
+                matches!(
+                    e.event.as_ref(),
+                    "kill" | "crash" | "pause" | "partition" | "shutdown"
+                )
+            })
+            .last();
+        let Some(f) = latest else {
+            return String::new();
+        };
+        let name = self.name(f.node);
+        let what = match f.event.as_ref() {
+            "kill" => format!("{name} was killed"),
+            "crash" => format!("{name}'s host lost power"),
+            "pause" => format!("{name} was paused"),
+            "shutdown" => format!("{name} was stopped"),
+            _ => "the partition began".to_string(),
+        };
+        format!(" ({} after {what})", Self::span(t - f.t))
     }
 }
 
