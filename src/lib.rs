@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod client;
+pub mod explain;
 pub mod fuzz;
 pub mod golden;
 pub mod proto;
@@ -15,5 +16,6 @@ pub mod report;
 pub mod scenario;
 pub mod sentinel;
 pub mod sim;
+pub mod sweep;
 pub mod trace;
 pub mod world;

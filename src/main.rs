@@ -79,6 +79,18 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Narrate a run for a learner: each step in plain words with its time,
+    /// the decisions with their reasons, and an answer with measured numbers.
+    Explain {
+        /// The scenario to narrate.
+        scenario: PathBuf,
+        /// Seed for every random stream (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run a scenario over a range of one setting and several seeds; write
+    /// a CSV of failover times and lost writes, and an SVG plot of them.
+    Sweep(redsim::sweep::cli::SweepArgs),
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -166,6 +178,8 @@ fn main() -> ExitCode {
         Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
         Command::Fuzz(args) => cmd_fuzz(args),
         Command::List { paths } => cmd_list(&paths),
+        Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
+        Command::Sweep(args) => redsim::sweep::cli::run(&args),
     };
     ExitCode::from(code)
 }
@@ -252,6 +266,23 @@ fn cmd_run(
         EXIT_OK
     } else {
         EXIT_EXPECTATION_FAILED
+    }
+}
+
+fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    match redsim::explain::explain(&plan, seed.unwrap_or(plan.seed)) {
+        Ok(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            EXIT_SIMULATION_ERROR
+        }
     }
 }
 
@@ -575,7 +606,12 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let mut topics: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    // Directory (the name's prefix), then the optional `topic`, then name.
+    type Entries = Vec<(String, String)>;
+    let mut topics: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Entries>,
+    > = Default::default();
     for file in files {
         let plan = match load(&file) {
             Ok(p) => p,
@@ -596,19 +632,33 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
                     .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
             })
             .unwrap_or_default();
-        topics.entry(topic).or_default().push((name, about));
+        topics
+            .entry(topic)
+            .or_default()
+            .entry(plan.topic.clone().unwrap_or_default())
+            .or_default()
+            .push((name, about));
     }
     let width = topics
         .values()
+        .flat_map(|t| t.values())
         .flatten()
         .map(|(n, _)| n.len())
         .max()
         .unwrap_or(0);
-    for (topic, entries) in topics {
+    for (topic, groups) in topics {
         println!("{topic}/");
-        for (name, about) in entries {
-            let about: String = about.chars().take(100).collect();
-            println!("  {name:<width$}  {about}");
+        for (sub, entries) in groups {
+            let indent = if sub.is_empty() {
+                "  "
+            } else {
+                println!("  {sub}:");
+                "    "
+            };
+            for (name, about) in entries {
+                let about: String = about.chars().take(100).collect();
+                println!("{indent}{name:<width$}  {about}");
+            }
         }
     }
     EXIT_OK

@@ -570,6 +570,19 @@ impl World {
                     .unwrap_or_default();
                 (c.holds(n), format!("{n}{first}"))
             }
+            Expectation::LostWaitedWrites(c) => {
+                let history = self.history();
+                let n = self
+                    .lost_writes()
+                    .iter()
+                    .filter(|l| {
+                        history.iter().any(|o| {
+                            o.client == l.client && o.seq == l.seq && o.wait_acked >= Some(1)
+                        })
+                    })
+                    .count() as u64;
+                (c.holds(n), n.to_string())
+            }
             Expectation::MaxUnavailability(max) => {
                 match crate::check::timeline::longest_write_gap(&self.history(), 0) {
                     Some(gap) => (

@@ -817,8 +817,23 @@ fn no_command_panics_on_any_fixture() {
         }
     }
     assert!(files.len() > 30, "fixtures found: {files:?}");
+    let sweep_out = scratch("no-panic-sweep");
+    let sweep_out = sweep_out.to_str().expect("UTF-8 path");
     for f in &files {
         for args in [
+            vec!["explain", f.as_str()],
+            vec![
+                "sweep",
+                f,
+                "--param",
+                "quorum=1..2",
+                "--steps",
+                "2",
+                "--seeds",
+                "1",
+                "--out",
+                sweep_out,
+            ],
             vec!["run", f.as_str()],
             vec!["run", f, "--format", "jsonl", "--stats"],
             vec!["run", f, "--check-determinism"],
@@ -852,4 +867,15 @@ fn list_groups_scenarios_by_topic_with_their_questions() {
         text.contains("How does Sentinel avoid split brain, and where does it still lose writes?"),
         "{text}"
     );
+}
+
+#[test]
+fn list_groups_the_interview_library_by_topic_with_questions() {
+    let o = redsim(&["list", "scenarios/interview"]);
+    o.exits(0)
+        .stdout_has("interview/\n")
+        .stdout_has("  sentinel:\n")
+        .stdout_has("    how-sentinel-picks-the-new-master")
+        .stdout_has("How does Sentinel pick the new master?")
+        .stdout_has("  claims in the notes:\n");
 }

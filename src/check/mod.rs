@@ -124,6 +124,8 @@ pub enum Expectation {
     },
     /// Acknowledged writes absent from the final state.
     LostAckedWrites(Cmp),
+    /// Lost acknowledged writes whose WAIT reported at least one replica.
+    LostWaitedWrites(Cmp),
     /// Writes the clients saw acknowledged.
     AckedWrites(Cmp),
     /// Reads that returned a value older than an acknowledged write.
@@ -200,6 +202,9 @@ impl Expectation {
                 window(after, before)
             ),
             Expectation::LostAckedWrites(c) => format!("lost acknowledged writes {c}"),
+            Expectation::LostWaitedWrites(c) => {
+                format!("lost writes that WAIT confirmed on a replica {c}")
+            }
             Expectation::AckedWrites(c) => format!("acknowledged writes {c}"),
             Expectation::StaleReads(c) => format!("stale reads {c}"),
             Expectation::MaxUnavailability(d) => {

@@ -185,6 +185,15 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
     let at = |e: &Event| crate::sim::time::Secs(e.t);
     match (died, restarted, resynced) {
         (_, _, Some(r)) if died.is_none_or(|d| r.t < d.t) => demotion_chain(l, r, events, names),
+        // It came back (with the write, if it was persisted) and was then
+        // demoted: its own full resync discarded the write.
+        (Some(d), Some(s), Some(r)) if r.t >= s.t => format!(
+            "acknowledged by {name}, which died at {}, restarted at {} and was then demoted: \
+             its full resync at {} discarded whatever it had kept",
+            at(d),
+            at(s),
+            at(r)
+        ),
         (Some(d), Some(s), _) => format!(
             "acknowledged by {name}, which died at {} and restarted at {} without it (not persisted), \
              so its replicas resynced to the loss",

@@ -29,6 +29,8 @@ struct RawScenario {
     description: Option<String>,
     question: Option<String>,
     answer: Option<String>,
+    /// A subgroup for `redsim list` within the scenario's directory.
+    topic: Option<String>,
     #[serde(default)]
     seed: u64,
     duration: Spanned<String>,
@@ -255,6 +257,7 @@ struct RawExpect {
     count: Option<Spanned<String>>,
     resync: Option<Spanned<String>>,
     lost_acked_writes: Option<Spanned<String>>,
+    lost_waited_writes: Option<Spanned<String>>,
     acked_writes: Option<Spanned<String>>,
     stale_reads: Option<Spanned<String>>,
     max_unavailability: Option<Spanned<String>>,
@@ -425,6 +428,8 @@ pub struct Plan {
     pub description: Option<String>,
     pub question: Option<String>,
     pub answer: Option<String>,
+    /// A subgroup for `redsim list` (e.g. "sentinel" within interview/).
+    pub topic: Option<String>,
     pub seed: u64,
     pub duration: Micros,
     pub max_events: u64,
@@ -877,6 +882,7 @@ impl Builder<'_> {
             name: raw.name,
             description: raw.description,
             question: raw.question,
+            topic: raw.topic,
             answer: raw.answer,
             seed: raw.seed,
             duration,
@@ -1324,6 +1330,9 @@ impl Builder<'_> {
         }
         if let Some(c) = &r.lost_acked_writes {
             found.push(Expectation::LostAckedWrites(self.cmp(c)?));
+        }
+        if let Some(c) = &r.lost_waited_writes {
+            found.push(Expectation::LostWaitedWrites(self.cmp(c)?));
         }
         if let Some(d) = &r.max_unavailability {
             found.push(Expectation::MaxUnavailability(self.duration(d)?));

@@ -1,0 +1,195 @@
+//! The closing answer: the scenario's own answer, then the numbers this run
+//! measured — failover milestones, the promotion, resyncs, writes lost and
+//! why, unavailability, two-master windows, client errors, expectations.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::check::{Verdict, timeline};
+use crate::client::{OpKind, Outcome};
+
+use super::context::{Context, thousands};
+
+pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
+    let w = cx.world;
+    let events = &w.sim.kernel.trace.events;
+    let mut out = String::new();
+    if let Some(a) = &w.plan.answer {
+        let _ = writeln!(out, "In short: {a}");
+    }
+    let _ = writeln!(out, "Measured in this run:");
+    let mut say = |s: String| {
+        let _ = writeln!(out, "- {s}");
+    };
+    let times = timeline::failover_times(events);
+    if let (Some(f), true) = (times.fault, cx.sentinels > 0) {
+        let after = |t: Option<u64>| t.map_or("never".to_string(), |t| Context::span(t - f));
+        say(format!(
+            "first fault at {}; +odown after {}, a leader elected after {}, +switch-master after {}",
+            Context::secs(f),
+            after(times.odown),
+            after(times.elected),
+            after(times.switch_master)
+        ));
+    }
+    for (i, s) in w.sentinels() {
+        for sel in &s.selections {
+            let chosen = sel
+                .chosen
+                .as_ref()
+                .map_or("no replica".to_string(), |c| cx.at(c));
+            say(format!(
+                "{} chose {chosen} at {} in epoch {}",
+                w.names[i],
+                Context::secs(sel.t),
+                sel.epoch
+            ));
+        }
+    }
+    for line in resyncs(cx) {
+        say(line);
+    }
+    let history = w.history();
+    let (mut ok, mut refused, mut unknown) = (0u64, 0u64, 0u64);
+    // Error replies by prefix: how many, first and last reply time.
+    let mut errors: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for o in &history {
+        if let Outcome::Error(e) = &o.outcome {
+            let prefix = e.split_whitespace().next().unwrap_or("").to_string();
+            let t = o.completed.unwrap_or(o.invoked);
+            let entry = errors.entry(prefix).or_insert((0, t, t));
+            entry.0 += 1;
+            entry.1 = entry.1.min(t);
+            entry.2 = entry.2.max(t);
+        }
+        if o.kind != OpKind::Set {
+            continue;
+        }
+        match o.outcome {
+            Outcome::Ok => ok += 1,
+            Outcome::Error(_) => refused += 1,
+            _ => unknown += 1,
+        }
+    }
+    if ok + refused + unknown > 0 {
+        say(format!(
+            "writes: {} acknowledged, {} refused with an error, {} of unknown fate (timeout or \
+             connection lost)",
+            thousands(ok),
+            thousands(refused),
+            thousands(unknown)
+        ));
+        let lost = w.lost_writes();
+        let waited = lost
+            .iter()
+            .filter(|l| {
+                history
+                    .iter()
+                    .any(|o| o.client == l.client && o.seq == l.seq && o.wait_acked >= Some(1))
+            })
+            .count();
+        let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
+        let mut s = format!(
+            "lost acknowledged writes: {} (compared with the final state on {final_node})",
+            thousands(lost.len() as u64)
+        );
+        if waited > 0 {
+            let _ = write!(
+                s,
+                "; {} of them had WAIT report at least one replica",
+                thousands(waited as u64)
+            );
+        }
+        say(s);
+        if let Some(l) = lost.first() {
+            say(format!(
+                "the first lost write, key:{} by client-{}: {}",
+                l.key,
+                l.client,
+                timeline::loss_reason(l, events, &w.names)
+            ));
+        }
+    }
+    if let Some(f) = times.fault
+        && let Some(gap) = timeline::longest_write_gap(&history, f)
+    {
+        say(format!(
+            "longest time without an acknowledged write: {} (from {} to {})",
+            Context::span(gap.len()),
+            Context::secs(gap.from),
+            Context::secs(gap.to)
+        ));
+    }
+    let redis: Vec<u32> = (0..w.plan.nodes.len())
+        .filter(|&n| w.redis(n).is_some())
+        .map(|n| n as u32)
+        .collect();
+    for (a, b, win) in timeline::two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+        say(format!(
+            "two nodes acknowledged writes at the same time: {} and {}, from {} to {}",
+            w.names[a as usize],
+            w.names[b as usize],
+            Context::secs(win.from),
+            Context::secs(win.to)
+        ));
+    }
+    for (prefix, (n, first, last)) in &errors {
+        say(format!(
+            "{prefix} error replies: {} (from {} to {})",
+            thousands(*n),
+            Context::secs(*first),
+            Context::secs(*last)
+        ));
+    }
+    let stale = crate::check::stale::stale_reads(&history).len();
+    if stale > 0 {
+        say(format!(
+            "stale reads (older than an already acknowledged write): {}",
+            thousands(stale as u64)
+        ));
+    }
+    let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.holds).collect();
+    if !verdicts.is_empty() && failed.is_empty() {
+        say(format!(
+            "all {} expectations of the scenario hold",
+            verdicts.len()
+        ));
+    } else {
+        for v in failed {
+            say(format!(
+                "expectation FAILED: {} (observed: {})",
+                v.description, v.observed
+            ));
+        }
+    }
+    out
+}
+
+/// Full and partial resyncs per Redis node, from the replicas' log lines.
+fn resyncs(cx: &Context) -> Vec<String> {
+    let w = cx.world;
+    let mut out = Vec::new();
+    for n in 0..w.plan.nodes.len() {
+        if w.redis(n).is_none() {
+            continue;
+        }
+        let count = |name: &str| {
+            w.sim
+                .kernel
+                .trace
+                .named(name)
+                .filter(|e| e.node as usize == n)
+                .count()
+        };
+        let full = count("Full resync from master");
+        let partial = count("Successful partial resynchronization with master.");
+        if full + partial > 0 {
+            out.push(format!(
+                "{}: {full} full resync{} (counting the initial sync), {partial} partial",
+                w.names[n],
+                if full == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    out
+}

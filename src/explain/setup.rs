@@ -1,0 +1,106 @@
+//! The setup paragraph: who runs, with the settings that decide the story
+//! (down-after-milliseconds, quorum, backlog size, persistence), and what
+//! the clients do.
+
+use std::fmt::Write as _;
+
+use crate::client::Discovery;
+use crate::redis::config::{AppendFsync, RedisConfig};
+use crate::scenario::NodeKind;
+
+use super::context::{Context, thousands};
+
+pub fn describe(cx: &Context) -> String {
+    let plan = &cx.world.plan;
+    let mut out = String::new();
+    let (mut redis, mut clients) = (Vec::new(), Vec::new());
+    for n in &plan.nodes {
+        match &n.kind {
+            NodeKind::Redis { conf, replicaof } => redis.push((n, &**conf, *replicaof)),
+            NodeKind::Client(spec) => clients.push((n, spec)),
+            NodeKind::Sentinel(_) => {}
+        }
+    }
+    for (n, conf, replicaof) in &redis {
+        let role = match replicaof {
+            Some(m) => format!("a replica of {}", plan.nodes[*m].name),
+            None => "a master".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "- {} ({}:{}) starts as {role}; {}.",
+            n.name,
+            n.host,
+            n.port,
+            settings(conf)
+        );
+    }
+    if let Some(s) = &cx.sentinel {
+        let _ = writeln!(
+            out,
+            "- {} Sentinels watch it: quorum {}, down-after-milliseconds {} ms, failover-timeout \
+             {} ms, parallel-syncs {}.",
+            cx.sentinels,
+            s.quorum,
+            thousands(s.down_after),
+            thousands(s.failover_timeout),
+            s.parallel_syncs
+        );
+    }
+    for (n, w) in clients {
+        let target = match &w.discovery {
+            Discovery::Direct(t) => format!("talks to {}", plan.nodes[*t as usize].name),
+            Discovery::Sentinel { .. } => "finds the master through the Sentinels".to_string(),
+        };
+        let wait = w.wait.map_or(String::new(), |(n, ms)| {
+            format!(", then WAIT {n} {ms} after each write")
+        });
+        let _ = writeln!(
+            out,
+            "- {} {target}: {} operations/s ({:.0}% reads) on {} keys, from {} to {}{wait}.",
+            n.name,
+            w.rate,
+            w.reads * 100.0,
+            thousands(u64::from(w.keys)),
+            Context::secs(w.start),
+            Context::secs(w.stop)
+        );
+    }
+    out
+}
+
+/// The settings of a Redis node that shape HA stories.
+fn settings(c: &RedisConfig) -> String {
+    let mut s = vec![format!(
+        "repl-backlog-size {} bytes, repl-timeout {} s",
+        thousands(c.repl_backlog_size),
+        c.repl_timeout
+    )];
+    s.push(if c.appendonly {
+        format!(
+            "AOF on (appendfsync {})",
+            match c.appendfsync {
+                AppendFsync::Always => "always",
+                AppendFsync::Everysec => "everysec",
+                AppendFsync::No => "no",
+            }
+        )
+    } else if c.save.is_empty() {
+        "no persistence (save \"\", appendonly no)".to_string()
+    } else {
+        "RDB save points, no AOF".to_string()
+    });
+    if c.min_replicas_to_write > 0 {
+        s.push(format!(
+            "min-replicas-to-write {} with min-replicas-max-lag {} s",
+            c.min_replicas_to_write, c.min_replicas_max_lag
+        ));
+    }
+    if c.replica_priority != 100 {
+        s.push(format!("replica-priority {}", c.replica_priority));
+    }
+    if !c.replica_read_only {
+        s.push("replica-read-only no".to_string());
+    }
+    s.join(", ")
+}

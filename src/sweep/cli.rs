@@ -1,0 +1,174 @@
+//! The `redsim sweep` command line: parses the parameter, range and seeds,
+//! runs the sweep and writes `runs.csv`, `summary.csv` and `plot.svg`.
+
+use std::path::PathBuf;
+
+use super::{Param, csv, param, stats, svg};
+
+const EXIT_OK: u8 = 0;
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    /// The scenario to sweep.
+    pub scenario: PathBuf,
+    /// The setting and its range, e.g. `down-after-milliseconds=1000..30000`,
+    /// `repl-backlog-size=16kb..4mb`, `fault.1.at=10s..20s`.
+    #[arg(long)]
+    pub param: String,
+    /// How many values to take from the range (ends included).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Space the values geometrically instead of evenly.
+    #[arg(long)]
+    pub log: bool,
+    /// Seeds per value: a count N (the scenario's seed and the N-1 after it)
+    /// or a range a..b (b excluded).
+    #[arg(long, default_value = "10")]
+    pub seeds: String,
+    /// Parallel runs (default: the number of cores); results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where runs.csv, summary.csv and plot.svg go.
+    #[arg(long, default_value = "sweep-out")]
+    pub out: PathBuf,
+}
+
+/// At most this many runs per sweep: a typo in --steps or --seeds should
+/// be an error, not an afternoon.
+const MAX_RUNS: usize = 1_000_000;
+
+fn seeds(text: &str, base: u64) -> Result<Vec<u64>, String> {
+    let bad = || format!("--seeds: expected a count like 20 or a range like 0..20, got `{text}`");
+    let too_many = || format!("--seeds `{text}`: more than {MAX_RUNS} seeds");
+    let s: Vec<u64> = match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (
+                a.trim().parse::<u64>().map_err(|_| bad())?,
+                b.trim().parse::<u64>().map_err(|_| bad())?,
+            );
+            if b.saturating_sub(a) > MAX_RUNS as u64 {
+                return Err(too_many());
+            }
+            (a..b).collect()
+        }
+        None => {
+            let n = text.trim().parse::<u64>().map_err(|_| bad())?;
+            if n > MAX_RUNS as u64 {
+                return Err(too_many());
+            }
+            (0..n).map(|i| base.wrapping_add(i)).collect()
+        }
+    };
+    if s.is_empty() {
+        return Err(format!("--seeds `{text}` selects no seed"));
+    }
+    Ok(s)
+}
+
+pub fn run(args: &SweepArgs) -> u8 {
+    match sweep(args) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn sweep(args: &SweepArgs) -> Result<(), String> {
+    let file = args.scenario.display().to_string();
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|e| format!("{file}: cannot read the scenario: {e}"))?;
+    let base = crate::scenario::parse(&file, &text).map_err(|e| e.to_string())?;
+    let (key, range) = args.param.split_once('=').ok_or_else(|| {
+        format!(
+            "--param: expected KEY=a..b, e.g. down-after-milliseconds=1000..30000, got `{}`",
+            args.param
+        )
+    })?;
+    let p = Param::parse(key.trim(), base.faults.len())?;
+    let (a, b) = p.range(range.trim())?;
+    if args.steps > MAX_RUNS {
+        return Err(format!("--steps {}: at most {MAX_RUNS}", args.steps));
+    }
+    let mut values = param::values(a, b, args.steps, args.log)?;
+    for v in &mut values {
+        *v = p.round(*v);
+    }
+    values.dedup();
+    let seeds = seeds(&args.seeds, base.seed)?;
+    if values.len() * seeds.len() > MAX_RUNS {
+        return Err(format!(
+            "{} values x {} seeds is more than {MAX_RUNS} runs",
+            values.len(),
+            seeds.len()
+        ));
+    }
+    let plans = super::plans(&text, &file, &p, &values)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let rows = super::run(&plans, &values, &seeds, jobs);
+    let sums = stats::summarise(&values, &rows);
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let title = format!("{}: {} swept", base.name, p.key);
+    let files = [
+        ("runs.csv", csv::runs(&p, &rows)),
+        ("summary.csv", csv::summary(&p, &sums)),
+        (
+            "plot.svg",
+            svg::plot(&title, &p, &sums, seeds.len(), args.log),
+        ),
+    ];
+    for (name, body) in files {
+        let path = args.out.join(name);
+        std::fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!(
+        "{}: {} values x {} seeds of {}",
+        base.name,
+        values.len(),
+        seeds.len(),
+        p.key
+    );
+    println!(
+        "{:>14}  {:>9}  {:>18}  {:>14}",
+        "value", "failovers", "failover s (med)", "lost (median)"
+    );
+    for s in &sums {
+        println!(
+            "{:>14}  {:>4}/{:<4}  {:>18}  {:>14}",
+            p.display(s.value),
+            s.failovers,
+            s.runs,
+            s.failover
+                .map_or("-".to_string(), |f| format!("{:.3}", f.median)),
+            s.lost
+                .map_or("-".to_string(), |l| format!("{:.1}", l.median))
+        );
+    }
+    let errors = rows.iter().filter(|r| r.error.is_some()).count();
+    if errors > 0 {
+        println!("{errors} run(s) stopped early (see the error column of runs.csv)");
+    }
+    println!(
+        "wrote {}/runs.csv, summary.csv, plot.svg",
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_a_count_from_the_scenario_seed_or_a_range() {
+        assert_eq!(seeds("3", 7).unwrap(), vec![7, 8, 9]);
+        assert_eq!(seeds("2..4", 7).unwrap(), vec![2, 3]);
+        assert!(seeds("0", 7).is_err());
+        assert!(seeds("x", 7).is_err());
+        assert!(seeds("99999999999", 7).is_err());
+    }
+}

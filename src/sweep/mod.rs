@@ -1,0 +1,130 @@
+//! `redsim sweep`: one scenario over a range of one setting and several
+//! seeds, measuring what the trade-off questions ask about — how long the
+//! failover took and how many acknowledged writes were lost — and writing
+//! them as CSV and an SVG plot. Runs go across threads; the results are
+//! sorted by (value, seed), so the output does not depend on `--jobs`.
+
+pub mod cli;
+pub mod csv;
+pub mod param;
+pub mod stats;
+pub mod svg;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::check::timeline;
+use crate::client::OpKind;
+use crate::scenario::{self, Plan};
+use crate::sim::time::Micros;
+use crate::world;
+
+pub use param::Param;
+
+/// What one run measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub value: f64,
+    pub seed: u64,
+    /// First fault to the first `+switch-master` (None: no failover).
+    pub failover: Option<Micros>,
+    /// First fault to the first `+odown`.
+    pub odown: Option<Micros>,
+    pub lost: u64,
+    pub acked: u64,
+    /// Longest time without an acknowledged write after the first fault.
+    pub unavailable: Option<Micros>,
+    /// Full resyncs replicas started after the first fault (or in the whole
+    /// run, without a fault).
+    pub full_resyncs: u64,
+    /// Why the run stopped early (a runaway run).
+    pub error: Option<String>,
+}
+
+/// Builds the scenario for every value; an invalid value is bad input.
+pub fn plans(text: &str, file: &str, p: &Param, values: &[f64]) -> Result<Vec<Plan>, String> {
+    values
+        .iter()
+        .map(|&v| {
+            let t = p.apply(text, v)?;
+            scenario::parse(file, &t).map_err(|e| {
+                format!(
+                    "{} = {}: the scenario becomes invalid: {e}",
+                    p.key,
+                    p.display(v)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Runs every (value, seed) pair on `jobs` threads.
+pub fn run(plans: &[Plan], values: &[f64], seeds: &[u64], jobs: usize) -> Vec<Row> {
+    let work: Vec<(usize, u64)> = (0..plans.len())
+        .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<(usize, Row)>> = Mutex::new(Vec::with_capacity(work.len()));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(i, seed)) = work.get(k) else { break };
+                    let row = measure(&plans[i], values[i], seed);
+                    rows.lock()
+                        .expect("no panics while holding it")
+                        .push((i, row));
+                }
+            });
+        }
+    });
+    let mut rows = rows.into_inner().expect("threads finished");
+    rows.sort_by_key(|(i, r)| (*i, r.seed));
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One run and its measurements.
+pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
+    let mut row = Row {
+        value,
+        seed,
+        failover: None,
+        odown: None,
+        lost: 0,
+        acked: 0,
+        unavailable: None,
+        full_resyncs: 0,
+        error: None,
+    };
+    let outcome = match world::run(plan, seed) {
+        Ok(o) => o,
+        Err(e) => {
+            row.error = Some(e.to_string());
+            return row;
+        }
+    };
+    let w = &outcome.world;
+    let times = timeline::failover_times(&w.sim.kernel.trace.events);
+    if let Some(f) = times.fault {
+        row.failover = times.switch_master.map(|t| t - f);
+        row.odown = times.odown.map(|t| t - f);
+    }
+    let since = times.fault.unwrap_or(0);
+    row.full_resyncs = w
+        .sim
+        .kernel
+        .trace
+        .named("Full resync from master")
+        .filter(|e| e.t >= since)
+        .count() as u64;
+    let history = w.history();
+    row.acked = history
+        .iter()
+        .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+        .count() as u64;
+    row.lost = w.lost_writes().len() as u64;
+    row.unavailable =
+        timeline::longest_write_gap(&history, times.fault.unwrap_or(0)).map(|g| g.len());
+    row
+}

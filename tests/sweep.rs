@@ -1,0 +1,149 @@
+//! `redsim sweep`: byte-identical output for the same arguments (whatever
+//! the job count), the expected rows, and the trade-off it is for: a longer
+//! down-after-milliseconds means a longer failover.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn sweep(args: &[&str], out: &Path) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .arg("sweep")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs");
+    let (stdout, stderr) = (
+        String::from_utf8(o.stdout).expect("utf-8"),
+        String::from_utf8(o.stderr).expect("utf-8"),
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (o.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+const SCENARIO: &str = "scenarios/sentinel/master-crash-failover.toml";
+
+#[test]
+fn sweep_output_is_deterministic_and_has_one_row_per_run() {
+    let a = scratch("sweep-a");
+    let b = scratch("sweep-b");
+    let args = [
+        SCENARIO,
+        "--param",
+        "down-after-milliseconds=2000..12000",
+        "--steps",
+        "3",
+        "--seeds",
+        "2",
+    ];
+    let (code, stdout, _) = sweep(&[&args[..], &["--jobs", "1"]].concat(), &a);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, _) = sweep(&[&args[..], &["--jobs", "3"]].concat(), &b);
+    assert_eq!(code, 0);
+    for f in ["runs.csv", "summary.csv", "plot.svg"] {
+        let x = std::fs::read(a.join(f)).expect("written");
+        let y = std::fs::read(b.join(f)).expect("written");
+        assert_eq!(x, y, "{f} differs between --jobs 1 and --jobs 3");
+    }
+    let runs = std::fs::read_to_string(a.join("runs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = runs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 6, "{runs}");
+    let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r[1], r[2])).collect();
+    assert_eq!(
+        keys,
+        [
+            ("2000", "11"),
+            ("2000", "12"),
+            ("7000", "11"),
+            ("7000", "12"),
+            ("12000", "11"),
+            ("12000", "12")
+        ]
+    );
+    let summary = std::fs::read_to_string(a.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    let svg = std::fs::read_to_string(a.join("plot.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("down-after-milliseconds (ms)"));
+}
+
+#[test]
+fn failover_time_grows_with_down_after_milliseconds() {
+    let out = scratch("sweep-grows");
+    let (code, stdout, _) = sweep(
+        &[
+            SCENARIO,
+            "--param",
+            "down-after-milliseconds=1000..20000",
+            "--steps",
+            "4",
+            "--seeds",
+            "3",
+        ],
+        &out,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let medians: Vec<f64> = summary
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(4)
+                .unwrap()
+                .parse()
+                .expect("every value fails over")
+        })
+        .collect();
+    assert_eq!(medians.len(), 4);
+    for w in medians.windows(2) {
+        assert!(w[1] > w[0], "failover medians do not grow: {medians:?}");
+    }
+    // The failover can never be quicker than down-after-milliseconds.
+    assert!(medians[3] > 20.0, "{medians:?}");
+}
+
+#[test]
+fn bad_sweep_arguments_are_bad_input() {
+    let out = scratch("sweep-bad");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[SCENARIO, "--param", "down-after-milisecond=1..2"],
+            "did you mean `down-after-milliseconds`?",
+        ),
+        (&[SCENARIO, "--param", "appendonly=1..2"], "cannot be swept"),
+        (&[SCENARIO, "--param", "quorum"], "expected KEY=a..b"),
+        (&[SCENARIO, "--param", "quorum=3..1"], "is empty"),
+        (&[SCENARIO, "--param", "fault.2.at=1s..2s"], "has 1 fault"),
+        (
+            &[SCENARIO, "--param", "quorum=1..2", "--seeds", "x"],
+            "--seeds",
+        ),
+        (
+            &[SCENARIO, "--param", "quorum=0..2"],
+            "quorum must be at least 1",
+        ),
+        (&["missing.toml", "--param", "quorum=1..2"], "missing.toml"),
+    ];
+    for (args, needle) in cases {
+        let (code, _, stderr) = sweep(args, &out);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
