@@ -18,13 +18,17 @@ pub fn describe(cx: &Context) -> String {
         match &n.kind {
             NodeKind::Redis { conf, replicaof } => redis.push((n, &**conf, *replicaof)),
             NodeKind::Client(spec) => clients.push((n, spec)),
-            NodeKind::Sentinel(_) => {}
+            NodeKind::Sentinel(_) | NodeKind::Operator => {}
         }
     }
-    for (n, conf, replicaof) in &redis {
-        let role = match replicaof {
-            Some(m) => format!("a replica of {}", plan.nodes[*m].name),
-            None => "a master".to_string(),
+    for (i, (n, conf, replicaof)) in redis.iter().enumerate() {
+        let role = match (replicaof, &plan.cluster) {
+            (_, Some(c)) => match c.replica_of[i] {
+                Some(m) => format!("a cluster replica of {}", plan.nodes[m].name),
+                None => format!("a cluster master of slots {}", c.slots[i].ranges_text()),
+            },
+            (Some(m), None) => format!("a replica of {}", plan.nodes[*m].name),
+            (None, None) => "a master".to_string(),
         };
         let _ = writeln!(
             out,
@@ -51,6 +55,9 @@ pub fn describe(cx: &Context) -> String {
         let target = match &w.discovery {
             Discovery::Direct(t) => format!("talks to {}", plan.nodes[*t as usize].name),
             Discovery::Sentinel { .. } => "finds the master through the Sentinels".to_string(),
+            Discovery::Cluster(_) => {
+                "sends each key to the master of its slot (following MOVED and ASK)".to_string()
+            }
         };
         let wait = w.wait.map_or(String::new(), |(n, ms)| {
             format!(", then WAIT {n} {ms} after each write")
