@@ -238,6 +238,14 @@ impl ClusterState {
             })
             .collect::<Vec<_>>();
         let n = nodes.len();
+        let mut nodes = nodes;
+        // clusterNodeAddSlave(): a master with replicas is a valid target
+        // for replica migration.
+        for i in 0..n {
+            if let Some(m) = nodes[i].slaveof.filter(|_| nodes[i].is_slave()) {
+                nodes[m as usize].flags |= MIGRATE_TO;
+            }
+        }
         ClusterState {
             myself,
             nodes,
@@ -327,6 +335,17 @@ impl ClusterState {
         }
         self.owner[slot as usize] = to as u16;
         Rc::make_mut(&mut self.node_mut(to).slots).insert(slot);
+        // clusterNodeSetSlotBit(): a master's first slot makes it a target
+        // for replica migration if some master has replicas.
+        if self.node(to).numslots() == 1
+            && self
+                .nodes
+                .iter()
+                .enumerate()
+                .any(|(i, n)| n.is_master() && self.replicas_of(i as NodeId).next().is_some())
+        {
+            self.node_mut(to).flags |= MIGRATE_TO;
+        }
     }
 
     /// The replicas of a master in this table (`master->slaves`).
@@ -336,14 +355,34 @@ impl ClusterState {
         })
     }
 
+    /// Makes `slave` a replica of `master` in the table (clusterNodeRemoveSlave()
+    /// from the old master, clusterNodeAddSlave() to the new one).
+    fn set_slaveof(&mut self, slave: NodeId, master: Option<NodeId>) {
+        let old = self.node(slave).slaveof;
+        if old == master {
+            return;
+        }
+        self.node_mut(slave).slaveof = master;
+        if let Some(o) = old
+            && self.replicas_of(o).next().is_none()
+        {
+            self.node_mut(o).flags &= !MIGRATE_TO;
+        }
+        if let Some(m) = master {
+            self.node_mut(m).flags |= MIGRATE_TO;
+        }
+    }
+
     /// clusterSetNodeAsMaster().
     fn set_node_as_master(&mut self, n: NodeId) {
         let me = self.myself;
-        let node = self.node_mut(n);
-        if node.is_master() {
+        if self.node(n).is_master() {
             return;
         }
-        if node.slaveof.take().is_some() && n != me {
+        let was_replica = self.node(n).slaveof.is_some();
+        self.set_slaveof(n, None);
+        let node = self.node_mut(n);
+        if was_replica && n != me {
             node.flags |= MIGRATE_TO;
         }
         node.flags &= !SLAVE;

@@ -170,7 +170,7 @@ impl Proc {
                     c.todo_update_state = true;
                 }
                 if (master as usize) < c.nodes.len() && c.node(sender).slaveof != Some(master) {
-                    c.node_mut(sender).slaveof = Some(master);
+                    c.set_slaveof(sender, Some(master));
                     c.todo_save = true;
                 }
             }
@@ -481,8 +481,8 @@ impl Proc {
             c.migrating.clear();
             c.importing.clear();
         }
-        let me = c.me_mut();
-        me.slaveof = Some(n);
+        let me = c.myself;
+        c.set_slaveof(me, Some(n));
         self.replicaof(ctx, env, n, "");
         self.reset_manual_failover(c);
     }
