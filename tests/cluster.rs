@@ -242,3 +242,93 @@ proptest! {
         );
     }
 }
+
+/// One master that cannot reach another flags it PFAIL and gossips that,
+/// but without a majority of masters agreeing nobody marks it FAIL, and
+/// nothing fails over.
+#[test]
+fn a_single_failure_report_is_not_a_quorum() {
+    let plan = cluster(
+        "[[fault]]\nat = \"20s\"\npartition = [[\"master-1\"], [\"master-2\"]]\n\n[[fault]]\nat = \"45s\"\nheal = true\n",
+    );
+    for seed in 0..5 {
+        let mut w = World::new(&plan, seed);
+        w.run_until(secs(60)).expect("runs");
+        let pfail = events(&w, "master-1", "*** NODE possibly failing");
+        assert!(!pfail.is_empty(), "seed {seed}: master-1 never flags PFAIL");
+        let reports = events(&w, "master-3", "reported node as not reachable");
+        assert!(
+            !reports.is_empty(),
+            "seed {seed}: no failure report gossiped"
+        );
+        let fails: Vec<_> = w
+            .sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .filter(|e| e.event == "Marking node as failing (quorum reached)")
+            .collect();
+        assert!(
+            fails.is_empty(),
+            "seed {seed}: FAIL without a quorum: {fails:?}"
+        );
+        assert!(
+            w.sim
+                .kernel
+                .trace
+                .named("Starting a failover election for epoch")
+                .next()
+                .is_none()
+        );
+    }
+}
+
+/// A master is FAIL only with reports from a majority of the slot-serving
+/// masters: with 5 masters, master-5 is marked FAIL once three agree.
+#[test]
+fn fail_needs_a_majority_of_masters() {
+    let text = r#"
+name = "test"
+seed = 1
+duration = "40s"
+
+[topology]
+cluster = true
+masters = 5
+
+[redis]
+cluster-node-timeout = 5000
+
+[[fault]]
+at = "10s"
+kill = "master-5"
+"#;
+    let plan = scenario::parse("test.toml", text).expect("valid");
+    let w = world::run(&plan, 4).expect("runs").world;
+    let first = w
+        .sim
+        .kernel
+        .trace
+        .named("Marking node as failing (quorum reached)")
+        .next()
+        .expect("master-5 is marked FAIL");
+    let marker = first.node;
+    // The marker counted itself and at least two other masters' reports.
+    let reports_before: std::collections::BTreeSet<String> = w
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .filter(|e| {
+            e.node == marker && e.t <= first.t && e.event == "reported node as not reachable"
+        })
+        .map(|e| e.detail.split(' ').nth(1).unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        reports_before.len() >= 2,
+        "{} marked FAIL with reports from {reports_before:?}",
+        w.names[marker as usize]
+    );
+}
