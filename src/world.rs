@@ -393,11 +393,14 @@ impl World {
     /// `INFO replication` of a node now, or None if it is not running.
     pub fn info(&self, n: usize) -> Option<String> {
         let p = self.proc(n)?;
-        Some(redis::info::replication(
-            p,
-            &self.dir,
-            self.sim.kernel.local_time(n as NodeId),
-        ))
+        let mut s = redis::info::replication(p, &self.dir, self.sim.kernel.local_time(n as NodeId));
+        if let Some(c) = &p.cluster {
+            s.push_str("\r\n# CLUSTER INFO\r\n");
+            s.push_str(&c.info());
+            s.push_str("\r\n# CLUSTER NODES\r\n");
+            s.push_str(&c.nodes_description(&self.dir));
+        }
+        Some(s)
     }
 
     /// "master" or "replica" for a running Redis node.

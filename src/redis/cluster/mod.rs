@@ -6,6 +6,7 @@
 pub mod bus;
 mod cron;
 pub mod failover;
+mod info;
 pub mod migration;
 mod packet;
 pub mod routing;
