@@ -408,6 +408,9 @@ pub const SWARM_KEYS: &[&str] = &[
     "repl-timeout",
     "min-replicas-max-lag",
     "repl-diskless-sync-delay",
+    "cluster-node-timeout",
+    "cluster-replica-validity-factor",
+    "cluster-migration-barrier",
 ];
 
 /// Invariants and properties a run can be checked against.
