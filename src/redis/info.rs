@@ -18,6 +18,8 @@ pub fn full(p: &Proc, dir: &Directory, now: Micros) -> String {
     let mut s = server(p, now);
     s.push_str("\r\n");
     s.push_str(&replication(p, dir, now));
+    let enabled = u8::from(p.cluster.is_some());
+    s.push_str(&format!("\r\n# Cluster\r\ncluster_enabled:{enabled}\r\n"));
     s
 }
 
@@ -32,7 +34,7 @@ pub fn server(p: &Proc, now: Micros) -> String {
     let lru_clock = unixtime & ((1 << 24) - 1);
     format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\n\
-         redis_git_dirty:0\r\nredis_mode:standalone\r\narch_bits:64\r\n\
+         redis_git_dirty:0\r\nredis_mode:{mode}\r\narch_bits:64\r\n\
          process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{now}\r\n\
          uptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{hz}\r\n\
          configured_hz:{hz}\r\nlru_clock:{lru_clock}\r\nio_threads_active:0\r\n",
@@ -40,6 +42,11 @@ pub fn server(p: &Proc, now: Micros) -> String {
         p.cfg.port,
         uptime / (3600 * 24),
         hz = p.cfg.hz,
+        mode = if p.cluster.is_some() {
+            "cluster"
+        } else {
+            "standalone"
+        },
     )
 }
 
