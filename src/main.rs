@@ -79,6 +79,26 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Record a run and write a self-contained HTML page that plays it back
+    /// (and/or the space-time diagram of the failover's messages as SVG).
+    Dashboard {
+        scenario: PathBuf,
+        /// The HTML page to write.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Also (or only) write the space-time diagram as an SVG file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Simulated time span of the space-time diagram, e.g. 24s..28s
+        /// (default: around the failover).
+        #[arg(long)]
+        window: Option<String>,
+        /// Simulated time between samples of every node's state.
+        #[arg(long, default_value = "100ms")]
+        sample_every: String,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -166,6 +186,21 @@ fn main() -> ExitCode {
         Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
         Command::Fuzz(args) => cmd_fuzz(args),
         Command::List { paths } => cmd_list(&paths),
+        Command::Dashboard {
+            scenario,
+            out,
+            svg,
+            window,
+            sample_every,
+            seed,
+        } => cmd_dashboard(
+            &scenario,
+            out.as_deref(),
+            svg.as_deref(),
+            window.as_deref(),
+            &sample_every,
+            seed,
+        ),
     };
     ExitCode::from(code)
 }
@@ -610,6 +645,80 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
             let about: String = about.chars().take(100).collect();
             println!("  {name:<width$}  {about}");
         }
+    }
+    EXIT_OK
+}
+
+fn cmd_dashboard(
+    path: &Path,
+    out: Option<&Path>,
+    svg: Option<&Path>,
+    window: Option<&str>,
+    sample_every: &str,
+    seed: Option<u64>,
+) -> u8 {
+    use redsim::dashboard;
+    if out.is_none() && svg.is_none() {
+        eprintln!("redsim dashboard: give -o FILE.html and/or --svg FILE.svg");
+        return EXIT_BAD_INPUT;
+    }
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let every = match parse_time(sample_every) {
+        Ok(t) if t > 0 => t,
+        Ok(_) => {
+            eprintln!("--sample-every: must be more than 0");
+            return EXIT_BAD_INPUT;
+        }
+        Err(e) => {
+            eprintln!("--sample-every: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let window = match window.map(|w| {
+        w.split_once("..")
+            .ok_or_else(|| format!("expected FROM..TO like 24s..28s, got `{w}`"))
+            .and_then(|(a, b)| Ok((parse_time(a)?, parse_time(b)?)))
+            .and_then(|(a, b)| {
+                if a < b {
+                    Ok((a, b))
+                } else {
+                    Err(format!("`{w}`: FROM must come before TO"))
+                }
+            })
+    }) {
+        None => None,
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            eprintln!("--window: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut opts = dashboard::Options::new(seed.unwrap_or(plan.seed));
+    opts.sample_every = every;
+    let (_, rec) = match dashboard::record(&plan, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return EXIT_SIMULATION_ERROR;
+        }
+    };
+    let window = window.unwrap_or_else(|| dashboard::spacetime::default_window(&rec));
+    if let Some(f) = out {
+        if let Err(e) = std::fs::write(f, dashboard::page::html(&rec, window)) {
+            eprintln!("{}: cannot write the page: {e}", f.display());
+            return EXIT_BAD_INPUT;
+        }
+        println!("wrote {}", f.display());
+    }
+    if let Some(f) = svg {
+        if let Err(e) = std::fs::write(f, dashboard::spacetime::svg(&rec, window, true)) {
+            eprintln!("{}: cannot write the diagram: {e}", f.display());
+            return EXIT_BAD_INPUT;
+        }
+        println!("wrote {}", f.display());
     }
     EXIT_OK
 }

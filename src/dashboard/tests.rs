@@ -1,0 +1,155 @@
+//! The recorder and the page, on bundled scenarios.
+
+use super::*;
+use crate::report::{Format, render_trace};
+
+fn plan(path: &str) -> Plan {
+    crate::scenario::load(std::path::Path::new(&format!(
+        "{}/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )))
+    .expect("a bundled scenario")
+}
+
+#[test]
+fn recording_leaves_the_trace_unchanged() {
+    for path in [
+        "scenarios/sentinel/master-crash-failover.toml",
+        "scenarios/sentinel/split-brain-partition-loses-writes.toml",
+        "scenarios/replication/replica-paused-partial-resync.toml",
+    ] {
+        let p = plan(path);
+        let plain = world::run(&p, p.seed).expect("runs");
+        let mut opts = Options::new(p.seed);
+        opts.sample_every = 37_000;
+        let (recorded, _) = record(&p, &opts).expect("runs");
+        assert_eq!(
+            render_trace(&plain.world, Format::Jsonl, p.seed),
+            render_trace(&recorded.world, Format::Jsonl, p.seed),
+            "{path}"
+        );
+        assert_eq!(
+            plain.world.sim.kernel.events_processed,
+            recorded.world.sim.kernel.events_processed
+        );
+    }
+}
+
+#[test]
+fn recorder_captures_the_failover() {
+    let p = plan("scenarios/sentinel/master-crash-failover.toml");
+    let (outcome, rec) = record(&p, &Options::new(p.seed)).expect("runs");
+    assert_eq!(rec.summary.promoted.as_deref(), Some("replica-1"));
+    assert_eq!(
+        rec.summary.final_node,
+        outcome
+            .world
+            .final_node()
+            .map(|n| outcome.world.names[n].clone())
+    );
+    // The election's messages are kept one by one, with their fates.
+    let votes: Vec<_> = rec
+        .messages
+        .iter()
+        .filter(|m| m.kind == "is-master-down-by-addr" && m.note.contains("vote request"))
+        .collect();
+    assert!(!votes.is_empty());
+    assert!(
+        votes
+            .iter()
+            .all(|m| m.fate == "delivered" && m.arrived > Some(m.sent))
+    );
+    let promote = rec
+        .messages
+        .iter()
+        .find(|m| m.kind == "SLAVEOF NO ONE")
+        .expect("the promotion is recorded");
+    assert_eq!(rec.nodes[promote.to as usize].name, "replica-1");
+    // Messages to the killed master are not delivered.
+    let master = 0;
+    let kill = rec.summary.fault.expect("a fault");
+    assert!(
+        rec.messages
+            .iter()
+            .filter(|m| m.to == master && m.sent > kill + 1_000_000)
+            .all(|m| m.fate != "delivered")
+    );
+    // The stream of writes is summed, not kept one by one.
+    assert!(
+        rec.messages
+            .iter()
+            .all(|m| m.kind != "SET" && m.kind != "stream")
+    );
+    let stream: u32 = rec
+        .streams
+        .iter()
+        .filter(|s| s.kind == "stream")
+        .map(|s| s.count)
+        .sum();
+    assert!(stream > 1000, "{stream}");
+    // Samples: the master is down after the kill, replica-1 a master at the end.
+    let state_at = |node: usize, t: Micros| {
+        let mut f = std::collections::BTreeMap::new();
+        for s in rec.samples[node].iter().take_while(|s| s.t <= t) {
+            for (k, v) in &s.changed {
+                match v {
+                    Some(v) => f.insert(k.clone(), v.clone()),
+                    None => f.remove(k),
+                };
+            }
+        }
+        f
+    };
+    assert_eq!(state_at(0, kill)["status"], "down");
+    assert_eq!(state_at(1, rec.duration)["role"], "master");
+    assert_eq!(state_at(1, kill - 1)["role"], "slave");
+    let sentinel = rec.nodes.iter().position(|n| n.kind == "sentinel").unwrap();
+    let s = state_at(sentinel, kill + 2_000_000);
+    assert!(s.contains_key("timer:down-after"), "{s:?}");
+    let deadline: Micros = s["timer:down-after"].parse().unwrap();
+    assert!(
+        deadline > kill && deadline <= kill + 6_100_000,
+        "{deadline}"
+    );
+    assert_eq!(
+        rec.client.lost.len(),
+        outcome.world.lost_writes().len(),
+        "lost writes"
+    );
+}
+
+#[test]
+fn page_is_self_contained_and_deterministic() {
+    let p = plan("scenarios/sentinel/split-brain-partition-loses-writes.toml");
+    let opts = Options::new(p.seed);
+    let (_, rec) = record(&p, &opts).expect("runs");
+    assert!(rec.summary.lost_writes > 0);
+    assert!(!rec.network.is_empty(), "the partition is recorded");
+    let window = spacetime::default_window(&rec);
+    let html = page::html(&rec, window);
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert!(!html.contains("{{"), "every placeholder is filled");
+    assert!(html.contains("\"schema\":\"redsim-dashboard/1\""));
+    assert!(html.contains("<svg class=\"spacetime\""));
+    assert!(html.contains("id=\"lost-writes\"") && html.contains("id=\"promoted\""));
+    // Same scenario and seed, same bytes.
+    let (_, again) = record(&p, &opts).expect("runs");
+    assert_eq!(html, page::html(&again, spacetime::default_window(&again)));
+    // The standalone diagram is the embedded one plus its namespace.
+    let svg = spacetime::svg(&rec, window, true);
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(html.contains(&svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)));
+}
+
+#[test]
+fn spacetime_window_surrounds_the_failover() {
+    let p = plan("scenarios/sentinel/master-crash-failover.toml");
+    let (_, rec) = record(&p, &Options::new(p.seed)).expect("runs");
+    let (from, to) = spacetime::default_window(&rec);
+    let s = &rec.summary;
+    assert!(from < s.odown.unwrap() && s.switch_master.unwrap() < to);
+    let svg = spacetime::svg(&rec, (from, to), true);
+    assert!(svg.contains("+switch-master"));
+    assert!(svg.contains("SLAVEOF NO ONE"));
+    assert!(svg.contains("is-master-down-by-addr"));
+}
