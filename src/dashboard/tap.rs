@@ -101,7 +101,7 @@ pub struct Wire {
     pub over_cap: u64,
     cap: usize,
     bucket: Micros,
-    pending: FxHashMap<u64, Slot>,
+    pending: FxHashMap<u32, Slot>,
     stream_index: FxHashMap<(u32, u32, String, Micros), usize>,
 }
 
@@ -116,7 +116,7 @@ impl Wire {
 
     /// Marks everything still pending as never delivered (run ended).
     pub fn finish(&mut self) {
-        let mut left: Vec<(u64, Slot)> = self.pending.drain().collect();
+        let mut left: Vec<(u32, Slot)> = self.pending.drain().collect();
         left.sort_by_key(|(id, _)| *id);
         for (_, slot) in left {
             match slot {
@@ -159,7 +159,7 @@ pub struct Tap {
 }
 
 impl Wiretap<Msg> for Tap {
-    fn sent(&mut self, now: Micros, id: u64, from: NodeId, to: NodeId, msg: &Msg, bytes: u64) {
+    fn sent(&mut self, now: Micros, id: u32, from: NodeId, to: NodeId, msg: &Msg, bytes: u64) {
         let to_client = self.clients.get(to as usize).copied().unwrap_or(false);
         let l = label(msg, to_client);
         let mut w = self.wire.borrow_mut();
@@ -190,7 +190,7 @@ impl Wiretap<Msg> for Tap {
         w.pending.insert(id, slot);
     }
 
-    fn fate(&mut self, now: Micros, id: u64, fate: Fate) {
+    fn fate(&mut self, now: Micros, id: u32, fate: Fate) {
         let mut w = self.wire.borrow_mut();
         let Some(&slot) = w.pending.get(&id) else {
             return;

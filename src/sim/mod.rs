@@ -50,10 +50,10 @@ pub trait Node {
 /// what happens.
 pub trait Wiretap<M> {
     /// Message `id` leaves `from` for `to` at `now`.
-    fn sent(&mut self, now: Micros, id: u64, from: NodeId, to: NodeId, msg: &M, bytes: u64);
+    fn sent(&mut self, now: Micros, id: u32, from: NodeId, to: NodeId, msg: &M, bytes: u64);
     /// What happened to packet `id` at `now` (ids of packets that carry no
     /// message, such as SYNs, may be reported too).
-    fn fate(&mut self, now: Micros, id: u64, fate: Fate);
+    fn fate(&mut self, now: Micros, id: u32, fate: Fate);
 }
 
 /// What became of a packet, as a [`Wiretap`] hears it.
@@ -282,6 +282,19 @@ impl<M: WireSize> Kernel<M> {
     }
 
     fn transmit(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {
+        if self.wiretap.is_some() {
+            return self.transmit_tapped(conn, dir, packet, bytes);
+        }
+        if let Some(d) = self.net.transmit(self.now, conn, dir, packet, bytes) {
+            self.deliver_later(d);
+        }
+    }
+
+    /// [`Self::transmit`] with a wiretap listening; kept out of line so a
+    /// plain run's hot path stays as it was.
+    #[cold]
+    #[inline(never)]
+    fn transmit_tapped(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {
         let id = self.net.packets;
         if let (Some(tap), Packet::Data(msg)) = (self.wiretap.as_mut(), &packet) {
             let c = &self.net.conns[conn as usize];
@@ -293,7 +306,16 @@ impl<M: WireSize> Kernel<M> {
         }
     }
 
-    fn tap_fate(&mut self, id: u64, fate: Fate) {
+    #[inline]
+    fn tap_fate(&mut self, id: u32, fate: Fate) {
+        if self.wiretap.is_some() {
+            self.tell_tap(id, fate);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn tell_tap(&mut self, id: u32, fate: Fate) {
         if let Some(tap) = self.wiretap.as_mut() {
             tap.fate(self.now, id, fate);
         }

@@ -72,7 +72,7 @@ pub(crate) struct Conn<M> {
     pub open: [bool; 2],
     last_arrival: [Micros; 2],
     /// Held packets: (packet, bytes, packet id).
-    held: [VecDeque<(Packet<M>, u64, u64)>; 2],
+    held: [VecDeque<(Packet<M>, u64, u32)>; 2],
     /// When the oldest held packet in each direction was first sent.
     held_since: [Micros; 2],
 }
@@ -96,7 +96,7 @@ pub struct Network<M> {
     pub(crate) conns: Vec<Conn<M>>,
     rng: Rng,
     /// Packets transmitted so far: the next packet's id.
-    pub(crate) packets: u64,
+    pub(crate) packets: u32,
 }
 
 /// A packet the network wants delivered at a time.
@@ -122,8 +122,9 @@ pub struct SendTimes {
     pub sndbuf_drain: Option<Micros>,
     /// Retransmissions so far (a powered-off receiver answers nothing).
     pub retries: u8,
-    /// The packet's number in sending order (for a [`super::Wiretap`]).
-    pub id: u64,
+    /// The packet's number in sending order, for a [`super::Wiretap`]
+    /// (32 bits fit in this struct's padding; they wrap after 2^32 packets).
+    pub id: u32,
 }
 
 /// How long `bytes` take at `bandwidth` bytes per second (0: unlimited).
@@ -212,7 +213,7 @@ impl<M> Network<M> {
         bytes: u64,
     ) -> Option<Delivery<M>> {
         let id = self.packets;
-        self.packets += 1;
+        self.packets = self.packets.wrapping_add(1);
         let c = &self.conns[conn as usize];
         let (from, to) = (c.ends[dir], c.ends[1 - dir]);
         if self.link(from, to).blocked || !self.conns[conn as usize].held[dir].is_empty() {
@@ -226,6 +227,7 @@ impl<M> Network<M> {
         Some(self.schedule(now, conn, dir, packet, bytes, id))
     }
 
+    #[inline(always)]
     fn schedule(
         &mut self,
         now: Micros,
@@ -233,7 +235,7 @@ impl<M> Network<M> {
         dir: usize,
         packet: Packet<M>,
         bytes: u64,
-        id: u64,
+        id: u32,
     ) -> Delivery<M> {
         let (from, to) = {
             let c = &self.conns[conn as usize];
