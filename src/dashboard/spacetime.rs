@@ -21,8 +21,9 @@ const LEFT: f64 = 110.0;
 const COLUMN: f64 = 150.0;
 
 /// The default window: from shortly before the master was seen down to
-/// shortly after `+switch-master`; without a failover, the three seconds
-/// after the first fault; without a fault, the first two seconds.
+/// shortly after `+switch-master`; without a failover, around the first
+/// PSYNC after the first fault (how replication recovers), or else the
+/// three seconds after the fault; without a fault, the first two seconds.
 pub fn default_window(rec: &Recording) -> (Micros, Micros) {
     let s = &rec.summary;
     let first = |name: &str, after: Micros, prefix: &str| {
@@ -41,7 +42,17 @@ pub fn default_window(rec: &Recording) -> (Micros, Micros) {
             };
             (from, switch + 500_000)
         }
-        (Some(fault), None) => (fault.saturating_sub(100_000), fault + 3_000_000),
+        (Some(fault), None) => {
+            let psync = rec
+                .messages
+                .iter()
+                .find(|m| m.sent > fault && m.kind == "PSYNC")
+                .map(|m| m.sent);
+            match psync {
+                Some(p) => (p.saturating_sub(500_000).max(fault), p + 2_000_000),
+                None => (fault.saturating_sub(100_000), fault + 3_000_000),
+            }
+        }
         _ => (0, rec.duration.min(2_000_000)),
     }
 }
@@ -105,6 +116,16 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
     let mut msgs: Vec<usize> = (0..rec.messages.len())
         .filter(|&i| (from..=to).contains(&rec.messages[i].sent))
         .collect();
+    // Too many to read: leave out first what does not arrive within the
+    // window (retries held by a partition), then PINGs, then cut the window.
+    let before = msgs.len();
+    if msgs.len() > MAX_MESSAGES {
+        msgs.retain(|&i| rec.messages[i].arrived.is_some_and(|a| a <= to));
+    }
+    if msgs.len() > MAX_MESSAGES {
+        msgs.retain(|&i| category(&rec.messages[i].kind) != "ping");
+    }
+    let omitted = before - msgs.len();
     let mut cut = false;
     if msgs.len() > MAX_MESSAGES {
         msgs.truncate(MAX_MESSAGES);
@@ -141,20 +162,29 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         .take(MAX_EVENTS)
         .collect();
     // Rows: every instant something happens, spaced by elapsed time.
-    let mut instants: BTreeMap<Micros, bool> = BTreeMap::new();
+    // Rows are keyed by (time, k): the k-th event at one instant gets a row
+    // of its own so labels never overlap; messages use row (time, 0).
+    let mut instants: BTreeMap<(Micros, u32), bool> = BTreeMap::new();
     for &i in &msgs {
         let m = &rec.messages[i];
-        instants.entry(m.sent).or_insert(false);
+        instants.entry((m.sent, 0)).or_insert(false);
         if let Some(a) = m.arrived.filter(|&a| a <= to) {
-            instants.entry(a).or_insert(false);
+            instants.entry((a, 0)).or_insert(false);
         }
     }
+    let mut event_row: Vec<(Micros, u32)> = Vec::with_capacity(events.len());
     for &i in &events {
-        instants.insert(rec.events[i].0, true);
+        let t = rec.events[i].0;
+        let k = match event_row.last() {
+            Some(&(pt, pk)) if pt == t => pk + 1,
+            _ => 0,
+        };
+        event_row.push((t, k));
+        instants.insert((t, k), true);
     }
-    let mut y_of: BTreeMap<Micros, f64> = BTreeMap::new();
+    let mut y_of: BTreeMap<(Micros, u32), f64> = BTreeMap::new();
     let (mut y, mut prev) = (TOP + 20.0, None::<Micros>);
-    for (&t, &labelled) in &instants {
+    for (&(t, k), &labelled) in &instants {
         if let Some(p) = prev {
             let dt = (t - p) as f64;
             let mut step = 4.0 + (dt.sqrt() / 5.0).min(36.0);
@@ -163,7 +193,7 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
             }
             y += step;
         }
-        y_of.insert(t, y);
+        y_of.insert((t, k), y);
         prev = Some(t);
     }
     let bottom = y + 30.0;
@@ -190,12 +220,18 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
          <text class=\"title\" x=\"10\" y=\"20\">Space-time diagram: {} (seed {}), {} to {}</text>\
          <text class=\"sub\" x=\"10\" y=\"36\">Time runs down, compressed (row gaps grow with the square root of elapsed time). \
-         {} messages{}; workload traffic and the stream of writes are not drawn.</text>",
+         {} message{}{}{}; workload traffic and the stream of writes are not drawn.</text>",
         esc(&rec.scenario),
         rec.seed,
         Secs(from),
         Secs(to),
         msgs.len(),
+        if msgs.len() == 1 { "" } else { "s" },
+        if omitted > 0 {
+            format!(" ({omitted} more left out: first those arriving after the window, then PINGs)")
+        } else {
+            String::new()
+        },
         if cut {
             format!(" (cut at the first {MAX_MESSAGES})")
         } else {
@@ -218,9 +254,9 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
     }
     // Time labels at labelled rows, at least 14 px apart.
     let mut last_label = f64::MIN;
-    for (&t, &labelled) in &instants {
-        let y = y_of[&t];
-        if labelled && y - last_label >= 14.0 {
+    for (&(t, k), &labelled) in &instants {
+        let y = y_of[&(t, k)];
+        if labelled && k == 0 && y - last_label >= 14.0 {
             let _ = write!(
                 s,
                 "<line class=\"grid\" x1=\"{gx:.1}\" y1=\"{y:.1}\" x2=\"{x2:.1}\" y2=\"{y:.1}\"/>\
@@ -234,14 +270,20 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         }
     }
     // Messages.
+    let mut labelled_bands = std::collections::BTreeSet::new();
     for &i in &msgs {
         let m = &rec.messages[i];
         let (Some(x1), Some(x2)) = (x_of(m.from), x_of(m.to)) else {
             continue;
         };
-        let y1 = y_of[&m.sent];
+        let y1 = y_of[&(m.sent, 0)];
+        // A message that arrives after the window (held by a partition, or
+        // never) is a short barred stub towards its receiver.
         let arrived = m.arrived.filter(|&a| a <= to);
-        let y2 = arrived.map_or(bottom, |a| y_of[&a]);
+        let (x2, y2) = match arrived {
+            Some(a) => (x2, y_of[&(a, 0)]),
+            None => (x1 + (x2 - x1) * 0.2, y1 + 12.0),
+        };
         let cat = match category(&m.kind) {
             "client" => "client-m",
             c => c,
@@ -258,9 +300,14 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         let when = m
             .arrived
             .map_or("never".to_string(), |a| Secs(a).to_string());
+        let arrow = if arrived.is_some() {
+            " marker-end=\"url(#st-arrow)\""
+        } else {
+            ""
+        };
         let _ = write!(
             s,
-            "<line class=\"m {cat}{bad}\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" marker-end=\"url(#st-arrow)\">\
+            "<line class=\"m {cat}{bad}\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\"{arrow}>\
              <title>{} {} → {}: sent {}, {fate} at {when} {}</title></line>",
             esc(&m.kind),
             esc(&rec.nodes[m.from as usize].name),
@@ -268,6 +315,15 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
             Secs(m.sent),
             esc(&m.note)
         );
+        if arrived.is_none() {
+            let _ = write!(
+                s,
+                "<line class=\"net\" x1=\"{a:.1}\" y1=\"{y2:.1}\" x2=\"{b:.1}\" y2=\"{y2:.1}\"/>",
+                a = x2 - 4.0,
+                b = x2 + 4.0
+            );
+            continue;
+        }
         if m.fate == "lost" || m.fate == "reset" {
             let _ = write!(
                 s,
@@ -275,7 +331,10 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
                 ty = y2 + 4.0
             );
         }
-        if cat != "ping" {
+        // Label the arrows that tell the story, one label per sender and
+        // band of rows so fan-outs (a hello to everyone) stay legible.
+        let band = (m.from, (y1 / 24.0) as i64, m.kind.as_str());
+        if !matches!(cat, "ping" | "hello" | "info") && labelled_bands.insert(band) {
             let (lx, ly) = (x1 + (x2 - x1) * 0.25, y1 + (y2 - y1) * 0.25 - 2.0);
             let _ = write!(
                 s,
@@ -285,9 +344,9 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         }
     }
     // Events.
-    for &i in &events {
+    for (&i, row) in events.iter().zip(&event_row) {
         let e = &rec.events[i];
-        let y = y_of[&e.0];
+        let y = y_of[row];
         let class = match e.2 {
             "sim" => "evf",
             "sentinel" => "evs",

@@ -254,7 +254,7 @@ function renderTopology(t) {
     const cat = category(m.kind);
     const l = arrowLine(topoPos[m.from], topoPos[m.to], 28);
     const pending = m.arrived === null || m.arrived > t;
-    const bad = m.fate === "lost" || m.fate === "reset";
+    const bad = !pending && (m.fate === "lost" || m.fate === "reset");
     svg.push(`<line x1="${l.x1}" y1="${l.y1}" x2="${l.x2}" y2="${l.y2}" stroke="${bad ? "#d92d20" : CATEGORY_COLORS[cat]}"` +
       ` stroke-width="2" opacity="${(1 - age).toFixed(2)}"${pending ? ' stroke-dasharray="2 3"' : ""} marker-end="url(#tp-arrow)">` +
       `<title>${esc(m.kind)} ${esc(names[m.from])} → ${esc(names[m.to])} ${esc(m.note)}</title></line>`);
@@ -290,8 +290,9 @@ function renderTopology(t) {
     let sub = "";
     if (node.kind === "redis" && f.master_repl_offset) sub = "off " + f.master_repl_offset;
     if (node.kind === "sentinel" && f.master_status && f.master_status !== "ok") sub = f.master_status;
-    svg.push(`<text x="${p.x}" y="${p.y + 36}" text-anchor="middle" font-size="12" font-weight="600" fill="#1f2933">${esc(node.name)}</text>`);
-    if (sub) svg.push(`<text x="${p.x}" y="${p.y + 49}" text-anchor="middle" font-size="10" fill="#52606d">${esc(sub)}</text>`);
+    const halo = 'stroke="#ffffff" stroke-width="3" paint-order="stroke"';
+    svg.push(`<text x="${p.x}" y="${p.y + 36}" text-anchor="middle" font-size="12" font-weight="600" fill="#1f2933" ${halo}>${esc(node.name)}</text>`);
+    if (sub) svg.push(`<text x="${p.x}" y="${p.y + 49}" text-anchor="middle" font-size="10" fill="#52606d" ${halo}>${esc(sub)}</text>`);
     svg.push(`<title>${esc(node.name)}: ${lk}</title></g>`);
   });
   svg.push("</svg>");
@@ -486,8 +487,8 @@ function renderLanes(t) {
   // Bulk traffic: one faint band per bucket between two lanes.
   for (let i = lastAtOrBefore(streams, from, (s) => s.t) + 1; i < streams.length && streams[i].t <= t; i++) {
     const s = streams[i];
-    ctx.strokeStyle = s.undelivered ? "rgba(217,45,32,0.5)" : "rgba(247,144,9,0.25)";
-    ctx.lineWidth = Math.min(4, 0.5 + Math.sqrt(s.count) / 2);
+    ctx.strokeStyle = s.undelivered ? "rgba(217,45,32,0.35)" : "rgba(247,144,9,0.14)";
+    ctx.lineWidth = Math.min(3, 0.5 + Math.sqrt(s.count) / 3);
     ctx.beginPath();
     ctx.moveTo(x(s.t), y(s.from));
     ctx.lineTo(x(s.t + Math.max(s.maxDelay, 1)), y(s.to));
@@ -498,12 +499,29 @@ function renderLanes(t) {
   const mStart = lastAtOrBefore(messages, from - 2e6, (m) => m.sent) + 1;
   for (let i = mStart; i < messages.length && messages[i].sent <= t; i++) {
     const m = messages[i];
-    const end = m.arrived === null ? t : Math.min(m.arrived, t);
-    if (end < from) continue;
-    const bad = m.fate === "lost" || m.fate === "reset";
+    const arrivedYet = m.arrived !== null && m.arrived <= t;
+    if ((arrivedYet ? m.arrived : t) < from) continue;
+    const bad = arrivedYet && (m.fate === "lost" || m.fate === "reset");
     ctx.strokeStyle = bad ? "#d92d20" : CATEGORY_COLORS[category(m.kind)];
-    ctx.setLineDash(m.held || m.arrived === null || m.arrived > t ? [3, 3] : []);
-    const x1 = x(m.sent), y1 = y(m.from), x2 = x(end), y2 = y(m.to);
+    ctx.setLineDash(m.held || !arrivedYet ? [3, 3] : []);
+    const x1 = x(m.sent), y1 = y(m.from);
+    let x2 = x(arrivedYet ? m.arrived : t), y2 = y(m.to);
+    if (!arrivedYet && m.held) {
+      // Held by a partition: a short stub towards the receiver, barred.
+      x2 = x1 + 6;
+      y2 = y1 + (y2 - y1) * 0.3;
+      ctx.beginPath();
+      ctx.moveTo(x1, y1);
+      ctx.lineTo(x2, y2);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.strokeStyle = "#d92d20";
+      ctx.beginPath();
+      ctx.moveTo(x2 - 3, y2);
+      ctx.lineTo(x2 + 3, y2);
+      ctx.stroke();
+      continue;
+    }
     ctx.beginPath();
     ctx.moveTo(x1, y1);
     ctx.lineTo(x2, y2);
@@ -566,7 +584,7 @@ function renderLog(t) {
     const e = events[i];
     if (!verbose && e.level === "-") continue;
     const text = e.source === "sentinel" ? `${e.name} ${e.detail}` : e.detail;
-    const cls = e.source === "sim" ? "sim" : e.level === "-" ? "verbose" : e.source;
+    const cls = e.source === "sim" ? "ev-sim" : e.level === "-" ? "ev-verbose" : "ev-" + e.source;
     lines.push(`<div class="${cls}">${fmt(e.t).padStart(10)} ${esc(names[e.node].padEnd(11))} ${e.level} ${esc(text)}</div>`);
   }
   const log = $("log");
