@@ -123,10 +123,11 @@ pub fn build(
         .iter()
         .map(|n| NodeInfo {
             name: n.name.clone(),
+            // Any other kind of node is a Redis server of some mode.
             kind: match n.kind {
-                NodeKind::Redis { .. } => "redis",
                 NodeKind::Sentinel(_) => "sentinel",
                 NodeKind::Client(_) => "client",
+                _ => "redis",
             },
             host: n.host.clone(),
             port: n.port,

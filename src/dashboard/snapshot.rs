@@ -8,8 +8,9 @@
 
 use indexmap::IndexMap;
 
-use crate::client::Outcome;
-use crate::redis::info;
+use crate::client::{Outcome, WorkloadClient};
+use crate::redis::{RedisServer, info};
+use crate::sentinel::Sentinel;
 use crate::sentinel::instance::{FailoverState, period};
 use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
@@ -17,131 +18,141 @@ use crate::world::{Process, World};
 
 pub type Fields = IndexMap<String, String>;
 
-/// The state of node `n` now.
+/// The state of node `n` now. Each kind of process contributes its own
+/// fields; a kind without a branch here shows only its name.
 pub fn fields(world: &World, n: usize) -> Fields {
     let mut f = Fields::new();
-    let put = |f: &mut Fields, k: &str, v: String| {
-        f.insert(k.to_string(), v);
-    };
-    match &world.sim.nodes[n] {
-        Process::Redis(r) => match &r.proc {
-            None => put(&mut f, "status", "down".into()),
-            Some(p) => {
-                put(&mut f, "status", "running".into());
-                let local = world.sim.kernel.local_time(n as NodeId);
-                let text = info::replication(p, &world.dir, local);
-                for line in text.lines().skip(1) {
-                    if let Some((k, v)) = line.trim_end().split_once(':') {
-                        put(&mut f, k, v.to_string());
-                    }
-                }
-                put(&mut f, "run_id", p.run_id.as_str()[..8].to_string());
-                put(&mut f, "keys", p.data.len().to_string());
-                if let Some(side) = &p.replica {
-                    put(
-                        &mut f,
-                        "master_node",
-                        world.names[side.master as usize].clone(),
-                    );
-                    put(&mut f, "link_state", format!("{:?}", side.state));
-                    if f.get("master_link_status").is_some_and(|s| s == "up") {
-                        let deadline = (side.lastinteraction + p.cfg.repl_timeout) * 1_000_000;
-                        put(&mut f, "timer:repl-timeout", sim_time(world, n, deadline));
-                    }
-                }
-                for r in &p.replicas {
-                    if let Some(node) = world.dir.lookup(&r.ip, r.port) {
-                        put(
-                            &mut f,
-                            &format!("replica_node:{}", world.names[node as usize]),
-                            r.state.as_str().to_string(),
-                        );
-                    }
-                }
-            }
-        },
-        Process::Sentinel(s) => match &s.proc {
-            None => put(&mut f, "status", "down".into()),
-            Some(p) => {
-                put(&mut f, "status", "running".into());
-                put(&mut f, "role", "sentinel".into());
-                let m = &p.master;
-                let name_of = |runid: &str| -> String {
-                    world
-                        .sentinels()
-                        .find(|(_, s)| s.proc.as_ref().is_some_and(|q| q.myid == runid))
-                        .map_or_else(
-                            || runid[..runid.len().min(8)].to_string(),
-                            |(i, _)| world.names[i].clone(),
-                        )
-                };
-                put(&mut f, "myid", p.myid[..p.myid.len().min(8)].to_string());
-                put(&mut f, "current_epoch", p.current_epoch.to_string());
-                put(&mut f, "config_epoch", m.config_epoch.to_string());
-                put(
-                    &mut f,
-                    "master_node",
-                    world.names[m.inst.node as usize].clone(),
-                );
-                let status = if m.o_down {
-                    "odown"
-                } else if m.inst.s_down {
-                    "sdown"
-                } else {
-                    "ok"
-                };
-                put(&mut f, "master_status", status.into());
-                put(&mut f, "tilt", u8::from(p.tilt).to_string());
-                let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
-                    format!("{} in epoch {}", name_of(l), m.leader_epoch)
-                });
-                put(&mut f, "vote", vote);
-                put(&mut f, "failover_state", format!("{:?}", m.failover_state));
-                if m.in_failover() {
-                    put(&mut f, "failover_epoch", m.failover_epoch.to_string());
-                    if let Some(i) = m.promoted {
-                        put(
-                            &mut f,
-                            "promoting",
-                            world.names[m.replicas[i].node as usize].clone(),
-                        );
-                    }
-                }
-                let sdown: Vec<&str> = std::iter::once(&m.inst)
-                    .chain(&m.replicas)
-                    .chain(&m.sentinels)
-                    .filter(|i| i.s_down)
-                    .map(|i| world.names[i.node as usize].as_str())
-                    .collect();
-                put(&mut f, "sees_sdown", sdown.join(","));
-                let replicas: Vec<&str> = m
-                    .replicas
-                    .iter()
-                    .map(|i| world.names[i.node as usize].as_str())
-                    .collect();
-                put(&mut f, "known_replicas", replicas.join(","));
-                put(&mut f, "known_sentinels", m.sentinels.len().to_string());
-                sentinel_timers(world, n, m, &mut f);
-            }
-        },
-        Process::Client(c) => {
-            put(&mut f, "status", "running".into());
-            put(&mut f, "role", "client".into());
-            if let Some(op) = c.history.last() {
-                put(&mut f, "target", world.names[op.node as usize].clone());
-                let last = match &op.outcome {
-                    Outcome::Pending => "waiting".to_string(),
-                    Outcome::Ok => "ok".to_string(),
-                    Outcome::Error(e) => e.split_whitespace().next().unwrap_or("ERR").to_string(),
-                    Outcome::Timeout => "timeout".to_string(),
-                    Outcome::ConnectionLost => "connection lost".to_string(),
-                };
-                put(&mut f, "last_reply", last);
-            }
-            put(&mut f, "ops", c.history.len().to_string());
-        }
+    if let Some(r) = world.redis(n) {
+        redis_fields(world, n, r, &mut f);
+    } else if let Some(s) = world.sentinel(n) {
+        sentinel_fields(world, n, s, &mut f);
+    } else if let Process::Client(c) = &world.sim.nodes[n] {
+        client_fields(world, c, &mut f);
     }
     f
+}
+
+fn put(f: &mut Fields, k: &str, v: String) {
+    f.insert(k.to_string(), v);
+}
+
+/// `INFO replication` with Redis's field names, plus the node's run id,
+/// key count, replication link state and `repl-timeout` deadline.
+fn redis_fields(world: &World, n: usize, r: &RedisServer, f: &mut Fields) {
+    match &r.proc {
+        None => put(f, "status", "down".into()),
+        Some(p) => {
+            put(f, "status", "running".into());
+            let local = world.sim.kernel.local_time(n as NodeId);
+            let text = info::replication(p, &world.dir, local);
+            for line in text.lines().skip(1) {
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    put(f, k, v.to_string());
+                }
+            }
+            put(f, "run_id", p.run_id.as_str()[..8].to_string());
+            put(f, "keys", p.data.len().to_string());
+            if let Some(side) = &p.replica {
+                put(f, "master_node", world.names[side.master as usize].clone());
+                put(f, "link_state", format!("{:?}", side.state));
+                if f.get("master_link_status").is_some_and(|s| s == "up") {
+                    let deadline = (side.lastinteraction + p.cfg.repl_timeout) * 1_000_000;
+                    put(f, "timer:repl-timeout", sim_time(world, n, deadline));
+                }
+            }
+            for r in &p.replicas {
+                if let Some(node) = world.dir.lookup(&r.ip, r.port) {
+                    put(
+                        f,
+                        &format!("replica_node:{}", world.names[node as usize]),
+                        r.state.as_str().to_string(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A Sentinel's epochs, vote, flags, failover state and timers.
+fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
+    match &s.proc {
+        None => put(f, "status", "down".into()),
+        Some(p) => {
+            put(f, "status", "running".into());
+            put(f, "role", "sentinel".into());
+            let m = &p.master;
+            let name_of = |runid: &str| -> String {
+                world
+                    .sentinels()
+                    .find(|(_, s)| s.proc.as_ref().is_some_and(|q| q.myid == runid))
+                    .map_or_else(
+                        || runid[..runid.len().min(8)].to_string(),
+                        |(i, _)| world.names[i].clone(),
+                    )
+            };
+            put(f, "myid", p.myid[..p.myid.len().min(8)].to_string());
+            put(f, "current_epoch", p.current_epoch.to_string());
+            put(f, "config_epoch", m.config_epoch.to_string());
+            put(f, "master_node", world.names[m.inst.node as usize].clone());
+            let status = if m.o_down {
+                "odown"
+            } else if m.inst.s_down {
+                "sdown"
+            } else {
+                "ok"
+            };
+            put(f, "master_status", status.into());
+            put(f, "tilt", u8::from(p.tilt).to_string());
+            let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
+                format!("{} in epoch {}", name_of(l), m.leader_epoch)
+            });
+            put(f, "vote", vote);
+            put(f, "failover_state", format!("{:?}", m.failover_state));
+            if m.in_failover() {
+                put(f, "failover_epoch", m.failover_epoch.to_string());
+                if let Some(i) = m.promoted {
+                    put(
+                        f,
+                        "promoting",
+                        world.names[m.replicas[i].node as usize].clone(),
+                    );
+                }
+            }
+            let sdown: Vec<&str> = std::iter::once(&m.inst)
+                .chain(&m.replicas)
+                .chain(&m.sentinels)
+                .filter(|i| i.s_down)
+                .map(|i| world.names[i.node as usize].as_str())
+                .collect();
+            put(f, "sees_sdown", sdown.join(","));
+            let replicas: Vec<&str> = m
+                .replicas
+                .iter()
+                .map(|i| world.names[i.node as usize].as_str())
+                .collect();
+            put(f, "known_replicas", replicas.join(","));
+            put(f, "known_sentinels", m.sentinels.len().to_string());
+            sentinel_timers(world, n, m, f);
+        }
+    }
+}
+
+/// Where a workload client sends and how its last request went.
+fn client_fields(world: &World, c: &WorkloadClient, f: &mut Fields) {
+    put(f, "status", "running".into());
+    put(f, "role", "client".into());
+    if let Some(op) = c.history.last() {
+        put(f, "target", world.names[op.node as usize].clone());
+        let last = match &op.outcome {
+            Outcome::Pending => "waiting".to_string(),
+            Outcome::Ok => "ok".to_string(),
+            Outcome::Error(e) => e.split_whitespace().next().unwrap_or("ERR").to_string(),
+            Outcome::Timeout => "timeout".to_string(),
+            Outcome::ConnectionLost => "connection lost".to_string(),
+        };
+        put(f, "last_reply", last);
+    }
+    put(f, "ops", c.history.len().to_string());
 }
 
 /// The Sentinel's timers about its master: when the next PING is due, when

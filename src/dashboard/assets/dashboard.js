@@ -323,7 +323,7 @@ function renderNode(t) {
     }
     html += "</table>";
   }
-  html += `<h3>State <span class="muted small">sampled at ${fmt(s.t)}, every ${fmtSpan(D.sample_every)}; highlighted: changed in that sample</span></h3>`;
+  html += `<h3>State <span class="muted small">sampled every ${fmtSpan(D.sample_every)}; last changed at ${fmt(s.t)} (highlighted)</span></h3>`;
   html += `<table>${rows.join("")}</table>`;
   const recent = [];
   for (let i = lastAtOrBefore(events, t, (e) => e.t); i >= 0 && recent.length < 6; i--) {
@@ -373,7 +373,7 @@ function renderFacts(t) {
   const masters = D.nodes.map((_, n) => n).filter((n) => look(n, t) === "master").map((n) => names[n]);
   $("masters").textContent = masters.length ? masters.join(", ") : "none";
   $("masters").style.color = masters.length > 1 ? "#b42318" : "";
-  $("promoted").textContent = promotedAt(t) || "none yet";
+  $("promoted").textContent = promotedAt(t) || (t >= D.duration ? "none" : "none yet");
   const tot = clientTotals(t);
   $("acked-writes").textContent = tot.acked;
   $("refused-writes").textContent = tot.refused;
