@@ -667,9 +667,9 @@ fn cmd_dashboard(
         Err(c) => return c,
     };
     let every = match parse_time(sample_every) {
-        Ok(t) if t > 0 => t,
+        Ok(t) if t >= 1_000 => t,
         Ok(_) => {
-            eprintln!("--sample-every: must be more than 0");
+            eprintln!("--sample-every: at least 1ms");
             return EXIT_BAD_INPUT;
         }
         Err(e) => {

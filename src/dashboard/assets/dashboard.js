@@ -178,17 +178,24 @@ function step(dir) {
 
 // ------------------------------------------------------------ topology
 
-const topoPos = (() => {
-  const W = 520, rows = { redis: 70, sentinel: 195, client: 305 };
+/** Node positions: Redis servers on top, Sentinels below, clients last;
+ * rows of at most six, so larger topologies wrap instead of overlapping. */
+const TOPO_W = 520;
+const topo = (() => {
   const pos = [];
+  let y = 45;
   for (const kind of ["redis", "sentinel", "client"]) {
-    const members = D.nodes.map((n, i) => [n, i]).filter(([n]) => n.kind === kind);
-    members.forEach(([, i], k) => {
-      pos[i] = { x: (W * (k + 1)) / (members.length + 1), y: rows[kind] };
-    });
+    const members = D.nodes.map((n, i) => [n, i]).filter(([n]) => (kind === "redis" ? n.kind !== "sentinel" && n.kind !== "client" : n.kind === kind));
+    for (let r = 0; r < members.length; r += 6) {
+      const row = members.slice(r, r + 6);
+      y += 80;
+      row.forEach(([, i], k) => { pos[i] = { x: (TOPO_W * (k + 1)) / (row.length + 1), y: y - 55 }; });
+      y += 25;
+    }
   }
-  return pos;
+  return { pos, height: y - 20 };
 })();
+const topoPos = topo.pos;
 
 function arrowLine(a, b, shorten) {
   const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
@@ -198,7 +205,7 @@ function arrowLine(a, b, shorten) {
 
 function renderTopology(t) {
   const svg = [];
-  svg.push('<svg viewBox="0 0 520 345" role="img" aria-label="topology">');
+  svg.push(`<svg viewBox="0 0 ${TOPO_W} ${topo.height}" role="img" aria-label="topology">`);
   svg.push('<defs><marker id="tp-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto">' +
     '<path d="M0,0L10,5L0,10z" fill="#52606d"/></marker></defs>');
   const states = D.nodes.map((_, n) => sampleAt(n, t).f);
@@ -207,6 +214,7 @@ function renderTopology(t) {
     const f = states[n];
     if (node.kind === "sentinel" && f.status === "running" && f.master_node) {
       const m = names.indexOf(f.master_node);
+      if (m < 0 || m >= N) return;
       const l = arrowLine(topoPos[n], topoPos[m], 26);
       const col = f.master_status === "ok" ? "#b2ddff" : "#7a5af8";
       svg.push(`<line x1="${l.x1}" y1="${l.y1}" x2="${l.x2}" y2="${l.y2}" stroke="${col}" stroke-width="1.5"/>`);
@@ -217,6 +225,7 @@ function renderTopology(t) {
     const f = states[n];
     if (node.kind === "client" && f.target) {
       const m = names.indexOf(f.target);
+      if (m < 0 || m >= N) return;
       const l = arrowLine(topoPos[n], topoPos[m], 26);
       svg.push(`<line x1="${l.x1}" y1="${l.y1}" x2="${l.x2}" y2="${l.y2}" stroke="#12b76a" stroke-width="1.5" stroke-dasharray="3 3" marker-end="url(#tp-arrow)"/>`);
     }
@@ -226,6 +235,7 @@ function renderTopology(t) {
     const f = states[n];
     if (node.kind === "redis" && f.status === "running" && f.master_node) {
       const m = names.indexOf(f.master_node);
+      if (m < 0 || m >= N) return;
       const l = arrowLine(topoPos[n], topoPos[m], 26);
       const up = f.master_link_status === "up";
       svg.push(`<line x1="${l.x1}" y1="${l.y1}" x2="${l.x2}" y2="${l.y2}" stroke="${up ? "#f79009" : "#98a2b3"}" stroke-width="${up ? 3 : 2}"` +
@@ -506,8 +516,9 @@ function renderLanes(t) {
     ctx.setLineDash(m.held || !arrivedYet ? [3, 3] : []);
     const x1 = x(m.sent), y1 = y(m.from);
     let x2 = x(arrivedYet ? m.arrived : t), y2 = y(m.to);
-    if (!arrivedYet && m.held) {
-      // Held by a partition: a short stub towards the receiver, barred.
+    if (!arrivedYet && (m.held || t - m.sent > 50e3)) {
+      // Held by a partition (barred red), or waiting for a host that does
+      // not answer (barred grey): a short stub towards the receiver.
       x2 = x1 + 6;
       y2 = y1 + (y2 - y1) * 0.3;
       ctx.beginPath();
@@ -515,7 +526,7 @@ function renderLanes(t) {
       ctx.lineTo(x2, y2);
       ctx.stroke();
       ctx.setLineDash([]);
-      ctx.strokeStyle = "#d92d20";
+      ctx.strokeStyle = m.held ? "#d92d20" : "#7b8794";
       ctx.beginPath();
       ctx.moveTo(x2 - 3, y2);
       ctx.lineTo(x2 + 3, y2);
