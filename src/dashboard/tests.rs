@@ -153,3 +153,33 @@ fn spacetime_window_surrounds_the_failover() {
     assert!(svg.contains("SLAVEOF NO ONE"));
     assert!(svg.contains("is-master-down-by-addr"));
 }
+
+#[test]
+fn messages_held_by_a_partition_arrive_after_the_heal() {
+    let p = plan("scenarios/sentinel/split-brain-partition-loses-writes.toml");
+    let (_, rec) = record(&p, &Options::new(p.seed)).expect("runs");
+    let partition = rec.network.first().expect("a partition").t;
+    let heal = rec
+        .network
+        .iter()
+        .find(|n| n.blocked.is_empty())
+        .expect("a heal")
+        .t;
+    let held: Vec<_> = rec.messages.iter().filter(|m| m.held).collect();
+    assert!(!held.is_empty());
+    for m in &held {
+        assert!(m.sent >= partition && m.sent < heal, "{m:?}");
+        // Delivered at a retransmission after the heal, or reset because
+        // the connection closed meanwhile.
+        let arrived = m.arrived.expect("every held message has a fate");
+        assert!(arrived >= heal, "{m:?}");
+        assert!(m.fate == "delivered" || m.fate == "reset", "{m:?}");
+    }
+    // Every blocked link in the recording is one the partition names.
+    let names: Vec<&str> = rec.nodes.iter().map(|n| n.name.as_str()).collect();
+    let blocked = &rec.network[0].blocked;
+    assert!(blocked.iter().all(|&(a, b)| a != b));
+    let master = names.iter().position(|&n| n == "master").unwrap() as u32;
+    let replica = names.iter().position(|&n| n == "replica-1").unwrap() as u32;
+    assert!(blocked.contains(&(master, replica)) && blocked.contains(&(replica, master)));
+}

@@ -127,7 +127,7 @@ function category(kind) {
 
 // ------------------------------------------------------ playback state
 
-const P = { t: 0, playing: false, speed: 10, max: false, selected: null, span: 10e6, last: 0, ended: false };
+const P = { t: 0, playing: false, speed: 10, max: false, selected: null, span: 10e6, last: 0, ended: false, timer: null };
 
 function setTime(t) {
   P.t = Math.max(0, Math.min(D.duration, Math.round(t)));
@@ -135,16 +135,23 @@ function setTime(t) {
   render();
 }
 
+/** Schedules the next frame; only one is ever pending. */
+function schedule() {
+  clearTimeout(P.timer);
+  P.timer = P.playing ? setTimeout(tick, 16) : null;
+}
+
 function play() {
   if (P.t >= D.duration) P.t = 0;
   P.playing = true;
   P.last = performance.now();
-  setTimeout(tick, 16);
+  schedule();
   render();
 }
 
 function pause() {
   P.playing = false;
+  schedule();
   render();
 }
 
@@ -155,13 +162,10 @@ function tick() {
   P.last = now;
   // "max" plays the run in about sixty frames whatever its length.
   const dt = P.max ? Math.ceil(D.duration / 60) : wall * 1000 * P.speed;
-  setTime(P.t + dt);
-  if (P.t >= D.duration) {
-    P.playing = false;
-    render();
-    return;
-  }
-  setTimeout(tick, 16);
+  const t = Math.min(D.duration, P.t + dt);
+  if (t >= D.duration) P.playing = false;
+  schedule();
+  setTime(t);
 }
 
 function step(dir) {
