@@ -71,13 +71,14 @@ impl Node for Process {
 }
 
 /// Watches a run as it goes, for a recording (the dashboard): attached
-/// before the first event, then sampled at every multiple of `every()` µs
-/// of simulated time. Sampling only stops the run loop between events, so
-/// the run and its trace are the same with or without an observer.
+/// before the first event, then sampled at the instants it asks for, after
+/// every event of that instant. Sampling only stops the run loop between
+/// events, so the run and its trace are the same with or without an
+/// observer.
 pub trait Observer {
     fn attach(&mut self, world: &mut World);
-    /// The sampling period in µs (at least 1).
-    fn every(&self) -> Micros;
+    /// The next instant after `now` to sample at (must be later than `now`).
+    fn next_sample(&self, now: Micros) -> Micros;
     fn sample(&mut self, world: &World);
 }
 
@@ -158,10 +159,10 @@ impl World {
         let Some(mut obs) = self.observer.take() else {
             return self.run_plain(t);
         };
-        let every = obs.every().max(1);
         let mut result = Ok(());
         loop {
-            let next = (self.sim.now() / every + 1) * every;
+            let now = self.sim.now();
+            let next = obs.next_sample(now).max(now + 1);
             if next > t {
                 break;
             }

@@ -50,12 +50,27 @@ impl Options {
 /// [`world::run`] gives it) and the recording.
 pub fn record(plan: &Plan, opts: &Options) -> Result<(RunOutcome, Recording), SimError> {
     let every = opts.sample_every.max(1);
+    // A first run finds the instants of the trace's events; the recorded
+    // run, identical, samples at each of them.
+    let first = world::run(plan, opts.seed)?;
+    let mut instants: Vec<Micros> = first
+        .world
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .map(|e| e.t)
+        .collect();
+    instants.dedup();
+    drop(first);
     let tape = Rc::new(RefCell::new(recorder::Tape::default()));
     let wire = Rc::new(RefCell::new(tap::Wire::new(opts.message_cap, every)));
     let rec = recorder::Recorder {
         tape: tape.clone(),
         wire: wire.clone(),
         every,
+        instants,
     };
     let mut outcome = world::run_observed(plan, opts.seed, Some(Box::new(rec)))?;
     // Detach, so the recorder's handles are the last ones left.

@@ -1,8 +1,11 @@
 //! The recorder: a [`world::Observer`](crate::world::Observer) that installs
 //! the wiretap when the run starts and samples every node's fields at a
-//! fixed period of simulated time. A sample keeps only the fields that
-//! changed since the node's previous one (and `null` for a field that went
-//! away), so a long steady stretch costs little.
+//! fixed period of simulated time and at the instant of every trace event
+//! (known from a first, unrecorded run of the same deterministic scenario),
+//! so the state shown next to an event is the state that event left. A
+//! sample keeps only the fields that changed since the node's previous one
+//! (and `null` for a field that went away), so a long steady stretch costs
+//! little.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -69,6 +72,8 @@ pub struct Recorder {
     pub tape: Rc<RefCell<Tape>>,
     pub wire: Rc<RefCell<Wire>>,
     pub every: Micros,
+    /// The instants of the run's trace events, sorted, without repeats.
+    pub instants: Vec<Micros>,
 }
 
 impl Observer for Recorder {
@@ -92,8 +97,10 @@ impl Observer for Recorder {
         }));
     }
 
-    fn every(&self) -> Micros {
-        self.every
+    fn next_sample(&self, now: Micros) -> Micros {
+        let periodic = (now / self.every + 1) * self.every;
+        let i = self.instants.partition_point(|&t| t <= now);
+        self.instants.get(i).map_or(periodic, |&t| t.min(periodic))
     }
 
     fn sample(&mut self, world: &World) {
