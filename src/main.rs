@@ -195,11 +195,13 @@ fn main() -> ExitCode {
             seed,
         } => cmd_dashboard(
             &scenario,
-            out.as_deref(),
-            svg.as_deref(),
-            window.as_deref(),
-            &sample_every,
-            seed,
+            &redsim::dashboard::output::Request {
+                out: out.as_deref(),
+                svg: svg.as_deref(),
+                window: window.as_deref(),
+                sample_every: &sample_every,
+                seed,
+            },
         ),
     };
     ExitCode::from(code)
@@ -649,76 +651,26 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
     EXIT_OK
 }
 
-fn cmd_dashboard(
-    path: &Path,
-    out: Option<&Path>,
-    svg: Option<&Path>,
-    window: Option<&str>,
-    sample_every: &str,
-    seed: Option<u64>,
-) -> u8 {
-    use redsim::dashboard;
-    if out.is_none() && svg.is_none() {
-        eprintln!("redsim dashboard: give -o FILE.html and/or --svg FILE.svg");
-        return EXIT_BAD_INPUT;
-    }
+fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u8 {
+    use redsim::dashboard::output::{self, DashboardError};
     let plan = match load(path) {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let every = match parse_time(sample_every) {
-        Ok(t) if t >= 1_000 => t,
-        Ok(_) => {
-            eprintln!("--sample-every: at least 1ms");
-            return EXIT_BAD_INPUT;
+    match output::run(&plan, req) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {f}");
+            }
+            EXIT_OK
         }
-        Err(e) => {
-            eprintln!("--sample-every: {e}");
-            return EXIT_BAD_INPUT;
+        Err(e @ DashboardError::BadInput(_)) => {
+            eprintln!("redsim dashboard: {e}");
+            EXIT_BAD_INPUT
         }
-    };
-    let window = match window.map(|w| {
-        w.split_once("..")
-            .ok_or_else(|| format!("expected FROM..TO like 24s..28s, got `{w}`"))
-            .and_then(|(a, b)| Ok((parse_time(a)?, parse_time(b)?)))
-            .and_then(|(a, b)| {
-                if a < b {
-                    Ok((a, b))
-                } else {
-                    Err(format!("`{w}`: FROM must come before TO"))
-                }
-            })
-    }) {
-        None => None,
-        Some(Ok(w)) => Some(w),
-        Some(Err(e)) => {
-            eprintln!("--window: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let mut opts = dashboard::Options::new(seed.unwrap_or(plan.seed));
-    opts.sample_every = every;
-    let (_, rec) = match dashboard::record(&plan, &opts) {
-        Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", path.display());
-            return EXIT_SIMULATION_ERROR;
+            EXIT_SIMULATION_ERROR
         }
-    };
-    let window = window.unwrap_or_else(|| dashboard::spacetime::default_window(&rec));
-    if let Some(f) = out {
-        if let Err(e) = std::fs::write(f, dashboard::page::html(&rec, window)) {
-            eprintln!("{}: cannot write the page: {e}", f.display());
-            return EXIT_BAD_INPUT;
-        }
-        println!("wrote {}", f.display());
     }
-    if let Some(f) = svg {
-        if let Err(e) = std::fs::write(f, dashboard::spacetime::svg(&rec, window, true)) {
-            eprintln!("{}: cannot write the diagram: {e}", f.display());
-            return EXIT_BAD_INPUT;
-        }
-        println!("wrote {}", f.display());
-    }
-    EXIT_OK
 }
