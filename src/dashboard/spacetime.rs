@@ -204,9 +204,21 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
     } else {
         ""
     };
+    // In the page, the rows' times and heights let the player move a
+    // cursor down the diagram as the run plays.
+    let rows = if standalone {
+        String::new()
+    } else {
+        let pairs: Vec<String> = y_of
+            .iter()
+            .filter(|((_, k), _)| *k == 0)
+            .map(|((t, _), y)| format!("{t}:{y:.1}"))
+            .collect();
+        format!(" data-rows=\"{}\"", pairs.join(","))
+    };
     let _ = write!(
         s,
-        "<svg{ns} class=\"spacetime\" width=\"{width:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {width:.0} {h:.0}\">",
+        "<svg{ns} class=\"spacetime\" width=\"{width:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {width:.0} {h:.0}\"{rows}>",
         h = bottom + 20.0
     );
     let _ = write!(
@@ -375,6 +387,13 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
             esc(&label),
             tx = x + 6.0,
             ty = y + 3.5
+        );
+    }
+    if !standalone {
+        let _ = write!(
+            s,
+            "<line id=\"st-cursor\" x1=\"0\" y1=\"-10\" x2=\"{width:.0}\" y2=\"-10\" \
+             stroke=\"#102a43\" stroke-width=\"1.5\" opacity=\"0.6\"/>"
         );
     }
     s.push_str("</svg>");

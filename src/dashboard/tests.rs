@@ -135,10 +135,24 @@ fn page_is_self_contained_and_deterministic() {
     // Same scenario and seed, same bytes.
     let (_, again) = record(&p, &opts).expect("runs");
     assert_eq!(html, page::html(&again, spacetime::default_window(&again)));
-    // The standalone diagram is the embedded one plus its namespace.
+    // The standalone diagram is the embedded one, with its namespace and
+    // without the player's cursor and row times.
     let svg = spacetime::svg(&rec, window, true);
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-    assert!(html.contains(&svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)));
+    let embedded = spacetime::svg(&rec, window, false);
+    assert!(html.contains(&embedded));
+    let strip = |s: &str| -> String {
+        let s = s.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+        let s = match (s.find(" data-rows=\""), s.find("\">")) {
+            (Some(a), Some(b)) if a < b => format!("{}{}", &s[..a], &s[b + 1..]),
+            _ => s,
+        };
+        match s.find("<line id=\"st-cursor\"") {
+            Some(a) => format!("{}</svg>", &s[..a]),
+            None => s,
+        }
+    };
+    assert_eq!(strip(&svg), strip(&embedded));
 }
 
 #[test]

@@ -662,6 +662,36 @@ function renderLostTable(t) {
     : "";
 }
 
+// ------------------------------------------------- space-time cursor
+
+/** The diagram's rows, [time, y], from its data-rows attribute. */
+const stSvg = document.querySelector("svg.spacetime");
+const stRows = stSvg && stSvg.dataset.rows
+  ? stSvg.dataset.rows.split(",").map((p) => p.split(":").map(Number))
+  : [];
+
+/** Moves the cursor line down the diagram to time t (time is compressed
+ * there, so the position is interpolated between the diagram's rows). */
+function renderSpacetimeCursor(t) {
+  const cursor = document.getElementById("st-cursor");
+  if (!cursor || !stRows.length) return;
+  let y;
+  if (t <= stRows[0][0]) y = stRows[0][1] - 12;
+  else if (t >= stRows[stRows.length - 1][0]) y = stRows[stRows.length - 1][1] + 12;
+  else {
+    const i = lastAtOrBefore(stRows, t, (r) => r[0]);
+    const [t0, y0] = stRows[i], [t1, y1] = stRows[i + 1];
+    y = y0 + ((y1 - y0) * (t - t0)) / (t1 - t0);
+  }
+  cursor.setAttribute("y1", y.toFixed(1));
+  cursor.setAttribute("y2", y.toFixed(1));
+  // While playing, keep the cursor in view.
+  const box = stSvg.parentElement;
+  if (P.playing && (y < box.scrollTop || y > box.scrollTop + box.clientHeight - 40)) {
+    box.scrollTop = Math.max(0, y - box.clientHeight / 3);
+  }
+}
+
 // --------------------------------------------------------------- render
 
 function render() {
@@ -676,6 +706,7 @@ function render() {
   renderLanes(t);
   renderLog(t);
   renderClient(t);
+  renderSpacetimeCursor(t);
   if (P.lostShown !== (t >= D.duration)) {
     P.lostShown = t >= D.duration;
     renderLostTable(t);
