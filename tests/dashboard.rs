@@ -133,6 +133,19 @@ fn page_plays_a_split_brain_to_the_end() {
 }
 
 #[test]
+fn page_plays_a_manual_promotion_that_loses_writes() {
+    let Some(browser) = browser_or_skip("page_plays_a_manual_promotion_that_loses_writes") else {
+        return;
+    };
+    // No Sentinel: the page finds the promotion in the replica's own log.
+    check_scenario(
+        &browser,
+        "scenarios/replication/master-killed-everysec-loses-unreplicated-writes.toml",
+        true,
+    );
+}
+
+#[test]
 fn cli_writes_the_page_and_the_diagram() {
     let dir = scratch_dir("cli");
     let (page, svg) = (dir.join("f.html"), dir.join("f.svg"));
