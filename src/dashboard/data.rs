@@ -259,45 +259,50 @@ fn network(w: &World) -> Vec<NetState> {
     out
 }
 
+/// How one operation counts in the client view.
+#[derive(Clone, Copy)]
+enum Seen {
+    Acked,
+    Refused,
+    Indeterminate,
+    Read,
+}
+
 /// Client outcomes per bucket of time, the lost writes with their reasons,
 /// and the totals (acknowledged, refused, indeterminate writes).
 fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
     let bucket = bucket.max(1);
-    let mut buckets: Vec<(Micros, u32, u32, u32, u32)> = Vec::new();
     let (mut acked, mut refused, mut unknown) = (0, 0, 0);
-    let history = w.history();
-    let mut rows: Vec<(Micros, usize)> = Vec::new();
-    for o in &history {
-        let slot = match (&o.kind, &o.outcome) {
+    let mut rows: Vec<(Micros, Seen)> = Vec::new();
+    for o in &w.history() {
+        let seen = match (&o.kind, &o.outcome) {
             (_, Outcome::Pending) => continue,
-            (OpKind::Get, Outcome::Ok) => 4,
+            (OpKind::Get, Outcome::Ok) => Seen::Read,
             (OpKind::Get, _) => continue,
-            (OpKind::Set, Outcome::Ok) => {
-                acked += 1;
-                1
-            }
-            (OpKind::Set, Outcome::Error(_)) => {
-                refused += 1;
-                2
-            }
-            (OpKind::Set, _) => {
-                unknown += 1;
-                3
-            }
+            (OpKind::Set, Outcome::Ok) => Seen::Acked,
+            (OpKind::Set, Outcome::Error(_)) => Seen::Refused,
+            (OpKind::Set, _) => Seen::Indeterminate,
         };
-        rows.push((o.completed.unwrap_or(o.invoked) / bucket * bucket, slot));
+        match seen {
+            Seen::Acked => acked += 1,
+            Seen::Refused => refused += 1,
+            Seen::Indeterminate => unknown += 1,
+            Seen::Read => {}
+        }
+        rows.push((o.completed.unwrap_or(o.invoked) / bucket * bucket, seen));
     }
     rows.sort_by_key(|r| r.0);
-    for (t, slot) in rows {
+    let mut buckets: Vec<(Micros, u32, u32, u32, u32)> = Vec::new();
+    for (t, seen) in rows {
         if buckets.last().is_none_or(|b| b.0 != t) {
             buckets.push((t, 0, 0, 0, 0));
         }
         let b = buckets.last_mut().expect("pushed");
-        match slot {
-            1 => b.1 += 1,
-            2 => b.2 += 1,
-            3 => b.3 += 1,
-            _ => b.4 += 1,
+        match seen {
+            Seen::Acked => b.1 += 1,
+            Seen::Refused => b.2 += 1,
+            Seen::Indeterminate => b.3 += 1,
+            Seen::Read => b.4 += 1,
         }
     }
     let events = &w.sim.kernel.trace.events;
