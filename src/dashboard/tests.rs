@@ -116,6 +116,17 @@ fn recorder_captures_the_failover() {
         outcome.world.lost_writes().len(),
         "lost writes"
     );
+    // The client view's buckets add up to the history's outcomes.
+    let acked = outcome
+        .world
+        .history()
+        .iter()
+        .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+        .count() as u32;
+    assert!(acked > 0);
+    assert_eq!(rec.summary.acked, acked);
+    assert_eq!(rec.client.buckets.iter().map(|b| b.1).sum::<u32>(), acked);
+    assert!(rec.client.buckets.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
 #[test]
