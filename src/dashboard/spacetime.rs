@@ -197,7 +197,7 @@ pub fn svg(rec: &Recording, window: (Micros, Micros), standalone: bool) -> Strin
         prev = Some(t);
     }
     let bottom = y + 30.0;
-    let width = LEFT + COLUMN * cols.len().max(1) as f64 + 160.0;
+    let width = (LEFT + COLUMN * cols.len().max(1) as f64 + 160.0).max(960.0);
     let mut s = String::new();
     let ns = if standalone {
         " xmlns=\"http://www.w3.org/2000/svg\""
