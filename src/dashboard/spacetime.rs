@@ -21,9 +21,10 @@ const LEFT: f64 = 110.0;
 const COLUMN: f64 = 150.0;
 
 /// The default window: from shortly before the master was seen down to
-/// shortly after `+switch-master`; without a failover, around the first
-/// PSYNC after the first fault (how replication recovers), or else the
-/// three seconds after the fault; without a fault, the first two seconds.
+/// shortly after `+switch-master`; without a failover, from the first PSYNC
+/// after the first fault (how replication recovers) through the RDB
+/// transfer it may lead to, or else the three seconds after the fault;
+/// without a fault, the first two seconds.
 pub fn default_window(rec: &Recording) -> (Micros, Micros) {
     let s = &rec.summary;
     let first = |name: &str, after: Micros, prefix: &str| {
@@ -48,8 +49,20 @@ pub fn default_window(rec: &Recording) -> (Micros, Micros) {
                 .iter()
                 .find(|m| m.sent > fault && m.kind == "PSYNC")
                 .map(|m| m.sent);
+            // Through the RDB transfer, if the PSYNC led to a full sync
+            // (a diskless one waits repl-diskless-sync-delay first).
+            let rdb = psync.and_then(|p| {
+                rec.messages
+                    .iter()
+                    .find(|m| m.sent > p && m.kind == "RDB")
+                    .and_then(|m| m.arrived)
+                    .filter(|&a| a < p + 15_000_000)
+            });
             match psync {
-                Some(p) => (p.saturating_sub(500_000).max(fault), p + 2_000_000),
+                Some(p) => (
+                    p.saturating_sub(500_000).max(fault),
+                    rdb.map_or(p + 2_000_000, |a| (a + 500_000).max(p + 2_000_000)),
+                ),
                 None => (fault.saturating_sub(100_000), fault + 3_000_000),
             }
         }
