@@ -462,7 +462,16 @@ const downIntervals = D.nodes.map((_, n) => {
   return out;
 });
 
+/** What the timeline drew, as segments with a description, for tooltips. */
+let laneHits = [];
+
+function describeMessage(m) {
+  const fate = m.arrived === null ? m.fate : `${m.fate} at ${fmt(m.arrived)}`;
+  return `${m.kind} ${names[m.from]} → ${names[m.to]} ${m.note}\nsent ${fmt(m.sent)}, ${m.held ? "held by a partition, " : ""}${fate}`;
+}
+
 function renderLanes(t) {
+  laneHits = [];
   const canvas = $("lanes");
   const laneH = Math.max(18, Math.min(34, 260 / D.nodes.length));
   canvas.style.height = (laneH * D.nodes.length + 28) + "px";
@@ -535,8 +544,10 @@ function renderLanes(t) {
       ctx.moveTo(x2 - 3, y2);
       ctx.lineTo(x2 + 3, y2);
       ctx.stroke();
+      laneHits.push({ x1, y1, x2, y2, text: describeMessage(m) });
       continue;
     }
+    laneHits.push({ x1, y1, x2, y2, text: describeMessage(m) });
     ctx.beginPath();
     ctx.moveTo(x1, y1);
     ctx.lineTo(x2, y2);
@@ -565,6 +576,10 @@ function renderLanes(t) {
       continue;
     }
     for (const n of lanes) ctx.fillRect(px - 1, y(n) - laneH / 2 + 3, 2, laneH - 6);
+    laneHits.push({
+      x1: px, y1: y(e.node) - laneH / 2, x2: px, y2: y(e.node) + laneH / 2,
+      text: `${fmt(e.t)} ${names[e.node]}\n${e.source === "sentinel" ? e.name + " " + e.detail : e.detail}`,
+    });
     if (e.level !== "-" && px - lastLabel[e.node] > 70) {
       const label = e.source === "sentinel" || e.source === "sim" ? e.name : e.name.slice(0, 22);
       ctx.fillText(label, px + 3, y(e.node) - laneH / 2 + 10);
@@ -583,6 +598,30 @@ function renderLanes(t) {
   ctx.fillRect(x(t), 14, right - x(t), bottom - 14);
   ctx.fillStyle = "#102a43";
   ctx.fillRect(x(t) - 1, 10, 2, bottom - 6);
+}
+
+/** Distance from point (px, py) to the segment of a hit. */
+function distance(h, px, py) {
+  const dx = h.x2 - h.x1, dy = h.y2 - h.y1;
+  const len2 = dx * dx + dy * dy;
+  const k = len2 ? Math.max(0, Math.min(1, ((px - h.x1) * dx + (py - h.y1) * dy) / len2)) : 0;
+  return Math.hypot(px - (h.x1 + k * dx), py - (h.y1 + k * dy));
+}
+
+function laneTooltip(e) {
+  const r = $("lanes").getBoundingClientRect();
+  const px = e.clientX - r.left, py = e.clientY - r.top;
+  let best = null, bestD = 5;
+  for (const h of laneHits) {
+    const d = distance(h, px, py);
+    if (d <= bestD) { best = h; bestD = d; }
+  }
+  const tip = $("lane-tip");
+  if (!best) { tip.hidden = true; return; }
+  tip.textContent = best.text;
+  tip.hidden = false;
+  tip.style.left = Math.min(px + 12, r.width - 320) + "px";
+  tip.style.top = py + 14 + "px";
 }
 
 // ------------------------------------------------------------ event log
@@ -733,6 +772,8 @@ function init() {
   $("speed").addEventListener("change", (e) => { P.speed = Number(e.target.value); P.max = false; });
   $("span").addEventListener("change", (e) => { P.span = Number(e.target.value); render(); });
   $("verbose").addEventListener("change", () => renderLog(P.t));
+  $("lanes").addEventListener("mousemove", laneTooltip);
+  $("lanes").addEventListener("mouseleave", () => { $("lane-tip").hidden = true; });
   for (const id of ["topology", "cards"]) {
     $(id).addEventListener("click", (e) => {
       const el = e.target.closest("[data-node]");
