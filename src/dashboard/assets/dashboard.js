@@ -764,6 +764,9 @@ function init() {
   $("question").textContent = D.question || (D.description || "").split("\n")[0];
   $("answer").textContent = D.answer ? "Answer: " + D.answer : "";
   $("scrub").max = Math.round(D.duration / 1000);
+  if (D.messages_over_cap) {
+    $("over-cap").textContent = `; ${D.messages_over_cap} control messages beyond the recording's cap are counted with the bands`;
+  }
   $("scrub").addEventListener("input", (e) => setTime(Number(e.target.value) * 1000));
   $("play").addEventListener("click", () => (P.playing ? pause() : play()));
   $("rewind").addEventListener("click", () => { pause(); setTime(0); });
