@@ -18,7 +18,7 @@ use crate::sim::{Fate, Wiretap};
 
 /// One control message. Serialised as an array:
 /// `[from, to, kind, sent, arrived, fate, held, bytes, note]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Message {
     pub from: u32,
     pub to: u32,

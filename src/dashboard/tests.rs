@@ -208,3 +208,22 @@ fn messages_held_by_a_partition_arrive_after_the_heal() {
     let replica = names.iter().position(|&n| n == "replica-1").unwrap() as u32;
     assert!(blocked.contains(&(master, replica)) && blocked.contains(&(replica, master)));
 }
+
+#[test]
+fn control_messages_beyond_the_cap_are_counted_not_dropped() {
+    let p = plan("scenarios/sentinel/master-crash-failover.toml");
+    let (_, all) = record(&p, &Options::new(p.seed)).expect("runs");
+    let mut opts = Options::new(p.seed);
+    opts.message_cap = 100;
+    let (_, capped) = record(&p, &opts).expect("runs");
+    assert_eq!(all.messages_over_cap, 0);
+    assert_eq!(capped.messages.len(), 100);
+    assert_eq!(
+        capped.messages_over_cap as usize,
+        all.messages.len() - 100,
+        "every control message is either kept or counted"
+    );
+    assert_eq!(capped.messages[..], all.messages[..100]);
+    let total = |r: &Recording| r.streams.iter().map(|s| u64::from(s.count)).sum::<u64>();
+    assert_eq!(total(&capped), total(&all) + capped.messages_over_cap);
+}
