@@ -139,6 +139,8 @@ fn page_is_self_contained_and_deterministic() {
     let window = spacetime::default_window(&rec);
     let html = page::html(&rec, window);
     assert!(!html.contains("http://") && !html.contains("https://"));
+    // Nothing loaded from anywhere: no src or href attributes, no imports.
+    assert!(!html.contains(" src=") && !html.contains(" href=") && !html.contains("@import"));
     assert!(!html.contains("{{"), "every placeholder is filled");
     assert!(html.contains("\"schema\":\"redsim-dashboard/1\""));
     assert!(html.contains("<svg class=\"spacetime\""));
