@@ -91,6 +91,26 @@ enum Command {
     /// Run a scenario over a range of one setting and several seeds; write
     /// a CSV of failover times and lost writes, and an SVG plot of them.
     Sweep(redsim::sweep::cli::SweepArgs),
+    /// Record a run and write a self-contained HTML page that plays it back
+    /// (and/or the space-time diagram of the failover's messages as SVG).
+    Dashboard {
+        scenario: PathBuf,
+        /// The HTML page to write.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Also (or only) write the space-time diagram as an SVG file.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        /// Simulated time span of the space-time diagram, e.g. 24s..28s
+        /// (default: around the failover).
+        #[arg(long)]
+        window: Option<String>,
+        /// Simulated time between samples of every node's state.
+        #[arg(long, default_value = "100ms")]
+        sample_every: String,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
         /// Where the golden traces live.
@@ -180,6 +200,23 @@ fn main() -> ExitCode {
         Command::List { paths } => cmd_list(&paths),
         Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
         Command::Sweep(args) => redsim::sweep::cli::run(&args),
+        Command::Dashboard {
+            scenario,
+            out,
+            svg,
+            window,
+            sample_every,
+            seed,
+        } => cmd_dashboard(
+            &scenario,
+            &redsim::dashboard::output::Request {
+                out: out.as_deref(),
+                svg: svg.as_deref(),
+                window: window.as_deref(),
+                sample_every: &sample_every,
+                seed,
+            },
+        ),
     };
     ExitCode::from(code)
 }
@@ -662,4 +699,28 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
         }
     }
     EXIT_OK
+}
+
+fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u8 {
+    use redsim::dashboard::output::{self, DashboardError};
+    let plan = match load(path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    match output::run(&plan, req) {
+        Ok(files) => {
+            for f in files {
+                println!("wrote {f}");
+            }
+            EXIT_OK
+        }
+        Err(e @ DashboardError::BadInput(_)) => {
+            eprintln!("redsim dashboard: {e}");
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            EXIT_SIMULATION_ERROR
+        }
+    }
 }

@@ -79,6 +79,18 @@ impl Node for Process {
     }
 }
 
+/// Watches a run as it goes, for a recording (the dashboard): attached
+/// before the first event, then sampled at the instants it asks for, after
+/// every event of that instant. Sampling only stops the run loop between
+/// events, so the run and its trace are the same with or without an
+/// observer.
+pub trait Observer {
+    fn attach(&mut self, world: &mut World);
+    /// The next instant after `now` to sample at (must be later than `now`).
+    fn next_sample(&self, now: Micros) -> Micros;
+    fn sample(&mut self, world: &World);
+}
+
 pub struct World {
     pub plan: Plan,
     /// Invariant violations found by [`run`] (when the scenario expects
@@ -88,6 +100,8 @@ pub struct World {
     /// Node names plus `sim` for events about the whole network.
     pub names: Vec<String>,
     pub dir: Rc<Directory>,
+    /// A recording observer, if any (see [`run_observed`]).
+    pub observer: Option<Box<dyn Observer>>,
 }
 
 impl World {
@@ -168,6 +182,7 @@ impl World {
             sim,
             names,
             dir,
+            observer: None,
         }
     }
 
@@ -176,8 +191,33 @@ impl World {
         self.plan.nodes.len() as u32
     }
 
-    /// Runs until `t`, performing scripted faults on the way.
+    /// Runs until `t`, performing scripted faults on the way (and sampling
+    /// for the observer, if there is one).
     pub fn run_until(&mut self, t: Micros) -> Result<(), SimError> {
+        let Some(mut obs) = self.observer.take() else {
+            return self.run_plain(t);
+        };
+        let mut result = Ok(());
+        loop {
+            let now = self.sim.now();
+            let next = obs.next_sample(now).max(now + 1);
+            if next > t {
+                break;
+            }
+            result = self.run_plain(next);
+            if result.is_err() {
+                break;
+            }
+            obs.sample(self);
+        }
+        if result.is_ok() {
+            result = self.run_plain(t);
+        }
+        self.observer = Some(obs);
+        result
+    }
+
+    fn run_plain(&mut self, t: Micros) -> Result<(), SimError> {
         while let Some(i) = self.sim.run_until(t)? {
             let action = self.plan.faults[i].1.clone();
             self.apply(&action);
@@ -681,8 +721,22 @@ pub struct RunOutcome {
 /// Runs a plan to its end, checking expectations at their times (and, if
 /// any expectation names an invariant, sampling invariants every 500 ms).
 pub fn run(plan: &Plan, seed: u64) -> Result<RunOutcome, SimError> {
+    run_observed(plan, seed, None)
+}
+
+/// [`run`] with an observer attached before the first event; it stays in
+/// the outcome's world (`world.observer`) for the caller to take back.
+pub fn run_observed(
+    plan: &Plan,
+    seed: u64,
+    observer: Option<Box<dyn Observer>>,
+) -> Result<RunOutcome, SimError> {
     use crate::check::invariants::{Monitor, evaluate};
     let mut world = World::new(plan, seed);
+    if let Some(mut obs) = observer {
+        obs.attach(&mut world);
+        world.observer = Some(obs);
+    }
     let properties: Vec<String> = plan
         .expects
         .iter()

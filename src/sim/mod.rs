@@ -44,6 +44,31 @@ pub trait Node {
     fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
 }
 
+/// Watches the messages the network carries, for a recording of the run
+/// (the dashboard). The kernel has none unless one is installed, so a plain
+/// run pays one branch per packet; a wiretap only observes and cannot change
+/// what happens.
+pub trait Wiretap<M> {
+    /// Message `id` leaves `from` for `to` at `now`.
+    fn sent(&mut self, now: Micros, id: u32, from: NodeId, to: NodeId, msg: &M, bytes: u64);
+    /// What happened to packet `id` at `now` (ids of packets that carry no
+    /// message, such as SYNs, may be reported too).
+    fn fate(&mut self, now: Micros, id: u32, fate: Fate);
+}
+
+/// What became of a packet, as a [`Wiretap`] hears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// A partition holds it (it may still arrive after the heal).
+    Held,
+    /// Handed to the receiving process.
+    Delivered,
+    /// Died with its sender, or TCP gave up retransmitting it.
+    Lost,
+    /// Nobody listened at the other end: the sender got a reset.
+    Reset,
+}
+
 /// How many bytes a message occupies on the wire, for bandwidth.
 pub trait WireSize {
     fn wire_size(&self) -> u64;
@@ -99,6 +124,8 @@ pub struct Kernel<M> {
     pub trace: Trace,
     pub events_processed: u64,
     pub max_events: u64,
+    /// Observes every message when installed (None by default).
+    pub wiretap: Option<Box<dyn Wiretap<M>>>,
 }
 
 /// The view of the world a node gets while handling one input.
@@ -265,8 +292,42 @@ impl<M: WireSize> Kernel<M> {
     }
 
     fn transmit(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {
+        if self.wiretap.is_some() {
+            return self.transmit_tapped(conn, dir, packet, bytes);
+        }
         if let Some(d) = self.net.transmit(self.now, conn, dir, packet, bytes) {
             self.deliver_later(d);
+        }
+    }
+
+    /// [`Self::transmit`] with a wiretap listening; kept out of line so a
+    /// plain run's hot path stays as it was.
+    #[cold]
+    #[inline(never)]
+    fn transmit_tapped(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {
+        let id = self.net.packets;
+        if let (Some(tap), Packet::Data(msg)) = (self.wiretap.as_mut(), &packet) {
+            let c = &self.net.conns[conn as usize];
+            tap.sent(self.now, id, c.ends[dir], c.ends[1 - dir], msg, bytes);
+        }
+        match self.net.transmit(self.now, conn, dir, packet, bytes) {
+            Some(d) => self.deliver_later(d),
+            None => self.tap_fate(id, Fate::Held),
+        }
+    }
+
+    #[inline]
+    fn tap_fate(&mut self, id: u32, fate: Fate) {
+        if self.wiretap.is_some() {
+            self.tell_tap(id, fate);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn tell_tap(&mut self, id: u32, fate: Fate) {
+        if let Some(tap) = self.wiretap.as_mut() {
+            tap.fate(self.now, id, fate);
         }
     }
 
@@ -352,6 +413,7 @@ where
                 trace: Trace::default(),
                 events_processed: 0,
                 max_events: 50_000_000,
+                wiretap: None,
             },
             nodes,
             admin_queue: Vec::new(),
@@ -593,6 +655,7 @@ where
             (m.alive, m.paused, m.host_down)
         };
         if lost {
+            self.kernel.tap_fate(times.id, Fate::Lost);
             return;
         }
         if host_down {
@@ -614,10 +677,13 @@ where
                         times,
                     },
                 );
+            } else {
+                self.kernel.tap_fate(times.id, Fate::Lost);
             }
             return;
         }
         if !alive || !recv_open {
+            self.kernel.tap_fate(times.id, Fate::Reset);
             // Nobody listens on this end: a SYN is refused, data gets a reset.
             match packet {
                 Packet::Syn => {
@@ -666,7 +732,10 @@ where
                 ctx.k.net.conns[conn as usize].open[1 - dir] = false;
                 n.on_connect_failed(&mut ctx, conn)
             }
-            Packet::Data(msg) => n.on_message(&mut ctx, conn, msg),
+            Packet::Data(msg) => {
+                ctx.k.tap_fate(times.id, Fate::Delivered);
+                n.on_message(&mut ctx, conn, msg)
+            }
             Packet::Fin => {
                 ctx.k.net.conns[conn as usize].open[1 - dir] = false;
                 n.on_closed(&mut ctx, conn)

@@ -79,7 +79,8 @@ pub(crate) struct Conn<M> {
     pub port: u8,
     pub open: [bool; 2],
     last_arrival: [Micros; 2],
-    held: [VecDeque<(Packet<M>, u64)>; 2],
+    /// Held packets: (packet, bytes, packet id).
+    held: [VecDeque<(Packet<M>, u64, u32)>; 2],
     /// When the oldest held packet in each direction was first sent.
     held_since: [Micros; 2],
 }
@@ -102,6 +103,8 @@ pub struct Network<M> {
     links: Vec<Link>,
     pub(crate) conns: Vec<Conn<M>>,
     rng: Rng,
+    /// Packets transmitted so far: the next packet's id.
+    pub(crate) packets: u32,
 }
 
 /// A packet the network wants delivered at a time.
@@ -127,6 +130,9 @@ pub struct SendTimes {
     pub sndbuf_drain: Option<Micros>,
     /// Retransmissions so far (a powered-off receiver answers nothing).
     pub retries: u8,
+    /// The packet's number in sending order, for a [`super::Wiretap`]
+    /// (32 bits fit in this struct's padding; they wrap after 2^32 packets).
+    pub id: u32,
 }
 
 /// How long `bytes` take at `bandwidth` bytes per second (0: unlimited).
@@ -175,6 +181,7 @@ impl<M> Network<M> {
             links,
             conns: Vec::new(),
             rng,
+            packets: 0,
         }
     }
 
@@ -214,6 +221,8 @@ impl<M> Network<M> {
         packet: Packet<M>,
         bytes: u64,
     ) -> Option<Delivery<M>> {
+        let id = self.packets;
+        self.packets = self.packets.wrapping_add(1);
         let c = &self.conns[conn as usize];
         let (from, to) = (c.ends[dir], c.ends[1 - dir]);
         if self.link(from, to).blocked || !self.conns[conn as usize].held[dir].is_empty() {
@@ -221,12 +230,13 @@ impl<M> Network<M> {
             if c.held[dir].is_empty() {
                 c.held_since[dir] = now;
             }
-            c.held[dir].push_back((packet, bytes));
+            c.held[dir].push_back((packet, bytes, id));
             return None;
         }
-        Some(self.schedule(now, conn, dir, packet, bytes))
+        Some(self.schedule(now, conn, dir, packet, bytes, id))
     }
 
+    #[inline(always)]
     fn schedule(
         &mut self,
         now: Micros,
@@ -234,6 +244,7 @@ impl<M> Network<M> {
         dir: usize,
         packet: Packet<M>,
         bytes: u64,
+        id: u32,
     ) -> Delivery<M> {
         let (from, to) = {
             let c = &self.conns[conn as usize];
@@ -280,6 +291,7 @@ impl<M> Network<M> {
                 departed: start + tx,
                 sndbuf_drain,
                 retries: 0,
+                id,
             },
         }
     }
@@ -321,12 +333,19 @@ impl<M> Network<M> {
                     let held = std::mem::take(&mut self.conns[id].held[dir]);
                     let since = self.conns[id].held_since[dir];
                     let rto = match held.front() {
-                        Some((Packet::Syn, _)) => SYN_RTO,
+                        Some((Packet::Syn, _, _)) => SYN_RTO,
                         _ => RTO_MIN,
                     };
                     let resend = next_retransmission(since, now, rto);
-                    for (packet, bytes) in held {
-                        out.push(self.schedule(resend, id as ConnId, dir, packet, bytes));
+                    for (packet, bytes, packet_id) in held {
+                        out.push(self.schedule(
+                            resend,
+                            id as ConnId,
+                            dir,
+                            packet,
+                            bytes,
+                            packet_id,
+                        ));
                     }
                 }
             }

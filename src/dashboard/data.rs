@@ -1,0 +1,345 @@
+//! The recording as the page reads it: scenario, nodes, trace events,
+//! messages, node samples, the network's partitions over time, the client
+//! view and the run's outcome. Serialised as JSON in a fixed field order
+//! (structs and vectors only), so the same run always gives the same bytes.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::recorder::Sample;
+use super::tap::{Message, Stream, Wire};
+use crate::check::timeline;
+use crate::client::{OpKind, Outcome};
+use crate::scenario::{Action, NodeKind};
+use crate::sim::time::Micros;
+use crate::trace::{Level, Source};
+use crate::world::{RunOutcome, World};
+
+/// The version of the format below, for anyone reading the JSON.
+pub const SCHEMA: &str = "redsim-dashboard/1";
+
+#[derive(Serialize)]
+pub struct Recording {
+    pub schema: &'static str,
+    pub scenario: String,
+    pub description: Option<String>,
+    pub question: Option<String>,
+    pub answer: Option<String>,
+    pub seed: u64,
+    pub duration: Micros,
+    pub sample_every: Micros,
+    /// The processes; events about the whole network name node index
+    /// `nodes.len()` ("sim").
+    pub nodes: Vec<NodeInfo>,
+    /// `[t, node, source, level, event, detail]`.
+    pub events: Vec<(Micros, u32, &'static str, char, String, String)>,
+    pub messages: Vec<Message>,
+    pub streams: Vec<Stream>,
+    /// Control messages beyond the cap, counted in `streams` instead.
+    pub messages_over_cap: u64,
+    /// Per node, its samples (changed fields only).
+    pub samples: Vec<Vec<Sample>>,
+    /// The blocked directed links after each partition or heal.
+    pub network: Vec<NetState>,
+    pub client: ClientView,
+    pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct NodeInfo {
+    pub name: String,
+    /// redis, sentinel or client.
+    pub kind: &'static str,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Serialize)]
+pub struct NetState {
+    pub t: Micros,
+    pub blocked: Vec<(u32, u32)>,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+pub struct ClientView {
+    pub bucket: Micros,
+    /// `[t, acked, refused, indeterminate, reads]` per bucket of completion
+    /// time, summed over clients (empty buckets left out).
+    pub buckets: Vec<(Micros, u32, u32, u32, u32)>,
+    pub lost: Vec<LostRow>,
+    /// Why writes were lost; many lost writes share one reason.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct LostRow {
+    pub key: u32,
+    pub client: u32,
+    pub seq: u32,
+    pub node: u32,
+    pub acked_at: Micros,
+    /// Index in [`ClientView::reasons`].
+    pub reason: usize,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    /// The node `+switch-master` last named (None without a failover).
+    pub promoted: Option<String>,
+    /// The node whose data counts as the final state.
+    pub final_node: Option<String>,
+    pub acked: u32,
+    pub refused: u32,
+    pub indeterminate: u32,
+    pub lost_writes: usize,
+    pub fault: Option<Micros>,
+    pub odown: Option<Micros>,
+    pub elected: Option<Micros>,
+    pub switch_master: Option<Micros>,
+    pub verdicts: Vec<VerdictRow>,
+}
+
+#[derive(Serialize)]
+pub struct VerdictRow {
+    pub description: String,
+    pub holds: bool,
+    pub observed: String,
+}
+
+/// Assembles the recording of a finished run.
+pub fn build(
+    outcome: &RunOutcome,
+    seed: u64,
+    samples: Vec<Vec<Sample>>,
+    wire: Wire,
+    sample_every: Micros,
+) -> Recording {
+    let w = &outcome.world;
+    let plan = &w.plan;
+    let nodes = plan
+        .nodes
+        .iter()
+        .map(|n| NodeInfo {
+            name: n.name.clone(),
+            // Any other kind of node is a Redis server of some mode.
+            kind: match n.kind {
+                NodeKind::Sentinel(_) => "sentinel",
+                NodeKind::Client(_) => "client",
+                _ => "redis",
+            },
+            host: n.host.clone(),
+            port: n.port,
+        })
+        .collect();
+    let events = w
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .map(|e| {
+            let source = match e.source {
+                Source::Log => "log",
+                Source::Sentinel => "sentinel",
+                Source::Sim => "sim",
+            };
+            let level = match e.level {
+                Level::Verbose => '-',
+                Level::Notice => '*',
+                Level::Warning => '#',
+            };
+            (
+                e.t,
+                e.node,
+                source,
+                level,
+                e.event.to_string(),
+                e.detail.clone(),
+            )
+        })
+        .collect();
+    let times = timeline::failover_times(&w.sim.kernel.trace.events);
+    let (client, acked, refused, indeterminate) = client_view(w, sample_every);
+    let summary = Summary {
+        promoted: promoted(w),
+        final_node: w.final_node().map(|n| w.names[n].clone()),
+        acked,
+        refused,
+        indeterminate,
+        lost_writes: client.lost.len(),
+        fault: times.fault,
+        odown: times.odown,
+        elected: times.elected,
+        switch_master: times.switch_master,
+        verdicts: outcome
+            .verdicts
+            .iter()
+            .map(|v| VerdictRow {
+                description: v.description.clone(),
+                holds: v.holds,
+                observed: v.observed.clone(),
+            })
+            .collect(),
+    };
+    Recording {
+        schema: SCHEMA,
+        scenario: plan.name.clone(),
+        description: plan.description.clone(),
+        question: plan.question.clone(),
+        answer: plan.answer.clone(),
+        seed,
+        duration: plan.duration,
+        sample_every,
+        nodes,
+        events,
+        messages: wire.messages,
+        streams: wire.streams,
+        messages_over_cap: wire.over_cap,
+        samples,
+        network: network(w),
+        client,
+        summary,
+    }
+}
+
+/// The node the last `+switch-master` named as the new master (in a
+/// cluster: the last replica that won an election).
+pub fn promoted(w: &World) -> Option<String> {
+    if w.plan.cluster.is_some() {
+        let e = w
+            .sim
+            .kernel
+            .trace
+            .named("Failover election won: I'm the new master.")
+            .last()?;
+        return Some(w.names[e.node as usize].clone());
+    }
+    let e = w.sim.kernel.trace.named("+switch-master").last()?;
+    let f: Vec<&str> = e.detail.split_whitespace().collect();
+    let (host, port) = (f.get(3)?, f.get(4)?.parse::<u16>().ok()?);
+    let n = w.dir.lookup(host, port)?;
+    Some(w.names[n as usize].clone())
+}
+
+/// The directed links a partition blocks, after every partition or heal.
+fn network(w: &World) -> Vec<NetState> {
+    let mut faults: Vec<(usize, &(Micros, Action))> = w.plan.faults.iter().enumerate().collect();
+    faults.sort_by_key(|(i, (t, _))| (*t, *i));
+    let mut blocked: BTreeSet<(u32, u32)> = BTreeSet::new();
+    let mut out = Vec::new();
+    let block = |blocked: &mut BTreeSet<(u32, u32)>, from: &[usize], to: &[usize]| {
+        for &a in from {
+            for &b in to {
+                if a != b {
+                    blocked.insert((a as u32, b as u32));
+                }
+            }
+        }
+    };
+    for (_, (t, action)) in faults {
+        let detail = match action {
+            Action::Partition(groups) => {
+                for (i, a) in groups.iter().enumerate() {
+                    for (j, b) in groups.iter().enumerate() {
+                        if i != j {
+                            block(&mut blocked, a, b);
+                        }
+                    }
+                }
+                "partition"
+            }
+            Action::PartitionOneWay { from, to } => {
+                block(&mut blocked, from, to);
+                "one-way partition"
+            }
+            Action::Heal => {
+                blocked.clear();
+                "heal"
+            }
+            _ => continue,
+        };
+        out.push(NetState {
+            t: *t,
+            blocked: blocked.iter().copied().collect(),
+            detail: detail.to_string(),
+        });
+    }
+    out
+}
+
+/// How one operation counts in the client view.
+#[derive(Clone, Copy)]
+enum Seen {
+    Acked,
+    Refused,
+    Indeterminate,
+    Read,
+}
+
+/// Client outcomes per bucket of time, the lost writes with their reasons,
+/// and the totals (acknowledged, refused, indeterminate writes).
+fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
+    let bucket = bucket.max(1);
+    let (mut acked, mut refused, mut unknown) = (0, 0, 0);
+    let mut rows: Vec<(Micros, Seen)> = Vec::new();
+    for o in &w.history() {
+        let seen = match (&o.kind, &o.outcome) {
+            (_, Outcome::Pending) => continue,
+            (OpKind::Get, Outcome::Ok) => Seen::Read,
+            (OpKind::Get, _) => continue,
+            (OpKind::Set, Outcome::Ok) => Seen::Acked,
+            (OpKind::Set, Outcome::Error(_)) => Seen::Refused,
+            (OpKind::Set, _) => Seen::Indeterminate,
+        };
+        match seen {
+            Seen::Acked => acked += 1,
+            Seen::Refused => refused += 1,
+            Seen::Indeterminate => unknown += 1,
+            Seen::Read => {}
+        }
+        rows.push((o.completed.unwrap_or(o.invoked) / bucket * bucket, seen));
+    }
+    rows.sort_by_key(|r| r.0);
+    let mut buckets: Vec<(Micros, u32, u32, u32, u32)> = Vec::new();
+    for (t, seen) in rows {
+        if buckets.last().is_none_or(|b| b.0 != t) {
+            buckets.push((t, 0, 0, 0, 0));
+        }
+        let b = buckets.last_mut().expect("pushed");
+        match seen {
+            Seen::Acked => b.1 += 1,
+            Seen::Refused => b.2 += 1,
+            Seen::Indeterminate => b.3 += 1,
+            Seen::Read => b.4 += 1,
+        }
+    }
+    let events = &w.sim.kernel.trace.events;
+    let mut reasons: indexmap::IndexSet<String> = indexmap::IndexSet::new();
+    let lost = w
+        .lost_writes()
+        .iter()
+        .map(|l| LostRow {
+            key: l.key,
+            client: l.client,
+            seq: l.seq,
+            node: l.node,
+            acked_at: l.acked_at,
+            reason: reasons
+                .insert_full(timeline::loss_reason(l, events, &w.names))
+                .0,
+        })
+        .collect();
+    (
+        ClientView {
+            bucket,
+            buckets,
+            lost,
+            reasons: reasons.into_iter().collect(),
+        },
+        acked,
+        refused,
+        unknown,
+    )
+}

@@ -1,0 +1,77 @@
+//! Puts the page together: the HTML skeleton, its CSS and JavaScript, the
+//! recording as JSON and the space-time diagram, all inline, so the file
+//! opens anywhere without a network or a build step.
+
+use super::data::Recording;
+use super::spacetime;
+use crate::sim::time::Micros;
+
+const TEMPLATE: &str = include_str!("assets/page.html");
+const CSS: &str = include_str!("assets/dashboard.css");
+const JS: &str = include_str!("assets/dashboard.js");
+
+/// The whole page for a recording, with the space-time diagram of `window`.
+pub fn html(rec: &Recording, window: (Micros, Micros)) -> String {
+    let json = serde_json::to_string(rec).expect("a recording serialises");
+    // `<` only occurs inside JSON strings: escaping it keeps `</script>` in
+    // a log line from ending the script element.
+    let json = json.replace('<', "\\u003c");
+    let title = format!("redsim: {} (seed {})", rec.scenario, rec.seed);
+    let svg = spacetime::svg(rec, window, false);
+    fill(
+        TEMPLATE,
+        &[
+            ("TITLE", &escape(&title)),
+            ("CSS", CSS),
+            ("JS", JS),
+            ("DATA", &json),
+            ("SPACETIME", &svg),
+        ],
+    )
+}
+
+/// Replaces each `{{NAME}}` of the template in one pass, so text put in
+/// never gets replaced again.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|v| v.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(k, _)| *k == &after[..end])
+                .map(|(_, v)| (end, v))
+        }) {
+            Some((end, v)) => {
+                out.push_str(v);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let out = fill("a{{X}}b{{Y}}c{{Z}}", &[("X", "{{Y}}"), ("Y", "1")]);
+        assert_eq!(out, "a{{Y}}b1c{{Z}}");
+    }
+}

@@ -1,0 +1,248 @@
+//! A node's state at one instant as a generic list of named fields, so the
+//! page shows any kind of node the same way: a new node kind contributes
+//! its own fields. Redis nodes give their `INFO replication` fields (with
+//! Redis's names) plus a few of their own; Sentinels their epochs, votes,
+//! flags and failover state; clients where they send. Fields named
+//! `timer:<what>` hold a simulated time in µs (when the timer fires), which
+//! the page shows relative to the instant being viewed.
+
+use indexmap::IndexMap;
+
+use crate::client::Outcome;
+use crate::redis::{RedisServer, info};
+use crate::sentinel::Sentinel;
+use crate::sentinel::instance::{FailoverState, period};
+use crate::sim::net::NodeId;
+use crate::sim::time::Micros;
+use crate::world::{Process, World};
+
+pub type Fields = IndexMap<String, String>;
+
+/// The state of node `n` now. Each kind of process contributes its own
+/// fields; a kind without a branch here shows only its name.
+pub fn fields(world: &World, n: usize) -> Fields {
+    let mut f = Fields::new();
+    if let Some(r) = world.redis(n) {
+        redis_fields(world, n, r, &mut f);
+    } else if let Some(s) = world.sentinel(n) {
+        sentinel_fields(world, n, s, &mut f);
+    } else if let Process::Client(c) = &world.sim.nodes[n] {
+        client_fields(world, &c.history, &mut f);
+    } else if let Process::ClusterClient(c) = &world.sim.nodes[n] {
+        client_fields(world, &c.history, &mut f);
+    }
+    f
+}
+
+fn put(f: &mut Fields, k: &str, v: String) {
+    f.insert(k.to_string(), v);
+}
+
+/// `INFO replication` with Redis's field names, plus the node's run id,
+/// key count, replication link state and `repl-timeout` deadline.
+fn redis_fields(world: &World, n: usize, r: &RedisServer, f: &mut Fields) {
+    match &r.proc {
+        None => put(f, "status", "down".into()),
+        Some(p) => {
+            put(f, "status", "running".into());
+            let local = world.sim.kernel.local_time(n as NodeId);
+            let text = info::replication(p, &world.dir, local);
+            for line in text.lines().skip(1) {
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    put(f, k, v.to_string());
+                }
+            }
+            put(f, "run_id", p.run_id.as_str()[..8].to_string());
+            put(f, "keys", p.data.len().to_string());
+            if let Some(side) = &p.replica {
+                put(f, "master_node", world.names[side.master as usize].clone());
+                put(f, "link_state", format!("{:?}", side.state));
+                if f.get("master_link_status").is_some_and(|s| s == "up") {
+                    let deadline = (side.lastinteraction + p.cfg.repl_timeout) * 1_000_000;
+                    put(f, "timer:repl-timeout", sim_time(world, n, deadline));
+                }
+            }
+            if let Some(c) = &p.cluster {
+                cluster_fields(world, n, c, f);
+            }
+            for r in &p.replicas {
+                if let Some(node) = world.dir.lookup(&r.ip, r.port) {
+                    put(
+                        f,
+                        &format!("replica_node:{}", world.names[node as usize]),
+                        r.state.as_str().to_string(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A cluster node's `CLUSTER INFO`, its view of every other node (flags as
+/// CLUSTER NODES prints them), and its election timers.
+fn cluster_fields(
+    world: &World,
+    n: usize,
+    c: &crate::redis::cluster::ClusterState,
+    f: &mut Fields,
+) {
+    use crate::redis::cluster::{FAIL, PFAIL};
+    for line in c.info().lines() {
+        if let Some((k, v)) = line.trim_end().split_once(':') {
+            put(f, k, v.to_string());
+        }
+    }
+    let me = c.me();
+    if me.is_master() {
+        put(f, "cluster_slots", me.slots.ranges_text());
+    }
+    for (i, peer) in c.nodes.iter().enumerate() {
+        if i == n {
+            continue;
+        }
+        let mut flags = vec![if peer.is_master() { "master" } else { "slave" }];
+        if peer.flags & PFAIL != 0 {
+            flags.push("fail?");
+        }
+        if peer.flags & FAIL != 0 {
+            flags.push("fail");
+        }
+        put(f, &format!("view:{}", world.names[i]), flags.join(","));
+    }
+    if c.failover_auth_time > 0 && !me.is_master() {
+        let t = c.failover_auth_time * 1000;
+        put(f, "timer:election", sim_time(world, n, t));
+        put(f, "election_rank", c.failover_auth_rank.to_string());
+        put(f, "election_votes", c.failover_auth_count.to_string());
+    }
+}
+
+/// A Sentinel's epochs, vote, flags, failover state and timers.
+fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
+    match &s.proc {
+        None => put(f, "status", "down".into()),
+        Some(p) => {
+            put(f, "status", "running".into());
+            put(f, "role", "sentinel".into());
+            let m = &p.master;
+            let name_of = |runid: &str| -> String {
+                world
+                    .sentinels()
+                    .find(|(_, s)| s.proc.as_ref().is_some_and(|q| q.myid == runid))
+                    .map_or_else(
+                        || runid[..runid.len().min(8)].to_string(),
+                        |(i, _)| world.names[i].clone(),
+                    )
+            };
+            put(f, "myid", p.myid[..p.myid.len().min(8)].to_string());
+            put(f, "current_epoch", p.current_epoch.to_string());
+            put(f, "config_epoch", m.config_epoch.to_string());
+            put(f, "master_node", world.names[m.inst.node as usize].clone());
+            let status = if m.o_down {
+                "odown"
+            } else if m.inst.s_down {
+                "sdown"
+            } else {
+                "ok"
+            };
+            put(f, "master_status", status.into());
+            put(f, "tilt", u8::from(p.tilt).to_string());
+            let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
+                format!("{} in epoch {}", name_of(l), m.leader_epoch)
+            });
+            put(f, "vote", vote);
+            put(f, "failover_state", format!("{:?}", m.failover_state));
+            if m.in_failover() {
+                put(f, "failover_epoch", m.failover_epoch.to_string());
+                if let Some(i) = m.promoted {
+                    put(
+                        f,
+                        "promoting",
+                        world.names[m.replicas[i].node as usize].clone(),
+                    );
+                }
+            }
+            let sdown: Vec<&str> = std::iter::once(&m.inst)
+                .chain(&m.replicas)
+                .chain(&m.sentinels)
+                .filter(|i| i.s_down)
+                .map(|i| world.names[i.node as usize].as_str())
+                .collect();
+            put(f, "sees_sdown", sdown.join(","));
+            let replicas: Vec<&str> = m
+                .replicas
+                .iter()
+                .map(|i| world.names[i.node as usize].as_str())
+                .collect();
+            put(f, "known_replicas", replicas.join(","));
+            put(f, "known_sentinels", m.sentinels.len().to_string());
+            sentinel_timers(world, n, m, f);
+        }
+    }
+}
+
+/// Where a workload client sends and how its last request went.
+fn client_fields(world: &World, history: &[crate::client::Op], f: &mut Fields) {
+    put(f, "status", "running".into());
+    put(f, "role", "client".into());
+    if let Some(op) = history.last() {
+        put(f, "target", world.names[op.node as usize].clone());
+        let last = match &op.outcome {
+            Outcome::Pending => "waiting".to_string(),
+            Outcome::Ok => "ok".to_string(),
+            Outcome::Error(e) => e.split_whitespace().next().unwrap_or("ERR").to_string(),
+            Outcome::Timeout => "timeout".to_string(),
+            Outcome::ConnectionLost => "connection lost".to_string(),
+        };
+        put(f, "last_reply", last);
+    }
+    put(f, "ops", history.len().to_string());
+}
+
+/// The Sentinel's timers about its master: when the next PING is due, when
+/// an unanswered PING makes it SDOWN, and the failover's deadlines
+/// (sentinel.c's periods; times are the Sentinel's `mstime()`).
+fn sentinel_timers(world: &World, n: usize, m: &crate::sentinel::instance::Master, f: &mut Fields) {
+    let ms = |t: u64| sim_time(world, n, t * 1000);
+    let link = &m.inst.link;
+    let ping_period = m.down_after.min(period::PING);
+    if link.cc.is_some() && !link.disconnected {
+        let due = (link.last_pong_time + ping_period).max(link.last_ping_time + ping_period / 2);
+        f.insert("timer:next-ping".into(), ms(due + 1));
+    }
+    let since = if link.act_ping_time != 0 {
+        Some(link.act_ping_time)
+    } else if link.disconnected {
+        Some(link.last_avail_time)
+    } else {
+        None
+    };
+    if let Some(since) = since.filter(|_| !m.inst.s_down) {
+        f.insert("timer:down-after".into(), ms(since + m.down_after + 1));
+    }
+    if m.failover_state == FailoverState::WaitStart {
+        let timeout = period::ELECTION_TIMEOUT.min(m.failover_timeout);
+        f.insert(
+            "timer:election-timeout".into(),
+            ms(m.failover_start_time + timeout + 1),
+        );
+    }
+    if m.in_failover() {
+        f.insert(
+            "timer:failover-timeout".into(),
+            ms(m.failover_start_time + m.failover_timeout),
+        );
+    } else if m.failover_start_time > 0 {
+        f.insert(
+            "timer:next-failover-allowed".into(),
+            ms(m.failover_start_time + 2 * m.failover_timeout),
+        );
+    }
+}
+
+/// Converts a time on node `n`'s wall clock (µs) to simulated time.
+fn sim_time(world: &World, n: usize, wall: Micros) -> String {
+    let local = world.sim.kernel.local_time(n as NodeId) as i128;
+    let now = world.sim.now() as i128;
+    (now + wall as i128 - local).max(0).to_string()
+}
