@@ -49,6 +49,8 @@ struct RawScenario {
     expect: Vec<Spanned<RawExpect>>,
     #[serde(default)]
     fuzz: RawFuzz,
+    /// Conformance against real Redis (`redsim conform`).
+    conform: Option<crate::conform::spec::RawConform>,
 }
 
 /// How `redsim fuzz` treats this scenario.
@@ -379,6 +381,8 @@ pub struct Plan {
     pub faults: Vec<(Micros, Action)>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
+    /// The `[conform]` table, if the scenario has one.
+    pub conform: Option<crate::conform::spec::ConformSpec>,
 }
 
 impl Plan {
@@ -692,6 +696,15 @@ impl Builder<'_> {
             faults.push((at, self.action(&names, n_redis, n_servers, f)?));
         }
         let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
+        let conform = raw
+            .conform
+            .as_ref()
+            .map(|c| {
+                crate::conform::spec::build(c, &names, n_redis, duration, &|span, m| {
+                    self.err(span, m)
+                })
+            })
+            .transpose()?;
         let mut expects = Vec::new();
         for e in &raw.expect {
             expects.push(self.expectation(&names, e, duration)?);
@@ -709,6 +722,7 @@ impl Builder<'_> {
             faults,
             expects,
             fuzz,
+            conform,
         })
     }
 
