@@ -115,6 +115,9 @@ struct ConformArgs {
     /// Also write the agreement tables (Markdown) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Keep the real processes' configuration files and logs in this directory.
+    #[arg(long)]
+    keep: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -687,7 +690,10 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     let opts = RealOptions {
         bins,
         port_base: args.port_base,
-        root: std::env::temp_dir().join(format!("redsim-conform-{}", std::process::id())),
+        root: args.keep.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("redsim-conform-{}", std::process::id()))
+        }),
+        keep: args.keep.is_some(),
     };
     let mut outcomes = Vec::new();
     for p in &plans {
@@ -706,7 +712,9 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         );
         outcomes.push(o);
     }
-    let _ = std::fs::remove_dir_all(&opts.root);
+    if !opts.keep {
+        let _ = std::fs::remove_dir_all(&opts.root);
+    }
     let table = conform::render(&outcomes);
     print!("{table}");
     if let Some(out) = &args.out

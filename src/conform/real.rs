@@ -31,6 +31,8 @@ pub struct RealOptions {
     pub port_base: u16,
     /// Scratch directory; each run uses a fresh subdirectory.
     pub root: std::path::PathBuf,
+    /// Keep each run's configuration files and logs.
+    pub keep: bool,
 }
 
 /// Why an action cannot be performed on real processes, if it cannot.
@@ -102,7 +104,9 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
         }
     }
     all.sort_by_key(|e| e.t);
-    let _ = std::fs::remove_dir_all(&root);
+    if !opts.keep {
+        let _ = std::fs::remove_dir_all(&root);
+    }
     Ok(Observed {
         names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         events: all,

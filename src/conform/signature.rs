@@ -58,7 +58,11 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
         sig.push(exact("promoted", "promoted", promoted(&obs.events)));
     }
     if spec.compares("resyncs") {
-        sig.push(exact("resyncs", "resyncs", resyncs(obs).join(" | ")));
+        sig.push(exact(
+            "resyncs",
+            "resyncs (per replica, in order)",
+            resyncs(obs, spec.exact_offsets).join(" | "),
+        ));
     }
     if spec.compares("client-errors") {
         sig.push(exact(
@@ -75,7 +79,15 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
         ));
     }
     if spec.compares("timings") {
-        let t = failover_times(&obs.events);
+        // Timed from the first fault on the initial master (node 0).
+        let from = obs
+            .events
+            .iter()
+            .position(|e| {
+                e.source == Source::Sim && e.node == 0 && MASTER_FAULTS.contains(&e.event.as_ref())
+            })
+            .unwrap_or(0);
+        let t = failover_times(&obs.events[from..]);
         let since = |x: Option<Micros>| t.fault.zip(x).map(|(f, x)| x.saturating_sub(f));
         sig.push(Field {
             group: "timings",
@@ -107,6 +119,9 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
     sig
 }
 
+/// Faults that start a failover when they hit the master.
+const MASTER_FAULTS: &[&str] = &["kill", "crash", "pause", "shutdown"];
+
 /// The time of the first scripted fault.
 fn first_fault(events: &[Event]) -> Micros {
     events
@@ -115,26 +130,67 @@ fn first_fault(events: &[Event]) -> Micros {
         .map_or(0, |e| e.t)
 }
 
-/// The Sentinel that announced the first `+switch-master` (else the first
-/// `+elected-leader`).
+/// The Sentinel that led the last failover: the last to announce
+/// `+elected-leader`.
 fn leader(events: &[Event]) -> Option<u32> {
-    let by = |name: &str| events.iter().find(|e| e.event == name).map(|e| e.node);
-    by("+switch-master").or_else(|| by("+elected-leader"))
+    events
+        .iter()
+        .rev()
+        .find(|e| e.event == "+elected-leader")
+        .map(|e| e.node)
 }
 
-/// The leader's Sentinel events from the fault on, consecutive repeats
-/// collapsed. Empty when no Sentinel led a failover.
+/// Sentinel events that tell the failover's story. Left out: `+slave`,
+/// `±role-change`, `±sdown slave` and hellos, whose order against the
+/// others follows each Sentinel's INFO and PING timers.
+const STORY: &[&str] = &[
+    "+sdown",
+    "+odown",
+    "-odown",
+    "+new-epoch",
+    "+try-failover",
+    "+vote-for-leader",
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+    "+slave-reconf-sent",
+    "+slave-reconf-inprog",
+    "+slave-reconf-done",
+    "+failover-end",
+    "+failover-end-for-timeout",
+    "+switch-master",
+    "+convert-to-slave",
+    "-failover-abort-not-elected",
+    "-failover-abort-no-good-slave",
+    "-failover-abort-slave-timeout",
+    "+tilt",
+    "-tilt",
+];
+
+/// The leader's failover events from the fault on (master SDOWN/ODOWN and
+/// the failover's own steps), consecutive repeats collapsed; the quorum
+/// count of `+odown` (how many had seen SDOWN by then) is left out.
 fn leader_events(obs: &Observed, fault: Micros) -> Vec<String> {
     let Some(l) = leader(&obs.events) else {
         return Vec::new();
     };
     let mut out: Vec<String> = Vec::new();
-    for e in obs
-        .events
-        .iter()
-        .filter(|e| e.source == Source::Sentinel && e.node == l && e.t >= fault)
-    {
-        let s = format!("{} {}", e.event, e.detail).trim_end().to_string();
+    for e in obs.events.iter().filter(|e| {
+        e.source == Source::Sentinel
+            && e.node == l
+            && e.t >= fault
+            && STORY.contains(&e.event.as_ref())
+            && !(e.event == "+sdown" && !e.detail.starts_with("master "))
+    }) {
+        let detail = match e.detail.split_once(" #quorum") {
+            Some((d, _)) => d,
+            None => e.detail.as_str(),
+        };
+        let s = format!("{} {detail}", e.event).trim_end().to_string();
         if out.last() != Some(&s) {
             out.push(s);
         }
@@ -164,9 +220,11 @@ fn promoted(events: &[Event]) -> String {
         .to_string()
 }
 
-/// Every resync a master granted, in order: the replica, partial or full
-/// with the master's reason, and the offsets the logs name.
-fn resyncs(obs: &Observed) -> Vec<String> {
+/// Every resync a master granted, grouped by replica (in name order) and in
+/// order for each: partial or full with the master's reason, and with
+/// `offsets`, the offsets the logs name. Across replicas the order follows
+/// each one's reconnect timer, so it is not part of the signature.
+fn resyncs(obs: &Observed, offsets: bool) -> Vec<String> {
     struct R {
         replica: String,
         text: String,
@@ -190,7 +248,11 @@ fn resyncs(obs: &Observed) -> Vec<String> {
             let from = between(rest, "from offset ", ".");
             pending(&mut asking);
             out.push(R {
-                text: format!("{replica}←{me} partial from {from} ({bytes} bytes)"),
+                text: if offsets {
+                    format!("{replica}←{me} partial from {from} ({bytes} bytes)")
+                } else {
+                    format!("{replica}←{me} partial")
+                },
                 replica,
                 full: false,
             });
@@ -206,7 +268,11 @@ fn resyncs(obs: &Observed) -> Vec<String> {
             let req = between(rest, "request was: ", ")");
             pending(&mut asking);
             out.push(R {
-                text: format!("{replica}←{me} full (lack of backlog, request {req})"),
+                text: if offsets {
+                    format!("{replica}←{me} full (lack of backlog, request {req})")
+                } else {
+                    format!("{replica}←{me} full (lack of backlog)")
+                },
                 replica,
                 full: true,
             });
@@ -214,6 +280,8 @@ fn resyncs(obs: &Observed) -> Vec<String> {
             let replica = pending(&mut asking).unwrap_or_else(|| "?".into());
             let why = if rest.starts_with("Replication ID mismatch") {
                 "replication ID mismatch".to_string()
+            } else if !offsets {
+                "request beyond replid2 end".to_string()
             } else {
                 format!(
                     "request {} beyond replid2 end {}",
@@ -234,9 +302,10 @@ fn resyncs(obs: &Observed) -> Vec<String> {
     // The k-th "Full resync from master" line of a replica belongs to the
     // k-th full resync granted to it.
     let mut used = vec![false; full_offsets.len()];
+    out.sort_by(|a, b| a.replica.cmp(&b.replica));
     out.into_iter()
         .map(|r| {
-            if !r.full {
+            if !r.full || !offsets {
                 return r.text;
             }
             let k = full_offsets
@@ -274,4 +343,155 @@ fn client_errors(obs: &Observed) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Op, OpKind};
+    use crate::conform::spec::FIELDS;
+    use crate::trace::Level;
+
+    fn spec(exact_offsets: bool) -> ConformSpec {
+        ConformSpec {
+            simulator_only: None,
+            seeds: 1,
+            compare: FIELDS.iter().map(|f| f.to_string()).collect(),
+            timing_slack: 0,
+            exact_offsets,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    fn ev(t: Micros, node: u32, source: Source, event: &str, detail: &str) -> Event {
+        Event {
+            t,
+            node,
+            source,
+            level: Level::Notice,
+            event: event.to_string().into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn observed() -> Observed {
+        let names = [
+            "master",
+            "replica-1",
+            "replica-2",
+            "sentinel-1",
+            "sentinel-2",
+            "client-1",
+        ];
+        let log = |t, n, d: &str| ev(t, n, Source::Log, "", d);
+        let sen = |t, n, e: &str, d: &str| ev(t, n, Source::Sentinel, e, d);
+        let events = vec![
+            log(1, 0, "Replica replica-2 asks for synchronization"),
+            log(1, 0, "Full resync requested by replica replica-2"),
+            log(2, 2, "Full resync from master: <id>:0"),
+            log(3, 0, "Replica replica-1 asks for synchronization"),
+            log(3, 0, "Full resync requested by replica replica-1"),
+            log(4, 1, "Full resync from master: <id>:14"),
+            ev(10, 0, Source::Sim, "kill", "SIGKILL master"),
+            sen(11, 3, "+sdown", "master mymaster master"),
+            sen(11, 4, "+sdown", "master mymaster master"),
+            sen(12, 4, "+odown", "master mymaster master #quorum 2/2"),
+            sen(
+                12,
+                4,
+                "+slave",
+                "slave replica-1 replica-1 @ mymaster master",
+            ),
+            sen(13, 4, "+elected-leader", "master mymaster master"),
+            sen(14, 3, "+switch-master", "mymaster master replica-2"),
+            sen(15, 4, "+switch-master", "mymaster master replica-2"),
+            log(
+                16,
+                2,
+                "Partial resynchronization request from replica-1 accepted. Sending 5 bytes of backlog starting from offset 100.",
+            ),
+        ];
+        let op = |seq, outcome| Op {
+            client: 1,
+            seq,
+            kind: OpKind::Set,
+            key: 0,
+            node: 0,
+            invoked: seq as Micros,
+            completed: Some(seq as Micros),
+            outcome,
+            read: None,
+            wait_acked: None,
+        };
+        Observed {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            events,
+            samples: Vec::new(),
+            history: vec![
+                op(1, Outcome::Ok),
+                op(2, Outcome::Error("READONLY x".into())),
+                op(3, Outcome::Timeout),
+                op(4, Outcome::Error("READONLY x".into())),
+                op(5, Outcome::Error("NOREPLICAS y".into())),
+            ],
+            lost_writes: 3,
+        }
+    }
+
+    fn get<'a>(sig: &'a Signature, name: &str) -> &'a Value {
+        &sig.iter().find(|f| f.name == name).expect(name).value
+    }
+
+    #[test]
+    fn extracts_the_failover_story_of_the_leader() {
+        let sig = extract(&observed(), &spec(true));
+        assert_eq!(
+            get(&sig, "leader's events after the fault"),
+            &Value::Exact(
+                "+sdown master mymaster master | +odown master mymaster master | +elected-leader master mymaster master | +switch-master mymaster master replica-2".into()
+            )
+        );
+        assert_eq!(get(&sig, "promoted"), &Value::Exact("replica-2".into()));
+        assert_eq!(
+            get(&sig, "+switch-master per Sentinel"),
+            &Value::Exact("sentinel-1→replica-2, sentinel-2→replica-2".into())
+        );
+        assert_eq!(get(&sig, "fault → +odown"), &Value::Timing(Some(2)));
+        assert_eq!(get(&sig, "fault → +switch-master"), &Value::Timing(Some(4)));
+        assert_eq!(
+            get(&sig, "acknowledged writes lost"),
+            &Value::Exact("3".into())
+        );
+        assert_eq!(
+            get(&sig, "client error texts"),
+            &Value::Exact("READONLY x | NOREPLICAS y".into())
+        );
+    }
+
+    #[test]
+    fn resyncs_are_grouped_by_replica_with_their_offsets() {
+        let sig = extract(&observed(), &spec(true));
+        assert_eq!(
+            get(&sig, "resyncs (per replica, in order)"),
+            &Value::Exact(
+                "replica-1←master full (no cached master) at 14 | replica-1←replica-2 partial from 100 (5 bytes) | replica-2←master full (no cached master) at 0".into()
+            )
+        );
+        let sig = extract(&observed(), &spec(false));
+        assert_eq!(
+            get(&sig, "resyncs (per replica, in order)"),
+            &Value::Exact(
+                "replica-1←master full (no cached master) | replica-1←replica-2 partial | replica-2←master full (no cached master)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn only_compared_groups_are_extracted() {
+        let mut s = spec(true);
+        s.compare = vec!["promoted".into()];
+        let sig = extract(&observed(), &s);
+        assert_eq!(sig.len(), 1);
+        assert_eq!(sig[0].group, "promoted");
+    }
 }

@@ -15,11 +15,12 @@ use crate::sim::time::{Micros, ms, parse_duration, parse_time};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawConform {
-    real: Option<bool>,
+    real: Option<Spanned<bool>>,
     reason: Option<Spanned<String>>,
     seeds: Option<Spanned<u32>>,
     compare: Option<Vec<Spanned<String>>>,
     timing_slack: Option<Spanned<String>>,
+    exact_offsets: Option<bool>,
     #[serde(default)]
     checkpoint: Vec<RawCheckpoint>,
 }
@@ -84,6 +85,9 @@ pub struct ConformSpec {
     /// Timings may fall this far outside the simulator's range over seeds
     /// (scheduling noise of a loaded host) and still match.
     pub timing_slack: Micros,
+    /// Resyncs name their offsets (false where real timing decides them,
+    /// e.g. with Sentinel hellos in the stream).
+    pub exact_offsets: bool,
     pub checkpoints: Vec<Checkpoint>,
 }
 
@@ -101,11 +105,12 @@ pub fn build(
     duration: Micros,
     err: &dyn Fn(Range<usize>, String) -> ScenarioError,
 ) -> Result<ConformSpec, ScenarioError> {
-    let simulator_only = match (raw.real.unwrap_or(true), &raw.reason) {
+    let real = raw.real.as_ref().is_none_or(|r| *r.get_ref());
+    let simulator_only = match (real, &raw.reason) {
         (false, Some(r)) => Some(r.get_ref().clone()),
         (false, None) => {
             return Err(err(
-                0..0,
+                raw.real.as_ref().map_or(0..0, |r| r.span()),
                 "[conform] real = false needs `reason = \"...\"` saying why".into(),
             ));
         }
@@ -162,6 +167,7 @@ pub fn build(
         seeds,
         compare,
         timing_slack,
+        exact_offsets: raw.exact_offsets.unwrap_or(true),
         checkpoints,
     })
 }
@@ -184,4 +190,49 @@ fn one_of(
             });
             e
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse;
+
+    const BASE: &str = "name = \"t\"\nduration = \"10s\"\n[topology]\nmasters = 1\nreplicas = 1\n";
+
+    #[test]
+    fn a_conform_table_is_validated() {
+        let text = format!(
+            "{BASE}[conform]\nseeds = 3\ncompare = [\"resyncs\"]\n[[conform.checkpoint]]\nat = \"5s\"\nnode = \"replica-1\"\nfields = [\"in_sync\"]\n"
+        );
+        let plan = parse("t.toml", &text).unwrap();
+        let c = plan.conform.unwrap();
+        assert_eq!(c.seeds, 3);
+        assert!(c.compares("resyncs") && !c.compares("timings"));
+        assert_eq!(c.checkpoints[0].node, 1);
+        assert!(parse("t.toml", BASE).unwrap().conform.is_none());
+    }
+
+    #[test]
+    fn mistakes_name_the_place_and_suggest() {
+        let e = parse(
+            "t.toml",
+            &format!("{BASE}[conform]\ncompare = [\"resync\"]\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 7);
+        assert_eq!(e.hint.as_deref(), Some("did you mean `resyncs`?"));
+        let e = parse("t.toml", &format!("{BASE}[conform]\nreal = false\n")).unwrap_err();
+        assert!(e.message.contains("reason"), "{}", e.message);
+        assert_eq!(e.line, 7);
+        let e = parse("t.toml", &format!("{BASE}[conform]\nsedes = 3\n")).unwrap_err();
+        assert!(e.message.contains("sedes"), "{}", e.message);
+        let text = format!(
+            "{BASE}[[conform.checkpoint]]\nat = \"5s\"\nnode = \"replica-2\"\nfields = [\"role\"]\n"
+        );
+        let e = parse("t.toml", &text).unwrap_err();
+        assert!(e.message.contains("replica-2"), "{}", e.message);
+        let text = format!(
+            "{BASE}[[conform.checkpoint]]\nat = \"50s\"\nnode = \"master\"\nfields = [\"role\"]\n"
+        );
+        assert!(parse("t.toml", &text).is_err());
+    }
 }
