@@ -184,7 +184,7 @@ fn leader_events(obs: &Observed, fault: Micros) -> Vec<String> {
             && e.node == l
             && e.t >= fault
             && STORY.contains(&e.event.as_ref())
-            && !(e.event == "+sdown" && !e.detail.starts_with("master "))
+            && (e.event != "+sdown" || e.detail.starts_with("master "))
     }) {
         let detail = match e.detail.split_once(" #quorum") {
             Some((d, _)) => d,
