@@ -19,24 +19,32 @@ pub struct Row {
     pub verdict: String,
 }
 
-/// Compares `real` with the simulator's signatures (one per seed, each with
-/// the same fields in the same order). `slack` widens the timing range.
+/// Compares `real` with the simulator's signatures (one per seed), field by
+/// field by name; a field one side lacks (an event that never happened
+/// there) is shown as absent. `slack` widens the timing range.
 pub fn compare(real: &Signature, sims: &[Signature], slack: Micros) -> Vec<Row> {
-    real.iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let sim: Vec<&Value> = sims
-                .iter()
-                .filter_map(|s| s.get(i))
-                .map(|f| &f.value)
-                .collect();
-            let (real_s, sim_s, ok, verdict) = match &f.value {
+    let mut names: Vec<(&'static str, &str)> =
+        real.iter().map(|f| (f.group, f.name.as_str())).collect();
+    for f in sims.iter().flatten() {
+        if !names.iter().any(|(_, n)| *n == f.name) {
+            names.push((f.group, f.name.as_str()));
+        }
+    }
+    names
+        .into_iter()
+        .map(|(group, name)| {
+            let find = |s: &Signature| s.iter().find(|f| f.name == name).map(|f| f.value.clone());
+            let absent = |v: &Option<Value>| v.clone().unwrap_or(Value::Exact("(absent)".into()));
+            let sim: Vec<Value> = sims.iter().map(|s| absent(&find(s))).collect();
+            let sim: Vec<&Value> = sim.iter().collect();
+            let real_v = absent(&find(real));
+            let (real_s, sim_s, ok, verdict) = match &real_v {
                 Value::Exact(r) => exact(r, &sim),
                 Value::Timing(r) => timing(*r, &sim, slack),
             };
             Row {
-                group: f.group,
-                field: f.name.clone(),
+                group,
+                field: name.to_string(),
                 real: real_s,
                 sim: sim_s,
                 ok,
@@ -104,6 +112,9 @@ fn timing(real: Option<Micros>, sim: &[&Value], slack: Micros) -> (String, Strin
         })
         .collect();
     let real_s = real.map_or("never".to_string(), ms);
+    if vals.is_empty() {
+        return (real_s, "(absent)".into(), false, "DIFFERS".into());
+    }
     let mut some: Vec<Micros> = vals.iter().flatten().copied().collect();
     some.sort_unstable();
     if some.is_empty() {
@@ -170,6 +181,18 @@ mod tests {
         assert_eq!(r[0].verdict, "match on 1/2 seeds");
         let other = vec![sig(Value::Exact("b".into()))];
         assert!(!compare(&real, &other, 0)[0].ok);
+    }
+
+    #[test]
+    fn a_field_only_one_side_has_differs() {
+        let real = sig(Value::Timing(Some(5)));
+        let r = compare(&real, &[Vec::new()], 0);
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].ok);
+        assert_eq!(r[0].sim, "(absent)");
+        let r = compare(&Vec::new(), std::slice::from_ref(&real), 0);
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].ok);
     }
 
     #[test]

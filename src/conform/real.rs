@@ -104,7 +104,10 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
         }
     }
     all.sort_by_key(|e| e.t);
-    if !opts.keep {
+    if opts.keep {
+        let ops: Vec<String> = history.iter().map(|o| format!("{o:?}")).collect();
+        let _ = std::fs::write(root.join("history.txt"), ops.join("\n"));
+    } else {
         let _ = std::fs::remove_dir_all(&root);
     }
     Ok(Observed {

@@ -78,6 +78,18 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             obs.lost_writes.to_string(),
         ));
     }
+    if spec.compares("acked-writes") {
+        let acked = obs
+            .history
+            .iter()
+            .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+            .count();
+        sig.push(exact(
+            "acked-writes",
+            "acknowledged writes",
+            acked.to_string(),
+        ));
+    }
     if spec.compares("timings") {
         // Timed from the first fault on the initial master (node 0).
         let from = obs
@@ -99,6 +111,19 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             name: "fault → +switch-master".into(),
             value: Value::Timing(since(t.switch_master)),
         });
+        let convert = obs.events[from..]
+            .iter()
+            .find(|e| e.event == "+convert-to-slave")
+            .map(|e| e.t);
+        // Only where a conversion happened: the field is then compared by
+        // name, and a run without one shows it as absent.
+        if convert.is_some() {
+            sig.push(Field {
+                group: "timings",
+                name: "fault → +convert-to-slave".into(),
+                value: Value::Timing(since(convert)),
+            });
+        }
     }
     if spec.compares("checkpoints") {
         for (c, s) in spec.checkpoints.iter().zip(&obs.samples) {

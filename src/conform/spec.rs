@@ -42,6 +42,19 @@ pub const FIELDS: &[&str] = &[
     "lost-writes",
     "timings",
     "checkpoints",
+    "acked-writes",
+];
+
+/// Compared unless `compare` says otherwise: all but `acked-writes`, whose
+/// count is exact only where no failover window decides it.
+pub const DEFAULT_FIELDS: &[&str] = &[
+    "sentinel-events",
+    "promoted",
+    "resyncs",
+    "client-errors",
+    "lost-writes",
+    "timings",
+    "checkpoints",
 ];
 
 /// INFO replication fields a checkpoint can read, plus two derived ones:
@@ -131,7 +144,7 @@ pub fn build(
     };
     let mut compare = Vec::new();
     match &raw.compare {
-        None => compare.extend(FIELDS.iter().map(|f| f.to_string())),
+        None => compare.extend(DEFAULT_FIELDS.iter().map(|f| f.to_string())),
         Some(list) => {
             for f in list {
                 one_of(f, FIELDS, "signature field", err)?;

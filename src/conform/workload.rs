@@ -76,6 +76,8 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
     let mut sentinel_idx = 0usize;
     // Sentinel discovery follows +switch-master announcements.
     let (switch_tx, switch_rx) = mpsc::channel::<u16>();
+    // The subscriber stops with the run or when this client is done.
+    let done = Arc::new(AtomicBool::new(false));
     let subscriber = match &spec.discovery {
         Discovery::Sentinel {
             sentinels,
@@ -83,9 +85,9 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
         } => {
             let ports: Vec<u16> = sentinels.iter().map(|s| env.ports[*s as usize]).collect();
             let name = master_name.to_string();
-            let stop = env.stop.clone();
+            let (stop, done) = (env.stop.clone(), done.clone());
             Some(std::thread::spawn(move || {
-                subscribe_switches(&ports, &name, &switch_tx, &stop)
+                subscribe_switches(&ports, &name, &switch_tx, &[&stop, &done])
             }))
         }
         Discovery::Direct(_) => None,
@@ -139,7 +141,7 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
         }
     }
     if let Some(h) = subscriber {
-        env.stop.store(true, Ordering::Relaxed);
+        done.store(true, Ordering::Relaxed);
         let _ = h.join();
     }
     history
@@ -274,9 +276,10 @@ fn resolve(
 
 /// Subscribes to `+switch-master` on the first Sentinel that answers and
 /// forwards each new master's port, until `stop`.
-fn subscribe_switches(ports: &[u16], name: &str, tx: &mpsc::Sender<u16>, stop: &AtomicBool) {
+fn subscribe_switches(ports: &[u16], name: &str, tx: &mpsc::Sender<u16>, stop: &[&AtomicBool]) {
+    let stopped = || stop.iter().any(|s| s.load(Ordering::Relaxed));
     let mut i = 0;
-    while !stop.load(Ordering::Relaxed) {
+    while !stopped() {
         let port = ports[i % ports.len()];
         i += 1;
         let Ok(mut c) = Conn::connect(port, Duration::from_millis(200)) else {
@@ -287,7 +290,7 @@ fn subscribe_switches(ports: &[u16], name: &str, tx: &mpsc::Sender<u16>, stop: &
             continue;
         }
         loop {
-            if stop.load(Ordering::Relaxed) {
+            if stopped() {
                 return;
             }
             match c.read() {
