@@ -254,6 +254,15 @@ impl World {
                 self.sim
                     .admin(node as NodeId, Admin::Burst { writes, value_size });
             }
+            Action::ClientKillMaster(n) => {
+                k(
+                    self,
+                    n,
+                    "client-kill",
+                    format!("CLIENT KILL TYPE master on {}", self.name(n)),
+                );
+                self.sim.admin(n as NodeId, Admin::ClientKillMaster);
+            }
             Action::ReplicaOf { node, master } => {
                 let d = match master {
                     None => format!("REPLICAOF NO ONE on {}", self.name(node)),

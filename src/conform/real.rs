@@ -269,6 +269,11 @@ fn describe(plan: &Plan, a: &Action) -> (u32, &'static str, String) {
         Action::Restart(n) => (n as u32, "restart", format!("{} started", name(n))),
         Action::Pause(n) => (n as u32, "pause", format!("SIGSTOP {}", name(n))),
         Action::Resume(n) => (n as u32, "resume", format!("SIGCONT {}", name(n))),
+        Action::ClientKillMaster(n) => (
+            n as u32,
+            "client-kill",
+            format!("CLIENT KILL TYPE master on {}", name(n)),
+        ),
         Action::ReplicaOf { node, .. } => (
             node as u32,
             "replicaof",
@@ -321,6 +326,13 @@ fn apply<'a>(
             match c.call(&args) {
                 Ok(Reply::Status(_)) => {}
                 other => return Err(format!("REPLICAOF answered {other:?}")),
+            }
+        }
+        Action::ClientKillMaster(n) => {
+            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
+            match c.call(&["CLIENT", "KILL", "TYPE", "master"]) {
+                Ok(Reply::Int(_)) => {}
+                other => return Err(format!("CLIENT KILL TYPE master answered {other:?}")),
             }
         }
         Action::Burst {

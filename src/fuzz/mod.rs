@@ -663,6 +663,7 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
             );
             t.insert("replicaof".into(), toml::Value::Table(r));
         }
+        Action::ClientKillMaster(n) => drop(t.insert("client-kill-master".into(), name(*n))),
     }
     t
 }

@@ -65,6 +65,8 @@ pub enum Admin {
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
+    /// `CLIENT KILL TYPE master`: a replica frees its master client.
+    ClientKillMaster,
 }
 
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -331,6 +333,7 @@ impl Node for RedisServer {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => p.burst(writes, value_size),
+            Admin::ClientKillMaster => p.client_kill_master(ctx, &mut env),
         }
         p.before_sleep(ctx, &mut env);
     }

@@ -154,6 +154,7 @@ struct RawFault {
     clock_jump: Option<Spanned<RawClockJump>>,
     replicaof: Option<Spanned<RawReplicaOf>>,
     burst: Option<Spanned<RawBurst>>,
+    client_kill_master: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -267,6 +268,8 @@ pub enum Action {
         writes: u32,
         value_size: u32,
     },
+    /// `CLIENT KILL TYPE master` on a replica: it drops its master link.
+    ClientKillMaster(usize),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -983,9 +986,12 @@ impl Builder<'_> {
             };
             actions.push(Action::ReplicaOf { node, master });
         }
+        if let Some(n) = &f.client_kill_master {
+            actions.push(Action::ClientKillMaster(redis(n)?));
+        }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, client-kill-master")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }
