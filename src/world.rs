@@ -254,6 +254,24 @@ impl World {
                 self.sim
                     .admin(node as NodeId, Admin::Burst { writes, value_size });
             }
+            Action::DebugSleep { node, length } => {
+                let d = format!(
+                    "DEBUG SLEEP {} on {}",
+                    format_duration(length),
+                    self.name(node)
+                );
+                k(self, node, "debug-sleep", d);
+                self.sim.pause(node as NodeId);
+            }
+            Action::DebugSleepEnd(n) => {
+                k(
+                    self,
+                    n,
+                    "debug-sleep-end",
+                    format!("DEBUG SLEEP on {} returns", self.name(n)),
+                );
+                self.sim.resume(n as NodeId);
+            }
             Action::ClientKillMaster(n) => {
                 k(
                     self,

@@ -12,10 +12,12 @@ pub struct Launch {
     pub args: Vec<String>,
 }
 
-/// Running children by node index.
+/// Running children by node index, and connections kept open until the
+/// end (a `DEBUG SLEEP` still waiting for its reply).
 #[derive(Default)]
 pub struct Procs {
     children: Vec<(usize, Child)>,
+    held: Vec<super::resp::Conn>,
 }
 
 impl Procs {
@@ -33,6 +35,11 @@ impl Procs {
         let pid = child.id();
         self.children.push((n, child));
         Ok(pid)
+    }
+
+    /// Keeps a connection open until the processes are stopped.
+    pub fn hold(&mut self, c: super::resp::Conn) {
+        self.held.push(c);
     }
 
     pub fn pid(&self, n: usize) -> Option<u32> {
@@ -82,6 +89,7 @@ impl Procs {
     /// SIGKILLs every process still running (a stopped one included) and
     /// reaps it.
     pub fn stop_all(&mut self) {
+        self.held.clear();
         for (_, mut c) in self.children.drain(..) {
             let _ = c.kill();
             let _ = c.wait();

@@ -269,6 +269,20 @@ fn describe(plan: &Plan, a: &Action) -> (u32, &'static str, String) {
         Action::Restart(n) => (n as u32, "restart", format!("{} started", name(n))),
         Action::Pause(n) => (n as u32, "pause", format!("SIGSTOP {}", name(n))),
         Action::Resume(n) => (n as u32, "resume", format!("SIGCONT {}", name(n))),
+        Action::DebugSleep { node, length } => (
+            node as u32,
+            "debug-sleep",
+            format!(
+                "DEBUG SLEEP {} on {}",
+                crate::sim::time::format_duration(length),
+                name(node)
+            ),
+        ),
+        Action::DebugSleepEnd(n) => (
+            n as u32,
+            "debug-sleep-end",
+            format!("DEBUG SLEEP on {} returns", name(n)),
+        ),
         Action::ClientKillMaster(n) => (
             n as u32,
             "client-kill",
@@ -328,6 +342,16 @@ fn apply<'a>(
                 other => return Err(format!("REPLICAOF answered {other:?}")),
             }
         }
+        Action::DebugSleep { node: n, length } => {
+            // Sent without waiting: the server answers when it wakes up.
+            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("DEBUG SLEEP: {e}"))?;
+            let secs = format!("{:.6}", length as f64 / 1e6);
+            c.send(&[b"DEBUG", b"SLEEP", secs.as_bytes()])
+                .map_err(|e| format!("DEBUG SLEEP: {e}"))?;
+            procs.hold(c);
+        }
+        // The sleep ends by itself.
+        Action::DebugSleepEnd(_) => {}
         Action::ClientKillMaster(n) => {
             let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
             match c.call(&["CLIENT", "KILL", "TYPE", "master"]) {

@@ -145,7 +145,7 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
 }
 
 /// Faults that start a failover when they hit the master.
-const MASTER_FAULTS: &[&str] = &["kill", "crash", "pause", "shutdown"];
+const MASTER_FAULTS: &[&str] = &["kill", "crash", "pause", "shutdown", "debug-sleep"];
 
 /// The time of the first scripted fault.
 fn first_fault(events: &[Event]) -> Micros {

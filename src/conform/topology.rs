@@ -165,6 +165,8 @@ pub fn redis_conf(
         yn(c.replica_serve_stale_data)
     );
     let _ = writeln!(s, "hz {}", c.hz);
+    // DEBUG SLEEP, from 127.0.0.1 only.
+    s.push_str("enable-debug-command local\n");
     if let Some(m) = replicaof {
         let _ = writeln!(s, "replicaof 127.0.0.1 {m}");
     }

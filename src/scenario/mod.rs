@@ -155,6 +155,15 @@ struct RawFault {
     replicaof: Option<Spanned<RawReplicaOf>>,
     burst: Option<Spanned<RawBurst>>,
     client_kill_master: Option<Spanned<String>>,
+    debug_sleep: Option<Spanned<RawDebugSleep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDebugSleep {
+    node: Spanned<String>,
+    #[serde(rename = "for")]
+    length: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +279,13 @@ pub enum Action {
     },
     /// `CLIENT KILL TYPE master` on a replica: it drops its master link.
     ClientKillMaster(usize),
+    /// `DEBUG SLEEP`: the server runs nothing for `length`, as if stopped;
+    /// the scenario parser adds the matching [`Action::DebugSleepEnd`].
+    DebugSleep {
+        node: usize,
+        length: Micros,
+    },
+    DebugSleepEnd(usize),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -696,7 +712,11 @@ impl Builder<'_> {
         let mut faults = Vec::new();
         for f in &raw.fault {
             let at = self.time_in_run(&f.at, duration)?;
-            faults.push((at, self.action(&names, n_redis, n_servers, f)?));
+            let action = self.action(&names, n_redis, n_servers, f)?;
+            if let Action::DebugSleep { node, length } = action {
+                faults.push((at + length, Action::DebugSleepEnd(node)));
+            }
+            faults.push((at, action));
         }
         let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
         let conform = raw
@@ -989,9 +1009,18 @@ impl Builder<'_> {
         if let Some(n) = &f.client_kill_master {
             actions.push(Action::ClientKillMaster(redis(n)?));
         }
+        if let Some(d) = &f.debug_sleep {
+            let d = d.get_ref();
+            let length =
+                parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
+            actions.push(Action::DebugSleep {
+                node: redis(&d.node)?,
+                length,
+            });
+        }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, client-kill-master")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, client-kill-master, debug-sleep")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }
