@@ -118,6 +118,11 @@ struct ConformArgs {
     /// Keep the real processes' configuration files and logs in this directory.
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// Run a scenario whose real run disagreed again, up to this many times,
+    /// so a real run upset by the host's scheduling does not fail the suite;
+    /// a systematic difference fails every attempt.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
 }
 
 #[derive(clap::Args)]
@@ -702,14 +707,29 @@ fn cmd_conform(args: ConformArgs) -> u8 {
             spec.seeds = n.max(1);
         }
         eprintln!("conform: {} ...", p.name);
-        let o = conform::run(p, &spec, &opts);
-        let (n, m) = o.counts();
-        eprintln!(
-            "conform: {}: {} ({m}/{n} fields match, {:.1} s)",
-            p.name,
-            if o.ok() { "ok" } else { "DIFFERS" },
-            o.secs
-        );
+        let mut attempt = 0;
+        let o = loop {
+            attempt += 1;
+            let mut o = conform::run(p, &spec, &opts);
+            let (n, m) = o.counts();
+            eprintln!(
+                "conform: {}: {} ({m}/{n} fields match, {:.1} s){}",
+                p.name,
+                if o.ok() { "ok" } else { "DIFFERS" },
+                o.secs,
+                if attempt > 1 {
+                    format!(", attempt {attempt}")
+                } else {
+                    String::new()
+                }
+            );
+            if o.ok() || attempt > args.retries {
+                if attempt > 1 {
+                    o.name = format!("{} (attempt {attempt})", o.name);
+                }
+                break o;
+            }
+        };
         outcomes.push(o);
     }
     if !opts.keep {

@@ -568,7 +568,10 @@ client-kill-master = "replica-1"
     let at =
         |name: &str| -> Vec<u64> { ev.iter().filter(|e| e.event == name).map(|e| e.t).collect() };
     // Asleep past the master's repl-timeout: dropped, then back at 7 s.
-    assert_eq!(at("Disconnecting timedout replica (streaming sync)").len(), 1);
+    assert_eq!(
+        at("Disconnecting timedout replica (streaming sync)").len(),
+        1
+    );
     assert_eq!(at("debug-sleep-end"), vec![secs(7)]);
     // Two partial resyncs: after the sleep, and after CLIENT KILL at 10 s.
     let partial = at("Partial resynchronization request accepted");
