@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod client;
+pub mod conform;
 pub mod dashboard;
 pub mod explain;
 pub mod fuzz;

@@ -122,6 +122,39 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Run scenarios with a `[conform]` table on real redis-server and
+    /// redis-sentinel processes and on the simulator, and compare them.
+    Conform(ConformArgs),
+}
+
+#[derive(clap::Args)]
+struct ConformArgs {
+    /// Scenario files or directories (scenarios without `[conform]` are skipped).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The redis-server binary (default: found on PATH).
+    #[arg(long)]
+    redis_server: Option<PathBuf>,
+    /// The redis-sentinel binary (default: found on PATH).
+    #[arg(long)]
+    redis_sentinel: Option<PathBuf>,
+    /// The first port; node i listens on port-base + i, on 127.0.0.1 only.
+    #[arg(long, default_value_t = 17000)]
+    port_base: u16,
+    /// Simulator seeds per scenario (default: the scenario's `[conform] seeds`).
+    #[arg(long)]
+    seeds: Option<u32>,
+    /// Also write the agreement tables (Markdown) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep the real processes' configuration files and logs in this directory.
+    #[arg(long)]
+    keep: Option<PathBuf>,
+    /// Run a scenario whose real run disagreed again, up to this many times,
+    /// so a real run upset by the host's scheduling does not fail the suite;
+    /// a systematic difference fails every attempt.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
 }
 
 #[derive(clap::Args)]
@@ -217,6 +250,7 @@ fn main() -> ExitCode {
                 seed,
             },
         ),
+        Command::Conform(args) => cmd_conform(args),
     };
     ExitCode::from(code)
 }
@@ -722,5 +756,107 @@ fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u
             eprintln!("{}: {e}", path.display());
             EXIT_SIMULATION_ERROR
         }
+    }
+}
+
+fn cmd_conform(args: ConformArgs) -> u8 {
+    use redsim::conform::{self, real::RealOptions, topology::Binaries};
+    let files = match golden::scenario_files(&args.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut plans = Vec::new();
+    for f in &files {
+        match load(f) {
+            Ok(p) if p.conform.is_some() => plans.push(p),
+            Ok(_) => {}
+            Err(c) => return c,
+        }
+    }
+    if plans.is_empty() {
+        eprintln!("no scenario with a [conform] table under the given paths");
+        return EXIT_BAD_INPUT;
+    }
+    let needs_real = plans.iter().any(|p| {
+        p.conform
+            .as_ref()
+            .is_some_and(|c| c.simulator_only.is_none())
+    });
+    let server = conform::find_program(args.redis_server.as_deref(), "redis-server");
+    let sentinel = conform::find_program(args.redis_sentinel.as_deref(), "redis-sentinel");
+    let bins = match (server, sentinel) {
+        (Some(s), Some(t)) => Binaries {
+            redis_server: s,
+            redis_sentinel: t,
+        },
+        _ if needs_real => {
+            eprintln!(
+                "redis-server and redis-sentinel are needed (apt-get install redis-server redis-sentinel, or --redis-server/--redis-sentinel PATH)"
+            );
+            return EXIT_BAD_INPUT;
+        }
+        _ => Binaries {
+            redis_server: "redis-server".into(),
+            redis_sentinel: "redis-sentinel".into(),
+        },
+    };
+    let opts = RealOptions {
+        bins,
+        port_base: args.port_base,
+        root: args.keep.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("redsim-conform-{}", std::process::id()))
+        }),
+        keep: args.keep.is_some(),
+    };
+    let mut outcomes = Vec::new();
+    for p in &plans {
+        let mut spec = p.conform.clone().expect("filtered above");
+        if let Some(n) = args.seeds {
+            spec.seeds = n.max(1);
+        }
+        eprintln!("conform: {} ...", p.name);
+        let mut attempt = 0;
+        let o = loop {
+            attempt += 1;
+            let mut o = conform::run(p, &spec, &opts);
+            let (n, m) = o.counts();
+            eprintln!(
+                "conform: {}: {} ({m}/{n} fields match, {:.1} s){}",
+                p.name,
+                if o.ok() { "ok" } else { "DIFFERS" },
+                o.secs,
+                if attempt > 1 {
+                    format!(", attempt {attempt}")
+                } else {
+                    String::new()
+                }
+            );
+            if o.ok() || attempt > args.retries {
+                if attempt > 1 {
+                    o.name = format!("{} (attempt {attempt})", o.name);
+                }
+                break o;
+            }
+        };
+        outcomes.push(o);
+    }
+    if !opts.keep {
+        let _ = std::fs::remove_dir_all(&opts.root);
+    }
+    let table = conform::render(&outcomes);
+    print!("{table}");
+    if let Some(out) = &args.out
+        && let Err(e) = std::fs::write(out, &table)
+    {
+        eprintln!("{}: {e}", out.display());
+        return EXIT_BAD_INPUT;
+    }
+    if outcomes.iter().all(conform::Outcome::ok) {
+        EXIT_OK
+    } else {
+        EXIT_EXPECTATION_FAILED
     }
 }

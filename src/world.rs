@@ -371,6 +371,33 @@ impl World {
                 k(self, node, "cluster-failover", d);
                 self.sim.admin(node as NodeId, Admin::ClusterFailover(mode));
             }
+            Action::DebugSleep { node, length } => {
+                let d = format!(
+                    "DEBUG SLEEP {} on {}",
+                    format_duration(length),
+                    self.name(node)
+                );
+                k(self, node, "debug-sleep", d);
+                self.sim.pause(node as NodeId);
+            }
+            Action::DebugSleepEnd(n) => {
+                k(
+                    self,
+                    n,
+                    "debug-sleep-end",
+                    format!("DEBUG SLEEP on {} returns", self.name(n)),
+                );
+                self.sim.resume(n as NodeId);
+            }
+            Action::ClientKillMaster(n) => {
+                k(
+                    self,
+                    n,
+                    "client-kill",
+                    format!("CLIENT KILL TYPE master on {}", self.name(n)),
+                );
+                self.sim.admin(n as NodeId, Admin::ClientKillMaster);
+            }
             Action::ReplicaOf { node, master } => {
                 let d = match master {
                     None => format!("REPLICAOF NO ONE on {}", self.name(node)),

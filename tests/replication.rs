@@ -531,3 +531,50 @@ resume = "replica-1"
         info_u64(w, 0, "master_repl_offset")
     );
 }
+
+#[test]
+fn debug_sleep_stops_the_server_for_its_length_and_client_kill_reconnects() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "12s"
+[topology]
+masters = 1
+replicas = 1
+[redis]
+repl-diskless-sync-delay = 0
+[node.master]
+repl-timeout = 2
+[[fault]]
+at = "3s"
+debug-sleep = { node = "replica-1", for = "4s" }
+[[fault]]
+at = "10s"
+client-kill-master = "replica-1"
+"#,
+    );
+    use redsim::scenario::Action;
+    let secs = |s: u64| s * 1_000_000;
+    assert!(p.faults.contains(&(
+        secs(3),
+        Action::DebugSleep {
+            node: 1,
+            length: secs(4)
+        }
+    )));
+    assert!(p.faults.contains(&(secs(7), Action::DebugSleepEnd(1))));
+    let out = world::run(&p, 1).unwrap();
+    let ev = &out.world.sim.kernel.trace.events;
+    let at =
+        |name: &str| -> Vec<u64> { ev.iter().filter(|e| e.event == name).map(|e| e.t).collect() };
+    // Asleep past the master's repl-timeout: dropped, then back at 7 s.
+    assert_eq!(
+        at("Disconnecting timedout replica (streaming sync)").len(),
+        1
+    );
+    assert_eq!(at("debug-sleep-end"), vec![secs(7)]);
+    // Two partial resyncs: after the sleep, and after CLIENT KILL at 10 s.
+    let partial = at("Partial resynchronization request accepted");
+    assert_eq!(partial.len(), 2, "{partial:?}");
+    assert!(partial[0] >= secs(7) && partial[1] >= secs(10));
+}

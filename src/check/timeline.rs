@@ -9,7 +9,14 @@ use crate::trace::Event;
 use super::lost::LostWrite;
 
 /// Faults that start a failover story.
-const FAULTS: &[&str] = &["kill", "crash", "pause", "partition", "shutdown"];
+const FAULTS: &[&str] = &[
+    "kill",
+    "crash",
+    "pause",
+    "partition",
+    "shutdown",
+    "debug-sleep",
+];
 
 /// Times from the first fault to the failover's milestones.
 #[derive(Clone, Debug, Default, PartialEq)]

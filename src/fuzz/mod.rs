@@ -711,6 +711,15 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
             );
             t.insert("replicaof".into(), toml::Value::Table(r));
         }
+        Action::ClientKillMaster(n) => drop(t.insert("client-kill-master".into(), name(*n))),
+        Action::DebugSleep { node, length } => {
+            let mut d = toml::Table::new();
+            d.insert("node".into(), name(*node));
+            d.insert("for".into(), format!("{length}us").into());
+            t.insert("debug-sleep".into(), toml::Value::Table(d));
+        }
+        // Written by the parser with its DEBUG SLEEP; the nearest fault.
+        Action::DebugSleepEnd(n) => drop(t.insert("resume".into(), name(*n))),
     }
     t
 }

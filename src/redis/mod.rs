@@ -70,6 +70,8 @@ pub enum Admin {
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
+    /// `CLIENT KILL TYPE master`: a replica frees its master client.
+    ClientKillMaster,
 }
 
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -260,8 +262,11 @@ impl Node for RedisServer {
     fn on_start(&mut self, ctx: &mut Ctx_<'_>) {
         let p = Proc::boot(self, ctx);
         self.proc = Some(p);
-        let delay = ctx_rng_range(ctx, 1_000, self.conf.cron_period());
-        ctx.set_timer(delay, T_CRON);
+        // initServer() schedules the first serverCron 1 ms after start; its
+        // cronloops starts at 0, so replicationCron runs right away (a
+        // replica connects to its master at once) and then once a second
+        // from the start.
+        ctx.set_timer(1_000, T_CRON);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx_<'_>, tok: u64) {
@@ -396,6 +401,7 @@ impl Node for RedisServer {
                     );
                 }
             }
+            Admin::ClientKillMaster => p.client_kill_master(ctx, &mut env),
         }
         p.before_sleep(ctx, &mut env);
     }
@@ -450,15 +456,6 @@ fn serves_loading(cmd: &Cmd) -> bool {
     )
 }
 
-fn ctx_rng_range(ctx: &mut Ctx_<'_>, lo: u64, hi: u64) -> u64 {
-    use rand::RngExt;
-    if hi <= lo {
-        lo
-    } else {
-        ctx.rng().random_range(lo..=hi)
-    }
-}
-
 impl Proc {
     /// Process start: load from disk as `loadDataFromDisk()` does.
     fn boot(s: &mut RedisServer, ctx: &mut Ctx_<'_>) -> Proc {
@@ -480,7 +477,7 @@ impl Proc {
             replicas: Vec::new(),
             clients: IndexMap::default(),
             replica: None,
-            cronloops: ctx_rng_range(ctx, 0, s.conf.hz - 1),
+            cronloops: 0,
             good_replicas: 0,
             dirty: 0,
             lastsave: now_s,
@@ -901,17 +898,19 @@ impl Proc {
 
     /// serverCron(): every 1000/hz ms.
     fn server_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        // run_with_period() tests cronloops before serverCron increments it.
+        let loops = self.cronloops;
         self.cronloops += 1;
         if self.is_loading(ctx.sim_time()) {
             return;
         }
-        if self.cronloops.is_multiple_of(self.cfg.hz) {
+        if loops.is_multiple_of(self.cfg.hz) {
             self.replication_cron(ctx, env);
         }
         self.save_points(ctx);
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
-            && self.cronloops.is_multiple_of(30 * self.cfg.hz)
+            && loops.is_multiple_of(30 * self.cfg.hz)
             && let Some(aof) = env.disk.aof.as_mut()
         {
             aof.fsynced = aof.log.len();

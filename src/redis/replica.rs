@@ -590,6 +590,19 @@ impl Proc {
         }
     }
 
+    /// `CLIENT KILL TYPE master`: freeClient() of the master client caches
+    /// it and reconnects at once, as a lost link does. Before the link is
+    /// established there is no master client, and nothing happens.
+    pub(super) fn client_kill_master(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+        if self
+            .replica
+            .as_ref()
+            .is_some_and(|r| r.state == LinkState::Connected)
+        {
+            self.master_link_lost(ctx, env);
+        }
+    }
+
     /// Drops an established master link, keeping it as the cached master.
     fn cache_master(&mut self, ctx: &mut Ctx_<'_>) {
         let (replid, offset, now) = (self.replid, self.master_repl_offset, ctx.unixtime());

@@ -53,6 +53,8 @@ struct RawScenario {
     expect: Vec<Spanned<RawExpect>>,
     #[serde(default)]
     fuzz: RawFuzz,
+    /// Conformance against real Redis (`redsim conform`).
+    conform: Option<crate::conform::spec::RawConform>,
 }
 
 /// How `redsim fuzz` treats this scenario.
@@ -170,6 +172,8 @@ struct RawFault {
     burst: Option<Spanned<RawBurst>>,
     cluster_failover: Option<Spanned<RawClusterFailover>>,
     reshard: Option<Spanned<RawReshard>>,
+    client_kill_master: Option<Spanned<String>>,
+    debug_sleep: Option<Spanned<RawDebugSleep>>,
 }
 
 /// `redis-cli --cluster reshard`: move `slots` from one master to another.
@@ -194,6 +198,14 @@ struct RawClusterFailover {
     node: Spanned<String>,
     /// `force` or `takeover`; default: a coordinated manual failover.
     mode: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDebugSleep {
+    node: Spanned<String>,
+    #[serde(rename = "for")]
+    length: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -320,6 +332,15 @@ pub enum Action {
         slots: Vec<u16>,
         batch: u32,
     },
+    /// `CLIENT KILL TYPE master` on a replica: it drops its master link.
+    ClientKillMaster(usize),
+    /// `DEBUG SLEEP`: the server runs nothing for `length`, as if stopped;
+    /// the scenario parser adds the matching [`Action::DebugSleepEnd`].
+    DebugSleep {
+        node: usize,
+        length: Micros,
+    },
+    DebugSleepEnd(usize),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -441,6 +462,8 @@ pub struct Plan {
     pub faults: Vec<(Micros, Action)>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
+    /// The `[conform]` table, if the scenario has one.
+    pub conform: Option<crate::conform::spec::ConformSpec>,
     /// A Redis Cluster scenario: how the cluster was created.
     pub cluster: Option<ClusterPlan>,
 }
@@ -855,7 +878,11 @@ impl Builder<'_> {
         let mut faults = Vec::new();
         for f in &raw.fault {
             let at = self.time_in_run(&f.at, duration)?;
-            faults.push((at, self.action(&names, n_redis, n_servers, f)?));
+            let action = self.action(&names, n_redis, n_servers, f)?;
+            if let Action::DebugSleep { node, length } = action {
+                faults.push((at + length, Action::DebugSleepEnd(node)));
+            }
+            faults.push((at, action));
         }
         if has_reshard {
             if cluster_plan.is_none() {
@@ -877,6 +904,15 @@ impl Builder<'_> {
             });
         }
         let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
+        let conform = raw
+            .conform
+            .as_ref()
+            .map(|c| {
+                crate::conform::spec::build(c, &names, n_redis, duration, &|span, m| {
+                    self.err(span, m)
+                })
+            })
+            .transpose()?;
         let mut expects = Vec::new();
         for e in &raw.expect {
             expects.push(self.expectation(&names, e, duration)?);
@@ -895,6 +931,7 @@ impl Builder<'_> {
             faults,
             expects,
             fuzz,
+            conform,
             cluster: cluster_plan,
         })
     }
@@ -1238,9 +1275,21 @@ impl Builder<'_> {
                 mode,
             });
         }
+        if let Some(n) = &f.client_kill_master {
+            actions.push(Action::ClientKillMaster(redis(n)?));
+        }
+        if let Some(d) = &f.debug_sleep {
+            let d = d.get_ref();
+            let length =
+                parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
+            actions.push(Action::DebugSleep {
+                node: redis(&d.node)?,
+                length,
+            });
+        }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover, reshard")),
+            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover, reshard, client-kill-master, debug-sleep")),
             _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
         }
     }

@@ -1,0 +1,552 @@
+//! Runs a scenario on real redis-server and redis-sentinel processes: starts
+//! one per node on 127.0.0.1, drives the workload, applies the faults at the
+//! scenario's times by real means (signals, restarts, REPLICAOF, write
+//! bursts), reads INFO at the checkpoints, records every Sentinel event
+//! through pub/sub and every Redis log line, and stops every process it
+//! started, by PID, however the run ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::check::lost::lost_acked_writes;
+use crate::client::Op;
+use crate::proto::{Value, WriteTag};
+use crate::redis::dataset::Dataset;
+use crate::scenario::{Action, NodeKind, Plan};
+use crate::sim::time::Micros;
+use crate::trace::{Event, Level, Source};
+
+use super::observe::{Addresses, Observed, Sample, sample_fields};
+use super::procs::Procs;
+use super::resp::{Conn, Reply};
+use super::topology::{Binaries, RealNode, Topology};
+use super::workload::{self, Env, parse_value, value};
+
+/// Where and how to run real processes.
+#[derive(Clone, Debug)]
+pub struct RealOptions {
+    pub bins: Binaries,
+    pub port_base: u16,
+    /// Scratch directory; each run uses a fresh subdirectory.
+    pub root: std::path::PathBuf,
+    /// Keep each run's configuration files and logs.
+    pub keep: bool,
+}
+
+/// Why an action cannot be performed on real processes, if it cannot.
+pub fn unsupported(a: &Action) -> Option<&'static str> {
+    match a {
+        Action::Crash(_) => Some("a power loss (no FIN, lost page cache) cannot be caused here"),
+        Action::Partition(_) | Action::PartitionOneWay { .. } | Action::Heal => {
+            Some("partitions are not applied to real processes")
+        }
+        Action::Link { .. } => Some("link latency and loss are not applied to real processes"),
+        Action::ClockJump { .. } => Some("a real process's clock cannot be moved alone"),
+        _ => None,
+    }
+}
+
+const IO: Duration = Duration::from_millis(500);
+
+/// The real addresses: 127.0.0.1 and each process's port.
+pub fn addresses(plan: &Plan, nodes: &[RealNode]) -> Addresses {
+    Addresses::new(
+        nodes
+            .iter()
+            .map(|r| {
+                (
+                    "127.0.0.1".to_string(),
+                    r.port,
+                    plan.nodes[r.node].name.clone(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One real run of `plan`.
+pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<Observed, String> {
+    for (_, a) in &plan.faults {
+        if let Some(why) = unsupported(a) {
+            return Err(format!(
+                "{}: cannot run for real: {why}; mark it `[conform] real = false` with a reason",
+                plan.name
+            ));
+        }
+    }
+    let root = opts.root.join(plan.name.replace(['/', ' '], "_"));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let nodes = topo.layout(plan, opts.port_base, &root, &opts.bins)?;
+    for r in &nodes {
+        if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
+            return Err(format!(
+                "port {} is in use; choose another --port-base",
+                r.port
+            ));
+        }
+    }
+    let mut procs = Procs::default();
+    let result = drive(plan, &nodes, &mut procs);
+    procs.stop_all();
+    let (events, samples, history, lost, t0_wall) = result?;
+    let addrs = addresses(plan, &nodes);
+    let mut all: Vec<Event> = events;
+    for r in nodes.iter().filter(|r| !r.sentinel) {
+        let text = std::fs::read_to_string(&r.log).unwrap_or_default();
+        all.extend(parse_log(&text, r.node as u32, t0_wall));
+    }
+    for e in &mut all {
+        if e.source != Source::Sim {
+            e.detail = addrs.normalize(&e.detail);
+        }
+    }
+    all.sort_by_key(|e| e.t);
+    if opts.keep {
+        let ops: Vec<String> = history.iter().map(|o| format!("{o:?}")).collect();
+        let _ = std::fs::write(root.join("history.txt"), ops.join("\n"));
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    Ok(Observed {
+        names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
+        events: all,
+        samples,
+        history,
+        lost_writes: lost,
+    })
+}
+
+type Driven = (Vec<Event>, Vec<Sample>, Vec<Op>, u64, u64);
+
+/// Starts the processes and plays the scenario; `procs` is stopped by the
+/// caller whatever happens here.
+fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, String> {
+    let real = |n: usize| nodes.iter().find(|r| r.node == n);
+    for r in nodes {
+        procs.spawn(r.node, &r.launch)?;
+    }
+    // Wait until every server answers, then start the clock.
+    let ready_by = Instant::now() + Duration::from_secs(10);
+    for r in nodes {
+        loop {
+            if let Ok(mut c) = Conn::connect(r.port, IO)
+                && matches!(c.call(&["PING"]), Ok(Reply::Status(_)))
+            {
+                break;
+            }
+            if Instant::now() > ready_by {
+                return Err(format!(
+                    "{} did not start on port {} (see {})",
+                    plan.nodes[r.node].name,
+                    r.port,
+                    r.log.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let t0 = Instant::now();
+    let t0_wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut ports = vec![0u16; plan.nodes.len()];
+    for r in nodes {
+        ports[r.node] = r.port;
+    }
+    let env = Env {
+        t0,
+        ports,
+        stop: stop.clone(),
+    };
+    // Sentinel events, as published.
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut listeners = Vec::new();
+    for r in nodes.iter().filter(|r| r.sentinel) {
+        let (tx, stop, port, node) = (tx.clone(), stop.clone(), r.port, r.node as u32);
+        listeners.push(std::thread::spawn(move || {
+            listen(port, node, t0, &tx, &stop)
+        }));
+    }
+    drop(tx);
+    // Workload clients.
+    let mut clients = Vec::new();
+    let mut id = 0;
+    for n in &plan.nodes {
+        if let NodeKind::Client(spec) = &n.kind {
+            id += 1;
+            let (spec, env, id) = (spec.clone(), env.clone(), id);
+            clients.push(std::thread::spawn(move || workload::run(id, spec, env)));
+        }
+    }
+    // The script: faults, then checkpoints at the same instant.
+    let checkpoints = plan
+        .conform
+        .as_ref()
+        .map(|c| c.checkpoints.clone())
+        .unwrap_or_default();
+    let mut steps: Vec<(Micros, u8, usize)> = plan
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| (*t, 0, i))
+        .chain(checkpoints.iter().enumerate().map(|(i, c)| (c.at, 1, i)))
+        .collect();
+    steps.sort();
+    let mut events = Vec::new();
+    let mut samples = Vec::new();
+    let addrs = addresses(plan, nodes);
+    let mut failure = None;
+    for (t, kind, i) in steps {
+        env.sleep_until(t);
+        if kind == 0 {
+            let (_, action) = &plan.faults[i];
+            let (node, name, detail) = describe(plan, action);
+            events.push(Event {
+                t: env.now(),
+                node,
+                source: Source::Sim,
+                level: Level::Notice,
+                event: name.into(),
+                detail,
+            });
+            if let Err(e) = apply(plan, action, procs, &real, &env) {
+                failure = Some(e);
+                break;
+            }
+        } else {
+            let c = &checkpoints[i];
+            let info = |n: usize| info_of(env.ports[n]);
+            let master_info = |name: &str| plan.node_index(name).and_then(info);
+            samples.push(Sample {
+                at: c.at,
+                node: c.node,
+                fields: sample_fields(info(c.node).as_deref(), master_info, &c.fields, &addrs),
+            });
+        }
+    }
+    if failure.is_none() {
+        env.sleep_until(plan.duration);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut history: Vec<Op> = Vec::new();
+    for c in clients {
+        history.extend(c.join().unwrap_or_default());
+    }
+    for l in listeners {
+        let _ = l.join();
+    }
+    events.extend(rx.try_iter());
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    history.sort_by_key(|o| (o.invoked, o.client, o.seq));
+    let lost = lost_writes(plan, &env, &history);
+    Ok((events, samples, history, lost, t0_wall))
+}
+
+/// `INFO replication` of the server on `port`, if it answers.
+fn info_of(port: u16) -> Option<String> {
+    let mut c = Conn::connect(port, IO).ok()?;
+    c.call(&["INFO", "replication"]).ok()?.text()
+}
+
+/// The trace event a scripted action is recorded as, worded as the
+/// simulator words it.
+fn describe(plan: &Plan, a: &Action) -> (u32, &'static str, String) {
+    let name = |n: usize| plan.nodes[n].name.clone();
+    match *a {
+        Action::Kill(n) => (n as u32, "kill", format!("SIGKILL {}", name(n))),
+        Action::Crash(n) => (
+            n as u32,
+            "crash",
+            format!("power loss on {}'s host", name(n)),
+        ),
+        Action::Shutdown(n) => (n as u32, "shutdown", format!("SIGTERM {}", name(n))),
+        Action::Restart(n) => (n as u32, "restart", format!("{} started", name(n))),
+        Action::Pause(n) => (n as u32, "pause", format!("SIGSTOP {}", name(n))),
+        Action::Resume(n) => (n as u32, "resume", format!("SIGCONT {}", name(n))),
+        Action::DebugSleep { node, length } => (
+            node as u32,
+            "debug-sleep",
+            format!(
+                "DEBUG SLEEP {} on {}",
+                crate::sim::time::format_duration(length),
+                name(node)
+            ),
+        ),
+        Action::DebugSleepEnd(n) => (
+            n as u32,
+            "debug-sleep-end",
+            format!("DEBUG SLEEP on {} returns", name(n)),
+        ),
+        Action::ClientKillMaster(n) => (
+            n as u32,
+            "client-kill",
+            format!("CLIENT KILL TYPE master on {}", name(n)),
+        ),
+        Action::ReplicaOf { node, .. } => (
+            node as u32,
+            "replicaof",
+            format!("REPLICAOF on {}", name(node)),
+        ),
+        Action::Burst {
+            node,
+            writes,
+            value_size,
+        } => (
+            node as u32,
+            "burst",
+            format!("{writes} SETs of {value_size} bytes on {}", name(node)),
+        ),
+        _ => (plan.nodes.len() as u32, "unsupported", String::new()),
+    }
+}
+
+/// Performs a scripted action on the real processes.
+fn apply<'a>(
+    plan: &Plan,
+    a: &Action,
+    procs: &mut Procs,
+    real: &dyn Fn(usize) -> Option<&'a RealNode>,
+    env: &Env,
+) -> Result<(), String> {
+    let node =
+        |n: usize| real(n).ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name));
+    match *a {
+        Action::Kill(n) => {
+            procs.signal(n, "KILL")?;
+            procs.reap(n, Duration::from_secs(2));
+        }
+        Action::Shutdown(n) => {
+            procs.signal(n, "TERM")?;
+            procs.reap(n, Duration::from_secs(10));
+        }
+        Action::Restart(n) => {
+            procs.spawn(n, &node(n)?.launch)?;
+        }
+        Action::Pause(n) => procs.signal(n, "STOP")?,
+        Action::Resume(n) => procs.signal(n, "CONT")?,
+        Action::ReplicaOf { node: n, master } => {
+            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
+            let port = master.map(|m| env.ports[m].to_string());
+            let args: Vec<&str> = match &port {
+                None => vec!["REPLICAOF", "NO", "ONE"],
+                Some(p) => vec!["REPLICAOF", "127.0.0.1", p],
+            };
+            match c.call(&args) {
+                Ok(Reply::Status(_)) => {}
+                other => return Err(format!("REPLICAOF answered {other:?}")),
+            }
+        }
+        Action::DebugSleep { node: n, length } => {
+            // Sent without waiting: the server answers when it wakes up.
+            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("DEBUG SLEEP: {e}"))?;
+            let secs = format!("{:.6}", length as f64 / 1e6);
+            c.send(&[b"DEBUG", b"SLEEP", secs.as_bytes()])
+                .map_err(|e| format!("DEBUG SLEEP: {e}"))?;
+            procs.hold(c);
+        }
+        // The sleep ends by itself.
+        Action::DebugSleepEnd(_) => {}
+        Action::ClientKillMaster(n) => {
+            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
+            match c.call(&["CLIENT", "KILL", "TYPE", "master"]) {
+                Ok(Reply::Int(_)) => {}
+                other => return Err(format!("CLIENT KILL TYPE master answered {other:?}")),
+            }
+        }
+        Action::Burst {
+            node: n,
+            writes,
+            value_size,
+        } => {
+            let mut c = Conn::connect(env.ports[n], Duration::from_secs(10))
+                .map_err(|e| format!("burst: {e}"))?;
+            for i in 0..writes {
+                let k = format!("burst:{i}");
+                let v = value(WriteTag { client: 0, seq: i }, value_size);
+                c.send(&[b"SET", k.as_bytes(), &v])
+                    .map_err(|e| format!("burst: {e}"))?;
+            }
+            for _ in 0..writes {
+                c.read().map_err(|e| format!("burst: {e}"))?;
+            }
+        }
+        _ => return Err("unsupported action".into()),
+    }
+    Ok(())
+}
+
+/// Sentinel events published on `port`, timed from `t0`, until `stop`.
+fn listen(port: u16, node: u32, t0: Instant, tx: &mpsc::Sender<Event>, stop: &AtomicBool) {
+    let Some(mut c) = (0..50).find_map(|_| {
+        Conn::connect(port, Duration::from_millis(200))
+            .ok()
+            .or_else(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                None
+            })
+    }) else {
+        return;
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_millis(100)));
+    if c.call(&["PSUBSCRIBE", "*"]).is_err() {
+        return;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        match c.read() {
+            Ok(Reply::Array(Some(m))) if m.len() == 4 => {
+                let (Some(chan), Some(payload)) = (m[2].text(), m[3].text()) else {
+                    continue;
+                };
+                let _ = tx.send(Event {
+                    t: t0.elapsed().as_micros() as Micros,
+                    node,
+                    source: Source::Sentinel,
+                    level: Level::Notice,
+                    event: chan.into(),
+                    detail: payload,
+                });
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Redis log lines (`pid:R dd Mon yyyy hh:mm:ss.mmm L message`, UTC) as
+/// events timed from the run's start (`t0_wall`, µs since the epoch).
+pub fn parse_log(text: &str, node: u32, t0_wall: u64) -> Vec<Event> {
+    let day = 86_400_000_000u64;
+    let t0_of_day = t0_wall % day;
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(7, ' ');
+            let _pid_role = it.next()?;
+            let (_d, _m, _y) = (it.next()?, it.next()?, it.next()?);
+            let hms = it.next()?;
+            let level = it.next()?;
+            let msg = it.next()?;
+            let (h, rest) = hms.split_once(':')?;
+            let (m, rest) = rest.split_once(':')?;
+            let (s, milli) = rest.split_once('.')?;
+            let of_day = ((h.parse::<u64>().ok()? * 60 + m.parse::<u64>().ok()?) * 60
+                + s.parse::<u64>().ok()?)
+                * 1_000_000
+                + milli.parse::<u64>().ok()? * 1000;
+            // Lines before the start (within half a day) count as time 0.
+            let t = (of_day + day - t0_of_day) % day;
+            let t = if t > day / 2 { 0 } else { t };
+            let level = match level {
+                "#" => Level::Warning,
+                "-" => Level::Verbose,
+                _ => Level::Notice,
+            };
+            Some(Event {
+                t,
+                node,
+                source: Source::Log,
+                level,
+                event: "".into(),
+                detail: msg.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Acknowledged writes missing from the final state: the running master
+/// with the most replicas (else the node with the highest offset), read key
+/// by key, checked by the simulator's own rule.
+fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
+    let mut best: Option<(bool, i64, i64, usize)> = None;
+    for (n, node) in plan.nodes.iter().enumerate() {
+        if !matches!(node.kind, NodeKind::Redis { .. }) {
+            continue;
+        }
+        let Some(info) = info_of(env.ports[n]) else {
+            continue;
+        };
+        let f = |k: &str| crate::redis::info::field(&info, k).and_then(|v| v.parse::<i64>().ok());
+        let master = crate::redis::info::field(&info, "role") == Some("master");
+        let key = (
+            master,
+            f("connected_slaves").unwrap_or(0),
+            f("master_repl_offset").unwrap_or(0),
+            n,
+        );
+        let better = match best {
+            None => true,
+            Some(b) => {
+                (
+                    key.0,
+                    if key.0 { key.1 } else { key.2 },
+                    std::cmp::Reverse(key.3),
+                ) > (b.0, if b.0 { b.1 } else { b.2 }, std::cmp::Reverse(b.3))
+            }
+        };
+        if better {
+            best = Some(key);
+        }
+    }
+    let mut data = Dataset::default();
+    if let Some((_, _, _, n)) = best
+        && let Ok(mut c) = Conn::connect(env.ports[n], IO)
+    {
+        let mut keys: Vec<u32> = history.iter().map(|o| o.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            let name = format!("key:{k}");
+            if let Ok(Reply::Bulk(Some(v))) = c.call(&["GET", &name])
+                && let Some(tag) = parse_value(&v)
+            {
+                data.set(
+                    name.into(),
+                    Value::Blob {
+                        tag,
+                        len: v.len() as u32,
+                    },
+                );
+            }
+        }
+    }
+    let refs: Vec<&Op> = history.iter().collect();
+    lost_acked_writes(&refs, &data).len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_become_timed_events() {
+        let t0 = 1_700_000_000_000_000u64; // 22:13:20 UTC
+        let text = "12:M 14 Nov 2023 22:13:21.250 * Ready to accept connections\n\
+                    12:M 14 Nov 2023 22:13:19.000 # Server initialized\n\
+                    garbage\n";
+        let ev = parse_log(text, 3, t0);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[0].t, 1_250_000);
+        assert_eq!(ev[0].detail, "Ready to accept connections");
+        assert_eq!(ev[0].node, 3);
+        assert_eq!(ev[1].t, 0);
+        assert_eq!(ev[1].level, Level::Warning);
+    }
+
+    #[test]
+    fn faults_that_cannot_be_real_say_why() {
+        assert!(unsupported(&Action::Heal).is_some());
+        assert!(unsupported(&Action::Crash(0)).is_some());
+        assert!(unsupported(&Action::Kill(0)).is_none());
+        assert!(unsupported(&Action::Pause(1)).is_none());
+    }
+}

@@ -1,0 +1,524 @@
+//! The outcome signature of a run: named fields, each either an exact value
+//! (sequences, choices, texts, offsets) or a timing. Extracted by the same
+//! code from real and simulated runs. Topologies add their own fields
+//! (Cluster: failover winner, MOVED texts) under their own names.
+
+use crate::check::timeline::failover_times;
+use crate::client::Outcome;
+use crate::sim::time::Micros;
+use crate::trace::{Event, Source};
+
+use super::observe::Observed;
+use super::spec::ConformSpec;
+
+/// One field's value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Compared exactly.
+    Exact(String),
+    /// Compared against the simulator's range over seeds.
+    Timing(Option<Micros>),
+}
+
+/// A field: its name, the group it belongs to (a `compare` entry) and value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub group: &'static str,
+    pub name: String,
+    pub value: Value,
+}
+
+pub type Signature = Vec<Field>;
+
+fn exact(group: &'static str, name: impl Into<String>, v: impl Into<String>) -> Field {
+    Field {
+        group,
+        name: name.into(),
+        value: Value::Exact(v.into()),
+    }
+}
+
+/// Extracts the fields `spec` compares from what a run showed.
+pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
+    let mut sig = Vec::new();
+    let fault = first_fault(&obs.events);
+    if spec.compares("sentinel-events") {
+        sig.push(exact(
+            "sentinel-events",
+            "leader's events after the fault",
+            leader_events(obs, fault).join(" | "),
+        ));
+        sig.push(exact(
+            "sentinel-events",
+            "+switch-master per Sentinel",
+            switch_per_sentinel(obs).join(", "),
+        ));
+    }
+    if spec.compares("promoted") {
+        sig.push(exact("promoted", "promoted", promoted(&obs.events)));
+    }
+    if spec.compares("resyncs") {
+        sig.push(exact(
+            "resyncs",
+            "resyncs (per replica, in order)",
+            resyncs(obs, spec.exact_offsets).join(" | "),
+        ));
+    }
+    if spec.compares("client-errors") {
+        sig.push(exact(
+            "client-errors",
+            "client error texts",
+            client_errors(obs).join(" | "),
+        ));
+    }
+    if spec.compares("lost-writes") {
+        sig.push(exact(
+            "lost-writes",
+            "acknowledged writes lost",
+            obs.lost_writes.to_string(),
+        ));
+    }
+    if spec.compares("acked-writes") {
+        let acked = obs
+            .history
+            .iter()
+            .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+            .count();
+        sig.push(exact(
+            "acked-writes",
+            "acknowledged writes",
+            acked.to_string(),
+        ));
+    }
+    if spec.compares("timings") {
+        // Timed from the first fault on the initial master (node 0).
+        let from = obs
+            .events
+            .iter()
+            .position(|e| {
+                e.source == Source::Sim && e.node == 0 && MASTER_FAULTS.contains(&e.event.as_ref())
+            })
+            .unwrap_or(0);
+        let t = failover_times(&obs.events[from..]);
+        let since = |x: Option<Micros>| t.fault.zip(x).map(|(f, x)| x.saturating_sub(f));
+        sig.push(Field {
+            group: "timings",
+            name: "fault → +odown".into(),
+            value: Value::Timing(since(t.odown)),
+        });
+        sig.push(Field {
+            group: "timings",
+            name: "fault → +switch-master".into(),
+            value: Value::Timing(since(t.switch_master)),
+        });
+        let convert = obs.events[from..]
+            .iter()
+            .find(|e| e.event == "+convert-to-slave")
+            .map(|e| e.t);
+        // Only where a conversion happened: the field is then compared by
+        // name, and a run without one shows it as absent.
+        if convert.is_some() {
+            sig.push(Field {
+                group: "timings",
+                name: "fault → +convert-to-slave".into(),
+                value: Value::Timing(since(convert)),
+            });
+        }
+    }
+    if spec.compares("checkpoints") {
+        for (c, s) in spec.checkpoints.iter().zip(&obs.samples) {
+            for f in &c.fields {
+                let v = s.fields.get(f).cloned().unwrap_or_else(|| "-".into());
+                sig.push(exact(
+                    "checkpoints",
+                    format!(
+                        "{} {f} @{}",
+                        obs.names[c.node],
+                        crate::sim::time::format_duration(c.at)
+                    ),
+                    v,
+                ));
+            }
+        }
+    }
+    sig
+}
+
+/// Faults that start a failover when they hit the master.
+const MASTER_FAULTS: &[&str] = &["kill", "crash", "pause", "shutdown", "debug-sleep"];
+
+/// The time of the first scripted fault.
+fn first_fault(events: &[Event]) -> Micros {
+    events
+        .iter()
+        .find(|e| e.source == Source::Sim)
+        .map_or(0, |e| e.t)
+}
+
+/// The Sentinel that led the last failover: the last to announce
+/// `+elected-leader`.
+fn leader(events: &[Event]) -> Option<u32> {
+    events
+        .iter()
+        .rev()
+        .find(|e| e.event == "+elected-leader")
+        .map(|e| e.node)
+}
+
+/// Sentinel events that tell the failover's story. Left out: `+slave`,
+/// `±role-change`, `±sdown slave` and hellos, whose order against the
+/// others follows each Sentinel's INFO and PING timers, and the leader's
+/// `-odown`, which comes only if one of its once-a-second
+/// is-master-down-by-addr rounds reaches the others after they switched.
+const STORY: &[&str] = &[
+    "+sdown",
+    "+odown",
+    "+new-epoch",
+    "+try-failover",
+    "+vote-for-leader",
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+    "+slave-reconf-sent",
+    "+slave-reconf-inprog",
+    "+slave-reconf-done",
+    "+failover-end",
+    "+failover-end-for-timeout",
+    "+switch-master",
+    "+convert-to-slave",
+    "-failover-abort-not-elected",
+    "-failover-abort-no-good-slave",
+    "-failover-abort-slave-timeout",
+    "+tilt",
+    "-tilt",
+];
+
+/// The leader's failover events from the fault on (master SDOWN/ODOWN and
+/// the failover's own steps), consecutive repeats collapsed; the quorum
+/// count of `+odown` (how many had seen SDOWN by then) is left out.
+fn leader_events(obs: &Observed, fault: Micros) -> Vec<String> {
+    let Some(l) = leader(&obs.events) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for e in obs.events.iter().filter(|e| {
+        e.source == Source::Sentinel
+            && e.node == l
+            && e.t >= fault
+            && STORY.contains(&e.event.as_ref())
+            && (e.event != "+sdown" || e.detail.starts_with("master "))
+    }) {
+        let detail = match e.detail.split_once(" #quorum") {
+            Some((d, _)) => d,
+            None => e.detail.as_str(),
+        };
+        let s = format!("{} {detail}", e.event).trim_end().to_string();
+        if out.last() != Some(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Per Sentinel (in node order): the node its last `+switch-master` named.
+fn switch_per_sentinel(obs: &Observed) -> Vec<String> {
+    let mut per: std::collections::BTreeMap<u32, String> = Default::default();
+    for e in obs.events.iter().filter(|e| e.event == "+switch-master") {
+        let to = e.detail.split(' ').next_back().unwrap_or("").to_string();
+        per.insert(e.node, to);
+    }
+    per.into_iter()
+        .map(|(n, to)| format!("{}→{to}", obs.names[n as usize]))
+        .collect()
+}
+
+/// The node the first `+switch-master` named, or `none`.
+fn promoted(events: &[Event]) -> String {
+    events
+        .iter()
+        .find(|e| e.event == "+switch-master")
+        .and_then(|e| e.detail.split(' ').next_back())
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// Every resync a master granted, grouped by replica (in name order) and in
+/// order for each: partial or full with the master's reason, and with
+/// `offsets`, the offsets the logs name. Across replicas the order follows
+/// each one's reconnect timer, so it is not part of the signature.
+fn resyncs(obs: &Observed, offsets: bool) -> Vec<String> {
+    struct R {
+        replica: String,
+        text: String,
+        full: bool,
+    }
+    let mut out: Vec<R> = Vec::new();
+    let mut asking: Vec<Option<String>> = vec![None; obs.names.len()];
+    let mut full_offsets: Vec<(String, String)> = Vec::new();
+    for e in obs.events.iter().filter(|e| e.source == Source::Log) {
+        let d = e.detail.as_str();
+        let me = obs.names[e.node as usize].clone();
+        let pending = |a: &mut Vec<Option<String>>| a[e.node as usize].take();
+        if let Some(r) = d
+            .strip_prefix("Replica ")
+            .and_then(|r| r.strip_suffix(" asks for synchronization"))
+        {
+            asking[e.node as usize] = Some(r.to_string());
+        } else if let Some(rest) = d.strip_prefix("Partial resynchronization request from ") {
+            let replica = rest.split(' ').next().unwrap_or("").to_string();
+            let bytes = between(rest, "Sending ", " bytes");
+            let from = between(rest, "from offset ", ".");
+            pending(&mut asking);
+            out.push(R {
+                text: if offsets {
+                    format!("{replica}←{me} partial from {from} ({bytes} bytes)")
+                } else {
+                    format!("{replica}←{me} partial")
+                },
+                replica,
+                full: false,
+            });
+        } else if let Some(replica) = d.strip_prefix("Full resync requested by replica ") {
+            pending(&mut asking);
+            out.push(R {
+                text: format!("{replica}←{me} full (no cached master)"),
+                replica: replica.to_string(),
+                full: true,
+            });
+        } else if let Some(rest) = d.strip_prefix("Unable to partial resync with replica ") {
+            let replica = rest.split(' ').next().unwrap_or("").to_string();
+            let req = between(rest, "request was: ", ")");
+            pending(&mut asking);
+            out.push(R {
+                text: if offsets {
+                    format!("{replica}←{me} full (lack of backlog, request {req})")
+                } else {
+                    format!("{replica}←{me} full (lack of backlog)")
+                },
+                replica,
+                full: true,
+            });
+        } else if let Some(rest) = d.strip_prefix("Partial resynchronization not accepted: ") {
+            let replica = pending(&mut asking).unwrap_or_else(|| "?".into());
+            let why = if rest.starts_with("Replication ID mismatch") {
+                "replication ID mismatch".to_string()
+            } else if !offsets {
+                "request beyond replid2 end".to_string()
+            } else {
+                format!(
+                    "request {} beyond replid2 end {}",
+                    between(rest, "second ID was ", ","),
+                    rest.rsplit(' ').next().unwrap_or("")
+                )
+            };
+            out.push(R {
+                text: format!("{replica}←{me} full ({why})"),
+                replica,
+                full: true,
+            });
+        } else if let Some(rest) = d.strip_prefix("Full resync from master: ") {
+            let off = rest.rsplit(':').next().unwrap_or("").to_string();
+            full_offsets.push((me, off));
+        }
+    }
+    // The k-th "Full resync from master" line of a replica belongs to the
+    // k-th full resync granted to it.
+    let mut used = vec![false; full_offsets.len()];
+    out.sort_by(|a, b| a.replica.cmp(&b.replica));
+    out.into_iter()
+        .map(|r| {
+            if !r.full || !offsets {
+                return r.text;
+            }
+            let k = full_offsets
+                .iter()
+                .enumerate()
+                .position(|(i, (n, _))| !used[i] && *n == r.replica);
+            match k {
+                Some(i) => {
+                    used[i] = true;
+                    format!("{} at {}", r.text, full_offsets[i].1)
+                }
+                None => r.text,
+            }
+        })
+        .collect()
+}
+
+/// `s` between the first `a` and the next `b` after it.
+fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {
+    s.split_once(a)
+        .map(|(_, r)| r.split_once(b).map_or(r, |(x, _)| x))
+        .unwrap_or("")
+}
+
+/// Distinct error texts clients saw, in order of first appearance.
+fn client_errors(obs: &Observed) -> Vec<String> {
+    let mut ops: Vec<&crate::client::Op> = obs.history.iter().collect();
+    ops.sort_by_key(|o| o.completed.unwrap_or(o.invoked));
+    let mut out: Vec<String> = Vec::new();
+    for o in ops {
+        if let Outcome::Error(t) = &o.outcome
+            && !out.contains(t)
+        {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Op, OpKind};
+    use crate::conform::spec::FIELDS;
+    use crate::trace::Level;
+
+    fn spec(exact_offsets: bool) -> ConformSpec {
+        ConformSpec {
+            simulator_only: None,
+            seeds: 1,
+            compare: FIELDS.iter().map(|f| f.to_string()).collect(),
+            timing_slack: 0,
+            exact_offsets,
+            checkpoints: Vec::new(),
+        }
+    }
+
+    fn ev(t: Micros, node: u32, source: Source, event: &str, detail: &str) -> Event {
+        Event {
+            t,
+            node,
+            source,
+            level: Level::Notice,
+            event: event.to_string().into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn observed() -> Observed {
+        let names = [
+            "master",
+            "replica-1",
+            "replica-2",
+            "sentinel-1",
+            "sentinel-2",
+            "client-1",
+        ];
+        let log = |t, n, d: &str| ev(t, n, Source::Log, "", d);
+        let sen = |t, n, e: &str, d: &str| ev(t, n, Source::Sentinel, e, d);
+        let events = vec![
+            log(1, 0, "Replica replica-2 asks for synchronization"),
+            log(1, 0, "Full resync requested by replica replica-2"),
+            log(2, 2, "Full resync from master: <id>:0"),
+            log(3, 0, "Replica replica-1 asks for synchronization"),
+            log(3, 0, "Full resync requested by replica replica-1"),
+            log(4, 1, "Full resync from master: <id>:14"),
+            ev(10, 0, Source::Sim, "kill", "SIGKILL master"),
+            sen(11, 3, "+sdown", "master mymaster master"),
+            sen(11, 4, "+sdown", "master mymaster master"),
+            sen(12, 4, "+odown", "master mymaster master #quorum 2/2"),
+            sen(
+                12,
+                4,
+                "+slave",
+                "slave replica-1 replica-1 @ mymaster master",
+            ),
+            sen(13, 4, "+elected-leader", "master mymaster master"),
+            sen(14, 3, "+switch-master", "mymaster master replica-2"),
+            sen(15, 4, "+switch-master", "mymaster master replica-2"),
+            log(
+                16,
+                2,
+                "Partial resynchronization request from replica-1 accepted. Sending 5 bytes of backlog starting from offset 100.",
+            ),
+        ];
+        let op = |seq, outcome| Op {
+            client: 1,
+            seq,
+            kind: OpKind::Set,
+            key: 0,
+            node: 0,
+            invoked: seq as Micros,
+            completed: Some(seq as Micros),
+            outcome,
+            read: None,
+            wait_acked: None,
+            hash_tag: None,
+        };
+        Observed {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            events,
+            samples: Vec::new(),
+            history: vec![
+                op(1, Outcome::Ok),
+                op(2, Outcome::Error("READONLY x".into())),
+                op(3, Outcome::Timeout),
+                op(4, Outcome::Error("READONLY x".into())),
+                op(5, Outcome::Error("NOREPLICAS y".into())),
+            ],
+            lost_writes: 3,
+        }
+    }
+
+    fn get<'a>(sig: &'a Signature, name: &str) -> &'a Value {
+        &sig.iter().find(|f| f.name == name).expect(name).value
+    }
+
+    #[test]
+    fn extracts_the_failover_story_of_the_leader() {
+        let sig = extract(&observed(), &spec(true));
+        assert_eq!(
+            get(&sig, "leader's events after the fault"),
+            &Value::Exact(
+                "+sdown master mymaster master | +odown master mymaster master | +elected-leader master mymaster master | +switch-master mymaster master replica-2".into()
+            )
+        );
+        assert_eq!(get(&sig, "promoted"), &Value::Exact("replica-2".into()));
+        assert_eq!(
+            get(&sig, "+switch-master per Sentinel"),
+            &Value::Exact("sentinel-1→replica-2, sentinel-2→replica-2".into())
+        );
+        assert_eq!(get(&sig, "fault → +odown"), &Value::Timing(Some(2)));
+        assert_eq!(get(&sig, "fault → +switch-master"), &Value::Timing(Some(4)));
+        assert_eq!(
+            get(&sig, "acknowledged writes lost"),
+            &Value::Exact("3".into())
+        );
+        assert_eq!(
+            get(&sig, "client error texts"),
+            &Value::Exact("READONLY x | NOREPLICAS y".into())
+        );
+    }
+
+    #[test]
+    fn resyncs_are_grouped_by_replica_with_their_offsets() {
+        let sig = extract(&observed(), &spec(true));
+        assert_eq!(
+            get(&sig, "resyncs (per replica, in order)"),
+            &Value::Exact(
+                "replica-1←master full (no cached master) at 14 | replica-1←replica-2 partial from 100 (5 bytes) | replica-2←master full (no cached master) at 0".into()
+            )
+        );
+        let sig = extract(&observed(), &spec(false));
+        assert_eq!(
+            get(&sig, "resyncs (per replica, in order)"),
+            &Value::Exact(
+                "replica-1←master full (no cached master) | replica-1←replica-2 partial | replica-2←master full (no cached master)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn only_compared_groups_are_extracted() {
+        let mut s = spec(true);
+        s.compare = vec!["promoted".into()];
+        let sig = extract(&observed(), &s);
+        assert_eq!(sig.len(), 1);
+        assert_eq!(sig[0].group, "promoted");
+    }
+}

@@ -1,0 +1,235 @@
+//! How a scenario's processes become real ones: ports, directories and the
+//! redis.conf / sentinel.conf each is started with. A topology decides which
+//! nodes run and how they are configured; Redis Cluster plugs in as another
+//! [`Topology`] (cluster-enabled nodes, `CLUSTER MEET`, slot assignment).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::redis::config::{AppendFsync, RedisConfig};
+use crate::scenario::{NodeKind, Plan};
+use crate::sentinel::SentinelConf;
+
+use super::procs::Launch;
+
+/// The real binaries to run.
+#[derive(Clone, Debug)]
+pub struct Binaries {
+    pub redis_server: PathBuf,
+    pub redis_sentinel: PathBuf,
+}
+
+/// One real process: its node, port, directory, log file and how to start it.
+#[derive(Clone, Debug)]
+pub struct RealNode {
+    pub node: usize,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    pub sentinel: bool,
+    pub launch: Launch,
+}
+
+/// Lays a plan's servers out as real processes.
+pub trait Topology {
+    /// Writes each server's configuration under `root` and says how to
+    /// start it. Clients are not processes here; the harness drives them.
+    fn layout(
+        &self,
+        plan: &Plan,
+        port_base: u16,
+        root: &Path,
+        bins: &Binaries,
+    ) -> Result<Vec<RealNode>, String>;
+}
+
+/// One master, its replicas and Sentinels, all on 127.0.0.1 with ports
+/// `port_base + node index`.
+pub struct Replication;
+
+impl Topology for Replication {
+    fn layout(
+        &self,
+        plan: &Plan,
+        port_base: u16,
+        root: &Path,
+        bins: &Binaries,
+    ) -> Result<Vec<RealNode>, String> {
+        let port_of = |n: usize| port_base + n as u16;
+        let mut out = Vec::new();
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let dir = root.join(&n.name);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let log = dir.join("log");
+            let (text, program, sentinel) = match &n.kind {
+                NodeKind::Redis { conf, replicaof } => (
+                    redis_conf(conf, port_of(i), &dir, &log, replicaof.map(port_of)),
+                    bins.redis_server.clone(),
+                    false,
+                ),
+                NodeKind::Sentinel(conf) => (
+                    sentinel_conf(conf, port_of(i), &dir, &log, port_of(conf.master as usize)),
+                    bins.redis_sentinel.clone(),
+                    true,
+                ),
+                NodeKind::Client(_) | NodeKind::Operator => continue,
+            };
+            let conf_path = dir.join(if sentinel {
+                "sentinel.conf"
+            } else {
+                "redis.conf"
+            });
+            std::fs::write(&conf_path, text)
+                .map_err(|e| format!("cannot write {}: {e}", conf_path.display()))?;
+            out.push(RealNode {
+                node: i,
+                port: port_of(i),
+                dir,
+                log,
+                sentinel,
+                launch: Launch {
+                    program,
+                    args: vec![conf_path.display().to_string()],
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Settings common to every real process: loopback only, foreground, our
+/// own directory and log file.
+fn common(out: &mut String, port: u16, dir: &Path, log: &Path) {
+    let _ = writeln!(out, "port {port}");
+    out.push_str("bind 127.0.0.1\ndaemonize no\n");
+    let _ = writeln!(out, "dir \"{}\"", dir.display());
+    let _ = writeln!(out, "logfile \"{}\"", log.display());
+}
+
+/// redis.conf for a node, from the values the simulator uses.
+pub fn redis_conf(
+    c: &RedisConfig,
+    port: u16,
+    dir: &Path,
+    log: &Path,
+    replicaof: Option<u16>,
+) -> String {
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let mut s = String::new();
+    common(&mut s, port, dir, log);
+    let _ = writeln!(s, "repl-backlog-size {}", c.repl_backlog_size);
+    let _ = writeln!(s, "repl-backlog-ttl {}", c.repl_backlog_ttl);
+    let _ = writeln!(s, "repl-timeout {}", c.repl_timeout);
+    let _ = writeln!(s, "repl-ping-replica-period {}", c.repl_ping_replica_period);
+    let _ = writeln!(s, "repl-diskless-sync {}", yn(c.repl_diskless_sync));
+    let _ = writeln!(s, "repl-diskless-sync-delay {}", c.repl_diskless_sync_delay);
+    let _ = writeln!(
+        s,
+        "repl-diskless-sync-max-replicas {}",
+        c.repl_diskless_sync_max_replicas
+    );
+    s.push_str("repl-diskless-load disabled\n");
+    let o = &c.replica_output_buffer_limit;
+    let _ = writeln!(
+        s,
+        "client-output-buffer-limit replica {} {} {}",
+        o.hard, o.soft, o.soft_seconds
+    );
+    let _ = writeln!(s, "min-replicas-to-write {}", c.min_replicas_to_write);
+    let _ = writeln!(s, "min-replicas-max-lag {}", c.min_replicas_max_lag);
+    let _ = writeln!(s, "appendonly {}", yn(c.appendonly));
+    let fsync = match c.appendfsync {
+        AppendFsync::Always => "always",
+        AppendFsync::Everysec => "everysec",
+        AppendFsync::No => "no",
+    };
+    let _ = writeln!(s, "appendfsync {fsync}");
+    if c.save.is_empty() {
+        s.push_str("save \"\"\n");
+    } else {
+        let points: Vec<String> = c.save.iter().map(|(a, b)| format!("{a} {b}")).collect();
+        let _ = writeln!(s, "save {}", points.join(" "));
+    }
+    if let Some(p) = &c.requirepass {
+        let _ = writeln!(s, "requirepass \"{p}\"");
+    }
+    if let Some(p) = &c.masterauth {
+        let _ = writeln!(s, "masterauth \"{p}\"");
+    }
+    let _ = writeln!(s, "replica-priority {}", c.replica_priority);
+    let _ = writeln!(s, "replica-read-only {}", yn(c.replica_read_only));
+    let _ = writeln!(
+        s,
+        "replica-serve-stale-data {}",
+        yn(c.replica_serve_stale_data)
+    );
+    let _ = writeln!(s, "hz {}", c.hz);
+    // DEBUG SLEEP, from 127.0.0.1 only.
+    s.push_str("enable-debug-command local\n");
+    if let Some(m) = replicaof {
+        let _ = writeln!(s, "replicaof 127.0.0.1 {m}");
+    }
+    s
+}
+
+/// sentinel.conf for a Sentinel monitoring the master at `master_port`.
+pub fn sentinel_conf(
+    c: &SentinelConf,
+    port: u16,
+    dir: &Path,
+    log: &Path,
+    master_port: u16,
+) -> String {
+    let mut s = String::new();
+    common(&mut s, port, dir, log);
+    let name = &c.master_name;
+    let _ = writeln!(
+        s,
+        "sentinel monitor {name} 127.0.0.1 {master_port} {}",
+        c.quorum
+    );
+    let _ = writeln!(
+        s,
+        "sentinel down-after-milliseconds {name} {}",
+        c.down_after
+    );
+    let _ = writeln!(s, "sentinel failover-timeout {name} {}", c.failover_timeout);
+    let _ = writeln!(s, "sentinel parallel-syncs {name} {}", c.parallel_syncs);
+    if let Some(p) = &c.auth_pass {
+        let _ = writeln!(s, "sentinel auth-pass {name} \"{p}\"");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_conf_carries_the_scenario_values() {
+        let c = RedisConfig {
+            repl_backlog_size: 16 * 1024,
+            save: Vec::new(),
+            ..RedisConfig::default()
+        };
+        let s = redis_conf(&c, 17001, Path::new("/d"), Path::new("/d/log"), Some(17000));
+        assert!(s.contains("port 17001\nbind 127.0.0.1\ndaemonize no\n"));
+        assert!(s.contains("repl-backlog-size 16384\n"));
+        assert!(s.contains("save \"\"\n"));
+        assert!(s.contains("replicaof 127.0.0.1 17000\n"));
+        let d = RedisConfig::default();
+        let s = redis_conf(&d, 17000, Path::new("/d"), Path::new("/d/log"), None);
+        assert!(s.contains("save 3600 1 300 100 60 10000\n"));
+        assert!(!s.contains("replicaof"));
+    }
+
+    #[test]
+    fn sentinel_conf_monitors_the_master() {
+        let mut c = SentinelConf::new(0);
+        c.down_after = 1000;
+        let s = sentinel_conf(&c, 17003, Path::new("/d"), Path::new("/d/log"), 17000);
+        assert!(s.contains("sentinel monitor mymaster 127.0.0.1 17000 2\n"));
+        assert!(s.contains("sentinel down-after-milliseconds mymaster 1000\n"));
+    }
+}

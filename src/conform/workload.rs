@@ -1,0 +1,334 @@
+//! A scenario's workload client run against real servers: the same rate,
+//! keys, value sizes, timeouts, WAIT and reconnect backoff as the simulated
+//! client, recording the same [`Op`] history. Values are exactly
+//! `value-size` bytes and begin with `<client>:<seq>:`, so replication
+//! offsets match the simulator's and the final state names its writers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadSpec};
+use crate::proto::WriteTag;
+use crate::sim::time::Micros;
+
+use super::resp::{Conn, Reply};
+
+/// What the client needs to know about the real deployment.
+#[derive(Clone)]
+pub struct Env {
+    pub t0: Instant,
+    /// Port of each node, by node index (0 for clients).
+    pub ports: Vec<u16>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Env {
+    pub fn now(&self) -> Micros {
+        self.t0.elapsed().as_micros() as Micros
+    }
+
+    fn node_of_port(&self, port: u16) -> Option<u32> {
+        self.ports.iter().position(|p| *p == port).map(|n| n as u32)
+    }
+
+    /// Sleeps until `t` after t0 (or returns at once if it has passed).
+    pub fn sleep_until(&self, t: Micros) {
+        let now = self.now();
+        if t > now {
+            std::thread::sleep(Duration::from_micros(t - now));
+        }
+    }
+}
+
+/// A workload value: `<client>:<seq>:` padded with `x` to `size` bytes.
+pub fn value(tag: WriteTag, size: u32) -> Vec<u8> {
+    let mut v = format!("{}:{}:", tag.client, tag.seq).into_bytes();
+    v.resize((size as usize).max(v.len()), b'x');
+    v
+}
+
+/// The writer named by a workload value.
+pub fn parse_value(v: &[u8]) -> Option<WriteTag> {
+    let s = std::str::from_utf8(v.get(..v.len().min(32))?).ok()?;
+    let mut it = s.split(':');
+    let client = it.next()?.parse().ok()?;
+    let seq = it.next()?.parse().ok()?;
+    Some(WriteTag { client, seq })
+}
+
+/// A connection to the node the client writes to.
+struct Target {
+    conn: Conn,
+    node: u32,
+}
+
+/// Runs one workload client until its stop time; returns its history.
+pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
+    let timeout = Duration::from_micros(spec.timeout.max(1000));
+    let interval = ((1_000_000.0 / spec.rate).round() as Micros).max(1);
+    let mut history: Vec<Op> = Vec::new();
+    let mut target: Option<Target> = None;
+    let mut reconnect_at: Micros = 0;
+    let mut backoff = spec.reconnect_delay;
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(id);
+    let mut sentinel_idx = 0usize;
+    // Sentinel discovery follows +switch-master announcements.
+    let (switch_tx, switch_rx) = mpsc::channel::<u16>();
+    // The subscriber stops with the run or when this client is done.
+    let done = Arc::new(AtomicBool::new(false));
+    let subscriber = match &spec.discovery {
+        Discovery::Sentinel {
+            sentinels,
+            master_name,
+        } => {
+            let ports: Vec<u16> = sentinels.iter().map(|s| env.ports[*s as usize]).collect();
+            let name = master_name.to_string();
+            let (stop, done) = (env.stop.clone(), done.clone());
+            Some(std::thread::spawn(move || {
+                subscribe_switches(&ports, &name, &switch_tx, &[&stop, &done])
+            }))
+        }
+        Discovery::Direct(_) | Discovery::Cluster(_) => None,
+    };
+    let mut tick = spec.start;
+    while tick < spec.stop && !env.stop.load(Ordering::Relaxed) {
+        env.sleep_until(tick);
+        if let Ok(port) = switch_rx.try_recv()
+            && let Some(node) = env.node_of_port(port)
+            && target.as_ref().is_some_and(|t| t.node != node)
+        {
+            target = connect_checked(&env, port, timeout).map(|conn| Target { conn, node });
+        }
+        if target.is_none() && env.now() >= reconnect_at {
+            target = match &spec.discovery {
+                Discovery::Direct(n) => Conn::connect(env.ports[*n as usize], timeout)
+                    .ok()
+                    .map(|conn| Target { conn, node: *n }),
+                // Cluster workloads are refused before a real run starts.
+                Discovery::Cluster(_) => None,
+                Discovery::Sentinel {
+                    sentinels,
+                    master_name,
+                } => resolve(&env, sentinels, master_name, &mut sentinel_idx, timeout),
+            };
+            match target {
+                Some(_) => backoff = spec.reconnect_delay,
+                None => {
+                    reconnect_at = env.now() + backoff;
+                    backoff = (backoff * 2).min(spec.reconnect_max_delay.max(spec.reconnect_delay));
+                }
+            }
+        }
+        if let Some(t) = target.as_mut() {
+            let keep = issue(id, &spec, t, &mut rng, &mut history, &env);
+            if !keep {
+                target = None;
+                reconnect_at = env.now() + backoff;
+                backoff = (backoff * 2).min(spec.reconnect_max_delay.max(spec.reconnect_delay));
+            }
+        }
+        tick += interval;
+        // The simulated client skips the ticks at which a request is still
+        // in flight, which happens when the server does not answer in time.
+        // A late but successful reply here means the host was slow to run
+        // the harness: catch up instead, so the same writes are made.
+        let timed_out = history
+            .last()
+            .is_some_and(|o| !matches!(o.outcome, Outcome::Ok | Outcome::Error(_)));
+        let now = env.now();
+        while timed_out && tick < now {
+            tick += interval;
+        }
+    }
+    if let Some(h) = subscriber {
+        done.store(true, Ordering::Relaxed);
+        let _ = h.join();
+    }
+    history
+}
+
+/// One SET (or GET) plus its WAIT. False when the connection is done for.
+fn issue(
+    id: u32,
+    spec: &WorkloadSpec,
+    t: &mut Target,
+    rng: &mut u64,
+    history: &mut Vec<Op>,
+    env: &Env,
+) -> bool {
+    *rng = rng
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let r = *rng >> 33;
+    let key = spec.key_offset + (r % u64::from(spec.keys.max(1))) as u32;
+    let read = spec.reads > 0.0 && ((r >> 8) % 10_000) as f64 / 10_000.0 < spec.reads;
+    let seq = history.len() as u32 + 1;
+    let tag = WriteTag { client: id, seq };
+    let key_name = format!("key:{key}");
+    let invoked = env.now();
+    let reply = if read {
+        t.conn.send(&[b"GET", key_name.as_bytes()])
+    } else {
+        t.conn
+            .send(&[b"SET", key_name.as_bytes(), &value(tag, spec.value_size)])
+    }
+    .and_then(|_| t.conn.read());
+    let mut op = Op {
+        client: id,
+        seq,
+        kind: if read { OpKind::Get } else { OpKind::Set },
+        key,
+        node: t.node,
+        invoked,
+        completed: Some(env.now()),
+        outcome: Outcome::Ok,
+        read: None,
+        wait_acked: None,
+        hash_tag: None,
+    };
+    let keep = match reply {
+        Ok(Reply::Error(e)) => {
+            op.outcome = Outcome::Error(e);
+            true
+        }
+        Ok(r) => {
+            if read {
+                op.read = Some(match r {
+                    Reply::Bulk(Some(v)) => parse_value(&v),
+                    _ => None,
+                });
+            }
+            true
+        }
+        Err(e) if is_timeout(&e) => {
+            op.outcome = Outcome::Timeout;
+            false
+        }
+        Err(_) => {
+            op.outcome = Outcome::ConnectionLost;
+            false
+        }
+    };
+    let mut keep = keep;
+    if keep
+        && !read
+        && op.outcome.is_ok()
+        && let Some((n, ms)) = spec.wait
+    {
+        let w = t.conn.call(&["WAIT", &n.to_string(), &ms.to_string()]);
+        match w {
+            Ok(Reply::Int(k)) => op.wait_acked = Some(k as u32),
+            Ok(_) => {}
+            Err(_) => keep = false,
+        }
+        op.completed = Some(env.now());
+    }
+    history.push(op);
+    if !keep {
+        t.conn.shutdown();
+    }
+    keep
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Connects and checks with ROLE that the node is a master.
+fn connect_checked(env: &Env, port: u16, timeout: Duration) -> Option<Conn> {
+    let _ = env;
+    let mut c = Conn::connect(port, timeout).ok()?;
+    match c.call(&["ROLE"]).ok()? {
+        Reply::Array(Some(items))
+            if items.first().and_then(Reply::text).as_deref() == Some("master") =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+/// Asks the Sentinels in turn for the master, then checks it with ROLE.
+fn resolve(
+    env: &Env,
+    sentinels: &[u32],
+    name: &str,
+    idx: &mut usize,
+    timeout: Duration,
+) -> Option<Target> {
+    for _ in 0..sentinels.len() {
+        let s = sentinels[*idx % sentinels.len()];
+        let answer = Conn::connect(env.ports[s as usize], timeout)
+            .and_then(|mut c| c.call(&["SENTINEL", "get-master-addr-by-name", name]));
+        if let Ok(Reply::Array(Some(a))) = answer
+            && let Some(port) = a.get(1).and_then(Reply::text).and_then(|p| p.parse().ok())
+            && let Some(node) = env.node_of_port(port)
+            && let Some(conn) = connect_checked(env, port, timeout)
+        {
+            return Some(Target { conn, node });
+        }
+        *idx += 1;
+    }
+    None
+}
+
+/// Subscribes to `+switch-master` on the first Sentinel that answers and
+/// forwards each new master's port, until `stop`.
+fn subscribe_switches(ports: &[u16], name: &str, tx: &mpsc::Sender<u16>, stop: &[&AtomicBool]) {
+    let stopped = || stop.iter().any(|s| s.load(Ordering::Relaxed));
+    let mut i = 0;
+    while !stopped() {
+        let port = ports[i % ports.len()];
+        i += 1;
+        let Ok(mut c) = Conn::connect(port, Duration::from_millis(200)) else {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        if c.call(&["SUBSCRIBE", "+switch-master"]).is_err() {
+            continue;
+        }
+        loop {
+            if stopped() {
+                return;
+            }
+            match c.read() {
+                Ok(Reply::Array(Some(m))) => {
+                    let payload = m.get(2).and_then(Reply::text).unwrap_or_default();
+                    let f: Vec<&str> = payload.split(' ').collect();
+                    if f.len() == 5
+                        && f[0] == name
+                        && let Ok(p) = f[4].parse()
+                    {
+                        let _ = tx.send(p);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => {}
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_have_the_exact_size_and_name_their_writer() {
+        let tag = WriteTag {
+            client: 2,
+            seq: 345,
+        };
+        let v = value(tag, 100);
+        assert_eq!(v.len(), 100);
+        assert!(v.starts_with(b"2:345:xx"));
+        assert_eq!(parse_value(&v), Some(tag));
+        assert_eq!(parse_value(b"burst"), None);
+    }
+}
