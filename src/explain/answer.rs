@@ -32,6 +32,21 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             after(times.switch_master)
         ));
     }
+    if let (Some(f), true) = (times.fault, w.plan.cluster.is_some()) {
+        let after = |t: Option<u64>| t.map_or("never".to_string(), |t| Context::span(t - f));
+        say(format!(
+            "first fault at {}; first PFAIL after {}, FAIL after {}, an election started after \
+             {}, won after {}",
+            Context::secs(f),
+            after(times.pfail),
+            after(times.fail),
+            after(times.election),
+            after(times.election_won)
+        ));
+    }
+    for line in cluster_elections(cx) {
+        say(line);
+    }
     for (i, s) in w.sentinels() {
         for sel in &s.selections {
             let chosen = sel
@@ -88,9 +103,14 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
                     .any(|o| o.client == l.client && o.seq == l.seq && o.wait_acked >= Some(1))
             })
             .count();
-        let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
+        let compared = if w.plan.cluster.is_some() {
+            "each key as the master now serving its slot holds it".to_string()
+        } else {
+            let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
+            format!("the final state on {final_node}")
+        };
         let mut s = format!(
-            "lost acknowledged writes: {} (compared with the final state on {final_node})",
+            "lost acknowledged writes: {} (compared with {compared})",
             thousands(lost.len() as u64)
         );
         if waited > 0 {
@@ -124,9 +144,14 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         .filter(|&n| w.redis(n).is_some())
         .map(|n| n as u32)
         .collect();
-    for (a, b, win) in timeline::two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+    let same = if w.plan.cluster.is_some() {
+        " for the same slots"
+    } else {
+        ""
+    };
+    for (a, b, win) in w.two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
         say(format!(
-            "two nodes acknowledged writes at the same time: {} and {}, from {} to {}",
+            "two nodes acknowledged writes{same} at the same time: {} and {}, from {} to {}",
             w.names[a as usize],
             w.names[b as usize],
             Context::secs(win.from),
@@ -147,6 +172,9 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             "stale reads (older than an already acknowledged write): {}",
             thousands(stale as u64)
         ));
+    }
+    if let Some(layout) = final_layout(cx) {
+        say(layout);
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.holds).collect();
     if !verdicts.is_empty() && failed.is_empty() {
@@ -192,4 +220,88 @@ fn resyncs(cx: &Context) -> Vec<String> {
         }
     }
     out
+}
+
+/// Each won Cluster election: who won which epoch with whose votes.
+fn cluster_elections(cx: &Context) -> Vec<String> {
+    let trace = &cx.world.sim.kernel.trace;
+    let mut out = Vec::new();
+    for won in trace.named("Failover election won: I'm the new master.") {
+        let me = cx.name(won.node).to_string();
+        let epoch = trace
+            .events
+            .iter()
+            .take_while(|x| x.t <= won.t)
+            .filter(|x| x.node == won.node && x.event == "Starting a failover election for epoch")
+            .filter_map(|x| x.detail.split_whitespace().last())
+            .map(|w| w.trim_end_matches('.').to_string())
+            .last()
+            .unwrap_or_default();
+        let voters: Vec<String> = trace
+            .named("Failover auth granted to")
+            .take_while(|x| x.t <= won.t)
+            .filter(|x| {
+                cx.node_ids_in(&x.detail).first() == Some(&me)
+                    && x.detail.split_whitespace().last() == Some(epoch.as_str())
+            })
+            .map(|x| cx.name(x.node).to_string())
+            .collect();
+        out.push(format!(
+            "{me} won the election for epoch {epoch} at {} with {} vote{} ({})",
+            Context::secs(won.t),
+            voters.len(),
+            if voters.len() == 1 { "" } else { "s" },
+            voters.join(", ")
+        ));
+    }
+    out
+}
+
+/// A cluster's final state: who serves which slots, in each running
+/// master's own view, and who replicates from whom. There is no single
+/// final master in a cluster.
+fn final_layout(cx: &Context) -> Option<String> {
+    let w = cx.world;
+    w.plan.cluster.as_ref()?;
+    let mut masters = Vec::new();
+    for n in 0..w.plan.nodes.len() {
+        let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+            continue;
+        };
+        let me = c.me();
+        if !c.i_am_master() {
+            continue;
+        }
+        let replicas: Vec<&str> = (0..w.plan.nodes.len())
+            .filter(|&r| {
+                w.proc(r)
+                    .and_then(|p| p.cluster.as_ref())
+                    .is_some_and(|rc| !rc.i_am_master() && rc.me().slaveof == Some(n as _))
+            })
+            .map(|r| w.names[r].as_str())
+            .collect();
+        let slots = if me.slots.is_empty() {
+            "no slots".to_string()
+        } else {
+            format!("slots {}", me.slots.ranges_text())
+        };
+        let with = if replicas.is_empty() {
+            String::new()
+        } else {
+            format!(" (replicas: {})", replicas.join(", "))
+        };
+        masters.push(format!("{} serves {slots}{with}", w.names[n]));
+    }
+    let down: Vec<&str> = (0..w.plan.nodes.len())
+        .filter(|&n| w.redis(n).is_some() && w.proc(n).is_none())
+        .map(|n| w.names[n].as_str())
+        .collect();
+    let mut s = format!(
+        "final state (each master's own view; a cluster has one master per shard): {}",
+        masters.join("; ")
+    );
+    if !down.is_empty() {
+        let _ = write!(s, "; not running: {}", down.join(", "));
+    }
+    Some(s)
 }

@@ -99,7 +99,10 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         repeat: false,
     };
     let before_fault = cx.first_fault.is_none_or(|f| e.t < f);
-    let what = match family(&e.event)? {
+    let Some(fam) = family(&e.event) else {
+        return super::cluster::narrate(cx, e);
+    };
+    let what = match fam {
         Family::Fault => fault(cx, e),
         Family::Detection => detection(cx, e),
         Family::Election => election(cx, e),
