@@ -271,3 +271,32 @@ fn a_configepoch_collision_and_a_refused_vote_are_explained() {
         "{denied}"
     );
 }
+
+#[test]
+fn keys_of_a_migrating_slot_on_two_masters_are_not_called_a_split_brain() {
+    let (_, text) = narrate("scenarios/interview/moved-vs-ask-redirects.toml");
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    let line = line_with(answer, "two nodes acknowledged writes for the same slots");
+    assert!(line.contains("master-1 and master-2"), "{line}");
+    assert!(line.contains("so this is not a split brain"), "{line}");
+    let done = line_with(&text, "redis-cli finishes: 1 slot moved");
+    assert!(done.contains("with -MOVED once"), "{done}");
+    // A failover's overlap is not excused by a reshard.
+    let (_, text) = narrate("scenarios/cluster/minority-master-loses-writes.toml");
+    assert!(!text.contains("not a split brain"), "{text}");
+}
+
+#[test]
+fn the_answer_shows_the_bus_header_behind_16384_slots() {
+    let (_, text) = narrate("scenarios/interview/myth-16384-slots-for-easy-modulo.toml");
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    let bus = line_with(answer, "cluster bus: the running nodes sent");
+    assert!(
+        bus.contains("2,256-byte header, 2,048 bytes of which"),
+        "{bus}"
+    );
+    assert!(
+        answer.contains("all 3 expectations of the scenario hold"),
+        "{answer}"
+    );
+}

@@ -149,11 +149,23 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     } else {
         ""
     };
+    let reshards = reshards(cx);
     for (a, b, win) in w.two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+        let (a, b) = (&w.names[a as usize], &w.names[b as usize]);
+        let migrating = reshards.iter().any(|(from, to, start, end)| {
+            ((from == a && to == b) || (from == b && to == a))
+                && win.from <= *end
+                && *start <= win.to
+        });
+        let why = if migrating {
+            ", while slots moved between them: a migrating slot's keys live on both, each key on \
+             exactly one of them (the source serves those it still has, the target those moved \
+             after ASK), so this is not a split brain"
+        } else {
+            ""
+        };
         say(format!(
-            "two nodes acknowledged writes{same} at the same time: {} and {}, from {} to {}",
-            w.names[a as usize],
-            w.names[b as usize],
+            "two nodes acknowledged writes{same} at the same time: {a} and {b}, from {} to {}{why}",
             Context::secs(win.from),
             Context::secs(win.to)
         ));
@@ -175,6 +187,9 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     }
     if let Some(layout) = final_layout(cx) {
         say(layout);
+    }
+    if let Some(bus) = bus_traffic(cx) {
+        say(bus);
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.holds).collect();
     if !verdicts.is_empty() && failed.is_empty() {
@@ -304,4 +319,54 @@ fn final_layout(cx: &Context) -> Option<String> {
         let _ = write!(s, "; not running: {}", down.join(", "));
     }
     Some(s)
+}
+
+/// Each `redis-cli --cluster reshard`: source, target, and when it ran.
+fn reshards(cx: &Context) -> Vec<(String, String, u64, u64)> {
+    let events = &cx.world.sim.kernel.trace.events;
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if e.event != "reshard" {
+            continue;
+        }
+        let words: Vec<&str> = e.detail.split_whitespace().collect();
+        let after = |w: &str| {
+            words
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|p| words.get(p + 1))
+                .map(|s| s.to_string())
+        };
+        let (Some(from), Some(to)) = (after("from"), after("to")) else {
+            continue;
+        };
+        let end = events[i..]
+            .iter()
+            .find(|x| {
+                x.node == e.node
+                    && (x.event == "Resharding done" || x.event == "Resharding aborted")
+            })
+            .map_or(u64::MAX, |x| x.t);
+        out.push((from, to, e.t, end));
+    }
+    out
+}
+
+/// The Cluster bus messages the running nodes sent, and their average size.
+fn bus_traffic(cx: &Context) -> Option<String> {
+    let w = cx.world;
+    w.plan.cluster.as_ref()?;
+    let (msgs, bytes) = (0..w.plan.nodes.len())
+        .filter_map(|n| w.proc(n).and_then(|p| p.cluster.as_ref()))
+        .map(|c| c.stats_bus_sent.get())
+        .fold((0u64, 0u64), |(m, b), (m2, b2)| (m + m2, b + b2));
+    let avg = bytes.checked_div(msgs)?;
+    Some(format!(
+        "cluster bus: the running nodes sent {} messages since they started, {} bytes on \
+         average; each carries a {}-byte header, 2,048 bytes of which are the bitmap of the \
+         slots the sender (or its master) serves: 16384 bits",
+        thousands(msgs),
+        thousands(avg),
+        thousands(crate::redis::cluster::bus::HEADER_BYTES)
+    ))
 }

@@ -236,10 +236,12 @@ impl<'a> View<'a> {
 fn operator(cx: &Context, e: &Event) -> String {
     if e.event == "reshard" {
         let what = e.detail.split(": ").nth(1).unwrap_or(&e.detail);
-        return format!(
-            "is run by an operator (redis-cli --cluster reshard) to move {what}, one slot at a \
-             time"
-        );
+        let what = match what.split_once(" slots ") {
+            Some(("1", rest)) => format!("1 slot {rest}"),
+            Some((n, rest)) => format!("{n} slots {rest}, one slot at a time"),
+            None => what.to_string(),
+        };
+        return format!("is run by an operator (redis-cli --cluster reshard) to move {what}");
     }
     let cmd = e.detail.split(" on ").next().unwrap_or(&e.detail);
     let node = cx.name(e.node);
@@ -972,16 +974,23 @@ fn reshard(cx: &Context, e: &Event) -> String {
                     .is_some_and(|s| moved.contains(s))
         })
         .count();
+    let times = |n: usize| match n {
+        1 => "once".to_string(),
+        n => format!("{} times", thousands(n as u64)),
+    };
     format!(
-        "finishes: {} slots moved from {from} to {to} in {}; while they moved, clients were \
-         redirected with -ASK {} times (a key already migrated out of a slot still being moved: \
-         the client sends ASKING and the command to {to}, once, without changing its slot map), \
-         and with -MOVED {} times for the moved slots once SETSLOT NODE had assigned them (the \
-         client then updates its slot map)",
-        thousands(moved.len() as u64),
+        "finishes: {} moved from {from} to {to} in {}; meanwhile clients were redirected with \
+         -ASK {} (a key already migrated out of a slot still being moved: the client sends \
+         ASKING and the command to {to}, once, without changing its slot map), and with -MOVED \
+         {} for the moved slots after SETSLOT NODE had assigned them (the client then updates \
+         its slot map)",
+        match moved.len() {
+            1 => "1 slot".to_string(),
+            n => format!("{} slots", thousands(n as u64)),
+        },
         Context::span(e.t.saturating_sub(start)),
-        thousands(asks as u64),
-        thousands(moves as u64)
+        times(asks),
+        times(moves)
     )
 }
 
