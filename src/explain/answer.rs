@@ -34,14 +34,20 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     }
     if let (Some(f), true) = (times.fault, w.plan.cluster.is_some()) {
         let after = |t: Option<u64>| t.map_or("never".to_string(), |t| Context::span(t - f));
+        let election = match (times.election, times.election_won) {
+            (None, _) => "no replica started an election".to_string(),
+            (Some(s), None) => format!("an election started after {}, none won", after(Some(s))),
+            (Some(s), won) => format!(
+                "an election started after {}, won after {}",
+                after(Some(s)),
+                after(won)
+            ),
+        };
         say(format!(
-            "first fault at {}; first PFAIL after {}, FAIL after {}, an election started after \
-             {}, won after {}",
+            "first fault at {}; first PFAIL after {}, FAIL after {}, {election}",
             Context::secs(f),
             after(times.pfail),
             after(times.fail),
-            after(times.election),
-            after(times.election_won)
         ));
     }
     for line in cluster_elections(cx) {

@@ -897,13 +897,13 @@ fn manual(cx: &Context, e: &Event) -> String {
         ),
         "Forced failover user request accepted." => format!(
             "accepts the forced failover: it does not wait for {master}'s offset and asks the \
-             masters for votes at once, so writes {master} acknowledged but did not yet send are \
-             lost"
+             masters for votes at once, so writes {master} acknowledged but had not yet sent it \
+             may be lost"
         ),
         "Taking over the master (user request)." => format!(
             "takes over {master}'s slots on its own: it bumps its configEpoch without an \
-             election, which works even when no majority of masters can be reached, and loses \
-             what {master} had not yet sent"
+             election, which works even when no majority of masters can be reached; writes \
+             {master} acknowledged but had not yet sent it may be lost"
         ),
         "Manual failover requested by replica" => {
             let r = cx
