@@ -25,7 +25,7 @@ enum Family {
 fn family(event: &str) -> Option<Family> {
     use Family::*;
     Some(match event {
-        "cluster-failover" | "reshard" => Operator,
+        "cluster-failover" | "reshard" | "CLUSTER FAILOVER refused" => Operator,
         "*** NODE possibly failing"
         | "reported node as not reachable"
         | "Marking node as failing (quorum reached)"
@@ -242,6 +242,10 @@ fn operator(cx: &Context, e: &Event) -> String {
             None => what.to_string(),
         };
         return format!("is run by an operator (redis-cli --cluster reshard) to move {what}");
+    }
+    if e.event == "CLUSTER FAILOVER refused" {
+        let why = e.detail.split(": ").nth(1).unwrap_or(&e.detail);
+        return format!("refuses CLUSTER FAILOVER: {why}");
     }
     let cmd = e.detail.split(" on ").next().unwrap_or(&e.detail);
     let node = cx.name(e.node);
