@@ -211,6 +211,21 @@ fn a_minority_master_is_told_to_answer_clusterdown() {
     assert!(down.contains("fewer than the majority 3/2+1 = 2"), "{down}");
     assert!(down.contains("minority side of a partition"), "{down}");
     assert!(down.contains("-CLUSTERDOWN The cluster is down"), "{down}");
+    // What it accepted while cut off is what the run loses.
+    let (plan, _) = narrate("scenarios/cluster/minority-master-loses-writes.toml");
+    let lost = world::run(&plan, plan.seed)
+        .expect("the run finishes")
+        .world
+        .lost_writes()
+        .len();
+    assert!(
+        down.contains(&format!(
+            "since the partition began it acknowledged {} writes, which the majority side never \
+             saw",
+            explain::thousands(lost as u64)
+        )),
+        "{down}"
+    );
     let won = line_with(&text, "replica-1-1 wins the election");
     assert!(won.contains("master-2 and master-3"), "{won}");
     let rejoin = line_with(

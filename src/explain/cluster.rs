@@ -536,11 +536,12 @@ fn state(cx: &Context, e: &Event) -> (String, Option<String>) {
             format!(
                 "it reaches only {reachable} of the {size} slot-serving masters ({} {} PFAIL \
                  or FAIL in its view), fewer than the majority {size}/2+1 = {quorum}, so it may \
-                 be on the minority side of a partition",
+                 be on the minority side of a partition{}",
                 View::names(&unreachable),
-                if unreachable.len() == 1 { "is" } else { "are" }
+                if unreachable.len() == 1 { "is" } else { "are" },
+                acked_since_fault(cx, e)
             ),
-            "minority".to_string(),
+            format!("minority {}", acked_since_fault(cx, e)),
         )
     } else if let (Some(owner), true) = (&failed_owner, full_coverage) {
         let idx = v.index(owner).unwrap_or(0);
@@ -554,7 +555,9 @@ fn state(cx: &Context, e: &Event) -> (String, Option<String>) {
         )
     } else {
         (
-            "some slot has no reachable owner".to_string(),
+            "in its view some slot has no working owner (its view can lag behind the others': \
+             a delayed or stale bus message changes it too)"
+                .to_string(),
             "other".to_string(),
         )
     };
@@ -745,6 +748,42 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
         }
         _ => return None,
     })
+}
+
+/// "; since the partition began it acknowledged N writes": what a node cut
+/// off from the majority accepted before it stopped, when a partition is
+/// the latest fault.
+fn acked_since_fault(cx: &Context, e: &Event) -> String {
+    let events = &cx.world.sim.kernel.trace.events;
+    let Some(fault) = events
+        .iter()
+        .take_while(|x| x.t <= e.t)
+        .filter(|x| matches!(x.event.as_ref(), "partition" | "heal"))
+        .last()
+        .filter(|x| x.event == "partition")
+    else {
+        return String::new();
+    };
+    let acked = cx
+        .world
+        .history()
+        .iter()
+        .filter(|o| {
+            o.node == e.node
+                && o.kind == crate::client::OpKind::Set
+                && o.outcome.is_ok()
+                && o.completed.is_some_and(|c| c >= fault.t && c <= e.t)
+        })
+        .count();
+    match acked {
+        0 => String::new(),
+        n => format!(
+            "; since the partition began it acknowledged {} write{}, which the majority side \
+             never saw",
+            thousands(n as u64),
+            if n == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 /// Whether a node is a master at `t` (masters wait before turning OK).
