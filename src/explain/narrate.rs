@@ -102,6 +102,20 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
     let Some(fam) = family(&e.event) else {
         return super::cluster::narrate(cx, e);
     };
+    // A cluster's replicas attach to their masters at creation: each tries
+    // a partial resync with its own fresh history and is refused. Only the
+    // initial full sync is worth telling.
+    if before_fault
+        && cx.world.plan.cluster.is_some()
+        && matches!(
+            e.event.as_ref(),
+            "Before turning into a replica, using my own master parameters to synthesize a cached master"
+                | "Trying a partial resynchronization"
+                | "Partial resynchronization not accepted: Replication ID mismatch"
+        )
+    {
+        return None;
+    }
     let what = match fam {
         Family::Fault => fault(cx, e),
         Family::Detection => detection(cx, e),
