@@ -311,7 +311,13 @@ fn final_layout(cx: &Context) -> Option<String> {
         } else {
             format!(" (replicas: {})", replicas.join(", "))
         };
-        masters.push(format!("{} serves {slots}{with}", w.names[n]));
+        let keys = w.proc(n).map_or(0, |p| p.data.len());
+        masters.push(format!(
+            "{} serves {slots} and holds {} key{}{with}",
+            w.names[n],
+            thousands(keys as u64),
+            if keys == 1 { "" } else { "s" }
+        ));
     }
     let down: Vec<&str> = (0..w.plan.nodes.len())
         .filter(|&n| w.redis(n).is_some() && w.proc(n).is_none())

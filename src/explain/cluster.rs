@@ -79,7 +79,7 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         Family::Detection => detection(cx, e)?,
         Family::State => state(cx, e),
         Family::Election => election(cx, e)?,
-        Family::Config => config(cx, e),
+        Family::Config => config(cx, e)?,
         Family::Manual => (manual(cx, e), None),
         Family::Reshard => {
             l.repeat = e.event == "Moving slot";
@@ -845,7 +845,41 @@ fn denial(reason: &str, to: &str) -> String {
     }
 }
 
-fn config(cx: &Context, e: &Event) -> (String, Option<String>) {
+fn config(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
+    // The epoch bump SETSLOT NODE makes is told with the slot it is for.
+    let same_time = |name: &str| {
+        cx.world
+            .sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .skip_while(|x| x.t < e.t)
+            .take_while(|x| x.t == e.t)
+            .find(|x| x.node == e.node && x.event == name)
+    };
+    if e.event == "New configEpoch set to"
+        && same_time("configEpoch updated after importing slot").is_some()
+    {
+        return None;
+    }
+    if e.event == "configEpoch updated after importing slot" {
+        let epoch = same_time("New configEpoch set to")
+            .and_then(|x| numbers(&x.detail).first().copied())
+            .map_or(String::new(), |n| format!(" to {n}"));
+        return Some((
+            format!(
+                "is assigned slot {} that it was importing (SETSLOT NODE) and bumps its \
+                 configEpoch{epoch} without an election, so the other nodes accept the move",
+                numbers(&e.detail).first().copied().unwrap_or(0)
+            ),
+            None,
+        ));
+    }
+    Some(config_change(cx, e))
+}
+
+fn config_change(cx: &Context, e: &Event) -> (String, Option<String>) {
     let v = View { cx };
     let ids = cx.node_ids_in(&e.detail);
     let first = ids.first().cloned().unwrap_or_else(|| "a node".into());
@@ -900,14 +934,6 @@ fn config(cx: &Context, e: &Event) -> (String, Option<String>) {
             format!(
                 "bumps its configEpoch to {} without an election (no other master is asked), so \
                  its claim on its slots wins over older ones",
-                nums.first().copied().unwrap_or(0)
-            ),
-            None,
-        ),
-        "configEpoch updated after importing slot" => (
-            format!(
-                "is assigned slot {} that it was importing (SETSLOT NODE) and bumps its \
-                 configEpoch without an election, so the other nodes accept the move",
                 nums.first().copied().unwrap_or(0)
             ),
             None,
