@@ -186,7 +186,9 @@ fn a_cluster_failover_names_the_quorum_the_delay_and_the_winner() {
         "{answer}"
     );
     assert!(
-        answer.contains("replica-2-1 serves slots 5461-10922 (replicas: master-2)"),
+        answer.contains(
+            "replica-2-1 serves slots 5461-10922 and holds 319 keys (replicas: master-2)"
+        ),
         "{answer}"
     );
     // Different shards' masters writing at once is what a cluster is for.
