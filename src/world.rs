@@ -604,6 +604,23 @@ impl World {
                 ),
                 None => (false, "not running".into()),
             },
+            Expectation::BusBytesPerMessage { node, count, .. } => {
+                match self.proc(*node).and_then(|p| p.cluster.as_ref()) {
+                    Some(c) => {
+                        let (msgs, bytes) = c.stats_bus_sent.get();
+                        let avg = bytes.checked_div(msgs).unwrap_or(0);
+                        (
+                            msgs > 0 && count.holds(avg),
+                            format!(
+                                "{avg} bytes ({msgs} messages, {bytes} bytes; the header alone \
+                                 is {} bytes, 2048 of them the slot bitmap)",
+                                crate::redis::cluster::bus::HEADER_BYTES
+                            ),
+                        )
+                    }
+                    None => (false, "not running".into()),
+                }
+            }
             Expectation::Event {
                 node,
                 name,

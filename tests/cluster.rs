@@ -79,10 +79,7 @@ fn killed_master_is_failed_over_on_redis_timeline() {
                 .map(|e| e.t)
             })
             .expect("replica learns of the FAIL");
-        assert!(
-            fail >= secs(25) && fail <= secs(30),
-            "FAIL at {fail}"
-        );
+        assert!(fail >= secs(25) && fail <= secs(30), "FAIL at {fail}");
         let delayed = events(&w, "replica-2-1", "Start of election delayed for");
         assert!(
             delayed[0].detail.contains("(rank #0,"),
@@ -333,4 +330,63 @@ kill = "master-5"
         "{} marked FAIL with reports from {reports_before:?}",
         w.names[marker as usize]
     );
+}
+
+/// Every bus message carries the 2,256-byte clusterMsg header with the
+/// 2,048-byte slot bitmap; PINGs and PONGs add 104 bytes per gossip entry.
+/// `bus-bytes-per-message` reads that average, and only makes sense for a
+/// cluster.
+#[test]
+fn bus_messages_carry_the_slot_bitmap_header() {
+    let plan = cluster(
+        r#"
+[[expect]]
+at = "30s"
+node = "master-1"
+bus-bytes-per-message = ">= 2256"
+
+[[expect]]
+at = "30s"
+node = "master-1"
+bus-bytes-per-message = "> 100000"
+"#,
+    );
+    let o = world::run(&plan, 1).expect("runs");
+    assert!(o.verdicts[0].holds, "{:?}", o.verdicts[0]);
+    // The same check with an impossible bound fails, naming the average.
+    assert!(!o.verdicts[1].holds);
+    assert!(
+        o.verdicts[1]
+            .observed
+            .contains("the header alone is 2256 bytes"),
+        "{}",
+        o.verdicts[1].observed
+    );
+    let c = o
+        .world
+        .proc(0)
+        .and_then(|p| p.cluster.as_ref())
+        .expect("master-1 runs");
+    let (msgs, bytes) = c.stats_bus_sent.get();
+    assert!(msgs > 10, "{msgs} messages");
+    assert!(bytes >= msgs * redsim::redis::cluster::bus::HEADER_BYTES);
+    // Gossip sections: at most 104 bytes for each of the other 5 nodes.
+    assert!(bytes <= msgs * (redsim::redis::cluster::bus::HEADER_BYTES + 5 * 104));
+
+    let err = scenario::parse(
+        "t.toml",
+        r#"
+name = "t"
+duration = "10s"
+[topology]
+masters = 1
+replicas = 1
+[[expect]]
+at = "5s"
+node = "master"
+bus-bytes-per-message = ">= 1"
+"#,
+    )
+    .expect_err("not a cluster");
+    assert!(err.to_string().contains("needs `cluster = true`"), "{err}");
 }

@@ -101,3 +101,219 @@ fn explaining_every_bundled_scenario_is_deterministic() {
         assert!(a.contains("## Answer"), "{}", file.display());
     }
 }
+
+/// The narration's line that contains `needle`.
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with `{needle}` in:\n{text}"))
+}
+
+#[test]
+fn a_cluster_failover_names_the_quorum_the_delay_and_the_winner() {
+    let (_, text) = narrate("scenarios/cluster/master-killed-replica-promoted.toml");
+    // No raw node IDs: Redis logs them, the narration names the nodes.
+    let steps = text.split("## What happens").nth(1).expect("steps");
+    assert!(
+        !steps
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .any(|w| w.len() == 40),
+        "a node ID is left in:\n{steps}"
+    );
+    let pfail = line_with(&text, "flags master-2 PFAIL (possibly failing)");
+    assert!(
+        pfail.contains("for more than cluster-node-timeout (5,000 ms)"),
+        "{pfail}"
+    );
+    // Several nodes flagging the same node are told once.
+    assert!(pfail.contains("(likewise "), "{pfail}");
+    assert_eq!(
+        text.matches("flags master-2 PFAIL (possibly failing)")
+            .count(),
+        1
+    );
+    let fail = line_with(&text, "marks master-2 FAIL:");
+    assert!(
+        fail.contains("2 of the 3 slot-serving masters flag it PFAIL (master-1 and master-3"),
+        "{fail}"
+    );
+    assert!(fail.contains("the majority 3/2+1 = 2"), "{fail}");
+    let delay = line_with(&text, "schedules its election in");
+    assert!(
+        delay.starts_with("- at 27.001 s replica-2-1 sees its master master-2 FAIL"),
+        "{delay}"
+    );
+    assert!(
+        delay.contains("in 904 ms = 500 ms + 404 ms random (0 to 499) + rank #0 × 1,000 ms"),
+        "{delay}"
+    );
+    assert!(delay.contains("56,001"), "{delay}");
+    let vote = line_with(&text, "votes for replica-2-1 in epoch 7");
+    assert!(
+        vote.contains("replica-2-1's master master-2 is FAIL"),
+        "{vote}"
+    );
+    let won = line_with(&text, "replica-2-1 wins the election");
+    assert!(
+        won.contains("voted for it (master-1 and master-3)"),
+        "{won}"
+    );
+    let slots = line_with(&text, "takes master-2's slots");
+    assert!(
+        slots.contains("slots 5461-10922 with configEpoch 7"),
+        "{slots}"
+    );
+    let down = line_with(&text, "sets its cluster state to FAIL");
+    assert!(
+        down.contains("master-2, which serves slots 5461-10922, is FAIL"),
+        "{down}"
+    );
+    assert!(down.contains("-CLUSTERDOWN"), "{down}");
+    let rejoin = line_with(
+        &text,
+        "master-2 learns that replica-2-1 now serves its slots",
+    );
+    assert!(
+        rejoin.contains("turns into a replica of replica-2-1"),
+        "{rejoin}"
+    );
+    assert!(text.contains("sends master-2 an UPDATE message about replica-2-1"));
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    assert!(
+        answer.contains(
+            "replica-2-1 won the election for epoch 7 at 28.001 s with 2 votes (master-1, master-3)"
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(
+            "replica-2-1 serves slots 5461-10922 and holds 319 keys (replicas: master-2)"
+        ),
+        "{answer}"
+    );
+    // Different shards' masters writing at once is what a cluster is for.
+    assert!(
+        !answer.contains("two nodes acknowledged writes"),
+        "{answer}"
+    );
+    assert!(!answer.contains("final state on"), "{answer}");
+}
+
+#[test]
+fn a_minority_master_is_told_to_answer_clusterdown() {
+    let (_, text) = narrate("scenarios/cluster/minority-master-loses-writes.toml");
+    let down = text
+        .lines()
+        .find(|l| l.contains("master-1 sets its cluster state to FAIL"))
+        .expect("master-1's state change is narrated");
+    assert!(
+        down.contains("it reaches only 1 of the 3 slot-serving masters"),
+        "{down}"
+    );
+    assert!(down.contains("fewer than the majority 3/2+1 = 2"), "{down}");
+    assert!(down.contains("minority side of a partition"), "{down}");
+    assert!(down.contains("-CLUSTERDOWN The cluster is down"), "{down}");
+    // What it accepted while cut off is what the run loses.
+    let (plan, _) = narrate("scenarios/cluster/minority-master-loses-writes.toml");
+    let lost = world::run(&plan, plan.seed)
+        .expect("the run finishes")
+        .world
+        .lost_writes()
+        .len();
+    assert!(
+        down.contains(&format!(
+            "since the partition began it acknowledged {} writes, which the majority side never \
+             saw",
+            explain::thousands(lost as u64)
+        )),
+        "{down}"
+    );
+    let won = line_with(&text, "replica-1-1 wins the election");
+    assert!(won.contains("master-2 and master-3"), "{won}");
+    let rejoin = line_with(
+        &text,
+        "master-1 learns that replica-1-1 now serves its slots",
+    );
+    assert!(rejoin.contains("lose whatever it acknowledged"), "{rejoin}");
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    assert!(answer.contains("CLUSTERDOWN error replies"), "{answer}");
+    assert!(
+        answer.contains("compared with each key as the master now serving its slot holds it"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_reshard_is_summarised_with_its_redirects() {
+    let (_, text) = narrate("scenarios/cluster/resharding-under-load-asks.toml");
+    let moving = line_with(&text, "redis-cli moves a slot from master-1 to master-2");
+    assert!(moving.contains("(again 499 times"), "{moving}");
+    let done = line_with(&text, "redis-cli finishes");
+    assert!(
+        done.contains("500 slots moved from master-1 to master-2"),
+        "{done}"
+    );
+    assert!(done.contains("-ASK 237 times"), "{done}");
+    assert!(done.contains("with -MOVED"), "{done}");
+    assert!(text.contains("client-1 is redirected with -ASK to master-2"));
+}
+
+#[test]
+fn a_manual_cluster_failover_is_told_step_by_step() {
+    let (_, text) = narrate("scenarios/cluster/manual-failover-no-loss.toml");
+    for needle in [
+        "replica-1-1 accepts the manual failover: it asks master-1 to pause its clients",
+        "master-1 gets replica-1-1's manual-failover request",
+        "replica-1-1 receives master-1's replication offset 128,841 with the paused flag",
+        "replica-1-1 starts its election at once",
+        "the request carries the manual-failover flag",
+        "replica-1-1 wins the election: 3 of the 3 slot-serving masters",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+}
+
+#[test]
+fn a_configepoch_collision_and_a_refused_vote_are_explained() {
+    let (_, text) = narrate("scenarios/cluster/two-winners-same-epoch.toml");
+    let collision = line_with(&text, "are masters with the same configEpoch");
+    assert!(
+        collision.starts_with("- at 22.001 s replica-2-1 finds that it and replica-1-1"),
+        "{collision}"
+    );
+    assert!(collision.contains("takes configEpoch 8"), "{collision}");
+    let denied = line_with(&text, "master-2 refuses its vote to replica-2-1");
+    assert!(
+        denied.contains("it already voted in epoch 7 (a master votes once per epoch)"),
+        "{denied}"
+    );
+}
+
+#[test]
+fn keys_of_a_migrating_slot_on_two_masters_are_not_called_a_split_brain() {
+    let (_, text) = narrate("scenarios/interview/moved-vs-ask-redirects.toml");
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    let line = line_with(answer, "two nodes acknowledged writes for the same slots");
+    assert!(line.contains("master-1 and master-2"), "{line}");
+    assert!(line.contains("so this is not a split brain"), "{line}");
+    let done = line_with(&text, "redis-cli finishes: 1 slot moved");
+    assert!(done.contains("with -MOVED once"), "{done}");
+    // A failover's overlap is not excused by a reshard.
+    let (_, text) = narrate("scenarios/cluster/minority-master-loses-writes.toml");
+    assert!(!text.contains("not a split brain"), "{text}");
+}
+
+#[test]
+fn the_answer_shows_the_bus_header_behind_16384_slots() {
+    let (_, text) = narrate("scenarios/interview/myth-16384-slots-for-easy-modulo.toml");
+    let answer = text.split("## Answer").nth(1).expect("an answer section");
+    let bus = line_with(answer, "cluster bus: the running nodes sent");
+    assert!(
+        bus.contains("2,256-byte header, 2,048 bytes of which"),
+        "{bus}"
+    );
+    assert!(
+        answer.contains("all 3 expectations of the scenario hold"),
+        "{answer}"
+    );
+}

@@ -139,6 +139,9 @@ pub enum Expectation {
     ClientErrors { prefix: String, count: Cmp },
     /// The number of keys a node holds at a time.
     Keys { at: Micros, node: usize, count: Cmp },
+    /// The average wire size of the Cluster bus messages a node sent from
+    /// its start until a time, in bytes.
+    BusBytesPerMessage { at: Micros, node: usize, count: Cmp },
     /// An invariant or property holds over the whole run (`converges`,
     /// `one-leader-per-epoch`, ...).
     Invariant(String),
@@ -151,6 +154,7 @@ impl Expectation {
             Expectation::Role { at, .. }
             | Expectation::Info { at, .. }
             | Expectation::Keys { at, .. }
+            | Expectation::BusBytesPerMessage { at, .. }
             | Expectation::Converged { at } => Some(*at),
             _ => None,
         }
@@ -217,6 +221,11 @@ impl Expectation {
             Expectation::Keys { at, node, count } => {
                 format!("{} holds {count} keys at {}", names[*node], Secs(*at))
             }
+            Expectation::BusBytesPerMessage { at, node, count } => format!(
+                "{}'s cluster bus messages average {count} bytes until {}",
+                names[*node],
+                Secs(*at)
+            ),
             Expectation::Invariant(name) => format!("invariant {name} holds"),
         }
     }

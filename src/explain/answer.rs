@@ -32,6 +32,27 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             after(times.switch_master)
         ));
     }
+    if let (Some(f), true) = (times.fault, w.plan.cluster.is_some()) {
+        let after = |t: Option<u64>| t.map_or("never".to_string(), |t| Context::span(t - f));
+        let election = match (times.election, times.election_won) {
+            (None, _) => "no replica started an election".to_string(),
+            (Some(s), None) => format!("an election started after {}, none won", after(Some(s))),
+            (Some(s), won) => format!(
+                "an election started after {}, won after {}",
+                after(Some(s)),
+                after(won)
+            ),
+        };
+        say(format!(
+            "first fault at {}; first PFAIL after {}, FAIL after {}, {election}",
+            Context::secs(f),
+            after(times.pfail),
+            after(times.fail),
+        ));
+    }
+    for line in cluster_elections(cx) {
+        say(line);
+    }
     for (i, s) in w.sentinels() {
         for sel in &s.selections {
             let chosen = sel
@@ -88,9 +109,14 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
                     .any(|o| o.client == l.client && o.seq == l.seq && o.wait_acked >= Some(1))
             })
             .count();
-        let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
+        let compared = if w.plan.cluster.is_some() {
+            "each key as the master now serving its slot holds it".to_string()
+        } else {
+            let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
+            format!("the final state on {final_node}")
+        };
         let mut s = format!(
-            "lost acknowledged writes: {} (compared with the final state on {final_node})",
+            "lost acknowledged writes: {} (compared with {compared})",
             thousands(lost.len() as u64)
         );
         if waited > 0 {
@@ -124,11 +150,28 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         .filter(|&n| w.redis(n).is_some())
         .map(|n| n as u32)
         .collect();
-    for (a, b, win) in timeline::two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+    let same = if w.plan.cluster.is_some() {
+        " for the same slots"
+    } else {
+        ""
+    };
+    let reshards = reshards(cx);
+    for (a, b, win) in w.two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+        let (a, b) = (&w.names[a as usize], &w.names[b as usize]);
+        let migrating = reshards.iter().any(|(from, to, start, end)| {
+            ((from == a && to == b) || (from == b && to == a))
+                && win.from <= *end
+                && *start <= win.to
+        });
+        let why = if migrating {
+            ", while slots moved between them: a migrating slot's keys live on both, each key on \
+             exactly one of them (the source serves those it still has, the target those moved \
+             after ASK), so this is not a split brain"
+        } else {
+            ""
+        };
         say(format!(
-            "two nodes acknowledged writes at the same time: {} and {}, from {} to {}",
-            w.names[a as usize],
-            w.names[b as usize],
+            "two nodes acknowledged writes{same} at the same time: {a} and {b}, from {} to {}{why}",
             Context::secs(win.from),
             Context::secs(win.to)
         ));
@@ -147,6 +190,12 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             "stale reads (older than an already acknowledged write): {}",
             thousands(stale as u64)
         ));
+    }
+    if let Some(layout) = final_layout(cx) {
+        say(layout);
+    }
+    if let Some(bus) = bus_traffic(cx) {
+        say(bus);
     }
     let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.holds).collect();
     if !verdicts.is_empty() && failed.is_empty() {
@@ -192,4 +241,144 @@ fn resyncs(cx: &Context) -> Vec<String> {
         }
     }
     out
+}
+
+/// Each won Cluster election: who won which epoch with whose votes.
+fn cluster_elections(cx: &Context) -> Vec<String> {
+    let trace = &cx.world.sim.kernel.trace;
+    let mut out = Vec::new();
+    for won in trace.named("Failover election won: I'm the new master.") {
+        let me = cx.name(won.node).to_string();
+        let epoch = trace
+            .events
+            .iter()
+            .take_while(|x| x.t <= won.t)
+            .filter(|x| x.node == won.node && x.event == "Starting a failover election for epoch")
+            .filter_map(|x| x.detail.split_whitespace().last())
+            .map(|w| w.trim_end_matches('.').to_string())
+            .last()
+            .unwrap_or_default();
+        let voters: Vec<String> = trace
+            .named("Failover auth granted to")
+            .take_while(|x| x.t <= won.t)
+            .filter(|x| {
+                cx.node_ids_in(&x.detail).first() == Some(&me)
+                    && x.detail.split_whitespace().last() == Some(epoch.as_str())
+            })
+            .map(|x| cx.name(x.node).to_string())
+            .collect();
+        out.push(format!(
+            "{me} won the election for epoch {epoch} at {} with {} vote{} ({})",
+            Context::secs(won.t),
+            voters.len(),
+            if voters.len() == 1 { "" } else { "s" },
+            voters.join(", ")
+        ));
+    }
+    out
+}
+
+/// A cluster's final state: who serves which slots, in each running
+/// master's own view, and who replicates from whom. There is no single
+/// final master in a cluster.
+fn final_layout(cx: &Context) -> Option<String> {
+    let w = cx.world;
+    w.plan.cluster.as_ref()?;
+    let mut masters = Vec::new();
+    for n in 0..w.plan.nodes.len() {
+        let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+            continue;
+        };
+        let me = c.me();
+        if !c.i_am_master() {
+            continue;
+        }
+        let replicas: Vec<&str> = (0..w.plan.nodes.len())
+            .filter(|&r| {
+                w.proc(r)
+                    .and_then(|p| p.cluster.as_ref())
+                    .is_some_and(|rc| !rc.i_am_master() && rc.me().slaveof == Some(n as _))
+            })
+            .map(|r| w.names[r].as_str())
+            .collect();
+        let slots = if me.slots.is_empty() {
+            "no slots".to_string()
+        } else {
+            format!("slots {}", me.slots.ranges_text())
+        };
+        let with = if replicas.is_empty() {
+            String::new()
+        } else {
+            format!(" (replicas: {})", replicas.join(", "))
+        };
+        let keys = w.proc(n).map_or(0, |p| p.data.len());
+        masters.push(format!(
+            "{} serves {slots} and holds {} key{}{with}",
+            w.names[n],
+            thousands(keys as u64),
+            if keys == 1 { "" } else { "s" }
+        ));
+    }
+    let down: Vec<&str> = (0..w.plan.nodes.len())
+        .filter(|&n| w.redis(n).is_some() && w.proc(n).is_none())
+        .map(|n| w.names[n].as_str())
+        .collect();
+    let mut s = format!(
+        "final state (each master's own view; a cluster has one master per shard): {}",
+        masters.join("; ")
+    );
+    if !down.is_empty() {
+        let _ = write!(s, "; not running: {}", down.join(", "));
+    }
+    Some(s)
+}
+
+/// Each `redis-cli --cluster reshard`: source, target, and when it ran.
+fn reshards(cx: &Context) -> Vec<(String, String, u64, u64)> {
+    let events = &cx.world.sim.kernel.trace.events;
+    let mut out = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if e.event != "reshard" {
+            continue;
+        }
+        let words: Vec<&str> = e.detail.split_whitespace().collect();
+        let after = |w: &str| {
+            words
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|p| words.get(p + 1))
+                .map(|s| s.to_string())
+        };
+        let (Some(from), Some(to)) = (after("from"), after("to")) else {
+            continue;
+        };
+        let end = events[i..]
+            .iter()
+            .find(|x| {
+                x.node == e.node
+                    && (x.event == "Resharding done" || x.event == "Resharding aborted")
+            })
+            .map_or(u64::MAX, |x| x.t);
+        out.push((from, to, e.t, end));
+    }
+    out
+}
+
+/// The Cluster bus messages the running nodes sent, and their average size.
+fn bus_traffic(cx: &Context) -> Option<String> {
+    let w = cx.world;
+    w.plan.cluster.as_ref()?;
+    let (msgs, bytes) = (0..w.plan.nodes.len())
+        .filter_map(|n| w.proc(n).and_then(|p| p.cluster.as_ref()))
+        .map(|c| c.stats_bus_sent.get())
+        .fold((0u64, 0u64), |(m, b), (m2, b2)| (m + m2, b + b2));
+    let avg = bytes.checked_div(msgs)?;
+    Some(format!(
+        "cluster bus: the running nodes sent {} messages since they started, {} bytes on \
+         average; each carries a {}-byte header, 2,048 bytes of which are the bitmap of the \
+         slots the sender (or its master) serves: 16384 bits",
+        thousands(msgs),
+        thousands(avg),
+        thousands(crate::redis::cluster::bus::HEADER_BYTES)
+    ))
 }

@@ -27,6 +27,8 @@ pub struct Context<'a> {
     by_addr: BTreeMap<String, String>,
     /// Sentinel run ids to node names.
     by_runid: BTreeMap<String, String>,
+    /// Cluster node IDs (40 hex digits, as Redis logs them) to node names.
+    by_cluster_id: BTreeMap<String, String>,
     pub sentinel: Option<SentinelConf>,
     pub sentinels: usize,
     pub first_fault: Option<Micros>,
@@ -65,11 +67,22 @@ impl<'a> Context<'a> {
                     .or_insert_with(|| name.clone());
             }
         }
+        let mut by_cluster_id = BTreeMap::new();
+        if let Some(layout) = (0..world.plan.nodes.len())
+            .find_map(|n| world.redis(n).and_then(|r| r.cluster_layout.clone()))
+        {
+            for (i, id) in layout.ids.iter().enumerate() {
+                if let Some(name) = world.names.get(i) {
+                    by_cluster_id.insert(id.to_string(), name.clone());
+                }
+            }
+        }
         let first_fault = timeline::failover_times(&world.sim.kernel.trace.events).fault;
         Context {
             world,
             by_addr,
             by_runid,
+            by_cluster_id,
             sentinel,
             sentinels,
             first_fault,
@@ -105,6 +118,28 @@ impl<'a> Context<'a> {
                 id.chars().take(8).collect::<String>()
             )
         })
+    }
+
+    /// The node with a cluster node ID (a trailing `.` or `:` is ignored),
+    /// or a shortened ID.
+    pub fn node_id(&self, id: &str) -> String {
+        let id = id.trim_end_matches(['.', ':', ',']);
+        self.by_cluster_id.get(id).cloned().unwrap_or_else(|| {
+            format!(
+                "the node with ID {}…",
+                id.chars().take(8).collect::<String>()
+            )
+        })
+    }
+
+    /// The names of the cluster node IDs in a log line, in order.
+    pub fn node_ids_in(&self, detail: &str) -> Vec<String> {
+        detail
+            .split_whitespace()
+            .map(|w| w.trim_end_matches(['.', ':', ',']))
+            .filter(|w| w.len() == 40 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|w| self.node_id(w))
+            .collect()
     }
 
     /// The run id of a Sentinel node, if known.

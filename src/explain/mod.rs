@@ -4,6 +4,7 @@
 //! closing answer to the scenario's question with the measured numbers.
 
 mod answer;
+mod cluster;
 mod context;
 mod narrate;
 mod probe;
@@ -97,6 +98,21 @@ fn collapse(lines: Vec<Line>) -> Vec<Step> {
         });
         if let Some(i) = mergeable {
             steps[i].also.push((l.who.clone(), l.t));
+            steps[i].folded += 1;
+            continue;
+        }
+        // A node taking again, within a second, a step it is already told
+        // in (a second UPDATE to the same node): nothing new to tell.
+        let again = l.merge.as_ref().and_then(|_| {
+            let from = steps.len().saturating_sub(MERGE_WINDOW);
+            (from..steps.len()).rev().find(|&i| {
+                let s = &steps[i];
+                s.line.merge == l.merge
+                    && l.t.saturating_sub(s.line.t) <= 1_000_000
+                    && (s.line.who == l.who || s.also.iter().any(|(w, _)| *w == l.who))
+            })
+        });
+        if let Some(i) = again {
             steps[i].folded += 1;
             continue;
         }

@@ -99,7 +99,24 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         repeat: false,
     };
     let before_fault = cx.first_fault.is_none_or(|f| e.t < f);
-    let what = match family(&e.event)? {
+    let Some(fam) = family(&e.event) else {
+        return super::cluster::narrate(cx, e);
+    };
+    // A cluster's replicas attach to their masters at creation: each tries
+    // a partial resync with its own fresh history and is refused. Only the
+    // initial full sync is worth telling.
+    if before_fault
+        && cx.world.plan.cluster.is_some()
+        && matches!(
+            e.event.as_ref(),
+            "Before turning into a replica, using my own master parameters to synthesize a cached master"
+                | "Trying a partial resynchronization"
+                | "Partial resynchronization not accepted: Replication ID mismatch"
+        )
+    {
+        return None;
+    }
+    let what = match fam {
         Family::Fault => fault(cx, e),
         Family::Detection => detection(cx, e),
         Family::Election => election(cx, e),

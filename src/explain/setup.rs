@@ -39,6 +39,29 @@ pub fn describe(cx: &Context) -> String {
             settings(conf)
         );
     }
+    if let (Some(c), Some((_, conf, _))) = (&plan.cluster, redis.first()) {
+        let size = c.slots.iter().filter(|s| !s.is_empty()).count();
+        let cc = &conf.cluster;
+        let _ = writeln!(
+            out,
+            "- The cluster has {size} slot-serving masters and no Sentinel: \
+             cluster-node-timeout {} ms, cluster-require-full-coverage {}{}; a node flags a \
+             peer PFAIL after node-timeout without an answer, and FAIL needs PFAIL reports \
+             from {size}/2+1 = {} of the slot-serving masters.",
+            thousands(cc.node_timeout),
+            if cc.require_full_coverage {
+                "yes"
+            } else {
+                "no"
+            },
+            if cc.replica_no_failover {
+                ", cluster-replica-no-failover yes"
+            } else {
+                ""
+            },
+            size / 2 + 1
+        );
+    }
     if let Some(s) = &cx.sentinel {
         let _ = writeln!(
             out,

@@ -277,6 +277,7 @@ struct RawExpect {
     client_errors: Option<Spanned<String>>,
     keys: Option<Spanned<String>>,
     invariant: Option<Spanned<String>>,
+    bus_bytes_per_message: Option<Spanned<String>>,
 }
 
 /// A scripted fault or operator action.
@@ -915,7 +916,7 @@ impl Builder<'_> {
             .transpose()?;
         let mut expects = Vec::new();
         for e in &raw.expect {
-            expects.push(self.expectation(&names, e, duration)?);
+            expects.push(self.expectation(&names, e, duration, cluster_plan.is_some())?);
         }
         Ok(Plan {
             name: raw.name,
@@ -1303,6 +1304,7 @@ impl Builder<'_> {
         names: &[String],
         e: &Spanned<RawExpect>,
         duration: Micros,
+        cluster: bool,
     ) -> Result<Expectation, ScenarioError> {
         let span = e.span();
         let r = e.get_ref();
@@ -1428,9 +1430,22 @@ impl Builder<'_> {
                 count: self.cmp(c)?,
             });
         }
+        if let Some(c) = &r.bus_bytes_per_message {
+            if !cluster {
+                return Err(self.err(
+                    c.span(),
+                    "`bus-bytes-per-message` needs `cluster = true` in [topology]",
+                ));
+            }
+            found.push(Expectation::BusBytesPerMessage {
+                at: need_at("bus-bytes-per-message")?,
+                node: need_node("bus-bytes-per-message")?,
+                count: self.cmp(c)?,
+            });
+        }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
-            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys")),
+            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys, bus-bytes-per-message")),
             _ => Err(self.err(span, "one check per [[expect]] table: split these into separate tables")),
         }
     }

@@ -210,6 +210,8 @@ impl Proc {
             },
         };
         let bytes = msg.wire_size();
+        let (msgs, total) = c.stats_bus_sent.get();
+        c.stats_bus_sent.set((msgs + 1, total + bytes));
         ctx.send_sized(conn, Msg::Bus(Box::new(msg)), bytes);
         true
     }

@@ -202,6 +202,9 @@ pub struct ClusterState {
     /// Counts clusterSendPing() calls, to keep gossip entries distinct.
     pings_sent: u64,
     last_in_ping_gossip: Vec<u64>,
+    /// Bus messages sent and their wire bytes (stats_bus_messages_sent,
+    /// summed over the message types, plus the bytes they took).
+    pub stats_bus_sent: std::cell::Cell<(u64, u64)>,
     /// The bus's own random stream (dictGetRandomKey(), election delays).
     pub rng: Rng,
 }
@@ -278,6 +281,7 @@ impl ClusterState {
             inbound: Vec::new(),
             pings_sent: 0,
             last_in_ping_gossip: vec![0; n],
+            stats_bus_sent: Default::default(),
             rng,
         }
     }
