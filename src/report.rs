@@ -167,8 +167,8 @@ pub fn summary(outcome: &RunOutcome) -> String {
         });
         let _ = writeln!(
             s,
-            "  key:{} written by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
-            l.key,
+            "  {} written by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
+            l.name,
             l.client,
             l.seq,
             Secs(l.acked_at),

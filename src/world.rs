@@ -539,7 +539,7 @@ impl World {
     }
 
     /// Windows in which two nodes acknowledged writes to the same data
-    /// (in a cluster: to keys of the same slot).
+    /// (in a cluster: to the same keys).
     pub fn two_writable_masters(
         &self,
         history: &[&Op],
@@ -547,7 +547,7 @@ impl World {
         from: Micros,
     ) -> Vec<(u32, u32, crate::check::timeline::Window)> {
         if self.plan.cluster.is_some() {
-            crate::check::timeline::two_writable_masters_per_slot(history, nodes, from)
+            crate::check::timeline::two_writable_masters_per_key(history, nodes, from)
         } else {
             crate::check::timeline::two_writable_masters(history, nodes, from)
         }

@@ -16,6 +16,8 @@ pub struct LostWrite {
     pub client: u32,
     pub seq: u32,
     pub key: u32,
+    /// The key's name (`key:<n>`, or `{tag}key:<n>`).
+    pub name: crate::proto::Key,
     pub node: u32,
     pub acked_at: Micros,
     /// What the final state holds for the key instead (None: nothing).
@@ -25,20 +27,17 @@ pub struct LostWrite {
 /// Every acknowledged SET in `history` that the final dataset lost.
 pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
     // Index every write by its tag so the final value can be traced to the
-    // operation that wrote it, and the final values by workload key number.
+    // operation that wrote it, and the final values by key.
     let by_tag: FxHashMap<WriteTag, &Op> = history
         .iter()
         .filter(|o| o.kind == OpKind::Set)
         .map(|o| (o.tag(), *o))
         .collect();
-    let final_by_key: FxHashMap<u32, WriteTag> = final_data
+    let final_by_key: FxHashMap<&str, WriteTag> = final_data
         .iter()
-        .filter_map(|(k, v)| {
-            let n = crate::client::key_number(k)?;
-            match v {
-                Value::Blob { tag, .. } => Some((n, *tag)),
-                _ => None,
-            }
+        .filter_map(|(k, v)| match v {
+            Value::Blob { tag, .. } => Some((k.as_str(), *tag)),
+            _ => None,
         })
         .collect();
     let mut lost = Vec::new();
@@ -47,7 +46,8 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
     {
         let acked_at = op.completed.expect("acknowledged ops completed");
-        let found = final_by_key.get(&op.key).copied();
+        let name = op.key_name();
+        let found = final_by_key.get(name.as_str()).copied();
         if found == Some(op.tag()) {
             continue;
         }
@@ -63,6 +63,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
                 client: op.client,
                 seq: op.seq,
                 key: op.key,
+                name,
                 node: op.node,
                 acked_at,
                 found,

@@ -32,12 +32,12 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
         .filter(|o| o.kind == OpKind::Set)
         .map(|o| (o.tag(), *o))
         .collect();
-    let mut acked: FxHashMap<u32, Vec<&Op>> = FxHashMap::default();
+    let mut acked: FxHashMap<crate::proto::Key, Vec<&Op>> = FxHashMap::default();
     for o in history
         .iter()
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
     {
-        acked.entry(o.key).or_default().push(o);
+        acked.entry(o.key_name()).or_default().push(o);
     }
     let mut out = Vec::new();
     for r in history
@@ -46,7 +46,7 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
     {
         let Some(saw) = r.read else { continue };
         let seen = saw.and_then(|t| by_tag.get(&t));
-        let missed = acked.get(&r.key).and_then(|writes| {
+        let missed = acked.get(&r.key_name()).and_then(|writes| {
             writes.iter().rev().find(|w| {
                 let done_before_read = w.completed.is_some_and(|c| c < r.invoked);
                 let newer_than_seen = match seen {

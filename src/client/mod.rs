@@ -146,15 +146,6 @@ pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
     }
 }
 
-/// The workload key number of a key name, with or without a hash tag.
-pub fn key_number(key: &str) -> Option<u32> {
-    let rest = match key.strip_prefix('{') {
-        Some(r) => &r[r.find('}')? + 1..],
-        None => key,
-    };
-    rest.strip_prefix("key:")?.parse().ok()
-}
-
 const T_TICK: u64 = 0;
 const T_TIMEOUT: u64 = 1;
 const T_RECONNECT: u64 = 2;

@@ -129,8 +129,8 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         say(s);
         if let Some(l) = lost.first() {
             say(format!(
-                "the first lost write, key:{} by client-{}: {}",
-                l.key,
+                "the first lost write, {} by client-{}: {}",
+                l.name,
                 l.client,
                 timeline::loss_reason(l, events, &w.names)
             ));
@@ -151,7 +151,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         .map(|n| n as u32)
         .collect();
     let same = if w.plan.cluster.is_some() {
-        " for the same slots"
+        " to the same keys"
     } else {
         ""
     };

@@ -388,6 +388,13 @@ impl Node for RedisServer {
         };
         p.unixtime = ctx.unixtime();
         match cmd {
+            // replicaofCommand(): cluster nodes take their master from the
+            // cluster configuration.
+            Admin::ReplicaOf(_) if p.cluster.is_some() => ctx.log(
+                Level::Warning,
+                "REPLICAOF refused",
+                "REPLICAOF refused: ERR REPLICAOF not allowed in cluster mode.".into(),
+            ),
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => p.burst(writes, value_size),
