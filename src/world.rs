@@ -539,7 +539,7 @@ impl World {
     }
 
     /// Windows in which two nodes acknowledged writes to the same data
-    /// (in a cluster: to the same keys).
+    /// (in a cluster: to keys of the same slot, outside a reshard of it).
     pub fn two_writable_masters(
         &self,
         history: &[&Op],
@@ -547,10 +547,57 @@ impl World {
         from: Micros,
     ) -> Vec<(u32, u32, crate::check::timeline::Window)> {
         if self.plan.cluster.is_some() {
-            crate::check::timeline::two_writable_masters_per_key(history, nodes, from)
+            // During a reshard a slot's source and target both serve it
+            // (each key on one of them): writes to the moving slots then
+            // are no split brain.
+            let moving = self.reshard_windows();
+            let kept: Vec<&Op> = history
+                .iter()
+                .copied()
+                .filter(|o| {
+                    let slot = redis::cluster::slots::key_hash_slot(o.key_name().as_bytes());
+                    let t = o.completed.unwrap_or(o.invoked);
+                    !moving
+                        .iter()
+                        .any(|(slots, a, b)| slots.contains(&slot) && t >= *a && t <= *b)
+                })
+                .collect();
+            crate::check::timeline::two_writable_masters_per_slot(&kept, nodes, from)
         } else {
             crate::check::timeline::two_writable_masters(history, nodes, from)
         }
+    }
+
+    /// Each reshard's slots and the span from its start to the end of the
+    /// operator's run (or of the scenario, if it never finished).
+    fn reshard_windows(&self) -> Vec<(Vec<u16>, Micros, Micros)> {
+        let Some(op) = self.plan.node_index("redis-cli") else {
+            return Vec::new();
+        };
+        let ends: Vec<Micros> = self
+            .sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .filter(|e| {
+                e.node as usize == op
+                    && matches!(e.event.as_ref(), "Resharding done" | "Resharding aborted")
+            })
+            .map(|e| e.t)
+            .collect();
+        let mut out = Vec::new();
+        for (at, a) in &self.plan.faults {
+            if let Action::Reshard { slots, .. } = a {
+                let end = ends
+                    .iter()
+                    .copied()
+                    .find(|&e| e >= *at)
+                    .unwrap_or(self.plan.duration);
+                out.push((slots.clone(), *at, end));
+            }
+        }
+        out
     }
 
     /// A cluster's final state: each key as the running master that serves

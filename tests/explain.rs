@@ -293,9 +293,12 @@ fn a_configepoch_collision_and_a_refused_vote_are_explained() {
 fn keys_of_a_migrating_slot_on_two_masters_are_not_called_a_split_brain() {
     let (_, text) = narrate("scenarios/interview/moved-vs-ask-redirects.toml");
     let answer = text.split("## Answer").nth(1).expect("an answer section");
-    let line = line_with(answer, "two nodes acknowledged writes for the same slots");
-    assert!(line.contains("master-1 and master-2"), "{line}");
-    assert!(line.contains("so this is not a split brain"), "{line}");
+    // Both masters served the moving slot (each key on one of them): the
+    // checker leaves the reshard's writes out of its split-brain windows.
+    assert!(
+        !answer.contains("two nodes acknowledged writes"),
+        "{answer}"
+    );
     let done = line_with(&text, "redis-cli finishes: 1 slot moved");
     assert!(done.contains("with -MOVED once"), "{done}");
     // A failover's overlap is not excused by a reshard.

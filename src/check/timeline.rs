@@ -117,21 +117,24 @@ pub fn two_writable_masters(
 }
 
 /// The same for a Redis Cluster, where masters of different shards accept
-/// writes side by side, and during a reshard the source and the target of a
-/// slot both do (for different keys, with -ASK): only two nodes
-/// acknowledging writes to the same key count. Windows are merged per pair
-/// of nodes.
-pub fn two_writable_masters_per_key(
+/// writes side by side: only two nodes acknowledging writes to keys of the
+/// same slot count. Windows are merged per pair of nodes. (The caller leaves
+/// out writes to slots being resharded, which legitimately have two.)
+pub fn two_writable_masters_per_slot(
     history: &[&Op],
     nodes: &[u32],
     from: Micros,
 ) -> Vec<(u32, u32, Window)> {
-    let mut by_key: std::collections::BTreeMap<crate::proto::Key, Vec<&Op>> = Default::default();
+    use crate::redis::cluster::slots::key_hash_slot;
+    let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
     for o in history {
-        by_key.entry(o.key_name()).or_default().push(o);
+        by_slot
+            .entry(key_hash_slot(o.key_name().as_bytes()))
+            .or_default()
+            .push(o);
     }
     let mut merged: std::collections::BTreeMap<(u32, u32), Window> = Default::default();
-    for ops in by_key.values() {
+    for ops in by_slot.values() {
         for (a, b, w) in overlaps(ops, nodes, from) {
             let e = merged.entry((a, b)).or_insert(w);
             e.from = e.from.min(w.from);

@@ -151,7 +151,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         .map(|n| n as u32)
         .collect();
     let same = if w.plan.cluster.is_some() {
-        " to the same keys"
+        " for the same slots"
     } else {
         ""
     };
