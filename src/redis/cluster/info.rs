@@ -78,12 +78,16 @@ impl ClusterState {
             } else {
                 (n.ping_sent, n.pong_received)
             };
+            // clusterGenNodeDescription(): a replica shows its master's epoch.
+            let epoch = match n.slaveof.filter(|_| n.is_slave()) {
+                Some(m) => self.node(m).config_epoch,
+                None => n.config_epoch,
+            };
             let _ = write!(
                 s,
-                "{} {addr}@{cport} {} {master} {ping} {pong} {} {link}",
+                "{} {addr}@{cport} {} {master} {ping} {pong} {epoch} {link}",
                 n.id,
-                flags.join(","),
-                n.config_epoch
+                flags.join(",")
             );
             if n.is_master() {
                 let ranges = n.slots.ranges_text();
