@@ -400,16 +400,7 @@ fn failed_before(cx: &Context, about: &str, t: u64) -> bool {
 /// it back online.
 fn reporters(cx: &Context, e: &Event, about: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for x in cx
-        .world
-        .sim
-        .kernel
-        .trace
-        .events
-        .iter()
-        .take_while(|x| x.t <= e.t)
-        .filter(|x| x.node == e.node)
-    {
+    for x in own_events_until(cx, e) {
         let ids = cx.node_ids_in(&x.detail);
         match x.event.as_ref() {
             "reported node as not reachable" if ids.get(1).map(String::as_str) == Some(about) => {
@@ -446,16 +437,7 @@ fn state(cx: &Context, e: &Event) -> (String, Option<String>) {
     let mut failed: Vec<String> = Vec::new();
     // Whether its state was FAIL after a state change (not just at start).
     let mut was_fail = false;
-    for x in cx
-        .world
-        .sim
-        .kernel
-        .trace
-        .events
-        .iter()
-        .take_while(|x| x.t <= e.t)
-        .filter(|x| x.node == e.node)
-    {
+    for x in own_events_until(cx, e) {
         let ids = cx.node_ids_in(&x.detail);
         match x.event.as_ref() {
             "Cluster state changed" if x.detail.ends_with("ok") => {
@@ -1129,4 +1111,16 @@ mod tests {
         assert_eq!(family("Ready to accept connections"), None);
         assert_eq!(family("Cluster state changed"), Some(Family::State));
     }
+}
+
+/// What the node of `e` logged up to `e` (inclusive).
+fn own_events_until<'a>(cx: &'a Context, e: &'a Event) -> impl Iterator<Item = &'a Event> + 'a {
+    cx.world
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .take_while(move |x| x.t <= e.t)
+        .filter(move |x| x.node == e.node)
 }
