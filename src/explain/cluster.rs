@@ -1079,6 +1079,18 @@ fn numbers(s: &str) -> Vec<u64> {
         .collect()
 }
 
+/// What the node of `e` logged up to `e` (inclusive).
+fn own_events_until<'a>(cx: &'a Context, e: &'a Event) -> impl Iterator<Item = &'a Event> + 'a {
+    cx.world
+        .sim
+        .kernel
+        .trace
+        .events
+        .iter()
+        .take_while(move |x| x.t <= e.t)
+        .filter(move |x| x.node == e.node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1111,16 +1123,4 @@ mod tests {
         assert_eq!(family("Ready to accept connections"), None);
         assert_eq!(family("Cluster state changed"), Some(Family::State));
     }
-}
-
-/// What the node of `e` logged up to `e` (inclusive).
-fn own_events_until<'a>(cx: &'a Context, e: &'a Event) -> impl Iterator<Item = &'a Event> + 'a {
-    cx.world
-        .sim
-        .kernel
-        .trace
-        .events
-        .iter()
-        .take_while(move |x| x.t <= e.t)
-        .filter(move |x| x.node == e.node)
 }
