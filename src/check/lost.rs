@@ -33,10 +33,10 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
         .filter(|o| o.kind == OpKind::Set)
         .map(|o| (o.tag(), *o))
         .collect();
-    let final_by_key: FxHashMap<&str, WriteTag> = final_data
+    let final_by_key: FxHashMap<(Option<&str>, u32), WriteTag> = final_data
         .iter()
         .filter_map(|(k, v)| match v {
-            Value::Blob { tag, .. } => Some((k.as_str(), *tag)),
+            Value::Blob { tag, .. } => Some((crate::client::parse_key_name(k)?, *tag)),
             _ => None,
         })
         .collect();
@@ -46,8 +46,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
     {
         let acked_at = op.completed.expect("acknowledged ops completed");
-        let name = op.key_name();
-        let found = final_by_key.get(name.as_str()).copied();
+        let found = final_by_key.get(&(op.hash_tag.as_deref(), op.key)).copied();
         if found == Some(op.tag()) {
             continue;
         }
@@ -63,7 +62,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
                 client: op.client,
                 seq: op.seq,
                 key: op.key,
-                name,
+                name: op.key_name(),
                 node: op.node,
                 acked_at,
                 found,

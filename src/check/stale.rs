@@ -32,12 +32,15 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
         .filter(|o| o.kind == OpKind::Set)
         .map(|o| (o.tag(), *o))
         .collect();
-    let mut acked: FxHashMap<crate::proto::Key, Vec<&Op>> = FxHashMap::default();
+    let mut acked: FxHashMap<(Option<&str>, u32), Vec<&Op>> = FxHashMap::default();
     for o in history
         .iter()
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
     {
-        acked.entry(o.key_name()).or_default().push(o);
+        acked
+            .entry((o.hash_tag.as_deref(), o.key))
+            .or_default()
+            .push(o);
     }
     let mut out = Vec::new();
     for r in history
@@ -46,16 +49,18 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
     {
         let Some(saw) = r.read else { continue };
         let seen = saw.and_then(|t| by_tag.get(&t));
-        let missed = acked.get(&r.key_name()).and_then(|writes| {
-            writes.iter().rev().find(|w| {
-                let done_before_read = w.completed.is_some_and(|c| c < r.invoked);
-                let newer_than_seen = match seen {
-                    None => true,
-                    Some(s) => s.completed.is_some_and(|c| c < w.invoked),
-                };
-                done_before_read && newer_than_seen
-            })
-        });
+        let missed = acked
+            .get(&(r.hash_tag.as_deref(), r.key))
+            .and_then(|writes| {
+                writes.iter().rev().find(|w| {
+                    let done_before_read = w.completed.is_some_and(|c| c < r.invoked);
+                    let newer_than_seen = match seen {
+                        None => true,
+                        Some(s) => s.completed.is_some_and(|c| c < w.invoked),
+                    };
+                    done_before_read && newer_than_seen
+                })
+            });
         if let Some(w) = missed {
             out.push(StaleRead {
                 client: r.client,

@@ -137,6 +137,19 @@ pub fn key_name(n: u32) -> Key {
     Key::from_utf8(&buf[..len]).expect("ASCII")
 }
 
+/// The hash tag and key number of a workload key name (`key:<n>` or
+/// `{tag}key:<n>`); `None` for other keys.
+pub fn parse_key_name(key: &str) -> Option<(Option<&str>, u32)> {
+    let (tag, rest) = match key.strip_prefix('{') {
+        Some(r) => {
+            let close = r.find('}')?;
+            (Some(&r[..close]), &r[close + 1..])
+        }
+        None => (None, key),
+    };
+    Some((tag, rest.strip_prefix("key:")?.parse().ok()?))
+}
+
 /// `key:<n>`, or `{tag}key:<n>` for a workload with a hash tag (all its
 /// keys then hash to the tag's slot).
 pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {

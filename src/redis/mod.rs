@@ -654,13 +654,17 @@ impl Proc {
         }
         let client_asking = client.asking;
         let subscribed = !client.channels.is_empty();
-        if self.migrate_job.is_some() || (cmd.is_write() && self.write_pause_until > ctx.mstime()) {
+        if self.migrate_job.is_some()
+            || (self.write_pause_until != 0
+                && cmd.is_write()
+                && self.write_pause_until > ctx.mstime())
+        {
             // Held: MIGRATE blocks the server; pauseClients(WRITE) holds writes.
             self.paused_writes.push((conn, cmd));
             return None;
         }
         let asking = client_asking || matches!(cmd, Cmd::RestoreAsking(..));
-        if !matches!(cmd, Cmd::Asking) {
+        if client_asking && !matches!(cmd, Cmd::Asking) {
             self.clients.get_mut(&conn).expect("exists").asking = false;
         }
         if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, asking, false) {
