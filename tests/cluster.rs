@@ -390,3 +390,33 @@ bus-bytes-per-message = ">= 1"
     .expect_err("not a cluster");
     assert!(err.to_string().contains("needs `cluster = true`"), "{err}");
 }
+
+/// Redirects carry Redis's texts: `MOVED <slot> <ip>:<port>` and
+/// `ASK <slot> <ip>:<port>`, the slot being CRC16 of the key (or its hash
+/// tag) mod 16384 and the address that of the node serving it.
+#[test]
+fn redirects_name_the_slot_and_its_node() {
+    use redsim::redis::cluster::slots::key_hash_slot;
+    let (plan, _) = load("scenarios/cluster/resharding-under-load-asks.toml");
+    let w = world::run(&plan, plan.seed).expect("runs").world;
+    let mut seen = [0, 0];
+    for e in &w.sim.kernel.trace.events {
+        let kind = match e.event.as_ref() {
+            "MOVED redirect" => 0,
+            "ASK redirect" => 1,
+            _ => continue,
+        };
+        // "MOVED 3013 10.0.0.2:6379 for key:9995"
+        let f: Vec<&str> = e.detail.split(' ').collect();
+        assert_eq!(f[0], ["MOVED", "ASK"][kind], "{}", e.detail);
+        let slot: u16 = f[1].parse().expect("a slot");
+        assert_eq!(slot, key_hash_slot(f[4].as_bytes()), "{}", e.detail);
+        // Everything moved here goes from master-1 to master-2.
+        assert_eq!(f[2], "10.0.0.2:6379", "{}", e.detail);
+        seen[kind] += 1;
+    }
+    assert!(
+        seen[0] > 0 && seen[1] > 0,
+        "MOVED and ASK both seen: {seen:?}"
+    );
+}
