@@ -89,11 +89,6 @@ pub fn run(plan: &Plan, spec: &ConformSpec, opts: &RealOptions) -> Outcome {
 }
 
 fn compare_runs(plan: &Plan, spec: &ConformSpec, opts: &RealOptions) -> Status {
-    if plan.cluster.is_some() {
-        return Status::Failed(
-            "Redis Cluster topologies are not started on real Redis yet: mark the scenario `real = false`".into(),
-        );
-    }
     let real = match real::observe(plan, &topology::Replication, opts) {
         Ok(o) => o,
         Err(e) => return Status::Failed(e),

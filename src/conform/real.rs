@@ -93,6 +93,7 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     procs.stop_all();
     let (events, samples, history, lost, t0_wall) = result?;
     let addrs = addresses(plan, &nodes);
+    let history = super::simulate::normalize_errors(history, &addrs);
     let mut all: Vec<Event> = events;
     for r in nodes.iter().filter(|r| !r.sentinel) {
         let text = std::fs::read_to_string(&r.log).unwrap_or_default();
@@ -147,6 +148,9 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+    if let Some(cluster) = &plan.cluster {
+        create_cluster(plan, cluster, nodes)?;
     }
     let t0 = Instant::now();
     let t0_wall = SystemTime::now()
@@ -246,6 +250,85 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
     history.sort_by_key(|o| (o.invoked, o.client, o.seq));
     let lost = lost_writes(plan, &env, &history);
     Ok((events, samples, history, lost, t0_wall))
+}
+
+/// Builds the cluster the plan describes, as `redis-cli --cluster create`
+/// does: a configEpoch per node (1, 2, ... in node order), the slots of each
+/// master, MEETs, then each replica's CLUSTER REPLICATE; and waits until
+/// every node is in state ok and every replica in sync, before the
+/// scenario's clock starts.
+fn create_cluster(
+    plan: &Plan,
+    cluster: &crate::scenario::ClusterPlan,
+    nodes: &[RealNode],
+) -> Result<(), String> {
+    let port = |n: usize| {
+        nodes
+            .iter()
+            .find(|r| r.node == n)
+            .map(|r| r.port)
+            .ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name))
+    };
+    let call = |n: usize, args: &[&str]| -> Result<Reply, String> {
+        let mut c = Conn::connect(port(n)?, IO).map_err(|e| e.to_string())?;
+        match c.call(args).map_err(|e| e.to_string())? {
+            Reply::Error(e) => Err(format!("{} {}: {e}", plan.nodes[n].name, args.join(" "))),
+            r => Ok(r),
+        }
+    };
+    let n = cluster.slots.len();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        call(i, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
+        for (lo, hi) in cluster.slots[i].ranges() {
+            call(
+                i,
+                &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()],
+            )?;
+        }
+        let id = call(i, &["CLUSTER", "MYID"])?
+            .text()
+            .ok_or("CLUSTER MYID gave no id")?;
+        ids.push(id);
+    }
+    for i in 1..n {
+        call(0, &["CLUSTER", "MEET", "127.0.0.1", &port(i)?.to_string()])?;
+    }
+    let wait = |what: &str, ok: &dyn Fn() -> bool| -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ok() {
+            if Instant::now() > deadline {
+                return Err(format!("the real cluster never {what}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    };
+    let info_field = |i: usize, section: &str, field: &str| -> Option<String> {
+        let text = match section {
+            "cluster" => call(i, &["CLUSTER", "INFO"]).ok()?.text()?,
+            _ => call(i, &["INFO", section]).ok()?.text()?,
+        };
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .map(|v| v.trim().to_string())
+    };
+    let known = n.to_string();
+    wait("learned of every node", &|| {
+        (0..n).all(|i| info_field(i, "cluster", "cluster_known_nodes").as_deref() == Some(&known))
+    })?;
+    for (i, m) in cluster.replica_of.iter().enumerate() {
+        if let Some(m) = m {
+            call(i, &["CLUSTER", "REPLICATE", &ids[*m]])?;
+        }
+    }
+    wait("reached state ok with every replica in sync", &|| {
+        (0..n).all(|i| {
+            info_field(i, "cluster", "cluster_state").as_deref() == Some("ok")
+                && (cluster.replica_of[i].is_none()
+                    || info_field(i, "replication", "master_link_status").as_deref() == Some("up"))
+        })
+    })
 }
 
 /// `INFO replication` of the server on `port`, if it answers.

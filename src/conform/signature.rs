@@ -57,6 +57,16 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
     if spec.compares("promoted") {
         sig.push(exact("promoted", "promoted", promoted(&obs.events)));
     }
+    if spec.compares("moved") {
+        sig.push(exact("moved", "-MOVED replies", moved(obs)));
+    }
+    if spec.compares("cluster-elections") {
+        sig.push(exact(
+            "cluster-elections",
+            "elections won (in order)",
+            cluster_elections(obs).join(" | "),
+        ));
+    }
     if spec.compares("resyncs") {
         sig.push(exact(
             "resyncs",
@@ -244,6 +254,59 @@ fn promoted(events: &[Event]) -> String {
         .and_then(|e| e.detail.split(' ').next_back())
         .unwrap_or("none")
         .to_string()
+}
+
+/// Cluster: whether every `-MOVED <slot> <node>` a client got names the
+/// slot of the key it sent (CRC16 mod 16384) and which nodes they named.
+fn moved(obs: &Observed) -> String {
+    use crate::redis::cluster::slots::key_hash_slot;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut slots_match = true;
+    for o in &obs.history {
+        let Outcome::Error(t) = &o.outcome else {
+            continue;
+        };
+        let Some((slot, node)) = t.strip_prefix("MOVED ").and_then(|r| r.split_once(' ')) else {
+            continue;
+        };
+        if slot.parse::<u16>().ok() != Some(key_hash_slot(o.key_name().as_bytes())) {
+            slots_match = false;
+        }
+        if !targets.contains(&node) {
+            targets.push(node);
+        }
+    }
+    targets.sort_unstable();
+    format!(
+        "slots {}; to {}",
+        if slots_match {
+            "match the keys"
+        } else {
+            "DIFFER from the keys"
+        },
+        targets.join(", ")
+    )
+}
+
+/// Cluster: the replicas that won an election, in order, with the epochs
+/// they asked for (from the log lines real and simulated nodes share).
+fn cluster_elections(obs: &Observed) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut asked: Vec<Option<String>> = vec![None; obs.names.len()];
+    for e in obs.events.iter().filter(|e| e.source == Source::Log) {
+        let d = e.detail.as_str();
+        let node = e.node as usize;
+        if let Some(epoch) = d
+            .strip_prefix("Starting a failover election for epoch ")
+            .and_then(|r| r.strip_suffix('.'))
+        {
+            asked[node] = Some(epoch.to_string());
+        } else if d == "Failover election won: I'm the new master." {
+            let epoch = asked[node].take().unwrap_or_else(|| "?".into());
+            out.push(format!("{} won epoch {epoch}", obs.names[node]));
+        }
+    }
+    out
 }
 
 /// Every resync a master granted, grouped by replica (in name order) and in
@@ -520,5 +583,39 @@ mod tests {
         let sig = extract(&observed(), &s);
         assert_eq!(sig.len(), 1);
         assert_eq!(sig[0].group, "promoted");
+    }
+
+    /// Cluster fields: the elections won with their epochs, and whether
+    /// each MOVED names the key's slot (key:0 hashes to slot 2592).
+    #[test]
+    fn cluster_elections_and_moved_replies() {
+        let mut obs = observed();
+        let log = |t, n, d: &str| ev(t, n, Source::Log, "", d);
+        obs.events.extend([
+            log(20, 2, "Starting a failover election for epoch 7."),
+            log(21, 2, "Failover election won: I'm the new master."),
+            log(22, 1, "Failover election won: I'm the new master."),
+        ]);
+        let base = obs.history[0].clone();
+        let moved = |t: &str| Op {
+            outcome: Outcome::Error(t.into()),
+            ..base.clone()
+        };
+        obs.history = vec![moved("MOVED 2592 replica-2"), moved("MOVED 2592 master")];
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(&sig, "elections won (in order)"),
+            &Value::Exact("replica-2 won epoch 7 | replica-1 won epoch ?".into())
+        );
+        assert_eq!(
+            get(&sig, "-MOVED replies"),
+            &Value::Exact("slots match the keys; to master, replica-2".into())
+        );
+        obs.history = vec![moved("MOVED 12182 master")];
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(&sig, "-MOVED replies"),
+            &Value::Exact("slots DIFFER from the keys; to master".into())
+        );
     }
 }

@@ -18,6 +18,20 @@ pub fn addresses(plan: &Plan) -> Addresses {
     )
 }
 
+/// Error replies with addresses replaced by node names (`-MOVED 12182
+/// master-3`), so real and simulated texts compare.
+pub fn normalize_errors(
+    mut history: Vec<crate::client::Op>,
+    addrs: &Addresses,
+) -> Vec<crate::client::Op> {
+    for o in &mut history {
+        if let crate::client::Outcome::Error(t) = &mut o.outcome {
+            *t = addrs.normalize(t);
+        }
+    }
+    history
+}
+
 /// One simulated run of `plan` with `seed`.
 pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
     let addrs = addresses(plan);
@@ -49,7 +63,7 @@ pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
         names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         events,
         samples,
-        history: w.history().into_iter().cloned().collect(),
+        history: normalize_errors(w.history().into_iter().cloned().collect(), &addrs),
         lost_writes: w.lost_writes().len() as u64,
     })
 }

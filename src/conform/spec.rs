@@ -43,6 +43,8 @@ pub const FIELDS: &[&str] = &[
     "timings",
     "checkpoints",
     "acked-writes",
+    "cluster-elections",
+    "moved",
 ];
 
 /// Compared unless `compare` says otherwise: all but `acked-writes`, whose

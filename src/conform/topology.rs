@@ -170,6 +170,37 @@ pub fn redis_conf(
     if let Some(m) = replicaof {
         let _ = writeln!(s, "replicaof 127.0.0.1 {m}");
     }
+    if c.cluster_enabled {
+        let k = &c.cluster;
+        s.push_str("cluster-enabled yes\ncluster-config-file nodes.conf\n");
+        let _ = writeln!(s, "cluster-node-timeout {}", k.node_timeout);
+        let _ = writeln!(
+            s,
+            "cluster-replica-validity-factor {}",
+            k.replica_validity_factor
+        );
+        let _ = writeln!(s, "cluster-migration-barrier {}", k.migration_barrier);
+        let _ = writeln!(
+            s,
+            "cluster-allow-replica-migration {}",
+            yn(k.allow_replica_migration)
+        );
+        let _ = writeln!(
+            s,
+            "cluster-require-full-coverage {}",
+            yn(k.require_full_coverage)
+        );
+        let _ = writeln!(
+            s,
+            "cluster-replica-no-failover {}",
+            yn(k.replica_no_failover)
+        );
+        let _ = writeln!(
+            s,
+            "cluster-allow-reads-when-down {}",
+            yn(k.allow_reads_when_down)
+        );
+    }
     s
 }
 
