@@ -155,23 +155,12 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     } else {
         ""
     };
-    let reshards = reshards(cx);
+    // World::two_writable_masters already leaves out the slots a reshard
+    // was moving (their source and target both serve them, one key each).
     for (a, b, win) in w.two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
         let (a, b) = (&w.names[a as usize], &w.names[b as usize]);
-        let migrating = reshards.iter().any(|(from, to, start, end)| {
-            ((from == a && to == b) || (from == b && to == a))
-                && win.from <= *end
-                && *start <= win.to
-        });
-        let why = if migrating {
-            ", while slots moved between them: a migrating slot's keys live on both, each key on \
-             exactly one of them (the source serves those it still has, the target those moved \
-             after ASK), so this is not a split brain"
-        } else {
-            ""
-        };
         say(format!(
-            "two nodes acknowledged writes{same} at the same time: {a} and {b}, from {} to {}{why}",
+            "two nodes acknowledged writes{same} at the same time: {a} and {b}, from {} to {}",
             Context::secs(win.from),
             Context::secs(win.to)
         ));
@@ -331,37 +320,6 @@ fn final_layout(cx: &Context) -> Option<String> {
         let _ = write!(s, "; not running: {}", down.join(", "));
     }
     Some(s)
-}
-
-/// Each `redis-cli --cluster reshard`: source, target, and when it ran.
-fn reshards(cx: &Context) -> Vec<(String, String, u64, u64)> {
-    let events = &cx.world.sim.kernel.trace.events;
-    let mut out = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        if e.event != "reshard" {
-            continue;
-        }
-        let words: Vec<&str> = e.detail.split_whitespace().collect();
-        let after = |w: &str| {
-            words
-                .iter()
-                .position(|x| *x == w)
-                .and_then(|p| words.get(p + 1))
-                .map(|s| s.to_string())
-        };
-        let (Some(from), Some(to)) = (after("from"), after("to")) else {
-            continue;
-        };
-        let end = events[i..]
-            .iter()
-            .find(|x| {
-                x.node == e.node
-                    && (x.event == "Resharding done" || x.event == "Resharding aborted")
-            })
-            .map_or(u64::MAX, |x| x.t);
-        out.push((from, to, e.t, end));
-    }
-    out
 }
 
 /// The Cluster bus messages the running nodes sent, and their average size.

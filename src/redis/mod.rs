@@ -197,7 +197,7 @@ pub struct RedisServer {
     pub proc: Option<Proc>,
     /// Cluster mode: the cluster this node was created in.
     pub cluster_layout: Option<Rc<cluster::Layout>>,
-    /// Cluster mode: votes granted and elections won, over all restarts.
+    /// Cluster mode: votes granted, over all restarts.
     pub cluster_log: cluster::ClusterLog,
 }
 
@@ -667,7 +667,7 @@ impl Proc {
         if client_asking && !matches!(cmd, Cmd::Asking) {
             self.clients.get_mut(&conn).expect("exists").asking = false;
         }
-        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, asking, false) {
+        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, asking) {
             return Some(redirect);
         }
         let is_master = self.replica.is_none();

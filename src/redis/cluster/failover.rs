@@ -134,7 +134,6 @@ impl Proc {
                 "Failover election won: I'm the new master.",
                 "Failover election won: I'm the new master.".into(),
             );
-            env.cluster_log.wins.push(c.failover_auth_epoch);
             if c.me().config_epoch < c.failover_auth_epoch {
                 let epoch = c.failover_auth_epoch;
                 c.me_mut().config_epoch = epoch;

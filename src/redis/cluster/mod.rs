@@ -146,13 +146,11 @@ impl PeerNode {
     }
 }
 
-/// Records of a node's elections, kept across restarts for the checkers.
+/// The votes a node granted, kept across restarts for the checkers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLog {
     /// (epoch, candidate) for every FAILOVER_AUTH_ACK this node sent.
     pub votes: Vec<(u64, NodeId)>,
-    /// The epochs of the elections this node won.
-    pub wins: Vec<u64>,
 }
 
 /// Why a replica is not failing over (CLUSTER_CANT_FAILOVER_*).

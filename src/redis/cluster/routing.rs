@@ -27,7 +27,6 @@ impl Proc {
         dir: &Directory,
         cmd: &Cmd,
         asking: bool,
-        readonly_client: bool,
     ) -> Option<Reply> {
         let c = self.cluster.as_ref()?;
         let key = command_key(cmd)?;
@@ -52,9 +51,6 @@ impl Proc {
             return Some(Reply::Error(format!("ASK {slot} {}", dir.addr(to))));
         }
         if importing && asking {
-            return None;
-        }
-        if readonly_client && !write && c.me().is_slave() && c.me().slaveof == Some(owner) {
             return None;
         }
         if owner != c.myself {
