@@ -138,9 +138,15 @@ struct ConformArgs {
     /// The redis-sentinel binary (default: found on PATH).
     #[arg(long)]
     redis_sentinel: Option<PathBuf>,
-    /// The first port; node i listens on port-base + i, on 127.0.0.1 only.
+    /// The first port; node i listens on port-base + i, on 127.0.0.1 only
+    /// (or in its own network namespace, see --netns).
     #[arg(long, default_value_t = 17000)]
     port_base: u16,
+    /// Run every scenario with each process in its own network namespace
+    /// on a private bridge (needs root and iproute2), as scenarios with
+    /// partitions always are.
+    #[arg(long)]
+    netns: bool,
     /// Simulator seeds per scenario (default: the scenario's `[conform] seeds`).
     #[arg(long)]
     seeds: Option<u32>,
@@ -810,6 +816,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
             std::env::temp_dir().join(format!("redsim-conform-{}", std::process::id()))
         }),
         keep: args.keep.is_some(),
+        netns: args.netns,
     };
     let mut outcomes = Vec::new();
     for p in &plans {

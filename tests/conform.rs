@@ -33,6 +33,7 @@ fn partial_resync_agrees_with_real_redis() {
         port_base: 17400,
         root: std::env::temp_dir().join(format!("redsim-conform-test-{}", std::process::id())),
         keep: false,
+        netns: false,
     };
     let out = conform::run(&plan, &spec, &opts);
     let _ = std::fs::remove_dir_all(&opts.root);

@@ -5,6 +5,7 @@
 //! judges real against simulated over several seeds.
 
 pub mod compare;
+pub mod net;
 pub mod observe;
 pub mod procs;
 pub mod real;

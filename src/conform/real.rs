@@ -1,9 +1,10 @@
 //! Runs a scenario on real redis-server and redis-sentinel processes: starts
-//! one per node on 127.0.0.1, drives the workload, applies the faults at the
+//! one per node (on 127.0.0.1, or in network namespaces when the scenario
+//! partitions them), drives the workload, applies the faults at the
 //! scenario's times by real means (signals, restarts, REPLICAOF, write
-//! bursts), reads INFO at the checkpoints, records every Sentinel event
-//! through pub/sub and every Redis log line, and stops every process it
-//! started, by PID, however the run ends.
+//! bursts, dropped packets), reads INFO at the checkpoints, records every
+//! Sentinel event through pub/sub and every Redis log line, and stops every
+//! process it started, by PID, however the run ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,7 @@ use crate::scenario::{Action, NodeKind, Plan};
 use crate::sim::time::Micros;
 use crate::trace::{Event, Level, Source};
 
+use super::net::{Endpoint, Namespaces, Net};
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::Procs;
 use super::resp::{Conn, Reply};
@@ -33,16 +35,19 @@ pub struct RealOptions {
     pub root: std::path::PathBuf,
     /// Keep each run's configuration files and logs.
     pub keep: bool,
+    /// Run every scenario in network namespaces, not only those with
+    /// partitions.
+    pub netns: bool,
 }
 
 /// Why an action cannot be performed on real processes, if it cannot.
+/// Partitions can, in network namespaces.
 pub fn unsupported(a: &Action) -> Option<&'static str> {
     match a {
         Action::Crash(_) => Some("a power loss (no FIN, lost page cache) cannot be caused here"),
-        Action::Partition(_) | Action::PartitionOneWay { .. } | Action::Heal => {
-            Some("partitions are not applied to real processes")
-        }
-        Action::Link { .. } => Some("link latency and loss are not applied to real processes"),
+        Action::Link { .. } => Some(
+            "link latency and loss are not applied to real processes (this kernel has no netem)",
+        ),
         Action::ClockJump { .. } => Some("a real process's clock cannot be moved alone"),
         _ => None,
     }
@@ -50,14 +55,43 @@ pub fn unsupported(a: &Action) -> Option<&'static str> {
 
 const IO: Duration = Duration::from_millis(500);
 
-/// The real addresses: 127.0.0.1 and each process's port.
-pub fn addresses(plan: &Plan, nodes: &[RealNode]) -> Addresses {
+/// Whether the plan drops packets between processes.
+pub fn partitions(plan: &Plan) -> bool {
+    plan.faults.iter().any(|(_, a)| {
+        matches!(
+            a,
+            Action::Partition(_) | Action::PartitionOneWay { .. } | Action::Heal
+        )
+    })
+}
+
+/// The network a run of `plan` uses: namespaces where it partitions (or
+/// when asked), loopback otherwise.
+fn network(plan: &Plan, opts: &RealOptions) -> Result<Net, String> {
+    if !(opts.netns || partitions(plan)) {
+        return Ok(Net::Loopback);
+    }
+    let ip = super::find_program(None, "ip")
+        .or_else(|| {
+            ["/usr/sbin/ip", "/sbin/ip"]
+                .map(std::path::PathBuf::from)
+                .into_iter()
+                .find(|p| p.is_file())
+        })
+        .ok_or("partitions need network namespaces, and `ip` (iproute2) is not installed")?;
+    Namespaces::create(&ip, plan.nodes.len())
+        .map(Net::Namespaces)
+        .map_err(|e| format!("partitions need network namespaces (root and iproute2): {e}"))
+}
+
+/// The real addresses: each process's address on `net` and its port.
+pub fn addresses(plan: &Plan, nodes: &[RealNode], net: &Net) -> Addresses {
     Addresses::new(
         nodes
             .iter()
             .map(|r| {
                 (
-                    "127.0.0.1".to_string(),
+                    net.ip(r.node).to_string(),
                     r.port,
                     plan.nodes[r.node].name.clone(),
                 )
@@ -79,8 +113,9 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     let root = opts.root.join(plan.name.replace(['/', ' '], "_"));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let nodes = topo.layout(plan, opts.port_base, &root, &opts.bins)?;
-    for r in &nodes {
+    let mut net = network(plan, opts)?;
+    let nodes = topo.layout(plan, opts.port_base, &root, &opts.bins, &net)?;
+    for r in nodes.iter().filter(|_| matches!(net, Net::Loopback)) {
         if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
             return Err(format!(
                 "port {} is in use; choose another --port-base",
@@ -89,10 +124,12 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
         }
     }
     let mut procs = Procs::default();
-    let result = drive(plan, &nodes, &mut procs);
+    let result = drive(plan, &nodes, &mut procs, &mut net);
     procs.stop_all();
+    let addrs = addresses(plan, &nodes, &net);
+    // The namespaces go only once nothing runs in them.
+    drop(net);
     let (events, samples, history, lost, t0_wall) = result?;
-    let addrs = addresses(plan, &nodes);
     let history = super::simulate::normalize_errors(history, &addrs);
     let mut all: Vec<Event> = events;
     for r in nodes.iter().filter(|r| !r.sentinel) {
@@ -124,16 +161,22 @@ type Driven = (Vec<Event>, Vec<Sample>, Vec<Op>, u64, u64);
 
 /// Starts the processes and plays the scenario; `procs` is stopped by the
 /// caller whatever happens here.
-fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, String> {
+fn drive(
+    plan: &Plan,
+    nodes: &[RealNode],
+    procs: &mut Procs,
+    net: &mut Net,
+) -> Result<Driven, String> {
     let real = |n: usize| nodes.iter().find(|r| r.node == n);
-    for r in nodes {
-        procs.spawn(r.node, &r.launch)?;
-    }
-    // Wait until every server answers, then start the clock.
+    // One at a time, each answering before the next starts: a master's
+    // first cron has run before its replicas attach, as in the simulator
+    // (otherwise its first replication PING may or may not enter the
+    // stream, depending on how fast the host starts processes).
     let ready_by = Instant::now() + Duration::from_secs(10);
     for r in nodes {
+        procs.spawn(r.node, &r.launch)?;
         loop {
-            if let Ok(mut c) = Conn::connect(r.port, IO)
+            if let Ok(mut c) = Conn::connect(&net.admin(r.node, r.port), IO)
                 && matches!(c.call(&["PING"]), Ok(Reply::Status(_)))
             {
                 break;
@@ -150,7 +193,7 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
         }
     }
     if let Some(cluster) = &plan.cluster {
-        create_cluster(plan, cluster, nodes)?;
+        create_cluster(plan, cluster, nodes, net)?;
     }
     let t0 = Instant::now();
     let t0_wall = SystemTime::now()
@@ -163,6 +206,12 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
     }
     let env = Env {
         t0,
+        peers: (0..plan.nodes.len())
+            .map(|n| net.peer(n, ports[n]))
+            .collect(),
+        admin: (0..plan.nodes.len())
+            .map(|n| net.admin(n, ports[n]))
+            .collect(),
         ports,
         stop: stop.clone(),
     };
@@ -170,20 +219,28 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
     let (tx, rx) = mpsc::channel::<Event>();
     let mut listeners = Vec::new();
     for r in nodes.iter().filter(|r| r.sentinel) {
-        let (tx, stop, port, node) = (tx.clone(), stop.clone(), r.port, r.node as u32);
+        let (tx, stop, node) = (tx.clone(), stop.clone(), r.node as u32);
+        let at = env.admin[r.node].clone();
         listeners.push(std::thread::spawn(move || {
-            listen(port, node, t0, &tx, &stop)
+            listen(&at, node, t0, &tx, &stop)
         }));
     }
     drop(tx);
     // Workload clients.
     let mut clients = Vec::new();
     let mut id = 0;
-    for n in &plan.nodes {
+    for (i, n) in plan.nodes.iter().enumerate() {
         if let NodeKind::Client(spec) = &n.kind {
             id += 1;
-            let (spec, env, id) = (spec.clone(), env.clone(), id);
-            clients.push(std::thread::spawn(move || workload::run(id, spec, env)));
+            let (spec, env, id, home) = (spec.clone(), env.clone(), id, net.home(i));
+            clients.push(std::thread::spawn(move || {
+                // A client lives in its own namespace, on its side of any
+                // partition; so do the threads it starts.
+                match home.as_deref().map(super::net::enter_path) {
+                    Some(Err(_)) => Vec::new(),
+                    _ => workload::run(id, spec, env),
+                }
+            }));
         }
     }
     // The script: faults, then checkpoints at the same instant.
@@ -202,7 +259,7 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
     steps.sort();
     let mut events = Vec::new();
     let mut samples = Vec::new();
-    let addrs = addresses(plan, nodes);
+    let addrs = addresses(plan, nodes, net);
     let mut failure = None;
     for (t, kind, i) in steps {
         env.sleep_until(t);
@@ -217,13 +274,13 @@ fn drive(plan: &Plan, nodes: &[RealNode], procs: &mut Procs) -> Result<Driven, S
                 event: name.into(),
                 detail,
             });
-            if let Err(e) = apply(plan, action, procs, &real, &env) {
+            if let Err(e) = apply(plan, action, procs, net, &real, &env) {
                 failure = Some(e);
                 break;
             }
         } else {
             let c = &checkpoints[i];
-            let info = |n: usize| info_of(env.ports[n]);
+            let info = |n: usize| info_of(&env.admin[n]);
             let master_info = |name: &str| plan.node_index(name).and_then(info);
             samples.push(Sample {
                 at: c.at,
@@ -261,6 +318,7 @@ fn create_cluster(
     plan: &Plan,
     cluster: &crate::scenario::ClusterPlan,
     nodes: &[RealNode],
+    net: &Net,
 ) -> Result<(), String> {
     let port = |n: usize| {
         nodes
@@ -270,7 +328,7 @@ fn create_cluster(
             .ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name))
     };
     let call = |n: usize, args: &[&str]| -> Result<Reply, String> {
-        let mut c = Conn::connect(port(n)?, IO).map_err(|e| e.to_string())?;
+        let mut c = Conn::connect(&net.admin(n, port(n)?), IO).map_err(|e| e.to_string())?;
         match c.call(args).map_err(|e| e.to_string())? {
             Reply::Error(e) => Err(format!("{} {}: {e}", plan.nodes[n].name, args.join(" "))),
             r => Ok(r),
@@ -292,7 +350,8 @@ fn create_cluster(
         ids.push(id);
     }
     for i in 1..n {
-        call(0, &["CLUSTER", "MEET", "127.0.0.1", &port(i)?.to_string()])?;
+        let ip = net.ip(i).to_string();
+        call(0, &["CLUSTER", "MEET", &ip, &port(i)?.to_string()])?;
     }
     let wait = |what: &str, ok: &dyn Fn() -> bool| -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -331,9 +390,9 @@ fn create_cluster(
     })
 }
 
-/// `INFO replication` of the server on `port`, if it answers.
-fn info_of(port: u16) -> Option<String> {
-    let mut c = Conn::connect(port, IO).ok()?;
+/// `INFO replication` of the server at `at`, if it answers.
+fn info_of(at: &Endpoint) -> Option<String> {
+    let mut c = Conn::connect(at, IO).ok()?;
     c.call(&["INFO", "replication"]).ok()?.text()
 }
 
@@ -385,8 +444,28 @@ fn describe(plan: &Plan, a: &Action) -> (u32, &'static str, String) {
             "burst",
             format!("{writes} SETs of {value_size} bytes on {}", name(node)),
         ),
+        Action::Partition(ref groups) => {
+            let desc: Vec<String> = groups.iter().map(|g| group(plan, g)).collect();
+            (plan.nodes.len() as u32, "partition", desc.join(" | "))
+        }
+        Action::PartitionOneWay { ref from, ref to } => (
+            plan.nodes.len() as u32,
+            "partition",
+            format!("{} -> {} dropped", group(plan, from), group(plan, to)),
+        ),
+        Action::Heal => (
+            plan.nodes.len() as u32,
+            "heal",
+            "all partitions healed".into(),
+        ),
         _ => (plan.nodes.len() as u32, "unsupported", String::new()),
     }
+}
+
+/// A group of nodes as the simulator's trace names it: `{a, b}`.
+fn group(plan: &Plan, g: &[usize]) -> String {
+    let names: Vec<&str> = g.iter().map(|&n| plan.nodes[n].name.as_str()).collect();
+    format!("{{{}}}", names.join(", "))
 }
 
 /// Performs a scripted action on the real processes.
@@ -394,6 +473,7 @@ fn apply<'a>(
     plan: &Plan,
     a: &Action,
     procs: &mut Procs,
+    net: &mut Net,
     real: &dyn Fn(usize) -> Option<&'a RealNode>,
     env: &Env,
 ) -> Result<(), String> {
@@ -414,11 +494,11 @@ fn apply<'a>(
         Action::Pause(n) => procs.signal(n, "STOP")?,
         Action::Resume(n) => procs.signal(n, "CONT")?,
         Action::ReplicaOf { node: n, master } => {
-            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
-            let port = master.map(|m| env.ports[m].to_string());
-            let args: Vec<&str> = match &port {
+            let mut c = Conn::connect(&env.admin[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
+            let to = master.map(|m| (net.ip(m).to_string(), env.ports[m].to_string()));
+            let args: Vec<&str> = match &to {
                 None => vec!["REPLICAOF", "NO", "ONE"],
-                Some(p) => vec!["REPLICAOF", "127.0.0.1", p],
+                Some((ip, p)) => vec!["REPLICAOF", ip, p],
             };
             match c.call(&args) {
                 Ok(Reply::Status(_)) => {}
@@ -427,7 +507,8 @@ fn apply<'a>(
         }
         Action::DebugSleep { node: n, length } => {
             // Sent without waiting: the server answers when it wakes up.
-            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("DEBUG SLEEP: {e}"))?;
+            let mut c =
+                Conn::connect(&env.admin[n], IO).map_err(|e| format!("DEBUG SLEEP: {e}"))?;
             let secs = format!("{:.6}", length as f64 / 1e6);
             c.send(&[b"DEBUG", b"SLEEP", secs.as_bytes()])
                 .map_err(|e| format!("DEBUG SLEEP: {e}"))?;
@@ -436,7 +517,8 @@ fn apply<'a>(
         // The sleep ends by itself.
         Action::DebugSleepEnd(_) => {}
         Action::ClientKillMaster(n) => {
-            let mut c = Conn::connect(env.ports[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
+            let mut c =
+                Conn::connect(&env.admin[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
             match c.call(&["CLIENT", "KILL", "TYPE", "master"]) {
                 Ok(Reply::Int(_)) => {}
                 other => return Err(format!("CLIENT KILL TYPE master answered {other:?}")),
@@ -447,7 +529,7 @@ fn apply<'a>(
             writes,
             value_size,
         } => {
-            let mut c = Conn::connect(env.ports[n], Duration::from_secs(10))
+            let mut c = Conn::connect(&env.admin[n], Duration::from_secs(10))
                 .map_err(|e| format!("burst: {e}"))?;
             for i in 0..writes {
                 let k = format!("burst:{i}");
@@ -459,15 +541,41 @@ fn apply<'a>(
                 c.read().map_err(|e| format!("burst: {e}"))?;
             }
         }
+        Action::Partition(ref groups) => {
+            for (i, a) in groups.iter().enumerate() {
+                for b in groups.iter().enumerate().filter(|(j, _)| *j != i) {
+                    block(net, a, b.1)?;
+                }
+            }
+        }
+        Action::PartitionOneWay { ref from, ref to } => block(net, from, to)?,
+        Action::Heal => {
+            if let Net::Namespaces(ns) = net {
+                ns.heal()?;
+            }
+        }
         _ => return Err("unsupported action".into()),
     }
     Ok(())
 }
 
-/// Sentinel events published on `port`, timed from `t0`, until `stop`.
-fn listen(port: u16, node: u32, t0: Instant, tx: &mpsc::Sender<Event>, stop: &AtomicBool) {
+/// Drops every packet from a node of `from` to a node of `to`.
+fn block(net: &mut Net, from: &[usize], to: &[usize]) -> Result<(), String> {
+    let Net::Namespaces(ns) = net else {
+        return Err("partitions need network namespaces".into());
+    };
+    for &a in from {
+        for &b in to {
+            ns.set_blocked(a, b, true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sentinel events published at `at`, timed from `t0`, until `stop`.
+fn listen(at: &Endpoint, node: u32, t0: Instant, tx: &mpsc::Sender<Event>, stop: &AtomicBool) {
     let Some(mut c) = (0..50).find_map(|_| {
-        Conn::connect(port, Duration::from_millis(200))
+        Conn::connect(at, Duration::from_millis(200))
             .ok()
             .or_else(|| {
                 std::thread::sleep(Duration::from_millis(20));
@@ -555,7 +663,7 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
         if !matches!(node.kind, NodeKind::Redis { .. }) {
             continue;
         }
-        let Some(info) = info_of(env.ports[n]) else {
+        let Some(info) = info_of(&env.admin[n]) else {
             continue;
         };
         let f = |k: &str| crate::redis::info::field(&info, k).and_then(|v| v.parse::<i64>().ok());
@@ -582,7 +690,7 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
     }
     let mut data = Dataset::default();
     if let Some((_, _, _, n)) = best
-        && let Ok(mut c) = Conn::connect(env.ports[n], IO)
+        && let Ok(mut c) = Conn::connect(&env.admin[n], IO)
     {
         let mut keys: Vec<u32> = history.iter().map(|o| o.key).collect();
         keys.sort_unstable();
@@ -627,7 +735,7 @@ mod tests {
 
     #[test]
     fn faults_that_cannot_be_real_say_why() {
-        assert!(unsupported(&Action::Heal).is_some());
+        assert!(unsupported(&Action::Heal).is_none());
         assert!(unsupported(&Action::Crash(0)).is_some());
         assert!(unsupported(&Action::Kill(0)).is_none());
         assert!(unsupported(&Action::Pause(1)).is_none());

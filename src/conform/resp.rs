@@ -5,8 +5,10 @@
 //! workload is meant to observe.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
+
+use super::net::Endpoint;
 
 /// A decoded RESP2 reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,9 +39,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn connect(port: u16, timeout: Duration) -> std::io::Result<Conn> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    pub fn connect(to: &Endpoint, timeout: Duration) -> std::io::Result<Conn> {
+        let stream = to.connect(timeout)?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;

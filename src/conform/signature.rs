@@ -135,6 +135,30 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             });
         }
     }
+    if spec.compares("cluster-timings") {
+        // Timed from the first scripted fault, whichever node it hits.
+        let since = |prefix: &str, suffix: &str| {
+            obs.events
+                .iter()
+                .find(|e| {
+                    e.source == Source::Log
+                        && e.t >= fault
+                        && e.detail.starts_with(prefix)
+                        && e.detail.ends_with(suffix)
+                })
+                .map(|e| e.t - fault)
+        };
+        sig.push(Field {
+            group: "cluster-timings",
+            name: "fault → FAIL (quorum reached)".into(),
+            value: Value::Timing(since("Marking node ", " as failing (quorum reached).")),
+        });
+        sig.push(Field {
+            group: "cluster-timings",
+            name: "fault → failover election won".into(),
+            value: Value::Timing(since("Failover election won", "")),
+        });
+    }
     if spec.compares("checkpoints") {
         for (c, s) in spec.checkpoints.iter().zip(&obs.samples) {
             for f in &c.fields {

@@ -44,6 +44,7 @@ pub const FIELDS: &[&str] = &[
     "checkpoints",
     "acked-writes",
     "cluster-elections",
+    "cluster-timings",
     "moved",
 ];
 

@@ -4,12 +4,14 @@
 //! [`Topology`] (cluster-enabled nodes, `CLUSTER MEET`, slot assignment).
 
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::redis::config::{AppendFsync, RedisConfig};
 use crate::scenario::{NodeKind, Plan};
 use crate::sentinel::SentinelConf;
 
+use super::net::Net;
 use super::procs::Launch;
 
 /// The real binaries to run.
@@ -40,11 +42,12 @@ pub trait Topology {
         port_base: u16,
         root: &Path,
         bins: &Binaries,
+        net: &Net,
     ) -> Result<Vec<RealNode>, String>;
 }
 
-/// One master, its replicas and Sentinels, all on 127.0.0.1 with ports
-/// `port_base + node index`.
+/// One master, its replicas and Sentinels (or a cluster's nodes), each with
+/// port `port_base + node index` at its address on `net`.
 pub struct Replication;
 
 impl Topology for Replication {
@@ -54,22 +57,30 @@ impl Topology for Replication {
         port_base: u16,
         root: &Path,
         bins: &Binaries,
+        net: &Net,
     ) -> Result<Vec<RealNode>, String> {
         let port_of = |n: usize| port_base + n as u16;
+        let addr_of = |n: usize| (net.ip(n), port_of(n));
         let mut out = Vec::new();
         for (i, n) in plan.nodes.iter().enumerate() {
             let dir = root.join(&n.name);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let log = dir.join("log");
+            let listen = Listen {
+                port: port_of(i),
+                bind: net.bind(i),
+                dir: &dir,
+                log: &log,
+            };
             let (text, program, sentinel) = match &n.kind {
                 NodeKind::Redis { conf, replicaof } => (
-                    redis_conf(conf, port_of(i), &dir, &log, replicaof.map(port_of)),
+                    redis_conf(conf, &listen, replicaof.map(addr_of)),
                     bins.redis_server.clone(),
                     false,
                 ),
                 NodeKind::Sentinel(conf) => (
-                    sentinel_conf(conf, port_of(i), &dir, &log, port_of(conf.master as usize)),
+                    sentinel_conf(conf, &listen, addr_of(conf.master as usize)),
                     bins.redis_sentinel.clone(),
                     true,
                 ),
@@ -88,36 +99,47 @@ impl Topology for Replication {
                 dir,
                 log,
                 sentinel,
-                launch: Launch {
-                    program,
-                    args: vec![conf_path.display().to_string()],
-                },
+                launch: net.launch(
+                    i,
+                    &Launch {
+                        program,
+                        args: vec![conf_path.display().to_string()],
+                    },
+                ),
             });
         }
         Ok(out)
     }
 }
 
-/// Settings common to every real process: loopback only, foreground, our
+/// Where a real process listens and keeps its files.
+pub struct Listen<'a> {
+    pub port: u16,
+    /// The `bind` addresses (127.0.0.1 alone on loopback).
+    pub bind: String,
+    pub dir: &'a Path,
+    pub log: &'a Path,
+}
+
+/// Settings common to every real process: its addresses, foreground, our
 /// own directory and log file.
-fn common(out: &mut String, port: u16, dir: &Path, log: &Path) {
-    let _ = writeln!(out, "port {port}");
-    out.push_str("bind 127.0.0.1\ndaemonize no\n");
-    let _ = writeln!(out, "dir \"{}\"", dir.display());
-    let _ = writeln!(out, "logfile \"{}\"", log.display());
+fn common(out: &mut String, l: &Listen) {
+    let _ = writeln!(out, "port {}", l.port);
+    let _ = writeln!(out, "bind {}\ndaemonize no", l.bind);
+    if l.bind != "127.0.0.1" {
+        // Peers reach it on its namespace's own address, and Redis 7.0
+        // refuses non-loopback clients without a password otherwise.
+        out.push_str("protected-mode no\n");
+    }
+    let _ = writeln!(out, "dir \"{}\"", l.dir.display());
+    let _ = writeln!(out, "logfile \"{}\"", l.log.display());
 }
 
 /// redis.conf for a node, from the values the simulator uses.
-pub fn redis_conf(
-    c: &RedisConfig,
-    port: u16,
-    dir: &Path,
-    log: &Path,
-    replicaof: Option<u16>,
-) -> String {
+pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)>) -> String {
     let yn = |b: bool| if b { "yes" } else { "no" };
     let mut s = String::new();
-    common(&mut s, port, dir, log);
+    common(&mut s, l);
     let _ = writeln!(s, "repl-backlog-size {}", c.repl_backlog_size);
     let _ = writeln!(s, "repl-backlog-ttl {}", c.repl_backlog_ttl);
     let _ = writeln!(s, "repl-timeout {}", c.repl_timeout);
@@ -167,8 +189,8 @@ pub fn redis_conf(
     let _ = writeln!(s, "hz {}", c.hz);
     // DEBUG SLEEP, from 127.0.0.1 only.
     s.push_str("enable-debug-command local\n");
-    if let Some(m) = replicaof {
-        let _ = writeln!(s, "replicaof 127.0.0.1 {m}");
+    if let Some((ip, port)) = replicaof {
+        let _ = writeln!(s, "replicaof {ip} {port}");
     }
     if c.cluster_enabled {
         let k = &c.cluster;
@@ -204,22 +226,13 @@ pub fn redis_conf(
     s
 }
 
-/// sentinel.conf for a Sentinel monitoring the master at `master_port`.
-pub fn sentinel_conf(
-    c: &SentinelConf,
-    port: u16,
-    dir: &Path,
-    log: &Path,
-    master_port: u16,
-) -> String {
+/// sentinel.conf for a Sentinel monitoring the master at `master`.
+pub fn sentinel_conf(c: &SentinelConf, l: &Listen, master: (Ipv4Addr, u16)) -> String {
     let mut s = String::new();
-    common(&mut s, port, dir, log);
+    common(&mut s, l);
     let name = &c.master_name;
-    let _ = writeln!(
-        s,
-        "sentinel monitor {name} 127.0.0.1 {master_port} {}",
-        c.quorum
-    );
+    let (ip, port) = master;
+    let _ = writeln!(s, "sentinel monitor {name} {ip} {port} {}", c.quorum);
     let _ = writeln!(
         s,
         "sentinel down-after-milliseconds {name} {}",
@@ -237,6 +250,15 @@ pub fn sentinel_conf(
 mod tests {
     use super::*;
 
+    fn listen(port: u16) -> Listen<'static> {
+        Listen {
+            port,
+            bind: "127.0.0.1".into(),
+            dir: Path::new("/d"),
+            log: Path::new("/d/log"),
+        }
+    }
+
     #[test]
     fn redis_conf_carries_the_scenario_values() {
         let c = RedisConfig {
@@ -244,13 +266,13 @@ mod tests {
             save: Vec::new(),
             ..RedisConfig::default()
         };
-        let s = redis_conf(&c, 17001, Path::new("/d"), Path::new("/d/log"), Some(17000));
+        let s = redis_conf(&c, &listen(17001), Some((Ipv4Addr::LOCALHOST, 17000)));
         assert!(s.contains("port 17001\nbind 127.0.0.1\ndaemonize no\n"));
         assert!(s.contains("repl-backlog-size 16384\n"));
         assert!(s.contains("save \"\"\n"));
         assert!(s.contains("replicaof 127.0.0.1 17000\n"));
         let d = RedisConfig::default();
-        let s = redis_conf(&d, 17000, Path::new("/d"), Path::new("/d/log"), None);
+        let s = redis_conf(&d, &listen(17000), None);
         assert!(s.contains("save 3600 1 300 100 60 10000\n"));
         assert!(!s.contains("replicaof"));
     }
@@ -259,7 +281,7 @@ mod tests {
     fn sentinel_conf_monitors_the_master() {
         let mut c = SentinelConf::new(0);
         c.down_after = 1000;
-        let s = sentinel_conf(&c, 17003, Path::new("/d"), Path::new("/d/log"), 17000);
+        let s = sentinel_conf(&c, &listen(17003), (Ipv4Addr::LOCALHOST, 17000));
         assert!(s.contains("sentinel monitor mymaster 127.0.0.1 17000 2\n"));
         assert!(s.contains("sentinel down-after-milliseconds mymaster 1000\n"));
     }

@@ -13,6 +13,7 @@ use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadSpec};
 use crate::proto::WriteTag;
 use crate::sim::time::Micros;
 
+use super::net::Endpoint;
 use super::resp::{Conn, Reply};
 
 /// What the client needs to know about the real deployment.
@@ -21,6 +22,10 @@ pub struct Env {
     pub t0: Instant,
     /// Port of each node, by node index (0 for clients).
     pub ports: Vec<u16>,
+    /// How a client reaches each node: its peer-facing address.
+    pub peers: Vec<Endpoint>,
+    /// How the harness reaches each node, whatever the partitions.
+    pub admin: Vec<Endpoint>,
     pub stop: Arc<AtomicBool>,
 }
 
@@ -83,11 +88,14 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
             sentinels,
             master_name,
         } => {
-            let ports: Vec<u16> = sentinels.iter().map(|s| env.ports[*s as usize]).collect();
+            let ends: Vec<Endpoint> = sentinels
+                .iter()
+                .map(|s| env.peers[*s as usize].clone())
+                .collect();
             let name = master_name.to_string();
             let (stop, done) = (env.stop.clone(), done.clone());
             Some(std::thread::spawn(move || {
-                subscribe_switches(&ports, &name, &switch_tx, &[&stop, &done])
+                subscribe_switches(&ends, &name, &switch_tx, &[&stop, &done])
             }))
         }
         Discovery::Direct(_) | Discovery::Cluster(_) => None,
@@ -99,11 +107,11 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
             && let Some(node) = env.node_of_port(port)
             && target.as_ref().is_some_and(|t| t.node != node)
         {
-            target = connect_checked(&env, port, timeout).map(|conn| Target { conn, node });
+            target = connect_checked(&env, node, timeout).map(|conn| Target { conn, node });
         }
         if target.is_none() && env.now() >= reconnect_at {
             target = match &spec.discovery {
-                Discovery::Direct(n) => Conn::connect(env.ports[*n as usize], timeout)
+                Discovery::Direct(n) => Conn::connect(&env.peers[*n as usize], timeout)
                     .ok()
                     .map(|conn| Target { conn, node: *n }),
                 // Cluster workloads are refused before a real run starts.
@@ -240,9 +248,8 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// Connects and checks with ROLE that the node is a master.
-fn connect_checked(env: &Env, port: u16, timeout: Duration) -> Option<Conn> {
-    let _ = env;
-    let mut c = Conn::connect(port, timeout).ok()?;
+fn connect_checked(env: &Env, node: u32, timeout: Duration) -> Option<Conn> {
+    let mut c = Conn::connect(&env.peers[node as usize], timeout).ok()?;
     match c.call(&["ROLE"]).ok()? {
         Reply::Array(Some(items))
             if items.first().and_then(Reply::text).as_deref() == Some("master") =>
@@ -263,12 +270,12 @@ fn resolve(
 ) -> Option<Target> {
     for _ in 0..sentinels.len() {
         let s = sentinels[*idx % sentinels.len()];
-        let answer = Conn::connect(env.ports[s as usize], timeout)
+        let answer = Conn::connect(&env.peers[s as usize], timeout)
             .and_then(|mut c| c.call(&["SENTINEL", "get-master-addr-by-name", name]));
         if let Ok(Reply::Array(Some(a))) = answer
             && let Some(port) = a.get(1).and_then(Reply::text).and_then(|p| p.parse().ok())
             && let Some(node) = env.node_of_port(port)
-            && let Some(conn) = connect_checked(env, port, timeout)
+            && let Some(conn) = connect_checked(env, node, timeout)
         {
             return Some(Target { conn, node });
         }
@@ -279,13 +286,18 @@ fn resolve(
 
 /// Subscribes to `+switch-master` on the first Sentinel that answers and
 /// forwards each new master's port, until `stop`.
-fn subscribe_switches(ports: &[u16], name: &str, tx: &mpsc::Sender<u16>, stop: &[&AtomicBool]) {
+fn subscribe_switches(
+    sentinels: &[Endpoint],
+    name: &str,
+    tx: &mpsc::Sender<u16>,
+    stop: &[&AtomicBool],
+) {
     let stopped = || stop.iter().any(|s| s.load(Ordering::Relaxed));
     let mut i = 0;
     while !stopped() {
-        let port = ports[i % ports.len()];
+        let sentinel = &sentinels[i % sentinels.len()];
         i += 1;
-        let Ok(mut c) = Conn::connect(port, Duration::from_millis(200)) else {
+        let Ok(mut c) = Conn::connect(sentinel, Duration::from_millis(200)) else {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         };
