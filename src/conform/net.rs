@@ -73,6 +73,17 @@ pub fn enter_path(path: &Path) -> std::io::Result<()> {
     .map_err(std::io::Error::from)
 }
 
+/// iproute2's `ip`: on `PATH`, else where Debian puts it (root's `PATH`
+/// may lack the sbin directories).
+pub fn find_ip() -> Option<PathBuf> {
+    super::find_program(None, "ip").or_else(|| {
+        ["/usr/sbin/ip", "/sbin/ip"]
+            .map(PathBuf::from)
+            .into_iter()
+            .find(|p| p.is_file())
+    })
+}
+
 /// The network the real processes of one run share.
 pub enum Net {
     /// Everyone on 127.0.0.1; partitions cannot be applied.
@@ -355,11 +366,7 @@ mod tests {
     #[test]
     fn a_blocked_path_drops_packets_until_the_heal() {
         use std::io::{Read, Write};
-        let Some(ip) = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"]
-            .map(PathBuf::from)
-            .into_iter()
-            .find(|p| p.is_file())
-        else {
+        let Some(ip) = find_ip() else {
             eprintln!("skipped: iproute2 is not installed");
             return;
         };

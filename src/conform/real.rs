@@ -71,13 +71,7 @@ fn network(plan: &Plan, opts: &RealOptions) -> Result<Net, String> {
     if !(opts.netns || partitions(plan)) {
         return Ok(Net::Loopback);
     }
-    let ip = super::find_program(None, "ip")
-        .or_else(|| {
-            ["/usr/sbin/ip", "/sbin/ip"]
-                .map(std::path::PathBuf::from)
-                .into_iter()
-                .find(|p| p.is_file())
-        })
+    let ip = super::net::find_ip()
         .ok_or("partitions need network namespaces, and `ip` (iproute2) is not installed")?;
     Namespaces::create(&ip, plan.nodes.len())
         .map(Net::Namespaces)
