@@ -288,11 +288,11 @@ fn cmd_run(
     if check_determinism {
         return match golden::determinism(&plan, seed) {
             Ok(None) => {
-                println!("deterministic: two runs of seed {seed} produced identical traces");
+                redsim::outln!("deterministic: two runs of seed {seed} produced identical traces");
                 EXIT_OK
             }
             Ok(Some(d)) => {
-                println!("NOT deterministic: {d}");
+                redsim::outln!("NOT deterministic: {d}");
                 EXIT_EXPECTATION_FAILED
             }
             Err(e) => {
@@ -318,12 +318,12 @@ fn cmd_run(
                 eprintln!("{}: cannot write the trace: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }
-            print!("{summary}");
+            redsim::out!("{summary}");
         }
         None => {
-            print!("{rendered}");
+            redsim::out!("{rendered}");
             if format == Format::Text {
-                print!("\n{summary}");
+                redsim::out!("\n{summary}");
             } else {
                 eprint!("{summary}");
             }
@@ -353,7 +353,7 @@ fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
     };
     match redsim::explain::explain(&plan, seed.unwrap_or(plan.seed)) {
         Ok(text) => {
-            print!("{text}");
+            redsim::out!("{text}");
             EXIT_OK
         }
         Err(e) => {
@@ -387,7 +387,7 @@ fn cmd_check(paths: &[PathBuf]) -> u8 {
                 let bad: Vec<_> = o.verdicts.iter().filter(|v| !v.holds).collect();
                 if bad.is_empty() {
                     passed += 1;
-                    println!(
+                    redsim::outln!(
                         "ok     {} ({} expectations)",
                         file.display(),
                         o.verdicts.len()
@@ -395,20 +395,20 @@ fn cmd_check(paths: &[PathBuf]) -> u8 {
                 } else {
                     failed += 1;
                     worst = worst.max(EXIT_EXPECTATION_FAILED);
-                    println!("FAILED {}", file.display());
+                    redsim::outln!("FAILED {}", file.display());
                     for v in bad {
-                        println!("       {} (observed: {})", v.description, v.observed);
+                        redsim::outln!("       {} (observed: {})", v.description, v.observed);
                     }
                 }
             }
             Err(e) => {
                 failed += 1;
                 worst = worst.max(EXIT_SIMULATION_ERROR);
-                println!("ERROR  {}: {e}", file.display());
+                redsim::outln!("ERROR  {}: {e}", file.display());
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    redsim::outln!("{passed} passed, {failed} failed");
     worst
 }
 
@@ -444,17 +444,17 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
     }
     match w.info(n) {
         Some(info) => {
-            print!("{}", info.replace("\r\n", "\n"));
+            redsim::out!("{}", info.replace("\r\n", "\n"));
             EXIT_OK
         }
         None if w.redis(n).is_some() => {
-            println!("{node} is not running at {}", Secs(at));
+            redsim::outln!("{node} is not running at {}", Secs(at));
             EXIT_OK
         }
         None if w.sentinel(n).is_some() => {
             match w.sentinel(n).and_then(|s| s.info()) {
-                Some(info) => print!("{}", info.replace("\r\n", "\n")),
-                None => println!("{node} is not running at {}", Secs(at)),
+                Some(info) => redsim::out!("{}", info.replace("\r\n", "\n")),
+                None => redsim::outln!("{node} is not running at {}", Secs(at)),
             }
             EXIT_OK
         }
@@ -468,7 +468,7 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
 fn cmd_golden(dir: &Path, update: bool, paths: &[PathBuf]) -> u8 {
     match golden::compare_all(dir, paths, update) {
         Ok(report) => {
-            print!("{}", report.text);
+            redsim::out!("{}", report.text);
             if report.mismatches == 0 {
                 EXIT_OK
             } else {
@@ -598,7 +598,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         return EXIT_BAD_INPUT;
     }
     print_fuzz_summary(&summary, started.elapsed().as_secs_f64());
-    println!("summary: {}", summary_file.display());
+    redsim::outln!("summary: {}", summary_file.display());
     if summary.failures.is_empty() {
         EXIT_OK
     } else {
@@ -607,7 +607,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
 }
 
 fn print_fuzz_summary(s: &redsim::fuzz::Summary, wall: f64) {
-    println!(
+    redsim::outln!(
         "{}: {} seeds in {:.1} s ({:.0} seeds/s), {} failing",
         s.scenario,
         s.runs,
@@ -616,14 +616,14 @@ fn print_fuzz_summary(s: &redsim::fuzz::Summary, wall: f64) {
         s.failures.len()
     );
     for (p, n) in &s.per_property {
-        println!("  {p}: {n} failing seeds");
+        redsim::outln!("  {p}: {n} failing seeds");
     }
-    println!("rare paths reached (runs):");
+    redsim::outln!("rare paths reached (runs):");
     for (label, n) in &s.coverage {
-        println!("  {label}: {n}");
+        redsim::outln!("  {label}: {n}");
     }
     for f in &s.failures {
-        println!(
+        redsim::outln!(
             "seed {}: {} — {} (shrunk from {} to {} faults) {}",
             f.seed,
             f.property,
@@ -666,7 +666,7 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
                 return EXIT_BAD_INPUT;
             }
         }
-        None => println!("{json}"),
+        None => redsim::outln!("{json}"),
     }
     if merged.failures.is_empty() {
         EXIT_OK
@@ -724,17 +724,17 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
         .max()
         .unwrap_or(0);
     for (topic, groups) in topics {
-        println!("{topic}/");
+        redsim::outln!("{topic}/");
         for (sub, entries) in groups {
             let indent = if sub.is_empty() {
                 "  "
             } else {
-                println!("  {sub}:");
+                redsim::outln!("  {sub}:");
                 "    "
             };
             for (name, about) in entries {
                 let about: String = about.chars().take(100).collect();
-                println!("{indent}{name:<width$}  {about}");
+                redsim::outln!("{indent}{name:<width$}  {about}");
             }
         }
     }
@@ -750,7 +750,7 @@ fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u
     match output::run(&plan, req) {
         Ok(files) => {
             for f in files {
-                println!("wrote {f}");
+                redsim::outln!("wrote {f}");
             }
             EXIT_OK
         }
@@ -854,7 +854,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         let _ = std::fs::remove_dir_all(&opts.root);
     }
     let table = conform::render(&outcomes);
-    print!("{table}");
+    redsim::out!("{table}");
     if let Some(out) = &args.out
         && let Err(e) = std::fs::write(out, &table)
     {

@@ -879,3 +879,20 @@ fn list_groups_the_interview_library_by_topic_with_questions() {
         .stdout_has("How does Sentinel pick the new master?")
         .stdout_has("  claims in the notes:\n");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_redsim_quietly() {
+    // `redsim run … | head -1`: the pipe closes while redsim still writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(["run", "scenarios/sentinel/master-crash-failover.toml"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the redsim binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("redsim ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -125,19 +125,22 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
         let path = args.out.join(name);
         std::fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!(
+    crate::outln!(
         "{}: {} values x {} seeds of {}",
         base.name,
         values.len(),
         seeds.len(),
         p.key
     );
-    println!(
+    crate::outln!(
         "{:>14}  {:>9}  {:>18}  {:>14}",
-        "value", "failovers", "failover s (med)", "lost (median)"
+        "value",
+        "failovers",
+        "failover s (med)",
+        "lost (median)"
     );
     for s in &sums {
-        println!(
+        crate::outln!(
             "{:>14}  {:>4}/{:<4}  {:>18}  {:>14}",
             p.display(s.value),
             s.failovers,
@@ -150,9 +153,9 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     }
     let errors = rows.iter().filter(|r| r.error.is_some()).count();
     if errors > 0 {
-        println!("{errors} run(s) stopped early (see the error column of runs.csv)");
+        crate::outln!("{errors} run(s) stopped early (see the error column of runs.csv)");
     }
-    println!(
+    crate::outln!(
         "wrote {}/runs.csv, summary.csv, plot.svg",
         args.out.display()
     );
