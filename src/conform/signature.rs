@@ -642,4 +642,40 @@ mod tests {
             &Value::Exact("slots DIFFER from the keys; to master".into())
         );
     }
+
+    #[test]
+    fn cluster_timings_run_from_the_fault_to_the_first_fail_and_win() {
+        let mut obs = observed();
+        let log = |t, n, d: &str| ev(t, n, Source::Log, "", d);
+        let fail = |t, n| log(t, n, "Marking node abc as failing (quorum reached).");
+        obs.events.extend([
+            fail(5, 1),
+            fail(40, 1),
+            fail(44, 2),
+            log(45, 2, "Failover election won: I'm the new master."),
+            log(60, 1, "Failover election won: I'm the new master."),
+        ]);
+        obs.events.sort_by_key(|e| e.t);
+        let sig = extract(&obs, &spec(true));
+        // The fault is the kill at 10: a FAIL before it does not count.
+        assert_eq!(
+            get(&sig, "fault → FAIL (quorum reached)"),
+            &Value::Timing(Some(30))
+        );
+        assert_eq!(
+            get(&sig, "fault → failover election won"),
+            &Value::Timing(Some(35))
+        );
+        // A run without a failover has neither.
+        obs.events.retain(|e| e.source != Source::Log || e.t < 40);
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(&sig, "fault → FAIL (quorum reached)"),
+            &Value::Timing(None)
+        );
+        assert_eq!(
+            get(&sig, "fault → failover election won"),
+            &Value::Timing(None)
+        );
+    }
 }

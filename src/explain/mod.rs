@@ -85,13 +85,16 @@ fn collapse(lines: Vec<Line>) -> Vec<Step> {
     // For each node, the index of its last step, to fold repeats into.
     let mut last_of: std::collections::BTreeMap<String, usize> = Default::default();
     for l in lines {
-        // A recent step (the last few, within a second) with the same key.
+        // A recent step (the last few, within a second of the last node
+        // told in it) with the same key: processes whose timers beat at
+        // different phases take the same step over a second or two.
         let mergeable = l.merge.as_ref().and_then(|_| {
             let from = steps.len().saturating_sub(MERGE_WINDOW);
             (from..steps.len()).rev().find(|&i| {
                 let s = &steps[i];
+                let latest = s.also.last().map_or(s.line.t, |(_, t)| *t);
                 s.line.merge == l.merge
-                    && l.t.saturating_sub(s.line.t) <= 1_000_000
+                    && l.t.saturating_sub(latest) <= 1_000_000
                     && s.line.who != l.who
                     && !s.also.iter().any(|(w, _)| *w == l.who)
             })

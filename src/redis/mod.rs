@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 
 use crate::proto::{Cmd, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
+use crate::sim::time::{Micros, secs};
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
 use backlog::Backlog;
@@ -146,6 +146,9 @@ pub struct Proc {
     clients: IndexMap<ConnId, ClientConn, rustc_hash::FxBuildHasher>,
     pub replica: Option<ReplicaSide>,
     cronloops: u64,
+    /// After the boot-time serverCron of a first start: the delay to the
+    /// next one and its cronloops (see [`cron_resume`]); taken once.
+    cron_resume: Option<(Micros, u64)>,
     pub good_replicas: u32,
     dirty: u64,
     lastsave: u64,
@@ -242,6 +245,14 @@ impl RedisServer {
     }
 }
 
+/// For a process started `lead` µs before time zero whose boot-time
+/// serverCron ran at 1 ms: the delay to its next cron, on the grid of one
+/// started at `-lead`, and the cronloops that cron has there.
+fn cron_resume(lead: Micros, period: Micros) -> (Micros, u64) {
+    let loops = lead / period + 1;
+    (loops * period - lead, loops)
+}
+
 /// Applies a write command to a dataset; true if it changed the dataset.
 pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
     match cmd {
@@ -260,12 +271,16 @@ impl Node for RedisServer {
     type Admin = Admin;
 
     fn on_start(&mut self, ctx: &mut Ctx_<'_>) {
-        let p = Proc::boot(self, ctx);
-        self.proc = Some(p);
+        let mut p = Proc::boot(self, ctx);
         // initServer() schedules the first serverCron 1 ms after start; its
         // cronloops starts at 0, so replicationCron runs right away (a
-        // replica connects to its master at once) and then once a second
-        // from the start.
+        // replica connects to its master at once) and then once a second.
+        // On the first start the crons after it keep the phase of a process
+        // started up to a second (replicationCron's period) before time zero.
+        p.cron_resume = ctx
+            .boot_lead(secs(1))
+            .map(|lead| cron_resume(lead, p.cfg.cron_period()));
+        self.proc = Some(p);
         ctx.set_timer(1_000, T_CRON);
     }
 
@@ -277,11 +292,25 @@ impl Node for RedisServer {
         let (kind, arg) = (tok & 0xff, tok >> 8);
         match kind {
             T_CRON => {
+                // run_with_period(100) tests cronloops before serverCron
+                // increments it.
+                let cluster_every = (p.cfg.hz / 10).max(1);
+                let cluster_due = p.cronloops.is_multiple_of(cluster_every);
                 p.server_cron(ctx, &mut env);
-                if p.cfg.cluster_enabled && p.cronloops.is_multiple_of((p.cfg.hz / 10).max(1)) {
+                if p.cfg.cluster_enabled && cluster_due {
                     p.cluster_cron(ctx, &mut env);
                 }
-                ctx.set_timer(p.cfg.cron_period(), T_CRON);
+                let next = match p.cron_resume.take() {
+                    Some((delay, loops)) => {
+                        p.cronloops = loops;
+                        if let Some(c) = p.cluster.as_mut() {
+                            c.resume_cron(loops.div_ceil(cluster_every));
+                        }
+                        delay
+                    }
+                    None => p.cfg.cron_period(),
+                };
+                ctx.set_timer(next, T_CRON);
             }
             T_CHILD_DONE => p.child_done(ctx, &mut env, arg),
             T_BULK_SENT => p.bulk_sent(ctx, &mut env, arg as ConnId),
@@ -485,6 +514,7 @@ impl Proc {
             clients: IndexMap::default(),
             replica: None,
             cronloops: 0,
+            cron_resume: None,
             good_replicas: 0,
             dirty: 0,
             lastsave: now_s,
@@ -1017,5 +1047,24 @@ impl Proc {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cron_resume;
+    use crate::sim::time::ms;
+
+    #[test]
+    fn crons_resume_on_the_grid_of_an_earlier_start() {
+        // Started 350 ms before time zero: crons at -349, -249, -149, -49
+        // (cronloops 0..=3), so after the boot-time run at 1 ms the next one
+        // is at 51 ms with cronloops 4, and replicationCron (cronloops 10)
+        // comes at 651 ms.
+        assert_eq!(cron_resume(ms(350), ms(100)), (ms(50), 4));
+        // A whole second before: the grid of a start at zero, one second on.
+        assert_eq!(cron_resume(ms(1000), ms(100)), (ms(100), 11));
+        // Just before: the next cron is almost a full period away.
+        assert_eq!(cron_resume(1, ms(100)), (ms(100) - 1, 1));
     }
 }

@@ -108,6 +108,9 @@ struct NodeMeta<M> {
     pending: Vec<Ev<M>>,
     conns: Vec<ConnId>,
     rng: Rng,
+    /// Drawn from once, at the first start (see [`Ctx::boot_lead`]): a
+    /// stream of its own, so that the draw shifts no other.
+    boot_phase: Rng,
     /// Past deaths: (time, power loss). Packets the process had not yet
     /// pushed out may die with it.
     deaths: Vec<(Micros, bool)>,
@@ -162,6 +165,22 @@ impl<M: WireSize> Ctx<'_, M> {
 
     pub fn rng(&mut self) -> &mut Rng {
         &mut self.k.meta[self.node as usize].rng
+    }
+
+    /// On the process's first start, how long before time zero it was
+    /// started, drawn from its `boot-phase/<name>` stream uniformly in
+    /// `1..=cycle` µs; `None` on a restart.
+    ///
+    /// Every process starts at time zero, but real ones were started one
+    /// after another, at instants unrelated to the scenario's clock, so their
+    /// periodic timers beat out of step. A node runs its boot-time work at
+    /// time zero and then times its periodic work as if it had booted this
+    /// long before, so that a fault at a scripted instant meets each process
+    /// at its own phase.
+    pub fn boot_lead(&mut self, cycle: Micros) -> Option<Micros> {
+        use rand::RngExt as _;
+        let m = &mut self.k.meta[self.node as usize];
+        (m.incarnation == 1).then(|| m.boot_phase.random_range(1..=cycle.max(1)))
     }
 
     pub fn set_timer(&mut self, delay: Micros, token: u64) {
@@ -394,6 +413,7 @@ where
             .into_iter()
             .map(|name| NodeMeta {
                 rng: rng::stream(seed, &format!("node/{name}")),
+                boot_phase: rng::stream(seed, &format!("boot-phase/{name}")),
                 alive: false,
                 paused: false,
                 incarnation: 0,

@@ -208,6 +208,12 @@ pub struct ClusterState {
 }
 
 impl ClusterState {
+    /// Sets clusterCron()'s call count, for a process whose crons resume on
+    /// the grid of an earlier start (see `cron_resume`).
+    pub(in crate::redis) fn resume_cron(&mut self, calls: u64) {
+        self.iteration = calls;
+    }
+
     /// Builds the table from nodes.conf (clusterLoadConfig()).
     pub fn load(myself: NodeId, ids: &[RunId], conf: &NodesConf, rng: Rng) -> ClusterState {
         let mut owner = Box::new([NO_OWNER; SLOTS]);
