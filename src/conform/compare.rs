@@ -1,8 +1,8 @@
 //! Field-by-field comparison of a real signature with the simulator's over
 //! several seeds. Exact fields must equal a value the simulator produced
 //! (the table says on how many seeds); timings must fall inside the
-//! simulator's range over seeds, and the simulator's median within 20% of
-//! the real value.
+//! simulator's range over seeds (widened by the slack), and the simulator's
+//! median within 20% of the real value, or within the slack of it.
 
 use crate::sim::time::Micros;
 
@@ -143,7 +143,9 @@ fn timing(real: Option<Micros>, sim: &[&Value], slack: Micros) -> (String, Strin
         return (real_s, sim_s, false, "DIFFERS: some seeds never".into());
     }
     let off = (median as f64 - r as f64).abs() / (r.max(1) as f64);
-    let median_ok = off <= 0.20;
+    // 20% of a timing under a second or so is less than the host's own
+    // noise: there, a median within the slack is as close as can be asked.
+    let median_ok = off <= 0.20 || median.abs_diff(r) <= slack;
     let in_range = (lo..=hi).contains(&r);
     let in_slack = (lo.saturating_sub(slack)..=hi + slack).contains(&r);
     let verdict = match (in_range, in_slack, median_ok) {
@@ -214,6 +216,15 @@ mod tests {
         let r = compare(&sig(Value::Timing(Some(600_000))), &wide, 0);
         assert!(!r[0].ok);
         assert!(r[0].verdict.starts_with("MEDIAN OFF"));
+        // A short timing: 50% off the median, but within the slack of it.
+        let short: Vec<Signature> = [4_000, 47_000, 61_000]
+            .iter()
+            .map(|t| sig(Value::Timing(Some(*t))))
+            .collect();
+        let r = compare(&sig(Value::Timing(Some(24_000))), &short, 25_000);
+        assert!(r[0].ok, "{r:?}");
+        let r = compare(&sig(Value::Timing(Some(24_000))), &short, 10_000);
+        assert!(r[0].verdict.starts_with("MEDIAN OFF"), "{r:?}");
         // Never on both sides agrees; never on one side does not.
         assert!(compare(&sig(Value::Timing(None)), &[sig(Value::Timing(None))], 0)[0].ok);
         assert!(!compare(&sig(Value::Timing(None)), &sims, 0)[0].ok);

@@ -4,6 +4,7 @@
 //! [`signature`] extracts the outcome signature from it and [`compare`]
 //! judges real against simulated over several seeds.
 
+pub mod clock;
 pub mod compare;
 pub mod net;
 pub mod observe;

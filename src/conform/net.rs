@@ -149,9 +149,11 @@ impl Net {
                 let mut args = vec!["netns".into(), "exec".into(), ns.name(node)];
                 args.push(launch.program.display().to_string());
                 args.extend(launch.args.iter().cloned());
+                // `ip netns exec` hands its environment on.
                 Launch {
                     program: ns.ip_cmd.clone(),
                     args,
+                    env: launch.env.clone(),
                 }
             }
         }
@@ -357,6 +359,7 @@ mod tests {
         let l = Launch {
             program: "/usr/bin/redis-server".into(),
             args: vec!["redis.conf".into()],
+            env: Vec::new(),
         };
         assert_eq!(net.launch(3, &l).args, l.args);
         assert!(net.admin(3, 17003).netns.is_none());

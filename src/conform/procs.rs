@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 pub struct Launch {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Environment added to the harness's (libfaketime's, for a process
+    /// whose clock the scenario jumps).
+    pub env: Vec<(String, String)>,
 }
 
 /// Running children by node index, and connections kept open until the
@@ -27,6 +30,7 @@ impl Procs {
         let child = Command::new(&l.program)
             .args(&l.args)
             .env("TZ", "UTC")
+            .envs(l.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -19,6 +19,7 @@ use crate::scenario::{Action, NodeKind, Plan};
 use crate::sim::time::Micros;
 use crate::trace::{Event, Level, Source};
 
+use super::clock::FakeClocks;
 use super::net::{Endpoint, Namespaces, Net};
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::Procs;
@@ -41,14 +42,18 @@ pub struct RealOptions {
 }
 
 /// Why an action cannot be performed on real processes, if it cannot.
-/// Partitions can, in network namespaces.
-pub fn unsupported(a: &Action) -> Option<&'static str> {
+/// Partitions can, in network namespaces; a Sentinel's clock jumps, with
+/// libfaketime.
+pub fn unsupported(plan: &Plan, a: &Action) -> Option<String> {
     match a {
-        Action::Crash(_) => Some("a power loss (no FIN, lost page cache) cannot be caused here"),
+        Action::Crash(_) => {
+            Some("a power loss (no FIN, lost page cache) cannot be caused here".into())
+        }
         Action::Link { .. } => Some(
-            "link latency and loss are not applied to real processes (this kernel has no netem)",
+            "link latency and loss are not applied to real processes (this kernel has no netem)"
+                .into(),
         ),
-        Action::ClockJump { .. } => Some("a real process's clock cannot be moved alone"),
+        Action::ClockJump { .. } => super::clock::unsupported(plan, a),
         _ => None,
     }
 }
@@ -97,7 +102,7 @@ pub fn addresses(plan: &Plan, nodes: &[RealNode], net: &Net) -> Addresses {
 /// One real run of `plan`.
 pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<Observed, String> {
     for (_, a) in &plan.faults {
-        if let Some(why) = unsupported(a) {
+        if let Some(why) = unsupported(plan, a) {
             return Err(format!(
                 "{}: cannot run for real: {why}; mark it `[conform] real = false` with a reason",
                 plan.name
@@ -108,7 +113,8 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     let mut net = network(plan, opts)?;
-    let nodes = topo.layout(plan, opts.port_base, &root, &opts.bins, &net)?;
+    let mut nodes = topo.layout(plan, opts.port_base, &root, &opts.bins, &net)?;
+    let mut clocks = FakeClocks::prepare(plan, &mut nodes, &root)?;
     for r in nodes.iter().filter(|_| matches!(net, Net::Loopback)) {
         if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
             return Err(format!(
@@ -118,7 +124,7 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
         }
     }
     let mut procs = Procs::default();
-    let result = drive(plan, &nodes, &mut procs, &mut net);
+    let result = drive(plan, &nodes, &mut procs, &mut net, &mut clocks);
     procs.stop_all();
     let addrs = addresses(plan, &nodes, &net);
     // The namespaces go only once nothing runs in them.
@@ -160,6 +166,7 @@ fn drive(
     nodes: &[RealNode],
     procs: &mut Procs,
     net: &mut Net,
+    clocks: &mut FakeClocks,
 ) -> Result<Driven, String> {
     let real = |n: usize| nodes.iter().find(|r| r.node == n);
     // One at a time, each answering before the next starts: a master's
@@ -268,7 +275,7 @@ fn drive(
                 event: name.into(),
                 detail,
             });
-            if let Err(e) = apply(plan, action, procs, net, &real, &env) {
+            if let Err(e) = apply(plan, action, procs, net, clocks, &real, &env) {
                 failure = Some(e);
                 break;
             }
@@ -385,9 +392,15 @@ fn create_cluster(
 }
 
 /// `INFO replication` of the server at `at`, if it answers.
+/// A server's `INFO replication`, or a Sentinel's `INFO sentinel` (a
+/// Sentinel has no replication section).
 fn info_of(at: &Endpoint) -> Option<String> {
     let mut c = Conn::connect(at, IO).ok()?;
-    c.call(&["INFO", "replication"]).ok()?.text()
+    let text = c.call(&["INFO", "replication"]).ok()?.text()?;
+    if !text.trim().is_empty() {
+        return Some(text);
+    }
+    c.call(&["INFO", "sentinel"]).ok()?.text()
 }
 
 /// The trace event a scripted action is recorded as, worded as the
@@ -452,6 +465,16 @@ fn describe(plan: &Plan, a: &Action) -> (u32, &'static str, String) {
             "heal",
             "all partitions healed".into(),
         ),
+        Action::ClockJump { node, by } => (
+            node as u32,
+            "clock-jump",
+            format!(
+                "{}'s clock jumps {}{}",
+                name(node),
+                if by < 0 { "-" } else { "+" },
+                crate::sim::time::format_duration(by.unsigned_abs())
+            ),
+        ),
         _ => (plan.nodes.len() as u32, "unsupported", String::new()),
     }
 }
@@ -468,6 +491,7 @@ fn apply<'a>(
     a: &Action,
     procs: &mut Procs,
     net: &mut Net,
+    clocks: &mut FakeClocks,
     real: &dyn Fn(usize) -> Option<&'a RealNode>,
     env: &Env,
 ) -> Result<(), String> {
@@ -486,6 +510,7 @@ fn apply<'a>(
             procs.spawn(n, &node(n)?.launch)?;
         }
         Action::Pause(n) => procs.signal(n, "STOP")?,
+        Action::ClockJump { node: n, by } => clocks.jump(n, by)?,
         Action::Resume(n) => procs.signal(n, "CONT")?,
         Action::ReplicaOf { node: n, master } => {
             let mut c = Conn::connect(&env.admin[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
@@ -729,9 +754,23 @@ mod tests {
 
     #[test]
     fn faults_that_cannot_be_real_say_why() {
-        assert!(unsupported(&Action::Heal).is_none());
-        assert!(unsupported(&Action::Crash(0)).is_some());
-        assert!(unsupported(&Action::Kill(0)).is_none());
-        assert!(unsupported(&Action::Pause(1)).is_none());
+        let plan = crate::scenario::parse(
+            "t.toml",
+            "name = \"t\"\nduration = \"1s\"\n[topology]\nmasters = 1\nreplicas = 1\nsentinels = 1\n",
+        )
+        .expect("a valid scenario");
+        let sentinel = plan.node_index("sentinel-1").expect("sentinel-1");
+        assert!(unsupported(&plan, &Action::Heal).is_none());
+        let server_jump = Action::ClockJump { node: 0, by: 1 };
+        let why = unsupported(&plan, &server_jump).expect("a server's clock is not jumped");
+        assert!(why.contains("only a Sentinel's clock"), "{why}");
+        let sentinel_jump = Action::ClockJump {
+            node: sentinel,
+            by: 1,
+        };
+        assert!(unsupported(&plan, &sentinel_jump).is_none() || std::env::var_os("CC").is_some());
+        assert!(unsupported(&plan, &Action::Crash(0)).is_some());
+        assert!(unsupported(&plan, &Action::Kill(0)).is_none());
+        assert!(unsupported(&plan, &Action::Pause(1)).is_none());
     }
 }

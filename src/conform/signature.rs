@@ -159,6 +159,9 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             value: Value::Timing(since("Failover election won", "")),
         });
     }
+    if spec.compares("tilt") {
+        tilt(obs, fault, &mut sig);
+    }
     if spec.compares("checkpoints") {
         for (c, s) in spec.checkpoints.iter().zip(&obs.samples) {
             for f in &c.fields {
@@ -187,6 +190,53 @@ fn first_fault(events: &[Event]) -> Micros {
         .iter()
         .find(|e| e.source == Source::Sim)
         .map_or(0, |e| e.t)
+}
+
+/// TILT: each Sentinel's `±tilt` events in order, every failure
+/// detection after the fault (TILT must hold them back), and the times
+/// from the fault to the first `+tilt` and the first `-tilt`.
+fn tilt(obs: &Observed, fault: Micros, sig: &mut Signature) {
+    let after: Vec<&Event> = obs
+        .events
+        .iter()
+        .filter(|e| e.source == Source::Sentinel && e.t >= fault)
+        .collect();
+    let mut per_sentinel: Vec<(u32, Vec<&str>)> = Vec::new();
+    for e in after
+        .iter()
+        .filter(|e| matches!(e.event.as_ref(), "+tilt" | "-tilt"))
+    {
+        match per_sentinel.iter_mut().find(|(n, _)| *n == e.node) {
+            Some((_, evs)) => evs.push(e.event.as_ref()),
+            None => per_sentinel.push((e.node, vec![e.event.as_ref()])),
+        }
+    }
+    per_sentinel.sort_by_key(|(n, _)| *n);
+    let text: Vec<String> = per_sentinel
+        .iter()
+        .map(|(n, evs)| format!("{} {}", obs.names[*n as usize], evs.join(" ")))
+        .collect();
+    sig.push(exact("tilt", "±tilt per Sentinel", text.join(", ")));
+    let mut downs: Vec<String> = after
+        .iter()
+        .filter(|e| matches!(e.event.as_ref(), "+sdown" | "+odown"))
+        .map(|e| format!("{} {} {}", obs.names[e.node as usize], e.event, e.detail))
+        .collect();
+    downs.sort();
+    downs.dedup();
+    sig.push(exact(
+        "tilt",
+        "+sdown/+odown after the fault",
+        downs.join(" | "),
+    ));
+    for ev in ["+tilt", "-tilt"] {
+        let t = after.iter().find(|e| e.event == ev).map(|e| e.t - fault);
+        sig.push(Field {
+            group: "tilt",
+            name: format!("fault → {ev}"),
+            value: Value::Timing(t),
+        });
+    }
 }
 
 /// The Sentinel that led the last failover: the last to announce
@@ -676,6 +726,45 @@ mod tests {
         assert_eq!(
             get(&sig, "fault → failover election won"),
             &Value::Timing(None)
+        );
+    }
+
+    #[test]
+    fn tilt_lists_each_sentinels_tilts_and_times_them_from_the_fault() {
+        let mut obs = observed();
+        let sen = |t, n, e: &str, d: &str| ev(t, n, Source::Sentinel, e, d);
+        // Replace the kill with a clock jump on sentinel-1 at 10.
+        obs.events.retain(|e| e.t < 10);
+        obs.events.extend([
+            ev(
+                10,
+                3,
+                Source::Sim,
+                "clock-jump",
+                "sentinel-1's clock jumps +30s",
+            ),
+            sen(12, 3, "+tilt", "#tilt mode entered"),
+            sen(42, 3, "-tilt", "#tilt mode exited"),
+        ]);
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(&sig, "±tilt per Sentinel"),
+            &Value::Exact("sentinel-1 +tilt -tilt".into())
+        );
+        assert_eq!(
+            get(&sig, "+sdown/+odown after the fault"),
+            &Value::Exact("".into())
+        );
+        assert_eq!(get(&sig, "fault → +tilt"), &Value::Timing(Some(2)));
+        assert_eq!(get(&sig, "fault → -tilt"), &Value::Timing(Some(32)));
+        // A Sentinel that acted during TILT shows in the detections.
+        obs.events
+            .push(sen(20, 3, "+sdown", "master mymaster master"));
+        obs.events.sort_by_key(|e| e.t);
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(&sig, "+sdown/+odown after the fault"),
+            &Value::Exact("sentinel-1 +sdown master mymaster master".into())
         );
     }
 }

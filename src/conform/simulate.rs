@@ -44,7 +44,10 @@ pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
         .unwrap_or_default();
     for c in &checkpoints {
         w.run_until(c.at)?;
-        let info = w.info(c.node);
+        // A server's INFO replication, or a Sentinel's INFO sentinel.
+        let info = w
+            .info(c.node)
+            .or_else(|| w.sentinel(c.node).and_then(|s| s.info()));
         let master_info = |name: &str| plan.node_index(name).and_then(|m| w.info(m));
         samples.push(Sample {
             at: c.at,

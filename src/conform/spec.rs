@@ -46,10 +46,12 @@ pub const FIELDS: &[&str] = &[
     "cluster-elections",
     "cluster-timings",
     "moved",
+    "tilt",
 ];
 
-/// Compared unless `compare` says otherwise: all but `acked-writes`, whose
-/// count is exact only where no failover window decides it.
+/// Compared unless `compare` says otherwise: the Sentinel and replication
+/// groups, but not `acked-writes`, whose count is exact only where no
+/// failover window decides it; Cluster and TILT scenarios name theirs.
 pub const DEFAULT_FIELDS: &[&str] = &[
     "sentinel-events",
     "promoted",
@@ -62,7 +64,8 @@ pub const DEFAULT_FIELDS: &[&str] = &[
 
 /// INFO replication fields a checkpoint can read, plus two derived ones:
 /// `master_node` (master_host:master_port as a node name) and `in_sync`
-/// (the replica's offset equals its master's).
+/// (the replica's offset equals its master's), and a Sentinel's
+/// `sentinel_tilt`.
 pub const INFO_FIELDS: &[&str] = &[
     "role",
     "connected_slaves",
@@ -80,6 +83,7 @@ pub const INFO_FIELDS: &[&str] = &[
     "min_slaves_good_slaves",
     "master_node",
     "in_sync",
+    "sentinel_tilt",
 ];
 
 /// One INFO checkpoint: read `fields` of `node` at `at`.
@@ -114,10 +118,12 @@ impl ConformSpec {
 }
 
 /// Validates `[conform]`; `err` builds a file:line:col error from a span.
+/// The first `n_servers` of `names` are the Redis servers and Sentinels,
+/// whose INFO a checkpoint may read.
 pub fn build(
     raw: &RawConform,
     names: &[String],
-    n_redis: usize,
+    n_servers: usize,
     duration: Micros,
     err: &dyn Fn(Range<usize>, String) -> ScenarioError,
 ) -> Result<ConformSpec, ScenarioError> {
@@ -168,8 +174,8 @@ pub fn build(
                 format!("`{}` is after the end of the run", c.at.get_ref()),
             ));
         }
-        let redis: Vec<&str> = names[..n_redis].iter().map(String::as_str).collect();
-        let node = one_of(&c.node, &redis, "Redis node", err)?;
+        let servers: Vec<&str> = names[..n_servers].iter().map(String::as_str).collect();
+        let node = one_of(&c.node, &servers, "Redis server or Sentinel", err)?;
         let mut fields = Vec::new();
         for f in &c.fields {
             one_of(f, INFO_FIELDS, "checkpoint field", err)?;

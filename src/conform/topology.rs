@@ -104,6 +104,7 @@ impl Topology for Replication {
                     &Launch {
                         program,
                         args: vec![conf_path.display().to_string()],
+                        env: Vec::new(),
                     },
                 ),
             });

@@ -909,7 +909,7 @@ impl Builder<'_> {
             .conform
             .as_ref()
             .map(|c| {
-                crate::conform::spec::build(c, &names, n_redis, duration, &|span, m| {
+                crate::conform::spec::build(c, &names, n_servers, duration, &|span, m| {
                     self.err(span, m)
                 })
             })
