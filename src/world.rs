@@ -313,12 +313,7 @@ impl World {
                 }
             }
             Action::ClockJump { node, by } => {
-                let sign = if by < 0 { "-" } else { "+" };
-                let d = format!(
-                    "{}'s clock jumps {sign}{}",
-                    self.name(node),
-                    format_duration(by.unsigned_abs())
-                );
+                let d = crate::sim::time::clock_jump_text(self.name(node), by);
                 k(self, node, "clock-jump", d);
                 self.sim.clock_jump(node as NodeId, by);
             }

@@ -21,7 +21,7 @@ use super::topology::RealNode;
 const SHIM_SOURCE: &str = include_str!("clock_shift.c");
 
 /// The C compiler: `$CC`, else `cc` on the PATH.
-fn compiler() -> Option<PathBuf> {
+pub(super) fn compiler() -> Option<PathBuf> {
     if let Some(cc) = std::env::var_os("CC") {
         return Some(cc.into());
     }

@@ -123,6 +123,16 @@ pub fn format_duration(d: Micros) -> String {
     }
 }
 
+/// The words a clock jump is traced with, by the simulator and by the
+/// conformance harness alike: "sentinel-1's clock jumps +30s".
+pub fn clock_jump_text(node: &str, by: i64) -> String {
+    let sign = if by < 0 { '-' } else { '+' };
+    format!(
+        "{node}'s clock jumps {sign}{}",
+        format_duration(by.unsigned_abs())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
