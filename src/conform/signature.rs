@@ -201,17 +201,16 @@ fn tilt(obs: &Observed, fault: Micros, sig: &mut Signature) {
         .iter()
         .filter(|e| e.source == Source::Sentinel && e.t >= fault)
         .collect();
-    let mut per_sentinel: Vec<(u32, Vec<&str>)> = Vec::new();
+    let mut per_sentinel: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
     for e in after
         .iter()
         .filter(|e| matches!(e.event.as_ref(), "+tilt" | "-tilt"))
     {
-        match per_sentinel.iter_mut().find(|(n, _)| *n == e.node) {
-            Some((_, evs)) => evs.push(e.event.as_ref()),
-            None => per_sentinel.push((e.node, vec![e.event.as_ref()])),
-        }
+        per_sentinel
+            .entry(e.node)
+            .or_default()
+            .push(e.event.as_ref());
     }
-    per_sentinel.sort_by_key(|(n, _)| *n);
     let text: Vec<String> = per_sentinel
         .iter()
         .map(|(n, evs)| format!("{} {}", obs.names[*n as usize], evs.join(" ")))
