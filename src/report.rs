@@ -128,6 +128,9 @@ pub fn summary(outcome: &RunOutcome) -> String {
     if let Some(a) = &w.plan.answer {
         let _ = writeln!(s, "answer:   {a}");
     }
+    for warning in &w.warnings {
+        let _ = writeln!(s, "warning: {warning}");
+    }
     for n in 0..w.plan.nodes.len() {
         if let Some(p) = w.proc(n) {
             let _ = writeln!(
@@ -272,7 +275,7 @@ fn failover_summary(w: &World, s: &mut String) {
         }
     }
     let history = w.history();
-    if let Some(gap) = timeline::longest_write_gap(&history, fault) {
+    if let Some(gap) = w.write_unavailability() {
         let _ = writeln!(
             s,
             "longest time without an acknowledged write: {} (from {} to {})",
@@ -281,11 +284,7 @@ fn failover_summary(w: &World, s: &mut String) {
             Secs(gap.to)
         );
     }
-    let redis: Vec<u32> = (0..w.plan.nodes.len())
-        .filter(|&n| w.redis(n).is_some())
-        .map(|n| n as u32)
-        .collect();
-    for (a, b, win) in w.two_writable_masters(&history, &redis, fault) {
+    for (a, b, win) in w.two_writable_masters(&history) {
         let _ = writeln!(
             s,
             "two masters acknowledged writes: {} and {} between {} and {}",

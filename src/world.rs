@@ -3,15 +3,19 @@
 
 use std::rc::Rc;
 
+use crate::check::availability;
 use crate::check::lost::{LostWrite, lost_acked_writes};
+use crate::check::split_brain::{self, Ack, TenureStart};
+use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
 use crate::client::cluster::ClusterClient;
 use crate::client::reshard::{ReshardJob, Resharder};
-use crate::client::{Discovery, Op, Outcome, WorkloadClient};
+use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadClient};
 use crate::proto::Msg;
 use crate::redis::cluster::failover::FailoverMode;
 use crate::redis::dataset::Dataset;
 use crate::redis::{self, Admin, Directory, RedisServer};
+use crate::scenario::liveness::{self, Liveness};
 use crate::scenario::{Action, NodeKind, Plan};
 use crate::sentinel::Sentinel;
 use crate::sim::net::{ConnId, LinkParams, NodeId};
@@ -102,6 +106,9 @@ pub struct World {
     pub dir: Rc<Directory>,
     /// A recording observer, if any (see [`run_observed`]).
     pub observer: Option<Box<dyn Observer>>,
+    /// Scripted actions that were not applied because they would have
+    /// changed nothing (shown in the summary).
+    pub warnings: Vec<String>,
 }
 
 impl World {
@@ -183,6 +190,7 @@ impl World {
             names,
             dir,
             observer: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -235,6 +243,25 @@ impl World {
     }
 
     pub fn apply(&mut self, action: &Action) {
+        if let Some(n) = liveness::process_target(action) {
+            let now = match self.sim.process_state(n as NodeId) {
+                (false, _) => Liveness::Down,
+                (true, true) => Liveness::Stopped,
+                (true, false) => Liveness::Running,
+            };
+            if let Err(no) = liveness::judge(now, action) {
+                // Scenario files cannot script this and the fuzzer never
+                // draws it; a fault that does nothing is not logged as done.
+                self.warnings.push(format!(
+                    "{} of {} at {} does nothing: {}; not applied",
+                    no.what,
+                    self.name(n),
+                    Secs(self.sim.now()),
+                    no.reason
+                ));
+                return;
+            }
+        }
         let k = |s: &mut Self, node: usize, event: &'static str, detail: String| {
             s.sim.kernel.log_sim(node as u32, event, detail);
         };
@@ -533,34 +560,94 @@ impl World {
         lost_acked_writes(&self.history(), data)
     }
 
-    /// Windows in which two nodes acknowledged writes to the same data
-    /// (in a cluster: to keys of the same slot, outside a reshard of it).
-    pub fn two_writable_masters(
-        &self,
-        history: &[&Op],
-        nodes: &[u32],
-        from: Micros,
-    ) -> Vec<(u32, u32, crate::check::timeline::Window)> {
-        if self.plan.cluster.is_some() {
-            // During a reshard a slot's source and target both serve it
-            // (each key on one of them): writes to the moving slots then
-            // are no split brain.
-            let moving = self.reshard_windows();
-            let kept: Vec<&Op> = history
-                .iter()
-                .copied()
-                .filter(|o| {
-                    let slot = redis::cluster::slots::key_hash_slot(o.key_name().as_bytes());
-                    let t = o.completed.unwrap_or(o.invoked);
-                    !moving
-                        .iter()
-                        .any(|(slots, a, b)| slots.contains(&slot) && t >= *a && t <= *b)
-                })
-                .collect();
-            crate::check::timeline::two_writable_masters_per_slot(&kept, nodes, from)
-        } else {
-            crate::check::timeline::two_writable_masters(history, nodes, from)
+    /// The spans in which some client wanted to write: each writing
+    /// workload's `[start, stop]`, cut at the end of the run so far.
+    pub fn write_demand(&self) -> Vec<Window> {
+        let end = self.sim.now().min(self.plan.duration);
+        self.plan
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Client(w) if w.reads < 1.0 && w.start < end => Some(Window {
+                    from: w.start,
+                    to: w.stop.min(end),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The run's write unavailability: the longest stretch in which clients
+    /// wanted to write and none got a write acknowledged. The summary, the
+    /// `max-unavailability` expectation, `sweep`, `fuzz`, `explain` and the
+    /// dashboard all report this one figure.
+    pub fn write_unavailability(&self) -> Option<Window> {
+        let acks: Vec<Micros> = self
+            .history()
+            .iter()
+            .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+            .filter_map(|o| o.completed)
+            .collect();
+        availability::longest_write_gap(&acks, &self.write_demand())
+    }
+
+    /// The instants each Redis node began a new tenure in which it could
+    /// acknowledge writes: a restart, a promotion (a new replication ID), a
+    /// resume after SIGSTOP or DEBUG SLEEP.
+    fn tenure_starts(&self) -> Vec<TenureStart> {
+        self.sim
+            .kernel
+            .trace
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event.as_ref(),
+                    "restart" | "resume" | "debug-sleep-end" | "Setting secondary replication ID"
+                )
+            })
+            .map(|e| TenureStart {
+                node: e.node,
+                at: e.t,
+            })
+            .collect()
+    }
+
+    /// Windows in which two nodes acknowledged writes to the same data as
+    /// masters (in a cluster: to keys of the same slot, outside a reshard of
+    /// it), from per-tenure write spans (see `check::split_brain`).
+    pub fn two_writable_masters(&self, history: &[&Op]) -> Vec<(u32, u32, Window)> {
+        let starts = self.tenure_starts();
+        let acks = |ops: &mut dyn Iterator<Item = &&Op>| -> Vec<Ack> {
+            ops.filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+                .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
+                .collect()
+        };
+        if self.plan.cluster.is_none() {
+            let spans = split_brain::write_spans(&acks(&mut history.iter()), &starts);
+            return split_brain::overlaps(&spans);
         }
+        // During a reshard a slot's source and target both serve it (each
+        // key on one of them): writes to the moving slots then are no split
+        // brain. Masters of different slots accept writes side by side.
+        let moving = self.reshard_windows();
+        let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
+        for o in history {
+            let slot = redis::cluster::slots::key_hash_slot(o.key_name().as_bytes());
+            let t = o.completed.unwrap_or(o.invoked);
+            let resharding = moving
+                .iter()
+                .any(|(slots, a, b)| slots.contains(&slot) && t >= *a && t <= *b);
+            if !resharding {
+                by_slot.entry(slot).or_default().push(o);
+            }
+        }
+        let mut found = Vec::new();
+        for ops in by_slot.values() {
+            let spans = split_brain::write_spans(&acks(&mut ops.iter()), &starts);
+            found.extend(split_brain::overlaps(&spans));
+        }
+        split_brain::merge_pairs(found)
     }
 
     /// Each reshard's slots and the span from its start to the end of the
@@ -712,20 +799,18 @@ impl World {
                     .count() as u64;
                 (c.holds(n), n.to_string())
             }
-            Expectation::MaxUnavailability(max) => {
-                match crate::check::timeline::longest_write_gap(&self.history(), 0) {
-                    Some(gap) => (
-                        gap.len() <= *max,
-                        format!(
-                            "{} from {} to {}",
-                            Secs(gap.len()),
-                            Secs(gap.from),
-                            Secs(gap.to)
-                        ),
+            Expectation::MaxUnavailability(max) => match self.write_unavailability() {
+                Some(gap) => (
+                    gap.len() <= *max,
+                    format!(
+                        "{} from {} to {}",
+                        Secs(gap.len()),
+                        Secs(gap.from),
+                        Secs(gap.to)
                     ),
-                    None => (true, "no gap".into()),
-                }
-            }
+                ),
+                None => (true, "no gap".into()),
+            },
             Expectation::Converged { .. } => match crate::check::invariants::converged(self) {
                 Ok(()) => (true, "converged".into()),
                 Err(why) => (false, why),

@@ -896,3 +896,34 @@ fn a_reader_that_stops_early_ends_redsim_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+// Faults that would change nothing are refused, located, so the trace
+// never claims a restart or a SIGCONT that did not happen.
+
+#[test]
+fn restart_of_a_running_process_is_refused() {
+    rejects(
+        "restart-running",
+        "\"12s\"",
+        "restart of master at 12s does nothing: the process is running \
+         (restart needs a process that was killed, crashed or shut down)",
+    );
+}
+
+#[test]
+fn resume_of_a_process_that_is_not_stopped_is_refused() {
+    rejects(
+        "resume-not-paused",
+        "\"8s\"",
+        "resume of replica-1 at 8s does nothing: the process is not running",
+    );
+}
+
+#[test]
+fn heal_without_a_partition_is_refused() {
+    rejects(
+        "heal-without-partition",
+        "\"8s\"",
+        "heal at 8s does nothing: no partition is in force",
+    );
+}

@@ -68,6 +68,29 @@ enum Fault {
     },
 }
 
+impl Fault {
+    /// The scenario action for the faults that start, stop or signal a
+    /// process or change partitions (the ones that can change nothing).
+    fn action(&self) -> Option<scenario::Action> {
+        use scenario::Action as A;
+        Some(match self {
+            Fault::Kill(n) => A::Kill(*n),
+            Fault::Crash(n) => A::Crash(*n),
+            Fault::Shutdown(n) => A::Shutdown(*n),
+            Fault::Restart(n) => A::Restart(*n),
+            Fault::Pause(n) => A::Pause(*n),
+            Fault::Resume(n) => A::Resume(*n),
+            Fault::Partition(g) => A::Partition(g.clone()),
+            Fault::OneWay { from, to } => A::PartitionOneWay {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            Fault::Heal => A::Heal,
+            _ => return None,
+        })
+    }
+}
+
 /// A generated scenario: seed, a few redis.conf knobs, and the faults.
 #[derive(Clone)]
 struct Schedule {
@@ -129,6 +152,11 @@ impl Schedule {
         s.push_str("\n[[workload]]\ntarget = \"master\"\nrate = 100\nkeys = 200\n");
         let mut faults: Vec<&(u64, Fault)> = self.faults.iter().collect();
         faults.sort_by_key(|(at, _)| *at);
+        // Scenario files refuse faults that would change nothing (a restart
+        // of a running process, a resume of one not stopped, a heal with no
+        // partition): leave those out, as the fuzzer does.
+        let mut tracker = scenario::liveness::Tracker::new(NODES.len());
+        faults.retain(|(_, f)| f.action().is_none_or(|a| tracker.apply(&a).is_ok()));
         for (at, f) in faults {
             let _ = write!(s, "\n[[fault]]\nat = \"{at}ms\"\n");
             let _ = match f {

@@ -338,18 +338,22 @@ pub fn evaluate(w: &World, sampled: Vec<Violation>, properties: &[String]) -> Ve
                 }
             }
             "no-split-brain" => {
-                let redis: Vec<u32> = (0..w.plan.nodes.len())
-                    .filter(|&n| w.redis(n).is_some())
-                    .map(|n| n as u32)
-                    .collect();
-                if let Some((a, b, win)) = w.two_writable_masters(&w.history(), &redis, 0).first() {
+                let found = w.two_writable_masters(&w.history());
+                if let Some(&(a, b, first)) = found.first() {
+                    let pair: Vec<_> = found.iter().filter(|f| (f.0, f.1) == (a, b)).collect();
+                    let total: crate::sim::time::Micros = pair.iter().map(|f| f.2.len()).sum();
                     out.push(Violation {
                         property: "no-split-brain",
                         detail: format!(
-                            "{} and {} both acknowledged writes for {}",
-                            w.names[*a as usize],
-                            w.names[*b as usize],
-                            Secs(win.len())
+                            "{} and {} both acknowledged writes as masters for {} \
+                             ({} window{}, the first from {} to {})",
+                            w.names[a as usize],
+                            w.names[b as usize],
+                            Secs(total),
+                            pair.len(),
+                            if pair.len() == 1 { "" } else { "s" },
+                            Secs(first.from),
+                            Secs(first.to)
                         ),
                     });
                 }

@@ -1,10 +1,13 @@
 //! Checkers: pure functions over the client history, the trace and node
 //! state, and the expectations a scenario states about them.
 
+pub mod availability;
 pub mod invariants;
 pub mod lost;
+pub mod split_brain;
 pub mod stale;
 pub mod timeline;
+pub mod windows;
 
 use std::fmt;
 

@@ -1,8 +1,7 @@
-//! Measured outcomes of a run: how long the failover took, when no node or
-//! two nodes accepted writes, and why each lost write was lost. Pure
-//! functions over the trace and the client history.
+//! Measured outcomes of a run: how long the failover took and why each
+//! lost write was lost. Pure functions over the trace. (Unavailability and
+//! split brain have their own modules.)
 
-use crate::client::{Op, OpKind};
 use crate::sim::time::Micros;
 use crate::trace::Event;
 
@@ -55,124 +54,6 @@ pub fn failover_times(events: &[Event]) -> FailoverTimes {
         election: after("Starting a failover election for epoch"),
         election_won: after("Failover election won: I'm the new master."),
     }
-}
-
-/// A span of time, `[from, to]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub from: Micros,
-    pub to: Micros,
-}
-
-impl Window {
-    pub fn len(&self) -> Micros {
-        self.to.saturating_sub(self.from)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.to <= self.from
-    }
-}
-
-/// The longest time without any acknowledged write while clients kept
-/// trying, after `from` (the first fault): the unavailability clients saw.
-pub fn longest_write_gap(history: &[&Op], from: Micros) -> Option<Window> {
-    let mut acks: Vec<Micros> = history
-        .iter()
-        .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
-        .filter_map(|o| o.completed)
-        .collect();
-    acks.sort_unstable();
-    let last_attempt = history.iter().map(|o| o.invoked).max()?;
-    let mut prev = acks
-        .iter()
-        .rev()
-        .find(|&&t| t <= from)
-        .copied()
-        .unwrap_or(from);
-    let mut best: Option<Window> = None;
-    for &t in acks
-        .iter()
-        .filter(|&&t| t > from)
-        .chain(std::iter::once(&last_attempt))
-    {
-        let w = Window { from: prev, to: t };
-        if !w.is_empty() && best.is_none_or(|b| w.len() > b.len()) {
-            best = Some(w);
-        }
-        prev = prev.max(t);
-    }
-    best.filter(|w| !w.is_empty())
-}
-
-/// Windows in which two different nodes acknowledged writes: from the later
-/// of their first acknowledgements after `from` to the earlier of their
-/// last ones.
-pub fn two_writable_masters(
-    history: &[&Op],
-    nodes: &[u32],
-    from: Micros,
-) -> Vec<(u32, u32, Window)> {
-    overlaps(history, nodes, from)
-}
-
-/// The same for a Redis Cluster, where masters of different shards accept
-/// writes side by side: only two nodes acknowledging writes to keys of the
-/// same slot count. Windows are merged per pair of nodes. (The caller leaves
-/// out writes to slots being resharded, which legitimately have two.)
-pub fn two_writable_masters_per_slot(
-    history: &[&Op],
-    nodes: &[u32],
-    from: Micros,
-) -> Vec<(u32, u32, Window)> {
-    use crate::redis::cluster::slots::key_hash_slot;
-    let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
-    for o in history {
-        by_slot
-            .entry(key_hash_slot(o.key_name().as_bytes()))
-            .or_default()
-            .push(o);
-    }
-    let mut merged: std::collections::BTreeMap<(u32, u32), Window> = Default::default();
-    for ops in by_slot.values() {
-        for (a, b, w) in overlaps(ops, nodes, from) {
-            let e = merged.entry((a, b)).or_insert(w);
-            e.from = e.from.min(w.from);
-            e.to = e.to.max(w.to);
-        }
-    }
-    merged.into_iter().map(|((a, b), w)| (a, b, w)).collect()
-}
-
-fn overlaps(history: &[&Op], nodes: &[u32], from: Micros) -> Vec<(u32, u32, Window)> {
-    let span = |n: u32| {
-        let acks = history
-            .iter()
-            .filter(|o| o.node == n && o.kind == OpKind::Set && o.outcome.is_ok())
-            .filter_map(|o| o.completed)
-            .filter(|&t| t >= from);
-        let (mut lo, mut hi) = (Micros::MAX, 0);
-        for t in acks {
-            lo = lo.min(t);
-            hi = hi.max(t);
-        }
-        (lo <= hi).then_some(Window { from: lo, to: hi })
-    };
-    let mut out = Vec::new();
-    for (i, &a) in nodes.iter().enumerate() {
-        for &b in &nodes[i + 1..] {
-            if let (Some(x), Some(y)) = (span(a), span(b)) {
-                let w = Window {
-                    from: x.from.max(y.from),
-                    to: x.to.min(y.to),
-                };
-                if !w.is_empty() {
-                    out.push((a, b, w));
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Why a lost write was lost: what happened next to the node that
@@ -287,54 +168,4 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
         }
     }
     chain
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::client::Outcome;
-
-    fn set(node: u32, invoked: Micros, done: Micros, ok: bool) -> Op {
-        Op {
-            client: 1,
-            seq: invoked as u32,
-            kind: OpKind::Set,
-            key: 1,
-            node,
-            invoked,
-            completed: Some(done),
-            outcome: if ok { Outcome::Ok } else { Outcome::Timeout },
-            read: None,
-            wait_acked: None,
-            hash_tag: None,
-        }
-    }
-
-    #[test]
-    fn write_gaps_and_overlaps() {
-        let ops = [
-            set(0, 0, 1, true),
-            set(0, 10, 11, true),
-            set(0, 20, 1020, false),
-            set(1, 1030, 1031, true),
-            set(0, 1040, 1041, true),
-            set(1, 1050, 1051, true),
-            set(0, 1060, 1061, true),
-        ];
-        let h: Vec<&Op> = ops.iter().collect();
-        let gap = longest_write_gap(&h, 15).expect("a gap");
-        assert_eq!(gap, Window { from: 11, to: 1031 });
-        let two = two_writable_masters(&h, &[0, 1], 15);
-        assert_eq!(
-            two,
-            vec![(
-                0,
-                1,
-                Window {
-                    from: 1041,
-                    to: 1051
-                }
-            )]
-        );
-    }
 }

@@ -98,6 +98,8 @@ pub struct Summary {
     pub odown: Option<Micros>,
     pub elected: Option<Micros>,
     pub switch_master: Option<Micros>,
+    /// The run's write unavailability, `[from, to]` (World::write_unavailability).
+    pub unavailable: Option<[Micros; 2]>,
     pub verdicts: Vec<VerdictRow>,
 }
 
@@ -173,6 +175,7 @@ pub fn build(
         odown: times.odown,
         elected: times.elected,
         switch_master: times.switch_master,
+        unavailable: w.write_unavailability().map(|g| [g.from, g.to]),
         verdicts: outcome
             .verdicts
             .iter()

@@ -136,9 +136,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             ));
         }
     }
-    if let Some(f) = times.fault
-        && let Some(gap) = timeline::longest_write_gap(&history, f)
-    {
+    if let Some(gap) = w.write_unavailability() {
         say(format!(
             "longest time without an acknowledged write: {} (from {} to {})",
             Context::span(gap.len()),
@@ -146,10 +144,6 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             Context::secs(gap.to)
         ));
     }
-    let redis: Vec<u32> = (0..w.plan.nodes.len())
-        .filter(|&n| w.redis(n).is_some())
-        .map(|n| n as u32)
-        .collect();
     let same = if w.plan.cluster.is_some() {
         " for the same slots"
     } else {
@@ -157,7 +151,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     };
     // World::two_writable_masters already leaves out the slots a reshard
     // was moving (their source and target both serve them, one key each).
-    for (a, b, win) in w.two_writable_masters(&history, &redis, times.fault.unwrap_or(0)) {
+    for (a, b, win) in w.two_writable_masters(&history) {
         let (a, b) = (&w.names[a as usize], &w.names[b as usize]);
         say(format!(
             "two nodes acknowledged writes{same} at the same time: {a} and {b}, from {} to {}",

@@ -204,7 +204,28 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
         out.push((stop, Action::Restart(n)));
     }
     out.sort_by_key(|(t, _)| *t);
-    out
+    changing_only(plan, out)
+}
+
+/// Drops the drawn actions that would change nothing (a restart of a
+/// running process, a resume of one not stopped, a heal with no partition),
+/// judged together with the scenario's own faults in the order the run
+/// applies them: the scenario's first at equal times.
+fn changing_only(plan: &Plan, drawn: Vec<(Micros, Action)>) -> Vec<(Micros, Action)> {
+    let mut all: Vec<(Micros, bool, Action)> = plan
+        .faults
+        .iter()
+        .map(|(t, a)| (*t, false, a.clone()))
+        .chain(drawn.into_iter().map(|(t, a)| (t, true, a)))
+        .collect();
+    all.sort_by_key(|(t, _, _)| *t);
+    let mut tracker = crate::scenario::liveness::Tracker::new(plan.nodes.len());
+    all.into_iter()
+        .filter_map(|(t, drawn, a)| {
+            let changes = tracker.apply(&a).is_ok();
+            (drawn && changes).then_some((t, a))
+        })
+        .collect()
 }
 
 fn link(from: usize, to: usize, params: LinkParams) -> Action {
@@ -318,7 +339,6 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
         monitor.violations,
         &cfg.properties,
     ));
-    let history = w.history();
     if let Some(max) = cfg.bounds.max_lost_acked_writes {
         let n = w.lost_writes().len() as u64;
         if n > max {
@@ -329,7 +349,7 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
         }
     }
     if let Some(max) = cfg.bounds.max_unavailability
-        && let Some(gap) = crate::check::timeline::longest_write_gap(&history, 0)
+        && let Some(gap) = w.write_unavailability()
         && gap.len() > max
     {
         violations.push(Violation {
@@ -365,6 +385,12 @@ fn tree_for(cfg: &FuzzConfig, targets: usize, seed: u64) -> impl ValueTree<Value
     schedule_strategy(cfg, targets)
         .new_tree(&mut runner)
         .expect("schedules are always generated")
+}
+
+/// The plan a seed's drawn schedule gives, before any shrinking.
+pub fn seed_plan(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> Plan {
+    let n_targets = targets(plan).len().max(1);
+    with_schedule(plan, cfg, &tree_for(cfg, n_targets, seed).current())
 }
 
 /// A failing seed, shrunk.

@@ -2,6 +2,7 @@
 //! value and resolves names, producing a [`Plan`] the simulation runs.
 
 pub mod error;
+pub mod liveness;
 
 use std::ops::Range;
 
@@ -877,13 +878,37 @@ impl Builder<'_> {
         }
 
         let mut faults = Vec::new();
+        let mut fault_spans = Vec::new();
         for f in &raw.fault {
             let at = self.time_in_run(&f.at, duration)?;
             let action = self.action(&names, n_redis, n_servers, f)?;
             if let Action::DebugSleep { node, length } = action {
                 faults.push((at + length, Action::DebugSleepEnd(node)));
+                fault_spans.push(None);
             }
             faults.push((at, action));
+            fault_spans.push(Some(f.at.span()));
+        }
+        // A scripted fault that would change nothing is refused: the trace
+        // must never claim a restart or a SIGCONT that did not happen.
+        for (i, effect) in liveness::effects(names.len() + 1, &faults)
+            .into_iter()
+            .enumerate()
+        {
+            if let (Err(no), Some(span)) = (effect, &fault_spans[i]) {
+                let of = no
+                    .node
+                    .map_or(String::new(), |n| format!(" of {}", names[n]));
+                return Err(self.err(
+                    span.clone(),
+                    format!(
+                        "{}{of} at {} does nothing: {}",
+                        no.what,
+                        crate::sim::time::format_duration(faults[i].0),
+                        no.reason
+                    ),
+                ));
+            }
         }
         if has_reshard {
             if cluster_plan.is_none() {

@@ -475,6 +475,13 @@ where
         n.on_start(&mut ctx);
     }
 
+    /// Whether the process runs (`alive`) and whether it is stopped
+    /// (SIGSTOP or DEBUG SLEEP).
+    pub fn process_state(&self, node: NodeId) -> (bool, bool) {
+        let m = &self.kernel.meta[node as usize];
+        (m.alive, m.paused)
+    }
+
     /// SIGKILL, or a power loss of the host when `power_loss`: the process is
     /// gone and its kernel closes its sockets (peers see FIN after a latency).
     pub fn kill(&mut self, node: NodeId, power_loss: bool) {

@@ -124,7 +124,6 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
         .count() as u64;
     row.lost = w.lost_writes().len() as u64;
-    row.unavailable =
-        timeline::longest_write_gap(&history, times.fault.unwrap_or(0)).map(|g| g.len());
+    row.unavailable = w.write_unavailability().map(|g| g.len());
     row
 }

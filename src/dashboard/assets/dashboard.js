@@ -404,6 +404,9 @@ function renderFacts(t) {
     mark("odown", s.odown); mark("leader", s.elected); mark("switch", s.switch_master);
   }
   $("milestones").textContent = parts.length ? parts.join(", ") : "-";
+  const gap = s.unavailable;
+  $("unavailable").textContent = gap ? `${fmtSpan(gap[1] - gap[0])} (${fmt(gap[0])} to ${fmt(gap[1])})` : "none";
+  $("unavailable").style.color = gap && gap[0] <= t && t <= gap[1] ? "#b42318" : "";
   const state = P.playing ? "playing" : P.ended ? "ended" : "paused";
   $("playback-state").textContent = state;
   document.body.dataset.playback = state;

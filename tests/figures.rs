@@ -1,0 +1,121 @@
+//! The headline figures of a run (unavailability, split-brain windows) are
+//! the true ones, and the summary, the expectation, the sweep and the
+//! dashboard all report the same figure.
+
+use redsim::scenario;
+use redsim::sim::time::{Micros, Secs};
+use redsim::world;
+
+fn plan(text: &str) -> scenario::Plan {
+    scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const KILLED_FOR_GOOD: &str = r#"
+name = "t"
+duration = "60s"
+[topology]
+masters = 1
+replicas = 1
+[[workload]]
+target = "master"
+rate = 100
+keys = 1000
+[[fault]]
+at = "10s"
+kill = "master"
+[[expect]]
+max-unavailability = "5s"
+"#;
+
+const SEC: Micros = 1_000_000;
+
+#[test]
+fn an_outage_that_never_ends_is_unavailability_to_the_end_of_the_run() {
+    let p = plan(KILLED_FOR_GOOD);
+    let out = world::run(&p, 1).expect("runs");
+    let gap = out.world.write_unavailability().expect("a gap");
+    // The last write acknowledged before the kill comes back within 10 ms
+    // (100 writes/s); from then to the end of the run nothing is.
+    assert_eq!(gap.to, 60 * SEC);
+    assert!(
+        (10 * SEC - 10_000..=10 * SEC).contains(&gap.from),
+        "gap from {}",
+        Secs(gap.from)
+    );
+    let v = &out.verdicts[0];
+    assert!(
+        !v.holds,
+        "max-unavailability = 5s must fail: {}",
+        v.observed
+    );
+    assert!(v.observed.starts_with(&format!("{} ", Secs(gap.len()))));
+    let summary = redsim::report::summary(&out);
+    assert!(
+        summary.contains(&format!(
+            "longest time without an acknowledged write: {} (from {} to {})",
+            Secs(gap.len()),
+            Secs(gap.from),
+            Secs(60 * SEC)
+        )),
+        "{summary}"
+    );
+    let row = redsim::sweep::measure(&p, 0.0, 1);
+    assert_eq!(row.unavailable, Some(gap.len()));
+}
+
+#[test]
+fn the_dashboard_reports_the_same_unavailability() {
+    let p = plan(KILLED_FOR_GOOD);
+    let out = world::run(&p, 1).expect("runs");
+    let gap = out.world.write_unavailability().expect("a gap");
+    let (_, rec) =
+        redsim::dashboard::record(&p, &redsim::dashboard::Options::new(1)).expect("records");
+    assert_eq!(rec.summary.unavailable, Some([gap.from, gap.to]));
+}
+
+#[test]
+fn a_workload_that_only_reads_wants_no_writes() {
+    let p = plan(
+        r#"
+name = "t"
+duration = "20s"
+[topology]
+masters = 1
+[[workload]]
+target = "master"
+rate = 100
+reads = 1.0
+[[fault]]
+at = "5s"
+kill = "master"
+"#,
+    );
+    let out = world::run(&p, 1).expect("runs");
+    assert_eq!(out.world.write_unavailability(), None);
+}
+
+#[test]
+fn unavailability_counts_only_while_the_workload_runs() {
+    // Writes from 2 s to 8 s; the master dies at 30 s, after the workload
+    // stopped: no client wanted to write then, so no outage.
+    let p = plan(
+        r#"
+name = "t"
+duration = "40s"
+[topology]
+masters = 1
+[[workload]]
+target = "master"
+rate = 100
+start = "2s"
+stop = "8s"
+[[fault]]
+at = "30s"
+kill = "master"
+"#,
+    );
+    let out = world::run(&p, 1).expect("runs");
+    let gap = out.world.write_unavailability().expect("some gap");
+    assert!(gap.len() < SEC / 10, "{gap:?}");
+    assert!(gap.from >= 2 * SEC && gap.to <= 8 * SEC, "{gap:?}");
+}
