@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod explain;
 pub mod fuzz;
 pub mod golden;
+pub mod interrupt;
 pub mod out;
 pub mod proto;
 pub mod redis;

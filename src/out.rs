@@ -35,3 +35,83 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
 }
+
+/// Writes `bytes` to `path` whole or not at all: into a temporary file
+/// beside it, flushed to disk, then renamed over `path`. A run killed
+/// midway leaves the previous file intact (and at worst a stray
+/// `.NAME.redsim-tmp-PID` beside it), never a file cut mid-line.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = temp_beside(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Checks, before any work starts, that `path` can be written: its folder
+/// exists and takes a new file, and `path` is not a folder. The error names
+/// the path and says why.
+pub fn ensure_writable(path: &std::path::Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{} is a folder, not a file", path.display()));
+    }
+    let tmp = temp_beside(path);
+    match std::fs::File::create(&tmp) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&tmp);
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+/// Checks that `dir` exists or can be created and takes new files.
+pub fn ensure_writable_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    ensure_writable(&dir.join(".redsim-probe"))
+}
+
+fn temp_beside(path: &std::path::Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = format!(".{name}.redsim-tmp-{}", std::process::id());
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
+        _ => std::path::PathBuf::from(tmp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_and_leaves_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("redsim-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("trace.jsonl");
+        write_atomic(&f, b"first\n").unwrap();
+        write_atomic(&f, b"second\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "second\n");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(ensure_writable(&f).is_ok());
+        assert!(ensure_writable(&dir).unwrap_err().contains("is a folder"));
+        assert!(
+            ensure_writable(&dir.join("no/such/dir/x"))
+                .unwrap_err()
+                .starts_with("cannot write")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
