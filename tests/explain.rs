@@ -328,3 +328,36 @@ fn the_answer_shows_the_bus_header_behind_16384_slots() {
         "{answer}"
     );
 }
+
+#[test]
+fn failover_times_count_from_the_fault_that_caused_them() {
+    // The master is killed at 10 s; a Sentinel is paused at 12 s, which
+    // leaves the other two (quorum 2) to fail over. The +odown is the
+    // master's: its time counts from the kill, not from the later pause.
+    let text = r#"
+name = "t"
+seed = 3
+duration = "40s"
+[topology]
+masters = 1
+replicas = 1
+sentinels = 3
+[sentinel]
+quorum = 2
+down-after-milliseconds = 5000
+[[fault]]
+at = "10s"
+kill = "master"
+[[fault]]
+at = "12s"
+pause = "sentinel-3"
+"#;
+    let plan = scenario::parse("t.toml", text).expect("valid");
+    let narration = explain::explain(&plan, plan.seed).expect("runs");
+    let odown = narration
+        .lines()
+        .find(|l| l.contains("(+odown)"))
+        .expect("an +odown");
+    assert!(odown.contains("after master was killed)"), "{odown}");
+    assert!(!odown.contains("sentinel-3 was paused"), "{odown}");
+}

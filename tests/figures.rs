@@ -119,3 +119,31 @@ kill = "master"
     assert!(gap.len() < SEC / 10, "{gap:?}");
     assert!(gap.from >= 2 * SEC && gap.to <= 8 * SEC, "{gap:?}");
 }
+
+#[test]
+fn a_write_lost_on_a_writable_replica_is_not_called_a_demotion() {
+    let plan = scenario::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/interview/manual-multi-master-diverges.toml"
+    )))
+    .expect("bundled");
+    let out = world::run(&plan, plan.seed).expect("runs");
+    let w = &out.world;
+    let events = &w.sim.kernel.trace.events;
+    let lost = w.lost_writes();
+    let on_replica = lost
+        .iter()
+        .find(|l| w.names[l.node as usize] == "replica-1")
+        .expect("replica-1's writes are lost");
+    let why = redsim::check::timeline::loss_reason(on_replica, events, &w.names);
+    assert!(!why.contains("demoted"), "{why}");
+    assert!(why.contains("while it was a replica"), "{why}");
+    // replica-2 was a master (REPLICAOF NO ONE) when it took its writes:
+    // that one is a demotion.
+    let on_second_master = lost
+        .iter()
+        .find(|l| w.names[l.node as usize] == "replica-2")
+        .expect("replica-2's writes are lost");
+    let why = redsim::check::timeline::loss_reason(on_second_master, events, &w.names);
+    assert!(why.contains("replica-2 demoted and full-resynced"), "{why}");
+}

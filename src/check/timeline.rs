@@ -74,6 +74,23 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
             .find(|e| e.t >= d.t && e.node == node && e.event == "Server initialized")
     });
     let at = |e: &Event| crate::sim::time::Secs(e.t);
+    if replica_at(events, node, l.acked_at)
+        && let Some(r) = events
+            .iter()
+            .find(|e| e.t >= l.acked_at && e.node == node && e.event == "Full resync from master")
+    {
+        // A writable replica (replica-read-only no) applies a write locally
+        // and never propagates it (replicationFeedSlaves() returns at once
+        // on a replica): nobody was demoted, the write was never anywhere
+        // else.
+        return format!(
+            "acknowledged by {name} at {} while it was a replica (replica-read-only no): a \
+             replica never propagates the writes it accepts, so its full resync at {} \
+             discarded it",
+            crate::sim::time::Secs(l.acked_at),
+            at(r)
+        );
+    }
     match (died, restarted, resynced) {
         (_, _, Some(r)) if died.is_none_or(|d| r.t < d.t) => demotion_chain(l, r, events, names),
         // It came back (with the write, if it was persisted) and was then
@@ -97,6 +114,23 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
         ),
         _ => format!("acknowledged by {name}; the final master never received it"),
     }
+}
+
+/// Whether `node` was a replica at `t`, by its last role change at or
+/// before `t`: connecting to a master (or turning into a replica) makes it
+/// one; a start or a promotion (a new replication ID) makes it a master.
+fn replica_at(events: &[Event], node: u32, t: Micros) -> bool {
+    events
+        .iter()
+        .take_while(|e| e.t <= t)
+        .filter(|e| e.node == node)
+        .filter_map(|e| match e.event.as_ref() {
+            "Connecting to MASTER" => Some(true),
+            "Server initialized" | "Setting secondary replication ID" => Some(false),
+            _ => None,
+        })
+        .last()
+        .unwrap_or(false)
 }
 
 /// The chain behind a write discarded by a demoted master's full resync:

@@ -283,7 +283,7 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                  ({} ms): it flags {first} PFAIL (possibly failing), its own suspicion, which it \
                  gossips to the others in its PINGs{}",
                 thousands(nt),
-                cx.since_fault(e.t)
+                cx.since_fault(e.t, Some(first.as_str()))
             ),
             key,
         ),
@@ -328,7 +328,7 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                      PFAIL ({}), at least the majority {size}/2+1 = {quorum}; it broadcasts a \
                      FAIL message so every node marks {first} FAIL at once{}",
                     View::names(&who),
-                    cx.since_fault(e.t)
+                    cx.since_fault(e.t, Some(first.as_str()))
                 ),
                 None,
             )
@@ -547,7 +547,7 @@ fn state(cx: &Context, e: &Event) -> (String, Option<String>) {
         format!(
             "sets its cluster state to FAIL: {why}; until it is OK again it answers every key \
              command with -CLUSTERDOWN The cluster is down{}",
-            cx.since_fault(e.t)
+            cx.since_fault(e.t, None)
         ),
         Some(format!("cluster state fail {key}")),
     )
@@ -611,7 +611,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 format!(
                     "starts its election: it bumps currentEpoch to {epoch} and asks every master \
                      for its vote (FAILOVER_AUTH_REQUEST), to replace {master}{}",
-                    cx.since_fault(e.t)
+                    cx.since_fault(e.t, Some(master.as_str()))
                 ),
                 None,
             )
@@ -685,7 +685,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                     voters.len(),
                     View::names(&voters),
                     size / 2 + 1,
-                    cx.since_fault(e.t)
+                    cx.since_fault(e.t, None)
                 ),
                 None,
             )

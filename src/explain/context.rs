@@ -195,10 +195,26 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// "(5.412 s after master was killed)": the time since the latest fault
-    /// that can start a failover story, when there was one before `t`.
-    pub fn since_fault(&self, t: Micros) -> String {
-        let latest = self
+    /// The node a Sentinel event's instance names (`master mymaster 10.0.0.1
+    /// 6379`, `slave 10.0.0.2:6379 ...`), if it is one of the scenario's.
+    pub fn instance_node(&self, detail: &str) -> Option<String> {
+        let mut it = detail.split_whitespace();
+        let name = match (it.next(), it.next(), it.next()) {
+            (Some("master"), _, Some(ip)) => self.at(ip),
+            (Some("slave"), Some(addr), _) => self.at(addr),
+            _ => return None,
+        };
+        self.world.names.contains(&name).then_some(name)
+    }
+
+    /// "(5.412 s after master was killed)": the time since the fault that
+    /// caused what happened at `t`: the latest fault before `t` that hit
+    /// `about` (the node the event is about: killed, crashed, paused, shut
+    /// down, or on either side of a partition), else the latest fault of
+    /// any kind. A Sentinel that is paused after the master was killed does
+    /// not make the master's +odown "after sentinel-2 was paused".
+    pub fn since_fault(&self, t: Micros, about: Option<&str>) -> String {
+        let faults: Vec<&crate::trace::Event> = self
             .world
             .sim
             .kernel
@@ -212,8 +228,18 @@ impl<'a> Context<'a> {
                     "kill" | "crash" | "pause" | "partition" | "shutdown"
                 )
             })
-            .last();
-        let Some(f) = latest else {
+            .collect();
+        let hits = |e: &&&crate::trace::Event, name: &str| {
+            if e.event == "partition" {
+                e.detail
+                    .split(|c: char| matches!(c, '{' | '}' | ',' | '|' | ' '))
+                    .any(|w| w == name)
+            } else {
+                self.name(e.node) == name
+            }
+        };
+        let causal = about.and_then(|name| faults.iter().rfind(|e| hits(e, name)));
+        let Some(f) = causal.or(faults.last()) else {
             return String::new();
         };
         let name = self.name(f.node);

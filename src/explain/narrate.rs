@@ -205,7 +205,7 @@ fn detection(cx: &Context, e: &Event) -> String {
             "marks {inst} subjectively down (+sdown): its PINGs have had no valid reply for \
              down-after-milliseconds = {} ms{}",
             thousands(down_after),
-            cx.since_fault(e.t)
+            cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
         ),
         "-sdown" => format!("hears from {inst} again (-sdown)"),
         "+odown" => {
@@ -218,7 +218,7 @@ fn detection(cx: &Context, e: &Event) -> String {
             format!(
                 "marks {inst} objectively down (+odown): {votes} Sentinels, itself included, say \
                  it is down, and the quorum is {quorum}; only now may a failover start{}",
-                cx.since_fault(e.t)
+                cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
             )
         }
         "-odown" => format!("no longer counts {inst} as objectively down (-odown)"),
@@ -233,7 +233,7 @@ fn election(cx: &Context, e: &Event) -> String {
         "+try-failover" => format!(
             "starts a failover attempt (+try-failover){}: it bumps the epoch and asks every \
              other Sentinel for its vote (is-master-down-by-addr with its run id)",
-            cx.since_fault(e.t)
+            cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
         ),
         "+vote-for-leader" => {
             let mut it = e.detail.split_whitespace();
@@ -257,7 +257,7 @@ fn election(cx: &Context, e: &Event) -> String {
                 "wins the election (+elected-leader){}; a leader needs max(quorum {quorum}, a \
                  majority of the {n} Sentinels) = {needed} votes{}",
                 votes.map_or(String::new(), |v| format!(" with {v} votes")),
-                cx.since_fault(e.t)
+                cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
             )
         }
         "-failover-abort-not-elected" => {
@@ -320,7 +320,7 @@ fn failover(cx: &Context, e: &Event) -> String {
             format!(
                 "switches its configuration from {old} to {new} (+switch-master): clients \
                  asking it for the master now get {new}, and subscribers hear the change{}",
-                cx.since_fault(e.t)
+                cx.since_fault(e.t, Some(old.as_str()))
             )
         }
         _ => e.detail.clone(),
