@@ -232,7 +232,7 @@ impl<'a> Context<'a> {
         let hits = |e: &&&crate::trace::Event, name: &str| {
             if e.event == "partition" {
                 e.detail
-                    .split(|c: char| matches!(c, '{' | '}' | ',' | '|' | ' '))
+                    .split(['{', '}', ',', '|', ' '])
                     .any(|w| w == name)
             } else {
                 self.name(e.node) == name
