@@ -851,10 +851,13 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     };
     // A fresh private directory, removed when this function returns (or
     // unwinds); with --keep, the given directory, never removed.
-    let temp = match &args.keep {
-        Some(_) => None,
+    let (temp, root) = match &args.keep {
+        Some(keep) => (None, keep.clone()),
         None => match TempRoot::create() {
-            Ok(t) => Some(t),
+            Ok(t) => {
+                let root = t.path().to_path_buf();
+                (Some(t), root)
+            }
             Err(e) => {
                 eprintln!("redsim conform: {e}");
                 return EXIT_ENVIRONMENT;
@@ -864,11 +867,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     let opts = RealOptions {
         bins,
         port_base: args.port_base,
-        root: match (&args.keep, &temp) {
-            (Some(k), _) => k.clone(),
-            (None, Some(t)) => t.path().to_path_buf(),
-            (None, None) => unreachable!("a scratch directory was created above"),
-        },
+        root,
         keep: args.keep.is_some(),
         netns: args.netns,
     };
