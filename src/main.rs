@@ -150,10 +150,14 @@ struct ConformArgs {
     /// Simulator seeds per scenario (default: the scenario's `[conform] seeds`).
     #[arg(long)]
     seeds: Option<u32>,
-    /// Also write the agreement tables (Markdown) to this file.
+    /// Also write the agreement tables (Markdown) to this file, whole or not
+    /// at all (not after an interrupt); checked before any work starts.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Keep the real processes' configuration files and logs in this directory.
+    /// Keep the real processes' configuration files and logs in this
+    /// directory, each run in a new private subdirectory named after its
+    /// scenario (nothing already there is touched). Without it they go to a
+    /// private temporary directory removed on exit.
     #[arg(long)]
     keep: Option<PathBuf>,
     /// Run a scenario whose real run disagreed again, up to this many times,
@@ -766,7 +770,25 @@ fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u
 }
 
 fn cmd_conform(args: ConformArgs) -> u8 {
-    use redsim::conform::{self, real::RealOptions, topology::Binaries};
+    use redsim::conform::{self, Status, real::RealOptions, scratch::TempRoot, topology::Binaries};
+    use redsim::interrupt;
+    /// The host could not run the real processes (README, Exit codes).
+    const EXIT_ENVIRONMENT: u8 = 4;
+    // SIGINT/SIGTERM from here on: finish the current step, stop every real
+    // process, delete the namespaces and the scratch directory, report.
+    interrupt::install();
+    if let Some(out) = &args.out
+        && let Err(e) = redsim::out::ensure_writable(out)
+    {
+        eprintln!("redsim conform: --out: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    if let Some(keep) = &args.keep
+        && let Err(e) = redsim::out::ensure_writable_dir(keep)
+    {
+        eprintln!("redsim conform: --keep: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let files = match golden::scenario_files(&args.paths) {
         Ok(f) => f,
         Err(e) => {
@@ -786,11 +808,29 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         eprintln!("no scenario with a [conform] table under the given paths");
         return EXIT_BAD_INPUT;
     }
-    let needs_real = plans.iter().any(|p| {
+    let real = |p: &Plan| {
         p.conform
             .as_ref()
             .is_some_and(|c| c.simulator_only.is_none())
-    });
+    };
+    for p in plans.iter().filter(|p| real(p)) {
+        if let Some(why) = conform::topology::refused(p) {
+            eprintln!("{why}");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let needs_real = plans.iter().any(real);
+    for (given, flag) in [
+        (&args.redis_server, "--redis-server"),
+        (&args.redis_sentinel, "--redis-sentinel"),
+    ] {
+        if let Some(p) = given
+            && !p.is_file()
+        {
+            eprintln!("redsim conform: {flag} {}: no such file", p.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
     let server = conform::find_program(args.redis_server.as_deref(), "redis-server");
     let sentinel = conform::find_program(args.redis_sentinel.as_deref(), "redis-sentinel");
     let bins = match (server, sentinel) {
@@ -802,24 +842,41 @@ fn cmd_conform(args: ConformArgs) -> u8 {
             eprintln!(
                 "redis-server and redis-sentinel are needed (apt-get install redis-server redis-sentinel, or --redis-server/--redis-sentinel PATH)"
             );
-            return EXIT_BAD_INPUT;
+            return EXIT_ENVIRONMENT;
         }
         _ => Binaries {
             redis_server: "redis-server".into(),
             redis_sentinel: "redis-sentinel".into(),
         },
     };
+    // A fresh private directory, removed when this function returns (or
+    // unwinds); with --keep, the given directory, never removed.
+    let (temp, root) = match &args.keep {
+        Some(keep) => (None, keep.clone()),
+        None => match TempRoot::create() {
+            Ok(t) => {
+                let root = t.path().to_path_buf();
+                (Some(t), root)
+            }
+            Err(e) => {
+                eprintln!("redsim conform: {e}");
+                return EXIT_ENVIRONMENT;
+            }
+        },
+    };
     let opts = RealOptions {
         bins,
         port_base: args.port_base,
-        root: args.keep.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("redsim-conform-{}", std::process::id()))
-        }),
+        root,
         keep: args.keep.is_some(),
         netns: args.netns,
     };
     let mut outcomes = Vec::new();
+    let mut interrupted_in = None;
     for p in &plans {
+        if interrupt::requested() {
+            break;
+        }
         let mut spec = p.conform.clone().expect("filtered above");
         if let Some(n) = args.seeds {
             spec.seeds = n.max(1);
@@ -830,38 +887,74 @@ fn cmd_conform(args: ConformArgs) -> u8 {
             attempt += 1;
             let mut o = conform::run(p, &spec, &opts);
             let (n, m) = o.counts();
+            let verdict = match &o.status {
+                Status::Interrupted => "interrupted".to_string(),
+                Status::Environment(e) => format!("NOT RUN: {e}"),
+                Status::Failed(e) => format!("FAILED: {e}"),
+                _ if o.ok() => format!("ok ({m}/{n} fields match, {:.1} s)", o.secs),
+                _ => format!("DIFFERS ({m}/{n} fields match, {:.1} s)", o.secs),
+            };
             eprintln!(
-                "conform: {}: {} ({m}/{n} fields match, {:.1} s){}",
+                "conform: {}: {verdict}{}",
                 p.name,
-                if o.ok() { "ok" } else { "DIFFERS" },
-                o.secs,
                 if attempt > 1 {
                     format!(", attempt {attempt}")
                 } else {
                     String::new()
                 }
             );
-            if o.ok() || attempt > args.retries {
+            // A disagreement or a failed run may be the host's scheduling;
+            // a host that cannot run it, or a stop request, is not retried.
+            let retry = matches!(o.status, Status::Compared(_) | Status::Failed(_))
+                && !o.ok()
+                && attempt <= args.retries
+                && !interrupt::requested();
+            if !retry {
                 if attempt > 1 {
                     o.name = format!("{} (attempt {attempt})", o.name);
                 }
                 break o;
             }
         };
+        if o.status == Status::Interrupted {
+            interrupted_in = Some(p.name.clone());
+            break;
+        }
         outcomes.push(o);
     }
-    if !opts.keep {
-        let _ = std::fs::remove_dir_all(&opts.root);
-    }
+    // Gone before anything is printed: a closed standard output ends redsim
+    // at once.
+    drop(temp);
     let table = conform::render(&outcomes);
     redsim::out!("{table}");
+    if interrupt::requested() {
+        eprintln!(
+            "redsim conform: interrupted by {}{}; {} of {} scenarios finished (shown above){}",
+            interrupt::signal_name().unwrap_or("a signal"),
+            interrupted_in
+                .map(|n| format!(" during {n}"))
+                .unwrap_or_default(),
+            outcomes.len(),
+            plans.len(),
+            match &args.out {
+                Some(out) => format!("; {} left as it was", out.display()),
+                None => String::new(),
+            }
+        );
+        return interrupt::exit_status();
+    }
     if let Some(out) = &args.out
-        && let Err(e) = std::fs::write(out, &table)
+        && let Err(e) = redsim::out::write_atomic(out, table.as_bytes())
     {
         eprintln!("{}: {e}", out.display());
         return EXIT_BAD_INPUT;
     }
-    if outcomes.iter().all(conform::Outcome::ok) {
+    if outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Environment(_)))
+    {
+        EXIT_ENVIRONMENT
+    } else if outcomes.iter().all(conform::Outcome::ok) {
         EXIT_OK
     } else {
         EXIT_EXPECTATION_FAILED

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -111,10 +112,12 @@ fn build_shim(root: &Path) -> Result<PathBuf, String> {
     let lib = root.join("libredsim_clock_shift.so");
     std::fs::write(&src, SHIM_SOURCE)
         .map_err(|e| format!("cannot write {}: {e}", src.display()))?;
+    // In a process group of its own: a Ctrl-C is the harness's to handle.
     let out = Command::new(&cc)
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&lib)
         .arg(&src)
+        .process_group(0)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", cc.display()))?;
     if !out.status.success() {

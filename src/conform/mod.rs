@@ -2,7 +2,10 @@
 //! the simulator, compared field by field. [`real`] drives the real
 //! processes, [`simulate`] the simulator; both produce an [`observe::Observed`],
 //! [`signature`] extracts the outcome signature from it and [`compare`]
-//! judges real against simulated over several seeds.
+//! judges real against simulated over several seeds. [`scratch`] owns the
+//! directories a run writes, [`procs`] and [`net`] the processes and network
+//! namespaces it creates; each is released by its guard however the run
+//! ends.
 
 pub mod clock;
 pub mod compare;
@@ -11,6 +14,7 @@ pub mod observe;
 pub mod procs;
 pub mod real;
 pub mod resp;
+pub mod scratch;
 pub mod signature;
 pub mod simulate;
 pub mod spec;
@@ -24,7 +28,7 @@ use std::time::Instant;
 use crate::scenario::Plan;
 
 use compare::Row;
-use real::RealOptions;
+use real::{RealOptions, RunError};
 use spec::ConformSpec;
 
 /// How one scenario's comparison ended.
@@ -36,6 +40,11 @@ pub enum Status {
     SimulatorOnly(String),
     /// The real run or the simulation could not be completed.
     Failed(String),
+    /// The host could not run the real processes (a port in use, a binary
+    /// that does not start, no network namespaces): nothing was measured.
+    Environment(String),
+    /// SIGINT or SIGTERM arrived before the comparison finished.
+    Interrupted,
 }
 
 /// One scenario's result.
@@ -60,7 +69,7 @@ impl Outcome {
         match &self.status {
             Status::Compared(rows) => rows.iter().all(|r| r.ok),
             Status::SimulatorOnly(_) => true,
-            Status::Failed(_) => false,
+            Status::Failed(_) | Status::Environment(_) | Status::Interrupted => false,
         }
     }
 }
@@ -93,11 +102,16 @@ pub fn run(plan: &Plan, spec: &ConformSpec, opts: &RealOptions) -> Outcome {
 fn compare_runs(plan: &Plan, spec: &ConformSpec, opts: &RealOptions) -> Status {
     let real = match real::observe(plan, &topology::Replication, opts) {
         Ok(o) => o,
-        Err(e) => return Status::Failed(e),
+        Err(RunError::Failed(e)) => return Status::Failed(e),
+        Err(RunError::Environment(e)) => return Status::Environment(e),
+        Err(RunError::Interrupted) => return Status::Interrupted,
     };
     let real_sig = signature::extract(&real, spec);
     let mut sims = Vec::new();
     for k in 0..u64::from(spec.seeds) {
+        if crate::interrupt::requested() {
+            return Status::Interrupted;
+        }
         match simulate::observe(plan, plan.seed.wrapping_add(k)) {
             Ok(o) => sims.push(signature::extract(&o, spec)),
             Err(e) => return Status::Failed(format!("simulation, seed {}: {e}", plan.seed + k)),
@@ -137,6 +151,12 @@ pub fn render(outcomes: &[Outcome]) -> String {
             }
             Status::Failed(e) => {
                 let _ = writeln!(out, "FAILED: {e}\n");
+            }
+            Status::Environment(e) => {
+                let _ = writeln!(out, "NOT RUN (the host could not run it): {e}\n");
+            }
+            Status::Interrupted => {
+                out.push_str("INTERRUPTED before it finished.\n\n");
             }
         }
     }

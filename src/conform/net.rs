@@ -19,6 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -315,6 +316,7 @@ impl Namespaces {
         let out = Command::new(&self.ip_cmd)
             .args(args)
             .stdin(Stdio::null())
+            .process_group(0)
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.ip_cmd.display()))?;
         if out.status.success() {
@@ -329,6 +331,10 @@ impl Namespaces {
     }
 }
 
+/// Deletes every namespace this run created, once nothing runs in them (the
+/// processes' guard goes first). `ip` runs in a process group of its own, as
+/// every `ip` here does, so a Ctrl-C at the terminal cannot cut the cleanup
+/// short.
 impl Drop for Namespaces {
     fn drop(&mut self) {
         for ns in self.created.drain(..).rev() {
@@ -337,6 +343,7 @@ impl Drop for Namespaces {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
+                .process_group(0)
                 .status();
         }
     }

@@ -4,7 +4,10 @@
 //! scenario's times by real means (signals, restarts, REPLICAOF, write
 //! bursts, dropped packets), reads INFO at the checkpoints, records every
 //! Sentinel event through pub/sub and every Redis log line, and stops every
-//! process it started, by PID, however the run ends.
+//! process it started, by PID, however the run ends: an error, a panic, or
+//! SIGINT/SIGTERM ([`crate::interrupt`], polled by every wait here). The
+//! processes, the namespaces and the run's directory each belong to a guard
+//! whose `Drop` releases them, in that order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::check::lost::lost_acked_writes;
 use crate::client::Op;
+use crate::interrupt;
 use crate::proto::{Value, WriteTag};
 use crate::redis::dataset::Dataset;
 use crate::scenario::{Action, NodeKind, Plan};
@@ -22,8 +26,9 @@ use crate::trace::{Event, Level, Source};
 use super::clock::FakeClocks;
 use super::net::{Endpoint, Namespaces, Net};
 use super::observe::{Addresses, Observed, Sample, sample_fields};
-use super::procs::Procs;
+use super::procs::{Procs, Sig};
 use super::resp::{Conn, Reply};
+use super::scratch::RunDir;
 use super::topology::{Binaries, RealNode, Topology};
 use super::workload::{self, Env, parse_value, value};
 
@@ -32,13 +37,54 @@ use super::workload::{self, Env, parse_value, value};
 pub struct RealOptions {
     pub bins: Binaries,
     pub port_base: u16,
-    /// Scratch directory; each run uses a fresh subdirectory.
+    /// An existing directory; each run creates a fresh private
+    /// subdirectory in it, named from the scenario's name
+    /// ([`super::scratch::RunDir`]), and nothing else in it is touched.
     pub root: std::path::PathBuf,
-    /// Keep each run's configuration files and logs.
+    /// Keep each run's configuration files and logs (else the run's
+    /// directory is removed when it ends).
     pub keep: bool,
     /// Run every scenario in network namespaces, not only those with
     /// partitions.
     pub netns: bool,
+}
+
+/// Why a real run did not produce an observation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// The host could not run it: a port in use, a binary that does not
+    /// start or exits, no network namespaces, a directory that cannot be
+    /// written.
+    Environment(String),
+    /// SIGINT or SIGTERM asked redsim to stop.
+    Interrupted,
+    /// The scenario cannot run for real, or the real processes did
+    /// something the harness cannot go on from.
+    Failed(String),
+}
+
+impl From<String> for RunError {
+    fn from(e: String) -> Self {
+        RunError::Failed(e)
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Environment(e) | RunError::Failed(e) => f.write_str(e),
+            RunError::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// `Err(Interrupted)` once SIGINT or SIGTERM arrived.
+fn check_interrupt() -> Result<(), RunError> {
+    if interrupt::requested() {
+        Err(RunError::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// Why an action cannot be performed on real processes, if it cannot.
@@ -100,29 +146,39 @@ pub fn addresses(plan: &Plan, nodes: &[RealNode], net: &Net) -> Addresses {
 }
 
 /// One real run of `plan`.
-pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<Observed, String> {
+///
+/// Whatever ends it (an error, a panic, an interrupt), the guards below go
+/// in reverse order of creation: the processes (SIGCONT, SIGKILL, reaped),
+/// then the namespaces, then the run's directory (unless kept).
+pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<Observed, RunError> {
     for (_, a) in &plan.faults {
         if let Some(why) = unsupported(plan, a) {
-            return Err(format!(
+            return Err(RunError::Failed(format!(
                 "{}: cannot run for real: {why}; mark it `[conform] real = false` with a reason",
                 plan.name
-            ));
+            )));
         }
     }
-    let root = opts.root.join(plan.name.replace(['/', ' '], "_"));
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let mut net = network(plan, opts)?;
-    let mut nodes = topo.layout(plan, opts.port_base, &root, &opts.bins, &net)?;
-    let mut clocks = FakeClocks::prepare(plan, &mut nodes, &root)?;
+    if let Some(why) = super::topology::refused(plan) {
+        return Err(RunError::Failed(why));
+    }
+    check_interrupt()?;
+    let dir = RunDir::create(&opts.root, &plan.name, opts.keep).map_err(RunError::Environment)?;
+    let root = dir.path();
+    let mut net = network(plan, opts).map_err(RunError::Environment)?;
+    let mut nodes = topo
+        .layout(plan, opts.port_base, root, &opts.bins, &net)
+        .map_err(RunError::Environment)?;
+    let mut clocks = FakeClocks::prepare(plan, &mut nodes, root).map_err(RunError::Environment)?;
     for r in nodes.iter().filter(|_| matches!(net, Net::Loopback)) {
         if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
-            return Err(format!(
+            return Err(RunError::Environment(format!(
                 "port {} is in use; choose another --port-base",
                 r.port
-            ));
+            )));
         }
     }
+    check_interrupt()?;
     let mut procs = Procs::default();
     let result = drive(plan, &nodes, &mut procs, &mut net, &mut clocks);
     procs.stop_all();
@@ -145,9 +201,8 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     if opts.keep {
         let ops: Vec<String> = history.iter().map(|o| format!("{o:?}")).collect();
         let _ = std::fs::write(root.join("history.txt"), ops.join("\n"));
-    } else {
-        let _ = std::fs::remove_dir_all(&root);
     }
+    drop(dir);
     Ok(Observed {
         names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         events: all,
@@ -167,7 +222,7 @@ fn drive(
     procs: &mut Procs,
     net: &mut Net,
     clocks: &mut FakeClocks,
-) -> Result<Driven, String> {
+) -> Result<Driven, RunError> {
     let real = |n: usize| nodes.iter().find(|r| r.node == n);
     // One at a time, each answering before the next starts: a master's
     // first cron has run before its replicas attach, as in the simulator
@@ -175,20 +230,33 @@ fn drive(
     // stream, depending on how fast the host starts processes).
     let ready_by = Instant::now() + Duration::from_secs(10);
     for r in nodes {
-        procs.spawn(r.node, &r.launch)?;
+        let stderr = r.dir.join("stderr");
+        procs
+            .spawn(r.node, &r.launch, Some(&stderr))
+            .map_err(RunError::Environment)?;
         loop {
             if let Ok(mut c) = Conn::connect(&net.admin(r.node, r.port), IO)
                 && matches!(c.call(&["PING"]), Ok(Reply::Status(_)))
             {
                 break;
             }
+            check_interrupt()?;
+            if let Some(status) = procs.exited(r.node) {
+                return Err(RunError::Environment(format!(
+                    "{} ({}) exited before answering on port {} ({status}){}",
+                    plan.nodes[r.node].name,
+                    program(r),
+                    r.port,
+                    tail(&stderr)
+                )));
+            }
             if Instant::now() > ready_by {
-                return Err(format!(
+                return Err(RunError::Environment(format!(
                     "{} did not start on port {} (see {})",
                     plan.nodes[r.node].name,
                     r.port,
                     r.log.display()
-                ));
+                )));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -264,6 +332,10 @@ fn drive(
     let mut failure = None;
     for (t, kind, i) in steps {
         env.sleep_until(t);
+        if interrupt::requested() {
+            failure = Some(RunError::Interrupted);
+            break;
+        }
         if kind == 0 {
             let (_, action) = &plan.faults[i];
             let (node, name, detail) = describe(plan, action);
@@ -276,7 +348,7 @@ fn drive(
                 detail,
             });
             if let Err(e) = apply(plan, action, procs, net, clocks, &real, &env) {
-                failure = Some(e);
+                failure = Some(RunError::Failed(e));
                 break;
             }
         } else {
@@ -292,6 +364,9 @@ fn drive(
     }
     if failure.is_none() {
         env.sleep_until(plan.duration);
+        if interrupt::requested() {
+            failure = Some(RunError::Interrupted);
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let mut history: Vec<Op> = Vec::new();
@@ -320,7 +395,7 @@ fn create_cluster(
     cluster: &crate::scenario::ClusterPlan,
     nodes: &[RealNode],
     net: &Net,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let port = |n: usize| {
         nodes
             .iter()
@@ -347,18 +422,19 @@ fn create_cluster(
         }
         let id = call(i, &["CLUSTER", "MYID"])?
             .text()
-            .ok_or("CLUSTER MYID gave no id")?;
+            .ok_or_else(|| "CLUSTER MYID gave no id".to_string())?;
         ids.push(id);
     }
     for i in 1..n {
         let ip = net.ip(i).to_string();
         call(0, &["CLUSTER", "MEET", &ip, &port(i)?.to_string()])?;
     }
-    let wait = |what: &str, ok: &dyn Fn() -> bool| -> Result<(), String> {
+    let wait = |what: &str, ok: &dyn Fn() -> bool| -> Result<(), RunError> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !ok() {
+            check_interrupt()?;
             if Instant::now() > deadline {
-                return Err(format!("the real cluster never {what}"));
+                return Err(RunError::Failed(format!("the real cluster never {what}")));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -493,19 +569,20 @@ fn apply<'a>(
         |n: usize| real(n).ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name));
     match *a {
         Action::Kill(n) => {
-            procs.signal(n, "KILL")?;
+            procs.signal(n, Sig::Kill)?;
             procs.reap(n, Duration::from_secs(2));
         }
         Action::Shutdown(n) => {
-            procs.signal(n, "TERM")?;
+            procs.signal(n, Sig::Term)?;
             procs.reap(n, Duration::from_secs(10));
         }
         Action::Restart(n) => {
-            procs.spawn(n, &node(n)?.launch)?;
+            let r = node(n)?;
+            procs.spawn(n, &r.launch, Some(&r.dir.join("stderr")))?;
         }
-        Action::Pause(n) => procs.signal(n, "STOP")?,
+        Action::Pause(n) => procs.signal(n, Sig::Stop)?,
         Action::ClockJump { node: n, by } => clocks.jump(n, by)?,
-        Action::Resume(n) => procs.signal(n, "CONT")?,
+        Action::Resume(n) => procs.signal(n, Sig::Cont)?,
         Action::ReplicaOf { node: n, master } => {
             let mut c = Conn::connect(&env.admin[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
             let to = master.map(|m| (net.ip(m).to_string(), env.ports[m].to_string()));
@@ -570,6 +647,26 @@ fn apply<'a>(
         _ => return Err("unsupported action".into()),
     }
     Ok(())
+}
+
+/// The program a node runs (not `ip`, for one started in a namespace).
+fn program(r: &RealNode) -> String {
+    let l = &r.launch;
+    match l.args.first().map(String::as_str) {
+        Some("netns") => l.args.get(3).cloned().unwrap_or_default(),
+        _ => l.program.display().to_string(),
+    }
+}
+
+/// The last lines a process wrote to standard error (Redis reports a
+/// configuration it refuses there), as `: a / b`, or nothing.
+fn tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(": {}", lines[lines.len().saturating_sub(4)..].join(" / "))
 }
 
 /// Drops every packet from a node of `from` to a node of `to`.

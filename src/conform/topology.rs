@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::redis::config::{AppendFsync, RedisConfig};
@@ -13,6 +14,7 @@ use crate::sentinel::SentinelConf;
 
 use super::net::Net;
 use super::procs::Launch;
+use super::scratch::{create_private_dir, safe_name, write_private};
 
 /// The real binaries to run.
 #[derive(Clone, Debug)]
@@ -34,8 +36,9 @@ pub struct RealNode {
 
 /// Lays a plan's servers out as real processes.
 pub trait Topology {
-    /// Writes each server's configuration under `root` and says how to
-    /// start it. Clients are not processes here; the harness drives them.
+    /// Writes each server's configuration under `root` (a directory the
+    /// harness created for this run) and says how to start it. Clients are
+    /// not processes here; the harness drives them.
     fn layout(
         &self,
         plan: &Plan,
@@ -61,11 +64,13 @@ impl Topology for Replication {
     ) -> Result<Vec<RealNode>, String> {
         let port_of = |n: usize| port_base + n as u16;
         let addr_of = |n: usize| (net.ip(n), port_of(n));
+        if let Some(why) = refused(plan) {
+            return Err(why);
+        }
         let mut out = Vec::new();
         for (i, n) in plan.nodes.iter().enumerate() {
-            let dir = root.join(&n.name);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let dir = root.join(safe_name(&n.name));
+            create_private_dir(&dir)?;
             let log = dir.join("log");
             let listen = Listen {
                 port: port_of(i),
@@ -91,8 +96,7 @@ impl Topology for Replication {
             } else {
                 "redis.conf"
             });
-            std::fs::write(&conf_path, text)
-                .map_err(|e| format!("cannot write {}: {e}", conf_path.display()))?;
+            write_private(&conf_path, &text)?;
             out.push(RealNode {
                 node: i,
                 port: port_of(i),
@@ -132,8 +136,70 @@ fn common(out: &mut String, l: &Listen) {
         // refuses non-loopback clients without a password otherwise.
         out.push_str("protected-mode no\n");
     }
-    let _ = writeln!(out, "dir \"{}\"", l.dir.display());
-    let _ = writeln!(out, "logfile \"{}\"", l.log.display());
+    let _ = writeln!(out, "dir {}", quote(l.dir.as_os_str().as_bytes()));
+    let _ = writeln!(out, "logfile {}", quote(l.log.as_os_str().as_bytes()));
+}
+
+/// `s` as one argument of a redis.conf or sentinel.conf line, written as
+/// Redis's own `sdscatrepr` writes strings and read back by its config
+/// parser (`sdssplitargs`) as exactly `s`: in double quotes, with `\\`,
+/// `\"`, `\n`, `\r`, `\t`, `\a`, `\b`, and `\xHH` for every other byte
+/// outside printable ASCII. Nothing in `s` can close the quotes, end the
+/// line or add an argument.
+pub fn quote(s: impl AsRef<[u8]>) -> String {
+    let s = s.as_ref();
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &b in s {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Why the plan's Sentinel settings cannot be given to a real Sentinel, if
+/// they cannot. Redis 7.0's Sentinel rewrites its sentinel.conf at startup
+/// and after every state change, writing the master's name and `auth-pass`
+/// without quotes: a space, quote, backslash, control or non-ASCII
+/// character in them would come back as other arguments, or other lines,
+/// the next time it starts (a `restart` fault), whatever quoting redsim
+/// used.
+pub fn refused(plan: &Plan) -> Option<String> {
+    let conf = plan.nodes.iter().find_map(|n| match &n.kind {
+        NodeKind::Sentinel(c) => Some(c),
+        _ => None,
+    })?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'))
+    };
+    let mut bad = Vec::new();
+    if !plain(&conf.master_name) {
+        bad.push("master-name");
+    }
+    if conf.auth_pass.as_deref().is_some_and(|p| !plain(p)) {
+        bad.push("auth-pass");
+    }
+    (!bad.is_empty()).then(|| {
+        format!(
+            "{}: [sentinel] {} cannot be given to a real Sentinel: Redis 7.0's Sentinel rewrites sentinel.conf with it unquoted, so it must be printable ASCII without spaces, quotes or backslashes",
+            plan.name,
+            bad.join(" and ")
+        )
+    })
 }
 
 /// redis.conf for a node, from the values the simulator uses.
@@ -175,10 +241,10 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
         let _ = writeln!(s, "save {}", points.join(" "));
     }
     if let Some(p) = &c.requirepass {
-        let _ = writeln!(s, "requirepass \"{p}\"");
+        let _ = writeln!(s, "requirepass {}", quote(p));
     }
     if let Some(p) = &c.masterauth {
-        let _ = writeln!(s, "masterauth \"{p}\"");
+        let _ = writeln!(s, "masterauth {}", quote(p));
     }
     let _ = writeln!(s, "replica-priority {}", c.replica_priority);
     let _ = writeln!(s, "replica-read-only {}", yn(c.replica_read_only));
@@ -231,7 +297,7 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
 pub fn sentinel_conf(c: &SentinelConf, l: &Listen, master: (Ipv4Addr, u16)) -> String {
     let mut s = String::new();
     common(&mut s, l);
-    let name = &c.master_name;
+    let name = quote(c.master_name.as_bytes());
     let (ip, port) = master;
     let _ = writeln!(s, "sentinel monitor {name} {ip} {port} {}", c.quorum);
     let _ = writeln!(
@@ -242,7 +308,7 @@ pub fn sentinel_conf(c: &SentinelConf, l: &Listen, master: (Ipv4Addr, u16)) -> S
     let _ = writeln!(s, "sentinel failover-timeout {name} {}", c.failover_timeout);
     let _ = writeln!(s, "sentinel parallel-syncs {name} {}", c.parallel_syncs);
     if let Some(p) = &c.auth_pass {
-        let _ = writeln!(s, "sentinel auth-pass {name} \"{p}\"");
+        let _ = writeln!(s, "sentinel auth-pass {name} {}", quote(p));
     }
     s
 }
@@ -279,11 +345,79 @@ mod tests {
     }
 
     #[test]
+    fn quoting_escapes_everything_that_could_end_an_argument() {
+        assert_eq!(quote("secret"), "\"secret\"");
+        assert_eq!(quote(""), "\"\"");
+        assert_eq!(
+            quote("a\"\nbind 0.0.0.0\r\\\0\t\u{7}\u{8}\u{7f}é"),
+            "\"a\\\"\\nbind 0.0.0.0\\r\\\\\\x00\\t\\a\\b\\x7f\\xc3\\xa9\""
+        );
+        // No raw byte that ends a line, a quote or an argument survives.
+        for b in 0..=255u8 {
+            let q = quote([b]);
+            let inner = &q[1..q.len() - 1];
+            assert!(
+                inner.bytes().all(|c| c.is_ascii_graphic() || c == b' '),
+                "{b}: {q}"
+            );
+            assert!(!inner.contains('"') || inner == "\\\"", "{b}: {q}");
+        }
+    }
+
+    #[test]
+    fn hostile_passwords_stay_on_their_line() {
+        let c = RedisConfig {
+            requirepass: Some("x\nbind 0.0.0.0".into()),
+            masterauth: Some("y\"\nprotected-mode no\n\"".into()),
+            ..RedisConfig::default()
+        };
+        let s = redis_conf(&c, &listen(17001), None);
+        assert!(s.contains("requirepass \"x\\nbind 0.0.0.0\"\n"), "{s}");
+        assert!(
+            s.contains("masterauth \"y\\\"\\nprotected-mode no\\n\\\"\"\n"),
+            "{s}"
+        );
+        assert!(
+            !s.lines()
+                .any(|l| l.starts_with("bind 0") || l.starts_with("protected-mode"))
+        );
+    }
+
+    #[test]
+    fn sentinel_values_sentinel_rewrites_unquoted_are_refused() {
+        let plan = |sentinel: &str| {
+            crate::scenario::parse(
+                "t.toml",
+                &format!(
+                    "name = \"t\"\nduration = \"1s\"\n[topology]\nmasters = 1\nreplicas = 1\nsentinels = 1\n[sentinel]\n{sentinel}\n"
+                ),
+            )
+            .expect("a valid scenario")
+        };
+        assert_eq!(
+            refused(&plan("master-name = \"ok.name-1\"\nauth-pass = \"p@ss\"")),
+            None
+        );
+        for bad in [
+            "master-name = \"my master\"",
+            "master-name = \"m\\nbind 0.0.0.0\"",
+            "auth-pass = \"a b\"",
+            "auth-pass = \"a\\\"b\"",
+            "auth-pass = \"a'b\"",
+            "auth-pass = \"a\\\\b\"",
+            "auth-pass = \"é\"",
+        ] {
+            let why = refused(&plan(bad)).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(why.contains("unquoted"), "{why}");
+        }
+    }
+
+    #[test]
     fn sentinel_conf_monitors_the_master() {
         let mut c = SentinelConf::new(0);
         c.down_after = 1000;
         let s = sentinel_conf(&c, &listen(17003), (Ipv4Addr::LOCALHOST, 17000));
-        assert!(s.contains("sentinel monitor mymaster 127.0.0.1 17000 2\n"));
-        assert!(s.contains("sentinel down-after-milliseconds mymaster 1000\n"));
+        assert!(s.contains("sentinel monitor \"mymaster\" 127.0.0.1 17000 2\n"));
+        assert!(s.contains("sentinel down-after-milliseconds \"mymaster\" 1000\n"));
     }
 }

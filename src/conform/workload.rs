@@ -38,11 +38,20 @@ impl Env {
         self.ports.iter().position(|p| *p == port).map(|n| n as u32)
     }
 
-    /// Sleeps until `t` after t0 (or returns at once if it has passed).
+    /// True once the run is over or SIGINT/SIGTERM asked redsim to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || crate::interrupt::requested()
+    }
+
+    /// Sleeps until `t` after t0 (or returns at once if it has passed), in
+    /// slices of at most 50 ms, returning early once [`Env::stopped`].
     pub fn sleep_until(&self, t: Micros) {
-        let now = self.now();
-        if t > now {
-            std::thread::sleep(Duration::from_micros(t - now));
+        loop {
+            let now = self.now();
+            if t <= now || self.stopped() {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros((t - now).min(50_000)));
         }
     }
 }
@@ -101,7 +110,7 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
         Discovery::Direct(_) | Discovery::Cluster(_) => None,
     };
     let mut tick = spec.start;
-    while tick < spec.stop && !env.stop.load(Ordering::Relaxed) {
+    while tick < spec.stop && !env.stopped() {
         env.sleep_until(tick);
         if let Ok(port) = switch_rx.try_recv()
             && let Some(node) = env.node_of_port(port)
