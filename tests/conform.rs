@@ -1,16 +1,18 @@
 //! Conformance against real Redis: runs one short scenario on real
 //! redis-server processes and on the simulator and requires every compared
-//! field to agree. Skipped, with a message, where redis-server and
-//! redis-sentinel are not installed; `.ci/run` installs them and runs the
-//! whole suite with `redsim conform scenarios/conform`.
+//! field to agree. Tests that need redis-server are `#[ignore = "needs
+//! redis-server"]`, so a plain `cargo test` lists them as ignored; run on
+//! purpose (`-- --ignored`, as `.ci/run` does after installing Redis), a
+//! missing program is a failure. `.ci/run` also runs the whole suite with
+//! `redsim conform scenarios/conform`.
 //!
 //! The rest checks that the harness cannot hurt its host: scenario strings
 //! reach redis.conf and sentinel.conf as single quoted arguments, scenario
 //! names never name a directory outside the harness's own, the scratch
 //! directory is private and removed, host failures have their own exit
 //! code, and SIGINT or SIGTERM stops every real process it started. The
-//! tests that start real servers and signal them are `#[ignore]`d (run them
-//! with `cargo test --test conform -- --include-ignored`); the others use
+//! tests that start real servers and signal them are `#[ignore]`d too; the
+//! others use
 //! `/bin/false` and `/bin/true` as stand-in binaries and need no Redis.
 
 use std::collections::BTreeSet;
@@ -21,15 +23,15 @@ use std::time::{Duration, Instant};
 use redsim::conform::{self, Status, real::RealOptions, topology::Binaries};
 
 #[test]
+#[ignore = "needs redis-server"]
 fn partial_resync_agrees_with_real_redis() {
     let (Some(server), Some(sentinel)) = (
         conform::find_program(None, "redis-server"),
         conform::find_program(None, "redis-sentinel"),
     ) else {
-        eprintln!(
-            "skipped: redis-server/redis-sentinel not installed (apt-get install redis-server redis-sentinel)"
+        panic!(
+            "this test needs redis-server and redis-sentinel (apt-get install redis-server redis-sentinel)"
         );
-        return;
     };
     let plan = redsim::scenario::load(Path::new(
         "scenarios/conform/partial-resync-after-disconnect.toml",
@@ -756,10 +758,10 @@ fn interrupt_leaves_nothing(
     status: i32,
     ready: &dyn Fn(&[Proc]) -> bool,
 ) {
-    if conform::find_program(None, "redis-server").is_none() {
-        eprintln!("skipped: redis-server is not installed");
-        return;
-    }
+    assert!(
+        conform::find_program(None, "redis-server").is_some(),
+        "this test needs redis-server (apt-get install redis-server)"
+    );
     let mut child = redsim()
         .args(["conform", scenario, "--seeds", "1", "--port-base"])
         .arg(port_base.to_string())
@@ -885,10 +887,10 @@ fn sigterm_deletes_the_namespaces_too() {
         .unwrap_or_default()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root || conform::net::find_ip().is_none() {
-        eprintln!("skipped: network namespaces need root and iproute2");
-        return;
-    }
+    assert!(
+        root && conform::net::find_ip().is_some(),
+        "this test needs root and iproute2 for network namespaces"
+    );
     interrupt_leaves_nothing(
         "scenarios/conform/sentinel-partition-minority-master.toml",
         17600,
@@ -907,8 +909,7 @@ fn real_redis_reads_a_hostile_password_as_one_argument() {
     use redsim::conform::{net::Endpoint, resp::Conn, resp::Reply, topology};
     use std::os::unix::process::CommandExt;
     let Some(server) = conform::find_program(None, "redis-server") else {
-        eprintln!("skipped: redis-server is not installed");
-        return;
+        panic!("this test needs redis-server (apt-get install redis-server)");
     };
     let scratch = conform::scratch::TempRoot::create().unwrap();
     let port = 17990;
