@@ -12,8 +12,8 @@
 //! directory is private and removed, host failures have their own exit
 //! code, and SIGINT or SIGTERM stops every real process it started. The
 //! tests that start real servers and signal them are `#[ignore]`d too; the
-//! others use
-//! `/bin/false` and `/bin/true` as stand-in binaries and need no Redis.
+//! others use `/bin/false` and `/bin/true` as stand-in binaries and need no
+//! Redis.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
