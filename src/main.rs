@@ -679,10 +679,9 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
             }
         }
     }
-    if let Err(e) = redsim::out::write_atomic(
-        junit,
-        redsim::junit::render("golden", &cases).as_bytes(),
-    ) {
+    if let Err(e) =
+        redsim::out::write_atomic(junit, redsim::junit::render("golden", &cases).as_bytes())
+    {
         eprintln!("{}: {e}", junit.display());
         return worst.max(EXIT_BAD_INPUT);
     }
@@ -880,15 +879,9 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         started,
         last: std::sync::Mutex::new(None),
     };
-    let mut summary = redsim::fuzz::sweep(
-        &plan,
-        &text,
-        &cfg,
-        &seeds,
-        jobs,
-        &keep_going,
-        &|p| progress.report(p),
-    );
+    let mut summary = redsim::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &|p| {
+        progress.report(p)
+    });
     summary.interrupted = redsim::interrupt::requested();
     let stem = plan.name.replace('/', "__");
     let mut worst = EXIT_OK;
@@ -956,18 +949,18 @@ fn seed_ranges(seeds: &[u64]) -> String {
 
 /// The JUnit report of a sweep: a testcase per property checked that no
 /// seed broke, and one per failure group.
-fn fuzz_junit(
-    plan: &Plan,
-    cfg: &redsim::fuzz::FuzzConfig,
-    s: &redsim::fuzz::Summary,
-) -> String {
+fn fuzz_junit(plan: &Plan, cfg: &redsim::fuzz::FuzzConfig, s: &redsim::fuzz::Summary) -> String {
     use redsim::junit::Case;
     let class = format!("fuzz.{}", s.scenario);
     let mut properties: Vec<String> = Vec::new();
     if plan.cluster.is_none() {
         properties.push("one-leader-per-epoch".into());
     }
-    for p in ["one-vote-per-epoch", "epochs-monotonic", "offsets-monotonic"] {
+    for p in [
+        "one-vote-per-epoch",
+        "epochs-monotonic",
+        "offsets-monotonic",
+    ] {
         properties.push(p.into());
     }
     properties.extend(cfg.properties.iter().cloned());

@@ -315,11 +315,7 @@ pub const COVERAGE: &[(&str, &str, Scope)] = &[
         "scheduled to be closed ASAP for overcoming of output buffer limits.",
         Scope::Any,
     ),
-    (
-        "old master converted",
-        "+convert-to-slave",
-        Scope::Sentinel,
-    ),
+    ("old master converted", "+convert-to-slave", Scope::Sentinel),
     ("failover completed", "+switch-master", Scope::Sentinel),
     (
         "cluster failover won",
@@ -809,8 +805,7 @@ pub fn sweep(
 ) -> Summary {
     let next = AtomicU64::new(0);
     let total = seeds.len();
-    let results: Mutex<(Vec<(u64, Checked, Option<Failure>)>, u64)> =
-        Mutex::new((Vec::new(), 0));
+    let results: Mutex<(Vec<(u64, Checked, Option<Failure>)>, u64)> = Mutex::new((Vec::new(), 0));
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {

@@ -161,7 +161,10 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
             let mut c = toml::Table::new();
             c.insert("node".into(), name(*node));
             let sign = if *by < 0 { "-" } else { "+" };
-            c.insert("by".into(), format!("{sign}{}", format_duration(by.unsigned_abs())).into());
+            c.insert(
+                "by".into(),
+                format!("{sign}{}", format_duration(by.unsigned_abs())).into(),
+            );
             t.insert("clock-jump".into(), toml::Value::Table(c));
         }
         Action::Burst {
@@ -196,4 +199,3 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
     }
     t
 }
-
