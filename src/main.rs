@@ -872,8 +872,11 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     redsim::interrupt::install();
     let started = Instant::now();
-    let keep_going =
-        || !redsim::interrupt::requested() && budget.is_none_or(|b| started.elapsed() < b);
+    let keep_going = |stage: redsim::fuzz::Stage| {
+        !redsim::interrupt::requested()
+            && (stage == redsim::fuzz::Stage::Shrinking
+                || budget.is_none_or(|b| started.elapsed() < b))
+    };
     let progress = Progress {
         terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         started,

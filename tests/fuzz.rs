@@ -48,7 +48,7 @@ fn finds_and_reproduces(
         &config(&plan, false),
         &seeds,
         2,
-        &|| true,
+        &|_| true,
         &|_| {},
     );
     let seed = sweep
@@ -158,8 +158,8 @@ fn sweep_results_do_not_depend_on_threads() {
     let (plan, text) = load("master-restart-without-persistence.toml");
     let cfg = config(&plan, false);
     let seeds = fuzz::Seeds::range(0..12);
-    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|| true, &|_| {});
-    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_| {});
+    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
+    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
     let key = |s: &fuzz::Summary| {
         (
             s.runs,
@@ -181,7 +181,7 @@ fn election_invariants_hold_over_a_sweep() {
     let mut cfg = config(&plan, false);
     cfg.properties = vec!["converges".into()];
     let seeds = fuzz::Seeds::range(0..40);
-    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_| {});
+    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
     for p in [
         "one-leader-per-epoch",
         "one-vote-per-epoch",
@@ -285,7 +285,7 @@ fn reproducers_write_bounds_and_times_with_units() {
         &config(&plan, false),
         &seeds,
         2,
-        &|| true,
+        &|_| true,
         &|_| {},
     );
     let seed = s.failures[0].seed;
@@ -309,8 +309,8 @@ fn failures_are_grouped_by_signature() {
     let (plan, text) = load("master-restart-without-persistence.toml");
     let cfg = config(&plan, true);
     let seeds = fuzz::Seeds::range(0..60);
-    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|| true, &|_| {});
-    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_| {});
+    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
+    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
     assert!(one.failures.len() >= 8, "{:?}", one.failures);
     assert!(
         one.groups.len() * 3 <= one.failures.len(),
@@ -362,7 +362,7 @@ fn coverage_lists_every_probe() {
         &cfg,
         &fuzz::Seeds::range(0..2),
         2,
-        &|| true,
+        &|_| true,
         &|_| {},
     );
     assert_eq!(s.coverage.len(), fuzz::COVERAGE.len());
@@ -377,7 +377,7 @@ fn coverage_lists_every_probe() {
         &config(&cplan, false),
         &fuzz::Seeds::range(0..1),
         1,
-        &|| true,
+        &|_| true,
         &|_| {},
     );
     assert!(
@@ -424,8 +424,8 @@ fn merge_refuses_overlapping_shards_and_other_scenarios() {
         end: 6,
         shard: Some((i, 2)),
     };
-    let a = fuzz::sweep(&plan, &text, &cfg, &shard(0), 1, &|| true, &|_| {});
-    let b = fuzz::sweep(&plan, &text, &cfg, &shard(1), 1, &|| true, &|_| {});
+    let a = fuzz::sweep(&plan, &text, &cfg, &shard(0), 1, &|_| true, &|_| {});
+    let b = fuzz::sweep(&plan, &text, &cfg, &shard(1), 1, &|_| true, &|_| {});
     let merged = a.clone().merge(b.clone()).expect("two shards merge");
     assert_eq!(merged.seeds, (0..6).collect::<Vec<_>>());
     assert_eq!(merged.runs, 6);

@@ -778,6 +778,17 @@ impl Seeds {
     }
 }
 
+/// One finished seed: its checked run and its failure, if any.
+type SeedResult = (u64, Checked, Option<Failure>);
+
+/// The two stages of a sweep, for `keep_going`: a budget ends the first,
+/// a signal both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Seeds,
+    Shrinking,
+}
+
 /// Where a sweep is, for a progress line.
 #[derive(Clone, Copy, Debug)]
 pub enum Phase {
@@ -790,26 +801,26 @@ pub enum Phase {
 /// Runs `seeds` over `jobs` threads, groups the failures by signature, and
 /// shrinks each group's smallest seed. Each run is single-threaded and
 /// deterministic, and results are ordered by seed, so the summary is the
-/// same whatever `jobs` is. When `keep_going` turns false no new seed
-/// starts and shrinking stops early; the summary covers the seeds that
-/// finished.
-#[allow(clippy::too_many_arguments)]
+/// same whatever `jobs` is. When `keep_going(Stage::Seeds)` turns false no
+/// new seed starts; when `keep_going(Stage::Shrinking)` does, shrinking
+/// stops early. The summary covers the seeds that finished.
 pub fn sweep(
     plan: &Plan,
     text: &str,
     cfg: &FuzzConfig,
     seeds: &Seeds,
     jobs: usize,
-    keep_going: &(dyn Fn() -> bool + Sync),
+    keep_going: &(dyn Fn(Stage) -> bool + Sync),
     progress: &(dyn Fn(Phase) + Sync),
 ) -> Summary {
     let next = AtomicU64::new(0);
     let total = seeds.len();
-    let results: Mutex<(Vec<(u64, Checked, Option<Failure>)>, u64)> = Mutex::new((Vec::new(), 0));
+    // Each finished seed, and how many of them failed.
+    let results: Mutex<(Vec<SeedResult>, u64)> = Mutex::new((Vec::new(), 0));
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
-                while keep_going() {
+                while keep_going(Stage::Seeds) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(seed) = seeds.get(i) else { break };
                     let (checked, failure) = match swarm_scenario(text, plan, seed) {
@@ -905,7 +916,7 @@ fn group(
     cfg: &FuzzConfig,
     failures: &mut [Failure],
     jobs: usize,
-    keep_going: &(dyn Fn() -> bool + Sync),
+    keep_going: &(dyn Fn(Stage) -> bool + Sync),
     progress: &(dyn Fn(Phase) + Sync),
 ) -> Vec<Group> {
     let mut first_by_sig: BTreeMap<String, usize> = BTreeMap::new();
@@ -929,7 +940,7 @@ fn group(
         std::thread::scope(|s| {
             for _ in 0..jobs.max(1) {
                 s.spawn(|| {
-                    while keep_going() {
+                    while keep_going(Stage::Shrinking) {
                         let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                         let Some(slot) = slots.get(i) else { break };
                         let mut f = slot.lock().expect("one thread per slot");
@@ -938,7 +949,9 @@ fn group(
                                 Some(t) => crate::scenario::parse("swarm.toml", t).ok(),
                                 None => None,
                             };
-                            shrink(drawn.as_ref().unwrap_or(plan), cfg, &mut f, keep_going);
+                            shrink(drawn.as_ref().unwrap_or(plan), cfg, &mut f, &|| {
+                                keep_going(Stage::Shrinking)
+                            });
                         }
                         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                         progress(Phase::Shrinking { done: d, total });
