@@ -13,6 +13,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod golden;
 pub mod interrupt;
+pub mod junit;
 pub mod out;
 pub mod proto;
 pub mod redis;

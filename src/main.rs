@@ -54,11 +54,21 @@ enum Command {
         /// Run twice in this process and report the first diverging event.
         #[arg(long)]
         check_determinism: bool,
+        /// Print a JSON verdict (expectations, lost writes, unavailability)
+        /// instead of the trace and summary; the trace still goes to --trace.
+        #[arg(long, conflicts_with_all = ["check_determinism", "format", "stats"])]
+        json: bool,
     },
     /// Run scenarios (files or directories) and check their expectations.
     Check {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Print one JSON verdict per scenario (JSON Lines) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write a JUnit XML report: one testcase per scenario.
+        #[arg(long)]
+        junit: Option<PathBuf>,
     },
     /// Print a Redis node's `INFO replication` (or a Sentinel's `INFO sentinel`) at a simulated time.
     Info {
@@ -119,6 +129,9 @@ enum Command {
         /// Rewrite the golden files instead of comparing.
         #[arg(long)]
         update: bool,
+        /// Also write a JUnit XML report: one testcase per golden file.
+        #[arg(long, conflicts_with = "update")]
+        junit: Option<PathBuf>,
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
@@ -174,7 +187,7 @@ struct FuzzArgs {
     merge: Option<FuzzCommand>,
     /// The scenario to fuzz.
     scenario: Option<PathBuf>,
-    /// Seeds to run, as `a..b` (b excluded).
+    /// Seeds to run, as `a..b` (b excluded; at most 2^32 seeds).
     #[arg(long, default_value = "0..100")]
     seeds: String,
     /// Parallel runs (default: the number of cores); results do not depend on it.
@@ -186,7 +199,8 @@ struct FuzzArgs {
     /// Fault kinds to draw: kill,crash,pause,partition,oneway,restart,clock,link,burst.
     #[arg(long)]
     faults: Option<String>,
-    /// At most this many faults per schedule (default: [fuzz] max-faults, or 6).
+    /// At most this many faults per schedule (default: [fuzz] max-faults,
+    /// or 6; at most 100).
     #[arg(long)]
     max_faults: Option<usize>,
     /// Stop starting new seeds after this much wall time (e.g. 60s): the set
@@ -199,6 +213,10 @@ struct FuzzArgs {
     /// Where summary.json and the reproducing scenarios go.
     #[arg(long, default_value = "fuzz-out")]
     out: PathBuf,
+    /// Also write a JUnit XML report: one testcase per property checked
+    /// and per failure group.
+    #[arg(long)]
+    junit: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -223,6 +241,7 @@ fn main() -> ExitCode {
             trace,
             stats,
             check_determinism,
+            json,
         } => cmd_run(
             &scenario,
             seed,
@@ -230,15 +249,21 @@ fn main() -> ExitCode {
             trace.as_deref(),
             stats,
             check_determinism,
+            json,
         ),
-        Command::Check { paths } => cmd_check(&paths),
+        Command::Check { paths, json, junit } => cmd_check(&paths, json, junit.as_deref()),
         Command::Info {
             scenario,
             node,
             at,
             seed,
         } => cmd_info(&scenario, &node, &at, seed),
-        Command::Golden { dir, update, paths } => cmd_golden(&dir, update, &paths),
+        Command::Golden {
+            dir,
+            update,
+            junit,
+            paths,
+        } => cmd_golden(&dir, update, junit.as_deref(), &paths),
         Command::Fuzz(args) => cmd_fuzz(args),
         Command::List { paths } => cmd_list(&paths),
         Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
@@ -279,6 +304,7 @@ fn cmd_run(
     trace_file: Option<&Path>,
     stats: bool,
     check_determinism: bool,
+    json: bool,
 ) -> u8 {
     let plan = match load(path) {
         Ok(p) => p,
@@ -314,6 +340,21 @@ fn cmd_run(
         }
     };
     let wall = started.elapsed();
+    if json {
+        if let Some(f) = trace_file {
+            let rendered = report::render_trace(&outcome.world, format, seed);
+            if let Err(e) = redsim::out::write_atomic(f, rendered.as_bytes()) {
+                eprintln!("{}: cannot write the trace: {e}", f.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        redsim::outln!("{}", verdict_json(path, &plan, seed, &outcome));
+        return if outcome.verdicts.iter().all(|v| v.holds) {
+            EXIT_OK
+        } else {
+            EXIT_EXPECTATION_FAILED
+        };
+    }
     let rendered = report::render_trace(&outcome.world, format, seed);
     let summary = report::summary(&outcome);
     match trace_file {
@@ -350,6 +391,38 @@ fn cmd_run(
     }
 }
 
+/// A run's verdict as one JSON object: what `run --json` and `check --json`
+/// print.
+fn verdict_json(
+    file: &Path,
+    plan: &Plan,
+    seed: u64,
+    outcome: &world::RunOutcome,
+) -> serde_json::Value {
+    let w = &outcome.world;
+    let unavailability = w.write_unavailability().map(|gap| {
+        serde_json::json!({
+            "longest_us": gap.len(),
+            "longest": redsim::sim::time::format_duration(gap.len()),
+            "from_us": gap.from,
+            "to_us": gap.to,
+        })
+    });
+    serde_json::json!({
+        "scenario": plan.name,
+        "file": file.display().to_string(),
+        "seed": seed,
+        "passed": outcome.verdicts.iter().all(|v| v.holds),
+        "expectations": outcome.verdicts.iter().map(|v| serde_json::json!({
+            "description": v.description,
+            "holds": v.holds,
+            "observed": v.observed,
+        })).collect::<Vec<_>>(),
+        "lost_writes": w.lost_writes().len(),
+        "unavailability": unavailability,
+    })
+}
+
 fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
     let plan = match load(path) {
         Ok(p) => p,
@@ -367,7 +440,14 @@ fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
     }
 }
 
-fn cmd_check(paths: &[PathBuf]) -> u8 {
+fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
+    use redsim::junit::Case;
+    if let Some(f) = junit
+        && let Err(e) = redsim::out::ensure_writable(f)
+    {
+        eprintln!("--junit: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let files = match golden::scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {
@@ -377,42 +457,93 @@ fn cmd_check(paths: &[PathBuf]) -> u8 {
     };
     let mut worst = EXIT_OK;
     let (mut passed, mut failed) = (0, 0);
+    let mut cases = Vec::new();
     for file in files {
-        let plan = match load(&file) {
+        let name = file.display().to_string();
+        let plan = match scenario::load(&file) {
             Ok(p) => p,
-            Err(c) => {
-                worst = worst.max(c);
+            Err(e) => {
+                worst = worst.max(EXIT_BAD_INPUT);
                 failed += 1;
+                if json {
+                    redsim::outln!(
+                        "{}",
+                        serde_json::json!({"file": name, "passed": false, "error": e.to_string()})
+                    );
+                } else {
+                    eprintln!("{e}");
+                }
+                cases.push(Case::errored("check", &name, &e.to_string()));
                 continue;
             }
         };
         match world::run(&plan, plan.seed) {
             Ok(o) => {
                 let bad: Vec<_> = o.verdicts.iter().filter(|v| !v.holds).collect();
+                if json {
+                    redsim::outln!("{}", verdict_json(&file, &plan, plan.seed, &o));
+                }
                 if bad.is_empty() {
                     passed += 1;
-                    redsim::outln!(
-                        "ok     {} ({} expectations)",
-                        file.display(),
-                        o.verdicts.len()
-                    );
+                    if !json {
+                        redsim::outln!("ok     {} ({} expectations)", name, o.verdicts.len());
+                    }
+                    cases.push(Case::passed("check", &name));
                 } else {
                     failed += 1;
                     worst = worst.max(EXIT_EXPECTATION_FAILED);
-                    redsim::outln!("FAILED {}", file.display());
-                    for v in bad {
-                        redsim::outln!("       {} (observed: {})", v.description, v.observed);
+                    if !json {
+                        redsim::outln!("FAILED {}", name);
                     }
+                    let mut text = String::new();
+                    for v in &bad {
+                        let line = format!("{} (observed: {})", v.description, v.observed);
+                        if !json {
+                            redsim::outln!("       {line}");
+                        }
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                    let message = format!(
+                        "{} of {} expectations failed: {}",
+                        bad.len(),
+                        o.verdicts.len(),
+                        bad[0].description
+                    );
+                    cases.push(Case::failed("check", &name, &message, &text));
                 }
             }
             Err(e) => {
                 failed += 1;
                 worst = worst.max(EXIT_SIMULATION_ERROR);
-                redsim::outln!("ERROR  {}: {e}", file.display());
+                if json {
+                    redsim::outln!(
+                        "{}",
+                        serde_json::json!({
+                            "scenario": plan.name,
+                            "file": name,
+                            "seed": plan.seed,
+                            "passed": false,
+                            "error": e.to_string(),
+                        })
+                    );
+                } else {
+                    redsim::outln!("ERROR  {name}: {e}");
+                }
+                cases.push(Case::errored("check", &name, &e.to_string()));
             }
         }
     }
-    redsim::outln!("{passed} passed, {failed} failed");
+    if !json {
+        redsim::outln!("{passed} passed, {failed} failed");
+    }
+    if let Some(f) = junit
+        && let Err(e) =
+            redsim::out::write_atomic(f, redsim::junit::render("check", &cases).as_bytes())
+    {
+        eprintln!("{}: {e}", f.display());
+        return worst.max(EXIT_BAD_INPUT);
+    }
     worst
 }
 
@@ -469,23 +600,190 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
     }
 }
 
-fn cmd_golden(dir: &Path, update: bool, paths: &[PathBuf]) -> u8 {
-    match golden::compare_all(dir, paths, update) {
-        Ok(report) => {
-            redsim::out!("{}", report.text);
-            if report.mismatches == 0 {
-                EXIT_OK
-            } else {
-                EXIT_EXPECTATION_FAILED
+fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf]) -> u8 {
+    let Some(junit) = junit else {
+        return match golden::compare_all(dir, paths, update) {
+            Ok(report) => {
+                redsim::out!("{}", report.text);
+                if report.mismatches == 0 {
+                    EXIT_OK
+                } else {
+                    EXIT_EXPECTATION_FAILED
+                }
             }
-        }
-        Err(e @ golden::GoldenError::Simulation(_)) => {
-            eprintln!("{e}");
-            EXIT_SIMULATION_ERROR
-        }
+            Err(e @ golden::GoldenError::Simulation(_)) => {
+                eprintln!("{e}");
+                EXIT_SIMULATION_ERROR
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                EXIT_BAD_INPUT
+            }
+        };
+    };
+    // With --junit: the same comparison, one testcase per golden file.
+    use redsim::junit::Case;
+    if let Err(e) = redsim::out::ensure_writable(junit) {
+        eprintln!("--junit: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    let files = match golden::scenario_files(paths) {
+        Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
-            EXIT_BAD_INPUT
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut worst = EXIT_OK;
+    let mut cases = Vec::new();
+    for file in files {
+        let plan = match scenario::load(&file) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                worst = worst.max(EXIT_BAD_INPUT);
+                cases.push(Case::errored(
+                    "golden",
+                    &file.display().to_string(),
+                    &e.to_string(),
+                ));
+                continue;
+            }
+        };
+        let gold = golden::golden_path(dir, &plan);
+        let name = gold.display().to_string();
+        let trace = match golden::trace_of(&plan) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = format!("{}: {e}", file.display());
+                eprintln!("{msg}");
+                worst = worst.max(EXIT_SIMULATION_ERROR);
+                cases.push(Case::errored("golden", &name, &msg));
+                continue;
+            }
+        };
+        match std::fs::read_to_string(&gold) {
+            Ok(want) if want == trace => {
+                redsim::outln!("same   {name}");
+                cases.push(Case::passed("golden", &name));
+            }
+            Ok(want) => {
+                let diff = golden::first_difference(&want, &trace);
+                redsim::outln!("DIFFER {name}: {diff}");
+                worst = worst.max(EXIT_EXPECTATION_FAILED);
+                let first = diff.lines().next().unwrap_or("").trim_end_matches(':');
+                let message = format!("trace differs from the golden file at {first}");
+                cases.push(Case::failed("golden", &name, &message, &diff));
+            }
+            Err(e) => {
+                redsim::outln!("MISSING {name}: {e}");
+                worst = worst.max(EXIT_EXPECTATION_FAILED);
+                let message = format!("no golden file: {e}");
+                cases.push(Case::failed("golden", &name, &message, &message));
+            }
+        }
+    }
+    if let Err(e) =
+        redsim::out::write_atomic(junit, redsim::junit::render("golden", &cases).as_bytes())
+    {
+        eprintln!("{}: {e}", junit.display());
+        return worst.max(EXIT_BAD_INPUT);
+    }
+    worst
+}
+
+/// The most faults a schedule may hold (`--max-faults`, `[fuzz]
+/// max-faults`): faults last at least 100 ms and all happen before
+/// `faults-stop`, so more only pile on top of each other while runs and
+/// shrinking slow down in proportion.
+const MAX_FAULTS: usize = 100;
+
+/// Parses `--seeds a..b` and `--shard i/n` into the seeds to run.
+fn fuzz_seeds(seeds: &str, shard: Option<&str>) -> Result<redsim::fuzz::Seeds, String> {
+    let Some((a, b)) = seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)))
+    else {
+        return Err(format!(
+            "--seeds: expected a range like 0..1000 (of numbers from 0 to {}), got `{seeds}`",
+            u64::MAX
+        ));
+    };
+    if b < a {
+        return Err(format!(
+            "--seeds {seeds}: the range is backwards (the end is excluded: 0..100 runs seeds 0 to 99)"
+        ));
+    }
+    let shard = match shard {
+        None => None,
+        Some(s) => Some(
+            s.split_once('/')
+                .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+                .filter(|(i, n)| *n > 0 && i < n)
+                .ok_or_else(|| format!("--shard: expected i/n with 0 <= i < n, got `{s}`"))?,
+        ),
+    };
+    let set = redsim::fuzz::Seeds {
+        start: a,
+        end: b,
+        shard,
+    };
+    if set.len() > redsim::fuzz::MAX_SEEDS {
+        return Err(format!(
+            "--seeds {seeds}: {} seeds is more than one sweep takes (at most {}): at some seeds a second per core it would never finish; split it with --shard i/n or bound it with --budget TIME",
+            set.len(),
+            redsim::fuzz::MAX_SEEDS
+        ));
+    }
+    Ok(set)
+}
+
+/// Progress on standard error: rewritten in place on a terminal, else a
+/// line every few seconds (wall time, outside the runs).
+struct Progress {
+    terminal: bool,
+    started: Instant,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn report(&self, phase: redsim::fuzz::Phase) {
+        use redsim::fuzz::Phase;
+        let every = if self.terminal {
+            std::time::Duration::from_millis(100)
+        } else {
+            std::time::Duration::from_secs(5)
+        };
+        let now = Instant::now();
+        let (finished, line) = match phase {
+            Phase::Seeds {
+                done,
+                total,
+                failed,
+            } => {
+                let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                (
+                    done == total,
+                    format!("{done}/{total} seeds, {failed} failing, {rate:.1} seeds/s"),
+                )
+            }
+            Phase::Shrinking { done, total } => (
+                done == total,
+                format!("shrinking failure groups: {done}/{total}"),
+            ),
+        };
+        let mut last = self.last.lock().expect("no panics while holding it");
+        if !finished && last.is_some_and(|l| now.duration_since(l) < every) {
+            return;
+        }
+        *last = Some(now);
+        if self.terminal {
+            eprint!("\r{line}   ");
+            if finished {
+                eprintln!();
+            }
+        } else {
+            eprintln!("fuzz: {line}");
         }
     }
 }
@@ -502,30 +800,20 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let Some((a, b)) = args
-        .seeds
-        .split_once("..")
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-    else {
-        eprintln!(
-            "--seeds: expected a range like 0..1000, got `{}`",
-            args.seeds
-        );
-        return EXIT_BAD_INPUT;
-    };
-    let mut seeds: Vec<u64> = (a..b).collect();
-    if let Some(shard) = &args.shard {
-        let Some((i, n)) = shard
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
-            .filter(|(i, n)| *n > 0 && i < n)
-        else {
-            eprintln!("--shard: expected i/n with 0 <= i < n, got `{shard}`");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
             return EXIT_BAD_INPUT;
-        };
-        seeds.retain(|s| s % n == i);
-    }
+        }
+    };
+    let seeds = match fuzz_seeds(&args.seeds, args.shard.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let kinds = match &args.faults {
         None => redsim::fuzz::FaultKind::ALL.to_vec(),
         Some(list) => {
@@ -552,9 +840,32 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    let max_faults = args.max_faults.unwrap_or(plan.fuzz.max_faults);
+    if max_faults > MAX_FAULTS {
+        let from = if args.max_faults.is_some() {
+            "--max-faults".to_string()
+        } else {
+            format!("{}: [fuzz] max-faults", path.display())
+        };
+        eprintln!(
+            "{from} = {max_faults}: at most {MAX_FAULTS} faults per schedule (faults last at least 100ms and all happen before faults-stop, so more only pile up while every run and every shrinking step slows down)"
+        );
+        return EXIT_BAD_INPUT;
+    }
+    // Outputs are checked before any seed runs.
+    if let Err(e) = redsim::out::ensure_writable_dir(&args.out) {
+        eprintln!("--out: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    if let Some(j) = &args.junit
+        && let Err(e) = redsim::out::ensure_writable(j)
+    {
+        eprintln!("--junit: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let cfg = redsim::fuzz::FuzzConfig {
         kinds,
-        max_faults: args.max_faults.unwrap_or(plan.fuzz.max_faults),
+        max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
         bounds: plan.fuzz.bounds.clone(),
@@ -563,32 +874,35 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    redsim::interrupt::install();
     let started = Instant::now();
-    let keep_going = || budget.is_none_or(|b| started.elapsed() < b);
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let total = seeds.len();
-    let progress = |done: u64, failed: usize| {
-        if terminal {
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!("\r{done}/{total} seeds, {failed} failing, {rate:.0} seeds/s   ");
-        }
+    let keep_going = |stage: redsim::fuzz::Stage| {
+        !redsim::interrupt::requested()
+            && (stage == redsim::fuzz::Stage::Shrinking
+                || budget.is_none_or(|b| started.elapsed() < b))
     };
-    let mut summary = redsim::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &progress);
-    if terminal {
-        eprintln!();
-    }
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("{}: {e}", args.out.display());
-        return EXIT_BAD_INPUT;
-    }
+    let progress = Progress {
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        started,
+        last: std::sync::Mutex::new(None),
+    };
+    let mut summary = redsim::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &|p| {
+        progress.report(p)
+    });
+    summary.interrupted = redsim::interrupt::requested();
     let stem = plan.name.replace('/', "__");
-    for f in &mut summary.failures {
-        let file = args.out.join(format!("{stem}__seed-{}.toml", f.seed));
+    let mut worst = EXIT_OK;
+    for g in &mut summary.groups {
+        let f = &mut g.representative;
+        let file = args
+            .out
+            .join(format!("{stem}__{}__seed-{}.toml", f.property, f.seed));
         match redsim::fuzz::repro_toml(&text, &plan, &cfg, f) {
             Ok(toml) => {
-                if let Err(e) = std::fs::write(&file, toml) {
+                if let Err(e) = redsim::out::write_atomic(&file, toml.as_bytes()) {
                     eprintln!("{}: {e}", file.display());
-                    return EXIT_BAD_INPUT;
+                    worst = EXIT_BAD_INPUT;
+                    continue;
                 }
                 f.repro = Some(file.display().to_string());
             }
@@ -597,49 +911,183 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
     }
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
     let summary_file = args.out.join("summary.json");
-    if let Err(e) = std::fs::write(&summary_file, json) {
+    if let Err(e) = redsim::out::write_atomic(&summary_file, json.as_bytes()) {
         eprintln!("{}: {e}", summary_file.display());
         return EXIT_BAD_INPUT;
     }
-    print_fuzz_summary(&summary, started.elapsed().as_secs_f64());
+    if let Some(j) = &args.junit
+        && let Err(e) = redsim::out::write_atomic(j, fuzz_junit(&plan, &cfg, &summary).as_bytes())
+    {
+        eprintln!("{}: {e}", j.display());
+        return EXIT_BAD_INPUT;
+    }
+    print_fuzz_summary(&summary, seeds.len(), started.elapsed().as_secs_f64());
     redsim::outln!("summary: {}", summary_file.display());
-    if summary.failures.is_empty() {
+    if summary.interrupted {
+        return redsim::interrupt::exit_status();
+    }
+    if worst != EXIT_OK {
+        worst
+    } else if summary.failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_EXPECTATION_FAILED
     }
 }
 
-fn print_fuzz_summary(s: &redsim::fuzz::Summary, wall: f64) {
+/// Seeds as ranges: `0..=41, 43, 45..=50`.
+fn seed_ranges(seeds: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < seeds.len() {
+        let mut j = i;
+        while j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
+            j += 1;
+        }
+        out.push(if j == i {
+            seeds[i].to_string()
+        } else {
+            format!("{}..={}", seeds[i], seeds[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// The JUnit report of a sweep: a testcase per property checked that no
+/// seed broke, and one per failure group.
+fn fuzz_junit(plan: &Plan, cfg: &redsim::fuzz::FuzzConfig, s: &redsim::fuzz::Summary) -> String {
+    use redsim::junit::Case;
+    let class = format!("fuzz.{}", s.scenario);
+    let mut properties: Vec<String> = Vec::new();
+    if plan.cluster.is_none() {
+        properties.push("one-leader-per-epoch".into());
+    }
+    for p in [
+        "one-vote-per-epoch",
+        "epochs-monotonic",
+        "offsets-monotonic",
+    ] {
+        properties.push(p.into());
+    }
+    properties.extend(cfg.properties.iter().cloned());
+    let b = &cfg.bounds;
+    if b.max_lost_acked_writes.is_some() {
+        properties.push("max-lost-acked-writes".into());
+    }
+    if b.max_unavailability.is_some() {
+        properties.push("max-unavailability".into());
+    }
+    if b.converges_within.is_some() {
+        properties.push("converges-within".into());
+    }
+    properties.extend(s.per_property.keys().cloned());
+    properties.sort();
+    properties.dedup();
+    let mut cases = Vec::new();
+    for p in properties {
+        if !s.per_property.contains_key(&p) {
+            cases.push(Case::passed(&class, &format!("{p} ({} seeds)", s.runs)));
+        }
+    }
+    for g in &s.groups {
+        let r = &g.representative;
+        let message = format!("{} of {} seeds: {}", g.count, s.runs, r.detail);
+        let text = format!(
+            "{}\nseeds: {}\nreproduce: redsim run {}\n",
+            g.signature,
+            seed_ranges(&g.seeds),
+            r.repro.as_deref().unwrap_or("(not written)")
+        );
+        cases.push(Case::failed(&class, &g.signature, &message, &text));
+    }
+    redsim::junit::render(&format!("fuzz {}", s.scenario), &cases)
+}
+
+fn print_fuzz_summary(s: &redsim::fuzz::Summary, total: u64, wall: f64) {
     redsim::outln!(
-        "{}: {} seeds in {:.1} s ({:.0} seeds/s), {} failing",
+        "{}: {} seeds in {:.1} s ({:.1} seeds/s), {} failing in {} group{}",
         s.scenario,
         s.runs,
         wall,
         s.runs as f64 / wall.max(1e-9),
-        s.failures.len()
+        s.failures.len(),
+        s.groups.len(),
+        if s.groups.len() == 1 { "" } else { "s" }
     );
+    if s.interrupted {
+        redsim::outln!(
+            "INTERRUPTED by {} after {} of {total} seeds; completed seeds: {}",
+            redsim::interrupt::signal_name().unwrap_or("a signal"),
+            s.runs,
+            if s.seeds.is_empty() {
+                "none".to_string()
+            } else {
+                seed_ranges(&s.seeds)
+            }
+        );
+    } else if s.runs < total {
+        redsim::outln!(
+            "budget spent after {} of {total} seeds; completed seeds: {}",
+            s.runs,
+            seed_ranges(&s.seeds)
+        );
+    }
     for (p, n) in &s.per_property {
         redsim::outln!("  {p}: {n} failing seeds");
     }
-    redsim::outln!("rare paths reached (runs):");
-    for (label, n) in &s.coverage {
-        redsim::outln!("  {label}: {n}");
+    if !s.groups.is_empty() {
+        redsim::outln!("failure groups (same property and cause chain):");
     }
-    for f in &s.failures {
+    for (i, g) in s.groups.iter().enumerate() {
+        let r = &g.representative;
         redsim::outln!(
-            "seed {}: {} — {} (shrunk from {} to {} faults) {}",
-            f.seed,
-            f.property,
-            f.detail,
-            f.faults_drawn,
-            f.faults_after_shrinking,
-            f.repro.as_deref().unwrap_or("")
+            "  #{} {} seed{}: {}",
+            i + 1,
+            g.count,
+            if g.count == 1 { "" } else { "s" },
+            g.signature
         );
+        let shrunk = if r.shrunk {
+            format!(
+                "shrunk from {} to {} faults",
+                r.faults_drawn, r.faults_after_shrinking
+            )
+        } else {
+            format!("not shrunk, {} faults", r.faults_drawn)
+        };
+        redsim::outln!("     seed {}: {} ({shrunk})", r.seed, r.detail);
+        redsim::outln!("     seeds: {}", seed_ranges(&g.seeds));
+        if let Some(f) = &r.repro {
+            redsim::outln!("     reproduce: redsim run {f}");
+        }
+    }
+    let width = s.coverage.iter().map(|p| p.probe.len()).max().unwrap_or(0);
+    redsim::outln!("coverage (runs reaching each rare path):");
+    for p in &s.coverage {
+        let note = if !p.applicable {
+            "  not applicable to this scenario"
+        } else if p.runs == 0 {
+            "  never reached"
+        } else {
+            ""
+        };
+        let runs = if p.applicable {
+            p.runs.to_string()
+        } else {
+            "-".to_string()
+        };
+        redsim::outln!("  {:<width$}  {runs:>6}{note}", p.probe);
     }
 }
 
 fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
+    if let Some(o) = out
+        && let Err(e) = redsim::out::ensure_writable(o)
+    {
+        eprintln!("--out: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let mut merged: Option<redsim::fuzz::Summary> = None;
     for f in files {
         let text = match std::fs::read_to_string(f) {
@@ -658,14 +1106,20 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
         };
         merged = Some(match merged {
             None => s,
-            Some(m) => m.merge(s),
+            Some(m) => match m.merge(s) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("redsim fuzz merge: {}: {e}", f.display());
+                    return EXIT_BAD_INPUT;
+                }
+            },
         });
     }
     let merged = merged.expect("at least one summary");
     let json = serde_json::to_string_pretty(&merged).expect("summaries serialise");
     match out {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, json) {
+            if let Err(e) = redsim::out::write_atomic(path, json.as_bytes()) {
                 eprintln!("{}: {e}", path.display());
                 return EXIT_BAD_INPUT;
             }

@@ -927,3 +927,265 @@ fn heal_without_a_partition_is_refused() {
         "heal at 8s does nothing: no partition is in force",
     );
 }
+
+// ---------------------------------------------------------------------------
+// Machine-readable results and fuzz as a tool.
+
+const FUZZ_SCENARIO: &str = "scenarios/fuzz/master-restart-without-persistence.toml";
+
+#[test]
+fn run_json_prints_one_verdict() {
+    let o = redsim(&["run", "tests/fixtures/failing-expectation.toml", "--json"]);
+    o.exits(1);
+    let v: Value = serde_json::from_str(o.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["passed"], false);
+    assert!(v["scenario"].is_string() && v["seed"].is_u64(), "{v}");
+    assert!(v["lost_writes"].is_u64(), "{v}");
+    let e = v["expectations"].as_array().expect("expectations");
+    assert!(
+        e.iter().any(|x| x["holds"] == false
+            && x["description"] == "replica-1 full resyncs = 1 after 3.000000s"
+            && x["observed"] == "0 times"),
+        "{v}"
+    );
+    let ok = redsim(&["run", "tests/fixtures/ok/steady.toml", "--json"]);
+    ok.exits(0);
+    let v: Value = serde_json::from_str(ok.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["passed"], true);
+    assert!(v.get("unavailability").is_some(), "{v}");
+}
+
+#[test]
+fn check_json_prints_a_verdict_per_scenario() {
+    let o = redsim(&["check", "tests/fixtures/ok", "--json"]);
+    o.exits(0);
+    let lines: Vec<Value> = o
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), toml_files("tests/fixtures/ok"));
+    assert!(lines.iter().all(|v| v["passed"] == true), "{o}");
+}
+
+#[test]
+fn check_junit_has_a_testcase_per_scenario() {
+    let dir = scratch("check-junit");
+    let xml = dir.join("check.xml");
+    let o = redsim(&[
+        "check",
+        "tests/fixtures/ok",
+        "tests/fixtures/failing-expectation.toml",
+        "--junit",
+        xml.to_str().unwrap(),
+    ]);
+    o.exits(1);
+    let x = fs::read_to_string(&xml).expect("written");
+    let n = toml_files("tests/fixtures/ok") + 1;
+    assert!(x.starts_with("<?xml"), "{x}");
+    assert_eq!(x.matches("<testcase ").count(), n, "{x}");
+    assert!(x.contains("failures=\"1\""), "{x}");
+    assert!(
+        x.contains("<failure message=\"1 of"),
+        "the failing scenario has a failure message\n{x}"
+    );
+    let bad = redsim(&["check", "tests/fixtures/ok", "--junit", "no/such/dir/x.xml"]);
+    bad.exits(2)
+        .stderr_has("--junit: cannot write no/such/dir/x.xml");
+    assert!(bad.stdout.is_empty(), "{bad}");
+}
+
+#[test]
+fn golden_junit_has_a_testcase_per_golden_file() {
+    let dir = scratch("golden-junit");
+    let gold = dir.join("gold");
+    fs::create_dir_all(&gold).unwrap();
+    let scenario = "tests/fixtures/ok/steady.toml";
+    redsim(&[
+        "golden",
+        "--dir",
+        gold.to_str().unwrap(),
+        "--update",
+        scenario,
+    ])
+    .exits(0);
+    let xml = dir.join("golden.xml");
+    let args = [
+        "golden",
+        "--dir",
+        gold.to_str().unwrap(),
+        "--junit",
+        xml.to_str().unwrap(),
+        scenario,
+    ];
+    redsim(&args).exits(0).stdout_has("same   ");
+    let x = fs::read_to_string(&xml).expect("written");
+    assert!(x.contains("tests=\"1\" failures=\"0\""), "{x}");
+    // Edit the golden file: the testcase fails with the first difference.
+    let file = fs::read_dir(&gold).unwrap().next().unwrap().unwrap().path();
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replacen('}', ", \"edited\": \"<&>\"}", 1)).unwrap();
+    redsim(&args).exits(1).stdout_has("DIFFER ");
+    let x = fs::read_to_string(&xml).expect("written");
+    assert!(x.contains("failures=\"1\""), "{x}");
+    assert!(x.contains("&lt;&amp;&gt;"), "escaped\n{x}");
+}
+
+#[test]
+fn fuzz_refuses_absurd_input_before_running() {
+    let o = redsim(&["fuzz", FUZZ_SCENARIO, "--seeds", "0..18446744073709551615"]);
+    o.exits(2).stderr_has("at most 4294967296");
+    let o = redsim(&["fuzz", FUZZ_SCENARIO, "--max-faults", "100000"]);
+    o.exits(2).stderr_has("at most 100 faults per schedule");
+    let o = redsim(&["fuzz", FUZZ_SCENARIO, "--seeds", "9..3"]);
+    o.exits(2).stderr_has("backwards");
+    let o = redsim(&["fuzz", FUZZ_SCENARIO, "--out", "Cargo.toml/out"]);
+    o.exits(2).stderr_has("--out: cannot create Cargo.toml/out");
+    assert!(!o.stderr.contains("seeds,"), "no seed ran\n{o}");
+}
+
+#[test]
+fn fuzz_runs_seeds_at_the_top_of_the_range() {
+    let dir = scratch("fuzz-top");
+    let o = redsim(&[
+        "fuzz",
+        FUZZ_SCENARIO,
+        "--seeds",
+        "18446744073709551613..18446744073709551615",
+        "--no-shrink",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.code == 0 || o.code == 1, "{o}");
+    o.stdout_has("2 seeds in");
+}
+
+#[test]
+fn fuzz_groups_failures_reports_progress_and_writes_junit() {
+    let dir = scratch("fuzz-groups");
+    let xml = dir.join("fuzz.xml");
+    let o = redsim(&[
+        "fuzz",
+        FUZZ_SCENARIO,
+        "--seeds",
+        "0..30",
+        "--jobs",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+        "--junit",
+        xml.to_str().unwrap(),
+    ]);
+    o.exits(1)
+        .stdout_has("failure groups")
+        .stdout_has("never reached")
+        .stdout_has("not applicable to this scenario")
+        .stderr_has("fuzz: 30/30 seeds, ");
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let groups = s["groups"].as_array().expect("groups");
+    let failures = s["failures"].as_array().expect("failures").len();
+    assert!(!groups.is_empty() && groups.len() < failures, "{s}");
+    let repros = fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(repros, groups.len(), "one reproducer per group");
+    assert_eq!(
+        s["coverage"].as_array().unwrap().len(),
+        16,
+        "every probe listed: {}",
+        s["coverage"]
+    );
+    assert_eq!(s["campaign"]["seeds"], "0..30");
+    assert!(s["campaign"]["scenario_hash"].is_string());
+    let x = fs::read_to_string(&xml).expect("junit written");
+    assert!(x.contains("<failure message="), "{x}");
+    assert!(x.contains("one-vote-per-epoch (30 seeds)"), "{x}");
+}
+
+#[test]
+fn fuzz_merge_refuses_the_same_shard_twice_and_other_scenarios() {
+    let dir = scratch("fuzz-merge");
+    let run = |name: &str, scenario: &str, shard: &str| {
+        let out = dir.join(name);
+        let o = redsim(&[
+            "fuzz",
+            scenario,
+            "--seeds",
+            "0..4",
+            "--shard",
+            shard,
+            "--no-shrink",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.code == 0 || o.code == 1, "{o}");
+        out.join("summary.json").display().to_string()
+    };
+    let a = run("a", FUZZ_SCENARIO, "0/2");
+    let b = run("b", FUZZ_SCENARIO, "1/2");
+    let c = run(
+        "c",
+        "scenarios/fuzz/min-replicas-still-loses-writes.toml",
+        "1/2",
+    );
+    let merged = redsim(&["fuzz", "merge", &a, &b]);
+    assert!(merged.code == 0 || merged.code == 1, "{merged}");
+    let m: Value = serde_json::from_str(&merged.stdout).unwrap();
+    assert_eq!(m["runs"], 4);
+    redsim(&["fuzz", "merge", &a, &a])
+        .exits(2)
+        .stderr_has("in two summaries");
+    redsim(&["fuzz", "merge", &a, &c])
+        .exits(2)
+        .stderr_has("different scenarios");
+}
+
+#[cfg(unix)]
+#[test]
+fn fuzz_stops_on_sigint_and_writes_what_finished() {
+    let dir = scratch("fuzz-sigint");
+    let child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args([
+            "fuzz",
+            FUZZ_SCENARIO,
+            "--seeds",
+            "0..100000",
+            "--jobs",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Wait until a few seeds have run, then interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("exits");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("INTERRUPTED by SIGINT"), "{stdout}");
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["interrupted"], true);
+    assert!(s["runs"].as_u64().unwrap() < 100000);
+    assert_eq!(
+        s["seeds"].as_array().unwrap().len() as u64,
+        s["runs"].as_u64().unwrap()
+    );
+}

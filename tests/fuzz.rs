@@ -41,15 +41,15 @@ fn finds_and_reproduces(
     max_faults: usize,
 ) -> String {
     let (plan, text) = load(name);
-    let seeds: Vec<u64> = seeds.collect();
+    let seeds = fuzz::Seeds::range(seeds);
     let sweep = fuzz::sweep(
         &plan,
         &text,
         &config(&plan, false),
         &seeds,
         2,
-        &|| true,
-        &|_, _| {},
+        &|_| true,
+        &|_| {},
     );
     let seed = sweep
         .failures
@@ -85,12 +85,16 @@ fn finds_and_reproduces(
 
 #[test]
 fn finds_data_loss_from_a_master_restarted_without_persistence() {
-    let _repro = finds_and_reproduces(
+    let repro = finds_and_reproduces(
         "master-restart-without-persistence.toml",
         0..40,
         "no-lost-acked-writes",
         1,
     );
+    // Durations as people write them, never a count of microseconds that
+    // a unit would shorten.
+    assert!(!repro.contains("000us"), "{repro}");
+    assert!(repro.contains("at = \""), "{repro}");
 }
 
 #[test]
@@ -153,9 +157,9 @@ fn finds_a_split_brain_window_under_sentinel() {
 fn sweep_results_do_not_depend_on_threads() {
     let (plan, text) = load("master-restart-without-persistence.toml");
     let cfg = config(&plan, false);
-    let seeds: Vec<u64> = (0..12).collect();
-    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|| true, &|_, _| {});
-    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    let seeds = fuzz::Seeds::range(0..12);
+    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
+    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
     let key = |s: &fuzz::Summary| {
         (
             s.runs,
@@ -176,8 +180,8 @@ fn election_invariants_hold_over_a_sweep() {
     let (plan, text) = load("sentinel-split-brain.toml");
     let mut cfg = config(&plan, false);
     cfg.properties = vec!["converges".into()];
-    let seeds: Vec<u64> = (0..40).collect();
-    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|| true, &|_, _| {});
+    let seeds = fuzz::Seeds::range(0..40);
+    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
     for p in [
         "one-leader-per-epoch",
         "one-vote-per-epoch",
@@ -193,7 +197,9 @@ fn election_invariants_hold_over_a_sweep() {
         );
     }
     assert!(
-        s.coverage.get("failover completed").copied().unwrap_or(0) > 0,
+        s.coverage
+            .iter()
+            .any(|p| p.probe == "failover completed" && p.runs > 0),
         "no failover in the sweep"
     );
 }
@@ -262,4 +268,178 @@ fn an_action_that_changes_nothing_is_not_traced() {
         "{:?}",
         w.warnings
     );
+}
+
+/// Every `at = "…"` and other duration in a reproducing scenario, also in
+/// its expectations, is written with the largest exact unit.
+#[test]
+fn reproducers_write_bounds_and_times_with_units() {
+    let (plan, text) = load("master-restart-without-persistence.toml");
+    let mut cfg = config(&plan, true);
+    cfg.bounds.max_unavailability = Some(101_000);
+    cfg.bounds.converges_within = Some(20_000_000);
+    let seeds = fuzz::Seeds::range(0..40);
+    let s = fuzz::sweep(
+        &plan,
+        &text,
+        &config(&plan, false),
+        &seeds,
+        2,
+        &|_| true,
+        &|_| {},
+    );
+    let seed = s.failures[0].seed;
+    let (_, f) = fuzz::run_seed(&plan, &cfg, seed);
+    let mut f = f.expect("fails");
+    for (property, want) in [
+        ("max-unavailability", "max-unavailability = \"101ms\""),
+        ("converges-within", "at = \"60s\""),
+    ] {
+        f.property = property.into();
+        let repro = fuzz::repro_toml(&text, &plan, &cfg, &f).expect("writable");
+        assert!(repro.contains(want), "{want} not in\n{repro}");
+        assert!(!repro.contains("000us"), "{repro}");
+    }
+}
+
+/// Seeds that fail the same way form one group with one shrunk
+/// representative (its smallest seed), whatever the number of threads.
+#[test]
+fn failures_are_grouped_by_signature() {
+    let (plan, text) = load("master-restart-without-persistence.toml");
+    let cfg = config(&plan, true);
+    let seeds = fuzz::Seeds::range(0..60);
+    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
+    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
+    assert!(one.failures.len() >= 8, "{:?}", one.failures);
+    assert!(
+        one.groups.len() * 3 <= one.failures.len(),
+        "{} groups for {} failures: {:?}",
+        one.groups.len(),
+        one.failures.len(),
+        one.groups.iter().map(|g| &g.signature).collect::<Vec<_>>()
+    );
+    let total: u64 = one.groups.iter().map(|g| g.count).sum();
+    assert_eq!(total, one.failures.len() as u64);
+    for g in &one.groups {
+        assert_eq!(g.seeds.len() as u64, g.count);
+        assert_eq!(Some(&g.representative.seed), g.seeds.first());
+        assert!(g.representative.shrunk);
+        assert!(
+            g.signature.starts_with("no-lost-acked-writes; faults: "),
+            "{}",
+            g.signature
+        );
+        for f in one.failures.iter().filter(|f| g.seeds.contains(&f.seed)) {
+            assert_eq!(f.signature, g.signature);
+        }
+    }
+    let key = |s: &fuzz::Summary| {
+        s.groups
+            .iter()
+            .map(|g| {
+                (
+                    g.signature.clone(),
+                    g.seeds.clone(),
+                    g.representative.faults_after_shrinking,
+                    g.representative.detail.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&one), key(&two));
+}
+
+/// The summary lists every coverage probe, those never reached too, and
+/// marks cluster probes as not applicable to a Sentinel scenario.
+#[test]
+fn coverage_lists_every_probe() {
+    let (plan, text) = load("sentinel-split-brain.toml");
+    let cfg = config(&plan, false);
+    let s = fuzz::sweep(
+        &plan,
+        &text,
+        &cfg,
+        &fuzz::Seeds::range(0..2),
+        2,
+        &|_| true,
+        &|_| {},
+    );
+    assert_eq!(s.coverage.len(), fuzz::COVERAGE.len());
+    let probe = |name: &str| s.coverage.iter().find(|p| p.probe == name).expect(name);
+    assert!(!probe("cluster vote denied").applicable);
+    assert!(probe("TILT").applicable);
+    assert!(s.coverage.iter().any(|p| p.applicable && p.runs == 0));
+    let (cplan, ctext) = load("cluster-invariants.toml");
+    let c = fuzz::sweep(
+        &cplan,
+        &ctext,
+        &config(&cplan, false),
+        &fuzz::Seeds::range(0..1),
+        1,
+        &|_| true,
+        &|_| {},
+    );
+    assert!(
+        c.coverage
+            .iter()
+            .find(|p| p.probe == "cluster vote denied")
+            .unwrap()
+            .applicable
+    );
+    assert!(
+        !c.coverage
+            .iter()
+            .find(|p| p.probe == "TILT")
+            .unwrap()
+            .applicable
+    );
+}
+
+/// Seed sets are lazy and do not overflow at the top of the range.
+#[test]
+fn seed_sets_handle_the_whole_range() {
+    let all = fuzz::Seeds::range(0..u64::MAX);
+    assert_eq!(all.len(), u64::MAX);
+    assert_eq!(all.get(u64::MAX - 1), Some(u64::MAX - 1));
+    assert_eq!(all.get(u64::MAX), None);
+    let top = fuzz::Seeds {
+        start: u64::MAX - 5,
+        end: u64::MAX,
+        shard: Some((1, 2)),
+    };
+    let seeds: Vec<u64> = (0..top.len()).filter_map(|k| top.get(k)).collect();
+    let want: Vec<u64> = (u64::MAX - 5..u64::MAX).filter(|s| s % 2 == 1).collect();
+    assert_eq!(seeds, want);
+    assert!(fuzz::Seeds::range(7..7).is_empty());
+}
+
+/// Merging refuses the same shard twice and summaries of other scenarios.
+#[test]
+fn merge_refuses_overlapping_shards_and_other_scenarios() {
+    let (plan, text) = load("master-restart-without-persistence.toml");
+    let cfg = config(&plan, false);
+    let shard = |i| fuzz::Seeds {
+        start: 0,
+        end: 6,
+        shard: Some((i, 2)),
+    };
+    let a = fuzz::sweep(&plan, &text, &cfg, &shard(0), 1, &|_| true, &|_| {});
+    let b = fuzz::sweep(&plan, &text, &cfg, &shard(1), 1, &|_| true, &|_| {});
+    let merged = a.clone().merge(b.clone()).expect("two shards merge");
+    assert_eq!(merged.seeds, (0..6).collect::<Vec<_>>());
+    assert_eq!(merged.runs, 6);
+    let err = a.clone().merge(a.clone()).unwrap_err();
+    assert!(err.contains("in two summaries"), "{err}");
+    let mut other = b.clone();
+    other.scenario = "fuzz/other".into();
+    assert!(
+        a.clone()
+            .merge(other)
+            .unwrap_err()
+            .contains("different scenarios")
+    );
+    let mut edited = b;
+    edited.campaign.scenario_hash = fuzz::text_hash("changed");
+    assert!(a.merge(edited).unwrap_err().contains("different versions"));
 }

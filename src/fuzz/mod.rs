@@ -19,9 +19,13 @@ use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, ms};
 use crate::world::World;
 
+pub mod repro;
+pub mod signature;
+
+pub use repro::repro_toml;
+
 /// The kinds of fault a sweep may draw (`--faults`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FaultKind {
     Kill,
     Crash,
@@ -48,6 +52,21 @@ impl FaultKind {
         FaultKind::OneWay,
         FaultKind::Burst,
     ];
+
+    /// The name `--faults` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Crash => "crash",
+            FaultKind::Pause => "pause",
+            FaultKind::Partition => "partition",
+            FaultKind::Restart => "restart",
+            FaultKind::Clock => "clock",
+            FaultKind::Link => "link",
+            FaultKind::OneWay => "oneway",
+            FaultKind::Burst => "burst",
+        }
+    }
 
     pub fn parse(s: &str) -> Option<FaultKind> {
         Some(match s {
@@ -249,56 +268,106 @@ pub fn with_schedule(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Plan 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {
     pub violations: Vec<Violation>,
+    /// Each violation's cause chain (see [`signature::cause_chain`]).
+    pub causes: Vec<Vec<&'static str>>,
     /// Rare paths reached, by event name.
     pub coverage: Vec<&'static str>,
 }
 
-/// Rare paths a sweep should report reaching.
-const COVERAGE: &[(&str, &str)] = &[
+/// Which topologies a coverage probe can be reached in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Any,
+    Sentinel,
+    Cluster,
+}
+
+/// Rare paths a sweep reports reaching: label, event name, where it applies.
+pub const COVERAGE: &[(&str, &str, Scope)] = &[
     (
         "backlog-overflow full resync",
         "Unable to partial resync with replica for lack of backlog",
+        Scope::Any,
     ),
-    ("failover timeout", "+failover-end-for-timeout"),
+    (
+        "failover timeout",
+        "+failover-end-for-timeout",
+        Scope::Sentinel,
+    ),
     (
         "aborted failover (not elected)",
         "-failover-abort-not-elected",
+        Scope::Sentinel,
     ),
     (
         "aborted failover (no good replica)",
         "-failover-abort-no-good-slave",
+        Scope::Sentinel,
     ),
     (
         "aborted failover (replica timeout)",
         "-failover-abort-slave-timeout",
+        Scope::Sentinel,
     ),
-    ("TILT", "+tilt"),
+    ("TILT", "+tilt", Scope::Sentinel),
     (
         "output buffer limit",
         "scheduled to be closed ASAP for overcoming of output buffer limits.",
+        Scope::Any,
     ),
-    ("old master converted", "+convert-to-slave"),
-    ("failover completed", "+switch-master"),
+    ("old master converted", "+convert-to-slave", Scope::Sentinel),
+    ("failover completed", "+switch-master", Scope::Sentinel),
     (
         "cluster failover won",
         "Failover election won: I'm the new master.",
+        Scope::Cluster,
     ),
-    ("cluster failover delayed by rank", "Replica rank updated"),
-    ("cluster failover expired", "Currently unable to failover"),
-    ("cluster vote denied", "Failover auth denied to"),
+    (
+        "cluster failover delayed by rank",
+        "Replica rank updated",
+        Scope::Cluster,
+    ),
+    (
+        "cluster failover expired",
+        "Currently unable to failover",
+        Scope::Cluster,
+    ),
+    (
+        "cluster vote denied",
+        "Failover auth denied to",
+        Scope::Cluster,
+    ),
     (
         "cluster FAIL cleared for a master still serving slots",
         "Clear FAIL state for node: is reachable again and nobody is serving its slots after some time.",
+        Scope::Cluster,
     ),
     (
         "cluster master demoted by newer config",
         "Configuration change detected. Reconfiguring myself as a replica of",
+        Scope::Cluster,
     ),
     (
         "cluster configEpoch collision",
         "WARNING: configEpoch collision with node",
+        Scope::Cluster,
     ),
 ];
+
+/// Whether a probe can be reached in runs of `plan`: cluster probes need a
+/// cluster, Sentinel probes Sentinels (or a swarm that draws them).
+pub fn applies(plan: &Plan, scope: Scope) -> bool {
+    let sentinels = plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::Sentinel(_)))
+        || plan.fuzz.swarm.iter().any(|(k, _)| k == "sentinels");
+    match scope {
+        Scope::Any => true,
+        Scope::Cluster => plan.cluster.is_some(),
+        Scope::Sentinel => plan.cluster.is_none() && sentinels,
+    }
+}
 
 /// Runs a plan at a seed, sampling invariants every 500 ms, checking the
 /// properties and bounds: safety throughout, liveness (`converges`) at the
@@ -364,14 +433,19 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
     }
     violations.sort();
     violations.dedup_by(|a, b| a.property == b.property);
+    let causes = violations
+        .iter()
+        .map(|v| signature::cause_chain(&w, v, cfg.faults_stop))
+        .collect();
     let events = &w.sim.kernel.trace.events;
     let coverage = COVERAGE
         .iter()
-        .filter(|(_, name)| events.iter().any(|e| e.event == *name))
-        .map(|(label, _)| *label)
+        .filter(|(_, name, _)| events.iter().any(|e| e.event == *name))
+        .map(|(label, _, _)| *label)
         .collect();
     Checked {
         violations,
+        causes,
         coverage,
     }
 }
@@ -393,91 +467,234 @@ pub fn seed_plan(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> Plan {
     with_schedule(plan, cfg, &tree_for(cfg, n_targets, seed).current())
 }
 
-/// A failing seed, shrunk.
+/// A failing seed. Only the representative of its group is shrunk.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Failure {
     pub seed: u64,
     pub property: String,
     pub detail: String,
-    pub faults_drawn: usize,
-    pub faults_after_shrinking: usize,
-    /// The reproducing scenario file, once written.
+    /// The group it belongs to (see [`signature`]).
     #[serde(default)]
+    pub signature: String,
+    pub faults_drawn: usize,
+    /// Equal to `faults_drawn` unless `shrunk`.
+    pub faults_after_shrinking: usize,
+    #[serde(default)]
+    pub shrunk: bool,
+    /// The reproducing scenario file, once written (representatives only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repro: Option<String>,
     #[serde(skip)]
     pub schedule: Vec<Fault>,
     /// In swarm mode, the scenario text with this seed's drawn values.
     #[serde(skip)]
     pub scenario: Option<String>,
+    /// The cause chain of the violation in the (shrunk) run.
+    #[serde(skip)]
+    pub chain: Vec<&'static str>,
 }
 
-/// Checks one seed; on failure shrinks the schedule with proptest's value
-/// tree: simplify while the same property still fails.
-pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Failure>) {
+/// Checks one seed's drawn schedule, unshrunk.
+fn check_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Failure>) {
     let n_targets = targets(plan).len().max(1);
-    let mut tree = tree_for(cfg, n_targets, seed);
-    let schedule = tree.current();
+    let schedule = tree_for(cfg, n_targets, seed).current();
     let checked = check(&with_schedule(plan, cfg, &schedule), seed, cfg);
-    let Some(first) = checked.violations.first().cloned() else {
+    let Some(first) = checked.violations.first() else {
         return (checked, None);
     };
-    let mut best = schedule.clone();
-    let mut detail = first.detail.clone();
-    if cfg.shrink {
-        let mut steps = 0;
-        let fails = |s: &[Fault]| {
-            check(&with_schedule(plan, cfg, s), seed, cfg)
-                .violations
-                .into_iter()
-                .find(|v| v.property == first.property)
-        };
-        if tree.simplify() {
-            loop {
-                steps += 1;
-                let candidate = tree.current();
-                let advanced = match fails(&candidate) {
-                    Some(v) => {
-                        best = candidate;
-                        detail = v.detail;
-                        tree.simplify()
-                    }
-                    None => tree.complicate(),
-                };
-                if !advanced || steps > 300 {
-                    break;
-                }
-            }
-        }
-    }
+    let chain = checked.causes[0].clone();
     let failure = Failure {
         seed,
         property: first.property.to_string(),
-        detail,
+        detail: first.detail.clone(),
+        signature: signature::signature(first.property, &chain),
         faults_drawn: schedule.len(),
-        faults_after_shrinking: best.len(),
+        faults_after_shrinking: schedule.len(),
+        shrunk: false,
         repro: None,
-        schedule: best,
+        schedule,
         scenario: None,
+        chain,
     };
     (checked, Some(failure))
+}
+
+/// Shrinks a failure's schedule with proptest's value tree: simplify while
+/// the same property still fails. Stops early (keeping the smallest
+/// failing schedule found) once `keep_going` turns false.
+fn shrink(
+    plan: &Plan,
+    cfg: &FuzzConfig,
+    failure: &mut Failure,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) {
+    if !keep_going() {
+        return;
+    }
+    let n_targets = targets(plan).len().max(1);
+    let mut tree = tree_for(cfg, n_targets, failure.seed);
+    let fails = |s: &[Fault]| {
+        let c = check(&with_schedule(plan, cfg, s), failure.seed, cfg);
+        let i = c
+            .violations
+            .iter()
+            .position(|v| v.property == failure.property)?;
+        Some((c.violations[i].detail.clone(), c.causes[i].clone()))
+    };
+    let mut steps = 0;
+    if tree.simplify() {
+        loop {
+            if !keep_going() {
+                break;
+            }
+            steps += 1;
+            let candidate = tree.current();
+            let advanced = match fails(&candidate) {
+                Some((detail, chain)) => {
+                    failure.schedule = candidate;
+                    failure.detail = detail;
+                    failure.chain = chain;
+                    tree.simplify()
+                }
+                None => tree.complicate(),
+            };
+            if !advanced || steps > 300 {
+                break;
+            }
+        }
+    }
+    failure.shrunk = true;
+    failure.faults_after_shrinking = failure.schedule.len();
+    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.name()).collect();
+    kinds.dedup();
+    failure.signature = signature::shrunk_signature(&failure.property, &kinds, &failure.chain);
+}
+
+/// Checks one seed; on failure shrinks the schedule.
+pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Failure>) {
+    let (checked, failure) = check_seed(plan, cfg, seed);
+    let failure = failure.map(|mut f| {
+        if cfg.shrink {
+            shrink(plan, cfg, &mut f, &|| true);
+        }
+        f
+    });
+    (checked, failure)
+}
+
+/// Failures that share a signature: one bug, however many seeds hit it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Group {
+    pub signature: String,
+    pub property: String,
+    /// Failing seeds in the group.
+    pub count: u64,
+    pub seeds: Vec<u64>,
+    /// The group's smallest seed, shrunk, with its reproducing file.
+    pub representative: Failure,
+}
+
+/// What a sweep ran: what `fuzz merge` needs to tell shards of one
+/// campaign from anything else.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// FNV-1a 64 of the scenario file's text, in hex.
+    pub scenario_hash: String,
+    /// The seed range, `a..b`.
+    pub seeds: String,
+    /// `i/n`, if this is a shard.
+    pub shard: Option<String>,
+    pub faults: Vec<String>,
+    pub max_faults: usize,
+    pub shrink: bool,
+}
+
+/// One coverage probe's count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    pub probe: String,
+    /// Runs that reached it.
+    pub runs: u64,
+    /// False when the scenario cannot reach it (a cluster probe in a
+    /// Sentinel scenario, say).
+    pub applicable: bool,
 }
 
 /// What a sweep found.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: String,
+    #[serde(default)]
+    pub campaign: Campaign,
+    /// True when a signal stopped the sweep: `seeds` says which finished.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The seeds that ran to the end.
     pub seeds: Vec<u64>,
     pub runs: u64,
+    /// Failure groups, most seeds first.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Every failing seed, with its group's signature.
     pub failures: Vec<Failure>,
     /// Failing runs per property.
     pub per_property: BTreeMap<String, u64>,
-    /// Runs that reached each rare path.
-    pub coverage: BTreeMap<String, u64>,
+    /// Runs that reached each rare path, every probe listed (zeros too).
+    pub coverage: Vec<Probe>,
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of a scenario's text.
+pub fn text_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 impl Summary {
-    /// Combines summaries of shards of one sweep.
-    pub fn merge(mut self, other: Summary) -> Summary {
+    /// Combines summaries of shards of one sweep. Refuses summaries of
+    /// different scenarios or settings, and shards whose seeds overlap (the
+    /// same shard given twice would double every count).
+    pub fn merge(mut self, other: Summary) -> Result<Summary, String> {
+        if self.scenario != other.scenario {
+            return Err(format!(
+                "summaries of different scenarios: `{}` and `{}`",
+                self.scenario, other.scenario
+            ));
+        }
+        if self.campaign.scenario_hash != other.campaign.scenario_hash {
+            return Err(format!(
+                "summaries of different versions of `{}` (scenario text hashes {} and {})",
+                self.scenario, self.campaign.scenario_hash, other.campaign.scenario_hash
+            ));
+        }
+        let settings = |c: &Campaign| (c.seeds.clone(), c.faults.clone(), c.max_faults, c.shrink);
+        if settings(&self.campaign) != settings(&other.campaign) {
+            return Err(format!(
+                "summaries of different sweeps of `{}`: seeds {} faults [{}] max-faults {} and seeds {} faults [{}] max-faults {}",
+                self.scenario,
+                self.campaign.seeds,
+                self.campaign.faults.join(","),
+                self.campaign.max_faults,
+                other.campaign.seeds,
+                other.campaign.faults.join(","),
+                other.campaign.max_faults
+            ));
+        }
+        let mine: std::collections::BTreeSet<u64> = self.seeds.iter().copied().collect();
+        if let Some(dup) = other.seeds.iter().find(|s| mine.contains(s)) {
+            return Err(format!(
+                "seed {dup} is in two summaries (shard {} given twice?): merging would count it twice",
+                other.campaign.shard.as_deref().unwrap_or("-")
+            ));
+        }
+        self.campaign.shard = match (self.campaign.shard.take(), other.campaign.shard) {
+            (Some(a), Some(b)) => Some(format!("{a}+{b}")),
+            (a, b) => a.or(b),
+        };
+        self.interrupted |= other.interrupted;
         self.runs += other.runs;
         self.seeds.extend(other.seeds);
         self.seeds.sort_unstable();
@@ -486,36 +703,129 @@ impl Summary {
         for (k, v) in other.per_property {
             *self.per_property.entry(k).or_default() += v;
         }
-        for (k, v) in other.coverage {
-            *self.coverage.entry(k).or_default() += v;
+        for p in other.coverage {
+            match self.coverage.iter_mut().find(|q| q.probe == p.probe) {
+                Some(q) => q.runs += p.runs,
+                None => self.coverage.push(p),
+            }
         }
-        self
+        for g in other.groups {
+            match self.groups.iter_mut().find(|h| h.signature == g.signature) {
+                Some(h) => {
+                    h.count += g.count;
+                    h.seeds.extend(g.seeds);
+                    h.seeds.sort_unstable();
+                    if g.representative.seed < h.representative.seed {
+                        h.representative = g.representative;
+                    }
+                }
+                None => self.groups.push(g),
+            }
+        }
+        sort_groups(&mut self.groups);
+        Ok(self)
     }
 }
 
-/// Runs `seeds` over `jobs` threads. Each run is single-threaded and
+fn sort_groups(groups: &mut [Group]) {
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.count), g.seeds.first().copied()));
+}
+
+/// The most seeds one sweep takes: at about ten seeds a second per core,
+/// more would not finish in any useful time (split a campaign with
+/// `--shard`, or bound it with `--budget`).
+pub const MAX_SEEDS: u64 = 1 << 32;
+
+/// The seeds of a sweep: `start..end`, or shard `i` of `n` of it, listed
+/// lazily so a large range costs nothing until run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seeds {
+    pub start: u64,
+    pub end: u64,
+    pub shard: Option<(u64, u64)>,
+}
+
+impl Seeds {
+    pub fn range(r: std::ops::Range<u64>) -> Seeds {
+        Seeds {
+            start: r.start,
+            end: r.end.max(r.start),
+            shard: None,
+        }
+    }
+
+    /// The first seed of the shard at or after `start`.
+    fn first(&self) -> Option<u64> {
+        let (i, n) = self.shard.unwrap_or((0, 1));
+        let r = self.start % n;
+        let first = self.start.checked_add((i + n - r) % n)?;
+        (first < self.end).then_some(first)
+    }
+
+    pub fn len(&self) -> u64 {
+        let n = self.shard.map_or(1, |s| s.1);
+        self.first().map_or(0, |f| (self.end - 1 - f) / n + 1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k`th seed.
+    pub fn get(&self, k: u64) -> Option<u64> {
+        let n = self.shard.map_or(1, |s| s.1);
+        (k < self.len()).then(|| self.first().expect("not empty") + k * n)
+    }
+}
+
+/// One finished seed: its checked run and its failure, if any.
+type SeedResult = (u64, Checked, Option<Failure>);
+
+/// The two stages of a sweep, for `keep_going`: a budget ends the first,
+/// a signal both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Seeds,
+    Shrinking,
+}
+
+/// Where a sweep is, for a progress line.
+#[derive(Clone, Copy, Debug)]
+pub enum Phase {
+    /// Seeds run so far, of `total`, and how many failed.
+    Seeds { done: u64, total: u64, failed: u64 },
+    /// Failure groups' representatives shrunk so far, of `total`.
+    Shrinking { done: u64, total: u64 },
+}
+
+/// Runs `seeds` over `jobs` threads, groups the failures by signature, and
+/// shrinks each group's smallest seed. Each run is single-threaded and
 /// deterministic, and results are ordered by seed, so the summary is the
-/// same whatever `jobs` is.
+/// same whatever `jobs` is. When `keep_going(Stage::Seeds)` turns false no
+/// new seed starts; when `keep_going(Stage::Shrinking)` does, shrinking
+/// stops early. The summary covers the seeds that finished.
 pub fn sweep(
     plan: &Plan,
     text: &str,
     cfg: &FuzzConfig,
-    seeds: &[u64],
+    seeds: &Seeds,
     jobs: usize,
-    keep_going: &(dyn Fn() -> bool + Sync),
-    progress: &(dyn Fn(u64, usize) + Sync),
+    keep_going: &(dyn Fn(Stage) -> bool + Sync),
+    progress: &(dyn Fn(Phase) + Sync),
 ) -> Summary {
     let next = AtomicU64::new(0);
-    let results: Mutex<Vec<(u64, Checked, Option<Failure>)>> = Mutex::new(Vec::new());
+    let total = seeds.len();
+    // Each finished seed, and how many of them failed.
+    let results: Mutex<(Vec<SeedResult>, u64)> = Mutex::new((Vec::new(), 0));
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| {
-                while keep_going() {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some(&seed) = seeds.get(i) else { break };
+                while keep_going(Stage::Seeds) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(seed) = seeds.get(i) else { break };
                     let (checked, failure) = match swarm_scenario(text, plan, seed) {
                         Ok((drawn_text, drawn)) if !plan.fuzz.swarm.is_empty() => {
-                            let (c, f) = run_seed(&drawn, cfg, seed);
+                            let (c, f) = check_seed(&drawn, cfg, seed);
                             (
                                 c,
                                 f.map(|f| Failure {
@@ -524,230 +834,159 @@ pub fn sweep(
                                 }),
                             )
                         }
-                        Ok(_) => run_seed(plan, cfg, seed),
+                        Ok(_) => check_seed(plan, cfg, seed),
                         Err(e) => (
                             Checked {
                                 violations: Vec::new(),
+                                causes: Vec::new(),
                                 coverage: Vec::new(),
                             },
                             Some(Failure {
                                 seed,
                                 property: "swarm".into(),
                                 detail: format!("the drawn configuration is invalid: {e}"),
+                                signature: "swarm: invalid configuration".into(),
                                 faults_drawn: 0,
                                 faults_after_shrinking: 0,
+                                shrunk: false,
                                 repro: None,
                                 schedule: Vec::new(),
                                 scenario: None,
+                                chain: Vec::new(),
                             }),
                         ),
                     };
                     let mut r = results.lock().expect("no panics while holding it");
-                    r.push((seed, checked, failure));
-                    let failed = r.iter().filter(|x| x.2.is_some()).count();
-                    progress(r.len() as u64, failed);
+                    r.1 += u64::from(failure.is_some());
+                    r.0.push((seed, checked, failure));
+                    progress(Phase::Seeds {
+                        done: r.0.len() as u64,
+                        total,
+                        failed: r.1,
+                    });
                 }
             });
         }
     });
-    let mut results = results.into_inner().expect("threads finished");
+    let mut results = results.into_inner().expect("threads finished").0;
     results.sort_by_key(|r| r.0);
     let mut summary = Summary {
         scenario: plan.name.clone(),
+        campaign: Campaign {
+            scenario_hash: text_hash(text),
+            seeds: format!("{}..{}", seeds.start, seeds.end),
+            shard: seeds.shard.map(|(i, n)| format!("{i}/{n}")),
+            faults: cfg.kinds.iter().map(|k| k.name().to_string()).collect(),
+            max_faults: cfg.max_faults,
+            shrink: cfg.shrink,
+        },
         seeds: results.iter().map(|r| r.0).collect(),
         ..Summary::default()
     };
+    let mut reached: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
     for (_, checked, failure) in results {
         summary.runs += 1;
         for label in checked.coverage {
-            *summary.coverage.entry(label.to_string()).or_default() += 1;
+            *reached.entry(label).or_default() += 1;
         }
         if let Some(f) = failure {
             *summary.per_property.entry(f.property.clone()).or_default() += 1;
-            summary.failures.push(f);
+            failures.push(f);
         }
     }
+    summary.coverage = COVERAGE
+        .iter()
+        .map(|(label, _, scope)| Probe {
+            probe: label.to_string(),
+            runs: reached.get(label).copied().unwrap_or(0),
+            applicable: applies(plan, *scope),
+        })
+        .collect();
+    summary.groups = group(plan, cfg, &mut failures, jobs, keep_going, progress);
+    summary.failures = failures;
     summary
 }
 
-/// The failing run as an explicit scenario file: the original scenario with
-/// its seed set, every fault of the shrunk schedule spelled out, and the
-/// violated property as an expectation, so `redsim run` reproduces it even
-/// after the generator changes.
-pub fn repro_toml(
-    original: &str,
+/// Groups failures (in seed order) by their unshrunk signature, shrinks
+/// each group's first seed, and merges groups whose representatives
+/// shrink to the same signature. Every failure gets its group's signature.
+fn group(
     plan: &Plan,
     cfg: &FuzzConfig,
-    failure: &Failure,
-) -> Result<String, String> {
-    let original = failure.scenario.as_deref().unwrap_or(original);
-    let mut doc: toml::Table = toml::from_str(original).map_err(|e| e.to_string())?;
-    doc.insert("seed".into(), toml::Value::Integer(failure.seed as i64));
-    doc.insert(
-        "name".into(),
-        toml::Value::String(format!("{}/fuzz-seed-{}", plan.name, failure.seed)),
-    );
-    doc.remove("fuzz");
-    let faults = doc
-        .entry("fault")
-        .or_insert_with(|| toml::Value::Array(Vec::new()));
-    let toml::Value::Array(list) = faults else {
-        return Err("`fault` is not an array of tables".into());
-    };
-    for (at, action) in actions(plan, cfg, &failure.schedule) {
-        list.push(toml::Value::Table(action_table(plan, at, &action)));
-    }
-    let mut expect = toml::Table::new();
-    match failure.property.as_str() {
-        "no-lost-acked-writes" => {
-            expect.insert("lost-acked-writes".into(), "= 0".into());
-        }
-        "max-lost-acked-writes" => {
-            let max = cfg.bounds.max_lost_acked_writes.unwrap_or(0);
-            expect.insert("lost-acked-writes".into(), format!("<= {max}").into());
-        }
-        "max-unavailability" => {
-            let max = cfg.bounds.max_unavailability.unwrap_or(0);
-            expect.insert("max-unavailability".into(), format!("{max}us").into());
-        }
-        "converges-within" => {
-            let at = cfg.faults_stop + cfg.bounds.converges_within.unwrap_or(0);
-            expect.insert("at".into(), format!("{at}us").into());
-            expect.insert("converged".into(), true.into());
-        }
-        p => {
-            expect.insert("invariant".into(), p.into());
-        }
-    }
-    doc.insert(
-        "expect".into(),
-        toml::Value::Array(vec![toml::Value::Table(expect)]),
-    );
-    let body = toml::to_string(&doc).map_err(|e| e.to_string())?;
-    Ok(format!(
-        "# Found by `redsim fuzz` (seed {}): {} — {}\n# Shrunk from {} to {} faults.\n{body}",
-        failure.seed,
-        failure.property,
-        failure.detail,
-        failure.faults_drawn,
-        failure.faults_after_shrinking
-    ))
-}
-
-fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
-    let name = |n: usize| toml::Value::String(plan.nodes[n].name.clone());
-    let mut t = toml::Table::new();
-    t.insert("at".into(), format!("{}us", at).into());
-    match a {
-        Action::Kill(n) => drop(t.insert("kill".into(), name(*n))),
-        Action::Crash(n) => drop(t.insert("crash".into(), name(*n))),
-        Action::Shutdown(n) => drop(t.insert("shutdown".into(), name(*n))),
-        Action::Restart(n) => drop(t.insert("restart".into(), name(*n))),
-        Action::Pause(n) => drop(t.insert("pause".into(), name(*n))),
-        Action::Resume(n) => drop(t.insert("resume".into(), name(*n))),
-        Action::Heal => drop(t.insert("heal".into(), true.into())),
-        Action::Reshard {
-            from,
-            to,
-            slots,
-            batch,
-        } => {
-            let mut r = toml::Table::new();
-            r.insert("from".into(), name(*from));
-            r.insert("to".into(), name(*to));
-            let mut set = crate::redis::cluster::slots::SlotSet::default();
-            slots.iter().for_each(|&s| set.insert(s));
-            r.insert("slots".into(), set.ranges_text().into());
-            r.insert("batch".into(), i64::from(*batch).into());
-            t.insert("reshard".into(), toml::Value::Table(r));
-        }
-        Action::ClusterFailover { node, mode } => {
-            let mut c = toml::Table::new();
-            c.insert("node".into(), name(*node));
-            match mode {
-                crate::redis::cluster::failover::FailoverMode::Default => {}
-                crate::redis::cluster::failover::FailoverMode::Force => {
-                    c.insert("mode".into(), "force".into());
-                }
-                crate::redis::cluster::failover::FailoverMode::Takeover => {
-                    c.insert("mode".into(), "takeover".into());
-                }
+    failures: &mut [Failure],
+    jobs: usize,
+    keep_going: &(dyn Fn(Stage) -> bool + Sync),
+    progress: &(dyn Fn(Phase) + Sync),
+) -> Vec<Group> {
+    let mut first_by_sig: BTreeMap<String, usize> = BTreeMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut reps: Vec<Failure> = Vec::new();
+    for (i, f) in failures.iter().enumerate() {
+        match first_by_sig.get(&f.signature) {
+            Some(&g) => members[g].push(i),
+            None => {
+                first_by_sig.insert(f.signature.clone(), members.len());
+                members.push(vec![i]);
+                reps.push(f.clone());
             }
-            t.insert("cluster-failover".into(), toml::Value::Table(c));
         }
-        Action::Partition(groups) => {
-            let g = groups
-                .iter()
-                .map(|g| toml::Value::Array(g.iter().map(|&n| name(n)).collect()))
-                .collect();
-            t.insert("partition".into(), toml::Value::Array(g));
-        }
-        Action::PartitionOneWay { from, to } => {
-            let mut p = toml::Table::new();
-            p.insert(
-                "from".into(),
-                toml::Value::Array(from.iter().map(|&n| name(n)).collect()),
-            );
-            p.insert(
-                "to".into(),
-                toml::Value::Array(to.iter().map(|&n| name(n)).collect()),
-            );
-            t.insert("partition-oneway".into(), toml::Value::Table(p));
-        }
-        Action::Link {
-            from,
-            to,
-            params,
-            both_ways,
-        } => {
-            let mut l = toml::Table::new();
-            l.insert("from".into(), name(*from));
-            l.insert("to".into(), name(*to));
-            l.insert("latency".into(), format!("{}us", params.latency).into());
-            l.insert("jitter".into(), format!("{}us", params.jitter).into());
-            l.insert("bandwidth".into(), params.bandwidth.to_string().into());
-            l.insert("loss".into(), params.loss.into());
-            l.insert("both-ways".into(), (*both_ways).into());
-            t.insert("link".into(), toml::Value::Table(l));
-        }
-        Action::ClockJump { node, by } => {
-            let mut c = toml::Table::new();
-            c.insert("node".into(), name(*node));
-            let sign = if *by < 0 { "-" } else { "+" };
-            c.insert("by".into(), format!("{sign}{}us", by.unsigned_abs()).into());
-            t.insert("clock-jump".into(), toml::Value::Table(c));
-        }
-        Action::Burst {
-            node,
-            writes,
-            value_size,
-        } => {
-            let mut b = toml::Table::new();
-            b.insert("node".into(), name(*node));
-            b.insert("writes".into(), i64::from(*writes).into());
-            b.insert("value-size".into(), i64::from(*value_size).into());
-            t.insert("burst".into(), toml::Value::Table(b));
-        }
-        Action::ReplicaOf { node, master } => {
-            let mut r = toml::Table::new();
-            r.insert("node".into(), name(*node));
-            r.insert(
-                "master".into(),
-                master.map_or(toml::Value::String("no one".into()), name),
-            );
-            t.insert("replicaof".into(), toml::Value::Table(r));
-        }
-        Action::ClientKillMaster(n) => drop(t.insert("client-kill-master".into(), name(*n))),
-        Action::DebugSleep { node, length } => {
-            let mut d = toml::Table::new();
-            d.insert("node".into(), name(*node));
-            d.insert("for".into(), format!("{length}us").into());
-            t.insert("debug-sleep".into(), toml::Value::Table(d));
-        }
-        // Written by the parser with its DEBUG SLEEP; the nearest fault.
-        Action::DebugSleepEnd(n) => drop(t.insert("resume".into(), name(*n))),
     }
-    t
+    if cfg.shrink {
+        let total = reps.len() as u64;
+        let next = AtomicU64::new(0);
+        let done = AtomicU64::new(0);
+        let slots: Vec<Mutex<Failure>> = reps.into_iter().map(Mutex::new).collect();
+        std::thread::scope(|s| {
+            for _ in 0..jobs.max(1) {
+                s.spawn(|| {
+                    while keep_going(Stage::Shrinking) {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(slot) = slots.get(i) else { break };
+                        let mut f = slot.lock().expect("one thread per slot");
+                        if f.property != "swarm" {
+                            let drawn = match &f.scenario {
+                                Some(t) => crate::scenario::parse("swarm.toml", t).ok(),
+                                None => None,
+                            };
+                            shrink(drawn.as_ref().unwrap_or(plan), cfg, &mut f, &|| {
+                                keep_going(Stage::Shrinking)
+                            });
+                        }
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        progress(Phase::Shrinking { done: d, total });
+                    }
+                });
+            }
+        });
+        reps = slots
+            .into_iter()
+            .map(|m| m.into_inner().expect("threads finished"))
+            .collect();
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    for (rep, idx) in reps.into_iter().zip(members) {
+        for &i in &idx {
+            failures[i].signature = rep.signature.clone();
+        }
+        let seeds: Vec<u64> = idx.iter().map(|&i| failures[i].seed).collect();
+        match groups.iter_mut().find(|g| g.signature == rep.signature) {
+            Some(g) => {
+                g.count += seeds.len() as u64;
+                g.seeds.extend(seeds);
+                g.seeds.sort_unstable();
+            }
+            None => groups.push(Group {
+                signature: rep.signature.clone(),
+                property: rep.property.clone(),
+                count: seeds.len() as u64,
+                seeds,
+                representative: rep,
+            }),
+        }
+    }
+    sort_groups(&mut groups);
+    groups
 }
 
 /// Swarm mode: the configuration values this seed runs with, drawn within
