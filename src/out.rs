@@ -36,6 +36,20 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
 }
 
+/// Writes `args` and a newline to standard error, ignoring failure: with
+/// stderr closed or full there is nowhere left to report anything, and
+/// `eprintln!` would panic instead.
+pub fn write_err_line(args: fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(format_args!("{args}\n"));
+}
+
+/// `eprintln!` for the command line, quiet when stderr cannot be written.
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::out::write_err_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::out::write_err_line(format_args!($($arg)*)) };
+}
+
 /// Writes `bytes` to `path` whole or not at all: into a temporary file
 /// beside it, flushed to disk, then renamed over `path`. A run killed
 /// midway leaves the previous file intact (and at worst a stray
