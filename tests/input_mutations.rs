@@ -21,6 +21,7 @@ fn two_hundred_mutants_are_handled_cleanly() {
         jobs: 2,
         limits: Limits {
             timeout: Duration::from_secs(60),
+            recheck: Duration::from_secs(600),
             mem: 4 << 30,
         },
         redsim: PathBuf::from(env!("CARGO_BIN_EXE_redsim")),
@@ -31,7 +32,7 @@ fn two_hundred_mutants_are_handled_cleanly() {
     };
     let report = sweep(&cfg);
     assert!(
-        report.bad.is_empty(),
+        report.bad.iter().all(|b| !b.1.bad()),
         "{:?}\n{:#?}",
         report.counts,
         report.bad

@@ -726,7 +726,7 @@ impl Builder<'_> {
                 "replicas",
                 0,
                 limits::MAX_REDIS_NODES - 1,
-                "a scenario simulates at most 1000 Redis servers",
+                "a scenario simulates at most 500 Redis servers",
             )?,
             None => 0,
         };
@@ -1148,6 +1148,19 @@ impl Builder<'_> {
             cluster_node_timeout_ms: None,
             cron_per_sec: 0.0,
             ops: 0.0,
+            replicated: 0.0,
+        };
+        let n_redis = nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Redis { .. }))
+            .count() as f64;
+        // The replicas each write reaches: every other server, or in a
+        // cluster the replicas of the key's master.
+        let cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
+        let fanout = match &raw.topology.replicas {
+            _ if !cluster => (n_redis - 1.0).max(0.0),
+            Some(r) => f64::from(*r.get_ref()),
+            None => 0.0,
         };
         for n in nodes {
             match &n.kind {
@@ -1162,7 +1175,9 @@ impl Builder<'_> {
                 }
                 NodeKind::Sentinel(_) => load.sentinels += 1,
                 NodeKind::Client(w) => {
-                    load.ops += w.rate * (w.stop.saturating_sub(w.start)) as f64 / 1e6;
+                    let ops = w.rate * (w.stop.saturating_sub(w.start)) as f64 / 1e6;
+                    load.ops += ops;
+                    load.replicated += ops * (1.0 - w.reads) * fanout;
                 }
                 NodeKind::Operator => {}
             }
@@ -1173,7 +1188,7 @@ impl Builder<'_> {
             let mut e = self.err(
                 raw.duration.span(),
                 format!(
-                    "this run needs at least {:.0} events ({:.0} per simulated second from its servers and Sentinels, plus 2 per client operation, over {}): more than its event budget, [sim] max-events = {max_events}",
+                    "this run needs at least {:.0} events ({:.0} per simulated second from its servers and Sentinels over {}, plus 2 per client operation and 1 per write and replica): more than its event budget, [sim] max-events = {max_events}",
                     need,
                     load.per_sec() / 2.0,
                     crate::sim::time::format_duration(duration)
@@ -1209,7 +1224,7 @@ impl Builder<'_> {
             return Err(self.err(
                 t.masters.span(),
                 format!(
-                    "{masters} masters with {replicas} replicas each make {total} Redis servers: at most {} (Redis Cluster is designed for up to 1000 nodes)",
+                    "{masters} masters with {replicas} replicas each make {total} Redis servers: at most {} (simulation work grows with the square of their number)",
                     limits::MAX_REDIS_NODES
                 ),
             ));
