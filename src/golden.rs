@@ -11,11 +11,15 @@ use crate::sim::SimError;
 use crate::world;
 
 /// Every `.toml` file under the given files and directories, sorted.
+/// Symbolic links are followed, but each directory is walked once (by its
+/// canonical path), so a link back to an ancestor cannot loop, and a file
+/// reached twice through links is listed once.
 pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
+    let mut walk = Walk::default();
     for p in paths {
-        collect(p, &mut out)?;
+        walk.collect(p)?;
     }
+    let mut out = walk.out;
     out.sort();
     out.dedup();
     if out.is_empty() {
@@ -28,20 +32,39 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    if meta.is_dir() {
-        let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        for entry in entries {
-            let path = entry.map_err(|e| format!("{}: {e}", p.display()))?.path();
-            if path.is_dir() || path.extension().is_some_and(|x| x == "toml") {
-                collect(&path, out)?;
-            }
+#[derive(Default)]
+struct Walk {
+    out: Vec<PathBuf>,
+    /// Canonical paths of the directories walked and files listed.
+    seen: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk {
+    fn collect(&mut self, p: &Path) -> Result<(), String> {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        // A path that cannot be canonicalised is used as given.
+        let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if !self.seen.insert(canonical) {
+            return Ok(());
         }
-    } else {
-        out.push(p.to_path_buf());
+        if meta.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut paths = Vec::new();
+            for entry in entries {
+                paths.push(entry.map_err(|e| format!("{}: {e}", p.display()))?.path());
+            }
+            // Sorted, so that of two links to one file the same is kept.
+            paths.sort();
+            for path in paths {
+                if path.is_dir() || path.extension().is_some_and(|x| x == "toml") {
+                    self.collect(&path)?;
+                }
+            }
+        } else {
+            self.out.push(p.to_path_buf());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The JSONL trace of a plan at its own seed.

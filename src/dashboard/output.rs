@@ -11,6 +11,9 @@ use crate::scenario::Plan;
 use crate::sim::SimError;
 use crate::sim::time::{Micros, parse_time};
 
+/// The most samples of every node's state a page may hold.
+pub const MAX_SAMPLES: u64 = 100_000;
+
 /// Why `redsim dashboard` failed.
 #[derive(Debug)]
 pub enum DashboardError {
@@ -67,18 +70,30 @@ pub fn run(plan: &Plan, req: &Request<'_>) -> Result<Vec<String>, DashboardError
         Some(Ok(w)) => Some(w),
         Some(Err(e)) => return Err(bad(format!("--window: {e}"))),
     };
+    let samples = plan.duration / every;
+    if samples > MAX_SAMPLES {
+        return Err(bad(format!(
+            "--sample-every {}: {samples} samples of every node over the run's {}; at most {MAX_SAMPLES} (each is kept in memory and in the page): sample less often",
+            req.sample_every,
+            crate::sim::time::format_duration(plan.duration)
+        )));
+    }
+    // Unwritable destinations are reported before the run, not after it.
+    for f in [req.out, req.svg].into_iter().flatten() {
+        crate::out::ensure_writable(f).map_err(bad)?;
+    }
     let mut opts = Options::new(req.seed.unwrap_or(plan.seed));
     opts.sample_every = every;
     let (_, rec) = record(plan, &opts).map_err(DashboardError::Simulation)?;
     let window = window.unwrap_or_else(|| spacetime::default_window(&rec));
     let mut written = Vec::new();
     if let Some(f) = req.out {
-        std::fs::write(f, page::html(&rec, window))
+        crate::out::write_atomic(f, page::html(&rec, window).as_bytes())
             .map_err(|e| bad(format!("{}: cannot write the page: {e}", f.display())))?;
         written.push(f.display().to_string());
     }
     if let Some(f) = req.svg {
-        std::fs::write(f, spacetime::svg(&rec, window, true))
+        crate::out::write_atomic(f, spacetime::svg(&rec, window, true).as_bytes())
             .map_err(|e| bad(format!("{}: cannot write the diagram: {e}", f.display())))?;
         written.push(f.display().to_string());
     }

@@ -2,6 +2,7 @@
 //! value and resolves names, producing a [`Plan`] the simulation runs.
 
 pub mod error;
+pub mod limits;
 pub mod liveness;
 
 use std::ops::Range;
@@ -23,10 +24,13 @@ use error::{Source, suggest};
 
 type Conf = IndexMap<Spanned<String>, Spanned<toml::Value>>;
 
+/// A year in milliseconds: the longest Sentinel timeout.
+const YEAR_MS: u64 = crate::sim::time::MAX_DURATION / 1000;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawScenario {
-    name: String,
+    name: Spanned<String>,
     description: Option<String>,
     question: Option<String>,
     answer: Option<String>,
@@ -63,7 +67,7 @@ struct RawScenario {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawFuzz {
     faults_stop: Option<Spanned<String>>,
-    max_faults: Option<usize>,
+    max_faults: Option<Spanned<usize>>,
     properties: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     swarm: IndexMap<Spanned<String>, Spanned<Vec<toml::Value>>>,
@@ -75,7 +79,7 @@ struct RawFuzz {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSim {
-    max_events: Option<u64>,
+    max_events: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -92,10 +96,8 @@ struct RawNetwork {
 struct RawTopology {
     masters: Spanned<u32>,
     /// Replicas (of the master, or of each master in a cluster).
-    #[serde(default)]
-    replicas: u32,
-    #[serde(default)]
-    sentinels: u32,
+    replicas: Option<Spanned<u32>>,
+    sentinels: Option<Spanned<u32>>,
     /// A Redis Cluster: `masters` shards of `replicas` replicas each.
     #[serde(default)]
     cluster: Option<Spanned<bool>>,
@@ -109,12 +111,12 @@ struct RawTopology {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSentinel {
-    master_name: Option<String>,
+    master_name: Option<Spanned<String>>,
     quorum: Option<Spanned<u32>>,
     down_after_milliseconds: Option<Spanned<u64>>,
     failover_timeout: Option<Spanned<u64>>,
     parallel_syncs: Option<Spanned<u32>>,
-    auth_pass: Option<String>,
+    auth_pass: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -129,13 +131,10 @@ struct RawWorkload {
     #[serde(default)]
     cluster: bool,
     rate: Spanned<f64>,
-    #[serde(default = "default_keys")]
-    keys: u32,
-    #[serde(default)]
-    key_offset: u32,
+    keys: Option<Spanned<u32>>,
+    key_offset: Option<Spanned<u32>>,
     reads: Option<Spanned<f64>>,
-    #[serde(default = "default_value_size")]
-    value_size: u32,
+    value_size: Option<Spanned<u32>>,
     /// Keys become `{tag}key:<n>`: all in the tag's hash slot.
     hash_tag: Option<Spanned<String>>,
     start: Option<Spanned<String>>,
@@ -185,8 +184,7 @@ struct RawReshard {
     to: Spanned<String>,
     slots: Spanned<String>,
     /// Keys per MIGRATE (redis-cli's `--cluster-pipeline`).
-    #[serde(default = "default_batch")]
-    batch: u32,
+    batch: Option<Spanned<u32>>,
 }
 
 fn default_batch() -> u32 {
@@ -244,9 +242,8 @@ struct RawClockJump {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawBurst {
     node: Spanned<String>,
-    writes: u32,
-    #[serde(default = "default_value_size")]
-    value_size: u32,
+    writes: Spanned<u32>,
+    value_size: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -511,21 +508,57 @@ fn parse_slot_ranges(text: &str) -> Result<SlotSet, String> {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &std::path::Path) -> Result<Plan, ScenarioError> {
+    let text = read_text(path)?;
+    parse(&path.display().to_string(), &text)
+}
+
+/// Reads a scenario file's text: at most [`limits::MAX_FILE_BYTES`], and
+/// UTF-8 (the first invalid byte is reported at its line and column).
+pub fn read_text(path: &std::path::Path) -> Result<String, ScenarioError> {
+    use std::io::Read;
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let unreadable = |message: String| ScenarioError {
         file: file.clone(),
         line: 0,
         col: 0,
-        message: format!("cannot read the scenario: {e}"),
+        message,
         hint: None,
-    })?;
-    parse(&file, &text)
+    };
+    let f = std::fs::File::open(path)
+        .map_err(|e| unreadable(format!("cannot read the scenario: {e}")))?;
+    if f.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(unreadable(
+            "cannot read the scenario: it is a directory".into(),
+        ));
+    }
+    // Read at most one byte past the limit: a huge file (or /dev/zero)
+    // is refused without reading it all.
+    let mut bytes = Vec::new();
+    f.take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(format!("cannot read the scenario: {e}")))?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(unreadable(format!(
+            "the scenario is larger than {} bytes (1 MiB): scenario files are small text files",
+            limits::MAX_FILE_BYTES
+        )));
+    }
+    if let Some((at, message)) = limits::utf8_error(&bytes) {
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let src = Source {
+            file: &file,
+            text: valid,
+        };
+        return Err(src.error(at..at, message));
+    }
+    String::from_utf8(bytes).map_err(|e| unreadable(e.to_string()))
 }
 
 /// Parses scenario text; `file` is used in error messages.
 pub fn parse(file: &str, text: &str) -> Result<Plan, ScenarioError> {
     let src = Source { file, text };
     let raw: RawScenario = toml::from_str(text).map_err(|e| src.from_toml(&e))?;
+    limits::check_document(text).map_err(|(span, m)| src.error(span, m))?;
     Builder { src: &src }.build(raw)
 }
 
@@ -558,6 +591,41 @@ impl Builder<'_> {
             return Err(e);
         }
         Ok(t)
+    }
+
+    /// A count within `1..=max` (or `0..=max` when `zero_ok`), with the
+    /// limit and why in the message.
+    fn bounded<T: Copy + Into<u64>>(
+        &self,
+        v: &Spanned<T>,
+        what: &str,
+        min: u64,
+        max: u64,
+        why: &str,
+    ) -> Result<T, ScenarioError> {
+        let n: u64 = (*v.get_ref()).into();
+        if n < min || n > max {
+            return Err(self.err(
+                v.span(),
+                format!("{what} = {n} is out of range: {min} to {max} ({why})"),
+            ));
+        }
+        Ok(*v.get_ref())
+    }
+
+    /// A delay that must be at least [`limits::MIN_CLIENT_DELAY`].
+    fn client_delay(&self, s: &Spanned<String>, what: &str) -> Result<Micros, ScenarioError> {
+        let d = self.duration(s)?;
+        if d < limits::MIN_CLIENT_DELAY {
+            return Err(self.err(
+                s.span(),
+                format!(
+                    "{what} `{}` is too short: at least 1ms (a client that gives up or retries at once piles up work without bound)",
+                    s.get_ref()
+                ),
+            ));
+        }
+        Ok(d)
     }
 
     fn node(&self, names: &[String], s: &Spanned<String>) -> Result<usize, ScenarioError> {
@@ -620,15 +688,68 @@ impl Builder<'_> {
                 return Err(e);
             }
             conf.set(k.get_ref(), value)
+                .and_then(|()| limits::check_redis_conf(k.get_ref(), conf))
                 .map_err(|m| self.err(v.span(), format!("{}: {m}", k.get_ref())))?;
         }
         Ok(())
     }
 
     fn build(&self, raw: RawScenario) -> Result<Plan, ScenarioError> {
+        limits::check_scenario_name(raw.name.get_ref())
+            .map_err(|m| self.err(raw.name.span(), m))?;
         let duration = self.duration(&raw.duration)?;
         if duration == 0 {
             return Err(self.err(raw.duration.span(), "duration must be positive"));
+        }
+        if duration > limits::MAX_RUN {
+            return Err(self.err(
+                raw.duration.span(),
+                format!(
+                    "duration `{}` is too long: at most 24h of simulated time (failovers play out in seconds to minutes; a longer run exceeds any event budget)",
+                    raw.duration.get_ref()
+                ),
+            ));
+        }
+        let max_events = match &raw.sim.max_events {
+            Some(m) => self.bounded(
+                m,
+                "max-events",
+                limits::MIN_MAX_EVENTS,
+                limits::MAX_MAX_EVENTS,
+                "10^9 events take up to hours of wall time",
+            )?,
+            None => 50_000_000,
+        };
+        let replicas = match &raw.topology.replicas {
+            Some(r) => self.bounded(
+                r,
+                "replicas",
+                0,
+                limits::MAX_REDIS_NODES - 1,
+                "a scenario simulates at most 500 Redis servers",
+            )?,
+            None => 0,
+        };
+        let sentinels = match &raw.topology.sentinels {
+            Some(r) => self.bounded(
+                r,
+                "sentinels",
+                0,
+                u64::from(limits::MAX_SENTINELS),
+                "Sentinel traffic grows with the square of their number; deployments run 3 or 5",
+            )?,
+            None => 0,
+        };
+        if raw.workload.len() > limits::MAX_WORKLOADS {
+            let w = &raw.workload[limits::MAX_WORKLOADS];
+            return Err(self.err(
+                w.rate.span(),
+                format!(
+                    "{} workloads: at most {} (each is a client node)",
+                    raw.workload.len(),
+                    limits::MAX_WORKLOADS
+                ),
+            ));
         }
         let link = self.link_params(
             LinkParams::default(),
@@ -641,7 +762,7 @@ impl Builder<'_> {
         // Nodes: redis servers first, then Sentinels, then clients.
         let is_cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
         let cluster_plan = if is_cluster {
-            Some(self.cluster_plan(&raw.topology)?)
+            Some(self.cluster_plan(&raw.topology, replicas)?)
         } else {
             if *raw.topology.masters.get_ref() != 1 {
                 let mut e = self.err(
@@ -664,11 +785,11 @@ impl Builder<'_> {
                 names.push(format!("master-{i}"));
             }
             for m in 1..=masters {
-                for r in 1..=raw.topology.replicas {
+                for r in 1..=replicas {
                     names.push(format!("replica-{m}-{r}"));
                 }
             }
-            if raw.topology.sentinels > 0 {
+            if sentinels > 0 {
                 return Err(self.err(
                     raw.topology.masters.span(),
                     "Redis Cluster does its own failover: it cannot be monitored by Sentinels (sentinels = 0)",
@@ -676,18 +797,22 @@ impl Builder<'_> {
             }
         } else {
             names.push("master".to_string());
-            for i in 1..=raw.topology.replicas {
+            for i in 1..=replicas {
                 names.push(format!("replica-{i}"));
             }
         }
         let n_redis = names.len();
-        for i in 1..=raw.topology.sentinels {
+        for i in 1..=sentinels {
             names.push(format!("sentinel-{i}"));
         }
         let n_servers = names.len();
         for (i, w) in raw.workload.iter().enumerate() {
             let name = match &w.name {
-                Some(n) => n.get_ref().clone(),
+                Some(n) => {
+                    limits::check_token("a workload name", n.get_ref())
+                        .map_err(|m| self.err(n.span(), m))?;
+                    n.get_ref().clone()
+                }
                 None => format!("client-{}", i + 1),
             };
             if names.contains(&name) {
@@ -757,7 +882,7 @@ impl Builder<'_> {
                     }
                     Discovery::Direct(target as u32)
                 }
-                (None, true) if raw.topology.sentinels > 0 => Discovery::Sentinel {
+                (None, true) if sentinels > 0 => Discovery::Sentinel {
                     sentinels: (n_redis..n_servers).map(|n| n as u32).collect(),
                     master_name: sentinel_conf.master_name.clone(),
                 },
@@ -792,6 +917,24 @@ impl Builder<'_> {
                     "rate must be a positive number of operations per second",
                 ));
             }
+            if *w.rate.get_ref() > limits::MAX_RATE {
+                return Err(self.err(
+                    w.rate.span(),
+                    format!(
+                        "rate = {} is out of range: at most 100000 operations per second per workload (what one Redis server serves)",
+                        w.rate.get_ref()
+                    ),
+                ));
+            }
+            if *w.rate.get_ref() < 0.001 {
+                return Err(self.err(
+                    w.rate.span(),
+                    format!(
+                        "rate = {} is out of range: at least 0.001 operations per second (one every 1000 s)",
+                        w.rate.get_ref()
+                    ),
+                ));
+            }
             let reads = match &w.reads {
                 Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
                     return Err(self.err(r.span(), "reads is a fraction between 0 and 1"));
@@ -811,13 +954,40 @@ impl Builder<'_> {
                 .map(|s| self.time_in_run(s, duration))
                 .transpose()?
                 .unwrap_or(duration);
-            if w.keys == 0 {
-                return Err(self.err(w.rate.span(), "a workload needs keys >= 1"));
-            }
+            let keys = match &w.keys {
+                Some(k) => self.bounded(
+                    k,
+                    "keys",
+                    1,
+                    limits::MAX_KEYS,
+                    "operations spread over at most 100 million keys",
+                )?,
+                None => default_keys(),
+            };
+            let key_offset = match &w.key_offset {
+                Some(k) => self.bounded(
+                    k,
+                    "key-offset",
+                    0,
+                    u64::from(u32::MAX - keys),
+                    "key numbers key-offset + keys must fit 32 bits",
+                )?,
+                None => 0,
+            };
+            let value_size = match &w.value_size {
+                Some(v) => self.bounded(
+                    v,
+                    "value-size",
+                    0,
+                    u64::from(limits::MAX_VALUE_SIZE),
+                    "Redis's proto-max-bulk-len is 512mb",
+                )?,
+                None => default_value_size(),
+            };
             let timeout = w
                 .timeout
                 .as_ref()
-                .map(|s| self.duration(s))
+                .map(|s| self.client_delay(s, "timeout"))
                 .transpose()?
                 .unwrap_or(secs(1));
             let wait = match (w.wait_replicas, &w.wait_timeout) {
@@ -837,13 +1007,13 @@ impl Builder<'_> {
             let reconnect_delay = w
                 .reconnect_delay
                 .as_ref()
-                .map(|s| self.duration(s))
+                .map(|s| self.client_delay(s, "reconnect-delay"))
                 .transpose()?
                 .unwrap_or(DEFAULT_RECONNECT_DELAY);
             let reconnect_max_delay = w
                 .reconnect_max_delay
                 .as_ref()
-                .map(|s| self.duration(s))
+                .map(|s| self.client_delay(s, "reconnect-max-delay"))
                 .transpose()?
                 .unwrap_or(secs(1));
             nodes.push(NodePlan {
@@ -853,10 +1023,10 @@ impl Builder<'_> {
                 kind: NodeKind::Client(WorkloadSpec {
                     discovery,
                     rate: *w.rate.get_ref(),
-                    keys: w.keys,
-                    key_offset: w.key_offset,
+                    keys,
+                    key_offset,
                     reads,
-                    value_size: w.value_size,
+                    value_size,
                     hash_tag: match &w.hash_tag {
                         Some(t) if t.get_ref().is_empty() || t.get_ref().contains(['{', '}']) => {
                             return Err(self.err(
@@ -929,6 +1099,7 @@ impl Builder<'_> {
                 kind: NodeKind::Operator,
             });
         }
+        self.check_event_budget(&nodes, duration, max_events, &raw)?;
         let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
         let conform = raw
             .conform
@@ -944,14 +1115,14 @@ impl Builder<'_> {
             expects.push(self.expectation(&names, e, duration, cluster_plan.is_some())?);
         }
         Ok(Plan {
-            name: raw.name,
+            name: raw.name.into_inner(),
             description: raw.description,
             question: raw.question,
             topic: raw.topic,
             answer: raw.answer,
             seed: raw.seed,
             duration,
-            max_events: raw.sim.max_events.unwrap_or(50_000_000),
+            max_events,
             link,
             nodes,
             faults,
@@ -962,12 +1133,101 @@ impl Builder<'_> {
         })
     }
 
+    /// Refuses a run that cannot fit its event budget whatever happens in
+    /// it: it would only stop at `max-events` after minutes of work.
+    fn check_event_budget(
+        &self,
+        nodes: &[NodePlan],
+        duration: Micros,
+        max_events: u64,
+        raw: &RawScenario,
+    ) -> Result<(), ScenarioError> {
+        let mut load = limits::Load {
+            redis: 0,
+            sentinels: 0,
+            cluster_node_timeout_ms: None,
+            cron_per_sec: 0.0,
+            ops: 0.0,
+            replicated: 0.0,
+        };
+        let n_redis = nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Redis { .. }))
+            .count() as f64;
+        // The replicas each write reaches: every other server, or in a
+        // cluster the replicas of the key's master.
+        let cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
+        let fanout = match &raw.topology.replicas {
+            _ if !cluster => (n_redis - 1.0).max(0.0),
+            Some(r) => f64::from(*r.get_ref()),
+            None => 0.0,
+        };
+        for n in nodes {
+            match &n.kind {
+                NodeKind::Redis { conf, .. } => {
+                    load.redis += 1;
+                    load.cron_per_sec += conf.hz as f64;
+                    if conf.cluster_enabled {
+                        let nt = conf.cluster.node_timeout;
+                        load.cluster_node_timeout_ms =
+                            Some(load.cluster_node_timeout_ms.map_or(nt, |m: u64| m.max(nt)));
+                    }
+                }
+                NodeKind::Sentinel(_) => load.sentinels += 1,
+                NodeKind::Client(w) => {
+                    let ops = w.rate * (w.stop.saturating_sub(w.start)) as f64 / 1e6;
+                    load.ops += ops;
+                    load.replicated += ops * (1.0 - w.reads) * fanout;
+                }
+                NodeKind::Operator => {}
+            }
+        }
+        let secs = duration as f64 / 1e6;
+        let need = load.at_least(secs);
+        if need > max_events as f64 {
+            let mut e = self.err(
+                raw.duration.span(),
+                format!(
+                    "this run needs at least {:.0} events ({:.0} per simulated second from its servers and Sentinels over {}, plus 2 per client operation and 1 per write and replica): more than its event budget, [sim] max-events = {max_events}",
+                    need,
+                    load.per_sec() / 2.0,
+                    crate::sim::time::format_duration(duration)
+                ),
+            );
+            e.hint = Some(
+                "shorten `duration`, shrink the topology or the workload rates, or raise [sim] max-events (at most 1000000000)".into(),
+            );
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The cluster's slot assignment: explicit ranges per master, or an
     /// even split; replicas follow the masters in order.
-    fn cluster_plan(&self, t: &RawTopology) -> Result<ClusterPlan, ScenarioError> {
+    fn cluster_plan(&self, t: &RawTopology, replicas: u32) -> Result<ClusterPlan, ScenarioError> {
         let masters = *t.masters.get_ref() as usize;
         if masters == 0 {
             return Err(self.err(t.masters.span(), "a cluster needs at least one master"));
+        }
+        if *t.masters.get_ref() > limits::MAX_CLUSTER_MASTERS {
+            return Err(self.err(
+                t.masters.span(),
+                format!(
+                    "masters = {masters} is out of range: at most {} (Redis Cluster has {} hash slots and each master serves at least one)",
+                    limits::MAX_CLUSTER_MASTERS,
+                    SLOTS
+                ),
+            ));
+        }
+        let total = masters as u64 * (1 + u64::from(replicas));
+        if total > limits::MAX_REDIS_NODES {
+            return Err(self.err(
+                t.masters.span(),
+                format!(
+                    "{masters} masters with {replicas} replicas each make {total} Redis servers: at most {} (simulation work grows with the square of their number)",
+                    limits::MAX_REDIS_NODES
+                ),
+            ));
         }
         let slots: Vec<SlotSet> = match &t.slots {
             None => even_split(masters)
@@ -1003,7 +1263,7 @@ impl Builder<'_> {
         let mut replica_of = vec![None; masters];
         let mut all = slots;
         for m in 0..masters {
-            for _ in 0..t.replicas {
+            for _ in 0..replicas {
                 replica_of.push(Some(m));
                 all.push(SlotSet::default());
             }
@@ -1076,6 +1336,7 @@ impl Builder<'_> {
             };
             swarm.push((k.to_string(), r));
         }
+        self.check_swarm_draws(&raw.swarm, &swarm)?;
         let bounds = Bounds {
             max_lost_acked_writes: raw.max_lost_acked_writes,
             max_unavailability: raw
@@ -1099,17 +1360,105 @@ impl Builder<'_> {
         }
         Ok(FuzzSettings {
             faults_stop,
-            max_faults: raw.max_faults.unwrap_or(6),
+            max_faults: match &raw.max_faults {
+                Some(m) => self.bounded(
+                    &Spanned::new(m.span(), *m.get_ref() as u64),
+                    "max-faults",
+                    0,
+                    limits::MAX_FUZZ_FAULTS as u64,
+                    "each fault is a scheduled event; schedules are shrunk by hand-readable steps",
+                )? as usize,
+                None => 6,
+            },
             properties,
             swarm,
             bounds,
         })
     }
 
+    /// Every seed of a swarm run draws its configuration within the ranges
+    /// and parses the result: a range whose end is invalid (a rate of 0,
+    /// 100000 replicas) would fail every seed, so it is refused here. Each
+    /// range is tried at both ends, then all ranges at their low and at
+    /// their high ends together.
+    fn check_swarm_draws(
+        &self,
+        raw: &IndexMap<Spanned<String>, Spanned<Vec<toml::Value>>>,
+        swarm: &[(String, SwarmRange)],
+    ) -> Result<(), ScenarioError> {
+        let Ok(mut base) = toml::from_str::<toml::Table>(self.src.text) else {
+            return Ok(());
+        };
+        base.remove("fuzz");
+        let spans: Vec<Range<usize>> = raw.values().map(|r| r.span()).collect();
+        let draw = |picks: &[(usize, bool)]| -> Result<(), String> {
+            let mut doc = base.clone();
+            for &(i, high) in picks {
+                let (key, range) = &swarm[i];
+                let (lo, hi) = range.bounds();
+                let value = range.value(if high { hi } else { lo });
+                let section = crate::fuzz::swarm_section(key);
+                if section == "workload" {
+                    if let Some(toml::Value::Array(ws)) = doc.get_mut("workload") {
+                        for w in ws.iter_mut() {
+                            if let toml::Value::Table(t) = w {
+                                t.insert(key.clone(), value.clone());
+                            }
+                        }
+                    }
+                } else {
+                    let mut t = match doc.remove(section) {
+                        Some(toml::Value::Table(t)) => t,
+                        _ => toml::Table::new(),
+                    };
+                    t.insert(key.clone(), value);
+                    doc.insert(section.into(), toml::Value::Table(t));
+                }
+            }
+            let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+            parse("swarm.toml", &text)
+                .map(|_| ())
+                .map_err(|e| e.message)
+        };
+        for (i, (key, range)) in swarm.iter().enumerate() {
+            let (lo, hi) = range.bounds();
+            for (high, v) in [(false, lo), (true, hi)] {
+                if let Err(m) = draw(&[(i, high)]) {
+                    let shown = match range.value(v) {
+                        toml::Value::String(s) => format!("\"{s}\""),
+                        other => other.to_string(),
+                    };
+                    let mut e = self.err(
+                        spans[i].clone(),
+                        format!("`{key}` = {shown}, drawn from this range, is invalid: {m}"),
+                    );
+                    e.hint = Some(
+                        "every seed draws a value in [low, high]: keep both ends valid".into(),
+                    );
+                    return Err(e);
+                }
+            }
+        }
+        if swarm.len() > 1 {
+            for high in [false, true] {
+                let picks: Vec<(usize, bool)> = (0..swarm.len()).map(|i| (i, high)).collect();
+                if let Err(m) = draw(&picks) {
+                    let end = if high { "high" } else { "low" };
+                    return Err(self.err(
+                        spans[0].clone(),
+                        format!("drawing the {end} end of every swarm range together gives an invalid scenario: {m}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn sentinel_conf(&self, raw: &RawSentinel) -> Result<SentinelConf, ScenarioError> {
         let mut c = SentinelConf::new(0);
         if let Some(n) = &raw.master_name {
-            c.master_name = n.as_str().into();
+            limits::check_token("master-name", n.get_ref()).map_err(|m| self.err(n.span(), m))?;
+            c.master_name = n.get_ref().as_str().into();
         }
         if let Some(q) = &raw.quorum {
             if *q.get_ref() == 0 {
@@ -1121,16 +1470,20 @@ impl Builder<'_> {
             if *d.get_ref() == 0 {
                 return Err(self.err(d.span(), "down-after-milliseconds must be positive"));
             }
+            self.bounded(d, "down-after-milliseconds", 1, YEAR_MS, "a year")?;
             c.down_after = *d.get_ref();
         }
         if let Some(t) = &raw.failover_timeout {
             if *t.get_ref() == 0 {
                 return Err(self.err(t.span(), "failover-timeout must be positive"));
             }
+            self.bounded(t, "failover-timeout", 1, YEAR_MS, "a year")?;
             c.failover_timeout = *t.get_ref();
         }
         if let Some(pass) = &raw.auth_pass {
-            c.auth_pass = Some(pass.as_str().into());
+            limits::check_token("auth-pass", pass.get_ref())
+                .map_err(|m| self.err(pass.span(), m))?;
+            c.auth_pass = Some(pass.get_ref().as_str().into());
         }
         if let Some(n) = &raw.parallel_syncs {
             c.parallel_syncs = (*n.get_ref()).max(1);
@@ -1255,10 +1608,36 @@ impl Builder<'_> {
         }
         if let Some(b) = &f.burst {
             let b = b.get_ref();
+            let writes = self.bounded(
+                &b.writes,
+                "writes",
+                1,
+                u64::from(limits::MAX_BURST_WRITES),
+                "every node holds every key written",
+            )?;
+            let value_size = match &b.value_size {
+                Some(v) => self.bounded(
+                    v,
+                    "value-size",
+                    0,
+                    u64::from(limits::MAX_VALUE_SIZE),
+                    "Redis's proto-max-bulk-len is 512mb",
+                )?,
+                None => default_value_size(),
+            };
+            let total = u64::from(writes) * u64::from(value_size);
+            if total > limits::MAX_BURST_BYTES {
+                return Err(self.err(
+                    b.writes.span(),
+                    format!(
+                        "a burst of {writes} SETs of {value_size} bytes writes {total} bytes: at most 1gb (1073741824 bytes) per burst (every node holds every key, and every full sync copies them)"
+                    ),
+                ));
+            }
             actions.push(Action::Burst {
                 node: redis(&b.node)?,
-                writes: b.writes,
-                value_size: b.value_size,
+                writes,
+                value_size,
             });
         }
         if let Some(r) = &f.replicaof {
@@ -1275,14 +1654,21 @@ impl Builder<'_> {
             let r = r.get_ref();
             let slots =
                 parse_slot_ranges(r.slots.get_ref()).map_err(|m| self.err(r.slots.span(), m))?;
-            if r.batch == 0 {
-                return Err(self.err(r.slots.span(), "batch must be at least 1"));
-            }
+            let batch = match &r.batch {
+                Some(b) => self.bounded(
+                    b,
+                    "batch",
+                    1,
+                    u64::from(limits::MAX_BATCH),
+                    "keys per MIGRATE",
+                )?,
+                None => default_batch(),
+            };
             actions.push(Action::Reshard {
                 from: redis(&r.from)?,
                 to: redis(&r.to)?,
                 slots: slots.iter().collect(),
-                batch: r.batch,
+                batch,
             });
         }
         if let Some(cf) = &f.cluster_failover {

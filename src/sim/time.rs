@@ -15,6 +15,17 @@ pub const MICROS_PER_SEC: Micros = 1_000_000;
 /// clock reads like a real one.
 pub const WALL_CLOCK_START: Micros = 1_767_225_600 * MICROS_PER_SEC;
 
+/// The longest duration any scenario value may take: one year. Longer values
+/// are typos or overflow probes; a year of simulated time already exceeds any
+/// event budget, and keeping every duration below 2^45 µs means sums such as
+/// `at + length` or a wall clock moved back by a clock jump never overflow.
+pub const MAX_DURATION: Micros = 365 * 24 * 3600 * MICROS_PER_SEC;
+
+/// The largest size (bytes, or bytes per second) a scenario value may take:
+/// 1 TiB, far beyond anything a simulated node holds, and small enough that
+/// sizes multiplied by a million (bytes per second to µs) never overflow.
+pub const MAX_SIZE: u64 = 1 << 40;
+
 pub const fn ms(n: u64) -> Micros {
     n * MICROS_PER_MS
 }
@@ -51,8 +62,10 @@ pub fn parse_duration(text: &str) -> Result<Micros, String> {
         .parse()
         .map_err(|_| format!("`{num}` in duration `{text}` is not a number"))?;
     let micros = value * scale;
-    if !micros.is_finite() || !(0.0..=1e18).contains(&micros) {
-        return Err(format!("duration `{text}` is out of range"));
+    if !micros.is_finite() || !(0.0..=MAX_DURATION as f64).contains(&micros) {
+        return Err(format!(
+            "duration `{text}` is out of range: at most 365 days (longer values cannot be simulated within any event budget)"
+        ));
     }
     Ok(micros.round() as Micros)
 }
@@ -91,11 +104,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{num}` in size `{text}` is not a number"))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{num}` in size `{text}` is out of range: at most 1tb (1099511627776 bytes)")
+    })?;
     n.checked_mul(mul)
-        .ok_or_else(|| format!("size `{text}` is out of range"))
+        .filter(|&b| b <= MAX_SIZE)
+        .ok_or_else(|| {
+            format!(
+                "size `{text}` is out of range: at most 1tb (1099511627776 bytes), far more than any simulated node holds"
+            )
+        })
 }
 
 /// Displays a simulated instant as seconds with microsecond precision.
@@ -156,6 +174,18 @@ mod tests {
         assert_eq!(parse_size("16kb"), Ok(16384));
         assert_eq!(parse_size("100"), Ok(100));
         assert!(parse_size("1tb").is_err());
+        assert_eq!(parse_size("1024gb"), Ok(MAX_SIZE));
+        assert!(parse_size("1025gb").is_err());
+        assert!(parse_size("99999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        assert_eq!(parse_duration("365d").ok(), None);
+        assert_eq!(parse_duration("8760h"), Ok(MAX_DURATION));
+        assert!(parse_duration("8761h").is_err());
+        assert!(parse_duration("1e400s").is_err());
+        assert!(parse_duration("99999999999999999999999999h").is_err());
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub struct SweepArgs {
 /// be an error, not an afternoon.
 const MAX_RUNS: usize = 1_000_000;
 
+/// At most this many values of the swept setting.
+const MAX_STEPS: usize = 1_000;
+
+/// At most this many threads, whatever --jobs says.
+const MAX_JOBS: usize = 256;
+
 fn seeds(text: &str, base: u64) -> Result<Vec<u64>, String> {
     let bad = || format!("--seeds: expected a count like 20 or a range like 0..20, got `{text}`");
     let too_many = || format!("--seeds `{text}`: more than {MAX_RUNS} seeds");
@@ -78,8 +84,7 @@ pub fn run(args: &SweepArgs) -> u8 {
 
 fn sweep(args: &SweepArgs) -> Result<(), String> {
     let file = args.scenario.display().to_string();
-    let text = std::fs::read_to_string(&args.scenario)
-        .map_err(|e| format!("{file}: cannot read the scenario: {e}"))?;
+    let text = crate::scenario::read_text(&args.scenario).map_err(|e| e.to_string())?;
     let base = crate::scenario::parse(&file, &text).map_err(|e| e.to_string())?;
     let (key, range) = args.param.split_once('=').ok_or_else(|| {
         format!(
@@ -89,8 +94,11 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     })?;
     let p = Param::parse(key.trim(), base.faults.len())?;
     let (a, b) = p.range(range.trim())?;
-    if args.steps > MAX_RUNS {
-        return Err(format!("--steps {}: at most {MAX_RUNS}", args.steps));
+    if args.steps > MAX_STEPS {
+        return Err(format!(
+            "--steps {}: at most {MAX_STEPS} (every value's scenario is held in memory, and a plot shows no more)",
+            args.steps
+        ));
     }
     let mut values = param::values(a, b, args.steps, args.log)?;
     for v in &mut values {
@@ -105,13 +113,16 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
             seeds.len()
         ));
     }
+    // An unwritable --out is reported before any run, not after them all.
+    crate::out::ensure_writable_dir(&args.out)?;
     let plans = super::plans(&text, &file, &p, &values)?;
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, MAX_JOBS);
     let rows = super::run(&plans, &values, &seeds, jobs);
     let sums = stats::summarise(&values, &rows);
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+
     let title = format!("{}: {} swept", base.name, p.key);
     let files = [
         ("runs.csv", csv::runs(&p, &rows)),
@@ -123,7 +134,8 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     ];
     for (name, body) in files {
         let path = args.out.join(name);
-        std::fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::out::write_atomic(&path, body.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     crate::outln!(
         "{}: {} values x {} seeds of {}",

@@ -1,0 +1,344 @@
+//! Bad input never hurts: absurd sizes, zero and negative values, huge
+//! durations, strange strings, invalid UTF-8, symlink loops and unwritable
+//! outputs are refused with exit 2 and `file:line:col: error: ...` (or a
+//! message naming the path), before any work starts, and never panic,
+//! abort or run away. Fixtures live in tests/fixtures/invalid/.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn redsim(args: &[&str]) -> Out {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the redsim binary runs");
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: start.elapsed(),
+    };
+    assert!(
+        !o.stderr.contains("panicked") && o.code != 101 && o.code != -1,
+        "`redsim {}` panicked or died\n{}",
+        args.join(" "),
+        o.stderr
+    );
+    o
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("input_limits")
+        .join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+/// `line:col` of the first `needle` in the fixture (bytes, as the file may
+/// not be UTF-8).
+fn location(path: &str, needle: &[u8]) -> String {
+    let bytes = fs::read(root().join(path)).expect("fixture is readable");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{needle:?} is not in {path}"));
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let col = before.chars().count()
+        - before
+            .rfind('\n')
+            .map_or(0, |i| before[..=i].chars().count())
+        + 1;
+    format!("{line}:{col}")
+}
+
+/// `redsim run` on an invalid fixture: exit 2 before anything runs, the
+/// first line `path:line:col: error: ` at `needle`, containing `message`.
+fn rejects(name: &str, needle: &str, message: &str) -> Out {
+    let path = format!("tests/fixtures/invalid/{name}.toml");
+    let o = redsim(&["run", &path]);
+    assert_eq!(o.code, 2, "{path}: exit {}\n{}", o.code, o.stderr);
+    assert!(o.stdout.is_empty(), "bad input must not start a run");
+    let first = o.stderr.lines().next().unwrap_or("");
+    let want = format!("{path}:{}: error: ", location(&path, needle.as_bytes()));
+    assert!(
+        first.starts_with(&want),
+        "want {want:?}, got:\n{}",
+        o.stderr
+    );
+    assert!(
+        first.contains(message),
+        "want {message:?} in:\n{}",
+        o.stderr
+    );
+    assert!(
+        o.took < Duration::from_secs(10),
+        "rejecting took {:?}",
+        o.took
+    );
+    o
+}
+
+#[test]
+fn cluster_masters_are_at_most_the_slot_count() {
+    rejects(
+        "cluster-masters-16385",
+        "16385\n",
+        "at most 16384 (Redis Cluster has 16384 hash slots",
+    );
+}
+
+#[test]
+fn replica_and_sentinel_counts_are_bounded() {
+    rejects(
+        "replicas-65536",
+        "65536\n",
+        "replicas = 65536 is out of range: 0 to 499",
+    );
+    rejects("replicas-10000", "10000\n", "at most 500 Redis servers");
+    rejects(
+        "sentinels-65536",
+        "65536\n",
+        "sentinels = 65536 is out of range: 0 to 100",
+    );
+    rejects(
+        "sentinels-1000",
+        "1000\n",
+        "grows with the square of their number",
+    );
+}
+
+#[test]
+fn a_client_timeout_of_zero_is_refused() {
+    rejects("workload-timeout-zero", "\"0s\"", "at least 1ms");
+}
+
+#[test]
+fn swarm_ranges_are_valid_at_both_ends() {
+    rejects(
+        "swarm-replicas-100000",
+        "[1, 100000]",
+        "`replicas` = 100000, drawn from this range, is invalid",
+    );
+    rejects(
+        "swarm-rate-zero",
+        "[0, 100]",
+        "`rate` = 0, drawn from this range, is invalid: rate must be a positive",
+    );
+}
+
+#[test]
+fn fuzz_settings_that_fail_every_seed_are_refused_at_parse_time() {
+    rejects(
+        "fuzz-max-lost-u64-max",
+        "18446744073709551615",
+        "does not fit a TOML integer",
+    );
+    rejects(
+        "fuzz-max-faults-huge",
+        "1000000000",
+        "max-faults = 1000000000 is out of range",
+    );
+}
+
+#[test]
+fn durations_are_bounded() {
+    rejects("duration-huge", "\"100000h\"", "at most 365 days");
+    rejects(
+        "duration-over-a-day",
+        "\"25h\"",
+        "at most 24h of simulated time",
+    );
+}
+
+#[test]
+fn names_and_strings_cannot_be_paths_or_break_lines() {
+    rejects("name-path-like", "\"../../x\"", "names become file names");
+    rejects("workload-name-newline", "\"app\\n", "contains a line break");
+    rejects(
+        "workload-name-quote",
+        "'app\"x'",
+        "without spaces, quotes or backslashes",
+    );
+}
+
+#[test]
+fn rates_events_and_bursts_are_bounded() {
+    rejects(
+        "workload-rate-negative",
+        "-5",
+        "rate must be a positive number",
+    );
+    rejects(
+        "workload-rate-huge",
+        "1e12",
+        "at most 100000 operations per second",
+    );
+    rejects("event-budget", "\"24h\"", "more than its event budget");
+    rejects("max-events-zero", "0\n", "max-events = 0 is out of range");
+    rejects(
+        "burst-writes-huge",
+        "4294967295",
+        "writes = 4294967295 is out of range",
+    );
+    rejects(
+        "redis-repl-timeout-huge",
+        "9223372036854775807",
+        "at most 31536000",
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_at_its_line_and_column() {
+    let path = "tests/fixtures/invalid/not-utf8.toml";
+    let o = redsim(&["run", path]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let want = format!("{path}:{}: error: ", location(path, b"\xe9"));
+    assert_eq!(want, format!("{path}:4:19: error: "));
+    assert!(o.stderr.starts_with(&want), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("not valid UTF-8: byte 0xe9"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_symlink_loop_is_walked_once() {
+    let dir = scratch("loop");
+    fs::copy(
+        root().join("tests/fixtures/ok/steady.toml"),
+        dir.join("steady.toml"),
+    )
+    .expect("copy");
+    std::os::unix::fs::symlink(&dir, dir.join("self")).expect("symlink");
+    std::os::unix::fs::symlink(&dir, dir.join("again")).expect("symlink");
+    let d = dir.display().to_string();
+    let o = redsim(&["list", &d]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.matches("steady").count(), 1, "{}", o.stdout);
+    assert!(o.took < Duration::from_secs(10), "took {:?}", o.took);
+    let o = redsim(&["check", &d]);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("1 passed"), "{}", o.stdout);
+}
+
+#[test]
+fn an_unwritable_dashboard_page_is_reported_before_the_run() {
+    // The runaway fixture stops with exit 3 once run: exit 2 shows that the
+    // destination was checked first.
+    let o = redsim(&[
+        "dashboard",
+        "tests/fixtures/runaway.toml",
+        "-o",
+        "/nonexistent-dir/page.html",
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("/nonexistent-dir/page.html"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn dashboard_pages_are_written_whole() {
+    let dir = scratch("dashboard");
+    let page = dir.join("page.html");
+    let o = redsim(&[
+        "dashboard",
+        "tests/fixtures/ok/steady.toml",
+        "-o",
+        page.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let names: Vec<_> = fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("page.html")]);
+    assert!(
+        fs::read_to_string(&page)
+            .expect("page")
+            .trim_end()
+            .ends_with("</html>")
+    );
+}
+
+#[test]
+fn an_unwritable_sweep_folder_is_reported_before_the_runs() {
+    let dir = scratch("sweep");
+    let file = dir.join("a-file");
+    fs::write(&file, "x").expect("write");
+    let out = file.join("out");
+    let o = redsim(&[
+        "sweep",
+        "tests/fixtures/runaway.toml",
+        "--param",
+        "rate=10..20",
+        "--steps",
+        "2",
+        "--seeds",
+        "1",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("cannot create"), "{}", o.stderr);
+    assert!(o.took < Duration::from_secs(10));
+}
+
+#[test]
+fn too_many_dashboard_samples_are_refused() {
+    let o = redsim(&[
+        "dashboard",
+        "tests/fixtures/ok/steady.toml",
+        "-o",
+        "/tmp/never-written.html",
+        "--sample-every",
+        "1us",
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--sample-every"), "{}", o.stderr);
+}
+
+#[test]
+fn a_scenario_file_larger_than_a_mebibyte_is_refused_unread() {
+    let dir = scratch("big");
+    let f = dir.join("big.toml");
+    let mut text = String::from("name = \"x\"\nduration = \"10s\"\n");
+    while text.len() <= 1 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding\n");
+    }
+    fs::write(&f, text).expect("write");
+    let p = f.display().to_string();
+    let o = redsim(&["run", &p]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with(&format!("{p}: error: ")),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("larger than 1048576 bytes"),
+        "{}",
+        o.stderr
+    );
+}
