@@ -292,7 +292,7 @@ fn main() -> ExitCode {
 
 fn load(path: &Path) -> Result<Plan, u8> {
     scenario::load(path).map_err(|e| {
-        eprintln!("{e}");
+        redsim::errln!("{e}");
         EXIT_BAD_INPUT
     })
 }
@@ -326,7 +326,7 @@ fn cmd_run(
                 EXIT_EXPECTATION_FAILED
             }
             Err(e) => {
-                eprintln!("{}: {e}", path.display());
+                redsim::errln!("{}: {e}", path.display());
                 EXIT_SIMULATION_ERROR
             }
         };
@@ -335,7 +335,7 @@ fn cmd_run(
     let outcome = match world::run(&plan, seed) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{}: {e}", path.display());
+            redsim::errln!("{}: {e}", path.display());
             return EXIT_SIMULATION_ERROR;
         }
     };
@@ -344,7 +344,7 @@ fn cmd_run(
         if let Some(f) = trace_file {
             let rendered = report::render_trace(&outcome.world, format, seed);
             if let Err(e) = redsim::out::write_atomic(f, rendered.as_bytes()) {
-                eprintln!("{}: cannot write the trace: {e}", f.display());
+                redsim::errln!("{}: cannot write the trace: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }
         }
@@ -360,7 +360,7 @@ fn cmd_run(
     match trace_file {
         Some(f) => {
             if let Err(e) = std::fs::write(f, rendered) {
-                eprintln!("{}: cannot write the trace: {e}", f.display());
+                redsim::errln!("{}: cannot write the trace: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }
             redsim::out!("{summary}");
@@ -370,13 +370,13 @@ fn cmd_run(
             if format == Format::Text {
                 redsim::out!("\n{summary}");
             } else {
-                eprint!("{summary}");
+                redsim::errln!("{}", summary.trim_end_matches('\n'));
             }
         }
     }
     if stats {
         let k = &outcome.world.sim.kernel;
-        eprintln!(
+        redsim::errln!(
             "stats: {} events, {} simulated, {:.3} s wall, {:.0} events/s",
             k.events_processed,
             Secs(outcome.world.sim.now()),
@@ -434,7 +434,7 @@ fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("{}: {e}", path.display());
+            redsim::errln!("{}: {e}", path.display());
             EXIT_SIMULATION_ERROR
         }
     }
@@ -445,13 +445,13 @@ fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
     if let Some(f) = junit
         && let Err(e) = redsim::out::ensure_writable(f)
     {
-        eprintln!("--junit: {e}");
+        redsim::errln!("--junit: {e}");
         return EXIT_BAD_INPUT;
     }
     let files = match golden::scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            redsim::errln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -471,7 +471,7 @@ fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
                         serde_json::json!({"file": name, "passed": false, "error": e.to_string()})
                     );
                 } else {
-                    eprintln!("{e}");
+                    redsim::errln!("{e}");
                 }
                 cases.push(Case::errored("check", &name, &e.to_string()));
                 continue;
@@ -541,7 +541,7 @@ fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
         && let Err(e) =
             redsim::out::write_atomic(f, redsim::junit::render("check", &cases).as_bytes())
     {
-        eprintln!("{}: {e}", f.display());
+        redsim::errln!("{}: {e}", f.display());
         return worst.max(EXIT_BAD_INPUT);
     }
     worst
@@ -554,12 +554,12 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
     };
     let Some(n) = plan.node_index(node) else {
         let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
-        eprintln!("unknown node `{node}`; the nodes are: {}", names.join(", "));
+        redsim::errln!("unknown node `{node}`; the nodes are: {}", names.join(", "));
         return EXIT_BAD_INPUT;
     };
     let at = match parse_time(at) {
         Ok(t) if t > plan.duration => {
-            eprintln!(
+            redsim::errln!(
                 "--at {}: after the end of the run (duration = {})",
                 Secs(t),
                 Secs(plan.duration)
@@ -568,13 +568,13 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
         }
         Ok(t) => t,
         Err(e) => {
-            eprintln!("--at: {e}");
+            redsim::errln!("--at: {e}");
             return EXIT_BAD_INPUT;
         }
     };
     let mut w = world::World::new(&plan, seed.unwrap_or(plan.seed));
     if let Err(e) = w.run_until(at) {
-        eprintln!("{}: {e}", path.display());
+        redsim::errln!("{}: {e}", path.display());
         return EXIT_SIMULATION_ERROR;
     }
     match w.info(n) {
@@ -594,7 +594,7 @@ fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
             EXIT_OK
         }
         None => {
-            eprintln!("`{node}` is a client, not a Redis node");
+            redsim::errln!("`{node}` is a client, not a Redis node");
             EXIT_BAD_INPUT
         }
     }
@@ -612,11 +612,11 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
                 }
             }
             Err(e @ golden::GoldenError::Simulation(_)) => {
-                eprintln!("{e}");
+                redsim::errln!("{e}");
                 EXIT_SIMULATION_ERROR
             }
             Err(e) => {
-                eprintln!("{e}");
+                redsim::errln!("{e}");
                 EXIT_BAD_INPUT
             }
         };
@@ -624,13 +624,13 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
     // With --junit: the same comparison, one testcase per golden file.
     use redsim::junit::Case;
     if let Err(e) = redsim::out::ensure_writable(junit) {
-        eprintln!("--junit: {e}");
+        redsim::errln!("--junit: {e}");
         return EXIT_BAD_INPUT;
     }
     let files = match golden::scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            redsim::errln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -640,7 +640,7 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
         let plan = match scenario::load(&file) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("{e}");
+                redsim::errln!("{e}");
                 worst = worst.max(EXIT_BAD_INPUT);
                 cases.push(Case::errored(
                     "golden",
@@ -656,7 +656,7 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
             Ok(t) => t,
             Err(e) => {
                 let msg = format!("{}: {e}", file.display());
-                eprintln!("{msg}");
+                redsim::errln!("{msg}");
                 worst = worst.max(EXIT_SIMULATION_ERROR);
                 cases.push(Case::errored("golden", &name, &msg));
                 continue;
@@ -686,7 +686,7 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
     if let Err(e) =
         redsim::out::write_atomic(junit, redsim::junit::render("golden", &cases).as_bytes())
     {
-        eprintln!("{}: {e}", junit.display());
+        redsim::errln!("{}: {e}", junit.display());
         return worst.max(EXIT_BAD_INPUT);
     }
     worst
@@ -778,12 +778,12 @@ impl Progress {
         }
         *last = Some(now);
         if self.terminal {
-            eprint!("\r{line}   ");
+            let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("\r{line}   "));
             if finished {
-                eprintln!();
+                redsim::errln!();
             }
         } else {
-            eprintln!("fuzz: {line}");
+            redsim::errln!("fuzz: {line}");
         }
     }
 }
@@ -793,7 +793,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         return fuzz_merge(&summaries, out.as_deref());
     }
     let Some(path) = args.scenario else {
-        eprintln!("redsim fuzz: give a scenario, or `merge` and summary files");
+        redsim::errln!("redsim fuzz: give a scenario, or `merge` and summary files");
         return EXIT_BAD_INPUT;
     };
     let plan = match load(&path) {
@@ -803,14 +803,14 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{}: {e}", path.display());
+            redsim::errln!("{}: {e}", path.display());
             return EXIT_BAD_INPUT;
         }
     };
     let seeds = match fuzz_seeds(&args.seeds, args.shard.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
+            redsim::errln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -822,7 +822,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
                 match redsim::fuzz::FaultKind::parse(k.trim()) {
                     Some(kind) => kinds.push(kind),
                     None => {
-                        eprintln!(
+                        redsim::errln!(
                             "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, oneway, restart, clock, link, burst)"
                         );
                         return EXIT_BAD_INPUT;
@@ -836,7 +836,7 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         None => None,
         Some(Ok(t)) => Some(std::time::Duration::from_micros(t)),
         Some(Err(e)) => {
-            eprintln!("--budget: {e}");
+            redsim::errln!("--budget: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -847,20 +847,20 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         } else {
             format!("{}: [fuzz] max-faults", path.display())
         };
-        eprintln!(
+        redsim::errln!(
             "{from} = {max_faults}: at most {MAX_FAULTS} faults per schedule (faults last at least 100ms and all happen before faults-stop, so more only pile up while every run and every shrinking step slows down)"
         );
         return EXIT_BAD_INPUT;
     }
     // Outputs are checked before any seed runs.
     if let Err(e) = redsim::out::ensure_writable_dir(&args.out) {
-        eprintln!("--out: {e}");
+        redsim::errln!("--out: {e}");
         return EXIT_BAD_INPUT;
     }
     if let Some(j) = &args.junit
         && let Err(e) = redsim::out::ensure_writable(j)
     {
-        eprintln!("--junit: {e}");
+        redsim::errln!("--junit: {e}");
         return EXIT_BAD_INPUT;
     }
     let cfg = redsim::fuzz::FuzzConfig {
@@ -900,25 +900,25 @@ fn cmd_fuzz(args: FuzzArgs) -> u8 {
         match redsim::fuzz::repro_toml(&text, &plan, &cfg, f) {
             Ok(toml) => {
                 if let Err(e) = redsim::out::write_atomic(&file, toml.as_bytes()) {
-                    eprintln!("{}: {e}", file.display());
+                    redsim::errln!("{}: {e}", file.display());
                     worst = EXIT_BAD_INPUT;
                     continue;
                 }
                 f.repro = Some(file.display().to_string());
             }
-            Err(e) => eprintln!("seed {}: cannot write a reproducing scenario: {e}", f.seed),
+            Err(e) => redsim::errln!("seed {}: cannot write a reproducing scenario: {e}", f.seed),
         }
     }
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
     let summary_file = args.out.join("summary.json");
     if let Err(e) = redsim::out::write_atomic(&summary_file, json.as_bytes()) {
-        eprintln!("{}: {e}", summary_file.display());
+        redsim::errln!("{}: {e}", summary_file.display());
         return EXIT_BAD_INPUT;
     }
     if let Some(j) = &args.junit
         && let Err(e) = redsim::out::write_atomic(j, fuzz_junit(&plan, &cfg, &summary).as_bytes())
     {
-        eprintln!("{}: {e}", j.display());
+        redsim::errln!("{}: {e}", j.display());
         return EXIT_BAD_INPUT;
     }
     print_fuzz_summary(&summary, seeds.len(), started.elapsed().as_secs_f64());
@@ -1085,7 +1085,7 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
     if let Some(o) = out
         && let Err(e) = redsim::out::ensure_writable(o)
     {
-        eprintln!("--out: {e}");
+        redsim::errln!("--out: {e}");
         return EXIT_BAD_INPUT;
     }
     let mut merged: Option<redsim::fuzz::Summary> = None;
@@ -1093,14 +1093,14 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{}: {e}", f.display());
+                redsim::errln!("{}: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }
         };
         let s: redsim::fuzz::Summary = match serde_json::from_str(&text) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{}: not a fuzz summary: {e}", f.display());
+                redsim::errln!("{}: not a fuzz summary: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }
         };
@@ -1109,7 +1109,7 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
             Some(m) => match m.merge(s) {
                 Ok(m) => m,
                 Err(e) => {
-                    eprintln!("redsim fuzz merge: {}: {e}", f.display());
+                    redsim::errln!("redsim fuzz merge: {}: {e}", f.display());
                     return EXIT_BAD_INPUT;
                 }
             },
@@ -1120,7 +1120,7 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
     match out {
         Some(path) => {
             if let Err(e) = redsim::out::write_atomic(path, json.as_bytes()) {
-                eprintln!("{}: {e}", path.display());
+                redsim::errln!("{}: {e}", path.display());
                 return EXIT_BAD_INPUT;
             }
         }
@@ -1137,7 +1137,7 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
     let files = match golden::scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            redsim::errln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -1213,11 +1213,11 @@ fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u
             EXIT_OK
         }
         Err(e @ DashboardError::BadInput(_)) => {
-            eprintln!("redsim dashboard: {e}");
+            redsim::errln!("redsim dashboard: {e}");
             EXIT_BAD_INPUT
         }
         Err(e) => {
-            eprintln!("{}: {e}", path.display());
+            redsim::errln!("{}: {e}", path.display());
             EXIT_SIMULATION_ERROR
         }
     }
@@ -1234,19 +1234,19 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     if let Some(out) = &args.out
         && let Err(e) = redsim::out::ensure_writable(out)
     {
-        eprintln!("redsim conform: --out: {e}");
+        redsim::errln!("redsim conform: --out: {e}");
         return EXIT_BAD_INPUT;
     }
     if let Some(keep) = &args.keep
         && let Err(e) = redsim::out::ensure_writable_dir(keep)
     {
-        eprintln!("redsim conform: --keep: {e}");
+        redsim::errln!("redsim conform: --keep: {e}");
         return EXIT_BAD_INPUT;
     }
     let files = match golden::scenario_files(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}");
+            redsim::errln!("{e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -1259,7 +1259,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         }
     }
     if plans.is_empty() {
-        eprintln!("no scenario with a [conform] table under the given paths");
+        redsim::errln!("no scenario with a [conform] table under the given paths");
         return EXIT_BAD_INPUT;
     }
     let real = |p: &Plan| {
@@ -1269,7 +1269,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     };
     for p in plans.iter().filter(|p| real(p)) {
         if let Some(why) = conform::topology::refused(p) {
-            eprintln!("{why}");
+            redsim::errln!("{why}");
             return EXIT_BAD_INPUT;
         }
     }
@@ -1281,7 +1281,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         if let Some(p) = given
             && !p.is_file()
         {
-            eprintln!("redsim conform: {flag} {}: no such file", p.display());
+            redsim::errln!("redsim conform: {flag} {}: no such file", p.display());
             return EXIT_BAD_INPUT;
         }
     }
@@ -1293,7 +1293,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
             redis_sentinel: t,
         },
         _ if needs_real => {
-            eprintln!(
+            redsim::errln!(
                 "redis-server and redis-sentinel are needed (apt-get install redis-server redis-sentinel, or --redis-server/--redis-sentinel PATH)"
             );
             return EXIT_ENVIRONMENT;
@@ -1313,7 +1313,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
                 (Some(t), root)
             }
             Err(e) => {
-                eprintln!("redsim conform: {e}");
+                redsim::errln!("redsim conform: {e}");
                 return EXIT_ENVIRONMENT;
             }
         },
@@ -1335,7 +1335,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
         if let Some(n) = args.seeds {
             spec.seeds = n.max(1);
         }
-        eprintln!("conform: {} ...", p.name);
+        redsim::errln!("conform: {} ...", p.name);
         let mut attempt = 0;
         let o = loop {
             attempt += 1;
@@ -1348,7 +1348,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
                 _ if o.ok() => format!("ok ({m}/{n} fields match, {:.1} s)", o.secs),
                 _ => format!("DIFFERS ({m}/{n} fields match, {:.1} s)", o.secs),
             };
-            eprintln!(
+            redsim::errln!(
                 "conform: {}: {verdict}{}",
                 p.name,
                 if attempt > 1 {
@@ -1382,7 +1382,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     let table = conform::render(&outcomes);
     redsim::out!("{table}");
     if interrupt::requested() {
-        eprintln!(
+        redsim::errln!(
             "redsim conform: interrupted by {}{}; {} of {} scenarios finished (shown above){}",
             interrupt::signal_name().unwrap_or("a signal"),
             interrupted_in
@@ -1400,7 +1400,7 @@ fn cmd_conform(args: ConformArgs) -> u8 {
     if let Some(out) = &args.out
         && let Err(e) = redsim::out::write_atomic(out, table.as_bytes())
     {
-        eprintln!("{}: {e}", out.display());
+        redsim::errln!("{}: {e}", out.display());
         return EXIT_BAD_INPUT;
     }
     if outcomes

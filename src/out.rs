@@ -18,7 +18,7 @@ pub fn write(args: fmt::Arguments<'_>) {
         if e.kind() == ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("redsim: cannot write to standard output: {e}");
+        crate::errln!("redsim: cannot write to standard output: {e}");
         std::process::exit(1);
     }
 }

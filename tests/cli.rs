@@ -1189,3 +1189,46 @@ fn fuzz_stops_on_sigint_and_writes_what_finished() {
         s["runs"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn a_full_or_closed_stderr_does_not_panic() {
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full exists on Linux")
+    };
+    for args in [
+        &["run", "scenarios/no-such-scenario.toml"][..],
+        &[
+            "fuzz",
+            "scenarios/fuzz/sentinel-invariants.toml",
+            "--seeds",
+            "0..2",
+            "--no-shrink",
+            "--out",
+        ][..],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redsim"));
+        cmd.args(args).current_dir(root());
+        if args[0] == "fuzz" {
+            cmd.arg(scratch("stderr-full"));
+        }
+        let out = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(full())
+            .status()
+            .expect("runs");
+        assert_ne!(
+            out.code(),
+            Some(101),
+            "`redsim {}` panicked",
+            args.join(" ")
+        );
+        assert!(
+            out.code().is_some(),
+            "`redsim {}` was killed",
+            args.join(" ")
+        );
+    }
+}

@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn the_shim_moves_a_wall_clock_by_the_offset_file() {
         let Some(cc) = compiler() else {
-            eprintln!("skipped: no C compiler");
+            crate::errln!("skipped: no C compiler");
             return;
         };
         let root = std::env::temp_dir().join(format!("redsim-clock-shim-{}", std::process::id()));

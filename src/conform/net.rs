@@ -377,13 +377,13 @@ mod tests {
     fn a_blocked_path_drops_packets_until_the_heal() {
         use std::io::{Read, Write};
         let Some(ip) = find_ip() else {
-            eprintln!("skipped: iproute2 is not installed");
+            crate::errln!("skipped: iproute2 is not installed");
             return;
         };
         let mut ns = match Namespaces::create(&ip, 2) {
             Ok(ns) => ns,
             Err(e) => {
-                eprintln!("skipped: no network namespaces here ({e})");
+                crate::errln!("skipped: no network namespaces here ({e})");
                 return;
             }
         };

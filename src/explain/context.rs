@@ -231,9 +231,7 @@ impl<'a> Context<'a> {
             .collect();
         let hits = |e: &&&crate::trace::Event, name: &str| {
             if e.event == "partition" {
-                e.detail
-                    .split(['{', '}', ',', '|', ' '])
-                    .any(|w| w == name)
+                e.detail.split(['{', '}', ',', '|', ' ']).any(|w| w == name)
             } else {
                 self.name(e.node) == name
             }

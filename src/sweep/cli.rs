@@ -76,7 +76,7 @@ pub fn run(args: &SweepArgs) -> u8 {
     match sweep(args) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("{e}");
+            crate::errln!("{e}");
             EXIT_BAD_INPUT
         }
     }
