@@ -728,6 +728,12 @@ fn fuzz_seeds(seeds: &str, shard: Option<&str>) -> Result<redsim::fuzz::Seeds, S
         end: b,
         shard,
     };
+    if b > i64::MAX as u64 + 1 {
+        return Err(format!(
+            "--seeds {seeds}: seeds go up to {} (a reproducing scenario names its seed as a TOML integer)",
+            i64::MAX
+        ));
+    }
     if set.len() > redsim::fuzz::MAX_SEEDS {
         return Err(format!(
             "--seeds {seeds}: {} seeds is more than one sweep takes (at most {}): at some seeds a second per core it would never finish; split it with --shard i/n or bound it with --budget TIME",

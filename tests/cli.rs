@@ -1034,9 +1034,18 @@ fn golden_junit_has_a_testcase_per_golden_file() {
 #[test]
 fn fuzz_refuses_absurd_input_before_running() {
     let o = redsim(&["fuzz", FUZZ_SCENARIO, "--seeds", "0..18446744073709551615"]);
+    o.exits(2).stderr_has("seeds go up to");
+    let o = redsim(&["fuzz", FUZZ_SCENARIO, "--seeds", "0..9223372036854775807"]);
     o.exits(2).stderr_has("at most 4294967296");
     let o = redsim(&["fuzz", FUZZ_SCENARIO, "--max-faults", "100000"]);
     o.exits(2).stderr_has("at most 100 faults per schedule");
+    let o = redsim(&[
+        "fuzz",
+        FUZZ_SCENARIO,
+        "--seeds",
+        "9223372036854775807..9223372036854775809",
+    ]);
+    o.exits(2).stderr_has("seeds go up to 9223372036854775807");
     let o = redsim(&["fuzz", FUZZ_SCENARIO, "--seeds", "9..3"]);
     o.exits(2).stderr_has("backwards");
     let o = redsim(&["fuzz", FUZZ_SCENARIO, "--out", "Cargo.toml/out"]);
@@ -1051,7 +1060,7 @@ fn fuzz_runs_seeds_at_the_top_of_the_range() {
         "fuzz",
         FUZZ_SCENARIO,
         "--seeds",
-        "18446744073709551613..18446744073709551615",
+        "9223372036854775806..9223372036854775808",
         "--no-shrink",
         "--out",
         dir.to_str().unwrap(),

@@ -304,7 +304,7 @@ fn fault() -> impl Strategy<Value = Fault> {
 
 fn schedule() -> impl Strategy<Value = Schedule> {
     (
-        any::<u64>(),
+        0..=i64::MAX as u64, // a TOML integer
         prop::option::of(prop::sample::select(vec![2u32, 5])),
         prop::option::of(prop::sample::select(vec!["16kb", "64kb"])),
         prop::option::of(any::<bool>()),

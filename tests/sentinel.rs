@@ -1280,7 +1280,7 @@ fn fault() -> impl Strategy<Value = Fault> {
 
 fn schedule() -> impl Strategy<Value = Schedule> {
     (
-        any::<u64>(),
+        0..=i64::MAX as u64, // a TOML integer
         prop::collection::vec((0..HEAL_MS, fault()), 0..14),
     )
         .prop_map(|(seed, faults)| Schedule { seed, faults })

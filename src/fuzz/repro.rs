@@ -18,7 +18,9 @@ pub fn repro_toml(
 ) -> Result<String, String> {
     let original = failure.scenario.as_deref().unwrap_or(original);
     let mut doc: toml::Table = toml::from_str(original).map_err(|e| e.to_string())?;
-    doc.insert("seed".into(), toml::Value::Integer(failure.seed as i64));
+    let seed = i64::try_from(failure.seed)
+        .map_err(|_| format!("seed {} does not fit a TOML integer", failure.seed))?;
+    doc.insert("seed".into(), toml::Value::Integer(seed));
     doc.insert(
         "name".into(),
         toml::Value::String(format!("{}/fuzz-seed-{}", plan.name, failure.seed)),
