@@ -595,6 +595,21 @@ impl Builder<'_> {
 
     /// A count within `1..=max` (or `0..=max` when `zero_ok`), with the
     /// limit and why in the message.
+    /// A workload's or a burst's `value-size`, bounded by Redis's largest
+    /// bulk string.
+    fn value_size(&self, v: &Option<Spanned<u32>>) -> Result<u32, ScenarioError> {
+        match v {
+            Some(v) => self.bounded(
+                v,
+                "value-size",
+                0,
+                u64::from(limits::MAX_VALUE_SIZE),
+                "Redis's proto-max-bulk-len is 512mb",
+            ),
+            None => Ok(default_value_size()),
+        }
+    }
+
     fn bounded<T: Copy + Into<u64>>(
         &self,
         v: &Spanned<T>,
@@ -974,16 +989,7 @@ impl Builder<'_> {
                 )?,
                 None => 0,
             };
-            let value_size = match &w.value_size {
-                Some(v) => self.bounded(
-                    v,
-                    "value-size",
-                    0,
-                    u64::from(limits::MAX_VALUE_SIZE),
-                    "Redis's proto-max-bulk-len is 512mb",
-                )?,
-                None => default_value_size(),
-            };
+            let value_size = self.value_size(&w.value_size)?;
             let timeout = w
                 .timeout
                 .as_ref()
@@ -1396,24 +1402,11 @@ impl Builder<'_> {
             for &(i, high) in picks {
                 let (key, range) = &swarm[i];
                 let (lo, hi) = range.bounds();
-                let value = range.value(if high { hi } else { lo });
-                let section = crate::fuzz::swarm_section(key);
-                if section == "workload" {
-                    if let Some(toml::Value::Array(ws)) = doc.get_mut("workload") {
-                        for w in ws.iter_mut() {
-                            if let toml::Value::Table(t) = w {
-                                t.insert(key.clone(), value.clone());
-                            }
-                        }
-                    }
-                } else {
-                    let mut t = match doc.remove(section) {
-                        Some(toml::Value::Table(t)) => t,
-                        _ => toml::Table::new(),
-                    };
-                    t.insert(key.clone(), value);
-                    doc.insert(section.into(), toml::Value::Table(t));
-                }
+                crate::fuzz::set_swarm_value(
+                    &mut doc,
+                    key,
+                    range.value(if high { hi } else { lo }),
+                );
             }
             let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
             parse("swarm.toml", &text)
@@ -1615,16 +1608,7 @@ impl Builder<'_> {
                 u64::from(limits::MAX_BURST_WRITES),
                 "every node holds every key written",
             )?;
-            let value_size = match &b.value_size {
-                Some(v) => self.bounded(
-                    v,
-                    "value-size",
-                    0,
-                    u64::from(limits::MAX_VALUE_SIZE),
-                    "Redis's proto-max-bulk-len is 512mb",
-                )?,
-                None => default_value_size(),
-            };
+            let value_size = self.value_size(&b.value_size)?;
             let total = u64::from(writes) * u64::from(value_size);
             if total > limits::MAX_BURST_BYTES {
                 return Err(self.err(
