@@ -4,6 +4,7 @@
 pub mod error;
 pub mod limits;
 pub mod liveness;
+pub mod swarm;
 
 use std::ops::Range;
 
@@ -1402,11 +1403,7 @@ impl Builder<'_> {
             for &(i, high) in picks {
                 let (key, range) = &swarm[i];
                 let (lo, hi) = range.bounds();
-                crate::fuzz::set_swarm_value(
-                    &mut doc,
-                    key,
-                    range.value(if high { hi } else { lo }),
-                );
+                swarm::set_swarm_value(&mut doc, key, range.value(if high { hi } else { lo }));
             }
             let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
             parse("swarm.toml", &text)
