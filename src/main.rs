@@ -315,6 +315,13 @@ fn cmd_run(
         FormatArg::Text => Format::Text,
         FormatArg::Jsonl => Format::Jsonl,
     };
+    // An unwritable destination is reported before the run, not after it.
+    if let Some(f) = trace_file
+        && let Err(e) = redsim::out::ensure_writable(f)
+    {
+        redsim::errln!("--trace: cannot write the trace, so nothing ran: {e}");
+        return EXIT_BAD_INPUT;
+    }
     if check_determinism {
         return match golden::determinism(&plan, seed) {
             Ok(None) => {
@@ -359,7 +366,7 @@ fn cmd_run(
     let summary = report::summary(&outcome);
     match trace_file {
         Some(f) => {
-            if let Err(e) = std::fs::write(f, rendered) {
+            if let Err(e) = redsim::out::write_atomic(f, rendered.as_bytes()) {
                 redsim::errln!("{}: cannot write the trace: {e}", f.display());
                 return EXIT_BAD_INPUT;
             }

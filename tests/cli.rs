@@ -1241,3 +1241,42 @@ fn a_full_or_closed_stderr_does_not_panic() {
         );
     }
 }
+
+#[test]
+fn an_unwritable_trace_file_is_refused_before_the_run() {
+    let o = redsim(&[
+        "run",
+        "scenarios/sentinel/master-crash-failover.toml",
+        "--trace",
+        "Cargo.toml/trace.jsonl",
+    ]);
+    o.exits(2).stderr_has(
+        "--trace: cannot write the trace, so nothing ran: cannot write Cargo.toml/trace.jsonl",
+    );
+    assert!(o.stdout.is_empty(), "no run, no summary\n{o}");
+    // A trace written over an older one replaces it whole.
+    let dir = scratch("trace-whole");
+    let f = dir.join("trace.jsonl");
+    fs::write(&f, "an older trace, cut mid-li").unwrap();
+    let o = redsim(&[
+        "run",
+        "scenarios/sentinel/master-crash-failover.toml",
+        "--format",
+        "jsonl",
+        "--trace",
+        f.to_str().unwrap(),
+    ]);
+    o.exits(0);
+    let text = fs::read_to_string(&f).unwrap();
+    assert!(
+        text.starts_with("{\"schema\":"),
+        "{}",
+        &text[..40.min(text.len())]
+    );
+    assert!(text.ends_with('\n'));
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
