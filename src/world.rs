@@ -618,13 +618,14 @@ impl World {
     /// it), from per-tenure write spans (see `check::split_brain`).
     pub fn two_writable_masters(&self, history: &[&Op]) -> Vec<(u32, u32, Window)> {
         let starts = self.tenure_starts();
-        let acks = |ops: &mut dyn Iterator<Item = &&Op>| -> Vec<Ack> {
-            ops.filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+        let acks = |ops: &[&Op]| -> Vec<Ack> {
+            ops.iter()
+                .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
                 .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
                 .collect()
         };
         if self.plan.cluster.is_none() {
-            let spans = split_brain::write_spans(&acks(&mut history.iter()), &starts);
+            let spans = split_brain::write_spans(&acks(history), &starts);
             return split_brain::overlaps(&spans);
         }
         // During a reshard a slot's source and target both serve it (each
@@ -644,7 +645,7 @@ impl World {
         }
         let mut found = Vec::new();
         for ops in by_slot.values() {
-            let spans = split_brain::write_spans(&acks(&mut ops.iter()), &starts);
+            let spans = split_brain::write_spans(&acks(ops), &starts);
             found.extend(split_brain::overlaps(&spans));
         }
         split_brain::merge_pairs(found)

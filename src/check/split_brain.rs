@@ -119,21 +119,18 @@ mod tests {
 
     #[test]
     fn a_demoted_master_is_not_writable_while_a_replica() {
-        // Node 0 acknowledges writes until 25, is demoted, and is promoted
-        // again at 50. Node 1 is promoted at 24.2 and writes until 60.
+        // Node 0 acknowledges writes until 250, is demoted, and is
+        // promoted again at 500. Node 1 is promoted at 240 and writes
+        // until 600.
         let acks = [
-            ack(0, 1),
             ack(0, 10),
-            ack(0, 25),
-            ack(0, 51),
-            ack(0, 55),
+            ack(0, 100),
+            ack(0, 250),
+            ack(0, 510),
+            ack(0, 550),
             ack(1, 242),
             ack(1, 600),
         ];
-        let acks: Vec<Ack> = acks
-            .iter()
-            .map(|a| ack(a.node, if a.node == 0 { a.at * 10 } else { a.at }))
-            .collect();
         let starts = [start(1, 240), start(0, 500)];
         let spans = write_spans(&acks, &starts);
         assert_eq!(spans[&0], vec![w(10, 250), w(510, 550)]);

@@ -151,14 +151,6 @@ pub fn effects(nodes: usize, faults: &[(Micros, Action)]) -> Vec<Result<(), NoEf
     out
 }
 
-/// The faults that change something, in applied order; the others dropped.
-pub fn effective(nodes: usize, mut faults: Vec<(Micros, Action)>) -> Vec<(Micros, Action)> {
-    faults.sort_by_key(|(t, _)| *t);
-    let mut tracker = Tracker::new(nodes);
-    faults.retain(|(_, a)| tracker.apply(a).is_ok());
-    faults
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,7 +195,5 @@ mod tests {
         assert_eq!(e[0], Ok(()));
         assert_eq!(e[1], Ok(()));
         assert!(e[2].is_err());
-        let kept = effective(1, faults);
-        assert_eq!(kept.len(), 2);
     }
 }
