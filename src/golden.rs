@@ -36,7 +36,7 @@ pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 struct Walk {
     out: Vec<PathBuf>,
     /// Canonical paths of the directories walked and files listed.
-    seen: std::collections::HashSet<PathBuf>,
+    seen: std::collections::BTreeSet<PathBuf>,
 }
 
 impl Walk {
