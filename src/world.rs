@@ -12,9 +12,10 @@ use crate::client::cluster::ClusterClient;
 use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadClient};
 use crate::proto::Msg;
+use crate::proto::addr::Directory;
+use crate::proto::keyspace::Dataset;
 use crate::redis::cluster::failover::FailoverMode;
-use crate::redis::dataset::Dataset;
-use crate::redis::{self, Admin, Directory, RedisServer};
+use crate::redis::{self, RedisServer};
 use crate::scenario::liveness::{self, Liveness};
 use crate::scenario::{Action, NodeKind, Plan};
 use crate::sentinel::Sentinel;
@@ -41,6 +42,14 @@ macro_rules! each {
             Process::Resharder($p) => $e,
         }
     };
+}
+
+/// What a scenario can ask of a process directly: a Redis server's
+/// operator commands, or a resharding job for the operator's redis-cli.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admin {
+    Redis(redis::Admin),
+    Reshard(ReshardJob),
 }
 
 impl Node for Process {
@@ -71,7 +80,7 @@ impl Node for Process {
     fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
         match (self, cmd) {
             (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
-            (Process::Redis(r), cmd) => r.on_admin(ctx, cmd),
+            (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
             _ => {}
         }
     }
@@ -351,8 +360,10 @@ impl World {
             } => {
                 let d = format!("{writes} SETs of {value_size} bytes on {}", self.name(node));
                 k(self, node, "burst", d);
-                self.sim
-                    .admin(node as NodeId, Admin::Burst { writes, value_size });
+                self.sim.admin(
+                    node as NodeId,
+                    Admin::Redis(redis::Admin::Burst { writes, value_size }),
+                );
             }
             Action::Reshard {
                 from,
@@ -391,7 +402,10 @@ impl World {
                 };
                 let d = format!("CLUSTER FAILOVER{word} on {}", self.name(node));
                 k(self, node, "cluster-failover", d);
-                self.sim.admin(node as NodeId, Admin::ClusterFailover(mode));
+                self.sim.admin(
+                    node as NodeId,
+                    Admin::Redis(redis::Admin::ClusterFailover(mode)),
+                );
             }
             Action::DebugSleep { node, length } => {
                 let d = format!(
@@ -418,7 +432,8 @@ impl World {
                     "client-kill",
                     format!("CLIENT KILL TYPE master on {}", self.name(n)),
                 );
-                self.sim.admin(n as NodeId, Admin::ClientKillMaster);
+                self.sim
+                    .admin(n as NodeId, Admin::Redis(redis::Admin::ClientKillMaster));
             }
             Action::ReplicaOf { node, master } => {
                 let d = match master {
@@ -433,7 +448,7 @@ impl World {
                 k(self, node, "replicaof", d);
                 self.sim.admin(
                     node as NodeId,
-                    Admin::ReplicaOf(master.map(|m| m as NodeId)),
+                    Admin::Redis(redis::Admin::ReplicaOf(master.map(|m| m as NodeId))),
                 );
             }
         }
@@ -634,7 +649,7 @@ impl World {
         let moving = self.reshard_windows();
         let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
         for o in history {
-            let slot = redis::cluster::slots::key_hash_slot(o.key_name().as_bytes());
+            let slot = crate::proto::slots::key_hash_slot(o.key_name().as_bytes());
             let t = o.completed.unwrap_or(o.invoked);
             let resharding = moving
                 .iter()
@@ -686,7 +701,7 @@ impl World {
     /// A cluster's final state: each key as the running master that serves
     /// its slot (in that master's own view) holds it.
     pub fn cluster_final_data(&self) -> Dataset {
-        use redis::cluster::slots::key_hash_slot;
+        use crate::proto::slots::key_hash_slot;
         let mut out = Dataset::default();
         for n in 0..self.plan.nodes.len() {
             let Some(p) = self.proc(n) else { continue };
@@ -744,7 +759,7 @@ impl World {
                             format!(
                                 "{avg} bytes ({msgs} messages, {bytes} bytes; the header alone \
                                  is {} bytes, 2048 of them the slot bitmap)",
-                                crate::redis::cluster::bus::HEADER_BYTES
+                                crate::proto::bus::HEADER_BYTES
                             ),
                         )
                     }

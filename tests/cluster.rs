@@ -369,9 +369,9 @@ bus-bytes-per-message = "> 100000"
         .expect("master-1 runs");
     let (msgs, bytes) = c.stats_bus_sent.get();
     assert!(msgs > 10, "{msgs} messages");
-    assert!(bytes >= msgs * redsim::redis::cluster::bus::HEADER_BYTES);
+    assert!(bytes >= msgs * redsim::proto::bus::HEADER_BYTES);
     // Gossip sections: at most 104 bytes for each of the other 5 nodes.
-    assert!(bytes <= msgs * (redsim::redis::cluster::bus::HEADER_BYTES + 5 * 104));
+    assert!(bytes <= msgs * (redsim::proto::bus::HEADER_BYTES + 5 * 104));
 
     let err = scenario::parse(
         "t.toml",
@@ -396,7 +396,7 @@ bus-bytes-per-message = ">= 1"
 /// tag) mod 16384 and the address that of the node serving it.
 #[test]
 fn redirects_name_the_slot_and_its_node() {
-    use redsim::redis::cluster::slots::key_hash_slot;
+    use redsim::proto::slots::key_hash_slot;
     let (plan, _) = load("scenarios/cluster/resharding-under-load-asks.toml");
     let w = world::run(&plan, plan.seed).expect("runs").world;
     let mut seen = [0, 0];

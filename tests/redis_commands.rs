@@ -4,10 +4,11 @@
 //! KILL). Redis servers run on the kernel next to scripted probe clients that
 //! send exactly these commands and record what comes back.
 
+use redsim::proto::addr::Directory;
 use redsim::proto::{Cmd, Msg, Reply};
 use redsim::redis::config::RedisConfig;
 use redsim::redis::info::field;
-use redsim::redis::{Admin, Directory, Proc, RedisServer};
+use redsim::redis::{Admin, Proc, RedisServer};
 use redsim::sim::net::{ConnId, LinkParams, NodeId};
 use redsim::sim::time::{Micros, ms, secs};
 use redsim::sim::{Ctx, Node, Simulation};

@@ -238,7 +238,7 @@ pub fn converged(w: &World) -> Result<(), String> {
 /// masters' configEpochs distinct; every running replica's link to its
 /// master up.
 pub fn cluster_converged(w: &World) -> Result<(), String> {
-    use crate::redis::cluster::slots::SLOTS;
+    use crate::proto::slots::SLOTS;
     let nodes: Vec<usize> = (0..w.plan.nodes.len())
         .filter(|&n| w.proc(n).is_some_and(|p| p.cluster.is_some()))
         .collect();

@@ -6,8 +6,8 @@
 use rustc_hash::FxHashMap;
 
 use crate::client::{Op, OpKind};
+use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
-use crate::redis::dataset::Dataset;
 use crate::sim::time::Micros;
 
 /// One lost write.

@@ -8,9 +8,9 @@ use std::rc::Rc;
 use rand::RngExt;
 
 use super::{Discovery, Op, OpKind, Outcome, WorkloadSpec, tagged_key_name};
+use crate::proto::addr::Directory;
+use crate::proto::slots::{SLOTS, key_hash_slot};
 use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
-use crate::redis::Directory;
-use crate::redis::cluster::slots::{SLOTS, key_hash_slot};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};

@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use rand::RngExt;
 
+use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
-use crate::redis::Directory;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Ctx, Node};

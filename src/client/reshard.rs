@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply, SetSlot};
-use crate::redis::Directory;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};

@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod compare;
+pub mod endpoint;
 pub mod net;
 pub mod observe;
 pub mod procs;

@@ -18,61 +18,14 @@
 //! inside that server's namespace, over its loopback interface.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
+use super::endpoint::Endpoint;
 use super::procs::Launch;
-
-/// How the harness or a client reaches one server.
-#[derive(Clone, Debug)]
-pub struct Endpoint {
-    pub ip: Ipv4Addr,
-    pub port: u16,
-    /// Connect from inside this network namespace (its `/run/netns` path).
-    pub netns: Option<Arc<Path>>,
-}
-
-impl Endpoint {
-    pub fn loopback(port: u16) -> Self {
-        Self {
-            ip: Ipv4Addr::LOCALHOST,
-            port,
-            netns: None,
-        }
-    }
-
-    /// Opens a TCP connection, from inside the endpoint's namespace if it
-    /// has one (a short-lived thread enters it; the socket stays there).
-    pub fn connect(&self, timeout: Duration) -> std::io::Result<TcpStream> {
-        let addr = SocketAddr::from((self.ip, self.port));
-        match &self.netns {
-            None => TcpStream::connect_timeout(&addr, timeout),
-            Some(ns) => std::thread::scope(|s| {
-                s.spawn(|| {
-                    enter_path(ns)?;
-                    TcpStream::connect_timeout(&addr, timeout)
-                })
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("connect thread panicked")))
-            }),
-        }
-    }
-}
-
-/// Moves the calling thread into the network namespace at `path`; sockets
-/// it opens from then on live there, and so do threads it spawns.
-pub fn enter_path(path: &Path) -> std::io::Result<()> {
-    let f = std::fs::File::open(path)?;
-    rustix::thread::move_into_link_name_space(
-        std::os::fd::AsFd::as_fd(&f),
-        Some(rustix::thread::LinkNameSpaceType::Network),
-    )
-    .map_err(std::io::Error::from)
-}
 
 /// iproute2's `ip`: on `PATH`, else where Debian puts it (root's `PATH`
 /// may lack the sbin directories).
@@ -357,6 +310,7 @@ fn mac(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn loopback_keeps_everyone_on_127_0_0_1() {

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::check::lost::lost_acked_writes;
 use crate::client::Op;
 use crate::interrupt;
+use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
-use crate::redis::dataset::Dataset;
 use crate::scenario::{Action, NodeKind, Plan};
 use crate::sim::time::Micros;
 use crate::trace::{Event, Level, Source};
 
 use super::clock::FakeClocks;
-use super::net::{Endpoint, Namespaces, Net};
+use super::endpoint::Endpoint;
+use super::net::{Namespaces, Net};
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::{Procs, Sig};
 use super::resp::{Conn, Reply};
@@ -305,7 +306,7 @@ fn drive(
             clients.push(std::thread::spawn(move || {
                 // A client lives in its own namespace, on its side of any
                 // partition; so do the threads it starts.
-                match home.as_deref().map(super::net::enter_path) {
+                match home.as_deref().map(super::endpoint::enter_path) {
                     Some(Err(_)) => Vec::new(),
                     _ => workload::run(id, spec, env),
                 }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::net::Endpoint;
+use super::endpoint::Endpoint;
 
 /// A decoded RESP2 reply.
 #[derive(Clone, Debug, PartialEq)]

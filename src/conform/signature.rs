@@ -332,7 +332,7 @@ fn promoted(events: &[Event]) -> String {
 /// Cluster: whether every `-MOVED <slot> <node>` a client got names the
 /// slot of the key it sent (CRC16 mod 16384) and which nodes they named.
 fn moved(obs: &Observed) -> String {
-    use crate::redis::cluster::slots::key_hash_slot;
+    use crate::proto::slots::key_hash_slot;
     let mut targets: Vec<&str> = Vec::new();
     let mut slots_match = true;
     for o in &obs.history {

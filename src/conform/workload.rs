@@ -13,7 +13,7 @@ use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadSpec};
 use crate::proto::WriteTag;
 use crate::sim::time::Micros;
 
-use super::net::Endpoint;
+use super::endpoint::Endpoint;
 use super::resp::{Conn, Reply};
 
 /// What the client needs to know about the real deployment.

@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
+use crate::proto::bus::BusKind;
 use crate::proto::{Cmd, Msg, PsyncId, Reply};
-use crate::redis::cluster::BusKind;
 use crate::sentinel::HELLO_CHANNEL;
 
 /// How a recording shows one message.

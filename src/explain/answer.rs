@@ -331,6 +331,6 @@ fn bus_traffic(cx: &Context) -> Option<String> {
          slots the sender (or its master) serves: 16384 bits",
         thousands(msgs),
         thousands(avg),
-        thousands(crate::redis::cluster::bus::HEADER_BYTES)
+        thousands(crate::proto::bus::HEADER_BYTES)
     ))
 }

@@ -7,7 +7,7 @@
 use crate::trace::Event;
 
 use super::context::{Context, thousands};
-use super::narrate::Line;
+use super::line::Line;
 
 /// The families of Cluster events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

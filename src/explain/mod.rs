@@ -6,6 +6,7 @@
 mod answer;
 mod cluster;
 mod context;
+mod line;
 mod narrate;
 mod probe;
 mod selection;
@@ -18,7 +19,7 @@ use crate::sim::SimError;
 use crate::world;
 
 pub use context::thousands;
-pub use narrate::Line;
+pub use line::Line;
 
 /// Runs `plan` with `seed` and narrates the run.
 pub fn explain(plan: &Plan, seed: u64) -> Result<String, SimError> {

@@ -104,7 +104,7 @@ fn action_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
             let mut r = toml::Table::new();
             r.insert("from".into(), name(*from));
             r.insert("to".into(), name(*to));
-            let mut set = crate::redis::cluster::slots::SlotSet::default();
+            let mut set = crate::proto::slots::SlotSet::default();
             slots.iter().for_each(|&s| set.insert(s));
             r.insert("slots".into(), set.ranges_text().into());
             r.insert("batch".into(), i64::from(*batch).into());

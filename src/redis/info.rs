@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use crate::sim::time::Micros;
 
+use super::Proc;
 use super::replica::LinkState;
-use super::{Directory, Proc};
+use crate::proto::addr::Directory;
 
 /// The version the model follows, as INFO reports it.
 pub const REDIS_VERSION: &str = "7.0.15";

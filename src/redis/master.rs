@@ -88,14 +88,14 @@ pub enum ChildKind {
 pub struct Child {
     pub generation: u64,
     pub kind: ChildKind,
-    pub snapshot: Rc<super::dataset::Dataset>,
+    pub snapshot: Rc<crate::proto::keyspace::Dataset>,
     pub repl: Option<(RunId, u64)>,
     pub dirty_at_fork: u64,
 }
 
 /// Memory a dataset takes in a Redis process, for the fork cost: the RDB size
 /// plus dictEntry/robj/sds overheads of about 64 bytes per key.
-fn memory_bytes(d: &super::dataset::Dataset) -> u64 {
+fn memory_bytes(d: &crate::proto::keyspace::Dataset) -> u64 {
     d.rdb_bytes() + 64 * d.len() as u64
 }
 

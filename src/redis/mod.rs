@@ -7,7 +7,6 @@
 pub mod backlog;
 pub mod cluster;
 pub mod config;
-pub mod dataset;
 pub mod info;
 mod master;
 pub mod persistence;
@@ -20,6 +19,8 @@ use std::rc::Rc;
 use compact_str::CompactString;
 use indexmap::IndexMap;
 
+use crate::proto::addr::Directory;
+use crate::proto::keyspace::Dataset;
 use crate::proto::{Cmd, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
@@ -27,34 +28,9 @@ use crate::sim::{Ctx, Node};
 use crate::trace::Level;
 use backlog::Backlog;
 use config::{AppendFsync, RedisConfig};
-use dataset::Dataset;
 use master::{BlockedWait, Child, ReplicaClient};
 use persistence::{AofFile, Disk, RdbFile};
 use replica::ReplicaSide;
-
-/// Names and addresses of every process, shared by all of them.
-#[derive(Debug, Default)]
-pub struct Directory {
-    pub names: Vec<String>,
-    pub hosts: Vec<String>,
-    pub ports: Vec<u16>,
-}
-
-impl Directory {
-    pub fn addr(&self, node: NodeId) -> String {
-        format!(
-            "{}:{}",
-            self.hosts[node as usize], self.ports[node as usize]
-        )
-    }
-
-    /// The node listening at `host:port`, as a REPLICAOF names it.
-    pub fn lookup(&self, host: &str, port: u16) -> Option<NodeId> {
-        (0..self.hosts.len())
-            .find(|&i| self.hosts[i] == host && self.ports[i] == port)
-            .map(|i| i as NodeId)
-    }
-}
 
 pub type Ctx_<'a> = Ctx<'a, Msg>;
 
@@ -65,8 +41,6 @@ pub enum Admin {
     ReplicaOf(Option<NodeId>),
     /// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
     ClusterFailover(cluster::failover::FailoverMode),
-    /// For the operator's redis-cli: `redis-cli --cluster reshard`.
-    Reshard(crate::client::reshard::ReshardJob),
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
@@ -427,7 +401,6 @@ impl Node for RedisServer {
             Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
             Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => p.burst(writes, value_size),
-            Admin::Reshard(_) => {}
             Admin::ClusterFailover(mode) => {
                 if let Err(e) = p.cluster_failover_command(ctx, &mut env, mode) {
                     ctx.log(

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::proto::{Cmd, RunId};
 
-use super::dataset::Dataset;
+use crate::proto::keyspace::Dataset;
 
 /// An RDB file: the dataset at the fork, and `repl-id`/`repl-offset` when the
 /// node had replication context (rdbPopulateSaveInfo()).

@@ -14,7 +14,8 @@ use crate::trace::Level;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{ClientType, Ctx_, Directory, Env, Proc, T_LOAD_DONE, apply_write, token};
+use super::{ClientType, Ctx_, Env, Proc, T_LOAD_DONE, apply_write, token};
+use crate::proto::addr::Directory;
 
 /// `repl_state`, in Redis's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +50,7 @@ pub struct ReplicaSide {
     master_initial_offset: u64,
     /// Loading a full-sync RDB; stream data waits in the socket meanwhile.
     load_gen: u64,
-    loading: Option<Rc<super::dataset::Dataset>>,
+    loading: Option<Rc<crate::proto::keyspace::Dataset>>,
     deferred: Vec<Msg>,
     pub transfer_size: u64,
     /// The PSYNC reply was not understood: the old SYNC was sent.

@@ -14,8 +14,8 @@ use toml::Spanned;
 
 use crate::check::{Cmp, Expectation, ResyncKind};
 use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
+use crate::proto::slots::{SLOTS, SlotSet, even_split};
 use crate::redis::cluster::failover::FailoverMode;
-use crate::redis::cluster::slots::{SLOTS, SlotSet, even_split};
 use crate::redis::config::{self, ConfValue, RedisConfig};
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;

@@ -15,8 +15,8 @@ use compact_str::{CompactString, format_compact};
 use indexmap::IndexMap;
 use rand::RngExt;
 
+use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply, RunId};
-use crate::redis::Directory;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};
@@ -219,7 +219,7 @@ impl Sentinel {
 
 impl Node for Sentinel {
     type Msg = Msg;
-    type Admin = crate::redis::Admin;
+    type Admin = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
         let now = ctx.mstime();
@@ -314,7 +314,7 @@ impl Node for Sentinel {
         self.link_closed(ctx, conn);
     }
 
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: crate::redis::Admin) {}
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         // sentinel.conf was flushed on every change: `saved` is current.

@@ -3,9 +3,9 @@
 
 use rand::RngExt;
 
-use super::bus::{BusKind, BusMsg, Gossip};
 use super::*;
 use crate::proto::Msg;
+use crate::proto::bus::{BusKind, BusMsg, Gossip};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::sim::net::PORT_BUS;
 use crate::trace::Level;

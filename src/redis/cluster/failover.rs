@@ -4,9 +4,9 @@
 
 use rand::RngExt;
 
-use super::bus::{BusKind, BusMsg};
 use super::cron::Via;
 use super::*;
+use crate::proto::bus::{BusKind, BusMsg};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::trace::Level;
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::*;
-use crate::redis::Directory;
+use crate::proto::addr::Directory;
 
 impl ClusterState {
     /// `CLUSTER INFO` without the message statistics.

@@ -3,24 +3,20 @@
 //! key routing. The code follows cluster.c's functions; their names are in
 //! the doc comments.
 
-pub mod bus;
 mod cron;
 pub mod failover;
 mod info;
 pub mod migration;
 mod packet;
 pub mod routing;
-pub mod slots;
 mod state;
 
 use std::rc::Rc;
 
 use crate::proto::RunId;
+use crate::proto::slots::{self, SLOTS, SlotSet};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::rng::Rng;
-use slots::{SLOTS, SlotSet};
-
-pub use bus::{BusKind, BusMsg};
 
 // CLUSTER_NODE_* flags.
 pub const MASTER: u16 = 1;

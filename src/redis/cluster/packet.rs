@@ -1,8 +1,8 @@
 //! clusterProcessPacket(): what a node learns from each bus message.
 
-use super::bus::{BusKind, BusMsg};
 use super::cron::Via;
 use super::*;
+use crate::proto::bus::{BusKind, BusMsg};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::trace::Level;
 

@@ -2,8 +2,9 @@
 //! redirection texts of clusterRedirectClient().
 
 use super::*;
+use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Reply};
-use crate::redis::{Directory, Proc};
+use crate::redis::Proc;
 
 pub const ERR_DOWN_STATE: &str = "CLUSTERDOWN The cluster is down";
 pub const ERR_DOWN_RO_STATE: &str =

@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 
-use crate::proto::{Key, Value};
+use super::{Key, Value};
 
 /// Keys in insertion order, so any iteration is deterministic (the hasher
 /// only affects speed, never order).

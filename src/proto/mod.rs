@@ -2,6 +2,11 @@
 //! and RDB payloads, each knowing its exact RESP size so that replication
 //! offsets count the bytes real Redis counts.
 
+pub mod addr;
+pub mod bus;
+pub mod keyspace;
+pub mod slots;
+
 use std::fmt;
 use std::rc::Rc;
 
@@ -358,7 +363,7 @@ pub enum Reply {
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
 #[derive(Debug)]
 pub struct RdbPayload {
-    pub data: Rc<crate::redis::dataset::Dataset>,
+    pub data: Rc<keyspace::Dataset>,
     pub bytes: u64,
 }
 
@@ -383,7 +388,7 @@ pub enum Msg {
         payload: String,
     },
     /// A cluster bus message.
-    Bus(Box<crate::redis::cluster::BusMsg>),
+    Bus(Box<bus::BusMsg>),
 }
 
 impl WireSize for Msg {
