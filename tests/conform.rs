@@ -923,7 +923,7 @@ fn sigterm_deletes_the_namespaces_too() {
 #[test]
 #[ignore = "needs redis-server"]
 fn real_redis_reads_a_hostile_password_as_one_argument() {
-    use redsim::conform::{net::Endpoint, resp::Conn, resp::Reply, topology};
+    use redsim::conform::{endpoint::Endpoint, resp::Conn, resp::Reply, topology};
     use std::os::unix::process::CommandExt;
     let Some(server) = conform::find_program(None, "redis-server") else {
         panic!("this test needs redis-server (apt-get install redis-server)");

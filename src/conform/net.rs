@@ -310,8 +310,8 @@ fn mac(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conform::endpoint::enter_path;
     use std::time::Duration;
-
     #[test]
     fn loopback_keeps_everyone_on_127_0_0_1() {
         let net = Net::Loopback;
