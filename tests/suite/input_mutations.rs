@@ -4,7 +4,7 @@
 //! mutants and more) is `cargo run --release --example mutation_sweep`.
 
 #[allow(dead_code)]
-#[path = "../examples/mutation_sweep.rs"]
+#[path = "../../examples/mutation_sweep.rs"]
 mod mutation_sweep;
 
 use std::path::{Path, PathBuf};

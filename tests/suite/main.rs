@@ -1,0 +1,22 @@
+//! redsim's integration tests, as one test binary: each module was a test
+//! file of its own, and linking the whole library once instead of once per
+//! file is most of what a first `cargo test` costs.
+//!
+//! Run one module with `cargo test --test suite <module>::`, for example
+//! `cargo test --test suite golden::`.
+
+mod cli;
+mod cluster;
+mod conform;
+mod dashboard;
+mod explain;
+mod figures;
+mod fuzz;
+mod golden;
+mod input_limits;
+mod input_mutations;
+mod properties;
+mod redis_commands;
+mod replication;
+mod sentinel;
+mod sweep;
