@@ -47,7 +47,7 @@ fn failover(c: &mut Criterion) {
         .named("Failover election won: I'm the new master.")
         .count();
     assert_eq!(won, 1, "the killed master's replica is promoted");
-    let events = w.sim.kernel.events_processed;
+    let events = w.events_processed();
     eprintln!("cluster-failover: {events} events per 60-s simulated run");
     drop(w);
 

@@ -6,6 +6,7 @@
 //! so every iteration processes the same number of events.
 //!
 //! Run with `cargo bench --bench replication`.
+use redsim::check::RunView as _;
 
 use std::hint::black_box;
 use std::path::Path;
@@ -51,7 +52,7 @@ fn acked_writes(w: &World) -> usize {
 }
 
 fn events_processed(w: &World) -> u64 {
-    w.sim.kernel.events_processed
+    w.events_processed()
 }
 
 fn steady(c: &mut Criterion) {

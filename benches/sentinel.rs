@@ -39,12 +39,12 @@ kill = "master"
 fn failover(c: &mut Criterion) {
     let plan = scenario::parse("bench/sentinel-failover.toml", FAILOVER).expect("valid scenario");
     let w = world::run(&plan, 1).expect("the run finishes").world;
-    let switched = w.sim.kernel.trace.named("+switch-master").count();
+    let switched = w.trace().named("+switch-master").count();
     assert_eq!(
         switched, 3,
         "every Sentinel switches to the promoted replica"
     );
-    let events = w.sim.kernel.events_processed;
+    let events = w.events_processed();
     eprintln!("sentinel-failover: {events} events per 60-s simulated run");
     drop(w);
 

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::check::RunView as _;
 use crate::report::{Format, render_trace};
 use crate::scenario::{self, Plan};
 use crate::sim::SimError;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use redsim::check::RunView as _;
 use redsim::report::{self, Format};
 use redsim::scenario::{self, Plan};
 use redsim::sim::time::{Secs, parse_time};
@@ -382,13 +383,12 @@ fn cmd_run(
         }
     }
     if stats {
-        let k = &outcome.world.sim.kernel;
         redsim::errln!(
             "stats: {} events, {} simulated, {:.3} s wall, {:.0} events/s",
-            k.events_processed,
+            outcome.world.events_processed(),
             Secs(outcome.world.sim.now()),
             wall.as_secs_f64(),
-            k.events_processed as f64 / wall.as_secs_f64().max(1e-9)
+            outcome.world.events_processed() as f64 / wall.as_secs_f64().max(1e-9)
         );
     }
     if outcome.verdicts.iter().all(|v| v.holds) {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::client::{OpKind, Outcome};
 use crate::sim::time::Secs;
@@ -17,7 +18,7 @@ pub enum Format {
 
 /// The whole trace: a header line, then one line per event.
 pub fn render_trace(world: &World, format: Format, seed: u64) -> String {
-    let events = &world.sim.kernel.trace.events;
+    let events = &world.trace().events;
     let mut out = String::with_capacity(events.len() * 120);
     match format {
         Format::Jsonl => {
@@ -163,7 +164,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
         "lost acknowledged writes: {} (final state: {final_node})",
         lost.len()
     );
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     for l in lost.iter().take(5) {
         let holds = l.found.map_or("nothing".to_string(), |t| {
             format!("client-{} #{}", t.client, t.seq)
@@ -217,7 +218,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
 /// Failover milestones, the replica selection, and write availability,
 /// for runs that had a fault.
 fn failover_summary(w: &World, s: &mut String) {
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let times = timeline::failover_times(events);
     let Some(fault) = times.fault else { return };
     let since = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("+{}", Secs(t - fault)));
@@ -232,7 +233,7 @@ fn failover_summary(w: &World, s: &mut String) {
             since(times.election_won)
         );
     }
-    if w.sentinels().next().is_some() {
+    if !w.sentinels().is_empty() {
         let _ = writeln!(
             s,
             "failover: fault at {}; +odown {}; leader elected {}; +switch-master {}",
@@ -243,6 +244,7 @@ fn failover_summary(w: &World, s: &mut String) {
         );
         let mut selections: Vec<(usize, &crate::sentinel::failover::Selection)> = w
             .sentinels()
+            .into_iter()
             .flat_map(|(i, sn)| sn.selections.iter().map(move |x| (i, x)))
             .collect();
         selections.sort_by_key(|(i, x)| (x.t, *i));

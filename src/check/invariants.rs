@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::RunView;
 use crate::sim::time::Secs;
-use crate::world::World;
 
 /// One broken invariant or property.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,8 +36,8 @@ pub struct Monitor {
 
 impl Monitor {
     /// Checks what changed since the previous sample.
-    pub fn sample(&mut self, w: &World) {
-        let now = w.sim.now();
+    pub fn sample(&mut self, w: &(impl RunView + ?Sized)) {
+        let now = w.now();
         for (i, s) in w.sentinels() {
             let Some(p) = &s.proc else { continue };
             let cur = (p.current_epoch, p.master.config_epoch);
@@ -48,7 +48,7 @@ impl Monitor {
                     property: "epochs-monotonic",
                     detail: format!(
                         "{} went from current/config epoch {}/{} to {}/{} at {}",
-                        w.names[i],
+                        w.names()[i],
                         prev.0,
                         prev.1,
                         cur.0,
@@ -59,7 +59,7 @@ impl Monitor {
             }
         }
         // Restarts and full resyncs legitimately rewind a node's offset.
-        let events = &w.sim.kernel.trace.events;
+        let events = &w.trace().events;
         for e in &events[self.seen..] {
             if matches!(
                 e.event.as_ref(),
@@ -73,7 +73,7 @@ impl Monitor {
         // restart may rewind it: Redis saves nodes.conf when its own
         // elections, votes or configuration change, not when it merely
         // learns a larger currentEpoch from a peer.)
-        for n in 0..w.plan.nodes.len() {
+        for n in 0..w.node_count() {
             let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
                 continue;
             };
@@ -89,7 +89,7 @@ impl Monitor {
                     property: "epochs-monotonic",
                     detail: format!(
                         "{} went from currentEpoch {} to {} at {}",
-                        w.names[n],
+                        w.names()[n],
                         prev.0,
                         cur.0,
                         Secs(now)
@@ -97,7 +97,7 @@ impl Monitor {
                 });
             }
         }
-        for n in 0..w.plan.nodes.len() {
+        for n in 0..w.node_count() {
             let Some(p) = w.proc(n) else { continue };
             let resets = self.resets.get(&n).copied().unwrap_or(0);
             let cur = (p.replid.to_string(), p.master_repl_offset, resets);
@@ -110,7 +110,7 @@ impl Monitor {
                     property: "offsets-monotonic",
                     detail: format!(
                         "{} went back from offset {} to {} in history {} at {}",
-                        w.names[n],
+                        w.names()[n],
                         prev.1,
                         cur.1,
                         &cur.0[..8],
@@ -124,7 +124,7 @@ impl Monitor {
 }
 
 /// The end-of-run invariants over the Sentinels' records.
-pub fn election_invariants(w: &World) -> Vec<Violation> {
+pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut leaders: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for (i, s) in w.sentinels() {
@@ -135,16 +135,16 @@ pub fn election_invariants(w: &World) -> Vec<Violation> {
                     property: "one-vote-per-epoch",
                     detail: format!(
                         "{} voted twice in epoch {epoch}: for {first} and for {runid}",
-                        w.names[i]
+                        w.names()[i]
                     ),
                 });
             }
         }
         for (epoch, _) in &s.elections_won {
-            leaders.entry(*epoch).or_default().push(&w.names[i]);
+            leaders.entry(*epoch).or_default().push(&w.names()[i]);
         }
     }
-    for n in 0..w.plan.nodes.len() {
+    for n in 0..w.node_count() {
         let Some(r) = w.redis(n) else { continue };
         let mut voted: BTreeMap<u64, u32> = BTreeMap::new();
         for &(epoch, candidate) in &r.cluster_log.votes {
@@ -153,7 +153,9 @@ pub fn election_invariants(w: &World) -> Vec<Violation> {
                     property: "one-vote-per-epoch",
                     detail: format!(
                         "{} voted twice in epoch {epoch}: for {} and for {}",
-                        w.names[n], w.names[first as usize], w.names[candidate as usize]
+                        w.names()[n],
+                        w.names()[first as usize],
+                        w.names()[candidate as usize]
                     ),
                 });
             }
@@ -177,11 +179,11 @@ pub fn election_invariants(w: &World) -> Vec<Violation> {
 /// After the faults stop and the network heals: exactly one running master,
 /// every other running Redis node replicating from it (directly or through
 /// other replicas) with its links up, and every running Sentinel naming it.
-pub fn converged(w: &World) -> Result<(), String> {
-    if w.plan.cluster.is_some() {
+pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
+    if w.is_cluster() {
         return cluster_converged(w);
     }
-    let redis: Vec<usize> = (0..w.plan.nodes.len())
+    let redis: Vec<usize> = (0..w.node_count())
         .filter(|&n| w.proc(n).is_some())
         .collect();
     let masters: Vec<usize> = redis
@@ -190,7 +192,7 @@ pub fn converged(w: &World) -> Result<(), String> {
         .filter(|&n| w.role(n) == Some("master"))
         .collect();
     let [master] = masters.as_slice() else {
-        let names: Vec<&str> = masters.iter().map(|&n| w.names[n].as_str()).collect();
+        let names: Vec<&str> = masters.iter().map(|&n| w.names()[n].as_str()).collect();
         return Err(format!("{} masters: [{}]", masters.len(), names.join(", ")));
     };
     // Every other node's chain of replication links reaches the master, all
@@ -207,16 +209,18 @@ pub fn converged(w: &World) -> Result<(), String> {
                 Some(s) => {
                     return Err(format!(
                         "{} replicates from {} with its link down",
-                        w.names[hop], w.names[s.master as usize]
+                        w.names()[hop],
+                        w.names()[s.master as usize]
                     ));
                 }
-                None => return Err(format!("{} is not a replica", w.names[hop])),
+                None => return Err(format!("{} is not a replica", w.names()[hop])),
             }
         }
         if hop != *master {
             return Err(format!(
                 "{}'s replication chain never reaches {}",
-                w.names[n], w.names[*master]
+                w.names()[n],
+                w.names()[*master]
             ));
         }
     }
@@ -226,7 +230,9 @@ pub fn converged(w: &World) -> Result<(), String> {
         {
             return Err(format!(
                 "{} names {} as the master, not {}",
-                w.names[i], w.names[p.master.inst.node as usize], w.names[*master]
+                w.names()[i],
+                w.names()[p.master.inst.node as usize],
+                w.names()[*master]
             ));
         }
     }
@@ -237,9 +243,9 @@ pub fn converged(w: &World) -> Result<(), String> {
 /// table; each slot served by exactly one running master that claims it;
 /// masters' configEpochs distinct; every running replica's link to its
 /// master up.
-pub fn cluster_converged(w: &World) -> Result<(), String> {
+pub fn cluster_converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
     use crate::proto::slots::SLOTS;
-    let nodes: Vec<usize> = (0..w.plan.nodes.len())
+    let nodes: Vec<usize> = (0..w.node_count())
         .filter(|&n| w.proc(n).is_some_and(|p| p.cluster.is_some()))
         .collect();
     let view = |n: usize| w.proc(n).and_then(|p| p.cluster.as_deref());
@@ -249,7 +255,7 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
     for &n in &nodes {
         let c = view(n).expect("cluster node");
         if !c.state_ok {
-            return Err(format!("{} has cluster state fail", w.names[n]));
+            return Err(format!("{} has cluster state fail", w.names()[n]));
         }
     }
     let reference = view(first).expect("cluster node");
@@ -258,12 +264,12 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
         for &n in &nodes[1..] {
             let other = view(n).expect("cluster node").slot_owner(slot);
             if other != owner {
-                let name = |o: Option<u32>| o.map_or("nobody", |o| w.names[o as usize].as_str());
+                let name = |o: Option<u32>| o.map_or("nobody", |o| w.names()[o as usize].as_str());
                 return Err(format!(
                     "slot {slot}: {} says {}, {} says {}",
-                    w.names[first],
+                    w.names()[first],
                     name(owner),
-                    w.names[n],
+                    w.names()[n],
                     name(other)
                 ));
             }
@@ -276,7 +282,7 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
                 if !served {
                     return Err(format!(
                         "slot {slot} maps to {}, which does not serve it",
-                        w.names[o as usize]
+                        w.names()[o as usize]
                     ));
                 }
             }
@@ -290,7 +296,9 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
         {
             return Err(format!(
                 "{} and {} share configEpoch {}",
-                w.names[other], w.names[i], node.config_epoch
+                w.names()[other],
+                w.names()[i],
+                node.config_epoch
             ));
         }
     }
@@ -304,7 +312,8 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
             if !up && w.proc(m as usize).is_some() {
                 return Err(format!(
                     "{}'s replication link to {} is not up",
-                    w.names[n], w.names[m as usize]
+                    w.names()[n],
+                    w.names()[m as usize]
                 ));
             }
         }
@@ -315,7 +324,11 @@ pub fn cluster_converged(w: &World) -> Result<(), String> {
 /// Every violation of a run: what the monitor saw while it ran, the election
 /// invariants, and the named `properties` (`converges`,
 /// `no-lost-acked-writes`, `no-split-brain`).
-pub fn evaluate(w: &World, sampled: Vec<Violation>, properties: &[String]) -> Vec<Violation> {
+pub fn evaluate(
+    w: &(impl RunView + ?Sized),
+    sampled: Vec<Violation>,
+    properties: &[String],
+) -> Vec<Violation> {
     let mut out = sampled;
     out.extend(election_invariants(w));
     for prop in properties {
@@ -347,8 +360,8 @@ pub fn evaluate(w: &World, sampled: Vec<Violation>, properties: &[String]) -> Ve
                         detail: format!(
                             "{} and {} both acknowledged writes as masters for {} \
                              ({} window{}, the first from {} to {})",
-                            w.names[a as usize],
-                            w.names[b as usize],
+                            w.names()[a as usize],
+                            w.names()[b as usize],
                             Secs(total),
                             pair.len(),
                             if pair.len() == 1 { "" } else { "s" },

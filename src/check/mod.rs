@@ -7,7 +7,10 @@ pub mod lost;
 pub mod split_brain;
 pub mod stale;
 pub mod timeline;
+pub mod view;
 pub mod windows;
+
+pub use view::RunView;
 
 use std::fmt;
 

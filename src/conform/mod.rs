@@ -18,7 +18,6 @@ pub mod resp;
 pub mod scratch;
 pub mod signature;
 pub mod simulate;
-pub mod spec;
 pub mod topology;
 pub mod workload;
 
@@ -28,9 +27,9 @@ use std::time::Instant;
 
 use crate::scenario::Plan;
 
+use crate::scenario::conform::ConformSpec;
 use compare::Row;
 use real::{RealOptions, RunError};
-use spec::ConformSpec;
 
 /// How one scenario's comparison ended.
 #[derive(Clone, Debug, PartialEq)]

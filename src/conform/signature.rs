@@ -9,7 +9,7 @@ use crate::sim::time::Micros;
 use crate::trace::{Event, Source};
 
 use super::observe::Observed;
-use super::spec::ConformSpec;
+use crate::scenario::conform::ConformSpec;
 
 /// One field's value.
 #[derive(Clone, Debug, PartialEq)]
@@ -511,7 +511,7 @@ fn client_errors(obs: &Observed) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::client::{Op, OpKind};
-    use crate::conform::spec::FIELDS;
+    use crate::scenario::conform::FIELDS;
     use crate::trace::Level;
 
     fn spec(exact_offsets: bool) -> ConformSpec {

@@ -1,6 +1,7 @@
 //! Runs a scenario on the simulator for one seed and records what the run
 //! showed, as [`Observed`], taking INFO samples at the checkpoints.
 
+use crate::check::RunView as _;
 use crate::scenario::Plan;
 use crate::sim::SimError;
 use crate::trace::Source;
@@ -56,7 +57,7 @@ pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
         });
     }
     w.run_until(plan.duration)?;
-    let mut events = w.sim.kernel.trace.events.clone();
+    let mut events = w.trace().events.clone();
     for e in &mut events {
         if e.source != Source::Sim {
             e.detail = addrs.normalize(&e.detail);

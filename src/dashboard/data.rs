@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::recorder::Sample;
 use super::tap::{Message, Stream, Wire};
+use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::client::{OpKind, Outcome};
 use crate::scenario::{Action, NodeKind};
@@ -162,7 +163,7 @@ pub fn build(
             )
         })
         .collect();
-    let times = timeline::failover_times(&w.sim.kernel.trace.events);
+    let times = timeline::failover_times(&w.trace().events);
     let (client, acked, refused, indeterminate) = client_view(w, sample_every);
     let summary = Summary {
         promoted: promoted(w),
@@ -219,7 +220,7 @@ pub fn promoted(w: &World) -> Option<String> {
             .last()?;
         return Some(w.names[e.node as usize].clone());
     }
-    let e = w.sim.kernel.trace.named("+switch-master").last()?;
+    let e = w.trace().named("+switch-master").last()?;
     let f: Vec<&str> = e.detail.split_whitespace().collect();
     let (host, port) = (f.get(3)?, f.get(4)?.parse::<u16>().ok()?);
     let n = w.dir.lookup(host, port)?;
@@ -318,7 +319,7 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
             Seen::Read => b.4 += 1,
         }
     }
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let mut reasons: indexmap::IndexSet<String> = indexmap::IndexSet::new();
     let lost = w
         .lost_writes()

@@ -76,7 +76,7 @@ pub fn record(plan: &Plan, opts: &Options) -> Result<(RunOutcome, Recording), Si
     let mut outcome = world::run_observed(plan, opts.seed, Some(Box::new(rec)))?;
     // Detach, so the recorder's handles are the last ones left.
     outcome.world.observer = None;
-    outcome.world.sim.kernel.wiretap = None;
+    outcome.world.set_wiretap(None);
     let samples = std::mem::take(&mut tape.borrow_mut().samples);
     let mut wire = std::mem::take(&mut *wire.borrow_mut());
     wire.finish();

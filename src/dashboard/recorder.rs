@@ -91,10 +91,10 @@ impl Observer for Recorder {
             .iter()
             .map(|p| matches!(p.kind, NodeKind::Client(_)))
             .collect();
-        world.sim.kernel.wiretap = Some(Box::new(Tap {
+        world.set_wiretap(Some(Box::new(Tap {
             wire: self.wire.clone(),
             clients,
-        }));
+        })));
     }
 
     fn next_sample(&self, now: Micros) -> Micros {

@@ -8,11 +8,11 @@
 
 use indexmap::IndexMap;
 
+use crate::check::RunView as _;
 use crate::client::Outcome;
 use crate::redis::{RedisServer, info};
 use crate::sentinel::Sentinel;
 use crate::sentinel::instance::{FailoverState, period};
-use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
 use crate::world::{Process, World};
 
@@ -45,7 +45,7 @@ fn redis_fields(world: &World, n: usize, r: &RedisServer, f: &mut Fields) {
         None => put(f, "status", "down".into()),
         Some(p) => {
             put(f, "status", "running".into());
-            let local = world.sim.kernel.local_time(n as NodeId);
+            let local = world.local_time(n);
             let text = info::replication(p, &world.dir, local);
             for line in text.lines().skip(1) {
                 if let Some((k, v)) = line.trim_end().split_once(':') {
@@ -128,6 +128,7 @@ fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
             let name_of = |runid: &str| -> String {
                 world
                     .sentinels()
+                    .into_iter()
                     .find(|(_, s)| s.proc.as_ref().is_some_and(|q| q.myid == runid))
                     .map_or_else(
                         || runid[..runid.len().min(8)].to_string(),
@@ -242,7 +243,7 @@ fn sentinel_timers(world: &World, n: usize, m: &crate::sentinel::instance::Maste
 
 /// Converts a time on node `n`'s wall clock (µs) to simulated time.
 fn sim_time(world: &World, n: usize, wall: Micros) -> String {
-    let local = world.sim.kernel.local_time(n as NodeId) as i128;
+    let local = world.local_time(n) as i128;
     let now = world.sim.now() as i128;
     (now + wall as i128 - local).max(0).to_string()
 }

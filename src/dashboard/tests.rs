@@ -1,4 +1,5 @@
 //! The recorder and the page, on bundled scenarios.
+use crate::check::RunView as _;
 
 use super::*;
 use crate::report::{Format, render_trace};
@@ -29,8 +30,8 @@ fn recording_leaves_the_trace_unchanged() {
             "{path}"
         );
         assert_eq!(
-            plain.world.sim.kernel.events_processed,
-            recorded.world.sim.kernel.events_processed
+            plain.world.events_processed(),
+            recorded.world.events_processed()
         );
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::check::RunView as _;
 use crate::check::{Verdict, timeline};
 use crate::client::{OpKind, Outcome};
 
@@ -12,7 +13,7 @@ use super::context::{Context, thousands};
 
 pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     let w = cx.world;
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let mut out = String::new();
     if let Some(a) = &w.plan.answer {
         let _ = writeln!(out, "In short: {a}");
@@ -228,7 +229,7 @@ fn resyncs(cx: &Context) -> Vec<String> {
 
 /// Each won Cluster election: who won which epoch with whose votes.
 fn cluster_elections(cx: &Context) -> Vec<String> {
-    let trace = &cx.world.sim.kernel.trace;
+    let trace = &cx.world.trace();
     let mut out = Vec::new();
     for won in trace.named("Failover election won: I'm the new master.") {
         let me = cx.name(won.node).to_string();

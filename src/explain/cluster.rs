@@ -4,6 +4,7 @@
 //! failover, resharding and client redirects. Node IDs in the log lines are
 //! told as node names.
 
+use crate::check::RunView as _;
 use crate::trace::Event;
 
 use super::context::{Context, thousands};
@@ -105,7 +106,7 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn events(&self) -> &'a [Event] {
-        &self.cx.world.sim.kernel.trace.events
+        &self.cx.world.trace().events
     }
 
     fn index(&self, name: &str) -> Option<usize> {
@@ -293,7 +294,7 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
             };
             // Told only on the way to a FAIL of a master: after it, or
             // when no FAIL follows, reports change nothing.
-            let fail_follows = cx.world.sim.kernel.trace.events.iter().any(|x| {
+            let fail_follows = cx.world.trace().events.iter().any(|x| {
                 x.t >= e.t
                     && x.t <= e.t + 2 * nt * 1000
                     && x.event == "Marking node as failing (quorum reached)"
@@ -736,7 +737,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
 /// off from the majority accepted before it stopped, when a partition is
 /// the latest fault.
 fn acked_since_fault(cx: &Context, e: &Event) -> String {
-    let events = &cx.world.sim.kernel.trace.events;
+    let events = &cx.world.trace().events;
     let Some(fault) = events
         .iter()
         .take_while(|x| x.t <= e.t)
@@ -776,7 +777,7 @@ fn wait_key(v: &View, n: usize, t: u64) -> bool {
 /// Whether `replica` asked for a manual failover within the 5 s a manual
 /// failover may take before `t`.
 fn manual_before(cx: &Context, replica: &str, t: u64) -> bool {
-    cx.world.sim.kernel.trace.events.iter().any(|x| {
+    cx.world.trace().events.iter().any(|x| {
         x.t <= t
             && x.t + 5_000_000 > t
             && cx.name(x.node) == replica
@@ -998,7 +999,7 @@ fn reshard(cx: &Context, e: &Event) -> String {
         );
     }
     // Resharding done: what clients saw while the slots moved.
-    let trace = &cx.world.sim.kernel.trace;
+    let trace = &cx.world.trace();
     let start = trace
         .events
         .iter()

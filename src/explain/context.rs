@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::redis::config::RedisConfig;
 use crate::scenario::NodeKind;
@@ -57,7 +58,7 @@ impl<'a> Context<'a> {
         }
         // Sentinels that are down at the end are known from others' hellos:
         // "+sentinel sentinel <runid> <ip> <port> @ ...".
-        for e in world.sim.kernel.trace.named("+sentinel") {
+        for e in world.trace().named("+sentinel") {
             let mut it = e.detail.split_whitespace().skip(1);
             if let (Some(id), Some(ip), Some(port)) = (it.next(), it.next(), it.next())
                 && let Some(name) = by_addr.get(&format!("{ip}:{port}"))
@@ -77,7 +78,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let first_fault = timeline::failover_times(&world.sim.kernel.trace.events).fault;
+        let first_fault = timeline::failover_times(&world.trace().events).fault;
         Context {
             world,
             by_addr,

@@ -25,8 +25,8 @@ pub use line::Line;
 pub fn explain(plan: &Plan, seed: u64) -> Result<String, SimError> {
     let outcome = world::run(plan, seed)?;
     let mut cx = context::Context::new(&outcome.world);
-    cx.probes = probe::backlogs(plan, seed, &outcome.world.sim.kernel.trace.events)?;
-    let events = &outcome.world.sim.kernel.trace.events;
+    cx.probes = probe::backlogs(plan, seed, &outcome.world.trace().events)?;
+    let events = &outcome.world.trace().events;
     let mut lines = Vec::new();
     let mut skipped = 0usize;
     for e in events {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::RunView as _;
 use crate::redis::info::field;
 use crate::scenario::Plan;
 use crate::sim::SimError;

@@ -13,6 +13,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 
+use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
 use crate::scenario::{Action, NodeKind, Plan};
 use crate::sim::net::LinkParams;
@@ -437,7 +438,7 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
         .iter()
         .map(|v| signature::cause_chain(&w, v, cfg.faults_stop))
         .collect();
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let coverage = COVERAGE
         .iter()
         .filter(|(_, name, _)| events.iter().any(|e| e.event == *name))

@@ -7,6 +7,7 @@
 //! left out. Two seeds whose runs lose writes the same way share a
 //! signature however their irrelevant faults differ.
 
+use crate::check::RunView as _;
 use crate::check::invariants::Violation;
 use crate::trace::Source;
 use crate::world::World;
@@ -94,7 +95,7 @@ fn label(source: Source, event: &str) -> Option<&'static str> {
 /// - anything else (convergence, invariants): the key events while faults
 ///   were being injected (before `faults_stop`).
 pub fn cause_chain(w: &World, violation: &Violation, faults_stop: u64) -> Vec<&'static str> {
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let sim_node = w.plan.nodes.len() as u32;
     let mut chain: Vec<&'static str> = Vec::new();
     let push = |l: &'static str, chain: &mut Vec<&'static str>| {

@@ -1,6 +1,7 @@
 //! Scenario files: TOML with redis.conf names. Parsing checks every key and
 //! value and resolves names, producing a [`Plan`] the simulation runs.
 
+pub mod conform;
 pub mod error;
 pub mod limits;
 pub mod liveness;
@@ -60,7 +61,7 @@ struct RawScenario {
     #[serde(default)]
     fuzz: RawFuzz,
     /// Conformance against real Redis (`redsim conform`).
-    conform: Option<crate::conform::spec::RawConform>,
+    conform: Option<conform::RawConform>,
 }
 
 /// How `redsim fuzz` treats this scenario.
@@ -463,7 +464,7 @@ pub struct Plan {
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
     /// The `[conform]` table, if the scenario has one.
-    pub conform: Option<crate::conform::spec::ConformSpec>,
+    pub conform: Option<conform::ConformSpec>,
     /// A Redis Cluster scenario: how the cluster was created.
     pub cluster: Option<ClusterPlan>,
 }
@@ -1111,11 +1112,7 @@ impl Builder<'_> {
         let conform = raw
             .conform
             .as_ref()
-            .map(|c| {
-                crate::conform::spec::build(c, &names, n_servers, duration, &|span, m| {
-                    self.err(span, m)
-                })
-            })
+            .map(|c| conform::build(c, &names, n_servers, duration, &|span, m| self.err(span, m)))
             .transpose()?;
         let mut expects = Vec::new();
         for e in &raw.expect {

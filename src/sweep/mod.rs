@@ -13,6 +13,7 @@ pub mod svg;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::client::OpKind;
 use crate::scenario::{self, Plan};
@@ -105,7 +106,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         }
     };
     let w = &outcome.world;
-    let times = timeline::failover_times(&w.sim.kernel.trace.events);
+    let times = timeline::failover_times(&w.trace().events);
     if let Some(f) = times.fault {
         row.failover = times.switch_master.map(|t| t - f);
         row.odown = times.odown.map(|t| t - f);

@@ -1,5 +1,6 @@
 //! Redis Cluster behaviour: key slots, failure detection, elections and
 //! votes, and the invariants random fault schedules must keep.
+use redsim::check::RunView as _;
 
 use std::path::Path;
 
@@ -400,7 +401,7 @@ fn redirects_name_the_slot_and_its_node() {
     let (plan, _) = load("scenarios/cluster/resharding-under-load-asks.toml");
     let w = world::run(&plan, plan.seed).expect("runs").world;
     let mut seen = [0, 0];
-    for e in &w.sim.kernel.trace.events {
+    for e in &w.trace().events {
         let kind = match e.event.as_ref() {
             "MOVED redirect" => 0,
             "ASK redirect" => 1,

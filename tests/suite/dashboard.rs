@@ -4,6 +4,7 @@
 //! writes). The tests that need Chromium are ignored by default, so a plain
 //! `cargo test` lists them as skipped; CI installs Chromium and runs them
 //! with `--include-ignored`, where a missing Chromium is a failure.
+use redsim::check::RunView as _;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! `redsim explain`: the narration names what happened and why, with the
 //! numbers from the run, and it is the same text every time.
+use redsim::check::RunView as _;
 
 use std::path::Path;
 

@@ -1,6 +1,7 @@
 //! The headline figures of a run (unavailability, split-brain windows) are
 //! the true ones, and the summary, the expectation, the sweep and the
 //! dashboard all report the same figure.
+use redsim::check::RunView as _;
 
 use redsim::scenario;
 use redsim::sim::time::{Micros, Secs};
@@ -129,7 +130,7 @@ fn a_write_lost_on_a_writable_replica_is_not_called_a_demotion() {
     .expect("bundled");
     let out = world::run(&plan, plan.seed).expect("runs");
     let w = &out.world;
-    let events = &w.sim.kernel.trace.events;
+    let events = &w.trace().events;
     let lost = w.lost_writes();
     let on_replica = lost
         .iter()

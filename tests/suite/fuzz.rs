@@ -2,6 +2,7 @@
 //! them to small schedules, and writes scenario files that reproduce them
 //! byte for byte; sweeps do not depend on the number of threads, and the
 //! election invariants survive a sweep.
+use redsim::check::RunView as _;
 
 use std::path::Path;
 
@@ -251,10 +252,10 @@ fn an_action_that_changes_nothing_is_not_traced() {
     let (plan, _) = load("sentinel-split-brain.toml");
     let mut w = world::World::new(&plan, 1);
     w.run_until(1_000_000).expect("runs");
-    let before = w.sim.kernel.trace.events.len();
+    let before = w.trace().events.len();
     w.apply(&scenario::Action::Restart(0));
     w.apply(&scenario::Action::Resume(0));
-    let after: Vec<_> = w.sim.kernel.trace.events[before..]
+    let after: Vec<_> = w.trace().events[before..]
         .iter()
         .map(|e| e.event.to_string())
         .collect();

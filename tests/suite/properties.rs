@@ -17,6 +17,7 @@
 //!
 //! `PROPTEST_CASES` overrides the case counts for a longer soak run. The
 //! minimal schedules found so far are kept as fixed cases in [`regressions`].
+use redsim::check::RunView as _;
 
 use std::fmt::{self, Write as _};
 
@@ -372,7 +373,7 @@ fn check_offsets(plan: &Plan) -> Result<(), TestCaseError> {
         t = (t + STEP).min(plan.duration);
         w.run_until(t)
             .map_err(|e| TestCaseError::fail(format!("run failed at {t} µs: {e}")))?;
-        let events = &w.sim.kernel.trace.events[seen..];
+        let events = &w.trace().events[seen..];
         for (n, prev) in prev.iter_mut().enumerate() {
             let cur = w.proc(n).map(|p| (p.replid, p.master_repl_offset));
             if let (Some((id0, off0)), Some((id1, off1))) = (*prev, cur) {
@@ -390,7 +391,7 @@ fn check_offsets(plan: &Plan) -> Result<(), TestCaseError> {
             }
             *prev = cur;
         }
-        seen = w.sim.kernel.trace.events.len();
+        seen = w.trace().events.len();
         for (r, name) in NODES.iter().enumerate().take(REDIS) {
             let Some(rp) = w.proc(r) else { continue };
             let Some(side) = rp.replica.as_ref() else {
@@ -438,10 +439,7 @@ fn check_deterministic(plan: &Plan) -> Result<(), TestCaseError> {
     let fail = |e: redsim::sim::SimError| TestCaseError::fail(format!("run failed: {e}"));
     let a = world::run(plan, plan.seed).map_err(fail)?;
     let b = world::run(plan, plan.seed).map_err(fail)?;
-    let (ta, tb) = (
-        &a.world.sim.kernel.trace.events,
-        &b.world.sim.kernel.trace.events,
-    );
+    let (ta, tb) = (&a.world.trace().events, &b.world.trace().events);
     if let Some(i) = first_difference(ta, tb) {
         return Err(TestCaseError::fail(format!(
             "traces differ at event {i}: {:?} vs {:?}",

@@ -1,5 +1,6 @@
 //! Behaviour of the replication model that matters to users, checked
 //! against Redis's rules with arithmetic of its own rather than the model's.
+use redsim::check::RunView as _;
 
 use redsim::client::{OpKind, Outcome};
 use redsim::redis::info::field;
@@ -263,7 +264,7 @@ restart = "replica-1"
 "#,
     );
     let o = world::run(&p, 4).unwrap();
-    let t = &o.world.sim.kernel.trace;
+    let t = &o.world.trace();
     let after = |name: &str| {
         t.named(name)
             .filter(|e| e.t > 12_000_000 && e.node == 1)
@@ -298,7 +299,7 @@ rate = 100
 "#,
     );
     let o = world::run(&p, 1).unwrap();
-    let t = &o.world.sim.kernel.trace;
+    let t = &o.world.trace();
     let details: Vec<&str> = t.events.iter().map(|e| e.detail.as_str()).collect();
     assert!(details.contains(&"Starting BGSAVE for SYNC with target: disk"));
     assert!(details.contains(&"Background saving terminated with success"));
@@ -391,7 +392,7 @@ requirepass = "s3cret"
     );
     let o = world::run(&p, 1).unwrap();
     let w = &o.world;
-    let t = &w.sim.kernel.trace;
+    let t = &w.trace();
     let count = |detail: &str| t.events.iter().filter(|e| e.detail == detail).count();
     let aborted =
         count("MASTER aborted replication with an error: NOAUTH Authentication required.");
@@ -479,7 +480,7 @@ resume = "replica-1"
 "#,
     );
     let o = world::run(&p, 1).unwrap();
-    let t = &o.world.sim.kernel.trace;
+    let t = &o.world.trace();
     let promoted = t.named("MASTER MODE enabled").next().expect("promoted").t;
     assert_eq!(promoted, 9_000_000);
     assert!(
@@ -520,7 +521,7 @@ resume = "replica-1"
     let w = &o.world;
     assert_eq!(w.proc(0).unwrap().data.len(), 2000);
     assert!(info_u64(w, 0, "master_repl_offset") > 2_000_000);
-    let t = &w.sim.kernel.trace;
+    let t = &w.trace();
     assert_eq!(
         t.named("Unable to partial resync with replica for lack of backlog")
             .count(),
@@ -564,7 +565,7 @@ client-kill-master = "replica-1"
     )));
     assert!(p.faults.contains(&(secs(7), Action::DebugSleepEnd(1))));
     let out = world::run(&p, 1).unwrap();
-    let ev = &out.world.sim.kernel.trace.events;
+    let ev = &out.world.trace().events;
     let at =
         |name: &str| -> Vec<u64> { ev.iter().filter(|e| e.event == name).map(|e| e.t).collect() };
     // Asleep past the master's repl-timeout: dropped, then back at 7 s.

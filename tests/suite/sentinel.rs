@@ -14,6 +14,7 @@
 //! a failing case prints as a scenario file that replays with the CLI.
 //!
 //! `PROPTEST_CASES` overrides the case counts for a longer soak run.
+use redsim::check::RunView as _;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,11 +61,11 @@ fn idx(w: &World, name: &str) -> usize {
 }
 
 fn sentinel_nodes(w: &World) -> Vec<usize> {
-    w.sentinels().map(|(i, _)| i).collect()
+    w.sentinels().into_iter().map(|(i, _)| i).collect()
 }
 
 fn evs(w: &World) -> &[Event] {
-    &w.sim.kernel.trace.events
+    &w.trace().events
 }
 
 /// Events named `name`, optionally only those of node `node`.
@@ -192,7 +193,7 @@ fn elected_epoch(ev: &[Event], i: usize) -> Option<u64> {
 /// Returns the number of elections seen.
 fn check_elections(w: &World, quorum: usize) -> Result<usize, String> {
     let ev = evs(w);
-    let n_sentinels = w.sentinels().count();
+    let n_sentinels = w.sentinels().len();
     let ids = runids(w);
     let mut votes: BTreeMap<(u32, u64), (String, u64)> = BTreeMap::new();
     for e in ev.iter().filter(|e| e.event == "+vote-for-leader") {
@@ -347,6 +348,7 @@ fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
         w.run_until(20 * SEC - 1).unwrap();
         let last_reply: Vec<(usize, u64)> = w
             .sentinels()
+            .into_iter()
             .map(|(n, s)| {
                 let p = s.proc.as_ref().expect("running");
                 (
@@ -593,7 +595,11 @@ kill = "master"
 /// The only selection of a run, checked against [`check_selection`], and
 /// the candidates for replica-1 and replica-2.
 fn only_selection(w: &World) -> (&Selection, &Candidate, &Candidate) {
-    let sels: Vec<&Selection> = w.sentinels().flat_map(|(_, s)| &s.selections).collect();
+    let sels: Vec<&Selection> = w
+        .sentinels()
+        .into_iter()
+        .flat_map(|(_, s)| &s.selections)
+        .collect();
     assert_eq!(sels.len(), 1, "{}", sentinel_log(w));
     let sel = sels[0];
     check_selection(sel).unwrap();
@@ -1051,6 +1057,7 @@ fn a_restarted_leader_resumes_with_the_promoted_replica() {
     let log = sentinel_log(&w);
     let (_, s) = w
         .sentinels()
+        .into_iter()
         .find(|&(n, _)| n == leader)
         .expect("a Sentinel");
     let m = &s.proc.as_ref().expect("running").master;

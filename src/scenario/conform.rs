@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::scenario::ScenarioError;
-use crate::scenario::error::suggest;
+use super::ScenarioError;
+use super::error::suggest;
 use crate::sim::time::{Micros, ms, parse_duration, parse_time};
 
 /// `[conform]` as written in the scenario.

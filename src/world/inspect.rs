@@ -1,0 +1,145 @@
+//! Reading a run: the processes' state and the trace, for the checkers
+//! (through [`RunView`]) and the tools.
+
+use crate::check::RunView;
+use crate::check::invariants::Violation;
+use crate::check::windows::Window;
+use crate::client::Op;
+use crate::redis::{self, RedisServer};
+use crate::scenario::{Action, NodeKind};
+use crate::sentinel::Sentinel;
+use crate::sim::net::NodeId;
+use crate::sim::time::Micros;
+use crate::trace::Trace;
+
+use super::{Process, World};
+
+impl World {
+    pub fn sentinel(&self, n: usize) -> Option<&Sentinel> {
+        match &self.sim.nodes[n] {
+            Process::Sentinel(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn trace(&self) -> &Trace {
+        &self.sim.kernel.trace
+    }
+
+    /// Events the kernel has handled so far (a run's cost).
+    pub fn events_processed(&self) -> u64 {
+        self.sim.kernel.events_processed
+    }
+
+    /// A node's wall clock now: simulated time plus its clock offset.
+    pub fn local_time(&self, n: usize) -> Micros {
+        self.sim.kernel.local_time(n as NodeId)
+    }
+}
+
+impl RunView for World {
+    fn now(&self) -> Micros {
+        self.sim.now()
+    }
+
+    fn duration(&self) -> Micros {
+        self.plan.duration
+    }
+
+    fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn node_count(&self) -> usize {
+        self.plan.nodes.len()
+    }
+
+    fn is_cluster(&self) -> bool {
+        self.plan.cluster.is_some()
+    }
+
+    fn trace(&self) -> &Trace {
+        World::trace(self)
+    }
+
+    fn sentinels(&self) -> Vec<(usize, &Sentinel)> {
+        self.sim
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Process::Sentinel(s) => Some((i, &**s)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn redis(&self, n: usize) -> Option<&RedisServer> {
+        match &self.sim.nodes[n] {
+            Process::Redis(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn info(&self, n: usize) -> Option<String> {
+        let p = self.proc(n)?;
+        let mut s = redis::info::replication(p, &self.dir, self.local_time(n));
+        if let Some(c) = &p.cluster {
+            s.push_str("\r\n# CLUSTER INFO\r\n");
+            s.push_str(&c.info());
+            s.push_str("\r\n# CLUSTER NODES\r\n");
+            s.push_str(&c.nodes_description(&self.dir));
+        }
+        Some(s)
+    }
+
+    fn history(&self) -> Vec<&Op> {
+        let mut ops: Vec<&Op> = self
+            .sim
+            .nodes
+            .iter()
+            .filter_map(|p| match p {
+                Process::Client(c) => Some(c.history.iter()),
+                Process::ClusterClient(c) => Some(c.history.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        ops.sort_by_key(|o| (o.invoked, o.client, o.seq));
+        ops
+    }
+
+    fn write_workloads(&self) -> Vec<Window> {
+        self.plan
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Client(w) if w.reads < 1.0 => Some(Window {
+                    from: w.start,
+                    to: w.stop,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn operator(&self) -> Option<usize> {
+        self.plan.node_index("redis-cli")
+    }
+
+    fn reshards(&self) -> Vec<(Vec<u16>, Micros)> {
+        self.plan
+            .faults
+            .iter()
+            .filter_map(|(at, a)| match a {
+                Action::Reshard { slots, .. } => Some((slots.clone(), *at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+}

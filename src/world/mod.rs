@@ -1,0 +1,326 @@
+//! A scenario brought to life: the processes, the scripted faults, and the
+//! run that evaluates the scenario's expectations.
+
+mod faults;
+mod inspect;
+
+use std::rc::Rc;
+
+use crate::check::RunView as _;
+use crate::check::{Expectation, Verdict};
+use crate::client::cluster::ClusterClient;
+use crate::client::reshard::{ReshardJob, Resharder};
+use crate::client::{Discovery, WorkloadClient};
+use crate::proto::Msg;
+use crate::proto::addr::Directory;
+use crate::redis::{self, RedisServer};
+use crate::scenario::{NodeKind, Plan};
+use crate::sentinel::Sentinel;
+use crate::sim::net::{ConnId, NodeId};
+use crate::sim::time::Micros;
+use crate::sim::{Ctx, Node, SimError, Simulation};
+
+/// Every kind of process a scenario can contain.
+pub enum Process {
+    Redis(Box<RedisServer>),
+    Client(Box<WorkloadClient>),
+    ClusterClient(Box<ClusterClient>),
+    Sentinel(Box<Sentinel>),
+    Resharder(Box<Resharder>),
+}
+
+macro_rules! each {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            Process::Redis($p) => $e,
+            Process::Client($p) => $e,
+            Process::ClusterClient($p) => $e,
+            Process::Sentinel($p) => $e,
+            Process::Resharder($p) => $e,
+        }
+    };
+}
+
+/// What a scenario can ask of a process directly: a Redis server's
+/// operator commands, or a resharding job for the operator's redis-cli.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admin {
+    Redis(redis::Admin),
+    Reshard(ReshardJob),
+}
+
+impl Node for Process {
+    type Msg = Msg;
+    type Admin = Admin;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_start(ctx))
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+        each!(self, p => p.on_timer(ctx, token))
+    }
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, peer: NodeId) {
+        each!(self, p => p.on_accept(ctx, conn, peer))
+    }
+    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connected(ctx, conn))
+    }
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_connect_failed(ctx, conn))
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+        each!(self, p => p.on_message(ctx, conn, msg))
+    }
+    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+        each!(self, p => p.on_closed(ctx, conn))
+    }
+    fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
+        match (self, cmd) {
+            (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
+            (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
+            _ => {}
+        }
+    }
+    fn on_kill(&mut self, now: Micros, power_loss: bool) {
+        each!(self, p => p.on_kill(now, power_loss))
+    }
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        each!(self, p => p.on_shutdown(ctx))
+    }
+}
+
+/// Watches a run as it goes, for a recording (the dashboard): attached
+/// before the first event, then sampled at the instants it asks for, after
+/// every event of that instant. Sampling only stops the run loop between
+/// events, so the run and its trace are the same with or without an
+/// observer.
+pub trait Observer {
+    fn attach(&mut self, world: &mut World);
+    /// The next instant after `now` to sample at (must be later than `now`).
+    fn next_sample(&self, now: Micros) -> Micros;
+    fn sample(&mut self, world: &World);
+}
+
+pub struct World {
+    pub plan: Plan,
+    /// Invariant violations found by [`run`] (when the scenario expects
+    /// invariants, it samples them every 500 ms).
+    pub violations: Vec<crate::check::invariants::Violation>,
+    pub sim: Simulation<Process>,
+    /// Node names plus `sim` for events about the whole network.
+    pub names: Vec<String>,
+    pub dir: Rc<Directory>,
+    /// A recording observer, if any (see [`run_observed`]).
+    pub observer: Option<Box<dyn Observer>>,
+    /// Scripted actions that were not applied because they would have
+    /// changed nothing (shown in the summary).
+    pub warnings: Vec<String>,
+}
+
+impl World {
+    pub fn new(plan: &Plan, seed: u64) -> World {
+        let dir = Rc::new(Directory {
+            names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
+            hosts: plan.nodes.iter().map(|n| n.host.clone()).collect(),
+            ports: plan.nodes.iter().map(|n| n.port).collect(),
+        });
+        let mut client_id = 0;
+        let layout = plan.cluster.as_ref().map(|c| {
+            let mut rng = crate::sim::rng::stream(seed, "cluster-node-ids");
+            Rc::new(redis::cluster::Layout {
+                ids: c
+                    .slots
+                    .iter()
+                    .map(|_| crate::proto::RunId::random(&mut rng))
+                    .collect(),
+                slots: c.slots.clone(),
+                replica_of: c
+                    .replica_of
+                    .iter()
+                    .map(|m| m.map(|m| m as NodeId))
+                    .collect(),
+            })
+        });
+        let nodes: Vec<Process> = plan
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Redis { conf, replicaof } => {
+                    let mut server = RedisServer::new(
+                        n.name.clone(),
+                        dir.clone(),
+                        (**conf).clone(),
+                        replicaof.map(|m| m as NodeId),
+                    );
+                    server.cluster_layout = layout.clone();
+                    Process::Redis(Box::new(server))
+                }
+                NodeKind::Operator => Process::Resharder(Box::new(Resharder::new(dir.clone()))),
+                NodeKind::Client(spec) if matches!(spec.discovery, Discovery::Cluster(_)) => {
+                    client_id += 1;
+                    Process::ClusterClient(Box::new(ClusterClient::new(
+                        client_id,
+                        spec.clone(),
+                        dir.clone(),
+                    )))
+                }
+                NodeKind::Client(spec) => {
+                    client_id += 1;
+                    Process::Client(Box::new(WorkloadClient::new(
+                        client_id,
+                        spec.clone(),
+                        dir.clone(),
+                    )))
+                }
+                NodeKind::Sentinel(conf) => Process::Sentinel(Box::new(Sentinel::new(
+                    n.name.clone(),
+                    dir.clone(),
+                    conf.clone(),
+                ))),
+            })
+            .collect();
+        let mut sim = Simulation::new(seed, nodes, dir.names.clone(), plan.link.clone());
+        sim.kernel.max_events = plan.max_events;
+        for (i, (at, _)) in plan.faults.iter().enumerate() {
+            sim.schedule_script(*at, i);
+        }
+        for i in 0..plan.nodes.len() {
+            sim.start(i as NodeId);
+        }
+        let mut names = dir.names.clone();
+        names.push("sim".into());
+        World {
+            plan: plan.clone(),
+            violations: Vec::new(),
+            sim,
+            names,
+            dir,
+            observer: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Installs (or removes) the observer of every message the network
+    /// carries.
+    pub fn set_wiretap(&mut self, tap: Option<Box<dyn crate::sim::Wiretap<Msg>>>) {
+        self.sim.kernel.wiretap = tap;
+    }
+
+    /// Node index used for events about the network as a whole.
+    fn sim_node(&self) -> u32 {
+        self.plan.nodes.len() as u32
+    }
+
+    /// Runs until `t`, performing scripted faults on the way (and sampling
+    /// for the observer, if there is one).
+    pub fn run_until(&mut self, t: Micros) -> Result<(), SimError> {
+        let Some(mut obs) = self.observer.take() else {
+            return self.run_plain(t);
+        };
+        let mut result = Ok(());
+        loop {
+            let now = self.sim.now();
+            let next = obs.next_sample(now).max(now + 1);
+            if next > t {
+                break;
+            }
+            result = self.run_plain(next);
+            if result.is_err() {
+                break;
+            }
+            obs.sample(self);
+        }
+        if result.is_ok() {
+            result = self.run_plain(t);
+        }
+        self.observer = Some(obs);
+        result
+    }
+
+    fn run_plain(&mut self, t: Micros) -> Result<(), SimError> {
+        while let Some(i) = self.sim.run_until(t)? {
+            let action = self.plan.faults[i].1.clone();
+            self.apply(&action);
+        }
+        Ok(())
+    }
+}
+
+/// A finished run: the world at the end and every expectation's verdict.
+pub struct RunOutcome {
+    pub world: World,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Runs a plan to its end, checking expectations at their times (and, if
+/// any expectation names an invariant, sampling invariants every 500 ms).
+pub fn run(plan: &Plan, seed: u64) -> Result<RunOutcome, SimError> {
+    run_observed(plan, seed, None)
+}
+
+/// [`run`] with an observer attached before the first event; it stays in
+/// the outcome's world (`world.observer`) for the caller to take back.
+pub fn run_observed(
+    plan: &Plan,
+    seed: u64,
+    observer: Option<Box<dyn Observer>>,
+) -> Result<RunOutcome, SimError> {
+    use crate::check::invariants::{Monitor, evaluate};
+    let mut world = World::new(plan, seed);
+    if let Some(mut obs) = observer {
+        obs.attach(&mut world);
+        world.observer = Some(obs);
+    }
+    let properties: Vec<String> = plan
+        .expects
+        .iter()
+        .filter_map(|e| match e {
+            Expectation::Invariant(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut monitor = (!properties.is_empty()).then(Monitor::default);
+    let mut checkpoints: Vec<(Micros, Option<usize>)> = plan
+        .expects
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.checkpoint().unwrap_or(plan.duration), Some(i)))
+        .collect();
+    if monitor.is_some() {
+        let mut t = 0;
+        while t < plan.duration {
+            t = (t + 500_000).min(plan.duration);
+            checkpoints.push((t, None));
+        }
+    }
+    checkpoints.push((plan.duration, None));
+    // Samples at a time come after the expectations checked at that time.
+    checkpoints.sort_by_key(|&(t, i)| (t, i.is_none(), i));
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; plan.expects.len()];
+    let mut deferred = Vec::new();
+    for (at, i) in checkpoints {
+        world.run_until(at)?;
+        match i {
+            Some(i) if matches!(plan.expects[i], Expectation::Invariant(_)) => deferred.push(i),
+            Some(i) => verdicts[i] = Some(world.verdict(&plan.expects[i])),
+            None => {
+                if let Some(m) = monitor.as_mut() {
+                    m.sample(&world);
+                }
+            }
+        }
+    }
+    if let Some(m) = monitor {
+        world.violations = evaluate(&world, m.violations, &properties);
+    }
+    for i in deferred {
+        verdicts[i] = Some(world.verdict(&plan.expects[i]));
+    }
+    Ok(RunOutcome {
+        world,
+        verdicts: verdicts
+            .into_iter()
+            .map(|v| v.expect("every expectation checked"))
+            .collect(),
+    })
+}
