@@ -15,6 +15,7 @@ mod fuzz;
 mod golden;
 mod input_limits;
 mod input_mutations;
+mod layers;
 mod properties;
 mod redis_commands;
 mod replication;
