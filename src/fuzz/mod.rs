@@ -1004,7 +1004,7 @@ pub fn swarm_scenario(original: &str, plan: &Plan, seed: u64) -> Result<(String,
     for (key, range) in &plan.fuzz.swarm {
         let (lo, hi) = range.bounds();
         let v = rng.random_range(lo..=hi);
-        crate::scenario::swarm::set_swarm_value(&mut doc, key, range.value(v));
+        crate::scenario::settings::write_key(&mut doc, key, range.value(v))?;
     }
     let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
     let drawn = crate::scenario::parse("swarm.toml", &text).map_err(|e| e.to_string())?;

@@ -3,63 +3,18 @@
 //! text rewritten with one value of it.
 
 use crate::scenario::error::suggest;
+use crate::scenario::settings;
 use crate::sim::time::{parse_duration, parse_size};
 
-/// How a value is written into the scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Int,
-    Float,
-    /// Microseconds, written as `<n>us`.
-    Duration,
-    /// Bytes, written as a plain number.
-    Size,
-}
+pub use crate::scenario::settings::{Kind, Table};
 
-/// Where a setting lives.
+/// Where a swept value goes: a setting's table, or `at` of the n-th
+/// `[[fault]]` (0-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Section {
-    Redis,
-    Sentinel,
-    Network,
-    /// Every `[[workload]]`.
-    Workload,
-    Topology,
-    /// `at` of the n-th `[[fault]]` (0-based).
+    Table(Table),
     FaultAt(usize),
 }
-
-/// The sweepable settings with their table and kind.
-const KEYS: &[(&str, Section, Kind)] = &[
-    ("down-after-milliseconds", Section::Sentinel, Kind::Int),
-    ("failover-timeout", Section::Sentinel, Kind::Int),
-    ("quorum", Section::Sentinel, Kind::Int),
-    ("parallel-syncs", Section::Sentinel, Kind::Int),
-    ("repl-backlog-size", Section::Redis, Kind::Size),
-    ("repl-backlog-ttl", Section::Redis, Kind::Int),
-    ("repl-timeout", Section::Redis, Kind::Int),
-    ("repl-ping-replica-period", Section::Redis, Kind::Int),
-    ("repl-diskless-sync-delay", Section::Redis, Kind::Int),
-    ("repl-diskless-sync-max-replicas", Section::Redis, Kind::Int),
-    ("min-replicas-to-write", Section::Redis, Kind::Int),
-    ("min-replicas-max-lag", Section::Redis, Kind::Int),
-    ("replica-priority", Section::Redis, Kind::Int),
-    ("hz", Section::Redis, Kind::Int),
-    ("fork-time-per-gb", Section::Redis, Kind::Duration),
-    ("rdb-save-rate", Section::Redis, Kind::Size),
-    ("rdb-load-rate", Section::Redis, Kind::Size),
-    ("latency", Section::Network, Kind::Duration),
-    ("jitter", Section::Network, Kind::Duration),
-    ("bandwidth", Section::Network, Kind::Size),
-    ("loss", Section::Network, Kind::Float),
-    ("rate", Section::Workload, Kind::Float),
-    ("value-size", Section::Workload, Kind::Int),
-    ("keys", Section::Workload, Kind::Int),
-    ("timeout", Section::Workload, Kind::Duration),
-    ("wait-timeout", Section::Workload, Kind::Duration),
-    ("replicas", Section::Topology, Kind::Int),
-    ("sentinels", Section::Topology, Kind::Int),
-];
 
 /// redis.conf keys that take no number, named in the error for them.
 const NOT_NUMERIC: &[&str] = &[
@@ -104,11 +59,11 @@ impl Param {
                 kind: Kind::Duration,
             });
         }
-        if let Some((k, s, kind)) = KEYS.iter().find(|(k, _, _)| *k == key) {
+        if let Some(s) = settings::find(key) {
             return Ok(Param {
-                key: k.to_string(),
-                section: s.clone(),
-                kind: *kind,
+                key: s.key.to_string(),
+                section: Section::Table(s.table),
+                kind: s.kind,
             });
         }
         if NOT_NUMERIC.contains(&key) {
@@ -175,7 +130,7 @@ impl Param {
             Kind::Int => toml::Value::Integer(v.round() as i64),
             Kind::Float => toml::Value::Float(v),
             Kind::Duration => toml::Value::String(format!("{}us", v.round() as u64)),
-            Kind::Size if self.section == Section::Network => {
+            Kind::Size if self.section == Section::Table(Table::Network) => {
                 toml::Value::String(format!("{}", v.round() as u64))
             }
             Kind::Size => toml::Value::Integer(v.round() as i64),
@@ -204,7 +159,11 @@ impl Param {
         match (&self.section, self.kind) {
             (_, Kind::Duration) => "s",
             (_, Kind::Size) => "bytes",
-            (Section::Sentinel, _) if self.key != "quorum" && self.key != "parallel-syncs" => "ms",
+            (Section::Table(Table::Sentinel), _)
+                if self.key != "quorum" && self.key != "parallel-syncs" =>
+            {
+                "ms"
+            }
             _ => "",
         }
     }
@@ -213,43 +172,15 @@ impl Param {
     pub fn apply(&self, text: &str, v: f64) -> Result<String, String> {
         let mut doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
         let value = self.toml(v);
-        let table = |doc: &mut toml::Table, name: &str| -> toml::Table {
-            match doc.remove(name) {
-                Some(toml::Value::Table(t)) => t,
-                _ => toml::Table::new(),
-            }
-        };
-        match &self.section {
-            Section::Workload | Section::FaultAt(_) => {
-                let (array, key) = match self.section {
-                    Section::Workload => ("workload", self.key.as_str()),
-                    _ => ("fault", "at"),
+        match self.section {
+            Section::Table(table) => settings::write(&mut doc, table, &self.key, value)?,
+            Section::FaultAt(n) => {
+                let Some(toml::Value::Array(items)) = doc.get_mut("fault") else {
+                    return Err("the scenario has no [[fault]] to set `at` in".into());
                 };
-                let Some(toml::Value::Array(items)) = doc.get_mut(array) else {
-                    return Err(format!("the scenario has no [[{array}]] to set `{key}` in"));
-                };
-                for (i, item) in items.iter_mut().enumerate() {
-                    if let (toml::Value::Table(t), true) = (
-                        item,
-                        match self.section {
-                            Section::FaultAt(n) => n == i,
-                            _ => true,
-                        },
-                    ) {
-                        t.insert(key.to_string(), value.clone());
-                    }
+                if let Some(toml::Value::Table(t)) = items.get_mut(n) {
+                    t.insert("at".to_string(), value);
                 }
-            }
-            s => {
-                let name = match s {
-                    Section::Redis => "redis",
-                    Section::Sentinel => "sentinel",
-                    Section::Network => "network",
-                    _ => "topology",
-                };
-                let mut t = table(&mut doc, name);
-                t.insert(self.key.clone(), value);
-                doc.insert(name.into(), toml::Value::Table(t));
             }
         }
         toml::to_string(&doc).map_err(|e| e.to_string())
@@ -257,7 +188,7 @@ impl Param {
 }
 
 fn names() -> Vec<&'static str> {
-    KEYS.iter().map(|(k, _, _)| *k).collect()
+    settings::keys()
 }
 
 /// `steps` values from `a` to `b`, evenly spaced (geometrically with `log`).
@@ -291,7 +222,7 @@ mod tests {
     #[test]
     fn keys_ranges_and_values() {
         let p = Param::parse("down-after-milliseconds", 0).unwrap();
-        assert_eq!(p.section, Section::Sentinel);
+        assert_eq!(p.section, Section::Table(Table::Sentinel));
         assert_eq!(p.range("1000..30000").unwrap(), (1000.0, 30000.0));
         assert!(p.range("30000..1000").is_err());
         let e = Param::parse("down-after-milisecond", 0).unwrap_err();
