@@ -1,15 +1,38 @@
-//! The `[[fault]]` table: each kind of scripted fault, read and checked.
+//! The `[[fault]]` table in both directions: each kind of scripted fault
+//! read and checked, and written back (for the fuzzer's reproducers).
 
 use toml::Spanned;
 
 use crate::redis::cluster::failover::FailoverMode;
 use crate::sim::net::LinkParams;
-use crate::sim::time::parse_duration;
+use crate::sim::time::{Micros, format_duration, parse_duration};
 
 use super::build::Builder;
 use super::plan::*;
 use super::raw::*;
 use super::{ScenarioError, limits, parse_slot_ranges};
+
+/// The kinds of `[[fault]]`, each a key of the table (besides `at`), in
+/// the order the file format lists them.
+pub const FAULT_KEYS: &[&str] = &[
+    "kill",
+    "crash",
+    "shutdown",
+    "restart",
+    "pause",
+    "resume",
+    "partition",
+    "partition-oneway",
+    "heal",
+    "link",
+    "clock-jump",
+    "replicaof",
+    "burst",
+    "cluster-failover",
+    "reshard",
+    "client-kill-master",
+    "debug-sleep",
+];
 
 impl Builder<'_> {
     pub(super) fn action(
@@ -182,8 +205,206 @@ impl Builder<'_> {
         }
         match actions.len() {
             1 => Ok(actions.pop().expect("one")),
-            0 => Err(self.err(f.at.span(), "this fault does nothing: add one of kill, crash, shutdown, restart, pause, resume, partition, partition-oneway, heal, link, clock-jump, replicaof, burst, cluster-failover, reshard, client-kill-master, debug-sleep")),
-            _ => Err(self.err(f.at.span(), "one fault per [[fault]] table: split these into separate tables")),
+            0 => Err(self.err(
+                f.at.span(),
+                format!(
+                    "this fault does nothing: add one of {}",
+                    FAULT_KEYS.join(", ")
+                ),
+            )),
+            _ => Err(self.err(
+                f.at.span(),
+                "one fault per [[fault]] table: split these into separate tables",
+            )),
         }
+    }
+}
+
+/// A fault as its `[[fault]]` table, the inverse of the reader above: the
+/// fuzzer writes reproducers with it.
+pub fn fault_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
+    let name = |n: usize| toml::Value::String(plan.nodes[n].name.clone());
+    let mut t = toml::Table::new();
+    t.insert("at".into(), format_duration(at).into());
+    match a {
+        Action::Kill(n) => drop(t.insert("kill".into(), name(*n))),
+        Action::Crash(n) => drop(t.insert("crash".into(), name(*n))),
+        Action::Shutdown(n) => drop(t.insert("shutdown".into(), name(*n))),
+        Action::Restart(n) => drop(t.insert("restart".into(), name(*n))),
+        Action::Pause(n) => drop(t.insert("pause".into(), name(*n))),
+        Action::Resume(n) => drop(t.insert("resume".into(), name(*n))),
+        Action::Heal => drop(t.insert("heal".into(), true.into())),
+        Action::Reshard {
+            from,
+            to,
+            slots,
+            batch,
+        } => {
+            let mut r = toml::Table::new();
+            r.insert("from".into(), name(*from));
+            r.insert("to".into(), name(*to));
+            let mut set = crate::proto::slots::SlotSet::default();
+            slots.iter().for_each(|&s| set.insert(s));
+            r.insert("slots".into(), set.ranges_text().into());
+            r.insert("batch".into(), i64::from(*batch).into());
+            t.insert("reshard".into(), toml::Value::Table(r));
+        }
+        Action::ClusterFailover { node, mode } => {
+            let mut c = toml::Table::new();
+            c.insert("node".into(), name(*node));
+            match mode {
+                FailoverMode::Default => {}
+                FailoverMode::Force => {
+                    c.insert("mode".into(), "force".into());
+                }
+                FailoverMode::Takeover => {
+                    c.insert("mode".into(), "takeover".into());
+                }
+            }
+            t.insert("cluster-failover".into(), toml::Value::Table(c));
+        }
+        Action::Partition(groups) => {
+            let g = groups
+                .iter()
+                .map(|g| toml::Value::Array(g.iter().map(|&n| name(n)).collect()))
+                .collect();
+            t.insert("partition".into(), toml::Value::Array(g));
+        }
+        Action::PartitionOneWay { from, to } => {
+            let mut p = toml::Table::new();
+            p.insert(
+                "from".into(),
+                toml::Value::Array(from.iter().map(|&n| name(n)).collect()),
+            );
+            p.insert(
+                "to".into(),
+                toml::Value::Array(to.iter().map(|&n| name(n)).collect()),
+            );
+            t.insert("partition-oneway".into(), toml::Value::Table(p));
+        }
+        Action::Link {
+            from,
+            to,
+            params,
+            both_ways,
+        } => {
+            let mut l = toml::Table::new();
+            l.insert("from".into(), name(*from));
+            l.insert("to".into(), name(*to));
+            l.insert("latency".into(), format_duration(params.latency).into());
+            l.insert("jitter".into(), format_duration(params.jitter).into());
+            l.insert("bandwidth".into(), params.bandwidth.to_string().into());
+            l.insert("loss".into(), params.loss.into());
+            l.insert("both-ways".into(), (*both_ways).into());
+            t.insert("link".into(), toml::Value::Table(l));
+        }
+        Action::ClockJump { node, by } => {
+            let mut c = toml::Table::new();
+            c.insert("node".into(), name(*node));
+            let sign = if *by < 0 { "-" } else { "+" };
+            c.insert(
+                "by".into(),
+                format!("{sign}{}", format_duration(by.unsigned_abs())).into(),
+            );
+            t.insert("clock-jump".into(), toml::Value::Table(c));
+        }
+        Action::Burst {
+            node,
+            writes,
+            value_size,
+        } => {
+            let mut b = toml::Table::new();
+            b.insert("node".into(), name(*node));
+            b.insert("writes".into(), i64::from(*writes).into());
+            b.insert("value-size".into(), i64::from(*value_size).into());
+            t.insert("burst".into(), toml::Value::Table(b));
+        }
+        Action::ReplicaOf { node, master } => {
+            let mut r = toml::Table::new();
+            r.insert("node".into(), name(*node));
+            r.insert(
+                "master".into(),
+                master.map_or(toml::Value::String("no one".into()), name),
+            );
+            t.insert("replicaof".into(), toml::Value::Table(r));
+        }
+        Action::ClientKillMaster(n) => drop(t.insert("client-kill-master".into(), name(*n))),
+        Action::DebugSleep { node, length } => {
+            let mut d = toml::Table::new();
+            d.insert("node".into(), name(*node));
+            d.insert("for".into(), format_duration(*length).into());
+            t.insert("debug-sleep".into(), toml::Value::Table(d));
+        }
+        // Written by the parser with its DEBUG SLEEP; the nearest fault.
+        Action::DebugSleepEnd(n) => drop(t.insert("resume".into(), name(*n))),
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listed kinds are exactly the table's keys, as serde reads them.
+    #[test]
+    fn the_fault_keys_are_the_tables_keys() {
+        let err = toml::from_str::<RawFault>("at = \"1s\"\nnope = 1\n")
+            .err()
+            .expect("an unknown key is refused")
+            .to_string();
+        let expected = err.split("expected one of ").nth(1).expect("a key list");
+        let keys: Vec<&str> = expected
+            .split(',')
+            .map(|k| k.trim().trim_matches('`'))
+            .filter(|k| !k.is_empty() && *k != "at")
+            .collect();
+        assert_eq!(keys, FAULT_KEYS, "{err}");
+    }
+
+    /// Every fault of every bundled scenario, written back and read again,
+    /// is the same fault.
+    #[test]
+    fn every_bundled_fault_survives_a_round_trip() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.extension().is_some_and(|x| x == "toml") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut all = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
+            &mut all,
+        );
+        all.sort();
+        let mut faults = 0;
+        for path in all {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(plan) = crate::scenario::parse("x.toml", &text) else {
+                continue;
+            };
+            let mut doc: toml::Table = toml::from_str(&text).unwrap();
+            // The parser adds each DEBUG SLEEP's end itself.
+            let written: Vec<(Micros, Action)> = plan
+                .faults
+                .iter()
+                .filter(|(_, a)| !matches!(a, Action::DebugSleepEnd(_)))
+                .cloned()
+                .collect();
+            let list = written
+                .iter()
+                .map(|(at, a)| toml::Value::Table(fault_table(&plan, *at, a)))
+                .collect();
+            doc.insert("fault".into(), toml::Value::Array(list));
+            let again = crate::scenario::parse("x.toml", &toml::to_string(&doc).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message));
+            assert_eq!(again.faults, plan.faults, "{}", path.display());
+            faults += written.len();
+        }
+        assert!(faults > 100, "only {faults} faults were read");
     }
 }

@@ -5,7 +5,7 @@ mod build;
 pub mod conform;
 pub mod error;
 mod expect;
-mod fault;
+pub mod fault;
 mod fuzz;
 pub mod limits;
 pub mod liveness;
