@@ -358,16 +358,6 @@ impl Node for ClusterClient {
         }
     }
 
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
-        ctx.close(conn);
-    }
-
-    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Msg>, _conn: ConnId) {}
-
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        self.on_closed(ctx, conn);
-    }
-
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
         let (Some(node), Msg::Reply(reply)) = (self.node_of(conn), msg) else {
             return;
@@ -391,12 +381,8 @@ impl Node for ClusterClient {
         }
     }
 
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
-
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         self.conns.iter_mut().for_each(|c| *c = None);
         self.pending = Pending::Idle;
     }
-
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
 }

@@ -475,10 +475,6 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
-        ctx.close(conn);
-    }
-
     fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
         if self.sub_conn == Some(conn) {
             ctx.send(conn, Msg::Cmd(Cmd::Subscribe("+switch-master".into())));
@@ -566,16 +562,12 @@ impl Node for WorkloadClient {
         self.closed(ctx, conn);
     }
 
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
-
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         self.conn = None;
         self.sub_conn = None;
         self.stage = Stage::Down;
         self.inflight = None;
     }
-
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
 }
 
 impl WorkloadClient {

@@ -9,7 +9,6 @@ use std::rc::Rc;
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply, SetSlot};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
 
@@ -241,15 +240,8 @@ impl Node for Resharder {
     type Msg = Msg;
     type Admin = ();
 
+    /// Nothing runs until a job is submitted.
     fn on_start(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
-    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Msg>, _token: u64) {}
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
-        ctx.close(conn);
-    }
-    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Msg>, _conn: ConnId) {}
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        self.on_closed(ctx, conn);
-    }
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
         let Msg::Reply(reply) = msg else { return };
         let from = self.conns.iter().position(|&c| c == Some(conn));
@@ -267,7 +259,4 @@ impl Node for Resharder {
             self.abort(ctx, format!("lost the connection to {name}"));
         }
     }
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
-    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {}
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
 }

@@ -298,12 +298,6 @@ impl Node for Sentinel {
         }
     }
 
-    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Msg>, _conn: ConnId) {}
-
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        self.link_closed(ctx, conn);
-    }
-
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
         let mark = ctx.trace_mark();
         self.message(ctx, conn, msg);
@@ -313,8 +307,6 @@ impl Node for Sentinel {
     fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
         self.link_closed(ctx, conn);
     }
-
-    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Msg>, _cmd: ()) {}
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         // sentinel.conf was flushed on every change: `saved` is current.

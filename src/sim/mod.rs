@@ -17,31 +17,45 @@ use time::Micros;
 
 /// A process in the simulation. Every method is a reaction to one input; the
 /// node acts on the world only through the [`Ctx`].
+///
+/// A node must say how it boots and what it does with a message; every other
+/// input has a default that does what a process with nothing to do there
+/// would (as Stateright's `Actor` does), so a node writes only the handlers
+/// it needs.
 pub trait Node {
-    type Msg;
+    type Msg: WireSize;
     /// Operator commands a scenario can script (e.g. `REPLICAOF`).
     type Admin;
 
     /// The process starts (at time zero, or on restart after a kill).
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, token: u64);
-    /// A peer connected to us.
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, peer: NodeId);
+    /// A timer this node set (with [`Ctx::set_timer`]) fired. A node that
+    /// sets none gets none.
+    fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _token: u64) {}
+    /// A peer connected to us. By default the connection is closed: a process
+    /// that serves nobody hangs up on whoever connects.
+    fn on_accept(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, _peer: NodeId) {
+        ctx.close(conn);
+    }
     /// Our connect succeeded.
-    fn on_connected(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
-    /// Our connect was refused.
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
+    fn on_connected(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _conn: ConnId) {}
+    /// Our connect was refused. By default, as if the connection had closed.
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId) {
+        self.on_closed(ctx, conn);
+    }
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, msg: Self::Msg);
     /// The peer closed the connection (or its process died).
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId);
-    fn on_admin(&mut self, ctx: &mut Ctx<'_, Self::Msg>, cmd: Self::Admin);
+    fn on_closed(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _conn: ConnId) {}
+    /// An operator command; ignored by default.
+    fn on_admin(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _cmd: Self::Admin) {}
     /// The process is gone. `power_loss` is true when the host lost power, so
     /// data not yet fsynced is gone too; false for SIGKILL (the OS keeps what
-    /// was written). Volatile state must be dropped here.
-    fn on_kill(&mut self, now: Micros, power_loss: bool);
+    /// was written). Volatile state must be dropped here; the default suits a
+    /// node that keeps none.
+    fn on_kill(&mut self, _now: Micros, _power_loss: bool) {}
     /// A clean shutdown (SIGTERM): save what Redis saves, then the process is
-    /// gone as after a kill.
-    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
+    /// gone as after a kill. By default nothing is saved.
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Self::Msg>) {}
 }
 
 /// Watches the messages the network carries, for a recording of the run
