@@ -12,7 +12,7 @@ use crate::check::RunView as _;
 use crate::client::Outcome;
 use crate::redis::{RedisServer, info};
 use crate::sentinel::Sentinel;
-use crate::sentinel::instance::{FailoverState, period};
+
 use crate::sim::time::Micros;
 use crate::world::{Process, World};
 
@@ -139,14 +139,7 @@ fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
             put(f, "current_epoch", p.current_epoch.to_string());
             put(f, "config_epoch", m.config_epoch.to_string());
             put(f, "master_node", world.names[m.inst.node as usize].clone());
-            let status = if m.o_down {
-                "odown"
-            } else if m.inst.s_down {
-                "sdown"
-            } else {
-                "ok"
-            };
-            put(f, "master_status", status.into());
+            put(f, "master_status", m.status().into());
             put(f, "tilt", u8::from(p.tilt).to_string());
             let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
                 format!("{} in epoch {}", name_of(l), m.leader_epoch)
@@ -200,44 +193,11 @@ fn client_fields(world: &World, history: &[crate::client::Op], f: &mut Fields) {
     put(f, "ops", history.len().to_string());
 }
 
-/// The Sentinel's timers about its master: when the next PING is due, when
-/// an unanswered PING makes it SDOWN, and the failover's deadlines
-/// (sentinel.c's periods; times are the Sentinel's `mstime()`).
+/// The Sentinel's timers about its master (the next PING, SDOWN, the
+/// failover's deadlines), as the Sentinel itself computes them.
 fn sentinel_timers(world: &World, n: usize, m: &crate::sentinel::instance::Master, f: &mut Fields) {
-    let ms = |t: u64| sim_time(world, n, t * 1000);
-    let link = &m.inst.link;
-    let ping_period = m.down_after.min(period::PING);
-    if link.cc.is_some() && !link.disconnected {
-        let due = (link.last_pong_time + ping_period).max(link.last_ping_time + ping_period / 2);
-        f.insert("timer:next-ping".into(), ms(due + 1));
-    }
-    let since = if link.act_ping_time != 0 {
-        Some(link.act_ping_time)
-    } else if link.disconnected {
-        Some(link.last_avail_time)
-    } else {
-        None
-    };
-    if let Some(since) = since.filter(|_| !m.inst.s_down) {
-        f.insert("timer:down-after".into(), ms(since + m.down_after + 1));
-    }
-    if m.failover_state == FailoverState::WaitStart {
-        let timeout = period::ELECTION_TIMEOUT.min(m.failover_timeout);
-        f.insert(
-            "timer:election-timeout".into(),
-            ms(m.failover_start_time + timeout + 1),
-        );
-    }
-    if m.in_failover() {
-        f.insert(
-            "timer:failover-timeout".into(),
-            ms(m.failover_start_time + m.failover_timeout),
-        );
-    } else if m.failover_start_time > 0 {
-        f.insert(
-            "timer:next-failover-allowed".into(),
-            ms(m.failover_start_time + 2 * m.failover_timeout),
-        );
+    for (name, at) in m.deadlines() {
+        f.insert(format!("timer:{name}"), sim_time(world, n, at * 1000));
     }
 }
 

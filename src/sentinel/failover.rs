@@ -20,7 +20,7 @@ impl Sentinel {
     /// sentinelAskMasterStateToOtherSentinels(): while the master is SDOWN
     /// here, ask each Sentinel (once a second, or now if `forced`); with a
     /// failover in progress the request carries our id, asking for a vote.
-    pub(super) fn ask_master_state(&mut self, ctx: SCtx<'_, '_>, forced: bool) {
+    pub(super) fn ask_master_state(&mut self, ctx: SCtx<'_, '_, '_>, forced: bool) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let m = &mut p.master;
@@ -54,7 +54,7 @@ impl Sentinel {
     }
 
     /// sentinelReceiveIsMasterDownReply()
-    pub(super) fn is_master_down_reply(&mut self, ctx: SCtx<'_, '_>, node: NodeId, reply: Reply) {
+    pub(super) fn is_master_down_reply(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, reply: Reply) {
         let Reply::MasterDown {
             down,
             leader,
@@ -87,7 +87,7 @@ impl Sentinel {
     /// the master (0 in TILT) and, when asked, our vote.
     pub(super) fn is_master_down_by_addr(
         &mut self,
-        ctx: SCtx<'_, '_>,
+        ctx: SCtx<'_, '_, '_>,
         ip: &str,
         port: u16,
         epoch: u64,
@@ -111,7 +111,7 @@ impl Sentinel {
     /// served. Voting for another Sentinel blocks our own attempts.
     pub(super) fn vote_leader(
         &mut self,
-        ctx: SCtx<'_, '_>,
+        ctx: SCtx<'_, '_, '_>,
         req_epoch: u64,
         req_runid: &str,
     ) -> (Option<CompactString>, u64) {
@@ -141,7 +141,7 @@ impl Sentinel {
     }
 
     /// sentinelStartFailoverIfNeeded() and sentinelStartFailover()
-    pub(super) fn start_failover_if_needed(&mut self, ctx: SCtx<'_, '_>) -> bool {
+    pub(super) fn start_failover_if_needed(&mut self, ctx: SCtx<'_, '_, '_>) -> bool {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let m = &mut p.master;
@@ -183,7 +183,7 @@ impl Sentinel {
     /// sentinelGetLeader(): tally the votes of this epoch, vote ourselves
     /// for the front runner (or for us), and require a majority of all known
     /// Sentinels and at least the quorum.
-    fn get_leader(&mut self, ctx: SCtx<'_, '_>, epoch: u64) -> Option<CompactString> {
+    fn get_leader(&mut self, ctx: SCtx<'_, '_, '_>, epoch: u64) -> Option<CompactString> {
         let p = self.proc.as_ref().expect("running");
         let voters = p.master.sentinels.len() as u32 + 1;
         let mut counters: IndexMap<CompactString, u32> = IndexMap::new();
@@ -220,7 +220,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverStateMachine()
-    pub(super) fn failover_state_machine(&mut self, ctx: SCtx<'_, '_>) {
+    pub(super) fn failover_state_machine(&mut self, ctx: SCtx<'_, '_, '_>) {
         let state = self.proc.as_ref().expect("running").master.failover_state;
         match state {
             FailoverState::WaitStart => self.failover_wait_start(ctx),
@@ -232,7 +232,7 @@ impl Sentinel {
         }
     }
 
-    fn set_state(&mut self, ctx: SCtx<'_, '_>, state: FailoverState) {
+    fn set_state(&mut self, ctx: SCtx<'_, '_, '_>, state: FailoverState) {
         let now = ctx.mstime();
         let m = &mut self.proc.as_mut().expect("running").master;
         m.failover_state = state;
@@ -249,7 +249,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverWaitStart()
-    fn failover_wait_start(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_wait_start(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let epoch = self.proc.as_ref().expect("running").master.failover_epoch;
         let leader = self.get_leader(ctx, epoch);
@@ -271,7 +271,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSelectSlave()
-    fn failover_select_slave(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_select_slave(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let p = self.proc.as_ref().expect("running");
         let (chosen, candidates) = select_slave(&p.master, now);
@@ -297,7 +297,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSendSlaveOfNoOne()
-    fn failover_send_slaveof_noone(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_send_slaveof_noone(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let p = self.proc.as_ref().expect("running");
         let idx = p.master.promoted.expect("selected");
@@ -320,7 +320,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverWaitPromotion(): the promotion is seen in INFO.
-    fn failover_wait_promotion(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_wait_promotion(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let m = &self.proc.as_ref().expect("running").master;
         if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
@@ -332,7 +332,7 @@ impl Sentinel {
 
     /// sentinelFailoverReconfNextSlave(): point replicas at the promoted one,
     /// `parallel-syncs` at a time.
-    fn failover_reconf_next_slave(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_reconf_next_slave(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let p = self.proc.as_ref().expect("running");
         let m = &p.master;
@@ -377,7 +377,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverDetectEnd()
-    fn failover_detect_end(&mut self, ctx: SCtx<'_, '_>) {
+    fn failover_detect_end(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let m = &self.proc.as_ref().expect("running").master;
         let Some(promoted) = m.promoted else { return };
@@ -421,7 +421,7 @@ impl Sentinel {
 
     /// sentinelAbortFailover(): `failover_start_time` stays, so this
     /// Sentinel waits 2 x failover-timeout before trying again.
-    fn abort_failover(&mut self, ctx: SCtx<'_, '_>) {
+    fn abort_failover(&mut self, ctx: SCtx<'_, '_, '_>) {
         self.set_state(ctx, FailoverState::None);
         let m = &mut self.proc.as_mut().expect("running").master;
         if let Some(i) = m.promoted.take() {
@@ -433,7 +433,7 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSwitchToPromotedSlave()
-    pub(super) fn switch_to_promoted(&mut self, ctx: SCtx<'_, '_>) {
+    pub(super) fn switch_to_promoted(&mut self, ctx: SCtx<'_, '_, '_>) {
         let p = self.proc.as_ref().expect("running");
         let m = &p.master;
         let new = m.promoted.map_or(m.inst.node, |i| m.replicas[i].node);

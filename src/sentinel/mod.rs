@@ -8,6 +8,8 @@
 
 pub mod failover;
 pub mod instance;
+mod pass;
+mod readout;
 
 use std::rc::Rc;
 
@@ -20,7 +22,8 @@ use crate::proto::{Cmd, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};
-use crate::trace::{Level, Source};
+use crate::trace::Level;
+use pass::Pass;
 use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
 
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
@@ -107,7 +110,8 @@ pub struct Sentinel {
     pub elections_won: Vec<(u64, Micros)>,
 }
 
-type SCtx<'a, 'b> = &'a mut Ctx<'b, Msg>;
+/// A handler's context: the kernel's, plus the events of this pass.
+type SCtx<'a, 'b, 'c> = &'a mut Pass<'b, 'c>;
 
 const T_TICK: u64 = 0;
 
@@ -165,29 +169,22 @@ impl Sentinel {
         });
     }
 
-    fn emit(ctx: SCtx<'_, '_>, level: Level, event: &'static str, detail: String) {
-        ctx.emit(Source::Sentinel, level, event.into(), detail);
+    fn emit(ctx: SCtx<'_, '_, '_>, level: Level, event: &'static str, detail: String) {
+        ctx.event(level, event, detail);
     }
 
-    /// Publishes the events emitted since `mark` to the clients subscribed
-    /// to their channels (each event on the channel named after it, as
-    /// sentinelEvent() does; verbose-level events are only logged).
-    fn publish_events(&self, ctx: SCtx<'_, '_>, mark: usize) {
+    /// Publishes the events this pass emitted to the clients subscribed to
+    /// their channels (each event on the channel named after it, as
+    /// sentinelEvent() does).
+    fn publish_events(&self, ctx: SCtx<'_, '_, '_>) {
+        let events = std::mem::take(&mut ctx.events);
         let Some(p) = &self.proc else { return };
-        if p.subscribers.is_empty() {
-            return;
-        }
-        let events: Vec<(String, String)> = ctx
-            .events_since(mark)
-            .filter(|e| e.source == Source::Sentinel && e.level != Level::Verbose)
-            .map(|e| (e.event.to_string(), e.detail.clone()))
-            .collect();
         for (event, detail) in events {
             for (conn, _) in p.subscribers.iter().filter(|(_, ch)| *ch == event) {
                 ctx.send(
                     *conn,
                     Msg::Message {
-                        channel: event.as_str().into(),
+                        channel: event.into(),
                         payload: detail.clone(),
                     },
                 );
@@ -210,7 +207,7 @@ impl Sentinel {
         }
     }
 
-    fn schedule_tick(ctx: SCtx<'_, '_>) {
+    fn schedule_tick(ctx: SCtx<'_, '_, '_>) {
         // sentinelTimer(): server.hz = 10 + rand() % 10 desynchronises Sentinels.
         let hz: u64 = 10 + ctx.rng().random_range(0..10u64);
         ctx.set_timer(1_000_000 / hz / 1000 * 1000, T_TICK);
@@ -222,6 +219,7 @@ impl Node for Sentinel {
     type Admin = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let ctx = &mut Pass::new(ctx);
         let now = ctx.mstime();
         let saved = self.saved.clone();
         let myid: CompactString = match &saved {
@@ -286,9 +284,9 @@ impl Node for Sentinel {
         if token != T_TICK || self.proc.is_none() {
             return;
         }
-        let mark = ctx.trace_mark();
+        let ctx = &mut Pass::new(ctx);
         self.timer(ctx);
-        self.publish_events(ctx, mark);
+        self.publish_events(ctx);
         Self::schedule_tick(ctx);
     }
 
@@ -299,13 +297,13 @@ impl Node for Sentinel {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
-        let mark = ctx.trace_mark();
+        let ctx = &mut Pass::new(ctx);
         self.message(ctx, conn, msg);
-        self.publish_events(ctx, mark);
+        self.publish_events(ctx);
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        self.link_closed(ctx, conn);
+        self.link_closed(&mut Pass::new(ctx), conn);
     }
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
@@ -321,7 +319,7 @@ impl Node for Sentinel {
 
 impl Sentinel {
     /// A message on one of our connections.
-    fn message(&mut self, ctx: SCtx<'_, '_>, conn: ConnId, msg: Msg) {
+    fn message(&mut self, ctx: SCtx<'_, '_, '_>, conn: ConnId, msg: Msg) {
         let Some(p) = self.proc.as_ref() else { return };
         match (p.conns.get(&conn).copied(), msg) {
             (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
@@ -356,13 +354,7 @@ impl Sentinel {
     pub fn info(&self) -> Option<String> {
         let p = self.proc.as_ref()?;
         let m = &p.master;
-        let status = if m.o_down {
-            "odown"
-        } else if m.inst.s_down {
-            "sdown"
-        } else {
-            "ok"
-        };
+        let status = m.status();
         Some(format!(
             "# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:{}\r\n\
              sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n\
@@ -396,7 +388,7 @@ fn instance_mut(m: &mut Master, node: NodeId) -> Option<&mut Instance> {
 
 impl Sentinel {
     /// sentinelTimer()
-    fn timer(&mut self, ctx: SCtx<'_, '_>) {
+    fn timer(&mut self, ctx: SCtx<'_, '_, '_>) {
         self.check_tilt(ctx);
         let master = self.proc.as_ref().expect("running").master.inst.node;
         self.handle_instance(ctx, master);
@@ -421,7 +413,7 @@ impl Sentinel {
 
     /// sentinelCheckTiltCondition(): a timer gap below zero or above 2 s
     /// means the clock or the process is unreliable.
-    fn check_tilt(&mut self, ctx: SCtx<'_, '_>) {
+    fn check_tilt(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let delta = now as i64 - p.previous_time as i64;
@@ -434,7 +426,7 @@ impl Sentinel {
     }
 
     /// sentinelHandleRedisInstance()
-    fn handle_instance(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+    fn handle_instance(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
         self.reconnect_instance(ctx, node);
         self.send_periodic_commands(ctx, node);
         let now = ctx.mstime();
@@ -460,11 +452,11 @@ impl Sentinel {
 
     /// sentinelReconnectInstance(): at most once per ping period, open the
     /// command link (and the pub/sub link for masters and replicas).
-    fn reconnect_instance(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+    fn reconnect_instance(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let auth = self.conf.auth_pass.clone();
         let p = self.proc.as_mut().expect("running");
-        let down_after = p.master.down_after;
+        let ping_period = p.master.ping_period();
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
         };
@@ -473,7 +465,6 @@ impl Sentinel {
         }
         // auth-pass goes to masters and replicas, not to other Sentinels.
         let auth = auth.filter(|_| inst.kind != Kind::Sentinel);
-        let ping_period = down_after.min(period::PING);
         if now.saturating_sub(inst.link.last_reconn_time) < ping_period {
             return;
         }
@@ -513,7 +504,7 @@ impl Sentinel {
     }
 
     /// A link connection failed or dropped (instanceLinkCloseConnection()).
-    fn link_closed(&mut self, _ctx: SCtx<'_, '_>, conn: ConnId) {
+    fn link_closed(&mut self, _ctx: SCtx<'_, '_, '_>, conn: ConnId) {
         let Some(p) = self.proc.as_mut() else { return };
         p.subscribers.retain(|(c, _)| *c != conn);
         let Some(owner) = p.conns.swap_remove(&conn) else {
@@ -535,7 +526,7 @@ impl Sentinel {
         }
     }
 
-    fn close_link(&mut self, ctx: SCtx<'_, '_>, node: NodeId, cc: bool) {
+    fn close_link(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, cc: bool) {
         let p = self.proc.as_mut().expect("running");
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
@@ -548,11 +539,11 @@ impl Sentinel {
     }
 
     /// sentinelSendPeriodicCommands(): INFO, PING and hello, each when due.
-    fn send_periodic_commands(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+    fn send_periodic_commands(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let master_odown_or_failover = p.master.o_down || p.master.in_failover();
-        let down_after = p.master.down_after;
+        let ping_period = p.master.ping_period();
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
         };
@@ -569,16 +560,13 @@ impl Sentinel {
         } else {
             period::INFO
         };
-        let ping_period = down_after.min(period::PING);
         if inst.kind != Kind::Sentinel
             && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period)
         {
             ctx.send(cc, Msg::Cmd(Cmd::Info));
             inst.link.pending.push_back(Pending::Info);
         }
-        if now.saturating_sub(inst.link.last_pong_time) > ping_period
-            && now.saturating_sub(inst.link.last_ping_time) > ping_period / 2
-        {
+        if inst.link.ping_due(now, ping_period) {
             send_ping(ctx, inst, cc, now);
         }
         if now.saturating_sub(inst.last_pub_time) > period::PUBLISH {
@@ -588,7 +576,7 @@ impl Sentinel {
 
     /// sentinelSendHello(): our address, id and epoch, and the master's
     /// current address and config epoch, published on the hello channel.
-    fn send_hello(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+    fn send_hello(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let me = ctx.id();
         let (my_host, my_port) = (self.dir.hosts[me as usize].clone(), self.conf.port);
@@ -627,7 +615,7 @@ impl Sentinel {
     }
 
     /// A reply on one of our command links.
-    fn reply(&mut self, ctx: SCtx<'_, '_>, node: NodeId, reply: Reply) {
+    fn reply(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, reply: Reply) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let Some(inst) = instance_mut(&mut p.master, node) else {
@@ -661,7 +649,7 @@ impl Sentinel {
     }
 
     /// sentinelRefreshInstanceInfo(): what INFO says about an instance.
-    fn refresh_instance_info(&mut self, ctx: SCtx<'_, '_>, node: NodeId, info: &str) {
+    fn refresh_instance_info(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, info: &str) {
         let now = ctx.mstime();
         let dir = self.dir.clone();
         let p = self.proc.as_mut().expect("running");
@@ -800,7 +788,7 @@ impl Sentinel {
     /// The acting half of INFO processing for a replica: promotion seen,
     /// rogue masters converted, misconfigured replicas fixed, reconfiguration
     /// progress.
-    fn replica_reported(&mut self, ctx: SCtx<'_, '_>, node: NodeId, role: Option<Kind>) {
+    fn replica_reported(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, role: Option<Kind>) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let looks_sane = master_looks_sane(&p.master, now);
@@ -877,7 +865,7 @@ impl Sentinel {
     /// sentinelSendSlaveOf(): the reconfiguration transaction.
     fn send_slaveof(
         &mut self,
-        ctx: SCtx<'_, '_>,
+        ctx: SCtx<'_, '_, '_>,
         node: NodeId,
         master: Option<(CompactString, u16)>,
     ) -> bool {
@@ -894,20 +882,16 @@ impl Sentinel {
     }
 
     /// sentinelCheckSubjectivelyDown()
-    fn check_subjectively_down(&mut self, ctx: SCtx<'_, '_>, node: NodeId) {
+    fn check_subjectively_down(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let down_after = p.master.down_after;
         let is_master = p.master.inst.node == node;
         let inst = instance_mut(&mut p.master, node).expect("known");
         let link = &inst.link;
-        let elapsed = if link.act_ping_time != 0 {
-            now.saturating_sub(link.act_ping_time)
-        } else if link.disconnected {
-            now.saturating_sub(link.last_avail_time)
-        } else {
-            0
-        };
+        let elapsed = link
+            .unreachable_since()
+            .map_or(0, |since| now.saturating_sub(since));
         // Links that look stuck are reconnected.
         let close_cc = link.cc.is_some()
             && now.saturating_sub(link.cc_conn_time) > period::MIN_LINK_RECONNECT
@@ -941,7 +925,7 @@ impl Sentinel {
 
     /// sentinelCheckObjectivelyDown(): SDOWN here and enough Sentinels that
     /// said so recently.
-    fn check_objectively_down(&mut self, ctx: SCtx<'_, '_>) {
+    fn check_objectively_down(&mut self, ctx: SCtx<'_, '_, '_>) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let m = &mut p.master;
@@ -964,7 +948,7 @@ impl Sentinel {
     }
 
     /// Answers a command from a client or another Sentinel.
-    fn command(&mut self, ctx: SCtx<'_, '_>, conn: ConnId, cmd: Cmd) -> Reply {
+    fn command(&mut self, ctx: SCtx<'_, '_, '_>, conn: ConnId, cmd: Cmd) -> Reply {
         match cmd {
             Cmd::Ping => Reply::Pong,
             Cmd::Subscribe(channel) => {
@@ -1006,7 +990,7 @@ impl Sentinel {
     }
 
     /// sentinelProcessHelloMessage()
-    fn process_hello(&mut self, ctx: SCtx<'_, '_>, payload: &str) {
+    fn process_hello(&mut self, ctx: SCtx<'_, '_, '_>, payload: &str) {
         let t: Vec<&str> = payload.split(',').collect();
         if t.len() != 8 {
             return;
@@ -1098,7 +1082,7 @@ impl Sentinel {
 
     /// sentinelResetMasterAndChangeAddress(): the master is now `new`; the
     /// other replicas and the old master become its replicas.
-    fn reset_master_and_change_address(&mut self, ctx: SCtx<'_, '_>, new: NodeId) {
+    fn reset_master_and_change_address(&mut self, ctx: SCtx<'_, '_, '_>, new: NodeId) {
         let now = ctx.mstime();
         let p = self.proc.as_mut().expect("running");
         let old_master = p.master.inst.node;
@@ -1159,7 +1143,7 @@ fn master_looks_sane(m: &Master, now: u64) -> bool {
 }
 
 /// sentinelSendPing()
-fn send_ping(ctx: SCtx<'_, '_>, inst: &mut Instance, cc: ConnId, now: u64) {
+fn send_ping(ctx: SCtx<'_, '_, '_>, inst: &mut Instance, cc: ConnId, now: u64) {
     ctx.send(cc, Msg::Cmd(Cmd::Ping));
     inst.link.pending.push_back(Pending::Ping);
     inst.link.last_ping_time = now;

@@ -263,19 +263,6 @@ impl<M: WireSize> Ctx<'_, M> {
         self.k.close_end(conn, self.node);
     }
 
-    /// How many trace events exist so far (a mark for [`Self::events_since`]).
-    pub fn trace_mark(&self) -> usize {
-        self.k.trace.events.len()
-    }
-
-    /// This node's trace events since a mark: what it just emitted.
-    pub fn events_since(&self, mark: usize) -> impl Iterator<Item = &Event> {
-        let node = self.node;
-        self.k.trace.events[mark..]
-            .iter()
-            .filter(move |e| e.node == node)
-    }
-
     pub fn log(&mut self, level: Level, event: &'static str, detail: String) {
         self.emit(Source::Log, level, Cow::Borrowed(event), detail);
     }
