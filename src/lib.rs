@@ -9,6 +9,7 @@ pub mod check;
 pub mod client;
 pub mod conform;
 pub mod dashboard;
+pub mod exit;
 pub mod explain;
 pub mod fuzz;
 pub mod golden;

@@ -8,6 +8,7 @@ use crate::check::timeline;
 use crate::client::{OpKind, Outcome};
 use crate::sim::time::Secs;
 use crate::trace;
+use crate::trace::names;
 use crate::world::{RunOutcome, World};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,8 +110,10 @@ fn role_history(world: &World) -> Vec<char> {
         .map(|e| {
             let node = e.node as usize;
             match e.event.as_ref() {
-                "MASTER MODE enabled" => current[node] = 'M',
-                "REPLICAOF enabled" | "Connecting to MASTER" => current[node] = 'S',
+                names::redis::MASTER_MODE => current[node] = 'M',
+                names::redis::REPLICAOF_ENABLED | names::redis::CONNECTING_TO_MASTER => {
+                    current[node] = 'S'
+                }
                 _ => {}
             }
             current[node]

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::check::RunView;
 use crate::sim::time::Secs;
+use crate::trace::names;
 
 /// One broken invariant or property.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,7 +64,7 @@ impl Monitor {
         for e in &events[self.seen..] {
             if matches!(
                 e.event.as_ref(),
-                "Server initialized" | "Full resync from master"
+                names::redis::SERVER_INITIALIZED | names::redis::FULL_RESYNC
             ) {
                 *self.resets.entry(e.node as usize).or_default() += 1;
             }

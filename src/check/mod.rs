@@ -15,6 +15,7 @@ pub use view::RunView;
 use std::fmt;
 
 use crate::sim::time::{Micros, Secs};
+use crate::trace::names;
 
 /// A comparison such as `> 0`, `>= 1`, `= 0`, `<= 10` or a bare number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,8 +90,8 @@ impl ResyncKind {
     /// The replica's log line that marks this kind of resync.
     pub fn replica_event(self) -> &'static str {
         match self {
-            ResyncKind::Partial => "Successful partial resynchronization with master.",
-            ResyncKind::Full => "Full resync from master",
+            ResyncKind::Partial => names::redis::PARTIAL_RESYNC_DONE,
+            ResyncKind::Full => names::redis::FULL_RESYNC,
         }
     }
 }

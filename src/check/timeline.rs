@@ -4,6 +4,7 @@
 
 use crate::sim::time::Micros;
 use crate::trace::Event;
+use crate::trace::names;
 
 use super::lost::LostWrite;
 
@@ -46,13 +47,13 @@ pub fn failover_times(events: &[Event]) -> FailoverTimes {
     };
     FailoverTimes {
         fault,
-        odown: after("+odown"),
-        elected: after("+elected-leader"),
-        switch_master: after("+switch-master"),
-        pfail: after("*** NODE possibly failing"),
-        fail: after("Marking node as failing (quorum reached)"),
-        election: after("Starting a failover election for epoch"),
-        election_won: after("Failover election won: I'm the new master."),
+        odown: after(names::sentinel::ODOWN),
+        elected: after(names::sentinel::ELECTED_LEADER),
+        switch_master: after(names::sentinel::SWITCH_MASTER),
+        pfail: after(names::redis::POSSIBLY_FAILING),
+        fail: after(names::redis::MARKED_FAILING),
+        election: after(names::redis::ELECTION_STARTED),
+        election_won: after(names::redis::ELECTION_WON),
     }
 }
 
@@ -67,17 +68,17 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
     let died = later
         .clone()
         .find(|e| matches!(e.event.as_ref(), "kill" | "crash"));
-    let resynced = later.find(|e| e.event == "Full resync from master");
+    let resynced = later.find(|e| e.event == names::redis::FULL_RESYNC);
     let restarted = died.and_then(|d| {
         events
             .iter()
-            .find(|e| e.t >= d.t && e.node == node && e.event == "Server initialized")
+            .find(|e| e.t >= d.t && e.node == node && e.event == names::redis::SERVER_INITIALIZED)
     });
     let at = |e: &Event| crate::sim::time::Secs(e.t);
     if replica_at(events, node, l.acked_at)
         && let Some(r) = events
             .iter()
-            .find(|e| e.t >= l.acked_at && e.node == node && e.event == "Full resync from master")
+            .find(|e| e.t >= l.acked_at && e.node == node && e.event == names::redis::FULL_RESYNC)
     {
         // A writable replica (replica-read-only no) applies a write locally
         // and never propagates it (replicationFeedSlaves() returns at once
@@ -125,8 +126,8 @@ fn replica_at(events: &[Event], node: u32, t: Micros) -> bool {
         .take_while(|e| e.t <= t)
         .filter(|e| e.node == node)
         .filter_map(|e| match e.event.as_ref() {
-            "Connecting to MASTER" => Some(true),
-            "Server initialized" | "Setting secondary replication ID" => Some(false),
+            names::redis::CONNECTING_TO_MASTER => Some(true),
+            names::redis::SERVER_INITIALIZED | names::redis::SECONDARY_REPLID => Some(false),
             _ => None,
         })
         .last()
@@ -155,7 +156,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     );
     // The promotion: "Setting secondary replication ID to <id>, valid up to offset: <n>".
     let promotion =
-        before(resync.t).rfind(|e| e.node != node && e.event == "Setting secondary replication ID");
+        before(resync.t).rfind(|e| e.node != node && e.event == names::redis::SECONDARY_REPLID);
     let promoted_at = promotion.and_then(|p| {
         let n: u64 = p
             .detail
@@ -169,7 +170,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     });
     if let (Some(p), Some(offset)) = (promotion, promoted_at) {
         let epoch = before(p.t)
-            .rfind(|e| e.event == "+new-epoch")
+            .rfind(|e| e.event == names::sentinel::NEW_EPOCH)
             .map(|e| format!(", epoch {}", e.detail))
             .unwrap_or_default();
         chain.push_str(&format!(
@@ -180,7 +181,7 @@ fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[Stri
     }
     // The demoted node's own offset: "Trying a partial resynchronization (request <id>:<off>)".
     let own = before(resync.t)
-        .rfind(|e| e.node == node && e.event == "Trying a partial resynchronization")
+        .rfind(|e| e.node == node && e.event == names::redis::TRYING_PARTIAL_RESYNC)
         .and_then(|e| {
             let off: u64 = e
                 .detail

@@ -18,6 +18,7 @@ use crate::sentinel::Sentinel;
 use crate::sim::net::NodeId;
 use crate::sim::time::{Micros, Secs};
 use crate::trace::Trace;
+use crate::trace::names;
 
 /// What a checker may read of a run, at the instant it is asked.
 pub trait RunView {
@@ -145,7 +146,7 @@ pub trait RunView {
             .filter(|e| {
                 matches!(
                     e.event.as_ref(),
-                    "restart" | "resume" | "debug-sleep-end" | "Setting secondary replication ID"
+                    "restart" | "resume" | "debug-sleep-end" | names::redis::SECONDARY_REPLID
                 )
             })
             .map(|e| TenureStart {
@@ -205,7 +206,10 @@ pub trait RunView {
             .iter()
             .filter(|e| {
                 e.node as usize == op
-                    && matches!(e.event.as_ref(), "Resharding done" | "Resharding aborted")
+                    && matches!(
+                        e.event.as_ref(),
+                        names::redis::RESHARDING_DONE | names::redis::RESHARDING_ABORTED
+                    )
             })
             .map(|e| e.t)
             .collect();

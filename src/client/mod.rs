@@ -16,6 +16,7 @@ use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
+use crate::trace::names;
 
 /// How a client finds the node to talk to.
 #[derive(Clone, Debug, PartialEq)]
@@ -477,7 +478,10 @@ impl Node for WorkloadClient {
 
     fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
         if self.sub_conn == Some(conn) {
-            ctx.send(conn, Msg::Cmd(Cmd::Subscribe("+switch-master".into())));
+            ctx.send(
+                conn,
+                Msg::Cmd(Cmd::Subscribe(names::sentinel::SWITCH_MASTER.into())),
+            );
             return;
         }
         if self.conn != Some(conn) {
@@ -520,7 +524,7 @@ impl Node for WorkloadClient {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
         if self.sub_conn == Some(conn) {
             if let Msg::Message { channel, payload } = msg
-                && channel == "+switch-master"
+                && channel == names::sentinel::SWITCH_MASTER
             {
                 self.switch_master(&payload);
             }

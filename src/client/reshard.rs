@@ -11,6 +11,7 @@ use crate::proto::{Cmd, Msg, Reply, SetSlot};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
+use crate::trace::names;
 
 /// One `reshard` request from the scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +87,7 @@ impl Resharder {
             let (from, to) = (job.from, job.to);
             ctx.log(
                 Level::Notice,
-                "Resharding done",
+                names::redis::RESHARDING_DONE,
                 format!(
                     "Resharding done: {} slots moved from {} to {}",
                     job.slots.len(),
@@ -145,7 +146,7 @@ impl Resharder {
     fn abort(&mut self, ctx: &mut Ctx<'_, Msg>, why: String) {
         ctx.log(
             Level::Warning,
-            "Resharding aborted",
+            names::redis::RESHARDING_ABORTED,
             format!("Resharding aborted: {why}"),
         );
         self.waiting_on = None;

@@ -7,6 +7,7 @@
 //! namespaces it creates; each is released by its guard however the run
 //! ends.
 
+pub mod cli;
 pub mod clock;
 pub mod compare;
 pub mod endpoint;

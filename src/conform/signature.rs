@@ -6,6 +6,7 @@
 use crate::check::timeline::failover_times;
 use crate::client::Outcome;
 use crate::sim::time::Micros;
+use crate::trace::names;
 use crate::trace::{Event, Source};
 
 use super::observe::Observed;
@@ -123,7 +124,7 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
         });
         let convert = obs.events[from..]
             .iter()
-            .find(|e| e.event == "+convert-to-slave")
+            .find(|e| e.event == names::sentinel::CONVERT_TO_SLAVE)
             .map(|e| e.t);
         // Only where a conversion happened: the field is then compared by
         // name, and a run without one shows it as absent.
@@ -202,10 +203,12 @@ fn tilt(obs: &Observed, fault: Micros, sig: &mut Signature) {
         .filter(|e| e.source == Source::Sentinel && e.t >= fault)
         .collect();
     let mut per_sentinel: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
-    for e in after
-        .iter()
-        .filter(|e| matches!(e.event.as_ref(), "+tilt" | "-tilt"))
-    {
+    for e in after.iter().filter(|e| {
+        matches!(
+            e.event.as_ref(),
+            names::sentinel::TILT | names::sentinel::TILT_OFF
+        )
+    }) {
         per_sentinel
             .entry(e.node)
             .or_default()
@@ -218,7 +221,12 @@ fn tilt(obs: &Observed, fault: Micros, sig: &mut Signature) {
     sig.push(exact("tilt", "±tilt per Sentinel", text.join(", ")));
     let mut downs: Vec<String> = after
         .iter()
-        .filter(|e| matches!(e.event.as_ref(), "+sdown" | "+odown"))
+        .filter(|e| {
+            matches!(
+                e.event.as_ref(),
+                names::sentinel::SDOWN | names::sentinel::ODOWN
+            )
+        })
         .map(|e| format!("{} {} {}", obs.names[e.node as usize], e.event, e.detail))
         .collect();
     downs.sort();
@@ -228,7 +236,7 @@ fn tilt(obs: &Observed, fault: Micros, sig: &mut Signature) {
         "+sdown/+odown after the fault",
         downs.join(" | "),
     ));
-    for ev in ["+tilt", "-tilt"] {
+    for ev in [names::sentinel::TILT, names::sentinel::TILT_OFF] {
         let t = after.iter().find(|e| e.event == ev).map(|e| e.t - fault);
         sig.push(Field {
             group: "tilt",
@@ -244,7 +252,7 @@ fn leader(events: &[Event]) -> Option<u32> {
     events
         .iter()
         .rev()
-        .find(|e| e.event == "+elected-leader")
+        .find(|e| e.event == names::sentinel::ELECTED_LEADER)
         .map(|e| e.node)
 }
 
@@ -254,30 +262,30 @@ fn leader(events: &[Event]) -> Option<u32> {
 /// `-odown`, which comes only if one of its once-a-second
 /// is-master-down-by-addr rounds reaches the others after they switched.
 const STORY: &[&str] = &[
-    "+sdown",
-    "+odown",
-    "+new-epoch",
-    "+try-failover",
-    "+vote-for-leader",
-    "+elected-leader",
-    "+failover-state-select-slave",
-    "+selected-slave",
-    "+failover-state-send-slaveof-noone",
-    "+failover-state-wait-promotion",
-    "+promoted-slave",
-    "+failover-state-reconf-slaves",
-    "+slave-reconf-sent",
-    "+slave-reconf-inprog",
-    "+slave-reconf-done",
-    "+failover-end",
-    "+failover-end-for-timeout",
-    "+switch-master",
-    "+convert-to-slave",
-    "-failover-abort-not-elected",
-    "-failover-abort-no-good-slave",
-    "-failover-abort-slave-timeout",
-    "+tilt",
-    "-tilt",
+    names::sentinel::SDOWN,
+    names::sentinel::ODOWN,
+    names::sentinel::NEW_EPOCH,
+    names::sentinel::TRY_FAILOVER,
+    names::sentinel::VOTE_FOR_LEADER,
+    names::sentinel::ELECTED_LEADER,
+    names::sentinel::FAILOVER_STATE_SELECT_SLAVE,
+    names::sentinel::SELECTED_SLAVE,
+    names::sentinel::FAILOVER_STATE_SEND_SLAVEOF_NOONE,
+    names::sentinel::FAILOVER_STATE_WAIT_PROMOTION,
+    names::sentinel::PROMOTED_SLAVE,
+    names::sentinel::FAILOVER_STATE_RECONF_SLAVES,
+    names::sentinel::SLAVE_RECONF_SENT,
+    names::sentinel::SLAVE_RECONF_INPROG,
+    names::sentinel::SLAVE_RECONF_DONE,
+    names::sentinel::FAILOVER_END,
+    names::sentinel::FAILOVER_END_FOR_TIMEOUT,
+    names::sentinel::SWITCH_MASTER,
+    names::sentinel::CONVERT_TO_SLAVE,
+    names::sentinel::FAILOVER_ABORT_NOT_ELECTED,
+    names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE,
+    names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
+    names::sentinel::TILT,
+    names::sentinel::TILT_OFF,
 ];
 
 /// The leader's failover events from the fault on (master SDOWN/ODOWN and
@@ -293,7 +301,7 @@ fn leader_events(obs: &Observed, fault: Micros) -> Vec<String> {
             && e.node == l
             && e.t >= fault
             && STORY.contains(&e.event.as_ref())
-            && (e.event != "+sdown" || e.detail.starts_with("master "))
+            && (e.event != names::sentinel::SDOWN || e.detail.starts_with("master "))
     }) {
         let detail = match e.detail.split_once(" #quorum") {
             Some((d, _)) => d,
@@ -310,7 +318,11 @@ fn leader_events(obs: &Observed, fault: Micros) -> Vec<String> {
 /// Per Sentinel (in node order): the node its last `+switch-master` named.
 fn switch_per_sentinel(obs: &Observed) -> Vec<String> {
     let mut per: std::collections::BTreeMap<u32, String> = Default::default();
-    for e in obs.events.iter().filter(|e| e.event == "+switch-master") {
+    for e in obs
+        .events
+        .iter()
+        .filter(|e| e.event == names::sentinel::SWITCH_MASTER)
+    {
         let to = e.detail.split(' ').next_back().unwrap_or("").to_string();
         per.insert(e.node, to);
     }
@@ -323,7 +335,7 @@ fn switch_per_sentinel(obs: &Observed) -> Vec<String> {
 fn promoted(events: &[Event]) -> String {
     events
         .iter()
-        .find(|e| e.event == "+switch-master")
+        .find(|e| e.event == names::sentinel::SWITCH_MASTER)
         .and_then(|e| e.detail.split(' ').next_back())
         .unwrap_or("none")
         .to_string()
@@ -374,7 +386,7 @@ fn cluster_elections(obs: &Observed) -> Vec<String> {
             .and_then(|r| r.strip_suffix('.'))
         {
             asked[node] = Some(epoch.to_string());
-        } else if d == "Failover election won: I'm the new master." {
+        } else if d == names::redis::ELECTION_WON {
             let epoch = asked[node].take().unwrap_or_else(|| "?".into());
             out.push(format!("{} won epoch {epoch}", obs.names[node]));
         }

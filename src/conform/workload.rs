@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadSpec};
 use crate::proto::WriteTag;
 use crate::sim::time::Micros;
+use crate::trace::names;
 
 use super::endpoint::Endpoint;
 use super::resp::{Conn, Reply};
@@ -310,7 +311,9 @@ fn subscribe_switches(
             std::thread::sleep(Duration::from_millis(100));
             continue;
         };
-        if c.call(&["SUBSCRIBE", "+switch-master"]).is_err() {
+        if c.call(&["SUBSCRIBE", names::sentinel::SWITCH_MASTER])
+            .is_err()
+        {
             continue;
         }
         loop {

@@ -14,6 +14,7 @@ use crate::check::timeline;
 use crate::client::{OpKind, Outcome};
 use crate::scenario::{Action, NodeKind};
 use crate::sim::time::Micros;
+use crate::trace::names;
 use crate::trace::{Level, Source};
 use crate::world::{RunOutcome, World};
 
@@ -216,11 +217,11 @@ pub fn promoted(w: &World) -> Option<String> {
             .sim
             .kernel
             .trace
-            .named("Failover election won: I'm the new master.")
+            .named(names::redis::ELECTION_WON)
             .last()?;
         return Some(w.names[e.node as usize].clone());
     }
-    let e = w.trace().named("+switch-master").last()?;
+    let e = w.trace().named(names::sentinel::SWITCH_MASTER).last()?;
     let f: Vec<&str> = e.detail.split_whitespace().collect();
     let (host, port) = (f.get(3)?, f.get(4)?.parse::<u16>().ok()?);
     let n = w.dir.lookup(host, port)?;

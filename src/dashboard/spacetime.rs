@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::data::Recording;
 use crate::sim::time::{Micros, Secs};
+use crate::trace::names;
 
 /// Most messages drawn; a busier window is cut short at the last one.
 pub const MAX_MESSAGES: usize = 400;
@@ -35,7 +36,7 @@ pub fn default_window(rec: &Recording) -> (Micros, Micros) {
     };
     match (s.fault, s.switch_master) {
         (Some(fault), Some(switch)) => {
-            let seen = first("+sdown", fault, "master").unwrap_or(fault);
+            let seen = first(names::sentinel::SDOWN, fault, "master").unwrap_or(fault);
             let from = if seen.saturating_sub(fault) <= 1_500_000 {
                 fault.saturating_sub(100_000)
             } else {

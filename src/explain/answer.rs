@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use crate::check::RunView as _;
 use crate::check::{Verdict, timeline};
 use crate::client::{OpKind, Outcome};
+use crate::trace::names;
 
 use super::context::{Context, thousands};
 
@@ -214,8 +215,8 @@ fn resyncs(cx: &Context) -> Vec<String> {
                 .filter(|e| e.node as usize == n)
                 .count()
         };
-        let full = count("Full resync from master");
-        let partial = count("Successful partial resynchronization with master.");
+        let full = count(names::redis::FULL_RESYNC);
+        let partial = count(names::redis::PARTIAL_RESYNC_DONE);
         if full + partial > 0 {
             out.push(format!(
                 "{}: {full} full resync{} (counting the initial sync), {partial} partial",
@@ -231,19 +232,19 @@ fn resyncs(cx: &Context) -> Vec<String> {
 fn cluster_elections(cx: &Context) -> Vec<String> {
     let trace = &cx.world.trace();
     let mut out = Vec::new();
-    for won in trace.named("Failover election won: I'm the new master.") {
+    for won in trace.named(names::redis::ELECTION_WON) {
         let me = cx.name(won.node).to_string();
         let epoch = trace
             .events
             .iter()
             .take_while(|x| x.t <= won.t)
-            .filter(|x| x.node == won.node && x.event == "Starting a failover election for epoch")
+            .filter(|x| x.node == won.node && x.event == names::redis::ELECTION_STARTED)
             .filter_map(|x| x.detail.split_whitespace().last())
             .map(|w| w.trim_end_matches('.').to_string())
             .last()
             .unwrap_or_default();
         let voters: Vec<String> = trace
-            .named("Failover auth granted to")
+            .named(names::redis::AUTH_GRANTED)
             .take_while(|x| x.t <= won.t)
             .filter(|x| {
                 cx.node_ids_in(&x.detail).first() == Some(&me)

@@ -6,6 +6,7 @@
 
 use crate::check::RunView as _;
 use crate::trace::Event;
+use crate::trace::names;
 
 use super::context::{Context, thousands};
 use super::line::Line;
@@ -27,27 +28,25 @@ fn family(event: &str) -> Option<Family> {
     use Family::*;
     Some(match event {
         "cluster-failover" | "reshard" | "CLUSTER FAILOVER refused" => Operator,
-        "*** NODE possibly failing"
+        names::redis::POSSIBLY_FAILING
         | "reported node as not reachable"
-        | "Marking node as failing (quorum reached)"
+        | names::redis::MARKED_FAILING
         | "FAIL message received from"
         | "Clear FAIL state for node: is reachable again."
-        | "Clear FAIL state for node: is reachable again and nobody is serving its slots after some time." => {
-            Detection
-        }
+        | names::redis::FAIL_CLEARED_NO_SERVER => Detection,
         "Cluster state changed" => State,
         "Start of election delayed for"
-        | "Replica rank updated"
-        | "Starting a failover election for epoch"
-        | "Failover auth granted to"
-        | "Failover auth denied to"
-        | "Failover election won: I'm the new master."
+        | names::redis::REPLICA_RANK_UPDATED
+        | names::redis::ELECTION_STARTED
+        | names::redis::AUTH_GRANTED
+        | names::redis::AUTH_DENIED
+        | names::redis::ELECTION_WON
         | "configEpoch set to after successful failover"
-        | "Currently unable to failover" => Election,
+        | names::redis::UNABLE_TO_FAILOVER => Election,
         "has old slots configuration, sending an UPDATE message"
-        | "Configuration change detected. Reconfiguring myself as a replica of"
+        | names::redis::RECONFIGURED_AS_REPLICA
         | "I'm a sub-replica! Reconfiguring myself as a replica of grandmaster"
-        | "WARNING: configEpoch collision with node"
+        | names::redis::CONFIG_EPOCH_COLLISION
         | "New configEpoch set to"
         | "configEpoch updated after importing slot"
         | "Migrating to orphaned master" => Config,
@@ -58,7 +57,7 @@ fn family(event: &str) -> Option<Family> {
         | "Received replication offset for paused master manual failover"
         | "All master replication stream processed, manual failover can start."
         | "Manual failover timed out." => Manual,
-        "Moving slot" | "Resharding done" => Reshard,
+        "Moving slot" | names::redis::RESHARDING_DONE => Reshard,
         "MOVED redirect" | "ASK redirect" => Redirect,
         _ => return None,
     })
@@ -93,7 +92,7 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
     };
     l.what = what;
     l.merge = merge;
-    if e.event == "Currently unable to failover" {
+    if e.event == names::redis::UNABLE_TO_FAILOVER {
         l.repeat = true;
     }
     Some(l)
@@ -137,8 +136,8 @@ impl<'a> View<'a> {
                 continue;
             }
             match e.event.as_ref() {
-                "Failover election won: I'm the new master." => master = None,
-                "Configuration change detected. Reconfiguring myself as a replica of"
+                names::redis::ELECTION_WON => master = None,
+                names::redis::RECONFIGURED_AS_REPLICA
                 | "I'm a sub-replica! Reconfiguring myself as a replica of grandmaster"
                 | "Migrating to orphaned master" => {
                     master = self.cx.node_ids_in(&e.detail).pop();
@@ -154,9 +153,7 @@ impl<'a> View<'a> {
         self.events()
             .iter()
             .take_while(|e| e.t < t)
-            .filter(|e| {
-                e.node as usize == n && e.event == "Failover election won: I'm the new master."
-            })
+            .filter(|e| e.node as usize == n && e.event == names::redis::ELECTION_WON)
             .map(|e| e.t)
             .last()
     }
@@ -218,9 +215,7 @@ impl<'a> View<'a> {
             .events()
             .iter()
             .take_while(|e| e.t < t)
-            .filter(|e| {
-                e.t > since.unwrap_or(0) && e.event == "Failover election won: I'm the new master."
-            })
+            .filter(|e| e.t > since.unwrap_or(0) && e.event == names::redis::ELECTION_WON)
             .any(|e| self.master_of(e.node as usize, e.t).as_deref() == Some(name))
     }
 
@@ -277,8 +272,8 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
     // PFAIL of a replica changes neither the cluster state nor a failover.
     let serving = |name: &str| v.index(name).is_some_and(|i| v.serves(i, e.t));
     Some(match e.event.as_ref() {
-        "*** NODE possibly failing" if !serving(&first) => return None,
-        "*** NODE possibly failing" => (
+        names::redis::POSSIBLY_FAILING if !serving(&first) => return None,
+        names::redis::POSSIBLY_FAILING => (
             format!(
                 "has had no answer to its PING to {first} for more than cluster-node-timeout \
                  ({} ms): it flags {first} PFAIL (possibly failing), its own suspicion, which it \
@@ -297,7 +292,7 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
             let fail_follows = cx.world.trace().events.iter().any(|x| {
                 x.t >= e.t
                     && x.t <= e.t + 2 * nt * 1000
-                    && x.event == "Marking node as failing (quorum reached)"
+                    && x.event == names::redis::MARKED_FAILING
                     && cx.node_ids_in(&x.detail).first() == Some(about)
             });
             if !serving(about) || !fail_follows || failed_before(cx, about, e.t) {
@@ -313,7 +308,7 @@ fn detection(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 key,
             )
         }
-        "Marking node as failing (quorum reached)" => {
+        names::redis::MARKED_FAILING => {
             let reporters = reporters(cx, e, &first);
             let me_master = v.master_of(e.node as usize, e.t).is_none();
             let size = v.size();
@@ -377,7 +372,7 @@ fn failed_before(cx: &Context, about: &str, t: u64) -> bool {
         .take_while(|e| e.t < t)
     {
         let subject = match e.event.as_ref() {
-            "Marking node as failing (quorum reached)" => cx.node_ids_in(&e.detail).pop(),
+            names::redis::MARKED_FAILING => cx.node_ids_in(&e.detail).pop(),
             "FAIL message received from" => cx.node_ids_in(&e.detail).get(1).cloned(),
             ev if ev.starts_with("Clear FAIL state for node") => {
                 // Cleared on one node is not cleared everywhere, but the
@@ -454,8 +449,8 @@ fn state(cx: &Context, e: &Event) -> (String, Option<String>) {
                 flagged.clear();
                 failed.clear();
             }
-            "*** NODE possibly failing" => flagged.extend(ids.first().cloned()),
-            "Marking node as failing (quorum reached)" => failed.extend(ids.first().cloned()),
+            names::redis::POSSIBLY_FAILING => flagged.extend(ids.first().cloned()),
+            names::redis::MARKED_FAILING => failed.extend(ids.first().cloned()),
             "FAIL message received from" => failed.extend(ids.get(1).cloned()),
             ev if ev.starts_with("Clear FAIL state for node") => {
                 let id = ids.first().cloned().unwrap_or_default();
@@ -592,7 +587,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
             };
             (text, None)
         }
-        "Replica rank updated" => {
+        names::redis::REPLICA_RANK_UPDATED => {
             let (rank, added) = match nums.as_slice() {
                 [r, a, ..] => (*r, *a),
                 _ => return None,
@@ -606,7 +601,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 None,
             )
         }
-        "Starting a failover election for epoch" => {
+        names::redis::ELECTION_STARTED => {
             let epoch = nums.first().copied().unwrap_or(0);
             (
                 format!(
@@ -617,7 +612,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 None,
             )
         }
-        "Failover auth granted to" => {
+        names::redis::AUTH_GRANTED => {
             let to = ids.first().cloned().unwrap_or_else(|| "a replica".into());
             let epoch = nums.last().copied().unwrap_or(0);
             let why = if manual_before(cx, &to, e.t) {
@@ -642,7 +637,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 Some(format!("grant {to} {epoch}")),
             )
         }
-        "Failover auth denied to" => {
+        names::redis::AUTH_DENIED => {
             let to = ids.first().cloned().unwrap_or_else(|| "a replica".into());
             let reason = e.detail.split(": ").nth(1).unwrap_or("");
             (
@@ -650,7 +645,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 Some(format!("deny {to} {reason}")),
             )
         }
-        "Failover election won: I'm the new master." => {
+        names::redis::ELECTION_WON => {
             let epoch = cx
                 .world
                 .sim
@@ -659,7 +654,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 .events
                 .iter()
                 .take_while(|x| x.t <= e.t)
-                .filter(|x| x.node == e.node && x.event == "Starting a failover election for epoch")
+                .filter(|x| x.node == e.node && x.event == names::redis::ELECTION_STARTED)
                 .filter_map(|x| numbers(&x.detail).first().copied())
                 .last();
             let me = cx.name(e.node).to_string();
@@ -668,7 +663,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 .sim
                 .kernel
                 .trace
-                .named("Failover auth granted to")
+                .named(names::redis::AUTH_GRANTED)
                 .take_while(|x| x.t <= e.t)
                 .filter(|x| {
                     cx.node_ids_in(&x.detail).first() == Some(&me)
@@ -703,7 +698,7 @@ fn election(cx: &Context, e: &Event) -> Option<(String, Option<String>)> {
                 None,
             )
         }
-        "Currently unable to failover" => {
+        names::redis::UNABLE_TO_FAILOVER => {
             let why = e.detail.split(": ").nth(1).unwrap_or(&e.detail);
             (
                 format!(
@@ -879,7 +874,7 @@ fn config_change(cx: &Context, e: &Event) -> (String, Option<String>) {
                 key,
             )
         }
-        "Configuration change detected. Reconfiguring myself as a replica of" => {
+        names::redis::RECONFIGURED_AS_REPLICA => {
             let text = if v.master_of(e.node as usize, e.t).is_none() {
                 format!(
                     "learns that {first} now serves its slots with a newer configEpoch, so it \
@@ -901,7 +896,7 @@ fn config_change(cx: &Context, e: &Event) -> (String, Option<String>) {
             ),
             None,
         ),
-        "WARNING: configEpoch collision with node" => {
+        names::redis::CONFIG_EPOCH_COLLISION => {
             let epoch = nums.last().copied().unwrap_or(0);
             (
                 format!(

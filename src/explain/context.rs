@@ -10,6 +10,7 @@ use crate::redis::config::RedisConfig;
 use crate::scenario::NodeKind;
 use crate::sentinel::SentinelConf;
 use crate::sim::time::Micros;
+use crate::trace::names;
 use crate::world::World;
 
 /// Backlog state of a master sampled right after it refused a partial
@@ -58,7 +59,7 @@ impl<'a> Context<'a> {
         }
         // Sentinels that are down at the end are known from others' hellos:
         // "+sentinel sentinel <runid> <ip> <port> @ ...".
-        for e in world.trace().named("+sentinel") {
+        for e in world.trace().named(names::sentinel::SENTINEL) {
             let mut it = e.detail.split_whitespace().skip(1);
             if let (Some(id), Some(ip), Some(port)) = (it.next(), it.next(), it.next())
                 && let Some(name) = by_addr.get(&format!("{ip}:{port}"))

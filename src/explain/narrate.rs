@@ -3,6 +3,7 @@
 //! the event's detail. Events no family knows are left out (and counted).
 
 use crate::trace::Event;
+use crate::trace::names;
 
 use super::context::{Context, thousands};
 use super::line::Line;
@@ -28,34 +29,40 @@ fn family(event: &str) -> Option<Family> {
     Some(match event {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
         | "link" | "clock-jump" | "replicaof" | "burst" => Fault,
-        "+sdown" | "-sdown" | "+odown" | "-odown" | "+reboot" => Detection,
-        "+try-failover"
-        | "+vote-for-leader"
-        | "+elected-leader"
-        | "-failover-abort-not-elected" => Election,
-        "+selected-slave"
-        | "+failover-state-send-slaveof-noone"
-        | "+promoted-slave"
-        | "+slave-reconf-sent"
-        | "+failover-end"
-        | "+failover-end-for-timeout"
-        | "-failover-abort-no-good-slave"
-        | "-failover-abort-slave-timeout"
-        | "+switch-master" => Failover,
-        "+convert-to-slave" | "+config-update-from" | "+fix-slave-config" => SentinelConfig,
-        "+tilt" | "-tilt" => Tilt,
-        "Partial resynchronization not accepted: Replication ID mismatch"
+        names::sentinel::SDOWN
+        | names::sentinel::SDOWN_OFF
+        | names::sentinel::ODOWN
+        | names::sentinel::ODOWN_OFF
+        | names::sentinel::REBOOT => Detection,
+        names::sentinel::TRY_FAILOVER
+        | names::sentinel::VOTE_FOR_LEADER
+        | names::sentinel::ELECTED_LEADER
+        | names::sentinel::FAILOVER_ABORT_NOT_ELECTED => Election,
+        names::sentinel::SELECTED_SLAVE
+        | names::sentinel::FAILOVER_STATE_SEND_SLAVEOF_NOONE
+        | names::sentinel::PROMOTED_SLAVE
+        | names::sentinel::SLAVE_RECONF_SENT
+        | names::sentinel::FAILOVER_END
+        | names::sentinel::FAILOVER_END_FOR_TIMEOUT
+        | names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE
+        | names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT
+        | names::sentinel::SWITCH_MASTER => Failover,
+        names::sentinel::CONVERT_TO_SLAVE
+        | names::sentinel::CONFIG_UPDATE_FROM
+        | names::sentinel::FIX_SLAVE_CONFIG => SentinelConfig,
+        names::sentinel::TILT | names::sentinel::TILT_OFF => Tilt,
+        names::redis::REPLID_MISMATCH
         | "Partial resynchronization not accepted: Requested offset for second ID"
-        | "Unable to partial resync with replica for lack of backlog"
+        | names::redis::NO_BACKLOG_FOR_PSYNC
         | "Partial resynchronization request accepted"
         | "Starting BGSAVE for SYNC with target"
         | "Disconnecting timedout replica (streaming sync)"
-        | "scheduled to be closed ASAP for overcoming of output buffer limits." => MasterSync,
-        "Trying a partial resynchronization"
+        | names::redis::OUTPUT_BUFFER_LIMIT => MasterSync,
+        names::redis::TRYING_PARTIAL_RESYNC
         | "Partial resynchronization not possible (no cached master)"
-        | "Full resync from master"
+        | names::redis::FULL_RESYNC
         | "MASTER <-> REPLICA sync: Finished with success"
-        | "Successful partial resynchronization with master."
+        | names::redis::PARTIAL_RESYNC_DONE
         | "Master replication ID changed" => ReplicaSync,
         "Connection with master lost."
         | "MASTER timeout: no data nor PING received..."
@@ -63,7 +70,9 @@ fn family(event: &str) -> Option<Family> {
         | "Timeout connecting to the MASTER..."
         | "Unable to AUTH to MASTER"
         | "Connection with replica lost." => Link,
-        "Setting secondary replication ID" | "MASTER MODE enabled" | "REPLICAOF enabled" => Role,
+        names::redis::SECONDARY_REPLID
+        | names::redis::MASTER_MODE
+        | names::redis::REPLICAOF_ENABLED => Role,
         "DB loaded from append only file"
         | "DB loaded from disk"
         | "Before turning into a replica, using my own master parameters to synthesize a cached master"
@@ -95,8 +104,8 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         && matches!(
             e.event.as_ref(),
             "Before turning into a replica, using my own master parameters to synthesize a cached master"
-                | "Trying a partial resynchronization"
-                | "Partial resynchronization not accepted: Replication ID mismatch"
+                | names::redis::TRYING_PARTIAL_RESYNC
+                | names::redis::REPLID_MISMATCH
         )
     {
         return None;
@@ -121,7 +130,7 @@ pub fn narrate(cx: &Context, e: &Event) -> Option<Line> {
         Family::Persistence => persistence(e)?,
     };
     let mut l = line(what);
-    if e.event == "+vote-for-leader" {
+    if e.event == names::sentinel::VOTE_FOR_LEADER {
         // "votes for itself" and "votes for sentinel-2" are different steps.
         l.merge = Some(format!("{} {}", e.event, l.what));
     } else if e.event.starts_with(['+', '-']) {
@@ -186,14 +195,14 @@ fn detection(cx: &Context, e: &Event) -> String {
     let inst = cx.instance(&e.detail);
     let down_after = cx.sentinel.as_ref().map_or(30_000, |c| c.down_after);
     match e.event.as_ref() {
-        "+sdown" => format!(
+        names::sentinel::SDOWN => format!(
             "marks {inst} subjectively down (+sdown): its PINGs have had no valid reply for \
              down-after-milliseconds = {} ms{}",
             thousands(down_after),
             cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
         ),
-        "-sdown" => format!("hears from {inst} again (-sdown)"),
-        "+odown" => {
+        names::sentinel::SDOWN_OFF => format!("hears from {inst} again (-sdown)"),
+        names::sentinel::ODOWN => {
             let (votes, quorum) = e
                 .detail
                 .split("#quorum ")
@@ -206,8 +215,12 @@ fn detection(cx: &Context, e: &Event) -> String {
                 cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
             )
         }
-        "-odown" => format!("no longer counts {inst} as objectively down (-odown)"),
-        "+reboot" => format!("notices that {inst} restarted: its run id changed (+reboot)"),
+        names::sentinel::ODOWN_OFF => {
+            format!("no longer counts {inst} as objectively down (-odown)")
+        }
+        names::sentinel::REBOOT => {
+            format!("notices that {inst} restarted: its run id changed (+reboot)")
+        }
         _ => e.detail.clone(),
     }
 }
@@ -215,12 +228,12 @@ fn detection(cx: &Context, e: &Event) -> String {
 fn election(cx: &Context, e: &Event) -> String {
     let name = cx.name(e.node);
     match e.event.as_ref() {
-        "+try-failover" => format!(
+        names::sentinel::TRY_FAILOVER => format!(
             "starts a failover attempt (+try-failover){}: it bumps the epoch and asks every \
              other Sentinel for its vote (is-master-down-by-addr with its run id)",
             cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
         ),
-        "+vote-for-leader" => {
+        names::sentinel::VOTE_FOR_LEADER => {
             let mut it = e.detail.split_whitespace();
             let (id, epoch) = (it.next().unwrap_or(""), it.next().unwrap_or("?"));
             let whom = if cx.runid_of(name) == Some(id) {
@@ -233,7 +246,7 @@ fn election(cx: &Context, e: &Event) -> String {
                  (+vote-for-leader)"
             )
         }
-        "+elected-leader" => {
+        names::sentinel::ELECTED_LEADER => {
             let n = cx.sentinels.max(1);
             let quorum = cx.sentinel.as_ref().map_or(2, |c| c.quorum as usize);
             let needed = quorum.max(n / 2 + 1);
@@ -245,7 +258,7 @@ fn election(cx: &Context, e: &Event) -> String {
                 cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
             )
         }
-        "-failover-abort-not-elected" => {
+        names::sentinel::FAILOVER_ABORT_NOT_ELECTED => {
             "gives up: it did not collect a majority of votes before the election timeout \
              (-failover-abort-not-elected) and waits 2 x failover-timeout before trying again"
                 .to_string()
@@ -262,7 +275,7 @@ fn votes_for(cx: &Context, id: &str, t: u64) -> usize {
         .sim
         .kernel
         .trace
-        .named("+vote-for-leader")
+        .named(names::sentinel::VOTE_FOR_LEADER)
         .filter(|v| v.t <= t && v.detail.starts_with(id))
         .map(|v| v.detail.split_whitespace().nth(1).unwrap_or(""))
         .collect();
@@ -273,30 +286,38 @@ fn votes_for(cx: &Context, id: &str, t: u64) -> usize {
 fn failover(cx: &Context, e: &Event) -> String {
     let inst = cx.instance(&e.detail);
     match e.event.as_ref() {
-        "+selected-slave" => format!(
+        names::sentinel::SELECTED_SLAVE => format!(
             "selects {inst} for promotion (+selected-slave){}",
             super::selection::why(cx, e).unwrap_or_default()
         ),
-        "+failover-state-send-slaveof-noone" => {
+        names::sentinel::FAILOVER_STATE_SEND_SLAVEOF_NOONE => {
             format!("sends REPLICAOF NO ONE to {inst}")
         }
-        "+promoted-slave" => format!("sees {inst} report role master: it is promoted"),
-        "+slave-reconf-sent" => {
+        names::sentinel::PROMOTED_SLAVE => {
+            format!("sees {inst} report role master: it is promoted")
+        }
+        names::sentinel::SLAVE_RECONF_SENT => {
             format!("tells {inst} to replicate from the new master (+slave-reconf-sent)")
         }
-        "+failover-end" => "ends the failover: every replica follows the new master".to_string(),
-        "+failover-end-for-timeout" => "ends the failover after failover-timeout, although not \
+        names::sentinel::FAILOVER_END => {
+            "ends the failover: every replica follows the new master".to_string()
+        }
+        names::sentinel::FAILOVER_END_FOR_TIMEOUT => {
+            "ends the failover after failover-timeout, although not \
                                         every replica confirmed the new master"
-            .to_string(),
-        "-failover-abort-no-good-slave" => format!(
+                .to_string()
+        }
+        names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE => format!(
             "aborts the failover: no replica qualifies for promotion \
              (-failover-abort-no-good-slave){}",
             super::selection::none_qualified(cx, e)
         ),
-        "-failover-abort-slave-timeout" => "aborts the failover: the selected replica did not \
+        names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT => {
+            "aborts the failover: the selected replica did not \
                                             turn into a master in time"
-            .to_string(),
-        "+switch-master" => {
+                .to_string()
+        }
+        names::sentinel::SWITCH_MASTER => {
             let parts: Vec<&str> = e.detail.split_whitespace().collect();
             let (old, new) = match parts.as_slice() {
                 [_, old, _, new, _] => (cx.at(old), cx.at(new)),
@@ -315,7 +336,7 @@ fn failover(cx: &Context, e: &Event) -> String {
 fn sentinel_config(cx: &Context, e: &Event) -> String {
     let inst = cx.instance(&e.detail);
     match e.event.as_ref() {
-        "+convert-to-slave" => {
+        names::sentinel::CONVERT_TO_SLAVE => {
             let new = e
                 .detail
                 .split(" @ ")
@@ -329,11 +350,11 @@ fn sentinel_config(cx: &Context, e: &Event) -> String {
                  and drop whatever it accepted on its own"
             )
         }
-        "+config-update-from" => format!(
+        names::sentinel::CONFIG_UPDATE_FROM => format!(
             "learns a newer configuration (a higher config epoch) from a hello of {inst} \
              (+config-update-from)"
         ),
-        "+fix-slave-config" => {
+        names::sentinel::FIX_SLAVE_CONFIG => {
             format!("repoints {inst}, which follows the wrong master (+fix-slave-config)")
         }
         _ => e.detail.clone(),
@@ -341,7 +362,7 @@ fn sentinel_config(cx: &Context, e: &Event) -> String {
 }
 
 fn tilt(e: &Event) -> String {
-    if e.event == "+tilt" {
+    if e.event == names::sentinel::TILT {
         "enters TILT mode: its timer ran with a time difference that is negative or over 2 s, \
          so it distrusts its view of the others and acts on nothing for 30 s"
             .to_string()
@@ -360,7 +381,7 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
         .map(|a| cx.at(a.trim_end_matches(|c: char| !c.is_ascii_digit())))
         .unwrap_or_else(|| "a replica".into());
     Some(match e.event.as_ref() {
-        "Partial resynchronization not accepted: Replication ID mismatch" => format!(
+        names::redis::REPLID_MISMATCH => format!(
             "refuses a partial resync: the replica asked to continue a replication history \
              (replication ID) that is neither {}'s current one nor its previous one, so only \
              a full resync can make them match",
@@ -381,7 +402,7 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
                 _ => format!("refuses a partial resync: {d}"),
             }
         }
-        "Unable to partial resync with replica for lack of backlog" => {
+        names::redis::NO_BACKLOG_FOR_PSYNC => {
             let asked = numbers(d).last().copied().unwrap_or(0);
             let conf = cx.redis_conf(cx.name(e.node));
             let size = conf.map_or(0, |c| c.repl_backlog_size);
@@ -431,7 +452,7 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
             cx.redis_conf(cx.name(e.node))
                 .map_or(60, |c| c.repl_timeout)
         ),
-        "scheduled to be closed ASAP for overcoming of output buffer limits." => format!(
+        names::redis::OUTPUT_BUFFER_LIMIT => format!(
             "drops {replica}: its output buffer went over client-output-buffer-limit while it \
              was syncing"
         ),
@@ -442,7 +463,7 @@ fn master_sync(cx: &Context, e: &Event) -> Option<String> {
 fn replica_sync(e: &Event, before_fault: bool) -> Option<String> {
     let d = &e.detail;
     Some(match e.event.as_ref() {
-        "Trying a partial resynchronization" => {
+        names::redis::TRYING_PARTIAL_RESYNC => {
             let off = d
                 .rsplit(':')
                 .next()
@@ -460,7 +481,7 @@ fn replica_sync(e: &Event, before_fault: bool) -> Option<String> {
              (PSYNC ? -1)"
                 .into()
         }
-        "Full resync from master" => {
+        names::redis::FULL_RESYNC => {
             let off = d.rsplit(':').next().unwrap_or("?").trim();
             let off = off.parse::<u64>().map_or(off.to_string(), thousands);
             if before_fault {
@@ -478,7 +499,7 @@ fn replica_sync(e: &Event, before_fault: bool) -> Option<String> {
         "MASTER <-> REPLICA sync: Finished with success" => {
             "has loaded the snapshot and now applies the master's stream".into()
         }
-        "Successful partial resynchronization with master." => {
+        names::redis::PARTIAL_RESYNC_DONE => {
             "resumes with a partial resync: it keeps its data and only receives what it missed"
                 .into()
         }
@@ -538,7 +559,7 @@ fn link(cx: &Context, e: &Event, before_fault: bool) -> Option<(String, bool)> {
 
 fn role(cx: &Context, e: &Event) -> Option<String> {
     Some(match e.event.as_ref() {
-        "Setting secondary replication ID" => {
+        names::redis::SECONDARY_REPLID => {
             let upto = e
                 .detail
                 .split("offset: ")
@@ -553,7 +574,7 @@ fn role(cx: &Context, e: &Event) -> Option<String> {
                 thousands(upto)
             )
         }
-        "REPLICAOF enabled" => {
+        names::redis::REPLICAOF_ENABLED => {
             let addr = e.detail.split_whitespace().nth(1).unwrap_or("?");
             format!("now replicates from {}", cx.at(addr))
         }

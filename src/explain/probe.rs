@@ -11,11 +11,12 @@ use crate::scenario::Plan;
 use crate::sim::SimError;
 use crate::sim::time::Micros;
 use crate::trace::Event;
+use crate::trace::names;
 use crate::world::World;
 
 use super::context::BacklogProbe;
 
-const REFUSAL: &str = "Unable to partial resync with replica for lack of backlog";
+const REFUSAL: &str = names::redis::NO_BACKLOG_FOR_PSYNC;
 
 /// The backlog of each master at each "lack of backlog" refusal.
 pub fn backlogs(

@@ -18,8 +18,10 @@ use crate::check::invariants::{self, Monitor, Violation};
 use crate::scenario::{Action, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, ms};
+use crate::trace::names;
 use crate::world::World;
 
+pub mod cli;
 pub mod repro;
 pub mod signature;
 
@@ -287,70 +289,78 @@ pub enum Scope {
 pub const COVERAGE: &[(&str, &str, Scope)] = &[
     (
         "backlog-overflow full resync",
-        "Unable to partial resync with replica for lack of backlog",
+        names::redis::NO_BACKLOG_FOR_PSYNC,
         Scope::Any,
     ),
     (
         "failover timeout",
-        "+failover-end-for-timeout",
+        names::sentinel::FAILOVER_END_FOR_TIMEOUT,
         Scope::Sentinel,
     ),
     (
         "aborted failover (not elected)",
-        "-failover-abort-not-elected",
+        names::sentinel::FAILOVER_ABORT_NOT_ELECTED,
         Scope::Sentinel,
     ),
     (
         "aborted failover (no good replica)",
-        "-failover-abort-no-good-slave",
+        names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE,
         Scope::Sentinel,
     ),
     (
         "aborted failover (replica timeout)",
-        "-failover-abort-slave-timeout",
+        names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
         Scope::Sentinel,
     ),
-    ("TILT", "+tilt", Scope::Sentinel),
+    ("TILT", names::sentinel::TILT, Scope::Sentinel),
     (
         "output buffer limit",
-        "scheduled to be closed ASAP for overcoming of output buffer limits.",
+        names::redis::OUTPUT_BUFFER_LIMIT,
         Scope::Any,
     ),
-    ("old master converted", "+convert-to-slave", Scope::Sentinel),
-    ("failover completed", "+switch-master", Scope::Sentinel),
+    (
+        "old master converted",
+        names::sentinel::CONVERT_TO_SLAVE,
+        Scope::Sentinel,
+    ),
+    (
+        "failover completed",
+        names::sentinel::SWITCH_MASTER,
+        Scope::Sentinel,
+    ),
     (
         "cluster failover won",
-        "Failover election won: I'm the new master.",
+        names::redis::ELECTION_WON,
         Scope::Cluster,
     ),
     (
         "cluster failover delayed by rank",
-        "Replica rank updated",
+        names::redis::REPLICA_RANK_UPDATED,
         Scope::Cluster,
     ),
     (
         "cluster failover expired",
-        "Currently unable to failover",
+        names::redis::UNABLE_TO_FAILOVER,
         Scope::Cluster,
     ),
     (
         "cluster vote denied",
-        "Failover auth denied to",
+        names::redis::AUTH_DENIED,
         Scope::Cluster,
     ),
     (
         "cluster FAIL cleared for a master still serving slots",
-        "Clear FAIL state for node: is reachable again and nobody is serving its slots after some time.",
+        names::redis::FAIL_CLEARED_NO_SERVER,
         Scope::Cluster,
     ),
     (
         "cluster master demoted by newer config",
-        "Configuration change detected. Reconfiguring myself as a replica of",
+        names::redis::RECONFIGURED_AS_REPLICA,
         Scope::Cluster,
     ),
     (
         "cluster configEpoch collision",
-        "WARNING: configEpoch collision with node",
+        names::redis::CONFIG_EPOCH_COLLISION,
         Scope::Cluster,
     ),
 ];

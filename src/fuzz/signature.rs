@@ -10,41 +10,39 @@
 use crate::check::RunView as _;
 use crate::check::invariants::Violation;
 use crate::trace::Source;
+use crate::trace::names;
 use crate::world::World;
 
 /// Milestone events, by the name the trace matches on, and the word a
 /// signature uses for them.
 const MILESTONES: &[(&str, &str)] = &[
+    (names::redis::REPLID_MISMATCH, "psync-refused"),
+    (names::redis::NO_BACKLOG_FOR_PSYNC, "backlog-overflow"),
+    (names::redis::FLUSHING_OLD_DATA, "data-flushed"),
+    (names::sentinel::SWITCH_MASTER, "failover"),
+    (names::sentinel::CONVERT_TO_SLAVE, "old-master-converted"),
+    (names::sentinel::TILT, "tilt"),
     (
-        "Partial resynchronization not accepted: Replication ID mismatch",
-        "psync-refused",
+        names::sentinel::FAILOVER_END_FOR_TIMEOUT,
+        "failover-timeout",
     ),
     (
-        "Unable to partial resync with replica for lack of backlog",
-        "backlog-overflow",
-    ),
-    ("MASTER <-> REPLICA sync: Flushing old data", "data-flushed"),
-    ("+switch-master", "failover"),
-    ("+convert-to-slave", "old-master-converted"),
-    ("+tilt", "tilt"),
-    ("+failover-end-for-timeout", "failover-timeout"),
-    ("-failover-abort-not-elected", "failover-aborted"),
-    ("-failover-abort-no-good-slave", "failover-aborted"),
-    ("-failover-abort-slave-timeout", "failover-aborted"),
-    (
-        "scheduled to be closed ASAP for overcoming of output buffer limits.",
-        "output-buffer-drop",
+        names::sentinel::FAILOVER_ABORT_NOT_ELECTED,
+        "failover-aborted",
     ),
     (
-        "Failover election won: I'm the new master.",
-        "cluster-failover",
+        names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE,
+        "failover-aborted",
     ),
     (
-        "Configuration change detected. Reconfiguring myself as a replica of",
-        "demoted-by-config",
+        names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
+        "failover-aborted",
     ),
+    (names::redis::OUTPUT_BUFFER_LIMIT, "output-buffer-drop"),
+    (names::redis::ELECTION_WON, "cluster-failover"),
+    (names::redis::RECONFIGURED_AS_REPLICA, "demoted-by-config"),
     (
-        "WARNING: configEpoch collision with node",
+        names::redis::CONFIG_EPOCH_COLLISION,
         "config-epoch-collision",
     ),
 ];
@@ -66,7 +64,7 @@ const FAULTS: &[&str] = &[
 
 /// The events that end a lost write's chain on the node that acknowledged
 /// it: its data replaced or gone.
-const DATA_GONE: &[&str] = &["restart", "MASTER <-> REPLICA sync: Flushing old data"];
+const DATA_GONE: &[&str] = &["restart", names::redis::FLUSHING_OLD_DATA];
 
 /// The faults that stop a process.
 const STOPS: &[&str] = &["kill", "crash", "shutdown"];

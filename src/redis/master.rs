@@ -9,6 +9,7 @@ use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::ConnId;
 use crate::sim::time::Micros;
 use crate::trace::Level;
+use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::RdbFile;
@@ -178,7 +179,7 @@ impl Proc {
             if let Some(r) = self.replicas.iter().find(|r| r.conn == conn) {
                 ctx.log(
                     Level::Warning,
-                    "scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    names::redis::OUTPUT_BUFFER_LIMIT,
                     format!(
                         "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
                         conn, r.name
@@ -415,7 +416,7 @@ impl Proc {
             if id != self.replid && id != self.replid2 {
                 ctx.log(
                     Level::Notice,
-                    "Partial resynchronization not accepted: Replication ID mismatch",
+                    names::redis::REPLID_MISMATCH,
                     format!(
                         "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
                         id, self.replid, self.replid2
@@ -441,7 +442,7 @@ impl Proc {
         if !covered {
             ctx.log(
                 Level::Notice,
-                "Unable to partial resync with replica for lack of backlog",
+                names::redis::NO_BACKLOG_FOR_PSYNC,
                 format!(
                     "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset})."
                 ),

@@ -26,6 +26,7 @@ use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
+use crate::trace::names;
 use backlog::Backlog;
 use config::{AppendFsync, RedisConfig};
 use master::{BlockedWait, Child, ReplicaClient};
@@ -513,8 +514,8 @@ impl Proc {
         };
         ctx.log(
             Level::Warning,
-            "Server initialized",
-            "Server initialized".into(),
+            names::redis::SERVER_INITIALIZED,
+            names::redis::SERVER_INITIALIZED.into(),
         );
         let cluster_replica = p.cfg.cluster_enabled && p.boot_cluster(s, ctx);
         let mut cached = None;
@@ -574,7 +575,7 @@ impl Proc {
         }
         ctx.log(
             Level::Notice,
-            "Ready to accept connections",
+            names::redis::READY,
             "Ready to accept connections tcp".into(),
         );
         p

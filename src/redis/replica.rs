@@ -11,6 +11,7 @@ use compact_str::CompactString;
 use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::trace::Level;
+use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
@@ -327,7 +328,7 @@ impl Proc {
                     Some((id, off)) => {
                         ctx.log(
                             Level::Notice,
-                            "Trying a partial resynchronization",
+                            names::redis::TRYING_PARTIAL_RESYNC,
                             format!(
                                 "Trying a partial resynchronization (request {}:{}).",
                                 id,
@@ -359,7 +360,7 @@ impl Proc {
             Reply::FullResync { replid, offset } => {
                 ctx.log(
                     Level::Notice,
-                    "Full resync from master",
+                    names::redis::FULL_RESYNC,
                     format!("Full resync from master: {replid}:{offset}"),
                 );
                 let side = self.side();
@@ -370,8 +371,8 @@ impl Proc {
             Reply::Continue { replid } => {
                 ctx.log(
                     Level::Notice,
-                    "Successful partial resynchronization with master.",
-                    "Successful partial resynchronization with master.".into(),
+                    names::redis::PARTIAL_RESYNC_DONE,
+                    names::redis::PARTIAL_RESYNC_DONE.into(),
                 );
                 let (cached_id, cached_off) = self.side().cached.take().expect("sent with cache");
                 if replid != cached_id {
@@ -454,8 +455,8 @@ impl Proc {
         self.backlog = None;
         ctx.log(
             Level::Notice,
-            "MASTER <-> REPLICA sync: Flushing old data",
-            "MASTER <-> REPLICA sync: Flushing old data".into(),
+            names::redis::FLUSHING_OLD_DATA,
+            names::redis::FLUSHING_OLD_DATA.into(),
         );
         self.data.clear();
         ctx.log(
@@ -670,7 +671,7 @@ impl Proc {
             let addr = self.master_addr.clone();
             ctx.log(
                 Level::Notice,
-                "Connecting to MASTER",
+                names::redis::CONNECTING_TO_MASTER,
                 format!("Connecting to MASTER {addr}"),
             );
             self.connect_with_master(ctx);
@@ -709,7 +710,7 @@ impl Proc {
         self.replid = RunId::random(ctx.rng());
         ctx.log(
             Level::Warning,
-            "Setting secondary replication ID",
+            names::redis::SECONDARY_REPLID,
             format!(
                 "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
                 self.replid2, self.second_replid_offset, self.replid
@@ -721,7 +722,7 @@ impl Proc {
         if !by.is_empty() {
             ctx.log(
                 Level::Notice,
-                "MASTER MODE enabled",
+                names::redis::MASTER_MODE,
                 format!("MASTER MODE enabled (user request from '{by}')"),
             );
         }
@@ -776,14 +777,14 @@ impl Proc {
         self.master_addr = addr.clone();
         ctx.log(
             Level::Notice,
-            "Connecting to MASTER",
+            names::redis::CONNECTING_TO_MASTER,
             format!("Connecting to MASTER {addr}"),
         );
         self.connect_with_master(ctx);
         if !by.is_empty() {
             ctx.log(
                 Level::Notice,
-                "REPLICAOF enabled",
+                names::redis::REPLICAOF_ENABLED,
                 format!("REPLICAOF {addr} enabled (user request from '{by}')"),
             );
         }

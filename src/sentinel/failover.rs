@@ -15,6 +15,7 @@ use super::{SCtx, Sentinel};
 use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::NodeId;
 use crate::trace::Level;
+use crate::trace::names;
 
 impl Sentinel {
     /// sentinelAskMasterStateToOtherSentinels(): while the master is SDOWN
@@ -54,7 +55,12 @@ impl Sentinel {
     }
 
     /// sentinelReceiveIsMasterDownReply()
-    pub(super) fn is_master_down_reply(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, reply: Reply) {
+    pub(super) fn is_master_down_reply(
+        &mut self,
+        ctx: SCtx<'_, '_, '_>,
+        node: NodeId,
+        reply: Reply,
+    ) {
         let Reply::MasterDown {
             down,
             leader,
@@ -119,7 +125,12 @@ impl Sentinel {
         let p = self.proc.as_mut().expect("running");
         if req_epoch > p.current_epoch {
             p.current_epoch = req_epoch;
-            Self::emit(ctx, Level::Warning, "+new-epoch", req_epoch.to_string());
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::NEW_EPOCH,
+                req_epoch.to_string(),
+            );
             self.flush_config();
         }
         let p = self.proc.as_mut().expect("running");
@@ -127,7 +138,12 @@ impl Sentinel {
             p.master.leader = Some(req_runid.into());
             p.master.leader_epoch = p.current_epoch;
             let detail = format!("{req_runid} {}", p.current_epoch);
-            Self::emit(ctx, Level::Warning, "+vote-for-leader", detail);
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::VOTE_FOR_LEADER,
+                detail,
+            );
             self.votes.push((p.current_epoch, req_runid.into()));
             if req_runid != p.myid {
                 let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
@@ -170,8 +186,13 @@ impl Sentinel {
         m.failover_epoch = p.current_epoch;
         let epoch = p.current_epoch;
         let at = m.inst.describe();
-        Self::emit(ctx, Level::Warning, "+new-epoch", epoch.to_string());
-        Self::emit(ctx, Level::Warning, "+try-failover", at);
+        Self::emit(
+            ctx,
+            Level::Warning,
+            names::sentinel::NEW_EPOCH,
+            epoch.to_string(),
+        );
+        Self::emit(ctx, Level::Warning, names::sentinel::TRY_FAILOVER, at);
         let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
         let p = self.proc.as_mut().expect("running");
         p.master.failover_start_time = now + desync;
@@ -258,16 +279,31 @@ impl Sentinel {
             let timeout = period::ELECTION_TIMEOUT.min(p.master.failover_timeout);
             if now.saturating_sub(p.master.failover_start_time) > timeout {
                 let at = self.master_at();
-                Self::emit(ctx, Level::Warning, "-failover-abort-not-elected", at);
+                Self::emit(
+                    ctx,
+                    Level::Warning,
+                    names::sentinel::FAILOVER_ABORT_NOT_ELECTED,
+                    at,
+                );
                 self.abort_failover(ctx);
             }
             return;
         }
         let at = self.master_at();
-        Self::emit(ctx, Level::Warning, "+elected-leader", at.clone());
+        Self::emit(
+            ctx,
+            Level::Warning,
+            names::sentinel::ELECTED_LEADER,
+            at.clone(),
+        );
         self.elections_won.push((epoch, ctx.sim_time()));
         self.set_state(ctx, FailoverState::SelectSlave);
-        Self::emit(ctx, Level::Warning, "+failover-state-select-slave", at);
+        Self::emit(
+            ctx,
+            Level::Warning,
+            names::sentinel::FAILOVER_STATE_SELECT_SLAVE,
+            at,
+        );
     }
 
     /// sentinelFailoverSelectSlave()
@@ -283,17 +319,32 @@ impl Sentinel {
         });
         let Some(idx) = chosen else {
             let at = self.master_at();
-            Self::emit(ctx, Level::Warning, "-failover-abort-no-good-slave", at);
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE,
+                at,
+            );
             self.abort_failover(ctx);
             return;
         };
         let at = self.replica_at(idx);
-        Self::emit(ctx, Level::Warning, "+selected-slave", at.clone());
+        Self::emit(
+            ctx,
+            Level::Warning,
+            names::sentinel::SELECTED_SLAVE,
+            at.clone(),
+        );
         let m = &mut self.proc.as_mut().expect("running").master;
         m.replicas[idx].promoted = true;
         m.promoted = Some(idx);
         self.set_state(ctx, FailoverState::SendSlaveofNoone);
-        Self::emit(ctx, Level::Notice, "+failover-state-send-slaveof-noone", at);
+        Self::emit(
+            ctx,
+            Level::Notice,
+            names::sentinel::FAILOVER_STATE_SEND_SLAVEOF_NOONE,
+            at,
+        );
     }
 
     /// sentinelFailoverSendSlaveOfNoOne()
@@ -305,7 +356,12 @@ impl Sentinel {
         if r.link.disconnected {
             if now.saturating_sub(p.master.failover_state_change_time) > p.master.failover_timeout {
                 let at = self.master_at();
-                Self::emit(ctx, Level::Warning, "-failover-abort-slave-timeout", at);
+                Self::emit(
+                    ctx,
+                    Level::Warning,
+                    names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
+                    at,
+                );
                 self.abort_failover(ctx);
             }
             return;
@@ -315,7 +371,12 @@ impl Sentinel {
             return;
         }
         let at = self.replica_at(idx);
-        Self::emit(ctx, Level::Notice, "+failover-state-wait-promotion", at);
+        Self::emit(
+            ctx,
+            Level::Notice,
+            names::sentinel::FAILOVER_STATE_WAIT_PROMOTION,
+            at,
+        );
         self.set_state(ctx, FailoverState::WaitPromotion);
     }
 
@@ -325,7 +386,12 @@ impl Sentinel {
         let m = &self.proc.as_ref().expect("running").master;
         if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
             let at = self.master_at();
-            Self::emit(ctx, Level::Warning, "-failover-abort-slave-timeout", at);
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
+                at,
+            );
             self.abort_failover(ctx);
         }
     }
@@ -356,7 +422,12 @@ impl Sentinel {
                 && now.saturating_sub(r.slave_reconf_sent_time) > period::SLAVE_RECONF_TIMEOUT
             {
                 let at = self.replica_at(idx);
-                Self::emit(ctx, Level::Notice, "-slave-reconf-sent-timeout", at);
+                Self::emit(
+                    ctx,
+                    Level::Notice,
+                    names::sentinel::SLAVE_RECONF_SENT_TIMEOUT,
+                    at,
+                );
                 self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Done;
                 continue;
             }
@@ -369,7 +440,7 @@ impl Sentinel {
                 r.reconf = Reconf::Sent;
                 r.slave_reconf_sent_time = now;
                 let at = self.replica_at(idx);
-                Self::emit(ctx, Level::Notice, "+slave-reconf-sent", at);
+                Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_SENT, at);
                 in_progress += 1;
             }
         }
@@ -394,11 +465,16 @@ impl Sentinel {
             not_reconfigured = 0;
             timeout = true;
             let at = self.master_at();
-            Self::emit(ctx, Level::Warning, "+failover-end-for-timeout", at);
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::FAILOVER_END_FOR_TIMEOUT,
+                at,
+            );
         }
         if not_reconfigured == 0 {
             let at = self.master_at();
-            Self::emit(ctx, Level::Warning, "+failover-end", at);
+            Self::emit(ctx, Level::Warning, names::sentinel::FAILOVER_END, at);
             self.set_state(ctx, FailoverState::UpdateConfig);
         }
         if timeout {
@@ -412,7 +488,12 @@ impl Sentinel {
                 let node = r.node;
                 if self.send_slaveof(ctx, node, Some(target.clone())) {
                     let at = self.replica_at(idx);
-                    Self::emit(ctx, Level::Notice, "+slave-reconf-sent-be", at);
+                    Self::emit(
+                        ctx,
+                        Level::Notice,
+                        names::sentinel::SLAVE_RECONF_SENT_BE,
+                        at,
+                    );
                     self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Sent;
                 }
             }
@@ -445,7 +526,7 @@ impl Sentinel {
             self.dir.hosts[new as usize],
             self.dir.ports[new as usize]
         );
-        Self::emit(ctx, Level::Warning, "+switch-master", detail);
+        Self::emit(ctx, Level::Warning, names::sentinel::SWITCH_MASTER, detail);
         self.reset_master_and_change_address(ctx, new);
     }
 }

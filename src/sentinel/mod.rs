@@ -23,8 +23,9 @@ use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node};
 use crate::trace::Level;
-use pass::Pass;
+use crate::trace::names;
 use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
+use pass::Pass;
 
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
@@ -275,7 +276,7 @@ impl Node for Sentinel {
             conns: IndexMap::default(),
             subscribers: Vec::new(),
         });
-        Self::emit(ctx, Level::Warning, "+monitor", detail);
+        Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
         self.flush_config();
         Self::schedule_tick(ctx);
     }
@@ -420,7 +421,12 @@ impl Sentinel {
         if !(0..=period::TILT_TRIGGER).contains(&delta) {
             p.tilt = true;
             p.tilt_start = now;
-            Self::emit(ctx, Level::Warning, "+tilt", "#tilt mode entered".into());
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::TILT,
+                "#tilt mode entered".into(),
+            );
         }
         p.previous_time = now;
     }
@@ -436,7 +442,12 @@ impl Sentinel {
                 return;
             }
             p.tilt = false;
-            Self::emit(ctx, Level::Warning, "-tilt", "#tilt mode exited".into());
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::TILT_OFF,
+                "#tilt mode exited".into(),
+            );
         }
         self.check_subjectively_down(ctx, node);
         let p = self.proc.as_ref().expect("running");
@@ -714,7 +725,7 @@ impl Sentinel {
         inst.info_refresh = now;
         let inst_at = Self::at_node(p, node);
         if rebooted {
-            Self::emit(ctx, Level::Notice, "+reboot", inst_at.clone());
+            Self::emit(ctx, Level::Notice, names::sentinel::REBOOT, inst_at.clone());
         }
         let mut added = false;
         for (ip, port) in new_replicas {
@@ -734,7 +745,7 @@ impl Sentinel {
                 );
                 p.master.replicas.push(r);
                 let at = Self::at_node(p, n);
-                Self::emit(ctx, Level::Notice, "+slave", at);
+                Self::emit(ctx, Level::Notice, names::sentinel::SLAVE, at);
                 added = true;
             }
         }
@@ -805,9 +816,14 @@ impl Sentinel {
                 m.failover_state = FailoverState::ReconfSlaves;
                 m.failover_state_change_time = now;
                 let at = Self::at_node(p, node);
-                Self::emit(ctx, Level::Warning, "+promoted-slave", at);
+                Self::emit(ctx, Level::Warning, names::sentinel::PROMOTED_SLAVE, at);
                 let at = Self::at(p, &p.master.inst);
-                Self::emit(ctx, Level::Warning, "+failover-state-reconf-slaves", at);
+                Self::emit(
+                    ctx,
+                    Level::Warning,
+                    names::sentinel::FAILOVER_STATE_RECONF_SLAVES,
+                    at,
+                );
                 self.flush_config();
                 self.force_hello_update();
             } else {
@@ -819,7 +835,7 @@ impl Sentinel {
                     && self.send_slaveof(ctx, node, Some((mhost, mport)))
                 {
                     let at = Self::at_node(self.proc.as_ref().expect("running"), node);
-                    Self::emit(ctx, Level::Notice, "+convert-to-slave", at);
+                    Self::emit(ctx, Level::Notice, names::sentinel::CONVERT_TO_SLAVE, at);
                 }
             }
             return;
@@ -836,7 +852,7 @@ impl Sentinel {
             && self.send_slaveof(ctx, node, Some((mhost, mport)))
         {
             let at = Self::at_node(self.proc.as_ref().expect("running"), node);
-            Self::emit(ctx, Level::Notice, "+fix-slave-config", at);
+            Self::emit(ctx, Level::Notice, names::sentinel::FIX_SLAVE_CONFIG, at);
         }
         let p = self.proc.as_mut().expect("running");
         let promoted = p
@@ -851,13 +867,13 @@ impl Sentinel {
             {
                 r.reconf = Reconf::InProgress;
                 let at = Self::at_node(p, node);
-                Self::emit(ctx, Level::Notice, "+slave-reconf-inprog", at);
+                Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_INPROG, at);
             }
             let r = &mut p.master.replicas[idx];
             if r.reconf == Reconf::InProgress && r.slave_master_link_up {
                 r.reconf = Reconf::Done;
                 let at = Self::at_node(p, node);
-                Self::emit(ctx, Level::Notice, "+slave-reconf-done", at);
+                Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_DONE, at);
             }
         }
     }
@@ -909,11 +925,11 @@ impl Sentinel {
             inst.s_down = true;
             inst.s_down_since = now;
             let at = Self::at_node(p, node);
-            Self::emit(ctx, Level::Warning, "+sdown", at);
+            Self::emit(ctx, Level::Warning, names::sentinel::SDOWN, at);
         } else if !down && inst.s_down {
             inst.s_down = false;
             let at = Self::at_node(p, node);
-            Self::emit(ctx, Level::Warning, "-sdown", at);
+            Self::emit(ctx, Level::Warning, names::sentinel::SDOWN_OFF, at);
         }
         if close_cc {
             self.close_link(ctx, node, true);
@@ -939,11 +955,11 @@ impl Sentinel {
             m.o_down = true;
             m.inst.o_down_since = now;
             let detail = format!("{} #quorum {}/{}", m.inst.describe(), votes, m.quorum);
-            Self::emit(ctx, Level::Warning, "+odown", detail);
+            Self::emit(ctx, Level::Warning, names::sentinel::ODOWN, detail);
         } else if !odown && m.o_down {
             m.o_down = false;
             let detail = m.inst.describe();
-            Self::emit(ctx, Level::Warning, "-odown", detail);
+            Self::emit(ctx, Level::Warning, names::sentinel::ODOWN_OFF, detail);
         }
     }
 
@@ -1028,10 +1044,20 @@ impl Sentinel {
             let switched = p.master.sentinels.len() != before;
             if switched {
                 let detail = format!("{} {} {}", p.master.inst.describe(), ip, port);
-                Self::emit(ctx, Level::Notice, "+sentinel-address-switch", detail);
+                Self::emit(
+                    ctx,
+                    Level::Notice,
+                    names::sentinel::SENTINEL_ADDRESS_SWITCH,
+                    detail,
+                );
             } else if let Some(i) = p.master.sentinels.iter().position(|s| s.node == node) {
                 let at = Self::at(p, &p.master.sentinels[i]);
-                Self::emit(ctx, Level::Notice, "+sentinel-invalid-addr", at);
+                Self::emit(
+                    ctx,
+                    Level::Notice,
+                    names::sentinel::SENTINEL_INVALID_ADDR,
+                    at,
+                );
                 let old = p.master.sentinels.remove(i);
                 for c in [old.link.cc, old.link.pc].into_iter().flatten() {
                     ctx.close(c);
@@ -1043,14 +1069,19 @@ impl Sentinel {
             p.master.sentinels.push(s);
             if !switched {
                 let at = Self::at(p, p.master.sentinels.last().expect("pushed"));
-                Self::emit(ctx, Level::Notice, "+sentinel", at);
+                Self::emit(ctx, Level::Notice, names::sentinel::SENTINEL, at);
             }
             self.flush_config();
         }
         let p = self.proc.as_mut().expect("running");
         if epoch > p.current_epoch {
             p.current_epoch = epoch;
-            Self::emit(ctx, Level::Warning, "+new-epoch", epoch.to_string());
+            Self::emit(
+                ctx,
+                Level::Warning,
+                names::sentinel::NEW_EPOCH,
+                epoch.to_string(),
+            );
             self.flush_config();
         }
         let p = self.proc.as_mut().expect("running");
@@ -1065,9 +1096,9 @@ impl Sentinel {
                     .find(|s| s.node == node)
                     .expect("added");
                 let at = Self::at(p, si);
-                Self::emit(ctx, Level::Warning, "+config-update-from", at);
+                Self::emit(ctx, Level::Warning, names::sentinel::CONFIG_UPDATE_FROM, at);
                 let detail = format!("{} {oh} {op} {} {mport}", p.master.inst.name, t[5]);
-                Self::emit(ctx, Level::Warning, "+switch-master", detail);
+                Self::emit(ctx, Level::Warning, names::sentinel::SWITCH_MASTER, detail);
                 if let Some(n) = dir.lookup(t[5], mport) {
                     self.reset_master_and_change_address(ctx, n);
                 }
@@ -1128,7 +1159,7 @@ impl Sentinel {
             let p = self.proc.as_mut().expect("running");
             p.master.replicas.push(r);
             let at = Self::at(p, p.master.replicas.last().expect("pushed"));
-            Self::emit(ctx, Level::Notice, "+slave", at);
+            Self::emit(ctx, Level::Notice, names::sentinel::SLAVE, at);
         }
         self.flush_config();
     }

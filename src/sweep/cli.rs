@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use super::{Param, csv, param, stats, svg};
 
-const EXIT_OK: u8 = 0;
-const EXIT_BAD_INPUT: u8 = 2;
+use crate::exit::{BAD_INPUT as EXIT_BAD_INPUT, OK as EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct SweepArgs {

@@ -18,6 +18,7 @@ use crate::check::timeline;
 use crate::client::OpKind;
 use crate::scenario::{self, Plan};
 use crate::sim::time::Micros;
+use crate::trace::names;
 use crate::world;
 
 pub use param::Param;
@@ -116,7 +117,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         .sim
         .kernel
         .trace
-        .named("Full resync from master")
+        .named(names::redis::FULL_RESYNC)
         .filter(|e| e.t >= since)
         .count() as u64;
     let history = w.history();

@@ -19,5 +19,6 @@ mod layers;
 mod properties;
 mod redis_commands;
 mod replication;
+mod schedule;
 mod sentinel;
 mod sweep;

@@ -27,6 +27,8 @@ use redsim::proto::RunId;
 use redsim::scenario::{self, Plan};
 use redsim::world::{self, World};
 
+use super::schedule::{Fault, config, write_faults};
+
 /// Every node of the scenario, in the order the plan numbers them.
 const NODES: [&str; 4] = ["master", "replica-1", "replica-2", "client-1"];
 /// The first three nodes are Redis servers.
@@ -34,63 +36,6 @@ const REDIS: usize = 3;
 const DURATION_MS: u64 = 20_000;
 /// Stepping interval of `offsets_stay_consistent`, in µs.
 const STEP: u64 = 500_000;
-
-/// One `[[fault]]` table. Node numbers index [`NODES`].
-#[derive(Clone, Debug)]
-enum Fault {
-    Kill(usize),
-    Crash(usize),
-    Shutdown(usize),
-    Restart(usize),
-    Pause(usize),
-    Resume(usize),
-    Partition(Vec<Vec<usize>>),
-    OneWay {
-        from: Vec<usize>,
-        to: Vec<usize>,
-    },
-    Heal,
-    Link {
-        from: usize,
-        to: usize,
-        latency_ms: u64,
-        jitter_ms: Option<u64>,
-        bandwidth: Option<&'static str>,
-        loss_pct: u32,
-        both_ways: bool,
-    },
-    ClockJump {
-        node: usize,
-        by_ms: i64,
-    },
-    ReplicaOf {
-        node: usize,
-        master: Option<usize>,
-    },
-}
-
-impl Fault {
-    /// The scenario action for the faults that start, stop or signal a
-    /// process or change partitions (the ones that can change nothing).
-    fn action(&self) -> Option<scenario::Action> {
-        use scenario::Action as A;
-        Some(match self {
-            Fault::Kill(n) => A::Kill(*n),
-            Fault::Crash(n) => A::Crash(*n),
-            Fault::Shutdown(n) => A::Shutdown(*n),
-            Fault::Restart(n) => A::Restart(*n),
-            Fault::Pause(n) => A::Pause(*n),
-            Fault::Resume(n) => A::Resume(*n),
-            Fault::Partition(g) => A::Partition(g.clone()),
-            Fault::OneWay { from, to } => A::PartitionOneWay {
-                from: from.clone(),
-                to: to.clone(),
-            },
-            Fault::Heal => A::Heal,
-            _ => return None,
-        })
-    }
-}
 
 /// A generated scenario: seed, a few redis.conf knobs, and the faults.
 #[derive(Clone)]
@@ -109,11 +54,6 @@ struct Schedule {
     /// `(at in ms, fault)`, rendered sorted by time (stable, so faults at
     /// the same instant keep their order).
     faults: Vec<(u64, Fault)>,
-}
-
-fn names(g: &[usize]) -> String {
-    let v: Vec<String> = g.iter().map(|&n| format!("\"{}\"", NODES[n])).collect();
-    format!("[{}]", v.join(", "))
 }
 
 impl Schedule {
@@ -151,75 +91,9 @@ impl Schedule {
             }
         }
         s.push_str("\n[[workload]]\ntarget = \"master\"\nrate = 100\nkeys = 200\n");
-        let mut faults: Vec<&(u64, Fault)> = self.faults.iter().collect();
+        let mut faults = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
-        // Scenario files refuse faults that would change nothing (a restart
-        // of a running process, a resume of one not stopped, a heal with no
-        // partition): leave those out, as the fuzzer does.
-        let mut tracker = scenario::liveness::Tracker::new(NODES.len());
-        faults.retain(|(_, f)| f.action().is_none_or(|a| tracker.apply(&a).is_ok()));
-        for (at, f) in faults {
-            let _ = write!(s, "\n[[fault]]\nat = \"{at}ms\"\n");
-            let _ = match f {
-                Fault::Kill(n) => writeln!(s, "kill = \"{}\"", NODES[*n]),
-                Fault::Crash(n) => writeln!(s, "crash = \"{}\"", NODES[*n]),
-                Fault::Shutdown(n) => writeln!(s, "shutdown = \"{}\"", NODES[*n]),
-                Fault::Restart(n) => writeln!(s, "restart = \"{}\"", NODES[*n]),
-                Fault::Pause(n) => writeln!(s, "pause = \"{}\"", NODES[*n]),
-                Fault::Resume(n) => writeln!(s, "resume = \"{}\"", NODES[*n]),
-                Fault::Partition(groups) => {
-                    let g: Vec<String> = groups.iter().map(|g| names(g)).collect();
-                    writeln!(s, "partition = [{}]", g.join(", "))
-                }
-                Fault::OneWay { from, to } => writeln!(
-                    s,
-                    "partition-oneway = {{ from = {}, to = {} }}",
-                    names(from),
-                    names(to)
-                ),
-                Fault::Heal => writeln!(s, "heal = true"),
-                Fault::Link {
-                    from,
-                    to,
-                    latency_ms,
-                    jitter_ms,
-                    bandwidth,
-                    loss_pct,
-                    both_ways,
-                } => {
-                    let mut l = format!(
-                        "from = \"{}\", to = \"{}\", latency = \"{latency_ms}ms\"",
-                        NODES[*from], NODES[*to]
-                    );
-                    if let Some(j) = jitter_ms {
-                        let _ = write!(l, ", jitter = \"{j}ms\"");
-                    }
-                    if let Some(b) = bandwidth {
-                        let _ = write!(l, ", bandwidth = \"{b}\"");
-                    }
-                    let _ = write!(l, ", loss = {:.2}", f64::from(*loss_pct) / 100.0);
-                    if !both_ways {
-                        l.push_str(", both-ways = false");
-                    }
-                    writeln!(s, "link = {{ {l} }}")
-                }
-                Fault::ClockJump { node, by_ms } => {
-                    let sign = if *by_ms < 0 { '-' } else { '+' };
-                    writeln!(
-                        s,
-                        "clock-jump = {{ node = \"{}\", by = \"{sign}{}ms\" }}",
-                        NODES[*node],
-                        by_ms.unsigned_abs()
-                    )
-                }
-                Fault::ReplicaOf { node, master } => writeln!(
-                    s,
-                    "replicaof = {{ node = \"{}\", master = \"{}\" }}",
-                    NODES[*node],
-                    master.map_or("no one", |m| NODES[m])
-                ),
-            };
-        }
+        write_faults(&mut s, &faults, &NODES);
         s
     }
 
@@ -328,18 +202,6 @@ fn schedule() -> impl Strategy<Value = Schedule> {
 
 /// `cases`, unless `PROPTEST_CASES` asks for another number. Failures are
 /// not persisted to a regressions file: the printed TOML is the record.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Whether node `n` logged `event` among `events`.
 fn logged(events: &[redsim::trace::Event], n: usize, event: &str) -> bool {
     events

@@ -29,6 +29,8 @@ use redsim::sim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
 use redsim::world::{self, World};
 
+use super::schedule::{Fault, config, write_faults};
+
 /// Microseconds per millisecond and per second (trace times are in µs).
 const MS: u64 = 1000;
 const SEC: u64 = 1_000_000;
@@ -1121,54 +1123,11 @@ const P_FAILOVER_TIMEOUT: u64 = 10_000;
 /// Sampling interval of the epoch checks, in µs.
 const STEP: u64 = 500 * MS;
 
-/// One `[[fault]]` table. Node numbers index [`P_NODES`].
-#[derive(Clone, Debug)]
-enum Fault {
-    Kill(usize),
-    Crash(usize),
-    Shutdown(usize),
-    Restart(usize),
-    Pause(usize),
-    Resume(usize),
-    Partition(Vec<Vec<usize>>),
-    OneWay { from: Vec<usize>, to: Vec<usize> },
-    Heal,
-    ClockJump { node: usize, by_ms: i64 },
-}
-
-impl Fault {
-    /// The scenario action for the faults that start, stop or signal a
-    /// process or change partitions (the ones that can change nothing).
-    fn action(&self) -> Option<scenario::Action> {
-        use scenario::Action as A;
-        Some(match self {
-            Fault::Kill(n) => A::Kill(*n),
-            Fault::Crash(n) => A::Crash(*n),
-            Fault::Shutdown(n) => A::Shutdown(*n),
-            Fault::Restart(n) => A::Restart(*n),
-            Fault::Pause(n) => A::Pause(*n),
-            Fault::Resume(n) => A::Resume(*n),
-            Fault::Partition(g) => A::Partition(g.clone()),
-            Fault::OneWay { from, to } => A::PartitionOneWay {
-                from: from.clone(),
-                to: to.clone(),
-            },
-            Fault::Heal => A::Heal,
-            Fault::ClockJump { .. } => return None,
-        })
-    }
-}
-
 #[derive(Clone)]
 struct Schedule {
     seed: u64,
     /// `(at in ms, fault)`, rendered sorted by time (stable).
     faults: Vec<(u64, Fault)>,
-}
-
-fn names(g: &[usize]) -> String {
-    let v: Vec<String> = g.iter().map(|&n| format!("\"{}\"", P_NODES[n])).collect();
-    format!("[{}]", v.join(", "))
 }
 
 impl Schedule {
@@ -1194,42 +1153,7 @@ impl Schedule {
         for n in 0..P_SERVERS {
             faults.push((HEAL_MS, Fault::Restart(n)));
         }
-        // Scenario files refuse faults that would change nothing (a restart
-        // of a running process, a resume of one not stopped, a heal with no
-        // partition): leave those out, as the fuzzer does.
-        let mut tracker = scenario::liveness::Tracker::new(P_NODES.len());
-        faults.retain(|(_, f)| f.action().is_none_or(|a| tracker.apply(&a).is_ok()));
-        for (at, f) in &faults {
-            let _ = write!(s, "\n[[fault]]\nat = \"{at}ms\"\n");
-            let _ = match f {
-                Fault::Kill(n) => writeln!(s, "kill = \"{}\"", P_NODES[*n]),
-                Fault::Crash(n) => writeln!(s, "crash = \"{}\"", P_NODES[*n]),
-                Fault::Shutdown(n) => writeln!(s, "shutdown = \"{}\"", P_NODES[*n]),
-                Fault::Restart(n) => writeln!(s, "restart = \"{}\"", P_NODES[*n]),
-                Fault::Pause(n) => writeln!(s, "pause = \"{}\"", P_NODES[*n]),
-                Fault::Resume(n) => writeln!(s, "resume = \"{}\"", P_NODES[*n]),
-                Fault::Partition(groups) => {
-                    let g: Vec<String> = groups.iter().map(|g| names(g)).collect();
-                    writeln!(s, "partition = [{}]", g.join(", "))
-                }
-                Fault::OneWay { from, to } => writeln!(
-                    s,
-                    "partition-oneway = {{ from = {}, to = {} }}",
-                    names(from),
-                    names(to)
-                ),
-                Fault::Heal => writeln!(s, "heal = true"),
-                Fault::ClockJump { node, by_ms } => {
-                    let sign = if *by_ms < 0 { '-' } else { '+' };
-                    writeln!(
-                        s,
-                        "clock-jump = {{ node = \"{}\", by = \"{sign}{}ms\" }}",
-                        P_NODES[*node],
-                        by_ms.unsigned_abs()
-                    )
-                }
-            };
-        }
+        write_faults(&mut s, &faults, &P_NODES);
         s
     }
 
@@ -1295,18 +1219,6 @@ fn schedule() -> impl Strategy<Value = Schedule> {
 
 /// `cases`, unless `PROPTEST_CASES` asks for another number. Failures are
 /// not persisted: the printed TOML is the record.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Runs the plan to its end in [`STEP`] increments, checking after each
 /// step that no Sentinel's current_epoch or config_epoch went back (across
 /// restarts too: both are in sentinel.conf). Returns the final world.

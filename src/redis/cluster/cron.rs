@@ -9,6 +9,7 @@ use crate::proto::bus::{BusKind, BusMsg, Gossip};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::sim::net::PORT_BUS;
 use crate::trace::Level;
+use crate::trace::names;
 
 /// Where a message goes: the outbound link to a node, or the connection a
 /// request came in on.
@@ -125,7 +126,7 @@ impl Proc {
                 let name = c.name(node);
                 ctx.log(
                     Level::Verbose,
-                    "*** NODE possibly failing",
+                    names::redis::POSSIBLY_FAILING,
                     format!("*** NODE {name} possibly failing"),
                 );
                 c.node_mut(node).flags |= PFAIL;

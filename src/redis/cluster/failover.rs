@@ -9,6 +9,7 @@ use super::*;
 use crate::proto::bus::{BusKind, BusMsg};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::trace::Level;
+use crate::trace::names;
 
 /// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +95,7 @@ impl Proc {
                 c.failover_auth_rank = newrank;
                 ctx.log(
                     Level::Warning,
-                    "Replica rank updated",
+                    names::redis::REPLICA_RANK_UPDATED,
                     format!(
                         "Replica rank updated to #{newrank}, added {added} milliseconds of delay."
                     ),
@@ -114,7 +115,7 @@ impl Proc {
             c.failover_auth_epoch = c.current_epoch;
             ctx.log(
                 Level::Warning,
-                "Starting a failover election for epoch",
+                names::redis::ELECTION_STARTED,
                 format!(
                     "Starting a failover election for epoch {}.",
                     c.current_epoch
@@ -131,8 +132,8 @@ impl Proc {
         if c.failover_auth_count as usize >= needed_quorum {
             ctx.log(
                 Level::Warning,
-                "Failover election won: I'm the new master.",
-                "Failover election won: I'm the new master.".into(),
+                names::redis::ELECTION_WON,
+                names::redis::ELECTION_WON.into(),
             );
             if c.me().config_epoch < c.failover_auth_epoch {
                 let epoch = c.failover_auth_epoch;
@@ -196,7 +197,7 @@ impl Proc {
         c.cant_failover_lastlog = unixtime;
         ctx.log(
             Level::Warning,
-            "Currently unable to failover",
+            names::redis::UNABLE_TO_FAILOVER,
             format!("Currently unable to failover: {msg}"),
         );
     }
@@ -243,7 +244,7 @@ impl Proc {
         let deny = |ctx: &mut Ctx_<'_>, why: String| {
             ctx.log(
                 Level::Warning,
-                "Failover auth denied to",
+                names::redis::AUTH_DENIED,
                 format!("Failover auth denied to {name}: {why}"),
             );
         };
@@ -312,7 +313,7 @@ impl Proc {
         self.bus_send(c, ctx, Via::Link(node), ack);
         ctx.log(
             Level::Warning,
-            "Failover auth granted to",
+            names::redis::AUTH_GRANTED,
             format!(
                 "Failover auth granted to {name} for epoch {}",
                 c.current_epoch

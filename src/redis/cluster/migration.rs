@@ -10,6 +10,7 @@ use super::*;
 use crate::proto::{Cmd, Key, Msg, Reply, SetSlot};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::trace::Level;
+use crate::trace::names;
 
 /// A MIGRATE waiting for the target's replies.
 #[derive(Debug)]
@@ -98,7 +99,7 @@ impl Proc {
                     let name = c.name(n);
                     ctx.log(
                         Level::Warning,
-                        "Configuration change detected. Reconfiguring myself as a replica of",
+                        names::redis::RECONFIGURED_AS_REPLICA,
                         format!(
                             "Configuration change detected. Reconfiguring myself as a replica of {name}"
                         ),

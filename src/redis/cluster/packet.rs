@@ -5,6 +5,7 @@ use super::*;
 use crate::proto::bus::{BusKind, BusMsg};
 use crate::redis::{Ctx_, Env, Proc};
 use crate::trace::Level;
+use crate::trace::names;
 
 impl Proc {
     pub(in crate::redis) fn cluster_packet(
@@ -241,7 +242,7 @@ impl Proc {
         let name = c.name(sender);
         ctx.log(
             Level::Verbose,
-            "WARNING: configEpoch collision with node",
+            names::redis::CONFIG_EPOCH_COLLISION,
             format!("WARNING: configEpoch collision with node {name}. configEpoch set to {epoch}"),
         );
     }
@@ -322,7 +323,7 @@ impl Proc {
         let name = c.name(node);
         ctx.log(
             Level::Notice,
-            "Marking node as failing (quorum reached)",
+            names::redis::MARKED_FAILING,
             format!("Marking node {name} as failing (quorum reached)."),
         );
         let n = c.node_mut(node);
@@ -370,7 +371,7 @@ impl Proc {
         {
             ctx.log(
                 Level::Notice,
-                "Clear FAIL state for node: is reachable again and nobody is serving its slots after some time.",
+                names::redis::FAIL_CLEARED_NO_SERVER,
                 format!("Clear FAIL state for node {name}: is reachable again and nobody is serving its slots after some time."),
             );
             c.node_mut(node).flags &= !FAIL;
@@ -439,7 +440,7 @@ impl Proc {
             let name = c.name(sender);
             ctx.log(
                 Level::Warning,
-                "Configuration change detected. Reconfiguring myself as a replica of",
+                names::redis::RECONFIGURED_AS_REPLICA,
                 format!(
                     "Configuration change detected. Reconfiguring myself as a replica of {name}"
                 ),

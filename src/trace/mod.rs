@@ -2,6 +2,8 @@
 //! publishes it. JSONL for machines (fields in a fixed order, integer µs
 //! time) and a Redis-log-style text rendering for people.
 
+pub mod names;
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 

@@ -1,0 +1,510 @@
+//! The `redsim fuzz` command line: seeds, shards and budgets, progress on
+//! standard error, the summary, reproducers and JUnit report, and merging
+//! the summaries of shards.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use crate::exit::{self, load};
+use crate::sim::time::parse_time;
+
+/// The most faults a schedule may hold (`--max-faults`, `[fuzz]
+/// max-faults`): faults last at least 100 ms and all happen before
+/// `faults-stop`, so more only pile on top of each other while runs and
+/// shrinking slow down in proportion.
+const MAX_FAULTS: usize = 100;
+use crate::scenario::Plan;
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FuzzArgs {
+    #[command(subcommand)]
+    pub merge: Option<FuzzCommand>,
+    /// The scenario to fuzz.
+    pub scenario: Option<PathBuf>,
+    /// Seeds to run, as `a..b` (b excluded; at most 2^32 seeds).
+    #[arg(long, default_value = "0..100")]
+    pub seeds: String,
+    /// Parallel runs (default: the number of cores); results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Fault kinds to draw: kill,crash,pause,partition,oneway,restart,clock,link,burst.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// At most this many faults per schedule (default: [fuzz] max-faults,
+    /// or 6; at most 100).
+    #[arg(long)]
+    pub max_faults: Option<usize>,
+    /// Stop starting new seeds after this much wall time (e.g. 60s): the set
+    /// of seeds run then depends on the machine.
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Do not shrink failing schedules.
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Where summary.json and the reproducing scenarios go.
+    #[arg(long, default_value = "fuzz-out")]
+    pub out: PathBuf,
+    /// Also write a JUnit XML report: one testcase per property checked
+    /// and per failure group.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum FuzzCommand {
+    /// Merge the summary.json files of several shards into one.
+    Merge {
+        #[arg(required = true)]
+        summaries: Vec<PathBuf>,
+        /// Write the merged summary here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Parses `--seeds a..b` and `--shard i/n` into the seeds to run.
+fn fuzz_seeds(seeds: &str, shard: Option<&str>) -> Result<crate::fuzz::Seeds, String> {
+    let Some((a, b)) = seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)))
+    else {
+        return Err(format!(
+            "--seeds: expected a range like 0..1000 (of numbers from 0 to {}), got `{seeds}`",
+            u64::MAX
+        ));
+    };
+    if b < a {
+        return Err(format!(
+            "--seeds {seeds}: the range is backwards (the end is excluded: 0..100 runs seeds 0 to 99)"
+        ));
+    }
+    let shard = match shard {
+        None => None,
+        Some(s) => Some(
+            s.split_once('/')
+                .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+                .filter(|(i, n)| *n > 0 && i < n)
+                .ok_or_else(|| format!("--shard: expected i/n with 0 <= i < n, got `{s}`"))?,
+        ),
+    };
+    let set = crate::fuzz::Seeds {
+        start: a,
+        end: b,
+        shard,
+    };
+    if b > i64::MAX as u64 + 1 {
+        return Err(format!(
+            "--seeds {seeds}: seeds go up to {} (a reproducing scenario names its seed as a TOML integer)",
+            i64::MAX
+        ));
+    }
+    if set.len() > crate::fuzz::MAX_SEEDS {
+        return Err(format!(
+            "--seeds {seeds}: {} seeds is more than one sweep takes (at most {}): at some seeds a second per core it would never finish; split it with --shard i/n or bound it with --budget TIME",
+            set.len(),
+            crate::fuzz::MAX_SEEDS
+        ));
+    }
+    Ok(set)
+}
+
+/// Progress on standard error: rewritten in place on a terminal, else a
+/// line every few seconds (wall time, outside the runs).
+pub struct Progress {
+    terminal: bool,
+    started: Instant,
+    last: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn report(&self, phase: crate::fuzz::Phase) {
+        use crate::fuzz::Phase;
+        let every = if self.terminal {
+            std::time::Duration::from_millis(100)
+        } else {
+            std::time::Duration::from_secs(5)
+        };
+        let now = Instant::now();
+        let (finished, line) = match phase {
+            Phase::Seeds {
+                done,
+                total,
+                failed,
+            } => {
+                let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                (
+                    done == total,
+                    format!("{done}/{total} seeds, {failed} failing, {rate:.1} seeds/s"),
+                )
+            }
+            Phase::Shrinking { done, total } => (
+                done == total,
+                format!("shrinking failure groups: {done}/{total}"),
+            ),
+        };
+        let mut last = self.last.lock().expect("no panics while holding it");
+        if !finished && last.is_some_and(|l| now.duration_since(l) < every) {
+            return;
+        }
+        *last = Some(now);
+        if self.terminal {
+            let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("\r{line}   "));
+            if finished {
+                crate::errln!();
+            }
+        } else {
+            crate::errln!("fuzz: {line}");
+        }
+    }
+}
+
+pub fn run(args: FuzzArgs) -> u8 {
+    if let Some(FuzzCommand::Merge { summaries, out }) = args.merge {
+        return fuzz_merge(&summaries, out.as_deref());
+    }
+    let Some(path) = args.scenario else {
+        crate::errln!("redsim fuzz: give a scenario, or `merge` and summary files");
+        return exit::BAD_INPUT;
+    };
+    let plan = match load(&path) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::errln!("{}: {e}", path.display());
+            return exit::BAD_INPUT;
+        }
+    };
+    let seeds = match fuzz_seeds(&args.seeds, args.shard.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let kinds = match &args.faults {
+        None => crate::fuzz::FaultKind::ALL.to_vec(),
+        Some(list) => {
+            let mut kinds = Vec::new();
+            for k in list.split(',') {
+                match crate::fuzz::FaultKind::parse(k.trim()) {
+                    Some(kind) => kinds.push(kind),
+                    None => {
+                        crate::errln!(
+                            "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, oneway, restart, clock, link, burst)"
+                        );
+                        return exit::BAD_INPUT;
+                    }
+                }
+            }
+            kinds
+        }
+    };
+    let budget = match args.budget.as_deref().map(parse_time) {
+        None => None,
+        Some(Ok(t)) => Some(std::time::Duration::from_micros(t)),
+        Some(Err(e)) => {
+            crate::errln!("--budget: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let max_faults = args.max_faults.unwrap_or(plan.fuzz.max_faults);
+    if max_faults > MAX_FAULTS {
+        let from = if args.max_faults.is_some() {
+            "--max-faults".to_string()
+        } else {
+            format!("{}: [fuzz] max-faults", path.display())
+        };
+        crate::errln!(
+            "{from} = {max_faults}: at most {MAX_FAULTS} faults per schedule (faults last at least 100ms and all happen before faults-stop, so more only pile up while every run and every shrinking step slows down)"
+        );
+        return exit::BAD_INPUT;
+    }
+    // Outputs are checked before any seed runs.
+    if let Err(e) = crate::out::ensure_writable_dir(&args.out) {
+        crate::errln!("--out: {e}");
+        return exit::BAD_INPUT;
+    }
+    if let Some(j) = &args.junit
+        && let Err(e) = crate::out::ensure_writable(j)
+    {
+        crate::errln!("--junit: {e}");
+        return exit::BAD_INPUT;
+    }
+    let cfg = crate::fuzz::FuzzConfig {
+        kinds,
+        max_faults,
+        faults_stop: plan.fuzz.faults_stop,
+        properties: plan.fuzz.properties.clone(),
+        bounds: plan.fuzz.bounds.clone(),
+        shrink: !args.no_shrink,
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    crate::interrupt::install();
+    let started = Instant::now();
+    let keep_going = |stage: crate::fuzz::Stage| {
+        !crate::interrupt::requested()
+            && (stage == crate::fuzz::Stage::Shrinking
+                || budget.is_none_or(|b| started.elapsed() < b))
+    };
+    let progress = Progress {
+        terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        started,
+        last: std::sync::Mutex::new(None),
+    };
+    let mut summary = crate::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &|p| {
+        progress.report(p)
+    });
+    summary.interrupted = crate::interrupt::requested();
+    let stem = plan.name.replace('/', "__");
+    let mut worst = exit::OK;
+    for g in &mut summary.groups {
+        let f = &mut g.representative;
+        let file = args
+            .out
+            .join(format!("{stem}__{}__seed-{}.toml", f.property, f.seed));
+        match crate::fuzz::repro_toml(&text, &plan, &cfg, f) {
+            Ok(toml) => {
+                if let Err(e) = crate::out::write_atomic(&file, toml.as_bytes()) {
+                    crate::errln!("{}: {e}", file.display());
+                    worst = exit::BAD_INPUT;
+                    continue;
+                }
+                f.repro = Some(file.display().to_string());
+            }
+            Err(e) => crate::errln!("seed {}: cannot write a reproducing scenario: {e}", f.seed),
+        }
+    }
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
+    let summary_file = args.out.join("summary.json");
+    if let Err(e) = crate::out::write_atomic(&summary_file, json.as_bytes()) {
+        crate::errln!("{}: {e}", summary_file.display());
+        return exit::BAD_INPUT;
+    }
+    if let Some(j) = &args.junit
+        && let Err(e) = crate::out::write_atomic(j, fuzz_junit(&plan, &cfg, &summary).as_bytes())
+    {
+        crate::errln!("{}: {e}", j.display());
+        return exit::BAD_INPUT;
+    }
+    print_fuzz_summary(&summary, seeds.len(), started.elapsed().as_secs_f64());
+    crate::outln!("summary: {}", summary_file.display());
+    if summary.interrupted {
+        return crate::interrupt::exit_status();
+    }
+    if worst != exit::OK {
+        worst
+    } else if summary.failures.is_empty() {
+        exit::OK
+    } else {
+        exit::EXPECTATION_FAILED
+    }
+}
+
+/// Seeds as ranges: `0..=41, 43, 45..=50`.
+fn seed_ranges(seeds: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < seeds.len() {
+        let mut j = i;
+        while j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
+            j += 1;
+        }
+        out.push(if j == i {
+            seeds[i].to_string()
+        } else {
+            format!("{}..={}", seeds[i], seeds[j])
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// The JUnit report of a sweep: a testcase per property checked that no
+/// seed broke, and one per failure group.
+fn fuzz_junit(plan: &Plan, cfg: &crate::fuzz::FuzzConfig, s: &crate::fuzz::Summary) -> String {
+    use crate::junit::Case;
+    let class = format!("fuzz.{}", s.scenario);
+    let mut properties: Vec<String> = Vec::new();
+    if plan.cluster.is_none() {
+        properties.push("one-leader-per-epoch".into());
+    }
+    for p in [
+        "one-vote-per-epoch",
+        "epochs-monotonic",
+        "offsets-monotonic",
+    ] {
+        properties.push(p.into());
+    }
+    properties.extend(cfg.properties.iter().cloned());
+    let b = &cfg.bounds;
+    if b.max_lost_acked_writes.is_some() {
+        properties.push("max-lost-acked-writes".into());
+    }
+    if b.max_unavailability.is_some() {
+        properties.push("max-unavailability".into());
+    }
+    if b.converges_within.is_some() {
+        properties.push("converges-within".into());
+    }
+    properties.extend(s.per_property.keys().cloned());
+    properties.sort();
+    properties.dedup();
+    let mut cases = Vec::new();
+    for p in properties {
+        if !s.per_property.contains_key(&p) {
+            cases.push(Case::passed(&class, &format!("{p} ({} seeds)", s.runs)));
+        }
+    }
+    for g in &s.groups {
+        let r = &g.representative;
+        let message = format!("{} of {} seeds: {}", g.count, s.runs, r.detail);
+        let text = format!(
+            "{}\nseeds: {}\nreproduce: redsim run {}\n",
+            g.signature,
+            seed_ranges(&g.seeds),
+            r.repro.as_deref().unwrap_or("(not written)")
+        );
+        cases.push(Case::failed(&class, &g.signature, &message, &text));
+    }
+    crate::junit::render(&format!("fuzz {}", s.scenario), &cases)
+}
+
+fn print_fuzz_summary(s: &crate::fuzz::Summary, total: u64, wall: f64) {
+    crate::outln!(
+        "{}: {} seeds in {:.1} s ({:.1} seeds/s), {} failing in {} group{}",
+        s.scenario,
+        s.runs,
+        wall,
+        s.runs as f64 / wall.max(1e-9),
+        s.failures.len(),
+        s.groups.len(),
+        if s.groups.len() == 1 { "" } else { "s" }
+    );
+    if s.interrupted {
+        crate::outln!(
+            "INTERRUPTED by {} after {} of {total} seeds; completed seeds: {}",
+            crate::interrupt::signal_name().unwrap_or("a signal"),
+            s.runs,
+            if s.seeds.is_empty() {
+                "none".to_string()
+            } else {
+                seed_ranges(&s.seeds)
+            }
+        );
+    } else if s.runs < total {
+        crate::outln!(
+            "budget spent after {} of {total} seeds; completed seeds: {}",
+            s.runs,
+            seed_ranges(&s.seeds)
+        );
+    }
+    for (p, n) in &s.per_property {
+        crate::outln!("  {p}: {n} failing seeds");
+    }
+    if !s.groups.is_empty() {
+        crate::outln!("failure groups (same property and cause chain):");
+    }
+    for (i, g) in s.groups.iter().enumerate() {
+        let r = &g.representative;
+        crate::outln!(
+            "  #{} {} seed{}: {}",
+            i + 1,
+            g.count,
+            if g.count == 1 { "" } else { "s" },
+            g.signature
+        );
+        let shrunk = if r.shrunk {
+            format!(
+                "shrunk from {} to {} faults",
+                r.faults_drawn, r.faults_after_shrinking
+            )
+        } else {
+            format!("not shrunk, {} faults", r.faults_drawn)
+        };
+        crate::outln!("     seed {}: {} ({shrunk})", r.seed, r.detail);
+        crate::outln!("     seeds: {}", seed_ranges(&g.seeds));
+        if let Some(f) = &r.repro {
+            crate::outln!("     reproduce: redsim run {f}");
+        }
+    }
+    let width = s.coverage.iter().map(|p| p.probe.len()).max().unwrap_or(0);
+    crate::outln!("coverage (runs reaching each rare path):");
+    for p in &s.coverage {
+        let note = if !p.applicable {
+            "  not applicable to this scenario"
+        } else if p.runs == 0 {
+            "  never reached"
+        } else {
+            ""
+        };
+        let runs = if p.applicable {
+            p.runs.to_string()
+        } else {
+            "-".to_string()
+        };
+        crate::outln!("  {:<width$}  {runs:>6}{note}", p.probe);
+    }
+}
+
+fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
+    if let Some(o) = out
+        && let Err(e) = crate::out::ensure_writable(o)
+    {
+        crate::errln!("--out: {e}");
+        return exit::BAD_INPUT;
+    }
+    let mut merged: Option<crate::fuzz::Summary> = None;
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                crate::errln!("{}: {e}", f.display());
+                return exit::BAD_INPUT;
+            }
+        };
+        let s: crate::fuzz::Summary = match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                crate::errln!("{}: not a fuzz summary: {e}", f.display());
+                return exit::BAD_INPUT;
+            }
+        };
+        merged = Some(match merged {
+            None => s,
+            Some(m) => match m.merge(s) {
+                Ok(m) => m,
+                Err(e) => {
+                    crate::errln!("redsim fuzz merge: {}: {e}", f.display());
+                    return exit::BAD_INPUT;
+                }
+            },
+        });
+    }
+    let merged = merged.expect("at least one summary");
+    let json = serde_json::to_string_pretty(&merged).expect("summaries serialise");
+    match out {
+        Some(path) => {
+            if let Err(e) = crate::out::write_atomic(path, json.as_bytes()) {
+                crate::errln!("{}: {e}", path.display());
+                return exit::BAD_INPUT;
+            }
+        }
+        None => crate::outln!("{json}"),
+    }
+    if merged.failures.is_empty() {
+        exit::OK
+    } else {
+        exit::EXPECTATION_FAILED
+    }
+}
