@@ -10,7 +10,7 @@ use redsim::redis::info::field;
 use redsim::redis::{Admin, Directory, Proc, RedisServer};
 use redsim::sim::net::{ConnId, LinkParams, NodeId};
 use redsim::sim::time::{Micros, ms, secs};
-use redsim::sim::{Ctx, Node, Simulation};
+use redsim::sim::{Ctx, Node, Simulation, Timer};
 use std::rc::Rc;
 
 const HELLO: &str = "__sentinel__:hello";
@@ -74,17 +74,32 @@ impl Probe {
     }
 }
 
+/// A probe's timer: the index of its next scripted step.
+struct StepDue(usize);
+
+impl Timer for StepDue {
+    fn encode(self) -> u64 {
+        self.0 as u64
+    }
+    fn decode(token: u64) -> Option<Self> {
+        Some(StepDue(token as usize))
+    }
+}
+
 impl Node for Probe {
     type Msg = Msg;
     type Admin = Admin;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
         for (i, (at, _)) in self.script.iter().enumerate() {
-            ctx.set_timer(at - ctx.sim_time(), i as u64);
+            ctx.set_timer(at - ctx.sim_time(), StepDue(i));
         }
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        match self.script[token as usize].1.clone() {
+        let Some(StepDue(i)) = StepDue::decode(token) else {
+            return;
+        };
+        match self.script[i].1.clone() {
             Step::Connect => self.conn = Some(ctx.connect(self.target)),
             Step::Send(cmd) => ctx.send(self.conn.expect("connected"), Msg::Cmd(cmd)),
             Step::Close => ctx.close(self.conn.take().expect("connected")),

@@ -14,7 +14,7 @@ use crate::trace::Level;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{ClientType, Ctx_, Directory, Env, Proc, T_LOAD_DONE, apply_write, token};
+use super::{ClientType, Ctx_, Directory, Env, Proc, RedisTimer, apply_write};
 
 /// `repl_state`, in Redis's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -469,7 +469,7 @@ impl Proc {
         side.loading = Some(payload.data);
         let generation = side.load_gen;
         self.loading_until = Some(ctx.sim_time() + load);
-        ctx.set_timer(load.max(1), token(T_LOAD_DONE, generation));
+        ctx.set_timer(load.max(1), RedisTimer::LoadDone(generation));
     }
 
     /// Loading finished: the link is up at the FULLRESYNC offset.
