@@ -4,6 +4,7 @@
 pub mod net;
 pub mod queue;
 pub mod rng;
+pub mod testkit;
 pub mod time;
 pub mod timer;
 
