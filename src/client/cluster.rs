@@ -13,11 +13,34 @@ use crate::proto::slots::{SLOTS, key_hash_slot};
 use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
-use crate::sim::{Ctx, Node};
+use crate::sim::{Ctx, Node, Timer};
 use crate::trace::Level;
 
-const T_TICK: u64 = 0;
-const T_TIMEOUT: u64 = 1;
+/// A cluster client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterClientTimer {
+    /// The next operation is due, at the workload's rate.
+    Tick,
+    /// The deadline of the request in flight may have passed.
+    Timeout,
+}
+
+impl Timer for ClusterClientTimer {
+    fn encode(self) -> u64 {
+        match self {
+            ClusterClientTimer::Tick => 0,
+            ClusterClientTimer::Timeout => 1,
+        }
+    }
+
+    fn decode(token: u64) -> Option<Self> {
+        match token {
+            0 => Some(ClusterClientTimer::Tick),
+            1 => Some(ClusterClientTimer::Timeout),
+            _ => None,
+        }
+    }
+}
 
 /// Redirections followed for one command before giving up (the usual
 /// client default).
@@ -119,7 +142,7 @@ impl ClusterClient {
         self.deadline = Some(ctx.sim_time() + self.spec.timeout);
         if !self.timeout_armed {
             self.timeout_armed = true;
-            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
+            ctx.set_timer(self.spec.timeout, ClusterClientTimer::Timeout);
         }
     }
 
@@ -318,12 +341,12 @@ impl Node for ClusterClient {
         self.timeout_armed = false;
         self.deadline = None;
         let first = self.spec.start.saturating_sub(ctx.sim_time());
-        ctx.set_timer(first, T_TICK);
+        ctx.set_timer(first, ClusterClientTimer::Tick);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        match token {
-            T_TICK => {
+        match ClusterClientTimer::decode(token) {
+            Some(ClusterClientTimer::Tick) => {
                 let now = ctx.sim_time();
                 if now >= self.spec.stop {
                     return;
@@ -331,9 +354,9 @@ impl Node for ClusterClient {
                 if self.pending == Pending::Idle && now >= self.retry_at {
                     self.issue(ctx);
                 }
-                ctx.set_timer(self.interval(), T_TICK);
+                ctx.set_timer(self.interval(), ClusterClientTimer::Tick);
             }
-            T_TIMEOUT => {
+            Some(ClusterClientTimer::Timeout) => {
                 self.timeout_armed = false;
                 let now = ctx.sim_time();
                 match self.deadline.filter(|_| self.pending != Pending::Idle) {
@@ -349,12 +372,12 @@ impl Node for ClusterClient {
                     }
                     Some(d) => {
                         self.timeout_armed = true;
-                        ctx.set_timer(d - now, T_TIMEOUT);
+                        ctx.set_timer(d - now, ClusterClientTimer::Timeout);
                     }
                     None => {}
                 }
             }
-            _ => {}
+            None => {}
         }
     }
 
@@ -384,5 +407,18 @@ impl Node for ClusterClient {
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         self.conns.iter_mut().for_each(|c| *c = None);
         self.pending = Pending::Idle;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_timer_survives_the_token() {
+        for t in [ClusterClientTimer::Tick, ClusterClientTimer::Timeout] {
+            assert_eq!(ClusterClientTimer::decode(t.encode()), Some(t));
+        }
+        assert_eq!(ClusterClientTimer::decode(2), None);
     }
 }

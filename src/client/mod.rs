@@ -14,7 +14,7 @@ use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, ms};
-use crate::sim::{Ctx, Node};
+use crate::sim::{Ctx, Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -160,10 +160,39 @@ pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
     }
 }
 
-const T_TICK: u64 = 0;
-const T_TIMEOUT: u64 = 1;
-const T_RECONNECT: u64 = 2;
-const T_RESUBSCRIBE: u64 = 3;
+/// A workload client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// The next operation is due, at the workload's rate.
+    Tick,
+    /// The deadline of the step in progress may have passed.
+    Timeout,
+    /// The backoff after a lost or refused connection is over.
+    Reconnect,
+    /// Time to subscribe to `+switch-master` on the next Sentinel.
+    Resubscribe,
+}
+
+impl Timer for ClientTimer {
+    fn encode(self) -> u64 {
+        match self {
+            ClientTimer::Tick => 0,
+            ClientTimer::Timeout => 1,
+            ClientTimer::Reconnect => 2,
+            ClientTimer::Resubscribe => 3,
+        }
+    }
+
+    fn decode(token: u64) -> Option<Self> {
+        match token {
+            0 => Some(ClientTimer::Tick),
+            1 => Some(ClientTimer::Timeout),
+            2 => Some(ClientTimer::Reconnect),
+            3 => Some(ClientTimer::Resubscribe),
+            _ => None,
+        }
+    }
+}
 
 /// Where the client is in finding and using its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,7 +305,7 @@ impl WorkloadClient {
         self.deadline = Some(ctx.sim_time() + self.spec.timeout);
         if !self.timeout_armed {
             self.timeout_armed = true;
-            ctx.set_timer(self.spec.timeout, T_TIMEOUT);
+            ctx.set_timer(self.spec.timeout, ClientTimer::Timeout);
         }
     }
 
@@ -309,7 +338,7 @@ impl WorkloadClient {
         if !self.reconnect_pending {
             self.reconnect_pending = true;
             let delay = self.backoff.max(self.spec.reconnect_delay);
-            ctx.set_timer(delay, T_RECONNECT);
+            ctx.set_timer(delay, ClientTimer::Reconnect);
             self.backoff =
                 (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
         }
@@ -345,7 +374,7 @@ impl WorkloadClient {
     fn resubscribe_later(&mut self, ctx: &mut Ctx<'_, Msg>) {
         self.sub_conn = None;
         self.sub_idx += 1;
-        ctx.set_timer(self.spec.reconnect_delay, T_RESUBSCRIBE);
+        ctx.set_timer(self.spec.reconnect_delay, ClientTimer::Resubscribe);
     }
 
     /// `+switch-master <name> <old ip> <old port> <new ip> <new port>`.
@@ -434,12 +463,15 @@ impl Node for WorkloadClient {
         self.switch_to = None;
         self.subscribe(ctx);
         let first = self.spec.start.saturating_sub(ctx.sim_time());
-        ctx.set_timer(first, T_TICK);
+        ctx.set_timer(first, ClientTimer::Tick);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        match token & 0xff {
-            T_TICK => {
+        let Some(timer) = ClientTimer::decode(token) else {
+            return;
+        };
+        match timer {
+            ClientTimer::Tick => {
                 let now = ctx.sim_time();
                 if now >= self.spec.stop {
                     return;
@@ -449,30 +481,32 @@ impl Node for WorkloadClient {
                 } else if self.inflight.is_none() {
                     self.issue(ctx);
                 }
-                ctx.set_timer(self.interval(), T_TICK);
+                ctx.set_timer(self.interval(), ClientTimer::Tick);
             }
-            T_TIMEOUT => {
+            ClientTimer::Timeout => {
                 self.timeout_armed = false;
                 let now = ctx.sim_time();
                 match self.deadline.filter(|_| self.waiting()) {
                     Some(d) if d <= now => self.step_timed_out(ctx),
                     Some(d) => {
                         self.timeout_armed = true;
-                        ctx.set_timer(d - now, T_TIMEOUT);
+                        ctx.set_timer(d - now, ClientTimer::Timeout);
                     }
                     None => {}
                 }
             }
-            T_RESUBSCRIBE if self.sub_conn.is_none() && ctx.sim_time() < self.spec.stop => {
+            ClientTimer::Resubscribe
+                if self.sub_conn.is_none() && ctx.sim_time() < self.spec.stop =>
+            {
                 self.subscribe(ctx);
             }
-            T_RECONNECT => {
+            ClientTimer::Reconnect => {
                 self.reconnect_pending = false;
                 if ctx.sim_time() < self.spec.stop {
                     self.connect(ctx);
                 }
             }
-            _ => {}
+            ClientTimer::Resubscribe => {}
         }
     }
 
@@ -680,6 +714,15 @@ mod tests {
         assert_eq!(attempts_by(&mut sim, ms(1_000)), 4);
         assert_eq!(attempts_by(&mut sim, ms(3_000)), 6);
         assert_eq!(attempts_by(&mut sim, ms(10_000)), 13);
+    }
+
+    #[test]
+    fn every_timer_survives_the_token() {
+        use ClientTimer::*;
+        for t in [Tick, Timeout, Reconnect, Resubscribe] {
+            assert_eq!(ClientTimer::decode(t.encode()), Some(t));
+        }
+        assert_eq!(ClientTimer::decode(4), None);
     }
 
     #[test]

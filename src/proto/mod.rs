@@ -361,13 +361,13 @@ pub enum Reply {
 }
 
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RdbPayload {
     pub data: Rc<keyspace::Dataset>,
     pub bytes: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Msg {
     Cmd(Cmd),
     Reply(Reply),

@@ -13,7 +13,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::RdbFile;
-use super::{Ctx_, Env, Proc, T_BULK_SENT, T_CHILD_DONE, token};
+use super::{Ctx_, Env, Proc, RedisTimer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplState {
@@ -552,7 +552,10 @@ impl Proc {
             repl: self.repl_save_info(),
             dirty_at_fork: self.dirty,
         });
-        ctx.set_timer(fork + duration.max(1), token(T_CHILD_DONE, self.child_gen));
+        ctx.set_timer(
+            fork + duration.max(1),
+            RedisTimer::ChildDone(self.child_gen),
+        );
     }
 
     /// The child exited: install the RDB and move waiting replicas along
@@ -614,7 +617,7 @@ impl Proc {
                     ctx.send(conn, Msg::Rdb(payload));
                     self.replicas[i].state = ReplState::SendBulk;
                     let t = ctx.transfer_time(conn, bytes);
-                    ctx.set_timer(t.max(1), token(T_BULK_SENT, u64::from(conn)));
+                    ctx.set_timer(t.max(1), RedisTimer::BulkSent(conn));
                 }
             }
         }

@@ -12,6 +12,7 @@ mod master;
 pub mod persistence;
 mod pubsub;
 mod replica;
+pub mod timer;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -24,7 +25,7 @@ use crate::proto::keyspace::Dataset;
 use crate::proto::{Cmd, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
-use crate::sim::{Ctx, Node};
+use crate::sim::{Ctx, Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 use backlog::Backlog;
@@ -32,6 +33,7 @@ use config::{AppendFsync, RedisConfig};
 use master::{BlockedWait, Child, ReplicaClient};
 use persistence::{AofFile, Disk, RdbFile};
 use replica::ReplicaSide;
+pub use timer::RedisTimer;
 
 pub type Ctx_<'a> = Ctx<'a, Msg>;
 
@@ -58,16 +60,6 @@ pub const ERR_NOAUTH: &str = "NOAUTH Authentication required.";
 pub const ERR_WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 pub const ERR_EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 pub const ERR_WAIT_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
-
-// Timer tokens: the low byte is the kind, the rest a generation or conn id.
-const T_CRON: u64 = 0;
-const T_CHILD_DONE: u64 = 1;
-const T_BULK_SENT: u64 = 2;
-const T_LOAD_DONE: u64 = 3;
-
-fn token(kind: u64, arg: u64) -> u64 {
-    kind | (arg << 8)
-}
 
 /// A connection from a client (or a replica, before it becomes one).
 #[derive(Debug)]
@@ -256,17 +248,16 @@ impl Node for RedisServer {
             .boot_lead(secs(1))
             .map(|lead| cron_resume(lead, p.cfg.cron_period()));
         self.proc = Some(p);
-        ctx.set_timer(1_000, T_CRON);
+        ctx.set_timer(1_000, RedisTimer::Cron);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx_<'_>, tok: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx_<'_>, token: u64) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
         p.unixtime = ctx.unixtime();
-        let (kind, arg) = (tok & 0xff, tok >> 8);
-        match kind {
-            T_CRON => {
+        match RedisTimer::decode(token) {
+            Some(RedisTimer::Cron) => {
                 // run_with_period(100) tests cronloops before serverCron
                 // increments it.
                 let cluster_every = (p.cfg.hz / 10).max(1);
@@ -285,12 +276,12 @@ impl Node for RedisServer {
                     }
                     None => p.cfg.cron_period(),
                 };
-                ctx.set_timer(next, T_CRON);
+                ctx.set_timer(next, RedisTimer::Cron);
             }
-            T_CHILD_DONE => p.child_done(ctx, &mut env, arg),
-            T_BULK_SENT => p.bulk_sent(ctx, &mut env, arg as ConnId),
-            T_LOAD_DONE => p.sync_load_done(ctx, &mut env, arg),
-            _ => {}
+            Some(RedisTimer::ChildDone(generation)) => p.child_done(ctx, &mut env, generation),
+            Some(RedisTimer::BulkSent(conn)) => p.bulk_sent(ctx, &mut env, conn),
+            Some(RedisTimer::LoadDone(generation)) => p.sync_load_done(ctx, &mut env, generation),
+            None => {}
         }
         p.before_sleep(ctx, &mut env);
     }

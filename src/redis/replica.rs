@@ -15,7 +15,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{ClientType, Ctx_, Env, Proc, T_LOAD_DONE, apply_write, token};
+use super::{ClientType, Ctx_, Env, Proc, RedisTimer, apply_write};
 use crate::proto::addr::Directory;
 
 /// `repl_state`, in Redis's order.
@@ -471,7 +471,7 @@ impl Proc {
         side.loading = Some(payload.data);
         let generation = side.load_gen;
         self.loading_until = Some(ctx.sim_time() + load);
-        ctx.set_timer(load.max(1), token(T_LOAD_DONE, generation));
+        ctx.set_timer(load.max(1), RedisTimer::LoadDone(generation));
     }
 
     /// Loading finished: the link is up at the FULLRESYNC offset.

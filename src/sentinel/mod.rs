@@ -21,7 +21,7 @@ use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
-use crate::sim::{Ctx, Node};
+use crate::sim::{Ctx, Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
@@ -114,7 +114,21 @@ pub struct Sentinel {
 /// A handler's context: the kernel's, plus the events of this pass.
 type SCtx<'a, 'b, 'c> = &'a mut Pass<'b, 'c>;
 
-const T_TICK: u64 = 0;
+/// A Sentinel's one timer: sentinelTimer(), at a new random hz each time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SentinelTimer {
+    Tick,
+}
+
+impl Timer for SentinelTimer {
+    fn encode(self) -> u64 {
+        0
+    }
+
+    fn decode(token: u64) -> Option<Self> {
+        (token == 0).then_some(SentinelTimer::Tick)
+    }
+}
 
 impl Sentinel {
     pub fn new(name: String, dir: Rc<Directory>, conf: SentinelConf) -> Self {
@@ -211,7 +225,7 @@ impl Sentinel {
     fn schedule_tick(ctx: SCtx<'_, '_, '_>) {
         // sentinelTimer(): server.hz = 10 + rand() % 10 desynchronises Sentinels.
         let hz: u64 = 10 + ctx.rng().random_range(0..10u64);
-        ctx.set_timer(1_000_000 / hz / 1000 * 1000, T_TICK);
+        ctx.set_timer(1_000_000 / hz / 1000 * 1000, SentinelTimer::Tick);
     }
 }
 
@@ -282,7 +296,7 @@ impl Node for Sentinel {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        if token != T_TICK || self.proc.is_none() {
+        if SentinelTimer::decode(token) != Some(SentinelTimer::Tick) || self.proc.is_none() {
             return;
         }
         let ctx = &mut Pass::new(ctx);
@@ -1188,4 +1202,16 @@ fn info_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let start = line.find(key)? + key.len();
     let rest = &line[start..];
     Some(rest.split(',').next().unwrap_or(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tick_survives_the_token() {
+        let token = SentinelTimer::Tick.encode();
+        assert_eq!(SentinelTimer::decode(token), Some(SentinelTimer::Tick));
+        assert_eq!(SentinelTimer::decode(1), None);
+    }
 }

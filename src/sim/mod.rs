@@ -4,7 +4,9 @@
 pub mod net;
 pub mod queue;
 pub mod rng;
+pub mod testkit;
 pub mod time;
+pub mod timer;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -14,6 +16,7 @@ use net::{ConnId, Delivery, LinkParams, Network, NodeId, Packet, SendTimes};
 use queue::EventQueue;
 use rng::Rng;
 use time::Micros;
+pub use timer::Timer;
 
 /// A process in the simulation. Every method is a reaction to one input; the
 /// node acts on the world only through the [`Ctx`].
@@ -29,8 +32,8 @@ pub trait Node {
 
     /// The process starts (at time zero, or on restart after a kill).
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
-    /// A timer this node set (with [`Ctx::set_timer`]) fired. A node that
-    /// sets none gets none.
+    /// A timer this node set (with [`Ctx::set_timer`]) fired; the node's
+    /// [`Timer`] type decodes the token. A node that sets none gets none.
     fn on_timer(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _token: u64) {}
     /// A peer connected to us. By default the connection is closed: a process
     /// that serves nobody hangs up on whoever connects.
@@ -197,12 +200,14 @@ impl<M: WireSize> Ctx<'_, M> {
         (m.incarnation == 1).then(|| m.boot_phase.random_range(1..=cycle.max(1)))
     }
 
-    pub fn set_timer(&mut self, delay: Micros, token: u64) {
+    /// Fires `timer` after `delay`, in this incarnation of the process only
+    /// (a timer set before a kill never fires after the restart).
+    pub fn set_timer(&mut self, delay: Micros, timer: impl Timer) {
         let m = &self.k.meta[self.node as usize];
         let ev = Ev::Timer {
             node: self.node,
             incarnation: m.incarnation,
-            token,
+            token: timer.encode(),
         };
         self.k.queue.push(self.k.now + delay, ev);
     }

@@ -61,6 +61,16 @@ impl<E> EventQueue<E> {
         self.heap.len()
     }
 
+    /// Every queued event with its time, in the order they will run (for
+    /// inspection: it sorts a copy of the heap).
+    pub fn entries(&self) -> Vec<(Micros, &E)> {
+        let mut keys: Vec<(Micros, u64, u32)> = self.heap.iter().map(|Reverse(k)| *k).collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .map(|(t, _, slot)| (t, self.slots[slot as usize].as_ref().expect("queued slot")))
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
@@ -79,6 +89,16 @@ mod tests {
         q.push(5, "d");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn entries_list_events_in_running_order_without_taking_them() {
+        let mut q = EventQueue::default();
+        q.push(5, "b");
+        q.push(1, "a");
+        q.push(5, "c");
+        assert_eq!(q.entries(), [(1, &"a"), (5, &"b"), (5, &"c")]);
+        assert_eq!(q.len(), 3);
     }
 
     #[test]

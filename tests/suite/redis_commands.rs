@@ -9,154 +9,40 @@ use redsim::proto::{Cmd, Msg, Reply};
 use redsim::redis::config::RedisConfig;
 use redsim::redis::info::field;
 use redsim::redis::{Admin, Proc, RedisServer};
-use redsim::sim::net::{ConnId, LinkParams, NodeId};
+use redsim::sim::net::{LinkParams, NodeId};
+use redsim::sim::testkit::{Harness, Step, TestNode};
 use redsim::sim::time::{Micros, ms, secs};
-use redsim::sim::{Ctx, Node, Simulation};
 use std::rc::Rc;
 
 const HELLO: &str = "__sentinel__:hello";
 
-/// One scripted action of a probe, at an absolute simulated time.
-#[derive(Clone)]
-enum Step {
-    Connect,
-    Send(Cmd),
-    Close,
+type Probe = redsim::sim::testkit::Probe<Msg>;
+type Sim = Harness<RedisServer>;
+
+/// What a probe received, as the commands' replies and pub/sub messages.
+trait Received {
+    fn replies(&self) -> Vec<Reply>;
+    /// (channel, payload) of each pub/sub message.
+    fn messages(&self) -> Vec<(String, String)>;
 }
 
-/// What a probe received.
-#[derive(Clone, Debug, PartialEq)]
-enum Seen {
-    Reply(Reply),
-    Message(String, String),
-    Closed,
-}
-
-/// A client that connects to one server and sends scripted commands.
-struct Probe {
-    target: NodeId,
-    script: Vec<(Micros, Step)>,
-    conn: Option<ConnId>,
-    seen: Vec<(Micros, Seen)>,
-}
-
-impl Probe {
-    fn new(target: NodeId, script: Vec<(Micros, Step)>) -> Self {
-        Self {
-            target,
-            script,
-            conn: None,
-            seen: Vec::new(),
-        }
-    }
-
+impl Received for Probe {
     fn replies(&self) -> Vec<Reply> {
-        self.seen
-            .iter()
-            .filter_map(|(_, s)| match s {
-                Seen::Reply(r) => Some(r.clone()),
+        self.received()
+            .filter_map(|m| match m {
+                Msg::Reply(r) => Some(r.clone()),
                 _ => None,
             })
             .collect()
     }
 
     fn messages(&self) -> Vec<(String, String)> {
-        self.seen
-            .iter()
-            .filter_map(|(_, s)| match s {
-                Seen::Message(c, p) => Some((c.clone(), p.clone())),
+        self.received()
+            .filter_map(|m| match m {
+                Msg::Message { channel, payload } => Some((channel.to_string(), payload.clone())),
                 _ => None,
             })
             .collect()
-    }
-
-    fn closed(&self) -> bool {
-        self.seen.iter().any(|(_, s)| *s == Seen::Closed)
-    }
-}
-
-impl Node for Probe {
-    type Msg = Msg;
-    type Admin = Admin;
-
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        for (i, (at, _)) in self.script.iter().enumerate() {
-            ctx.set_timer(at - ctx.sim_time(), i as u64);
-        }
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        match self.script[token as usize].1.clone() {
-            Step::Connect => self.conn = Some(ctx.connect(self.target)),
-            Step::Send(cmd) => ctx.send(self.conn.expect("connected"), Msg::Cmd(cmd)),
-            Step::Close => ctx.close(self.conn.take().expect("connected")),
-        }
-    }
-    fn on_accept(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId, _: NodeId) {}
-    fn on_connected(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId) {}
-    fn on_connect_failed(&mut self, _: &mut Ctx<'_, Msg>, _: ConnId) {}
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, _: ConnId, msg: Msg) {
-        let seen = match msg {
-            Msg::Reply(r) => Seen::Reply(r),
-            Msg::Message { channel, payload } => Seen::Message(channel.to_string(), payload),
-            other => panic!("a probe got {other:?}"),
-        };
-        self.seen.push((ctx.sim_time(), seen));
-    }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, _: ConnId) {
-        self.seen.push((ctx.sim_time(), Seen::Closed));
-    }
-    fn on_admin(&mut self, _: &mut Ctx<'_, Msg>, _: Admin) {}
-    fn on_kill(&mut self, _: Micros, _: bool) {}
-    fn on_shutdown(&mut self, _: &mut Ctx<'_, Msg>) {}
-}
-
-enum TestNode {
-    Redis(Box<RedisServer>),
-    Probe(Probe),
-}
-
-macro_rules! each {
-    ($self:ident, $p:ident => $e:expr) => {
-        match $self {
-            TestNode::Redis($p) => $e,
-            TestNode::Probe($p) => $e,
-        }
-    };
-}
-
-impl Node for TestNode {
-    type Msg = Msg;
-    type Admin = Admin;
-
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        each!(self, p => p.on_start(ctx))
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
-        each!(self, p => p.on_timer(ctx, token))
-    }
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, peer: NodeId) {
-        each!(self, p => p.on_accept(ctx, conn, peer))
-    }
-    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        each!(self, p => p.on_connected(ctx, conn))
-    }
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        each!(self, p => p.on_connect_failed(ctx, conn))
-    }
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
-        each!(self, p => p.on_message(ctx, conn, msg))
-    }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
-        each!(self, p => p.on_closed(ctx, conn))
-    }
-    fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
-        each!(self, p => p.on_admin(ctx, cmd))
-    }
-    fn on_kill(&mut self, now: Micros, power_loss: bool) {
-        each!(self, p => p.on_kill(now, power_loss))
-    }
-    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Msg>) {
-        each!(self, p => p.on_shutdown(ctx))
     }
 }
 
@@ -174,7 +60,7 @@ fn conf() -> RedisConfig {
 }
 
 /// Redis nodes first (10.0.0.1, ...:6379), then probes (port 26379).
-fn build(servers: Vec<Server>, probes: Vec<(&str, Probe)>) -> Simulation<TestNode> {
+fn build(servers: Vec<Server>, probes: Vec<(&str, Probe)>) -> Sim {
     let names: Vec<String> = servers
         .iter()
         .map(|s| s.0.to_string())
@@ -192,46 +78,41 @@ fn build(servers: Vec<Server>, probes: Vec<(&str, Probe)>) -> Simulation<TestNod
         .into_iter()
         .map(|Server(name, replicaof, conf)| {
             let r = RedisServer::new(name.into(), dir.clone(), conf, replicaof);
-            TestNode::Redis(Box::new(r))
+            (name, TestNode::Real(Box::new(r)))
         })
-        .chain(probes.into_iter().map(|(_, p)| TestNode::Probe(p)))
+        .chain(
+            probes
+                .into_iter()
+                .map(|(name, p)| (name, TestNode::Probe(p))),
+        )
         .collect();
-    let mut sim = Simulation::new(1, nodes, names, LinkParams::default());
-    for i in 0..n {
-        sim.start(i as NodeId);
-    }
+    let mut sim = Harness::new(1, nodes, LinkParams::default());
+    sim.start_all();
     sim
 }
 
-fn run(sim: &mut Simulation<TestNode>, until: Micros) {
-    assert_eq!(sim.run_until(until).unwrap(), None);
+fn run(sim: &mut Sim, until: Micros) {
+    sim.run_until(until);
 }
 
-fn server(sim: &Simulation<TestNode>, n: usize) -> &RedisServer {
-    match &sim.nodes[n] {
-        TestNode::Redis(r) => r,
-        TestNode::Probe(_) => panic!("node {n} is a probe"),
-    }
+fn server(sim: &Sim, n: usize) -> &RedisServer {
+    sim.node(n as NodeId)
 }
 
-fn proc(sim: &Simulation<TestNode>, n: usize) -> &Proc {
+fn proc(sim: &Sim, n: usize) -> &Proc {
     server(sim, n).proc.as_ref().expect("running")
 }
 
-fn probe(sim: &Simulation<TestNode>, n: usize) -> &Probe {
-    match &sim.nodes[n] {
-        TestNode::Probe(p) => p,
-        TestNode::Redis(_) => panic!("node {n} is a server"),
-    }
+fn probe(sim: &Sim, n: usize) -> &Probe {
+    sim.probe(n as NodeId)
 }
 
 /// Log lines of one node with this event name, after a time.
-fn events(sim: &Simulation<TestNode>, node: usize, name: &str, after: Micros) -> Vec<String> {
-    sim.kernel
-        .trace
-        .named(name)
-        .filter(|e| e.node == node as u32 && e.t >= after)
-        .map(|e| e.detail.clone())
+fn events(sim: &Sim, node: usize, name: &str, after: Micros) -> Vec<String> {
+    sim.events(node as NodeId, name)
+        .into_iter()
+        .filter(|(t, _)| *t >= after)
+        .map(|(_, detail)| detail)
         .collect()
 }
 
@@ -240,6 +121,11 @@ fn publish(channel: &str, message: &str) -> Cmd {
         channel: channel.into(),
         message: message.into(),
     }
+}
+
+/// A scripted step that sends a command.
+fn send(cmd: Cmd) -> Step<Msg> {
+    Step::Send(Msg::Cmd(cmd))
 }
 
 fn slaveof(master: Option<(&str, u16)>) -> Cmd {
@@ -252,9 +138,9 @@ fn slaveof(master: Option<(&str, u16)>) -> Cmd {
 fn sends(target: NodeId, at: Micros, cmds: Vec<Cmd>) -> Probe {
     let mut script = vec![(at, Step::Connect)];
     for (i, cmd) in cmds.into_iter().enumerate() {
-        script.push((at + ms(10) * (i as u64 + 1), Step::Send(cmd)));
+        script.push((at + ms(10) * (i as u64 + 1), send(cmd)));
     }
-    Probe::new(target, script)
+    Probe::scripted(target, script)
 }
 
 fn is_connected_replica_of(p: &Proc, master: NodeId) -> bool {
@@ -288,13 +174,13 @@ fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
             ),
             (
                 "publisher",
-                Probe::new(
+                Probe::scripted(
                     0,
                     vec![
                         (secs(1), Step::Connect),
-                        (secs(3), Step::Send(publish(HELLO, &hello1))),
-                        (secs(4), Step::Send(publish(HELLO, &hello2))),
-                        (secs(5), Step::Send(publish("other", "x"))),
+                        (secs(3), send(publish(HELLO, &hello1))),
+                        (secs(4), send(publish(HELLO, &hello2))),
+                        (secs(5), send(publish("other", "x"))),
                     ],
                 ),
             ),
@@ -351,26 +237,26 @@ fn subscribers_are_counted_once_restricted_and_dropped_on_close() {
         vec![
             (
                 "subscriber",
-                Probe::new(
+                Probe::scripted(
                     0,
                     vec![
                         (secs(1), Step::Connect),
-                        (ms(1010), Step::Send(Cmd::Subscribe(HELLO.into()))),
-                        (ms(1020), Step::Send(Cmd::Subscribe(HELLO.into()))),
-                        (ms(1030), Step::Send(Cmd::Get("k".into()))),
-                        (ms(1040), Step::Send(Cmd::Ping)),
+                        (ms(1010), send(Cmd::Subscribe(HELLO.into()))),
+                        (ms(1020), send(Cmd::Subscribe(HELLO.into()))),
+                        (ms(1030), send(Cmd::Get("k".into()))),
+                        (ms(1040), send(Cmd::Ping)),
                         (secs(3), Step::Close),
                     ],
                 ),
             ),
             (
                 "publisher",
-                Probe::new(
+                Probe::scripted(
                     0,
                     vec![
                         (secs(1), Step::Connect),
-                        (secs(2), Step::Send(publish(HELLO, "one"))),
-                        (secs(4), Step::Send(publish(HELLO, "two"))),
+                        (secs(2), send(publish(HELLO, "one"))),
+                        (secs(4), send(publish(HELLO, "two"))),
                     ],
                 ),
             ),

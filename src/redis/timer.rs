@@ -1,0 +1,72 @@
+//! A Redis server's timers: serverCron() and the ends of work Redis hands to
+//! a child process, a socket or the loader.
+
+use crate::sim::net::ConnId;
+use crate::sim::timer::{self, Timer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedisTimer {
+    /// serverCron(), every 1000/hz ms.
+    Cron,
+    /// The RDB child of this generation exits (a newer fork makes the
+    /// timer of an older one stale).
+    ChildDone(u64),
+    /// A disk RDB has been written to this replica's socket.
+    BulkSent(ConnId),
+    /// The full-sync RDB of this load generation is in memory.
+    LoadDone(u64),
+}
+
+const CRON: u8 = 0;
+const CHILD_DONE: u8 = 1;
+const BULK_SENT: u8 = 2;
+const LOAD_DONE: u8 = 3;
+
+impl Timer for RedisTimer {
+    fn encode(self) -> u64 {
+        match self {
+            RedisTimer::Cron => timer::pack(CRON, 0),
+            RedisTimer::ChildDone(generation) => timer::pack(CHILD_DONE, generation),
+            RedisTimer::BulkSent(conn) => timer::pack(BULK_SENT, u64::from(conn)),
+            RedisTimer::LoadDone(generation) => timer::pack(LOAD_DONE, generation),
+        }
+    }
+
+    fn decode(token: u64) -> Option<Self> {
+        match timer::unpack(token) {
+            (CRON, 0) => Some(RedisTimer::Cron),
+            (CHILD_DONE, generation) => Some(RedisTimer::ChildDone(generation)),
+            (BULK_SENT, conn) => ConnId::try_from(conn).ok().map(RedisTimer::BulkSent),
+            (LOAD_DONE, generation) => Some(RedisTimer::LoadDone(generation)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_timer_survives_the_token() {
+        for t in [
+            RedisTimer::Cron,
+            RedisTimer::ChildDone(1),
+            RedisTimer::ChildDone(timer::MAX_ARG),
+            RedisTimer::BulkSent(0),
+            RedisTimer::BulkSent(ConnId::MAX),
+            RedisTimer::LoadDone(0),
+            RedisTimer::LoadDone(timer::MAX_ARG),
+        ] {
+            assert_eq!(RedisTimer::decode(t.encode()), Some(t));
+        }
+    }
+
+    #[test]
+    fn tokens_no_redis_timer_makes_are_refused() {
+        assert_eq!(RedisTimer::decode(4), None);
+        assert_eq!(RedisTimer::decode(timer::pack(CRON, 1)), None);
+        let too_wide = timer::pack(BULK_SENT, u64::from(ConnId::MAX) + 1);
+        assert_eq!(RedisTimer::decode(too_wide), None);
+    }
+}
