@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use redsim::client::OpKind;
+use redsim::history::OpKind;
 use redsim::redis::info;
 use redsim::scenario::{self, Plan};
 use redsim::world::{self, World};

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod explain;
 pub mod fuzz;
 pub mod golden;
+pub mod history;
 pub mod interrupt;
 pub mod junit;
 pub mod out;

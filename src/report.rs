@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::check::RunView as _;
 use crate::check::timeline;
-use crate::client::{OpKind, Outcome};
+use crate::history::{OpKind, Outcome};
 use crate::sim::time::Secs;
 use crate::trace;
 use crate::trace::names;
@@ -325,7 +325,7 @@ fn cluster_summary(s: &mut String, w: &World) {
     }
     let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
     for op in w.history() {
-        if let crate::client::Outcome::Error(e) = &op.outcome {
+        if let crate::history::Outcome::Error(e) = &op.outcome {
             let kind = e
                 .split(' ')
                 .take(if e.starts_with("MOVED") { 1 } else { 5 });

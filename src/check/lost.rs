@@ -5,7 +5,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::client::{Op, OpKind};
+use crate::history::{Op, OpKind};
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
 use crate::sim::time::Micros;
@@ -36,7 +36,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
     let final_by_key: FxHashMap<(Option<&str>, u32), WriteTag> = final_data
         .iter()
         .filter_map(|(k, v)| match v {
-            Value::Blob { tag, .. } => Some((crate::client::parse_key_name(k)?, *tag)),
+            Value::Blob { tag, .. } => Some((crate::history::parse_key_name(k)?, *tag)),
             _ => None,
         })
         .collect();
@@ -75,7 +75,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::client::{Outcome, key_name};
+    use crate::history::{Outcome, key_name};
 
     pub(in crate::check) fn set(
         client: u32,

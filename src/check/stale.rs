@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::client::{Op, OpKind};
+use crate::history::{Op, OpKind};
 use crate::proto::WriteTag;
 use crate::sim::time::Micros;
 
@@ -80,7 +80,7 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
 mod tests {
     use super::*;
     use crate::check::lost::tests::set;
-    use crate::client::Outcome;
+    use crate::history::Outcome;
 
     fn get(client: u32, seq: u32, invoked: Micros, saw: Option<(u32, u32)>) -> Op {
         Op {

@@ -11,7 +11,7 @@ use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
-use crate::client::{Op, OpKind, Outcome};
+use crate::history::{Op, OpKind, Outcome};
 use crate::proto::keyspace::Dataset;
 use crate::redis;
 use crate::sentinel::Sentinel;
@@ -366,7 +366,7 @@ pub trait RunView {
                 let n = self
                     .history()
                     .iter()
-                    .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+                    .filter(|o| o.kind == crate::history::OpKind::Set && o.outcome.is_ok())
                     .count() as u64;
                 (c.holds(n), format!("{n}"))
             }

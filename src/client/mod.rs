@@ -10,8 +10,9 @@ use std::rc::Rc;
 
 use rand::RngExt;
 
+use crate::history::{Op, OpKind, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
+use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Ctx, Node, Timer};
@@ -57,107 +58,6 @@ pub struct WorkloadSpec {
     pub reconnect_delay: Micros,
     /// The delay doubles after each failed attempt, up to this.
     pub reconnect_max_delay: Micros,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OpKind {
-    Set,
-    Get,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Still waiting for the reply when the run ended.
-    Pending,
-    Ok,
-    Error(String),
-    /// No reply within the client's timeout: it may or may not have happened.
-    Timeout,
-    /// The connection dropped before the reply: it may or may not have happened.
-    ConnectionLost,
-}
-
-impl Outcome {
-    /// Did the client see this operation succeed?
-    pub fn is_ok(&self) -> bool {
-        matches!(self, Outcome::Ok)
-    }
-}
-
-/// One operation in a client's history.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Op {
-    pub client: u32,
-    pub seq: u32,
-    pub kind: OpKind,
-    pub key: u32,
-    pub node: NodeId,
-    pub invoked: Micros,
-    pub completed: Option<Micros>,
-    pub outcome: Outcome,
-    /// For GETs: the writer of the value read (None: missing key).
-    pub read: Option<Option<WriteTag>>,
-    /// For writes followed by WAIT: how many replicas acknowledged.
-    pub wait_acked: Option<u32>,
-    /// The workload's hash tag, if its keys carry one.
-    pub hash_tag: Option<compact_str::CompactString>,
-}
-
-impl Op {
-    /// The key this operation touched.
-    pub fn key_name(&self) -> Key {
-        tagged_key_name(self.hash_tag.as_deref(), self.key)
-    }
-
-    pub fn tag(&self) -> WriteTag {
-        WriteTag {
-            client: self.client,
-            seq: self.seq,
-        }
-    }
-}
-
-/// The key a workload uses for key number `n`: `key:<n>`, built without the
-/// formatting machinery (this runs for every operation).
-pub fn key_name(n: u32) -> Key {
-    let mut buf = [0u8; 14];
-    buf[..4].copy_from_slice(b"key:");
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let len = 4 + digits.len() - i;
-    buf[4..len].copy_from_slice(&digits[i..]);
-    Key::from_utf8(&buf[..len]).expect("ASCII")
-}
-
-/// The hash tag and key number of a workload key name (`key:<n>` or
-/// `{tag}key:<n>`); `None` for other keys.
-pub fn parse_key_name(key: &str) -> Option<(Option<&str>, u32)> {
-    let (tag, rest) = match key.strip_prefix('{') {
-        Some(r) => {
-            let close = r.find('}')?;
-            (Some(&r[..close]), &r[close + 1..])
-        }
-        None => (None, key),
-    };
-    Some((tag, rest.strip_prefix("key:")?.parse().ok()?))
-}
-
-/// `key:<n>`, or `{tag}key:<n>` for a workload with a hash tag (all its
-/// keys then hash to the tag's slot).
-pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
-    match tag {
-        None => key_name(n),
-        Some(t) => compact_str::format_compact!("{{{t}}}{}", key_name(n)),
-    }
 }
 
 /// A workload client's timers.
@@ -723,12 +623,5 @@ mod tests {
             assert_eq!(ClientTimer::decode(t.encode()), Some(t));
         }
         assert_eq!(ClientTimer::decode(4), None);
-    }
-
-    #[test]
-    fn key_names() {
-        assert_eq!(key_name(0), "key:0");
-        assert_eq!(key_name(42), "key:42");
-        assert_eq!(key_name(u32::MAX), "key:4294967295");
     }
 }

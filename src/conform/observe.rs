@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::client::Op;
+use crate::history::Op;
 use crate::sim::time::Micros;
 use crate::trace::Event;
 

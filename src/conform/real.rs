@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::check::lost::lost_acked_writes;
-use crate::client::Op;
+use crate::history::Op;
 use crate::interrupt;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};

@@ -4,7 +4,7 @@
 //! (Cluster: failover winner, MOVED texts) under their own names.
 
 use crate::check::timeline::failover_times;
-use crate::client::Outcome;
+use crate::history::Outcome;
 use crate::sim::time::Micros;
 use crate::trace::names;
 use crate::trace::{Event, Source};
@@ -93,7 +93,7 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
         let acked = obs
             .history
             .iter()
-            .filter(|o| o.kind == crate::client::OpKind::Set && o.outcome.is_ok())
+            .filter(|o| o.kind == crate::history::OpKind::Set && o.outcome.is_ok())
             .count();
         sig.push(exact(
             "acked-writes",
@@ -506,7 +506,7 @@ fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {
 
 /// Distinct error texts clients saw, in order of first appearance.
 fn client_errors(obs: &Observed) -> Vec<String> {
-    let mut ops: Vec<&crate::client::Op> = obs.history.iter().collect();
+    let mut ops: Vec<&crate::history::Op> = obs.history.iter().collect();
     ops.sort_by_key(|o| o.completed.unwrap_or(o.invoked));
     let mut out: Vec<String> = Vec::new();
     for o in ops {
@@ -522,7 +522,7 @@ fn client_errors(obs: &Observed) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{Op, OpKind};
+    use crate::history::{Op, OpKind};
     use crate::scenario::conform::FIELDS;
     use crate::trace::Level;
 

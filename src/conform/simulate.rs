@@ -22,11 +22,11 @@ pub fn addresses(plan: &Plan) -> Addresses {
 /// Error replies with addresses replaced by node names (`-MOVED 12182
 /// master-3`), so real and simulated texts compare.
 pub fn normalize_errors(
-    mut history: Vec<crate::client::Op>,
+    mut history: Vec<crate::history::Op>,
     addrs: &Addresses,
-) -> Vec<crate::client::Op> {
+) -> Vec<crate::history::Op> {
     for o in &mut history {
-        if let crate::client::Outcome::Error(t) = &mut o.outcome {
+        if let crate::history::Outcome::Error(t) = &mut o.outcome {
             *t = addrs.normalize(t);
         }
     }

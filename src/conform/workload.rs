@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::client::{Discovery, Op, OpKind, Outcome, WorkloadSpec};
+use crate::client::{Discovery, WorkloadSpec};
+
+use crate::history::{Op, OpKind, Outcome};
 use crate::proto::WriteTag;
 use crate::sim::time::Micros;
 use crate::trace::names;

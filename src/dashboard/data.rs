@@ -11,7 +11,7 @@ use super::recorder::Sample;
 use super::tap::{Message, Stream, Wire};
 use crate::check::RunView as _;
 use crate::check::timeline;
-use crate::client::{OpKind, Outcome};
+use crate::history::{OpKind, Outcome};
 use crate::scenario::{Action, NodeKind};
 use crate::sim::time::Micros;
 use crate::trace::names;

@@ -9,7 +9,7 @@
 use indexmap::IndexMap;
 
 use crate::check::RunView as _;
-use crate::client::Outcome;
+use crate::history::Outcome;
 use crate::redis::{RedisServer, info};
 use crate::sentinel::Sentinel;
 
@@ -176,7 +176,7 @@ fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
 }
 
 /// Where a workload client sends and how its last request went.
-fn client_fields(world: &World, history: &[crate::client::Op], f: &mut Fields) {
+fn client_fields(world: &World, history: &[crate::history::Op], f: &mut Fields) {
     put(f, "status", "running".into());
     put(f, "role", "client".into());
     if let Some(op) = history.last() {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::check::RunView as _;
 use crate::check::{Verdict, timeline};
-use crate::client::{OpKind, Outcome};
+use crate::history::{OpKind, Outcome};
 use crate::trace::names;
 
 use super::context::{Context, thousands};

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::check::RunView as _;
 use crate::check::timeline;
-use crate::client::OpKind;
+use crate::history::OpKind;
 use crate::scenario::{self, Plan};
 use crate::sim::time::Micros;
 use crate::trace::names;

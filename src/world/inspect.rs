@@ -4,7 +4,7 @@
 use crate::check::RunView;
 use crate::check::invariants::Violation;
 use crate::check::windows::Window;
-use crate::client::Op;
+use crate::history::Op;
 use crate::redis::{self, RedisServer};
 use crate::scenario::{Action, NodeKind};
 use crate::sentinel::Sentinel;

@@ -14,21 +14,25 @@ const RULES: &[(&str, &[&str])] = &[
     // The trace stamps events with the kernel's time type.
     ("trace", &["sim"]),
     ("proto", &["sim"]),
+    // What clients saw, read by checkers and tools without the client.
+    ("history", &["proto", "sim"]),
     ("redis", &["proto", "sim", "trace"]),
     ("sentinel", &["proto", "sim", "trace"]),
-    ("client", &["proto", "sim", "trace"]),
+    ("client", &["history", "proto", "sim", "trace"]),
     (
         "check",
-        &["client", "proto", "redis", "sentinel", "sim", "trace"],
+        &["history", "proto", "redis", "sentinel", "sim", "trace"],
     ),
     (
         "scenario",
-        &["check", "client", "proto", "redis", "sentinel", "sim"],
+        &[
+            "check", "client", "history", "proto", "redis", "sentinel", "sim",
+        ],
     ),
     (
         "world",
         &[
-            "check", "client", "proto", "redis", "scenario", "sentinel", "sim", "trace",
+            "check", "client", "history", "proto", "redis", "scenario", "sentinel", "sim", "trace",
         ],
     ),
 ];

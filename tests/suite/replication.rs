@@ -2,7 +2,7 @@
 //! against Redis's rules with arithmetic of its own rather than the model's.
 use redsim::check::RunView as _;
 
-use redsim::client::{OpKind, Outcome};
+use redsim::history::{OpKind, Outcome};
 use redsim::redis::info::field;
 use redsim::scenario;
 use redsim::world::{self, World};
