@@ -51,6 +51,28 @@ pub struct Op {
 }
 
 impl Op {
+    /// An operation just sent, waiting for its reply.
+    pub fn pending(client: u32, seq: u32, kind: OpKind, key: u32, node: NodeId, at: Micros) -> Op {
+        Op {
+            client,
+            seq,
+            kind,
+            key,
+            node,
+            invoked: at,
+            completed: None,
+            outcome: Outcome::Pending,
+            read: None,
+            wait_acked: None,
+            hash_tag: None,
+        }
+    }
+
+    /// The same operation on a key with this hash tag.
+    pub fn tagged(self, hash_tag: Option<compact_str::CompactString>) -> Op {
+        Op { hash_tag, ..self }
+    }
+
     /// The key this operation touched.
     pub fn key_name(&self) -> Key {
         tagged_key_name(self.hash_tag.as_deref(), self.key)

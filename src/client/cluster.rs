@@ -5,12 +5,11 @@
 
 use std::rc::Rc;
 
-use rand::RngExt;
-
-use super::{Discovery, Op, OpKind, Outcome, WorkloadSpec, tagged_key_name};
+use super::{Discovery, WorkloadSpec};
+use crate::history::{Op, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
-use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
+use crate::proto::{Cmd, Msg, Reply, Value};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Ctx, Node, Timer};
@@ -171,12 +170,7 @@ impl ClusterClient {
             self.refresh(ctx);
             return;
         }
-        let keys = self.spec.keys.max(1);
-        let key = self
-            .spec
-            .key_offset
-            .saturating_add(ctx.rng().random_range(0..keys));
-        let read = self.spec.reads > 0.0 && ctx.rng().random_bool(self.spec.reads.min(1.0));
+        let (key, read) = self.spec.draw(ctx.rng());
         let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
         let slot = key_hash_slot(name.as_bytes());
         let Some(node) = self.slot_map[slot as usize] else {
@@ -185,31 +179,9 @@ impl ClusterClient {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let (kind, cmd) = if read {
-            (OpKind::Get, Cmd::Get(name))
-        } else {
-            let value = Value::Blob {
-                tag: WriteTag {
-                    client: self.id,
-                    seq,
-                },
-                len: self.spec.value_size,
-            };
-            (OpKind::Set, Cmd::Set(name, value))
-        };
-        self.history.push(Op {
-            client: self.id,
-            seq,
-            kind,
-            key,
-            node,
-            invoked: ctx.sim_time(),
-            completed: None,
-            outcome: Outcome::Pending,
-            read: None,
-            wait_acked: None,
-            hash_tag: self.spec.hash_tag.clone(),
-        });
+        let (kind, cmd) = self.spec.command(name, self.id, seq, read);
+        let op = Op::pending(self.id, seq, kind, key, node, ctx.sim_time());
+        self.history.push(op.tagged(self.spec.hash_tag.clone()));
         self.pending = Pending::Op(self.history.len() - 1, node);
         self.redirects = 0;
         self.cmd = Some(cmd.clone());

@@ -12,8 +12,9 @@ use rand::RngExt;
 
 use crate::history::{Op, OpKind, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Msg, Reply, Value, WriteTag};
+use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
+use crate::sim::rng::Rng;
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Ctx, Node, Timer};
 use crate::trace::Level;
@@ -58,6 +59,31 @@ pub struct WorkloadSpec {
     pub reconnect_delay: Micros,
     /// The delay doubles after each failed attempt, up to this.
     pub reconnect_max_delay: Micros,
+}
+
+impl WorkloadSpec {
+    /// The next operation's key number and whether it reads: two draws from
+    /// the client's stream, in this order.
+    pub fn draw(&self, rng: &mut Rng) -> (u32, bool) {
+        let key = self
+            .key_offset
+            .saturating_add(rng.random_range(0..self.keys.max(1)));
+        let read = self.reads > 0.0 && rng.random_bool(self.reads.min(1.0));
+        (key, read)
+    }
+
+    /// The command for an operation on `name`: a GET, or a SET whose value
+    /// carries the write's tag (client and sequence number).
+    pub fn command(&self, name: Key, client: u32, seq: u32, read: bool) -> (OpKind, Cmd) {
+        if read {
+            return (OpKind::Get, Cmd::Get(name));
+        }
+        let value = Value::Blob {
+            tag: WriteTag { client, seq },
+            len: self.value_size,
+        };
+        (OpKind::Set, Cmd::Set(name, value))
+    }
 }
 
 /// A workload client's timers.
@@ -304,42 +330,13 @@ impl WorkloadClient {
         let (Some(conn), Stage::Ready(node)) = (self.conn, self.stage) else {
             return;
         };
-        let keys = self.spec.keys.max(1);
-        let key = self
-            .spec
-            .key_offset
-            .saturating_add(ctx.rng().random_range(0..keys));
-        let read = self.spec.reads > 0.0 && ctx.rng().random_bool(self.spec.reads.min(1.0));
+        let (key, read) = self.spec.draw(ctx.rng());
         let seq = self.next_seq;
         self.next_seq += 1;
-        let kind = if read { OpKind::Get } else { OpKind::Set };
         let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
-        let cmd = match kind {
-            OpKind::Get => Cmd::Get(name),
-            OpKind::Set => Cmd::Set(
-                name,
-                Value::Blob {
-                    tag: WriteTag {
-                        client: self.id,
-                        seq,
-                    },
-                    len: self.spec.value_size,
-                },
-            ),
-        };
-        self.history.push(Op {
-            client: self.id,
-            seq,
-            kind,
-            key,
-            node,
-            invoked: ctx.sim_time(),
-            completed: None,
-            outcome: Outcome::Pending,
-            read: None,
-            wait_acked: None,
-            hash_tag: self.spec.hash_tag.clone(),
-        });
+        let (kind, cmd) = self.spec.command(name, self.id, seq, read);
+        let op = Op::pending(self.id, seq, kind, key, node, ctx.sim_time());
+        self.history.push(op.tagged(self.spec.hash_tag.clone()));
         self.inflight = Some((self.history.len() - 1, Phase::Command));
         self.send(ctx, conn, cmd);
     }

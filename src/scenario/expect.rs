@@ -8,7 +8,7 @@ use crate::sim::time::Micros;
 use super::ScenarioError;
 use super::build::Builder;
 use super::error::suggest;
-use super::fuzz::*;
+use super::plan::PROPERTIES;
 use super::raw::*;
 
 impl Builder<'_> {

@@ -1,5 +1,5 @@
-//! The `[fuzz]` table: how `redsim fuzz` treats a scenario, and its
-//! validation.
+//! The `[fuzz]` table read and checked: how `redsim fuzz` treats a
+//! scenario.
 
 use std::ops::Range;
 
@@ -10,69 +10,9 @@ use crate::sim::time::{Micros, parse_size};
 
 use super::build::Builder;
 use super::error::suggest;
+use super::plan::*;
 use super::raw::*;
 use super::{ScenarioError, limits, parse, settings};
-
-/// Fuzzing settings from the scenario's `[fuzz]` table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FuzzSettings {
-    /// Faults are drawn before this time; then everything heals.
-    pub faults_stop: Micros,
-    pub max_faults: usize,
-    /// Properties checked besides the invariants.
-    pub properties: Vec<String>,
-    /// Swarm mode: configuration values each seed draws within a range.
-    pub swarm: Vec<(String, SwarmRange)>,
-    /// Bounds: at most this many lost acknowledged writes, at most this long
-    /// without an acknowledged write, converged this long after the faults.
-    pub bounds: Bounds,
-}
-
-/// Quantitative properties from `[fuzz]`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Bounds {
-    pub max_lost_acked_writes: Option<u64>,
-    pub max_unavailability: Option<Micros>,
-    pub converges_within: Option<Micros>,
-}
-
-/// A range `[low, high]` of a configuration value in `[fuzz.swarm]`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SwarmRange {
-    Int(i64, i64),
-    /// Durations, drawn in microseconds.
-    Duration(u64, u64),
-    /// Sizes, drawn in bytes.
-    Size(u64, u64),
-}
-
-impl SwarmRange {
-    pub fn bounds(&self) -> (i64, i64) {
-        match *self {
-            SwarmRange::Int(a, b) => (a, b),
-            SwarmRange::Duration(a, b) | SwarmRange::Size(a, b) => (a as i64, b as i64),
-        }
-    }
-
-    /// A drawn value as it is written into a scenario.
-    pub fn value(&self, v: i64) -> toml::Value {
-        match self {
-            SwarmRange::Int(..) | SwarmRange::Size(..) => toml::Value::Integer(v),
-            SwarmRange::Duration(..) => toml::Value::String(format!("{v}us")),
-        }
-    }
-}
-
-/// Invariants and properties a run can be checked against.
-pub const PROPERTIES: &[&str] = &[
-    "converges",
-    "no-lost-acked-writes",
-    "no-split-brain",
-    "one-leader-per-epoch",
-    "one-vote-per-epoch",
-    "epochs-monotonic",
-    "offsets-monotonic",
-];
 
 impl Builder<'_> {
     pub(super) fn fuzz_settings(

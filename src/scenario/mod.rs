@@ -18,8 +18,9 @@ pub use error::ScenarioError;
 use error::Source;
 
 use build::Builder;
-pub use fuzz::{Bounds, FuzzSettings, PROPERTIES, SwarmRange};
-pub use plan::{Action, ClusterPlan, NodeKind, NodePlan, Plan};
+pub use plan::{
+    Action, Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
+};
 use raw::RawScenario;
 
 /// `0-5460 5462 6000-6100`: slot numbers and inclusive ranges.
