@@ -374,6 +374,29 @@ where
         self.settle();
     }
 
+    /// Runs `f` on the real node `node` with the context a handler gets, then
+    /// settles: for a rule Redis runs as one step of a larger handler (one
+    /// function of a cron), taken alone.
+    pub fn call<R>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg>) -> R,
+    ) -> R {
+        let (n, mut ctx) = self.sim.ctx(node);
+        let TestNode::Real(n) = n else {
+            panic!("node {node} is a probe");
+        };
+        let r = f(n, &mut ctx);
+        self.settle();
+        r
+    }
+
+    /// A copy of `node`'s random stream as it stands: its next draws, worked
+    /// out ahead.
+    pub fn rng(&self, node: NodeId) -> super::rng::Rng {
+        self.sim.kernel.meta[node as usize].rng.clone()
+    }
+
     /// The timers `node` has pending (this incarnation's), in firing order.
     pub fn timers<T: Timer>(&self, node: NodeId) -> Vec<(Micros, T)> {
         let incarnation = self.sim.kernel.meta[node as usize].incarnation;
