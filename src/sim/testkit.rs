@@ -431,6 +431,18 @@ where
         conn
     }
 
+    /// The open connection between probe `probe` and `peer` to one of the
+    /// listener's ports (whichever end listens), the latest if several.
+    pub fn conn(&self, probe: NodeId, peer: NodeId, port: u8) -> Option<ConnId> {
+        let conns = &self.sim.kernel.net.conns;
+        self.probe(probe)
+            .conns
+            .iter()
+            .rev()
+            .find(|&&(c, p)| p == peer && conns[c as usize].port == port)
+            .map(|c| c.0)
+    }
+
     /// Probe `probe` sends `msg` on `conn` now; settled, so the receiver has
     /// handled it (and any answer has come back) when this returns.
     pub fn send(&mut self, probe: NodeId, conn: ConnId, msg: N::Msg) {
