@@ -784,3 +784,190 @@ impl Proc {
         self.remove_replica(ctx, conn);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{H, call, proc, server};
+    use super::*;
+    use crate::proto::Value;
+    use crate::redis::config::RedisConfig;
+    use crate::sim::testkit::Probe;
+    use crate::sim::time::secs;
+
+    const REPLICA: crate::sim::net::NodeId = 1;
+
+    /// `SET k v`: *3 $3 SET $1 k $1 v = 4 + 9 + 7 + 7 bytes.
+    fn set_k_v() -> Cmd {
+        let set = Cmd::Set("k".into(), Value::Text("v".into()));
+        assert_eq!(set.resp_len(), 27);
+        set
+    }
+
+    /// A master whose backlog holds one `SET k v`: master_repl_offset 27,
+    /// the backlog from offset 1 with 27 bytes (it covers PSYNC offsets 1
+    /// to 28), and the replica probe at node 1.
+    fn master_with_backlog() -> H {
+        let mut h = server(RedisConfig::default(), None, vec![Probe::silent()]);
+        let p = proc(&mut h);
+        let mut backlog = Backlog::new(1 << 20, p.master_repl_offset);
+        backlog.feed(set_k_v(), &mut p.master_repl_offset, None);
+        p.backlog = Some(backlog);
+        assert_eq!((p.master_repl_offset, 1, 27), {
+            let b = p.backlog.as_ref().expect("set");
+            (27, b.first_byte, b.histlen)
+        });
+        h
+    }
+
+    /// The replica probe sends `PSYNC <id> <offset>` on a new connection;
+    /// the master's answer.
+    fn psync(h: &mut H, id: PsyncId, offset: i64) -> Reply {
+        let conn = h.connect(REPLICA, 0);
+        let mark = h.mark();
+        h.send(REPLICA, conn, Msg::Cmd(Cmd::Psync { id, offset }));
+        let replies: Vec<Reply> = h
+            .sent_since(mark, 0)
+            .into_iter()
+            .filter_map(|s| match s.msg {
+                Msg::Reply(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        replies[0].clone()
+    }
+
+    fn is_continue(r: &Reply) -> bool {
+        matches!(r, Reply::Continue { .. })
+    }
+
+    fn is_full(r: &Reply) -> bool {
+        matches!(r, Reply::FullResync { offset: 27, .. })
+    }
+
+    /// masterTryPartialResynchronization(), the backlog's head: offset 1,
+    /// the first byte held, continues (all 27 bytes follow); offset 0, one
+    /// byte before it, needs a full resync.
+    #[test]
+    fn psync_at_the_first_byte_of_the_backlog_continues_one_before_is_full() {
+        let mut h = master_with_backlog();
+        let replid = proc(&mut h).replid;
+        let r = psync(&mut h, PsyncId::Id(replid), 1);
+        assert_eq!(r, Reply::Continue { replid });
+        let accepted = h.events(0, "Partial resynchronization request accepted");
+        assert!(
+            accepted[0]
+                .1
+                .ends_with("Sending 27 bytes of backlog starting from offset 1.")
+        );
+
+        let mut h = master_with_backlog();
+        let replid = proc(&mut h).replid;
+        assert!(is_full(&psync(&mut h, PsyncId::Id(replid), 0)));
+        let lack = "Unable to partial resync with replica for lack of backlog";
+        assert_eq!(h.events(0, lack).len(), 1);
+    }
+
+    /// masterTryPartialResynchronization(), the backlog's tail: offset 28 =
+    /// master_repl_offset + 1 (a replica with every byte) continues with 0
+    /// bytes; offset 29 is past what the master has: full resync, with the
+    /// warning that the replica is ahead.
+    #[test]
+    fn psync_right_after_the_last_byte_continues_one_past_is_full() {
+        let mut h = master_with_backlog();
+        let replid = proc(&mut h).replid;
+        assert!(is_continue(&psync(&mut h, PsyncId::Id(replid), 28)));
+        let accepted = h.events(0, "Partial resynchronization request accepted");
+        assert!(accepted[0].1.contains("Sending 0 bytes"));
+
+        let mut h = master_with_backlog();
+        let replid = proc(&mut h).replid;
+        assert!(is_full(&psync(&mut h, PsyncId::Id(replid), 29)));
+        let ahead =
+            "tried to PSYNC with an offset that is greater than the master replication offset.";
+        assert_eq!(h.events(0, ahead).len(), 1);
+    }
+
+    /// masterTryPartialResynchronization(), the ID check: the previous
+    /// history (replid2) is accepted up to second_replid_offset, the first
+    /// offset the new history does not share; one byte further is refused.
+    #[test]
+    fn psync_on_replid2_is_accepted_up_to_second_replid_offset() {
+        let old = RunId([b'a'; 40]);
+        let given = |h: &mut H| {
+            let p = proc(h);
+            p.replid2 = old;
+            p.second_replid_offset = 20;
+        };
+        let mut h = master_with_backlog();
+        given(&mut h);
+        assert!(is_continue(&psync(&mut h, PsyncId::Id(old), 20)));
+
+        let mut h = master_with_backlog();
+        given(&mut h);
+        assert!(is_full(&psync(&mut h, PsyncId::Id(old), 21)));
+        let refused = h.events(
+            0,
+            "Partial resynchronization not accepted: Requested offset for second ID",
+        );
+        assert!(refused[0].1.ends_with("was 21, but I can reply up to 20"));
+    }
+
+    /// masterTryPartialResynchronization(): `PSYNC ? -1` (no cached master)
+    /// and an unknown replication ID both get a full resync, whatever the
+    /// offset.
+    #[test]
+    fn psync_with_no_or_an_unknown_id_is_full() {
+        let mut h = master_with_backlog();
+        assert!(is_full(&psync(&mut h, PsyncId::Unknown, -1)));
+        assert_eq!(h.events(0, "Full resync requested by replica").len(), 1);
+        assert!(is_full(&psync(&mut h, PsyncId::Id(RunId([b'b'; 40])), 1)));
+        let mismatch = "Partial resynchronization not accepted: Replication ID mismatch";
+        assert_eq!(h.events(0, mismatch).len(), 1);
+    }
+
+    /// replicationCron() on a master: an online replica whose last REPLCONF
+    /// ACK is more than repl-timeout (60 s) old is disconnected; at exactly
+    /// 60 s it stays.
+    #[test]
+    fn a_replica_silent_for_more_than_repl_timeout_is_dropped() {
+        let mut h = master_with_backlog();
+        let replid = proc(&mut h).replid;
+        assert!(is_continue(&psync(&mut h, PsyncId::Id(replid), 28)));
+        h.run_until(secs(1));
+        let now = h.mstime(0) / 1000;
+        proc(&mut h).replicas[0].ack_time = now - 60;
+        call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
+        assert_eq!(proc(&mut h).replicas.len(), 1);
+        proc(&mut h).replicas[0].ack_time = now - 61;
+        call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
+        assert!(proc(&mut h).replicas.is_empty());
+        let dropped = h.events(0, "Disconnecting timedout replica (streaming sync)");
+        assert_eq!(
+            dropped,
+            vec![(
+                secs(1),
+                "Disconnecting timedout replica (streaming sync): 10.0.0.2:0".into()
+            )]
+        );
+    }
+
+    /// refreshGoodSlavesCount(): with min-replicas-to-write set, an online
+    /// replica counts as good while its last ACK is at most
+    /// min-replicas-max-lag (10 s) old.
+    #[test]
+    fn a_replica_is_good_while_its_ack_is_at_most_max_lag_old() {
+        let mut h = master_with_backlog();
+        proc(&mut h).cfg.min_replicas_to_write = 1;
+        let replid = proc(&mut h).replid;
+        psync(&mut h, PsyncId::Id(replid), 28);
+        let now = h.mstime(0) / 1000;
+        let p = proc(&mut h);
+        p.replicas[0].ack_time = now - 10;
+        p.refresh_good_replicas(now);
+        assert_eq!(p.good_replicas, 1);
+        p.replicas[0].ack_time = now - 11;
+        p.refresh_good_replicas(now);
+        assert_eq!(p.good_replicas, 0);
+    }
+}

@@ -12,6 +12,8 @@ mod master;
 pub mod persistence;
 mod pubsub;
 mod replica;
+#[cfg(test)]
+mod testing;
 pub mod timer;
 
 use std::collections::BTreeMap;

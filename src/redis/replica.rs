@@ -855,3 +855,189 @@ fn error_text(r: &Reply) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{H, call, proc, server};
+    use super::*;
+    use crate::proto::Value;
+    use crate::redis::Admin;
+    use crate::redis::config::RedisConfig;
+    use crate::sim::net::PORT_MAIN;
+    use crate::sim::testkit::Probe;
+    use crate::sim::time::{ms, secs};
+
+    const MASTER: NodeId = 1;
+    const X: RunId = RunId([b'x'; 40]);
+    const Y: RunId = RunId([b'y'; 40]);
+
+    /// A master that goes through the handshake and answers PSYNC with
+    /// `psync`.
+    fn master(psync: Reply) -> Probe<Msg> {
+        Probe::answering(move |m| match m {
+            Msg::Cmd(Cmd::Ping) => Some(Msg::Reply(Reply::Pong)),
+            Msg::Cmd(Cmd::Psync { .. }) => Some(Msg::Reply(psync.clone())),
+            Msg::Cmd(Cmd::ReplconfListeningPort(_) | Cmd::ReplconfCapa) => {
+                Some(Msg::Reply(Reply::Ok))
+            }
+            _ => None,
+        })
+    }
+
+    /// A replica of node 1, holding `cached` as its cached master before its
+    /// first cron (at 1 ms) connects.
+    fn replica(cached: Option<(RunId, u64)>, psync: Reply) -> H {
+        let mut h = server(RedisConfig::default(), Some(MASTER), vec![master(psync)]);
+        proc(&mut h).replica.as_mut().expect("a replica").cached = cached;
+        h
+    }
+
+    fn psyncs_sent(h: &H) -> Vec<(PsyncId, i64)> {
+        h.sent(0)
+            .into_iter()
+            .filter_map(|s| match s.msg {
+                Msg::Cmd(Cmd::Psync { id, offset }) => Some((id, offset)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn full() -> Reply {
+        Reply::FullResync {
+            replid: Y,
+            offset: 500,
+        }
+    }
+
+    /// slaveTryPartialResynchronization(): with no cached master the
+    /// replica asks for a full sync, `PSYNC ? -1`.
+    #[test]
+    fn without_a_cached_master_the_replica_sends_psync_unknown() {
+        let mut h = replica(None, full());
+        h.run_until(ms(10));
+        assert_eq!(psyncs_sent(&h), [(PsyncId::Unknown, -1)]);
+    }
+
+    /// slaveTryPartialResynchronization(): with a cached master (X, 100) the
+    /// replica asks for the byte after its last one, `PSYNC X 101`.
+    #[test]
+    fn a_cached_master_is_asked_for_the_next_byte() {
+        let mut h = replica(Some((X, 100)), full());
+        h.run_until(ms(10));
+        assert_eq!(psyncs_sent(&h), [(PsyncId::Id(X), 101)]);
+    }
+
+    /// replicationCacheMasterUsingMyself(): a master told to replicate
+    /// offers its own history, so a demoted master at offset 50 sends
+    /// `PSYNC <its replid> 51`.
+    #[test]
+    fn a_demoted_master_offers_its_own_history() {
+        let mut h = server(RedisConfig::default(), None, vec![master(full())]);
+        proc(&mut h).master_repl_offset = 50;
+        let own = proc(&mut h).replid;
+        h.admin(0, Admin::ReplicaOf(Some(MASTER)));
+        h.settle();
+        assert_eq!(psyncs_sent(&h), [(PsyncId::Id(own), 51)]);
+    }
+
+    /// slaveTryPartialResynchronization(), `+CONTINUE <new id>`: the master
+    /// switched histories (it was promoted). The replica takes the new id
+    /// and keeps the cached one as replid2, valid up to cached offset + 1 =
+    /// 101, so its own replicas can still continue.
+    #[test]
+    fn continue_with_a_new_id_keeps_the_old_one_as_replid2() {
+        let mut h = replica(Some((X, 100)), Reply::Continue { replid: Y });
+        h.run_until(ms(10));
+        let p = proc(&mut h);
+        assert!(p.replica.as_ref().expect("replica").is_connected());
+        assert_eq!((p.replid, p.replid2, p.second_replid_offset), (Y, X, 101));
+        assert_eq!(p.master_repl_offset, 100);
+        assert_eq!(h.events(0, "Master replication ID changed").len(), 1);
+    }
+
+    /// The same with `+CONTINUE <same id>`: nothing shifts.
+    #[test]
+    fn continue_with_the_same_id_shifts_nothing() {
+        let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
+        h.run_until(ms(10));
+        let p = proc(&mut h);
+        assert_eq!(
+            (p.replid, p.replid2, p.second_replid_offset),
+            (X, RunId::ZERO, -1)
+        );
+    }
+
+    /// A replica's processing of the stream: `REPLCONF GETACK *` (37 bytes:
+    /// *3 $8 REPLCONF $6 GETACK $1 *) is answered with the offset before its
+    /// own bytes are counted. From 100: SET k v (27) → 127, the ACK says
+    /// 127, then 127 + 37 + 27 = 191.
+    #[test]
+    fn getack_is_answered_with_the_offset_before_itself() {
+        let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
+        h.run_until(ms(10));
+        let set = Cmd::Set("k".into(), Value::Text("v".into()));
+        assert_eq!(Cmd::ReplconfGetack.resp_len(), 37);
+        let conn = h.conn(MASTER, 0, PORT_MAIN).expect("linked");
+        let mark = h.mark();
+        let stream = vec![set.clone(), Cmd::ReplconfGetack, set];
+        h.send(MASTER, conn, Msg::Stream(stream));
+        let acks: Vec<Msg> = h.sent_since(mark, 0).into_iter().map(|s| s.msg).collect();
+        assert!(
+            matches!(acks[..], [Msg::Cmd(Cmd::ReplconfAck(127))]),
+            "{acks:?}"
+        );
+        assert_eq!(proc(&mut h).master_repl_offset, 191);
+    }
+
+    /// replicationCron() on a replica: a master link with no data for more
+    /// than repl-timeout (60 s) is dropped, and the master cached for a
+    /// PSYNC; at exactly 60 s it stays.
+    #[test]
+    fn a_master_silent_for_more_than_repl_timeout_is_dropped() {
+        let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
+        h.run_until(secs(1));
+        let now = h.mstime(0) / 1000;
+        proc(&mut h)
+            .replica
+            .as_mut()
+            .expect("replica")
+            .lastinteraction = now - 60;
+        call(&mut h, |p, ctx, _| p.replica_cron(ctx));
+        assert!(
+            h.events(0, "MASTER timeout: no data nor PING received...")
+                .is_empty()
+        );
+        proc(&mut h)
+            .replica
+            .as_mut()
+            .expect("replica")
+            .lastinteraction = now - 61;
+        call(&mut h, |p, ctx, _| p.replica_cron(ctx));
+        assert_eq!(
+            h.events(0, "MASTER timeout: no data nor PING received...")
+                .len(),
+            1
+        );
+        assert_eq!(
+            h.events(0, "Caching the disconnected master state.").len(),
+            1
+        );
+        let side = proc(&mut h).replica.as_ref().expect("replica");
+        assert_eq!(side.cached, None, "handed to the PSYNC of the reconnect");
+        assert_eq!(psyncs_sent(&h).last(), Some(&(PsyncId::Id(X), 101)));
+    }
+
+    /// replicationUnsetMaster() → shiftReplicationId(): a promoted replica
+    /// at offset 100 keeps its history as replid2, valid up to 101, under a
+    /// new replication id.
+    #[test]
+    fn replicaof_no_one_shifts_the_replication_id() {
+        let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
+        h.run_until(ms(10));
+        h.admin(0, Admin::ReplicaOf(None));
+        let p = proc(&mut h);
+        assert!(p.replica.is_none());
+        assert_eq!((p.replid2, p.second_replid_offset), (X, 101));
+        assert_ne!(p.replid, X);
+    }
+}

@@ -616,3 +616,254 @@ fn compare_for_promotion(a: &Instance, b: &Instance) -> Ordering {
             (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::SentinelTimer;
+    use super::super::testing::{MASTER, Peer, host, sentinel, sproc};
+    use super::*;
+    use crate::sim::testkit::Harness;
+    use crate::sim::time::ms;
+
+    const CLIENT: NodeId = 2;
+
+    /// A master that answers, and a client (node 2) that speaks for another
+    /// Sentinel.
+    fn voter() -> Harness<Sentinel> {
+        let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client]);
+        h.run_until(ms(1000));
+        h
+    }
+
+    /// `SENTINEL is-master-down-by-addr <master> <epoch> <runid|*>` from the
+    /// client; the reply.
+    fn ask(h: &mut Harness<Sentinel>, epoch: u64, runid: Option<&str>) -> Reply {
+        let conn = match h.probe(CLIENT).conn_with(0) {
+            Some(c) => c,
+            None => h.connect(CLIENT, 0),
+        };
+        let cmd = Cmd::IsMasterDownByAddr {
+            ip: host(MASTER).into(),
+            port: 6379,
+            epoch,
+            runid: runid.map(Into::into),
+        };
+        h.send(CLIENT, conn, Msg::Cmd(cmd));
+        match h.probe(CLIENT).received().last() {
+            Some(Msg::Reply(r)) => r.clone(),
+            other => panic!("no reply: {other:?}"),
+        }
+    }
+
+    fn vote(leader: &str, epoch: u64) -> Reply {
+        Reply::MasterDown {
+            down: false,
+            leader: Some(leader.into()),
+            leader_epoch: epoch,
+        }
+    }
+
+    /// sentinelVoteLeader(): one vote per epoch, first come first served.
+    /// The first request for epoch 5 gets the vote; a second candidate in
+    /// the same epoch is told the vote already cast.
+    #[test]
+    fn one_vote_per_epoch_first_come_first_served() {
+        let mut h = voter();
+        assert_eq!(ask(&mut h, 5, Some("aaa")), vote("aaa", 5));
+        assert_eq!(ask(&mut h, 5, Some("bbb")), vote("aaa", 5));
+        let votes: Vec<String> = h
+            .events(0, "+vote-for-leader")
+            .into_iter()
+            .map(|e| e.1)
+            .collect();
+        assert_eq!(votes, ["aaa 5"]);
+        assert_eq!(h.node(0).votes, vec![(5, "aaa".into())]);
+    }
+
+    /// sentinelVoteLeader(): a request in a higher epoch first raises
+    /// current_epoch (+new-epoch), then replaces the vote.
+    #[test]
+    fn a_higher_epoch_replaces_the_vote() {
+        let mut h = voter();
+        assert_eq!(ask(&mut h, 5, Some("aaa")), vote("aaa", 5));
+        assert_eq!(ask(&mut h, 6, Some("bbb")), vote("bbb", 6));
+        let epochs: Vec<String> = h.events(0, "+new-epoch").into_iter().map(|e| e.1).collect();
+        assert_eq!(epochs, ["5", "6"]);
+        assert_eq!(sproc(&mut h).current_epoch, 6);
+    }
+
+    /// sentinelVoteLeader(): a request from an older epoch changes nothing
+    /// and is answered with the vote of the current one.
+    #[test]
+    fn an_older_epoch_gets_the_current_vote() {
+        let mut h = voter();
+        ask(&mut h, 6, Some("bbb"));
+        assert_eq!(ask(&mut h, 4, Some("aaa")), vote("bbb", 6));
+        assert_eq!(h.events(0, "+vote-for-leader").len(), 1);
+    }
+
+    /// sentinelVoteLeader(): voting for another Sentinel sets
+    /// failover_start_time = now + rand() % 1000, which keeps this Sentinel
+    /// from starting its own failover for 2 x failover-timeout. The draw is
+    /// the next one of the Sentinel's stream.
+    #[test]
+    fn voting_for_another_sentinel_restarts_the_failover_clock() {
+        let mut h = voter();
+        let desync = h.rng(0).random_range(0..period::MAX_DESYNC);
+        let now = h.mstime(0);
+        ask(&mut h, 1, Some("aaa"));
+        assert_eq!(sproc(&mut h).master.failover_start_time, now + desync);
+    }
+
+    /// The is-master-down-by-addr branch of sentinelCommand(): in TILT the
+    /// answer is "not down" even when this Sentinel sees the master SDOWN.
+    #[test]
+    fn in_tilt_the_master_is_reported_up() {
+        let mut h = sentinel(2, vec![Peer::SilentMaster, Peer::Client]);
+        h.run_until(ms(6000));
+        assert!(sproc(&mut h).master.inst.s_down);
+        let down = |down| Reply::MasterDown {
+            down,
+            leader: None,
+            leader_epoch: 0,
+        };
+        assert_eq!(ask(&mut h, 0, None), down(true));
+        sproc(&mut h).tilt = true;
+        assert_eq!(ask(&mut h, 0, None), down(false));
+    }
+
+    /// sentinelStartFailoverIfNeeded(): with the master ODOWN, a new attempt
+    /// waits until 2 x failover-timeout (2 x 180 000 ms) after the previous
+    /// failover_start_time; at exactly that much it starts (+try-failover).
+    #[test]
+    fn a_new_failover_waits_twice_the_failover_timeout() {
+        let peers = vec![
+            Peer::SilentMaster,
+            Peer::Sentinel {
+                runid: "s2",
+                down: true,
+            },
+        ];
+        let mut h = sentinel(2, peers);
+        h.run_until(ms(6000));
+        assert_eq!(h.events(0, "+odown").len(), 1);
+        let tries = h.events(0, "+try-failover").len();
+        let now = h.mstime(0);
+        let m = &mut sproc(&mut h).master;
+        m.failover_state = FailoverState::None;
+        m.failover_start_time = now - 2 * 180_000 + 1;
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(h.events(0, "+try-failover").len(), tries);
+        sproc(&mut h).master.failover_start_time = now - 2 * 180_000;
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(h.events(0, "+try-failover").len(), tries + 1);
+    }
+
+    /// A master (node 1) with replicas at nodes 2, 3, ...: `(priority,
+    /// offset, run id)` each; run until the Sentinel has INFO from all of
+    /// them.
+    fn with_replicas(replicas: &[(u32, u64, &'static str)]) -> Harness<Sentinel> {
+        let nodes = (2..2 + replicas.len() as NodeId).collect();
+        let peers = std::iter::once(Peer::Master(nodes))
+            .chain(
+                replicas
+                    .iter()
+                    .map(|&(priority, offset, runid)| Peer::Replica {
+                        priority,
+                        offset,
+                        runid,
+                    }),
+            )
+            .collect();
+        let mut h = sentinel(2, peers);
+        h.run_until(ms(3000));
+        assert!(
+            sproc(&mut h)
+                .master
+                .replicas
+                .iter()
+                .all(|r| r.info_refresh != 0)
+        );
+        h
+    }
+
+    /// The failover reaches SELECT_SLAVE: the next tick picks a replica.
+    fn select(h: &mut Harness<Sentinel>) -> Selection {
+        let m = &mut sproc(h).master;
+        m.failover_state = FailoverState::SelectSlave;
+        m.failover_epoch = 1;
+        h.fire(0, SentinelTimer::Tick);
+        h.node(0).selections.last().expect("selected").clone()
+    }
+
+    fn excluded(s: &Selection) -> Vec<Option<&'static str>> {
+        s.candidates.iter().map(|c| c.excluded).collect()
+    }
+
+    /// compareSlavesForPromotion(): the lower slave_priority wins, whatever
+    /// the offsets.
+    #[test]
+    fn select_slave_prefers_the_lower_priority() {
+        let mut h = with_replicas(&[(20, 999, "r1"), (10, 100, "r2")]);
+        assert_eq!(select(&mut h).chosen.as_deref(), Some("10.0.0.4:6379"));
+        let at = "slave 10.0.0.4:6379 10.0.0.4 6379 @ mymaster 10.0.0.2 6379";
+        assert_eq!(h.events(0, "+selected-slave"), vec![(ms(3000), at.into())]);
+    }
+
+    /// compareSlavesForPromotion(): at equal priority, the larger
+    /// slave_repl_offset wins.
+    #[test]
+    fn select_slave_prefers_the_larger_offset_at_equal_priority() {
+        let mut h = with_replicas(&[(100, 100, "r1"), (100, 200, "r2")]);
+        assert_eq!(select(&mut h).chosen.as_deref(), Some("10.0.0.4:6379"));
+    }
+
+    /// compareSlavesForPromotion(): at equal priority and offset, the
+    /// smaller run id, compared case-insensitively ("a..." before "B...").
+    #[test]
+    fn select_slave_breaks_ties_by_run_id_ignoring_case() {
+        let mut h = with_replicas(&[(100, 100, "Bbbb"), (100, 100, "aaaa")]);
+        assert_eq!(select(&mut h).chosen.as_deref(), Some("10.0.0.4:6379"));
+    }
+
+    /// sentinelSelectSlave(): a replica with priority 0 is never promoted,
+    /// even with the best offset.
+    #[test]
+    fn select_slave_excludes_priority_zero() {
+        let mut h = with_replicas(&[(0, 999, "r1"), (100, 100, "r2")]);
+        let s = select(&mut h);
+        assert_eq!(s.chosen.as_deref(), Some("10.0.0.4:6379"));
+        assert_eq!(excluded(&s), [Some("priority 0"), None]);
+    }
+
+    /// sentinelSelectSlave(): a replica whose link is disconnected is
+    /// excluded.
+    #[test]
+    fn select_slave_excludes_a_disconnected_replica() {
+        let mut h = with_replicas(&[(100, 999, "r1"), (100, 100, "r2")]);
+        h.kill(2, false);
+        h.settle();
+        let s = select(&mut h);
+        assert_eq!(s.chosen.as_deref(), Some("10.0.0.4:6379"));
+        assert_eq!(excluded(&s), [Some("disconnected"), None]);
+    }
+
+    /// sentinelSelectSlave(): with the master not SDOWN, INFO is valid for
+    /// 3 x the 10 s INFO period: a replica last refreshed 30 000 ms ago is a
+    /// candidate, one refreshed 30 001 ms ago is not. With none left the
+    /// failover aborts.
+    #[test]
+    fn select_slave_excludes_info_older_than_30_s() {
+        let mut h = with_replicas(&[(100, 100, "r1")]);
+        let now = h.mstime(0);
+        sproc(&mut h).master.replicas[0].info_refresh = now - 30_000;
+        assert_eq!(excluded(&select(&mut h)), [None]);
+
+        let mut h = with_replicas(&[(100, 100, "r1")]);
+        sproc(&mut h).master.replicas[0].info_refresh = now - 30_001;
+        let s = select(&mut h);
+        assert_eq!(excluded(&s), [Some("INFO too old")]);
+        assert_eq!(s.chosen, None);
+        assert_eq!(h.events(0, "-failover-abort-no-good-slave").len(), 1);
+    }
+}

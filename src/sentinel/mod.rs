@@ -10,6 +10,8 @@ pub mod failover;
 pub mod instance;
 mod pass;
 mod readout;
+#[cfg(test)]
+mod testing;
 
 use std::rc::Rc;
 
@@ -1206,7 +1208,220 @@ fn info_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::{MASTER, Peer, sentinel, sproc};
     use super::*;
+    use crate::sim::testkit::{Harness, Seen};
+    use crate::sim::time::ms;
+
+    const MASTER_AT: &str = "master mymaster 10.0.0.2 6379";
+
+    /// sentinelCheckSubjectivelyDown(): SDOWN once the oldest unanswered
+    /// PING is more than down-after-milliseconds old. The clock starts when
+    /// the link is created (createInstanceLink() sets act_ping_time), here at
+    /// the Sentinel's start at 0 ms; the master never answers. down-after is
+    /// 5000 ms: a check at 5000 ms finds 5000 ms elapsed, not more, so no
+    /// SDOWN; a check at 5001 ms finds 5001 > 5000.
+    #[test]
+    fn sdown_comes_one_ms_after_down_after_and_not_before() {
+        let mut h = sentinel(2, vec![Peer::SilentMaster]);
+        h.run_until(ms(5000));
+        h.fire(0, SentinelTimer::Tick);
+        assert!(h.events(0, "+sdown").is_empty());
+        h.run_until(ms(5001));
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(h.events(0, "+sdown"), vec![(ms(5001), MASTER_AT.into())]);
+    }
+
+    /// sentinelPingReplyCallback(): +PONG, -LOADING and -MASTERDOWN are
+    /// valid PING replies and clear act_ping_time; any other error only
+    /// moves last_pong_time, so the SDOWN clock keeps running from the start
+    /// and the master is SDOWN at the first tick after 5000 ms (ticks are at
+    /// most 100 ms apart).
+    #[test]
+    fn loading_is_a_valid_ping_reply_and_err_is_not() {
+        let loading = Reply::Error(crate::redis::ERR_LOADING.into());
+        let mut h = sentinel(2, vec![Peer::MasterPingReply(loading)]);
+        h.run_until(ms(20_000));
+        assert!(h.events(0, "+sdown").is_empty());
+
+        let err = Reply::Error("ERR something else".into());
+        let mut h = sentinel(2, vec![Peer::MasterPingReply(err)]);
+        h.run_until(ms(20_000));
+        let sdown = h.events(0, "+sdown");
+        assert_eq!(sdown.len(), 1);
+        assert!(sdown[0].0 > ms(5000) && sdown[0].0 <= ms(5100), "{sdown:?}");
+    }
+
+    /// sentinelCheckSubjectivelyDown(), the second SDOWN reason: a master
+    /// that has reported `role:slave` for longer than down-after + 2 x the
+    /// 10 s INFO period (5000 + 20 000 = 25 000 ms) is SDOWN, even though it
+    /// answers every PING.
+    #[test]
+    fn a_master_reporting_slave_for_25_s_is_sdown() {
+        let replica_info = Peer::Replica {
+            priority: 100,
+            offset: 0,
+            runid: "r",
+        };
+        let mut h = sentinel(2, vec![replica_info]);
+        h.run_until(ms(1000));
+        let now = h.mstime(0);
+        let m = &mut sproc(&mut h).master.inst;
+        assert_eq!(m.role_reported, Some(instance::Kind::Replica));
+        m.role_reported_time = now - 25_000;
+        h.fire(0, SentinelTimer::Tick);
+        assert!(h.events(0, "+sdown").is_empty());
+        sproc(&mut h).master.inst.role_reported_time = now - 25_001;
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(h.events(0, "+sdown"), vec![(ms(1000), MASTER_AT.into())]);
+    }
+
+    /// Puts the master's command link in the state the reconnect rule reads:
+    /// connected `age` ms ago, and its oldest unanswered PING and last reply
+    /// both `idle` ms ago.
+    fn given_cc(h: &mut Harness<Sentinel>, age: u64, idle: u64) -> ConnId {
+        let now = h.mstime(0);
+        let link = &mut sproc(h).master.inst.link;
+        link.cc_conn_time = now - age;
+        link.act_ping_time = now - idle;
+        link.last_pong_time = now - idle;
+        link.cc.expect("connected")
+    }
+
+    /// sentinelCheckSubjectivelyDown()'s act-ping rule: a command link older
+    /// than 15 s whose pending PING and last reply are both more than
+    /// down-after/2 (2500 ms) old is closed, to be reconnected. At 2500 ms it
+    /// is kept; at 2501 ms it is closed.
+    #[test]
+    fn a_stuck_command_link_is_closed_after_half_down_after() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![])]);
+        h.run_until(ms(20_000));
+        let cc = given_cc(&mut h, 15_001, 2500);
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.cc, Some(cc));
+        let cc = given_cc(&mut h, 15_001, 2501);
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.cc, None);
+        let closed = |s: &Seen<Msg>| matches!(s, Seen::Closed(c) if *c == cc);
+        assert!(h.probe(MASTER).seen.iter().any(|(_, s)| closed(s)));
+        assert!(h.events(0, "+sdown").is_empty());
+    }
+
+    /// The same rule's first condition (SENTINEL_MIN_LINK_RECONNECT_PERIOD):
+    /// a command link is only closed once it is more than 15 000 ms old,
+    /// however long its PING has been pending.
+    #[test]
+    fn a_command_link_younger_than_15_s_is_kept() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![])]);
+        h.run_until(ms(20_000));
+        let cc = given_cc(&mut h, 15_000, 4000);
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.cc, Some(cc));
+        given_cc(&mut h, 15_001, 4000);
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.cc, None);
+    }
+
+    /// sentinelCheckSubjectivelyDown(): a pub/sub link older than 15 s with
+    /// no activity for more than 3 x the 2000 ms hello period (6000 ms) is
+    /// closed.
+    #[test]
+    fn a_silent_pubsub_link_is_closed_after_6_s() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![])]);
+        h.run_until(ms(20_000));
+        let now = h.mstime(0);
+        let link = &mut sproc(&mut h).master.inst.link;
+        let pc = link.pc.expect("connected");
+        link.pc_conn_time = now - 15_001;
+        link.pc_last_activity = now - 6000;
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.pc, Some(pc));
+        sproc(&mut h).master.inst.link.pc_last_activity = now - 6001;
+        h.fire(0, SentinelTimer::Tick);
+        assert_eq!(sproc(&mut h).master.inst.link.pc, None);
+    }
+
+    /// sentinelCheckObjectivelyDown(): ODOWN when this Sentinel sees SDOWN
+    /// and 1 + (Sentinels that said down) reaches the quorum. Quorum 3, both
+    /// other Sentinels say down: 1 + 2 = 3, ODOWN at the tick after they
+    /// answered (they are asked in the tick that found SDOWN).
+    #[test]
+    fn odown_at_quorum() {
+        let peers = vec![
+            Peer::SilentMaster,
+            Peer::Sentinel {
+                runid: "s2",
+                down: true,
+            },
+            Peer::Sentinel {
+                runid: "s3",
+                down: true,
+            },
+        ];
+        let mut h = sentinel(3, peers);
+        h.run_until(ms(6000));
+        let sdown = h.events(0, "+sdown");
+        let odown = h.events(0, "+odown");
+        assert_eq!(odown.len(), 1);
+        assert!(odown[0].0 > sdown[0].0);
+        assert_eq!(odown[0].1, format!("{MASTER_AT} #quorum 3/3"));
+    }
+
+    /// sentinelCheckObjectivelyDown(), below the quorum: quorum 3 and only
+    /// one other Sentinel says down: 1 + 1 = 2 < 3, never ODOWN.
+    #[test]
+    fn no_odown_below_quorum() {
+        let peers = vec![
+            Peer::SilentMaster,
+            Peer::Sentinel {
+                runid: "s2",
+                down: true,
+            },
+            Peer::Sentinel {
+                runid: "s3",
+                down: false,
+            },
+        ];
+        let mut h = sentinel(3, peers);
+        h.run_until(ms(15_000));
+        assert_eq!(h.events(0, "+sdown").len(), 1);
+        let agreeing = sproc(&mut h)
+            .master
+            .sentinels
+            .iter()
+            .filter(|s| s.master_down)
+            .count();
+        assert_eq!(agreeing, 1);
+        assert!(h.events(0, "+odown").is_empty());
+    }
+
+    /// sentinelCheckTiltCondition(): TILT when the time since the previous
+    /// tick is negative or more than 2000 ms (a clock jump, or a process that
+    /// was stopped). A gap of exactly 2000 ms is fine; 2001 ms, or -1 ms,
+    /// enters TILT.
+    #[test]
+    fn tilt_after_a_timer_gap_over_2_s_or_below_zero() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![])]);
+        h.run_until(ms(3000));
+        let now = h.mstime(0);
+        sproc(&mut h).previous_time = now - 2000;
+        h.fire(0, SentinelTimer::Tick);
+        assert!(!sproc(&mut h).tilt);
+        sproc(&mut h).previous_time = now - 2001;
+        h.fire(0, SentinelTimer::Tick);
+        assert!(sproc(&mut h).tilt);
+        assert_eq!(
+            h.events(0, "+tilt"),
+            vec![(ms(3000), "#tilt mode entered".into())]
+        );
+
+        let mut h = sentinel(2, vec![Peer::Master(vec![])]);
+        h.run_until(ms(3000));
+        let now = h.mstime(0);
+        sproc(&mut h).previous_time = now + 1;
+        h.fire(0, SentinelTimer::Tick);
+        assert!(sproc(&mut h).tilt);
+    }
 
     #[test]
     fn the_tick_survives_the_token() {

@@ -352,3 +352,64 @@ impl ClusterState {
         self.link_node(conn).is_some() || self.inbound.iter().any(|&(x, _)| x == conn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redis::RedisTimer;
+    use crate::redis::testing::{H, NODE_TIMEOUT, cluster, cluster_conf, state};
+    use crate::sim::time::ms;
+
+    /// Master 0 among masters 1 and 2, each with a replica (3, 4, 5).
+    fn master_0() -> H {
+        let mut h = cluster(
+            vec![None, None, None, Some(0), Some(1), Some(2)],
+            cluster_conf(),
+        );
+        h.run_until(ms(500));
+        h
+    }
+
+    /// clusterCron(): a node with a PING pending is PFAIL once both the
+    /// PING and the last data from it are more than node-timeout
+    /// (15 000 ms) old.
+    #[test]
+    fn pfail_once_a_ping_is_unanswered_for_more_than_the_node_timeout() {
+        let mut h = master_0();
+        let given = |h: &mut H, age: u64| {
+            let now = h.mstime(0);
+            let n = &mut state(h).nodes[2];
+            n.ping_sent = now - age;
+            n.data_received = now - age;
+        };
+        given(&mut h, NODE_TIMEOUT);
+        h.fire(0, RedisTimer::Cron);
+        assert!(!state(&mut h).nodes[2].timed_out());
+        given(&mut h, NODE_TIMEOUT + 1);
+        h.fire(0, RedisTimer::Cron);
+        assert!(state(&mut h).nodes[2].timed_out());
+        assert_eq!(h.events(0, "*** NODE possibly failing").len(), 1);
+    }
+
+    /// clusterCron(): a node with no PING pending is pinged once its last
+    /// PONG is more than node-timeout / 2 (7500 ms) old.
+    #[test]
+    fn a_ping_goes_out_when_the_last_pong_is_half_a_node_timeout_old() {
+        let mut h = master_0();
+        let pinged = |h: &mut H, pong_age: u64| {
+            let now = h.mstime(0);
+            let c = state(h);
+            // Not a tenth call: no ping to a random node this time.
+            c.iteration = 0;
+            c.nodes[2].ping_sent = 0;
+            c.nodes[2].pong_received = now - pong_age;
+            let mark = h.mark();
+            h.fire(0, RedisTimer::Cron);
+            h.sent_since(mark, 0).iter().any(|s| {
+                s.to == 2 && matches!(&s.msg, crate::proto::Msg::Bus(b) if b.kind == BusKind::Ping)
+            })
+        };
+        assert!(!pinged(&mut h, NODE_TIMEOUT / 2));
+        assert!(pinged(&mut h, NODE_TIMEOUT / 2 + 1));
+    }
+}

@@ -531,3 +531,252 @@ impl Proc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Msg, RunId};
+    use crate::redis::testing::{
+        H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, proc, send_bus, state,
+    };
+    use crate::sim::time::ms;
+
+    /// Node 0 replicates master 1 with siblings 4 and 5; masters 1, 2, 3
+    /// serve a third of the slots each; node 6 replicates master 2.
+    fn replica_of_1() -> H {
+        let mut h = cluster(
+            vec![Some(1), None, None, None, Some(1), Some(1), Some(2)],
+            cluster_conf(),
+        );
+        h.run_until(ms(500));
+        h
+    }
+
+    /// Master 1 is FAIL in node 0's view, the cluster has 3 slot-serving
+    /// masters, and node 0 has processed 50 bytes of its master's stream.
+    fn given_master_failed(h: &mut H) {
+        let side = proc(h).replica.as_mut().expect("replicating");
+        side.cached = Some((RunId([b'x'; 40]), 50));
+        let c = state(h);
+        c.nodes[1].flags |= FAIL;
+        c.size = 3;
+    }
+
+    fn handle_failover(h: &mut H) {
+        call_cluster(h, |p, c, ctx, env| p.handle_slave_failover(c, ctx, env));
+    }
+
+    /// clusterHandleSlaveFailover() and clusterGetSlaveRank(): the first call
+    /// after the master FAILs schedules the election at now + 500 ms +
+    /// random() % 500 + rank x 1000 ms. Rank 1: sibling 4 advertises offset
+    /// 100 > 50; sibling 5's equal offset shares the rank; node 6 replicates
+    /// another master. The random draw is the next of the bus stream.
+    #[test]
+    fn the_election_waits_500_ms_plus_jitter_plus_1_s_per_rank() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        for (node, offset) in [(4, 100), (5, 50), (6, 999)] {
+            state(&mut h).nodes[node].repl_offset = offset;
+        }
+        let jitter = state(&mut h).rng.clone().random_range(0..500u64);
+        let now = h.mstime(0);
+        handle_failover(&mut h);
+        let delay = 500 + jitter + 1000;
+        assert_eq!(state(&mut h).failover_auth_time, now + delay);
+        assert_eq!(state(&mut h).failover_auth_rank, 1);
+        let line =
+            format!("Start of election delayed for {delay} milliseconds (rank #1, offset 50).");
+        assert_eq!(
+            h.events(0, "Start of election delayed for"),
+            vec![(ms(500), line)]
+        );
+    }
+
+    /// clusterGetSlaveRank(): a sibling flagged NOFAILOVER does not count,
+    /// whatever its offset.
+    #[test]
+    fn a_nofailover_sibling_does_not_push_the_rank() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        let c = state(&mut h);
+        c.nodes[4].repl_offset = 100;
+        c.nodes[4].flags |= NOFAILOVER;
+        handle_failover(&mut h);
+        assert_eq!(state(&mut h).failover_auth_rank, 0);
+    }
+
+    /// clusterHandleSlaveFailover(): until the request is sent, a worse rank
+    /// adds 1000 ms per step to the scheduled time (it never gets earlier).
+    #[test]
+    fn a_worse_rank_before_the_request_adds_1_s_per_step() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        handle_failover(&mut h);
+        let scheduled = state(&mut h).failover_auth_time;
+        state(&mut h).nodes[4].repl_offset = 100;
+        state(&mut h).nodes[5].repl_offset = 100;
+        handle_failover(&mut h);
+        assert_eq!(state(&mut h).failover_auth_time, scheduled + 2000);
+        let line = "Replica rank updated to #2, added 2000 milliseconds of delay.";
+        assert_eq!(h.events(0, "Replica rank updated")[0].1, line);
+    }
+
+    /// clusterHandleSlaveFailover(): the vote request goes out once now
+    /// reaches failover_auth_time, not a millisecond before; it takes a new
+    /// epoch (currentEpoch 7 → 7 + 1, the cluster was created at 7) and is
+    /// broadcast to the six other nodes.
+    #[test]
+    fn the_request_goes_out_at_the_scheduled_time() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        handle_failover(&mut h);
+        let now = h.mstime(0);
+        state(&mut h).failover_auth_time = now + 1;
+        handle_failover(&mut h);
+        assert_eq!(
+            state(&mut h).cant_failover_reason,
+            CantFailover::WaitingDelay
+        );
+        assert!(!state(&mut h).failover_auth_sent);
+        state(&mut h).failover_auth_time = now;
+        let mark = h.mark();
+        handle_failover(&mut h);
+        assert_eq!(state(&mut h).current_epoch, 8);
+        assert_eq!(state(&mut h).failover_auth_epoch, 8);
+        let requests = h
+            .sent_since(mark, 0)
+            .into_iter()
+            .filter(|s| matches!(&s.msg, Msg::Bus(b) if b.kind == BusKind::AuthRequest))
+            .count();
+        assert_eq!(requests, 6);
+    }
+
+    /// clusterHandleSlaveFailover(): an attempt expires once more than
+    /// auth_timeout = max(2 x node-timeout, 2000) = 30 000 ms have passed
+    /// since its scheduled time without a request.
+    #[test]
+    fn an_unsent_attempt_expires_after_twice_the_node_timeout() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        handle_failover(&mut h);
+        let now = h.mstime(0);
+        state(&mut h).failover_auth_time = now - 2 * NODE_TIMEOUT - 1;
+        handle_failover(&mut h);
+        assert_eq!(state(&mut h).cant_failover_reason, CantFailover::Expired);
+        state(&mut h).failover_auth_time = now - 2 * NODE_TIMEOUT;
+        handle_failover(&mut h);
+        assert!(state(&mut h).failover_auth_sent);
+    }
+
+    /// clusterHandleSlaveFailover()'s data-age check: with
+    /// cluster-replica-validity-factor 10, a replica whose link has been
+    /// down for more than repl-ping-replica-period x 1000 + node-timeout x
+    /// 10 = 160 000 ms (after subtracting one node-timeout) does not fail
+    /// over. Down 175 s: 175 000 - 15 000 = 160 000, still allowed; 176 s
+    /// is not.
+    #[test]
+    fn a_replica_cut_off_too_long_does_not_fail_over() {
+        let mut h = replica_of_1();
+        given_master_failed(&mut h);
+        proc(&mut h).cfg.cluster.replica_validity_factor = 10;
+        let unixtime = h.mstime(0) / 1000;
+        proc(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 176;
+        handle_failover(&mut h);
+        assert_eq!(state(&mut h).cant_failover_reason, CantFailover::DataAge);
+        assert_eq!(state(&mut h).failover_auth_time, 0);
+        proc(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 175;
+        handle_failover(&mut h);
+        assert_ne!(state(&mut h).failover_auth_time, 0);
+    }
+
+    /// Node 0 is a master serving slots 0-5460 with masters 1 and 2;
+    /// nodes 3, 4, 5 replicate masters 0, 1, 2. Master 1 is FAIL.
+    fn voter() -> H {
+        let mut h = cluster(
+            vec![None, None, None, Some(0), Some(1), Some(2)],
+            cluster_conf(),
+        );
+        h.run_until(ms(500));
+        state(&mut h).nodes[1].flags |= FAIL;
+        h
+    }
+
+    /// Replica `from` asks node 0 for its vote in `epoch`; whether node 0
+    /// acknowledged.
+    fn request(h: &mut H, from: NodeId, epoch: u64, forceack: bool) -> bool {
+        let mut req = bus_from(h, from, BusKind::AuthRequest);
+        req.current_epoch = epoch;
+        req.forceack = forceack;
+        let mark = h.mark();
+        send_bus(h, from, req);
+        h.sent_since(mark, 0)
+            .iter()
+            .any(|s| s.to == from && matches!(&s.msg, Msg::Bus(b) if b.kind == BusKind::AuthAck))
+    }
+
+    fn denials(h: &H) -> Vec<String> {
+        h.events(0, "Failover auth denied to")
+            .into_iter()
+            .map(|(_, d)| d.split(": ").nth(1).expect("reason").to_string())
+            .collect()
+    }
+
+    /// clusterSendFailoverAuthIfNeeded(): one vote per epoch. The cluster
+    /// was created at epoch 6; replica 4 asks in epoch 7 and gets the vote;
+    /// replica 5 (its master 2 FAIL too) asking in epoch 7 is refused, and
+    /// in epoch 8 granted.
+    #[test]
+    fn a_master_votes_once_per_epoch() {
+        let mut h = voter();
+        state(&mut h).nodes[2].flags |= FAIL;
+        assert!(request(&mut h, 4, 7, false));
+        assert!(!request(&mut h, 5, 7, false));
+        assert_eq!(denials(&h), ["already voted for epoch 7"]);
+        assert!(request(&mut h, 5, 8, false));
+        assert_eq!(state(&mut h).last_vote_epoch, 8);
+        assert_eq!(h.node(0).cluster_log.votes, [(7, 4), (8, 5)]);
+    }
+
+    /// clusterSendFailoverAuthIfNeeded(): no second vote about the same
+    /// master within 2 x node-timeout (30 000 ms) of the last one.
+    #[test]
+    fn no_second_vote_for_a_master_within_twice_the_node_timeout() {
+        let mut h = voter();
+        let now = h.mstime(0);
+        state(&mut h).nodes[1].voted_time = now - 2 * NODE_TIMEOUT + 1;
+        assert!(!request(&mut h, 4, 7, false));
+        assert_eq!(
+            denials(&h),
+            ["can't vote about this master before 1 milliseconds"]
+        );
+        state(&mut h).nodes[1].voted_time = now - 2 * NODE_TIMEOUT;
+        assert!(request(&mut h, 4, 8, false));
+    }
+
+    /// clusterSendFailoverAuthIfNeeded(): a replica whose master is not FAIL
+    /// gets no vote, unless the request carries FORCEACK (a manual
+    /// failover).
+    #[test]
+    fn no_vote_while_the_master_is_up_unless_forced() {
+        let mut h = voter();
+        state(&mut h).nodes[1].flags &= !FAIL;
+        assert!(!request(&mut h, 4, 7, false));
+        assert_eq!(denials(&h), ["its master is up"]);
+        assert!(request(&mut h, 4, 8, true));
+    }
+
+    /// clusterSendFailoverAuthIfNeeded(): no vote if a slot the request
+    /// claims has an owner with a newer configEpoch. Master 1 (slots from
+    /// 5461) has configEpoch 2; node 0 has seen 3 for it.
+    #[test]
+    fn no_vote_for_slots_with_a_newer_owner() {
+        let mut h = voter();
+        let req = bus_from(&mut h, 4, BusKind::AuthRequest);
+        assert_eq!(req.config_epoch, 2);
+        state(&mut h).nodes[1].config_epoch = 3;
+        let mut req = req;
+        req.current_epoch = 7;
+        send_bus(&mut h, 4, req);
+        assert_eq!(denials(&h), ["slot 5461 epoch (3) > reqEpoch (2)"]);
+    }
+}

@@ -511,3 +511,169 @@ impl Proc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::bus::Gossip;
+    use super::*;
+    use crate::proto::Msg;
+    use crate::redis::testing::{
+        H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, send_bus, state,
+    };
+    use crate::sim::time::ms;
+
+    /// Node 0 is a master serving slots with masters 1 and 2; nodes 3, 4, 5
+    /// replicate masters 0, 1, 2. Three slot-serving masters: a FAIL needs
+    /// 3 / 2 + 1 = 2 voices.
+    fn master_0() -> H {
+        let mut h = cluster(
+            vec![None, None, None, Some(0), Some(1), Some(2)],
+            cluster_conf(),
+        );
+        h.run_until(ms(500));
+        state(&mut h).size = 3;
+        h
+    }
+
+    /// A PING from `from` whose gossip says node 2 is PFAIL.
+    fn gossip_pfail_about_2(h: &mut H, from: NodeId) {
+        let mut ping = bus_from(h, from, BusKind::Ping);
+        ping.gossip.push(Gossip {
+            node: 2,
+            ping_sent: 0,
+            pong_received: 0,
+            flags: MASTER | PFAIL,
+        });
+        send_bus(h, from, ping);
+    }
+
+    /// clusterProcessGossipSection(): a master's gossip that a node is
+    /// PFAIL is a failure report, time-stamped now; a replica's is ignored.
+    #[test]
+    fn failure_reports_come_from_masters_only() {
+        let mut h = master_0();
+        gossip_pfail_about_2(&mut h, 3);
+        assert!(state(&mut h).nodes[2].fail_reports.is_empty());
+        gossip_pfail_about_2(&mut h, 1);
+        let now = h.mstime(0);
+        assert_eq!(state(&mut h).nodes[2].fail_reports, [(1, now)]);
+    }
+
+    /// markNodeAsFailingIfNeeded() after clusterNodeCleanupFailureReports():
+    /// a report is valid for node-timeout x 2 = 30 000 ms. Node 2 is PFAIL
+    /// here; master 0 counts itself, so master 1's report makes 2 = the
+    /// quorum while it is 30 000 ms old, and 1 once it is 30 001 ms old.
+    #[test]
+    fn a_failure_report_expires_after_twice_the_node_timeout() {
+        let mark_2 = |h: &mut H| {
+            call_cluster(h, |p, c, ctx, _| {
+                p.mark_node_as_failing_if_needed(c, ctx, 2)
+            });
+        };
+        let mut h = master_0();
+        let now = h.mstime(0);
+        let c = state(&mut h);
+        c.nodes[2].flags |= PFAIL;
+        c.nodes[2].fail_reports = vec![(1, now - 2 * NODE_TIMEOUT - 1)];
+        mark_2(&mut h);
+        assert!(!state(&mut h).nodes[2].failed());
+        assert!(state(&mut h).nodes[2].fail_reports.is_empty(), "pruned");
+
+        state(&mut h).nodes[2].fail_reports = vec![(1, now - 2 * NODE_TIMEOUT)];
+        let mark = h.mark();
+        mark_2(&mut h);
+        assert!(state(&mut h).nodes[2].failed());
+        let name = state(&mut h).name(2);
+        let line = format!("Marking node {name} as failing (quorum reached).");
+        assert_eq!(
+            h.events(0, "Marking node as failing (quorum reached)")[0].1,
+            line
+        );
+        // The FAIL is broadcast to the five other nodes.
+        let fails = h
+            .sent_since(mark, 0)
+            .into_iter()
+            .filter(|s| matches!(&s.msg, Msg::Bus(b) if b.kind == BusKind::Fail(2)))
+            .count();
+        assert_eq!(fails, 5);
+    }
+
+    /// markNodeAsFailingIfNeeded(): a replica does not count itself. Node 0
+    /// replicates master 1; with one valid report 1 < 2, with two FAIL.
+    #[test]
+    fn a_replica_does_not_count_itself() {
+        let mut h = cluster(vec![Some(1), None, None, None], cluster_conf());
+        h.run_until(ms(500));
+        let now = h.mstime(0);
+        let c = state(&mut h);
+        c.size = 3;
+        c.nodes[3].flags |= PFAIL;
+        c.nodes[3].fail_reports = vec![(1, now)];
+        call_cluster(&mut h, |p, c, ctx, _| {
+            p.mark_node_as_failing_if_needed(c, ctx, 3)
+        });
+        assert!(!state(&mut h).nodes[3].failed());
+        state(&mut h).nodes[3].fail_reports.push((2, now));
+        call_cluster(&mut h, |p, c, ctx, _| {
+            p.mark_node_as_failing_if_needed(c, ctx, 3)
+        });
+        assert!(state(&mut h).nodes[3].failed());
+    }
+
+    /// A PONG on node 0's link to `node`.
+    fn pong_from(h: &mut H, node: NodeId) {
+        let pong = bus_from(h, node, BusKind::Pong);
+        send_bus(h, node, pong);
+    }
+
+    /// clearNodeFailureIfNeeded(): a master that still serves slots and
+    /// answers again is cleared of FAIL only once nobody failed it over
+    /// for node-timeout x 2 = 30 000 ms after the FAIL.
+    #[test]
+    fn a_reachable_master_with_slots_is_cleared_after_twice_the_node_timeout() {
+        let mut h = master_0();
+        let now = h.mstime(0);
+        let n = &mut state(&mut h).nodes[2];
+        n.flags |= FAIL;
+        n.fail_time = now - 2 * NODE_TIMEOUT;
+        pong_from(&mut h, 2);
+        assert!(state(&mut h).nodes[2].failed());
+        state(&mut h).nodes[2].fail_time = now - 2 * NODE_TIMEOUT - 1;
+        pong_from(&mut h, 2);
+        assert!(!state(&mut h).nodes[2].failed());
+    }
+
+    /// clearNodeFailureIfNeeded(): a replica that answers is cleared at once.
+    #[test]
+    fn a_reachable_replica_is_cleared_at_once() {
+        let mut h = master_0();
+        let now = h.mstime(0);
+        let n = &mut state(&mut h).nodes[4];
+        n.flags |= FAIL;
+        n.fail_time = now;
+        pong_from(&mut h, 4);
+        assert!(!state(&mut h).nodes[4].failed());
+        let what = h.events(0, "Clear FAIL state for node: is reachable again.");
+        assert!(what[0].1.ends_with(": replica is reachable again."));
+    }
+
+    /// clusterProcessPacket(), FAILOVER_AUTH_ACK: a vote counts only from a
+    /// master serving slots, sent in the election's epoch or later. Node 0
+    /// replicates master 1 and asked in epoch 8.
+    #[test]
+    fn only_slot_serving_masters_acks_of_this_epoch_count() {
+        let mut h = cluster(vec![Some(1), None, None, None, Some(1)], cluster_conf());
+        h.run_until(ms(500));
+        state(&mut h).failover_auth_epoch = 8;
+        let ack = |h: &mut H, from: NodeId, epoch: u64| {
+            let mut m = bus_from(h, from, BusKind::AuthAck);
+            m.current_epoch = epoch;
+            send_bus(h, from, m);
+            state(h).failover_auth_count
+        };
+        assert_eq!(ack(&mut h, 2, 7), 0, "an older epoch");
+        assert_eq!(ack(&mut h, 4, 8), 0, "a replica");
+        assert_eq!(ack(&mut h, 2, 8), 1);
+        assert_eq!(ack(&mut h, 3, 9), 2);
+    }
+}

@@ -21,11 +21,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod probe;
+
 use super::net::{ConnId, LinkParams, NodeId, PORT_MAIN};
 use super::time::Micros;
 use super::timer::Timer;
-use super::{Ctx, Ev, Node, Simulation, WireSize, Wiretap};
+use super::{Ctx, Ev, Node, Simulation, Wiretap};
 use crate::trace::Event;
+pub use probe::{Answer, Probe, Seen, Step};
 
 /// A node of a test: a real node, or a scripted peer.
 pub enum TestNode<N: Node> {
@@ -80,181 +83,6 @@ where
     }
     fn on_shutdown(&mut self, ctx: &mut Ctx<'_, N::Msg>) {
         each!(self, p => p.on_shutdown(ctx))
-    }
-}
-
-/// One scripted action of a probe, at an absolute simulated time.
-#[derive(Clone, Debug)]
-pub enum Step<M> {
-    /// Connect to the probe's target.
-    Connect,
-    /// Send on that connection.
-    Send(M),
-    /// Close it.
-    Close,
-}
-
-/// What happened to a probe, in order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Seen<M> {
-    /// Someone connected to the probe.
-    Accepted(ConnId, NodeId),
-    /// The probe's own connect succeeded, or was refused.
-    Connected(ConnId),
-    Refused(ConnId),
-    Message(ConnId, M),
-    Closed(ConnId),
-}
-
-/// How a probe answers a message: `Some(reply)` is sent back at once on the
-/// connection the message came in on.
-pub type Answer<M> = Box<dyn FnMut(&M) -> Option<M>>;
-
-/// A scripted peer. It accepts every connection and keeps it open, records
-/// everything that happens to it, can follow a timed script against one
-/// target, and can answer what it receives.
-pub struct Probe<M> {
-    target: Option<NodeId>,
-    script: Vec<(Micros, Step<M>)>,
-    answer: Option<Answer<M>>,
-    /// The connection the script opened, while open.
-    pub conn: Option<ConnId>,
-    /// Open connections, with the node at the other end.
-    pub conns: Vec<(ConnId, NodeId)>,
-    /// Everything that happened, with the simulated time.
-    pub seen: Vec<(Micros, Seen<M>)>,
-}
-
-impl<M> Probe<M> {
-    /// A peer that listens and records, and never says anything.
-    pub fn silent() -> Self {
-        Self {
-            target: None,
-            script: Vec::new(),
-            answer: None,
-            conn: None,
-            conns: Vec::new(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// A client of `target` that follows `script`.
-    pub fn scripted(target: NodeId, script: Vec<(Micros, Step<M>)>) -> Self {
-        Self {
-            target: Some(target),
-            script,
-            ..Self::silent()
-        }
-    }
-
-    /// A peer that answers each message with `answer`'s reply, if any.
-    pub fn answering(answer: impl FnMut(&M) -> Option<M> + 'static) -> Self {
-        Self {
-            answer: Some(Box::new(answer)),
-            ..Self::silent()
-        }
-    }
-
-    /// The messages received, in order.
-    pub fn received(&self) -> impl Iterator<Item = &M> {
-        self.seen.iter().filter_map(|(_, s)| match s {
-            Seen::Message(_, m) => Some(m),
-            _ => None,
-        })
-    }
-
-    /// Whether any of its connections was closed by the other end.
-    pub fn closed(&self) -> bool {
-        self.seen.iter().any(|(_, s)| matches!(s, Seen::Closed(_)))
-    }
-
-    /// The open connection `peer` made to this probe, or this probe to it.
-    pub fn conn_with(&self, peer: NodeId) -> Option<ConnId> {
-        self.conns
-            .iter()
-            .rev()
-            .find(|(_, p)| *p == peer)
-            .map(|c| c.0)
-    }
-
-    fn record(&mut self, ctx: &Ctx<'_, M>, seen: Seen<M>)
-    where
-        M: WireSize,
-    {
-        self.seen.push((ctx.sim_time(), seen));
-    }
-
-    fn forget(&mut self, conn: ConnId) {
-        self.conns.retain(|(c, _)| *c != conn);
-        if self.conn == Some(conn) {
-            self.conn = None;
-        }
-    }
-}
-
-/// A probe's timer: its scripted step of this index is due.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct StepDue(usize);
-
-impl Timer for StepDue {
-    fn encode(self) -> u64 {
-        self.0 as u64
-    }
-    fn decode(token: u64) -> Option<Self> {
-        usize::try_from(token).ok().map(StepDue)
-    }
-}
-
-impl<M: WireSize + Clone> Node for Probe<M> {
-    type Msg = M;
-    type Admin = ();
-
-    fn on_start(&mut self, ctx: &mut Ctx<'_, M>) {
-        let now = ctx.sim_time();
-        for (i, (at, _)) in self.script.iter().enumerate() {
-            ctx.set_timer(at.saturating_sub(now), StepDue(i));
-        }
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, M>, token: u64) {
-        let Some(StepDue(i)) = StepDue::decode(token) else {
-            return;
-        };
-        match self.script[i].1.clone() {
-            Step::Connect => {
-                let target = self.target.expect("a scripted probe has a target");
-                let conn = ctx.connect(target);
-                self.conn = Some(conn);
-                self.conns.push((conn, target));
-            }
-            Step::Send(msg) => ctx.send(self.conn.expect("connected"), msg),
-            Step::Close => {
-                let conn = self.conn.take().expect("connected");
-                ctx.close(conn);
-                self.forget(conn);
-            }
-        }
-    }
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, M>, conn: ConnId, peer: NodeId) {
-        self.conns.push((conn, peer));
-        self.record(ctx, Seen::Accepted(conn, peer));
-    }
-    fn on_connected(&mut self, ctx: &mut Ctx<'_, M>, conn: ConnId) {
-        self.record(ctx, Seen::Connected(conn));
-    }
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, M>, conn: ConnId) {
-        self.forget(conn);
-        self.record(ctx, Seen::Refused(conn));
-    }
-    fn on_message(&mut self, ctx: &mut Ctx<'_, M>, conn: ConnId, msg: M) {
-        let reply = self.answer.as_mut().and_then(|a| a(&msg));
-        self.record(ctx, Seen::Message(conn, msg));
-        if let Some(reply) = reply {
-            ctx.send(conn, reply);
-        }
-    }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, M>, conn: ConnId) {
-        self.forget(conn);
-        self.record(ctx, Seen::Closed(conn));
     }
 }
 
@@ -374,6 +202,29 @@ where
         self.settle();
     }
 
+    /// Runs `f` on the real node `node` with the context a handler gets, then
+    /// settles: for a rule Redis runs as one step of a larger handler (one
+    /// function of a cron), taken alone.
+    pub fn call<R>(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg>) -> R,
+    ) -> R {
+        let (n, mut ctx) = self.sim.ctx(node);
+        let TestNode::Real(n) = n else {
+            panic!("node {node} is a probe");
+        };
+        let r = f(n, &mut ctx);
+        self.settle();
+        r
+    }
+
+    /// A copy of `node`'s random stream as it stands: its next draws, worked
+    /// out ahead.
+    pub fn rng(&self, node: NodeId) -> super::rng::Rng {
+        self.sim.kernel.meta[node as usize].rng.clone()
+    }
+
     /// The timers `node` has pending (this incarnation's), in firing order.
     pub fn timers<T: Timer>(&self, node: NodeId) -> Vec<(Micros, T)> {
         let incarnation = self.sim.kernel.meta[node as usize].incarnation;
@@ -406,6 +257,18 @@ where
         self.probe_mut(probe).conns.push((conn, to));
         self.settle();
         conn
+    }
+
+    /// The open connection between probe `probe` and `peer` to one of the
+    /// listener's ports (whichever end listens), the latest if several.
+    pub fn conn(&self, probe: NodeId, peer: NodeId, port: u8) -> Option<ConnId> {
+        let conns = &self.sim.kernel.net.conns;
+        self.probe(probe)
+            .conns
+            .iter()
+            .rev()
+            .find(|&&(c, p)| p == peer && conns[c as usize].port == port)
+            .map(|c| c.0)
     }
 
     /// Probe `probe` sends `msg` on `conn` now; settled, so the receiver has
@@ -494,14 +357,6 @@ where
             .collect()
     }
 
-    /// The names of `node`'s trace events since `mark`, in order.
-    pub fn names_since(&self, mark: Mark, node: NodeId) -> Vec<&str> {
-        self.events_since(mark, node)
-            .into_iter()
-            .map(|e| e.event.as_ref())
-            .collect()
-    }
-
     /// SIGKILL (or a power loss) of a node; see [`Simulation::kill`].
     pub fn kill(&mut self, node: NodeId, power_loss: bool) {
         self.sim.kill(node, power_loss);
@@ -526,6 +381,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::WireSize;
     use crate::sim::time::ms;
 
     #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,139 @@
+//! Fixtures for the Redis server's rule tests: one server (node 0) next to
+//! probes at nodes 1, 2, ..., every node at `10.0.0.<id + 1>:6379`.
+
+use std::rc::Rc;
+
+use super::cluster::bus::{BusKind, BusMsg};
+use super::cluster::slots::{SlotSet, even_split};
+use super::cluster::{ClusterState, Layout};
+use super::config::{ClusterConfig, RedisConfig};
+use super::{Ctx_, Directory, Env, Proc, RedisServer};
+use crate::proto::{Msg, RunId};
+use crate::sim::net::{NodeId, PORT_BUS};
+use crate::sim::testkit::{Harness, Probe};
+
+pub type H = Harness<RedisServer>;
+
+fn dir(n: usize) -> Rc<Directory> {
+    Rc::new(Directory {
+        names: (0..n).map(|i| format!("node-{i}")).collect(),
+        hosts: (1..=n).map(|i| format!("10.0.0.{i}")).collect(),
+        ports: vec![6379; n],
+    })
+}
+
+/// A server with this redis.conf (replicating from `replicaof`), and its
+/// peers, started at time zero.
+pub fn server(conf: RedisConfig, replicaof: Option<NodeId>, peers: Vec<Probe<Msg>>) -> H {
+    let dir = dir(peers.len() + 1);
+    let s = RedisServer::new("node-0".into(), dir, conf, replicaof);
+    let peers = peers.into_iter().map(|p| ("peer", p)).collect();
+    Harness::single("node-0", s, peers)
+}
+
+/// Node timeout of every cluster fixture.
+pub const NODE_TIMEOUT: u64 = 15_000;
+
+/// A cluster node (node 0) among silent peers, as `redis-cli --cluster
+/// create` left them: `replica_of[i]` is node i's master, and the masters
+/// share the slots evenly, in node order. Replicas may fail over whatever
+/// their data age (cluster-replica-validity-factor 0) unless `conf` says
+/// otherwise.
+pub fn cluster(replica_of: Vec<Option<NodeId>>, conf: RedisConfig) -> H {
+    let n = replica_of.len();
+    let mut rng = crate::sim::rng::stream(1, "cluster-node-ids");
+    let masters: Vec<usize> = (0..n).filter(|&i| replica_of[i].is_none()).collect();
+    let ranges = even_split(masters.len());
+    let slots = (0..n)
+        .map(|i| match masters.iter().position(|&m| m == i) {
+            Some(k) => SlotSet::range(ranges[k].0, ranges[k].1),
+            None => SlotSet::default(),
+        })
+        .collect();
+    let layout = Layout {
+        ids: (0..n).map(|_| RunId::random(&mut rng)).collect(),
+        slots,
+        replica_of: replica_of.clone(),
+    };
+    let conf = RedisConfig {
+        cluster_enabled: true,
+        ..conf
+    };
+    let mut s = RedisServer::new("node-0".into(), dir(n), conf, None);
+    s.cluster_layout = Some(Rc::new(layout));
+    let peers = (1..n).map(|_| ("peer", Probe::silent())).collect();
+    Harness::single("node-0", s, peers)
+}
+
+/// [`cluster`]'s redis.conf: validity factor 0.
+pub fn cluster_conf() -> RedisConfig {
+    RedisConfig {
+        cluster: ClusterConfig {
+            replica_validity_factor: 0,
+            ..ClusterConfig::default()
+        },
+        ..RedisConfig::default()
+    }
+}
+
+pub fn proc(h: &mut H) -> &mut Proc {
+    h.node_mut(0).proc.as_mut().expect("running")
+}
+
+pub fn state(h: &mut H) -> &mut ClusterState {
+    proc(h).cluster.as_mut().expect("cluster mode")
+}
+
+/// Runs `f` on the server's process as a handler would, then settles.
+pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Proc, &mut Ctx_<'_>, &mut Env<'_>) -> R) -> R {
+    h.call(0, |s, ctx| {
+        let (p, mut env) = s.split().expect("running");
+        f(p, ctx, &mut env)
+    })
+}
+
+/// [`call`] with the cluster state taken out, as cluster.c's functions get it.
+pub fn call_cluster<R>(
+    h: &mut H,
+    f: impl FnOnce(&mut Proc, &mut ClusterState, &mut Ctx_<'_>, &mut Env<'_>) -> R,
+) -> R {
+    call(h, |p, ctx, env| {
+        let mut c = p.cluster.take().expect("cluster mode");
+        let r = f(p, &mut c, ctx, env);
+        p.cluster = Some(c);
+        r
+    })
+}
+
+/// A bus message of `kind` as node `from` would send it, from the server's
+/// view of that node (its configEpoch, slots or master, and offset).
+pub fn bus_from(h: &mut H, from: NodeId, kind: BusKind) -> BusMsg {
+    let c = state(h);
+    let node = c.node(from);
+    let master = node.slaveof.filter(|_| node.is_slave());
+    let owner = master.unwrap_or(from);
+    BusMsg {
+        kind,
+        sender: from,
+        current_epoch: c.current_epoch,
+        config_epoch: c.node(owner).config_epoch,
+        offset: node.repl_offset,
+        myslots: c.node(owner).slots.clone(),
+        slaveof: master,
+        flags: node.flags,
+        state_ok: true,
+        paused: false,
+        forceack: false,
+        gossip: Vec::new(),
+    }
+}
+
+/// Peer `from` sends `msg` to the server on the bus: on the link the server
+/// opened to it when there is one, else on a new connection to the bus port.
+pub fn send_bus(h: &mut H, from: NodeId, msg: BusMsg) {
+    let conn = match h.conn(from, 0, PORT_BUS) {
+        Some(c) => c,
+        None => h.connect_port(from, 0, PORT_BUS),
+    };
+    h.send(from, conn, Msg::Bus(Box::new(msg)));
+}
