@@ -3,11 +3,12 @@
 
 use std::rc::Rc;
 
-use super::cluster::bus::{BusKind, BusMsg};
-use super::cluster::slots::{SlotSet, even_split};
 use super::cluster::{ClusterState, Layout};
 use super::config::{ClusterConfig, RedisConfig};
-use super::{Ctx_, Directory, Env, Proc, RedisServer};
+use super::{Ctx_, Env, Proc, RedisServer};
+use crate::proto::addr::Directory;
+use crate::proto::bus::{BusKind, BusMsg};
+use crate::proto::slots::{SlotSet, even_split};
 use crate::proto::{Msg, RunId};
 use crate::sim::net::{NodeId, PORT_BUS};
 use crate::sim::testkit::{Harness, Probe};

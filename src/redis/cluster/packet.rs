@@ -514,9 +514,9 @@ impl Proc {
 
 #[cfg(test)]
 mod tests {
-    use super::super::bus::Gossip;
     use super::*;
     use crate::proto::Msg;
+    use crate::proto::bus::Gossip;
     use crate::redis::testing::{
         H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, send_bus, state,
     };
