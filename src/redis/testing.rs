@@ -5,7 +5,8 @@ use std::rc::Rc;
 
 use super::cluster::{ClusterState, Layout};
 use super::config::{ClusterConfig, RedisConfig};
-use super::{Ctx_, Directory, Env, Proc, RedisServer};
+use super::{Ctx_, Env, Proc, RedisServer};
+use crate::proto::addr::Directory;
 use crate::proto::bus::{BusKind, BusMsg};
 use crate::proto::slots::{SlotSet, even_split};
 use crate::proto::{Msg, RunId};
