@@ -1239,7 +1239,7 @@ mod tests {
     /// most 100 ms apart).
     #[test]
     fn loading_is_a_valid_ping_reply_and_err_is_not() {
-        let loading = Reply::Error(crate::redis::ERR_LOADING.into());
+        let loading = Reply::Error("LOADING Redis is loading the dataset in memory".into());
         let mut h = sentinel(2, vec![Peer::MasterPingReply(loading)]);
         h.run_until(ms(20_000));
         assert!(h.events(0, "+sdown").is_empty());
