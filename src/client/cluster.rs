@@ -9,10 +9,10 @@ use super::{Discovery, WorkloadSpec};
 use crate::history::{Op, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
-use crate::proto::{Cmd, Msg, Reply, Value};
+use crate::proto::{Cmd, Ctx, Msg, Reply, Value};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
-use crate::sim::{Ctx, Node, Timer};
+use crate::sim::{Node, Timer};
 use crate::trace::Level;
 
 /// A cluster client's timers.
@@ -119,7 +119,7 @@ impl ClusterClient {
         ((1_000_000.0 / self.spec.rate).round() as Micros).max(1)
     }
 
-    fn conn_to(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) -> ConnId {
+    fn conn_to(&mut self, ctx: &mut Ctx<'_>, node: NodeId) -> ConnId {
         match self.conns[node as usize] {
             Some(c) => c,
             None => {
@@ -137,7 +137,7 @@ impl ClusterClient {
             .map(|i| i as NodeId)
     }
 
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_>) {
         self.deadline = Some(ctx.sim_time() + self.spec.timeout);
         if !self.timeout_armed {
             self.timeout_armed = true;
@@ -145,14 +145,14 @@ impl ClusterClient {
         }
     }
 
-    fn send(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId, cmd: Cmd) {
+    fn send(&mut self, ctx: &mut Ctx<'_>, node: NodeId, cmd: Cmd) {
         let conn = self.conn_to(ctx, node);
         ctx.send(conn, Msg::Cmd(cmd));
         self.arm_deadline(ctx);
     }
 
     /// Asks the next seed node for the slot map.
-    fn refresh(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn refresh(&mut self, ctx: &mut Ctx<'_>) {
         if self.seeds.is_empty() {
             return;
         }
@@ -162,7 +162,7 @@ impl ClusterClient {
         self.send(ctx, node, Cmd::ClusterSlots);
     }
 
-    fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn issue(&mut self, ctx: &mut Ctx<'_>) {
         // A stale map is refreshed first, but a failed refresh does not
         // stop traffic to the nodes that still answer.
         if self.stale_map && ctx.sim_time() >= self.refresh_at {
@@ -188,7 +188,7 @@ impl ClusterClient {
         self.send(ctx, node, cmd);
     }
 
-    fn finish(&mut self, ctx: &mut Ctx<'_, Msg>, outcome: Outcome) {
+    fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
         self.asking_reply_due = false;
         if let Pending::Op(i, _) = self.pending {
             let op = &mut self.history[i];
@@ -201,21 +201,21 @@ impl ClusterClient {
 
     /// Drops the connection to a node after an error on it; the map may be
     /// stale (a failover), so it is refreshed before the next operation.
-    fn drop_conn(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) {
+    fn drop_conn(&mut self, ctx: &mut Ctx<'_>, node: NodeId) {
         if let Some(c) = self.conns[node as usize].take() {
             ctx.close(c);
         }
         self.stale_map = true;
     }
 
-    fn back_off(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn back_off(&mut self, ctx: &mut Ctx<'_>) {
         let delay = self.backoff.max(self.spec.reconnect_delay);
         self.retry_at = ctx.sim_time() + delay;
         self.backoff =
             (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
     }
 
-    fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, from: NodeId, reply: Reply) {
+    fn reply(&mut self, ctx: &mut Ctx<'_>, from: NodeId, reply: Reply) {
         match (self.pending, reply) {
             (Pending::Refresh(n), Reply::ClusterSlots(ranges)) if n == from => {
                 self.slot_map.fill(None);
@@ -252,7 +252,7 @@ impl ClusterClient {
         }
     }
 
-    fn error_reply(&mut self, ctx: &mut Ctx<'_, Msg>, i: usize, e: String) {
+    fn error_reply(&mut self, ctx: &mut Ctx<'_>, i: usize, e: String) {
         if let Some(rest) = e.strip_prefix("MOVED ")
             && let Some((slot, addr)) = rest.split_once(' ')
             && let Ok(slot) = slot.parse::<usize>()
@@ -309,14 +309,14 @@ impl Node for ClusterClient {
     type Msg = Msg;
     type Admin = ();
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         self.timeout_armed = false;
         self.deadline = None;
         let first = self.spec.start.saturating_sub(ctx.sim_time());
         ctx.set_timer(first, ClusterClientTimer::Tick);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         match ClusterClientTimer::decode(token) {
             Some(ClusterClientTimer::Tick) => {
                 let now = ctx.sim_time();
@@ -353,14 +353,14 @@ impl Node for ClusterClient {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let (Some(node), Msg::Reply(reply)) = (self.node_of(conn), msg) else {
             return;
         };
         self.reply(ctx, node, reply);
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some(node) = self.node_of(conn) else {
             return;
         };

@@ -12,11 +12,11 @@ use rand::RngExt;
 
 use crate::history::{Op, OpKind, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Key, Msg, Reply, Value, WriteTag};
+use crate::proto::{Cmd, Ctx, Key, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::rng::Rng;
 use crate::sim::time::{Micros, ms};
-use crate::sim::{Ctx, Node, Timer};
+use crate::sim::{Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -193,7 +193,7 @@ impl WorkloadClient {
     }
 
     /// Starts finding the server: connect to it, or to the first Sentinel.
-    fn connect(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn connect(&mut self, ctx: &mut Ctx<'_>) {
         match &self.spec.discovery {
             Discovery::Direct(node) => {
                 let node = *node;
@@ -210,13 +210,13 @@ impl WorkloadClient {
         }
     }
 
-    fn connect_to(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId, check_role: bool) {
+    fn connect_to(&mut self, ctx: &mut Ctx<'_>, node: NodeId, check_role: bool) {
         self.conn = Some(ctx.connect(node));
         self.stage = Stage::Connecting { node, check_role };
         self.arm_deadline(ctx);
     }
 
-    fn ask_sentinel(&mut self, ctx: &mut Ctx<'_, Msg>, idx: usize) {
+    fn ask_sentinel(&mut self, ctx: &mut Ctx<'_>, idx: usize) {
         let Discovery::Sentinel { sentinels, .. } = &self.spec.discovery else {
             return;
         };
@@ -227,7 +227,7 @@ impl WorkloadClient {
     }
 
     /// The current request or discovery step fails after the timeout.
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_>) {
         self.deadline = Some(ctx.sim_time() + self.spec.timeout);
         if !self.timeout_armed {
             self.timeout_armed = true;
@@ -242,7 +242,7 @@ impl WorkloadClient {
     }
 
     /// The step in progress timed out.
-    fn step_timed_out(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn step_timed_out(&mut self, ctx: &mut Ctx<'_>) {
         if self.inflight.is_some() {
             self.finish(ctx, Outcome::Timeout);
         }
@@ -258,7 +258,7 @@ impl WorkloadClient {
 
     /// Tries again after the current backoff, which doubles each time
     /// until the client is connected again.
-    fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.conn = None;
         self.stage = Stage::Down;
         if !self.reconnect_pending {
@@ -271,14 +271,14 @@ impl WorkloadClient {
     }
 
     /// Connected and ready: the next failure starts the backoff afresh.
-    fn ready(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId) {
+    fn ready(&mut self, ctx: &mut Ctx<'_>, node: NodeId) {
         self.stage = Stage::Ready(node);
         self.backoff = self.spec.reconnect_delay;
         self.issue(ctx);
     }
 
     /// Ends the operation in flight with `outcome`.
-    fn finish(&mut self, ctx: &mut Ctx<'_, Msg>, outcome: Outcome) {
+    fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
         if let Some((i, _)) = self.inflight.take() {
             let op = &mut self.history[i];
             op.completed = Some(ctx.sim_time());
@@ -288,7 +288,7 @@ impl WorkloadClient {
 
     /// Subscribes to `+switch-master` on a Sentinel, to follow failovers
     /// as soon as they are announced.
-    fn subscribe(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn subscribe(&mut self, ctx: &mut Ctx<'_>) {
         let Discovery::Sentinel { sentinels, .. } = &self.spec.discovery else {
             return;
         };
@@ -297,7 +297,7 @@ impl WorkloadClient {
     }
 
     /// The subscription is gone: try the next Sentinel a little later.
-    fn resubscribe_later(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn resubscribe_later(&mut self, ctx: &mut Ctx<'_>) {
         self.sub_conn = None;
         self.sub_idx += 1;
         ctx.set_timer(self.spec.reconnect_delay, ClientTimer::Resubscribe);
@@ -319,7 +319,7 @@ impl WorkloadClient {
         }
     }
 
-    fn issue(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn issue(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(node) = self.switch_to.take() {
             if let Some(conn) = self.conn.take() {
                 ctx.close(conn);
@@ -341,7 +341,7 @@ impl WorkloadClient {
         self.send(ctx, conn, cmd);
     }
 
-    fn send(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, cmd: Cmd) {
+    fn send(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, cmd: Cmd) {
         ctx.send(conn, Msg::Cmd(cmd));
         self.arm_deadline(ctx);
     }
@@ -351,7 +351,7 @@ impl Node for WorkloadClient {
     type Msg = Msg;
     type Admin = ();
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         // Timers of a previous incarnation are gone.
         self.timeout_armed = false;
         self.reconnect_pending = false;
@@ -363,7 +363,7 @@ impl Node for WorkloadClient {
         ctx.set_timer(first, ClientTimer::Tick);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         let Some(timer) = ClientTimer::decode(token) else {
             return;
         };
@@ -407,7 +407,7 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         if self.sub_conn == Some(conn) {
             ctx.send(
                 conn,
@@ -438,7 +438,7 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         if self.sub_conn == Some(conn) {
             self.resubscribe_later(ctx);
             return;
@@ -452,7 +452,7 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         if self.sub_conn == Some(conn) {
             if let Msg::Message { channel, payload } = msg
                 && channel == names::sentinel::SWITCH_MASTER
@@ -489,7 +489,7 @@ impl Node for WorkloadClient {
         }
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         if self.sub_conn == Some(conn) {
             self.resubscribe_later(ctx);
             return;
@@ -507,7 +507,7 @@ impl Node for WorkloadClient {
 
 impl WorkloadClient {
     /// A reply to the operation in flight.
-    fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, reply: Reply) {
+    fn reply(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: Reply) {
         let Some((i, phase)) = self.inflight else {
             return;
         };
@@ -542,7 +542,7 @@ impl WorkloadClient {
         }
     }
 
-    fn closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         if self.conn != Some(conn) {
             return;
         }

@@ -7,9 +7,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Msg, Reply, SetSlot};
+use crate::proto::{Cmd, Ctx, Msg, Reply, SetSlot};
+use crate::sim::Node;
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::{Ctx, Node};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -65,21 +65,21 @@ impl Resharder {
     }
 
     /// Queues a job; it starts at once if nothing else runs.
-    pub fn submit(&mut self, ctx: &mut Ctx<'_, Msg>, job: ReshardJob) {
+    pub fn submit(&mut self, ctx: &mut Ctx<'_>, job: ReshardJob) {
         self.jobs.push_back(job);
         if self.current.is_none() {
             self.next_job(ctx);
         }
     }
 
-    fn next_job(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn next_job(&mut self, ctx: &mut Ctx<'_>) {
         self.current = self.jobs.pop_front().map(|j| (j, 0));
         if self.current.is_some() {
             self.start_slot(ctx);
         }
     }
 
-    fn start_slot(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn start_slot(&mut self, ctx: &mut Ctx<'_>) {
         let Some((job, i)) = &self.current else {
             return;
         };
@@ -119,7 +119,7 @@ impl Resharder {
         );
     }
 
-    fn send(&mut self, ctx: &mut Ctx<'_, Msg>, node: NodeId, cmd: Cmd) {
+    fn send(&mut self, ctx: &mut Ctx<'_>, node: NodeId, cmd: Cmd) {
         let conn = match self.conns[node as usize] {
             Some(c) => c,
             None => {
@@ -143,7 +143,7 @@ impl Resharder {
         list
     }
 
-    fn abort(&mut self, ctx: &mut Ctx<'_, Msg>, why: String) {
+    fn abort(&mut self, ctx: &mut Ctx<'_>, why: String) {
         ctx.log(
             Level::Warning,
             names::redis::RESHARDING_ABORTED,
@@ -153,7 +153,7 @@ impl Resharder {
         self.next_job(ctx);
     }
 
-    fn reply(&mut self, ctx: &mut Ctx<'_, Msg>, reply: Reply) {
+    fn reply(&mut self, ctx: &mut Ctx<'_>, reply: Reply) {
         let Some((job, i)) = self.current.clone() else {
             return;
         };
@@ -242,15 +242,15 @@ impl Node for Resharder {
     type Admin = ();
 
     /// Nothing runs until a job is submitted.
-    fn on_start(&mut self, _ctx: &mut Ctx<'_, Msg>) {}
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+    fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let Msg::Reply(reply) = msg else { return };
         let from = self.conns.iter().position(|&c| c == Some(conn));
         if from.map(|n| n as NodeId) == self.waiting_on {
             self.reply(ctx, reply);
         }
     }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some(node) = self.conns.iter().position(|&c| c == Some(conn)) else {
             return;
         };

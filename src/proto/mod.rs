@@ -14,6 +14,10 @@ use compact_str::CompactString;
 
 use crate::sim::WireSize;
 
+/// A handler's context on the Redis wire: the kernel's context for processes
+/// that exchange [`Msg`].
+pub type Ctx<'a> = crate::sim::Ctx<'a, Msg>;
+
 /// A key. Workload keys are short, so they are held inline without allocation.
 pub type Key = CompactString;
 

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
+use crate::proto::{Cmd, Ctx, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::ConnId;
 use crate::sim::time::Micros;
 use crate::trace::Level;
@@ -13,7 +13,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::RdbFile;
-use super::{Ctx_, Env, Proc, RedisTimer};
+use super::{Env, Proc, RedisTimer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplState {
@@ -174,7 +174,7 @@ impl Proc {
 
     /// Sends each streaming replica what it has not seen yet, then trims the
     /// backlog now that they moved on.
-    pub(super) fn write_to_replicas(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn write_to_replicas(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.closing_for_limits) {
             if let Some(r) = self.replicas.iter().find(|r| r.conn == conn) {
                 ctx.log(
@@ -214,7 +214,7 @@ impl Proc {
             .count() as u32
     }
 
-    pub(super) fn serve_blocked_waits(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn serve_blocked_waits(&mut self, ctx: &mut Ctx<'_>) {
         if self.blocked.is_empty() {
             return;
         }
@@ -245,7 +245,7 @@ impl Proc {
             .count() as u32;
     }
 
-    pub(super) fn replconf_ack(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, off: u64) {
+    pub(super) fn replconf_ack(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, off: u64) {
         let now = ctx.unixtime();
         let Some(r) = self.replicas.iter_mut().find(|r| r.conn == conn) else {
             return;
@@ -267,7 +267,7 @@ impl Proc {
     /// syncCommand(): `psync` is `None` for the old SYNC.
     pub(super) fn sync_command(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         psync: Option<(PsyncId, i64)>,
@@ -395,7 +395,7 @@ impl Proc {
     /// masterTryPartialResynchronization()
     fn try_partial_resync(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         r: &mut ReplicaClient,
         id: PsyncId,
         offset: i64,
@@ -476,7 +476,7 @@ impl Proc {
     }
 
     /// startBgsaveForReplication(): fork a child for the replicas waiting.
-    pub(super) fn start_bgsave_for_replication(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn start_bgsave_for_replication(&mut self, ctx: &mut Ctx<'_>) {
         let waiting: Vec<usize> = (0..self.replicas.len())
             .filter(|&i| self.replicas[i].state == ReplState::WaitBgsaveStart)
             .collect();
@@ -508,7 +508,7 @@ impl Proc {
 
     /// Forks an RDB child. It finishes after the fork, plus the time to
     /// produce the RDB (and for sockets, to push it through the slowest link).
-    pub(super) fn start_bgsave(&mut self, ctx: &mut Ctx_<'_>, kind: ChildKind) {
+    pub(super) fn start_bgsave(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind) {
         self.child_gen += 1;
         let snapshot = Rc::new(self.data.clone());
         let bytes = snapshot.rdb_bytes();
@@ -560,7 +560,7 @@ impl Proc {
 
     /// The child exited: install the RDB and move waiting replicas along
     /// (backgroundSaveDoneHandler(), updateSlavesWaitingBgsave()).
-    pub(super) fn child_done(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, generation: u64) {
+    pub(super) fn child_done(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, generation: u64) {
         let Some(child) = self.child.take_if(|c| c.generation == generation) else {
             return;
         };
@@ -629,7 +629,7 @@ impl Proc {
     }
 
     /// The disk RDB was sent: the replica is online (replicaPutOnline()).
-    pub(super) fn bulk_sent(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, conn: ConnId) {
+    pub(super) fn bulk_sent(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, conn: ConnId) {
         let now = ctx.unixtime();
         let Some(r) = self
             .replicas
@@ -675,7 +675,7 @@ impl Proc {
     }
 
     /// The master half of replicationCron().
-    pub(super) fn master_cron(&mut self, ctx: &mut Ctx_<'_>, loops: u64) {
+    pub(super) fn master_cron(&mut self, ctx: &mut Ctx<'_>, loops: u64) {
         let now = ctx.unixtime();
         // A master paused for a cluster manual failover sends no PING, so
         // its offset stays where the replica must reach.
@@ -744,7 +744,7 @@ impl Proc {
     }
 
     /// A replica's connection is gone (freeClient()).
-    pub(super) fn remove_replica(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    pub(super) fn remove_replica(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some(i) = self.replicas.iter().position(|r| r.conn == conn) else {
             return;
         };
@@ -767,7 +767,7 @@ impl Proc {
 
     /// Closes every replica connection (disconnectSlaves()): they reconnect
     /// and PSYNC again.
-    pub(super) fn disconnect_replicas(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn disconnect_replicas(&mut self, ctx: &mut Ctx<'_>) {
         let conns: Vec<ConnId> = self.replicas.iter().map(|r| r.conn).collect();
         for conn in conns {
             ctx.close(conn);
@@ -776,7 +776,7 @@ impl Proc {
     }
 
     /// A client connection closed.
-    pub(super) fn free_client(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    pub(super) fn free_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         if let Some(client) = self.clients.swap_remove(&conn) {
             self.unsubscribe_all(conn, &client.channels);
         }

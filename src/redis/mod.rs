@@ -24,10 +24,10 @@ use indexmap::IndexMap;
 
 use crate::proto::addr::Directory;
 use crate::proto::keyspace::Dataset;
-use crate::proto::{Cmd, Msg, Reply, RunId};
+use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
-use crate::sim::{Ctx, Node, Timer};
+use crate::sim::{Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 use backlog::Backlog;
@@ -36,8 +36,6 @@ use master::{BlockedWait, Child, ReplicaClient};
 use persistence::{AofFile, Disk, RdbFile};
 use replica::ReplicaSide;
 pub use timer::RedisTimer;
-
-pub type Ctx_<'a> = Ctx<'a, Msg>;
 
 /// Operator actions a scenario scripts on a Redis node.
 #[derive(Clone, Debug, PartialEq)]
@@ -239,7 +237,7 @@ impl Node for RedisServer {
     type Msg = Msg;
     type Admin = Admin;
 
-    fn on_start(&mut self, ctx: &mut Ctx_<'_>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         let mut p = Proc::boot(self, ctx);
         // initServer() schedules the first serverCron 1 ms after start; its
         // cronloops starts at 0, so replicationCron runs right away (a
@@ -253,7 +251,7 @@ impl Node for RedisServer {
         ctx.set_timer(1_000, RedisTimer::Cron);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx_<'_>, token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -288,7 +286,7 @@ impl Node for RedisServer {
         p.before_sleep(ctx, &mut env);
     }
 
-    fn on_accept(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, peer: NodeId) {
+    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: NodeId) {
         let Some(p) = self.proc.as_mut() else { return };
         p.unixtime = ctx.unixtime();
         if ctx.conn_port(conn) == crate::sim::net::PORT_BUS {
@@ -316,7 +314,7 @@ impl Node for RedisServer {
         );
     }
 
-    fn on_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    fn on_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -329,7 +327,7 @@ impl Node for RedisServer {
         p.replica_connected(ctx, &mut env, conn);
     }
 
-    fn on_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -341,7 +339,7 @@ impl Node for RedisServer {
         p.replica_connect_failed(ctx, conn);
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -362,7 +360,7 @@ impl Node for RedisServer {
         p.before_sleep(ctx, &mut env);
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -379,7 +377,7 @@ impl Node for RedisServer {
         p.before_sleep(ctx, &mut env);
     }
 
-    fn on_admin(&mut self, ctx: &mut Ctx_<'_>, cmd: Admin) {
+    fn on_admin(&mut self, ctx: &mut Ctx<'_>, cmd: Admin) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -416,7 +414,7 @@ impl Node for RedisServer {
         }
     }
 
-    fn on_shutdown(&mut self, ctx: &mut Ctx_<'_>) {
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
         let Some((p, mut env)) = self.split() else {
             return;
         };
@@ -461,7 +459,7 @@ fn serves_loading(cmd: &Cmd) -> bool {
 
 impl Proc {
     /// Process start: load from disk as `loadDataFromDisk()` does.
-    fn boot(s: &mut RedisServer, ctx: &mut Ctx_<'_>) -> Proc {
+    fn boot(s: &mut RedisServer, ctx: &mut Ctx<'_>) -> Proc {
         let cfg = s.conf.clone();
         let now_s = ctx.unixtime();
         let run_id = RunId::random(ctx.rng());
@@ -576,7 +574,7 @@ impl Proc {
 
     /// Cluster mode: loads nodes.conf (or the cluster as created) into the
     /// node table. True if this node is a replica in it.
-    fn boot_cluster(&mut self, s: &RedisServer, ctx: &mut Ctx_<'_>) -> bool {
+    fn boot_cluster(&mut self, s: &RedisServer, ctx: &mut Ctx<'_>) -> bool {
         use rand::Rng as _;
         let Some(layout) = &s.cluster_layout else {
             return false;
@@ -617,7 +615,7 @@ impl Proc {
     }
 
     /// replicationCron(): once per second.
-    fn replication_cron(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+    fn replication_cron(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>) {
         if self.replica.is_some() {
             self.replica_cron(ctx);
         }
@@ -634,7 +632,7 @@ impl Proc {
     /// reply comes later (blocked WAIT) or was already sent (PSYNC).
     fn process_command(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         cmd: Cmd,
@@ -834,7 +832,7 @@ impl Proc {
     }
 
     /// Serves the writes that waited for a pause that is over.
-    fn serve_unpaused_writes(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn serve_unpaused_writes(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         if self.paused_writes.is_empty() || self.migrate_job.is_some() {
             return;
         }
@@ -855,7 +853,7 @@ impl Proc {
 
     /// `CLIENT KILL TYPE <kind>` with SKIPME yes: closes every client
     /// connection of that type but the caller's (clientKillCommand()).
-    fn kill_clients(&mut self, ctx: &mut Ctx_<'_>, caller: ConnId, kind: ClientType) {
+    fn kill_clients(&mut self, ctx: &mut Ctx<'_>, caller: ConnId, kind: ClientType) {
         let victims: Vec<ConnId> = self
             .clients
             .iter()
@@ -870,7 +868,7 @@ impl Proc {
 
     /// Per event-loop pass: AOF write/fsync, then the replication stream and
     /// WAIT replies (server.c: beforeSleep()).
-    fn before_sleep(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn before_sleep(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         self.cluster_before_sleep(ctx, env);
         self.serve_unpaused_writes(ctx, env);
         if self.get_ack_pending {
@@ -884,7 +882,7 @@ impl Proc {
         self.serve_blocked_waits(ctx);
     }
 
-    fn flush_aof(&mut self, ctx: &mut Ctx_<'_>, disk: &mut Disk) {
+    fn flush_aof(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) {
         if !self.cfg.appendonly {
             self.aof_pending.clear();
             return;
@@ -905,7 +903,7 @@ impl Proc {
     }
 
     /// serverCron(): every 1000/hz ms.
-    fn server_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn server_cron(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         // run_with_period() tests cronloops before serverCron increments it.
         let loops = self.cronloops;
         self.cronloops += 1;
@@ -926,7 +924,7 @@ impl Proc {
     }
 
     /// The save points of redis.conf (`save <secs> <changes>`).
-    fn save_points(&mut self, ctx: &mut Ctx_<'_>) {
+    fn save_points(&mut self, ctx: &mut Ctx<'_>) {
         if self.child.is_some() {
             return;
         }
@@ -949,7 +947,7 @@ impl Proc {
         }
     }
 
-    fn prepare_for_shutdown(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         ctx.log(
             Level::Warning,
             "User requested shutdown...",

@@ -6,10 +6,10 @@
 
 use compact_str::CompactString;
 
-use crate::proto::{Msg, Reply};
+use crate::proto::{Ctx, Msg, Reply};
 use crate::sim::net::ConnId;
 
-use super::{Ctx_, Proc};
+use super::Proc;
 
 /// The error a RESP2 connection in subscribed mode gets for other commands.
 pub fn pubsub_context_error(cmd: &str) -> String {
@@ -32,12 +32,7 @@ impl Proc {
 
     /// Pushes a message to the channel's subscribers on this node, in
     /// subscription order; returns how many received it.
-    pub(super) fn deliver(
-        &self,
-        ctx: &mut Ctx_<'_>,
-        channel: &CompactString,
-        payload: &str,
-    ) -> i64 {
+    pub(super) fn deliver(&self, ctx: &mut Ctx<'_>, channel: &CompactString, payload: &str) -> i64 {
         let Some(subscribers) = self.pubsub_channels.get(channel) else {
             return 0;
         };

@@ -8,14 +8,14 @@ use std::rc::Rc;
 
 use compact_str::CompactString;
 
-use crate::proto::{Cmd, Msg, PsyncId, RdbPayload, Reply, RunId};
+use crate::proto::{Cmd, Ctx, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::trace::Level;
 use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{ClientType, Ctx_, Env, Proc, RedisTimer, apply_write};
+use super::{ClientType, Env, Proc, RedisTimer, apply_write};
 use crate::proto::addr::Directory;
 
 /// `repl_state`, in Redis's order.
@@ -100,7 +100,7 @@ impl Proc {
     }
 
     /// connectWithMaster()
-    pub(super) fn connect_with_master(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn connect_with_master(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.unixtime();
         let master = self.side().master;
         let conn = ctx.connect(master);
@@ -117,7 +117,7 @@ impl Proc {
 
     /// Drops the connection in progress, back to CONNECT; the cron retries
     /// within a second (the error path of syncWithMaster()).
-    fn cancel_handshake(&mut self, ctx: &mut Ctx_<'_>) {
+    fn cancel_handshake(&mut self, ctx: &mut Ctx<'_>) {
         let side = self.side();
         if let Some(conn) = side.conn.take() {
             ctx.close(conn);
@@ -130,7 +130,7 @@ impl Proc {
     }
 
     /// cancelReplicationHandshake(1): drop it and reconnect at once.
-    fn cancel_and_reconnect(&mut self, ctx: &mut Ctx_<'_>) {
+    fn cancel_and_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.cancel_handshake(ctx);
         let addr = self.master_addr.clone();
         ctx.log(
@@ -143,7 +143,7 @@ impl Proc {
 
     pub(super) fn replica_connected(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         _env: &mut Env<'_>,
         conn: ConnId,
     ) {
@@ -163,7 +163,7 @@ impl Proc {
         ctx.send(conn, Msg::Cmd(Cmd::Ping));
     }
 
-    pub(super) fn replica_connect_failed(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    pub(super) fn replica_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some(side) = self.replica.as_mut() else {
             return;
         };
@@ -182,7 +182,7 @@ impl Proc {
     /// Input on the connection to our master.
     pub(super) fn replica_input(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         msg: Msg,
@@ -246,7 +246,7 @@ impl Proc {
     /// syncWithMaster(): one reply of the handshake.
     fn handshake_reply(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         reply: Reply,
@@ -355,7 +355,7 @@ impl Proc {
     }
 
     /// The master's answer to PSYNC (slaveTryPartialResynchronization()).
-    fn psync_reply(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, conn: ConnId, reply: Reply) {
+    fn psync_reply(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, conn: ConnId, reply: Reply) {
         match reply {
             Reply::FullResync { replid, offset } => {
                 ctx.log(
@@ -442,7 +442,7 @@ impl Proc {
     }
 
     /// The RDB arrived: flush the old data and load it (readSyncBulkPayload()).
-    fn receive_rdb(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>, payload: RdbPayload) {
+    fn receive_rdb(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, payload: RdbPayload) {
         // The transfer went to a temp file that now replaces dump.rdb, with
         // the master's replication aux fields (repl-diskless-load disabled).
         let side = self.side();
@@ -475,12 +475,7 @@ impl Proc {
     }
 
     /// Loading finished: the link is up at the FULLRESYNC offset.
-    pub(super) fn sync_load_done(
-        &mut self,
-        ctx: &mut Ctx_<'_>,
-        env: &mut Env<'_>,
-        generation: u64,
-    ) {
+    pub(super) fn sync_load_done(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, generation: u64) {
         let Some(side) = self.replica.as_mut() else {
             return;
         };
@@ -527,7 +522,7 @@ impl Proc {
 
     /// Applies commands from the master, advancing the offset by their bytes
     /// and proxying them to our own backlog and sub-replicas.
-    fn apply_stream(&mut self, ctx: &mut Ctx_<'_>, cmds: Vec<Cmd>) {
+    fn apply_stream(&mut self, ctx: &mut Ctx<'_>, cmds: Vec<Cmd>) {
         for cmd in cmds {
             if let Cmd::ReplconfGetack = cmd {
                 // Answered before this command's own bytes are counted.
@@ -563,7 +558,7 @@ impl Proc {
     /// we reconnect at once (replicationCacheMaster(),
     /// replicationHandleMasterDisconnection()); a transfer is retried at once;
     /// a handshake waits for the cron.
-    pub(super) fn master_link_lost(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>) {
+    pub(super) fn master_link_lost(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>) {
         match self.side().state {
             LinkState::Connected => {
                 ctx.log(
@@ -595,7 +590,7 @@ impl Proc {
     /// `CLIENT KILL TYPE master`: freeClient() of the master client caches
     /// it and reconnects at once, as a lost link does. Before the link is
     /// established there is no master client, and nothing happens.
-    pub(super) fn client_kill_master(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    pub(super) fn client_kill_master(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         if self
             .replica
             .as_ref()
@@ -606,7 +601,7 @@ impl Proc {
     }
 
     /// Drops an established master link, keeping it as the cached master.
-    fn cache_master(&mut self, ctx: &mut Ctx_<'_>) {
+    fn cache_master(&mut self, ctx: &mut Ctx<'_>) {
         let (replid, offset, now) = (self.replid, self.master_repl_offset, ctx.unixtime());
         let side = self.side();
         if let Some(conn) = side.conn.take() {
@@ -622,7 +617,7 @@ impl Proc {
         side.down_since = now;
     }
 
-    fn cache_master_and_reconnect(&mut self, ctx: &mut Ctx_<'_>) {
+    fn cache_master_and_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.cache_master(ctx);
         let addr = self.master_addr.clone();
         ctx.log(
@@ -634,7 +629,7 @@ impl Proc {
     }
 
     /// The replica half of replicationCron().
-    pub(super) fn replica_cron(&mut self, ctx: &mut Ctx_<'_>) {
+    pub(super) fn replica_cron(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.unixtime();
         let timeout = self.cfg.repl_timeout;
         let side = self.side();
@@ -686,7 +681,7 @@ impl Proc {
 
     /// `REPLICAOF NO ONE` (replicationUnsetMaster()); `by` describes the
     /// client that asked, for the log line.
-    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx_<'_>, _env: &mut Env<'_>, by: &str) {
+    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, by: &str) {
         if self.replica.is_none() {
             return;
         }
@@ -732,7 +727,7 @@ impl Proc {
     /// client that asked, for the log line.
     pub(super) fn replicaof(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         master: NodeId,
         by: &str,
@@ -795,7 +790,7 @@ impl Proc {
     /// (sentinelSendSlaveOf()). Sentinel ignores the reply and watches INFO.
     pub(super) fn sentinel_slaveof(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         master: Option<(CompactString, u16)>,
@@ -821,7 +816,7 @@ impl Proc {
 
     /// `CONFIG REWRITE`: redis.conf gets the current replication target, so a
     /// restarted process replicates from it (or starts as a master).
-    fn config_rewrite(&self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn config_rewrite(&self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         *env.conf_replicaof = self.replica.as_ref().map(|s| s.master);
         ctx.log(
             Level::Warning,

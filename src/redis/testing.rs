@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use super::cluster::{ClusterState, Layout};
 use super::config::{ClusterConfig, RedisConfig};
-use super::{Ctx_, Env, Proc, RedisServer};
+use super::{Env, Proc, RedisServer};
 use crate::proto::addr::Directory;
 use crate::proto::bus::{BusKind, BusMsg};
 use crate::proto::slots::{SlotSet, even_split};
-use crate::proto::{Msg, RunId};
+use crate::proto::{Ctx, Msg, RunId};
 use crate::sim::net::{NodeId, PORT_BUS};
 use crate::sim::testkit::{Harness, Probe};
 
@@ -86,7 +86,7 @@ pub fn state(h: &mut H) -> &mut ClusterState {
 }
 
 /// Runs `f` on the server's process as a handler would, then settles.
-pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Proc, &mut Ctx_<'_>, &mut Env<'_>) -> R) -> R {
+pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Proc, &mut Ctx<'_>, &mut Env<'_>) -> R) -> R {
     h.call(0, |s, ctx| {
         let (p, mut env) = s.split().expect("running");
         f(p, ctx, &mut env)
@@ -96,7 +96,7 @@ pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Proc, &mut Ctx_<'_>, &mut Env<'_>)
 /// [`call`] with the cluster state taken out, as cluster.c's functions get it.
 pub fn call_cluster<R>(
     h: &mut H,
-    f: impl FnOnce(&mut Proc, &mut ClusterState, &mut Ctx_<'_>, &mut Env<'_>) -> R,
+    f: impl FnOnce(&mut Proc, &mut ClusterState, &mut Ctx<'_>, &mut Env<'_>) -> R,
 ) -> R {
     call(h, |p, ctx, env| {
         let mut c = p.cluster.take().expect("cluster mode");

@@ -20,10 +20,10 @@ use indexmap::IndexMap;
 use rand::RngExt;
 
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Msg, Reply, RunId};
+use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
-use crate::sim::{Ctx, Node, Timer};
+use crate::sim::{Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
 use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
@@ -235,7 +235,7 @@ impl Node for Sentinel {
     type Msg = Msg;
     type Admin = ();
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         let ctx = &mut Pass::new(ctx);
         let now = ctx.mstime();
         let saved = self.saved.clone();
@@ -297,7 +297,7 @@ impl Node for Sentinel {
         Self::schedule_tick(ctx);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         if SentinelTimer::decode(token) != Some(SentinelTimer::Tick) || self.proc.is_none() {
             return;
         }
@@ -307,19 +307,19 @@ impl Node for Sentinel {
         Self::schedule_tick(ctx);
     }
 
-    fn on_accept(&mut self, _ctx: &mut Ctx<'_, Msg>, conn: ConnId, _peer: NodeId) {
+    fn on_accept(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId, _peer: NodeId) {
         if let Some(p) = self.proc.as_mut() {
             p.conns.insert(conn, Owner::Incoming);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let ctx = &mut Pass::new(ctx);
         self.message(ctx, conn, msg);
         self.publish_events(ctx);
     }
 
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         self.link_closed(&mut Pass::new(ctx), conn);
     }
 
@@ -328,7 +328,7 @@ impl Node for Sentinel {
         self.proc = None;
     }
 
-    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_, Msg>) {
+    fn on_shutdown(&mut self, _ctx: &mut Ctx<'_>) {
         self.flush_config();
         self.proc = None;
     }

@@ -7,19 +7,18 @@
 
 use std::ops::{Deref, DerefMut};
 
-use crate::proto::Msg;
-use crate::sim::Ctx;
+use crate::proto::Ctx;
 use crate::trace::{Level, Source};
 
 pub struct Pass<'a, 'b> {
-    ctx: &'a mut Ctx<'b, Msg>,
+    ctx: &'a mut Ctx<'b>,
     /// (channel, payload) of each event emitted in this pass that
     /// subscribers hear (not the verbose ones), in order.
     pub(super) events: Vec<(&'static str, String)>,
 }
 
 impl<'a, 'b> Pass<'a, 'b> {
-    pub fn new(ctx: &'a mut Ctx<'b, Msg>) -> Self {
+    pub fn new(ctx: &'a mut Ctx<'b>) -> Self {
         Self {
             ctx,
             events: Vec::new(),
@@ -37,7 +36,7 @@ impl<'a, 'b> Pass<'a, 'b> {
 }
 
 impl<'b> Deref for Pass<'_, 'b> {
-    type Target = Ctx<'b, Msg>;
+    type Target = Ctx<'b>;
 
     fn deref(&self) -> &Self::Target {
         self.ctx

@@ -11,14 +11,14 @@ use crate::check::{Expectation, Verdict};
 use crate::client::cluster::ClusterClient;
 use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, WorkloadClient};
-use crate::proto::Msg;
 use crate::proto::addr::Directory;
+use crate::proto::{Ctx, Msg};
 use crate::redis::{self, RedisServer};
 use crate::scenario::{NodeKind, Plan};
 use crate::sentinel::Sentinel;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
-use crate::sim::{Ctx, Node, SimError, Simulation};
+use crate::sim::{Node, SimError, Simulation};
 
 /// Every kind of process a scenario can contain.
 pub enum Process {
@@ -53,28 +53,28 @@ impl Node for Process {
     type Msg = Msg;
     type Admin = Admin;
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         each!(self, p => p.on_start(ctx))
     }
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, token: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
         each!(self, p => p.on_timer(ctx, token))
     }
-    fn on_accept(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, peer: NodeId) {
+    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: NodeId) {
         each!(self, p => p.on_accept(ctx, conn, peer))
     }
-    fn on_connected(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         each!(self, p => p.on_connected(ctx, conn))
     }
-    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         each!(self, p => p.on_connect_failed(ctx, conn))
     }
-    fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         each!(self, p => p.on_message(ctx, conn, msg))
     }
-    fn on_closed(&mut self, ctx: &mut Ctx<'_, Msg>, conn: ConnId) {
+    fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         each!(self, p => p.on_closed(ctx, conn))
     }
-    fn on_admin(&mut self, ctx: &mut Ctx<'_, Msg>, cmd: Admin) {
+    fn on_admin(&mut self, ctx: &mut Ctx<'_>, cmd: Admin) {
         match (self, cmd) {
             (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
             (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
@@ -84,7 +84,7 @@ impl Node for Process {
     fn on_kill(&mut self, now: Micros, power_loss: bool) {
         each!(self, p => p.on_kill(now, power_loss))
     }
-    fn on_shutdown(&mut self, ctx: &mut Ctx<'_, Msg>) {
+    fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
         each!(self, p => p.on_shutdown(ctx))
     }
 }

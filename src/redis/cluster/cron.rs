@@ -4,9 +4,9 @@
 use rand::RngExt;
 
 use super::*;
-use crate::proto::Msg;
 use crate::proto::bus::{BusKind, BusMsg, Gossip};
-use crate::redis::{Ctx_, Env, Proc};
+use crate::proto::{Ctx, Msg};
+use crate::redis::{Env, Proc};
 use crate::sim::net::PORT_BUS;
 use crate::trace::Level;
 use crate::trace::names;
@@ -21,7 +21,7 @@ pub(super) enum Via {
 
 impl Proc {
     /// clusterCron(): every 100 ms.
-    pub(in crate::redis) fn cluster_cron(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    pub(in crate::redis) fn cluster_cron(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };
@@ -29,7 +29,7 @@ impl Proc {
         self.cluster = Some(c);
     }
 
-    fn cluster_cron_with(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    fn cluster_cron_with(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         c.iteration += 1;
         let nt = self.cfg.cluster.node_timeout;
         let now = ctx.mstime();
@@ -199,7 +199,7 @@ impl Proc {
     pub(super) fn bus_send(
         &self,
         c: &ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         via: Via,
         msg: BusMsg,
     ) -> bool {
@@ -221,7 +221,7 @@ impl Proc {
     pub(super) fn send_ping(
         &self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         via: Via,
         kind: BusKind,
     ) {
@@ -269,7 +269,7 @@ impl Proc {
     pub(super) fn broadcast_pong(
         &self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         local_slaves: bool,
     ) {
         for node in 0..c.nodes.len() as NodeId {
@@ -289,7 +289,7 @@ impl Proc {
     }
 
     /// clusterBroadcastMessage(): to every node we have a link to.
-    pub(super) fn broadcast(&self, c: &ClusterState, ctx: &mut Ctx_<'_>, msg: &BusMsg) {
+    pub(super) fn broadcast(&self, c: &ClusterState, ctx: &mut Ctx<'_>, msg: &BusMsg) {
         for node in 0..c.nodes.len() as NodeId {
             if node != c.myself {
                 self.bus_send(c, ctx, Via::Link(node), msg.clone());
@@ -299,7 +299,7 @@ impl Proc {
 
     /// Our outbound link connected (clusterLinkConnectHandler()): ping at
     /// once, keeping the time of a ping still pending from before.
-    pub(in crate::redis) fn cluster_link_connected(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) {
+    pub(in crate::redis) fn cluster_link_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };

@@ -6,8 +6,9 @@ use rand::RngExt;
 
 use super::cron::Via;
 use super::*;
+use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
-use crate::redis::{Ctx_, Env, Proc};
+use crate::redis::{Env, Proc};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -25,7 +26,7 @@ impl Proc {
     pub(super) fn handle_slave_failover(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
     ) {
         c.todo_handle_failover = false;
@@ -165,12 +166,7 @@ impl Proc {
 
     /// clusterLogCantFailover(): at most every 10 s per reason, and not in
     /// the first node-timeout + 5 s after the master failed.
-    fn log_cant_failover(
-        &mut self,
-        c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
-        reason: CantFailover,
-    ) {
+    fn log_cant_failover(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>, reason: CantFailover) {
         let unixtime = ctx.unixtime();
         if reason == c.cant_failover_reason
             && unixtime.saturating_sub(c.cant_failover_lastlog) < CANT_FAILOVER_RELOG_PERIOD
@@ -207,7 +203,7 @@ impl Proc {
     fn failover_replace_your_master(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
     ) {
         let Some(old) = c.me().slaveof.filter(|_| !c.i_am_master()) else {
@@ -232,7 +228,7 @@ impl Proc {
     pub(super) fn send_failover_auth_if_needed(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         req: &BusMsg,
     ) {
@@ -241,7 +237,7 @@ impl Proc {
             return;
         }
         let name = c.name(node);
-        let deny = |ctx: &mut Ctx_<'_>, why: String| {
+        let deny = |ctx: &mut Ctx<'_>, why: String| {
             ctx.log(
                 Level::Warning,
                 names::redis::AUTH_DENIED,
@@ -336,7 +332,7 @@ impl Proc {
     pub(super) fn manual_failover_check_timeout(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
     ) {
         if c.mf_end != 0 && c.mf_end < ctx.mstime() {
             ctx.log(
@@ -350,7 +346,7 @@ impl Proc {
 
     /// clusterHandleManualFailover(): the replica may start once it has
     /// processed the paused master's whole stream.
-    pub(super) fn handle_manual_failover(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+    pub(super) fn handle_manual_failover(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>) {
         if c.mf_end == 0 || c.mf_can_start || c.mf_master_offset == -1 {
             return;
         }
@@ -368,7 +364,7 @@ impl Proc {
     /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to this node.
     pub(in crate::redis) fn cluster_failover_command(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         mode: FailoverMode,
     ) -> Result<(), &'static str> {
@@ -383,7 +379,7 @@ impl Proc {
     fn cluster_failover_with(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         mode: FailoverMode,
     ) -> Result<(), &'static str> {
@@ -436,7 +432,7 @@ impl Proc {
     pub(super) fn bump_epoch_without_consensus(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
     ) -> bool {
         let max_epoch = c
             .nodes
@@ -466,7 +462,7 @@ impl Proc {
     pub(super) fn handle_slave_migration(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         max_slaves: usize,
     ) {

@@ -7,8 +7,8 @@
 //! target has acknowledged, which clients observe the same way.
 
 use super::*;
-use crate::proto::{Cmd, Key, Msg, Reply, SetSlot};
-use crate::redis::{Ctx_, Env, Proc};
+use crate::proto::{Cmd, Ctx, Key, Msg, Reply, SetSlot};
+use crate::redis::{Env, Proc};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -25,7 +25,7 @@ impl Proc {
     /// `CLUSTER SETSLOT`.
     pub(in crate::redis) fn cluster_setslot(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         slot: u16,
         action: SetSlot,
@@ -44,7 +44,7 @@ impl Proc {
     fn setslot_with(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         slot: u16,
         action: SetSlot,
@@ -147,7 +147,7 @@ impl Proc {
     /// client commands until it acknowledges them all.
     pub(in crate::redis) fn migrate_command(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         caller: ConnId,
         target: NodeId,
         keys: Vec<Key>,
@@ -183,7 +183,7 @@ impl Proc {
     /// A reply from a MIGRATE target; true if `conn` is a MIGRATE link.
     pub(in crate::redis) fn migrate_reply(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         conn: ConnId,
         reply: Reply,
     ) -> bool {
@@ -220,7 +220,7 @@ impl Proc {
     }
 
     /// A MIGRATE link failed; true if `conn` was one.
-    pub(in crate::redis) fn migrate_conn_lost(&mut self, ctx: &mut Ctx_<'_>, conn: ConnId) -> bool {
+    pub(in crate::redis) fn migrate_conn_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) -> bool {
         let before = self.migrate_conns.len();
         self.migrate_conns.retain(|&(_, c)| c != conn);
         if before == self.migrate_conns.len() {

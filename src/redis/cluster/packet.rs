@@ -2,15 +2,16 @@
 
 use super::cron::Via;
 use super::*;
+use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
-use crate::redis::{Ctx_, Env, Proc};
+use crate::redis::{Env, Proc};
 use crate::trace::Level;
 use crate::trace::names;
 
 impl Proc {
     pub(in crate::redis) fn cluster_packet(
         &mut self,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         msg: BusMsg,
@@ -25,7 +26,7 @@ impl Proc {
     fn process_packet(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         conn: ConnId,
         msg: BusMsg,
@@ -134,7 +135,7 @@ impl Proc {
     fn process_ping_pong(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         outbound: bool,
         msg: &BusMsg,
@@ -229,7 +230,7 @@ impl Proc {
     fn handle_config_epoch_collision(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         sender: NodeId,
     ) {
         if c.node(sender).id.0 <= c.me().id.0 {
@@ -249,7 +250,7 @@ impl Proc {
 
     /// clusterProcessGossipSection(): failure reports from masters, and
     /// fresher PONG times.
-    fn process_gossip_section(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>, msg: &BusMsg) {
+    fn process_gossip_section(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>, msg: &BusMsg) {
         let sender = msg.sender;
         let now = ctx.mstime();
         let nt = self.cfg.cluster.node_timeout;
@@ -305,7 +306,7 @@ impl Proc {
     pub(super) fn mark_node_as_failing_if_needed(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         node: NodeId,
     ) {
         let needed = c.size / 2 + 1;
@@ -343,7 +344,7 @@ impl Proc {
     fn clear_node_failure_if_needed(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         node: NodeId,
     ) {
         let now = ctx.mstime();
@@ -386,7 +387,7 @@ impl Proc {
     pub(super) fn update_slots_config_with(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         sender: NodeId,
         sender_epoch: u64,
@@ -470,7 +471,7 @@ impl Proc {
     pub(super) fn cluster_set_master(
         &mut self,
         c: &mut ClusterState,
-        ctx: &mut Ctx_<'_>,
+        ctx: &mut Ctx<'_>,
         env: &mut Env<'_>,
         n: NodeId,
     ) {

@@ -1,14 +1,15 @@
 //! clusterUpdateState() and clusterBeforeSleep().
 
 use super::*;
-use crate::redis::{Ctx_, Env, Proc};
+use crate::proto::Ctx;
+use crate::redis::{Env, Proc};
 use crate::trace::Level;
 
 impl Proc {
     /// clusterUpdateState(): FAIL when a slot is unserved (with full
     /// coverage required) or when a majority of slot-serving masters is
     /// unreachable; a master back from the minority waits the rejoin delay.
-    pub(super) fn update_state(&mut self, c: &mut ClusterState, ctx: &mut Ctx_<'_>) {
+    pub(super) fn update_state(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>) {
         c.todo_update_state = false;
         let now = ctx.mstime();
         if c.first_call_time == 0 {
@@ -61,7 +62,7 @@ impl Proc {
 
     /// clusterBeforeSleep(): what message handlers asked to be done before
     /// the event loop sleeps.
-    pub(in crate::redis) fn cluster_before_sleep(&mut self, ctx: &mut Ctx_<'_>, env: &mut Env<'_>) {
+    pub(in crate::redis) fn cluster_before_sleep(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };
