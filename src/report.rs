@@ -136,7 +136,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
         let _ = writeln!(s, "warning: {warning}");
     }
     for n in 0..w.plan.nodes.len() {
-        if let Some(p) = w.proc(n) {
+        if let Some(p) = w.server(n) {
             let _ = writeln!(
                 s,
                 "{:<10} {:<7} master_repl_offset={} replid={} keys={}",
@@ -305,7 +305,7 @@ fn failover_summary(w: &World, s: &mut String) {
 /// logs them), role and slots at the end, and what clients were refused.
 fn cluster_summary(s: &mut String, w: &World) {
     for n in 0..w.plan.nodes.len() {
-        let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+        let Some(c) = w.server(n).and_then(|p| p.cluster.as_ref()) else {
             continue;
         };
         let me = c.me();

@@ -75,7 +75,7 @@ impl Monitor {
         // elections, votes or configuration change, not when it merely
         // learns a larger currentEpoch from a peer.)
         for n in 0..w.node_count() {
-            let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+            let Some(c) = w.server(n).and_then(|p| p.cluster.as_ref()) else {
                 continue;
             };
             let cur = (
@@ -99,7 +99,7 @@ impl Monitor {
             }
         }
         for n in 0..w.node_count() {
-            let Some(p) = w.proc(n) else { continue };
+            let Some(p) = w.server(n) else { continue };
             let resets = self.resets.get(&n).copied().unwrap_or(0);
             let cur = (p.replid.to_string(), p.master_repl_offset, resets);
             if let Some(prev) = self.offsets.get(&n)
@@ -185,7 +185,7 @@ pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
         return cluster_converged(w);
     }
     let redis: Vec<usize> = (0..w.node_count())
-        .filter(|&n| w.proc(n).is_some())
+        .filter(|&n| w.server(n).is_some())
         .collect();
     let masters: Vec<usize> = redis
         .iter()
@@ -205,7 +205,7 @@ pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
             if hop == *master {
                 break;
             }
-            match w.proc(hop).and_then(|p| p.replica.as_ref()) {
+            match w.server(hop).and_then(|p| p.replica.as_ref()) {
                 Some(s) if s.is_connected() => hop = s.master as usize,
                 Some(s) => {
                     return Err(format!(
@@ -247,9 +247,9 @@ pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
 pub fn cluster_converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
     use crate::proto::slots::SLOTS;
     let nodes: Vec<usize> = (0..w.node_count())
-        .filter(|&n| w.proc(n).is_some_and(|p| p.cluster.is_some()))
+        .filter(|&n| w.server(n).is_some_and(|p| p.cluster.is_some()))
         .collect();
-    let view = |n: usize| w.proc(n).and_then(|p| p.cluster.as_deref());
+    let view = |n: usize| w.server(n).and_then(|p| p.cluster.as_deref());
     let Some(&first) = nodes.first() else {
         return Err("no cluster node is running".into());
     };
@@ -307,10 +307,10 @@ pub fn cluster_converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
         let c = view(n).expect("cluster node");
         if let Some(m) = c.me().slaveof.filter(|_| c.me().is_slave()) {
             let up = w
-                .proc(n)
+                .server(n)
                 .and_then(|p| p.replica.as_ref())
                 .is_some_and(|r| r.is_connected() && r.master == m);
-            if !up && w.proc(m as usize).is_some() {
+            if !up && w.server(m as usize).is_some() {
                 return Err(format!(
                     "{}'s replication link to {} is not up",
                     w.names()[n],

@@ -34,7 +34,7 @@ pub trait RunView {
     /// Everything logged so far.
     fn trace(&self) -> &Trace;
     /// A Redis node (None for other kinds of process).
-    fn redis(&self, n: usize) -> Option<&redis::RedisServer>;
+    fn redis(&self, n: usize) -> Option<&redis::RedisNode>;
     /// `INFO replication` of a running Redis node now (and a cluster node's
     /// CLUSTER INFO and NODES).
     fn info(&self, n: usize) -> Option<String>;
@@ -51,14 +51,14 @@ pub trait RunView {
     /// Invariant violations sampled while the run went.
     fn violations(&self) -> &[Violation];
 
-    /// A running Redis node's state (None for other kinds, or when down).
-    fn proc(&self, n: usize) -> Option<&redis::Proc> {
-        self.redis(n).and_then(|r| r.proc.as_ref())
+    /// A Redis node's running process (None for other kinds, or when down).
+    fn server(&self, n: usize) -> Option<&redis::Server> {
+        self.redis(n).and_then(|r| r.server.as_ref())
     }
 
     /// "master" or "replica" for a running Redis node.
     fn role(&self, n: usize) -> Option<&'static str> {
-        self.proc(n).map(|p| {
+        self.server(n).map(|p| {
             if p.replica.is_some() {
                 "replica"
             } else {
@@ -72,14 +72,14 @@ pub trait RunView {
     /// running, the running node with the highest replication offset.
     fn final_node(&self) -> Option<usize> {
         let running: Vec<usize> = (0..self.node_count())
-            .filter(|&n| self.proc(n).is_some())
+            .filter(|&n| self.server(n).is_some())
             .collect();
         let masters = running
             .iter()
             .filter(|&&n| self.role(n) == Some("master"))
             .max_by_key(|&&n| {
                 (
-                    self.proc(n).map_or(0, |p| p.replicas.len()),
+                    self.server(n).map_or(0, |p| p.replicas.len()),
                     std::cmp::Reverse(n),
                 )
             });
@@ -88,7 +88,7 @@ pub trait RunView {
                 .iter()
                 .max_by_key(|&&n| {
                     (
-                        self.proc(n).map_or(0, |p| p.master_repl_offset),
+                        self.server(n).map_or(0, |p| p.master_repl_offset),
                         std::cmp::Reverse(n),
                     )
                 })
@@ -103,7 +103,7 @@ pub trait RunView {
         let empty = Dataset::default();
         let data = self
             .final_node()
-            .and_then(|n| self.proc(n))
+            .and_then(|n| self.server(n))
             .map_or(&empty, |p| &p.data);
         lost_acked_writes(&self.history(), data)
     }
@@ -231,7 +231,7 @@ pub trait RunView {
         use crate::proto::slots::key_hash_slot;
         let mut out = Dataset::default();
         for n in 0..self.node_count() {
-            let Some(p) = self.proc(n) else { continue };
+            let Some(p) = self.server(n) else { continue };
             let Some(c) = p.cluster.as_ref().filter(|c| c.i_am_master()) else {
                 continue;
             };
@@ -269,7 +269,7 @@ pub trait RunView {
                     v.unwrap_or_else(|| "absent".into()),
                 )
             }
-            Expectation::Keys { node, count, .. } => match self.proc(*node) {
+            Expectation::Keys { node, count, .. } => match self.server(*node) {
                 Some(p) => (
                     count.holds(p.data.len() as u64),
                     format!("{} keys", p.data.len()),
@@ -277,7 +277,7 @@ pub trait RunView {
                 None => (false, "not running".into()),
             },
             Expectation::BusBytesPerMessage { node, count, .. } => {
-                match self.proc(*node).and_then(|p| p.cluster.as_ref()) {
+                match self.server(*node).and_then(|p| p.cluster.as_ref()) {
                     Some(c) => {
                         let (msgs, bytes) = c.stats_bus_sent.get();
                         let avg = bytes.checked_div(msgs).unwrap_or(0);

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 
 use crate::check::RunView as _;
 use crate::history::Outcome;
-use crate::redis::{RedisServer, info};
+use crate::redis::{RedisNode, info};
 use crate::sentinel::Sentinel;
 
 use crate::sim::time::Micros;
@@ -40,8 +40,8 @@ fn put(f: &mut Fields, k: &str, v: String) {
 
 /// `INFO replication` with Redis's field names, plus the node's run id,
 /// key count, replication link state and `repl-timeout` deadline.
-fn redis_fields(world: &World, n: usize, r: &RedisServer, f: &mut Fields) {
-    match &r.proc {
+fn redis_fields(world: &World, n: usize, r: &RedisNode, f: &mut Fields) {
+    match &r.server {
         None => put(f, "status", "down".into()),
         Some(p) => {
             put(f, "status", "running".into());

@@ -271,7 +271,7 @@ fn final_layout(cx: &Context) -> Option<String> {
     w.plan.cluster.as_ref()?;
     let mut masters = Vec::new();
     for n in 0..w.plan.nodes.len() {
-        let Some(c) = w.proc(n).and_then(|p| p.cluster.as_ref()) else {
+        let Some(c) = w.server(n).and_then(|p| p.cluster.as_ref()) else {
             continue;
         };
         let me = c.me();
@@ -280,7 +280,7 @@ fn final_layout(cx: &Context) -> Option<String> {
         }
         let replicas: Vec<&str> = (0..w.plan.nodes.len())
             .filter(|&r| {
-                w.proc(r)
+                w.server(r)
                     .and_then(|p| p.cluster.as_ref())
                     .is_some_and(|rc| !rc.i_am_master() && rc.me().slaveof == Some(n as _))
             })
@@ -296,7 +296,7 @@ fn final_layout(cx: &Context) -> Option<String> {
         } else {
             format!(" (replicas: {})", replicas.join(", "))
         };
-        let keys = w.proc(n).map_or(0, |p| p.data.len());
+        let keys = w.server(n).map_or(0, |p| p.data.len());
         masters.push(format!(
             "{} serves {slots} and holds {} key{}{with}",
             w.names[n],
@@ -305,7 +305,7 @@ fn final_layout(cx: &Context) -> Option<String> {
         ));
     }
     let down: Vec<&str> = (0..w.plan.nodes.len())
-        .filter(|&n| w.redis(n).is_some() && w.proc(n).is_none())
+        .filter(|&n| w.redis(n).is_some() && w.server(n).is_none())
         .map(|n| w.names[n].as_str())
         .collect();
     let mut s = format!(
@@ -323,7 +323,7 @@ fn bus_traffic(cx: &Context) -> Option<String> {
     let w = cx.world;
     w.plan.cluster.as_ref()?;
     let (msgs, bytes) = (0..w.plan.nodes.len())
-        .filter_map(|n| w.proc(n).and_then(|p| p.cluster.as_ref()))
+        .filter_map(|n| w.server(n).and_then(|p| p.cluster.as_ref()))
         .map(|c| c.stats_bus_sent.get())
         .fold((0u64, 0u64), |(m, b), (m2, b2)| (m + m2, b + b2));
     let avg = bytes.checked_div(msgs)?;

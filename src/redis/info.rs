@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::sim::time::Micros;
 
-use super::Proc;
+use super::Server;
 use super::replica::LinkState;
 use crate::proto::addr::Directory;
 
@@ -15,7 +15,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// `INFO` as a client (Sentinel) gets it: `# Server` (where Sentinel reads
 /// `run_id`), then `# Replication`. The other default sections are not
 /// modelled.
-pub fn full(p: &Proc, dir: &Directory, now: Micros) -> String {
+pub fn full(p: &Server, dir: &Directory, now: Micros) -> String {
     let mut s = server(p, now);
     s.push_str("\r\n");
     s.push_str(&replication(p, dir, now));
@@ -27,7 +27,7 @@ pub fn full(p: &Proc, dir: &Directory, now: Micros) -> String {
 /// `INFO server`. Fields about the build and the host (os, gcc_version,
 /// process_id, executable, ...) are left out rather than made up; `hz` is
 /// `configured_hz`, as dynamic-hz keeps it with few clients.
-pub fn server(p: &Proc, now: Micros) -> String {
+pub fn server(p: &Server, now: Micros) -> String {
     let unixtime = now / 1_000_000;
     // A clock jumped back makes it negative, as in Redis.
     let uptime = unixtime as i64 - p.start_time as i64;
@@ -52,7 +52,7 @@ pub fn server(p: &Proc, now: Micros) -> String {
 }
 
 /// `INFO replication`.
-pub fn replication(p: &Proc, dir: &Directory, now: Micros) -> String {
+pub fn replication(p: &Server, dir: &Directory, now: Micros) -> String {
     let unixtime = now / 1_000_000;
     let mut s = String::from("# Replication\r\n");
     match &p.replica {

@@ -13,7 +13,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::RdbFile;
-use super::{Env, Proc, RedisTimer};
+use super::{Host, RedisTimer, Server};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplState {
@@ -100,7 +100,7 @@ fn memory_bytes(d: &crate::proto::keyspace::Dataset) -> u64 {
     d.rdb_bytes() + 64 * d.len() as u64
 }
 
-impl Proc {
+impl Server {
     /// The propagated form of a write enters the stream, after a SELECT if
     /// the stream's db differs (replicationFeedSlaves()).
     pub(super) fn propagate(&mut self, cmd: Cmd) {
@@ -268,7 +268,7 @@ impl Proc {
     pub(super) fn sync_command(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         psync: Option<(PsyncId, i64)>,
     ) {
@@ -287,7 +287,7 @@ impl Proc {
             return;
         }
         let client = self.clients.swap_remove(&conn).expect("a client");
-        let ip = env.dir.hosts[client.peer as usize].clone();
+        let ip = host.dir.hosts[client.peer as usize].clone();
         let name = format!("{}:{}", ip, client.listening_port);
         let now = ctx.unixtime();
         ctx.log(
@@ -560,7 +560,7 @@ impl Proc {
 
     /// The child exited: install the RDB and move waiting replicas along
     /// (backgroundSaveDoneHandler(), updateSlavesWaitingBgsave()).
-    pub(super) fn child_done(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, generation: u64) {
+    pub(super) fn child_done(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, generation: u64) {
         let Some(child) = self.child.take_if(|c| c.generation == generation) else {
             return;
         };
@@ -574,7 +574,7 @@ impl Proc {
                 );
             }
             _ => {
-                env.disk.rdb = Some(RdbFile {
+                host.disk.rdb = Some(RdbFile {
                     data: child.snapshot.clone(),
                     repl: child.repl,
                 });
@@ -629,7 +629,7 @@ impl Proc {
     }
 
     /// The disk RDB was sent: the replica is online (replicaPutOnline()).
-    pub(super) fn bulk_sent(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, conn: ConnId) {
+    pub(super) fn bulk_sent(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>, conn: ConnId) {
         let now = ctx.unixtime();
         let Some(r) = self
             .replicas
@@ -787,7 +787,7 @@ impl Proc {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{H, call, proc, server};
+    use super::super::testing::{H, call, node, server};
     use super::*;
     use crate::proto::Value;
     use crate::redis::config::RedisConfig;
@@ -807,8 +807,8 @@ mod tests {
     /// the backlog from offset 1 with 27 bytes (it covers PSYNC offsets 1
     /// to 28), and the replica probe at node 1.
     fn master_with_backlog() -> H {
-        let mut h = server(RedisConfig::default(), None, vec![Probe::silent()]);
-        let p = proc(&mut h);
+        let mut h = node(RedisConfig::default(), None, vec![Probe::silent()]);
+        let p = server(&mut h);
         let mut backlog = Backlog::new(1 << 20, p.master_repl_offset);
         backlog.feed(set_k_v(), &mut p.master_repl_offset, None);
         p.backlog = Some(backlog);
@@ -851,7 +851,7 @@ mod tests {
     #[test]
     fn psync_at_the_first_byte_of_the_backlog_continues_one_before_is_full() {
         let mut h = master_with_backlog();
-        let replid = proc(&mut h).replid;
+        let replid = server(&mut h).replid;
         let r = psync(&mut h, PsyncId::Id(replid), 1);
         assert_eq!(r, Reply::Continue { replid });
         let accepted = h.events(0, "Partial resynchronization request accepted");
@@ -862,7 +862,7 @@ mod tests {
         );
 
         let mut h = master_with_backlog();
-        let replid = proc(&mut h).replid;
+        let replid = server(&mut h).replid;
         assert!(is_full(&psync(&mut h, PsyncId::Id(replid), 0)));
         let lack = "Unable to partial resync with replica for lack of backlog";
         assert_eq!(h.events(0, lack).len(), 1);
@@ -875,13 +875,13 @@ mod tests {
     #[test]
     fn psync_right_after_the_last_byte_continues_one_past_is_full() {
         let mut h = master_with_backlog();
-        let replid = proc(&mut h).replid;
+        let replid = server(&mut h).replid;
         assert!(is_continue(&psync(&mut h, PsyncId::Id(replid), 28)));
         let accepted = h.events(0, "Partial resynchronization request accepted");
         assert!(accepted[0].1.contains("Sending 0 bytes"));
 
         let mut h = master_with_backlog();
-        let replid = proc(&mut h).replid;
+        let replid = server(&mut h).replid;
         assert!(is_full(&psync(&mut h, PsyncId::Id(replid), 29)));
         let ahead =
             "tried to PSYNC with an offset that is greater than the master replication offset.";
@@ -895,7 +895,7 @@ mod tests {
     fn psync_on_replid2_is_accepted_up_to_second_replid_offset() {
         let old = RunId([b'a'; 40]);
         let given = |h: &mut H| {
-            let p = proc(h);
+            let p = server(h);
             p.replid2 = old;
             p.second_replid_offset = 20;
         };
@@ -932,16 +932,16 @@ mod tests {
     #[test]
     fn a_replica_silent_for_more_than_repl_timeout_is_dropped() {
         let mut h = master_with_backlog();
-        let replid = proc(&mut h).replid;
+        let replid = server(&mut h).replid;
         assert!(is_continue(&psync(&mut h, PsyncId::Id(replid), 28)));
         h.run_until(secs(1));
         let now = h.mstime(0) / 1000;
-        proc(&mut h).replicas[0].ack_time = now - 60;
+        server(&mut h).replicas[0].ack_time = now - 60;
         call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
-        assert_eq!(proc(&mut h).replicas.len(), 1);
-        proc(&mut h).replicas[0].ack_time = now - 61;
+        assert_eq!(server(&mut h).replicas.len(), 1);
+        server(&mut h).replicas[0].ack_time = now - 61;
         call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
-        assert!(proc(&mut h).replicas.is_empty());
+        assert!(server(&mut h).replicas.is_empty());
         let dropped = h.events(0, "Disconnecting timedout replica (streaming sync)");
         assert_eq!(
             dropped,
@@ -958,11 +958,11 @@ mod tests {
     #[test]
     fn a_replica_is_good_while_its_ack_is_at_most_max_lag_old() {
         let mut h = master_with_backlog();
-        proc(&mut h).cfg.min_replicas_to_write = 1;
-        let replid = proc(&mut h).replid;
+        server(&mut h).cfg.min_replicas_to_write = 1;
+        let replid = server(&mut h).replid;
         psync(&mut h, PsyncId::Id(replid), 28);
         let now = h.mstime(0) / 1000;
-        let p = proc(&mut h);
+        let p = server(&mut h);
         p.replicas[0].ack_time = now - 10;
         p.refresh_good_replicas(now);
         assert_eq!(p.good_replicas, 1);

@@ -1,8 +1,10 @@
 //! One Redis 7.0 server: dataset, commands, roles, replication, persistence.
 //!
-//! The process state lives in [`Proc`]; it exists only while the process
-//! runs. The [`Disk`] outlives it, so a kill or a restart keeps exactly what
-//! Redis would keep.
+//! A [`RedisNode`] is one Redis host across restarts; the running process
+//! is its [`Server`], which exists only while the process runs. What
+//! outlives it (the [`Disk`], redis.conf, the cluster log) is lent to the
+//! server's methods as a [`Host`], so a kill or a restart keeps exactly
+//! what Redis would keep.
 
 pub mod backlog;
 pub mod cluster;
@@ -97,8 +99,8 @@ impl ClientConn {
     }
 }
 
-/// The state of a running Redis process.
-pub struct Proc {
+/// The running Redis process: Redis's global `struct redisServer server`.
+pub struct Server {
     pub cfg: RedisConfig,
     pub run_id: RunId,
     pub replid: RunId,
@@ -156,7 +158,8 @@ pub struct Proc {
     migrate_conns: Vec<(NodeId, ConnId)>,
 }
 
-pub struct RedisServer {
+/// One Redis host across restarts: redis.conf, the disk, and the [`Server`] while it runs.
+pub struct RedisNode {
     pub name: String,
     pub dir: Rc<Directory>,
     /// The configuration the process starts with (redis.conf).
@@ -164,14 +167,15 @@ pub struct RedisServer {
     /// `replicaof` in redis.conf: where a (re)started process replicates from.
     pub conf_replicaof: Option<NodeId>,
     pub disk: Disk,
-    pub proc: Option<Proc>,
+    /// The running process; `None` while it is down.
+    pub server: Option<Server>,
     /// Cluster mode: the cluster this node was created in.
     pub cluster_layout: Option<Rc<cluster::Layout>>,
     /// Cluster mode: votes granted, over all restarts.
     pub cluster_log: cluster::ClusterLog,
 }
 
-impl RedisServer {
+impl RedisNode {
     pub fn new(
         name: String,
         dir: Rc<Directory>,
@@ -184,27 +188,27 @@ impl RedisServer {
             conf,
             conf_replicaof: replicaof,
             disk: Disk::default(),
-            proc: None,
+            server: None,
             cluster_layout: None,
             cluster_log: cluster::ClusterLog::default(),
         }
     }
 
-    /// The running process and what it reaches outside itself.
-    fn split(&mut self) -> Option<(&mut Proc, Env<'_>)> {
-        let p = self.proc.as_mut()?;
-        let env = Env {
+    /// The running process and the host it runs on; `None` while it is down.
+    fn running(&mut self) -> Option<(&mut Server, Host<'_>)> {
+        let server = self.server.as_mut()?;
+        let host = Host {
             dir: &self.dir,
             disk: &mut self.disk,
             conf_replicaof: &mut self.conf_replicaof,
             cluster_log: &mut self.cluster_log,
         };
-        Some((p, env))
+        Some((server, host))
     }
 
     /// `M` for a master, `S` for a replica, as in Redis's log lines.
     pub fn role_char(&self) -> char {
-        match &self.proc {
+        match &self.server {
             Some(p) if p.replica.is_some() => 'S',
             Some(_) => 'M',
             None => '-',
@@ -233,73 +237,79 @@ pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
     }
 }
 
-impl Node for RedisServer {
+impl Node for RedisNode {
     type Msg = Msg;
     type Admin = Admin;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        let mut p = Proc::boot(self, ctx);
+        let mut server = Server::boot(self, ctx);
         // initServer() schedules the first serverCron 1 ms after start; its
         // cronloops starts at 0, so replicationCron runs right away (a
         // replica connects to its master at once) and then once a second.
         // On the first start the crons after it keep the phase of a process
         // started up to a second (replicationCron's period) before time zero.
-        p.cron_resume = ctx
+        server.cron_resume = ctx
             .boot_lead(secs(1))
-            .map(|lead| cron_resume(lead, p.cfg.cron_period()));
-        self.proc = Some(p);
+            .map(|lead| cron_resume(lead, server.cfg.cron_period()));
+        self.server = Some(server);
         ctx.set_timer(1_000, RedisTimer::Cron);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
+        server.unixtime = ctx.unixtime();
         match RedisTimer::decode(token) {
             Some(RedisTimer::Cron) => {
                 // run_with_period(100) tests cronloops before serverCron
                 // increments it.
-                let cluster_every = (p.cfg.hz / 10).max(1);
-                let cluster_due = p.cronloops.is_multiple_of(cluster_every);
-                p.server_cron(ctx, &mut env);
-                if p.cfg.cluster_enabled && cluster_due {
-                    p.cluster_cron(ctx, &mut env);
+                let cluster_every = (server.cfg.hz / 10).max(1);
+                let cluster_due = server.cronloops.is_multiple_of(cluster_every);
+                server.server_cron(ctx, &mut host);
+                if server.cfg.cluster_enabled && cluster_due {
+                    server.cluster_cron(ctx, &mut host);
                 }
-                let next = match p.cron_resume.take() {
+                let next = match server.cron_resume.take() {
                     Some((delay, loops)) => {
-                        p.cronloops = loops;
-                        if let Some(c) = p.cluster.as_mut() {
+                        server.cronloops = loops;
+                        if let Some(c) = server.cluster.as_mut() {
                             c.resume_cron(loops.div_ceil(cluster_every));
                         }
                         delay
                     }
-                    None => p.cfg.cron_period(),
+                    None => server.cfg.cron_period(),
                 };
                 ctx.set_timer(next, RedisTimer::Cron);
             }
-            Some(RedisTimer::ChildDone(generation)) => p.child_done(ctx, &mut env, generation),
-            Some(RedisTimer::BulkSent(conn)) => p.bulk_sent(ctx, &mut env, conn),
-            Some(RedisTimer::LoadDone(generation)) => p.sync_load_done(ctx, &mut env, generation),
+            Some(RedisTimer::ChildDone(generation)) => {
+                server.child_done(ctx, &mut host, generation)
+            }
+            Some(RedisTimer::BulkSent(conn)) => server.bulk_sent(ctx, &mut host, conn),
+            Some(RedisTimer::LoadDone(generation)) => {
+                server.sync_load_done(ctx, &mut host, generation)
+            }
             None => {}
         }
-        p.before_sleep(ctx, &mut env);
+        server.before_sleep(ctx, &mut host);
     }
 
     fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, peer: NodeId) {
-        let Some(p) = self.proc.as_mut() else { return };
-        p.unixtime = ctx.unixtime();
+        let Some(server) = self.server.as_mut() else {
+            return;
+        };
+        server.unixtime = ctx.unixtime();
         if ctx.conn_port(conn) == crate::sim::net::PORT_BUS {
-            match p.cluster.as_mut() {
+            match server.cluster.as_mut() {
                 Some(c) => c.inbound.push((conn, None)),
                 None => ctx.close(conn),
             }
             return;
         }
-        let authenticated = p.cfg.requirepass.is_none();
-        p.next_client_id += 1;
-        let id = p.next_client_id;
-        p.clients.insert(
+        let authenticated = server.cfg.requirepass.is_none();
+        server.next_client_id += 1;
+        let id = server.next_client_id;
+        server.clients.insert(
             conn,
             ClientConn {
                 id,
@@ -315,86 +325,94 @@ impl Node for RedisServer {
     }
 
     fn on_connected(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
-        if p.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
-            p.cluster_link_connected(ctx, conn);
-            p.before_sleep(ctx, &mut env);
+        server.unixtime = ctx.unixtime();
+        if server.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
+            server.cluster_link_connected(ctx, conn);
+            server.before_sleep(ctx, &mut host);
             return;
         }
-        p.replica_connected(ctx, &mut env, conn);
+        server.replica_connected(ctx, &mut host, conn);
     }
 
     fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
-        if p.cluster_link_closed(conn) || p.migrate_conn_lost(ctx, conn) {
-            p.before_sleep(ctx, &mut env);
+        server.unixtime = ctx.unixtime();
+        if server.cluster_link_closed(conn) || server.migrate_conn_lost(ctx, conn) {
+            server.before_sleep(ctx, &mut host);
             return;
         }
-        p.replica_connect_failed(ctx, conn);
+        server.replica_connect_failed(ctx, conn);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
+        server.unixtime = ctx.unixtime();
         if let Msg::Bus(bus) = msg {
-            if p.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
-                p.cluster_packet(ctx, &mut env, conn, *bus);
+            if server.cluster.as_ref().is_some_and(|c| c.is_bus_conn(conn)) {
+                server.cluster_packet(ctx, &mut host, conn, *bus);
             }
-        } else if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
-            p.replica_input(ctx, &mut env, conn, msg);
+        } else if server
+            .replica
+            .as_ref()
+            .is_some_and(|r| r.conn == Some(conn))
+        {
+            server.replica_input(ctx, &mut host, conn, msg);
         } else if let Msg::Reply(reply) = msg {
-            p.migrate_reply(ctx, conn, reply);
+            server.migrate_reply(ctx, conn, reply);
         } else if let Msg::Cmd(cmd) = msg
-            && let Some(reply) = p.process_command(ctx, &mut env, conn, cmd)
+            && let Some(reply) = server.process_command(ctx, &mut host, conn, cmd)
         {
             ctx.send(conn, Msg::Reply(reply));
         }
-        p.before_sleep(ctx, &mut env);
+        server.before_sleep(ctx, &mut host);
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
-        if p.cluster_link_closed(conn) || p.migrate_conn_lost(ctx, conn) {
-            p.before_sleep(ctx, &mut env);
+        server.unixtime = ctx.unixtime();
+        if server.cluster_link_closed(conn) || server.migrate_conn_lost(ctx, conn) {
+            server.before_sleep(ctx, &mut host);
             return;
         }
-        if p.replica.as_ref().is_some_and(|r| r.conn == Some(conn)) {
-            p.master_link_lost(ctx, &mut env);
+        if server
+            .replica
+            .as_ref()
+            .is_some_and(|r| r.conn == Some(conn))
+        {
+            server.master_link_lost(ctx, &mut host);
         } else {
-            p.free_client(ctx, conn);
+            server.free_client(ctx, conn);
         }
-        p.before_sleep(ctx, &mut env);
+        server.before_sleep(ctx, &mut host);
     }
 
     fn on_admin(&mut self, ctx: &mut Ctx<'_>, cmd: Admin) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.unixtime = ctx.unixtime();
+        server.unixtime = ctx.unixtime();
         match cmd {
             // replicaofCommand(): cluster nodes take their master from the
             // cluster configuration.
-            Admin::ReplicaOf(_) if p.cluster.is_some() => ctx.log(
+            Admin::ReplicaOf(_) if server.cluster.is_some() => ctx.log(
                 Level::Warning,
                 "REPLICAOF refused",
                 "REPLICAOF refused: ERR REPLICAOF not allowed in cluster mode.".into(),
             ),
-            Admin::ReplicaOf(None) => p.replicaof_no_one(ctx, &mut env, replica::OPERATOR),
-            Admin::ReplicaOf(Some(m)) => p.replicaof(ctx, &mut env, m, replica::OPERATOR),
-            Admin::Burst { writes, value_size } => p.burst(writes, value_size),
+            Admin::ReplicaOf(None) => server.replicaof_no_one(ctx, &mut host, replica::OPERATOR),
+            Admin::ReplicaOf(Some(m)) => server.replicaof(ctx, &mut host, m, replica::OPERATOR),
+            Admin::Burst { writes, value_size } => server.burst(writes, value_size),
             Admin::ClusterFailover(mode) => {
-                if let Err(e) = p.cluster_failover_command(ctx, &mut env, mode) {
+                if let Err(e) = server.cluster_failover_command(ctx, &mut host, mode) {
                     ctx.log(
                         Level::Warning,
                         "CLUSTER FAILOVER refused",
@@ -402,33 +420,32 @@ impl Node for RedisServer {
                     );
                 }
             }
-            Admin::ClientKillMaster => p.client_kill_master(ctx, &mut env),
+            Admin::ClientKillMaster => server.client_kill_master(ctx, &mut host),
         }
-        p.before_sleep(ctx, &mut env);
+        server.before_sleep(ctx, &mut host);
     }
 
     fn on_kill(&mut self, _now: Micros, power_loss: bool) {
-        self.proc = None;
+        self.server = None;
         if power_loss {
             self.disk.lose_unsynced();
         }
     }
 
     fn on_shutdown(&mut self, ctx: &mut Ctx<'_>) {
-        let Some((p, mut env)) = self.split() else {
+        let Some((server, mut host)) = self.running() else {
             return;
         };
-        p.prepare_for_shutdown(ctx, &mut env);
-        self.proc = None;
+        server.prepare_for_shutdown(ctx, &mut host);
+        self.server = None;
     }
 }
 
-/// What a process method needs besides itself: the directory, the disk and
-/// the redis.conf setting CONFIG REWRITE persists.
-pub struct Env<'a> {
+/// What outlives the process (directory, disk, redis.conf, cluster log), lent to a [`Server`].
+pub struct Host<'a> {
     pub dir: &'a Directory,
     pub disk: &'a mut Disk,
-    /// `replicaof` in redis.conf ([`RedisServer::conf_replicaof`]).
+    /// `replicaof` in redis.conf ([`RedisNode::conf_replicaof`]).
     pub conf_replicaof: &'a mut Option<NodeId>,
     /// What the cluster code records for the invariant checkers.
     pub cluster_log: &'a mut cluster::ClusterLog,
@@ -457,14 +474,14 @@ fn serves_loading(cmd: &Cmd) -> bool {
     )
 }
 
-impl Proc {
+impl Server {
     /// Process start: load from disk as `loadDataFromDisk()` does.
-    fn boot(s: &mut RedisServer, ctx: &mut Ctx<'_>) -> Proc {
-        let cfg = s.conf.clone();
+    fn boot(node: &mut RedisNode, ctx: &mut Ctx<'_>) -> Server {
+        let cfg = node.conf.clone();
         let now_s = ctx.unixtime();
         let run_id = RunId::random(ctx.rng());
         let replid = RunId::random(ctx.rng());
-        let mut p = Proc {
+        let mut p = Server {
             cfg,
             run_id,
             replid,
@@ -494,7 +511,10 @@ impl Proc {
             next_client_id: 3,
             closing_for_limits: Vec::new(),
             repl_cron_loops: 0,
-            master_addr: s.conf_replicaof.map(|m| s.dir.addr(m)).unwrap_or_default(),
+            master_addr: node
+                .conf_replicaof
+                .map(|m| node.dir.addr(m))
+                .unwrap_or_default(),
             start_time: now_s,
             pubsub_channels: BTreeMap::new(),
             cluster: None,
@@ -508,10 +528,10 @@ impl Proc {
             names::redis::SERVER_INITIALIZED,
             names::redis::SERVER_INITIALIZED.into(),
         );
-        let cluster_replica = p.cfg.cluster_enabled && p.boot_cluster(s, ctx);
+        let cluster_replica = p.cfg.cluster_enabled && p.boot_cluster(node, ctx);
         let mut cached = None;
         let mut loaded_bytes = 0;
-        if let Some(aof) = s.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
+        if let Some(aof) = node.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
             p.data = aof.replay();
             loaded_bytes = p.data.rdb_bytes();
             ctx.log(
@@ -523,7 +543,7 @@ impl Proc {
                     aof.log.len()
                 ),
             );
-        } else if let Some(rdb) = &s.disk.rdb {
+        } else if let Some(rdb) = &node.disk.rdb {
             p.data = (*rdb.data).clone();
             loaded_bytes = p.data.rdb_bytes();
             ctx.log(
@@ -532,7 +552,7 @@ impl Proc {
                 format!("DB loaded from disk: {} keys", p.data.len()),
             );
             if let Some((id, off)) = rdb.repl {
-                if s.conf_replicaof.is_some() || cluster_replica {
+                if node.conf_replicaof.is_some() || cluster_replica {
                     p.replid = id;
                     p.master_repl_offset = off;
                     cached = Some((id, off)).filter(|_| !cluster_replica);
@@ -550,8 +570,8 @@ impl Proc {
                 }
             }
         }
-        if p.cfg.appendonly && s.disk.aof.is_none() {
-            s.disk.aof = Some(AofFile::new(Rc::new(p.data.clone())));
+        if p.cfg.appendonly && node.disk.aof.is_none() {
+            node.disk.aof = Some(AofFile::new(Rc::new(p.data.clone())));
         }
         if loaded_bytes > 0 {
             let t = loaded_bytes * 1_000_000 / p.cfg.rdb_load_rate;
@@ -559,7 +579,7 @@ impl Proc {
                 p.loading_until = Some(ctx.sim_time() + t);
             }
         }
-        if let Some(m) = s.conf_replicaof {
+        if let Some(m) = node.conf_replicaof {
             let mut side = ReplicaSide::new(m);
             side.cached = cached;
             p.replica = Some(side);
@@ -574,12 +594,12 @@ impl Proc {
 
     /// Cluster mode: loads nodes.conf (or the cluster as created) into the
     /// node table. True if this node is a replica in it.
-    fn boot_cluster(&mut self, s: &RedisServer, ctx: &mut Ctx<'_>) -> bool {
+    fn boot_cluster(&mut self, node: &RedisNode, ctx: &mut Ctx<'_>) -> bool {
         use rand::Rng as _;
-        let Some(layout) = &s.cluster_layout else {
+        let Some(layout) = &node.cluster_layout else {
             return false;
         };
-        let conf = s
+        let conf = node
             .disk
             .nodes_conf
             .clone()
@@ -615,7 +635,7 @@ impl Proc {
     }
 
     /// replicationCron(): once per second.
-    fn replication_cron(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>) {
+    fn replication_cron(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>) {
         if self.replica.is_some() {
             self.replica_cron(ctx);
         }
@@ -633,7 +653,7 @@ impl Proc {
     fn process_command(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         cmd: Cmd,
     ) -> Option<Reply> {
@@ -662,7 +682,7 @@ impl Proc {
         if client_asking && !matches!(cmd, Cmd::Asking) {
             self.clients.get_mut(&conn).expect("exists").asking = false;
         }
-        if let Some(redirect) = self.cluster_redirect(env.dir, &cmd, asking) {
+        if let Some(redirect) = self.cluster_redirect(host.dir, &cmd, asking) {
             return Some(redirect);
         }
         let is_master = self.replica.is_none();
@@ -782,14 +802,14 @@ impl Proc {
             }
             Cmd::ReplconfGetack => return None,
             Cmd::Psync { id, offset } => {
-                self.sync_command(ctx, env, conn, Some((id, offset)));
+                self.sync_command(ctx, host, conn, Some((id, offset)));
                 return None;
             }
             Cmd::Sync => {
-                self.sync_command(ctx, env, conn, None);
+                self.sync_command(ctx, host, conn, None);
                 return None;
             }
-            Cmd::Info => Reply::Info(info::full(self, env.dir, ctx.now())),
+            Cmd::Info => Reply::Info(info::full(self, host.dir, ctx.now())),
             Cmd::Role => Reply::Role(if is_master { "master" } else { "slave" }),
             Cmd::ClusterSlots => match self.cluster {
                 Some(_) => Reply::ClusterSlots(self.cluster_slots()),
@@ -802,7 +822,7 @@ impl Proc {
                 }
                 None => Reply::Error("ERR This instance has cluster support disabled".into()),
             },
-            Cmd::ClusterSetSlot { slot, action } => self.cluster_setslot(ctx, env, slot, action),
+            Cmd::ClusterSetSlot { slot, action } => self.cluster_setslot(ctx, host, slot, action),
             Cmd::ClusterGetKeysInSlot { slot, count } => self.get_keys_in_slot(slot, count),
             Cmd::Migrate { target, keys } => return self.migrate_command(ctx, conn, target, keys),
             Cmd::RestoreAsking(k, v) => {
@@ -812,7 +832,7 @@ impl Proc {
                 Reply::Ok
             }
             Cmd::Subscribe(channel) => self.subscribe(conn, channel),
-            Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, env, conn, master),
+            Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, host, conn, master),
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",
                 cmd.name().to_ascii_lowercase()
@@ -832,7 +852,7 @@ impl Proc {
     }
 
     /// Serves the writes that waited for a pause that is over.
-    fn serve_unpaused_writes(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    fn serve_unpaused_writes(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         if self.paused_writes.is_empty() || self.migrate_job.is_some() {
             return;
         }
@@ -844,7 +864,7 @@ impl Proc {
         self.paused_writes = still;
         for (conn, cmd) in ready {
             if self.clients.contains_key(&conn)
-                && let Some(reply) = self.process_command(ctx, env, conn, cmd)
+                && let Some(reply) = self.process_command(ctx, host, conn, cmd)
             {
                 ctx.send(conn, Msg::Reply(reply));
             }
@@ -868,16 +888,16 @@ impl Proc {
 
     /// Per event-loop pass: AOF write/fsync, then the replication stream and
     /// WAIT replies (server.c: beforeSleep()).
-    fn before_sleep(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
-        self.cluster_before_sleep(ctx, env);
-        self.serve_unpaused_writes(ctx, env);
+    fn before_sleep(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        self.cluster_before_sleep(ctx, host);
+        self.serve_unpaused_writes(ctx, host);
         if self.get_ack_pending {
             self.get_ack_pending = false;
             if self.replica.is_none() && !self.replicas.is_empty() {
                 self.feed(Cmd::ReplconfGetack);
             }
         }
-        self.flush_aof(ctx, env.disk);
+        self.flush_aof(ctx, host.disk);
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
     }
@@ -903,7 +923,7 @@ impl Proc {
     }
 
     /// serverCron(): every 1000/hz ms.
-    fn server_cron(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    fn server_cron(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         // run_with_period() tests cronloops before serverCron increments it.
         let loops = self.cronloops;
         self.cronloops += 1;
@@ -911,13 +931,13 @@ impl Proc {
             return;
         }
         if loops.is_multiple_of(self.cfg.hz) {
-            self.replication_cron(ctx, env);
+            self.replication_cron(ctx, host);
         }
         self.save_points(ctx);
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
             && loops.is_multiple_of(30 * self.cfg.hz)
-            && let Some(aof) = env.disk.aof.as_mut()
+            && let Some(aof) = host.disk.aof.as_mut()
         {
             aof.fsynced = aof.log.len();
         }
@@ -947,7 +967,7 @@ impl Proc {
         }
     }
 
-    fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         ctx.log(
             Level::Warning,
             "User requested shutdown...",
@@ -978,15 +998,15 @@ impl Proc {
                 "Saving the final RDB snapshot before exiting.",
                 "Saving the final RDB snapshot before exiting.".into(),
             );
-            env.disk.rdb = Some(RdbFile {
+            host.disk.rdb = Some(RdbFile {
                 data: Rc::new(self.data.clone()),
                 repl: self.repl_save_info(),
             });
             ctx.log(Level::Notice, "DB saved on disk", "DB saved on disk".into());
         }
         if self.cfg.appendonly {
-            self.flush_aof(ctx, env.disk);
-            if let Some(aof) = env.disk.aof.as_mut() {
+            self.flush_aof(ctx, host.disk);
+            if let Some(aof) = host.disk.aof.as_mut() {
                 aof.fsynced = aof.log.len();
             }
         }

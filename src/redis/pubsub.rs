@@ -9,7 +9,7 @@ use compact_str::CompactString;
 use crate::proto::{Ctx, Msg, Reply};
 use crate::sim::net::ConnId;
 
-use super::Proc;
+use super::Server;
 
 /// The error a RESP2 connection in subscribed mode gets for other commands.
 pub fn pubsub_context_error(cmd: &str) -> String {
@@ -18,7 +18,7 @@ pub fn pubsub_context_error(cmd: &str) -> String {
     )
 }
 
-impl Proc {
+impl Server {
     /// `SUBSCRIBE <channel>`: the connection joins the end of the channel's
     /// subscriber list, once.
     pub(super) fn subscribe(&mut self, conn: ConnId, channel: CompactString) -> Reply {

@@ -15,7 +15,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::persistence::AofFile;
-use super::{ClientType, Env, Proc, RedisTimer, apply_write};
+use super::{ClientType, Host, RedisTimer, Server, apply_write};
 use crate::proto::addr::Directory;
 
 /// `repl_state`, in Redis's order.
@@ -94,7 +94,7 @@ impl ReplicaSide {
     }
 }
 
-impl Proc {
+impl Server {
     fn side(&mut self) -> &mut ReplicaSide {
         self.replica.as_mut().expect("a replica")
     }
@@ -144,7 +144,7 @@ impl Proc {
     pub(super) fn replica_connected(
         &mut self,
         ctx: &mut Ctx<'_>,
-        _env: &mut Env<'_>,
+        _host: &mut Host<'_>,
         conn: ConnId,
     ) {
         let Some(side) = self.replica.as_mut() else {
@@ -183,7 +183,7 @@ impl Proc {
     pub(super) fn replica_input(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         msg: Msg,
     ) {
@@ -227,7 +227,7 @@ impl Proc {
                     );
                 }
             }
-            (LinkState::Transfer, Msg::Rdb(payload)) => self.receive_rdb(ctx, env, payload),
+            (LinkState::Transfer, Msg::Rdb(payload)) => self.receive_rdb(ctx, host, payload),
             (LinkState::Transfer, Msg::Reply(Reply::Error(e))) => {
                 ctx.log(
                     Level::Warning,
@@ -237,7 +237,7 @@ impl Proc {
                 self.cancel_and_reconnect(ctx);
             }
             (LinkState::Transfer, Msg::Stream(_)) => {}
-            (_, Msg::Reply(reply)) => self.handshake_reply(ctx, env, conn, reply),
+            (_, Msg::Reply(reply)) => self.handshake_reply(ctx, host, conn, reply),
             (LinkState::ReceivePsyncReply, Msg::KeepAlive) => self.side().transfer_lastio = now,
             _ => {}
         }
@@ -247,7 +247,7 @@ impl Proc {
     fn handshake_reply(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         reply: Reply,
     ) {
@@ -349,13 +349,13 @@ impl Proc {
                 ctx.send(conn, Msg::Cmd(Cmd::Psync { id, offset }));
                 side.state = LinkState::ReceivePsyncReply;
             }
-            LinkState::ReceivePsyncReply => self.psync_reply(ctx, env, conn, reply),
+            LinkState::ReceivePsyncReply => self.psync_reply(ctx, host, conn, reply),
             _ => {}
         }
     }
 
     /// The master's answer to PSYNC (slaveTryPartialResynchronization()).
-    fn psync_reply(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, conn: ConnId, reply: Reply) {
+    fn psync_reply(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>, conn: ConnId, reply: Reply) {
         match reply {
             Reply::FullResync { replid, offset } => {
                 ctx.log(
@@ -442,11 +442,11 @@ impl Proc {
     }
 
     /// The RDB arrived: flush the old data and load it (readSyncBulkPayload()).
-    fn receive_rdb(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, payload: RdbPayload) {
+    fn receive_rdb(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, payload: RdbPayload) {
         // The transfer went to a temp file that now replaces dump.rdb, with
         // the master's replication aux fields (repl-diskless-load disabled).
         let side = self.side();
-        env.disk.rdb = Some(super::persistence::RdbFile {
+        host.disk.rdb = Some(super::persistence::RdbFile {
             data: payload.data.clone(),
             repl: Some((side.master_replid, side.master_initial_offset)),
         });
@@ -475,7 +475,12 @@ impl Proc {
     }
 
     /// Loading finished: the link is up at the FULLRESYNC offset.
-    pub(super) fn sync_load_done(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>, generation: u64) {
+    pub(super) fn sync_load_done(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        generation: u64,
+    ) {
         let Some(side) = self.replica.as_mut() else {
             return;
         };
@@ -503,7 +508,7 @@ impl Proc {
         self.second_replid_offset = -1;
         self.backlog = Some(Backlog::new(self.cfg.repl_backlog_size, offset));
         if self.cfg.appendonly {
-            env.disk.aof = Some(AofFile::new(Rc::new(self.data.clone())));
+            host.disk.aof = Some(AofFile::new(Rc::new(self.data.clone())));
         }
         ctx.log(
             Level::Notice,
@@ -558,7 +563,7 @@ impl Proc {
     /// we reconnect at once (replicationCacheMaster(),
     /// replicationHandleMasterDisconnection()); a transfer is retried at once;
     /// a handshake waits for the cron.
-    pub(super) fn master_link_lost(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>) {
+    pub(super) fn master_link_lost(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>) {
         match self.side().state {
             LinkState::Connected => {
                 ctx.log(
@@ -590,13 +595,13 @@ impl Proc {
     /// `CLIENT KILL TYPE master`: freeClient() of the master client caches
     /// it and reconnects at once, as a lost link does. Before the link is
     /// established there is no master client, and nothing happens.
-    pub(super) fn client_kill_master(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    pub(super) fn client_kill_master(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         if self
             .replica
             .as_ref()
             .is_some_and(|r| r.state == LinkState::Connected)
         {
-            self.master_link_lost(ctx, env);
+            self.master_link_lost(ctx, host);
         }
     }
 
@@ -681,7 +686,7 @@ impl Proc {
 
     /// `REPLICAOF NO ONE` (replicationUnsetMaster()); `by` describes the
     /// client that asked, for the log line.
-    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx<'_>, _env: &mut Env<'_>, by: &str) {
+    pub(super) fn replicaof_no_one(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>, by: &str) {
         if self.replica.is_none() {
             return;
         }
@@ -728,7 +733,7 @@ impl Proc {
     pub(super) fn replicaof(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         master: NodeId,
         by: &str,
     ) {
@@ -768,7 +773,7 @@ impl Proc {
         let mut side = ReplicaSide::new(master);
         side.cached = cached;
         self.replica = Some(side);
-        let addr = env.dir.addr(master);
+        let addr = host.dir.addr(master);
         self.master_addr = addr.clone();
         ctx.log(
             Level::Notice,
@@ -791,24 +796,24 @@ impl Proc {
     pub(super) fn sentinel_slaveof(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         master: Option<(CompactString, u16)>,
     ) -> Reply {
         let target = match &master {
             None => None,
-            Some((host, port)) => match env.dir.lookup(host, *port) {
+            Some((ip, port)) => match host.dir.lookup(ip, *port) {
                 Some(node) => Some(node),
                 // Only simulated processes can be replicated from.
-                None => return Reply::Error(format!("ERR no instance listens at {host}:{port}")),
+                None => return Reply::Error(format!("ERR no instance listens at {ip}:{port}")),
             },
         };
-        let by = self.client_info(env.dir, ctx.id(), conn, "slaveof");
+        let by = self.client_info(host.dir, ctx.id(), conn, "slaveof");
         match target {
-            None => self.replicaof_no_one(ctx, env, &by),
-            Some(node) => self.replicaof(ctx, env, node, &by),
+            None => self.replicaof_no_one(ctx, host, &by),
+            Some(node) => self.replicaof(ctx, host, node, &by),
         }
-        self.config_rewrite(ctx, env);
+        self.config_rewrite(ctx, host);
         self.kill_clients(ctx, conn, ClientType::Normal);
         self.kill_clients(ctx, conn, ClientType::PubSub);
         Reply::Ok
@@ -816,8 +821,8 @@ impl Proc {
 
     /// `CONFIG REWRITE`: redis.conf gets the current replication target, so a
     /// restarted process replicates from it (or starts as a master).
-    fn config_rewrite(&self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
-        *env.conf_replicaof = self.replica.as_ref().map(|s| s.master);
+    fn config_rewrite(&self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        *host.conf_replicaof = self.replica.as_ref().map(|s| s.master);
         ctx.log(
             Level::Warning,
             "CONFIG REWRITE executed with success.",
@@ -853,7 +858,7 @@ fn error_text(r: &Reply) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{H, call, proc, server};
+    use super::super::testing::{H, call, node, server};
     use super::*;
     use crate::proto::Value;
     use crate::redis::Admin;
@@ -882,8 +887,8 @@ mod tests {
     /// A replica of node 1, holding `cached` as its cached master before its
     /// first cron (at 1 ms) connects.
     fn replica(cached: Option<(RunId, u64)>, psync: Reply) -> H {
-        let mut h = server(RedisConfig::default(), Some(MASTER), vec![master(psync)]);
-        proc(&mut h).replica.as_mut().expect("a replica").cached = cached;
+        let mut h = node(RedisConfig::default(), Some(MASTER), vec![master(psync)]);
+        server(&mut h).replica.as_mut().expect("a replica").cached = cached;
         h
     }
 
@@ -927,9 +932,9 @@ mod tests {
     /// `PSYNC <its replid> 51`.
     #[test]
     fn a_demoted_master_offers_its_own_history() {
-        let mut h = server(RedisConfig::default(), None, vec![master(full())]);
-        proc(&mut h).master_repl_offset = 50;
-        let own = proc(&mut h).replid;
+        let mut h = node(RedisConfig::default(), None, vec![master(full())]);
+        server(&mut h).master_repl_offset = 50;
+        let own = server(&mut h).replid;
         h.admin(0, Admin::ReplicaOf(Some(MASTER)));
         h.settle();
         assert_eq!(psyncs_sent(&h), [(PsyncId::Id(own), 51)]);
@@ -943,7 +948,7 @@ mod tests {
     fn continue_with_a_new_id_keeps_the_old_one_as_replid2() {
         let mut h = replica(Some((X, 100)), Reply::Continue { replid: Y });
         h.run_until(ms(10));
-        let p = proc(&mut h);
+        let p = server(&mut h);
         assert!(p.replica.as_ref().expect("replica").is_connected());
         assert_eq!((p.replid, p.replid2, p.second_replid_offset), (Y, X, 101));
         assert_eq!(p.master_repl_offset, 100);
@@ -955,7 +960,7 @@ mod tests {
     fn continue_with_the_same_id_shifts_nothing() {
         let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
         h.run_until(ms(10));
-        let p = proc(&mut h);
+        let p = server(&mut h);
         assert_eq!(
             (p.replid, p.replid2, p.second_replid_offset),
             (X, RunId::ZERO, -1)
@@ -981,7 +986,7 @@ mod tests {
             matches!(acks[..], [Msg::Cmd(Cmd::ReplconfAck(127))]),
             "{acks:?}"
         );
-        assert_eq!(proc(&mut h).master_repl_offset, 191);
+        assert_eq!(server(&mut h).master_repl_offset, 191);
     }
 
     /// replicationCron() on a replica: a master link with no data for more
@@ -992,7 +997,7 @@ mod tests {
         let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
         h.run_until(secs(1));
         let now = h.mstime(0) / 1000;
-        proc(&mut h)
+        server(&mut h)
             .replica
             .as_mut()
             .expect("replica")
@@ -1002,7 +1007,7 @@ mod tests {
             h.events(0, "MASTER timeout: no data nor PING received...")
                 .is_empty()
         );
-        proc(&mut h)
+        server(&mut h)
             .replica
             .as_mut()
             .expect("replica")
@@ -1017,7 +1022,7 @@ mod tests {
             h.events(0, "Caching the disconnected master state.").len(),
             1
         );
-        let side = proc(&mut h).replica.as_ref().expect("replica");
+        let side = server(&mut h).replica.as_ref().expect("replica");
         assert_eq!(side.cached, None, "handed to the PSYNC of the reconnect");
         assert_eq!(psyncs_sent(&h).last(), Some(&(PsyncId::Id(X), 101)));
     }
@@ -1030,7 +1035,7 @@ mod tests {
         let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
         h.run_until(ms(10));
         h.admin(0, Admin::ReplicaOf(None));
-        let p = proc(&mut h);
+        let p = server(&mut h);
         assert!(p.replica.is_none());
         assert_eq!((p.replid2, p.second_replid_offset), (X, 101));
         assert_ne!(p.replid, X);

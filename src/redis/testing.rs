@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::cluster::{ClusterState, Layout};
 use super::config::{ClusterConfig, RedisConfig};
-use super::{Env, Proc, RedisServer};
+use super::{Host, RedisNode, Server};
 use crate::proto::addr::Directory;
 use crate::proto::bus::{BusKind, BusMsg};
 use crate::proto::slots::{SlotSet, even_split};
@@ -13,7 +13,7 @@ use crate::proto::{Ctx, Msg, RunId};
 use crate::sim::net::{NodeId, PORT_BUS};
 use crate::sim::testkit::{Harness, Probe};
 
-pub type H = Harness<RedisServer>;
+pub type H = Harness<RedisNode>;
 
 fn dir(n: usize) -> Rc<Directory> {
     Rc::new(Directory {
@@ -25,9 +25,9 @@ fn dir(n: usize) -> Rc<Directory> {
 
 /// A server with this redis.conf (replicating from `replicaof`), and its
 /// peers, started at time zero.
-pub fn server(conf: RedisConfig, replicaof: Option<NodeId>, peers: Vec<Probe<Msg>>) -> H {
+pub fn node(conf: RedisConfig, replicaof: Option<NodeId>, peers: Vec<Probe<Msg>>) -> H {
     let dir = dir(peers.len() + 1);
-    let s = RedisServer::new("node-0".into(), dir, conf, replicaof);
+    let s = RedisNode::new("node-0".into(), dir, conf, replicaof);
     let peers = peers.into_iter().map(|p| ("peer", p)).collect();
     Harness::single("node-0", s, peers)
 }
@@ -60,7 +60,7 @@ pub fn cluster(replica_of: Vec<Option<NodeId>>, conf: RedisConfig) -> H {
         cluster_enabled: true,
         ..conf
     };
-    let mut s = RedisServer::new("node-0".into(), dir(n), conf, None);
+    let mut s = RedisNode::new("node-0".into(), dir(n), conf, None);
     s.cluster_layout = Some(Rc::new(layout));
     let peers = (1..n).map(|_| ("peer", Probe::silent())).collect();
     Harness::single("node-0", s, peers)
@@ -77,30 +77,30 @@ pub fn cluster_conf() -> RedisConfig {
     }
 }
 
-pub fn proc(h: &mut H) -> &mut Proc {
-    h.node_mut(0).proc.as_mut().expect("running")
+pub fn server(h: &mut H) -> &mut Server {
+    h.node_mut(0).server.as_mut().expect("running")
 }
 
 pub fn state(h: &mut H) -> &mut ClusterState {
-    proc(h).cluster.as_mut().expect("cluster mode")
+    server(h).cluster.as_mut().expect("cluster mode")
 }
 
 /// Runs `f` on the server's process as a handler would, then settles.
-pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Proc, &mut Ctx<'_>, &mut Env<'_>) -> R) -> R {
+pub fn call<R>(h: &mut H, f: impl FnOnce(&mut Server, &mut Ctx<'_>, &mut Host<'_>) -> R) -> R {
     h.call(0, |s, ctx| {
-        let (p, mut env) = s.split().expect("running");
-        f(p, ctx, &mut env)
+        let (p, mut host) = s.running().expect("running");
+        f(p, ctx, &mut host)
     })
 }
 
 /// [`call`] with the cluster state taken out, as cluster.c's functions get it.
 pub fn call_cluster<R>(
     h: &mut H,
-    f: impl FnOnce(&mut Proc, &mut ClusterState, &mut Ctx<'_>, &mut Env<'_>) -> R,
+    f: impl FnOnce(&mut Server, &mut ClusterState, &mut Ctx<'_>, &mut Host<'_>) -> R,
 ) -> R {
-    call(h, |p, ctx, env| {
+    call(h, |p, ctx, host| {
         let mut c = p.cluster.take().expect("cluster mode");
-        let r = f(p, &mut c, ctx, env);
+        let r = f(p, &mut c, ctx, host);
         p.cluster = Some(c);
         r
     })

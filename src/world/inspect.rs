@@ -5,7 +5,7 @@ use crate::check::RunView;
 use crate::check::invariants::Violation;
 use crate::check::windows::Window;
 use crate::history::Op;
-use crate::redis::{self, RedisServer};
+use crate::redis::{self, RedisNode};
 use crate::scenario::{Action, NodeKind};
 use crate::sentinel::Sentinel;
 use crate::sim::net::NodeId;
@@ -75,7 +75,7 @@ impl RunView for World {
             .collect()
     }
 
-    fn redis(&self, n: usize) -> Option<&RedisServer> {
+    fn redis(&self, n: usize) -> Option<&RedisNode> {
         match &self.sim.nodes[n] {
             Process::Redis(r) => Some(r),
             _ => None,
@@ -83,7 +83,7 @@ impl RunView for World {
     }
 
     fn info(&self, n: usize) -> Option<String> {
-        let p = self.proc(n)?;
+        let p = self.server(n)?;
         let mut s = redis::info::replication(p, &self.dir, self.local_time(n));
         if let Some(c) = &p.cluster {
             s.push_str("\r\n# CLUSTER INFO\r\n");

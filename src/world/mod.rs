@@ -13,7 +13,7 @@ use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, WorkloadClient};
 use crate::proto::addr::Directory;
 use crate::proto::{Ctx, Msg};
-use crate::redis::{self, RedisServer};
+use crate::redis::{self, RedisNode};
 use crate::scenario::{NodeKind, Plan};
 use crate::sentinel::Sentinel;
 use crate::sim::net::{ConnId, NodeId};
@@ -22,7 +22,7 @@ use crate::sim::{Node, SimError, Simulation};
 
 /// Every kind of process a scenario can contain.
 pub enum Process {
-    Redis(Box<RedisServer>),
+    Redis(Box<RedisNode>),
     Client(Box<WorkloadClient>),
     ClusterClient(Box<ClusterClient>),
     Sentinel(Box<Sentinel>),
@@ -146,7 +146,7 @@ impl World {
             .iter()
             .map(|n| match &n.kind {
                 NodeKind::Redis { conf, replicaof } => {
-                    let mut server = RedisServer::new(
+                    let mut server = RedisNode::new(
                         n.name.clone(),
                         dir.clone(),
                         (**conf).clone(),

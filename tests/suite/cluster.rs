@@ -365,7 +365,7 @@ bus-bytes-per-message = "> 100000"
     );
     let c = o
         .world
-        .proc(0)
+        .server(0)
         .and_then(|p| p.cluster.as_ref())
         .expect("master-1 runs");
     let (msgs, bytes) = c.stats_bus_sent.get();

@@ -237,7 +237,7 @@ fn check_offsets(plan: &Plan) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(format!("run failed at {t} µs: {e}")))?;
         let events = &w.trace().events[seen..];
         for (n, prev) in prev.iter_mut().enumerate() {
-            let cur = w.proc(n).map(|p| (p.replid, p.master_repl_offset));
+            let cur = w.server(n).map(|p| (p.replid, p.master_repl_offset));
             if let (Some((id0, off0)), Some((id1, off1))) = (*prev, cur) {
                 let excused = logged(events, n, "Server initialized")
                     || logged(events, n, "MASTER <-> REPLICA sync: Finished with success");
@@ -255,7 +255,7 @@ fn check_offsets(plan: &Plan) -> Result<(), TestCaseError> {
         }
         seen = w.trace().events.len();
         for (r, name) in NODES.iter().enumerate().take(REDIS) {
-            let Some(rp) = w.proc(r) else { continue };
+            let Some(rp) = w.server(r) else { continue };
             let Some(side) = rp.replica.as_ref() else {
                 continue;
             };
@@ -265,7 +265,7 @@ fn check_offsets(plan: &Plan) -> Result<(), TestCaseError> {
                 continue;
             }
             let m = side.master as usize;
-            let Some(mp) = w.proc(m) else { continue };
+            let Some(mp) = w.server(m) else { continue };
             if mp.replica.is_some() || mp.replid != rp.replid {
                 continue;
             }

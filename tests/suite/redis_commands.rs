@@ -8,7 +8,7 @@ use redsim::proto::addr::Directory;
 use redsim::proto::{Cmd, Msg, Reply};
 use redsim::redis::config::RedisConfig;
 use redsim::redis::info::field;
-use redsim::redis::{Admin, Proc, RedisServer};
+use redsim::redis::{Admin, RedisNode, Server};
 use redsim::sim::net::{LinkParams, NodeId};
 use redsim::sim::testkit::{Harness, Step, TestNode};
 use redsim::sim::time::{Micros, ms, secs};
@@ -17,7 +17,7 @@ use std::rc::Rc;
 const HELLO: &str = "__sentinel__:hello";
 
 type Probe = redsim::sim::testkit::Probe<Msg>;
-type Sim = Harness<RedisServer>;
+type Sim = Harness<RedisNode>;
 
 /// What a probe received, as the commands' replies and pub/sub messages.
 trait Received {
@@ -48,7 +48,7 @@ impl Received for Probe {
 
 /// A Redis node of the test: its name, the master it starts replicating
 /// from, and its redis.conf.
-struct Server(&'static str, Option<NodeId>, RedisConfig);
+struct Node(&'static str, Option<NodeId>, RedisConfig);
 
 /// Fast syncs and no keep-alive PINGs in the stream, so offsets are exact.
 fn conf() -> RedisConfig {
@@ -60,24 +60,24 @@ fn conf() -> RedisConfig {
 }
 
 /// Redis nodes first (10.0.0.1, ...:6379), then probes (port 26379).
-fn build(servers: Vec<Server>, probes: Vec<(&str, Probe)>) -> Sim {
-    let names: Vec<String> = servers
+fn build(redis: Vec<Node>, probes: Vec<(&str, Probe)>) -> Sim {
+    let names: Vec<String> = redis
         .iter()
         .map(|s| s.0.to_string())
         .chain(probes.iter().map(|p| p.0.to_string()))
         .collect();
     let n = names.len();
-    let mut ports: Vec<u16> = servers.iter().map(|s| s.2.port).collect();
+    let mut ports: Vec<u16> = redis.iter().map(|s| s.2.port).collect();
     ports.resize(n, 26379);
     let dir = Rc::new(Directory {
         names: names.clone(),
         hosts: (1..=n).map(|i| format!("10.0.0.{i}")).collect(),
         ports,
     });
-    let nodes = servers
+    let nodes = redis
         .into_iter()
-        .map(|Server(name, replicaof, conf)| {
-            let r = RedisServer::new(name.into(), dir.clone(), conf, replicaof);
+        .map(|Node(name, replicaof, conf)| {
+            let r = RedisNode::new(name.into(), dir.clone(), conf, replicaof);
             (name, TestNode::Real(Box::new(r)))
         })
         .chain(
@@ -95,12 +95,12 @@ fn run(sim: &mut Sim, until: Micros) {
     sim.run_until(until);
 }
 
-fn server(sim: &Sim, n: usize) -> &RedisServer {
+fn node(sim: &Sim, n: usize) -> &RedisNode {
     sim.node(n as NodeId)
 }
 
-fn proc(sim: &Sim, n: usize) -> &Proc {
-    server(sim, n).proc.as_ref().expect("running")
+fn server(sim: &Sim, n: usize) -> &Server {
+    node(sim, n).server.as_ref().expect("running")
 }
 
 fn probe(sim: &Sim, n: usize) -> &Probe {
@@ -143,7 +143,7 @@ fn sends(target: NodeId, at: Micros, cmds: Vec<Cmd>) -> Probe {
     Probe::scripted(target, script)
 }
 
-fn is_connected_replica_of(p: &Proc, master: NodeId) -> bool {
+fn is_connected_replica_of(p: &Server, master: NodeId) -> bool {
     p.replica
         .as_ref()
         .is_some_and(|s| s.master == master && s.is_connected())
@@ -160,8 +160,8 @@ fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
     let hello2 = "b".repeat(90);
     let mut sim = build(
         vec![
-            Server("master", None, conf()),
-            Server("replica", Some(0), conf()),
+            Node("master", None, conf()),
+            Node("replica", Some(0), conf()),
         ],
         vec![
             (
@@ -191,20 +191,20 @@ fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
         ],
     );
     run(&mut sim, secs(2) + ms(900));
-    assert!(is_connected_replica_of(proc(&sim, 1), 0));
-    let before = proc(&sim, 0).master_repl_offset;
+    assert!(is_connected_replica_of(server(&sim, 1), 0));
+    let before = server(&sim, 0).master_repl_offset;
     run(&mut sim, secs(3) + ms(500));
-    let first = proc(&sim, 0).master_repl_offset;
+    let first = server(&sim, 0).master_repl_offset;
     assert_eq!(first - before, 23 + 47 + 1 + 9, "SELECT + first hello");
     run(&mut sim, secs(4) + ms(500));
-    let second = proc(&sim, 0).master_repl_offset;
+    let second = server(&sim, 0).master_repl_offset;
     assert_eq!(second - first, 47 + 2 + 90);
-    assert_eq!(proc(&sim, 1).master_repl_offset, second);
+    assert_eq!(server(&sim, 1).master_repl_offset, second);
     run(&mut sim, secs(7));
-    let end = proc(&sim, 0).master_repl_offset;
+    let end = server(&sim, 0).master_repl_offset;
     // *3 $7 PUBLISH $5 other $1 x: nobody listens, still replicated.
     assert_eq!(end - second, 4 + 13 + 11 + 7);
-    assert_eq!(proc(&sim, 1).master_repl_offset, end);
+    assert_eq!(server(&sim, 1).master_repl_offset, end);
 
     let hellos = |n| {
         probe(&sim, n)
@@ -233,7 +233,7 @@ fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
 #[test]
 fn subscribers_are_counted_once_restricted_and_dropped_on_close() {
     let mut sim = build(
-        vec![Server("master", None, conf())],
+        vec![Node("master", None, conf())],
         vec![
             (
                 "subscriber",
@@ -286,8 +286,8 @@ fn role_and_info() {
     let cmds = || vec![Cmd::Role, Cmd::Info];
     let mut sim = build(
         vec![
-            Server("master", None, conf()),
-            Server("replica", Some(0), conf()),
+            Node("master", None, conf()),
+            Node("replica", Some(0), conf()),
         ],
         vec![
             ("to-master", sends(0, secs(3), cmds())),
@@ -305,7 +305,7 @@ fn role_and_info() {
             info.starts_with("# Server\r\nredis_version:7.0.15\r\n"),
             "{info}"
         );
-        assert_eq!(field(info, "run_id"), Some(proc(&sim, n).run_id.as_str()));
+        assert_eq!(field(info, "run_id"), Some(server(&sim, n).run_id.as_str()));
         assert_eq!(field(info, "tcp_port"), Some("6379"));
         assert_eq!(field(info, "redis_mode"), Some("standalone"));
         assert_eq!(field(info, "uptime_in_seconds"), Some("3"));
@@ -327,9 +327,9 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
     let new_master = Some(("10.0.0.2", 6379));
     let mut sim = build(
         vec![
-            Server("master", None, conf()),
-            Server("replica-1", Some(0), conf()),
-            Server("replica-2", Some(0), conf()),
+            Node("master", None, conf()),
+            Node("replica-1", Some(0), conf()),
+            Node("replica-2", Some(0), conf()),
         ],
         vec![
             ("sentinel-r1", sends(1, secs(3), vec![slaveof(None)])),
@@ -338,15 +338,15 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
         ],
     );
     run(&mut sim, secs(3));
-    let (old_id, old_off) = (proc(&sim, 1).replid, proc(&sim, 1).master_repl_offset);
-    assert_eq!(old_id, proc(&sim, 0).replid);
+    let (old_id, old_off) = (server(&sim, 1).replid, server(&sim, 1).master_repl_offset);
+    assert_eq!(old_id, server(&sim, 0).replid);
     run(&mut sim, secs(3) + ms(500));
-    let p1 = proc(&sim, 1);
+    let p1 = server(&sim, 1);
     assert!(p1.replica.is_none());
     assert_eq!(p1.replid2, old_id);
     assert_eq!(p1.second_replid_offset, old_off as i64 + 1);
     assert_ne!(p1.replid, old_id);
-    assert_eq!(server(&sim, 1).conf_replicaof, None);
+    assert_eq!(node(&sim, 1).conf_replicaof, None);
     let promoted = events(&sim, 1, "MASTER MODE enabled", 0);
     assert_eq!(promoted.len(), 1);
     assert!(
@@ -363,8 +363,8 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
 
     run(&mut sim, secs(7));
     for n in [0, 2] {
-        assert!(is_connected_replica_of(proc(&sim, n), 1), "node {n}");
-        assert_eq!(server(&sim, n).conf_replicaof, Some(1));
+        assert!(is_connected_replica_of(server(&sim, n), 1), "node {n}");
+        assert_eq!(node(&sim, n).conf_replicaof, Some(1));
         assert_eq!(
             events(
                 &sim,
@@ -376,7 +376,7 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
             1,
             "node {n}"
         );
-        assert_eq!(proc(&sim, n).replid, proc(&sim, 1).replid);
+        assert_eq!(server(&sim, n).replid, server(&sim, 1).replid);
         let enabled = events(&sim, n, "REPLICAOF enabled", secs(4));
         assert!(enabled[0].starts_with("REPLICAOF 10.0.0.2:6379 enabled (user request from 'id="));
     }
@@ -393,9 +393,9 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
         sim.start(n);
     }
     run(&mut sim, secs(12));
-    assert!(proc(&sim, 1).replica.is_none());
+    assert!(server(&sim, 1).replica.is_none());
     for n in [0, 2] {
-        assert!(is_connected_replica_of(proc(&sim, n), 1), "node {n}");
+        assert!(is_connected_replica_of(server(&sim, n), 1), "node {n}");
     }
 }
 
@@ -405,19 +405,19 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
 fn plain_replicaof_is_not_persisted() {
     let mut sim = build(
         vec![
-            Server("master", None, conf()),
-            Server("replica", Some(0), conf()),
+            Node("master", None, conf()),
+            Node("replica", Some(0), conf()),
         ],
         vec![],
     );
     run(&mut sim, secs(3));
     assert!(sim.admin(1, Admin::ReplicaOf(None)));
-    assert!(proc(&sim, 1).replica.is_none());
+    assert!(server(&sim, 1).replica.is_none());
     sim.kill(1, false);
     run(&mut sim, secs(4));
     sim.start(1);
     run(&mut sim, secs(8));
-    assert!(is_connected_replica_of(proc(&sim, 1), 0));
+    assert!(is_connected_replica_of(server(&sim, 1), 0));
 }
 
 /// CLIENT KILL TYPE normal and pubsub close plain clients and subscribers,
@@ -428,8 +428,8 @@ fn client_kill_closes_normal_and_pubsub_clients_only() {
     let master = Some(("10.0.0.1", 6379));
     let mut sim = build(
         vec![
-            Server("master", None, conf()),
-            Server("replica", Some(0), conf()),
+            Node("master", None, conf()),
+            Node("replica", Some(0), conf()),
         ],
         vec![
             ("client-m", sends(0, secs(1), vec![Cmd::Ping])),
@@ -468,8 +468,8 @@ fn client_kill_closes_normal_and_pubsub_clients_only() {
     assert!(closed[..2].iter().all(|&t| t > secs(3) && t < secs(4)));
     assert!(closed[2..].iter().all(|&t| t > secs(4)));
     // The replication link survived both transactions.
-    assert_eq!(proc(&sim, 0).replicas.len(), 1);
-    assert!(is_connected_replica_of(proc(&sim, 1), 0));
+    assert_eq!(server(&sim, 0).replicas.len(), 1);
+    assert!(is_connected_replica_of(server(&sim, 1), 0));
     assert!(events(&sim, 1, "Connection with master lost.", 0).is_empty());
     assert!(events(&sim, 0, "MASTER MODE enabled", 0).is_empty());
     assert_eq!(
@@ -482,7 +482,7 @@ fn client_kill_closes_normal_and_pubsub_clients_only() {
         .len(),
         1
     );
-    assert_eq!(server(&sim, 1).conf_replicaof, Some(0));
+    assert_eq!(node(&sim, 1).conf_replicaof, Some(0));
 }
 
 /// An address no simulated process listens at is refused and nothing
@@ -490,7 +490,7 @@ fn client_kill_closes_normal_and_pubsub_clients_only() {
 #[test]
 fn slaveof_an_unknown_address_changes_nothing() {
     let mut sim = build(
-        vec![Server("master", None, conf())],
+        vec![Node("master", None, conf())],
         vec![
             ("client", sends(0, secs(1), vec![Cmd::Ping])),
             (
@@ -502,7 +502,7 @@ fn slaveof_an_unknown_address_changes_nothing() {
     run(&mut sim, secs(3));
     let replies = probe(&sim, 2).replies();
     assert!(matches!(&replies[..], [Reply::Error(e)] if e.starts_with("ERR ")));
-    assert!(proc(&sim, 0).replica.is_none());
+    assert!(server(&sim, 0).replica.is_none());
     assert!(!probe(&sim, 1).closed());
     assert!(events(&sim, 0, "CONFIG REWRITE executed with success.", 0).is_empty());
 }
@@ -513,7 +513,7 @@ fn slaveof_an_unknown_address_changes_nothing() {
 fn writes_after_demotion_get_readonly() {
     let set = || Cmd::Set("k".into(), redsim::proto::Value::Text("v".into()));
     let mut sim = build(
-        vec![Server("old", None, conf()), Server("new", None, conf())],
+        vec![Node("old", None, conf()), Node("new", None, conf())],
         vec![
             ("writer-before", sends(0, secs(1), vec![set()])),
             (
@@ -527,7 +527,7 @@ fn writes_after_demotion_get_readonly() {
     let before = probe(&sim, 2);
     assert_eq!(before.replies(), vec![Reply::Ok]);
     assert!(before.closed());
-    assert!(is_connected_replica_of(proc(&sim, 0), 1));
+    assert!(is_connected_replica_of(server(&sim, 0), 1));
     assert_eq!(
         probe(&sim, 4).replies(),
         vec![
@@ -546,7 +546,7 @@ fn the_transaction_aborts_while_loading() {
         ..conf()
     };
     let mut sim = build(
-        vec![Server("loading", None, slow), Server("other", None, conf())],
+        vec![Node("loading", None, slow), Node("other", None, conf())],
         vec![
             (
                 "writer",
@@ -584,6 +584,6 @@ fn the_transaction_aborts_while_loading() {
             Reply::Error("LOADING Redis is loading the dataset in memory".into()),
         ]
     );
-    assert!(proc(&sim, 0).replica.is_none());
-    assert_eq!(server(&sim, 0).conf_replicaof, None);
+    assert!(server(&sim, 0).replica.is_none());
+    assert_eq!(node(&sim, 0).conf_replicaof, None);
 }

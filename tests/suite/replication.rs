@@ -519,7 +519,7 @@ resume = "replica-1"
     );
     let o = world::run(&p, 1).unwrap();
     let w = &o.world;
-    assert_eq!(w.proc(0).unwrap().data.len(), 2000);
+    assert_eq!(w.server(0).unwrap().data.len(), 2000);
     assert!(info_u64(w, 0, "master_repl_offset") > 2_000_000);
     let t = &w.trace();
     assert_eq!(

@@ -645,7 +645,7 @@ fn larger_offset_wins_over_smaller_run_id() {
         let mut w = World::new(&p, seed);
         w.run_until(18 * SEC).unwrap();
         let id = |w: &World, n: usize| {
-            w.proc(n)
+            w.server(n)
                 .expect("running")
                 .run_id
                 .as_str()

@@ -6,7 +6,7 @@ use rand::RngExt;
 use super::*;
 use crate::proto::bus::{BusKind, BusMsg, Gossip};
 use crate::proto::{Ctx, Msg};
-use crate::redis::{Env, Proc};
+use crate::redis::{Host, Server};
 use crate::sim::net::PORT_BUS;
 use crate::trace::Level;
 use crate::trace::names;
@@ -19,17 +19,17 @@ pub(super) enum Via {
     Conn(ConnId),
 }
 
-impl Proc {
+impl Server {
     /// clusterCron(): every 100 ms.
-    pub(in crate::redis) fn cluster_cron(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    pub(in crate::redis) fn cluster_cron(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };
-        self.cluster_cron_with(&mut c, ctx, env);
+        self.cluster_cron_with(&mut c, ctx, host);
         self.cluster = Some(c);
     }
 
-    fn cluster_cron_with(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    fn cluster_cron_with(&mut self, c: &mut ClusterState, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         c.iteration += 1;
         let nt = self.cfg.cluster.node_timeout;
         let now = ctx.mstime();
@@ -138,18 +138,18 @@ impl Proc {
             && self.replica.is_none()
             && let Some(m) = c.me().slaveof
         {
-            self.replicaof(ctx, env, m, "");
+            self.replicaof(ctx, host, m, "");
         }
         self.manual_failover_check_timeout(c, ctx);
         if !c.i_am_master() {
             self.handle_manual_failover(c, ctx);
-            self.handle_slave_failover(c, ctx, env);
+            self.handle_slave_failover(c, ctx, host);
             if orphaned_masters > 0
                 && max_slaves >= 2
                 && this_slaves == max_slaves
                 && self.cfg.cluster.allow_replica_migration
             {
-                self.handle_slave_migration(c, ctx, env, max_slaves);
+                self.handle_slave_migration(c, ctx, host, max_slaves);
             }
         }
         if update_state || !c.state_ok {

@@ -8,7 +8,7 @@ use super::cron::Via;
 use super::*;
 use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
-use crate::redis::{Env, Proc};
+use crate::redis::{Host, Server};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -20,14 +20,14 @@ pub enum FailoverMode {
     Takeover,
 }
 
-impl Proc {
+impl Server {
     /// clusterHandleSlaveFailover(): schedule, request votes, count them,
     /// and take over the master's slots on a majority.
     pub(super) fn handle_slave_failover(
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
     ) {
         c.todo_handle_failover = false;
         let now = ctx.mstime();
@@ -145,7 +145,7 @@ impl Proc {
                     format!("configEpoch set to {epoch} after successful failover"),
                 );
             }
-            self.failover_replace_your_master(c, ctx, env);
+            self.failover_replace_your_master(c, ctx, host);
         } else {
             self.log_cant_failover(c, ctx, CantFailover::WaitingVotes);
         }
@@ -204,13 +204,13 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
     ) {
         let Some(old) = c.me().slaveof.filter(|_| !c.i_am_master()) else {
             return;
         };
         c.set_node_as_master(c.myself);
-        self.replicaof_no_one(ctx, env, "");
+        self.replicaof_no_one(ctx, host, "");
         let slots: Vec<u16> = c.node(old).slots.iter().collect();
         for slot in slots {
             c.bind_slot(slot, c.myself);
@@ -229,7 +229,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         req: &BusMsg,
     ) {
         let node = req.sender;
@@ -301,7 +301,7 @@ impl Proc {
             }
         }
         c.last_vote_epoch = c.current_epoch;
-        env.cluster_log.votes.push((c.current_epoch, node));
+        host.cluster_log.votes.push((c.current_epoch, node));
         c.node_mut(master).voted_time = now;
         c.todo_save = true;
         let mut ack = self.bus_header(c, BusKind::AuthAck);
@@ -365,13 +365,13 @@ impl Proc {
     pub(in crate::redis) fn cluster_failover_command(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         mode: FailoverMode,
     ) -> Result<(), &'static str> {
         let Some(mut c) = self.cluster.take() else {
             return Err("ERR This instance has cluster support disabled");
         };
-        let r = self.cluster_failover_with(&mut c, ctx, env, mode);
+        let r = self.cluster_failover_with(&mut c, ctx, host, mode);
         self.cluster = Some(c);
         r
     }
@@ -380,7 +380,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         mode: FailoverMode,
     ) -> Result<(), &'static str> {
         if c.i_am_master() {
@@ -404,7 +404,7 @@ impl Proc {
                     "Taking over the master (user request).".into(),
                 );
                 self.bump_epoch_without_consensus(c, ctx);
-                self.failover_replace_your_master(c, ctx, env);
+                self.failover_replace_your_master(c, ctx, host);
             }
             FailoverMode::Force => {
                 ctx.log(
@@ -463,7 +463,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         max_slaves: usize,
     ) {
         if !c.state_ok {
@@ -523,7 +523,7 @@ impl Proc {
                 "Migrating to orphaned master",
                 format!("Migrating to orphaned master {name}"),
             );
-            self.cluster_set_master(c, ctx, env, t);
+            self.cluster_set_master(c, ctx, host, t);
         }
     }
 }
@@ -533,7 +533,7 @@ mod tests {
     use super::*;
     use crate::proto::{Msg, RunId};
     use crate::redis::testing::{
-        H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, proc, send_bus, state,
+        H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, send_bus, server, state,
     };
     use crate::sim::time::ms;
 
@@ -551,7 +551,7 @@ mod tests {
     /// Master 1 is FAIL in node 0's view, the cluster has 3 slot-serving
     /// masters, and node 0 has processed 50 bytes of its master's stream.
     fn given_master_failed(h: &mut H) {
-        let side = proc(h).replica.as_mut().expect("replicating");
+        let side = server(h).replica.as_mut().expect("replicating");
         side.cached = Some((RunId([b'x'; 40]), 50));
         let c = state(h);
         c.nodes[1].flags |= FAIL;
@@ -559,7 +559,7 @@ mod tests {
     }
 
     fn handle_failover(h: &mut H) {
-        call_cluster(h, |p, c, ctx, env| p.handle_slave_failover(c, ctx, env));
+        call_cluster(h, |p, c, ctx, host| p.handle_slave_failover(c, ctx, host));
     }
 
     /// clusterHandleSlaveFailover() and clusterGetSlaveRank(): the first call
@@ -674,13 +674,13 @@ mod tests {
     fn a_replica_cut_off_too_long_does_not_fail_over() {
         let mut h = replica_of_1();
         given_master_failed(&mut h);
-        proc(&mut h).cfg.cluster.replica_validity_factor = 10;
+        server(&mut h).cfg.cluster.replica_validity_factor = 10;
         let unixtime = h.mstime(0) / 1000;
-        proc(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 176;
+        server(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 176;
         handle_failover(&mut h);
         assert_eq!(state(&mut h).cant_failover_reason, CantFailover::DataAge);
         assert_eq!(state(&mut h).failover_auth_time, 0);
-        proc(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 175;
+        server(&mut h).replica.as_mut().expect("replica").down_since = unixtime - 175;
         handle_failover(&mut h);
         assert_ne!(state(&mut h).failover_auth_time, 0);
     }

@@ -4,22 +4,22 @@ use super::cron::Via;
 use super::*;
 use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
-use crate::redis::{Env, Proc};
+use crate::redis::{Host, Server};
 use crate::trace::Level;
 use crate::trace::names;
 
-impl Proc {
+impl Server {
     pub(in crate::redis) fn cluster_packet(
         &mut self,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         msg: BusMsg,
     ) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };
-        self.process_packet(&mut c, ctx, env, conn, msg);
+        self.process_packet(&mut c, ctx, host, conn, msg);
         self.cluster = Some(c);
     }
 
@@ -27,7 +27,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         conn: ConnId,
         msg: BusMsg,
     ) {
@@ -69,7 +69,7 @@ impl Proc {
                 if msg.kind == BusKind::Ping {
                     self.send_ping(c, ctx, Via::Conn(conn), BusKind::Pong);
                 }
-                self.process_ping_pong(c, ctx, env, outbound, &msg);
+                self.process_ping_pong(c, ctx, host, outbound, &msg);
             }
             BusKind::Fail(about) => {
                 let about = *about;
@@ -89,7 +89,7 @@ impl Proc {
                     c.todo_save = true;
                 }
             }
-            BusKind::AuthRequest => self.send_failover_auth_if_needed(c, ctx, env, &msg),
+            BusKind::AuthRequest => self.send_failover_auth_if_needed(c, ctx, host, &msg),
             BusKind::AuthAck => {
                 let s = c.node(sender);
                 if s.is_master() && s.numslots() > 0 && msg.current_epoch >= c.failover_auth_epoch {
@@ -127,7 +127,7 @@ impl Proc {
                 }
                 c.node_mut(node).config_epoch = *config_epoch;
                 c.todo_save = true;
-                self.update_slots_config_with(c, ctx, env, node, *config_epoch, slots);
+                self.update_slots_config_with(c, ctx, host, node, *config_epoch, slots);
             }
         }
     }
@@ -136,7 +136,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         outbound: bool,
         msg: &BusMsg,
     ) {
@@ -184,7 +184,7 @@ impl Proc {
         };
         let dirty_slots = sender_master.is_some_and(|m| *c.node(m).slots != *msg.myslots);
         if c.node(sender).is_master() && dirty_slots {
-            self.update_slots_config_with(c, ctx, env, sender, msg.config_epoch, &msg.myslots);
+            self.update_slots_config_with(c, ctx, host, sender, msg.config_epoch, &msg.myslots);
         }
         if dirty_slots {
             // The sender claims slots someone newer owns: tell it (UPDATE).
@@ -388,7 +388,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         sender: NodeId,
         sender_epoch: u64,
         slots: &SlotSet,
@@ -446,7 +446,7 @@ impl Proc {
                     "Configuration change detected. Reconfiguring myself as a replica of {name}"
                 ),
             );
-            self.cluster_set_master(c, ctx, env, sender);
+            self.cluster_set_master(c, ctx, host, sender);
         } else if let Some(m) = c.me().slaveof
             && let Some(grand) = c.node(m).slaveof.filter(|_| c.node(m).is_slave())
             && grand != c.myself
@@ -459,7 +459,7 @@ impl Proc {
                     "I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {name}"
                 ),
             );
-            self.cluster_set_master(c, ctx, env, grand);
+            self.cluster_set_master(c, ctx, host, grand);
         } else if !dirty.is_empty() {
             for slot in dirty {
                 self.del_keys_in_slot(slot);
@@ -472,7 +472,7 @@ impl Proc {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        env: &mut Env<'_>,
+        host: &mut Host<'_>,
         n: NodeId,
     ) {
         if c.i_am_master() {
@@ -485,7 +485,7 @@ impl Proc {
         }
         let me = c.myself;
         c.set_slaveof(me, Some(n));
-        self.replicaof(ctx, env, n, "");
+        self.replicaof(ctx, host, n, "");
         self.reset_manual_failover(c);
     }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Reply};
-use crate::redis::Proc;
+use crate::redis::Server;
 
 pub const ERR_DOWN_STATE: &str = "CLUSTERDOWN The cluster is down";
 pub const ERR_DOWN_RO_STATE: &str =
@@ -21,7 +21,7 @@ pub fn command_key(cmd: &Cmd) -> Option<&str> {
     }
 }
 
-impl Proc {
+impl Server {
     /// The redirection a keyed command gets here, or `None` to serve it.
     pub(in crate::redis) fn cluster_redirect(
         &self,

@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::proto::Ctx;
-use crate::redis::{Env, Proc};
+use crate::redis::{Host, Server};
 use crate::trace::Level;
 
-impl Proc {
+impl Server {
     /// clusterUpdateState(): FAIL when a slot is unserved (with full
     /// coverage required) or when a majority of slot-serving masters is
     /// unreachable; a master back from the minority waits the rejoin delay.
@@ -62,14 +62,18 @@ impl Proc {
 
     /// clusterBeforeSleep(): what message handlers asked to be done before
     /// the event loop sleeps.
-    pub(in crate::redis) fn cluster_before_sleep(&mut self, ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    pub(in crate::redis) fn cluster_before_sleep(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+    ) {
         let Some(mut c) = self.cluster.take() else {
             return;
         };
         if c.todo_handle_failover {
             if !c.i_am_master() {
                 self.handle_manual_failover(&mut c, ctx);
-                self.handle_slave_failover(&mut c, ctx, env);
+                self.handle_slave_failover(&mut c, ctx, host);
             }
             c.todo_handle_failover = false;
         }
@@ -78,7 +82,7 @@ impl Proc {
         }
         if c.todo_save {
             c.todo_save = false;
-            env.disk.nodes_conf = Some(c.save());
+            host.disk.nodes_conf = Some(c.save());
         }
         self.cluster = Some(c);
     }
