@@ -40,7 +40,7 @@ impl Monitor {
     pub fn sample(&mut self, w: &(impl RunView + ?Sized)) {
         let now = w.now();
         for (i, s) in w.sentinels() {
-            let Some(p) = &s.proc else { continue };
+            let Some(p) = &s.state else { continue };
             let cur = (p.current_epoch, p.master.config_epoch);
             if let Some(prev) = self.epochs.insert(i, cur)
                 && (cur.0 < prev.0 || cur.1 < prev.1)
@@ -226,7 +226,7 @@ pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
         }
     }
     for (i, s) in w.sentinels() {
-        if let Some(p) = &s.proc
+        if let Some(p) = &s.state
             && p.master.inst.node as usize != *master
         {
             return Err(format!(

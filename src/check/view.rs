@@ -14,7 +14,7 @@ use crate::check::{Expectation, Verdict};
 use crate::history::{Op, OpKind, Outcome};
 use crate::proto::keyspace::Dataset;
 use crate::redis;
-use crate::sentinel::Sentinel;
+use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
 use crate::sim::time::{Micros, Secs};
 use crate::trace::Trace;
@@ -39,7 +39,7 @@ pub trait RunView {
     /// CLUSTER INFO and NODES).
     fn info(&self, n: usize) -> Option<String>;
     /// Every Sentinel, with its node index.
-    fn sentinels(&self) -> Vec<(usize, &Sentinel)>;
+    fn sentinels(&self) -> Vec<(usize, &SentinelNode)>;
     /// Every client operation, in order of invocation.
     fn history(&self) -> Vec<&Op>;
     /// Each writing workload's `[start, stop]`, as scripted.

@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use crate::check::RunView as _;
 use crate::history::Outcome;
 use crate::redis::{RedisNode, info};
-use crate::sentinel::Sentinel;
+use crate::sentinel::SentinelNode;
 
 use crate::sim::time::Micros;
 use crate::world::{Process, World};
@@ -118,8 +118,8 @@ fn cluster_fields(
 }
 
 /// A Sentinel's epochs, vote, flags, failover state and timers.
-fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
-    match &s.proc {
+fn sentinel_fields(world: &World, n: usize, s: &SentinelNode, f: &mut Fields) {
+    match &s.state {
         None => put(f, "status", "down".into()),
         Some(p) => {
             put(f, "status", "running".into());
@@ -129,7 +129,7 @@ fn sentinel_fields(world: &World, n: usize, s: &Sentinel, f: &mut Fields) {
                 world
                     .sentinels()
                     .into_iter()
-                    .find(|(_, s)| s.proc.as_ref().is_some_and(|q| q.myid == runid))
+                    .find(|(_, s)| s.state.as_ref().is_some_and(|q| q.myid == runid))
                     .map_or_else(
                         || runid[..runid.len().min(8)].to_string(),
                         |(i, _)| world.names[i].clone(),

@@ -53,7 +53,7 @@ impl<'a> Context<'a> {
         }
         let mut by_runid = BTreeMap::new();
         for (i, s) in world.sentinels() {
-            if let Some(p) = &s.proc {
+            if let Some(p) = &s.state {
                 by_runid.insert(p.myid.to_string(), world.names[i].clone());
             }
         }

@@ -10,20 +10,21 @@ use compact_str::CompactString;
 use indexmap::IndexMap;
 use rand::RngExt;
 
+use super::SentinelNode;
 use super::instance::{FailoverState, Instance, Pending, Reconf, period};
-use super::{SCtx, Sentinel};
+use super::pass::Pass;
 use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::NodeId;
 use crate::trace::Level;
 use crate::trace::names;
 
-impl Sentinel {
+impl SentinelNode {
     /// sentinelAskMasterStateToOtherSentinels(): while the master is SDOWN
     /// here, ask each Sentinel (once a second, or now if `forced`); with a
     /// failover in progress the request carries our id, asking for a vote.
-    pub(super) fn ask_master_state(&mut self, ctx: SCtx<'_, '_, '_>, forced: bool) {
+    pub(super) fn ask_master_state(&mut self, ctx: &mut Pass<'_, '_>, forced: bool) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let m = &mut p.master;
         let (ip, port) = (m.inst.host.clone(), m.inst.port);
         let runid = (m.failover_state > FailoverState::None).then(|| p.myid.clone());
@@ -57,7 +58,7 @@ impl Sentinel {
     /// sentinelReceiveIsMasterDownReply()
     pub(super) fn is_master_down_reply(
         &mut self,
-        ctx: SCtx<'_, '_, '_>,
+        ctx: &mut Pass<'_, '_>,
         node: NodeId,
         reply: Reply,
     ) {
@@ -70,7 +71,7 @@ impl Sentinel {
             return;
         };
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) else {
             return;
         };
@@ -93,13 +94,13 @@ impl Sentinel {
     /// the master (0 in TILT) and, when asked, our vote.
     pub(super) fn is_master_down_by_addr(
         &mut self,
-        ctx: SCtx<'_, '_, '_>,
+        ctx: &mut Pass<'_, '_>,
         ip: &str,
         port: u16,
         epoch: u64,
         runid: Option<CompactString>,
     ) -> Reply {
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let known = p.master.inst.host == ip && p.master.inst.port == port;
         let down = !p.tilt && known && p.master.inst.s_down;
         let (leader, leader_epoch) = match runid {
@@ -117,12 +118,12 @@ impl Sentinel {
     /// served. Voting for another Sentinel blocks our own attempts.
     pub(super) fn vote_leader(
         &mut self,
-        ctx: SCtx<'_, '_, '_>,
+        ctx: &mut Pass<'_, '_>,
         req_epoch: u64,
         req_runid: &str,
     ) -> (Option<CompactString>, u64) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if req_epoch > p.current_epoch {
             p.current_epoch = req_epoch;
             Self::emit(
@@ -133,7 +134,7 @@ impl Sentinel {
             );
             self.flush_config();
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if p.master.leader_epoch < req_epoch && p.current_epoch <= req_epoch {
             p.master.leader = Some(req_runid.into());
             p.master.leader_epoch = p.current_epoch;
@@ -147,19 +148,19 @@ impl Sentinel {
             self.votes.push((p.current_epoch, req_runid.into()));
             if req_runid != p.myid {
                 let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
-                let p = self.proc.as_mut().expect("running");
+                let p = self.state.as_mut().expect("running");
                 p.master.failover_start_time = now + desync;
             }
             self.flush_config();
         }
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         (p.master.leader.clone(), p.master.leader_epoch)
     }
 
     /// sentinelStartFailoverIfNeeded() and sentinelStartFailover()
-    pub(super) fn start_failover_if_needed(&mut self, ctx: SCtx<'_, '_, '_>) -> bool {
+    pub(super) fn start_failover_if_needed(&mut self, ctx: &mut Pass<'_, '_>) -> bool {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let m = &mut p.master;
         if !m.o_down || m.in_failover() {
             return false;
@@ -194,7 +195,7 @@ impl Sentinel {
         );
         Self::emit(ctx, Level::Warning, names::sentinel::TRY_FAILOVER, at);
         let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         p.master.failover_start_time = now + desync;
         p.master.failover_state_change_time = now;
         self.flush_config();
@@ -204,8 +205,8 @@ impl Sentinel {
     /// sentinelGetLeader(): tally the votes of this epoch, vote ourselves
     /// for the front runner (or for us), and require a majority of all known
     /// Sentinels and at least the quorum.
-    fn get_leader(&mut self, ctx: SCtx<'_, '_, '_>, epoch: u64) -> Option<CompactString> {
-        let p = self.proc.as_ref().expect("running");
+    fn get_leader(&mut self, ctx: &mut Pass<'_, '_>, epoch: u64) -> Option<CompactString> {
+        let p = self.state.as_ref().expect("running");
         let voters = p.master.sentinels.len() as u32 + 1;
         let mut counters: IndexMap<CompactString, u32> = IndexMap::new();
         for s in &p.master.sentinels {
@@ -235,14 +236,14 @@ impl Sentinel {
                 winner = Some(v);
             }
         }
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let majority = voters / 2 + 1;
         winner.filter(|_| max_votes >= majority && max_votes >= p.master.quorum)
     }
 
     /// sentinelFailoverStateMachine()
-    pub(super) fn failover_state_machine(&mut self, ctx: SCtx<'_, '_, '_>) {
-        let state = self.proc.as_ref().expect("running").master.failover_state;
+    pub(super) fn failover_state_machine(&mut self, ctx: &mut Pass<'_, '_>) {
+        let state = self.state.as_ref().expect("running").master.failover_state;
         match state {
             FailoverState::WaitStart => self.failover_wait_start(ctx),
             FailoverState::SelectSlave => self.failover_select_slave(ctx),
@@ -253,28 +254,28 @@ impl Sentinel {
         }
     }
 
-    fn set_state(&mut self, ctx: SCtx<'_, '_, '_>, state: FailoverState) {
+    fn set_state(&mut self, ctx: &mut Pass<'_, '_>, state: FailoverState) {
         let now = ctx.mstime();
-        let m = &mut self.proc.as_mut().expect("running").master;
+        let m = &mut self.state.as_mut().expect("running").master;
         m.failover_state = state;
         m.failover_state_change_time = now;
     }
 
     fn master_at(&self) -> String {
-        self.proc.as_ref().expect("running").master.inst.describe()
+        self.state.as_ref().expect("running").master.inst.describe()
     }
 
     fn replica_at(&self, idx: usize) -> String {
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         Self::at(p, &p.master.replicas[idx])
     }
 
     /// sentinelFailoverWaitStart()
-    fn failover_wait_start(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_wait_start(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let epoch = self.proc.as_ref().expect("running").master.failover_epoch;
+        let epoch = self.state.as_ref().expect("running").master.failover_epoch;
         let leader = self.get_leader(ctx, epoch);
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         if leader.as_deref() != Some(p.myid.as_str()) {
             let timeout = period::ELECTION_TIMEOUT.min(p.master.failover_timeout);
             if now.saturating_sub(p.master.failover_start_time) > timeout {
@@ -307,9 +308,9 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSelectSlave()
-    fn failover_select_slave(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_select_slave(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let (chosen, candidates) = select_slave(&p.master, now);
         self.selections.push(Selection {
             t: ctx.sim_time(),
@@ -335,7 +336,7 @@ impl Sentinel {
             names::sentinel::SELECTED_SLAVE,
             at.clone(),
         );
-        let m = &mut self.proc.as_mut().expect("running").master;
+        let m = &mut self.state.as_mut().expect("running").master;
         m.replicas[idx].promoted = true;
         m.promoted = Some(idx);
         self.set_state(ctx, FailoverState::SendSlaveofNoone);
@@ -348,9 +349,9 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSendSlaveOfNoOne()
-    fn failover_send_slaveof_noone(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_send_slaveof_noone(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let idx = p.master.promoted.expect("selected");
         let r = &p.master.replicas[idx];
         if r.link.disconnected {
@@ -381,9 +382,9 @@ impl Sentinel {
     }
 
     /// sentinelFailoverWaitPromotion(): the promotion is seen in INFO.
-    fn failover_wait_promotion(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_wait_promotion(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let m = &self.proc.as_ref().expect("running").master;
+        let m = &self.state.as_ref().expect("running").master;
         if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
             let at = self.master_at();
             Self::emit(
@@ -398,9 +399,9 @@ impl Sentinel {
 
     /// sentinelFailoverReconfNextSlave(): point replicas at the promoted one,
     /// `parallel-syncs` at a time.
-    fn failover_reconf_next_slave(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_reconf_next_slave(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let m = &p.master;
         let promoted = m.promoted.expect("promoted");
         let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
@@ -414,7 +415,7 @@ impl Sentinel {
             if in_progress >= parallel {
                 break;
             }
-            let r = &self.proc.as_ref().expect("running").master.replicas[idx];
+            let r = &self.state.as_ref().expect("running").master.replicas[idx];
             if r.promoted || r.reconf == Reconf::Done {
                 continue;
             }
@@ -428,7 +429,7 @@ impl Sentinel {
                     names::sentinel::SLAVE_RECONF_SENT_TIMEOUT,
                     at,
                 );
-                self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Done;
+                self.state.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Done;
                 continue;
             }
             if matches!(r.reconf, Reconf::Sent | Reconf::InProgress) || r.link.disconnected {
@@ -436,7 +437,7 @@ impl Sentinel {
             }
             let node = r.node;
             if self.send_slaveof(ctx, node, Some(target.clone())) {
-                let r = &mut self.proc.as_mut().expect("running").master.replicas[idx];
+                let r = &mut self.state.as_mut().expect("running").master.replicas[idx];
                 r.reconf = Reconf::Sent;
                 r.slave_reconf_sent_time = now;
                 let at = self.replica_at(idx);
@@ -448,9 +449,9 @@ impl Sentinel {
     }
 
     /// sentinelFailoverDetectEnd()
-    fn failover_detect_end(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn failover_detect_end(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let m = &self.proc.as_ref().expect("running").master;
+        let m = &self.state.as_ref().expect("running").master;
         let Some(promoted) = m.promoted else { return };
         if m.replicas[promoted].s_down {
             return;
@@ -478,10 +479,10 @@ impl Sentinel {
             self.set_state(ctx, FailoverState::UpdateConfig);
         }
         if timeout {
-            let m = &self.proc.as_ref().expect("running").master;
+            let m = &self.state.as_ref().expect("running").master;
             let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
             for idx in 0..m.replicas.len() {
-                let r = &self.proc.as_ref().expect("running").master.replicas[idx];
+                let r = &self.state.as_ref().expect("running").master.replicas[idx];
                 if r.promoted || r.reconf != Reconf::None || r.link.disconnected {
                     continue;
                 }
@@ -494,7 +495,8 @@ impl Sentinel {
                         names::sentinel::SLAVE_RECONF_SENT_BE,
                         at,
                     );
-                    self.proc.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Sent;
+                    self.state.as_mut().expect("running").master.replicas[idx].reconf =
+                        Reconf::Sent;
                 }
             }
         }
@@ -502,9 +504,9 @@ impl Sentinel {
 
     /// sentinelAbortFailover(): `failover_start_time` stays, so this
     /// Sentinel waits 2 x failover-timeout before trying again.
-    fn abort_failover(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn abort_failover(&mut self, ctx: &mut Pass<'_, '_>) {
         self.set_state(ctx, FailoverState::None);
-        let m = &mut self.proc.as_mut().expect("running").master;
+        let m = &mut self.state.as_mut().expect("running").master;
         if let Some(i) = m.promoted.take() {
             m.replicas[i].promoted = false;
         }
@@ -514,8 +516,8 @@ impl Sentinel {
     }
 
     /// sentinelFailoverSwitchToPromotedSlave()
-    pub(super) fn switch_to_promoted(&mut self, ctx: SCtx<'_, '_, '_>) {
-        let p = self.proc.as_ref().expect("running");
+    pub(super) fn switch_to_promoted(&mut self, ctx: &mut Pass<'_, '_>) {
+        let p = self.state.as_ref().expect("running");
         let m = &p.master;
         let new = m.promoted.map_or(m.inst.node, |i| m.replicas[i].node);
         let detail = format!(
@@ -620,7 +622,7 @@ fn compare_for_promotion(a: &Instance, b: &Instance) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::super::SentinelTimer;
-    use super::super::testing::{MASTER, Peer, host, sentinel, sproc};
+    use super::super::testing::{MASTER, Peer, host, sentinel, state};
     use super::*;
     use crate::sim::testkit::Harness;
     use crate::sim::time::ms;
@@ -629,7 +631,7 @@ mod tests {
 
     /// A master that answers, and a client (node 2) that speaks for another
     /// Sentinel.
-    fn voter() -> Harness<Sentinel> {
+    fn voter() -> Harness<SentinelNode> {
         let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client]);
         h.run_until(ms(1000));
         h
@@ -637,7 +639,7 @@ mod tests {
 
     /// `SENTINEL is-master-down-by-addr <master> <epoch> <runid|*>` from the
     /// client; the reply.
-    fn ask(h: &mut Harness<Sentinel>, epoch: u64, runid: Option<&str>) -> Reply {
+    fn ask(h: &mut Harness<SentinelNode>, epoch: u64, runid: Option<&str>) -> Reply {
         let conn = match h.probe(CLIENT).conn_with(0) {
             Some(c) => c,
             None => h.connect(CLIENT, 0),
@@ -689,7 +691,7 @@ mod tests {
         assert_eq!(ask(&mut h, 6, Some("bbb")), vote("bbb", 6));
         let epochs: Vec<String> = h.events(0, "+new-epoch").into_iter().map(|e| e.1).collect();
         assert_eq!(epochs, ["5", "6"]);
-        assert_eq!(sproc(&mut h).current_epoch, 6);
+        assert_eq!(state(&mut h).current_epoch, 6);
     }
 
     /// sentinelVoteLeader(): a request from an older epoch changes nothing
@@ -712,7 +714,7 @@ mod tests {
         let desync = h.rng(0).random_range(0..period::MAX_DESYNC);
         let now = h.mstime(0);
         ask(&mut h, 1, Some("aaa"));
-        assert_eq!(sproc(&mut h).master.failover_start_time, now + desync);
+        assert_eq!(state(&mut h).master.failover_start_time, now + desync);
     }
 
     /// The is-master-down-by-addr branch of sentinelCommand(): in TILT the
@@ -721,14 +723,14 @@ mod tests {
     fn in_tilt_the_master_is_reported_up() {
         let mut h = sentinel(2, vec![Peer::SilentMaster, Peer::Client]);
         h.run_until(ms(6000));
-        assert!(sproc(&mut h).master.inst.s_down);
+        assert!(state(&mut h).master.inst.s_down);
         let down = |down| Reply::MasterDown {
             down,
             leader: None,
             leader_epoch: 0,
         };
         assert_eq!(ask(&mut h, 0, None), down(true));
-        sproc(&mut h).tilt = true;
+        state(&mut h).tilt = true;
         assert_eq!(ask(&mut h, 0, None), down(false));
     }
 
@@ -749,12 +751,12 @@ mod tests {
         assert_eq!(h.events(0, "+odown").len(), 1);
         let tries = h.events(0, "+try-failover").len();
         let now = h.mstime(0);
-        let m = &mut sproc(&mut h).master;
+        let m = &mut state(&mut h).master;
         m.failover_state = FailoverState::None;
         m.failover_start_time = now - 2 * 180_000 + 1;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+try-failover").len(), tries);
-        sproc(&mut h).master.failover_start_time = now - 2 * 180_000;
+        state(&mut h).master.failover_start_time = now - 2 * 180_000;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+try-failover").len(), tries + 1);
     }
@@ -762,7 +764,7 @@ mod tests {
     /// A master (node 1) with replicas at nodes 2, 3, ...: `(priority,
     /// offset, run id)` each; run until the Sentinel has INFO from all of
     /// them.
-    fn with_replicas(replicas: &[(u32, u64, &'static str)]) -> Harness<Sentinel> {
+    fn with_replicas(replicas: &[(u32, u64, &'static str)]) -> Harness<SentinelNode> {
         let nodes = (2..2 + replicas.len() as NodeId).collect();
         let peers = std::iter::once(Peer::Master(nodes))
             .chain(
@@ -778,7 +780,7 @@ mod tests {
         let mut h = sentinel(2, peers);
         h.run_until(ms(3000));
         assert!(
-            sproc(&mut h)
+            state(&mut h)
                 .master
                 .replicas
                 .iter()
@@ -788,8 +790,8 @@ mod tests {
     }
 
     /// The failover reaches SELECT_SLAVE: the next tick picks a replica.
-    fn select(h: &mut Harness<Sentinel>) -> Selection {
-        let m = &mut sproc(h).master;
+    fn select(h: &mut Harness<SentinelNode>) -> Selection {
+        let m = &mut state(h).master;
         m.failover_state = FailoverState::SelectSlave;
         m.failover_epoch = 1;
         h.fire(0, SentinelTimer::Tick);
@@ -856,11 +858,11 @@ mod tests {
     fn select_slave_excludes_info_older_than_30_s() {
         let mut h = with_replicas(&[(100, 100, "r1")]);
         let now = h.mstime(0);
-        sproc(&mut h).master.replicas[0].info_refresh = now - 30_000;
+        state(&mut h).master.replicas[0].info_refresh = now - 30_000;
         assert_eq!(excluded(&select(&mut h)), [None]);
 
         let mut h = with_replicas(&[(100, 100, "r1")]);
-        sproc(&mut h).master.replicas[0].info_refresh = now - 30_001;
+        state(&mut h).master.replicas[0].info_refresh = now - 30_001;
         let s = select(&mut h);
         assert_eq!(excluded(&s), [Some("INFO too old")]);
         assert_eq!(s.chosen, None);

@@ -85,8 +85,8 @@ enum Owner {
     Incoming,
 }
 
-/// The running Sentinel process.
-pub struct SProc {
+/// The running Sentinel process: sentinel.c's global `struct sentinelState sentinel`.
+pub struct SentinelState {
     pub myid: CompactString,
     pub current_epoch: u64,
     pub tilt: bool,
@@ -98,12 +98,14 @@ pub struct SProc {
     subscribers: Vec<(ConnId, CompactString)>,
 }
 
-pub struct Sentinel {
+/// One Sentinel across restarts: sentinel.conf, its records, and [`SentinelState`] while it runs.
+pub struct SentinelNode {
     pub name: String,
     dir: Rc<Directory>,
     conf: SentinelConf,
     saved: Option<Saved>,
-    pub proc: Option<SProc>,
+    /// The running process; `None` while it is down.
+    pub state: Option<SentinelState>,
     /// Every replica selection this Sentinel made, for the run's report.
     pub selections: Vec<failover::Selection>,
     /// Every vote this Sentinel cast: (epoch, run id voted for), for the
@@ -112,9 +114,6 @@ pub struct Sentinel {
     /// Every election this Sentinel won: (epoch, simulated time).
     pub elections_won: Vec<(u64, Micros)>,
 }
-
-/// A handler's context: the kernel's, plus the events of this pass.
-type SCtx<'a, 'b, 'c> = &'a mut Pass<'b, 'c>;
 
 /// A Sentinel's one timer: sentinelTimer(), at a new random hz each time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,14 +131,14 @@ impl Timer for SentinelTimer {
     }
 }
 
-impl Sentinel {
+impl SentinelNode {
     pub fn new(name: String, dir: Rc<Directory>, conf: SentinelConf) -> Self {
         Self {
             name,
             dir,
             conf,
             saved: None,
-            proc: None,
+            state: None,
             selections: Vec::new(),
             votes: Vec::new(),
             elections_won: Vec::new(),
@@ -161,7 +160,7 @@ impl Sentinel {
     /// replicas), and that replica's line names the old master instead
     /// (rewriteConfigSentinelOption()).
     fn flush_config(&mut self) {
-        let Some(p) = &self.proc else { return };
+        let Some(p) = &self.state else { return };
         let current = p.master.current_address().2;
         let old = p.master.inst.node;
         self.saved = Some(Saved {
@@ -186,16 +185,16 @@ impl Sentinel {
         });
     }
 
-    fn emit(ctx: SCtx<'_, '_, '_>, level: Level, event: &'static str, detail: String) {
+    fn emit(ctx: &mut Pass<'_, '_>, level: Level, event: &'static str, detail: String) {
         ctx.event(level, event, detail);
     }
 
     /// Publishes the events this pass emitted to the clients subscribed to
     /// their channels (each event on the channel named after it, as
     /// sentinelEvent() does).
-    fn publish_events(&self, ctx: SCtx<'_, '_, '_>) {
+    fn publish_events(&self, ctx: &mut Pass<'_, '_>) {
         let events = std::mem::take(&mut ctx.events);
-        let Some(p) = &self.proc else { return };
+        let Some(p) = &self.state else { return };
         for (event, detail) in events {
             for (conn, _) in p.subscribers.iter().filter(|(_, ch)| *ch == event) {
                 ctx.send(
@@ -211,7 +210,7 @@ impl Sentinel {
 
     /// The `%@` of sentinelEvent(): the instance, plus its master for
     /// replicas and Sentinels.
-    fn at(p: &SProc, inst: &Instance) -> String {
+    fn at(p: &SentinelState, inst: &Instance) -> String {
         match inst.kind {
             Kind::Master => inst.describe(),
             _ => format!(
@@ -224,14 +223,14 @@ impl Sentinel {
         }
     }
 
-    fn schedule_tick(ctx: SCtx<'_, '_, '_>) {
+    fn schedule_tick(ctx: &mut Pass<'_, '_>) {
         // sentinelTimer(): server.hz = 10 + rand() % 10 desynchronises Sentinels.
         let hz: u64 = 10 + ctx.rng().random_range(0..10u64);
         ctx.set_timer(1_000_000 / hz / 1000 * 1000, SentinelTimer::Tick);
     }
 }
 
-impl Node for Sentinel {
+impl Node for SentinelNode {
     type Msg = Msg;
     type Admin = ();
 
@@ -282,7 +281,7 @@ impl Node for Sentinel {
             }
         }
         let detail = format!("{} quorum {}", master.inst.describe(), master.quorum);
-        self.proc = Some(SProc {
+        self.state = Some(SentinelState {
             myid,
             current_epoch,
             tilt: false,
@@ -298,7 +297,7 @@ impl Node for Sentinel {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
-        if SentinelTimer::decode(token) != Some(SentinelTimer::Tick) || self.proc.is_none() {
+        if SentinelTimer::decode(token) != Some(SentinelTimer::Tick) || self.state.is_none() {
             return;
         }
         let ctx = &mut Pass::new(ctx);
@@ -308,7 +307,7 @@ impl Node for Sentinel {
     }
 
     fn on_accept(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId, _peer: NodeId) {
-        if let Some(p) = self.proc.as_mut() {
+        if let Some(p) = self.state.as_mut() {
             p.conns.insert(conn, Owner::Incoming);
         }
     }
@@ -325,19 +324,19 @@ impl Node for Sentinel {
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
         // sentinel.conf was flushed on every change: `saved` is current.
-        self.proc = None;
+        self.state = None;
     }
 
     fn on_shutdown(&mut self, _ctx: &mut Ctx<'_>) {
         self.flush_config();
-        self.proc = None;
+        self.state = None;
     }
 }
 
-impl Sentinel {
+impl SentinelNode {
     /// A message on one of our connections.
-    fn message(&mut self, ctx: SCtx<'_, '_, '_>, conn: ConnId, msg: Msg) {
-        let Some(p) = self.proc.as_ref() else { return };
+    fn message(&mut self, ctx: &mut Pass<'_, '_>, conn: ConnId, msg: Msg) {
+        let Some(p) = self.state.as_ref() else { return };
         match (p.conns.get(&conn).copied(), msg) {
             (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
                 let reply = self.command(ctx, conn, cmd);
@@ -346,7 +345,7 @@ impl Sentinel {
             (Some(Owner::Cc(node)), Msg::Reply(reply)) => self.reply(ctx, node, reply),
             (Some(Owner::Pc(node)), Msg::Message { channel, payload }) => {
                 let now = ctx.mstime();
-                let p = self.proc.as_mut().expect("running");
+                let p = self.state.as_mut().expect("running");
                 if let Some(i) = instance_mut(&mut p.master, node) {
                     i.link.pc_last_activity = now;
                 }
@@ -356,7 +355,7 @@ impl Sentinel {
             }
             (Some(Owner::Pc(node)), Msg::Reply(_)) => {
                 let now = ctx.mstime();
-                let p = self.proc.as_mut().expect("running");
+                let p = self.state.as_mut().expect("running");
                 if let Some(i) = instance_mut(&mut p.master, node) {
                     i.link.pc_last_activity = now;
                 }
@@ -366,10 +365,10 @@ impl Sentinel {
     }
 }
 
-impl Sentinel {
+impl SentinelNode {
     /// `INFO sentinel`, with Redis's field names (genSentinelInfoString()).
     pub fn info(&self) -> Option<String> {
-        let p = self.proc.as_ref()?;
+        let p = self.state.as_ref()?;
         let m = &p.master;
         let status = m.status();
         Some(format!(
@@ -403,13 +402,13 @@ fn instance_mut(m: &mut Master, node: NodeId) -> Option<&mut Instance> {
         .find(|i| i.node == node)
 }
 
-impl Sentinel {
+impl SentinelNode {
     /// sentinelTimer()
-    fn timer(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn timer(&mut self, ctx: &mut Pass<'_, '_>) {
         self.check_tilt(ctx);
-        let master = self.proc.as_ref().expect("running").master.inst.node;
+        let master = self.state.as_ref().expect("running").master.inst.node;
         self.handle_instance(ctx, master);
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         let others: Vec<NodeId> = p
             .master
             .replicas
@@ -420,19 +419,19 @@ impl Sentinel {
         for node in others {
             self.handle_instance(ctx, node);
         }
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         if p.master.failover_state == FailoverState::UpdateConfig {
             self.switch_to_promoted(ctx);
         }
         let now = ctx.mstime();
-        self.proc.as_mut().expect("running").previous_time = now;
+        self.state.as_mut().expect("running").previous_time = now;
     }
 
     /// sentinelCheckTiltCondition(): a timer gap below zero or above 2 s
     /// means the clock or the process is unreliable.
-    fn check_tilt(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn check_tilt(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let delta = now as i64 - p.previous_time as i64;
         if !(0..=period::TILT_TRIGGER).contains(&delta) {
             p.tilt = true;
@@ -448,11 +447,11 @@ impl Sentinel {
     }
 
     /// sentinelHandleRedisInstance()
-    fn handle_instance(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
+    fn handle_instance(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
         self.reconnect_instance(ctx, node);
         self.send_periodic_commands(ctx, node);
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if p.tilt {
             if now.saturating_sub(p.tilt_start) < period::TILT {
                 return;
@@ -466,7 +465,7 @@ impl Sentinel {
             );
         }
         self.check_subjectively_down(ctx, node);
-        let p = self.proc.as_ref().expect("running");
+        let p = self.state.as_ref().expect("running");
         if p.master.inst.node == node {
             self.check_objectively_down(ctx);
             if self.start_failover_if_needed(ctx) {
@@ -479,10 +478,10 @@ impl Sentinel {
 
     /// sentinelReconnectInstance(): at most once per ping period, open the
     /// command link (and the pub/sub link for masters and replicas).
-    fn reconnect_instance(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
+    fn reconnect_instance(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let auth = self.conf.auth_pass.clone();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let ping_period = p.master.ping_period();
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
@@ -531,8 +530,8 @@ impl Sentinel {
     }
 
     /// A link connection failed or dropped (instanceLinkCloseConnection()).
-    fn link_closed(&mut self, _ctx: SCtx<'_, '_, '_>, conn: ConnId) {
-        let Some(p) = self.proc.as_mut() else { return };
+    fn link_closed(&mut self, _ctx: &mut Pass<'_, '_>, conn: ConnId) {
+        let Some(p) = self.state.as_mut() else { return };
         p.subscribers.retain(|(c, _)| *c != conn);
         let Some(owner) = p.conns.swap_remove(&conn) else {
             return;
@@ -553,8 +552,8 @@ impl Sentinel {
         }
     }
 
-    fn close_link(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, cc: bool) {
-        let p = self.proc.as_mut().expect("running");
+    fn close_link(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, cc: bool) {
+        let p = self.state.as_mut().expect("running");
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
         };
@@ -566,9 +565,9 @@ impl Sentinel {
     }
 
     /// sentinelSendPeriodicCommands(): INFO, PING and hello, each when due.
-    fn send_periodic_commands(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
+    fn send_periodic_commands(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let master_odown_or_failover = p.master.o_down || p.master.in_failover();
         let ping_period = p.master.ping_period();
         let Some(inst) = instance_mut(&mut p.master, node) else {
@@ -603,11 +602,11 @@ impl Sentinel {
 
     /// sentinelSendHello(): our address, id and epoch, and the master's
     /// current address and config epoch, published on the hello channel.
-    fn send_hello(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
+    fn send_hello(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
         let now = ctx.mstime();
         let me = ctx.id();
         let (my_host, my_port) = (self.dir.hosts[me as usize].clone(), self.conf.port);
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let (mhost, mport, _) = p.master.current_address();
         let payload = format!(
             "{my_host},{my_port},{},{},{},{mhost},{mport},{}",
@@ -632,7 +631,7 @@ impl Sentinel {
 
     /// sentinelForceHelloUpdateForMaster(): hellos go out at the next tick.
     fn force_hello_update(&mut self) {
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let m = &mut p.master;
         let back = period::PUBLISH + 1;
         m.inst.last_pub_time = m.inst.last_pub_time.saturating_sub(back);
@@ -642,9 +641,9 @@ impl Sentinel {
     }
 
     /// A reply on one of our command links.
-    fn reply(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, reply: Reply) {
+    fn reply(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, reply: Reply) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return;
         };
@@ -676,10 +675,10 @@ impl Sentinel {
     }
 
     /// sentinelRefreshInstanceInfo(): what INFO says about an instance.
-    fn refresh_instance_info(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, info: &str) {
+    fn refresh_instance_info(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, info: &str) {
         let now = ctx.mstime();
         let dir = self.dir.clone();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let is_master = p.master.inst.node == node;
         let mut new_replicas = Vec::new();
         let mut rebooted = false;
@@ -768,7 +767,7 @@ impl Sentinel {
         if added {
             self.flush_config();
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let inst = instance_mut(&mut p.master, node).expect("known");
         if role.is_some() && role != inst.role_reported {
             inst.role_reported = role;
@@ -800,7 +799,7 @@ impl Sentinel {
         }
     }
 
-    fn at_node(p: &SProc, node: NodeId) -> String {
+    fn at_node(p: &SentinelState, node: NodeId) -> String {
         let m = &p.master;
         if m.inst.node == node {
             return Self::at(p, &m.inst);
@@ -815,9 +814,9 @@ impl Sentinel {
     /// The acting half of INFO processing for a replica: promotion seen,
     /// rogue masters converted, misconfigured replicas fixed, reconfiguration
     /// progress.
-    fn replica_reported(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId, role: Option<Kind>) {
+    fn replica_reported(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, role: Option<Kind>) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let looks_sane = master_looks_sane(&p.master, now);
         let Some(idx) = p.master.replicas.iter().position(|r| r.node == node) else {
             return;
@@ -850,7 +849,7 @@ impl Sentinel {
                     && now.saturating_sub(r.role_reported_time) > wait
                     && self.send_slaveof(ctx, node, Some((mhost, mport)))
                 {
-                    let at = Self::at_node(self.proc.as_ref().expect("running"), node);
+                    let at = Self::at_node(self.state.as_ref().expect("running"), node);
                     Self::emit(ctx, Level::Notice, names::sentinel::CONVERT_TO_SLAVE, at);
                 }
             }
@@ -867,10 +866,10 @@ impl Sentinel {
             && now.saturating_sub(r.slave_conf_change_time) > failover_timeout
             && self.send_slaveof(ctx, node, Some((mhost, mport)))
         {
-            let at = Self::at_node(self.proc.as_ref().expect("running"), node);
+            let at = Self::at_node(self.state.as_ref().expect("running"), node);
             Self::emit(ctx, Level::Notice, names::sentinel::FIX_SLAVE_CONFIG, at);
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let promoted = p
             .master
             .promoted
@@ -897,11 +896,11 @@ impl Sentinel {
     /// sentinelSendSlaveOf(): the reconfiguration transaction.
     fn send_slaveof(
         &mut self,
-        ctx: SCtx<'_, '_, '_>,
+        ctx: &mut Pass<'_, '_>,
         node: NodeId,
         master: Option<(CompactString, u16)>,
     ) -> bool {
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let Some(inst) = instance_mut(&mut p.master, node) else {
             return false;
         };
@@ -914,9 +913,9 @@ impl Sentinel {
     }
 
     /// sentinelCheckSubjectivelyDown()
-    fn check_subjectively_down(&mut self, ctx: SCtx<'_, '_, '_>, node: NodeId) {
+    fn check_subjectively_down(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let down_after = p.master.down_after;
         let is_master = p.master.inst.node == node;
         let inst = instance_mut(&mut p.master, node).expect("known");
@@ -957,9 +956,9 @@ impl Sentinel {
 
     /// sentinelCheckObjectivelyDown(): SDOWN here and enough Sentinels that
     /// said so recently.
-    fn check_objectively_down(&mut self, ctx: SCtx<'_, '_, '_>) {
+    fn check_objectively_down(&mut self, ctx: &mut Pass<'_, '_>) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let m = &mut p.master;
         let mut votes = 0;
         let mut odown = false;
@@ -980,11 +979,11 @@ impl Sentinel {
     }
 
     /// Answers a command from a client or another Sentinel.
-    fn command(&mut self, ctx: SCtx<'_, '_, '_>, conn: ConnId, cmd: Cmd) -> Reply {
+    fn command(&mut self, ctx: &mut Pass<'_, '_>, conn: ConnId, cmd: Cmd) -> Reply {
         match cmd {
             Cmd::Ping => Reply::Pong,
             Cmd::Subscribe(channel) => {
-                let p = self.proc.as_mut().expect("running");
+                let p = self.state.as_mut().expect("running");
                 if !p
                     .subscribers
                     .iter()
@@ -1005,7 +1004,7 @@ impl Sentinel {
                 runid,
             } => self.is_master_down_by_addr(ctx, &ip, port, epoch, runid),
             Cmd::GetMasterAddrByName(name) => {
-                let p = self.proc.as_ref().expect("running");
+                let p = self.state.as_ref().expect("running");
                 if name == p.master.inst.name {
                     let (h, port, _) = p.master.current_address();
                     Reply::MasterAddr(Some((h, port)))
@@ -1022,14 +1021,14 @@ impl Sentinel {
     }
 
     /// sentinelProcessHelloMessage()
-    fn process_hello(&mut self, ctx: SCtx<'_, '_, '_>, payload: &str) {
+    fn process_hello(&mut self, ctx: &mut Pass<'_, '_>, payload: &str) {
         let t: Vec<&str> = payload.split(',').collect();
         if t.len() != 8 {
             return;
         }
         let now = ctx.mstime();
         let dir = self.dir.clone();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let (ip, runid, name) = (t[0], t[2], t[4]);
         let (Ok(port), Ok(epoch), Ok(mport), Ok(mepoch)) = (
             t[1].parse::<u16>(),
@@ -1089,7 +1088,7 @@ impl Sentinel {
             }
             self.flush_config();
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if epoch > p.current_epoch {
             p.current_epoch = epoch;
             Self::emit(
@@ -1100,7 +1099,7 @@ impl Sentinel {
             );
             self.flush_config();
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if p.master.config_epoch < mepoch {
             p.master.config_epoch = mepoch;
             let (oh, op) = (p.master.inst.host.clone(), p.master.inst.port);
@@ -1121,7 +1120,7 @@ impl Sentinel {
             }
             self.flush_config();
         }
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         if let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) {
             s.last_hello_time = now;
         }
@@ -1129,9 +1128,9 @@ impl Sentinel {
 
     /// sentinelResetMasterAndChangeAddress(): the master is now `new`; the
     /// other replicas and the old master become its replicas.
-    fn reset_master_and_change_address(&mut self, ctx: SCtx<'_, '_, '_>, new: NodeId) {
+    fn reset_master_and_change_address(&mut self, ctx: &mut Pass<'_, '_>, new: NodeId) {
         let now = ctx.mstime();
-        let p = self.proc.as_mut().expect("running");
+        let p = self.state.as_mut().expect("running");
         let old_master = p.master.inst.node;
         let mut replicas: Vec<NodeId> = p
             .master
@@ -1172,7 +1171,7 @@ impl Sentinel {
         }
         for n in replicas {
             let r = self.instance(Kind::Replica, n, now);
-            let p = self.proc.as_mut().expect("running");
+            let p = self.state.as_mut().expect("running");
             p.master.replicas.push(r);
             let at = Self::at(p, p.master.replicas.last().expect("pushed"));
             Self::emit(ctx, Level::Notice, names::sentinel::SLAVE, at);
@@ -1190,7 +1189,7 @@ fn master_looks_sane(m: &Master, now: u64) -> bool {
 }
 
 /// sentinelSendPing()
-fn send_ping(ctx: SCtx<'_, '_, '_>, inst: &mut Instance, cc: ConnId, now: u64) {
+fn send_ping(ctx: &mut Pass<'_, '_>, inst: &mut Instance, cc: ConnId, now: u64) {
     ctx.send(cc, Msg::Cmd(Cmd::Ping));
     inst.link.pending.push_back(Pending::Ping);
     inst.link.last_ping_time = now;
@@ -1208,7 +1207,7 @@ fn info_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{MASTER, Peer, sentinel, sproc};
+    use super::testing::{MASTER, Peer, sentinel, state};
     use super::*;
     use crate::sim::testkit::{Harness, Seen};
     use crate::sim::time::ms;
@@ -1266,12 +1265,12 @@ mod tests {
         let mut h = sentinel(2, vec![replica_info]);
         h.run_until(ms(1000));
         let now = h.mstime(0);
-        let m = &mut sproc(&mut h).master.inst;
+        let m = &mut state(&mut h).master.inst;
         assert_eq!(m.role_reported, Some(instance::Kind::Replica));
         m.role_reported_time = now - 25_000;
         h.fire(0, SentinelTimer::Tick);
         assert!(h.events(0, "+sdown").is_empty());
-        sproc(&mut h).master.inst.role_reported_time = now - 25_001;
+        state(&mut h).master.inst.role_reported_time = now - 25_001;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+sdown"), vec![(ms(1000), MASTER_AT.into())]);
     }
@@ -1279,9 +1278,9 @@ mod tests {
     /// Puts the master's command link in the state the reconnect rule reads:
     /// connected `age` ms ago, and its oldest unanswered PING and last reply
     /// both `idle` ms ago.
-    fn given_cc(h: &mut Harness<Sentinel>, age: u64, idle: u64) -> ConnId {
+    fn given_cc(h: &mut Harness<SentinelNode>, age: u64, idle: u64) -> ConnId {
         let now = h.mstime(0);
-        let link = &mut sproc(h).master.inst.link;
+        let link = &mut state(h).master.inst.link;
         link.cc_conn_time = now - age;
         link.act_ping_time = now - idle;
         link.last_pong_time = now - idle;
@@ -1298,10 +1297,10 @@ mod tests {
         h.run_until(ms(20_000));
         let cc = given_cc(&mut h, 15_001, 2500);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.cc, Some(cc));
+        assert_eq!(state(&mut h).master.inst.link.cc, Some(cc));
         let cc = given_cc(&mut h, 15_001, 2501);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.cc, None);
+        assert_eq!(state(&mut h).master.inst.link.cc, None);
         let closed = |s: &Seen<Msg>| matches!(s, Seen::Closed(c) if *c == cc);
         assert!(h.probe(MASTER).seen.iter().any(|(_, s)| closed(s)));
         assert!(h.events(0, "+sdown").is_empty());
@@ -1316,10 +1315,10 @@ mod tests {
         h.run_until(ms(20_000));
         let cc = given_cc(&mut h, 15_000, 4000);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.cc, Some(cc));
+        assert_eq!(state(&mut h).master.inst.link.cc, Some(cc));
         given_cc(&mut h, 15_001, 4000);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.cc, None);
+        assert_eq!(state(&mut h).master.inst.link.cc, None);
     }
 
     /// sentinelCheckSubjectivelyDown(): a pub/sub link older than 15 s with
@@ -1330,15 +1329,15 @@ mod tests {
         let mut h = sentinel(2, vec![Peer::Master(vec![])]);
         h.run_until(ms(20_000));
         let now = h.mstime(0);
-        let link = &mut sproc(&mut h).master.inst.link;
+        let link = &mut state(&mut h).master.inst.link;
         let pc = link.pc.expect("connected");
         link.pc_conn_time = now - 15_001;
         link.pc_last_activity = now - 6000;
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.pc, Some(pc));
-        sproc(&mut h).master.inst.link.pc_last_activity = now - 6001;
+        assert_eq!(state(&mut h).master.inst.link.pc, Some(pc));
+        state(&mut h).master.inst.link.pc_last_activity = now - 6001;
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(sproc(&mut h).master.inst.link.pc, None);
+        assert_eq!(state(&mut h).master.inst.link.pc, None);
     }
 
     /// sentinelCheckObjectivelyDown(): ODOWN when this Sentinel sees SDOWN
@@ -1385,7 +1384,7 @@ mod tests {
         let mut h = sentinel(3, peers);
         h.run_until(ms(15_000));
         assert_eq!(h.events(0, "+sdown").len(), 1);
-        let agreeing = sproc(&mut h)
+        let agreeing = state(&mut h)
             .master
             .sentinels
             .iter()
@@ -1404,12 +1403,12 @@ mod tests {
         let mut h = sentinel(2, vec![Peer::Master(vec![])]);
         h.run_until(ms(3000));
         let now = h.mstime(0);
-        sproc(&mut h).previous_time = now - 2000;
+        state(&mut h).previous_time = now - 2000;
         h.fire(0, SentinelTimer::Tick);
-        assert!(!sproc(&mut h).tilt);
-        sproc(&mut h).previous_time = now - 2001;
+        assert!(!state(&mut h).tilt);
+        state(&mut h).previous_time = now - 2001;
         h.fire(0, SentinelTimer::Tick);
-        assert!(sproc(&mut h).tilt);
+        assert!(state(&mut h).tilt);
         assert_eq!(
             h.events(0, "+tilt"),
             vec![(ms(3000), "#tilt mode entered".into())]
@@ -1418,9 +1417,9 @@ mod tests {
         let mut h = sentinel(2, vec![Peer::Master(vec![])]);
         h.run_until(ms(3000));
         let now = h.mstime(0);
-        sproc(&mut h).previous_time = now + 1;
+        state(&mut h).previous_time = now + 1;
         h.fire(0, SentinelTimer::Tick);
-        assert!(sproc(&mut h).tilt);
+        assert!(state(&mut h).tilt);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use compact_str::CompactString;
 
 use super::instance::{Instance, Kind};
-use super::{Sentinel, SentinelConf};
+use super::{SentinelConf, SentinelNode};
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::NodeId;
@@ -102,7 +102,7 @@ fn sentinel_answer(down: bool) -> impl FnMut(&Msg) -> Option<Msg> {
 /// started at time zero with its peers (nodes 1, 2, ... in order; node 1 is
 /// the master). Other Sentinels are known from the start, as if from
 /// sentinel.conf.
-pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<Sentinel> {
+pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<SentinelNode> {
     let n = peers.len() + 1;
     let ports = std::iter::once(26379)
         .chain(peers.iter().map(|p| match p {
@@ -147,10 +147,10 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<Sentinel> {
             ("peer", probe)
         })
         .collect();
-    let s = Sentinel::new("sentinel".into(), dir, conf);
+    let s = SentinelNode::new("sentinel".into(), dir, conf);
     let mut h = Harness::single("sentinel", s, probes);
     let now = h.mstime(0);
-    let p = h.node_mut(0).proc.as_mut().expect("running");
+    let p = h.node_mut(0).state.as_mut().expect("running");
     for (node, runid) in known {
         let mut s = Instance::new(Kind::Sentinel, runid.into(), &host(node), 26379, node, now);
         s.runid = Some(CompactString::from(runid));
@@ -159,7 +159,7 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<Sentinel> {
     h
 }
 
-/// The Sentinel's process.
-pub fn sproc(h: &mut Harness<Sentinel>) -> &mut super::SProc {
-    h.node_mut(0).proc.as_mut().expect("running")
+/// The running Sentinel's state.
+pub fn state(h: &mut Harness<SentinelNode>) -> &mut super::SentinelState {
+    h.node_mut(0).state.as_mut().expect("running")
 }

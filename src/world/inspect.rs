@@ -7,7 +7,7 @@ use crate::check::windows::Window;
 use crate::history::Op;
 use crate::redis::{self, RedisNode};
 use crate::scenario::{Action, NodeKind};
-use crate::sentinel::Sentinel;
+use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
 use crate::trace::Trace;
@@ -15,7 +15,7 @@ use crate::trace::Trace;
 use super::{Process, World};
 
 impl World {
-    pub fn sentinel(&self, n: usize) -> Option<&Sentinel> {
+    pub fn sentinel(&self, n: usize) -> Option<&SentinelNode> {
         match &self.sim.nodes[n] {
             Process::Sentinel(s) => Some(s),
             _ => None,
@@ -63,7 +63,7 @@ impl RunView for World {
         World::trace(self)
     }
 
-    fn sentinels(&self) -> Vec<(usize, &Sentinel)> {
+    fn sentinels(&self) -> Vec<(usize, &SentinelNode)> {
         self.sim
             .nodes
             .iter()

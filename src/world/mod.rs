@@ -15,7 +15,7 @@ use crate::proto::addr::Directory;
 use crate::proto::{Ctx, Msg};
 use crate::redis::{self, RedisNode};
 use crate::scenario::{NodeKind, Plan};
-use crate::sentinel::Sentinel;
+use crate::sentinel::SentinelNode;
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Node, SimError, Simulation};
@@ -25,7 +25,7 @@ pub enum Process {
     Redis(Box<RedisNode>),
     Client(Box<WorkloadClient>),
     ClusterClient(Box<ClusterClient>),
-    Sentinel(Box<Sentinel>),
+    Sentinel(Box<SentinelNode>),
     Resharder(Box<Resharder>),
 }
 
@@ -172,7 +172,7 @@ impl World {
                         dir.clone(),
                     )))
                 }
-                NodeKind::Sentinel(conf) => Process::Sentinel(Box::new(Sentinel::new(
+                NodeKind::Sentinel(conf) => Process::Sentinel(Box::new(SentinelNode::new(
                     n.name.clone(),
                     dir.clone(),
                     conf.clone(),

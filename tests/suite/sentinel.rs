@@ -153,7 +153,7 @@ fn runids(w: &World) -> Vec<Option<String>> {
         }
     }
     for (n, s) in w.sentinels() {
-        if let Some(p) = &s.proc {
+        if let Some(p) = &s.state {
             ids[n] = Some(p.myid.to_string());
         }
     }
@@ -352,7 +352,7 @@ fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
             .sentinels()
             .into_iter()
             .map(|(n, s)| {
-                let p = s.proc.as_ref().expect("running");
+                let p = s.state.as_ref().expect("running");
                 (
                     n,
                     p.master.inst.link.last_avail_time * MS - WALL_CLOCK_START,
@@ -1062,7 +1062,7 @@ fn a_restarted_leader_resumes_with_the_promoted_replica() {
         .into_iter()
         .find(|&(n, _)| n == leader)
         .expect("a Sentinel");
-    let m = &s.proc.as_ref().expect("running").master;
+    let m = &s.state.as_ref().expect("running").master;
     assert_eq!(
         (m.inst.node as usize, m.config_epoch),
         (promoted, 1),
@@ -1231,7 +1231,7 @@ fn run_checking_epochs(plan: &Plan) -> Result<World, TestCaseError> {
         w.run_until(t)
             .map_err(|e| TestCaseError::fail(format!("run failed at {}: {e}", secs(t))))?;
         for (n, s) in w.sentinels() {
-            let Some(p) = &s.proc else { continue };
+            let Some(p) = &s.state else { continue };
             let now = (p.current_epoch, p.master.config_epoch);
             if let Some(&(epoch, config)) = last.get(&n) {
                 prop_assert!(
@@ -1304,7 +1304,7 @@ fn converged(w: &World) -> Result<(), String> {
         }
     }
     for (n, s) in w.sentinels() {
-        let Some(p) = &s.proc else {
+        let Some(p) = &s.state else {
             return Err(format!("{} is not running", P_NODES[n]));
         };
         if p.master.inst.node as usize != m {
