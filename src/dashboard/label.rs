@@ -131,6 +131,15 @@ fn command(c: &Cmd) -> Label {
             control("CLUSTER GETKEYSINSLOT", format!("{slot} {count}"))
         }
         Cmd::Migrate { keys, .. } => control("MIGRATE", format!("{} keys", keys.len())),
+        Cmd::PingWith(m) | Cmd::Echo(m) => control(c.name(), m.clone()),
+        Cmd::Dbsize => control(c.name(), String::new()),
+        Cmd::InfoSections(s) => control(c.name(), s.join(" ")),
+        Cmd::ReplicaOf { host, port } => control(c.name(), format!("{host} {port}")),
+        Cmd::Line(argv) => control(
+            argv.first()
+                .map_or(String::new(), |a| a.to_ascii_uppercase()),
+            argv[1.min(argv.len())..].join(" "),
+        ),
     }
 }
 
@@ -159,6 +168,7 @@ fn reply(r: &Reply, to_client: bool) -> Label {
             control("INFO reply", format!("role:{}", role.trim_end()))
         }
         Reply::Role(role) => control("ROLE reply", role.to_string()),
+        Reply::Frame(f) => control("reply", f.to_cli()),
         Reply::Subscribed => control("subscribed", String::new()),
         Reply::MasterDown {
             down,

@@ -4,7 +4,9 @@
 
 pub mod addr;
 pub mod bus;
+pub mod command;
 pub mod keyspace;
+pub mod resp;
 pub mod slots;
 
 use std::fmt;
@@ -172,6 +174,22 @@ pub enum Cmd {
     },
     /// `RESTORE-ASKING key 0 <payload> REPLACE`, as MIGRATE sends it.
     RestoreAsking(Key, Value),
+    /// A command line as an operator typed it: looked up in the command
+    /// table, parsed into one of the commands here and answered with a
+    /// [`Reply::Frame`].
+    Line(Vec<String>),
+    /// `PING <message>`: a bulk reply.
+    PingWith(String),
+    Echo(String),
+    Dbsize,
+    /// `INFO <section> …`.
+    InfoSections(Vec<String>),
+    /// `REPLICAOF host port` or `REPLICAOF NO ONE` (`SLAVEOF` is the same
+    /// command), as typed: the server checks the port.
+    ReplicaOf {
+        host: String,
+        port: String,
+    },
 }
 
 /// What `CLUSTER SETSLOT` does to a slot.
@@ -284,6 +302,18 @@ impl Cmd {
                 // and CRC64.
                 array(5) + bulk(14) + bulk(k.len()) + bulk(1) + bulk(v.byte_len() + 12) + bulk(7)
             }
+            Cmd::Line(argv) => {
+                array(argv.len()) + argv.iter().map(|a| bulk(a.len())).sum::<usize>()
+            }
+            Cmd::PingWith(m) => array(2) + bulk(4) + bulk(m.len()),
+            Cmd::Echo(m) => array(2) + bulk(4) + bulk(m.len()),
+            Cmd::Dbsize => array(1) + bulk(6),
+            Cmd::InfoSections(s) => {
+                array(1 + s.len()) + bulk(4) + s.iter().map(|x| bulk(x.len())).sum::<usize>()
+            }
+            Cmd::ReplicaOf { host, port } => {
+                array(3) + bulk(9) + bulk(host.len()) + bulk(port.len())
+            }
         };
         n as u64
     }
@@ -325,6 +355,12 @@ impl Cmd {
             Cmd::Asking => "ASKING",
             Cmd::Migrate { .. } => "MIGRATE",
             Cmd::RestoreAsking(..) => "RESTORE-ASKING",
+            Cmd::Line(_) => "LINE",
+            Cmd::PingWith(_) => "PING",
+            Cmd::Echo(_) => "ECHO",
+            Cmd::Dbsize => "DBSIZE",
+            Cmd::InfoSections(_) => "INFO",
+            Cmd::ReplicaOf { .. } => "REPLICAOF",
         }
     }
 }
@@ -362,6 +398,27 @@ pub enum Reply {
     ClusterSlots(Vec<(u16, u16, crate::sim::net::NodeId)>),
     /// `CLUSTER GETKEYSINSLOT`.
     Keys(Vec<Key>),
+    /// The reply to a [`Cmd::Line`], as its bytes go on the wire.
+    Frame(resp::Frame),
+}
+
+impl Reply {
+    /// The reply as RESP, for the replies that carry all their bytes
+    /// (`None` for ROLE, whose full form only the server can give, and
+    /// for replies only replication and Sentinel exchange).
+    pub fn to_frame(&self) -> Option<resp::Frame> {
+        use resp::Frame;
+        Some(match self {
+            Reply::Ok => Frame::ok(),
+            Reply::Pong => Frame::Simple("PONG".into()),
+            Reply::Error(e) => Frame::Error(e.clone()),
+            Reply::Int(i) => Frame::Int(*i),
+            Reply::Bulk(v) => Frame::Bulk(v.as_ref().map(Value::to_string)),
+            Reply::Info(text) => Frame::bulk(text.clone()),
+            Reply::Frame(f) => f.clone(),
+            _ => return None,
+        })
+    }
 }
 
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
@@ -403,6 +460,7 @@ impl WireSize for Msg {
             Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
             Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
             Msg::Reply(Reply::Keys(k)) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
+            Msg::Reply(Reply::Frame(f)) => f.wire_len(),
             Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),

@@ -8,6 +8,7 @@
 
 pub mod backlog;
 pub mod cluster;
+mod command;
 pub mod config;
 pub mod info;
 mod master;
@@ -26,7 +27,7 @@ use indexmap::IndexMap;
 
 use crate::proto::addr::Directory;
 use crate::proto::keyspace::Dataset;
-use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
+use crate::proto::{Cmd, Ctx, Msg, Reply, RunId, Value};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
 use crate::sim::{Node, Timer};
@@ -366,6 +367,10 @@ impl Node for RedisNode {
             server.replica_input(ctx, &mut host, conn, msg);
         } else if let Msg::Reply(reply) = msg {
             server.migrate_reply(ctx, conn, reply);
+        } else if let Msg::Cmd(Cmd::Line(argv)) = msg {
+            if let Some(reply) = server.command_line(ctx, &mut host, conn, argv) {
+                ctx.send(conn, Msg::Reply(reply));
+            }
         } else if let Msg::Cmd(cmd) = msg
             && let Some(reply) = server.process_command(ctx, &mut host, conn, cmd)
         {
@@ -458,6 +463,8 @@ fn serves_stale(cmd: &Cmd) -> bool {
     matches!(
         cmd,
         Cmd::Info
+            | Cmd::InfoSections(_)
+            | Cmd::ReplicaOf { .. }
             | Cmd::Auth(_)
             | Cmd::Role
             | Cmd::Subscribe(_)
@@ -470,7 +477,7 @@ fn serves_stale(cmd: &Cmd) -> bool {
 fn serves_loading(cmd: &Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::Info | Cmd::Role | Cmd::Subscribe(_) | Cmd::Publish { .. }
+        Cmd::Info | Cmd::InfoSections(_) | Cmd::Role | Cmd::Subscribe(_) | Cmd::Publish { .. }
     )
 }
 
@@ -810,6 +817,16 @@ impl Server {
                 return None;
             }
             Cmd::Info => Reply::Info(info::full(self, host.dir, ctx.now())),
+            Cmd::InfoSections(sections) => {
+                Reply::Info(self.info_sections(host, ctx.now(), &sections))
+            }
+            Cmd::PingWith(m) | Cmd::Echo(m) => Reply::Bulk(Some(Value::Text(m.into()))),
+            Cmd::Dbsize => Reply::Int(self.data.len() as i64),
+            Cmd::ReplicaOf { host: ip, port } => {
+                self.replicaof_command(ctx, host, conn, (&ip, &port))
+            }
+            // Parsed before it gets here (see command_line()).
+            Cmd::Line(_) => Reply::Error("ERR a command line inside a command".into()),
             Cmd::Role => Reply::Role(if is_master { "master" } else { "slave" }),
             Cmd::ClusterSlots => match self.cluster {
                 Some(_) => Reply::ClusterSlots(self.cluster_slots()),

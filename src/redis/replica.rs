@@ -833,7 +833,13 @@ impl Server {
     /// How a client appears in "user request from" log lines
     /// (catClientInfoString(), abridged as for [`OPERATOR`]). Client ports
     /// are not modelled: one from Linux's ephemeral range stands in.
-    fn client_info(&self, dir: &Directory, me: NodeId, conn: ConnId, cmd: &str) -> String {
+    pub(super) fn client_info(
+        &self,
+        dir: &Directory,
+        me: NodeId,
+        conn: ConnId,
+        cmd: &str,
+    ) -> String {
         let client = &self.clients[&conn];
         let host = &dir.hosts[client.peer as usize];
         let port = 32768 + client.id % 28232;

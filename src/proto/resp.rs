@@ -1,0 +1,276 @@
+//! RESP2 replies as values: what a node answers an operator's command line,
+//! encoded byte for byte as Redis writes it (networking.c `addReply*()`)
+//! and shown as redis-cli prints it.
+
+use std::fmt::Write as _;
+
+/// One RESP2 reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// `+OK`
+    Simple(String),
+    /// `-ERR …`, without the leading `-`.
+    Error(String),
+    /// `:1`
+    Int(i64),
+    /// `$3\r\nfoo` or the nil bulk `$-1`.
+    Bulk(Option<String>),
+    /// `*2 …` or the nil array `*-1`.
+    Array(Option<Vec<Frame>>),
+}
+
+impl Frame {
+    pub fn ok() -> Frame {
+        Frame::Simple("OK".into())
+    }
+
+    pub fn bulk(s: impl Into<String>) -> Frame {
+        Frame::Bulk(Some(s.into()))
+    }
+
+    /// The reply's bytes on the wire.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Frame::Simple(s) => line(out, '+', s),
+            Frame::Error(s) => line(out, '-', s),
+            Frame::Int(i) => line(out, ':', &i.to_string()),
+            Frame::Bulk(None) => out.extend_from_slice(b"$-1\r\n"),
+            Frame::Bulk(Some(s)) => {
+                line(out, '$', &s.len().to_string());
+                out.extend_from_slice(s.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Frame::Array(None) => out.extend_from_slice(b"*-1\r\n"),
+            Frame::Array(Some(items)) => {
+                line(out, '*', &items.len().to_string());
+                for f in items {
+                    f.encode_into(out);
+                }
+            }
+        }
+    }
+
+    /// The encoded length, without building the bytes.
+    pub fn wire_len(&self) -> u64 {
+        let header = |n: usize| 3 + decimal_len(n as i64);
+        match self {
+            Frame::Simple(s) | Frame::Error(s) => 3 + s.len() as u64,
+            Frame::Int(i) => 3 + decimal_len(*i),
+            Frame::Bulk(None) | Frame::Array(None) => 5,
+            Frame::Bulk(Some(s)) => header(s.len()) + s.len() as u64 + 2,
+            Frame::Array(Some(items)) => {
+                header(items.len()) + items.iter().map(Frame::wire_len).sum::<u64>()
+            }
+        }
+    }
+
+    /// How redis-cli prints the reply in a terminal (redis-cli.c
+    /// `cliFormatReplyTTY()`): `OK`, `(error) ERR …`, `(integer) 1`,
+    /// `"text"`, `(nil)`, numbered array items.
+    pub fn to_cli(&self) -> String {
+        let mut out = String::new();
+        self.cli_into(&mut out, 0);
+        out
+    }
+
+    fn cli_into(&self, out: &mut String, indent: usize) {
+        match self {
+            Frame::Simple(s) => out.push_str(s),
+            Frame::Error(s) => {
+                let _ = write!(out, "(error) {s}");
+            }
+            Frame::Int(i) => {
+                let _ = write!(out, "(integer) {i}");
+            }
+            Frame::Bulk(None) | Frame::Array(None) => out.push_str("(nil)"),
+            Frame::Bulk(Some(s)) => quoted(out, s),
+            Frame::Array(Some(items)) if items.is_empty() => out.push_str("(empty array)"),
+            Frame::Array(Some(items)) => {
+                let width = items.len().to_string().len();
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent));
+                    }
+                    let _ = write!(out, "{:>width$}) ", i + 1);
+                    item.cli_into(out, indent + width + 2);
+                }
+            }
+        }
+    }
+
+    /// The text of a status or bulk reply, as a script reads it.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Frame::Simple(s) | Frame::Error(s) | Frame::Bulk(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn line(out: &mut Vec<u8>, kind: char, body: &str) {
+    out.push(kind as u8);
+    out.extend_from_slice(body.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn decimal_len(i: i64) -> u64 {
+    i.to_string().len() as u64
+}
+
+/// A bulk string as redis-cli quotes it (sds.c `sdscatrepr()`).
+fn quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            7 => out.push_str("\\a"),
+            8 => out.push_str("\\b"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Splits a command line into arguments as redis-cli does (sds.c
+/// `sdssplitargs()`): spaces separate; double quotes take `\n`, `\xHH`
+/// and the like; single quotes take only `\'`. `None` for unbalanced
+/// quotes, as redis-cli answers `Invalid argument(s)`.
+pub fn split_args(line: &str) -> Option<Vec<String>> {
+    let mut args = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return Some(args);
+        }
+        let mut cur = String::new();
+        let mut closed_quote = false;
+        loop {
+            match chars.next() {
+                None => break,
+                Some('"') if cur.is_empty() && !closed_quote => {
+                    loop {
+                        match chars.next()? {
+                            '\\' => match chars.next()? {
+                                'n' => cur.push('\n'),
+                                'r' => cur.push('\r'),
+                                't' => cur.push('\t'),
+                                'b' => cur.push('\u{8}'),
+                                'a' => cur.push('\u{7}'),
+                                'x' => {
+                                    let hex: String =
+                                        [chars.next()?, chars.next()?].iter().collect();
+                                    cur.push(u8::from_str_radix(&hex, 16).ok()? as char);
+                                }
+                                c => cur.push(c),
+                            },
+                            '"' => break,
+                            c => cur.push(c),
+                        }
+                    }
+                    closed_quote = true;
+                }
+                Some('\'') if cur.is_empty() && !closed_quote => {
+                    loop {
+                        match chars.next()? {
+                            '\\' if chars.peek() == Some(&'\'') => {
+                                chars.next();
+                                cur.push('\'');
+                            }
+                            '\'' => break,
+                            c => cur.push(c),
+                        }
+                    }
+                    closed_quote = true;
+                }
+                Some(c) if c.is_ascii_whitespace() => break,
+                // A closing quote must be followed by a space.
+                Some(_) if closed_quote => return None,
+                Some(c) => cur.push(c),
+            }
+        }
+        args.push(cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_each_kind_with_its_exact_length() {
+        let f = Frame::Array(Some(vec![
+            Frame::bulk("master"),
+            Frame::Int(0),
+            Frame::Array(Some(vec![])),
+        ]));
+        let bytes = f.encode();
+        assert_eq!(bytes, b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+        assert_eq!(f.wire_len(), bytes.len() as u64);
+        for f in [
+            Frame::ok(),
+            Frame::Error("ERR x".into()),
+            Frame::Bulk(None),
+            Frame::Array(None),
+            Frame::Int(-12),
+        ] {
+            assert_eq!(f.wire_len(), f.encode().len() as u64, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn prints_as_redis_cli_does() {
+        assert_eq!(Frame::ok().to_cli(), "OK");
+        assert_eq!(Frame::Int(3).to_cli(), "(integer) 3");
+        assert_eq!(Frame::Bulk(None).to_cli(), "(nil)");
+        assert_eq!(Frame::bulk("a\"b\r\n").to_cli(), "\"a\\\"b\\r\\n\"");
+        assert_eq!(
+            Frame::Error("ERR wrong".into()).to_cli(),
+            "(error) ERR wrong"
+        );
+        let role = Frame::Array(Some(vec![
+            Frame::bulk("master"),
+            Frame::Int(42),
+            Frame::Array(Some(vec![Frame::Array(Some(vec![
+                Frame::bulk("10.0.0.2"),
+                Frame::bulk("6379"),
+                Frame::bulk("42"),
+            ]))])),
+        ]));
+        assert_eq!(
+            role.to_cli(),
+            "1) \"master\"\n2) (integer) 42\n3) 1) 1) \"10.0.0.2\"\n      2) \"6379\"\n      3) \"42\""
+        );
+    }
+
+    #[test]
+    fn splits_arguments_as_redis_cli_does() {
+        assert_eq!(
+            split_args("  REPLICAOF 10.0.0.1   6379 ").unwrap(),
+            ["REPLICAOF", "10.0.0.1", "6379"]
+        );
+        assert_eq!(
+            split_args(r#"SET "a b\x41\n" 'it\'s'"#).unwrap(),
+            ["SET", "a bA\n", "it's"]
+        );
+        assert_eq!(split_args(r#"SET "unclosed"#), None);
+        assert_eq!(split_args(r#"SET "a"b"#), None);
+        assert_eq!(split_args("").unwrap(), Vec::<String>::new());
+    }
+}
