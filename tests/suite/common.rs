@@ -1,7 +1,11 @@
 //! What the test modules share: scenarios written from the few parts a
-//! test is about, and the bundled scenarios and their fuzz settings.
+//! test is about, the bundled scenarios and their fuzz settings, and the
+//! `redsim` binary run the way a user at the top of the repository runs it.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use redsim::fuzz::{self, FaultKind, FuzzConfig};
 use redsim::scenario::{self, Plan};
@@ -161,4 +165,151 @@ pub fn sweep(
     threads: usize,
 ) -> fuzz::Summary {
     fuzz::sweep(plan, text, cfg, seeds, threads, &|_| true, &|_| {})
+}
+
+// ---------------------------------------------------------------------------
+// The binary
+
+/// A fresh, empty directory `name` of the test module `module` under
+/// cargo's scratch directory.
+pub fn scratch(module: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(module)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+/// The invalid fixture `name`: one scenario per input error.
+pub fn invalid(name: &str) -> String {
+    format!("tests/fixtures/invalid/{name}.toml")
+}
+
+/// What one run of the binary did.
+pub struct Out {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl Out {
+    /// Fails with the whole output unless the exit code is `code`.
+    pub fn exits(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            code,
+            "`redsim {}` exited with {} instead of {code}\n{self}",
+            self.args.join(" "),
+            self.code
+        );
+        self
+    }
+
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        self.has("stdout", &self.stdout, needle)
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        self.has("stderr", &self.stderr, needle)
+    }
+
+    fn has(&self, stream: &str, text: &str, needle: &str) -> &Self {
+        assert!(
+            text.contains(needle),
+            "{stream} of `redsim {}` lacks {needle:?}\n{self}",
+            self.args.join(" ")
+        );
+        self
+    }
+
+    /// The `  hint: ...` line of a scenario error, if any.
+    pub fn hint(&self) -> Option<&str> {
+        self.stderr
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("hint: "))
+    }
+}
+
+impl fmt::Display for Out {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+/// The binary, to run from the package root, so that relative paths in
+/// arguments and messages are as a user at the top of the repository sees
+/// them.
+pub fn redsim_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_redsim"));
+    c.current_dir(root());
+    c
+}
+
+/// Runs `redsim args`. No invocation may panic or die of a signal,
+/// whatever its exit code, and what it prints is UTF-8.
+pub fn redsim(args: &[&str]) -> Out {
+    let start = Instant::now();
+    let out = redsim_command()
+        .args(args)
+        .output()
+        .expect("the redsim binary runs");
+    let o = Out {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        took: start.elapsed(),
+    };
+    assert!(
+        !o.stderr.contains("panicked") && o.code != 101 && o.code != -1,
+        "`redsim {}` panicked or died\n{o}",
+        args.join(" ")
+    );
+    o
+}
+
+/// `line:col` (1-based, in characters) of the first `needle` in a file
+/// under the package root (read as bytes: the file may not be UTF-8).
+pub fn location(path: &str, needle: &[u8]) -> String {
+    let bytes = std::fs::read(root().join(path)).expect("fixture is readable");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{needle:?} is not in {path}"));
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let col = before.chars().count()
+        - before
+            .rfind('\n')
+            .map_or(0, |i| before[..=i].chars().count())
+        + 1;
+    format!("{line}:{col}")
+}
+
+/// Runs the invalid fixture `name`: it must be rejected as bad input (exit
+/// 2) before anything runs, with a first line naming the file, and the
+/// line and column of `needle`, followed by `message`.
+pub fn rejects(name: &str, needle: &str, message: &str) -> Out {
+    let path = invalid(name);
+    let o = redsim(&["run", &path]);
+    o.exits(2);
+    assert!(o.stdout.is_empty(), "bad input must not start a run\n{o}");
+    let first = o.stderr.lines().next().unwrap_or("");
+    let want = format!("{path}:{}: error: ", location(&path, needle.as_bytes()));
+    assert!(
+        first.starts_with(&want),
+        "the error should start with {want:?}\n{o}"
+    );
+    assert!(
+        first.contains(message),
+        "the error should say {message:?}\n{o}"
+    );
+    o
 }
