@@ -46,7 +46,7 @@ impl Scenario {
         .table("topology", topology)
     }
 
-    /// The scenario's own seed (the default is 1).
+    /// The scenario's own seed (`plan.seed`, 0 without it).
     pub fn seed(mut self, seed: u64) -> Self {
         self.top.push(format!("seed = {seed}"));
         self
@@ -54,7 +54,7 @@ impl Scenario {
 
     /// Settings of a table: `redis.conf` keys for `redis`, `sentinel.conf`
     /// keys for `sentinel`, and so on.
-    pub fn table(mut self, table: &'static str, settings: &str) -> Self {
+    fn table(mut self, table: &'static str, settings: &str) -> Self {
         add(&mut self.tables, table, settings.into());
         self
     }
@@ -124,7 +124,7 @@ fn add(to: &mut Vec<(&'static str, Vec<String>)>, key: &'static str, item: Strin
 }
 
 /// A scenario written by a test, parsed as `test.toml`.
-pub fn parse(text: &str) -> Plan {
+fn parse(text: &str) -> Plan {
     scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 

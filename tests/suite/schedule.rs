@@ -1,7 +1,9 @@
 //! Random fault schedules shared by the property tests (`properties` for
-//! replication, `sentinel` for Sentinel): one `[[fault]]` vocabulary,
-//! rendered as scenario TOML over a list of node names, leaving out the
-//! faults that would change nothing (as the fuzzer leaves them out).
+//! replication, `sentinel` for Sentinel): one `[[fault]]` vocabulary (the
+//! scenario's own actions, and link changes), rendered as scenario TOML over
+//! a list of node names, leaving out the faults that would change nothing
+//! (as the fuzzer leaves them out); and the running of the properties on a
+//! fixed case.
 
 use std::fmt::{self, Write as _};
 
