@@ -5,11 +5,12 @@
 
 use std::rc::Rc;
 
-use super::{Discovery, WorkloadSpec};
+use super::link::{Backoff, Conns, Deadline};
+use super::{Discovery, WorkloadSpec, complete, read_tag};
 use crate::history::{Op, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
-use crate::proto::{Cmd, Ctx, Msg, Reply, Value};
+use crate::proto::{Cmd, Ctx, Msg, Reply};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::sim::{Node, Timer};
@@ -62,17 +63,14 @@ pub struct ClusterClient {
     seeds: Vec<NodeId>,
     /// Slot → master, as last learned.
     slot_map: Vec<Option<NodeId>>,
-    /// One connection per node, opened on first use.
-    conns: Vec<Option<ConnId>>,
+    conns: Conns,
     pending: Pending,
     /// The command of the operation in flight, to resend on a redirect.
     cmd: Option<Cmd>,
     redirects: u32,
     /// An `ASKING` was sent ahead of the command: its `+OK` comes first.
     asking_reply_due: bool,
-    next_seq: u32,
-    deadline: Option<Micros>,
-    timeout_armed: bool,
+    deadline: Deadline,
     /// The slot map may be stale (a connection error, an unknown slot):
     /// refresh it when `refresh_at` comes.
     stale_map: bool,
@@ -80,7 +78,7 @@ pub struct ClusterClient {
     next_seed: usize,
     /// No new operation before this time (backing off after CLUSTERDOWN).
     retry_at: Micros,
-    backoff: Micros,
+    backoff: Backoff,
     pub history: Vec<Op>,
 }
 
@@ -98,57 +96,26 @@ impl ClusterClient {
             dir,
             seeds,
             slot_map: vec![None; SLOTS],
-            conns: vec![None; n],
+            conns: Conns::new(n),
             pending: Pending::Idle,
             cmd: None,
             redirects: 0,
             asking_reply_due: false,
-            next_seq: 1,
-            deadline: None,
-            timeout_armed: false,
+            deadline: Deadline::default(),
             stale_map: true,
             refresh_at: 0,
             next_seed: 0,
             retry_at: 0,
-            backoff: 0,
+            backoff: Backoff::default(),
             history: Vec::new(),
         }
     }
 
-    fn interval(&self) -> Micros {
-        ((1_000_000.0 / self.spec.rate).round() as Micros).max(1)
-    }
-
-    fn conn_to(&mut self, ctx: &mut Ctx<'_>, node: NodeId) -> ConnId {
-        match self.conns[node as usize] {
-            Some(c) => c,
-            None => {
-                let c = ctx.connect(node);
-                self.conns[node as usize] = Some(c);
-                c
-            }
-        }
-    }
-
-    fn node_of(&self, conn: ConnId) -> Option<NodeId> {
-        self.conns
-            .iter()
-            .position(|&c| c == Some(conn))
-            .map(|i| i as NodeId)
-    }
-
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_>) {
-        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
-        if !self.timeout_armed {
-            self.timeout_armed = true;
-            ctx.set_timer(self.spec.timeout, ClusterClientTimer::Timeout);
-        }
-    }
-
     fn send(&mut self, ctx: &mut Ctx<'_>, node: NodeId, cmd: Cmd) {
-        let conn = self.conn_to(ctx, node);
+        let conn = self.conns.to(ctx, node);
         ctx.send(conn, Msg::Cmd(cmd));
-        self.arm_deadline(ctx);
+        self.deadline
+            .arm(ctx, self.spec.timeout, ClusterClientTimer::Timeout);
     }
 
     /// Asks the next seed node for the slot map.
@@ -177,12 +144,11 @@ impl ClusterClient {
             self.stale_map = true;
             return;
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let (kind, cmd) = self.spec.command(name, self.id, seq, read);
-        let op = Op::pending(self.id, seq, kind, key, node, ctx.sim_time());
-        self.history.push(op.tagged(self.spec.hash_tag.clone()));
-        self.pending = Pending::Op(self.history.len() - 1, node);
+        let now = ctx.sim_time();
+        let (i, cmd) = self
+            .spec
+            .record(&mut self.history, self.id, key, read, node, now);
+        self.pending = Pending::Op(i, node);
         self.redirects = 0;
         self.cmd = Some(cmd.clone());
         self.send(ctx, node, cmd);
@@ -191,9 +157,7 @@ impl ClusterClient {
     fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
         self.asking_reply_due = false;
         if let Pending::Op(i, _) = self.pending {
-            let op = &mut self.history[i];
-            op.completed = Some(ctx.sim_time());
-            op.outcome = outcome;
+            complete(&mut self.history[i], ctx.sim_time(), outcome);
         }
         self.pending = Pending::Idle;
         self.cmd = None;
@@ -202,17 +166,15 @@ impl ClusterClient {
     /// Drops the connection to a node after an error on it; the map may be
     /// stale (a failover), so it is refreshed before the next operation.
     fn drop_conn(&mut self, ctx: &mut Ctx<'_>, node: NodeId) {
-        if let Some(c) = self.conns[node as usize].take() {
+        if let Some(c) = self.conns.take(node) {
             ctx.close(c);
         }
         self.stale_map = true;
     }
 
+    /// No new operation before the backoff's next delay has passed.
     fn back_off(&mut self, ctx: &mut Ctx<'_>) {
-        let delay = self.backoff.max(self.spec.reconnect_delay);
-        self.retry_at = ctx.sim_time() + delay;
-        self.backoff =
-            (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
+        self.retry_at = ctx.sim_time() + self.backoff.next(&self.spec);
     }
 
     fn reply(&mut self, ctx: &mut Ctx<'_>, from: NodeId, reply: Reply) {
@@ -236,15 +198,12 @@ impl ClusterClient {
             (Pending::Op(i, n), reply) if n == from => match reply {
                 Reply::Error(e) => self.error_reply(ctx, i, e),
                 Reply::Bulk(v) => {
-                    self.history[i].read = Some(v.and_then(|v| match v {
-                        Value::Blob { tag, .. } => Some(tag),
-                        _ => None,
-                    }));
-                    self.backoff = 0;
+                    self.history[i].read = Some(read_tag(v));
+                    self.backoff.reset();
                     self.finish(ctx, Outcome::Ok);
                 }
                 _ => {
-                    self.backoff = 0;
+                    self.backoff.reset();
                     self.finish(ctx, Outcome::Ok);
                 }
             },
@@ -252,47 +211,48 @@ impl ClusterClient {
         }
     }
 
+    /// Where a redirect (`<slot> <ip>:<port>`, after `MOVED ` or `ASK `)
+    /// sends the command in flight: the slot as written, the node at that
+    /// address and the command, unless it was redirected too often.
+    fn redirect_target<'e>(&self, rest: &'e str) -> Option<(&'e str, NodeId, Cmd)> {
+        let (slot, addr) = rest.split_once(' ')?;
+        let (host, port) = addr.rsplit_once(':')?;
+        let node = self.dir.lookup(host, port.parse().ok()?)?;
+        if self.redirects >= MAX_REDIRECTIONS {
+            return None;
+        }
+        Some((slot, node, self.cmd.clone()?))
+    }
+
+    /// Operation `i` follows redirect `e` (logged as `event`) to `node`.
+    fn follow(&mut self, ctx: &mut Ctx<'_>, i: usize, node: NodeId, event: &'static str, e: &str) {
+        ctx.log(
+            Level::Verbose,
+            event,
+            format!("{e} for {}", self.history[i].key_name()),
+        );
+        self.redirects += 1;
+        self.history[i].node = node;
+        self.pending = Pending::Op(i, node);
+    }
+
     fn error_reply(&mut self, ctx: &mut Ctx<'_>, i: usize, e: String) {
         if let Some(rest) = e.strip_prefix("MOVED ")
-            && let Some((slot, addr)) = rest.split_once(' ')
+            && let Some((slot, node, cmd)) = self.redirect_target(rest)
             && let Ok(slot) = slot.parse::<usize>()
-            && let Some((host, port)) = addr.rsplit_once(':')
-            && let Ok(port) = port.parse::<u16>()
-            && let Some(node) = self.dir.lookup(host, port)
             && slot < SLOTS
-            && self.redirects < MAX_REDIRECTIONS
-            && let Some(cmd) = self.cmd.clone()
         {
-            ctx.log(
-                Level::Verbose,
-                "MOVED redirect",
-                format!("{e} for {}", self.history[i].key_name()),
-            );
+            self.follow(ctx, i, node, "MOVED redirect", &e);
             self.slot_map[slot] = Some(node);
-            self.redirects += 1;
-            self.history[i].node = node;
-            self.pending = Pending::Op(i, node);
             self.send(ctx, node, cmd);
             return;
         }
         // -ASK: send ASKING and the command to the named node, once,
         // without touching the slot map.
         if let Some(rest) = e.strip_prefix("ASK ")
-            && let Some((_, addr)) = rest.split_once(' ')
-            && let Some((host, port)) = addr.rsplit_once(':')
-            && let Ok(port) = port.parse::<u16>()
-            && let Some(node) = self.dir.lookup(host, port)
-            && self.redirects < MAX_REDIRECTIONS
-            && let Some(cmd) = self.cmd.clone()
+            && let Some((_, node, cmd)) = self.redirect_target(rest)
         {
-            ctx.log(
-                Level::Verbose,
-                "ASK redirect",
-                format!("{e} for {}", self.history[i].key_name()),
-            );
-            self.redirects += 1;
-            self.history[i].node = node;
-            self.pending = Pending::Op(i, node);
+            self.follow(ctx, i, node, "ASK redirect", &e);
             self.asking_reply_due = true;
             self.send(ctx, node, Cmd::Asking);
             self.send(ctx, node, cmd);
@@ -310,10 +270,12 @@ impl Node for ClusterClient {
     type Admin = ();
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        self.timeout_armed = false;
-        self.deadline = None;
-        let first = self.spec.start.saturating_sub(ctx.sim_time());
-        ctx.set_timer(first, ClusterClientTimer::Tick);
+        // Timers of a previous incarnation are gone.
+        self.deadline = Deadline::default();
+        ctx.set_timer(
+            self.spec.first_tick(ctx.sim_time()),
+            ClusterClientTimer::Tick,
+        );
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
@@ -326,27 +288,22 @@ impl Node for ClusterClient {
                 if self.pending == Pending::Idle && now >= self.retry_at {
                     self.issue(ctx);
                 }
-                ctx.set_timer(self.interval(), ClusterClientTimer::Tick);
+                ctx.set_timer(self.spec.interval(), ClusterClientTimer::Tick);
             }
             Some(ClusterClientTimer::Timeout) => {
-                self.timeout_armed = false;
-                let now = ctx.sim_time();
-                match self.deadline.filter(|_| self.pending != Pending::Idle) {
-                    Some(d) if d <= now => {
-                        let node = match self.pending {
-                            Pending::Op(_, n) | Pending::Refresh(n) => n,
-                            Pending::Idle => return,
-                        };
-                        // The next operation goes ahead at the workload's
-                        // rate: other shards may be fine.
-                        self.finish(ctx, Outcome::Timeout);
-                        self.drop_conn(ctx, node);
-                    }
-                    Some(d) => {
-                        self.timeout_armed = true;
-                        ctx.set_timer(d - now, ClusterClientTimer::Timeout);
-                    }
-                    None => {}
+                let waiting = self.pending != Pending::Idle;
+                if self
+                    .deadline
+                    .expired(ctx, waiting, ClusterClientTimer::Timeout)
+                {
+                    let node = match self.pending {
+                        Pending::Op(_, n) | Pending::Refresh(n) => n,
+                        Pending::Idle => return,
+                    };
+                    // The next operation goes ahead at the workload's
+                    // rate: other shards may be fine.
+                    self.finish(ctx, Outcome::Timeout);
+                    self.drop_conn(ctx, node);
                 }
             }
             None => {}
@@ -354,17 +311,17 @@ impl Node for ClusterClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
-        let (Some(node), Msg::Reply(reply)) = (self.node_of(conn), msg) else {
+        let (Some(node), Msg::Reply(reply)) = (self.conns.node_of(conn), msg) else {
             return;
         };
         self.reply(ctx, node, reply);
     }
 
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some(node) = self.node_of(conn) else {
+        let Some(node) = self.conns.node_of(conn) else {
             return;
         };
-        self.conns[node as usize] = None;
+        self.conns.take(node);
         self.stale_map = true;
         match self.pending {
             Pending::Op(_, n) if n == node => self.finish(ctx, Outcome::ConnectionLost),
@@ -377,7 +334,7 @@ impl Node for ClusterClient {
     }
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
-        self.conns.iter_mut().for_each(|c| *c = None);
+        self.conns.clear();
         self.pending = Pending::Idle;
     }
 }

@@ -4,6 +4,7 @@
 //! writes were acknowledged.
 
 pub mod cluster;
+mod link;
 pub mod reshard;
 
 use std::rc::Rc;
@@ -12,13 +13,15 @@ use rand::RngExt;
 
 use crate::history::{Op, OpKind, Outcome, tagged_key_name};
 use crate::proto::addr::Directory;
-use crate::proto::{Cmd, Ctx, Key, Msg, Reply, Value, WriteTag};
+use crate::proto::{Cmd, Ctx, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::rng::Rng;
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
+
+use link::{Backoff, Deadline};
 
 /// How a client finds the node to talk to.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,18 +75,60 @@ impl WorkloadSpec {
         (key, read)
     }
 
-    /// The command for an operation on `name`: a GET, or a SET whose value
-    /// carries the write's tag (client and sequence number).
-    pub fn command(&self, name: Key, client: u32, seq: u32, read: bool) -> (OpKind, Cmd) {
-        if read {
-            return (OpKind::Get, Cmd::Get(name));
-        }
-        let value = Value::Blob {
-            tag: WriteTag { client, seq },
-            len: self.value_size,
+    /// Records the next operation of `client`, on key number `key` and
+    /// invoked at `now` against `node`, as pending in the client's
+    /// `history`; returns its index there and the command that performs it,
+    /// a GET or a SET whose value carries the write's tag (client and
+    /// sequence number). Sequence numbers count the client's operations
+    /// from 1.
+    pub fn record(
+        &self,
+        history: &mut Vec<Op>,
+        client: u32,
+        key: u32,
+        read: bool,
+        node: NodeId,
+        now: Micros,
+    ) -> (usize, Cmd) {
+        let seq = u32::try_from(history.len() + 1).expect("fewer than 2^32 operations");
+        let name = tagged_key_name(self.hash_tag.as_deref(), key);
+        let (kind, cmd) = if read {
+            (OpKind::Get, Cmd::Get(name))
+        } else {
+            let value = Value::Blob {
+                tag: WriteTag { client, seq },
+                len: self.value_size,
+            };
+            (OpKind::Set, Cmd::Set(name, value))
         };
-        (OpKind::Set, Cmd::Set(name, value))
+        let op = Op::pending(client, seq, kind, key, node, now);
+        history.push(op.tagged(self.hash_tag.clone()));
+        (history.len() - 1, cmd)
     }
+
+    /// The time between two operations at the workload's rate.
+    fn interval(&self) -> Micros {
+        ((1_000_000.0 / self.rate).round() as Micros).max(1)
+    }
+
+    /// The delay from `now` to the first operation.
+    fn first_tick(&self, now: Micros) -> Micros {
+        self.start.saturating_sub(now)
+    }
+}
+
+/// The write a GET read back: the tag of the value, if there was one.
+fn read_tag(value: Option<Value>) -> Option<WriteTag> {
+    value.and_then(|v| match v {
+        Value::Blob { tag, .. } => Some(tag),
+        _ => None,
+    })
+}
+
+/// Ends `op` at `now` with `outcome`.
+fn complete(op: &mut Op, now: Micros, outcome: Outcome) {
+    op.completed = Some(now);
+    op.outcome = outcome;
 }
 
 /// A workload client's timers.
@@ -149,15 +194,10 @@ pub struct WorkloadClient {
     conn: Option<ConnId>,
     stage: Stage,
     inflight: Option<(usize, Phase)>,
-    next_seq: u32,
-    /// When the request in flight times out.
-    deadline: Option<Micros>,
-    /// A timeout timer is armed (one at a time, re-armed as needed, so a
-    /// busy client does not queue a timer per request).
-    timeout_armed: bool,
+    /// When the request or discovery step in progress times out.
+    deadline: Deadline,
     reconnect_pending: bool,
-    /// The current reconnect delay.
-    backoff: Micros,
+    backoff: Backoff,
     /// Sentinel discovery: a connection to a Sentinel subscribed to
     /// `+switch-master`, and which Sentinel it is (index).
     sub_conn: Option<ConnId>,
@@ -176,20 +216,14 @@ impl WorkloadClient {
             conn: None,
             stage: Stage::Down,
             inflight: None,
-            next_seq: 1,
-            deadline: None,
-            timeout_armed: false,
+            deadline: Deadline::default(),
             reconnect_pending: false,
-            backoff: 0,
+            backoff: Backoff::default(),
             sub_conn: None,
             sub_idx: 0,
             switch_to: None,
             history: Vec::new(),
         }
-    }
-
-    fn interval(&self) -> Micros {
-        ((1_000_000.0 / self.spec.rate).round() as Micros).max(1)
     }
 
     /// Starts finding the server: connect to it, or to the first Sentinel.
@@ -228,11 +262,8 @@ impl WorkloadClient {
 
     /// The current request or discovery step fails after the timeout.
     fn arm_deadline(&mut self, ctx: &mut Ctx<'_>) {
-        self.deadline = Some(ctx.sim_time() + self.spec.timeout);
-        if !self.timeout_armed {
-            self.timeout_armed = true;
-            ctx.set_timer(self.spec.timeout, ClientTimer::Timeout);
-        }
+        self.deadline
+            .arm(ctx, self.spec.timeout, ClientTimer::Timeout);
     }
 
     /// Waiting for something the deadline applies to.
@@ -263,26 +294,21 @@ impl WorkloadClient {
         self.stage = Stage::Down;
         if !self.reconnect_pending {
             self.reconnect_pending = true;
-            let delay = self.backoff.max(self.spec.reconnect_delay);
-            ctx.set_timer(delay, ClientTimer::Reconnect);
-            self.backoff =
-                (delay * 2).min(self.spec.reconnect_max_delay.max(self.spec.reconnect_delay));
+            ctx.set_timer(self.backoff.next(&self.spec), ClientTimer::Reconnect);
         }
     }
 
     /// Connected and ready: the next failure starts the backoff afresh.
     fn ready(&mut self, ctx: &mut Ctx<'_>, node: NodeId) {
         self.stage = Stage::Ready(node);
-        self.backoff = self.spec.reconnect_delay;
+        self.backoff.reset();
         self.issue(ctx);
     }
 
     /// Ends the operation in flight with `outcome`.
     fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
         if let Some((i, _)) = self.inflight.take() {
-            let op = &mut self.history[i];
-            op.completed = Some(ctx.sim_time());
-            op.outcome = outcome;
+            complete(&mut self.history[i], ctx.sim_time(), outcome);
         }
     }
 
@@ -331,13 +357,11 @@ impl WorkloadClient {
             return;
         };
         let (key, read) = self.spec.draw(ctx.rng());
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
-        let (kind, cmd) = self.spec.command(name, self.id, seq, read);
-        let op = Op::pending(self.id, seq, kind, key, node, ctx.sim_time());
-        self.history.push(op.tagged(self.spec.hash_tag.clone()));
-        self.inflight = Some((self.history.len() - 1, Phase::Command));
+        let now = ctx.sim_time();
+        let (i, cmd) = self
+            .spec
+            .record(&mut self.history, self.id, key, read, node, now);
+        self.inflight = Some((i, Phase::Command));
         self.send(ctx, conn, cmd);
     }
 
@@ -353,14 +377,12 @@ impl Node for WorkloadClient {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         // Timers of a previous incarnation are gone.
-        self.timeout_armed = false;
+        self.deadline = Deadline::default();
         self.reconnect_pending = false;
-        self.deadline = None;
         self.sub_conn = None;
         self.switch_to = None;
         self.subscribe(ctx);
-        let first = self.spec.start.saturating_sub(ctx.sim_time());
-        ctx.set_timer(first, ClientTimer::Tick);
+        ctx.set_timer(self.spec.first_tick(ctx.sim_time()), ClientTimer::Tick);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
@@ -378,18 +400,12 @@ impl Node for WorkloadClient {
                 } else if self.inflight.is_none() {
                     self.issue(ctx);
                 }
-                ctx.set_timer(self.interval(), ClientTimer::Tick);
+                ctx.set_timer(self.spec.interval(), ClientTimer::Tick);
             }
             ClientTimer::Timeout => {
-                self.timeout_armed = false;
-                let now = ctx.sim_time();
-                match self.deadline.filter(|_| self.waiting()) {
-                    Some(d) if d <= now => self.step_timed_out(ctx),
-                    Some(d) => {
-                        self.timeout_armed = true;
-                        ctx.set_timer(d - now, ClientTimer::Timeout);
-                    }
-                    None => {}
+                let waiting = self.waiting();
+                if self.deadline.expired(ctx, waiting, ClientTimer::Timeout) {
+                    self.step_timed_out(ctx);
                 }
             }
             ClientTimer::Resubscribe
@@ -514,10 +530,7 @@ impl WorkloadClient {
         match (phase, reply) {
             (_, Reply::Error(e)) => self.finish(ctx, Outcome::Error(e)),
             (Phase::Command, Reply::Bulk(v)) => {
-                self.history[i].read = Some(v.and_then(|v| match v {
-                    Value::Blob { tag, .. } => Some(tag),
-                    _ => None,
-                }));
+                self.history[i].read = Some(read_tag(v));
                 self.finish(ctx, Outcome::Ok);
             }
             (Phase::Command, _) => match self.spec.wait {

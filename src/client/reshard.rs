@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::link::Conns;
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Ctx, Msg, Reply, SetSlot};
 use crate::sim::Node;
@@ -42,7 +43,7 @@ pub struct Resharder {
     /// The job in progress and the index of its current slot.
     current: Option<(ReshardJob, usize)>,
     step: Step,
-    conns: Vec<Option<ConnId>>,
+    conns: Conns,
     /// The node the command in flight went to.
     waiting_on: Option<NodeId>,
     pub slots_moved: u32,
@@ -57,7 +58,7 @@ impl Resharder {
             jobs: VecDeque::new(),
             current: None,
             step: Step::Importing,
-            conns: vec![None; n],
+            conns: Conns::new(n),
             waiting_on: None,
             slots_moved: 0,
             keys_moved: 0,
@@ -120,14 +121,7 @@ impl Resharder {
     }
 
     fn send(&mut self, ctx: &mut Ctx<'_>, node: NodeId, cmd: Cmd) {
-        let conn = match self.conns[node as usize] {
-            Some(c) => c,
-            None => {
-                let c = ctx.connect(node);
-                self.conns[node as usize] = Some(c);
-                c
-            }
-        };
+        let conn = self.conns.to(ctx, node);
         self.waiting_on = Some(node);
         ctx.send(conn, Msg::Cmd(cmd));
     }
@@ -245,18 +239,17 @@ impl Node for Resharder {
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
     fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let Msg::Reply(reply) = msg else { return };
-        let from = self.conns.iter().position(|&c| c == Some(conn));
-        if from.map(|n| n as NodeId) == self.waiting_on {
+        if self.conns.node_of(conn) == self.waiting_on {
             self.reply(ctx, reply);
         }
     }
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        let Some(node) = self.conns.iter().position(|&c| c == Some(conn)) else {
+        let Some(node) = self.conns.node_of(conn) else {
             return;
         };
-        self.conns[node] = None;
-        if self.waiting_on == Some(node as NodeId) {
-            let name = self.dir.names[node].clone();
+        self.conns.take(node);
+        if self.waiting_on == Some(node) {
+            let name = self.dir.names[node as usize].clone();
             self.abort(ctx, format!("lost the connection to {name}"));
         }
     }

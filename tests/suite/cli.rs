@@ -6,140 +6,16 @@
 //! scenario per input error, and the top level the rest.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-/// What one invocation of the binary produced.
-struct Out {
-    args: Vec<String>,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    /// Fails with the whole output unless the exit code is `code`.
-    fn exits(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            code,
-            "`redsim {}` exited with {} instead of {code}\n{self}",
-            self.args.join(" "),
-            self.code
-        );
-        self
-    }
-
-    fn stdout_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout of `redsim {}` lacks {needle:?}\n{self}",
-            self.args.join(" ")
-        );
-        self
-    }
-
-    fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr of `redsim {}` lacks {needle:?}\n{self}",
-            self.args.join(" ")
-        );
-        self
-    }
-
-    /// The `  hint: ...` line of a scenario error, if any.
-    fn hint(&self) -> Option<&str> {
-        self.stderr
-            .lines()
-            .find_map(|l| l.trim_start().strip_prefix("hint: "))
-    }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs the binary from the package root, so relative paths in arguments and
-/// messages are as a user at the top of the repository would see them. No
-/// invocation may panic, whatever its exit code.
-fn redsim(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the redsim binary runs");
-    let o = Out {
-        args: args.iter().map(|a| a.to_string()).collect(),
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    };
-    assert!(
-        !o.stderr.contains("panicked") && o.code != 101,
-        "`redsim {}` panicked\n{o}",
-        args.join(" ")
-    );
-    o
-}
+use super::common::{Out, invalid, redsim, redsim_command, rejects, root};
 
 /// A fresh, empty directory for one test's output files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create a scratch directory");
-    dir
-}
-
-fn invalid(name: &str) -> String {
-    format!("tests/fixtures/invalid/{name}.toml")
-}
-
-/// `line:col` (1-based) of the first occurrence of `needle` in a file.
-fn location(path: &str, needle: &str) -> String {
-    let text = fs::read_to_string(root().join(path)).expect("fixture is readable");
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} is not in {path}"));
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    format!("{line}:{col}")
-}
-
-/// Runs an invalid fixture: it must be rejected as bad input (exit 2) before
-/// anything runs, with one error naming the file, and the line and column of
-/// `needle`, followed by `message`.
-fn rejects(name: &str, needle: &str, message: &str) -> Out {
-    let path = invalid(name);
-    let o = redsim(&["run", &path]);
-    o.exits(2);
-    assert!(o.stdout.is_empty(), "bad input must not start a run\n{o}");
-    let first = o.stderr.lines().next().unwrap_or("");
-    let want = format!("{path}:{}: error: ", location(&path, needle));
-    assert!(
-        first.starts_with(&want),
-        "the error should start with {want:?}\n{o}"
-    );
-    assert!(
-        first.contains(message),
-        "the error should say {message:?}\n{o}"
-    );
-    o
+    super::common::scratch("cli", name)
 }
 
 fn toml_files(dir: &str) -> usize {
@@ -854,19 +730,11 @@ fn no_command_panics_on_any_fixture() {
 
 #[test]
 fn list_groups_scenarios_by_topic_with_their_questions() {
-    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
-        .args(["list", "scenarios"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("replication/\n"), "{text}");
-    assert!(text.contains("sentinel/\n"), "{text}");
-    assert!(
-        text.contains("How does Sentinel avoid split brain, and where does it still lose writes?"),
-        "{text}"
-    );
+    redsim(&["list", "scenarios"])
+        .exits(0)
+        .stdout_has("replication/\n")
+        .stdout_has("sentinel/\n")
+        .stdout_has("How does Sentinel avoid split brain, and where does it still lose writes?");
 }
 
 #[test]
@@ -883,11 +751,10 @@ fn list_groups_the_interview_library_by_topic_with_questions() {
 #[test]
 fn a_reader_that_stops_early_ends_redsim_quietly() {
     // `redsim run … | head -1`: the pipe closes while redsim still writes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+    let mut child = redsim_command()
         .args(["run", "scenarios/sentinel/master-crash-failover.toml"])
-        .current_dir(root())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the redsim binary runs");
     drop(child.stdout.take());
@@ -1161,7 +1028,7 @@ fn fuzz_merge_refuses_the_same_shard_twice_and_other_scenarios() {
 #[test]
 fn fuzz_stops_on_sigint_and_writes_what_finished() {
     let dir = scratch("fuzz-sigint");
-    let child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+    let child = redsim_command()
         .args([
             "fuzz",
             FUZZ_SCENARIO,
@@ -1172,9 +1039,8 @@ fn fuzz_stops_on_sigint_and_writes_what_finished() {
             "--out",
             dir.to_str().unwrap(),
         ])
-        .current_dir(root())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
     // Wait until a few seeds have run, then interrupt.
@@ -1218,13 +1084,13 @@ fn a_full_or_closed_stderr_does_not_panic() {
             "--out",
         ][..],
     ] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redsim"));
-        cmd.args(args).current_dir(root());
+        let mut cmd = redsim_command();
+        cmd.args(args);
         if args[0] == "fuzz" {
             cmd.arg(scratch("stderr-full"));
         }
         let out = cmd
-            .stdout(std::process::Stdio::null())
+            .stdout(Stdio::null())
             .stderr(full())
             .status()
             .expect("runs");

@@ -2,58 +2,41 @@
 //! votes, and the invariants random fault schedules must keep.
 use redsim::check::RunView as _;
 
-use std::path::Path;
-
 use proptest::prelude::*;
 use redsim::check::invariants::cluster_converged;
-use redsim::fuzz::{self, FaultKind, FuzzConfig};
-use redsim::scenario::{self, Plan};
+use redsim::fuzz;
+use redsim::scenario;
 use redsim::sim::time::secs;
 use redsim::world::{self, World};
 
-fn load(rel: &str) -> (Plan, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let text = std::fs::read_to_string(&path).expect("bundled scenario");
-    (scenario::parse(rel, &text).expect("valid"), text)
-}
+use super::common::{Scenario, bundled, fuzz_config};
 
-/// A 3×1 cluster with a cluster-aware client, plus extra TOML.
-fn cluster(extra: &str) -> Plan {
-    let text = format!(
-        r#"
-name = "test"
-seed = 1
-duration = "60s"
-
-[topology]
-cluster = true
-masters = 3
-replicas = 1
-
-[redis]
-cluster-node-timeout = 5000
-
-[[workload]]
-cluster = true
-start = "6s"
-rate = 50
-keys = 1000
-timeout = "200ms"
-{extra}
-"#
-    );
-    scenario::parse("test.toml", &text).expect("valid scenario")
+/// A 3×1 cluster (cluster-node-timeout 5 s) for 60 s, with a cluster-aware
+/// client from 6 s on.
+fn cluster() -> Scenario {
+    Scenario::new("60s", "cluster = true, masters = 3, replicas = 1")
+        .seed(1)
+        .redis("cluster-node-timeout = 5000")
+        .workload(r#"cluster = true, start = "6s", rate = 50, keys = 1000, timeout = "200ms""#)
 }
 
 fn events<'a>(w: &'a World, node: &str, event: &str) -> Vec<&'a redsim::trace::Event> {
     let n = w.plan.node_index(node).expect("node") as u32;
-    w.sim
-        .kernel
-        .trace
+    w.trace()
         .events
         .iter()
         .filter(|e| e.node == n && e.event == event)
         .collect()
+}
+
+/// How `node` logged the delay of its first election (with its rank).
+fn election_delay<'a>(w: &'a World, node: &str) -> &'a str {
+    &events(w, node, "Start of election delayed for")[0].detail
+}
+
+/// The elections `node` won.
+fn elections_won(w: &World, node: &str) -> usize {
+    events(w, node, "Failover election won: I'm the new master.").len()
 }
 
 /// The killed master's replica is promoted in the delay Redis shows: PFAIL
@@ -63,7 +46,7 @@ fn events<'a>(w: &'a World, node: &str, event: &str) -> Vec<&'a redsim::trace::E
 /// learns of the FAIL.
 #[test]
 fn killed_master_is_failed_over_on_redis_timeline() {
-    let plan = cluster("[[fault]]\nat = \"20s\"\nkill = \"master-2\"\n");
+    let plan = cluster().fault("20s", r#"kill = "master-2""#).plan();
     for seed in 0..10 {
         let mut w = World::new(&plan, seed);
         w.run_until(secs(60)).expect("runs");
@@ -81,12 +64,8 @@ fn killed_master_is_failed_over_on_redis_timeline() {
             })
             .expect("replica learns of the FAIL");
         assert!(fail >= secs(25) && fail <= secs(30), "FAIL at {fail}");
-        let delayed = events(&w, "replica-2-1", "Start of election delayed for");
-        assert!(
-            delayed[0].detail.contains("(rank #0,"),
-            "{}",
-            delayed[0].detail
-        );
+        let delayed = election_delay(&w, "replica-2-1");
+        assert!(delayed.contains("(rank #0,"), "{delayed}");
         let started = events(&w, "replica-2-1", "Starting a failover election for epoch");
         let wait = started[0].t - fail;
         assert!(
@@ -97,15 +76,7 @@ fn killed_master_is_failed_over_on_redis_timeline() {
             started[0].detail,
             "Starting a failover election for epoch 7."
         );
-        assert_eq!(
-            events(
-                &w,
-                "replica-2-1",
-                "Failover election won: I'm the new master."
-            )
-            .len(),
-            1
-        );
+        assert_eq!(elections_won(&w, "replica-2-1"), 1);
         assert_eq!(
             w.role(w.plan.node_index("replica-2-1").unwrap()),
             Some("master")
@@ -117,12 +88,10 @@ fn killed_master_is_failed_over_on_redis_timeline() {
 /// still see up; replicas never vote.
 #[test]
 fn votes_follow_the_rules() {
-    let plan = cluster("[[fault]]\nat = \"20s\"\nkill = \"master-2\"\n");
+    let plan = cluster().fault("20s", r#"kill = "master-2""#).plan();
     let w = world::run(&plan, 3).expect("runs").world;
     let granted: Vec<_> = w
-        .sim
-        .kernel
-        .trace
+        .trace()
         .events
         .iter()
         .filter(|e| e.event == "Failover auth granted to")
@@ -143,28 +112,15 @@ fn votes_follow_the_rules() {
 /// and the extra second of delay, so its sibling wins.
 #[test]
 fn better_offset_ranks_first() {
-    let (plan, _) = load("scenarios/cluster/two-replicas-better-rank-wins.toml");
+    let (plan, _) = bundled("scenarios/cluster/two-replicas-better-rank-wins.toml");
     for seed in 0..5 {
         let mut w = World::new(&plan, seed);
         w.run_until(plan.duration).expect("runs");
-        let lagging = events(&w, "replica-2-2", "Start of election delayed for");
-        assert!(
-            lagging[0].detail.contains("(rank #1,"),
-            "{}",
-            lagging[0].detail
-        );
-        let ahead = events(&w, "replica-2-1", "Start of election delayed for");
-        assert!(ahead[0].detail.contains("(rank #0,"), "{}", ahead[0].detail);
-        assert_eq!(
-            events(
-                &w,
-                "replica-2-1",
-                "Failover election won: I'm the new master."
-            )
-            .len(),
-            1,
-            "seed {seed}"
-        );
+        let lagging = election_delay(&w, "replica-2-2");
+        assert!(lagging.contains("(rank #1,"), "{lagging}");
+        let ahead = election_delay(&w, "replica-2-1");
+        assert!(ahead.contains("(rank #0,"), "{ahead}");
+        assert_eq!(elections_won(&w, "replica-2-1"), 1, "seed {seed}");
     }
 }
 
@@ -173,7 +129,7 @@ fn better_offset_ranks_first() {
 /// the partition.
 #[test]
 fn minority_master_stops_within_the_bound() {
-    let (plan, _) = load("scenarios/cluster/minority-master-loses-writes.toml");
+    let (plan, _) = bundled("scenarios/cluster/minority-master-loses-writes.toml");
     for seed in 0..8 {
         let mut w = World::new(&plan, seed);
         w.run_until(plan.duration).expect("runs");
@@ -195,23 +151,13 @@ fn minority_master_stops_within_the_bound() {
 /// has one running master, configEpochs are distinct.
 #[test]
 fn failed_over_cluster_converges() {
-    let plan = cluster(
-        "[[fault]]\nat = \"20s\"\nkill = \"master-1\"\n\n[[fault]]\nat = \"35s\"\nrestart = \"master-1\"\n",
-    );
+    let plan = cluster()
+        .fault("20s", r#"kill = "master-1""#)
+        .fault("35s", r#"restart = "master-1""#)
+        .plan();
     let w = world::run(&plan, 2).expect("runs").world;
     cluster_converged(&w).expect("converged");
     assert_eq!(w.role(0), Some("replica"));
-}
-
-fn config(plan: &Plan) -> FuzzConfig {
-    FuzzConfig {
-        kinds: FaultKind::ALL.to_vec(),
-        max_faults: plan.fuzz.max_faults,
-        faults_stop: plan.fuzz.faults_stop,
-        properties: plan.fuzz.properties.clone(),
-        bounds: plan.fuzz.bounds.clone(),
-        shrink: false,
-    }
 }
 
 proptest! {
@@ -226,12 +172,12 @@ proptest! {
     fn random_schedules_keep_cluster_invariants(
         seed in any::<u64>(),
         schedule in fuzz::schedule_strategy(
-            &config(&load("scenarios/fuzz/cluster-invariants.toml").0),
+            &fuzz_config(&bundled("scenarios/fuzz/cluster-invariants.toml").0, false),
             6,
         ),
     ) {
-        let (plan, _) = load("scenarios/fuzz/cluster-invariants.toml");
-        let cfg = config(&plan);
+        let (plan, _) = bundled("scenarios/fuzz/cluster-invariants.toml");
+        let cfg = fuzz_config(&plan, false);
         let plan = fuzz::with_schedule(&plan, &cfg, &schedule);
         let checked = fuzz::check(&plan, seed, &cfg);
         prop_assert!(
@@ -248,9 +194,10 @@ proptest! {
 /// nothing fails over.
 #[test]
 fn a_single_failure_report_is_not_a_quorum() {
-    let plan = cluster(
-        "[[fault]]\nat = \"20s\"\npartition = [[\"master-1\"], [\"master-2\"]]\n\n[[fault]]\nat = \"45s\"\nheal = true\n",
-    );
+    let plan = cluster()
+        .fault("20s", r#"partition = [["master-1"], ["master-2"]]"#)
+        .fault("45s", "heal = true")
+        .plan();
     for seed in 0..5 {
         let mut w = World::new(&plan, seed);
         w.run_until(secs(60)).expect("runs");
@@ -262,9 +209,7 @@ fn a_single_failure_report_is_not_a_quorum() {
             "seed {seed}: no failure report gossiped"
         );
         let fails: Vec<_> = w
-            .sim
-            .kernel
-            .trace
+            .trace()
             .events
             .iter()
             .filter(|e| e.event == "Marking node as failing (quorum reached)")
@@ -274,9 +219,7 @@ fn a_single_failure_report_is_not_a_quorum() {
             "seed {seed}: FAIL without a quorum: {fails:?}"
         );
         assert!(
-            w.sim
-                .kernel
-                .trace
+            w.trace()
                 .named("Starting a failover election for epoch")
                 .next()
                 .is_none()
@@ -288,37 +231,21 @@ fn a_single_failure_report_is_not_a_quorum() {
 /// masters: with 5 masters, master-5 is marked FAIL once three agree.
 #[test]
 fn fail_needs_a_majority_of_masters() {
-    let text = r#"
-name = "test"
-seed = 1
-duration = "40s"
-
-[topology]
-cluster = true
-masters = 5
-
-[redis]
-cluster-node-timeout = 5000
-
-[[fault]]
-at = "10s"
-kill = "master-5"
-"#;
-    let plan = scenario::parse("test.toml", text).expect("valid");
+    let plan = Scenario::new("40s", "cluster = true, masters = 5")
+        .seed(1)
+        .redis("cluster-node-timeout = 5000")
+        .fault("10s", r#"kill = "master-5""#)
+        .plan();
     let w = world::run(&plan, 4).expect("runs").world;
     let first = w
-        .sim
-        .kernel
-        .trace
+        .trace()
         .named("Marking node as failing (quorum reached)")
         .next()
         .expect("master-5 is marked FAIL");
     let marker = first.node;
     // The marker counted itself and at least two other masters' reports.
     let reports_before: std::collections::BTreeSet<String> = w
-        .sim
-        .kernel
-        .trace
+        .trace()
         .events
         .iter()
         .filter(|e| {
@@ -339,19 +266,10 @@ kill = "master-5"
 /// cluster.
 #[test]
 fn bus_messages_carry_the_slot_bitmap_header() {
-    let plan = cluster(
-        r#"
-[[expect]]
-at = "30s"
-node = "master-1"
-bus-bytes-per-message = ">= 2256"
-
-[[expect]]
-at = "30s"
-node = "master-1"
-bus-bytes-per-message = "> 100000"
-"#,
-    );
+    let plan = cluster()
+        .expect(r#"at = "30s", node = "master-1", bus-bytes-per-message = ">= 2256""#)
+        .expect(r#"at = "30s", node = "master-1", bus-bytes-per-message = "> 100000""#)
+        .plan();
     let o = world::run(&plan, 1).expect("runs");
     assert!(o.verdicts[0].holds, "{:?}", o.verdicts[0]);
     // The same check with an impossible bound fails, naming the average.
@@ -374,21 +292,9 @@ bus-bytes-per-message = "> 100000"
     // Gossip sections: at most 104 bytes for each of the other 5 nodes.
     assert!(bytes <= msgs * (redsim::proto::bus::HEADER_BYTES + 5 * 104));
 
-    let err = scenario::parse(
-        "t.toml",
-        r#"
-name = "t"
-duration = "10s"
-[topology]
-masters = 1
-replicas = 1
-[[expect]]
-at = "5s"
-node = "master"
-bus-bytes-per-message = ">= 1"
-"#,
-    )
-    .expect_err("not a cluster");
+    let not_a_cluster = Scenario::new("10s", "masters = 1, replicas = 1")
+        .expect(r#"at = "5s", node = "master", bus-bytes-per-message = ">= 1""#);
+    let err = scenario::parse("t.toml", &not_a_cluster.text()).expect_err("not a cluster");
     assert!(err.to_string().contains("needs `cluster = true`"), "{err}");
 }
 
@@ -398,7 +304,7 @@ bus-bytes-per-message = ">= 1"
 #[test]
 fn redirects_name_the_slot_and_its_node() {
     use redsim::proto::slots::key_hash_slot;
-    let (plan, _) = load("scenarios/cluster/resharding-under-load-asks.toml");
+    let (plan, _) = bundled("scenarios/cluster/resharding-under-load-asks.toml");
     let w = world::run(&plan, plan.seed).expect("runs").world;
     let mut seen = [0, 0];
     for e in &w.trace().events {

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use redsim::conform::{self, Status, real::RealOptions, topology::Binaries};
 
+use super::common::redsim_command;
+
 #[test]
 #[ignore = "needs redis-server"]
 fn partial_resync_agrees_with_real_redis() {
@@ -63,7 +65,7 @@ fn partial_resync_agrees_with_real_redis() {
 // Helpers.
 
 fn redsim() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_redsim"));
+    let mut c = redsim_command();
     c.stdin(Stdio::null());
     c
 }
@@ -75,6 +77,15 @@ fn fresh(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("test directory");
     d
+}
+
+/// A fresh directory `name` holding the scenario file `file`, and that
+/// file's path.
+fn fresh_scenario(name: &str, file: &str, scenario: &str) -> (PathBuf, PathBuf) {
+    let dir = fresh(name);
+    let f = dir.join(file);
+    std::fs::write(&f, scenario).unwrap();
+    (dir, f)
 }
 
 fn text(b: &[u8]) -> String {
@@ -146,58 +157,45 @@ fn sdssplitargs(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             return Some(args);
         }
         let mut cur = Vec::new();
-        let (mut inq, mut insq) = (false, false);
+        // The quote the argument is inside, if any.
+        let mut quote = None;
         loop {
             let c = at(p);
-            if inq {
-                if c == b'\\'
-                    && at(p + 1) == b'x'
-                    && let (Some(h), Some(l)) = (hex(at(p + 2)), hex(at(p + 3)))
-                {
-                    cur.push((h * 16 + l) as u8);
-                    p += 3;
-                } else if c == b'\\' && p + 1 < line.len() {
-                    p += 1;
-                    cur.push(match line[p] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        o => o,
-                    });
-                } else if c == b'"' {
-                    if p + 1 < line.len() && !space(line[p + 1]) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if p >= line.len() {
+            if quote == Some(b'"')
+                && c == b'\\'
+                && at(p + 1) == b'x'
+                && let (Some(h), Some(l)) = (hex(at(p + 2)), hex(at(p + 3)))
+            {
+                cur.push((h * 16 + l) as u8);
+                p += 3;
+            } else if quote == Some(b'"') && c == b'\\' && p + 1 < line.len() {
+                p += 1;
+                cur.push(match line[p] {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'b' => 8,
+                    b'a' => 7,
+                    o => o,
+                });
+            } else if quote == Some(b'\'') && c == b'\\' && at(p + 1) == b'\'' {
+                p += 1;
+                cur.push(b'\'');
+            } else if quote.is_some() && quote == Some(c) {
+                // The closing quote must end the argument.
+                if p + 1 < line.len() && !space(line[p + 1]) {
                     return None;
-                } else {
-                    cur.push(c);
                 }
-            } else if insq {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if p + 1 < line.len() && !space(line[p + 1]) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                } else if p >= line.len() {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
+                p += 1;
+                break;
+            } else if quote.is_some() && p >= line.len() {
+                return None;
+            } else if quote.is_some() {
+                cur.push(c);
             } else if p >= line.len() || space(c) {
                 break;
-            } else if c == b'"' {
-                inq = true;
-            } else if c == b'\'' {
-                insq = true;
+            } else if c == b'"' || c == b'\'' {
+                quote = Some(c);
             } else {
                 cur.push(c);
             }
@@ -547,13 +545,11 @@ fn a_scenario_name_cannot_reach_outside_the_scratch_directory() {
 /// A second run with the same --keep directory keeps the first one's files.
 #[test]
 fn keep_never_deletes_an_earlier_run() {
-    let dir = fresh("keep-twice");
-    let f = dir.join("scenario.toml");
-    std::fs::write(
-        &f,
-        scenario_with_secrets("conform/twice", "secret", "secret"),
-    )
-    .unwrap();
+    let (dir, f) = fresh_scenario(
+        "keep-twice",
+        "scenario.toml",
+        &scenario_with_secrets("conform/twice", "secret", "secret"),
+    );
     let keep = dir.join("keep");
     conform_with_stand_ins(&f, Some(&keep), 17970);
     let first = files_under(&keep);
@@ -661,14 +657,12 @@ fn an_unwritable_out_is_refused_before_any_work() {
 
 #[test]
 fn out_is_written_whole() {
-    let dir = fresh("out-whole");
-    let f = dir.join("sim-only.toml");
-    std::fs::write(
-        &f,
+    let (dir, f) = fresh_scenario(
+        "out-whole",
+        "sim-only.toml",
         "name = \"conform/sim-only\"\nduration = \"2s\"\n[topology]\nmasters = 1\nreplicas = 1\n\
          [conform]\nreal = false\nreason = \"testing --out\"\n",
-    )
-    .unwrap();
+    );
     let table = dir.join("table.md");
     std::fs::write(&table, "old").unwrap();
     let out = redsim()

@@ -12,6 +12,8 @@ use std::process::Command;
 use redsim::dashboard::{self, Options, spacetime};
 use redsim::scenario;
 
+use super::common::redsim_command;
+
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("REDSIM_CHROMIUM").map(PathBuf::from) {
         return p.is_file().then_some(p);
@@ -149,7 +151,7 @@ fn page_plays_a_manual_promotion_that_loses_writes() {
 fn cli_writes_the_page_and_the_diagram() {
     let dir = scratch_dir("cli");
     let (page, svg) = (dir.join("f.html"), dir.join("f.svg"));
-    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+    let out = redsim_command()
         .args([
             "dashboard",
             "scenarios/replication/replica-paused-partial-resync.toml",
@@ -158,7 +160,6 @@ fn cli_writes_the_page_and_the_diagram() {
         .arg(&page)
         .arg("--svg")
         .arg(&svg)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("redsim runs");
     assert!(
@@ -176,13 +177,7 @@ fn cli_writes_the_page_and_the_diagram() {
 
 #[test]
 fn cli_rejects_bad_input_with_exit_code_2() {
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_redsim"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("redsim runs")
-    };
+    let run = |args: &[&str]| redsim_command().args(args).output().expect("redsim runs");
     let missing = run(&["dashboard", "no/such/scenario.toml", "-o", "x.html"]);
     assert_eq!(missing.status.code(), Some(2));
     let scenario = "scenarios/sentinel/master-crash-failover.toml";

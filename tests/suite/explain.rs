@@ -2,13 +2,9 @@
 //! numbers from the run, and it is the same text every time.
 use redsim::check::RunView as _;
 
-use std::path::Path;
-
 use redsim::{explain, golden, scenario, world};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use super::common::{Scenario, root};
 
 fn narrate(rel: &str) -> (scenario::Plan, String) {
     let plan = scenario::load(&root().join(rel)).expect("bundled scenarios are valid");
@@ -335,25 +331,12 @@ fn failover_times_count_from_the_fault_that_caused_them() {
     // The master is killed at 10 s; a Sentinel is paused at 12 s, which
     // leaves the other two (quorum 2) to fail over. The +odown is the
     // master's: its time counts from the kill, not from the later pause.
-    let text = r#"
-name = "t"
-seed = 3
-duration = "40s"
-[topology]
-masters = 1
-replicas = 1
-sentinels = 3
-[sentinel]
-quorum = 2
-down-after-milliseconds = 5000
-[[fault]]
-at = "10s"
-kill = "master"
-[[fault]]
-at = "12s"
-pause = "sentinel-3"
-"#;
-    let plan = scenario::parse("t.toml", text).expect("valid");
+    let plan = Scenario::new("40s", "masters = 1, replicas = 1, sentinels = 3")
+        .seed(3)
+        .sentinel("quorum = 2, down-after-milliseconds = 5000")
+        .fault("10s", r#"kill = "master""#)
+        .fault("12s", r#"pause = "sentinel-3""#)
+        .plan();
     let narration = explain::explain(&plan, plan.seed).expect("runs");
     let odown = narration
         .lines()

@@ -3,36 +3,26 @@
 //! dashboard all report the same figure.
 use redsim::check::RunView as _;
 
-use redsim::scenario;
+use redsim::scenario::Plan;
 use redsim::sim::time::{Micros, Secs};
 use redsim::world;
 
-fn plan(text: &str) -> scenario::Plan {
-    scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
-}
+use super::common::{Scenario, bundled};
 
-const KILLED_FOR_GOOD: &str = r#"
-name = "t"
-duration = "60s"
-[topology]
-masters = 1
-replicas = 1
-[[workload]]
-target = "master"
-rate = 100
-keys = 1000
-[[fault]]
-at = "10s"
-kill = "master"
-[[expect]]
-max-unavailability = "5s"
-"#;
+/// The master is killed at 10 s and nothing takes its place.
+fn killed_for_good() -> Plan {
+    Scenario::new("60s", "masters = 1, replicas = 1")
+        .workload(r#"target = "master", rate = 100, keys = 1000"#)
+        .fault("10s", r#"kill = "master""#)
+        .expect(r#"max-unavailability = "5s""#)
+        .plan()
+}
 
 const SEC: Micros = 1_000_000;
 
 #[test]
 fn an_outage_that_never_ends_is_unavailability_to_the_end_of_the_run() {
-    let p = plan(KILLED_FOR_GOOD);
+    let p = killed_for_good();
     let out = world::run(&p, 1).expect("runs");
     let gap = out.world.write_unavailability().expect("a gap");
     // The last write acknowledged before the kill comes back within 10 ms
@@ -66,7 +56,7 @@ fn an_outage_that_never_ends_is_unavailability_to_the_end_of_the_run() {
 
 #[test]
 fn the_dashboard_reports_the_same_unavailability() {
-    let p = plan(KILLED_FOR_GOOD);
+    let p = killed_for_good();
     let out = world::run(&p, 1).expect("runs");
     let gap = out.world.write_unavailability().expect("a gap");
     let (_, rec) =
@@ -76,21 +66,10 @@ fn the_dashboard_reports_the_same_unavailability() {
 
 #[test]
 fn a_workload_that_only_reads_wants_no_writes() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "20s"
-[topology]
-masters = 1
-[[workload]]
-target = "master"
-rate = 100
-reads = 1.0
-[[fault]]
-at = "5s"
-kill = "master"
-"#,
-    );
+    let p = Scenario::new("20s", "masters = 1")
+        .workload(r#"target = "master", rate = 100, reads = 1.0"#)
+        .fault("5s", r#"kill = "master""#)
+        .plan();
     let out = world::run(&p, 1).expect("runs");
     assert_eq!(out.world.write_unavailability(), None);
 }
@@ -99,22 +78,10 @@ kill = "master"
 fn unavailability_counts_only_while_the_workload_runs() {
     // Writes from 2 s to 8 s; the master dies at 30 s, after the workload
     // stopped: no client wanted to write then, so no outage.
-    let p = plan(
-        r#"
-name = "t"
-duration = "40s"
-[topology]
-masters = 1
-[[workload]]
-target = "master"
-rate = 100
-start = "2s"
-stop = "8s"
-[[fault]]
-at = "30s"
-kill = "master"
-"#,
-    );
+    let p = Scenario::new("40s", "masters = 1")
+        .workload(r#"target = "master", rate = 100, start = "2s", stop = "8s""#)
+        .fault("30s", r#"kill = "master""#)
+        .plan();
     let out = world::run(&p, 1).expect("runs");
     let gap = out.world.write_unavailability().expect("some gap");
     assert!(gap.len() < SEC / 10, "{gap:?}");
@@ -123,11 +90,7 @@ kill = "master"
 
 #[test]
 fn a_write_lost_on_a_writable_replica_is_not_called_a_demotion() {
-    let plan = scenario::load(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/interview/manual-multi-master-diverges.toml"
-    )))
-    .expect("bundled");
+    let (plan, _) = bundled("scenarios/interview/manual-multi-master-diverges.toml");
     let out = world::run(&plan, plan.seed).expect("runs");
     let w = &out.world;
     let events = &w.trace().events;

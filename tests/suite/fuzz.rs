@@ -4,30 +4,16 @@
 //! election invariants survive a sweep.
 use redsim::check::RunView as _;
 
-use std::path::Path;
-
-use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::fuzz;
 use redsim::golden;
 use redsim::scenario::{self, Plan};
 use redsim::world;
 
-fn load(name: &str) -> (Plan, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/fuzz")
-        .join(name);
-    let text = std::fs::read_to_string(&path).expect("bundled scenario");
-    (scenario::parse(name, &text).expect("valid"), text)
-}
+use super::common::{bundled, fuzz_config, sweep};
 
-fn config(plan: &Plan, shrink: bool) -> FuzzConfig {
-    FuzzConfig {
-        kinds: FaultKind::ALL.to_vec(),
-        max_faults: plan.fuzz.max_faults,
-        faults_stop: plan.fuzz.faults_stop,
-        properties: plan.fuzz.properties.clone(),
-        bounds: plan.fuzz.bounds.clone(),
-        shrink,
-    }
+/// A bundled fuzz scenario: its plan and text.
+fn load(name: &str) -> (Plan, String) {
+    bundled(&format!("scenarios/fuzz/{name}"))
 }
 
 /// Sweeps `seeds` for the first failure of `property`, shrinks it, checks
@@ -43,22 +29,13 @@ fn finds_and_reproduces(
 ) -> String {
     let (plan, text) = load(name);
     let seeds = fuzz::Seeds::range(seeds);
-    let sweep = fuzz::sweep(
-        &plan,
-        &text,
-        &config(&plan, false),
-        &seeds,
-        2,
-        &|_| true,
-        &|_| {},
-    );
-    let seed = sweep
+    let seed = sweep(&plan, &text, &fuzz_config(&plan, false), &seeds, 2)
         .failures
         .iter()
         .find(|f| f.property == property)
         .unwrap_or_else(|| panic!("{name}: no seed in {seeds:?} breaks {property}"))
         .seed;
-    let cfg = config(&plan, true);
+    let cfg = fuzz_config(&plan, true);
     let (_, failure) = fuzz::run_seed(&plan, &cfg, seed);
     let failure = failure.unwrap_or_else(|| panic!("{name}: seed {seed} does not fail"));
     assert_eq!(failure.property, property, "{}", failure.detail);
@@ -154,13 +131,22 @@ fn finds_a_split_brain_window_under_sentinel() {
     }
 }
 
+/// Sweeps `seeds` of master-restart-without-persistence.toml on one thread
+/// and on two.
+fn sweeps_on_one_and_two_threads(
+    seeds: std::ops::Range<u64>,
+    shrink: bool,
+) -> (fuzz::Summary, fuzz::Summary) {
+    let (plan, text) = load("master-restart-without-persistence.toml");
+    let cfg = fuzz_config(&plan, shrink);
+    let seeds = fuzz::Seeds::range(seeds);
+    let one = sweep(&plan, &text, &cfg, &seeds, 1);
+    (one, sweep(&plan, &text, &cfg, &seeds, 2))
+}
+
 #[test]
 fn sweep_results_do_not_depend_on_threads() {
-    let (plan, text) = load("master-restart-without-persistence.toml");
-    let cfg = config(&plan, false);
-    let seeds = fuzz::Seeds::range(0..12);
-    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
-    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
+    let (one, two) = sweeps_on_one_and_two_threads(0..12, false);
     let key = |s: &fuzz::Summary| {
         (
             s.runs,
@@ -179,10 +165,10 @@ fn sweep_results_do_not_depend_on_threads() {
 #[test]
 fn election_invariants_hold_over_a_sweep() {
     let (plan, text) = load("sentinel-split-brain.toml");
-    let mut cfg = config(&plan, false);
+    let mut cfg = fuzz_config(&plan, false);
     cfg.properties = vec!["converges".into()];
     let seeds = fuzz::Seeds::range(0..40);
-    let s = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
+    let s = sweep(&plan, &text, &cfg, &seeds, 2);
     for p in [
         "one-leader-per-epoch",
         "one-vote-per-epoch",
@@ -230,7 +216,7 @@ fn drawn_schedules_hold_only_faults_that_change_something() {
         "cluster-invariants.toml",
     ] {
         let (plan, _) = load(name);
-        let cfg = config(&plan, false);
+        let cfg = fuzz_config(&plan, false);
         for seed in 0..60 {
             let p = fuzz::seed_plan(&plan, &cfg, seed);
             for (i, e) in scenario::liveness::effects(p.nodes.len(), &p.faults)
@@ -276,20 +262,11 @@ fn an_action_that_changes_nothing_is_not_traced() {
 #[test]
 fn reproducers_write_bounds_and_times_with_units() {
     let (plan, text) = load("master-restart-without-persistence.toml");
-    let mut cfg = config(&plan, true);
+    let mut cfg = fuzz_config(&plan, true);
     cfg.bounds.max_unavailability = Some(101_000);
     cfg.bounds.converges_within = Some(20_000_000);
     let seeds = fuzz::Seeds::range(0..40);
-    let s = fuzz::sweep(
-        &plan,
-        &text,
-        &config(&plan, false),
-        &seeds,
-        2,
-        &|_| true,
-        &|_| {},
-    );
-    let seed = s.failures[0].seed;
+    let seed = sweep(&plan, &text, &fuzz_config(&plan, false), &seeds, 2).failures[0].seed;
     let (_, f) = fuzz::run_seed(&plan, &cfg, seed);
     let mut f = f.expect("fails");
     for (property, want) in [
@@ -307,11 +284,7 @@ fn reproducers_write_bounds_and_times_with_units() {
 /// representative (its smallest seed), whatever the number of threads.
 #[test]
 fn failures_are_grouped_by_signature() {
-    let (plan, text) = load("master-restart-without-persistence.toml");
-    let cfg = config(&plan, true);
-    let seeds = fuzz::Seeds::range(0..60);
-    let one = fuzz::sweep(&plan, &text, &cfg, &seeds, 1, &|_| true, &|_| {});
-    let two = fuzz::sweep(&plan, &text, &cfg, &seeds, 2, &|_| true, &|_| {});
+    let (one, two) = sweeps_on_one_and_two_threads(0..60, true);
     assert!(one.failures.len() >= 8, "{:?}", one.failures);
     assert!(
         one.groups.len() * 3 <= one.failures.len(),
@@ -356,30 +329,20 @@ fn failures_are_grouped_by_signature() {
 #[test]
 fn coverage_lists_every_probe() {
     let (plan, text) = load("sentinel-split-brain.toml");
-    let cfg = config(&plan, false);
-    let s = fuzz::sweep(
-        &plan,
-        &text,
-        &cfg,
-        &fuzz::Seeds::range(0..2),
-        2,
-        &|_| true,
-        &|_| {},
-    );
+    let cfg = fuzz_config(&plan, false);
+    let s = sweep(&plan, &text, &cfg, &fuzz::Seeds::range(0..2), 2);
     assert_eq!(s.coverage.len(), fuzz::COVERAGE.len());
     let probe = |name: &str| s.coverage.iter().find(|p| p.probe == name).expect(name);
     assert!(!probe("cluster vote denied").applicable);
     assert!(probe("TILT").applicable);
     assert!(s.coverage.iter().any(|p| p.applicable && p.runs == 0));
     let (cplan, ctext) = load("cluster-invariants.toml");
-    let c = fuzz::sweep(
+    let c = sweep(
         &cplan,
         &ctext,
-        &config(&cplan, false),
+        &fuzz_config(&cplan, false),
         &fuzz::Seeds::range(0..1),
         1,
-        &|_| true,
-        &|_| {},
     );
     assert!(
         c.coverage
@@ -419,14 +382,14 @@ fn seed_sets_handle_the_whole_range() {
 #[test]
 fn merge_refuses_overlapping_shards_and_other_scenarios() {
     let (plan, text) = load("master-restart-without-persistence.toml");
-    let cfg = config(&plan, false);
+    let cfg = fuzz_config(&plan, false);
     let shard = |i| fuzz::Seeds {
         start: 0,
         end: 6,
         shard: Some((i, 2)),
     };
-    let a = fuzz::sweep(&plan, &text, &cfg, &shard(0), 1, &|_| true, &|_| {});
-    let b = fuzz::sweep(&plan, &text, &cfg, &shard(1), 1, &|_| true, &|_| {});
+    let a = sweep(&plan, &text, &cfg, &shard(0), 1);
+    let b = sweep(&plan, &text, &cfg, &shard(1), 1);
     let merged = a.clone().merge(b.clone()).expect("two shards merge");
     assert_eq!(merged.seeds, (0..6).collect::<Vec<_>>());
     assert_eq!(merged.runs, 6);

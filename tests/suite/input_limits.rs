@@ -5,89 +5,19 @@
 //! abort or run away. Fixtures live in tests/fixtures/invalid/.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn redsim(args: &[&str]) -> Out {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the redsim binary runs");
-    let o = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: start.elapsed(),
-    };
-    assert!(
-        !o.stderr.contains("panicked") && o.code != 101 && o.code != -1,
-        "`redsim {}` panicked or died\n{}",
-        args.join(" "),
-        o.stderr
-    );
-    o
-}
+use super::common::{Out, location, redsim, root};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("input_limits")
-        .join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create a scratch directory");
-    dir
+    super::common::scratch("input_limits", name)
 }
 
-/// `line:col` of the first `needle` in the fixture (bytes, as the file may
-/// not be UTF-8).
-fn location(path: &str, needle: &[u8]) -> String {
-    let bytes = fs::read(root().join(path)).expect("fixture is readable");
-    let at = bytes
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap_or_else(|| panic!("{needle:?} is not in {path}"));
-    let before = String::from_utf8_lossy(&bytes[..at]);
-    let line = before.matches('\n').count() + 1;
-    let col = before.chars().count()
-        - before
-            .rfind('\n')
-            .map_or(0, |i| before[..=i].chars().count())
-        + 1;
-    format!("{line}:{col}")
-}
-
-/// `redsim run` on an invalid fixture: exit 2 before anything runs, the
-/// first line `path:line:col: error: ` at `needle`, containing `message`.
+/// `redsim run` on an invalid fixture: rejected as bad input before
+/// anything runs (see [`super::common::rejects`]), and quickly.
 fn rejects(name: &str, needle: &str, message: &str) -> Out {
-    let path = format!("tests/fixtures/invalid/{name}.toml");
-    let o = redsim(&["run", &path]);
-    assert_eq!(o.code, 2, "{path}: exit {}\n{}", o.code, o.stderr);
-    assert!(o.stdout.is_empty(), "bad input must not start a run");
-    let first = o.stderr.lines().next().unwrap_or("");
-    let want = format!("{path}:{}: error: ", location(&path, needle.as_bytes()));
-    assert!(
-        first.starts_with(&want),
-        "want {want:?}, got:\n{}",
-        o.stderr
-    );
-    assert!(
-        first.contains(message),
-        "want {message:?} in:\n{}",
-        o.stderr
-    );
+    let o = super::common::rejects(name, needle, message);
     assert!(
         o.took < Duration::from_secs(10),
         "rejecting took {:?}",

@@ -24,10 +24,12 @@ use std::fmt::{self, Write as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use redsim::proto::RunId;
-use redsim::scenario::{self, Plan};
+use redsim::scenario::{Action, Plan};
 use redsim::world::{self, World};
 
-use super::schedule::{Fault, config, write_faults};
+use super::schedule::{
+    Fault, Property, check_each, clock_jump, config, link, parse_generated, partition, write_faults,
+};
 
 /// Every node of the scenario, in the order the plan numbers them.
 const NODES: [&str; 4] = ["master", "replica-1", "replica-2", "client-1"];
@@ -38,7 +40,7 @@ const DURATION_MS: u64 = 20_000;
 const STEP: u64 = 500_000;
 
 /// A generated scenario: seed, a few redis.conf knobs, and the faults.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Schedule {
     seed: u64,
     /// `repl-timeout`; `None` keeps the default (60 s, longer than the run).
@@ -98,11 +100,7 @@ impl Schedule {
     }
 
     fn plan(&self) -> Plan {
-        let text = self.to_toml();
-        match scenario::parse("properties.toml", &text) {
-            Ok(plan) => plan,
-            Err(e) => panic!("generated scenario does not parse: {e:?}\n{text}"),
-        }
+        parse_generated("properties.toml", &self.to_toml())
     }
 }
 
@@ -117,63 +115,33 @@ fn redis_node() -> impl Strategy<Value = usize> {
     0..REDIS
 }
 
-fn any_node() -> impl Strategy<Value = usize> {
-    0..NODES.len()
-}
-
 /// A non-empty set of nodes, from a bit mask over [`NODES`].
 fn group() -> impl Strategy<Value = Vec<usize>> {
     (1u8..16).prop_map(|mask| (0..NODES.len()).filter(|&i| mask & (1 << i) != 0).collect())
 }
 
-/// Two non-empty disjoint groups; nodes in neither stay reachable by all.
-fn partition() -> impl Strategy<Value = Vec<Vec<usize>>> {
-    // Per node: 0 = first group, 1 = second group, 2 = unlisted.
-    prop::collection::vec(0u8..3, NODES.len()).prop_filter_map("two non-empty groups", |side| {
-        let a: Vec<usize> = (0..NODES.len()).filter(|&i| side[i] == 0).collect();
-        let b: Vec<usize> = (0..NODES.len()).filter(|&i| side[i] == 1).collect();
-        (!a.is_empty() && !b.is_empty()).then(|| vec![a, b])
-    })
-}
-
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        2 => redis_node().prop_map(Fault::Kill),
-        1 => redis_node().prop_map(Fault::Crash),
-        1 => redis_node().prop_map(Fault::Shutdown),
-        3 => redis_node().prop_map(Fault::Restart),
-        1 => redis_node().prop_map(Fault::Pause),
-        1 => redis_node().prop_map(Fault::Resume),
-        2 => partition().prop_map(Fault::Partition),
-        1 => (group(), group()).prop_map(|(from, to)| Fault::OneWay { from, to }),
-        2 => Just(Fault::Heal),
-        2 => (
-            any_node(),
-            any_node(),
-            0u64..=200,
-            prop::option::of(0u64..=50),
-            prop::option::of(prop::sample::select(vec!["64kb", "1mb", "10mb"])),
-            0u32..=30,
-            any::<bool>(),
-        )
-            .prop_map(
-                |(from, to, latency_ms, jitter_ms, bandwidth, loss_pct, both_ways)| Fault::Link {
-                    from,
-                    to,
-                    latency_ms,
-                    jitter_ms,
-                    bandwidth,
-                    loss_pct,
-                    both_ways,
-                }
-            ),
-        1 => (redis_node(), -10_000i64..=10_000)
-            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by_ms }),
-        3 => (redis_node(), 0..=REDIS).prop_map(|(node, m)| Fault::ReplicaOf {
-            node,
-            // `REPLICAOF` to itself is not generated: it becomes `NO ONE`.
-            master: (m < REDIS && m != node).then_some(m),
-        }),
+        2 => redis_node().prop_map(Action::Kill).prop_map_into(),
+        1 => redis_node().prop_map(Action::Crash).prop_map_into(),
+        1 => redis_node().prop_map(Action::Shutdown).prop_map_into(),
+        3 => redis_node().prop_map(Action::Restart).prop_map_into(),
+        1 => redis_node().prop_map(Action::Pause).prop_map_into(),
+        1 => redis_node().prop_map(Action::Resume).prop_map_into(),
+        2 => partition(NODES.len()).prop_map(Action::Partition).prop_map_into(),
+        1 => (group(), group())
+            .prop_map(|(from, to)| Action::PartitionOneWay { from, to })
+            .prop_map_into(),
+        2 => Just(Action::Heal.into()),
+        2 => link(NODES.len()),
+        1 => (redis_node(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
+        3 => (redis_node(), 0..=REDIS)
+            .prop_map(|(node, m)| Action::ReplicaOf {
+                node,
+                // `REPLICAOF` to itself is not generated: it becomes `NO ONE`.
+                master: (m < REDIS && m != node).then_some(m),
+            })
+            .prop_map_into(),
     ]
 }
 
@@ -320,6 +288,14 @@ fn check_deterministic(plan: &Plan) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The properties, each checked on random schedules below and on every
+/// regression.
+const PROPERTIES: [Property; 3] = [
+    ("no_fault_schedule_panics", check_runs),
+    ("offsets_stay_consistent", check_offsets),
+    ("same_seed_same_trace", check_deterministic),
+];
+
 proptest! {
     #![proptest_config(config(256))]
 
@@ -358,18 +334,8 @@ proptest! {
 mod regressions {
     use super::*;
 
-    /// Runs every property on a scenario given as TOML text.
-    fn check_all(text: &str) {
-        let plan = scenario::parse("regression.toml", text).expect("the scenario parses");
-        for (name, check) in [
-            ("no_fault_schedule_panics", check_runs as fn(&Plan) -> _),
-            ("offsets_stay_consistent", check_offsets),
-            ("same_seed_same_trace", check_deterministic),
-        ] {
-            if let Err(e) = check(&plan) {
-                panic!("{name}: {e}\n{text}");
-            }
-        }
+    fn check_all(s: &Schedule) {
+        check_each(&s.plan(), s, &PROPERTIES);
     }
 
     /// The master restarts at 7 s, so its `lastsave` is 7; a clock jump of
@@ -378,34 +344,14 @@ mod regressions {
     /// subtract with overflow" (src/redis/mod.rs, `save_points`).
     #[test]
     fn clock_jump_back_after_restart() {
-        check_all(
-            r#"
-name = "properties/random-schedule"
-seed = 0
-duration = "20s"
-
-[topology]
-masters = 1
-replicas = 2
-
-[[workload]]
-target = "master"
-rate = 100
-keys = 200
-
-[[fault]]
-at = "0ms"
-kill = "master"
-
-[[fault]]
-at = "7000ms"
-restart = "master"
-
-[[fault]]
-at = "7000ms"
-clock-jump = { node = "master", by = "-113ms" }
-"#,
-        );
+        check_all(&Schedule {
+            faults: vec![
+                (0, Action::Kill(0).into()),
+                (7000, Action::Restart(0).into()),
+                (7000, clock_jump(0, -113)),
+            ],
+            ..Schedule::default()
+        });
     }
 
     /// The same overflow through a disk BGSAVE: replica-1 rejoins at 18 s
@@ -413,36 +359,15 @@ clock-jump = { node = "master", by = "-113ms" }
     /// a -902 ms clock jump at 18.831 s puts its clock back at 17 s.
     #[test]
     fn clock_jump_back_after_bgsave() {
-        check_all(
-            r#"
-name = "properties/random-schedule"
-seed = 0
-duration = "20s"
-
-[topology]
-masters = 1
-replicas = 2
-
-[redis]
-repl-diskless-sync = "no"
-
-[[workload]]
-target = "master"
-rate = 100
-keys = 200
-
-[[fault]]
-at = "0ms"
-replicaof = { node = "replica-1", master = "no one" }
-
-[[fault]]
-at = "17999ms"
-replicaof = { node = "replica-1", master = "master" }
-
-[[fault]]
-at = "18831ms"
-clock-jump = { node = "master", by = "-902ms" }
-"#,
-        );
+        let replica_of = |master| Action::ReplicaOf { node: 1, master }.into();
+        check_all(&Schedule {
+            diskless: Some(false),
+            faults: vec![
+                (0, replica_of(None)),
+                (17_999, replica_of(Some(0))),
+                (18_831, clock_jump(0, -902)),
+            ],
+            ..Schedule::default()
+        });
     }
 }

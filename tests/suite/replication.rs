@@ -4,12 +4,9 @@ use redsim::check::RunView as _;
 
 use redsim::history::{OpKind, Outcome};
 use redsim::redis::info::field;
-use redsim::scenario;
 use redsim::world::{self, World};
 
-fn plan(text: &str) -> scenario::Plan {
-    scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
-}
+use super::common::Scenario;
 
 fn info_u64(w: &World, node: usize, name: &str) -> u64 {
     let info = w.info(node).expect("running");
@@ -26,21 +23,10 @@ fn info_u64(w: &World, node: usize, name: &str) -> u64 {
 fn backlog_first_byte_follows_whole_block_trimming() {
     const C: u64 = 20_440;
     for size_kb in [16u64, 64] {
-        let p = plan(&format!(
-            r#"
-name = "t"
-duration = "30s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-repl-backlog-size = "{size_kb}kb"
-[[workload]]
-target = "master"
-rate = 500
-keys = 1000
-"#
-        ));
+        let p = Scenario::new("30s", "masters = 1, replicas = 1")
+            .redis(&format!(r#"repl-backlog-size = "{size_kb}kb""#))
+            .workload(r#"target = "master", rate = 500, keys = 1000"#)
+            .plan();
         let size = size_kb * 1024;
         let mut w = World::new(&p, 1);
         let mut checked = 0;
@@ -75,24 +61,12 @@ keys = 1000
 /// SELECT after the backlog is created).
 #[test]
 fn offsets_count_the_propagated_resp_bytes() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "8s"
-[topology]
-masters = 1
-replicas = 2
-[redis]
-repl-ping-replica-period = 3600
-[[workload]]
-target = "master"
-rate = 10
-keys = 10
-value-size = 1
-start = "6s"
-stop = "7s"
-"#,
-    );
+    let p = Scenario::new("8s", "masters = 1, replicas = 2")
+        .redis("repl-ping-replica-period = 3600")
+        .workload(
+            r#"target = "master", rate = 10, keys = 10, value-size = 1, start = "6s", stop = "7s""#,
+        )
+        .plan();
     let o = world::run(&p, 3).unwrap();
     let w = &o.world;
     let writes = w
@@ -119,18 +93,9 @@ stop = "7s"
 
 #[test]
 fn writes_to_a_replica_get_the_readonly_error() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "3s"
-[topology]
-masters = 1
-replicas = 1
-[[workload]]
-target = "replica-1"
-rate = 20
-"#,
-    );
+    let p = Scenario::new("3s", "masters = 1, replicas = 1")
+        .workload(r#"target = "replica-1", rate = 20"#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let h = o.world.history();
     assert!(!h.is_empty());
@@ -149,24 +114,14 @@ rate = 20
 /// second: refusals start 10-13 s after the partition.
 #[test]
 fn noreplicas_starts_between_max_lag_and_max_lag_plus_two_seconds() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "30s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-min-replicas-to-write = 1
-min-replicas-max-lag = 10
-[[workload]]
-target = "master"
-rate = 100
-[[fault]]
-at = "10s"
-partition = [["master", "client-1"], ["replica-1"]]
-"#,
-    );
+    let p = Scenario::new("30s", "masters = 1, replicas = 1")
+        .redis("min-replicas-to-write = 1, min-replicas-max-lag = 10")
+        .workload(r#"target = "master", rate = 100"#)
+        .fault(
+            "10s",
+            r#"partition = [["master", "client-1"], ["replica-1"]]"#,
+        )
+        .plan();
     for seed in 1..6 {
         let o = world::run(&p, seed).unwrap();
         let h = o.world.history();
@@ -199,23 +154,13 @@ partition = [["master", "client-1"], ["replica-1"]]
 /// replica cut off it times out and reports the one that did.
 #[test]
 fn wait_counts_acknowledging_replicas_and_times_out() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "20s"
-[topology]
-masters = 1
-replicas = 2
-[[workload]]
-target = "master"
-rate = 20
-wait-replicas = 2
-wait-timeout = "200ms"
-[[fault]]
-at = "10s"
-partition = [["master", "client-1", "replica-1"], ["replica-2"]]
-"#,
-    );
+    let p = Scenario::new("20s", "masters = 1, replicas = 2")
+        .workload(r#"target = "master", rate = 20, wait-replicas = 2, wait-timeout = "200ms""#)
+        .fault(
+            "10s",
+            r#"partition = [["master", "client-1", "replica-1"], ["replica-2"]]"#,
+        )
+        .plan();
     let o = world::run(&p, 2).unwrap();
     let h = o.world.history();
     let before: Vec<_> = h
@@ -243,26 +188,12 @@ partition = [["master", "client-1", "replica-1"], ["replica-2"]]
 /// has the RDB its last full sync wrote (repl-diskless-load disabled).
 #[test]
 fn restarted_replica_resumes_partially_from_its_saved_offset() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "30s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-save = ""
-[[workload]]
-target = "master"
-rate = 50
-[[fault]]
-at = "10s"
-kill = "replica-1"
-[[fault]]
-at = "12s"
-restart = "replica-1"
-"#,
-    );
+    let p = Scenario::new("30s", "masters = 1, replicas = 1")
+        .redis(r#"save = """#)
+        .workload(r#"target = "master", rate = 50"#)
+        .fault("10s", r#"kill = "replica-1""#)
+        .fault("12s", r#"restart = "replica-1""#)
+        .plan();
     let o = world::run(&p, 4).unwrap();
     let t = &o.world.trace();
     let after = |name: &str| {
@@ -284,20 +215,10 @@ restart = "replica-1"
 /// and the file, and the replica is online once the file is sent.
 #[test]
 fn disk_based_full_sync_goes_through_dump_rdb() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "10s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-repl-diskless-sync = "no"
-[[workload]]
-target = "master"
-rate = 100
-"#,
-    );
+    let p = Scenario::new("10s", "masters = 1, replicas = 1")
+        .redis(r#"repl-diskless-sync = "no""#)
+        .workload(r#"target = "master", rate = 100"#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let t = &o.world.trace();
     let details: Vec<&str> = t.events.iter().map(|e| e.detail.as_str()).collect();
@@ -324,30 +245,14 @@ rate = 100
 }
 
 fn persistence_run(fsync: &str, crash: &str) -> (usize, usize) {
-    let p = plan(&format!(
-        r#"
-name = "t"
-duration = "20s"
-[topology]
-masters = 1
-replicas = 0
-[redis]
-appendonly = "yes"
-appendfsync = "{fsync}"
-save = ""
-[[workload]]
-target = "master"
-rate = 200
-keys = 100000
-stop = "10s"
-[[fault]]
-at = "10s"
-{crash} = "master"
-[[fault]]
-at = "12s"
-restart = "master"
-"#
-    ));
+    let p = Scenario::new("20s", "masters = 1, replicas = 0")
+        .redis(&format!(
+            r#"appendonly = "yes", appendfsync = "{fsync}", save = """#
+        ))
+        .workload(r#"target = "master", rate = 200, keys = 100000, stop = "10s""#)
+        .fault("10s", &format!(r#"{crash} = "master""#))
+        .fault("12s", r#"restart = "master""#)
+        .plan();
     let o = world::run(&p, 5).unwrap();
     let acked = o
         .world
@@ -379,17 +284,9 @@ fn aof_loss_depends_on_fsync_policy_and_failure_kind() {
 /// the failure: a tight loop, as real Redis shows, never syncing.
 #[test]
 fn missing_masterauth_loops_without_syncing() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "2s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-requirepass = "s3cret"
-"#,
-    );
+    let p = Scenario::new("2s", "masters = 1, replicas = 1")
+        .redis(r#"requirepass = "s3cret""#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let w = &o.world;
     let t = &w.trace();
@@ -415,32 +312,13 @@ requirepass = "s3cret"
 /// over a 2 KB/s link while writes accumulate).
 #[test]
 fn soft_output_buffer_limit_drops_a_slow_syncing_replica() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "40s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-client-output-buffer-limit = "replica 0 16kb 2"
-repl-diskless-sync = "no"
-save = ""
-[[workload]]
-target = "master"
-rate = 100
-keys = 200
-[[fault]]
-at = "0ms"
-kill = "replica-1"
-[[fault]]
-at = "1s"
-link = { from = "master", to = "replica-1", bandwidth = "2kb", both-ways = false }
-[[fault]]
-at = "10s"
-restart = "replica-1"
-"#,
-    );
+    let p = Scenario::new("40s", "masters = 1, replicas = 1")
+        .redis(r#"client-output-buffer-limit = "replica 0 16kb 2", repl-diskless-sync = "no", save = """#)
+        .workload(r#"target = "master", rate = 100, keys = 200"#)
+        .fault("0ms", r#"kill = "replica-1""#)
+        .fault("1s", r#"link = { from = "master", to = "replica-1", bandwidth = "2kb", both-ways = false }"#)
+        .fault("10s", r#"restart = "replica-1""#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let drops: Vec<u64> = o
         .world
@@ -461,24 +339,14 @@ restart = "replica-1"
 /// only when it resumes.
 #[test]
 fn a_paused_node_runs_commands_only_after_resuming() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "12s"
-[topology]
-masters = 1
-replicas = 1
-[[fault]]
-at = "6s"
-pause = "replica-1"
-[[fault]]
-at = "7s"
-replicaof = { node = "replica-1", master = "no one" }
-[[fault]]
-at = "9s"
-resume = "replica-1"
-"#,
-    );
+    let p = Scenario::new("12s", "masters = 1, replicas = 1")
+        .fault("6s", r#"pause = "replica-1""#)
+        .fault(
+            "7s",
+            r#"replicaof = { node = "replica-1", master = "no one" }"#,
+        )
+        .fault("9s", r#"resume = "replica-1""#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let t = &o.world.trace();
     let promoted = t.named("MASTER MODE enabled").next().expect("promoted").t;
@@ -496,27 +364,15 @@ resume = "replica-1"
 /// full resync when it resumes.
 #[test]
 fn a_write_burst_overflows_the_backlog() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "30s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-repl-backlog-size = "16kb"
-repl-timeout = 2
-[[fault]]
-at = "8s"
-pause = "replica-1"
-[[fault]]
-at = "12s"
-burst = { node = "master", writes = 2000, value-size = 1000 }
-[[fault]]
-at = "14s"
-resume = "replica-1"
-"#,
-    );
+    let p = Scenario::new("30s", "masters = 1, replicas = 1")
+        .redis(r#"repl-backlog-size = "16kb", repl-timeout = 2"#)
+        .fault("8s", r#"pause = "replica-1""#)
+        .fault(
+            "12s",
+            r#"burst = { node = "master", writes = 2000, value-size = 1000 }"#,
+        )
+        .fault("14s", r#"resume = "replica-1""#)
+        .plan();
     let o = world::run(&p, 1).unwrap();
     let w = &o.world;
     assert_eq!(w.server(0).unwrap().data.len(), 2000);
@@ -535,25 +391,12 @@ resume = "replica-1"
 
 #[test]
 fn debug_sleep_stops_the_server_for_its_length_and_client_kill_reconnects() {
-    let p = plan(
-        r#"
-name = "t"
-duration = "12s"
-[topology]
-masters = 1
-replicas = 1
-[redis]
-repl-diskless-sync-delay = 0
-[node.master]
-repl-timeout = 2
-[[fault]]
-at = "3s"
-debug-sleep = { node = "replica-1", for = "4s" }
-[[fault]]
-at = "10s"
-client-kill-master = "replica-1"
-"#,
-    );
+    let p = Scenario::new("12s", "masters = 1, replicas = 1")
+        .redis("repl-diskless-sync-delay = 0")
+        .node("master", "repl-timeout = 2")
+        .fault("3s", r#"debug-sleep = { node = "replica-1", for = "4s" }"#)
+        .fault("10s", r#"client-kill-master = "replica-1""#)
+        .plan();
     use redsim::scenario::Action;
     let secs = |s: u64| s * 1_000_000;
     assert!(p.faults.contains(&(

@@ -1,68 +1,44 @@
 //! Random fault schedules shared by the property tests (`properties` for
-//! replication, `sentinel` for Sentinel): one `[[fault]]` vocabulary,
-//! rendered as scenario TOML over a list of node names, leaving out the
-//! faults that would change nothing (as the fuzzer leaves them out).
+//! replication, `sentinel` for Sentinel): one `[[fault]]` vocabulary (the
+//! scenario's own actions, and link changes), rendered as scenario TOML over
+//! a list of node names, leaving out the faults that would change nothing
+//! (as the fuzzer leaves them out); and the running of the properties on a
+//! fixed case.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
-use proptest::test_runner::Config;
-use redsim::scenario::{self, Action};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError};
+use redsim::scenario::{self, Action, Plan};
 
 /// One `[[fault]]` table. Node numbers index the caller's node names.
 #[derive(Clone, Debug)]
 pub enum Fault {
-    Kill(usize),
-    Crash(usize),
-    Shutdown(usize),
-    Restart(usize),
-    Pause(usize),
-    Resume(usize),
-    Partition(Vec<Vec<usize>>),
-    OneWay {
-        from: Vec<usize>,
-        to: Vec<usize>,
-    },
-    Heal,
-    Link {
-        from: usize,
-        to: usize,
-        latency_ms: u64,
-        jitter_ms: Option<u64>,
-        bandwidth: Option<&'static str>,
-        loss_pct: u32,
-        both_ways: bool,
-    },
-    ClockJump {
-        node: usize,
-        by_ms: i64,
-    },
-    ReplicaOf {
-        node: usize,
-        master: Option<usize>,
-    },
+    /// A scenario action: a process or partition fault, a clock jump or a
+    /// `REPLICAOF` (clock jumps in whole milliseconds).
+    Action(Action),
+    Link(Link),
+}
+
+/// A `link` change, with the numbers as the schedule writes them.
+#[derive(Clone, Debug)]
+pub struct Link {
+    from: usize,
+    to: usize,
+    latency_ms: u64,
+    jitter_ms: Option<u64>,
+    bandwidth: Option<&'static str>,
+    loss_pct: u32,
+    both_ways: bool,
+}
+
+impl From<Action> for Fault {
+    fn from(a: Action) -> Self {
+        Fault::Action(a)
+    }
 }
 
 impl Fault {
-    /// The scenario action for the faults that start, stop or signal a
-    /// process or change partitions (the ones that can change nothing).
-    fn action(&self) -> Option<Action> {
-        Some(match self {
-            Fault::Kill(n) => Action::Kill(*n),
-            Fault::Crash(n) => Action::Crash(*n),
-            Fault::Shutdown(n) => Action::Shutdown(*n),
-            Fault::Restart(n) => Action::Restart(*n),
-            Fault::Pause(n) => Action::Pause(*n),
-            Fault::Resume(n) => Action::Resume(*n),
-            Fault::Partition(g) => Action::Partition(g.clone()),
-            Fault::OneWay { from, to } => Action::PartitionOneWay {
-                from: from.clone(),
-                to: to.clone(),
-            },
-            Fault::Heal => Action::Heal,
-            _ => return None,
-        })
-    }
-
     /// The table's fault key and value.
     fn write(&self, s: &mut String, nodes: &[&str]) {
         let group = |g: &[usize]| {
@@ -70,63 +46,56 @@ impl Fault {
             format!("[{}]", v.join(", "))
         };
         let _ = match self {
-            Fault::Kill(n) => writeln!(s, "kill = \"{}\"", nodes[*n]),
-            Fault::Crash(n) => writeln!(s, "crash = \"{}\"", nodes[*n]),
-            Fault::Shutdown(n) => writeln!(s, "shutdown = \"{}\"", nodes[*n]),
-            Fault::Restart(n) => writeln!(s, "restart = \"{}\"", nodes[*n]),
-            Fault::Pause(n) => writeln!(s, "pause = \"{}\"", nodes[*n]),
-            Fault::Resume(n) => writeln!(s, "resume = \"{}\"", nodes[*n]),
-            Fault::Partition(groups) => {
+            Fault::Action(Action::Kill(n)) => writeln!(s, "kill = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Crash(n)) => writeln!(s, "crash = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Shutdown(n)) => writeln!(s, "shutdown = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Restart(n)) => writeln!(s, "restart = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Pause(n)) => writeln!(s, "pause = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Resume(n)) => writeln!(s, "resume = \"{}\"", nodes[*n]),
+            Fault::Action(Action::Partition(groups)) => {
                 let g: Vec<String> = groups.iter().map(|g| group(g)).collect();
                 writeln!(s, "partition = [{}]", g.join(", "))
             }
-            Fault::OneWay { from, to } => writeln!(
+            Fault::Action(Action::PartitionOneWay { from, to }) => writeln!(
                 s,
                 "partition-oneway = {{ from = {}, to = {} }}",
                 group(from),
                 group(to)
             ),
-            Fault::Heal => writeln!(s, "heal = true"),
-            Fault::Link {
-                from,
-                to,
-                latency_ms,
-                jitter_ms,
-                bandwidth,
-                loss_pct,
-                both_ways,
-            } => {
-                let mut l = format!(
-                    "from = \"{}\", to = \"{}\", latency = \"{latency_ms}ms\"",
-                    nodes[*from], nodes[*to]
-                );
-                if let Some(j) = jitter_ms {
-                    let _ = write!(l, ", jitter = \"{j}ms\"");
-                }
-                if let Some(b) = bandwidth {
-                    let _ = write!(l, ", bandwidth = \"{b}\"");
-                }
-                let _ = write!(l, ", loss = {:.2}", f64::from(*loss_pct) / 100.0);
-                if !both_ways {
-                    l.push_str(", both-ways = false");
-                }
-                writeln!(s, "link = {{ {l} }}")
-            }
-            Fault::ClockJump { node, by_ms } => {
-                let sign = if *by_ms < 0 { '-' } else { '+' };
+            Fault::Action(Action::Heal) => writeln!(s, "heal = true"),
+            Fault::Action(Action::ClockJump { node, by }) => {
+                let sign = if *by < 0 { '-' } else { '+' };
                 writeln!(
                     s,
                     "clock-jump = {{ node = \"{}\", by = \"{sign}{}ms\" }}",
                     nodes[*node],
-                    by_ms.unsigned_abs()
+                    by.unsigned_abs() / 1000
                 )
             }
-            Fault::ReplicaOf { node, master } => writeln!(
+            Fault::Action(Action::ReplicaOf { node, master }) => writeln!(
                 s,
                 "replicaof = {{ node = \"{}\", master = \"{}\" }}",
                 nodes[*node],
                 master.map_or("no one", |m| nodes[m])
             ),
+            Fault::Action(other) => panic!("schedules draw no {other:?}"),
+            Fault::Link(link) => {
+                let mut l = format!(
+                    "from = \"{}\", to = \"{}\", latency = \"{}ms\"",
+                    nodes[link.from], nodes[link.to], link.latency_ms
+                );
+                if let Some(j) = link.jitter_ms {
+                    let _ = write!(l, ", jitter = \"{j}ms\"");
+                }
+                if let Some(b) = link.bandwidth {
+                    let _ = write!(l, ", bandwidth = \"{b}\"");
+                }
+                let _ = write!(l, ", loss = {:.2}", f64::from(link.loss_pct) / 100.0);
+                if !link.both_ways {
+                    l.push_str(", both-ways = false");
+                }
+                writeln!(s, "link = {{ {l} }}")
+            }
         };
     }
 }
@@ -138,7 +107,9 @@ impl Fault {
 pub fn write_faults(s: &mut String, faults: &[(u64, Fault)], nodes: &[&str]) {
     let mut tracker = scenario::liveness::Tracker::new(nodes.len());
     for (at, f) in faults {
-        if f.action().is_some_and(|a| tracker.apply(&a).is_err()) {
+        if let Fault::Action(a) = f
+            && tracker.apply(a).is_err()
+        {
             continue;
         }
         let _ = write!(s, "\n[[fault]]\nat = \"{at}ms\"\n");
@@ -157,5 +128,75 @@ pub fn config(cases: u32) -> Config {
         cases,
         failure_persistence: None,
         ..Config::default()
+    }
+}
+
+/// A clock jump of `node` by `by_ms` milliseconds (either way).
+pub fn clock_jump(node: usize, by_ms: i64) -> Fault {
+    Action::ClockJump {
+        node,
+        by: by_ms * 1000,
+    }
+    .into()
+}
+
+/// A link change from one of `nodes` nodes to another (or itself): a
+/// latency of up to 200 ms, maybe a jitter of up to 50 ms, maybe a bandwidth
+/// cap, up to 30% loss, one way or both.
+pub fn link(nodes: usize) -> impl Strategy<Value = Fault> {
+    (
+        0..nodes,
+        0..nodes,
+        0u64..=200,
+        prop::option::of(0u64..=50),
+        prop::option::of(prop::sample::select(vec!["64kb", "1mb", "10mb"])),
+        0u32..=30,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(from, to, latency_ms, jitter_ms, bandwidth, loss_pct, both_ways)| {
+                Fault::Link(Link {
+                    from,
+                    to,
+                    latency_ms,
+                    jitter_ms,
+                    bandwidth,
+                    loss_pct,
+                    both_ways,
+                })
+            },
+        )
+}
+
+/// Two non-empty disjoint groups of `nodes` nodes; nodes in neither stay
+/// reachable by all.
+pub fn partition(nodes: usize) -> impl Strategy<Value = Vec<Vec<usize>>> {
+    // Per node: 0 = first group, 1 = second group, 2 = unlisted.
+    prop::collection::vec(0u8..3, nodes).prop_filter_map("two non-empty groups", move |side| {
+        let a: Vec<usize> = (0..nodes).filter(|&i| side[i] == 0).collect();
+        let b: Vec<usize> = (0..nodes).filter(|&i| side[i] == 1).collect();
+        (!a.is_empty() && !b.is_empty()).then(|| vec![a, b])
+    })
+}
+
+/// A generated scenario's text parsed as `file`; a scenario that does not
+/// parse fails the test with its text.
+pub fn parse_generated(file: &str, text: &str) -> Plan {
+    match scenario::parse(file, text) {
+        Ok(plan) => plan,
+        Err(e) => panic!("generated scenario does not parse: {e:?}\n{text}"),
+    }
+}
+
+/// A property: its test's name and the check it makes on a scenario.
+pub type Property = (&'static str, fn(&Plan) -> Result<(), TestCaseError>);
+
+/// Every property on `plan`, a fixed case; a failure names the property
+/// and prints the scenario.
+pub fn check_each(plan: &Plan, scenario: &dyn fmt::Debug, properties: &[Property]) {
+    for (name, check) in properties {
+        if let Err(e) = check(plan) {
+            panic!("{name}: {e}\n{scenario:?}");
+        }
     }
 }

@@ -29,7 +29,10 @@ use redsim::sim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
 use redsim::world::{self, World};
 
-use super::schedule::{Fault, config, write_faults};
+use super::common::Scenario;
+use super::schedule::{
+    Fault, Property, check_each, clock_jump, config, parse_generated, partition, write_faults,
+};
 
 /// Microseconds per millisecond and per second (trace times are in µs).
 const MS: u64 = 1000;
@@ -46,12 +49,8 @@ const ELECTION_TIMEOUT: u64 = 10_000 * MS;
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn plan(text: &str) -> Plan {
-    scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-fn run(text: &str, seed: u64) -> World {
-    world::run(&plan(text), seed)
+fn run(s: &Scenario, seed: u64) -> World {
+    world::run(&s.plan(), seed)
         .unwrap_or_else(|e| panic!("run failed: {e}"))
         .world
 }
@@ -86,6 +85,24 @@ fn times(w: &World, node: usize, name: &str, prefix: &str) -> Vec<u64> {
         .filter(|e| e.detail.starts_with(prefix))
         .map(|e| e.t)
         .collect()
+}
+
+/// The address an instance event names: `<type> <name> <ip> <port> ...`.
+fn instance_ip(e: &Event) -> String {
+    e.detail
+        .split(' ')
+        .nth(2)
+        .expect("<type> <name> <ip>")
+        .to_string()
+}
+
+/// The node at address `ip`.
+fn node_at(w: &World, ip: &str) -> usize {
+    w.plan
+        .nodes
+        .iter()
+        .position(|n| n.host == ip)
+        .expect("a node at that address")
 }
 
 fn secs(t: u64) -> String {
@@ -288,11 +305,9 @@ fn check_selection(s: &Selection) -> Result<(), String> {
 }
 
 /// A 1-master topology with `replicas` replicas and `sentinels` Sentinels.
-fn topology(duration: &str, replicas: u32, sentinels: u32, sentinel_conf: &str) -> String {
-    format!(
-        "name = \"t\"\nduration = \"{duration}\"\n\n[topology]\nmasters = 1\nreplicas = \
-         {replicas}\nsentinels = {sentinels}\n\n[sentinel]\n{sentinel_conf}\n"
-    )
+fn topology(duration: &str, replicas: u32, sentinels: u32, sentinel_conf: &str) -> Scenario {
+    let topology = format!("masters = 1, replicas = {replicas}, sentinels = {sentinels}");
+    Scenario::new(duration, &topology).sentinel(sentinel_conf)
 }
 
 // ---------------------------------------------------------------------------
@@ -300,15 +315,14 @@ fn topology(duration: &str, replicas: u32, sentinels: u32, sentinel_conf: &str) 
 
 const DOWN_AFTER: u64 = 5000;
 
-fn sdown_scenario(fault: &str) -> String {
-    let mut s = topology(
+fn sdown_scenario(fault: &str) -> Scenario {
+    topology(
         "30s",
         1,
         3,
-        &format!("quorum = 2\ndown-after-milliseconds = {DOWN_AFTER}"),
-    );
-    let _ = write!(s, "\n[[fault]]\nat = \"20s\"\n{fault} = \"master\"\n");
-    s
+        &format!("quorum = 2, down-after-milliseconds = {DOWN_AFTER}"),
+    )
+    .fault("20s", &format!(r#"{fault} = "master""#))
 }
 
 /// §2.5 (a): a kill closes the connections; each Sentinel's next tick
@@ -345,7 +359,7 @@ fn sdown_after_a_kill_comes_down_after_plus_at_most_two_ticks() {
 fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
     let mut slowest = 0;
     for seed in 1..=6 {
-        let p = plan(&sdown_scenario("pause"));
+        let p = sdown_scenario("pause").plan();
         let mut w = World::new(&p, seed);
         w.run_until(20 * SEC - 1).unwrap();
         let last_reply: Vec<(usize, u64)> = w
@@ -407,30 +421,17 @@ fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
 #[test]
 fn odown_needs_quorum_sentinels_that_can_talk() {
     let scenario = |quorum: u32| {
-        let mut s = topology(
+        topology(
             "80s",
             2,
             3,
             &format!(
-                "quorum = {quorum}\ndown-after-milliseconds = {DOWN_AFTER}\nfailover-timeout = 60000"
+                "quorum = {quorum}, down-after-milliseconds = {DOWN_AFTER}, failover-timeout = 60000"
             ),
-        );
-        s.push_str(
-            r#"
-[[fault]]
-at = "15s"
-partition = [["sentinel-1"], ["sentinel-2", "sentinel-3"]]
-
-[[fault]]
-at = "20s"
-kill = "master"
-
-[[fault]]
-at = "50s"
-heal = true
-"#,
-        );
-        s
+        )
+        .fault("15s", r#"partition = [["sentinel-1"], ["sentinel-2", "sentinel-3"]]"#)
+        .fault("20s", r#"kill = "master""#)
+        .fault("50s", "heal = true")
     };
     for seed in 1..=3 {
         let w = run(&scenario(3), seed);
@@ -570,28 +571,13 @@ fn selection_picks_the_best_eligible_replica() {
     assert!(contested >= 10, "only {contested} selections had a choice");
 }
 
-/// A 1-master, 2-replica, 3-Sentinel scenario with a direct writer at 200
-/// writes/s and the master killed at 20 s.
-fn promotion_scenario(node_conf: &str) -> String {
-    let mut s = topology(
-        "45s",
-        2,
-        3,
-        &format!("quorum = 2\ndown-after-milliseconds = {DOWN_AFTER}"),
-    );
-    s.push_str(node_conf);
-    s.push_str(
-        r#"
-[[workload]]
-target = "master"
-rate = 200
-
-[[fault]]
-at = "20s"
-kill = "master"
-"#,
-    );
-    s
+/// A 1-master, 2-replica, 3-Sentinel scenario, with what `given` adds, a
+/// direct writer at 200 writes/s and the master killed at 20 s.
+fn promotion_scenario(given: impl FnOnce(Scenario) -> Scenario) -> Scenario {
+    let conf = format!("quorum = 2, down-after-milliseconds = {DOWN_AFTER}");
+    given(topology("45s", 2, 3, &conf))
+        .workload(r#"target = "master", rate = 200"#)
+        .fault("20s", r#"kill = "master""#)
 }
 
 /// The only selection of a run, checked against [`check_selection`], and
@@ -616,16 +602,10 @@ fn only_selection(w: &World) -> (&Selection, &Candidate, &Candidate) {
 #[test]
 fn lower_priority_wins_over_larger_offset_and_zero_is_never_promoted() {
     for (prio, expect) in [(50, "10.0.0.2:6379"), (0, "10.0.0.3:6379")] {
-        let s = promotion_scenario(&format!(
-            r#"
-[node.replica-1]
-replica-priority = {prio}
-
-[[fault]]
-at = "18s"
-partition = [["master"], ["replica-1"]]
-"#
-        ));
+        let s = promotion_scenario(|s| {
+            s.node("replica-1", &format!("replica-priority = {prio}"))
+                .fault("18s", r#"partition = [["master"], ["replica-1"]]"#)
+        });
         let w = run(&s, 17);
         let (sel, r1, r2) = only_selection(&w);
         assert_eq!(sel.chosen.as_deref(), Some(expect), "{sel:?}");
@@ -641,7 +621,7 @@ partition = [["master"], ["replica-1"]]
 #[test]
 fn larger_offset_wins_over_smaller_run_id() {
     for seed in 1..=3 {
-        let p = plan(&promotion_scenario(""));
+        let p = promotion_scenario(|s| s).plan();
         let mut w = World::new(&p, seed);
         w.run_until(18 * SEC).unwrap();
         let id = |w: &World, n: usize| {
@@ -676,18 +656,30 @@ fn larger_offset_wins_over_smaller_run_id() {
 // ---------------------------------------------------------------------------
 // The uses of failover-timeout (§2.10)
 
-fn failover_scenario(ft: u64, quorum: u32, duration: u64, extra: &str) -> String {
-    let mut s = topology(
+/// 1 master, 2 replicas and 3 Sentinels with failover-timeout `ft` ms and
+/// `quorum`, for `duration` seconds, with a Sentinel-aware client.
+fn failover_scenario(ft: u64, quorum: u32, duration: u64) -> Scenario {
+    topology(
         &format!("{duration}s"),
         2,
         3,
         &format!(
-            "quorum = {quorum}\ndown-after-milliseconds = {DOWN_AFTER}\nfailover-timeout = {ft}"
+            "quorum = {quorum}, down-after-milliseconds = {DOWN_AFTER}, failover-timeout = {ft}"
         ),
-    );
-    s.push_str("\n[[workload]]\nsentinel = true\nrate = 50\nkeys = 200\n");
-    s.push_str(extra);
-    s
+    )
+    .workload("sentinel = true, rate = 50, keys = 200")
+}
+
+/// [`failover_scenario`] with quorum 2 and the master killed at 20 s, run
+/// with `seed` until the first `event` (before 40 s): the plan, the world
+/// and the event's index in the trace.
+fn master_killed_until(ft: u64, duration: u64, seed: u64, event: &str) -> (Plan, World, usize) {
+    let p = failover_scenario(ft, 2, duration)
+        .fault("20s", r#"kill = "master""#)
+        .plan();
+    let mut w = World::new(&p, seed);
+    let i = run_until_event(&mut w, 0, event, 40 * SEC).unwrap_or_else(|| panic!("no {event}"));
+    (p, w, i)
 }
 
 /// Retry spacing: the leader of epoch 1 is killed right after its election.
@@ -699,14 +691,7 @@ fn failover_scenario(ft: u64, quorum: u32, duration: u64, extra: &str) -> String
 fn a_vote_blocks_own_attempts_for_twice_the_failover_timeout() {
     for ft in [10_000u64, 15_000] {
         let end = 30 + 2 * ft / 1000 + 20;
-        let p = plan(&failover_scenario(
-            ft,
-            2,
-            end,
-            "\n[[fault]]\nat = \"20s\"\nkill = \"master\"\n",
-        ));
-        let mut w = World::new(&p, 11);
-        let i = run_until_event(&mut w, 0, "+elected-leader", 40 * SEC).expect("an election");
+        let (p, mut w, i) = master_killed_until(ft, end, 11, "+elected-leader");
         let leader = evs(&w)[i].node as usize;
         w.apply(&Action::Kill(leader));
         w.run_until(p.duration).unwrap();
@@ -766,19 +751,8 @@ fn a_vote_blocks_own_attempts_for_twice_the_failover_timeout() {
 fn election_timeout_is_min_10s_and_failover_timeout() {
     for ft in [6_000u64, 30_000] {
         let end = 30 + 2 * ft / 1000 + 10;
-        let w = run(
-            &failover_scenario(
-                ft,
-                1,
-                end,
-                r#"
-[[fault]]
-at = "20s"
-partition = [["sentinel-1"], ["master", "sentinel-2", "sentinel-3"]]
-"#,
-            ),
-            3,
-        );
+        let partition = r#"partition = [["sentinel-1"], ["master", "sentinel-2", "sentinel-3"]]"#;
+        let w = run(&failover_scenario(ft, 1, end).fault("20s", partition), 3);
         let log = sentinel_log(&w);
         let s1 = idx(&w, "sentinel-1");
         let tries = times(&w, s1, "+try-failover", "");
@@ -813,28 +787,11 @@ partition = [["sentinel-1"], ["master", "sentinel-2", "sentinel-3"]]
 fn a_stalled_promotion_aborts_after_failover_timeout() {
     for ft in [8_000u64, 12_000] {
         let end = 30 + 3 * ft / 1000 + 20;
-        let p = plan(&failover_scenario(
-            ft,
-            2,
-            end,
-            "\n[[fault]]\nat = \"20s\"\nkill = \"master\"\n",
-        ));
-        let mut w = World::new(&p, 5);
-        let i = run_until_event(&mut w, 0, "+selected-slave", 40 * SEC).expect("a selection");
+        let (p, mut w, i) = master_killed_until(ft, end, 5, "+selected-slave");
         let e = &evs(&w)[i];
         let (leader, t_sel) = (e.node as usize, e.t);
-        let host = e
-            .detail
-            .split(' ')
-            .nth(2)
-            .expect("slave <name> <ip>")
-            .to_string();
-        let chosen = w
-            .plan
-            .nodes
-            .iter()
-            .position(|n| n.host == host)
-            .expect("a replica");
+        let host = instance_ip(e);
+        let chosen = node_at(&w, &host);
         w.apply(&Action::Pause(chosen));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
@@ -870,16 +827,9 @@ fn a_stalled_promotion_aborts_after_failover_timeout() {
 #[test]
 fn replica_reconfiguration_ends_after_failover_timeout() {
     for ft in [4_000u64, 60_000] {
-        let p = plan(&failover_scenario(
-            ft,
-            2,
-            60,
-            "\n[[fault]]\nat = \"20s\"\nkill = \"master\"\n",
-        ));
-        let mut w = World::new(&p, 7);
-        let i = run_until_event(&mut w, 0, "+promoted-slave", 40 * SEC).expect("a promotion");
+        let (p, mut w, i) = master_killed_until(ft, 60, 7, "+promoted-slave");
         let leader = evs(&w)[i].node as usize;
-        let promoted_host = evs(&w)[i].detail.split(' ').nth(2).expect("ip").to_string();
+        let promoted_host = instance_ip(&evs(&w)[i]);
         let other = (1..=2)
             .find(|&r| w.plan.nodes[r].host != promoted_host)
             .expect("another replica");
@@ -919,17 +869,9 @@ fn replica_reconfiguration_ends_after_failover_timeout() {
 fn a_misconfigured_replica_is_fixed_after_failover_timeout() {
     for ft in [15_000u64, 30_000] {
         let end = 20 + ft / 1000 + 30;
+        let misconfigured = r#"replicaof = { node = "replica-2", master = "replica-1" }"#;
         let w = run(
-            &failover_scenario(
-                ft,
-                2,
-                end,
-                r#"
-[[fault]]
-at = "20s"
-replicaof = { node = "replica-2", master = "replica-1" }
-"#,
-            ),
+            &failover_scenario(ft, 2, end).fault("20s", misconfigured),
             4,
         );
         let log = sentinel_log(&w);
@@ -963,23 +905,16 @@ replicaof = { node = "replica-2", master = "replica-1" }
 #[test]
 fn a_sentinel_in_tilt_says_the_master_is_not_down() {
     for jump in [true, false] {
-        let mut extra = String::from(
-            r#"
-[[fault]]
-at = "10s"
-partition = [["master"], ["sentinel-1"]]
-
-[[fault]]
-at = "20.5s"
-kill = "master"
-"#,
-        );
+        let mut s = failover_scenario(60_000, 3, 70)
+            .fault("10s", r#"partition = [["master"], ["sentinel-1"]]"#)
+            .fault("20.5s", r#"kill = "master""#);
         if jump {
-            extra.push_str(
-                "\n[[fault]]\nat = \"20s\"\nclock-jump = { node = \"sentinel-1\", by = \"+10s\" }\n",
+            s = s.fault(
+                "20s",
+                r#"clock-jump = { node = "sentinel-1", by = "+10s" }"#,
             );
         }
-        let w = run(&failover_scenario(60_000, 3, 70, &extra), 2);
+        let w = run(&s, 2);
         let log = sentinel_log(&w);
         let s1 = idx(&w, "sentinel-1");
         let sdown1 = times(&w, s1, "+sdown", "master ");
@@ -1036,22 +971,10 @@ kill = "master"
 /// nobody converts it back.
 #[test]
 fn a_restarted_leader_resumes_with_the_promoted_replica() {
-    let p = plan(&failover_scenario(
-        60_000,
-        2,
-        70,
-        "\n[[fault]]\nat = \"20s\"\nkill = \"master\"\n",
-    ));
-    let mut w = World::new(&p, 1);
-    let i = run_until_event(&mut w, 0, "+promoted-slave", 40 * SEC).expect("a promotion");
+    let (p, mut w, i) = master_killed_until(60_000, 70, 1, "+promoted-slave");
     let leader = evs(&w)[i].node as usize;
-    let host = evs(&w)[i].detail.split(' ').nth(2).expect("ip").to_string();
-    let promoted = w
-        .plan
-        .nodes
-        .iter()
-        .position(|n| n.host == host)
-        .expect("a replica");
+    let host = instance_ip(&evs(&w)[i]);
+    let promoted = node_at(&w, &host);
     w.apply(&Action::Kill(leader));
     w.run_until(40 * SEC).unwrap();
     w.apply(&Action::Restart(leader));
@@ -1113,7 +1036,7 @@ const P_NODES: [&str; 7] = [
 /// The first three are Redis servers, the next three Sentinels: the
 /// targets of process faults.
 const P_REDIS: usize = 3;
-const P_SERVERS: usize = 6;
+const P_SERVERS: usize = P_NODES.len() - 1;
 /// Faults fall in [0, HEAL_MS); at HEAL_MS every partition heals and every
 /// process is resumed and restarted; the run then stays quiet for QUIET_MS.
 const HEAL_MS: u64 = 60_000;
@@ -1146,23 +1069,19 @@ impl Schedule {
         let mut faults: Vec<(u64, Fault)> = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
         // Everything back at HEAL_MS.
-        faults.push((HEAL_MS, Fault::Heal));
+        faults.push((HEAL_MS, Action::Heal.into()));
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Fault::Resume(n)));
+            faults.push((HEAL_MS, Action::Resume(n).into()));
         }
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Fault::Restart(n)));
+            faults.push((HEAL_MS, Action::Restart(n).into()));
         }
         write_faults(&mut s, &faults, &P_NODES);
         s
     }
 
     fn plan(&self) -> Plan {
-        let text = self.to_toml();
-        match scenario::parse("sentinel-properties.toml", &text) {
-            Ok(plan) => plan,
-            Err(e) => panic!("generated scenario does not parse: {e:?}\n{text}"),
-        }
+        parse_generated("sentinel-properties.toml", &self.to_toml())
     }
 }
 
@@ -1179,33 +1098,22 @@ fn server() -> impl Strategy<Value = usize> {
     prop_oneof![1 => Just(0), 1 => 1..P_SERVERS]
 }
 
-/// Two non-empty disjoint groups; nodes in neither stay reachable by all.
-fn partition() -> impl Strategy<Value = Vec<Vec<usize>>> {
-    // Per node: 0 = first group, 1 = second group, 2 = unlisted.
-    prop::collection::vec(0u8..3, P_NODES.len()).prop_filter_map("two non-empty groups", |side| {
-        let a: Vec<usize> = (0..P_NODES.len()).filter(|&i| side[i] == 0).collect();
-        let b: Vec<usize> = (0..P_NODES.len()).filter(|&i| side[i] == 1).collect();
-        (!a.is_empty() && !b.is_empty()).then(|| vec![a, b])
-    })
-}
-
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        3 => server().prop_map(Fault::Kill),
-        1 => server().prop_map(Fault::Crash),
-        1 => server().prop_map(Fault::Shutdown),
-        3 => server().prop_map(Fault::Restart),
-        2 => server().prop_map(Fault::Pause),
-        2 => server().prop_map(Fault::Resume),
-        3 => partition().prop_map(Fault::Partition),
-        1 => partition().prop_map(|mut g| {
+        3 => server().prop_map(Action::Kill).prop_map_into(),
+        1 => server().prop_map(Action::Crash).prop_map_into(),
+        1 => server().prop_map(Action::Shutdown).prop_map_into(),
+        3 => server().prop_map(Action::Restart).prop_map_into(),
+        2 => server().prop_map(Action::Pause).prop_map_into(),
+        2 => server().prop_map(Action::Resume).prop_map_into(),
+        3 => partition(P_NODES.len()).prop_map(Action::Partition).prop_map_into(),
+        1 => partition(P_NODES.len()).prop_map(|mut g| {
             let to = g.pop().expect("two groups");
             let from = g.pop().expect("two groups");
-            Fault::OneWay { from, to }
+            Action::PartitionOneWay { from, to }.into()
         }),
-        2 => Just(Fault::Heal),
-        1 => (server(), -10_000i64..=10_000)
-            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by_ms }),
+        2 => Just(Action::Heal.into()),
+        1 => (server(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
     ]
 }
 
@@ -1333,6 +1241,13 @@ fn check_convergence(plan: &Plan) -> Result<(), TestCaseError> {
     converged(&w).map_err(|e| TestCaseError::fail(format!("{e}\n{}", sentinel_log(&w))))
 }
 
+/// The properties, each checked on random schedules below and on every
+/// regression.
+const PROPERTIES: [Property; 2] = [
+    ("elections_and_epochs_are_safe", check_safety),
+    ("sentinels_converge_after_heal", check_convergence),
+];
+
 proptest! {
     #![proptest_config(config(64))]
 
@@ -1343,10 +1258,6 @@ proptest! {
     fn elections_and_epochs_are_safe(s in schedule()) {
         check_safety(&s.plan())?;
     }
-}
-
-proptest! {
-    #![proptest_config(config(64))]
 
     /// Two minutes after everything is healed and running again, the
     /// deployment has one master that every replica follows and every
@@ -1364,18 +1275,7 @@ mod regressions {
     use super::*;
 
     fn check_all(s: &Schedule) {
-        let plan = s.plan();
-        for (name, check) in [
-            (
-                "elections_and_epochs_are_safe",
-                check_safety as fn(&Plan) -> _,
-            ),
-            ("sentinels_converge_after_heal", check_convergence),
-        ] {
-            if let Err(e) = check(&plan) {
-                panic!("{name}: {e}\n{s:?}");
-            }
-        }
+        check_each(&s.plan(), s, &PROPERTIES);
     }
 
     /// Found by `sentinels_converge_after_heal`. The master is killed at
@@ -1398,10 +1298,13 @@ mod regressions {
         check_all(&Schedule {
             seed: 2426166930720636542,
             faults: vec![
-                (15_146, Fault::Kill(0)),
-                (22_628, Fault::Restart(0)),
-                (34_880, Fault::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]])),
-                (42_211, Fault::Kill(3)),
+                (15_146, Action::Kill(0).into()),
+                (22_628, Action::Restart(0).into()),
+                (
+                    34_880,
+                    Action::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]]).into(),
+                ),
+                (42_211, Action::Kill(3).into()),
             ],
         });
     }

@@ -3,26 +3,19 @@
 //! down-after-milliseconds means a longer failover.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use super::common::redsim_command;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    super::common::scratch("sweep", name)
 }
 
 fn sweep(args: &[&str], out: &Path) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_redsim"))
+    let o = redsim_command()
         .arg("sweep")
         .args(args)
         .arg("--out")
         .arg(out)
-        .current_dir(root())
         .output()
         .expect("the binary runs");
     let (stdout, stderr) = (
