@@ -5,6 +5,7 @@
 
 pub mod cluster;
 mod link;
+pub mod operator;
 pub mod reshard;
 
 use std::rc::Rc;

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::link::Conns;
+use super::operator::Sessions;
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Ctx, Msg, Reply, SetSlot};
 use crate::sim::Node;
@@ -48,12 +49,15 @@ pub struct Resharder {
     waiting_on: Option<NodeId>,
     pub slots_moved: u32,
     pub keys_moved: u64,
+    /// The command lines the scenario types into redis-cli.
+    pub sessions: Sessions,
 }
 
 impl Resharder {
     pub fn new(dir: Rc<Directory>) -> Self {
         let n = dir.names.len();
         Self {
+            sessions: Sessions::new(Rc::clone(&dir)),
             dir,
             jobs: VecDeque::new(),
             current: None,
@@ -239,11 +243,22 @@ impl Node for Resharder {
     fn on_start(&mut self, _ctx: &mut Ctx<'_>) {}
     fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         let Msg::Reply(reply) = msg else { return };
-        if self.conns.node_of(conn) == self.waiting_on {
+        if self.sessions.owns(conn) {
+            self.sessions.on_reply(ctx, conn, reply);
+        } else if self.conns.node_of(conn) == self.waiting_on {
             self.reply(ctx, reply);
         }
     }
+    fn on_connect_failed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        if self.sessions.owns(conn) {
+            self.sessions.on_lost(ctx, conn, true);
+        }
+    }
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        if self.sessions.owns(conn) {
+            self.sessions.on_lost(ctx, conn, false);
+            return;
+        }
         let Some(node) = self.conns.node_of(conn) else {
             return;
         };

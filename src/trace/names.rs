@@ -46,6 +46,14 @@ pub mod sentinel {
 
 /// Redis log lines (their fixed text, as serverLog() prints it before any
 /// variable part).
+/// Events of the simulator's own processes (the operator's redis-cli).
+pub mod sim {
+    /// A reply to one of the scenario's command lines.
+    pub const REPLY: &str = "reply";
+    /// A command line that got no reply: refused or closed connection.
+    pub const NO_REPLY: &str = "no-reply";
+}
+
 pub mod redis {
     pub const FULL_RESYNC: &str = "Full resync from master";
     pub const PARTIAL_RESYNC_DONE: &str = "Successful partial resynchronization with master.";

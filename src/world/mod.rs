@@ -9,6 +9,7 @@ use std::rc::Rc;
 use crate::check::RunView as _;
 use crate::check::{Expectation, Verdict};
 use crate::client::cluster::ClusterClient;
+use crate::client::operator::CommandLine;
 use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, WorkloadClient};
 use crate::proto::addr::Directory;
@@ -47,6 +48,8 @@ macro_rules! each {
 pub enum Admin {
     Redis(redis::Admin),
     Reshard(ReshardJob),
+    /// A command line for the operator's redis-cli to send.
+    Command(CommandLine),
 }
 
 impl Node for Process {
@@ -77,6 +80,7 @@ impl Node for Process {
     fn on_admin(&mut self, ctx: &mut Ctx<'_>, cmd: Admin) {
         match (self, cmd) {
             (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
+            (Process::Resharder(r), Admin::Command(line)) => r.sessions.submit(ctx, line),
             (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
             _ => {}
         }
