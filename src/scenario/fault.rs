@@ -7,10 +7,10 @@ use crate::redis::cluster::failover::FailoverMode;
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, format_duration, parse_duration};
 
-use super::build::Builder;
+use super::build::{Builder, Roster};
 use super::plan::*;
 use super::raw::*;
-use super::{ScenarioError, limits, parse_slot_ranges};
+use super::{ScenarioError, limits, liveness, parse_slot_ranges};
 
 /// The kinds of `[[fault]]`, each a key of the table (besides `at`), in
 /// the order the file format lists them.
@@ -34,19 +34,68 @@ pub const FAULT_KEYS: &[&str] = &[
     "debug-sleep",
 ];
 
+/// The name of the operator's node that runs `reshard` faults.
+pub const OPERATOR: &str = "redis-cli";
+
 impl Builder<'_> {
-    pub(super) fn action(
+    /// Every `[[fault]]` table, as listed, each DEBUG SLEEP followed by its
+    /// end. A fault that would change nothing is refused: the trace must
+    /// never claim a restart or a SIGCONT that did not happen.
+    pub(super) fn faults(
         &self,
-        names: &[String],
-        n_redis: usize,
-        n_servers: usize,
-        f: &RawFault,
-    ) -> Result<Action, ScenarioError> {
-        let redis = |s: &Spanned<String>| self.redis_node(names, n_redis, n_servers, s);
+        raw: &[RawFault],
+        roster: &Roster,
+        duration: Micros,
+        cluster: bool,
+    ) -> Result<Vec<(Micros, Action)>, ScenarioError> {
+        let mut faults = Vec::new();
+        let mut spans = Vec::new();
+        for f in raw {
+            let at = self.time_in_run(&f.at, duration)?;
+            let action = self.action(roster, f)?;
+            if let Action::DebugSleep { node, length } = action {
+                faults.push((at + length, Action::DebugSleepEnd(node)));
+                spans.push(None);
+            }
+            faults.push((at, action));
+            spans.push(Some(f.at.span()));
+        }
+        for (i, effect) in liveness::effects(roster.names.len() + 1, &faults)
+            .into_iter()
+            .enumerate()
+        {
+            if let (Err(no), Some(span)) = (effect, &spans[i]) {
+                let of = no
+                    .node
+                    .map_or(String::new(), |n| format!(" of {}", roster.names[n]));
+                return Err(self.err(
+                    span.clone(),
+                    format!(
+                        "{}{of} at {} does nothing: {}",
+                        no.what,
+                        format_duration(faults[i].0),
+                        no.reason
+                    ),
+                ));
+            }
+        }
+        if !cluster && let Some(f) = raw.iter().find(|f| f.reshard.is_some()) {
+            return Err(self.err(
+                f.at.span(),
+                "`reshard` needs a cluster: `cluster = true` in [topology]",
+            ));
+        }
+        Ok(faults)
+    }
+
+    /// One `[[fault]]` table: exactly one kind's key, its value checked
+    /// and its nodes resolved.
+    fn action(&self, roster: &Roster, f: &RawFault) -> Result<Action, ScenarioError> {
+        let redis = |s: &Spanned<String>| self.redis_node(roster, s);
         // Processes of any kind can be killed, paused or restarted.
-        let any = |s: &Spanned<String>| self.node(names, s);
+        let any = |s: &Spanned<String>| self.node(&roster.names, s);
         let group = |g: &[Spanned<String>]| -> Result<Vec<usize>, ScenarioError> {
-            g.iter().map(|n| self.node(names, n)).collect()
+            g.iter().map(|n| self.node(&roster.names, n)).collect()
         };
         let mut actions = Vec::new();
         if let Some(n) = &f.kill {
@@ -100,8 +149,8 @@ impl Builder<'_> {
                 r.loss.map(|x| (x, l.span())),
             )?;
             actions.push(Action::Link {
-                from: self.node(names, &r.from)?,
-                to: self.node(names, &r.to)?,
+                from: any(&r.from)?,
+                to: any(&r.to)?,
                 params,
                 both_ways: r.both_ways,
             });
@@ -115,7 +164,7 @@ impl Builder<'_> {
             };
             let by = parse_duration(rest).map_err(|m| self.err(r.by.span(), m))? as i64 * sign;
             actions.push(Action::ClockJump {
-                node: self.node(names, &r.node)?,
+                node: any(&r.node)?,
                 by,
             });
         }

@@ -12,6 +12,7 @@ pub mod liveness;
 mod plan;
 mod raw;
 pub mod settings;
+mod workload;
 
 use crate::proto::slots::{SLOTS, SlotSet};
 pub use error::ScenarioError;
