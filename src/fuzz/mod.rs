@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
-use crate::scenario::{Action, NodeKind, Plan};
+use crate::scenario::{Fault, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, ms};
 use crate::trace::names;
@@ -87,10 +87,10 @@ impl FaultKind {
     }
 }
 
-/// One drawn fault, before it is turned into scenario actions. Every fault
-/// undoes itself after `duration` (restart, resume, heal, link restored).
+/// One drawn fault, before it becomes the scenario's faults: each undoes
+/// itself after `duration` (restart, resume, heal, link restored).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Fault {
+pub struct Draw {
     pub at: Micros,
     pub kind: FaultKind,
     /// Index into the nodes a fault may hit (Redis servers and Sentinels).
@@ -117,7 +117,7 @@ pub struct FuzzConfig {
 pub fn schedule_strategy(
     cfg: &FuzzConfig,
     targets: usize,
-) -> impl Strategy<Value = Vec<Fault>> + use<> {
+) -> impl Strategy<Value = Vec<Draw>> + use<> {
     let kinds = cfg.kinds.clone();
     let stop_ms = (cfg.faults_stop / 1000).max(1);
     let fault = (
@@ -127,7 +127,7 @@ pub fn schedule_strategy(
         any::<u32>(),
         100u64..30_000,
     )
-        .prop_map(move |(at, k, node, side, dur)| Fault {
+        .prop_map(move |(at, k, node, side, dur)| Draw {
             at: ms(at),
             kind: kinds[k],
             node,
@@ -144,8 +144,9 @@ fn targets(plan: &Plan) -> Vec<usize> {
         .collect()
 }
 
-/// The scenario actions for a schedule, with the final heal at `faults_stop`.
-pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros, Action)> {
+/// The scenario faults for a schedule, with the final heal at
+/// `faults_stop`.
+pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, Fault)> {
     let nodes = targets(plan);
     let stop = cfg.faults_stop;
     let mut out = Vec::new();
@@ -154,35 +155,35 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
         let undo = (f.at + f.duration).min(stop);
         match f.kind {
             FaultKind::Kill => {
-                out.push((f.at, Action::Kill(n)));
-                out.push((undo, Action::Restart(n)));
+                out.push((f.at, Fault::Kill(n)));
+                out.push((undo, Fault::Restart(n)));
             }
             FaultKind::Crash => {
-                out.push((f.at, Action::Crash(n)));
-                out.push((undo, Action::Restart(n)));
+                out.push((f.at, Fault::Crash(n)));
+                out.push((undo, Fault::Restart(n)));
             }
             FaultKind::Restart => {
-                out.push((f.at, Action::Shutdown(n)));
-                out.push((undo.min(f.at + ms(2000)), Action::Restart(n)));
+                out.push((f.at, Fault::Shutdown(n)));
+                out.push((undo.min(f.at + ms(2000)), Fault::Restart(n)));
             }
             FaultKind::Pause => {
-                out.push((f.at, Action::Pause(n)));
-                out.push((undo, Action::Resume(n)));
+                out.push((f.at, Fault::Pause(n)));
+                out.push((undo, Fault::Resume(n)));
             }
             FaultKind::Partition => {
                 // `n` and the nodes whose bit is set in `side` against the rest.
                 let (b, a): (Vec<usize>, Vec<usize>) =
                     (0..plan.nodes.len()).partition(|&i| i == n || f.side >> (i % 32) & 1 == 1);
                 if !a.is_empty() {
-                    out.push((f.at, Action::Partition(vec![a, b])));
-                    out.push((undo, Action::Heal));
+                    out.push((f.at, Fault::Partition(vec![a, b])));
+                    out.push((undo, Fault::Heal));
                 }
             }
             FaultKind::Burst => {
                 if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) {
                     out.push((
                         f.at,
-                        Action::Burst {
+                        Fault::Burst {
                             node: n,
                             writes: (f.duration / 10_000) as u32,
                             value_size: 1000,
@@ -195,13 +196,13 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
                     .filter(|&i| i != n && f.side >> (i % 32) & 1 == 1)
                     .collect();
                 if !to.is_empty() {
-                    out.push((f.at, Action::PartitionOneWay { from: vec![n], to }));
-                    out.push((undo, Action::Heal));
+                    out.push((f.at, Fault::PartitionOneWay { from: vec![n], to }));
+                    out.push((undo, Fault::Heal));
                 }
             }
             FaultKind::Clock => {
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
-                out.push((f.at, Action::ClockJump { node: n, by }));
+                out.push((f.at, Fault::ClockJump { node: n, by }));
             }
             FaultKind::Link => {
                 let slow = LinkParams {
@@ -220,38 +221,38 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
         }
     }
     // Then everything heals and every process runs again.
-    out.push((stop, Action::Heal));
+    out.push((stop, Fault::Heal));
     for &n in &nodes {
-        out.push((stop, Action::Resume(n)));
-        out.push((stop, Action::Restart(n)));
+        out.push((stop, Fault::Resume(n)));
+        out.push((stop, Fault::Restart(n)));
     }
     out.sort_by_key(|(t, _)| *t);
     changing_only(plan, out)
 }
 
-/// Drops the drawn actions that would change nothing (a restart of a
+/// Drops the drawn faults that would change nothing (a restart of a
 /// running process, a resume of one not stopped, a heal with no partition),
 /// judged together with the scenario's own faults in the order the run
 /// applies them: the scenario's first at equal times.
-fn changing_only(plan: &Plan, drawn: Vec<(Micros, Action)>) -> Vec<(Micros, Action)> {
-    let mut all: Vec<(Micros, bool, Action)> = plan
+fn changing_only(plan: &Plan, drawn: Vec<(Micros, Fault)>) -> Vec<(Micros, Fault)> {
+    let mut all: Vec<(Micros, bool, Fault)> = plan
         .faults
         .iter()
-        .map(|(t, a)| (*t, false, a.clone()))
-        .chain(drawn.into_iter().map(|(t, a)| (t, true, a)))
+        .map(|(t, f)| (*t, false, f.clone()))
+        .chain(drawn.into_iter().map(|(t, f)| (t, true, f)))
         .collect();
     all.sort_by_key(|(t, _, _)| *t);
     let mut tracker = crate::scenario::liveness::Tracker::new(plan.nodes.len());
     all.into_iter()
-        .filter_map(|(t, drawn, a)| {
-            let changes = tracker.apply(&a).is_ok();
-            (drawn && changes).then_some((t, a))
+        .filter_map(|(t, drawn, f)| {
+            let changes = tracker.apply(&f).is_ok();
+            (drawn && changes).then_some((t, f))
         })
         .collect()
 }
 
-fn link(from: usize, to: usize, params: LinkParams) -> Action {
-    Action::Link {
+fn link(from: usize, to: usize, params: LinkParams) -> Fault {
+    Fault::Link {
         from,
         to,
         params,
@@ -260,9 +261,9 @@ fn link(from: usize, to: usize, params: LinkParams) -> Action {
 }
 
 /// The plan with a schedule laid over it.
-pub fn with_schedule(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Plan {
+pub fn with_schedule(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Plan {
     let mut p = plan.clone();
-    p.faults.extend(actions(plan, cfg, schedule));
+    p.faults.extend(faults(plan, cfg, schedule));
     p.faults.sort_by_key(|(t, _)| *t);
     p
 }
@@ -462,7 +463,7 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
 }
 
 /// The schedule proptest draws for `seed`, as a value tree to shrink.
-fn tree_for(cfg: &FuzzConfig, targets: usize, seed: u64) -> impl ValueTree<Value = Vec<Fault>> {
+fn tree_for(cfg: &FuzzConfig, targets: usize, seed: u64) -> impl ValueTree<Value = Vec<Draw>> {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
@@ -496,7 +497,7 @@ pub struct Failure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repro: Option<String>,
     #[serde(skip)]
-    pub schedule: Vec<Fault>,
+    pub schedule: Vec<Draw>,
     /// In swarm mode, the scenario text with this seed's drawn values.
     #[serde(skip)]
     pub scenario: Option<String>,
@@ -544,7 +545,7 @@ fn shrink(
     }
     let n_targets = targets(plan).len().max(1);
     let mut tree = tree_for(cfg, n_targets, failure.seed);
-    let fails = |s: &[Fault]| {
+    let fails = |s: &[Draw]| {
         let c = check(&with_schedule(plan, cfg, s), failure.seed, cfg);
         let i = c
             .violations

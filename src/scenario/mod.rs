@@ -19,8 +19,9 @@ pub use error::ScenarioError;
 use error::Source;
 
 use build::Builder;
+pub use fault::{FAULT_KEYS, Fault, FaultKind};
 pub use plan::{
-    Action, Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
+    Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
 };
 use raw::RawScenario;
 

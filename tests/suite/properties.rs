@@ -24,10 +24,12 @@ use std::fmt::{self, Write as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use redsim::proto::RunId;
-use redsim::scenario::{self, Plan};
+use redsim::scenario::{self, Fault, Plan};
+use redsim::sim::net::LinkParams;
+use redsim::sim::time::{ms, parse_size};
 use redsim::world::{self, World};
 
-use super::schedule::{Fault, config, write_faults};
+use super::schedule::{config, write_faults};
 
 /// Every node of the scenario, in the order the plan numbers them.
 const NODES: [&str; 4] = ["master", "replica-1", "replica-2", "client-1"];
@@ -145,7 +147,7 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => redis_node().prop_map(Fault::Pause),
         1 => redis_node().prop_map(Fault::Resume),
         2 => partition().prop_map(Fault::Partition),
-        1 => (group(), group()).prop_map(|(from, to)| Fault::OneWay { from, to }),
+        1 => (group(), group()).prop_map(|(from, to)| Fault::PartitionOneWay { from, to }),
         2 => Just(Fault::Heal),
         2 => (
             any_node(),
@@ -157,18 +159,27 @@ fn fault() -> impl Strategy<Value = Fault> {
             any::<bool>(),
         )
             .prop_map(
-                |(from, to, latency_ms, jitter_ms, bandwidth, loss_pct, both_ways)| Fault::Link {
-                    from,
-                    to,
-                    latency_ms,
-                    jitter_ms,
-                    bandwidth,
-                    loss_pct,
-                    both_ways,
+                |(from, to, latency_ms, jitter_ms, bandwidth, loss_pct, both_ways)| {
+                    // What a link table leaves out keeps its default.
+                    let default = LinkParams::default();
+                    let params = LinkParams {
+                        latency: ms(latency_ms),
+                        jitter: jitter_ms.map_or(default.jitter, ms),
+                        bandwidth: bandwidth.map_or(default.bandwidth, |b| {
+                            parse_size(b).expect("a size")
+                        }),
+                        loss: f64::from(loss_pct) / 100.0,
+                    };
+                    Fault::Link {
+                        from,
+                        to,
+                        params,
+                        both_ways,
+                    }
                 }
             ),
         1 => (redis_node(), -10_000i64..=10_000)
-            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by_ms }),
+            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by: by_ms * 1000 }),
         3 => (redis_node(), 0..=REDIS).prop_map(|(node, m)| Fault::ReplicaOf {
             node,
             // `REPLICAOF` to itself is not generated: it becomes `NO ONE`.

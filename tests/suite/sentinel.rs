@@ -23,13 +23,13 @@ use std::fmt::{self, Write as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use redsim::redis::info::field;
-use redsim::scenario::{self, Action, Plan};
+use redsim::scenario::{self, Fault, Plan};
 use redsim::sentinel::failover::{Candidate, Selection};
 use redsim::sim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
 use redsim::world::{self, World};
 
-use super::schedule::{Fault, config, write_faults};
+use super::schedule::{config, write_faults};
 
 /// Microseconds per millisecond and per second (trace times are in µs).
 const MS: u64 = 1000;
@@ -656,7 +656,7 @@ fn larger_offset_wins_over_smaller_run_id() {
         } else {
             (2, 1)
         };
-        w.apply(&Action::Partition(vec![vec![0], vec![smaller]]));
+        w.apply(&Fault::Partition(vec![vec![0], vec![smaller]]));
         w.run_until(p.duration).unwrap();
         let (sel, r1, r2) = only_selection(&w);
         let (lag, ahead) = if smaller == 1 { (r1, r2) } else { (r2, r1) };
@@ -708,7 +708,7 @@ fn a_vote_blocks_own_attempts_for_twice_the_failover_timeout() {
         let mut w = World::new(&p, 11);
         let i = run_until_event(&mut w, 0, "+elected-leader", 40 * SEC).expect("an election");
         let leader = evs(&w)[i].node as usize;
-        w.apply(&Action::Kill(leader));
+        w.apply(&Fault::Kill(leader));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let ids = runids(&w);
@@ -835,7 +835,7 @@ fn a_stalled_promotion_aborts_after_failover_timeout() {
             .iter()
             .position(|n| n.host == host)
             .expect("a replica");
-        w.apply(&Action::Pause(chosen));
+        w.apply(&Fault::Pause(chosen));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let waits = times(&w, leader, "+failover-state-wait-promotion", "");
@@ -883,7 +883,7 @@ fn replica_reconfiguration_ends_after_failover_timeout() {
         let other = (1..=2)
             .find(|&r| w.plan.nodes[r].host != promoted_host)
             .expect("another replica");
-        w.apply(&Action::Pause(other));
+        w.apply(&Fault::Pause(other));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let reconf = times(&w, leader, "+failover-state-reconf-slaves", "");
@@ -1052,9 +1052,9 @@ fn a_restarted_leader_resumes_with_the_promoted_replica() {
         .iter()
         .position(|n| n.host == host)
         .expect("a replica");
-    w.apply(&Action::Kill(leader));
+    w.apply(&Fault::Kill(leader));
     w.run_until(40 * SEC).unwrap();
-    w.apply(&Action::Restart(leader));
+    w.apply(&Fault::Restart(leader));
     w.run_until(p.duration).unwrap();
     let log = sentinel_log(&w);
     let (_, s) = w
@@ -1201,11 +1201,11 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => partition().prop_map(|mut g| {
             let to = g.pop().expect("two groups");
             let from = g.pop().expect("two groups");
-            Fault::OneWay { from, to }
+            Fault::PartitionOneWay { from, to }
         }),
         2 => Just(Fault::Heal),
         1 => (server(), -10_000i64..=10_000)
-            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by_ms }),
+            .prop_map(|(node, by_ms)| Fault::ClockJump { node, by: by_ms * 1000 }),
     ]
 }
 
