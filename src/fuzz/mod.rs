@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
-use crate::scenario::{Fault, NodeKind, Plan};
+use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, ms};
 use crate::trace::names;
@@ -27,64 +27,36 @@ pub mod signature;
 
 pub use repro::repro_toml;
 
-/// The kinds of fault a sweep may draw (`--faults`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FaultKind {
-    Kill,
-    Crash,
-    Pause,
-    Partition,
-    Restart,
-    Clock,
-    Link,
-    /// A one-way partition: traffic from the node to some others is dropped.
-    OneWay,
-    /// A burst of writes on a node, up to a few MB: overflows the backlog.
-    Burst,
-}
+/// The kinds of fault a sweep draws (`--faults`), named by their
+/// `[[fault]]` keys: each draw is its kind's fault, undone after a while
+/// (`shutdown` is a SIGTERM and a restart). The order is the one seeds
+/// index: changing it changes every seed's schedule.
+pub const KINDS: [FaultKind; 9] = [
+    FaultKind::Kill,
+    FaultKind::Crash,
+    FaultKind::Pause,
+    FaultKind::Partition,
+    FaultKind::Shutdown,
+    FaultKind::ClockJump,
+    FaultKind::Link,
+    FaultKind::PartitionOneWay,
+    FaultKind::Burst,
+];
 
-impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
-        FaultKind::Kill,
-        FaultKind::Crash,
-        FaultKind::Pause,
-        FaultKind::Partition,
-        FaultKind::Restart,
-        FaultKind::Clock,
-        FaultKind::Link,
-        FaultKind::OneWay,
-        FaultKind::Burst,
-    ];
+/// Names `--faults` took before the kinds were named by their keys.
+const OLD_NAMES: [(&str, FaultKind); 3] = [
+    ("restart", FaultKind::Shutdown),
+    ("clock", FaultKind::ClockJump),
+    ("oneway", FaultKind::PartitionOneWay),
+];
 
-    /// The name `--faults` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::Kill => "kill",
-            FaultKind::Crash => "crash",
-            FaultKind::Pause => "pause",
-            FaultKind::Partition => "partition",
-            FaultKind::Restart => "restart",
-            FaultKind::Clock => "clock",
-            FaultKind::Link => "link",
-            FaultKind::OneWay => "oneway",
-            FaultKind::Burst => "burst",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FaultKind> {
-        Some(match s {
-            "kill" => FaultKind::Kill,
-            "crash" => FaultKind::Crash,
-            "pause" => FaultKind::Pause,
-            "partition" => FaultKind::Partition,
-            "restart" => FaultKind::Restart,
-            "clock" => FaultKind::Clock,
-            "link" => FaultKind::Link,
-            "oneway" => FaultKind::OneWay,
-            "burst" => FaultKind::Burst,
-            _ => return None,
-        })
-    }
+/// The kind a sweep draws by `name`: a key of [`KINDS`], or an old name.
+pub fn kind(name: &str) -> Option<FaultKind> {
+    OLD_NAMES
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map(|(_, k)| *k)
+        .or_else(|| FaultKind::from_key(name).filter(|k| KINDS.contains(k)))
 }
 
 /// One drawn fault, before it becomes the scenario's faults: each undoes
@@ -145,7 +117,7 @@ fn targets(plan: &Plan) -> Vec<usize> {
 }
 
 /// The scenario faults for a schedule, with the final heal at
-/// `faults_stop`.
+/// `faults_stop`. A kind the sweep does not draw ([`KINDS`]) adds nothing.
 pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, Fault)> {
     let nodes = targets(plan);
     let stop = cfg.faults_stop;
@@ -162,7 +134,7 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                 out.push((f.at, Fault::Crash(n)));
                 out.push((undo, Fault::Restart(n)));
             }
-            FaultKind::Restart => {
+            FaultKind::Shutdown => {
                 out.push((f.at, Fault::Shutdown(n)));
                 out.push((undo.min(f.at + ms(2000)), Fault::Restart(n)));
             }
@@ -179,19 +151,17 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                     out.push((undo, Fault::Heal));
                 }
             }
-            FaultKind::Burst => {
-                if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) {
-                    out.push((
-                        f.at,
-                        Fault::Burst {
-                            node: n,
-                            writes: (f.duration / 10_000) as u32,
-                            value_size: 1000,
-                        },
-                    ));
-                }
+            FaultKind::Burst if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) => {
+                out.push((
+                    f.at,
+                    Fault::Burst {
+                        node: n,
+                        writes: (f.duration / 10_000) as u32,
+                        value_size: 1000,
+                    },
+                ));
             }
-            FaultKind::OneWay => {
+            FaultKind::PartitionOneWay => {
                 let to: Vec<usize> = (0..plan.nodes.len())
                     .filter(|&i| i != n && f.side >> (i % 32) & 1 == 1)
                     .collect();
@@ -200,7 +170,7 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                     out.push((undo, Fault::Heal));
                 }
             }
-            FaultKind::Clock => {
+            FaultKind::ClockJump => {
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
                 out.push((f.at, Fault::ClockJump { node: n, by }));
             }
@@ -218,6 +188,9 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                     }
                 }
             }
+            // A burst on a Sentinel, or a kind a sweep does not draw
+            // (`--faults` takes only the kinds above).
+            _ => {}
         }
     }
     // Then everything heals and every process runs again.
@@ -577,7 +550,7 @@ fn shrink(
     }
     failure.shrunk = true;
     failure.faults_after_shrinking = failure.schedule.len();
-    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.name()).collect();
+    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.key()).collect();
     kinds.dedup();
     failure.signature = signature::shrunk_signature(&failure.property, &kinds, &failure.chain);
 }
@@ -888,7 +861,7 @@ pub fn sweep(
             scenario_hash: text_hash(text),
             seeds: format!("{}..{}", seeds.start, seeds.end),
             shard: seeds.shard.map(|(i, n)| format!("{i}/{n}")),
-            faults: cfg.kinds.iter().map(|k| k.name().to_string()).collect(),
+            faults: cfg.kinds.iter().map(|k| k.key().to_string()).collect(),
             max_faults: cfg.max_faults,
             shrink: cfg.shrink,
         },
@@ -1020,4 +993,57 @@ pub fn swarm_scenario(original: &str, plan: &Plan, seed: u64) -> Result<(String,
     let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
     let drawn = crate::scenario::parse("swarm.toml", &text).map_err(|e| e.to_string())?;
     Ok((text, drawn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::time::secs;
+
+    #[test]
+    fn kinds_are_named_by_their_keys_and_the_old_names() {
+        for k in KINDS {
+            assert_eq!(kind(k.key()), Some(k));
+        }
+        assert_eq!(kind("restart"), Some(FaultKind::Shutdown));
+        assert_eq!(kind("clock"), Some(FaultKind::ClockJump));
+        assert_eq!(kind("oneway"), Some(FaultKind::PartitionOneWay));
+        // A kind files write but sweeps do not draw.
+        assert_eq!(kind("replicaof"), None);
+        assert_eq!(kind("nope"), None);
+    }
+
+    /// Each kind a sweep draws becomes scenario faults.
+    #[test]
+    fn every_kind_drawn_becomes_faults() {
+        let plan = crate::scenario::parse(
+            "x.toml",
+            "name = \"x\"\nduration = \"60s\"\n[topology]\nmasters = 1\nreplicas = 2\n",
+        )
+        .expect("a scenario");
+        let cfg = FuzzConfig {
+            kinds: KINDS.to_vec(),
+            max_faults: 1,
+            faults_stop: secs(30),
+            properties: Vec::new(),
+            bounds: Default::default(),
+            shrink: false,
+        };
+        assert_eq!(faults(&plan, &cfg, &[]), Vec::new());
+        for kind in KINDS {
+            let draw = Draw {
+                at: secs(1),
+                kind,
+                node: 0,
+                side: 0b10,
+                duration: secs(5),
+            };
+            let drawn = faults(&plan, &cfg, &[draw]);
+            assert_eq!(
+                drawn.first().map(|(_, f)| f.kind()),
+                Some(kind),
+                "{drawn:?}"
+            );
+        }
+    }
 }

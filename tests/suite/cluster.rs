@@ -6,7 +6,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use redsim::check::invariants::cluster_converged;
-use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::fuzz::{self, FuzzConfig};
 use redsim::scenario::{self, Plan};
 use redsim::sim::time::secs;
 use redsim::world::{self, World};
@@ -205,7 +205,7 @@ fn failed_over_cluster_converges() {
 
 fn config(plan: &Plan) -> FuzzConfig {
     FuzzConfig {
-        kinds: FaultKind::ALL.to_vec(),
+        kinds: fuzz::KINDS.to_vec(),
         max_faults: plan.fuzz.max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),

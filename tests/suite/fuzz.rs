@@ -6,7 +6,7 @@ use redsim::check::RunView as _;
 
 use std::path::Path;
 
-use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::fuzz::{self, FuzzConfig};
 use redsim::golden;
 use redsim::scenario::{self, Plan};
 use redsim::world;
@@ -21,7 +21,7 @@ fn load(name: &str) -> (Plan, String) {
 
 fn config(plan: &Plan, shrink: bool) -> FuzzConfig {
     FuzzConfig {
-        kinds: FaultKind::ALL.to_vec(),
+        kinds: fuzz::KINDS.to_vec(),
         max_faults: plan.fuzz.max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
