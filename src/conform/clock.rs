@@ -15,7 +15,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::scenario::{Action, NodeKind, Plan};
+use crate::scenario::{Fault, NodeKind, Plan};
 
 use super::topology::RealNode;
 
@@ -34,8 +34,8 @@ pub(super) fn compiler() -> Option<PathBuf> {
 
 /// Why the plan's clock jump `a` cannot be applied to real processes here,
 /// if it cannot.
-pub fn unsupported(plan: &Plan, a: &Action) -> Option<String> {
-    let Action::ClockJump { node, .. } = *a else {
+pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
+    let Fault::ClockJump { node, .. } = *a else {
         return None;
     };
     if !matches!(plan.nodes[node].kind, NodeKind::Sentinel(_)) {
@@ -63,7 +63,7 @@ impl FakeClocks {
         let mut clocks = BTreeMap::new();
         let mut shim: Option<PathBuf> = None;
         for (_, a) in &plan.faults {
-            let Action::ClockJump { node, .. } = *a else {
+            let Fault::ClockJump { node, .. } = *a else {
                 continue;
             };
             if clocks.contains_key(&node) {

@@ -12,7 +12,7 @@ use super::tap::{Message, Stream, Wire};
 use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::history::{OpKind, Outcome};
-use crate::scenario::{Action, NodeKind};
+use crate::scenario::{Fault, NodeKind};
 use crate::sim::time::Micros;
 use crate::trace::names;
 use crate::trace::{Level, Source};
@@ -230,7 +230,7 @@ pub fn promoted(w: &World) -> Option<String> {
 
 /// The directed links a partition blocks, after every partition or heal.
 fn network(w: &World) -> Vec<NetState> {
-    let mut faults: Vec<(usize, &(Micros, Action))> = w.plan.faults.iter().enumerate().collect();
+    let mut faults: Vec<(usize, &(Micros, Fault))> = w.plan.faults.iter().enumerate().collect();
     faults.sort_by_key(|(i, (t, _))| (*t, *i));
     let mut blocked: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut out = Vec::new();
@@ -243,9 +243,9 @@ fn network(w: &World) -> Vec<NetState> {
             }
         }
     };
-    for (_, (t, action)) in faults {
-        let detail = match action {
-            Action::Partition(groups) => {
+    for (_, (t, fault)) in faults {
+        let detail = match fault {
+            Fault::Partition(groups) => {
                 for (i, a) in groups.iter().enumerate() {
                     for (j, b) in groups.iter().enumerate() {
                         if i != j {
@@ -255,11 +255,11 @@ fn network(w: &World) -> Vec<NetState> {
                 }
                 "partition"
             }
-            Action::PartitionOneWay { from, to } => {
+            Fault::PartitionOneWay { from, to } => {
                 block(&mut blocked, from, to);
                 "one-way partition"
             }
-            Action::Heal => {
+            Fault::Heal => {
                 blocked.clear();
                 "heal"
             }

@@ -33,7 +33,10 @@ pub struct FuzzArgs {
     /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Fault kinds to draw: kill,crash,pause,partition,oneway,restart,clock,link,burst.
+    /// Fault kinds to draw, comma-separated (default: all): kill, crash, pause,
+    /// partition, shutdown, clock-jump, link, partition-oneway, burst (the
+    /// `[[fault]]` keys; each fault is undone after a while, a shutdown by
+    /// a restart). The old names restart, clock and oneway still work.
     #[arg(long)]
     pub faults: Option<String>,
     /// At most this many faults per schedule (default: [fuzz] max-faults,
@@ -191,16 +194,15 @@ pub fn run(args: FuzzArgs) -> u8 {
         }
     };
     let kinds = match &args.faults {
-        None => crate::fuzz::FaultKind::ALL.to_vec(),
+        None => crate::fuzz::KINDS.to_vec(),
         Some(list) => {
             let mut kinds = Vec::new();
             for k in list.split(',') {
-                match crate::fuzz::FaultKind::parse(k.trim()) {
+                match crate::fuzz::kind(k.trim()) {
                     Some(kind) => kinds.push(kind),
                     None => {
-                        crate::errln!(
-                            "--faults: unknown fault kind `{k}` (kill, crash, pause, partition, oneway, restart, clock, link, burst)"
-                        );
+                        let names: Vec<&str> = crate::fuzz::KINDS.iter().map(|k| k.key()).collect();
+                        crate::errln!("--faults: unknown fault kind `{k}` ({})", names.join(", "));
                         return exit::BAD_INPUT;
                     }
                 }
@@ -506,5 +508,34 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
         exit::OK
     } else {
         exit::EXPECTATION_FAILED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args as _;
+
+    /// `--faults --help` names every kind a sweep draws, by its key.
+    #[test]
+    fn the_faults_help_lists_every_kind_drawn() {
+        let cmd = super::FuzzArgs::augment_args(clap::Command::new("fuzz"));
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "faults")
+            .expect("--faults");
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .expect("a help text")
+            .to_string();
+        let listed: Vec<&str> = help
+            .split_once("): ")
+            .and_then(|(_, l)| l.split(" (").next())
+            .expect("a list of kinds")
+            .split(',')
+            .map(|k| k.trim())
+            .collect();
+        let kinds: Vec<&str> = crate::fuzz::KINDS.iter().map(|k| k.key()).collect();
+        assert_eq!(listed, kinds, "{help}");
     }
 }

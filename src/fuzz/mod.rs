@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
-use crate::scenario::{Action, NodeKind, Plan};
+use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, ms};
 use crate::trace::names;
@@ -27,70 +27,42 @@ pub mod signature;
 
 pub use repro::repro_toml;
 
-/// The kinds of fault a sweep may draw (`--faults`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FaultKind {
-    Kill,
-    Crash,
-    Pause,
-    Partition,
-    Restart,
-    Clock,
-    Link,
-    /// A one-way partition: traffic from the node to some others is dropped.
-    OneWay,
-    /// A burst of writes on a node, up to a few MB: overflows the backlog.
-    Burst,
+/// The kinds of fault a sweep draws (`--faults`), named by their
+/// `[[fault]]` keys: each draw is its kind's fault, undone after a while
+/// (`shutdown` is a SIGTERM and a restart). The order is the one seeds
+/// index: changing it changes every seed's schedule.
+pub const KINDS: [FaultKind; 9] = [
+    FaultKind::Kill,
+    FaultKind::Crash,
+    FaultKind::Pause,
+    FaultKind::Partition,
+    FaultKind::Shutdown,
+    FaultKind::ClockJump,
+    FaultKind::Link,
+    FaultKind::PartitionOneWay,
+    FaultKind::Burst,
+];
+
+/// Names `--faults` took before the kinds were named by their keys.
+const OLD_NAMES: [(&str, FaultKind); 3] = [
+    ("restart", FaultKind::Shutdown),
+    ("clock", FaultKind::ClockJump),
+    ("oneway", FaultKind::PartitionOneWay),
+];
+
+/// The kind a sweep draws by `name`: a key of [`KINDS`], or an old name.
+pub fn kind(name: &str) -> Option<FaultKind> {
+    OLD_NAMES
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map(|(_, k)| *k)
+        .or_else(|| FaultKind::from_key(name).filter(|k| KINDS.contains(k)))
 }
 
-impl FaultKind {
-    pub const ALL: [FaultKind; 9] = [
-        FaultKind::Kill,
-        FaultKind::Crash,
-        FaultKind::Pause,
-        FaultKind::Partition,
-        FaultKind::Restart,
-        FaultKind::Clock,
-        FaultKind::Link,
-        FaultKind::OneWay,
-        FaultKind::Burst,
-    ];
-
-    /// The name `--faults` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::Kill => "kill",
-            FaultKind::Crash => "crash",
-            FaultKind::Pause => "pause",
-            FaultKind::Partition => "partition",
-            FaultKind::Restart => "restart",
-            FaultKind::Clock => "clock",
-            FaultKind::Link => "link",
-            FaultKind::OneWay => "oneway",
-            FaultKind::Burst => "burst",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FaultKind> {
-        Some(match s {
-            "kill" => FaultKind::Kill,
-            "crash" => FaultKind::Crash,
-            "pause" => FaultKind::Pause,
-            "partition" => FaultKind::Partition,
-            "restart" => FaultKind::Restart,
-            "clock" => FaultKind::Clock,
-            "link" => FaultKind::Link,
-            "oneway" => FaultKind::OneWay,
-            "burst" => FaultKind::Burst,
-            _ => return None,
-        })
-    }
-}
-
-/// One drawn fault, before it is turned into scenario actions. Every fault
-/// undoes itself after `duration` (restart, resume, heal, link restored).
+/// One drawn fault, before it becomes the scenario's faults: each undoes
+/// itself after `duration` (restart, resume, heal, link restored).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Fault {
+pub struct Draw {
     pub at: Micros,
     pub kind: FaultKind,
     /// Index into the nodes a fault may hit (Redis servers and Sentinels).
@@ -117,7 +89,7 @@ pub struct FuzzConfig {
 pub fn schedule_strategy(
     cfg: &FuzzConfig,
     targets: usize,
-) -> impl Strategy<Value = Vec<Fault>> + use<> {
+) -> impl Strategy<Value = Vec<Draw>> + use<> {
     let kinds = cfg.kinds.clone();
     let stop_ms = (cfg.faults_stop / 1000).max(1);
     let fault = (
@@ -127,7 +99,7 @@ pub fn schedule_strategy(
         any::<u32>(),
         100u64..30_000,
     )
-        .prop_map(move |(at, k, node, side, dur)| Fault {
+        .prop_map(move |(at, k, node, side, dur)| Draw {
             at: ms(at),
             kind: kinds[k],
             node,
@@ -144,8 +116,9 @@ fn targets(plan: &Plan) -> Vec<usize> {
         .collect()
 }
 
-/// The scenario actions for a schedule, with the final heal at `faults_stop`.
-pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros, Action)> {
+/// The scenario faults for a schedule, with the final heal at
+/// `faults_stop`. A kind the sweep does not draw ([`KINDS`]) adds nothing.
+pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, Fault)> {
     let nodes = targets(plan);
     let stop = cfg.faults_stop;
     let mut out = Vec::new();
@@ -154,54 +127,52 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
         let undo = (f.at + f.duration).min(stop);
         match f.kind {
             FaultKind::Kill => {
-                out.push((f.at, Action::Kill(n)));
-                out.push((undo, Action::Restart(n)));
+                out.push((f.at, Fault::Kill(n)));
+                out.push((undo, Fault::Restart(n)));
             }
             FaultKind::Crash => {
-                out.push((f.at, Action::Crash(n)));
-                out.push((undo, Action::Restart(n)));
+                out.push((f.at, Fault::Crash(n)));
+                out.push((undo, Fault::Restart(n)));
             }
-            FaultKind::Restart => {
-                out.push((f.at, Action::Shutdown(n)));
-                out.push((undo.min(f.at + ms(2000)), Action::Restart(n)));
+            FaultKind::Shutdown => {
+                out.push((f.at, Fault::Shutdown(n)));
+                out.push((undo.min(f.at + ms(2000)), Fault::Restart(n)));
             }
             FaultKind::Pause => {
-                out.push((f.at, Action::Pause(n)));
-                out.push((undo, Action::Resume(n)));
+                out.push((f.at, Fault::Pause(n)));
+                out.push((undo, Fault::Resume(n)));
             }
             FaultKind::Partition => {
                 // `n` and the nodes whose bit is set in `side` against the rest.
                 let (b, a): (Vec<usize>, Vec<usize>) =
                     (0..plan.nodes.len()).partition(|&i| i == n || f.side >> (i % 32) & 1 == 1);
                 if !a.is_empty() {
-                    out.push((f.at, Action::Partition(vec![a, b])));
-                    out.push((undo, Action::Heal));
+                    out.push((f.at, Fault::Partition(vec![a, b])));
+                    out.push((undo, Fault::Heal));
                 }
             }
-            FaultKind::Burst => {
-                if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) {
-                    out.push((
-                        f.at,
-                        Action::Burst {
-                            node: n,
-                            writes: (f.duration / 10_000) as u32,
-                            value_size: 1000,
-                        },
-                    ));
-                }
+            FaultKind::Burst if !matches!(plan.nodes[n].kind, NodeKind::Sentinel(_)) => {
+                out.push((
+                    f.at,
+                    Fault::Burst {
+                        node: n,
+                        writes: (f.duration / 10_000) as u32,
+                        value_size: 1000,
+                    },
+                ));
             }
-            FaultKind::OneWay => {
+            FaultKind::PartitionOneWay => {
                 let to: Vec<usize> = (0..plan.nodes.len())
                     .filter(|&i| i != n && f.side >> (i % 32) & 1 == 1)
                     .collect();
                 if !to.is_empty() {
-                    out.push((f.at, Action::PartitionOneWay { from: vec![n], to }));
-                    out.push((undo, Action::Heal));
+                    out.push((f.at, Fault::PartitionOneWay { from: vec![n], to }));
+                    out.push((undo, Fault::Heal));
                 }
             }
-            FaultKind::Clock => {
+            FaultKind::ClockJump => {
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
-                out.push((f.at, Action::ClockJump { node: n, by }));
+                out.push((f.at, Fault::ClockJump { node: n, by }));
             }
             FaultKind::Link => {
                 let slow = LinkParams {
@@ -217,41 +188,44 @@ pub fn actions(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Vec<(Micros
                     }
                 }
             }
+            // A burst on a Sentinel, or a kind a sweep does not draw
+            // (`--faults` takes only the kinds above).
+            _ => {}
         }
     }
     // Then everything heals and every process runs again.
-    out.push((stop, Action::Heal));
+    out.push((stop, Fault::Heal));
     for &n in &nodes {
-        out.push((stop, Action::Resume(n)));
-        out.push((stop, Action::Restart(n)));
+        out.push((stop, Fault::Resume(n)));
+        out.push((stop, Fault::Restart(n)));
     }
     out.sort_by_key(|(t, _)| *t);
     changing_only(plan, out)
 }
 
-/// Drops the drawn actions that would change nothing (a restart of a
+/// Drops the drawn faults that would change nothing (a restart of a
 /// running process, a resume of one not stopped, a heal with no partition),
 /// judged together with the scenario's own faults in the order the run
 /// applies them: the scenario's first at equal times.
-fn changing_only(plan: &Plan, drawn: Vec<(Micros, Action)>) -> Vec<(Micros, Action)> {
-    let mut all: Vec<(Micros, bool, Action)> = plan
+fn changing_only(plan: &Plan, drawn: Vec<(Micros, Fault)>) -> Vec<(Micros, Fault)> {
+    let mut all: Vec<(Micros, bool, Fault)> = plan
         .faults
         .iter()
-        .map(|(t, a)| (*t, false, a.clone()))
-        .chain(drawn.into_iter().map(|(t, a)| (t, true, a)))
+        .map(|(t, f)| (*t, false, f.clone()))
+        .chain(drawn.into_iter().map(|(t, f)| (t, true, f)))
         .collect();
     all.sort_by_key(|(t, _, _)| *t);
     let mut tracker = crate::scenario::liveness::Tracker::new(plan.nodes.len());
     all.into_iter()
-        .filter_map(|(t, drawn, a)| {
-            let changes = tracker.apply(&a).is_ok();
-            (drawn && changes).then_some((t, a))
+        .filter_map(|(t, drawn, f)| {
+            let changes = tracker.apply(&f).is_ok();
+            (drawn && changes).then_some((t, f))
         })
         .collect()
 }
 
-fn link(from: usize, to: usize, params: LinkParams) -> Action {
-    Action::Link {
+fn link(from: usize, to: usize, params: LinkParams) -> Fault {
+    Fault::Link {
         from,
         to,
         params,
@@ -260,9 +234,9 @@ fn link(from: usize, to: usize, params: LinkParams) -> Action {
 }
 
 /// The plan with a schedule laid over it.
-pub fn with_schedule(plan: &Plan, cfg: &FuzzConfig, schedule: &[Fault]) -> Plan {
+pub fn with_schedule(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Plan {
     let mut p = plan.clone();
-    p.faults.extend(actions(plan, cfg, schedule));
+    p.faults.extend(faults(plan, cfg, schedule));
     p.faults.sort_by_key(|(t, _)| *t);
     p
 }
@@ -462,7 +436,7 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
 }
 
 /// The schedule proptest draws for `seed`, as a value tree to shrink.
-fn tree_for(cfg: &FuzzConfig, targets: usize, seed: u64) -> impl ValueTree<Value = Vec<Fault>> {
+fn tree_for(cfg: &FuzzConfig, targets: usize, seed: u64) -> impl ValueTree<Value = Vec<Draw>> {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
@@ -496,7 +470,7 @@ pub struct Failure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repro: Option<String>,
     #[serde(skip)]
-    pub schedule: Vec<Fault>,
+    pub schedule: Vec<Draw>,
     /// In swarm mode, the scenario text with this seed's drawn values.
     #[serde(skip)]
     pub scenario: Option<String>,
@@ -544,7 +518,7 @@ fn shrink(
     }
     let n_targets = targets(plan).len().max(1);
     let mut tree = tree_for(cfg, n_targets, failure.seed);
-    let fails = |s: &[Fault]| {
+    let fails = |s: &[Draw]| {
         let c = check(&with_schedule(plan, cfg, s), failure.seed, cfg);
         let i = c
             .violations
@@ -576,7 +550,7 @@ fn shrink(
     }
     failure.shrunk = true;
     failure.faults_after_shrinking = failure.schedule.len();
-    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.name()).collect();
+    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.key()).collect();
     kinds.dedup();
     failure.signature = signature::shrunk_signature(&failure.property, &kinds, &failure.chain);
 }
@@ -887,7 +861,7 @@ pub fn sweep(
             scenario_hash: text_hash(text),
             seeds: format!("{}..{}", seeds.start, seeds.end),
             shard: seeds.shard.map(|(i, n)| format!("{i}/{n}")),
-            faults: cfg.kinds.iter().map(|k| k.name().to_string()).collect(),
+            faults: cfg.kinds.iter().map(|k| k.key().to_string()).collect(),
             max_faults: cfg.max_faults,
             shrink: cfg.shrink,
         },
@@ -1019,4 +993,57 @@ pub fn swarm_scenario(original: &str, plan: &Plan, seed: u64) -> Result<(String,
     let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
     let drawn = crate::scenario::parse("swarm.toml", &text).map_err(|e| e.to_string())?;
     Ok((text, drawn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::time::secs;
+
+    #[test]
+    fn kinds_are_named_by_their_keys_and_the_old_names() {
+        for k in KINDS {
+            assert_eq!(kind(k.key()), Some(k));
+        }
+        assert_eq!(kind("restart"), Some(FaultKind::Shutdown));
+        assert_eq!(kind("clock"), Some(FaultKind::ClockJump));
+        assert_eq!(kind("oneway"), Some(FaultKind::PartitionOneWay));
+        // A kind files write but sweeps do not draw.
+        assert_eq!(kind("replicaof"), None);
+        assert_eq!(kind("nope"), None);
+    }
+
+    /// Each kind a sweep draws becomes scenario faults.
+    #[test]
+    fn every_kind_drawn_becomes_faults() {
+        let plan = crate::scenario::parse(
+            "x.toml",
+            "name = \"x\"\nduration = \"60s\"\n[topology]\nmasters = 1\nreplicas = 2\n",
+        )
+        .expect("a scenario");
+        let cfg = FuzzConfig {
+            kinds: KINDS.to_vec(),
+            max_faults: 1,
+            faults_stop: secs(30),
+            properties: Vec::new(),
+            bounds: Default::default(),
+            shrink: false,
+        };
+        assert_eq!(faults(&plan, &cfg, &[]), Vec::new());
+        for kind in KINDS {
+            let draw = Draw {
+                at: secs(1),
+                kind,
+                node: 0,
+                side: 0b10,
+                duration: secs(5),
+            };
+            let drawn = faults(&plan, &cfg, &[draw]);
+            assert_eq!(
+                drawn.first().map(|(_, f)| f.kind()),
+                Some(kind),
+                "{drawn:?}"
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@ use crate::scenario::Plan;
 use crate::scenario::fault::fault_table;
 use crate::sim::time::format_duration;
 
-use super::{Failure, FuzzConfig, actions};
+use super::{Failure, FuzzConfig};
 
 /// The failing run as an explicit scenario file: the original scenario with
 /// its seed set, every fault of the shrunk schedule spelled out, and the
@@ -33,8 +33,8 @@ pub fn repro_toml(
     let toml::Value::Array(list) = faults else {
         return Err("`fault` is not an array of tables".into());
     };
-    for (at, action) in actions(plan, cfg, &failure.schedule) {
-        list.push(toml::Value::Table(fault_table(plan, at, &action)));
+    for (at, fault) in super::faults(plan, cfg, &failure.schedule) {
+        list.push(toml::Value::Table(fault_table(plan, at, &fault)));
     }
     let mut expect = toml::Table::new();
     match failure.property.as_str() {

@@ -1,22 +1,24 @@
 //! From the file's tables to a [`Plan`]: names resolved, values checked,
-//! errors located.
+//! errors located. `build` goes table by table: the run's settings and the
+//! processes here, the workloads in `workload.rs`, the faults in
+//! `fault.rs`, the expectations in `expect.rs`, `[fuzz]` in `fuzz.rs`.
 
 use std::ops::Range;
 
 use toml::Spanned;
 
-use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
 use crate::proto::slots::{SLOTS, SlotSet, even_split};
 use crate::redis::config::{self, ConfValue, RedisConfig};
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, parse_size, parse_time, secs};
+use crate::sim::time::{Micros, parse_size, parse_time};
 
 use super::error::{Source, suggest};
+use super::fault::OPERATOR;
 use super::plan::*;
 use super::raw::Conf;
 use super::raw::*;
-use super::{ScenarioError, conform, limits, liveness, parse_slot_ranges};
+use super::{ScenarioError, conform, limits, parse_slot_ranges};
 
 /// A year in milliseconds: the longest Sentinel timeout.
 pub(super) const YEAR_MS: u64 = crate::sim::time::MAX_DURATION / 1000;
@@ -25,6 +27,28 @@ pub(super) const YEAR_MS: u64 = crate::sim::time::MAX_DURATION / 1000;
 /// points at the key or value that caused it.
 pub(super) struct Builder<'a> {
     pub(super) src: &'a Source<'a>,
+}
+
+/// The run's own settings, read first.
+pub(super) struct RunSettings {
+    pub(super) duration: Micros,
+    pub(super) max_events: u64,
+    /// Replicas (of the master, or of each master in a cluster).
+    pub(super) replicas: u32,
+    pub(super) sentinels: u32,
+    /// The network's links.
+    pub(super) link: LinkParams,
+}
+
+/// Every process's name, in the plan's order: Redis servers, then
+/// Sentinels, then clients, then the operator's redis-cli (when a fault
+/// reshards).
+pub(super) struct Roster {
+    pub(super) names: Vec<String>,
+    /// Redis servers are `0..redis`, Sentinels `redis..servers`, clients
+    /// from `servers` on.
+    pub(super) redis: usize,
+    pub(super) servers: usize,
 }
 
 impl Builder<'_> {
@@ -132,14 +156,12 @@ impl Builder<'_> {
     /// servers, then Sentinels, then clients).
     pub(super) fn redis_node(
         &self,
-        names: &[String],
-        n_redis: usize,
-        n_servers: usize,
+        roster: &Roster,
         s: &Spanned<String>,
     ) -> Result<usize, ScenarioError> {
-        let i = self.node(names, s)?;
-        if i >= n_redis {
-            let kind = if i >= n_servers {
+        let i = self.node(&roster.names, s)?;
+        if i >= roster.redis {
+            let kind = if i >= roster.servers {
                 "a client"
             } else {
                 "a Sentinel"
@@ -186,7 +208,68 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Every table to a [`Plan`], in the order its errors are reported:
+    /// the run's settings, the processes (servers and Sentinels, then the
+    /// workloads' clients), the faults, then what is checked.
     pub(super) fn build(&self, raw: RawScenario) -> Result<Plan, ScenarioError> {
+        let run = self.run_settings(&raw)?;
+        let cluster = self.cluster_or_replication(&raw.topology, run.replicas)?;
+        let roster = self.roster(&raw, cluster.as_ref(), &run)?;
+        let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
+        let mut nodes = self.servers(&raw, &roster, cluster.is_some(), &sentinel_conf)?;
+        for (i, w) in raw.workload.iter().enumerate() {
+            nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
+        }
+        let faults = self.faults(&raw.fault, &roster, run.duration, cluster.is_some())?;
+        if raw.fault.iter().any(|f| f.reshard.is_some()) {
+            nodes.push(NodePlan {
+                name: OPERATOR.into(),
+                host: "10.0.3.1".into(),
+                port: 40000,
+                kind: NodeKind::Operator,
+            });
+        }
+        self.check_event_budget(&nodes, run.duration, run.max_events, &raw)?;
+        let fuzz = self.fuzz_settings(&raw.fuzz, run.duration)?;
+        let conform = raw
+            .conform
+            .as_ref()
+            .map(|c| {
+                conform::build(
+                    c,
+                    &roster.names,
+                    roster.servers,
+                    run.duration,
+                    &|span, m| self.err(span, m),
+                )
+            })
+            .transpose()?;
+        let mut expects = Vec::new();
+        for e in &raw.expect {
+            expects.push(self.expectation(&roster.names, e, run.duration, cluster.is_some())?);
+        }
+        Ok(Plan {
+            name: raw.name.into_inner(),
+            description: raw.description,
+            question: raw.question,
+            topic: raw.topic,
+            answer: raw.answer,
+            seed: raw.seed,
+            duration: run.duration,
+            max_events: run.max_events,
+            link: run.link,
+            nodes,
+            faults,
+            expects,
+            fuzz,
+            conform,
+            cluster,
+        })
+    }
+
+    /// The run's own settings: its name, duration and event budget, how
+    /// many replicas and Sentinels, and the network's links.
+    fn run_settings(&self, raw: &RawScenario) -> Result<RunSettings, ScenarioError> {
         limits::check_scenario_name(raw.name.get_ref())
             .map_err(|m| self.err(raw.name.span(), m))?;
         let duration = self.duration(&raw.duration)?;
@@ -250,38 +333,59 @@ impl Builder<'_> {
             raw.network.bandwidth.as_ref(),
             raw.network.loss.as_ref().map(|l| (*l.get_ref(), l.span())),
         )?;
+        Ok(RunSettings {
+            duration,
+            max_events,
+            replicas,
+            sentinels,
+            link,
+        })
+    }
 
-        // Nodes: redis servers first, then Sentinels, then clients.
-        let is_cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
-        let cluster_plan = if is_cluster {
-            Some(self.cluster_plan(&raw.topology, replicas)?)
-        } else {
-            if *raw.topology.masters.get_ref() != 1 {
-                let mut e = self.err(
-                    raw.topology.masters.span(),
-                    "replication scenarios have exactly one master (masters = 1)",
-                );
-                e.hint =
-                    Some("for several masters, make it a Redis Cluster: `cluster = true`".into());
-                return Err(e);
-            }
-            if let Some(sl) = &raw.topology.slots {
-                return Err(self.err(sl.span(), "`slots` needs `cluster = true`"));
-            }
-            None
-        };
+    /// A Redis Cluster's layout, or `None` for a replication scenario
+    /// (which has exactly one master).
+    fn cluster_or_replication(
+        &self,
+        t: &RawTopology,
+        replicas: u32,
+    ) -> Result<Option<ClusterPlan>, ScenarioError> {
+        if t.cluster.as_ref().is_some_and(|c| *c.get_ref()) {
+            return self.cluster_plan(t, replicas).map(Some);
+        }
+        if *t.masters.get_ref() != 1 {
+            let mut e = self.err(
+                t.masters.span(),
+                "replication scenarios have exactly one master (masters = 1)",
+            );
+            e.hint = Some("for several masters, make it a Redis Cluster: `cluster = true`".into());
+            return Err(e);
+        }
+        if let Some(sl) = &t.slots {
+            return Err(self.err(sl.span(), "`slots` needs `cluster = true`"));
+        }
+        Ok(None)
+    }
+
+    /// Every process's name: Redis servers first, then Sentinels, then
+    /// clients, then the operator's redis-cli if a fault reshards.
+    fn roster(
+        &self,
+        raw: &RawScenario,
+        cluster: Option<&ClusterPlan>,
+        run: &RunSettings,
+    ) -> Result<Roster, ScenarioError> {
         let mut names = Vec::new();
-        if let Some(cp) = &cluster_plan {
+        if let Some(cp) = cluster {
             let masters = cp.slots.iter().filter(|s| !s.is_empty()).count();
             for i in 1..=masters {
                 names.push(format!("master-{i}"));
             }
             for m in 1..=masters {
-                for r in 1..=replicas {
+                for r in 1..=run.replicas {
                     names.push(format!("replica-{m}-{r}"));
                 }
             }
-            if sentinels > 0 {
+            if run.sentinels > 0 {
                 return Err(self.err(
                     raw.topology.masters.span(),
                     "Redis Cluster does its own failover: it cannot be monitored by Sentinels (sentinels = 0)",
@@ -289,15 +393,15 @@ impl Builder<'_> {
             }
         } else {
             names.push("master".to_string());
-            for i in 1..=replicas {
+            for i in 1..=run.replicas {
                 names.push(format!("replica-{i}"));
             }
         }
-        let n_redis = names.len();
-        for i in 1..=sentinels {
+        let redis = names.len();
+        for i in 1..=run.sentinels {
             names.push(format!("sentinel-{i}"));
         }
-        let n_servers = names.len();
+        let servers = names.len();
         for (i, w) in raw.workload.iter().enumerate() {
             let name = match &w.name {
                 Some(n) => {
@@ -313,42 +417,57 @@ impl Builder<'_> {
             }
             names.push(name);
         }
-        let has_reshard = raw.fault.iter().any(|f| f.reshard.is_some());
-        if has_reshard {
-            names.push("redis-cli".into());
+        if raw.fault.iter().any(|f| f.reshard.is_some()) {
+            names.push(OPERATOR.into());
         }
+        Ok(Roster {
+            names,
+            redis,
+            servers,
+        })
+    }
 
-        let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
+    /// The Redis servers (with redis.conf: `[redis]`, then each one's
+    /// `[node.<name>]`) and the Sentinels.
+    fn servers(
+        &self,
+        raw: &RawScenario,
+        roster: &Roster,
+        cluster: bool,
+        sentinel_conf: &SentinelConf,
+    ) -> Result<Vec<NodePlan>, ScenarioError> {
         let mut base = RedisConfig {
-            cluster_enabled: is_cluster,
+            cluster_enabled: cluster,
             ..RedisConfig::default()
         };
         self.apply_conf(&mut base, &raw.redis)?;
-        if base.cluster_enabled != is_cluster {
+        if base.cluster_enabled != cluster {
             return Err(self.err(
                 raw.topology.masters.span(),
                 "set `cluster = true` in [topology] for a Redis Cluster (it sets cluster-enabled)",
             ));
         }
-        let mut confs: Vec<RedisConfig> = vec![base; n_redis];
+        let mut confs: Vec<RedisConfig> = vec![base; roster.redis];
         for (name, table) in &raw.node {
-            let i = self.redis_node(&names, n_redis, n_servers, name)?;
+            let i = self.redis_node(roster, name)?;
             self.apply_conf(&mut confs[i], table)?;
         }
-
         let mut nodes = Vec::new();
         for (i, conf) in confs.into_iter().enumerate() {
             nodes.push(NodePlan {
-                name: names[i].clone(),
+                name: roster.names[i].clone(),
                 host: format!("10.0.0.{}", i + 1),
                 port: conf.port,
                 kind: NodeKind::Redis {
                     conf: Box::new(conf),
-                    replicaof: (i > 0 && cluster_plan.is_none()).then_some(0),
+                    replicaof: (i > 0 && !cluster).then_some(0),
                 },
             });
         }
-        for (i, name) in names[n_redis..n_servers].iter().enumerate() {
+        for (i, name) in roster.names[roster.redis..roster.servers]
+            .iter()
+            .enumerate()
+        {
             nodes.push(NodePlan {
                 name: name.clone(),
                 host: format!("10.0.2.{}", i + 1),
@@ -356,260 +475,7 @@ impl Builder<'_> {
                 kind: NodeKind::Sentinel(sentinel_conf.clone()),
             });
         }
-        for (i, w) in raw.workload.iter().enumerate() {
-            let discovery = match (&w.target, w.sentinel || w.cluster) {
-                (None, true) if w.cluster && cluster_plan.is_some() => {
-                    Discovery::Cluster((0..n_redis as u32).collect())
-                }
-                (None, true) if w.cluster => {
-                    return Err(self.err(
-                        w.rate.span(),
-                        "`cluster = true` needs a cluster: `cluster = true` in [topology]",
-                    ));
-                }
-                (Some(t), false) => {
-                    let target = self.node(&names, t)?;
-                    if target >= n_redis {
-                        return Err(self.err(t.span(), "a workload targets a Redis node"));
-                    }
-                    Discovery::Direct(target as u32)
-                }
-                (None, true) if sentinels > 0 => Discovery::Sentinel {
-                    sentinels: (n_redis..n_servers).map(|n| n as u32).collect(),
-                    master_name: sentinel_conf.master_name.clone(),
-                },
-                (None, true) => {
-                    return Err(self.err(
-                        w.rate.span(),
-                        "`sentinel = true` needs sentinels in [topology]",
-                    ));
-                }
-                (Some(t), true) => {
-                    return Err(self.err(
-                        t.span(),
-                        "use either `target` or `sentinel = true`, not both",
-                    ));
-                }
-                (None, false) => {
-                    return Err(self.err(
-                        w.rate.span(),
-                        "a workload needs `target = \"<node>\"` or `sentinel = true`",
-                    ));
-                }
-            };
-            if w.cluster && w.sentinel {
-                return Err(self.err(
-                    w.rate.span(),
-                    "a workload uses either `sentinel = true` or `cluster = true`",
-                ));
-            }
-            if !(*w.rate.get_ref() > 0.0 && w.rate.get_ref().is_finite()) {
-                return Err(self.err(
-                    w.rate.span(),
-                    "rate must be a positive number of operations per second",
-                ));
-            }
-            if *w.rate.get_ref() > limits::MAX_RATE {
-                return Err(self.err(
-                    w.rate.span(),
-                    format!(
-                        "rate = {} is out of range: at most 100000 operations per second per workload (what one Redis server serves)",
-                        w.rate.get_ref()
-                    ),
-                ));
-            }
-            if *w.rate.get_ref() < 0.001 {
-                return Err(self.err(
-                    w.rate.span(),
-                    format!(
-                        "rate = {} is out of range: at least 0.001 operations per second (one every 1000 s)",
-                        w.rate.get_ref()
-                    ),
-                ));
-            }
-            let reads = match &w.reads {
-                Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
-                    return Err(self.err(r.span(), "reads is a fraction between 0 and 1"));
-                }
-                Some(r) => *r.get_ref(),
-                None => 0.0,
-            };
-            let start = w
-                .start
-                .as_ref()
-                .map(|s| self.time_in_run(s, duration))
-                .transpose()?
-                .unwrap_or(0);
-            let stop = w
-                .stop
-                .as_ref()
-                .map(|s| self.time_in_run(s, duration))
-                .transpose()?
-                .unwrap_or(duration);
-            let keys = match &w.keys {
-                Some(k) => self.bounded(
-                    k,
-                    "keys",
-                    1,
-                    limits::MAX_KEYS,
-                    "operations spread over at most 100 million keys",
-                )?,
-                None => default_keys(),
-            };
-            let key_offset = match &w.key_offset {
-                Some(k) => self.bounded(
-                    k,
-                    "key-offset",
-                    0,
-                    u64::from(u32::MAX - keys),
-                    "key numbers key-offset + keys must fit 32 bits",
-                )?,
-                None => 0,
-            };
-            let value_size = self.value_size(&w.value_size)?;
-            let timeout = w
-                .timeout
-                .as_ref()
-                .map(|s| self.client_delay(s, "timeout"))
-                .transpose()?
-                .unwrap_or(secs(1));
-            let wait = match (w.wait_replicas, &w.wait_timeout) {
-                (Some(n), t) => Some((
-                    n,
-                    t.as_ref()
-                        .map(|s| self.duration(s))
-                        .transpose()?
-                        .unwrap_or(0)
-                        / 1000,
-                )),
-                (None, Some(t)) => {
-                    return Err(self.err(t.span(), "wait-timeout needs wait-replicas"));
-                }
-                (None, None) => None,
-            };
-            let reconnect_delay = w
-                .reconnect_delay
-                .as_ref()
-                .map(|s| self.client_delay(s, "reconnect-delay"))
-                .transpose()?
-                .unwrap_or(DEFAULT_RECONNECT_DELAY);
-            let reconnect_max_delay = w
-                .reconnect_max_delay
-                .as_ref()
-                .map(|s| self.client_delay(s, "reconnect-max-delay"))
-                .transpose()?
-                .unwrap_or(secs(1));
-            nodes.push(NodePlan {
-                name: names[n_servers + i].clone(),
-                host: format!("10.0.1.{}", i + 1),
-                port: 40000,
-                kind: NodeKind::Client(WorkloadSpec {
-                    discovery,
-                    rate: *w.rate.get_ref(),
-                    keys,
-                    key_offset,
-                    reads,
-                    value_size,
-                    hash_tag: match &w.hash_tag {
-                        Some(t) if t.get_ref().is_empty() || t.get_ref().contains(['{', '}']) => {
-                            return Err(self.err(
-                                t.span(),
-                                "a hash tag is a non-empty string without braces, e.g. \"user1000\"",
-                            ));
-                        }
-                        Some(t) => Some(t.get_ref().as_str().into()),
-                        None => None,
-                    },
-                    start,
-                    stop,
-                    timeout,
-                    wait,
-                    reconnect_delay,
-                    reconnect_max_delay,
-                }),
-            });
-        }
-
-        let mut faults = Vec::new();
-        let mut fault_spans = Vec::new();
-        for f in &raw.fault {
-            let at = self.time_in_run(&f.at, duration)?;
-            let action = self.action(&names, n_redis, n_servers, f)?;
-            if let Action::DebugSleep { node, length } = action {
-                faults.push((at + length, Action::DebugSleepEnd(node)));
-                fault_spans.push(None);
-            }
-            faults.push((at, action));
-            fault_spans.push(Some(f.at.span()));
-        }
-        // A scripted fault that would change nothing is refused: the trace
-        // must never claim a restart or a SIGCONT that did not happen.
-        for (i, effect) in liveness::effects(names.len() + 1, &faults)
-            .into_iter()
-            .enumerate()
-        {
-            if let (Err(no), Some(span)) = (effect, &fault_spans[i]) {
-                let of = no
-                    .node
-                    .map_or(String::new(), |n| format!(" of {}", names[n]));
-                return Err(self.err(
-                    span.clone(),
-                    format!(
-                        "{}{of} at {} does nothing: {}",
-                        no.what,
-                        crate::sim::time::format_duration(faults[i].0),
-                        no.reason
-                    ),
-                ));
-            }
-        }
-        if has_reshard {
-            if cluster_plan.is_none() {
-                let f = raw
-                    .fault
-                    .iter()
-                    .find(|f| f.reshard.is_some())
-                    .expect("a reshard");
-                return Err(self.err(
-                    f.at.span(),
-                    "`reshard` needs a cluster: `cluster = true` in [topology]",
-                ));
-            }
-            nodes.push(NodePlan {
-                name: "redis-cli".into(),
-                host: "10.0.3.1".into(),
-                port: 40000,
-                kind: NodeKind::Operator,
-            });
-        }
-        self.check_event_budget(&nodes, duration, max_events, &raw)?;
-        let fuzz = self.fuzz_settings(&raw.fuzz, duration)?;
-        let conform = raw
-            .conform
-            .as_ref()
-            .map(|c| conform::build(c, &names, n_servers, duration, &|span, m| self.err(span, m)))
-            .transpose()?;
-        let mut expects = Vec::new();
-        for e in &raw.expect {
-            expects.push(self.expectation(&names, e, duration, cluster_plan.is_some())?);
-        }
-        Ok(Plan {
-            name: raw.name.into_inner(),
-            description: raw.description,
-            question: raw.question,
-            topic: raw.topic,
-            answer: raw.answer,
-            seed: raw.seed,
-            duration,
-            max_events,
-            link,
-            nodes,
-            faults,
-            expects,
-            fuzz,
-            conform,
-            cluster: cluster_plan,
-        })
+        Ok(nodes)
     }
 
     /// Refuses a run that cannot fit its event budget whatever happens in

@@ -1,210 +1,622 @@
-//! The `[[fault]]` table in both directions: each kind of scripted fault
-//! read and checked, and written back (for the fuzzer's reproducers).
+//! Every kind of scripted fault, defined in one place: the [`Fault`] a plan
+//! runs and its `[[fault]]` key ([`FaultKind`]), how its table reads (the
+//! serde fields of [`RawFault`] and the checks in `Builder::fault`) and is
+//! written back ([`Fault::table`]: the fuzzer's reproducers use it, and a
+//! test round-trips every bundled fault), what it does to a process or to
+//! the partitions ([`Fault::effect`], which [`super::liveness`] tracks),
+//! and how the trace records it ([`Fault::describe`]).
+//!
+//! A new kind is defined here (a variant of [`Fault`] and of [`FaultKind`]
+//! with its key, a field of [`RawFault`] read in `Builder::fault`, and an
+//! arm in [`Fault::kind`], [`Fault::effect`], [`Fault::describe`] and
+//! [`Fault::table`]: the compiler points at each match), applied in the
+//! simulated world (`world/faults.rs`) and applied to real processes
+//! (`conform/real.rs`). Everything else names a kind through this
+//! definition (see docs/design.md, "Faults: one vocabulary").
 
+use serde::Deserialize;
 use toml::Spanned;
 
 use crate::redis::cluster::failover::FailoverMode;
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, format_duration, parse_duration};
 
-use super::build::Builder;
-use super::plan::*;
-use super::raw::*;
+use super::build::{Builder, Roster};
+use super::liveness::{self, Effect, Liveness};
+use super::plan::Plan;
 use super::{ScenarioError, limits, parse_slot_ranges};
 
-/// The kinds of `[[fault]]`, each a key of the table (besides `at`), in
-/// the order the file format lists them.
-pub const FAULT_KEYS: &[&str] = &[
-    "kill",
-    "crash",
-    "shutdown",
-    "restart",
-    "pause",
-    "resume",
-    "partition",
-    "partition-oneway",
-    "heal",
-    "link",
-    "clock-jump",
-    "replicaof",
-    "burst",
-    "cluster-failover",
-    "reshard",
-    "client-kill-master",
-    "debug-sleep",
-];
+/// A scripted fault or operator action: one `[[fault]]` table, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// SIGKILL of the process.
+    Kill(usize),
+    /// The host loses power: the process dies and un-fsynced data is lost.
+    Crash(usize),
+    /// SIGTERM: a clean shutdown.
+    Shutdown(usize),
+    /// A process that was killed, crashed or shut down starts again.
+    Restart(usize),
+    /// SIGSTOP.
+    Pause(usize),
+    /// SIGCONT.
+    Resume(usize),
+    /// Nodes in different groups cannot reach each other; unlisted nodes
+    /// reach everyone.
+    Partition(Vec<Vec<usize>>),
+    /// Traffic from `from` to `to` is dropped; the other way flows.
+    PartitionOneWay { from: Vec<usize>, to: Vec<usize> },
+    /// Every partition heals.
+    Heal,
+    /// A link's latency, jitter, bandwidth and loss change.
+    Link {
+        from: usize,
+        to: usize,
+        params: LinkParams,
+        both_ways: bool,
+    },
+    /// A process's wall clock jumps by `by` µs (its timers are monotonic).
+    ClockJump { node: usize, by: i64 },
+    /// `REPLICAOF host port`, or `REPLICAOF NO ONE`.
+    ReplicaOf { node: usize, master: Option<usize> },
+    /// A bulk load of `writes` SETs of `value_size` bytes on a node.
+    Burst {
+        node: usize,
+        writes: u32,
+        value_size: u32,
+    },
+    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to a replica.
+    ClusterFailover { node: usize, mode: FailoverMode },
+    /// `redis-cli --cluster reshard`, run by the `redis-cli` operator node.
+    Reshard {
+        from: usize,
+        to: usize,
+        slots: Vec<u16>,
+        batch: u32,
+    },
+    /// `CLIENT KILL TYPE master` on a replica: it drops its master link.
+    ClientKillMaster(usize),
+    /// `DEBUG SLEEP`: the server runs nothing for `length`, as if stopped;
+    /// the scenario parser adds the matching [`Fault::DebugSleepEnd`].
+    DebugSleep { node: usize, length: Micros },
+    /// The end of a DEBUG SLEEP, which the parser adds (it is no key of a
+    /// `[[fault]]` table: files write the sleep's length).
+    DebugSleepEnd(usize),
+}
+
+/// The kinds of fault, one per key of the `[[fault]]` table. The fuzzer's
+/// kinds are named the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    Kill,
+    Crash,
+    Shutdown,
+    Restart,
+    Pause,
+    Resume,
+    Partition,
+    PartitionOneWay,
+    Heal,
+    Link,
+    ClockJump,
+    ReplicaOf,
+    Burst,
+    ClusterFailover,
+    Reshard,
+    ClientKillMaster,
+    DebugSleep,
+}
+
+impl FaultKind {
+    /// Every kind, in the order the file format lists them.
+    pub const ALL: [FaultKind; 17] = [
+        FaultKind::Kill,
+        FaultKind::Crash,
+        FaultKind::Shutdown,
+        FaultKind::Restart,
+        FaultKind::Pause,
+        FaultKind::Resume,
+        FaultKind::Partition,
+        FaultKind::PartitionOneWay,
+        FaultKind::Heal,
+        FaultKind::Link,
+        FaultKind::ClockJump,
+        FaultKind::ReplicaOf,
+        FaultKind::Burst,
+        FaultKind::ClusterFailover,
+        FaultKind::Reshard,
+        FaultKind::ClientKillMaster,
+        FaultKind::DebugSleep,
+    ];
+
+    /// The kind's key in a `[[fault]]` table: its one name.
+    pub const fn key(self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Crash => "crash",
+            FaultKind::Shutdown => "shutdown",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Resume => "resume",
+            FaultKind::Partition => "partition",
+            FaultKind::PartitionOneWay => "partition-oneway",
+            FaultKind::Heal => "heal",
+            FaultKind::Link => "link",
+            FaultKind::ClockJump => "clock-jump",
+            FaultKind::ReplicaOf => "replicaof",
+            FaultKind::Burst => "burst",
+            FaultKind::ClusterFailover => "cluster-failover",
+            FaultKind::Reshard => "reshard",
+            FaultKind::ClientKillMaster => "client-kill-master",
+            FaultKind::DebugSleep => "debug-sleep",
+        }
+    }
+
+    /// The kind a key names.
+    pub fn from_key(key: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+}
+
+/// The keys of the `[[fault]]` table besides `at`, one per kind, in the
+/// order the file format lists them.
+pub const FAULT_KEYS: [&str; FaultKind::ALL.len()] = {
+    let mut keys = [""; FaultKind::ALL.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = FaultKind::ALL[i].key();
+        i += 1;
+    }
+    keys
+};
+
+/// How the trace records a fault when it is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Described {
+    /// The process it happened to, or the plan's node count for the
+    /// network (the simulator's own node in the trace).
+    pub node: usize,
+    /// The event's name.
+    pub event: &'static str,
+    pub detail: String,
+}
+
+impl Fault {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::Kill(_) => FaultKind::Kill,
+            Fault::Crash(_) => FaultKind::Crash,
+            Fault::Shutdown(_) => FaultKind::Shutdown,
+            Fault::Restart(_) => FaultKind::Restart,
+            Fault::Pause(_) => FaultKind::Pause,
+            Fault::Resume(_) => FaultKind::Resume,
+            Fault::Partition(_) => FaultKind::Partition,
+            Fault::PartitionOneWay { .. } => FaultKind::PartitionOneWay,
+            Fault::Heal => FaultKind::Heal,
+            Fault::Link { .. } => FaultKind::Link,
+            Fault::ClockJump { .. } => FaultKind::ClockJump,
+            Fault::ReplicaOf { .. } => FaultKind::ReplicaOf,
+            Fault::Burst { .. } => FaultKind::Burst,
+            Fault::ClusterFailover { .. } => FaultKind::ClusterFailover,
+            Fault::Reshard { .. } => FaultKind::Reshard,
+            Fault::ClientKillMaster(_) => FaultKind::ClientKillMaster,
+            Fault::DebugSleep { .. } | Fault::DebugSleepEnd(_) => FaultKind::DebugSleep,
+        }
+    }
+
+    /// The fault's name in messages: its kind's key (`debug-sleep-end` for
+    /// the end the parser adds to a DEBUG SLEEP).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::DebugSleepEnd(_) => "debug-sleep-end",
+            f => f.kind().key(),
+        }
+    }
+
+    /// What the fault changes in the state [`liveness`] tracks: the faults
+    /// that start, stop or signal a process, and the partitions.
+    pub fn effect(&self) -> Effect {
+        use Liveness::*;
+        let process = |node, from, to| Effect::Process { node, from, to };
+        match *self {
+            Fault::Kill(n) | Fault::Crash(n) | Fault::Shutdown(n) => {
+                process(n, &[Running, Stopped], Down)
+            }
+            Fault::Restart(n) => process(n, &[Down], Running),
+            Fault::Pause(n) | Fault::DebugSleep { node: n, .. } => process(n, &[Running], Stopped),
+            Fault::Resume(n) | Fault::DebugSleepEnd(n) => process(n, &[Stopped], Running),
+            Fault::Partition(_) | Fault::PartitionOneWay { .. } => Effect::Partition,
+            Fault::Heal => Effect::Heal,
+            Fault::Link { .. }
+            | Fault::ClockJump { .. }
+            | Fault::ReplicaOf { .. }
+            | Fault::Burst { .. }
+            | Fault::ClusterFailover { .. }
+            | Fault::Reshard { .. }
+            | Fault::ClientKillMaster(_) => Effect::Untracked,
+        }
+    }
+
+    /// The trace event recording the fault in a run of `plan`, worded as
+    /// the simulator logs it (the conformance harness records real runs'
+    /// faults with it too).
+    pub fn describe(&self, plan: &Plan) -> Described {
+        let name = |n: usize| plan.nodes[n].name.as_str();
+        let group = |g: &[usize]| {
+            let names: Vec<&str> = g.iter().map(|&n| name(n)).collect();
+            format!("{{{}}}", names.join(", "))
+        };
+        let network = plan.nodes.len();
+        let (node, event, detail) = match *self {
+            Fault::Kill(n) => (n, "kill", format!("SIGKILL {}", name(n))),
+            Fault::Crash(n) => (n, "crash", format!("power loss on {}'s host", name(n))),
+            Fault::Shutdown(n) => (n, "shutdown", format!("SIGTERM {}", name(n))),
+            Fault::Restart(n) => (n, "restart", format!("{} started", name(n))),
+            Fault::Pause(n) => (n, "pause", format!("SIGSTOP {}", name(n))),
+            Fault::Resume(n) => (n, "resume", format!("SIGCONT {}", name(n))),
+            Fault::Partition(ref groups) => {
+                let desc: Vec<String> = groups.iter().map(|g| group(g)).collect();
+                (network, "partition", desc.join(" | "))
+            }
+            Fault::PartitionOneWay { ref from, ref to } => (
+                network,
+                "partition",
+                format!("{} -> {} dropped", group(from), group(to)),
+            ),
+            Fault::Heal => (network, "heal", "all partitions healed".into()),
+            Fault::Link {
+                from,
+                to,
+                ref params,
+                both_ways,
+            } => (
+                network,
+                "link",
+                describe_link(name(from), name(to), params, both_ways),
+            ),
+            Fault::ClockJump { node, by } => (
+                node,
+                "clock-jump",
+                crate::sim::time::clock_jump_text(name(node), by),
+            ),
+            Fault::ReplicaOf { node, master } => {
+                let d = match master {
+                    None => format!("REPLICAOF NO ONE on {}", name(node)),
+                    Some(m) => format!(
+                        "REPLICAOF {} {} on {}",
+                        plan.nodes[m].host,
+                        plan.nodes[m].port,
+                        name(node)
+                    ),
+                };
+                (node, "replicaof", d)
+            }
+            Fault::Burst {
+                node,
+                writes,
+                value_size,
+            } => (
+                node,
+                "burst",
+                format!("{writes} SETs of {value_size} bytes on {}", name(node)),
+            ),
+            Fault::ClusterFailover { node, mode } => {
+                let word = match mode {
+                    FailoverMode::Default => "",
+                    FailoverMode::Force => " FORCE",
+                    FailoverMode::Takeover => " TAKEOVER",
+                };
+                (
+                    node,
+                    "cluster-failover",
+                    format!("CLUSTER FAILOVER{word} on {}", name(node)),
+                )
+            }
+            Fault::Reshard {
+                from,
+                to,
+                ref slots,
+                ..
+            } => (
+                // Recorded on the operator's redis-cli, which runs it.
+                plan.node_index(OPERATOR).unwrap_or(network),
+                "reshard",
+                format!(
+                    "redis-cli --cluster reshard: {} slots from {} to {}",
+                    slots.len(),
+                    name(from),
+                    name(to)
+                ),
+            ),
+            Fault::ClientKillMaster(n) => (
+                n,
+                "client-kill",
+                format!("CLIENT KILL TYPE master on {}", name(n)),
+            ),
+            Fault::DebugSleep { node, length } => (
+                node,
+                "debug-sleep",
+                format!("DEBUG SLEEP {} on {}", format_duration(length), name(node)),
+            ),
+            Fault::DebugSleepEnd(n) => (
+                n,
+                "debug-sleep-end",
+                format!("DEBUG SLEEP on {} returns", name(n)),
+            ),
+        };
+        Described {
+            node,
+            event,
+            detail,
+        }
+    }
+
+    /// The fault at `at` as its `[[fault]]` table, the inverse of
+    /// `Builder::fault` (node numbers index `names`).
+    pub fn table<S: AsRef<str>>(&self, at: Micros, names: &[S]) -> toml::Table {
+        use toml::Value;
+        let name = |n: usize| Value::String(names[n].as_ref().to_string());
+        let list = |g: &[usize]| Value::Array(g.iter().map(|&n| name(n)).collect());
+        let fields = |pairs: Vec<(&str, Value)>| {
+            Value::Table(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        };
+        let value = match self {
+            Fault::Kill(n)
+            | Fault::Crash(n)
+            | Fault::Shutdown(n)
+            | Fault::Restart(n)
+            | Fault::Pause(n)
+            | Fault::Resume(n)
+            | Fault::ClientKillMaster(n)
+            | Fault::DebugSleepEnd(n) => name(*n),
+            Fault::Partition(groups) => Value::Array(groups.iter().map(|g| list(g)).collect()),
+            Fault::PartitionOneWay { from, to } => {
+                fields(vec![("from", list(from)), ("to", list(to))])
+            }
+            Fault::Heal => true.into(),
+            Fault::Link {
+                from,
+                to,
+                params,
+                both_ways,
+            } => fields(vec![
+                ("from", name(*from)),
+                ("to", name(*to)),
+                ("latency", format_duration(params.latency).into()),
+                ("jitter", format_duration(params.jitter).into()),
+                ("bandwidth", params.bandwidth.to_string().into()),
+                ("loss", params.loss.into()),
+                ("both-ways", (*both_ways).into()),
+            ]),
+            Fault::ClockJump { node, by } => {
+                let sign = if *by < 0 { "-" } else { "+" };
+                let by = format!("{sign}{}", format_duration(by.unsigned_abs()));
+                fields(vec![("node", name(*node)), ("by", by.into())])
+            }
+            Fault::ReplicaOf { node, master } => fields(vec![
+                ("node", name(*node)),
+                (
+                    "master",
+                    master.map_or(Value::String("no one".into()), name),
+                ),
+            ]),
+            Fault::Burst {
+                node,
+                writes,
+                value_size,
+            } => fields(vec![
+                ("node", name(*node)),
+                ("writes", i64::from(*writes).into()),
+                ("value-size", i64::from(*value_size).into()),
+            ]),
+            Fault::ClusterFailover { node, mode } => {
+                let mut c = vec![("node", name(*node))];
+                match mode {
+                    FailoverMode::Default => {}
+                    FailoverMode::Force => c.push(("mode", "force".into())),
+                    FailoverMode::Takeover => c.push(("mode", "takeover".into())),
+                }
+                fields(c)
+            }
+            Fault::Reshard {
+                from,
+                to,
+                slots,
+                batch,
+            } => {
+                let mut set = crate::proto::slots::SlotSet::default();
+                slots.iter().for_each(|&s| set.insert(s));
+                fields(vec![
+                    ("from", name(*from)),
+                    ("to", name(*to)),
+                    ("slots", set.ranges_text().into()),
+                    ("batch", i64::from(*batch).into()),
+                ])
+            }
+            Fault::DebugSleep { node, length } => fields(vec![
+                ("node", name(*node)),
+                ("for", format_duration(*length).into()),
+            ]),
+        };
+        // The parser adds each DEBUG SLEEP's end itself; written alone,
+        // the nearest fault is a resume.
+        let key = match self {
+            Fault::DebugSleepEnd(_) => FaultKind::Resume.key(),
+            f => f.kind().key(),
+        };
+        let mut t = toml::Table::new();
+        t.insert("at".into(), format_duration(at).into());
+        t.insert(key.into(), value);
+        t
+    }
+}
+
+/// The name of the operator's node that runs `reshard` faults.
+pub const OPERATOR: &str = "redis-cli";
+
+fn describe_link(from: &str, to: &str, p: &LinkParams, both: bool) -> String {
+    let arrow = if both { "<->" } else { "->" };
+    let bw = if p.bandwidth == 0 {
+        "unlimited".to_string()
+    } else {
+        format!("{} bytes/s", p.bandwidth)
+    };
+    format!(
+        "{from} {arrow} {to}: latency {} jitter {} bandwidth {bw} loss {}",
+        format_duration(p.latency),
+        format_duration(p.jitter),
+        p.loss
+    )
+}
+
+/// A fault as its `[[fault]]` table in `plan`'s scenario: the fuzzer
+/// writes reproducers with it.
+pub fn fault_table(plan: &Plan, at: Micros, fault: &Fault) -> toml::Table {
+    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+    fault.table(at, &names)
+}
+
+/// One `[[fault]]` table as serde reads it: `at` and one key per kind
+/// (the kebab-case field names are [`FAULT_KEYS`], in that order). A kind
+/// whose value is more than a node's name reads it into its own table,
+/// next to its reader below.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawFault {
+    pub(super) at: Spanned<String>,
+    kill: Option<Spanned<String>>,
+    crash: Option<Spanned<String>>,
+    shutdown: Option<Spanned<String>>,
+    restart: Option<Spanned<String>>,
+    pause: Option<Spanned<String>>,
+    resume: Option<Spanned<String>>,
+    partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
+    partition_oneway: Option<Spanned<RawOneWay>>,
+    heal: Option<Spanned<bool>>,
+    link: Option<Spanned<RawLink>>,
+    clock_jump: Option<Spanned<RawClockJump>>,
+    replicaof: Option<Spanned<RawReplicaOf>>,
+    burst: Option<Spanned<RawBurst>>,
+    cluster_failover: Option<Spanned<RawClusterFailover>>,
+    pub(super) reshard: Option<Spanned<RawReshard>>,
+    client_kill_master: Option<Spanned<String>>,
+    debug_sleep: Option<Spanned<RawDebugSleep>>,
+}
 
 impl Builder<'_> {
-    pub(super) fn action(
+    /// Every `[[fault]]` table, as listed, each DEBUG SLEEP followed by its
+    /// end. A fault that would change nothing is refused: the trace must
+    /// never claim a restart or a SIGCONT that did not happen.
+    pub(super) fn faults(
         &self,
-        names: &[String],
-        n_redis: usize,
-        n_servers: usize,
-        f: &RawFault,
-    ) -> Result<Action, ScenarioError> {
-        let redis = |s: &Spanned<String>| self.redis_node(names, n_redis, n_servers, s);
-        // Processes of any kind can be killed, paused or restarted.
-        let any = |s: &Spanned<String>| self.node(names, s);
-        let group = |g: &[Spanned<String>]| -> Result<Vec<usize>, ScenarioError> {
-            g.iter().map(|n| self.node(names, n)).collect()
-        };
-        let mut actions = Vec::new();
-        if let Some(n) = &f.kill {
-            actions.push(Action::Kill(any(n)?));
+        raw: &[RawFault],
+        roster: &Roster,
+        duration: Micros,
+        cluster: bool,
+    ) -> Result<Vec<(Micros, Fault)>, ScenarioError> {
+        let mut faults = Vec::new();
+        let mut spans = Vec::new();
+        for f in raw {
+            let at = self.time_in_run(&f.at, duration)?;
+            let fault = self.fault(roster, f)?;
+            if let Fault::DebugSleep { node, length } = fault {
+                faults.push((at + length, Fault::DebugSleepEnd(node)));
+                spans.push(None);
+            }
+            faults.push((at, fault));
+            spans.push(Some(f.at.span()));
         }
-        if let Some(n) = &f.crash {
-            actions.push(Action::Crash(any(n)?));
-        }
-        if let Some(n) = &f.shutdown {
-            actions.push(Action::Shutdown(any(n)?));
-        }
-        if let Some(n) = &f.restart {
-            actions.push(Action::Restart(any(n)?));
-        }
-        if let Some(n) = &f.pause {
-            actions.push(Action::Pause(any(n)?));
-        }
-        if let Some(n) = &f.resume {
-            actions.push(Action::Resume(any(n)?));
-        }
-        if let Some(p) = &f.partition {
-            if p.get_ref().len() < 2 {
+        for (i, effect) in liveness::effects(roster.names.len() + 1, &faults)
+            .into_iter()
+            .enumerate()
+        {
+            if let (Err(no), Some(span)) = (effect, &spans[i]) {
+                let of = no
+                    .node
+                    .map_or(String::new(), |n| format!(" of {}", roster.names[n]));
                 return Err(self.err(
-                    p.span(),
-                    "a partition needs at least two groups, e.g. [[\"master\"], [\"replica-1\"]]",
+                    span.clone(),
+                    format!(
+                        "{}{of} at {} does nothing: {}",
+                        no.what,
+                        format_duration(faults[i].0),
+                        no.reason
+                    ),
                 ));
             }
-            let groups: Result<Vec<_>, _> = p.get_ref().iter().map(|g| group(g)).collect();
-            actions.push(Action::Partition(groups?));
+        }
+        if !cluster && let Some(f) = raw.iter().find(|f| f.reshard.is_some()) {
+            return Err(self.err(
+                f.at.span(),
+                "`reshard` needs a cluster: `cluster = true` in [topology]",
+            ));
+        }
+        Ok(faults)
+    }
+
+    /// One `[[fault]]` table: exactly one kind's key, its value checked
+    /// and its nodes resolved.
+    fn fault(&self, roster: &Roster, f: &RawFault) -> Result<Fault, ScenarioError> {
+        let r = roster;
+        // Processes of any kind can be killed, paused or restarted.
+        let any = |s: &Spanned<String>| self.node(&r.names, s);
+        let mut found = Vec::new();
+        if let Some(n) = &f.kill {
+            found.push(Fault::Kill(any(n)?));
+        }
+        if let Some(n) = &f.crash {
+            found.push(Fault::Crash(any(n)?));
+        }
+        if let Some(n) = &f.shutdown {
+            found.push(Fault::Shutdown(any(n)?));
+        }
+        if let Some(n) = &f.restart {
+            found.push(Fault::Restart(any(n)?));
+        }
+        if let Some(n) = &f.pause {
+            found.push(Fault::Pause(any(n)?));
+        }
+        if let Some(n) = &f.resume {
+            found.push(Fault::Resume(any(n)?));
+        }
+        if let Some(p) = &f.partition {
+            found.push(self.partition(r, p)?);
         }
         if let Some(p) = &f.partition_oneway {
-            let p = p.get_ref();
-            actions.push(Action::PartitionOneWay {
-                from: group(&p.from)?,
-                to: group(&p.to)?,
-            });
+            found.push(self.partition_oneway(r, p)?);
         }
         if let Some(h) = &f.heal {
             if !*h.get_ref() {
                 return Err(self.err(h.span(), "write `heal = true` to heal every partition"));
             }
-            actions.push(Action::Heal);
+            found.push(Fault::Heal);
         }
         if let Some(l) = &f.link {
-            let r = l.get_ref();
-            let params = self.link_params(
-                LinkParams::default(),
-                r.latency.as_ref(),
-                r.jitter.as_ref(),
-                r.bandwidth.as_ref(),
-                r.loss.map(|x| (x, l.span())),
-            )?;
-            actions.push(Action::Link {
-                from: self.node(names, &r.from)?,
-                to: self.node(names, &r.to)?,
-                params,
-                both_ways: r.both_ways,
-            });
+            found.push(self.link(r, l)?);
         }
         if let Some(c) = &f.clock_jump {
-            let r = c.get_ref();
-            let text = r.by.get_ref().trim();
-            let (sign, rest) = match text.strip_prefix('-') {
-                Some(rest) => (-1i64, rest),
-                None => (1, text.strip_prefix('+').unwrap_or(text)),
-            };
-            let by = parse_duration(rest).map_err(|m| self.err(r.by.span(), m))? as i64 * sign;
-            actions.push(Action::ClockJump {
-                node: self.node(names, &r.node)?,
-                by,
-            });
+            found.push(self.clock_jump(r, c)?);
         }
         if let Some(b) = &f.burst {
-            let b = b.get_ref();
-            let writes = self.bounded(
-                &b.writes,
-                "writes",
-                1,
-                u64::from(limits::MAX_BURST_WRITES),
-                "every node holds every key written",
-            )?;
-            let value_size = self.value_size(&b.value_size)?;
-            let total = u64::from(writes) * u64::from(value_size);
-            if total > limits::MAX_BURST_BYTES {
-                return Err(self.err(
-                    b.writes.span(),
-                    format!(
-                        "a burst of {writes} SETs of {value_size} bytes writes {total} bytes: at most 1gb (1073741824 bytes) per burst (every node holds every key, and every full sync copies them)"
-                    ),
-                ));
-            }
-            actions.push(Action::Burst {
-                node: redis(&b.node)?,
-                writes,
-                value_size,
-            });
+            found.push(self.burst(r, b)?);
         }
-        if let Some(r) = &f.replicaof {
-            let r = r.get_ref();
-            let node = redis(&r.node)?;
-            let master = if r.master.get_ref().eq_ignore_ascii_case("no one") {
-                None
-            } else {
-                Some(redis(&r.master)?)
-            };
-            actions.push(Action::ReplicaOf { node, master });
+        if let Some(c) = &f.replicaof {
+            found.push(self.replicaof(r, c)?);
         }
-        if let Some(r) = &f.reshard {
-            let r = r.get_ref();
-            let slots =
-                parse_slot_ranges(r.slots.get_ref()).map_err(|m| self.err(r.slots.span(), m))?;
-            let batch = match &r.batch {
-                Some(b) => self.bounded(
-                    b,
-                    "batch",
-                    1,
-                    u64::from(limits::MAX_BATCH),
-                    "keys per MIGRATE",
-                )?,
-                None => default_batch(),
-            };
-            actions.push(Action::Reshard {
-                from: redis(&r.from)?,
-                to: redis(&r.to)?,
-                slots: slots.iter().collect(),
-                batch,
-            });
+        if let Some(c) = &f.reshard {
+            found.push(self.reshard(r, c)?);
         }
-        if let Some(cf) = &f.cluster_failover {
-            let r = cf.get_ref();
-            let mode = match r.mode.as_ref().map(|m| m.get_ref().to_ascii_lowercase()) {
-                None => FailoverMode::Default,
-                Some(m) if m == "force" => FailoverMode::Force,
-                Some(m) if m == "takeover" => FailoverMode::Takeover,
-                Some(_) => {
-                    let span = r.mode.as_ref().map_or(cf.span(), |m| m.span());
-                    return Err(self.err(span, "mode is `force` or `takeover` (or leave it out for a coordinated failover)"));
-                }
-            };
-            actions.push(Action::ClusterFailover {
-                node: redis(&r.node)?,
-                mode,
-            });
+        if let Some(c) = &f.cluster_failover {
+            found.push(self.cluster_failover(r, c)?);
         }
         if let Some(n) = &f.client_kill_master {
-            actions.push(Action::ClientKillMaster(redis(n)?));
+            found.push(Fault::ClientKillMaster(self.redis_node(r, n)?));
         }
         if let Some(d) = &f.debug_sleep {
-            let d = d.get_ref();
-            let length =
-                parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
-            actions.push(Action::DebugSleep {
-                node: redis(&d.node)?,
-                length,
-            });
+            found.push(self.debug_sleep(r, d)?);
         }
-        match actions.len() {
-            1 => Ok(actions.pop().expect("one")),
+        match found.len() {
+            1 => Ok(found.pop().expect("one")),
             0 => Err(self.err(
                 f.at.span(),
                 format!(
@@ -218,127 +630,258 @@ impl Builder<'_> {
             )),
         }
     }
+
+    fn group(&self, r: &Roster, g: &[Spanned<String>]) -> Result<Vec<usize>, ScenarioError> {
+        g.iter().map(|n| self.node(&r.names, n)).collect()
+    }
+
+    /// `partition = [["master"], ["replica-1", "replica-2"]]`
+    fn partition(
+        &self,
+        r: &Roster,
+        p: &Spanned<Vec<Vec<Spanned<String>>>>,
+    ) -> Result<Fault, ScenarioError> {
+        if p.get_ref().len() < 2 {
+            return Err(self.err(
+                p.span(),
+                "a partition needs at least two groups, e.g. [[\"master\"], [\"replica-1\"]]",
+            ));
+        }
+        let groups: Result<Vec<_>, _> = p.get_ref().iter().map(|g| self.group(r, g)).collect();
+        Ok(Fault::Partition(groups?))
+    }
 }
 
-/// A fault as its `[[fault]]` table, the inverse of the reader above: the
-/// fuzzer writes reproducers with it.
-pub fn fault_table(plan: &Plan, at: Micros, a: &Action) -> toml::Table {
-    let name = |n: usize| toml::Value::String(plan.nodes[n].name.clone());
-    let mut t = toml::Table::new();
-    t.insert("at".into(), format_duration(at).into());
-    match a {
-        Action::Kill(n) => drop(t.insert("kill".into(), name(*n))),
-        Action::Crash(n) => drop(t.insert("crash".into(), name(*n))),
-        Action::Shutdown(n) => drop(t.insert("shutdown".into(), name(*n))),
-        Action::Restart(n) => drop(t.insert("restart".into(), name(*n))),
-        Action::Pause(n) => drop(t.insert("pause".into(), name(*n))),
-        Action::Resume(n) => drop(t.insert("resume".into(), name(*n))),
-        Action::Heal => drop(t.insert("heal".into(), true.into())),
-        Action::Reshard {
-            from,
-            to,
-            slots,
-            batch,
-        } => {
-            let mut r = toml::Table::new();
-            r.insert("from".into(), name(*from));
-            r.insert("to".into(), name(*to));
-            let mut set = crate::proto::slots::SlotSet::default();
-            slots.iter().for_each(|&s| set.insert(s));
-            r.insert("slots".into(), set.ranges_text().into());
-            r.insert("batch".into(), i64::from(*batch).into());
-            t.insert("reshard".into(), toml::Value::Table(r));
-        }
-        Action::ClusterFailover { node, mode } => {
-            let mut c = toml::Table::new();
-            c.insert("node".into(), name(*node));
-            match mode {
-                FailoverMode::Default => {}
-                FailoverMode::Force => {
-                    c.insert("mode".into(), "force".into());
-                }
-                FailoverMode::Takeover => {
-                    c.insert("mode".into(), "takeover".into());
-                }
-            }
-            t.insert("cluster-failover".into(), toml::Value::Table(c));
-        }
-        Action::Partition(groups) => {
-            let g = groups
-                .iter()
-                .map(|g| toml::Value::Array(g.iter().map(|&n| name(n)).collect()))
-                .collect();
-            t.insert("partition".into(), toml::Value::Array(g));
-        }
-        Action::PartitionOneWay { from, to } => {
-            let mut p = toml::Table::new();
-            p.insert(
-                "from".into(),
-                toml::Value::Array(from.iter().map(|&n| name(n)).collect()),
-            );
-            p.insert(
-                "to".into(),
-                toml::Value::Array(to.iter().map(|&n| name(n)).collect()),
-            );
-            t.insert("partition-oneway".into(), toml::Value::Table(p));
-        }
-        Action::Link {
-            from,
-            to,
+/// `partition-oneway = { from = ["master"], to = ["replica-1"] }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawOneWay {
+    from: Vec<Spanned<String>>,
+    to: Vec<Spanned<String>>,
+}
+
+impl Builder<'_> {
+    fn partition_oneway(&self, r: &Roster, p: &Spanned<RawOneWay>) -> Result<Fault, ScenarioError> {
+        let p = p.get_ref();
+        Ok(Fault::PartitionOneWay {
+            from: self.group(r, &p.from)?,
+            to: self.group(r, &p.to)?,
+        })
+    }
+}
+
+/// `link = { from, to, latency, jitter, bandwidth, loss, both-ways }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLink {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    latency: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    bandwidth: Option<Spanned<String>>,
+    loss: Option<f64>,
+    #[serde(default = "yes")]
+    both_ways: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Builder<'_> {
+    fn link(&self, r: &Roster, l: &Spanned<RawLink>) -> Result<Fault, ScenarioError> {
+        let raw = l.get_ref();
+        let params = self.link_params(
+            LinkParams::default(),
+            raw.latency.as_ref(),
+            raw.jitter.as_ref(),
+            raw.bandwidth.as_ref(),
+            raw.loss.map(|x| (x, l.span())),
+        )?;
+        Ok(Fault::Link {
+            from: self.node(&r.names, &raw.from)?,
+            to: self.node(&r.names, &raw.to)?,
             params,
-            both_ways,
-        } => {
-            let mut l = toml::Table::new();
-            l.insert("from".into(), name(*from));
-            l.insert("to".into(), name(*to));
-            l.insert("latency".into(), format_duration(params.latency).into());
-            l.insert("jitter".into(), format_duration(params.jitter).into());
-            l.insert("bandwidth".into(), params.bandwidth.to_string().into());
-            l.insert("loss".into(), params.loss.into());
-            l.insert("both-ways".into(), (*both_ways).into());
-            t.insert("link".into(), toml::Value::Table(l));
+            both_ways: raw.both_ways,
+        })
+    }
+}
+
+/// `clock-jump = { node = "sentinel-1", by = "+10s" }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClockJump {
+    node: Spanned<String>,
+    by: Spanned<String>,
+}
+
+impl Builder<'_> {
+    fn clock_jump(&self, r: &Roster, c: &Spanned<RawClockJump>) -> Result<Fault, ScenarioError> {
+        let c = c.get_ref();
+        let text = c.by.get_ref().trim();
+        let (sign, rest) = match text.strip_prefix('-') {
+            Some(rest) => (-1i64, rest),
+            None => (1, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let by = parse_duration(rest).map_err(|m| self.err(c.by.span(), m))? as i64 * sign;
+        Ok(Fault::ClockJump {
+            node: self.node(&r.names, &c.node)?,
+            by,
+        })
+    }
+}
+
+/// `replicaof = { node = "replica-1", master = "no one" }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReplicaOf {
+    node: Spanned<String>,
+    master: Spanned<String>,
+}
+
+impl Builder<'_> {
+    fn replicaof(&self, r: &Roster, c: &Spanned<RawReplicaOf>) -> Result<Fault, ScenarioError> {
+        let c = c.get_ref();
+        let node = self.redis_node(r, &c.node)?;
+        let master = if c.master.get_ref().eq_ignore_ascii_case("no one") {
+            None
+        } else {
+            Some(self.redis_node(r, &c.master)?)
+        };
+        Ok(Fault::ReplicaOf { node, master })
+    }
+}
+
+/// `burst = { node = "master", writes = 1000, value-size = 100 }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawBurst {
+    node: Spanned<String>,
+    writes: Spanned<u32>,
+    value_size: Option<Spanned<u32>>,
+}
+
+impl Builder<'_> {
+    fn burst(&self, r: &Roster, b: &Spanned<RawBurst>) -> Result<Fault, ScenarioError> {
+        let b = b.get_ref();
+        let writes = self.bounded(
+            &b.writes,
+            "writes",
+            1,
+            u64::from(limits::MAX_BURST_WRITES),
+            "every node holds every key written",
+        )?;
+        let value_size = self.value_size(&b.value_size)?;
+        let total = u64::from(writes) * u64::from(value_size);
+        if total > limits::MAX_BURST_BYTES {
+            return Err(self.err(
+                b.writes.span(),
+                format!(
+                    "a burst of {writes} SETs of {value_size} bytes writes {total} bytes: at most 1gb (1073741824 bytes) per burst (every node holds every key, and every full sync copies them)"
+                ),
+            ));
         }
-        Action::ClockJump { node, by } => {
-            let mut c = toml::Table::new();
-            c.insert("node".into(), name(*node));
-            let sign = if *by < 0 { "-" } else { "+" };
-            c.insert(
-                "by".into(),
-                format!("{sign}{}", format_duration(by.unsigned_abs())).into(),
-            );
-            t.insert("clock-jump".into(), toml::Value::Table(c));
-        }
-        Action::Burst {
-            node,
+        Ok(Fault::Burst {
+            node: self.redis_node(r, &b.node)?,
             writes,
             value_size,
-        } => {
-            let mut b = toml::Table::new();
-            b.insert("node".into(), name(*node));
-            b.insert("writes".into(), i64::from(*writes).into());
-            b.insert("value-size".into(), i64::from(*value_size).into());
-            t.insert("burst".into(), toml::Value::Table(b));
-        }
-        Action::ReplicaOf { node, master } => {
-            let mut r = toml::Table::new();
-            r.insert("node".into(), name(*node));
-            r.insert(
-                "master".into(),
-                master.map_or(toml::Value::String("no one".into()), name),
-            );
-            t.insert("replicaof".into(), toml::Value::Table(r));
-        }
-        Action::ClientKillMaster(n) => drop(t.insert("client-kill-master".into(), name(*n))),
-        Action::DebugSleep { node, length } => {
-            let mut d = toml::Table::new();
-            d.insert("node".into(), name(*node));
-            d.insert("for".into(), format_duration(*length).into());
-            t.insert("debug-sleep".into(), toml::Value::Table(d));
-        }
-        // Written by the parser with its DEBUG SLEEP; the nearest fault.
-        Action::DebugSleepEnd(n) => drop(t.insert("resume".into(), name(*n))),
+        })
     }
-    t
+}
+
+/// `cluster-failover = { node = "replica-1-1", mode = "force" }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClusterFailover {
+    node: Spanned<String>,
+    /// `force` or `takeover`; default: a coordinated manual failover.
+    mode: Option<Spanned<String>>,
+}
+
+impl Builder<'_> {
+    fn cluster_failover(
+        &self,
+        r: &Roster,
+        cf: &Spanned<RawClusterFailover>,
+    ) -> Result<Fault, ScenarioError> {
+        let c = cf.get_ref();
+        let mode = match c.mode.as_ref().map(|m| m.get_ref().to_ascii_lowercase()) {
+            None => FailoverMode::Default,
+            Some(m) if m == "force" => FailoverMode::Force,
+            Some(m) if m == "takeover" => FailoverMode::Takeover,
+            Some(_) => {
+                let span = c.mode.as_ref().map_or(cf.span(), |m| m.span());
+                return Err(self.err(
+                    span,
+                    "mode is `force` or `takeover` (or leave it out for a coordinated failover)",
+                ));
+            }
+        };
+        Ok(Fault::ClusterFailover {
+            node: self.redis_node(r, &c.node)?,
+            mode,
+        })
+    }
+}
+
+/// `redis-cli --cluster reshard`: move `slots` from one master to another,
+/// `reshard = { from = "master-1", to = "master-2", slots = "0-99" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawReshard {
+    from: Spanned<String>,
+    to: Spanned<String>,
+    slots: Spanned<String>,
+    /// Keys per MIGRATE (redis-cli's `--cluster-pipeline`).
+    batch: Option<Spanned<u32>>,
+}
+
+/// Keys per MIGRATE when a reshard does not say.
+const DEFAULT_BATCH: u32 = 10;
+
+impl Builder<'_> {
+    fn reshard(&self, r: &Roster, c: &Spanned<RawReshard>) -> Result<Fault, ScenarioError> {
+        let c = c.get_ref();
+        let slots =
+            parse_slot_ranges(c.slots.get_ref()).map_err(|m| self.err(c.slots.span(), m))?;
+        let batch = match &c.batch {
+            Some(b) => self.bounded(
+                b,
+                "batch",
+                1,
+                u64::from(limits::MAX_BATCH),
+                "keys per MIGRATE",
+            )?,
+            None => DEFAULT_BATCH,
+        };
+        Ok(Fault::Reshard {
+            from: self.redis_node(r, &c.from)?,
+            to: self.redis_node(r, &c.to)?,
+            slots: slots.iter().collect(),
+            batch,
+        })
+    }
+}
+
+/// `debug-sleep = { node = "master", for = "5s" }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDebugSleep {
+    node: Spanned<String>,
+    #[serde(rename = "for")]
+    length: Spanned<String>,
+}
+
+impl Builder<'_> {
+    fn debug_sleep(&self, r: &Roster, d: &Spanned<RawDebugSleep>) -> Result<Fault, ScenarioError> {
+        let d = d.get_ref();
+        let length =
+            parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
+        Ok(Fault::DebugSleep {
+            node: self.redis_node(r, &d.node)?,
+            length,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -359,6 +902,19 @@ mod tests {
             .filter(|k| !k.is_empty() && *k != "at")
             .collect();
         assert_eq!(keys, FAULT_KEYS, "{err}");
+    }
+
+    /// Each kind is named by its key, and only by it.
+    #[test]
+    fn every_kind_has_one_key() {
+        for k in FaultKind::ALL {
+            assert_eq!(FaultKind::from_key(k.key()), Some(k));
+        }
+        let mut keys = FAULT_KEYS.to_vec();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), FaultKind::ALL.len());
+        assert_eq!(FaultKind::from_key("debug-sleep-end"), None);
     }
 
     /// Every fault of every bundled scenario, written back and read again,
@@ -389,15 +945,15 @@ mod tests {
             };
             let mut doc: toml::Table = toml::from_str(&text).unwrap();
             // The parser adds each DEBUG SLEEP's end itself.
-            let written: Vec<(Micros, Action)> = plan
+            let written: Vec<(Micros, Fault)> = plan
                 .faults
                 .iter()
-                .filter(|(_, a)| !matches!(a, Action::DebugSleepEnd(_)))
+                .filter(|(_, f)| !matches!(f, Fault::DebugSleepEnd(_)))
                 .cloned()
                 .collect();
             let list = written
                 .iter()
-                .map(|(at, a)| toml::Value::Table(fault_table(&plan, *at, a)))
+                .map(|(at, f)| toml::Value::Table(fault_table(&plan, *at, f)))
                 .collect();
             doc.insert("fault".into(), toml::Value::Array(list));
             let again = crate::scenario::parse("x.toml", &toml::to_string(&doc).unwrap())

@@ -3,11 +3,13 @@
 //! that would change nothing (restart of a running process, resume of one
 //! that is not stopped, heal with no partition) is refused in a scenario
 //! file and never emitted by the fuzzer, so the trace never claims what did
-//! not happen.
+//! not happen. Each kind of fault says what it changes in its definition
+//! ([`Fault::effect`]); the rules for when that changes nothing are here,
+//! one table for the parser, the fuzzer and the world.
 
 use crate::sim::time::Micros;
 
-use super::Action;
+use super::Fault;
 
 /// A process's state as the faults see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,10 +29,29 @@ impl Liveness {
     }
 }
 
+/// What a fault changes in the state tracked here; each kind of fault says
+/// which in its definition ([`Fault::effect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Moves process `node` from one of the states `from` to `to`; in any
+    /// other state it would change nothing.
+    Process {
+        node: usize,
+        from: &'static [Liveness],
+        to: Liveness,
+    },
+    /// Puts a partition in force.
+    Partition,
+    /// Heals every partition: changes nothing when none is in force.
+    Heal,
+    /// Changes nothing tracked here (links, clocks, operator commands).
+    Untracked,
+}
+
 /// A fault that would change nothing, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoEffect {
-    /// The fault's key in a scenario file (`restart`, `resume`, `heal`...).
+    /// The fault's name ([`Fault::name`]: `restart`, `resume`, `heal`...).
     pub what: &'static str,
     /// The process it targets, if any.
     pub node: Option<usize>,
@@ -63,84 +84,72 @@ impl Tracker {
         self.procs[node]
     }
 
-    /// Applies `action`: `Ok(())` when it changes something (and the state
+    /// Applies `fault`: `Ok(())` when it changes something (and the state
     /// now reflects it), or why it would change nothing (the state is left
     /// as it was).
-    pub fn apply(&mut self, action: &Action) -> Result<(), NoEffect> {
-        match action {
-            Action::Partition(_) | Action::PartitionOneWay { .. } => {
+    pub fn apply(&mut self, fault: &Fault) -> Result<(), NoEffect> {
+        match fault.effect() {
+            Effect::Partition => {
                 self.partitioned = true;
                 Ok(())
             }
-            Action::Heal if self.partitioned => {
+            Effect::Heal if self.partitioned => {
                 self.partitioned = false;
                 Ok(())
             }
-            Action::Heal => Err(NoEffect {
-                what: "heal",
+            Effect::Heal => Err(NoEffect {
+                what: fault.name(),
                 node: None,
                 reason: "no partition is in force".into(),
             }),
-            _ => match process_target(action) {
-                Some(node) => {
-                    self.procs[node] = judge(self.procs[node], action)?;
-                    Ok(())
-                }
-                None => Ok(()),
-            },
+            Effect::Process { node, .. } => {
+                self.procs[node] = judge(self.procs[node], fault)?;
+                Ok(())
+            }
+            Effect::Untracked => Ok(()),
         }
     }
 }
 
 /// The process a start, stop or signal fault acts on.
-pub fn process_target(action: &Action) -> Option<usize> {
-    match *action {
-        Action::Kill(n)
-        | Action::Crash(n)
-        | Action::Shutdown(n)
-        | Action::Restart(n)
-        | Action::Pause(n)
-        | Action::Resume(n)
-        | Action::DebugSleepEnd(n)
-        | Action::DebugSleep { node: n, .. } => Some(n),
+pub fn process_target(fault: &Fault) -> Option<usize> {
+    match fault.effect() {
+        Effect::Process { node, .. } => Some(node),
         _ => None,
     }
 }
 
 /// What a start, stop or signal fault does to a process in state `now`:
-/// its new state, or why it changes nothing. Other actions leave it as is.
-pub fn judge(now: Liveness, action: &Action) -> Result<Liveness, NoEffect> {
+/// its new state, or why it changes nothing. Other faults leave it as is.
+pub fn judge(now: Liveness, fault: &Fault) -> Result<Liveness, NoEffect> {
     use Liveness::*;
-    let (allowed, to, what): (&[Liveness], Liveness, &'static str) = match *action {
-        Action::Kill(_) => (&[Running, Stopped], Down, "kill"),
-        Action::Crash(_) => (&[Running, Stopped], Down, "crash"),
-        Action::Shutdown(_) => (&[Running, Stopped], Down, "shutdown"),
-        Action::Restart(_) => (&[Down], Running, "restart"),
-        Action::Pause(_) => (&[Running], Stopped, "pause"),
-        Action::Resume(_) => (&[Stopped], Running, "resume"),
-        Action::DebugSleep { .. } => (&[Running], Stopped, "debug-sleep"),
-        Action::DebugSleepEnd(_) => (&[Stopped], Running, "debug-sleep-end"),
-        _ => return Ok(now),
+    let Effect::Process { node, from, to } = fault.effect() else {
+        return Ok(now);
     };
-    if allowed.contains(&now) {
+    if from.contains(&now) {
         return Ok(to);
     }
-    let needs = match to {
-        Down => "a running or stopped process",
-        Running if what == "restart" => "a process that was killed, crashed or shut down",
-        Running => "a process stopped by pause or debug-sleep",
-        Stopped => "a running process",
+    let needs = match from {
+        [Running, Stopped] => "a running or stopped process".to_string(),
+        [Down] => "a process that was killed, crashed or shut down".to_string(),
+        [Stopped] => "a process stopped by pause or debug-sleep".to_string(),
+        [Running] => "a running process".to_string(),
+        _ => {
+            let states: Vec<&str> = from.iter().map(|l| l.describe()).collect();
+            format!("a process that is {}", states.join(" or "))
+        }
     };
+    let what = fault.name();
     Err(NoEffect {
         what,
-        node: process_target(action),
+        node: Some(node),
         reason: format!("the process is {} ({what} needs {needs})", now.describe()),
     })
 }
 
 /// For faults in the order they are applied (by time, then as listed),
 /// whether each changes something: `Err(reason)` for one that would not.
-pub fn effects(nodes: usize, faults: &[(Micros, Action)]) -> Vec<Result<(), NoEffect>> {
+pub fn effects(nodes: usize, faults: &[(Micros, Fault)]) -> Vec<Result<(), NoEffect>> {
     let mut order: Vec<usize> = (0..faults.len()).collect();
     order.sort_by_key(|&i| faults[i].0);
     let mut tracker = Tracker::new(nodes);
@@ -158,19 +167,19 @@ mod tests {
     #[test]
     fn restart_needs_a_stopped_process_and_resume_a_paused_one() {
         let mut t = Tracker::new(2);
-        let e = t.apply(&Action::Restart(0)).unwrap_err().to_string();
+        let e = t.apply(&Fault::Restart(0)).unwrap_err().to_string();
         assert!(
             e.starts_with("restart does nothing: the process is running"),
             "{e}"
         );
-        assert!(t.apply(&Action::Resume(0)).is_err());
-        assert_eq!(t.apply(&Action::Pause(0)), Ok(()));
-        assert!(t.apply(&Action::Pause(0)).is_err());
+        assert!(t.apply(&Fault::Resume(0)).is_err());
+        assert_eq!(t.apply(&Fault::Pause(0)), Ok(()));
+        assert!(t.apply(&Fault::Pause(0)).is_err());
         // A stopped process can be killed; then only restart brings it back.
-        assert_eq!(t.apply(&Action::Kill(0)), Ok(()));
-        assert!(t.apply(&Action::Resume(0)).is_err());
-        assert!(t.apply(&Action::Kill(0)).is_err());
-        assert_eq!(t.apply(&Action::Restart(0)), Ok(()));
+        assert_eq!(t.apply(&Fault::Kill(0)), Ok(()));
+        assert!(t.apply(&Fault::Resume(0)).is_err());
+        assert!(t.apply(&Fault::Kill(0)).is_err());
+        assert_eq!(t.apply(&Fault::Restart(0)), Ok(()));
         assert_eq!(t.liveness(0), Liveness::Running);
         assert_eq!(t.liveness(1), Liveness::Running);
     }
@@ -178,18 +187,18 @@ mod tests {
     #[test]
     fn heal_needs_a_partition() {
         let mut t = Tracker::new(2);
-        assert!(t.apply(&Action::Heal).is_err());
-        assert_eq!(t.apply(&Action::Partition(vec![vec![0], vec![1]])), Ok(()));
-        assert_eq!(t.apply(&Action::Heal), Ok(()));
-        assert!(t.apply(&Action::Heal).is_err());
+        assert!(t.apply(&Fault::Heal).is_err());
+        assert_eq!(t.apply(&Fault::Partition(vec![vec![0], vec![1]])), Ok(()));
+        assert_eq!(t.apply(&Fault::Heal), Ok(()));
+        assert!(t.apply(&Fault::Heal).is_err());
     }
 
     #[test]
     fn faults_are_judged_in_time_order_then_as_listed() {
         let faults = vec![
-            (20, Action::Restart(0)),
-            (10, Action::Kill(0)),
-            (20, Action::Restart(0)),
+            (20, Fault::Restart(0)),
+            (10, Fault::Kill(0)),
+            (20, Fault::Restart(0)),
         ];
         let e = effects(1, &faults);
         assert_eq!(e[0], Ok(()));

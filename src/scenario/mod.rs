@@ -12,14 +12,16 @@ pub mod liveness;
 mod plan;
 mod raw;
 pub mod settings;
+mod workload;
 
 use crate::proto::slots::{SLOTS, SlotSet};
 pub use error::ScenarioError;
 use error::Source;
 
 use build::Builder;
+pub use fault::{FAULT_KEYS, Fault, FaultKind};
 pub use plan::{
-    Action, Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
+    Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
 };
 use raw::RawScenario;
 

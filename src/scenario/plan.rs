@@ -1,80 +1,16 @@
 //! A validated scenario, ready to run: the processes, the scripted faults
-//! and the expectations.
+//! (each a [`Fault`], defined in `fault.rs`) and the expectations.
 
 use crate::check::Expectation;
 use crate::client::WorkloadSpec;
 use crate::proto::slots::SlotSet;
-use crate::redis::cluster::failover::FailoverMode;
 use crate::redis::config::RedisConfig;
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
 use crate::sim::time::Micros;
 
 use super::conform;
-
-/// A scripted fault or operator action.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    /// SIGKILL of the process.
-    Kill(usize),
-    /// The host loses power: the process dies and un-fsynced data is lost.
-    Crash(usize),
-    /// SIGTERM: a clean shutdown.
-    Shutdown(usize),
-    Restart(usize),
-    Pause(usize),
-    Resume(usize),
-    /// Nodes in different groups cannot reach each other; unlisted nodes
-    /// reach everyone.
-    Partition(Vec<Vec<usize>>),
-    /// Traffic from `from` to `to` is dropped; the other way flows.
-    PartitionOneWay {
-        from: Vec<usize>,
-        to: Vec<usize>,
-    },
-    Heal,
-    Link {
-        from: usize,
-        to: usize,
-        params: LinkParams,
-        both_ways: bool,
-    },
-    ClockJump {
-        node: usize,
-        by: i64,
-    },
-    ReplicaOf {
-        node: usize,
-        master: Option<usize>,
-    },
-    /// A bulk load of `writes` SETs of `value_size` bytes on a node.
-    Burst {
-        node: usize,
-        writes: u32,
-        value_size: u32,
-    },
-    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to a replica.
-    ClusterFailover {
-        node: usize,
-        mode: FailoverMode,
-    },
-    /// `redis-cli --cluster reshard`, run by the `redis-cli` operator node.
-    Reshard {
-        from: usize,
-        to: usize,
-        slots: Vec<u16>,
-        batch: u32,
-    },
-    /// `CLIENT KILL TYPE master` on a replica: it drops its master link.
-    ClientKillMaster(usize),
-    /// `DEBUG SLEEP`: the server runs nothing for `length`, as if stopped;
-    /// the scenario parser adds the matching [`Action::DebugSleepEnd`].
-    DebugSleep {
-        node: usize,
-        length: Micros,
-    },
-    DebugSleepEnd(usize),
-}
+use super::fault::Fault;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
@@ -110,7 +46,7 @@ pub struct Plan {
     pub max_events: u64,
     pub link: LinkParams,
     pub nodes: Vec<NodePlan>,
-    pub faults: Vec<(Micros, Action)>,
+    pub faults: Vec<(Micros, Fault)>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
     /// The `[conform]` table, if the scenario has one.

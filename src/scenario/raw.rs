@@ -1,11 +1,13 @@
 //! The scenario file as serde reads it: every table and key, with spans
-//! for located errors. Nothing here is validated.
+//! for located errors (a `[[fault]]` table's keys are defined with the
+//! kinds of fault, in `fault.rs`). Nothing here is validated.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::conform;
+use super::fault::RawFault;
 
 /// A table of redis.conf settings, keyed by name.
 pub(super) type Conf = IndexMap<Spanned<String>, Spanned<toml::Value>>;
@@ -134,106 +136,6 @@ pub(super) fn default_keys() -> u32 {
 }
 pub(super) fn default_value_size() -> u32 {
     100
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawFault {
-    pub(super) at: Spanned<String>,
-    pub(super) kill: Option<Spanned<String>>,
-    pub(super) crash: Option<Spanned<String>>,
-    pub(super) shutdown: Option<Spanned<String>>,
-    pub(super) restart: Option<Spanned<String>>,
-    pub(super) pause: Option<Spanned<String>>,
-    pub(super) resume: Option<Spanned<String>>,
-    pub(super) partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
-    pub(super) partition_oneway: Option<Spanned<RawOneWay>>,
-    pub(super) heal: Option<Spanned<bool>>,
-    pub(super) link: Option<Spanned<RawLink>>,
-    pub(super) clock_jump: Option<Spanned<RawClockJump>>,
-    pub(super) replicaof: Option<Spanned<RawReplicaOf>>,
-    pub(super) burst: Option<Spanned<RawBurst>>,
-    pub(super) cluster_failover: Option<Spanned<RawClusterFailover>>,
-    pub(super) reshard: Option<Spanned<RawReshard>>,
-    pub(super) client_kill_master: Option<Spanned<String>>,
-    pub(super) debug_sleep: Option<Spanned<RawDebugSleep>>,
-}
-
-/// `redis-cli --cluster reshard`: move `slots` from one master to another.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawReshard {
-    pub(super) from: Spanned<String>,
-    pub(super) to: Spanned<String>,
-    pub(super) slots: Spanned<String>,
-    /// Keys per MIGRATE (redis-cli's `--cluster-pipeline`).
-    pub(super) batch: Option<Spanned<u32>>,
-}
-
-pub(super) fn default_batch() -> u32 {
-    10
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawClusterFailover {
-    pub(super) node: Spanned<String>,
-    /// `force` or `takeover`; default: a coordinated manual failover.
-    pub(super) mode: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawDebugSleep {
-    pub(super) node: Spanned<String>,
-    #[serde(rename = "for")]
-    pub(super) length: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawOneWay {
-    pub(super) from: Vec<Spanned<String>>,
-    pub(super) to: Vec<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawLink {
-    pub(super) from: Spanned<String>,
-    pub(super) to: Spanned<String>,
-    pub(super) latency: Option<Spanned<String>>,
-    pub(super) jitter: Option<Spanned<String>>,
-    pub(super) bandwidth: Option<Spanned<String>>,
-    pub(super) loss: Option<f64>,
-    #[serde(default = "yes")]
-    pub(super) both_ways: bool,
-}
-
-pub(super) fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawClockJump {
-    pub(super) node: Spanned<String>,
-    pub(super) by: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawBurst {
-    pub(super) node: Spanned<String>,
-    pub(super) writes: Spanned<u32>,
-    pub(super) value_size: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawReplicaOf {
-    pub(super) node: Spanned<String>,
-    pub(super) master: Spanned<String>,
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use crate::check::invariants::Violation;
 use crate::check::windows::Window;
 use crate::history::Op;
 use crate::redis::{self, RedisNode};
-use crate::scenario::{Action, NodeKind};
+use crate::scenario::{Fault, NodeKind};
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
@@ -133,7 +133,7 @@ impl RunView for World {
             .faults
             .iter()
             .filter_map(|(at, a)| match a {
-                Action::Reshard { slots, .. } => Some((slots.clone(), *at)),
+                Fault::Reshard { slots, .. } => Some((slots.clone(), *at)),
                 _ => None,
             })
             .collect()

@@ -116,7 +116,7 @@ pub struct World {
     pub dir: Rc<Directory>,
     /// A recording observer, if any (see [`run_observed`]).
     pub observer: Option<Box<dyn Observer>>,
-    /// Scripted actions that were not applied because they would have
+    /// Scripted faults that were not applied because they would have
     /// changed nothing (shown in the summary).
     pub warnings: Vec<String>,
 }
@@ -210,11 +210,6 @@ impl World {
         self.sim.kernel.wiretap = tap;
     }
 
-    /// Node index used for events about the network as a whole.
-    fn sim_node(&self) -> u32 {
-        self.plan.nodes.len() as u32
-    }
-
     /// Runs until `t`, performing scripted faults on the way (and sampling
     /// for the observer, if there is one).
     pub fn run_until(&mut self, t: Micros) -> Result<(), SimError> {
@@ -243,8 +238,8 @@ impl World {
 
     fn run_plain(&mut self, t: Micros) -> Result<(), SimError> {
         while let Some(i) = self.sim.run_until(t)? {
-            let action = self.plan.faults[i].1.clone();
-            self.apply(&action);
+            let fault = self.plan.faults[i].1.clone();
+            self.apply(&fault);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use redsim::fuzz::{self, FaultKind, FuzzConfig};
+use redsim::fuzz::{self, FuzzConfig};
 use redsim::scenario::{self, Plan};
 
 // ---------------------------------------------------------------------------
@@ -146,7 +146,7 @@ pub fn bundled(rel: &str) -> (Plan, String) {
 /// A scenario's own fuzz settings, with every kind of fault.
 pub fn fuzz_config(plan: &Plan, shrink: bool) -> FuzzConfig {
     FuzzConfig {
-        kinds: FaultKind::ALL.to_vec(),
+        kinds: fuzz::KINDS.to_vec(),
         max_faults: plan.fuzz.max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),

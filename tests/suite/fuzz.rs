@@ -239,8 +239,8 @@ fn an_action_that_changes_nothing_is_not_traced() {
     let mut w = world::World::new(&plan, 1);
     w.run_until(1_000_000).expect("runs");
     let before = w.trace().events.len();
-    w.apply(&scenario::Action::Restart(0));
-    w.apply(&scenario::Action::Resume(0));
+    w.apply(&scenario::Fault::Restart(0));
+    w.apply(&scenario::Fault::Resume(0));
     let after: Vec<_> = w.trace().events[before..]
         .iter()
         .map(|e| e.event.to_string())

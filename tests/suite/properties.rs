@@ -24,11 +24,11 @@ use std::fmt::{self, Write as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use redsim::proto::RunId;
-use redsim::scenario::{Action, Plan};
+use redsim::scenario::{Fault, Plan};
 use redsim::world::{self, World};
 
 use super::schedule::{
-    Fault, Property, check_each, clock_jump, config, link, parse_generated, partition, write_faults,
+    Property, check_each, clock_jump, config, link, parse_generated, partition, write_faults,
 };
 
 /// Every node of the scenario, in the order the plan numbers them.
@@ -122,21 +122,21 @@ fn group() -> impl Strategy<Value = Vec<usize>> {
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        2 => redis_node().prop_map(Action::Kill).prop_map_into(),
-        1 => redis_node().prop_map(Action::Crash).prop_map_into(),
-        1 => redis_node().prop_map(Action::Shutdown).prop_map_into(),
-        3 => redis_node().prop_map(Action::Restart).prop_map_into(),
-        1 => redis_node().prop_map(Action::Pause).prop_map_into(),
-        1 => redis_node().prop_map(Action::Resume).prop_map_into(),
-        2 => partition(NODES.len()).prop_map(Action::Partition).prop_map_into(),
+        2 => redis_node().prop_map(Fault::Kill).prop_map_into(),
+        1 => redis_node().prop_map(Fault::Crash).prop_map_into(),
+        1 => redis_node().prop_map(Fault::Shutdown).prop_map_into(),
+        3 => redis_node().prop_map(Fault::Restart).prop_map_into(),
+        1 => redis_node().prop_map(Fault::Pause).prop_map_into(),
+        1 => redis_node().prop_map(Fault::Resume).prop_map_into(),
+        2 => partition(NODES.len()).prop_map(Fault::Partition).prop_map_into(),
         1 => (group(), group())
-            .prop_map(|(from, to)| Action::PartitionOneWay { from, to })
+            .prop_map(|(from, to)| Fault::PartitionOneWay { from, to })
             .prop_map_into(),
-        2 => Just(Action::Heal.into()),
+        2 => Just(Fault::Heal.into()),
         2 => link(NODES.len()),
         1 => (redis_node(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
         3 => (redis_node(), 0..=REDIS)
-            .prop_map(|(node, m)| Action::ReplicaOf {
+            .prop_map(|(node, m)| Fault::ReplicaOf {
                 node,
                 // `REPLICAOF` to itself is not generated: it becomes `NO ONE`.
                 master: (m < REDIS && m != node).then_some(m),
@@ -346,8 +346,8 @@ mod regressions {
     fn clock_jump_back_after_restart() {
         check_all(&Schedule {
             faults: vec![
-                (0, Action::Kill(0).into()),
-                (7000, Action::Restart(0).into()),
+                (0, Fault::Kill(0).into()),
+                (7000, Fault::Restart(0).into()),
                 (7000, clock_jump(0, -113)),
             ],
             ..Schedule::default()
@@ -359,7 +359,7 @@ mod regressions {
     /// a -902 ms clock jump at 18.831 s puts its clock back at 17 s.
     #[test]
     fn clock_jump_back_after_bgsave() {
-        let replica_of = |master| Action::ReplicaOf { node: 1, master }.into();
+        let replica_of = |master| Fault::ReplicaOf { node: 1, master }.into();
         check_all(&Schedule {
             diskless: Some(false),
             faults: vec![

@@ -397,16 +397,16 @@ fn debug_sleep_stops_the_server_for_its_length_and_client_kill_reconnects() {
         .fault("3s", r#"debug-sleep = { node = "replica-1", for = "4s" }"#)
         .fault("10s", r#"client-kill-master = "replica-1""#)
         .plan();
-    use redsim::scenario::Action;
+    use redsim::scenario::Fault;
     let secs = |s: u64| s * 1_000_000;
     assert!(p.faults.contains(&(
         secs(3),
-        Action::DebugSleep {
+        Fault::DebugSleep {
             node: 1,
             length: secs(4)
         }
     )));
-    assert!(p.faults.contains(&(secs(7), Action::DebugSleepEnd(1))));
+    assert!(p.faults.contains(&(secs(7), Fault::DebugSleepEnd(1))));
     let out = world::run(&p, 1).unwrap();
     let ev = &out.world.trace().events;
     let at =

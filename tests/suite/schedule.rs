@@ -1,131 +1,52 @@
 //! Random fault schedules shared by the property tests (`properties` for
-//! replication, `sentinel` for Sentinel): one `[[fault]]` vocabulary (the
-//! scenario's own actions, and link changes), rendered as scenario TOML over
-//! a list of node names, leaving out the faults that would change nothing
-//! (as the fuzzer leaves them out); and the running of the properties on a
-//! fixed case.
+//! replication, `sentinel` for Sentinel): the scenario's own [`Fault`]s,
+//! written as scenario TOML over a list of node names, leaving out the
+//! faults that would change nothing (as the fuzzer leaves them out); and
+//! the running of the properties on a fixed case.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError};
-use redsim::scenario::{self, Action, Plan};
+use proptest::test_runner::{Config, RngSeed, TestCaseError};
+use redsim::scenario::{self, Fault, Plan};
+use redsim::sim::net::LinkParams;
+use redsim::sim::time::{ms, parse_size};
 
-/// One `[[fault]]` table. Node numbers index the caller's node names.
-#[derive(Clone, Debug)]
-pub enum Fault {
-    /// A scenario action: a process or partition fault, a clock jump or a
-    /// `REPLICAOF` (clock jumps in whole milliseconds).
-    Action(Action),
-    Link(Link),
-}
-
-/// A `link` change, with the numbers as the schedule writes them.
-#[derive(Clone, Debug)]
-pub struct Link {
-    from: usize,
-    to: usize,
-    latency_ms: u64,
-    jitter_ms: Option<u64>,
-    bandwidth: Option<&'static str>,
-    loss_pct: u32,
-    both_ways: bool,
-}
-
-impl From<Action> for Fault {
-    fn from(a: Action) -> Self {
-        Fault::Action(a)
-    }
-}
-
-impl Fault {
-    /// The table's fault key and value.
-    fn write(&self, s: &mut String, nodes: &[&str]) {
-        let group = |g: &[usize]| {
-            let v: Vec<String> = g.iter().map(|&n| format!("\"{}\"", nodes[n])).collect();
-            format!("[{}]", v.join(", "))
-        };
-        let _ = match self {
-            Fault::Action(Action::Kill(n)) => writeln!(s, "kill = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Crash(n)) => writeln!(s, "crash = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Shutdown(n)) => writeln!(s, "shutdown = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Restart(n)) => writeln!(s, "restart = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Pause(n)) => writeln!(s, "pause = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Resume(n)) => writeln!(s, "resume = \"{}\"", nodes[*n]),
-            Fault::Action(Action::Partition(groups)) => {
-                let g: Vec<String> = groups.iter().map(|g| group(g)).collect();
-                writeln!(s, "partition = [{}]", g.join(", "))
-            }
-            Fault::Action(Action::PartitionOneWay { from, to }) => writeln!(
-                s,
-                "partition-oneway = {{ from = {}, to = {} }}",
-                group(from),
-                group(to)
-            ),
-            Fault::Action(Action::Heal) => writeln!(s, "heal = true"),
-            Fault::Action(Action::ClockJump { node, by }) => {
-                let sign = if *by < 0 { '-' } else { '+' };
-                writeln!(
-                    s,
-                    "clock-jump = {{ node = \"{}\", by = \"{sign}{}ms\" }}",
-                    nodes[*node],
-                    by.unsigned_abs() / 1000
-                )
-            }
-            Fault::Action(Action::ReplicaOf { node, master }) => writeln!(
-                s,
-                "replicaof = {{ node = \"{}\", master = \"{}\" }}",
-                nodes[*node],
-                master.map_or("no one", |m| nodes[m])
-            ),
-            Fault::Action(other) => panic!("schedules draw no {other:?}"),
-            Fault::Link(link) => {
-                let mut l = format!(
-                    "from = \"{}\", to = \"{}\", latency = \"{}ms\"",
-                    nodes[link.from], nodes[link.to], link.latency_ms
-                );
-                if let Some(j) = link.jitter_ms {
-                    let _ = write!(l, ", jitter = \"{j}ms\"");
-                }
-                if let Some(b) = link.bandwidth {
-                    let _ = write!(l, ", bandwidth = \"{b}\"");
-                }
-                let _ = write!(l, ", loss = {:.2}", f64::from(link.loss_pct) / 100.0);
-                if !link.both_ways {
-                    l.push_str(", both-ways = false");
-                }
-                writeln!(s, "link = {{ {l} }}")
-            }
-        };
-    }
-}
-
-/// Appends `faults` (in the order given) as `[[fault]]` tables. Scenario
-/// files refuse faults that would change nothing (a restart of a running
-/// process, a resume of one not stopped, a heal with no partition): those
-/// are left out, as the fuzzer does.
+/// Appends `faults` (at times in ms, in the order given) as `[[fault]]`
+/// tables, written by the scenario format's own writer; node numbers index
+/// `nodes`. Scenario files refuse faults that would change nothing (a
+/// restart of a running process, a resume of one not stopped, a heal with
+/// no partition): those are left out, as the fuzzer does.
 pub fn write_faults(s: &mut String, faults: &[(u64, Fault)], nodes: &[&str]) {
     let mut tracker = scenario::liveness::Tracker::new(nodes.len());
     for (at, f) in faults {
-        if let Fault::Action(a) = f
-            && tracker.apply(a).is_err()
-        {
+        if tracker.apply(f).is_err() {
             continue;
         }
-        let _ = write!(s, "\n[[fault]]\nat = \"{at}ms\"\n");
-        f.write(s, nodes);
+        let mut doc = toml::Table::new();
+        let table = toml::Value::Table(f.table(ms(*at), nodes));
+        doc.insert("fault".into(), toml::Value::Array(vec![table]));
+        s.push('\n');
+        s.push_str(&toml::to_string(&doc).expect("a fault is a TOML table"));
     }
 }
 
-/// `cases` cases (or `PROPTEST_CASES`), and no regression files: failing
-/// schedules are kept as fixed cases in the test files instead.
+/// `cases` cases (or `PROPTEST_CASES`) drawn from a fixed seed (or
+/// `PROPTEST_RNG_SEED`), so a test run is the same on every machine; no
+/// regression files: failing schedules are kept as fixed cases in the test
+/// files instead. New schedules are the fuzzer's job.
 pub fn config(cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(cases);
+    let seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x7265_6473_696d);
     Config {
         cases,
+        rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
         ..Config::default()
     }
@@ -133,11 +54,10 @@ pub fn config(cases: u32) -> Config {
 
 /// A clock jump of `node` by `by_ms` milliseconds (either way).
 pub fn clock_jump(node: usize, by_ms: i64) -> Fault {
-    Action::ClockJump {
+    Fault::ClockJump {
         node,
         by: by_ms * 1000,
     }
-    .into()
 }
 
 /// A link change from one of `nodes` nodes to another (or itself): a
@@ -155,15 +75,18 @@ pub fn link(nodes: usize) -> impl Strategy<Value = Fault> {
     )
         .prop_map(
             |(from, to, latency_ms, jitter_ms, bandwidth, loss_pct, both_ways)| {
-                Fault::Link(Link {
+                let params = LinkParams {
+                    latency: ms(latency_ms),
+                    jitter: ms(jitter_ms.unwrap_or(0)),
+                    bandwidth: bandwidth.map_or(0, |b| parse_size(b).expect("a size")),
+                    loss: f64::from(loss_pct) / 100.0,
+                };
+                Fault::Link {
                     from,
                     to,
-                    latency_ms,
-                    jitter_ms,
-                    bandwidth,
-                    loss_pct,
+                    params,
                     both_ways,
-                })
+                }
             },
         )
 }

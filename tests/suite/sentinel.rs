@@ -23,7 +23,7 @@ use std::fmt::{self, Write as _};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use redsim::redis::info::field;
-use redsim::scenario::{self, Action, Plan};
+use redsim::scenario::{self, Fault, Plan};
 use redsim::sentinel::failover::{Candidate, Selection};
 use redsim::sim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
@@ -31,7 +31,7 @@ use redsim::world::{self, World};
 
 use super::common::Scenario;
 use super::schedule::{
-    Fault, Property, check_each, clock_jump, config, parse_generated, partition, write_faults,
+    Property, check_each, clock_jump, config, parse_generated, partition, write_faults,
 };
 
 /// Microseconds per millisecond and per second (trace times are in µs).
@@ -636,7 +636,7 @@ fn larger_offset_wins_over_smaller_run_id() {
         } else {
             (2, 1)
         };
-        w.apply(&Action::Partition(vec![vec![0], vec![smaller]]));
+        w.apply(&Fault::Partition(vec![vec![0], vec![smaller]]));
         w.run_until(p.duration).unwrap();
         let (sel, r1, r2) = only_selection(&w);
         let (lag, ahead) = if smaller == 1 { (r1, r2) } else { (r2, r1) };
@@ -693,7 +693,7 @@ fn a_vote_blocks_own_attempts_for_twice_the_failover_timeout() {
         let end = 30 + 2 * ft / 1000 + 20;
         let (p, mut w, i) = master_killed_until(ft, end, 11, "+elected-leader");
         let leader = evs(&w)[i].node as usize;
-        w.apply(&Action::Kill(leader));
+        w.apply(&Fault::Kill(leader));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let ids = runids(&w);
@@ -792,7 +792,7 @@ fn a_stalled_promotion_aborts_after_failover_timeout() {
         let (leader, t_sel) = (e.node as usize, e.t);
         let host = instance_ip(e);
         let chosen = node_at(&w, &host);
-        w.apply(&Action::Pause(chosen));
+        w.apply(&Fault::Pause(chosen));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let waits = times(&w, leader, "+failover-state-wait-promotion", "");
@@ -833,7 +833,7 @@ fn replica_reconfiguration_ends_after_failover_timeout() {
         let other = (1..=2)
             .find(|&r| w.plan.nodes[r].host != promoted_host)
             .expect("another replica");
-        w.apply(&Action::Pause(other));
+        w.apply(&Fault::Pause(other));
         w.run_until(p.duration).unwrap();
         let log = sentinel_log(&w);
         let reconf = times(&w, leader, "+failover-state-reconf-slaves", "");
@@ -975,9 +975,9 @@ fn a_restarted_leader_resumes_with_the_promoted_replica() {
     let leader = evs(&w)[i].node as usize;
     let host = instance_ip(&evs(&w)[i]);
     let promoted = node_at(&w, &host);
-    w.apply(&Action::Kill(leader));
+    w.apply(&Fault::Kill(leader));
     w.run_until(40 * SEC).unwrap();
-    w.apply(&Action::Restart(leader));
+    w.apply(&Fault::Restart(leader));
     w.run_until(p.duration).unwrap();
     let log = sentinel_log(&w);
     let (_, s) = w
@@ -1069,12 +1069,12 @@ impl Schedule {
         let mut faults: Vec<(u64, Fault)> = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
         // Everything back at HEAL_MS.
-        faults.push((HEAL_MS, Action::Heal.into()));
+        faults.push((HEAL_MS, Fault::Heal.into()));
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Action::Resume(n).into()));
+            faults.push((HEAL_MS, Fault::Resume(n).into()));
         }
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Action::Restart(n).into()));
+            faults.push((HEAL_MS, Fault::Restart(n).into()));
         }
         write_faults(&mut s, &faults, &P_NODES);
         s
@@ -1100,19 +1100,19 @@ fn server() -> impl Strategy<Value = usize> {
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        3 => server().prop_map(Action::Kill).prop_map_into(),
-        1 => server().prop_map(Action::Crash).prop_map_into(),
-        1 => server().prop_map(Action::Shutdown).prop_map_into(),
-        3 => server().prop_map(Action::Restart).prop_map_into(),
-        2 => server().prop_map(Action::Pause).prop_map_into(),
-        2 => server().prop_map(Action::Resume).prop_map_into(),
-        3 => partition(P_NODES.len()).prop_map(Action::Partition).prop_map_into(),
+        3 => server().prop_map(Fault::Kill).prop_map_into(),
+        1 => server().prop_map(Fault::Crash).prop_map_into(),
+        1 => server().prop_map(Fault::Shutdown).prop_map_into(),
+        3 => server().prop_map(Fault::Restart).prop_map_into(),
+        2 => server().prop_map(Fault::Pause).prop_map_into(),
+        2 => server().prop_map(Fault::Resume).prop_map_into(),
+        3 => partition(P_NODES.len()).prop_map(Fault::Partition).prop_map_into(),
         1 => partition(P_NODES.len()).prop_map(|mut g| {
             let to = g.pop().expect("two groups");
             let from = g.pop().expect("two groups");
-            Action::PartitionOneWay { from, to }.into()
+            Fault::PartitionOneWay { from, to }.into()
         }),
-        2 => Just(Action::Heal.into()),
+        2 => Just(Fault::Heal.into()),
         1 => (server(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
     ]
 }
@@ -1298,13 +1298,13 @@ mod regressions {
         check_all(&Schedule {
             seed: 2426166930720636542,
             faults: vec![
-                (15_146, Action::Kill(0).into()),
-                (22_628, Action::Restart(0).into()),
+                (15_146, Fault::Kill(0).into()),
+                (22_628, Fault::Restart(0).into()),
                 (
                     34_880,
-                    Action::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]]).into(),
+                    Fault::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]]).into(),
                 ),
-                (42_211, Action::Kill(3).into()),
+                (42_211, Fault::Kill(3).into()),
             ],
         });
     }
