@@ -2,6 +2,7 @@
 //! out or cut off, and the workload's key names. Clients record it; the
 //! checkers, reports and the conformance harness read it.
 
+use crate::proto::resp::Frame;
 use crate::proto::{Key, WriteTag};
 use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
@@ -127,6 +128,32 @@ pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
         None => key_name(n),
         Some(t) => compact_str::format_compact!("{{{t}}}{}", key_name(n)),
     }
+}
+
+/// One command line from the scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandLine {
+    /// The name expectations refer to it by, if it has one.
+    pub name: Option<String>,
+    /// The redis-cli session it is typed into; each session has its own
+    /// connections.
+    pub session: String,
+    pub node: NodeId,
+    /// The line as written, for the trace.
+    pub line: String,
+    pub argv: Vec<String>,
+}
+
+/// A command sent and what came back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchange {
+    /// Index of the command line in the scenario's order.
+    pub index: usize,
+    pub command: CommandLine,
+    pub sent: Micros,
+    /// When the reply came and the reply; `None` while none has (the
+    /// connection was refused or closed first, or the run ended).
+    pub reply: Option<(Micros, Frame)>,
 }
 
 #[cfg(test)]

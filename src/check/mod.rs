@@ -152,6 +152,29 @@ pub enum Expectation {
     /// An invariant or property holds over the whole run (`converges`,
     /// `one-leader-per-epoch`, ...).
     Invariant(String),
+    /// The reply to a named `[[command]]`, as redis-cli prints it, or one
+    /// `field:value` line of it (INFO's form).
+    Reply {
+        name: String,
+        field: Option<String>,
+        want: ReplyWant,
+    },
+}
+
+/// What a reply (or one field of it) must be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReplyWant {
+    Equals(String),
+    Prefix(String),
+}
+
+impl ReplyWant {
+    pub fn holds(&self, got: &str) -> bool {
+        match self {
+            ReplyWant::Equals(s) => got == s,
+            ReplyWant::Prefix(p) => got.starts_with(p.as_str()),
+        }
+    }
 }
 
 impl Expectation {
@@ -227,6 +250,16 @@ impl Expectation {
             }
             Expectation::Keys { at, node, count } => {
                 format!("{} holds {count} keys at {}", names[*node], Secs(*at))
+            }
+            Expectation::Reply { name, field, want } => {
+                let what = match field {
+                    Some(f) => format!("the reply to `{name}` has {f}"),
+                    None => format!("the reply to `{name}`"),
+                };
+                match want {
+                    ReplyWant::Equals(s) => format!("{what} = {s:?}"),
+                    ReplyWant::Prefix(p) => format!("{what} starting with {p:?}"),
+                }
             }
             Expectation::BusBytesPerMessage { at, node, count } => format!(
                 "{}'s cluster bus messages average {count} bytes until {}",

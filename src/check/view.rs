@@ -11,8 +11,9 @@ use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
-use crate::history::{Op, OpKind, Outcome};
+use crate::history::{Exchange, Op, OpKind, Outcome};
 use crate::proto::keyspace::Dataset;
+use crate::proto::resp::shown;
 use crate::redis;
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
@@ -46,6 +47,8 @@ pub trait RunView {
     fn write_workloads(&self) -> Vec<Window>;
     /// The operator's redis-cli node, if the scenario has one.
     fn operator(&self) -> Option<usize>;
+    /// The scenario's command lines as sent, with their replies.
+    fn exchanges(&self) -> &[Exchange];
     /// Each scripted reshard: its slots and its start.
     fn reshards(&self) -> Vec<(Vec<u16>, Micros)>;
     /// Invariant violations sampled while the run went.
@@ -268,6 +271,28 @@ pub trait RunView {
                     v.as_deref() == Some(equals.as_str()),
                     v.unwrap_or_else(|| "absent".into()),
                 )
+            }
+            Expectation::Reply { name, field, want } => {
+                let ex = self
+                    .exchanges()
+                    .iter()
+                    .find(|x| x.command.name.as_deref() == Some(name.as_str()));
+                match ex.and_then(|x| x.reply.as_ref().map(|r| (x, &r.1))) {
+                    None => (false, "no reply".into()),
+                    Some((x, frame)) => {
+                        let got = match field {
+                            None => Some(shown(&x.command.argv, frame)),
+                            Some(f) => frame
+                                .text()
+                                .and_then(|t| redis::info::field(t, f))
+                                .map(str::to_string),
+                        };
+                        match got {
+                            Some(g) => (want.holds(&g), g),
+                            None => (false, "absent".into()),
+                        }
+                    }
+                }
             }
             Expectation::Keys { node, count, .. } => match self.server(*node) {
                 Some(p) => (

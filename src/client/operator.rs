@@ -5,37 +5,13 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use crate::history::{CommandLine, Exchange};
 use crate::proto::addr::Directory;
-use crate::proto::resp::Frame;
+use crate::proto::resp::{Frame, printed};
 use crate::proto::{Cmd, Ctx, Msg, Reply};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::trace::Level;
 use crate::trace::names;
-
-/// One command line from the scenario.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CommandLine {
-    /// The redis-cli session it is typed into; each session has its own
-    /// connections.
-    pub session: String,
-    pub node: NodeId,
-    /// The line as written, for the trace.
-    pub line: String,
-    pub argv: Vec<String>,
-}
-
-/// A command sent and what came back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Exchange {
-    /// Index of the command line in the scenario's order.
-    pub index: usize,
-    pub command: CommandLine,
-    pub sent: Micros,
-    /// When the reply came and the reply; `None` while none has (the
-    /// connection was refused or closed first, or the run ended).
-    pub reply: Option<(Micros, Frame)>,
-}
 
 /// Every session's connections and the exchanges in flight.
 pub struct Sessions {
@@ -64,6 +40,14 @@ impl Sessions {
             .conns
             .entry(key)
             .or_insert_with(|| ctx.connect(command.node));
+        ctx.log(
+            Level::Notice,
+            names::sim::COMMAND,
+            format!(
+                "{}@{}> {}",
+                command.session, self.dir.names[command.node as usize], command.line
+            ),
+        );
         ctx.send(conn, Msg::Cmd(Cmd::Line(command.argv.clone())));
         let index = self.exchanges.len();
         self.waiting.entry(conn).or_default().push(index);
@@ -139,70 +123,5 @@ impl Sessions {
     pub fn clear(&mut self) {
         self.conns.clear();
         self.waiting.clear();
-    }
-}
-
-/// A reply on one line, as redis-cli prints it (raw for INFO and the
-/// other commands redis-cli.c `cliSendCommand()` prints raw), with line
-/// breaks shown as `\n`.
-pub fn printed(argv: &[String], frame: &Frame) -> String {
-    let text = if prints_raw(argv) {
-        raw(frame)
-    } else {
-        frame.to_cli()
-    };
-    text.trim_end_matches(['\r', '\n'])
-        .replace("\r\n", "\n")
-        .replace('\n', "\\n")
-}
-
-/// redis-cli.c `cliSendCommand()`'s list of commands whose replies it
-/// prints raw even in a terminal.
-fn prints_raw(argv: &[String]) -> bool {
-    let word = |i: usize| argv.get(i).map(|s| s.to_ascii_lowercase());
-    let (cmd, sub) = (word(0).unwrap_or_default(), word(1).unwrap_or_default());
-    let argc = argv.len();
-    match cmd.as_str() {
-        "info" | "lolwut" => true,
-        "debug" => matches!(sub.as_str(), "htstats" | "htstats-key" | "client-eviction"),
-        "memory" => matches!(sub.as_str(), "malloc-stats" | "doctor"),
-        "cluster" => argc == 2 && matches!(sub.as_str(), "nodes" | "info"),
-        "client" => matches!(sub.as_str(), "list" | "info"),
-        "latency" => (argc == 3 && sub == "graph") || (argc == 2 && sub == "doctor"),
-        _ => false,
-    }
-}
-
-/// redis-cli.c `cliFormatReplyRaw()`.
-fn raw(frame: &Frame) -> String {
-    match frame {
-        Frame::Simple(s) | Frame::Error(s) => s.clone(),
-        Frame::Bulk(Some(s)) => s.clone(),
-        Frame::Int(i) => i.to_string(),
-        Frame::Bulk(None) | Frame::Array(None) => String::new(),
-        Frame::Array(Some(items)) => items.iter().map(raw).collect::<Vec<_>>().join("\n"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(line: &str) -> Vec<String> {
-        line.split(' ').map(String::from).collect()
-    }
-
-    #[test]
-    fn info_prints_raw_and_other_replies_as_a_terminal_shows_them() {
-        let info = Frame::bulk("# Replication\r\nrole:master\r\n");
-        assert_eq!(
-            printed(&argv("INFO replication"), &info),
-            "# Replication\\nrole:master"
-        );
-        assert_eq!(
-            printed(&argv("GET k"), &info),
-            "\"# Replication\\r\\nrole:master\\r\\n\""
-        );
-        assert_eq!(printed(&argv("SET k v"), &Frame::ok()), "OK");
     }
 }

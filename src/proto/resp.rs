@@ -209,6 +209,51 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
     }
 }
 
+/// A reply as redis-cli prints it in a terminal: raw for INFO and the
+/// other commands redis-cli.c `cliSendCommand()` prints raw, formatted
+/// otherwise; without the final line break.
+pub fn shown(argv: &[String], frame: &Frame) -> String {
+    let text = if prints_raw(argv) {
+        raw(frame)
+    } else {
+        frame.to_cli()
+    };
+    text.trim_end_matches(['\r', '\n']).replace("\r\n", "\n")
+}
+
+/// [`shown`] on one line, line breaks written `\n`: for the trace.
+pub fn printed(argv: &[String], frame: &Frame) -> String {
+    shown(argv, frame).replace('\n', "\\n")
+}
+
+/// redis-cli.c `cliSendCommand()`'s list of commands whose replies it
+/// prints raw even in a terminal.
+fn prints_raw(argv: &[String]) -> bool {
+    let word = |i: usize| argv.get(i).map(|s| s.to_ascii_lowercase());
+    let (cmd, sub) = (word(0).unwrap_or_default(), word(1).unwrap_or_default());
+    let argc = argv.len();
+    match cmd.as_str() {
+        "info" | "lolwut" => true,
+        "debug" => matches!(sub.as_str(), "htstats" | "htstats-key" | "client-eviction"),
+        "memory" => matches!(sub.as_str(), "malloc-stats" | "doctor"),
+        "cluster" => argc == 2 && matches!(sub.as_str(), "nodes" | "info"),
+        "client" => matches!(sub.as_str(), "list" | "info"),
+        "latency" => (argc == 3 && sub == "graph") || (argc == 2 && sub == "doctor"),
+        _ => false,
+    }
+}
+
+/// redis-cli.c `cliFormatReplyRaw()`.
+fn raw(frame: &Frame) -> String {
+    match frame {
+        Frame::Simple(s) | Frame::Error(s) => s.clone(),
+        Frame::Bulk(Some(s)) => s.clone(),
+        Frame::Int(i) => i.to_string(),
+        Frame::Bulk(None) | Frame::Array(None) => String::new(),
+        Frame::Array(Some(items)) => items.iter().map(raw).collect::<Vec<_>>().join("\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +317,23 @@ mod tests {
         assert_eq!(split_args(r#"SET "unclosed"#), None);
         assert_eq!(split_args(r#"SET "a"b"#), None);
         assert_eq!(split_args("").unwrap(), Vec::<String>::new());
+    }
+
+    fn argv(line: &str) -> Vec<String> {
+        line.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn info_prints_raw_and_other_replies_as_a_terminal_shows_them() {
+        let info = Frame::bulk("# Replication\r\nrole:master\r\n");
+        assert_eq!(
+            printed(&argv("INFO replication"), &info),
+            "# Replication\\nrole:master"
+        );
+        assert_eq!(
+            printed(&argv("GET k"), &info),
+            "\"# Replication\\r\\nrole:master\\r\\n\""
+        );
+        assert_eq!(printed(&argv("SET k v"), &Frame::ok()), "OK");
     }
 }

@@ -221,7 +221,8 @@ impl Builder<'_> {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
         let faults = self.faults(&raw.fault, &roster, run.duration, cluster.is_some())?;
-        if raw.fault.iter().any(|f| f.reshard.is_some()) {
+        let commands = self.commands(&raw.command, &roster, run.duration)?;
+        if has_operator(&raw) {
             nodes.push(NodePlan {
                 name: OPERATOR.into(),
                 host: "10.0.3.1".into(),
@@ -244,9 +245,19 @@ impl Builder<'_> {
                 )
             })
             .transpose()?;
+        let command_names: Vec<&str> = commands
+            .iter()
+            .filter_map(|(_, c)| c.name.as_deref())
+            .collect();
         let mut expects = Vec::new();
         for e in &raw.expect {
-            expects.push(self.expectation(&roster.names, e, run.duration, cluster.is_some())?);
+            expects.push(self.expectation(
+                &roster.names,
+                e,
+                run.duration,
+                cluster.is_some(),
+                &command_names,
+            )?);
         }
         Ok(Plan {
             name: raw.name.into_inner(),
@@ -260,6 +271,7 @@ impl Builder<'_> {
             link: run.link,
             nodes,
             faults,
+            commands,
             expects,
             fuzz,
             conform,
@@ -417,7 +429,7 @@ impl Builder<'_> {
             }
             names.push(name);
         }
-        if raw.fault.iter().any(|f| f.reshard.is_some()) {
+        if has_operator(raw) {
             names.push(OPERATOR.into());
         }
         Ok(Roster {
@@ -447,6 +459,16 @@ impl Builder<'_> {
                 "set `cluster = true` in [topology] for a Redis Cluster (it sets cluster-enabled)",
             ));
         }
+        let linked = match &raw.topology.linked {
+            Some(l) if !*l.get_ref() && cluster => {
+                return Err(self.err(
+                    l.span(),
+                    "`linked` is for a master and its replicas; a cluster's replicas are linked by `redis-cli --cluster create`",
+                ));
+            }
+            Some(l) => *l.get_ref(),
+            None => true,
+        };
         let mut confs: Vec<RedisConfig> = vec![base; roster.redis];
         for (name, table) in &raw.node {
             let i = self.redis_node(roster, name)?;
@@ -460,7 +482,7 @@ impl Builder<'_> {
                 port: conf.port,
                 kind: NodeKind::Redis {
                     conf: Box::new(conf),
-                    replicaof: (i > 0 && !cluster).then_some(0),
+                    replicaof: (i > 0 && !cluster && linked).then_some(0),
                 },
             });
         }
@@ -690,4 +712,10 @@ impl Builder<'_> {
         }
         Ok(p)
     }
+}
+
+/// The operator's redis-cli runs when a fault reshards or a command line is
+/// sent.
+fn has_operator(raw: &RawScenario) -> bool {
+    raw.fault.iter().any(|f| f.reshard.is_some()) || !raw.command.is_empty()
 }

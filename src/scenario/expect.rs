@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use crate::check::{Cmp, Expectation, ResyncKind};
+use crate::check::{Cmp, Expectation, ReplyWant, ResyncKind};
 use crate::sim::time::Micros;
 
 use super::ScenarioError;
@@ -22,6 +22,7 @@ impl Builder<'_> {
         e: &Spanned<RawExpect>,
         duration: Micros,
         cluster: bool,
+        commands: &[&str],
     ) -> Result<Expectation, ScenarioError> {
         let span = e.span();
         let r = e.get_ref();
@@ -160,9 +161,36 @@ impl Builder<'_> {
                 count: self.cmp(c)?,
             });
         }
+        if let Some(name) = &r.reply {
+            if !commands.contains(&name.get_ref().as_str()) {
+                let mut e = self.err(
+                    name.span(),
+                    format!("no [[command]] is named `{}`", name.get_ref()),
+                );
+                e.hint = suggest(name.get_ref(), commands).map(|c| format!("did you mean `{c}`?"));
+                return Err(e);
+            }
+            let want = match (r.equals.as_ref().map(|v| v.get_ref()), &r.prefix) {
+                (Some(toml::Value::String(s)), None) => ReplyWant::Equals(s.clone()),
+                (None, Some(p)) => ReplyWant::Prefix(p.get_ref().clone()),
+                _ => {
+                    return Err(self.err(
+                        name.span(),
+                        "`reply` needs `equals` (a string) or `prefix`: the reply as redis-cli prints it, or with `field`, that field's value",
+                    ));
+                }
+            };
+            found.push(Expectation::Reply {
+                name: name.get_ref().clone(),
+                field: r.field.as_ref().map(|f| f.get_ref().clone()),
+                want,
+            });
+        } else if let Some(f) = r.field.as_ref().or(r.prefix.as_ref()) {
+            return Err(self.err(f.span(), "`field` and `prefix` go with `reply`"));
+        }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
-            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys, bus-bytes-per-message")),
+            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys, bus-bytes-per-message, reply")),
             _ => Err(self.err(span, "one check per [[expect]] table: split these into separate tables")),
         }
     }

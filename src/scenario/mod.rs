@@ -2,6 +2,7 @@
 //! value and resolves names, producing a [`Plan`] the simulation runs.
 
 mod build;
+pub mod command;
 pub mod conform;
 pub mod error;
 mod expect;

@@ -3,6 +3,7 @@
 
 use crate::check::Expectation;
 use crate::client::WorkloadSpec;
+use crate::history::CommandLine;
 use crate::proto::slots::SlotSet;
 use crate::redis::config::RedisConfig;
 use crate::sentinel::SentinelConf;
@@ -47,6 +48,8 @@ pub struct Plan {
     pub link: LinkParams,
     pub nodes: Vec<NodePlan>,
     pub faults: Vec<(Micros, Fault)>,
+    /// Command lines the operator's redis-cli sends, in the file's order.
+    pub commands: Vec<(Micros, CommandLine)>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
     /// The `[conform]` table, if the scenario has one.

@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::command::RawCommand;
 use super::conform;
 use super::fault::RawFault;
 
@@ -39,6 +40,8 @@ pub(super) struct RawScenario {
     pub(super) workload: Vec<RawWorkload>,
     #[serde(default)]
     pub(super) fault: Vec<RawFault>,
+    #[serde(default)]
+    pub(super) command: Vec<RawCommand>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<RawExpect>>,
     #[serde(default)]
@@ -89,6 +92,10 @@ pub(super) struct RawTopology {
     /// Cluster slot ranges per master, e.g. ["0-8191", "8192-16383"];
     /// default: split evenly as `redis-cli --cluster create` does.
     pub(super) slots: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Whether replicas start replicating the master (the default). With
+    /// `false` every server starts as a master, as separate redis-server
+    /// processes do until a `REPLICAOF` links them.
+    pub(super) linked: Option<Spanned<bool>>,
 }
 
 /// sentinel.conf settings for the monitored master (`sentinel monitor`,
@@ -161,4 +168,10 @@ pub(super) struct RawExpect {
     pub(super) keys: Option<Spanned<String>>,
     pub(super) invariant: Option<Spanned<String>>,
     pub(super) bus_bytes_per_message: Option<Spanned<String>>,
+    /// The name of a `[[command]]` whose reply is checked.
+    pub(super) reply: Option<Spanned<String>>,
+    /// With `reply`: a `field:value` line of the reply (INFO's form).
+    pub(super) field: Option<Spanned<String>>,
+    /// With `reply`: how the reply (or the field) starts.
+    pub(super) prefix: Option<Spanned<String>>,
 }

@@ -48,6 +48,8 @@ pub mod sentinel {
 /// variable part).
 /// Events of the simulator's own processes (the operator's redis-cli).
 pub mod sim {
+    /// One of the scenario's command lines, sent.
+    pub const COMMAND: &str = "command";
     /// A reply to one of the scenario's command lines.
     pub const REPLY: &str = "reply";
     /// A command line that got no reply: refused or closed connection.

@@ -4,7 +4,7 @@
 use crate::check::RunView;
 use crate::check::invariants::Violation;
 use crate::check::windows::Window;
-use crate::history::Op;
+use crate::history::{Exchange, Op};
 use crate::redis::{self, RedisNode};
 use crate::scenario::{Fault, NodeKind};
 use crate::sentinel::SentinelNode;
@@ -126,6 +126,13 @@ impl RunView for World {
 
     fn operator(&self) -> Option<usize> {
         self.plan.node_index("redis-cli")
+    }
+
+    fn exchanges(&self) -> &[Exchange] {
+        match self.operator().map(|n| &self.sim.nodes[n]) {
+            Some(Process::Resharder(r)) => &r.sessions.exchanges,
+            _ => &[],
+        }
     }
 
     fn reshards(&self) -> Vec<(Vec<u16>, Micros)> {

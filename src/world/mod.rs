@@ -9,9 +9,9 @@ use std::rc::Rc;
 use crate::check::RunView as _;
 use crate::check::{Expectation, Verdict};
 use crate::client::cluster::ClusterClient;
-use crate::client::operator::CommandLine;
 use crate::client::reshard::{ReshardJob, Resharder};
 use crate::client::{Discovery, WorkloadClient};
+use crate::history::CommandLine;
 use crate::proto::addr::Directory;
 use crate::proto::{Ctx, Msg};
 use crate::redis::{self, RedisNode};
@@ -188,6 +188,10 @@ impl World {
         for (i, (at, _)) in plan.faults.iter().enumerate() {
             sim.schedule_script(*at, i);
         }
+        // Command lines come after the faults: at one instant, faults first.
+        for (i, (at, _)) in plan.commands.iter().enumerate() {
+            sim.schedule_script(*at, plan.faults.len() + i);
+        }
         for i in 0..plan.nodes.len() {
             sim.start(i as NodeId);
         }
@@ -238,10 +242,25 @@ impl World {
 
     fn run_plain(&mut self, t: Micros) -> Result<(), SimError> {
         while let Some(i) = self.sim.run_until(t)? {
-            let fault = self.plan.faults[i].1.clone();
-            self.apply(&fault);
+            match self.plan.faults.get(i) {
+                Some((_, fault)) => {
+                    let fault = fault.clone();
+                    self.apply(&fault);
+                }
+                None => self.send_command(i - self.plan.faults.len()),
+            }
         }
         Ok(())
+    }
+}
+
+impl World {
+    /// Hands the `i`th command line to the operator's redis-cli.
+    fn send_command(&mut self, i: usize) {
+        let line = self.plan.commands[i].1.clone();
+        if let Some(op) = self.operator() {
+            self.sim.admin(op as NodeId, Admin::Command(line));
+        }
     }
 }
 
