@@ -132,7 +132,7 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => (group(), group())
             .prop_map(|(from, to)| Fault::PartitionOneWay { from, to })
             .prop_map_into(),
-        2 => Just(Fault::Heal.into()),
+        2 => Just(Fault::Heal),
         2 => link(NODES.len()),
         1 => (redis_node(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
         3 => (redis_node(), 0..=REDIS)
@@ -346,8 +346,8 @@ mod regressions {
     fn clock_jump_back_after_restart() {
         check_all(&Schedule {
             faults: vec![
-                (0, Fault::Kill(0).into()),
-                (7000, Fault::Restart(0).into()),
+                (0, Fault::Kill(0)),
+                (7000, Fault::Restart(0)),
                 (7000, clock_jump(0, -113)),
             ],
             ..Schedule::default()
@@ -359,7 +359,7 @@ mod regressions {
     /// a -902 ms clock jump at 18.831 s puts its clock back at 17 s.
     #[test]
     fn clock_jump_back_after_bgsave() {
-        let replica_of = |master| Fault::ReplicaOf { node: 1, master }.into();
+        let replica_of = |master| Fault::ReplicaOf { node: 1, master };
         check_all(&Schedule {
             diskless: Some(false),
             faults: vec![

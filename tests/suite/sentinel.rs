@@ -1069,12 +1069,12 @@ impl Schedule {
         let mut faults: Vec<(u64, Fault)> = self.faults.clone();
         faults.sort_by_key(|(at, _)| *at);
         // Everything back at HEAL_MS.
-        faults.push((HEAL_MS, Fault::Heal.into()));
+        faults.push((HEAL_MS, Fault::Heal));
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Fault::Resume(n).into()));
+            faults.push((HEAL_MS, Fault::Resume(n)));
         }
         for n in 0..P_SERVERS {
-            faults.push((HEAL_MS, Fault::Restart(n).into()));
+            faults.push((HEAL_MS, Fault::Restart(n)));
         }
         write_faults(&mut s, &faults, &P_NODES);
         s
@@ -1110,9 +1110,9 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => partition(P_NODES.len()).prop_map(|mut g| {
             let to = g.pop().expect("two groups");
             let from = g.pop().expect("two groups");
-            Fault::PartitionOneWay { from, to }.into()
+            Fault::PartitionOneWay { from, to }
         }),
-        2 => Just(Fault::Heal.into()),
+        2 => Just(Fault::Heal),
         1 => (server(), -10_000i64..=10_000).prop_map(|(node, by_ms)| clock_jump(node, by_ms)),
     ]
 }
@@ -1298,13 +1298,10 @@ mod regressions {
         check_all(&Schedule {
             seed: 2426166930720636542,
             faults: vec![
-                (15_146, Fault::Kill(0).into()),
-                (22_628, Fault::Restart(0).into()),
-                (
-                    34_880,
-                    Fault::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]]).into(),
-                ),
-                (42_211, Fault::Kill(3).into()),
+                (15_146, Fault::Kill(0)),
+                (22_628, Fault::Restart(0)),
+                (34_880, Fault::Partition(vec![vec![0, 2, 3, 5, 6], vec![1]])),
+                (42_211, Fault::Kill(3)),
             ],
         });
     }
