@@ -416,6 +416,11 @@ impl Reply {
             Reply::Bulk(v) => Frame::Bulk(v.as_ref().map(Value::to_string)),
             Reply::Info(text) => Frame::bulk(text.clone()),
             Reply::Frame(f) => f.clone(),
+            Reply::MasterAddr(Some((host, port))) => Frame::Array(Some(vec![
+                Frame::bulk(host.to_string()),
+                Frame::bulk(port.to_string()),
+            ])),
+            Reply::MasterAddr(None) => Frame::Array(None),
             _ => return None,
         })
     }

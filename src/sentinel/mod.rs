@@ -8,6 +8,7 @@
 
 pub mod failover;
 pub mod instance;
+mod line;
 mod pass;
 mod readout;
 #[cfg(test)]
@@ -1013,6 +1014,7 @@ impl SentinelNode {
                 }
             }
             Cmd::Role => Reply::Role("sentinel"),
+            Cmd::Line(argv) => Reply::Frame(self.command_line(ctx, conn, argv)),
             other => Reply::Error(format!(
                 "ERR unknown command '{}'",
                 other.name().to_ascii_lowercase()

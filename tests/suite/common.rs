@@ -90,6 +90,18 @@ impl Scenario {
         self
     }
 
+    /// A `[[command]]`: `send` typed into redis-cli on `node` at `at`;
+    /// `name` names it for [`replies`](crate::commands).
+    pub fn command(mut self, at: &str, node: &str, send: &str, name: &str) -> Self {
+        let send = toml::Value::String(send.into());
+        add(
+            &mut self.arrays,
+            "command",
+            format!("at = \"{at}\", node = \"{node}\", send = {send}, name = \"{name}\""),
+        );
+        self
+    }
+
     /// An `[[expect]]`.
     pub fn expect(mut self, settings: &str) -> Self {
         add(&mut self.arrays, "expect", settings.into());

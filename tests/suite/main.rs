@@ -7,6 +7,7 @@
 
 mod cli;
 mod cluster;
+mod commands;
 mod common;
 mod conform;
 mod dashboard;

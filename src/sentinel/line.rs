@@ -1,0 +1,56 @@
+//! Command lines sent to a Sentinel: looked up in Sentinel's own command
+//! table (sentinel.c `sentinelcmds`), so a Redis command gets Sentinel's
+//! `unknown command` reply, and answered as RESP.
+
+use crate::proto::Cmd;
+use crate::proto::command::Table;
+use crate::proto::resp::Frame;
+use crate::sim::net::ConnId;
+
+use super::SentinelNode;
+use super::pass::Pass;
+
+impl SentinelNode {
+    /// A command line from a client (processCommand() with Sentinel's
+    /// table, then sentinelCommand() and the few others it has).
+    pub(super) fn command_line(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        conn: ConnId,
+        argv: Vec<String>,
+    ) -> Frame {
+        let spec = match Table::Sentinel.lookup(&argv) {
+            Ok(spec) => spec,
+            Err(e) => return Frame::Error(e),
+        };
+        let cmd = match spec.name {
+            "ping" if argv.len() == 1 => Cmd::Ping,
+            "ping" if argv.len() == 2 => return Frame::bulk(argv[1].clone()),
+            "role" => return self.role_frame(),
+            "sentinel|get-master-addr-by-name" => Cmd::GetMasterAddrByName(argv[2].as_str().into()),
+            "sentinel|myid" => {
+                let p = self.state.as_ref().expect("running");
+                return Frame::bulk(p.myid.to_string());
+            }
+            name => {
+                return Frame::Error(format!(
+                    "ERR redsim does not model '{name}' in this form yet"
+                ));
+            }
+        };
+        let reply = self.command(ctx, conn, cmd);
+        reply
+            .to_frame()
+            .unwrap_or_else(|| Frame::Error(format!("{reply:?}")))
+    }
+
+    /// `ROLE` on a Sentinel: `sentinel` and the names of the masters it
+    /// monitors (sentinel.c `sentinelRoleCommand()`).
+    fn role_frame(&self) -> Frame {
+        let p = self.state.as_ref().expect("running");
+        Frame::Array(Some(vec![
+            Frame::bulk("sentinel"),
+            Frame::Array(Some(vec![Frame::bulk(p.master.inst.name.to_string())])),
+        ]))
+    }
+}
