@@ -1146,3 +1146,19 @@ fn an_unwritable_trace_file_is_refused_before_the_run() {
         "no temporary file left"
     );
 }
+
+/// The README's scenario reference is a scenario file that parses, every
+/// table in it (the `[[command]]` included) read as documented.
+#[test]
+fn the_readme_scenario_reference_parses() {
+    let readme = std::fs::read_to_string(super::common::root().join("README.md")).expect("README");
+    let from = readme
+        .find("## Scenario files")
+        .expect("the reference section");
+    let start = readme[from..].find("```toml\n").expect("a toml block") + from + 8;
+    let end = readme[start..].find("```").expect("the block's end") + start;
+    let plan = redsim::scenario::parse("README.md", &readme[start..end])
+        .unwrap_or_else(|e| panic!("the README's scenario reference does not parse: {e}"));
+    assert_eq!(plan.commands.len(), 1);
+    assert_eq!(plan.commands[0].1.argv, ["INFO", "replication"]);
+}
