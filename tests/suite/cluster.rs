@@ -161,9 +161,7 @@ fn failed_over_cluster_converges() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(24)
-    ))]
+    #![proptest_config(super::schedule::config(24))]
 
     /// After any fault schedule heals: each slot served by exactly one
     /// master, distinct configEpochs among masters, every node in state ok,
