@@ -147,26 +147,7 @@ fn common(out: &mut String, l: &Listen) {
 /// outside printable ASCII. Nothing in `s` can close the quotes, end the
 /// line or add an argument.
 pub fn quote(s: impl AsRef<[u8]>) -> String {
-    let s = s.as_ref();
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for &b in s {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
-    out.push('"');
-    out
+    crate::proto::resp::repr(s)
 }
 
 /// Why the plan's Sentinel settings cannot be given to a real Sentinel, if

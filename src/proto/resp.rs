@@ -89,7 +89,7 @@ impl Frame {
                 let _ = write!(out, "(integer) {i}");
             }
             Frame::Bulk(None) | Frame::Array(None) => out.push_str("(nil)"),
-            Frame::Bulk(Some(s)) => quoted(out, s),
+            Frame::Bulk(Some(s)) => out.push_str(&repr(s)),
             Frame::Array(Some(items)) if items.is_empty() => out.push_str("(empty array)"),
             Frame::Array(Some(items)) => {
                 let width = items.len().to_string().len();
@@ -124,10 +124,15 @@ fn decimal_len(i: i64) -> u64 {
     i.to_string().len() as u64
 }
 
-/// A bulk string as redis-cli quotes it (sds.c `sdscatrepr()`).
-fn quoted(out: &mut String, s: &str) {
+/// `s` quoted as Redis's `sdscatrepr()` writes it (redis-cli prints bulk
+/// strings so, and config files read it back as exactly `s`): in double
+/// quotes, with `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`, and `\xHH` for every
+/// other byte outside printable ASCII.
+pub fn repr(s: impl AsRef<[u8]>) -> String {
+    let s = s.as_ref();
+    let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for b in s.bytes() {
+    for &b in s {
         match b {
             b'\\' => out.push_str("\\\\"),
             b'"' => out.push_str("\\\""),
@@ -136,13 +141,14 @@ fn quoted(out: &mut String, s: &str) {
             b'\t' => out.push_str("\\t"),
             7 => out.push_str("\\a"),
             8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
+            0x20..=0x7e => out.push(char::from(b)),
             _ => {
                 let _ = write!(out, "\\x{b:02x}");
             }
         }
     }
     out.push('"');
+    out
 }
 
 /// Splits a command line into arguments as redis-cli does (sds.c
