@@ -483,7 +483,7 @@ fn info_of(at: &Endpoint) -> Option<String> {
 /// records it ([`Fault::describe`]), but for REPLICAOF, whose master does
 /// not listen at the plan's address here.
 fn describe(plan: &Plan, a: &Fault) -> (u32, &'static str, String) {
-    let d = a.describe(plan);
+    let d = a.describe(&plan.directory());
     let detail = match *a {
         Fault::ReplicaOf { node, .. } => format!("REPLICAOF on {}", plan.nodes[node].name),
         _ => d.detail,

@@ -2,7 +2,6 @@
 //! spelled out, durations as people write them.
 
 use crate::scenario::Plan;
-use crate::scenario::fault::fault_table;
 use crate::sim::time::format_duration;
 
 use super::{Failure, FuzzConfig};
@@ -33,8 +32,9 @@ pub fn repro_toml(
     let toml::Value::Array(list) = faults else {
         return Err("`fault` is not an array of tables".into());
     };
+    let names = plan.directory().names;
     for (at, fault) in super::faults(plan, cfg, &failure.schedule) {
-        list.push(toml::Value::Table(fault_table(plan, at, &fault)));
+        list.push(toml::Value::Table(fault.table(at, &names)));
     }
     let mut expect = toml::Table::new();
     match failure.property.as_str() {

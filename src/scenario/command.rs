@@ -9,7 +9,7 @@ use crate::proto::resp::split_args;
 use crate::sim::time::Micros;
 
 use super::ScenarioError;
-use super::build::{Builder, Roster};
+use super::builder::{Builder, Roster};
 
 /// The session a line goes to when the table names none.
 pub const DEFAULT_SESSION: &str = "redis-cli";

@@ -6,7 +6,7 @@ use crate::check::{Cmp, Expectation, ReplyWant, ResyncKind};
 use crate::sim::time::Micros;
 
 use super::ScenarioError;
-use super::build::Builder;
+use super::builder::Builder;
 use super::error::suggest;
 use super::plan::PROPERTIES;
 use super::raw::*;

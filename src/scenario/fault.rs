@@ -17,13 +17,13 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::proto::addr::Directory;
 use crate::redis::cluster::failover::FailoverMode;
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, format_duration, parse_duration};
 
-use super::build::{Builder, Roster};
-use super::liveness::{self, Effect, Liveness};
-use super::plan::Plan;
+use super::builder::{Builder, Roster};
+use super::liveness::{self, Acts, Effect, Liveness};
 use super::{ScenarioError, limits, parse_slot_ranges};
 
 /// A scripted fault or operator action: one `[[fault]]` table, validated.
@@ -237,16 +237,16 @@ impl Fault {
         }
     }
 
-    /// The trace event recording the fault in a run of `plan`, worded as
-    /// the simulator logs it (the conformance harness records real runs'
-    /// faults with it too).
-    pub fn describe(&self, plan: &Plan) -> Described {
-        let name = |n: usize| plan.nodes[n].name.as_str();
+    /// The trace event recording the fault in a run whose processes `dir`
+    /// names, worded as the simulator logs it (the conformance harness
+    /// records real runs' faults with it too).
+    pub fn describe(&self, dir: &Directory) -> Described {
+        let name = |n: usize| dir.names[n].as_str();
         let group = |g: &[usize]| {
             let names: Vec<&str> = g.iter().map(|&n| name(n)).collect();
             format!("{{{}}}", names.join(", "))
         };
-        let network = plan.nodes.len();
+        let network = dir.names.len();
         let (node, event, detail) = match *self {
             Fault::Kill(n) => (n, "kill", format!("SIGKILL {}", name(n))),
             Fault::Crash(n) => (n, "crash", format!("power loss on {}'s host", name(n))),
@@ -284,8 +284,8 @@ impl Fault {
                     None => format!("REPLICAOF NO ONE on {}", name(node)),
                     Some(m) => format!(
                         "REPLICAOF {} {} on {}",
-                        plan.nodes[m].host,
-                        plan.nodes[m].port,
+                        dir.hosts[m],
+                        dir.ports[m],
                         name(node)
                     ),
                 };
@@ -319,7 +319,10 @@ impl Fault {
                 ..
             } => (
                 // Recorded on the operator's redis-cli, which runs it.
-                plan.node_index(OPERATOR).unwrap_or(network),
+                dir.names
+                    .iter()
+                    .position(|n| n == OPERATOR)
+                    .unwrap_or(network),
                 "reshard",
                 format!(
                     "redis-cli --cluster reshard: {} slots from {} to {}",
@@ -469,11 +472,13 @@ fn describe_link(from: &str, to: &str, p: &LinkParams, both: bool) -> String {
     )
 }
 
-/// A fault as its `[[fault]]` table in `plan`'s scenario: the fuzzer
-/// writes reproducers with it.
-pub fn fault_table(plan: &Plan, at: Micros, fault: &Fault) -> toml::Table {
-    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
-    fault.table(at, &names)
+impl Acts for Fault {
+    fn effect(&self) -> Effect {
+        Fault::effect(self)
+    }
+    fn name(&self) -> &'static str {
+        Fault::name(self)
+    }
 }
 
 /// One `[[fault]]` table as serde reads it: `at` and one key per kind
@@ -951,9 +956,10 @@ mod tests {
                 .filter(|(_, f)| !matches!(f, Fault::DebugSleepEnd(_)))
                 .cloned()
                 .collect();
+            let names = plan.directory().names;
             let list = written
                 .iter()
-                .map(|(at, f)| toml::Value::Table(fault_table(&plan, *at, f)))
+                .map(|(at, f)| toml::Value::Table(f.table(*at, &names)))
                 .collect();
             doc.insert("fault".into(), toml::Value::Array(list));
             let again = crate::scenario::parse("x.toml", &toml::to_string(&doc).unwrap())
@@ -962,5 +968,54 @@ mod tests {
             faults += written.len();
         }
         assert!(faults > 100, "only {faults} faults were read");
+    }
+}
+
+/// The liveness rules (`liveness.rs`) as the faults meet them.
+#[cfg(test)]
+mod liveness_rules {
+    use super::*;
+    use crate::scenario::liveness::*;
+
+    #[test]
+    fn restart_needs_a_stopped_process_and_resume_a_paused_one() {
+        let mut t = Tracker::new(2);
+        let e = t.apply(&Fault::Restart(0)).unwrap_err().to_string();
+        assert!(
+            e.starts_with("restart does nothing: the process is running"),
+            "{e}"
+        );
+        assert!(t.apply(&Fault::Resume(0)).is_err());
+        assert_eq!(t.apply(&Fault::Pause(0)), Ok(()));
+        assert!(t.apply(&Fault::Pause(0)).is_err());
+        // A stopped process can be killed; then only restart brings it back.
+        assert_eq!(t.apply(&Fault::Kill(0)), Ok(()));
+        assert!(t.apply(&Fault::Resume(0)).is_err());
+        assert!(t.apply(&Fault::Kill(0)).is_err());
+        assert_eq!(t.apply(&Fault::Restart(0)), Ok(()));
+        assert_eq!(t.liveness(0), Liveness::Running);
+        assert_eq!(t.liveness(1), Liveness::Running);
+    }
+
+    #[test]
+    fn heal_needs_a_partition() {
+        let mut t = Tracker::new(2);
+        assert!(t.apply(&Fault::Heal).is_err());
+        assert_eq!(t.apply(&Fault::Partition(vec![vec![0], vec![1]])), Ok(()));
+        assert_eq!(t.apply(&Fault::Heal), Ok(()));
+        assert!(t.apply(&Fault::Heal).is_err());
+    }
+
+    #[test]
+    fn faults_are_judged_in_time_order_then_as_listed() {
+        let faults = vec![
+            (20, Fault::Restart(0)),
+            (10, Fault::Kill(0)),
+            (20, Fault::Restart(0)),
+        ];
+        let e = effects(1, &faults);
+        assert_eq!(e[0], Ok(()));
+        assert_eq!(e[1], Ok(()));
+        assert!(e[2].is_err());
     }
 }

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use crate::sim::time::{Micros, parse_size};
 
-use super::build::Builder;
+use super::builder::Builder;
 use super::error::suggest;
 use super::plan::*;
 use super::raw::*;

@@ -9,8 +9,6 @@
 
 use crate::sim::time::Micros;
 
-use super::Fault;
-
 /// A process's state as the faults see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Liveness {
@@ -64,6 +62,13 @@ impl std::fmt::Display for NoEffect {
     }
 }
 
+/// What the rules here read of a fault: what it changes and its name
+/// ([`Fault`](super::Fault) in the scenario's vocabulary).
+pub trait Acts {
+    fn effect(&self) -> Effect;
+    fn name(&self) -> &'static str;
+}
+
 /// The state of every process and of the network, as faults change them.
 #[derive(Clone, Debug)]
 pub struct Tracker {
@@ -87,7 +92,7 @@ impl Tracker {
     /// Applies `fault`: `Ok(())` when it changes something (and the state
     /// now reflects it), or why it would change nothing (the state is left
     /// as it was).
-    pub fn apply(&mut self, fault: &Fault) -> Result<(), NoEffect> {
+    pub fn apply(&mut self, fault: &impl Acts) -> Result<(), NoEffect> {
         match fault.effect() {
             Effect::Partition => {
                 self.partitioned = true;
@@ -112,7 +117,7 @@ impl Tracker {
 }
 
 /// The process a start, stop or signal fault acts on.
-pub fn process_target(fault: &Fault) -> Option<usize> {
+pub fn process_target(fault: &impl Acts) -> Option<usize> {
     match fault.effect() {
         Effect::Process { node, .. } => Some(node),
         _ => None,
@@ -121,7 +126,7 @@ pub fn process_target(fault: &Fault) -> Option<usize> {
 
 /// What a start, stop or signal fault does to a process in state `now`:
 /// its new state, or why it changes nothing. Other faults leave it as is.
-pub fn judge(now: Liveness, fault: &Fault) -> Result<Liveness, NoEffect> {
+pub fn judge(now: Liveness, fault: &impl Acts) -> Result<Liveness, NoEffect> {
     use Liveness::*;
     let Effect::Process { node, from, to } = fault.effect() else {
         return Ok(now);
@@ -149,7 +154,7 @@ pub fn judge(now: Liveness, fault: &Fault) -> Result<Liveness, NoEffect> {
 
 /// For faults in the order they are applied (by time, then as listed),
 /// whether each changes something: `Err(reason)` for one that would not.
-pub fn effects(nodes: usize, faults: &[(Micros, Fault)]) -> Vec<Result<(), NoEffect>> {
+pub fn effects<F: Acts>(nodes: usize, faults: &[(Micros, F)]) -> Vec<Result<(), NoEffect>> {
     let mut order: Vec<usize> = (0..faults.len()).collect();
     order.sort_by_key(|&i| faults[i].0);
     let mut tracker = Tracker::new(nodes);
@@ -158,51 +163,4 @@ pub fn effects(nodes: usize, faults: &[(Micros, Fault)]) -> Vec<Result<(), NoEff
         out[i] = tracker.apply(&faults[i].1);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restart_needs_a_stopped_process_and_resume_a_paused_one() {
-        let mut t = Tracker::new(2);
-        let e = t.apply(&Fault::Restart(0)).unwrap_err().to_string();
-        assert!(
-            e.starts_with("restart does nothing: the process is running"),
-            "{e}"
-        );
-        assert!(t.apply(&Fault::Resume(0)).is_err());
-        assert_eq!(t.apply(&Fault::Pause(0)), Ok(()));
-        assert!(t.apply(&Fault::Pause(0)).is_err());
-        // A stopped process can be killed; then only restart brings it back.
-        assert_eq!(t.apply(&Fault::Kill(0)), Ok(()));
-        assert!(t.apply(&Fault::Resume(0)).is_err());
-        assert!(t.apply(&Fault::Kill(0)).is_err());
-        assert_eq!(t.apply(&Fault::Restart(0)), Ok(()));
-        assert_eq!(t.liveness(0), Liveness::Running);
-        assert_eq!(t.liveness(1), Liveness::Running);
-    }
-
-    #[test]
-    fn heal_needs_a_partition() {
-        let mut t = Tracker::new(2);
-        assert!(t.apply(&Fault::Heal).is_err());
-        assert_eq!(t.apply(&Fault::Partition(vec![vec![0], vec![1]])), Ok(()));
-        assert_eq!(t.apply(&Fault::Heal), Ok(()));
-        assert!(t.apply(&Fault::Heal).is_err());
-    }
-
-    #[test]
-    fn faults_are_judged_in_time_order_then_as_listed() {
-        let faults = vec![
-            (20, Fault::Restart(0)),
-            (10, Fault::Kill(0)),
-            (20, Fault::Restart(0)),
-        ];
-        let e = effects(1, &faults);
-        assert_eq!(e[0], Ok(()));
-        assert_eq!(e[1], Ok(()));
-        assert!(e[2].is_err());
-    }
 }

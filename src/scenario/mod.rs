@@ -2,6 +2,7 @@
 //! value and resolves names, producing a [`Plan`] the simulation runs.
 
 mod build;
+mod builder;
 pub mod command;
 pub mod conform;
 pub mod error;
@@ -19,7 +20,7 @@ use crate::proto::slots::{SLOTS, SlotSet};
 pub use error::ScenarioError;
 use error::Source;
 
-use build::Builder;
+use builder::Builder;
 pub use fault::{FAULT_KEYS, Fault, FaultKind};
 pub use plan::{
     Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,

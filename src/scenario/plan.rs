@@ -4,6 +4,7 @@
 use crate::check::Expectation;
 use crate::client::WorkloadSpec;
 use crate::history::CommandLine;
+use crate::proto::addr::Directory;
 use crate::proto::slots::SlotSet;
 use crate::redis::config::RedisConfig;
 use crate::sentinel::SentinelConf;
@@ -67,6 +68,15 @@ pub struct ClusterPlan {
 }
 
 impl Plan {
+    /// The address book of the run's processes, in the plan's order.
+    pub fn directory(&self) -> Directory {
+        Directory {
+            names: self.nodes.iter().map(|n| n.name.clone()).collect(),
+            hosts: self.nodes.iter().map(|n| n.host.clone()).collect(),
+            ports: self.nodes.iter().map(|n| n.port).collect(),
+        }
+    }
+
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }

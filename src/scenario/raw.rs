@@ -141,9 +141,6 @@ pub(super) struct RawWorkload {
 pub(super) fn default_keys() -> u32 {
     1000
 }
-pub(super) fn default_value_size() -> u32 {
-    100
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

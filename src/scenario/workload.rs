@@ -7,7 +7,7 @@ use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
 use crate::sentinel::SentinelConf;
 use crate::sim::time::secs;
 
-use super::build::{Builder, Roster, RunSettings};
+use super::builder::{Builder, Roster, RunSettings};
 use super::plan::*;
 use super::raw::*;
 use super::{ScenarioError, limits};

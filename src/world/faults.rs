@@ -45,7 +45,7 @@ impl World {
         if matches!(fault, Fault::Reshard { .. }) && operator.is_none() {
             return;
         }
-        let d = fault.describe(&self.plan);
+        let d = fault.describe(&self.dir);
         self.sim.kernel.log_sim(d.node as u32, d.event, d.detail);
         match *fault {
             Fault::Kill(n) => self.sim.kill(n as NodeId, false),

@@ -123,11 +123,7 @@ pub struct World {
 
 impl World {
     pub fn new(plan: &Plan, seed: u64) -> World {
-        let dir = Rc::new(Directory {
-            names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
-            hosts: plan.nodes.iter().map(|n| n.host.clone()).collect(),
-            ports: plan.nodes.iter().map(|n| n.port).collect(),
-        });
+        let dir = Rc::new(plan.directory());
         let mut client_id = 0;
         let layout = plan.cluster.as_ref().map(|c| {
             let mut rng = crate::sim::rng::stream(seed, "cluster-node-ids");
