@@ -135,6 +135,7 @@ fn command(c: &Cmd) -> Label {
         Cmd::Dbsize => control(c.name(), String::new()),
         Cmd::InfoSections(s) => control(c.name(), s.join(" ")),
         Cmd::ReplicaOf { host, port } => control(c.name(), format!("{host} {port}")),
+        Cmd::Config(args) => control(c.name(), args.join(" ")),
         Cmd::Line(argv) => control(
             argv.first()
                 .map_or(String::new(), |a| a.to_ascii_uppercase()),

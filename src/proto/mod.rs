@@ -190,6 +190,9 @@ pub enum Cmd {
         host: String,
         port: String,
     },
+    /// `CONFIG GET|SET|REWRITE …`: the subcommand and its arguments as
+    /// typed (the server checks them, after the admission checks).
+    Config(Vec<String>),
 }
 
 /// What `CLUSTER SETSLOT` does to a slot.
@@ -314,6 +317,9 @@ impl Cmd {
             Cmd::ReplicaOf { host, port } => {
                 array(3) + bulk(9) + bulk(host.len()) + bulk(port.len())
             }
+            Cmd::Config(args) => {
+                array(1 + args.len()) + bulk(6) + args.iter().map(|a| bulk(a.len())).sum::<usize>()
+            }
         };
         n as u64
     }
@@ -361,6 +367,7 @@ impl Cmd {
             Cmd::Dbsize => "DBSIZE",
             Cmd::InfoSections(_) => "INFO",
             Cmd::ReplicaOf { .. } => "REPLICAOF",
+            Cmd::Config(_) => "CONFIG",
         }
     }
 }

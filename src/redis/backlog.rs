@@ -15,6 +15,8 @@ use crate::proto::{Cmd, decimal_len_u64};
 const CHUNK: u64 = 16 * 1024;
 /// `sizeof(replBufBlock)` on a 64-bit build.
 const BLOCK_HEADER: u64 = 40;
+/// `REPL_BACKLOG_TRIM_BLOCKS_PER_CALL`: the most blocks one trim frees.
+pub const TRIM_BLOCKS_PER_CALL: usize = 64;
 
 /// jemalloc's usable size for a request: sizes are rounded up to classes
 /// spaced four per doubling (so 16,424 bytes become 20,480).
@@ -156,7 +158,25 @@ impl Backlog {
     /// Drops whole head blocks while the backlog holds more than its size
     /// without them and no replica references them.
     pub fn trim(&mut self, master_repl_offset: u64, pinned: Option<u64>) {
-        while self.histlen > self.size && self.blocks.len() > 1 {
+        self.trim_blocks(master_repl_offset, pinned, usize::MAX);
+    }
+
+    /// resizeReplicationBacklog() once `CONFIG SET repl-backlog-size` has
+    /// a new value (already raised to 16 KB): the new size, then
+    /// incrementalTrimReplicationBacklog(REPL_BACKLOG_TRIM_BLOCKS_PER_CALL).
+    /// Shrinking drops whole head blocks no replica references, at most 64
+    /// of them now (the rest go at later trims), so PSYNC offsets before
+    /// the new first byte need a full resync. Growing keeps what is held;
+    /// blocks allocated from then on are sized for the new size.
+    pub fn resize(&mut self, size: u64, master_repl_offset: u64, pinned: Option<u64>) {
+        self.size = size;
+        self.trim_blocks(master_repl_offset, pinned, TRIM_BLOCKS_PER_CALL);
+    }
+
+    /// incrementalTrimReplicationBacklog(max_blocks).
+    fn trim_blocks(&mut self, master_repl_offset: u64, pinned: Option<u64>, max_blocks: usize) {
+        let mut trimmed = 0;
+        while self.histlen > self.size && self.blocks.len() > 1 && trimmed < max_blocks {
             let head = self.blocks[0];
             if pinned.is_some_and(|p| p < head.start + head.used) {
                 break;
@@ -166,6 +186,7 @@ impl Backlog {
             }
             self.histlen -= head.capacity;
             self.blocks.pop_front();
+            trimmed += 1;
         }
         self.first_byte = master_repl_offset - self.histlen + 1;
         while self
@@ -270,6 +291,36 @@ mod tests {
         }
         assert_eq!(b.first_byte, 1);
         assert_eq!(b.histlen, off);
+    }
+
+    /// resizeReplicationBacklog(): a shrink frees whole head blocks down to
+    /// the new size, at most 64 of them in one call
+    /// (incrementalTrimReplicationBacklog(REPL_BACKLOG_TRIM_BLOCKS_PER_CALL)),
+    /// and none a replica still references.
+    #[test]
+    fn a_shrink_trims_at_most_64_unpinned_blocks() {
+        let fill = |b: &mut Backlog| {
+            let mut off = 0;
+            for i in 0..80_000 {
+                b.feed(set(i, 100), &mut off, None);
+            }
+            off
+        };
+        let mut b = Backlog::new(10 << 20, 0);
+        let off = fill(&mut b);
+        let first = b.first_byte;
+        b.resize(16 * 1024, off, None);
+        assert_eq!(b.size, 16 * 1024);
+        assert_eq!(b.first_byte - first, 64 * 20_440);
+        assert_eq!(b.first_byte + b.histlen, off + 1);
+        b.resize(16 * 1024, off, None);
+        assert_eq!(b.first_byte - first, 128 * 20_440);
+
+        let mut b = Backlog::new(10 << 20, 0);
+        let off = fill(&mut b);
+        let first = b.first_byte;
+        b.resize(16 * 1024, off, Some(first + 3 * 20_440));
+        assert_eq!(b.first_byte - first, 3 * 20_440);
     }
 
     #[test]

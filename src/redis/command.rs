@@ -189,6 +189,7 @@ fn parse(spec: &CommandSpec, argv: &[String]) -> Result<Cmd, String> {
             message: arg(2),
         },
         "auth" if argv.len() == 2 => Cmd::Auth(argv[1].as_str().into()),
+        "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
         name => {
             return Err(format!(
                 "ERR redsim does not model '{name}' in this form yet"

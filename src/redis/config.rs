@@ -28,6 +28,11 @@ pub struct RedisConfig {
     pub repl_diskless_sync_delay: u64,
     pub repl_diskless_sync_max_replicas: u32,
     pub replica_output_buffer_limit: OutputBufferLimit,
+    /// `client-output-buffer-limit` of the normal and pubsub classes: kept
+    /// for CONFIG GET/SET and CONFIG REWRITE; the model enforces only the
+    /// replica class.
+    pub normal_output_buffer_limit: OutputBufferLimit,
+    pub pubsub_output_buffer_limit: OutputBufferLimit,
     pub min_replicas_to_write: u32,
     pub min_replicas_max_lag: u64,
     pub appendonly: bool,
@@ -95,6 +100,16 @@ impl Default for RedisConfig {
             replica_output_buffer_limit: OutputBufferLimit {
                 hard: 256 * 1024 * 1024,
                 soft: 64 * 1024 * 1024,
+                soft_seconds: 60,
+            },
+            normal_output_buffer_limit: OutputBufferLimit {
+                hard: 0,
+                soft: 0,
+                soft_seconds: 0,
+            },
+            pubsub_output_buffer_limit: OutputBufferLimit {
+                hard: 32 * 1024 * 1024,
+                soft: 8 * 1024 * 1024,
                 soft_seconds: 60,
             },
             min_replicas_to_write: 0,

@@ -82,6 +82,9 @@ pub enum ChildKind {
     SavePoint,
     /// A BGSAVE for replicas: to disk, or straight to their sockets.
     Replication { socket: bool },
+    /// The AOF rewrite that `CONFIG SET appendonly yes` starts (see
+    /// [`super::aof`]).
+    AofRewrite,
 }
 
 /// A forked child producing an RDB.
@@ -375,7 +378,7 @@ impl Server {
                 "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
                     .into(),
             ),
-            None => {
+            kind @ (None | Some(ChildKind::AofRewrite)) => {
                 if self.cfg.repl_diskless_sync
                     && client.capa_eof
                     && self.cfg.repl_diskless_sync_delay > 0
@@ -384,6 +387,12 @@ impl Server {
                         Level::Notice,
                         "Delay next BGSAVE for diskless SYNC",
                         "Delay next BGSAVE for diskless SYNC".into(),
+                    );
+                } else if kind.is_some() {
+                    ctx.log(
+                        Level::Notice,
+                        "No BGSAVE in progress, but another BG operation is active.",
+                        "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into(),
                     );
                 } else {
                     self.start_bgsave_for_replication(ctx);
@@ -539,6 +548,11 @@ impl Server {
                 "Background RDB transfer started",
                 format!("Background RDB transfer started by pid {pid}"),
             ),
+            ChildKind::AofRewrite => ctx.log(
+                Level::Notice,
+                "Background append only file rewriting started",
+                format!("Background append only file rewriting started by pid {pid}"),
+            ),
             _ => ctx.log(
                 Level::Notice,
                 "Background saving started",
@@ -566,6 +580,9 @@ impl Server {
         };
         let bytes = child.snapshot.rdb_bytes();
         match child.kind {
+            ChildKind::AofRewrite => {
+                self.aof_rewrite_done(ctx, host, generation, child.snapshot.clone());
+            }
             ChildKind::Replication { socket: true } => {
                 ctx.log(
                     Level::Notice,

@@ -6,10 +6,12 @@
 //! server's methods as a [`Host`], so a kill or a restart keeps exactly
 //! what Redis would keep.
 
+mod aof;
 pub mod backlog;
 pub mod cluster;
 mod command;
 pub mod config;
+mod config_command;
 pub mod info;
 mod master;
 pub mod persistence;
@@ -131,6 +133,8 @@ pub struct Server {
     aof_last_fsync: u64,
     /// Commands the AOF got this event-loop pass (written in beforeSleep).
     aof_pending: Vec<Cmd>,
+    /// `appendonly` turned on at runtime, until the first rewrite ends.
+    aof_start: Option<aof::AofStart>,
     /// `server.unixtime`: cached once per event-loop pass.
     unixtime: u64,
     /// The last client id handed out (Redis's ids start above its own
@@ -200,6 +204,7 @@ impl RedisNode {
         let server = self.server.as_mut()?;
         let host = Host {
             dir: &self.dir,
+            conf: &mut self.conf,
             disk: &mut self.disk,
             conf_replicaof: &mut self.conf_replicaof,
             cluster_log: &mut self.cluster_log,
@@ -449,6 +454,8 @@ impl Node for RedisNode {
 /// What outlives the process (directory, disk, redis.conf, cluster log), lent to a [`Server`].
 pub struct Host<'a> {
     pub dir: &'a Directory,
+    /// redis.conf ([`RedisNode::conf`]): what CONFIG REWRITE writes.
+    pub conf: &'a mut RedisConfig,
     pub disk: &'a mut Disk,
     /// `replicaof` in redis.conf ([`RedisNode::conf_replicaof`]).
     pub conf_replicaof: &'a mut Option<NodeId>,
@@ -470,6 +477,7 @@ fn serves_stale(cmd: &Cmd) -> bool {
             | Cmd::Subscribe(_)
             | Cmd::Publish { .. }
             | Cmd::SentinelSlaveOf { .. }
+            | Cmd::Config(_)
     )
 }
 
@@ -477,7 +485,12 @@ fn serves_stale(cmd: &Cmd) -> bool {
 fn serves_loading(cmd: &Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::Info | Cmd::InfoSections(_) | Cmd::Role | Cmd::Subscribe(_) | Cmd::Publish { .. }
+        Cmd::Info
+            | Cmd::InfoSections(_)
+            | Cmd::Role
+            | Cmd::Subscribe(_)
+            | Cmd::Publish { .. }
+            | Cmd::Config(_)
     )
 }
 
@@ -514,6 +527,7 @@ impl Server {
             get_ack_pending: false,
             aof_last_fsync: now_s,
             aof_pending: Vec::new(),
+            aof_start: None,
             unixtime: now_s,
             next_client_id: 3,
             closing_for_limits: Vec::new(),
@@ -671,7 +685,8 @@ impl Server {
             }
             return None;
         };
-        if !client.authenticated && !matches!(cmd, Cmd::Auth(_)) {
+        // authRequired(): once requirepass is cleared no one needs AUTH.
+        if !client.authenticated && self.cfg.requirepass.is_some() && !matches!(cmd, Cmd::Auth(_)) {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
         let client_asking = client.asking;
@@ -850,6 +865,7 @@ impl Server {
             }
             Cmd::Subscribe(channel) => self.subscribe(conn, channel),
             Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, host, conn, master),
+            Cmd::Config(args) => self.config_command(ctx, host, &args),
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",
                 cmd.name().to_ascii_lowercase()
@@ -924,6 +940,9 @@ impl Server {
             self.aof_pending.clear();
             return;
         }
+        if self.flush_aof_starting() {
+            return;
+        }
         let Some(aof) = disk.aof.as_mut() else { return };
         aof.log.append(&mut self.aof_pending);
         match self.cfg.appendfsync {
@@ -947,6 +966,7 @@ impl Server {
         if self.is_loading(ctx.sim_time()) {
             return;
         }
+        self.start_scheduled_aof_rewrite(ctx);
         if loops.is_multiple_of(self.cfg.hz) {
             self.replication_cron(ctx, host);
         }

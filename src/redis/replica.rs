@@ -508,6 +508,7 @@ impl Server {
         self.second_replid_offset = -1;
         self.backlog = Some(Backlog::new(self.cfg.repl_backlog_size, offset));
         if self.cfg.appendonly {
+            self.aof_rebuilt_after_sync();
             host.disk.aof = Some(AofFile::new(Rc::new(self.data.clone())));
         }
         ctx.log(
@@ -817,17 +818,6 @@ impl Server {
         self.kill_clients(ctx, conn, ClientType::Normal);
         self.kill_clients(ctx, conn, ClientType::PubSub);
         Reply::Ok
-    }
-
-    /// `CONFIG REWRITE`: redis.conf gets the current replication target, so a
-    /// restarted process replicates from it (or starts as a master).
-    fn config_rewrite(&self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
-        *host.conf_replicaof = self.replica.as_ref().map(|s| s.master);
-        ctx.log(
-            Level::Warning,
-            "CONFIG REWRITE executed with success.",
-            "CONFIG REWRITE executed with success.".into(),
-        );
     }
 
     /// How a client appears in "user request from" log lines

@@ -216,3 +216,221 @@ fn an_unlinked_topology_starts_every_server_as_a_master() {
         "1) \"master\"\n2) (integer) 0\n3) (empty array)"
     );
 }
+
+fn pair(name: &str, value: &str) -> String {
+    format!("1) \"{name}\"\n2) \"{value}\"")
+}
+
+// CONFIG GET/SET/REWRITE. Reply texts read off a real Redis 7.0.15 through
+// redis-cli (a CONFIG GET with a pattern lists its names in the model's
+// order: Redis's changes from one process to the next).
+#[test]
+fn config_get_shows_the_running_configuration() {
+    let s = Scenario::new("10s", "masters = 1, replicas = 1")
+        .redis(r#"repl-backlog-size = "16kb""#)
+        .command("5s", "master", "CONFIG GET repl-backlog-size", "backlog")
+        .command("5s", "master", "CONFIG GET SLAVE-PRIORITY", "alias")
+        .command("5s", "master", "CONFIG GET save", "save")
+        .command("5s", "master", "CONFIG GET replicaof", "master-of")
+        .command("5s", "replica-1", "CONFIG GET replicaof", "replica-of")
+        .command("5s", "master", "CONFIG GET *serve-stale*", "glob")
+        .command("5s", "master", "CONFIG GET fork-time-per-gb", "host-model")
+        .command("5s", "master", "CONFIG GET", "arity");
+    let r = replies(&s);
+    assert_eq!(reply(&r, "backlog"), pair("repl-backlog-size", "16384"));
+    assert_eq!(reply(&r, "alias"), pair("SLAVE-PRIORITY", "100"));
+    assert_eq!(reply(&r, "save"), pair("save", "3600 1 300 100 60 10000"));
+    assert_eq!(reply(&r, "master-of"), pair("replicaof", ""));
+    assert_eq!(reply(&r, "replica-of"), pair("replicaof", "10.0.0.1 6379"));
+    assert_eq!(
+        reply(&r, "glob"),
+        "1) \"replica-serve-stale-data\"\n2) \"yes\"\n3) \"slave-serve-stale-data\"\n4) \"yes\""
+    );
+    assert_eq!(reply(&r, "host-model"), "(empty array)");
+    assert_eq!(
+        reply(&r, "arity"),
+        "(error) ERR wrong number of arguments for 'config|get' command"
+    );
+}
+
+#[test]
+fn config_set_refuses_as_redis_does() {
+    let s = Scenario::new("10s", "masters = 1, replicas = 1")
+        .command("5s", "master", "CONFIG SET hz 10 x", "odd")
+        .command("5s", "master", "CONFIG SET nope 1", "unknown")
+        .command(
+            "5s",
+            "master",
+            "CONFIG SET slaveof \"10.0.0.2 6379\"",
+            "immutable",
+        )
+        .command("5s", "master", "CONFIG SET hz 10 HZ 11", "duplicate")
+        .command("5s", "master", "CONFIG SET repl-backlog-size 1x", "memory")
+        .command("5s", "master", "CONFIG SET replica-priority -1", "range")
+        .command("5s", "master", "CONFIG SET appendfsync sometimes", "enum")
+        .command("5s", "master", "CONFIG SET port 7000", "port");
+    let r = replies(&s);
+    let failed = |name: &str, why: &str| {
+        format!("(error) ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+    };
+    assert_eq!(reply(&r, "odd"), "(error) ERR syntax error");
+    assert_eq!(
+        reply(&r, "unknown"),
+        "(error) ERR Unknown option or number of arguments for CONFIG SET - 'nope'"
+    );
+    assert_eq!(
+        reply(&r, "immutable"),
+        failed("slaveof", "can't set immutable config")
+    );
+    assert_eq!(reply(&r, "duplicate"), failed("HZ", "duplicate parameter"));
+    assert_eq!(
+        reply(&r, "memory"),
+        failed("repl-backlog-size", "argument must be a memory value")
+    );
+    assert_eq!(
+        reply(&r, "range"),
+        failed(
+            "replica-priority",
+            "argument must be between 0 and 2147483647 inclusive"
+        )
+    );
+    assert_eq!(
+        reply(&r, "enum"),
+        failed(
+            "appendfsync",
+            "argument(s) must be one of the following: everysec, always, no"
+        )
+    );
+    // Redis would listen on the new port; the model's addresses are fixed.
+    assert_eq!(
+        reply(&r, "port"),
+        "(error) ERR redsim does not model CONFIG SET port to a new port: a node's address is fixed"
+    );
+}
+
+/// The settings take effect where Redis reads them: replica-priority in
+/// INFO (which Sentinel reads), min-replicas-to-write at the next write,
+/// replica-read-only at the next write on the replica.
+#[test]
+fn config_set_takes_effect_at_once() {
+    let s = Scenario::new("15s", "masters = 1, replicas = 1")
+        .command(
+            "10s",
+            "replica-1",
+            "CONFIG SET slave-priority 0",
+            "priority",
+        )
+        .command("10s", "replica-1", "INFO replication", "info")
+        .command("10s", "master", "CONFIG SET min-replicas-to-write 2", "min")
+        .command("10s", "master", "SET k v", "refused")
+        .command(
+            "10s",
+            "master",
+            "CONFIG SET min-replicas-to-write 1",
+            "min-1",
+        )
+        .command("10s", "master", "SET k v", "accepted")
+        .command("11s", "replica-1", "SET k2 v", "read-only")
+        .command(
+            "11s",
+            "replica-1",
+            "CONFIG SET replica-read-only no",
+            "writable",
+        )
+        .command("11s", "replica-1", "SET k2 v", "written")
+        .expect(r#"reply = "info", field = "slave_priority", equals = "0""#);
+    let plan = s.plan();
+    let out = world::run(&plan, 0).expect("runs");
+    assert!(out.verdicts.iter().all(|v| v.holds), "{:?}", out.verdicts);
+    let r = replies(&s);
+    assert_eq!(reply(&r, "priority"), "OK");
+    assert_eq!(
+        reply(&r, "refused"),
+        "(error) NOREPLICAS Not enough good replicas to write."
+    );
+    assert_eq!(reply(&r, "accepted"), "OK");
+    assert_eq!(
+        reply(&r, "read-only"),
+        "(error) READONLY You can't write against a read only replica."
+    );
+    assert_eq!(reply(&r, "written"), "OK");
+}
+
+/// A plain CONFIG SET is lost when the process restarts; after CONFIG
+/// REWRITE redis.conf has it.
+#[test]
+fn config_rewrite_makes_a_setting_outlive_a_restart() {
+    let s = Scenario::new("20s", "masters = 1, replicas = 1")
+        .command("1s", "master", "CONFIG SET hz 20", "set")
+        .fault("2s", r#"kill = "master""#)
+        .fault("3s", r#"restart = "master""#)
+        .command("4s", "master", "CONFIG GET hz", "lost")
+        .command("5s", "master", "CONFIG SET hz 20", "set-again")
+        .command("5s", "master", "CONFIG REWRITE", "rewrite")
+        .fault("6s", r#"kill = "master""#)
+        .fault("7s", r#"restart = "master""#)
+        .command("8s", "master", "CONFIG GET hz", "kept");
+    let plan = s.plan();
+    let out = world::run(&plan, 0).expect("runs");
+    let r = replies(&s);
+    assert_eq!(reply(&r, "lost"), pair("hz", "10"));
+    assert_eq!(reply(&r, "rewrite"), "OK");
+    assert_eq!(reply(&r, "kept"), pair("hz", "20"));
+    assert_eq!(
+        out.world
+            .trace()
+            .named("CONFIG REWRITE executed with success.")
+            .count(),
+        1
+    );
+}
+
+/// CONFIG is flagged `stale` and `loading`: a replica cut off from its
+/// master with replica-serve-stale-data no, and a server loading its RDB,
+/// both answer it while they refuse PING.
+#[test]
+fn config_answers_on_a_stale_replica_and_while_loading() {
+    let s = Scenario::new("20s", "masters = 1, replicas = 1")
+        .node("replica-1", "replica-serve-stale-data = false")
+        .node("master", "rdb-load-rate = 100")
+        .command("1s", "master", "SET k v", "write")
+        .fault("2s", r#"shutdown = "master""#)
+        .command("3s", "replica-1", "PING", "masterdown")
+        .command(
+            "3s",
+            "replica-1",
+            "CONFIG GET replica-serve-stale-data",
+            "stale-get",
+        )
+        .command(
+            "3s",
+            "replica-1",
+            "CONFIG SET replica-serve-stale-data yes",
+            "stale-set",
+        )
+        .command("3s", "replica-1", "PING", "served")
+        .fault("4s", r#"restart = "master""#)
+        .command("4.1s", "master", "PING", "loading")
+        .command("4.1s", "master", "CONFIG GET appendonly", "loading-get")
+        .command(
+            "4.1s",
+            "master",
+            "CONFIG SET appendonly yes",
+            "deny-loading",
+        );
+    let r = replies(&s);
+    assert_eq!(
+        reply(&r, "masterdown"),
+        "(error) MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    );
+    assert_eq!(
+        reply(&r, "stale-get"),
+        pair("replica-serve-stale-data", "no")
+    );
+    assert_eq!(reply(&r, "stale-set"), "OK");
+    assert_eq!(reply(&r, "served"), "PONG");
+    let loading = "(error) LOADING Redis is loading the dataset in memory";
+    assert_eq!(reply(&r, "loading"), loading);
+    assert_eq!(reply(&r, "loading-get"), pair("appendonly", "no"));
+    assert_eq!(reply(&r, "deny-loading"), loading);
+}

@@ -1,0 +1,158 @@
+//! Turning the AOF on and off at runtime (`CONFIG SET appendonly`):
+//! aof.c startAppendOnly(), stopAppendOnly() and the first rewrite that
+//! turns `AOF_WAIT_REWRITE` into `AOF_ON`.
+//!
+//! The AOF starts with a rewrite child (the same fork and RDB-preamble
+//! cost as a BGSAVE). Until it ends, writes go to a temporary incr file
+//! that is not in the manifest, so a crash keeps whatever AOF the disk had
+//! before; when the child ends, its snapshot becomes the base and the
+//! writes since the fork the incr file (backgroundRewriteDoneHandler()).
+
+use std::rc::Rc;
+
+use crate::proto::{Cmd, Ctx};
+use crate::trace::Level;
+
+use super::master::ChildKind;
+use super::persistence::AofFile;
+use super::{Host, Server};
+
+/// `server.aof_state == AOF_WAIT_REWRITE`: `appendonly` is yes but the
+/// first rewrite has not finished.
+#[derive(Debug)]
+pub(super) enum AofStart {
+    /// `aof_rewrite_scheduled`: another child runs; serverCron starts the
+    /// rewrite once it has ended. Writes meanwhile are in the dataset the
+    /// rewrite will snapshot.
+    Scheduled,
+    /// The rewrite child of this generation runs; `incr` is the temporary
+    /// incr file: the writes since its fork.
+    Rewriting { generation: u64, incr: Vec<Cmd> },
+}
+
+impl Server {
+    /// updateAppendonly(), run when CONFIG SET changed `appendonly`.
+    pub(super) fn update_appendonly(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        if self.cfg.appendonly {
+            self.start_append_only(ctx);
+        } else {
+            self.stop_append_only(ctx, host);
+        }
+    }
+
+    /// startAppendOnly(): the rewrite now, or once the running child ends.
+    fn start_append_only(&mut self, ctx: &mut Ctx<'_>) {
+        self.aof_pending.clear();
+        if self.child.is_some() {
+            self.aof_start = Some(AofStart::Scheduled);
+            ctx.log(
+                Level::Warning,
+                "AOF was enabled but there is already another background operation.",
+                "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.".into(),
+            );
+        } else {
+            self.rewrite_aof_background(ctx);
+        }
+        self.aof_last_fsync = ctx.unixtime();
+    }
+
+    /// rewriteAppendOnlyFileBackground() for the first rewrite.
+    fn rewrite_aof_background(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.log(
+            Level::Notice,
+            "Creating AOF incr file on background rewrite",
+            "Creating AOF incr file temp-appendonly.aof.incr on background rewrite".into(),
+        );
+        self.start_bgsave(ctx, ChildKind::AofRewrite);
+        self.aof_start = Some(AofStart::Rewriting {
+            generation: self.child_gen,
+            incr: Vec::new(),
+        });
+    }
+
+    /// stopAppendOnly(): what is buffered is written and fsynced; a
+    /// rewrite child is killed (killAppendOnlyChild()).
+    fn stop_append_only(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        match self.aof_start.take() {
+            None => {
+                if let Some(aof) = host.disk.aof.as_mut() {
+                    aof.log.append(&mut self.aof_pending);
+                    aof.fsynced = aof.log.len();
+                }
+                self.aof_last_fsync = ctx.unixtime();
+            }
+            Some(AofStart::Scheduled) => {}
+            Some(AofStart::Rewriting { generation, .. }) => {
+                if self.child.take_if(|c| c.generation == generation).is_some() {
+                    ctx.log(
+                        Level::Notice,
+                        "Killing running AOF rewrite child",
+                        format!("Killing running AOF rewrite child: {}", 1000 + generation),
+                    );
+                }
+            }
+        }
+        self.aof_pending.clear();
+    }
+
+    /// flushAppendOnlyFile() while the AOF starts: the writes of this pass
+    /// go to the temporary incr file of a running rewrite, or nowhere while
+    /// the rewrite waits for another child. False when the AOF is on.
+    pub(super) fn flush_aof_starting(&mut self) -> bool {
+        match self.aof_start.as_mut() {
+            None => return false,
+            Some(AofStart::Scheduled) => self.aof_pending.clear(),
+            Some(AofStart::Rewriting { incr, .. }) => incr.append(&mut self.aof_pending),
+        }
+        true
+    }
+
+    /// serverCron(): a scheduled rewrite starts once no child runs.
+    pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>) {
+        if matches!(self.aof_start, Some(AofStart::Scheduled)) && self.child.is_none() {
+            self.rewrite_aof_background(ctx);
+        }
+    }
+
+    /// backgroundRewriteDoneHandler(): the snapshot is the new base, the
+    /// temporary incr file the incr file, and the AOF is on. The incr file
+    /// counts as fsynced when it is renamed into the manifest.
+    pub(super) fn aof_rewrite_done(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        generation: u64,
+        snapshot: Rc<crate::proto::keyspace::Dataset>,
+    ) {
+        ctx.log(
+            Level::Notice,
+            "Background AOF rewrite terminated with success",
+            "Background AOF rewrite terminated with success".into(),
+        );
+        let Some(AofStart::Rewriting { incr, .. }) = self.aof_start.take_if(
+            |s| matches!(s, AofStart::Rewriting { generation: g, .. } if *g == generation),
+        ) else {
+            return;
+        };
+        let fsynced = incr.len();
+        host.disk.aof = Some(AofFile {
+            base: snapshot,
+            log: incr,
+            fsynced,
+        });
+        ctx.log(
+            Level::Notice,
+            "Background AOF rewrite finished successfully",
+            "Background AOF rewrite finished successfully".into(),
+        );
+    }
+
+    /// A full sync on a replica rebuilt the AOF from the new dataset
+    /// (readSyncBulkPayload(): stopAppendOnly(), then restartAOFAfterSYNC()):
+    /// a first rewrite still waiting or running is dropped.
+    pub(super) fn aof_rebuilt_after_sync(&mut self) {
+        if let Some(AofStart::Rewriting { generation, .. }) = self.aof_start.take() {
+            self.child.take_if(|c| c.generation == generation);
+        }
+    }
+}
