@@ -91,7 +91,7 @@ pub fn run(args: ConformArgs) -> u8 {
             .is_some_and(|c| c.simulator_only.is_none())
     };
     for p in plans.iter().filter(|p| real(p)) {
-        if let Some(why) = conform::topology::refused(p) {
+        if let Some(why) = conform::topology::refused(p).or_else(|| conform::commands::refused(p)) {
             crate::errln!("{why}");
             return exit::BAD_INPUT;
         }

@@ -9,12 +9,14 @@
 
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod compare;
 pub mod endpoint;
 pub mod net;
 pub mod observe;
 pub mod procs;
 pub mod real;
+pub mod replies;
 pub mod resp;
 pub mod scratch;
 pub mod signature;

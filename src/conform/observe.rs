@@ -1,11 +1,11 @@
 //! What one run showed, in a form shared by real and simulated runs: trace
 //! events (Redis log lines, Sentinel events, faults) with addresses already
-//! replaced by node names, INFO samples at the checkpoints, and the clients'
-//! history. The signature is extracted from this, by the same code for both.
+//! replaced by node names, INFO samples at the checkpoints, the clients'
+//! history and the replies to the scenario's command lines. The signature is extracted from this, by the same code for both.
 
 use std::collections::BTreeMap;
 
-use crate::history::Op;
+use crate::history::{Exchange, Op};
 use crate::sim::time::Micros;
 use crate::trace::Event;
 
@@ -29,6 +29,10 @@ pub struct Observed {
     pub history: Vec<Op>,
     /// Acknowledged writes missing from the final state.
     pub lost_writes: u64,
+    /// The scenario's command lines as sent, in its order, with their
+    /// replies (a real run's with its addresses written back as the
+    /// simulated ones).
+    pub replies: Vec<Exchange>,
 }
 
 /// Maps `host:port` and `host port` to node names, and 40-hex run IDs and

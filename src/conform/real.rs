@@ -2,7 +2,8 @@
 //! one per node (on 127.0.0.1, or in network namespaces when the scenario
 //! partitions them), drives the workload, applies the faults at the
 //! scenario's times by real means (signals, restarts, REPLICAOF, write
-//! bursts, dropped packets), reads INFO at the checkpoints, records every
+//! bursts, dropped packets), sends the scenario's command lines and records
+//! their replies, reads INFO at the checkpoints, records every
 //! Sentinel event through pub/sub and every Redis log line, and stops every
 //! process it started, by PID, however the run ends: an error, a panic, or
 //! SIGINT/SIGTERM ([`crate::interrupt`], polled by every wait here). The
@@ -15,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::check::lost::lost_acked_writes;
-use crate::history::Op;
+use crate::history::{Exchange, Op};
 use crate::interrupt;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
@@ -24,11 +25,12 @@ use crate::sim::time::Micros;
 use crate::trace::{Event, Level, Source};
 
 use super::clock::FakeClocks;
+use super::commands::{AddrMap, Sessions};
 use super::endpoint::Endpoint;
 use super::net::{Namespaces, Net};
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::{Procs, Sig};
-use super::resp::{Conn, Reply};
+use super::resp::{Conn, Frame, text};
 use super::scratch::RunDir;
 use super::topology::{Binaries, RealNode, Topology};
 use super::workload::{self, Env, parse_value, value};
@@ -130,6 +132,24 @@ fn network(plan: &Plan, opts: &RealOptions) -> Result<Net, String> {
         .map_err(|e| format!("partitions need network namespaces (root and iproute2): {e}"))
 }
 
+/// Each real process's simulated address and its real one (its address on
+/// `net` and its port): how command lines and their replies are
+/// translated.
+pub fn addr_map(plan: &Plan, nodes: &[RealNode], net: &Net) -> AddrMap {
+    AddrMap::new(
+        nodes
+            .iter()
+            .map(|r| {
+                let n = &plan.nodes[r.node];
+                (
+                    (n.host.clone(), n.port),
+                    (net.ip(r.node).to_string(), r.port),
+                )
+            })
+            .collect(),
+    )
+}
+
 /// The real addresses: each process's address on `net` and its port.
 pub fn addresses(plan: &Plan, nodes: &[RealNode], net: &Net) -> Addresses {
     Addresses::new(
@@ -160,7 +180,7 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
             )));
         }
     }
-    if let Some(why) = super::topology::refused(plan) {
+    if let Some(why) = super::topology::refused(plan).or_else(|| super::commands::refused(plan)) {
         return Err(RunError::Failed(why));
     }
     check_interrupt()?;
@@ -186,7 +206,14 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     let addrs = addresses(plan, &nodes, &net);
     // The namespaces go only once nothing runs in them.
     drop(net);
-    let (events, samples, history, lost, t0_wall) = result?;
+    let Driven {
+        events,
+        samples,
+        history,
+        lost,
+        t0_wall,
+        replies,
+    } = result?;
     let history = super::simulate::normalize_errors(history, &addrs);
     let mut all: Vec<Event> = events;
     for r in nodes.iter().filter(|r| !r.sentinel) {
@@ -210,10 +237,22 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
         samples,
         history,
         lost_writes: lost,
+        replies,
     })
 }
 
-type Driven = (Vec<Event>, Vec<Sample>, Vec<Op>, u64, u64);
+/// What playing the scenario on the real processes recorded.
+struct Driven {
+    events: Vec<Event>,
+    samples: Vec<Sample>,
+    history: Vec<Op>,
+    /// Acknowledged writes lost.
+    lost: u64,
+    /// The run's start, µs since the epoch (for the log lines' times).
+    t0_wall: u64,
+    /// The command lines' exchanges, replies with simulated addresses.
+    replies: Vec<Exchange>,
+}
 
 /// Starts the processes and plays the scenario; `procs` is stopped by the
 /// caller whatever happens here.
@@ -237,7 +276,7 @@ fn drive(
             .map_err(RunError::Environment)?;
         loop {
             if let Ok(mut c) = Conn::connect(&net.admin(r.node, r.port), IO)
-                && matches!(c.call(&["PING"]), Ok(Reply::Status(_)))
+                && answers(c.call(&["PING"]))
             {
                 break;
             }
@@ -313,7 +352,8 @@ fn drive(
             }));
         }
     }
-    // The script: faults, then checkpoints at the same instant.
+    // The script: faults, then command lines, then checkpoints at the same
+    // instant (as the simulator orders them).
     let checkpoints = plan
         .conform
         .as_ref()
@@ -324,9 +364,17 @@ fn drive(
         .iter()
         .enumerate()
         .map(|(i, (t, _))| (*t, 0, i))
-        .chain(checkpoints.iter().enumerate().map(|(i, c)| (c.at, 1, i)))
+        .chain(
+            plan.commands
+                .iter()
+                .enumerate()
+                .map(|(i, (t, _))| (*t, 1, i)),
+        )
+        .chain(checkpoints.iter().enumerate().map(|(i, c)| (c.at, 2, i)))
         .collect();
     steps.sort();
+    let map = addr_map(plan, nodes, net);
+    let mut sessions = Sessions::new(t0, stop.clone());
     let mut events = Vec::new();
     let mut samples = Vec::new();
     let addrs = addresses(plan, nodes, net);
@@ -352,6 +400,10 @@ fn drive(
                 failure = Some(RunError::Failed(e));
                 break;
             }
+        } else if kind == 1 {
+            let command = &plan.commands[i].1;
+            let n = command.node as usize;
+            sessions.submit(i, command, &env.admin[n], &map.to_real(&command.argv));
         } else {
             let c = &checkpoints[i];
             let info = |n: usize| info_of(&env.admin[n]);
@@ -370,6 +422,12 @@ fn drive(
         }
     }
     stop.store(true, Ordering::Relaxed);
+    let mut replies = sessions.finish();
+    for ex in &mut replies {
+        if let Some((_, f)) = &mut ex.reply {
+            *f = map.frame_to_sim(f);
+        }
+    }
     let mut history: Vec<Op> = Vec::new();
     for c in clients {
         history.extend(c.join().unwrap_or_default());
@@ -383,7 +441,14 @@ fn drive(
     }
     history.sort_by_key(|o| (o.invoked, o.client, o.seq));
     let lost = lost_writes(plan, &env, &history);
-    Ok((events, samples, history, lost, t0_wall))
+    Ok(Driven {
+        events,
+        samples,
+        history,
+        lost,
+        t0_wall,
+        replies,
+    })
 }
 
 /// Builds the cluster the plan describes, as `redis-cli --cluster create`
@@ -404,10 +469,10 @@ fn create_cluster(
             .map(|r| r.port)
             .ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name))
     };
-    let call = |n: usize, args: &[&str]| -> Result<Reply, String> {
+    let call = |n: usize, args: &[&str]| -> Result<Frame, String> {
         let mut c = Conn::connect(&net.admin(n, port(n)?), IO).map_err(|e| e.to_string())?;
         match c.call(args).map_err(|e| e.to_string())? {
-            Reply::Error(e) => Err(format!("{} {}: {e}", plan.nodes[n].name, args.join(" "))),
+            Frame::Error(e) => Err(format!("{} {}: {e}", plan.nodes[n].name, args.join(" "))),
             r => Ok(r),
         }
     };
@@ -421,8 +486,7 @@ fn create_cluster(
                 &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()],
             )?;
         }
-        let id = call(i, &["CLUSTER", "MYID"])?
-            .text()
+        let id = text(&call(i, &["CLUSTER", "MYID"])?)
             .ok_or_else(|| "CLUSTER MYID gave no id".to_string())?;
         ids.push(id);
     }
@@ -443,8 +507,8 @@ fn create_cluster(
     };
     let info_field = |i: usize, section: &str, field: &str| -> Option<String> {
         let text = match section {
-            "cluster" => call(i, &["CLUSTER", "INFO"]).ok()?.text()?,
-            _ => call(i, &["INFO", section]).ok()?.text()?,
+            "cluster" => text(&call(i, &["CLUSTER", "INFO"]).ok()?)?,
+            _ => text(&call(i, &["INFO", section]).ok()?)?,
         };
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("{field}:")))
@@ -468,15 +532,25 @@ fn create_cluster(
     })
 }
 
+/// Whether a PING's reply says the server is up: PONG, or NOAUTH from one
+/// with `requirepass` (not LOADING, nor a closed connection).
+fn answers(reply: std::io::Result<Frame>) -> bool {
+    match reply {
+        Ok(Frame::Simple(_)) => true,
+        Ok(Frame::Error(e)) => e.starts_with("NOAUTH"),
+        _ => false,
+    }
+}
+
 /// A server's `INFO replication`, or a Sentinel's `INFO sentinel` (a
 /// Sentinel has no replication section).
 fn info_of(at: &Endpoint) -> Option<String> {
     let mut c = Conn::connect(at, IO).ok()?;
-    let text = c.call(&["INFO", "replication"]).ok()?.text()?;
-    if !text.trim().is_empty() {
-        return Some(text);
+    let info = text(&c.call(&["INFO", "replication"]).ok()?)?;
+    if !info.trim().is_empty() {
+        return Some(info);
     }
-    c.call(&["INFO", "sentinel"]).ok()?.text()
+    text(&c.call(&["INFO", "sentinel"]).ok()?)
 }
 
 /// The trace event a scripted fault is recorded as: as the simulator
@@ -527,7 +601,7 @@ fn apply<'a>(
                 Some((ip, p)) => vec!["REPLICAOF", ip, p],
             };
             match c.call(&args) {
-                Ok(Reply::Status(_)) => {}
+                Ok(Frame::Simple(_)) => {}
                 other => return Err(format!("REPLICAOF answered {other:?}")),
             }
         }
@@ -546,7 +620,7 @@ fn apply<'a>(
             let mut c =
                 Conn::connect(&env.admin[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;
             match c.call(&["CLIENT", "KILL", "TYPE", "master"]) {
-                Ok(Reply::Int(_)) => {}
+                Ok(Frame::Int(_)) => {}
                 other => return Err(format!("CLIENT KILL TYPE master answered {other:?}")),
             }
         }
@@ -640,8 +714,8 @@ fn listen(at: &Endpoint, node: u32, t0: Instant, tx: &mpsc::Sender<Event>, stop:
     }
     while !stop.load(Ordering::Relaxed) {
         match c.read() {
-            Ok(Reply::Array(Some(m))) if m.len() == 4 => {
-                let (Some(chan), Some(payload)) = (m[2].text(), m[3].text()) else {
+            Ok(Frame::Array(Some(m))) if m.len() == 4 => {
+                let (Some(chan), Some(payload)) = (text(&m[2]), text(&m[3])) else {
                     continue;
                 };
                 let _ = tx.send(Event {
@@ -747,8 +821,8 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
         keys.dedup();
         for k in keys {
             let name = format!("key:{k}");
-            if let Ok(Reply::Bulk(Some(v))) = c.call(&["GET", &name])
-                && let Some(tag) = parse_value(&v)
+            if let Ok(Frame::Bulk(Some(v))) = c.call(&["GET", &name])
+                && let Some(tag) = parse_value(v.as_bytes())
             {
                 data.set(
                     name.into(),

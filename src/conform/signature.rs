@@ -179,6 +179,8 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             }
         }
     }
+    // Every command line's reply, whatever `compare` names.
+    sig.extend(super::replies::fields(&obs.replies, &obs.names));
     sig
 }
 
@@ -610,6 +612,7 @@ mod tests {
                 op(5, Outcome::Error("NOREPLICAS y".into())),
             ],
             lost_writes: 3,
+            replies: Vec::new(),
         }
     }
 

@@ -69,5 +69,6 @@ pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
         samples,
         history: normalize_errors(w.history().into_iter().cloned().collect(), &addrs),
         lost_writes: w.lost_writes().len() as u64,
+        replies: w.exchanges().to_vec(),
     })
 }

@@ -17,7 +17,7 @@ use crate::sim::time::Micros;
 use crate::trace::names;
 
 use super::endpoint::Endpoint;
-use super::resp::{Conn, Reply};
+use super::resp::{Conn, Frame, text};
 
 /// What the client needs to know about the real deployment.
 #[derive(Clone)]
@@ -209,14 +209,14 @@ fn issue(
         hash_tag: None,
     };
     let keep = match reply {
-        Ok(Reply::Error(e)) => {
+        Ok(Frame::Error(e)) => {
             op.outcome = Outcome::Error(e);
             true
         }
         Ok(r) => {
             if read {
                 op.read = Some(match r {
-                    Reply::Bulk(Some(v)) => parse_value(&v),
+                    Frame::Bulk(Some(v)) => parse_value(v.as_bytes()),
                     _ => None,
                 });
             }
@@ -239,7 +239,7 @@ fn issue(
     {
         let w = t.conn.call(&["WAIT", &n.to_string(), &ms.to_string()]);
         match w {
-            Ok(Reply::Int(k)) => op.wait_acked = Some(k as u32),
+            Ok(Frame::Int(k)) => op.wait_acked = Some(k as u32),
             Ok(_) => {}
             Err(_) => keep = false,
         }
@@ -263,9 +263,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 fn connect_checked(env: &Env, node: u32, timeout: Duration) -> Option<Conn> {
     let mut c = Conn::connect(&env.peers[node as usize], timeout).ok()?;
     match c.call(&["ROLE"]).ok()? {
-        Reply::Array(Some(items))
-            if items.first().and_then(Reply::text).as_deref() == Some("master") =>
-        {
+        Frame::Array(Some(items)) if items.first().and_then(text).as_deref() == Some("master") => {
             Some(c)
         }
         _ => None,
@@ -284,8 +282,8 @@ fn resolve(
         let s = sentinels[*idx % sentinels.len()];
         let answer = Conn::connect(&env.peers[s as usize], timeout)
             .and_then(|mut c| c.call(&["SENTINEL", "get-master-addr-by-name", name]));
-        if let Ok(Reply::Array(Some(a))) = answer
-            && let Some(port) = a.get(1).and_then(Reply::text).and_then(|p| p.parse().ok())
+        if let Ok(Frame::Array(Some(a))) = answer
+            && let Some(port) = a.get(1).and_then(text).and_then(|p| p.parse().ok())
             && let Some(node) = env.node_of_port(port)
             && let Some(conn) = connect_checked(env, node, timeout)
         {
@@ -323,8 +321,8 @@ fn subscribe_switches(
                 return;
             }
             match c.read() {
-                Ok(Reply::Array(Some(m))) => {
-                    let payload = m.get(2).and_then(Reply::text).unwrap_or_default();
+                Ok(Frame::Array(Some(m))) => {
+                    let payload = m.get(2).and_then(text).unwrap_or_default();
                     let f: Vec<&str> = payload.split(' ').collect();
                     if f.len() == 5
                         && f[0] == name

@@ -1,8 +1,10 @@
 //! RESP2 replies as values: what a node answers an operator's command line,
-//! encoded byte for byte as Redis writes it (networking.c `addReply*()`)
-//! and shown as redis-cli prints it.
+//! encoded byte for byte as Redis writes it (networking.c `addReply*()`),
+//! read back from a real server's socket ([`read_frame`]) and shown as
+//! redis-cli prints it.
 
 use std::fmt::Write as _;
+use std::io::BufRead;
 
 /// One RESP2 reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +114,72 @@ impl Frame {
             _ => None,
         }
     }
+}
+
+/// Reads one RESP2 reply (or pub/sub push) from a stream: the inverse of
+/// [`Frame::encode`]. A bulk string that is not UTF-8 is read with each
+/// invalid sequence replaced by U+FFFD: every bulk string the model sends
+/// or stores is text, and so is what it is compared with.
+pub fn read_frame(r: &mut impl BufRead) -> std::io::Result<Frame> {
+    let l = read_line(r)?;
+    let (tag, rest) = l.split_at(l.len().min(1));
+    let len = |s: &str| -> std::io::Result<i64> {
+        s.parse()
+            .map_err(|_| invalid(format!("bad length or integer `{s}`")))
+    };
+    match tag {
+        "+" => Ok(Frame::Simple(rest.to_string())),
+        "-" => Ok(Frame::Error(rest.to_string())),
+        ":" => Ok(Frame::Int(len(rest)?)),
+        "$" => {
+            let n = len(rest)?;
+            if n < 0 {
+                return Ok(Frame::Bulk(None));
+            }
+            let mut buf = vec![0u8; n as usize + 2];
+            r.read_exact(&mut buf)?;
+            if !buf.ends_with(b"\r\n") {
+                return Err(invalid("bulk string without CRLF"));
+            }
+            buf.truncate(n as usize);
+            Ok(Frame::Bulk(Some(match String::from_utf8(buf) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            })))
+        }
+        "*" => {
+            let n = len(rest)?;
+            if n < 0 {
+                return Ok(Frame::Array(None));
+            }
+            let mut items = Vec::with_capacity((n as usize).min(1024));
+            for _ in 0..n {
+                items.push(read_frame(r)?);
+            }
+            Ok(Frame::Array(Some(items)))
+        }
+        _ => Err(invalid(format!("unexpected reply `{l}`"))),
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg.into())
+}
+
+/// One CRLF-terminated line, without the CRLF.
+fn read_line(r: &mut impl BufRead) -> std::io::Result<String> {
+    let mut buf = Vec::new();
+    if r.read_until(b'\n', &mut buf)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        ));
+    }
+    if !buf.ends_with(b"\r\n") {
+        return Err(invalid("reply line without CRLF"));
+    }
+    buf.truncate(buf.len() - 2);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn line(out: &mut Vec<u8>, kind: char, body: &str) {
@@ -282,6 +350,42 @@ mod tests {
             Frame::Int(-12),
         ] {
             assert_eq!(f.wire_len(), f.encode().len() as u64, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn reads_back_what_it_encodes() {
+        let f = Frame::Array(Some(vec![
+            Frame::ok(),
+            Frame::Error("READONLY x".into()),
+            Frame::Bulk(None),
+            Frame::Array(None),
+            Frame::Int(-12),
+            Frame::bulk("a\r\nb"),
+            Frame::Array(Some(vec![Frame::bulk("")])),
+        ]));
+        let bytes = f.encode();
+        let mut r: &[u8] = &bytes;
+        assert_eq!(read_frame(&mut r).unwrap(), f);
+        assert!(r.is_empty());
+        // Two replies in a row, then the end of the stream.
+        let mut r: &[u8] = b":12\r\n$3\r\nabc\r\n";
+        assert_eq!(read_frame(&mut r).unwrap(), Frame::Int(12));
+        assert_eq!(read_frame(&mut r).unwrap(), Frame::bulk("abc"));
+        let e = read_frame(&mut r).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        // Bytes that are not UTF-8 are replaced, not refused.
+        let mut r: &[u8] = b"$2\r\n\xff\x41\r\n";
+        assert_eq!(read_frame(&mut r).unwrap(), Frame::bulk("\u{fffd}A"));
+        for bad in [
+            &b"?x\r\n"[..],
+            b"+OK\n",
+            b":x\r\n",
+            b"$3\r\nabcd\r\n",
+            b"$5\r\nab",
+        ] {
+            let mut r = bad;
+            assert!(read_frame(&mut r).is_err(), "{bad:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The scenario's `[conform]` table: whether the scenario can be run on real
 //! Redis, how many simulator seeds to compare against, which signature
-//! fields to compare and the INFO checkpoints to take.
+//! fields to compare and the INFO checkpoints to take. The replies to the
+//! scenario's `[[command]]` lines are compared whatever `compare` names.
 
 use std::ops::Range;
 

@@ -61,6 +61,70 @@ fn partial_resync_agrees_with_real_redis() {
     assert!(rows.iter().any(|r| r.field.starts_with("resyncs")));
 }
 
+/// The redis-cli session of `replicaof-by-hand`, typed into real Redis and
+/// into the model: every reply the same once addresses, IDs and the
+/// seconds fields are normalised.
+#[test]
+#[ignore = "needs redis-server"]
+fn replies_to_command_lines_agree_with_real_redis() {
+    let (Some(server), Some(sentinel)) = (
+        conform::find_program(None, "redis-server"),
+        conform::find_program(None, "redis-sentinel"),
+    ) else {
+        panic!(
+            "this test needs redis-server and redis-sentinel (apt-get install redis-server redis-sentinel)"
+        );
+    };
+    let plan = redsim::scenario::load(Path::new("scenarios/conform/replicaof-by-hand.toml"))
+        .expect("scenario parses");
+    let mut spec = plan.conform.clone().expect("has [conform]");
+    spec.seeds = 2;
+    let scratch = conform::scratch::TempRoot::create().expect("a private scratch directory");
+    let opts = RealOptions {
+        bins: Binaries {
+            redis_server: server,
+            redis_sentinel: sentinel,
+        },
+        port_base: 17700,
+        root: scratch.path().to_path_buf(),
+        keep: false,
+        netns: false,
+    };
+    let out = conform::run(&plan, &spec, &opts);
+    let Status::Compared(rows) = &out.status else {
+        panic!("not compared: {:?}", out.status);
+    };
+    let bad: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
+    assert!(bad.is_empty(), "fields differ: {bad:#?}");
+    let replies: Vec<_> = rows.iter().filter(|r| r.group == "replies").collect();
+    assert!(replies.len() > plan.commands.len(), "{replies:#?}");
+    let row = |name: &str| {
+        replies
+            .iter()
+            .find(|r| r.field == name)
+            .unwrap_or_else(|| panic!("no row {name}"))
+    };
+    // The real master's address, written back as the simulated one.
+    let host = row("#3 replica-1> INFO replication: master_host");
+    assert_eq!(
+        (host.real.as_str(), host.sim.as_str()),
+        ("10.0.0.1", "10.0.0.1")
+    );
+    // The replica took the master's replication ID (the second one seen).
+    assert_eq!(
+        row("#3 replica-1> INFO replication: master_replid").real,
+        "<id2>"
+    );
+    assert_eq!(
+        row("#6 master> INFO replication: master_replid").real,
+        "<id2>"
+    );
+    assert_eq!(
+        row("#4 master> INFO replication").real,
+        "NOAUTH Authentication required."
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Helpers.
 
@@ -420,7 +484,8 @@ fn a_hostile_value_reaches_the_config_as_one_argument() {
 }
 
 /// Every bundled conformance scenario's configurations, on loopback and in
-/// namespaces, bind 127.0.0.1 (and the namespace's own 10.77.0.x) only.
+/// namespaces, bind 127.0.0.1 (and the namespace's own 10.77.0.x) only,
+/// and its command lines make no server connect anywhere else.
 #[test]
 fn bundled_scenarios_bind_only_private_addresses() {
     use redsim::conform::{
@@ -436,6 +501,8 @@ fn bundled_scenarios_bind_only_private_addresses() {
     let mut seen = 0;
     for e in std::fs::read_dir("scenarios/conform").unwrap().flatten() {
         let plan = redsim::scenario::load(&e.path()).expect("a bundled scenario parses");
+        // Command lines name no address but the nodes'.
+        assert_eq!(conform::commands::refused(&plan), None);
         let root = scratch.path().join(e.file_name());
         std::fs::create_dir(&root).unwrap();
         let nodes = topology::Replication
@@ -562,6 +629,30 @@ fn keep_never_deletes_an_earlier_run() {
         "the second run deleted the first one's files"
     );
     assert_eq!(names_in(&keep).len(), 2, "{:?}", names_in(&keep));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A command line that would make a real server connect to an address
+/// that is no node's is refused before any process starts.
+#[test]
+fn a_command_line_cannot_send_a_real_server_elsewhere() {
+    let (dir, f) = fresh_scenario(
+        "elsewhere",
+        "elsewhere.toml",
+        "name = \"elsewhere\"\nduration = \"3s\"\n[topology]\nmasters = 1\nreplicas = 1\n\
+         [[command]]\nat = \"1s\"\nnode = \"replica-1\"\nsend = \"REPLICAOF 192.0.2.1 6379\"\n\
+         [conform]\ncompare = [\"resyncs\"]\n",
+    );
+    let keep = dir.join("keep");
+    std::fs::create_dir(&keep).unwrap();
+    let out = conform_with_stand_ins(&f, Some(&keep), 17985);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("192.0.2.1:6379, which is no node's address"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(files_under(&keep).is_empty(), "something was started");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -917,7 +1008,7 @@ fn sigterm_deletes_the_namespaces_too() {
 #[test]
 #[ignore = "needs redis-server"]
 fn real_redis_reads_a_hostile_password_as_one_argument() {
-    use redsim::conform::{endpoint::Endpoint, resp::Conn, resp::Reply, topology};
+    use redsim::conform::{endpoint::Endpoint, resp::Conn, resp::Frame, topology};
     use std::os::unix::process::CommandExt;
     let Some(server) = conform::find_program(None, "redis-server") else {
         panic!("this test needs redis-server (apt-get install redis-server)");
@@ -963,8 +1054,8 @@ fn real_redis_reads_a_hostile_password_as_one_argument() {
             std::thread::sleep(Duration::from_millis(20));
         };
         let get = |c: &mut Conn, key: &str| match c.call(&["CONFIG", "GET", key]) {
-            Ok(Reply::Array(Some(v))) if v.len() == 2 => match &v[1] {
-                Reply::Bulk(Some(b)) => b.clone(),
+            Ok(Frame::Array(Some(v))) if v.len() == 2 => match &v[1] {
+                Frame::Bulk(Some(b)) => b.clone().into_bytes(),
                 other => panic!("{other:?}"),
             },
             other => panic!("CONFIG GET {key}: {other:?}"),
