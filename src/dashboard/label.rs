@@ -97,12 +97,17 @@ fn command(c: &Cmd) -> Label {
         Cmd::ReplconfGetack => control("REPLCONF GETACK", String::new()),
         Cmd::ReplconfListeningPort(p) => control("REPLCONF listening-port", p.to_string()),
         Cmd::ReplconfCapa => control("REPLCONF capa", "eof psync2".into()),
-        Cmd::Psync { id, offset } => {
+        Cmd::Psync {
+            id,
+            offset,
+            failover,
+        } => {
             let id = match id {
                 PsyncId::Unknown => "?".to_string(),
                 PsyncId::Id(r) => r.as_str()[..8].to_string(),
             };
-            control("PSYNC", format!("{id} {offset}"))
+            let tail = if *failover { " FAILOVER" } else { "" };
+            control("PSYNC", format!("{id} {offset}{tail}"))
         }
         Cmd::SentinelSlaveOf { master: None } => control("SLAVEOF NO ONE", String::new()),
         Cmd::SentinelSlaveOf {
@@ -136,6 +141,7 @@ fn command(c: &Cmd) -> Label {
         Cmd::InfoSections(s) => control(c.name(), s.join(" ")),
         Cmd::ReplicaOf { host, port } => control(c.name(), format!("{host} {port}")),
         Cmd::Config(args) => control(c.name(), args.join(" ")),
+        Cmd::Named { argv, .. } => control(c.name().to_ascii_uppercase(), argv[1..].join(" ")),
         Cmd::Line(argv) => control(
             argv.first()
                 .map_or(String::new(), |a| a.to_ascii_uppercase()),

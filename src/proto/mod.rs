@@ -132,6 +132,9 @@ pub enum Cmd {
     Psync {
         id: PsyncId,
         offset: i64,
+        /// `PSYNC <replid> <offset> FAILOVER`: sent by a master handing over
+        /// to this replica (the FAILOVER command).
+        failover: bool,
     },
     Sync,
     Info,
@@ -193,6 +196,13 @@ pub enum Cmd {
     /// `CONFIG GET|SET|REWRITE …`: the subcommand and its arguments as
     /// typed (the server checks them, after the admission checks).
     Config(Vec<String>),
+    /// A command line the server runs from its table entry (FAILOVER,
+    /// CLIENT PAUSE…): admitted by the entry's flags, its arguments checked
+    /// by the command itself.
+    Named {
+        spec: &'static command::CommandSpec,
+        argv: Vec<String>,
+    },
 }
 
 /// What `CLUSTER SETSLOT` does to a slot.
@@ -233,12 +243,21 @@ impl Cmd {
             Cmd::ReplconfCapa => array(5) + bulk(8) + bulk(4) + bulk(3) + bulk(4) + bulk(6),
             Cmd::ReplconfAck(o) => array(3) + bulk(8) + bulk(3) + bulk(decimal_len_u64(*o)),
             Cmd::ReplconfGetack => array(3) + bulk(8) + bulk(6) + bulk(1),
-            Cmd::Psync { id, offset } => {
+            Cmd::Psync {
+                id,
+                offset,
+                failover,
+            } => {
                 let id_len = match id {
                     PsyncId::Unknown => 1,
                     PsyncId::Id(_) => 40,
                 };
-                array(3) + bulk(5) + bulk(id_len) + bulk(decimal_len_i64(*offset))
+                let tail = if *failover { bulk(8) } else { 0 };
+                array(3 + usize::from(*failover))
+                    + bulk(5)
+                    + bulk(id_len)
+                    + bulk(decimal_len_i64(*offset))
+                    + tail
             }
             Cmd::Sync => array(1) + bulk(4),
             Cmd::Info => array(2) + bulk(4) + bulk(11),
@@ -317,6 +336,9 @@ impl Cmd {
             Cmd::ReplicaOf { host, port } => {
                 array(3) + bulk(9) + bulk(host.len()) + bulk(port.len())
             }
+            Cmd::Named { argv, .. } => {
+                array(argv.len()) + argv.iter().map(|a| bulk(a.len())).sum::<usize>()
+            }
             Cmd::Config(args) => {
                 array(1 + args.len()) + bulk(6) + args.iter().map(|a| bulk(a.len())).sum::<usize>()
             }
@@ -327,10 +349,23 @@ impl Cmd {
     /// True for commands that Redis flags as writes (rejected on read-only
     /// replicas, counted by min-replicas-to-write).
     pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::RestoreAsking(..)
-        )
+        match self {
+            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::RestoreAsking(..) => true,
+            Cmd::Named { spec, .. } => spec.flags.contains(command::Flags::WRITE),
+            _ => false,
+        }
+    }
+
+    /// Writes and commands that may replicate (PUBLISH, EVAL…): what
+    /// `CLIENT PAUSE WRITE` holds back (processCommand()'s
+    /// `is_may_replicate_command`).
+    pub fn may_replicate(&self) -> bool {
+        let flagged = match self {
+            Cmd::Publish { .. } => true,
+            Cmd::Named { spec, .. } => spec.flags.contains(command::Flags::MAY_REPLICATE),
+            _ => false,
+        };
+        flagged || self.is_write()
     }
 
     pub fn name(&self) -> &'static str {
@@ -368,6 +403,7 @@ impl Cmd {
             Cmd::InfoSections(_) => "INFO",
             Cmd::ReplicaOf { .. } => "REPLICAOF",
             Cmd::Config(_) => "CONFIG",
+            Cmd::Named { spec, .. } => spec.name.split('|').next().unwrap_or(spec.name),
         }
     }
 }

@@ -30,14 +30,26 @@ impl Server {
             Err(e) => return Some(Reply::Frame(Frame::Error(e))),
         };
         let role = matches!(cmd, Cmd::Role);
-        let reply = self.process_command(ctx, host, conn, cmd)?;
+        let held = self.paused_writes.len();
+        let Some(reply) = self.process_command(ctx, host, conn, cmd) else {
+            if self.paused_writes.len() > held {
+                // Postponed by a pause: answered as a line when served.
+                self.paused_writes.last_mut().expect("pushed").2 = true;
+            }
+            return None;
+        };
+        Some(self.line_reply(host, role, reply))
+    }
+
+    /// A reply to a command line, as RESP.
+    pub(super) fn line_reply(&self, host: &Host<'_>, role: bool, reply: Reply) -> Reply {
         let frame = match reply {
             Reply::Role(_) if role => self.role_frame(host),
             r => r
                 .to_frame()
                 .unwrap_or_else(|| Frame::Error(format!("{r:?}"))),
         };
-        Some(Reply::Frame(frame))
+        Reply::Frame(frame)
     }
 
     /// `ROLE` (replication.c roleCommand()).
@@ -93,6 +105,9 @@ impl Server {
         if self.cluster.is_some() {
             return Reply::Error("ERR REPLICAOF not allowed in cluster mode.".into());
         }
+        if self.failover.active() {
+            return Reply::Error("ERR REPLICAOF not allowed while failing over.".into());
+        }
         let by = self.client_info(host.dir, ctx.id(), conn, "replicaof");
         if ip.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") {
             self.replicaof_no_one(ctx, host, &by);
@@ -146,7 +161,7 @@ impl Server {
 
 /// The command a looked-up line asks for, with its arguments checked as
 /// the command's own function checks them.
-fn parse(spec: &CommandSpec, argv: &[String]) -> Result<Cmd, String> {
+fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
     let arg = |i: usize| argv[i].clone();
     let key = |i: usize| argv[i].as_str().into();
     Ok(match spec.name {
@@ -190,6 +205,12 @@ fn parse(spec: &CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         },
         "auth" if argv.len() == 2 => Cmd::Auth(argv[1].as_str().into()),
         "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
+        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id" => {
+            Cmd::Named {
+                spec,
+                argv: argv.to_vec(),
+            }
+        }
         name => {
             return Err(format!(
                 "ERR redsim does not model '{name}' in this form yet"

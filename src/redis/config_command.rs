@@ -1475,6 +1475,7 @@ mod tests {
             Msg::Cmd(Cmd::Psync {
                 id: PsyncId::Id(replid),
                 offset: 1,
+                failover: false,
             }),
         );
         assert_eq!(server(&mut h).good_replicas, 0);

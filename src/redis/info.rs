@@ -135,11 +135,16 @@ pub fn replication(p: &Server, dir: &Directory, now: Micros) -> String {
     };
     let _ = write!(
         s,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
          master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\n\
          repl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\n\
          repl_backlog_histlen:{hist}\r\n",
-        p.replid, p.replid2, p.master_repl_offset, p.second_replid_offset, p.cfg.repl_backlog_size,
+        p.failover.state.as_str(),
+        p.replid,
+        p.replid2,
+        p.master_repl_offset,
+        p.second_replid_offset,
+        p.cfg.repl_backlog_size,
     );
     s
 }

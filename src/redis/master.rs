@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use crate::proto::{Cmd, Ctx, Msg, PsyncId, RdbPayload, Reply, RunId};
-use crate::sim::net::ConnId;
+use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
 use crate::trace::Level;
 use crate::trace::names;
@@ -38,6 +38,9 @@ impl ReplState {
 #[derive(Debug)]
 pub struct ReplicaClient {
     pub conn: ConnId,
+    /// `client->id`, kept from the connection's life as a client.
+    pub id: u64,
+    pub peer: NodeId,
     /// `ip:listening-port`, as replicationGetSlaveName() prints it.
     pub name: String,
     pub ip: String,
@@ -274,8 +277,21 @@ impl Server {
         host: &mut Host<'_>,
         conn: ConnId,
         psync: Option<(PsyncId, i64)>,
+        failover: bool,
     ) {
         if self.replicas.iter().any(|r| r.conn == conn) {
+            return;
+        }
+        if failover && !self.psync_failover(ctx, host, conn, psync.map(|p| p.0)) {
+            return;
+        }
+        if self.failover.active() {
+            ctx.send(
+                conn,
+                Msg::Reply(Reply::Error(
+                    "NOMASTERLINK Can't SYNC while failing over".into(),
+                )),
+            );
             return;
         }
         if let Some(r) = &self.replica
@@ -300,6 +316,8 @@ impl Server {
         );
         let mut replica = ReplicaClient {
             conn,
+            id: client.id,
+            peer: client.peer,
             name: name.clone(),
             ip,
             port: client.listening_port,
@@ -694,10 +712,12 @@ impl Server {
     /// The master half of replicationCron().
     pub(super) fn master_cron(&mut self, ctx: &mut Ctx<'_>, loops: u64) {
         let now = ctx.unixtime();
-        // A master paused for a cluster manual failover sends no PING, so
-        // its offset stays where the replica must reach.
-        let manual_failover_in_progress = self.cluster.as_ref().is_some_and(|c| c.mf_end != 0)
-            && self.write_pause_until > ctx.mstime();
+        // A master paused for a cluster manual failover (or a FAILOVER with a
+        // timeout) sends no PING, so its offset stays where the replica
+        // must reach.
+        let manual_failover_in_progress = (self.cluster.as_ref().is_some_and(|c| c.mf_end != 0)
+            || self.failover.has_timeout())
+            && self.pauses.check(ctx.mstime() as i64).0;
         if self.replica.is_none()
             && loops.is_multiple_of(self.cfg.repl_ping_replica_period)
             && !self.replicas.is_empty()
@@ -758,6 +778,46 @@ impl Server {
             self.start_bgsave_for_replication(ctx);
         }
         self.refresh_good_replicas(now);
+    }
+
+    /// `PSYNC <replid> <offset> FAILOVER` (syncCommand()): a replica whose
+    /// replication ID is the one asked for becomes a master, then answers
+    /// the PSYNC as any master would. False when it refused (and replied).
+    fn psync_failover(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+        id: Option<PsyncId>,
+    ) -> bool {
+        let asked = match id {
+            Some(PsyncId::Id(r)) => r.to_string(),
+            _ => "?".to_string(),
+        };
+        ctx.log(
+            Level::Warning,
+            "Failover request received for replid",
+            format!("Failover request received for replid {asked}."),
+        );
+        let refuse = if self.replica.is_none() {
+            Some("ERR PSYNC FAILOVER can't be sent to a master.")
+        } else if !asked.eq_ignore_ascii_case(&self.replid.to_string()) {
+            Some("ERR PSYNC FAILOVER replid must match my replid.")
+        } else {
+            None
+        };
+        if let Some(e) = refuse {
+            ctx.send(conn, Msg::Reply(Reply::Error(e.into())));
+            return false;
+        }
+        self.replicaof_no_one(ctx, host, "");
+        let by = self.client_info(host.dir, ctx.id(), conn, "psync");
+        ctx.log(
+            Level::Notice,
+            names::redis::MASTER_MODE,
+            format!("MASTER MODE enabled (failover request from '{by}')"),
+        );
+        true
     }
 
     /// A replica's connection is gone (freeClient()).
@@ -841,7 +901,15 @@ mod tests {
     fn psync(h: &mut H, id: PsyncId, offset: i64) -> Reply {
         let conn = h.connect(REPLICA, 0);
         let mark = h.mark();
-        h.send(REPLICA, conn, Msg::Cmd(Cmd::Psync { id, offset }));
+        h.send(
+            REPLICA,
+            conn,
+            Msg::Cmd(Cmd::Psync {
+                id,
+                offset,
+                failover: false,
+            }),
+        );
         let replies: Vec<Reply> = h
             .sent_since(mark, 0)
             .into_iter()

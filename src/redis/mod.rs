@@ -8,12 +8,15 @@
 
 mod aof;
 pub mod backlog;
+mod client_command;
 pub mod cluster;
 mod command;
 pub mod config;
 mod config_command;
+mod failover;
 pub mod info;
 mod master;
+mod pause;
 pub mod persistence;
 mod pubsub;
 mod replica;
@@ -28,6 +31,7 @@ use compact_str::CompactString;
 use indexmap::IndexMap;
 
 use crate::proto::addr::Directory;
+use crate::proto::command::Flags;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId, Value};
 use crate::sim::net::{ConnId, NodeId};
@@ -151,12 +155,18 @@ pub struct Server {
     pubsub_channels: BTreeMap<CompactString, Vec<ConnId>>,
     /// Cluster mode: this node's view of the cluster.
     pub cluster: Option<Box<cluster::ClusterState>>,
-    /// Client writes are paused until this mstime (a manual failover's
-    /// pauseClients()); 0 when not paused.
-    write_pause_until: u64,
-    /// Commands held while writes are paused or a MIGRATE is in flight,
-    /// served when that ends.
-    paused_writes: Vec<(ConnId, Cmd)>,
+    /// Client pauses (CLIENT PAUSE, FAILOVER, a cluster manual failover).
+    pauses: pause::Pauses,
+    /// The FAILOVER command's state.
+    failover: failover::Failover,
+    /// Commands held while clients are paused or a MIGRATE is in flight,
+    /// served when that ends; true for a command line (answered as RESP).
+    paused_writes: Vec<(ConnId, Cmd, bool)>,
+    /// Commands from the master link held by a pause, applied when it ends.
+    paused_stream: Vec<Cmd>,
+    /// Connections to close once their reply is sent (CLIENT KILL of the
+    /// caller itself: CLIENT_CLOSE_AFTER_REPLY).
+    close_after_reply: Vec<ConnId>,
     /// Cluster resharding: the MIGRATE in flight, and cached connections to
     /// targets.
     migrate_job: Option<cluster::migration::MigrateJob>,
@@ -225,6 +235,13 @@ impl RedisNode {
 /// For a process started `lead` µs before time zero whose boot-time
 /// serverCron ran at 1 ms: the delay to its next cron, on the grid of one
 /// started at `-lead`, and the cronloops that cron has there.
+/// run_with_period(ms) in serverCron(): every tick when the period is at
+/// most a tick, else every period/tick ticks.
+fn run_with_period(ms: u64, hz: u64, cronloops: u64) -> bool {
+    let tick = 1000 / hz.max(1);
+    ms <= tick || cronloops.is_multiple_of(ms / tick)
+}
+
 fn cron_resume(lead: Micros, period: Micros) -> (Micros, u64) {
     let loops = lead / period + 1;
     (loops * period - lead, loops)
@@ -376,6 +393,10 @@ impl Node for RedisNode {
             if let Some(reply) = server.command_line(ctx, &mut host, conn, argv) {
                 ctx.send(conn, Msg::Reply(reply));
             }
+            for conn in std::mem::take(&mut server.close_after_reply) {
+                ctx.close(conn);
+                server.free_client(ctx, conn);
+            }
         } else if let Msg::Cmd(cmd) = msg
             && let Some(reply) = server.process_command(ctx, &mut host, conn, cmd)
         {
@@ -478,7 +499,7 @@ fn serves_stale(cmd: &Cmd) -> bool {
             | Cmd::Publish { .. }
             | Cmd::SentinelSlaveOf { .. }
             | Cmd::Config(_)
-    )
+    ) || matches!(cmd, Cmd::Named { spec, .. } if spec.flags.contains(Flags::STALE))
 }
 
 /// Commands Redis flags `CMD_LOADING`: served while the dataset loads.
@@ -491,7 +512,7 @@ fn serves_loading(cmd: &Cmd) -> bool {
             | Cmd::Subscribe(_)
             | Cmd::Publish { .. }
             | Cmd::Config(_)
-    )
+    ) || matches!(cmd, Cmd::Named { spec, .. } if spec.flags.contains(Flags::LOADING))
 }
 
 impl Server {
@@ -539,8 +560,11 @@ impl Server {
             start_time: now_s,
             pubsub_channels: BTreeMap::new(),
             cluster: None,
-            write_pause_until: 0,
+            pauses: pause::Pauses::default(),
+            failover: failover::Failover::default(),
             paused_writes: Vec::new(),
+            paused_stream: Vec::new(),
+            close_after_reply: Vec::new(),
             migrate_job: None,
             migrate_conns: Vec::new(),
         };
@@ -656,7 +680,8 @@ impl Server {
     }
 
     /// replicationCron(): once per second.
-    fn replication_cron(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>) {
+    fn replication_cron(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        self.update_failover_status(ctx, host);
         if self.replica.is_some() {
             self.replica_cron(ctx);
         }
@@ -691,13 +716,9 @@ impl Server {
         }
         let client_asking = client.asking;
         let subscribed = !client.channels.is_empty();
-        if self.migrate_job.is_some()
-            || (self.write_pause_until != 0
-                && cmd.is_write()
-                && self.write_pause_until > ctx.mstime())
-        {
-            // Held: MIGRATE blocks the server; pauseClients(WRITE) holds writes.
-            self.paused_writes.push((conn, cmd));
+        if self.migrate_job.is_some() {
+            // Held: MIGRATE blocks the server.
+            self.paused_writes.push((conn, cmd, false));
             return None;
         }
         let asking = client_asking || matches!(cmd, Cmd::RestoreAsking(..));
@@ -738,6 +759,11 @@ impl Server {
                 _ => ERR_LOADING,
             };
             return Some(Reply::Error(e.into()));
+        }
+        if self.pauses.postpones(cmd.may_replicate()) {
+            // blockClient(BLOCKED_POSTPONE) until the pause ends.
+            self.paused_writes.push((conn, cmd, false));
+            return None;
         }
         let reply = match cmd {
             Cmd::Ping => Reply::Pong,
@@ -823,12 +849,16 @@ impl Server {
                 return None;
             }
             Cmd::ReplconfGetack => return None,
-            Cmd::Psync { id, offset } => {
-                self.sync_command(ctx, host, conn, Some((id, offset)));
+            Cmd::Psync {
+                id,
+                offset,
+                failover,
+            } => {
+                self.sync_command(ctx, host, conn, Some((id, offset)), failover);
                 return None;
             }
             Cmd::Sync => {
-                self.sync_command(ctx, host, conn, None);
+                self.sync_command(ctx, host, conn, None, false);
                 return None;
             }
             Cmd::Info => Reply::Info(info::full(self, host.dir, ctx.now())),
@@ -866,6 +896,14 @@ impl Server {
             Cmd::Subscribe(channel) => self.subscribe(conn, channel),
             Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, host, conn, master),
             Cmd::Config(args) => self.config_command(ctx, host, &args),
+            Cmd::Named { spec, argv } => match spec.name.split('|').next() {
+                Some("failover") => self.failover_command(ctx, host, &argv[1..]),
+                Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
+                _ => Reply::Error(format!(
+                    "ERR redsim does not model '{}' in this form yet",
+                    spec.name
+                )),
+            },
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",
                 cmd.name().to_ascii_lowercase()
@@ -874,31 +912,42 @@ impl Server {
         Some(reply)
     }
 
-    /// pauseClients(PAUSE_DURING_FAILOVER, until, CLIENT_PAUSE_WRITE).
-    fn pause_writes(&mut self, until_ms: u64) {
-        self.write_pause_until = until_ms;
-    }
-
-    /// unpauseClients(PAUSE_DURING_FAILOVER).
-    fn unpause_writes(&mut self) {
-        self.write_pause_until = 0;
-    }
-
-    /// Serves the writes that waited for a pause that is over.
+    /// Serves the commands that waited for a pause that is over (they may
+    /// be postponed again), and the master link's held stream.
     fn serve_unpaused_writes(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
-        if self.paused_writes.is_empty() || self.migrate_job.is_some() {
+        if self.migrate_job.is_some() {
             return;
         }
-        let now = ctx.mstime();
+        if !self.paused_stream.is_empty()
+            && !self.pauses.postpones(self.paused_stream[0].may_replicate())
+        {
+            let held = std::mem::take(&mut self.paused_stream);
+            self.apply_stream(ctx, held);
+        }
+        if self.paused_writes.is_empty() {
+            return;
+        }
         let held = std::mem::take(&mut self.paused_writes);
         let (ready, still): (Vec<_>, Vec<_>) = held
             .into_iter()
-            .partition(|(_, cmd)| !(cmd.is_write() && self.write_pause_until > now));
+            .partition(|(_, cmd, _)| !self.pauses.postpones(cmd.may_replicate()));
         self.paused_writes = still;
-        for (conn, cmd) in ready {
-            if self.clients.contains_key(&conn)
-                && let Some(reply) = self.process_command(ctx, host, conn, cmd)
-            {
+        for (conn, cmd, line) in ready {
+            if !self.clients.contains_key(&conn) {
+                continue;
+            }
+            let role = matches!(cmd, Cmd::Role);
+            let held = self.paused_writes.len();
+            let reply = self.process_command(ctx, host, conn, cmd);
+            if line && self.paused_writes.len() > held {
+                self.paused_writes.last_mut().expect("pushed").2 = true;
+            }
+            if let Some(reply) = reply {
+                let reply = if line {
+                    self.line_reply(host, role, reply)
+                } else {
+                    reply
+                };
                 ctx.send(conn, Msg::Reply(reply));
             }
         }
@@ -924,12 +973,14 @@ impl Server {
     fn before_sleep(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
         self.cluster_before_sleep(ctx, host);
         self.serve_unpaused_writes(ctx, host);
-        if self.get_ack_pending {
+        // No GETACK while clients are paused: it would move the offset.
+        if self.get_ack_pending && !self.pauses.check(ctx.mstime() as i64).0 {
             self.get_ack_pending = false;
             if self.replica.is_none() && !self.replicas.is_empty() {
                 self.feed(Cmd::ReplconfGetack);
             }
         }
+        self.update_failover_status(ctx, host);
         self.flush_aof(ctx, host.disk);
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
@@ -967,7 +1018,10 @@ impl Server {
             return;
         }
         self.start_scheduled_aof_rewrite(ctx);
-        if loops.is_multiple_of(self.cfg.hz) {
+        self.pauses.check(ctx.mstime() as i64);
+        // replicationCron() runs every 100 ms while a FAILOVER goes on.
+        let period = if self.failover.active() { 100 } else { 1000 };
+        if run_with_period(period, self.cfg.hz, loops) {
             self.replication_cron(ctx, host);
         }
         self.save_points(ctx);

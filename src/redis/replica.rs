@@ -14,6 +14,7 @@ use crate::trace::Level;
 use crate::trace::names;
 
 use super::backlog::Backlog;
+use super::failover::FailoverState;
 use super::persistence::AofFile;
 use super::{ClientType, Host, RedisTimer, Server, apply_write};
 use crate::proto::addr::Directory;
@@ -254,6 +255,7 @@ impl Server {
         let now = ctx.unixtime();
         let masterauth = self.cfg.masterauth.clone();
         let port = self.cfg.port;
+        let failover = self.failover.state == FailoverState::InProgress;
         let side = self.side();
         side.transfer_lastio = now;
         match side.state {
@@ -346,7 +348,14 @@ impl Server {
                         (PsyncId::Unknown, -1)
                     }
                 };
-                ctx.send(conn, Msg::Cmd(Cmd::Psync { id, offset }));
+                ctx.send(
+                    conn,
+                    Msg::Cmd(Cmd::Psync {
+                        id,
+                        offset,
+                        failover,
+                    }),
+                );
                 side.state = LinkState::ReceivePsyncReply;
             }
             LinkState::ReceivePsyncReply => self.psync_reply(ctx, host, conn, reply),
@@ -355,7 +364,7 @@ impl Server {
     }
 
     /// The master's answer to PSYNC (slaveTryPartialResynchronization()).
-    fn psync_reply(&mut self, ctx: &mut Ctx<'_>, _host: &mut Host<'_>, conn: ConnId, reply: Reply) {
+    fn psync_reply(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, conn: ConnId, reply: Reply) {
         match reply {
             Reply::FullResync { replid, offset } => {
                 ctx.log(
@@ -367,6 +376,7 @@ impl Server {
                 side.master_replid = replid;
                 side.master_initial_offset = offset;
                 side.state = LinkState::Transfer;
+                self.failover_psync_answered(ctx, host, true);
             }
             Reply::Continue { replid } => {
                 ctx.log(
@@ -401,6 +411,7 @@ impl Server {
                     "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
                     "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.".into(),
                 );
+                self.failover_psync_answered(ctx, host, true);
             }
             Reply::Error(e) if e.starts_with("NOMASTERLINK") || e.starts_with("LOADING") => {
                 ctx.log(
@@ -410,7 +421,9 @@ impl Server {
                         "Master is currently unable to PSYNC but should be in the future: -{e}"
                     ),
                 );
-                self.cancel_handshake(ctx);
+                if self.failover_psync_answered(ctx, host, false) {
+                    self.cancel_handshake(ctx);
+                }
             }
             other => {
                 let e = error_text(&other);
@@ -426,6 +439,9 @@ impl Server {
                         "Unexpected reply to PSYNC from master",
                         format!("Unexpected reply to PSYNC from master: -{e}"),
                     );
+                }
+                if !self.failover_psync_answered(ctx, host, false) {
+                    return;
                 }
                 ctx.log(
                     Level::Notice,
@@ -528,8 +544,16 @@ impl Server {
 
     /// Applies commands from the master, advancing the offset by their bytes
     /// and proxying them to our own backlog and sub-replicas.
-    fn apply_stream(&mut self, ctx: &mut Ctx<'_>, cmds: Vec<Cmd>) {
-        for cmd in cmds {
+    pub(super) fn apply_stream(&mut self, ctx: &mut Ctx<'_>, cmds: Vec<Cmd>) {
+        let mut cmds = cmds.into_iter();
+        while let Some(cmd) = cmds.next() {
+            // The master link is not exempt from a pause (processCommand()):
+            // its commands wait, and everything read after them.
+            if !self.paused_stream.is_empty() || self.pauses.postpones(cmd.may_replicate()) {
+                self.paused_stream.push(cmd);
+                self.paused_stream.extend(cmds);
+                return;
+            }
             if let Cmd::ReplconfGetack = cmd {
                 // Answered before this command's own bytes are counted.
                 if let Some(conn) = self.replica.as_ref().and_then(|s| s.conn) {
@@ -609,16 +633,22 @@ impl Server {
     /// Drops an established master link, keeping it as the cached master.
     fn cache_master(&mut self, ctx: &mut Ctx<'_>) {
         let (replid, offset, now) = (self.replid, self.master_repl_offset, ctx.unixtime());
+        // A master client blocked by a pause is freed without caching
+        // (freeClient() caches only an unblocked one).
+        let blocked = !std::mem::take(&mut self.paused_stream).is_empty();
         let side = self.side();
         if let Some(conn) = side.conn.take() {
             ctx.close(conn);
         }
-        ctx.log(
-            Level::Notice,
-            "Caching the disconnected master state.",
-            "Caching the disconnected master state.".into(),
-        );
-        side.cached = Some((replid, offset));
+        side.cached = None;
+        if !blocked {
+            ctx.log(
+                Level::Notice,
+                "Caching the disconnected master state.",
+                "Caching the disconnected master state.".into(),
+            );
+            side.cached = Some((replid, offset));
+        }
         side.state = LinkState::Connect;
         side.down_since = now;
     }
@@ -892,7 +922,7 @@ mod tests {
         h.sent(0)
             .into_iter()
             .filter_map(|s| match s.msg {
-                Msg::Cmd(Cmd::Psync { id, offset }) => Some((id, offset)),
+                Msg::Cmd(Cmd::Psync { id, offset, .. }) => Some((id, offset)),
                 _ => None,
             })
             .collect()

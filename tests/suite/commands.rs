@@ -434,3 +434,68 @@ fn config_answers_on_a_stale_replica_and_while_loading() {
     assert_eq!(reply(&r, "loading-get"), pair("appendonly", "no"));
     assert_eq!(reply(&r, "deny-loading"), loading);
 }
+
+/// When each named command's reply arrived, in ms of simulated time.
+fn reply_ms(s: &Scenario) -> Vec<(String, Option<u64>)> {
+    let plan = s.plan();
+    let out = world::run(&plan, plan.seed).expect("runs");
+    out.world
+        .exchanges()
+        .iter()
+        .map(|x| {
+            let at = x.reply.as_ref().map(|(t, _)| *t / 1000);
+            (x.command.name.clone().unwrap_or_default(), at)
+        })
+        .collect()
+}
+
+/// processCommand() postpones a write while `CLIENT PAUSE … WRITE` holds
+/// (reads from other connections go on); the pause is dropped lazily, by the first serverCron
+/// after its end (checkClientPauseTimeoutAndReturnIfPaused(): `end <
+/// mstime`), so the held SET is answered within one 100 ms tick after it.
+#[test]
+fn a_paused_write_is_answered_at_the_first_cron_after_the_pause() {
+    let s = Scenario::new("8s", "masters = 1, replicas = 0")
+        .command("2s", "master", "CLIENT PAUSE 2000 WRITE", "pause")
+        .command_in("app", "2.5s", "master", "SET k v", "held")
+        .command_in("reader", "2.6s", "master", "GET k", "read");
+    let at = reply_ms(&s);
+    let when = |n: &str| at.iter().find(|(m, _)| m == n).and_then(|x| x.1);
+    let read = when("read").expect("answered");
+    assert!(read < 2_610, "reads are not paused, got {read} ms");
+    let held = when("held").expect("answered");
+    assert!(
+        (4_001..=4_100).contains(&held),
+        "held until the first cron after 4 s, got {held} ms"
+    );
+}
+
+/// failoverCommand()'s checks come in Redis's order: a FAILOVER without
+/// replicas, then REPLICAOF refused while one is in progress.
+#[test]
+fn failover_needs_replicas_and_blocks_replicaof() {
+    let s = Scenario::new("12s", "masters = 1, replicas = 1")
+        .command("1s", "replica-1", "FAILOVER", "on-replica")
+        .command("8s", "master", "FAILOVER TIMEOUT 3000", "start")
+        .command("8s", "master", "REPLICAOF NO ONE", "refused")
+        .command("8s", "master", "FAILOVER ABORT", "abort")
+        .command("8s", "master", "FAILOVER ABORT", "nothing");
+    let r = replies(&s);
+    assert_eq!(
+        reply(&r, "on-replica"),
+        "(error) ERR FAILOVER is not valid when server is a replica."
+    );
+    assert_eq!(reply(&r, "start"), "OK");
+    assert_eq!(
+        reply(&r, "refused"),
+        "(error) ERR REPLICAOF not allowed while failing over."
+    );
+    assert_eq!(reply(&r, "abort"), "OK");
+    assert_eq!(reply(&r, "nothing"), "(error) ERR No failover in progress.");
+    let lonely = Scenario::new("3s", "masters = 1, replicas = 0")
+        .command("1s", "master", "FAILOVER", "alone");
+    assert_eq!(
+        reply(&replies(&lonely), "alone"),
+        "(error) ERR FAILOVER requires connected replicas."
+    );
+}

@@ -102,6 +102,28 @@ impl Scenario {
         self
     }
 
+    /// A `[[command]]` typed into a redis-cli session of its own (redis-cli
+    /// waits for each reply, so one session's lines queue behind a held
+    /// one).
+    pub fn command_in(
+        mut self,
+        session: &str,
+        at: &str,
+        node: &str,
+        send: &str,
+        name: &str,
+    ) -> Self {
+        let send = toml::Value::String(send.into());
+        add(
+            &mut self.arrays,
+            "command",
+            format!(
+                "at = \"{at}\", node = \"{node}\", send = {send}, name = \"{name}\", session = \"{session}\""
+            ),
+        );
+        self
+    }
+
     /// An `[[expect]]`.
     pub fn expect(mut self, settings: &str) -> Self {
         add(&mut self.arrays, "expect", settings.into());

@@ -8,6 +8,7 @@ use super::cron::Via;
 use super::*;
 use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
+use crate::redis::pause::Purpose;
 use crate::redis::{Host, Server};
 use crate::trace::Level;
 use crate::trace::names;
@@ -320,7 +321,7 @@ impl Server {
     /// resetManualFailover(): a master in a manual failover unpauses.
     pub(super) fn reset_manual_failover(&mut self, c: &mut ClusterState) {
         if c.mf_slave.is_some() {
-            self.unpause_writes();
+            self.pauses.unpause(Purpose::Failover);
         }
         c.mf_end = 0;
         c.mf_can_start = false;

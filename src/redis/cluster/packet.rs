@@ -4,6 +4,7 @@ use super::cron::Via;
 use super::*;
 use crate::proto::Ctx;
 use crate::proto::bus::{BusKind, BusMsg};
+use crate::redis::pause::{PauseType, Purpose};
 use crate::redis::{Host, Server};
 use crate::trace::Level;
 use crate::trace::names;
@@ -104,7 +105,12 @@ impl Server {
                 self.reset_manual_failover(c);
                 c.mf_end = now + MF_TIMEOUT;
                 c.mf_slave = Some(sender);
-                self.pause_writes(now + MF_TIMEOUT * MF_PAUSE_MULT);
+                self.pauses.pause(
+                    Purpose::Failover,
+                    (now + MF_TIMEOUT * MF_PAUSE_MULT) as i64,
+                    PauseType::Write,
+                    now as i64,
+                );
                 let name = c.name(sender);
                 ctx.log(
                     Level::Warning,

@@ -1,0 +1,282 @@
+//! `CLIENT PAUSE`, `CLIENT UNPAUSE`, `CLIENT KILL` and `CLIENT ID`
+//! (networking.c clientCommand()), and the pause they set
+//! (pauseClients(), unpauseClients()).
+
+use crate::proto::resp::Frame;
+use crate::proto::{Ctx, Reply};
+use crate::sim::net::ConnId;
+
+use super::pause::{PauseType, Purpose};
+use super::{ClientType, Host, Server};
+
+/// What one `CLIENT KILL` filter set selects (all filters ANDed).
+#[derive(Debug, Default, PartialEq)]
+struct KillFilter {
+    addr: Option<String>,
+    laddr: Option<String>,
+    kind: Option<KillType>,
+    id: Option<u64>,
+    skipme: bool,
+}
+
+/// getClientTypeByName()'s types, with the master and replica links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillType {
+    Client(ClientType),
+    Master,
+    Replica,
+}
+
+/// One connection CLIENT KILL can see.
+struct Candidate {
+    conn: ConnId,
+    id: Option<u64>,
+    addr: String,
+    laddr: String,
+    kind: KillType,
+}
+
+fn syntax_error() -> Reply {
+    Reply::Error("ERR syntax error".into())
+}
+
+/// getClientTypeByName().
+fn client_type(name: &str) -> Option<KillType> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "normal" => KillType::Client(ClientType::Normal),
+        "pubsub" => KillType::Client(ClientType::PubSub),
+        "master" => KillType::Master,
+        "replica" | "slave" => KillType::Replica,
+        _ => return None,
+    })
+}
+
+/// The `CLIENT KILL <option> <value> …` filters, or the error reply.
+fn parse_kill(args: &[String]) -> Result<KillFilter, Reply> {
+    if args.len() == 1 {
+        // The old form kills by address and may kill the caller.
+        return Ok(KillFilter {
+            addr: Some(args[0].clone()),
+            ..KillFilter::default()
+        });
+    }
+    let mut f = KillFilter {
+        skipme: true,
+        ..KillFilter::default()
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let Some(value) = args.get(i + 1) else {
+            return Err(syntax_error());
+        };
+        match args[i].to_ascii_lowercase().as_str() {
+            "id" => match value.parse::<i64>() {
+                Ok(id) if id >= 1 => f.id = Some(id as u64),
+                _ => {
+                    return Err(Reply::Error(
+                        "ERR client-id should be greater than 0".into(),
+                    ));
+                }
+            },
+            "type" => match client_type(value) {
+                Some(t) => f.kind = Some(t),
+                None => return Err(Reply::Error(format!("ERR Unknown client type '{value}'"))),
+            },
+            "addr" => f.addr = Some(value.clone()),
+            "laddr" => f.laddr = Some(value.clone()),
+            // Only the default user exists.
+            "user" if value == "default" => {}
+            "user" => return Err(Reply::Error(format!("ERR No such user '{value}'"))),
+            "skipme" if value.eq_ignore_ascii_case("yes") => f.skipme = true,
+            "skipme" if value.eq_ignore_ascii_case("no") => f.skipme = false,
+            _ => return Err(syntax_error()),
+        }
+        i += 2;
+    }
+    Ok(f)
+}
+
+impl Server {
+    /// `CLIENT <subcommand> …` (clientCommand(), the subcommands the model
+    /// has). `args` starts at the subcommand.
+    pub(super) fn client_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+        args: &[String],
+    ) -> Reply {
+        let sub = args[0].to_ascii_lowercase();
+        let now = ctx.mstime() as i64;
+        match (sub.as_str(), args.len()) {
+            ("id", 1) => Reply::Int(self.clients.get(&conn).map_or(0, |c| c.id as i64)),
+            ("unpause", 1) => {
+                self.pauses.unpause(Purpose::ClientCommand);
+                Reply::Ok
+            }
+            ("pause", 2 | 3) => {
+                let kind = match args.get(2).map(|m| m.to_ascii_lowercase()) {
+                    None => PauseType::All,
+                    Some(m) if m == "write" => PauseType::Write,
+                    Some(m) if m == "all" => PauseType::All,
+                    Some(_) => {
+                        return Reply::Error("ERR CLIENT PAUSE mode must be WRITE or ALL".into());
+                    }
+                };
+                // getTimeoutFromObjectOrReply(UNIT_MILLISECONDS).
+                let end = match args[1].parse::<i64>() {
+                    Err(_) => {
+                        return Reply::Error(
+                            "ERR timeout is not an integer or out of range".into(),
+                        );
+                    }
+                    Ok(t) if t < 0 => return Reply::Error("ERR timeout is negative".into()),
+                    Ok(0) => 0,
+                    Ok(t) => t.saturating_add(now),
+                };
+                self.pauses.pause(Purpose::ClientCommand, end, kind, now);
+                Reply::Ok
+            }
+            ("kill", _) => match parse_kill(&args[1..]) {
+                Ok(filter) => self.client_kill(ctx, host, conn, &filter, args.len() == 2),
+                Err(e) => e,
+            },
+            _ => Reply::Error(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                args[0]
+            )),
+        }
+    }
+
+    /// Every connection CLIENT KILL sees: clients, replicas, the master link.
+    fn kill_candidates(&self, host: &Host<'_>, me: crate::sim::net::NodeId) -> Vec<Candidate> {
+        let laddr = host.dir.addr(me);
+        let mut all: Vec<Candidate> = self
+            .clients
+            .iter()
+            .map(|(&conn, c)| Candidate {
+                conn,
+                id: Some(c.id),
+                addr: client_addr(host, c.peer, c.id),
+                laddr: laddr.clone(),
+                kind: KillType::Client(c.client_type()),
+            })
+            .collect();
+        all.extend(self.replicas.iter().map(|r| Candidate {
+            conn: r.conn,
+            id: Some(r.id),
+            addr: client_addr(host, r.peer, r.id),
+            laddr: laddr.clone(),
+            kind: KillType::Replica,
+        }));
+        if let Some(side) = &self.replica
+            && let Some(conn) = side.conn
+        {
+            all.push(Candidate {
+                conn,
+                id: None,
+                addr: self.master_addr.clone(),
+                laddr: laddr.clone(),
+                kind: KillType::Master,
+            });
+        }
+        all
+    }
+
+    /// The kill itself: frees every match (the caller after its reply).
+    fn client_kill(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        caller: ConnId,
+        f: &KillFilter,
+        old_form: bool,
+    ) -> Reply {
+        let victims: Vec<(ConnId, KillType)> = self
+            .kill_candidates(host, ctx.id())
+            .into_iter()
+            .filter(|c| {
+                f.addr.as_ref().is_none_or(|a| *a == c.addr)
+                    && f.laddr.as_ref().is_none_or(|a| *a == c.laddr)
+                    && f.kind.is_none_or(|k| k == c.kind)
+                    && f.id.is_none_or(|id| Some(id) == c.id)
+                    && !(f.skipme && c.conn == caller)
+            })
+            .map(|c| (c.conn, c.kind))
+            .collect();
+        let killed = victims.len();
+        for (conn, kind) in victims {
+            if conn == caller {
+                self.close_after_reply.push(conn);
+                continue;
+            }
+            match kind {
+                KillType::Master => self.client_kill_master(ctx, host),
+                _ => {
+                    ctx.close(conn);
+                    self.free_client(ctx, conn);
+                }
+            }
+        }
+        match (old_form, killed) {
+            (true, 0) => Reply::Error("ERR No such client".into()),
+            (true, _) => Reply::Ok,
+            (false, n) => Reply::Frame(Frame::Int(n as i64)),
+        }
+    }
+}
+
+/// A client's peer address as `CLIENT LIST` shows it: the model keeps no
+/// client ports, so one from Linux's ephemeral range stands in (as in
+/// "user request from" log lines).
+pub(super) fn client_addr(host: &Host<'_>, peer: crate::sim::net::NodeId, id: u64) -> String {
+    let ip = &host.dir.hosts[peer as usize];
+    format!("{ip}:{}", 32768 + id % 28232)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    /// clientKillCommand(): the old form matches an address and may kill
+    /// the caller; the new one ANDs its filters and skips the caller.
+    #[test]
+    fn kill_filters_parse_as_client_kill_does() {
+        assert_eq!(
+            parse_kill(&args("10.0.0.9:40000")),
+            Ok(KillFilter {
+                addr: Some("10.0.0.9:40000".into()),
+                skipme: false,
+                ..KillFilter::default()
+            })
+        );
+        assert_eq!(
+            parse_kill(&args("TYPE slave SKIPME no")),
+            Ok(KillFilter {
+                kind: Some(KillType::Replica),
+                skipme: false,
+                ..KillFilter::default()
+            })
+        );
+        let err = |e: &str| Err(Reply::Error(e.into()));
+        assert_eq!(
+            parse_kill(&args("TYPE bogus")),
+            err("ERR Unknown client type 'bogus'")
+        );
+        assert_eq!(
+            parse_kill(&args("ID 0")),
+            err("ERR client-id should be greater than 0")
+        );
+        assert_eq!(parse_kill(&args("MAXAGE 10")), err("ERR syntax error"));
+        assert_eq!(
+            parse_kill(&args("TYPE master SKIPME maybe")),
+            err("ERR syntax error")
+        );
+        assert_eq!(parse_kill(&args("TYPE master ID")), err("ERR syntax error"));
+        assert_eq!(parse_kill(&args("USER bob")), err("ERR No such user 'bob'"));
+    }
+}
