@@ -220,13 +220,6 @@ impl Server {
                         ),
                     );
                 }
-                if side.cached.take().is_some() {
-                    ctx.log(
-                        Level::Notice,
-                        "Discarding previously cached master state.",
-                        "Discarding previously cached master state.".into(),
-                    );
-                }
             }
             (LinkState::Transfer, Msg::Rdb(payload)) => self.receive_rdb(ctx, host, payload),
             (LinkState::Transfer, Msg::Reply(Reply::Error(e))) => {
@@ -466,7 +459,17 @@ impl Server {
             data: payload.data.clone(),
             repl: Some((side.master_replid, side.master_initial_offset)),
         });
-        // replicationAttachToNewMaster(): sub-replicas and our backlog go.
+        // replicationAttachToNewMaster(), once the whole payload is read:
+        // the cached master (kept until now, so a transfer that fails can
+        // still be followed by a partial resync), sub-replicas and our
+        // backlog go.
+        if self.side().cached.take().is_some() {
+            ctx.log(
+                Level::Notice,
+                "Discarding previously cached master state.",
+                "Discarding previously cached master state.".into(),
+            );
+        }
         self.disconnect_replicas(ctx);
         self.backlog = None;
         ctx.log(
@@ -942,6 +945,39 @@ mod tests {
         let mut h = replica(None, full());
         h.run_until(ms(10));
         assert_eq!(psyncs_sent(&h), [(PsyncId::Unknown, -1)]);
+    }
+
+    /// readSyncBulkPayload(): the cached master is discarded only by
+    /// replicationAttachToNewMaster(), once the whole payload has been
+    /// read. A transfer cut after the +FULLRESYNC and the payload's first
+    /// line leaves it, so the next attempt still asks `PSYNC X 101`.
+    #[test]
+    fn a_transfer_cut_short_keeps_the_cached_master() {
+        let mut h = replica(Some((X, 100)), full());
+        h.run_until(ms(10));
+        let conn = h.conn(MASTER, 0, PORT_MAIN).expect("the master link");
+        h.send(
+            MASTER,
+            conn,
+            Msg::RdbHeader {
+                eof: true,
+                bytes: 0,
+            },
+        );
+        assert_eq!(
+            server(&mut h).replica.as_ref().expect("replica").cached,
+            Some((X, 100))
+        );
+        h.close(MASTER, conn);
+        h.run_for(ms(10));
+        assert_eq!(
+            psyncs_sent(&h),
+            [(PsyncId::Id(X), 101), (PsyncId::Id(X), 101)]
+        );
+        assert!(
+            h.events(0, "Discarding previously cached master state.")
+                .is_empty()
+        );
     }
 
     /// slaveTryPartialResynchronization(): with a cached master (X, 100) the
