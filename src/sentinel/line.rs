@@ -28,6 +28,7 @@ impl SentinelNode {
             "ping" if argv.len() == 2 => return Frame::bulk(argv[1].clone()),
             "role" => return self.role_frame(),
             "sentinel|get-master-addr-by-name" => Cmd::GetMasterAddrByName(argv[2].as_str().into()),
+            "sentinel|ckquorum" => return self.ckquorum(&argv[2]),
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

@@ -6,6 +6,7 @@
 //! Sentinel's wall clock in milliseconds, as `mstime()`, so a clock jump
 //! shows up exactly where Redis would see it.
 
+mod commands;
 pub mod failover;
 pub mod instance;
 mod line;

@@ -1,0 +1,81 @@
+//! The operator's SENTINEL subcommands that act on a master by name
+//! (sentinel.c sentinelCommand()): CKQUORUM and FAILOVER. Each answers
+//! with Redis 7.0.15's reply texts.
+
+use crate::proto::resp::Frame;
+
+use super::SentinelNode;
+use super::instance::Master;
+
+/// sentinelGetMasterByNameOrReplyError()'s reply for an unknown name.
+pub(super) fn no_such_master() -> Frame {
+    Frame::Error("ERR No such master with that name".into())
+}
+
+/// What sentinelIsQuorumReachable() finds: the usable Sentinels (this one
+/// included) and which of the two thresholds they miss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuorumCheck {
+    pub usable: u32,
+    pub no_quorum: bool,
+    pub no_auth: bool,
+}
+
+/// sentinelIsQuorumReachable(): every known Sentinel not SDOWN counts, plus
+/// this one; the quorum and a majority of all known Sentinels (plus this
+/// one) must both be reachable. A disconnected link does not matter until
+/// the peer is SDOWN.
+pub fn quorum_reachable(m: &Master) -> QuorumCheck {
+    let usable = 1 + m.sentinels.iter().filter(|s| !s.s_down).count() as u32;
+    let voters = m.sentinels.len() as u32 + 1;
+    QuorumCheck {
+        usable,
+        no_quorum: usable < m.quorum,
+        no_auth: usable < voters / 2 + 1,
+    }
+}
+
+impl QuorumCheck {
+    /// The reply of `SENTINEL CKQUORUM` (sentinelCommand()'s `ckquorum`
+    /// branch): `+OK …` or `-NOQUORUM …` naming what is missing.
+    pub fn frame(self) -> Frame {
+        let usable = self.usable;
+        if !self.no_quorum && !self.no_auth {
+            return Frame::Simple(format!(
+                "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
+            ));
+        }
+        let mut e = format!("NOQUORUM {usable} usable Sentinels. ");
+        if self.no_quorum {
+            e.push_str(
+                "Not enough available Sentinels to reach the specified quorum for this master",
+            );
+        }
+        if self.no_auth {
+            if self.no_quorum {
+                e.push_str(". ");
+            }
+            e.push_str(
+                "Not enough available Sentinels to reach the majority and authorize a failover",
+            );
+        }
+        Frame::Error(e)
+    }
+}
+
+impl SentinelNode {
+    /// The monitored master if it is called `name` (dict lookups are
+    /// case-sensitive).
+    pub(super) fn master_named(&self, name: &str) -> Option<&Master> {
+        let p = self.state.as_ref()?;
+        (p.master.inst.name == name).then_some(&p.master)
+    }
+
+    /// `SENTINEL CKQUORUM <name>`
+    pub(super) fn ckquorum(&self, name: &str) -> Frame {
+        match self.master_named(name) {
+            Some(m) => quorum_reachable(m).frame(),
+            None => no_such_master(),
+        }
+    }
+}
