@@ -3,9 +3,12 @@
 //! with Redis 7.0.15's reply texts.
 
 use crate::proto::resp::Frame;
+use crate::trace::Level;
+use crate::trace::names;
 
 use super::SentinelNode;
 use super::instance::Master;
+use super::pass::Pass;
 
 /// sentinelGetMasterByNameOrReplyError()'s reply for an unknown name.
 pub(super) fn no_such_master() -> Frame {
@@ -77,5 +80,33 @@ impl SentinelNode {
             Some(m) => quorum_reachable(m).frame(),
             None => no_such_master(),
         }
+    }
+
+    /// `SENTINEL FAILOVER <name>`: refused while a failover runs or when no
+    /// replica could be promoted now (sentinelSelectSlave() with the master
+    /// usually not SDOWN: INFO valid for 30 s, master link down for at most
+    /// 10 x down-after); otherwise sentinelStartFailover() with
+    /// SRI_FORCE_FAILOVER, which skips ODOWN, the retry delay and the need
+    /// to win the election.
+    pub(super) fn force_failover(&mut self, ctx: &mut Pass<'_, '_>, name: &str) -> Frame {
+        let now = ctx.mstime();
+        let Some(m) = self.master_named(name) else {
+            return no_such_master();
+        };
+        if m.in_failover() {
+            return Frame::Error("INPROG Failover already in progress".into());
+        }
+        if super::failover::select_slave(m, now).0.is_none() {
+            return Frame::Error("NOGOODSLAVE No suitable replica to promote".into());
+        }
+        let text = format!("Executing user requested FAILOVER of '{name}'");
+        ctx.log(
+            Level::Warning,
+            names::sentinel_log::USER_REQUESTED_FAILOVER,
+            text,
+        );
+        self.start_failover(ctx);
+        self.state.as_mut().expect("running").master.force_failover = true;
+        Frame::ok()
     }
 }

@@ -204,6 +204,9 @@ pub struct Master {
     pub failover_start_time: u64,
     pub failover_state_change_time: u64,
     pub failover_delay_logged: u64,
+    /// SRI_FORCE_FAILOVER: `SENTINEL FAILOVER` started the failover, which
+    /// goes on without winning the election.
+    pub force_failover: bool,
     /// Index in `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
 }

@@ -29,6 +29,7 @@ impl SentinelNode {
             "role" => return self.role_frame(),
             "sentinel|get-master-addr-by-name" => Cmd::GetMasterAddrByName(argv[2].as_str().into()),
             "sentinel|ckquorum" => return self.ckquorum(&argv[2]),
+            "sentinel|failover" => return self.force_failover(ctx, &argv[2]),
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

@@ -262,6 +262,7 @@ impl Node for SentinelNode {
             failover_start_time: 0,
             failover_state_change_time: 0,
             failover_delay_logged: 0,
+            force_failover: false,
             promoted: None,
         };
         let mut current_epoch = 0;
@@ -1163,6 +1164,7 @@ impl SentinelNode {
         m.replicas.clear();
         m.o_down = false;
         m.failover_state = FailoverState::None;
+        m.force_failover = false;
         m.failover_start_time = 0;
         m.failover_state_change_time = 0;
         m.promoted = None;

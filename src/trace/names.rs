@@ -44,6 +44,12 @@ pub mod sentinel {
     pub const TILT_OFF: &str = "-tilt";
 }
 
+/// Sentinel log lines that are not events (serverLog()'s fixed text).
+pub mod sentinel_log {
+    /// `SENTINEL FAILOVER`: the failover that follows is forced.
+    pub const USER_REQUESTED_FAILOVER: &str = "Executing user requested FAILOVER";
+}
+
 /// Redis log lines (their fixed text, as serverLog() prints it before any
 /// variable part).
 /// Events of the simulator's own processes (the operator's redis-cli).

@@ -3,16 +3,22 @@
 //! 7.0.15's texts.
 
 use redsim::check::RunView as _;
-use redsim::world;
+use redsim::world::{self, World};
 
 use super::common::Scenario;
 
 /// Every named command's reply, as redis-cli prints it.
 fn replies(s: &Scenario) -> Vec<(String, String)> {
+    replies_of(&run(s))
+}
+
+fn run(s: &Scenario) -> World {
     let plan = s.plan();
-    let out = world::run(&plan, plan.seed).expect("runs");
-    out.world
-        .exchanges()
+    world::run(&plan, plan.seed).expect("runs").world
+}
+
+fn replies_of(w: &World) -> Vec<(String, String)> {
+    w.exchanges()
         .iter()
         .map(|x| {
             let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
@@ -124,5 +130,116 @@ fn ckquorum_errors() {
     assert_eq!(
         reply(&r, "arity"),
         "(error) ERR wrong number of arguments for 'sentinel|ckquorum' command"
+    );
+}
+
+/// The (event, detail) of every Sentinel event `node` emitted, in order.
+fn events_of(w: &World, node: &str) -> Vec<(String, String)> {
+    let n = w.plan.node_index(node).expect("node") as u32;
+    w.trace()
+        .events
+        .iter()
+        .filter(|e| e.node == n && e.event.starts_with(['+', '-']))
+        .map(|e| (e.event.to_string(), e.detail.clone()))
+        .collect()
+}
+
+/// sentinelCommand()'s `failover` branch on a healthy master: OK, then the
+/// forced failover runs without ODOWN and without asking anyone. The
+/// Sentinel takes epoch 1, votes for itself, goes on although one vote of
+/// three is no majority (SRI_FORCE_FAILOVER), promotes a replica and
+/// switches; a second FAILOVER meanwhile is refused.
+#[test]
+fn failover_forces_a_failover_of_a_healthy_master() {
+    let s = three_sentinels("40s", 2)
+        .command("10s", "sentinel-1", "SENTINEL FAILOVER mymaster", "ok")
+        .command(
+            "10.05s",
+            "sentinel-1",
+            "SENTINEL FAILOVER mymaster",
+            "again",
+        );
+    let w = run(&s);
+    let r = replies_of(&w);
+    assert_eq!(reply(&r, "ok"), "OK");
+    assert_eq!(
+        reply(&r, "again"),
+        "(error) INPROG Failover already in progress"
+    );
+    let ev = events_of(&w, "sentinel-1");
+    let names: Vec<&str> = ev.iter().map(|(e, _)| e.as_str()).collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|e| *e == n)
+            .unwrap_or_else(|| panic!("{n}: {names:?}"))
+    };
+    assert!(!names.contains(&"+odown") && !names.contains(&"+sdown"));
+    let order = [
+        "+new-epoch",
+        "+try-failover",
+        "+vote-for-leader",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+promoted-slave",
+        "+switch-master",
+    ];
+    for w2 in order.windows(2) {
+        assert!(
+            pos(w2[0]) < pos(w2[1]),
+            "{} before {}: {names:?}",
+            w2[0],
+            w2[1]
+        );
+    }
+    assert_eq!(ev[pos("+new-epoch")].1, "1");
+    assert_eq!(ev[pos("+try-failover")].1, "master mymaster 10.0.0.1 6379");
+    assert!(ev[pos("+vote-for-leader")].1.ends_with(" 1"));
+    // Not an election won: the invariants see no leader for epoch 1.
+    let (_, s1) = w
+        .sentinels()
+        .into_iter()
+        .find(|(i, _)| w.names[*i] == "sentinel-1")
+        .expect("sentinel-1");
+    assert!(s1.elections_won.is_empty());
+    // The other Sentinels follow through the new config epoch.
+    for other in ["sentinel-2", "sentinel-3"] {
+        let ev = events_of(&w, other);
+        assert!(ev.iter().any(|(e, _)| e == "+config-update-from"), "{ev:?}");
+        assert!(ev.iter().any(|(e, _)| e == "+switch-master"), "{ev:?}");
+    }
+}
+
+/// sentinelSelectSlave() finds nobody (the only replica has priority 0):
+/// NOGOODSLAVE, and no failover starts. Unknown names and the arity are
+/// refused as for every subcommand on a master.
+#[test]
+fn failover_refusals() {
+    let s = Scenario::new("20s", "masters = 1, replicas = 1, sentinels = 1")
+        .sentinel("quorum = 1, down-after-milliseconds = 5000")
+        .node("replica-1", "replica-priority = 0")
+        .command("10s", "sentinel-1", "SENTINEL FAILOVER mymaster", "nogood")
+        .command("10s", "sentinel-1", "SENTINEL FAILOVER nope", "name")
+        .command("10s", "sentinel-1", "SENTINEL FAILOVER", "arity");
+    let w = run(&s);
+    let r = replies_of(&w);
+    assert_eq!(
+        reply(&r, "nogood"),
+        "(error) NOGOODSLAVE No suitable replica to promote"
+    );
+    assert_eq!(
+        reply(&r, "name"),
+        "(error) ERR No such master with that name"
+    );
+    assert_eq!(
+        reply(&r, "arity"),
+        "(error) ERR wrong number of arguments for 'sentinel|failover' command"
+    );
+    assert!(
+        events_of(&w, "sentinel-1")
+            .iter()
+            .all(|(e, _)| e != "+try-failover")
     );
 }
