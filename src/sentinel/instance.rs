@@ -144,7 +144,7 @@ impl Instance {
             slave_master_port: 0,
             slave_master_link_up: false,
             last_pub_time: 0,
-            last_hello_time: 0,
+            last_hello_time: now,
             last_master_down_reply_time: 0,
             master_down: false,
             leader: None,

@@ -12,6 +12,7 @@ pub mod instance;
 mod line;
 mod pass;
 mod readout;
+mod show;
 #[cfg(test)]
 mod testing;
 

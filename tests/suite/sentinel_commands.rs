@@ -3,6 +3,7 @@
 //! 7.0.15's texts.
 
 use redsim::check::RunView as _;
+use redsim::proto::resp::Frame;
 use redsim::world::{self, World};
 
 use super::common::Scenario;
@@ -242,4 +243,272 @@ fn failover_refusals() {
             .iter()
             .all(|(e, _)| e != "+try-failover")
     );
+}
+
+/// The reply to the command line `name`, as a frame.
+fn frame(w: &World, name: &str) -> Frame {
+    w.exchanges()
+        .iter()
+        .find(|x| x.command.name.as_deref() == Some(name))
+        .and_then(|x| x.reply.as_ref())
+        .map(|(_, f)| f.clone())
+        .unwrap_or_else(|| panic!("no reply to {name}"))
+}
+
+/// A RESP2 map (a flat array of bulk strings) as (field, value) pairs;
+/// every value must be a bulk string, as addReplySentinelRedisInstance()
+/// sends numbers too.
+fn pairs(f: &Frame) -> Vec<(String, String)> {
+    let Frame::Array(Some(items)) = f else {
+        panic!("not an array: {f:?}")
+    };
+    items
+        .chunks(2)
+        .map(|kv| match kv {
+            [Frame::Bulk(Some(k)), Frame::Bulk(Some(v))] => (k.clone(), v.clone()),
+            other => panic!("not a pair of bulk strings: {other:?}"),
+        })
+        .collect()
+}
+
+fn maps(f: &Frame) -> Vec<Vec<(String, String)>> {
+    let Frame::Array(Some(items)) = f else {
+        panic!("not an array: {f:?}")
+    };
+    items.iter().map(pairs).collect()
+}
+
+fn keys(p: &[(String, String)]) -> Vec<&str> {
+    p.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+fn value<'a>(p: &'a [(String, String)], key: &str) -> &'a str {
+    &p.iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key}"))
+        .1
+}
+
+/// The fields every instance shows first (read off a real Sentinel 7.0.15).
+const COMMON: [&str; 11] = [
+    "name",
+    "ip",
+    "port",
+    "runid",
+    "flags",
+    "link-pending-commands",
+    "link-refcount",
+    "last-ping-sent",
+    "last-ok-ping-reply",
+    "last-ping-reply",
+    "down-after-milliseconds",
+];
+
+/// addReplySentinelRedisInstance(): the field lists and their order, as a
+/// real Sentinel 7.0.15 answers MASTER, MASTERS, REPLICAS (and SLAVES) and
+/// SENTINELS for a healthy master, every value a bulk string.
+#[test]
+fn master_replicas_and_sentinels_show_redis_fields_in_order() {
+    let s = three_sentinels("20s", 2)
+        .command("10s", "sentinel-1", "SENTINEL MASTER mymaster", "master")
+        .command("10s", "sentinel-1", "SENTINEL MASTERS", "masters")
+        .command(
+            "10s",
+            "sentinel-1",
+            "SENTINEL REPLICAS mymaster",
+            "replicas",
+        )
+        .command("10s", "sentinel-1", "SENTINEL SLAVES mymaster", "slaves")
+        .command(
+            "10s",
+            "sentinel-1",
+            "SENTINEL SENTINELS mymaster",
+            "sentinels",
+        )
+        .command("10s", "sentinel-1", "SENTINEL MASTER nope", "no-master")
+        .command(
+            "10s",
+            "sentinel-1",
+            "SENTINEL SENTINELS nope",
+            "no-sentinels",
+        )
+        .command("10s", "sentinel-1", "SENTINEL MASTERS x", "arity");
+    let w = run(&s);
+    let master = pairs(&frame(&w, "master"));
+    let mut want: Vec<&str> = COMMON.to_vec();
+    want.extend([
+        "info-refresh",
+        "role-reported",
+        "role-reported-time",
+        "config-epoch",
+        "num-slaves",
+        "num-other-sentinels",
+        "quorum",
+        "failover-timeout",
+        "parallel-syncs",
+    ]);
+    assert_eq!(keys(&master), want);
+    assert_eq!(value(&master, "name"), "mymaster");
+    assert_eq!(value(&master, "ip"), "10.0.0.1");
+    assert_eq!(value(&master, "port"), "6379");
+    assert_eq!(value(&master, "runid").len(), 40);
+    assert_eq!(value(&master, "flags"), "master");
+    assert_eq!(value(&master, "role-reported"), "master");
+    assert_eq!(value(&master, "down-after-milliseconds"), "5000");
+    assert_eq!(value(&master, "num-slaves"), "1");
+    assert_eq!(value(&master, "num-other-sentinels"), "2");
+    assert_eq!(value(&master, "quorum"), "2");
+    assert_eq!(value(&master, "failover-timeout"), "60000");
+    assert_eq!(value(&master, "config-epoch"), "0");
+    assert_eq!(maps(&frame(&w, "masters")), vec![master.clone()]);
+
+    let replicas = maps(&frame(&w, "replicas"));
+    assert_eq!(replicas, maps(&frame(&w, "slaves")));
+    let [r] = replicas.as_slice() else {
+        panic!("{replicas:?}")
+    };
+    let mut want: Vec<&str> = COMMON.to_vec();
+    want.extend([
+        "info-refresh",
+        "role-reported",
+        "role-reported-time",
+        "master-link-down-time",
+        "master-link-status",
+        "master-host",
+        "master-port",
+        "slave-priority",
+        "slave-repl-offset",
+        "replica-announced",
+    ]);
+    assert_eq!(keys(r), want);
+    assert_eq!(value(r, "name"), "10.0.0.2:6379");
+    assert_eq!(value(r, "flags"), "slave");
+    assert_eq!(value(r, "role-reported"), "slave");
+    assert_eq!(value(r, "master-link-status"), "ok");
+    assert_eq!(value(r, "master-host"), "10.0.0.1");
+    assert_eq!(value(r, "master-port"), "6379");
+    assert_eq!(value(r, "slave-priority"), "100");
+    assert_eq!(value(r, "replica-announced"), "1");
+
+    let sentinels = maps(&frame(&w, "sentinels"));
+    assert_eq!(sentinels.len(), 2);
+    let mut want: Vec<&str> = COMMON.to_vec();
+    want.extend(["last-hello-message", "voted-leader", "voted-leader-epoch"]);
+    for s in &sentinels {
+        assert_eq!(keys(s), want);
+        assert_eq!(value(s, "name"), value(s, "runid"));
+        assert_eq!(value(s, "port"), "26379");
+        assert_eq!(value(s, "flags"), "sentinel");
+        assert_eq!(value(s, "voted-leader"), "?");
+        assert_eq!(value(s, "voted-leader-epoch"), "0");
+        let hello: u64 = value(s, "last-hello-message").parse().unwrap();
+        assert!(hello <= 2100, "hellos every 2 s: {hello}");
+    }
+
+    let r = replies_of(&w);
+    assert_eq!(
+        reply(&r, "no-master"),
+        "(error) ERR No such master with that name"
+    );
+    assert_eq!(
+        reply(&r, "no-sentinels"),
+        "(error) ERR No such master with that name"
+    );
+    assert_eq!(
+        reply(&r, "arity"),
+        "(error) ERR wrong number of arguments for 'sentinel|masters' command"
+    );
+}
+
+/// With the master killed: `s_down` and `o_down` flags with their times
+/// (each right before down-after-milliseconds), `failover_in_progress`
+/// and the failover state while it runs; after the switch the master is
+/// the promoted replica, a fresh instance in the new config epoch, the old
+/// master a replica that is down.
+#[test]
+fn master_shows_down_flags_and_the_failover_under_way() {
+    // The only replica has priority 0: the failover aborts (no good
+    // replica) and the master stays ODOWN.
+    let s = three_sentinels("30s", 2)
+        .node("replica-1", "replica-priority = 0")
+        .fault("10s", r#"kill = "master""#)
+        .command("14s", "sentinel-1", "SENTINEL MASTER mymaster", "up")
+        .command("25s", "sentinel-1", "SENTINEL MASTER mymaster", "down");
+    let w = run(&s);
+    // The command link is closed by the kill: disconnected, not yet SDOWN.
+    let up = pairs(&frame(&w, "up"));
+    assert_eq!(value(&up, "flags"), "master,disconnected");
+    let sent: u64 = value(&up, "last-ping-sent").parse().unwrap();
+    assert!(sent > 3000 && sent <= 4000, "{sent}");
+
+    let down = pairs(&frame(&w, "down"));
+    assert_eq!(value(&down, "flags"), "s_down,o_down,master,disconnected");
+    let k = keys(&down);
+    let at = k
+        .iter()
+        .position(|f| *f == "s-down-time")
+        .expect("s-down-time");
+    assert_eq!(k[at - 1], "last-ping-reply");
+    assert_eq!(k[at + 1], "o-down-time");
+    assert_eq!(k[at + 2], "down-after-milliseconds");
+    let sdown: u64 = value(&down, "s-down-time").parse().unwrap();
+    let odown: u64 = value(&down, "o-down-time").parse().unwrap();
+    assert!(sdown >= odown && sdown > 9000 && sdown < 10_000, "{down:?}");
+    assert!(!k.contains(&"failover-state"));
+
+    // After a failover.
+    let s = three_sentinels("40s", 2)
+        .fault("10s", r#"kill = "master""#)
+        .command("30s", "sentinel-1", "SENTINEL MASTER mymaster", "after")
+        .command(
+            "30s",
+            "sentinel-1",
+            "SENTINEL REPLICAS mymaster",
+            "replicas",
+        )
+        .command(
+            "30s",
+            "sentinel-1",
+            "SENTINEL SENTINELS mymaster",
+            "sentinels",
+        );
+    let w = run(&s);
+    let after = pairs(&frame(&w, "after"));
+    assert_eq!(value(&after, "flags"), "master");
+    assert_ne!(value(&after, "ip"), "10.0.0.1");
+    assert_eq!(value(&after, "config-epoch"), "1");
+    let replicas = maps(&frame(&w, "replicas"));
+    let old = replicas
+        .iter()
+        .find(|r| value(r, "ip") == "10.0.0.1")
+        .expect("the old master listed as a replica");
+    assert_eq!(value(old, "flags"), "s_down,slave,disconnected");
+    // Votes heard in is-master-down-by-addr replies are forgotten 5 s
+    // after the last reply (sentinelAskMasterStateToOtherSentinels()).
+    let sentinels = maps(&frame(&w, "sentinels"));
+    assert!(
+        sentinels.iter().all(|s| value(s, "voted-leader") == "?"),
+        "{sentinels:?}"
+    );
+}
+
+/// A failover under way shows its state right after `link-refcount`, and
+/// a forced one both failover flags.
+#[test]
+fn master_shows_the_failover_state_while_it_runs() {
+    let s = three_sentinels("20s", 2)
+        .command("10s", "sentinel-1", "SENTINEL FAILOVER mymaster", "go")
+        .command("10s", "sentinel-1", "SENTINEL MASTER mymaster", "m");
+    let w = run(&s);
+    let m = pairs(&frame(&w, "m"));
+    assert_eq!(
+        value(&m, "flags"),
+        "master,failover_in_progress,force_failover"
+    );
+    let k = keys(&m);
+    assert_eq!(
+        k[6..9],
+        ["link-refcount", "failover-state", "last-ping-sent"]
+    );
+    assert_eq!(value(&m, "failover-state"), "wait_start");
 }
