@@ -529,7 +529,7 @@ fn yesnotoi(s: &str) -> Option<bool> {
 
 /// string2ll(): an optional `-`, then digits without a leading zero (or
 /// just `0`), fitting a long long; nothing else, not even spaces.
-fn string2ll(s: &str) -> Option<i64> {
+pub(crate) fn string2ll(s: &str) -> Option<i64> {
     const LONG_STR_SIZE: usize = 21;
     let b = s.as_bytes();
     if b.is_empty() || b.len() >= LONG_STR_SIZE {

@@ -207,6 +207,9 @@ pub struct Master {
     /// SRI_FORCE_FAILOVER: `SENTINEL FAILOVER` started the failover, which
     /// goes on without winning the election.
     pub force_failover: bool,
+    /// `master-reboot-down-after-period` as set by `SENTINEL SET`: kept and
+    /// validated, but reboots are not acted on.
+    pub reboot_down_after: u64,
     /// Index in `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
 }

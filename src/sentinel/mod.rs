@@ -12,6 +12,7 @@ pub mod instance;
 mod line;
 mod pass;
 mod readout;
+mod settings;
 mod show;
 #[cfg(test)]
 mod testing;
@@ -264,6 +265,7 @@ impl Node for SentinelNode {
             failover_state_change_time: 0,
             failover_delay_logged: 0,
             force_failover: false,
+            reboot_down_after: 0,
             promoted: None,
         };
         let mut current_epoch = 0;

@@ -512,3 +512,153 @@ fn master_shows_the_failover_state_while_it_runs() {
     );
     assert_eq!(value(&m, "failover-state"), "wait_start");
 }
+
+/// sentinelSetCommand(): options left to right, each applied at once and
+/// logged as `+set` (auth-pass redacted); the first bad one ends the
+/// command with its error and those before it stay applied. Reply texts
+/// read off a real Sentinel 7.0.15.
+#[test]
+fn set_applies_options_one_by_one() {
+    let cmds = [
+        ("SENTINEL SET mymaster quorum 3", "OK"),
+        (
+            "SENTINEL SET mymaster quorum 0",
+            "(error) ERR Invalid argument '0' for SENTINEL SET 'quorum'",
+        ),
+        (
+            "SENTINEL SET mymaster Foo 1",
+            "(error) ERR Unknown option or number of arguments for SENTINEL SET 'Foo'",
+        ),
+        (
+            "SENTINEL SET mymaster quorum 2 failover-timeout",
+            "(error) ERR Unknown option or number of arguments for SENTINEL SET 'failover-timeout'",
+        ),
+        (
+            "SENTINEL SET mymaster notification-script /bin/true",
+            "(error) ERR Reconfiguration of scripts path is denied for security reasons. \
+             Check the deny-scripts-reconfig configuration directive in your Sentinel \
+             configuration",
+        ),
+        (
+            "SENTINEL SET nope quorum 1",
+            "(error) ERR No such master with that name",
+        ),
+        ("SENTINEL SET mymaster QUORUM 2", "OK"),
+        (
+            "SENTINEL SET mymaster quorum 4 parallel-syncs x",
+            "(error) ERR Invalid argument 'x' for SENTINEL SET 'parallel-syncs'",
+        ),
+        (
+            "SENTINEL SET mymaster master-reboot-down-after-period -1",
+            "(error) ERR Invalid argument '-1' for SENTINEL SET 'master-reboot-down-after-period'",
+        ),
+        (
+            "SENTINEL SET mymaster master-reboot-down-after-period 0",
+            "OK",
+        ),
+        (
+            "SENTINEL SET mymaster down-after-milliseconds +5",
+            "(error) ERR Invalid argument '+5' for SENTINEL SET 'down-after-milliseconds'",
+        ),
+        (
+            "SENTINEL SET mymaster down-after-milliseconds 05",
+            "(error) ERR Invalid argument '05' for SENTINEL SET 'down-after-milliseconds'",
+        ),
+        (
+            "SENTINEL SET mymaster quorum",
+            "(error) ERR wrong number of arguments for 'sentinel|set' command",
+        ),
+        (
+            "SENTINEL SET mymaster failover-timeout 30000 parallel-syncs 2 down-after-milliseconds 3000",
+            "OK",
+        ),
+    ];
+    let mut s = three_sentinels("20s", 2);
+    for (i, (line, _)) in cmds.iter().enumerate() {
+        s = s.command("10s", "sentinel-1", line, &format!("c{i}"));
+    }
+    s = s.command("10s", "sentinel-1", "SENTINEL MASTER mymaster", "m");
+    let w = run(&s);
+    let r = replies_of(&w);
+    for (i, (line, want)) in cmds.iter().enumerate() {
+        assert_eq!(reply(&r, &format!("c{i}")), *want, "{line}");
+    }
+    let m = pairs(&frame(&w, "m"));
+    assert_eq!(value(&m, "quorum"), "4");
+    assert_eq!(value(&m, "failover-timeout"), "30000");
+    assert_eq!(value(&m, "parallel-syncs"), "2");
+    assert_eq!(value(&m, "down-after-milliseconds"), "3000");
+    let sets: Vec<String> = events_of(&w, "sentinel-1")
+        .into_iter()
+        .filter(|(e, _)| e == "+set")
+        .map(|(_, d)| {
+            d.trim_start_matches("master mymaster 10.0.0.1 6379 ")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        sets,
+        [
+            "quorum 3",
+            "quorum 2",
+            "QUORUM 2",
+            "quorum 4",
+            "master-reboot-down-after-period 0",
+            "failover-timeout 30000",
+            "parallel-syncs 2",
+            "down-after-milliseconds 3000",
+        ]
+    );
+}
+
+/// A new down-after-milliseconds takes effect at once: set to 2000 ms at
+/// 5 s, the master killed at 10 s is SDOWN about 2 s later, not 5.
+#[test]
+fn set_down_after_changes_when_sdown_comes() {
+    let s = three_sentinels("20s", 2)
+        .command(
+            "5s",
+            "sentinel-1",
+            "SENTINEL SET mymaster down-after-milliseconds 2000",
+            "set",
+        )
+        .fault("10s", r#"kill = "master""#);
+    let w = run(&s);
+    assert_eq!(reply(&replies_of(&w), "set"), "OK");
+    let n = w.plan.node_index("sentinel-1").unwrap() as u32;
+    let sdown = w
+        .trace()
+        .events
+        .iter()
+        .find(|e| e.node == n && e.event == "+sdown" && e.detail.starts_with("master"))
+        .expect("+sdown")
+        .t;
+    assert!(sdown > 12_000_000 && sdown < 13_200_000, "{sdown}");
+}
+
+/// `auth-pass` is redacted in the event and drops the links to the master
+/// and its replicas, which reconnect with AUTH.
+#[test]
+fn set_auth_pass_is_redacted_and_reconnects() {
+    let s = three_sentinels("20s", 2)
+        .redis(r#"requirepass = "s3cret", masterauth = "s3cret""#)
+        .command(
+            "5s",
+            "sentinel-1",
+            "SENTINEL SET mymaster auth-pass s3cret",
+            "set",
+        )
+        .command("10s", "sentinel-1", "SENTINEL MASTER mymaster", "m");
+    let w = run(&s);
+    assert_eq!(reply(&replies_of(&w), "set"), "OK");
+    let sets: Vec<String> = events_of(&w, "sentinel-1")
+        .into_iter()
+        .filter(|(e, _)| e == "+set")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(sets, ["master mymaster 10.0.0.1 6379 auth-pass ******"]);
+    let m = pairs(&frame(&w, "m"));
+    assert_eq!(value(&m, "flags"), "master");
+    let refresh: u64 = value(&m, "info-refresh").parse().unwrap();
+    assert!(refresh < 10_500, "{refresh}");
+}
