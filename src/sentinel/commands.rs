@@ -1,13 +1,14 @@
 //! The operator's SENTINEL subcommands that act on a master by name
-//! (sentinel.c sentinelCommand()): CKQUORUM and FAILOVER. Each answers
-//! with Redis 7.0.15's reply texts.
+//! (sentinel.c sentinelCommand()): CKQUORUM, FAILOVER and RESET. Each
+//! answers with Redis 7.0.15's reply texts.
 
 use crate::proto::resp::Frame;
+use crate::redis::config_command::stringmatch;
 use crate::trace::Level;
 use crate::trace::names;
 
 use super::SentinelNode;
-use super::instance::Master;
+use super::instance::{FailoverState, Kind, Master};
 use super::pass::Pass;
 
 /// sentinelGetMasterByNameOrReplyError()'s reply for an unknown name.
@@ -108,5 +109,64 @@ impl SentinelNode {
         self.start_failover(ctx);
         self.state.as_mut().expect("running").master.force_failover = true;
         Frame::ok()
+    }
+
+    /// `SENTINEL RESET <pattern>` (sentinelResetMastersByPattern()): the
+    /// number of masters whose name matches the glob (case-sensitive),
+    /// each reset. sentinel.conf is not rewritten.
+    pub(super) fn reset_by_pattern(&mut self, ctx: &mut Pass<'_, '_>, pattern: &str) -> Frame {
+        let p = self.state.as_ref().expect("running");
+        if !stringmatch(pattern, &p.master.inst.name, false) {
+            return Frame::Int(0);
+        }
+        self.reset_master(ctx);
+        Frame::Int(1)
+    }
+
+    /// sentinelResetMaster() with SENTINEL_GENERATE_EVENT: every replica and
+    /// Sentinel forgotten (their links closed), the master's links closed
+    /// (they reconnect), its runtime flags, vote and failover state
+    /// cleared, `failover_start_time` 0 so a failover may start at once,
+    /// its run id forgotten and its ping times restarted. Kept: the name,
+    /// address, settings, config epoch and `leader_epoch`.
+    fn reset_master(&mut self, ctx: &mut Pass<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.state.as_mut().expect("running");
+        let m = &mut p.master;
+        let links: Vec<_> = std::iter::once(&m.inst)
+            .chain(m.replicas.iter())
+            .chain(m.sentinels.iter())
+            .flat_map(|i| [i.link.cc, i.link.pc])
+            .flatten()
+            .collect();
+        for c in links {
+            ctx.close(c);
+            p.conns.swap_remove(&c);
+        }
+        m.replicas.clear();
+        m.sentinels.clear();
+        let link = &mut m.inst.link;
+        link.cc = None;
+        link.pc = None;
+        link.pending.clear();
+        link.disconnected = true;
+        link.act_ping_time = now;
+        link.last_ping_time = 0;
+        link.last_avail_time = now;
+        link.last_pong_time = now;
+        m.inst.s_down = false;
+        m.o_down = false;
+        m.force_failover = false;
+        m.leader = None;
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = 0;
+        m.failover_start_time = 0;
+        m.promoted = None;
+        m.inst.runid = None;
+        m.inst.slave_master_host = None;
+        m.inst.role_reported_time = now;
+        m.inst.role_reported = Some(Kind::Master);
+        let at = m.inst.describe();
+        Self::emit(ctx, Level::Warning, names::sentinel::RESET_MASTER, at);
     }
 }

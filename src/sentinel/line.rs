@@ -35,6 +35,7 @@ impl SentinelNode {
             "sentinel|replicas" | "sentinel|slaves" => return self.show_replicas(ctx, &argv[2]),
             "sentinel|sentinels" => return self.show_sentinels(ctx, &argv[2]),
             "sentinel|set" => return self.sentinel_set(ctx, &argv),
+            "sentinel|reset" => return self.reset_by_pattern(ctx, &argv[2]),
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

@@ -21,6 +21,7 @@ pub mod sentinel {
     pub const ODOWN: &str = "+odown";
     pub const PROMOTED_SLAVE: &str = "+promoted-slave";
     pub const REBOOT: &str = "+reboot";
+    pub const RESET_MASTER: &str = "+reset-master";
     pub const SDOWN: &str = "+sdown";
     pub const SELECTED_SLAVE: &str = "+selected-slave";
     pub const SENTINEL: &str = "+sentinel";

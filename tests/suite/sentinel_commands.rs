@@ -662,3 +662,65 @@ fn set_auth_pass_is_redacted_and_reconnects() {
     let refresh: u64 = value(&m, "info-refresh").parse().unwrap();
     assert!(refresh < 10_500, "{refresh}");
 }
+
+/// sentinelResetMastersByPattern(): a case-sensitive glob over master
+/// names, the count as an integer. sentinelResetMaster() forgets every
+/// replica and Sentinel and closes the master's links: right after, the
+/// Sentinel knows only itself (CKQUORUM counts 1) and the master's run id
+/// is unknown; hellos bring the Sentinels back within about 2 s, the
+/// master's next INFO (up to 10 s later) its replica and run id.
+#[test]
+fn reset_forgets_replicas_and_sentinels_until_rediscovered() {
+    let s = three_sentinels("40s", 2)
+        .command("10s", "sentinel-1", "SENTINEL RESET nomatch", "none")
+        .command("10s", "sentinel-1", "SENTINEL RESET MyMaster", "case")
+        .command("10s", "sentinel-1", "SENTINEL RESET my*", "glob")
+        .command("10s", "sentinel-1", "SENTINEL SENTINELS mymaster", "s0")
+        .command("10s", "sentinel-1", "SENTINEL REPLICAS mymaster", "r0")
+        .command("10s", "sentinel-1", "SENTINEL MASTER mymaster", "m0")
+        .command("10s", "sentinel-1", "SENTINEL CKQUORUM mymaster", "q0")
+        .command("10s", "sentinel-1", "SENTINEL RESET", "arity")
+        .command("14s", "sentinel-1", "SENTINEL SENTINELS mymaster", "s1")
+        .command("14s", "sentinel-1", "SENTINEL CKQUORUM mymaster", "q1")
+        .command("25s", "sentinel-1", "SENTINEL REPLICAS mymaster", "r1")
+        .command("25s", "sentinel-1", "SENTINEL MASTER mymaster", "m1");
+    let w = run(&s);
+    let r = replies_of(&w);
+    assert_eq!(reply(&r, "none"), "(integer) 0");
+    assert_eq!(reply(&r, "case"), "(integer) 0");
+    assert_eq!(reply(&r, "glob"), "(integer) 1");
+    assert_eq!(
+        reply(&r, "arity"),
+        "(error) ERR wrong number of arguments for 'sentinel|reset' command"
+    );
+    assert!(maps(&frame(&w, "s0")).is_empty());
+    assert!(maps(&frame(&w, "r0")).is_empty());
+    let m0 = pairs(&frame(&w, "m0"));
+    assert_eq!(value(&m0, "flags"), "master,disconnected");
+    assert_eq!(value(&m0, "runid"), "");
+    assert_eq!(value(&m0, "num-slaves"), "0");
+    assert_eq!(value(&m0, "num-other-sentinels"), "0");
+    assert_eq!(value(&m0, "last-ping-sent"), "0");
+    assert_eq!(value(&m0, "last-ping-reply"), "0");
+    assert_eq!(
+        reply(&r, "q0"),
+        format!("(error) NOQUORUM 1 usable Sentinels. {NO_QUORUM}")
+    );
+    assert_eq!(maps(&frame(&w, "s1")).len(), 2);
+    assert_eq!(reply(&r, "q1"), format!("OK 3 usable Sentinels. {OK}"));
+    assert_eq!(maps(&frame(&w, "r1")).len(), 1);
+    let m1 = pairs(&frame(&w, "m1"));
+    assert_eq!(value(&m1, "flags"), "master");
+    assert_eq!(value(&m1, "runid").len(), 40);
+    let resets: Vec<(String, String)> = events_of(&w, "sentinel-1")
+        .into_iter()
+        .filter(|(e, _)| e == "+reset-master")
+        .collect();
+    assert_eq!(
+        resets,
+        [(
+            "+reset-master".into(),
+            "master mymaster 10.0.0.1 6379".into()
+        )]
+    );
+}
