@@ -228,11 +228,22 @@ fn detection(cx: &Context, e: &Event) -> String {
 fn election(cx: &Context, e: &Event) -> String {
     let name = cx.name(e.node);
     match e.event.as_ref() {
+        names::sentinel::TRY_FAILOVER if forced(cx, e.node, e.t) => {
+            "starts the failover the operator asked for with SENTINEL FAILOVER \
+             (+try-failover): it bumps the epoch but asks no other Sentinel, as the master \
+             is not down and a forced failover needs no election"
+                .to_string()
+        }
         names::sentinel::TRY_FAILOVER => format!(
             "starts a failover attempt (+try-failover){}: it bumps the epoch and asks every \
              other Sentinel for its vote (is-master-down-by-addr with its run id)",
             cx.since_fault(e.t, cx.instance_node(&e.detail).as_deref())
         ),
+        names::sentinel::ELECTED_LEADER if forced(cx, e.node, e.t) => {
+            "goes on as if elected (+elected-leader): a failover forced with SENTINEL \
+             FAILOVER needs no majority of votes"
+                .to_string()
+        }
         names::sentinel::VOTE_FOR_LEADER => {
             let mut it = e.detail.split_whitespace();
             let (id, epoch) = (it.next().unwrap_or(""), it.next().unwrap_or("?"));
@@ -265,6 +276,23 @@ fn election(cx: &Context, e: &Event) -> String {
         }
         _ => e.detail.clone(),
     }
+}
+
+/// Whether the failover attempt of Sentinel `node` under way at `t` was
+/// forced with SENTINEL FAILOVER: its latest +try-failover came with the
+/// user-requested log line.
+fn forced(cx: &Context, node: u32, t: u64) -> bool {
+    let trace = &cx.world.sim.kernel.trace;
+    let Some(start) = trace
+        .named(names::sentinel::TRY_FAILOVER)
+        .filter(|v| v.node == node && v.t <= t)
+        .last()
+    else {
+        return false;
+    };
+    trace
+        .named(names::sentinel_log::USER_REQUESTED_FAILOVER)
+        .any(|v| v.node == node && v.t == start.t)
 }
 
 /// Votes cast for a run id in the epoch of its latest `+vote-for-leader`

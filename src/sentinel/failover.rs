@@ -182,6 +182,17 @@ impl SentinelNode {
             }
             return false;
         }
+        self.start_failover(ctx);
+        self.flush_config();
+        true
+    }
+
+    /// sentinelStartFailover(): WAIT_START in a new epoch, and the start
+    /// time pushed by up to a second to desynchronise the Sentinels.
+    pub(super) fn start_failover(&mut self, ctx: &mut Pass<'_, '_>) {
+        let now = ctx.mstime();
+        let p = self.state.as_mut().expect("running");
+        let m = &mut p.master;
         m.failover_state = FailoverState::WaitStart;
         p.current_epoch += 1;
         m.failover_epoch = p.current_epoch;
@@ -198,8 +209,6 @@ impl SentinelNode {
         let p = self.state.as_mut().expect("running");
         p.master.failover_start_time = now + desync;
         p.master.failover_state_change_time = now;
-        self.flush_config();
-        true
     }
 
     /// sentinelGetLeader(): tally the votes of this epoch, vote ourselves
@@ -276,7 +285,8 @@ impl SentinelNode {
         let epoch = self.state.as_ref().expect("running").master.failover_epoch;
         let leader = self.get_leader(ctx, epoch);
         let p = self.state.as_ref().expect("running");
-        if leader.as_deref() != Some(p.myid.as_str()) {
+        let is_leader = leader.as_deref() == Some(p.myid.as_str());
+        if !is_leader && !p.master.force_failover {
             let timeout = period::ELECTION_TIMEOUT.min(p.master.failover_timeout);
             if now.saturating_sub(p.master.failover_start_time) > timeout {
                 let at = self.master_at();
@@ -297,7 +307,10 @@ impl SentinelNode {
             names::sentinel::ELECTED_LEADER,
             at.clone(),
         );
-        self.elections_won.push((epoch, ctx.sim_time()));
+        // A forced failover (SENTINEL FAILOVER) goes on without winning.
+        if is_leader {
+            self.elections_won.push((epoch, ctx.sim_time()));
+        }
         self.set_state(ctx, FailoverState::SelectSlave);
         Self::emit(
             ctx,
@@ -503,10 +516,12 @@ impl SentinelNode {
     }
 
     /// sentinelAbortFailover(): `failover_start_time` stays, so this
-    /// Sentinel waits 2 x failover-timeout before trying again.
+    /// Sentinel waits 2 x failover-timeout before trying again; a forced
+    /// failover is forced no more.
     fn abort_failover(&mut self, ctx: &mut Pass<'_, '_>) {
         self.set_state(ctx, FailoverState::None);
         let m = &mut self.state.as_mut().expect("running").master;
+        m.force_failover = false;
         if let Some(i) = m.promoted.take() {
             m.replicas[i].promoted = false;
         }

@@ -144,7 +144,7 @@ impl Instance {
             slave_master_port: 0,
             slave_master_link_up: false,
             last_pub_time: 0,
-            last_hello_time: 0,
+            last_hello_time: now,
             last_master_down_reply_time: 0,
             master_down: false,
             leader: None,
@@ -204,6 +204,12 @@ pub struct Master {
     pub failover_start_time: u64,
     pub failover_state_change_time: u64,
     pub failover_delay_logged: u64,
+    /// SRI_FORCE_FAILOVER: `SENTINEL FAILOVER` started the failover, which
+    /// goes on without winning the election.
+    pub force_failover: bool,
+    /// `master-reboot-down-after-period` as set by `SENTINEL SET`: kept and
+    /// validated, but reboots are not acted on.
+    pub reboot_down_after: u64,
     /// Index in `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
 }

@@ -28,6 +28,14 @@ impl SentinelNode {
             "ping" if argv.len() == 2 => return Frame::bulk(argv[1].clone()),
             "role" => return self.role_frame(),
             "sentinel|get-master-addr-by-name" => Cmd::GetMasterAddrByName(argv[2].as_str().into()),
+            "sentinel|ckquorum" => return self.ckquorum(&argv[2]),
+            "sentinel|failover" => return self.force_failover(ctx, &argv[2]),
+            "sentinel|master" => return self.show_master(ctx, &argv[2]),
+            "sentinel|masters" => return self.show_masters(ctx),
+            "sentinel|replicas" | "sentinel|slaves" => return self.show_replicas(ctx, &argv[2]),
+            "sentinel|sentinels" => return self.show_sentinels(ctx, &argv[2]),
+            "sentinel|set" => return self.sentinel_set(ctx, &argv),
+            "sentinel|reset" => return self.reset_by_pattern(ctx, &argv[2]),
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

@@ -6,11 +6,14 @@
 //! Sentinel's wall clock in milliseconds, as `mstime()`, so a clock jump
 //! shows up exactly where Redis would see it.
 
+mod commands;
 pub mod failover;
 pub mod instance;
 mod line;
 mod pass;
 mod readout;
+mod settings;
+mod show;
 #[cfg(test)]
 mod testing;
 
@@ -261,6 +264,8 @@ impl Node for SentinelNode {
             failover_start_time: 0,
             failover_state_change_time: 0,
             failover_delay_logged: 0,
+            force_failover: false,
+            reboot_down_after: 0,
             promoted: None,
         };
         let mut current_epoch = 0;
@@ -1162,6 +1167,7 @@ impl SentinelNode {
         m.replicas.clear();
         m.o_down = false;
         m.failover_state = FailoverState::None;
+        m.force_failover = false;
         m.failover_start_time = 0;
         m.failover_state_change_time = 0;
         m.promoted = None;

@@ -21,6 +21,7 @@ pub mod sentinel {
     pub const ODOWN: &str = "+odown";
     pub const PROMOTED_SLAVE: &str = "+promoted-slave";
     pub const REBOOT: &str = "+reboot";
+    pub const RESET_MASTER: &str = "+reset-master";
     pub const SDOWN: &str = "+sdown";
     pub const SELECTED_SLAVE: &str = "+selected-slave";
     pub const SENTINEL: &str = "+sentinel";
@@ -42,6 +43,12 @@ pub mod sentinel {
     pub const SDOWN_OFF: &str = "-sdown";
     pub const SLAVE_RECONF_SENT_TIMEOUT: &str = "-slave-reconf-sent-timeout";
     pub const TILT_OFF: &str = "-tilt";
+}
+
+/// Sentinel log lines that are not events (serverLog()'s fixed text).
+pub mod sentinel_log {
+    /// `SENTINEL FAILOVER`: the failover that follows is forced.
+    pub const USER_REQUESTED_FAILOVER: &str = "Executing user requested FAILOVER";
 }
 
 /// Redis log lines (their fixed text, as serverLog() prints it before any

@@ -23,4 +23,5 @@ mod redis_commands;
 mod replication;
 mod schedule;
 mod sentinel;
+mod sentinel_commands;
 mod sweep;

@@ -1,0 +1,156 @@
+//! `SENTINEL SET <name> <option> <value> ...` (sentinel.c
+//! sentinelSetCommand()): options applied one by one, left to right, each
+//! logged as a `+set` event; the first bad one ends the command with its
+//! error, and those before it stay applied (the command is not atomic).
+
+use crate::proto::resp::Frame;
+use crate::proto::text::string2ll;
+use crate::trace::Level;
+
+use super::SentinelNode;
+use super::commands::no_such_master;
+use super::pass::Pass;
+
+/// One applied option: what the `+set` event shows after the master.
+enum Applied {
+    /// `<option> <value>`
+    Value,
+    /// `<option> ******` (auth-pass).
+    Redacted,
+}
+
+/// Why an option stopped the command.
+enum Refused {
+    /// `Invalid argument '<value>' for SENTINEL SET '<option>'`
+    BadValue,
+    /// `Unknown option or number of arguments for SENTINEL SET '<option>'`
+    Unknown,
+    /// Any other error text.
+    Error(String),
+}
+
+/// Options that only scripts or ACL users use; redsim runs no scripts and
+/// has no ACL users.
+const NOT_MODELLED: &[&str] = &["auth-user", "rename-command"];
+
+impl SentinelNode {
+    /// `SENTINEL SET`: each valid option changes the master (and
+    /// sentinel.conf, which is flushed after every change) at once.
+    pub(super) fn sentinel_set(&mut self, ctx: &mut Pass<'_, '_>, argv: &[String]) -> Frame {
+        if self.master_named(&argv[2]).is_none() {
+            return no_such_master();
+        }
+        let mut j = 3;
+        while j < argv.len() {
+            let option = argv[j].as_str();
+            let value = argv.get(j + 1).map(String::as_str);
+            let result = match value {
+                Some(v) => self.set_option(ctx, &option.to_ascii_lowercase(), v),
+                None => Err(Refused::Unknown),
+            };
+            match result {
+                Ok(applied) => {
+                    let shown = match applied {
+                        Applied::Value => value.unwrap_or_default(),
+                        Applied::Redacted => "******",
+                    };
+                    let p = self.state.as_ref().expect("running");
+                    let detail = format!("{} {option} {shown}", p.master.inst.describe());
+                    Self::emit(ctx, Level::Warning, "+set", detail);
+                    self.flush_config();
+                }
+                Err(Refused::BadValue) => {
+                    return Frame::Error(format!(
+                        "ERR Invalid argument '{}' for SENTINEL SET '{option}'",
+                        value.unwrap_or_default()
+                    ));
+                }
+                Err(Refused::Unknown) => {
+                    return Frame::Error(format!(
+                        "ERR Unknown option or number of arguments for SENTINEL SET '{option}'"
+                    ));
+                }
+                Err(Refused::Error(e)) => return Frame::Error(e),
+            }
+            j += 2;
+        }
+        Frame::ok()
+    }
+
+    /// One `<option> <value>` pair of sentinelSetCommand().
+    fn set_option(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        option: &str,
+        value: &str,
+    ) -> Result<Applied, Refused> {
+        let positive = || string2ll(value).filter(|&n| n > 0).ok_or(Refused::BadValue);
+        let m = &mut self.state.as_mut().expect("running").master;
+        match option {
+            "down-after-milliseconds" => {
+                // sentinelPropagateDownAfterPeriod(): replicas and Sentinels
+                // share the master's value here.
+                let n = positive()? as u64;
+                m.down_after = n;
+                self.conf.down_after = n;
+            }
+            "failover-timeout" => {
+                let n = positive()? as u64;
+                m.failover_timeout = n;
+                self.conf.failover_timeout = n;
+            }
+            "parallel-syncs" => {
+                let n = positive()? as u32;
+                m.parallel_syncs = n;
+                self.conf.parallel_syncs = n;
+            }
+            "quorum" => {
+                let n = positive()? as u32;
+                m.quorum = n;
+                self.conf.quorum = n;
+            }
+            "master-reboot-down-after-period" => {
+                let n = string2ll(value)
+                    .filter(|&n| n >= 0)
+                    .ok_or(Refused::BadValue)?;
+                m.reboot_down_after = n as u64;
+            }
+            "auth-pass" => {
+                self.conf.auth_pass = (!value.is_empty()).then(|| value.into());
+                self.drop_instance_connections(ctx);
+                return Ok(Applied::Redacted);
+            }
+            "notification-script" | "client-reconfig-script" => {
+                // deny-scripts-reconfig is yes, its default.
+                return Err(Refused::Error(
+                    "ERR Reconfiguration of scripts path is denied for security reasons. \
+                     Check the deny-scripts-reconfig configuration directive in your \
+                     Sentinel configuration"
+                        .into(),
+                ));
+            }
+            o if NOT_MODELLED.contains(&o) => {
+                return Err(Refused::Error(format!(
+                    "ERR redsim does not model SENTINEL SET '{o}' yet"
+                )));
+            }
+            _ => return Err(Refused::Unknown),
+        }
+        Ok(Applied::Value)
+    }
+
+    /// dropInstanceConnections(): the links to the master and its replicas
+    /// are closed, to be opened again (with the new password) at the next
+    /// reconnect.
+    fn drop_instance_connections(&mut self, ctx: &mut Pass<'_, '_>) {
+        let p = self.state.as_ref().expect("running");
+        let nodes: Vec<_> = std::iter::once(&p.master.inst)
+            .chain(p.master.replicas.iter())
+            .map(|i| i.node)
+            .collect();
+        for node in nodes {
+            self.close_link(ctx, node, true);
+            self.close_link(ctx, node, false);
+        }
+    }
+}
