@@ -172,6 +172,17 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         "get" => Cmd::Get(key(1)),
         "set" if argv.len() == 3 => Cmd::Set(key(1), Value::Text(argv[2].as_str().into())),
         "del" if argv.len() == 2 => Cmd::Del(key(1)),
+        "del"
+        | "mset"
+        | "mget"
+        | "exists"
+        | "readonly"
+        | "readwrite"
+        | "cluster|keyslot"
+        | "cluster|countkeysinslot" => Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        },
         "incr" => Cmd::Incr(key(1)),
         "select" => match argv[1].parse::<i64>() {
             Ok(db) if (0..=i64::from(i32::MAX)).contains(&db) => Cmd::Select(db as u32),

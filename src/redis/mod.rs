@@ -16,6 +16,7 @@ mod config_command;
 mod failover;
 pub mod info;
 mod master;
+mod multikey;
 mod pause;
 pub mod persistence;
 mod pubsub;
@@ -86,6 +87,9 @@ struct ClientConn {
     channels: Vec<CompactString>,
     /// `CLIENT_ASKING`: set by ASKING, for the next command only.
     asking: bool,
+    /// `CLIENT_READONLY`: READONLY lets a cluster replica serve reads of
+    /// its master's slots.
+    readonly: bool,
 }
 
 /// The client types `CLIENT KILL TYPE` selects among client connections
@@ -256,6 +260,7 @@ pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
         }
         Cmd::Del(k) => d.del(k),
         Cmd::Incr(k) => d.incr(k).is_ok(),
+        Cmd::Named { spec, argv } => multikey::apply_named_write(d, spec.name, argv),
         _ => false,
     }
 }
@@ -343,6 +348,7 @@ impl Node for RedisNode {
                 woff: 0,
                 channels: Vec::new(),
                 asking: false,
+                readonly: false,
             },
         );
     }
@@ -715,6 +721,7 @@ impl Server {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
         let client_asking = client.asking;
+        let client_readonly = client.readonly;
         let subscribed = !client.channels.is_empty();
         if self.migrate_job.is_some() {
             // Held: MIGRATE blocks the server.
@@ -725,7 +732,7 @@ impl Server {
         if client_asking && !matches!(cmd, Cmd::Asking) {
             self.clients.get_mut(&conn).expect("exists").asking = false;
         }
-        if let Some(redirect) = self.cluster_redirect(host.dir, &cmd, asking) {
+        if let Some(redirect) = self.cluster_redirect(host.dir, &cmd, asking, client_readonly) {
             return Some(redirect);
         }
         let is_master = self.replica.is_none();
@@ -899,10 +906,7 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
-                _ => Reply::Error(format!(
-                    "ERR redsim does not model '{}' in this form yet",
-                    spec.name
-                )),
+                _ => self.multikey_command(conn, spec.name, &argv),
             },
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",

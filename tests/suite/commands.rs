@@ -499,3 +499,30 @@ fn failover_needs_replicas_and_blocks_replicaof() {
         "(error) ERR FAILOVER requires connected replicas."
     );
 }
+
+/// msetCommand(), mgetCommand(), delCommand(), existsCommand(): several
+/// keys per line, propagated as sent, so a replica holds the same keys
+/// (texts read off a real Redis 7.0.15).
+#[test]
+fn multi_key_commands_run_and_replicate() {
+    let s = Scenario::new("10s", "masters = 1, replicas = 1")
+        .command("7s", "master", "MSET a 1 b 2", "mset")
+        .command("7s", "master", "MSET a 1 b", "odd")
+        .command("7s", "master", "DEL a nope", "del")
+        .command("7s", "master", "EXISTS a b b", "exists")
+        .command("8s", "replica-1", "MGET a b c", "mget")
+        .command("8s", "master", "CLUSTER KEYSLOT a", "keyslot")
+        .command("8s", "master", "READONLY", "readonly");
+    let r = replies(&s);
+    assert_eq!(reply(&r, "mset"), "OK");
+    assert_eq!(
+        reply(&r, "odd"),
+        "(error) ERR wrong number of arguments for 'mset' command"
+    );
+    assert_eq!(reply(&r, "del"), "(integer) 1");
+    assert_eq!(reply(&r, "exists"), "(integer) 2");
+    assert_eq!(reply(&r, "mget"), "1) (nil)\n2) \"2\"\n3) (nil)");
+    let disabled = "(error) ERR This instance has cluster support disabled";
+    assert_eq!(reply(&r, "keyslot"), disabled);
+    assert_eq!(reply(&r, "readonly"), disabled);
+}

@@ -198,9 +198,13 @@ fn forced_failover(ev: &[Event], i: usize) -> bool {
     else {
         return false;
     };
-    ev[..tf].iter().rev().take_while(|x| x.t == ev[tf].t).any(|x| {
-        x.node == n && x.event == redsim::trace::names::sentinel_log::USER_REQUESTED_FAILOVER
-    })
+    ev[..tf]
+        .iter()
+        .rev()
+        .take_while(|x| x.t == ev[tf].t)
+        .any(|x| {
+            x.node == n && x.event == redsim::trace::names::sentinel_log::USER_REQUESTED_FAILOVER
+        })
 }
 
 fn elected_epoch(ev: &[Event], i: usize) -> Option<u64> {

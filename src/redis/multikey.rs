@@ -1,0 +1,134 @@
+//! The string commands over several keys (MSET, MGET, DEL and EXISTS with
+//! many keys: t_string.c msetCommand(), mgetCommand(); db.c delCommand(),
+//! existsCommand()) and the cluster commands about keys (cluster.c
+//! clusterCommand(): KEYSLOT, COUNTKEYSINSLOT; READONLY, READWRITE).
+//!
+//! They arrive as [`Cmd::Named`] lines; their keys are read off the command
+//! table's key range, so cluster routing (CROSSSLOT, TRYAGAIN) sees them.
+
+use crate::proto::keyspace::{Dataset, ERR_NOT_INTEGER};
+use crate::proto::resp::Frame;
+use crate::proto::{Cmd, Reply, Value, slots};
+use crate::sim::net::ConnId;
+
+use super::Server;
+
+const ERR_NO_CLUSTER: &str = "ERR This instance has cluster support disabled";
+
+/// Applies a keyed write line to a dataset (on a master, and on a replica
+/// from the stream); true when something changed (and so propagates).
+pub fn apply_named_write(d: &mut Dataset, name: &str, argv: &[String]) -> bool {
+    match name {
+        "mset" => {
+            for pair in argv[1..].chunks_exact(2) {
+                d.set(
+                    pair[0].as_str().into(),
+                    Value::Text(pair[1].as_str().into()),
+                );
+            }
+            true
+        }
+        "del" => {
+            // Every key is deleted: no short-circuit.
+            let deleted = argv[1..].iter().filter(|k| d.del(k)).count();
+            deleted > 0
+        }
+        _ => false,
+    }
+}
+
+impl Server {
+    /// A keyed line (the admission and routing checks have passed).
+    pub(super) fn multikey_command(&mut self, conn: ConnId, name: &str, argv: &[String]) -> Reply {
+        match name {
+            "mset" => {
+                if argv.len().is_multiple_of(2) {
+                    return Reply::Error("ERR wrong number of arguments for 'mset' command".into());
+                }
+                self.write_line(conn, name, argv);
+                Reply::Ok
+            }
+            "del" => {
+                let existing = argv[1..]
+                    .iter()
+                    .filter(|k| self.data.get(k).is_some())
+                    .count();
+                self.write_line(conn, name, argv);
+                Reply::Frame(Frame::Int(existing as i64))
+            }
+            "mget" => Reply::Frame(Frame::Array(Some(
+                argv[1..]
+                    .iter()
+                    .map(|k| match self.data.get(k) {
+                        Some(v) => Frame::bulk(v.to_string()),
+                        None => Frame::Bulk(None),
+                    })
+                    .collect(),
+            ))),
+            "exists" => Reply::Frame(Frame::Int(
+                argv[1..]
+                    .iter()
+                    .filter(|k| self.data.get(k).is_some())
+                    .count() as i64,
+            )),
+            "readonly" | "readwrite" => {
+                if self.cluster.is_none() {
+                    return Reply::Error(ERR_NO_CLUSTER.into());
+                }
+                if let Some(c) = self.clients.get_mut(&conn) {
+                    c.readonly = name == "readonly";
+                }
+                Reply::Ok
+            }
+            "cluster|keyslot" => {
+                if self.cluster.is_none() {
+                    return Reply::Error(ERR_NO_CLUSTER.into());
+                }
+                Reply::Frame(Frame::Int(i64::from(slots::key_hash_slot(
+                    argv[2].as_bytes(),
+                ))))
+            }
+            "cluster|countkeysinslot" => {
+                if self.cluster.is_none() {
+                    return Reply::Error(ERR_NO_CLUSTER.into());
+                }
+                let slot = match argv[2].parse::<i64>() {
+                    Err(_) => return Reply::Error(ERR_NOT_INTEGER.into()),
+                    Ok(s) if !(0..16384).contains(&s) => {
+                        return Reply::Error("ERR Invalid slot".into());
+                    }
+                    Ok(s) => s as u16,
+                };
+                let n = self
+                    .data
+                    .keys()
+                    .filter(|k| slots::key_hash_slot(k.as_bytes()) == slot)
+                    .count();
+                Reply::Frame(Frame::Int(n as i64))
+            }
+            _ => Reply::Error(format!(
+                "ERR redsim does not model '{name}' in this form yet"
+            )),
+        }
+    }
+
+    /// call() for a keyed write: applied, then propagated as sent when it
+    /// changed the dataset; the client's offset moves for WAIT.
+    fn write_line(&mut self, conn: ConnId, name: &str, argv: &[String]) {
+        if !apply_named_write(&mut self.data, name, argv) {
+            return;
+        }
+        self.dirty += 1;
+        let Ok(spec) = crate::proto::command::Table::Redis.lookup(argv) else {
+            return;
+        };
+        self.propagate(Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        });
+        let woff = self.master_repl_offset;
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.woff = woff;
+        }
+    }
+}
