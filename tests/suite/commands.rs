@@ -8,8 +8,9 @@ use redsim::world;
 
 use super::common::Scenario;
 
-/// Every named command's reply, as redis-cli prints it.
-fn replies(s: &Scenario) -> Vec<(String, String)> {
+/// Every named command: when its reply came (ms of simulated time) and
+/// the reply as redis-cli prints it.
+fn answered(s: &Scenario) -> Vec<(String, Option<u64>, String)> {
     let plan = s.plan();
     let out = world::run(&plan, plan.seed).expect("runs");
     out.world
@@ -19,9 +20,15 @@ fn replies(s: &Scenario) -> Vec<(String, String)> {
             let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
                 redsim::proto::resp::shown(&x.command.argv, f)
             });
-            (x.command.name.clone().unwrap_or_default(), shown)
+            let at = x.reply.as_ref().map(|(t, _)| *t / 1000);
+            (x.command.name.clone().unwrap_or_default(), at, shown)
         })
         .collect()
+}
+
+/// Every named command's reply, as redis-cli prints it.
+fn replies(s: &Scenario) -> Vec<(String, String)> {
+    answered(s).into_iter().map(|(n, _, r)| (n, r)).collect()
 }
 
 fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
@@ -437,16 +444,7 @@ fn config_answers_on_a_stale_replica_and_while_loading() {
 
 /// When each named command's reply arrived, in ms of simulated time.
 fn reply_ms(s: &Scenario) -> Vec<(String, Option<u64>)> {
-    let plan = s.plan();
-    let out = world::run(&plan, plan.seed).expect("runs");
-    out.world
-        .exchanges()
-        .iter()
-        .map(|x| {
-            let at = x.reply.as_ref().map(|(t, _)| *t / 1000);
-            (x.command.name.clone().unwrap_or_default(), at)
-        })
-        .collect()
+    answered(s).into_iter().map(|(n, t, _)| (n, t)).collect()
 }
 
 /// processCommand() postpones a write while `CLIENT PAUSE … WRITE` holds
