@@ -11,7 +11,7 @@ pub mod backlog;
 pub mod cluster;
 mod command;
 pub mod config;
-pub(crate) mod config_command;
+mod config_command;
 pub mod info;
 mod master;
 pub mod persistence;

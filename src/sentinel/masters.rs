@@ -6,7 +6,7 @@
 use std::net::Ipv6Addr;
 
 use crate::proto::resp::Frame;
-use crate::redis::config_command::string2ll;
+use crate::proto::util::string2ll;
 
 use super::SentinelNode;
 use super::commands::no_such_master;

@@ -6,7 +6,7 @@
 //! sentinelConfigSetCommand()): the Sentinel's global settings.
 
 use crate::proto::resp::Frame;
-use crate::redis::config_command::{string2ll, stringmatch};
+use crate::proto::util::{string2ll, stringmatch};
 use crate::trace::Level;
 
 use super::SentinelNode;
