@@ -945,7 +945,8 @@ impl SentinelNode {
             && now.saturating_sub(link.pc_last_activity) > period::PUBLISH * 3;
         let reports_replica = is_master
             && inst.role_reported == Some(Kind::Replica)
-            && now.saturating_sub(inst.role_reported_time) > down_after + 2 * period::INFO;
+            && now.saturating_sub(inst.role_reported_time)
+                > down_after.saturating_add(2 * period::INFO);
         let down = elapsed > down_after || reports_replica;
         if down && !inst.s_down {
             inst.s_down = true;

@@ -872,3 +872,32 @@ fn info_cache_shows_the_last_info_of_master_and_replicas() {
         assert!(info.contains(role), "{info}");
     }
 }
+
+/// Any positive long long is taken, as Redis takes it; timers that add to
+/// it saturate, so a master killed afterwards is simply never SDOWN here
+/// (and with quorum 3 the others cannot fail it over without this one).
+#[test]
+fn set_takes_the_largest_values() {
+    let max = i64::MAX;
+    let s = three_sentinels("30s", 3)
+        .command(
+            "5s",
+            "sentinel-1",
+            &format!(
+                "SENTINEL SET mymaster down-after-milliseconds {max} failover-timeout {max} \
+                 master-reboot-down-after-period {max}"
+            ),
+            "set",
+        )
+        .command("6s", "sentinel-1", "SENTINEL MASTER mymaster", "m")
+        .fault("10s", r#"kill = "master""#)
+        .command("25s", "sentinel-1", "SENTINEL MASTER mymaster", "later");
+    let w = run(&s);
+    assert_eq!(reply(&replies_of(&w), "set"), "OK");
+    let m = pairs(&frame(&w, "m"));
+    assert_eq!(value(&m, "down-after-milliseconds"), max.to_string());
+    assert_eq!(value(&m, "failover-timeout"), max.to_string());
+    let later = pairs(&frame(&w, "later"));
+    assert_eq!(value(&later, "flags"), "master,disconnected");
+    assert!(events_of(&w, "sentinel-1").iter().all(|(e, _)| e != "+sdown"));
+}
