@@ -8,7 +8,7 @@ pub mod command;
 pub mod keyspace;
 pub mod resp;
 pub mod slots;
-pub mod text;
+pub mod util;
 
 use std::fmt;
 use std::rc::Rc;

@@ -14,7 +14,7 @@
 
 use crate::proto::addr::Directory;
 use crate::proto::resp::Frame;
-use crate::proto::text::{string2ll, stringmatch};
+use crate::proto::util::{string2ll, stringmatch};
 use crate::proto::{Ctx, Reply};
 use crate::trace::Level;
 

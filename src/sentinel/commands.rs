@@ -3,7 +3,7 @@
 //! answers with Redis 7.0.15's reply texts.
 
 use crate::proto::resp::Frame;
-use crate::proto::text::stringmatch;
+use crate::proto::util::stringmatch;
 use crate::trace::Level;
 use crate::trace::names;
 

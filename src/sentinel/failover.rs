@@ -165,17 +165,20 @@ impl SentinelNode {
         if !m.o_down || m.in_failover() {
             return false;
         }
-        if now.saturating_sub(m.failover_start_time) < m.failover_timeout * 2 {
+        if now.saturating_sub(m.failover_start_time) < m.failover_timeout.saturating_mul(2) {
             if m.failover_delay_logged != m.failover_start_time {
                 m.failover_delay_logged = m.failover_start_time;
-                let next = m.failover_start_time + m.failover_timeout * 2;
+                let next = m
+                    .failover_start_time
+                    .saturating_add(m.failover_timeout.saturating_mul(2));
                 ctx.log(
                     Level::Warning,
                     "Next failover delay: I will not start a failover before",
                     format!(
                         "Next failover delay: I will not start a failover before {}",
                         crate::sim::time::Secs(
-                            (next * 1000).saturating_sub(crate::sim::time::WALL_CLOCK_START)
+                            next.saturating_mul(1000)
+                                .saturating_sub(crate::sim::time::WALL_CLOCK_START)
                         )
                     ),
                 );
@@ -576,9 +579,10 @@ pub(super) fn select_slave(
     m: &super::instance::Master,
     now: u64,
 ) -> (Option<usize>, Vec<Candidate>) {
-    let mut max_master_down = m.down_after * 10;
+    // Saturating: `SENTINEL SET` takes any positive down-after.
+    let mut max_master_down = m.down_after.saturating_mul(10);
     if m.inst.s_down {
-        max_master_down += now.saturating_sub(m.inst.s_down_since);
+        max_master_down = max_master_down.saturating_add(now.saturating_sub(m.inst.s_down_since));
     }
     let info_validity = if m.inst.s_down {
         period::PING * 5
@@ -596,7 +600,7 @@ pub(super) fn select_slave(
             Some("priority 0")
         } else if now.saturating_sub(r.info_refresh) > info_validity {
             Some("INFO too old")
-        } else if r.master_link_down_time > max_master_down as i64 {
+        } else if r.master_link_down_time > i64::try_from(max_master_down).unwrap_or(i64::MAX) {
             Some("link to master down too long")
         } else {
             None

@@ -90,6 +90,8 @@ pub struct Instance {
     pub s_down_since: u64,
     pub o_down_since: u64,
     pub info_refresh: u64,
+    /// The last INFO reply, as `SENTINEL INFO-CACHE` shows it.
+    pub info: Option<String>,
     /// The role INFO reported, and since when.
     pub role_reported: Option<Kind>,
     pub role_reported_time: u64,
@@ -134,6 +136,7 @@ impl Instance {
             s_down_since: 0,
             o_down_since: 0,
             info_refresh: 0,
+            info: None,
             role_reported: None,
             role_reported_time: now,
             slave_conf_change_time: now,

@@ -36,6 +36,10 @@ impl SentinelNode {
             "sentinel|sentinels" => return self.show_sentinels(ctx, &argv[2]),
             "sentinel|set" => return self.sentinel_set(ctx, &argv),
             "sentinel|reset" => return self.reset_by_pattern(ctx, &argv[2]),
+            "sentinel|monitor" => return self.monitor(&argv),
+            "sentinel|remove" => return self.remove(&argv[2]),
+            "sentinel|info-cache" => return self.info_cache(ctx, &argv[2..]),
+            "sentinel|config" => return self.sentinel_config(&argv),
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

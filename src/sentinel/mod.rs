@@ -10,6 +10,7 @@ mod commands;
 pub mod failover;
 pub mod instance;
 mod line;
+mod masters;
 mod pass;
 mod readout;
 mod settings;
@@ -117,6 +118,8 @@ pub struct SentinelNode {
     pub votes: Vec<(u64, CompactString)>,
     /// Every election this Sentinel won: (epoch, simulated time).
     pub elections_won: Vec<(u64, Micros)>,
+    /// What `SENTINEL CONFIG SET` changed, kept across restarts.
+    globals: settings::Globals,
 }
 
 /// A Sentinel's one timer: sentinelTimer(), at a new random hz each time.
@@ -146,6 +149,7 @@ impl SentinelNode {
             selections: Vec::new(),
             votes: Vec::new(),
             elections_won: Vec::new(),
+            globals: settings::Globals::default(),
         }
     }
 
@@ -689,6 +693,7 @@ impl SentinelNode {
         let mut new_replicas = Vec::new();
         let mut rebooted = false;
         let inst = instance_mut(&mut p.master, node).expect("known");
+        inst.info = Some(info.to_string());
         inst.master_link_down_time = 0;
         let mut role = None;
         for l in info.split("\r\n") {
@@ -940,7 +945,8 @@ impl SentinelNode {
             && now.saturating_sub(link.pc_last_activity) > period::PUBLISH * 3;
         let reports_replica = is_master
             && inst.role_reported == Some(Kind::Replica)
-            && now.saturating_sub(inst.role_reported_time) > down_after + 2 * period::INFO;
+            && now.saturating_sub(inst.role_reported_time)
+                > down_after.saturating_add(2 * period::INFO);
         let down = elapsed > down_after || reports_replica;
         if down && !inst.s_down {
             inst.s_down = true;

@@ -62,7 +62,10 @@ impl Master {
             out.push(("next-ping", link.next_ping_at(self.ping_period())));
         }
         if let Some(since) = link.unreachable_since().filter(|_| !self.inst.s_down) {
-            out.push(("down-after", since + self.down_after + 1));
+            out.push((
+                "down-after",
+                since.saturating_add(self.down_after).saturating_add(1),
+            ));
         }
         if self.failover_state == FailoverState::WaitStart {
             let timeout = period::ELECTION_TIMEOUT.min(self.failover_timeout);
@@ -71,12 +74,14 @@ impl Master {
         if self.in_failover() {
             out.push((
                 "failover-timeout",
-                self.failover_start_time + self.failover_timeout,
+                self.failover_start_time
+                    .saturating_add(self.failover_timeout),
             ));
         } else if self.failover_start_time > 0 {
             out.push((
                 "next-failover-allowed",
-                self.failover_start_time + 2 * self.failover_timeout,
+                self.failover_start_time
+                    .saturating_add(self.failover_timeout.saturating_mul(2)),
             ));
         }
         out

@@ -1,10 +1,12 @@
-//! `SENTINEL SET <name> <option> <value> ...` (sentinel.c
-//! sentinelSetCommand()): options applied one by one, left to right, each
-//! logged as a `+set` event; the first bad one ends the command with its
-//! error, and those before it stay applied (the command is not atomic).
+//! Settings changed at run time. `SENTINEL SET <name> <option> <value>
+//! ...` (sentinel.c sentinelSetCommand()): options applied one by one, left
+//! to right, each logged as a `+set` event; the first bad one ends the
+//! command with its error, and those before it stay applied (the command
+//! is not atomic). `SENTINEL CONFIG GET|SET` (sentinelConfigGetCommand(),
+//! sentinelConfigSetCommand()): the Sentinel's global settings.
 
 use crate::proto::resp::Frame;
-use crate::proto::text::string2ll;
+use crate::proto::util::{string2ll, stringmatch};
 use crate::trace::Level;
 
 use super::SentinelNode;
@@ -153,4 +155,106 @@ impl SentinelNode {
             self.close_link(ctx, node, false);
         }
     }
+}
+
+/// The global settings `SENTINEL CONFIG` reads and writes, kept across
+/// restarts as sentinel.conf keeps them. Every modelled address is an IP
+/// that is its own hostname, so neither changes what a Sentinel does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Globals {
+    pub resolve_hostnames: bool,
+    pub announce_hostnames: bool,
+}
+
+const CONFIG_USAGE: &str =
+    "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.";
+
+/// yesnotoi()
+fn yes_no(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("yes") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("no") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+impl SentinelNode {
+    /// `SENTINEL CONFIG GET <pattern>` (4 arguments) or `SET <param>
+    /// <value>` (5); anything else gets the usage error.
+    pub(super) fn sentinel_config(&mut self, argv: &[String]) -> Frame {
+        let sub = argv[2].as_str();
+        if sub.eq_ignore_ascii_case("set") && argv.len() == 5 {
+            self.config_set(&argv[3], &argv[4])
+        } else if sub.eq_ignore_ascii_case("get") && argv.len() == 4 {
+            self.config_get(&argv[3])
+        } else {
+            Frame::Error(CONFIG_USAGE.into())
+        }
+    }
+
+    /// sentinelConfigGetCommand(): the six settings whose names match the
+    /// glob (case-insensitive), in Redis's order; an unset string is "".
+    fn config_get(&self, pattern: &str) -> Frame {
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        let all = [
+            ("resolve-hostnames", yn(self.globals.resolve_hostnames)),
+            ("announce-hostnames", yn(self.globals.announce_hostnames)),
+            ("announce-ip", ""),
+            ("announce-port", "0"),
+            ("sentinel-user", ""),
+            ("sentinel-pass", ""),
+        ];
+        Frame::Array(Some(
+            all.into_iter()
+                .filter(|(name, _)| stringmatch(pattern, name, true))
+                .flat_map(|(k, v)| [Frame::bulk(k), Frame::bulk(v)])
+                .collect(),
+        ))
+    }
+
+    /// sentinelConfigSetCommand(): values are checked as Redis checks
+    /// them; the two hostname switches are kept, the announced address and
+    /// the Sentinels' own credentials are not modelled.
+    fn config_set(&mut self, param: &str, value: &str) -> Frame {
+        let bad = || {
+            Frame::Error(format!(
+                "ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"
+            ))
+        };
+        let lower = param.to_ascii_lowercase();
+        match lower.as_str() {
+            "resolve-hostnames" | "announce-hostnames" => {
+                let Some(on) = yes_no(value) else {
+                    return bad();
+                };
+                if lower == "resolve-hostnames" {
+                    self.globals.resolve_hostnames = on;
+                } else {
+                    self.globals.announce_hostnames = on;
+                }
+                self.flush_config();
+                Frame::ok()
+            }
+            "announce-port" => match string2ll(value) {
+                Some(0) => {
+                    self.flush_config();
+                    Frame::ok()
+                }
+                Some(1..=65535) => not_modelled_config(param),
+                _ => bad(),
+            },
+            "announce-ip" | "sentinel-user" | "sentinel-pass" => not_modelled_config(param),
+            _ => Frame::Error(format!(
+                "ERR Invalid argument '{param}' to SENTINEL CONFIG SET"
+            )),
+        }
+    }
+}
+
+fn not_modelled_config(param: &str) -> Frame {
+    Frame::Error(format!(
+        "ERR redsim does not model SENTINEL CONFIG SET '{param}' yet"
+    ))
 }

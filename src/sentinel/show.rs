@@ -174,4 +174,34 @@ impl SentinelNode {
             None => no_such_master(),
         }
     }
+
+    /// `SENTINEL INFO-CACHE <name> ...`: for each named master (unknown
+    /// names ignored, each master once), its name and the age and text of
+    /// the last INFO of the master and of each replica (nil if none yet).
+    /// As Redis does, a replica's age is 0 whenever the *master* has no
+    /// INFO yet, and `now` minus 0 when only the replica has none.
+    pub(super) fn info_cache(&self, ctx: &Pass<'_, '_>, names: &[String]) -> Frame {
+        let now = ctx.mstime();
+        let p = self.state.as_ref().expect("running");
+        let m = &p.master;
+        if !names.iter().any(|n| *n == m.inst.name) {
+            return Frame::Array(Some(Vec::new()));
+        }
+        let entry = |i: &Instance| {
+            let age = if m.inst.info_refresh != 0 {
+                now as i64 - i.info_refresh as i64
+            } else {
+                0
+            };
+            Frame::Array(Some(vec![Frame::Int(age), Frame::Bulk(i.info.clone())]))
+        };
+        let infos = std::iter::once(&m.inst)
+            .chain(m.replicas.iter())
+            .map(entry)
+            .collect();
+        Frame::Array(Some(vec![
+            Frame::bulk(m.inst.name.to_string()),
+            Frame::Array(Some(infos)),
+        ]))
+    }
 }

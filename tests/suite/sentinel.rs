@@ -186,27 +186,6 @@ fn vote(e: &Event) -> (String, u64) {
 /// The epoch of the `+elected-leader` at index `i`: sentinelStartFailover()
 /// emits `+new-epoch <e>` and then `+try-failover`; the election is for the
 /// failover this Sentinel started last.
-/// Whether the failover that `ev[i]` (an `+elected-leader`) belongs to was
-/// forced by `SENTINEL FAILOVER`: its `+try-failover` came with the
-/// "Executing user requested FAILOVER" line. A forced failover goes on
-/// without a majority (sentinelFailoverWaitStart()), so it is no election.
-fn forced_failover(ev: &[Event], i: usize) -> bool {
-    let n = ev[i].node;
-    let Some(tf) = (0..i)
-        .rev()
-        .find(|&j| ev[j].node == n && ev[j].event == "+try-failover")
-    else {
-        return false;
-    };
-    ev[..tf]
-        .iter()
-        .rev()
-        .take_while(|x| x.t == ev[tf].t)
-        .any(|x| {
-            x.node == n && x.event == redsim::trace::names::sentinel_log::USER_REQUESTED_FAILOVER
-        })
-}
-
 fn elected_epoch(ev: &[Event], i: usize) -> Option<u64> {
     let n = ev[i].node;
     let tf = (0..i)
@@ -218,13 +197,34 @@ fn elected_epoch(ev: &[Event], i: usize) -> Option<u64> {
     ev[ne].detail.parse().ok()
 }
 
+/// Whether the failover attempt behind the `+elected-leader` at `i` was
+/// forced with SENTINEL FAILOVER: its `+try-failover` came with the
+/// "Executing user requested FAILOVER" log line. A forced failover goes on
+/// without a majority (SRI_FORCE_FAILOVER), so it is no election.
+fn forced(ev: &[Event], i: usize) -> bool {
+    let n = ev[i].node;
+    let Some(tf) = (0..i)
+        .rev()
+        .find(|&j| ev[j].node == n && ev[j].event == "+try-failover")
+    else {
+        return false;
+    };
+    ev[..tf]
+        .iter()
+        .rev()
+        .take_while(|e| e.t == ev[tf].t)
+        .any(|e| {
+            e.node == n && e.event == redsim::trace::names::sentinel_log::USER_REQUESTED_FAILOVER
+        })
+}
+
 /// The election rules over a whole trace (sentinelVoteLeader(),
 /// sentinelGetLeader()):
 /// * a Sentinel votes at most once per epoch (the vote is persisted, so this
 ///   holds across restarts);
-/// * at most one `+elected-leader` per epoch across all Sentinels;
-/// * the leader voted for itself in that epoch, and (unless a `SENTINEL
-///   FAILOVER` forced the failover) before it was elected
+/// * at most one `+elected-leader` per epoch across all Sentinels (a
+///   failover forced with SENTINEL FAILOVER is no election and is skipped);
+/// * the leader voted for itself in that epoch, and before it was elected
 ///   at least max(quorum, n/2 + 1) distinct Sentinels had voted for it, where
 ///   n is the number of Sentinels in the topology. (Redis requires a
 ///   majority of the Sentinels the leader knows; every Sentinel here learns
@@ -250,7 +250,7 @@ fn check_elections(w: &World, quorum: usize) -> Result<usize, String> {
     }
     let mut leaders: BTreeMap<u64, (u32, u64)> = BTreeMap::new();
     for (i, e) in ev.iter().enumerate() {
-        if e.event != "+elected-leader" || forced_failover(ev, i) {
+        if e.event != "+elected-leader" || forced(ev, i) {
             continue;
         }
         let name = &w.names[e.node as usize];

@@ -724,3 +724,184 @@ fn reset_forgets_replicas_and_sentinels_until_rediscovered() {
         )]
     );
 }
+
+/// `SENTINEL MONITOR`'s checks in Redis's order, then REMOVE and CONFIG;
+/// texts read off a real Sentinel 7.0.15. Adding or removing a master is
+/// beyond a model of one master per Sentinel and says so.
+#[test]
+fn monitor_remove_and_config_errors() {
+    let cmds = [
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 6379 x",
+            "(error) ERR Invalid quorum",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 x 0",
+            "(error) ERR Invalid port",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 6379 0",
+            "(error) ERR Quorum must be 1 or greater.",
+        ),
+        (
+            "SENTINEL MONITOR m2 notanip 6379 2",
+            "(error) ERR Invalid IP address or hostname specified",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 70000 2",
+            "(error) ERR Invalid port number.",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 -1 2",
+            "(error) ERR Invalid port number.",
+        ),
+        (
+            "SENTINEL MONITOR mymaster 10.0.0.1 6379 2",
+            "(error) ERR Duplicate master name.",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 6379 99999999999999999999",
+            "(error) ERR Invalid quorum",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1",
+            "(error) ERR wrong number of arguments for 'sentinel|monitor' command",
+        ),
+        (
+            "SENTINEL MONITOR m2 10.0.0.1 6379 2",
+            "(error) ERR redsim does not model 'sentinel|monitor' in this form yet",
+        ),
+        (
+            "SENTINEL REMOVE nope",
+            "(error) ERR No such master with that name",
+        ),
+        (
+            "SENTINEL REMOVE mymaster",
+            "(error) ERR redsim does not model 'sentinel|remove' in this form yet",
+        ),
+        (
+            "SENTINEL CONFIG GET *host*",
+            "1) \"resolve-hostnames\"\n2) \"no\"\n3) \"announce-hostnames\"\n4) \"no\"",
+        ),
+        (
+            "SENTINEL CONFIG GET announce-port",
+            "1) \"announce-port\"\n2) \"0\"",
+        ),
+        (
+            "SENTINEL CONFIG SET announce-port 70000",
+            "(error) ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'",
+        ),
+        (
+            "SENTINEL CONFIG SET resolve-hostnames maybe",
+            "(error) ERR Invalid value 'maybe' to SENTINEL CONFIG SET 'resolve-hostnames'",
+        ),
+        (
+            "SENTINEL CONFIG SET foo bar",
+            "(error) ERR Invalid argument 'foo' to SENTINEL CONFIG SET",
+        ),
+        (
+            "SENTINEL CONFIG SET resolve-hostnames",
+            "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+        ),
+        (
+            "SENTINEL CONFIG GET",
+            "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+        ),
+        (
+            "SENTINEL CONFIG FOO a",
+            "(error) ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
+        ),
+        (
+            "SENTINEL CONFIG",
+            "(error) ERR wrong number of arguments for 'sentinel|config' command",
+        ),
+        ("SENTINEL CONFIG SET resolve-hostnames YES", "OK"),
+        (
+            "SENTINEL CONFIG GET Resolve*",
+            "1) \"resolve-hostnames\"\n2) \"yes\"",
+        ),
+        ("SENTINEL CONFIG GET nothing", "(empty array)"),
+    ];
+    let mut s = three_sentinels("10s", 2);
+    for (i, (line, _)) in cmds.iter().enumerate() {
+        s = s.command("5s", "sentinel-1", line, &format!("c{i}"));
+    }
+    let r = replies(&s);
+    for (i, (line, want)) in cmds.iter().enumerate() {
+        assert_eq!(reply(&r, &format!("c{i}")), *want, "{line}");
+    }
+}
+
+/// `SENTINEL INFO-CACHE`: per named master (unknown names ignored, each
+/// master once) its name, then [age in ms, last INFO] for the master and
+/// each replica.
+#[test]
+fn info_cache_shows_the_last_info_of_master_and_replicas() {
+    let s = three_sentinels("20s", 2)
+        .command("15s", "sentinel-1", "SENTINEL INFO-CACHE nope", "none")
+        .command(
+            "15s",
+            "sentinel-1",
+            "SENTINEL INFO-CACHE mymaster nope mymaster",
+            "cache",
+        )
+        .command("15s", "sentinel-1", "SENTINEL INFO-CACHE", "arity");
+    let w = run(&s);
+    let r = replies_of(&w);
+    assert_eq!(reply(&r, "none"), "(empty array)");
+    assert_eq!(
+        reply(&r, "arity"),
+        "(error) ERR wrong number of arguments for 'sentinel|info-cache' command"
+    );
+    let Frame::Array(Some(top)) = frame(&w, "cache") else {
+        panic!("not an array")
+    };
+    let [Frame::Bulk(Some(name)), Frame::Array(Some(entries))] = top.as_slice() else {
+        panic!("{top:?}")
+    };
+    assert_eq!(name, "mymaster");
+    assert_eq!(entries.len(), 2);
+    for (e, role) in entries.iter().zip(["role:master", "role:slave"]) {
+        let Frame::Array(Some(pair)) = e else {
+            panic!("{e:?}")
+        };
+        let [Frame::Int(age), Frame::Bulk(Some(info))] = pair.as_slice() else {
+            panic!("{pair:?}")
+        };
+        assert!((0..=10_000).contains(age), "{age}");
+        assert!(info.contains(role), "{info}");
+    }
+}
+
+/// Any positive long long is taken, as Redis takes it; timers that add to
+/// it saturate, so a master killed afterwards is simply never SDOWN here
+/// (and with quorum 3 the others cannot fail it over without this one).
+#[test]
+fn set_takes_the_largest_values() {
+    let max = i64::MAX;
+    let s = three_sentinels("30s", 3)
+        .command(
+            "5s",
+            "sentinel-1",
+            &format!(
+                "SENTINEL SET mymaster down-after-milliseconds {max} failover-timeout {max} \
+                 master-reboot-down-after-period {max}"
+            ),
+            "set",
+        )
+        .command("6s", "sentinel-1", "SENTINEL MASTER mymaster", "m")
+        .fault("10s", r#"kill = "master""#)
+        .command("25s", "sentinel-1", "SENTINEL MASTER mymaster", "later");
+    let w = run(&s);
+    assert_eq!(reply(&replies_of(&w), "set"), "OK");
+    let m = pairs(&frame(&w, "m"));
+    assert_eq!(value(&m, "down-after-milliseconds"), max.to_string());
+    assert_eq!(value(&m, "failover-timeout"), max.to_string());
+    let later = pairs(&frame(&w, "later"));
+    assert_eq!(value(&later, "flags"), "master,disconnected");
+    assert!(
+        events_of(&w, "sentinel-1")
+            .iter()
+            .all(|(e, _)| e != "+sdown")
+    );
+}

@@ -1,6 +1,5 @@
-//! Redis's own string helpers (util.c), shared by the nodes that parse
-//! arguments as Redis does: string2ll() for integers, stringmatchlen() for
-//! glob patterns (CONFIG GET, SENTINEL RESET).
+//! String helpers of Redis's util.c that both Redis servers and Sentinels
+//! use on their arguments: integer parsing and glob matching.
 
 /// string2ll(): an optional `-`, then digits without a leading zero (or
 /// just `0`), fitting a long long; nothing else, not even spaces.
@@ -170,13 +169,14 @@ mod tests {
         }
     }
 
-    /// string2ll(): no spaces, no leading zeros, no plus sign, long long range.
     #[test]
     fn string2ll_takes_only_canonical_integers() {
         assert_eq!(string2ll("0"), Some(0));
+        assert_eq!(string2ll("-5"), Some(-5));
+        assert_eq!(string2ll("9223372036854775807"), Some(i64::MAX));
         assert_eq!(string2ll("-9223372036854775808"), Some(i64::MIN));
-        for bad in ["", "01", "+1", " 1", "-0", "9223372036854775808", "1x"] {
-            assert_eq!(string2ll(bad), None, "{bad:?}");
+        for bad in ["", "+5", "05", "-0", " 1", "1 ", "9223372036854775808", "x"] {
+            assert_eq!(string2ll(bad), None, "{bad}");
         }
     }
 }
