@@ -1,9 +1,11 @@
 //! The operator's SENTINEL subcommands that act on a master by name
-//! (sentinel.c sentinelCommand()): CKQUORUM, FAILOVER and RESET. Each
-//! answers with Redis 7.0.15's reply texts.
+//! (sentinel.c sentinelCommand()): CKQUORUM, FAILOVER and RESET, and
+//! IS-MASTER-DOWN-BY-ADDR typed by an operator. Each answers with Redis
+//! 7.0.15's reply texts.
 
+use crate::proto::Reply;
 use crate::proto::resp::Frame;
-use crate::proto::util::stringmatch;
+use crate::proto::util::{string2ll, stringmatch};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -168,5 +170,33 @@ impl SentinelNode {
         m.inst.role_reported = Some(Kind::Master);
         let at = m.inst.describe();
         Self::emit(ctx, Level::Warning, names::sentinel::RESET_MASTER, at);
+    }
+
+    /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid|*>` as a
+    /// command line: the port and the epoch must be integers; then the same
+    /// answer (and, with a run id, the same vote) another Sentinel gets:
+    /// down (0 in TILT), the vote or `*`, and the vote's epoch.
+    pub(super) fn is_master_down_line(&mut self, ctx: &mut Pass<'_, '_>, argv: &[String]) -> Frame {
+        let (Some(port), Some(epoch)) = (string2ll(&argv[3]), string2ll(&argv[4])) else {
+            return Frame::Error("ERR value is not an integer or out of range".into());
+        };
+        let runid = (!argv[5].eq_ignore_ascii_case("*")).then(|| argv[5].as_str().into());
+        let (down, leader, leader_epoch) = match u16::try_from(port) {
+            Ok(port) => match self.is_master_down_by_addr(ctx, &argv[2], port, epoch as u64, runid)
+            {
+                Reply::MasterDown {
+                    down,
+                    leader,
+                    leader_epoch,
+                } => (down, leader, leader_epoch),
+                _ => (false, None, 0),
+            },
+            Err(_) => (false, None, 0),
+        };
+        Frame::Array(Some(vec![
+            Frame::Int(i64::from(down)),
+            Frame::bulk(leader.as_deref().unwrap_or("*")),
+            Frame::Int(leader_epoch as i64),
+        ]))
     }
 }

@@ -40,6 +40,14 @@ impl SentinelNode {
             "sentinel|remove" => return self.remove(&argv[2]),
             "sentinel|info-cache" => return self.info_cache(ctx, &argv[2..]),
             "sentinel|config" => return self.sentinel_config(&argv),
+            "sentinel|is-master-down-by-addr" => return self.is_master_down_line(ctx, &argv),
+            "sentinel|help" => return super::help::help_frame(),
+            // Scripts are not run, so none is ever pending.
+            "sentinel|pending-scripts" => return Frame::Array(Some(Vec::new())),
+            "sentinel|flushconfig" => {
+                self.flush_config();
+                return Frame::ok();
+            }
             "sentinel|myid" => {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());

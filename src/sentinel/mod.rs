@@ -8,6 +8,7 @@
 
 mod commands;
 pub mod failover;
+mod help;
 pub mod instance;
 mod line;
 mod masters;

@@ -226,7 +226,8 @@ fn forced(ev: &[Event], i: usize) -> bool {
 ///   failover forced with SENTINEL FAILOVER is no election and is skipped);
 /// * the leader voted for itself in that epoch, and before it was elected
 ///   at least max(quorum, n/2 + 1) distinct Sentinels had voted for it, where
-///   n is the number of Sentinels in the topology. (Redis requires a
+///   n is the number of Sentinels in the topology (unless the leader was
+///   reset with SENTINEL RESET and forgot some). (Redis requires a
 ///   majority of the Sentinels the leader knows; every Sentinel here learns
 ///   of the others long before any election, or the quorum is at least the
 ///   majority, so n is the right count.)
@@ -282,8 +283,13 @@ fn check_elections(w: &World, quorum: usize) -> Result<usize, String> {
             .filter(|v| v.event == "+vote-for-leader" && v.detail == wanted)
             .map(|v| v.node)
             .collect();
+        // After a SENTINEL RESET the leader knows only the Sentinels it
+        // heard from since, not the whole topology.
+        let reset = ev[..i]
+            .iter()
+            .any(|r| r.node == e.node && r.event == "+reset-master");
         let need = (n_sentinels / 2 + 1).max(quorum);
-        if voters.len() < need {
+        if voters.len() < need && !reset {
             return Err(format!(
                 "{name} elected in epoch {epoch} at {} with {} votes, {need} needed",
                 secs(e.t),

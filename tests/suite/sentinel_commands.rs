@@ -905,3 +905,70 @@ fn set_takes_the_largest_values() {
             .all(|(e, _)| e != "+sdown")
     );
 }
+
+/// HELP (addReplyHelp(): status lines), FLUSHCONFIG, PENDING-SCRIPTS (no
+/// scripts run), and IS-MASTER-DOWN-BY-ADDR typed by an operator: the
+/// answer another Sentinel gets, a vote when a run id is given.
+#[test]
+fn help_flushconfig_pending_scripts_and_is_master_down() {
+    let s = three_sentinels("20s", 2)
+        .command("5s", "sentinel-1", "SENTINEL HELP", "help")
+        .command("5s", "sentinel-1", "SENTINEL FLUSHCONFIG", "flush")
+        .command("5s", "sentinel-1", "SENTINEL PENDING-SCRIPTS", "scripts")
+        .command(
+            "5s",
+            "sentinel-1",
+            "SENTINEL IS-MASTER-DOWN-BY-ADDR 10.0.0.1 6379 0 *",
+            "ask",
+        )
+        .command(
+            "5s",
+            "sentinel-1",
+            "SENTINEL IS-MASTER-DOWN-BY-ADDR 10.0.0.1 x 0 *",
+            "bad-port",
+        )
+        .command(
+            "5s",
+            "sentinel-1",
+            "SENTINEL IS-MASTER-DOWN-BY-ADDR 10.0.0.9 6379 0 abc",
+            "unknown",
+        )
+        .command(
+            "6s",
+            "sentinel-1",
+            "SENTINEL IS-MASTER-DOWN-BY-ADDR 10.0.0.1 6379 7 abc",
+            "vote",
+        );
+    let w = run(&s);
+    let r = replies_of(&w);
+    let help = reply(&r, "help");
+    let lines: Vec<&str> = help.lines().collect();
+    assert_eq!(
+        lines[0],
+        " 1) SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
+    assert_eq!(lines[1], " 2) CKQUORUM <master-name>");
+    assert_eq!(lines[lines.len() - 2], "48) HELP");
+    assert_eq!(lines[lines.len() - 1], "49)     Prints this help.");
+    assert_eq!(reply(&r, "flush"), "OK");
+    assert_eq!(reply(&r, "scripts"), "(empty array)");
+    assert_eq!(reply(&r, "ask"), "1) (integer) 0\n2) \"*\"\n3) (integer) 0");
+    assert_eq!(
+        reply(&r, "bad-port"),
+        "(error) ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        reply(&r, "unknown"),
+        "1) (integer) 0\n2) \"*\"\n3) (integer) 0"
+    );
+    assert_eq!(
+        reply(&r, "vote"),
+        "1) (integer) 0\n2) \"abc\"\n3) (integer) 7"
+    );
+    let votes: Vec<String> = events_of(&w, "sentinel-1")
+        .into_iter()
+        .filter(|(e, _)| e == "+vote-for-leader")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(votes, ["abc 7"]);
+}
