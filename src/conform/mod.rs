@@ -12,6 +12,7 @@ pub mod clock;
 pub mod commands;
 pub mod compare;
 pub mod endpoint;
+pub mod field;
 pub mod net;
 pub mod observe;
 pub mod procs;

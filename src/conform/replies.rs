@@ -19,7 +19,7 @@
 use crate::history::Exchange;
 use crate::proto::resp::{Frame, shown};
 
-use super::signature::{Field, Value};
+use super::field::{Field, Value};
 
 /// INFO fields (and `slaveN:` subfields) read off the host's clock: the
 /// seconds since some event (which second a real process is in when the

@@ -9,25 +9,9 @@ use crate::sim::time::Micros;
 use crate::trace::names;
 use crate::trace::{Event, Source};
 
+pub use super::field::{Field, Value};
 use super::observe::Observed;
 use crate::scenario::conform::ConformSpec;
-
-/// One field's value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// Compared exactly.
-    Exact(String),
-    /// Compared against the simulator's range over seeds.
-    Timing(Option<Micros>),
-}
-
-/// A field: its name, the group it belongs to (a `compare` entry) and value.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Field {
-    pub group: &'static str,
-    pub name: String,
-    pub value: Value,
-}
 
 pub type Signature = Vec<Field>;
 

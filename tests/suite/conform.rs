@@ -24,9 +24,12 @@ use redsim::conform::{self, Status, real::RealOptions, topology::Binaries};
 
 use super::common::redsim_command;
 
-#[test]
-#[ignore = "needs redis-server"]
-fn partial_resync_agrees_with_real_redis() {
+/// Runs a conformance scenario (two seeds) on real Redis from `port_base`
+/// and on the simulator; the compared rows, every one required to agree.
+fn compare_with_real_redis(
+    path: &str,
+    port_base: u16,
+) -> (redsim::scenario::Plan, Vec<conform::compare::Row>) {
     let (Some(server), Some(sentinel)) = (
         conform::find_program(None, "redis-server"),
         conform::find_program(None, "redis-sentinel"),
@@ -35,10 +38,7 @@ fn partial_resync_agrees_with_real_redis() {
             "this test needs redis-server and redis-sentinel (apt-get install redis-server redis-sentinel)"
         );
     };
-    let plan = redsim::scenario::load(Path::new(
-        "scenarios/conform/partial-resync-after-disconnect.toml",
-    ))
-    .expect("scenario parses");
+    let plan = redsim::scenario::load(Path::new(path)).expect("scenario parses");
     let mut spec = plan.conform.clone().expect("has [conform]");
     spec.seeds = 2;
     let scratch = conform::scratch::TempRoot::create().expect("a private scratch directory");
@@ -47,17 +47,27 @@ fn partial_resync_agrees_with_real_redis() {
             redis_server: server,
             redis_sentinel: sentinel,
         },
-        port_base: 17400,
+        port_base,
         root: scratch.path().to_path_buf(),
         keep: false,
         netns: false,
     };
     let out = conform::run(&plan, &spec, &opts);
-    let Status::Compared(rows) = &out.status else {
+    let Status::Compared(rows) = out.status else {
         panic!("not compared: {:?}", out.status);
     };
     let bad: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
     assert!(bad.is_empty(), "fields differ: {bad:#?}");
+    (plan, rows)
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn partial_resync_agrees_with_real_redis() {
+    let (_, rows) = compare_with_real_redis(
+        "scenarios/conform/partial-resync-after-disconnect.toml",
+        17400,
+    );
     assert!(rows.iter().any(|r| r.field.starts_with("resyncs")));
 }
 
@@ -67,35 +77,7 @@ fn partial_resync_agrees_with_real_redis() {
 #[test]
 #[ignore = "needs redis-server"]
 fn replies_to_command_lines_agree_with_real_redis() {
-    let (Some(server), Some(sentinel)) = (
-        conform::find_program(None, "redis-server"),
-        conform::find_program(None, "redis-sentinel"),
-    ) else {
-        panic!(
-            "this test needs redis-server and redis-sentinel (apt-get install redis-server redis-sentinel)"
-        );
-    };
-    let plan = redsim::scenario::load(Path::new("scenarios/conform/replicaof-by-hand.toml"))
-        .expect("scenario parses");
-    let mut spec = plan.conform.clone().expect("has [conform]");
-    spec.seeds = 2;
-    let scratch = conform::scratch::TempRoot::create().expect("a private scratch directory");
-    let opts = RealOptions {
-        bins: Binaries {
-            redis_server: server,
-            redis_sentinel: sentinel,
-        },
-        port_base: 17700,
-        root: scratch.path().to_path_buf(),
-        keep: false,
-        netns: false,
-    };
-    let out = conform::run(&plan, &spec, &opts);
-    let Status::Compared(rows) = &out.status else {
-        panic!("not compared: {:?}", out.status);
-    };
-    let bad: Vec<_> = rows.iter().filter(|r| !r.ok).collect();
-    assert!(bad.is_empty(), "fields differ: {bad:#?}");
+    let (plan, rows) = compare_with_real_redis("scenarios/conform/replicaof-by-hand.toml", 17700);
     let replies: Vec<_> = rows.iter().filter(|r| r.group == "replies").collect();
     assert!(replies.len() > plan.commands.len(), "{replies:#?}");
     let row = |name: &str| {
