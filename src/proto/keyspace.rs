@@ -5,10 +5,13 @@ use indexmap::IndexMap;
 use super::{Key, Value};
 
 /// Keys in insertion order, so any iteration is deterministic (the hasher
-/// only affects speed, never order).
+/// only affects speed, never order). `expires` is Redis's `db->expires`:
+/// the absolute unix time in milliseconds at which a key expires, for the
+/// keys that have one.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
     keys: IndexMap<Key, Value, rustc_hash::FxBuildHasher>,
+    expires: IndexMap<Key, i64, rustc_hash::FxBuildHasher>,
 }
 
 /// Redis's error for INCR on a value that is not an integer.
@@ -19,14 +22,56 @@ impl Dataset {
         self.keys.get(key)
     }
 
+    /// setKey(): the value replaces any old one, and so does its TTL.
     pub fn set(&mut self, key: Key, value: Value) {
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(&key);
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// setKey() with SETKEY_KEEPTTL (`SET … KEEPTTL`).
+    pub fn set_keep_ttl(&mut self, key: Key, value: Value) {
         self.keys.insert(key, value);
     }
 
     /// True if the key existed (a DEL of a missing key changes nothing and is
     /// not propagated).
     pub fn del(&mut self, key: &str) -> bool {
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
         self.keys.swap_remove(key).is_some()
+    }
+
+    /// getExpire(): when the key expires (unix ms), if it has a TTL.
+    pub fn expire_at(&self, key: &str) -> Option<i64> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// setExpire(): only an existing key can get a TTL.
+    pub fn set_expire(&mut self, key: &str, when: i64) {
+        if let Some((k, _)) = self.keys.get_key_value(key) {
+            self.expires.insert(k.clone(), when);
+        }
+    }
+
+    /// removeExpire(): true if the key had a TTL.
+    pub fn remove_expire(&mut self, key: &str) -> bool {
+        self.expires.swap_remove(key).is_some()
+    }
+
+    /// The keys with a TTL and when they expire (`db->expires`).
+    pub fn expires(&self) -> impl Iterator<Item = (&Key, i64)> {
+        self.expires.iter().map(|(k, &t)| (k, t))
+    }
+
+    /// How many keys have a TTL (`dictSize(db->expires)`).
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
     }
 
     pub fn incr(&mut self, key: &Key) -> Result<i64, &'static str> {
@@ -58,6 +103,7 @@ impl Dataset {
 
     pub fn clear(&mut self) {
         self.keys.clear();
+        self.expires.clear();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
@@ -65,10 +111,13 @@ impl Dataset {
     }
 
     /// The size of an RDB file holding this dataset: a header and footer, and
-    /// per key a type byte, length-prefixed key and value.
+    /// per key a type byte, length-prefixed key and value, and for a key with
+    /// a TTL the RDB_OPCODE_EXPIRETIME_MS byte and 8 bytes of time
+    /// (rdbSaveKeyValuePair()).
     pub fn rdb_bytes(&self) -> u64 {
         const HEADER_AND_FOOTER: u64 = 9 + 100 + 9;
         HEADER_AND_FOOTER
+            + 9 * self.expires.len() as u64
             + self
                 .keys
                 .iter()
@@ -76,8 +125,15 @@ impl Dataset {
                 .sum::<u64>()
     }
 
-    /// Datasets are equal as sets of key/value pairs, whatever the order.
+    /// Datasets are equal as sets of key/value pairs with their TTLs,
+    /// whatever the order.
     pub fn same_contents(&self, other: &Dataset) -> bool {
-        self.len() == other.len() && self.keys.iter().all(|(k, v)| other.get(k) == Some(v))
+        self.len() == other.len()
+            && self.expires.len() == other.expires.len()
+            && self.keys.iter().all(|(k, v)| other.get(k) == Some(v))
+            && self
+                .expires
+                .iter()
+                .all(|(k, t)| other.expire_at(k) == Some(*t))
     }
 }

@@ -69,6 +69,14 @@ impl RunId {
     /// Forty '0' characters: a cleared replid2.
     pub const ZERO: RunId = RunId([b'0'; 40]);
 
+    /// The ID folded into 64 bits: a per-process seed for what Redis seeds
+    /// with random bytes at start (the dict hash function).
+    pub fn seed(&self) -> u64 {
+        self.0.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
     pub fn random(rng: &mut impl rand::Rng) -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut id = [0u8; 40];
@@ -216,6 +224,16 @@ pub enum SetSlot {
 }
 
 impl Cmd {
+    /// A command line the server itself composes (a propagated DEL, MULTI,
+    /// `SET … PXAT`), as a [`Cmd::Named`] of the Redis table.
+    pub fn named<S: AsRef<str>>(argv: &[S]) -> Cmd {
+        let argv: Vec<String> = argv.iter().map(|a| a.as_ref().to_string()).collect();
+        let spec = command::Table::Redis
+            .lookup(&argv)
+            .unwrap_or_else(|e| panic!("a line the server composes is in its table: {e}"));
+        Cmd::Named { spec, argv }
+    }
+
     /// The exact RESP length of this command as a multibulk request.
     pub fn resp_len(&self) -> u64 {
         let n = match self {

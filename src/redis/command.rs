@@ -139,12 +139,21 @@ impl Server {
     /// `INFO <section> …`: the sections the model keeps, in the order
     /// asked; a section it does not know is left out, as Redis leaves out
     /// one it has not got.
-    pub(super) fn info_sections(&self, host: &Host<'_>, now: u64, sections: &[String]) -> String {
+    pub(super) fn info_sections(
+        &self,
+        host: &Host<'_>,
+        now: u64,
+        loading: bool,
+        sections: &[String],
+    ) -> String {
         let mut parts = Vec::new();
         for s in sections {
             match s.to_ascii_lowercase().as_str() {
                 "server" => parts.push(super::info::server(self, now)),
                 "replication" => parts.push(super::info::replication(self, host.dir, now)),
+                "stats" => parts.push(super::stats::section(self)),
+                "keyspace" => parts.push(super::stats::keyspace(self)),
+                "persistence" => parts.push(super::stats::persistence(self, loading)),
                 "cluster" => parts.push(format!(
                     "# Cluster\r\ncluster_enabled:{}\r\n",
                     u8::from(self.cluster.is_some())
@@ -172,7 +181,23 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         "get" => Cmd::Get(key(1)),
         "set" if argv.len() == 3 => Cmd::Set(key(1), Value::Text(argv[2].as_str().into())),
         "del" if argv.len() == 2 => Cmd::Del(key(1)),
-        "del"
+        "set"
+        | "setnx"
+        | "setex"
+        | "psetex"
+        | "getex"
+        | "getdel"
+        | "expire"
+        | "pexpire"
+        | "expireat"
+        | "pexpireat"
+        | "ttl"
+        | "pttl"
+        | "expiretime"
+        | "pexpiretime"
+        | "persist"
+        | "debug"
+        | "del"
         | "mset"
         | "mget"
         | "exists"

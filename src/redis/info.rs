@@ -18,9 +18,13 @@ pub const REDIS_VERSION: &str = "7.0.15";
 pub fn full(p: &Server, dir: &Directory, now: Micros) -> String {
     let mut s = server(p, now);
     s.push_str("\r\n");
+    s.push_str(&super::stats::section(p));
+    s.push_str("\r\n");
     s.push_str(&replication(p, dir, now));
     let enabled = u8::from(p.cluster.is_some());
     s.push_str(&format!("\r\n# Cluster\r\ncluster_enabled:{enabled}\r\n"));
+    s.push_str("\r\n");
+    s.push_str(&super::stats::keyspace(p));
     s
 }
 

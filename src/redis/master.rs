@@ -110,6 +110,31 @@ impl Server {
     /// The propagated form of a write enters the stream, after a SELECT if
     /// the stream's db differs (replicationFeedSlaves()).
     pub(super) fn propagate(&mut self, cmd: Cmd) {
+        match self.also_propagate.as_mut() {
+            Some(ops) => ops.push(cmd),
+            None => self.propagate_now(cmd),
+        }
+    }
+
+    /// propagatePendingCommands(): what the command that just ran
+    /// propagated, wrapped in MULTI/EXEC when it is more than one command.
+    pub(super) fn propagate_pending(&mut self) {
+        let ops = self.also_propagate.take().unwrap_or_default();
+        let transaction = ops.len() > 1;
+        if transaction {
+            self.propagate_now(Cmd::named(&["MULTI"]));
+        }
+        for cmd in ops {
+            self.propagate_now(cmd);
+        }
+        if transaction {
+            self.propagate_now(Cmd::named(&["EXEC"]));
+        }
+    }
+
+    /// propagateNow(): to the AOF, and to the replication stream on a
+    /// master.
+    fn propagate_now(&mut self, cmd: Cmd) {
         if self.cfg.appendonly && cmd.is_write() {
             self.aof_pending.push(cmd.clone());
         }
@@ -331,14 +356,20 @@ impl Server {
             lastinteraction: now,
             soft_limit_since: None,
         };
-        if let Some((id, offset)) = psync
-            && self.try_partial_resync(ctx, &mut replica, id, offset)
-        {
-            self.replicas.push(replica);
-            self.refresh_good_replicas(now);
-            return;
+        if let Some((id, offset)) = psync {
+            if self.try_partial_resync(ctx, &mut replica, id, offset) {
+                self.stats.sync_partial_ok += 1;
+                self.replicas.push(replica);
+                self.refresh_good_replicas(now);
+                return;
+            }
+            // A `?` asks for a full resync on purpose.
+            if id != PsyncId::Unknown {
+                self.stats.sync_partial_err += 1;
+            }
         }
         // Full resync.
+        self.stats.sync_full += 1;
         if self.replicas.is_empty() && self.backlog.is_none() {
             self.replid = RunId::random(ctx.rng());
             self.replid2 = RunId::ZERO;

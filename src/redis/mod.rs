@@ -13,6 +13,7 @@ pub mod cluster;
 mod command;
 pub mod config;
 mod config_command;
+mod expire;
 mod failover;
 pub mod info;
 mod master;
@@ -21,6 +22,8 @@ mod pause;
 pub mod persistence;
 mod pubsub;
 mod replica;
+pub mod stats;
+mod strings;
 #[cfg(test)]
 mod testing;
 pub mod timer;
@@ -175,6 +178,17 @@ pub struct Server {
     /// targets.
     migrate_job: Option<cluster::migration::MigrateJob>,
     migrate_conns: Vec<(NodeId, ConnId)>,
+    /// Key expiry: the active cycle's state (see [`expire`]).
+    expiry: expire::Expiry,
+    /// INFO's counters.
+    pub stats: stats::Stats,
+    /// `server.also_propagate` while a command runs: what it propagates,
+    /// sent at its end and wrapped in MULTI/EXEC when more than one
+    /// (call(), propagatePendingCommands()).
+    also_propagate: Option<Vec<Cmd>>,
+    /// The master link's transaction being read (MULTI seen, EXEC not yet):
+    /// its commands run, and the offset moves, only at EXEC.
+    stream_multi: Option<Vec<Cmd>>,
 }
 
 /// One Redis host across restarts: redis.conf, the disk, and the [`Server`] while it runs.
@@ -336,6 +350,7 @@ impl Node for RedisNode {
         }
         let authenticated = server.cfg.requirepass.is_none();
         server.next_client_id += 1;
+        server.stats.connections_received += 1;
         let id = server.next_client_id;
         server.clients.insert(
             conn,
@@ -573,6 +588,10 @@ impl Server {
             close_after_reply: Vec::new(),
             migrate_job: None,
             migrate_conns: Vec::new(),
+            expiry: expire::Expiry::new(run_id.seed()),
+            stats: stats::Stats::default(),
+            also_propagate: None,
+            stream_multi: None,
         };
         ctx.log(
             Level::Warning,
@@ -597,13 +616,34 @@ impl Server {
         } else if let Some(rdb) = &node.disk.rdb {
             p.data = (*rdb.data).clone();
             loaded_bytes = p.data.rdb_bytes();
+            let master = node.conf_replicaof.is_none() && !cluster_replica;
+            let expired = if master {
+                p.drop_expired_on_load(ctx.mstime() as i64)
+            } else {
+                Vec::new()
+            };
+            p.stats.rdb_last_load_keys_loaded = p.data.len() as u64;
             ctx.log(
                 Level::Notice,
                 "DB loaded from disk",
                 format!("DB loaded from disk: {} keys", p.data.len()),
             );
+            // A master feeds the DELs of the keys it dropped to a backlog made
+            // for them, rebased on the file's offset when it has one, and
+            // dropped when it has none (loadDataFromDisk()).
+            if master && !expired.is_empty() {
+                let off = rdb.repl.map_or(0, |(_, off)| off);
+                p.master_repl_offset = off;
+                p.backlog = Some(Backlog::new(p.cfg.repl_backlog_size, off));
+                for key in &expired {
+                    p.propagate(expire::del_line(key));
+                }
+                if rdb.repl.is_none() {
+                    p.backlog = None;
+                }
+            }
             if let Some((id, off)) = rdb.repl {
-                if node.conf_replicaof.is_some() || cluster_replica {
+                if !master {
                     p.replid = id;
                     p.master_repl_offset = off;
                     cached = Some((id, off)).filter(|_| !cluster_replica);
@@ -616,8 +656,10 @@ impl Server {
                     // 7.0: a master keeps the saved history as replid2.
                     p.replid2 = id;
                     p.second_replid_offset = off as i64 + 1;
-                    p.master_repl_offset = off;
-                    p.backlog = Some(Backlog::new(p.cfg.repl_backlog_size, off));
+                    if expired.is_empty() {
+                        p.master_repl_offset = off;
+                        p.backlog = Some(Backlog::new(p.cfg.repl_backlog_size, off));
+                    }
                 }
             }
         }
@@ -701,8 +743,34 @@ impl Server {
     }
 
     /// `processCommand()` then `call()` for a client command. `None` when the
-    /// reply comes later (blocked WAIT) or was already sent (PSYNC).
+    /// reply comes later (blocked WAIT) or was already sent (PSYNC). What
+    /// the command propagates goes out at its end, and the client's write
+    /// offset (for WAIT) moves if the replication offset did.
     fn process_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+        cmd: Cmd,
+    ) -> Option<Reply> {
+        let outer = self.also_propagate.is_none();
+        if outer {
+            self.also_propagate = Some(Vec::new());
+        }
+        let before = self.master_repl_offset;
+        let reply = self.process_command_inner(ctx, host, conn, cmd);
+        if outer {
+            self.propagate_pending();
+        }
+        if self.master_repl_offset != before
+            && let Some(c) = self.clients.get_mut(&conn)
+        {
+            c.woff = self.master_repl_offset;
+        }
+        reply
+    }
+
+    fn process_command_inner(
         &mut self,
         ctx: &mut Ctx<'_>,
         host: &mut Host<'_>,
@@ -772,6 +840,7 @@ impl Server {
             self.paused_writes.push((conn, cmd, false));
             return None;
         }
+        self.stats.commands_processed += 1;
         let reply = match cmd {
             Cmd::Ping => Reply::Pong,
             Cmd::Auth(pass) => match &self.cfg.requirepass {
@@ -784,13 +853,25 @@ impl Server {
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
                 ),
             },
-            Cmd::Get(k) => Reply::Bulk(self.data.get(&k).cloned()),
+            Cmd::Get(k) => {
+                if self.lookup(ctx, &k, expire::Lookup::Read) {
+                    Reply::Bulk(self.data.get(&k).cloned())
+                } else {
+                    Reply::Bulk(None)
+                }
+            }
             Cmd::Select(_) if self.cluster.is_some() => {
                 Reply::Error("ERR SELECT is not allowed in cluster mode".into())
             }
             Cmd::Select(0) => Reply::Ok,
             Cmd::Select(_) => Reply::Error("ERR DB index is out of range".into()),
             Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) => {
+                if let Cmd::Set(k, _) | Cmd::Del(k) | Cmd::Incr(k) = &cmd {
+                    // setKey()'s and incrDecrCommand()'s lookupKeyWrite();
+                    // delGenericCommand()'s expireIfNeeded().
+                    let force = !matches!(cmd, Cmd::Del(_));
+                    self.lookup(ctx, k, if force { expire::Lookup::Write } else { expire::Lookup::Expire });
+                }
                 let reply = match &cmd {
                     Cmd::Set(k, v) => {
                         self.data.set(k.clone(), v.clone());
@@ -807,8 +888,6 @@ impl Server {
                 if changed {
                     self.dirty += 1;
                     self.propagate(cmd);
-                    let woff = self.master_repl_offset;
-                    self.clients.get_mut(&conn).expect("exists").woff = woff;
                 }
                 reply
             }
@@ -870,7 +949,12 @@ impl Server {
             }
             Cmd::Info => Reply::Info(info::full(self, host.dir, ctx.now())),
             Cmd::InfoSections(sections) => {
-                Reply::Info(self.info_sections(host, ctx.now(), &sections))
+                Reply::Info(self.info_sections(
+                host,
+                ctx.now(),
+                self.is_loading(ctx.sim_time()),
+                &sections,
+            ))
             }
             Cmd::PingWith(m) | Cmd::Echo(m) => Reply::Bulk(Some(Value::Text(m.into()))),
             Cmd::Dbsize => Reply::Int(self.data.len() as i64),
@@ -906,7 +990,8 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
-                _ => self.multikey_command(conn, spec.name, &argv),
+                Some(name) if strings::handles(name) => self.string_command(ctx, spec, &argv),
+                _ => self.multikey_command(ctx, conn, spec.name, &argv),
             },
             Cmd::IsMasterDownByAddr { .. } | Cmd::GetMasterAddrByName(_) => Reply::Error(format!(
                 "ERR unknown command '{}'",
@@ -1020,6 +1105,13 @@ impl Server {
         self.cronloops += 1;
         if self.is_loading(ctx.sim_time()) {
             return;
+        }
+        if run_with_period(100, self.cfg.hz, loops) {
+            self.stats.track_ops(ctx.mstime() as i64);
+        }
+        // databasesCron(): only a master expires keys actively.
+        if self.i_am_master() {
+            self.active_expire_cycle(ctx);
         }
         self.start_scheduled_aof_rewrite(ctx);
         self.pauses.check(ctx.mstime() as i64);

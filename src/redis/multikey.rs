@@ -8,10 +8,11 @@
 
 use crate::proto::keyspace::{Dataset, ERR_NOT_INTEGER};
 use crate::proto::resp::Frame;
-use crate::proto::{Cmd, Reply, Value, slots};
+use crate::proto::{Cmd, Ctx, Reply, Value, slots};
 use crate::sim::net::ConnId;
 
 use super::Server;
+use super::expire::Lookup;
 
 const ERR_NO_CLUSTER: &str = "ERR This instance has cluster support disabled";
 
@@ -33,42 +34,56 @@ pub fn apply_named_write(d: &mut Dataset, name: &str, argv: &[String]) -> bool {
             let deleted = argv[1..].iter().filter(|k| d.del(k)).count();
             deleted > 0
         }
-        _ => false,
+        name => super::strings::apply(d, name, argv),
     }
 }
 
 impl Server {
     /// A keyed line (the admission and routing checks have passed).
-    pub(super) fn multikey_command(&mut self, conn: ConnId, name: &str, argv: &[String]) -> Reply {
+    pub(super) fn multikey_command(
+        &mut self,
+        ctx: &Ctx<'_>,
+        conn: ConnId,
+        name: &str,
+        argv: &[String],
+    ) -> Reply {
         match name {
             "mset" => {
                 if argv.len().is_multiple_of(2) {
                     return Reply::Error("ERR wrong number of arguments for 'mset' command".into());
                 }
-                self.write_line(conn, name, argv);
+                // setKey()'s lookupKeyWrite() of each key.
+                for pair in argv[1..].chunks_exact(2) {
+                    self.lookup(ctx, &pair[0], Lookup::Write);
+                }
+                self.write_line(name, argv);
                 Reply::Ok
             }
             "del" => {
+                // delGenericCommand(): expireIfNeeded() on each key first.
+                for k in &argv[1..] {
+                    self.expire_if_needed(ctx, k, false);
+                }
                 let existing = argv[1..]
                     .iter()
                     .filter(|k| self.data.get(k).is_some())
                     .count();
-                self.write_line(conn, name, argv);
+                self.write_line(name, argv);
                 Reply::Frame(Frame::Int(existing as i64))
             }
             "mget" => Reply::Frame(Frame::Array(Some(
                 argv[1..]
                     .iter()
-                    .map(|k| match self.data.get(k) {
-                        Some(v) => Frame::bulk(v.to_string()),
-                        None => Frame::Bulk(None),
+                    .map(|k| match self.lookup(ctx, k, Lookup::Read) {
+                        true => Frame::bulk(self.data.get(k).expect("found").to_string()),
+                        false => Frame::Bulk(None),
                     })
                     .collect(),
             ))),
             "exists" => Reply::Frame(Frame::Int(
                 argv[1..]
                     .iter()
-                    .filter(|k| self.data.get(k).is_some())
+                    .filter(|k| self.lookup(ctx, k, Lookup::Read))
                     .count() as i64,
             )),
             "readonly" | "readwrite" => {
@@ -113,8 +128,8 @@ impl Server {
     }
 
     /// call() for a keyed write: applied, then propagated as sent when it
-    /// changed the dataset; the client's offset moves for WAIT.
-    fn write_line(&mut self, conn: ConnId, name: &str, argv: &[String]) {
+    /// changed the dataset.
+    fn write_line(&mut self, name: &str, argv: &[String]) {
         if !apply_named_write(&mut self.data, name, argv) {
             return;
         }
@@ -126,9 +141,5 @@ impl Server {
             spec,
             argv: argv.to_vec(),
         });
-        let woff = self.master_repl_offset;
-        if let Some(c) = self.clients.get_mut(&conn) {
-            c.woff = woff;
-        }
     }
 }

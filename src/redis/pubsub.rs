@@ -46,6 +46,11 @@ impl Server {
         subscribers.len() as i64
     }
 
+    /// `dictSize(server.pubsub_channels)`: channels with a subscriber.
+    pub(super) fn pubsub_channel_count(&self) -> usize {
+        self.pubsub_channels.len()
+    }
+
     /// A subscriber went away: it leaves every channel it joined, and a
     /// channel left without subscribers is forgotten.
     pub(super) fn unsubscribe_all(&mut self, conn: ConnId, channels: &[CompactString]) {

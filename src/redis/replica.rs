@@ -563,27 +563,53 @@ impl Server {
                     ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
                 }
             }
-            // publishCommand() run by the master client reaches our own
-            // subscribers too (a Sentinel subscribed to a replica hears the
-            // hellos published on its master).
-            if let Cmd::Publish { channel, message } = &cmd {
-                self.deliver(ctx, channel, message);
-            }
-            if apply_write(&mut self.data, &cmd) {
-                self.dirty += 1;
-                if self.cfg.appendonly {
-                    self.aof_pending.push(cmd.clone());
-                }
-            }
-            let pinned = self.lowest_pin();
-            match self.backlog.as_mut() {
-                Some(b) => {
-                    if b.feed(cmd, &mut self.master_repl_offset, pinned) {
-                        self.check_output_limits();
+            // A transaction from the master (several commands one call
+            // propagated) runs at EXEC, and only then do the offsets move
+            // (commandProcessed() skips the reploff update while
+            // CLIENT_MULTI is set).
+            let name = match &cmd {
+                Cmd::Named { spec, .. } => spec.name,
+                _ => "",
+            };
+            match (name, self.stream_multi.as_mut()) {
+                ("multi", _) => self.stream_multi = Some(vec![cmd]),
+                ("exec", Some(_)) => {
+                    let mut tx = self.stream_multi.take().expect("matched");
+                    tx.push(cmd);
+                    for cmd in tx {
+                        self.apply_from_master(ctx, cmd);
                     }
                 }
-                None => self.master_repl_offset += cmd.resp_len(),
+                (_, Some(tx)) => tx.push(cmd),
+                (_, None) => self.apply_from_master(ctx, cmd),
             }
+        }
+    }
+
+    /// One command of the master's stream: run as the master client (keys
+    /// never count as expired), then fed to our own backlog and replicas.
+    fn apply_from_master(&mut self, ctx: &mut Ctx<'_>, cmd: Cmd) {
+        self.stats.commands_processed += 1;
+        // publishCommand() run by the master client reaches our own
+        // subscribers too (a Sentinel subscribed to a replica hears the
+        // hellos published on its master).
+        if let Cmd::Publish { channel, message } = &cmd {
+            self.deliver(ctx, channel, message);
+        }
+        if apply_write(&mut self.data, &cmd) {
+            self.dirty += 1;
+            if self.cfg.appendonly {
+                self.aof_pending.push(cmd.clone());
+            }
+        }
+        let pinned = self.lowest_pin();
+        match self.backlog.as_mut() {
+            Some(b) => {
+                if b.feed(cmd, &mut self.master_repl_offset, pinned) {
+                    self.check_output_limits();
+                }
+            }
+            None => self.master_repl_offset += cmd.resp_len(),
         }
     }
 
@@ -635,6 +661,8 @@ impl Server {
 
     /// Drops an established master link, keeping it as the cached master.
     fn cache_master(&mut self, ctx: &mut Ctx<'_>) {
+        // A transaction half read is discarded with the master client.
+        self.stream_multi = None;
         let (replid, offset, now) = (self.replid, self.master_repl_offset, ctx.unixtime());
         // A master client blocked by a pause is freed without caching
         // (freeClient() caches only an unblocked one).

@@ -1,0 +1,242 @@
+//! Key expiry (db.c: lookupKey(), expireIfNeeded(), keyIsExpired(),
+//! deleteExpiredKeyAndPropagate(); expire.c: activeExpireCycle()).
+//!
+//! A master deletes a key whose TTL has passed when a command touches it
+//! (lazily) and when the active cycle samples it (every serverCron), and
+//! propagates a DEL. A replica never deletes on its own: it waits for the
+//! master's DEL, but answers reads of a logically expired key as if it were
+//! gone. Nothing expires while clients are paused or the dataset loads.
+//!
+//! The active cycle walks `db->expires` bucket by bucket from a cursor, as
+//! Redis does. Redis's buckets come from siphash with a seed drawn at
+//! start; here a key's bucket is a hash seeded from the process's run ID,
+//! so the order is fixed per process and seed but unrelated to insertion.
+//! The table has Redis's size after inserting that many keys (the next
+//! power of two, at least 4); its shrinking after mass deletes and the
+//! cycle's CPU time limit are not modelled (the cycle stops only when at
+//! most 10% of a sample was expired).
+
+use std::hash::Hasher as _;
+
+use crate::proto::{Cmd, Ctx, Key};
+
+use super::Server;
+
+/// ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP at the default effort.
+const KEYS_PER_LOOP: usize = 20;
+/// ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE at the default effort (percent).
+const ACCEPTABLE_STALE: usize = 10;
+/// DICT_HT_INITIAL_SIZE.
+const DICT_INITIAL_SIZE: usize = 4;
+
+/// The expiry state of one process.
+#[derive(Clone, Debug)]
+pub struct Expiry {
+    /// `server.active_expire_enabled` (DEBUG SET-ACTIVE-EXPIRE).
+    pub active: bool,
+    /// `db->expires_cursor`.
+    cursor: u64,
+    /// `db->avg_ttl`: a running average of the sampled TTLs (INFO keyspace).
+    pub avg_ttl: i64,
+    /// Seeds the stand-in for the expires dict's hash function.
+    seed: u64,
+}
+
+impl Expiry {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            active: true,
+            cursor: 0,
+            avg_ttl: 0,
+            seed,
+        }
+    }
+
+    fn bucket(&self, key: &str, mask: u64) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u64(self.seed);
+        h.write(key.as_bytes());
+        // Fx mixes its low bits poorly: fold the high ones in.
+        let x = h.finish();
+        (x ^ (x >> 29) ^ (x >> 47)) & mask
+    }
+}
+
+/// How lookupKey() was asked to treat the key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// lookupKeyRead(): counts a hit or a miss.
+    Read,
+    /// lookupKeyWrite(): deletes an expired key even on a writable replica.
+    Write,
+    /// expireIfNeeded() alone, as delGenericCommand() calls it: no hit or
+    /// miss counted, nothing forced on a replica.
+    Expire,
+}
+
+impl Server {
+    /// iAmMaster(): what databasesCron() asks before expiring actively.
+    pub(super) fn i_am_master(&self) -> bool {
+        match &self.cluster {
+            Some(c) => c.me().is_master(),
+            None => self.replica.is_none(),
+        }
+    }
+
+    /// keyIsExpired(): never while loading; expired once now passes the
+    /// expire time (`now > when`).
+    fn key_is_expired(&self, ctx: &Ctx<'_>, key: &str) -> bool {
+        match self.data.expire_at(key) {
+            Some(when) => !self.is_loading(ctx.sim_time()) && ctx.mstime() as i64 > when,
+            None => false,
+        }
+    }
+
+    /// lookupKey(): whether the key exists for a client command, deleting
+    /// it first if it has expired and this node may delete it.
+    pub(super) fn lookup(&mut self, ctx: &Ctx<'_>, key: &str, how: Lookup) -> bool {
+        let mut found = self.data.get(key).is_some();
+        if found {
+            let ro_replica = self.replica.is_some() && self.cfg.replica_read_only;
+            let force = how == Lookup::Write && !ro_replica;
+            if self.expire_if_needed(ctx, key, force) {
+                found = false;
+            }
+        }
+        if how == Lookup::Read {
+            if found {
+                self.stats.keyspace_hits += 1;
+            } else {
+                self.stats.keyspace_misses += 1;
+            }
+        }
+        found
+    }
+
+    /// expireIfNeeded(): true if the key is logically expired. A replica
+    /// deletes nothing unless `force` (a write on a writable replica);
+    /// while clients are paused nothing is deleted either.
+    pub(super) fn expire_if_needed(&mut self, ctx: &Ctx<'_>, key: &str, force: bool) -> bool {
+        let now = ctx.mstime() as i64;
+        if !self.key_is_expired(ctx, key) {
+            return false;
+        }
+        if self.replica.is_some() && !force {
+            return true;
+        }
+        if self.pauses.check(now).0 {
+            return true;
+        }
+        self.delete_expired_key(key);
+        true
+    }
+
+    /// rdbLoad() on a master: keys whose time passed before the load
+    /// (`expiretime < now`) are not loaded; they are counted in
+    /// `rdb_last_load_keys_expired` and returned, for their DELs.
+    pub(super) fn drop_expired_on_load(&mut self, now_ms: i64) -> Vec<Key> {
+        let expired: Vec<Key> = self
+            .data
+            .expires()
+            .filter(|&(_, when)| when < now_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &expired {
+            self.data.del(k);
+        }
+        self.stats.rdb_last_load_keys_expired = expired.len() as u64;
+        expired
+    }
+
+    /// deleteExpiredKeyAndPropagate(): the key goes, a DEL is propagated
+    /// (`lazyfree-lazy-expire no`), and `expired_keys` counts it.
+    fn delete_expired_key(&mut self, key: &str) {
+        self.data.del(key);
+        self.dirty += 1;
+        self.stats.expired_keys += 1;
+        self.propagate(del_line(key));
+    }
+
+    /// activeExpireCycle(ACTIVE_EXPIRE_CYCLE_SLOW), from databasesCron() on
+    /// a master. Samples up to 20 keys with a TTL per loop, bucket by
+    /// bucket from the cursor, deletes the expired ones, and loops again
+    /// while more than 10% of a sample had expired. Its DELs are not
+    /// wrapped in MULTI/EXEC.
+    pub(super) fn active_expire_cycle(&mut self, ctx: &Ctx<'_>) {
+        let now = ctx.mstime() as i64;
+        if !self.expiry.active || self.pauses.check(now).0 || self.data.expires_len() == 0 {
+            return;
+        }
+        let size = self
+            .data
+            .expires_len()
+            .next_power_of_two()
+            .max(DICT_INITIAL_SIZE);
+        let mask = size as u64 - 1;
+        // Chains newest first, as dictAdd() links a new entry at the head.
+        let mut buckets: std::collections::BTreeMap<u64, Vec<(Key, i64)>> = Default::default();
+        for (k, when) in self.data.expires() {
+            buckets
+                .entry(self.expiry.bucket(k, mask))
+                .or_default()
+                .insert(0, (k.clone(), when));
+        }
+        let mut total_sampled = 0usize;
+        let mut total_expired = 0usize;
+        loop {
+            let num = self.data.expires_len().min(KEYS_PER_LOOP);
+            if num == 0 {
+                self.expiry.avg_ttl = 0;
+                break;
+            }
+            let max_buckets = num * 20;
+            let (mut sampled, mut expired, mut checked) = (0, 0, 0);
+            let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
+            while sampled < num && checked < max_buckets {
+                checked += 1;
+                let idx = self.expiry.cursor & mask;
+                if let Some(chain) = buckets.get_mut(&idx) {
+                    let entries = std::mem::take(chain);
+                    for (key, when) in entries {
+                        sampled += 1;
+                        let ttl = when - now;
+                        if now > when {
+                            self.delete_expired_key(&key);
+                            expired += 1;
+                        } else {
+                            chain.push((key, when));
+                            if ttl > 0 {
+                                ttl_sum += ttl;
+                                ttl_samples += 1;
+                            }
+                        }
+                    }
+                }
+                self.expiry.cursor = self.expiry.cursor.wrapping_add(1);
+            }
+            total_sampled += sampled;
+            total_expired += expired;
+            if ttl_samples > 0 {
+                let avg = ttl_sum / ttl_samples;
+                if self.expiry.avg_ttl == 0 {
+                    self.expiry.avg_ttl = avg;
+                }
+                self.expiry.avg_ttl = (self.expiry.avg_ttl / 50) * 49 + avg / 50;
+            }
+            if sampled != 0 && expired * 100 / sampled <= ACCEPTABLE_STALE {
+                break;
+            }
+        }
+        let perc = if total_sampled > 0 {
+            total_expired as f64 / total_sampled as f64
+        } else {
+            0.0
+        };
+        self.stats.expired_stale_perc = perc * 0.05 + self.stats.expired_stale_perc * 0.95;
+    }
+}
+
+/// `DEL <key>`, as deleteExpiredKeyAndPropagate() propagates it.
+pub fn del_line(key: &str) -> Cmd {
+    Cmd::named(&["DEL", key])
+}
