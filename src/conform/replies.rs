@@ -32,6 +32,7 @@ pub const SHAPE_ONLY: &[&str] = &[
     "uptime_in_seconds",
     "server_time_usec",
     "lru_clock",
+    "rdb_last_save_time",
 ];
 
 /// What a command got back when it got no reply (the connection was

@@ -894,57 +894,23 @@ fn set_failed(name: &str, why: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{H, call, node, server};
+    use super::super::testing::{Cli, call, node, server};
     use super::*;
-    use crate::proto::resp::{shown, split_args as cli_args};
     use crate::proto::{Cmd, Msg, PsyncId};
     use crate::redis::backlog::Backlog;
-    use crate::sim::net::ConnId;
     use crate::sim::testkit::Probe;
     use crate::sim::time::secs;
 
-    /// A server (node 0) and a redis-cli connection from node 1.
-    struct Cli {
-        h: H,
-        conn: ConnId,
+    /// CONFIG GET's value of one parameter.
+    trait ConfigGet {
+        fn get(&mut self, name: &str) -> String;
     }
 
-    impl Cli {
-        fn new(conf: RedisConfig) -> Self {
-            Self::with(node(conf, None, vec![Probe::silent()]))
-        }
-
-        fn with(mut h: H) -> Self {
-            let conn = h.connect(1, 0);
-            Self { h, conn }
-        }
-
-        /// The reply to `line`, as redis-cli prints it.
-        fn send(&mut self, line: &str) -> String {
-            let argv = cli_args(line).expect("balanced");
-            let mark = self.h.mark();
-            self.h.send(1, self.conn, Msg::Cmd(Cmd::Line(argv.clone())));
-            let replies: Vec<String> = self
-                .h
-                .sent_since(mark, 0)
-                .into_iter()
-                .filter_map(|s| match s.msg {
-                    Msg::Reply(r) => r.to_frame().map(|f| shown(&argv, &f)),
-                    _ => None,
-                })
-                .collect();
-            assert_eq!(replies.len(), 1, "{line}: {replies:?}");
-            replies[0].clone()
-        }
-
+    impl ConfigGet for Cli {
         fn get(&mut self, name: &str) -> String {
             let reply = self.send(&format!("CONFIG GET {name}"));
             let value = reply.split_once("\n2) ").expect("one pair").1;
             value.trim_matches('"').to_string()
-        }
-
-        fn server(&mut self) -> &mut Server {
-            server(&mut self.h)
         }
     }
 

@@ -240,3 +240,99 @@ impl Server {
 pub fn del_line(key: &str) -> Cmd {
     Cmd::named(&["DEL", key])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::RedisConfig;
+    use super::super::testing::Cli;
+    use crate::proto::Cmd;
+    use crate::sim::time::secs;
+
+    /// A master with a backlog (as if a replica had attached), so what it
+    /// propagates can be read back in order.
+    fn master() -> Cli {
+        let mut cli = Cli::new(RedisConfig::default());
+        let p = cli.server();
+        p.backlog = Some(super::super::backlog::Backlog::new(1 << 20, 0));
+        cli
+    }
+
+    /// The lines propagated so far, as typed.
+    fn stream(cli: &mut Cli) -> Vec<String> {
+        let b = cli.server().backlog.as_ref().expect("a backlog");
+        b.since(b.first_byte)
+            .0
+            .into_iter()
+            .map(|c| match c {
+                Cmd::Named { argv, .. } => argv.join(" "),
+                Cmd::Set(k, v) => format!("SET {k} {v}"),
+                other => other.name().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_read_of_an_expired_key_on_a_master_deletes_it_and_propagates_a_del() {
+        let mut cli = master();
+        cli.send("DEBUG SET-ACTIVE-EXPIRE 0");
+        assert_eq!(cli.send("SET k v PX 100"), "OK");
+        cli.h.run_for(secs(1));
+        assert_eq!(cli.server().data.len(), 1, "nothing deleted it yet");
+        assert_eq!(cli.send("GET k"), "(nil)");
+        assert_eq!(cli.server().data.len(), 0);
+        assert_eq!(cli.server().stats.expired_keys, 1);
+        let s = stream(&mut cli);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[1].starts_with("SET k v PXAT "), "{s:?}");
+        assert_eq!(s[2], "DEL k");
+    }
+
+    /// call() propagates the expiry's DEL and the SET as one transaction.
+    #[test]
+    fn a_write_over_an_expired_key_propagates_multi_del_set_exec() {
+        let mut cli = master();
+        cli.send("DEBUG SET-ACTIVE-EXPIRE 0");
+        cli.send("SET k v PX 100");
+        cli.h.run_for(secs(1));
+        assert_eq!(cli.send("SET k w"), "OK");
+        let s = stream(&mut cli);
+        assert_eq!(&s[2..], ["MULTI", "DEL k", "SET k w", "EXEC"]);
+    }
+
+    /// The active cycle deletes without MULTI, within a cron tick (100 ms at
+    /// hz 10) of the expire time, and not while clients are paused.
+    #[test]
+    fn the_active_cycle_deletes_expired_keys_unless_clients_are_paused() {
+        let mut cli = master();
+        cli.send("SET a 1 PX 500");
+        cli.send("SET b 2 PX 500");
+        cli.send("SET c 3 EX 100");
+        cli.send("CLIENT PAUSE 2000 WRITE");
+        cli.h.run_for(secs(1));
+        assert_eq!(cli.server().data.len(), 3, "paused: nothing expires");
+        cli.h.run_for(secs(2));
+        assert_eq!(cli.server().data.len(), 1);
+        assert_eq!(cli.server().stats.expired_keys, 2);
+        let s = stream(&mut cli);
+        let dels: Vec<_> = s.iter().filter(|l| l.starts_with("DEL")).collect();
+        assert_eq!(dels.len(), 2);
+        assert!(!s.iter().any(|l| l == "MULTI"), "{s:?}");
+    }
+
+    /// TTL rounds to the nearest second; -1 without a TTL, -2 when missing.
+    #[test]
+    fn ttl_replies_as_ttl_generic_command() {
+        let mut cli = master();
+        cli.send("SET k v PX 1499");
+        assert_eq!(cli.send("TTL k"), "(integer) 1");
+        assert_eq!(cli.send("PTTL k"), "(integer) 1499");
+        cli.send("SET k v PX 1500");
+        assert_eq!(cli.send("TTL k"), "(integer) 2");
+        cli.send("SET p v");
+        assert_eq!(cli.send("TTL p"), "(integer) -1");
+        assert_eq!(cli.send("TTL nokey"), "(integer) -2");
+        assert_eq!(cli.send("EXPIRE p -1"), "(integer) 1");
+        assert_eq!(cli.send("EXISTS p"), "(integer) 0", "a past time deletes");
+        assert_eq!(stream(&mut cli).last().map(String::as_str), Some("DEL p"));
+    }
+}

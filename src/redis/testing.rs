@@ -138,3 +138,44 @@ pub fn send_bus(h: &mut H, from: NodeId, msg: BusMsg) {
     };
     h.send(from, conn, Msg::Bus(Box::new(msg)));
 }
+
+/// A server (node 0) and a redis-cli connection from node 1.
+pub struct Cli {
+    pub h: H,
+    pub conn: crate::sim::net::ConnId,
+}
+
+impl Cli {
+    pub fn new(conf: RedisConfig) -> Self {
+        Self::with(node(conf, None, vec![Probe::silent()]))
+    }
+
+    pub fn with(mut h: H) -> Self {
+        let conn = h.connect(1, 0);
+        Self { h, conn }
+    }
+
+    /// The reply to `line`, as redis-cli prints it.
+    pub fn send(&mut self, line: &str) -> String {
+        use crate::proto::Cmd;
+        use crate::proto::resp::{shown, split_args};
+        let argv = split_args(line).expect("balanced");
+        let mark = self.h.mark();
+        self.h.send(1, self.conn, Msg::Cmd(Cmd::Line(argv.clone())));
+        let replies: Vec<String> = self
+            .h
+            .sent_since(mark, 0)
+            .into_iter()
+            .filter_map(|s| match s.msg {
+                Msg::Reply(r) => r.to_frame().map(|f| shown(&argv, &f)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
+        replies[0].clone()
+    }
+
+    pub fn server(&mut self) -> &mut Server {
+        server(&mut self.h)
+    }
+}
