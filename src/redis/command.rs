@@ -22,11 +22,30 @@ impl Server {
         conn: ConnId,
         argv: Vec<String>,
     ) -> Option<Reply> {
-        let cmd = match Table::Redis
-            .lookup(&argv)
-            .and_then(|spec| parse(spec, &argv))
-        {
+        let in_multi = self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
+        let spec = match Table::Redis.lookup(&argv) {
+            Ok(spec) => spec,
+            Err(e) => {
+                // An unknown command or a wrong arity aborts a transaction.
+                self.flag_transaction(conn);
+                return Some(Reply::Frame(Frame::Error(e)));
+            }
+        };
+        if in_multi && spec.flags.contains(crate::proto::command::Flags::NO_MULTI) {
+            self.flag_transaction(conn);
+            return Some(Reply::Frame(Frame::Error(
+                "ERR Command not allowed inside a transaction".into(),
+            )));
+        }
+        let cmd = match parse(spec, &argv) {
             Ok(cmd) => cmd,
+            Err(e) if in_multi && !e.starts_with("ERR redsim") => {
+                // The command's own function refuses its arguments at EXEC.
+                if let Some(m) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
+                    m.queue_error(e);
+                }
+                return Some(Reply::Frame(Frame::Simple("QUEUED".into())));
+            }
             Err(e) => return Some(Reply::Frame(Frame::Error(e))),
         };
         let role = matches!(cmd, Cmd::Role);
@@ -241,12 +260,11 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         },
         "auth" if argv.len() == 2 => Cmd::Auth(argv[1].as_str().into()),
         "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
-        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id" => {
-            Cmd::Named {
-                spec,
-                argv: argv.to_vec(),
-            }
-        }
+        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id" | "multi"
+        | "exec" | "discard" => Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        },
         name => {
             return Err(format!(
                 "ERR redsim does not model '{name}' in this form yet"

@@ -17,6 +17,7 @@ mod expire;
 mod failover;
 pub mod info;
 mod master;
+mod multi;
 mod multikey;
 mod pause;
 pub mod persistence;
@@ -93,6 +94,10 @@ struct ClientConn {
     /// `CLIENT_READONLY`: READONLY lets a cluster replica serve reads of
     /// its master's slots.
     readonly: bool,
+    /// `CLIENT_MULTI`: the transaction being queued, after MULTI.
+    multi: Option<multi::Multi>,
+    /// EXEC is running this client's queue (CLIENT_DENY_BLOCKING).
+    in_exec: bool,
 }
 
 /// The client types `CLIENT KILL TYPE` selects among client connections
@@ -364,6 +369,8 @@ impl Node for RedisNode {
                 channels: Vec::new(),
                 asking: false,
                 readonly: false,
+                multi: None,
+                in_exec: false,
             },
         );
     }
@@ -758,7 +765,13 @@ impl Server {
             self.also_propagate = Some(Vec::new());
         }
         let before = self.master_repl_offset;
+        let in_multi =
+            !multi::is_control(&cmd) && self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
         let reply = self.process_command_inner(ctx, host, conn, cmd);
+        if in_multi && matches!(reply, Some(Reply::Error(_))) {
+            // rejectCommand() → flagTransaction(): EXEC will abort.
+            self.flag_transaction(conn);
+        }
         if outer {
             self.propagate_pending();
         }
@@ -788,6 +801,11 @@ impl Server {
         if !client.authenticated && self.cfg.requirepass.is_some() && !matches!(cmd, Cmd::Auth(_)) {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
+        if client.multi.is_some() && multi::denied_in_multi(&cmd) {
+            return Some(Reply::Error(
+                "ERR Command not allowed inside a transaction".into(),
+            ));
+        }
         let client_asking = client.asking;
         let client_readonly = client.readonly;
         let subscribed = !client.channels.is_empty();
@@ -804,7 +822,7 @@ impl Server {
             return Some(redirect);
         }
         let is_master = self.replica.is_none();
-        let write = cmd.is_write();
+        let write = self.is_write_for(conn, &cmd);
         if write
             && is_master
             && self.cfg.min_replicas_to_write > 0
@@ -835,12 +853,34 @@ impl Server {
             };
             return Some(Reply::Error(e.into()));
         }
-        if self.pauses.postpones(cmd.may_replicate()) {
+        if self.pauses.postpones(self.may_replicate_for(conn, &cmd)) {
             // blockClient(BLOCKED_POSTPONE) until the pause ends.
             self.paused_writes.push((conn, cmd, false));
             return None;
         }
+        if let Some(m) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut())
+            && !multi::is_control(&cmd)
+        {
+            // queueMultiCommand(): runs at EXEC.
+            m.queue(cmd);
+            return Some(Reply::Frame(crate::proto::resp::Frame::Simple(
+                "QUEUED".into(),
+            )));
+        }
         self.stats.commands_processed += 1;
+        self.execute(ctx, host, conn, cmd)
+    }
+
+    /// call(): runs an admitted command (from processCommand(), or queued
+    /// by MULTI and run by EXEC).
+    fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+        cmd: Cmd,
+    ) -> Option<Reply> {
+        let is_master = self.replica.is_none();
         let reply = match cmd {
             Cmd::Ping => Reply::Pong,
             Cmd::Auth(pass) => match &self.cfg.requirepass {
@@ -900,7 +940,8 @@ impl Server {
                 }
                 let woff = self.clients[&conn].woff;
                 let acked = self.replicas_acked(woff);
-                if acked >= replicas {
+                // Inside EXEC it replies at once (CLIENT_DENY_BLOCKING).
+                if acked >= replicas || self.in_exec(conn) {
                     Reply::Int(i64::from(acked))
                 } else {
                     let deadline = (timeout_ms > 0).then(|| ctx.now() + timeout_ms * 1000);
@@ -990,6 +1031,9 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
+                Some(name @ ("multi" | "exec" | "discard")) => {
+                    self.multi_command(ctx, host, conn, name)
+                }
                 Some(name) if strings::handles(name) => self.string_command(ctx, spec, &argv),
                 _ => self.multikey_command(ctx, conn, spec.name, &argv),
             },
@@ -1019,7 +1063,7 @@ impl Server {
         let held = std::mem::take(&mut self.paused_writes);
         let (ready, still): (Vec<_>, Vec<_>) = held
             .into_iter()
-            .partition(|(_, cmd, _)| !self.pauses.postpones(cmd.may_replicate()));
+            .partition(|(conn, cmd, _)| !self.pauses.postpones(self.may_replicate_for(*conn, cmd)));
         self.paused_writes = still;
         for (conn, cmd, line) in ready {
             if !self.clients.contains_key(&conn) {
