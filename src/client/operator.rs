@@ -17,9 +17,17 @@ use crate::trace::names;
 pub struct Sessions {
     dir: Rc<Directory>,
     conns: BTreeMap<(String, NodeId), ConnId>,
-    /// Exchanges waiting for a reply, by connection, oldest first.
-    waiting: BTreeMap<ConnId, Vec<usize>>,
+    /// Lines waiting for a reply, by connection, oldest first.
+    waiting: BTreeMap<ConnId, Vec<Waiting>>,
     pub exchanges: Vec<Exchange>,
+}
+
+/// A line waiting for its reply: one of the scenario's `[[command]]`s (an
+/// exchange, by index), or a fault sent as a command, traced but not an
+/// exchange of the scenario's own.
+enum Waiting {
+    Exchange(usize),
+    Fault(CommandLine),
 }
 
 impl Sessions {
@@ -32,9 +40,35 @@ impl Sessions {
         }
     }
 
-    /// Sends a line on its session's connection to its node, opening the
-    /// connection if the session has none there yet.
+    /// Sends a `[[command]]` line on its session's connection to its node,
+    /// opening the connection if the session has none there yet.
     pub fn submit(&mut self, ctx: &mut Ctx<'_>, command: CommandLine) {
+        let index = self.exchanges.len();
+        let conn = self.send(ctx, &command);
+        self.waiting
+            .entry(conn)
+            .or_default()
+            .push(Waiting::Exchange(index));
+        self.exchanges.push(Exchange {
+            index,
+            command,
+            sent: ctx.sim_time(),
+            reply: None,
+        });
+    }
+
+    /// Sends a fault that is a command (`replicaof`, `client-kill-master`,
+    /// `cluster-failover`): traced with its reply like any line, but not
+    /// one of the scenario's exchanges.
+    pub fn submit_fault(&mut self, ctx: &mut Ctx<'_>, command: CommandLine) {
+        let conn = self.send(ctx, &command);
+        self.waiting
+            .entry(conn)
+            .or_default()
+            .push(Waiting::Fault(command));
+    }
+
+    fn send(&mut self, ctx: &mut Ctx<'_>, command: &CommandLine) -> ConnId {
         let key = (command.session.clone(), command.node);
         let conn = *self
             .conns
@@ -49,14 +83,7 @@ impl Sessions {
             ),
         );
         ctx.send(conn, Msg::Cmd(Cmd::Line(command.argv.clone())));
-        let index = self.exchanges.len();
-        self.waiting.entry(conn).or_default().push(index);
-        self.exchanges.push(Exchange {
-            index,
-            command,
-            sent: ctx.sim_time(),
-            reply: None,
-        });
+        conn
     }
 
     /// Whether `conn` is one of the sessions' connections.
@@ -72,24 +99,26 @@ impl Sessions {
         if queue.is_empty() {
             return;
         }
-        let i = queue.remove(0);
+        let waiting = queue.remove(0);
         let frame = reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")));
-        let ex = &mut self.exchanges[i];
-        let shown = printed(&ex.command.argv, &frame);
+        let command = match &waiting {
+            Waiting::Exchange(i) => &self.exchanges[*i].command,
+            Waiting::Fault(c) => c,
+        };
+        let shown = printed(&command.argv, &frame);
         ctx.log(
             Level::Notice,
             names::sim::REPLY,
             format!(
                 "{}@{}> {}: {}",
-                ex.command.session,
-                self.dir.names[ex.command.node as usize],
-                ex.command.line,
-                shown
+                command.session, self.dir.names[command.node as usize], command.line, shown
             ),
         );
-        ex.reply = Some((ctx.sim_time(), frame));
+        if let Waiting::Exchange(i) = waiting {
+            self.exchanges[i].reply = Some((ctx.sim_time(), frame));
+        }
     }
 
     /// The connection failed or closed: what waited on it gets no reply,
@@ -97,9 +126,12 @@ impl Sessions {
     /// connection`); the next line opens a new connection.
     pub fn on_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, refused: bool) {
         self.conns.retain(|_, c| *c != conn);
-        for i in self.waiting.remove(&conn).unwrap_or_default() {
-            let ex = &self.exchanges[i];
-            let node = ex.command.node;
+        for waiting in self.waiting.remove(&conn).unwrap_or_default() {
+            let command = match &waiting {
+                Waiting::Exchange(i) => &self.exchanges[*i].command,
+                Waiting::Fault(c) => c,
+            };
+            let node = command.node;
             let why = if refused {
                 format!(
                     "Could not connect to Redis at {}: Connection refused",
@@ -113,7 +145,7 @@ impl Sessions {
                 names::sim::NO_REPLY,
                 format!(
                     "{}@{}> {}: {why}",
-                    ex.command.session, self.dir.names[node as usize], ex.command.line
+                    command.session, self.dir.names[node as usize], command.line
                 ),
             );
         }

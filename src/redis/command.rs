@@ -223,6 +223,7 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "readonly"
         | "readwrite"
         | "cluster|keyslot"
+        | "cluster|failover"
         | "cluster|countkeysinslot" => Cmd::Named {
             spec,
             argv: argv.to_vec(),

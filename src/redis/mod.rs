@@ -13,6 +13,7 @@ pub mod cluster;
 mod command;
 pub mod config;
 mod config_command;
+mod debug;
 mod expire;
 mod failover;
 pub mod info;
@@ -54,15 +55,9 @@ pub use timer::RedisTimer;
 /// Operator actions a scenario scripts on a Redis node.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Admin {
-    /// `REPLICAOF host port`, or `REPLICAOF NO ONE` with `None`.
-    ReplicaOf(Option<NodeId>),
-    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]`.
-    ClusterFailover(cluster::failover::FailoverMode),
     /// A burst of `writes` SETs of `value_size` bytes from a bulk loader
     /// (keys `burst:<n>`): enough of them overflow the replication backlog.
     Burst { writes: u32, value_size: u32 },
-    /// `CLIENT KILL TYPE master`: a replica frees its master client.
-    ClientKillMaster,
 }
 
 pub const ERR_READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -336,6 +331,9 @@ impl Node for RedisNode {
             Some(RedisTimer::LoadDone(generation)) => {
                 server.sync_load_done(ctx, &mut host, generation)
             }
+            Some(RedisTimer::SleepOver(conn)) => {
+                ctx.send(conn, Msg::Reply(Reply::Ok));
+            }
             None => {}
         }
         server.before_sleep(ctx, &mut host);
@@ -460,26 +458,7 @@ impl Node for RedisNode {
         };
         server.unixtime = ctx.unixtime();
         match cmd {
-            // replicaofCommand(): cluster nodes take their master from the
-            // cluster configuration.
-            Admin::ReplicaOf(_) if server.cluster.is_some() => ctx.log(
-                Level::Warning,
-                "REPLICAOF refused",
-                "REPLICAOF refused: ERR REPLICAOF not allowed in cluster mode.".into(),
-            ),
-            Admin::ReplicaOf(None) => server.replicaof_no_one(ctx, &mut host, replica::OPERATOR),
-            Admin::ReplicaOf(Some(m)) => server.replicaof(ctx, &mut host, m, replica::OPERATOR),
             Admin::Burst { writes, value_size } => server.burst(writes, value_size),
-            Admin::ClusterFailover(mode) => {
-                if let Err(e) = server.cluster_failover_command(ctx, &mut host, mode) {
-                    ctx.log(
-                        Level::Warning,
-                        "CLUSTER FAILOVER refused",
-                        format!("CLUSTER FAILOVER refused: {e}"),
-                    );
-                }
-            }
-            Admin::ClientKillMaster => server.client_kill_master(ctx, &mut host),
         }
         server.before_sleep(ctx, &mut host);
     }
@@ -1031,6 +1010,8 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
+                _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
+                Some("debug") => return self.debug_command(ctx, conn, &argv),
                 Some(name @ ("multi" | "exec" | "discard")) => {
                     self.multi_command(ctx, host, conn, name)
                 }

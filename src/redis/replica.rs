@@ -902,10 +902,6 @@ impl Server {
     }
 }
 
-/// How the operator's connection appears in "user request from" log lines.
-pub(super) const OPERATOR: &str =
-    "id=3 addr=10.0.0.254:40000 laddr=operator cmd=replicaof user=default";
-
 fn error_text(r: &Reply) -> String {
     match r {
         Reply::Error(e) => e.clone(),
@@ -918,7 +914,6 @@ mod tests {
     use super::super::testing::{H, call, node, server};
     use super::*;
     use crate::proto::Value;
-    use crate::redis::Admin;
     use crate::redis::config::RedisConfig;
     use crate::sim::net::PORT_MAIN;
     use crate::sim::testkit::Probe;
@@ -1025,7 +1020,7 @@ mod tests {
         let mut h = node(RedisConfig::default(), None, vec![master(full())]);
         server(&mut h).master_repl_offset = 50;
         let own = server(&mut h).replid;
-        h.admin(0, Admin::ReplicaOf(Some(MASTER)));
+        call(&mut h, |p, ctx, host| p.replicaof(ctx, host, MASTER, ""));
         h.settle();
         assert_eq!(psyncs_sent(&h), [(PsyncId::Id(own), 51)]);
     }
@@ -1124,7 +1119,7 @@ mod tests {
     fn replicaof_no_one_shifts_the_replication_id() {
         let mut h = replica(Some((X, 100)), Reply::Continue { replid: X });
         h.run_until(ms(10));
-        h.admin(0, Admin::ReplicaOf(None));
+        call(&mut h, |p, ctx, host| p.replicaof_no_one(ctx, host, ""));
         let p = server(&mut h);
         assert!(p.replica.is_none());
         assert_eq!((p.replid2, p.second_replid_offset), (X, 101));

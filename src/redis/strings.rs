@@ -1,8 +1,7 @@
 //! The string and TTL commands with their options (t_string.c:
 //! setCommand(), setnxCommand(), setexCommand(), psetexCommand(),
 //! getexCommand(), getdelCommand(); expire.c: expireGenericCommand(),
-//! ttlGenericCommand(), persistCommand(); debug.c: DEBUG
-//! SET-ACTIVE-EXPIRE).
+//! ttlGenericCommand(), persistCommand()).
 //!
 //! A command decides on the master, with expired keys already deleted by
 //! its lookups, what it propagates, exactly as Redis rewrites it (`SET k v
@@ -40,7 +39,6 @@ pub fn handles(name: &str) -> bool {
             | "expiretime"
             | "pexpiretime"
             | "persist"
-            | "debug"
     )
 }
 
@@ -308,7 +306,6 @@ impl Server {
                     Frame::Int(0)
                 }
             }
-            "debug" => self.debug_command(argv),
             _ => Frame::Error(format!(
                 "ERR redsim does not model '{name}' in this form yet"
             )),
@@ -452,19 +449,6 @@ impl Server {
             self.write(propagated);
         }
         Frame::Int(1)
-    }
-
-    /// `DEBUG SET-ACTIVE-EXPIRE 0|1`; the other DEBUG subcommands are not
-    /// modelled as commands.
-    fn debug_command(&mut self, argv: &[String]) -> Frame {
-        let sub = argv[1].to_ascii_lowercase();
-        if sub == "set-active-expire" && argv.len() == 3 {
-            self.expiry.active = string2ll(&argv[2]).is_some_and(|v| v != 0);
-            return Frame::ok();
-        }
-        Frame::Error(format!(
-            "ERR redsim does not model 'debug {sub}' in this form yet"
-        ))
     }
 }
 

@@ -15,12 +15,15 @@ pub enum RedisTimer {
     BulkSent(ConnId),
     /// The full-sync RDB of this load generation is in memory.
     LoadDone(u64),
+    /// DEBUG SLEEP is over: its reply goes to this connection.
+    SleepOver(ConnId),
 }
 
 const CRON: u8 = 0;
 const CHILD_DONE: u8 = 1;
 const BULK_SENT: u8 = 2;
 const LOAD_DONE: u8 = 3;
+const SLEEP_OVER: u8 = 4;
 
 impl Timer for RedisTimer {
     fn encode(self) -> u64 {
@@ -29,6 +32,7 @@ impl Timer for RedisTimer {
             RedisTimer::ChildDone(generation) => timer::pack(CHILD_DONE, generation),
             RedisTimer::BulkSent(conn) => timer::pack(BULK_SENT, u64::from(conn)),
             RedisTimer::LoadDone(generation) => timer::pack(LOAD_DONE, generation),
+            RedisTimer::SleepOver(conn) => timer::pack(SLEEP_OVER, u64::from(conn)),
         }
     }
 
@@ -38,6 +42,7 @@ impl Timer for RedisTimer {
             (CHILD_DONE, generation) => Some(RedisTimer::ChildDone(generation)),
             (BULK_SENT, conn) => ConnId::try_from(conn).ok().map(RedisTimer::BulkSent),
             (LOAD_DONE, generation) => Some(RedisTimer::LoadDone(generation)),
+            (SLEEP_OVER, conn) => ConnId::try_from(conn).ok().map(RedisTimer::SleepOver),
             _ => None,
         }
     }
@@ -57,6 +62,7 @@ mod tests {
             RedisTimer::BulkSent(ConnId::MAX),
             RedisTimer::LoadDone(0),
             RedisTimer::LoadDone(timer::MAX_ARG),
+            RedisTimer::SleepOver(7),
         ] {
             assert_eq!(RedisTimer::decode(t.encode()), Some(t));
         }
@@ -64,7 +70,7 @@ mod tests {
 
     #[test]
     fn tokens_no_redis_timer_makes_are_refused() {
-        assert_eq!(RedisTimer::decode(4), None);
+        assert_eq!(RedisTimer::decode(5), None);
         assert_eq!(RedisTimer::decode(timer::pack(CRON, 1)), None);
         let too_wide = timer::pack(BULK_SENT, u64::from(ConnId::MAX) + 1);
         assert_eq!(RedisTimer::decode(too_wide), None);

@@ -565,5 +565,5 @@ impl Builder<'_> {
 /// The operator's redis-cli runs when a fault reshards or a command line is
 /// sent.
 fn has_operator(raw: &RawScenario) -> bool {
-    raw.fault.iter().any(|f| f.reshard.is_some()) || !raw.command.is_empty()
+    raw.fault.iter().any(|f| f.needs_operator()) || !raw.command.is_empty()
 }

@@ -454,8 +454,43 @@ impl Fault {
     }
 }
 
-/// The name of the operator's node that runs `reshard` faults.
+/// The name of the operator's node that runs `reshard` faults and sends
+/// the command lines (`[[command]]` and the faults that are commands).
 pub const OPERATOR: &str = "redis-cli";
+
+/// The redis-cli session the faults that are commands are typed into.
+pub const FAULT_SESSION: &str = "fault";
+
+impl Fault {
+    /// A fault that is really a Redis command (`replicaof`,
+    /// `client-kill-master`, `cluster-failover`, `debug-sleep`): the node it
+    /// is sent to and the line, as an operator would type it. (The
+    /// `debug-sleep-end` that follows a `debug-sleep` only marks, in the
+    /// trace, when the sleep is due to end.)
+    pub fn command_line(&self, dir: &Directory) -> Option<(usize, String)> {
+        match *self {
+            Fault::ReplicaOf {
+                node,
+                master: Some(m),
+            } => Some((node, format!("REPLICAOF {} {}", dir.hosts[m], dir.ports[m]))),
+            Fault::ReplicaOf { node, master: None } => Some((node, "REPLICAOF NO ONE".into())),
+            Fault::ClientKillMaster(n) => Some((n, "CLIENT KILL TYPE master".into())),
+            // Seconds as the conformance harness sends them to real Redis.
+            Fault::DebugSleep { node, length } => {
+                Some((node, format!("DEBUG SLEEP {:.6}", length as f64 / 1e6)))
+            }
+            Fault::ClusterFailover { node, mode } => {
+                let line = match mode {
+                    FailoverMode::Default => "CLUSTER FAILOVER",
+                    FailoverMode::Force => "CLUSTER FAILOVER FORCE",
+                    FailoverMode::Takeover => "CLUSTER FAILOVER TAKEOVER",
+                };
+                Some((node, line.into()))
+            }
+            _ => None,
+        }
+    }
+}
 
 fn describe_link(from: &str, to: &str, p: &LinkParams, both: bool) -> String {
     let arrow = if both { "<->" } else { "->" };
@@ -733,6 +768,18 @@ impl Builder<'_> {
             node: self.node(&r.names, &c.node)?,
             by,
         })
+    }
+}
+
+impl RawFault {
+    /// Whether this fault is carried out by the operator's redis-cli: a
+    /// reshard, or a fault that is a command.
+    pub(super) fn needs_operator(&self) -> bool {
+        self.reshard.is_some()
+            || self.replicaof.is_some()
+            || self.client_kill_master.is_some()
+            || self.cluster_failover.is_some()
+            || self.debug_sleep.is_some()
     }
 }
 

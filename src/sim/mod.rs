@@ -115,11 +115,19 @@ enum Ev<M> {
         node: NodeId,
         peer: NodeId,
     },
+    /// The end of a sleep the process itself started ([`Ctx::sleep`]).
+    Wake {
+        node: NodeId,
+        incarnation: u32,
+    },
 }
 
 struct NodeMeta<M> {
     alive: bool,
+    /// Stopped by a signal (SIGSTOP until SIGCONT).
     paused: bool,
+    /// Busy in a sleep of its own (DEBUG SLEEP) until its [`Ev::Wake`].
+    asleep: bool,
     incarnation: u32,
     clock_offset: i64,
     pending: Vec<Ev<M>>,
@@ -133,6 +141,13 @@ struct NodeMeta<M> {
     deaths: Vec<(Micros, bool)>,
     /// The host is powered off: packets to it vanish without a reset.
     host_down: bool,
+}
+
+impl<M> NodeMeta<M> {
+    /// Neither stopped nor asleep: its input is handled as it arrives.
+    fn runs(&self) -> bool {
+        !self.paused && !self.asleep
+    }
 }
 
 /// Everything but the nodes, so a node can act on it while borrowed mutably.
@@ -182,6 +197,17 @@ impl<M: WireSize> Ctx<'_, M> {
 
     pub fn rng(&mut self) -> &mut Rng {
         &mut self.k.meta[self.node as usize].rng
+    }
+
+    /// The process sleeps for `d` µs inside its own event loop (DEBUG
+    /// SLEEP): nothing it receives is handled, and no timer of its fires,
+    /// until it wakes; then what queued up is handled in arrival order.
+    pub fn sleep(&mut self, d: Micros) {
+        let (node, now) = (self.node, self.k.now);
+        let m = &mut self.k.meta[node as usize];
+        m.asleep = true;
+        let incarnation = m.incarnation;
+        self.k.queue.push(now + d, Ev::Wake { node, incarnation });
     }
 
     /// On the process's first start, how long before time zero it was
@@ -310,6 +336,18 @@ impl<M: WireSize> Kernel<M> {
         self.now
     }
 
+    /// A process that runs again handles what queued up, in arrival order.
+    fn release_pending(&mut self, node: NodeId) {
+        let m = &mut self.meta[node as usize];
+        if !m.runs() {
+            return;
+        }
+        let pending = std::mem::take(&mut m.pending);
+        for ev in pending {
+            self.queue.push(self.now, ev);
+        }
+    }
+
     /// A node's wall clock: simulated time plus its clock offset.
     pub fn local_time(&self, node: NodeId) -> Micros {
         let off = self.meta[node as usize].clock_offset;
@@ -422,6 +460,7 @@ where
                 boot_phase: rng::stream(seed, &format!("boot-phase/{name}")),
                 alive: false,
                 paused: false,
+                asleep: false,
                 incarnation: 0,
                 clock_offset: 0,
                 pending: Vec::new(),
@@ -475,6 +514,7 @@ where
         m.alive = true;
         m.host_down = false;
         m.paused = false;
+        m.asleep = false;
         m.incarnation += 1;
         m.pending.clear();
         let (n, mut ctx) = self.ctx(node);
@@ -485,7 +525,7 @@ where
     /// (SIGSTOP or DEBUG SLEEP).
     pub fn process_state(&self, node: NodeId) -> (bool, bool) {
         let m = &self.kernel.meta[node as usize];
-        (m.alive, m.paused)
+        (m.alive, !m.runs())
     }
 
     /// SIGKILL, or a power loss of the host when `power_loss`: the process is
@@ -528,6 +568,7 @@ where
         let m = &mut self.kernel.meta[node as usize];
         m.alive = false;
         m.paused = false;
+        m.asleep = false;
         m.incarnation += 1;
         m.pending.clear();
         let conns = std::mem::take(&mut m.conns);
@@ -544,18 +585,15 @@ where
         }
     }
 
-    /// SIGCONT: everything that queued up is handled now, in arrival order.
+    /// SIGCONT: everything that queued up is handled now, in arrival order
+    /// (unless the process is in a sleep of its own, which goes on).
     pub fn resume(&mut self, node: NodeId) {
-        let now = self.kernel.now;
         let m = &mut self.kernel.meta[node as usize];
         if !m.paused {
             return;
         }
         m.paused = false;
-        let pending = std::mem::take(&mut m.pending);
-        for ev in pending {
-            self.kernel.queue.push(now, ev);
-        }
+        self.kernel.release_pending(node);
     }
 
     pub fn set_blocked(&mut self, from: NodeId, to: NodeId, blocked: bool) {
@@ -582,7 +620,7 @@ where
         if !m.alive {
             return false;
         }
-        if m.paused {
+        if !m.runs() {
             let id = self.next_admin;
             self.next_admin += 1;
             m.pending.push(Ev::Admin { node, id });
@@ -632,7 +670,7 @@ where
                 if !m.alive || m.incarnation != incarnation {
                     return;
                 }
-                if m.paused {
+                if !m.runs() {
                     m.pending.push(Ev::Timer {
                         node,
                         incarnation,
@@ -656,12 +694,19 @@ where
                 let (_, cmd) = self.admin_queue.remove(i);
                 self.admin(node, cmd);
             }
+            Ev::Wake { node, incarnation } => {
+                let m = &mut self.kernel.meta[node as usize];
+                if m.alive && m.incarnation == incarnation && m.asleep {
+                    m.asleep = false;
+                    self.kernel.release_pending(node);
+                }
+            }
             Ev::Accepted { conn, node, peer } => {
                 let m = &mut self.kernel.meta[node as usize];
                 if !m.alive {
                     return;
                 }
-                if m.paused {
+                if !m.runs() {
                     m.pending.push(Ev::Accepted { conn, node, peer });
                     return;
                 }
@@ -685,7 +730,7 @@ where
             .any(|&(t, power)| times.lost_on_death(t, power));
         let (alive, paused, host_down) = {
             let m = &self.kernel.meta[receiver as usize];
-            (m.alive, m.paused, m.host_down)
+            (m.alive, !m.runs(), m.host_down)
         };
         if lost {
             self.kernel.tap_fate(times.id, Fate::Lost);

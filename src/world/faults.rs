@@ -3,9 +3,11 @@
 
 use crate::check::RunView as _;
 use crate::client::reshard::ReshardJob;
+use crate::history::CommandLine;
+use crate::proto::resp::split_args;
 use crate::redis;
 use crate::scenario::Fault;
-use crate::scenario::fault::OPERATOR;
+use crate::scenario::fault::{FAULT_SESSION, OPERATOR};
 use crate::scenario::liveness::{self, Liveness};
 use crate::sim::net::NodeId;
 use crate::sim::time::Secs;
@@ -47,13 +49,29 @@ impl World {
         }
         let d = fault.describe(&self.dir);
         self.sim.kernel.log_sim(d.node as u32, d.event, d.detail);
+        if let Some((node, line)) = fault.command_line(&self.dir) {
+            // Typed into the operator's redis-cli, as a person would.
+            if let Some(op) = operator {
+                let command = CommandLine {
+                    name: None,
+                    session: FAULT_SESSION.into(),
+                    node: node as NodeId,
+                    argv: split_args(&line).expect("a line the fault composes splits"),
+                    line,
+                };
+                self.sim.admin(op as NodeId, Admin::FaultCommand(command));
+            }
+            return;
+        }
         match *fault {
             Fault::Kill(n) => self.sim.kill(n as NodeId, false),
             Fault::Crash(n) => self.sim.kill(n as NodeId, true),
             Fault::Shutdown(n) => self.sim.shutdown(n as NodeId),
             Fault::Restart(n) => self.sim.start(n as NodeId),
-            Fault::Pause(n) | Fault::DebugSleep { node: n, .. } => self.sim.pause(n as NodeId),
-            Fault::Resume(n) | Fault::DebugSleepEnd(n) => self.sim.resume(n as NodeId),
+            Fault::Pause(n) => self.sim.pause(n as NodeId),
+            Fault::Resume(n) => self.sim.resume(n as NodeId),
+            // The server wakes by itself (DEBUG SLEEP).
+            Fault::DebugSleepEnd(_) => {}
             Fault::Partition(ref groups) => {
                 for (i, a) in groups.iter().enumerate() {
                     for (j, b) in groups.iter().enumerate() {
@@ -112,21 +130,11 @@ impl World {
                 };
                 self.sim.admin(op as NodeId, Admin::Reshard(job));
             }
-            Fault::ClusterFailover { node, mode } => {
-                self.sim.admin(
-                    node as NodeId,
-                    Admin::Redis(redis::Admin::ClusterFailover(mode)),
-                );
-            }
-            Fault::ClientKillMaster(n) => {
-                self.sim
-                    .admin(n as NodeId, Admin::Redis(redis::Admin::ClientKillMaster));
-            }
-            Fault::ReplicaOf { node, master } => {
-                self.sim.admin(
-                    node as NodeId,
-                    Admin::Redis(redis::Admin::ReplicaOf(master.map(|m| m as NodeId))),
-                );
+            Fault::ClusterFailover { .. }
+            | Fault::ClientKillMaster(_)
+            | Fault::ReplicaOf { .. }
+            | Fault::DebugSleep { .. } => {
+                unreachable!("sent as commands above")
             }
         }
     }

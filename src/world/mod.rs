@@ -50,6 +50,8 @@ pub enum Admin {
     Reshard(ReshardJob),
     /// A command line for the operator's redis-cli to send.
     Command(CommandLine),
+    /// A fault that is a command, for the operator's redis-cli to send.
+    FaultCommand(CommandLine),
 }
 
 impl Node for Process {
@@ -81,6 +83,9 @@ impl Node for Process {
         match (self, cmd) {
             (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),
             (Process::Resharder(r), Admin::Command(line)) => r.sessions.submit(ctx, line),
+            (Process::Resharder(r), Admin::FaultCommand(line)) => {
+                r.sessions.submit_fault(ctx, line)
+            }
             (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
             _ => {}
         }

@@ -8,7 +8,7 @@ use redsim::proto::addr::Directory;
 use redsim::proto::{Cmd, Msg, Reply};
 use redsim::redis::config::RedisConfig;
 use redsim::redis::info::field;
-use redsim::redis::{Admin, RedisNode, Server};
+use redsim::redis::{RedisNode, Server};
 use redsim::sim::net::{LinkParams, NodeId};
 use redsim::sim::testkit::{Harness, Step, TestNode};
 use redsim::sim::time::{Micros, ms, secs};
@@ -403,15 +403,18 @@ fn sentinel_transaction_promotes_demotes_and_survives_restarts() {
 /// restart: the process comes back with redis.conf's replicaof.
 #[test]
 fn plain_replicaof_is_not_persisted() {
+    let no_one = Cmd::ReplicaOf {
+        host: "NO".into(),
+        port: "ONE".into(),
+    };
     let mut sim = build(
         vec![
             Node("master", None, conf()),
             Node("replica", Some(0), conf()),
         ],
-        vec![],
+        vec![("operator", sends(1, secs(3), vec![no_one]))],
     );
-    run(&mut sim, secs(3));
-    assert!(sim.admin(1, Admin::ReplicaOf(None)));
+    run(&mut sim, secs(3) + 100_000);
     assert!(server(&sim, 1).replica.is_none());
     sim.kill(1, false);
     run(&mut sim, secs(4));

@@ -362,8 +362,30 @@ impl Server {
         }
     }
 
+    /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` as typed (clusterCommand()):
+    /// another argument, or more than one, is a syntax error.
+    pub(in crate::redis) fn cluster_failover_line(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        argv: &[String],
+    ) -> crate::proto::Reply {
+        use crate::proto::Reply;
+        let mode = match argv.get(2).map(|a| a.to_ascii_lowercase()) {
+            _ if argv.len() > 3 => return Reply::Error("ERR syntax error".into()),
+            None => FailoverMode::Default,
+            Some(m) if m == "force" => FailoverMode::Force,
+            Some(m) if m == "takeover" => FailoverMode::Takeover,
+            Some(_) => return Reply::Error("ERR syntax error".into()),
+        };
+        match self.cluster_failover_command(ctx, host, mode) {
+            Ok(()) => Reply::Ok,
+            Err(e) => Reply::Error(e.into()),
+        }
+    }
+
     /// `CLUSTER FAILOVER [FORCE|TAKEOVER]` sent to this node.
-    pub(in crate::redis) fn cluster_failover_command(
+    fn cluster_failover_command(
         &mut self,
         ctx: &mut Ctx<'_>,
         host: &mut Host<'_>,
