@@ -280,7 +280,7 @@ fn subscribers_are_counted_once_restricted_and_dropped_on_close() {
 }
 
 /// ROLE says master or slave; INFO starts with `# Server` (Sentinel reads
-/// run_id there), then the replication section.
+/// run_id there), then Stats and Replication.
 #[test]
 fn role_and_info() {
     let cmds = || vec![Cmd::Role, Cmd::Info];
@@ -313,7 +313,10 @@ fn role_and_info() {
         let server = info.find("run_id:").unwrap();
         let uptime = info.find("uptime_in_seconds:").unwrap();
         assert!(server < info.find("tcp_port:").unwrap() && uptime > server);
-        assert!(info.contains("io_threads_active:0\r\n\r\n# Replication\r\nrole:"));
+        // Redis 7.0's default order: Server, …, Stats, Replication, …
+        assert!(info.contains("io_threads_active:0\r\n\r\n# Stats\r\n"));
+        let stats = info.find("# Stats").unwrap();
+        assert!(info.find("\r\n# Replication\r\nrole:").unwrap() > stats);
         assert!(info.ends_with("\r\n"));
     }
 }
