@@ -274,7 +274,7 @@ pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
         }
         Cmd::Del(k) => d.del(k),
         Cmd::Incr(k) => d.incr(k).is_ok(),
-        Cmd::Named { spec, argv } => multikey::apply_named_write(d, spec.name, argv),
+        Cmd::Named { spec, argv } => strings::apply(d, spec.name, argv),
         _ => false,
     }
 }

@@ -6,37 +6,15 @@
 //! They arrive as [`Cmd::Named`] lines; their keys are read off the command
 //! table's key range, so cluster routing (CROSSSLOT, TRYAGAIN) sees them.
 
-use crate::proto::keyspace::{Dataset, ERR_NOT_INTEGER};
+use crate::proto::keyspace::ERR_NOT_INTEGER;
 use crate::proto::resp::Frame;
-use crate::proto::{Cmd, Ctx, Reply, Value, slots};
+use crate::proto::{Cmd, Ctx, Reply, slots};
 use crate::sim::net::ConnId;
 
 use super::Server;
 use super::expire::Lookup;
 
 const ERR_NO_CLUSTER: &str = "ERR This instance has cluster support disabled";
-
-/// Applies a keyed write line to a dataset (on a master, and on a replica
-/// from the stream); true when something changed (and so propagates).
-pub fn apply_named_write(d: &mut Dataset, name: &str, argv: &[String]) -> bool {
-    match name {
-        "mset" => {
-            for pair in argv[1..].chunks_exact(2) {
-                d.set(
-                    pair[0].as_str().into(),
-                    Value::Text(pair[1].as_str().into()),
-                );
-            }
-            true
-        }
-        "del" => {
-            // Every key is deleted: no short-circuit.
-            let deleted = argv[1..].iter().filter(|k| d.del(k)).count();
-            deleted > 0
-        }
-        name => super::strings::apply(d, name, argv),
-    }
-}
 
 impl Server {
     /// A keyed line (the admission and routing checks have passed).
@@ -130,7 +108,7 @@ impl Server {
     /// call() for a keyed write: applied, then propagated as sent when it
     /// changed the dataset.
     fn write_line(&mut self, name: &str, argv: &[String]) {
-        if !apply_named_write(&mut self.data, name, argv) {
+        if !super::strings::apply(&mut self.data, name, argv) {
             return;
         }
         self.dirty += 1;

@@ -126,11 +126,26 @@ fn expire_ms(arg: &str, kind: ExpireKind, now_ms: i64, cmd: &str) -> Result<i64,
     Ok(ms)
 }
 
-/// Applies a line as propagated (on the master after deciding it, on a
-/// replica from the stream, from the AOF): no expiry checks, as for the
-/// master client. True when the dataset changed.
+/// Applies a write line as propagated (on the master after deciding it, on
+/// a replica from the stream, from the AOF): no expiry checks, as for the
+/// master client. True when the dataset changed. MSET and DEL of several
+/// keys (multikey.rs) apply here too.
 pub fn apply(d: &mut Dataset, name: &str, argv: &[String]) -> bool {
     match name {
+        "mset" => {
+            for pair in argv[1..].chunks_exact(2) {
+                d.set(
+                    pair[0].as_str().into(),
+                    Value::Text(pair[1].as_str().into()),
+                );
+            }
+            true
+        }
+        "del" => {
+            // Every key is deleted: no short-circuit.
+            let deleted = argv[1..].iter().filter(|k| d.del(k)).count();
+            deleted > 0
+        }
         "set" => {
             let Ok(f) = parse_options(argv, true) else {
                 return false;
@@ -319,10 +334,7 @@ impl Server {
         let Cmd::Named { spec, argv } = &cmd else {
             unreachable!("Cmd::named gives a named line")
         };
-        let changed = match spec.name {
-            "del" => super::multikey::apply_named_write(&mut self.data, "del", argv),
-            n => apply(&mut self.data, n, argv),
-        };
+        let changed = apply(&mut self.data, spec.name, argv);
         if changed {
             self.dirty += 1;
             self.propagate(cmd);
