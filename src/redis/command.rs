@@ -31,6 +31,17 @@ impl Server {
                 return Some(Reply::Frame(Frame::Error(e)));
             }
         };
+        // CMD_PROTECTED (processCommand(), right after the arity check):
+        // DEBUG needs enable-debug-command; simulated clients are never on
+        // a local connection.
+        if spec.name == "debug"
+            && self.cfg.enable_debug_command != super::config::ProtectedAction::Yes
+        {
+            self.flag_transaction(conn);
+            return Some(Reply::Frame(Frame::Error(
+                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.".into(),
+            )));
+        }
         if in_multi && spec.flags.contains(crate::proto::command::Flags::NO_MULTI) {
             self.flag_transaction(conn);
             return Some(Reply::Frame(Frame::Error(

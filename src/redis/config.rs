@@ -10,6 +10,16 @@ pub enum AppendFsync {
     No,
 }
 
+/// `enable-debug-command` (config.c protected_action_enum): who may run
+/// DEBUG. `local` means loopback connections, and simulated clients never
+/// connect over loopback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtectedAction {
+    No,
+    Yes,
+    Local,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutputBufferLimit {
     pub hard: u64,
@@ -37,6 +47,7 @@ pub struct RedisConfig {
     pub min_replicas_max_lag: u64,
     pub appendonly: bool,
     pub appendfsync: AppendFsync,
+    pub enable_debug_command: ProtectedAction,
     /// `save` points as (seconds, changes); empty means `save ""`.
     pub save: Vec<(u64, u64)>,
     pub requirepass: Option<String>,
@@ -116,6 +127,7 @@ impl Default for RedisConfig {
             min_replicas_max_lag: 10,
             appendonly: false,
             appendfsync: AppendFsync::Everysec,
+            enable_debug_command: ProtectedAction::No,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             requirepass: None,
             masterauth: None,
@@ -148,6 +160,7 @@ pub const KEYS: &[&str] = &[
     "min-replicas-max-lag",
     "appendonly",
     "appendfsync",
+    "enable-debug-command",
     "save",
     "requirepass",
     "masterauth",
@@ -252,6 +265,18 @@ impl RedisConfig {
                     return Err(format!("save `{v}`: expected pairs of <seconds> <changes>"));
                 }
                 self.save = nums.chunks(2).map(|p| (p[0], p[1])).collect();
+            }
+            "enable-debug-command" => {
+                self.enable_debug_command = match text(&value)? {
+                    "no" => ProtectedAction::No,
+                    "yes" => ProtectedAction::Yes,
+                    "local" => ProtectedAction::Local,
+                    other => {
+                        return Err(format!(
+                            "enable-debug-command `{other}`: expected no, yes or local"
+                        ));
+                    }
+                }
             }
             "requirepass" => self.requirepass = non_empty(text(&value)?),
             "masterauth" => self.masterauth = non_empty(text(&value)?),

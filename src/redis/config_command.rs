@@ -18,7 +18,9 @@ use crate::proto::util::{string2ll, stringmatch};
 use crate::proto::{Ctx, Reply};
 use crate::trace::Level;
 
-use super::config::{AppendFsync, OutputBufferLimit, REPL_BACKLOG_MIN_SIZE, RedisConfig};
+use super::config::{
+    AppendFsync, OutputBufferLimit, ProtectedAction, REPL_BACKLOG_MIN_SIZE, RedisConfig,
+};
 use super::{ERR_LOADING, Host, Server};
 
 const INT_MAX: i64 = i32::MAX as i64;
@@ -133,6 +135,7 @@ impl Config {
 }
 
 const APPENDFSYNC: &[&str] = &["everysec", "always", "no"];
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
 const REPL_DISKLESS_LOAD: &[&str] = &["disabled", "on-empty-db", "swapdb"];
 
 /// The redis.conf keys the model runs with, in the order of config.c's
@@ -237,6 +240,22 @@ static CONFIGS: &[Config] = &[
             },
         },
     ),
+    config(
+        "enable-debug-command",
+        None,
+        Kind::Enum {
+            names: PROTECTED_ACTION,
+            get: |c| c.enable_debug_command as usize,
+            put: |c, i| {
+                c.enable_debug_command = [
+                    ProtectedAction::No,
+                    ProtectedAction::Yes,
+                    ProtectedAction::Local,
+                ][i]
+            },
+        },
+    )
+    .immutable(),
     // A new port is refused (see refusal()).
     config(
         "port",

@@ -1,7 +1,7 @@
 //! DEBUG (debug.c: debugCommand()), the subcommands scenarios use: SLEEP
 //! (the whole process busy, as in a slow command) and SET-ACTIVE-EXPIRE.
-//! DEBUG is served as with `enable-debug-command yes`; Redis 7.0's default
-//! `no`, which refuses it, is not modelled.
+//! Only with `enable-debug-command yes` (Redis 7.0 refuses DEBUG by
+//! default; see command.rs).
 
 use crate::proto::{Ctx, Reply};
 use crate::sim::net::ConnId;
@@ -89,7 +89,10 @@ mod tests {
     /// meanwhile: a PING sent during the sleep is answered after it.
     #[test]
     fn debug_sleep_holds_the_whole_process() {
-        let mut cli = Cli::new(RedisConfig::default());
+        let mut cli = Cli::new(RedisConfig {
+            enable_debug_command: super::super::config::ProtectedAction::Yes,
+            ..RedisConfig::default()
+        });
         let conn = cli.conn;
         let mark = cli.h.mark();
         cli.h.send(

@@ -251,7 +251,10 @@ mod tests {
     /// A master with a backlog (as if a replica had attached), so what it
     /// propagates can be read back in order.
     fn master() -> Cli {
-        let mut cli = Cli::new(RedisConfig::default());
+        let mut cli = Cli::new(RedisConfig {
+            enable_debug_command: super::super::config::ProtectedAction::Yes,
+            ..RedisConfig::default()
+        });
         let p = cli.server();
         p.backlog = Some(super::super::backlog::Backlog::new(1 << 20, 0));
         cli

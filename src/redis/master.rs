@@ -110,25 +110,31 @@ impl Server {
     /// The propagated form of a write enters the stream, after a SELECT if
     /// the stream's db differs (replicationFeedSlaves()).
     pub(super) fn propagate(&mut self, cmd: Cmd) {
-        match self.also_propagate.as_mut() {
-            Some(ops) => ops.push(cmd),
-            None => self.propagate_now(cmd),
+        if self.in_call {
+            self.also_propagate.push(cmd);
+        } else {
+            self.propagate_now(cmd);
         }
     }
 
     /// propagatePendingCommands(): what the command that just ran
     /// propagated, wrapped in MULTI/EXEC when it is more than one command.
     pub(super) fn propagate_pending(&mut self) {
-        let ops = self.also_propagate.take().unwrap_or_default();
-        let transaction = ops.len() > 1;
-        if transaction {
-            self.propagate_now(Cmd::named(&["MULTI"]));
-        }
-        for cmd in ops {
-            self.propagate_now(cmd);
-        }
-        if transaction {
-            self.propagate_now(Cmd::named(&["EXEC"]));
+        match self.also_propagate.len() {
+            0 => {}
+            1 => {
+                let cmd = self.also_propagate.pop().expect("one");
+                self.propagate_now(cmd);
+            }
+            _ => {
+                let mut ops = std::mem::take(&mut self.also_propagate);
+                self.propagate_now(Cmd::named(&["MULTI"]));
+                for cmd in ops.drain(..) {
+                    self.propagate_now(cmd);
+                }
+                self.propagate_now(Cmd::named(&["EXEC"]));
+                self.also_propagate = ops;
+            }
         }
     }
 

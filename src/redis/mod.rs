@@ -182,10 +182,12 @@ pub struct Server {
     expiry: expire::Expiry,
     /// INFO's counters.
     pub stats: stats::Stats,
-    /// `server.also_propagate` while a command runs: what it propagates,
-    /// sent at its end and wrapped in MULTI/EXEC when more than one
-    /// (call(), propagatePendingCommands()).
-    also_propagate: Option<Vec<Cmd>>,
+    /// `server.also_propagate`: what the running command propagates, sent
+    /// at its end and wrapped in MULTI/EXEC when more than one (call(),
+    /// propagatePendingCommands()). Kept between commands for its capacity.
+    also_propagate: Vec<Cmd>,
+    /// A command is running (propagation waits for its end).
+    in_call: bool,
     /// The master link's transaction being read (MULTI seen, EXEC not yet):
     /// its commands run, and the offset moves, only at EXEC.
     stream_multi: Option<Vec<Cmd>>,
@@ -576,7 +578,8 @@ impl Server {
             migrate_conns: Vec::new(),
             expiry: expire::Expiry::new(run_id.seed()),
             stats: stats::Stats::default(),
-            also_propagate: None,
+            also_propagate: Vec::new(),
+            in_call: false,
             stream_multi: None,
         };
         ctx.log(
@@ -739,10 +742,8 @@ impl Server {
         conn: ConnId,
         cmd: Cmd,
     ) -> Option<Reply> {
-        let outer = self.also_propagate.is_none();
-        if outer {
-            self.also_propagate = Some(Vec::new());
-        }
+        let outer = !self.in_call;
+        self.in_call = true;
         let before = self.master_repl_offset;
         let in_multi =
             !multi::is_control(&cmd) && self.clients.get(&conn).is_some_and(|c| c.multi.is_some());
@@ -752,6 +753,7 @@ impl Server {
             self.flag_transaction(conn);
         }
         if outer {
+            self.in_call = false;
             self.propagate_pending();
         }
         if self.master_repl_offset != before

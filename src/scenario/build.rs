@@ -69,6 +69,7 @@ impl Builder<'_> {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
         let faults = self.faults(&raw.fault, &roster, run.duration, cluster.is_some())?;
+        self.check_debug_allowed(&raw.fault, &roster, &nodes)?;
         let commands = self.commands(&raw.command, &roster, run.duration)?;
         if has_operator(&raw) {
             nodes.push(NodePlan {

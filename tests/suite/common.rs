@@ -147,6 +147,14 @@ impl Scenario {
     pub fn plan(&self) -> Plan {
         parse(&self.text())
     }
+
+    /// The error parsing the scenario gives, as printed.
+    pub fn error(&self) -> String {
+        match scenario::parse("test.toml", &self.text()) {
+            Ok(_) => panic!("the scenario parses:\n{}", self.text()),
+            Err(e) => e.to_string(),
+        }
+    }
 }
 
 /// Appends `item` to the entry `key` of `to`, the entry added if new.

@@ -392,7 +392,7 @@ fn a_write_burst_overflows_the_backlog() {
 #[test]
 fn debug_sleep_stops_the_server_for_its_length_and_client_kill_reconnects() {
     let p = Scenario::new("12s", "masters = 1, replicas = 1")
-        .redis("repl-diskless-sync-delay = 0")
+        .redis(r#"repl-diskless-sync-delay = 0, enable-debug-command = "yes""#)
         .node("master", "repl-timeout = 2")
         .fault("3s", r#"debug-sleep = { node = "replica-1", for = "4s" }"#)
         .fault("10s", r#"client-kill-master = "replica-1""#)
@@ -421,4 +421,17 @@ fn debug_sleep_stops_the_server_for_its_length_and_client_kill_reconnects() {
     let partial = at("Partial resynchronization request accepted");
     assert_eq!(partial.len(), 2, "{partial:?}");
     assert!(partial[0] >= secs(7) && partial[1] >= secs(10));
+}
+
+/// Redis 7.0 refuses DEBUG unless enable-debug-command allows it, so a
+/// debug-sleep without it is refused where the node is named.
+#[test]
+fn debug_sleep_needs_enable_debug_command() {
+    let e = Scenario::new("12s", "masters = 1, replicas = 1")
+        .fault("3s", r#"debug-sleep = { node = "replica-1", for = "4s" }"#)
+        .error();
+    assert!(
+        e.contains("enable-debug-command = \"yes\" to [redis] or [node.replica-1]"),
+        "{e}"
+    );
 }
