@@ -157,10 +157,21 @@ pub fn summary(outcome: &RunOutcome) -> String {
     );
     let lost = w.lost_writes();
     let final_node = if w.plan.cluster.is_some() {
-        "the master serving each key's slot"
+        "the master serving each key's slot".to_string()
+    } else if w.plan.groups.len() > 1 {
+        // Each replication group's own final state.
+        let groups = w.plan.groups.iter().zip(w.final_nodes());
+        let each: Vec<String> = groups
+            .map(|(g, f)| {
+                let name = f.map_or("none", |n| w.plan.nodes[n].name.as_str());
+                format!("{name} for the group of {}", w.plan.nodes[g.master].name)
+            })
+            .collect();
+        each.join(", ")
     } else {
         w.final_node()
             .map_or("none", |n| w.plan.nodes[n].name.as_str())
+            .to_string()
     };
     let _ = writeln!(
         s,
@@ -288,6 +299,21 @@ fn failover_summary(w: &World, s: &mut String) {
             Secs(gap.from),
             Secs(gap.to)
         );
+    }
+    if w.plan.groups.len() > 1 {
+        for (g, gap) in w.plan.groups.iter().zip(w.group_unavailability()) {
+            let _ = writeln!(
+                s,
+                "  in the group of {}: {}",
+                w.plan.nodes[g.master].name,
+                gap.map_or("no gap".to_string(), |gap| format!(
+                    "{} (from {} to {})",
+                    Secs(gap.len()),
+                    Secs(gap.from),
+                    Secs(gap.to)
+                ))
+            );
+        }
     }
     for (a, b, win) in w.two_writable_masters(&history) {
         let _ = writeln!(
