@@ -756,6 +756,61 @@ mod tests {
         assert_eq!(state(&mut h).masters[0].failover_start_time, now + desync);
     }
 
+    /// sentinelVoteLeader() keeps one vote per epoch *per master*
+    /// (`master->leader_epoch`), while the epoch it raises is the
+    /// Sentinel's own. A second master is monitored at node 3's address:
+    /// a vote for `aaa` in epoch 5 on it leaves the first master free to
+    /// vote for `bbb` in the same epoch 5; current_epoch is 5 once, and a
+    /// request naming an address no master has gets no vote.
+    #[test]
+    fn votes_are_per_master_and_the_epoch_is_shared() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client, Peer::Client]);
+        h.run_until(ms(1000));
+        let now = h.mstime(0);
+        let conf = crate::sentinel::MasterConf {
+            master_name: "other".into(),
+            ..crate::sentinel::MasterConf::new(3)
+        };
+        let inst = Instance::new(
+            super::super::instance::Kind::Master,
+            "other".into(),
+            &host(3),
+            6379,
+            3,
+            now,
+        );
+        let other = super::super::instance::Master::new(7, inst, &conf);
+        state(&mut h).masters.push(other);
+        let conn = h.connect(CLIENT, 0);
+        let ask_at = |h: &mut Harness<SentinelNode>, node: NodeId, runid: &str| {
+            let cmd = Cmd::IsMasterDownByAddr {
+                ip: host(node).into(),
+                port: 6379,
+                epoch: 5,
+                runid: Some(runid.into()),
+            };
+            h.send(CLIENT, conn, Msg::Cmd(cmd));
+            match h.probe(CLIENT).received().last() {
+                Some(Msg::Reply(r)) => r.clone(),
+                other => panic!("no reply: {other:?}"),
+            }
+        };
+        assert_eq!(ask_at(&mut h, 3, "aaa"), vote("aaa", 5));
+        assert_eq!(ask_at(&mut h, MASTER, "bbb"), vote("bbb", 5));
+        assert_eq!(ask_at(&mut h, 3, "ccc"), vote("aaa", 5));
+        let none = Reply::MasterDown {
+            down: false,
+            leader: None,
+            leader_epoch: 0,
+        };
+        assert_eq!(ask_at(&mut h, 2, "ddd"), none);
+        let p = state(&mut h);
+        assert_eq!(p.current_epoch, 5);
+        assert_eq!(p.masters[0].leader.as_deref(), Some("bbb"));
+        assert_eq!(p.masters[1].leader.as_deref(), Some("aaa"));
+        assert_eq!(h.events(0, "+new-epoch").len(), 1);
+    }
+
     /// The is-master-down-by-addr branch of sentinelCommand(): in TILT the
     /// answer is "not down" even when this Sentinel sees the master SDOWN.
     #[test]
