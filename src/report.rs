@@ -300,7 +300,7 @@ fn failover_summary(w: &World, s: &mut String) {
             Secs(gap.to)
         );
     }
-    if w.plan.groups.len() > 1 {
+    if w.plan.groups.len() > 1 && w.write_unavailability().is_some() {
         for (g, gap) in w.plan.groups.iter().zip(w.group_unavailability()) {
             let _ = writeln!(
                 s,

@@ -2,7 +2,9 @@
 //! INFO and hello messages, SDOWN/ODOWN, leader election per epoch, the
 //! failover state machine, configuration propagation and TILT.
 //!
-//! One Sentinel monitors one master (the scenario's). Times are the
+//! One Sentinel monitors a table of masters (sentinel.c's `sentinel.masters`
+//! dict), each with its own settings, timers, replicas, Sentinels, votes
+//! and failover; `current_epoch` and TILT are the Sentinel's. Times are the
 //! Sentinel's wall clock in milliseconds, as `mstime()`, so a clock jump
 //! shows up exactly where Redis would see it.
 
