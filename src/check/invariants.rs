@@ -131,14 +131,16 @@ impl Monitor {
     }
 }
 
-/// The end-of-run invariants over the Sentinels' records.
+/// The end-of-run invariants over the Sentinels' records. A Sentinel
+/// votes once per epoch for each master (sentinelVoteLeader() keeps the
+/// vote in the master), so both rules hold per master name.
 pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut leaders: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut leaders: BTreeMap<(u64, &str), Vec<&str>> = BTreeMap::new();
     for (i, s) in w.sentinels() {
-        let mut voted: BTreeMap<u64, &str> = BTreeMap::new();
-        for (epoch, runid) in &s.votes {
-            if let Some(first) = voted.insert(*epoch, runid) {
+        let mut voted: BTreeMap<(u64, &str), &str> = BTreeMap::new();
+        for (epoch, runid, master) in &s.votes {
+            if let Some(first) = voted.insert((*epoch, master), runid) {
                 out.push(Violation {
                     property: "one-vote-per-epoch",
                     detail: format!(
@@ -148,8 +150,11 @@ pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
                 });
             }
         }
-        for (epoch, _) in &s.elections_won {
-            leaders.entry(*epoch).or_default().push(&w.names()[i]);
+        for (epoch, _, master) in &s.elections_won {
+            leaders
+                .entry((*epoch, master))
+                .or_default()
+                .push(&w.names()[i]);
         }
     }
     for n in 0..w.node_count() {
@@ -173,7 +178,7 @@ pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
         // same epoch; the configEpoch collision rule then separates them
         // (scenarios/cluster/two-winners-same-epoch.toml).
     }
-    for (epoch, names) in leaders {
+    for ((epoch, _), names) in leaders {
         if names.len() > 1 {
             out.push(Violation {
                 property: "one-leader-per-epoch",

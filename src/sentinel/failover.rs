@@ -156,7 +156,8 @@ impl SentinelNode {
                 names::sentinel::VOTE_FOR_LEADER,
                 detail,
             );
-            self.votes.push((current_epoch, req_runid.into()));
+            let name = m.inst.name.clone();
+            self.votes.push((current_epoch, req_runid.into(), name));
             if req_runid != myid {
                 let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
                 self.m(id).failover_start_time = now + desync;
@@ -332,7 +333,8 @@ impl SentinelNode {
         );
         // A forced failover (SENTINEL FAILOVER) goes on without winning.
         if is_leader {
-            self.elections_won.push((epoch, ctx.sim_time()));
+            let name = self.m_ref(id).inst.name.clone();
+            self.elections_won.push((epoch, ctx.sim_time(), name));
         }
         self.set_state(ctx, id, FailoverState::SelectSlave);
         Self::emit(
@@ -718,7 +720,7 @@ mod tests {
             .map(|e| e.1)
             .collect();
         assert_eq!(votes, ["aaa 5"]);
-        assert_eq!(h.node(0).votes, vec![(5, "aaa".into())]);
+        assert_eq!(h.node(0).votes, vec![(5, "aaa".into(), "mymaster".into())]);
     }
 
     /// sentinelVoteLeader(): a request in a higher epoch first raises

@@ -173,11 +173,13 @@ pub struct SentinelNode {
     pub state: Option<SentinelState>,
     /// Every replica selection this Sentinel made, for the run's report.
     pub selections: Vec<failover::Selection>,
-    /// Every vote this Sentinel cast: (epoch, run id voted for), for the
-    /// invariant checks.
-    pub votes: Vec<(u64, CompactString)>,
-    /// Every election this Sentinel won: (epoch, simulated time).
-    pub elections_won: Vec<(u64, Micros)>,
+    /// Every vote this Sentinel cast: (epoch, run id voted for, the
+    /// master's name), for the invariant checks. Votes are per master: one
+    /// epoch may hold a vote for each.
+    pub votes: Vec<(u64, CompactString, CompactString)>,
+    /// Every election this Sentinel won: (epoch, simulated time, the
+    /// master's name).
+    pub elections_won: Vec<(u64, Micros, CompactString)>,
     /// What `SENTINEL CONFIG SET` changed, kept across restarts.
     globals: settings::Globals,
 }
