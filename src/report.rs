@@ -262,10 +262,17 @@ fn failover_summary(w: &World, s: &mut String) {
             .flat_map(|(i, sn)| sn.selections.iter().map(move |x| (i, x)))
             .collect();
         selections.sort_by_key(|(i, x)| (x.t, *i));
+        let several = w.plan.groups.len() > 1;
         for (i, sel) in selections {
+            // With several masters, the master whose failover it was.
+            let of = if several {
+                format!(" for {}", sel.master)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "replica selection by {} in epoch {} at {}: {}",
+                "replica selection by {}{of} in epoch {} at {}: {}",
                 w.names[i],
                 sel.epoch,
                 Secs(sel.t),
