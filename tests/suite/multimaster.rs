@@ -224,8 +224,14 @@ fn two_masters_down_at_once_fail_over_side_by_side() {
     .fault("10s", r#"kill = "master-1""#)
     .fault("10s", r#"kill = "master-2""#);
     let w = run(&s);
-    assert_eq!(events(&w, "+switch-master", "a 10.0.0.1 6379 10.0.0.2 6379").len(), 3);
-    assert_eq!(events(&w, "+switch-master", "b 10.0.0.3 6379 10.0.0.4 6379").len(), 3);
+    assert_eq!(
+        events(&w, "+switch-master", "a 10.0.0.1 6379 10.0.0.2 6379").len(),
+        3
+    );
+    assert_eq!(
+        events(&w, "+switch-master", "b 10.0.0.3 6379 10.0.0.4 6379").len(),
+        3
+    );
     let won: Vec<&str> = w
         .sentinels()
         .into_iter()
@@ -236,4 +242,46 @@ fn two_masters_down_at_once_fail_over_side_by_side() {
     let violations = redsim::check::invariants::election_invariants(&w);
     assert!(violations.is_empty(), "{violations:?}");
     converged(&w).expect("each group converged on its promoted replica");
+}
+
+/// The dashboard records both groups: all six Redis servers are listed,
+/// and a Sentinel's samples carry the first master's fields under their
+/// plain names and the second's with its name after a colon, so both
+/// masters' state is on the page (sessions keeps master-2 throughout).
+#[test]
+fn the_dashboard_shows_both_groups() {
+    use redsim::dashboard::{self, Options};
+    let (plan, _) = super::common::bundled("scenarios/sentinel/one-sentinel-set-two-masters.toml");
+    let (_, rec) = dashboard::record(&plan, &Options::new(plan.seed)).expect("records");
+    let redis: Vec<&str> = rec
+        .nodes
+        .iter()
+        .filter(|n| n.kind == "redis" && n.name != "redis-cli")
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(
+        redis,
+        [
+            "master-1",
+            "replica-1-1",
+            "replica-1-2",
+            "master-2",
+            "replica-2-1",
+            "replica-2-2"
+        ]
+    );
+    let s1 = rec
+        .nodes
+        .iter()
+        .position(|n| n.name == "sentinel-1")
+        .expect("sentinel-1");
+    let last = |field: &str| {
+        rec.samples[s1]
+            .iter()
+            .filter_map(|s| s.changed.get(field).cloned().flatten())
+            .next_back()
+    };
+    assert_eq!(last("master_node").as_deref(), Some("replica-1-1"));
+    assert_eq!(last("master_node:sessions").as_deref(), Some("master-2"));
+    assert_eq!(last("master_status:sessions").as_deref(), Some("ok"));
 }
