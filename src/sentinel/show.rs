@@ -58,7 +58,8 @@ pub fn instance_frame(m: &Master, i: &Instance, now: u64) -> Frame {
         ("runid", i.runid.as_deref().unwrap_or("").to_string()),
         ("flags", flags(m, i)),
         ("link-pending-commands", i.link.pending.len().to_string()),
-        // One master per Sentinel: no link is shared.
+        // Every instance has a link of its own (Redis shares one between a
+        // Sentinel's instances under several masters).
         ("link-refcount", "1".into()),
     ];
     let is_master = i.kind == Kind::Master;
@@ -209,22 +210,20 @@ impl SentinelNode {
 /// One master's two elements of `SENTINEL INFO-CACHE`: its name, and the
 /// age and text of each INFO.
 fn info_cache_entry(m: &Master, now: u64) -> [Frame; 2] {
-    {
-        let entry = |i: &Instance| {
-            let age = if m.inst.info_refresh != 0 {
-                now as i64 - i.info_refresh as i64
-            } else {
-                0
-            };
-            Frame::Array(Some(vec![Frame::Int(age), Frame::Bulk(i.info.clone())]))
+    let entry = |i: &Instance| {
+        let age = if m.inst.info_refresh != 0 {
+            now as i64 - i.info_refresh as i64
+        } else {
+            0
         };
-        let infos = std::iter::once(&m.inst)
-            .chain(m.replicas.iter())
-            .map(entry)
-            .collect();
-        [
-            Frame::bulk(m.inst.name.to_string()),
-            Frame::Array(Some(infos)),
-        ]
-    }
+        Frame::Array(Some(vec![Frame::Int(age), Frame::Bulk(i.info.clone())]))
+    };
+    let infos = std::iter::once(&m.inst)
+        .chain(m.replicas.iter())
+        .map(entry)
+        .collect();
+    [
+        Frame::bulk(m.inst.name.to_string()),
+        Frame::Array(Some(infos)),
+    ]
 }
