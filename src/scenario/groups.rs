@@ -81,7 +81,8 @@ impl Builder<'_> {
     /// group and no `[sentinel.masters]` table, the one master is named by
     /// `master-name` (default `mymaster`), as before; with several groups
     /// each monitored master is named by its table and says which group's
-    /// master it is (`node = "master-2"`).
+    /// master it is (`node = "master-2"`); masters are listed in their
+    /// groups' order.
     pub(super) fn sentinel_conf(
         &self,
         raw: &RawSentinel,
@@ -151,6 +152,9 @@ impl Builder<'_> {
             m.master = node as u32;
             conf.masters.push(m);
         }
+        // sentinel.conf lists the masters in their groups' order, whatever
+        // order the tables come in.
+        conf.masters.sort_by_key(|m| m.master);
         Ok(conf)
     }
 

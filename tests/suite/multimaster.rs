@@ -285,3 +285,107 @@ fn the_dashboard_shows_both_groups() {
     assert_eq!(last("master_node:sessions").as_deref(), Some("master-2"));
     assert_eq!(last("master_status:sessions").as_deref(), Some("ok"));
 }
+
+/// `[sentinel]`'s keys are every monitored master's defaults, each
+/// `[sentinel.masters.<name>]` table overrides its own, and the plan's
+/// groups and replicas follow `masters = 2`: replica-K-i replicates
+/// master-K. Every Sentinel gets the same sentinel.conf, masters in their
+/// groups' order.
+#[test]
+fn per_master_settings_inherit_from_sentinel() {
+    let plan = Scenario::new("10s", "masters = 2, replicas = 2, sentinels = 3")
+        .sentinel(
+            "down-after-milliseconds = 7000, failover-timeout = 90000, \
+             masters = { b = { node = \"master-2\", quorum = 3 }, \
+             a = { node = \"master-1\", down-after-milliseconds = 1500, parallel-syncs = 2 } }",
+        )
+        .plan();
+    let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(
+        names[..6],
+        [
+            "master-1",
+            "replica-1-1",
+            "replica-1-2",
+            "master-2",
+            "replica-2-1",
+            "replica-2-2"
+        ]
+    );
+    let replicaof: Vec<Option<usize>> = plan.nodes[..6]
+        .iter()
+        .map(|n| match &n.kind {
+            redsim::scenario::NodeKind::Redis { replicaof, .. } => *replicaof,
+            _ => panic!("a server"),
+        })
+        .collect();
+    assert_eq!(replicaof, [None, Some(0), Some(0), None, Some(3), Some(3)]);
+    assert_eq!(plan.groups.len(), 2);
+    assert_eq!(
+        (plan.groups[1].master, plan.groups[1].nodes.clone()),
+        (3, vec![3, 4, 5])
+    );
+    let confs: Vec<_> = plan
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            redsim::scenario::NodeKind::Sentinel(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(confs.len(), 3);
+    assert!(confs.iter().all(|c| *c == confs[0]));
+    let m = &confs[0].masters;
+    let got: Vec<(&str, u32, u32, u64, u64, u32)> = m
+        .iter()
+        .map(|c| {
+            (
+                c.master_name.as_str(),
+                c.master,
+                c.quorum,
+                c.down_after,
+                c.failover_timeout,
+                c.parallel_syncs,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("a", 0, 2, 1500, 90_000, 2), ("b", 3, 3, 7000, 90_000, 1)]
+    );
+}
+
+/// With one group, a `[sentinel.masters.<name>]` table needs no `node`
+/// and names the one master; `master-name` cannot be used beside it.
+#[test]
+fn one_group_may_name_its_master_in_a_table() {
+    let plan = Scenario::new("10s", "masters = 1, replicas = 1, sentinels = 1")
+        .sentinel("masters = { cache = { quorum = 1 } }")
+        .plan();
+    let conf = plan
+        .nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            redsim::scenario::NodeKind::Sentinel(c) => Some(c),
+            _ => None,
+        })
+        .expect("a Sentinel");
+    assert_eq!(conf.masters.len(), 1);
+    assert_eq!(
+        (
+            conf.masters[0].master_name.as_str(),
+            conf.masters[0].master,
+            conf.masters[0].quorum
+        ),
+        ("cache", 0, 1)
+    );
+    let text = Scenario::new("10s", "masters = 1, replicas = 1, sentinels = 1")
+        .sentinel("master-name = \"x\", masters = { cache = { quorum = 1 } }")
+        .text();
+    let err = redsim::scenario::parse("t.toml", &text).expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("`master-name` names the one master"),
+        "{err}"
+    );
+}
