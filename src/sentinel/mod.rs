@@ -1563,6 +1563,53 @@ mod tests {
         assert!(state(&mut h).tilt);
     }
 
+    /// sentinelProcessHelloMessage(): a hello is about the master it
+    /// names. With a second master `other` monitored, a hello from a
+    /// Sentinel at node 2 naming `other` adds that Sentinel to `other`
+    /// only; one naming a master not monitored here is skipped, although
+    /// its epoch is higher; a hello for `mymaster` then adds the same
+    /// Sentinel there too, and raises current_epoch (the Sentinel's own)
+    /// while each master keeps its own config epoch.
+    #[test]
+    fn a_hello_reaches_only_the_master_it_names() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client, Peer::Client]);
+        h.run_until(ms(500));
+        let now = h.mstime(0);
+        let conf = MasterConf {
+            master_name: "other".into(),
+            ..MasterConf::new(3)
+        };
+        let inst = Instance::new(Kind::Master, "other".into(), "10.0.0.4", 6379, 3, now);
+        state(&mut h).masters.push(Master::new(9, inst, &conf));
+        let conn = h.connect(2, 0);
+        let hello = |h: &mut Harness<SentinelNode>, text: &str| {
+            let cmd = Cmd::Publish {
+                channel: HELLO_CHANNEL.into(),
+                message: text.into(),
+            };
+            h.send(2, conn, Msg::Cmd(cmd));
+        };
+        hello(&mut h, "10.0.0.3,6379,s2,4,other,10.0.0.4,6379,3");
+        hello(&mut h, "10.0.0.3,6379,s2,9,unknown,10.0.0.9,6379,8");
+        let p = state(&mut h);
+        assert!(p.masters[0].sentinels.is_empty());
+        assert_eq!(p.masters[1].sentinels.len(), 1);
+        assert_eq!(p.masters[1].sentinels[0].runid.as_deref(), Some("s2"));
+        assert_eq!((p.current_epoch, p.masters[1].config_epoch), (4, 3));
+        hello(&mut h, "10.0.0.3,6379,s2,5,mymaster,10.0.0.2,6379,0");
+        let p = state(&mut h);
+        assert_eq!(p.masters[0].sentinels.len(), 1);
+        assert_eq!((p.current_epoch, p.masters[0].config_epoch), (5, 0));
+        let added: Vec<String> = h.events(0, "+sentinel").into_iter().map(|e| e.1).collect();
+        assert_eq!(
+            added,
+            [
+                "sentinel s2 10.0.0.3 6379 @ other 10.0.0.4 6379",
+                "sentinel s2 10.0.0.3 6379 @ mymaster 10.0.0.2 6379"
+            ]
+        );
+    }
+
     #[test]
     fn the_tick_survives_the_token() {
         let token = SentinelTimer::Tick.encode();
