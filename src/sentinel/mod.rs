@@ -498,8 +498,13 @@ impl SentinelNode {
             p.current_epoch
         ));
         for (i, m) in p.masters.iter().enumerate() {
-            // The first master's lines keep their plain names.
-            let n = if i == 0 { String::new() } else { i.to_string() };
+            // The first master's lines keep their plain names; the others'
+            // end in the master's name (`config_epoch_sessions`).
+            let n = if i == 0 {
+                String::new()
+            } else {
+                format!("_{}", m.inst.name)
+            };
             s.push_str(&format!(
                 "config_epoch{n}:{}\r\nfailover_state{n}:{:?}\r\n",
                 m.config_epoch, m.failover_state,
