@@ -157,10 +157,21 @@ pub fn summary(outcome: &RunOutcome) -> String {
     );
     let lost = w.lost_writes();
     let final_node = if w.plan.cluster.is_some() {
-        "the master serving each key's slot"
+        "the master serving each key's slot".to_string()
+    } else if w.plan.groups.len() > 1 {
+        // Each replication group's own final state.
+        let groups = w.plan.groups.iter().zip(w.final_nodes());
+        let each: Vec<String> = groups
+            .map(|(g, f)| {
+                let name = f.map_or("none", |n| w.plan.nodes[n].name.as_str());
+                format!("{name} for the group of {}", w.plan.nodes[g.master].name)
+            })
+            .collect();
+        each.join(", ")
     } else {
         w.final_node()
             .map_or("none", |n| w.plan.nodes[n].name.as_str())
+            .to_string()
     };
     let _ = writeln!(
         s,
@@ -251,10 +262,17 @@ fn failover_summary(w: &World, s: &mut String) {
             .flat_map(|(i, sn)| sn.selections.iter().map(move |x| (i, x)))
             .collect();
         selections.sort_by_key(|(i, x)| (x.t, *i));
+        let several = w.plan.groups.len() > 1;
         for (i, sel) in selections {
+            // With several masters, the master whose failover it was.
+            let of = if several {
+                format!(" for {}", sel.master)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "replica selection by {} in epoch {} at {}: {}",
+                "replica selection by {}{of} in epoch {} at {}: {}",
                 w.names[i],
                 sel.epoch,
                 Secs(sel.t),
@@ -288,6 +306,21 @@ fn failover_summary(w: &World, s: &mut String) {
             Secs(gap.from),
             Secs(gap.to)
         );
+    }
+    if w.plan.groups.len() > 1 && w.write_unavailability().is_some() {
+        for (g, gap) in w.plan.groups.iter().zip(w.group_unavailability()) {
+            let _ = writeln!(
+                s,
+                "  in the group of {}: {}",
+                w.plan.nodes[g.master].name,
+                gap.map_or("no gap".to_string(), |gap| format!(
+                    "{} (from {} to {})",
+                    Secs(gap.len()),
+                    Secs(gap.from),
+                    Secs(gap.to)
+                ))
+            );
+        }
     }
     for (a, b, win) in w.two_writable_masters(&history) {
         let _ = writeln!(

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::RunView;
+use crate::check::groups::Group;
 use crate::sim::time::Secs;
 use crate::trace::names;
 
@@ -24,8 +25,9 @@ pub struct Violation {
 /// Watches epochs and offsets between samples.
 #[derive(Default)]
 pub struct Monitor {
-    /// Per Sentinel: (current epoch, config epoch) at the last sample.
-    epochs: BTreeMap<usize, (u64, u64)>,
+    /// Per Sentinel and monitored master's name: (current epoch, the
+    /// master's config epoch) at the last sample.
+    epochs: BTreeMap<(usize, String), (u64, u64)>,
     /// Per Redis node: (replid, offset, number of restarts/full syncs seen).
     offsets: BTreeMap<usize, (String, u64, usize)>,
     /// Restarts and full resyncs per node, counted from the trace so far.
@@ -41,22 +43,27 @@ impl Monitor {
         let now = w.now();
         for (i, s) in w.sentinels() {
             let Some(p) = &s.state else { continue };
-            let cur = (p.current_epoch, p.master.config_epoch);
-            if let Some(prev) = self.epochs.insert(i, cur)
-                && (cur.0 < prev.0 || cur.1 < prev.1)
-            {
-                self.violations.push(Violation {
-                    property: "epochs-monotonic",
-                    detail: format!(
-                        "{} went from current/config epoch {}/{} to {}/{} at {}",
-                        w.names()[i],
-                        prev.0,
-                        prev.1,
-                        cur.0,
-                        cur.1,
-                        Secs(now)
-                    ),
-                });
+            // A master no longer monitored starts again if added anew.
+            self.epochs
+                .retain(|(n, name), _| *n != i || p.master_named(name).is_some());
+            for m in &p.masters {
+                let cur = (p.current_epoch, m.config_epoch);
+                if let Some(prev) = self.epochs.insert((i, m.inst.name.to_string()), cur)
+                    && (cur.0 < prev.0 || cur.1 < prev.1)
+                {
+                    self.violations.push(Violation {
+                        property: "epochs-monotonic",
+                        detail: format!(
+                            "{} went from current/config epoch {}/{} to {}/{} at {}",
+                            w.names()[i],
+                            prev.0,
+                            prev.1,
+                            cur.0,
+                            cur.1,
+                            Secs(now)
+                        ),
+                    });
+                }
             }
         }
         // Restarts and full resyncs legitimately rewind a node's offset.
@@ -82,7 +89,7 @@ impl Monitor {
                 c.current_epoch,
                 self.resets.get(&n).copied().unwrap_or(0) as u64,
             );
-            if let Some(prev) = self.epochs.insert(n, cur)
+            if let Some(prev) = self.epochs.insert((n, String::new()), cur)
                 && cur.1 == prev.1
                 && cur.0 < prev.0
             {
@@ -124,14 +131,16 @@ impl Monitor {
     }
 }
 
-/// The end-of-run invariants over the Sentinels' records.
+/// The end-of-run invariants over the Sentinels' records. A Sentinel
+/// votes once per epoch for each master (sentinelVoteLeader() keeps the
+/// vote in the master), so both rules hold per master name.
 pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut leaders: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut leaders: BTreeMap<(u64, &str), Vec<&str>> = BTreeMap::new();
     for (i, s) in w.sentinels() {
-        let mut voted: BTreeMap<u64, &str> = BTreeMap::new();
-        for (epoch, runid) in &s.votes {
-            if let Some(first) = voted.insert(*epoch, runid) {
+        let mut voted: BTreeMap<(u64, &str), &str> = BTreeMap::new();
+        for (epoch, runid, master) in &s.votes {
+            if let Some(first) = voted.insert((*epoch, master), runid) {
                 out.push(Violation {
                     property: "one-vote-per-epoch",
                     detail: format!(
@@ -141,8 +150,11 @@ pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
                 });
             }
         }
-        for (epoch, _) in &s.elections_won {
-            leaders.entry(*epoch).or_default().push(&w.names()[i]);
+        for (epoch, _, master) in &s.elections_won {
+            leaders
+                .entry((*epoch, master))
+                .or_default()
+                .push(&w.names()[i]);
         }
     }
     for n in 0..w.node_count() {
@@ -166,7 +178,7 @@ pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
         // same epoch; the configEpoch collision rule then separates them
         // (scenarios/cluster/two-winners-same-epoch.toml).
     }
-    for (epoch, names) in leaders {
+    for ((epoch, _), names) in leaders {
         if names.len() > 1 {
             out.push(Violation {
                 property: "one-leader-per-epoch",
@@ -177,14 +189,30 @@ pub fn election_invariants(w: &(impl RunView + ?Sized)) -> Vec<Violation> {
     out
 }
 
-/// After the faults stop and the network heals: exactly one running master,
-/// every other running Redis node replicating from it (directly or through
-/// other replicas) with its links up, and every running Sentinel naming it.
+/// After the faults stop and the network heals, in each replication
+/// group: exactly one running master, every other running Redis node of
+/// the group replicating from it (directly or through other replicas) with
+/// its links up, and every running Sentinel naming it for that group.
 pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
     if w.is_cluster() {
         return cluster_converged(w);
     }
-    let redis: Vec<usize> = (0..w.node_count())
+    let groups = w.groups();
+    for g in &groups {
+        group_converged(w, g).map_err(|why| match groups.len() {
+            1 => why,
+            _ => format!("group of {}: {why}", w.names()[g.master]),
+        })?;
+    }
+    Ok(())
+}
+
+/// [`converged`] for one group.
+fn group_converged(w: &(impl RunView + ?Sized), g: &Group) -> Result<(), String> {
+    let redis: Vec<usize> = g
+        .nodes
+        .iter()
+        .copied()
         .filter(|&n| w.server(n).is_some())
         .collect();
     let masters: Vec<usize> = redis
@@ -226,15 +254,27 @@ pub fn converged(w: &(impl RunView + ?Sized)) -> Result<(), String> {
         }
     }
     for (i, s) in w.sentinels() {
-        if let Some(p) = &s.state
-            && p.master.inst.node as usize != *master
-        {
-            return Err(format!(
-                "{} names {} as the master, not {}",
-                w.names()[i],
-                w.names()[p.master.inst.node as usize],
-                w.names()[*master]
-            ));
+        let Some(p) = &s.state else { continue };
+        // The Sentinel's masters for this group: those sentinel.conf
+        // placed in it (others by where they are now).
+        let of_group = p.masters.iter().filter(|m| {
+            let first = s
+                .conf()
+                .masters
+                .iter()
+                .find(|c| c.master_name == m.inst.name)
+                .map_or(m.inst.node, |c| c.master);
+            g.nodes.contains(&(first as usize))
+        });
+        for m in of_group {
+            if m.inst.node as usize != *master {
+                return Err(format!(
+                    "{} names {} as the master, not {}",
+                    w.names()[i],
+                    w.names()[m.inst.node as usize],
+                    w.names()[*master]
+                ));
+            }
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! state, and the expectations a scenario states about them.
 
 pub mod availability;
+pub mod groups;
 pub mod invariants;
 pub mod lost;
 pub mod split_brain;

@@ -6,6 +6,7 @@
 //! brain, and each expectation's verdict.
 
 use crate::check::availability;
+use crate::check::groups::{self, Group};
 use crate::check::invariants::Violation;
 use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::split_brain::{self, Ack, TenureStart};
@@ -53,6 +54,10 @@ pub trait RunView {
     fn reshards(&self) -> Vec<(Vec<u16>, Micros)>;
     /// Invariant violations sampled while the run went.
     fn violations(&self) -> &[Violation];
+    /// Outside cluster mode, the replication groups with their clients
+    /// (one group holds every Redis node and every client unless the
+    /// scenario has several masters); none in a cluster.
+    fn groups(&self) -> Vec<Group>;
 
     /// A Redis node's running process (None for other kinds, or when down).
     fn server(&self, n: usize) -> Option<&redis::Server> {
@@ -74,7 +79,15 @@ pub trait RunView {
     /// with the most replicas (lowest index on a tie); with no master
     /// running, the running node with the highest replication offset.
     fn final_node(&self) -> Option<usize> {
-        let running: Vec<usize> = (0..self.node_count())
+        let all: Vec<usize> = (0..self.node_count()).collect();
+        self.final_node_of(&all)
+    }
+
+    /// [`Self::final_node`] among these nodes only (one group's).
+    fn final_node_of(&self, nodes: &[usize]) -> Option<usize> {
+        let running: Vec<usize> = nodes
+            .iter()
+            .copied()
             .filter(|&n| self.server(n).is_some())
             .collect();
         let masters = running
@@ -104,11 +117,27 @@ pub trait RunView {
             return lost_acked_writes(&self.history(), &self.cluster_final_data());
         }
         let empty = Dataset::default();
-        let data = self
-            .final_node()
-            .and_then(|n| self.server(n))
-            .map_or(&empty, |p| &p.data);
-        lost_acked_writes(&self.history(), data)
+        let groups = self.groups();
+        let finals: Vec<(&Group, &Dataset)> = groups
+            .iter()
+            .map(|g| {
+                let data = self
+                    .final_node_of(&g.nodes)
+                    .and_then(|n| self.server(n))
+                    .map_or(&empty, |p| &p.data);
+                (g, data)
+            })
+            .collect();
+        groups::lost_writes(&self.history(), &finals)
+    }
+
+    /// Each group's final node (see [`Self::final_node`]), in the groups'
+    /// order.
+    fn final_nodes(&self) -> Vec<Option<usize>> {
+        self.groups()
+            .iter()
+            .map(|g| self.final_node_of(&g.nodes))
+            .collect()
     }
 
     /// The spans in which some client wanted to write: each writing
@@ -130,13 +159,25 @@ pub trait RunView {
     /// `max-unavailability` expectation, `sweep`, `fuzz`, `explain` and the
     /// dashboard all report this one figure.
     fn write_unavailability(&self) -> Option<Window> {
-        let acks: Vec<Micros> = self
-            .history()
-            .iter()
-            .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
-            .filter_map(|o| o.completed)
-            .collect();
-        availability::longest_write_gap(&acks, &self.write_demand())
+        if self.is_cluster() {
+            let acks: Vec<Micros> = self
+                .history()
+                .iter()
+                .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+                .filter_map(|o| o.completed)
+                .collect();
+            return availability::longest_write_gap(&acks, &self.write_demand());
+        }
+        groups::longest(&self.group_unavailability())
+    }
+
+    /// Each replication group's longest time without an acknowledged write
+    /// while its clients wanted to write, in the groups' order.
+    fn group_unavailability(&self) -> Vec<Option<Window>> {
+        let groups = self.groups();
+        let refs: Vec<&Group> = groups.iter().collect();
+        let end = self.now().min(self.duration());
+        groups::unavailability(&self.history(), &refs, end)
     }
 
     /// The instants each Redis node began a new tenure in which it could
@@ -171,8 +212,9 @@ pub trait RunView {
                 .collect()
         };
         if !self.is_cluster() {
-            let spans = split_brain::write_spans(&acks(history), &starts);
-            return split_brain::overlaps(&spans);
+            let groups = self.groups();
+            let refs: Vec<&Group> = groups.iter().collect();
+            return groups::two_writable_masters(history, &refs, &starts);
         }
         // During a reshard a slot's source and target both serve it (each
         // key on one of them): writes to the moving slots then are no split

@@ -85,7 +85,15 @@ impl Topology for Replication {
                     false,
                 ),
                 NodeKind::Sentinel(conf) => (
-                    sentinel_conf(conf, &listen, addr_of(conf.master as usize)),
+                    sentinel_conf(
+                        conf,
+                        &listen,
+                        &conf
+                            .masters
+                            .iter()
+                            .map(|m| addr_of(m.master as usize))
+                            .collect::<Vec<_>>(),
+                    ),
                     bins.redis_sentinel.clone(),
                     true,
                 ),
@@ -168,10 +176,14 @@ pub fn refused(plan: &Plan) -> Option<String> {
                 .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'))
     };
     let mut bad = Vec::new();
-    if !plain(&conf.master_name) {
+    if conf.masters.iter().any(|m| !plain(&m.master_name)) {
         bad.push("master-name");
     }
-    if conf.auth_pass.as_deref().is_some_and(|p| !plain(p)) {
+    if conf
+        .masters
+        .iter()
+        .any(|m| m.auth_pass.as_deref().is_some_and(|p| !plain(p)))
+    {
         bad.push("auth-pass");
     }
     (!bad.is_empty()).then(|| {
@@ -274,22 +286,24 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
     s
 }
 
-/// sentinel.conf for a Sentinel monitoring the master at `master`.
-pub fn sentinel_conf(c: &SentinelConf, l: &Listen, master: (Ipv4Addr, u16)) -> String {
+/// sentinel.conf for a Sentinel monitoring each of its masters, the
+/// `i`th at `masters[i]`.
+pub fn sentinel_conf(c: &SentinelConf, l: &Listen, masters: &[(Ipv4Addr, u16)]) -> String {
     let mut s = String::new();
     common(&mut s, l);
-    let name = quote(c.master_name.as_bytes());
-    let (ip, port) = master;
-    let _ = writeln!(s, "sentinel monitor {name} {ip} {port} {}", c.quorum);
-    let _ = writeln!(
-        s,
-        "sentinel down-after-milliseconds {name} {}",
-        c.down_after
-    );
-    let _ = writeln!(s, "sentinel failover-timeout {name} {}", c.failover_timeout);
-    let _ = writeln!(s, "sentinel parallel-syncs {name} {}", c.parallel_syncs);
-    if let Some(p) = &c.auth_pass {
-        let _ = writeln!(s, "sentinel auth-pass {name} {}", quote(p));
+    for (m, &(ip, port)) in c.masters.iter().zip(masters) {
+        let name = quote(m.master_name.as_bytes());
+        let _ = writeln!(s, "sentinel monitor {name} {ip} {port} {}", m.quorum);
+        let _ = writeln!(
+            s,
+            "sentinel down-after-milliseconds {name} {}",
+            m.down_after
+        );
+        let _ = writeln!(s, "sentinel failover-timeout {name} {}", m.failover_timeout);
+        let _ = writeln!(s, "sentinel parallel-syncs {name} {}", m.parallel_syncs);
+        if let Some(p) = &m.auth_pass {
+            let _ = writeln!(s, "sentinel auth-pass {name} {}", quote(p));
+        }
     }
     s
 }
@@ -377,10 +391,10 @@ mod tests {
             for n in &mut p.nodes {
                 if let crate::scenario::NodeKind::Sentinel(c) = &mut n.kind {
                     if let Some(m) = name {
-                        c.master_name = m.into();
+                        c.masters[0].master_name = m.into();
                     }
                     if let Some(a) = pass {
-                        c.auth_pass = Some(a.into());
+                        c.masters[0].auth_pass = Some(a.into());
                     }
                 }
             }
@@ -404,8 +418,8 @@ mod tests {
     #[test]
     fn sentinel_conf_monitors_the_master() {
         let mut c = SentinelConf::new(0);
-        c.down_after = 1000;
-        let s = sentinel_conf(&c, &listen(17003), (Ipv4Addr::LOCALHOST, 17000));
+        c.masters[0].down_after = 1000;
+        let s = sentinel_conf(&c, &listen(17003), &[(Ipv4Addr::LOCALHOST, 17000)]);
         assert!(s.contains("sentinel monitor \"mymaster\" 127.0.0.1 17000 2\n"));
         assert!(s.contains("sentinel down-after-milliseconds \"mymaster\" 1000\n"));
     }

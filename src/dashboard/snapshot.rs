@@ -117,61 +117,85 @@ fn cluster_fields(
     }
 }
 
-/// A Sentinel's epochs, vote, flags, failover state and timers.
+/// A Sentinel's epochs, vote, flags, failover state and timers: the
+/// first monitored master's under plain names, each other's with its name
+/// after a colon (`config_epoch:orders`).
 fn sentinel_fields(world: &World, n: usize, s: &SentinelNode, f: &mut Fields) {
     match &s.state {
         None => put(f, "status", "down".into()),
         Some(p) => {
             put(f, "status", "running".into());
             put(f, "role", "sentinel".into());
-            let m = &p.master;
-            let name_of = |runid: &str| -> String {
-                world
-                    .sentinels()
-                    .into_iter()
-                    .find(|(_, s)| s.state.as_ref().is_some_and(|q| q.myid == runid))
-                    .map_or_else(
-                        || runid[..runid.len().min(8)].to_string(),
-                        |(i, _)| world.names[i].clone(),
-                    )
-            };
             put(f, "myid", p.myid[..p.myid.len().min(8)].to_string());
             put(f, "current_epoch", p.current_epoch.to_string());
-            put(f, "config_epoch", m.config_epoch.to_string());
-            put(f, "master_node", world.names[m.inst.node as usize].clone());
-            put(f, "master_status", m.status().into());
-            put(f, "tilt", u8::from(p.tilt).to_string());
-            let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
-                format!("{} in epoch {}", name_of(l), m.leader_epoch)
-            });
-            put(f, "vote", vote);
-            put(f, "failover_state", format!("{:?}", m.failover_state));
-            if m.in_failover() {
-                put(f, "failover_epoch", m.failover_epoch.to_string());
-                if let Some(i) = m.promoted {
-                    put(
-                        f,
-                        "promoting",
-                        world.names[m.replicas[i].node as usize].clone(),
-                    );
-                }
+            for (k, m) in p.masters.iter().enumerate() {
+                let suffix = if k == 0 {
+                    String::new()
+                } else {
+                    format!(":{}", m.inst.name)
+                };
+                master_fields(world, n, p, m, &suffix, f);
             }
-            let sdown: Vec<&str> = std::iter::once(&m.inst)
-                .chain(&m.replicas)
-                .chain(&m.sentinels)
-                .filter(|i| i.s_down)
-                .map(|i| world.names[i.node as usize].as_str())
-                .collect();
-            put(f, "sees_sdown", sdown.join(","));
-            let replicas: Vec<&str> = m
-                .replicas
-                .iter()
-                .map(|i| world.names[i.node as usize].as_str())
-                .collect();
-            put(f, "known_replicas", replicas.join(","));
-            put(f, "known_sentinels", m.sentinels.len().to_string());
-            sentinel_timers(world, n, m, f);
         }
+    }
+}
+
+/// One monitored master's fields, each name followed by `suffix`.
+fn master_fields(
+    world: &World,
+    n: usize,
+    p: &crate::sentinel::SentinelState,
+    m: &crate::sentinel::instance::Master,
+    suffix: &str,
+    f: &mut Fields,
+) {
+    let mut put = |k: &str, v: String| {
+        f.insert(format!("{k}{suffix}"), v);
+    };
+    let name_of = |runid: &str| -> String {
+        world
+            .sentinels()
+            .into_iter()
+            .find(|(_, s)| s.state.as_ref().is_some_and(|q| q.myid == runid))
+            .map_or_else(
+                || runid[..runid.len().min(8)].to_string(),
+                |(i, _)| world.names[i].clone(),
+            )
+    };
+    put("config_epoch", m.config_epoch.to_string());
+    put("master_node", world.names[m.inst.node as usize].clone());
+    put("master_status", m.status().into());
+    put("tilt", u8::from(p.tilt).to_string());
+    let vote = m.leader.as_ref().map_or("none".to_string(), |l| {
+        format!("{} in epoch {}", name_of(l), m.leader_epoch)
+    });
+    put("vote", vote);
+    put("failover_state", format!("{:?}", m.failover_state));
+    if m.in_failover() {
+        put("failover_epoch", m.failover_epoch.to_string());
+        if let Some(i) = m.promoted {
+            put(
+                "promoting",
+                world.names[m.replicas[i].node as usize].clone(),
+            );
+        }
+    }
+    let sdown: Vec<&str> = std::iter::once(&m.inst)
+        .chain(&m.replicas)
+        .chain(&m.sentinels)
+        .filter(|i| i.s_down)
+        .map(|i| world.names[i.node as usize].as_str())
+        .collect();
+    put("sees_sdown", sdown.join(","));
+    let replicas: Vec<&str> = m
+        .replicas
+        .iter()
+        .map(|i| world.names[i.node as usize].as_str())
+        .collect();
+    put("known_replicas", replicas.join(","));
+    put("known_sentinels", m.sentinels.len().to_string());
+    for (name, at) in m.deadlines() {
+        put(&format!("timer:{name}"), sim_time(world, n, at * 1000));
     }
 }
 
@@ -191,14 +215,6 @@ fn client_fields(world: &World, history: &[crate::history::Op], f: &mut Fields) 
         put(f, "last_reply", last);
     }
     put(f, "ops", history.len().to_string());
-}
-
-/// The Sentinel's timers about its master (the next PING, SDOWN, the
-/// failover's deadlines), as the Sentinel itself computes them.
-fn sentinel_timers(world: &World, n: usize, m: &crate::sentinel::instance::Master, f: &mut Fields) {
-    for (name, at) in m.deadlines() {
-        f.insert(format!("timer:{name}"), sim_time(world, n, at * 1000));
-    }
 }
 
 /// Converts a time on node `n`'s wall clock (µs) to simulated time.

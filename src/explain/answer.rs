@@ -113,6 +113,19 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             .count();
         let compared = if w.plan.cluster.is_some() {
             "each key as the master now serving its slot holds it".to_string()
+        } else if w.plan.groups.len() > 1 {
+            // Each group's writes against that group's own final state.
+            let each: Vec<String> = w
+                .plan
+                .groups
+                .iter()
+                .zip(w.final_nodes())
+                .map(|(g, f)| {
+                    let f = f.map_or("none", |n| w.names[n].as_str());
+                    format!("{f} for the group of {}", w.names[g.master])
+                })
+                .collect();
+            format!("each group's final state: {}", each.join(", "))
         } else {
             let final_node = w.final_node().map_or("none", |n| w.names[n].as_str());
             format!("the final state on {final_node}")

@@ -8,7 +8,7 @@ use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::redis::config::RedisConfig;
 use crate::scenario::NodeKind;
-use crate::sentinel::SentinelConf;
+use crate::sentinel::{MasterConf, SentinelConf};
 use crate::sim::time::Micros;
 use crate::trace::names;
 use crate::world::World;
@@ -39,6 +39,16 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// The settings of the monitored master an event is about (its name
+    /// is a word of the event's detail), or else of the first one.
+    pub fn monitor(&self, detail: &str) -> Option<&MasterConf> {
+        let s = self.sentinel.as_ref()?;
+        s.masters
+            .iter()
+            .find(|m| detail.split_whitespace().any(|w| w == m.master_name))
+            .or(s.masters.first())
+    }
+
     pub fn new(world: &'a World) -> Self {
         let mut by_addr = BTreeMap::new();
         let mut sentinel = None;

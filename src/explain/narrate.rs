@@ -193,7 +193,7 @@ fn fault(cx: &Context, e: &Event) -> String {
 
 fn detection(cx: &Context, e: &Event) -> String {
     let inst = cx.instance(&e.detail);
-    let down_after = cx.sentinel.as_ref().map_or(30_000, |c| c.down_after);
+    let down_after = cx.monitor(&e.detail).map_or(30_000, |c| c.down_after);
     match e.event.as_ref() {
         names::sentinel::SDOWN => format!(
             "marks {inst} subjectively down (+sdown): its PINGs have had no valid reply for \
@@ -259,7 +259,7 @@ fn election(cx: &Context, e: &Event) -> String {
         }
         names::sentinel::ELECTED_LEADER => {
             let n = cx.sentinels.max(1);
-            let quorum = cx.sentinel.as_ref().map_or(2, |c| c.quorum as usize);
+            let quorum = cx.monitor(&e.detail).map_or(2, |c| c.quorum as usize);
             let needed = quorum.max(n / 2 + 1);
             let votes = cx.runid_of(name).map(|id| votes_for(cx, id, e.t));
             format!(

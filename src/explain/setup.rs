@@ -62,22 +62,35 @@ pub fn describe(cx: &Context) -> String {
             size / 2 + 1
         );
     }
-    if let Some(s) = &cx.sentinel {
-        let _ = writeln!(
-            out,
-            "- {} Sentinels watch it: quorum {}, down-after-milliseconds {} ms, failover-timeout \
-             {} ms, parallel-syncs {}.",
-            cx.sentinels,
-            s.quorum,
-            thousands(s.down_after),
-            thousands(s.failover_timeout),
-            s.parallel_syncs
-        );
+    if let Some(conf) = &cx.sentinel {
+        for s in &conf.masters {
+            // One master: "watch it"; several: each by its name and node.
+            let it = if conf.masters.len() == 1 {
+                "it".to_string()
+            } else {
+                format!("{} ({})", s.master_name, plan.nodes[s.master as usize].name)
+            };
+            let _ = writeln!(
+                out,
+                "- {} Sentinels watch {it}: quorum {}, down-after-milliseconds {} ms, failover-timeout \
+                 {} ms, parallel-syncs {}.",
+                cx.sentinels,
+                s.quorum,
+                thousands(s.down_after),
+                thousands(s.failover_timeout),
+                s.parallel_syncs
+            );
+        }
     }
     for (n, w) in clients {
         let target = match &w.discovery {
             Discovery::Direct(t) => format!("talks to {}", plan.nodes[*t as usize].name),
-            Discovery::Sentinel { .. } => "finds the master through the Sentinels".to_string(),
+            Discovery::Sentinel { master_name, .. } => match &cx.sentinel {
+                Some(c) if c.masters.len() > 1 => {
+                    format!("finds master {master_name} through the Sentinels")
+                }
+                _ => "finds the master through the Sentinels".to_string(),
+            },
             Discovery::Cluster(_) => {
                 "sends each key to the master of its slot (following MOVED and ASK)".to_string()
             }

@@ -13,7 +13,7 @@ use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
 use crate::sim::time::{Micros, parse_size};
 
-use super::builder::{Builder, Roster, RunSettings, YEAR_MS};
+use super::builder::{Builder, Roster, RunSettings};
 use super::error::suggest;
 use super::fault::OPERATOR;
 use super::plan::*;
@@ -61,10 +61,16 @@ impl Builder<'_> {
     /// workloads' clients), the faults, then what is checked.
     pub(super) fn build(&self, raw: RawScenario) -> Result<Plan, ScenarioError> {
         let run = self.run_settings(&raw)?;
-        let cluster = self.cluster_or_replication(&raw.topology, run.replicas)?;
+        let (cluster, groups) = self.cluster_or_replication(&raw.topology, run.replicas)?;
         let roster = self.roster(&raw, cluster.as_ref(), &run)?;
-        let sentinel_conf = self.sentinel_conf(&raw.sentinel)?;
-        let mut nodes = self.servers(&raw, &roster, cluster.is_some(), &sentinel_conf)?;
+        let sentinel_conf = self.sentinel_conf(
+            &raw.sentinel,
+            &raw.topology,
+            &roster,
+            &groups,
+            run.sentinels,
+        )?;
+        let mut nodes = self.servers(&raw, &roster, cluster.is_some(), &groups, &sentinel_conf)?;
         for (i, w) in raw.workload.iter().enumerate() {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
@@ -79,7 +85,7 @@ impl Builder<'_> {
                 kind: NodeKind::Operator,
             });
         }
-        self.check_event_budget(&nodes, run.duration, run.max_events, &raw)?;
+        self.check_event_budget(&nodes, run.duration, run.max_events, &raw, groups.len())?;
         let fuzz = self.fuzz_settings(&raw.fuzz, run.duration)?;
         let conform = raw
             .conform
@@ -125,6 +131,7 @@ impl Builder<'_> {
             fuzz,
             conform,
             cluster,
+            groups,
         })
     }
 
@@ -203,28 +210,22 @@ impl Builder<'_> {
         })
     }
 
-    /// A Redis Cluster's layout, or `None` for a replication scenario
-    /// (which has exactly one master).
+    /// A Redis Cluster's layout, or for a replication scenario its
+    /// replication groups (`masters` independent masters, each with
+    /// `replicas` replicas).
     fn cluster_or_replication(
         &self,
         t: &RawTopology,
         replicas: u32,
-    ) -> Result<Option<ClusterPlan>, ScenarioError> {
+    ) -> Result<(Option<ClusterPlan>, Vec<Group>), ScenarioError> {
         if t.cluster.as_ref().is_some_and(|c| *c.get_ref()) {
-            return self.cluster_plan(t, replicas).map(Some);
-        }
-        if *t.masters.get_ref() != 1 {
-            let mut e = self.err(
-                t.masters.span(),
-                "replication scenarios have exactly one master (masters = 1)",
-            );
-            e.hint = Some("for several masters, make it a Redis Cluster: `cluster = true`".into());
-            return Err(e);
+            return Ok((Some(self.cluster_plan(t, replicas)?), Vec::new()));
         }
         if let Some(sl) = &t.slots {
             return Err(self.err(sl.span(), "`slots` needs `cluster = true`"));
         }
-        Ok(None)
+        let masters = self.group_count(t, replicas)?;
+        Ok((None, super::groups::groups(masters, replicas)))
     }
 
     /// Every process's name: Redis servers first, then Sentinels, then
@@ -253,10 +254,8 @@ impl Builder<'_> {
                 ));
             }
         } else {
-            names.push("master".to_string());
-            for i in 1..=run.replicas {
-                names.push(format!("replica-{i}"));
-            }
+            let masters = *raw.topology.masters.get_ref();
+            names.extend(super::groups::server_names(masters, run.replicas));
         }
         let redis = names.len();
         for i in 1..=run.sentinels {
@@ -295,6 +294,7 @@ impl Builder<'_> {
         raw: &RawScenario,
         roster: &Roster,
         cluster: bool,
+        groups: &[Group],
         sentinel_conf: &SentinelConf,
     ) -> Result<Vec<NodePlan>, ScenarioError> {
         let mut base = RedisConfig {
@@ -331,7 +331,7 @@ impl Builder<'_> {
                 port: conf.port,
                 kind: NodeKind::Redis {
                     conf: Box::new(conf),
-                    replicaof: (i > 0 && !cluster && linked).then_some(0),
+                    replicaof: super::groups::replicaof(groups, i).filter(|_| linked),
                 },
             });
         }
@@ -357,6 +357,7 @@ impl Builder<'_> {
         duration: Micros,
         max_events: u64,
         raw: &RawScenario,
+        groups: usize,
     ) -> Result<(), ScenarioError> {
         let mut load = limits::Load {
             redis: 0,
@@ -370,11 +371,11 @@ impl Builder<'_> {
             .iter()
             .filter(|n| matches!(n.kind, NodeKind::Redis { .. }))
             .count() as f64;
-        // The replicas each write reaches: every other server, or in a
-        // cluster the replicas of the key's master.
+        // The replicas each write reaches: every other server of its
+        // group, or in a cluster the replicas of the key's master.
         let cluster = raw.topology.cluster.as_ref().is_some_and(|c| *c.get_ref());
         let fanout = match &raw.topology.replicas {
-            _ if !cluster => (n_redis - 1.0).max(0.0),
+            _ if !cluster => (n_redis / groups.max(1) as f64 - 1.0).max(0.0),
             Some(r) => f64::from(*r.get_ref()),
             None => 0.0,
         };
@@ -492,43 +493,6 @@ impl Builder<'_> {
             slots: all,
             replica_of,
         })
-    }
-
-    pub(super) fn sentinel_conf(&self, raw: &RawSentinel) -> Result<SentinelConf, ScenarioError> {
-        let mut c = SentinelConf::new(0);
-        if let Some(n) = &raw.master_name {
-            limits::check_token("master-name", n.get_ref()).map_err(|m| self.err(n.span(), m))?;
-            c.master_name = n.get_ref().as_str().into();
-        }
-        if let Some(q) = &raw.quorum {
-            if *q.get_ref() == 0 {
-                return Err(self.err(q.span(), "quorum must be at least 1"));
-            }
-            c.quorum = *q.get_ref();
-        }
-        if let Some(d) = &raw.down_after_milliseconds {
-            if *d.get_ref() == 0 {
-                return Err(self.err(d.span(), "down-after-milliseconds must be positive"));
-            }
-            self.bounded(d, "down-after-milliseconds", 1, YEAR_MS, "a year")?;
-            c.down_after = *d.get_ref();
-        }
-        if let Some(t) = &raw.failover_timeout {
-            if *t.get_ref() == 0 {
-                return Err(self.err(t.span(), "failover-timeout must be positive"));
-            }
-            self.bounded(t, "failover-timeout", 1, YEAR_MS, "a year")?;
-            c.failover_timeout = *t.get_ref();
-        }
-        if let Some(pass) = &raw.auth_pass {
-            limits::check_token("auth-pass", pass.get_ref())
-                .map_err(|m| self.err(pass.span(), m))?;
-            c.auth_pass = Some(pass.get_ref().as_str().into());
-        }
-        if let Some(n) = &raw.parallel_syncs {
-            c.parallel_syncs = (*n.get_ref()).max(1);
-        }
-        Ok(c)
     }
 
     pub(super) fn link_params(

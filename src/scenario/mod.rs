@@ -9,6 +9,7 @@ pub mod error;
 mod expect;
 pub mod fault;
 mod fuzz;
+mod groups;
 pub mod limits;
 pub mod liveness;
 mod plan;
@@ -23,7 +24,7 @@ use error::Source;
 use builder::Builder;
 pub use fault::{FAULT_KEYS, Fault, FaultKind};
 pub use plan::{
-    Bounds, ClusterPlan, FuzzSettings, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
+    Bounds, ClusterPlan, FuzzSettings, Group, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
 };
 use raw::RawScenario;
 

@@ -57,6 +57,17 @@ pub struct Plan {
     pub conform: Option<conform::ConformSpec>,
     /// A Redis Cluster scenario: how the cluster was created.
     pub cluster: Option<ClusterPlan>,
+    /// Outside cluster mode: the replication groups, each a master and its
+    /// replicas (one group unless `[topology] masters` is more than 1).
+    pub groups: Vec<Group>,
+}
+
+/// One replication group: its master and every Redis server in it (the
+/// master first), by node index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub master: usize,
+    pub nodes: Vec<usize>,
 }
 
 /// The cluster as created before the run: who serves which slots and who

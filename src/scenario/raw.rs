@@ -99,11 +99,30 @@ pub(super) struct RawTopology {
 }
 
 /// sentinel.conf settings for the monitored master (`sentinel monitor`,
-/// `sentinel down-after-milliseconds`, ...).
+/// `sentinel down-after-milliseconds`, ...), the defaults of every
+/// monitored master when there are several.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawSentinel {
     pub(super) master_name: Option<Spanned<String>>,
+    pub(super) quorum: Option<Spanned<u32>>,
+    pub(super) down_after_milliseconds: Option<Spanned<u64>>,
+    pub(super) failover_timeout: Option<Spanned<u64>>,
+    pub(super) parallel_syncs: Option<Spanned<u32>>,
+    pub(super) auth_pass: Option<Spanned<String>>,
+    /// `[sentinel.masters.<name>]`: each monitored master by name, with
+    /// its group's master node and its own settings.
+    #[serde(default)]
+    pub(super) masters: IndexMap<Spanned<String>, RawMonitor>,
+}
+
+/// One monitored master: `sentinel monitor <name> <node> <quorum>` and its
+/// own options (unset ones come from `[sentinel]`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawMonitor {
+    /// The group's master, e.g. `master-2` (optional with one group).
+    pub(super) node: Option<Spanned<String>>,
     pub(super) quorum: Option<Spanned<u32>>,
     pub(super) down_after_milliseconds: Option<Spanned<u64>>,
     pub(super) failover_timeout: Option<Spanned<u64>>,
@@ -119,6 +138,9 @@ pub(super) struct RawWorkload {
     /// Discover the master through the Sentinels instead of a fixed target.
     #[serde(default)]
     pub(super) sentinel: bool,
+    /// With `sentinel = true`: the monitored master's name to ask for
+    /// (needed when the Sentinels monitor several).
+    pub(super) master_name: Option<Spanned<String>>,
     /// A cluster client: routes each key by its slot and follows MOVED.
     #[serde(default)]
     pub(super) cluster: bool,

@@ -158,7 +158,7 @@ impl Builder<'_> {
             }
             (None, true) if run.sentinels > 0 => Discovery::Sentinel {
                 sentinels: (roster.redis..roster.servers).map(|n| n as u32).collect(),
-                master_name: sentinel_conf.master_name.clone(),
+                master_name: self.asked_master(w, sentinel_conf)?,
             },
             (None, true) => {
                 return Err(self.err(
@@ -185,7 +185,54 @@ impl Builder<'_> {
                 "a workload uses either `sentinel = true` or `cluster = true`",
             ));
         }
+        if let Some(n) = w.master_name.as_ref().filter(|_| !w.sentinel) {
+            return Err(self.err(n.span(), "`master-name` needs `sentinel = true`"));
+        }
         Ok(discovery)
+    }
+
+    /// The master name a Sentinel-aware workload asks for: its
+    /// `master-name`, which the Sentinels must monitor, or the one master
+    /// they monitor.
+    fn asked_master(
+        &self,
+        w: &RawWorkload,
+        conf: &SentinelConf,
+    ) -> Result<compact_str::CompactString, ScenarioError> {
+        let names: Vec<&str> = conf
+            .masters
+            .iter()
+            .map(|m| m.master_name.as_str())
+            .collect();
+        match (&w.master_name, names.as_slice()) {
+            (None, [one]) => Ok((*one).into()),
+            (None, _) => {
+                let mut e = self.err(
+                    w.rate.span(),
+                    "the Sentinels monitor several masters: name the one this workload writes to",
+                );
+                e.hint = Some(format!(
+                    "add master-name = \"{}\" (or {})",
+                    names[0],
+                    names[1..].join(", ")
+                ));
+                Err(e)
+            }
+            (Some(n), _) if names.contains(&n.get_ref().as_str()) => {
+                Ok(n.get_ref().as_str().into())
+            }
+            (Some(n), _) => {
+                let mut e = self.err(
+                    n.span(),
+                    format!("the Sentinels monitor no master named `{}`", n.get_ref()),
+                );
+                e.hint = Some(match super::error::suggest(n.get_ref(), &names) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => format!("they monitor: {}", names.join(", ")),
+                });
+                Err(e)
+            }
+        }
     }
 
     /// Operations per second: positive, and within what one server serves.

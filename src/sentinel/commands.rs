@@ -10,7 +10,7 @@ use crate::trace::Level;
 use crate::trace::names;
 
 use super::SentinelNode;
-use super::instance::{FailoverState, Kind, Master};
+use super::instance::{FailoverState, Kind, Master, MasterId};
 use super::pass::Pass;
 
 /// sentinelGetMasterByNameOrReplyError()'s reply for an unknown name.
@@ -70,11 +70,10 @@ impl QuorumCheck {
 }
 
 impl SentinelNode {
-    /// The monitored master if it is called `name` (dict lookups are
-    /// case-sensitive).
+    /// The monitored master called `name` (sentinelGetMasterByName():
+    /// dict lookups are case-sensitive).
     pub(super) fn master_named(&self, name: &str) -> Option<&Master> {
-        let p = self.state.as_ref()?;
-        (p.master.inst.name == name).then_some(&p.master)
+        self.state.as_ref()?.master_named(name)
     }
 
     /// `SENTINEL CKQUORUM <name>`
@@ -96,6 +95,7 @@ impl SentinelNode {
         let Some(m) = self.master_named(name) else {
             return no_such_master();
         };
+        let id = m.id;
         if m.in_failover() {
             return Frame::Error("INPROG Failover already in progress".into());
         }
@@ -108,21 +108,26 @@ impl SentinelNode {
             names::sentinel_log::USER_REQUESTED_FAILOVER,
             text,
         );
-        self.start_failover(ctx);
-        self.state.as_mut().expect("running").master.force_failover = true;
+        self.start_failover(ctx, id);
+        self.m(id).force_failover = true;
         Frame::ok()
     }
 
     /// `SENTINEL RESET <pattern>` (sentinelResetMastersByPattern()): the
     /// number of masters whose name matches the glob (case-sensitive),
-    /// each reset. sentinel.conf is not rewritten.
+    /// each reset, in the table's order. sentinel.conf is not rewritten.
     pub(super) fn reset_by_pattern(&mut self, ctx: &mut Pass<'_, '_>, pattern: &str) -> Frame {
         let p = self.state.as_ref().expect("running");
-        if !stringmatch(pattern, &p.master.inst.name, false) {
-            return Frame::Int(0);
+        let matching: Vec<MasterId> = p
+            .masters
+            .iter()
+            .filter(|m| stringmatch(pattern, &m.inst.name, false))
+            .map(|m| m.id)
+            .collect();
+        for &id in &matching {
+            self.reset_master(ctx, id);
         }
-        self.reset_master(ctx);
-        Frame::Int(1)
+        Frame::Int(matching.len() as i64)
     }
 
     /// sentinelResetMaster() with SENTINEL_GENERATE_EVENT: every replica and
@@ -131,10 +136,14 @@ impl SentinelNode {
     /// cleared, `failover_start_time` 0 so a failover may start at once,
     /// its run id forgotten and its ping times restarted. Kept: the name,
     /// address, settings, config epoch and `leader_epoch`.
-    fn reset_master(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn reset_master(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
+        let m = p
+            .masters
+            .iter_mut()
+            .find(|m| m.id == id)
+            .expect("monitored");
         let links: Vec<_> = std::iter::once(&m.inst)
             .chain(m.replicas.iter())
             .chain(m.sentinels.iter())

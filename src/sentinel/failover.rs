@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use rand::RngExt;
 
 use super::SentinelNode;
-use super::instance::{FailoverState, Instance, Pending, Reconf, period};
+use super::instance::{FailoverState, Instance, MasterId, Pending, Reconf, period};
 use super::pass::Pass;
 use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::NodeId;
@@ -22,12 +22,13 @@ impl SentinelNode {
     /// sentinelAskMasterStateToOtherSentinels(): while the master is SDOWN
     /// here, ask each Sentinel (once a second, or now if `forced`); with a
     /// failover in progress the request carries our id, asking for a vote.
-    pub(super) fn ask_master_state(&mut self, ctx: &mut Pass<'_, '_>, forced: bool) {
+    pub(super) fn ask_master_state(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, forced: bool) {
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
+        let (myid, current_epoch) = (p.myid.clone(), p.current_epoch);
+        let m = p.master_mut(id).expect("monitored");
         let (ip, port) = (m.inst.host.clone(), m.inst.port);
-        let runid = (m.failover_state > FailoverState::None).then(|| p.myid.clone());
+        let runid = (m.failover_state > FailoverState::None).then(|| myid.clone());
         let master_sdown = m.inst.s_down;
         for s in &mut m.sentinels {
             let elapsed = now.saturating_sub(s.last_master_down_reply_time);
@@ -47,7 +48,7 @@ impl SentinelNode {
                 Msg::Cmd(Cmd::IsMasterDownByAddr {
                     ip: ip.clone(),
                     port,
-                    epoch: p.current_epoch,
+                    epoch: current_epoch,
                     runid: runid.clone(),
                 }),
             );
@@ -59,6 +60,7 @@ impl SentinelNode {
     pub(super) fn is_master_down_reply(
         &mut self,
         ctx: &mut Pass<'_, '_>,
+        id: MasterId,
         node: NodeId,
         reply: Reply,
     ) {
@@ -72,7 +74,8 @@ impl SentinelNode {
         };
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
-        let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) else {
+        let Some(m) = p.master_mut(id) else { return };
+        let Some(s) = m.sentinels.iter_mut().find(|s| s.node == node) else {
             return;
         };
         s.last_master_down_reply_time = now;
@@ -101,10 +104,14 @@ impl SentinelNode {
         runid: Option<CompactString>,
     ) -> Reply {
         let p = self.state.as_ref().expect("running");
-        let known = p.master.inst.host == ip && p.master.inst.port == port;
-        let down = !p.tilt && known && p.master.inst.s_down;
-        let (leader, leader_epoch) = match runid {
-            Some(r) if known => self.vote_leader(ctx, epoch, &r),
+        // getSentinelRedisInstanceByAddrAndRunID() over every master.
+        let known = p
+            .masters
+            .iter()
+            .find(|m| m.inst.host == ip && m.inst.port == port);
+        let down = !p.tilt && known.is_some_and(|m| m.inst.s_down);
+        let (leader, leader_epoch) = match (runid, known.map(|m| m.id)) {
+            (Some(r), Some(id)) => self.vote_leader(ctx, id, epoch, &r),
             _ => (None, 0),
         };
         Reply::MasterDown {
@@ -119,6 +126,7 @@ impl SentinelNode {
     pub(super) fn vote_leader(
         &mut self,
         ctx: &mut Pass<'_, '_>,
+        id: MasterId,
         req_epoch: u64,
         req_runid: &str,
     ) -> (Option<CompactString>, u64) {
@@ -135,33 +143,39 @@ impl SentinelNode {
             self.flush_config();
         }
         let p = self.state.as_mut().expect("running");
-        if p.master.leader_epoch < req_epoch && p.current_epoch <= req_epoch {
-            p.master.leader = Some(req_runid.into());
-            p.master.leader_epoch = p.current_epoch;
-            let detail = format!("{req_runid} {}", p.current_epoch);
+        let current_epoch = p.current_epoch;
+        let myid = p.myid.clone();
+        let m = p.master_mut(id).expect("monitored");
+        if m.leader_epoch < req_epoch && current_epoch <= req_epoch {
+            m.leader = Some(req_runid.into());
+            m.leader_epoch = current_epoch;
+            let detail = format!("{req_runid} {current_epoch}");
             Self::emit(
                 ctx,
                 Level::Warning,
                 names::sentinel::VOTE_FOR_LEADER,
                 detail,
             );
-            self.votes.push((p.current_epoch, req_runid.into()));
-            if req_runid != p.myid {
+            let name = m.inst.name.clone();
+            self.votes.push((current_epoch, req_runid.into(), name));
+            if req_runid != myid {
                 let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
-                let p = self.state.as_mut().expect("running");
-                p.master.failover_start_time = now + desync;
+                self.m(id).failover_start_time = now + desync;
             }
             self.flush_config();
         }
-        let p = self.state.as_ref().expect("running");
-        (p.master.leader.clone(), p.master.leader_epoch)
+        let m = self.m_ref(id);
+        (m.leader.clone(), m.leader_epoch)
     }
 
     /// sentinelStartFailoverIfNeeded() and sentinelStartFailover()
-    pub(super) fn start_failover_if_needed(&mut self, ctx: &mut Pass<'_, '_>) -> bool {
+    pub(super) fn start_failover_if_needed(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        id: MasterId,
+    ) -> bool {
         let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
+        let m = self.m(id);
         if !m.o_down || m.in_failover() {
             return false;
         }
@@ -185,21 +199,21 @@ impl SentinelNode {
             }
             return false;
         }
-        self.start_failover(ctx);
+        self.start_failover(ctx, id);
         self.flush_config();
         true
     }
 
     /// sentinelStartFailover(): WAIT_START in a new epoch, and the start
     /// time pushed by up to a second to desynchronise the Sentinels.
-    pub(super) fn start_failover(&mut self, ctx: &mut Pass<'_, '_>) {
+    pub(super) fn start_failover(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
-        m.failover_state = FailoverState::WaitStart;
         p.current_epoch += 1;
-        m.failover_epoch = p.current_epoch;
         let epoch = p.current_epoch;
+        let m = p.master_mut(id).expect("monitored");
+        m.failover_state = FailoverState::WaitStart;
+        m.failover_epoch = epoch;
         let at = m.inst.describe();
         Self::emit(
             ctx,
@@ -209,19 +223,25 @@ impl SentinelNode {
         );
         Self::emit(ctx, Level::Warning, names::sentinel::TRY_FAILOVER, at);
         let desync = ctx.rng().random_range(0..period::MAX_DESYNC);
-        let p = self.state.as_mut().expect("running");
-        p.master.failover_start_time = now + desync;
-        p.master.failover_state_change_time = now;
+        let m = self.m(id);
+        m.failover_start_time = now + desync;
+        m.failover_state_change_time = now;
     }
 
     /// sentinelGetLeader(): tally the votes of this epoch, vote ourselves
     /// for the front runner (or for us), and require a majority of all known
     /// Sentinels and at least the quorum.
-    fn get_leader(&mut self, ctx: &mut Pass<'_, '_>, epoch: u64) -> Option<CompactString> {
+    fn get_leader(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        id: MasterId,
+        epoch: u64,
+    ) -> Option<CompactString> {
         let p = self.state.as_ref().expect("running");
-        let voters = p.master.sentinels.len() as u32 + 1;
+        let m = p.master(id).expect("monitored");
+        let voters = m.sentinels.len() as u32 + 1;
         let mut counters: IndexMap<CompactString, u32> = IndexMap::new();
-        for s in &p.master.sentinels {
+        for s in &m.sentinels {
             if let Some(l) = &s.leader
                 && s.leader_epoch == p.current_epoch
             {
@@ -238,7 +258,7 @@ impl SentinelNode {
         }
         let myid = p.myid.clone();
         let candidate = winner.clone().unwrap_or(myid);
-        let (myvote, vote_epoch) = self.vote_leader(ctx, epoch, &candidate);
+        let (myvote, vote_epoch) = self.vote_leader(ctx, id, epoch, &candidate);
         if let Some(v) = myvote
             && vote_epoch == epoch
         {
@@ -248,62 +268,63 @@ impl SentinelNode {
                 winner = Some(v);
             }
         }
-        let p = self.state.as_ref().expect("running");
         let majority = voters / 2 + 1;
-        winner.filter(|_| max_votes >= majority && max_votes >= p.master.quorum)
+        let quorum = self.m_ref(id).quorum;
+        winner.filter(|_| max_votes >= majority && max_votes >= quorum)
     }
 
     /// sentinelFailoverStateMachine()
-    pub(super) fn failover_state_machine(&mut self, ctx: &mut Pass<'_, '_>) {
-        let state = self.state.as_ref().expect("running").master.failover_state;
+    pub(super) fn failover_state_machine(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
+        let state = self.m_ref(id).failover_state;
         match state {
-            FailoverState::WaitStart => self.failover_wait_start(ctx),
-            FailoverState::SelectSlave => self.failover_select_slave(ctx),
-            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(ctx),
-            FailoverState::WaitPromotion => self.failover_wait_promotion(ctx),
-            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(ctx),
+            FailoverState::WaitStart => self.failover_wait_start(ctx, id),
+            FailoverState::SelectSlave => self.failover_select_slave(ctx, id),
+            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(ctx, id),
+            FailoverState::WaitPromotion => self.failover_wait_promotion(ctx, id),
+            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(ctx, id),
             FailoverState::None | FailoverState::UpdateConfig => {}
         }
     }
 
-    fn set_state(&mut self, ctx: &mut Pass<'_, '_>, state: FailoverState) {
+    fn set_state(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, state: FailoverState) {
         let now = ctx.mstime();
-        let m = &mut self.state.as_mut().expect("running").master;
+        let m = self.m(id);
         m.failover_state = state;
         m.failover_state_change_time = now;
     }
 
-    fn master_at(&self) -> String {
-        self.state.as_ref().expect("running").master.inst.describe()
+    fn master_at(&self, id: MasterId) -> String {
+        self.m_ref(id).inst.describe()
     }
 
-    fn replica_at(&self, idx: usize) -> String {
-        let p = self.state.as_ref().expect("running");
-        Self::at(p, &p.master.replicas[idx])
+    fn replica_at(&self, id: MasterId, idx: usize) -> String {
+        let m = self.m_ref(id);
+        m.at(&m.replicas[idx])
     }
 
     /// sentinelFailoverWaitStart()
-    fn failover_wait_start(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_wait_start(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let epoch = self.state.as_ref().expect("running").master.failover_epoch;
-        let leader = self.get_leader(ctx, epoch);
+        let epoch = self.m_ref(id).failover_epoch;
+        let leader = self.get_leader(ctx, id, epoch);
         let p = self.state.as_ref().expect("running");
         let is_leader = leader.as_deref() == Some(p.myid.as_str());
-        if !is_leader && !p.master.force_failover {
-            let timeout = period::ELECTION_TIMEOUT.min(p.master.failover_timeout);
-            if now.saturating_sub(p.master.failover_start_time) > timeout {
-                let at = self.master_at();
+        let m = p.master(id).expect("monitored");
+        if !is_leader && !m.force_failover {
+            let timeout = period::ELECTION_TIMEOUT.min(m.failover_timeout);
+            if now.saturating_sub(m.failover_start_time) > timeout {
+                let at = self.master_at(id);
                 Self::emit(
                     ctx,
                     Level::Warning,
                     names::sentinel::FAILOVER_ABORT_NOT_ELECTED,
                     at,
                 );
-                self.abort_failover(ctx);
+                self.abort_failover(ctx, id);
             }
             return;
         }
-        let at = self.master_at();
+        let at = self.master_at(id);
         Self::emit(
             ctx,
             Level::Warning,
@@ -312,9 +333,10 @@ impl SentinelNode {
         );
         // A forced failover (SENTINEL FAILOVER) goes on without winning.
         if is_leader {
-            self.elections_won.push((epoch, ctx.sim_time()));
+            let name = self.m_ref(id).inst.name.clone();
+            self.elections_won.push((epoch, ctx.sim_time(), name));
         }
-        self.set_state(ctx, FailoverState::SelectSlave);
+        self.set_state(ctx, id, FailoverState::SelectSlave);
         Self::emit(
             ctx,
             Level::Warning,
@@ -324,38 +346,39 @@ impl SentinelNode {
     }
 
     /// sentinelFailoverSelectSlave()
-    fn failover_select_slave(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_select_slave(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let p = self.state.as_ref().expect("running");
-        let (chosen, candidates) = select_slave(&p.master, now);
+        let m = self.m_ref(id);
+        let (chosen, candidates) = select_slave(m, now);
         self.selections.push(Selection {
             t: ctx.sim_time(),
-            epoch: p.master.failover_epoch,
-            chosen: chosen.map(|i| p.master.replicas[i].name.clone()),
+            master: m.inst.name.clone(),
+            epoch: m.failover_epoch,
+            chosen: chosen.map(|i| m.replicas[i].name.clone()),
             candidates,
         });
         let Some(idx) = chosen else {
-            let at = self.master_at();
+            let at = self.master_at(id);
             Self::emit(
                 ctx,
                 Level::Warning,
                 names::sentinel::FAILOVER_ABORT_NO_GOOD_SLAVE,
                 at,
             );
-            self.abort_failover(ctx);
+            self.abort_failover(ctx, id);
             return;
         };
-        let at = self.replica_at(idx);
+        let at = self.replica_at(id, idx);
         Self::emit(
             ctx,
             Level::Warning,
             names::sentinel::SELECTED_SLAVE,
             at.clone(),
         );
-        let m = &mut self.state.as_mut().expect("running").master;
+        let m = self.m(id);
         m.replicas[idx].promoted = true;
         m.promoted = Some(idx);
-        self.set_state(ctx, FailoverState::SendSlaveofNoone);
+        self.set_state(ctx, id, FailoverState::SendSlaveofNoone);
         Self::emit(
             ctx,
             Level::Notice,
@@ -365,60 +388,59 @@ impl SentinelNode {
     }
 
     /// sentinelFailoverSendSlaveOfNoOne()
-    fn failover_send_slaveof_noone(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_send_slaveof_noone(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let p = self.state.as_ref().expect("running");
-        let idx = p.master.promoted.expect("selected");
-        let r = &p.master.replicas[idx];
+        let m = self.m_ref(id);
+        let idx = m.promoted.expect("selected");
+        let r = &m.replicas[idx];
         if r.link.disconnected {
-            if now.saturating_sub(p.master.failover_state_change_time) > p.master.failover_timeout {
-                let at = self.master_at();
+            if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
+                let at = self.master_at(id);
                 Self::emit(
                     ctx,
                     Level::Warning,
                     names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
                     at,
                 );
-                self.abort_failover(ctx);
+                self.abort_failover(ctx, id);
             }
             return;
         }
         let node = r.node;
-        if !self.send_slaveof(ctx, node, None) {
+        if !self.send_slaveof(ctx, id, node, None) {
             return;
         }
-        let at = self.replica_at(idx);
+        let at = self.replica_at(id, idx);
         Self::emit(
             ctx,
             Level::Notice,
             names::sentinel::FAILOVER_STATE_WAIT_PROMOTION,
             at,
         );
-        self.set_state(ctx, FailoverState::WaitPromotion);
+        self.set_state(ctx, id, FailoverState::WaitPromotion);
     }
 
     /// sentinelFailoverWaitPromotion(): the promotion is seen in INFO.
-    fn failover_wait_promotion(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_wait_promotion(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let m = &self.state.as_ref().expect("running").master;
+        let m = self.m_ref(id);
         if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
-            let at = self.master_at();
+            let at = self.master_at(id);
             Self::emit(
                 ctx,
                 Level::Warning,
                 names::sentinel::FAILOVER_ABORT_SLAVE_TIMEOUT,
                 at,
             );
-            self.abort_failover(ctx);
+            self.abort_failover(ctx, id);
         }
     }
 
     /// sentinelFailoverReconfNextSlave(): point replicas at the promoted one,
     /// `parallel-syncs` at a time.
-    fn failover_reconf_next_slave(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_reconf_next_slave(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let p = self.state.as_ref().expect("running");
-        let m = &p.master;
+        let m = self.m_ref(id);
         let promoted = m.promoted.expect("promoted");
         let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
         let mut in_progress = m
@@ -431,43 +453,43 @@ impl SentinelNode {
             if in_progress >= parallel {
                 break;
             }
-            let r = &self.state.as_ref().expect("running").master.replicas[idx];
+            let r = &self.m_ref(id).replicas[idx];
             if r.promoted || r.reconf == Reconf::Done {
                 continue;
             }
             if r.reconf == Reconf::Sent
                 && now.saturating_sub(r.slave_reconf_sent_time) > period::SLAVE_RECONF_TIMEOUT
             {
-                let at = self.replica_at(idx);
+                let at = self.replica_at(id, idx);
                 Self::emit(
                     ctx,
                     Level::Notice,
                     names::sentinel::SLAVE_RECONF_SENT_TIMEOUT,
                     at,
                 );
-                self.state.as_mut().expect("running").master.replicas[idx].reconf = Reconf::Done;
+                self.m(id).replicas[idx].reconf = Reconf::Done;
                 continue;
             }
             if matches!(r.reconf, Reconf::Sent | Reconf::InProgress) || r.link.disconnected {
                 continue;
             }
             let node = r.node;
-            if self.send_slaveof(ctx, node, Some(target.clone())) {
-                let r = &mut self.state.as_mut().expect("running").master.replicas[idx];
+            if self.send_slaveof(ctx, id, node, Some(target.clone())) {
+                let r = &mut self.m(id).replicas[idx];
                 r.reconf = Reconf::Sent;
                 r.slave_reconf_sent_time = now;
-                let at = self.replica_at(idx);
+                let at = self.replica_at(id, idx);
                 Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_SENT, at);
                 in_progress += 1;
             }
         }
-        self.failover_detect_end(ctx);
+        self.failover_detect_end(ctx, id);
     }
 
     /// sentinelFailoverDetectEnd()
-    fn failover_detect_end(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn failover_detect_end(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let m = &self.state.as_ref().expect("running").master;
+        let m = self.m_ref(id);
         let Some(promoted) = m.promoted else { return };
         if m.replicas[promoted].s_down {
             return;
@@ -481,7 +503,7 @@ impl SentinelNode {
         if now.saturating_sub(m.failover_state_change_time) > m.failover_timeout {
             not_reconfigured = 0;
             timeout = true;
-            let at = self.master_at();
+            let at = self.master_at(id);
             Self::emit(
                 ctx,
                 Level::Warning,
@@ -490,29 +512,28 @@ impl SentinelNode {
             );
         }
         if not_reconfigured == 0 {
-            let at = self.master_at();
+            let at = self.master_at(id);
             Self::emit(ctx, Level::Warning, names::sentinel::FAILOVER_END, at);
-            self.set_state(ctx, FailoverState::UpdateConfig);
+            self.set_state(ctx, id, FailoverState::UpdateConfig);
         }
         if timeout {
-            let m = &self.state.as_ref().expect("running").master;
+            let m = self.m_ref(id);
             let target = (m.replicas[promoted].host.clone(), m.replicas[promoted].port);
             for idx in 0..m.replicas.len() {
-                let r = &self.state.as_ref().expect("running").master.replicas[idx];
+                let r = &self.m_ref(id).replicas[idx];
                 if r.promoted || r.reconf != Reconf::None || r.link.disconnected {
                     continue;
                 }
                 let node = r.node;
-                if self.send_slaveof(ctx, node, Some(target.clone())) {
-                    let at = self.replica_at(idx);
+                if self.send_slaveof(ctx, id, node, Some(target.clone())) {
+                    let at = self.replica_at(id, idx);
                     Self::emit(
                         ctx,
                         Level::Notice,
                         names::sentinel::SLAVE_RECONF_SENT_BE,
                         at,
                     );
-                    self.state.as_mut().expect("running").master.replicas[idx].reconf =
-                        Reconf::Sent;
+                    self.m(id).replicas[idx].reconf = Reconf::Sent;
                 }
             }
         }
@@ -521,9 +542,9 @@ impl SentinelNode {
     /// sentinelAbortFailover(): `failover_start_time` stays, so this
     /// Sentinel waits 2 x failover-timeout before trying again; a forced
     /// failover is forced no more.
-    fn abort_failover(&mut self, ctx: &mut Pass<'_, '_>) {
-        self.set_state(ctx, FailoverState::None);
-        let m = &mut self.state.as_mut().expect("running").master;
+    fn abort_failover(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
+        self.set_state(ctx, id, FailoverState::None);
+        let m = self.m(id);
         m.force_failover = false;
         if let Some(i) = m.promoted.take() {
             m.replicas[i].promoted = false;
@@ -534,9 +555,8 @@ impl SentinelNode {
     }
 
     /// sentinelFailoverSwitchToPromotedSlave()
-    pub(super) fn switch_to_promoted(&mut self, ctx: &mut Pass<'_, '_>) {
-        let p = self.state.as_ref().expect("running");
-        let m = &p.master;
+    pub(super) fn switch_to_promoted(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
+        let m = self.m_ref(id);
         let new = m.promoted.map_or(m.inst.node, |i| m.replicas[i].node);
         let detail = format!(
             "{} {} {} {} {}",
@@ -547,7 +567,7 @@ impl SentinelNode {
             self.dir.ports[new as usize]
         );
         Self::emit(ctx, Level::Warning, names::sentinel::SWITCH_MASTER, detail);
-        self.reset_master_and_change_address(ctx, new);
+        self.reset_master_and_change_address(ctx, id, new);
     }
 }
 
@@ -566,6 +586,8 @@ pub struct Candidate {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selection {
     pub t: u64,
+    /// The master whose failover it was.
+    pub master: CompactString,
     pub epoch: u64,
     pub candidates: Vec<Candidate>,
     pub chosen: Option<CompactString>,
@@ -698,7 +720,7 @@ mod tests {
             .map(|e| e.1)
             .collect();
         assert_eq!(votes, ["aaa 5"]);
-        assert_eq!(h.node(0).votes, vec![(5, "aaa".into())]);
+        assert_eq!(h.node(0).votes, vec![(5, "aaa".into(), "mymaster".into())]);
     }
 
     /// sentinelVoteLeader(): a request in a higher epoch first raises
@@ -733,7 +755,62 @@ mod tests {
         let desync = h.rng(0).random_range(0..period::MAX_DESYNC);
         let now = h.mstime(0);
         ask(&mut h, 1, Some("aaa"));
-        assert_eq!(state(&mut h).master.failover_start_time, now + desync);
+        assert_eq!(state(&mut h).masters[0].failover_start_time, now + desync);
+    }
+
+    /// sentinelVoteLeader() keeps one vote per epoch *per master*
+    /// (`master->leader_epoch`), while the epoch it raises is the
+    /// Sentinel's own. A second master is monitored at node 3's address:
+    /// a vote for `aaa` in epoch 5 on it leaves the first master free to
+    /// vote for `bbb` in the same epoch 5; current_epoch is 5 once, and a
+    /// request naming an address no master has gets no vote.
+    #[test]
+    fn votes_are_per_master_and_the_epoch_is_shared() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client, Peer::Client]);
+        h.run_until(ms(1000));
+        let now = h.mstime(0);
+        let conf = crate::sentinel::MasterConf {
+            master_name: "other".into(),
+            ..crate::sentinel::MasterConf::new(3)
+        };
+        let inst = Instance::new(
+            super::super::instance::Kind::Master,
+            "other".into(),
+            &host(3),
+            6379,
+            3,
+            now,
+        );
+        let other = super::super::instance::Master::new(7, inst, &conf);
+        state(&mut h).masters.push(other);
+        let conn = h.connect(CLIENT, 0);
+        let ask_at = |h: &mut Harness<SentinelNode>, node: NodeId, runid: &str| {
+            let cmd = Cmd::IsMasterDownByAddr {
+                ip: host(node).into(),
+                port: 6379,
+                epoch: 5,
+                runid: Some(runid.into()),
+            };
+            h.send(CLIENT, conn, Msg::Cmd(cmd));
+            match h.probe(CLIENT).received().last() {
+                Some(Msg::Reply(r)) => r.clone(),
+                other => panic!("no reply: {other:?}"),
+            }
+        };
+        assert_eq!(ask_at(&mut h, 3, "aaa"), vote("aaa", 5));
+        assert_eq!(ask_at(&mut h, MASTER, "bbb"), vote("bbb", 5));
+        assert_eq!(ask_at(&mut h, 3, "ccc"), vote("aaa", 5));
+        let none = Reply::MasterDown {
+            down: false,
+            leader: None,
+            leader_epoch: 0,
+        };
+        assert_eq!(ask_at(&mut h, 2, "ddd"), none);
+        let p = state(&mut h);
+        assert_eq!(p.current_epoch, 5);
+        assert_eq!(p.masters[0].leader.as_deref(), Some("bbb"));
+        assert_eq!(p.masters[1].leader.as_deref(), Some("aaa"));
+        assert_eq!(h.events(0, "+new-epoch").len(), 1);
     }
 
     /// The is-master-down-by-addr branch of sentinelCommand(): in TILT the
@@ -742,7 +819,7 @@ mod tests {
     fn in_tilt_the_master_is_reported_up() {
         let mut h = sentinel(2, vec![Peer::SilentMaster, Peer::Client]);
         h.run_until(ms(6000));
-        assert!(state(&mut h).master.inst.s_down);
+        assert!(state(&mut h).masters[0].inst.s_down);
         let down = |down| Reply::MasterDown {
             down,
             leader: None,
@@ -770,12 +847,12 @@ mod tests {
         assert_eq!(h.events(0, "+odown").len(), 1);
         let tries = h.events(0, "+try-failover").len();
         let now = h.mstime(0);
-        let m = &mut state(&mut h).master;
+        let m = &mut state(&mut h).masters[0];
         m.failover_state = FailoverState::None;
         m.failover_start_time = now - 2 * 180_000 + 1;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+try-failover").len(), tries);
-        state(&mut h).master.failover_start_time = now - 2 * 180_000;
+        state(&mut h).masters[0].failover_start_time = now - 2 * 180_000;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+try-failover").len(), tries + 1);
     }
@@ -799,8 +876,7 @@ mod tests {
         let mut h = sentinel(2, peers);
         h.run_until(ms(3000));
         assert!(
-            state(&mut h)
-                .master
+            state(&mut h).masters[0]
                 .replicas
                 .iter()
                 .all(|r| r.info_refresh != 0)
@@ -810,7 +886,7 @@ mod tests {
 
     /// The failover reaches SELECT_SLAVE: the next tick picks a replica.
     fn select(h: &mut Harness<SentinelNode>) -> Selection {
-        let m = &mut state(h).master;
+        let m = &mut state(h).masters[0];
         m.failover_state = FailoverState::SelectSlave;
         m.failover_epoch = 1;
         h.fire(0, SentinelTimer::Tick);
@@ -877,11 +953,11 @@ mod tests {
     fn select_slave_excludes_info_older_than_30_s() {
         let mut h = with_replicas(&[(100, 100, "r1")]);
         let now = h.mstime(0);
-        state(&mut h).master.replicas[0].info_refresh = now - 30_000;
+        state(&mut h).masters[0].replicas[0].info_refresh = now - 30_000;
         assert_eq!(excluded(&select(&mut h)), [None]);
 
         let mut h = with_replicas(&[(100, 100, "r1")]);
-        state(&mut h).master.replicas[0].info_refresh = now - 30_001;
+        state(&mut h).masters[0].replicas[0].info_refresh = now - 30_001;
         let s = select(&mut h);
         assert_eq!(excluded(&s), [Some("INFO too old")]);
         assert_eq!(s.chosen, None);

@@ -187,9 +187,17 @@ pub enum FailoverState {
     UpdateConfig,
 }
 
-/// A monitored master with everything attached to it.
+/// A monitored master's handle, stable while it is monitored: links
+/// carry it, so a reply finds its master even after another one is
+/// added or removed.
+pub type MasterId = u32;
+
+/// A monitored master with everything attached to it (a
+/// sentinelRedisInstance with SRI_MASTER, and its `slaves` and `sentinels`
+/// dicts). Each master has its own settings, timers, epochs and failover.
 #[derive(Debug)]
 pub struct Master {
+    pub id: MasterId,
     pub inst: Instance,
     pub quorum: u32,
     pub down_after: u64,
@@ -215,9 +223,80 @@ pub struct Master {
     pub reboot_down_after: u64,
     /// Index in `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
+    /// `sentinel auth-pass <name>`: the password sent to the master and its
+    /// replicas.
+    pub auth_pass: Option<CompactString>,
 }
 
 impl Master {
+    /// A master just added (createSentinelRedisInstance() with SRI_MASTER):
+    /// no replicas, Sentinels, vote or failover yet.
+    pub fn new(id: MasterId, inst: Instance, conf: &crate::sentinel::MasterConf) -> Self {
+        Self {
+            id,
+            inst,
+            quorum: conf.quorum,
+            down_after: conf.down_after,
+            failover_timeout: conf.failover_timeout,
+            parallel_syncs: conf.parallel_syncs,
+            config_epoch: 0,
+            o_down: false,
+            replicas: Vec::new(),
+            sentinels: Vec::new(),
+            leader: None,
+            leader_epoch: 0,
+            failover_state: FailoverState::None,
+            failover_epoch: 0,
+            failover_start_time: 0,
+            failover_state_change_time: 0,
+            failover_delay_logged: 0,
+            force_failover: false,
+            reboot_down_after: 0,
+            promoted: None,
+            auth_pass: conf.auth_pass.clone(),
+        }
+    }
+
+    /// The instance with this node id among the master, its replicas and
+    /// its Sentinels.
+    pub fn instance_mut(&mut self, node: NodeId) -> Option<&mut Instance> {
+        if self.inst.node == node {
+            return Some(&mut self.inst);
+        }
+        self.replicas
+            .iter_mut()
+            .chain(self.sentinels.iter_mut())
+            .find(|i| i.node == node)
+    }
+
+    /// The same, read-only.
+    pub fn instance(&self, node: NodeId) -> Option<&Instance> {
+        std::iter::once(&self.inst)
+            .chain(self.replicas.iter())
+            .chain(self.sentinels.iter())
+            .find(|i| i.node == node)
+    }
+
+    /// The `%@` of sentinelEvent(): the instance, plus this master for
+    /// replicas and Sentinels.
+    pub fn at(&self, inst: &Instance) -> String {
+        match inst.kind {
+            Kind::Master => inst.describe(),
+            _ => format!(
+                "{} @ {} {} {}",
+                inst.describe(),
+                self.inst.name,
+                self.inst.host,
+                self.inst.port
+            ),
+        }
+    }
+
+    /// [`Self::at`] of the instance with this node id ("" if unknown).
+    pub fn at_node(&self, node: NodeId) -> String {
+        self.instance(node).map_or_else(String::new, |i| self.at(i))
+    }
+
     pub fn in_failover(&self) -> bool {
         self.failover_state != FailoverState::None
     }

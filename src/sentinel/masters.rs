@@ -1,17 +1,21 @@
 //! The table of monitored masters: `SENTINEL MONITOR` and `SENTINEL
-//! REMOVE` (sentinel.c sentinelCommand()). A redsim Sentinel monitors
-//! exactly the scenario's master, so both answer every error Redis would,
-//! in Redis's order, and refuse only what would add or drop a master.
+//! REMOVE` (sentinel.c sentinelCommand()). Both check their arguments as
+//! Redis does, in Redis's order; MONITOR adds a master at the address of a
+//! simulated process, REMOVE drops a master with everything attached to it.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::proto::resp::Frame;
 use crate::proto::util::string2ll;
+use crate::trace::Level;
+use crate::trace::names;
 
-use super::SentinelNode;
 use super::commands::no_such_master;
+use super::pass::Pass;
+use super::{MasterConf, SentinelNode};
 
-/// The reply to a line redsim cannot carry out on its one master.
+/// The reply to a MONITOR of an address no simulated process listens on:
+/// redsim has no instance to connect to there.
 fn not_modelled(sub: &str) -> Frame {
     Frame::Error(format!(
         "ERR redsim does not model 'sentinel|{sub}' in this form yet"
@@ -23,8 +27,10 @@ impl SentinelNode {
     /// port must be integers (quorum first), the quorum at least 1, the
     /// address an IP (anetResolve() with ANET_IP_ONLY, or a name that
     /// resolves: redsim resolves none), then createSentinelRedisInstance()
-    /// checks the port's range and that the name is new.
-    pub(super) fn monitor(&self, argv: &[String]) -> Frame {
+    /// checks the port's range and that the name is new. The new master
+    /// has sentinel.conf's defaults for everything but the quorum;
+    /// sentinel.conf is flushed, `+monitor` logged and `OK` returned.
+    pub(super) fn monitor(&mut self, ctx: &mut Pass<'_, '_>, argv: &[String]) -> Frame {
         let Some(quorum) = string2ll(&argv[5]) else {
             return Frame::Error("ERR Invalid quorum".into());
         };
@@ -43,16 +49,62 @@ impl SentinelNode {
         if self.master_named(&argv[2]).is_some() {
             return Frame::Error("ERR Duplicate master name.".into());
         }
-        not_modelled("monitor")
+        let ip = canonical_ip(&argv[3]);
+        let Some(node) = self.dir.lookup(&ip, port as u16) else {
+            return not_modelled("monitor");
+        };
+        let conf = MasterConf {
+            master_name: argv[2].as_str().into(),
+            master: node,
+            quorum: quorum.min(i64::from(u32::MAX)) as u32,
+            ..MasterConf::new(node)
+        };
+        let now = ctx.mstime();
+        let p = self.state.as_ref().expect("running");
+        let id = p.next_id;
+        let master = self.load_master(id, &conf, None, now);
+        let detail = format!("{} quorum {}", master.inst.describe(), master.quorum);
+        let p = self.state.as_mut().expect("running");
+        p.next_id += 1;
+        p.masters.push(master);
+        self.flush_config();
+        Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
+        Frame::ok()
     }
 
     /// `SENTINEL REMOVE <name>`: an unknown name is refused as Redis does;
-    /// the one master is never removed.
-    pub(super) fn remove(&self, name: &str) -> Frame {
-        match self.master_named(name) {
-            Some(_) => not_modelled("remove"),
-            None => no_such_master(),
+    /// otherwise `-monitor` is logged and the master dropped with its
+    /// replicas and Sentinels, their links closed (releaseInstance()),
+    /// and sentinel.conf flushed.
+    pub(super) fn remove(&mut self, ctx: &mut Pass<'_, '_>, name: &str) -> Frame {
+        let Some(id) = self.master_named(name).map(|m| m.id) else {
+            return no_such_master();
+        };
+        let at = self.m_ref(id).inst.describe();
+        Self::emit(ctx, Level::Warning, names::sentinel::MONITOR_OFF, at);
+        let p = self.state.as_mut().expect("running");
+        let i = p.masters.iter().position(|m| m.id == id).expect("named");
+        let m = p.masters.remove(i);
+        let links = std::iter::once(&m.inst)
+            .chain(m.replicas.iter())
+            .chain(m.sentinels.iter())
+            .flat_map(|i| [i.link.cc, i.link.pc])
+            .flatten();
+        for c in links {
+            ctx.close(c);
+            p.conns.swap_remove(&c);
         }
+        self.flush_config();
+        Frame::ok()
+    }
+}
+
+/// The address as anetResolve() writes it back: an IPv4 address in its
+/// dotted form (`127.1` is `127.0.0.1`), anything else as given.
+fn canonical_ip(host: &str) -> String {
+    match inet_aton(host) {
+        Some(a) => Ipv4Addr::from(a).to_string(),
+        None => host.to_string(),
     }
 }
 

@@ -2,12 +2,15 @@
 //! INFO and hello messages, SDOWN/ODOWN, leader election per epoch, the
 //! failover state machine, configuration propagation and TILT.
 //!
-//! One Sentinel monitors one master (the scenario's). Times are the
+//! One Sentinel monitors a table of masters (sentinel.c's `sentinel.masters`
+//! dict), each with its own settings, timers, replicas, Sentinels, votes
+//! and failover; `current_epoch` and TILT are the Sentinel's. Times are the
 //! Sentinel's wall clock in milliseconds, as `mstime()`, so a clock jump
 //! shows up exactly where Redis would see it.
 
 mod commands;
 pub mod failover;
+mod hello;
 mod help;
 pub mod instance;
 mod line;
@@ -32,14 +35,15 @@ use crate::sim::time::Micros;
 use crate::sim::{Node, Timer};
 use crate::trace::Level;
 use crate::trace::names;
-use instance::{FailoverState, Instance, Kind, Master, Pending, Reconf, period};
+use instance::{FailoverState, Instance, Kind, Master, MasterId, Pending, Reconf, period};
 use pass::Pass;
 
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
-/// sentinel.conf settings for the monitored master.
+/// sentinel.conf settings for one monitored master (`sentinel monitor
+/// <name> ...` and the `sentinel <option> <name> ...` lines after it).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SentinelConf {
+pub struct MasterConf {
     pub master_name: CompactString,
     pub master: NodeId,
     pub quorum: u32,
@@ -48,10 +52,10 @@ pub struct SentinelConf {
     pub parallel_syncs: u32,
     /// `sentinel auth-pass`: the password sent to the master and replicas.
     pub auth_pass: Option<CompactString>,
-    pub port: u16,
 }
 
-impl SentinelConf {
+impl MasterConf {
+    /// `sentinel monitor mymaster <master> 2` with every default.
     pub fn new(master: NodeId) -> Self {
         Self {
             master_name: "mymaster".into(),
@@ -61,32 +65,63 @@ impl SentinelConf {
             failover_timeout: 180_000,
             parallel_syncs: 1,
             auth_pass: None,
-            port: 26379,
         }
     }
 }
 
+/// sentinel.conf: the Sentinel's port and every master it monitors, in
+/// the file's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentinelConf {
+    pub port: u16,
+    pub masters: Vec<MasterConf>,
+}
+
+impl SentinelConf {
+    /// One master, `mymaster` at `master`, with every default.
+    pub fn new(master: NodeId) -> Self {
+        Self {
+            port: 26379,
+            masters: vec![MasterConf::new(master)],
+        }
+    }
+
+    /// The first monitored master's settings (the only one in most
+    /// scenarios).
+    pub fn first(&self) -> Option<&MasterConf> {
+        self.masters.first()
+    }
+}
+
+/// What sentinel.conf holds about one master after every flush.
+#[derive(Clone, Debug)]
+struct SavedMaster {
+    /// Its settings, with the current address as `master`.
+    conf: MasterConf,
+    config_epoch: u64,
+    leader: Option<CompactString>,
+    leader_epoch: u64,
+    reboot_down_after: u64,
+    replicas: Vec<NodeId>,
+    sentinels: Vec<(NodeId, Option<CompactString>)>,
+}
+
 /// What sentinel.conf holds after every flush, so a restarted Sentinel
-/// resumes with its identity, epochs, vote and known instances.
+/// resumes with its identity, epochs, votes and known instances.
 #[derive(Clone, Debug)]
 struct Saved {
     myid: CompactString,
     current_epoch: u64,
-    master_node: NodeId,
-    config_epoch: u64,
-    leader: Option<CompactString>,
-    leader_epoch: u64,
-    replicas: Vec<NodeId>,
-    sentinels: Vec<(NodeId, Option<CompactString>)>,
+    masters: Vec<SavedMaster>,
 }
 
 /// Who a connection belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Owner {
-    /// Our command link to an instance (by node id).
-    Cc(NodeId),
+    /// Our command link to an instance of a master (by node id).
+    Cc(MasterId, NodeId),
     /// Our pub/sub link to a master or replica.
-    Pc(NodeId),
+    Pc(MasterId, NodeId),
     /// A client or another Sentinel connected to us.
     Incoming,
 }
@@ -98,10 +133,35 @@ pub struct SentinelState {
     pub tilt: bool,
     tilt_start: u64,
     previous_time: u64,
-    pub master: Master,
+    /// `sentinel.masters`: every monitored master, in the order they were
+    /// added (sentinel.conf's order, then `SENTINEL MONITOR`'s).
+    pub masters: Vec<Master>,
+    /// The id the next added master gets.
+    next_id: MasterId,
     conns: IndexMap<ConnId, Owner, rustc_hash::FxBuildHasher>,
     /// Clients subscribed to event channels (e.g. `+switch-master`).
     subscribers: Vec<(ConnId, CompactString)>,
+}
+
+impl SentinelState {
+    /// The monitored master with this id.
+    pub fn master(&self, id: MasterId) -> Option<&Master> {
+        self.masters.iter().find(|m| m.id == id)
+    }
+
+    pub fn master_mut(&mut self, id: MasterId) -> Option<&mut Master> {
+        self.masters.iter_mut().find(|m| m.id == id)
+    }
+
+    /// sentinelGetMasterByName(): dict lookups are case-sensitive.
+    pub fn master_named(&self, name: &str) -> Option<&Master> {
+        self.masters.iter().find(|m| m.inst.name == name)
+    }
+
+    /// The master that node `node` is the master of, if any.
+    pub fn master_at_node(&self, node: NodeId) -> Option<&Master> {
+        self.masters.iter().find(|m| m.inst.node == node)
+    }
 }
 
 /// One Sentinel across restarts: sentinel.conf, its records, and [`SentinelState`] while it runs.
@@ -114,11 +174,13 @@ pub struct SentinelNode {
     pub state: Option<SentinelState>,
     /// Every replica selection this Sentinel made, for the run's report.
     pub selections: Vec<failover::Selection>,
-    /// Every vote this Sentinel cast: (epoch, run id voted for), for the
-    /// invariant checks.
-    pub votes: Vec<(u64, CompactString)>,
-    /// Every election this Sentinel won: (epoch, simulated time).
-    pub elections_won: Vec<(u64, Micros)>,
+    /// Every vote this Sentinel cast: (epoch, run id voted for, the
+    /// master's name), for the invariant checks. Votes are per master: one
+    /// epoch may hold a vote for each.
+    pub votes: Vec<(u64, CompactString, CompactString)>,
+    /// Every election this Sentinel won: (epoch, simulated time, the
+    /// master's name).
+    pub elections_won: Vec<(u64, Micros, CompactString)>,
     /// What `SENTINEL CONFIG SET` changed, kept across restarts.
     globals: settings::Globals,
 }
@@ -154,44 +216,120 @@ impl SentinelNode {
         }
     }
 
-    fn instance(&self, kind: Kind, node: NodeId, now: u64) -> Instance {
+    /// The sentinel.conf this Sentinel was started with.
+    pub fn conf(&self) -> &SentinelConf {
+        &self.conf
+    }
+
+    /// A new instance of `kind` at `node`, named as sentinel.c names it:
+    /// the master by `master_name`, a replica by `ip:port`.
+    fn instance(&self, kind: Kind, node: NodeId, master_name: &str, now: u64) -> Instance {
         let host = &self.dir.hosts[node as usize];
         let port = self.dir.ports[node as usize];
         let name = match kind {
-            Kind::Master => self.conf.master_name.clone(),
+            Kind::Master => master_name.into(),
             _ => format_compact!("{host}:{port}"),
         };
         Instance::new(kind, name, host, port, node, now)
     }
 
-    /// Persists what sentinelFlushConfig() writes. The monitored address is
-    /// the current one (the promoted replica once the failover reconfigures
-    /// replicas), and that replica's line names the old master instead
-    /// (rewriteConfigSentinelOption()).
+    /// The running state's master `id`; every caller holds an id it just
+    /// read from the running state.
+    fn m(&mut self, id: MasterId) -> &mut Master {
+        self.state
+            .as_mut()
+            .expect("running")
+            .master_mut(id)
+            .expect("monitored")
+    }
+
+    /// The same, read-only.
+    fn m_ref(&self, id: MasterId) -> &Master {
+        self.state
+            .as_ref()
+            .expect("running")
+            .master(id)
+            .expect("monitored")
+    }
+
+    /// Persists what sentinelFlushConfig() writes, master by master. The
+    /// monitored address is the current one (the promoted replica once the
+    /// failover reconfigures replicas), and that replica's line names the
+    /// old master instead (rewriteConfigSentinelOption()).
     fn flush_config(&mut self) {
         let Some(p) = &self.state else { return };
-        let current = p.master.current_address().2;
-        let old = p.master.inst.node;
+        let masters = p
+            .masters
+            .iter()
+            .map(|m| {
+                let current = m.current_address().2;
+                let old = m.inst.node;
+                SavedMaster {
+                    conf: MasterConf {
+                        master_name: m.inst.name.clone(),
+                        master: current,
+                        quorum: m.quorum,
+                        down_after: m.down_after,
+                        failover_timeout: m.failover_timeout,
+                        parallel_syncs: m.parallel_syncs,
+                        auth_pass: m.auth_pass.clone(),
+                    },
+                    config_epoch: m.config_epoch,
+                    leader: m.leader.clone(),
+                    leader_epoch: m.leader_epoch,
+                    reboot_down_after: m.reboot_down_after,
+                    replicas: m
+                        .replicas
+                        .iter()
+                        .map(|r| if r.node == current { old } else { r.node })
+                        .collect(),
+                    sentinels: m
+                        .sentinels
+                        .iter()
+                        .map(|s| (s.node, s.runid.clone()))
+                        .collect(),
+                }
+            })
+            .collect();
         self.saved = Some(Saved {
             myid: p.myid.clone(),
             current_epoch: p.current_epoch,
-            master_node: current,
-            config_epoch: p.master.config_epoch,
-            leader: p.master.leader.clone(),
-            leader_epoch: p.master.leader_epoch,
-            replicas: p
-                .master
-                .replicas
-                .iter()
-                .map(|r| if r.node == current { old } else { r.node })
-                .collect(),
-            sentinels: p
-                .master
-                .sentinels
-                .iter()
-                .map(|s| (s.node, s.runid.clone()))
-                .collect(),
+            masters,
         });
+    }
+
+    /// A master as sentinel.conf describes it: its settings, and with a
+    /// saved record its epochs, vote, replicas and Sentinels.
+    fn load_master(
+        &self,
+        id: MasterId,
+        conf: &MasterConf,
+        saved: Option<&SavedMaster>,
+        now: u64,
+    ) -> Master {
+        let name = conf.master_name.as_str();
+        let inst = self.instance(Kind::Master, conf.master, name, now);
+        let mut master = Master::new(id, inst, conf);
+        if let Some(s) = saved {
+            master.config_epoch = s.config_epoch;
+            master.leader = s.leader.clone();
+            master.leader_epoch = s.leader_epoch;
+            master.reboot_down_after = s.reboot_down_after;
+            for &r in &s.replicas {
+                master
+                    .replicas
+                    .push(self.instance(Kind::Replica, r, name, now));
+            }
+            for (n, runid) in &s.sentinels {
+                let mut i = self.instance(Kind::Sentinel, *n, name, now);
+                if let Some(id) = runid {
+                    i.name = id.clone();
+                    i.runid = Some(id.clone());
+                }
+                master.sentinels.push(i);
+            }
+        }
+        master
     }
 
     fn emit(ctx: &mut Pass<'_, '_>, level: Level, event: &'static str, detail: String) {
@@ -217,21 +355,6 @@ impl SentinelNode {
         }
     }
 
-    /// The `%@` of sentinelEvent(): the instance, plus its master for
-    /// replicas and Sentinels.
-    fn at(p: &SentinelState, inst: &Instance) -> String {
-        match inst.kind {
-            Kind::Master => inst.describe(),
-            _ => format!(
-                "{} @ {} {} {}",
-                inst.describe(),
-                p.master.inst.name,
-                p.master.inst.host,
-                p.master.inst.port
-            ),
-        }
-    }
-
     fn schedule_tick(ctx: &mut Pass<'_, '_>) {
         // sentinelTimer(): server.hz = 10 + rand() % 10 desynchronises Sentinels.
         let hz: u64 = 10 + ctx.rng().random_range(0..10u64);
@@ -251,58 +374,39 @@ impl Node for SentinelNode {
             Some(s) => s.myid.clone(),
             None => RunId::random(ctx.rng()).as_str().into(),
         };
-        let master_node = saved.as_ref().map_or(self.conf.master, |s| s.master_node);
-        let mut master = Master {
-            inst: self.instance(Kind::Master, master_node, now),
-            quorum: self.conf.quorum,
-            down_after: self.conf.down_after,
-            failover_timeout: self.conf.failover_timeout,
-            parallel_syncs: self.conf.parallel_syncs,
-            config_epoch: 0,
-            o_down: false,
-            replicas: Vec::new(),
-            sentinels: Vec::new(),
-            leader: None,
-            leader_epoch: 0,
-            failover_state: FailoverState::None,
-            failover_epoch: 0,
-            failover_start_time: 0,
-            failover_state_change_time: 0,
-            failover_delay_logged: 0,
-            force_failover: false,
-            reboot_down_after: 0,
-            promoted: None,
+        let masters: Vec<Master> = match &saved {
+            Some(s) => s
+                .masters
+                .iter()
+                .enumerate()
+                .map(|(i, m)| self.load_master(i as MasterId, &m.conf, Some(m), now))
+                .collect(),
+            None => self
+                .conf
+                .masters
+                .iter()
+                .enumerate()
+                .map(|(i, c)| self.load_master(i as MasterId, c, None, now))
+                .collect(),
         };
-        let mut current_epoch = 0;
-        if let Some(s) = &saved {
-            current_epoch = s.current_epoch;
-            master.config_epoch = s.config_epoch;
-            master.leader = s.leader.clone();
-            master.leader_epoch = s.leader_epoch;
-            for &r in &s.replicas {
-                master.replicas.push(self.instance(Kind::Replica, r, now));
-            }
-            for (n, runid) in &s.sentinels {
-                let mut i = self.instance(Kind::Sentinel, *n, now);
-                if let Some(id) = runid {
-                    i.name = id.clone();
-                    i.runid = Some(id.clone());
-                }
-                master.sentinels.push(i);
-            }
-        }
-        let detail = format!("{} quorum {}", master.inst.describe(), master.quorum);
+        let details: Vec<String> = masters
+            .iter()
+            .map(|m| format!("{} quorum {}", m.inst.describe(), m.quorum))
+            .collect();
         self.state = Some(SentinelState {
             myid,
-            current_epoch,
+            current_epoch: saved.as_ref().map_or(0, |s| s.current_epoch),
             tilt: false,
             tilt_start: 0,
             previous_time: now,
-            master,
+            next_id: masters.len() as MasterId,
+            masters,
             conns: IndexMap::default(),
             subscribers: Vec::new(),
         });
-        Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
+        for detail in details {
+            Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
+        }
         self.flush_config();
         Self::schedule_tick(ctx);
     }
@@ -353,86 +457,99 @@ impl SentinelNode {
                 let reply = self.command(ctx, conn, cmd);
                 ctx.send(conn, Msg::Reply(reply));
             }
-            (Some(Owner::Cc(node)), Msg::Reply(reply)) => self.reply(ctx, node, reply),
-            (Some(Owner::Pc(node)), Msg::Message { channel, payload }) => {
-                let now = ctx.mstime();
-                let p = self.state.as_mut().expect("running");
-                if let Some(i) = instance_mut(&mut p.master, node) {
-                    i.link.pc_last_activity = now;
-                }
+            (Some(Owner::Cc(id, node)), Msg::Reply(reply)) => self.reply(ctx, id, node, reply),
+            (Some(Owner::Pc(id, node)), Msg::Message { channel, payload }) => {
+                self.pc_activity(ctx, id, node);
                 if channel == HELLO_CHANNEL {
                     self.process_hello(ctx, &payload);
                 }
             }
-            (Some(Owner::Pc(node)), Msg::Reply(_)) => {
-                let now = ctx.mstime();
-                let p = self.state.as_mut().expect("running");
-                if let Some(i) = instance_mut(&mut p.master, node) {
-                    i.link.pc_last_activity = now;
-                }
-            }
+            (Some(Owner::Pc(id, node)), Msg::Reply(_)) => self.pc_activity(ctx, id, node),
             _ => {}
         }
     }
+
+    /// Anything on a pub/sub link keeps it alive.
+    fn pc_activity(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
+        let now = ctx.mstime();
+        let p = self.state.as_mut().expect("running");
+        if let Some(i) = p.master_mut(id).and_then(|m| m.instance_mut(node)) {
+            i.link.pc_last_activity = now;
+        }
+    }
 }
 
 impl SentinelNode {
-    /// `INFO sentinel`, with Redis's field names (genSentinelInfoString()).
+    /// `INFO sentinel`, with Redis's field names (genSentinelInfoString()):
+    /// one `masterN:` line per monitored master.
     pub fn info(&self) -> Option<String> {
         let p = self.state.as_ref()?;
-        let m = &p.master;
-        let status = m.status();
-        Some(format!(
-            "# Sentinel\r\nsentinel_masters:1\r\nsentinel_tilt:{}\r\n\
+        let mut s = format!(
+            "# Sentinel\r\nsentinel_masters:{}\r\nsentinel_tilt:{}\r\n\
              sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n\
-             sentinel_simulate_failure_flags:0\r\n\
-             master0:name={},status={status},address={}:{},slaves={},sentinels={}\r\n\
-             # Failover (not part of Redis's INFO)\r\ncurrent_epoch:{}\r\nconfig_epoch:{}\r\nfailover_state:{:?}\r\n",
+             sentinel_simulate_failure_flags:0\r\n",
+            p.masters.len(),
             u8::from(p.tilt),
-            m.inst.name,
-            m.inst.host,
-            m.inst.port,
-            m.replicas.len(),
-            m.sentinels.len() + 1,
-            p.current_epoch,
-            m.config_epoch,
-            m.failover_state,
-        ))
+        );
+        for (i, m) in p.masters.iter().enumerate() {
+            s.push_str(&master_info_line(i, m));
+        }
+        s.push_str(&format!(
+            "# Failover (not part of Redis's INFO)\r\ncurrent_epoch:{}\r\n",
+            p.current_epoch
+        ));
+        for (i, m) in p.masters.iter().enumerate() {
+            // The first master's lines keep their plain names; the others'
+            // end in the master's name (`config_epoch_sessions`).
+            let n = if i == 0 {
+                String::new()
+            } else {
+                format!("_{}", m.inst.name)
+            };
+            s.push_str(&format!(
+                "config_epoch{n}:{}\r\nfailover_state{n}:{:?}\r\n",
+                m.config_epoch, m.failover_state,
+            ));
+        }
+        Some(s)
     }
-}
-
-/// The instance with this node id among the master, its replicas and the
-/// Sentinels.
-fn instance_mut(m: &mut Master, node: NodeId) -> Option<&mut Instance> {
-    if m.inst.node == node {
-        return Some(&mut m.inst);
-    }
-    m.replicas
-        .iter_mut()
-        .chain(m.sentinels.iter_mut())
-        .find(|i| i.node == node)
 }
 
 impl SentinelNode {
-    /// sentinelTimer()
+    /// sentinelTimer() and sentinelHandleDictOfRedisInstances(): each
+    /// master in turn, then its replicas and its Sentinels; at most one
+    /// master (the last found in UPDATE_CONFIG) switches to its promoted
+    /// replica per tick.
     fn timer(&mut self, ctx: &mut Pass<'_, '_>) {
         self.check_tilt(ctx);
-        let master = self.state.as_ref().expect("running").master.inst.node;
-        self.handle_instance(ctx, master);
-        let p = self.state.as_ref().expect("running");
-        let others: Vec<NodeId> = p
-            .master
-            .replicas
+        let ids: Vec<MasterId> = self
+            .state
+            .as_ref()
+            .expect("running")
+            .masters
             .iter()
-            .chain(p.master.sentinels.iter())
-            .map(|i| i.node)
+            .map(|m| m.id)
             .collect();
-        for node in others {
-            self.handle_instance(ctx, node);
+        let mut switch_to_promoted = None;
+        for id in ids {
+            let master = self.m_ref(id).inst.node;
+            self.handle_instance(ctx, id, master);
+            let m = self.m_ref(id);
+            let others: Vec<NodeId> = m
+                .replicas
+                .iter()
+                .chain(m.sentinels.iter())
+                .map(|i| i.node)
+                .collect();
+            for node in others {
+                self.handle_instance(ctx, id, node);
+            }
+            if self.m_ref(id).failover_state == FailoverState::UpdateConfig {
+                switch_to_promoted = Some(id);
+            }
         }
-        let p = self.state.as_ref().expect("running");
-        if p.master.failover_state == FailoverState::UpdateConfig {
-            self.switch_to_promoted(ctx);
+        if let Some(id) = switch_to_promoted {
+            self.switch_to_promoted(ctx, id);
         }
         let now = ctx.mstime();
         self.state.as_mut().expect("running").previous_time = now;
@@ -458,9 +575,9 @@ impl SentinelNode {
     }
 
     /// sentinelHandleRedisInstance()
-    fn handle_instance(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
-        self.reconnect_instance(ctx, node);
-        self.send_periodic_commands(ctx, node);
+    fn handle_instance(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
+        self.reconnect_instance(ctx, id, node);
+        self.send_periodic_commands(ctx, id, node);
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
         if p.tilt {
@@ -475,26 +592,28 @@ impl SentinelNode {
                 "#tilt mode exited".into(),
             );
         }
-        self.check_subjectively_down(ctx, node);
-        let p = self.state.as_ref().expect("running");
-        if p.master.inst.node == node {
-            self.check_objectively_down(ctx);
-            if self.start_failover_if_needed(ctx) {
-                self.ask_master_state(ctx, true);
+        self.check_subjectively_down(ctx, id, node);
+        if self.m_ref(id).inst.node == node {
+            self.check_objectively_down(ctx, id);
+            if self.start_failover_if_needed(ctx, id) {
+                self.ask_master_state(ctx, id, true);
             }
-            self.failover_state_machine(ctx);
-            self.ask_master_state(ctx, false);
+            self.failover_state_machine(ctx, id);
+            self.ask_master_state(ctx, id, false);
         }
     }
 
     /// sentinelReconnectInstance(): at most once per ping period, open the
     /// command link (and the pub/sub link for masters and replicas).
-    fn reconnect_instance(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
+    fn reconnect_instance(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
         let now = ctx.mstime();
-        let auth = self.conf.auth_pass.clone();
         let p = self.state.as_mut().expect("running");
-        let ping_period = p.master.ping_period();
-        let Some(inst) = instance_mut(&mut p.master, node) else {
+        let Some(m) = p.masters.iter_mut().find(|m| m.id == id) else {
+            return;
+        };
+        let auth = m.auth_pass.clone();
+        let ping_period = m.ping_period();
+        let Some(inst) = m.instance_mut(node) else {
             return;
         };
         if !inst.link.disconnected {
@@ -512,7 +631,7 @@ impl SentinelNode {
             inst.link.cc = Some(cc);
             inst.link.cc_conn_time = now;
             inst.link.pending.clear();
-            new_conns.push((cc, Owner::Cc(node)));
+            new_conns.push((cc, Owner::Cc(id, node)));
             if let Some(pass) = &auth {
                 ctx.send(cc, Msg::Cmd(Cmd::Auth(pass.clone())));
                 inst.link.pending.push_back(Pending::Auth);
@@ -530,7 +649,7 @@ impl SentinelNode {
                 ctx.send(pc, Msg::Cmd(Cmd::Auth(pass.clone())));
             }
             ctx.send(pc, Msg::Cmd(Cmd::Subscribe(HELLO_CHANNEL.into())));
-            new_conns.push((pc, Owner::Pc(node)));
+            new_conns.push((pc, Owner::Pc(id, node)));
         }
         if inst.link.cc.is_some() && (inst.kind == Kind::Sentinel || inst.link.pc.is_some()) {
             inst.link.disconnected = false;
@@ -547,11 +666,11 @@ impl SentinelNode {
         let Some(owner) = p.conns.swap_remove(&conn) else {
             return;
         };
-        let node = match owner {
-            Owner::Cc(n) | Owner::Pc(n) => n,
+        let (id, node) = match owner {
+            Owner::Cc(id, n) | Owner::Pc(id, n) => (id, n),
             Owner::Incoming => return,
         };
-        if let Some(inst) = instance_mut(&mut p.master, node) {
+        if let Some(inst) = p.master_mut(id).and_then(|m| m.instance_mut(node)) {
             if inst.link.cc == Some(conn) {
                 inst.link.cc = None;
                 inst.link.pending.clear();
@@ -563,9 +682,9 @@ impl SentinelNode {
         }
     }
 
-    fn close_link(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, cc: bool) {
+    fn close_link(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId, cc: bool) {
         let p = self.state.as_mut().expect("running");
-        let Some(inst) = instance_mut(&mut p.master, node) else {
+        let Some(inst) = p.master_mut(id).and_then(|m| m.instance_mut(node)) else {
             return;
         };
         let conn = if cc { inst.link.cc } else { inst.link.pc };
@@ -576,12 +695,12 @@ impl SentinelNode {
     }
 
     /// sentinelSendPeriodicCommands(): INFO, PING and hello, each when due.
-    fn send_periodic_commands(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
+    fn send_periodic_commands(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
         let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let master_odown_or_failover = p.master.o_down || p.master.in_failover();
-        let ping_period = p.master.ping_period();
-        let Some(inst) = instance_mut(&mut p.master, node) else {
+        let m = self.m(id);
+        let master_odown_or_failover = m.o_down || m.in_failover();
+        let ping_period = m.ping_period();
+        let Some(inst) = m.instance_mut(node) else {
             return;
         };
         let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
@@ -607,55 +726,15 @@ impl SentinelNode {
             send_ping(ctx, inst, cc, now);
         }
         if now.saturating_sub(inst.last_pub_time) > period::PUBLISH {
-            self.send_hello(ctx, node);
-        }
-    }
-
-    /// sentinelSendHello(): our address, id and epoch, and the master's
-    /// current address and config epoch, published on the hello channel.
-    fn send_hello(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
-        let now = ctx.mstime();
-        let me = ctx.id();
-        let (my_host, my_port) = (self.dir.hosts[me as usize].clone(), self.conf.port);
-        let p = self.state.as_mut().expect("running");
-        let (mhost, mport, _) = p.master.current_address();
-        let payload = format!(
-            "{my_host},{my_port},{},{},{},{mhost},{mport},{}",
-            p.myid, p.current_epoch, p.master.inst.name, p.master.config_epoch
-        );
-        let Some(inst) = instance_mut(&mut p.master, node) else {
-            return;
-        };
-        let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
-            return;
-        };
-        ctx.send(
-            cc,
-            Msg::Cmd(Cmd::Publish {
-                channel: HELLO_CHANNEL.into(),
-                message: payload,
-            }),
-        );
-        inst.link.pending.push_back(Pending::Publish);
-        inst.last_pub_time = now;
-    }
-
-    /// sentinelForceHelloUpdateForMaster(): hellos go out at the next tick.
-    fn force_hello_update(&mut self) {
-        let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
-        let back = period::PUBLISH + 1;
-        m.inst.last_pub_time = m.inst.last_pub_time.saturating_sub(back);
-        for i in m.replicas.iter_mut().chain(m.sentinels.iter_mut()) {
-            i.last_pub_time = i.last_pub_time.saturating_sub(back);
+            self.send_hello(ctx, id, node);
         }
     }
 
     /// A reply on one of our command links.
-    fn reply(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, reply: Reply) {
+    fn reply(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId, reply: Reply) {
         let now = ctx.mstime();
         let p = self.state.as_mut().expect("running");
-        let Some(inst) = instance_mut(&mut p.master, node) else {
+        let Some(inst) = p.master_mut(id).and_then(|m| m.instance_mut(node)) else {
             return;
         };
         let Some(kind) = inst.link.pending.pop_front() else {
@@ -677,23 +756,29 @@ impl SentinelNode {
             }
             Pending::Info => {
                 if let Reply::Info(text) = reply {
-                    self.refresh_instance_info(ctx, node, &text);
+                    self.refresh_instance_info(ctx, id, node, &text);
                 }
             }
-            Pending::IsMasterDown => self.is_master_down_reply(ctx, node, reply),
+            Pending::IsMasterDown => self.is_master_down_reply(ctx, id, node, reply),
             Pending::Publish | Pending::SlaveOf | Pending::Auth => {}
         }
     }
 
     /// sentinelRefreshInstanceInfo(): what INFO says about an instance.
-    fn refresh_instance_info(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, info: &str) {
+    fn refresh_instance_info(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        id: MasterId,
+        node: NodeId,
+        info: &str,
+    ) {
         let now = ctx.mstime();
         let dir = self.dir.clone();
-        let p = self.state.as_mut().expect("running");
-        let is_master = p.master.inst.node == node;
+        let m = self.m(id);
+        let is_master = m.inst.node == node;
         let mut new_replicas = Vec::new();
         let mut rebooted = false;
-        let inst = instance_mut(&mut p.master, node).expect("known");
+        let inst = m.instance_mut(node).expect("known");
         inst.info = Some(info.to_string());
         inst.master_link_down_time = 0;
         let mut role = None;
@@ -750,17 +835,13 @@ impl SentinelNode {
             }
         }
         inst.info_refresh = now;
-        let inst_at = Self::at_node(p, node);
+        let inst_at = m.at_node(node);
         if rebooted {
             Self::emit(ctx, Level::Notice, names::sentinel::REBOOT, inst_at.clone());
         }
         let mut added = false;
         for (ip, port) in new_replicas {
-            let known = p
-                .master
-                .replicas
-                .iter()
-                .any(|r| r.host == ip && r.port == port);
+            let known = m.replicas.iter().any(|r| r.host == ip && r.port == port);
             if !known && let Some(n) = dir.lookup(&ip, port) {
                 let r = Instance::new(
                     Kind::Replica,
@@ -770,8 +851,8 @@ impl SentinelNode {
                     n,
                     now,
                 );
-                p.master.replicas.push(r);
-                let at = Self::at_node(p, n);
+                m.replicas.push(r);
+                let at = m.at_node(n);
                 Self::emit(ctx, Level::Notice, names::sentinel::SLAVE, at);
                 added = true;
             }
@@ -779,8 +860,8 @@ impl SentinelNode {
         if added {
             self.flush_config();
         }
-        let p = self.state.as_mut().expect("running");
-        let inst = instance_mut(&mut p.master, node).expect("known");
+        let m = self.m(id);
+        let inst = m.instance_mut(node).expect("known");
         if role.is_some() && role != inst.role_reported {
             inst.role_reported = role;
             inst.role_reported_time = now;
@@ -788,7 +869,7 @@ impl SentinelNode {
                 inst.slave_conf_change_time = now;
             }
             let plus = (inst.kind == Kind::Master) == (role == Some(Kind::Master));
-            let at = Self::at_node(p, node);
+            let at = m.at_node(node);
             Self::emit(
                 ctx,
                 Level::Verbose,
@@ -803,48 +884,41 @@ impl SentinelNode {
                 ),
             );
         }
-        if p.tilt {
+        if self.state.as_ref().expect("running").tilt {
             return;
         }
         if !is_master {
-            self.replica_reported(ctx, node, role);
+            self.replica_reported(ctx, id, node, role);
         }
-    }
-
-    fn at_node(p: &SentinelState, node: NodeId) -> String {
-        let m = &p.master;
-        if m.inst.node == node {
-            return Self::at(p, &m.inst);
-        }
-        m.replicas
-            .iter()
-            .chain(m.sentinels.iter())
-            .find(|i| i.node == node)
-            .map_or_else(String::new, |i| Self::at(p, i))
     }
 
     /// The acting half of INFO processing for a replica: promotion seen,
     /// rogue masters converted, misconfigured replicas fixed, reconfiguration
     /// progress.
-    fn replica_reported(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId, role: Option<Kind>) {
+    fn replica_reported(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        id: MasterId,
+        node: NodeId,
+        role: Option<Kind>,
+    ) {
         let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let looks_sane = master_looks_sane(&p.master, now);
-        let Some(idx) = p.master.replicas.iter().position(|r| r.node == node) else {
+        let m = self.m(id);
+        let looks_sane = master_looks_sane(m, now);
+        let Some(idx) = m.replicas.iter().position(|r| r.node == node) else {
             return;
         };
-        let (mhost, mport) = (p.master.inst.host.clone(), p.master.inst.port);
-        let failover_timeout = p.master.failover_timeout;
-        let r = &p.master.replicas[idx];
+        let (mhost, mport) = (m.inst.host.clone(), m.inst.port);
+        let failover_timeout = m.failover_timeout;
+        let r = &m.replicas[idx];
         if role == Some(Kind::Master) {
-            if r.promoted && p.master.failover_state == FailoverState::WaitPromotion {
-                let m = &mut p.master;
+            if r.promoted && m.failover_state == FailoverState::WaitPromotion {
                 m.config_epoch = m.failover_epoch;
                 m.failover_state = FailoverState::ReconfSlaves;
                 m.failover_state_change_time = now;
-                let at = Self::at_node(p, node);
+                let at = m.at_node(node);
                 Self::emit(ctx, Level::Warning, names::sentinel::PROMOTED_SLAVE, at);
-                let at = Self::at(p, &p.master.inst);
+                let at = m.at(&m.inst);
                 Self::emit(
                     ctx,
                     Level::Warning,
@@ -852,16 +926,16 @@ impl SentinelNode {
                     at,
                 );
                 self.flush_config();
-                self.force_hello_update();
+                self.force_hello_update(id);
             } else {
                 let wait = period::PUBLISH * 4;
                 if !r.promoted
                     && looks_sane
                     && r.no_down_for(now, wait)
                     && now.saturating_sub(r.role_reported_time) > wait
-                    && self.send_slaveof(ctx, node, Some((mhost, mport)))
+                    && self.send_slaveof(ctx, id, node, Some((mhost, mport)))
                 {
-                    let at = Self::at_node(self.state.as_ref().expect("running"), node);
+                    let at = self.m_ref(id).at_node(node);
                     Self::emit(ctx, Level::Notice, names::sentinel::CONVERT_TO_SLAVE, at);
                 }
             }
@@ -876,30 +950,29 @@ impl SentinelNode {
             && looks_sane
             && r.no_down_for(now, failover_timeout)
             && now.saturating_sub(r.slave_conf_change_time) > failover_timeout
-            && self.send_slaveof(ctx, node, Some((mhost, mport)))
+            && self.send_slaveof(ctx, id, node, Some((mhost, mport)))
         {
-            let at = Self::at_node(self.state.as_ref().expect("running"), node);
+            let at = self.m_ref(id).at_node(node);
             Self::emit(ctx, Level::Notice, names::sentinel::FIX_SLAVE_CONFIG, at);
         }
-        let p = self.state.as_mut().expect("running");
-        let promoted = p
-            .master
+        let m = self.m(id);
+        let promoted = m
             .promoted
-            .map(|i| (p.master.replicas[i].host.clone(), p.master.replicas[i].port));
-        let r = &mut p.master.replicas[idx];
+            .map(|i| (m.replicas[i].host.clone(), m.replicas[i].port));
+        let r = &mut m.replicas[idx];
         if let Some((phost, pport)) = promoted {
             if r.reconf == Reconf::Sent
                 && r.slave_master_host.as_deref() == Some(phost.as_str())
                 && r.slave_master_port == pport
             {
                 r.reconf = Reconf::InProgress;
-                let at = Self::at_node(p, node);
+                let at = m.at_node(node);
                 Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_INPROG, at);
             }
-            let r = &mut p.master.replicas[idx];
+            let r = &mut m.replicas[idx];
             if r.reconf == Reconf::InProgress && r.slave_master_link_up {
                 r.reconf = Reconf::Done;
-                let at = Self::at_node(p, node);
+                let at = m.at_node(node);
                 Self::emit(ctx, Level::Notice, names::sentinel::SLAVE_RECONF_DONE, at);
             }
         }
@@ -909,11 +982,11 @@ impl SentinelNode {
     fn send_slaveof(
         &mut self,
         ctx: &mut Pass<'_, '_>,
+        id: MasterId,
         node: NodeId,
         master: Option<(CompactString, u16)>,
     ) -> bool {
-        let p = self.state.as_mut().expect("running");
-        let Some(inst) = instance_mut(&mut p.master, node) else {
+        let Some(inst) = self.m(id).instance_mut(node) else {
             return false;
         };
         let Some(cc) = inst.link.cc.filter(|_| !inst.link.disconnected) else {
@@ -925,12 +998,12 @@ impl SentinelNode {
     }
 
     /// sentinelCheckSubjectivelyDown()
-    fn check_subjectively_down(&mut self, ctx: &mut Pass<'_, '_>, node: NodeId) {
+    fn check_subjectively_down(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
         let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let down_after = p.master.down_after;
-        let is_master = p.master.inst.node == node;
-        let inst = instance_mut(&mut p.master, node).expect("known");
+        let m = self.m(id);
+        let down_after = m.down_after;
+        let is_master = m.inst.node == node;
+        let inst = m.instance_mut(node).expect("known");
         let link = &inst.link;
         let elapsed = link
             .unreachable_since()
@@ -952,27 +1025,26 @@ impl SentinelNode {
         if down && !inst.s_down {
             inst.s_down = true;
             inst.s_down_since = now;
-            let at = Self::at_node(p, node);
+            let at = m.at_node(node);
             Self::emit(ctx, Level::Warning, names::sentinel::SDOWN, at);
         } else if !down && inst.s_down {
             inst.s_down = false;
-            let at = Self::at_node(p, node);
+            let at = m.at_node(node);
             Self::emit(ctx, Level::Warning, names::sentinel::SDOWN_OFF, at);
         }
         if close_cc {
-            self.close_link(ctx, node, true);
+            self.close_link(ctx, id, node, true);
         }
         if close_pc {
-            self.close_link(ctx, node, false);
+            self.close_link(ctx, id, node, false);
         }
     }
 
     /// sentinelCheckObjectivelyDown(): SDOWN here and enough Sentinels that
     /// said so recently.
-    fn check_objectively_down(&mut self, ctx: &mut Pass<'_, '_>) {
+    fn check_objectively_down(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let m = &mut p.master;
+        let m = self.m(id);
         let mut votes = 0;
         let mut odown = false;
         if m.inst.s_down {
@@ -1018,11 +1090,12 @@ impl SentinelNode {
             } => self.is_master_down_by_addr(ctx, &ip, port, epoch, runid),
             Cmd::GetMasterAddrByName(name) => {
                 let p = self.state.as_ref().expect("running");
-                if name == p.master.inst.name {
-                    let (h, port, _) = p.master.current_address();
-                    Reply::MasterAddr(Some((h, port)))
-                } else {
-                    Reply::MasterAddr(None)
+                match p.master_named(&name) {
+                    Some(m) => {
+                        let (h, port, _) = m.current_address();
+                        Reply::MasterAddr(Some((h, port)))
+                    }
+                    None => Reply::MasterAddr(None),
                 }
             }
             Cmd::Role => Reply::Role("sentinel"),
@@ -1033,166 +1106,19 @@ impl SentinelNode {
             )),
         }
     }
+}
 
-    /// sentinelProcessHelloMessage()
-    fn process_hello(&mut self, ctx: &mut Pass<'_, '_>, payload: &str) {
-        let t: Vec<&str> = payload.split(',').collect();
-        if t.len() != 8 {
-            return;
-        }
-        let now = ctx.mstime();
-        let dir = self.dir.clone();
-        let p = self.state.as_mut().expect("running");
-        let (ip, runid, name) = (t[0], t[2], t[4]);
-        let (Ok(port), Ok(epoch), Ok(mport), Ok(mepoch)) = (
-            t[1].parse::<u16>(),
-            t[3].parse::<u64>(),
-            t[6].parse::<u16>(),
-            t[7].parse::<u64>(),
-        ) else {
-            return;
-        };
-        if runid == p.myid || name != p.master.inst.name {
-            return;
-        }
-        let Some(node) = dir.lookup(ip, port) else {
-            return;
-        };
-        let known = p
-            .master
-            .sentinels
-            .iter()
-            .position(|s| s.node == node && s.runid.as_deref() == Some(runid));
-        if known.is_none() {
-            // A Sentinel with this run id at another address moved; another
-            // run id at this address is stale.
-            let before = p.master.sentinels.len();
-            p.master
-                .sentinels
-                .retain(|s| s.runid.as_deref() != Some(runid));
-            let switched = p.master.sentinels.len() != before;
-            if switched {
-                let detail = format!("{} {} {}", p.master.inst.describe(), ip, port);
-                Self::emit(
-                    ctx,
-                    Level::Notice,
-                    names::sentinel::SENTINEL_ADDRESS_SWITCH,
-                    detail,
-                );
-            } else if let Some(i) = p.master.sentinels.iter().position(|s| s.node == node) {
-                let at = Self::at(p, &p.master.sentinels[i]);
-                Self::emit(
-                    ctx,
-                    Level::Notice,
-                    names::sentinel::SENTINEL_INVALID_ADDR,
-                    at,
-                );
-                let old = p.master.sentinels.remove(i);
-                for c in [old.link.cc, old.link.pc].into_iter().flatten() {
-                    ctx.close(c);
-                    p.conns.swap_remove(&c);
-                }
-            }
-            let mut s = Instance::new(Kind::Sentinel, runid.into(), ip, port, node, now);
-            s.runid = Some(runid.into());
-            p.master.sentinels.push(s);
-            if !switched {
-                let at = Self::at(p, p.master.sentinels.last().expect("pushed"));
-                Self::emit(ctx, Level::Notice, names::sentinel::SENTINEL, at);
-            }
-            self.flush_config();
-        }
-        let p = self.state.as_mut().expect("running");
-        if epoch > p.current_epoch {
-            p.current_epoch = epoch;
-            Self::emit(
-                ctx,
-                Level::Warning,
-                names::sentinel::NEW_EPOCH,
-                epoch.to_string(),
-            );
-            self.flush_config();
-        }
-        let p = self.state.as_mut().expect("running");
-        if p.master.config_epoch < mepoch {
-            p.master.config_epoch = mepoch;
-            let (oh, op) = (p.master.inst.host.clone(), p.master.inst.port);
-            if oh != t[5] || op != mport {
-                let si = p
-                    .master
-                    .sentinels
-                    .iter()
-                    .find(|s| s.node == node)
-                    .expect("added");
-                let at = Self::at(p, si);
-                Self::emit(ctx, Level::Warning, names::sentinel::CONFIG_UPDATE_FROM, at);
-                let detail = format!("{} {oh} {op} {} {mport}", p.master.inst.name, t[5]);
-                Self::emit(ctx, Level::Warning, names::sentinel::SWITCH_MASTER, detail);
-                if let Some(n) = dir.lookup(t[5], mport) {
-                    self.reset_master_and_change_address(ctx, n);
-                }
-            }
-            self.flush_config();
-        }
-        let p = self.state.as_mut().expect("running");
-        if let Some(s) = p.master.sentinels.iter_mut().find(|s| s.node == node) {
-            s.last_hello_time = now;
-        }
-    }
-
-    /// sentinelResetMasterAndChangeAddress(): the master is now `new`; the
-    /// other replicas and the old master become its replicas.
-    fn reset_master_and_change_address(&mut self, ctx: &mut Pass<'_, '_>, new: NodeId) {
-        let now = ctx.mstime();
-        let p = self.state.as_mut().expect("running");
-        let old_master = p.master.inst.node;
-        let mut replicas: Vec<NodeId> = p
-            .master
-            .replicas
-            .iter()
-            .map(|r| r.node)
-            .filter(|&n| n != new)
-            .collect();
-        if old_master != new {
-            replicas.push(old_master);
-        }
-        // Drop every link of the master and its replicas.
-        let dropped: Vec<ConnId> = std::iter::once(&p.master.inst)
-            .chain(p.master.replicas.iter())
-            .flat_map(|i| [i.link.cc, i.link.pc])
-            .flatten()
-            .collect();
-        for c in dropped {
-            ctx.close(c);
-            p.conns.swap_remove(&c);
-        }
-        let name = p.master.inst.name.clone();
-        let host = &self.dir.hosts[new as usize];
-        let port = self.dir.ports[new as usize];
-        p.master.inst = Instance::new(Kind::Master, name, host, port, new, now);
-        let m = &mut p.master;
-        m.replicas.clear();
-        m.o_down = false;
-        m.failover_state = FailoverState::None;
-        m.force_failover = false;
-        m.failover_start_time = 0;
-        m.failover_state_change_time = 0;
-        m.promoted = None;
-        m.leader = None;
-        for s in &mut m.sentinels {
-            s.master_down = false;
-            s.leader = None;
-            s.last_master_down_reply_time = 0;
-        }
-        for n in replicas {
-            let r = self.instance(Kind::Replica, n, now);
-            let p = self.state.as_mut().expect("running");
-            p.master.replicas.push(r);
-            let at = Self::at(p, p.master.replicas.last().expect("pushed"));
-            Self::emit(ctx, Level::Notice, names::sentinel::SLAVE, at);
-        }
-        self.flush_config();
-    }
+/// The `master<i>:` line of `INFO sentinel` (genSentinelInfoString()).
+fn master_info_line(i: usize, m: &Master) -> String {
+    format!(
+        "master{i}:name={},status={},address={}:{},slaves={},sentinels={}\r\n",
+        m.inst.name,
+        m.status(),
+        m.inst.host,
+        m.inst.port,
+        m.replicas.len(),
+        m.sentinels.len() + 1,
+    )
 }
 
 /// sentinelMasterLooksSane()
@@ -1280,12 +1206,12 @@ mod tests {
         let mut h = sentinel(2, vec![replica_info]);
         h.run_until(ms(1000));
         let now = h.mstime(0);
-        let m = &mut state(&mut h).master.inst;
+        let m = &mut state(&mut h).masters[0].inst;
         assert_eq!(m.role_reported, Some(instance::Kind::Replica));
         m.role_reported_time = now - 25_000;
         h.fire(0, SentinelTimer::Tick);
         assert!(h.events(0, "+sdown").is_empty());
-        state(&mut h).master.inst.role_reported_time = now - 25_001;
+        state(&mut h).masters[0].inst.role_reported_time = now - 25_001;
         h.fire(0, SentinelTimer::Tick);
         assert_eq!(h.events(0, "+sdown"), vec![(ms(1000), MASTER_AT.into())]);
     }
@@ -1295,7 +1221,7 @@ mod tests {
     /// both `idle` ms ago.
     fn given_cc(h: &mut Harness<SentinelNode>, age: u64, idle: u64) -> ConnId {
         let now = h.mstime(0);
-        let link = &mut state(h).master.inst.link;
+        let link = &mut state(h).masters[0].inst.link;
         link.cc_conn_time = now - age;
         link.act_ping_time = now - idle;
         link.last_pong_time = now - idle;
@@ -1312,10 +1238,10 @@ mod tests {
         h.run_until(ms(20_000));
         let cc = given_cc(&mut h, 15_001, 2500);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.cc, Some(cc));
+        assert_eq!(state(&mut h).masters[0].inst.link.cc, Some(cc));
         let cc = given_cc(&mut h, 15_001, 2501);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.cc, None);
+        assert_eq!(state(&mut h).masters[0].inst.link.cc, None);
         let closed = |s: &Seen<Msg>| matches!(s, Seen::Closed(c) if *c == cc);
         assert!(h.probe(MASTER).seen.iter().any(|(_, s)| closed(s)));
         assert!(h.events(0, "+sdown").is_empty());
@@ -1330,10 +1256,10 @@ mod tests {
         h.run_until(ms(20_000));
         let cc = given_cc(&mut h, 15_000, 4000);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.cc, Some(cc));
+        assert_eq!(state(&mut h).masters[0].inst.link.cc, Some(cc));
         given_cc(&mut h, 15_001, 4000);
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.cc, None);
+        assert_eq!(state(&mut h).masters[0].inst.link.cc, None);
     }
 
     /// sentinelCheckSubjectivelyDown(): a pub/sub link older than 15 s with
@@ -1344,15 +1270,15 @@ mod tests {
         let mut h = sentinel(2, vec![Peer::Master(vec![])]);
         h.run_until(ms(20_000));
         let now = h.mstime(0);
-        let link = &mut state(&mut h).master.inst.link;
+        let link = &mut state(&mut h).masters[0].inst.link;
         let pc = link.pc.expect("connected");
         link.pc_conn_time = now - 15_001;
         link.pc_last_activity = now - 6000;
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.pc, Some(pc));
-        state(&mut h).master.inst.link.pc_last_activity = now - 6001;
+        assert_eq!(state(&mut h).masters[0].inst.link.pc, Some(pc));
+        state(&mut h).masters[0].inst.link.pc_last_activity = now - 6001;
         h.fire(0, SentinelTimer::Tick);
-        assert_eq!(state(&mut h).master.inst.link.pc, None);
+        assert_eq!(state(&mut h).masters[0].inst.link.pc, None);
     }
 
     /// sentinelCheckObjectivelyDown(): ODOWN when this Sentinel sees SDOWN
@@ -1399,8 +1325,7 @@ mod tests {
         let mut h = sentinel(3, peers);
         h.run_until(ms(15_000));
         assert_eq!(h.events(0, "+sdown").len(), 1);
-        let agreeing = state(&mut h)
-            .master
+        let agreeing = state(&mut h).masters[0]
             .sentinels
             .iter()
             .filter(|s| s.master_down)
@@ -1435,6 +1360,53 @@ mod tests {
         state(&mut h).previous_time = now + 1;
         h.fire(0, SentinelTimer::Tick);
         assert!(state(&mut h).tilt);
+    }
+
+    /// sentinelProcessHelloMessage(): a hello is about the master it
+    /// names. With a second master `other` monitored, a hello from a
+    /// Sentinel at node 2 naming `other` adds that Sentinel to `other`
+    /// only; one naming a master not monitored here is skipped, although
+    /// its epoch is higher; a hello for `mymaster` then adds the same
+    /// Sentinel there too, and raises current_epoch (the Sentinel's own)
+    /// while each master keeps its own config epoch.
+    #[test]
+    fn a_hello_reaches_only_the_master_it_names() {
+        let mut h = sentinel(2, vec![Peer::Master(vec![]), Peer::Client, Peer::Client]);
+        h.run_until(ms(500));
+        let now = h.mstime(0);
+        let conf = MasterConf {
+            master_name: "other".into(),
+            ..MasterConf::new(3)
+        };
+        let inst = Instance::new(Kind::Master, "other".into(), "10.0.0.4", 6379, 3, now);
+        state(&mut h).masters.push(Master::new(9, inst, &conf));
+        let conn = h.connect(2, 0);
+        let hello = |h: &mut Harness<SentinelNode>, text: &str| {
+            let cmd = Cmd::Publish {
+                channel: HELLO_CHANNEL.into(),
+                message: text.into(),
+            };
+            h.send(2, conn, Msg::Cmd(cmd));
+        };
+        hello(&mut h, "10.0.0.3,6379,s2,4,other,10.0.0.4,6379,3");
+        hello(&mut h, "10.0.0.3,6379,s2,9,unknown,10.0.0.9,6379,8");
+        let p = state(&mut h);
+        assert!(p.masters[0].sentinels.is_empty());
+        assert_eq!(p.masters[1].sentinels.len(), 1);
+        assert_eq!(p.masters[1].sentinels[0].runid.as_deref(), Some("s2"));
+        assert_eq!((p.current_epoch, p.masters[1].config_epoch), (4, 3));
+        hello(&mut h, "10.0.0.3,6379,s2,5,mymaster,10.0.0.2,6379,0");
+        let p = state(&mut h);
+        assert_eq!(p.masters[0].sentinels.len(), 1);
+        assert_eq!((p.current_epoch, p.masters[0].config_epoch), (5, 0));
+        let added: Vec<String> = h.events(0, "+sentinel").into_iter().map(|e| e.1).collect();
+        assert_eq!(
+            added,
+            [
+                "sentinel s2 10.0.0.3 6379 @ other 10.0.0.4 6379",
+                "sentinel s2 10.0.0.3 6379 @ mymaster 10.0.0.2 6379"
+            ]
+        );
     }
 
     #[test]

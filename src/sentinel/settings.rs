@@ -11,6 +11,7 @@ use crate::trace::Level;
 
 use super::SentinelNode;
 use super::commands::no_such_master;
+use super::instance::MasterId;
 use super::pass::Pass;
 
 /// One applied option: what the `+set` event shows after the master.
@@ -39,15 +40,15 @@ impl SentinelNode {
     /// `SENTINEL SET`: each valid option changes the master (and
     /// sentinel.conf, which is flushed after every change) at once.
     pub(super) fn sentinel_set(&mut self, ctx: &mut Pass<'_, '_>, argv: &[String]) -> Frame {
-        if self.master_named(&argv[2]).is_none() {
+        let Some(id) = self.master_named(&argv[2]).map(|m| m.id) else {
             return no_such_master();
-        }
+        };
         let mut j = 3;
         while j < argv.len() {
             let option = argv[j].as_str();
             let value = argv.get(j + 1).map(String::as_str);
             let result = match value {
-                Some(v) => self.set_option(ctx, &option.to_ascii_lowercase(), v),
+                Some(v) => self.set_option(ctx, id, &option.to_ascii_lowercase(), v),
                 None => Err(Refused::Unknown),
             };
             match result {
@@ -56,8 +57,7 @@ impl SentinelNode {
                         Applied::Value => value.unwrap_or_default(),
                         Applied::Redacted => "******",
                     };
-                    let p = self.state.as_ref().expect("running");
-                    let detail = format!("{} {option} {shown}", p.master.inst.describe());
+                    let detail = format!("{} {option} {shown}", self.m_ref(id).inst.describe());
                     Self::emit(ctx, Level::Warning, "+set", detail);
                     self.flush_config();
                 }
@@ -83,33 +83,30 @@ impl SentinelNode {
     fn set_option(
         &mut self,
         ctx: &mut Pass<'_, '_>,
+        id: MasterId,
         option: &str,
         value: &str,
     ) -> Result<Applied, Refused> {
         let positive = || string2ll(value).filter(|&n| n > 0).ok_or(Refused::BadValue);
-        let m = &mut self.state.as_mut().expect("running").master;
+        let m = self.m(id);
         match option {
             "down-after-milliseconds" => {
                 // sentinelPropagateDownAfterPeriod(): replicas and Sentinels
                 // share the master's value here.
                 let n = positive()? as u64;
                 m.down_after = n;
-                self.conf.down_after = n;
             }
             "failover-timeout" => {
                 let n = positive()? as u64;
                 m.failover_timeout = n;
-                self.conf.failover_timeout = n;
             }
             "parallel-syncs" => {
                 let n = positive()? as u32;
                 m.parallel_syncs = n;
-                self.conf.parallel_syncs = n;
             }
             "quorum" => {
                 let n = positive()? as u32;
                 m.quorum = n;
-                self.conf.quorum = n;
             }
             "master-reboot-down-after-period" => {
                 let n = string2ll(value)
@@ -118,8 +115,8 @@ impl SentinelNode {
                 m.reboot_down_after = n as u64;
             }
             "auth-pass" => {
-                self.conf.auth_pass = (!value.is_empty()).then(|| value.into());
-                self.drop_instance_connections(ctx);
+                m.auth_pass = (!value.is_empty()).then(|| value.into());
+                self.drop_instance_connections(ctx, id);
                 return Ok(Applied::Redacted);
             }
             "notification-script" | "client-reconfig-script" => {
@@ -144,15 +141,15 @@ impl SentinelNode {
     /// dropInstanceConnections(): the links to the master and its replicas
     /// are closed, to be opened again (with the new password) at the next
     /// reconnect.
-    fn drop_instance_connections(&mut self, ctx: &mut Pass<'_, '_>) {
-        let p = self.state.as_ref().expect("running");
-        let nodes: Vec<_> = std::iter::once(&p.master.inst)
-            .chain(p.master.replicas.iter())
+    fn drop_instance_connections(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
+        let m = self.m_ref(id);
+        let nodes: Vec<_> = std::iter::once(&m.inst)
+            .chain(m.replicas.iter())
             .map(|i| i.node)
             .collect();
         for node in nodes {
-            self.close_link(ctx, node, true);
-            self.close_link(ctx, node, false);
+            self.close_link(ctx, id, node, true);
+            self.close_link(ctx, id, node, false);
         }
     }
 }

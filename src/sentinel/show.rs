@@ -58,7 +58,8 @@ pub fn instance_frame(m: &Master, i: &Instance, now: u64) -> Frame {
         ("runid", i.runid.as_deref().unwrap_or("").to_string()),
         ("flags", flags(m, i)),
         ("link-pending-commands", i.link.pending.len().to_string()),
-        // One master per Sentinel: no link is shared.
+        // Every instance has a link of its own (Redis shares one between a
+        // Sentinel's instances under several masters).
         ("link-refcount", "1".into()),
     ];
     let is_master = i.kind == Kind::Master;
@@ -152,11 +153,16 @@ impl SentinelNode {
         }
     }
 
-    /// `SENTINEL MASTERS`: the one master this Sentinel monitors.
+    /// `SENTINEL MASTERS`: every monitored master, in the table's order.
     pub(super) fn show_masters(&self, ctx: &Pass<'_, '_>) -> Frame {
         let p = self.state.as_ref().expect("running");
-        let m = &p.master;
-        instances_frame(m, std::iter::once(&m.inst), ctx.mstime())
+        let now = ctx.mstime();
+        Frame::Array(Some(
+            p.masters
+                .iter()
+                .map(|m| instance_frame(m, &m.inst, now))
+                .collect(),
+        ))
     }
 
     /// `SENTINEL REPLICAS|SLAVES <name>`
@@ -176,32 +182,48 @@ impl SentinelNode {
     }
 
     /// `SENTINEL INFO-CACHE <name> ...`: for each named master (unknown
-    /// names ignored, each master once), its name and the age and text of
-    /// the last INFO of the master and of each replica (nil if none yet).
-    /// As Redis does, a replica's age is 0 whenever the *master* has no
-    /// INFO yet, and `now` minus 0 when only the replica has none.
+    /// names ignored, each master once, in the order first named), its
+    /// name and the age and text of the last INFO of the master and of
+    /// each replica (nil if none yet). As Redis does, a replica's age is 0
+    /// whenever the *master* has no INFO yet, and `now` minus 0 when only
+    /// the replica has none.
     pub(super) fn info_cache(&self, ctx: &Pass<'_, '_>, names: &[String]) -> Frame {
         let now = ctx.mstime();
         let p = self.state.as_ref().expect("running");
-        let m = &p.master;
-        if !names.iter().any(|n| *n == m.inst.name) {
-            return Frame::Array(Some(Vec::new()));
+        let mut chosen: Vec<&Master> = Vec::new();
+        for n in names {
+            if let Some(m) = p.master_named(n)
+                && !chosen.iter().any(|c| c.id == m.id)
+            {
+                chosen.push(m);
+            }
         }
-        let entry = |i: &Instance| {
-            let age = if m.inst.info_refresh != 0 {
-                now as i64 - i.info_refresh as i64
-            } else {
-                0
-            };
-            Frame::Array(Some(vec![Frame::Int(age), Frame::Bulk(i.info.clone())]))
-        };
-        let infos = std::iter::once(&m.inst)
-            .chain(m.replicas.iter())
-            .map(entry)
-            .collect();
-        Frame::Array(Some(vec![
-            Frame::bulk(m.inst.name.to_string()),
-            Frame::Array(Some(infos)),
-        ]))
+        Frame::Array(Some(
+            chosen
+                .into_iter()
+                .flat_map(|m| info_cache_entry(m, now))
+                .collect(),
+        ))
     }
+}
+
+/// One master's two elements of `SENTINEL INFO-CACHE`: its name, and the
+/// age and text of each INFO.
+fn info_cache_entry(m: &Master, now: u64) -> [Frame; 2] {
+    let entry = |i: &Instance| {
+        let age = if m.inst.info_refresh != 0 {
+            now as i64 - i.info_refresh as i64
+        } else {
+            0
+        };
+        Frame::Array(Some(vec![Frame::Int(age), Frame::Bulk(i.info.clone())]))
+    };
+    let infos = std::iter::once(&m.inst)
+        .chain(m.replicas.iter())
+        .map(entry)
+        .collect();
+    [
+        Frame::bulk(m.inst.name.to_string()),
+        Frame::Array(Some(infos)),
+    ]
 }

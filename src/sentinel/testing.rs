@@ -7,7 +7,7 @@ use std::rc::Rc;
 use compact_str::CompactString;
 
 use super::instance::{Instance, Kind};
-use super::{SentinelConf, SentinelNode};
+use super::{MasterConf, SentinelConf, SentinelNode};
 use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::NodeId;
@@ -116,9 +116,12 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<SentinelNode> {
         ports,
     });
     let conf = SentinelConf {
-        quorum,
-        down_after: DOWN_AFTER,
-        ..SentinelConf::new(MASTER)
+        port: 26379,
+        masters: vec![MasterConf {
+            quorum,
+            down_after: DOWN_AFTER,
+            ..MasterConf::new(MASTER)
+        }],
     };
     let mut known = Vec::new();
     let probes = peers
@@ -154,7 +157,7 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<SentinelNode> {
     for (node, runid) in known {
         let mut s = Instance::new(Kind::Sentinel, runid.into(), &host(node), 26379, node, now);
         s.runid = Some(CompactString::from(runid));
-        p.master.sentinels.push(s);
+        p.masters[0].sentinels.push(s);
     }
     h
 }

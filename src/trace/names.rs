@@ -17,6 +17,7 @@ pub mod sentinel {
     pub const FAILOVER_STATE_WAIT_PROMOTION: &str = "+failover-state-wait-promotion";
     pub const FIX_SLAVE_CONFIG: &str = "+fix-slave-config";
     pub const MONITOR: &str = "+monitor";
+    pub const MONITOR_OFF: &str = "-monitor";
     pub const NEW_EPOCH: &str = "+new-epoch";
     pub const ODOWN: &str = "+odown";
     pub const PROMOTED_SLAVE: &str = "+promoted-slave";

@@ -2,8 +2,10 @@
 //! (through [`RunView`]) and the tools.
 
 use crate::check::RunView;
+use crate::check::groups::Group;
 use crate::check::invariants::Violation;
 use crate::check::windows::Window;
+use crate::client::Discovery;
 use crate::history::{Exchange, Op};
 use crate::redis::{self, RedisNode};
 use crate::scenario::{Fault, NodeKind};
@@ -148,5 +150,66 @@ impl RunView for World {
 
     fn violations(&self) -> &[Violation] {
         &self.violations
+    }
+
+    fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self
+            .plan
+            .groups
+            .iter()
+            .map(|g| Group {
+                master: g.master,
+                nodes: g.nodes.clone(),
+                ..Group::default()
+            })
+            .collect();
+        // Clients are numbered from 1 in the plan's order, as the world
+        // creates them.
+        let clients = self.plan.nodes.iter().filter_map(|n| match &n.kind {
+            NodeKind::Client(w) => Some(w),
+            _ => None,
+        });
+        for (i, w) in clients.enumerate() {
+            let Some(g) = self.group_of(&w.discovery) else {
+                continue;
+            };
+            let group = &mut groups[g];
+            group.clients.push(i as u32 + 1);
+            if w.reads < 1.0 {
+                group.writes.push(Window {
+                    from: w.start,
+                    to: w.stop,
+                });
+            }
+        }
+        groups
+    }
+}
+
+impl World {
+    /// The replication group a client works on: the one holding its
+    /// target, or the one whose master the Sentinels monitor under the
+    /// name it asks for. With one group, every client's.
+    fn group_of(&self, discovery: &Discovery) -> Option<usize> {
+        let groups = &self.plan.groups;
+        if groups.len() == 1 {
+            return Some(0);
+        }
+        let node = match discovery {
+            Discovery::Direct(n) => *n as usize,
+            Discovery::Sentinel { master_name, .. } => {
+                let conf = self.plan.nodes.iter().find_map(|n| match &n.kind {
+                    NodeKind::Sentinel(c) => Some(c),
+                    _ => None,
+                })?;
+                let m = conf
+                    .masters
+                    .iter()
+                    .find(|m| m.master_name == *master_name)?;
+                m.master as usize
+            }
+            Discovery::Cluster(_) => return None,
+        };
+        groups.iter().position(|g| g.nodes.contains(&node))
     }
 }

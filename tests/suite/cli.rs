@@ -194,12 +194,35 @@ fn expectation_with_a_bad_comparison_is_bad_input() {
     rejects("expect-bad-count", "\"lots\"", "`lots` is not a comparison");
 }
 
+/// Several replication groups: a monitored master's `node` must be a
+/// group's master, and a Sentinel-aware workload must ask for a name the
+/// Sentinels monitor; each error suggests the nearest name.
+#[test]
+fn bad_monitored_masters_are_located_with_a_suggestion() {
+    let o = rejects(
+        "sentinel-masters-unknown-node",
+        "\"mastr-2\"",
+        "`mastr-2` is not a group's master",
+    );
+    assert_eq!(o.hint(), Some("did you mean `master-2`?"));
+    let o = rejects(
+        "workload-unknown-master-name",
+        "\"order\"",
+        "the Sentinels monitor no master named `order`",
+    );
+    assert_eq!(o.hint(), Some("did you mean `orders`?"));
+}
+
 #[test]
 fn other_invalid_scenarios_are_bad_input() {
     let cases = [
         ("zero-duration", "\"0s\"", "duration must be positive"),
         ("missing-duration", "# Invalid", "missing field `duration`"),
-        ("two-masters", "2\nreplicas", "exactly one master"),
+        (
+            "two-masters",
+            "2\nreplicas",
+            "the Sentinels need to know each master's name",
+        ),
         (
             "bad-redis-value",
             "\"lots\"",

@@ -509,9 +509,11 @@ fn bundled_scenarios_bind_only_private_addresses() {
             };
             let text = match &n.kind {
                 NodeKind::Redis { conf, .. } => topology::redis_conf(conf, &l, None),
-                NodeKind::Sentinel(c) => {
-                    topology::sentinel_conf(c, &l, (std::net::Ipv4Addr::new(10, 77, 0, 1), 17000))
-                }
+                NodeKind::Sentinel(c) => topology::sentinel_conf(
+                    c,
+                    &l,
+                    &[(std::net::Ipv4Addr::new(10, 77, 0, 1), 17000)],
+                ),
                 _ => continue,
             };
             let args = redis_config_args(text.as_bytes()).expect("Redis reads it");

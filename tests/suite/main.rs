@@ -18,6 +18,7 @@ mod golden;
 mod input_limits;
 mod input_mutations;
 mod layers;
+mod multimaster;
 mod properties;
 mod redis_commands;
 mod replication;

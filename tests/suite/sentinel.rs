@@ -397,7 +397,7 @@ fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
                 let p = s.state.as_ref().expect("running");
                 (
                     n,
-                    p.master.inst.link.last_avail_time * MS - WALL_CLOCK_START,
+                    p.masters[0].inst.link.last_avail_time * MS - WALL_CLOCK_START,
                 )
             })
             .collect();
@@ -539,7 +539,7 @@ fn quorum_of(p: &Plan) -> usize {
     p.nodes
         .iter()
         .find_map(|n| match &n.kind {
-            scenario::NodeKind::Sentinel(c) => Some(c.quorum as usize),
+            scenario::NodeKind::Sentinel(c) => Some(c.masters[0].quorum as usize),
             _ => None,
         })
         .unwrap_or(1)
@@ -1013,7 +1013,7 @@ fn a_restarted_leader_resumes_with_the_promoted_replica() {
         .into_iter()
         .find(|&(n, _)| n == leader)
         .expect("a Sentinel");
-    let m = &s.state.as_ref().expect("running").master;
+    let m = &s.state.as_ref().expect("running").masters[0];
     assert_eq!(
         (m.inst.node as usize, m.config_epoch),
         (promoted, 1),
@@ -1168,7 +1168,7 @@ fn run_checking_epochs(plan: &Plan) -> Result<World, TestCaseError> {
             .map_err(|e| TestCaseError::fail(format!("run failed at {}: {e}", secs(t))))?;
         for (n, s) in w.sentinels() {
             let Some(p) = &s.state else { continue };
-            let now = (p.current_epoch, p.master.config_epoch);
+            let now = (p.current_epoch, p.masters[0].config_epoch);
             if let Some(&(epoch, config)) = last.get(&n) {
                 prop_assert!(
                     now.0 >= epoch && now.1 >= config,
@@ -1243,13 +1243,13 @@ fn converged(w: &World) -> Result<(), String> {
         let Some(p) = &s.state else {
             return Err(format!("{} is not running", P_NODES[n]));
         };
-        if p.master.inst.node as usize != m {
+        if p.masters[0].inst.node as usize != m {
             return Err(format!(
                 "{} names {} as the master, the master is {}",
-                P_NODES[n], P_NODES[p.master.inst.node as usize], P_NODES[m]
+                P_NODES[n], P_NODES[p.masters[0].inst.node as usize], P_NODES[m]
             ));
         }
-        for r in &p.master.replicas {
+        for r in &p.masters[0].replicas {
             let r = r.node as usize;
             if r != m && upstream(r)? != m {
                 return Err(format!(
