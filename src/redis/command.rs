@@ -211,22 +211,11 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         "get" => Cmd::Get(key(1)),
         "set" if argv.len() == 3 => Cmd::Set(key(1), Value::Text(argv[2].as_str().into())),
         "del" if argv.len() == 2 => Cmd::Del(key(1)),
-        "set"
-        | "setnx"
-        | "setex"
-        | "psetex"
-        | "getex"
-        | "getdel"
-        | "expire"
-        | "pexpire"
-        | "expireat"
-        | "pexpireat"
-        | "ttl"
-        | "pttl"
-        | "expiretime"
-        | "pexpiretime"
-        | "persist"
-        | "debug"
+        name if super::strings::handles(name) => Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        },
+        "debug"
         | "del"
         | "mset"
         | "mget"
