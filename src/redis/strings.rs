@@ -1,7 +1,8 @@
 //! The string and TTL commands with their options (t_string.c:
 //! setCommand(), setnxCommand(), setexCommand(), psetexCommand(),
-//! getexCommand(), getdelCommand(); expire.c: expireGenericCommand(),
-//! ttlGenericCommand(), persistCommand()).
+//! getexCommand(), getdelCommand(), incrDecrCommand(), appendCommand(),
+//! strlenCommand(), getsetCommand(); expire.c: expireGenericCommand(),
+//! ttlGenericCommand(), persistCommand(); db.c: typeCommand()).
 //!
 //! A command decides on the master, with expired keys already deleted by
 //! its lookups, what it propagates, exactly as Redis rewrites it (`SET k v
@@ -39,6 +40,13 @@ pub fn handles(name: &str) -> bool {
             | "expiretime"
             | "pexpiretime"
             | "persist"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "append"
+            | "strlen"
+            | "getset"
+            | "type"
     )
 }
 
@@ -198,8 +206,55 @@ pub fn apply(d: &mut Dataset, name: &str, argv: &[String]) -> bool {
             _ => false,
         },
         "persist" => d.remove_expire(&argv[1]),
+        "decr" | "incrby" | "decrby" => match incr_of(name, argv) {
+            Ok(by) => match incremented(d.get(&argv[1]), by) {
+                Ok(v) => {
+                    // dbOverwrite(): the TTL stays.
+                    d.set_keep_ttl(argv[1].as_str().into(), Value::Int(v));
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(_) => false,
+        },
+        "append" => {
+            let v = match d.get(&argv[1]) {
+                Some(old) => format!("{old}{}", argv[2]),
+                None => argv[2].clone(),
+            };
+            d.set_keep_ttl(argv[1].as_str().into(), Value::Text(v.as_str().into()));
+            true
+        }
         _ => false,
     }
+}
+
+/// The increment of DECR, INCRBY or DECRBY (incrbyCommand(),
+/// decrbyCommand()).
+fn incr_of(name: &str, argv: &[String]) -> Result<i64, &'static str> {
+    match name {
+        "decr" => Ok(-1),
+        "incrby" => string2ll(&argv[2]).ok_or(ERR_NOT_INTEGER),
+        _ => match string2ll(&argv[2]) {
+            None => Err(ERR_NOT_INTEGER),
+            Some(i64::MIN) => Err("ERR decrement would overflow"),
+            Some(v) => Ok(-v),
+        },
+    }
+}
+
+/// incrDecrCommand(): the value after adding `by` to a string holding an
+/// integer (a missing key counts as 0).
+fn incremented(old: Option<&Value>, by: i64) -> Result<i64, &'static str> {
+    let value = match old {
+        None => 0,
+        Some(Value::Int(i)) => *i,
+        Some(Value::Text(t)) => string2ll(t).ok_or(ERR_NOT_INTEGER)?,
+        Some(Value::Blob { .. }) => return Err(ERR_NOT_INTEGER),
+    };
+    value
+        .checked_add(by)
+        .ok_or("ERR increment or decrement would overflow")
 }
 
 /// EXPIRE's NX, XX, GT and LT (parseExtendedExpireArgumentsOrReply()).
@@ -293,6 +348,45 @@ impl Server {
                 bulk(old)
             }
             "getex" => self.getex_command(ctx, argv, now),
+            "decr" | "incrby" | "decrby" => {
+                let by = match incr_of(name, argv) {
+                    Ok(by) => by,
+                    Err(e) => return Reply::Error(e.into()),
+                };
+                self.lookup(ctx, &argv[1], Lookup::Write);
+                match incremented(self.data.get(&argv[1]), by) {
+                    Ok(v) => {
+                        self.write(argv.to_vec());
+                        Frame::Int(v)
+                    }
+                    Err(e) => Frame::Error(e.into()),
+                }
+            }
+            "append" => {
+                self.lookup(ctx, &argv[1], Lookup::Write);
+                self.write(argv.to_vec());
+                let len = self.data.get(&argv[1]).map_or(0, Value::byte_len);
+                Frame::Int(len as i64)
+            }
+            "strlen" => {
+                let len = self.read_string(ctx, &argv[1]).map_or(0, |v| v.byte_len());
+                Frame::Int(len as i64)
+            }
+            "getset" => {
+                let old = self.read_string(ctx, &argv[1]);
+                self.lookup(ctx, &argv[1], Lookup::Write);
+                // Propagated as SET (getsetCommand()).
+                self.write(line(&["SET", &argv[1], &argv[2]]));
+                bulk(old)
+            }
+            "type" => {
+                let kind = if self.lookup(ctx, &argv[1], Lookup::Read) {
+                    "string"
+                } else {
+                    "none"
+                };
+                Frame::Simple(kind.into())
+            }
             "expire" | "pexpire" | "expireat" | "pexpireat" => {
                 self.expire_command(ctx, name, argv, now)
             }
@@ -518,6 +612,26 @@ mod tests {
         );
     }
 
+    /// incrDecrCommand()'s checks: integers only, no overflow either way.
+    #[test]
+    fn increments_check_the_value_and_overflow() {
+        assert_eq!(incremented(None, -1), Ok(-1));
+        assert_eq!(incremented(Some(&Value::Text("41".into())), 1), Ok(42));
+        assert_eq!(
+            incremented(Some(&Value::Text("4x".into())), 1),
+            Err(ERR_NOT_INTEGER)
+        );
+        assert_eq!(
+            incremented(Some(&Value::Int(i64::MAX)), 1),
+            Err("ERR increment or decrement would overflow")
+        );
+        assert_eq!(
+            incr_of("decrby", &argv("DECRBY k -9223372036854775808")),
+            Err("ERR decrement would overflow")
+        );
+        assert_eq!(incr_of("decrby", &argv("DECRBY k 3")), Ok(-3));
+    }
+
     #[test]
     fn a_replica_applies_the_propagated_forms() {
         let mut d = Dataset::default();
@@ -533,5 +647,11 @@ mod tests {
         // A plain SET drops the TTL (setKey() without KEEPTTL).
         assert!(apply(&mut d, "set", &argv("SET k y")));
         assert_eq!(d.expire_at("k"), None);
+        // INCRBY and APPEND overwrite in place: the TTL stays.
+        assert!(apply(&mut d, "incrby", &argv("INCRBY n 5")));
+        assert!(apply(&mut d, "pexpireat", &argv("PEXPIREAT n 9")));
+        assert!(apply(&mut d, "append", &argv("APPEND n x")));
+        assert_eq!(d.get("n").map(Value::to_string).as_deref(), Some("5x"));
+        assert_eq!(d.expire_at("n"), Some(9));
     }
 }
