@@ -119,9 +119,7 @@ pub fn two_writable_masters(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::lost::tests::set;
-    use crate::history::key_name;
-    use crate::proto::{Value, WriteTag};
+    use crate::check::lost::tests::{data, set};
 
     /// Two groups: group A (nodes 0, 1) written by client 1, group B
     /// (nodes 2, 3) by client 2.
@@ -143,20 +141,6 @@ mod tests {
 
     fn on(node: u32, op: Op) -> Op {
         Op { node, ..op }
-    }
-
-    fn data(entries: &[(u32, u32, u32)]) -> Dataset {
-        let mut d = Dataset::default();
-        for &(key, client, seq) in entries {
-            d.set(
-                key_name(key),
-                Value::Blob {
-                    tag: WriteTag { client, seq },
-                    len: 10,
-                },
-            );
-        }
-        d
     }
 
     /// Both groups write `key:7`. Group A's final data holds client 1's

@@ -100,7 +100,8 @@ pub(super) mod tests {
         }
     }
 
-    fn data(entries: &[(u32, u32, u32)]) -> Dataset {
+    /// A final dataset holding `(key, client, seq)` writes.
+    pub(in crate::check) fn data(entries: &[(u32, u32, u32)]) -> Dataset {
         let mut d = Dataset::default();
         for &(key, client, seq) in entries {
             d.set(

@@ -85,6 +85,18 @@ mod tests {
         assert_eq!(atoi("abc"), 0);
     }
 
+    /// Redis 7.0's default `enable-debug-command no` refuses DEBUG, with
+    /// processCommand()'s text.
+    #[test]
+    fn debug_is_refused_by_default() {
+        let mut cli = Cli::new(RedisConfig::default());
+        assert_eq!(
+            cli.send("DEBUG SET-ACTIVE-EXPIRE 0"),
+            "(error) ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+        );
+        assert!(cli.server().expiry.active);
+    }
+
     /// DEBUG SLEEP answers when it is over, and nothing else is handled
     /// meanwhile: a PING sent during the sleep is answered after it.
     #[test]

@@ -70,10 +70,11 @@ pub fn is_control(cmd: &Cmd) -> bool {
 }
 
 /// CMD_NO_MULTI: refused inside a transaction (and the transaction flagged).
+/// SUBSCRIBE is allowed there (subscribeCommand() exempts CLIENT_MULTI).
 pub fn denied_in_multi(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Named { spec, .. } => spec.flags.contains(Flags::NO_MULTI),
-        Cmd::Psync { .. } | Cmd::Sync | Cmd::Subscribe(_) => true,
+        Cmd::Psync { .. } | Cmd::Sync => true,
         _ => false,
     }
 }

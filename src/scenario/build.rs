@@ -529,6 +529,36 @@ impl Builder<'_> {
 
 /// The operator's redis-cli runs when a fault reshards or a command line is
 /// sent.
+impl Builder<'_> {
+    /// A `debug-sleep` sends DEBUG SLEEP, which Redis 7.0 refuses unless
+    /// the node's redis.conf has `enable-debug-command yes`.
+    fn check_debug_allowed(
+        &self,
+        raw: &[super::fault::RawFault],
+        r: &Roster,
+        nodes: &[NodePlan],
+    ) -> Result<(), ScenarioError> {
+        for name in raw.iter().filter_map(|f| f.debug_sleep_node()) {
+            let node = self.redis_node(r, name)?;
+            let allowed = matches!(
+                &nodes[node].kind,
+                NodeKind::Redis { conf, .. }
+                    if conf.enable_debug_command == config::ProtectedAction::Yes
+            );
+            if !allowed {
+                return Err(self.err(
+                    name.span(),
+                    format!(
+                        "debug-sleep sends DEBUG SLEEP, which Redis 7.0 refuses unless enable-debug-command is yes: add enable-debug-command = \"yes\" to [redis] or [node.{}]",
+                        name.get_ref()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn has_operator(raw: &RawScenario) -> bool {
     raw.fault.iter().any(|f| f.needs_operator()) || !raw.command.is_empty()
 }

@@ -781,6 +781,11 @@ impl RawFault {
             || self.cluster_failover.is_some()
             || self.debug_sleep.is_some()
     }
+
+    /// The node a `debug-sleep` names, where it is written.
+    pub(super) fn debug_sleep_node(&self) -> Option<&Spanned<String>> {
+        self.debug_sleep.as_ref().map(|d| &d.get_ref().node)
+    }
 }
 
 /// `replicaof = { node = "replica-1", master = "no one" }`
@@ -925,35 +930,6 @@ struct RawDebugSleep {
 }
 
 impl Builder<'_> {
-    /// A `debug-sleep` sends DEBUG SLEEP, which Redis 7.0 refuses unless
-    /// the node's redis.conf has `enable-debug-command yes`.
-    pub(super) fn check_debug_allowed(
-        &self,
-        raw: &[RawFault],
-        r: &Roster,
-        nodes: &[super::plan::NodePlan],
-    ) -> Result<(), ScenarioError> {
-        use crate::redis::config::ProtectedAction;
-        for d in raw.iter().filter_map(|f| f.debug_sleep.as_ref()) {
-            let node = self.redis_node(r, &d.get_ref().node)?;
-            let allowed = matches!(
-                &nodes[node].kind,
-                super::plan::NodeKind::Redis { conf, .. }
-                    if conf.enable_debug_command == ProtectedAction::Yes
-            );
-            if !allowed {
-                return Err(self.err(
-                    d.get_ref().node.span(),
-                    format!(
-                        "debug-sleep sends DEBUG SLEEP, which Redis 7.0 refuses unless enable-debug-command is yes: add enable-debug-command = \"yes\" to [redis] or [node.{}]",
-                        d.get_ref().node.get_ref()
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     fn debug_sleep(&self, r: &Roster, d: &Spanned<RawDebugSleep>) -> Result<Fault, ScenarioError> {
         let d = d.get_ref();
         let length =
