@@ -7,10 +7,85 @@ use crate::proto::{Key, WriteTag};
 use crate::sim::net::NodeId;
 use crate::sim::time::Micros;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an operation did: the commands a workload's mix draws from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OpKind {
+    /// `SET k <tagged value>`.
     Set,
+    /// `GET k`.
     Get,
+    /// `INCR k`: the key holds a counter afterwards.
+    Incr,
+    /// `DEL k`.
+    Del,
+    /// `MSET k1 v k2 v …`: one tagged value, written to every key.
+    MSet,
+    /// `MGET k1 k2 …`.
+    MGet,
+    /// `EXPIRE k <seconds>` (`PEXPIRE` for a TTL that is not whole seconds).
+    Expire,
+    /// `PUBLISH <key name> <tag>`: touches no key.
+    Publish,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 8] = [
+        OpKind::Set,
+        OpKind::Get,
+        OpKind::Incr,
+        OpKind::Del,
+        OpKind::MSet,
+        OpKind::MGet,
+        OpKind::Expire,
+        OpKind::Publish,
+    ];
+
+    /// The name a scenario's `mix` gives it (the command, lower case).
+    pub fn key(self) -> &'static str {
+        match self {
+            OpKind::Set => "set",
+            OpKind::Get => "get",
+            OpKind::Incr => "incr",
+            OpKind::Del => "del",
+            OpKind::MSet => "mset",
+            OpKind::MGet => "mget",
+            OpKind::Expire => "expire",
+            OpKind::Publish => "publish",
+        }
+    }
+
+    /// Changes the dataset when it takes effect: what "acknowledged
+    /// writes", availability and split brain count.
+    pub fn is_write(self) -> bool {
+        !matches!(self, OpKind::Get | OpKind::MGet | OpKind::Publish)
+    }
+
+    /// Writes the operation's tag as the value of its keys, so the final
+    /// state can name it.
+    pub fn writes_tag(self) -> bool {
+        matches!(self, OpKind::Set | OpKind::MSet)
+    }
+
+    /// Reads its keys' values back.
+    pub fn is_read(self) -> bool {
+        matches!(self, OpKind::Get | OpKind::MGet)
+    }
+
+    /// Touches more than one key.
+    pub fn is_multi_key(self) -> bool {
+        matches!(self, OpKind::MSet | OpKind::MGet)
+    }
+}
+
+/// What a read returned for one key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Seen {
+    /// No such key (a nil reply).
+    Missing,
+    /// The value a tagged write left.
+    Write(WriteTag),
+    /// A value no tagged write left: a counter INCR made.
+    Counter,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -38,45 +113,49 @@ pub struct Op {
     pub client: u32,
     pub seq: u32,
     pub kind: OpKind,
-    pub key: u32,
+    /// The key (for PUBLISH, the channel), and for MSET/MGET the others.
+    pub key: Key,
+    pub more_keys: Vec<Key>,
     pub node: NodeId,
     pub invoked: Micros,
     pub completed: Option<Micros>,
     pub outcome: Outcome,
-    /// For GETs: the writer of the value read (None: missing key).
-    pub read: Option<Option<WriteTag>>,
+    /// For reads: what was read, one per key (`key`, then `more_keys`).
+    pub read: Option<Vec<Seen>>,
     /// For writes followed by WAIT: how many replicas acknowledged.
     pub wait_acked: Option<u32>,
-    /// The workload's hash tag, if its keys carry one.
-    pub hash_tag: Option<compact_str::CompactString>,
 }
 
 impl Op {
     /// An operation just sent, waiting for its reply.
-    pub fn pending(client: u32, seq: u32, kind: OpKind, key: u32, node: NodeId, at: Micros) -> Op {
+    pub fn pending(client: u32, seq: u32, kind: OpKind, key: Key, node: NodeId, at: Micros) -> Op {
         Op {
             client,
             seq,
             kind,
             key,
+            more_keys: Vec::new(),
             node,
             invoked: at,
             completed: None,
             outcome: Outcome::Pending,
             read: None,
             wait_acked: None,
-            hash_tag: None,
         }
     }
 
-    /// The same operation on a key with this hash tag.
-    pub fn tagged(self, hash_tag: Option<compact_str::CompactString>) -> Op {
-        Op { hash_tag, ..self }
+    /// The keys this operation touched, the first one first (none for
+    /// PUBLISH, whose `key` is a channel).
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        let touches = self.kind != OpKind::Publish;
+        std::iter::once(&self.key)
+            .chain(self.more_keys.iter())
+            .filter(move |_| touches)
     }
 
-    /// The key this operation touched.
-    pub fn key_name(&self) -> Key {
-        tagged_key_name(self.hash_tag.as_deref(), self.key)
+    /// What the read saw for each of its keys, with the key.
+    pub fn reads(&self) -> impl Iterator<Item = (&Key, Seen)> {
+        self.keys().zip(self.read.iter().flatten().copied())
     }
 
     pub fn tag(&self) -> WriteTag {
@@ -90,8 +169,75 @@ impl Op {
 /// The key a workload uses for key number `n`: `key:<n>`, built without the
 /// formatting machinery (this runs for every operation).
 pub fn key_name(n: u32) -> Key {
-    let mut buf = [0u8; 14];
-    buf[..4].copy_from_slice(b"key:");
+    let mut k = Key::const_new("key:");
+    k.push_str(&itoa_u32(n));
+    k
+}
+
+/// The keys a workload draws from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeySet {
+    /// `count` names made from a pattern: its `*` replaced by the numbers
+    /// `offset` … `offset + count - 1` (`key:*` by default; a hash tag
+    /// makes it `{tag}key:*`).
+    Pattern {
+        prefix: Key,
+        suffix: Key,
+        count: u32,
+        offset: u32,
+    },
+    /// These names, as written.
+    Names(Vec<Key>),
+}
+
+impl KeySet {
+    /// `key:0` … `key:<count - 1>`.
+    pub fn numbered(count: u32) -> KeySet {
+        KeySet::Pattern {
+            prefix: "key:".into(),
+            suffix: Key::default(),
+            count,
+            offset: 0,
+        }
+    }
+
+    /// How many keys there are to draw from.
+    pub fn len(&self) -> u32 {
+        match self {
+            KeySet::Pattern { count, .. } => *count,
+            KeySet::Names(names) => names.len() as u32,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`th key (`i < len()`).
+    pub fn name(&self, i: u32) -> Key {
+        match self {
+            KeySet::Pattern {
+                prefix,
+                suffix,
+                offset,
+                ..
+            } => {
+                let n = offset.saturating_add(i);
+                if prefix == "key:" && suffix.is_empty() {
+                    return key_name(n);
+                }
+                let mut k = prefix.clone();
+                k.push_str(&itoa_u32(n));
+                k.push_str(suffix);
+                k
+            }
+            KeySet::Names(names) => names[i as usize].clone(),
+        }
+    }
+}
+
+/// `n` in decimal, without the formatting machinery.
+fn itoa_u32(n: u32) -> Key {
     let mut digits = [0u8; 10];
     let mut i = digits.len();
     let mut v = n;
@@ -103,31 +249,7 @@ pub fn key_name(n: u32) -> Key {
             break;
         }
     }
-    let len = 4 + digits.len() - i;
-    buf[4..len].copy_from_slice(&digits[i..]);
-    Key::from_utf8(&buf[..len]).expect("ASCII")
-}
-
-/// The hash tag and key number of a workload key name (`key:<n>` or
-/// `{tag}key:<n>`); `None` for other keys.
-pub fn parse_key_name(key: &str) -> Option<(Option<&str>, u32)> {
-    let (tag, rest) = match key.strip_prefix('{') {
-        Some(r) => {
-            let close = r.find('}')?;
-            (Some(&r[..close]), &r[close + 1..])
-        }
-        None => (None, key),
-    };
-    Some((tag, rest.strip_prefix("key:")?.parse().ok()?))
-}
-
-/// `key:<n>`, or `{tag}key:<n>` for a workload with a hash tag (all its
-/// keys then hash to the tag's slot).
-pub fn tagged_key_name(tag: Option<&str>, n: u32) -> Key {
-    match tag {
-        None => key_name(n),
-        Some(t) => compact_str::format_compact!("{{{t}}}{}", key_name(n)),
-    }
+    Key::from_utf8(&digits[i..]).expect("ASCII")
 }
 
 /// One command line from the scenario.
@@ -165,8 +287,22 @@ mod tests {
         assert_eq!(key_name(0), "key:0");
         assert_eq!(key_name(42), "key:42");
         assert_eq!(key_name(u32::MAX), "key:4294967295");
-        assert_eq!(parse_key_name("{t}key:7"), Some((Some("t"), 7)));
-        assert_eq!(tagged_key_name(Some("t"), 7), "{t}key:7");
-        assert_eq!(parse_key_name("burst:1"), None);
+        let tagged = KeySet::Pattern {
+            prefix: "{t}key:".into(),
+            suffix: "".into(),
+            count: 3,
+            offset: 5,
+        };
+        assert_eq!(tagged.name(2), "{t}key:7");
+        let pattern = KeySet::Pattern {
+            prefix: "{user".into(),
+            suffix: "}.following".into(),
+            count: 2000,
+            offset: 0,
+        };
+        assert_eq!(pattern.name(1000), "{user1000}.following");
+        assert_eq!(KeySet::numbered(10).name(9), "key:9");
+        let names = KeySet::Names(vec!["k1".into(), "k2".into()]);
+        assert_eq!((names.len(), names.name(1).as_str()), (2, "k2"));
     }
 }

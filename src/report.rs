@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::check::RunView as _;
 use crate::check::timeline;
-use crate::history::{OpKind, Outcome};
+use crate::history::{Outcome, Seen};
 use crate::sim::time::Secs;
 use crate::trace;
 use crate::trace::names;
@@ -70,7 +70,7 @@ fn closing_event(world: &World) -> trace::Event {
 /// Writes acknowledged, refused with an error, and of unknown fate.
 fn write_outcomes(world: &World) -> (usize, usize, usize) {
     let (mut ok, mut err, mut unknown) = (0, 0, 0);
-    for o in world.history().iter().filter(|o| o.kind == OpKind::Set) {
+    for o in world.history().iter().filter(|o| o.kind.is_write()) {
         match o.outcome {
             Outcome::Ok => ok += 1,
             Outcome::Error(_) => err += 1,
@@ -180,13 +180,15 @@ pub fn summary(outcome: &RunOutcome) -> String {
     );
     let events = &w.trace().events;
     for l in lost.iter().take(5) {
-        let holds = l.found.map_or("nothing".to_string(), |t| {
-            format!("client-{} #{}", t.client, t.seq)
-        });
+        let holds = match l.found {
+            Seen::Missing => "nothing".to_string(),
+            Seen::Write(t) => format!("client-{} #{}", t.client, t.seq),
+            Seen::Counter => "a counter".to_string(),
+        };
         let _ = writeln!(
             s,
             "  {} written by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
-            l.name,
+            l.key,
             l.client,
             l.seq,
             Secs(l.acked_at),
@@ -201,7 +203,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
         let first = &stale[0];
         let _ = writeln!(
             s,
-            "stale reads: {} (first: key:{} read from {} at {} missed client-{} #{})",
+            "stale reads: {} (first: {} read from {} at {} missed client-{} #{})",
             stale.len(),
             first.key,
             w.names[first.node as usize],

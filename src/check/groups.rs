@@ -6,7 +6,7 @@
 //! is unavailable even while another takes writes, and two groups' masters
 //! taking writes at once are no split brain.
 
-use crate::history::{Op, OpKind};
+use crate::history::Op;
 use crate::proto::keyspace::Dataset;
 use crate::sim::time::Micros;
 
@@ -66,7 +66,7 @@ pub fn unavailability(history: &[&Op], groups: &[&Group], end: Micros) -> Vec<Op
             let acks: Vec<Micros> = g
                 .ops(history)
                 .iter()
-                .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
                 .filter_map(|o| o.completed)
                 .collect();
             let demand: Vec<Window> = g
@@ -107,7 +107,7 @@ pub fn two_writable_masters(
         let acks: Vec<Ack> = g
             .ops(history)
             .iter()
-            .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+            .filter(|o| o.kind.is_write() && o.outcome.is_ok())
             .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
             .collect();
         let spans = split_brain::write_spans(&acks, starts);

@@ -1,72 +1,94 @@
 //! Lost acknowledged writes: a write the client saw acknowledged whose value
-//! is absent from the final state, although no write that could have
+//! is absent from the final state, although no operation that could have
 //! legitimately replaced it (one that overlapped it or started after it was
-//! acknowledged) is there instead.
+//! acknowledged, and that was not refused) left what is there instead: a
+//! later write's value, a counter an INCR made, or no key after a DEL or an
+//! EXPIRE.
 
 use rustc_hash::FxHashMap;
 
-use crate::history::{Op, OpKind};
+use crate::history::{Op, OpKind, Outcome, Seen};
 use crate::proto::keyspace::Dataset;
-use crate::proto::{Value, WriteTag};
+use crate::proto::{Key, Value, WriteTag};
 use crate::sim::time::Micros;
 
-/// One lost write.
+/// One lost write (an MSET loses each of its keys separately).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LostWrite {
     pub client: u32,
     pub seq: u32,
-    pub key: u32,
-    /// The key's name (`key:<n>`, or `{tag}key:<n>`).
-    pub name: crate::proto::Key,
+    /// The key whose write was lost.
+    pub key: Key,
     pub node: u32,
     pub acked_at: Micros,
-    /// What the final state holds for the key instead (None: nothing).
-    pub found: Option<WriteTag>,
+    /// What the final state holds for the key instead.
+    pub found: Seen,
 }
 
-/// Every acknowledged SET in `history` that the final dataset lost.
+/// What the final state holds for `key`.
+pub fn final_value(data: &Dataset, key: &str) -> Seen {
+    match data.get(key) {
+        None => Seen::Missing,
+        Some(Value::Blob { tag, .. }) => Seen::Write(*tag),
+        Some(_) => Seen::Counter,
+    }
+}
+
+/// Every acknowledged SET or MSET in `history` that the final dataset lost.
 pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
-    // Index every write by its tag so the final value can be traced to the
-    // operation that wrote it, and the final values by key.
-    let by_tag: FxHashMap<WriteTag, &Op> = history
-        .iter()
-        .filter(|o| o.kind == OpKind::Set)
-        .map(|o| (o.tag(), *o))
-        .collect();
-    let final_by_key: FxHashMap<(Option<&str>, u32), WriteTag> = final_data
-        .iter()
-        .filter_map(|(k, v)| match v {
-            Value::Blob { tag, .. } => Some((crate::history::parse_key_name(k)?, *tag)),
-            _ => None,
-        })
-        .collect();
+    // Which operation can have left each final value: a tagged write is
+    // found by its tag; for a missing key or a counter, what matters is
+    // when the last DEL/EXPIRE or INCR on the key that may have taken
+    // effect (a refused one did not) finished (never, if it got no reply).
+    let mut by_tag: FxHashMap<WriteTag, &Op> = FxHashMap::default();
+    let mut last_end: FxHashMap<(&str, Seen), Micros> = FxHashMap::default();
+    for op in history.iter().filter(|o| o.kind.is_write()) {
+        let leaves = match (op.kind, &op.outcome) {
+            // A tag in the final state proves its write took effect.
+            (OpKind::Set | OpKind::MSet, _) => {
+                by_tag.insert(op.tag(), op);
+                continue;
+            }
+            (_, Outcome::Error(_)) => continue,
+            (OpKind::Incr, _) => Seen::Counter,
+            _ => Seen::Missing,
+        };
+        let end = op.completed.unwrap_or(Micros::MAX);
+        for k in op.keys() {
+            let e = last_end.entry((k.as_str(), leaves)).or_insert(end);
+            *e = (*e).max(end);
+        }
+    }
     let mut lost = Vec::new();
     for op in history
         .iter()
-        .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+        .filter(|o| o.kind.writes_tag() && o.outcome.is_ok())
     {
         let acked_at = op.completed.expect("acknowledged ops completed");
-        let found = final_by_key.get(&(op.hash_tag.as_deref(), op.key)).copied();
-        if found == Some(op.tag()) {
-            continue;
-        }
-        // A write that may legitimately have replaced this one: any write
-        // that had not finished before this one began (it overlapped it, or
-        // was invoked after it was acknowledged).
-        let replaced = found.and_then(|t| by_tag.get(&t)).is_some_and(|other| {
-            let finished_before = other.completed.is_some_and(|c| c < op.invoked);
-            !finished_before
-        });
-        if !replaced {
-            lost.push(LostWrite {
-                client: op.client,
-                seq: op.seq,
-                key: op.key,
-                name: op.key_name(),
-                node: op.node,
-                acked_at,
-                found,
-            });
+        for key in op.keys() {
+            let found = final_value(final_data, key);
+            // An operation that may legitimately have come after this one
+            // had not finished before this one began: it overlapped it, or
+            // was invoked after it was acknowledged.
+            let replaced = match found {
+                Seen::Write(t) if t == op.tag() => continue,
+                Seen::Write(t) => by_tag
+                    .get(&t)
+                    .is_some_and(|other| other.completed.is_none_or(|c| c >= op.invoked)),
+                other => last_end
+                    .get(&(key.as_str(), other))
+                    .is_some_and(|&end| end >= op.invoked),
+            };
+            if !replaced {
+                lost.push(LostWrite {
+                    client: op.client,
+                    seq: op.seq,
+                    key: key.clone(),
+                    node: op.node,
+                    acked_at,
+                    found,
+                });
+            }
         }
     }
     lost
@@ -75,7 +97,24 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::history::{Outcome, key_name};
+    use crate::history::key_name;
+    use proptest::prelude::*;
+
+    /// An operation of `kind` on `keys` (numbers: `key:<n>`), invoked and
+    /// completed at the given instants, with `outcome`.
+    pub(in crate::check) fn op(
+        kind: OpKind,
+        (client, seq): (u32, u32),
+        keys: &[u32],
+        (invoked, done): (Micros, Option<Micros>),
+        outcome: Outcome,
+    ) -> Op {
+        let mut o = Op::pending(client, seq, kind, key_name(keys[0]), 0, invoked);
+        o.more_keys = keys[1..].iter().map(|&k| key_name(k)).collect();
+        o.completed = done;
+        o.outcome = outcome;
+        o
+    }
 
     pub(in crate::check) fn set(
         client: u32,
@@ -85,19 +124,14 @@ pub(super) mod tests {
         done: Micros,
         ok: bool,
     ) -> Op {
-        Op {
-            client,
-            seq,
-            kind: OpKind::Set,
-            key,
-            node: 0,
-            invoked,
-            completed: Some(done),
-            outcome: if ok { Outcome::Ok } else { Outcome::Timeout },
-            read: None,
-            wait_acked: None,
-            hash_tag: None,
-        }
+        let outcome = if ok { Outcome::Ok } else { Outcome::Timeout };
+        op(
+            OpKind::Set,
+            (client, seq),
+            &[key],
+            (invoked, Some(done)),
+            outcome,
+        )
     }
 
     /// A final dataset holding `(key, client, seq)` writes.
@@ -115,6 +149,13 @@ pub(super) mod tests {
         d
     }
 
+    fn lost_seqs(h: &[&Op], d: &Dataset) -> Vec<(u32, String)> {
+        lost_acked_writes(h, d)
+            .iter()
+            .map(|l| (l.seq, l.key.to_string()))
+            .collect()
+    }
+
     #[test]
     fn overwritten_is_not_lost_but_reverted_is() {
         let a = set(1, 1, 7, 0, 10, true);
@@ -126,6 +167,7 @@ pub(super) mod tests {
         let lost = lost_acked_writes(&h, &data(&[(7, 1, 1)]));
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].seq, 2);
+        assert_eq!(lost[0].found, Seen::Write(WriteTag { client: 1, seq: 1 }));
         // Key gone: both lost.
         assert_eq!(lost_acked_writes(&h, &Dataset::default()).len(), 2);
     }
@@ -137,5 +179,139 @@ pub(super) mod tests {
         let h = vec![&a, &b];
         assert!(lost_acked_writes(&h, &data(&[(7, 2, 1)])).is_empty());
         assert!(lost_acked_writes(&[&b], &Dataset::default()).is_empty());
+    }
+
+    #[test]
+    fn a_del_after_the_write_explains_a_missing_key_a_refused_one_does_not() {
+        let w = set(1, 1, 7, 0, 10, true);
+        let del = op(OpKind::Del, (1, 2), &[7], (20, Some(30)), Outcome::Ok);
+        let empty = Dataset::default();
+        assert!(lost_seqs(&[&w, &del], &empty).is_empty());
+        // A DEL that timed out may have happened: still explained.
+        let unsure = op(OpKind::Del, (1, 2), &[7], (20, None), Outcome::Timeout);
+        assert!(lost_seqs(&[&w, &unsure], &empty).is_empty());
+        // Refused (READONLY): it deleted nothing.
+        let refused = op(
+            OpKind::Del,
+            (1, 2),
+            &[7],
+            (20, Some(30)),
+            Outcome::Error("READONLY".into()),
+        );
+        assert_eq!(
+            lost_seqs(&[&w, &refused], &empty),
+            vec![(1, "key:7".into())]
+        );
+        // A DEL that finished before the write began cannot come after it.
+        let early = op(OpKind::Del, (2, 1), &[7], (0, Some(1)), Outcome::Ok);
+        let late = set(1, 1, 7, 5, 10, true);
+        assert_eq!(
+            lost_seqs(&[&early, &late], &empty),
+            vec![(1, "key:7".into())]
+        );
+        // An EXPIRE after the write explains it too; on another key it does not.
+        let exp = op(OpKind::Expire, (1, 2), &[7], (20, Some(30)), Outcome::Ok);
+        assert!(lost_seqs(&[&w, &exp], &empty).is_empty());
+        let other = op(OpKind::Expire, (1, 2), &[8], (20, Some(30)), Outcome::Ok);
+        assert_eq!(lost_seqs(&[&w, &other], &empty).len(), 1);
+    }
+
+    #[test]
+    fn a_counter_is_explained_only_by_an_incr_that_may_follow_the_write() {
+        let w = set(1, 1, 7, 10, 20, true);
+        let mut counter = Dataset::default();
+        counter.set(key_name(7), Value::Int(1));
+        let incr = op(OpKind::Incr, (2, 1), &[7], (15, Some(25)), Outcome::Ok);
+        assert!(lost_seqs(&[&w, &incr], &counter).is_empty());
+        let before = op(OpKind::Incr, (2, 1), &[7], (0, Some(5)), Outcome::Ok);
+        assert_eq!(lost_seqs(&[&w, &before], &counter).len(), 1);
+        // A DEL does not leave a counter.
+        let del = op(OpKind::Del, (2, 1), &[7], (30, Some(40)), Outcome::Ok);
+        assert_eq!(
+            lost_acked_writes(&[&w, &del], &counter)[0].found,
+            Seen::Counter
+        );
+    }
+
+    #[test]
+    fn an_mset_loses_each_key_on_its_own() {
+        let m = op(OpKind::MSet, (1, 1), &[1, 2, 3], (5, Some(10)), Outcome::Ok);
+        // key:2 reverted to an older write, key:3 gone; key:1 kept.
+        let older = set(2, 1, 2, 0, 1, true);
+        let final_data = data(&[(1, 1, 1), (2, 2, 1)]);
+        let lost = lost_seqs(&[&older, &m], &final_data);
+        assert_eq!(lost, vec![(1, "key:2".into()), (1, "key:3".into())]);
+    }
+
+    /// One operation of a sequential history: the kind, the key, and
+    /// whether its effect is then taken out of the final state.
+    fn sequential() -> impl Strategy<Value = Vec<(u8, u32)>> {
+        proptest::collection::vec((0u8..4, 0u32..4), 1..40)
+    }
+
+    /// Runs `ops` one after the other, every one acknowledged, on a model
+    /// of the dataset: SET, DEL, INCR (refused on a written value, as
+    /// Redis refuses a non-integer) and MSET of the key and the next one.
+    fn run(ops: &[(u8, u32)]) -> (Vec<Op>, Dataset) {
+        let mut d = Dataset::default();
+        let mut history = Vec::new();
+        for (i, &(kind, key)) in ops.iter().enumerate() {
+            let seq = i as u32 + 1;
+            let t = 10 * i as Micros;
+            let tag = WriteTag { client: 1, seq };
+            let blob = Value::Blob { tag, len: 1 };
+            let (kind, keys, outcome) = match kind {
+                0 => {
+                    d.set(key_name(key), blob);
+                    (OpKind::Set, vec![key], Outcome::Ok)
+                }
+                1 => {
+                    d.del(&key_name(key));
+                    (OpKind::Del, vec![key], Outcome::Ok)
+                }
+                2 => match d.incr(&key_name(key)) {
+                    Ok(_) => (OpKind::Incr, vec![key], Outcome::Ok),
+                    Err(e) => (OpKind::Incr, vec![key], Outcome::Error(e.into())),
+                },
+                _ => {
+                    let next = (key + 1) % 4;
+                    d.set(key_name(key), blob.clone());
+                    d.set(key_name(next), blob);
+                    (OpKind::MSet, vec![key, next], Outcome::Ok)
+                }
+            };
+            history.push(op(kind, (1, seq), &keys, (t, Some(t + 5)), outcome));
+        }
+        (history, d)
+    }
+
+    proptest! {
+        /// A history run one operation at a time, every effect kept, loses
+        /// nothing.
+        #[test]
+        fn sequential_histories_lose_nothing(ops in sequential()) {
+            let (history, d) = run(&ops);
+            let refs: Vec<&Op> = history.iter().collect();
+            prop_assert!(lost_acked_writes(&refs, &d).is_empty());
+        }
+
+        /// Taking the last write's value out of the final state (as a
+        /// failover to a replica that never got it would) is reported: that
+        /// write is lost, and nothing on any other key is (earlier writes
+        /// to the key that nothing deleted are lost with it).
+        #[test]
+        fn a_dropped_last_write_is_found(ops in sequential()) {
+            let (history, mut d) = run(&ops);
+            let last_tagged = d.iter().find_map(|(k, v)| match v {
+                Value::Blob { tag, .. } => Some((k.clone(), *tag)),
+                _ => None,
+            });
+            let Some((key, tag)) = last_tagged else { return Ok(()) };
+            d.del(&key);
+            let refs: Vec<&Op> = history.iter().collect();
+            let lost = lost_acked_writes(&refs, &d);
+            prop_assert!(lost.iter().any(|l| l.seq == tag.seq && l.key == key));
+            prop_assert!(lost.iter().all(|l| l.key == key));
+        }
     }
 }

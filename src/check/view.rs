@@ -12,7 +12,7 @@ use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
-use crate::history::{Exchange, Op, OpKind, Outcome};
+use crate::history::{Exchange, Op, Outcome};
 use crate::proto::keyspace::Dataset;
 use crate::proto::resp::shown;
 use crate::redis;
@@ -163,7 +163,7 @@ pub trait RunView {
             let acks: Vec<Micros> = self
                 .history()
                 .iter()
-                .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
                 .filter_map(|o| o.completed)
                 .collect();
             return availability::longest_write_gap(&acks, &self.write_demand());
@@ -207,7 +207,7 @@ pub trait RunView {
         let starts = self.tenure_starts();
         let acks = |ops: &[&Op]| -> Vec<Ack> {
             ops.iter()
-                .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
                 .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
                 .collect()
         };
@@ -222,7 +222,7 @@ pub trait RunView {
         let moving = self.reshard_windows();
         let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
         for o in history {
-            let slot = crate::proto::slots::key_hash_slot(o.key_name().as_bytes());
+            let slot = crate::proto::slots::key_hash_slot(o.key.as_bytes());
             let t = o.completed.unwrap_or(o.invoked);
             let resharding = moving
                 .iter()
@@ -433,7 +433,7 @@ pub trait RunView {
                 let n = self
                     .history()
                     .iter()
-                    .filter(|o| o.kind == crate::history::OpKind::Set && o.outcome.is_ok())
+                    .filter(|o| o.kind.is_write() && o.outcome.is_ok())
                     .count() as u64;
                 (c.holds(n), format!("{n}"))
             }

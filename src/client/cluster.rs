@@ -6,8 +6,8 @@
 use std::rc::Rc;
 
 use super::link::{Backoff, Conns, Deadline};
-use super::{Discovery, WorkloadSpec, complete, read_tag};
-use crate::history::{Op, Outcome, tagged_key_name};
+use super::{Answer, Discovery, WorkloadSpec, complete};
+use crate::history::{Op, Outcome};
 use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
 use crate::proto::{Cmd, Ctx, Msg, Reply};
@@ -137,9 +137,8 @@ impl ClusterClient {
             self.refresh(ctx);
             return;
         }
-        let (key, read) = self.spec.draw(ctx.rng());
-        let name = tagged_key_name(self.spec.hash_tag.as_deref(), key);
-        let slot = key_hash_slot(name.as_bytes());
+        let draw = self.spec.commands.draw(ctx.rng());
+        let slot = key_hash_slot(draw.key.as_bytes());
         let Some(node) = self.slot_map[slot as usize] else {
             self.stale_map = true;
             return;
@@ -147,7 +146,7 @@ impl ClusterClient {
         let now = ctx.sim_time();
         let (i, cmd) = self
             .spec
-            .record(&mut self.history, self.id, key, read, node, now);
+            .record(&mut self.history, self.id, draw, node, now);
         self.pending = Pending::Op(i, node);
         self.redirects = 0;
         self.cmd = Some(cmd.clone());
@@ -195,14 +194,14 @@ impl ClusterClient {
             (Pending::Op(_, n), Reply::Ok) if n == from && self.asking_reply_due => {
                 self.asking_reply_due = false;
             }
-            (Pending::Op(i, n), reply) if n == from => match reply {
-                Reply::Error(e) => self.error_reply(ctx, i, e),
-                Reply::Bulk(v) => {
-                    self.history[i].read = Some(read_tag(v));
+            (Pending::Op(i, n), reply) if n == from => match Answer::of(reply) {
+                Answer::Error(e) => self.error_reply(ctx, i, e),
+                Answer::Read(seen) => {
+                    self.history[i].read = Some(seen);
                     self.backoff.reset();
                     self.finish(ctx, Outcome::Ok);
                 }
-                _ => {
+                Answer::Done | Answer::Int(_) => {
                     self.backoff.reset();
                     self.finish(ctx, Outcome::Ok);
                 }
@@ -229,7 +228,7 @@ impl ClusterClient {
         ctx.log(
             Level::Verbose,
             event,
-            format!("{e} for {}", self.history[i].key_name()),
+            format!("{e} for {}", self.history[i].key),
         );
         self.redirects += 1;
         self.history[i].node = node;

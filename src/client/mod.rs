@@ -5,18 +5,17 @@
 
 pub mod cluster;
 mod link;
+pub mod mix;
 pub mod operator;
 pub mod reshard;
 
 use std::rc::Rc;
 
-use rand::RngExt;
-
-use crate::history::{Op, OpKind, Outcome, tagged_key_name};
+use crate::history::{Op, Outcome, Seen};
 use crate::proto::addr::Directory;
+use crate::proto::resp::Frame;
 use crate::proto::{Cmd, Ctx, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::rng::Rng;
 use crate::sim::time::{Micros, ms};
 use crate::sim::{Node, Timer};
 use crate::trace::Level;
@@ -46,14 +45,8 @@ pub struct WorkloadSpec {
     pub discovery: Discovery,
     /// Operations per second.
     pub rate: f64,
-    pub keys: u32,
-    /// The first key number: key:<key_offset> .. key:<key_offset + keys - 1>.
-    pub key_offset: u32,
-    /// Fraction of operations that are GETs.
-    pub reads: f64,
-    pub value_size: u32,
-    /// Keys carry this hash tag: `{tag}key:<n>`.
-    pub hash_tag: Option<compact_str::CompactString>,
+    /// Which commands, on which keys.
+    pub commands: mix::Commands,
     pub start: Micros,
     pub stop: Micros,
     pub timeout: Micros,
@@ -66,44 +59,23 @@ pub struct WorkloadSpec {
 }
 
 impl WorkloadSpec {
-    /// The next operation's key number and whether it reads: two draws from
-    /// the client's stream, in this order.
-    pub fn draw(&self, rng: &mut Rng) -> (u32, bool) {
-        let key = self
-            .key_offset
-            .saturating_add(rng.random_range(0..self.keys.max(1)));
-        let read = self.reads > 0.0 && rng.random_bool(self.reads.min(1.0));
-        (key, read)
-    }
-
-    /// Records the next operation of `client`, on key number `key` and
-    /// invoked at `now` against `node`, as pending in the client's
-    /// `history`; returns its index there and the command that performs it,
-    /// a GET or a SET whose value carries the write's tag (client and
-    /// sequence number). Sequence numbers count the client's operations
-    /// from 1.
+    /// Records the next operation of `client`, as drawn and invoked at
+    /// `now` against `node`, as pending in the client's `history`; returns
+    /// its index there and the command that performs it. Sequence numbers
+    /// count the client's operations from 1.
     pub fn record(
         &self,
         history: &mut Vec<Op>,
         client: u32,
-        key: u32,
-        read: bool,
+        draw: mix::Draw,
         node: NodeId,
         now: Micros,
     ) -> (usize, Cmd) {
         let seq = u32::try_from(history.len() + 1).expect("fewer than 2^32 operations");
-        let name = tagged_key_name(self.hash_tag.as_deref(), key);
-        let (kind, cmd) = if read {
-            (OpKind::Get, Cmd::Get(name))
-        } else {
-            let value = Value::Blob {
-                tag: WriteTag { client, seq },
-                len: self.value_size,
-            };
-            (OpKind::Set, Cmd::Set(name, value))
-        };
-        let op = Op::pending(client, seq, kind, key, node, now);
-        history.push(op.tagged(self.hash_tag.clone()));
+        let cmd = self.commands.command(&draw, WriteTag { client, seq });
+        let mut op = Op::pending(client, seq, draw.kind, draw.key, node, now);
+        op.more_keys = draw.more_keys;
+        history.push(op);
         (history.len() - 1, cmd)
     }
 
@@ -118,12 +90,35 @@ impl WorkloadSpec {
     }
 }
 
-/// The write a GET read back: the tag of the value, if there was one.
-fn read_tag(value: Option<Value>) -> Option<WriteTag> {
-    value.and_then(|v| match v {
-        Value::Blob { tag, .. } => Some(tag),
-        _ => None,
-    })
+/// What a read found: the write that left the value, no value, or a
+/// value no tagged write left (a counter).
+fn seen(value: Option<&Value>) -> Seen {
+    match value {
+        None => Seen::Missing,
+        Some(Value::Blob { tag, .. }) => Seen::Write(*tag),
+        Some(_) => Seen::Counter,
+    }
+}
+
+/// A reply as the workload reads it: an error (RESP or not), the values
+/// read (GET, MGET), or a success.
+enum Answer {
+    Error(String),
+    Read(Vec<Seen>),
+    Int(i64),
+    Done,
+}
+
+impl Answer {
+    fn of(reply: Reply) -> Answer {
+        match reply {
+            Reply::Error(e) | Reply::Frame(Frame::Error(e)) => Answer::Error(e),
+            Reply::Bulk(v) => Answer::Read(vec![seen(v.as_ref())]),
+            Reply::Values(vs) => Answer::Read(vs.iter().map(|v| seen(v.as_ref())).collect()),
+            Reply::Int(n) | Reply::Frame(Frame::Int(n)) => Answer::Int(n),
+            _ => Answer::Done,
+        }
+    }
 }
 
 /// Ends `op` at `now` with `outcome`.
@@ -357,11 +352,11 @@ impl WorkloadClient {
         let (Some(conn), Stage::Ready(node)) = (self.conn, self.stage) else {
             return;
         };
-        let (key, read) = self.spec.draw(ctx.rng());
+        let draw = self.spec.commands.draw(ctx.rng());
         let now = ctx.sim_time();
         let (i, cmd) = self
             .spec
-            .record(&mut self.history, self.id, key, read, node, now);
+            .record(&mut self.history, self.id, draw, node, now);
         self.inflight = Some((i, Phase::Command));
         self.send(ctx, conn, cmd);
     }
@@ -528,14 +523,14 @@ impl WorkloadClient {
         let Some((i, phase)) = self.inflight else {
             return;
         };
-        match (phase, reply) {
-            (_, Reply::Error(e)) => self.finish(ctx, Outcome::Error(e)),
-            (Phase::Command, Reply::Bulk(v)) => {
-                self.history[i].read = Some(read_tag(v));
+        match (phase, Answer::of(reply)) {
+            (Phase::Command, Answer::Error(e)) => self.finish(ctx, Outcome::Error(e)),
+            (Phase::Command, Answer::Read(seen)) => {
+                self.history[i].read = Some(seen);
                 self.finish(ctx, Outcome::Ok);
             }
-            (Phase::Command, _) => match self.spec.wait {
-                Some((replicas, timeout_ms)) if self.history[i].kind == OpKind::Set => {
+            (Phase::Command, Answer::Done | Answer::Int(_)) => match self.spec.wait {
+                Some((replicas, timeout_ms)) if self.history[i].kind.is_write() => {
                     self.inflight = Some((i, Phase::Wait));
                     self.send(
                         ctx,
@@ -548,10 +543,12 @@ impl WorkloadClient {
                 }
                 _ => self.finish(ctx, Outcome::Ok),
             },
-            (Phase::Wait, Reply::Int(n)) => {
+            (Phase::Wait, Answer::Int(n)) => {
                 self.history[i].wait_acked = Some(n as u32);
                 self.finish(ctx, Outcome::Ok);
             }
+            // The write itself was acknowledged; a refused WAIT (on a
+            // replica) leaves the replica count unknown.
             (Phase::Wait, _) => self.finish(ctx, Outcome::Ok),
         }
     }
@@ -591,11 +588,13 @@ mod tests {
         let spec = WorkloadSpec {
             discovery: Discovery::Direct(1),
             rate: 10.0,
-            keys: 10,
-            key_offset: 0,
-            reads: 0.0,
-            value_size: 10,
-            hash_tag: None,
+            commands: mix::Commands {
+                keys: crate::history::KeySet::numbered(10),
+                mix: mix::Mix::Reads(0.0),
+                multi_keys: 2,
+                ttl: crate::sim::time::secs(1),
+                value_size: 10,
+            },
             start: 0,
             stop: crate::sim::time::secs(60),
             timeout: crate::sim::time::secs(1),

@@ -816,21 +816,24 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
     if let Some((_, _, _, n)) = best
         && let Ok(mut c) = Conn::connect(&env.admin[n], IO)
     {
-        let mut keys: Vec<u32> = history.iter().map(|o| o.key).collect();
+        let mut keys: Vec<&str> = history
+            .iter()
+            .flat_map(|o| o.keys())
+            .map(|k| k.as_str())
+            .collect();
         keys.sort_unstable();
         keys.dedup();
-        for k in keys {
-            let name = format!("key:{k}");
-            if let Ok(Frame::Bulk(Some(v))) = c.call(&["GET", &name])
-                && let Some(tag) = parse_value(v.as_bytes())
-            {
-                data.set(
-                    name.into(),
-                    Value::Blob {
+        for name in keys {
+            if let Ok(Frame::Bulk(Some(v))) = c.call(&["GET", name]) {
+                let value = match (parse_value(v.as_bytes()), v.parse::<i64>()) {
+                    (Some(tag), _) => Value::Blob {
                         tag,
                         len: v.len() as u32,
                     },
-                );
+                    (None, Ok(n)) => Value::Int(n),
+                    (None, Err(_)) => Value::Text(v.as_str().into()),
+                };
+                data.set(name.into(), value);
             }
         }
     }

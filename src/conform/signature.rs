@@ -77,7 +77,7 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
         let acked = obs
             .history
             .iter()
-            .filter(|o| o.kind == crate::history::OpKind::Set && o.outcome.is_ok())
+            .filter(|o| o.kind.is_write() && o.outcome.is_ok())
             .count();
         sig.push(exact(
             "acked-writes",
@@ -340,7 +340,7 @@ fn moved(obs: &Observed) -> String {
         let Some((slot, node)) = t.strip_prefix("MOVED ").and_then(|r| r.split_once(' ')) else {
             continue;
         };
-        if slot.parse::<u16>().ok() != Some(key_hash_slot(o.key_name().as_bytes())) {
+        if slot.parse::<u16>().ok() != Some(key_hash_slot(o.key.as_bytes())) {
             slots_match = false;
         }
         if !targets.contains(&node) {
@@ -572,17 +572,9 @@ mod tests {
             ),
         ];
         let op = |seq, outcome| Op {
-            client: 1,
-            seq,
-            kind: OpKind::Set,
-            key: 0,
-            node: 0,
-            invoked: seq as Micros,
             completed: Some(seq as Micros),
             outcome,
-            read: None,
-            wait_acked: None,
-            hash_tag: None,
+            ..Op::pending(1, seq, OpKind::Set, "key:0".into(), 0, seq as Micros)
         };
         Observed {
             names: names.iter().map(|n| n.to_string()).collect(),

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Discovery, WorkloadSpec};
 
-use crate::history::{Op, OpKind, Outcome};
-use crate::proto::WriteTag;
+use crate::history::{Op, Outcome, Seen};
+use crate::proto::{Cmd, Value, WriteTag};
 use crate::sim::time::Micros;
 use crate::trace::names;
 
@@ -89,7 +89,7 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
     let mut target: Option<Target> = None;
     let mut reconnect_at: Micros = 0;
     let mut backoff = spec.reconnect_delay;
-    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(id);
+    let mut rng = crate::sim::rng::stream(u64::from(id), "conform-workload");
     let mut sentinel_idx = 0usize;
     // Sentinel discovery follows +switch-master announcements.
     let (switch_tx, switch_rx) = mpsc::channel::<u16>();
@@ -169,55 +169,72 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
     history
 }
 
-/// One SET (or GET) plus its WAIT. False when the connection is done for.
+/// The arguments of a workload command as sent to a real server: tagged
+/// values become `value-size` bytes that begin with `<client>:<seq>:`.
+fn argv(cmd: &Cmd, value_size: u32) -> Vec<Vec<u8>> {
+    let text = |s: &str| s.as_bytes().to_vec();
+    let bytes = |v: &Value| match v {
+        Value::Blob { tag, .. } => value(*tag, value_size),
+        other => other.to_string().into_bytes(),
+    };
+    match cmd {
+        Cmd::Set(k, v) => vec![text("SET"), text(k), bytes(v)],
+        Cmd::Get(k) => vec![text("GET"), text(k)],
+        Cmd::Incr(k) => vec![text("INCR"), text(k)],
+        Cmd::Del(k) => vec![text("DEL"), text(k)],
+        Cmd::MSet(pairs) => std::iter::once(text("MSET"))
+            .chain(pairs.iter().flat_map(|(k, v)| [text(k), bytes(v)]))
+            .collect(),
+        Cmd::MGet(keys) => std::iter::once(text("MGET"))
+            .chain(keys.iter().map(|k| text(k)))
+            .collect(),
+        Cmd::Publish { channel, message } => vec![text("PUBLISH"), text(channel), text(message)],
+        Cmd::Named { argv, .. } => argv.iter().map(|a| text(a)).collect(),
+        other => unreachable!("a workload does not send {}", other.name()),
+    }
+}
+
+/// What a real server's reply to a read says of one key's value.
+fn seen(reply: &Frame) -> Seen {
+    match reply {
+        Frame::Bulk(Some(v)) => match parse_value(v.as_bytes()) {
+            Some(tag) => Seen::Write(tag),
+            None => Seen::Counter,
+        },
+        _ => Seen::Missing,
+    }
+}
+
+/// One command plus its WAIT. False when the connection is done for.
 fn issue(
     id: u32,
     spec: &WorkloadSpec,
     t: &mut Target,
-    rng: &mut u64,
+    rng: &mut crate::sim::rng::Rng,
     history: &mut Vec<Op>,
     env: &Env,
 ) -> bool {
-    *rng = rng
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    let r = *rng >> 33;
-    let key = spec.key_offset + (r % u64::from(spec.keys.max(1))) as u32;
-    let read = spec.reads > 0.0 && ((r >> 8) % 10_000) as f64 / 10_000.0 < spec.reads;
+    let draw = spec.commands.draw(rng);
     let seq = history.len() as u32 + 1;
-    let tag = WriteTag { client: id, seq };
-    let key_name = format!("key:{key}");
+    let cmd = spec.commands.command(&draw, WriteTag { client: id, seq });
+    let args = argv(&cmd, spec.commands.value_size);
+    let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let invoked = env.now();
-    let reply = if read {
-        t.conn.send(&[b"GET", key_name.as_bytes()])
-    } else {
-        t.conn
-            .send(&[b"SET", key_name.as_bytes(), &value(tag, spec.value_size)])
-    }
-    .and_then(|_| t.conn.read());
-    let mut op = Op {
-        client: id,
-        seq,
-        kind: if read { OpKind::Get } else { OpKind::Set },
-        key,
-        node: t.node,
-        invoked,
-        completed: Some(env.now()),
-        outcome: Outcome::Ok,
-        read: None,
-        wait_acked: None,
-        hash_tag: None,
-    };
+    let reply = t.conn.send(&refs).and_then(|_| t.conn.read());
+    let mut op = Op::pending(id, seq, draw.kind, draw.key, t.node, invoked);
+    op.more_keys = draw.more_keys;
+    op.completed = Some(env.now());
+    op.outcome = Outcome::Ok;
     let keep = match reply {
         Ok(Frame::Error(e)) => {
             op.outcome = Outcome::Error(e);
             true
         }
         Ok(r) => {
-            if read {
-                op.read = Some(match r {
-                    Frame::Bulk(Some(v)) => parse_value(v.as_bytes()),
-                    _ => None,
+            if op.kind.is_read() {
+                op.read = Some(match &r {
+                    Frame::Array(Some(items)) => items.iter().map(seen).collect(),
+                    one => vec![seen(one)],
                 });
             }
             true
@@ -233,7 +250,7 @@ fn issue(
     };
     let mut keep = keep;
     if keep
-        && !read
+        && op.kind.is_write()
         && op.outcome.is_ok()
         && let Some((n, ms)) = spec.wait
     {

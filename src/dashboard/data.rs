@@ -77,7 +77,7 @@ pub struct ClientView {
 
 #[derive(Serialize)]
 pub struct LostRow {
-    pub key: u32,
+    pub key: String,
     pub client: u32,
     pub seq: u32,
     pub node: u32,
@@ -290,13 +290,14 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
     let (mut acked, mut refused, mut unknown) = (0, 0, 0);
     let mut rows: Vec<(Micros, Seen)> = Vec::new();
     for o in &w.history() {
-        let seen = match (&o.kind, &o.outcome) {
+        let seen = match (o.kind.is_write(), &o.outcome) {
             (_, Outcome::Pending) => continue,
-            (OpKind::Get, Outcome::Ok) => Seen::Read,
-            (OpKind::Get, _) => continue,
-            (OpKind::Set, Outcome::Ok) => Seen::Acked,
-            (OpKind::Set, Outcome::Error(_)) => Seen::Refused,
-            (OpKind::Set, _) => Seen::Indeterminate,
+            _ if o.kind == OpKind::Publish => continue,
+            (false, Outcome::Ok) => Seen::Read,
+            (false, _) => continue,
+            (true, Outcome::Ok) => Seen::Acked,
+            (true, Outcome::Error(_)) => Seen::Refused,
+            (true, _) => Seen::Indeterminate,
         };
         match seen {
             Seen::Acked => acked += 1,
@@ -326,7 +327,7 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
         .lost_writes()
         .iter()
         .map(|l| LostRow {
-            key: l.key,
+            key: l.key.to_string(),
             client: l.client,
             seq: l.seq,
             node: l.node,

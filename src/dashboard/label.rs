@@ -86,9 +86,13 @@ pub fn label(msg: &Msg, to_client: bool) -> Label {
 
 fn command(c: &Cmd) -> Label {
     match c {
-        Cmd::Get(_) | Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::Wait { .. } => {
-            bulk(c.name())
-        }
+        Cmd::Get(_)
+        | Cmd::Set(..)
+        | Cmd::Del(_)
+        | Cmd::Incr(_)
+        | Cmd::MSet(_)
+        | Cmd::MGet(_)
+        | Cmd::Wait { .. } => bulk(c.name()),
         Cmd::Publish { channel, message } if channel == HELLO_CHANNEL => {
             control("hello", message.clone())
         }
@@ -153,7 +157,7 @@ fn command(c: &Cmd) -> Label {
 fn reply(r: &Reply, to_client: bool) -> Label {
     match r {
         Reply::Ok if to_client => bulk("+OK"),
-        Reply::Int(_) | Reply::Bulk(_) if to_client => bulk("reply"),
+        Reply::Int(_) | Reply::Bulk(_) | Reply::Values(_) if to_client => bulk("reply"),
         Reply::Error(e) if to_client => bulk(format!("-{}", error_code(e))),
         Reply::Ok => control("+OK", String::new()),
         Reply::Pong => control("+PONG", String::new()),
@@ -191,6 +195,7 @@ fn reply(r: &Reply, to_client: bool) -> Label {
         ),
         Reply::ClusterSlots(r) => control("CLUSTER SLOTS reply", format!("{} ranges", r.len())),
         Reply::Keys(k) => control("keys reply", format!("{} keys", k.len())),
+        Reply::Values(v) => control("MGET reply", format!("{} values", v.len())),
         Reply::MasterAddr(a) => control(
             "master-addr reply",
             a.as_ref()

@@ -122,7 +122,7 @@ fn recorder_captures_the_failover() {
         .world
         .history()
         .iter()
-        .filter(|o| o.kind == crate::history::OpKind::Set && o.outcome.is_ok())
+        .filter(|o| o.kind.is_write() && o.outcome.is_ok())
         .count() as u32;
     assert!(acked > 0);
     assert_eq!(rec.summary.acked, acked);

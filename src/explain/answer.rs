@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::check::RunView as _;
 use crate::check::{Verdict, timeline};
-use crate::history::{OpKind, Outcome};
+use crate::history::Outcome;
 use crate::trace::names;
 
 use super::context::{Context, thousands};
@@ -85,7 +85,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             entry.1 = entry.1.min(t);
             entry.2 = entry.2.max(t);
         }
-        if o.kind != OpKind::Set {
+        if !o.kind.is_write() {
             continue;
         }
         match o.outcome {
@@ -145,7 +145,7 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         if let Some(l) = lost.first() {
             say(format!(
                 "the first lost write, {} by client-{}: {}",
-                l.name,
+                l.key,
                 l.client,
                 timeline::loss_reason(l, events, &w.names)
             ));

@@ -748,7 +748,7 @@ fn acked_since_fault(cx: &Context, e: &Event) -> String {
         .iter()
         .filter(|o| {
             o.node == e.node
-                && o.kind == crate::history::OpKind::Set
+                && o.kind.is_write()
                 && o.outcome.is_ok()
                 && o.completed.is_some_and(|c| c >= fault.t && c <= e.t)
         })

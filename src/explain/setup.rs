@@ -100,11 +100,11 @@ pub fn describe(cx: &Context) -> String {
         });
         let _ = writeln!(
             out,
-            "- {} {target}: {} operations/s ({:.0}% reads) on {} keys, from {} to {}{wait}.",
+            "- {} {target}: {} operations/s ({}) on {} keys, from {} to {}{wait}.",
             n.name,
             w.rate,
-            w.reads * 100.0,
-            thousands(u64::from(w.keys)),
+            w.commands.mix.describe(),
+            thousands(u64::from(w.commands.keys.len())),
             Context::secs(w.start),
             Context::secs(w.stop)
         );

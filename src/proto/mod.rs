@@ -124,6 +124,12 @@ pub enum Cmd {
     Set(Key, Value),
     Del(Key),
     Incr(Key),
+    /// `MSET k1 v1 k2 v2 …`, as a workload sends it (an operator's MSET is
+    /// a [`Cmd::Named`] line; its values are text).
+    MSet(Vec<(Key, Value)>),
+    /// `MGET k1 k2 …`, as a workload sends it: answered with
+    /// [`Reply::Values`].
+    MGet(Vec<Key>),
     Select(u32),
     Wait {
         replicas: u32,
@@ -242,6 +248,17 @@ impl Cmd {
             Cmd::Set(k, v) => array(3) + bulk(3) + bulk(k.len()) + bulk(v.byte_len()),
             Cmd::Del(k) => array(2) + bulk(3) + bulk(k.len()),
             Cmd::Incr(k) => array(2) + bulk(4) + bulk(k.len()),
+            Cmd::MSet(pairs) => {
+                array(1 + 2 * pairs.len())
+                    + bulk(4)
+                    + pairs
+                        .iter()
+                        .map(|(k, v)| bulk(k.len()) + bulk(v.byte_len()))
+                        .sum::<usize>()
+            }
+            Cmd::MGet(keys) => {
+                array(1 + keys.len()) + bulk(4) + keys.iter().map(|k| bulk(k.len())).sum::<usize>()
+            }
             Cmd::Select(db) => array(2) + bulk(6) + bulk(decimal_len_u64(u64::from(*db))),
             Cmd::Wait {
                 replicas,
@@ -369,7 +386,9 @@ impl Cmd {
     /// replicas, counted by min-replicas-to-write).
     pub fn is_write(&self) -> bool {
         match self {
-            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::RestoreAsking(..) => true,
+            Cmd::Set(..) | Cmd::Del(_) | Cmd::Incr(_) | Cmd::MSet(_) | Cmd::RestoreAsking(..) => {
+                true
+            }
             Cmd::Named { spec, .. } => spec.flags.contains(command::Flags::WRITE),
             _ => false,
         }
@@ -394,6 +413,8 @@ impl Cmd {
             Cmd::Set(..) => "SET",
             Cmd::Del(_) => "DEL",
             Cmd::Incr(_) => "INCR",
+            Cmd::MSet(_) => "MSET",
+            Cmd::MGet(_) => "MGET",
             Cmd::Select(_) => "SELECT",
             Cmd::Wait { .. } => "WAIT",
             Cmd::Publish { .. } => "PUBLISH",
@@ -460,6 +481,8 @@ pub enum Reply {
     ClusterSlots(Vec<(u16, u16, crate::sim::net::NodeId)>),
     /// `CLUSTER GETKEYSINSLOT`.
     Keys(Vec<Key>),
+    /// `MGET`'s values, nil for a missing key.
+    Values(Vec<Option<Value>>),
     /// The reply to a [`Cmd::Line`], as its bytes go on the wire.
     Frame(resp::Frame),
 }
@@ -483,6 +506,12 @@ impl Reply {
                 Frame::bulk(port.to_string()),
             ])),
             Reply::MasterAddr(None) => Frame::Array(None),
+            Reply::Values(values) => Frame::Array(Some(
+                values
+                    .iter()
+                    .map(|v| Frame::Bulk(v.as_ref().map(Value::to_string)))
+                    .collect(),
+            )),
             _ => return None,
         })
     }
@@ -527,6 +556,13 @@ impl WireSize for Msg {
             Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
             Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
             Msg::Reply(Reply::Keys(k)) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
+            Msg::Reply(Reply::Values(values)) => {
+                let items = values.iter().map(|v| match v {
+                    Some(v) => bulk(v.byte_len()),
+                    None => 5,
+                });
+                (array(values.len()) + items.sum::<usize>()) as u64
+            }
             Msg::Reply(Reply::Frame(f)) => f.wire_len(),
             Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
@@ -596,6 +632,17 @@ mod tests {
             47 + 2 + 90
         );
         assert_eq!(Cmd::Incr("counter".into()).resp_len(), 4 + 10 + 13);
+        // *5 $4 MSET $1 a $1 1 $1 b $1 2: 4 + 10 + 4 × 7.
+        let one = |s: &str| Value::Text(s.into());
+        let mset = Cmd::MSet(vec![("a".into(), one("1")), ("b".into(), one("2"))]);
+        assert_eq!(mset.resp_len(), 4 + 10 + 4 * 7);
+        assert_eq!(
+            Cmd::MGet(vec!["a".into(), "b".into()]).resp_len(),
+            4 + 10 + 2 * 7
+        );
+        // *2 $1 1 $-1: 4 + 7 + 5.
+        let values = Msg::Reply(Reply::Values(vec![Some(one("1")), None]));
+        assert_eq!(values.wire_size(), 4 + 7 + 5);
         assert_eq!(decimal_len_i64(-12), 3);
     }
 }

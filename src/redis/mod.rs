@@ -276,6 +276,12 @@ pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
         }
         Cmd::Del(k) => d.del(k),
         Cmd::Incr(k) => d.incr(k).is_ok(),
+        Cmd::MSet(pairs) => {
+            for (k, v) in pairs {
+                d.set(k.clone(), v.clone());
+            }
+            !pairs.is_empty()
+        }
         Cmd::Named { spec, argv } => strings::apply(d, spec.name, argv),
         _ => false,
     }
@@ -880,6 +886,27 @@ impl Server {
                 } else {
                     Reply::Bulk(None)
                 }
+            }
+            Cmd::MGet(keys) => Reply::Values(
+                keys.iter()
+                    .map(|k| {
+                        self.lookup(ctx, k, expire::Lookup::Read)
+                            .then(|| self.data.get(k).cloned())
+                            .flatten()
+                    })
+                    .collect(),
+            ),
+            Cmd::MSet(pairs) => {
+                // msetGenericCommand(): setKey()'s lookupKeyWrite() of each.
+                for (k, _) in &pairs {
+                    self.lookup(ctx, k, expire::Lookup::Write);
+                }
+                for (k, v) in &pairs {
+                    self.data.set(k.clone(), v.clone());
+                }
+                self.dirty += pairs.len() as u64;
+                self.propagate(Cmd::MSet(pairs));
+                Reply::Ok
             }
             Cmd::Select(_) if self.cluster.is_some() => {
                 Reply::Error("ERR SELECT is not allowed in cluster mode".into())

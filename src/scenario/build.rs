@@ -394,7 +394,7 @@ impl Builder<'_> {
                 NodeKind::Client(w) => {
                     let ops = w.rate * (w.stop.saturating_sub(w.start)) as f64 / 1e6;
                     load.ops += ops;
-                    load.replicated += ops * (1.0 - w.reads) * fanout;
+                    load.replicated += ops * w.commands.mix.writes() * fanout;
                 }
                 NodeKind::Operator => {}
             }

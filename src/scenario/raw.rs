@@ -151,6 +151,16 @@ pub(super) struct RawWorkload {
     pub(super) value_size: Option<Spanned<u32>>,
     /// Keys become `{tag}key:<n>`: all in the tag's hash slot.
     pub(super) hash_tag: Option<Spanned<String>>,
+    /// Key names from a pattern: its `*` becomes the key number.
+    pub(super) key_pattern: Option<Spanned<String>>,
+    /// These key names, as written.
+    pub(super) key_names: Option<Spanned<Vec<String>>>,
+    /// Commands and their weights: `{ set = 6, get = 3, incr = 1 }`.
+    pub(super) mix: Option<Spanned<std::collections::BTreeMap<String, f64>>>,
+    /// How many keys an MSET or MGET of the mix names.
+    pub(super) multi_keys: Option<Spanned<u32>>,
+    /// The TTL an EXPIRE of the mix sets.
+    pub(super) ttl: Option<Spanned<String>>,
     pub(super) start: Option<Spanned<String>>,
     pub(super) stop: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,

@@ -3,11 +3,17 @@
 
 use toml::Spanned;
 
+use compact_str::format_compact;
+
+use crate::client::mix::{Commands, Mix};
 use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
+use crate::history::{KeySet, OpKind};
+use crate::proto::Key;
 use crate::sentinel::SentinelConf;
 use crate::sim::time::secs;
 
 use super::builder::{Builder, Roster, RunSettings};
+use super::error::suggest;
 use super::plan::*;
 use super::raw::*;
 use super::{ScenarioError, limits};
@@ -26,13 +32,6 @@ impl Builder<'_> {
         let duration = run.duration;
         let discovery = self.discovery(w, roster, run, cluster, sentinel_conf)?;
         let rate = self.rate(&w.rate)?;
-        let reads = match &w.reads {
-            Some(r) if !(0.0..=1.0).contains(r.get_ref()) => {
-                return Err(self.err(r.span(), "reads is a fraction between 0 and 1"));
-            }
-            Some(r) => *r.get_ref(),
-            None => 0.0,
-        };
         let start = w
             .start
             .as_ref()
@@ -45,27 +44,7 @@ impl Builder<'_> {
             .map(|s| self.time_in_run(s, duration))
             .transpose()?
             .unwrap_or(duration);
-        let keys = match &w.keys {
-            Some(k) => self.bounded(
-                k,
-                "keys",
-                1,
-                limits::MAX_KEYS,
-                "operations spread over at most 100 million keys",
-            )?,
-            None => default_keys(),
-        };
-        let key_offset = match &w.key_offset {
-            Some(k) => self.bounded(
-                k,
-                "key-offset",
-                0,
-                u64::from(u32::MAX - keys),
-                "key numbers key-offset + keys must fit 32 bits",
-            )?,
-            None => 0,
-        };
-        let value_size = self.value_size(&w.value_size)?;
+        let commands = self.workload_commands(w)?;
         let timeout = w
             .timeout
             .as_ref()
@@ -105,20 +84,7 @@ impl Builder<'_> {
             kind: NodeKind::Client(WorkloadSpec {
                 discovery,
                 rate,
-                keys,
-                key_offset,
-                reads,
-                value_size,
-                hash_tag: match &w.hash_tag {
-                    Some(t) if t.get_ref().is_empty() || t.get_ref().contains(['{', '}']) => {
-                        return Err(self.err(
-                            t.span(),
-                            "a hash tag is a non-empty string without braces, e.g. \"user1000\"",
-                        ));
-                    }
-                    Some(t) => Some(t.get_ref().as_str().into()),
-                    None => None,
-                },
+                commands,
                 start,
                 stop,
                 timeout,
@@ -126,6 +92,178 @@ impl Builder<'_> {
                 reconnect_delay,
                 reconnect_max_delay,
             }),
+        })
+    }
+
+    /// Which commands a workload sends, on which keys.
+    fn workload_commands(&self, w: &RawWorkload) -> Result<Commands, ScenarioError> {
+        let mix = match (&w.reads, &w.mix) {
+            (Some(r), _) if !(0.0..=1.0).contains(r.get_ref()) => {
+                return Err(self.err(r.span(), "reads is a fraction between 0 and 1"));
+            }
+            (Some(r), Some(_)) => {
+                return Err(self.err(
+                    r.span(),
+                    "use either `reads` or `mix`, not both (`reads = 0.3` is `mix = { set = 0.7, get = 0.3 }`)",
+                ));
+            }
+            (Some(r), None) => Mix::Reads(*r.get_ref()),
+            (None, Some(m)) => self.mix(m)?,
+            (None, None) => Mix::Reads(0.0),
+        };
+        let multi_keys = match &w.multi_keys {
+            Some(k) => self.bounded(
+                k,
+                "multi-keys",
+                1,
+                limits::MAX_MULTI_KEYS,
+                "each MSET or MGET names that many keys, in one request",
+            )?,
+            None => 2,
+        };
+        let ttl = match &w.ttl {
+            Some(t) => {
+                let ttl = self.duration(t)?;
+                if ttl < 1000 || !ttl.is_multiple_of(1000) {
+                    return Err(self.err(
+                        t.span(),
+                        "a TTL is whole milliseconds, at least 1ms (EXPIRE takes seconds, PEXPIRE milliseconds)",
+                    ));
+                }
+                ttl
+            }
+            None => secs(10),
+        };
+        Ok(Commands {
+            keys: self.key_set(w)?,
+            mix,
+            multi_keys,
+            ttl,
+            value_size: self.value_size(&w.value_size)?,
+        })
+    }
+
+    /// `mix = { set = 6, get = 3, … }`: each command of [`OpKind::ALL`]
+    /// with its weight.
+    fn mix(
+        &self,
+        m: &Spanned<std::collections::BTreeMap<String, f64>>,
+    ) -> Result<Mix, ScenarioError> {
+        let names: Vec<&str> = OpKind::ALL.iter().map(|k| k.key()).collect();
+        for (name, weight) in m.get_ref() {
+            if !names.contains(&name.as_str()) {
+                let mut e = self.err(m.span(), format!("`{name}` is not a command of a mix"));
+                e.hint = Some(match suggest(name, &names) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => format!("a mix weighs these: {}", names.join(", ")),
+                });
+                return Err(e);
+            }
+            if !weight.is_finite() || *weight < 0.0 {
+                return Err(self.err(
+                    m.span(),
+                    format!("the weight of `{name}` is {weight}: weights are numbers of 0 or more"),
+                ));
+            }
+        }
+        let weighted: Vec<(OpKind, f64)> = OpKind::ALL
+            .into_iter()
+            .filter_map(|k| m.get_ref().get(k.key()).map(|&w| (k, w)))
+            .filter(|&(_, w)| w > 0.0)
+            .collect();
+        if weighted.is_empty() {
+            return Err(self.err(m.span(), "a mix needs a command with a weight above 0"));
+        }
+        Ok(Mix::Weighted(weighted))
+    }
+
+    /// The keys: numbered names from `key-pattern` (or `key:*`, with a
+    /// hash tag `{tag}key:*`), or the `key-names` list.
+    fn key_set(&self, w: &RawWorkload) -> Result<KeySet, ScenarioError> {
+        if let Some(names) = &w.key_names {
+            let clash = [
+                w.keys.as_ref().map(|k| ("keys", k.span())),
+                w.key_offset.as_ref().map(|k| ("key-offset", k.span())),
+                w.key_pattern.as_ref().map(|k| ("key-pattern", k.span())),
+                w.hash_tag.as_ref().map(|k| ("hash-tag", k.span())),
+            ];
+            if let Some((what, span)) = clash.into_iter().flatten().next() {
+                return Err(self.err(
+                    span,
+                    format!("`{what}` and `key-names` both say which keys; use one"),
+                ));
+            }
+            let list = names.get_ref();
+            if list.is_empty() {
+                return Err(self.err(names.span(), "key-names needs at least one name"));
+            }
+            if list.len() as u64 > limits::MAX_KEYS {
+                return Err(self.err(
+                    names.span(),
+                    format!(
+                        "at most {} key names (operations spread over at most 100 million keys)",
+                        limits::MAX_KEYS
+                    ),
+                ));
+            }
+            return Ok(KeySet::Names(
+                list.iter().map(|k| k.as_str().into()).collect(),
+            ));
+        }
+        let count = match &w.keys {
+            Some(k) => self.bounded(
+                k,
+                "keys",
+                1,
+                limits::MAX_KEYS,
+                "operations spread over at most 100 million keys",
+            )?,
+            None => default_keys(),
+        };
+        let offset = match &w.key_offset {
+            Some(k) => self.bounded(
+                k,
+                "key-offset",
+                0,
+                u64::from(u32::MAX - count),
+                "key numbers key-offset + keys must fit 32 bits",
+            )?,
+            None => 0,
+        };
+        let (prefix, suffix) = match (&w.key_pattern, &w.hash_tag) {
+            (Some(p), Some(t)) => {
+                return Err(self.err(
+                    t.span(),
+                    format!(
+                        "`hash-tag` and `key-pattern` both shape the names; write the tag into the pattern, e.g. \"{{{}}}{}\"",
+                        t.get_ref(),
+                        p.get_ref()
+                    ),
+                ));
+            }
+            (Some(p), None) => match p.get_ref().split_once('*') {
+                Some((pre, post)) if !post.contains('*') => (pre.into(), post.into()),
+                _ => {
+                    return Err(self.err(
+                        p.span(),
+                        "a key pattern has one `*`, where the key number goes, e.g. \"{user*}.following\"",
+                    ));
+                }
+            },
+            (None, Some(t)) if t.get_ref().is_empty() || t.get_ref().contains(['{', '}']) => {
+                return Err(self.err(
+                    t.span(),
+                    "a hash tag is a non-empty string without braces, e.g. \"user1000\"",
+                ));
+            }
+            (None, Some(t)) => (format_compact!("{{{}}}key:", t.get_ref()), Key::default()),
+            (None, None) => ("key:".into(), Key::default()),
+        };
+        Ok(KeySet::Pattern {
+            prefix,
+            suffix,
+            count,
+            offset,
         })
     }
 

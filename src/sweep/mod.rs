@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::check::RunView as _;
 use crate::check::timeline;
-use crate::history::OpKind;
 use crate::scenario::{self, Plan};
 use crate::sim::time::Micros;
 use crate::trace::names;
@@ -123,7 +122,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
     let history = w.history();
     row.acked = history
         .iter()
-        .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+        .filter(|o| o.kind.is_write() && o.outcome.is_ok())
         .count() as u64;
     row.lost = w.lost_writes().len() as u64;
     row.unavailable = w.write_unavailability().map(|g| g.len());

@@ -117,7 +117,7 @@ impl RunView for World {
             .nodes
             .iter()
             .filter_map(|n| match &n.kind {
-                NodeKind::Client(w) if w.reads < 1.0 => Some(Window {
+                NodeKind::Client(w) if w.commands.mix.writes() > 0.0 => Some(Window {
                     from: w.start,
                     to: w.stop,
                 }),
@@ -175,7 +175,7 @@ impl RunView for World {
             };
             let group = &mut groups[g];
             group.clients.push(i as u32 + 1);
-            if w.reads < 1.0 {
+            if w.commands.mix.writes() > 0.0 {
                 group.writes.push(Window {
                     from: w.start,
                     to: w.stop,

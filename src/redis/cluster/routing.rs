@@ -19,6 +19,8 @@ pub fn command_keys(cmd: &Cmd) -> Vec<&str> {
         Cmd::Get(k) | Cmd::Set(k, _) | Cmd::Del(k) | Cmd::Incr(k) | Cmd::RestoreAsking(k, _) => {
             vec![k]
         }
+        Cmd::MSet(pairs) => pairs.iter().map(|(k, _)| k.as_str()).collect(),
+        Cmd::MGet(keys) => keys.iter().map(|k| k.as_str()).collect(),
         Cmd::Named { spec, argv } => spec
             .key_indexes(argv.len())
             .into_iter()
