@@ -187,8 +187,9 @@ pub fn summary(outcome: &RunOutcome) -> String {
         };
         let _ = writeln!(
             s,
-            "  {} written by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
+            "  {} {} by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
             l.key,
+            l.verb(),
             l.client,
             l.seq,
             Secs(l.acked_at),

@@ -3,7 +3,11 @@
 //! legitimately replaced it (one that overlapped it or started after it was
 //! acknowledged, and that was not refused) left what is there instead: a
 //! later write's value, a counter an INCR made, or no key after a DEL or an
-//! EXPIRE.
+//! EXPIRE. An acknowledged DEL is lost the same way when its key is back
+//! with a value nothing written after it can have left.
+//!
+//! An INCR's loss is not counted: a counter's value does not say which
+//! increments made it.
 
 use rustc_hash::FxHashMap;
 
@@ -17,6 +21,8 @@ use crate::sim::time::Micros;
 pub struct LostWrite {
     pub client: u32,
     pub seq: u32,
+    /// SET, MSET or DEL.
+    pub kind: OpKind,
     /// The key whose write was lost.
     pub key: Key,
     pub node: u32,
@@ -34,7 +40,19 @@ pub fn final_value(data: &Dataset, key: &str) -> Seen {
     }
 }
 
-/// Every acknowledged SET or MSET in `history` that the final dataset lost.
+impl LostWrite {
+    /// What the write did, for reports: `written` or `deleted`.
+    pub fn verb(&self) -> &'static str {
+        if self.kind == OpKind::Del {
+            "deleted"
+        } else {
+            "written"
+        }
+    }
+}
+
+/// Every acknowledged SET, MSET or DEL in `history` that the final dataset
+/// lost.
 pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
     // Which operation can have left each final value: a tagged write is
     // found by its tag; for a missing key or a counter, what matters is
@@ -62,8 +80,13 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
     let mut lost = Vec::new();
     for op in history
         .iter()
-        .filter(|o| o.kind.writes_tag() && o.outcome.is_ok())
+        .filter(|o| (o.kind.writes_tag() || o.kind == OpKind::Del) && o.outcome.is_ok())
     {
+        let left = if op.kind == OpKind::Del {
+            Seen::Missing
+        } else {
+            Seen::Write(op.tag())
+        };
         let acked_at = op.completed.expect("acknowledged ops completed");
         for key in op.keys() {
             let found = final_value(final_data, key);
@@ -71,7 +94,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
             // had not finished before this one began: it overlapped it, or
             // was invoked after it was acknowledged.
             let replaced = match found {
-                Seen::Write(t) if t == op.tag() => continue,
+                _ if found == left => continue,
                 Seen::Write(t) => by_tag
                     .get(&t)
                     .is_some_and(|other| other.completed.is_none_or(|c| c >= op.invoked)),
@@ -83,6 +106,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
                 lost.push(LostWrite {
                     client: op.client,
                     seq: op.seq,
+                    kind: op.kind,
                     key: key.clone(),
                     node: op.node,
                     acked_at,
@@ -214,6 +238,24 @@ pub(super) mod tests {
         assert!(lost_seqs(&[&w, &exp], &empty).is_empty());
         let other = op(OpKind::Expire, (1, 2), &[8], (20, Some(30)), Outcome::Ok);
         assert_eq!(lost_seqs(&[&w, &other], &empty).len(), 1);
+    }
+
+    #[test]
+    fn an_acknowledged_del_is_lost_when_an_older_value_comes_back() {
+        let w = set(1, 1, 7, 0, 10, true);
+        let del = op(OpKind::Del, (1, 2), &[7], (20, Some(30)), Outcome::Ok);
+        let back = data(&[(7, 1, 1)]);
+        let lost = lost_acked_writes(&[&w, &del], &back);
+        assert_eq!(lost.len(), 1);
+        assert_eq!((lost[0].seq, lost[0].verb()), (2, "deleted"));
+        // A write that overlapped the DEL may have come after it.
+        let racing = set(2, 1, 7, 25, 40, true);
+        assert!(lost_seqs(&[&w, &del, &racing], &data(&[(7, 2, 1)])).is_empty());
+        // Gone, as deleted: nothing lost (the SET was replaced by the DEL).
+        assert!(lost_seqs(&[&w, &del], &Dataset::default()).is_empty());
+        // An unacknowledged DEL promised nothing.
+        let unsure = op(OpKind::Del, (1, 2), &[7], (20, None), Outcome::Timeout);
+        assert!(lost_seqs(&[&w, &unsure], &back).is_empty());
     }
 
     #[test]

@@ -26,3 +26,4 @@ mod schedule;
 mod sentinel;
 mod sentinel_commands;
 mod sweep;
+mod workloads;
