@@ -134,6 +134,9 @@ pub enum Expectation {
     LostAckedWrites(Cmp),
     /// Lost acknowledged writes whose WAIT reported at least one replica.
     LostWaitedWrites(Cmp),
+    /// Acknowledged DELs whose key came back (counted among the lost
+    /// writes too).
+    LostAckedDeletes(Cmp),
     /// Writes the clients saw acknowledged.
     AckedWrites(Cmp),
     /// Reads that returned a value older than an acknowledged write.
@@ -240,6 +243,7 @@ impl Expectation {
             Expectation::LostWaitedWrites(c) => {
                 format!("lost writes that WAIT confirmed on a replica {c}")
             }
+            Expectation::LostAckedDeletes(c) => format!("lost acknowledged deletes {c}"),
             Expectation::AckedWrites(c) => format!("acknowledged writes {c}"),
             Expectation::StaleReads(c) => format!("stale reads {c}"),
             Expectation::MaxUnavailability(d) => {

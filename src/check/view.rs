@@ -387,14 +387,23 @@ pub trait RunView {
                     .first()
                     .map(|l| {
                         format!(
-                            " (first: key:{} by client-{} acked at {})",
+                            " (first: {} {} by client-{} acked at {})",
                             l.key,
+                            l.verb(),
                             l.client,
                             Secs(l.acked_at)
                         )
                     })
                     .unwrap_or_default();
                 (c.holds(n), format!("{n}{first}"))
+            }
+            Expectation::LostAckedDeletes(c) => {
+                let n = self
+                    .lost_writes()
+                    .iter()
+                    .filter(|l| l.kind == crate::history::OpKind::Del)
+                    .count() as u64;
+                (c.holds(n), n.to_string())
             }
             Expectation::LostWaitedWrites(c) => {
                 let history = self.history();

@@ -103,6 +103,9 @@ impl Builder<'_> {
         if let Some(c) = &r.lost_acked_writes {
             found.push(Expectation::LostAckedWrites(self.cmp(c)?));
         }
+        if let Some(c) = &r.lost_acked_deletes {
+            found.push(Expectation::LostAckedDeletes(self.cmp(c)?));
+        }
         if let Some(c) = &r.lost_waited_writes {
             found.push(Expectation::LostWaitedWrites(self.cmp(c)?));
         }
@@ -190,7 +193,7 @@ impl Builder<'_> {
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
-            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, acked-writes, client-errors, keys, bus-bytes-per-message, reply")),
+            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, lost-acked-deletes, acked-writes, client-errors, keys, bus-bytes-per-message, reply")),
             _ => Err(self.err(span, "one check per [[expect]] table: split these into separate tables")),
         }
     }

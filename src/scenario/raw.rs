@@ -188,6 +188,7 @@ pub(super) struct RawExpect {
     pub(super) count: Option<Spanned<String>>,
     pub(super) resync: Option<Spanned<String>>,
     pub(super) lost_acked_writes: Option<Spanned<String>>,
+    pub(super) lost_acked_deletes: Option<Spanned<String>>,
     pub(super) lost_waited_writes: Option<Spanned<String>>,
     pub(super) acked_writes: Option<Spanned<String>>,
     pub(super) stale_reads: Option<Spanned<String>>,

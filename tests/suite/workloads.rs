@@ -81,7 +81,13 @@ fn key_patterns_name_the_keys_and_their_slots() {
                 r#"cluster = true, rate = 100, start = "3s", keys = 50, key-offset = 1000, key-pattern = "{pattern}", mix = {{ mset = 1 }}, multi-keys = 3"#
             ))
             .plan();
-        world::run(&p, 2).unwrap().world.history().iter().map(|op| (*op).clone()).collect::<Vec<_>>()
+        world::run(&p, 2)
+            .unwrap()
+            .world
+            .history()
+            .iter()
+            .map(|op| (*op).clone())
+            .collect::<Vec<_>>()
     };
     let spread = cluster("user:*");
     assert!(spread.iter().all(|op| {
@@ -91,13 +97,23 @@ fn key_patterns_name_the_keys_and_their_slots() {
     let crossslot = spread
         .iter()
         .filter(|op| {
-            op.outcome == Outcome::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
+            op.outcome
+                == Outcome::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
         })
         .count();
-    assert!(crossslot > spread.len() / 2, "{crossslot} of {}", spread.len());
+    assert!(
+        crossslot > spread.len() / 2,
+        "{crossslot} of {}",
+        spread.len()
+    );
     let tagged = cluster("{user1000}.following.*");
     assert!(tagged[0].key.starts_with("{user1000}.following.1"));
-    assert!(tagged.iter().filter(|op| op.completed.is_some()).all(|op| op.outcome.is_ok()));
+    assert!(
+        tagged
+            .iter()
+            .filter(|op| op.completed.is_some())
+            .all(|op| op.outcome.is_ok())
+    );
 }
 
 /// WAIT follows every write of a mix (not reads, not PUBLISH), and its
@@ -128,11 +144,17 @@ fn mixes_and_key_names_are_checked_where_they_are_written() {
     let e = w("reads = 0.5, mix = { set = 1 }");
     assert!(e.contains("use either `reads` or `mix`"), "{e}");
     let e = w("mix = { set = 0, get = 0 }");
-    assert!(e.contains("a mix needs a command with a weight above 0"), "{e}");
+    assert!(
+        e.contains("a mix needs a command with a weight above 0"),
+        "{e}"
+    );
     let e = w("mix = { set = -1 }");
     assert!(e.contains("weights are numbers of 0 or more"), "{e}");
     let e = w(r#"key-names = ["a"], keys = 3"#);
-    assert!(e.contains("`keys` and `key-names` both say which keys"), "{e}");
+    assert!(
+        e.contains("`keys` and `key-names` both say which keys"),
+        "{e}"
+    );
     let e = w("key-names = []");
     assert!(e.contains("key-names needs at least one name"), "{e}");
     let e = w(r#"key-pattern = "user""#);
@@ -147,4 +169,31 @@ fn mixes_and_key_names_are_checked_where_they_are_written() {
     assert!(e.contains("multi-keys"), "{e}");
     // Located: file, line and column.
     assert!(e.starts_with("test.toml:"), "{e}");
+}
+
+/// The bundled scenario on deleted keys coming back: every lost DEL was
+/// acknowledged by the old master during the partition, and the key holds
+/// a value written before the partition, which the promoted replica had.
+#[test]
+fn lost_deletes_are_deletes_the_old_master_took_while_cut_off() {
+    let (plan, _) =
+        super::common::bundled("scenarios/interview/deleted-keys-come-back-after-a-failover.toml");
+    let o = world::run(&plan, plan.seed).unwrap();
+    let w = &o.world;
+    let history = w.history();
+    let lost = w.lost_writes();
+    let deletes: Vec<_> = lost.iter().filter(|l| l.kind == OpKind::Del).collect();
+    assert!(deletes.len() > 50, "{}", deletes.len());
+    for l in deletes {
+        assert_eq!(w.names[l.node as usize], "master");
+        assert!((20_000_000..50_000_000).contains(&l.acked_at), "{l:?}");
+        let Seen::Write(tag) = l.found else {
+            panic!("a lost DEL's key holds a written value: {l:?}")
+        };
+        let writer = history
+            .iter()
+            .find(|o| o.client == tag.client && o.seq == tag.seq)
+            .unwrap();
+        assert!(writer.completed.unwrap() < 20_000_000, "{writer:?}");
+    }
 }
