@@ -46,7 +46,16 @@ pub struct ConformArgs {
     /// a systematic difference fails every attempt.
     #[arg(long, default_value_t = 0)]
     pub retries: u32,
+    /// Run this many scenarios at once, job j on ports from port-base +
+    /// 100 × j (1 to 8). Real runs mostly wait on their timers, so a few
+    /// jobs finish a suite several times sooner.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: u16,
 }
+
+/// Ports one conformance job may use: node i of a scenario listens on the
+/// job's base + i.
+const PORTS_PER_JOB: u16 = 100;
 
 pub fn run(args: ConformArgs) -> u8 {
     use crate::conform::{self, Status, real::RealOptions, scratch::TempRoot, topology::Binaries};
@@ -141,6 +150,16 @@ pub fn run(args: ConformArgs) -> u8 {
             }
         },
     };
+    if !(1..=8).contains(&args.jobs)
+        || u32::from(args.port_base) + u32::from(args.jobs) * u32::from(PORTS_PER_JOB) > 65_536
+    {
+        crate::errln!(
+            "redsim conform: --jobs {} with --port-base {}: 1 to 8 jobs, each taking {PORTS_PER_JOB} ports below 65536",
+            args.jobs,
+            args.port_base
+        );
+        return exit::BAD_INPUT;
+    }
     let opts = RealOptions {
         bins,
         port_base: args.port_base,
@@ -148,54 +167,42 @@ pub fn run(args: ConformArgs) -> u8 {
         keep: args.keep.is_some(),
         netns: args.netns,
     };
+    // Each job takes the next scenario; outcomes keep the scenarios' order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<conform::Outcome>>> =
+        plans.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for job in 0..args.jobs {
+            let opts = RealOptions {
+                port_base: args.port_base + job * PORTS_PER_JOB,
+                ..opts.clone()
+            };
+            let (next, results, plans, args) = (&next, &results, &plans, &args);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= plans.len() || interrupt::requested() {
+                        break;
+                    }
+                    let o = run_one(&plans[i], args, &opts);
+                    let stop = o.status == Status::Interrupted;
+                    *results[i].lock().expect("no job panicked") = Some(o);
+                    if stop {
+                        break;
+                    }
+                }
+            });
+        }
+    });
     let mut outcomes = Vec::new();
     let mut interrupted_in = None;
-    for p in &plans {
-        if interrupt::requested() {
-            break;
-        }
-        let mut spec = p.conform.clone().expect("filtered above");
-        if let Some(n) = args.seeds {
-            spec.seeds = n.max(1);
-        }
-        crate::errln!("conform: {} ...", p.name);
-        let mut attempt = 0;
-        let o = loop {
-            attempt += 1;
-            let mut o = conform::run(p, &spec, &opts);
-            let (n, m) = o.counts();
-            let verdict = match &o.status {
-                Status::Interrupted => "interrupted".to_string(),
-                Status::Environment(e) => format!("NOT RUN: {e}"),
-                Status::Failed(e) => format!("FAILED: {e}"),
-                _ if o.ok() => format!("ok ({m}/{n} fields match, {:.1} s)", o.secs),
-                _ => format!("DIFFERS ({m}/{n} fields match, {:.1} s)", o.secs),
-            };
-            crate::errln!(
-                "conform: {}: {verdict}{}",
-                p.name,
-                if attempt > 1 {
-                    format!(", attempt {attempt}")
-                } else {
-                    String::new()
-                }
-            );
-            // A disagreement or a failed run may be the host's scheduling;
-            // a host that cannot run it, or a stop request, is not retried.
-            let retry = matches!(o.status, Status::Compared(_) | Status::Failed(_))
-                && !o.ok()
-                && attempt <= args.retries
-                && !interrupt::requested();
-            if !retry {
-                if attempt > 1 {
-                    o.name = format!("{} (attempt {attempt})", o.name);
-                }
-                break o;
-            }
-        };
+    for o in results
+        .into_iter()
+        .filter_map(|r| r.into_inner().expect("no job panicked"))
+    {
         if o.status == Status::Interrupted {
-            interrupted_in = Some(p.name.clone());
-            break;
+            interrupted_in = Some(o.name.clone());
+            continue;
         }
         outcomes.push(o);
     }
@@ -235,5 +242,55 @@ pub fn run(args: ConformArgs) -> u8 {
         exit::OK
     } else {
         exit::EXPECTATION_FAILED
+    }
+}
+
+/// One scenario on real processes and on the simulator, run again after a
+/// disagreement up to `--retries` times.
+fn run_one(
+    p: &Plan,
+    args: &ConformArgs,
+    opts: &crate::conform::real::RealOptions,
+) -> crate::conform::Outcome {
+    use crate::conform::{self, Status};
+    use crate::interrupt;
+    let mut spec = p.conform.clone().expect("filtered above");
+    if let Some(n) = args.seeds {
+        spec.seeds = n.max(1);
+    }
+    crate::errln!("conform: {} ...", p.name);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut o = conform::run(p, &spec, opts);
+        let (n, m) = o.counts();
+        let verdict = match &o.status {
+            Status::Interrupted => "interrupted".to_string(),
+            Status::Environment(e) => format!("NOT RUN: {e}"),
+            Status::Failed(e) => format!("FAILED: {e}"),
+            _ if o.ok() => format!("ok ({m}/{n} fields match, {:.1} s)", o.secs),
+            _ => format!("DIFFERS ({m}/{n} fields match, {:.1} s)", o.secs),
+        };
+        crate::errln!(
+            "conform: {}: {verdict}{}",
+            p.name,
+            if attempt > 1 {
+                format!(", attempt {attempt}")
+            } else {
+                String::new()
+            }
+        );
+        // A disagreement or a failed run may be the host's scheduling; a
+        // host that cannot run it, or a stop request, is not retried.
+        let retry = matches!(o.status, Status::Compared(_) | Status::Failed(_))
+            && !o.ok()
+            && attempt <= args.retries
+            && !interrupt::requested();
+        if !retry {
+            if attempt > 1 {
+                o.name = format!("{} (attempt {attempt})", o.name);
+            }
+            return o;
+        }
     }
 }

@@ -275,9 +275,17 @@ fn drive(
             .spawn(r.node, &r.launch, Some(&stderr))
             .map_err(RunError::Environment)?;
         loop {
-            if let Ok(mut c) = Conn::connect(&net.admin(r.node, r.port), IO)
-                && answers(c.call(&["PING"]))
-            {
+            // A server says it is ready in its log, so the first client the
+            // scenario opens gets the first client id (3) as in the model;
+            // a Sentinel's client ids are not modelled, and PING tells.
+            let ready = if r.sentinel {
+                Conn::connect(&net.admin(r.node, r.port), IO)
+                    .is_ok_and(|mut c| answers(c.call(&["PING"])))
+            } else {
+                std::fs::read_to_string(&r.log)
+                    .is_ok_and(|log| log.contains("Ready to accept connections"))
+            };
+            if ready {
                 break;
             }
             check_interrupt()?;

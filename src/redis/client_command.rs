@@ -169,12 +169,15 @@ impl Server {
             laddr: laddr.clone(),
             kind: KillType::Replica,
         }));
+        // The master link is a client only once established (the handshake
+        // runs on a bare socket, replicationCreateMasterClient() comes after).
         if let Some(side) = &self.replica
             && let Some(conn) = side.conn
+            && side.is_connected()
         {
             all.push(Candidate {
                 conn,
-                id: None,
+                id: side.master_client_id,
                 addr: self.master_addr.clone(),
                 laddr: laddr.clone(),
                 kind: KillType::Master,

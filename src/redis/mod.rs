@@ -360,9 +360,8 @@ impl Node for RedisNode {
             return;
         }
         let authenticated = server.cfg.requirepass.is_none();
-        server.next_client_id += 1;
         server.stats.connections_received += 1;
-        let id = server.next_client_id;
+        let id = server.take_client_id();
         server.clients.insert(
             conn,
             ClientConn {
@@ -531,6 +530,13 @@ fn serves_loading(cmd: &Cmd) -> bool {
 }
 
 impl Server {
+    /// createClient()'s `client->id = atomicIncr(server.next_client_id)`:
+    /// every client takes one, connections and the master client alike.
+    pub(super) fn take_client_id(&mut self) -> u64 {
+        self.next_client_id += 1;
+        self.next_client_id
+    }
+
     /// Process start: load from disk as `loadDataFromDisk()` does.
     fn boot(node: &mut RedisNode, ctx: &mut Ctx<'_>) -> Server {
         let cfg = node.conf.clone();
@@ -565,7 +571,9 @@ impl Server {
             aof_pending: Vec::new(),
             aof_start: None,
             unixtime: now_s,
-            next_client_id: 3,
+            // initServer() creates the Lua client and another before any
+            // connection: the first client a server accepts is id 3.
+            next_client_id: 2,
             closing_for_limits: Vec::new(),
             repl_cron_loops: 0,
             master_addr: node
@@ -595,6 +603,7 @@ impl Server {
         );
         let cluster_replica = p.cfg.cluster_enabled && p.boot_cluster(node, ctx);
         let mut cached = None;
+        let mut cached_client = None;
         let mut loaded_bytes = 0;
         if let Some(aof) = node.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
             p.data = aof.replay();
@@ -642,6 +651,7 @@ impl Server {
                     p.replid = id;
                     p.master_repl_offset = off;
                     cached = Some((id, off)).filter(|_| !cluster_replica);
+                    cached_client = Some(p.take_client_id());
                     ctx.log(
                         Level::Notice,
                         "Before turning into a replica, using my own master parameters to synthesize a cached master",
@@ -670,6 +680,7 @@ impl Server {
         if let Some(m) = node.conf_replicaof {
             let mut side = ReplicaSide::new(m);
             side.cached = cached;
+            side.master_client_id = cached_client;
             p.replica = Some(side);
         }
         ctx.log(

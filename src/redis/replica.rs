@@ -47,6 +47,10 @@ pub struct ReplicaSide {
     pub lastinteraction: u64,
     /// The cached master: (replid, applied offset) to PSYNC with.
     pub cached: Option<(RunId, u64)>,
+    /// `client->id` of the master client (the cached one, or the one the
+    /// established link runs in): each createClient() takes the next id,
+    /// so the ids clients see depend on it.
+    pub master_client_id: Option<u64>,
     /// From +FULLRESYNC.
     master_replid: RunId,
     master_initial_offset: u64,
@@ -69,6 +73,7 @@ impl ReplicaSide {
             down_since: 0,
             lastinteraction: 0,
             cached: None,
+            master_client_id: None,
             master_replid: RunId::ZERO,
             master_initial_offset: 0,
             load_gen: 0,
@@ -530,6 +535,9 @@ impl Server {
             self.aof_rebuilt_after_sync();
             host.disk.aof = Some(AofFile::new(Rc::new(self.data.clone())));
         }
+        // replicationCreateMasterClient(): a new client, with the next id.
+        let id = self.take_client_id();
+        self.side().master_client_id = Some(id);
         ctx.log(
             Level::Notice,
             "MASTER <-> REPLICA sync: Finished with success",
@@ -820,7 +828,8 @@ impl Server {
                     "Before turning into a replica, using my own master parameters to synthesize a cached master",
                     "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into(),
                 );
-                Some((self.replid, self.master_repl_offset))
+                let id = self.take_client_id();
+                Some((self.replid, self.master_repl_offset, Some(id)))
             }
             Some(_) => {
                 if self.side().is_connected() {
@@ -828,12 +837,14 @@ impl Server {
                 } else {
                     self.cancel_handshake(ctx);
                 }
-                self.side().cached
+                let side = self.side();
+                side.cached.map(|(id, off)| (id, off, side.master_client_id))
             }
         };
         self.loading_until = None;
         let mut side = ReplicaSide::new(master);
-        side.cached = cached;
+        side.cached = cached.map(|(id, off, _)| (id, off));
+        side.master_client_id = cached.and_then(|(_, _, client)| client);
         self.replica = Some(side);
         let addr = host.dir.addr(master);
         self.master_addr = addr.clone();
