@@ -838,7 +838,8 @@ impl Server {
                     self.cancel_handshake(ctx);
                 }
                 let side = self.side();
-                side.cached.map(|(id, off)| (id, off, side.master_client_id))
+                side.cached
+                    .map(|(id, off)| (id, off, side.master_client_id))
             }
         };
         self.loading_until = None;
