@@ -13,7 +13,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use redsim::history::OpKind;
 use redsim::redis::info;
 use redsim::scenario::{self, Plan};
 use redsim::world::{self, World};
@@ -47,7 +46,7 @@ fn run(plan: &Plan) -> World {
 fn acked_writes(w: &World) -> usize {
     w.history()
         .iter()
-        .filter(|o| o.kind == OpKind::Set && o.outcome.is_ok())
+        .filter(|o| o.kind.is_write() && o.outcome.is_ok())
         .count()
 }
 

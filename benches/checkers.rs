@@ -1,0 +1,98 @@
+//! The history checkers on a large synthetic history: lost acknowledged
+//! writes and stale reads over 200,000 operations of a mixed workload (SET,
+//! GET, DEL, INCR, EXPIRE, MSET, MGET) from four overlapping clients on 1,000
+//! keys, against a final dataset that lost every tenth key. Both checkers
+//! index the history once (hash maps, prefix maxima), so the cost grows as
+//! n log n, not with the square of the operations on a hot key.
+//!
+//! Run with `cargo bench --bench checkers`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use redsim::check::lost::lost_acked_writes;
+use redsim::check::stale::stale_reads;
+use redsim::history::{Op, OpKind, Outcome, Seen, key_name};
+use redsim::proto::keyspace::Dataset;
+use redsim::proto::{Value, WriteTag};
+
+const OPS: u32 = 200_000;
+const KEYS: u32 = 1_000;
+
+/// A deterministic history: operation i of client i % 4, invoked at 10 µs
+/// steps and lasting 25 µs, so neighbours overlap.
+fn history() -> (Vec<Op>, Dataset) {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut ops = Vec::with_capacity(OPS as usize);
+    let mut last = vec![None; KEYS as usize];
+    for i in 0..OPS {
+        let r = next();
+        let key = (r % u64::from(KEYS)) as u32;
+        let client = i % 4 + 1;
+        let seq = i / 4 + 1;
+        let kind = [
+            OpKind::Set,
+            OpKind::Set,
+            OpKind::Get,
+            OpKind::Get,
+            OpKind::Del,
+            OpKind::Incr,
+            OpKind::Expire,
+            OpKind::MSet,
+            OpKind::MGet,
+        ][(r >> 20) as usize % 9];
+        let t = u64::from(i) * 10;
+        let mut op = Op::pending(client, seq, kind, key_name(key), 0, t);
+        if kind.is_multi_key() {
+            op.more_keys = vec![key_name((key + 1) % KEYS)];
+        }
+        op.completed = Some(t + 25);
+        op.outcome = Outcome::Ok;
+        if kind.writes_tag() {
+            last[key as usize] = Some(WriteTag { client, seq });
+        }
+        if kind.is_read() {
+            let seen = |k: u32| last[k as usize].map_or(Seen::Missing, Seen::Write);
+            op.read = Some(op.keys().map(|_| seen(key)).collect());
+        }
+        ops.push(op);
+    }
+    let mut d = Dataset::default();
+    for (k, tag) in last.iter().enumerate() {
+        if let Some(tag) = tag
+            && k % 10 != 0
+        {
+            d.set(
+                key_name(k as u32),
+                Value::Blob {
+                    tag: *tag,
+                    len: 100,
+                },
+            );
+        }
+    }
+    (ops, d)
+}
+
+fn checkers(c: &mut Criterion) {
+    let (ops, data) = history();
+    let refs: Vec<&Op> = ops.iter().collect();
+    let mut g = c.benchmark_group("checkers");
+    g.throughput(Throughput::Elements(u64::from(OPS)));
+    g.bench_function("lost_acked_writes/200k-ops", |b| {
+        b.iter(|| black_box(lost_acked_writes(black_box(&refs), &data).len()))
+    });
+    g.bench_function("stale_reads/200k-ops", |b| {
+        b.iter(|| black_box(stale_reads(black_box(&refs)).len()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, checkers);
+criterion_main!(benches);
