@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod bus;
 pub mod command;
+pub mod hello;
 pub mod keyspace;
 pub mod resp;
 pub mod slots;
@@ -460,8 +461,14 @@ pub enum Reply {
     ClusterSlots(Vec<(u16, u16, crate::sim::net::NodeId)>),
     /// `CLUSTER GETKEYSINSLOT`.
     Keys(Vec<Key>),
-    /// The reply to a [`Cmd::Line`], as its bytes go on the wire.
+    /// The reply to a [`Cmd::Line`]. Built by a command in RESP3 terms
+    /// (see [`resp`]); as sent, in the connection's protocol, byte for
+    /// byte what goes on the wire.
     Frame(resp::Frame),
+    /// A reply whose parts are already in the connection's protocol, each
+    /// as it was made: EXEC's array (a HELLO inside the transaction
+    /// switches the protocol between two of its elements).
+    Written(resp::Frame),
 }
 
 impl Reply {
@@ -476,8 +483,9 @@ impl Reply {
             Reply::Error(e) => Frame::Error(e.clone()),
             Reply::Int(i) => Frame::Int(*i),
             Reply::Bulk(v) => Frame::Bulk(v.as_ref().map(Value::to_string)),
-            Reply::Info(text) => Frame::bulk(text.clone()),
-            Reply::Frame(f) => f.clone(),
+            // infoCommand(): addReplyVerbatim(…, "txt").
+            Reply::Info(text) => Frame::verbatim(text.clone()),
+            Reply::Frame(f) | Reply::Written(f) => f.clone(),
             Reply::MasterAddr(Some((host, port))) => Frame::Array(Some(vec![
                 Frame::bulk(host.to_string()),
                 Frame::bulk(port.to_string()),
@@ -527,7 +535,7 @@ impl WireSize for Msg {
             Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
             Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
             Msg::Reply(Reply::Keys(k)) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
-            Msg::Reply(Reply::Frame(f)) => f.wire_len(),
+            Msg::Reply(Reply::Frame(f) | Reply::Written(f)) => f.wire_len(),
             Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),
