@@ -293,6 +293,7 @@ impl Sessions {
                 command: command.clone(),
                 sent,
                 reply: None,
+                pushes: Vec::new(),
             });
             ex.len() - 1
         };
@@ -360,9 +361,15 @@ impl Sessions {
                 let _ = stream.set_read_timeout(Some(POLL));
                 let Ok(frame) = frame else { break };
                 let at = t0.elapsed().as_micros() as Micros;
-                // A push nothing waits for (after SUBSCRIBE) is dropped, as
-                // the simulated session drops it.
-                if let Some(pos) = w.lock().expect("not poisoned").pop_front() {
+                // A RESP3 push goes with the reply the oldest line waits
+                // for; a push nothing waits for (after SUBSCRIBE) is
+                // dropped, as the simulated session drops it.
+                let mut w = w.lock().expect("not poisoned");
+                if matches!(frame, Frame::Push(_)) {
+                    if let Some(&pos) = w.front() {
+                        ex.lock().expect("not poisoned")[pos].pushes.push(frame);
+                    }
+                } else if let Some(pos) = w.pop_front() {
                     ex.lock().expect("not poisoned")[pos].reply = Some((at, frame));
                 }
             }

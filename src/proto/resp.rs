@@ -525,6 +525,20 @@ pub fn printed(argv: &[String], frame: &Frame) -> String {
     shown(argv, frame).replace('\n', "\\n")
 }
 
+/// [`shown`], after the RESP3 pushes that came before the reply as
+/// redis-cli's push handler prints them in a terminal (cliPushHandler():
+/// the terminal form, whatever the command).
+pub fn shown_after(argv: &[String], pushes: &[Frame], frame: &Frame) -> String {
+    let mut out: String = pushes.iter().map(|p| p.tty("")).collect();
+    out.push_str(&shown(argv, frame));
+    out
+}
+
+/// [`shown_after`] on one line, for the trace.
+pub fn printed_after(argv: &[String], pushes: &[Frame], frame: &Frame) -> String {
+    shown_after(argv, pushes, frame).replace('\n', "\\n")
+}
+
 /// redis-cli.c `cliSendCommand()`'s list of commands whose replies it
 /// prints raw even in a terminal.
 fn prints_raw(argv: &[String]) -> bool {

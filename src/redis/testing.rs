@@ -164,13 +164,20 @@ impl Cli {
     /// The reply to `line` as it goes on the wire, with its size as the
     /// simulated network counts it.
     pub fn reply_sized(&mut self, line: &str) -> (crate::proto::resp::Frame, u64) {
+        let replies = self.replies(line);
+        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
+        replies[0].clone()
+    }
+
+    /// Every frame sent back for `line` (a push before the reply, say), as
+    /// they go on the wire, each with its simulated size.
+    pub fn replies(&mut self, line: &str) -> Vec<(crate::proto::resp::Frame, u64)> {
         use crate::proto::Cmd;
         use crate::sim::WireSize as _;
         let argv = crate::proto::resp::split_args(line).expect("balanced");
         let mark = self.h.mark();
         self.h.send(1, self.conn, Msg::Cmd(Cmd::Line(argv)));
-        let replies: Vec<_> = self
-            .h
+        self.h
             .sent_since(mark, 0)
             .into_iter()
             .filter_map(|s| {
@@ -180,9 +187,7 @@ impl Cli {
                     _ => None,
                 }
             })
-            .collect();
-        assert_eq!(replies.len(), 1, "{line}: {replies:?}");
-        replies[0].clone()
+            .collect()
     }
 
     /// The reply to `line` as it goes on the wire.
