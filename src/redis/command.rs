@@ -275,6 +275,11 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
             message: arg(2),
         },
         "auth" if argv.len() == 2 => Cmd::Auth(argv[1].as_str().into()),
+        // `AUTH <username> <password>` (and the syntax error beyond).
+        "auth" => Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        },
         "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
         "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id"
         | "client|setname" | "client|getname" | "hello" | "multi" | "exec" | "discard" => {

@@ -1,6 +1,8 @@
 //! `HELLO` on a Redis server (networking.c helloCommand()): the
 //! connection's protocol, AUTH and SETNAME, and the map describing the
 //! server. The parsing is shared with Sentinel ([`crate::proto::hello`]).
+//! Also `AUTH <username> <password>`, which authenticates as HELLO's AUTH
+//! does (acl.c authCommand()).
 
 use crate::proto::Reply;
 use crate::proto::hello::{self, Conn};
@@ -39,6 +41,23 @@ impl Server {
             Ok(()) => hello::hello_frame(c.resp, c.id, mode, Some(role)),
             Err(e) => e,
         })
+    }
+
+    /// `AUTH <username> <password>`: only the default user exists, with
+    /// `requirepass` as its password (any password when none is set, unlike
+    /// the one-argument form); more arguments are a syntax error.
+    pub(super) fn auth_user_command(&mut self, conn: ConnId, argv: &[String]) -> Reply {
+        if argv.len() > 3 {
+            return Reply::Error("ERR syntax error".into());
+        }
+        let ok = hello::authenticate(self.cfg.requirepass.as_deref(), &argv[1], &argv[2]);
+        match self.clients.get_mut(&conn) {
+            Some(c) if ok => {
+                c.authenticated = true;
+                Reply::Ok
+            }
+            _ => Reply::Error(hello::ERR_WRONGPASS.into()),
+        }
     }
 }
 
@@ -169,6 +188,33 @@ mod tests {
                 .starts_with("1# \"server\"")
         );
         assert_eq!(bytes(&mut cli, "GET k"), b"_\r\n");
+    }
+
+    // Texts read off a real Redis 7.0.15.
+    #[test]
+    fn auth_with_a_username() {
+        let mut cli = Cli::new(RedisConfig::default());
+        assert_eq!(cli.send("AUTH default x"), "OK");
+        assert_eq!(
+            cli.send("AUTH bob x"),
+            "(error) WRONGPASS invalid username-password pair or user is disabled."
+        );
+        assert_eq!(cli.send("AUTH a b c"), "(error) ERR syntax error");
+        assert_eq!(
+            cli.send("AUTH x"),
+            "(error) ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+        );
+        let mut cli = Cli::new(RedisConfig {
+            requirepass: Some("pw".into()),
+            ..RedisConfig::default()
+        });
+        assert_eq!(
+            cli.send("AUTH default x"),
+            "(error) WRONGPASS invalid username-password pair or user is disabled."
+        );
+        assert_eq!(cli.send("GET k"), "(error) NOAUTH Authentication required.");
+        assert_eq!(cli.send("AUTH default pw"), "OK");
+        assert_eq!(cli.send("GET k"), "(nil)");
     }
 
     #[test]

@@ -1032,6 +1032,7 @@ impl Server {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
                 Some("hello") => self.hello_command(conn, &argv),
+                Some("auth") => self.auth_user_command(conn, &argv),
                 _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
                 Some("debug") => return self.debug_command(ctx, conn, &argv),
                 Some(name @ ("multi" | "exec" | "discard")) => {
