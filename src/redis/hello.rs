@@ -168,6 +168,20 @@ mod tests {
         assert_eq!(pairs[5], (Frame::bulk("role"), Frame::bulk("replica")));
     }
 
+    /// A cluster node says `cluster`, and a cluster replica `replica`.
+    #[test]
+    fn a_cluster_node_says_so() {
+        use crate::redis::testing::{cluster, cluster_conf};
+        let mut h = cluster(vec![Some(1), None, None, None], cluster_conf());
+        h.run_until(crate::sim::time::ms(100));
+        let mut cli = Cli::with(h);
+        let Frame::Map(pairs) = cli.reply("HELLO 3") else {
+            panic!("a map")
+        };
+        assert_eq!(pairs[4], (Frame::bulk("mode"), Frame::bulk("cluster")));
+        assert_eq!(pairs[5], (Frame::bulk("role"), Frame::bulk("replica")));
+    }
+
     #[test]
     fn hello_authenticates_where_requirepass_is_set() {
         let mut cli = Cli::new(RedisConfig {
