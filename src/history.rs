@@ -276,6 +276,9 @@ pub struct Exchange {
     /// When the reply came and the reply; `None` while none has (the
     /// connection was refused or closed first, or the run ended).
     pub reply: Option<(Micros, Frame)>,
+    /// RESP3 pushes that came on the connection while this line waited
+    /// for its reply: redis-cli prints them before the reply.
+    pub pushes: Vec<Frame>,
 }
 
 #[cfg(test)]

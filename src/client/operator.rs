@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::history::{CommandLine, Exchange};
 use crate::proto::addr::Directory;
-use crate::proto::resp::{Frame, printed};
+use crate::proto::resp::{Frame, printed_after};
 use crate::proto::{Cmd, Ctx, Msg, Reply};
 use crate::sim::net::{ConnId, NodeId};
 use crate::trace::Level;
@@ -19,6 +19,8 @@ pub struct Sessions {
     conns: BTreeMap<(String, NodeId), ConnId>,
     /// Lines waiting for a reply, by connection, oldest first.
     waiting: BTreeMap<ConnId, Vec<Waiting>>,
+    /// RESP3 pushes read while the oldest line waits, by connection.
+    pushes: BTreeMap<ConnId, Vec<Frame>>,
     pub exchanges: Vec<Exchange>,
 }
 
@@ -36,6 +38,7 @@ impl Sessions {
             dir,
             conns: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            pushes: BTreeMap::new(),
             exchanges: Vec::new(),
         }
     }
@@ -54,6 +57,7 @@ impl Sessions {
             command,
             sent: ctx.sim_time(),
             reply: None,
+            pushes: Vec::new(),
         });
     }
 
@@ -91,7 +95,10 @@ impl Sessions {
         self.conns.values().any(|&c| c == conn)
     }
 
-    /// A reply on a session's connection answers its oldest waiting line.
+    /// A reply on a session's connection answers its oldest waiting line;
+    /// a RESP3 push is printed with that line's reply, before it, as
+    /// redis-cli's push handler prints it (one nothing waits for is not
+    /// read before the connection is next used, and is dropped here).
     pub fn on_reply(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: Reply) {
         let Some(queue) = self.waiting.get_mut(&conn) else {
             return;
@@ -99,15 +106,20 @@ impl Sessions {
         if queue.is_empty() {
             return;
         }
-        let waiting = queue.remove(0);
         let frame = reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")));
+        if matches!(frame, Frame::Push(_)) {
+            self.pushes.entry(conn).or_default().push(frame);
+            return;
+        }
+        let waiting = queue.remove(0);
+        let pushes = self.pushes.remove(&conn).unwrap_or_default();
         let command = match &waiting {
             Waiting::Exchange(i) => &self.exchanges[*i].command,
             Waiting::Fault(c) => c,
         };
-        let shown = printed(&command.argv, &frame);
+        let shown = printed_after(&command.argv, &pushes, &frame);
         ctx.log(
             Level::Notice,
             names::sim::REPLY,
@@ -118,6 +130,7 @@ impl Sessions {
         );
         if let Waiting::Exchange(i) = waiting {
             self.exchanges[i].reply = Some((ctx.sim_time(), frame));
+            self.exchanges[i].pushes = pushes;
         }
     }
 
@@ -126,6 +139,7 @@ impl Sessions {
     /// connection`); the next line opens a new connection.
     pub fn on_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, refused: bool) {
         self.conns.retain(|_, c| *c != conn);
+        self.pushes.remove(&conn);
         for waiting in self.waiting.remove(&conn).unwrap_or_default() {
             let command = match &waiting {
                 Waiting::Exchange(i) => &self.exchanges[*i].command,
@@ -155,5 +169,6 @@ impl Sessions {
     pub fn clear(&mut self) {
         self.conns.clear();
         self.waiting.clear();
+        self.pushes.clear();
     }
 }

@@ -75,31 +75,61 @@ impl AddrMap {
             Frame::Simple(s) => Frame::Simple(self.text_to_sim(s)),
             Frame::Error(s) => Frame::Error(self.text_to_sim(s)),
             Frame::Bulk(Some(s)) => Frame::Bulk(Some(self.text_to_sim(s))),
-            Frame::Int(_) | Frame::Bulk(None) | Frame::Array(None) => f.clone(),
-            Frame::Array(Some(items)) => {
-                let mut out: Vec<Frame> = items.iter().map(|i| self.frame_to_sim(i)).collect();
-                for i in 0..items.len().saturating_sub(1) {
-                    let host = match &items[i] {
-                        Frame::Bulk(Some(h)) | Frame::Simple(h) => h,
-                        _ => continue,
-                    };
-                    let port = match &items[i + 1] {
-                        Frame::Bulk(Some(p)) | Frame::Simple(p) => p.clone(),
-                        Frame::Int(p) => p.to_string(),
-                        _ => continue,
-                    };
-                    let Some((sh, sp)) = self.sim_of(host, &port) else {
-                        continue;
-                    };
-                    out[i] = Frame::bulk(sh.clone());
-                    out[i + 1] = match &items[i + 1] {
-                        Frame::Int(_) => Frame::Int(i64::from(*sp)),
-                        _ => Frame::bulk(sp.to_string()),
-                    };
+            Frame::Verbatim { format, text } => Frame::Verbatim {
+                format: format.clone(),
+                text: self.text_to_sim(text),
+            },
+            Frame::Int(_)
+            | Frame::Bulk(None)
+            | Frame::Array(None)
+            | Frame::Null
+            | Frame::Double(_)
+            | Frame::Bool(_)
+            | Frame::BigNumber(_) => f.clone(),
+            Frame::Set(items) => Frame::Set(self.items_to_sim(items)),
+            Frame::Push(items) => Frame::Push(self.items_to_sim(items)),
+            // A map's fields and values one after the other, as RESP2
+            // sends them: `"ip" => host, "port" => port` keeps its pairs.
+            Frame::Map(pairs) => {
+                let flat: Vec<Frame> = pairs
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), v.clone()])
+                    .collect();
+                let mut it = self.items_to_sim(&flat).into_iter();
+                let mut out = Vec::with_capacity(pairs.len());
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    out.push((k, v));
                 }
-                Frame::Array(Some(out))
+                Frame::Map(out)
             }
+            Frame::Array(Some(items)) => Frame::Array(Some(self.items_to_sim(items))),
         }
+    }
+
+    /// An aggregate's elements with their addresses written back: each
+    /// element, and a host element followed by its port.
+    fn items_to_sim(&self, items: &[Frame]) -> Vec<Frame> {
+        let mut out: Vec<Frame> = items.iter().map(|i| self.frame_to_sim(i)).collect();
+        for i in 0..items.len().saturating_sub(1) {
+            let host = match &items[i] {
+                Frame::Bulk(Some(h)) | Frame::Simple(h) => h,
+                _ => continue,
+            };
+            let port = match &items[i + 1] {
+                Frame::Bulk(Some(p)) | Frame::Simple(p) => p.clone(),
+                Frame::Int(p) => p.to_string(),
+                _ => continue,
+            };
+            let Some((sh, sp)) = self.sim_of(host, &port) else {
+                continue;
+            };
+            out[i] = Frame::bulk(sh.clone());
+            out[i + 1] = match &items[i + 1] {
+                Frame::Int(_) => Frame::Int(i64::from(*sp)),
+                _ => Frame::bulk(sp.to_string()),
+            };
+        }
+        out
     }
 
     fn sim_of(&self, host: &str, port: &str) -> Option<&(String, u16)> {
@@ -263,6 +293,7 @@ impl Sessions {
                 command: command.clone(),
                 sent,
                 reply: None,
+                pushes: Vec::new(),
             });
             ex.len() - 1
         };
@@ -330,9 +361,15 @@ impl Sessions {
                 let _ = stream.set_read_timeout(Some(POLL));
                 let Ok(frame) = frame else { break };
                 let at = t0.elapsed().as_micros() as Micros;
-                // A push nothing waits for (after SUBSCRIBE) is dropped, as
-                // the simulated session drops it.
-                if let Some(pos) = w.lock().expect("not poisoned").pop_front() {
+                // A RESP3 push goes with the reply the oldest line waits
+                // for; a push nothing waits for (after SUBSCRIBE) is
+                // dropped, as the simulated session drops it.
+                let mut w = w.lock().expect("not poisoned");
+                if matches!(frame, Frame::Push(_)) {
+                    if let Some(&pos) = w.front() {
+                        ex.lock().expect("not poisoned")[pos].pushes.push(frame);
+                    }
+                } else if let Some(pos) = w.pop_front() {
                     ex.lock().expect("not poisoned")[pos].reply = Some((at, frame));
                 }
             }

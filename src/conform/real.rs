@@ -435,6 +435,9 @@ fn drive(
         if let Some((_, f)) = &mut ex.reply {
             *f = map.frame_to_sim(f);
         }
+        for f in &mut ex.pushes {
+            *f = map.frame_to_sim(f);
+        }
     }
     let mut history: Vec<Op> = Vec::new();
     for c in clients {

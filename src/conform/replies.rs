@@ -1,5 +1,5 @@
 //! The replies to the scenario's `[[command]]` lines, compared command by
-//! command as redis-cli prints them ([`shown`]). Real replies come with
+//! command as redis-cli prints them ([`shown_after`]). Real replies come with
 //! their addresses already written back as the simulated ones
 //! ([`super::commands::AddrMap`]); the rest of what legitimately differs
 //! between a simulated and a real deployment is normalised here, by the
@@ -12,12 +12,19 @@
 //! - an INFO reply is compared field by field (plus the list of its
 //!   sections and fields in order), and the fields in [`SHAPE_ONLY`], read
 //!   off the host's clock, only by shape: a non-negative integer reads
-//!   `<n>`, anything else (`-1`) as it is.
+//!   `<n>`, anything else (`-1`) as it is;
+//! - a HELLO reply is compared field by field too, and its `id` (the
+//!   connection's client id) only by shape, `(integer) <n>`: the model does
+//!   not number client ids as Redis does yet (conform/resp3-hello's client
+//!   of the replica is 5 in Redis and 4 in the model);
+//! - a reply with a RESP3 type also gets a row of its RESP types
+//!   ([`resp3_types`]): redis-cli prints a RESP3 null as it prints a RESP2
+//!   one.
 //!
 //! Everything else, offsets included, must be the same text.
 
 use crate::history::Exchange;
-use crate::proto::resp::{Frame, shown};
+use crate::proto::resp::{Frame, shown_after};
 
 use super::field::{Field, Value};
 
@@ -123,16 +130,110 @@ pub fn info_fields(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether a reply is compared field by field: an INFO's text.
+/// Whether a reply is compared field by field: an INFO's text (a bulk
+/// string, or in RESP3 a verbatim string).
 fn is_info(argv: &[String], frame: &Frame) -> bool {
     argv.first().is_some_and(|c| c.eq_ignore_ascii_case("info"))
-        && matches!(frame, Frame::Bulk(Some(_)))
+        && matches!(frame, Frame::Bulk(Some(_)) | Frame::Verbatim { .. })
+}
+
+/// HELLO's reply as (field, value as redis-cli prints it) pairs: a RESP3
+/// map, or the flat array RESP2 gets.
+fn hello_fields(argv: &[String], frame: &Frame) -> Option<Vec<(String, String)>> {
+    if !argv
+        .first()
+        .is_some_and(|c| c.eq_ignore_ascii_case("hello"))
+    {
+        return None;
+    }
+    let pairs: Vec<(&Frame, &Frame)> = match frame {
+        Frame::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+        Frame::Array(Some(items)) if items.len() % 2 == 0 => {
+            items.chunks(2).map(|kv| (&kv[0], &kv[1])).collect()
+        }
+        _ => return None,
+    };
+    pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let k = k.text()?.to_string();
+            let v = match v {
+                Frame::Int(i) if k == "id" => format!("(integer) {}", shape(&i.to_string())),
+                v => v.to_cli(),
+            };
+            Some((k, v))
+        })
+        .collect()
+}
+
+/// The RESP types of a reply (and of the pushes before it) that has any
+/// RESP3 type: `_` for a null, `%2[$ $ $ :]` for a map of two fields, `=`
+/// for a verbatim string… What redis-cli prints does not tell a RESP3
+/// null from a RESP2 one; this does. `None` for a reply RESP2 could have
+/// sent as it is.
+pub fn resp3_types(pushes: &[Frame], frame: &Frame) -> Option<String> {
+    fn resp3(f: &Frame) -> bool {
+        match f {
+            Frame::Simple(_) | Frame::Error(_) | Frame::Int(_) | Frame::Bulk(_) => false,
+            Frame::Array(None) => false,
+            Frame::Array(Some(items)) => items.iter().any(resp3),
+            _ => true,
+        }
+    }
+    fn types(f: &Frame, out: &mut String) {
+        let aggregate = |tag: char, items: Vec<&Frame>, n: usize, out: &mut String| {
+            out.push_str(&format!("{tag}{n}["));
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                types(item, out);
+            }
+            out.push(']');
+        };
+        match f {
+            Frame::Simple(_) => out.push('+'),
+            Frame::Error(_) => out.push('-'),
+            Frame::Int(_) => out.push(':'),
+            Frame::Bulk(Some(_)) => out.push('$'),
+            Frame::Bulk(None) => out.push_str("$-1"),
+            Frame::Array(None) => out.push_str("*-1"),
+            Frame::Null => out.push('_'),
+            Frame::Double(_) => out.push(','),
+            Frame::Bool(_) => out.push('#'),
+            Frame::BigNumber(_) => out.push('('),
+            Frame::Verbatim { .. } => out.push('='),
+            Frame::Array(Some(items)) => aggregate('*', items.iter().collect(), items.len(), out),
+            Frame::Set(items) => aggregate('~', items.iter().collect(), items.len(), out),
+            Frame::Push(items) => aggregate('>', items.iter().collect(), items.len(), out),
+            Frame::Map(pairs) => aggregate(
+                '%',
+                pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
+                pairs.len(),
+                out,
+            ),
+        }
+    }
+    if !resp3(frame) && !pushes.iter().any(resp3) {
+        return None;
+    }
+    let mut out = String::new();
+    for f in pushes.iter().chain(std::iter::once(frame)) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        types(f, &mut out);
+    }
+    Some(out)
 }
 
 /// The signature fields of a run's replies (`names`: node names by index):
 /// per command, `#<n> <node>> <line>` with the reply as redis-cli prints
-/// it; for an INFO, `… fields` with the sections and fields in order and
-/// `…: <field>` for each field.
+/// it (after the RESP3 pushes that came before it); for an INFO, `…
+/// fields` with the sections and fields in order and `…: <field>` for each
+/// field; HELLO likewise (its `id` is the client id each server numbers);
+/// and for a reply with a RESP3 type, `…: RESP3 types` (see
+/// [`resp3_types`]).
 pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
     let mut ids = Ids::default();
     let mut out = Vec::new();
@@ -151,25 +252,45 @@ pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
             push(label, NO_REPLY.into());
             continue;
         };
-        let text = ids.normalize(&shown(&c.argv, frame));
-        if !is_info(&c.argv, frame) {
-            push(label, text);
-            continue;
+        let types = resp3_types(&ex.pushes, frame);
+        let text = ids.normalize(&shown_after(&c.argv, &ex.pushes, frame));
+        if let Some(hello) = hello_fields(&c.argv, frame) {
+            let order: Vec<&str> = hello.iter().map(|(k, _)| k.as_str()).collect();
+            push(format!("{label} fields"), order.join(", "));
+            for (k, v) in hello {
+                push(format!("{label}: {k}"), v);
+            }
+        } else if !is_info(&c.argv, frame) {
+            push(label.clone(), text);
+        } else {
+            for (k, v) in info_rows(&label, &text) {
+                push(k, v);
+            }
         }
-        let info = info_fields(&text);
-        let order: Vec<&str> = info.iter().map(|(k, _)| k.as_str()).collect();
-        push(format!("{label} fields"), order.join(", "));
-        let mut seen: Vec<&str> = Vec::new();
-        for (k, v) in info.iter().filter(|(k, _)| !k.starts_with('#')) {
-            let n = seen.iter().filter(|s| **s == k).count();
-            seen.push(k);
-            let key = if n == 0 {
-                format!("{label}: {k}")
-            } else {
-                format!("{label}: {k} ({})", n + 1)
-            };
-            push(key, v.clone());
+        if let Some(types) = types {
+            push(format!("{label}: RESP3 types"), types);
         }
+    }
+    out
+}
+
+/// An INFO reply's rows: `<label> fields` with its sections and fields in
+/// order, then `<label>: <field>` for each field (`(2)`, `(3)`… after a
+/// name seen before).
+fn info_rows(label: &str, text: &str) -> Vec<(String, String)> {
+    let info = info_fields(text);
+    let order: Vec<&str> = info.iter().map(|(k, _)| k.as_str()).collect();
+    let mut out = vec![(format!("{label} fields"), order.join(", "))];
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in info.iter().filter(|(k, _)| !k.starts_with('#')) {
+        let n = seen.iter().filter(|s| **s == k).count();
+        seen.push(k);
+        let key = if n == 0 {
+            format!("{label}: {k}")
+        } else {
+            format!("{label}: {k} ({})", n + 1)
+        };
+        out.push((key, v.clone()));
     }
     out
 }
@@ -195,6 +316,7 @@ mod tests {
             },
             sent: 0,
             reply: reply.map(|f| (1, f)),
+            pushes: Vec::new(),
         }
     }
 
@@ -295,6 +417,69 @@ mod tests {
         assert_eq!(get(&sig, &format!("#5 replica-1> ECHO {A}")), "\"<id1>\"");
         // The INFO: its field list and four fields; one row for each other.
         assert_eq!(sig.len(), 5 + 4);
+    }
+
+    /// HELLO is compared per field in either protocol (its `id` by shape);
+    /// a reply with a RESP3 type gets its types as a row too, a push before
+    /// it included.
+    #[test]
+    fn hello_per_field_and_resp3_types() {
+        use crate::proto::hello::hello_frame;
+        use crate::proto::resp::Proto;
+        let three = hello_frame(Proto::Resp3, 6, "standalone", Some("master"));
+        let two = three.clone().for_proto(Proto::Resp2);
+        let mut push = ex(
+            2,
+            0,
+            "DEBUG PROTOCOL push",
+            Some(Frame::bulk("Some real reply following the push reply")),
+        );
+        push.pushes = vec![Frame::Push(vec![
+            Frame::bulk("server-cpu-usage"),
+            Frame::Int(42),
+        ])];
+        let exchanges = vec![
+            ex(0, 0, "HELLO 3", Some(three)),
+            ex(1, 0, "HELLO 2", Some(two)),
+            push,
+            ex(3, 0, "GET missing", Some(Frame::Null)),
+            ex(4, 0, "GET missing", Some(Frame::Bulk(None))),
+        ];
+        let sig = fields(&exchanges, &names());
+        for n in ["#1 master> HELLO 3", "#2 master> HELLO 2"] {
+            assert_eq!(
+                get(&sig, &format!("{n} fields")),
+                "server, version, proto, id, mode, role, modules"
+            );
+            // The client id, by shape.
+            assert_eq!(get(&sig, &format!("{n}: id")), "(integer) <n>");
+            assert_eq!(get(&sig, &format!("{n}: modules")), "(empty array)");
+        }
+        assert_eq!(get(&sig, "#1 master> HELLO 3: proto"), "(integer) 3");
+        assert_eq!(
+            get(&sig, "#1 master> HELLO 3: RESP3 types"),
+            "%7[$ $ $ $ $ : $ : $ $ $ $ $ *0[]]"
+        );
+        assert!(
+            !sig.iter()
+                .any(|f| f.name == "#2 master> HELLO 2: RESP3 types")
+        );
+        assert_eq!(
+            get(&sig, "#3 master> DEBUG PROTOCOL push"),
+            "1) \"server-cpu-usage\"\n2) (integer) 42\n\"Some real reply following the push reply\""
+        );
+        assert_eq!(
+            get(&sig, "#3 master> DEBUG PROTOCOL push: RESP3 types"),
+            ">2[$ :] $"
+        );
+        // Both nulls print `(nil)`: the types tell them apart.
+        assert_eq!(get(&sig, "#4 master> GET missing"), "(nil)");
+        assert_eq!(get(&sig, "#5 master> GET missing"), "(nil)");
+        assert_eq!(get(&sig, "#4 master> GET missing: RESP3 types"), "_");
+        assert!(
+            !sig.iter()
+                .any(|f| f.name == "#5 master> GET missing: RESP3 types")
+        );
     }
 
     /// A real reply and the model's agree once normalised, although the

@@ -1,4 +1,4 @@
-//! A minimal synchronous RESP2 client over `std::net::TcpStream`: enough to
+//! A minimal synchronous RESP client over `std::net::TcpStream`: enough to
 //! send commands to real Redis and Sentinel processes and read replies and
 //! pub/sub pushes, as the model's own reply type ([`Frame`], decoded by
 //! [`read_frame`]). A few dozen lines keep the harness free of an async
@@ -16,7 +16,9 @@ pub use crate::proto::resp::{Frame, read_frame};
 /// integer (not an error, nor a nil).
 pub fn text(f: &Frame) -> Option<String> {
     match f {
-        Frame::Simple(s) | Frame::Bulk(Some(s)) => Some(s.clone()),
+        Frame::Simple(s) | Frame::Bulk(Some(s)) | Frame::Verbatim { text: s, .. } => {
+            Some(s.clone())
+        }
         Frame::Int(i) => Some(i.to_string()),
         _ => None,
     }

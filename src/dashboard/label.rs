@@ -179,7 +179,7 @@ fn reply(r: &Reply, to_client: bool) -> Label {
             control("INFO reply", format!("role:{}", role.trim_end()))
         }
         Reply::Role(role) => control("ROLE reply", role.to_string()),
-        Reply::Frame(f) => control("reply", f.to_cli()),
+        Reply::Frame(f) | Reply::Written(f) => control("reply", f.to_cli()),
         Reply::Subscribed => control("subscribed", String::new()),
         Reply::MasterDown {
             down,

@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod bus;
 pub mod command;
+pub mod hello;
 pub mod keyspace;
 pub mod resp;
 pub mod slots;
@@ -483,8 +484,14 @@ pub enum Reply {
     Keys(Vec<Key>),
     /// `MGET`'s values, nil for a missing key.
     Values(Vec<Option<Value>>),
-    /// The reply to a [`Cmd::Line`], as its bytes go on the wire.
+    /// The reply to a [`Cmd::Line`]. Built by a command in RESP3 terms
+    /// (see [`resp`]); as sent, in the connection's protocol, byte for
+    /// byte what goes on the wire.
     Frame(resp::Frame),
+    /// A reply whose parts are already in the connection's protocol, each
+    /// as it was made: EXEC's array (a HELLO inside the transaction
+    /// switches the protocol between two of its elements).
+    Written(resp::Frame),
 }
 
 impl Reply {
@@ -499,8 +506,9 @@ impl Reply {
             Reply::Error(e) => Frame::Error(e.clone()),
             Reply::Int(i) => Frame::Int(*i),
             Reply::Bulk(v) => Frame::Bulk(v.as_ref().map(Value::to_string)),
-            Reply::Info(text) => Frame::bulk(text.clone()),
-            Reply::Frame(f) => f.clone(),
+            // infoCommand(): addReplyVerbatim(…, "txt").
+            Reply::Info(text) => Frame::verbatim(text.clone()),
+            Reply::Frame(f) | Reply::Written(f) => f.clone(),
             Reply::MasterAddr(Some((host, port))) => Frame::Array(Some(vec![
                 Frame::bulk(host.to_string()),
                 Frame::bulk(port.to_string()),
@@ -563,7 +571,7 @@ impl WireSize for Msg {
                 });
                 (array(values.len()) + items.sum::<usize>()) as u64
             }
-            Msg::Reply(Reply::Frame(f)) => f.wire_len(),
+            Msg::Reply(Reply::Frame(f) | Reply::Written(f)) => f.wire_len(),
             Msg::Bus(b) => b.wire_size(),
             Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),

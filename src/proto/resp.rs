@@ -1,12 +1,40 @@
-//! RESP2 replies as values: what a node answers an operator's command line,
-//! encoded byte for byte as Redis writes it (networking.c `addReply*()`),
-//! read back from a real server's socket ([`read_frame`]) and shown as
-//! redis-cli prints it.
+//! Replies as values: what a node answers a client's command line, in
+//! RESP2 or RESP3 as the connection asked (`HELLO 3`), encoded byte for
+//! byte as Redis writes it (networking.c `addReply*()`), read back from a
+//! real server's socket ([`read_frame`]) and shown as redis-cli prints it.
+//!
+//! A server builds a reply once, with the RESP3 aggregate it means (a map,
+//! a set) and, for a null, the RESP2 form that names which of Redis's two
+//! null calls it is (`$-1` for addReplyNull(), `*-1` for
+//! addReplyNullArray()). [`Frame::for_proto`] then turns it into the frame
+//! the connection's protocol puts on the wire: RESP2 flattens a map into an
+//! array twice as long and writes a set as an array; RESP3 writes both
+//! nulls as `_`. Every frame has exactly one encoding, so [`Frame::encode`],
+//! [`Frame::wire_len`] and [`read_frame`] need no protocol.
 
 use std::fmt::Write as _;
 use std::io::BufRead;
 
-/// One RESP2 reply.
+/// The protocol a connection speaks (`client->resp`): RESP2 from the
+/// start, RESP3 after `HELLO 3`, and RESP2 again on a new connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Proto {
+    #[default]
+    Resp2,
+    Resp3,
+}
+
+impl Proto {
+    /// The version number `HELLO` takes and shows (`proto`).
+    pub fn version(self) -> i64 {
+        match self {
+            Proto::Resp2 => 2,
+            Proto::Resp3 => 3,
+        }
+    }
+}
+
+/// One reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
     /// `+OK`
@@ -15,10 +43,29 @@ pub enum Frame {
     Error(String),
     /// `:1`
     Int(i64),
-    /// `$3\r\nfoo` or the nil bulk `$-1`.
+    /// `$3\r\nfoo`, or `$-1`: addReplyNull() (a missing key) in RESP2.
     Bulk(Option<String>),
-    /// `*2 …` or the nil array `*-1`.
+    /// `*2 …`, or `*-1`: addReplyNullArray() in RESP2.
     Array(Option<Vec<Frame>>),
+    /// RESP3 `_`: either null.
+    Null,
+    /// RESP3 `,3.141`: the number as Redis writes it (`%.17g`, `inf`);
+    /// a bulk string in RESP2.
+    Double(String),
+    /// RESP3 `#t` / `#f`; `:1` / `:0` in RESP2.
+    Bool(bool),
+    /// RESP3 `(1234…`: the digits; a bulk string in RESP2.
+    BigNumber(String),
+    /// RESP3 `=` (addReplyVerbatim()): a three-letter format (`txt`) and
+    /// the text; a bulk string of the text in RESP2.
+    Verbatim { format: String, text: String },
+    /// RESP3 `%`: field and value pairs; in RESP2 an array of twice as
+    /// many elements (addReplyMapLen()).
+    Map(Vec<(Frame, Frame)>),
+    /// RESP3 `~`; an array in RESP2 (addReplySetLen()).
+    Set(Vec<Frame>),
+    /// RESP3 `>`: out-of-band data (pub/sub messages); an array in RESP2.
+    Push(Vec<Frame>),
 }
 
 impl Frame {
@@ -30,6 +77,56 @@ impl Frame {
         Frame::Bulk(Some(s.into()))
     }
 
+    /// addReplyVerbatim(…, "txt"): INFO, CLIENT INFO and the like.
+    pub fn verbatim(text: impl Into<String>) -> Frame {
+        Frame::Verbatim {
+            format: "txt".into(),
+            text: text.into(),
+        }
+    }
+
+    /// A map of field names to values, in order.
+    pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Frame)>) -> Frame {
+        Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Frame::bulk(k), v))
+                .collect(),
+        )
+    }
+
+    /// The frame a connection speaking `proto` receives for this reply
+    /// (the `c->resp == 2` branches of networking.c's `addReply*()`).
+    pub fn for_proto(self, proto: Proto) -> Frame {
+        let down = |items: Vec<Frame>| items.into_iter().map(|f| f.for_proto(proto)).collect();
+        match (proto, self) {
+            (Proto::Resp3, Frame::Bulk(None) | Frame::Array(None)) => Frame::Null,
+            (Proto::Resp2, Frame::Null) => Frame::Bulk(None),
+            (Proto::Resp2, Frame::Double(s) | Frame::BigNumber(s)) => Frame::Bulk(Some(s)),
+            (Proto::Resp2, Frame::Bool(b)) => Frame::Int(i64::from(b)),
+            (Proto::Resp2, Frame::Verbatim { text, .. }) => Frame::Bulk(Some(text)),
+            (Proto::Resp2, Frame::Map(pairs)) => Frame::Array(Some(
+                pairs
+                    .into_iter()
+                    .flat_map(|(k, v)| [k.for_proto(proto), v.for_proto(proto)])
+                    .collect(),
+            )),
+            (Proto::Resp2, Frame::Set(items) | Frame::Push(items)) => {
+                Frame::Array(Some(down(items)))
+            }
+            (_, Frame::Array(Some(items))) => Frame::Array(Some(down(items))),
+            (Proto::Resp3, Frame::Map(pairs)) => Frame::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.for_proto(proto), v.for_proto(proto)))
+                    .collect(),
+            ),
+            (Proto::Resp3, Frame::Set(items)) => Frame::Set(down(items)),
+            (Proto::Resp3, Frame::Push(items)) => Frame::Push(down(items)),
+            (_, f) => f,
+        }
+    }
+
     /// The reply's bytes on the wire.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -38,6 +135,12 @@ impl Frame {
     }
 
     fn encode_into(&self, out: &mut Vec<u8>) {
+        let aggregate = |out: &mut Vec<u8>, kind: char, items: &[Frame]| {
+            line(out, kind, &items.len().to_string());
+            for f in items {
+                f.encode_into(out);
+            }
+        };
         match self {
             Frame::Simple(s) => line(out, '+', s),
             Frame::Error(s) => line(out, '-', s),
@@ -49,61 +152,105 @@ impl Frame {
                 out.extend_from_slice(b"\r\n");
             }
             Frame::Array(None) => out.extend_from_slice(b"*-1\r\n"),
-            Frame::Array(Some(items)) => {
-                line(out, '*', &items.len().to_string());
-                for f in items {
-                    f.encode_into(out);
+            Frame::Array(Some(items)) => aggregate(out, '*', items),
+            Frame::Null => out.extend_from_slice(b"_\r\n"),
+            Frame::Double(s) => line(out, ',', s),
+            Frame::Bool(b) => line(out, '#', if *b { "t" } else { "f" }),
+            Frame::BigNumber(s) => line(out, '(', s),
+            Frame::Verbatim { format, text } => {
+                line(out, '=', &(text.len() + 4).to_string());
+                out.extend_from_slice(format.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Frame::Map(pairs) => {
+                line(out, '%', &pairs.len().to_string());
+                for (k, v) in pairs {
+                    k.encode_into(out);
+                    v.encode_into(out);
                 }
             }
+            Frame::Set(items) => aggregate(out, '~', items),
+            Frame::Push(items) => aggregate(out, '>', items),
         }
     }
 
     /// The encoded length, without building the bytes.
     pub fn wire_len(&self) -> u64 {
         let header = |n: usize| 3 + decimal_len(n as i64);
+        let sum = |items: &[Frame]| items.iter().map(Frame::wire_len).sum::<u64>();
         match self {
-            Frame::Simple(s) | Frame::Error(s) => 3 + s.len() as u64,
+            Frame::Simple(s) | Frame::Error(s) | Frame::Double(s) | Frame::BigNumber(s) => {
+                3 + s.len() as u64
+            }
             Frame::Int(i) => 3 + decimal_len(*i),
             Frame::Bulk(None) | Frame::Array(None) => 5,
+            Frame::Null => 3,
+            Frame::Bool(_) => 4,
             Frame::Bulk(Some(s)) => header(s.len()) + s.len() as u64 + 2,
-            Frame::Array(Some(items)) => {
-                header(items.len()) + items.iter().map(Frame::wire_len).sum::<u64>()
+            Frame::Verbatim { text, .. } => header(text.len() + 4) + text.len() as u64 + 6,
+            Frame::Array(Some(items)) | Frame::Set(items) | Frame::Push(items) => {
+                header(items.len()) + sum(items)
+            }
+            Frame::Map(pairs) => {
+                header(pairs.len())
+                    + pairs
+                        .iter()
+                        .map(|(k, v)| k.wire_len() + v.wire_len())
+                        .sum::<u64>()
             }
         }
     }
 
     /// How redis-cli prints the reply in a terminal (redis-cli.c
     /// `cliFormatReplyTTY()`): `OK`, `(error) ERR …`, `(integer) 1`,
-    /// `"text"`, `(nil)`, numbered array items.
+    /// `"text"`, `(nil)`, numbered array items, `1# "field" => value` for
+    /// a map, `1~ ` for a set, a verbatim string's text as it is.
     pub fn to_cli(&self) -> String {
-        let mut out = String::new();
-        self.cli_into(&mut out, 0);
+        let mut out = self.tty("");
+        out.pop();
         out
     }
 
-    fn cli_into(&self, out: &mut String, indent: usize) {
+    /// cliFormatReplyTTY(): every line ends in `\n`; `prefix` starts the
+    /// lines after the first of an aggregate's items.
+    fn tty(&self, prefix: &str) -> String {
         match self {
-            Frame::Simple(s) => out.push_str(s),
-            Frame::Error(s) => {
-                let _ = write!(out, "(error) {s}");
+            Frame::Error(s) => format!("(error) {s}\n"),
+            Frame::Simple(s) => format!("{s}\n"),
+            Frame::Int(i) => format!("(integer) {i}\n"),
+            Frame::Double(s) => format!("(double) {s}\n"),
+            Frame::Bulk(Some(s)) => format!("{}\n", repr(s)),
+            Frame::Verbatim { text, .. } => format!("{text}\n"),
+            Frame::Bulk(None) | Frame::Array(None) | Frame::Null => "(nil)\n".into(),
+            Frame::Bool(b) => if *b { "(true)\n" } else { "(false)\n" }.into(),
+            // hiredis's REDIS_REPLY_BIGNUM: redis-cli 7.0 prints this on
+            // stderr and exits.
+            Frame::BigNumber(_) => "Unknown reply type: 13\n".into(),
+            Frame::Array(Some(items)) => aggregate_tty(items, 0, ')', "(empty array)", prefix),
+            Frame::Set(items) => aggregate_tty(items, 0, '~', "(empty set)", prefix),
+            Frame::Push(items) => aggregate_tty(items, 0, ')', "(empty push)", prefix),
+            Frame::Map(pairs) => {
+                let flat: Vec<Frame> = pairs
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), v.clone()])
+                    .collect();
+                aggregate_tty(&flat, 2, '#', "(empty hash)", prefix)
             }
-            Frame::Int(i) => {
-                let _ = write!(out, "(integer) {i}");
+        }
+    }
+
+    /// cliIsMultilineValueTTY(): whether the TTY form takes several lines.
+    fn multiline(&self) -> bool {
+        match self {
+            Frame::Array(Some(items)) | Frame::Set(items) | Frame::Push(items) => {
+                items.len() > 1 || items.first().is_some_and(Frame::multiline)
             }
-            Frame::Bulk(None) | Frame::Array(None) => out.push_str("(nil)"),
-            Frame::Bulk(Some(s)) => out.push_str(&repr(s)),
-            Frame::Array(Some(items)) if items.is_empty() => out.push_str("(empty array)"),
-            Frame::Array(Some(items)) => {
-                let width = items.len().to_string().len();
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push('\n');
-                        out.push_str(&" ".repeat(indent));
-                    }
-                    let _ = write!(out, "{:>width$}) ", i + 1);
-                    item.cli_into(out, indent + width + 2);
-                }
+            Frame::Map(pairs) => {
+                pairs.len() > 1 || pairs.first().is_some_and(|(_, v)| v.multiline())
             }
+            _ => false,
         }
     }
 
@@ -111,15 +258,52 @@ impl Frame {
     pub fn text(&self) -> Option<&str> {
         match self {
             Frame::Simple(s) | Frame::Error(s) | Frame::Bulk(Some(s)) => Some(s),
+            Frame::Verbatim { text, .. } => Some(text),
             _ => None,
         }
     }
 }
 
-/// Reads one RESP2 reply (or pub/sub push) from a stream: the inverse of
-/// [`Frame::encode`]. A bulk string that is not UTF-8 is read with each
-/// invalid sequence replaced by U+FFFD: every bulk string the model sends
-/// or stores is text, and so is what it is compared with.
+/// cliFormatReplyTTY() for an aggregate of `items` (a map's fields and
+/// values one after the other when `step` is 2): each item numbered, the
+/// number followed by `sep`, nested items indented past the number.
+fn aggregate_tty(items: &[Frame], step: usize, sep: char, empty: &str, prefix: &str) -> String {
+    if items.is_empty() {
+        return format!("{empty}\n");
+    }
+    let map = step == 2;
+    let count = if map { items.len() / 2 } else { items.len() };
+    let idxlen = count.to_string().len();
+    let inner = format!("{prefix}{}", " ".repeat(idxlen + 2));
+    let mut out = String::new();
+    let mut i = 0;
+    while i < items.len() {
+        let human = if map { i / 2 } else { i } + 1;
+        let _ = write!(
+            out,
+            "{}{human:>idxlen$}{sep} ",
+            if i == 0 { "" } else { prefix }
+        );
+        out.push_str(&items[i].tty(&inner));
+        if map {
+            i += 1;
+            out.pop();
+            out.push_str(" => ");
+            if items[i].multiline() {
+                out.push('\n');
+                out.push_str(&inner);
+            }
+            out.push_str(&items[i].tty(&inner));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Reads one reply (or push) from a stream, RESP2 or RESP3: the inverse
+/// of [`Frame::encode`]. A string that is not UTF-8 is read with each
+/// invalid sequence replaced by U+FFFD: every string the model sends or
+/// stores is text, and so is what it is compared with.
 pub fn read_frame(r: &mut impl BufRead) -> std::io::Result<Frame> {
     let l = read_line(r)?;
     let (tag, rest) = l.split_at(l.len().min(1));
@@ -127,39 +311,80 @@ pub fn read_frame(r: &mut impl BufRead) -> std::io::Result<Frame> {
         s.parse()
             .map_err(|_| invalid(format!("bad length or integer `{s}`")))
     };
+    let items = |r: &mut _, n: i64| -> std::io::Result<Vec<Frame>> {
+        let mut items = Vec::with_capacity((n.max(0) as usize).min(1024));
+        for _ in 0..n {
+            items.push(read_frame(r)?);
+        }
+        Ok(items)
+    };
     match tag {
         "+" => Ok(Frame::Simple(rest.to_string())),
         "-" => Ok(Frame::Error(rest.to_string())),
         ":" => Ok(Frame::Int(len(rest)?)),
+        "_" if rest.is_empty() => Ok(Frame::Null),
+        "," => Ok(Frame::Double(rest.to_string())),
+        "(" => Ok(Frame::BigNumber(rest.to_string())),
+        "#" => match rest {
+            "t" => Ok(Frame::Bool(true)),
+            "f" => Ok(Frame::Bool(false)),
+            _ => Err(invalid(format!("bad boolean `{rest}`"))),
+        },
         "$" => {
             let n = len(rest)?;
             if n < 0 {
                 return Ok(Frame::Bulk(None));
             }
-            let mut buf = vec![0u8; n as usize + 2];
-            r.read_exact(&mut buf)?;
-            if !buf.ends_with(b"\r\n") {
-                return Err(invalid("bulk string without CRLF"));
+            Ok(Frame::Bulk(Some(read_blob(r, n as usize)?)))
+        }
+        "=" => {
+            let n = len(rest)?;
+            if n < 4 {
+                return Err(invalid("verbatim string shorter than its format"));
             }
-            buf.truncate(n as usize);
-            Ok(Frame::Bulk(Some(match String::from_utf8(buf) {
-                Ok(s) => s,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            })))
+            let blob = read_blob(r, n as usize)?;
+            match (blob.get(..3), blob.get(3..4), blob.get(4..)) {
+                (Some(format), Some(":"), Some(text)) => Ok(Frame::Verbatim {
+                    format: format.to_string(),
+                    text: text.to_string(),
+                }),
+                _ => Err(invalid("verbatim string without its format")),
+            }
         }
         "*" => {
             let n = len(rest)?;
             if n < 0 {
                 return Ok(Frame::Array(None));
             }
-            let mut items = Vec::with_capacity((n as usize).min(1024));
-            for _ in 0..n {
-                items.push(read_frame(r)?);
+            Ok(Frame::Array(Some(items(r, n)?)))
+        }
+        "~" => Ok(Frame::Set(items(r, len(rest)?)?)),
+        ">" => Ok(Frame::Push(items(r, len(rest)?)?)),
+        "%" => {
+            let flat = items(r, 2 * len(rest)?)?;
+            let mut pairs = Vec::with_capacity(flat.len() / 2);
+            let mut it = flat.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
             }
-            Ok(Frame::Array(Some(items)))
+            Ok(Frame::Map(pairs))
         }
         _ => Err(invalid(format!("unexpected reply `{l}`"))),
     }
+}
+
+/// The `n` bytes of a bulk or verbatim string and their CRLF.
+fn read_blob(r: &mut impl BufRead, n: usize) -> std::io::Result<String> {
+    let mut buf = vec![0u8; n + 2];
+    r.read_exact(&mut buf)?;
+    if !buf.ends_with(b"\r\n") {
+        return Err(invalid("bulk string without CRLF"));
+    }
+    buf.truncate(n);
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 fn invalid(msg: impl Into<String>) -> std::io::Error {
@@ -300,6 +525,20 @@ pub fn printed(argv: &[String], frame: &Frame) -> String {
     shown(argv, frame).replace('\n', "\\n")
 }
 
+/// [`shown`], after the RESP3 pushes that came before the reply as
+/// redis-cli's push handler prints them in a terminal (cliPushHandler():
+/// the terminal form, whatever the command).
+pub fn shown_after(argv: &[String], pushes: &[Frame], frame: &Frame) -> String {
+    let mut out: String = pushes.iter().map(|p| p.tty("")).collect();
+    out.push_str(&shown(argv, frame));
+    out
+}
+
+/// [`shown_after`] on one line, for the trace.
+pub fn printed_after(argv: &[String], pushes: &[Frame], frame: &Frame) -> String {
+    shown_after(argv, pushes, frame).replace('\n', "\\n")
+}
+
 /// redis-cli.c `cliSendCommand()`'s list of commands whose replies it
 /// prints raw even in a terminal.
 fn prints_raw(argv: &[String]) -> bool {
@@ -317,14 +556,25 @@ fn prints_raw(argv: &[String]) -> bool {
     }
 }
 
-/// redis-cli.c `cliFormatReplyRaw()`.
+/// redis-cli.c `cliFormatReplyRaw()` (an error keeps its line break;
+/// elements are separated by line breaks, a map's field and value by a
+/// space).
 fn raw(frame: &Frame) -> String {
+    let join = |items: &[Frame]| items.iter().map(raw).collect::<Vec<_>>().join("\n");
     match frame {
-        Frame::Simple(s) | Frame::Error(s) => s.clone(),
-        Frame::Bulk(Some(s)) => s.clone(),
+        Frame::Error(s) => format!("{s}\n"),
+        Frame::Simple(s) | Frame::Bulk(Some(s)) | Frame::Double(s) => s.clone(),
+        Frame::Verbatim { text, .. } => text.clone(),
         Frame::Int(i) => i.to_string(),
-        Frame::Bulk(None) | Frame::Array(None) => String::new(),
-        Frame::Array(Some(items)) => items.iter().map(raw).collect::<Vec<_>>().join("\n"),
+        Frame::Bool(b) => if *b { "(true)" } else { "(false)" }.into(),
+        Frame::Bulk(None) | Frame::Array(None) | Frame::Null => String::new(),
+        Frame::BigNumber(_) => "Unknown reply type: 13".into(),
+        Frame::Array(Some(items)) | Frame::Set(items) | Frame::Push(items) => join(items),
+        Frame::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| format!("{} {}", raw(k), raw(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -412,6 +662,168 @@ mod tests {
             role.to_cli(),
             "1) \"master\"\n2) (integer) 42\n3) 1) 1) \"10.0.0.2\"\n      2) \"6379\"\n      3) \"42\""
         );
+    }
+
+    /// Bytes a real Redis 7.0.15 sent (`DEBUG PROTOCOL <type>`, after
+    /// `HELLO 3` and without), and how its redis-cli printed them.
+    const RESP3: &[(&[u8], &str)] = &[
+        (b"_\r\n", "(nil)"),
+        (b",3.141\r\n", "(double) 3.141"),
+        (b"#t\r\n", "(true)"),
+        (b"#f\r\n", "(false)"),
+        (
+            b"(1234567999999999999999999999999999999\r\n",
+            "Unknown reply type: 13",
+        ),
+        (
+            b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+            "This is a verbatim\nstring",
+        ),
+        (
+            b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+            "1# (integer) 0 => (false)\n2# (integer) 1 => (true)\n3# (integer) 2 => (false)",
+        ),
+        (
+            b"~3\r\n:0\r\n:1\r\n:2\r\n",
+            "1~ (integer) 0\n2~ (integer) 1\n3~ (integer) 2",
+        ),
+        (
+            b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n",
+            "1) \"server-cpu-usage\"\n2) (integer) 42",
+        ),
+        (b"%0\r\n", "(empty hash)"),
+        (b"~0\r\n", "(empty set)"),
+        (b">0\r\n", "(empty push)"),
+    ];
+
+    #[test]
+    fn every_resp3_type_reads_back_encodes_and_prints_as_redis_cli_does() {
+        for (bytes, cli) in RESP3 {
+            let mut r: &[u8] = bytes;
+            let f = read_frame(&mut r).unwrap();
+            assert!(r.is_empty(), "{f:?}");
+            assert_eq!(f.encode(), *bytes, "{f:?}");
+            assert_eq!(f.wire_len(), bytes.len() as u64, "{f:?}");
+            assert_eq!(f.to_cli(), *cli, "{f:?}");
+            // Already RESP3: unchanged by a RESP3 connection.
+            assert_eq!(f.clone().for_proto(Proto::Resp3), f);
+        }
+        let mut r: &[u8] = b"=29\r\ntxt:This is a verbatim\nstring\r\n";
+        assert_eq!(
+            read_frame(&mut r).unwrap(),
+            Frame::verbatim("This is a verbatim\nstring")
+        );
+        for bad in [
+            &b"#x\r\n"[..],
+            b"_x\r\n",
+            b"=3\r\ntxt\r\n",
+            b"=5\r\ntxt-a\r\n",
+            b"%1\r\n:1\r\n",
+            b"|1\r\n:1\r\n:2\r\n",
+        ] {
+            let mut r = bad;
+            assert!(read_frame(&mut r).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The same replies to a RESP2 connection, as the real server sent
+    /// them: maps flattened, sets as arrays, doubles, big numbers and
+    /// verbatim strings as bulk strings, booleans as integers.
+    #[test]
+    fn a_resp2_connection_gets_the_resp2_forms() {
+        let resp2: &[(&[u8], &[u8])] = &[
+            (b",3.141\r\n", b"$5\r\n3.141\r\n"),
+            (b"#t\r\n", b":1\r\n"),
+            (
+                b"(1234567999999999999999999999999999999\r\n",
+                b"$37\r\n1234567999999999999999999999999999999\r\n",
+            ),
+            (
+                b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+                b"$25\r\nThis is a verbatim\nstring\r\n",
+            ),
+            (
+                b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+                b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+            ),
+            (b"~3\r\n:0\r\n:1\r\n:2\r\n", b"*3\r\n:0\r\n:1\r\n:2\r\n"),
+            (b"_\r\n", b"$-1\r\n"),
+        ];
+        for (three, two) in resp2 {
+            let mut r: &[u8] = three;
+            let f = read_frame(&mut r).unwrap().for_proto(Proto::Resp2);
+            assert_eq!(f.encode(), *two, "{f:?}");
+            assert_eq!(f.wire_len(), two.len() as u64, "{f:?}");
+        }
+        // addReplyNull() and addReplyNullArray(): two nulls in RESP2, one
+        // in RESP3, nested or not.
+        let nulls = Frame::Array(Some(vec![Frame::Bulk(None), Frame::Array(None)]));
+        assert_eq!(nulls.clone().for_proto(Proto::Resp2), nulls);
+        assert_eq!(nulls.encode(), b"*2\r\n$-1\r\n*-1\r\n");
+        assert_eq!(nulls.for_proto(Proto::Resp3).encode(), b"*2\r\n_\r\n_\r\n");
+        // A map inside an array inside a map.
+        let nested = Frame::map([(
+            "a",
+            Frame::Array(Some(vec![Frame::map([("b", Frame::Bulk(None))])])),
+        )]);
+        assert_eq!(
+            nested.clone().for_proto(Proto::Resp2).encode(),
+            b"*2\r\n$1\r\na\r\n*1\r\n*2\r\n$1\r\nb\r\n$-1\r\n"
+        );
+        assert_eq!(
+            nested.for_proto(Proto::Resp3).encode(),
+            b"%1\r\n$1\r\na\r\n*1\r\n%1\r\n$1\r\nb\r\n_\r\n"
+        );
+    }
+
+    /// `COMMAND DOCS get` after `HELLO 3` on a real Redis 7.0.15, and its
+    /// redis-cli's lines: a multi-line value starts on its own line, after
+    /// `=> ` (trailing space kept).
+    #[test]
+    fn nested_maps_print_as_redis_cli_does() {
+        let bytes: &[u8] = b"%1\r\n$3\r\nget\r\n%5\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
+            $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n\
+            $9\r\narguments\r\n*1\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n\
+            $14\r\nkey_spec_index\r\n:0\r\n";
+        let f = read_frame(&mut &bytes[..]).unwrap();
+        assert_eq!(f.wire_len(), 217);
+        let cli = [
+            "1# \"get\" => ",
+            "   1# \"summary\" => \"Get the value of a key\"",
+            "   2# \"since\" => \"1.0.0\"",
+            "   3# \"group\" => \"string\"",
+            "   4# \"complexity\" => \"O(1)\"",
+            "   5# \"arguments\" => ",
+            "      1) 1# \"name\" => \"key\"",
+            "         2# \"type\" => \"key\"",
+            "         3# \"key_spec_index\" => (integer) 0",
+        ];
+        assert_eq!(f.to_cli(), cli.join("\n"));
+        // Ten fields or more: the numbers are right-aligned, and an array
+        // of such maps indents past its own numbers.
+        let fields = (1..=10).map(|i| (format!("f{i}"), Frame::Int(i)));
+        let masters = Frame::Array(Some(vec![Frame::map(fields)]));
+        let shown = masters.to_cli();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "1)  1# \"f1\" => (integer) 1");
+        assert_eq!(lines[1], "    2# \"f2\" => (integer) 2");
+        assert_eq!(lines[9], "   10# \"f10\" => (integer) 10");
+    }
+
+    /// redis-cli's raw form (INFO, CLIENT INFO…): a verbatim string's text;
+    /// a map's field and value on one line.
+    #[test]
+    fn raw_forms() {
+        let info = Frame::verbatim("# Replication\r\nrole:master\r\n");
+        assert_eq!(
+            printed(&argv("INFO replication"), &info),
+            "# Replication\\nrole:master"
+        );
+        let map = Frame::map([("appendonly", Frame::bulk("no"))]);
+        assert_eq!(raw(&map), "appendonly no");
+        assert_eq!(raw(&Frame::Bool(true)), "(true)");
+        assert_eq!(raw(&Frame::Null), "");
+        assert_eq!(raw(&Frame::Error("ERR x".into())), "ERR x\n");
     }
 
     #[test]

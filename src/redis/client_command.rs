@@ -1,4 +1,5 @@
-//! `CLIENT PAUSE`, `CLIENT UNPAUSE`, `CLIENT KILL` and `CLIENT ID`
+//! `CLIENT PAUSE`, `CLIENT UNPAUSE`, `CLIENT KILL`, `CLIENT ID` and
+//! `CLIENT SETNAME` / `GETNAME`
 //! (networking.c clientCommand()), and the pause they set
 //! (pauseClients(), unpauseClients()).
 
@@ -110,6 +111,17 @@ impl Server {
         let now = ctx.mstime() as i64;
         match (sub.as_str(), args.len()) {
             ("id", 1) => Reply::Int(self.clients.get(&conn).map_or(0, |c| c.id as i64)),
+            ("setname", 2) => match self.clients.get_mut(&conn) {
+                Some(c) => match crate::proto::hello::set_name(&mut c.name, &args[1]) {
+                    Ok(()) => Reply::Ok,
+                    Err(e) => Reply::Frame(e),
+                },
+                None => Reply::Ok,
+            },
+            // addReplyNull() when unnamed.
+            ("getname", 1) => Reply::Frame(Frame::Bulk(
+                self.clients.get(&conn).and_then(|c| c.name.clone()),
+            )),
             ("unpause", 1) => {
                 self.pauses.unpause(Purpose::ClientCommand);
                 Reply::Ok

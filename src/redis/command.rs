@@ -5,7 +5,7 @@
 
 use crate::proto::command::{CommandSpec, Table};
 use crate::proto::keyspace::ERR_NOT_INTEGER;
-use crate::proto::resp::Frame;
+use crate::proto::resp::{Frame, Proto};
 use crate::proto::{Cmd, Ctx, Reply, Value};
 use crate::sim::net::ConnId;
 
@@ -68,18 +68,33 @@ impl Server {
             }
             return None;
         };
-        Some(self.line_reply(host, role, reply))
+        Some(self.line_reply(host, conn, role, reply))
     }
 
-    /// A reply to a command line, as RESP.
-    pub(super) fn line_reply(&self, host: &Host<'_>, role: bool, reply: Reply) -> Reply {
+    /// A reply to a command line on `conn`, as that connection's protocol
+    /// (RESP2, or RESP3 after `HELLO 3`) puts it on the wire.
+    pub(super) fn line_reply(
+        &self,
+        host: &Host<'_>,
+        conn: ConnId,
+        role: bool,
+        reply: Reply,
+    ) -> Reply {
         let frame = match reply {
             Reply::Role(_) if role => self.role_frame(host),
+            // EXEC's array: each reply already in the protocol its command
+            // ran under (a HELLO inside the transaction switches it).
+            Reply::Written(f) => return Reply::Frame(f),
             r => r
                 .to_frame()
                 .unwrap_or_else(|| Frame::Error(format!("{r:?}"))),
         };
-        Reply::Frame(frame)
+        Reply::Frame(frame.for_proto(self.proto(conn)))
+    }
+
+    /// The protocol `conn` speaks (`client->resp`).
+    pub(super) fn proto(&self, conn: ConnId) -> Proto {
+        self.clients.get(&conn).map_or(Proto::Resp2, |c| c.resp)
     }
 
     /// `ROLE` (replication.c roleCommand()).
@@ -260,12 +275,19 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
             message: arg(2),
         },
         "auth" if argv.len() == 2 => Cmd::Auth(argv[1].as_str().into()),
-        "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
-        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id" | "multi"
-        | "exec" | "discard" => Cmd::Named {
+        // `AUTH <username> <password>` (and the syntax error beyond).
+        "auth" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },
+        "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
+        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id"
+        | "client|setname" | "client|getname" | "hello" | "multi" | "exec" | "discard" => {
+            Cmd::Named {
+                spec,
+                argv: argv.to_vec(),
+            }
+        }
         name => {
             return Err(format!(
                 "ERR redsim does not model '{name}' in this form yet"

@@ -753,16 +753,14 @@ impl Server {
                 }
             }
         }
-        let mut items = Vec::with_capacity(2 * found.len());
-        for (name, e) in found {
+        // addReplyMapLen(): a map in RESP3, a flat array in RESP2.
+        Frame::map(found.into_iter().map(|(name, e)| {
             let value = match e.config().kind {
                 Kind::ReplicaOf => self.replicaof_value(dir),
                 ref kind => kind.get(&self.cfg),
             };
-            items.push(Frame::bulk(name));
-            items.push(Frame::bulk(value));
-        }
-        Frame::Array(Some(items))
+            (name, Frame::bulk(value))
+        }))
     }
 
     /// getConfigReplicaOfOption(): `<host> <port>` of the master, or "".

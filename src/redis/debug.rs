@@ -1,9 +1,11 @@
 //! DEBUG (debug.c: debugCommand()), the subcommands scenarios use: SLEEP
-//! (the whole process busy, as in a slow command) and SET-ACTIVE-EXPIRE.
-//! Only with `enable-debug-command yes` (Redis 7.0 refuses DEBUG by
-//! default; see command.rs).
+//! (the whole process busy, as in a slow command), SET-ACTIVE-EXPIRE and
+//! PROTOCOL (one reply of each RESP type). Only with
+//! `enable-debug-command yes` (Redis 7.0 refuses DEBUG by default; see
+//! command.rs).
 
-use crate::proto::{Ctx, Reply};
+use crate::proto::resp::{Frame, Proto};
+use crate::proto::{Ctx, Msg, Reply};
 use crate::sim::net::ConnId;
 
 use super::Server;
@@ -34,10 +36,51 @@ impl Server {
                 ctx.set_timer(us as u64, RedisTimer::SleepOver(conn));
                 None
             }
+            ("protocol", 3) => Some(self.debug_protocol(ctx, conn, &argv[2])),
             _ => Some(Reply::Error(format!(
                 "ERR redsim does not model 'debug {sub}' in this form yet"
             ))),
         }
+    }
+
+    /// `DEBUG PROTOCOL <type>`: one reply of that type, for clients to test
+    /// their parsers (a RESP3 type is downgraded on a RESP2 connection as
+    /// any reply is). `push` sends a push and then a bulk string, and is
+    /// refused in RESP2. An attribute is not modelled in RESP3.
+    fn debug_protocol(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, name: &str) -> Reply {
+        let resp = self.proto(conn);
+        let ints = || (0..3).map(Frame::Int).collect::<Vec<_>>();
+        Reply::Frame(match name.to_ascii_lowercase().as_str() {
+            "string" => Frame::bulk("Hello World"),
+            "integer" => Frame::Int(12345),
+            // addReplyDouble(3.141): "%.17g".
+            "double" => Frame::Double("3.141".into()),
+            "bignum" => Frame::BigNumber("1234567999999999999999999999999999999".into()),
+            "null" => Frame::Bulk(None),
+            "array" => Frame::Array(Some(ints())),
+            "set" => Frame::Set(ints()),
+            "map" => Frame::Map((0..3).map(|j| (Frame::Int(j), Frame::Bool(j == 1))).collect()),
+            "attrib" if resp == Proto::Resp2 => {
+                Frame::bulk("Some real reply following the attribute")
+            }
+            "attrib" => Frame::Error(
+                "ERR redsim does not model RESP3 attributes ('debug protocol attrib') yet".into(),
+            ),
+            "push" if resp == Proto::Resp2 => {
+                Frame::Error("ERR RESP2 is not supported by this command".into())
+            }
+            "push" => {
+                let push = Frame::Push(vec![Frame::bulk("server-cpu-usage"), Frame::Int(42)]);
+                ctx.send(conn, Msg::Reply(Reply::Frame(push)));
+                Frame::bulk("Some real reply following the push reply")
+            }
+            "true" => Frame::Bool(true),
+            "false" => Frame::Bool(false),
+            "verbatim" => Frame::verbatim("This is a verbatim\nstring"),
+            _ => Frame::Error(
+                "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false".into(),
+            ),
+        })
     }
 }
 
@@ -83,6 +126,90 @@ mod tests {
         assert_eq!(atoi("12abc"), 12);
         assert_eq!(atoi("-3"), -3);
         assert_eq!(atoi("abc"), 0);
+    }
+
+    /// `DEBUG PROTOCOL <type>` in both protocols: the bytes a real Redis
+    /// 7.0.15 sent, RESP2 first.
+    #[test]
+    fn debug_protocol_sends_each_type() {
+        let mut cli = Cli::new(RedisConfig {
+            enable_debug_command: super::super::config::ProtectedAction::Yes,
+            ..RedisConfig::default()
+        });
+        let cases: &[(&str, &[u8], &[u8])] = &[
+            (
+                "string",
+                b"$11\r\nHello World\r\n",
+                b"$11\r\nHello World\r\n",
+            ),
+            ("integer", b":12345\r\n", b":12345\r\n"),
+            ("double", b"$5\r\n3.141\r\n", b",3.141\r\n"),
+            (
+                "bignum",
+                b"$37\r\n1234567999999999999999999999999999999\r\n",
+                b"(1234567999999999999999999999999999999\r\n",
+            ),
+            ("null", b"$-1\r\n", b"_\r\n"),
+            (
+                "array",
+                b"*3\r\n:0\r\n:1\r\n:2\r\n",
+                b"*3\r\n:0\r\n:1\r\n:2\r\n",
+            ),
+            (
+                "set",
+                b"*3\r\n:0\r\n:1\r\n:2\r\n",
+                b"~3\r\n:0\r\n:1\r\n:2\r\n",
+            ),
+            (
+                "map",
+                b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+                b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+            ),
+            ("true", b":1\r\n", b"#t\r\n"),
+            ("false", b":0\r\n", b"#f\r\n"),
+            (
+                "verbatim",
+                b"$25\r\nThis is a verbatim\nstring\r\n",
+                b"=29\r\ntxt:This is a verbatim\nstring\r\n",
+            ),
+        ];
+        for resp3 in [false, true] {
+            if resp3 {
+                cli.send("HELLO 3");
+            }
+            for (name, two, three) in cases {
+                let (f, size) = cli.reply_sized(&format!("DEBUG PROTOCOL {name}"));
+                let want = if resp3 { three } else { two };
+                assert_eq!(f.encode(), *want, "{name}");
+                assert_eq!(size, want.len() as u64, "{name}");
+            }
+        }
+        // A push, then the reply.
+        let sent: Vec<Vec<u8>> = cli
+            .replies("DEBUG PROTOCOL push")
+            .into_iter()
+            .map(|(f, _)| f.encode())
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                &b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"[..],
+                b"$40\r\nSome real reply following the push reply\r\n"
+            ]
+        );
+        cli.send("HELLO 2");
+        assert_eq!(
+            cli.send("DEBUG PROTOCOL push"),
+            "(error) ERR RESP2 is not supported by this command"
+        );
+        assert_eq!(
+            cli.send("DEBUG PROTOCOL attrib"),
+            "\"Some real reply following the attribute\""
+        );
+        assert!(
+            cli.send("DEBUG PROTOCOL x")
+                .starts_with("(error) ERR Wrong protocol type name.")
+        );
     }
 
     /// Redis 7.0's default `enable-debug-command no` refuses DEBUG, with

@@ -16,6 +16,7 @@ mod config_command;
 mod debug;
 mod expire;
 mod failover;
+mod hello;
 pub mod info;
 mod master;
 mod multi;
@@ -39,6 +40,7 @@ use indexmap::IndexMap;
 use crate::proto::addr::Directory;
 use crate::proto::command::Flags;
 use crate::proto::keyspace::Dataset;
+use crate::proto::resp::Proto;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId, Value};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::{Micros, secs};
@@ -93,6 +95,10 @@ struct ClientConn {
     multi: Option<multi::Multi>,
     /// EXEC is running this client's queue (CLIENT_DENY_BLOCKING).
     in_exec: bool,
+    /// `client->resp`: RESP2 until `HELLO 3`.
+    resp: Proto,
+    /// `client->name`: set by `CLIENT SETNAME` or `HELLO … SETNAME`.
+    name: Option<String>,
 }
 
 /// The client types `CLIENT KILL TYPE` selects among client connections
@@ -376,6 +382,8 @@ impl Node for RedisNode {
                 readonly: false,
                 multi: None,
                 in_exec: false,
+                resp: Proto::Resp2,
+                name: None,
             },
         );
     }
@@ -795,8 +803,14 @@ impl Server {
             }
             return None;
         };
-        // authRequired(): once requirepass is cleared no one needs AUTH.
-        if !client.authenticated && self.cfg.requirepass.is_some() && !matches!(cmd, Cmd::Auth(_)) {
+        // authRequired(): once requirepass is cleared no one needs AUTH;
+        // AUTH and HELLO (CMD_NO_AUTH) run without it.
+        let no_auth = match &cmd {
+            Cmd::Auth(_) => true,
+            Cmd::Named { spec, .. } => spec.flags.contains(Flags::NO_AUTH),
+            _ => false,
+        };
+        if !client.authenticated && self.cfg.requirepass.is_some() && !no_auth {
             return Some(Reply::Error(ERR_NOAUTH.into()));
         }
         if client.multi.is_some() && multi::denied_in_multi(&cmd) {
@@ -807,6 +821,7 @@ impl Server {
         let client_asking = client.asking;
         let client_readonly = client.readonly;
         let subscribed = !client.channels.is_empty();
+        let client_resp = client.resp;
         if self.migrate_job.is_some() {
             // Held: MIGRATE blocks the server.
             self.paused_writes.push((conn, cmd, false));
@@ -832,7 +847,11 @@ impl Server {
         if write && !is_master && self.cfg.replica_read_only {
             return Some(Reply::Error(ERR_READONLY.into()));
         }
-        if subscribed && !matches!(cmd, Cmd::Subscribe(_) | Cmd::Ping) {
+        // Only a RESP2 connection is limited to the pub/sub commands.
+        if subscribed
+            && client_resp == Proto::Resp2
+            && !matches!(cmd, Cmd::Subscribe(_) | Cmd::Ping)
+        {
             let name = cmd.name().to_ascii_lowercase();
             return Some(Reply::Error(pubsub::pubsub_context_error(&name)));
         }
@@ -1050,6 +1069,8 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
+                Some("hello") => self.hello_command(conn, &argv),
+                Some("auth") => self.auth_user_command(conn, &argv),
                 _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
                 Some("debug") => return self.debug_command(ctx, conn, &argv),
                 Some(name @ ("multi" | "exec" | "discard")) => {
@@ -1098,7 +1119,7 @@ impl Server {
             }
             if let Some(reply) = reply {
                 let reply = if line {
-                    self.line_reply(host, role, reply)
+                    self.line_reply(host, conn, role, reply)
                 } else {
                     reply
                 };

@@ -148,11 +148,11 @@ impl Server {
                         Queued::Cmd(cmd, role) => {
                             self.stats.commands_processed += 1;
                             match self.execute(ctx, host, conn, cmd) {
-                                Some(r) => match self.line_reply(host, role, r) {
+                                Some(r) => match self.line_reply(host, conn, role, r) {
                                     Reply::Frame(f) => f,
                                     other => Frame::Error(format!("{other:?}")),
                                 },
-                                None => Frame::Bulk(None),
+                                None => Frame::Bulk(None).for_proto(self.proto(conn)),
                             }
                         }
                     };
@@ -161,7 +161,7 @@ impl Server {
                 if let Some(c) = self.clients.get_mut(&conn) {
                     c.in_exec = false;
                 }
-                Reply::Frame(Frame::Array(Some(replies)))
+                Reply::Written(Frame::Array(Some(replies)))
             }
         }
     }

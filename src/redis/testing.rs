@@ -157,22 +157,42 @@ impl Cli {
 
     /// The reply to `line`, as redis-cli prints it.
     pub fn send(&mut self, line: &str) -> String {
-        use crate::proto::Cmd;
-        use crate::proto::resp::{shown, split_args};
-        let argv = split_args(line).expect("balanced");
-        let mark = self.h.mark();
-        self.h.send(1, self.conn, Msg::Cmd(Cmd::Line(argv.clone())));
-        let replies: Vec<String> = self
-            .h
-            .sent_since(mark, 0)
-            .into_iter()
-            .filter_map(|s| match s.msg {
-                Msg::Reply(r) => r.to_frame().map(|f| shown(&argv, &f)),
-                _ => None,
-            })
-            .collect();
+        let argv = crate::proto::resp::split_args(line).expect("balanced");
+        crate::proto::resp::shown(&argv, &self.reply(line))
+    }
+
+    /// The reply to `line` as it goes on the wire, with its size as the
+    /// simulated network counts it.
+    pub fn reply_sized(&mut self, line: &str) -> (crate::proto::resp::Frame, u64) {
+        let replies = self.replies(line);
         assert_eq!(replies.len(), 1, "{line}: {replies:?}");
         replies[0].clone()
+    }
+
+    /// Every frame sent back for `line` (a push before the reply, say), as
+    /// they go on the wire, each with its simulated size.
+    pub fn replies(&mut self, line: &str) -> Vec<(crate::proto::resp::Frame, u64)> {
+        use crate::proto::Cmd;
+        use crate::sim::WireSize as _;
+        let argv = crate::proto::resp::split_args(line).expect("balanced");
+        let mark = self.h.mark();
+        self.h.send(1, self.conn, Msg::Cmd(Cmd::Line(argv)));
+        self.h
+            .sent_since(mark, 0)
+            .into_iter()
+            .filter_map(|s| {
+                let size = s.msg.wire_size();
+                match s.msg {
+                    Msg::Reply(r) => r.to_frame().map(|f| (f, size)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The reply to `line` as it goes on the wire.
+    pub fn reply(&mut self, line: &str) -> crate::proto::resp::Frame {
+        self.reply_sized(line).0
     }
 
     pub fn server(&mut self) -> &mut Server {

@@ -4,13 +4,49 @@
 
 use crate::proto::Cmd;
 use crate::proto::command::Table;
-use crate::proto::resp::Frame;
+use crate::proto::hello;
+use crate::proto::resp::{Frame, Proto};
 use crate::sim::net::ConnId;
 
-use super::SentinelNode;
 use super::pass::Pass;
+use super::{Client, SentinelNode};
 
 impl SentinelNode {
+    /// The protocol `conn`'s client speaks (RESP2 until `HELLO 3`).
+    pub(super) fn proto(&self, conn: ConnId) -> Proto {
+        self.state
+            .as_ref()
+            .and_then(|p| p.clients.get(&conn))
+            .map_or(Proto::Resp2, |c| c.resp)
+    }
+
+    fn client_mut(&mut self, conn: ConnId) -> Option<&mut Client> {
+        self.state.as_mut()?.clients.get_mut(&conn)
+    }
+
+    /// `HELLO` on a Sentinel (helloCommand() in sentinel mode): mode
+    /// `sentinel` and no role. The Sentinel has no password of its own in
+    /// the model, so every client is authenticated.
+    fn hello(&mut self, conn: ConnId, argv: &[String]) -> Frame {
+        let Some(c) = self.client_mut(conn) else {
+            return Frame::ok();
+        };
+        let mut authenticated = true;
+        let done = hello::hello(
+            argv,
+            None,
+            hello::Conn {
+                resp: &mut c.resp,
+                name: &mut c.name,
+                authenticated: &mut authenticated,
+            },
+        );
+        match done {
+            Ok(()) => hello::hello_frame(c.resp, c.id, "sentinel", None),
+            Err(e) => e,
+        }
+    }
+
     /// A command line from a client (processCommand() with Sentinel's
     /// table, then sentinelCommand() and the few others it has).
     pub(super) fn command_line(
@@ -27,6 +63,20 @@ impl SentinelNode {
             "ping" if argv.len() == 1 => Cmd::Ping,
             "ping" if argv.len() == 2 => return Frame::bulk(argv[1].clone()),
             "role" => return self.role_frame(),
+            "hello" => return self.hello(conn, &argv),
+            "client|setname" => {
+                let Some(c) = self.client_mut(conn) else {
+                    return Frame::ok();
+                };
+                return match hello::set_name(&mut c.name, &argv[2]) {
+                    Ok(()) => Frame::ok(),
+                    Err(e) => e,
+                };
+            }
+            // addReplyNull() when unnamed.
+            "client|getname" => {
+                return Frame::Bulk(self.client_mut(conn).and_then(|c| c.name.clone()));
+            }
             "info" => return self.info_frame(ctx, &argv[1..]),
             "sentinel|get-master-addr-by-name" => Cmd::GetMasterAddrByName(argv[2].as_str().into()),
             "sentinel|ckquorum" => return self.ckquorum(&argv[2]),
@@ -106,5 +156,81 @@ impl SentinelNode {
             Frame::bulk("sentinel"),
             Frame::Array(Some(names)),
         ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::proto::resp::{Frame, split_args};
+    use crate::proto::{Cmd, Msg, Reply};
+    use crate::sentinel::SentinelNode;
+    use crate::sentinel::testing::{Peer, sentinel};
+    use crate::sim::WireSize as _;
+    use crate::sim::testkit::Harness;
+    use crate::sim::time::ms;
+
+    const CLIENT: crate::sim::net::NodeId = 2;
+
+    /// The reply to `line` from a client (node 2) on its one connection,
+    /// as it goes on the wire, checked against its simulated size.
+    fn send(h: &mut Harness<SentinelNode>, line: &str) -> Frame {
+        let conn = match h.probe(CLIENT).conn_with(0) {
+            Some(c) => c,
+            None => h.connect(CLIENT, 0),
+        };
+        let argv = split_args(line).expect("balanced");
+        h.send(CLIENT, conn, Msg::Cmd(Cmd::Line(argv)));
+        let msg = h.probe(CLIENT).received().last().cloned().expect("a reply");
+        let size = msg.wire_size();
+        let Msg::Reply(Reply::Frame(f)) = msg else {
+            panic!("{msg:?}")
+        };
+        assert_eq!(size, f.encode().len() as u64, "{line}");
+        f
+    }
+
+    // Bytes read off a real Sentinel 7.0.15 (ids aside: the first client
+    // of a fresh one is 3 there and here).
+    #[test]
+    fn hello_3_on_a_sentinel() {
+        let mut h = sentinel(1, vec![Peer::Master(vec![]), Peer::Client]);
+        h.run_until(ms(1000));
+        assert_eq!(send(&mut h, "CLIENT GETNAME").encode(), b"$-1\r\n");
+        let hello = send(&mut h, "HELLO 3 SETNAME x").encode();
+        assert_eq!(
+            hello,
+            b"%6\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n\
+              $5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$8\r\nsentinel\r\n\
+              $7\r\nmodules\r\n*0\r\n"
+        );
+        assert_eq!(send(&mut h, "CLIENT GETNAME").encode(), b"$1\r\nx\r\n");
+        assert_eq!(
+            send(&mut h, "SENTINEL GET-MASTER-ADDR-BY-NAME nosuch").encode(),
+            b"_\r\n"
+        );
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG GET announce-*").encode(),
+            b"%3\r\n$18\r\nannounce-hostnames\r\n$2\r\nno\r\n$11\r\nannounce-ip\r\n$0\r\n\r\n\
+              $13\r\nannounce-port\r\n$1\r\n0\r\n"
+        );
+        let Frame::Map(fields) = send(&mut h, "SENTINEL MASTER mymaster") else {
+            panic!("a map")
+        };
+        assert_eq!(fields[0], (Frame::bulk("name"), Frame::bulk("mymaster")));
+        // INFO is a plain bulk string on a Sentinel (addReplyBulkSds()).
+        assert!(matches!(
+            send(&mut h, "INFO sentinel"),
+            Frame::Bulk(Some(_))
+        ));
+        let back = send(&mut h, "HELLO 2");
+        assert_eq!(back.wire_len(), 121);
+        assert!(matches!(
+            send(&mut h, "SENTINEL MASTER mymaster"),
+            Frame::Array(Some(items)) if items.len() % 2 == 0 && items[0] == Frame::bulk("name")
+        ));
+        assert_eq!(
+            send(&mut h, "HELLO 3 AUTH nobody x"),
+            Frame::Error("WRONGPASS invalid username-password pair or user is disabled.".into())
+        );
     }
 }

@@ -22,6 +22,7 @@ mod show;
 #[cfg(test)]
 mod testing;
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use compact_str::{CompactString, format_compact};
@@ -29,6 +30,7 @@ use indexmap::IndexMap;
 use rand::RngExt;
 
 use crate::proto::addr::Directory;
+use crate::proto::resp::Proto;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::time::Micros;
@@ -141,6 +143,19 @@ pub struct SentinelState {
     conns: IndexMap<ConnId, Owner, rustc_hash::FxBuildHasher>,
     /// Clients subscribed to event channels (e.g. `+switch-master`).
     subscribers: Vec<(ConnId, CompactString)>,
+    /// What each incoming connection's client has: its id, protocol and
+    /// name.
+    clients: BTreeMap<ConnId, Client>,
+    /// The last client id handed out (the first is 3, as in Redis).
+    next_client_id: u64,
+}
+
+/// A client connected to the Sentinel (or another Sentinel's link).
+#[derive(Debug)]
+struct Client {
+    id: u64,
+    resp: Proto,
+    name: Option<String>,
 }
 
 impl SentinelState {
@@ -403,6 +418,8 @@ impl Node for SentinelNode {
             masters,
             conns: IndexMap::default(),
             subscribers: Vec::new(),
+            clients: BTreeMap::new(),
+            next_client_id: 2,
         });
         for detail in details {
             Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
@@ -424,6 +441,13 @@ impl Node for SentinelNode {
     fn on_accept(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId, _peer: NodeId) {
         if let Some(p) = self.state.as_mut() {
             p.conns.insert(conn, Owner::Incoming);
+            p.next_client_id += 1;
+            let client = Client {
+                id: p.next_client_id,
+                resp: Proto::Resp2,
+                name: None,
+            };
+            p.clients.insert(conn, client);
         }
     }
 
@@ -454,7 +478,11 @@ impl SentinelNode {
         let Some(p) = self.state.as_ref() else { return };
         match (p.conns.get(&conn).copied(), msg) {
             (Some(Owner::Incoming), Msg::Cmd(cmd)) => {
-                let reply = self.command(ctx, conn, cmd);
+                let reply = match self.command(ctx, conn, cmd) {
+                    // A line's reply, in the connection's protocol.
+                    Reply::Frame(f) => Reply::Frame(f.for_proto(self.proto(conn))),
+                    reply => reply,
+                };
                 ctx.send(conn, Msg::Reply(reply));
             }
             (Some(Owner::Cc(id, node)), Msg::Reply(reply)) => self.reply(ctx, id, node, reply),
@@ -668,7 +696,10 @@ impl SentinelNode {
         };
         let (id, node) = match owner {
             Owner::Cc(id, n) | Owner::Pc(id, n) => (id, n),
-            Owner::Incoming => return,
+            Owner::Incoming => {
+                p.clients.remove(&conn);
+                return;
+            }
         };
         if let Some(inst) = p.master_mut(id).and_then(|m| m.instance_mut(node)) {
             if inst.link.cc == Some(conn) {

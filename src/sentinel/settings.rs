@@ -203,12 +203,12 @@ impl SentinelNode {
             ("sentinel-user", ""),
             ("sentinel-pass", ""),
         ];
-        Frame::Array(Some(
+        // setDeferredMapLen(): a map in RESP3.
+        Frame::map(
             all.into_iter()
                 .filter(|(name, _)| stringmatch(pattern, name, true))
-                .flat_map(|(k, v)| [Frame::bulk(k), Frame::bulk(v)])
-                .collect(),
-        ))
+                .map(|(k, v)| (k, Frame::bulk(v))),
+        )
     }
 
     /// sentinelConfigSetCommand(): values are checked as Redis checks

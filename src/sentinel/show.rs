@@ -1,7 +1,8 @@
 //! What `SENTINEL MASTER(S)`, `REPLICAS|SLAVES` and `SENTINELS` show of
 //! an instance (sentinel.c addReplySentinelRedisInstance()): its fields in
-//! Redis's order, every value a bulk string, as RESP2 flat arrays. Times
-//! are the Sentinel's wall clock in milliseconds, as `mstime()`.
+//! Redis's order, every value a bulk string, as a map (a flat array in
+//! RESP2). Times are the Sentinel's wall clock in milliseconds, as
+//! `mstime()`.
 
 use crate::proto::resp::Frame;
 
@@ -128,11 +129,7 @@ pub fn instance_frame(m: &Master, i: &Instance, now: u64) -> Frame {
             f.push(("voted-leader-epoch", i.leader_epoch.to_string()));
         }
     }
-    Frame::Array(Some(
-        f.into_iter()
-            .flat_map(|(k, v)| [Frame::bulk(k), Frame::bulk(v)])
-            .collect(),
-    ))
+    Frame::map(f.into_iter().map(|(k, v)| (k, Frame::bulk(v))))
 }
 
 /// addReplyDictOfRedisInstances(): one map per instance.

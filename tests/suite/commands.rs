@@ -524,3 +524,28 @@ fn multi_key_commands_run_and_replicate() {
     assert_eq!(reply(&r, "keyslot"), disabled);
     assert_eq!(reply(&r, "readonly"), disabled);
 }
+
+/// HELLO 3 holds for its connection only: another session stays in RESP2,
+/// and the session's next connection, after the server closed the first
+/// (a CLIENT KILL that takes the caller too), starts again in RESP2.
+#[test]
+fn resp3_lasts_as_long_as_the_connection() {
+    let s = Scenario::new("5s", "masters = 1, replicas = 1")
+        .command_in("r3", "1s", "master", "HELLO 3", "hello")
+        .command_in("r3", "1s", "master", "CONFIG GET appendonly", "map")
+        .command("1s", "master", "CONFIG GET appendonly", "other")
+        .command_in(
+            "r3",
+            "1s",
+            "master",
+            "CLIENT KILL TYPE normal SKIPME no",
+            "kill",
+        )
+        .command_in("r3", "2s", "master", "CONFIG GET appendonly", "again");
+    let r = replies(&s);
+    assert!(reply(&r, "hello").starts_with("1# \"server\" => \"redis\"\n"));
+    assert_eq!(reply(&r, "map"), "1# \"appendonly\" => \"no\"");
+    assert_eq!(reply(&r, "other"), "1) \"appendonly\"\n2) \"no\"");
+    assert_eq!(reply(&r, "kill"), "(integer) 2");
+    assert_eq!(reply(&r, "again"), "1) \"appendonly\"\n2) \"no\"");
+}
