@@ -13,10 +13,8 @@
 //!   sections and fields in order), and the fields in [`SHAPE_ONLY`], read
 //!   off the host's clock, only by shape: a non-negative integer reads
 //!   `<n>`, anything else (`-1`) as it is;
-//! - a HELLO reply is compared field by field too, and its `id` (the
-//!   connection's client id) only by shape, `(integer) <n>`: the model does
-//!   not number client ids as Redis does yet (conform/resp3-hello's client
-//!   of the replica is 5 in Redis and 4 in the model);
+//! - a HELLO reply is compared field by field too (its `id` is the
+//!   connection's client id, numbered as Redis numbers them);
 //! - a reply with a RESP3 type also gets a row of its RESP types
 //!   ([`resp3_types`]): redis-cli prints a RESP3 null as it prints a RESP2
 //!   one.
@@ -157,11 +155,7 @@ fn hello_fields(argv: &[String], frame: &Frame) -> Option<Vec<(String, String)>>
         .into_iter()
         .map(|(k, v)| {
             let k = k.text()?.to_string();
-            let v = match v {
-                Frame::Int(i) if k == "id" => format!("(integer) {}", shape(&i.to_string())),
-                v => v.to_cli(),
-            };
-            Some((k, v))
+            Some((k, v.to_cli()))
         })
         .collect()
 }
@@ -419,7 +413,7 @@ mod tests {
         assert_eq!(sig.len(), 5 + 4);
     }
 
-    /// HELLO is compared per field in either protocol (its `id` by shape);
+    /// HELLO is compared per field in either protocol;
     /// a reply with a RESP3 type gets its types as a row too, a push before
     /// it included.
     #[test]
@@ -451,8 +445,7 @@ mod tests {
                 get(&sig, &format!("{n} fields")),
                 "server, version, proto, id, mode, role, modules"
             );
-            // The client id, by shape.
-            assert_eq!(get(&sig, &format!("{n}: id")), "(integer) <n>");
+            assert_eq!(get(&sig, &format!("{n}: id")), "(integer) 6");
             assert_eq!(get(&sig, &format!("{n}: modules")), "(empty array)");
         }
         assert_eq!(get(&sig, "#1 master> HELLO 3: proto"), "(integer) 3");

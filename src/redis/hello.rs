@@ -67,9 +67,9 @@ mod tests {
     use crate::redis::config::RedisConfig;
     use crate::redis::testing::Cli;
 
-    /// HELLO's map for the model's first client (id 4) of a master.
+    /// HELLO's map for a master's first client (id 3, as on a fresh server).
     const HELLO3: &[u8] = b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n\
-        $5\r\nproto\r\n:3\r\n$2\r\nid\r\n:4\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+        $5\r\nproto\r\n:3\r\n$2\r\nid\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
         $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
 
     fn bytes(cli: &mut Cli, line: &str) -> Vec<u8> {
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(
             cli.send("HELLO 3"),
             "1# \"server\" => \"redis\"\n2# \"version\" => \"7.0.15\"\n3# \"proto\" => (integer) 3\n\
-             4# \"id\" => (integer) 4\n5# \"mode\" => \"standalone\"\n6# \"role\" => \"master\"\n\
+             4# \"id\" => (integer) 3\n5# \"mode\" => \"standalone\"\n6# \"role\" => \"master\"\n\
              7# \"modules\" => (empty array)"
         );
         assert_eq!(cli.send("GET missing"), "(nil)");
@@ -144,7 +144,7 @@ mod tests {
             " 5) \"proto\"",
             " 6) (integer) 2",
             " 7) \"id\"",
-            " 8) (integer) 4",
+            " 8) (integer) 3",
             " 9) \"mode\"",
             "10) \"standalone\"",
             "11) \"role\"",
