@@ -167,6 +167,7 @@ pub fn run(args: ConformArgs) -> u8 {
         keep: args.keep.is_some(),
         netns: args.netns,
     };
+    crate::conform::procs::close_inherited_fds_on_exec();
     // Each job takes the next scenario; outcomes keep the scenarios' order.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<conform::Outcome>>> =

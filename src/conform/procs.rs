@@ -61,6 +61,30 @@ impl Sig {
     }
 }
 
+/// Marks every descriptor redsim inherited (beyond stdio) close-on-exec,
+/// so the servers it starts begin with the descriptors a server started
+/// from a shell has: their fds (CLIENT LIST's `fd`) then do not depend on
+/// what the environment that started redsim left open. redsim's own
+/// descriptors are close-on-exec already.
+pub fn close_inherited_fds_on_exec() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: the descriptor is open (listed just now) and only its
+        // flags change; a descriptor closed in between gives EBADF, ignored.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if let Ok(flags) = rustix::io::fcntl_getfd(fd) {
+            let _ = rustix::io::fcntl_setfd(fd, flags | rustix::io::FdFlags::CLOEXEC);
+        }
+    }
+}
+
 impl Procs {
     /// Starts the process of node `n` in a process group of its own, its
     /// standard error appended to `stderr` if given. Redis writes its log in UTC so

@@ -254,6 +254,10 @@ pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
             for (k, v) in hello {
                 push(format!("{label}: {k}"), v);
             }
+        } else if let Some(rows) = client_list_rows(&label, &c.argv, frame) {
+            for (k, v) in rows {
+                push(k, v);
+            }
         } else if !is_info(&c.argv, frame) {
             push(label.clone(), text);
         } else {
@@ -266,6 +270,44 @@ pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
         }
     }
     out
+}
+
+/// `CLIENT LIST`'s and `CLIENT INFO`'s rows: how many clients, then
+/// `<label> client <i>: <field>` for each field of each line, in order. An
+/// address on a client's ephemeral port (32768 and up: the host picks it)
+/// reads `<ephemeral>`, and `age` and `idle`, whole seconds off the host's
+/// clock, are compared by shape.
+fn client_list_rows(label: &str, argv: &[String], frame: &Frame) -> Option<Vec<(String, String)>> {
+    let sub = argv.get(1)?;
+    if !argv[0].eq_ignore_ascii_case("client")
+        || !(sub.eq_ignore_ascii_case("list") || sub.eq_ignore_ascii_case("info"))
+    {
+        return None;
+    }
+    let text = match frame {
+        Frame::Bulk(Some(t)) | Frame::Verbatim { text: t, .. } => t,
+        _ => return None,
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = vec![(format!("{label} clients"), lines.len().to_string())];
+    for (i, line) in lines.iter().enumerate() {
+        for field in line.split(' ') {
+            let (k, v) = field.split_once('=').unwrap_or((field, ""));
+            let ephemeral = matches!(k, "addr" | "laddr")
+                && v.rsplit_once(':')
+                    .and_then(|(_, p)| p.parse::<u32>().ok())
+                    .is_some_and(|p| p >= 32768);
+            let v = if ephemeral {
+                "<ephemeral>".to_string()
+            } else if matches!(k, "age" | "idle") {
+                shape(v)
+            } else {
+                v.to_string()
+            };
+            out.push((format!("{label} client {}: {k}", i + 1), v));
+        }
+    }
+    Some(out)
 }
 
 /// An INFO reply's rows: `<label> fields` with its sections and fields in

@@ -525,6 +525,28 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// The reply's size on the wire (exact for frames; a stand-in for the
+    /// replies only replication and Sentinel exchange).
+    pub fn wire_size(&self) -> u64 {
+        match self {
+            Reply::Bulk(Some(v)) => v.byte_len() as u64 + 16,
+            Reply::Info(s) => s.len() as u64 + 16,
+            Reply::ClusterSlots(r) => 16 + 64 * r.len() as u64,
+            Reply::Keys(k) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
+            Reply::Values(values) => {
+                let items = values.iter().map(|v| match v {
+                    Some(v) => bulk(v.byte_len()),
+                    None => 5,
+                });
+                (array(values.len()) + items.sum::<usize>()) as u64
+            }
+            Reply::Frame(f) | Reply::Written(f) => f.wire_len(),
+            _ => 16,
+        }
+    }
+}
+
 /// A full-sync payload: the dataset as of the fork, and its size on the wire.
 #[derive(Clone, Debug)]
 pub struct RdbPayload {
@@ -560,20 +582,8 @@ impl WireSize for Msg {
     fn wire_size(&self) -> u64 {
         match self {
             Msg::Cmd(c) => c.resp_len(),
-            Msg::Reply(Reply::Bulk(Some(v))) => v.byte_len() as u64 + 16,
-            Msg::Reply(Reply::Info(s)) => s.len() as u64 + 16,
-            Msg::Reply(Reply::ClusterSlots(r)) => 16 + 64 * r.len() as u64,
-            Msg::Reply(Reply::Keys(k)) => 16 + k.iter().map(|k| k.len() as u64 + 8).sum::<u64>(),
-            Msg::Reply(Reply::Values(values)) => {
-                let items = values.iter().map(|v| match v {
-                    Some(v) => bulk(v.byte_len()),
-                    None => 5,
-                });
-                (array(values.len()) + items.sum::<usize>()) as u64
-            }
-            Msg::Reply(Reply::Frame(f) | Reply::Written(f)) => f.wire_len(),
+            Msg::Reply(r) => r.wire_size(),
             Msg::Bus(b) => b.wire_size(),
-            Msg::Reply(_) => 16,
             Msg::Stream(cmds) => cmds.iter().map(Cmd::resp_len).sum(),
             Msg::RdbHeader { .. } => 46,
             Msg::Rdb(p) => p.bytes,

@@ -28,6 +28,27 @@ enum KillType {
     Replica,
 }
 
+/// The client types `CLIENT LIST TYPE` selects (getClientTypeByName()).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ListType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+impl ListType {
+    pub(super) fn parse(name: &str) -> Option<ListType> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "normal" => ListType::Normal,
+            "slave" | "replica" => ListType::Replica,
+            "pubsub" => ListType::PubSub,
+            "master" => ListType::Master,
+            _ => return None,
+        })
+    }
+}
+
 /// One connection CLIENT KILL can see.
 struct Candidate {
     conn: ConnId,
@@ -149,6 +170,12 @@ impl Server {
                 self.pauses.pause(Purpose::ClientCommand, end, kind, now);
                 Reply::Ok
             }
+            ("list", _) | ("info", 1) => {
+                let argv: Vec<String> = std::iter::once("CLIENT".to_string())
+                    .chain(args.iter().cloned())
+                    .collect();
+                self.client_list_command(host, ctx.id(), conn, &argv)
+            }
             ("kill", _) => match parse_kill(&args[1..]) {
                 Ok(filter) => self.client_kill(ctx, host, conn, &filter, args.len() == 2),
                 Err(e) => e,
@@ -169,7 +196,7 @@ impl Server {
             .map(|(&conn, c)| Candidate {
                 conn,
                 id: Some(c.id),
-                addr: client_addr(host, c.peer, c.id),
+                addr: client_addr(host, c.peer, conn),
                 laddr: laddr.clone(),
                 kind: KillType::Client(c.client_type()),
             })
@@ -177,7 +204,7 @@ impl Server {
         all.extend(self.replicas.iter().map(|r| Candidate {
             conn: r.conn,
             id: Some(r.id),
-            addr: client_addr(host, r.peer, r.id),
+            addr: client_addr(host, r.peer, r.conn),
             laddr: laddr.clone(),
             kind: KillType::Replica,
         }));
@@ -241,12 +268,22 @@ impl Server {
     }
 }
 
-/// A client's peer address as `CLIENT LIST` shows it: the model keeps no
-/// client ports, so one from Linux's ephemeral range stands in (as in
-/// "user request from" log lines).
-pub(super) fn client_addr(host: &Host<'_>, peer: crate::sim::net::NodeId, id: u64) -> String {
+/// A connection's address on its client's side, as `CLIENT LIST` shows
+/// it: the model keeps no client ports, so one from Linux's ephemeral range
+/// stands in, derived from the connection so that both ends (a replica's
+/// `addr` on its master, the master client's `laddr` on the replica) agree.
+pub(super) fn client_addr(
+    host: &Host<'_>,
+    peer: crate::sim::net::NodeId,
+    conn: crate::sim::net::ConnId,
+) -> String {
     let ip = &host.dir.hosts[peer as usize];
-    format!("{ip}:{}", 32768 + id % 28232)
+    format!("{ip}:{}", ephemeral_port(conn))
+}
+
+/// The stand-in ephemeral port of a connection (Linux's 32768–60999).
+pub(super) fn ephemeral_port(conn: crate::sim::net::ConnId) -> u32 {
+    32768 + conn % 28232
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ impl Server {
                 // The command's own function refuses its arguments at EXEC.
                 if let Some(m) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut()) {
                     m.queue_error(e);
+                    m.queued_line(&argv);
                 }
                 return Some(Reply::Frame(Frame::Simple("QUEUED".into())));
             }
@@ -68,6 +69,12 @@ impl Server {
             }
             return None;
         };
+        if in_multi
+            && matches!(&reply, Reply::Frame(Frame::Simple(q)) if q == "QUEUED")
+            && let Some(m) = self.clients.get_mut(&conn).and_then(|c| c.multi.as_mut())
+        {
+            m.queued_line(&argv);
+        }
         Some(self.line_reply(host, conn, role, reply))
     }
 
@@ -282,12 +289,11 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         },
         "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
         "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id"
-        | "client|setname" | "client|getname" | "hello" | "multi" | "exec" | "discard" => {
-            Cmd::Named {
-                spec,
-                argv: argv.to_vec(),
-            }
-        }
+        | "client|list" | "client|info" | "client|setname" | "client|getname" | "hello"
+        | "multi" | "exec" | "discard" => Cmd::Named {
+            spec,
+            argv: argv.to_vec(),
+        },
         name => {
             return Err(format!(
                 "ERR redsim does not model '{name}' in this form yet"

@@ -58,11 +58,13 @@ pub struct ReplicaClient {
     pub capa_eof: bool,
     /// Unix seconds of the replica's last command (its PSYNC while waiting).
     pub lastinteraction: u64,
+    /// Its CLIENT LIST bookkeeping, kept from its life as a client.
+    pub(super) meta: super::client_list::ClientMeta,
     pub soft_limit_since: Option<u64>,
 }
 
 impl ReplicaClient {
-    fn streaming(&self) -> bool {
+    pub(super) fn streaming(&self) -> bool {
         self.state == ReplState::Online && !self.start_stream_on_ack
     }
 
@@ -290,6 +292,7 @@ impl Server {
         r.ack_off = r.ack_off.max(off);
         r.ack_time = now;
         r.lastinteraction = now;
+        r.meta.read(now, Some("replconf".into()));
         if r.state == ReplState::Online && r.start_stream_on_ack {
             r.start_stream_on_ack = false;
             let name = r.name.clone();
@@ -361,6 +364,7 @@ impl Server {
             capa_eof: client.capa_eof,
             lastinteraction: now,
             soft_limit_since: None,
+            meta: client.meta,
         };
         if let Some((id, offset)) = psync {
             if self.try_partial_resync(ctx, &mut replica, id, offset) {
@@ -894,6 +898,7 @@ impl Server {
         if let Some(client) = self.clients.swap_remove(&conn) {
             self.unsubscribe_all(conn, &client.channels);
         }
+        self.fds.remove(&conn);
         self.blocked.retain(|w| w.conn != conn);
         self.remove_replica(ctx, conn);
     }

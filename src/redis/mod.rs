@@ -9,6 +9,7 @@
 mod aof;
 pub mod backlog;
 mod client_command;
+mod client_list;
 pub mod cluster;
 mod command;
 pub mod config;
@@ -99,6 +100,8 @@ struct ClientConn {
     resp: Proto,
     /// `client->name`: set by `CLIENT SETNAME` or `HELLO … SETNAME`.
     name: Option<String>,
+    /// Its fd, times, last command and buffers, for CLIENT LIST.
+    meta: client_list::ClientMeta,
 }
 
 /// The client types `CLIENT KILL TYPE` selects among client connections
@@ -157,6 +160,11 @@ pub struct Server {
     /// The last client id handed out (Redis's ids start above its own
     /// internal clients).
     next_client_id: u64,
+    /// The fd of each socket the server holds (clients, replicas, its
+    /// master link): a new one takes the lowest free, as the kernel does.
+    fds: BTreeMap<ConnId, i32>,
+    /// Clients linked so far (the order CLIENT LIST shows them in).
+    link_seq: u64,
     /// Replicas to drop for exceeding their output buffer limits.
     closing_for_limits: Vec<ConnId>,
     repl_cron_loops: u64,
@@ -368,6 +376,8 @@ impl Node for RedisNode {
         let authenticated = server.cfg.requirepass.is_none();
         server.stats.connections_received += 1;
         let id = server.take_client_id();
+        let fd = server.take_fd(conn);
+        let meta = server.new_client_meta(fd);
         server.clients.insert(
             conn,
             ClientConn {
@@ -384,6 +394,7 @@ impl Node for RedisNode {
                 in_exec: false,
                 resp: Proto::Resp2,
                 name: None,
+                meta,
             },
         );
     }
@@ -431,17 +442,21 @@ impl Node for RedisNode {
         } else if let Msg::Reply(reply) = msg {
             server.migrate_reply(ctx, conn, reply);
         } else if let Msg::Cmd(Cmd::Line(argv)) = msg {
+            server.client_read(conn, client_list::line_name(&argv));
             if let Some(reply) = server.command_line(ctx, &mut host, conn, argv) {
+                server.client_wrote(conn, &reply);
                 ctx.send(conn, Msg::Reply(reply));
             }
             for conn in std::mem::take(&mut server.close_after_reply) {
                 ctx.close(conn);
                 server.free_client(ctx, conn);
             }
-        } else if let Msg::Cmd(cmd) = msg
-            && let Some(reply) = server.process_command(ctx, &mut host, conn, cmd)
-        {
-            ctx.send(conn, Msg::Reply(reply));
+        } else if let Msg::Cmd(cmd) = msg {
+            server.client_read(conn, Some(cmd.name().to_ascii_lowercase()));
+            if let Some(reply) = server.process_command(ctx, &mut host, conn, cmd) {
+                server.client_wrote(conn, &reply);
+                ctx.send(conn, Msg::Reply(reply));
+            }
         }
         server.before_sleep(ctx, &mut host);
     }
@@ -545,6 +560,14 @@ impl Server {
         self.next_client_id
     }
 
+    /// The lowest free fd, for a new socket.
+    pub(super) fn take_fd(&mut self, conn: ConnId) -> i32 {
+        let used: std::collections::BTreeSet<i32> = self.fds.values().copied().collect();
+        let fd = client_list::lowest_free_fd(&used);
+        self.fds.insert(conn, fd);
+        fd
+    }
+
     /// Process start: load from disk as `loadDataFromDisk()` does.
     fn boot(node: &mut RedisNode, ctx: &mut Ctx<'_>) -> Server {
         let cfg = node.conf.clone();
@@ -582,6 +605,8 @@ impl Server {
             // initServer() creates the Lua client and another before any
             // connection: the first client a server accepts is id 3.
             next_client_id: 2,
+            fds: BTreeMap::new(),
+            link_seq: 0,
             closing_for_limits: Vec::new(),
             repl_cron_loops: 0,
             master_addr: node
@@ -1195,6 +1220,7 @@ impl Server {
         if run_with_period(100, self.cfg.hz, loops) {
             self.stats.track_ops(ctx.mstime() as i64);
         }
+        self.clients_cron(ctx.mstime());
         // databasesCron(): only a master expires keys actively.
         if self.i_am_master() {
             self.active_expire_cycle(ctx);

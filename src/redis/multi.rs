@@ -28,6 +28,9 @@ enum Queued {
 pub struct Multi {
     queued: Vec<Queued>,
     dirty_exec: bool,
+    /// Each queued line's `(Σ argument lengths, argc)`:
+    /// `mstate.argv_len_sums`, for CLIENT LIST's multi-mem.
+    sizes: Vec<(u64, u64)>,
 }
 
 impl Multi {
@@ -45,6 +48,19 @@ impl Multi {
         if !self.dirty_exec {
             self.queued.push(Queued::Error(e));
         }
+    }
+
+    /// A line was queued: its arguments' sizes.
+    pub fn queued_line(&mut self, argv: &[String]) {
+        if !self.dirty_exec {
+            let len = argv.iter().map(|a| a.len() as u64).sum();
+            self.sizes.push((len, argv.len() as u64));
+        }
+    }
+
+    /// The queued lines' sizes, for CLIENT LIST.
+    pub fn queued_sizes(&self) -> Vec<(u64, u64)> {
+        self.sizes.clone()
     }
 
     fn flags_any(&self, f: impl Fn(&Cmd) -> bool) -> bool {

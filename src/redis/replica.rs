@@ -51,6 +51,8 @@ pub struct ReplicaSide {
     /// established link runs in): each createClient() takes the next id,
     /// so the ids clients see depend on it.
     pub master_client_id: Option<u64>,
+    /// The master client's CLIENT LIST bookkeeping.
+    pub(super) master_meta: Option<super::client_list::ClientMeta>,
     /// From +FULLRESYNC.
     master_replid: RunId,
     master_initial_offset: u64,
@@ -74,6 +76,7 @@ impl ReplicaSide {
             lastinteraction: 0,
             cached: None,
             master_client_id: None,
+            master_meta: None,
             master_replid: RunId::ZERO,
             master_initial_offset: 0,
             load_gen: 0,
@@ -110,6 +113,7 @@ impl Server {
         let now = ctx.unixtime();
         let master = self.side().master;
         let conn = ctx.connect(master);
+        self.take_fd(conn);
         let side = self.side();
         side.conn = Some(conn);
         side.state = LinkState::Connecting;
@@ -198,6 +202,11 @@ impl Server {
         match (state, msg) {
             (LinkState::Connected, Msg::Stream(cmds)) => {
                 self.side().lastinteraction = now;
+                if let (Some(meta), Some(last)) = (self.side().master_meta.as_mut(), cmds.last()) {
+                    let chunk = cmds.iter().map(Cmd::resp_len).sum();
+                    meta.read(now, Some(last.name().to_ascii_lowercase()));
+                    meta.query_buf = super::client_list::QueryBuf::Trimmed(chunk);
+                }
                 self.apply_stream(ctx, cmds);
             }
             (LinkState::Connected, _) => {}
@@ -399,11 +408,20 @@ impl Server {
                     self.backlog = Some(Backlog::new(self.cfg.repl_backlog_size, cached_off));
                 }
                 let now = ctx.unixtime();
+                let fd = self.fds.get(&conn).copied().unwrap_or(-1);
+                let fresh = self.new_client_meta(fd);
+                let linked = fresh.linked;
                 let side = self.side();
                 side.state = LinkState::Connected;
                 side.down_since = 0;
                 side.lastinteraction = now;
                 side.conn = Some(conn);
+                // replicationResurrectCachedMaster(): the cached client, with
+                // its id, age and last command, on the new socket.
+                let meta = side.master_meta.get_or_insert(fresh);
+                meta.fd = fd;
+                meta.last_interaction = now;
+                meta.linked = linked;
                 ctx.log(
                     Level::Notice,
                     "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
@@ -537,13 +555,18 @@ impl Server {
         }
         // replicationCreateMasterClient(): a new client, with the next id.
         let id = self.take_client_id();
-        self.side().master_client_id = Some(id);
+        let fd = self.fds.get(&conn).copied().unwrap_or(-1);
+        let meta = self.new_client_meta(fd);
+        let side = self.side();
+        side.master_client_id = Some(id);
+        side.master_meta = Some(meta);
         ctx.log(
             Level::Notice,
             "MASTER <-> REPLICA sync: Finished with success",
             "MASTER <-> REPLICA sync: Finished with success".into(),
         );
         if eof {
+            self.master_client_wrote(Cmd::ReplconfAck(offset).resp_len());
             ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(offset)));
         }
         for msg in deferred {
@@ -568,6 +591,7 @@ impl Server {
             if let Cmd::ReplconfGetack = cmd {
                 // Answered before this command's own bytes are counted.
                 if let Some(conn) = self.replica.as_ref().and_then(|s| s.conn) {
+                    self.master_client_wrote(Cmd::ReplconfAck(self.master_repl_offset).resp_len());
                     ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
                 }
             }
@@ -750,6 +774,7 @@ impl Server {
         if side.state == LinkState::Connected
             && let Some(conn) = side.conn
         {
+            self.master_client_wrote(Cmd::ReplconfAck(self.master_repl_offset).resp_len());
             ctx.send(conn, Msg::Cmd(Cmd::ReplconfAck(self.master_repl_offset)));
         }
     }
@@ -905,7 +930,7 @@ impl Server {
     ) -> String {
         let client = &self.clients[&conn];
         let host = &dir.hosts[client.peer as usize];
-        let port = 32768 + client.id % 28232;
+        let port = super::client_command::ephemeral_port(conn);
         format!(
             "id={} addr={host}:{port} laddr={} cmd={cmd} user=default",
             client.id,
