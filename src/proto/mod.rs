@@ -221,6 +221,36 @@ pub enum Cmd {
     },
 }
 
+/// A command name of [`Cmd::name`] in lower case, without allocating.
+fn lower(name: &'static str) -> &'static str {
+    match name {
+        "PING" => "ping",
+        "GET" => "get",
+        "SET" => "set",
+        "DEL" => "del",
+        "INCR" => "incr",
+        "MSET" => "mset",
+        "MGET" => "mget",
+        "SELECT" => "select",
+        "WAIT" => "wait",
+        "PUBLISH" => "publish",
+        "AUTH" => "auth",
+        "REPLCONF" => "replconf",
+        "PSYNC" => "psync",
+        "SYNC" => "sync",
+        "INFO" => "info",
+        "ROLE" => "role",
+        "SUBSCRIBE" => "subscribe",
+        "ASKING" => "asking",
+        "MIGRATE" => "migrate",
+        "RESTORE-ASKING" => "restore-asking",
+        "ECHO" => "echo",
+        "DBSIZE" => "dbsize",
+        "REPLICAOF" => "replicaof",
+        _ => "",
+    }
+}
+
 /// What `CLUSTER SETSLOT` does to a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetSlot {
@@ -405,6 +435,28 @@ impl Cmd {
             _ => false,
         };
         flagged || self.is_write()
+    }
+
+    /// The command table's full name, as `CLIENT LIST`'s `cmd=` shows it
+    /// (`set`, `replconf`, `cluster|slots`).
+    pub fn full_name(&self) -> &'static str {
+        match self {
+            Cmd::Named { spec, .. } => spec.name,
+            Cmd::ClusterSlots => "cluster|slots",
+            Cmd::ClusterSetSlot { .. } => "cluster|setslot",
+            Cmd::ClusterGetKeysInSlot { .. } => "cluster|getkeysinslot",
+            Cmd::IsMasterDownByAddr { .. } => "sentinel|is-master-down-by-addr",
+            Cmd::GetMasterAddrByName(_) => "sentinel|get-master-addr-by-name",
+            Cmd::Config(args) => match args.first().map(|a| a.to_ascii_lowercase()).as_deref() {
+                Some("get") => "config|get",
+                Some("set") => "config|set",
+                Some("rewrite") => "config|rewrite",
+                _ => "config",
+            },
+            // MULTI … EXEC: what ran last.
+            Cmd::SentinelSlaveOf { .. } => "exec",
+            other => lower(other.name()),
+        }
     }
 
     pub fn name(&self) -> &'static str {

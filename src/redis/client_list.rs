@@ -76,7 +76,7 @@ pub(super) struct ClientMeta {
     pub last_interaction: u64,
     /// `client->lastcmd->fullname` (`client|list`), `None` before any
     /// command and after an unknown one.
-    pub last_cmd: Option<String>,
+    pub last_cmd: Option<&'static str>,
     pub query_buf: QueryBuf,
     /// `buf_usable_size` and `buf_peak`.
     pub rbs: u64,
@@ -105,7 +105,7 @@ impl ClientMeta {
 
     /// A command was read (readQueryFromClient(), processCommand()'s
     /// look-up: an unknown command leaves `None`).
-    pub fn read(&mut self, now_s: u64, cmd: Option<String>) {
+    pub fn read(&mut self, now_s: u64, cmd: Option<&'static str>) {
         self.last_interaction = now_s;
         self.query_buf = QueryBuf::Used;
         self.last_cmd = cmd;
@@ -233,7 +233,7 @@ impl Line<'_> {
             self.sub,
             m.rbs,
             m.rbp,
-            m.last_cmd.as_deref().unwrap_or("NULL"),
+            m.last_cmd.unwrap_or("NULL"),
             self.user,
             self.resp,
         )
@@ -259,14 +259,14 @@ pub(super) fn lowest_free_fd(used: &std::collections::BTreeSet<i32>) -> i32 {
 
 /// The full name a command line's look-up finds (`client|list`), found
 /// before the arity check as in processCommand(); `None` when unknown.
-pub(super) fn line_name(argv: &[String]) -> Option<String> {
+pub(super) fn line_name(argv: &[String]) -> Option<&'static str> {
     use crate::proto::command::Table;
     let first = argv.first()?;
     let spec = argv
         .get(1)
         .and_then(|sub| Table::Redis.get(&format!("{first}|{sub}")))
         .or_else(|| Table::Redis.get(first))?;
-    Some(spec.name.to_string())
+    Some(spec.name)
 }
 
 /// A `CLIENT LIST` filter.
@@ -278,7 +278,7 @@ enum Filter {
 
 impl super::Server {
     /// A client's command was read.
-    pub(super) fn client_read(&mut self, conn: crate::sim::net::ConnId, cmd: Option<String>) {
+    pub(super) fn client_read(&mut self, conn: crate::sim::net::ConnId, cmd: Option<&'static str>) {
         let now = self.unixtime;
         if let Some(c) = self.clients.get_mut(&conn) {
             c.meta.read(now, cmd);
@@ -312,6 +312,12 @@ impl super::Server {
         }
         // Sockets closed without passing through free_client() (the master
         // link) give their fd back here.
+        let held = self.clients.len()
+            + self.replicas.len()
+            + usize::from(self.replica.as_ref().is_some_and(|s| s.conn.is_some()));
+        if self.fds.len() <= held {
+            return;
+        }
         let live: Vec<crate::sim::net::ConnId> = self
             .clients
             .keys()
@@ -652,7 +658,7 @@ mod tests {
     #[test]
     fn query_buffer_is_freed_after_two_idle_seconds() {
         let mut m = ClientMeta::new(7, 100);
-        m.read(100, Some("set".into()));
+        m.read(100, Some("set"));
         m.cron(102, 102_000);
         assert_eq!(m.query_buf, QueryBuf::Used);
         m.cron(103, 103_000);

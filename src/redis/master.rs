@@ -292,7 +292,7 @@ impl Server {
         r.ack_off = r.ack_off.max(off);
         r.ack_time = now;
         r.lastinteraction = now;
-        r.meta.read(now, Some("replconf".into()));
+        r.meta.read(now, Some("replconf"));
         if r.state == ReplState::Online && r.start_stream_on_ack {
             r.start_stream_on_ack = false;
             let name = r.name.clone();

@@ -452,7 +452,7 @@ impl Node for RedisNode {
                 server.free_client(ctx, conn);
             }
         } else if let Msg::Cmd(cmd) = msg {
-            server.client_read(conn, Some(cmd.name().to_ascii_lowercase()));
+            server.client_read(conn, Some(cmd.full_name()));
             if let Some(reply) = server.process_command(ctx, &mut host, conn, cmd) {
                 server.client_wrote(conn, &reply);
                 ctx.send(conn, Msg::Reply(reply));

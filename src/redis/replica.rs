@@ -204,7 +204,7 @@ impl Server {
                 self.side().lastinteraction = now;
                 if let (Some(meta), Some(last)) = (self.side().master_meta.as_mut(), cmds.last()) {
                     let chunk = cmds.iter().map(Cmd::resp_len).sum();
-                    meta.read(now, Some(last.name().to_ascii_lowercase()));
+                    meta.read(now, Some(last.full_name()));
                     meta.query_buf = super::client_list::QueryBuf::Trimmed(chunk);
                 }
                 self.apply_stream(ctx, cmds);
