@@ -23,11 +23,7 @@ impl Mix {
     pub fn writes(&self) -> f64 {
         match self {
             Mix::Reads(r) => 1.0 - r,
-            Mix::Weighted(w) => {
-                let total: f64 = w.iter().map(|(_, x)| x).sum();
-                let writes: f64 = w.iter().filter(|(k, _)| k.is_write()).map(|(_, x)| x).sum();
-                if total > 0.0 { writes / total } else { 0.0 }
-            }
+            Mix::Weighted(w) => share(w, OpKind::is_write),
         }
     }
 
@@ -35,11 +31,7 @@ impl Mix {
     pub fn reads(&self) -> f64 {
         match self {
             Mix::Reads(r) => *r,
-            Mix::Weighted(w) => {
-                let total: f64 = w.iter().map(|(_, x)| x).sum();
-                let reads: f64 = w.iter().filter(|(k, _)| k.is_read()).map(|(_, x)| x).sum();
-                if total > 0.0 { reads / total } else { 0.0 }
-            }
+            Mix::Weighted(w) => share(w, OpKind::is_read),
         }
     }
 
@@ -81,6 +73,17 @@ impl Mix {
             }
         }
     }
+}
+
+/// The weight of the commands `which` picks, as a share of all.
+fn share(weights: &[(OpKind, f64)], which: fn(OpKind) -> bool) -> f64 {
+    let total: f64 = weights.iter().map(|(_, x)| x).sum();
+    let picked: f64 = weights
+        .iter()
+        .filter(|(k, _)| which(*k))
+        .map(|(_, x)| x)
+        .sum();
+    if total > 0.0 { picked / total } else { 0.0 }
 }
 
 /// One drawn operation: its command and keys (for PUBLISH, `key` names the

@@ -15,35 +15,28 @@ use super::{ClientType, Host, Server};
 struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
-    kind: Option<KillType>,
+    kind: Option<TypeName>,
     id: Option<u64>,
     skipme: bool,
 }
 
-/// getClientTypeByName()'s types, with the master and replica links.
+/// getClientTypeByName()'s types, which `CLIENT KILL TYPE` and `CLIENT
+/// LIST TYPE` select: client connections by kind, replicas, our master.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KillType {
+pub(super) enum TypeName {
     Client(ClientType),
     Master,
     Replica,
 }
 
-/// The client types `CLIENT LIST TYPE` selects (getClientTypeByName()).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum ListType {
-    Normal,
-    Replica,
-    PubSub,
-    Master,
-}
-
-impl ListType {
-    pub(super) fn parse(name: &str) -> Option<ListType> {
+impl TypeName {
+    /// getClientTypeByName().
+    pub(super) fn parse(name: &str) -> Option<TypeName> {
         Some(match name.to_ascii_lowercase().as_str() {
-            "normal" => ListType::Normal,
-            "slave" | "replica" => ListType::Replica,
-            "pubsub" => ListType::PubSub,
-            "master" => ListType::Master,
+            "normal" => TypeName::Client(ClientType::Normal),
+            "pubsub" => TypeName::Client(ClientType::PubSub),
+            "master" => TypeName::Master,
+            "replica" | "slave" => TypeName::Replica,
             _ => return None,
         })
     }
@@ -55,22 +48,11 @@ struct Candidate {
     id: Option<u64>,
     addr: String,
     laddr: String,
-    kind: KillType,
+    kind: TypeName,
 }
 
 fn syntax_error() -> Reply {
     Reply::Error("ERR syntax error".into())
-}
-
-/// getClientTypeByName().
-fn client_type(name: &str) -> Option<KillType> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "normal" => KillType::Client(ClientType::Normal),
-        "pubsub" => KillType::Client(ClientType::PubSub),
-        "master" => KillType::Master,
-        "replica" | "slave" => KillType::Replica,
-        _ => return None,
-    })
 }
 
 /// The `CLIENT KILL <option> <value> …` filters, or the error reply.
@@ -100,7 +82,7 @@ fn parse_kill(args: &[String]) -> Result<KillFilter, Reply> {
                     ));
                 }
             },
-            "type" => match client_type(value) {
+            "type" => match TypeName::parse(value) {
                 Some(t) => f.kind = Some(t),
                 None => return Err(Reply::Error(format!("ERR Unknown client type '{value}'"))),
             },
@@ -198,7 +180,7 @@ impl Server {
                 id: Some(c.id),
                 addr: client_addr(host, c.peer, conn),
                 laddr: laddr.clone(),
-                kind: KillType::Client(c.client_type()),
+                kind: TypeName::Client(c.client_type()),
             })
             .collect();
         all.extend(self.replicas.iter().map(|r| Candidate {
@@ -206,7 +188,7 @@ impl Server {
             id: Some(r.id),
             addr: client_addr(host, r.peer, r.conn),
             laddr: laddr.clone(),
-            kind: KillType::Replica,
+            kind: TypeName::Replica,
         }));
         // The master link is a client only once established (the handshake
         // runs on a bare socket, replicationCreateMasterClient() comes after).
@@ -219,7 +201,7 @@ impl Server {
                 id: side.master_client_id,
                 addr: self.master_addr.clone(),
                 laddr: laddr.clone(),
-                kind: KillType::Master,
+                kind: TypeName::Master,
             });
         }
         all
@@ -234,7 +216,7 @@ impl Server {
         f: &KillFilter,
         old_form: bool,
     ) -> Reply {
-        let victims: Vec<(ConnId, KillType)> = self
+        let victims: Vec<(ConnId, TypeName)> = self
             .kill_candidates(host, ctx.id())
             .into_iter()
             .filter(|c| {
@@ -253,7 +235,7 @@ impl Server {
                 continue;
             }
             match kind {
-                KillType::Master => self.client_kill_master(ctx, host),
+                TypeName::Master => self.client_kill_master(ctx, host),
                 _ => {
                     ctx.close(conn);
                     self.free_client(ctx, conn);
@@ -309,7 +291,7 @@ mod tests {
         assert_eq!(
             parse_kill(&args("TYPE slave SKIPME no")),
             Ok(KillFilter {
-                kind: Some(KillType::Replica),
+                kind: Some(TypeName::Replica),
                 skipme: false,
                 ..KillFilter::default()
             })

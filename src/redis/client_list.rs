@@ -164,7 +164,7 @@ pub(super) struct Line<'a> {
     pub flags: String,
     pub sub: usize,
     /// Queued commands' `(Σ argument lengths, argc)`, inside MULTI.
-    pub multi: Option<Vec<(u64, u64)>>,
+    pub multi: Option<&'a [(u64, u64)]>,
     /// The command being run (CLIENT LIST's own caller): its request's
     /// length and its arguments' `(Σ lengths, count)`.
     pub running: Option<(u64, u64, u64)>,
@@ -180,7 +180,7 @@ impl Line<'_> {
         let m = self.meta;
         let (qbuf, argv_mem, argc) = self.running.unwrap_or((0, 0, 0));
         let qbuf_free = m.query_buf.free().saturating_sub(qbuf);
-        let (multi, multi_mem, multi_slots) = match &self.multi {
+        let (multi, multi_mem, multi_slots) = match self.multi {
             None => (-1, 0, 0),
             Some(q) => {
                 let mem: u64 = q.iter().map(|(len, argc)| len + 8 * argc).sum();
@@ -272,7 +272,7 @@ pub(super) fn line_name(argv: &[String]) -> Option<&'static str> {
 /// A `CLIENT LIST` filter.
 enum Filter {
     All,
-    Type(super::client_command::ListType),
+    Type(super::client_command::TypeName),
     Ids(Vec<u64>),
 }
 
@@ -349,7 +349,7 @@ impl super::Server {
             match argv.get(2).map(|a| a.to_ascii_lowercase()).as_deref() {
                 None => Filter::All,
                 Some("type") if argv.len() == 4 => {
-                    match super::client_command::ListType::parse(&argv[3]) {
+                    match super::client_command::TypeName::parse(&argv[3]) {
                         Some(t) => Filter::Type(t),
                         None => {
                             return Reply::Error(format!("ERR Unknown client type '{}'", argv[3]));
@@ -403,10 +403,10 @@ impl super::Server {
         me: crate::sim::net::NodeId,
         caller: crate::sim::net::ConnId,
         argv: &[String],
-    ) -> Vec<(super::client_command::ListType, Line<'a>)> {
-        use super::client_command::{ListType, client_addr};
+    ) -> Vec<(super::client_command::TypeName, Line<'a>)> {
+        use super::client_command::{TypeName, client_addr};
         let laddr = host.dir.addr(me);
-        let mut rows: Vec<(crate::sim::net::ConnId, ListType, Line<'a>)> = Vec::new();
+        let mut rows: Vec<(crate::sim::net::ConnId, TypeName, Line<'a>)> = Vec::new();
         for (&conn, c) in &self.clients {
             let mut flags = String::new();
             if !c.channels.is_empty() {
@@ -425,11 +425,7 @@ impl super::Server {
             });
             rows.push((
                 conn,
-                if c.channels.is_empty() {
-                    ListType::Normal
-                } else {
-                    ListType::PubSub
-                },
+                TypeName::Client(c.client_type()),
                 Line {
                     id: c.id,
                     addr: client_addr(host, c.peer, conn),
@@ -438,7 +434,7 @@ impl super::Server {
                     name: c.name.as_deref().unwrap_or(""),
                     flags,
                     sub: c.channels.len(),
-                    multi: c.multi.as_ref().map(|m| m.queued_sizes()),
+                    multi: c.multi.as_ref().map(super::multi::Multi::queued_sizes),
                     running,
                     repl_blocks: 0,
                     user: "default",
@@ -450,7 +446,7 @@ impl super::Server {
             let propagated = r.streaming() && self.master_repl_offset > r.psync_initial_offset;
             rows.push((
                 r.conn,
-                ListType::Replica,
+                TypeName::Replica,
                 Line {
                     id: r.id,
                     addr: client_addr(host, r.peer, r.conn),
@@ -467,13 +463,13 @@ impl super::Server {
                 },
             ));
         }
-        let mut out: Vec<(ListType, Line<'a>)> = rows.into_iter().map(|(_, t, l)| (t, l)).collect();
+        let mut out: Vec<(TypeName, Line<'a>)> = rows.into_iter().map(|(_, t, l)| (t, l)).collect();
         if let Some(side) = &self.replica
             && side.is_connected()
             && let (Some(id), Some(meta)) = (side.master_client_id, side.master_meta.as_ref())
         {
             out.push((
-                ListType::Master,
+                TypeName::Master,
                 Line {
                     id,
                     addr: self.master_addr.clone(),

@@ -59,8 +59,8 @@ impl Multi {
     }
 
     /// The queued lines' sizes, for CLIENT LIST.
-    pub fn queued_sizes(&self) -> Vec<(u64, u64)> {
-        self.sizes.clone()
+    pub fn queued_sizes(&self) -> &[(u64, u64)] {
+        &self.sizes
     }
 
     fn flags_any(&self, f: impl Fn(&Cmd) -> bool) -> bool {
