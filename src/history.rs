@@ -5,7 +5,7 @@
 use crate::proto::resp::Frame;
 use crate::proto::{Key, WriteTag};
 use crate::sim::net::NodeId;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// What an operation did: the commands a workload's mix draws from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

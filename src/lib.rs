@@ -24,5 +24,6 @@ pub mod scenario;
 pub mod sentinel;
 pub mod sim;
 pub mod sweep;
+pub mod time;
 pub mod trace;
 pub mod world;

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use redsim::check::RunView as _;
 use redsim::report::{self, Format};
 use redsim::scenario::{self, Plan};
-use redsim::sim::time::{Secs, parse_time};
+use redsim::time::{Secs, parse_time};
 use redsim::{golden, world};
 
 use redsim::exit::{
@@ -311,7 +311,7 @@ fn verdict_json(
     let unavailability = w.write_unavailability().map(|gap| {
         serde_json::json!({
             "longest_us": gap.len(),
-            "longest": redsim::sim::time::format_duration(gap.len()),
+            "longest": redsim::time::format_duration(gap.len()),
             "from_us": gap.from,
             "to_us": gap.to,
         })

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::history::{Outcome, Seen};
-use crate::sim::time::Secs;
+use crate::time::Secs;
 use crate::trace;
 use crate::trace::names;
 use crate::world::{RunOutcome, World};

@@ -1,7 +1,7 @@
 //! Write unavailability: the longest stretch in which clients wanted to
 //! write and none of them got a write acknowledged.
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::windows::{Window, union};
 

@@ -8,7 +8,7 @@
 
 use crate::history::Op;
 use crate::proto::keyspace::Dataset;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::availability::longest_write_gap;
 use super::lost::{LostWrite, lost_acked_writes};

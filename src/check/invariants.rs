@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::check::RunView;
 use crate::check::groups::Group;
-use crate::sim::time::Secs;
+use crate::time::Secs;
 use crate::trace::names;
 
 /// One broken invariant or property.
@@ -395,7 +395,7 @@ pub fn evaluate(
                 let found = w.two_writable_masters(&w.history());
                 if let Some(&(a, b, first)) = found.first() {
                     let pair: Vec<_> = found.iter().filter(|f| (f.0, f.1) == (a, b)).collect();
-                    let total: crate::sim::time::Micros = pair.iter().map(|f| f.2.len()).sum();
+                    let total: crate::time::Micros = pair.iter().map(|f| f.2.len()).sum();
                     out.push(Violation {
                         property: "no-split-brain",
                         detail: format!(

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::history::{Op, OpKind, Outcome, Seen};
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Key, Value, WriteTag};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// One lost write (an MSET loses each of its keys separately).
 #[derive(Clone, Debug, PartialEq)]

@@ -15,7 +15,7 @@ pub use view::RunView;
 
 use std::fmt;
 
-use crate::sim::time::{Micros, Secs};
+use crate::time::{Micros, Secs};
 use crate::trace::names;
 
 /// A comparison such as `> 0`, `>= 1`, `= 0`, `<= 10` or a bare number.

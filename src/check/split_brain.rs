@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::windows::{Window, intersect, union};
 

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 use crate::history::{Op, OpKind, Outcome, Seen};
 use crate::proto::{Key, WriteTag};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// A read that returned a value older than one already acknowledged.
 #[derive(Clone, Debug, PartialEq)]

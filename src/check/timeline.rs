@@ -2,7 +2,7 @@
 //! lost write was lost. Pure functions over the trace. (Unavailability and
 //! split brain have their own modules.)
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::Event;
 use crate::trace::names;
 
@@ -74,7 +74,7 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
             .iter()
             .find(|e| e.t >= d.t && e.node == node && e.event == names::redis::SERVER_INITIALIZED)
     });
-    let at = |e: &Event| crate::sim::time::Secs(e.t);
+    let at = |e: &Event| crate::time::Secs(e.t);
     if replica_at(events, node, l.acked_at)
         && let Some(r) = events
             .iter()
@@ -88,7 +88,7 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
             "acknowledged by {name} at {} while it was a replica (replica-read-only no): a \
              replica never propagates the writes it accepts, so its full resync at {} \
              discarded it",
-            crate::sim::time::Secs(l.acked_at),
+            crate::time::Secs(l.acked_at),
             at(r)
         );
     }
@@ -140,7 +140,7 @@ fn replica_at(events: &[Event], node: u32, t: Micros) -> bool {
 fn demotion_chain(l: &LostWrite, resync: &Event, events: &[Event], names: &[String]) -> String {
     let node = l.node;
     let name = &names[node as usize];
-    let secs = crate::sim::time::Secs;
+    let secs = crate::time::Secs;
     let before = |t: u64| events.iter().filter(move |e| e.t <= t);
     let partitioned = before(l.acked_at)
         .rfind(|e| matches!(e.event.as_ref(), "partition" | "heal"))

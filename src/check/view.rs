@@ -18,7 +18,7 @@ use crate::proto::resp::shown;
 use crate::redis;
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
-use crate::sim::time::{Micros, Secs};
+use crate::time::{Micros, Secs};
 use crate::trace::Trace;
 use crate::trace::names;
 

@@ -1,7 +1,7 @@
 //! Closed time windows and sorted lists of disjoint windows: the arithmetic
 //! behind unavailability and split-brain windows.
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// A closed span of time, `[from, to]`. A single instant (`from == to`)
 /// is a window of length zero.

@@ -12,8 +12,8 @@ use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
 use crate::proto::{Cmd, Ctx, Msg, Reply};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::sim::{Node, Timer};
+use crate::time::Micros;
 use crate::trace::Level;
 
 /// A cluster client's timers.

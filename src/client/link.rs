@@ -5,7 +5,7 @@
 use crate::proto::Ctx;
 use crate::sim::Timer;
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::WorkloadSpec;
 

@@ -6,7 +6,7 @@ use rand::RngExt;
 use crate::history::{KeySet, OpKind};
 use crate::proto::{Cmd, Key, Value, WriteTag};
 use crate::sim::rng::Rng;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// How a workload chooses among commands.
 #[derive(Clone, Debug, PartialEq)]

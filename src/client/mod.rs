@@ -16,8 +16,8 @@ use crate::proto::addr::Directory;
 use crate::proto::resp::Frame;
 use crate::proto::{Cmd, Ctx, Msg, Reply, Value, WriteTag};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::{Micros, ms};
 use crate::sim::{Node, Timer};
+use crate::time::{Micros, ms};
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -592,15 +592,15 @@ mod tests {
                 keys: crate::history::KeySet::numbered(10),
                 mix: mix::Mix::Reads(0.0),
                 multi_keys: 2,
-                ttl: crate::sim::time::secs(1),
+                ttl: crate::time::secs(1),
                 value_size: 10,
             },
             start: 0,
-            stop: crate::sim::time::secs(60),
-            timeout: crate::sim::time::secs(1),
+            stop: crate::time::secs(60),
+            timeout: crate::time::secs(1),
             wait: None,
             reconnect_delay: ms(100),
-            reconnect_max_delay: crate::sim::time::secs(1),
+            reconnect_max_delay: crate::time::secs(1),
         };
         let dir = Rc::new(Directory {
             names: vec!["client".into(), "down".into()],

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::history::{CommandLine, Exchange};
 use crate::proto::resp::{Frame, read_frame};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::endpoint::Endpoint;
 use super::resp::{Conn, encode};

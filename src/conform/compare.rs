@@ -4,7 +4,7 @@
 //! simulator's range over seeds (widened by the slack), and the simulator's
 //! median within 20% of the real value, or within the slack of it.
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::signature::{Signature, Value};
 

@@ -1,7 +1,7 @@
 //! One compared field of a run's outcome: what the signature (the
 //! scenario's named outcomes) and the command replies are both made of.
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// One field's value.
 #[derive(Clone, Debug, PartialEq)]

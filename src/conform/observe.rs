@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::history::{Exchange, Op};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::Event;
 
 /// One INFO checkpoint as read: field name to value (`down` when the node

@@ -21,7 +21,7 @@ use crate::interrupt;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
 use crate::scenario::{Fault, NodeKind, Plan};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::{Event, Level, Source};
 
 use super::clock::FakeClocks;

@@ -5,7 +5,7 @@
 
 use crate::check::timeline::failover_times;
 use crate::history::Outcome;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::names;
 use crate::trace::{Event, Source};
 
@@ -156,7 +156,7 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
                     format!(
                         "{} {f} @{}",
                         obs.names[c.node],
-                        crate::sim::time::format_duration(c.at)
+                        crate::time::format_duration(c.at)
                     ),
                     v,
                 ));

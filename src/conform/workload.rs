@@ -13,7 +13,7 @@ use crate::client::{Discovery, WorkloadSpec};
 
 use crate::history::{Op, Outcome, Seen};
 use crate::proto::{Cmd, Value, WriteTag};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::names;
 
 use super::endpoint::Endpoint;

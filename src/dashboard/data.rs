@@ -13,7 +13,7 @@ use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::history::{OpKind, Outcome};
 use crate::scenario::{Fault, NodeKind};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::names;
 use crate::trace::{Level, Source};
 use crate::world::{RunOutcome, World};

@@ -21,7 +21,7 @@ use std::rc::Rc;
 
 use crate::scenario::Plan;
 use crate::sim::SimError;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::world::{self, RunOutcome};
 
 pub use data::Recording;

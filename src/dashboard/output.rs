@@ -9,7 +9,7 @@ use std::path::Path;
 use super::{Options, page, record, spacetime};
 use crate::scenario::Plan;
 use crate::sim::SimError;
-use crate::sim::time::{Micros, parse_time};
+use crate::time::{Micros, parse_time};
 
 /// The most samples of every node's state a page may hold.
 pub const MAX_SAMPLES: u64 = 100_000;
@@ -75,7 +75,7 @@ pub fn run(plan: &Plan, req: &Request<'_>) -> Result<Vec<String>, DashboardError
         return Err(bad(format!(
             "--sample-every {}: {samples} samples of every node over the run's {}; at most {MAX_SAMPLES} (each is kept in memory and in the page): sample less often",
             req.sample_every,
-            crate::sim::time::format_duration(plan.duration)
+            crate::time::format_duration(plan.duration)
         )));
     }
     // Unwritable destinations are reported before the run, not after it.

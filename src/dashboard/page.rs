@@ -4,7 +4,7 @@
 
 use super::data::Recording;
 use super::spacetime;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 const TEMPLATE: &str = include_str!("assets/page.html");
 const CSS: &str = include_str!("assets/dashboard.css");

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use super::snapshot::{Fields, fields};
 use super::tap::{Tap, Wire};
 use crate::scenario::NodeKind;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::world::{Observer, World};
 
 /// One sample of one node: the time and the fields that changed.

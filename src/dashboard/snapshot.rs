@@ -13,7 +13,7 @@ use crate::history::Outcome;
 use crate::redis::{RedisNode, info};
 use crate::sentinel::SentinelNode;
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::world::{Process, World};
 
 pub type Fields = IndexMap<String, String>;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::data::Recording;
-use crate::sim::time::{Micros, Secs};
+use crate::time::{Micros, Secs};
 use crate::trace::names;
 
 /// Most messages drawn; a busier window is cut short at the last one.

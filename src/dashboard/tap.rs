@@ -13,8 +13,8 @@ use serde::{Serialize, Serializer};
 use super::label::label;
 use crate::proto::Msg;
 use crate::sim::net::NodeId;
-use crate::sim::time::Micros;
 use crate::sim::{Fate, Wiretap};
+use crate::time::Micros;
 
 /// One control message. Serialised as an array:
 /// `[from, to, kind, sent, arrived, fate, held, bytes, note]`.

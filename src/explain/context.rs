@@ -9,7 +9,7 @@ use crate::check::timeline;
 use crate::redis::config::RedisConfig;
 use crate::scenario::NodeKind;
 use crate::sentinel::{MasterConf, SentinelConf};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::names;
 use crate::world::World;
 

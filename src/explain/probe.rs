@@ -9,7 +9,7 @@ use crate::check::RunView as _;
 use crate::redis::info::field;
 use crate::scenario::Plan;
 use crate::sim::SimError;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::Event;
 use crate::trace::names;
 use crate::world::World;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Subcommand;
 
 use crate::exit::{self, load};
-use crate::sim::time::parse_time;
+use crate::time::parse_time;
 
 /// The most faults a schedule may hold (`--max-faults`, `[fuzz]
 /// max-faults`): faults last at least 100 ms and all happen before

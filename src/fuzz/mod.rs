@@ -17,7 +17,7 @@ use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
 use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, ms};
+use crate::time::{Micros, ms};
 use crate::trace::names;
 use crate::world::World;
 
@@ -410,9 +410,9 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
             property: "max-unavailability",
             detail: format!(
                 "no write acknowledged for {} (from {} to {})",
-                crate::sim::time::Secs(gap.len()),
-                crate::sim::time::Secs(gap.from),
-                crate::sim::time::Secs(gap.to)
+                crate::time::Secs(gap.len()),
+                crate::time::Secs(gap.from),
+                crate::time::Secs(gap.to)
             ),
         });
     }
@@ -998,7 +998,7 @@ pub fn swarm_scenario(original: &str, plan: &Plan, seed: u64) -> Result<(String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::time::secs;
+    use crate::time::secs;
 
     #[test]
     fn kinds_are_named_by_their_keys_and_the_old_names() {

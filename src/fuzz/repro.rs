@@ -2,7 +2,7 @@
 //! spelled out, durations as people write them.
 
 use crate::scenario::Plan;
-use crate::sim::time::format_duration;
+use crate::time::format_duration;
 
 use super::{Failure, FuzzConfig};
 

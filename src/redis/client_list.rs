@@ -554,7 +554,7 @@ mod tests {
 
     use crate::redis::config::RedisConfig;
     use crate::redis::testing::Cli;
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     /// The line without its stand-in ephemeral port.
     fn line(cli: &mut Cli, cmd: &str) -> String {

@@ -1,7 +1,7 @@
 //! redis.conf settings the model honours, with Redis 7.0's defaults, parsed
 //! from the same names and value syntax redis.conf uses.
 
-use crate::sim::time::{Micros, parse_duration, parse_size, secs};
+use crate::time::{Micros, parse_duration, parse_size, secs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendFsync {

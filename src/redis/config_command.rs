@@ -916,7 +916,7 @@ mod tests {
     use crate::proto::{Cmd, Msg, PsyncId};
     use crate::redis::backlog::Backlog;
     use crate::sim::testkit::Probe;
-    use crate::sim::time::secs;
+    use crate::time::secs;
 
     /// CONFIG GET's value of one parameter.
     trait ConfigGet {

@@ -116,7 +116,7 @@ mod tests {
     use super::super::config::RedisConfig;
     use super::super::testing::Cli;
     use super::*;
-    use crate::sim::time::{ms, secs};
+    use crate::time::{ms, secs};
 
     #[test]
     fn c_number_parsing_reads_a_prefix() {

@@ -246,7 +246,7 @@ mod tests {
     use super::super::config::RedisConfig;
     use super::super::testing::Cli;
     use crate::proto::Cmd;
-    use crate::sim::time::secs;
+    use crate::time::secs;
 
     /// A master with a backlog (as if a replica had attached), so what it
     /// propagates can be read back in order.

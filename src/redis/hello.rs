@@ -173,7 +173,7 @@ mod tests {
     fn a_cluster_node_says_so() {
         use crate::redis::testing::{cluster, cluster_conf};
         let mut h = cluster(vec![Some(1), None, None, None], cluster_conf());
-        h.run_until(crate::sim::time::ms(100));
+        h.run_until(crate::time::ms(100));
         let mut cli = Cli::with(h);
         let Frame::Map(pairs) = cli.reply("HELLO 3") else {
             panic!("a map")

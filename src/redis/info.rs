@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::Server;
 use super::replica::LinkState;

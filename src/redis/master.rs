@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::proto::{Cmd, Ctx, Msg, PsyncId, RdbPayload, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -911,7 +911,7 @@ mod tests {
     use crate::proto::Value;
     use crate::redis::config::RedisConfig;
     use crate::sim::testkit::Probe;
-    use crate::sim::time::secs;
+    use crate::time::secs;
 
     const REPLICA: crate::sim::net::NodeId = 1;
 

@@ -44,8 +44,8 @@ use crate::proto::keyspace::Dataset;
 use crate::proto::resp::Proto;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId, Value};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::{Micros, secs};
 use crate::sim::{Node, Timer};
+use crate::time::{Micros, secs};
 use crate::trace::Level;
 use crate::trace::names;
 use backlog::Backlog;
@@ -1337,7 +1337,7 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::cron_resume;
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     #[test]
     fn crons_resume_on_the_grid_of_an_earlier_start() {

@@ -954,7 +954,7 @@ mod tests {
     use crate::redis::config::RedisConfig;
     use crate::sim::net::PORT_MAIN;
     use crate::sim::testkit::Probe;
-    use crate::sim::time::{ms, secs};
+    use crate::time::{ms, secs};
 
     const MASTER: NodeId = 1;
     const X: RunId = RunId([b'x'; 40]);

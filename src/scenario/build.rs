@@ -11,7 +11,7 @@ use crate::proto::slots::{SLOTS, SlotSet, even_split};
 use crate::redis::config::{self, ConfValue, RedisConfig};
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, parse_size};
+use crate::time::{Micros, parse_size};
 
 use super::builder::{Builder, Roster, RunSettings};
 use super::error::suggest;
@@ -408,7 +408,7 @@ impl Builder<'_> {
                     "this run needs at least {:.0} events ({:.0} per simulated second from its servers and Sentinels over {}, plus 2 per client operation and 1 per write and replica): more than its event budget, [sim] max-events = {max_events}",
                     need,
                     load.per_sec() / 2.0,
-                    crate::sim::time::format_duration(duration)
+                    crate::time::format_duration(duration)
                 ),
             );
             e.hint = Some(

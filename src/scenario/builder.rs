@@ -7,13 +7,13 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, parse_time};
+use crate::time::{Micros, parse_time};
 
 use super::error::{ScenarioError, Source, suggest};
 use super::limits;
 
 /// A year in milliseconds: the longest Sentinel timeout.
-pub(super) const YEAR_MS: u64 = crate::sim::time::MAX_DURATION / 1000;
+pub(super) const YEAR_MS: u64 = crate::time::MAX_DURATION / 1000;
 
 /// Reads a scenario's raw tables against its source text, so every error
 /// points at the key or value that caused it.
@@ -65,7 +65,7 @@ impl Builder<'_> {
                 format!(
                     "`{}` is after the end of the run (duration = {})",
                     s.get_ref(),
-                    crate::sim::time::format_duration(duration)
+                    crate::time::format_duration(duration)
                 ),
             );
             e.hint = Some("raise `duration` or move this earlier".into());

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use crate::history::CommandLine;
 use crate::proto::resp::split_args;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::ScenarioError;
 use super::builder::{Builder, Roster};

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::ScenarioError;
 use super::error::suggest;
-use crate::sim::time::{Micros, ms, parse_duration, parse_time};
+use crate::time::{Micros, ms, parse_duration, parse_time};
 
 /// `[conform]` as written in the scenario.
 #[derive(Deserialize)]

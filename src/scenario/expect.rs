@@ -3,7 +3,7 @@
 use toml::Spanned;
 
 use crate::check::{Cmp, Expectation, ReplyWant, ResyncKind};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::ScenarioError;
 use super::builder::Builder;

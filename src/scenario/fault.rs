@@ -20,7 +20,7 @@ use toml::Spanned;
 use crate::proto::addr::Directory;
 use crate::redis::cluster::failover::FailoverMode;
 use crate::sim::net::LinkParams;
-use crate::sim::time::{Micros, format_duration, parse_duration};
+use crate::time::{Micros, format_duration, parse_duration};
 
 use super::builder::{Builder, Roster};
 use super::liveness::{self, Acts, Effect, Liveness};
@@ -277,7 +277,7 @@ impl Fault {
             Fault::ClockJump { node, by } => (
                 node,
                 "clock-jump",
-                crate::sim::time::clock_jump_text(name(node), by),
+                crate::time::clock_jump_text(name(node), by),
             ),
             Fault::ReplicaOf { node, master } => {
                 let d = match master {

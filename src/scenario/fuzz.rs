@@ -6,7 +6,7 @@ use std::ops::Range;
 use indexmap::IndexMap;
 use toml::Spanned;
 
-use crate::sim::time::{Micros, parse_size};
+use crate::time::{Micros, parse_size};
 
 use super::builder::Builder;
 use super::error::suggest;
@@ -60,8 +60,8 @@ impl Builder<'_> {
                 }
                 [toml::Value::String(a), toml::Value::String(b)] => {
                     let (a, b) = match (
-                        crate::sim::time::parse_duration(a),
-                        crate::sim::time::parse_duration(b),
+                        crate::time::parse_duration(a),
+                        crate::time::parse_duration(b),
                     ) {
                         (Ok(a), Ok(b)) => (SwarmRange::Duration(a, b), a <= b),
                         _ => match (parse_size(a), parse_size(b)) {

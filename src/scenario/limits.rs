@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::redis::config::RedisConfig;
-use crate::sim::time::{MAX_DURATION, MAX_SIZE, MICROS_PER_MS, MICROS_PER_SEC, Micros};
+use crate::time::{MAX_DURATION, MAX_SIZE, MICROS_PER_MS, MICROS_PER_SEC, Micros};
 
 /// A scenario file larger than this is refused before it is parsed: the
 /// biggest bundled scenario is a few kilobytes.

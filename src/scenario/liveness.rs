@@ -7,7 +7,7 @@
 //! ([`Fault::effect`]); the rules for when that changes nothing are here,
 //! one table for the parser, the fuzzer and the world.
 
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 /// A process's state as the faults see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::proto::slots::SlotSet;
 use crate::redis::config::RedisConfig;
 use crate::sentinel::SentinelConf;
 use crate::sim::net::LinkParams;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 
 use super::conform;
 use super::fault::Fault;

@@ -10,7 +10,7 @@ use crate::client::{DEFAULT_RECONNECT_DELAY, Discovery, WorkloadSpec};
 use crate::history::{KeySet, OpKind};
 use crate::proto::Key;
 use crate::sentinel::SentinelConf;
-use crate::sim::time::secs;
+use crate::time::secs;
 
 use super::builder::{Builder, Roster, RunSettings};
 use super::error::suggest;

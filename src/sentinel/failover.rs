@@ -190,9 +190,9 @@ impl SentinelNode {
                     "Next failover delay: I will not start a failover before",
                     format!(
                         "Next failover delay: I will not start a failover before {}",
-                        crate::sim::time::Secs(
+                        crate::time::Secs(
                             next.saturating_mul(1000)
-                                .saturating_sub(crate::sim::time::WALL_CLOCK_START)
+                                .saturating_sub(crate::time::WALL_CLOCK_START)
                         )
                     ),
                 );
@@ -666,7 +666,7 @@ mod tests {
     use super::super::testing::{MASTER, Peer, host, sentinel, state};
     use super::*;
     use crate::sim::testkit::Harness;
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     const CLIENT: NodeId = 2;
 

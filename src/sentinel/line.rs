@@ -167,7 +167,7 @@ mod tests {
     use crate::sentinel::testing::{Peer, sentinel};
     use crate::sim::WireSize as _;
     use crate::sim::testkit::Harness;
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     const CLIENT: crate::sim::net::NodeId = 2;
 

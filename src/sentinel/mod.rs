@@ -33,8 +33,8 @@ use crate::proto::addr::Directory;
 use crate::proto::resp::Proto;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::sim::{Node, Timer};
+use crate::time::Micros;
 use crate::trace::Level;
 use crate::trace::names;
 use instance::{FailoverState, Instance, Kind, Master, MasterId, Pending, Reconf, period};
@@ -1182,7 +1182,7 @@ mod tests {
     use super::testing::{MASTER, Peer, sentinel, state};
     use super::*;
     use crate::sim::testkit::{Harness, Seen};
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     const MASTER_AT: &str = "master mymaster 10.0.0.2 6379";
 

@@ -5,17 +5,17 @@ pub mod net;
 pub mod queue;
 pub mod rng;
 pub mod testkit;
-pub mod time;
+
 pub mod timer;
 
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::time::Micros;
 use crate::trace::{Event, Level, Source, Trace};
 use net::{ConnId, Delivery, LinkParams, Network, NodeId, Packet, SendTimes};
 use queue::EventQueue;
 use rng::Rng;
-use time::Micros;
 pub use timer::Timer;
 
 /// A process in the simulation. Every method is a reaction to one input; the
@@ -325,7 +325,7 @@ impl fmt::Display for SimError {
                 f,
                 "runaway run: more than {limit} events processed by simulated time {} \
                  (raise max-events in [sim] if the scenario really needs it)",
-                time::Secs(*at)
+                crate::time::Secs(*at)
             ),
         }
     }
@@ -351,7 +351,7 @@ impl<M: WireSize> Kernel<M> {
     /// A node's wall clock: simulated time plus its clock offset.
     pub fn local_time(&self, node: NodeId) -> Micros {
         let off = self.meta[node as usize].clock_offset;
-        (time::WALL_CLOCK_START as i64 + self.now as i64 + off).max(0) as Micros
+        (crate::time::WALL_CLOCK_START as i64 + self.now as i64 + off).max(0) as Micros
     }
 
     fn transmit(&mut self, conn: ConnId, dir: usize, packet: Packet<M>, bytes: u64) {

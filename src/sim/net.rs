@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 
 use super::rng::Rng;
-use super::time::{Micros, ms};
+use crate::time::{Micros, ms};
 
 pub type NodeId = u32;
 pub type ConnId = u32;

@@ -8,7 +8,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::time::Micros;
+use crate::time::Micros;
 
 pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<(Micros, u64, u32)>>,

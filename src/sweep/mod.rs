@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::check::RunView as _;
 use crate::check::timeline;
 use crate::scenario::{self, Plan};
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::names;
 use crate::world;
 

@@ -4,7 +4,7 @@
 
 use crate::scenario::error::suggest;
 use crate::scenario::settings;
-use crate::sim::time::{parse_duration, parse_size};
+use crate::time::{parse_duration, parse_size};
 
 pub use crate::scenario::settings::{Kind, Table};
 

@@ -7,7 +7,7 @@ pub mod names;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::sim::time::{MICROS_PER_MS, MICROS_PER_SEC, Micros};
+use crate::time::{MICROS_PER_MS, MICROS_PER_SEC, Micros};
 
 /// The trace schema version written in the header line.
 pub const SCHEMA: &str = "redsim-trace/1";

@@ -10,7 +10,7 @@ use crate::scenario::Fault;
 use crate::scenario::fault::{FAULT_SESSION, OPERATOR};
 use crate::scenario::liveness::{self, Liveness};
 use crate::sim::net::NodeId;
-use crate::sim::time::Secs;
+use crate::time::Secs;
 
 use super::{Admin, World};
 

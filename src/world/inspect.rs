@@ -11,7 +11,7 @@ use crate::redis::{self, RedisNode};
 use crate::scenario::{Fault, NodeKind};
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
-use crate::sim::time::Micros;
+use crate::time::Micros;
 use crate::trace::Trace;
 
 use super::{Process, World};

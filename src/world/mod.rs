@@ -18,8 +18,8 @@ use crate::redis::{self, RedisNode};
 use crate::scenario::{NodeKind, Plan};
 use crate::sentinel::SentinelNode;
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::sim::{Node, SimError, Simulation};
+use crate::time::Micros;
 
 /// Every kind of process a scenario can contain.
 pub enum Process {

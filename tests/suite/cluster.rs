@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use redsim::check::invariants::cluster_converged;
 use redsim::fuzz;
 use redsim::scenario;
-use redsim::sim::time::secs;
+use redsim::time::secs;
 use redsim::world::{self, World};
 
 use super::common::{Scenario, bundled, fuzz_config};

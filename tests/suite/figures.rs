@@ -4,7 +4,7 @@
 use redsim::check::RunView as _;
 
 use redsim::scenario::Plan;
-use redsim::sim::time::{Micros, Secs};
+use redsim::time::{Micros, Secs};
 use redsim::world;
 
 use super::common::{Scenario, bundled};

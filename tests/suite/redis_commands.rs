@@ -11,7 +11,7 @@ use redsim::redis::info::field;
 use redsim::redis::{RedisNode, Server};
 use redsim::sim::net::{LinkParams, NodeId};
 use redsim::sim::testkit::{Harness, Step, TestNode};
-use redsim::sim::time::{Micros, ms, secs};
+use redsim::time::{Micros, ms, secs};
 use std::rc::Rc;
 
 const HELLO: &str = "__sentinel__:hello";

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError};
 use redsim::scenario::{self, Fault, Plan};
 use redsim::sim::net::LinkParams;
-use redsim::sim::time::{ms, parse_size};
+use redsim::time::{ms, parse_size};
 
 /// Appends `faults` (at times in ms, in the order given) as `[[fault]]`
 /// tables, written by the scenario format's own writer; node numbers index

@@ -25,7 +25,7 @@ use proptest::test_runner::TestCaseError;
 use redsim::redis::info::field;
 use redsim::scenario::{self, Fault, Plan};
 use redsim::sentinel::failover::{Candidate, Selection};
-use redsim::sim::time::WALL_CLOCK_START;
+use redsim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
 use redsim::world::{self, World};
 

@@ -358,7 +358,7 @@ mod tests {
     use super::*;
     use crate::redis::RedisTimer;
     use crate::redis::testing::{H, NODE_TIMEOUT, cluster, cluster_conf, state};
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     /// Master 0 among masters 1 and 2, each with a replica (3, 4, 5).
     fn master_0() -> H {

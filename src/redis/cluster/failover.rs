@@ -558,7 +558,7 @@ mod tests {
     use crate::redis::testing::{
         H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, send_bus, server, state,
     };
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     /// Node 0 replicates master 1 with siblings 4 and 5; masters 1, 2, 3
     /// serve a third of the slots each; node 6 replicates master 2.

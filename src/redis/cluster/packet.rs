@@ -527,7 +527,7 @@ mod tests {
     use crate::redis::testing::{
         H, NODE_TIMEOUT, bus_from, call_cluster, cluster, cluster_conf, send_bus, state,
     };
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     /// Node 0 is a master serving slots with masters 1 and 2; nodes 3, 4, 5
     /// replicate masters 0, 1, 2. Three slot-serving masters: a FAIL needs

@@ -24,9 +24,9 @@ use std::rc::Rc;
 mod probe;
 
 use super::net::{ConnId, LinkParams, NodeId, PORT_MAIN};
-use super::time::Micros;
 use super::timer::Timer;
 use super::{Ctx, Ev, Node, Simulation, Wiretap};
+use crate::time::Micros;
 use crate::trace::Event;
 pub use probe::{Answer, Probe, Seen, Step};
 
@@ -382,7 +382,7 @@ where
 mod tests {
     use super::*;
     use crate::sim::WireSize;
-    use crate::sim::time::ms;
+    use crate::time::ms;
 
     #[derive(Clone, Debug, PartialEq)]
     struct Word(&'static str);

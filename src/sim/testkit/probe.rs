@@ -2,9 +2,9 @@
 //! records what happens to it, follows a timed script, and can answer.
 
 use crate::sim::net::{ConnId, NodeId};
-use crate::sim::time::Micros;
 use crate::sim::timer::Timer;
 use crate::sim::{Ctx, Node, WireSize};
+use crate::time::Micros;
 
 /// One scripted action of a probe, at an absolute simulated time.
 #[derive(Clone, Debug)]
