@@ -279,6 +279,28 @@ pub struct Exchange {
     /// RESP3 pushes that came on the connection while this line waited
     /// for its reply: redis-cli prints them before the reply.
     pub pushes: Vec<Frame>,
+    /// The reply's further frames: SUBSCRIBE and its siblings confirm each
+    /// name in its own frame, and the first is `reply`.
+    pub more: Vec<Frame>,
+    /// Messages pushed to the session after this line subscribed it (for
+    /// SUBSCRIBE and PSUBSCRIBE), with when each came.
+    pub messages: Vec<(Micros, Frame)>,
+}
+
+/// An exchange's reply as redis-cli prints it in a terminal: the pushes
+/// that came first, then each frame; a subscription's confirmations after
+/// "Reading messages…", as redis-cli's subscribed mode prints them.
+pub fn shown_reply(argv: &[String], pushes: &[Frame], frame: &Frame, more: &[Frame]) -> String {
+    let mut out = String::new();
+    if crate::proto::inbox::enters_subscribed_mode(argv) {
+        out.push_str("Reading messages... (press Ctrl-C to quit)\n");
+    }
+    out.push_str(&crate::proto::resp::shown_after(argv, pushes, frame));
+    for f in more {
+        out.push('\n');
+        out.push_str(&crate::proto::resp::shown(argv, f));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -163,6 +163,13 @@ pub enum Expectation {
         field: Option<String>,
         want: ReplyWant,
     },
+    /// How many messages the session of a named SUBSCRIBE or PSUBSCRIBE
+    /// `[[command]]` received, on one channel or on any.
+    Messages {
+        name: String,
+        channel: Option<String>,
+        count: Cmp,
+    },
 }
 
 /// What a reply (or one field of it) must be.
@@ -266,6 +273,14 @@ impl Expectation {
                     ReplyWant::Prefix(p) => format!("{what} starting with {p:?}"),
                 }
             }
+            Expectation::Messages {
+                name,
+                channel,
+                count,
+            } => match channel {
+                Some(ch) => format!("`{name}` receives {count} messages on {ch}"),
+                None => format!("`{name}` receives {count} messages"),
+            },
             Expectation::BusBytesPerMessage { at, node, count } => format!(
                 "{}'s cluster bus messages average {count} bytes until {}",
                 names[*node],

@@ -14,7 +14,6 @@ use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
 use crate::history::{Exchange, Op, Outcome};
 use crate::proto::keyspace::Dataset;
-use crate::proto::resp::shown;
 use crate::redis;
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
@@ -323,7 +322,14 @@ pub trait RunView {
                     None => (false, "no reply".into()),
                     Some((x, frame)) => {
                         let got = match field {
-                            None => Some(shown(&x.command.argv, frame)),
+                            // The reply's own frames, without the pushes
+                            // redis-cli prints before it.
+                            None => Some(crate::history::shown_reply(
+                                &x.command.argv,
+                                &[],
+                                frame,
+                                &x.more,
+                            )),
                             Some(f) => frame
                                 .text()
                                 .and_then(|t| redis::info::field(t, f))
@@ -335,6 +341,28 @@ pub trait RunView {
                         }
                     }
                 }
+            }
+            Expectation::Messages {
+                name,
+                channel,
+                count,
+            } => {
+                let ex = self
+                    .exchanges()
+                    .iter()
+                    .find(|x| x.command.name.as_deref() == Some(name.as_str()));
+                let n = ex.map_or(0, |x| {
+                    x.messages
+                        .iter()
+                        .filter(|(_, m)| {
+                            channel.as_deref().is_none_or(|want| {
+                                crate::proto::pubsub::read_message(m)
+                                    .is_some_and(|(c, _)| c == want)
+                            })
+                        })
+                        .count() as u64
+                });
+                (count.holds(n), format!("{n} messages"))
             }
             Expectation::Keys { node, count, .. } => match self.server(*node) {
                 Some(p) => (

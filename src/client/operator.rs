@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::history::{CommandLine, Exchange};
+use crate::history::{CommandLine, Exchange, shown_reply};
 use crate::proto::addr::Directory;
-use crate::proto::resp::{Frame, printed_after};
+use crate::proto::inbox::{Arrival, Inbox, enters_subscribed_mode};
+use crate::proto::resp::Frame;
 use crate::proto::{Cmd, Ctx, Msg, Reply};
 use crate::sim::net::{ConnId, NodeId};
 use crate::trace::Level;
@@ -19,8 +20,11 @@ pub struct Sessions {
     conns: BTreeMap<(String, NodeId), ConnId>,
     /// Lines waiting for a reply, by connection, oldest first.
     waiting: BTreeMap<ConnId, Vec<Waiting>>,
-    /// RESP3 pushes read while the oldest line waits, by connection.
-    pushes: BTreeMap<ConnId, Vec<Frame>>,
+    /// What each connection reads, sorted as redis-cli sorts it.
+    inboxes: BTreeMap<ConnId, Inbox>,
+    /// The exchange whose SUBSCRIBE or PSUBSCRIBE last subscribed each
+    /// connection: messages pushed there are its.
+    subscriber: BTreeMap<ConnId, usize>,
     pub exchanges: Vec<Exchange>,
 }
 
@@ -38,7 +42,8 @@ impl Sessions {
             dir,
             conns: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            pushes: BTreeMap::new(),
+            inboxes: BTreeMap::new(),
+            subscriber: BTreeMap::new(),
             exchanges: Vec::new(),
         }
     }
@@ -52,12 +57,17 @@ impl Sessions {
             .entry(conn)
             .or_default()
             .push(Waiting::Exchange(index));
+        if enters_subscribed_mode(&command.argv) {
+            self.subscriber.insert(conn, index);
+        }
         self.exchanges.push(Exchange {
             index,
             command,
             sent: ctx.sim_time(),
             reply: None,
             pushes: Vec::new(),
+            more: Vec::new(),
+            messages: Vec::new(),
         });
     }
 
@@ -86,6 +96,7 @@ impl Sessions {
                 command.session, self.dir.names[command.node as usize], command.line
             ),
         );
+        self.inboxes.entry(conn).or_default().sent(&command.argv);
         ctx.send(conn, Msg::Cmd(Cmd::Line(command.argv.clone())));
         conn
     }
@@ -95,31 +106,35 @@ impl Sessions {
         self.conns.values().any(|&c| c == conn)
     }
 
-    /// A reply on a session's connection answers its oldest waiting line;
-    /// a RESP3 push is printed with that line's reply, before it, as
-    /// redis-cli's push handler prints it (one nothing waits for is not
-    /// read before the connection is next used, and is dropped here).
+    /// A frame on a session's connection: a message pushed to a
+    /// subscriber is printed as it comes, as redis-cli's subscribed mode
+    /// prints it; otherwise it answers the oldest waiting line, once the
+    /// reply is whole. A RESP3 push is printed with that line's reply,
+    /// before it, as redis-cli's push handler prints it (one nothing waits
+    /// for is not read before the connection is next used, and is dropped
+    /// here).
     pub fn on_reply(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: Reply) {
-        let Some(queue) = self.waiting.get_mut(&conn) else {
-            return;
-        };
-        if queue.is_empty() {
+        if !self.waiting.contains_key(&conn) {
             return;
         }
         let frame = reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")));
-        if matches!(frame, Frame::Push(_)) {
-            self.pushes.entry(conn).or_default().push(frame);
+        let (pushes, mut frames) = match self.inboxes.entry(conn).or_default().arrived(frame) {
+            Arrival::Reply { pushes, frames } => (pushes, frames),
+            Arrival::Message(frame) => return self.on_pushed(ctx, conn, frame),
+            Arrival::Held | Arrival::Dropped => return,
+        };
+        let Some(queue) = self.waiting.get_mut(&conn).filter(|q| !q.is_empty()) else {
             return;
-        }
+        };
         let waiting = queue.remove(0);
-        let pushes = self.pushes.remove(&conn).unwrap_or_default();
+        let frame = frames.remove(0);
         let command = match &waiting {
             Waiting::Exchange(i) => &self.exchanges[*i].command,
             Waiting::Fault(c) => c,
         };
-        let shown = printed_after(&command.argv, &pushes, &frame);
+        let shown = shown_reply(&command.argv, &pushes, &frame, &frames).replace('\n', "\\n");
         ctx.log(
             Level::Notice,
             names::sim::REPLY,
@@ -129,9 +144,31 @@ impl Sessions {
             ),
         );
         if let Waiting::Exchange(i) = waiting {
-            self.exchanges[i].reply = Some((ctx.sim_time(), frame));
-            self.exchanges[i].pushes = pushes;
+            let ex = &mut self.exchanges[i];
+            ex.reply = Some((ctx.sim_time(), frame));
+            ex.pushes = pushes;
+            ex.more = frames;
         }
+    }
+
+    /// A message pushed to a subscribed session, traced as redis-cli
+    /// prints it and kept with the line that subscribed.
+    fn on_pushed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, frame: Frame) {
+        let Some(&i) = self.subscriber.get(&conn) else {
+            return;
+        };
+        let ex = &mut self.exchanges[i];
+        ctx.log(
+            Level::Notice,
+            names::sim::MESSAGE,
+            format!(
+                "{}@{}> {}",
+                ex.command.session,
+                self.dir.names[ex.command.node as usize],
+                frame.to_cli().trim_end().replace('\n', "\\n")
+            ),
+        );
+        ex.messages.push((ctx.sim_time(), frame));
     }
 
     /// The connection failed or closed: what waited on it gets no reply,
@@ -139,7 +176,8 @@ impl Sessions {
     /// connection`); the next line opens a new connection.
     pub fn on_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, refused: bool) {
         self.conns.retain(|_, c| *c != conn);
-        self.pushes.remove(&conn);
+        self.inboxes.remove(&conn);
+        self.subscriber.remove(&conn);
         for waiting in self.waiting.remove(&conn).unwrap_or_default() {
             let command = match &waiting {
                 Waiting::Exchange(i) => &self.exchanges[*i].command,
@@ -169,6 +207,7 @@ impl Sessions {
     pub fn clear(&mut self) {
         self.conns.clear();
         self.waiting.clear();
-        self.pushes.clear();
+        self.inboxes.clear();
+        self.subscriber.clear();
     }
 }

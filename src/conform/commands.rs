@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::history::{CommandLine, Exchange};
+use crate::proto::inbox::{Arrival, Inbox, enters_subscribed_mode};
 use crate::proto::resp::{Frame, read_frame};
 use crate::time::Micros;
 
@@ -251,8 +252,18 @@ struct Session {
     writer: TcpStream,
     /// False once the reader saw the connection close.
     open: Arc<AtomicBool>,
+    /// What the connection waits for and reads.
+    waiting: Arc<Mutex<Waiting>>,
+}
+
+/// One connection's lines waiting for a reply and its reader.
+#[derive(Default)]
+struct Waiting {
     /// Positions in `exchanges` waiting for a reply, oldest first.
-    waiting: Arc<Mutex<VecDeque<usize>>>,
+    lines: VecDeque<usize>,
+    inbox: Inbox,
+    /// The position of the line that last subscribed the connection.
+    subscriber: Option<usize>,
 }
 
 /// The operator's redis-cli sessions against the real processes.
@@ -294,6 +305,8 @@ impl Sessions {
                 sent,
                 reply: None,
                 pushes: Vec::new(),
+                more: Vec::new(),
+                messages: Vec::new(),
             });
             ex.len() - 1
         };
@@ -314,13 +327,17 @@ impl Sessions {
             }
         }
         let s = self.conns.get_mut(&key).expect("just opened");
-        s.waiting.lock().expect("not poisoned").push_back(pos);
+        {
+            let mut w = s.waiting.lock().expect("not poisoned");
+            w.lines.push_back(pos);
+            w.inbox.sent(argv);
+            if enters_subscribed_mode(argv) {
+                w.subscriber = Some(pos);
+            }
+        }
         let raw: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
         if std::io::Write::write_all(&mut s.writer, &encode(&raw)).is_err() {
-            s.waiting
-                .lock()
-                .expect("not poisoned")
-                .retain(|p| *p != pos);
+            // The connection is dropped with what it waited for.
             self.conns.remove(&key);
         }
     }
@@ -332,7 +349,7 @@ impl Sessions {
         let stream = writer.try_clone().ok()?;
         stream.set_read_timeout(Some(POLL)).ok()?;
         let open = Arc::new(AtomicBool::new(true));
-        let waiting: Arc<Mutex<VecDeque<usize>>> = Arc::default();
+        let waiting: Arc<Mutex<Waiting>> = Arc::default();
         let (o, w, ex, stop, t0) = (
             open.clone(),
             waiting.clone(),
@@ -361,16 +378,25 @@ impl Sessions {
                 let _ = stream.set_read_timeout(Some(POLL));
                 let Ok(frame) = frame else { break };
                 let at = t0.elapsed().as_micros() as Micros;
-                // A RESP3 push goes with the reply the oldest line waits
-                // for; a push nothing waits for (after SUBSCRIBE) is
-                // dropped, as the simulated session drops it.
+                // Sorted as the simulated session sorts it (proto::inbox).
                 let mut w = w.lock().expect("not poisoned");
-                if matches!(frame, Frame::Push(_)) {
-                    if let Some(&pos) = w.front() {
-                        ex.lock().expect("not poisoned")[pos].pushes.push(frame);
+                match w.inbox.arrived(frame) {
+                    Arrival::Reply { pushes, mut frames } => {
+                        if let Some(pos) = w.lines.pop_front() {
+                            let e = &mut ex.lock().expect("not poisoned")[pos];
+                            e.reply = Some((at, frames.remove(0)));
+                            e.pushes = pushes;
+                            e.more = frames;
+                        }
                     }
-                } else if let Some(pos) = w.pop_front() {
-                    ex.lock().expect("not poisoned")[pos].reply = Some((at, frame));
+                    Arrival::Message(frame) => {
+                        if let Some(pos) = w.subscriber {
+                            ex.lock().expect("not poisoned")[pos]
+                                .messages
+                                .push((at, frame));
+                        }
+                    }
+                    Arrival::Held | Arrival::Dropped => {}
                 }
             }
             o.store(false, Ordering::Relaxed);

@@ -435,7 +435,10 @@ fn drive(
         if let Some((_, f)) = &mut ex.reply {
             *f = map.frame_to_sim(f);
         }
-        for f in &mut ex.pushes {
+        for f in ex.pushes.iter_mut().chain(&mut ex.more) {
+            *f = map.frame_to_sim(f);
+        }
+        for (_, f) in &mut ex.messages {
             *f = map.frame_to_sim(f);
         }
     }

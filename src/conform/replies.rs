@@ -21,8 +21,8 @@
 //!
 //! Everything else, offsets included, must be the same text.
 
-use crate::history::Exchange;
-use crate::proto::resp::{Frame, shown_after};
+use crate::history::{Exchange, shown_reply};
+use crate::proto::resp::Frame;
 
 use super::field::{Field, Value};
 
@@ -247,7 +247,7 @@ pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
             continue;
         };
         let types = resp3_types(&ex.pushes, frame);
-        let text = ids.normalize(&shown_after(&c.argv, &ex.pushes, frame));
+        let text = ids.normalize(&shown_reply(&c.argv, &ex.pushes, frame, &ex.more));
         if let Some(hello) = hello_fields(&c.argv, frame) {
             let order: Vec<&str> = hello.iter().map(|(k, _)| k.as_str()).collect();
             push(format!("{label} fields"), order.join(", "));
@@ -267,6 +267,14 @@ pub fn fields(exchanges: &[Exchange], names: &[String]) -> Vec<Field> {
         }
         if let Some(types) = types {
             push(format!("{label}: RESP3 types"), types);
+        }
+        // What a subscription received, message by message, in order.
+        if crate::proto::inbox::enters_subscribed_mode(&c.argv) {
+            push(format!("{label} messages"), ex.messages.len().to_string());
+            for (i, (_, m)) in ex.messages.iter().enumerate() {
+                let shown = m.to_cli().trim_end().replace('\n', " ");
+                push(format!("{label} message {}", i + 1), ids.normalize(&shown));
+            }
         }
     }
     out
@@ -353,6 +361,8 @@ mod tests {
             sent: 0,
             reply: reply.map(|f| (1, f)),
             pushes: Vec::new(),
+            more: Vec::new(),
+            messages: Vec::new(),
         }
     }
 

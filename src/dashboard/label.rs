@@ -58,10 +58,6 @@ pub fn label(msg: &Msg, to_client: bool) -> Label {
         ),
         Msg::Rdb(p) => control("RDB", format!("{} bytes, {} keys", p.bytes, p.data.len())),
         Msg::KeepAlive => control("newline keep-alive", String::new()),
-        Msg::Message { channel, payload } if channel == HELLO_CHANNEL => {
-            control("hello", payload.clone())
-        }
-        Msg::Message { channel, payload } => control(format!("message {channel}"), payload.clone()),
         Msg::Bus(b) => {
             let what = match &b.kind {
                 BusKind::Fail(n) => format!("node {n} is FAIL; "),
@@ -179,8 +175,11 @@ fn reply(r: &Reply, to_client: bool) -> Label {
             control("INFO reply", format!("role:{}", role.trim_end()))
         }
         Reply::Role(role) => control("ROLE reply", role.to_string()),
-        Reply::Frame(f) | Reply::Written(f) => control("reply", f.to_cli()),
-        Reply::Subscribed => control("subscribed", String::new()),
+        Reply::Frame(f) | Reply::Written(f) => match crate::proto::pubsub::read_message(f) {
+            Some((HELLO_CHANNEL, payload)) => control("hello", payload.to_string()),
+            Some((channel, payload)) => control(format!("message {channel}"), payload.to_string()),
+            None => control("reply", f.to_cli()),
+        },
         Reply::MasterDown {
             down,
             leader,

@@ -6,7 +6,9 @@ pub mod addr;
 pub mod bus;
 pub mod command;
 pub mod hello;
+pub mod inbox;
 pub mod keyspace;
+pub mod pubsub;
 pub mod resp;
 pub mod slots;
 pub mod util;
@@ -519,8 +521,6 @@ pub enum Reply {
     Info(String),
     /// `ROLE`'s first element: `master` or `slave`.
     Role(&'static str),
-    /// The confirmation of a SUBSCRIBE.
-    Subscribed,
     /// The reply to `SENTINEL is-master-down-by-addr`: the down flag, the
     /// answerer's vote (leader run id or `*`) and that vote's epoch.
     MasterDown {
@@ -621,11 +621,6 @@ pub enum Msg {
     Rdb(RdbPayload),
     /// The `\n` a master writes to a replica waiting for its RDB.
     KeepAlive,
-    /// A pub/sub message pushed to a subscriber.
-    Message {
-        channel: CompactString,
-        payload: String,
-    },
     /// A cluster bus message.
     Bus(Box<bus::BusMsg>),
 }
@@ -640,9 +635,6 @@ impl WireSize for Msg {
             Msg::RdbHeader { .. } => 46,
             Msg::Rdb(p) => p.bytes,
             Msg::KeepAlive => 1,
-            Msg::Message { channel, payload } => {
-                (array(3) + bulk(7) + bulk(channel.len()) + bulk(payload.len())) as u64
-            }
         }
     }
 }

@@ -180,7 +180,7 @@ impl Server {
                 id: Some(c.id),
                 addr: client_addr(host, c.peer, conn),
                 laddr: laddr.clone(),
-                kind: TypeName::Client(c.client_type()),
+                kind: TypeName::Client(self.client_type(conn)),
             })
             .collect();
         all.extend(self.replicas.iter().map(|r| Candidate {

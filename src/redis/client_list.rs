@@ -85,6 +85,9 @@ pub(super) struct ClientMeta {
     /// first visit (which always resets: the field starts in seconds and is
     /// compared with milliseconds).
     pub peak_reset_ms: Option<u64>,
+    /// Reply bytes written in this pass of the event loop, not yet
+    /// written to the socket: the buffer holds them together.
+    pub unflushed: u64,
 }
 
 impl ClientMeta {
@@ -100,6 +103,7 @@ impl ClientMeta {
             rbs: REPLY_CHUNK,
             rbp: REPLY_CHUNK,
             peak_reset_ms: None,
+            unflushed: 0,
         }
     }
 
@@ -111,11 +115,19 @@ impl ClientMeta {
         self.last_cmd = cmd;
     }
 
-    /// A reply of `bytes` went into the reply buffer (`buf_peak` is the
-    /// most the buffer held since the last reset, at most its size).
+    /// A reply of `bytes` went into the reply buffer, with whatever else
+    /// this pass of the event loop wrote there.
     pub fn wrote(&mut self, now_s: u64, bytes: u64) {
         self.last_interaction = now_s;
-        self.rbp = self.rbp.max(bytes.min(self.rbs));
+        self.unflushed += bytes;
+    }
+
+    /// The pass ends and the buffer goes to the socket
+    /// (handleClientsWithPendingWrites()): `buf_peak` is the most the
+    /// buffer held since the last reset, at most its size.
+    pub fn flush(&mut self) {
+        self.rbp = self.rbp.max(self.unflushed.min(self.rbs));
+        self.unflushed = 0;
     }
 
     /// clientsCron()'s visit: the query buffer of a client idle more than
@@ -163,6 +175,7 @@ pub(super) struct Line<'a> {
     pub name: &'a str,
     pub flags: String,
     pub sub: usize,
+    pub psub: usize,
     /// Queued commands' `(Σ argument lengths, argc)`, inside MULTI.
     pub multi: Option<&'a [(u64, u64)]>,
     /// The command being run (CLIENT LIST's own caller): its request's
@@ -215,9 +228,11 @@ impl Line<'_> {
             + 24 * multi_slots
             + 24 * self.sub as u64
             + 8 * sub_slots
+            // pubsubMemOverhead(): a list node per pattern.
+            + 24 * self.psub as u64
             + omem;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub=0 ssub=0 multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv_mem} multi-mem={multi_mem} rbs={} rbp={} obl=0 oll={oll} omem={omem} tot-mem={tot_mem} events=r cmd={} user={} redir=-1 resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv_mem} multi-mem={multi_mem} rbs={} rbp={} obl=0 oll={oll} omem={omem} tot-mem={tot_mem} events=r cmd={} user={} redir=-1 resp={}\n",
             self.id,
             self.addr,
             self.laddr,
@@ -231,6 +246,7 @@ impl Line<'_> {
                 &self.flags
             },
             self.sub,
+            self.psub,
             m.rbs,
             m.rbp,
             m.last_cmd.unwrap_or("NULL"),
@@ -293,7 +309,20 @@ impl super::Server {
     ) {
         let now = self.unixtime;
         if let Some(c) = self.clients.get_mut(&conn) {
+            if c.meta.unflushed == 0 {
+                self.pending_writes.push(conn);
+            }
             c.meta.wrote(now, reply.wire_size());
+        }
+    }
+
+    /// The event loop's pass ends: each client written to sends its buffer
+    /// (`server.clients_pending_write`).
+    pub(super) fn flush_client_writes(&mut self) {
+        for conn in std::mem::take(&mut self.pending_writes) {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.meta.flush();
+            }
         }
     }
 
@@ -409,7 +438,8 @@ impl super::Server {
         let mut rows: Vec<(crate::sim::net::ConnId, TypeName, Line<'a>)> = Vec::new();
         for (&conn, c) in &self.clients {
             let mut flags = String::new();
-            if !c.channels.is_empty() {
+            let (sub, psub) = self.pubsub.counts(conn);
+            if sub + psub > 0 {
                 flags.push('P');
             }
             if c.multi.is_some() {
@@ -425,7 +455,7 @@ impl super::Server {
             });
             rows.push((
                 conn,
-                TypeName::Client(c.client_type()),
+                TypeName::Client(self.client_type(conn)),
                 Line {
                     id: c.id,
                     addr: client_addr(host, c.peer, conn),
@@ -433,7 +463,8 @@ impl super::Server {
                     meta: &c.meta,
                     name: c.name.as_deref().unwrap_or(""),
                     flags,
-                    sub: c.channels.len(),
+                    sub,
+                    psub,
                     multi: c.multi.as_ref().map(super::multi::Multi::queued_sizes),
                     running,
                     repl_blocks: 0,
@@ -455,6 +486,7 @@ impl super::Server {
                     name: "",
                     flags: "S".into(),
                     sub: 0,
+                    psub: 0,
                     multi: None,
                     running: None,
                     repl_blocks: u64::from(propagated),
@@ -478,6 +510,7 @@ impl super::Server {
                     name: "",
                     flags: "M".into(),
                     sub: 0,
+                    psub: 0,
                     multi: None,
                     running: None,
                     repl_blocks: 0,
@@ -546,7 +579,10 @@ mod tests {
         assert_eq!((m.rbs, m.rbp), (16384, 0));
         m.cron(100, 100_200);
         assert_eq!((m.rbs, m.rbp), (1024, 0));
-        m.wrote(100, 2081);
+        m.wrote(100, 2000);
+        m.wrote(100, 81);
+        assert_eq!(m.rbp, 0, "still in this pass");
+        m.flush();
         assert_eq!(m.rbp, 1024);
         m.cron(100, 100_300);
         assert_eq!(m.rbs, 2048);

@@ -288,9 +288,30 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
             argv: argv.to_vec(),
         },
         "config|get" | "config|set" | "config|rewrite" => Cmd::Config(argv[1..].to_vec()),
-        "failover" | "client|pause" | "client|unpause" | "client|kill" | "client|id"
-        | "client|list" | "client|info" | "client|setname" | "client|getname" | "hello"
-        | "multi" | "exec" | "discard" => Cmd::Named {
+        "failover"
+        | "client|pause"
+        | "client|unpause"
+        | "client|kill"
+        | "client|id"
+        | "client|list"
+        | "client|info"
+        | "client|setname"
+        | "client|getname"
+        | "hello"
+        | "multi"
+        | "exec"
+        | "discard"
+        | "subscribe"
+        | "unsubscribe"
+        | "psubscribe"
+        | "punsubscribe"
+        | "pubsub|channels"
+        | "pubsub|numsub"
+        | "pubsub|numpat"
+        | "pubsub|shardchannels"
+        | "pubsub|shardnumsub"
+        | "pubsub|help"
+        | "shutdown" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

@@ -895,9 +895,8 @@ impl Server {
 
     /// A client connection closed.
     pub(super) fn free_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        if let Some(client) = self.clients.swap_remove(&conn) {
-            self.unsubscribe_all(conn, &client.channels);
-        }
+        self.clients.swap_remove(&conn);
+        self.pubsub.forget(conn);
         self.fds.remove(&conn);
         self.blocked.retain(|w| w.conn != conn);
         self.remove_replica(ctx, conn);

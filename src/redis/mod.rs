@@ -35,7 +35,6 @@ pub mod timer;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use compact_str::CompactString;
 use indexmap::IndexMap;
 
 use crate::proto::addr::Directory;
@@ -84,9 +83,6 @@ struct ClientConn {
     capa_eof: bool,
     /// The master offset right after this client's last propagated write.
     woff: u64,
-    /// Channels this connection subscribed to; non-empty makes it a pubsub
-    /// client (`CLIENT_PUBSUB`).
-    channels: Vec<CompactString>,
     /// `CLIENT_ASKING`: set by ASKING, for the next command only.
     asking: bool,
     /// `CLIENT_READONLY`: READONLY lets a cluster replica serve reads of
@@ -112,9 +108,11 @@ enum ClientType {
     PubSub,
 }
 
-impl ClientConn {
-    fn client_type(&self) -> ClientType {
-        if self.channels.is_empty() {
+impl Server {
+    /// getClientType() for a client connection: a subscription makes it a
+    /// pub/sub client (`CLIENT_PUBSUB`).
+    fn client_type(&self, conn: ConnId) -> ClientType {
+        if self.pubsub.count(conn) == 0 {
             ClientType::Normal
         } else {
             ClientType::PubSub
@@ -172,8 +170,10 @@ pub struct Server {
     master_addr: String,
     /// `server.stat_starttime`: unix seconds at boot, for INFO's uptime.
     start_time: u64,
-    /// Subscribers of each channel, in subscription order.
-    pubsub_channels: BTreeMap<CompactString, Vec<ConnId>>,
+    /// Channel and pattern subscriptions.
+    pubsub: crate::proto::pubsub::PubSub,
+    /// Clients written to in this pass of the event loop.
+    pending_writes: Vec<ConnId>,
     /// Cluster mode: this node's view of the cluster.
     pub cluster: Option<Box<cluster::ClusterState>>,
     /// Client pauses (CLIENT PAUSE, FAILOVER, a cluster manual failover).
@@ -387,7 +387,6 @@ impl Node for RedisNode {
                 listening_port: 0,
                 capa_eof: false,
                 woff: 0,
-                channels: Vec::new(),
                 asking: false,
                 readonly: false,
                 multi: None,
@@ -614,7 +613,8 @@ impl Server {
                 .map(|m| node.dir.addr(m))
                 .unwrap_or_default(),
             start_time: now_s,
-            pubsub_channels: BTreeMap::new(),
+            pubsub: Default::default(),
+            pending_writes: Vec::new(),
             cluster: None,
             pauses: pause::Pauses::default(),
             failover: failover::Failover::default(),
@@ -845,7 +845,7 @@ impl Server {
         }
         let client_asking = client.asking;
         let client_readonly = client.readonly;
-        let subscribed = !client.channels.is_empty();
+        let subscribed = self.pubsub.count(conn) > 0;
         let client_resp = client.resp;
         if self.migrate_job.is_some() {
             // Held: MIGRATE blocks the server.
@@ -875,10 +875,12 @@ impl Server {
         // Only a RESP2 connection is limited to the pub/sub commands.
         if subscribed
             && client_resp == Proto::Resp2
-            && !matches!(cmd, Cmd::Subscribe(_) | Cmd::Ping)
+            && !matches!(cmd, Cmd::Subscribe(_) | Cmd::Ping | Cmd::PingWith(_))
+            && !crate::proto::pubsub::allowed_when_subscribed(cmd.full_name())
         {
-            let name = cmd.name().to_ascii_lowercase();
-            return Some(Reply::Error(pubsub::pubsub_context_error(&name)));
+            return Some(Reply::Error(crate::proto::pubsub::pubsub_context_error(
+                cmd.full_name(),
+            )));
         }
         if let Some(r) = &self.replica
             && !r.is_connected()
@@ -924,7 +926,7 @@ impl Server {
     ) -> Option<Reply> {
         let is_master = self.replica.is_none();
         let reply = match cmd {
-            Cmd::Ping => Reply::Pong,
+            Cmd::Ping => self.subscribed_ping(conn, None).unwrap_or(Reply::Pong),
             Cmd::Auth(pass) => match &self.cfg.requirepass {
                 Some(p) if *p == pass.as_str() => {
                     self.clients.get_mut(&conn).expect("exists").authenticated = true;
@@ -1060,6 +1062,7 @@ impl Server {
                 &sections,
             ))
             }
+            Cmd::PingWith(m) if let Some(r) = self.subscribed_ping(conn, Some(&m)) => r,
             Cmd::PingWith(m) | Cmd::Echo(m) => Reply::Bulk(Some(Value::Text(m.into()))),
             Cmd::Dbsize => Reply::Int(self.data.len() as i64),
             Cmd::ReplicaOf { host: ip, port } => {
@@ -1088,11 +1091,16 @@ impl Server {
                 self.propagate(Cmd::Set(k, v));
                 Reply::Ok
             }
-            Cmd::Subscribe(channel) => self.subscribe(conn, channel),
+            Cmd::Subscribe(channel) => self.subscribe(conn, &channel),
             Cmd::SentinelSlaveOf { master } => self.sentinel_slaveof(ctx, host, conn, master),
             Cmd::Config(args) => self.config_command(ctx, host, &args),
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
+                Some("shutdown") => return self.shutdown_command(ctx, host, &argv),
+                Some(name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")) => {
+                    self.subscribe_command(ctx, conn, name, &argv[1..])
+                }
+                Some("pubsub") => self.pubsub_command(&argv),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
                 Some("hello") => self.hello_command(conn, &argv),
                 Some("auth") => self.auth_user_command(conn, &argv),
@@ -1159,7 +1167,7 @@ impl Server {
         let victims: Vec<ConnId> = self
             .clients
             .iter()
-            .filter(|(c, client)| **c != caller && client.client_type() == kind)
+            .filter(|(c, _)| **c != caller && self.client_type(**c) == kind)
             .map(|(&c, _)| c)
             .collect();
         for conn in victims {
@@ -1184,6 +1192,7 @@ impl Server {
         self.flush_aof(ctx, host.disk);
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
+        self.flush_client_writes();
     }
 
     fn flush_aof(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) {
@@ -1267,6 +1276,48 @@ impl Server {
     }
 
     fn prepare_for_shutdown(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        self.shut_down(ctx, host, None);
+    }
+
+    /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` (shutdownCommand()):
+    /// the checks, then prepareForShutdown() and exit. Nothing is replied:
+    /// the connection closes. The wait for lagging replicas (NOW skips it)
+    /// is not modelled, as for SIGTERM.
+    fn shutdown_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        argv: &[String],
+    ) -> Option<Reply> {
+        let (mut nosave, mut save, mut abort, mut others) = (false, false, false, false);
+        for a in &argv[1..] {
+            match a.to_ascii_lowercase().as_str() {
+                "nosave" => nosave = true,
+                "save" => save = true,
+                "now" | "force" => others = true,
+                "abort" => abort = true,
+                _ => return Some(Reply::Error(strings::ERR_SYNTAX.into())),
+            }
+        }
+        if (abort && (nosave || save || others)) || (nosave && save) {
+            return Some(Reply::Error(strings::ERR_SYNTAX.into()));
+        }
+        if abort {
+            return Some(Reply::Error("ERR No shutdown in progress.".into()));
+        }
+        let force_save = match (nosave, save) {
+            (true, _) => Some(false),
+            (_, true) => Some(true),
+            _ => None,
+        };
+        self.shut_down(ctx, host, force_save);
+        ctx.exit();
+        None
+    }
+
+    /// prepareForShutdown(): the final save when `save` says so, or, left
+    /// to the configuration, when there are save points.
+    fn shut_down(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, save: Option<bool>) {
         ctx.log(
             Level::Warning,
             "User requested shutdown...",
@@ -1291,7 +1342,7 @@ impl Server {
                 format!("{n} of {n} replicas are in sync when shutting down."),
             );
         }
-        if !self.cfg.save.is_empty() {
+        if save.unwrap_or(!self.cfg.save.is_empty()) {
             ctx.log(
                 Level::Notice,
                 "Saving the final RDB snapshot before exiting.",

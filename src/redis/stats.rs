@@ -79,7 +79,8 @@ pub fn section(p: &Server) -> String {
          instantaneous_ops_per_sec:{}\r\nrejected_connections:0\r\n\
          sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n\
          expired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nevicted_keys:0\r\n\
-         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n",
+         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n\
+         pubsub_patterns:{}\r\n",
         s.connections_received,
         s.commands_processed,
         s.instantaneous_ops(),
@@ -90,7 +91,8 @@ pub fn section(p: &Server) -> String {
         s.expired_stale_perc * 100.0,
         s.keyspace_hits,
         s.keyspace_misses,
-        p.pubsub_channel_count(),
+        p.pubsub.channel_count(),
+        p.pubsub.pattern_count(),
     );
     out
 }

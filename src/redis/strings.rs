@@ -19,7 +19,7 @@ use crate::proto::{Cmd, Ctx, Reply, Value};
 use super::Server;
 use super::expire::Lookup;
 
-const ERR_SYNTAX: &str = "ERR syntax error";
+pub(super) const ERR_SYNTAX: &str = "ERR syntax error";
 
 /// The commands this module runs.
 pub fn handles(name: &str) -> bool {

@@ -12,6 +12,23 @@ use super::plan::PROPERTIES;
 use super::raw::*;
 
 impl Builder<'_> {
+    /// `name` names one of the scenario's `[[command]]`s.
+    fn command_named(
+        &self,
+        name: &Spanned<String>,
+        commands: &[&str],
+    ) -> Result<(), ScenarioError> {
+        if commands.contains(&name.get_ref().as_str()) {
+            return Ok(());
+        }
+        let mut e = self.err(
+            name.span(),
+            format!("no [[command]] is named `{}`", name.get_ref()),
+        );
+        e.hint = suggest(name.get_ref(), commands).map(|c| format!("did you mean `{c}`?"));
+        Err(e)
+    }
+
     pub(super) fn cmp(&self, s: &Spanned<String>) -> Result<Cmp, ScenarioError> {
         Cmp::parse(s.get_ref()).map_err(|m| self.err(s.span(), m))
     }
@@ -164,15 +181,18 @@ impl Builder<'_> {
                 count: self.cmp(c)?,
             });
         }
+        if let Some(name) = &r.messages {
+            self.command_named(name, commands)?;
+            found.push(Expectation::Messages {
+                name: name.get_ref().clone(),
+                channel: r.channel.as_ref().map(|c| c.get_ref().clone()),
+                count: count.clone().unwrap_or(Cmp::AtLeast(1)),
+            });
+        } else if let Some(c) = &r.channel {
+            return Err(self.err(c.span(), "`channel` goes with `messages`"));
+        }
         if let Some(name) = &r.reply {
-            if !commands.contains(&name.get_ref().as_str()) {
-                let mut e = self.err(
-                    name.span(),
-                    format!("no [[command]] is named `{}`", name.get_ref()),
-                );
-                e.hint = suggest(name.get_ref(), commands).map(|c| format!("did you mean `{c}`?"));
-                return Err(e);
-            }
+            self.command_named(name, commands)?;
             let want = match (r.equals.as_ref().map(|v| v.get_ref()), &r.prefix) {
                 (Some(toml::Value::String(s)), None) => ReplyWant::Equals(s.clone()),
                 (None, Some(p)) => ReplyWant::Prefix(p.get_ref().clone()),
@@ -193,7 +213,7 @@ impl Builder<'_> {
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
-            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, lost-acked-deletes, acked-writes, client-errors, keys, bus-bytes-per-message, reply")),
+            0 => Err(self.err(span, "this expectation checks nothing: use one of role, info, event, resync, lost-acked-writes, lost-acked-deletes, acked-writes, client-errors, keys, bus-bytes-per-message, reply, messages")),
             _ => Err(self.err(span, "one check per [[expect]] table: split these into separate tables")),
         }
     }

@@ -204,4 +204,9 @@ pub(super) struct RawExpect {
     pub(super) field: Option<Spanned<String>>,
     /// With `reply`: how the reply (or the field) starts.
     pub(super) prefix: Option<Spanned<String>>,
+    /// The name of a SUBSCRIBE or PSUBSCRIBE `[[command]]` whose session's
+    /// messages are counted (`count`).
+    pub(super) messages: Option<Spanned<String>>,
+    /// With `messages`: count only those on this channel.
+    pub(super) channel: Option<Spanned<String>>,
 }

@@ -2,10 +2,11 @@
 //! table (sentinel.c `sentinelcmds`), so a Redis command gets Sentinel's
 //! `unknown command` reply, and answered as RESP.
 
-use crate::proto::Cmd;
 use crate::proto::command::Table;
 use crate::proto::hello;
+use crate::proto::pubsub;
 use crate::proto::resp::{Frame, Proto};
+use crate::proto::{Cmd, Msg, Reply};
 use crate::sim::net::ConnId;
 
 use super::pass::Pass;
@@ -59,9 +60,35 @@ impl SentinelNode {
             Ok(spec) => spec,
             Err(e) => return Frame::Error(e),
         };
+        // processCommand(): a RESP2 client in subscribed mode may send only
+        // the pub/sub commands and PING.
+        let subscribed = self.subscriptions(conn) > 0 && self.proto(conn) == Proto::Resp2;
+        if subscribed && !pubsub::allowed_when_subscribed(spec.name) {
+            return Frame::Error(pubsub::pubsub_context_error(spec.name));
+        }
         let cmd = match spec.name {
+            // pingCommand() in subscribed mode: `pong` and the argument.
+            "ping" if subscribed => {
+                return Frame::Array(Some(vec![
+                    Frame::bulk("pong"),
+                    Frame::bulk(argv.get(1).cloned().unwrap_or_default()),
+                ]));
+            }
             "ping" if argv.len() == 1 => Cmd::Ping,
             "ping" if argv.len() == 2 => return Frame::bulk(argv[1].clone()),
+            name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe") => {
+                return self.subscribe_line(ctx, conn, name, &argv[1..]);
+            }
+            // sentinelPublishCommand(): hellos only.
+            "publish" if argv[1] != super::HELLO_CHANNEL => {
+                return Frame::Error(
+                    "ERR Only HELLO messages are accepted by Sentinel instances.".into(),
+                );
+            }
+            "publish" => Cmd::Publish {
+                channel: argv[1].as_str().into(),
+                message: argv[2].clone(),
+            },
             "role" => return self.role_frame(),
             "hello" => return self.hello(conn, &argv),
             "client|setname" => {
@@ -113,6 +140,33 @@ impl SentinelNode {
         reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")))
+    }
+
+    /// How many channels and patterns `conn` listens on.
+    fn subscriptions(&self, conn: ConnId) -> i64 {
+        self.state.as_ref().map_or(0, |p| p.pubsub.count(conn))
+    }
+
+    /// SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE or PUNSUBSCRIBE on a Sentinel
+    /// (pubsub.c, as on a Redis server): each name confirmed in its own
+    /// frame; all but the last are sent here, the last is the reply.
+    fn subscribe_line(
+        &mut self,
+        ctx: &mut Pass<'_, '_>,
+        conn: ConnId,
+        name: &str,
+        args: &[String],
+    ) -> Frame {
+        let proto = self.proto(conn);
+        let Some(p) = self.state.as_mut() else {
+            return Frame::ok();
+        };
+        let mut frames = p.pubsub.command(conn, name, args);
+        let last = frames.pop().expect("one confirmation at least");
+        for frame in frames {
+            ctx.send(conn, Msg::Reply(Reply::Frame(frame.for_proto(proto))));
+        }
+        last
     }
 
     /// `INFO sentinel` (sentinelInfoCommand() with the one section a

@@ -141,8 +141,9 @@ pub struct SentinelState {
     /// The id the next added master gets.
     next_id: MasterId,
     conns: IndexMap<ConnId, Owner, rustc_hash::FxBuildHasher>,
-    /// Clients subscribed to event channels (e.g. `+switch-master`).
-    subscribers: Vec<(ConnId, CompactString)>,
+    /// Clients subscribed to event channels (e.g. `+switch-master`) and
+    /// patterns (`*`).
+    pubsub: crate::proto::pubsub::PubSub,
     /// What each incoming connection's client has: its id, protocol and
     /// name.
     clients: BTreeMap<ConnId, Client>,
@@ -358,14 +359,12 @@ impl SentinelNode {
         let events = std::mem::take(&mut ctx.events);
         let Some(p) = &self.state else { return };
         for (event, detail) in events {
-            for (conn, _) in p.subscribers.iter().filter(|(_, ch)| *ch == event) {
-                ctx.send(
-                    *conn,
-                    Msg::Message {
-                        channel: event.into(),
-                        payload: detail.clone(),
-                    },
-                );
+            if !p.pubsub.has_receivers(event) {
+                continue;
+            }
+            for (conn, frame) in p.pubsub.publish(event, &detail) {
+                let frame = frame.for_proto(self.proto(conn));
+                ctx.send(conn, Msg::Reply(Reply::Written(frame)));
             }
         }
     }
@@ -417,7 +416,7 @@ impl Node for SentinelNode {
             next_id: masters.len() as MasterId,
             masters,
             conns: IndexMap::default(),
-            subscribers: Vec::new(),
+            pubsub: Default::default(),
             clients: BTreeMap::new(),
             next_client_id: 2,
         });
@@ -486,13 +485,17 @@ impl SentinelNode {
                 ctx.send(conn, Msg::Reply(reply));
             }
             (Some(Owner::Cc(id, node)), Msg::Reply(reply)) => self.reply(ctx, id, node, reply),
-            (Some(Owner::Pc(id, node)), Msg::Message { channel, payload }) => {
+            (Some(Owner::Pc(id, node)), Msg::Reply(reply)) => {
                 self.pc_activity(ctx, id, node);
-                if channel == HELLO_CHANNEL {
-                    self.process_hello(ctx, &payload);
+                // sentinelReceiveHelloMessages(): a `message` on the hello
+                // channel.
+                if let Some(frame) = reply.to_frame()
+                    && let Some((HELLO_CHANNEL, payload)) =
+                        crate::proto::pubsub::read_message(&frame)
+                {
+                    self.process_hello(ctx, payload);
                 }
             }
-            (Some(Owner::Pc(id, node)), Msg::Reply(_)) => self.pc_activity(ctx, id, node),
             _ => {}
         }
     }
@@ -690,7 +693,7 @@ impl SentinelNode {
     /// A link connection failed or dropped (instanceLinkCloseConnection()).
     fn link_closed(&mut self, _ctx: &mut Pass<'_, '_>, conn: ConnId) {
         let Some(p) = self.state.as_mut() else { return };
-        p.subscribers.retain(|(c, _)| *c != conn);
+        p.pubsub.forget(conn);
         let Some(owner) = p.conns.swap_remove(&conn) else {
             return;
         };
@@ -1100,14 +1103,10 @@ impl SentinelNode {
             Cmd::Ping => Reply::Pong,
             Cmd::Subscribe(channel) => {
                 let p = self.state.as_mut().expect("running");
-                if !p
-                    .subscribers
-                    .iter()
-                    .any(|(c, ch)| *c == conn && *ch == channel)
-                {
-                    p.subscribers.push((conn, channel));
-                }
-                Reply::Subscribed
+                let frame = p
+                    .pubsub
+                    .subscribe(conn, crate::proto::pubsub::Kind::Channel, &channel);
+                Reply::Written(frame.for_proto(self.proto(conn)))
             }
             Cmd::Publish { channel, message } if channel == HELLO_CHANNEL => {
                 self.process_hello(ctx, &message);

@@ -75,7 +75,13 @@ fn redis_answer(ping: Reply, info: String) -> impl FnMut(&Msg) -> Option<Msg> {
         Some(Msg::Reply(match cmd {
             Cmd::Ping => ping.clone(),
             Cmd::Info => Reply::Info(info.clone()),
-            Cmd::Subscribe(_) => Reply::Subscribed,
+            Cmd::Subscribe(ch) => {
+                Reply::Written(crate::proto::pubsub::PubSub::default().subscribe(
+                    0,
+                    crate::proto::pubsub::Kind::Channel,
+                    ch,
+                ))
+            }
             Cmd::Publish { .. } => Reply::Int(1),
             _ => Reply::Ok,
         }))

@@ -120,6 +120,11 @@ enum Ev<M> {
         node: NodeId,
         incarnation: u32,
     },
+    /// The process exits after the handler that asked ([`Ctx::exit`]).
+    Exit {
+        node: NodeId,
+        incarnation: u32,
+    },
 }
 
 struct NodeMeta<M> {
@@ -208,6 +213,15 @@ impl<M: WireSize> Ctx<'_, M> {
         m.asleep = true;
         let incarnation = m.incarnation;
         self.k.queue.push(now + d, Ev::Wake { node, incarnation });
+    }
+
+    /// The process exits once this handler returns (SHUTDOWN: it has done
+    /// what it does before exiting). Its kernel closes its sockets, and
+    /// what it already sent still arrives.
+    pub fn exit(&mut self) {
+        let (node, now) = (self.node, self.k.now);
+        let incarnation = self.k.meta[node as usize].incarnation;
+        self.k.queue.push(now, Ev::Exit { node, incarnation });
     }
 
     /// On the process's first start, how long before time zero it was
@@ -693,6 +707,14 @@ where
                 };
                 let (_, cmd) = self.admin_queue.remove(i);
                 self.admin(node, cmd);
+            }
+            Ev::Exit { node, incarnation } => {
+                let m = &self.kernel.meta[node as usize];
+                if m.alive && m.incarnation == incarnation {
+                    let now = self.kernel.local_time(node);
+                    self.nodes[node as usize].on_kill(now, false);
+                    self.bury(node);
+                }
             }
             Ev::Wake { node, incarnation } => {
                 let m = &mut self.kernel.meta[node as usize];

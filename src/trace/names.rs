@@ -62,6 +62,8 @@ pub mod sim {
     pub const REPLY: &str = "reply";
     /// A command line that got no reply: refused or closed connection.
     pub const NO_REPLY: &str = "no-reply";
+    /// A message pushed to a session that subscribed.
+    pub const MESSAGE: &str = "message";
 }
 
 pub mod redis {

@@ -5,6 +5,7 @@
 //! send exactly these commands and record what comes back.
 
 use redsim::proto::addr::Directory;
+use redsim::proto::resp::Frame;
 use redsim::proto::{Cmd, Msg, Reply};
 use redsim::redis::config::RedisConfig;
 use redsim::redis::info::field;
@@ -27,10 +28,11 @@ trait Received {
 }
 
 impl Received for Probe {
+    /// Replies, without the messages pushed to a subscriber.
     fn replies(&self) -> Vec<Reply> {
         self.received()
             .filter_map(|m| match m {
-                Msg::Reply(r) => Some(r.clone()),
+                Msg::Reply(r) if message(r).is_none() => Some(r.clone()),
                 _ => None,
             })
             .collect()
@@ -39,11 +41,27 @@ impl Received for Probe {
     fn messages(&self) -> Vec<(String, String)> {
         self.received()
             .filter_map(|m| match m {
-                Msg::Message { channel, payload } => Some((channel.to_string(), payload.clone())),
+                Msg::Reply(r) => message(r),
                 _ => None,
             })
             .collect()
     }
+}
+
+/// The channel and payload of a pushed `message`.
+fn message(r: &Reply) -> Option<(String, String)> {
+    let f = r.to_frame()?;
+    let (ch, m) = redsim::proto::pubsub::read_message(&f)?;
+    Some((ch.to_string(), m.to_string()))
+}
+
+/// SUBSCRIBE's confirmation to a RESP2 client: `subscribe <ch> <count>`.
+fn subscribed(channel: &str, count: i64) -> Reply {
+    Reply::Written(Frame::Array(Some(vec![
+        Frame::bulk("subscribe"),
+        Frame::bulk(channel),
+        Frame::Int(count),
+    ])))
 }
 
 /// A Redis node of the test: its name, the master it starts replicating
@@ -224,7 +242,7 @@ fn publish_reaches_subscribers_on_the_master_and_through_the_stream() {
     );
     assert_eq!(probe(&sim, 5).replies(), vec![Reply::Int(1)]);
     for n in [2, 3] {
-        assert_eq!(probe(&sim, n).replies(), vec![Reply::Subscribed]);
+        assert_eq!(probe(&sim, n).replies(), vec![subscribed(HELLO, 1)]);
     }
 }
 
@@ -267,12 +285,13 @@ fn subscribers_are_counted_once_restricted_and_dropped_on_close() {
     assert_eq!(
         sub.replies(),
         vec![
-            Reply::Subscribed,
-            Reply::Subscribed,
+            subscribed(HELLO, 1),
+            subscribed(HELLO, 1),
             Reply::Error(
                 "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context".into()
             ),
-            Reply::Pong,
+            // pingCommand() in subscribed mode (RESP2): `pong` and "".
+            Reply::Frame(Frame::Array(Some(vec![Frame::bulk("pong"), Frame::bulk("")]))),
         ]
     );
     assert_eq!(sub.messages(), vec![(HELLO.to_string(), "one".to_string())]);
@@ -586,7 +605,7 @@ fn the_transaction_aborts_while_loading() {
         vec![
             Reply::Error("EXECABORT Transaction discarded because of previous errors.".into()),
             Reply::Role("master"),
-            Reply::Subscribed,
+            subscribed(HELLO, 1),
             Reply::Error("LOADING Redis is loading the dataset in memory".into()),
         ]
     );
