@@ -12,6 +12,20 @@ use super::{Key, Value};
 pub struct Dataset {
     keys: IndexMap<Key, Value, rustc_hash::FxBuildHasher>,
     expires: IndexMap<Key, i64, rustc_hash::FxBuildHasher>,
+    touched: Touched,
+}
+
+/// The keys modified since they were last read off, while some client
+/// WATCHes a key (signalModifiedKey() reaching touchWatchedKey()); `None`
+/// while nobody watches, so writes cost nothing then. Not part of the
+/// data: two datasets compare equal whatever they recorded.
+#[derive(Clone, Debug, Default)]
+struct Touched(Option<Vec<Key>>);
+
+impl PartialEq for Touched {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Redis's error for INCR on a value that is not an integer.
@@ -22,8 +36,33 @@ impl Dataset {
         self.keys.get(key)
     }
 
+    /// Starts or stops recording which keys are modified (WATCH).
+    pub fn track(&mut self, on: bool) {
+        match (on, &self.touched.0) {
+            (true, None) => self.touched.0 = Some(Vec::new()),
+            (false, Some(_)) => self.touched.0 = None,
+            _ => {}
+        }
+    }
+
+    /// The keys modified since the last call, in order.
+    pub fn take_touched(&mut self) -> Vec<Key> {
+        self.touched
+            .0
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn touch(&mut self, key: &str) {
+        if let Some(t) = &mut self.touched.0 {
+            t.push(key.into());
+        }
+    }
+
     /// setKey(): the value replaces any old one, and so does its TTL.
     pub fn set(&mut self, key: Key, value: Value) {
+        self.touch(&key);
         if !self.expires.is_empty() {
             self.expires.swap_remove(&key);
         }
@@ -32,6 +71,7 @@ impl Dataset {
 
     /// setKey() with SETKEY_KEEPTTL (`SET … KEEPTTL`).
     pub fn set_keep_ttl(&mut self, key: Key, value: Value) {
+        self.touch(&key);
         self.keys.insert(key, value);
     }
 
@@ -41,7 +81,11 @@ impl Dataset {
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
-        self.keys.swap_remove(key).is_some()
+        let existed = self.keys.swap_remove(key).is_some();
+        if existed {
+            self.touch(key);
+        }
+        existed
     }
 
     /// getExpire(): when the key expires (unix ms), if it has a TTL.
@@ -55,13 +99,19 @@ impl Dataset {
     /// setExpire(): only an existing key can get a TTL.
     pub fn set_expire(&mut self, key: &str, when: i64) {
         if let Some((k, _)) = self.keys.get_key_value(key) {
-            self.expires.insert(k.clone(), when);
+            let k = k.clone();
+            self.touch(&k);
+            self.expires.insert(k, when);
         }
     }
 
     /// removeExpire(): true if the key had a TTL.
     pub fn remove_expire(&mut self, key: &str) -> bool {
-        self.expires.swap_remove(key).is_some()
+        let had = self.expires.swap_remove(key).is_some();
+        if had {
+            self.touch(key);
+        }
+        had
     }
 
     /// The keys with a TTL and when they expire (`db->expires`).
@@ -85,6 +135,7 @@ impl Dataset {
                 .ok_or(ERR_NOT_INTEGER)?,
             Some(Value::Blob { .. }) => return Err(ERR_NOT_INTEGER),
         };
+        self.touch(key);
         self.keys.insert(key.clone(), Value::Int(next));
         Ok(next)
     }
@@ -101,7 +152,11 @@ impl Dataset {
         self.keys.is_empty()
     }
 
+    /// emptyData(): every key goes (signalFlushedDb() touches each).
     pub fn clear(&mut self) {
+        if let Some(t) = &mut self.touched.0 {
+            t.extend(self.keys.keys().cloned());
+        }
         self.keys.clear();
         self.expires.clear();
     }

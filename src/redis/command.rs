@@ -311,7 +311,9 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "pubsub|shardchannels"
         | "pubsub|shardnumsub"
         | "pubsub|help"
-        | "shutdown" => Cmd::Named {
+        | "shutdown"
+        | "watch"
+        | "unwatch" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

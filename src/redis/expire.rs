@@ -85,7 +85,7 @@ impl Server {
 
     /// keyIsExpired(): never while loading; expired once now passes the
     /// expire time (`now > when`).
-    fn key_is_expired(&self, ctx: &Ctx<'_>, key: &str) -> bool {
+    pub(super) fn key_is_expired(&self, ctx: &Ctx<'_>, key: &str) -> bool {
         match self.data.expire_at(key) {
             Some(when) => !self.is_loading(ctx.sim_time()) && ctx.mstime() as i64 > when,
             None => false,

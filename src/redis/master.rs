@@ -895,6 +895,7 @@ impl Server {
 
     /// A client connection closed.
     pub(super) fn free_client(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        self.unwatch_all(conn);
         self.clients.swap_remove(&conn);
         self.pubsub.forget(conn);
         self.fds.remove(&conn);

@@ -31,6 +31,7 @@ mod strings;
 #[cfg(test)]
 mod testing;
 pub mod timer;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -90,6 +91,10 @@ struct ClientConn {
     readonly: bool,
     /// `CLIENT_MULTI`: the transaction being queued, after MULTI.
     multi: Option<multi::Multi>,
+    /// The keys this client WATCHes.
+    watched: Vec<watch::Watched>,
+    /// `CLIENT_DIRTY_CAS`: a watched key was modified; EXEC will fail.
+    dirty_cas: bool,
     /// EXEC is running this client's queue (CLIENT_DENY_BLOCKING).
     in_exec: bool,
     /// `client->resp`: RESP2 until `HELLO 3`.
@@ -174,6 +179,8 @@ pub struct Server {
     pubsub: crate::proto::pubsub::PubSub,
     /// Clients written to in this pass of the event loop.
     pending_writes: Vec<ConnId>,
+    /// `db->watched_keys`: each watched key's watchers, in order.
+    watchers: BTreeMap<crate::proto::Key, Vec<ConnId>>,
     /// Cluster mode: this node's view of the cluster.
     pub cluster: Option<Box<cluster::ClusterState>>,
     /// Client pauses (CLIENT PAUSE, FAILOVER, a cluster manual failover).
@@ -390,6 +397,8 @@ impl Node for RedisNode {
                 asking: false,
                 readonly: false,
                 multi: None,
+                watched: Vec::new(),
+                dirty_cas: false,
                 in_exec: false,
                 resp: Proto::Resp2,
                 name: None,
@@ -615,6 +624,7 @@ impl Server {
             start_time: now_s,
             pubsub: Default::default(),
             pending_writes: Vec::new(),
+            watchers: BTreeMap::new(),
             cluster: None,
             pauses: pause::Pauses::default(),
             failover: failover::Failover::default(),
@@ -912,7 +922,9 @@ impl Server {
             )));
         }
         self.stats.commands_processed += 1;
-        self.execute(ctx, host, conn, cmd)
+        let reply = self.execute(ctx, host, conn, cmd);
+        self.touch_watched();
+        reply
     }
 
     /// call(): runs an admitted command (from processCommand(), or queued
@@ -1097,6 +1109,8 @@ impl Server {
             Cmd::Named { spec, argv } => match spec.name.split('|').next() {
                 Some("failover") => self.failover_command(ctx, host, &argv[1..]),
                 Some("shutdown") => return self.shutdown_command(ctx, host, &argv),
+                Some("watch") => self.watch_command(ctx, conn, &argv[1..]),
+                Some("unwatch") => self.unwatch_command(conn),
                 Some(name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")) => {
                     self.subscribe_command(ctx, conn, name, &argv[1..])
                 }
@@ -1192,6 +1206,7 @@ impl Server {
         self.flush_aof(ctx, host.disk);
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
+        self.touch_watched();
         self.flush_client_writes();
     }
 

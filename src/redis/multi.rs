@@ -146,16 +146,29 @@ impl Server {
             ("discard", false) => Reply::Error("ERR DISCARD without MULTI".into()),
             ("discard", true) => {
                 client.multi = None;
+                // discardTransaction() unwatches.
+                client.dirty_cas = false;
+                self.unwatch_all(conn);
                 Reply::Ok
             }
             ("exec", false) => Reply::Error("ERR EXEC without MULTI".into()),
             _ => {
+                let broken = self.watch_broken(ctx, conn);
+                let client = self.clients.get_mut(&conn).expect("checked");
                 let m = client.multi.take().expect("in MULTI");
+                client.dirty_cas = false;
+                // Unwatched as EXEC starts, or by discardTransaction().
+                self.unwatch_all(conn);
                 if m.dirty_exec {
                     return Reply::Error(
                         "EXECABORT Transaction discarded because of previous errors.".into(),
                     );
                 }
+                if broken {
+                    // A watched key changed: addReplyNullArray().
+                    return Reply::Frame(Frame::Array(None));
+                }
+                let client = self.clients.get_mut(&conn).expect("checked");
                 client.in_exec = true;
                 let mut replies = Vec::with_capacity(m.queued.len());
                 for q in m.queued {
@@ -163,7 +176,9 @@ impl Server {
                         Queued::Error(e) => Frame::Error(e),
                         Queued::Cmd(cmd, role) => {
                             self.stats.commands_processed += 1;
-                            match self.execute(ctx, host, conn, cmd) {
+                            let reply = self.execute(ctx, host, conn, cmd);
+                            self.touch_watched();
+                            match reply {
                                 Some(r) => match self.line_reply(host, conn, role, r) {
                                     Reply::Frame(f) => f,
                                     other => Frame::Error(format!("{other:?}")),

@@ -544,6 +544,8 @@ impl Server {
         side.used_sync = false;
         self.loading_until = None;
         self.data = (*data).clone();
+        // Loading touches nothing; emptying the old data did.
+        self.data.track(!self.watchers.is_empty());
         self.replid = replid;
         self.master_repl_offset = offset;
         self.replid2 = RunId::ZERO;
@@ -634,6 +636,7 @@ impl Server {
                 self.aof_pending.push(cmd.clone());
             }
         }
+        self.touch_watched();
         let pinned = self.lowest_pin();
         match self.backlog.as_mut() {
             Some(b) => {

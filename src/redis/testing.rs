@@ -155,6 +155,31 @@ impl Cli {
         Self { h, conn }
     }
 
+    /// A server and two redis-cli clients, the second on node 2 ([`Cli::other`]).
+    pub fn two(conf: RedisConfig) -> Self {
+        Self::with(node(conf, None, vec![Probe::silent(), Probe::silent()]))
+    }
+
+    /// The reply to `line` sent by the second client (a [`Cli::two`]).
+    pub fn other(&mut self, line: &str) -> crate::proto::resp::Frame {
+        use crate::proto::Cmd;
+        let conn = match self.h.probe(2).conn_with(0) {
+            Some(c) => c,
+            None => self.h.connect(2, 0),
+        };
+        let argv = crate::proto::resp::split_args(line).expect("balanced");
+        let mark = self.h.mark();
+        self.h.send(2, conn, Msg::Cmd(Cmd::Line(argv)));
+        self.h
+            .sent_since(mark, 0)
+            .into_iter()
+            .find_map(|s| match s.msg {
+                Msg::Reply(r) if s.to == 2 => r.to_frame(),
+                _ => None,
+            })
+            .expect("a reply")
+    }
+
     /// The reply to `line`, as redis-cli prints it.
     pub fn send(&mut self, line: &str) -> String {
         let argv = crate::proto::resp::split_args(line).expect("balanced");
