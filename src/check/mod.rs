@@ -177,6 +177,9 @@ pub enum Expectation {
 pub enum ReplyWant {
     Equals(String),
     Prefix(String),
+    /// A glob-style pattern, as Redis matches them (stringmatchlen():
+    /// `*`, `?`, `[a-z]`, `\` escapes).
+    Pattern(String),
 }
 
 impl ReplyWant {
@@ -184,6 +187,7 @@ impl ReplyWant {
         match self {
             ReplyWant::Equals(s) => got == s,
             ReplyWant::Prefix(p) => got.starts_with(p.as_str()),
+            ReplyWant::Pattern(p) => crate::proto::util::stringmatch(p, got, false),
         }
     }
 }
@@ -271,6 +275,7 @@ impl Expectation {
                 match want {
                     ReplyWant::Equals(s) => format!("{what} = {s:?}"),
                     ReplyWant::Prefix(p) => format!("{what} starting with {p:?}"),
+                    ReplyWant::Pattern(p) => format!("{what} matching {p:?}"),
                 }
             }
             Expectation::Messages {
@@ -312,5 +317,14 @@ mod tests {
         assert!(Cmp::parse("lots").is_err());
         assert!(Cmp::Greater(0).holds(1));
         assert!(!Cmp::AtMost(10).holds(11));
+    }
+
+    #[test]
+    fn a_reply_pattern_is_a_redis_glob() {
+        let want = ReplyWant::Pattern("1) \"10.0.0.[23]\"*".into());
+        assert!(want.holds("1) \"10.0.0.3\"\n2) \"6379\""));
+        assert!(!want.holds("1) \"10.0.0.1\"\n2) \"6379\""));
+        assert!(ReplyWant::Pattern("OK".into()).holds("OK"));
+        assert!(!ReplyWant::Pattern("OK".into()).holds("OK!"));
     }
 }

@@ -14,6 +14,7 @@ use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
 use crate::history::{Exchange, Op, Outcome};
 use crate::proto::keyspace::Dataset;
+use crate::proto::resp::Frame;
 use crate::redis;
 use crate::sentinel::SentinelNode;
 use crate::sim::net::NodeId;
@@ -330,10 +331,18 @@ pub trait RunView {
                                 frame,
                                 &x.more,
                             )),
-                            Some(f) => frame
-                                .text()
-                                .and_then(|t| redis::info::field(t, f))
-                                .map(str::to_string),
+                            // An INFO-style `field:value` line, or an
+                            // aggregate's element by its 1-based number as
+                            // redis-cli numbers it (ROLE's `1`: the role).
+                            Some(f) => match (frame, f.parse::<usize>()) {
+                                (Frame::Array(Some(items)), Ok(n)) if n >= 1 => items
+                                    .get(n - 1)
+                                    .map(|i| crate::proto::resp::shown(&x.command.argv, i)),
+                                _ => frame
+                                    .text()
+                                    .and_then(|t| redis::info::field(t, f))
+                                    .map(str::to_string),
+                            },
                         };
                         match got {
                             Some(g) => (want.holds(&g), g),

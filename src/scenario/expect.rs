@@ -193,13 +193,18 @@ impl Builder<'_> {
         }
         if let Some(name) = &r.reply {
             self.command_named(name, commands)?;
-            let want = match (r.equals.as_ref().map(|v| v.get_ref()), &r.prefix) {
-                (Some(toml::Value::String(s)), None) => ReplyWant::Equals(s.clone()),
-                (None, Some(p)) => ReplyWant::Prefix(p.get_ref().clone()),
+            let want = match (
+                r.equals.as_ref().map(|v| v.get_ref()),
+                &r.prefix,
+                &r.matches,
+            ) {
+                (Some(toml::Value::String(s)), None, None) => ReplyWant::Equals(s.clone()),
+                (None, Some(p), None) => ReplyWant::Prefix(p.get_ref().clone()),
+                (None, None, Some(p)) => ReplyWant::Pattern(p.get_ref().clone()),
                 _ => {
                     return Err(self.err(
                         name.span(),
-                        "`reply` needs `equals` (a string) or `prefix`: the reply as redis-cli prints it, or with `field`, that field's value",
+                        "`reply` needs one of `equals` (a string), `prefix` or `matches` (a glob pattern): the reply as redis-cli prints it, or with `field`, that field's value",
                     ));
                 }
             };
@@ -208,8 +213,13 @@ impl Builder<'_> {
                 field: r.field.as_ref().map(|f| f.get_ref().clone()),
                 want,
             });
-        } else if let Some(f) = r.field.as_ref().or(r.prefix.as_ref()) {
-            return Err(self.err(f.span(), "`field` and `prefix` go with `reply`"));
+        } else if let Some(f) = r
+            .field
+            .as_ref()
+            .or(r.prefix.as_ref())
+            .or(r.matches.as_ref())
+        {
+            return Err(self.err(f.span(), "`field`, `prefix` and `matches` go with `reply`"));
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),

@@ -204,6 +204,8 @@ pub(super) struct RawExpect {
     pub(super) field: Option<Spanned<String>>,
     /// With `reply`: how the reply (or the field) starts.
     pub(super) prefix: Option<Spanned<String>>,
+    /// With `reply`: a glob pattern the reply (or the field) matches.
+    pub(super) matches: Option<Spanned<String>>,
     /// The name of a SUBSCRIBE or PSUBSCRIBE `[[command]]` whose session's
     /// messages are counted (`count`).
     pub(super) messages: Option<Spanned<String>>,

@@ -200,7 +200,19 @@ fn bad_command_tables_are_refused_with_their_place() {
         ),
         (
             "[[command]]\nat = \"1s\"\nnode = \"master\"\nsend = 'PING'\nname = \"p\"\n[[expect]]\nreply = \"p\"\n",
-            "`reply` needs `equals`",
+            "`reply` needs one of `equals`",
+        ),
+        (
+            "[[command]]\nat = \"1s\"\nnode = \"master\"\nsend = 'PING'\nname = \"p\"\n[[expect]]\nreply = \"p\"\nprefix = \"P\"\nmatches = \"P*\"\n",
+            "`reply` needs one of `equals`",
+        ),
+        (
+            "[[command]]\nat = \"1s\"\nnode = \"master\"\nsend = 'SUBSCRIBE c'\nname = \"s\"\n[[expect]]\nmessages = \"t\"\n",
+            "no [[command]] is named `t`",
+        ),
+        (
+            "[[command]]\nat = \"1s\"\nnode = \"master\"\nsend = 'PING'\nname = \"p\"\n[[expect]]\nevent = \"+sdown\"\nchannel = \"x\"\n",
+            "`channel` goes with `messages`",
         ),
     ];
     for (table, message) in cases {
