@@ -137,6 +137,13 @@ mod tests {
     use crate::redis::testing::Cli;
     use crate::time::ms;
 
+    /// MULTI, PING, EXEC: EXEC's reply.
+    fn exec_ping(cli: &mut Cli) -> Frame {
+        cli.reply("MULTI");
+        cli.reply("PING");
+        cli.reply("EXEC")
+    }
+
     fn debug_on() -> RedisConfig {
         RedisConfig {
             enable_debug_command: crate::redis::config::ProtectedAction::Yes,
@@ -152,14 +159,10 @@ mod tests {
         cli.reply("SET x 30");
         assert_eq!(cli.reply("WATCH x"), Frame::ok());
         cli.other("SET x 40");
-        cli.reply("MULTI");
-        cli.reply("PING");
-        assert_eq!(cli.reply("EXEC"), Frame::Array(None));
+        assert_eq!(exec_ping(&mut cli), Frame::Array(None));
         // The transaction ran nothing, and the client watches nothing now.
-        cli.reply("MULTI");
-        cli.reply("PING");
         assert_eq!(
-            cli.reply("EXEC"),
+            exec_ping(&mut cli),
             Frame::Array(Some(vec![Frame::Simple("PONG".into())]))
         );
     }
@@ -191,9 +194,7 @@ mod tests {
         cli.reply("WATCH x");
         let now = cli.h.now();
         cli.h.run_until(now + ms(200));
-        cli.reply("MULTI");
-        cli.reply("PING");
-        assert_eq!(cli.reply("EXEC"), Frame::Array(None));
+        assert_eq!(exec_ping(&mut cli), Frame::Array(None));
     }
 
     // "No WATCH fail for an already expired key deleted": the key had
@@ -207,10 +208,8 @@ mod tests {
         cli.h.run_until(now + ms(10));
         cli.reply("WATCH x");
         cli.other("DEL x");
-        cli.reply("MULTI");
-        cli.reply("PING");
         assert_eq!(
-            cli.reply("EXEC"),
+            exec_ping(&mut cli),
             Frame::Array(Some(vec![Frame::Simple("PONG".into())]))
         );
     }
