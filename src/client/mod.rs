@@ -466,9 +466,8 @@ impl Node for WorkloadClient {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, msg: Msg) {
         if self.sub_conn == Some(conn) {
-            if let Msg::Reply(reply) = msg
-                && let Some(frame) = reply.to_frame()
-                && let Some((channel, payload)) = crate::proto::pubsub::read_message(&frame)
+            if let Msg::Reply(reply) = &msg
+                && let Some((channel, payload)) = reply.message()
                 && channel == names::sentinel::SWITCH_MASTER
             {
                 self.switch_master(payload);

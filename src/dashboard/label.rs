@@ -175,10 +175,13 @@ fn reply(r: &Reply, to_client: bool) -> Label {
             control("INFO reply", format!("role:{}", role.trim_end()))
         }
         Reply::Role(role) => control("ROLE reply", role.to_string()),
-        Reply::Frame(f) | Reply::Written(f) => match crate::proto::pubsub::read_message(f) {
+        Reply::Frame(_) | Reply::Written(_) | Reply::Message(_) => match r.message() {
             Some((HELLO_CHANNEL, payload)) => control("hello", payload.to_string()),
             Some((channel, payload)) => control(format!("message {channel}"), payload.to_string()),
-            None => control("reply", f.to_cli()),
+            None => control(
+                "reply",
+                r.to_frame().map(|f| f.to_cli()).unwrap_or_default(),
+            ),
         },
         Reply::MasterDown {
             down,

@@ -544,6 +544,10 @@ pub enum Reply {
     /// as it was made: EXEC's array (a HELLO inside the transaction
     /// switches the protocol between two of its elements).
     Written(resp::Frame),
+    /// A message pushed to a subscriber, in parts: its frame
+    /// ([`pubsub::PushedMessage::frame`]) is built only where it is read
+    /// as RESP, and every subscriber shares the payload.
+    Message(Box<pubsub::PushedMessage>),
 }
 
 impl Reply {
@@ -561,6 +565,7 @@ impl Reply {
             // infoCommand(): addReplyVerbatim(…, "txt").
             Reply::Info(text) => Frame::verbatim(text.clone()),
             Reply::Frame(f) | Reply::Written(f) => f.clone(),
+            Reply::Message(m) => m.frame(),
             Reply::MasterAddr(Some((host, port))) => Frame::Array(Some(vec![
                 Frame::bulk(host.to_string()),
                 Frame::bulk(port.to_string()),
@@ -578,6 +583,15 @@ impl Reply {
 }
 
 impl Reply {
+    /// The channel and payload of a pushed `message` or `pmessage`.
+    pub fn message(&self) -> Option<(&str, &str)> {
+        match self {
+            Reply::Message(m) => Some((&m.channel, &m.payload)),
+            Reply::Frame(f) | Reply::Written(f) => pubsub::read_message(f),
+            _ => None,
+        }
+    }
+
     /// The reply's size on the wire (exact for frames; a stand-in for the
     /// replies only replication and Sentinel exchange).
     pub fn wire_size(&self) -> u64 {
@@ -594,6 +608,7 @@ impl Reply {
                 (array(values.len()) + items.sum::<usize>()) as u64
             }
             Reply::Frame(f) | Reply::Written(f) => f.wire_len(),
+            Reply::Message(m) => m.wire_len(),
             _ => 16,
         }
     }

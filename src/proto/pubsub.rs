@@ -11,12 +11,14 @@
 //! channels, in hash order. Here both follow the order of subscription:
 //! the same set of frames, in an order that does not depend on a hash seed.
 
+use std::rc::Rc;
+
 use compact_str::CompactString;
 use indexmap::IndexMap;
 
 use crate::sim::net::ConnId;
 
-use super::resp::Frame;
+use super::resp::{Frame, Proto};
 use super::util::stringmatch;
 
 /// The error a RESP2 connection in subscribed mode gets for other commands.
@@ -217,26 +219,39 @@ impl PubSub {
 
     /// pubsubPublishMessage(): the message for each subscriber of the
     /// channel, then a `pmessage` for each subscriber of each matching
-    /// pattern. Its length is PUBLISH's reply.
-    pub fn publish(&self, channel: &str, message: &str) -> Vec<(ConnId, Frame)> {
+    /// pattern, each in the protocol `proto` says its connection speaks.
+    /// Its length is PUBLISH's reply.
+    pub fn publish(
+        &self,
+        channel: &str,
+        message: &str,
+        proto: impl Fn(ConnId) -> Proto,
+    ) -> Vec<(ConnId, PushedMessage)> {
         let mut out = Vec::new();
-        if let Some(list) = self.channels.get(channel) {
+        let channel = CompactString::from(channel);
+        let payload: Rc<str> = Rc::from(message);
+        let mut push = |conn: ConnId, pattern: Option<&CompactString>| {
+            out.push((
+                conn,
+                PushedMessage {
+                    proto: proto(conn),
+                    pattern: pattern.cloned(),
+                    channel: channel.clone(),
+                    payload: payload.clone(),
+                },
+            ));
+        };
+        if let Some(list) = self.channels.get(channel.as_str()) {
             for &conn in list {
-                out.push((conn, message_frame(channel, message)));
+                push(conn, None);
             }
         }
         for (pattern, list) in &self.patterns {
-            if !stringmatch(pattern, channel, false) {
+            if !stringmatch(pattern, &channel, false) {
                 continue;
             }
             for &conn in list {
-                let frame = Frame::Push(vec![
-                    Frame::bulk("pmessage"),
-                    Frame::bulk(pattern.to_string()),
-                    Frame::bulk(channel),
-                    Frame::bulk(message),
-                ]);
-                out.push((conn, frame));
+                push(conn, Some(pattern));
             }
         }
         out
@@ -270,6 +285,46 @@ impl PubSub {
     /// PUBSUB NUMSUB's count for one channel.
     pub fn subscribers(&self, channel: &str) -> usize {
         self.channels.get(channel).map_or(0, Vec::len)
+    }
+}
+
+/// A message on its way to one subscriber: addReplyPubsubMessage()'s
+/// `message <channel> <payload>`, or addReplyPubsubPatMessage()'s
+/// `pmessage <pattern> <channel> <payload>`, in the subscriber's protocol.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushedMessage {
+    pub proto: Proto,
+    pub pattern: Option<CompactString>,
+    pub channel: CompactString,
+    pub payload: Rc<str>,
+}
+
+impl PushedMessage {
+    /// The frame as it goes on the wire (`>3`/`>4` in RESP3, `*3`/`*4` in
+    /// RESP2).
+    pub fn frame(&self) -> Frame {
+        let mut items = Vec::with_capacity(4);
+        match &self.pattern {
+            None => items.push(Frame::bulk("message")),
+            Some(p) => {
+                items.push(Frame::bulk("pmessage"));
+                items.push(Frame::bulk(p.to_string()));
+            }
+        }
+        items.push(Frame::bulk(self.channel.to_string()));
+        items.push(Frame::bulk(self.payload.to_string()));
+        Frame::Push(items).for_proto(self.proto)
+    }
+
+    /// The frame's length in bytes, without building it.
+    pub fn wire_len(&self) -> u64 {
+        let bulk = |n: usize| (5 + super::decimal_len_u64(n as u64) + n) as u64;
+        match &self.pattern {
+            None => 4 + bulk(7) + bulk(self.channel.len()) + bulk(self.payload.len()),
+            Some(p) => {
+                4 + bulk(8) + bulk(p.len()) + bulk(self.channel.len()) + bulk(self.payload.len())
+            }
+        }
     }
 }
 
@@ -390,22 +445,28 @@ mod tests {
         ps.subscribe(a, Kind::Channel, "+sdown");
         ps.subscribe(c, Kind::Pattern, "*");
         ps.subscribe(c, Kind::Channel, "+odown");
-        let out = ps.publish("+sdown", "master m 10.0.0.1 6379");
+        let resp2 = |_| Proto::Resp2;
+        let out = ps.publish("+sdown", "master m 10.0.0.1 6379", resp2);
         let to: Vec<ConnId> = out.iter().map(|(c, _)| *c).collect();
         assert_eq!(to, [a, b, c]);
+        let frames: Vec<Frame> = out.iter().map(|(_, m)| m.frame()).collect();
         assert_eq!(
-            text(&out[1].1),
+            text(&frames[1]),
             "*4\r\n$8\r\npmessage\r\n$2\r\n+*\r\n$6\r\n+sdown\r\n$22\r\nmaster m 10.0.0.1 6379\r\n"
         );
-        assert_eq!(
-            read_message(&out[0].1),
-            Some(("+sdown", "master m 10.0.0.1 6379"))
+        for ((_, m), f) in out.iter().zip(&frames) {
+            assert_eq!(m.wire_len(), f.encode().len() as u64);
+            assert_eq!(read_message(f), Some(("+sdown", "master m 10.0.0.1 6379")));
+        }
+        let resp3 = ps.publish("+sdown", "x", |_| Proto::Resp3);
+        let pushed = resp3[0].1.frame().encode();
+        assert_eq!(pushed[0], b'>');
+        assert_eq!(resp3[0].1.wire_len(), pushed.len() as u64);
+        assert!(
+            ps.publish("-sdown", "x", resp2)
+                .iter()
+                .all(|(c, _)| *c != a)
         );
-        assert_eq!(
-            read_message(&out[1].1),
-            Some(("+sdown", "master m 10.0.0.1 6379"))
-        );
-        assert!(ps.publish("-sdown", "x").iter().all(|(c, _)| *c != a));
         ps.forget(c);
         assert_eq!(ps.pattern_count(), 1);
         assert_eq!(ps.channel_names(None), ["+sdown"]);

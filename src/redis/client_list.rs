@@ -319,11 +319,17 @@ impl super::Server {
     /// The event loop's pass ends: each client written to sends its buffer
     /// (`server.clients_pending_write`).
     pub(super) fn flush_client_writes(&mut self) {
-        for conn in std::mem::take(&mut self.pending_writes) {
+        if self.pending_writes.is_empty() {
+            return;
+        }
+        // The list keeps its buffer from pass to pass.
+        let mut pending = std::mem::take(&mut self.pending_writes);
+        for conn in pending.drain(..) {
             if let Some(c) = self.clients.get_mut(&conn) {
                 c.meta.flush();
             }
         }
+        self.pending_writes = pending;
     }
 
     /// clientsCron()'s buffer resizing, every client every tick (it visits

@@ -125,10 +125,12 @@ impl Server {
         if !self.pubsub.has_receivers(channel) {
             return 0;
         }
-        let out = self.pubsub.publish(channel, payload);
+        let out = self.pubsub.publish(channel, payload, |c| {
+            self.clients.get(&c).map_or(Proto::Resp2, |c| c.resp)
+        });
         let receivers = out.len() as i64;
-        for (conn, frame) in out {
-            let reply = Reply::Written(frame.for_proto(self.proto(conn)));
+        for (conn, message) in out {
+            let reply = Reply::Message(Box::new(message));
             self.client_wrote(conn, &reply);
             ctx.send(conn, Msg::Reply(reply));
         }

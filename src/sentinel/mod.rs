@@ -362,9 +362,8 @@ impl SentinelNode {
             if !p.pubsub.has_receivers(event) {
                 continue;
             }
-            for (conn, frame) in p.pubsub.publish(event, &detail) {
-                let frame = frame.for_proto(self.proto(conn));
-                ctx.send(conn, Msg::Reply(Reply::Written(frame)));
+            for (conn, message) in p.pubsub.publish(event, &detail, |c| self.proto(c)) {
+                ctx.send(conn, Msg::Reply(Reply::Message(Box::new(message))));
             }
         }
     }
@@ -489,10 +488,7 @@ impl SentinelNode {
                 self.pc_activity(ctx, id, node);
                 // sentinelReceiveHelloMessages(): a `message` on the hello
                 // channel.
-                if let Some(frame) = reply.to_frame()
-                    && let Some((HELLO_CHANNEL, payload)) =
-                        crate::proto::pubsub::read_message(&frame)
-                {
+                if let Some((HELLO_CHANNEL, payload)) = reply.message() {
                     self.process_hello(ctx, payload);
                 }
             }

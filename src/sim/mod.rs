@@ -363,6 +363,7 @@ impl<M: WireSize> Kernel<M> {
     }
 
     /// A node's wall clock: simulated time plus its clock offset.
+    #[inline]
     pub fn local_time(&self, node: NodeId) -> Micros {
         let off = self.meta[node as usize].clock_offset;
         (crate::time::WALL_CLOCK_START as i64 + self.now as i64 + off).max(0) as Micros
