@@ -9,6 +9,7 @@ pub mod hello;
 pub mod inbox;
 pub mod keyspace;
 pub mod pubsub;
+pub mod request;
 pub mod resp;
 pub mod slots;
 pub mod util;
