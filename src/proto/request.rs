@@ -148,8 +148,7 @@ impl QueryBuffer {
             }
             if self.bulklen.is_none() {
                 let Some((cr, digits)) = self.count_line() else {
-                    if self.pending() > INLINE_MAX && find(&self.buf[self.pos..], b'\r').is_none()
-                    {
+                    if self.pending() > INLINE_MAX && find(&self.buf[self.pos..], b'\r').is_none() {
                         return Step::Fail("Protocol error: too big bulk count string".into());
                     }
                     return Step::Wait;
@@ -210,7 +209,11 @@ mod tests {
     fn multibulk_and_inline_requests_read_whole_or_wait() {
         assert_eq!(
             all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nSET a \"b c\"\r\nPING\n"),
-            [argv(&["GET", "k"]), argv(&["SET", "a", "b c"]), argv(&["PING"])]
+            [
+                argv(&["GET", "k"]),
+                argv(&["SET", "a", "b c"]),
+                argv(&["PING"])
+            ]
         );
         // Byte by byte: nothing until the last byte of each request.
         let mut q = QueryBuffer::default();

@@ -1403,7 +1403,32 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::cron_resume;
+    use crate::proto::resp::Frame;
+    use crate::redis::config::RedisConfig;
+    use crate::redis::testing::Cli;
     use crate::time::ms;
+
+    // shutdownCommand()'s checks, with a real 7.0.15's texts.
+    #[test]
+    fn shutdown_checks_its_arguments_then_exits_without_a_reply() {
+        let mut cli = Cli::new(RedisConfig::default());
+        assert_eq!(
+            cli.reply("SHUTDOWN NOSAVE SAVE"),
+            Frame::Error("ERR syntax error".into())
+        );
+        assert_eq!(
+            cli.reply("SHUTDOWN ABORT NOW"),
+            Frame::Error("ERR syntax error".into())
+        );
+        assert_eq!(
+            cli.reply("SHUTDOWN ABORT"),
+            Frame::Error("ERR No shutdown in progress.".into())
+        );
+        assert!(cli.replies("SHUTDOWN NOSAVE").is_empty());
+        let now = cli.h.now();
+        cli.h.run_until(now + 1);
+        assert_eq!(cli.h.sim.process_state(0), (false, false));
+    }
 
     #[test]
     fn crons_resume_on_the_grid_of_an_earlier_start() {

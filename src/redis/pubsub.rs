@@ -137,3 +137,32 @@ impl Server {
         receivers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::proto::resp::Frame;
+    use crate::redis::config::RedisConfig;
+    use crate::redis::testing::Cli;
+
+    // Texts read off a real 7.0.15.
+    #[test]
+    fn pubsub_subcommand_errors_name_what_was_typed() {
+        let mut cli = Cli::new(RedisConfig::default());
+        assert_eq!(
+            cli.reply("pubsub channels a b"),
+            Frame::Error(
+                "ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP."
+                    .into()
+            )
+        );
+        assert_eq!(cli.reply("PUBSUB NUMPAT"), Frame::Int(0));
+        let Frame::Array(Some(help)) = cli.reply("pubsub help") else {
+            panic!("an array")
+        };
+        assert_eq!(
+            help[0],
+            Frame::Simple("PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".into())
+        );
+        assert_eq!(help.len(), 14);
+    }
+}

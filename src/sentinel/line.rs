@@ -243,6 +243,30 @@ mod tests {
         f
     }
 
+    // sentinelPublishCommand() and the pub/sub commands on a Sentinel.
+    #[test]
+    fn a_sentinel_takes_subscriptions_and_only_hellos_published() {
+        let mut h = sentinel(1, vec![Peer::Master(vec![]), Peer::Client]);
+        h.run_until(ms(1000));
+        assert_eq!(
+            send(&mut h, "PUBLISH news x"),
+            Frame::Error("ERR Only HELLO messages are accepted by Sentinel instances.".into())
+        );
+        assert_eq!(
+            send(&mut h, "PSUBSCRIBE *").encode(),
+            b"*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n"
+        );
+        // Subscribed (RESP2): only the pub/sub commands and PING.
+        assert_eq!(
+            send(&mut h, "SENTINEL MASTERS"),
+            Frame::Error("ERR Can't execute 'sentinel|masters': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context".into())
+        );
+        assert_eq!(
+            send(&mut h, "PING"),
+            Frame::Array(Some(vec![Frame::bulk("pong"), Frame::bulk("")]))
+        );
+    }
+
     // Bytes read off a real Sentinel 7.0.15 (ids aside: the first client
     // of a fresh one is 3 there and here).
     #[test]
