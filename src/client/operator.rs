@@ -189,6 +189,14 @@ impl Sessions {
                     "Could not connect to Redis at {}: Connection refused",
                     self.dir.addr(node)
                 )
+            } else if command
+                .argv
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("shutdown"))
+            {
+                // cliReadReply() with config.shutdown: the closed
+                // connection is the answer, and nothing is printed.
+                "(nothing: the server exited)".to_string()
             } else {
                 "Error: Server closed the connection".to_string()
             };

@@ -74,9 +74,15 @@ impl Builder<'_> {
         for (i, w) in raw.workload.iter().enumerate() {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
-        let faults = self.faults(&raw.fault, &roster, run.duration, cluster.is_some())?;
-        self.check_debug_allowed(&raw.fault, &roster, &nodes)?;
         let commands = self.commands(&raw.command, &roster, run.duration)?;
+        let faults = self.faults(
+            &raw.fault,
+            &roster,
+            run.duration,
+            cluster.is_some(),
+            &shutdown_lines(&commands),
+        )?;
+        self.check_debug_allowed(&raw.fault, &roster, &nodes)?;
         if has_operator(&raw) {
             nodes.push(NodePlan {
                 name: OPERATOR.into(),
@@ -561,4 +567,20 @@ impl Builder<'_> {
 
 fn has_operator(raw: &RawScenario) -> bool {
     raw.fault.iter().any(|f| f.needs_operator()) || !raw.command.is_empty()
+}
+
+/// The `[[command]]` lines that shut a process down (SHUTDOWN without
+/// ABORT), as the faults' liveness check must see them: a restart after
+/// one does something.
+fn shutdown_lines(commands: &[(Micros, crate::history::CommandLine)]) -> Vec<(Micros, usize)> {
+    commands
+        .iter()
+        .filter(|(_, c)| {
+            c.argv
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("shutdown"))
+                && !c.argv.iter().any(|a| a.eq_ignore_ascii_case("abort"))
+        })
+        .map(|(at, c)| (*at, c.node as usize))
+        .collect()
 }

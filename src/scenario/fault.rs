@@ -553,9 +553,14 @@ impl Builder<'_> {
         roster: &Roster,
         duration: Micros,
         cluster: bool,
+        shutdown_lines: &[(Micros, usize)],
     ) -> Result<Vec<(Micros, Fault)>, ScenarioError> {
         let mut faults = Vec::new();
         let mut spans = Vec::new();
+        // A SHUTDOWN typed on a node stops it as SIGTERM would: it counts for
+        // the liveness check, and is not itself judged (its line is not a
+        // fault; at one instant, faults come before command lines).
+        let mut typed = Vec::new();
         for f in raw {
             let at = self.time_in_run(&f.at, duration)?;
             let fault = self.fault(roster, f)?;
@@ -566,10 +571,15 @@ impl Builder<'_> {
             faults.push((at, fault));
             spans.push(Some(f.at.span()));
         }
-        for (i, effect) in liveness::effects(roster.names.len() + 1, &faults)
-            .into_iter()
-            .enumerate()
-        {
+        for &(at, node) in shutdown_lines {
+            typed.push((at, Fault::Shutdown(node)));
+        }
+        let listed = faults.len();
+        let mut judged = faults.clone();
+        judged.extend(typed);
+        let mut effects = liveness::effects(roster.names.len() + 1, &judged);
+        effects.truncate(listed);
+        for (i, effect) in effects.into_iter().enumerate() {
             if let (Err(no), Some(span)) = (effect, &spans[i]) {
                 let of = no
                     .node

@@ -561,3 +561,37 @@ fn resp3_lasts_as_long_as_the_connection() {
     assert_eq!(reply(&r, "kill"), "(integer) 2");
     assert_eq!(reply(&r, "again"), "1) \"appendonly\"\n2) \"no\"");
 }
+
+/// A SHUTDOWN typed on a node stops it as a `shutdown` fault would: the
+/// process is down from then on (no reply; redis-cli prints nothing), and a
+/// later restart is accepted and brings it back with an empty dataset
+/// (NOSAVE, no persistence).
+#[test]
+fn a_typed_shutdown_stops_the_process_until_a_restart() {
+    let s = Scenario::new("20s", "masters = 1, replicas = 1")
+        .command("2s", "master", "SET k v", "set")
+        .command("5s", "master", "SHUTDOWN NOSAVE", "shutdown")
+        .command("7s", "master", "PING", "while-down")
+        .fault("10s", r#"restart = "master""#)
+        .command("15s", "master", "GET k", "after-restart");
+    let plan = s.plan();
+    let out = world::run(&plan, 0).expect("runs");
+    let ex = out.world.exchanges();
+    let get = |name: &str| {
+        ex.iter()
+            .find(|x| x.command.name.as_deref() == Some(name))
+            .unwrap()
+    };
+    assert!(get("shutdown").reply.is_none());
+    assert!(get("while-down").reply.is_none(), "refused while down");
+    assert_eq!(
+        get("after-restart").reply.as_ref().unwrap().1,
+        redsim::proto::resp::Frame::Bulk(None)
+    );
+    // Without the typed SHUTDOWN the restart changes nothing and is refused.
+    let e = Scenario::new("20s", "masters = 1, replicas = 1")
+        .command("5s", "master", "SHUTDOWN ABORT", "abort")
+        .fault("10s", r#"restart = "master""#)
+        .error();
+    assert!(e.contains("restart of master at 10s does nothing"), "{e}");
+}
