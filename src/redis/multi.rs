@@ -6,7 +6,8 @@
 //! EXECABORT. EXEC runs the queue as one call(): what the commands
 //! propagate goes out together, in MULTI/EXEC when more than one, and a
 //! WAIT inside replies at once rather than blocking (CLIENT_DENY_BLOCKING).
-//! WATCH is not modelled.
+//! WATCH is in `watch.rs`: EXEC asks it first whether the transaction may
+//! run.
 
 use crate::proto::command::Flags;
 use crate::proto::resp::Frame;
