@@ -313,7 +313,8 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "pubsub|help"
         | "shutdown"
         | "watch"
-        | "unwatch" => Cmd::Named {
+        | "unwatch"
+        | "reset" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

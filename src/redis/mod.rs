@@ -1111,6 +1111,7 @@ impl Server {
                 Some("shutdown") => return self.shutdown_command(ctx, host, &argv),
                 Some("watch") => self.watch_command(ctx, conn, &argv[1..]),
                 Some("unwatch") => self.unwatch_command(conn),
+                Some("reset") => self.reset_command(conn),
                 Some(name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")) => {
                     self.subscribe_command(ctx, conn, name, &argv[1..])
                 }

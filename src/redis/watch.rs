@@ -82,6 +82,26 @@ impl Server {
         }
     }
 
+    /// `RESET` (resetCommand(), clearClientConnectionState()): the
+    /// connection as new, save its id: no transaction, watch or
+    /// subscription, RESP2, no name, and authenticated only if the default
+    /// user needs no password.
+    pub(super) fn reset_command(&mut self, conn: ConnId) -> Reply {
+        self.unwatch_all(conn);
+        self.pubsub.forget(conn);
+        let nopass = self.cfg.requirepass.is_none();
+        if let Some(c) = self.clients.get_mut(&conn) {
+            c.multi = None;
+            c.dirty_cas = false;
+            c.resp = crate::proto::resp::Proto::Resp2;
+            c.name = None;
+            c.asking = false;
+            c.readonly = false;
+            c.authenticated = nopass;
+        }
+        Reply::Frame(Frame::Simple("RESET".into()))
+    }
+
     /// touchWatchedKey() for every key modified since the last call.
     pub(super) fn touch_watched(&mut self) {
         if self.watchers.is_empty() {
@@ -182,6 +202,28 @@ mod tests {
         assert_eq!(
             cli.reply("EXEC"),
             Frame::Array(Some(vec![Frame::bulk("1")]))
+        );
+    }
+
+    // RESET, as a real 7.0.15 answers it after HELLO 3, SETNAME, SUBSCRIBE
+    // and WATCH: `+RESET`, then a plain RESP2 connection.
+    #[test]
+    fn reset_makes_the_connection_new() {
+        let mut cli = Cli::two(RedisConfig::default());
+        cli.reply("HELLO 3 SETNAME app");
+        cli.reply("WATCH x");
+        cli.reply("SUBSCRIBE ch");
+        assert_eq!(cli.reply("RESET"), Frame::Simple("RESET".into()));
+        assert_eq!(cli.reply("CLIENT GETNAME"), Frame::Bulk(None));
+        assert_eq!(
+            cli.reply("GET x"),
+            Frame::Bulk(None),
+            "RESP2, not subscribed"
+        );
+        cli.other("SET x 1");
+        assert_eq!(
+            exec_ping(&mut cli),
+            Frame::Array(Some(vec![Frame::Simple("PONG".into())]))
         );
     }
 
