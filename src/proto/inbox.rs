@@ -158,7 +158,7 @@ pub fn enters_subscribed_mode(argv: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::pubsub::{PubSub, message_frame};
+    use crate::proto::pubsub::{PubSub, PushedMessage};
     use crate::proto::resp::Proto;
 
     fn argv(line: &str) -> Vec<String> {
@@ -185,7 +185,13 @@ mod tests {
         assert!(inbox.subscribed());
         both("PSUBSCRIBE *", &mut inbox, &mut ps);
         // A message is a message, whatever waits.
-        let m = message_frame("a", "hi").for_proto(Proto::Resp2);
+        let m = PushedMessage {
+            proto: Proto::Resp2,
+            pattern: None,
+            channel: "a".into(),
+            payload: "hi".into(),
+        }
+        .frame();
         assert_eq!(inbox.arrived(m.clone()), Arrival::Message(m));
         // UNSUBSCRIBE of every channel: two confirmations, patterns stay.
         let got = both("UNSUBSCRIBE", &mut inbox, &mut ps);

@@ -328,15 +328,6 @@ impl PushedMessage {
     }
 }
 
-/// addReplyPubsubMessage(): `message <channel> <payload>`.
-pub fn message_frame(channel: &str, message: &str) -> Frame {
-    Frame::Push(vec![
-        Frame::bulk("message"),
-        Frame::bulk(channel),
-        Frame::bulk(message),
-    ])
-}
-
 /// The channel and payload of a `message` (a push in RESP3, an array in
 /// RESP2): what a subscriber that follows one channel reads.
 pub fn read_message(frame: &Frame) -> Option<(&str, &str)> {
