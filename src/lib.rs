@@ -16,6 +16,7 @@ pub mod golden;
 pub mod history;
 pub mod interrupt;
 pub mod junit;
+pub mod lab;
 pub mod out;
 pub mod proto;
 pub mod redis;

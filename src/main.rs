@@ -138,6 +138,10 @@ enum Command {
     /// Run scenarios with a `[conform]` table on real redis-server and
     /// redis-sentinel processes and on the simulator, and compare them.
     Conform(redsim::conform::cli::ConformArgs),
+    /// Run a scenario's deployment in real time for redis-cli and real
+    /// clients on 127.0.0.1, with faults typed at a prompt; the session is
+    /// saved as a scenario that replays it.
+    Lab(redsim::lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -195,6 +199,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Conform(args) => redsim::conform::cli::run(args),
+        Command::Lab(args) => redsim::lab::run(args),
     };
     ExitCode::from(code)
 }

@@ -83,42 +83,51 @@ fn write_outcomes(world: &World) -> (usize, usize, usize) {
 /// The role character of each event's node at the time of the event,
 /// reconstructed from the role-changing log lines that precede it.
 fn role_history(world: &World) -> Vec<char> {
-    let n = world.names.len();
-    let mut current: Vec<char> = world
-        .plan
-        .nodes
-        .iter()
-        .map(|p| match &p.kind {
-            crate::scenario::NodeKind::Redis { replicaof, .. } => {
-                if replicaof.is_some() {
-                    'S'
-                } else {
-                    'M'
+    let mut roles = Roles::new(world);
+    world.trace().events.iter().map(|e| roles.step(e)).collect()
+}
+
+/// Each node's role letter as the trace goes (M master, S replica, C
+/// client, X Sentinel), as Redis's own log lines carry it.
+pub struct Roles {
+    current: Vec<char>,
+}
+
+impl Roles {
+    /// The roles the plan starts with.
+    pub fn new(world: &World) -> Self {
+        let mut current: Vec<char> = world
+            .plan
+            .nodes
+            .iter()
+            .map(|p| match &p.kind {
+                crate::scenario::NodeKind::Redis { replicaof, .. } => {
+                    if replicaof.is_some() {
+                        'S'
+                    } else {
+                        'M'
+                    }
                 }
+                crate::scenario::NodeKind::Client(_) | crate::scenario::NodeKind::Operator => 'C',
+                crate::scenario::NodeKind::Sentinel(_) => 'X',
+            })
+            .collect();
+        current.resize(world.names.len(), '*');
+        Self { current }
+    }
+
+    /// The role of the event's node as of this event.
+    pub fn step(&mut self, e: &crate::trace::Event) -> char {
+        let node = e.node as usize;
+        match e.event.as_ref() {
+            names::redis::MASTER_MODE => self.current[node] = 'M',
+            names::redis::REPLICAOF_ENABLED | names::redis::CONNECTING_TO_MASTER => {
+                self.current[node] = 'S'
             }
-            crate::scenario::NodeKind::Client(_) | crate::scenario::NodeKind::Operator => 'C',
-            crate::scenario::NodeKind::Sentinel(_) => 'X',
-        })
-        .collect();
-    current.resize(n, '*');
-    world
-        .sim
-        .kernel
-        .trace
-        .events
-        .iter()
-        .map(|e| {
-            let node = e.node as usize;
-            match e.event.as_ref() {
-                names::redis::MASTER_MODE => current[node] = 'M',
-                names::redis::REPLICAOF_ENABLED | names::redis::CONNECTING_TO_MASTER => {
-                    current[node] = 'S'
-                }
-                _ => {}
-            }
-            current[node]
-        })
-        .collect()
+            _ => {}
+        }
+        self.current[node]
+    }
 }
 
 /// A human summary of a finished run.

@@ -1,8 +1,13 @@
 //! The operator's redis-cli sessions: each named session keeps one
 //! connection per node, sends the scenario's command lines in order, and
 //! records every reply, printed as redis-cli prints it, in the trace.
+//!
+//! A session can also be an outside connection (`[[connection]]`, a
+//! client of `redsim lab`): opened and closed at given instants, never
+//! reopened, and, when tapped, every frame that arrives on it is handed
+//! on as it came.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use crate::history::{CommandLine, Exchange, shown_reply};
@@ -26,6 +31,18 @@ pub struct Sessions {
     /// connection: messages pushed there are its.
     subscriber: BTreeMap<ConnId, usize>,
     pub exchanges: Vec<Exchange>,
+    /// The sessions that are outside connections, open or not.
+    outside: BTreeSet<String>,
+    /// What arrives on outside connections, in order, while a driver
+    /// taps them (`None`: nobody reads it, so nothing is kept).
+    pub tap: Option<Vec<Tapped>>,
+}
+
+/// What an outside connection's client reads: a frame, or the end.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tapped {
+    Frame { session: String, frame: Frame },
+    Closed { session: String },
 }
 
 /// A line waiting for its reply: one of the scenario's `[[command]]`s (an
@@ -45,13 +62,81 @@ impl Sessions {
             inboxes: BTreeMap::new(),
             subscriber: BTreeMap::new(),
             exchanges: Vec::new(),
+            outside: BTreeSet::new(),
+            tap: None,
         }
+    }
+
+    /// An outside connection opens (its client connected to `node`).
+    pub fn open(&mut self, ctx: &mut Ctx<'_>, session: String, node: NodeId) {
+        let conn = ctx.connect(node);
+        ctx.log(
+            Level::Notice,
+            names::sim::CONNECT,
+            format!("{session}@{}> (connected)", self.dir.names[node as usize]),
+        );
+        self.outside.insert(session.clone());
+        self.conns.insert((session, node), conn);
+        self.waiting.entry(conn).or_default();
+    }
+
+    /// An outside connection's client hangs up: what it waited for is
+    /// never read.
+    pub fn close(&mut self, ctx: &mut Ctx<'_>, session: &str) {
+        let Some((&(_, node), &conn)) = self.conns.iter().find(|((s, _), _)| s == session) else {
+            return;
+        };
+        ctx.log(
+            Level::Notice,
+            names::sim::DISCONNECT,
+            format!(
+                "{session}@{}> (disconnected)",
+                self.dir.names[node as usize]
+            ),
+        );
+        ctx.close(conn);
+        self.forget(conn);
+    }
+
+    fn forget(&mut self, conn: ConnId) {
+        self.conns.retain(|_, c| *c != conn);
+        self.inboxes.remove(&conn);
+        self.subscriber.remove(&conn);
+        self.waiting.remove(&conn);
+    }
+
+    fn session_of(&self, conn: ConnId) -> Option<&str> {
+        (self.conns.iter())
+            .find(|(_, c)| **c == conn)
+            .map(|((s, _), _)| s.as_str())
     }
 
     /// Sends a `[[command]]` line on its session's connection to its node,
     /// opening the connection if the session has none there yet.
     pub fn submit(&mut self, ctx: &mut Ctx<'_>, command: CommandLine) {
         let index = self.exchanges.len();
+        let key = (command.session.clone(), command.node);
+        if self.outside.contains(&command.session) && !self.conns.contains_key(&key) {
+            // An outside connection is never reopened: its client is gone.
+            ctx.log(
+                Level::Warning,
+                names::sim::NO_REPLY,
+                format!(
+                    "{}@{}> {}: the connection is closed",
+                    command.session, self.dir.names[command.node as usize], command.line
+                ),
+            );
+            self.exchanges.push(Exchange {
+                index,
+                command,
+                sent: ctx.sim_time(),
+                reply: None,
+                pushes: Vec::new(),
+                more: Vec::new(),
+                messages: Vec::new(),
+            });
+            return;
+        }
         let conn = self.send(ctx, &command);
         self.waiting
             .entry(conn)
@@ -120,6 +205,16 @@ impl Sessions {
         let frame = reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")));
+        if let Some(tap) = self.tap.as_mut()
+            && let Some(session) = (self.conns.iter())
+                .find(|((s, _), c)| **c == conn && self.outside.contains(s))
+                .map(|((s, _), _)| s.clone())
+        {
+            tap.push(Tapped::Frame {
+                session,
+                frame: frame.clone(),
+            });
+        }
         let (pushes, mut frames) = match self.inboxes.entry(conn).or_default().arrived(frame) {
             Arrival::Reply { pushes, frames } => (pushes, frames),
             Arrival::Message(frame) => return self.on_pushed(ctx, conn, frame),
@@ -175,6 +270,12 @@ impl Sessions {
     /// as redis-cli says (`Could not connect…` / `Error: Server closed the
     /// connection`); the next line opens a new connection.
     pub fn on_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, refused: bool) {
+        if let Some(session) = self.session_of(conn).map(str::to_string)
+            && self.outside.contains(&session)
+            && let Some(tap) = self.tap.as_mut()
+        {
+            tap.push(Tapped::Closed { session });
+        }
         self.conns.retain(|_, c| *c != conn);
         self.inboxes.remove(&conn);
         self.subscriber.remove(&conn);
@@ -213,6 +314,15 @@ impl Sessions {
 
     /// The operator's process died with its connections.
     pub fn clear(&mut self) {
+        if let Some(tap) = self.tap.as_mut() {
+            for (session, _) in self.conns.keys() {
+                if self.outside.contains(session) {
+                    tap.push(Tapped::Closed {
+                        session: session.clone(),
+                    });
+                }
+            }
+        }
         self.conns.clear();
         self.waiting.clear();
         self.inboxes.clear();

@@ -508,6 +508,42 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
     }
 }
 
+/// A command line that [`split_args`] reads back as exactly `argv`: an
+/// argument stays bare when it is plain, and is written in double quotes
+/// with `sdssplitargs()`'s escapes otherwise (empty, blank, quoted, or
+/// holding a control character).
+pub fn join_args(argv: &[String]) -> String {
+    let mut line = String::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        let plain = !arg.is_empty()
+            && !arg.starts_with(['"', '\''])
+            && !arg.chars().any(|c| c.is_whitespace() || c.is_control());
+        if plain {
+            line.push_str(arg);
+            continue;
+        }
+        line.push('"');
+        for c in arg.chars() {
+            match c {
+                '\\' => line.push_str("\\\\"),
+                '"' => line.push_str("\\\""),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                '\t' => line.push_str("\\t"),
+                '\u{8}' => line.push_str("\\b"),
+                '\u{7}' => line.push_str("\\a"),
+                c if c.is_ascii_control() => line.push_str(&format!("\\x{:02x}", c as u32)),
+                c => line.push(c),
+            }
+        }
+        line.push('"');
+    }
+    line
+}
+
 /// A reply as redis-cli prints it in a terminal: raw for INFO and the
 /// other commands redis-cli.c `cliSendCommand()` prints raw, formatted
 /// otherwise; without the final line break.
@@ -580,6 +616,24 @@ fn raw(frame: &Frame) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn join_args_quotes_only_what_needs_it() {
+        let argv: Vec<String> = ["SET", "a b", "", "\"q", "x\ny\u{1}", "it's", "é"]
+            .map(String::from)
+            .into();
+        let line = super::join_args(&argv);
+        assert_eq!(line, r#"SET "a b" "" "\"q" "x\ny\x01" it's é"#);
+        assert_eq!(super::split_args(&line), Some(argv));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn join_args_is_read_back_by_split_args(argv in proptest::collection::vec(".*", 0..6)) {
+            let line = super::join_args(&argv);
+            proptest::prop_assert_eq!(super::split_args(&line), Some(argv));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -75,6 +75,9 @@ impl Builder<'_> {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
         let commands = self.commands(&raw.command, &roster, run.duration)?;
+        let at_spans: Vec<_> = raw.command.iter().map(|c| c.at_span()).collect();
+        let connections =
+            self.connections(&raw.connection, &roster, run.duration, &commands, &at_spans)?;
         let faults = self.faults(
             &raw.fault,
             &roster,
@@ -83,14 +86,6 @@ impl Builder<'_> {
             &shutdown_lines(&commands),
         )?;
         self.check_debug_allowed(&raw.fault, &roster, &nodes)?;
-        if has_operator(&raw) {
-            nodes.push(NodePlan {
-                name: OPERATOR.into(),
-                host: "10.0.3.1".into(),
-                port: 40000,
-                kind: NodeKind::Operator,
-            });
-        }
         self.check_event_budget(&nodes, run.duration, run.max_events, &raw, groups.len())?;
         let fuzz = self.fuzz_settings(&raw.fuzz, run.duration)?;
         let conform = raw
@@ -120,25 +115,41 @@ impl Builder<'_> {
                 &command_names,
             )?);
         }
-        Ok(Plan {
+        let end = match &raw.stop {
+            Some(s) => {
+                let t = self.time_in_run(s, run.duration)?;
+                if t == 0 {
+                    return Err(self.err(s.span(), "stop must be after zero"));
+                }
+                t
+            }
+            None => run.duration,
+        };
+        let operator = has_operator(&raw);
+        let mut plan = Plan {
             name: raw.name.into_inner(),
             description: raw.description,
             question: raw.question,
             topic: raw.topic,
             answer: raw.answer,
             seed: raw.seed,
-            duration: run.duration,
+            duration: end,
             max_events: run.max_events,
             link: run.link,
             nodes,
             faults,
             commands,
+            connections,
             expects,
             fuzz,
             conform,
             cluster,
             groups,
-        })
+        };
+        if operator {
+            plan.with_operator();
+        }
+        Ok(plan)
     }
 
     /// The run's own settings: its name, duration and event budget, how
@@ -566,7 +577,9 @@ impl Builder<'_> {
 }
 
 fn has_operator(raw: &RawScenario) -> bool {
-    raw.fault.iter().any(|f| f.needs_operator()) || !raw.command.is_empty()
+    raw.fault.iter().any(|f| f.needs_operator())
+        || !raw.command.is_empty()
+        || !raw.connection.is_empty()
 }
 
 /// The `[[command]]` lines that shut a process down (SHUTDOWN without

@@ -27,6 +27,13 @@ pub(super) struct RawCommand {
     name: Option<Spanned<String>>,
 }
 
+impl RawCommand {
+    /// Where the line's `at` is written, for errors about the whole line.
+    pub(super) fn at_span(&self) -> std::ops::Range<usize> {
+        self.at.span()
+    }
+}
+
 impl Builder<'_> {
     /// Every command line, in the file's order, with its time.
     pub(super) fn commands(

@@ -5,6 +5,7 @@ mod build;
 mod builder;
 pub mod command;
 pub mod conform;
+pub mod connection;
 pub mod error;
 mod expect;
 pub mod fault;

@@ -44,6 +44,8 @@ pub struct Plan {
     /// A subgroup for `redsim list` (e.g. "sentinel" within interview/).
     pub topic: Option<String>,
     pub seed: u64,
+    /// When the run ends: the file's `stop` if it has one (a lab
+    /// recording), else its `duration`.
     pub duration: Micros,
     pub max_events: u64,
     pub link: LinkParams,
@@ -51,6 +53,9 @@ pub struct Plan {
     pub faults: Vec<(Micros, Fault)>,
     /// Command lines the operator's redis-cli sends, in the file's order.
     pub commands: Vec<(Micros, CommandLine)>,
+    /// Connections from outside the deployment (`[[connection]]`), that
+    /// the command lines of their sessions go on.
+    pub connections: Vec<super::connection::Connection>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
     /// The `[conform]` table, if the scenario has one.
@@ -85,6 +90,19 @@ impl Plan {
             names: self.nodes.iter().map(|n| n.name.clone()).collect(),
             hosts: self.nodes.iter().map(|n| n.host.clone()).collect(),
             ports: self.nodes.iter().map(|n| n.port).collect(),
+        }
+    }
+
+    /// Adds the operator's redis-cli node (which runs reshards and sends
+    /// command lines) if the plan has none.
+    pub fn with_operator(&mut self) {
+        if self.node_index(super::fault::OPERATOR).is_none() {
+            self.nodes.push(NodePlan {
+                name: super::fault::OPERATOR.into(),
+                host: "10.0.3.1".into(),
+                port: 40000,
+                kind: NodeKind::Operator,
+            });
         }
     }
 

@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::command::RawCommand;
 use super::conform;
+use super::connection::RawConnection;
 use super::fault::RawFault;
 
 /// A table of redis.conf settings, keyed by name.
@@ -25,6 +26,10 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) seed: u64,
     pub(super) duration: Spanned<String>,
+    /// The run ends here, before `duration` (a `redsim lab` recording ends
+    /// where its session ended; the file's times are still checked against
+    /// `duration`, as they were live).
+    pub(super) stop: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) sim: RawSim,
     #[serde(default)]
@@ -42,6 +47,9 @@ pub(super) struct RawScenario {
     pub(super) fault: Vec<RawFault>,
     #[serde(default)]
     pub(super) command: Vec<RawCommand>,
+    /// Outside connections (`redsim lab`'s clients).
+    #[serde(default)]
+    pub(super) connection: Vec<RawConnection>,
     #[serde(default)]
     pub(super) expect: Vec<Spanned<RawExpect>>,
     #[serde(default)]

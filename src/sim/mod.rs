@@ -515,6 +515,11 @@ where
         )
     }
 
+    /// The instant of the earliest queued event, if any.
+    pub fn next_event(&self) -> Option<Micros> {
+        self.kernel.queue.peek_time()
+    }
+
     /// Queues a scripted action to be handed back by [`Self::run_until`] at `at`.
     pub fn schedule_script(&mut self, at: Micros, index: usize) {
         self.kernel.queue.push(at, Ev::Script(index));

@@ -64,6 +64,10 @@ pub mod sim {
     pub const NO_REPLY: &str = "no-reply";
     /// A message pushed to a session that subscribed.
     pub const MESSAGE: &str = "message";
+    /// An outside connection (`[[connection]]`) opens.
+    pub const CONNECT: &str = "connect";
+    /// An outside connection's client hangs up.
+    pub const DISCONNECT: &str = "disconnect";
 }
 
 pub mod redis {

@@ -52,6 +52,37 @@ pub enum Admin {
     Command(CommandLine),
     /// A fault that is a command, for the operator's redis-cli to send.
     FaultCommand(CommandLine),
+    /// An outside connection opens (`[[connection]]`).
+    Open {
+        session: String,
+        node: NodeId,
+    },
+    /// An outside connection's client hangs up.
+    Close {
+        session: String,
+    },
+}
+
+/// What the scripted event with a given index performs: an index into the
+/// plan's faults, command lines or outside connections.
+#[derive(Clone, Copy, Debug)]
+enum Script {
+    Fault(usize),
+    Command(usize),
+    Open(usize),
+    Close(usize),
+}
+
+/// A step a live driver (`redsim lab`) adds to a running world; it is
+/// added to the plan too, so the plan, saved, replays the run.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Fault(crate::scenario::Fault),
+    Command(CommandLine),
+    /// An outside connection, opening at the instant it is injected at.
+    Open(crate::scenario::connection::Connection),
+    /// The outside connection of this session closes.
+    Close(String),
 }
 
 impl Node for Process {
@@ -86,6 +117,10 @@ impl Node for Process {
             (Process::Resharder(r), Admin::FaultCommand(line)) => {
                 r.sessions.submit_fault(ctx, line)
             }
+            (Process::Resharder(r), Admin::Open { session, node }) => {
+                r.sessions.open(ctx, session, node)
+            }
+            (Process::Resharder(r), Admin::Close { session }) => r.sessions.close(ctx, &session),
             (Process::Redis(r), Admin::Redis(cmd)) => r.on_admin(ctx, cmd),
             _ => {}
         }
@@ -124,6 +159,8 @@ pub struct World {
     /// Scripted faults that were not applied because they would have
     /// changed nothing (shown in the summary).
     pub warnings: Vec<String>,
+    /// What each scripted event performs, by its index.
+    scripts: Vec<Script>,
 }
 
 impl World {
@@ -186,12 +223,20 @@ impl World {
             .collect();
         let mut sim = Simulation::new(seed, nodes, dir.names.clone(), plan.link.clone());
         sim.kernel.max_events = plan.max_events;
-        for (i, (at, _)) in plan.faults.iter().enumerate() {
-            sim.schedule_script(*at, i);
-        }
-        // Command lines come after the faults: at one instant, faults first.
-        for (i, (at, _)) in plan.commands.iter().enumerate() {
-            sim.schedule_script(*at, plan.faults.len() + i);
+        // At one instant: faults, then connections opening, then command
+        // lines, then connections closing.
+        let mut scripts = Vec::new();
+        let steps = (plan.faults.iter().enumerate())
+            .map(|(i, (at, _))| (*at, Script::Fault(i)))
+            .chain((plan.connections.iter().enumerate()).map(|(i, c)| (c.open, Script::Open(i))))
+            .chain((plan.commands.iter().enumerate()).map(|(i, (at, _))| (*at, Script::Command(i))))
+            .chain(
+                (plan.connections.iter().enumerate())
+                    .filter_map(|(i, c)| Some((c.close?, Script::Close(i)))),
+            );
+        for (at, script) in steps {
+            sim.schedule_script(at, scripts.len());
+            scripts.push(script);
         }
         for i in 0..plan.nodes.len() {
             sim.start(i as NodeId);
@@ -206,7 +251,58 @@ impl World {
             dir,
             observer: None,
             warnings: Vec::new(),
+            scripts,
         }
+    }
+
+    /// Adds a step at `at` (not before now) to the plan and to the run.
+    pub fn inject(&mut self, at: Micros, step: Step) {
+        let script = match step {
+            Step::Fault(f) => {
+                self.plan.faults.push((at, f));
+                Script::Fault(self.plan.faults.len() - 1)
+            }
+            Step::Command(line) => {
+                self.plan.commands.push((at, line));
+                Script::Command(self.plan.commands.len() - 1)
+            }
+            Step::Open(mut c) => {
+                c.open = at;
+                self.plan.connections.push(c);
+                Script::Open(self.plan.connections.len() - 1)
+            }
+            Step::Close(session) => {
+                let Some(i) = (self.plan.connections.iter())
+                    .position(|c| c.session == session && c.close.is_none())
+                else {
+                    return;
+                };
+                self.plan.connections[i].close = Some(at);
+                Script::Close(i)
+            }
+        };
+        self.sim.schedule_script(at, self.scripts.len());
+        self.scripts.push(script);
+    }
+
+    /// The instant of the next event queued, if any.
+    pub fn next_event(&self) -> Option<Micros> {
+        self.sim.next_event()
+    }
+
+    /// The first instant from `wanted` on (and after now) that no queued
+    /// event holds, with the world run up to just before it. A step
+    /// injected there runs alone at its instant, before whatever it
+    /// causes, exactly as it runs in a replay of the saved plan (where it
+    /// was queued first).
+    pub fn free_instant(&mut self, wanted: Micros) -> Result<Micros, SimError> {
+        let mut t = wanted.max(self.sim.now() + 1);
+        self.run_until(t - 1)?;
+        while self.next_event() == Some(t) {
+            self.run_until(t)?;
+            t += 1;
+        }
+        Ok(t)
     }
 
     /// Installs (or removes) the observer of every message the network
@@ -243,12 +339,24 @@ impl World {
 
     fn run_plain(&mut self, t: Micros) -> Result<(), SimError> {
         while let Some(i) = self.sim.run_until(t)? {
-            match self.plan.faults.get(i) {
-                Some((_, fault)) => {
-                    let fault = fault.clone();
+            match self.scripts[i] {
+                Script::Fault(i) => {
+                    let fault = self.plan.faults[i].1.clone();
                     self.apply(&fault);
                 }
-                None => self.send_command(i - self.plan.faults.len()),
+                Script::Command(i) => {
+                    let line = self.plan.commands[i].1.clone();
+                    self.tell_operator(Admin::Command(line));
+                }
+                Script::Open(i) => {
+                    let c = &self.plan.connections[i];
+                    let (session, node) = (c.session.clone(), c.node as NodeId);
+                    self.tell_operator(Admin::Open { session, node });
+                }
+                Script::Close(i) => {
+                    let session = self.plan.connections[i].session.clone();
+                    self.tell_operator(Admin::Close { session });
+                }
             }
         }
         Ok(())
@@ -256,11 +364,10 @@ impl World {
 }
 
 impl World {
-    /// Hands the `i`th command line to the operator's redis-cli.
-    fn send_command(&mut self, i: usize) {
-        let line = self.plan.commands[i].1.clone();
+    /// Hands a line or a connection to the operator's redis-cli.
+    fn tell_operator(&mut self, admin: Admin) {
         if let Some(op) = self.operator() {
-            self.sim.admin(op as NodeId, Admin::Command(line));
+            self.sim.admin(op as NodeId, admin);
         }
     }
 }
@@ -303,7 +410,13 @@ pub fn run_observed(
         .expects
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.checkpoint().unwrap_or(plan.duration), Some(i)))
+        // A run stopped early (`stop`) checks later expectations at its end.
+        .map(|(i, e)| {
+            (
+                e.checkpoint().unwrap_or(plan.duration).min(plan.duration),
+                Some(i),
+            )
+        })
         .collect();
     if monitor.is_some() {
         let mut t = 0;

@@ -17,6 +17,7 @@ mod fuzz;
 mod golden;
 mod input_limits;
 mod input_mutations;
+mod lab;
 mod layers;
 mod multimaster;
 mod properties;
