@@ -607,6 +607,7 @@ mod tests {
             names: vec!["client".into(), "down".into()],
             hosts: vec!["10.0.1.1".into(), "10.0.0.1".into()],
             ports: vec![40000, 6379],
+            published: Vec::new(),
         });
         let nodes = vec![
             WorkloadClient::new(1, spec.clone(), dir.clone()),

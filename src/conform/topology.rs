@@ -166,6 +166,12 @@ pub fn quote(s: impl AsRef<[u8]>) -> String {
 /// the next time it starts (a `restart` fault), whatever quoting redsim
 /// used.
 pub fn refused(plan: &Plan) -> Option<String> {
+    if plan.publish.is_some() {
+        return Some(
+            "[publish] makes the servers announce addresses the real processes do not listen at"
+                .into(),
+        );
+    }
     let conf = plan.nodes.iter().find_map(|n| match &n.kind {
         NodeKind::Sentinel(c) => Some(c),
         _ => None,
@@ -238,6 +244,12 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
     }
     if let Some(p) = &c.masterauth {
         let _ = writeln!(s, "masterauth {}", quote(p));
+    }
+    if let Some(ip) = &c.replica_announce_ip {
+        let _ = writeln!(s, "replica-announce-ip {}", quote(ip));
+    }
+    if c.replica_announce_port != 0 {
+        let _ = writeln!(s, "replica-announce-port {}", c.replica_announce_port);
     }
     let _ = writeln!(s, "replica-priority {}", c.replica_priority);
     let _ = writeln!(s, "replica-read-only {}", yn(c.replica_read_only));

@@ -96,6 +96,7 @@ fn command(c: &Cmd) -> Label {
         Cmd::ReplconfAck(off) => control("REPLCONF ACK", off.to_string()),
         Cmd::ReplconfGetack => control("REPLCONF GETACK", String::new()),
         Cmd::ReplconfListeningPort(p) => control("REPLCONF listening-port", p.to_string()),
+        Cmd::ReplconfIpAddress(ip) => control("REPLCONF ip-address", ip.to_string()),
         Cmd::ReplconfCapa => control("REPLCONF capa", "eof psync2".into()),
         Cmd::Psync {
             id,

@@ -46,7 +46,7 @@ fn redis_fields(world: &World, n: usize, r: &RedisNode, f: &mut Fields) {
         Some(p) => {
             put(f, "status", "running".into());
             let local = world.local_time(n);
-            let text = info::replication(p, &world.dir, local);
+            let text = info::replication(p, local);
             for line in text.lines().skip(1) {
                 if let Some((k, v)) = line.trim_end().split_once(':') {
                     put(f, k, v.to_string());

@@ -27,9 +27,10 @@ use crate::exit::{BAD_INPUT, ENVIRONMENT, OK, SIMULATION_ERROR};
 use crate::history::CommandLine;
 use crate::proto::resp::join_args;
 use crate::report::{Format, Roles, render_trace};
+use crate::scenario::Plan;
 use crate::scenario::connection::Connection;
 use crate::scenario::fault::OPERATOR;
-use crate::scenario::{NodeKind, Plan};
+use crate::scenario::{Publish, SENTINEL_OFFSET};
 use crate::sim::SimError;
 use crate::time::{Micros, Secs, format_duration, parse_time};
 use crate::world::{Process, Step, World};
@@ -152,40 +153,40 @@ impl Lab {
         // The file as written is checked first, so its errors point at it.
         let original = crate::scenario::parse(&file_name, &text).map_err(|e| bad(e.to_string()))?;
         let seed = args.seed.unwrap_or(original.seed);
-        let deployment = Deployment::from_scenario(&text, seed, horizon)
-            .map_err(|e| bad(format!("{file_name}: {e}")))?;
+        // A Redis Cluster announces no published address yet: its nodes
+        // are reached at the same ports, but hand out their inside ones.
+        let cluster = original.cluster.is_some();
+        let servers = original.nodes.len() as u32;
+        if u32::from(args.port_base) + u32::from(SENTINEL_OFFSET) + servers > 65535 {
+            return Err(bad(format!(
+                "--port-base {}: the ports run past 65535",
+                args.port_base
+            )));
+        }
+        let deployment =
+            Deployment::from_scenario(&text, seed, horizon, (!cluster).then_some(args.port_base))
+                .map_err(|e| bad(format!("{file_name}: {e}")))?;
         let mut plan = crate::scenario::parse(&file_name, &deployment.text()).map_err(|e| {
             bad(format!(
                 "{file_name}: its deployment alone does not parse: {e}"
             ))
         })?;
         plan.with_operator();
+        let publish = plan.publish.clone().unwrap_or(Publish {
+            host: "127.0.0.1".into(),
+            port_base: args.port_base,
+        });
         let mut listeners = Vec::new();
-        let (mut redis, mut sentinels) = (0u16, 0u16);
-        for (i, n) in plan.nodes.iter().enumerate() {
-            let offset = match n.kind {
-                NodeKind::Redis { .. } => {
-                    redis += 1;
-                    redis - 1
-                }
-                NodeKind::Sentinel(_) => {
-                    sentinels += 1;
-                    100 + sentinels - 1
-                }
-                _ => continue,
+        for (i, address) in publish.addresses(&plan.nodes).into_iter().enumerate() {
+            let Some((_, port)) = address else {
+                continue;
             };
-            let port = args.port_base.checked_add(offset).ok_or_else(|| {
-                bad(format!(
-                    "--port-base {}: the ports run past 65535",
-                    args.port_base
-                ))
-            })?;
             let l = Listener::bind(i, port).map_err(|e| {
                 (
                     ENVIRONMENT,
                     format!(
                         "lab: cannot listen on 127.0.0.1:{port} for {}: {e} (choose another --port-base)",
-                        n.name
+                        plan.nodes[i].name
                     ),
                 )
             })?;
@@ -364,7 +365,12 @@ impl Lab {
             match poll(&mut fds, Some(&timeout)) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => return Ok(false),
-                Err(e) => panic!("poll failed: {e}"),
+                Err(e) => {
+                    // Nothing can be read any more: end the session (it
+                    // is still saved).
+                    crate::errln!("lab: cannot wait for input: {e}");
+                    return Ok(true);
+                }
             }
             let ready = |f: &PollFd<'_>| !f.revents().is_empty();
             let mut i = 0;

@@ -18,6 +18,9 @@ const SCRIPT_TABLES: [&str; 6] = [
     "fuzz",
 ];
 
+/// The tables the lab writes itself.
+const LAB_TABLES: [&str; 1] = ["publish"];
+
 /// The deployment part of a session's file, split where `stop` goes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deployment {
@@ -29,8 +32,14 @@ pub struct Deployment {
 
 impl Deployment {
     /// `text` without its script tables, with `seed` and `duration` set
-    /// (the lab runs until `horizon` at most) and any `stop` removed.
-    pub fn from_scenario(text: &str, seed: u64, horizon: Micros) -> Result<Self, String> {
+    /// (the lab runs until `horizon` at most), any `stop` removed, and the
+    /// servers published on 127.0.0.1 from `port_base`, if given.
+    pub fn from_scenario(
+        text: &str,
+        seed: u64,
+        horizon: Micros,
+        port_base: Option<u16>,
+    ) -> Result<Self, String> {
         let mut head = String::new();
         let mut tail = String::new();
         let mut top_level = true;
@@ -50,7 +59,8 @@ impl Deployment {
             let trimmed = line.trim_start();
             if let Some(name) = table_name(trimmed) {
                 top_level = false;
-                dropping = SCRIPT_TABLES.contains(&name.split('.').next().unwrap_or(name));
+                let table = name.split('.').next().unwrap_or(name);
+                dropping = SCRIPT_TABLES.contains(&table) || LAB_TABLES.contains(&table);
             }
             for delim in ["\"\"\"", "'''"] {
                 if line.matches(delim).count() % 2 == 1 {
@@ -76,6 +86,14 @@ impl Deployment {
         }
         if !seen_duration {
             return Err("the scenario has no top-level `duration`".into());
+        }
+        if let Some(base) = port_base {
+            if !tail.ends_with('\n') {
+                tail.push('\n');
+            }
+            tail.push_str(&format!(
+                "\n# Published on this host by redsim lab, as `docker run -p` would.\n[publish]\nhost = \"127.0.0.1\"\nport-base = {base}\n"
+            ));
         }
         Ok(Self { head, tail })
     }
@@ -217,7 +235,7 @@ save = ""
 
     #[test]
     fn the_deployment_keeps_settings_and_drops_the_script() {
-        let d = Deployment::from_scenario(SCENARIO, 9, 3_600_000_000).unwrap();
+        let d = Deployment::from_scenario(SCENARIO, 9, 3_600_000_000, None).unwrap();
         assert_eq!(
             d.text(),
             r#"name = "x"
@@ -250,6 +268,6 @@ save = ""
 
     #[test]
     fn a_scenario_without_duration_is_refused() {
-        assert!(Deployment::from_scenario("name = \"x\"\n", 1, 1).is_err());
+        assert!(Deployment::from_scenario("name = \"x\"\n", 1, 1, None).is_err());
     }
 }

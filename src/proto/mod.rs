@@ -145,6 +145,8 @@ pub enum Cmd {
     },
     Auth(CompactString),
     ReplconfListeningPort(u16),
+    /// `REPLCONF ip-address <ip>`: the replica's `replica-announce-ip`.
+    ReplconfIpAddress(CompactString),
     ReplconfCapa,
     ReplconfAck(u64),
     ReplconfGetack,
@@ -310,6 +312,7 @@ impl Cmd {
             Cmd::ReplconfListeningPort(p) => {
                 array(3) + bulk(8) + bulk(14) + bulk(decimal_len_u64(u64::from(*p)))
             }
+            Cmd::ReplconfIpAddress(ip) => array(3) + bulk(8) + bulk(10) + bulk(ip.len()),
             Cmd::ReplconfCapa => array(5) + bulk(8) + bulk(4) + bulk(3) + bulk(4) + bulk(6),
             Cmd::ReplconfAck(o) => array(3) + bulk(8) + bulk(3) + bulk(decimal_len_u64(*o)),
             Cmd::ReplconfGetack => array(3) + bulk(8) + bulk(6) + bulk(1),
@@ -476,6 +479,7 @@ impl Cmd {
             Cmd::Publish { .. } => "PUBLISH",
             Cmd::Auth(_) => "AUTH",
             Cmd::ReplconfListeningPort(_)
+            | Cmd::ReplconfIpAddress(_)
             | Cmd::ReplconfCapa
             | Cmd::ReplconfAck(_)
             | Cmd::ReplconfGetack => "REPLCONF",

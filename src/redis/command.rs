@@ -75,20 +75,14 @@ impl Server {
         {
             m.queued_line(&argv);
         }
-        Some(self.line_reply(host, conn, role, reply))
+        Some(self.line_reply(conn, role, reply))
     }
 
     /// A reply to a command line on `conn`, as that connection's protocol
     /// (RESP2, or RESP3 after `HELLO 3`) puts it on the wire.
-    pub(super) fn line_reply(
-        &self,
-        host: &Host<'_>,
-        conn: ConnId,
-        role: bool,
-        reply: Reply,
-    ) -> Reply {
+    pub(super) fn line_reply(&self, conn: ConnId, role: bool, reply: Reply) -> Reply {
         let frame = match reply {
-            Reply::Role(_) if role => self.role_frame(host),
+            Reply::Role(_) if role => self.role_frame(),
             // EXEC's array: each reply already in the protocol its command
             // ran under (a HELLO inside the transaction switches it).
             Reply::Written(f) => return Reply::Frame(f),
@@ -105,7 +99,7 @@ impl Server {
     }
 
     /// `ROLE` (replication.c roleCommand()).
-    fn role_frame(&self, host: &Host<'_>) -> Frame {
+    fn role_frame(&self) -> Frame {
         let Some(side) = &self.replica else {
             let replicas = self
                 .replicas
@@ -136,11 +130,10 @@ impl Server {
         } else {
             -1
         };
-        let m = side.master as usize;
         Frame::Array(Some(vec![
             Frame::bulk("slave"),
-            Frame::bulk(host.dir.hosts[m].clone()),
-            Frame::Int(i64::from(host.dir.ports[m])),
+            Frame::bulk(side.master_host.to_string()),
+            Frame::Int(i64::from(side.master_port)),
             Frame::bulk(state),
             Frame::Int(offset),
         ]))
@@ -177,9 +170,12 @@ impl Server {
                 "ERR redsim: no simulated instance listens at {ip}:{port}"
             ));
         };
-        let already = self.replica.as_ref().is_some_and(|s| s.master == master);
+        let already = self
+            .replica
+            .as_ref()
+            .is_some_and(|s| s.master_host.eq_ignore_ascii_case(ip) && s.master_port == port);
         // Logs that nothing is done when already attached.
-        self.replicaof(ctx, host, master, &by);
+        self.replicaof(ctx, master, (ip, port), &by);
         if already {
             return Reply::Frame(Frame::Simple(
                 "OK Already connected to specified master".into(),
@@ -191,18 +187,12 @@ impl Server {
     /// `INFO <section> …`: the sections the model keeps, in the order
     /// asked; a section it does not know is left out, as Redis leaves out
     /// one it has not got.
-    pub(super) fn info_sections(
-        &self,
-        host: &Host<'_>,
-        now: u64,
-        loading: bool,
-        sections: &[String],
-    ) -> String {
+    pub(super) fn info_sections(&self, now: u64, loading: bool, sections: &[String]) -> String {
         let mut parts = Vec::new();
         for s in sections {
             match s.to_ascii_lowercase().as_str() {
                 "server" => parts.push(super::info::server(self, now)),
-                "replication" => parts.push(super::info::replication(self, host.dir, now)),
+                "replication" => parts.push(super::info::replication(self, now)),
                 "stats" => parts.push(super::stats::section(self)),
                 "keyspace" => parts.push(super::stats::keyspace(self)),
                 "persistence" => parts.push(super::stats::persistence(self, loading)),
@@ -211,7 +201,7 @@ impl Server {
                     u8::from(self.cluster.is_some())
                 )),
                 "default" | "all" | "everything" => {
-                    parts.push(super::info::full(self, host.dir, now));
+                    parts.push(super::info::full(self, now));
                 }
                 _ => {}
             }

@@ -52,6 +52,11 @@ pub struct RedisConfig {
     pub save: Vec<(u64, u64)>,
     pub requirepass: Option<String>,
     pub masterauth: Option<String>,
+    /// `replica-announce-ip`: the address a replica tells its master to
+    /// list it at (REPLCONF ip-address), as behind a NAT.
+    pub replica_announce_ip: Option<String>,
+    /// `replica-announce-port`: the port it tells its master (0: its own).
+    pub replica_announce_port: u16,
     pub replica_priority: u32,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
@@ -131,6 +136,8 @@ impl Default for RedisConfig {
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             requirepass: None,
             masterauth: None,
+            replica_announce_ip: None,
+            replica_announce_port: 0,
             replica_priority: 100,
             replica_read_only: true,
             replica_serve_stale_data: true,
@@ -164,6 +171,8 @@ pub const KEYS: &[&str] = &[
     "save",
     "requirepass",
     "masterauth",
+    "replica-announce-ip",
+    "replica-announce-port",
     "replica-priority",
     "replica-read-only",
     "replica-serve-stale-data",
@@ -280,6 +289,8 @@ impl RedisConfig {
             }
             "requirepass" => self.requirepass = non_empty(text(&value)?),
             "masterauth" => self.masterauth = non_empty(text(&value)?),
+            "replica-announce-ip" => self.replica_announce_ip = non_empty(text(&value)?),
+            "replica-announce-port" => self.replica_announce_port = int(&value, 0, 65535)? as u16,
             "replica-priority" => {
                 self.replica_priority = int(&value, 0, i64::from(u32::MAX))? as u32
             }

@@ -205,6 +205,14 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
+        "replica-announce-ip",
+        Some("slave-announce-ip"),
+        Kind::Sds(
+            |c| c.replica_announce_ip.as_deref(),
+            |c, v| c.replica_announce_ip = v,
+        ),
+    ),
+    config(
         "masterauth",
         None,
         Kind::Sds(|c| c.masterauth.as_deref(), |c, v| c.masterauth = v),
@@ -300,6 +308,16 @@ static CONFIGS: &[Config] = &[
             INT_MAX,
             |c| c.repl_diskless_sync_delay as i64,
             |c, v| c.repl_diskless_sync_delay = v as u64,
+        ),
+    ),
+    config(
+        "replica-announce-port",
+        Some("slave-announce-port"),
+        int(
+            0,
+            65535,
+            |c| i64::from(c.replica_announce_port),
+            |c, v| c.replica_announce_port = v as u16,
         ),
     ),
     config(

@@ -246,7 +246,7 @@ impl Server {
     /// target, offering its own history for a partial resync.
     fn hand_over(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, ip: &str, port: u16) {
         match host.dir.lookup(ip, port) {
-            Some(node) => self.replicaof(ctx, host, node, ""),
+            Some(node) => self.replicaof(ctx, node, (ip, port), ""),
             // A replica's address always names a simulated instance.
             None => self.abort_failover(ctx, host, "Write error to failover target"),
         }

@@ -7,7 +7,6 @@ use crate::time::Micros;
 
 use super::Server;
 use super::replica::LinkState;
-use crate::proto::addr::Directory;
 
 /// The version the model follows, as INFO reports it.
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -15,12 +14,12 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// `INFO` as a client (Sentinel) gets it: `# Server` (where Sentinel reads
 /// `run_id`), then `# Replication`. The other default sections are not
 /// modelled.
-pub fn full(p: &Server, dir: &Directory, now: Micros) -> String {
+pub fn full(p: &Server, now: Micros) -> String {
     let mut s = server(p, now);
     s.push_str("\r\n");
     s.push_str(&super::stats::section(p));
     s.push_str("\r\n");
-    s.push_str(&replication(p, dir, now));
+    s.push_str(&replication(p, now));
     let enabled = u8::from(p.cluster.is_some());
     s.push_str(&format!("\r\n# Cluster\r\ncluster_enabled:{enabled}\r\n"));
     s.push_str("\r\n");
@@ -56,17 +55,14 @@ pub fn server(p: &Server, now: Micros) -> String {
 }
 
 /// `INFO replication`.
-pub fn replication(p: &Server, dir: &Directory, now: Micros) -> String {
+pub fn replication(p: &Server, now: Micros) -> String {
     let unixtime = now / 1_000_000;
     let mut s = String::from("# Replication\r\n");
     match &p.replica {
         None => s.push_str("role:master\r\n"),
         Some(side) => {
             s.push_str("role:slave\r\n");
-            let (host, port) = (
-                &dir.hosts[side.master as usize],
-                dir.ports[side.master as usize],
-            );
+            let (host, port) = (&side.master_host, side.master_port);
             let connected = side.state == LinkState::Connected;
             let offset: i64 = if connected {
                 p.master_repl_offset as i64

@@ -340,7 +340,10 @@ impl Server {
             return;
         }
         let client = self.clients.swap_remove(&conn).expect("a client");
-        let ip = host.dir.hosts[client.peer as usize].clone();
+        let ip = match &client.announced_ip {
+            Some(ip) => ip.to_string(),
+            None => host.dir.hosts[client.peer as usize].clone(),
+        };
         let name = format!("{}:{}", ip, client.listening_port);
         let now = ctx.unixtime();
         ctx.log(

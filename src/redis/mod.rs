@@ -81,6 +81,9 @@ struct ClientConn {
     peer: NodeId,
     authenticated: bool,
     listening_port: u16,
+    /// `slave_addr`: the address the replica announced (`REPLCONF
+    /// ip-address`), shown instead of its socket's peer address.
+    announced_ip: Option<compact_str::CompactString>,
     capa_eof: bool,
     /// The master offset right after this client's last propagated write.
     woff: u64,
@@ -392,6 +395,7 @@ impl Node for RedisNode {
                 peer,
                 authenticated,
                 listening_port: 0,
+                announced_ip: None,
                 capa_eof: false,
                 woff: 0,
                 asking: false,
@@ -619,7 +623,10 @@ impl Server {
             repl_cron_loops: 0,
             master_addr: node
                 .conf_replicaof
-                .map(|m| node.dir.addr(m))
+                .map(|m| {
+                    let (host, port) = node.dir.known_as(m);
+                    format!("{host}:{port}")
+                })
                 .unwrap_or_default(),
             start_time: now_s,
             pubsub: Default::default(),
@@ -721,7 +728,7 @@ impl Server {
             }
         }
         if let Some(m) = node.conf_replicaof {
-            let mut side = ReplicaSide::new(m);
+            let mut side = ReplicaSide::new(m, node.dir.known_as(m));
             side.cached = cached;
             side.master_client_id = cached_client;
             p.replica = Some(side);
@@ -1043,6 +1050,17 @@ impl Server {
                 self.clients.get_mut(&conn).expect("exists").listening_port = port;
                 Reply::Ok
             }
+            Cmd::ReplconfIpAddress(ip) => {
+                // NET_HOST_STR_LEN, with its terminating zero.
+                if ip.len() >= 256 {
+                    return Some(Reply::Error(format!(
+                        "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                        ip.len()
+                    )));
+                }
+                self.clients.get_mut(&conn).expect("exists").announced_ip = Some(ip);
+                Reply::Ok
+            }
             Cmd::ReplconfCapa => {
                 let c = self.clients.get_mut(&conn).expect("exists");
                 c.capa_eof = true;
@@ -1065,10 +1083,9 @@ impl Server {
                 self.sync_command(ctx, host, conn, None, false);
                 return None;
             }
-            Cmd::Info => Reply::Info(info::full(self, host.dir, ctx.now())),
+            Cmd::Info => Reply::Info(info::full(self, ctx.now())),
             Cmd::InfoSections(sections) => {
                 Reply::Info(self.info_sections(
-                host,
                 ctx.now(),
                 self.is_loading(ctx.sim_time()),
                 &sections,
@@ -1167,7 +1184,7 @@ impl Server {
             }
             if let Some(reply) = reply {
                 let reply = if line {
-                    self.line_reply(host, conn, role, reply)
+                    self.line_reply(conn, role, reply)
                 } else {
                     reply
                 };

@@ -180,7 +180,7 @@ impl Server {
                             let reply = self.execute(ctx, host, conn, cmd);
                             self.touch_watched();
                             match reply {
-                                Some(r) => match self.line_reply(host, conn, role, r) {
+                                Some(r) => match self.line_reply(conn, role, r) {
                                     Reply::Frame(f) => f,
                                     other => Frame::Error(format!("{other:?}")),
                                 },

@@ -27,6 +27,7 @@ pub enum LinkState {
     ReceivePingReply,
     ReceiveAuthReply,
     ReceivePortReply,
+    ReceiveIpReply,
     ReceiveCapaReply,
     ReceivePsyncReply,
     Transfer,
@@ -36,6 +37,10 @@ pub enum LinkState {
 #[derive(Debug)]
 pub struct ReplicaSide {
     pub master: NodeId,
+    /// `masterhost` and `masterport`: the master's address as it was
+    /// given (REPLICAOF's arguments, or the configured `replicaof`).
+    pub master_host: CompactString,
+    pub master_port: u16,
     pub state: LinkState,
     /// The connection to the master (handshake, transfer or established).
     pub conn: Option<ConnId>,
@@ -66,9 +71,11 @@ pub struct ReplicaSide {
 }
 
 impl ReplicaSide {
-    pub fn new(master: NodeId) -> Self {
+    pub fn new(master: NodeId, (host, port): (&str, u16)) -> Self {
         Self {
             master,
+            master_host: host.into(),
+            master_port: port,
             state: LinkState::Connect,
             conn: None,
             transfer_lastio: 0,
@@ -261,7 +268,11 @@ impl Server {
     ) {
         let now = ctx.unixtime();
         let masterauth = self.cfg.masterauth.clone();
-        let port = self.cfg.port;
+        let port = match self.cfg.replica_announce_port {
+            0 => self.cfg.port,
+            announced => announced,
+        };
+        let announce_ip = self.cfg.replica_announce_ip.clone();
         let failover = self.failover.state == FailoverState::InProgress;
         let side = self.side();
         side.transfer_lastio = now;
@@ -294,6 +305,9 @@ impl Server {
                     ctx.send(conn, Msg::Cmd(Cmd::Auth(pass.as_str().into())));
                 }
                 ctx.send(conn, Msg::Cmd(Cmd::ReplconfListeningPort(port)));
+                if let Some(ip) = &announce_ip {
+                    ctx.send(conn, Msg::Cmd(Cmd::ReplconfIpAddress(ip.as_str().into())));
+                }
                 ctx.send(conn, Msg::Cmd(Cmd::ReplconfCapa));
                 side.state = if masterauth.is_some() {
                     LinkState::ReceiveAuthReply
@@ -320,6 +334,22 @@ impl Server {
                         "(Non critical) Master does not understand REPLCONF listening-port",
                         format!(
                             "(Non critical) Master does not understand REPLCONF listening-port: -{e}"
+                        ),
+                    );
+                }
+                side.state = if announce_ip.is_some() {
+                    LinkState::ReceiveIpReply
+                } else {
+                    LinkState::ReceiveCapaReply
+                };
+            }
+            LinkState::ReceiveIpReply => {
+                if let Reply::Error(e) = &reply {
+                    ctx.log(
+                        Level::Notice,
+                        "(Non critical) Master does not understand REPLCONF ip-address",
+                        format!(
+                            "(Non critical) Master does not understand REPLCONF ip-address: -{e}"
                         ),
                     );
                 }
@@ -831,11 +861,15 @@ impl Server {
     pub(super) fn replicaof(
         &mut self,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         master: NodeId,
+        (ip, port): (&str, u16),
         by: &str,
     ) {
-        if self.replica.as_ref().is_some_and(|s| s.master == master) {
+        if self
+            .replica
+            .as_ref()
+            .is_some_and(|s| s.master_host.eq_ignore_ascii_case(ip) && s.master_port == port)
+        {
             // +OK Already connected to specified master
             ctx.log(
                 Level::Notice,
@@ -871,11 +905,11 @@ impl Server {
             }
         };
         self.loading_until = None;
-        let mut side = ReplicaSide::new(master);
+        let mut side = ReplicaSide::new(master, (ip, port));
         side.cached = cached.map(|(id, off, _)| (id, off));
         side.master_client_id = cached.and_then(|(_, _, client)| client);
         self.replica = Some(side);
-        let addr = host.dir.addr(master);
+        let addr = format!("{ip}:{port}");
         self.master_addr = addr.clone();
         ctx.log(
             Level::Notice,
@@ -911,9 +945,9 @@ impl Server {
             },
         };
         let by = self.client_info(host.dir, ctx.id(), conn, "slaveof");
-        match target {
-            None => self.replicaof_no_one(ctx, host, &by),
-            Some(node) => self.replicaof(ctx, host, node, &by),
+        match (target, &master) {
+            (Some(node), Some((ip, port))) => self.replicaof(ctx, node, (ip, *port), &by),
+            _ => self.replicaof_no_one(ctx, host, &by),
         }
         self.config_rewrite(ctx, host);
         self.kill_clients(ctx, conn, ClientType::Normal);
@@ -1060,7 +1094,11 @@ mod tests {
         let mut h = node(RedisConfig::default(), None, vec![master(full())]);
         server(&mut h).master_repl_offset = 50;
         let own = server(&mut h).replid;
-        call(&mut h, |p, ctx, host| p.replicaof(ctx, host, MASTER, ""));
+        call(&mut h, |p, ctx, host| {
+            let at = host.dir.known_as(MASTER);
+            let at = (at.0.to_string(), at.1);
+            p.replicaof(ctx, MASTER, (&at.0, at.1), "")
+        });
         h.settle();
         assert_eq!(psyncs_sent(&h), [(PsyncId::Id(own), 51)]);
     }

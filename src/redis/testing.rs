@@ -20,6 +20,7 @@ fn dir(n: usize) -> Rc<Directory> {
         names: (0..n).map(|i| format!("node-{i}")).collect(),
         hosts: (1..=n).map(|i| format!("10.0.0.{i}")).collect(),
         ports: vec![6379; n],
+        published: Vec::new(),
     })
 }
 

@@ -71,6 +71,7 @@ impl Builder<'_> {
             run.sentinels,
         )?;
         let mut nodes = self.servers(&raw, &roster, cluster.is_some(), &groups, &sentinel_conf)?;
+        let publish = self.publish(raw.publish.as_ref(), &mut nodes, cluster.is_some())?;
         for (i, w) in raw.workload.iter().enumerate() {
             nodes.push(self.workload(w, i, &roster, &run, cluster.is_some(), &sentinel_conf)?);
         }
@@ -140,6 +141,7 @@ impl Builder<'_> {
             faults,
             commands,
             connections,
+            publish,
             expects,
             fuzz,
             conform,

@@ -95,6 +95,7 @@ impl Builder<'_> {
         let mut conf = SentinelConf {
             port: 26379,
             masters: Vec::new(),
+            announce: None,
         };
         if raw.masters.is_empty() {
             if groups.len() > 1 && sentinels > 0 {

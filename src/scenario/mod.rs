@@ -14,6 +14,7 @@ mod groups;
 pub mod limits;
 pub mod liveness;
 mod plan;
+pub mod publish;
 mod raw;
 pub mod settings;
 mod workload;
@@ -25,7 +26,8 @@ use error::Source;
 use builder::Builder;
 pub use fault::{FAULT_KEYS, Fault, FaultKind};
 pub use plan::{
-    Bounds, ClusterPlan, FuzzSettings, Group, NodeKind, NodePlan, PROPERTIES, Plan, SwarmRange,
+    Bounds, ClusterPlan, FuzzSettings, Group, NodeKind, NodePlan, PROPERTIES, Plan, Publish,
+    SENTINEL_OFFSET, SwarmRange,
 };
 use raw::RawScenario;
 

@@ -56,6 +56,8 @@ pub struct Plan {
     /// Connections from outside the deployment (`[[connection]]`), that
     /// the command lines of their sessions go on.
     pub connections: Vec<super::connection::Connection>,
+    /// Where the servers are published outside the deployment, if they are.
+    pub publish: Option<Publish>,
     pub expects: Vec<Expectation>,
     pub fuzz: FuzzSettings,
     /// The `[conform]` table, if the scenario has one.
@@ -90,6 +92,11 @@ impl Plan {
             names: self.nodes.iter().map(|n| n.name.clone()).collect(),
             hosts: self.nodes.iter().map(|n| n.host.clone()).collect(),
             ports: self.nodes.iter().map(|n| n.port).collect(),
+            published: self
+                .publish
+                .as_ref()
+                .map(|p| p.addresses(&self.nodes))
+                .unwrap_or_default(),
         }
     }
 
@@ -171,3 +178,39 @@ pub const PROPERTIES: &[&str] = &[
     "epochs-monotonic",
     "offsets-monotonic",
 ];
+
+/// Where the servers are published: Redis servers from `port_base` on, in
+/// order, Sentinels from `port_base + 100`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publish {
+    pub host: String,
+    pub port_base: u16,
+}
+
+/// Sentinels are published this far above the Redis servers.
+pub const SENTINEL_OFFSET: u16 = 100;
+
+impl Publish {
+    /// Each node's published address (`None` for clients and the
+    /// operator), in node order.
+    pub fn addresses(&self, nodes: &[NodePlan]) -> Vec<Option<(String, u16)>> {
+        let (mut redis, mut sentinels) = (0u16, 0u16);
+        nodes
+            .iter()
+            .map(|n| {
+                let offset = match n.kind {
+                    NodeKind::Redis { .. } => {
+                        redis += 1;
+                        redis - 1
+                    }
+                    NodeKind::Sentinel(_) => {
+                        sentinels += 1;
+                        SENTINEL_OFFSET + sentinels - 1
+                    }
+                    _ => return None,
+                };
+                Some((self.host.clone(), self.port_base + offset))
+            })
+            .collect()
+    }
+}

@@ -10,6 +10,7 @@ use super::command::RawCommand;
 use super::conform;
 use super::connection::RawConnection;
 use super::fault::RawFault;
+use super::publish::RawPublish;
 
 /// A table of redis.conf settings, keyed by name.
 pub(super) type Conf = IndexMap<Spanned<String>, Spanned<toml::Value>>;
@@ -54,6 +55,8 @@ pub(super) struct RawScenario {
     pub(super) expect: Vec<Spanned<RawExpect>>,
     #[serde(default)]
     pub(super) fuzz: RawFuzz,
+    /// The servers' ports published outside the deployment.
+    pub(super) publish: Option<RawPublish>,
     /// Conformance against real Redis (`redsim conform`).
     pub(super) conform: Option<conform::RawConform>,
 }

@@ -557,14 +557,13 @@ impl SentinelNode {
     /// sentinelFailoverSwitchToPromotedSlave()
     pub(super) fn switch_to_promoted(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId) {
         let m = self.m_ref(id);
-        let new = m.promoted.map_or(m.inst.node, |i| m.replicas[i].node);
+        // The promoted replica's address as the Sentinel knows it (from
+        // its master's INFO: its announced address).
+        let to = m.promoted.map_or(&m.inst, |i| &m.replicas[i]);
+        let (new, host, port) = (to.node, to.host.clone(), to.port);
         let detail = format!(
-            "{} {} {} {} {}",
-            m.inst.name,
-            m.inst.host,
-            m.inst.port,
-            self.dir.hosts[new as usize],
-            self.dir.ports[new as usize]
+            "{} {} {} {host} {port}",
+            m.inst.name, m.inst.host, m.inst.port,
         );
         Self::emit(ctx, Level::Warning, names::sentinel::SWITCH_MASTER, detail);
         self.reset_master_and_change_address(ctx, id, new);

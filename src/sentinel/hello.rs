@@ -18,7 +18,15 @@ impl SentinelNode {
     pub(super) fn send_hello(&mut self, ctx: &mut Pass<'_, '_>, id: MasterId, node: NodeId) {
         let now = ctx.mstime();
         let me = ctx.id();
-        let (my_host, my_port) = (self.dir.hosts[me as usize].clone(), self.conf.port);
+        // announceSentinelAddr(): the announced address, else the link's.
+        let my_host = match &self.globals.announce_ip {
+            Some(ip) => ip.to_string(),
+            None => self.dir.hosts[me as usize].clone(),
+        };
+        let my_port = match self.globals.announce_port {
+            0 => self.conf.port,
+            announced => announced,
+        };
         let p = self.state.as_mut().expect("running");
         let (myid, epoch) = (p.myid.clone(), p.current_epoch);
         let m = p.master_mut(id).expect("monitored");
@@ -167,8 +175,8 @@ impl SentinelNode {
         new: NodeId,
     ) {
         let now = ctx.mstime();
-        let host = self.dir.hosts[new as usize].clone();
-        let port = self.dir.ports[new as usize];
+        let (host, port) = self.dir.known_as(new);
+        let host = host.to_string();
         let p = self.state.as_mut().expect("running");
         let m = p
             .masters

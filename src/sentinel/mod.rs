@@ -77,6 +77,9 @@ impl MasterConf {
 pub struct SentinelConf {
     pub port: u16,
     pub masters: Vec<MasterConf>,
+    /// `sentinel announce-ip` and `sentinel announce-port`: the address
+    /// its hellos give, as behind a NAT.
+    pub announce: Option<(CompactString, u16)>,
 }
 
 impl SentinelConf {
@@ -85,6 +88,7 @@ impl SentinelConf {
         Self {
             port: 26379,
             masters: vec![MasterConf::new(master)],
+            announce: None,
         }
     }
 
@@ -219,6 +223,11 @@ impl Timer for SentinelTimer {
 
 impl SentinelNode {
     pub fn new(name: String, dir: Rc<Directory>, conf: SentinelConf) -> Self {
+        let globals = settings::Globals {
+            announce_ip: conf.announce.as_ref().map(|(ip, _)| ip.clone()),
+            announce_port: conf.announce.as_ref().map_or(0, |(_, port)| *port),
+            ..settings::Globals::default()
+        };
         Self {
             name,
             dir,
@@ -228,7 +237,7 @@ impl SentinelNode {
             selections: Vec::new(),
             votes: Vec::new(),
             elections_won: Vec::new(),
-            globals: settings::Globals::default(),
+            globals,
         }
     }
 
@@ -240,8 +249,7 @@ impl SentinelNode {
     /// A new instance of `kind` at `node`, named as sentinel.c names it:
     /// the master by `master_name`, a replica by `ip:port`.
     fn instance(&self, kind: Kind, node: NodeId, master_name: &str, now: u64) -> Instance {
-        let host = &self.dir.hosts[node as usize];
-        let port = self.dir.ports[node as usize];
+        let (host, port) = self.dir.known_as(node);
         let name = match kind {
             Kind::Master => master_name.into(),
             _ => format_compact!("{host}:{port}"),

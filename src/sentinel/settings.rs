@@ -5,6 +5,8 @@
 //! is not atomic). `SENTINEL CONFIG GET|SET` (sentinelConfigGetCommand(),
 //! sentinelConfigSetCommand()): the Sentinel's global settings.
 
+use compact_str::CompactString;
+
 use crate::proto::resp::Frame;
 use crate::proto::util::{string2ll, stringmatch};
 use crate::trace::Level;
@@ -157,10 +159,14 @@ impl SentinelNode {
 /// The global settings `SENTINEL CONFIG` reads and writes, kept across
 /// restarts as sentinel.conf keeps them. Every modelled address is an IP
 /// that is its own hostname, so neither changes what a Sentinel does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Globals {
     pub resolve_hostnames: bool,
     pub announce_hostnames: bool,
+    /// `announce-ip`: the address this Sentinel's hellos give.
+    pub announce_ip: Option<CompactString>,
+    /// `announce-port` (0: its own port).
+    pub announce_port: u16,
 }
 
 const CONFIG_USAGE: &str =
@@ -195,11 +201,15 @@ impl SentinelNode {
     /// glob (case-insensitive), in Redis's order; an unset string is "".
     fn config_get(&self, pattern: &str) -> Frame {
         let yn = |b: bool| if b { "yes" } else { "no" };
+        let port = self.globals.announce_port.to_string();
         let all = [
             ("resolve-hostnames", yn(self.globals.resolve_hostnames)),
             ("announce-hostnames", yn(self.globals.announce_hostnames)),
-            ("announce-ip", ""),
-            ("announce-port", "0"),
+            (
+                "announce-ip",
+                self.globals.announce_ip.as_deref().unwrap_or(""),
+            ),
+            ("announce-port", port.as_str()),
             ("sentinel-user", ""),
             ("sentinel-pass", ""),
         ];
@@ -212,8 +222,9 @@ impl SentinelNode {
     }
 
     /// sentinelConfigSetCommand(): values are checked as Redis checks
-    /// them; the two hostname switches are kept, the announced address and
-    /// the Sentinels' own credentials are not modelled.
+    /// them; the hostname switches and the announced address are kept (the
+    /// next hello gives the new address), the Sentinels' own credentials
+    /// are not modelled.
     fn config_set(&mut self, param: &str, value: &str) -> Frame {
         let bad = || {
             Frame::Error(format!(
@@ -235,14 +246,20 @@ impl SentinelNode {
                 Frame::ok()
             }
             "announce-port" => match string2ll(value) {
-                Some(0) => {
+                Some(port @ 0..=65535) => {
+                    self.globals.announce_port = port as u16;
                     self.flush_config();
                     Frame::ok()
                 }
-                Some(1..=65535) => not_modelled_config(param),
                 _ => bad(),
             },
-            "announce-ip" | "sentinel-user" | "sentinel-pass" => not_modelled_config(param),
+            "announce-ip" => {
+                // An empty value clears it (sdsempty, then no announce).
+                self.globals.announce_ip = (!value.is_empty()).then(|| value.into());
+                self.flush_config();
+                Frame::ok()
+            }
+            "sentinel-user" | "sentinel-pass" => not_modelled_config(param),
             _ => Frame::Error(format!(
                 "ERR Invalid argument '{param}' to SENTINEL CONFIG SET"
             )),

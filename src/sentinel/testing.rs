@@ -120,6 +120,7 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<SentinelNode> {
         names: (0..n).map(|i| format!("node-{i}")).collect(),
         hosts: (0..n as NodeId).map(host).collect(),
         ports,
+        published: Vec::new(),
     });
     let conf = SentinelConf {
         port: 26379,
@@ -128,6 +129,7 @@ pub fn sentinel(quorum: u32, peers: Vec<Peer>) -> Harness<SentinelNode> {
             down_after: DOWN_AFTER,
             ..MasterConf::new(MASTER)
         }],
+        announce: None,
     };
     let mut known = Vec::new();
     let probes = peers

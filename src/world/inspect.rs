@@ -86,7 +86,7 @@ impl RunView for World {
 
     fn info(&self, n: usize) -> Option<String> {
         let p = self.server(n)?;
-        let mut s = redis::info::replication(p, &self.dir, self.local_time(n));
+        let mut s = redis::info::replication(p, self.local_time(n));
         if let Some(c) = &p.cluster {
             s.push_str("\r\n# CLUSTER INFO\r\n");
             s.push_str(&c.info());

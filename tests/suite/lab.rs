@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ fn open(session: &str, node: usize, at: u64) -> Step {
 #[test]
 fn a_lab_session_replays_to_the_same_trace() {
     let text = std::fs::read_to_string(root().join(SCENARIO)).unwrap();
-    let deployment = Deployment::from_scenario(&text, 3, 3_600_000_000).unwrap();
+    let deployment = Deployment::from_scenario(&text, 3, 3_600_000_000, None).unwrap();
     let mut plan = redsim::scenario::parse("lab", &deployment.text()).unwrap();
     plan.with_operator();
     let (master, sentinel) = (0u32, 3u32);
@@ -126,13 +126,84 @@ fn a_lab_session_replays_to_the_same_trace() {
     );
 }
 
-/// A running `redsim lab`, stopped by PID if the test fails first.
-struct Lab(Child);
+/// A running `redsim lab`, its prompt and what it printed (read by a
+/// thread, so the pipe never fills); stopped by PID if the test fails
+/// first.
+struct LiveLab {
+    child: Child,
+    prompt: ChildStdin,
+    printed: mpsc::Receiver<String>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    seen: String,
+}
 
-impl Drop for Lab {
+impl LiveLab {
+    fn start(scenario: &str, args: &[&str]) -> Self {
+        let mut child = redsim_command()
+            .args(["lab", scenario, "--duration", "30m"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let prompt = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, printed) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            prompt,
+            printed,
+            reader: Some(reader),
+            seen: String::new(),
+        }
+    }
+
+    /// Waits (a bound on a test that would hang, not a timing check) until
+    /// the lab printed `times` lines with `text`; returns what it printed.
+    fn wait_for(&mut self, text: &str, times: usize) -> &str {
+        while self.seen.matches(text).count() < times {
+            let line = (self.printed.recv_timeout(Duration::from_secs(120)))
+                .unwrap_or_else(|_| panic!("never printed {times} × {text}:\n{}", self.seen));
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        &self.seen
+    }
+
+    /// The Sentinels know both replicas (the second at `replica_2`) and
+    /// each other: a kill now fails the master over.
+    fn wait_for_sentinels(&mut self, replica_2: &str) {
+        self.wait_for(&format!("+slave slave {replica_2}"), 3);
+        self.wait_for("+sentinel sentinel", 6);
+    }
+
+    fn type_line(&mut self, line: &str) {
+        writeln!(self.prompt, "{line}").unwrap();
+    }
+
+    /// `quit`: the lab's exit status and everything it printed.
+    fn quit(mut self) -> (std::process::ExitStatus, String) {
+        self.type_line("quit");
+        let status = self.child.wait().unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let rest: Vec<String> = self.printed.try_iter().collect();
+        (status, format!("{}{}", self.seen, rest.join("\n")))
+    }
+}
+
+impl Drop for LiveLab {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -150,6 +221,19 @@ fn read_exactly(s: &mut TcpStream, want: usize) -> String {
     String::from_utf8(buf).unwrap()
 }
 
+/// Asks again (a bound, not a timing check) until `ask` gives `want`.
+fn until(want: &str, mut ask: impl FnMut() -> String) -> String {
+    let mut got = ask();
+    for _ in 0..600 {
+        if got == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        got = ask();
+    }
+    got
+}
+
 /// Clients that speak RESP over TCP (inline and multibulk, pipelined)
 /// reach the simulated servers; a fault typed at the prompt fails the
 /// master over; the saved session replays to the trace the lab wrote.
@@ -158,48 +242,23 @@ fn resp_clients_and_the_prompt_drive_a_live_deployment() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("session.toml");
     let live_trace = dir.path().join("live.txt");
-    let mut child = redsim_command()
-        .args(["lab", SCENARIO, "--speed", "20", "--port-base", "27300"])
-        .args(["--duration", "30m"])
-        .arg("--save")
-        .arg(&saved)
-        .arg("--trace")
-        .arg(&live_trace)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // The lab prints its trace as it goes: a thread reads it, so the pipe
-    // never fills.
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, printed) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in stdout.lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lab = Lab(child);
-    let mut seen = String::new();
-    // Waits (a bound, not a timing check) for a printed line with `text`.
-    let mut wait_for = |text: &str, times: usize| {
-        while seen.matches(text).count() < times {
-            let line = printed
-                .recv_timeout(Duration::from_secs(120))
-                .unwrap_or_else(|_| panic!("never printed {times} × {text}:\n{seen}"));
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        seen.clone()
-    };
-    let banner = wait_for("sentinel-3 ", 1);
+    let mut lab = LiveLab::start(
+        SCENARIO,
+        &[
+            "--speed",
+            "20",
+            "--port-base",
+            "27300",
+            "--save",
+            saved.to_str().unwrap(),
+            "--trace",
+            live_trace.to_str().unwrap(),
+        ],
+    );
+    let banner = lab.wait_for("sentinel-3 ", 1);
     assert!(banner.contains("master       127.0.0.1:27300"), "{banner}");
     assert!(banner.contains("sentinel-1   127.0.0.1:27400"), "{banner}");
-    // The Sentinels know both replicas and each other before the kill.
-    wait_for("+slave slave 10.0.0.3:6379", 3);
-    wait_for("+sentinel sentinel", 6);
+    lab.wait_for_sentinels("127.0.0.1:27302");
 
     let mut m = connect(27300);
     m.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n")
@@ -213,32 +272,26 @@ fn resp_clients_and_the_prompt_drive_a_live_deployment() {
     let unknown = "-ERR unknown command 'NOTACMD', with args beginning with: \r\n";
     assert_eq!(read_exactly(&mut m, unknown.len()), unknown);
 
-    writeln!(stdin, "kill master").unwrap();
+    lab.type_line("kill master");
     let mut s = connect(27400);
     let ask = b"*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n";
-    let promoted = "*2\r\n$8\r\n10.0.0.3\r\n$4\r\n6379\r\n";
-    let mut answer = String::new();
-    for _ in 0..600 {
+    // At its published address: the servers announce the lab's ports.
+    let promoted = "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n27302\r\n";
+    let answer = until(promoted, || {
         s.write_all(ask).unwrap();
-        answer = read_exactly(&mut s, promoted.len());
-        if answer == promoted {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        read_exactly(&mut s, promoted.len())
+    });
     assert_eq!(
         answer, promoted,
         "Sentinel never named the promoted replica"
     );
 
-    writeln!(stdin, "quit").unwrap();
-    drop(stdin);
-    let status = lab.0.wait().unwrap();
-    reader.join().unwrap();
-    let rest: Vec<String> = printed.try_iter().collect();
-    let rest = rest.join("\n");
-    assert!(status.success(), "{rest}");
-    assert!(rest.contains("replays it to the same trace"), "{rest}");
+    let (status, printed) = lab.quit();
+    assert!(status.success(), "{printed}");
+    assert!(
+        printed.contains("replays it to the same trace"),
+        "{printed}"
+    );
 
     let replayed = dir.path().join("replayed.txt");
     let out = redsim(&[
@@ -251,7 +304,7 @@ fn resp_clients_and_the_prompt_drive_a_live_deployment() {
     let live = std::fs::read_to_string(&live_trace).unwrap();
     assert_eq!(std::fs::read_to_string(&replayed).unwrap(), live);
     assert!(live.contains("lab-1@master> GET k: \"v1\""), "{live}");
-    assert!(live.contains("+switch-master mymaster 10.0.0.1 6379 10.0.0.3 6379"));
+    assert!(live.contains("+switch-master mymaster 127.0.0.1 27300 127.0.0.1 27302"));
 }
 
 /// `redis-cli -p port args…`: what it printed.
@@ -272,60 +325,138 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
 #[ignore = "needs redis-cli (redis-tools)"]
 fn the_readme_lab_session_with_redis_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = redsim_command()
-        .args(["lab", SCENARIO, "--speed", "10", "--port-base", "27500"])
-        .args(["--duration", "30m"])
-        .arg("--save")
-        .arg(dir.path().join("s.toml"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, printed) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lab = Lab(child);
-    let mut seen = String::new();
-    while seen.matches("+sentinel sentinel").count() < 6
-        || seen.matches("+slave slave 10.0.0.3:6379").count() < 3
-    {
-        let line = printed
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("the Sentinels never settled:\n{seen}"));
-        seen.push_str(&line);
-        seen.push('\n');
-    }
+    let saved = dir.path().join("s.toml");
+    let args = ["--speed", "10", "--port-base", "27500", "--save"];
+    let mut lab = LiveLab::start(SCENARIO, &[&args[..], &[saved.to_str().unwrap()]].concat());
+    lab.wait_for_sentinels("127.0.0.1:27502");
     assert_eq!(redis_cli(27500, &["SET", "greeting", "hello"]), "OK\n");
-    let mut read = String::new();
-    for _ in 0..50 {
-        read = redis_cli(27501, &["GET", "greeting"]);
-        if read == "hello\n" {
-            break;
-        }
-    }
+    let read = until("hello\n", || redis_cli(27501, &["GET", "greeting"]));
     assert_eq!(read, "hello\n");
     let info = redis_cli(27501, &["INFO", "replication"]);
     assert!(info.contains("role:slave\r\n"), "{info}");
+    assert!(
+        info.contains("master_host:127.0.0.1\r\nmaster_port:27500\r\n"),
+        "{info}"
+    );
     assert!(info.contains("master_link_status:up\r\n"), "{info}");
     let ask = ["SENTINEL", "get-master-addr-by-name", "mymaster"];
-    assert_eq!(redis_cli(27600, &ask), "10.0.0.1\n6379\n");
-    writeln!(stdin, "kill master").unwrap();
-    let mut answer = String::new();
-    for _ in 0..600 {
-        answer = redis_cli(27600, &ask);
-        if answer == "10.0.0.3\n6379\n" {
+    assert_eq!(redis_cli(27600, &ask), "127.0.0.1\n27500\n");
+    lab.type_line("kill master");
+    let answer = until("127.0.0.1\n27502\n", || redis_cli(27600, &ask));
+    assert_eq!(answer, "127.0.0.1\n27502\n");
+    assert!(lab.quit().0.success());
+}
+
+/// What the Sentinel-managed redis-py client does through a failover:
+/// writes until the first error, says so, and goes on until it has written
+/// to the promoted replica.
+const REDIS_PY_FAILOVER: &str = r#"
+import sys, time
+from redis.sentinel import Sentinel
+port = int(sys.argv[1])
+s = Sentinel([("127.0.0.1", port)], socket_timeout=0.5)
+m = s.master_for("mymaster", socket_timeout=0.5)
+before = s.discover_master("mymaster")
+ok = failed = after = 0
+deadline = time.monotonic() + 120
+i = 0
+while time.monotonic() < deadline and after < 20:
+    i += 1
+    try:
+        m.set("k%d" % i, i)
+        ok += 1
+        if ok == 1:
+            print("writing", flush=True)
+        if failed:
+            after += 1
+    except Exception:
+        failed += 1
+    time.sleep(0.01)
+print("before %s:%d" % before)
+print("now %s:%d" % s.discover_master("mymaster"))
+print("failed %d after %d" % (failed, after), flush=True)
+"#;
+
+/// redis-py's Sentinel client writes through a failover of the lab's
+/// deployment: the addresses Sentinel hands out are the lab's own
+/// (`[publish]`: replica-announce-ip/port, Sentinel announce-ip/port), so
+/// it finds the promoted replica and goes on writing.
+#[test]
+#[ignore = "needs python3 with redis-py"]
+fn redis_py_follows_a_sentinel_failover_in_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.toml");
+    let args = ["--speed", "2", "--port-base", "27700", "--save"];
+    let mut lab = LiveLab::start(SCENARIO, &[&args[..], &[saved.to_str().unwrap()]].concat());
+    lab.wait_for_sentinels("127.0.0.1:27702");
+    let mut py = std::process::Command::new("python3")
+        .args(["-c", REDIS_PY_FAILOVER, "27800"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "writing\n");
+    lab.type_line("kill master");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(py.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("before 127.0.0.1:27700\n"), "{rest}");
+    // replica-2 (replica-priority 50), at its published address.
+    assert!(rest.contains("now 127.0.0.1:27702\n"), "{rest}");
+    assert!(rest.contains(" after 20\n"), "{rest}");
+    assert!(lab.quit().0.success());
+}
+
+/// The study notes' hands-on session, typed with redis-cli against the lab
+/// on two unlinked servers: REPLICAOF at the master's lab address (with
+/// masterauth), INFO replication on both sides, REPLICAOF NO ONE.
+#[test]
+#[ignore = "needs redis-cli (redis-tools)"]
+fn the_study_notes_replicaof_session_with_redis_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.toml");
+    let args = ["--speed", "10", "--port-base", "27900", "--save"];
+    let mut lab = LiveLab::start(
+        "scenarios/conform/replicaof-by-hand.toml",
+        &[&args[..], &[saved.to_str().unwrap()]].concat(),
+    );
+    lab.wait_for("replica-1 ", 1);
+    let replica = |args: &[&str]| redis_cli(27901, args);
+    assert_eq!(
+        replica(&["INFO", "replication"]).lines().nth(1),
+        Some("role:master")
+    );
+    assert_eq!(replica(&["REPLICAOF", "127.0.0.1", "27900"]), "OK\n");
+    let linked = |info: &str| info.contains("master_link_status:up");
+    let mut info = replica(&["INFO", "replication"]);
+    for _ in 0..300 {
+        if linked(&info) {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
+        info = replica(&["INFO", "replication"]);
     }
-    assert_eq!(answer, "10.0.0.3\n6379\n");
-    writeln!(stdin, "quit").unwrap();
-    assert!(lab.0.wait().unwrap().success());
+    assert!(info.contains("role:slave\r\n"), "{info}");
+    assert!(
+        info.contains("master_host:127.0.0.1\r\nmaster_port:27900\r\n"),
+        "{info}"
+    );
+    assert!(linked(&info), "{info}");
+    let master = redis_cli(27900, &["INFO", "replication"]);
+    assert!(master.starts_with("NOAUTH"), "{master}");
+    let master = redis_cli(
+        27900,
+        &["--no-auth-warning", "-a", "s3cret", "INFO", "replication"],
+    );
+    assert!(master.contains("connected_slaves:1\r\n"), "{master}");
+    // The replica is listed at its lab address (replica-announce-*).
+    assert!(
+        master.contains("slave0:ip=127.0.0.1,port=27901,"),
+        "{master}"
+    );
+    assert_eq!(replica(&["REPLICAOF", "NO", "ONE"]), "OK\n");
+    assert!(replica(&["INFO", "replication"]).contains("role:master\r\n"));
+    assert!(lab.quit().0.success());
 }

@@ -91,6 +91,7 @@ fn build(redis: Vec<Node>, probes: Vec<(&str, Probe)>) -> Sim {
         names: names.clone(),
         hosts: (1..=n).map(|i| format!("10.0.0.{i}")).collect(),
         ports,
+        published: Vec::new(),
     });
     let nodes = redis
         .into_iter()

@@ -138,7 +138,9 @@ impl Server {
             && self.replica.is_none()
             && let Some(m) = c.me().slaveof
         {
-            self.replicaof(ctx, host, m, "");
+            let at = host.dir.known_as(m);
+            let at = (at.0.to_string(), at.1);
+            self.replicaof(ctx, m, (&at.0, at.1), "");
         }
         self.manual_failover_check_timeout(c, ctx);
         if !c.i_am_master() {

@@ -491,7 +491,9 @@ impl Server {
         }
         let me = c.myself;
         c.set_slaveof(me, Some(n));
-        self.replicaof(ctx, host, n, "");
+        let at = host.dir.known_as(n);
+        let at = (at.0.to_string(), at.1);
+        self.replicaof(ctx, n, (&at.0, at.1), "");
         self.reset_manual_failover(c);
     }
 
