@@ -33,7 +33,7 @@ use crate::scenario::fault::OPERATOR;
 use crate::scenario::{Publish, SENTINEL_OFFSET};
 use crate::sim::SimError;
 use crate::time::{Micros, Secs, format_duration, parse_time};
-use crate::world::{Process, Step, World};
+use crate::world::{Process, RunOutcome, Step, World};
 use pace::Pace;
 use prompt::Action;
 use record::Deployment;
@@ -82,7 +82,11 @@ pub fn run(args: LabArgs) -> u8 {
     let code = match ended {
         Ok(why) => {
             crate::outln!("lab: {why} at {}", Secs(lab.world.sim.now()));
-            OK
+            if crate::interrupt::requested() {
+                crate::interrupt::exit_status()
+            } else {
+                OK
+            }
         }
         Err(e) => {
             crate::errln!("lab: the simulation stopped: {e}");
@@ -98,7 +102,11 @@ pub fn run(args: LabArgs) -> u8 {
     }
     let path = lab.save_to.clone();
     match lab.save(&path) {
-        Ok(()) => code,
+        Ok(outcome) => {
+            // The session's summary, as `redsim run` prints it for the file.
+            crate::out!("\n{}", crate::report::summary(&outcome));
+            code
+        }
         Err(e) => {
             crate::errln!("lab: {e}");
             BAD_INPUT
@@ -510,7 +518,7 @@ impl Lab {
                 let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
                 self.advance(now)?;
                 match self.save(&path) {
-                    Ok(()) => self.save_to = path,
+                    Ok(_) => self.save_to = path,
                     Err(e) => crate::outln!("lab: {e}"),
                 }
             }
@@ -552,43 +560,37 @@ impl Lab {
 
     /// Writes the session so far to `path`, then replays it and says
     /// whether the replay's trace is the session's, byte for byte.
-    fn save(&mut self, path: &Path) -> Result<(), String> {
+    fn save(&mut self, path: &Path) -> Result<RunOutcome, String> {
         let stop = self.world.sim.now().max(1);
         let text = self.session_text_with(stop, &self.fault_tables);
         crate::out::write_atomic(path, text.as_bytes())
             .map_err(|e| format!("cannot save the session to {}: {e}", path.display()))?;
         let live = render_trace(&self.world, Format::Text, self.seed);
-        let replayed = crate::scenario::parse(&path.display().to_string(), &text)
-            .map_err(|e| format!("the saved session does not parse: {e}"))
+        let outcome = crate::scenario::parse(&path.display().to_string(), &text)
+            .map_err(|e| format!("saved {}, but it does not parse: {e}", path.display()))
             .and_then(|plan| {
-                crate::world::run(&plan, plan.seed).map_err(|e| format!("the replay failed: {e}"))
-            })
-            .map(|o| render_trace(&o.world, Format::Text, self.seed));
-        match replayed {
-            Ok(r) if r == live => {
-                crate::outln!(
-                    "lab: saved {} ({} events to {}); `redsim run {}` replays it to the same trace",
-                    path.display(),
-                    self.world.trace().events.len(),
-                    Secs(stop),
-                    path.display()
-                );
-                Ok(())
-            }
-            Ok(r) => {
-                let line = live
-                    .lines()
-                    .zip(r.lines())
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(live.lines().count().min(r.lines().count()));
-                Err(format!(
-                    "saved {}, but its replay differs from the session at trace line {} (please report this: {})",
-                    path.display(),
-                    line + 1,
-                    self.file_name
-                ))
-            }
-            Err(e) => Err(format!("saved {}, but {e}", path.display())),
+                crate::world::run(&plan, plan.seed)
+                    .map_err(|e| format!("saved {}, but its replay failed: {e}", path.display()))
+            })?;
+        let replayed = render_trace(&outcome.world, Format::Text, self.seed);
+        if replayed != live {
+            let line = (live.lines().zip(replayed.lines()))
+                .position(|(a, b)| a != b)
+                .unwrap_or(live.lines().count().min(replayed.lines().count()));
+            return Err(format!(
+                "saved {}, but its replay differs from the session at trace line {} (please report this: {})",
+                path.display(),
+                line + 1,
+                self.file_name
+            ));
         }
+        crate::outln!(
+            "lab: saved {} ({} events to {}); `redsim run {}` replays it to the same trace",
+            path.display(),
+            self.world.trace().events.len(),
+            Secs(stop),
+            path.display()
+        );
+        Ok(outcome)
     }
 }

@@ -285,6 +285,9 @@ fn resp_clients_and_the_prompt_drive_a_live_deployment() {
         answer, promoted,
         "Sentinel never named the promoted replica"
     );
+    // It names it from the moment the replicas are being reconfigured; the
+    // failover ends (+switch-master) a little later.
+    lab.wait_for("+switch-master", 1);
 
     let (status, printed) = lab.quit();
     assert!(status.success(), "{printed}");
