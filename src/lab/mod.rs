@@ -508,6 +508,15 @@ impl Lab {
             Ok(Action::Nothing) => {}
             Ok(Action::Help) => crate::outln!("{}", prompt::HELP),
             Ok(Action::Nodes) => self.print_nodes(),
+            Ok(Action::Clients) => {
+                let lines = record::clients(&self.world.plan);
+                if lines.is_empty() {
+                    crate::outln!("lab: no outside client has connected yet");
+                }
+                for l in lines {
+                    crate::outln!("  {l}");
+                }
+            }
             Ok(Action::Quit) => return Ok(true),
             Ok(Action::Speed(x)) => {
                 self.pace.set_speed(self.elapsed(), x);

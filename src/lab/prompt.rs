@@ -20,6 +20,8 @@ pub enum Action {
     /// Run at this many times the wall clock's pace.
     Speed(f64),
     Nodes,
+    /// The outside connections and what each last sent.
+    Clients,
     Help,
     Quit,
     /// An empty line.
@@ -42,6 +44,7 @@ faults, as a scenario's [[fault]] tables name them:
   reshard FROM TO SLOTS [batch=N]
 the lab:
   nodes          each node's address, for redis-cli and clients
+  clients        the outside connections and what each last sent
   speed X        run at X times the wall clock (0.1 to 1000)
   save [FILE]    write the session so far as a scenario (`redsim run FILE` replays it)
   quit           stop (saving first if --save was given)";
@@ -57,6 +60,7 @@ pub fn parse(line: &str, nodes: &[String]) -> Result<Action, String> {
         "help" | "?" => return Ok(Action::Help),
         "quit" | "exit" => return Ok(Action::Quit),
         "nodes" => return Ok(Action::Nodes),
+        "clients" => return Ok(Action::Clients),
         "save" => {
             return match args {
                 [] => Ok(Action::Save(None)),
@@ -76,7 +80,7 @@ pub fn parse(line: &str, nodes: &[String]) -> Result<Action, String> {
     }
     let kind = FaultKind::from_key(&first.to_ascii_lowercase()).ok_or_else(|| {
         let mut words: Vec<&str> = crate::scenario::FAULT_KEYS.to_vec();
-        words.extend(["save", "speed", "nodes", "help", "quit"]);
+        words.extend(["save", "speed", "nodes", "clients", "help", "quit"]);
         match crate::scenario::error::suggest(first, &words) {
             Some(s) => format!(
                 "unknown fault or command `{first}`: did you mean `{s}`? (`help` lists them)"
@@ -273,6 +277,7 @@ mod tests {
             Ok(Action::Save(Some("s.toml".into())))
         );
         assert_eq!(parse("QUIT", &n), Ok(Action::Quit));
+        assert_eq!(parse("clients", &n), Ok(Action::Clients));
         assert!(parse("speed 0", &n).is_err());
     }
 

@@ -173,6 +173,38 @@ pub fn session_file(
     deployment.session(stop, &text.join("\n"))
 }
 
+/// One line per outside connection: where it goes, since when, how many
+/// lines it sent and the last one, and when its client hung up.
+pub fn clients(plan: &Plan) -> Vec<String> {
+    plan.connections
+        .iter()
+        .map(|c| {
+            let lines: Vec<&(Micros, crate::history::CommandLine)> = (plan.commands.iter())
+                .filter(|(_, l)| l.session == c.session)
+                .collect();
+            let mut s = format!(
+                "{} -> {}, connected at {}, {} command{}",
+                c.session,
+                plan.nodes[c.node].name,
+                crate::time::Secs(c.open),
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" }
+            );
+            if let Some((at, l)) = lines.last() {
+                s.push_str(&format!(
+                    ", last `{}` at {}",
+                    l.line,
+                    crate::time::Secs(*at)
+                ));
+            }
+            if let Some(close) = c.close {
+                s.push_str(&format!(", hung up at {}", crate::time::Secs(close)));
+            }
+            s
+        })
+        .collect()
+}
+
 /// `[name]` or `[[name]]` (with an optional comment after it).
 fn table_name(line: &str) -> Option<&str> {
     let inner = line.strip_prefix('[')?;

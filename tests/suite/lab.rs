@@ -106,6 +106,14 @@ fn a_lab_session_replays_to_the_same_trace() {
         ]
     );
 
+    assert_eq!(
+        redsim::lab::record::clients(&world.plan),
+        [
+            "lab-1 -> master, connected at 2.000001s, 2 commands, last `GET k` at 2.500002s",
+            "lab-2 -> sentinel-1, connected at 20.000001s, 1 command, last \
+             `SENTINEL get-master-addr-by-name mymaster` at 20.500001s, hung up at 21.000001s",
+        ]
+    );
     let mut kill = toml::Table::new();
     kill.insert("at".into(), redsim::time::format_duration(kill_at).into());
     kill.insert("kill".into(), "master".into());
