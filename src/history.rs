@@ -287,6 +287,21 @@ pub struct Exchange {
     pub messages: Vec<(Micros, Frame)>,
 }
 
+impl Exchange {
+    /// Line `index`, just sent at `sent`: nothing has come back yet.
+    pub fn sent(index: usize, command: CommandLine, sent: Micros) -> Self {
+        Self {
+            index,
+            command,
+            sent,
+            reply: None,
+            pushes: Vec::new(),
+            more: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+}
+
 /// An exchange's reply as redis-cli prints it in a terminal: the pushes
 /// that came first, then each frame; a subscription's confirmations after
 /// "Reading messages…", as redis-cli's subscribed mode prints them.

@@ -126,15 +126,8 @@ impl Sessions {
                     command.session, self.dir.names[command.node as usize], command.line
                 ),
             );
-            self.exchanges.push(Exchange {
-                index,
-                command,
-                sent: ctx.sim_time(),
-                reply: None,
-                pushes: Vec::new(),
-                more: Vec::new(),
-                messages: Vec::new(),
-            });
+            self.exchanges
+                .push(Exchange::sent(index, command, ctx.sim_time()));
             return;
         }
         let conn = self.send(ctx, &command);
@@ -145,15 +138,8 @@ impl Sessions {
         if enters_subscribed_mode(&command.argv) {
             self.subscriber.insert(conn, index);
         }
-        self.exchanges.push(Exchange {
-            index,
-            command,
-            sent: ctx.sim_time(),
-            reply: None,
-            pushes: Vec::new(),
-            more: Vec::new(),
-            messages: Vec::new(),
-        });
+        self.exchanges
+            .push(Exchange::sent(index, command, ctx.sim_time()));
     }
 
     /// Sends a fault that is a command (`replicaof`, `client-kill-master`,

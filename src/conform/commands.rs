@@ -299,15 +299,7 @@ impl Sessions {
         let sent = self.now();
         let pos = {
             let mut ex = self.exchanges.lock().expect("not poisoned");
-            ex.push(Exchange {
-                index,
-                command: command.clone(),
-                sent,
-                reply: None,
-                pushes: Vec::new(),
-                more: Vec::new(),
-                messages: Vec::new(),
-            });
+            ex.push(Exchange::sent(index, command.clone(), sent));
             ex.len() - 1
         };
         let key = (command.session.clone(), command.node as usize);
