@@ -242,13 +242,30 @@ impl Lab {
             format_duration(self.horizon)
         );
         self.print_nodes();
-        let script = original.faults.len() + original.commands.len();
-        if script > 0 {
-            crate::outln!(
-                "The scenario's {script} scripted faults and command lines are left out: type faults here (`help`)."
-            );
-        } else {
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {what}")),
+            n => Some(format!("{n} {what}s")),
+        };
+        // A debug-sleep's end is the parser's, not the file's.
+        let faults = (original.faults.iter())
+            .filter(|(_, f)| !matches!(f, crate::scenario::Fault::DebugSleepEnd(_)))
+            .count();
+        let left_out: Vec<String> = [
+            count(faults, "scripted fault"),
+            count(original.commands.len(), "command line"),
+            count(original.expects.len(), "expectation"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if left_out.is_empty() {
             crate::outln!("Type faults here (`help` lists them).");
+        } else {
+            crate::outln!(
+                "Left out of the scenario, as this session is its own script: {}. Type faults here (`help` lists them).",
+                left_out.join(", ")
+            );
         }
     }
 
