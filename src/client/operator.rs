@@ -73,7 +73,7 @@ impl Sessions {
         ctx.log(
             Level::Notice,
             names::sim::CONNECT,
-            format!("{session}@{}> (connected)", self.dir.names[node as usize]),
+            format!("{} (connected)", self.prompt(&session, node)),
         );
         self.outside.insert(session.clone());
         self.conns.insert((session, node), conn);
@@ -89,13 +89,31 @@ impl Sessions {
         ctx.log(
             Level::Notice,
             names::sim::DISCONNECT,
-            format!(
-                "{session}@{}> (disconnected)",
-                self.dir.names[node as usize]
-            ),
+            format!("{} (disconnected)", self.prompt(session, node)),
         );
         ctx.close(conn);
         self.forget(conn);
+    }
+
+    /// `session@node>`, as a line's trace starts.
+    fn prompt(&self, session: &str, node: NodeId) -> String {
+        format!("{session}@{}>", self.dir.names[node as usize])
+    }
+
+    /// `session@node> line`.
+    fn line(&self, command: &CommandLine) -> String {
+        format!(
+            "{} {}",
+            self.prompt(&command.session, command.node),
+            command.line
+        )
+    }
+
+    /// The outside session `conn` belongs to, if it is one's.
+    fn outside_session(&self, conn: ConnId) -> Option<String> {
+        self.session_of(conn)
+            .filter(|s| self.outside.contains(*s))
+            .map(str::to_string)
     }
 
     fn forget(&mut self, conn: ConnId) {
@@ -121,10 +139,7 @@ impl Sessions {
             ctx.log(
                 Level::Warning,
                 names::sim::NO_REPLY,
-                format!(
-                    "{}@{}> {}: the connection is closed",
-                    command.session, self.dir.names[command.node as usize], command.line
-                ),
+                format!("{}: the connection is closed", self.line(&command)),
             );
             self.exchanges
                 .push(Exchange::sent(index, command, ctx.sim_time()));
@@ -159,14 +174,7 @@ impl Sessions {
             .conns
             .entry(key)
             .or_insert_with(|| ctx.connect(command.node));
-        ctx.log(
-            Level::Notice,
-            names::sim::COMMAND,
-            format!(
-                "{}@{}> {}",
-                command.session, self.dir.names[command.node as usize], command.line
-            ),
-        );
+        ctx.log(Level::Notice, names::sim::COMMAND, self.line(command));
         self.inboxes.entry(conn).or_default().sent(&command.argv);
         ctx.send(conn, Msg::Cmd(Cmd::Line(command.argv.clone())));
         conn
@@ -191,10 +199,9 @@ impl Sessions {
         let frame = reply
             .to_frame()
             .unwrap_or_else(|| Frame::Error(format!("{reply:?}")));
-        if let Some(tap) = self.tap.as_mut()
-            && let Some(session) = (self.conns.iter())
-                .find(|((s, _), c)| **c == conn && self.outside.contains(s))
-                .map(|((s, _), _)| s.clone())
+        if self.tap.is_some()
+            && let Some(session) = self.outside_session(conn)
+            && let Some(tap) = self.tap.as_mut()
         {
             tap.push(Tapped::Frame {
                 session,
@@ -219,10 +226,7 @@ impl Sessions {
         ctx.log(
             Level::Notice,
             names::sim::REPLY,
-            format!(
-                "{}@{}> {}: {}",
-                command.session, self.dir.names[command.node as usize], command.line, shown
-            ),
+            format!("{}: {shown}", self.line(command)),
         );
         if let Waiting::Exchange(i) = waiting {
             let ex = &mut self.exchanges[i];
@@ -238,34 +242,31 @@ impl Sessions {
         let Some(&i) = self.subscriber.get(&conn) else {
             return;
         };
-        let ex = &mut self.exchanges[i];
+        let command = &self.exchanges[i].command;
         ctx.log(
             Level::Notice,
             names::sim::MESSAGE,
             format!(
-                "{}@{}> {}",
-                ex.command.session,
-                self.dir.names[ex.command.node as usize],
+                "{} {}",
+                self.prompt(&command.session, command.node),
                 frame.to_cli().trim_end().replace('\n', "\\n")
             ),
         );
-        ex.messages.push((ctx.sim_time(), frame));
+        self.exchanges[i].messages.push((ctx.sim_time(), frame));
     }
 
     /// The connection failed or closed: what waited on it gets no reply,
     /// as redis-cli says (`Could not connect…` / `Error: Server closed the
     /// connection`); the next line opens a new connection.
     pub fn on_lost(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, refused: bool) {
-        if let Some(session) = self.session_of(conn).map(str::to_string)
-            && self.outside.contains(&session)
+        if let Some(session) = self.outside_session(conn)
             && let Some(tap) = self.tap.as_mut()
         {
             tap.push(Tapped::Closed { session });
         }
-        self.conns.retain(|_, c| *c != conn);
-        self.inboxes.remove(&conn);
-        self.subscriber.remove(&conn);
-        for waiting in self.waiting.remove(&conn).unwrap_or_default() {
+        let waited = self.waiting.remove(&conn).unwrap_or_default();
+        self.forget(conn);
+        for waiting in waited {
             let command = match &waiting {
                 Waiting::Exchange(i) => &self.exchanges[*i].command,
                 Waiting::Fault(c) => c,
@@ -290,10 +291,7 @@ impl Sessions {
             ctx.log(
                 Level::Warning,
                 names::sim::NO_REPLY,
-                format!(
-                    "{}@{}> {}: {why}",
-                    command.session, self.dir.names[node as usize], command.line
-                ),
+                format!("{}: {why}", self.line(command)),
             );
         }
     }

@@ -29,11 +29,10 @@ use crate::proto::resp::join_args;
 use crate::report::{Format, Roles, render_trace};
 use crate::scenario::Plan;
 use crate::scenario::connection::Connection;
-use crate::scenario::fault::OPERATOR;
 use crate::scenario::{Publish, SENTINEL_OFFSET};
 use crate::sim::SimError;
 use crate::time::{Micros, Secs, format_duration, parse_time};
-use crate::world::{Process, RunOutcome, Step, World};
+use crate::world::{RunOutcome, Step, World};
 use pace::Pace;
 use prompt::Action;
 use record::Deployment;
@@ -93,15 +92,8 @@ pub fn run(args: LabArgs) -> u8 {
             SIMULATION_ERROR
         }
     };
-    if let Some(f) = &args.trace {
-        let trace = render_trace(&lab.world, Format::Text, lab.seed);
-        if let Err(e) = crate::out::write_atomic(f, trace.as_bytes()) {
-            crate::errln!("lab: cannot write the trace to {}: {e}", f.display());
-            return BAD_INPUT;
-        }
-    }
     let path = lab.save_to.clone();
-    match lab.save(&path) {
+    let code = match lab.save(&path) {
         Ok(outcome) => {
             // The session's summary, as `redsim run` prints it for the file.
             crate::out!("\n{}", crate::report::summary(&outcome));
@@ -111,7 +103,15 @@ pub fn run(args: LabArgs) -> u8 {
             crate::errln!("lab: {e}");
             BAD_INPUT
         }
+    };
+    if let Some(f) = &args.trace {
+        let trace = render_trace(&lab.world, Format::Text, lab.seed);
+        if let Err(e) = crate::out::write_atomic(f, trace.as_bytes()) {
+            crate::errln!("lab: cannot write the trace to {}: {e}", f.display());
+            return BAD_INPUT;
+        }
     }
+    code
 }
 
 struct Lab {
@@ -201,13 +201,7 @@ impl Lab {
             listeners.push(l);
         }
         let mut world = World::new(&plan, seed);
-        let op = world
-            .plan
-            .node_index(OPERATOR)
-            .expect("the lab's plan has an operator");
-        if let Process::Resharder(r) = &mut world.sim.nodes[op] {
-            r.sessions.tap = Some(Vec::new());
-        }
+        world.tap_outside();
         let roles = Roles::new(&world);
         let lab = Self {
             world,
@@ -331,12 +325,7 @@ impl Lab {
 
     /// Frames and closes for the outside clients, and the trace so far.
     fn drain(&mut self) {
-        let op = self.world.plan.node_index(OPERATOR).expect("operator");
-        let tapped = match &mut self.world.sim.nodes[op] {
-            Process::Resharder(r) => r.sessions.tap.as_mut().map(std::mem::take),
-            _ => None,
-        };
-        for t in tapped.unwrap_or_default() {
+        for t in self.world.take_tapped() {
             match t {
                 Tapped::Frame { session, frame } => {
                     if let Some(c) = self.clients.iter_mut().find(|c| c.session == session) {

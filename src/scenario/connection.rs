@@ -118,3 +118,99 @@ impl Builder<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse;
+
+    const BASE: &str = r#"
+name = "c"
+duration = "10s"
+[topology]
+masters = 1
+replicas = 1
+[[workload]]
+target = "master"
+rate = 1
+"#;
+
+    fn error(extra: &str) -> String {
+        parse("c.toml", &format!("{BASE}{extra}"))
+            .unwrap_err()
+            .message
+    }
+
+    #[test]
+    fn a_connection_carries_its_sessions_lines() {
+        let plan = parse(
+            "c.toml",
+            &format!(
+                "{BASE}[[connection]]\nsession = \"lab-1\"\nnode = \"replica-1\"\nopen = \"1s\"\nclose = \"3s\"\n\
+                 [[command]]\nat = \"2s\"\nnode = \"replica-1\"\nsession = \"lab-1\"\nsend = \"GET k\"\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(plan.connections.len(), 1);
+        assert_eq!(
+            (plan.connections[0].open, plan.connections[0].close),
+            (1_000_000, Some(3_000_000))
+        );
+        // Outside connections are held by the operator's node.
+        assert!(plan.node_index("redis-cli").is_some());
+    }
+
+    #[test]
+    fn bad_connections_are_refused_with_the_reason() {
+        let conn = |s: &str, node: &str, open: &str, close: &str| {
+            format!(
+                "[[connection]]\nsession = \"{s}\"\nnode = \"{node}\"\nopen = \"{open}\"\n{close}"
+            )
+        };
+        assert!(
+            error(&conn("redis-cli", "master", "1s", "")).contains("operator's redis-cli session")
+        );
+        assert!(error(&conn("c1", "client-1", "1s", "")).contains("not a client"));
+        assert!(
+            error(&conn("c1", "master", "2s", "close = \"1s\"\n"))
+                .contains("`close` is before `open`")
+        );
+        let twice = format!(
+            "{}{}",
+            conn("c1", "master", "1s", ""),
+            conn("c1", "master", "2s", "")
+        );
+        assert!(error(&twice).contains("declared twice"));
+        let line = |at: &str, node: &str| {
+            format!(
+                "[[command]]\nat = \"{at}\"\nnode = \"{node}\"\nsession = \"c1\"\nsend = \"PING\"\n"
+            )
+        };
+        let c1 = conn("c1", "master", "2s", "close = \"4s\"\n");
+        assert!(error(&format!("{c1}{}", line("3s", "replica-1"))).contains("its lines go there"));
+        assert!(error(&format!("{c1}{}", line("1s", "master"))).contains("not open at 1s"));
+        assert!(error(&format!("{c1}{}", line("4s", "master"))).contains("not open at 4s"));
+    }
+
+    #[test]
+    fn stop_ends_the_run_within_its_duration() {
+        let stop = |v: &str| {
+            BASE.replace(
+                "duration = \"10s\"",
+                &format!("duration = \"10s\"\nstop = \"{v}\""),
+            )
+        };
+        assert_eq!(parse("c.toml", &stop("4s")).unwrap().duration, 4_000_000);
+        assert!(
+            parse("c.toml", &stop("11s"))
+                .unwrap_err()
+                .message
+                .contains("after the end of the run")
+        );
+        assert!(
+            parse("c.toml", &stop("0s"))
+                .unwrap_err()
+                .message
+                .contains("stop must be after zero")
+        );
+    }
+}

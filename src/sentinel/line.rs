@@ -269,6 +269,40 @@ mod tests {
 
     // Bytes read off a real Sentinel 7.0.15 (ids aside: the first client
     // of a fresh one is 3 there and here).
+    // sentinelConfigSetCommand(): announce-ip and announce-port are kept
+    // and shown; a port out of range is refused.
+    #[test]
+    fn a_sentinel_keeps_its_announced_address() {
+        let mut h = sentinel(1, vec![Peer::Master(vec![]), Peer::Client]);
+        h.run_until(ms(1000));
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG SET announce-ip 127.0.0.1"),
+            Frame::ok()
+        );
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG SET announce-port 7100"),
+            Frame::ok()
+        );
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG SET announce-port 70000"),
+            Frame::Error("ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'".into())
+        );
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG GET announce-*").encode(),
+            b"*6\r\n$18\r\nannounce-hostnames\r\n$2\r\nno\r\n$11\r\nannounce-ip\r\n\
+              $9\r\n127.0.0.1\r\n$13\r\nannounce-port\r\n$4\r\n7100\r\n"
+        );
+        // An empty address clears it.
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG SET announce-ip \"\""),
+            Frame::ok()
+        );
+        assert_eq!(
+            send(&mut h, "SENTINEL CONFIG GET announce-ip").encode(),
+            b"*2\r\n$11\r\nannounce-ip\r\n$0\r\n\r\n"
+        );
+    }
+
     #[test]
     fn hello_3_on_a_sentinel() {
         let mut h = sentinel(1, vec![Peer::Master(vec![]), Peer::Client]);

@@ -285,6 +285,24 @@ impl World {
         self.scripts.push(script);
     }
 
+    /// Keeps what arrives on outside connections from now on, for a live
+    /// driver to read with [`Self::take_tapped`] (the plan must have the
+    /// operator's node, which holds those connections).
+    pub fn tap_outside(&mut self) {
+        if let Some(Process::Resharder(r)) = self.operator().map(|n| &mut self.sim.nodes[n]) {
+            r.sessions.tap = Some(Vec::new());
+        }
+    }
+
+    /// What arrived on outside connections since the last call.
+    pub fn take_tapped(&mut self) -> Vec<crate::client::operator::Tapped> {
+        match self.operator().map(|n| &mut self.sim.nodes[n]) {
+            Some(Process::Resharder(r)) => r.sessions.tap.as_mut().map(std::mem::take),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+
     /// The instant of the next event queued, if any.
     pub fn next_event(&self) -> Option<Micros> {
         self.sim.next_event()

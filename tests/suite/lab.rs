@@ -15,7 +15,7 @@ use redsim::proto::resp::{Frame, join_args, split_args};
 use redsim::report::{Format, render_trace};
 use redsim::scenario::Fault;
 use redsim::scenario::connection::Connection;
-use redsim::world::{Process, Step, World};
+use redsim::world::{Step, World};
 
 use crate::common::{redsim, redsim_command, root};
 
@@ -32,11 +32,12 @@ fn line(session: &str, node: u32, text: &str) -> Step {
     })
 }
 
-fn open(session: &str, node: usize, at: u64) -> Step {
+/// An outside connection opening (at the instant it is injected at).
+fn open(session: &str, node: usize) -> Step {
     Step::Open(Connection {
         session: session.into(),
         node,
-        open: at,
+        open: 0,
         close: None,
     })
 }
@@ -53,21 +54,18 @@ fn a_lab_session_replays_to_the_same_trace() {
     let (master, sentinel) = (0u32, 3u32);
     assert_eq!(plan.nodes[sentinel as usize].name, "sentinel-1");
     let mut world = World::new(&plan, 3);
-    let op = world.plan.node_index("redis-cli").unwrap();
-    if let Process::Resharder(r) = &mut world.sim.nodes[op] {
-        r.sessions.tap = Some(Vec::new());
-    }
+    world.tap_outside();
     let step = |world: &mut World, wanted: u64, s: Step| {
         let at = world.free_instant(wanted).unwrap();
         world.inject(at, s);
         at
     };
     // Whole milliseconds: instants timers also hold, so some are moved on.
-    step(&mut world, 2_000_000, open("lab-1", master as usize, 0));
+    step(&mut world, 2_000_000, open("lab-1", master as usize));
     step(&mut world, 2_500_000, line("lab-1", master, "SET k v"));
     step(&mut world, 2_500_000, line("lab-1", master, "GET k"));
     let kill_at = step(&mut world, 5_000_000, Step::Fault(Fault::Kill(0)));
-    step(&mut world, 20_000_000, open("lab-2", sentinel as usize, 0));
+    step(&mut world, 20_000_000, open("lab-2", sentinel as usize));
     step(
         &mut world,
         20_500_000,
@@ -80,10 +78,7 @@ fn a_lab_session_replays_to_the_same_trace() {
     step(&mut world, 21_000_000, Step::Close("lab-2".into()));
     world.run_until(25_000_000).unwrap();
 
-    let tapped = match &mut world.sim.nodes[op] {
-        Process::Resharder(r) => r.sessions.tap.take().unwrap(),
-        _ => unreachable!(),
-    };
+    let tapped = world.take_tapped();
     let frame = |s: &str, f: Frame| Tapped::Frame {
         session: s.into(),
         frame: f,
@@ -135,9 +130,10 @@ fn a_lab_session_replays_to_the_same_trace() {
 }
 
 /// A running `redsim lab`, its prompt and what it printed (read by a
-/// thread, so the pipe never fills); stopped by PID if the test fails
-/// first.
+/// thread, so the pipe never fills), saving its session and trace in a
+/// directory of its own; stopped by PID if the test fails first.
 struct LiveLab {
+    dir: tempfile::TempDir,
     child: Child,
     prompt: ChildStdin,
     printed: mpsc::Receiver<String>,
@@ -146,10 +142,17 @@ struct LiveLab {
 }
 
 impl LiveLab {
-    fn start(scenario: &str, args: &[&str]) -> Self {
+    /// `redsim lab scenario --speed speed --port-base port_base`, saving
+    /// to `session.toml` and writing its trace to `live.txt`.
+    fn start(scenario: &str, speed: &str, port_base: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let mut child = redsim_command()
-            .args(["lab", scenario, "--duration", "30m"])
-            .args(args)
+            .args(["lab", scenario, "--duration", "30m", "--speed", speed])
+            .args(["--port-base", &port_base.to_string()])
+            .arg("--save")
+            .arg(dir.path().join("session.toml"))
+            .arg("--trace")
+            .arg(dir.path().join("live.txt"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -165,6 +168,7 @@ impl LiveLab {
             }
         });
         Self {
+            dir,
             child,
             prompt,
             printed,
@@ -196,8 +200,13 @@ impl LiveLab {
         writeln!(self.prompt, "{line}").unwrap();
     }
 
+    /// A file in the lab's directory (`session.toml`, `live.txt`).
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// `quit`: the lab's exit status and everything it printed.
-    fn quit(mut self) -> (std::process::ExitStatus, String) {
+    fn quit(&mut self) -> (std::process::ExitStatus, String) {
         self.type_line("quit");
         let status = self.child.wait().unwrap();
         if let Some(r) = self.reader.take() {
@@ -247,22 +256,7 @@ fn until(want: &str, mut ask: impl FnMut() -> String) -> String {
 /// master over; the saved session replays to the trace the lab wrote.
 #[test]
 fn resp_clients_and_the_prompt_drive_a_live_deployment() {
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("session.toml");
-    let live_trace = dir.path().join("live.txt");
-    let mut lab = LiveLab::start(
-        SCENARIO,
-        &[
-            "--speed",
-            "20",
-            "--port-base",
-            "27300",
-            "--save",
-            saved.to_str().unwrap(),
-            "--trace",
-            live_trace.to_str().unwrap(),
-        ],
-    );
+    let mut lab = LiveLab::start(SCENARIO, "20", 27300);
     let banner = lab.wait_for("sentinel-3 ", 1);
     assert!(banner.contains("master       127.0.0.1:27300"), "{banner}");
     assert!(banner.contains("sentinel-1   127.0.0.1:27400"), "{banner}");
@@ -304,15 +298,15 @@ fn resp_clients_and_the_prompt_drive_a_live_deployment() {
         "{printed}"
     );
 
-    let replayed = dir.path().join("replayed.txt");
+    let replayed = lab.file("replayed.txt");
     let out = redsim(&[
         "run",
-        saved.to_str().unwrap(),
+        lab.file("session.toml").to_str().unwrap(),
         "--trace",
         replayed.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 0, "{out}");
-    let live = std::fs::read_to_string(&live_trace).unwrap();
+    let live = std::fs::read_to_string(lab.file("live.txt")).unwrap();
     assert_eq!(std::fs::read_to_string(&replayed).unwrap(), live);
     assert!(live.contains("lab-1@master> GET k: \"v1\""), "{live}");
     assert!(live.contains("+switch-master mymaster 127.0.0.1 27300 127.0.0.1 27302"));
@@ -335,10 +329,7 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
 #[test]
 #[ignore = "needs redis-cli (redis-tools)"]
 fn the_readme_lab_session_with_redis_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("s.toml");
-    let args = ["--speed", "10", "--port-base", "27500", "--save"];
-    let mut lab = LiveLab::start(SCENARIO, &[&args[..], &[saved.to_str().unwrap()]].concat());
+    let mut lab = LiveLab::start(SCENARIO, "10", 27500);
     lab.wait_for_sentinels("127.0.0.1:27502");
     assert_eq!(redis_cli(27500, &["SET", "greeting", "hello"]), "OK\n");
     let read = until("hello\n", || redis_cli(27501, &["GET", "greeting"]));
@@ -395,10 +386,7 @@ print("failed %d after %d" % (failed, after), flush=True)
 #[test]
 #[ignore = "needs python3 with redis-py"]
 fn redis_py_follows_a_sentinel_failover_in_the_lab() {
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("s.toml");
-    let args = ["--speed", "2", "--port-base", "27700", "--save"];
-    let mut lab = LiveLab::start(SCENARIO, &[&args[..], &[saved.to_str().unwrap()]].concat());
+    let mut lab = LiveLab::start(SCENARIO, "2", 27700);
     lab.wait_for_sentinels("127.0.0.1:27702");
     let mut py = std::process::Command::new("python3")
         .args(["-c", REDIS_PY_FAILOVER, "27800"])
@@ -426,13 +414,7 @@ fn redis_py_follows_a_sentinel_failover_in_the_lab() {
 #[test]
 #[ignore = "needs redis-cli (redis-tools)"]
 fn the_study_notes_replicaof_session_with_redis_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("s.toml");
-    let args = ["--speed", "10", "--port-base", "27900", "--save"];
-    let mut lab = LiveLab::start(
-        "scenarios/conform/replicaof-by-hand.toml",
-        &[&args[..], &[saved.to_str().unwrap()]].concat(),
-    );
+    let mut lab = LiveLab::start("scenarios/conform/replicaof-by-hand.toml", "10", 27900);
     lab.wait_for("replica-1 ", 1);
     let replica = |args: &[&str]| redis_cli(27901, args);
     assert_eq!(
