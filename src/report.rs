@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::check::RunView as _;
+use crate::check::outside::OutsideWrites;
 use crate::check::timeline;
-use crate::history::{Outcome, Seen};
+use crate::history::Seen;
 use crate::time::Secs;
 use crate::trace;
 use crate::trace::names;
@@ -53,7 +54,7 @@ pub fn render_trace(world: &World, format: Format, seed: u64) -> String {
 /// The last line of a JSONL trace: what the clients saw, so a golden trace
 /// also pins the run's outcome.
 fn closing_event(world: &World) -> trace::Event {
-    let (ok, err, unknown) = write_outcomes(world);
+    let [ok, err, unknown] = world.write_outcomes();
     trace::Event {
         t: world.sim.now(),
         node: world.plan.nodes.len() as u32,
@@ -65,19 +66,6 @@ fn closing_event(world: &World) -> trace::Event {
             world.lost_writes().len()
         ),
     }
-}
-
-/// Writes acknowledged, refused with an error, and of unknown fate.
-fn write_outcomes(world: &World) -> (usize, usize, usize) {
-    let (mut ok, mut err, mut unknown) = (0, 0, 0);
-    for o in world.history().iter().filter(|o| o.kind.is_write()) {
-        match o.outcome {
-            Outcome::Ok => ok += 1,
-            Outcome::Error(_) => err += 1,
-            _ => unknown += 1,
-        }
-    }
-    (ok, err, unknown)
 }
 
 /// The role character of each event's node at the time of the event,
@@ -159,7 +147,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
             let _ = writeln!(s, "{:<10} down", w.plan.nodes[n].name);
         }
     }
-    let (ok, err, unknown) = write_outcomes(w);
+    let [ok, err, unknown] = w.write_outcomes();
     let _ = writeln!(
         s,
         "writes: {ok} acknowledged, {err} refused, {unknown} indeterminate (timeout or connection lost)"
@@ -188,18 +176,19 @@ pub fn summary(outcome: &RunOutcome) -> String {
         lost.len()
     );
     let events = &w.trace().events;
+    let outside = w.outside_writes();
     for l in lost.iter().take(5) {
         let holds = match l.found {
             Seen::Missing => "nothing".to_string(),
-            Seen::Write(t) => format!("client-{} #{}", t.client, t.seq),
+            Seen::Write(t) => format!("{} #{}", outside.label(t.client), t.seq),
             Seen::Counter => "a counter".to_string(),
         };
         let _ = writeln!(
             s,
-            "  {} {} by client-{} #{} acknowledged at {}; final state holds {holds}\n    {}",
+            "  {} {} by {} #{} acknowledged at {}; final state holds {holds}\n    {}",
             l.key,
             l.verb(),
-            l.client,
+            outside.label(l.client),
             l.seq,
             Secs(l.acked_at),
             timeline::loss_reason(l, events, &w.names)
@@ -208,6 +197,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
     if lost.len() > 5 {
         let _ = writeln!(s, "  … and {} more", lost.len() - 5);
     }
+    outside_caveats(&outside, &mut s);
     let stale = crate::check::stale::stale_reads(&w.history());
     if !stale.is_empty() {
         let first = &stale[0];
@@ -239,6 +229,31 @@ pub fn summary(outcome: &RunOutcome) -> String {
         }
     }
     s
+}
+
+/// What the lost-write count leaves out of outside clients' writes: the
+/// keys a write it does not follow touched, or everything, when a write's
+/// keys could not be told (see `check::outside`).
+fn outside_caveats(outside: &OutsideWrites, s: &mut String) {
+    if let Some(why) = &outside.unknown {
+        let _ = writeln!(s, "  not checked: {why}");
+        return;
+    }
+    if outside.unchecked.is_empty() {
+        return;
+    }
+    let n = outside.unchecked.len();
+    let _ = writeln!(
+        s,
+        "  {n} key{} not checked, written by commands the checker does not follow:",
+        if n == 1 { "" } else { "s" }
+    );
+    for (key, by) in outside.unchecked.iter().take(5) {
+        let _ = writeln!(s, "    {key} ({by})");
+    }
+    if n > 5 {
+        let _ = writeln!(s, "    … and {} more", n - 5);
+    }
 }
 
 /// Failover milestones, the replica selection, and write availability,

@@ -11,7 +11,8 @@ use crate::proto::keyspace::Dataset;
 use crate::time::Micros;
 
 use super::availability::longest_write_gap;
-use super::lost::{LostWrite, lost_acked_writes};
+use super::lost::{LostWrite, lost_acked_writes_by};
+use super::outside::{OUTSIDE_CLIENTS, OutsideWrites};
 use super::split_brain::{self, Ack, TenureStart};
 use super::windows::Window;
 
@@ -29,22 +30,31 @@ pub struct Group {
 }
 
 impl Group {
-    /// The operations of this group's clients, in the history's order.
+    /// The operations of this group's clients, and of outside clients
+    /// connected to its nodes, in the history's order.
     pub fn ops<'a>(&self, history: &[&'a Op]) -> Vec<&'a Op> {
         history
             .iter()
-            .filter(|o| self.clients.contains(&o.client))
+            .filter(|o| {
+                self.clients.contains(&o.client)
+                    || (o.client >= OUTSIDE_CLIENTS && self.nodes.contains(&(o.node as usize)))
+            })
             .copied()
             .collect()
     }
 }
 
 /// Lost acknowledged writes, each group's history against its own final
-/// data, in the history's order (invocation, client, sequence).
-pub fn lost_writes(history: &[&Op], groups: &[(&Group, &Dataset)]) -> Vec<LostWrite> {
+/// data (read through `outside`, which names outside writes' values), in
+/// the history's order (invocation, client, sequence).
+pub fn lost_writes(
+    history: &[&Op],
+    groups: &[(&Group, &Dataset)],
+    outside: &OutsideWrites,
+) -> Vec<LostWrite> {
     let mut lost: Vec<LostWrite> = groups
         .iter()
-        .flat_map(|(g, data)| lost_acked_writes(&g.ops(history), data))
+        .flat_map(|(g, data)| lost_acked_writes_by(&g.ops(history), &|k| outside.found(data, k)))
         .collect();
     let position = |l: &LostWrite| {
         history
@@ -119,6 +129,7 @@ pub fn two_writable_masters(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::lost::lost_acked_writes;
     use crate::check::lost::tests::{data, set};
 
     /// Two groups: group A (nodes 0, 1) written by client 1, group B
@@ -157,11 +168,12 @@ mod tests {
         let h = vec![&w1, &w2];
         let da = data(&[(7, 1, 1)]);
         let db = data(&[(7, 2, 1)]);
-        assert!(lost_writes(&h, &[(&a, &da), (&b, &db)]).is_empty());
+        let none = OutsideWrites::default();
+        assert!(lost_writes(&h, &[(&a, &da), (&b, &db)], &none).is_empty());
         // One dataset for both: client 1's write looks overwritten by a
         // later one, client 2's looks lost.
         assert_eq!(lost_acked_writes(&h, &da).len(), 1);
-        let lost = lost_writes(&h, &[(&a, &da), (&b, &Dataset::default())]);
+        let lost = lost_writes(&h, &[(&a, &da), (&b, &Dataset::default())], &none);
         assert_eq!(lost.len(), 1);
         assert_eq!((lost[0].client, lost[0].acked_at), (2, 30));
     }
@@ -175,7 +187,7 @@ mod tests {
         let w2 = set(2, 1, 2, 5, 8, true);
         let h = vec![&w2, &w1];
         let empty = Dataset::default();
-        let lost = lost_writes(&h, &[(&a, &empty), (&b, &empty)]);
+        let lost = lost_writes(&h, &[(&a, &empty), (&b, &empty)], &OutsideWrites::default());
         let order: Vec<u32> = lost.iter().map(|l| l.client).collect();
         assert_eq!(order, [2, 1]);
     }

@@ -54,6 +54,12 @@ impl LostWrite {
 /// Every acknowledged SET, MSET or DEL in `history` that the final dataset
 /// lost.
 pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
+    lost_acked_writes_by(history, &|key| final_value(final_data, key))
+}
+
+/// [`lost_acked_writes`], with `found` saying what the final state holds
+/// for a key (`check::outside` names the outside writes' values).
+pub fn lost_acked_writes_by(history: &[&Op], found: &dyn Fn(&str) -> Seen) -> Vec<LostWrite> {
     // Which operation can have left each final value: a tagged write is
     // found by its tag; for a missing key or a counter, what matters is
     // when the last DEL/EXPIRE or INCR on the key that may have taken
@@ -89,7 +95,7 @@ pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite
         };
         let acked_at = op.completed.expect("acknowledged ops completed");
         for key in op.keys() {
-            let found = final_value(final_data, key);
+            let found = found(key);
             // An operation that may legitimately have come after this one
             // had not finished before this one began: it overlapped it, or
             // was invoked after it was acknowledged.

@@ -5,6 +5,7 @@ pub mod availability;
 pub mod groups;
 pub mod invariants;
 pub mod lost;
+pub mod outside;
 pub mod split_brain;
 pub mod stale;
 pub mod timeline;

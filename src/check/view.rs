@@ -8,7 +8,8 @@
 use crate::check::availability;
 use crate::check::groups::{self, Group};
 use crate::check::invariants::Violation;
-use crate::check::lost::{LostWrite, lost_acked_writes};
+use crate::check::lost::{LostWrite, lost_acked_writes_by};
+use crate::check::outside::OutsideWrites;
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
@@ -48,8 +49,12 @@ pub trait RunView {
     fn write_workloads(&self) -> Vec<Window>;
     /// The operator's redis-cli node, if the scenario has one.
     fn operator(&self) -> Option<usize>;
-    /// The scenario's command lines as sent, with their replies.
+    /// The scenario's command lines as sent, with their replies (and the
+    /// commands of outside connections).
     fn exchanges(&self) -> &[Exchange];
+    /// Whether a session of [`Self::exchanges`] is an outside connection
+    /// (a client's), not one of the operator's.
+    fn is_outside(&self, session: &str) -> bool;
     /// Each scripted reshard: its slots and its start.
     fn reshards(&self) -> Vec<(Vec<u16>, Micros)>;
     /// Invariant violations sampled while the run went.
@@ -112,9 +117,54 @@ pub trait RunView {
         })
     }
 
+    /// The outside connections' writes, read as operations.
+    fn outside_writes(&self) -> OutsideWrites {
+        let exchanges = self.exchanges();
+        if exchanges.is_empty() {
+            return OutsideWrites::default();
+        }
+        OutsideWrites::read(exchanges, |s| self.is_outside(s), &self.history())
+    }
+
+    /// Every client's history: the workload's and the outside writes, in
+    /// order of invocation.
+    fn all_writes<'a>(&'a self, outside: &'a OutsideWrites) -> Vec<&'a Op> {
+        let history = self.history();
+        if outside.ops.is_empty() {
+            return history;
+        }
+        outside.merged(&history)
+    }
+
+    /// Writes acknowledged, refused with an error, and of unknown fate
+    /// (timed out, cut off or unanswered): the workload's and outside
+    /// clients', those the lost-write checker does not follow included.
+    fn write_outcomes(&self) -> [usize; 3] {
+        let outside = self.outside_writes();
+        let mut counts = outside.others;
+        for o in self
+            .all_writes(&outside)
+            .iter()
+            .filter(|o| o.kind.is_write())
+        {
+            counts[match o.outcome {
+                Outcome::Ok => 0,
+                Outcome::Error(_) => 1,
+                _ => 2,
+            }] += 1;
+        }
+        counts
+    }
+
+    /// Acknowledged writes (the workload's and outside clients') that the
+    /// final state lost.
     fn lost_writes(&self) -> Vec<LostWrite> {
+        let outside = self.outside_writes();
+        let history = self.all_writes(&outside);
         if self.is_cluster() {
-            return lost_acked_writes(&self.history(), &self.cluster_final_data());
+            let data = self.cluster_final_data();
+            let lost = lost_acked_writes_by(&history, &|k| outside.found(&data, k));
+            return outside.keep(lost);
         }
         let empty = Dataset::default();
         let groups = self.groups();
@@ -128,7 +178,7 @@ pub trait RunView {
                 (g, data)
             })
             .collect();
-        groups::lost_writes(&self.history(), &finals)
+        outside.keep(groups::lost_writes(&history, &finals, &outside))
     }
 
     /// Each group's final node (see [`Self::final_node`]), in the groups'
@@ -424,10 +474,10 @@ pub trait RunView {
                     .first()
                     .map(|l| {
                         format!(
-                            " (first: {} {} by client-{} acked at {})",
+                            " (first: {} {} by {} acked at {})",
                             l.key,
                             l.verb(),
-                            l.client,
+                            self.outside_writes().label(l.client),
                             Secs(l.acked_at)
                         )
                     })
@@ -443,6 +493,7 @@ pub trait RunView {
                 (c.holds(n), n.to_string())
             }
             Expectation::LostWaitedWrites(c) => {
+                // Only workload writes wait (WAIT after the write).
                 let history = self.history();
                 let n = self
                     .lost_writes()

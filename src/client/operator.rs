@@ -109,6 +109,11 @@ impl Sessions {
         )
     }
 
+    /// Whether `session` is an outside connection's.
+    pub fn is_outside(&self, session: &str) -> bool {
+        self.outside.contains(session)
+    }
+
     /// The outside session `conn` belongs to, if it is one's.
     fn outside_session(&self, conn: ConnId) -> Option<String> {
         self.session_of(conn)

@@ -72,7 +72,8 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
     for line in resyncs(cx) {
         say(line);
     }
-    let history = w.history();
+    let outside = w.outside_writes();
+    let history = w.all_writes(&outside);
     let (mut ok, mut refused, mut unknown) = (0u64, 0u64, 0u64);
     // Error replies by prefix: how many, first and last reply time.
     let mut errors: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
@@ -94,6 +95,9 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
             _ => unknown += 1,
         }
     }
+    ok += outside.others[0] as u64;
+    refused += outside.others[1] as u64;
+    unknown += outside.others[2] as u64;
     if ok + refused + unknown > 0 {
         say(format!(
             "writes: {} acknowledged, {} refused with an error, {} of unknown fate (timeout or \
@@ -144,9 +148,9 @@ pub fn answer(cx: &Context, verdicts: &[Verdict]) -> String {
         say(s);
         if let Some(l) = lost.first() {
             say(format!(
-                "the first lost write, {} by client-{}: {}",
+                "the first lost write, {} by {}: {}",
                 l.key,
-                l.client,
+                outside.label(l.client),
                 timeline::loss_reason(l, events, &w.names)
             ));
         }

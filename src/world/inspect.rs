@@ -137,6 +137,13 @@ impl RunView for World {
         }
     }
 
+    fn is_outside(&self, session: &str) -> bool {
+        match self.operator().map(|n| &self.sim.nodes[n]) {
+            Some(Process::Resharder(r)) => r.sessions.is_outside(session),
+            _ => false,
+        }
+    }
+
     fn reshards(&self) -> Vec<(Vec<u16>, Micros)> {
         self.plan
             .faults

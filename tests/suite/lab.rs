@@ -376,7 +376,8 @@ while time.monotonic() < deadline and after < 20:
     time.sleep(0.01)
 print("before %s:%d" % before)
 print("now %s:%d" % s.discover_master("mymaster"))
-print("failed %d after %d" % (failed, after), flush=True)
+print("failed %d after %d" % (failed, after))
+print("ok %d" % ok, flush=True)
 "#;
 
 /// redis-py's Sentinel client writes through a failover of the lab's
@@ -405,7 +406,24 @@ fn redis_py_follows_a_sentinel_failover_in_the_lab() {
     // replica-2 (replica-priority 50), at its published address.
     assert!(rest.contains("now 127.0.0.1:27702\n"), "{rest}");
     assert!(rest.contains(" after 20\n"), "{rest}");
-    assert!(lab.quit().0.success());
+    // The lab counts the client's writes as `redsim run` counts a
+    // workload's: every write redis-py saw acknowledged (and any whose
+    // reply came after its timeout), checked against the final state.
+    let ok: usize = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("ok "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let (status, printed) = lab.quit();
+    assert!(status.success());
+    let acked: usize = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("writes: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(acked >= ok, "{acked} < {ok}: {printed}");
+    assert!(printed.contains("lost acknowledged writes: "), "{printed}");
 }
 
 /// The study notes' hands-on session, typed with redis-cli against the lab
@@ -452,4 +470,90 @@ fn the_study_notes_replicaof_session_with_redis_cli() {
     assert_eq!(replica(&["REPLICAOF", "NO", "ONE"]), "OK\n");
     assert!(replica(&["INFO", "replication"]).contains("role:master\r\n"));
     assert!(lab.quit().0.success());
+}
+
+/// An outside client's acknowledged write is checked like a workload's.
+/// lab-1 writes `early` at 2 s (replicated) and `k` at 12 s, while the
+/// master is cut off from its replicas and Sentinels but not from the
+/// client. The Sentinels promote a replica; after the heal the old master
+/// is demoted and full-resyncs, so `k` is lost, and the summary says who
+/// wrote it and why it went. The APPEND is counted, but its key is left
+/// unchecked, and said so.
+#[test]
+fn an_outside_clients_lost_write_is_counted_with_its_cause() {
+    let text = r#"
+name = "outside-client-loses-a-write"
+seed = 5
+duration = "60s"
+
+[topology]
+masters = 1
+replicas = 2
+sentinels = 3
+
+[sentinel]
+quorum = 2
+down-after-milliseconds = 5000
+
+[[connection]]
+session = "lab-1"
+node = "master"
+open = "1s"
+
+[[command]]
+at = "2s"
+session = "lab-1"
+node = "master"
+send = "SET early v1"
+
+[[command]]
+at = "12s"
+session = "lab-1"
+node = "master"
+send = "SET k lost-value"
+
+[[command]]
+at = "13s"
+session = "lab-1"
+node = "master"
+send = "APPEND other x"
+
+[[fault]]
+at = "10s"
+partition = [["master"], ["replica-1", "replica-2", "sentinel-1", "sentinel-2", "sentinel-3"]]
+
+[[fault]]
+at = "30s"
+heal = true
+"#;
+    let plan = redsim::scenario::parse("outside.toml", text).unwrap();
+    let outcome = redsim::world::run(&plan, plan.seed).unwrap();
+    let summary = redsim::report::summary(&outcome);
+    assert!(
+        summary.contains("writes: 3 acknowledged, 0 refused, 0 indeterminate"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("lost acknowledged writes: 1 "),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("  k written by lab-1 #2 acknowledged at 12.0"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "final state holds nothing\n    acknowledged by master at 12.000500s while \
+             partitioned; replica-2 promoted at offset 2057"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("master demoted and full-resynced at"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("  1 key not checked, written by commands the checker does not follow:\n    other (APPEND by lab-1 #3)"),
+        "{summary}"
+    );
 }

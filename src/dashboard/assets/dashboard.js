@@ -695,7 +695,7 @@ function renderLostTable(t) {
   if (lost.length) {
     html += "<table><tr><th>key</th><th>write</th><th>acked at</th><th>why</th></tr>";
     for (const l of lost.slice(0, 200)) {
-      html += `<tr class="${l.acked_at > t ? "future" : ""}"><td>${esc(l.key)}</td><td>client-${l.client} #${l.seq}</td>` +
+      html += `<tr class="${l.acked_at > t ? "future" : ""}"><td>${esc(l.key)}</td><td>${esc(l.by)} #${l.seq}</td>` +
         `<td>${fmt(l.acked_at)}</td><td>${esc(D.client.reasons[l.reason])}</td></tr>`;
     }
     html += "</table>";
