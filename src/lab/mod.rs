@@ -161,9 +161,6 @@ impl Lab {
         // The file as written is checked first, so its errors point at it.
         let original = crate::scenario::parse(&file_name, &text).map_err(|e| bad(e.to_string()))?;
         let seed = args.seed.unwrap_or(original.seed);
-        // A Redis Cluster announces no published address yet: its nodes
-        // are reached at the same ports, but hand out their inside ones.
-        let cluster = original.cluster.is_some();
         let servers = original.nodes.len() as u32;
         if u32::from(args.port_base) + u32::from(SENTINEL_OFFSET) + servers > 65535 {
             return Err(bad(format!(
@@ -171,9 +168,8 @@ impl Lab {
                 args.port_base
             )));
         }
-        let deployment =
-            Deployment::from_scenario(&text, seed, horizon, (!cluster).then_some(args.port_base))
-                .map_err(|e| bad(format!("{file_name}: {e}")))?;
+        let deployment = Deployment::from_scenario(&text, seed, horizon, Some(args.port_base))
+            .map_err(|e| bad(format!("{file_name}: {e}")))?;
         let mut plan = crate::scenario::parse(&file_name, &deployment.text()).map_err(|e| {
             bad(format!(
                 "{file_name}: its deployment alone does not parse: {e}"

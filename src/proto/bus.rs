@@ -71,6 +71,12 @@ pub struct BusMsg {
     pub paused: bool,
     /// `CLUSTERMSG_FLAG0_FORCEACK`: vote even though the master is up.
     pub forceack: bool,
+    /// `hdr->myip`: the sender's `cluster-announce-ip`, if set (otherwise
+    /// the receiver takes the connection's source address).
+    pub myip: Option<Rc<str>>,
+    /// `hdr->port`, `hdr->cport`: the ports the sender announces.
+    pub port: u16,
+    pub cport: u16,
     pub gossip: Vec<Gossip>,
 }
 

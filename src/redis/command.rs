@@ -236,7 +236,11 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "readwrite"
         | "cluster|keyslot"
         | "cluster|failover"
-        | "cluster|countkeysinslot" => Cmd::Named {
+        | "cluster|countkeysinslot"
+        | "cluster|slots"
+        | "cluster|shards"
+        | "cluster|nodes"
+        | "cluster|myid" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

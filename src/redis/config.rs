@@ -83,6 +83,13 @@ pub struct ClusterConfig {
     pub require_full_coverage: bool,
     pub replica_no_failover: bool,
     pub allow_reads_when_down: bool,
+    /// `cluster-announce-ip`: the address the node gives the cluster for
+    /// itself (in every bus message's header), as behind a NAT.
+    pub announce_ip: Option<String>,
+    /// `cluster-announce-port` (0: its own port).
+    pub announce_port: u16,
+    /// `cluster-announce-bus-port` (0: its port + 10000).
+    pub announce_bus_port: u16,
 }
 
 impl Default for ClusterConfig {
@@ -95,6 +102,9 @@ impl Default for ClusterConfig {
             require_full_coverage: true,
             replica_no_failover: false,
             allow_reads_when_down: false,
+            announce_ip: None,
+            announce_port: 0,
+            announce_bus_port: 0,
         }
     }
 }
@@ -185,6 +195,9 @@ pub const KEYS: &[&str] = &[
     "cluster-require-full-coverage",
     "cluster-replica-no-failover",
     "cluster-allow-reads-when-down",
+    "cluster-announce-ip",
+    "cluster-announce-port",
+    "cluster-announce-bus-port",
     "fork-time-per-gb",
     "rdb-save-rate",
     "rdb-load-rate",
@@ -311,6 +324,11 @@ impl RedisConfig {
             "cluster-require-full-coverage" => self.cluster.require_full_coverage = yes_no(&value)?,
             "cluster-replica-no-failover" => self.cluster.replica_no_failover = yes_no(&value)?,
             "cluster-allow-reads-when-down" => self.cluster.allow_reads_when_down = yes_no(&value)?,
+            "cluster-announce-ip" => self.cluster.announce_ip = non_empty(text(&value)?),
+            "cluster-announce-port" => self.cluster.announce_port = int(&value, 0, 65535)? as u16,
+            "cluster-announce-bus-port" => {
+                self.cluster.announce_bus_port = int(&value, 0, 65535)? as u16
+            }
             "fork-time-per-gb" => self.fork_time_per_gb = parse_duration(text(&value)?)?,
             "rdb-save-rate" => self.rdb_save_rate = size(&value)?.max(1),
             "rdb-load-rate" => self.rdb_load_rate = size(&value)?.max(1),

@@ -77,6 +77,10 @@ enum Apply {
     Appendonly,
     /// updateHZ(): 1 to 500.
     Hz,
+    /// updateClusterIp(), updateClusterAnnouncedPort(): the node's own
+    /// entry takes the new address at once; the others learn it from its
+    /// next PING.
+    ClusterAnnounce,
 }
 
 /// One entry of config.c's `static_configs[]`.
@@ -213,6 +217,15 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
+        "cluster-announce-ip",
+        None,
+        Kind::Sds(
+            |c| c.cluster.announce_ip.as_deref(),
+            |c, v| c.cluster.announce_ip = v,
+        ),
+    )
+    .apply(Apply::ClusterAnnounce),
+    config(
         "masterauth",
         None,
         Kind::Sds(|c| c.masterauth.as_deref(), |c, v| c.masterauth = v),
@@ -320,6 +333,28 @@ static CONFIGS: &[Config] = &[
             |c, v| c.replica_announce_port = v as u16,
         ),
     ),
+    config(
+        "cluster-announce-bus-port",
+        None,
+        int(
+            0,
+            65535,
+            |c| i64::from(c.cluster.announce_bus_port),
+            |c, v| c.cluster.announce_bus_port = v as u16,
+        ),
+    )
+    .apply(Apply::ClusterAnnounce),
+    config(
+        "cluster-announce-port",
+        None,
+        int(
+            0,
+            65535,
+            |c| i64::from(c.cluster.announce_port),
+            |c, v| c.cluster.announce_port = v as u16,
+        ),
+    )
+    .apply(Apply::ClusterAnnounce),
     config(
         "repl-timeout",
         None,
@@ -877,12 +912,22 @@ impl Server {
                 return Err(refused);
             }
         }
+        if applies.contains(&Apply::ClusterAnnounce)
+            && let Err(refused) = self.announce_reaches_me(host.dir, ctx.id())
+        {
+            restore(&mut self.cfg, entries.len());
+            return Err(refused);
+        }
         for a in applies {
             match a {
                 Apply::ReplBacklogSize => self.resize_backlog(),
                 Apply::GoodSlaves => self.refresh_good_replicas(ctx.unixtime()),
                 Apply::Appendonly => self.update_appendonly(ctx, host),
                 Apply::Hz => self.cfg.hz = self.cfg.hz.clamp(1, 500),
+                Apply::ClusterAnnounce => {
+                    let inside = host.dir.hosts[ctx.id() as usize].clone();
+                    self.cluster_update_myself_address(ctx, &inside);
+                }
             }
         }
         Ok(())

@@ -762,6 +762,8 @@ impl Server {
         );
         let replica = c.me().is_slave();
         self.cluster = Some(Box::new(c));
+        let inside = node.dir.hosts[ctx.id() as usize].clone();
+        self.cluster_update_myself_address(ctx, &inside);
         replica
     }
 
@@ -873,7 +875,7 @@ impl Server {
         if client_asking && !matches!(cmd, Cmd::Asking) {
             self.clients.get_mut(&conn).expect("exists").asking = false;
         }
-        if let Some(redirect) = self.cluster_redirect(host.dir, &cmd, asking, client_readonly) {
+        if let Some(redirect) = self.cluster_redirect(&cmd, asking, client_readonly) {
             return Some(redirect);
         }
         let is_master = self.replica.is_none();
@@ -1111,7 +1113,7 @@ impl Server {
                 }
                 None => Reply::Error("ERR This instance has cluster support disabled".into()),
             },
-            Cmd::ClusterSetSlot { slot, action } => self.cluster_setslot(ctx, host, slot, action),
+            Cmd::ClusterSetSlot { slot, action } => self.cluster_setslot(ctx, slot, action),
             Cmd::ClusterGetKeysInSlot { slot, count } => self.get_keys_in_slot(slot, count),
             Cmd::Migrate { target, keys } => return self.migrate_command(ctx, conn, target, keys),
             Cmd::RestoreAsking(k, v) => {
@@ -1137,6 +1139,13 @@ impl Server {
                 Some("hello") => self.hello_command(conn, &argv),
                 Some("auth") => self.auth_user_command(conn, &argv),
                 _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
+                _ if matches!(
+                    spec.name,
+                    "cluster|slots" | "cluster|shards" | "cluster|nodes" | "cluster|myid"
+                ) =>
+                {
+                    self.cluster_topology_line(spec.name)
+                }
                 Some("debug") => return self.debug_command(ctx, conn, &argv),
                 Some(name @ ("multi" | "exec" | "discard")) => {
                     self.multi_command(ctx, host, conn, name)

@@ -56,6 +56,9 @@ pub fn cluster(replica_of: Vec<Option<NodeId>>, conf: RedisConfig) -> H {
         ids: (0..n).map(|_| RunId::random(&mut rng)).collect(),
         slots,
         replica_of: replica_of.clone(),
+        addrs: (0..n)
+            .map(|i| super::cluster::NodeAddr::at(&format!("10.0.0.{}", i + 1), 6379))
+            .collect(),
     };
     let conf = RedisConfig {
         cluster_enabled: true,
@@ -126,6 +129,9 @@ pub fn bus_from(h: &mut H, from: NodeId, kind: BusKind) -> BusMsg {
         state_ok: true,
         paused: false,
         forceack: false,
+        myip: None,
+        port: node.addr.port,
+        cport: node.addr.cport,
         gossip: Vec::new(),
     }
 }

@@ -49,6 +49,18 @@ impl Builder<'_> {
                     .or_else(|| Some(format!("supported keys: {}", config::KEYS.join(", "))));
                 return Err(e);
             }
+            if k.get_ref().starts_with("cluster-announce-") {
+                // The simulated bus reaches a node by its identity: an
+                // announced address that led elsewhere would not cut the
+                // node off as it does in Redis.
+                return Err(self.err(
+                    k.span(),
+                    format!(
+                        "`{}` is set by [publish], to an address the host forwards to the node;                          redsim does not model a cluster node announcing an address of its choosing",
+                        k.get_ref()
+                    ),
+                ));
+            }
             conf.set(k.get_ref(), value)
                 .and_then(|()| limits::check_redis_conf(k.get_ref(), conf))
                 .map_err(|m| self.err(v.span(), format!("{}: {m}", k.get_ref())))?;

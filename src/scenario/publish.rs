@@ -2,8 +2,9 @@
 //! address outside the deployment, as `docker run -p` publishes a
 //! container's, and the servers announce that address with Redis's own
 //! NAT settings (`replica-announce-ip`/`-port`, Sentinel's `announce-ip`/
-//! `-port`, and the published master in `sentinel monitor`), so that every
-//! address the deployment hands out is one an outside client can reach.
+//! `-port`, the published master in `sentinel monitor`, and a cluster
+//! node's `cluster-announce-ip`/`-port`/`-bus-port`), so that every address
+//! the deployment hands out is one an outside client can reach.
 //! `redsim lab` writes it.
 
 use serde::Deserialize;
@@ -14,6 +15,9 @@ use super::builder::Builder;
 use super::plan::{NodeKind, NodePlan, Publish, SENTINEL_OFFSET};
 
 /// `[publish] host = "127.0.0.1" port-base = 7000`
+/// CLUSTER_PORT_INCR: a node's bus listens at its port + 10000.
+const CLUSTER_BUS_OFFSET: u64 = 10000;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawPublish {
@@ -33,12 +37,6 @@ impl Builder<'_> {
         let Some(raw) = raw else {
             return Ok(None);
         };
-        if cluster {
-            return Err(self.err(
-                raw.port_base.span(),
-                "[publish] is not modelled for a Redis Cluster yet (cluster-announce-ip and -port)",
-            ));
-        }
         let host = match &raw.host {
             Some(h) => {
                 if h.get_ref().parse::<std::net::Ipv4Addr>().is_err() {
@@ -52,8 +50,21 @@ impl Builder<'_> {
             .iter()
             .filter(|n| matches!(n.kind, NodeKind::Sentinel(_)))
             .count() as u64;
+        let servers = nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Redis { .. }))
+            .count() as u64;
         let base = *raw.port_base.get_ref();
         let top = base + u64::from(SENTINEL_OFFSET) + sentinels;
+        if cluster && base + servers + CLUSTER_BUS_OFFSET > 65536 {
+            return Err(self.err(
+                raw.port_base.span(),
+                format!(
+                    "`port-base` {base}: a cluster node's bus is announced at its port + {CLUSTER_BUS_OFFSET}, and the last one, {}, must fit under 65536",
+                    base + servers - 1 + CLUSTER_BUS_OFFSET
+                ),
+            ));
+        }
         if base == 0 || top > 65535 {
             return Err(self.err(
                 raw.port_base.span(),
@@ -74,6 +85,11 @@ impl Builder<'_> {
             };
             match &mut node.kind {
                 NodeKind::Redis { conf, .. } => {
+                    if cluster {
+                        conf.cluster.announce_ip = Some(host.clone());
+                        conf.cluster.announce_port = port;
+                        conf.cluster.announce_bus_port = port + CLUSTER_BUS_OFFSET as u16;
+                    }
                     if conf.replica_announce_ip.is_none() {
                         conf.replica_announce_ip = Some(host);
                     }
@@ -142,5 +158,66 @@ replica-announce-ip = "192.0.2.7"
         assert!(err("[publish]\nport-base = 65500\n").contains("must fit under 65536"));
         assert!(err("[publish]\nport-base = 7000\nhost = \"localhost\"\n").contains("IPv4"));
         assert!(err("[publish]\nport = 7000\n").contains("unknown field"));
+    }
+
+    const CLUSTER: &str = r#"
+name = "c"
+duration = "10s"
+[topology]
+cluster = true
+masters = 3
+replicas = 1
+"#;
+
+    /// Each cluster node announces its published address, and its bus
+    /// at that port + 10000, which must fit in a port number too.
+    #[test]
+    fn cluster_nodes_announce_their_published_addresses() {
+        let plan = parse("c.toml", &format!("{CLUSTER}[publish]\nport-base = 7000\n")).unwrap();
+        let NodeKind::Redis { conf, .. } = &plan.nodes[4].kind else {
+            panic!("a server")
+        };
+        let c = &conf.cluster;
+        assert_eq!(
+            (
+                c.announce_ip.as_deref(),
+                c.announce_port,
+                c.announce_bus_port
+            ),
+            (Some("127.0.0.1"), 7004, 17004)
+        );
+        let err = parse(
+            "c.toml",
+            &format!("{CLUSTER}[publish]\nport-base = 55531\n"),
+        )
+        .unwrap_err()
+        .message;
+        assert!(
+            err.contains("the last one, 65536, must fit under 65536"),
+            "{err}"
+        );
+        assert!(
+            parse(
+                "c.toml",
+                &format!("{CLUSTER}[publish]\nport-base = 55530\n")
+            )
+            .is_ok()
+        );
+    }
+
+    /// A scenario cannot announce a cluster address of its own: the
+    /// simulated bus would not be cut off by a wrong one, as Redis's is.
+    #[test]
+    fn cluster_announce_settings_come_from_publish_only() {
+        let err = parse(
+            "c.toml",
+            &format!("{CLUSTER}[redis]\ncluster-announce-ip = \"192.0.2.1\"\n"),
+        )
+        .unwrap_err()
+        .message;
+        assert!(
+            err.contains("`cluster-announce-ip` is set by [publish]"),
+            "{err}"
+        );
     }
 }

@@ -90,6 +90,10 @@ pub mod redis {
     pub const ELECTION_WON: &str = "Failover election won: I'm the new master.";
     pub const ELECTION_STARTED: &str = "Starting a failover election for epoch";
     pub const POSSIBLY_FAILING: &str = "*** NODE possibly failing";
+    /// nodeUpdateAddressIfNeeded(): a peer announced a new address.
+    pub const ADDRESS_UPDATED: &str = "Address updated for node";
+    /// clusterProcessPacket(): this node learnt its own address anew.
+    pub const MY_IP_UPDATED: &str = "IP address for this node updated to";
     pub const MARKED_FAILING: &str = "Marking node as failing (quorum reached)";
     pub const RECONFIGURED_AS_REPLICA: &str =
         "Configuration change detected. Reconfiguring myself as a replica of";

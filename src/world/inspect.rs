@@ -91,7 +91,7 @@ impl RunView for World {
             s.push_str("\r\n# CLUSTER INFO\r\n");
             s.push_str(&c.info());
             s.push_str("\r\n# CLUSTER NODES\r\n");
-            s.push_str(&c.nodes_description(&self.dir));
+            s.push_str(&c.nodes_description());
         }
         Some(s)
     }

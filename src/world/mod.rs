@@ -181,6 +181,15 @@ impl World {
                     .iter()
                     .map(|m| m.map(|m| m as NodeId))
                     .collect(),
+                // Met at the address each node is known by: its published
+                // one in the lab, as `redis-cli --cluster create` would be
+                // given it.
+                addrs: (0..c.slots.len())
+                    .map(|i| {
+                        let (ip, port) = dir.known_as(i as NodeId);
+                        redis::cluster::NodeAddr::at(ip, port)
+                    })
+                    .collect(),
             })
         });
         let nodes: Vec<Process> = plan

@@ -557,3 +557,45 @@ heal = true
         "{summary}"
     );
 }
+
+/// A cluster in the lab hands out its lab addresses (cluster-announce-*,
+/// set by `[publish]`): redis-cli `-c` follows MOVED to the node that
+/// serves the key, and after `kill master-2` and the cluster's own
+/// failover, to the promoted replica, which CLUSTER SLOTS now names.
+#[test]
+#[ignore = "needs redis-cli (redis-tools)"]
+fn redis_cli_follows_moved_through_a_cluster_failover_in_the_lab() {
+    let mut lab = LiveLab::start(
+        "scenarios/cluster/master-killed-replica-promoted.toml",
+        "5",
+        26100,
+    );
+    lab.wait_for("MASTER <-> REPLICA sync: Finished with success", 3);
+    // {k}x hashes to slot 7629, master-2's (5461-10922).
+    let cli = |args: &[&str]| redis_cli(26100, args);
+    assert_eq!(cli(&["-c", "SET", "{k}x", "before"]), "OK\n");
+    assert_eq!(
+        cli(&["SET", "{k}x", "v"]).trim_end(),
+        "MOVED 7629 127.0.0.1:26101"
+    );
+    let slots = cli(&["CLUSTER", "SLOTS"]);
+    assert!(slots.contains("5461\n10922\n127.0.0.1\n26101\n"), "{slots}");
+    lab.type_line("kill master-2");
+    lab.wait_for("Failover election won", 1);
+    let mut reply = String::new();
+    for _ in 0..300 {
+        reply = cli(&["-c", "SET", "{k}x", "after"]);
+        if reply == "OK\n" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(reply, "OK\n");
+    assert_eq!(cli(&["-c", "GET", "{k}x"]), "after\n");
+    let slots = cli(&["CLUSTER", "SLOTS"]);
+    // replica-2-1, the fifth server, took master-2's slots.
+    assert!(slots.contains("5461\n10922\n127.0.0.1\n26104\n"), "{slots}");
+    let (status, printed) = lab.quit();
+    assert!(status.success());
+    assert!(printed.contains("lost acknowledged writes: "), "{printed}");
+}

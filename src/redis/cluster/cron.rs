@@ -138,9 +138,8 @@ impl Server {
             && self.replica.is_none()
             && let Some(m) = c.me().slaveof
         {
-            let at = host.dir.known_as(m);
-            let at = (at.0.to_string(), at.1);
-            self.replicaof(ctx, m, (&at.0, at.1), "");
+            let at = c.node(m).addr.clone();
+            self.replicaof(ctx, m, (&at.ip, at.port), "");
         }
         self.manual_failover_check_timeout(c, ctx);
         if !c.i_am_master() {
@@ -151,7 +150,7 @@ impl Server {
                 && this_slaves == max_slaves
                 && self.cfg.cluster.allow_replica_migration
             {
-                self.handle_slave_migration(c, ctx, host, max_slaves);
+                self.handle_slave_migration(c, ctx, max_slaves);
             }
         }
         if update_state || !c.state_ok {
@@ -184,6 +183,9 @@ impl Server {
             state_ok: c.state_ok,
             paused: me.is_master() && c.mf_end != 0,
             forceack: false,
+            myip: c.announce_ip.clone(),
+            port: me.addr.port,
+            cport: me.addr.cport,
             gossip: Vec::new(),
         }
     }

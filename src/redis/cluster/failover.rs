@@ -486,7 +486,6 @@ impl Server {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         max_slaves: usize,
     ) {
         if !c.state_ok {
@@ -546,7 +545,7 @@ impl Server {
                 "Migrating to orphaned master",
                 format!("Migrating to orphaned master {name}"),
             );
-            self.cluster_set_master(c, ctx, host, t);
+            self.cluster_set_master(c, ctx, t);
         }
     }
 }

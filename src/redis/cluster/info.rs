@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use super::*;
-use crate::proto::addr::Directory;
 
 impl ClusterState {
     /// `CLUSTER INFO` without the message statistics.
@@ -44,7 +43,7 @@ impl ClusterState {
 
     /// `CLUSTER NODES`: one line per node, flags and slots as Redis prints
     /// them (migrating/importing slots included for this node).
-    pub fn nodes_description(&self, dir: &Directory) -> String {
+    pub fn nodes_description(&self) -> String {
         let mut s = String::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let me = i as NodeId == self.myself;
@@ -66,8 +65,7 @@ impl ClusterState {
                 Some(m) => self.node(m).id.to_string(),
                 None => "-".into(),
             };
-            let addr = dir.addr(i as NodeId);
-            let cport = dir.ports[i] as u32 + 10000;
+            let addr = &n.addr;
             let link = if me || n.link.is_some() {
                 "connected"
             } else {
@@ -85,8 +83,9 @@ impl ClusterState {
             };
             let _ = write!(
                 s,
-                "{} {addr}@{cport} {} {master} {ping} {pong} {epoch} {link}",
+                "{} {addr}@{} {} {master} {ping} {pong} {epoch} {link}",
                 n.id,
+                addr.cport,
                 flags.join(",")
             );
             if n.is_master() {

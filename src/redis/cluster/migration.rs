@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::proto::{Cmd, Ctx, Key, Msg, Reply, SetSlot};
-use crate::redis::{Host, Server};
+use crate::redis::Server;
 use crate::trace::Level;
 use crate::trace::names;
 
@@ -26,14 +26,13 @@ impl Server {
     pub(in crate::redis) fn cluster_setslot(
         &mut self,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         slot: u16,
         action: SetSlot,
     ) -> Reply {
         let Some(mut c) = self.cluster.take() else {
             return Reply::Error("ERR This instance has cluster support disabled".into());
         };
-        let r = self.setslot_with(&mut c, ctx, host, slot, action);
+        let r = self.setslot_with(&mut c, ctx, slot, action);
         self.cluster = Some(c);
         match r {
             Ok(()) => Reply::Ok,
@@ -45,7 +44,6 @@ impl Server {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         slot: u16,
         action: SetSlot,
     ) -> Result<(), String> {
@@ -104,7 +102,7 @@ impl Server {
                             "Configuration change detected. Reconfiguring myself as a replica of {name}"
                         ),
                     );
-                    self.cluster_set_master(c, ctx, host, n);
+                    self.cluster_set_master(c, ctx, n);
                 }
                 if n == c.myself && c.importing.contains_key(&slot) {
                     if self.bump_epoch_without_consensus(c, ctx) {

@@ -3,11 +3,13 @@
 //! key routing. The code follows cluster.c's functions; their names are in
 //! the doc comments.
 
+mod announce;
 mod cron;
 pub mod failover;
 mod info;
 pub mod migration;
 mod packet;
+mod reply;
 pub mod routing;
 mod state;
 
@@ -54,6 +56,37 @@ pub struct Layout {
     pub slots: Vec<SlotSet>,
     /// Per node: its master, for replicas.
     pub replica_of: Vec<Option<NodeId>>,
+    /// Per node: the address `redis-cli --cluster create` met it at.
+    pub addrs: Vec<NodeAddr>,
+}
+
+/// Where the cluster says a node is (`node->ip`, `node->port`,
+/// `node->cport`): what CLUSTER NODES, SLOTS and SHARDS print and MOVED
+/// and ASK name. Nodes reach each other by node id in the simulation, so
+/// the address is what a client is told, learnt as Redis learns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAddr {
+    pub ip: Rc<str>,
+    pub port: u16,
+    pub cport: u16,
+}
+
+impl NodeAddr {
+    /// `ip:port`, with cport `port + 10000` (CLUSTER_PORT_INCR).
+    pub fn at(ip: &str, port: u16) -> NodeAddr {
+        NodeAddr {
+            ip: ip.into(),
+            port,
+            cport: port.wrapping_add(10000),
+        }
+    }
+}
+
+impl std::fmt::Display for NodeAddr {
+    /// `ip:port`, as MOVED and ASK name it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.ip, self.port)
+    }
 }
 
 impl Layout {
@@ -73,6 +106,7 @@ impl Layout {
                     config_epoch: i as u64 + 1,
                     slots: self.slots[i].clone(),
                     slaveof: self.replica_of[i],
+                    addr: self.addrs[i].clone(),
                 })
                 .collect(),
         }
@@ -93,6 +127,7 @@ pub struct SavedNode {
     pub config_epoch: u64,
     pub slots: SlotSet,
     pub slaveof: Option<NodeId>,
+    pub addr: NodeAddr,
 }
 
 /// The outbound bus link to a node (`node->link`).
@@ -122,6 +157,7 @@ pub struct PeerNode {
     /// (reporting master, time of its last report).
     pub fail_reports: Vec<(NodeId, u64)>,
     pub link: Option<Link>,
+    pub addr: NodeAddr,
 }
 
 impl PeerNode {
@@ -201,6 +237,8 @@ pub struct ClusterState {
     pub stats_bus_sent: std::cell::Cell<(u64, u64)>,
     /// The bus's own random stream (dictGetRandomKey(), election delays).
     pub rng: Rng,
+    /// `cluster-announce-ip`, as every message's header carries it.
+    pub announce_ip: Option<Rc<str>>,
 }
 
 impl ClusterState {
@@ -238,6 +276,7 @@ impl ClusterState {
                     orphaned_time: 0,
                     fail_reports: Vec::new(),
                     link: None,
+                    addr: s.addr.clone(),
                 }
             })
             .collect::<Vec<_>>();
@@ -283,7 +322,41 @@ impl ClusterState {
             last_in_ping_gossip: vec![0; n],
             stats_bus_sent: Default::default(),
             rng,
+            announce_ip: None,
         }
+    }
+
+    /// clusterUpdateMyselfAnnouncedPorts() and clusterUpdateMyselfIp():
+    /// this node's own entry takes the announced address, or its own port
+    /// (and port + 10000 for the bus) and, when the announced IP is
+    /// cleared, the address it is reached at (`inside_ip`). True when the
+    /// IP changed that way.
+    pub fn update_myself_address(
+        &mut self,
+        cfg: &crate::redis::config::ClusterConfig,
+        port: u16,
+        inside_ip: &str,
+    ) -> bool {
+        let announced: Option<Rc<str>> = cfg.announce_ip.as_deref().map(Rc::from);
+        let cleared = self.announce_ip.is_some() && announced.is_none();
+        let me = self.me_mut();
+        me.addr.port = if cfg.announce_port != 0 {
+            cfg.announce_port
+        } else {
+            port
+        };
+        me.addr.cport = if cfg.announce_bus_port != 0 {
+            cfg.announce_bus_port
+        } else {
+            port.wrapping_add(10000)
+        };
+        if let Some(ip) = &announced {
+            me.addr.ip = ip.clone();
+        } else if cleared {
+            me.addr.ip = inside_ip.into();
+        }
+        self.announce_ip = announced;
+        cleared
     }
 
     /// What clusterSaveConfig() writes.
@@ -299,6 +372,7 @@ impl ClusterState {
                     config_epoch: n.config_epoch,
                     slots: (*n.slots).clone(),
                     slaveof: n.slaveof,
+                    addr: n.addr.clone(),
                 })
                 .collect(),
         }

@@ -133,7 +133,7 @@ impl Server {
                 }
                 c.node_mut(node).config_epoch = *config_epoch;
                 c.todo_save = true;
-                self.update_slots_config_with(c, ctx, host, node, *config_epoch, slots);
+                self.update_slots_config_with(c, ctx, node, *config_epoch, slots);
             }
         }
     }
@@ -150,6 +150,10 @@ impl Server {
         let now = ctx.mstime();
         let node = c.node_mut(sender);
         node.flags = (node.flags & !NOFAILOVER) | (msg.flags & NOFAILOVER);
+        if msg.kind == BusKind::Ping && !outbound {
+            self.update_address_if_needed(c, ctx, host, msg);
+        }
+        let node = c.node_mut(sender);
         if outbound && msg.kind == BusKind::Pong {
             node.pong_received = now;
             node.ping_sent = 0;
@@ -190,7 +194,7 @@ impl Server {
         };
         let dirty_slots = sender_master.is_some_and(|m| *c.node(m).slots != *msg.myslots);
         if c.node(sender).is_master() && dirty_slots {
-            self.update_slots_config_with(c, ctx, host, sender, msg.config_epoch, &msg.myslots);
+            self.update_slots_config_with(c, ctx, sender, msg.config_epoch, &msg.myslots);
         }
         if dirty_slots {
             // The sender claims slots someone newer owns: tell it (UPDATE).
@@ -394,7 +398,6 @@ impl Server {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         sender: NodeId,
         sender_epoch: u64,
         slots: &SlotSet,
@@ -452,7 +455,7 @@ impl Server {
                     "Configuration change detected. Reconfiguring myself as a replica of {name}"
                 ),
             );
-            self.cluster_set_master(c, ctx, host, sender);
+            self.cluster_set_master(c, ctx, sender);
         } else if let Some(m) = c.me().slaveof
             && let Some(grand) = c.node(m).slaveof.filter(|_| c.node(m).is_slave())
             && grand != c.myself
@@ -465,7 +468,7 @@ impl Server {
                     "I'm a sub-replica! Reconfiguring myself as a replica of grandmaster {name}"
                 ),
             );
-            self.cluster_set_master(c, ctx, host, grand);
+            self.cluster_set_master(c, ctx, grand);
         } else if !dirty.is_empty() {
             for slot in dirty {
                 self.del_keys_in_slot(slot);
@@ -478,7 +481,6 @@ impl Server {
         &mut self,
         c: &mut ClusterState,
         ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
         n: NodeId,
     ) {
         if c.i_am_master() {
@@ -491,9 +493,8 @@ impl Server {
         }
         let me = c.myself;
         c.set_slaveof(me, Some(n));
-        let at = host.dir.known_as(n);
-        let at = (at.0.to_string(), at.1);
-        self.replicaof(ctx, n, (&at.0, at.1), "");
+        let at = c.node(n).addr.clone();
+        self.replicaof(ctx, n, (&at.ip, at.port), "");
         self.reset_manual_failover(c);
     }
 

@@ -2,7 +2,6 @@
 //! several, and the redirection texts of clusterRedirectClient().
 
 use super::*;
-use crate::proto::addr::Directory;
 use crate::proto::{Cmd, Reply};
 use crate::redis::Server;
 
@@ -34,7 +33,6 @@ impl Server {
     /// The redirection a keyed command gets here, or `None` to serve it.
     pub(in crate::redis) fn cluster_redirect(
         &self,
-        dir: &Directory,
         cmd: &Cmd,
         asking: bool,
         readonly: bool,
@@ -78,7 +76,7 @@ impl Server {
             if existing > 0 {
                 return Some(Reply::Error(ERR_TRYAGAIN.into()));
             }
-            return Some(Reply::Error(format!("ASK {slot} {}", dir.addr(to))));
+            return Some(Reply::Error(format!("ASK {slot} {}", c.node(to).addr)));
         }
         if importing && asking {
             if multiple_keys && missing > 0 {
@@ -91,7 +89,7 @@ impl Server {
             return None;
         }
         if owner != c.myself {
-            return Some(Reply::Error(format!("MOVED {slot} {}", dir.addr(owner))));
+            return Some(Reply::Error(format!("MOVED {slot} {}", c.node(owner).addr)));
         }
         None
     }
