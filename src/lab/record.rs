@@ -21,6 +21,10 @@ const SCRIPT_TABLES: [&str; 6] = [
 /// The tables the lab writes itself.
 const LAB_TABLES: [&str; 1] = ["publish"];
 
+/// The top-level keys that tell the scenario's own story: a session is
+/// another run on the same deployment, so its file says that instead.
+const STORY_KEYS: [&str; 4] = ["name", "description", "question", "answer"];
+
 /// The deployment part of a session's file, split where `stop` goes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deployment {
@@ -32,18 +36,33 @@ pub struct Deployment {
 
 impl Deployment {
     /// `text` without its script tables, with `seed` and `duration` set
-    /// (the lab runs until `horizon` at most), any `stop` removed, and the
-    /// servers published on 127.0.0.1 from `port_base`, if given.
+    /// (the lab runs until `horizon` at most), any `stop` removed, its
+    /// name, description, question and answer replaced by the session's,
+    /// and the servers published on 127.0.0.1 from `port_base`, if given.
     pub fn from_scenario(
         text: &str,
         seed: u64,
         horizon: Micros,
         port_base: Option<u16>,
     ) -> Result<Self, String> {
-        let mut head = String::new();
+        let original = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("name").and_then(|n| n.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "scenario".into());
+        let mut head = format!(
+            "name = {}\ndescription = {}\n",
+            toml::Value::from(format!("lab/{original}")),
+            toml::Value::from(format!(
+                "A redsim lab session on the deployment of {original}: the connections, commands \
+                 and faults below are the session's, at the instants they happened."
+            )),
+        );
         let mut tail = String::new();
         let mut top_level = true;
         let mut dropping = false;
+        // A story key's value, while its multi-line string runs on.
+        let mut skipping = false;
         let mut seen_duration = false;
         let mut open_string: Option<&str> = None;
         for line in text.split_inclusive('\n') {
@@ -51,11 +70,12 @@ impl Deployment {
                 if line.matches(delim).count() % 2 == 1 {
                     open_string = None;
                 }
-                if !dropping {
+                if !dropping && !skipping {
                     (if seen_duration { &mut tail } else { &mut head }).push_str(line);
                 }
                 continue;
             }
+            skipping = false;
             let trimmed = line.trim_start();
             if let Some(name) = table_name(trimmed) {
                 top_level = false;
@@ -71,6 +91,10 @@ impl Deployment {
                 continue;
             }
             let key = top_level.then(|| top_key(trimmed)).flatten();
+            if key.is_some_and(|k| STORY_KEYS.contains(&k)) {
+                skipping = true;
+                continue;
+            }
             match key {
                 Some("duration") => {
                     head.push_str(&format!(
@@ -234,6 +258,9 @@ description = """
 A made-up deployment.
 [not a table] inside a string
 """
+question = "What happens?"
+answer = """
+Something."""
 seed = 4
 duration = "20s"
 stop = "10s"
@@ -270,11 +297,8 @@ save = ""
         let d = Deployment::from_scenario(SCENARIO, 9, 3_600_000_000, None).unwrap();
         assert_eq!(
             d.text(),
-            r#"name = "x"
-description = """
-A made-up deployment.
-[not a table] inside a string
-"""
+            r#"name = "lab/x"
+description = "A redsim lab session on the deployment of x: the connections, commands and faults below are the session's, at the instants they happened."
 duration = "3600s"
 seed = 9
 

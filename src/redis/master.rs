@@ -1100,4 +1100,36 @@ mod tests {
         p.refresh_good_replicas(now);
         assert_eq!(p.good_replicas, 0);
     }
+
+    /// replconfCommand(): an announced address of 255 bytes is kept; one
+    /// of NET_HOST_STR_LEN (256) bytes or more is refused with its length.
+    #[test]
+    fn replconf_ip_address_is_refused_from_256_bytes() {
+        let mut h = node(RedisConfig::default(), None, vec![Probe::silent()]);
+        let conn = h.connect(REPLICA, 0);
+        let mut reply = |ip: String| {
+            let mark = h.mark();
+            h.send(REPLICA, conn, Msg::Cmd(Cmd::ReplconfIpAddress(ip.into())));
+            h.sent_since(mark, 0)
+                .into_iter()
+                .find_map(|s| match s.msg {
+                    Msg::Reply(r) => Some(r),
+                    _ => None,
+                })
+                .expect("a reply")
+        };
+        assert_eq!(reply("a".repeat(255)), Reply::Ok);
+        assert_eq!(
+            reply("a".repeat(256)),
+            Reply::Error(
+                "ERR REPLCONF ip-address provided by replica instance is too long: 256 bytes"
+                    .into()
+            )
+        );
+        let kept = server(&mut h)
+            .clients
+            .values()
+            .find_map(|c| c.announced_ip.clone());
+        assert_eq!(kept.map(|ip| ip.len()), Some(255));
+    }
 }
