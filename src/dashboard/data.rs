@@ -19,7 +19,7 @@ use crate::trace::{Level, Source};
 use crate::world::{RunOutcome, World};
 
 /// The version of the format below, for anyone reading the JSON.
-pub const SCHEMA: &str = "redsim-dashboard/1";
+pub const SCHEMA: &str = "redsim-dashboard/2";
 
 #[derive(Serialize)]
 pub struct Recording {
@@ -51,10 +51,14 @@ pub struct Recording {
 #[derive(Serialize)]
 pub struct NodeInfo {
     pub name: String,
-    /// redis, sentinel or client.
+    /// redis, sentinel, client, or operator (the redis-cli that sends the
+    /// scenario's command lines and carries outside connections).
     pub kind: &'static str,
     pub host: String,
     pub port: u16,
+    /// In a cluster, the shard the node was created in (its master's
+    /// position among the masters); the page draws each shard as a group.
+    pub shard: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +106,13 @@ pub struct Summary {
     pub odown: Option<Micros>,
     pub elected: Option<Micros>,
     pub switch_master: Option<Micros>,
+    /// A Redis Cluster's milestones instead: the first PFAIL, FAIL,
+    /// election start and election won after the fault.
+    pub cluster: bool,
+    pub pfail: Option<Micros>,
+    pub fail: Option<Micros>,
+    pub election: Option<Micros>,
+    pub election_won: Option<Micros>,
     /// The run's write unavailability, `[from, to]` (World::write_unavailability).
     pub unavailable: Option<[Micros; 2]>,
     pub verdicts: Vec<VerdictRow>,
@@ -124,19 +135,28 @@ pub fn build(
 ) -> Recording {
     let w = &outcome.world;
     let plan = &w.plan;
+    let shard = |i: usize| {
+        let c = plan.cluster.as_ref()?;
+        let master = c.replica_of.get(i).map(|m| m.unwrap_or(i))?;
+        let k = (0..master).filter(|&j| c.replica_of[j].is_none()).count();
+        Some(k as u32)
+    };
     let nodes = plan
         .nodes
         .iter()
-        .map(|n| NodeInfo {
+        .enumerate()
+        .map(|(i, n)| NodeInfo {
             name: n.name.clone(),
             // Any other kind of node is a Redis server of some mode.
             kind: match n.kind {
                 NodeKind::Sentinel(_) => "sentinel",
                 NodeKind::Client(_) => "client",
-                _ => "redis",
+                NodeKind::Operator => "operator",
+                NodeKind::Redis { .. } => "redis",
             },
             host: n.host.clone(),
             port: n.port,
+            shard: shard(i),
         })
         .collect();
     let events = w
@@ -179,6 +199,11 @@ pub fn build(
         odown: times.odown,
         elected: times.elected,
         switch_master: times.switch_master,
+        cluster: plan.cluster.is_some(),
+        pfail: times.pfail,
+        fail: times.fail,
+        election: times.election,
+        election_won: times.election_won,
         unavailable: w.write_unavailability().map(|g| [g.from, g.to]),
         verdicts: outcome
             .verdicts

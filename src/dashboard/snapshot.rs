@@ -30,8 +30,41 @@ pub fn fields(world: &World, n: usize) -> Fields {
         client_fields(world, &c.history, &mut f);
     } else if let Process::ClusterClient(c) = &world.sim.nodes[n] {
         client_fields(world, &c.history, &mut f);
+    } else if let Process::Resharder(_) = &world.sim.nodes[n] {
+        operator_fields(world, &mut f);
     }
     f
+}
+
+/// The operator's redis-cli: running, and what each of its sessions (the
+/// scenario's, and outside connections') last sent and got back.
+fn operator_fields(world: &World, f: &mut Fields) {
+    put(f, "status", "running".into());
+    put(f, "role", "redis-cli".into());
+    let mut last: IndexMap<&str, &crate::history::Exchange> = IndexMap::new();
+    for x in world.exchanges() {
+        last.insert(&x.command.session, x);
+    }
+    for (session, x) in last {
+        let reply = match &x.reply {
+            None => "waiting".to_string(),
+            Some((_, frame)) => {
+                crate::history::shown_reply(&x.command.argv, &x.pushes, frame, &x.more)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            }
+        };
+        put(
+            f,
+            &format!("session:{session}"),
+            format!(
+                "{} > {}: {reply}",
+                world.names[x.command.node as usize], x.command.line
+            ),
+        );
+    }
 }
 
 fn put(f: &mut Fields, k: &str, v: String) {
@@ -56,7 +89,7 @@ fn redis_fields(world: &World, n: usize, r: &RedisNode, f: &mut Fields) {
             put(f, "keys", p.data.len().to_string());
             if let Some(side) = &p.replica {
                 put(f, "master_node", world.names[side.master as usize].clone());
-                put(f, "link_state", format!("{:?}", side.state));
+                put(f, "link_state", side.state.as_str().into());
                 if f.get("master_link_status").is_some_and(|s| s == "up") {
                     let deadline = (side.lastinteraction + p.cfg.repl_timeout) * 1_000_000;
                     put(f, "timer:repl-timeout", sim_time(world, n, deadline));
@@ -170,7 +203,7 @@ fn master_fields(
         format!("{} in epoch {}", name_of(l), m.leader_epoch)
     });
     put("vote", vote);
-    put("failover_state", format!("{:?}", m.failover_state));
+    put("failover_state", m.failover_state.as_str().into());
     if m.in_failover() {
         put("failover_epoch", m.failover_epoch.to_string());
         if let Some(i) = m.promoted {

@@ -34,6 +34,20 @@ pub fn default_window(rec: &Recording) -> (Micros, Micros) {
             .find(|e| e.4 == name && e.0 >= after && e.5.starts_with(prefix))
             .map(|e| e.0)
     };
+    // A cluster's failover ends when a replica wins its election; the
+    // window opens as the first node sees the master PFAIL.
+    let end = if s.cluster {
+        s.election_won
+    } else {
+        s.switch_master
+    };
+    if let (true, Some(fault), Some(won)) = (s.cluster, s.fault, end) {
+        let from = s
+            .pfail
+            .map_or(fault, |p| p.saturating_sub(500_000))
+            .max(fault.saturating_sub(100_000));
+        return (from, won + 500_000);
+    }
     match (s.fault, s.switch_master) {
         (Some(fault), Some(switch)) => {
             let seen = first(names::sentinel::SDOWN, fault, "master").unwrap_or(fault);

@@ -143,7 +143,7 @@ fn page_is_self_contained_and_deterministic() {
     // Nothing loaded from anywhere: no src or href attributes, no imports.
     assert!(!html.contains(" src=") && !html.contains(" href=") && !html.contains("@import"));
     assert!(!html.contains("{{"), "every placeholder is filled");
-    assert!(html.contains("\"schema\":\"redsim-dashboard/1\""));
+    assert!(html.contains("\"schema\":\"redsim-dashboard/2\""));
     assert!(html.contains("<svg class=\"spacetime\""));
     assert!(html.contains("id=\"lost-writes\"") && html.contains("id=\"promoted\""));
     // Same scenario and seed, same bytes.
@@ -180,6 +180,39 @@ fn spacetime_window_surrounds_the_failover() {
     assert!(svg.contains("+switch-master"));
     assert!(svg.contains("SLAVEOF NO ONE"));
     assert!(svg.contains("is-master-down-by-addr"));
+}
+
+/// In a cluster the window runs from the first PFAIL to the election won
+/// (master-2 killed at 20 s; replica-2-1 wins at 28.08 s), and each node
+/// knows its shard: master-2 and replica-2-1 are shard 1.
+#[test]
+fn cluster_window_follows_the_election_and_nodes_know_their_shard() {
+    let p = plan("scenarios/cluster/master-killed-replica-promoted.toml");
+    let (_, rec) = record(&p, &Options::new(p.seed)).expect("runs");
+    let s = &rec.summary;
+    assert!(s.cluster);
+    let (pfail, won) = (s.pfail.unwrap(), s.election_won.unwrap());
+    assert!(s.fault.unwrap() < pfail && pfail < s.fail.unwrap());
+    assert!(s.fail.unwrap() < s.election.unwrap() && s.election.unwrap() < won);
+    assert_eq!(
+        spacetime::default_window(&rec),
+        (pfail - 500_000, won + 500_000)
+    );
+    let shard = |name: &str| {
+        rec.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .and_then(|n| n.shard)
+    };
+    assert_eq!(
+        (shard("master-2"), shard("replica-2-1"), shard("client-1")),
+        (Some(1), Some(1), None)
+    );
+    let svg = spacetime::svg(&rec, spacetime::default_window(&rec), true);
+    assert!(
+        svg.contains("Failover election won"),
+        "the window shows the win"
+    );
 }
 
 #[test]

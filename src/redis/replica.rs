@@ -34,6 +34,25 @@ pub enum LinkState {
     Connected,
 }
 
+impl LinkState {
+    /// server.h's `REPL_STATE_*` name, lower case, for readers of a
+    /// recording (Redis prints none of them).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::ReceivePingReply => "receive_ping_reply",
+            LinkState::ReceiveAuthReply => "receive_auth_reply",
+            LinkState::ReceivePortReply => "receive_port_reply",
+            LinkState::ReceiveIpReply => "receive_ip_reply",
+            LinkState::ReceiveCapaReply => "receive_capa_reply",
+            LinkState::ReceivePsyncReply => "receive_psync_reply",
+            LinkState::Transfer => "transfer",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ReplicaSide {
     pub master: NodeId,

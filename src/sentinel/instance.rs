@@ -187,6 +187,21 @@ pub enum FailoverState {
     UpdateConfig,
 }
 
+impl FailoverState {
+    /// sentinelFailoverStateStr(): how Redis names the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailoverState::None => "none",
+            FailoverState::WaitStart => "wait_start",
+            FailoverState::SelectSlave => "select_slave",
+            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
+            FailoverState::WaitPromotion => "wait_promotion",
+            FailoverState::ReconfSlaves => "reconf_slaves",
+            FailoverState::UpdateConfig => "update_config",
+        }
+    }
+}
+
 /// A monitored master's handle, stable while it is monitored: links
 /// carry it, so a reply finds its master even after another one is
 /// added or removed.

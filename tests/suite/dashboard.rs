@@ -226,5 +226,14 @@ fn page_plays_a_cluster_failover_to_the_end() {
     assert_eq!(text_of(&dom, "playback-state"), "ended");
     assert_eq!(text_of(&dom, "promoted"), "replica-1-1");
     assert_eq!(text_of(&dom, "lost-writes"), lost.to_string());
+    // A master per shard is no alarm once the old master stepped down; the
+    // milestones are the cluster's own.
+    let masters = text_of(&dom, "masters");
+    assert_eq!(masters.split(", ").count(), 3, "{masters}");
+    assert!(!masters.contains("(!)"), "{masters}");
+    let milestones = text_of(&dom, "milestones");
+    for step in ["PFAIL +", "FAIL +", "election +", "won +"] {
+        assert!(milestones.contains(step), "{milestones}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -100,6 +100,30 @@ function look(n, t) {
   return D.nodes[n].kind === "redis" ? "down" : D.nodes[n].kind;
 }
 
+/** A cluster's masters at t by the slots each serves in its own view
+ * (`cluster_slots`, "0-5460 10923"), as [first, last] ranges. */
+function slotRanges(text) {
+  return String(text || "").split(" ").filter((r) => r).map((r) => {
+    const [a, b] = r.split("-").map(Number);
+    return [a, b === undefined ? a : b];
+  });
+}
+
+/** Masters that claim some slot another running master claims too: two
+ * writable masters for the same data, the cluster's split brain. */
+function overlappingMasters(t) {
+  const masters = D.nodes.map((_, n) => n).filter((n) => look(n, t) === "master");
+  const claims = masters.map((n) => [n, slotRanges(sampleAt(n, t).f.cluster_slots)]);
+  const out = new Set();
+  for (let i = 0; i < claims.length; i++) {
+    for (let j = i + 1; j < claims.length; j++) {
+      const hit = claims[i][1].some(([a, b]) => claims[j][1].some(([c, d]) => a <= d && c <= b));
+      if (hit) { out.add(claims[i][0]); out.add(claims[j][0]); }
+    }
+  }
+  return out;
+}
+
 function blockedAt(t) {
   const i = lastAtOrBefore(D.network, t, (s) => s.t);
   return i < 0 ? [] : D.network[i].blocked;
@@ -107,6 +131,7 @@ function blockedAt(t) {
 
 const COLORS = {
   master: "#d92d20", replica: "#f79009", sentinel: "#2e90fa", client: "#12b76a", down: "#98a2b3", paused: "#fdb022",
+  operator: "#7a5af8",
 };
 const CATEGORY_COLORS = {
   ping: "#9aa5b1", info: "#2e90fa", hello: "#12b76a", vote: "#7a5af8", slaveof: "#f04438",
@@ -187,9 +212,29 @@ function step(dir) {
 const TOPO_W = 520;
 const topo = (() => {
   const pos = [];
+  const shards = [];
   let y = 45;
+  // A cluster's shards side by side (at most four to a row), each a
+  // column with the node created as its master on top.
+  const ids = [...new Set(D.nodes.filter((n) => n.shard !== null && n.shard !== undefined).map((n) => n.shard))].sort((a, b) => a - b);
+  for (let r = 0; r < ids.length; r += 4) {
+    const row = ids.slice(r, r + 4);
+    const colW = TOPO_W / row.length;
+    let rows = 0;
+    row.forEach((id, k) => {
+      const members = D.nodes.map((n, i) => [n, i]).filter(([n]) => n.shard === id);
+      members.forEach(([, i], m) => { pos[i] = { x: colW * (k + 0.5), y: y + 38 + m * 78 }; });
+      rows = Math.max(rows, members.length);
+      shards.push({ id, x: colW * k + 5, w: colW - 10, y: y - 2, members: members.map(([, i]) => i) });
+    });
+    const h = 30 + rows * 78;
+    shards.filter((g) => g.y === y - 2).forEach((g) => { g.h = h; });
+    y += h + 12;
+  }
+  if (ids.length) y -= 25;
   for (const kind of ["redis", "sentinel", "client"]) {
-    const members = D.nodes.map((n, i) => [n, i]).filter(([n]) => (kind === "redis" ? n.kind !== "sentinel" && n.kind !== "client" : n.kind === kind));
+    const members = D.nodes.map((n, i) => [n, i]).filter(([n]) => pos[D.nodes.indexOf(n)] === undefined &&
+      (kind === "redis" ? n.kind === "redis" : kind === "client" ? n.kind === "client" || n.kind === "operator" : n.kind === kind));
     for (let r = 0; r < members.length; r += 6) {
       const row = members.slice(r, r + 6);
       y += 80;
@@ -197,7 +242,7 @@ const topo = (() => {
       y += 25;
     }
   }
-  return { pos, height: y - 20 };
+  return { pos, shards, height: y - 20 };
 })();
 const topoPos = topo.pos;
 
@@ -213,6 +258,14 @@ function renderTopology(t) {
   svg.push('<defs><marker id="tp-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto">' +
     '<path d="M0,0L10,5L0,10z" fill="#52606d"/></marker></defs>');
   const states = D.nodes.map((_, n) => sampleAt(n, t).f);
+  // A cluster's shards: a box each, named by the slots its masters serve.
+  for (const g of topo.shards) {
+    const served = g.members.filter((n) => look(n, t) === "master" && states[n].cluster_slots);
+    const slots = served.map((n) => states[n].cluster_slots).join(" | ");
+    svg.push(`<rect x="${g.x}" y="${g.y}" width="${g.w}" height="${g.h}" rx="8" fill="#f8fafc" stroke="#cbd2d9"/>` +
+      `<text x="${g.x + g.w / 2}" y="${g.y + 14}" text-anchor="middle" font-size="11" fill="#52606d">` +
+      `${esc(slots ? "slots " + slots : "no slots served")}</text>`);
+  }
   // Sentinels watch the master they monitor.
   D.nodes.forEach((node, n) => {
     const f = states[n];
@@ -292,13 +345,14 @@ function renderTopology(t) {
   D.nodes.forEach((node, n) => {
     const p = topoPos[n], lk = look(n, t), f = states[n];
     const sel = P.selected === n;
-    const ring = node.kind === "sentinel" && f.failover_state && f.failover_state !== "None" ? "#fdb022" : sel ? "#102a43" : "#ffffff";
+    const ring = node.kind === "sentinel" && f.failover_state && f.failover_state !== "none" ? "#fdb022" : sel ? "#102a43" : "#ffffff";
     svg.push(`<g class="node" data-node="${n}" style="cursor:pointer">` +
       `<circle cx="${p.x}" cy="${p.y}" r="22" fill="${COLORS[lk]}" stroke="${ring}" stroke-width="${sel || ring !== "#ffffff" ? 4 : 2}"/>`);
     if (lk === "down") svg.push(`<text x="${p.x}" y="${p.y + 6}" text-anchor="middle" font-size="18" fill="#ffffff">✕</text>`);
     else if (lk === "paused") svg.push(`<text x="${p.x}" y="${p.y + 5}" text-anchor="middle" font-size="14" fill="#ffffff">❚❚</text>`);
     else {
-      const inner = node.kind === "sentinel" ? "e" + (f.current_epoch || "0") : node.kind === "client" ? "C" : lk === "master" ? "M" : "S";
+      const inner = node.kind === "sentinel" ? "e" + (f.current_epoch || "0") : node.kind === "client" ? "C" :
+        node.kind === "operator" ? ">_" : lk === "master" ? "M" : "S";
       svg.push(`<text x="${p.x}" y="${p.y + 5}" text-anchor="middle" font-size="13" font-weight="700" fill="#ffffff">${esc(inner)}</text>`);
     }
     let sub = "";
@@ -388,9 +442,13 @@ function clientTotals(t) {
 }
 
 function renderFacts(t) {
-  const masters = D.nodes.map((_, n) => n).filter((n) => look(n, t) === "master").map((n) => names[n]);
-  $("masters").textContent = masters.length ? masters.join(", ") : "none";
-  $("masters").style.color = masters.length > 1 ? "#b42318" : "";
+  const masters = D.nodes.map((_, n) => n).filter((n) => look(n, t) === "master");
+  // A cluster has a master per shard: only two claiming the same slots are
+  // an alarm. Elsewhere any second master is.
+  const clash = D.summary.cluster ? overlappingMasters(t) : new Set(masters.length > 1 ? masters : []);
+  $("masters").textContent = masters.length ? masters.map((n) => names[n] + (clash.has(n) ? " (!)" : "")).join(", ") : "none";
+  $("masters").style.color = clash.size ? "#b42318" : "";
+  $("masters").title = clash.size ? "two masters accept writes for the same data" : "";
   $("promoted").textContent = promotedAt(t) || (t >= D.duration ? "none" : "none yet");
   const tot = clientTotals(t);
   $("acked-writes").textContent = tot.acked;
@@ -401,7 +459,11 @@ function renderFacts(t) {
   const mark = (label, at) => { if (at !== null && at <= t) parts.push(`${label} +${fmtSpan(at - s.fault)}`); };
   if (s.fault !== null && s.fault <= t) {
     parts.push(`fault at ${fmt(s.fault)}`);
-    mark("odown", s.odown); mark("leader", s.elected); mark("switch", s.switch_master);
+    if (s.cluster) {
+      mark("PFAIL", s.pfail); mark("FAIL", s.fail); mark("election", s.election); mark("won", s.election_won);
+    } else {
+      mark("odown", s.odown); mark("leader", s.elected); mark("switch", s.switch_master);
+    }
   }
   $("milestones").textContent = parts.length ? parts.join(", ") : "-";
   const gap = s.unavailable;
@@ -420,7 +482,13 @@ function renderCards(t) {
     if (node.kind === "client") return;
     const f = sampleAt(n, t).f, lk = look(n, t);
     let body = "";
-    if (lk === "down") body = "not running";
+    if (node.kind === "operator") {
+      // What each redis-cli session (an outside client's, in the lab) last
+      // sent, and the first line of what came back.
+      const sessions = Object.keys(f).filter((k) => k.startsWith("session:"));
+      if (!sessions.length) return;
+      body = sessions.map((k) => `${esc(k.slice(8))}@${esc(f[k])}`).join("<br>");
+    } else if (lk === "down") body = "not running";
     else if (node.kind === "redis") {
       body = `role:${esc(f.role)}${f.master_node ? " of " + esc(f.master_node) + " (" + esc(f.master_link_status) + ")" : ""}<br>` +
         `replid:${esc((f.master_replid || "").slice(0, 8))} replid2:${esc((f.master_replid2 || "").slice(0, 8))}<br>` +
