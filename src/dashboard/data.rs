@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::recorder::Sample;
 use super::tap::{Message, Stream, Wire};
 use crate::check::RunView as _;
+use crate::check::Verdict;
 use crate::check::timeline;
 use crate::history::{OpKind, Outcome};
 use crate::scenario::{Fault, NodeKind};
@@ -30,12 +31,14 @@ pub struct Recording {
     pub answer: Option<String>,
     pub seed: u64,
     pub duration: Micros,
+    /// A live lab's page: it follows `/events` for what happens next.
+    pub live: bool,
     pub sample_every: Micros,
     /// The processes; events about the whole network name node index
     /// `nodes.len()` ("sim").
     pub nodes: Vec<NodeInfo>,
     /// `[t, node, source, level, event, detail]`.
-    pub events: Vec<(Micros, u32, &'static str, char, String, String)>,
+    pub events: Vec<EventRow>,
     pub messages: Vec<Message>,
     pub streams: Vec<Stream>,
     /// Control messages beyond the cap, counted in `streams` instead.
@@ -59,6 +62,9 @@ pub struct NodeInfo {
     /// In a cluster, the shard the node was created in (its master's
     /// position among the masters); the page draws each shard as a group.
     pub shard: Option<u32>,
+    /// Where the host publishes it (`[publish]`, as `redsim lab` does):
+    /// the address its deployment hands out, `host:port`.
+    pub published: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +131,10 @@ pub struct VerdictRow {
     pub observed: String,
 }
 
+/// One trace event as the page reads it: `[t, node, source, level, event,
+/// detail]`.
+pub type EventRow = (Micros, u32, &'static str, char, String, String);
+
 /// Assembles the recording of a finished run.
 pub fn build(
     outcome: &RunOutcome,
@@ -133,7 +143,52 @@ pub fn build(
     wire: Wire,
     sample_every: Micros,
 ) -> Recording {
-    let w = &outcome.world;
+    build_world(
+        &outcome.world,
+        &outcome.verdicts,
+        seed,
+        samples,
+        wire,
+        sample_every,
+    )
+}
+
+/// The recording of `w` as it stands: a finished run's, or a live lab's so
+/// far (then with no verdicts).
+pub fn build_world(
+    w: &World,
+    verdicts: &[Verdict],
+    seed: u64,
+    samples: Vec<Vec<Sample>>,
+    wire: Wire,
+    sample_every: Micros,
+) -> Recording {
+    let plan = &w.plan;
+    let (client, summary) = client_and_summary(w, verdicts, sample_every);
+    Recording {
+        schema: SCHEMA,
+        scenario: plan.name.clone(),
+        description: plan.description.clone(),
+        question: plan.question.clone(),
+        answer: plan.answer.clone(),
+        seed,
+        duration: plan.duration,
+        live: false,
+        sample_every,
+        nodes: nodes(w),
+        events: events_from(w, 0),
+        messages: wire.messages,
+        streams: wire.streams,
+        messages_over_cap: wire.over_cap,
+        samples,
+        network: network(w),
+        client,
+        summary,
+    }
+}
+
+/// The processes, each with its kind and, in a cluster, its shard.
+fn nodes(w: &World) -> Vec<NodeInfo> {
     let plan = &w.plan;
     let shard = |i: usize| {
         let c = plan.cluster.as_ref()?;
@@ -141,13 +196,11 @@ pub fn build(
         let k = (0..master).filter(|&j| c.replica_of[j].is_none()).count();
         Some(k as u32)
     };
-    let nodes = plan
-        .nodes
+    plan.nodes
         .iter()
         .enumerate()
         .map(|(i, n)| NodeInfo {
             name: n.name.clone(),
-            // Any other kind of node is a Redis server of some mode.
             kind: match n.kind {
                 NodeKind::Sentinel(_) => "sentinel",
                 NodeKind::Client(_) => "client",
@@ -157,13 +210,16 @@ pub fn build(
             host: n.host.clone(),
             port: n.port,
             shard: shard(i),
+            published: (w.dir.published.get(i))
+                .and_then(Option::as_ref)
+                .map(|(h, p)| format!("{h}:{p}")),
         })
-        .collect();
-    let events = w
-        .sim
-        .kernel
-        .trace
-        .events
+        .collect()
+}
+
+/// The trace's events from index `from` on.
+pub fn events_from(w: &World, from: usize) -> Vec<EventRow> {
+    w.trace().events[from.min(w.trace().events.len())..]
         .iter()
         .map(|e| {
             let source = match e.source {
@@ -185,7 +241,15 @@ pub fn build(
                 e.detail.clone(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The client view and the run's outcome so far.
+pub fn client_and_summary(
+    w: &World,
+    verdicts: &[Verdict],
+    sample_every: Micros,
+) -> (ClientView, Summary) {
     let times = timeline::failover_times(&w.trace().events);
     let (client, acked, refused, indeterminate) = client_view(w, sample_every);
     let summary = Summary {
@@ -199,14 +263,13 @@ pub fn build(
         odown: times.odown,
         elected: times.elected,
         switch_master: times.switch_master,
-        cluster: plan.cluster.is_some(),
+        cluster: w.plan.cluster.is_some(),
         pfail: times.pfail,
         fail: times.fail,
         election: times.election,
         election_won: times.election_won,
         unavailable: w.write_unavailability().map(|g| [g.from, g.to]),
-        verdicts: outcome
-            .verdicts
+        verdicts: verdicts
             .iter()
             .map(|v| VerdictRow {
                 description: v.description.clone(),
@@ -215,25 +278,7 @@ pub fn build(
             })
             .collect(),
     };
-    Recording {
-        schema: SCHEMA,
-        scenario: plan.name.clone(),
-        description: plan.description.clone(),
-        question: plan.question.clone(),
-        answer: plan.answer.clone(),
-        seed,
-        duration: plan.duration,
-        sample_every,
-        nodes,
-        events,
-        messages: wire.messages,
-        streams: wire.streams,
-        messages_over_cap: wire.over_cap,
-        samples,
-        network: network(w),
-        client,
-        summary,
-    }
+    (client, summary)
 }
 
 /// The node the last `+switch-master` named as the new master (in a
@@ -256,7 +301,7 @@ pub fn promoted(w: &World) -> Option<String> {
 }
 
 /// The directed links a partition blocks, after every partition or heal.
-fn network(w: &World) -> Vec<NetState> {
+pub fn network(w: &World) -> Vec<NetState> {
     let mut faults: Vec<(usize, &(Micros, Fault))> = w.plan.faults.iter().enumerate().collect();
     faults.sort_by_key(|(i, (t, _))| (*t, *i));
     let mut blocked: BTreeSet<(u32, u32)> = BTreeSet::new();

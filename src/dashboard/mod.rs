@@ -9,6 +9,7 @@
 
 pub mod data;
 pub mod label;
+pub mod live;
 pub mod output;
 pub mod page;
 pub mod recorder;

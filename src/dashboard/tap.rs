@@ -129,6 +129,31 @@ impl Wire {
         }
     }
 
+    /// A copy of what was heard so far, for a page shown while the run
+    /// goes on (messages in flight stay so).
+    pub fn snapshot(&self) -> Wire {
+        Wire {
+            messages: self.messages.clone(),
+            streams: self.streams.clone(),
+            over_cap: self.over_cap,
+            cap: self.cap,
+            bucket: self.bucket,
+            ..Wire::default()
+        }
+    }
+
+    /// The first message whose fate is not known yet: from there on, a
+    /// live page's copy may be out of date.
+    pub fn first_pending_message(&self) -> Option<usize> {
+        self.pending
+            .values()
+            .filter_map(|s| match s {
+                Slot::Message(i) => Some(*i),
+                Slot::Stream(..) => None,
+            })
+            .min()
+    }
+
     fn stream_slot(&mut self, from: u32, to: u32, kind: String, now: Micros) -> usize {
         let t = now / self.bucket * self.bucket;
         let key = (from, to, kind, t);

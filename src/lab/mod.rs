@@ -9,6 +9,7 @@
 //! The simulation stays free of I/O: this module is a driver around it,
 //! as `conform` is.
 
+mod http;
 mod pace;
 pub mod prompt;
 pub mod record;
@@ -23,6 +24,7 @@ use clap::Args;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use crate::client::operator::Tapped;
+use crate::dashboard::live::Live;
 use crate::exit::{BAD_INPUT, ENVIRONMENT, OK, SIMULATION_ERROR};
 use crate::history::CommandLine;
 use crate::proto::resp::join_args;
@@ -33,6 +35,7 @@ use crate::scenario::{Publish, SENTINEL_OFFSET};
 use crate::sim::SimError;
 use crate::time::{Micros, Secs, format_duration, parse_time};
 use crate::world::{RunOutcome, Step, World};
+use http::{Http, Request};
 use pace::Pace;
 use prompt::Action;
 use record::Deployment;
@@ -65,7 +68,14 @@ pub struct LabArgs {
     /// Also write the session's whole trace to this file when it ends.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Serve the live dashboard, with buttons for faults, at this loopback
+    /// address (`--http` alone: 127.0.0.1:8080).
+    #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub http: Option<String>,
 }
+
+/// How often a following page gets an update, in wall-clock time.
+const UPDATE_EVERY: Duration = Duration::from_millis(200);
 
 /// Runs a lab session until `quit`, a signal, or the end of `--duration`.
 pub fn run(args: LabArgs) -> u8 {
@@ -136,6 +146,10 @@ struct Lab {
     roles: Roles,
     quiet: bool,
     save_to: PathBuf,
+    /// The live page, its server and when it last got an update.
+    http: Option<Http>,
+    live: Option<Live>,
+    last_update: Instant,
 }
 
 impl Lab {
@@ -198,6 +212,14 @@ impl Lab {
         }
         let mut world = World::new(&plan, seed);
         world.tap_outside();
+        let (http, live) = match &args.http {
+            Some(addr) => {
+                let http = Http::bind(addr).map_err(|e| (ENVIRONMENT, format!("lab: {e}")))?;
+                // 100 ms samples of every node, as `redsim dashboard` takes.
+                (Some(http), Some(Live::attach(&mut world, seed, 100_000)))
+            }
+            None => (None, None),
+        };
         let roles = Roles::new(&world);
         let lab = Self {
             world,
@@ -218,6 +240,9 @@ impl Lab {
             roles,
             quiet: args.quiet,
             save_to: args.save.clone(),
+            http,
+            live,
+            last_update: Instant::now(),
         };
         lab.banner(&plan, &original);
         Ok(lab)
@@ -232,6 +257,9 @@ impl Lab {
             format_duration(self.horizon)
         );
         self.print_nodes();
+        if let Some(h) = &self.http {
+            crate::outln!("The live dashboard: http://{}/", h.addr);
+        }
         let count = |n: usize, what: &str| match n {
             0 => None,
             1 => Some(format!("1 {what}")),
@@ -260,14 +288,23 @@ impl Lab {
     }
 
     fn print_nodes(&self) {
-        for l in &self.listeners {
-            crate::outln!(
-                "  {:<12} {:<16} (inside the deployment: {})",
-                self.world.names[l.node],
-                l.addr,
-                self.world.dir.addr(l.node as u32)
-            );
+        for line in self.node_lines() {
+            crate::outln!("{line}");
         }
+    }
+
+    /// Where each process listens, outside and inside the deployment.
+    fn node_lines(&self) -> Vec<String> {
+        (self.listeners.iter())
+            .map(|l| {
+                format!(
+                    "  {:<12} {:<16} (inside the deployment: {})",
+                    self.world.names[l.node],
+                    l.addr,
+                    self.world.dir.addr(l.node as u32)
+                )
+            })
+            .collect()
     }
 
     fn elapsed(&self) -> Duration {
@@ -282,10 +319,11 @@ impl Lab {
             }
             let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
             self.advance(now)?;
+            self.update_pages();
             if now >= self.horizon {
                 return Ok("reached the end of --duration");
             }
-            let wait = match self.world.next_event() {
+            let mut wait = match self.world.next_event() {
                 Some(t) => self
                     .pace
                     .wall_at(t.min(self.horizon))
@@ -293,6 +331,10 @@ impl Lab {
                 None => Duration::from_secs(1),
             }
             .min(Duration::from_millis(500));
+            if self.http.as_ref().is_some_and(Http::has_followers) {
+                // The page's clock moves on even when nothing happens.
+                wait = wait.min(UPDATE_EVERY);
+            }
             if self.wait_and_handle(wait)? {
                 return Ok("quit");
             }
@@ -307,6 +349,71 @@ impl Lab {
         }
         self.drain();
         Ok(())
+    }
+
+    /// Sends following pages what changed, at most every [`UPDATE_EVERY`].
+    fn update_pages(&mut self) {
+        let (Some(http), Some(live)) = (self.http.as_mut(), self.live.as_mut()) else {
+            return;
+        };
+        if http.has_followers() && self.last_update.elapsed() >= UPDATE_EVERY {
+            self.last_update = Instant::now();
+            if let Some(json) = live.update(&self.world) {
+                http.broadcast(&json);
+            }
+        }
+        http.flush();
+    }
+
+    /// Answers the page's requests on connection `i`.
+    fn serve_http(&mut self, i: usize) -> Result<bool, SimError> {
+        let Some(http) = self.http.as_mut() else {
+            return Ok(false);
+        };
+        let Some((id, request)) = http.read(i) else {
+            return Ok(false);
+        };
+        match request {
+            Request::Page => {
+                let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
+                self.advance(now)?;
+                let html = self
+                    .live
+                    .as_mut()
+                    .map(|l| l.page(&self.world))
+                    .unwrap_or_default();
+                if let Some(h) = self.http.as_mut() {
+                    h.respond(id, "200 OK", "text/html; charset=utf-8", html.as_bytes());
+                }
+            }
+            Request::Events => {
+                if let Some(h) = self.http.as_mut() {
+                    h.start_events(id);
+                }
+            }
+            Request::Action(line) => {
+                crate::outln!("lab: from the page: {line}");
+                let mut said = Vec::new();
+                let quit = self.act(&line, &mut said)?;
+                for l in &said {
+                    crate::outln!("{l}");
+                }
+                let body = if said.is_empty() {
+                    "ok".to_string()
+                } else {
+                    said.join("\n")
+                };
+                if let Some(h) = self.http.as_mut() {
+                    h.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
+                }
+                // The page sees the fault at once.
+                self.last_update = Instant::now()
+                    .checked_sub(UPDATE_EVERY)
+                    .unwrap_or_else(Instant::now);
+                return Ok(quit);
+            }
+        }
+        Ok(false)
     }
 
     /// The instant for the next step from outside: the wall clock's, but
@@ -353,7 +460,7 @@ impl Lab {
     /// said `quit`.
     fn wait_and_handle(&mut self, wait: Duration) -> Result<bool, SimError> {
         let stdin = std::io::stdin();
-        let (ready_stdin, ready_listeners, ready_clients) = {
+        let (ready_stdin, ready_listeners, ready_clients, ready_http) = {
             let mut fds: Vec<PollFd<'_>> = Vec::new();
             if self.stdin_open {
                 fds.push(PollFd::from_borrowed_fd(stdin.as_fd(), PollFlags::IN));
@@ -367,6 +474,17 @@ impl Lab {
                     flags |= PollFlags::OUT;
                 }
                 fds.push(PollFd::new(&c.stream, flags));
+            }
+            let http_at = fds.len();
+            if let Some(h) = &self.http {
+                fds.push(PollFd::new(&h.listener, PollFlags::IN));
+                for c in &h.conns {
+                    let mut flags = PollFlags::IN;
+                    if c.wants_write() {
+                        flags |= PollFlags::OUT;
+                    }
+                    fds.push(PollFd::new(&c.stream, flags));
+                }
             }
             let timeout = Timespec {
                 tv_sec: wait.as_secs() as i64,
@@ -395,19 +513,55 @@ impl Lab {
             let cs: Vec<usize> = (0..self.clients.len())
                 .filter(|&j| ready(&fds[i + j]))
                 .collect();
-            (s, ls, cs)
+            // The listener first, then each connection.
+            let hs: Vec<usize> = (http_at..fds.len())
+                .filter(|&j| ready(&fds[j]))
+                .map(|j| j - http_at)
+                .collect();
+            (s, ls, cs, hs)
         };
+        // By session: serving one client (or accepting another) may drop
+        // clients whose connection ended, which moves the others.
+        let ready: Vec<String> = (ready_clients.iter())
+            .filter_map(|&j| self.clients.get(j).map(|c| c.session.clone()))
+            .collect();
         for j in ready_listeners {
             while let Ok(Some(stream)) = self.listeners[j].accept() {
                 let node = self.listeners[j].node;
                 self.open(node, stream)?;
             }
         }
-        for j in ready_clients {
-            self.serve_client(j)?;
+        for session in ready {
+            if let Some(j) = self.clients.iter().position(|c| c.session == session) {
+                self.serve_client(j)?;
+            }
         }
         for c in &mut self.clients {
             c.flush();
+        }
+        // Connections by id: answering one may drop another.
+        let mut http_conns = Vec::new();
+        if let Some(h) = self.http.as_mut() {
+            if ready_http.first() == Some(&0) {
+                h.accept();
+            }
+            http_conns = (ready_http.iter().filter(|&&j| j > 0))
+                .filter_map(|&j| h.conns.get(j - 1).map(|c| c.id))
+                .collect();
+        }
+        for id in http_conns {
+            let i = self
+                .http
+                .as_ref()
+                .and_then(|h| h.conns.iter().position(|c| c.id == id));
+            if let Some(i) = i
+                && self.serve_http(i)?
+            {
+                return Ok(true);
+            }
+        }
+        if let Some(h) = self.http.as_mut() {
+            h.flush();
         }
         if ready_stdin {
             return self.read_prompt();
@@ -489,15 +643,21 @@ impl Lab {
         while let Some(end) = self.stdin_buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.stdin_buf.drain(..=end).collect();
             let line = String::from_utf8_lossy(&line).trim().to_string();
-            if self.act(&line)? {
+            let mut said = Vec::new();
+            let quit = self.act(&line, &mut said)?;
+            for l in said {
+                crate::outln!("{l}");
+            }
+            if quit {
                 return Ok(true);
             }
         }
         Ok(false)
     }
 
-    /// Does what a prompt line asks; true on `quit`.
-    fn act(&mut self, line: &str) -> Result<bool, SimError> {
+    /// Does what a prompt line asks, saying what it did in `out`; true on
+    /// `quit`.
+    fn act(&mut self, line: &str, out: &mut Vec<String>) -> Result<bool, SimError> {
         let names: Vec<String> = self
             .world
             .plan
@@ -506,23 +666,21 @@ impl Lab {
             .map(|n| n.name.clone())
             .collect();
         match prompt::parse(line, &names) {
-            Err(e) => crate::outln!("lab: {e}"),
+            Err(e) => out.push(format!("lab: {e}")),
             Ok(Action::Nothing) => {}
-            Ok(Action::Help) => crate::outln!("{}", prompt::HELP),
-            Ok(Action::Nodes) => self.print_nodes(),
+            Ok(Action::Help) => out.push(prompt::HELP.to_string()),
+            Ok(Action::Nodes) => out.extend(self.node_lines()),
             Ok(Action::Clients) => {
                 let lines = record::clients(&self.world.plan);
                 if lines.is_empty() {
-                    crate::outln!("lab: no outside client has connected yet");
+                    out.push("lab: no outside client has connected yet".into());
                 }
-                for l in lines {
-                    crate::outln!("  {l}");
-                }
+                out.extend(lines.into_iter().map(|l| format!("  {l}")));
             }
             Ok(Action::Quit) => return Ok(true),
             Ok(Action::Speed(x)) => {
                 self.pace.set_speed(self.elapsed(), x);
-                crate::outln!("lab: running at {x} times the wall clock");
+                out.push(format!("lab: running at {x} times the wall clock"));
             }
             Ok(Action::Save(file)) => {
                 let path = file.unwrap_or_else(|| self.save_to.clone());
@@ -530,17 +688,17 @@ impl Lab {
                 self.advance(now)?;
                 match self.save(&path) {
                     Ok(_) => self.save_to = path,
-                    Err(e) => crate::outln!("lab: {e}"),
+                    Err(e) => out.push(format!("lab: {e}")),
                 }
             }
-            Ok(Action::Fault(table)) => self.fault(table)?,
+            Ok(Action::Fault(table)) => self.fault(table, out)?,
         }
         Ok(false)
     }
 
     /// Checks a typed fault as the scenario parser would check it in the
     /// saved file, then applies it now.
-    fn fault(&mut self, mut table: toml::Table) -> Result<(), SimError> {
+    fn fault(&mut self, mut table: toml::Table, out: &mut Vec<String>) -> Result<(), SimError> {
         let at = self.claim()?;
         table.insert("at".into(), format_duration(at).into());
         let mut tables = self.fault_tables.clone();
@@ -549,9 +707,9 @@ impl Lab {
         let plan = match crate::scenario::parse("lab", &text) {
             Ok(p) => p,
             Err(e) => {
-                crate::outln!("lab: {}", e.message);
+                out.push(format!("lab: {}", e.message));
                 if let Some(h) = e.hint {
-                    crate::outln!("  hint: {h}");
+                    out.push(format!("  hint: {h}"));
                 }
                 return Ok(());
             }

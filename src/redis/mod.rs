@@ -12,6 +12,7 @@ mod client_command;
 mod client_list;
 pub mod cluster;
 mod command;
+pub(crate) mod command_info;
 pub mod config;
 mod config_command;
 mod debug;
@@ -1137,6 +1138,7 @@ impl Server {
                 Some("pubsub") => self.pubsub_command(&argv),
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
                 Some("hello") => self.hello_command(conn, &argv),
+                Some("command") => self.command_command(&argv),
                 Some("auth") => self.auth_user_command(conn, &argv),
                 _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
                 _ if matches!(

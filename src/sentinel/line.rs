@@ -130,6 +130,10 @@ impl SentinelNode {
                 let p = self.state.as_ref().expect("running");
                 return Frame::bulk(p.myid.to_string());
             }
+            // commandCommand() and its subcommands, over Sentinel's table.
+            name if name.split('|').next() == Some("command") => {
+                return crate::proto::command::reply::command_frame(Table::Sentinel, &argv);
+            }
             name => {
                 return Frame::Error(format!(
                     "ERR redsim does not model '{name}' in this form yet"

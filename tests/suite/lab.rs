@@ -145,10 +145,16 @@ impl LiveLab {
     /// `redsim lab scenario --speed speed --port-base port_base`, saving
     /// to `session.toml` and writing its trace to `live.txt`.
     fn start(scenario: &str, speed: &str, port_base: u16) -> Self {
+        Self::start_with(scenario, speed, port_base, &[])
+    }
+
+    /// [`LiveLab::start`] with more arguments (`--http ADDR`).
+    fn start_with(scenario: &str, speed: &str, port_base: u16, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = redsim_command()
             .args(["lab", scenario, "--duration", "30m", "--speed", speed])
             .args(["--port-base", &port_base.to_string()])
+            .args(extra)
             .arg("--save")
             .arg(dir.path().join("session.toml"))
             .arg("--trace")
@@ -598,4 +604,131 @@ fn redis_cli_follows_moved_through_a_cluster_failover_in_the_lab() {
     let (status, printed) = lab.quit();
     assert!(status.success());
     assert!(printed.contains("lost acknowledged writes: "), "{printed}");
+}
+
+/// redis-py's RedisCluster against a cluster in the lab: it reads the
+/// topology (COMMAND, CLUSTER SLOTS) at the lab's addresses, writes to a
+/// key of master-2's, and once `kill master-2` has been typed and a
+/// replica has won the election, goes on writing: 20 more writes all go
+/// through, to the promoted replica at its lab port.
+const REDIS_PY_CLUSTER: &str = r#"
+import sys, threading
+from redis.cluster import RedisCluster
+port = int(sys.argv[1])
+rc = RedisCluster(host="127.0.0.1", port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+key = "{k}x"
+before = rc.get_node_from_key(key)
+print("before %s:%d" % (before.host, before.port), flush=True)
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+i = ok = failed = 0
+while not stop.is_set():
+    i += 1
+    try:
+        rc.set(key, i)
+        ok += 1
+        if ok == 1:
+            print("writing", flush=True)
+    except Exception:
+        failed += 1
+for _ in range(20):
+    i += 1
+    rc.set(key, i)
+    ok += 1
+now = rc.get_node_from_key(key)
+print("now %s:%d" % (now.host, now.port))
+print("read %s" % rc.get(key).decode())
+print("wrote %d ok %d failed %d" % (i, ok, failed), flush=True)
+"#;
+
+#[test]
+#[ignore = "needs python3 with redis-py"]
+fn redis_py_cluster_client_follows_a_cluster_failover_in_the_lab() {
+    let mut lab = LiveLab::start(
+        "scenarios/cluster/master-killed-replica-promoted.toml",
+        "5",
+        26300,
+    );
+    lab.wait_for("MASTER <-> REPLICA sync: Finished with success", 3);
+    let mut py = std::process::Command::new("python3")
+        .args(["-c", REDIS_PY_CLUSTER, "26300"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "before 127.0.0.1:26301\n");
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "writing\n");
+    lab.type_line("kill master-2");
+    lab.wait_for("Failover election won", 1);
+    writeln!(py.stdin.as_mut().unwrap(), "stop").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(py.wait().unwrap().success(), "{rest}");
+    // replica-2-1, the fifth server, serves the key now.
+    assert!(rest.starts_with("now 127.0.0.1:26304\n"), "{rest}");
+    let wrote: u64 = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("wrote "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(rest.contains(&format!("read {wrote}\n")), "{rest}");
+    let (status, printed) = lab.quit();
+    assert!(status.success());
+    assert!(printed.contains("lost acknowledged writes: "), "{printed}");
+}
+
+/// The live dashboard: headless Chromium loads the lab's page, which
+/// follows the session; a click on the master in the topology and on its
+/// "kill" button sends `kill master` to the lab, and the page's trace then
+/// shows the Sentinels' `+switch-master`. `REDSIM_SCREENSHOT=FILE` also
+/// saves the page as it is then (the README's picture).
+#[test]
+#[ignore = "needs chromium"]
+fn the_live_page_kills_the_master_and_shows_the_failover() {
+    let mut lab = LiveLab::start_with(SCENARIO, "2", 26500, &["--http", "127.0.0.1:26590"]);
+    lab.wait_for("The live dashboard: http://127.0.0.1:26590/", 1);
+    lab.wait_for_sentinels("127.0.0.1:26502");
+    let mut browser = crate::browser::Browser::start();
+    let page = browser.open("http://127.0.0.1:26590/");
+    let text = |id: &str| format!("((document.getElementById('{id}') || {{}}).textContent || '')");
+    browser.wait_until(
+        &page,
+        &format!("{} === 'live'", text("playback-state")),
+        300,
+    );
+    browser.eval(
+        &page,
+        "document.querySelector('#topology [data-node=\"0\"]')\
+         .dispatchEvent(new MouseEvent('click', { bubbles: true })); true",
+    );
+    browser.wait_until(
+        &page,
+        "!!document.querySelector('#node-detail button[data-action=\"kill master\"]')",
+        100,
+    );
+    browser.eval(
+        &page,
+        "document.querySelector('#node-detail button[data-action=\"kill master\"]').click(); true",
+    );
+    lab.wait_for("lab: from the page: kill master", 1);
+    browser.wait_until(
+        &page,
+        &format!("{}.includes('+switch-master')", text("log")),
+        600,
+    );
+    // The page names the promoted replica (at its published address).
+    browser.wait_until(&page, &format!("{} === 'replica-2'", text("promoted")), 100);
+    if let Ok(path) = std::env::var("REDSIM_SCREENSHOT") {
+        std::fs::write(path, browser.screenshot(&page)).unwrap();
+    }
+    drop(browser);
+    let (status, printed) = lab.quit();
+    assert!(status.success());
+    assert!(printed.contains("+switch-master"), "{printed}");
 }

@@ -5,8 +5,10 @@
 //! Run one module with `cargo test --test suite <module>::`, for example
 //! `cargo test --test suite golden::`.
 
+mod browser;
 mod cli;
 mod cluster;
+mod command_table;
 mod commands;
 mod common;
 mod conform;

@@ -40,28 +40,38 @@ function esc(s) {
 
 // ------------------------------------------------------- the recording
 
-const events = D.events.map((e) => ({ t: e[0], node: e[1], source: e[2], level: e[3], name: e[4], detail: e[5] }));
-const messages = D.messages.map((m) => ({
-  from: m[0], to: m[1], kind: m[2], sent: m[3], arrived: m[4], fate: m[5], held: m[6] === 1, bytes: m[7], note: m[8],
-}));
-const streams = D.streams.map((s) => ({
-  from: s[0], to: s[1], kind: s[2], t: s[3], count: s[4], bytes: s[5], undelivered: s[6], maxDelay: s[7],
-}));
-// Samples hold only changed fields: expand them into full states once.
-const tracks = D.samples.map((samples) => {
-  const out = [];
-  let cur = {};
-  for (const [t, changed] of samples) {
-    cur = Object.assign({}, cur);
-    for (const k of Object.keys(changed)) {
-      if (changed[k] === null) delete cur[k]; else cur[k] = changed[k];
+// Everything below is derived from D by derive(): once for a recording,
+// and again after each update of a live lab's page (see merge()).
+let events = [], messages = [], streams = [], tracks = [], stepTimes = [];
+let pauseIntervals = [], downIntervals = [];
+// A node by its inside address, or the one its host publishes it at.
+const addrToNode = new Map(D.nodes.flatMap((n, i) => [[n.host + ":" + n.port, i]].concat(n.published ? [[n.published, i]] : [])));
+
+function derive() {
+  events = D.events.map((e) => ({ t: e[0], node: e[1], source: e[2], level: e[3], name: e[4], detail: e[5] }));
+  messages = D.messages.map((m) => ({
+    from: m[0], to: m[1], kind: m[2], sent: m[3], arrived: m[4], fate: m[5], held: m[6] === 1, bytes: m[7], note: m[8],
+  }));
+  streams = D.streams.map((s) => ({
+    from: s[0], to: s[1], kind: s[2], t: s[3], count: s[4], bytes: s[5], undelivered: s[6], maxDelay: s[7],
+  }));
+  // Samples hold only changed fields: expand them into full states once.
+  tracks = D.samples.map((samples) => {
+    const out = [];
+    let cur = {};
+    for (const [t, changed] of samples) {
+      cur = Object.assign({}, cur);
+      for (const k of Object.keys(changed)) {
+        if (changed[k] === null) delete cur[k]; else cur[k] = changed[k];
+      }
+      out.push({ t, f: cur, changed });
     }
-    out.push({ t, f: cur, changed });
-  }
-  return out;
-});
-const stepTimes = [...new Set(events.filter((e) => e.level !== "-").map((e) => e.t))].sort((a, b) => a - b);
-const addrToNode = new Map(D.nodes.map((n, i) => [n.host + ":" + n.port, i]));
+    return out;
+  });
+  stepTimes = [...new Set(events.filter((e) => e.level !== "-").map((e) => e.t))].sort((a, b) => a - b);
+  pauseIntervals = D.nodes.map((_, n) => nodePauses(n));
+  downIntervals = D.nodes.map((_, n) => nodeDowntime(n));
+}
 
 /** The sampled state of node n at time t (the last sample at or before t). */
 function sampleAt(n, t) {
@@ -70,8 +80,8 @@ function sampleAt(n, t) {
   return i < 0 ? { t: 0, f: {}, changed: {} } : tr[i];
 }
 
-/** Per node, the intervals [from, to) it spent stopped (SIGSTOP). */
-const pauseIntervals = D.nodes.map((_, n) => {
+/** The intervals [from, to) node n spent stopped (SIGSTOP). */
+function nodePauses(n) {
   const out = [];
   let start = null;
   for (const e of events) {
@@ -84,7 +94,7 @@ const pauseIntervals = D.nodes.map((_, n) => {
   }
   if (start !== null) out.push([start, Infinity]);
   return out;
-});
+}
 
 function pausedAt(n, t) {
   return pauseIntervals[n].some(([a, b]) => a <= t && t < b);
@@ -152,7 +162,8 @@ function category(kind) {
 
 // ------------------------------------------------------ playback state
 
-const P = { t: 0, playing: false, speed: 10, max: false, selected: null, span: 10e6, last: 0, ended: false, timer: null };
+const P = { t: 0, playing: false, speed: 10, max: false, selected: null, span: 10e6, last: 0, ended: false, timer: null,
+  follow: false };
 
 function setTime(t) {
   P.t = Math.max(0, Math.min(D.duration, Math.round(t)));
@@ -382,6 +393,12 @@ function renderNode(t) {
     rows.push(`<tr${changed ? ' class="changed"' : ""}><td class="k">${esc(k)}</td><td>${esc(v)}</td></tr>`);
   }
   let html = "";
+  if (D.live) {
+    // The faults this node can take now, as the lab's prompt words them.
+    const buttons = nodeActions(n, t).map(([label, line]) =>
+      `<button data-action="${esc(line)}" title="${esc(line)}">${esc(label)}</button>`);
+    if (buttons.length) html += `<div class="actions">${buttons.join(" ")}</div>`;
+  }
   if (timers.length) {
     html += "<h3>Timers</h3><table>";
     for (const [k, at] of timers) {
@@ -469,7 +486,7 @@ function renderFacts(t) {
   const gap = s.unavailable;
   $("unavailable").textContent = gap ? `${fmtSpan(gap[1] - gap[0])} (${fmt(gap[0])} to ${fmt(gap[1])})` : "none";
   $("unavailable").style.color = gap && gap[0] <= t && t <= gap[1] ? "#b42318" : "";
-  const state = P.playing ? "playing" : P.ended ? "ended" : "paused";
+  const state = D.live ? (P.follow ? "live" : "paused") : P.playing ? "playing" : P.ended ? "ended" : "paused";
   $("playback-state").textContent = state;
   document.body.dataset.playback = state;
 }
@@ -524,8 +541,8 @@ function canvasCtx(canvas) {
   return { ctx, w, h };
 }
 
-/** Node intervals [from, to) in which a node is down, from its samples. */
-const downIntervals = D.nodes.map((_, n) => {
+/** The intervals [from, to) in which node n is down, from its samples. */
+function nodeDowntime(n) {
   const out = [];
   let start = null;
   for (const s of tracks[n]) {
@@ -535,7 +552,7 @@ const downIntervals = D.nodes.map((_, n) => {
   }
   if (start !== null) out.push([start, D.duration]);
   return out;
-});
+}
 
 /** What the timeline drew, as segments with a description, for tooltips. */
 let laneHits = [];
@@ -778,11 +795,15 @@ function renderLostTable(t) {
 
 // ------------------------------------------------- space-time cursor
 
-/** The diagram's rows, [time, y], from its data-rows attribute. */
-const stSvg = document.querySelector("svg.spacetime");
-const stRows = stSvg && stSvg.dataset.rows
-  ? stSvg.dataset.rows.split(",").map((p) => p.split(":").map(Number))
-  : [];
+/** The diagram and its rows, [time, y], from its data-rows attribute
+ * (read again when a live page gets a new diagram). */
+let stSvg = null, stRows = [];
+function readDiagram() {
+  stSvg = document.querySelector("svg.spacetime");
+  stRows = stSvg && stSvg.dataset.rows
+    ? stSvg.dataset.rows.split(",").map((p) => p.split(":").map(Number))
+    : [];
+}
 
 /** Moves the cursor line down the diagram to time t (time is compressed
  * there, so the position is interpolated between the diagram's rows). */
@@ -806,13 +827,77 @@ function renderSpacetimeCursor(t) {
   }
 }
 
+// ----------------------------------------------------------------- live
+
+/** Merges a live lab's update (src/dashboard/live.rs `Update`) into D:
+ * each list is cut where the update starts it and extended with what it
+ * carries; the outcome is replaced. */
+function merge(u) {
+  const put = (arr, from, items) => { arr.length = Math.min(arr.length, from); for (const x of items) arr.push(x); };
+  put(D.events, u.events_from, u.events);
+  put(D.messages, u.messages_from, u.messages);
+  put(D.streams, u.streams_from, u.streams);
+  D.messages_over_cap = u.messages_over_cap;
+  u.samples.forEach((items, n) => put(D.samples[n], u.samples_from[n], items));
+  D.network = u.network;
+  const buckets = D.client.buckets;
+  put(buckets, u.buckets_from, u.client.buckets);
+  D.client = Object.assign({}, u.client, { buckets });
+  D.summary = u.summary;
+  D.duration = u.now;
+  if (u.spacetime) {
+    $("spacetime-box").innerHTML = u.spacetime;
+    readDiagram();
+  }
+  derive();
+}
+
+/** Sends a prompt line (a fault, `speed 10`) to the lab; shows its answer. */
+function act(line) {
+  $("live-status").textContent = line + " …";
+  fetch("action", { method: "POST", body: line })
+    .then((r) => r.text())
+    .then((text) => { $("live-status").textContent = line + ": " + text; })
+    .catch((e) => { $("live-status").textContent = line + ": " + e; });
+}
+
+/** The faults a node's panel offers in a live lab, as prompt lines. */
+function nodeActions(n, t) {
+  const node = D.nodes[n], lk = look(n, t), name = node.name;
+  if (node.kind !== "redis" && node.kind !== "sentinel") return [];
+  if (lk === "down") return [["restart", "restart " + name]];
+  if (lk === "paused") return [["resume", "resume " + name]];
+  return [["kill", "kill " + name], ["crash", "crash " + name], ["pause", "pause " + name],
+    ["cut off", "partition " + name]];
+}
+
+function startLive() {
+  P.follow = true;
+  document.body.classList.add("live");
+  $("live-bar").hidden = false;
+  $("heal").addEventListener("click", () => act("heal"));
+  $("speed").addEventListener("change", (e) => act("speed " + e.target.value));
+  $("node-detail").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-action]");
+    if (b) act(b.dataset.action);
+  });
+  const source = new EventSource("events");
+  source.onmessage = (e) => {
+    merge(JSON.parse(e.data));
+    $("scrub").max = Math.round(D.duration / 1000);
+    if (P.follow) P.t = D.duration;
+    render();
+  };
+  source.onerror = () => { $("live-status").textContent = "the lab is gone: this page shows the session up to then"; };
+}
+
 // --------------------------------------------------------------- render
 
 function render() {
   const t = P.t;
   $("clock").textContent = fmt(t) + " / " + fmt(D.duration);
   $("scrub").value = Math.round(t / 1000);
-  $("play").innerHTML = P.playing ? "&#x275A;&#x275A;" : "&#x25B6;";
+  $("play").innerHTML = P.playing || P.follow ? "&#x275A;&#x275A;" : "&#x25B6;";
   renderTopology(t);
   renderNode(t);
   renderFacts(t);
@@ -842,12 +927,18 @@ function init() {
   if (D.messages_over_cap) {
     $("over-cap").textContent = `; ${D.messages_over_cap} control messages beyond the recording's cap are counted with the bands`;
   }
-  $("scrub").addEventListener("input", (e) => setTime(Number(e.target.value) * 1000));
-  $("play").addEventListener("click", () => (P.playing ? pause() : play()));
+  $("scrub").addEventListener("input", (e) => { P.follow = false; setTime(Number(e.target.value) * 1000); });
+  $("play").addEventListener("click", () => {
+    // Live: the button follows the lab, or stops following it.
+    if (D.live) { P.follow = !P.follow; setTime(P.follow ? D.duration : P.t); }
+    else if (P.playing) pause(); else play();
+  });
   $("rewind").addEventListener("click", () => { pause(); setTime(0); });
   $("step").addEventListener("click", () => step(1));
   $("back").addEventListener("click", () => step(-1));
   $("speed").addEventListener("change", (e) => { P.speed = Number(e.target.value); P.max = false; });
+  readDiagram();
+  derive();
   $("span").addEventListener("change", (e) => { P.span = Number(e.target.value); render(); });
   $("verbose").addEventListener("change", () => renderLog(P.t));
   $("lanes").addEventListener("mousemove", laneTooltip);
@@ -885,6 +976,7 @@ function init() {
   if (opts.has("t")) P.t = Math.max(0, Math.min(D.duration, Math.round(Number(opts.get("t")) * 1e6) || 0));
   render();
   if (opts.has("autoplay")) play();
+  if (D.live) startLive();
 }
 
 init();

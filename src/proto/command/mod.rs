@@ -4,6 +4,8 @@
 //! table, so an unknown command, an unknown subcommand or a wrong arity gets
 //! the reply text Redis 7.0.15 sends, byte for byte.
 
+mod info;
+pub mod reply;
 mod table;
 
 use std::fmt::Write as _;
@@ -138,6 +140,95 @@ const fn c(
     }
 }
 
+/// What `COMMAND` says of a command beyond its [`CommandSpec`]: ACL
+/// categories, tips and key specs (server.h `struct redisCommand`'s
+/// `acl_categories`, `tips`, `key_specs`), as Redis 7.0.15 lists them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CommandInfo {
+    /// The same full name as the [`CommandSpec`] it describes.
+    pub name: &'static str,
+    /// ACL categories, space separated, as addReplyCommandCategories()
+    /// writes them (`"@read @string @fast"`).
+    pub categories: &'static str,
+    /// Command tips, space separated (`"nondeterministic_output"`).
+    pub tips: &'static str,
+    pub key_specs: &'static [KeySpec],
+}
+
+/// One key spec (server.h `keySpec`), as addReplyCommandKeySpecs()
+/// shows it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    pub notes: Option<&'static str>,
+    /// Key flags, space separated, in `COMMAND`'s order (`"RW access"`).
+    pub flags: &'static str,
+    pub begin_search: BeginSearch,
+    pub find_keys: FindKeys,
+}
+
+/// Where the search for a spec's keys begins (`KSPEC_BS_*`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum BeginSearch {
+    Unknown,
+    /// At this argument.
+    Index(i32),
+    /// After this keyword, searched from `startfrom` (from the end when
+    /// negative).
+    Keyword(&'static str, i32),
+}
+
+/// How a spec's keys are found from where the search began (`KSPEC_FK_*`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FindKeys {
+    Unknown,
+    /// `lastkey` (relative to the first key; from the end when negative),
+    /// `keystep`, `limit`.
+    Range(i32, i32, i32),
+    /// `keynumidx`, `firstkey` (both relative to where the search began),
+    /// `keystep`.
+    Keynum(i32, i32, i32),
+}
+
+/// A [`CommandInfo`], usable in a `static`.
+const fn i(
+    name: &'static str,
+    categories: &'static str,
+    tips: &'static str,
+    key_specs: &'static [KeySpec],
+) -> CommandInfo {
+    CommandInfo {
+        name,
+        categories,
+        tips,
+        key_specs,
+    }
+}
+
+/// A [`KeySpec`] without notes.
+const fn k(flags: &'static str, begin_search: BeginSearch, find_keys: FindKeys) -> KeySpec {
+    KeySpec {
+        notes: None,
+        flags,
+        begin_search,
+        find_keys,
+    }
+}
+
+/// A [`KeySpec`] with notes.
+const fn kn(
+    notes: &'static str,
+    flags: &'static str,
+    begin_search: BeginSearch,
+    find_keys: FindKeys,
+) -> KeySpec {
+    KeySpec {
+        notes: Some(notes),
+        flags,
+        begin_search,
+        find_keys,
+    }
+}
+
 /// Which process's table a line is looked up in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Table {
@@ -153,6 +244,23 @@ impl Table {
             Table::Redis => table::REDIS,
             Table::Sentinel => table::SENTINEL,
         }
+    }
+
+    /// Every command's [`CommandInfo`], in [`Table::specs`]'s order.
+    pub fn infos(self) -> &'static [CommandInfo] {
+        match self {
+            Table::Redis => info::REDIS,
+            Table::Sentinel => info::SENTINEL,
+        }
+    }
+
+    /// The [`CommandInfo`] of a command in this table.
+    pub fn info(self, spec: &CommandSpec) -> &'static CommandInfo {
+        let infos = self.infos();
+        let i = infos
+            .binary_search_by(|i| i.name.cmp(spec.name))
+            .expect("every command has its info");
+        &infos[i]
     }
 
     /// A command by its full name, in any case.
@@ -353,5 +461,24 @@ mod tests {
         for t in [Table::Redis, Table::Sentinel] {
             assert!(t.specs().windows(2).all(|w| w[0].name < w[1].name));
         }
+    }
+
+    #[test]
+    fn every_command_has_its_info_in_the_same_order() {
+        for t in [Table::Redis, Table::Sentinel] {
+            let specs: Vec<&str> = t.specs().iter().map(|s| s.name).collect();
+            let infos: Vec<&str> = t.infos().iter().map(|i| i.name).collect();
+            assert_eq!(specs, infos);
+        }
+        let get = Table::Redis.info(Table::Redis.get("get").unwrap());
+        assert_eq!(get.categories, "@read @string @fast");
+        assert_eq!(
+            get.key_specs,
+            &[k(
+                "RO access",
+                BeginSearch::Index(1),
+                FindKeys::Range(0, 1, 0)
+            )]
+        );
     }
 }

@@ -2,9 +2,11 @@
 //! (`parent|sub` for subcommands), arity, flags and the legacy key range.
 //! `COMMAND` hides `may_replicate`; commands.c gives it to PFCOUNT,
 //! PUBLISH, SPUBLISH, EVAL, EVALSHA and FCALL.
-//! Sorted by name for binary search. Regenerate with
-//! `REDSIM_COMMAND_TABLE=print cargo test --release -- --ignored command_table`
-//! (needs redis-server and redis-sentinel), which also checks them.
+//! Sorted by name for binary search. Generated, with info.rs, by
+//! `REDSIM_COMMAND_TABLE=print cargo test --release --test suite command_table::tables -- --ignored --nocapture`
+//! (`tables_match_real_redis` in tests/suite/command_table.rs, which needs
+//! redis-server and redis-sentinel and otherwise checks both files; its
+//! header shows how to write the printed files back).
 
 use super::{CommandSpec, c, f};
 
@@ -798,7 +800,8 @@ pub static REDIS: &[CommandSpec] = &[
     c("zunionstore", -4, f!(WRITE DENYOOM MOVABLEKEYS), 1, 1, 1),
 ];
 
-/// The commands a Sentinel accepts (sentinel.c `sentinelcmds`).
+/// The commands a Sentinel has: those of `redisCommandTable` flagged
+/// `CMD_SENTINEL` (server.c populateCommandStructure()).
 pub static SENTINEL: &[CommandSpec] = &[
     c("acl", -2, f!(), 0, 0, 0),
     c("acl|cat", -2, f!(NOSCRIPT LOADING STALE), 0, 0, 0),
