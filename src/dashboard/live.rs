@@ -43,6 +43,9 @@ struct Sent {
     /// The first message still in flight at the last update: every one
     /// before it had its fate already.
     messages_settled: usize,
+    /// Client buckets before this instant were final at the last full
+    /// update.
+    buckets_back: Micros,
     now: Micros,
 }
 
@@ -64,10 +67,12 @@ pub struct Update {
     pub samples_from: Vec<usize>,
     pub samples: Vec<Vec<Sample>>,
     pub network: Vec<NetState>,
-    /// The client view, its buckets from index `buckets_from` on.
+    /// The client view, its buckets from index `buckets_from` on, and the
+    /// outcome; both only in a full update (they cost a pass over every
+    /// client operation).
     pub buckets_from: usize,
-    pub client: ClientView,
-    pub summary: Summary,
+    pub client: Option<ClientView>,
+    pub summary: Option<Summary>,
     /// A new space-time diagram, when the failover's milestones moved.
     pub spacetime: Option<String>,
 }
@@ -116,15 +121,27 @@ impl Live {
     }
 
     /// What changed since the last update (or since the page), or `None`
-    /// when simulated time has not moved.
-    pub fn update(&mut self, world: &World) -> Option<String> {
+    /// when simulated time has not moved. A `full` update also carries
+    /// the client view and the outcome (lost writes, unavailability),
+    /// whose cost grows with the session's history: the lab asks for one
+    /// a second.
+    pub fn update(&mut self, world: &World, full: bool) -> Option<String> {
         let now = world.sim.now();
         if now == self.sent.now && self.sent.events == world.trace().events.len() {
             return None;
         }
         let back = self.sent.now.saturating_sub(RESEND);
-        let (client, summary) = data::client_and_summary(world, &[], self.every);
-        let spacetime = (self.drawn_for != Some(milestones(&summary))).then(|| self.diagram(world));
+        let (client, summary) = match full {
+            true => {
+                let (c, s) = data::client_and_summary(world, &[], self.every);
+                (Some(c), Some(s))
+            }
+            false => (None, None),
+        };
+        let spacetime = summary
+            .as_ref()
+            .filter(|s| self.drawn_for != Some(milestones(s)))
+            .map(|_| self.diagram(world));
         let wire = self.wire.borrow();
         let messages_from = self.sent.messages_settled;
         let streams_from = wire.streams.partition_point(|s| s.t < back);
@@ -135,9 +152,15 @@ impl Live {
         let samples = (0..nodes)
             .map(|n| tape.samples[n][samples_from[n].min(tape.samples[n].len())..].to_vec())
             .collect();
-        let buckets_from = client.buckets.partition_point(|b| b.0 < back);
         let mut client = client;
-        client.buckets.drain(..buckets_from);
+        let buckets_from = client.as_mut().map_or(0, |c| {
+            let from = c.buckets.partition_point(|b| b.0 < self.sent.buckets_back);
+            c.buckets.drain(..from);
+            from
+        });
+        if full {
+            self.sent.buckets_back = back;
+        }
         let update = Update {
             now,
             events_from: self.sent.events,

@@ -74,8 +74,16 @@ pub struct LabArgs {
     pub http: Option<String>,
 }
 
-/// How often a following page gets an update, in wall-clock time.
+/// How often a following page gets an update, and the client view and
+/// outcome with it (their cost grows with the session), in wall-clock time.
 const UPDATE_EVERY: Duration = Duration::from_millis(200);
+const FULL_UPDATE_EVERY: Duration = Duration::from_secs(1);
+
+/// An instant `d` ago (now, if the clock cannot go back that far): a
+/// timer that is due at once.
+fn a_while_ago(d: Duration) -> Instant {
+    Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
+}
 
 /// Runs a lab session until `quit`, a signal, or the end of `--duration`.
 pub fn run(args: LabArgs) -> u8 {
@@ -150,6 +158,7 @@ struct Lab {
     http: Option<Http>,
     live: Option<Live>,
     last_update: Instant,
+    last_full: Instant,
 }
 
 impl Lab {
@@ -243,6 +252,8 @@ impl Lab {
             http,
             live,
             last_update: Instant::now(),
+            // The first update is a full one.
+            last_full: a_while_ago(FULL_UPDATE_EVERY),
         };
         lab.banner(&plan, &original);
         Ok(lab)
@@ -358,7 +369,11 @@ impl Lab {
         };
         if http.has_followers() && self.last_update.elapsed() >= UPDATE_EVERY {
             self.last_update = Instant::now();
-            if let Some(json) = live.update(&self.world) {
+            let full = self.last_full.elapsed() >= FULL_UPDATE_EVERY;
+            if full {
+                self.last_full = self.last_update;
+            }
+            if let Some(json) = live.update(&self.world, full) {
                 http.broadcast(&json);
             }
         }
@@ -406,10 +421,9 @@ impl Lab {
                 if let Some(h) = self.http.as_mut() {
                     h.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
                 }
-                // The page sees the fault at once.
-                self.last_update = Instant::now()
-                    .checked_sub(UPDATE_EVERY)
-                    .unwrap_or_else(Instant::now);
+                // The page sees the fault, and its outcome, at once.
+                self.last_update = a_while_ago(UPDATE_EVERY);
+                self.last_full = a_while_ago(FULL_UPDATE_EVERY);
                 return Ok(quit);
             }
         }

@@ -840,10 +840,13 @@ function merge(u) {
   D.messages_over_cap = u.messages_over_cap;
   u.samples.forEach((items, n) => put(D.samples[n], u.samples_from[n], items));
   D.network = u.network;
-  const buckets = D.client.buckets;
-  put(buckets, u.buckets_from, u.client.buckets);
-  D.client = Object.assign({}, u.client, { buckets });
-  D.summary = u.summary;
+  // The client view and the outcome come once a second.
+  if (u.client) {
+    const buckets = D.client.buckets;
+    put(buckets, u.buckets_from, u.client.buckets);
+    D.client = Object.assign({}, u.client, { buckets });
+  }
+  if (u.summary) D.summary = u.summary;
   D.duration = u.now;
   if (u.spacetime) {
     $("spacetime-box").innerHTML = u.spacetime;
