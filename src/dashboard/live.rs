@@ -104,7 +104,7 @@ impl Live {
 
     /// The page for the run so far; a page loaded now then takes every
     /// update from the next one.
-    pub fn page(&mut self, world: &World) -> String {
+    pub fn page(&self, world: &World) -> String {
         let mut rec = data::build_world(
             world,
             &[],
@@ -115,9 +115,9 @@ impl Live {
         );
         rec.live = true;
         rec.duration = world.sim.now();
-        let window = spacetime::default_window(&rec);
-        self.drawn_for = Some(milestones(&rec.summary));
-        page::html(&rec, window)
+        // Pages loaded earlier get this diagram with the next full update
+        // if its milestones are new to them.
+        page::html(&rec, spacetime::default_window(&rec))
     }
 
     /// What changed since the last update (or since the page), or `None`
@@ -131,7 +131,7 @@ impl Live {
             return None;
         }
         let back = self.sent.now.saturating_sub(RESEND);
-        let (client, summary) = match full {
+        let (mut client, summary) = match full {
             true => {
                 let (c, s) = data::client_and_summary(world, &[], self.every);
                 (Some(c), Some(s))
@@ -152,7 +152,6 @@ impl Live {
         let samples = (0..nodes)
             .map(|n| tape.samples[n][samples_from[n].min(tape.samples[n].len())..].to_vec())
             .collect();
-        let mut client = client;
         let buckets_from = client.as_mut().map_or(0, |c| {
             let from = c.buckets.partition_point(|b| b.0 < self.sent.buckets_back);
             c.buckets.drain(..from);

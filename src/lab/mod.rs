@@ -392,9 +392,7 @@ impl Lab {
             Request::Page => {
                 let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
                 self.advance(now)?;
-                let html = self
-                    .live
-                    .as_mut()
+                let html = (self.live.as_ref())
                     .map(|l| l.page(&self.world))
                     .unwrap_or_default();
                 if let Some(h) = self.http.as_mut() {
