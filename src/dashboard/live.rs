@@ -54,6 +54,8 @@ struct Sent {
 pub struct Update {
     /// Simulated time now: the page's end of the run.
     pub now: Micros,
+    /// Simulated seconds per wall-clock second, as the lab runs now.
+    pub speed: f64,
     /// Events from index `events_from` on (new ones only).
     pub events_from: usize,
     pub events: Vec<EventRow>,
@@ -125,7 +127,7 @@ impl Live {
     /// the client view and the outcome (lost writes, unavailability),
     /// whose cost grows with the session's history: the lab asks for one
     /// a second.
-    pub fn update(&mut self, world: &World, full: bool) -> Option<String> {
+    pub fn update(&mut self, world: &World, full: bool, speed: f64) -> Option<String> {
         let now = world.sim.now();
         if now == self.sent.now && self.sent.events == world.trace().events.len() {
             return None;
@@ -162,6 +164,7 @@ impl Live {
         }
         let update = Update {
             now,
+            speed,
             events_from: self.sent.events,
             events: data::events_from(world, self.sent.events),
             messages_from,

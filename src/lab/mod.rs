@@ -373,7 +373,7 @@ impl Lab {
             if full {
                 self.last_full = self.last_update;
             }
-            if let Some(json) = live.update(&self.world, full) {
+            if let Some(json) = live.update(&self.world, full, self.pace.speed()) {
                 http.broadcast(&json);
             }
         }

@@ -702,6 +702,8 @@ fn the_live_page_kills_the_master_and_shows_the_failover() {
         &format!("{} === 'live'", text("playback-state")),
         300,
     );
+    // The speed list shows the lab's speed.
+    browser.wait_until(&page, "document.getElementById('speed').value === '2'", 100);
     browser.eval(
         &page,
         "document.querySelector('#topology [data-node=\"0\"]')\

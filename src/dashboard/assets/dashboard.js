@@ -848,11 +848,21 @@ function merge(u) {
   }
   if (u.summary) D.summary = u.summary;
   D.duration = u.now;
+  showSpeed(u.speed);
   if (u.spacetime) {
     $("spacetime-box").innerHTML = u.spacetime;
     readDiagram();
   }
   derive();
+}
+
+/** Shows the lab's speed in the speed list (adding it if the list lacks
+ * it, as `--speed 3` would), unless the list has the focus. */
+function showSpeed(speed) {
+  const sel = $("speed"), v = String(speed);
+  if (document.activeElement === sel || sel.value === v) return;
+  if (![...sel.options].some((o) => o.value === v)) sel.add(new Option(v + "×", v));
+  sel.value = v;
 }
 
 /** Sends a prompt line (a fault, `speed 10`) to the lab; shows its answer. */
