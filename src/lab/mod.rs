@@ -11,6 +11,7 @@
 
 mod http;
 mod pace;
+mod page;
 pub mod prompt;
 pub mod record;
 mod wire;
@@ -35,8 +36,9 @@ use crate::scenario::{Publish, SENTINEL_OFFSET};
 use crate::sim::SimError;
 use crate::time::{Micros, Secs, format_duration, parse_time};
 use crate::world::{RunOutcome, Step, World};
-use http::{Http, Request};
+use http::Http;
 use pace::Pace;
+use page::{FULL_UPDATE_EVERY, UPDATE_EVERY, a_while_ago};
 use prompt::Action;
 use record::Deployment;
 use wire::{Client, Input, Listener};
@@ -72,17 +74,6 @@ pub struct LabArgs {
     /// address (`--http` alone: 127.0.0.1:8080).
     #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     pub http: Option<String>,
-}
-
-/// How often a following page gets an update, and the client view and
-/// outcome with it (their cost grows with the session), in wall-clock time.
-const UPDATE_EVERY: Duration = Duration::from_millis(200);
-const FULL_UPDATE_EVERY: Duration = Duration::from_secs(1);
-
-/// An instant `d` ago (now, if the clock cannot go back that far): a
-/// timer that is due at once.
-fn a_while_ago(d: Duration) -> Instant {
-    Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
 }
 
 /// Runs a lab session until `quit`, a signal, or the end of `--duration`.
@@ -360,72 +351,6 @@ impl Lab {
         }
         self.drain();
         Ok(())
-    }
-
-    /// Sends following pages what changed, at most every [`UPDATE_EVERY`].
-    fn update_pages(&mut self) {
-        let (Some(http), Some(live)) = (self.http.as_mut(), self.live.as_mut()) else {
-            return;
-        };
-        if http.has_followers() && self.last_update.elapsed() >= UPDATE_EVERY {
-            self.last_update = Instant::now();
-            let full = self.last_full.elapsed() >= FULL_UPDATE_EVERY;
-            if full {
-                self.last_full = self.last_update;
-            }
-            if let Some(json) = live.update(&self.world, full, self.pace.speed()) {
-                http.broadcast(&json);
-            }
-        }
-        http.flush();
-    }
-
-    /// Answers the page's requests on connection `i`.
-    fn serve_http(&mut self, i: usize) -> Result<bool, SimError> {
-        let Some(http) = self.http.as_mut() else {
-            return Ok(false);
-        };
-        let Some((id, request)) = http.read(i) else {
-            return Ok(false);
-        };
-        match request {
-            Request::Page => {
-                let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
-                self.advance(now)?;
-                let html = (self.live.as_ref())
-                    .map(|l| l.page(&self.world))
-                    .unwrap_or_default();
-                if let Some(h) = self.http.as_mut() {
-                    h.respond(id, "200 OK", "text/html; charset=utf-8", html.as_bytes());
-                }
-            }
-            Request::Events => {
-                if let Some(h) = self.http.as_mut() {
-                    h.start_events(id);
-                }
-            }
-            Request::Action(line) => {
-                crate::outln!("lab: from the page: {line}");
-                let mut said = Vec::new();
-                let quit = self.act(&line, &mut said)?;
-                for l in &said {
-                    crate::outln!("{l}");
-                }
-                let body = if said.is_empty() {
-                    "ok".to_string()
-                } else {
-                    said.join("\n")
-                };
-                if let Some(h) = self.http.as_mut() {
-                    h.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
-                }
-                // The page sees the fault, and its outcome, at once.
-                self.last_update = a_while_ago(UPDATE_EVERY);
-                self.last_full = a_while_ago(FULL_UPDATE_EVERY);
-                return Ok(quit);
-            }
-        }
-        Ok(false)
     }
 
     /// The instant for the next step from outside: the wall clock's, but

@@ -1,0 +1,89 @@
+//! The lab's side of the live page: answering the page's requests (the
+//! page itself, its event stream, its actions) and sending following
+//! pages what changed. The HTTP itself is `http.rs`'s; the recording,
+//! `dashboard::live`'s.
+
+use std::time::{Duration, Instant};
+
+use super::Lab;
+use super::http::Request;
+use crate::sim::SimError;
+
+/// How often a following page gets an update, and the client view and
+/// outcome with it (their cost grows with the session), in wall-clock time.
+pub(super) const UPDATE_EVERY: Duration = Duration::from_millis(200);
+pub(super) const FULL_UPDATE_EVERY: Duration = Duration::from_secs(1);
+
+/// An instant `d` ago (now, if the clock cannot go back that far): a
+/// timer that is due at once.
+pub(super) fn a_while_ago(d: Duration) -> Instant {
+    Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
+}
+
+impl Lab {
+    /// Sends following pages what changed, at most every [`UPDATE_EVERY`].
+    pub(super) fn update_pages(&mut self) {
+        let (Some(http), Some(live)) = (self.http.as_mut(), self.live.as_mut()) else {
+            return;
+        };
+        if http.has_followers() && self.last_update.elapsed() >= UPDATE_EVERY {
+            self.last_update = Instant::now();
+            let full = self.last_full.elapsed() >= FULL_UPDATE_EVERY;
+            if full {
+                self.last_full = self.last_update;
+            }
+            if let Some(json) = live.update(&self.world, full, self.pace.speed()) {
+                http.broadcast(&json);
+            }
+        }
+        http.flush();
+    }
+
+    /// Answers the page's requests on connection `i`.
+    pub(super) fn serve_http(&mut self, i: usize) -> Result<bool, SimError> {
+        let Some(http) = self.http.as_mut() else {
+            return Ok(false);
+        };
+        let Some((id, request)) = http.read(i) else {
+            return Ok(false);
+        };
+        match request {
+            Request::Page => {
+                let now = self.pace.sim_at(self.elapsed()).min(self.horizon);
+                self.advance(now)?;
+                let html = (self.live.as_ref())
+                    .map(|l| l.page(&self.world))
+                    .unwrap_or_default();
+                if let Some(h) = self.http.as_mut() {
+                    h.respond(id, "200 OK", "text/html; charset=utf-8", html.as_bytes());
+                }
+            }
+            Request::Events => {
+                if let Some(h) = self.http.as_mut() {
+                    h.start_events(id);
+                }
+            }
+            Request::Action(line) => {
+                crate::outln!("lab: from the page: {line}");
+                let mut said = Vec::new();
+                let quit = self.act(&line, &mut said)?;
+                for l in &said {
+                    crate::outln!("{l}");
+                }
+                let body = if said.is_empty() {
+                    "ok".to_string()
+                } else {
+                    said.join("\n")
+                };
+                if let Some(h) = self.http.as_mut() {
+                    h.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
+                }
+                // The page sees the fault, and its outcome, at once.
+                self.last_update = a_while_ago(UPDATE_EVERY);
+                self.last_full = a_while_ago(FULL_UPDATE_EVERY);
+                return Ok(quit);
+            }
+        }
+        Ok(false)
+    }
+}
