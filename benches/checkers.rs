@@ -5,15 +5,23 @@
 //! index the history once (hash maps, prefix maxima), so the cost grows as
 //! n log n, not with the square of the operations on a hot key.
 //!
+//! The same for outside clients' commands (`check::outside`): 200,000
+//! command lines of two sessions (SET with values from a small set, DEL,
+//! INCR, APPEND) read into operations, then checked against a final state
+//! holding their bytes.
+//!
 //! Run with `cargo bench --bench checkers`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use redsim::check::lost::lost_acked_writes;
+use redsim::check::lost::{lost_acked_writes, lost_acked_writes_by};
+use redsim::check::outside::OutsideWrites;
 use redsim::check::stale::stale_reads;
+use redsim::history::{CommandLine, Exchange};
 use redsim::history::{Op, OpKind, Outcome, Seen, key_name};
 use redsim::proto::keyspace::Dataset;
+use redsim::proto::resp::Frame;
 use redsim::proto::{Value, WriteTag};
 
 const OPS: u32 = 200_000;
@@ -80,6 +88,45 @@ fn history() -> (Vec<Op>, Dataset) {
     (ops, d)
 }
 
+/// Outside command lines of sessions `lab-1` and `lab-2`, each answered
+/// 25 µs after it was sent, and the final state their last SETs left.
+fn outside_history() -> (Vec<Exchange>, Dataset) {
+    let mut out = Vec::with_capacity(OPS as usize);
+    let mut last: Vec<Option<String>> = vec![None; KEYS as usize];
+    for i in 0..OPS {
+        let key = (i.wrapping_mul(2_654_435_761) % KEYS) as usize;
+        let (line, reply) = match i % 8 {
+            0 => (format!("DEL k{key}"), Frame::Int(1)),
+            1 => (format!("INCR n{key}"), Frame::Int(1)),
+            2 => (format!("APPEND a{key} x"), Frame::Int(1)),
+            v => {
+                let value = format!("v{}", (i / 8 + v) % 50);
+                last[key] = Some(value.clone());
+                (format!("SET k{key} {value}"), Frame::Simple("OK".into()))
+            }
+        };
+        let argv: Vec<String> = line.split(' ').map(str::to_string).collect();
+        let command = CommandLine {
+            name: None,
+            session: format!("lab-{}", i % 2 + 1),
+            node: 0,
+            line,
+            argv,
+        };
+        let t = u64::from(i) * 10;
+        let mut x = Exchange::sent(i as usize, command, t);
+        x.reply = Some((t + 25, reply));
+        out.push(x);
+    }
+    let mut d = Dataset::default();
+    for (k, v) in last.iter().enumerate() {
+        if let Some(v) = v {
+            d.set(format!("k{k}").into(), Value::Text(v.as_str().into()));
+        }
+    }
+    (out, d)
+}
+
 fn checkers(c: &mut Criterion) {
     let (ops, data) = history();
     let refs: Vec<&Op> = ops.iter().collect();
@@ -90,6 +137,15 @@ fn checkers(c: &mut Criterion) {
     });
     g.bench_function("stale_reads/200k-ops", |b| {
         b.iter(|| black_box(stale_reads(black_box(&refs)).len()))
+    });
+    let (exchanges, outside_data) = outside_history();
+    g.bench_function("outside_lost_writes/200k-commands", |b| {
+        b.iter(|| {
+            let o = OutsideWrites::read(black_box(&exchanges), |s| s.starts_with("lab-"), &[]);
+            let all = o.merged(&[]);
+            let lost = lost_acked_writes_by(&all, &|k| o.found(&outside_data, k));
+            black_box(o.keep(lost).len())
+        })
     });
     g.finish();
 }

@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use compact_str::CompactString;
+use rustc_hash::FxHashMap;
 
 use crate::history::{Exchange, Op, OpKind, Outcome, Seen};
 use crate::proto::command::{Flags, Table};
@@ -52,8 +53,8 @@ pub struct OutsideWrites {
     /// outcome: acknowledged, refused, of unknown fate.
     pub others: [usize; 3],
     /// For each key and value an outside write left: the write standing
-    /// for every write of those bytes there.
-    values: BTreeMap<(Key, CompactString), Writer>,
+    /// for every write of those bytes there (only looked up, never walked).
+    values: FxHashMap<(Key, CompactString), Writer>,
 }
 
 /// The write standing for a value: the one that finished last.
@@ -84,7 +85,7 @@ impl OutsideWrites {
         workload: &[&Op],
     ) -> Self {
         let mut out = OutsideWrites::default();
-        let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
         let mut flushes = Vec::new();
         for ex in exchanges.iter().filter(|x| is_outside(&x.command.session)) {
             let session = ex.command.session.as_str();
@@ -266,17 +267,14 @@ enum Followed {
 /// How the checker reads `argv`, given its reply (`None`: none came): a
 /// command queued in MULTI is not followed.
 fn followed(argv: &[String], reply: Option<&Frame>) -> Followed {
-    let Ok(spec) = Table::Redis.lookup(argv) else {
-        return Followed::Not;
-    };
-    let writes = spec.flags.contains(Flags::WRITE)
-        || (spec.flags.contains(Flags::MAY_REPLICATE) && spec.flags.contains(Flags::MOVABLEKEYS));
-    if !writes {
-        return Followed::Not;
-    }
     let queued = matches!(reply, Some(Frame::Simple(s)) if s == "QUEUED");
     let key = |i: usize| Key::from(argv[i].as_str());
-    let name = argv[0].to_ascii_lowercase();
+    let name = argv
+        .first()
+        .map(|a| a.to_ascii_lowercase())
+        .unwrap_or_default();
+    // The followed forms first: the command table is read only for the
+    // rest.
     if !queued {
         let plain = match (name.as_str(), argv.len()) {
             ("set", 3) => Some((OpKind::Set, vec![key(1)], vec![argv[2].as_str().into()])),
@@ -300,6 +298,14 @@ fn followed(argv: &[String], reply: Option<&Frame>) -> Followed {
         if matches!(name.as_str(), "flushall" | "flushdb") {
             return Followed::Flush;
         }
+    }
+    let Ok(spec) = Table::Redis.lookup(argv) else {
+        return Followed::Not;
+    };
+    let writes = spec.flags.contains(Flags::WRITE)
+        || (spec.flags.contains(Flags::MAY_REPLICATE) && spec.flags.contains(Flags::MOVABLEKEYS));
+    if !writes {
+        return Followed::Not;
     }
     let keys = spec
         .key_indexes(argv.len())

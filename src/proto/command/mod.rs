@@ -275,8 +275,12 @@ impl Table {
 
     /// Whether `name` has subcommands (server.c `isContainerCommandBySds()`).
     fn is_container(self, name: &str) -> bool {
+        // Sorted by name: a container's first subcommand comes right where
+        // `name|` would.
         let prefix = format!("{}|", name.to_ascii_lowercase());
-        self.specs().iter().any(|s| s.name.starts_with(&prefix))
+        let specs = self.specs();
+        let i = specs.partition_point(|s| s.name < prefix.as_str());
+        specs.get(i).is_some_and(|s| s.name.starts_with(&prefix))
     }
 
     /// The command a line names, or the error `processCommand()` replies
