@@ -31,6 +31,9 @@ pub struct Sessions {
     /// connection: messages pushed there are its.
     subscriber: BTreeMap<ConnId, usize>,
     pub exchanges: Vec<Exchange>,
+    /// Each session's latest exchange, by index (what the dashboard shows
+    /// of a session without walking every exchange).
+    latest: BTreeMap<String, usize>,
     /// The sessions that are outside connections, open or not.
     outside: BTreeSet<String>,
     /// What arrives on outside connections, in order, while a driver
@@ -62,6 +65,7 @@ impl Sessions {
             inboxes: BTreeMap::new(),
             subscriber: BTreeMap::new(),
             exchanges: Vec::new(),
+            latest: BTreeMap::new(),
             outside: BTreeSet::new(),
             tap: None,
         }
@@ -109,6 +113,11 @@ impl Sessions {
         )
     }
 
+    /// Each session's latest exchange, by session name.
+    pub fn latest(&self) -> impl Iterator<Item = (&str, &Exchange)> {
+        (self.latest.iter()).map(|(s, &i)| (s.as_str(), &self.exchanges[i]))
+    }
+
     /// Whether `session` is an outside connection's.
     pub fn is_outside(&self, session: &str) -> bool {
         self.outside.contains(session)
@@ -138,6 +147,7 @@ impl Sessions {
     /// opening the connection if the session has none there yet.
     pub fn submit(&mut self, ctx: &mut Ctx<'_>, command: CommandLine) {
         let index = self.exchanges.len();
+        self.latest.insert(command.session.clone(), index);
         let key = (command.session.clone(), command.node);
         if self.outside.contains(&command.session) && !self.conns.contains_key(&key) {
             // An outside connection is never reopened: its client is gone.

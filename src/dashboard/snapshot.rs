@@ -30,22 +30,18 @@ pub fn fields(world: &World, n: usize) -> Fields {
         client_fields(world, &c.history, &mut f);
     } else if let Process::ClusterClient(c) = &world.sim.nodes[n] {
         client_fields(world, &c.history, &mut f);
-    } else if let Process::Resharder(_) = &world.sim.nodes[n] {
-        operator_fields(world, &mut f);
+    } else if let Process::Resharder(r) = &world.sim.nodes[n] {
+        operator_fields(world, &r.sessions, &mut f);
     }
     f
 }
 
 /// The operator's redis-cli: running, and what each of its sessions (the
 /// scenario's, and outside connections') last sent and got back.
-fn operator_fields(world: &World, f: &mut Fields) {
+fn operator_fields(world: &World, sessions: &crate::client::operator::Sessions, f: &mut Fields) {
     put(f, "status", "running".into());
     put(f, "role", "redis-cli".into());
-    let mut last: IndexMap<&str, &crate::history::Exchange> = IndexMap::new();
-    for x in world.exchanges() {
-        last.insert(&x.command.session, x);
-    }
-    for (session, x) in last {
+    for (session, x) in sessions.latest() {
         let reply = match &x.reply {
             None => "waiting".to_string(),
             Some((_, frame)) => {

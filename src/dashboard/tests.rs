@@ -263,3 +263,47 @@ fn control_messages_beyond_the_cap_are_counted_not_dropped() {
     let total = |r: &Recording| r.streams.iter().map(|s| u64::from(s.count)).sum::<u64>();
     assert_eq!(total(&capped), total(&all) + capped.messages_over_cap);
 }
+
+/// The operator's redis-cli is a node of its own kind, and its fields say
+/// what each session last sent and the first line of what came back.
+#[test]
+fn the_operator_shows_each_sessions_latest_line() {
+    let text = r#"
+name = "operator-fields"
+duration = "3s"
+[topology]
+masters = 1
+replicas = 0
+[[command]]
+at = "1s"
+node = "master"
+send = "SET k v"
+[[command]]
+at = "2s"
+node = "master"
+session = "other"
+send = "GET k"
+"#;
+    let p = crate::scenario::parse("o.toml", text).unwrap();
+    let (_, rec) = record(&p, &Options::new(p.seed)).expect("runs");
+    let op = rec
+        .nodes
+        .iter()
+        .position(|n| n.kind == "operator")
+        .expect("the operator");
+    let mut fields = std::collections::BTreeMap::new();
+    for s in &rec.samples[op] {
+        for (k, v) in &s.changed {
+            fields.insert(k.clone(), v.clone());
+        }
+    }
+    assert_eq!(fields["role"].as_deref(), Some("redis-cli"));
+    assert_eq!(
+        fields["session:redis-cli"].as_deref(),
+        Some("master > SET k v: OK")
+    );
+    assert_eq!(
+        fields["session:other"].as_deref(),
+        Some("master > GET k: \"v\"")
+    );
+}
