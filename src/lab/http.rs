@@ -219,10 +219,17 @@ fn parse(buf: &[u8]) -> Parsed {
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or("").split(' ');
     let (method, path) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
-    let length = lines
+    let headers: Vec<(&str, &str)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let header = |name: &str| {
+        (headers.iter())
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    };
+    let length = header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
     if length > MAX_BODY {
         return Parsed::Bad(
@@ -238,6 +245,14 @@ fn parse(buf: &[u8]) -> Parsed {
     match (method, path) {
         ("GET", "/") => Parsed::Request(Request::Page),
         ("GET", "/events") => Parsed::Request(Request::Events),
+        // Another site's page may post here too (the browser sends its
+        // Origin): only the lab's own page may act.
+        ("POST", "/action") if header("origin").is_some_and(|o| !is_loopback_origin(o)) => {
+            Parsed::Bad(
+                "403 Forbidden",
+                "actions come only from the lab's own page\n".into(),
+            )
+        }
         ("POST", "/action") => Parsed::Request(Request::Action(
             String::from_utf8_lossy(&body[..length]).trim().to_string(),
         )),
@@ -247,6 +262,22 @@ fn parse(buf: &[u8]) -> Parsed {
             format!("{method} is not served here\n"),
         ),
     }
+}
+
+/// Whether an Origin header names a page served from a loopback address
+/// (`http://127.0.0.1:8080`, `http://localhost:8080`, `http://[::1]:8080`).
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(host) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -286,6 +317,18 @@ mod tests {
             parse(b"PUT / HTTP/1.1\r\n\r\n"),
             Parsed::Bad("405 Method Not Allowed", _)
         ));
+        let foreign =
+            "POST /action HTTP/1.1\r\nOrigin: http://example.com\r\nContent-Length: 4\r\n\r\nheal";
+        assert!(matches!(
+            parse(foreign.as_bytes()),
+            Parsed::Bad("403 Forbidden", _)
+        ));
+        let own = "POST /action HTTP/1.1\r\nOrigin: http://127.0.0.1:8080\r\nContent-Length: 4\r\n\r\nheal";
+        assert_eq!(request(own), Some(Request::Action("heal".into())));
+        assert!(
+            is_loopback_origin("http://[::1]:8080") && is_loopback_origin("http://localhost:1")
+        );
+        assert!(!is_loopback_origin("http://127.0.0.1.example.com") && !is_loopback_origin("null"));
         let big = "POST /action HTTP/1.1\r\nContent-Length: 5000\r\n\r\n";
         assert!(matches!(
             parse(big.as_bytes()),

@@ -20,6 +20,13 @@ pub(super) fn a_while_ago(d: Duration) -> Instant {
     Instant::now().checked_sub(d).unwrap_or_else(Instant::now)
 }
 
+/// Whether the page may send this line: a fault, `heal` or `speed`, never
+/// `save` (a path on the lab's host) or `quit`, which are the terminal's.
+fn page_may(line: &str) -> bool {
+    let word = line.split_whitespace().next().unwrap_or("");
+    !matches!(word.to_ascii_lowercase().as_str(), "save" | "quit" | "exit")
+}
+
 impl Lab {
     /// Sends following pages what changed, at most every [`UPDATE_EVERY`].
     pub(super) fn update_pages(&mut self) {
@@ -63,6 +70,18 @@ impl Lab {
                     h.start_events(id);
                 }
             }
+            Request::Action(line) if !page_may(&line) => {
+                if let Some(h) = self.http.as_mut() {
+                    let why =
+                        "the page sends faults, heal and speed; save and quit are the prompt's\n";
+                    h.respond(
+                        id,
+                        "403 Forbidden",
+                        "text/plain; charset=utf-8",
+                        why.as_bytes(),
+                    );
+                }
+            }
             Request::Action(line) => {
                 crate::outln!("lab: from the page: {line}");
                 let mut said = Vec::new();
@@ -85,5 +104,16 @@ impl Lab {
             }
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_may;
+
+    #[test]
+    fn the_page_sends_faults_not_save_or_quit() {
+        assert!(page_may("kill master") && page_may("heal") && page_may("speed 10"));
+        assert!(!page_may("save /tmp/x.toml") && !page_may("QUIT") && !page_may("exit"));
     }
 }
