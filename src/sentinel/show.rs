@@ -8,21 +8,8 @@ use crate::proto::resp::Frame;
 
 use super::SentinelNode;
 use super::commands::no_such_master;
-use super::instance::{FailoverState, Instance, Kind, Master, Reconf};
+use super::instance::{Instance, Kind, Master, Reconf};
 use super::pass::Pass;
-
-/// sentinelFailoverStateStr()
-pub fn failover_state_str(s: FailoverState) -> &'static str {
-    match s {
-        FailoverState::None => "none",
-        FailoverState::WaitStart => "wait_start",
-        FailoverState::SelectSlave => "select_slave",
-        FailoverState::SendSlaveofNoone => "send_slaveof_noone",
-        FailoverState::WaitPromotion => "wait_promotion",
-        FailoverState::ReconfSlaves => "reconf_slaves",
-        FailoverState::UpdateConfig => "update_config",
-    }
-}
 
 /// The instance's flags as the `flags` field lists them, in Redis's order.
 /// Only the master carries the failover flags; only a Sentinel says the
@@ -65,10 +52,7 @@ pub fn instance_frame(m: &Master, i: &Instance, now: u64) -> Frame {
     ];
     let is_master = i.kind == Kind::Master;
     if is_master && m.in_failover() {
-        f.push((
-            "failover-state",
-            failover_state_str(m.failover_state).into(),
-        ));
+        f.push(("failover-state", m.failover_state.as_str().into()));
     }
     let act = i.link.act_ping_time;
     f.push((

@@ -564,6 +564,18 @@ heal = true
     );
 }
 
+/// The bundled cluster (three masters, a replica each) in the lab at
+/// five times the clock, once every replica has its first full sync.
+fn cluster_lab(port_base: u16) -> LiveLab {
+    let mut lab = LiveLab::start(
+        "scenarios/cluster/master-killed-replica-promoted.toml",
+        "5",
+        port_base,
+    );
+    lab.wait_for("MASTER <-> REPLICA sync: Finished with success", 3);
+    lab
+}
+
 /// A cluster in the lab hands out its lab addresses (cluster-announce-*,
 /// set by `[publish]`): redis-cli `-c` follows MOVED to the node that
 /// serves the key, and after `kill master-2` and the cluster's own
@@ -571,12 +583,7 @@ heal = true
 #[test]
 #[ignore = "needs redis-cli (redis-tools)"]
 fn redis_cli_follows_moved_through_a_cluster_failover_in_the_lab() {
-    let mut lab = LiveLab::start(
-        "scenarios/cluster/master-killed-replica-promoted.toml",
-        "5",
-        26100,
-    );
-    lab.wait_for("MASTER <-> REPLICA sync: Finished with success", 3);
+    let mut lab = cluster_lab(26100);
     // {k}x hashes to slot 7629, master-2's (5461-10922).
     let cli = |args: &[&str]| redis_cli(26100, args);
     assert_eq!(cli(&["-c", "SET", "{k}x", "before"]), "OK\n");
@@ -644,12 +651,7 @@ print("wrote %d ok %d failed %d" % (i, ok, failed), flush=True)
 #[test]
 #[ignore = "needs python3 with redis-py"]
 fn redis_py_cluster_client_follows_a_cluster_failover_in_the_lab() {
-    let mut lab = LiveLab::start(
-        "scenarios/cluster/master-killed-replica-promoted.toml",
-        "5",
-        26300,
-    );
-    lab.wait_for("MASTER <-> REPLICA sync: Finished with success", 3);
+    let mut lab = cluster_lab(26300);
     let mut py = std::process::Command::new("python3")
         .args(["-c", REDIS_PY_CLUSTER, "26300"])
         .stdin(Stdio::piped())
