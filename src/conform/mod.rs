@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod compare;
+pub mod deploy;
 pub mod endpoint;
 pub mod field;
 pub mod net;

@@ -104,7 +104,18 @@ impl Procs {
                 .map_err(|e| format!("cannot write {}: {e}", p.display()))?,
             None => Stdio::null(),
         };
-        let child = Command::new(&l.program)
+        let mut command = Command::new(&l.program);
+        // SAFETY: between fork and exec the child only makes the prctl(2)
+        // system call, which is async-signal-safe.
+        unsafe {
+            // If redsim itself dies by SIGKILL (nothing else escapes the
+            // registry's Drop), the kernel kills what it started too.
+            command.pre_exec(|| {
+                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let child = command
             .args(&l.args)
             .env("TZ", "UTC")
             .envs(l.env.iter().map(|(k, v)| (k, v)))

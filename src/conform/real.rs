@@ -15,23 +15,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::check::lost::lost_acked_writes;
+use crate::check::lost::{LostWrite, lost_acked_writes};
 use crate::history::{Exchange, Op};
 use crate::interrupt;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
 use crate::scenario::{Fault, NodeKind, Plan};
 use crate::time::Micros;
-use crate::trace::{Event, Level, Source};
+use crate::trace::{Event, Level, Source, names};
 
 use super::clock::FakeClocks;
 use super::commands::{AddrMap, Sessions};
+pub use super::deploy::partitions;
+use super::deploy::{Deployment, IO};
 use super::endpoint::Endpoint;
-use super::net::{Namespaces, Net};
+use super::net::Net;
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::{Procs, Sig};
 use super::resp::{Conn, Frame, text};
-use super::scratch::RunDir;
 use super::topology::{Binaries, RealNode, Topology};
 use super::workload::{self, Env, parse_value, value};
 
@@ -81,15 +82,6 @@ impl std::fmt::Display for RunError {
     }
 }
 
-/// `Err(Interrupted)` once SIGINT or SIGTERM arrived.
-fn check_interrupt() -> Result<(), RunError> {
-    if interrupt::requested() {
-        Err(RunError::Interrupted)
-    } else {
-        Ok(())
-    }
-}
-
 /// Why a fault cannot be caused in real processes, if it cannot.
 /// Partitions can, in network namespaces; a Sentinel's clock jumps, with
 /// the clock shim.
@@ -105,31 +97,6 @@ pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
         Fault::ClockJump { .. } => super::clock::unsupported(plan, a),
         _ => None,
     }
-}
-
-const IO: Duration = Duration::from_millis(500);
-
-/// Whether the plan drops packets between processes.
-pub fn partitions(plan: &Plan) -> bool {
-    plan.faults.iter().any(|(_, a)| {
-        matches!(
-            a,
-            Fault::Partition(_) | Fault::PartitionOneWay { .. } | Fault::Heal
-        )
-    })
-}
-
-/// The network a run of `plan` uses: namespaces where it partitions (or
-/// when asked), loopback otherwise.
-fn network(plan: &Plan, opts: &RealOptions) -> Result<Net, String> {
-    if !(opts.netns || partitions(plan)) {
-        return Ok(Net::Loopback);
-    }
-    let ip = super::net::find_ip()
-        .ok_or("partitions need network namespaces, and `ip` (iproute2) is not installed")?;
-    Namespaces::create(&ip, plan.nodes.len())
-        .map(Net::Namespaces)
-        .map_err(|e| format!("partitions need network namespaces (root and iproute2): {e}"))
 }
 
 /// Each real process's simulated address and its real one (its address on
@@ -168,42 +135,23 @@ pub fn addresses(plan: &Plan, nodes: &[RealNode], net: &Net) -> Addresses {
 
 /// One real run of `plan`.
 ///
-/// Whatever ends it (an error, a panic, an interrupt), the guards below go
-/// in reverse order of creation: the processes (SIGCONT, SIGKILL, reaped),
-/// then the namespaces, then the run's directory (unless kept).
+/// Whatever ends it (an error, a panic, an interrupt), the deployment's
+/// guards go in order: the processes (SIGCONT, SIGKILL, reaped), then the
+/// namespaces, then the run's directory (unless kept).
 pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<Observed, RunError> {
-    for (_, a) in &plan.faults {
-        if let Some(why) = unsupported(plan, a) {
-            return Err(RunError::Failed(format!(
-                "{}: cannot run for real: {why}; mark it `[conform] real = false` with a reason",
-                plan.name
-            )));
-        }
-    }
-    if let Some(why) = super::topology::refused(plan).or_else(|| super::commands::refused(plan)) {
-        return Err(RunError::Failed(why));
-    }
-    check_interrupt()?;
-    let dir = RunDir::create(&opts.root, &plan.name, opts.keep).map_err(RunError::Environment)?;
-    let root = dir.path();
-    let mut net = network(plan, opts).map_err(RunError::Environment)?;
-    let mut nodes = topo
-        .layout(plan, opts.port_base, root, &opts.bins, &net)
-        .map_err(RunError::Environment)?;
-    let mut clocks = FakeClocks::prepare(plan, &mut nodes, root).map_err(RunError::Environment)?;
-    for r in nodes.iter().filter(|_| matches!(net, Net::Loopback)) {
-        if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
-            return Err(RunError::Environment(format!(
-                "port {} is in use; choose another --port-base",
-                r.port
-            )));
-        }
-    }
-    check_interrupt()?;
-    let mut procs = Procs::default();
-    let result = drive(plan, &nodes, &mut procs, &mut net, &mut clocks);
-    procs.stop_all();
-    let addrs = addresses(plan, &nodes, &net);
+    let mut d = Deployment::prepare(plan, topo, opts)?;
+    let result = d.start(plan).and_then(|()| drive(plan, &mut d));
+    d.procs.stop_all();
+    let addrs = addresses(plan, &d.nodes, &d.net);
+    let Deployment {
+        procs,
+        clocks,
+        net,
+        nodes,
+        dir,
+    } = d;
+    drop(procs);
+    drop(clocks);
     // The namespaces go only once nothing runs in them.
     drop(net);
     let Driven {
@@ -228,7 +176,7 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     all.sort_by_key(|e| e.t);
     if opts.keep {
         let ops: Vec<String> = history.iter().map(|o| format!("{o:?}")).collect();
-        let _ = std::fs::write(root.join("history.txt"), ops.join("\n"));
+        let _ = std::fs::write(dir.path().join("history.txt"), ops.join("\n"));
     }
     drop(dir);
     Ok(Observed {
@@ -254,112 +202,28 @@ struct Driven {
     replies: Vec<Exchange>,
 }
 
-/// Starts the processes and plays the scenario; `procs` is stopped by the
-/// caller whatever happens here.
-fn drive(
-    plan: &Plan,
-    nodes: &[RealNode],
-    procs: &mut Procs,
-    net: &mut Net,
-    clocks: &mut FakeClocks,
-) -> Result<Driven, RunError> {
-    let real = |n: usize| nodes.iter().find(|r| r.node == n);
-    // One at a time, each answering before the next starts: a master's
-    // first cron has run before its replicas attach, as in the simulator
-    // (otherwise its first replication PING may or may not enter the
-    // stream, depending on how fast the host starts processes).
-    let ready_by = Instant::now() + Duration::from_secs(10);
-    for r in nodes {
-        let stderr = r.dir.join("stderr");
-        procs
-            .spawn(r.node, &r.launch, Some(&stderr))
-            .map_err(RunError::Environment)?;
-        loop {
-            // A server says it is ready in its log, so the first client the
-            // scenario opens gets the first client id (3) as in the model;
-            // a Sentinel's client ids are not modelled, and PING tells.
-            let ready = if r.sentinel {
-                Conn::connect(&net.admin(r.node, r.port), IO)
-                    .is_ok_and(|mut c| answers(c.call(&["PING"])))
-            } else {
-                std::fs::read_to_string(&r.log)
-                    .is_ok_and(|log| log.contains("Ready to accept connections"))
-            };
-            if ready {
-                break;
-            }
-            check_interrupt()?;
-            if let Some(status) = procs.exited(r.node) {
-                return Err(RunError::Environment(format!(
-                    "{} ({}) exited before answering on port {} ({status}){}",
-                    plan.nodes[r.node].name,
-                    program(r),
-                    r.port,
-                    tail(&stderr)
-                )));
-            }
-            if Instant::now() > ready_by {
-                return Err(RunError::Environment(format!(
-                    "{} did not start on port {} (see {})",
-                    plan.nodes[r.node].name,
-                    r.port,
-                    r.log.display()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    if let Some(cluster) = &plan.cluster {
-        create_cluster(plan, cluster, nodes, net)?;
-    }
+/// Plays the scenario on the started processes; the caller stops them
+/// whatever happens here.
+fn drive(plan: &Plan, d: &mut Deployment) -> Result<Driven, RunError> {
     let t0 = Instant::now();
     let t0_wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut ports = vec![0u16; plan.nodes.len()];
-    for r in nodes {
-        ports[r.node] = r.port;
-    }
-    let env = Env {
-        t0,
-        peers: (0..plan.nodes.len())
-            .map(|n| net.peer(n, ports[n]))
-            .collect(),
-        admin: (0..plan.nodes.len())
-            .map(|n| net.admin(n, ports[n]))
-            .collect(),
-        ports,
-        stop: stop.clone(),
-    };
+    let env = d.env(plan, t0, stop.clone());
+    let Deployment {
+        procs,
+        clocks,
+        net,
+        nodes,
+        ..
+    } = d;
+    let real = |n: usize| nodes.iter().find(|r| r.node == n);
     // Sentinel events, as published.
     let (tx, rx) = mpsc::channel::<Event>();
-    let mut listeners = Vec::new();
-    for r in nodes.iter().filter(|r| r.sentinel) {
-        let (tx, stop, node) = (tx.clone(), stop.clone(), r.node as u32);
-        let at = env.admin[r.node].clone();
-        listeners.push(std::thread::spawn(move || {
-            listen(&at, node, t0, &tx, &stop)
-        }));
-    }
+    let listeners = listen_all(nodes, &env, &tx);
     drop(tx);
-    // Workload clients.
-    let mut clients = Vec::new();
-    let mut id = 0;
-    for (i, n) in plan.nodes.iter().enumerate() {
-        if let NodeKind::Client(spec) = &n.kind {
-            id += 1;
-            let (spec, env, id, home) = (spec.clone(), env.clone(), id, net.home(i));
-            clients.push(std::thread::spawn(move || {
-                // A client lives in its own namespace, on its side of any
-                // partition; so do the threads it starts.
-                match home.as_deref().map(super::endpoint::enter_path) {
-                    Some(Err(_)) => Vec::new(),
-                    _ => workload::run(id, spec, env),
-                }
-            }));
-        }
-    }
+    let clients = start_clients(plan, &env, net);
     // The script: faults, then command lines, then checkpoints at the same
     // instant (as the simulator orders them).
     let checkpoints = plan
@@ -454,7 +318,7 @@ fn drive(
         return Err(e);
     }
     history.sort_by_key(|o| (o.invoked, o.client, o.seq));
-    let lost = lost_writes(plan, &env, &history);
+    let lost = lost_writes(plan, &env.admin, &history).1.len() as u64;
     Ok(Driven {
         events,
         samples,
@@ -465,100 +329,9 @@ fn drive(
     })
 }
 
-/// Builds the cluster the plan describes, as `redis-cli --cluster create`
-/// does: a configEpoch per node (1, 2, ... in node order), the slots of each
-/// master, MEETs, then each replica's CLUSTER REPLICATE; and waits until
-/// every node is in state ok and every replica in sync, before the
-/// scenario's clock starts.
-fn create_cluster(
-    plan: &Plan,
-    cluster: &crate::scenario::ClusterPlan,
-    nodes: &[RealNode],
-    net: &Net,
-) -> Result<(), RunError> {
-    let port = |n: usize| {
-        nodes
-            .iter()
-            .find(|r| r.node == n)
-            .map(|r| r.port)
-            .ok_or_else(|| format!("{} is not a real process", plan.nodes[n].name))
-    };
-    let call = |n: usize, args: &[&str]| -> Result<Frame, String> {
-        let mut c = Conn::connect(&net.admin(n, port(n)?), IO).map_err(|e| e.to_string())?;
-        match c.call(args).map_err(|e| e.to_string())? {
-            Frame::Error(e) => Err(format!("{} {}: {e}", plan.nodes[n].name, args.join(" "))),
-            r => Ok(r),
-        }
-    };
-    let n = cluster.slots.len();
-    let mut ids = Vec::new();
-    for i in 0..n {
-        call(i, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
-        for (lo, hi) in cluster.slots[i].ranges() {
-            call(
-                i,
-                &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()],
-            )?;
-        }
-        let id = text(&call(i, &["CLUSTER", "MYID"])?)
-            .ok_or_else(|| "CLUSTER MYID gave no id".to_string())?;
-        ids.push(id);
-    }
-    for i in 1..n {
-        let ip = net.ip(i).to_string();
-        call(0, &["CLUSTER", "MEET", &ip, &port(i)?.to_string()])?;
-    }
-    let wait = |what: &str, ok: &dyn Fn() -> bool| -> Result<(), RunError> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ok() {
-            check_interrupt()?;
-            if Instant::now() > deadline {
-                return Err(RunError::Failed(format!("the real cluster never {what}")));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(())
-    };
-    let info_field = |i: usize, section: &str, field: &str| -> Option<String> {
-        let text = match section {
-            "cluster" => text(&call(i, &["CLUSTER", "INFO"]).ok()?)?,
-            _ => text(&call(i, &["INFO", section]).ok()?)?,
-        };
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .map(|v| v.trim().to_string())
-    };
-    let known = n.to_string();
-    wait("learned of every node", &|| {
-        (0..n).all(|i| info_field(i, "cluster", "cluster_known_nodes").as_deref() == Some(&known))
-    })?;
-    for (i, m) in cluster.replica_of.iter().enumerate() {
-        if let Some(m) = m {
-            call(i, &["CLUSTER", "REPLICATE", &ids[*m]])?;
-        }
-    }
-    wait("reached state ok with every replica in sync", &|| {
-        (0..n).all(|i| {
-            info_field(i, "cluster", "cluster_state").as_deref() == Some("ok")
-                && (cluster.replica_of[i].is_none()
-                    || info_field(i, "replication", "master_link_status").as_deref() == Some("up"))
-        })
-    })
-}
-
-/// Whether a PING's reply says the server is up: PONG, or NOAUTH from one
-/// with `requirepass` (not LOADING, nor a closed connection).
-fn answers(reply: std::io::Result<Frame>) -> bool {
-    match reply {
-        Ok(Frame::Simple(_)) => true,
-        Ok(Frame::Error(e)) => e.starts_with("NOAUTH"),
-        _ => false,
-    }
-}
-
 /// A server's `INFO replication`, or a Sentinel's `INFO sentinel` (a
 /// Sentinel has no replication section).
-fn info_of(at: &Endpoint) -> Option<String> {
+pub fn info_of(at: &Endpoint) -> Option<String> {
     let mut c = Conn::connect(at, IO).ok()?;
     let info = text(&c.call(&["INFO", "replication"]).ok()?)?;
     if !info.trim().is_empty() {
@@ -567,10 +340,52 @@ fn info_of(at: &Endpoint) -> Option<String> {
     text(&c.call(&["INFO", "sentinel"]).ok()?)
 }
 
+/// A listener per Sentinel, sending its published events to `tx` until
+/// the run stops.
+pub fn listen_all(
+    nodes: &[RealNode],
+    env: &Env,
+    tx: &mpsc::Sender<Event>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (nodes.iter().filter(|r| r.sentinel))
+        .map(|r| {
+            let (tx, stop, node, t0) = (tx.clone(), env.stop.clone(), r.node as u32, env.t0);
+            let at = env.admin[r.node].clone();
+            std::thread::spawn(move || listen(&at, node, t0, &tx, &stop))
+        })
+        .collect()
+}
+
+/// The plan's workload clients, each on a thread that returns its history
+/// when it stops (at its stop time, or with the run).
+pub fn start_clients(plan: &Plan, env: &Env, net: &Net) -> Vec<std::thread::JoinHandle<Vec<Op>>> {
+    let mut clients = Vec::new();
+    let mut id = 0;
+    for (i, n) in plan.nodes.iter().enumerate() {
+        if let NodeKind::Client(spec) = &n.kind {
+            id += 1;
+            // The harness's client has no slot routing.
+            if matches!(spec.discovery, crate::client::Discovery::Cluster(_)) {
+                continue;
+            }
+            let (spec, env, id, home) = (spec.clone(), env.clone(), id, net.home(i));
+            clients.push(std::thread::spawn(move || {
+                // A client lives in its own namespace, on its side of any
+                // partition; so do the threads it starts.
+                match home.as_deref().map(super::endpoint::enter_path) {
+                    Some(Err(_)) => Vec::new(),
+                    _ => workload::run(id, spec, env),
+                }
+            }));
+        }
+    }
+    clients
+}
+
 /// The trace event a scripted fault is recorded as: as the simulator
 /// records it ([`Fault::describe`]), but for REPLICAOF, whose master does
 /// not listen at the plan's address here.
-fn describe(plan: &Plan, a: &Fault) -> (u32, &'static str, String) {
+pub fn describe(plan: &Plan, a: &Fault) -> (u32, &'static str, String) {
     let d = a.describe(&plan.directory());
     let detail = match *a {
         Fault::ReplicaOf { node, .. } => format!("REPLICAOF on {}", plan.nodes[node].name),
@@ -580,7 +395,7 @@ fn describe(plan: &Plan, a: &Fault) -> (u32, &'static str, String) {
 }
 
 /// Causes a scripted fault in the real processes.
-fn apply<'a>(
+pub fn apply<'a>(
     plan: &Plan,
     a: &Fault,
     procs: &mut Procs,
@@ -668,33 +483,32 @@ fn apply<'a>(
                 ns.heal()?;
             }
         }
+        Fault::ClusterFailover { node: n, mode } => {
+            use crate::redis::cluster::failover::FailoverMode;
+            let mut args = vec!["CLUSTER", "FAILOVER"];
+            match mode {
+                FailoverMode::Default => {}
+                FailoverMode::Force => args.push("FORCE"),
+                FailoverMode::Takeover => args.push("TAKEOVER"),
+            }
+            let mut c =
+                Conn::connect(&env.admin[n], IO).map_err(|e| format!("CLUSTER FAILOVER: {e}"))?;
+            match c.call(&args) {
+                Ok(Frame::Simple(_)) => {}
+                Ok(Frame::Error(e)) => return Err(format!("CLUSTER FAILOVER: {e}")),
+                other => return Err(format!("CLUSTER FAILOVER answered {other:?}")),
+            }
+        }
         // Refused up front ([`unsupported`]), or not done for real yet.
-        Fault::Crash(_)
-        | Fault::Link { .. }
-        | Fault::Reshard { .. }
-        | Fault::ClusterFailover { .. } => return Err("unsupported action".into()),
+        Fault::Crash(_) | Fault::Link { .. } => return Err("unsupported action".into()),
+        Fault::Reshard { .. } => {
+            return Err(
+                "a reshard is not done on real processes yet (redis-cli --cluster reshard does it)"
+                    .into(),
+            );
+        }
     }
     Ok(())
-}
-
-/// The program a node runs (not `ip`, for one started in a namespace).
-fn program(r: &RealNode) -> String {
-    let l = &r.launch;
-    match l.args.first().map(String::as_str) {
-        Some("netns") => l.args.get(3).cloned().unwrap_or_default(),
-        _ => l.program.display().to_string(),
-    }
-}
-
-/// The last lines a process wrote to standard error (Redis reports a
-/// configuration it refuses there), as `: a / b`, or nothing.
-fn tail(path: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    format!(": {}", lines[lines.len().saturating_sub(4)..].join(" / "))
 }
 
 /// Drops every packet from a node of `from` to a node of `to`.
@@ -792,16 +606,42 @@ pub fn parse_log(text: &str, node: u32, t0_wall: u64) -> Vec<Event> {
         .collect()
 }
 
-/// Acknowledged writes missing from the final state: the running master
-/// with the most replicas (else the node with the highest offset), read key
-/// by key, checked by the simulator's own rule.
-fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
+/// The name the simulator gives the kind of a Redis log line
+/// ([`names::redis`]), for a real server's line, or "" for a line of no
+/// kind the model prints. A name is the line's fixed text without its
+/// variable parts: the line begins with it, or with its text up to a space
+/// or colon and holds the rest further on (`*** NODE <id> possibly
+/// failing`).
+pub fn log_line_name(line: &str) -> &'static str {
+    let fits = |name: &str| {
+        line.starts_with(name)
+            || (name.char_indices())
+                .filter(|&(k, c)| k >= 8 && (c == ' ' || c == ':'))
+                .any(|(k, _)| {
+                    let (head, rest) = name.split_at(k);
+                    line.starts_with(head) && line[head.len()..].contains(rest)
+                })
+    };
+    (names::redis::ALL.iter().copied())
+        .find(|name| fits(name))
+        .unwrap_or("")
+}
+
+/// Acknowledged writes missing from the current state, and the node that
+/// holds it: the running master with the most replicas (else the node
+/// with the highest offset), read key by key, checked by the simulator's
+/// own rule. At a run's end, the final state.
+pub fn lost_writes(
+    plan: &Plan,
+    admin: &[Endpoint],
+    history: &[Op],
+) -> (Option<usize>, Vec<LostWrite>) {
     let mut best: Option<(bool, i64, i64, usize)> = None;
     for (n, node) in plan.nodes.iter().enumerate() {
         if !matches!(node.kind, NodeKind::Redis { .. }) {
             continue;
         }
-        let Some(info) = info_of(&env.admin[n]) else {
+        let Some(info) = info_of(&admin[n]) else {
             continue;
         };
         let f = |k: &str| crate::redis::info::field(&info, k).and_then(|v| v.parse::<i64>().ok());
@@ -828,7 +668,7 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
     }
     let mut data = Dataset::default();
     if let Some((_, _, _, n)) = best
-        && let Ok(mut c) = Conn::connect(&env.admin[n], IO)
+        && let Ok(mut c) = Conn::connect(&admin[n], IO)
     {
         let mut keys: Vec<&str> = history
             .iter()
@@ -852,7 +692,7 @@ fn lost_writes(plan: &Plan, env: &Env, history: &[Op]) -> u64 {
         }
     }
     let refs: Vec<&Op> = history.iter().collect();
-    lost_acked_writes(&refs, &data).len() as u64
+    (best.map(|b| b.3), lost_acked_writes(&refs, &data))
 }
 
 #[cfg(test)]
@@ -872,6 +712,48 @@ mod tests {
         assert_eq!(ev[0].node, 3);
         assert_eq!(ev[1].t, 0);
         assert_eq!(ev[1].level, Level::Warning);
+    }
+
+    #[test]
+    fn real_log_lines_get_the_simulators_names() {
+        let cases = [
+            (
+                "*** NODE 07c37dfeb235213a872192d90877d0cd55635b91 possibly failing",
+                names::redis::POSSIBLY_FAILING,
+            ),
+            (
+                "Marking node 07c37dfeb235213a872192d90877d0cd55635b91 as failing (quorum reached).",
+                names::redis::MARKED_FAILING,
+            ),
+            (
+                "Starting a failover election for epoch 7.",
+                names::redis::ELECTION_STARTED,
+            ),
+            (
+                "Failover election won: I'm the new master.",
+                names::redis::ELECTION_WON,
+            ),
+            (
+                "Full resync from master: 3f1e0c4b8a9d2e7f6a5b4c3d2e1f0a9b8c7d6e5f:0",
+                names::redis::FULL_RESYNC,
+            ),
+            (
+                "Clear FAIL state for node 07c37dfeb235213a872192d90877d0cd55635b91: is reachable again and nobody is serving its slots after some time.",
+                names::redis::FAIL_CLEARED_NO_SERVER,
+            ),
+            (
+                "Connecting to MASTER 127.0.0.1:7000",
+                names::redis::CONNECTING_TO_MASTER,
+            ),
+            ("Background saving started by pid 42", ""),
+            (
+                "Failover auth granted to 07c3 () for epoch 7",
+                names::redis::AUTH_GRANTED,
+            ),
+        ];
+        for (line, name) in cases {
+            assert_eq!(log_line_name(line), name, "{line}");
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Env {
     /// How the harness reaches each node, whatever the partitions.
     pub admin: Vec<Endpoint>,
     pub stop: Arc<AtomicBool>,
+    /// Where each operation is also sent once it completes (`redsim lab
+    /// --real` follows the clients as they go).
+    pub progress: Option<mpsc::Sender<Op>>,
 }
 
 impl Env {
@@ -142,7 +145,13 @@ pub fn run(id: u32, spec: WorkloadSpec, env: Env) -> Vec<Op> {
             }
         }
         if let Some(t) = target.as_mut() {
+            let from = history.len();
             let keep = issue(id, &spec, t, &mut rng, &mut history, &env);
+            if let Some(tx) = &env.progress {
+                for op in &history[from..] {
+                    let _ = tx.send(op.clone());
+                }
+            }
             if !keep {
                 target = None;
                 reconnect_at = env.now() + backoff;

@@ -11,16 +11,17 @@ use super::recorder::Sample;
 use super::tap::{Message, Stream, Wire};
 use crate::check::RunView as _;
 use crate::check::Verdict;
+use crate::check::lost::LostWrite;
 use crate::check::timeline;
-use crate::history::{OpKind, Outcome};
-use crate::scenario::{Fault, NodeKind};
+use crate::history::{Op, OpKind, Outcome};
+use crate::scenario::{Fault, NodeKind, Plan};
 use crate::time::Micros;
 use crate::trace::names;
-use crate::trace::{Level, Source};
+use crate::trace::{Event, Level, Source};
 use crate::world::{RunOutcome, World};
 
 /// The version of the format below, for anyone reading the JSON.
-pub const SCHEMA: &str = "redsim-dashboard/2";
+pub const SCHEMA: &str = "redsim-dashboard/3";
 
 #[derive(Serialize)]
 pub struct Recording {
@@ -33,6 +34,13 @@ pub struct Recording {
     pub duration: Micros,
     /// A live lab's page: it follows `/events` for what happens next.
     pub live: bool,
+    /// Real redis-server and redis-sentinel processes (`redsim lab
+    /// --real`), not a simulation: no messages are tapped, and the state
+    /// is what INFO and Sentinel's replies say.
+    pub real: bool,
+    /// The faults a live page offers on a node (`kill`, `crash`, `pause`,
+    /// `partition`); restart and resume always.
+    pub faults: Vec<&'static str>,
     pub sample_every: Micros,
     /// The processes; events about the whole network name node index
     /// `nodes.len()` ("sim").
@@ -51,7 +59,7 @@ pub struct Recording {
     pub summary: Summary,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct NodeInfo {
     pub name: String,
     /// redis, sentinel, client, or operator (the redis-cli that sends the
@@ -67,7 +75,7 @@ pub struct NodeInfo {
     pub published: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct NetState {
     pub t: Micros,
     pub blocked: Vec<(u32, u32)>,
@@ -77,13 +85,17 @@ pub struct NetState {
 #[derive(Serialize)]
 pub struct ClientView {
     pub bucket: Micros,
-    /// `[t, acked, refused, indeterminate, reads]` per bucket of completion
-    /// time, summed over clients (empty buckets left out).
-    pub buckets: Vec<(Micros, u32, u32, u32, u32)>,
+    /// Per bucket of completion time, summed over clients (empty buckets
+    /// left out).
+    pub buckets: Vec<Bucket>,
     pub lost: Vec<LostRow>,
     /// Why writes were lost; many lost writes share one reason.
     pub reasons: Vec<String>,
 }
+
+/// `[t, acked, refused, indeterminate, reads]`: a bucket of the client
+/// view.
+pub type Bucket = (Micros, u32, u32, u32, u32);
 
 #[derive(Serialize)]
 pub struct LostRow {
@@ -174,6 +186,8 @@ pub fn build_world(
         seed,
         duration: plan.duration,
         live: false,
+        real: false,
+        faults: Vec::new(),
         sample_every,
         nodes: nodes(w),
         events: events_from(w, 0),
@@ -187,29 +201,36 @@ pub fn build_world(
     }
 }
 
+/// The kind of a process, as the page names it.
+pub fn kind_name(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Sentinel(_) => "sentinel",
+        NodeKind::Client(_) => "client",
+        NodeKind::Operator => "operator",
+        NodeKind::Redis { .. } => "redis",
+    }
+}
+
+/// In a cluster, node `i`'s shard: its master's position among the
+/// masters as the cluster was created.
+pub fn shard(plan: &Plan, i: usize) -> Option<u32> {
+    let c = plan.cluster.as_ref()?;
+    let master = c.replica_of.get(i).map(|m| m.unwrap_or(i))?;
+    Some((0..master).filter(|&j| c.replica_of[j].is_none()).count() as u32)
+}
+
 /// The processes, each with its kind and, in a cluster, its shard.
 fn nodes(w: &World) -> Vec<NodeInfo> {
     let plan = &w.plan;
-    let shard = |i: usize| {
-        let c = plan.cluster.as_ref()?;
-        let master = c.replica_of.get(i).map(|m| m.unwrap_or(i))?;
-        let k = (0..master).filter(|&j| c.replica_of[j].is_none()).count();
-        Some(k as u32)
-    };
     plan.nodes
         .iter()
         .enumerate()
         .map(|(i, n)| NodeInfo {
             name: n.name.clone(),
-            kind: match n.kind {
-                NodeKind::Sentinel(_) => "sentinel",
-                NodeKind::Client(_) => "client",
-                NodeKind::Operator => "operator",
-                NodeKind::Redis { .. } => "redis",
-            },
+            kind: kind_name(&n.kind),
             host: n.host.clone(),
             port: n.port,
-            shard: shard(i),
+            shard: shard(plan, i),
             published: (w.dir.published.get(i))
                 .and_then(Option::as_ref)
                 .map(|(h, p)| format!("{h}:{p}")),
@@ -221,27 +242,30 @@ fn nodes(w: &World) -> Vec<NodeInfo> {
 pub fn events_from(w: &World, from: usize) -> Vec<EventRow> {
     w.trace().events[from.min(w.trace().events.len())..]
         .iter()
-        .map(|e| {
-            let source = match e.source {
-                Source::Log => "log",
-                Source::Sentinel => "sentinel",
-                Source::Sim => "sim",
-            };
-            let level = match e.level {
-                Level::Verbose => '-',
-                Level::Notice => '*',
-                Level::Warning => '#',
-            };
-            (
-                e.t,
-                e.node,
-                source,
-                level,
-                e.event.to_string(),
-                e.detail.clone(),
-            )
-        })
+        .map(event_row)
         .collect()
+}
+
+/// One trace event as the page reads it.
+pub fn event_row(e: &Event) -> EventRow {
+    let source = match e.source {
+        Source::Log => "log",
+        Source::Sentinel => "sentinel",
+        Source::Sim => "sim",
+    };
+    let level = match e.level {
+        Level::Verbose => '-',
+        Level::Notice => '*',
+        Level::Warning => '#',
+    };
+    (
+        e.t,
+        e.node,
+        source,
+        level,
+        e.event.to_string(),
+        e.detail.clone(),
+    )
 }
 
 /// The client view and the run's outcome so far.
@@ -358,11 +382,38 @@ enum Seen {
 /// Client outcomes per bucket of time, the lost writes with their reasons,
 /// and the totals (acknowledged, refused, indeterminate writes).
 fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
-    let bucket = bucket.max(1);
-    let (mut acked, mut refused, mut unknown) = (0, 0, 0);
-    let mut rows: Vec<(Micros, Seen)> = Vec::new();
     let outside = w.outside_writes();
-    for o in &w.all_writes(&outside) {
+    let writes = w.all_writes(&outside);
+    let (buckets, [mut acked, mut refused, mut unknown]) = tally(writes.iter().copied(), bucket);
+    // Outside writes the lost-write checker does not follow count in the
+    // totals, not in the buckets.
+    acked += outside.others[0] as u32;
+    refused += outside.others[1] as u32;
+    unknown += outside.others[2] as u32;
+    let (lost, reasons) = lost_rows(&w.lost_writes(), &w.trace().events, &w.names, &|c| {
+        outside.label(c)
+    });
+    (
+        ClientView {
+            bucket: bucket.max(1),
+            buckets,
+            lost,
+            reasons,
+        },
+        acked,
+        refused,
+        unknown,
+    )
+}
+
+/// Per bucket of completion time, `[t, acked, refused, indeterminate,
+/// reads]` (empty buckets left out), and the totals of acknowledged,
+/// refused and indeterminate writes.
+pub fn tally<'a>(ops: impl IntoIterator<Item = &'a Op>, bucket: Micros) -> (Vec<Bucket>, [u32; 3]) {
+    let bucket = bucket.max(1);
+    let mut totals = [0u32; 3];
+    let mut rows: Vec<(Micros, Seen)> = Vec::new();
+    for o in ops {
         let seen = match (o.kind.is_write(), &o.outcome) {
             (_, Outcome::Pending) => continue,
             _ if o.kind == OpKind::Publish => continue,
@@ -373,20 +424,15 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
             (true, _) => Seen::Indeterminate,
         };
         match seen {
-            Seen::Acked => acked += 1,
-            Seen::Refused => refused += 1,
-            Seen::Indeterminate => unknown += 1,
+            Seen::Acked => totals[0] += 1,
+            Seen::Refused => totals[1] += 1,
+            Seen::Indeterminate => totals[2] += 1,
             Seen::Read => {}
         }
         rows.push((o.completed.unwrap_or(o.invoked) / bucket * bucket, seen));
     }
-    // Outside writes the lost-write checker does not follow count in the
-    // totals, not in the buckets.
-    acked += outside.others[0] as u32;
-    refused += outside.others[1] as u32;
-    unknown += outside.others[2] as u32;
     rows.sort_by_key(|r| r.0);
-    let mut buckets: Vec<(Micros, u32, u32, u32, u32)> = Vec::new();
+    let mut buckets: Vec<Bucket> = Vec::new();
     for (t, seen) in rows {
         if buckets.last().is_none_or(|b| b.0 != t) {
             buckets.push((t, 0, 0, 0, 0));
@@ -399,32 +445,32 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
             Seen::Read => b.4 += 1,
         }
     }
-    let events = &w.trace().events;
+    (buckets, totals)
+}
+
+/// The lost writes as the page lists them, each with the index of its
+/// reason (what happened next to the node that acknowledged it) among the
+/// distinct reasons; `by` names a write's client.
+pub fn lost_rows(
+    lost: &[LostWrite],
+    events: &[Event],
+    names: &[String],
+    by: &dyn Fn(u32) -> String,
+) -> (Vec<LostRow>, Vec<String>) {
     let mut reasons: indexmap::IndexSet<String> = indexmap::IndexSet::new();
-    let lost = w
-        .lost_writes()
+    let rows = lost
         .iter()
         .map(|l| LostRow {
             key: l.key.to_string(),
             client: l.client,
-            by: outside.label(l.client),
+            by: by(l.client),
             seq: l.seq,
             node: l.node,
             acked_at: l.acked_at,
             reason: reasons
-                .insert_full(timeline::loss_reason(l, events, &w.names))
+                .insert_full(timeline::loss_reason(l, events, names))
                 .0,
         })
         .collect();
-    (
-        ClientView {
-            bucket,
-            buckets,
-            lost,
-            reasons: reasons.into_iter().collect(),
-        },
-        acked,
-        refused,
-        unknown,
-    )
+    (rows, reasons.into_iter().collect())
 }

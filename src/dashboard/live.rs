@@ -116,6 +116,7 @@ impl Live {
             self.every,
         );
         rec.live = true;
+        rec.faults = vec!["kill", "crash", "pause", "partition"];
         rec.duration = world.sim.now();
         // Pages loaded earlier get this diagram with the next full update
         // if its milestones are new to them.

@@ -8,6 +8,7 @@
 //! trace exactly as they are without it.
 
 pub mod data;
+pub mod follow;
 pub mod label;
 pub mod live;
 pub mod output;

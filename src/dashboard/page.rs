@@ -10,14 +10,27 @@ const TEMPLATE: &str = include_str!("assets/page.html");
 const CSS: &str = include_str!("assets/dashboard.css");
 const JS: &str = include_str!("assets/dashboard.js");
 
+/// What the space-time panel says for real processes, whose messages no
+/// one taps.
+const REAL_SPACETIME: &str = "<p class=\"muted\">Real processes: their messages are not tapped, so there is no space-time diagram. The timeline shows what they published and logged, and the node panels what INFO and SENTINEL MASTER said.</p>";
+
 /// The whole page for a recording, with the space-time diagram of `window`.
 pub fn html(rec: &Recording, window: (Micros, Micros)) -> String {
     let json = serde_json::to_string(rec).expect("a recording serialises");
     // `<` only occurs inside JSON strings: escaping it keeps `</script>` in
     // a log line from ending the script element.
     let json = json.replace('<', "\\u003c");
-    let title = format!("redsim: {} (seed {})", rec.scenario, rec.seed);
-    let svg = spacetime::svg(rec, window, false);
+    let (title, svg) = if rec.real {
+        (
+            format!("redsim lab --real: {}", rec.scenario),
+            REAL_SPACETIME.to_string(),
+        )
+    } else {
+        (
+            format!("redsim: {} (seed {})", rec.scenario, rec.seed),
+            spacetime::svg(rec, window, false),
+        )
+    };
     fill(
         TEMPLATE,
         &[

@@ -47,24 +47,30 @@ impl Tape {
         let t = world.sim.now();
         for n in 0..world.plan.nodes.len() {
             let now = fields(world, n);
-            let last = &self.last[n];
-            let mut changed: IndexMap<String, Option<String>> = IndexMap::new();
-            for (k, v) in &now {
-                if last.get(k) != Some(v) {
-                    changed.insert(k.clone(), Some(v.clone()));
-                }
-            }
-            for k in last.keys() {
-                if !now.contains_key(k) {
-                    changed.insert(k.clone(), None);
-                }
-            }
+            let changed = changed(&self.last[n], &now);
             if !changed.is_empty() || self.samples[n].is_empty() {
                 self.samples[n].push(Sample { t, changed });
             }
             self.last[n] = now;
         }
     }
+}
+
+/// The fields of `now` that differ from `last`, and `None` for each field
+/// of `last` that `now` no longer has.
+pub fn changed(last: &Fields, now: &Fields) -> IndexMap<String, Option<String>> {
+    let mut changed: IndexMap<String, Option<String>> = IndexMap::new();
+    for (k, v) in now {
+        if last.get(k) != Some(v) {
+            changed.insert(k.clone(), Some(v.clone()));
+        }
+    }
+    for k in last.keys() {
+        if !now.contains_key(k) {
+            changed.insert(k.clone(), None);
+        }
+    }
+    changed
 }
 
 /// The observer handed to [`crate::world::run_observed`].

@@ -143,7 +143,7 @@ fn page_is_self_contained_and_deterministic() {
     // Nothing loaded from anywhere: no src or href attributes, no imports.
     assert!(!html.contains(" src=") && !html.contains(" href=") && !html.contains("@import"));
     assert!(!html.contains("{{"), "every placeholder is filled");
-    assert!(html.contains("\"schema\":\"redsim-dashboard/2\""));
+    assert!(html.contains("\"schema\":\"redsim-dashboard/3\""));
     assert!(html.contains("<svg class=\"spacetime\""));
     assert!(html.contains("id=\"lost-writes\"") && html.contains("id=\"promoted\""));
     // Same scenario and seed, same bytes.

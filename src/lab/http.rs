@@ -9,6 +9,8 @@
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
+use rustix::event::{PollFd, PollFlags};
+
 /// The longest request head and body the page sends.
 const MAX_HEAD: usize = 16 * 1024;
 const MAX_BODY: usize = 4 * 1024;
@@ -161,6 +163,31 @@ impl Http {
             c.out.extend_from_slice(data.as_bytes());
             c.out.extend_from_slice(b"\n\n");
         }
+    }
+
+    /// Adds what to wait for: a connection on the listener, and input (or
+    /// room for output) on each connection, in that order.
+    pub fn poll_fds<'a>(&'a self, fds: &mut Vec<PollFd<'a>>) {
+        fds.push(PollFd::new(&self.listener, PollFlags::IN));
+        for c in &self.conns {
+            let mut flags = PollFlags::IN;
+            if c.wants_write() {
+                flags |= PollFlags::OUT;
+            }
+            fds.push(PollFd::new(&c.stream, flags));
+        }
+    }
+
+    /// Given which of [`Http::poll_fds`]'s entries are ready, takes the
+    /// waiting connections and returns the ready ones' ids (by id: answering
+    /// one may drop another).
+    pub fn ready(&mut self, ready: &[usize]) -> Vec<u64> {
+        if ready.first() == Some(&0) {
+            self.accept();
+        }
+        (ready.iter().filter(|&&j| j > 0))
+            .filter_map(|&j| self.conns.get(j - 1).map(|c| c.id))
+            .collect()
     }
 
     /// Whether some page is following the run.

@@ -13,6 +13,7 @@ mod http;
 mod pace;
 mod page;
 pub mod prompt;
+mod real;
 pub mod record;
 mod wire;
 
@@ -61,9 +62,11 @@ pub struct LabArgs {
     /// The longest the session can run, in simulated time.
     #[arg(long, default_value = "1h")]
     pub duration: String,
-    /// Where the session is saved when it ends (and by a bare `save`).
-    #[arg(long, default_value = "lab-session.toml")]
-    pub save: PathBuf,
+    /// Where the session is saved when it ends (and by a bare `save`);
+    /// default lab-session.toml. With --real, only when given (or after
+    /// `save`).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
     /// Do not print the trace as it happens.
     #[arg(long)]
     pub quiet: bool,
@@ -74,10 +77,26 @@ pub struct LabArgs {
     /// address (`--http` alone: 127.0.0.1:8080).
     #[arg(long, num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
     pub http: Option<String>,
+    /// Run real redis-server and redis-sentinel processes instead of the
+    /// simulation (as `conform` runs them): the same prompt and live page,
+    /// acting on the real processes; each process listens on 127.0.0.1 at
+    /// --port-base + its node index.
+    #[arg(long)]
+    pub real: bool,
+    /// With --real: each process in a network namespace of its own (root
+    /// and iproute2), so partitions can be caused.
+    #[arg(long, requires = "real")]
+    pub netns: bool,
 }
+
+/// Where a session is saved when no --save says otherwise.
+const DEFAULT_SAVE: &str = "lab-session.toml";
 
 /// Runs a lab session until `quit`, a signal, or the end of `--duration`.
 pub fn run(args: LabArgs) -> u8 {
+    if args.real {
+        return real::run(&args);
+    }
     crate::interrupt::install();
     let mut lab = match Lab::start(&args) {
         Ok(lab) => lab,
@@ -123,6 +142,43 @@ pub fn run(args: LabArgs) -> u8 {
     code
 }
 
+/// The scenario a lab runs, as given: read and checked, with the seed
+/// and the session's longest length.
+struct Opened {
+    file_name: String,
+    text: String,
+    original: Plan,
+    seed: u64,
+    horizon: Micros,
+}
+
+impl Opened {
+    fn read(args: &LabArgs) -> Result<Self, (u8, String)> {
+        let bad = |m: String| (BAD_INPUT, m);
+        let horizon = parse_time(&args.duration)
+            .ok()
+            .filter(|&d| d > 0 && d <= crate::scenario::limits::MAX_RUN)
+            .ok_or_else(|| {
+                bad(format!(
+                    "--duration `{}`: a time up to 24h, e.g. 1h or 90m",
+                    args.duration
+                ))
+            })?;
+        let file_name = args.scenario.display().to_string();
+        let text = crate::scenario::read_text(&args.scenario).map_err(|e| bad(e.to_string()))?;
+        // The file as written is checked first, so its errors point at it.
+        let original = crate::scenario::parse(&file_name, &text).map_err(|e| bad(e.to_string()))?;
+        let seed = args.seed.unwrap_or(original.seed);
+        Ok(Self {
+            file_name,
+            text,
+            original,
+            seed,
+            horizon,
+        })
+    }
+}
+
 struct Lab {
     world: World,
     deployment: Deployment,
@@ -161,20 +217,13 @@ impl Lab {
                 args.speed
             )));
         }
-        let horizon = parse_time(&args.duration)
-            .ok()
-            .filter(|&d| d > 0 && d <= crate::scenario::limits::MAX_RUN)
-            .ok_or_else(|| {
-                bad(format!(
-                    "--duration `{}`: a time up to 24h, e.g. 1h or 90m",
-                    args.duration
-                ))
-            })?;
-        let file_name = args.scenario.display().to_string();
-        let text = crate::scenario::read_text(&args.scenario).map_err(|e| bad(e.to_string()))?;
-        // The file as written is checked first, so its errors point at it.
-        let original = crate::scenario::parse(&file_name, &text).map_err(|e| bad(e.to_string()))?;
-        let seed = args.seed.unwrap_or(original.seed);
+        let Opened {
+            file_name,
+            text,
+            original,
+            seed,
+            horizon,
+        } = Opened::read(args)?;
         let servers = original.nodes.len() as u32;
         if u32::from(args.port_base) + u32::from(SENTINEL_OFFSET) + servers > 65535 {
             return Err(bad(format!(
@@ -239,7 +288,7 @@ impl Lab {
             printed: 0,
             roles,
             quiet: args.quiet,
-            save_to: args.save.clone(),
+            save_to: args.save.clone().unwrap_or_else(|| DEFAULT_SAVE.into()),
             http,
             live,
             last_update: Instant::now(),
@@ -414,14 +463,7 @@ impl Lab {
             }
             let http_at = fds.len();
             if let Some(h) = &self.http {
-                fds.push(PollFd::new(&h.listener, PollFlags::IN));
-                for c in &h.conns {
-                    let mut flags = PollFlags::IN;
-                    if c.wants_write() {
-                        flags |= PollFlags::OUT;
-                    }
-                    fds.push(PollFd::new(&c.stream, flags));
-                }
+                h.poll_fds(&mut fds);
             }
             let timeout = Timespec {
                 tv_sec: wait.as_secs() as i64,
@@ -476,16 +518,7 @@ impl Lab {
         for c in &mut self.clients {
             c.flush();
         }
-        // Connections by id: answering one may drop another.
-        let mut http_conns = Vec::new();
-        if let Some(h) = self.http.as_mut() {
-            if ready_http.first() == Some(&0) {
-                h.accept();
-            }
-            http_conns = (ready_http.iter().filter(|&&j| j > 0))
-                .filter_map(|&j| h.conns.get(j - 1).map(|c| c.id))
-                .collect();
-        }
+        let http_conns = (self.http.as_mut()).map_or(Vec::new(), |h| h.ready(&ready_http));
         for id in http_conns {
             let i = self
                 .http

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::Lab;
-use super::http::Request;
+use super::http::{Http, Request};
 use crate::sim::SimError;
 
 /// How often a following page gets an update, and the client view and
@@ -22,9 +22,34 @@ pub(super) fn a_while_ago(d: Duration) -> Instant {
 
 /// Whether the page may send this line: a fault, `heal` or `speed`, never
 /// `save` (a path on the lab's host) or `quit`, which are the terminal's.
-fn page_may(line: &str) -> bool {
+pub(super) fn page_may(line: &str) -> bool {
     let word = line.split_whitespace().next().unwrap_or("");
     !matches!(word.to_ascii_lowercase().as_str(), "save" | "quit" | "exit")
+}
+
+/// Refuses a page's `save` or `quit`.
+pub(super) fn forbid(http: &mut Http, id: u64) {
+    let why = "the page sends faults, heal and speed; save and quit are the prompt's\n";
+    http.respond(
+        id,
+        "403 Forbidden",
+        "text/plain; charset=utf-8",
+        why.as_bytes(),
+    );
+}
+
+/// Prints what the lab said to a page's action and answers the page with
+/// it (`ok` when it said nothing).
+pub(super) fn answer(http: &mut Http, id: u64, said: &[String]) {
+    for l in said {
+        crate::outln!("{l}");
+    }
+    let body = if said.is_empty() {
+        "ok".to_string()
+    } else {
+        said.join("\n")
+    };
+    http.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
 }
 
 impl Lab {
@@ -72,30 +97,15 @@ impl Lab {
             }
             Request::Action(line) if !page_may(&line) => {
                 if let Some(h) = self.http.as_mut() {
-                    let why =
-                        "the page sends faults, heal and speed; save and quit are the prompt's\n";
-                    h.respond(
-                        id,
-                        "403 Forbidden",
-                        "text/plain; charset=utf-8",
-                        why.as_bytes(),
-                    );
+                    forbid(h, id);
                 }
             }
             Request::Action(line) => {
                 crate::outln!("lab: from the page: {line}");
                 let mut said = Vec::new();
                 let quit = self.act(&line, &mut said)?;
-                for l in &said {
-                    crate::outln!("{l}");
-                }
-                let body = if said.is_empty() {
-                    "ok".to_string()
-                } else {
-                    said.join("\n")
-                };
                 if let Some(h) = self.http.as_mut() {
-                    h.respond(id, "200 OK", "text/plain; charset=utf-8", body.as_bytes());
+                    answer(h, id, &said);
                 }
                 // The page sees the fault, and its outcome, at once.
                 self.last_update = a_while_ago(UPDATE_EVERY);

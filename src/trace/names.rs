@@ -105,4 +105,36 @@ pub mod redis {
     pub const AUTH_GRANTED: &str = "Failover auth granted to";
     pub const RESHARDING_DONE: &str = "Resharding done";
     pub const RESHARDING_ABORTED: &str = "Resharding aborted";
+
+    /// Every name above: what a real server's log line is matched against.
+    pub const ALL: &[&str] = &[
+        FULL_RESYNC,
+        PARTIAL_RESYNC_DONE,
+        SERVER_INITIALIZED,
+        SECONDARY_REPLID,
+        MASTER_MODE,
+        REPLICAOF_ENABLED,
+        CONNECTING_TO_MASTER,
+        TRYING_PARTIAL_RESYNC,
+        NO_BACKLOG_FOR_PSYNC,
+        REPLID_MISMATCH,
+        FLUSHING_OLD_DATA,
+        OUTPUT_BUFFER_LIMIT,
+        READY,
+        ELECTION_WON,
+        ELECTION_STARTED,
+        POSSIBLY_FAILING,
+        ADDRESS_UPDATED,
+        MY_IP_UPDATED,
+        MARKED_FAILING,
+        RECONFIGURED_AS_REPLICA,
+        CONFIG_EPOCH_COLLISION,
+        FAIL_CLEARED_NO_SERVER,
+        REPLICA_RANK_UPDATED,
+        UNABLE_TO_FAILOVER,
+        AUTH_DENIED,
+        AUTH_GRANTED,
+        RESHARDING_DONE,
+        RESHARDING_ABORTED,
+    ];
 }

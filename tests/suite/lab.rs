@@ -224,7 +224,18 @@ impl LiveLab {
 }
 
 impl Drop for LiveLab {
+    /// SIGTERM first, so a lab that started real processes stops them.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = (std::process::Command::new("kill").args(["-TERM", &pid]))
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..200 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -706,21 +717,8 @@ fn the_live_page_kills_the_master_and_shows_the_failover() {
     );
     // The speed list shows the lab's speed.
     browser.wait_until(&page, "document.getElementById('speed').value === '2'", 100);
-    browser.eval(
-        &page,
-        "document.querySelector('#topology [data-node=\"0\"]')\
-         .dispatchEvent(new MouseEvent('click', { bubbles: true })); true",
-    );
-    browser.wait_until(
-        &page,
-        "!!document.querySelector('#node-detail button[data-action=\"kill master\"]')",
-        100,
-    );
-    browser.eval(
-        &page,
-        "document.querySelector('#node-detail button[data-action=\"kill master\"]').click(); true",
-    );
-    lab.wait_for("lab: from the page: kill master", 1);
+    open_master_panel(&mut browser, &page);
+    click_kill_master(&mut browser, &page, &mut lab);
     browser.wait_until(
         &page,
         &format!("{}.includes('+switch-master')", text("log")),
@@ -735,4 +733,162 @@ fn the_live_page_kills_the_master_and_shows_the_failover() {
     let (status, printed) = lab.quit();
     assert!(status.success());
     assert!(printed.contains("+switch-master"), "{printed}");
+}
+
+/// The deployment of [`SCENARIO`] as real processes from port 26700, its
+/// page at 26790: the page shows the failover a click on "kill" causes,
+/// from what the processes say, and the lab stops every process it
+/// started when it quits.
+#[test]
+#[ignore = "needs redis-server, redis-sentinel and chromium"]
+fn the_live_page_of_real_processes_kills_the_master_and_shows_the_failover() {
+    let mut lab = LiveLab::start_with(
+        SCENARIO,
+        "1",
+        26700,
+        &["--real", "--http", "127.0.0.1:26790"],
+    );
+    lab.wait_for("The live dashboard: http://127.0.0.1:26790/", 1);
+    lab.wait_for_sentinels("127.0.0.1:26702");
+    let mut browser = crate::browser::Browser::start();
+    let page = browser.open("http://127.0.0.1:26790/");
+    let text = |id: &str| format!("((document.getElementById('{id}') || {{}}).textContent || '')");
+    browser.wait_until(
+        &page,
+        &format!("{} === 'live'", text("playback-state")),
+        300,
+    );
+    // The state comes from INFO: the master has both replicas online.
+    browser.wait_until(
+        &page,
+        "D.samples[0].some(s => s[1].connected_slaves === '2')",
+        300,
+    );
+    open_master_panel(&mut browser, &page);
+    // Real processes on loopback: no crash (no power loss here) and no
+    // partition (no namespaces).
+    let offered = browser.eval(
+        &page,
+        "[...document.querySelectorAll('#node-detail button[data-action]')].map(b => b.dataset.action).join(',')",
+    );
+    assert_eq!(offered.as_str(), Some("kill master,pause master"));
+    click_kill_master(&mut browser, &page, &mut lab);
+    browser.wait_until(
+        &page,
+        &format!("{}.includes('+switch-master')", text("log")),
+        600,
+    );
+    // replica-2 has the lower replica-priority; the page finds it by its
+    // real address in +switch-master.
+    browser.wait_until(&page, &format!("{} === 'replica-2'", text("promoted")), 100);
+    // Its INFO says it is a master now.
+    browser.wait_until(&page, "D.samples[2].some(s => s[1].role === 'master')", 100);
+    if let Ok(path) = std::env::var("REDSIM_SCREENSHOT") {
+        std::fs::write(path, browser.screenshot(&page)).unwrap();
+    }
+    drop(browser);
+    let (status, printed) = lab.quit();
+    assert!(status.success(), "{printed}");
+    assert!(
+        printed.contains("+switch-master mymaster 127.0.0.1 26700 127.0.0.1 26702"),
+        "{printed}"
+    );
+    assert!(printed.contains("promoted: replica-2"), "{printed}");
+    // Every process was stopped: their ports are free again.
+    for port in 26700..26706 {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} is still taken after the lab quit"
+        );
+    }
+}
+
+/// A signal ends a real lab after it stopped every process it started.
+#[test]
+#[ignore = "needs redis-server and redis-sentinel"]
+fn a_real_lab_stopped_by_a_signal_stops_its_processes() {
+    let mut lab = LiveLab::start_with(SCENARIO, "1", 26800, &["--real", "--quiet"]);
+    let table = lab.wait_for("Type faults here", 1).to_string();
+    let pids = pids_in(&table);
+    assert_eq!(pids.len(), 6, "{table}");
+    lab.type_line("pause replica-1");
+    lab.type_line("kill master");
+    lab.type_line("partition master | replica-1");
+    lab.wait_for("partitions of real processes need network namespaces", 1);
+    let pid = lab.child.id() as i32;
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = lab.child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    for p in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat"));
+        assert!(
+            stat.map_or(true, |s| s.contains(") Z ")),
+            "process {p} outlived the lab"
+        );
+    }
+    for port in 26800..26806 {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port}"
+        );
+    }
+    // SIGKILL leaves redsim no time to clean up: the kernel kills what it
+    // started (PR_SET_PDEATHSIG).
+    let mut lab = LiveLab::start_with(SCENARIO, "1", 26810, &["--real", "--quiet"]);
+    let table = lab.wait_for("Type faults here", 1).to_string();
+    let pids = pids_in(&table);
+    assert_eq!(pids.len(), 6, "{table}");
+    lab.child.kill().unwrap();
+    lab.child.wait().unwrap();
+    // A bound on a test that would hang, not a timing check.
+    let gone = |p: &i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| s.contains(") Z "))
+    };
+    for _ in 0..200 {
+        if pids.iter().all(gone) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        pids.iter().all(gone),
+        "processes outlived a killed lab: {pids:?}"
+    );
+}
+
+/// The PIDs the real lab's node table names (`(pid 1234)`).
+fn pids_in(table: &str) -> Vec<i32> {
+    (table.lines())
+        .filter_map(|l| l.split("(pid ").nth(1)?.split(')').next()?.parse().ok())
+        .collect()
+}
+
+/// Clicks the master (node 0) on the live page and waits for its panel's
+/// "kill" button.
+fn open_master_panel(browser: &mut crate::browser::Browser, page: &str) {
+    browser.eval(
+        page,
+        "document.querySelector('#topology [data-node=\"0\"]')\
+         .dispatchEvent(new MouseEvent('click', { bubbles: true })); true",
+    );
+    browser.wait_until(
+        page,
+        "!!document.querySelector('#node-detail button[data-action=\"kill master\"]')",
+        100,
+    );
+}
+
+/// Clicks "kill" in the master's panel; the lab says it got it.
+fn click_kill_master(browser: &mut crate::browser::Browser, page: &str, lab: &mut LiveLab) {
+    browser.eval(
+        page,
+        "document.querySelector('#node-detail button[data-action=\"kill master\"]').click(); true",
+    );
+    lab.wait_for("lab: from the page: kill master", 1);
 }

@@ -880,8 +880,10 @@ function nodeActions(n, t) {
   if (node.kind !== "redis" && node.kind !== "sentinel") return [];
   if (lk === "down") return [["restart", "restart " + name]];
   if (lk === "paused") return [["resume", "resume " + name]];
-  return [["kill", "kill " + name], ["crash", "crash " + name], ["pause", "pause " + name],
-    ["cut off", "partition " + name]];
+  // The faults the lab can cause here (a real deployment on loopback
+  // cannot be partitioned, nor lose power).
+  const offered = { kill: "kill", crash: "crash", pause: "pause", partition: "cut off" };
+  return D.faults.filter((f) => offered[f]).map((f) => [offered[f], f + " " + name]);
 }
 
 function startLive() {
@@ -889,7 +891,9 @@ function startLive() {
   document.body.classList.add("live");
   $("live-bar").hidden = false;
   $("heal").addEventListener("click", () => act("heal"));
-  $("speed").addEventListener("change", (e) => act("speed " + e.target.value));
+  $("heal").hidden = !D.faults.includes("partition");
+  // Real processes run at the wall clock's pace only.
+  if (!D.real) $("speed").addEventListener("change", (e) => act("speed " + e.target.value));
   $("node-detail").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-action]");
     if (b) act(b.dataset.action);
@@ -933,7 +937,7 @@ function select(n) {
 }
 
 function init() {
-  $("scenario").textContent = `${D.scenario} (seed ${D.seed})`;
+  $("scenario").textContent = D.real ? `${D.scenario} (real processes)` : `${D.scenario} (seed ${D.seed})`;
   $("question").textContent = D.question || (D.description || "").split("\n")[0];
   $("answer").textContent = D.answer ? "Answer: " + D.answer : "";
   $("scrub").max = Math.round(D.duration / 1000);
