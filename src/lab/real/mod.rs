@@ -4,21 +4,23 @@
 //! same prompt and the same live page as the simulated lab. The page is fed
 //! from what the processes say: each one's INFO or SENTINEL replies a few
 //! times a second ([`poll`], mapped to the page's fields by [`fields`]),
-//! their logs (a Sentinel's events as it publishes them, a server's lines
-//! named as the simulator names them), the faults the
-//! lab causes, the clients' operations, and the acknowledged writes missing
-//! from the current master. Faults act on the real processes: signals by
-//! PID, restarts, REPLICAOF, DEBUG SLEEP, CLUSTER FAILOVER, dropped packets
-//! between namespaces. Every process is stopped by PID when the lab ends,
-//! however it ends ([`Deployment`]'s guards).
+//! their logs, the faults the lab causes, the clients' operations, and the
+//! acknowledged writes missing from the current master ([`observe`]).
+//! Faults act on the real processes ([`act`]): signals by PID, restarts,
+//! REPLICAOF, DEBUG SLEEP, CLUSTER FAILOVER, dropped packets between
+//! namespaces. Every process is stopped by PID when the lab ends, however
+//! it ends ([`Deployment`]'s guards). This module holds the loop: the
+//! terminal, the page's requests and updates, the end.
 
+mod act;
 mod fields;
+mod observe;
 mod poll;
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::os::fd::AsFd as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -30,8 +32,7 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use super::LabArgs;
 use super::http::{Http, Request};
 use super::page::{FULL_UPDATE_EVERY, UPDATE_EVERY, a_while_ago, answer, forbid, page_may};
-use super::prompt::{self, Action};
-use super::record::{self, Deployment as SessionText};
+use super::record::Deployment as SessionText;
 use crate::check::lost::LostWrite;
 use crate::check::windows::Window;
 use crate::conform::deploy::Deployment;
@@ -40,18 +41,14 @@ use crate::conform::real::{self as harness, RealOptions, RunError};
 use crate::conform::scratch::TempRoot;
 use crate::conform::topology::{Binaries, Replication};
 use crate::conform::workload::Env;
-use crate::dashboard::data::{self, ClientView, NetState, NodeInfo, Summary};
+use crate::dashboard::data::{self, ClientView, NodeInfo, Summary};
 use crate::dashboard::follow::Follow;
 use crate::exit::{BAD_INPUT, ENVIRONMENT, OK};
 use crate::history::Op;
-use crate::scenario::{Fault, NodeKind, Plan};
+use crate::scenario::{NodeKind, Plan};
 use crate::time::{Micros, Secs, format_duration};
-use crate::trace::{Event, Level, Source};
-use poll::{Ask, Reading, Seen};
-
-/// Events are shown once they are this old: a log line is read a little
-/// after it is written, and the page reads events in time order.
-const SETTLE: Micros = 300_000;
+use crate::trace::Event;
+use poll::{Ask, Reading};
 
 /// How often the writes lost so far are counted again while a page follows
 /// (each count reads every key the clients wrote from the current master).
@@ -357,141 +354,6 @@ impl RealLab {
         }
     }
 
-    /// Takes in what the threads and the logs have to say.
-    fn gather(&mut self) {
-        self.read_logs();
-        for n in 0..self.plan.nodes.len() {
-            // Reaps a process that ended by itself (SHUTDOWN from a client).
-            let _ = self.deployment.procs.exited(n);
-        }
-        let now = self.now();
-        let settled = now.saturating_sub(SETTLE);
-        let (ready, later): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|e| e.t <= settled);
-        self.pending = later;
-        if !ready.is_empty() {
-            let from = self.follow.events().len();
-            self.follow.push_events(ready);
-            if !self.quiet {
-                self.print_events(from);
-            }
-        }
-        let readings: Vec<Reading> = self.readings.try_iter().collect();
-        for r in readings {
-            self.take_reading(r);
-        }
-        for op in self.ops.try_iter() {
-            self.follow.push_op(op);
-        }
-        if let Some(h) = self.lost_count.take_if(|h| h.is_finished())
-            && let Ok((node, lost)) = h.join()
-        {
-            self.follow.set_lost(node, lost);
-        }
-        self.follow.set_now(now.saturating_sub(SETTLE));
-    }
-
-    fn print_events(&self, from: usize) {
-        for line in self.event_lines(from) {
-            crate::outln!("{line}");
-        }
-    }
-
-    /// The events from index `from` on, in Redis's log format (as the
-    /// simulated lab prints its trace).
-    fn event_lines(&self, from: usize) -> Vec<String> {
-        let names: Vec<String> = self.plan.nodes.iter().map(|n| n.name.clone()).collect();
-        (self.follow.events()[from..].iter())
-            .map(|e| {
-                let n = e.node as usize;
-                let role = match &self.plan.nodes[n].kind {
-                    NodeKind::Sentinel(_) => 'X',
-                    NodeKind::Redis { .. } => self.log_roles[n],
-                    _ => 'C',
-                };
-                crate::trace::event_text(e, &names, role)
-            })
-            .collect()
-    }
-
-    /// New lines of every server's log, as named events.
-    fn read_logs(&mut self) {
-        for (node, sentinel, path, offset, partial) in &mut self.logs {
-            let Ok(mut f) = std::fs::File::open(&*path) else {
-                continue;
-            };
-            use std::io::Seek as _;
-            if f.seek(std::io::SeekFrom::Start(*offset)).is_err() {
-                continue;
-            }
-            let mut buf = Vec::new();
-            if f.read_to_end(&mut buf).is_err() || buf.is_empty() {
-                continue;
-            }
-            *offset += buf.len() as u64;
-            partial.extend_from_slice(&buf);
-            let Some(end) = partial.iter().rposition(|&b| b == b'\n') else {
-                continue;
-            };
-            let lines: Vec<u8> = partial.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&lines);
-            // `pid:R …`: the role the server logged as.
-            if let Some(role) = (text.lines().rev())
-                .find_map(|l| l.split(' ').next()?.split_once(':')?.1.chars().next())
-            {
-                self.log_roles[*node] = role;
-            }
-            for mut e in harness::parse_log(&text, *node as u32, self.t0_wall) {
-                match sentinel_event(&e.detail) {
-                    Some((event, detail)) if *sentinel => {
-                        e.source = Source::Sentinel;
-                        e.event = event.to_string().into();
-                        e.detail = detail.to_string();
-                    }
-                    _ => e.event = harness::log_line_name(&e.detail).into(),
-                }
-                self.pending.push(e);
-            }
-        }
-    }
-
-    /// One node's reading, as the page's fields.
-    fn take_reading(&mut self, r: Reading) {
-        let fields = match r.seen {
-            Seen::Fields(mut f, myid) => {
-                if let Some(id) = myid {
-                    self.myids[r.node] = Some(id);
-                }
-                if matches!(self.plan.nodes[r.node].kind, NodeKind::Sentinel(_)) {
-                    self.sentinel_own_fields(r.node, &mut f);
-                }
-                f
-            }
-            Seen::Down => [("status".to_string(), "down".to_string())]
-                .into_iter()
-                .collect(),
-            Seen::Silent => {
-                let mut f = self.follow.fields(r.node).cloned().unwrap_or_default();
-                f.insert("answering".into(), "no".into());
-                f
-            }
-        };
-        self.follow.sample(r.node, r.t, fields);
-    }
-
-    /// A Sentinel's current epoch and vote, from what it published.
-    fn sentinel_own_fields(&self, n: usize, f: &mut crate::dashboard::snapshot::Fields) {
-        let published = (self.follow.events().iter())
-            .filter(|e| e.node as usize == n && e.source == Source::Sentinel)
-            .map(|e| (e.event.as_ref(), e.detail.as_str()));
-        let name_of_id = |id: &str| {
-            let n = self.myids.iter().position(|m| m.as_deref() == Some(id))?;
-            Some(self.plan.nodes[n].name.clone())
-        };
-        fields::from_events(published, &name_of_id, f);
-    }
-
     /// Sends following pages what changed, and counts the lost writes
     /// again now and then while one follows.
     fn update_pages(&mut self) {
@@ -627,182 +489,6 @@ impl RealLab {
         false
     }
 
-    /// Does what a prompt line asks, saying what it did in `out`; true on
-    /// `quit`.
-    fn act(&mut self, line: &str, out: &mut Vec<String>) -> bool {
-        let names: Vec<String> = self.plan.nodes.iter().map(|n| n.name.clone()).collect();
-        match prompt::parse(line, &names) {
-            Err(e) => out.push(format!("lab: {e}")),
-            Ok(Action::Nothing) => {}
-            Ok(Action::Help) => {
-                out.push(prompt::HELP.to_string());
-                out.push(
-                    "With --real: crash, link and clock-jump cannot be caused in real processes, partitions need --netns, and speed stays 1."
-                        .into(),
-                );
-            }
-            Ok(Action::Nodes) => out.extend(self.node_lines()),
-            Ok(Action::Clients) => out.push(
-                "lab: outside clients connect to the real processes directly; `CLIENT LIST` on a server lists them"
-                    .into(),
-            ),
-            Ok(Action::Quit) => return true,
-            Ok(Action::Speed(_)) => {
-                out.push("lab: real processes run at the wall clock's pace only".into());
-            }
-            Ok(Action::Save(file)) => {
-                let path = file.unwrap_or_else(|| self.save_to.clone());
-                match self.save(&path) {
-                    Ok(()) => {
-                        self.save_to = path;
-                        self.save_on_exit = true;
-                    }
-                    Err(e) => out.push(format!("lab: {e}")),
-                }
-            }
-            Ok(Action::Fault(table)) => self.fault(table, out),
-        }
-        false
-    }
-
-    /// Checks a typed fault as a scenario file's, then causes it in the
-    /// real processes now.
-    fn fault(&mut self, mut table: toml::Table, out: &mut Vec<String>) {
-        let at = self.now().max(1);
-        table.insert("at".into(), format_duration(at).into());
-        let mut tables = self.fault_tables.clone();
-        tables.push(table);
-        let text = record::session_file(&self.session_text, &self.plan, at, &tables);
-        let parsed = match crate::scenario::parse("lab", &text) {
-            Ok(p) => p,
-            Err(e) => {
-                out.push(format!("lab: {}", e.message));
-                if let Some(h) = e.hint {
-                    out.push(format!("  hint: {h}"));
-                }
-                return;
-            }
-        };
-        let known = self.plan.faults.len();
-        let new: Vec<Fault> = parsed.faults[known..]
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        for f in &new {
-            if let Some(why) = self.refused(f) {
-                out.push(format!("lab: {why}"));
-                return;
-            }
-        }
-        for f in new {
-            let (node, name, detail) = harness::describe(&self.plan, &f);
-            self.pending.push(Event {
-                t: self.now(),
-                node,
-                source: Source::Sim,
-                level: Level::Notice,
-                event: name.into(),
-                detail,
-            });
-            let Deployment {
-                procs,
-                clocks,
-                net,
-                nodes,
-                ..
-            } = &mut self.deployment;
-            let real = |n: usize| nodes.iter().find(|r| r.node == n);
-            if let Err(e) = harness::apply(&self.plan, &f, procs, net, clocks, &real, &self.env) {
-                out.push(format!("lab: {e}"));
-                return;
-            }
-            self.network_changed(&f);
-            self.plan.faults.push((at, f));
-        }
-        self.fault_tables = tables;
-    }
-
-    /// Why a fault cannot be caused here, if it cannot.
-    fn refused(&mut self, f: &Fault) -> Option<String> {
-        if let Some(why) = harness::unsupported(&self.plan, f) {
-            return Some(format!("not with real processes: {why}"));
-        }
-        let partition = matches!(
-            f,
-            Fault::Partition(_) | Fault::PartitionOneWay { .. } | Fault::Heal
-        );
-        if partition && matches!(self.deployment.net, Net::Loopback) {
-            return Some(
-                "partitions of real processes need network namespaces: start the lab with --real --netns (root and iproute2)".into(),
-            );
-        }
-        if let Fault::Restart(n) = *f
-            && self.deployment.procs.exited(n).is_none()
-            && self.deployment.procs.pid(n).is_some()
-        {
-            return Some(format!(
-                "{} is running: kill or shut it down first",
-                self.plan.nodes[n].name
-            ));
-        }
-        None
-    }
-
-    /// Records the blocked links after a partition or heal.
-    fn network_changed(&mut self, f: &Fault) {
-        let mut block = |from: &[usize], to: &[usize]| {
-            for &a in from {
-                for &b in to.iter().filter(|&&b| b != a) {
-                    self.blocked.insert((a as u32, b as u32));
-                }
-            }
-        };
-        let detail = match f {
-            Fault::Partition(groups) => {
-                for (i, a) in groups.iter().enumerate() {
-                    for (j, b) in groups.iter().enumerate() {
-                        if i != j {
-                            block(a, b);
-                        }
-                    }
-                }
-                "partition"
-            }
-            Fault::PartitionOneWay { from, to } => {
-                block(from, to);
-                "one-way partition"
-            }
-            Fault::Heal => {
-                self.blocked.clear();
-                "heal"
-            }
-            _ => return,
-        };
-        self.follow.network(NetState {
-            t: self.now(),
-            blocked: self.blocked.iter().copied().collect(),
-            detail: detail.into(),
-        });
-    }
-
-    /// Writes the session's faults, at their instants, as a scenario on
-    /// the same deployment: `redsim run` plays that schedule on the
-    /// simulator, `redsim conform` on real processes again.
-    fn save(&self, path: &Path) -> Result<(), String> {
-        let stop = self.now().max(1);
-        let text = record::session_file(&self.session_text, &self.plan, stop, &self.fault_tables);
-        crate::out::write_atomic(path, text.as_bytes())
-            .map_err(|e| format!("cannot save the session to {}: {e}", path.display()))?;
-        crate::outln!(
-            "lab: saved {} ({} faults to {}); `redsim run {}` plays the same schedule on the simulator",
-            path.display(),
-            self.fault_tables.len(),
-            Secs(stop),
-            path.display()
-        );
-        Ok(())
-    }
-
     /// Ends the session: counts the writes lost (reading the current
     /// master while the processes still run), prints the outcome, saves if
     /// asked; the processes are stopped when the lab is dropped.
@@ -889,21 +575,6 @@ fn outcome_text(s: &Summary, client: &ClientView) -> String {
     out
 }
 
-/// A Sentinel's log line that is one of its events (`+sdown master
-/// mymaster …`), as the event's name and its detail, as its pub/sub
-/// channel and message carry them: sentinelEvent() logs the one and
-/// publishes the other. The log has every event from the process's start
-/// on; a subscription would miss those before it.
-fn sentinel_event(line: &str) -> Option<(&str, &str)> {
-    let (event, detail) = line.split_once(' ').unwrap_or((line, ""));
-    let named = event.len() > 1
-        && (event.starts_with('+') || event.starts_with('-'))
-        && event[1..]
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-');
-    named.then_some((event, detail))
-}
-
 /// Whether a workload client runs against real processes (a cluster
 /// client does not: the harness's client has no slot routing).
 fn runs_for_real(w: &crate::client::WorkloadSpec) -> bool {
@@ -940,30 +611,4 @@ fn node_infos(plan: &Plan, d: &Deployment) -> Vec<NodeInfo> {
             }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sentinel_event;
-
-    #[test]
-    fn a_sentinels_logged_events_read_as_published() {
-        assert_eq!(
-            sentinel_event("+sdown master mymaster 127.0.0.1 7000"),
-            Some(("+sdown", "master mymaster 127.0.0.1 7000"))
-        );
-        assert_eq!(
-            sentinel_event("-odown master mymaster 127.0.0.1 7000")
-                .unwrap()
-                .0,
-            "-odown"
-        );
-        assert_eq!(
-            sentinel_event("+tilt #tilt mode entered").unwrap().0,
-            "+tilt"
-        );
-        assert_eq!(sentinel_event("+new-epoch 1"), Some(("+new-epoch", "1")));
-        assert_eq!(sentinel_event("Sentinel ID is 0123abcd"), None);
-        assert_eq!(sentinel_event("+"), None);
-    }
 }
