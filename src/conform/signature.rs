@@ -52,6 +52,13 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             cluster_elections(obs).join(" | "),
         ));
     }
+    if spec.compares("cluster-states") {
+        sig.push(exact(
+            "cluster-states",
+            "cluster state changes after the fault (per node, in order)",
+            cluster_states(obs, fault).join(" | "),
+        ));
+    }
     if spec.compares("resyncs") {
         sig.push(exact(
             "resyncs",
@@ -380,6 +387,25 @@ fn cluster_elections(obs: &Observed) -> Vec<String> {
     out
 }
 
+/// Each node's cluster state changes from the first fault on, in node
+/// order (`master-1 fail ok`), for the nodes whose state changed.
+fn cluster_states(obs: &Observed, fault: Micros) -> Vec<String> {
+    let mut states: Vec<Vec<&str>> = vec![Vec::new(); obs.names.len()];
+    for e in obs
+        .events
+        .iter()
+        .filter(|e| e.source == Source::Log && e.t >= fault)
+    {
+        if let Some(s) = e.detail.strip_prefix("Cluster state changed: ") {
+            states[e.node as usize].push(s.trim());
+        }
+    }
+    (obs.names.iter().zip(&states))
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(name, s)| format!("{name} {}", s.join(" ")))
+        .collect()
+}
+
 /// Every resync a master granted, grouped by replica (in name order) and in
 /// order for each: partial or full with the master's reason, and with
 /// `offsets`, the offsets the logs name. Across replicas the order follows
@@ -650,6 +676,30 @@ mod tests {
     }
 
     /// Cluster fields: the elections won with their epochs, and whether
+    /// Each node's cluster states after the fault, in order; a change
+    /// before the fault is not one the fault caused.
+    #[test]
+    fn cluster_state_changes_per_node() {
+        let mut obs = observed();
+        let log = |t, n, d: &str| ev(t, n, Source::Log, "", d);
+        obs.events.extend([
+            log(5, 1, "Cluster state changed: ok"),
+            log(20, 2, "Cluster state changed: fail"),
+            log(21, 0, "Cluster state changed: fail"),
+            log(22, 2, "Cluster state changed: ok"),
+            log(30, 0, "Cluster state changed: ok"),
+        ]);
+        obs.events.sort_by_key(|e| e.t);
+        let sig = extract(&obs, &spec(true));
+        assert_eq!(
+            get(
+                &sig,
+                "cluster state changes after the fault (per node, in order)"
+            ),
+            &Value::Exact("master fail ok | replica-2 fail ok".into())
+        );
+    }
+
     /// each MOVED names the key's slot (key:0 hashes to slot 2592).
     #[test]
     fn cluster_elections_and_moved_replies() {

@@ -210,6 +210,7 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
     let _ = writeln!(s, "repl-backlog-ttl {}", c.repl_backlog_ttl);
     let _ = writeln!(s, "repl-timeout {}", c.repl_timeout);
     let _ = writeln!(s, "repl-ping-replica-period {}", c.repl_ping_replica_period);
+    let _ = writeln!(s, "tcp-keepalive {}", c.tcp_keepalive);
     let _ = writeln!(s, "repl-diskless-sync {}", yn(c.repl_diskless_sync));
     let _ = writeln!(s, "repl-diskless-sync-delay {}", c.repl_diskless_sync_delay);
     let _ = writeln!(

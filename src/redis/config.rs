@@ -33,6 +33,9 @@ pub struct RedisConfig {
     pub repl_backlog_size: u64,
     pub repl_backlog_ttl: u64,
     pub repl_timeout: u64,
+    /// `tcp-keepalive`: seconds of TCP keepalive on each client connection
+    /// accepted from then on (createClient()); 0 disables it.
+    pub tcp_keepalive: u64,
     pub repl_ping_replica_period: u64,
     pub repl_diskless_sync: bool,
     pub repl_diskless_sync_delay: u64,
@@ -119,6 +122,7 @@ impl Default for RedisConfig {
             repl_backlog_size: 1024 * 1024,
             repl_backlog_ttl: 3600,
             repl_timeout: 60,
+            tcp_keepalive: 300,
             repl_ping_replica_period: 10,
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
@@ -168,6 +172,7 @@ pub const KEYS: &[&str] = &[
     "repl-backlog-ttl",
     "repl-timeout",
     "repl-ping-replica-period",
+    "tcp-keepalive",
     "repl-diskless-sync",
     "repl-diskless-sync-delay",
     "repl-diskless-sync-max-replicas",
@@ -220,6 +225,7 @@ impl RedisConfig {
             }
             "repl-backlog-ttl" => self.repl_backlog_ttl = seconds(&value)?,
             "repl-timeout" => self.repl_timeout = int(&value, 1, i64::MAX)? as u64,
+            "tcp-keepalive" => self.tcp_keepalive = int(&value, 0, i64::from(i32::MAX))? as u64,
             "repl-ping-replica-period" => {
                 self.repl_ping_replica_period = int(&value, 1, i64::MAX)? as u64
             }

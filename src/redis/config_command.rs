@@ -366,6 +366,16 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
+        "tcp-keepalive",
+        None,
+        int(
+            0,
+            INT_MAX,
+            |c| c.tcp_keepalive as i64,
+            |c, v| c.tcp_keepalive = v as u64,
+        ),
+    ),
+    config(
         "repl-ping-replica-period",
         Some("repl-ping-slave-period"),
         int(

@@ -20,6 +20,8 @@ mod expire;
 mod failover;
 mod hello;
 pub mod info;
+#[cfg(test)]
+mod keepalive_tests;
 mod master;
 mod multi;
 mod multikey;
@@ -379,10 +381,23 @@ impl Node for RedisNode {
         server.unixtime = ctx.unixtime();
         if ctx.conn_port(conn) == crate::sim::net::PORT_BUS {
             match server.cluster.as_mut() {
-                Some(c) => c.inbound.push((conn, None)),
+                Some(c) => {
+                    // clusterAcceptHandler(): keepalive at twice the node
+                    // timeout, in whole seconds.
+                    let secs = server.cfg.cluster.node_timeout / 1000 * 2;
+                    ctx.keepalive(conn, crate::sim::net::Keepalive::anet(secs));
+                    c.inbound.push((conn, None));
+                }
                 None => ctx.close(conn),
             }
             return;
+        }
+        // createClient(): `tcp-keepalive` seconds, 0 for none.
+        if server.cfg.tcp_keepalive > 0 {
+            ctx.keepalive(
+                conn,
+                crate::sim::net::Keepalive::anet(server.cfg.tcp_keepalive),
+            );
         }
         let authenticated = server.cfg.requirepass.is_none();
         server.stats.connections_received += 1;

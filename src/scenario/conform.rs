@@ -45,6 +45,7 @@ pub const FIELDS: &[&str] = &[
     "checkpoints",
     "acked-writes",
     "cluster-elections",
+    "cluster-states",
     "cluster-timings",
     "moved",
     "tilt",

@@ -265,6 +265,7 @@ pub fn check_redis_conf(key: &str, c: &RedisConfig) -> Result<(), String> {
         "repl-backlog-ttl" => secs(c.repl_backlog_ttl),
         "repl-timeout" => secs(c.repl_timeout),
         "repl-ping-replica-period" => secs(c.repl_ping_replica_period),
+        "tcp-keepalive" => secs(c.tcp_keepalive),
         "repl-diskless-sync-delay" => secs(c.repl_diskless_sync_delay),
         "min-replicas-max-lag" => secs(c.min_replicas_max_lag),
         "client-output-buffer-limit" => {

@@ -70,6 +70,7 @@ pub const SETTINGS: &[Setting] = &[
     s("repl-backlog-ttl", Redis, Int, false),
     s("repl-timeout", Redis, Int, true),
     s("repl-ping-replica-period", Redis, Int, false),
+    s("tcp-keepalive", Redis, Int, false),
     s("repl-diskless-sync-delay", Redis, Int, true),
     s("repl-diskless-sync-max-replicas", Redis, Int, false),
     s("min-replicas-to-write", Redis, Int, false),

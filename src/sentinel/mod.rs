@@ -444,8 +444,11 @@ impl Node for SentinelNode {
         Self::schedule_tick(ctx);
     }
 
-    fn on_accept(&mut self, _ctx: &mut Ctx<'_>, conn: ConnId, _peer: NodeId) {
+    fn on_accept(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, _peer: NodeId) {
         if let Some(p) = self.state.as_mut() {
+            // createClient(): a Sentinel is a server with tcp-keepalive's
+            // default, 300 s.
+            ctx.keepalive(conn, crate::sim::net::Keepalive::anet(300));
             p.conns.insert(conn, Owner::Incoming);
             p.next_client_id += 1;
             let client = Client {

@@ -8,6 +8,9 @@ pub mod testkit;
 
 pub mod timer;
 
+#[cfg(test)]
+mod keepalive_tests;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -122,6 +125,19 @@ enum Ev<M> {
     },
     /// The process exits after the handler that asked ([`Ctx::exit`]).
     Exit {
+        node: NodeId,
+        incarnation: u32,
+    },
+    /// One end's keepalive timer: `probes` probes are out unanswered.
+    Keepalive {
+        conn: ConnId,
+        end: u8,
+        probes: u8,
+    },
+    /// The kernel dropped the process's end of a connection (keepalive
+    /// gave up): the process reads an error on it.
+    SocketError {
+        conn: ConnId,
         node: NodeId,
         incarnation: u32,
     },
@@ -262,6 +278,31 @@ impl<M: WireSize> Ctx<'_, M> {
         self.k.meta[self.node as usize].conns.push(conn);
         self.k.transmit(conn, 0, Packet::Syn, 64);
         conn
+    }
+
+    /// Sets TCP keepalive on this node's end of `conn` (SO_KEEPALIVE, as
+    /// anetKeepAlive() does): a peer that cannot be heard from for `idle`
+    /// plus every probe's interval is given up, and the node reads the
+    /// connection as closed.
+    pub fn keepalive(&mut self, conn: ConnId, ka: net::Keepalive) {
+        let now = self.k.now;
+        let c = &mut self.k.net.conns[conn as usize];
+        let end = c.dir_from(self.node);
+        if !c.open[end] {
+            return;
+        }
+        c.keepalive[end] = Some(ka);
+        c.heard[end] = c.heard[end].max(now);
+        let at = c.heard[end] + ka.idle;
+        let end = end as u8;
+        self.k.queue.push(
+            at,
+            Ev::Keepalive {
+                conn,
+                end,
+                probes: 0,
+            },
+        );
     }
 
     /// The listening port a connection was opened to.
@@ -438,6 +479,13 @@ impl<M: WireSize> Kernel<M> {
     /// How many connections have been opened so far (attempts included).
     pub fn connections_opened(&self) -> usize {
         self.net.conns.len()
+    }
+
+    /// The keepalive `node` set on its end of `conn`, if any.
+    #[cfg(test)]
+    pub fn keepalive_of(&self, conn: ConnId, node: NodeId) -> Option<net::Keepalive> {
+        let c = &self.net.conns[conn as usize];
+        c.keepalive[c.dir_from(node)]
     }
 
     pub fn log_sim(&mut self, node: NodeId, event: &'static str, detail: String) {
@@ -722,6 +770,27 @@ where
                     self.bury(node);
                 }
             }
+            Ev::Keepalive { conn, end, probes } => self.keepalive(conn, end as usize, probes),
+            Ev::SocketError {
+                conn,
+                node,
+                incarnation,
+            } => {
+                let m = &mut self.kernel.meta[node as usize];
+                if !m.alive || m.incarnation != incarnation {
+                    return;
+                }
+                if !m.runs() {
+                    m.pending.push(Ev::SocketError {
+                        conn,
+                        node,
+                        incarnation,
+                    });
+                    return;
+                }
+                let (n, mut ctx) = self.ctx(node);
+                n.on_closed(&mut ctx, conn);
+            }
             Ev::Wake { node, incarnation } => {
                 let m = &mut self.kernel.meta[node as usize];
                 if m.alive && m.incarnation == incarnation && m.asleep {
@@ -748,6 +817,60 @@ where
         }
     }
 
+    /// A keepalive timer of `end` of `conn` fired with `probes` probes out:
+    /// waits again while the peer was heard from or data is outstanding
+    /// (tcp_keepalive_timer()), else probes; a probe through an open path to
+    /// a live host is answered (by a reset when the peer's end is closed),
+    /// and after the last unanswered one the kernel drops the connection.
+    fn keepalive(&mut self, conn: ConnId, end: usize, probes: u8) {
+        let now = self.kernel.now;
+        let c = &self.kernel.net.conns[conn as usize];
+        let (Some(ka), true) = (c.keepalive[end], c.open[end]) else {
+            return;
+        };
+        let (node, peer, heard, peer_open) =
+            (c.ends[end], c.ends[1 - end], c.heard[end], c.open[1 - end]);
+        let push = |k: &mut Kernel<N::Msg>, at: Micros, probes: u8| {
+            let end = end as u8;
+            k.queue.push(at, Ev::Keepalive { conn, end, probes });
+        };
+        // Heard from within `idle` (after a probe went out, too): the idle
+        // time starts again from then.
+        if heard + ka.idle > now {
+            return push(&mut self.kernel, heard + ka.idle, 0);
+        }
+        if self.kernel.net.unacknowledged(conn, end, now) {
+            return push(&mut self.kernel, now + ka.idle, 0);
+        }
+        if probes >= ka.probes {
+            self.socket_error(conn, end, node);
+            return;
+        }
+        let answered =
+            !self.kernel.meta[peer as usize].host_down && self.kernel.net.path_open(conn, end);
+        match (answered, peer_open) {
+            (true, true) => {
+                self.kernel.net.conns[conn as usize].heard[end] = now;
+                push(&mut self.kernel, now + ka.idle, 0);
+            }
+            // The peer's kernel has no socket for it: a reset.
+            (true, false) => self.socket_error(conn, end, node),
+            (false, _) => push(&mut self.kernel, now + ka.interval, probes + 1),
+        }
+    }
+
+    /// The kernel drops `node`'s end of `conn`; the process reads an error
+    /// on it once it runs.
+    fn socket_error(&mut self, conn: ConnId, end: usize, node: NodeId) {
+        self.kernel.net.conns[conn as usize].open[end] = false;
+        let incarnation = self.kernel.meta[node as usize].incarnation;
+        self.dispatch(Ev::SocketError {
+            conn,
+            node,
+            incarnation,
+        });
+    }
+
     fn arrive(&mut self, conn: ConnId, dir: usize, packet: Packet<N::Msg>, times: SendTimes) {
         let c = &self.kernel.net.conns[conn as usize];
         let (sender, receiver) = (c.ends[dir], c.ends[1 - dir]);
@@ -763,6 +886,12 @@ where
         if lost {
             self.kernel.tap_fate(times.id, Fate::Lost);
             return;
+        }
+        if !host_down {
+            // The receiving end hears the segment; the sender hears its
+            // acknowledgement (or the reset).
+            let now = self.kernel.now;
+            self.kernel.net.conns[conn as usize].heard = [now, now];
         }
         if host_down {
             // Nothing answers: the sender retransmits with backoff, and a

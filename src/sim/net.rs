@@ -83,6 +83,44 @@ pub(crate) struct Conn<M> {
     held: [VecDeque<(Packet<M>, u64, u32)>; 2],
     /// When the oldest held packet in each direction was first sent.
     held_since: [Micros; 2],
+    /// Each end's TCP keepalive (SO_KEEPALIVE), if its process set one.
+    pub keepalive: [Option<Keepalive>; 2],
+    /// When each end last heard from the other: a segment arrived, or one
+    /// it sent was delivered (and so acknowledged).
+    pub heard: [Micros; 2],
+}
+
+/// TCP keepalive on one socket: after `idle` without hearing from the
+/// peer (and with nothing of its own unacknowledged), the kernel sends a
+/// probe every `interval`; after `probes` unanswered ones it resets the
+/// connection and the process reads an error (ETIMEDOUT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    pub idle: Micros,
+    pub interval: Micros,
+    pub probes: u8,
+}
+
+impl Keepalive {
+    /// What anetKeepAlive() sets for `interval` seconds: the first probe
+    /// after `interval`, then one every `interval / 3` (at least 1 s), and
+    /// the connection dropped after three unanswered. An interval of 0 is
+    /// refused by TCP_KEEPIDLE after SO_KEEPALIVE was set, which leaves
+    /// Linux's defaults (tcp_keepalive_time 7200 s, intvl 75 s, probes 9).
+    pub fn anet(interval: u64) -> Self {
+        if interval == 0 {
+            return Self {
+                idle: 7200 * 1_000_000,
+                interval: 75 * 1_000_000,
+                probes: 9,
+            };
+        }
+        Self {
+            idle: interval * 1_000_000,
+            interval: (interval / 3).max(1) * 1_000_000,
+            probes: 3,
+        }
+    }
 }
 
 impl<M> Conn<M> {
@@ -206,8 +244,27 @@ impl<M> Network<M> {
             last_arrival: [0, 0],
             held: [VecDeque::new(), VecDeque::new()],
             held_since: [0, 0],
+            keepalive: [None, None],
+            heard: [0, 0],
         });
         id
+    }
+
+    /// Whether a probe from `end` of `conn` gets through and an answer comes
+    /// back: both directions of the path are open and nothing is held on
+    /// it (the peer's host being up is the caller's to check).
+    pub fn path_open(&mut self, conn: ConnId, end: usize) -> bool {
+        let c = &self.conns[conn as usize];
+        let (a, b) = (c.ends[end], c.ends[1 - end]);
+        !self.link(a, b).blocked && !self.link(b, a).blocked
+    }
+
+    /// Whether `end` of `conn` has sent something the peer has not had yet
+    /// (held by a partition, or still on its way at `now`): the keepalive
+    /// timer then waits, as Linux's does while packets are out.
+    pub fn unacknowledged(&self, conn: ConnId, end: usize, now: Micros) -> bool {
+        let c = &self.conns[conn as usize];
+        !c.held[end].is_empty() || c.last_arrival[end] > now
     }
 
     /// Sends a packet of `bytes` bytes on `conn` in direction `dir` at `now`.
