@@ -228,6 +228,7 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
             argv: argv.to_vec(),
         },
         "debug"
+        | "time"
         | "del"
         | "mset"
         | "mget"

@@ -294,6 +294,16 @@ fn cron_resume(lead: Micros, period: Micros) -> (Micros, u64) {
     (loops * period - lead, loops)
 }
 
+/// TIME (timeCommand()): the server's wall clock, seconds and
+/// microseconds, as two bulk strings.
+fn time_reply(now: Micros) -> Reply {
+    use crate::proto::resp::Frame;
+    Reply::Frame(Frame::Array(Some(vec![
+        Frame::bulk((now / 1_000_000).to_string()),
+        Frame::bulk((now % 1_000_000).to_string()),
+    ])))
+}
+
 /// Applies a write command to a dataset; true if it changed the dataset.
 pub fn apply_write(d: &mut Dataset, cmd: &Cmd) -> bool {
     match cmd {
@@ -1154,6 +1164,7 @@ impl Server {
                 Some("client") => self.client_command(ctx, host, conn, &argv[1..]),
                 Some("hello") => self.hello_command(conn, &argv),
                 Some("command") => self.command_command(&argv),
+                Some("time") => time_reply(ctx.now()),
                 Some("auth") => self.auth_user_command(conn, &argv),
                 _ if spec.name == "cluster|failover" => self.cluster_failover_line(ctx, host, &argv),
                 _ if matches!(
@@ -1472,6 +1483,27 @@ mod tests {
         let now = cli.h.now();
         cli.h.run_until(now + 1);
         assert_eq!(cli.h.sim.process_state(0), (false, false));
+    }
+
+    // timeCommand(): the wall clock as two bulk strings.
+    #[test]
+    fn time_answers_the_servers_own_clock() {
+        let mut cli = Cli::new(RedisConfig::default());
+        cli.h.run_until(ms(2_500));
+        let now = crate::time::WALL_CLOCK_START + ms(2_500);
+        assert_eq!(
+            cli.reply("TIME"),
+            Frame::Array(Some(vec![
+                Frame::bulk((now / 1_000_000).to_string()),
+                Frame::bulk("500000"),
+            ]))
+        );
+        cli.h.sim.clock_jump(0, 1_234);
+        assert_eq!(cli.send("TIME").lines().nth(1), Some("2) \"501234\""));
+        assert_eq!(
+            cli.reply("TIME now"),
+            Frame::Error("ERR wrong number of arguments for 'time' command".into())
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::proto::resp::Proto;
 use crate::proto::{Cmd, Ctx, Msg, Reply, RunId};
 use crate::sim::net::{ConnId, NodeId};
 use crate::sim::{Node, Timer};
-use crate::time::Micros;
+use crate::time::{Micros, secs};
 use crate::trace::Level;
 use crate::trace::names;
 use instance::{FailoverState, Instance, Kind, Master, MasterId, Pending, Reconf, period};
@@ -431,7 +431,14 @@ impl Node for SentinelNode {
             Self::emit(ctx, Level::Warning, names::sentinel::MONITOR, detail);
         }
         self.flush_config();
-        Self::schedule_tick(ctx);
+        // A Sentinel started with the deployment runs its first
+        // sentinelTimer() at its own phase of the second: its PINGs,
+        // hellos and INFOs then beat out of step with every other
+        // process's, as those of Sentinels started one after another do.
+        match ctx.boot_lead(secs(1)) {
+            Some(lead) => ctx.set_timer(secs(1) - lead, SentinelTimer::Tick),
+            None => Self::schedule_tick(ctx),
+        }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {

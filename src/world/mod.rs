@@ -232,6 +232,15 @@ impl World {
             .collect();
         let mut sim = Simulation::new(seed, nodes, dir.names.clone(), plan.link.clone());
         sim.kernel.max_events = plan.max_events;
+        // Each host's wall clock is set apart from the others' by a
+        // fraction of a second, as real hosts' are: a once-a-second check of
+        // one process (`unixtime` ticking over) then meets a fault at its
+        // own phase, not at the scenario's whole seconds.
+        for (i, name) in dir.names.iter().enumerate() {
+            use rand::RngExt as _;
+            let mut rng = crate::sim::rng::stream(seed, &format!("clock/{name}"));
+            sim.clock_jump(i as NodeId, rng.random_range(0..1_000_000i64));
+        }
         // At one instant: faults, then connections opening, then command
         // lines, then connections closing.
         let mut scripts = Vec::new();

@@ -25,7 +25,6 @@ use proptest::test_runner::TestCaseError;
 use redsim::redis::info::field;
 use redsim::scenario::{self, Fault, Plan};
 use redsim::sentinel::failover::{Candidate, Selection};
-use redsim::time::WALL_CLOCK_START;
 use redsim::trace::Event;
 use redsim::world::{self, World};
 
@@ -390,15 +389,15 @@ fn sdown_after_a_pause_waits_for_the_unanswered_ping() {
         let p = sdown_scenario("pause").plan();
         let mut w = World::new(&p, seed);
         w.run_until(20 * SEC - 1).unwrap();
+        // Each host's clock is its own: its time minus its clock's reading
+        // now is simulated time.
         let last_reply: Vec<(usize, u64)> = w
             .sentinels()
             .into_iter()
             .map(|(n, s)| {
                 let p = s.state.as_ref().expect("running");
-                (
-                    n,
-                    p.masters[0].inst.link.last_avail_time * MS - WALL_CLOCK_START,
-                )
+                let clock = w.local_time(n) - w.sim.now();
+                (n, p.masters[0].inst.link.last_avail_time * MS - clock)
             })
             .collect();
         w.run_until(p.duration).unwrap();
