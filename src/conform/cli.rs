@@ -58,7 +58,9 @@ pub struct ConformArgs {
 const PORTS_PER_JOB: u16 = 100;
 
 pub fn run(args: ConformArgs) -> u8 {
-    use crate::conform::{self, Status, real::RealOptions, scratch::TempRoot, topology::Binaries};
+    use crate::conform::{
+        self, Status, deploy::RealOptions, scratch::TempRoot, topology::Binaries,
+    };
     use crate::interrupt;
     // SIGINT/SIGTERM from here on: finish the current step, stop every real
     // process, delete the namespaces and the scratch directory, report.
@@ -251,7 +253,7 @@ pub fn run(args: ConformArgs) -> u8 {
 fn run_one(
     p: &Plan,
     args: &ConformArgs,
-    opts: &crate::conform::real::RealOptions,
+    opts: &crate::conform::deploy::RealOptions,
 ) -> crate::conform::Outcome {
     use crate::conform::{self, Status};
     use crate::interrupt;

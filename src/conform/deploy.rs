@@ -12,16 +12,78 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::interrupt;
-use crate::scenario::Plan;
+use crate::scenario::{Fault, Plan};
 
 use super::clock::FakeClocks;
 use super::net::{Namespaces, Net};
 use super::procs::Procs;
-use super::real::{RealOptions, RunError, unsupported};
 use super::resp::{Conn, Frame, text};
 use super::scratch::RunDir;
-use super::topology::{RealNode, Topology};
+use super::topology::{Binaries, RealNode, Topology};
 use super::workload::Env;
+
+/// Where and how to run real processes.
+#[derive(Clone, Debug)]
+pub struct RealOptions {
+    pub bins: Binaries,
+    pub port_base: u16,
+    /// An existing directory; each run creates a fresh private
+    /// subdirectory in it, named from the scenario's name
+    /// ([`super::scratch::RunDir`]), and nothing else in it is touched.
+    pub root: std::path::PathBuf,
+    /// Keep each run's configuration files and logs (else the run's
+    /// directory is removed when it ends).
+    pub keep: bool,
+    /// Run every scenario in network namespaces, not only those with
+    /// partitions.
+    pub netns: bool,
+}
+
+/// Why a real run did not produce an observation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// The host could not run it: a port in use, a binary that does not
+    /// start or exits, no network namespaces, a directory that cannot be
+    /// written.
+    Environment(String),
+    /// SIGINT or SIGTERM asked redsim to stop.
+    Interrupted,
+    /// The scenario cannot run for real, or the real processes did
+    /// something the harness cannot go on from.
+    Failed(String),
+}
+
+impl From<String> for RunError {
+    fn from(e: String) -> Self {
+        RunError::Failed(e)
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Environment(e) | RunError::Failed(e) => f.write_str(e),
+            RunError::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// Why a fault cannot be caused in real processes, if it cannot.
+/// Partitions can, in network namespaces; a Sentinel's clock jumps, with
+/// the clock shim.
+pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
+    match a {
+        Fault::Crash(_) => {
+            Some("a power loss (no FIN, lost page cache) cannot be caused here".into())
+        }
+        Fault::Link { .. } => Some(
+            "link latency and loss are not applied to real processes (this kernel has no netem)"
+                .into(),
+        ),
+        Fault::ClockJump { .. } => super::clock::unsupported(plan, a),
+        _ => None,
+    }
+}
 
 /// How long one call to a process may take.
 pub const IO: Duration = Duration::from_millis(500);
@@ -48,8 +110,7 @@ pub fn check_interrupt() -> Result<(), RunError> {
 }
 
 /// Whether the plan drops packets between processes.
-pub fn partitions(plan: &Plan) -> bool {
-    use crate::scenario::Fault;
+fn partitions(plan: &Plan) -> bool {
     plan.faults.iter().any(|(_, a)| {
         matches!(
             a,
@@ -305,4 +366,34 @@ fn tail(path: &std::path::Path) -> String {
         return String::new();
     }
     format!(": {}", lines[lines.len().saturating_sub(4)..].join(" / "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_that_cannot_be_real_say_why() {
+        let plan = crate::scenario::parse(
+            "t.toml",
+            "name = \"t\"\nduration = \"1s\"\n[topology]\nmasters = 1\nreplicas = 1\nsentinels = 1\n",
+        )
+        .expect("a valid scenario");
+        let sentinel = plan.node_index("sentinel-1").expect("sentinel-1");
+        assert!(unsupported(&plan, &Fault::Heal).is_none());
+        let server_jump = Fault::ClockJump { node: 0, by: 1 };
+        let why = unsupported(&plan, &server_jump).expect("a server's clock is not jumped");
+        assert!(why.contains("only a Sentinel's clock"), "{why}");
+        let sentinel_jump = Fault::ClockJump {
+            node: sentinel,
+            by: 1,
+        };
+        assert_eq!(
+            unsupported(&plan, &sentinel_jump).is_none(),
+            crate::conform::clock::compiler().is_some()
+        );
+        assert!(unsupported(&plan, &Fault::Crash(0)).is_some());
+        assert!(unsupported(&plan, &Fault::Kill(0)).is_none());
+        assert!(unsupported(&plan, &Fault::Pause(1)).is_none());
+    }
 }

@@ -34,7 +34,7 @@ use crate::scenario::Plan;
 
 use crate::scenario::conform::ConformSpec;
 use compare::Row;
-use real::{RealOptions, RunError};
+use deploy::{RealOptions, RunError};
 
 /// How one scenario's comparison ended.
 #[derive(Clone, Debug, PartialEq)]

@@ -26,78 +26,14 @@ use crate::trace::{Event, Level, Source, names};
 
 use super::clock::FakeClocks;
 use super::commands::{AddrMap, Sessions};
-pub use super::deploy::partitions;
-use super::deploy::{Deployment, IO};
+use super::deploy::{Deployment, IO, RealOptions, RunError};
 use super::endpoint::Endpoint;
 use super::net::Net;
 use super::observe::{Addresses, Observed, Sample, sample_fields};
 use super::procs::{Procs, Sig};
 use super::resp::{Conn, Frame, text};
-use super::topology::{Binaries, RealNode, Topology};
+use super::topology::{RealNode, Topology};
 use super::workload::{self, Env, parse_value, value};
-
-/// Where and how to run real processes.
-#[derive(Clone, Debug)]
-pub struct RealOptions {
-    pub bins: Binaries,
-    pub port_base: u16,
-    /// An existing directory; each run creates a fresh private
-    /// subdirectory in it, named from the scenario's name
-    /// ([`super::scratch::RunDir`]), and nothing else in it is touched.
-    pub root: std::path::PathBuf,
-    /// Keep each run's configuration files and logs (else the run's
-    /// directory is removed when it ends).
-    pub keep: bool,
-    /// Run every scenario in network namespaces, not only those with
-    /// partitions.
-    pub netns: bool,
-}
-
-/// Why a real run did not produce an observation.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RunError {
-    /// The host could not run it: a port in use, a binary that does not
-    /// start or exits, no network namespaces, a directory that cannot be
-    /// written.
-    Environment(String),
-    /// SIGINT or SIGTERM asked redsim to stop.
-    Interrupted,
-    /// The scenario cannot run for real, or the real processes did
-    /// something the harness cannot go on from.
-    Failed(String),
-}
-
-impl From<String> for RunError {
-    fn from(e: String) -> Self {
-        RunError::Failed(e)
-    }
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Environment(e) | RunError::Failed(e) => f.write_str(e),
-            RunError::Interrupted => f.write_str("interrupted"),
-        }
-    }
-}
-
-/// Why a fault cannot be caused in real processes, if it cannot.
-/// Partitions can, in network namespaces; a Sentinel's clock jumps, with
-/// the clock shim.
-pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
-    match a {
-        Fault::Crash(_) => {
-            Some("a power loss (no FIN, lost page cache) cannot be caused here".into())
-        }
-        Fault::Link { .. } => Some(
-            "link latency and loss are not applied to real processes (this kernel has no netem)"
-                .into(),
-        ),
-        Fault::ClockJump { .. } => super::clock::unsupported(plan, a),
-        _ => None,
-    }
-}
 
 /// Each real process's simulated address and its real one (its address on
 /// `net` and its port): how command lines and their replies are
@@ -754,30 +690,5 @@ mod tests {
         for (line, name) in cases {
             assert_eq!(log_line_name(line), name, "{line}");
         }
-    }
-
-    #[test]
-    fn faults_that_cannot_be_real_say_why() {
-        let plan = crate::scenario::parse(
-            "t.toml",
-            "name = \"t\"\nduration = \"1s\"\n[topology]\nmasters = 1\nreplicas = 1\nsentinels = 1\n",
-        )
-        .expect("a valid scenario");
-        let sentinel = plan.node_index("sentinel-1").expect("sentinel-1");
-        assert!(unsupported(&plan, &Fault::Heal).is_none());
-        let server_jump = Fault::ClockJump { node: 0, by: 1 };
-        let why = unsupported(&plan, &server_jump).expect("a server's clock is not jumped");
-        assert!(why.contains("only a Sentinel's clock"), "{why}");
-        let sentinel_jump = Fault::ClockJump {
-            node: sentinel,
-            by: 1,
-        };
-        assert_eq!(
-            unsupported(&plan, &sentinel_jump).is_none(),
-            crate::conform::clock::compiler().is_some()
-        );
-        assert!(unsupported(&plan, &Fault::Crash(0)).is_some());
-        assert!(unsupported(&plan, &Fault::Kill(0)).is_none());
-        assert!(unsupported(&plan, &Fault::Pause(1)).is_none());
     }
 }

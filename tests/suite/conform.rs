@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use redsim::conform::{self, Status, real::RealOptions, topology::Binaries};
+use redsim::conform::{self, Status, deploy::RealOptions, topology::Binaries};
 
 use super::common::redsim_command;
 

@@ -892,3 +892,18 @@ fn click_kill_master(browser: &mut crate::browser::Browser, page: &str, lab: &mu
     );
     lab.wait_for("lab: from the page: kill master", 1);
 }
+
+/// `--real` runs at the wall clock's pace and `--netns` only goes with it:
+/// each is refused with why, before anything starts (so no Redis is needed).
+#[test]
+fn real_lab_flags_are_checked_before_anything_starts() {
+    redsim(&["lab", SCENARIO, "--real", "--speed", "2"])
+        .exits(2)
+        .stderr_has("--speed 2: real processes run at the wall clock's pace; --speed is for the simulated lab");
+    redsim(&["lab", SCENARIO, "--netns"])
+        .exits(2)
+        .stderr_has("--real");
+    redsim(&["lab", SCENARIO, "--real", "--duration", "0s"])
+        .exits(2)
+        .stderr_has("--duration `0s`: a time up to 24h");
+}

@@ -113,7 +113,7 @@ impl RealLab {
 
     /// Why a fault cannot be caused here, if it cannot.
     pub(super) fn refused(&mut self, f: &Fault) -> Option<String> {
-        if let Some(why) = harness::unsupported(&self.plan, f) {
+        if let Some(why) = crate::conform::deploy::unsupported(&self.plan, f) {
             return Some(format!("not with real processes: {why}"));
         }
         let partition = matches!(
