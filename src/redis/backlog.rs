@@ -15,6 +15,9 @@ use crate::proto::{Cmd, decimal_len_u64};
 const CHUNK: u64 = 16 * 1024;
 /// `sizeof(replBufBlock)` on a 64-bit build.
 const BLOCK_HEADER: u64 = 40;
+/// A block's list node (24) and `replBufBlock` header, counted per block
+/// in a replica's output buffer.
+const NODE_OVERHEAD: u64 = 24 + BLOCK_HEADER;
 /// `REPL_BACKLOG_TRIM_BLOCKS_PER_CALL`: the most blocks one trim frees.
 pub const TRIM_BLOCKS_PER_CALL: usize = 64;
 
@@ -109,7 +112,6 @@ impl Backlog {
     /// from the block holding that byte to the end of the tail block, plus
     /// per-block overhead (getClientOutputBufferMemoryUsage()).
     pub fn buffer_usage(&self, next_offset: u64) -> u64 {
-        const NODE_OVERHEAD: u64 = 24 + BLOCK_HEADER;
         let Some(tail) = self.blocks.back() else {
             return 0;
         };
@@ -122,6 +124,25 @@ impl Backlog {
         let first = &self.blocks[idx];
         let n = (self.blocks.len() - idx) as u64;
         tail.start + tail.capacity - first.start + NODE_OVERHEAD * n
+    }
+
+    /// What a replica's output buffer holds when it still needs
+    /// `next_offset`, as CLIENT LIST shows it (getClientOutputBufferMemoryUsage()):
+    /// the blocks from the one holding that byte to the tail (the tail alone
+    /// once it has everything), each with its list node and header. Returns
+    /// `(blocks, bytes)`, or `None` while no block exists.
+    pub fn referenced(&self, next_offset: u64) -> Option<(u64, u64)> {
+        let tail = self.blocks.back()?;
+        let idx = self
+            .blocks
+            .partition_point(|b| b.start + b.used <= next_offset)
+            .min(self.blocks.len() - 1);
+        let first = &self.blocks[idx];
+        let n = (self.blocks.len() - idx) as u64;
+        Some((
+            n,
+            tail.start + tail.capacity - first.start + NODE_OVERHEAD * n,
+        ))
     }
 
     /// Appends one piece, filling the tail block and opening new blocks
@@ -204,6 +225,24 @@ impl Backlog {
     }
 
     /// The commands from `psync_offset` to the end, and their byte count.
+    /// The commands from `offset` on, stopping once `room` bytes are taken
+    /// (the command that crosses it is taken whole, as a partial write
+    /// leaves the rest of it queued); also the offset of the first command
+    /// left, or `None` when all were taken.
+    pub fn since_within(&self, offset: u64, room: u64) -> (Vec<Cmd>, Option<u64>) {
+        let idx = self.cmds.partition_point(|(start, _)| *start < offset);
+        let mut cmds = Vec::new();
+        let mut taken = 0;
+        for (start, cmd) in self.cmds.range(idx..) {
+            if taken >= room {
+                return (cmds, Some(*start));
+            }
+            taken += cmd.resp_len();
+            cmds.push(cmd.clone());
+        }
+        (cmds, None)
+    }
+
     pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
         let idx = self
             .cmds

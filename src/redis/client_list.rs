@@ -21,9 +21,6 @@ const CLIENT_STRUCT: u64 = 768;
 /// PROTO_IOBUF_LEN)` takes a 20480-byte allocation, 20474 usable.
 const QUERY_BUF_ALLOC: u64 = 20480;
 const QUERY_BUF_USABLE: u64 = 20474;
-/// A replica's output: one replication buffer block (16384 + 40 bytes,
-/// usable 20440) plus its list node and header (64).
-const REPL_BLOCK_OMEM: u64 = 20504;
 /// The first fd a client gets: 0-2 stdio, 3-4 the module pipe, 5 epoll,
 /// 6 the listening socket of the one bind address.
 pub(super) const FIRST_CLIENT_FD: i32 = 7;
@@ -181,8 +178,8 @@ pub(super) struct Line<'a> {
     /// The command being run (CLIENT LIST's own caller): its request's
     /// length and its arguments' `(Σ lengths, count)`.
     pub running: Option<(u64, u64, u64)>,
-    /// Output waiting in the replication buffer (a replica's `omem`).
-    pub repl_blocks: u64,
+    /// A replica's output in the replication buffer: `(oll, omem)`.
+    pub repl_output: (u64, u64),
     pub user: &'a str,
     pub resp: u8,
 }
@@ -214,11 +211,7 @@ impl Line<'_> {
                 p + p / 2
             }
         };
-        let (oll, omem) = if self.repl_blocks > 0 {
-            (self.repl_blocks, self.repl_blocks * REPL_BLOCK_OMEM)
-        } else {
-            (0, 0)
-        };
+        let (oll, omem) = self.repl_output;
         let tot_mem = CLIENT_STRUCT
             + m.query_buf.alloc()
             + m.rbs
@@ -473,7 +466,7 @@ impl super::Server {
                     psub,
                     multi: c.multi.as_ref().map(super::multi::Multi::queued_sizes),
                     running,
-                    repl_blocks: 0,
+                    repl_output: (0, 0),
                     user: "default",
                     resp: c.resp.version() as u8,
                 },
@@ -481,6 +474,10 @@ impl super::Server {
         }
         for r in &self.replicas {
             let propagated = r.streaming() && self.master_repl_offset > r.psync_initial_offset;
+            let repl_output = match (propagated, &self.backlog) {
+                (true, Some(b)) => b.referenced(r.next_offset).unwrap_or((0, 0)),
+                _ => (0, 0),
+            };
             rows.push((
                 r.conn,
                 TypeName::Replica,
@@ -495,7 +492,7 @@ impl super::Server {
                     psub: 0,
                     multi: None,
                     running: None,
-                    repl_blocks: u64::from(propagated),
+                    repl_output,
                     user: "default",
                     resp: 2,
                 },
@@ -519,7 +516,7 @@ impl super::Server {
                     psub: 0,
                     multi: None,
                     running: None,
-                    repl_blocks: 0,
+                    repl_output: (0, 0),
                     user: "(superuser)",
                     resp: 2,
                 },

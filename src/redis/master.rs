@@ -211,8 +211,10 @@ impl Server {
         self.closing_for_limits.extend(over);
     }
 
-    /// Sends each streaming replica what it has not seen yet, then trims the
-    /// backlog now that they moved on.
+    /// Sends each streaming replica what it has not seen yet, as far as
+    /// its socket takes it (writeToClient()); what does not fit stays in
+    /// its output buffer until the socket is writable again. Then trims
+    /// the backlog now that they moved on.
     pub(super) fn write_to_replicas(&mut self, ctx: &mut Ctx<'_>) {
         for conn in std::mem::take(&mut self.closing_for_limits) {
             if let Some(r) = self.replicas.iter().find(|r| r.conn == conn) {
@@ -234,8 +236,12 @@ impl Server {
         let end = self.master_repl_offset + 1;
         for r in self.replicas.iter_mut().filter(|r| r.streaming()) {
             if r.next_offset < end {
-                let (cmds, _) = backlog.since(r.next_offset);
-                r.next_offset = end;
+                let room = ctx.writable_room(r.conn, end - r.next_offset);
+                if room == 0 {
+                    continue;
+                }
+                let (cmds, left) = backlog.since_within(r.next_offset, room);
+                r.next_offset = left.unwrap_or(end);
                 ctx.send(r.conn, Msg::Stream(cmds));
             }
         }

@@ -499,6 +499,16 @@ impl Node for RedisNode {
         server.before_sleep(ctx, &mut host);
     }
 
+    /// sendReplyToClient(): a replica's socket takes more of its output
+    /// buffer.
+    fn on_writable(&mut self, ctx: &mut Ctx<'_>, _conn: ConnId) {
+        let Some((server, mut host)) = self.running() else {
+            return;
+        };
+        server.unixtime = ctx.unixtime();
+        server.before_sleep(ctx, &mut host);
+    }
+
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         let Some((server, mut host)) = self.running() else {
             return;

@@ -9,6 +9,8 @@ pub mod testkit;
 pub mod timer;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod keepalive_tests;
 
 use std::borrow::Cow;
@@ -52,6 +54,9 @@ pub trait Node {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, conn: ConnId, msg: Self::Msg);
     /// The peer closed the connection (or its process died).
     fn on_closed(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _conn: ConnId) {}
+    /// There is room again to write on `conn`, after [`Ctx::writable_room`]
+    /// found too little (a writable event on the socket).
+    fn on_writable(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _conn: ConnId) {}
     /// An operator command; ignored by default.
     fn on_admin(&mut self, _ctx: &mut Ctx<'_, Self::Msg>, _cmd: Self::Admin) {}
     /// The process is gone. `power_loss` is true when the host lost power, so
@@ -140,6 +145,18 @@ enum Ev<M> {
         conn: ConnId,
         node: NodeId,
         incarnation: u32,
+    },
+    /// The process's send buffer on `conn` has room again.
+    Writable {
+        conn: ConnId,
+        node: NodeId,
+        incarnation: u32,
+    },
+    /// The receiver of direction `dir` reads again: what stalled toward it
+    /// comes through.
+    WindowOpen {
+        conn: ConnId,
+        dir: u8,
     },
 }
 
@@ -305,6 +322,14 @@ impl<M: WireSize> Ctx<'_, M> {
         );
     }
 
+    /// How many bytes this node may write on `conn` now without blocking:
+    /// what its send buffer has free. When that is less than `wanted`,
+    /// [`Node::on_writable`] is called once there is room again.
+    pub fn writable_room(&mut self, conn: ConnId, wanted: u64) -> u64 {
+        let end = self.k.net.conns[conn as usize].dir_from(self.node);
+        self.k.net.room(conn, end, wanted)
+    }
+
     /// The listening port a connection was opened to.
     pub fn conn_port(&self, conn: ConnId) -> u8 {
         self.k.net.conns[conn as usize].port
@@ -401,6 +426,37 @@ impl<M: WireSize> Kernel<M> {
         for ev in pending {
             self.queue.push(self.now, ev);
         }
+        // Reading again opens its windows: what stalled comes through.
+        for i in 0..self.meta[node as usize].conns.len() {
+            let conn = self.meta[node as usize].conns[i];
+            let c = &self.net.conns[conn as usize];
+            let dir = 1 - c.dir_from(node);
+            if !c.stalled[dir].is_empty() {
+                let at = self.net.window_reopens(conn, dir, self.now);
+                let dir = dir as u8;
+                self.queue.push(at, Ev::WindowOpen { conn, dir });
+            }
+        }
+    }
+
+    /// The receiver's kernel took a data packet of `bytes` sent in `dir`:
+    /// a sender that waited for room is told once the acknowledgement
+    /// reaches it.
+    fn take(&mut self, conn: ConnId, dir: usize, bytes: u64, unread: bool) {
+        let c = &mut self.net.conns[conn as usize];
+        if c.take(dir, bytes, unread) {
+            let (node, peer) = (c.ends[dir], c.ends[1 - dir]);
+            let at = self.now + self.net.link_params(peer, node).latency;
+            let incarnation = self.meta[node as usize].incarnation;
+            self.queue.push(
+                at,
+                Ev::Writable {
+                    conn,
+                    node,
+                    incarnation,
+                },
+            );
+        }
     }
 
     /// A node's wall clock: simulated time plus its clock offset.
@@ -470,6 +526,7 @@ impl<M: WireSize> Kernel<M> {
             return;
         }
         c.open[dir] = false;
+        c.drop_unread(1 - dir);
         let peer_open = c.open[1 - dir];
         if peer_open {
             self.transmit(conn, dir, Packet::Fin, 64);
@@ -771,6 +828,41 @@ where
                 }
             }
             Ev::Keepalive { conn, end, probes } => self.keepalive(conn, end as usize, probes),
+            Ev::WindowOpen { conn, dir } => {
+                let dir = dir as usize;
+                let c = &mut self.kernel.net.conns[conn as usize];
+                let stalled = std::mem::take(&mut c.stalled[dir]);
+                // A partition since then holds them until it heals.
+                let blocked = !self.kernel.net.direction_open(conn, dir);
+                for (packet, times) in stalled {
+                    if blocked {
+                        let now = self.kernel.now;
+                        self.kernel.net.hold(conn, dir, now, packet, times);
+                    } else {
+                        self.arrive(conn, dir, packet, times);
+                    }
+                }
+            }
+            Ev::Writable {
+                conn,
+                node,
+                incarnation,
+            } => {
+                let m = &mut self.kernel.meta[node as usize];
+                if !m.alive || m.incarnation != incarnation {
+                    return;
+                }
+                if !m.runs() {
+                    m.pending.push(Ev::Writable {
+                        conn,
+                        node,
+                        incarnation,
+                    });
+                    return;
+                }
+                let (n, mut ctx) = self.ctx(node);
+                n.on_writable(&mut ctx, conn);
+            }
             Ev::SocketError {
                 conn,
                 node,
@@ -948,7 +1040,23 @@ where
             });
             return;
         }
+        let bytes = u64::from(times.bytes);
+        if !times.buffered {
+            // Behind what waits for the window, or finding the receive
+            // buffer of a process that does not read full: it waits in the
+            // sender's kernel.
+            let c = &mut self.kernel.net.conns[conn as usize];
+            if !c.stalled[dir].is_empty() || (paused && !c.fits(dir, bytes)) {
+                c.stalled[dir].push_back((packet, times));
+                return;
+            }
+            self.kernel.take(conn, dir, bytes, paused);
+        }
         if paused {
+            let times = SendTimes {
+                buffered: true,
+                ..times
+            };
             self.kernel.meta[receiver as usize]
                 .pending
                 .push(Ev::Arrive {
@@ -958,6 +1066,9 @@ where
                     times,
                 });
             return;
+        }
+        if bytes > 0 {
+            self.kernel.net.conns[conn as usize].read(dir, bytes, times.buffered);
         }
         let (n, mut ctx) = self.ctx(receiver);
         match packet {

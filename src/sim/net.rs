@@ -5,6 +5,13 @@
 //! bytes: like TCP under a firewall DROP rule, segments are retransmitted until
 //! the path heals, so held packets arrive after the heal unless an endpoint
 //! closed meanwhile. Loss delays a segment by retransmission timeouts.
+//!
+//! Each direction has TCP's flow control: data a process writes counts
+//! against its send buffer until the peer's kernel takes it, and a process
+//! that does not read (stopped, asleep) takes only what its receive buffer
+//! holds. The rest waits in the sender's kernel ([`Conn::stalled`]), and a
+//! writer that asks for room ([`Network::room`]) finds none once its send
+//! buffer is full, so what it still has to send stays in its own memory.
 
 use std::collections::VecDeque;
 
@@ -88,6 +95,20 @@ pub(crate) struct Conn<M> {
     /// When each end last heard from the other: a segment arrived, or one
     /// it sent was delivered (and so acknowledged).
     pub heard: [Micros; 2],
+    /// Data bytes each end wrote that the peer's kernel has not taken yet:
+    /// in flight, held by a partition, or stalled on a full receive buffer.
+    unacked: [u64; 2],
+    /// Data bytes each end sent that sit in the peer's receive buffer,
+    /// unread because the peer's process does not run.
+    unread: [u64; 2],
+    /// The data capacity of the receive buffer for what each end sends.
+    rcvbuf: [u64; 2],
+    /// Packets that found the receive buffer full, in order: they wait in
+    /// the sender's kernel until the receiver reads and opens its window.
+    pub(crate) stalled: [VecDeque<(Packet<M>, SendTimes)>; 2],
+    /// The end asked for more room than it had and waits to be told when
+    /// there is some.
+    want_write: [bool; 2],
 }
 
 /// TCP keepalive on one socket: after `idle` without hearing from the
@@ -128,6 +149,50 @@ impl<M> Conn<M> {
     pub fn dir_from(&self, node: NodeId) -> usize {
         if self.ends[0] == node { 0 } else { 1 }
     }
+
+    /// Whether `bytes` more sent in direction `dir` fit in the receive
+    /// buffer of a process that does not read (an empty buffer takes one
+    /// message of any size, as the kernel takes part of a larger write).
+    pub fn fits(&self, dir: usize, bytes: u64) -> bool {
+        self.unread[dir] == 0 || self.unread[dir] + bytes <= self.rcvbuf[dir]
+    }
+
+    /// The receiver's kernel took `bytes` sent in direction `dir` into its
+    /// buffer (`unread` when its process does not read them yet). Returns
+    /// true when the sender waited for room and now has enough to be told:
+    /// its queued data fell to two thirds of the send buffer, as
+    /// sk_stream_write_space() wakes a writer once the free space is half
+    /// of what is queued.
+    pub fn take(&mut self, dir: usize, bytes: u64, unread: bool) -> bool {
+        self.unacked[dir] = self.unacked[dir].saturating_sub(bytes);
+        if unread {
+            self.unread[dir] += bytes;
+        }
+        if self.want_write[dir] && self.unacked[dir] <= SNDBUF_DATA / 3 * 2 {
+            self.want_write[dir] = false;
+            return true;
+        }
+        false
+    }
+
+    /// The receiving process read `bytes` sent in direction `dir`, out of
+    /// its buffer if `buffered`. Reading a burst larger than the buffer
+    /// grows it, as receive-buffer autotuning (tcp_rcv_space_adjust())
+    /// grows it to what the reader consumes, up to [`RCVBUF_GROWN`].
+    pub fn read(&mut self, dir: usize, bytes: u64, buffered: bool) {
+        if buffered {
+            self.unread[dir] = self.unread[dir].saturating_sub(bytes);
+        }
+        if bytes > self.rcvbuf[dir] {
+            self.rcvbuf[dir] = bytes.min(RCVBUF_GROWN);
+        }
+    }
+
+    /// The end toward `dir`'s receiver closed: nothing there reads again.
+    pub fn drop_unread(&mut self, dir: usize) {
+        self.stalled[dir].clear();
+        self.unread[dir] = 0;
+    }
 }
 
 struct Link {
@@ -164,13 +229,25 @@ pub struct SendTimes {
     pub start: Micros,
     pub departed: Micros,
     /// How long the kernel's send buffer takes to drain at the link's
-    /// bandwidth (`None`: unlimited bandwidth, it never fills).
-    pub sndbuf_drain: Option<Micros>,
+    /// bandwidth (`Micros::MAX`: unlimited bandwidth, it never fills).
+    pub sndbuf_drain: Micros,
     /// Retransmissions so far (a powered-off receiver answers nothing).
     pub retries: u8,
+    /// Taken into the receiver's buffer already, while its process did not
+    /// read (so it is counted in `unread`, not `unacked`).
+    pub buffered: bool,
     /// The packet's number in sending order, for a [`super::Wiretap`]
     /// (32 bits fit in this struct's padding; they wrap after 2^32 packets).
     pub id: u32,
+    /// The data bytes it counts for in flow control (0 for control
+    /// packets; saturated at 4 GiB, the same way when added and taken).
+    pub bytes: u32,
+}
+
+/// What a data packet of `bytes` counts for in flow control (saturated at
+/// what [`SendTimes::bytes`] holds).
+fn window_bytes(bytes: u64) -> u64 {
+    bytes.min(u64::from(u32::MAX))
 }
 
 /// How long `bytes` take at `bandwidth` bytes per second (0: unlimited).
@@ -183,6 +260,19 @@ pub fn transfer_micros(bytes: u64, bandwidth: u64) -> Micros {
 
 /// Linux's default maximum TCP send buffer (net.ipv4.tcp_wmem).
 pub const SNDBUF: u64 = 4 * 1024 * 1024;
+
+/// The data a full send buffer holds: measured on Linux 6 with real Redis
+/// 7.0.15 as the master's Send-Q toward a SIGSTOPped replica, which levels
+/// off at 3,915,668 bytes (tcp_wmem's 4 MiB maximum, less the per-segment
+/// overhead the kernel charges to it).
+pub const SNDBUF_DATA: u64 = 3_915_668;
+/// The data a receive buffer holds before autotuning grows it: the Recv-Q
+/// of a SIGSTOPped replica that had only streamed small writes levels off
+/// at 464,611 bytes.
+pub const RCVBUF_FRESH: u64 = 464_611;
+/// The most a receive buffer was measured to hold after autotuning grew
+/// it (a replica that had read a full resync): 7,433,066 bytes.
+pub const RCVBUF_GROWN: u64 = 7_433_066;
 
 impl SendTimes {
     /// When the sender retransmits a segment nobody answered, or `None`
@@ -200,7 +290,7 @@ impl SendTimes {
         if power_loss {
             self.departed > death
         } else {
-            self.sndbuf_drain.is_some_and(|d| self.start > death + d)
+            self.start > death.saturating_add(self.sndbuf_drain)
         }
     }
 }
@@ -246,6 +336,11 @@ impl<M> Network<M> {
             held_since: [0, 0],
             keepalive: [None, None],
             heard: [0, 0],
+            unacked: [0, 0],
+            unread: [0, 0],
+            rcvbuf: [RCVBUF_FRESH, RCVBUF_FRESH],
+            stalled: [VecDeque::new(), VecDeque::new()],
+            want_write: [false, false],
         });
         id
     }
@@ -264,7 +359,52 @@ impl<M> Network<M> {
     /// timer then waits, as Linux's does while packets are out.
     pub fn unacknowledged(&self, conn: ConnId, end: usize, now: Micros) -> bool {
         let c = &self.conns[conn as usize];
-        !c.held[end].is_empty() || c.last_arrival[end] > now
+        !c.held[end].is_empty() || !c.stalled[end].is_empty() || c.last_arrival[end] > now
+    }
+
+    /// Whether direction `dir` of `conn` carries packets (no partition).
+    pub fn direction_open(&mut self, conn: ConnId, dir: usize) -> bool {
+        let c = &self.conns[conn as usize];
+        let (a, b) = (c.ends[dir], c.ends[1 - dir]);
+        !self.link(a, b).blocked
+    }
+
+    /// Holds a packet that found the path blocked, behind any held
+    /// already, to be retransmitted when the partition heals.
+    pub fn hold(
+        &mut self,
+        conn: ConnId,
+        dir: usize,
+        now: Micros,
+        packet: Packet<M>,
+        times: SendTimes,
+    ) {
+        let c = &mut self.conns[conn as usize];
+        if c.held[dir].is_empty() {
+            c.held_since[dir] = now;
+        }
+        c.held[dir].push_back((packet, u64::from(times.bytes), times.id));
+    }
+
+    /// How many bytes `end` of `conn` may write now: what its send buffer
+    /// has free. When that is less than `wanted`, the end is told once
+    /// there is room again (see [`Conn::take`]).
+    pub fn room(&mut self, conn: ConnId, end: usize, wanted: u64) -> u64 {
+        let c = &mut self.conns[conn as usize];
+        let room = SNDBUF_DATA.saturating_sub(c.unacked[end]);
+        if room < wanted {
+            c.want_write[end] = true;
+        }
+        room
+    }
+
+    /// When packets stalled toward a receiver that reads again get through:
+    /// its window update reaches the sender and the data comes back, one
+    /// round trip (without jitter, which would draw from the stream).
+    pub fn window_reopens(&self, conn: ConnId, dir: usize, now: Micros) -> Micros {
+        let c = &self.conns[conn as usize];
+        let (from, to) = (c.ends[dir], c.ends[1 - dir]);
+        now + self.link_params(from, to).latency + self.link_params(to, from).latency
     }
 
     /// Sends a packet of `bytes` bytes on `conn` in direction `dir` at `now`.
@@ -280,6 +420,9 @@ impl<M> Network<M> {
     ) -> Option<Delivery<M>> {
         let id = self.packets;
         self.packets = self.packets.wrapping_add(1);
+        if let Packet::Data(_) = packet {
+            self.conns[conn as usize].unacked[dir] += window_bytes(bytes);
+        }
         let c = &self.conns[conn as usize];
         let (from, to) = (c.ends[dir], c.ends[1 - dir]);
         if self.link(from, to).blocked || !self.conns[conn as usize].held[dir].is_empty() {
@@ -336,7 +479,11 @@ impl<M> Network<M> {
         let c = &mut self.conns[conn as usize];
         let at = (start + tx + delay).max(c.last_arrival[dir]);
         c.last_arrival[dir] = at;
-        let sndbuf_drain = (bandwidth > 0).then(|| SNDBUF.saturating_mul(1_000_000) / bandwidth);
+        let sndbuf_drain = SNDBUF
+            .saturating_mul(1_000_000)
+            .checked_div(bandwidth)
+            .unwrap_or(Micros::MAX);
+        let data = matches!(packet, Packet::Data(_));
         Delivery {
             at,
             conn,
@@ -348,7 +495,9 @@ impl<M> Network<M> {
                 departed: start + tx,
                 sndbuf_drain,
                 retries: 0,
+                buffered: false,
                 id,
+                bytes: if data { window_bytes(bytes) as u32 } else { 0 },
             },
         }
     }
@@ -357,6 +506,16 @@ impl<M> Network<M> {
     /// kill the kernel still drains the socket buffer; after a power loss
     /// nothing more leaves.
     pub fn sender_died(&mut self, node: NodeId, now: Micros, power_loss: bool) {
+        if power_loss {
+            // What waited in its kernel for the peer's window is gone.
+            for c in self.conns.iter_mut() {
+                for dir in 0..2 {
+                    if c.ends[dir] == node {
+                        c.stalled[dir].clear();
+                    }
+                }
+            }
+        }
         for to in 0..self.n {
             let link = &mut self.links[node as usize * self.n + to];
             let drain = if power_loss || link.params.bandwidth == 0 {

@@ -110,6 +110,9 @@ impl Node for Process {
     fn on_closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
         each!(self, p => p.on_closed(ctx, conn))
     }
+    fn on_writable(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
+        each!(self, p => p.on_writable(ctx, conn))
+    }
     fn on_admin(&mut self, ctx: &mut Ctx<'_>, cmd: Admin) {
         match (self, cmd) {
             (Process::Resharder(r), Admin::Reshard(job)) => r.submit(ctx, job),

@@ -438,3 +438,144 @@ fn debug_sleep_needs_enable_debug_command() {
         "{e}"
     );
 }
+
+/// The `omem` CLIENT LIST shows for the one replica.
+fn replica_omem(list: &str) -> u64 {
+    let line = list
+        .lines()
+        .find(|l| l.contains("flags=S"))
+        .expect("a replica");
+    let omem = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("omem="))
+        .expect("omem");
+    omem.parse().expect("a number")
+}
+
+/// A stopped replica under 2 MB/s of writes takes what its receive buffer
+/// holds (464,611 bytes on a fresh connection: 228 whole SETs of a
+/// 2,000-byte value) and the master's kernel what its send buffer holds
+/// (3,915,668 bytes); the rest waits in the master's output buffer for
+/// it, which CLIENT LIST shows growing. After SIGCONT the replica reads
+/// the first part at once, the second a round trip later.
+#[test]
+fn a_stopped_replica_gets_what_tcp_holds_and_the_rest_waits_at_the_master() {
+    const SET: u64 = 2_034; // *3 $3 SET $6 key:NN $2000 ...: 4+9+12+2009
+    const RCVBUF: u64 = 464_611 / SET * SET;
+    const SNDBUF: u64 = 3_915_668;
+    let p = Scenario::new("12s", "masters = 1, replicas = 1")
+        .redis(r#"save = "", repl-diskless-sync-delay = 0, repl-ping-replica-period = 3600"#)
+        .workload(r#"target = "master", rate = 1000, keys = 90, value-size = 2000, start = "1s""#)
+        .fault("4s", r#"pause = "replica-1""#)
+        .fault("9s", r#"resume = "replica-1""#)
+        .command("8.99s", "master", "CLIENT LIST", "paused")
+        .command("11s", "master", "CLIENT LIST", "after")
+        .plan();
+    let mut w = World::new(&p, 1);
+    w.run_until(4_000_000 - 1).unwrap();
+    let before = info_u64(&w, 1, "master_repl_offset");
+    w.run_until(9_000_000 - 1).unwrap();
+    let master = info_u64(&w, 0, "master_repl_offset");
+    assert!(master - before > 9_000_000, "5 s of 2 MB/s");
+    w.run_until(9_000_000).unwrap();
+    // Whatever was on its way at the pause (under 250 µs, one SET) is in
+    // the receive buffer too; the buffer takes whole messages.
+    let read = info_u64(&w, 1, "master_repl_offset") - before;
+    assert!((RCVBUF - SET..=RCVBUF + SET).contains(&read), "{read}");
+    w.run_until(9_000_600).unwrap();
+    let read = info_u64(&w, 1, "master_repl_offset") - before;
+    let window = RCVBUF + SNDBUF;
+    assert!(
+        (window - SET..=window + 2 * SET).contains(&read),
+        "{read} vs {window}"
+    );
+    w.run_until(12_000_000).unwrap();
+    assert_eq!(
+        info_u64(&w, 1, "master_repl_offset"),
+        info_u64(&w, 0, "master_repl_offset"),
+        "it catches up"
+    );
+    let lists: Vec<String> = w
+        .exchanges()
+        .iter()
+        .map(|x| {
+            let (_, f) = x.reply.as_ref().expect("answered");
+            redsim::proto::resp::shown(&x.command.argv, f)
+        })
+        .collect();
+    // Everything written since the pause but the window, in 20,440-byte
+    // blocks of 16 KB requests, each with 64 bytes of list node and header.
+    let held = master - before - window;
+    let omem = replica_omem(&lists[0]);
+    let blocks = held.div_ceil(20_440);
+    assert!(
+        omem.abs_diff(blocks * 20_504) <= 2 * 20_504,
+        "omem {omem} for {held} bytes held"
+    );
+    // Caught up, it references the tail block only.
+    assert_eq!(replica_omem(&lists[1]), 20_504);
+}
+
+/// The output buffer limit counts what TCP did not take: with
+/// `client-output-buffer-limit replica 8mb 0 0`, the master drops a
+/// replica stopped under 2 MB/s of writes once 8 MiB wait in its output
+/// buffer beyond the 4.38 MB TCP holds. The replica reads what its sockets
+/// held after SIGCONT, finds the link closed, and needs a full resync
+/// (the backlog is 1 MB).
+#[test]
+fn a_stopped_replica_is_dropped_at_the_output_buffer_limit_beyond_the_window() {
+    let p = Scenario::new("20s", "masters = 1, replicas = 1")
+        .redis(r#"save = "", repl-diskless-sync-delay = 0, client-output-buffer-limit = "replica 8mb 0 0""#)
+        .workload(r#"target = "master", rate = 1000, keys = 90, value-size = 2000, start = "1s""#)
+        .fault("4s", r#"pause = "replica-1""#)
+        .fault("12s", r#"resume = "replica-1""#)
+        .plan();
+    let mut w = World::new(&p, 1);
+    w.run_until(4_000_000 - 1).unwrap();
+    let before = info_u64(&w, 1, "master_repl_offset");
+    let limit_line = "scheduled to be closed ASAP for overcoming of output buffer limits";
+    let mut dropped = None;
+    for step in 1..=8000 {
+        w.run_until(4_000_000 + step * 1000).unwrap();
+        if w.trace()
+            .events
+            .iter()
+            .any(|e| e.detail.contains(limit_line))
+        {
+            dropped = Some(info_u64(&w, 0, "master_repl_offset"));
+            break;
+        }
+    }
+    let at = dropped.expect("the limit is reached within 8 s") - before;
+    // 4,377,954 bytes in the sockets and 8 MiB in whole 20,504-byte blocks.
+    let expected = 4_377_954 + 8 * 1024 * 1024 * 20_440 / 20_504;
+    assert!(
+        at.abs_diff(expected) <= 3 * 20_440,
+        "dropped {at} bytes into the pause, expected about {expected}"
+    );
+    w.run_until(20_000_000).unwrap();
+    let full = w
+        .trace()
+        .events
+        .iter()
+        .filter(|e| e.t > 12_000_000)
+        .filter(|e| {
+            e.detail.starts_with("Unable to partial resync")
+                || e.detail.starts_with("Full resync from master")
+        })
+        .map(|e| {
+            e.detail
+                .split(" with ")
+                .next()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        full,
+        ["Unable to partial resync", "Full resync from master"],
+        "the backlog no longer covers it"
+    );
+}

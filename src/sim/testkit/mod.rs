@@ -73,6 +73,9 @@ where
     fn on_closed(&mut self, ctx: &mut Ctx<'_, N::Msg>, conn: ConnId) {
         each!(self, p => p.on_closed(ctx, conn))
     }
+    fn on_writable(&mut self, ctx: &mut Ctx<'_, N::Msg>, conn: ConnId) {
+        each!(self, p => p.on_writable(ctx, conn))
+    }
     fn on_admin(&mut self, ctx: &mut Ctx<'_, N::Msg>, cmd: N::Admin) {
         if let TestNode::Real(n) = self {
             n.on_admin(ctx, cmd);
