@@ -81,6 +81,10 @@ pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
                 .into(),
         ),
         Fault::ClockJump { .. } => super::clock::unsupported(plan, a),
+        Fault::Host { .. } | Fault::HostEnd { .. } => Some(
+            "fork and disk faults are not caused in real processes yet (that needs a system-call shim)"
+                .into(),
+        ),
         _ => None,
     }
 }

@@ -381,6 +381,12 @@ pub fn apply<'a>(
         }
         // The sleep ends by itself.
         Fault::DebugSleepEnd(_) => {}
+        Fault::Host { .. } | Fault::HostEnd { .. } => {
+            return Err(format!(
+                "`{}` is not done to real processes yet (it needs a system-call shim)",
+                a.name()
+            ));
+        }
         Fault::ClientKillMaster(n) => {
             let mut c =
                 Conn::connect(&env.admin[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;

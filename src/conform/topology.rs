@@ -259,6 +259,16 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
         "replica-serve-stale-data {}",
         yn(c.replica_serve_stale_data)
     );
+    let _ = writeln!(
+        s,
+        "stop-writes-on-bgsave-error {}",
+        yn(c.stop_writes_on_bgsave_error)
+    );
+    let _ = writeln!(
+        s,
+        "repl-ignore-disk-write-error {}",
+        yn(c.repl_ignore_disk_write_error)
+    );
     let _ = writeln!(s, "hz {}", c.hz);
     // DEBUG SLEEP, from 127.0.0.1 only.
     s.push_str("enable-debug-command local\n");

@@ -28,7 +28,8 @@ fn family(event: &str) -> Option<Family> {
     use Family::*;
     Some(match event {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
-        | "link" | "clock-jump" | "replicaof" | "burst" => Fault,
+        | "link" | "clock-jump" | "replicaof" | "burst" | "fork-fail" | "fork-fail-end"
+        | "disk-full" | "disk-full-end" => Fault,
         names::sentinel::SDOWN
         | names::sentinel::SDOWN_OFF
         | names::sentinel::ODOWN
@@ -77,7 +78,16 @@ fn family(event: &str) -> Option<Family> {
         | "DB loaded from disk"
         | "Before turning into a replica, using my own master parameters to synthesize a cached master"
         | "Saving the final RDB snapshot before exiting."
-        | "changes in seconds. Saving..." => Persistence,
+        | "changes in seconds. Saving..."
+        | "Can't save in background: fork"
+        | "Can't rewrite append only file in background: fork"
+        | "Write error saving DB on disk"
+        | "Error writing to the AOF file"
+        | "AOF write error looks solved, Redis can write again."
+        | "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+        | "BGSAVE for replication failed"
+        | "SYNC failed. BGSAVE child returned an error"
+        | "Guru Meditation: Replica was unable to write command to disk." => Persistence,
         _ => return None,
     })
 }
@@ -187,6 +197,17 @@ fn fault(cx: &Context, e: &Event) -> String {
             "gets a bulk load of {}",
             e.detail.split(" on ").next().unwrap_or(&e.detail)
         ),
+        "fork-fail" => format!(
+            "can no longer fork: fork() fails with ENOMEM on its host for {}; every BGSAVE, \
+             full sync and AOF rewrite fails to start",
+            e.detail.rsplit(' ').next().unwrap_or("")
+        ),
+        "fork-fail-end" => "can fork again".to_string(),
+        "disk-full" => format!(
+            "runs out of disk: every write to a file fails with ENOSPC on its host for {}",
+            e.detail.rsplit(' ').next().unwrap_or("")
+        ),
+        "disk-full-end" => "has disk space again".to_string(),
         _ => e.detail.clone(),
     }
 }
@@ -631,6 +652,37 @@ fn persistence(e: &Event) -> Option<String> {
         "changes in seconds. Saving..." => {
             format!("reaches a save point ({}) and forks an RDB save", e.detail)
         }
+        "Can't save in background: fork" => "cannot fork for a BGSAVE; with save points set \
+            and stop-writes-on-bgsave-error yes it now refuses writes, and PING, with \
+            -MISCONF until a BGSAVE succeeds (a save point retries 5 s after the last try)"
+            .into(),
+        "Can't rewrite append only file in background: fork" => {
+            "cannot fork for an AOF rewrite".into()
+        }
+        "Write error saving DB on disk" => format!(
+            "has its RDB child fail to write ({}): the BGSAVE fails",
+            e.detail.split(": ").nth(1).unwrap_or("")
+        ),
+        "Error writing to the AOF file" => "fails to write its AOF: it keeps the commands in \
+            its buffer and refuses writes, and PING, with -MISCONF until a write succeeds; \
+            Sentinels take a master that refuses PING for down"
+            .into(),
+        "AOF write error looks solved, Redis can write again." => {
+            "writes its AOF buffer again and accepts writes (and PING) again".into()
+        }
+        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..." => {
+            "exits: with appendfsync always it has acknowledged writes it cannot persist".into()
+        }
+        "BGSAVE for replication failed" => "cannot start a full sync: the waiting replicas get \
+            -ERR BGSAVE failed and are disconnected, and retry"
+            .into(),
+        "SYNC failed. BGSAVE child returned an error" => {
+            "drops a replica waiting for an RDB that could not be written".into()
+        }
+        "Guru Meditation: Replica was unable to write command to disk." => "crashes: a \
+            replica that cannot persist panics on its master's next write (unless \
+            repl-ignore-disk-write-error is yes)"
+            .into(),
         _ => return None,
     })
 }

@@ -36,7 +36,8 @@ pub struct FuzzArgs {
     /// Fault kinds to draw, comma-separated (default: all): kill, crash, pause,
     /// partition, shutdown, clock-jump, link, partition-oneway, burst (the
     /// `[[fault]]` keys; each fault is undone after a while, a shutdown by
-    /// a restart). The old names restart, clock and oneway still work.
+    /// a restart). Also, only when named: fork-fail, disk-full (a window on
+    /// one Redis server). The old names restart, clock and oneway still work.
     #[arg(long)]
     pub faults: Option<String>,
     /// At most this many faults per schedule (default: [fuzz] max-faults,
@@ -201,7 +202,10 @@ pub fn run(args: FuzzArgs) -> u8 {
                 match crate::fuzz::kind(k.trim()) {
                     Some(kind) => kinds.push(kind),
                     None => {
-                        let names: Vec<&str> = crate::fuzz::KINDS.iter().map(|k| k.key()).collect();
+                        let names: Vec<&str> = (crate::fuzz::KINDS.iter())
+                            .chain(&crate::fuzz::HOST_KINDS)
+                            .map(|k| k.key())
+                            .collect();
                         crate::errln!("--faults: unknown fault kind `{k}` ({})", names.join(", "));
                         return exit::BAD_INPUT;
                     }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
+use crate::scenario::fault::HostFault;
 use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, ms};
@@ -43,6 +44,11 @@ pub const KINDS: [FaultKind; 9] = [
     FaultKind::Burst,
 ];
 
+/// Host faults a sweep draws only when `--faults` names them, so the
+/// default kinds (and every seed's schedule under them) stay as they were:
+/// each is a window of `for` on one Redis server.
+pub const HOST_KINDS: [FaultKind; 2] = [FaultKind::ForkFail, FaultKind::DiskFull];
+
 /// Names `--faults` took before the kinds were named by their keys.
 const OLD_NAMES: [(&str, FaultKind); 3] = [
     ("restart", FaultKind::Shutdown),
@@ -50,13 +56,16 @@ const OLD_NAMES: [(&str, FaultKind); 3] = [
     ("oneway", FaultKind::PartitionOneWay),
 ];
 
-/// The kind a sweep draws by `name`: a key of [`KINDS`], or an old name.
+/// The kind a sweep draws by `name`: a key of [`KINDS`] or
+/// [`HOST_KINDS`], or an old name.
 pub fn kind(name: &str) -> Option<FaultKind> {
     OLD_NAMES
         .iter()
         .find(|(old, _)| *old == name)
         .map(|(_, k)| *k)
-        .or_else(|| FaultKind::from_key(name).filter(|k| KINDS.contains(k)))
+        .or_else(|| {
+            FaultKind::from_key(name).filter(|k| KINDS.contains(k) || HOST_KINDS.contains(k))
+        })
 }
 
 /// One drawn fault, before it becomes the scenario's faults: each undoes
@@ -173,6 +182,24 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
             FaultKind::ClockJump => {
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
                 out.push((f.at, Fault::ClockJump { node: n, by }));
+            }
+            FaultKind::ForkFail | FaultKind::DiskFull
+                if matches!(plan.nodes[n].kind, NodeKind::Redis { .. }) && undo > f.at =>
+            {
+                let fault = match f.kind {
+                    FaultKind::ForkFail => HostFault::ForkFail,
+                    _ => HostFault::DiskFull,
+                };
+                let length = undo - f.at;
+                out.push((
+                    f.at,
+                    Fault::Host {
+                        node: n,
+                        fault,
+                        length,
+                    },
+                ));
+                out.push((undo, Fault::HostEnd { node: n, fault }));
             }
             FaultKind::Link => {
                 let slow = LinkParams {

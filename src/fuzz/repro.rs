@@ -34,7 +34,10 @@ pub fn repro_toml(
     };
     let names = plan.directory().names;
     for (at, fault) in super::faults(plan, cfg, &failure.schedule) {
-        list.push(toml::Value::Table(fault.table(at, &names)));
+        // The parser adds the ends of host faults itself.
+        if !fault.added_by_parser() {
+            list.push(toml::Value::Table(fault.table(at, &names)));
+        }
     }
     let mut expect = toml::Table::new();
     match failure.property.as_str() {

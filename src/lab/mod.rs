@@ -316,9 +316,9 @@ impl Lab {
             1 => Some(format!("1 {what}")),
             n => Some(format!("{n} {what}s")),
         };
-        // A debug-sleep's end is the parser's, not the file's.
+        // The end of a debug-sleep or a host fault is the parser's.
         let faults = (original.faults.iter())
-            .filter(|(_, f)| !matches!(f, crate::scenario::Fault::DebugSleepEnd(_)))
+            .filter(|(_, f)| !f.added_by_parser())
             .count();
         let left_out: Vec<String> = [
             count(faults, "scripted fault"),

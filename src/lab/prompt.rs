@@ -151,7 +151,7 @@ fn fault_value(kind: FaultKind, args: &[&str], nodes: &[String]) -> Result<Value
             [node, master] => table(vec![("node", s(node)), ("master", s(master))]),
             _ => return Err(format!("usage: {key} NODE MASTER, or {key} NODE no one")),
         },
-        FaultKind::DebugSleep => match args {
+        FaultKind::DebugSleep | FaultKind::ForkFail | FaultKind::DiskFull => match args {
             [node, length] => table(vec![("node", s(node)), ("for", s(length))]),
             _ => return Err(format!("usage: {key} NODE 5s")),
         },

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::proto::{Cmd, Ctx};
 use crate::trace::Level;
 
+use super::disk_errors::HostFaults;
 use super::master::ChildKind;
 use super::persistence::AofFile;
 use super::{Host, Server};
@@ -31,17 +32,24 @@ pub(super) enum AofStart {
 }
 
 impl Server {
-    /// updateAppendonly(), run when CONFIG SET changed `appendonly`.
-    pub(super) fn update_appendonly(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
-        if self.cfg.appendonly {
-            self.start_append_only(ctx);
-        } else {
+    /// updateAppendonly(), run when CONFIG SET changed `appendonly`: the
+    /// reason when the AOF cannot be turned on.
+    pub(super) fn update_appendonly(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+    ) -> Result<(), &'static str> {
+        if !self.cfg.appendonly {
             self.stop_append_only(ctx, host);
+        } else if !self.start_append_only(ctx, host.disk.faults) {
+            return Err("Unable to turn on AOF. Check server logs.");
         }
+        Ok(())
     }
 
     /// startAppendOnly(): the rewrite now, or once the running child ends.
-    fn start_append_only(&mut self, ctx: &mut Ctx<'_>) {
+    /// False when its fork failed (the AOF stays off).
+    fn start_append_only(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) -> bool {
         self.aof_pending.clear();
         if self.child.is_some() {
             self.aof_start = Some(AofStart::Scheduled);
@@ -50,24 +58,41 @@ impl Server {
                 "AOF was enabled but there is already another background operation.",
                 "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.".into(),
             );
-        } else {
-            self.rewrite_aof_background(ctx);
+        } else if !self.rewrite_aof_background(ctx, faults) {
+            ctx.log(
+                Level::Warning,
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation.",
+                "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into(),
+            );
+            return false;
         }
         self.aof_last_fsync = ctx.unixtime();
+        if self.persist.aof_write_error.take().is_some() {
+            ctx.log(
+                Level::Warning,
+                "AOF reopen, just ignore the last error.",
+                "AOF reopen, just ignore the last error.".into(),
+            );
+        }
+        true
     }
 
-    /// rewriteAppendOnlyFileBackground() for the first rewrite.
-    fn rewrite_aof_background(&mut self, ctx: &mut Ctx<'_>) {
+    /// rewriteAppendOnlyFileBackground() for the first rewrite: false when
+    /// the fork failed.
+    fn rewrite_aof_background(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) -> bool {
         ctx.log(
             Level::Notice,
             "Creating AOF incr file on background rewrite",
             "Creating AOF incr file temp-appendonly.aof.incr on background rewrite".into(),
         );
-        self.start_bgsave(ctx, ChildKind::AofRewrite);
+        if !self.start_bgsave(ctx, faults, ChildKind::AofRewrite) {
+            return false;
+        }
         self.aof_start = Some(AofStart::Rewriting {
             generation: self.child_gen,
             incr: Vec::new(),
         });
+        true
     }
 
     /// stopAppendOnly(): what is buffered is written and fsynced; a
@@ -108,9 +133,10 @@ impl Server {
     }
 
     /// serverCron(): a scheduled rewrite starts once no child runs.
-    pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>) {
+    /// A failed fork leaves it scheduled, to try again at the next cron.
+    pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) {
         if matches!(self.aof_start, Some(AofStart::Scheduled)) && self.child.is_none() {
-            self.rewrite_aof_background(ctx);
+            self.rewrite_aof_background(ctx, faults);
         }
     }
 
@@ -124,6 +150,7 @@ impl Server {
         generation: u64,
         snapshot: Rc<crate::proto::keyspace::Dataset>,
     ) {
+        self.persist.aof_rewrite_failed = false;
         ctx.log(
             Level::Notice,
             "Background AOF rewrite terminated with success",

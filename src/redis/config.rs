@@ -63,6 +63,12 @@ pub struct RedisConfig {
     pub replica_priority: u32,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
+    /// `stop-writes-on-bgsave-error`: writes are refused (MISCONF) while
+    /// the last BGSAVE failed and save points are set.
+    pub stop_writes_on_bgsave_error: bool,
+    /// `repl-ignore-disk-write-error`: a replica that cannot persist
+    /// applies its master's writes anyway instead of panicking.
+    pub repl_ignore_disk_write_error: bool,
     pub hz: u64,
     /// `cluster-enabled`: the node runs the cluster bus and redirects keys.
     pub cluster_enabled: bool,
@@ -155,6 +161,8 @@ impl Default for RedisConfig {
             replica_priority: 100,
             replica_read_only: true,
             replica_serve_stale_data: true,
+            stop_writes_on_bgsave_error: true,
+            repl_ignore_disk_write_error: false,
             hz: 10,
             cluster_enabled: false,
             cluster: ClusterConfig::default(),
@@ -191,6 +199,8 @@ pub const KEYS: &[&str] = &[
     "replica-priority",
     "replica-read-only",
     "replica-serve-stale-data",
+    "stop-writes-on-bgsave-error",
+    "repl-ignore-disk-write-error",
     "hz",
     "cluster-enabled",
     "cluster-node-timeout",
@@ -315,6 +325,8 @@ impl RedisConfig {
             }
             "replica-read-only" => self.replica_read_only = yes_no(&value)?,
             "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(&value)?,
+            "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = yes_no(&value)?,
+            "repl-ignore-disk-write-error" => self.repl_ignore_disk_write_error = yes_no(&value)?,
             "hz" => self.hz = int(&value, 1, 500)? as u64,
             "cluster-enabled" => self.cluster_enabled = yes_no(&value)?,
             "cluster-node-timeout" => self.cluster.node_timeout = int(&value, 1, i64::MAX)? as u64,

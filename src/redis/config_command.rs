@@ -175,6 +175,22 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
+        "stop-writes-on-bgsave-error",
+        None,
+        Kind::Bool(
+            |c| c.stop_writes_on_bgsave_error,
+            |c, v| c.stop_writes_on_bgsave_error = v,
+        ),
+    ),
+    config(
+        "repl-ignore-disk-write-error",
+        None,
+        Kind::Bool(
+            |c| c.repl_ignore_disk_write_error,
+            |c, v| c.repl_ignore_disk_write_error = v,
+        ),
+    ),
+    config(
         "replica-read-only",
         Some("slave-read-only"),
         Kind::Bool(|c| c.replica_read_only, |c, v| c.replica_read_only = v),
@@ -932,7 +948,12 @@ impl Server {
             match a {
                 Apply::ReplBacklogSize => self.resize_backlog(),
                 Apply::GoodSlaves => self.refresh_good_replicas(ctx.unixtime()),
-                Apply::Appendonly => self.update_appendonly(ctx, host),
+                Apply::Appendonly => {
+                    if let Err(why) = self.update_appendonly(ctx, host) {
+                        restore(&mut self.cfg, entries.len());
+                        return Err(set_failed("appendonly", why));
+                    }
+                }
                 Apply::Hz => self.cfg.hz = self.cfg.hz.clamp(1, 500),
                 Apply::ClusterAnnounce => {
                     let inside = host.dir.hosts[ctx.id() as usize].clone();
@@ -1563,7 +1584,11 @@ mod tests {
         let mut cli = Cli::new(slow_child());
         assert_eq!(cli.send("SET a 1"), "OK");
         call(&mut cli.h, |p, ctx, _| {
-            p.start_bgsave(ctx, super::super::master::ChildKind::SavePoint)
+            p.start_bgsave(
+                ctx,
+                Default::default(),
+                super::super::master::ChildKind::SavePoint,
+            )
         });
         assert_eq!(cli.send("CONFIG SET appendonly yes"), "OK");
         assert_eq!(

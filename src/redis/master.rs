@@ -12,6 +12,7 @@ use crate::trace::Level;
 use crate::trace::names;
 
 use super::backlog::Backlog;
+use super::disk_errors::HostFaults;
 use super::persistence::RdbFile;
 use super::{Host, RedisTimer, Server};
 
@@ -463,7 +464,7 @@ impl Server {
                         "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into(),
                     );
                 } else {
-                    self.start_bgsave_for_replication(ctx);
+                    self.start_bgsave_for_replication(ctx, host.disk.faults);
                 }
             }
         }
@@ -553,7 +554,7 @@ impl Server {
     }
 
     /// startBgsaveForReplication(): fork a child for the replicas waiting.
-    pub(super) fn start_bgsave_for_replication(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn start_bgsave_for_replication(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) {
         let waiting: Vec<usize> = (0..self.replicas.len())
             .filter(|&i| self.replicas[i].state == ReplState::WaitBgsaveStart)
             .collect();
@@ -572,20 +573,88 @@ impl Server {
         );
         let offset = self.master_repl_offset;
         let replid = self.replid;
+        // rdbSaveToSlavesSockets() answers +FULLRESYNC before it forks;
+        // for a disk target it comes once the child runs.
+        let forks = !faults.fork_fails();
         for &i in &waiting {
             let r = &mut self.replicas[i];
-            r.psync_initial_offset = offset;
-            r.next_offset = offset + 1;
-            r.state = ReplState::WaitBgsaveEnd;
-            ctx.send(r.conn, Msg::Reply(Reply::FullResync { replid, offset }));
+            if socket || forks {
+                ctx.send(r.conn, Msg::Reply(Reply::FullResync { replid, offset }));
+            }
+            if forks {
+                r.psync_initial_offset = offset;
+                r.next_offset = offset + 1;
+                r.state = ReplState::WaitBgsaveEnd;
+            }
+        }
+        if !self.start_bgsave(ctx, faults, ChildKind::Replication { socket }) {
+            ctx.log(
+                Level::Warning,
+                "BGSAVE for replication failed",
+                "BGSAVE for replication failed".into(),
+            );
+            for r in self
+                .replicas
+                .extract_if(.., |r| r.state == ReplState::WaitBgsaveStart)
+            {
+                ctx.send(
+                    r.conn,
+                    Msg::Reply(Reply::Error(
+                        "ERR BGSAVE failed, replication can't continue".into(),
+                    )),
+                );
+                // CLIENT_CLOSE_AFTER_REPLY.
+                ctx.close(r.conn);
+            }
+            return;
         }
         self.slaveseldb = -1;
-        self.start_bgsave(ctx, ChildKind::Replication { socket });
     }
 
     /// Forks an RDB child. It finishes after the fork, plus the time to
     /// produce the RDB (and for sockets, to push it through the slowest link).
-    pub(super) fn start_bgsave(&mut self, ctx: &mut Ctx<'_>, kind: ChildKind) {
+    /// False when fork() fails, as the host's faults may make it: logged,
+    /// and for a BGSAVE to disk `lastbgsave_status` is set to err
+    /// (rdbSaveBackground(), rewriteAppendOnlyFileBackground()).
+    pub(super) fn start_bgsave(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        faults: HostFaults,
+        kind: ChildKind,
+    ) -> bool {
+        if !matches!(
+            kind,
+            ChildKind::Replication { socket: true } | ChildKind::AofRewrite
+        ) {
+            self.persist.bgsave_try = ctx.unixtime();
+        }
+        if faults.fork_fails() {
+            let e = super::disk_errors::ENOMEM;
+            match kind {
+                ChildKind::AofRewrite => {
+                    self.persist.aof_rewrite_failed = true;
+                    ctx.log(
+                        Level::Warning,
+                        "Can't rewrite append only file in background: fork",
+                        format!("Can't rewrite append only file in background: fork: {e}"),
+                    );
+                }
+                ChildKind::Replication { socket: true } => ctx.log(
+                    Level::Warning,
+                    "Can't save in background: fork",
+                    format!("Can't save in background: fork: {e}"),
+                ),
+                _ => {
+                    self.persist.bgsave_failed = true;
+                    ctx.log(
+                        Level::Warning,
+                        "Can't save in background: fork",
+                        format!("Can't save in background: fork: {e}"),
+                    );
+                }
+            }
+            return false;
+        }
         self.child_gen += 1;
         let snapshot = Rc::new(self.data.clone());
         let bytes = snapshot.rdb_bytes();
@@ -638,6 +707,7 @@ impl Server {
             fork + duration.max(1),
             RedisTimer::ChildDone(self.child_gen),
         );
+        true
     }
 
     /// The child exited: install the RDB and move waiting replicas along
@@ -658,7 +728,25 @@ impl Server {
                     "Background RDB transfer terminated with success".into(),
                 );
             }
+            _ if host.disk.faults.disk_full() => {
+                self.bgsave_write_failed(ctx, bytes);
+                // updateSlavesWaitingBgsave(C_ERR)
+                let failed: Vec<ConnId> = (self.replicas.iter())
+                    .filter(|r| r.state == ReplState::WaitBgsaveEnd)
+                    .map(|r| r.conn)
+                    .collect();
+                for conn in failed {
+                    ctx.log(
+                        Level::Warning,
+                        "SYNC failed. BGSAVE child returned an error",
+                        "SYNC failed. BGSAVE child returned an error".into(),
+                    );
+                    ctx.close(conn);
+                    self.remove_replica(ctx, conn);
+                }
+            }
             _ => {
+                self.persist.bgsave_failed = false;
                 host.disk.rdb = Some(RdbFile {
                     data: child.snapshot.clone(),
                     repl: child.repl,
@@ -709,7 +797,7 @@ impl Server {
         self.refresh_good_replicas(now);
         // replicationStartPendingFork()
         if self.should_start_child(now) {
-            self.start_bgsave_for_replication(ctx);
+            self.start_bgsave_for_replication(ctx, host.disk.faults);
         }
     }
 
@@ -760,7 +848,7 @@ impl Server {
     }
 
     /// The master half of replicationCron().
-    pub(super) fn master_cron(&mut self, ctx: &mut Ctx<'_>, loops: u64) {
+    pub(super) fn master_cron(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults, loops: u64) {
         let now = ctx.unixtime();
         // A master paused for a cluster manual failover (or a FAILOVER with a
         // timeout) sends no PING, so its offset stays where the replica
@@ -825,7 +913,7 @@ impl Server {
             );
         }
         if self.should_start_child(now) {
-            self.start_bgsave_for_replication(ctx);
+            self.start_bgsave_for_replication(ctx, faults);
         }
         self.refresh_good_replicas(now);
     }
@@ -1073,10 +1161,14 @@ mod tests {
         h.run_until(secs(1));
         let now = h.mstime(0) / 1000;
         server(&mut h).replicas[0].ack_time = now - 60;
-        call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
+        call(&mut h, |p, ctx, _| {
+            p.master_cron(ctx, Default::default(), 1)
+        });
         assert_eq!(server(&mut h).replicas.len(), 1);
         server(&mut h).replicas[0].ack_time = now - 61;
-        call(&mut h, |p, ctx, _| p.master_cron(ctx, 1));
+        call(&mut h, |p, ctx, _| {
+            p.master_cron(ctx, Default::default(), 1)
+        });
         assert!(server(&mut h).replicas.is_empty());
         let dropped = h.events(0, "Disconnecting timedout replica (streaming sync)");
         assert_eq!(

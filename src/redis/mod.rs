@@ -16,6 +16,7 @@ pub(crate) mod command_info;
 pub mod config;
 mod config_command;
 mod debug;
+pub mod disk_errors;
 mod expire;
 mod failover;
 mod hello;
@@ -153,6 +154,8 @@ pub struct Server {
     pub good_replicas: u32,
     dirty: u64,
     lastsave: u64,
+    /// What failed writes and forks left (INFO persistence, MISCONF).
+    pub(super) persist: disk_errors::DiskStatus,
     child: Option<Child>,
     child_gen: u64,
     /// Until when the process answers -LOADING.
@@ -641,6 +644,7 @@ impl Server {
             good_replicas: 0,
             dirty: 0,
             lastsave: now_s,
+            persist: disk_errors::DiskStatus::default(),
             child: None,
             child_gen: 0,
             loading_until: None,
@@ -828,7 +832,7 @@ impl Server {
             self.replica_cron(ctx);
         }
         let loops = self.repl_cron_loops;
-        self.master_cron(ctx, loops);
+        self.master_cron(ctx, host.disk.faults, loops);
         self.repl_cron_loops += 1;
     }
 
@@ -916,6 +920,12 @@ impl Server {
         }
         let is_master = self.replica.is_none();
         let write = self.is_write_for(conn, &cmd);
+        // writeCommandsDeniedByDiskError(): writes and PING are refused.
+        if (write || matches!(cmd, Cmd::Ping | Cmd::PingWith(_)))
+            && let Some(e) = self.disk_write_denial()
+        {
+            return Some(Reply::Error(e));
+        }
         if write
             && is_master
             && self.cfg.min_replicas_to_write > 0
@@ -1268,22 +1278,35 @@ impl Server {
             }
         }
         self.update_failover_status(ctx, host);
-        self.flush_aof(ctx, host.disk);
+        if self.flush_aof(ctx, host.disk) {
+            return;
+        }
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
         self.touch_watched();
         self.flush_client_writes();
     }
 
-    fn flush_aof(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) {
+    /// flushAppendOnlyFile(): true when the process exits (a write error
+    /// with appendfsync always). On a full disk what is buffered stays
+    /// buffered, and is written once a write succeeds.
+    fn flush_aof(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) -> bool {
         if !self.cfg.appendonly {
             self.aof_pending.clear();
-            return;
+            return false;
         }
         if self.flush_aof_starting() {
-            return;
+            return false;
         }
-        let Some(aof) = disk.aof.as_mut() else { return };
+        let Some(aof) = disk.aof.as_mut() else {
+            return false;
+        };
+        if !self.aof_pending.is_empty() {
+            if disk.faults.disk_full() {
+                return self.aof_write_failed(ctx, self.cfg.appendfsync == AppendFsync::Always);
+            }
+            self.aof_write_ok(ctx);
+        }
         aof.log.append(&mut self.aof_pending);
         match self.cfg.appendfsync {
             AppendFsync::Always => aof.fsynced = aof.log.len(),
@@ -1296,6 +1319,7 @@ impl Server {
             }
             AppendFsync::No => {}
         }
+        false
     }
 
     /// serverCron(): every 1000/hz ms.
@@ -1314,14 +1338,14 @@ impl Server {
         if self.i_am_master() {
             self.active_expire_cycle(ctx);
         }
-        self.start_scheduled_aof_rewrite(ctx);
+        self.start_scheduled_aof_rewrite(ctx, host.disk.faults);
         self.pauses.check(ctx.mstime() as i64);
         // replicationCron() runs every 100 ms while a FAILOVER goes on.
         let period = if self.failover.active() { 100 } else { 1000 };
         if run_with_period(period, self.cfg.hz, loops) {
             self.replication_cron(ctx, host);
         }
-        self.save_points(ctx);
+        self.save_points(ctx, host.disk.faults);
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
             && loops.is_multiple_of(30 * self.cfg.hz)
@@ -1332,17 +1356,18 @@ impl Server {
     }
 
     /// The save points of redis.conf (`save <secs> <changes>`).
-    fn save_points(&mut self, ctx: &mut Ctx<'_>) {
+    fn save_points(&mut self, ctx: &mut Ctx<'_>, faults: disk_errors::HostFaults) {
         if self.child.is_some() {
             return;
         }
         let now = ctx.unixtime();
+        let retry = self.bgsave_may_retry(now);
         let hit = self
             .cfg
             .save
             .iter()
             .find(|(secs, changes)| {
-                self.dirty >= *changes && now.saturating_sub(self.lastsave) > *secs
+                self.dirty >= *changes && now.saturating_sub(self.lastsave) > *secs && retry
             })
             .copied();
         if let Some((secs, _)) = hit {
@@ -1351,7 +1376,7 @@ impl Server {
                 "changes in seconds. Saving...",
                 format!("{} changes in {} seconds. Saving...", self.dirty, secs),
             );
-            self.start_bgsave(ctx, master::ChildKind::SavePoint);
+            self.start_bgsave(ctx, faults, master::ChildKind::SavePoint);
         }
     }
 
@@ -1435,7 +1460,7 @@ impl Server {
             ctx.log(Level::Notice, "DB saved on disk", "DB saved on disk".into());
         }
         if self.cfg.appendonly {
-            self.flush_aof(ctx, host.disk);
+            let _ = self.flush_aof(ctx, host.disk);
             if let Some(aof) = host.disk.aof.as_mut() {
                 aof.fsynced = aof.log.len();
             }

@@ -53,6 +53,8 @@ pub struct Disk {
     pub aof: Option<AofFile>,
     /// Cluster mode: `nodes.conf`.
     pub nodes_conf: Option<super::cluster::NodesConf>,
+    /// What the host's system calls do now (scripted host faults).
+    pub faults: super::disk_errors::HostFaults,
 }
 
 impl Disk {

@@ -639,6 +639,10 @@ impl Server {
                 self.paused_stream.extend(cmds);
                 return;
             }
+            let ping = matches!(cmd, Cmd::Ping);
+            if (ping || cmd.is_write()) && self.replica_disk_error(ctx, ping) {
+                return;
+            }
             if let Cmd::ReplconfGetack = cmd {
                 // Answered before this command's own bytes are counted.
                 if let Some(conn) = self.replica.as_ref().and_then(|s| s.conn) {

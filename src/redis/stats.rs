@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::Server;
+use super::disk_errors::DiskStatus;
 
 /// STATS_METRIC_SAMPLES: instantaneous_ops_per_sec averages this many
 /// samples, one per 100 ms.
@@ -109,16 +110,21 @@ pub fn persistence(p: &Server, loading: bool) -> String {
     format!(
         "# Persistence\r\nloading:{}\r\nrdb_changes_since_last_save:{}\r\n\
          rdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\n\
+         rdb_last_bgsave_status:{}\r\n\
          rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n\
-         aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n",
+         aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n\
+         aof_last_bgrewrite_status:{}\r\naof_last_write_status:{}\r\n",
         u8::from(loading),
         p.dirty,
         u8::from(rdb),
         p.lastsave,
+        DiskStatus::word(p.persist.bgsave_failed),
         p.stats.rdb_last_load_keys_expired,
         p.stats.rdb_last_load_keys_loaded,
         u8::from(p.cfg.appendonly),
         u8::from(aof_rewrite),
+        DiskStatus::word(p.persist.aof_rewrite_failed),
+        DiskStatus::word(p.persist.aof_write_error.is_some()),
     )
 }
 

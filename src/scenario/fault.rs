@@ -19,6 +19,7 @@ use toml::Spanned;
 
 use crate::proto::addr::Directory;
 use crate::redis::cluster::failover::FailoverMode;
+pub use crate::redis::disk_errors::HostFault;
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, format_duration, parse_duration};
 
@@ -82,6 +83,31 @@ pub enum Fault {
     /// The end of a DEBUG SLEEP, which the parser adds (it is no key of a
     /// `[[fault]]` table: files write the sleep's length).
     DebugSleepEnd(usize),
+    /// The host under a Redis server fails some of its system calls for
+    /// `length`; the parser adds the matching [`Fault::HostEnd`].
+    Host {
+        node: usize,
+        fault: HostFault,
+        length: Micros,
+    },
+    /// The end of a [`Fault::Host`], which the parser adds.
+    HostEnd { node: usize, fault: HostFault },
+}
+
+/// The kind a host fault is.
+fn host_kind(f: HostFault) -> FaultKind {
+    match f {
+        HostFault::ForkFail => FaultKind::ForkFail,
+        HostFault::DiskFull => FaultKind::DiskFull,
+    }
+}
+
+/// The trace's event at a host fault's end (`fork-fail-end`, `disk-full-end`).
+pub fn host_end_name(f: HostFault) -> &'static str {
+    match f {
+        HostFault::ForkFail => "fork-fail-end",
+        HostFault::DiskFull => "disk-full-end",
+    }
 }
 
 /// The kinds of fault, one per key of the `[[fault]]` table. The fuzzer's
@@ -105,11 +131,13 @@ pub enum FaultKind {
     Reshard,
     ClientKillMaster,
     DebugSleep,
+    ForkFail,
+    DiskFull,
 }
 
 impl FaultKind {
     /// Every kind, in the order the file format lists them.
-    pub const ALL: [FaultKind; 17] = [
+    pub const ALL: [FaultKind; 19] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Shutdown,
@@ -127,6 +155,8 @@ impl FaultKind {
         FaultKind::Reshard,
         FaultKind::ClientKillMaster,
         FaultKind::DebugSleep,
+        FaultKind::ForkFail,
+        FaultKind::DiskFull,
     ];
 
     /// The kind's key in a `[[fault]]` table: its one name.
@@ -149,6 +179,8 @@ impl FaultKind {
             FaultKind::Reshard => "reshard",
             FaultKind::ClientKillMaster => "client-kill-master",
             FaultKind::DebugSleep => "debug-sleep",
+            FaultKind::ForkFail => "fork-fail",
+            FaultKind::DiskFull => "disk-full",
         }
     }
 
@@ -201,7 +233,14 @@ impl Fault {
             Fault::Reshard { .. } => FaultKind::Reshard,
             Fault::ClientKillMaster(_) => FaultKind::ClientKillMaster,
             Fault::DebugSleep { .. } | Fault::DebugSleepEnd(_) => FaultKind::DebugSleep,
+            Fault::Host { fault, .. } | Fault::HostEnd { fault, .. } => host_kind(*fault),
         }
+    }
+
+    /// Whether the parser adds this fault after another (the end of a
+    /// DEBUG SLEEP or of a host fault): files never write it.
+    pub fn added_by_parser(&self) -> bool {
+        matches!(self, Fault::DebugSleepEnd(_) | Fault::HostEnd { .. })
     }
 
     /// The fault's name in messages: its kind's key (`debug-sleep-end` for
@@ -209,6 +248,7 @@ impl Fault {
     pub fn name(&self) -> &'static str {
         match self {
             Fault::DebugSleepEnd(_) => "debug-sleep-end",
+            Fault::HostEnd { fault, .. } => host_end_name(*fault),
             f => f.kind().key(),
         }
     }
@@ -233,7 +273,9 @@ impl Fault {
             | Fault::Burst { .. }
             | Fault::ClusterFailover { .. }
             | Fault::Reshard { .. }
-            | Fault::ClientKillMaster(_) => Effect::Untracked,
+            | Fault::ClientKillMaster(_)
+            | Fault::Host { .. }
+            | Fault::HostEnd { .. } => Effect::Untracked,
         }
     }
 
@@ -346,6 +388,36 @@ impl Fault {
                 "debug-sleep-end",
                 format!("DEBUG SLEEP on {} returns", name(n)),
             ),
+            Fault::Host {
+                node,
+                fault,
+                length,
+            } => {
+                let what = match fault {
+                    HostFault::ForkFail => "fork() fails (ENOMEM)",
+                    HostFault::DiskFull => "the disk is full (ENOSPC)",
+                };
+                (
+                    node,
+                    host_kind(fault).key(),
+                    format!(
+                        "on {}'s host {what} for {}",
+                        name(node),
+                        format_duration(length)
+                    ),
+                )
+            }
+            Fault::HostEnd { node, fault } => {
+                let what = match fault {
+                    HostFault::ForkFail => "fork() works again",
+                    HostFault::DiskFull => "the disk has space again",
+                };
+                (
+                    node,
+                    host_end_name(fault),
+                    format!("on {}'s host {what}", name(node)),
+                )
+            }
         };
         Described {
             node,
@@ -436,10 +508,15 @@ impl Fault {
                     ("batch", i64::from(*batch).into()),
                 ])
             }
-            Fault::DebugSleep { node, length } => fields(vec![
+            Fault::DebugSleep { node, length } | Fault::Host { node, length, .. } => fields(vec![
                 ("node", name(*node)),
                 ("for", format_duration(*length).into()),
             ]),
+            // Never written alone (see `added_by_parser`): the nearest
+            // table is the fault it ends.
+            Fault::HostEnd { node, .. } => {
+                fields(vec![("node", name(*node)), ("for", "0s".into())])
+            }
         };
         // The parser adds each DEBUG SLEEP's end itself; written alone,
         // the nearest fault is a resume.
@@ -541,6 +618,8 @@ pub(super) struct RawFault {
     pub(super) reshard: Option<Spanned<RawReshard>>,
     client_kill_master: Option<Spanned<String>>,
     debug_sleep: Option<Spanned<RawDebugSleep>>,
+    fork_fail: Option<Spanned<RawDebugSleep>>,
+    disk_full: Option<Spanned<RawDebugSleep>>,
 }
 
 impl Builder<'_> {
@@ -564,8 +643,8 @@ impl Builder<'_> {
         for f in raw {
             let at = self.time_in_run(&f.at, duration)?;
             let fault = self.fault(roster, f)?;
-            if let Fault::DebugSleep { node, length } = fault {
-                faults.push((at + length, Fault::DebugSleepEnd(node)));
+            if let Some(end) = fault.end() {
+                faults.push((at + end.0, end.1));
                 spans.push(None);
             }
             faults.push((at, fault));
@@ -664,6 +743,19 @@ impl Builder<'_> {
         }
         if let Some(d) = &f.debug_sleep {
             found.push(self.debug_sleep(r, d)?);
+        }
+        for (raw, fault) in [
+            (&f.fork_fail, HostFault::ForkFail),
+            (&f.disk_full, HostFault::DiskFull),
+        ] {
+            if let Some(d) = raw {
+                let (node, length) = self.node_for(r, d)?;
+                found.push(Fault::Host {
+                    node,
+                    fault,
+                    length,
+                });
+            }
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
@@ -930,7 +1022,8 @@ impl Builder<'_> {
     }
 }
 
-/// `debug-sleep = { node = "master", for = "5s" }`
+/// `debug-sleep = { node = "master", for = "5s" }`, and the same for
+/// `fork-fail` and `disk-full`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawDebugSleep {
@@ -941,13 +1034,38 @@ struct RawDebugSleep {
 
 impl Builder<'_> {
     fn debug_sleep(&self, r: &Roster, d: &Spanned<RawDebugSleep>) -> Result<Fault, ScenarioError> {
+        let (node, length) = self.node_for(r, d)?;
+        Ok(Fault::DebugSleep { node, length })
+    }
+
+    /// A Redis server and a length of more than zero.
+    fn node_for(
+        &self,
+        r: &Roster,
+        d: &Spanned<RawDebugSleep>,
+    ) -> Result<(usize, Micros), ScenarioError> {
         let d = d.get_ref();
         let length =
             parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
-        Ok(Fault::DebugSleep {
-            node: self.redis_node(r, &d.node)?,
-            length,
-        })
+        if length == 0 {
+            return Err(self.err(d.length.span(), "`for` must be longer than 0s"));
+        }
+        Ok((self.redis_node(r, &d.node)?, length))
+    }
+}
+
+impl Fault {
+    /// The fault the parser adds after this one, and how long after.
+    pub fn end(&self) -> Option<(Micros, Fault)> {
+        match *self {
+            Fault::DebugSleep { node, length } => Some((length, Fault::DebugSleepEnd(node))),
+            Fault::Host {
+                node,
+                fault,
+                length,
+            } => Some((length, Fault::HostEnd { node, fault })),
+            _ => None,
+        }
     }
 }
 
@@ -1015,7 +1133,7 @@ mod tests {
             let written: Vec<(Micros, Fault)> = plan
                 .faults
                 .iter()
-                .filter(|(_, f)| !matches!(f, Fault::DebugSleepEnd(_)))
+                .filter(|(_, f)| !f.added_by_parser())
                 .cloned()
                 .collect();
             let names = plan.directory().names;

@@ -29,6 +29,8 @@ const NOT_NUMERIC: &[&str] = &[
     "masterauth",
     "replica-read-only",
     "replica-serve-stale-data",
+    "stop-writes-on-bgsave-error",
+    "repl-ignore-disk-write-error",
 ];
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,6 +7,7 @@ use crate::history::CommandLine;
 use crate::proto::resp::split_args;
 use crate::redis;
 use crate::scenario::Fault;
+use crate::scenario::fault::HostFault;
 use crate::scenario::fault::{FAULT_SESSION, OPERATOR};
 use crate::scenario::liveness::{self, Liveness};
 use crate::sim::net::NodeId;
@@ -72,6 +73,8 @@ impl World {
             Fault::Resume(n) => self.sim.resume(n as NodeId),
             // The server wakes by itself (DEBUG SLEEP).
             Fault::DebugSleepEnd(_) => {}
+            Fault::Host { node, fault, .. } => self.host_fault(node, fault, true),
+            Fault::HostEnd { node, fault } => self.host_fault(node, fault, false),
             Fault::Partition(ref groups) => {
                 for (i, a) in groups.iter().enumerate() {
                     for (j, b) in groups.iter().enumerate() {
@@ -136,6 +139,14 @@ impl World {
             | Fault::DebugSleep { .. } => {
                 unreachable!("sent as commands above")
             }
+        }
+    }
+
+    /// A host fault starts or ends under a Redis server: what its system
+    /// calls do changes, whether its process runs or not.
+    fn host_fault(&mut self, node: usize, fault: HostFault, on: bool) {
+        if let super::Process::Redis(r) = &mut self.sim.nodes[node] {
+            r.disk.faults.set(fault, on);
         }
     }
 

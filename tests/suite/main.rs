@@ -17,6 +17,7 @@ mod explain;
 mod figures;
 mod fuzz;
 mod golden;
+mod host_faults;
 mod input_limits;
 mod input_mutations;
 mod lab;

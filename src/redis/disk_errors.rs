@@ -1,0 +1,211 @@
+//! What Redis does when its host fails it: a fork() that fails with ENOMEM
+//! and a disk that is full (ENOSPC). The statuses INFO persistence shows,
+//! writeCommandsDeniedByDiskError() and its MISCONF replies (server.c), the
+//! AOF write error and its recovery (aof.c flushAppendOnlyFile()), and
+//! the save-point retry delay after a failed BGSAVE (serverCron()).
+
+use crate::proto::Ctx;
+use crate::trace::Level;
+
+use super::Server;
+
+/// strerror(ENOMEM).
+pub const ENOMEM: &str = "Cannot allocate memory";
+/// strerror(ENOSPC).
+pub const ENOSPC: &str = "No space left on device";
+
+/// `shared.bgsaveerr` (without its `-`).
+pub const ERR_MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// `CONFIG_BGSAVE_RETRY_DELAY`: seconds before a save point tries again
+/// after a failed BGSAVE.
+pub const BGSAVE_RETRY_DELAY: u64 = 5;
+
+/// `AOF_WRITE_LOG_ERROR_RATE`: seconds between two logs of an AOF write
+/// error.
+const AOF_WRITE_LOG_ERROR_RATE: u64 = 30;
+
+/// A fault of the host under a process: some of its system calls fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostFault {
+    /// fork() fails with ENOMEM: no BGSAVE, no full sync, no AOF rewrite.
+    ForkFail,
+    /// The disk is full: writes to files fail with ENOSPC (the RDB, the
+    /// AOF).
+    DiskFull,
+}
+
+/// What the host's system calls do now. Each is a count of the windows
+/// open on it, so overlapping windows of one kind end with the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostFaults {
+    fork_fails: u32,
+    disk_full: u32,
+}
+
+impl HostFaults {
+    pub fn set(&mut self, fault: HostFault, on: bool) {
+        let n = match fault {
+            HostFault::ForkFail => &mut self.fork_fails,
+            HostFault::DiskFull => &mut self.disk_full,
+        };
+        *n = if on { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    /// fork() fails (ENOMEM).
+    pub fn fork_fails(&self) -> bool {
+        self.fork_fails > 0
+    }
+
+    /// Writes to files fail (ENOSPC).
+    pub fn disk_full(&self) -> bool {
+        self.disk_full > 0
+    }
+}
+
+/// The persistence statuses a server keeps (server.h).
+#[derive(Debug, Default)]
+pub struct DiskStatus {
+    /// `lastbgsave_status == C_ERR`.
+    pub bgsave_failed: bool,
+    /// `lastbgsave_try`: unix seconds of the last BGSAVE attempt.
+    pub bgsave_try: u64,
+    /// `aof_lastbgrewrite_status == C_ERR`.
+    pub aof_rewrite_failed: bool,
+    /// `aof_last_write_status == C_ERR`, with strerror(aof_last_write_errno).
+    pub aof_write_error: Option<&'static str>,
+    /// When an AOF write error was last logged (unix seconds).
+    aof_error_logged: u64,
+    /// When a replica last logged applying a write it cannot persist (ms).
+    replica_error_logged_ms: u64,
+}
+
+impl DiskStatus {
+    /// "ok" or "err", as INFO persistence prints a status.
+    pub fn word(failed: bool) -> &'static str {
+        if failed { "err" } else { "ok" }
+    }
+}
+
+impl Server {
+    /// writeCommandsDeniedByDiskError() with its message
+    /// (writeCommandsGetDiskErrorMessage()): a failed BGSAVE when save
+    /// points are set and stop-writes-on-bgsave-error is yes, else an AOF
+    /// write error while the AOF is on.
+    pub(super) fn disk_write_denial(&self) -> Option<String> {
+        if self.cfg.stop_writes_on_bgsave_error
+            && !self.cfg.save.is_empty()
+            && self.persist.bgsave_failed
+        {
+            return Some(ERR_MISCONF_RDB.into());
+        }
+        if self.cfg.appendonly
+            && let Some(e) = self.persist.aof_write_error
+        {
+            return Some(format!("MISCONF Errors writing to the AOF file: {e}"));
+        }
+        None
+    }
+
+    /// A write (or a PING) from its master on a replica that cannot write
+    /// to disk: Redis panics on a write unless repl-ignore-disk-write-error
+    /// is yes, and otherwise logs it at most every 10 s (processCommand()).
+    /// True when the process dies.
+    pub(super) fn replica_disk_error(&mut self, ctx: &mut Ctx<'_>, ping: bool) -> bool {
+        if self.disk_write_denial().is_none() {
+            return false;
+        }
+        if !self.cfg.repl_ignore_disk_write_error && !ping {
+            ctx.log(
+                Level::Warning,
+                "Guru Meditation: Replica was unable to write command to disk.",
+                "Guru Meditation: Replica was unable to write command to disk. #server.c:3890"
+                    .into(),
+            );
+            ctx.exit();
+            return true;
+        }
+        let now = ctx.mstime();
+        if now > self.persist.replica_error_logged_ms + 10_000 {
+            self.persist.replica_error_logged_ms = now;
+            ctx.log(
+                Level::Warning,
+                "Replica is applying a command even though it is unable to write to disk.",
+                "Replica is applying a command even though it is unable to write to disk.".into(),
+            );
+        }
+        false
+    }
+
+    /// flushAppendOnlyFile()'s write on a full disk: the write error is
+    /// logged (at most every 30 s) and writes are refused until a write
+    /// succeeds; with appendfsync always the process exits instead. True
+    /// when the process exits.
+    pub(super) fn aof_write_failed(&mut self, ctx: &mut Ctx<'_>, always: bool) -> bool {
+        let now = ctx.unixtime();
+        if now.saturating_sub(self.persist.aof_error_logged) > AOF_WRITE_LOG_ERROR_RATE {
+            self.persist.aof_error_logged = now;
+            ctx.log(
+                Level::Warning,
+                "Error writing to the AOF file",
+                format!("Error writing to the AOF file: {ENOSPC}"),
+            );
+        }
+        if always {
+            ctx.log(
+                Level::Warning,
+                "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...",
+                "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+                    .into(),
+            );
+            ctx.exit();
+            return true;
+        }
+        self.persist.aof_write_error = Some(ENOSPC);
+        false
+    }
+
+    /// flushAppendOnlyFile(): a write that succeeds clears the error.
+    pub(super) fn aof_write_ok(&mut self, ctx: &mut Ctx<'_>) {
+        if self.persist.aof_write_error.take().is_some() {
+            ctx.log(
+                Level::Warning,
+                "AOF write error looks solved, Redis can write again.",
+                "AOF write error looks solved, Redis can write again.".into(),
+            );
+        }
+    }
+
+    /// serverCron(): a save point may start a BGSAVE once the last one
+    /// succeeded, or more than [`BGSAVE_RETRY_DELAY`] seconds after the
+    /// last try.
+    pub(super) fn bgsave_may_retry(&self, now: u64) -> bool {
+        !self.persist.bgsave_failed
+            || now.saturating_sub(self.persist.bgsave_try) > BGSAVE_RETRY_DELAY
+    }
+}
+
+impl Server {
+    /// A BGSAVE child's rdbSave() on a full disk: the child logs the write
+    /// error and exits 1 (its stdio buffer of 4 KB fails at the first
+    /// write(2) of a larger file, else at fflush()), and the parent records
+    /// the failure (backgroundSaveDoneHandlerDisk()).
+    pub(super) fn bgsave_write_failed(&mut self, ctx: &mut Ctx<'_>, rdb_bytes: u64) {
+        let op = if rdb_bytes > 4096 {
+            "rdbSaveRio"
+        } else {
+            "fflush"
+        };
+        ctx.log(
+            Level::Warning,
+            "Write error saving DB on disk",
+            format!("Write error saving DB on disk({op}): {ENOSPC}"),
+        );
+        ctx.log(
+            Level::Warning,
+            "Background saving error",
+            "Background saving error".into(),
+        );
+        self.persist.bgsave_failed = true;
+    }
+}

@@ -1,0 +1,229 @@
+//! Faults of the host under a Redis server (`fork-fail`, `disk-full`):
+//! what Redis 7.0.15 logs, replies and refuses, with texts from its
+//! source (rdb.c rdbSaveBackground(), aof.c flushAppendOnlyFile(),
+//! server.c writeCommandsDeniedByDiskError(), replication.c
+//! startBgsaveForReplication()).
+
+use redsim::check::RunView as _;
+use redsim::world::{self, World};
+
+use super::common::Scenario;
+
+const MISCONF_RDB: &str = "(error) MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+const MISCONF_AOF: &str = "(error) MISCONF Errors writing to the AOF file: No space left on device";
+
+/// Every named command's reply, as redis-cli prints it.
+fn replies(s: &Scenario) -> (Vec<(String, String)>, World) {
+    let plan = s.plan();
+    let out = world::run(&plan, plan.seed).expect("runs");
+    let r = out
+        .world
+        .exchanges()
+        .iter()
+        .map(|x| {
+            let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
+                redsim::proto::resp::shown(&x.command.argv, f)
+            });
+            (x.command.name.clone().unwrap_or_default(), shown)
+        })
+        .collect();
+    (r, out.world)
+}
+
+fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    &all.iter().find(|(n, _)| n == name).expect(name).1
+}
+
+fn logged(w: &World, node: usize, text: &str) -> Vec<u64> {
+    w.trace()
+        .events
+        .iter()
+        .filter(|e| e.node as usize == node && e.detail == text)
+        .map(|e| e.t)
+        .collect()
+}
+
+/// fork() fails while a save point is due: the BGSAVE is not started
+/// (`lastbgsave_status` err), so writes and PING get the RDB MISCONF text
+/// while reads still work. The save point tries again only more than 5 s
+/// after the last try (CONFIG_BGSAVE_RETRY_DELAY), and once a BGSAVE
+/// succeeds writes are accepted again.
+#[test]
+fn a_failed_fork_refuses_writes_until_a_bgsave_succeeds() {
+    let s = Scenario::new("20s", "masters = 1")
+        .redis(r#"save = "1 1""#)
+        .fault("0.5s", r#"fork-fail = { node = "master", for = "6s" }"#)
+        .command("1s", "master", "SET k v", "before")
+        .command("4s", "master", "SET k w", "refused")
+        .command("4s", "master", "PING", "ping")
+        .command("4s", "master", "GET k", "read")
+        .command("4s", "master", "INFO persistence", "info")
+        .command("18s", "master", "SET k x", "after");
+    let (r, w) = replies(&s);
+    assert_eq!(reply(&r, "before"), "OK");
+    assert_eq!(reply(&r, "refused"), MISCONF_RDB);
+    assert_eq!(reply(&r, "ping"), MISCONF_RDB);
+    assert_eq!(reply(&r, "read"), "\"v\"");
+    assert!(reply(&r, "info").contains("rdb_last_bgsave_status:err"));
+    assert_eq!(reply(&r, "after"), "OK");
+    let failed = logged(
+        &w,
+        0,
+        "Can't save in background: fork: Cannot allocate memory",
+    );
+    assert!(!failed.is_empty());
+    // Tries at least 5 whole seconds apart while the fork fails.
+    for pair in failed.windows(2) {
+        assert!(pair[1] - pair[0] > 5_000_000, "{failed:?}");
+    }
+    assert!(!logged(&w, 0, "Background saving terminated with success").is_empty());
+}
+
+/// With `stop-writes-on-bgsave-error no`, a failed BGSAVE refuses nothing.
+#[test]
+fn stop_writes_on_bgsave_error_no_keeps_accepting_writes() {
+    let s = Scenario::new("10s", "masters = 1")
+        .redis(r#"save = "1 1", stop-writes-on-bgsave-error = "no""#)
+        .fault("0.5s", r#"fork-fail = { node = "master", for = "6s" }"#)
+        .command("1s", "master", "SET k v", "before")
+        .command("4s", "master", "SET k w", "during")
+        .command("4s", "master", "INFO persistence", "info");
+    let (r, _) = replies(&s);
+    assert_eq!(reply(&r, "during"), "OK");
+    assert!(reply(&r, "info").contains("rdb_last_bgsave_status:err"));
+}
+
+/// A full disk under the AOF (appendfsync everysec): the write whose AOF
+/// write fails was acknowledged (it ran before beforeSleep's flush), every
+/// later write and PING gets the AOF MISCONF text, and once the disk has
+/// space the buffered commands are written and writes are accepted again.
+#[test]
+fn a_full_disk_under_the_aof_refuses_writes_until_the_aof_is_written() {
+    let s = Scenario::new("12s", "masters = 1")
+        .redis(r#"save = "", appendonly = "yes""#)
+        .fault("2s", r#"disk-full = { node = "master", for = "6s" }"#)
+        .command("3s", "master", "SET a 1", "first")
+        .command("4s", "master", "SET b 2", "second")
+        .command("4s", "master", "PING", "ping")
+        .command("4s", "master", "INFO persistence", "info")
+        .command("10s", "master", "SET c 3", "after")
+        .command("10s", "master", "INFO persistence", "info-after");
+    let (r, w) = replies(&s);
+    assert_eq!(reply(&r, "first"), "OK");
+    assert_eq!(reply(&r, "second"), MISCONF_AOF);
+    assert_eq!(reply(&r, "ping"), MISCONF_AOF);
+    assert!(reply(&r, "info").contains("aof_last_write_status:err"));
+    assert_eq!(reply(&r, "after"), "OK");
+    assert!(reply(&r, "info-after").contains("aof_last_write_status:ok"));
+    assert_eq!(
+        logged(
+            &w,
+            0,
+            "Error writing to the AOF file: No space left on device"
+        )
+        .len(),
+        1,
+        "logged at most every 30 s"
+    );
+    let solved = logged(
+        &w,
+        0,
+        "AOF write error looks solved, Redis can write again.",
+    );
+    // The disk has space at 8 s; the next pass (a cron tick) writes.
+    assert_eq!(solved.len(), 1);
+    assert!((8_000_000..8_200_000).contains(&solved[0]), "{solved:?}");
+}
+
+/// With appendfsync always a write error cannot be recovered: the write
+/// would be acknowledged without being on disk, so Redis exits. (Redis
+/// writes the reply after the AOF in beforeSleep, so it never leaves;
+/// redsim sends it as the command runs: a known difference.)
+#[test]
+fn a_full_disk_with_appendfsync_always_exits() {
+    let s = Scenario::new("6s", "masters = 1")
+        .redis(r#"save = "", appendonly = "yes", appendfsync = "always""#)
+        .fault("2s", r#"disk-full = { node = "master", for = "2s" }"#)
+        .command("3s", "master", "SET a 1", "write")
+        .command("4s", "master", "GET a", "gone");
+    let (r, w) = replies(&s);
+    assert_eq!(reply(&r, "gone"), "<no reply>", "the process is gone");
+    let exit =
+        "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...";
+    assert_eq!(logged(&w, 0, exit).len(), 1);
+    assert_eq!(w.role(0), None, "the process is gone");
+}
+
+/// A replica whose AOF write failed panics on its master's next write
+/// (processCommand(): it cannot refuse its master); with
+/// repl-ignore-disk-write-error yes it logs and applies it.
+#[test]
+fn a_replica_that_cannot_persist_panics_on_its_masters_next_write() {
+    let panic = "Guru Meditation: Replica was unable to write command to disk. #server.c:3890";
+    for (ignore, dies) in [("no", true), ("yes", false)] {
+        let s = Scenario::new("14s", "masters = 1, replicas = 1")
+            .redis(&format!(
+                r#"save = "", appendonly = "yes", repl-diskless-sync-delay = 0, repl-ignore-disk-write-error = "{ignore}""#
+            ))
+            .fault("8s", r#"disk-full = { node = "replica-1", for = "4s" }"#)
+            .command("9s", "master", "SET a 1", "one")
+            .command("10s", "master", "SET b 2", "two")
+            .command("13s", "replica-1", "GET b", "read");
+        let (r, w) = replies(&s);
+        assert_eq!(
+            logged(&w, 1, panic).len(),
+            usize::from(dies),
+            "ignore {ignore}"
+        );
+        if dies {
+            assert_eq!(w.role(1), None);
+        } else {
+            assert_eq!(reply(&r, "read"), "\"2\"");
+            assert_eq!(
+                logged(
+                    &w,
+                    1,
+                    "Replica is applying a command even though it is unable to write to disk."
+                )
+                .len(),
+                1
+            );
+        }
+    }
+}
+
+/// A full sync that cannot fork: the replica got +FULLRESYNC (diskless:
+/// answered before the fork) and then "-ERR BGSAVE failed, replication
+/// can't continue"; it reconnects and syncs once fork() works again.
+#[test]
+fn a_full_sync_that_cannot_fork_is_refused_and_retried() {
+    let s = Scenario::new("20s", "masters = 1, replicas = 1")
+        .redis(r#"save = "", repl-diskless-sync-delay = 0"#)
+        .fault("0s", r#"fork-fail = { node = "master", for = "8s" }"#)
+        .command("19s", "replica-1", "INFO replication", "info");
+    let (r, w) = replies(&s);
+    assert!(!logged(&w, 0, "BGSAVE for replication failed").is_empty());
+    let aborted =
+        "MASTER aborted replication with an error: ERR BGSAVE failed, replication can't continue";
+    assert!(!logged(&w, 1, aborted).is_empty());
+    assert!(reply(&r, "info").contains("master_link_status:up"));
+}
+
+/// CONFIG SET appendonly yes cannot fork its first rewrite: the AOF stays
+/// off and CONFIG SET fails with the reason updateAppendonly() gives.
+#[test]
+fn appendonly_yes_without_a_fork_fails() {
+    let s = Scenario::new("6s", "masters = 1")
+        .redis(r#"save = """#)
+        .fault("1s", r#"fork-fail = { node = "master", for = "3s" }"#)
+        .command("2s", "master", "CONFIG SET appendonly yes", "set")
+        .command("2s", "master", "CONFIG GET appendonly", "get")
+        .command("2s", "master", "INFO persistence", "info");
+    let (r, _) = replies(&s);
+    assert_eq!(
+        reply(&r, "set"),
+        "(error) ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs."
+    );
+    assert_eq!(reply(&r, "get"), "1) \"appendonly\"\n2) \"no\"");
+    assert!(reply(&r, "info").contains("aof_last_bgrewrite_status:err"));
+}
