@@ -71,7 +71,9 @@ impl FakeClocks {
             }
             let lib = match &shim {
                 Some(lib) => lib.clone(),
-                None => shim.insert(build_shim(root)?).clone(),
+                None => shim
+                    .insert(build_library(root, "clock_shift", SHIM_SOURCE)?)
+                    .clone(),
             };
             let r = nodes
                 .iter_mut()
@@ -105,13 +107,13 @@ impl FakeClocks {
     }
 }
 
-/// Compiles `clock_shift.c` into `root`.
-fn build_shim(root: &Path) -> Result<PathBuf, String> {
-    let cc = compiler().ok_or("clock jumps need a C compiler (cc)")?;
-    let src = root.join("clock_shift.c");
-    let lib = root.join("libredsim_clock_shift.so");
-    std::fs::write(&src, SHIM_SOURCE)
-        .map_err(|e| format!("cannot write {}: {e}", src.display()))?;
+/// Compiles a preloaded library's C `source` into `root` as
+/// `libredsim_<stem>.so`.
+pub(super) fn build_library(root: &Path, stem: &str, source: &str) -> Result<PathBuf, String> {
+    let cc = compiler().ok_or("redsim's shims need a C compiler (cc)")?;
+    let src = root.join(format!("{stem}.c"));
+    let lib = root.join(format!("libredsim_{stem}.so"));
+    std::fs::write(&src, source).map_err(|e| format!("cannot write {}: {e}", src.display()))?;
     // In a process group of its own: a Ctrl-C is the harness's to handle.
     let out = Command::new(&cc)
         .args(["-shared", "-fPIC", "-O2", "-o"])
@@ -122,7 +124,7 @@ fn build_shim(root: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run {}: {e}", cc.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "{} could not build the clock shim: {}",
+            "{} could not build {stem}.c: {}",
             cc.display(),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -146,7 +148,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("redsim-clock-shim-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("scratch directory");
-        let lib = build_shim(&root).expect("the shim builds");
+        let lib = build_library(&root, "clock_shift", SHIM_SOURCE).expect("the shim builds");
         let probe_src = root.join("probe.c");
         std::fs::write(
             &probe_src,

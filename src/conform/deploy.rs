@@ -15,6 +15,7 @@ use crate::interrupt;
 use crate::scenario::{Fault, Plan};
 
 use super::clock::FakeClocks;
+use super::host::HostShims;
 use super::net::{Namespaces, Net};
 use super::procs::Procs;
 use super::resp::{Conn, Frame, text};
@@ -81,12 +82,16 @@ pub fn unsupported(plan: &Plan, a: &Fault) -> Option<String> {
                 .into(),
         ),
         Fault::ClockJump { .. } => super::clock::unsupported(plan, a),
-        Fault::Host { .. } | Fault::HostEnd { .. } => Some(
-            "fork and disk faults are not caused in real processes yet (that needs a system-call shim)"
-                .into(),
-        ),
+        Fault::Host { .. } | Fault::HostEnd { .. } => super::host::unsupported(a),
         _ => None,
     }
+}
+
+/// The preloaded libraries' controls: moved wall clocks, faulted hosts.
+#[derive(Debug, Default)]
+pub struct Shims {
+    pub clocks: FakeClocks,
+    pub host: HostShims,
 }
 
 /// How long one call to a process may take.
@@ -96,7 +101,7 @@ pub const IO: Duration = Duration::from_millis(500);
 pub struct Deployment {
     /// Dropped first: every process still running is stopped.
     pub procs: Procs,
-    pub clocks: FakeClocks,
+    pub shims: Shims,
     /// Dropped once nothing runs in its namespaces.
     pub net: Net,
     pub nodes: Vec<RealNode>,
@@ -161,6 +166,8 @@ impl Deployment {
             .map_err(RunError::Environment)?;
         let clocks =
             FakeClocks::prepare(plan, &mut nodes, dir.path()).map_err(RunError::Environment)?;
+        let host =
+            HostShims::prepare(plan, &mut nodes, dir.path()).map_err(RunError::Environment)?;
         for r in nodes.iter().filter(|_| matches!(net, Net::Loopback)) {
             if std::net::TcpListener::bind(("127.0.0.1", r.port)).is_err() {
                 return Err(RunError::Environment(format!(
@@ -171,7 +178,7 @@ impl Deployment {
         }
         Ok(Self {
             procs: Procs::default(),
-            clocks,
+            shims: Shims { clocks, host },
             net,
             nodes,
             dir,

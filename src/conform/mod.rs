@@ -14,6 +14,7 @@ pub mod compare;
 pub mod deploy;
 pub mod endpoint;
 pub mod field;
+pub mod host;
 pub mod net;
 pub mod observe;
 pub mod procs;

@@ -24,9 +24,8 @@ use crate::scenario::{Fault, NodeKind, Plan};
 use crate::time::Micros;
 use crate::trace::{Event, Level, Source, names};
 
-use super::clock::FakeClocks;
 use super::commands::{AddrMap, Sessions};
-use super::deploy::{Deployment, IO, RealOptions, RunError};
+use super::deploy::{Deployment, IO, RealOptions, RunError, Shims};
 use super::endpoint::Endpoint;
 use super::net::Net;
 use super::observe::{Addresses, Observed, Sample, sample_fields};
@@ -81,13 +80,13 @@ pub fn observe(plan: &Plan, topo: &dyn Topology, opts: &RealOptions) -> Result<O
     let addrs = addresses(plan, &d.nodes, &d.net);
     let Deployment {
         procs,
-        clocks,
+        shims,
         net,
         nodes,
         dir,
     } = d;
     drop(procs);
-    drop(clocks);
+    drop(shims);
     // The namespaces go only once nothing runs in them.
     drop(net);
     let Driven {
@@ -149,7 +148,7 @@ fn drive(plan: &Plan, d: &mut Deployment) -> Result<Driven, RunError> {
     let env = d.env(plan, t0, stop.clone());
     let Deployment {
         procs,
-        clocks,
+        shims,
         net,
         nodes,
         ..
@@ -204,7 +203,7 @@ fn drive(plan: &Plan, d: &mut Deployment) -> Result<Driven, RunError> {
                 event: name.into(),
                 detail,
             });
-            if let Err(e) = apply(plan, fault, procs, net, clocks, &real, &env) {
+            if let Err(e) = apply(plan, fault, procs, net, shims, &real, &env) {
                 failure = Some(RunError::Failed(e));
                 break;
             }
@@ -336,7 +335,7 @@ pub fn apply<'a>(
     a: &Fault,
     procs: &mut Procs,
     net: &mut Net,
-    clocks: &mut FakeClocks,
+    shims: &mut Shims,
     real: &dyn Fn(usize) -> Option<&'a RealNode>,
     env: &Env,
 ) -> Result<(), String> {
@@ -356,7 +355,7 @@ pub fn apply<'a>(
             procs.spawn(n, &r.launch, Some(&r.dir.join("stderr")))?;
         }
         Fault::Pause(n) => procs.signal(n, Sig::Stop)?,
-        Fault::ClockJump { node: n, by } => clocks.jump(n, by)?,
+        Fault::ClockJump { node: n, by } => shims.clocks.jump(n, by)?,
         Fault::Resume(n) => procs.signal(n, Sig::Cont)?,
         Fault::ReplicaOf { node: n, master } => {
             let mut c = Conn::connect(&env.admin[n], IO).map_err(|e| format!("REPLICAOF: {e}"))?;
@@ -381,12 +380,8 @@ pub fn apply<'a>(
         }
         // The sleep ends by itself.
         Fault::DebugSleepEnd(_) => {}
-        Fault::Host { .. } | Fault::HostEnd { .. } => {
-            return Err(format!(
-                "`{}` is not done to real processes yet (it needs a system-call shim)",
-                a.name()
-            ));
-        }
+        Fault::Host { node: n, fault, .. } => shims.host.set(n, fault, true)?,
+        Fault::HostEnd { node: n, fault } => shims.host.set(n, fault, false)?,
         Fault::ClientKillMaster(n) => {
             let mut c =
                 Conn::connect(&env.admin[n], IO).map_err(|e| format!("CLIENT KILL: {e}"))?;

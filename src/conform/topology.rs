@@ -266,7 +266,7 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
     );
     let _ = writeln!(
         s,
-        "repl-ignore-disk-write-error {}",
+        "replica-ignore-disk-write-errors {}",
         yn(c.repl_ignore_disk_write_error)
     );
     let _ = writeln!(s, "hz {}", c.hz);

@@ -681,7 +681,7 @@ fn persistence(e: &Event) -> Option<String> {
         }
         "Guru Meditation: Replica was unable to write command to disk." => "crashes: a \
             replica that cannot persist panics on its master's next write (unless \
-            repl-ignore-disk-write-error is yes)"
+            replica-ignore-disk-write-errors is yes)"
             .into(),
         _ => return None,
     })

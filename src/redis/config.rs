@@ -66,7 +66,7 @@ pub struct RedisConfig {
     /// `stop-writes-on-bgsave-error`: writes are refused (MISCONF) while
     /// the last BGSAVE failed and save points are set.
     pub stop_writes_on_bgsave_error: bool,
-    /// `repl-ignore-disk-write-error`: a replica that cannot persist
+    /// `replica-ignore-disk-write-errors`: a replica that cannot persist
     /// applies its master's writes anyway instead of panicking.
     pub repl_ignore_disk_write_error: bool,
     pub hz: u64,
@@ -200,7 +200,7 @@ pub const KEYS: &[&str] = &[
     "replica-read-only",
     "replica-serve-stale-data",
     "stop-writes-on-bgsave-error",
-    "repl-ignore-disk-write-error",
+    "replica-ignore-disk-write-errors",
     "hz",
     "cluster-enabled",
     "cluster-node-timeout",
@@ -326,7 +326,9 @@ impl RedisConfig {
             "replica-read-only" => self.replica_read_only = yes_no(&value)?,
             "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(&value)?,
             "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = yes_no(&value)?,
-            "repl-ignore-disk-write-error" => self.repl_ignore_disk_write_error = yes_no(&value)?,
+            "replica-ignore-disk-write-errors" => {
+                self.repl_ignore_disk_write_error = yes_no(&value)?
+            }
             "hz" => self.hz = int(&value, 1, 500)? as u64,
             "cluster-enabled" => self.cluster_enabled = yes_no(&value)?,
             "cluster-node-timeout" => self.cluster.node_timeout = int(&value, 1, i64::MAX)? as u64,

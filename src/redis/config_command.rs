@@ -183,7 +183,7 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
-        "repl-ignore-disk-write-error",
+        "replica-ignore-disk-write-errors",
         None,
         Kind::Bool(
             |c| c.repl_ignore_disk_write_error,

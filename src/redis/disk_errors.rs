@@ -108,7 +108,7 @@ impl Server {
     }
 
     /// A write (or a PING) from its master on a replica that cannot write
-    /// to disk: Redis panics on a write unless repl-ignore-disk-write-error
+    /// to disk: Redis panics on a write unless replica-ignore-disk-write-errors
     /// is yes, and otherwise logs it at most every 10 s (processCommand()).
     /// True when the process dies.
     pub(super) fn replica_disk_error(&mut self, ctx: &mut Ctx<'_>, ping: bool) -> bool {

@@ -30,7 +30,7 @@ const NOT_NUMERIC: &[&str] = &[
     "replica-read-only",
     "replica-serve-stale-data",
     "stop-writes-on-bgsave-error",
-    "repl-ignore-disk-write-error",
+    "replica-ignore-disk-write-errors",
 ];
 
 #[derive(Clone, Debug, PartialEq)]

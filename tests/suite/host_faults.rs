@@ -156,14 +156,14 @@ fn a_full_disk_with_appendfsync_always_exits() {
 
 /// A replica whose AOF write failed panics on its master's next write
 /// (processCommand(): it cannot refuse its master); with
-/// repl-ignore-disk-write-error yes it logs and applies it.
+/// replica-ignore-disk-write-errors yes it logs and applies it.
 #[test]
 fn a_replica_that_cannot_persist_panics_on_its_masters_next_write() {
     let panic = "Guru Meditation: Replica was unable to write command to disk. #server.c:3890";
     for (ignore, dies) in [("no", true), ("yes", false)] {
         let s = Scenario::new("14s", "masters = 1, replicas = 1")
             .redis(&format!(
-                r#"save = "", appendonly = "yes", repl-diskless-sync-delay = 0, repl-ignore-disk-write-error = "{ignore}""#
+                r#"save = "", appendonly = "yes", repl-diskless-sync-delay = 0, replica-ignore-disk-write-errors = "{ignore}""#
             ))
             .fault("8s", r#"disk-full = { node = "replica-1", for = "4s" }"#)
             .command("9s", "master", "SET a 1", "one")

@@ -95,13 +95,13 @@ impl RealLab {
             });
             let Deployment {
                 procs,
-                clocks,
+                shims,
                 net,
                 nodes,
                 ..
             } = &mut self.deployment;
             let real = |n: usize| nodes.iter().find(|r| r.node == n);
-            if let Err(e) = harness::apply(&self.plan, &f, procs, net, clocks, &real, &self.env) {
+            if let Err(e) = harness::apply(&self.plan, &f, procs, net, shims, &real, &self.env) {
                 out.push(format!("lab: {e}"));
                 return;
             }

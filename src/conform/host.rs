@@ -1,0 +1,188 @@
+//! Host faults on real processes (`fork-fail`, `disk-full`): a server the
+//! plan faults runs with a small preloaded library (`host_faults.c`, built
+//! here with the system's C compiler, as the clock shim is) that fails
+//! fork() with ENOMEM and writes to regular files with ENOSPC while the
+//! harness has the matching bit set in a file of that process's own. The
+//! server's log is spared, as a log on another disk would be.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::redis::disk_errors::{HostFault, HostFaults};
+use crate::scenario::{Fault, Plan};
+
+use super::topology::RealNode;
+
+const SHIM_SOURCE: &str = include_str!("host_faults.c");
+
+/// Why the plan's host fault `a` cannot be caused in real processes here.
+pub fn unsupported(a: &Fault) -> Option<String> {
+    if !matches!(a, Fault::Host { .. } | Fault::HostEnd { .. })
+        || super::clock::compiler().is_some()
+    {
+        return None;
+    }
+    Some("fork and disk faults need a C compiler (cc) to build redsim's host shim".into())
+}
+
+/// The control file of each server the plan faults, and its open windows.
+#[derive(Debug, Default)]
+pub struct HostShims {
+    files: BTreeMap<usize, (PathBuf, HostFaults)>,
+}
+
+impl HostShims {
+    /// Builds the shim under `root` if the plan has host faults, and
+    /// preloads it into every server they hit, with nothing failing yet.
+    pub fn prepare(plan: &Plan, nodes: &mut [RealNode], root: &Path) -> Result<Self, String> {
+        let mut files = BTreeMap::new();
+        let mut shim: Option<PathBuf> = None;
+        for (_, a) in &plan.faults {
+            let Fault::Host { node, .. } = *a else {
+                continue;
+            };
+            if files.contains_key(&node) {
+                continue;
+            }
+            let lib = match &shim {
+                Some(lib) => lib.clone(),
+                None => shim
+                    .insert(super::clock::build_library(
+                        root,
+                        "host_faults",
+                        SHIM_SOURCE,
+                    )?)
+                    .clone(),
+            };
+            let r = nodes
+                .iter_mut()
+                .find(|r| r.node == node)
+                .ok_or_else(|| format!("{} is not a real process", plan.nodes[node].name))?;
+            let file = r.dir.join("host-faults");
+            std::fs::write(&file, 0u32.to_ne_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            let spare = canonical_log(&r.log)?;
+            let preload = match r.launch.env.iter().position(|(k, _)| k == "LD_PRELOAD") {
+                Some(i) => format!("{}:{}", r.launch.env.remove(i).1, lib.display()),
+                None => lib.display().to_string(),
+            };
+            r.launch.env.extend([
+                ("LD_PRELOAD".into(), preload),
+                ("REDSIM_HOST_FAULTS".into(), file.display().to_string()),
+                ("REDSIM_HOST_FAULTS_SPARE".into(), spare),
+            ]);
+            files.insert(node, (file, HostFaults::default()));
+        }
+        Ok(Self { files })
+    }
+
+    /// A window of `fault` opens (`on`) or closes on `node`'s host.
+    pub fn set(&mut self, node: usize, fault: HostFault, on: bool) -> Result<(), String> {
+        let (file, faults) = self
+            .files
+            .get_mut(&node)
+            .ok_or("host fault on a process started without the host shim")?;
+        faults.set(fault, on);
+        let bits = u32::from(faults.fork_fails()) | u32::from(faults.disk_full()) << 1;
+        // In place, never truncated: the process has the file mapped.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&*file)
+            .and_then(|f| f.write_all_at(&bits.to_ne_bytes(), 0))
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))
+    }
+}
+
+/// The log's path as /proc/self/fd shows it once the server opened it: its
+/// directory resolved (the file itself may not exist yet).
+fn canonical_log(log: &Path) -> Result<String, String> {
+    let dir = log.parent().unwrap_or(Path::new("."));
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+    let name = log.file_name().ok_or("a log file has a name")?;
+    Ok(dir.join(name).display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+
+    /// The shim, built and preloaded into a probe, fails fork() and writes
+    /// to files by the bits of the control file, spares the named log, and
+    /// leaves pipes alone.
+    #[test]
+    fn the_shim_fails_fork_and_file_writes_by_the_control_file() {
+        let Some(cc) = super::super::clock::compiler() else {
+            crate::errln!("skipped: no C compiler");
+            return;
+        };
+        let root = std::env::temp_dir().join(format!("redsim-host-shim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("scratch directory");
+        let lib = super::super::clock::build_library(&root, "host_faults", SHIM_SOURCE)
+            .expect("the shim builds");
+        let probe_src = root.join("probe.c");
+        // Prints: fork's errno (0 if it worked), then for a data file, the
+        // spared log and a pipe: write(2)'s errno, then for the data file
+        // through stdio: fwrite of 10 bytes and fflush's errno.
+        std::fs::write(
+            &probe_src,
+            r#"#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/wait.h>
+static int w(int fd) { errno = 0; return write(fd, "x", 1) < 0 ? errno : 0; }
+int main(int argc, char **argv) {
+    errno = 0; pid_t p = fork(); int fe = p < 0 ? errno : 0;
+    if (p == 0) _exit(0); if (p > 0) waitpid(p, 0, 0);
+    int data = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int log = open(argv[2], O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int fds[2]; pipe(fds);
+    FILE *f = fopen(argv[1], "a"); errno = 0;
+    size_t n = fwrite("0123456789", 1, 10, f); int fl = fflush(f) ? errno : 0;
+    printf("%d %d %d %d %zu %d\n", fe, w(data), w(log), w(fds[1]), n, fl);
+    return 0;
+}
+"#,
+        )
+        .expect("probe source");
+        let probe = root.join("probe");
+        let built = Command::new(cc)
+            .arg("-o")
+            .arg(&probe)
+            .arg(&probe_src)
+            .status()
+            .expect("cc runs");
+        assert!(built.success());
+        let control = root.join("control");
+        let log = root.join("server.log");
+        let spare = canonical_log(&log).expect("a canonical path");
+        let run = |bits: u32| -> String {
+            std::fs::write(&control, bits.to_ne_bytes()).expect("control file");
+            let out = Command::new(&probe)
+                .arg(root.join("data"))
+                .arg(&log)
+                .env("LD_PRELOAD", &lib)
+                .env("REDSIM_HOST_FAULTS", &control)
+                .env("REDSIM_HOST_FAULTS_SPARE", &spare)
+                .output()
+                .expect("the probe runs");
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        // Linux's numbers (asm-generic/errno-base.h).
+        let (enomem, enospc) = (12, 28);
+        assert_eq!(run(0), "0 0 0 0 10 0");
+        assert_eq!(run(1), format!("{enomem} 0 0 0 10 0"));
+        // Ten bytes fit stdio's buffer; the flush is where ENOSPC comes.
+        assert_eq!(run(2), format!("0 {enospc} 0 0 10 {enospc}"));
+        assert_eq!(run(3), format!("{enomem} {enospc} 0 0 10 {enospc}"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

@@ -1,0 +1,112 @@
+/*
+ * Preloaded into a real redis-server whose host a conformance scenario
+ * faults. The harness sets bits of a native-endian uint32 at the start of
+ * the file named by REDSIM_HOST_FAULTS, mapped once at load, shared, so a
+ * change takes effect at the next call, in forked children too:
+ *
+ *   bit 0  fork() fails with ENOMEM;
+ *   bit 1  the disk is full: write(2) to a regular file fails with ENOSPC,
+ *          and so do fwrite() that would go past the stream's buffer and
+ *          fflush() of a stream with data buffered (glibc's stdio calls its
+ *          own internal write, which a preload cannot reach; this is where
+ *          the kernel's ENOSPC would surface).
+ *
+ * The file named by REDSIM_HOST_FAULTS_SPARE (the server's log) is spared,
+ * as a log on another disk would be. Nothing is checked while no bit is
+ * set, so an unfaulted process pays one load per call.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define FORK_FAILS 1u
+#define DISK_FULL 2u
+
+static const volatile uint32_t *faults;
+static char spare[PATH_MAX];
+static pid_t (*real_fork)(void);
+static ssize_t (*real_write)(int, const void *, size_t);
+static size_t (*real_fwrite)(const void *, size_t, size_t, FILE *);
+static int (*real_fflush)(FILE *);
+
+/* The real functions are looked up here, before main(), so no call made
+ * while the allocator initialises has to. */
+__attribute__((constructor)) static void load(void) {
+    real_fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+    real_write = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    real_fwrite = (size_t(*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
+    real_fflush = (int (*)(FILE *))dlsym(RTLD_NEXT, "fflush");
+    const char *s = getenv("REDSIM_HOST_FAULTS_SPARE");
+    if (s) strncpy(spare, s, sizeof spare - 1);
+    const char *path = getenv("REDSIM_HOST_FAULTS");
+    if (!path) return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    void *p = mmap(NULL, sizeof(uint32_t), PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p != MAP_FAILED) faults = p;
+}
+
+static uint32_t now(void) {
+    return faults ? __atomic_load_n(faults, __ATOMIC_RELAXED) : 0;
+}
+
+/* The block size of the regular file `fd` names while the disk is full
+ * (stdio's buffer is that size), or 0 when writes to it succeed. */
+static long full(int fd) {
+    if (!(now() & DISK_FULL) || fd < 0) return 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n >= 0) {
+        path[n] = 0;
+        if (spare[0] && strcmp(path, spare) == 0) return 0;
+    }
+    return st.st_blksize > 0 ? st.st_blksize : 4096;
+}
+
+pid_t fork(void) {
+    if (now() & FORK_FAILS) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return real_fork();
+}
+
+ssize_t write(int fd, const void *buf, size_t n) {
+    if (n > 0 && full(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real_write(fd, buf, n);
+}
+
+size_t fwrite(const void *p, size_t size, size_t n, FILE *f) {
+    long block = f ? full(fileno(f)) : 0;
+    if (block && __fpending(f) + size * n > (size_t)block) {
+        errno = ENOSPC;
+        return 0;
+    }
+    return real_fwrite(p, size, n, f);
+}
+
+int fflush(FILE *f) {
+    if (f && __fpending(f) > 0 && full(fileno(f))) {
+        errno = ENOSPC;
+        return EOF;
+    }
+    return real_fflush(f);
+}
