@@ -1370,11 +1370,12 @@ impl Server {
                 self.dirty >= *changes && now.saturating_sub(self.lastsave) > *secs && retry
             })
             .copied();
-        if let Some((secs, _)) = hit {
+        if let Some((secs, changes)) = hit {
+            // serverCron() prints the save point's own numbers.
             ctx.log(
                 Level::Notice,
                 "changes in seconds. Saving...",
-                format!("{} changes in {} seconds. Saving...", self.dirty, secs),
+                format!("{changes} changes in {secs} seconds. Saving..."),
             );
             self.start_bgsave(ctx, faults, master::ChildKind::SavePoint);
         }
