@@ -60,7 +60,7 @@ impl HostShims {
                 .find(|r| r.node == node)
                 .ok_or_else(|| format!("{} is not a real process", plan.nodes[node].name))?;
             let file = r.dir.join("host-faults");
-            std::fs::write(&file, 0u32.to_ne_bytes())
+            std::fs::write(&file, control(HostFaults::default()))
                 .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
             let spare = canonical_log(&r.log)?;
             let preload = match r.launch.env.iter().position(|(k, _)| k == "LD_PRELOAD") {
@@ -84,14 +84,26 @@ impl HostShims {
             .get_mut(&node)
             .ok_or("host fault on a process started without the host shim")?;
         faults.set(fault, on);
-        let bits = u32::from(faults.fork_fails()) | u32::from(faults.disk_full()) << 1;
         // In place, never truncated: the process has the file mapped.
         std::fs::OpenOptions::new()
             .write(true)
             .open(&*file)
-            .and_then(|f| f.write_all_at(&bits.to_ne_bytes(), 0))
+            .and_then(|f| f.write_all_at(&control(*faults), 0))
             .map_err(|e| format!("cannot write {}: {e}", file.display()))
     }
+}
+
+/// The shim's `struct control` for `faults`: its bits, 4 bytes unused,
+/// the fsync time in µs, written together (a reader that sees the bit an
+/// instant before the time stalls one fsync for no time).
+fn control(faults: HostFaults) -> [u8; 16] {
+    let bits = u32::from(faults.fork_fails())
+        | u32::from(faults.disk_full()) << 1
+        | u32::from(faults.fsync_time() > 0) << 2;
+    let mut c = [0u8; 16];
+    c[..4].copy_from_slice(&bits.to_ne_bytes());
+    c[8..].copy_from_slice(&faults.fsync_time().to_ne_bytes());
+    c
 }
 
 /// The log's path as /proc/self/fd shows it once the server opened it: its
@@ -128,7 +140,8 @@ mod tests {
         let probe_src = root.join("probe.c");
         // Prints: fork's errno (0 if it worked), then for a data file, the
         // spared log and a pipe: write(2)'s errno, then for the data file
-        // through stdio: fwrite of 10 bytes and fflush's errno.
+        // through stdio: fwrite of 10 bytes and fflush's errno; then how
+        // long an fdatasync of the data file took, in ms.
         std::fs::write(
             &probe_src,
             r#"#include <errno.h>
@@ -138,6 +151,8 @@ mod tests {
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <time.h>
+static long ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000 + t.tv_nsec / 1000000; }
 static int w(int fd) { errno = 0; return write(fd, "x", 1) < 0 ? errno : 0; }
 int main(int argc, char **argv) {
     errno = 0; pid_t p = fork(); int fe = p < 0 ? errno : 0;
@@ -147,7 +162,9 @@ int main(int argc, char **argv) {
     int fds[2]; pipe(fds);
     FILE *f = fopen(argv[1], "a"); errno = 0;
     size_t n = fwrite("0123456789", 1, 10, f); int fl = fflush(f) ? errno : 0;
-    printf("%d %d %d %d %zu %d\n", fe, w(data), w(log), w(fds[1]), n, fl);
+    long t0 = ms(); fdatasync(data); long took = ms() - t0;
+    printf("%d %d %d %d %zu %d %s\n", fe, w(data), w(log), w(fds[1]), n, fl,
+           took >= 200 ? "slow" : "fast");
     return 0;
 }
 "#,
@@ -165,7 +182,10 @@ int main(int argc, char **argv) {
         let log = root.join("server.log");
         let spare = canonical_log(&log).expect("a canonical path");
         let run = |bits: u32| -> String {
-            std::fs::write(&control, bits.to_ne_bytes()).expect("control file");
+            let mut c = [0u8; 16];
+            c[..4].copy_from_slice(&bits.to_ne_bytes());
+            c[8..].copy_from_slice(&200_000u64.to_ne_bytes());
+            std::fs::write(&control, c).expect("control file");
             let out = Command::new(&probe)
                 .arg(root.join("data"))
                 .arg(&log)
@@ -178,11 +198,15 @@ int main(int argc, char **argv) {
         };
         // Linux's numbers (asm-generic/errno-base.h).
         let (enomem, enospc) = (12, 28);
-        assert_eq!(run(0), "0 0 0 0 10 0");
-        assert_eq!(run(1), format!("{enomem} 0 0 0 10 0"));
+        // Only a stalled disk's fsync is slow: it sleeps at least its time
+        // (no bound is put on a fast one).
+        let fast = |s: String| s.rsplit_once(' ').map_or(s.clone(), |(a, _)| a.to_string());
+        assert_eq!(fast(run(0)), "0 0 0 0 10 0");
+        assert_eq!(fast(run(1)), format!("{enomem} 0 0 0 10 0"));
         // Ten bytes fit stdio's buffer; the flush is where ENOSPC comes.
-        assert_eq!(run(2), format!("0 {enospc} 0 0 10 {enospc}"));
-        assert_eq!(run(3), format!("{enomem} {enospc} 0 0 10 {enospc}"));
+        assert_eq!(fast(run(2)), format!("0 {enospc} 0 0 10 {enospc}"));
+        assert_eq!(fast(run(3)), format!("{enomem} {enospc} 0 0 10 {enospc}"));
+        assert_eq!(run(4), "0 0 0 0 10 0 slow");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

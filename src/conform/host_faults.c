@@ -1,15 +1,18 @@
 /*
  * Preloaded into a real redis-server whose host a conformance scenario
- * faults. The harness sets bits of a native-endian uint32 at the start of
- * the file named by REDSIM_HOST_FAULTS, mapped once at load, shared, so a
- * change takes effect at the next call, in forked children too:
+ * faults. The harness writes a native-endian struct control at the start
+ * of the file named by REDSIM_HOST_FAULTS, mapped once at load, shared, so
+ * a change takes effect at the next call, in forked children too. Its bits:
  *
  *   bit 0  fork() fails with ENOMEM;
  *   bit 1  the disk is full: write(2) to a regular file fails with ENOSPC,
  *          and so do fwrite() that would go past the stream's buffer and
  *          fflush() of a stream with data buffered (glibc's stdio calls its
  *          own internal write, which a preload cannot reach; this is where
- *          the kernel's ENOSPC would surface).
+ *          the kernel's ENOSPC would surface);
+ *   bit 2  the disk stalls: fsync() and fdatasync() take fsync_us longer,
+ *          and a write(2) to a regular file made while one runs waits for
+ *          it to end.
  *
  * The file named by REDSIM_HOST_FAULTS_SPARE (the server's log) is spared,
  * as a log on another disk would be. Nothing is checked while no bit is
@@ -28,17 +31,29 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FORK_FAILS 1u
 #define DISK_FULL 2u
+#define SLOW_FSYNC 4u
 
-static const volatile uint32_t *faults;
+struct control {
+    uint32_t bits;
+    uint32_t unused;
+    uint64_t fsync_us;
+};
+
+static const volatile struct control *control;
+/* CLOCK_MONOTONIC µs at which the slow fsync running now ends (0: none). */
+static volatile int64_t fsync_until;
 static char spare[PATH_MAX];
 static pid_t (*real_fork)(void);
 static ssize_t (*real_write)(int, const void *, size_t);
 static size_t (*real_fwrite)(const void *, size_t, size_t, FILE *);
 static int (*real_fflush)(FILE *);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
 
 /* The real functions are looked up here, before main(), so no call made
  * while the allocator initialises has to. */
@@ -47,27 +62,47 @@ __attribute__((constructor)) static void load(void) {
     real_write = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
     real_fwrite = (size_t(*)(const void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fwrite");
     real_fflush = (int (*)(FILE *))dlsym(RTLD_NEXT, "fflush");
+    real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     const char *s = getenv("REDSIM_HOST_FAULTS_SPARE");
     if (s) strncpy(spare, s, sizeof spare - 1);
     const char *path = getenv("REDSIM_HOST_FAULTS");
     if (!path) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    void *p = mmap(NULL, sizeof(uint32_t), PROT_READ, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, sizeof(struct control), PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
-    if (p != MAP_FAILED) faults = p;
+    if (p != MAP_FAILED) control = p;
 }
 
 static uint32_t now(void) {
-    return faults ? __atomic_load_n(faults, __ATOMIC_RELAXED) : 0;
+    return control ? __atomic_load_n(&control->bits, __ATOMIC_RELAXED) : 0;
 }
 
-/* The block size of the regular file `fd` names while the disk is full
- * (stdio's buffer is that size), or 0 when writes to it succeed. */
-static long full(int fd) {
-    if (!(now() & DISK_FULL) || fd < 0) return 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+static int64_t monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_until(int64_t end) {
+    for (int64_t left; (left = end - monotonic_us()) > 0;) {
+        struct timespec ts = {left / 1000000, (left % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A stalled disk: the fsync takes the control's time longer. */
+static void stall(void) {
+    if (!(now() & SLOW_FSYNC)) return;
+    int64_t end = monotonic_us() + (int64_t)control->fsync_us;
+    __atomic_store_n(&fsync_until, end, __ATOMIC_RELAXED);
+    sleep_until(end);
+}
+
+/* Whether `fd` is a regular file other than the spared log. */
+static int faultable(int fd, struct stat *st) {
+    if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return 0;
     char link[64], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
@@ -75,6 +110,15 @@ static long full(int fd) {
         path[n] = 0;
         if (spare[0] && strcmp(path, spare) == 0) return 0;
     }
+    return 1;
+}
+
+/* The block size of the regular file `fd` names while the disk is full
+ * (stdio's buffer is that size), or 0 when writes to it succeed. */
+static long full(int fd) {
+    if (!(now() & DISK_FULL) || fd < 0) return 0;
+    struct stat st;
+    if (!faultable(fd, &st)) return 0;
     return st.st_blksize > 0 ? st.st_blksize : 4096;
 }
 
@@ -91,7 +135,21 @@ ssize_t write(int fd, const void *buf, size_t n) {
         errno = ENOSPC;
         return -1;
     }
+    int64_t until = __atomic_load_n(&fsync_until, __ATOMIC_RELAXED);
+    struct stat st;
+    if (until > 0 && (now() & SLOW_FSYNC) && until > monotonic_us() && faultable(fd, &st))
+        sleep_until(until);
     return real_write(fd, buf, n);
+}
+
+int fsync(int fd) {
+    stall();
+    return real_fsync(fd);
+}
+
+int fdatasync(int fd) {
+    stall();
+    return real_fdatasync(fd);
 }
 
 size_t fwrite(const void *p, size_t size, size_t n, FILE *f) {

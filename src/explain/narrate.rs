@@ -29,7 +29,7 @@ fn family(event: &str) -> Option<Family> {
     Some(match event {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
         | "link" | "clock-jump" | "replicaof" | "burst" | "fork-fail" | "fork-fail-end"
-        | "disk-full" | "disk-full-end" => Fault,
+        | "disk-full" | "disk-full-end" | "disk-slow" | "disk-slow-end" => Fault,
         names::sentinel::SDOWN
         | names::sentinel::SDOWN_OFF
         | names::sentinel::ODOWN
@@ -87,7 +87,8 @@ fn family(event: &str) -> Option<Family> {
         | "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
         | "BGSAVE for replication failed"
         | "SYNC failed. BGSAVE child returned an error"
-        | "Guru Meditation: Replica was unable to write command to disk." => Persistence,
+        | "Guru Meditation: Replica was unable to write command to disk."
+        | "Asynchronous AOF fsync is taking too long (disk is busy?)." => Persistence,
         _ => return None,
     })
 }
@@ -208,6 +209,11 @@ fn fault(cx: &Context, e: &Event) -> String {
             e.detail.rsplit(' ').next().unwrap_or("")
         ),
         "disk-full-end" => "has disk space again".to_string(),
+        "disk-slow" => format!(
+            "gets a stalling disk: {}; a write to a file being fsynced waits for the fsync",
+            e.detail.split("host ").nth(1).unwrap_or(&e.detail)
+        ),
+        "disk-slow-end" => "has a fast disk again".to_string(),
         _ => e.detail.clone(),
     }
 }
@@ -679,6 +685,11 @@ fn persistence(e: &Event) -> Option<String> {
         "SYNC failed. BGSAVE child returned an error" => {
             "drops a replica waiting for an RDB that could not be written".into()
         }
+        "Asynchronous AOF fsync is taking too long (disk is busy?)." => "has waited 2 s for \
+            its background fsync to finish before writing its AOF buffer, and now writes \
+            anyway: the write blocks behind the fsync, and the server answers nobody until it \
+            returns"
+            .into(),
         "Guru Meditation: Replica was unable to write command to disk." => "crashes: a \
             replica that cannot persist panics on its master's next write (unless \
             replica-ignore-disk-write-errors is yes)"

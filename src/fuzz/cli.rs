@@ -36,8 +36,9 @@ pub struct FuzzArgs {
     /// Fault kinds to draw, comma-separated (default: all): kill, crash, pause,
     /// partition, shutdown, clock-jump, link, partition-oneway, burst (the
     /// `[[fault]]` keys; each fault is undone after a while, a shutdown by
-    /// a restart). Also, only when named: fork-fail, disk-full (a window on
-    /// one Redis server). The old names restart, clock and oneway still work.
+    /// a restart). Also, only when named: fork-fail, disk-full, disk-slow (a
+    /// window on one Redis server). The old names restart, clock and oneway
+    /// still work.
     #[arg(long)]
     pub faults: Option<String>,
     /// At most this many faults per schedule (default: [fuzz] max-faults,

@@ -47,7 +47,11 @@ pub const KINDS: [FaultKind; 9] = [
 /// Host faults a sweep draws only when `--faults` names them, so the
 /// default kinds (and every seed's schedule under them) stay as they were:
 /// each is a window of `for` on one Redis server.
-pub const HOST_KINDS: [FaultKind; 2] = [FaultKind::ForkFail, FaultKind::DiskFull];
+pub const HOST_KINDS: [FaultKind; 3] = [
+    FaultKind::ForkFail,
+    FaultKind::DiskFull,
+    FaultKind::DiskSlow,
+];
 
 /// Names `--faults` took before the kinds were named by their keys.
 const OLD_NAMES: [(&str, FaultKind); 3] = [
@@ -183,12 +187,14 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
                 out.push((f.at, Fault::ClockJump { node: n, by }));
             }
-            FaultKind::ForkFail | FaultKind::DiskFull
+            FaultKind::ForkFail | FaultKind::DiskFull | FaultKind::DiskSlow
                 if matches!(plan.nodes[n].kind, NodeKind::Redis { .. }) && undo > f.at =>
             {
                 let fault = match f.kind {
                     FaultKind::ForkFail => HostFault::ForkFail,
-                    _ => HostFault::DiskFull,
+                    FaultKind::DiskFull => HostFault::DiskFull,
+                    // Each fsync takes a quarter of the window (25 ms to 7.5 s).
+                    _ => HostFault::SlowFsync((f.duration / 4).max(1000)),
                 };
                 let length = undo - f.at;
                 out.push((

@@ -151,6 +151,18 @@ fn fault_value(kind: FaultKind, args: &[&str], nodes: &[String]) -> Result<Value
             [node, master] => table(vec![("node", s(node)), ("master", s(master))]),
             _ => return Err(format!("usage: {key} NODE MASTER, or {key} NODE no one")),
         },
+        FaultKind::DiskSlow => match args {
+            [node, fsync, length] => table(vec![
+                ("node", s(node)),
+                ("fsync", s(fsync)),
+                ("for", s(length)),
+            ]),
+            _ => {
+                return Err(format!(
+                    "usage: {key} NODE FSYNC-TIME FOR (e.g. {key} master 3s 20s)"
+                ));
+            }
+        },
         FaultKind::DebugSleep | FaultKind::ForkFail | FaultKind::DiskFull => match args {
             [node, length] => table(vec![("node", s(node)), ("for", s(length))]),
             _ => return Err(format!("usage: {key} NODE 5s")),

@@ -4,10 +4,13 @@
 //! AOF write error and its recovery (aof.c flushAppendOnlyFile()), and
 //! the save-point retry delay after a failed BGSAVE (serverCron()).
 
-use crate::proto::Ctx;
+use crate::proto::{Ctx, Msg, Reply};
+use crate::sim::net::ConnId;
+use crate::time::Micros;
 use crate::trace::Level;
 
-use super::Server;
+use super::persistence::Disk;
+use super::{RedisTimer, Server};
 
 /// strerror(ENOMEM).
 pub const ENOMEM: &str = "Cannot allocate memory";
@@ -33,6 +36,9 @@ pub enum HostFault {
     /// The disk is full: writes to files fail with ENOSPC (the RDB, the
     /// AOF).
     DiskFull,
+    /// The disk stalls: each fsync takes this long, and a write to a file
+    /// being fsynced waits for it.
+    SlowFsync(Micros),
 }
 
 /// What the host's system calls do now. Each is a count of the windows
@@ -41,6 +47,10 @@ pub enum HostFault {
 pub struct HostFaults {
     fork_fails: u32,
     disk_full: u32,
+    slow_fsync: u32,
+    /// How long an fsync takes while `slow_fsync` windows are open: the
+    /// latest window's.
+    fsync_time: Micros,
 }
 
 impl HostFaults {
@@ -48,8 +58,24 @@ impl HostFaults {
         let n = match fault {
             HostFault::ForkFail => &mut self.fork_fails,
             HostFault::DiskFull => &mut self.disk_full,
+            HostFault::SlowFsync(t) => {
+                if on {
+                    self.fsync_time = t;
+                }
+                &mut self.slow_fsync
+            }
         };
         *n = if on { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    /// How long an fsync takes now (0: at once, as the model has it on a
+    /// healthy disk).
+    pub fn fsync_time(&self) -> Micros {
+        if self.slow_fsync > 0 {
+            self.fsync_time
+        } else {
+            0
+        }
     }
 
     /// fork() fails (ENOMEM).
@@ -60,6 +86,75 @@ impl HostFaults {
     /// Writes to files fail (ENOSPC).
     pub fn disk_full(&self) -> bool {
         self.disk_full > 0
+    }
+}
+
+/// The AOF's background fsync (bio.c's BIO_AOF_FSYNC job) and the write
+/// flushAppendOnlyFile() postpones behind it.
+#[derive(Debug, Default)]
+pub struct AofFsync {
+    /// The fsync that runs: its generation, when it ends, and how many AOF
+    /// entries it makes durable.
+    running: Option<(u64, Micros, usize)>,
+    generation: u64,
+    /// `aof_flush_postponed_start` (unix seconds, 0: none).
+    postponed_start: u64,
+    /// `aof_delayed_fsync`: writes made without waiting for the fsync.
+    pub delayed: u64,
+}
+
+/// What flushAppendOnlyFile() does with the buffer on this pass.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AofFlush {
+    /// Write it now.
+    Write,
+    /// Keep it: an fsync runs and it has waited less than 2 s.
+    Postpone,
+    /// Write it after waiting this long for the fsync (the write blocks).
+    WriteAfter(Micros),
+}
+
+impl AofFsync {
+    /// aofFsyncInProgress() at `now`.
+    pub fn in_progress(&self, now: Micros) -> bool {
+        self.running.is_some_and(|(_, until, _)| until > now)
+    }
+
+    /// flushAppendOnlyFile() with appendfsync everysec and a buffer to
+    /// write: postponed while an fsync runs, for up to 2 s (whole seconds
+    /// of `unixtime`), then written, blocking until the fsync ends.
+    pub fn everysec_flush(&mut self, now: Micros, unixtime: u64) -> AofFlush {
+        let Some((_, until, _)) = self.running.filter(|r| r.1 > now) else {
+            self.postponed_start = 0;
+            return AofFlush::Write;
+        };
+        if self.postponed_start == 0 {
+            self.postponed_start = unixtime;
+            return AofFlush::Postpone;
+        }
+        if unixtime.saturating_sub(self.postponed_start) < 2 {
+            return AofFlush::Postpone;
+        }
+        self.postponed_start = 0;
+        self.delayed += 1;
+        AofFlush::WriteAfter(until - now)
+    }
+
+    /// aof_background_fsync(): an fsync of the first `entries` that ends
+    /// after `time`. Returns its generation, for the timer that ends it.
+    pub fn start(&mut self, now: Micros, time: Micros, entries: usize) -> u64 {
+        self.generation += 1;
+        self.running = Some((self.generation, now + time, entries));
+        self.generation
+    }
+
+    /// The fsync of this generation ended: how many entries are durable.
+    pub fn done(&mut self, generation: u64) -> Option<usize> {
+        let (g, _, entries) = self.running?;
+        (g == generation).then(|| {
+            self.running = None;
+            entries
+        })
     }
 }
 
@@ -207,5 +302,80 @@ impl Server {
             "Background saving error".into(),
         );
         self.persist.bgsave_failed = true;
+    }
+}
+
+impl Server {
+    /// A reply to a client: sent at once, unless the disk is slow and the
+    /// AOF is on, when it waits for its pass's AOF write (and with
+    /// appendfsync always its fsync), as Redis writes replies in
+    /// beforeSleep() after flushAppendOnlyFile().
+    pub(super) fn reply(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        faults: HostFaults,
+        conn: ConnId,
+        reply: Reply,
+    ) {
+        if self.cfg.appendonly && (faults.fsync_time() > 0 || !self.held_replies.is_empty()) {
+            self.held_replies.push((conn, reply));
+        } else {
+            ctx.send(conn, Msg::Reply(reply));
+        }
+    }
+
+    pub(super) fn send_held_replies(&mut self, ctx: &mut Ctx<'_>) {
+        for (conn, reply) in std::mem::take(&mut self.held_replies) {
+            ctx.send(conn, Msg::Reply(reply));
+        }
+    }
+
+    /// flushAppendOnlyFile() with appendfsync everysec: false while the
+    /// write is postponed behind a running fsync; after 2 s it is made
+    /// anyway, logged, and blocks the server until the fsync ends.
+    pub(super) fn everysec_write_due(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        match self
+            .aof_fsync
+            .everysec_flush(ctx.sim_time(), ctx.unixtime())
+        {
+            AofFlush::Write => true,
+            AofFlush::Postpone => false,
+            AofFlush::WriteAfter(wait) => {
+                ctx.log(
+                    Level::Notice,
+                    "Asynchronous AOF fsync is taking too long (disk is busy?).",
+                    "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.".into(),
+                );
+                self.block_on_disk(ctx, wait);
+                true
+            }
+        }
+    }
+
+    /// The server blocks in a write or fsync for `wait`: nothing runs, and
+    /// the replies of its pass leave when it returns.
+    fn block_on_disk(&mut self, ctx: &mut Ctx<'_>, wait: Micros) {
+        self.aof_blocked = Some(ctx.sim_time());
+        ctx.sleep(wait);
+        ctx.set_timer(wait, RedisTimer::FlushReplies);
+    }
+
+    /// appendfsync always on a slow disk: the fdatasync of everything this
+    /// instant wrote blocks the server for the disk's fsync time.
+    pub(super) fn fsync_block(&mut self, ctx: &mut Ctx<'_>, disk: &Disk) {
+        let wait = disk.faults.fsync_time().max(1);
+        self.block_on_disk(ctx, wait);
+    }
+
+    /// A blocking write or fsync returned: with appendfsync always what it
+    /// wrote is durable now, and the held replies leave.
+    pub(super) fn flush_held_replies(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) {
+        self.aof_blocked = None;
+        if self.cfg.appendfsync == super::config::AppendFsync::Always
+            && let Some(aof) = disk.aof.as_mut()
+        {
+            aof.fsynced = aof.log.len();
+        }
+        self.send_held_replies(ctx);
     }
 }

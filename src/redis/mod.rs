@@ -156,6 +156,12 @@ pub struct Server {
     lastsave: u64,
     /// What failed writes and forks left (INFO persistence, MISCONF).
     pub(super) persist: disk_errors::DiskStatus,
+    /// The AOF's background fsync and the write postponed behind it.
+    aof_fsync: disk_errors::AofFsync,
+    /// Replies held until the AOF write or fsync of their pass returns
+    /// (only while the disk is slow), and since when a pass blocks them.
+    held_replies: Vec<(ConnId, Reply)>,
+    aof_blocked: Option<Micros>,
     child: Option<Child>,
     child_gen: u64,
     /// Until when the process answers -LOADING.
@@ -382,6 +388,15 @@ impl Node for RedisNode {
             Some(RedisTimer::SleepOver(conn)) => {
                 ctx.send(conn, Msg::Reply(Reply::Ok));
             }
+            Some(RedisTimer::FsyncDone(generation)) => {
+                if let (Some(n), Some(aof)) =
+                    (server.aof_fsync.done(generation), host.disk.aof.as_mut())
+                {
+                    aof.fsynced = aof.fsynced.max(n.min(aof.log.len()));
+                }
+            }
+            Some(RedisTimer::FsyncBlock) => server.fsync_block(ctx, host.disk),
+            Some(RedisTimer::FlushReplies) => server.flush_held_replies(ctx, host.disk),
             None => {}
         }
         server.before_sleep(ctx, &mut host);
@@ -486,7 +501,7 @@ impl Node for RedisNode {
             server.client_read(conn, client_list::line_name(&argv));
             if let Some(reply) = server.command_line(ctx, &mut host, conn, argv) {
                 server.client_wrote(conn, &reply);
-                ctx.send(conn, Msg::Reply(reply));
+                server.reply(ctx, host.disk.faults, conn, reply);
             }
             for conn in std::mem::take(&mut server.close_after_reply) {
                 ctx.close(conn);
@@ -496,7 +511,7 @@ impl Node for RedisNode {
             server.client_read(conn, Some(cmd.full_name()));
             if let Some(reply) = server.process_command(ctx, &mut host, conn, cmd) {
                 server.client_wrote(conn, &reply);
-                ctx.send(conn, Msg::Reply(reply));
+                server.reply(ctx, host.disk.faults, conn, reply);
             }
         }
         server.before_sleep(ctx, &mut host);
@@ -645,6 +660,9 @@ impl Server {
             dirty: 0,
             lastsave: now_s,
             persist: disk_errors::DiskStatus::default(),
+            aof_fsync: disk_errors::AofFsync::default(),
+            held_replies: Vec::new(),
+            aof_blocked: None,
             child: None,
             child_gen: 0,
             loading_until: None,
@@ -1245,7 +1263,7 @@ impl Server {
                 } else {
                     reply
                 };
-                ctx.send(conn, Msg::Reply(reply));
+                self.reply(ctx, host.disk.faults, conn, reply);
             }
         }
     }
@@ -1281,6 +1299,9 @@ impl Server {
         if self.flush_aof(ctx, host.disk) {
             return;
         }
+        if self.aof_blocked.is_none() {
+            self.send_held_replies(ctx);
+        }
         self.write_to_replicas(ctx);
         self.serve_blocked_waits(ctx);
         self.touch_watched();
@@ -1301,19 +1322,38 @@ impl Server {
         let Some(aof) = disk.aof.as_mut() else {
             return false;
         };
-        if !self.aof_pending.is_empty() {
+        let wrote = !self.aof_pending.is_empty();
+        if wrote {
+            if self.cfg.appendfsync == AppendFsync::Everysec && !self.everysec_write_due(ctx) {
+                return false;
+            }
             if disk.faults.disk_full() {
                 return self.aof_write_failed(ctx, self.cfg.appendfsync == AppendFsync::Always);
             }
             self.aof_write_ok(ctx);
         }
         aof.log.append(&mut self.aof_pending);
+        let fsync_time = disk.faults.fsync_time();
         match self.cfg.appendfsync {
+            AppendFsync::Always if fsync_time > 0 => {
+                // The fdatasync blocks the server once this instant's
+                // passes have written (one fsync for them all).
+                if wrote && self.aof_blocked.is_none() {
+                    self.aof_blocked = Some(ctx.sim_time());
+                    ctx.set_timer(0, RedisTimer::FsyncBlock);
+                }
+            }
             AppendFsync::Always => aof.fsynced = aof.log.len(),
             AppendFsync::Everysec => {
                 let now = ctx.unixtime();
                 if now > self.aof_last_fsync {
-                    aof.fsynced = aof.log.len();
+                    let t = ctx.sim_time();
+                    if fsync_time == 0 {
+                        aof.fsynced = aof.log.len();
+                    } else if !self.aof_fsync.in_progress(t) {
+                        let g = self.aof_fsync.start(t, fsync_time, aof.log.len());
+                        ctx.set_timer(fsync_time, RedisTimer::FsyncDone(g));
+                    }
                     self.aof_last_fsync = now;
                 }
             }

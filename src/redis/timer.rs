@@ -17,6 +17,14 @@ pub enum RedisTimer {
     LoadDone(u64),
     /// DEBUG SLEEP is over: its reply goes to this connection.
     SleepOver(ConnId),
+    /// The AOF's background fsync of this generation ends.
+    FsyncDone(u64),
+    /// End of the instant's work: the appendfsync-always fdatasync of what
+    /// this instant wrote blocks the server now.
+    FsyncBlock,
+    /// A blocking AOF write or fsync returned: the replies held behind it
+    /// leave.
+    FlushReplies,
 }
 
 const CRON: u8 = 0;
@@ -24,6 +32,9 @@ const CHILD_DONE: u8 = 1;
 const BULK_SENT: u8 = 2;
 const LOAD_DONE: u8 = 3;
 const SLEEP_OVER: u8 = 4;
+const FSYNC_DONE: u8 = 5;
+const FSYNC_BLOCK: u8 = 6;
+const FLUSH_REPLIES: u8 = 7;
 
 impl Timer for RedisTimer {
     fn encode(self) -> u64 {
@@ -33,6 +44,9 @@ impl Timer for RedisTimer {
             RedisTimer::BulkSent(conn) => timer::pack(BULK_SENT, u64::from(conn)),
             RedisTimer::LoadDone(generation) => timer::pack(LOAD_DONE, generation),
             RedisTimer::SleepOver(conn) => timer::pack(SLEEP_OVER, u64::from(conn)),
+            RedisTimer::FsyncDone(generation) => timer::pack(FSYNC_DONE, generation),
+            RedisTimer::FsyncBlock => timer::pack(FSYNC_BLOCK, 0),
+            RedisTimer::FlushReplies => timer::pack(FLUSH_REPLIES, 0),
         }
     }
 
@@ -43,6 +57,9 @@ impl Timer for RedisTimer {
             (BULK_SENT, conn) => ConnId::try_from(conn).ok().map(RedisTimer::BulkSent),
             (LOAD_DONE, generation) => Some(RedisTimer::LoadDone(generation)),
             (SLEEP_OVER, conn) => ConnId::try_from(conn).ok().map(RedisTimer::SleepOver),
+            (FSYNC_DONE, generation) => Some(RedisTimer::FsyncDone(generation)),
+            (FSYNC_BLOCK, 0) => Some(RedisTimer::FsyncBlock),
+            (FLUSH_REPLIES, 0) => Some(RedisTimer::FlushReplies),
             _ => None,
         }
     }
@@ -63,6 +80,9 @@ mod tests {
             RedisTimer::LoadDone(0),
             RedisTimer::LoadDone(timer::MAX_ARG),
             RedisTimer::SleepOver(7),
+            RedisTimer::FsyncDone(3),
+            RedisTimer::FsyncBlock,
+            RedisTimer::FlushReplies,
         ] {
             assert_eq!(RedisTimer::decode(t.encode()), Some(t));
         }
@@ -70,7 +90,7 @@ mod tests {
 
     #[test]
     fn tokens_no_redis_timer_makes_are_refused() {
-        assert_eq!(RedisTimer::decode(5), None);
+        assert_eq!(RedisTimer::decode(8), None);
         assert_eq!(RedisTimer::decode(timer::pack(CRON, 1)), None);
         let too_wide = timer::pack(BULK_SENT, u64::from(ConnId::MAX) + 1);
         assert_eq!(RedisTimer::decode(too_wide), None);

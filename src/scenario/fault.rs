@@ -99,6 +99,7 @@ fn host_kind(f: HostFault) -> FaultKind {
     match f {
         HostFault::ForkFail => FaultKind::ForkFail,
         HostFault::DiskFull => FaultKind::DiskFull,
+        HostFault::SlowFsync(_) => FaultKind::DiskSlow,
     }
 }
 
@@ -107,6 +108,7 @@ pub fn host_end_name(f: HostFault) -> &'static str {
     match f {
         HostFault::ForkFail => "fork-fail-end",
         HostFault::DiskFull => "disk-full-end",
+        HostFault::SlowFsync(_) => "disk-slow-end",
     }
 }
 
@@ -133,11 +135,12 @@ pub enum FaultKind {
     DebugSleep,
     ForkFail,
     DiskFull,
+    DiskSlow,
 }
 
 impl FaultKind {
     /// Every kind, in the order the file format lists them.
-    pub const ALL: [FaultKind; 19] = [
+    pub const ALL: [FaultKind; 20] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Shutdown,
@@ -157,6 +160,7 @@ impl FaultKind {
         FaultKind::DebugSleep,
         FaultKind::ForkFail,
         FaultKind::DiskFull,
+        FaultKind::DiskSlow,
     ];
 
     /// The kind's key in a `[[fault]]` table: its one name.
@@ -181,6 +185,7 @@ impl FaultKind {
             FaultKind::DebugSleep => "debug-sleep",
             FaultKind::ForkFail => "fork-fail",
             FaultKind::DiskFull => "disk-full",
+            FaultKind::DiskSlow => "disk-slow",
         }
     }
 
@@ -394,8 +399,11 @@ impl Fault {
                 length,
             } => {
                 let what = match fault {
-                    HostFault::ForkFail => "fork() fails (ENOMEM)",
-                    HostFault::DiskFull => "the disk is full (ENOSPC)",
+                    HostFault::ForkFail => "fork() fails (ENOMEM)".to_string(),
+                    HostFault::DiskFull => "the disk is full (ENOSPC)".to_string(),
+                    HostFault::SlowFsync(t) => {
+                        format!("each fsync takes {}", format_duration(t))
+                    }
                 };
                 (
                     node,
@@ -411,6 +419,7 @@ impl Fault {
                 let what = match fault {
                     HostFault::ForkFail => "fork() works again",
                     HostFault::DiskFull => "the disk has space again",
+                    HostFault::SlowFsync(_) => "fsync is fast again",
                 };
                 (
                     node,
@@ -508,6 +517,15 @@ impl Fault {
                     ("batch", i64::from(*batch).into()),
                 ])
             }
+            Fault::Host {
+                node,
+                fault: HostFault::SlowFsync(t),
+                length,
+            } => fields(vec![
+                ("node", name(*node)),
+                ("fsync", format_duration(*t).into()),
+                ("for", format_duration(*length).into()),
+            ]),
             Fault::DebugSleep { node, length } | Fault::Host { node, length, .. } => fields(vec![
                 ("node", name(*node)),
                 ("for", format_duration(*length).into()),
@@ -620,6 +638,7 @@ pub(super) struct RawFault {
     debug_sleep: Option<Spanned<RawDebugSleep>>,
     fork_fail: Option<Spanned<RawDebugSleep>>,
     disk_full: Option<Spanned<RawDebugSleep>>,
+    disk_slow: Option<Spanned<RawDiskSlow>>,
 }
 
 impl Builder<'_> {
@@ -756,6 +775,9 @@ impl Builder<'_> {
                     length,
                 });
             }
+        }
+        if let Some(d) = &f.disk_slow {
+            found.push(self.disk_slow(r, d)?);
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
@@ -1051,6 +1073,40 @@ impl Builder<'_> {
             return Err(self.err(d.length.span(), "`for` must be longer than 0s"));
         }
         Ok((self.redis_node(r, &d.node)?, length))
+    }
+}
+
+/// `disk-slow = { node = "master", fsync = "3s", for = "20s" }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDiskSlow {
+    node: Spanned<String>,
+    fsync: Spanned<String>,
+    #[serde(rename = "for")]
+    length: Spanned<String>,
+}
+
+impl Builder<'_> {
+    fn disk_slow(&self, r: &Roster, d: &Spanned<RawDiskSlow>) -> Result<Fault, ScenarioError> {
+        let raw = d.get_ref();
+        let window = Spanned::new(
+            d.span(),
+            RawDebugSleep {
+                node: raw.node.clone(),
+                length: raw.length.clone(),
+            },
+        );
+        let (node, length) = self.node_for(r, &window)?;
+        let fsync =
+            parse_duration(raw.fsync.get_ref()).map_err(|m| self.err(raw.fsync.span(), m))?;
+        if fsync == 0 {
+            return Err(self.err(raw.fsync.span(), "`fsync` must be longer than 0s"));
+        }
+        Ok(Fault::Host {
+            node,
+            fault: HostFault::SlowFsync(fsync),
+            length,
+        })
     }
 }
 

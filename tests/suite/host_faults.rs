@@ -227,3 +227,100 @@ fn appendonly_yes_without_a_fork_fails() {
     assert_eq!(reply(&r, "get"), "1) \"appendonly\"\n2) \"no\"");
     assert!(reply(&r, "info").contains("aof_last_bgrewrite_status:err"));
 }
+
+/// Latencies (invoked, µs taken) of the acknowledged writes.
+fn write_latencies(w: &World) -> Vec<(u64, u64)> {
+    w.history()
+        .iter()
+        .filter(|op| op.kind.is_write() && op.outcome.is_ok())
+        .map(|op| (op.invoked, op.completed.expect("acknowledged") - op.invoked))
+        .collect()
+}
+
+/// appendfsync everysec on a disk whose fsync takes 4 s: the background
+/// fsync starts with the first write of a second; the next write waits
+/// for it, for 2 whole seconds at most, then is made anyway and blocks
+/// the server until the fsync ends. Starting right after a second begins,
+/// the fsync ends about 2 s after that write began: a client waits about
+/// 2 s, over and over, while the disk stalls, and not before or after.
+#[test]
+fn a_stalling_fsync_under_everysec_blocks_the_server_for_about_two_seconds() {
+    let p = Scenario::new("24s", "masters = 1")
+        .redis(r#"save = "", appendonly = "yes""#)
+        .workload(r#"target = "master", rate = 100, keys = 10, start = "1s", timeout = "5s""#)
+        .fault(
+            "5s",
+            r#"disk-slow = { node = "master", fsync = "4s", for = "10s" }"#,
+        )
+        .plan();
+    let out = world::run(&p, 1).expect("runs");
+    let w = &out.world;
+    let lat = write_latencies(w);
+    let worst = |from: u64, to: u64| {
+        lat.iter()
+            .filter(|(t, _)| (from..to).contains(t))
+            .map(|&(_, l)| l)
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(worst(1_000_000, 5_000_000) < 10_000);
+    let stalled = worst(5_000_000, 15_000_000);
+    assert!((1_900_000..2_200_000).contains(&stalled), "{stalled}");
+    // The last fsync started before 15 s ends by 19 s.
+    assert!(worst(20_000_000, 24_000_000) < 10_000);
+    let slow = "Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.";
+    let logged = logged(w, 0, slow);
+    assert!(logged.len() >= 2, "{logged:?}");
+    assert!(logged.iter().all(|&t| (5_000_000..19_000_000).contains(&t)));
+}
+
+/// appendfsync always on a disk whose fsync takes 1 s: every write waits
+/// for its fdatasync, so a client with one request in flight gets one
+/// write acknowledged a second.
+#[test]
+fn a_stalling_fsync_under_always_makes_every_write_wait_for_it() {
+    let p = Scenario::new("12s", "masters = 1")
+        .redis(r#"save = "", appendonly = "yes", appendfsync = "always""#)
+        .workload(r#"target = "master", rate = 100, keys = 10, start = "1s", timeout = "5s""#)
+        .fault(
+            "4s",
+            r#"disk-slow = { node = "master", fsync = "1s", for = "5s" }"#,
+        )
+        .plan();
+    let out = world::run(&p, 1).expect("runs");
+    let lat = write_latencies(&out.world);
+    let during: Vec<u64> = lat
+        .iter()
+        .filter(|(t, _)| (4_100_000..8_900_000).contains(t))
+        .map(|&(_, l)| l)
+        .collect();
+    assert!((4..=5).contains(&during.len()), "{during:?}");
+    assert!(
+        during.iter().all(|l| (1_000_000..1_010_000).contains(l)),
+        "{during:?}"
+    );
+}
+
+/// A power loss while a slow background fsync runs loses what it was
+/// making durable: the write at 2.5 s is in the page cache only.
+#[test]
+fn a_power_loss_during_a_stalling_fsync_loses_what_it_was_syncing() {
+    for (slow, kept) in [(true, "(nil)"), (false, "\"1\"")] {
+        let mut s = Scenario::new("10s", "masters = 1")
+            .redis(r#"save = "", appendonly = "yes""#)
+            .command("2.5s", "master", "SET a 1", "write")
+            .fault("6s", r#"crash = "master""#)
+            .fault("7s", r#"restart = "master""#)
+            // A new connection: the old one died with the host.
+            .command_in("after", "9s", "master", "GET a", "read");
+        if slow {
+            s = s.fault(
+                "2s",
+                r#"disk-slow = { node = "master", fsync = "5s", for = "6s" }"#,
+            );
+        }
+        let (r, _) = replies(&s);
+        assert_eq!(reply(&r, "write"), "OK");
+        assert_eq!(reply(&r, "read"), kept, "slow disk: {slow}");
+    }
+}
