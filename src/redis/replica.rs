@@ -166,6 +166,21 @@ impl Server {
     }
 
     /// cancelReplicationHandshake(1): drop it and reconnect at once.
+    /// readSyncBulkPayload(): the temp file of the transfer cannot be
+    /// written (a full disk); the handshake is cancelled and the replica
+    /// reconnects at once.
+    fn transfer_write_failed(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.log(
+            Level::Warning,
+            "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization",
+            format!(
+                "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: {}",
+                super::disk_errors::ENOSPC
+            ),
+        );
+        self.cancel_and_reconnect(ctx);
+    }
+
     fn cancel_and_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.cancel_handshake(ctx);
         let addr = self.master_addr.clone();
@@ -260,6 +275,13 @@ impl Server {
                         ),
                     );
                 }
+                // The first bytes read go to the temp file at once.
+                if host.disk.faults.disk_full() {
+                    self.transfer_write_failed(ctx);
+                }
+            }
+            (LinkState::Transfer, Msg::Rdb(_)) if host.disk.faults.disk_full() => {
+                self.transfer_write_failed(ctx)
             }
             (LinkState::Transfer, Msg::Rdb(payload)) => self.receive_rdb(ctx, host, payload),
             (LinkState::Transfer, Msg::Reply(Reply::Error(e))) => {

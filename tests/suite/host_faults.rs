@@ -324,3 +324,31 @@ fn a_power_loss_during_a_stalling_fsync_loses_what_it_was_syncing() {
         assert_eq!(reply(&r, "read"), kept, "slow disk: {slow}");
     }
 }
+
+/// A replica whose disk is full cannot write the full sync's transfer file
+/// (repl-diskless-load disabled): it logs the write error, cancels the
+/// handshake and reconnects at once, and syncs once the disk has space.
+#[test]
+fn a_replica_with_a_full_disk_cannot_take_a_full_sync_until_it_has_space() {
+    let s = Scenario::new("12s", "masters = 1, replicas = 1")
+        .redis(r#"save = "", repl-diskless-sync-delay = 0"#)
+        .fault("2s", r#"disk-full = { node = "replica-1", for = "4s" }"#)
+        .fault(
+            "3s",
+            r#"replicaof = { node = "replica-1", master = "no one" }"#,
+        )
+        .fault(
+            "3.5s",
+            r#"replicaof = { node = "replica-1", master = "master" }"#,
+        )
+        .command("11s", "replica-1", "INFO replication", "info");
+    let (r, w) = replies(&s);
+    let failed = "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: No space left on device";
+    let when = logged(&w, 1, failed);
+    assert!(!when.is_empty());
+    assert!(
+        when.iter().all(|&t| (3_500_000..6_000_000).contains(&t)),
+        "{when:?}"
+    );
+    assert!(reply(&r, "info").contains("master_link_status:up"));
+}
