@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::redis::disk_errors::{HostFault, HostFaults};
+use crate::redis::host_faults::{HostFault, HostFaults};
 use crate::scenario::{Fault, Plan};
 
 use super::topology::RealNode;

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use crate::proto::{Cmd, Ctx};
 use crate::trace::Level;
 
-use super::disk_errors::HostFaults;
+use super::host_faults::HostFaults;
 use super::master::ChildKind;
 use super::persistence::AofFile;
 use super::{Host, Server};

@@ -12,7 +12,7 @@ use crate::trace::Level;
 use crate::trace::names;
 
 use super::backlog::Backlog;
-use super::disk_errors::HostFaults;
+use super::host_faults::HostFaults;
 use super::persistence::RdbFile;
 use super::{Host, RedisTimer, Server};
 

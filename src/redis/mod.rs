@@ -20,6 +20,7 @@ pub mod disk_errors;
 mod expire;
 mod failover;
 mod hello;
+pub mod host_faults;
 pub mod info;
 #[cfg(test)]
 mod keepalive_tests;
@@ -1396,7 +1397,7 @@ impl Server {
     }
 
     /// The save points of redis.conf (`save <secs> <changes>`).
-    fn save_points(&mut self, ctx: &mut Ctx<'_>, faults: disk_errors::HostFaults) {
+    fn save_points(&mut self, ctx: &mut Ctx<'_>, faults: host_faults::HostFaults) {
         if self.child.is_some() {
             return;
         }

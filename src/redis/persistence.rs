@@ -54,7 +54,7 @@ pub struct Disk {
     /// Cluster mode: `nodes.conf`.
     pub nodes_conf: Option<super::cluster::NodesConf>,
     /// What the host's system calls do now (scripted host faults).
-    pub faults: super::disk_errors::HostFaults,
+    pub faults: super::host_faults::HostFaults,
 }
 
 impl Disk {

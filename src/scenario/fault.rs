@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use crate::proto::addr::Directory;
 use crate::redis::cluster::failover::FailoverMode;
-pub use crate::redis::disk_errors::HostFault;
+pub use crate::redis::host_faults::HostFault;
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, format_duration, parse_duration};
 

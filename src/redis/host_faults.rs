@@ -1,0 +1,67 @@
+//! What a Redis server's host does when a scenario faults it: fork()
+//! failing, a full disk, a stalling fsync. It belongs to the node's disk
+//! (it outlives the process); what Redis makes of it is in
+//! [`super::disk_errors`].
+
+use crate::time::Micros;
+
+/// A fault of the host under a process: some of its system calls fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostFault {
+    /// fork() fails with ENOMEM: no BGSAVE, no full sync, no AOF rewrite.
+    ForkFail,
+    /// The disk is full: writes to files fail with ENOSPC (the RDB, the
+    /// AOF).
+    DiskFull,
+    /// The disk stalls: each fsync takes this long, and a write to a file
+    /// being fsynced waits for it.
+    SlowFsync(Micros),
+}
+
+/// What the host's system calls do now. Each is a count of the windows
+/// open on it, so overlapping windows of one kind end with the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostFaults {
+    fork_fails: u32,
+    disk_full: u32,
+    slow_fsync: u32,
+    /// How long an fsync takes while `slow_fsync` windows are open: the
+    /// latest window's.
+    fsync_time: Micros,
+}
+
+impl HostFaults {
+    pub fn set(&mut self, fault: HostFault, on: bool) {
+        let n = match fault {
+            HostFault::ForkFail => &mut self.fork_fails,
+            HostFault::DiskFull => &mut self.disk_full,
+            HostFault::SlowFsync(t) => {
+                if on {
+                    self.fsync_time = t;
+                }
+                &mut self.slow_fsync
+            }
+        };
+        *n = if on { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    /// How long an fsync takes now (0: at once, as the model has it on a
+    /// healthy disk).
+    pub fn fsync_time(&self) -> Micros {
+        if self.slow_fsync > 0 {
+            self.fsync_time
+        } else {
+            0
+        }
+    }
+
+    /// fork() fails (ENOMEM).
+    pub fn fork_fails(&self) -> bool {
+        self.fork_fails > 0
+    }
+
+    /// Writes to files fail (ENOSPC).
+    pub fn disk_full(&self) -> bool {
+        self.disk_full > 0
+    }
+}
