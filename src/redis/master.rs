@@ -101,6 +101,9 @@ pub struct Child {
     pub snapshot: Rc<crate::proto::keyspace::Dataset>,
     pub repl: Option<(RunId, u64)>,
     pub dirty_at_fork: u64,
+    /// Its work is done and it has exited; the server has not reaped it
+    /// yet (that happens in serverCron, or at a waiting replica's ACK).
+    pub exited: bool,
 }
 
 /// Memory a dataset takes in a Redis process, for the fork cost: the RDB size
@@ -291,7 +294,26 @@ impl Server {
             .count() as u32;
     }
 
-    pub(super) fn replconf_ack(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, off: u64) {
+    pub(super) fn replconf_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+        off: u64,
+    ) {
+        // An ACK may come before the cron noticed that the streaming child
+        // is done: replconfCommand() checks at once.
+        if self
+            .child
+            .as_ref()
+            .is_some_and(|c| c.kind == ChildKind::Replication { socket: true })
+            && self
+                .replicas
+                .iter()
+                .any(|r| r.conn == conn && r.state == ReplState::WaitBgsaveEnd)
+        {
+            self.reap_child(ctx, host);
+        }
         let now = ctx.unixtime();
         let Some(r) = self.replicas.iter_mut().find(|r| r.conn == conn) else {
             return;
@@ -702,6 +724,7 @@ impl Server {
             snapshot,
             repl: self.repl_save_info(),
             dirty_at_fork: self.dirty,
+            exited: false,
         });
         ctx.set_timer(
             fork + duration.max(1),
@@ -710,9 +733,48 @@ impl Server {
         true
     }
 
-    /// The child exited: install the RDB and move waiting replicas along
-    /// (backgroundSaveDoneHandler(), updateSlavesWaitingBgsave()).
-    pub(super) fn child_done(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, generation: u64) {
+    /// The child of `generation` finished and exited. A streamed RDB's end
+    /// reaches the replicas now (the parent relays the child's pipe as it
+    /// reads it); everything else waits until the server reaps the child:
+    /// serverCron's checkChildrenDone(), or a waiting replica's REPLCONF
+    /// ACK ([`Self::reap_child`]).
+    pub(super) fn child_exited(&mut self, ctx: &mut Ctx<'_>, generation: u64) {
+        let Some(child) = self.child.as_mut().filter(|c| c.generation == generation) else {
+            return;
+        };
+        child.exited = true;
+        if child.kind != (ChildKind::Replication { socket: true }) {
+            return;
+        }
+        let payload = RdbPayload {
+            data: child.snapshot.clone(),
+            bytes: child.snapshot.rdb_bytes(),
+        };
+        for r in self
+            .replicas
+            .iter()
+            .filter(|r| r.state == ReplState::WaitBgsaveEnd)
+        {
+            // Already streamed while the child ran: only its end is new.
+            ctx.send_sized(r.conn, Msg::Rdb(payload.clone()), 0);
+        }
+    }
+
+    /// checkChildrenDone(): reaps a child that has exited. True if one was.
+    pub(super) fn reap_child(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) -> bool {
+        match self.child.as_ref() {
+            Some(c) if c.exited => {
+                let generation = c.generation;
+                self.child_done(ctx, host, generation);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The child was reaped: install the RDB and move waiting replicas
+    /// along (backgroundSaveDoneHandler(), updateSlavesWaitingBgsave()).
+    fn child_done(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, generation: u64) {
         let Some(child) = self.child.take_if(|c| c.generation == generation) else {
             return;
         };
@@ -772,8 +834,7 @@ impl Server {
             };
             match child.kind {
                 ChildKind::Replication { socket: true } => {
-                    // Already streamed while the child ran.
-                    ctx.send_sized(conn, Msg::Rdb(payload), 0);
+                    // Its end reached the replica when the child exited.
                     let r = &mut self.replicas[i];
                     r.state = ReplState::Online;
                     r.start_stream_on_ack = true;

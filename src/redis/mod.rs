@@ -379,9 +379,7 @@ impl Node for RedisNode {
                 };
                 ctx.set_timer(next, RedisTimer::Cron);
             }
-            Some(RedisTimer::ChildDone(generation)) => {
-                server.child_done(ctx, &mut host, generation)
-            }
+            Some(RedisTimer::ChildDone(generation)) => server.child_exited(ctx, generation),
             Some(RedisTimer::BulkSent(conn)) => server.bulk_sent(ctx, &mut host, conn),
             Some(RedisTimer::LoadDone(generation)) => {
                 server.sync_load_done(ctx, &mut host, generation)
@@ -902,7 +900,7 @@ impl Server {
         let Some(client) = self.clients.get(&conn) else {
             // A replica's REPLCONF ACK arrives on its replica connection.
             if let Cmd::ReplconfAck(off) = cmd {
-                self.replconf_ack(ctx, conn, off);
+                self.replconf_ack(ctx, host, conn, off);
             }
             return None;
         };
@@ -1134,7 +1132,7 @@ impl Server {
                 Reply::Ok
             }
             Cmd::ReplconfAck(off) => {
-                self.replconf_ack(ctx, conn, off);
+                self.replconf_ack(ctx, host, conn, off);
                 return None;
             }
             Cmd::ReplconfGetack => return None,
@@ -1380,13 +1378,19 @@ impl Server {
             self.active_expire_cycle(ctx);
         }
         self.start_scheduled_aof_rewrite(ctx, host.disk.faults);
+        // checkChildrenDone() while a child runs, the save points only when
+        // none did at this tick.
+        let had_child = self.child.is_some();
+        self.reap_child(ctx, host);
         self.pauses.check(ctx.mstime() as i64);
         // replicationCron() runs every 100 ms while a FAILOVER goes on.
         let period = if self.failover.active() { 100 } else { 1000 };
         if run_with_period(period, self.cfg.hz, loops) {
             self.replication_cron(ctx, host);
         }
-        self.save_points(ctx, host.disk.faults);
+        if !had_child {
+            self.save_points(ctx, host.disk.faults);
+        }
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
             && loops.is_multiple_of(30 * self.cfg.hz)

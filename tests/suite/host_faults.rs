@@ -328,6 +328,9 @@ fn a_power_loss_during_a_stalling_fsync_loses_what_it_was_syncing() {
 /// A replica whose disk is full cannot write the full sync's transfer file
 /// (repl-diskless-load disabled): it logs the write error, cancels the
 /// handshake and reconnects at once, and syncs once the disk has space.
+/// The retries are paced by the master, which reaps each finished child
+/// at its next serverCron (100 ms): real Redis 7.0.15 failed 25 times in
+/// 2.5 s, 101 ms apart, under redsim's disk shim.
 #[test]
 fn a_replica_with_a_full_disk_cannot_take_a_full_sync_until_it_has_space() {
     let s = Scenario::new("12s", "masters = 1, replicas = 1")
@@ -345,7 +348,10 @@ fn a_replica_with_a_full_disk_cannot_take_a_full_sync_until_it_has_space() {
     let (r, w) = replies(&s);
     let failed = "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: No space left on device";
     let when = logged(&w, 1, failed);
-    assert!(!when.is_empty());
+    assert!((23..=27).contains(&when.len()), "{when:?}");
+    for gap in when.windows(2).skip(1).map(|p| p[1] - p[0]) {
+        assert_eq!(gap, 100_000, "{when:?}");
+    }
     assert!(
         when.iter().all(|&t| (3_500_000..6_000_000).contains(&t)),
         "{when:?}"
