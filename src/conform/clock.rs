@@ -10,27 +10,14 @@
 //! jemalloc's own first `clock_gettime()` call).
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::FileExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::scenario::{Fault, NodeKind, Plan};
 
+use super::preload::{Library, compiler, process, rewrite};
 use super::topology::RealNode;
 
 const SHIM_SOURCE: &str = include_str!("clock_shift.c");
-
-/// The C compiler: `$CC`, else `cc` on the PATH.
-pub(super) fn compiler() -> Option<PathBuf> {
-    if let Some(cc) = std::env::var_os("CC") {
-        return Some(cc.into());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("cc"))
-        .find(|p| p.exists())
-}
 
 /// Why the plan's clock jump `a` cannot be applied to real processes here,
 /// if it cannot.
@@ -61,7 +48,7 @@ impl FakeClocks {
     /// it into every process the plan jumps, with an offset file at zero.
     pub fn prepare(plan: &Plan, nodes: &mut [RealNode], root: &Path) -> Result<Self, String> {
         let mut clocks = BTreeMap::new();
-        let mut shim: Option<PathBuf> = None;
+        let mut shim = Library::new(root, "clock_shift", SHIM_SOURCE);
         for (_, a) in &plan.faults {
             let Fault::ClockJump { node, .. } = *a else {
                 continue;
@@ -69,23 +56,8 @@ impl FakeClocks {
             if clocks.contains_key(&node) {
                 continue;
             }
-            let lib = match &shim {
-                Some(lib) => lib.clone(),
-                None => shim
-                    .insert(build_library(root, "clock_shift", SHIM_SOURCE)?)
-                    .clone(),
-            };
-            let r = nodes
-                .iter_mut()
-                .find(|r| r.node == node)
-                .ok_or_else(|| format!("{} is not a real process", plan.nodes[node].name))?;
-            let file = r.dir.join("clock-offset");
-            std::fs::write(&file, 0i64.to_ne_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-            r.launch.env.extend([
-                ("LD_PRELOAD".into(), lib.display().to_string()),
-                ("REDSIM_CLOCK_FILE".into(), file.display().to_string()),
-            ]);
+            let r = process(plan, nodes, node)?;
+            let file = shim.attach(r, "clock-offset", &0i64.to_ne_bytes(), "REDSIM_CLOCK_FILE")?;
             clocks.insert(node, (file, 0));
         }
         Ok(Self { clocks })
@@ -98,42 +70,14 @@ impl FakeClocks {
             .get_mut(&node)
             .ok_or("clock jump on a process started without the clock shim")?;
         *offset += by;
-        // In place, never truncated: the process has the file mapped.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&*file)
-            .and_then(|f| f.write_all_at(&offset.to_ne_bytes(), 0))
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        rewrite(file, &offset.to_ne_bytes())
     }
-}
-
-/// Compiles a preloaded library's C `source` into `root` as
-/// `libredsim_<stem>.so`.
-pub(super) fn build_library(root: &Path, stem: &str, source: &str) -> Result<PathBuf, String> {
-    let cc = compiler().ok_or("redsim's shims need a C compiler (cc)")?;
-    let src = root.join(format!("{stem}.c"));
-    let lib = root.join(format!("libredsim_{stem}.so"));
-    std::fs::write(&src, source).map_err(|e| format!("cannot write {}: {e}", src.display()))?;
-    // In a process group of its own: a Ctrl-C is the harness's to handle.
-    let out = Command::new(&cc)
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .process_group(0)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", cc.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} could not build {stem}.c: {}",
-            cc.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(lib)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command;
+
     use super::*;
 
     /// The shim, built and preloaded into a probe that prints
@@ -148,7 +92,8 @@ mod tests {
         let root = std::env::temp_dir().join(format!("redsim-clock-shim-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("scratch directory");
-        let lib = build_library(&root, "clock_shift", SHIM_SOURCE).expect("the shim builds");
+        let lib = super::super::preload::build_library(&root, "clock_shift", SHIM_SOURCE)
+            .expect("the shim builds");
         let probe_src = root.join("probe.c");
         std::fs::write(
             &probe_src,

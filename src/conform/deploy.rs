@@ -401,7 +401,7 @@ mod tests {
         };
         assert_eq!(
             unsupported(&plan, &sentinel_jump).is_none(),
-            crate::conform::clock::compiler().is_some()
+            crate::conform::preload::compiler().is_some()
         );
         assert!(unsupported(&plan, &Fault::Crash(0)).is_some());
         assert!(unsupported(&plan, &Fault::Kill(0)).is_none());

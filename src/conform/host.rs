@@ -6,12 +6,12 @@
 //! server's log is spared, as a log on another disk would be.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::redis::host_faults::{HostFault, HostFaults};
 use crate::scenario::{Fault, Plan};
 
+use super::preload::{Library, process, rewrite};
 use super::topology::RealNode;
 
 const SHIM_SOURCE: &str = include_str!("host_faults.c");
@@ -19,7 +19,7 @@ const SHIM_SOURCE: &str = include_str!("host_faults.c");
 /// Why the plan's host fault `a` cannot be caused in real processes here.
 pub fn unsupported(a: &Fault) -> Option<String> {
     if !matches!(a, Fault::Host { .. } | Fault::HostEnd { .. })
-        || super::clock::compiler().is_some()
+        || super::preload::compiler().is_some()
     {
         return None;
     }
@@ -37,7 +37,7 @@ impl HostShims {
     /// preloads it into every server they hit, with nothing failing yet.
     pub fn prepare(plan: &Plan, nodes: &mut [RealNode], root: &Path) -> Result<Self, String> {
         let mut files = BTreeMap::new();
-        let mut shim: Option<PathBuf> = None;
+        let mut shim = Library::new(root, "host_faults", SHIM_SOURCE);
         for (_, a) in &plan.faults {
             let Fault::Host { node, .. } = *a else {
                 continue;
@@ -45,33 +45,13 @@ impl HostShims {
             if files.contains_key(&node) {
                 continue;
             }
-            let lib = match &shim {
-                Some(lib) => lib.clone(),
-                None => shim
-                    .insert(super::clock::build_library(
-                        root,
-                        "host_faults",
-                        SHIM_SOURCE,
-                    )?)
-                    .clone(),
-            };
-            let r = nodes
-                .iter_mut()
-                .find(|r| r.node == node)
-                .ok_or_else(|| format!("{} is not a real process", plan.nodes[node].name))?;
-            let file = r.dir.join("host-faults");
-            std::fs::write(&file, control(HostFaults::default()))
-                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            let r = process(plan, nodes, node)?;
+            let initial = control(HostFaults::default());
+            let file = shim.attach(r, "host-faults", &initial, "REDSIM_HOST_FAULTS")?;
             let spare = canonical_log(&r.log)?;
-            let preload = match r.launch.env.iter().position(|(k, _)| k == "LD_PRELOAD") {
-                Some(i) => format!("{}:{}", r.launch.env.remove(i).1, lib.display()),
-                None => lib.display().to_string(),
-            };
-            r.launch.env.extend([
-                ("LD_PRELOAD".into(), preload),
-                ("REDSIM_HOST_FAULTS".into(), file.display().to_string()),
-                ("REDSIM_HOST_FAULTS_SPARE".into(), spare),
-            ]);
+            r.launch
+                .env
+                .push(("REDSIM_HOST_FAULTS_SPARE".into(), spare));
             files.insert(node, (file, HostFaults::default()));
         }
         Ok(Self { files })
@@ -84,12 +64,7 @@ impl HostShims {
             .get_mut(&node)
             .ok_or("host fault on a process started without the host shim")?;
         faults.set(fault, on);
-        // In place, never truncated: the process has the file mapped.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&*file)
-            .and_then(|f| f.write_all_at(&control(*faults), 0))
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        rewrite(file, &control(*faults))
     }
 }
 
@@ -128,14 +103,14 @@ mod tests {
     /// leaves pipes alone.
     #[test]
     fn the_shim_fails_fork_and_file_writes_by_the_control_file() {
-        let Some(cc) = super::super::clock::compiler() else {
+        let Some(cc) = super::super::preload::compiler() else {
             crate::errln!("skipped: no C compiler");
             return;
         };
         let root = std::env::temp_dir().join(format!("redsim-host-shim-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("scratch directory");
-        let lib = super::super::clock::build_library(&root, "host_faults", SHIM_SOURCE)
+        let lib = super::super::preload::build_library(&root, "host_faults", SHIM_SOURCE)
             .expect("the shim builds");
         let probe_src = root.join("probe.c");
         // Prints: fork's errno (0 if it worked), then for a data file, the

@@ -17,6 +17,7 @@ pub mod field;
 pub mod host;
 pub mod net;
 pub mod observe;
+pub mod preload;
 pub mod procs;
 pub mod real;
 pub mod replies;

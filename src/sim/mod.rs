@@ -783,6 +783,27 @@ where
         Ok(None)
     }
 
+    /// Whether an event for `incarnation` of `node` is handled now: not
+    /// once that incarnation is gone, and later (`later` is queued) while
+    /// the process is stopped or asleep.
+    #[inline]
+    fn handled_now(
+        &mut self,
+        node: NodeId,
+        incarnation: u32,
+        later: impl FnOnce() -> Ev<N::Msg>,
+    ) -> bool {
+        let m = &mut self.kernel.meta[node as usize];
+        if !m.alive || m.incarnation != incarnation {
+            return false;
+        }
+        if !m.runs() {
+            m.pending.push(later());
+            return false;
+        }
+        true
+    }
+
     fn dispatch(&mut self, ev: Ev<N::Msg>) {
         match ev {
             Ev::Script(_) => unreachable!("handled by run_until"),
@@ -791,20 +812,15 @@ where
                 incarnation,
                 token,
             } => {
-                let m = &mut self.kernel.meta[node as usize];
-                if !m.alive || m.incarnation != incarnation {
-                    return;
+                let later = || Ev::Timer {
+                    node,
+                    incarnation,
+                    token,
+                };
+                if self.handled_now(node, incarnation, later) {
+                    let (n, mut ctx) = self.ctx(node);
+                    n.on_timer(&mut ctx, token);
                 }
-                if !m.runs() {
-                    m.pending.push(Ev::Timer {
-                        node,
-                        incarnation,
-                        token,
-                    });
-                    return;
-                }
-                let (n, mut ctx) = self.ctx(node);
-                n.on_timer(&mut ctx, token);
             }
             Ev::Arrive {
                 conn,
@@ -848,40 +864,30 @@ where
                 node,
                 incarnation,
             } => {
-                let m = &mut self.kernel.meta[node as usize];
-                if !m.alive || m.incarnation != incarnation {
-                    return;
+                let later = || Ev::Writable {
+                    conn,
+                    node,
+                    incarnation,
+                };
+                if self.handled_now(node, incarnation, later) {
+                    let (n, mut ctx) = self.ctx(node);
+                    n.on_writable(&mut ctx, conn);
                 }
-                if !m.runs() {
-                    m.pending.push(Ev::Writable {
-                        conn,
-                        node,
-                        incarnation,
-                    });
-                    return;
-                }
-                let (n, mut ctx) = self.ctx(node);
-                n.on_writable(&mut ctx, conn);
             }
             Ev::SocketError {
                 conn,
                 node,
                 incarnation,
             } => {
-                let m = &mut self.kernel.meta[node as usize];
-                if !m.alive || m.incarnation != incarnation {
-                    return;
+                let later = || Ev::SocketError {
+                    conn,
+                    node,
+                    incarnation,
+                };
+                if self.handled_now(node, incarnation, later) {
+                    let (n, mut ctx) = self.ctx(node);
+                    n.on_closed(&mut ctx, conn);
                 }
-                if !m.runs() {
-                    m.pending.push(Ev::SocketError {
-                        conn,
-                        node,
-                        incarnation,
-                    });
-                    return;
-                }
-                let (n, mut ctx) = self.ctx(node);
-                n.on_closed(&mut ctx, conn);
             }
             Ev::Wake { node, incarnation } => {
                 let m = &mut self.kernel.meta[node as usize];
