@@ -261,6 +261,16 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
     );
     let _ = writeln!(
         s,
+        "auto-aof-rewrite-percentage {}",
+        c.auto_aof_rewrite_percentage
+    );
+    let _ = writeln!(
+        s,
+        "auto-aof-rewrite-min-size {}",
+        c.auto_aof_rewrite_min_size
+    );
+    let _ = writeln!(
+        s,
         "stop-writes-on-bgsave-error {}",
         yn(c.stop_writes_on_bgsave_error)
     );

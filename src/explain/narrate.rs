@@ -88,7 +88,11 @@ fn family(event: &str) -> Option<Family> {
         | "BGSAVE for replication failed"
         | "SYNC failed. BGSAVE child returned an error"
         | "Guru Meditation: Replica was unable to write command to disk."
-        | "Asynchronous AOF fsync is taking too long (disk is busy?)." => Persistence,
+        | "Asynchronous AOF fsync is taking too long (disk is busy?)."
+        | "Starting automatic rewriting of AOF on growth"
+        | "Background AOF rewrite finished successfully"
+        | "Background AOF rewrite terminated with error"
+        | "Background AOF rewrite has repeatedly failed and triggered the limit" => Persistence,
         _ => return None,
     })
 }
@@ -685,6 +689,25 @@ fn persistence(e: &Event) -> Option<String> {
         "SYNC failed. BGSAVE child returned an error" => {
             "drops a replica waiting for an RDB that could not be written".into()
         }
+        "Starting automatic rewriting of AOF on growth" => format!(
+            "starts an AOF rewrite ({}): a child writes the dataset as a new base, and \
+             until it is done the old files stay, so a crash meanwhile keeps every write",
+            e.detail
+                .strip_prefix("Starting automatic rewriting of AOF on ")
+                .unwrap_or("")
+        ),
+        "Background AOF rewrite finished successfully" => {
+            "finishes its AOF rewrite: the snapshot is the new base, and the writes since the \
+             rewrite began are its only incr file"
+                .into()
+        }
+        "Background AOF rewrite terminated with error" => {
+            "fails its AOF rewrite: the old files stay as they were".into()
+        }
+        "Background AOF rewrite has repeatedly failed and triggered the limit" => format!(
+            "stops retrying the AOF rewrite for a while ({})",
+            e.detail.rsplit(", ").next().unwrap_or("")
+        ),
         "Asynchronous AOF fsync is taking too long (disk is busy?)." => "has waited 2 s for \
             its background fsync to finish before writing its AOF buffer, and now writes \
             anyway: the write blocks behind the fsync, and the server answers nobody until it \

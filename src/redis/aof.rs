@@ -101,7 +101,7 @@ impl Server {
         match self.aof_start.take() {
             None => {
                 if let Some(aof) = host.disk.aof.as_mut() {
-                    aof.log.append(&mut self.aof_pending);
+                    aof.append(&mut self.aof_pending);
                     aof.fsynced = aof.log.len();
                 }
                 self.aof_last_fsync = ctx.unixtime();
@@ -135,8 +135,29 @@ impl Server {
     /// serverCron(): a scheduled rewrite starts once no child runs.
     /// A failed fork leaves it scheduled, to try again at the next cron.
     pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) {
-        if matches!(self.aof_start, Some(AofStart::Scheduled)) && self.child.is_none() {
+        if matches!(self.aof_start, Some(AofStart::Scheduled))
+            && self.child.is_none()
+            && !self.persist.aof_rewrite_limited(ctx)
+        {
             self.rewrite_aof_background(ctx, faults);
+        }
+    }
+
+    /// backgroundRewriteDoneHandler() for a child that failed (its new base
+    /// could not be written): the old files stay; a first rewrite is
+    /// scheduled again.
+    pub(super) fn aof_rewrite_failed(&mut self, ctx: &mut Ctx<'_>, generation: u64) {
+        self.persist.aof_rewrite_failed = true;
+        self.persist.aofrw_failures += 1;
+        ctx.log(
+            Level::Warning,
+            "Background AOF rewrite terminated with error",
+            "Background AOF rewrite terminated with error".into(),
+        );
+        self.aof_rewrite.take_if(|(g, _)| *g == generation);
+        if matches!(self.aof_start, Some(AofStart::Rewriting { generation: g, .. }) if g == generation)
+        {
+            self.aof_start = Some(AofStart::Scheduled);
         }
     }
 
@@ -151,22 +172,24 @@ impl Server {
         snapshot: Rc<crate::proto::keyspace::Dataset>,
     ) {
         self.persist.aof_rewrite_failed = false;
+        self.persist.aofrw_failures = 0;
         ctx.log(
             Level::Notice,
             "Background AOF rewrite terminated with success",
             "Background AOF rewrite terminated with success".into(),
         );
+        if let Some((_, from)) = self.aof_rewrite.take_if(|(g, _)| *g == generation) {
+            return self.aof_rewritten(ctx, host, snapshot, from);
+        }
         let Some(AofStart::Rewriting { incr, .. }) = self.aof_start.take_if(
             |s| matches!(s, AofStart::Rewriting { generation: g, .. } if *g == generation),
         ) else {
             return;
         };
         let fsynced = incr.len();
-        host.disk.aof = Some(AofFile {
-            base: snapshot,
-            log: incr,
-            fsynced,
-        });
+        let aof = AofFile::rewritten(snapshot, incr, fsynced, 1);
+        self.aof_base_size = aof.size();
+        host.disk.aof = Some(aof);
         ctx.log(
             Level::Notice,
             "Background AOF rewrite finished successfully",
@@ -176,10 +199,88 @@ impl Server {
 
     /// A full sync on a replica rebuilt the AOF from the new dataset
     /// (readSyncBulkPayload(): stopAppendOnly(), then restartAOFAfterSYNC()):
-    /// a first rewrite still waiting or running is dropped.
+    /// a rewrite still waiting or running is dropped.
     pub(super) fn aof_rebuilt_after_sync(&mut self) {
         if let Some(AofStart::Rewriting { generation, .. }) = self.aof_start.take() {
             self.child.take_if(|c| c.generation == generation);
         }
+        if let Some((generation, _)) = self.aof_rewrite.take() {
+            self.child.take_if(|c| c.generation == generation);
+        }
+    }
+
+    /// serverCron(): with the AOF on and no child, an automatic rewrite once
+    /// the AOF is larger than auto-aof-rewrite-min-size and has grown by
+    /// auto-aof-rewrite-percentage over its size after the last rewrite.
+    pub(super) fn auto_aof_rewrite(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        let perc = self.cfg.auto_aof_rewrite_percentage;
+        if !self.cfg.appendonly || self.aof_start.is_some() || self.child.is_some() || perc == 0 {
+            return;
+        }
+        let Some(size) = host.disk.aof.as_ref().map(AofFile::size) else {
+            return;
+        };
+        if size <= self.cfg.auto_aof_rewrite_min_size {
+            return;
+        }
+        let growth = (size * 100 / self.aof_base_size.max(1)) as i64 - 100;
+        if growth < perc as i64 || self.persist.aof_rewrite_limited(ctx) {
+            return;
+        }
+        ctx.log(
+            Level::Notice,
+            "Starting automatic rewriting of AOF on growth",
+            format!("Starting automatic rewriting of AOF on {growth}% growth"),
+        );
+        self.rewrite_aof_on(ctx, host);
+    }
+
+    /// rewriteAppendOnlyFileBackground() with the AOF on: what is buffered
+    /// is written first, a new incr file is opened and enters the manifest
+    /// at once (so a crash before the rewrite ends keeps the old base and
+    /// every incr file: nothing is lost), and the child writes a new base.
+    fn rewrite_aof_on(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        let faults = host.disk.faults;
+        let Some(aof) = host.disk.aof.as_mut() else {
+            return;
+        };
+        if !faults.disk_full() {
+            aof.append(&mut self.aof_pending);
+        }
+        let next = aof.incr_seq + 1;
+        ctx.log(
+            Level::Notice,
+            "Creating AOF incr file on background rewrite",
+            format!("Creating AOF incr file appendonly.aof.{next}.incr.aof on background rewrite"),
+        );
+        let from = aof.log.len();
+        aof.incr_seq = next;
+        if self.start_bgsave(ctx, faults, ChildKind::AofRewrite) {
+            self.aof_rewrite = Some((self.child_gen, from));
+        }
+    }
+
+    /// backgroundRewriteDoneHandler() with the AOF on: the snapshot is the
+    /// new base, and only the writes since the fork stay in incr files.
+    fn aof_rewritten(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        snapshot: Rc<crate::proto::keyspace::Dataset>,
+        from: usize,
+    ) {
+        let Some(old) = host.disk.aof.take() else {
+            return;
+        };
+        let fsynced = old.fsynced.saturating_sub(from);
+        let log = old.log.get(from..).unwrap_or_default().to_vec();
+        let aof = AofFile::rewritten(snapshot, log, fsynced, old.incr_seq);
+        self.aof_base_size = aof.size();
+        host.disk.aof = Some(aof);
+        ctx.log(
+            Level::Notice,
+            "Background AOF rewrite finished successfully",
+            "Background AOF rewrite finished successfully".into(),
+        );
     }
 }

@@ -63,6 +63,11 @@ pub struct RedisConfig {
     pub replica_priority: u32,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
+    /// `auto-aof-rewrite-percentage`: rewrite the AOF once it grew this
+    /// much over its size after the last rewrite (0: never).
+    pub auto_aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size`: and only once it is larger than this.
+    pub auto_aof_rewrite_min_size: u64,
     /// `stop-writes-on-bgsave-error`: writes are refused (MISCONF) while
     /// the last BGSAVE failed and save points are set.
     pub stop_writes_on_bgsave_error: bool,
@@ -161,6 +166,8 @@ impl Default for RedisConfig {
             replica_priority: 100,
             replica_read_only: true,
             replica_serve_stale_data: true,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             stop_writes_on_bgsave_error: true,
             repl_ignore_disk_write_error: false,
             hz: 10,
@@ -190,6 +197,8 @@ pub const KEYS: &[&str] = &[
     "min-replicas-max-lag",
     "appendonly",
     "appendfsync",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
     "enable-debug-command",
     "save",
     "requirepass",
@@ -326,6 +335,10 @@ impl RedisConfig {
             "replica-read-only" => self.replica_read_only = yes_no(&value)?,
             "replica-serve-stale-data" => self.replica_serve_stale_data = yes_no(&value)?,
             "stop-writes-on-bgsave-error" => self.stop_writes_on_bgsave_error = yes_no(&value)?,
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage = int(&value, 0, i64::from(i32::MAX))? as u64
+            }
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = size(&value)?,
             "replica-ignore-disk-write-errors" => {
                 self.repl_ignore_disk_write_error = yes_no(&value)?
             }

@@ -175,6 +175,27 @@ static CONFIGS: &[Config] = &[
         ),
     ),
     config(
+        "auto-aof-rewrite-percentage",
+        None,
+        int(
+            0,
+            INT_MAX,
+            |c| c.auto_aof_rewrite_percentage as i64,
+            |c, v| c.auto_aof_rewrite_percentage = v as u64,
+        ),
+    ),
+    config(
+        "auto-aof-rewrite-min-size",
+        None,
+        Kind::Numeric {
+            min: 0,
+            max: i64::MAX,
+            memory: true,
+            get: |c| c.auto_aof_rewrite_min_size as i64,
+            put: |c, v| c.auto_aof_rewrite_min_size = v as u64,
+        },
+    ),
+    config(
         "stop-writes-on-bgsave-error",
         None,
         Kind::Bool(

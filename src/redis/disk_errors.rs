@@ -113,6 +113,48 @@ pub struct DiskStatus {
     aof_error_logged: u64,
     /// When a replica last logged applying a write it cannot persist (ms).
     replica_error_logged_ms: u64,
+    /// `stat_aofrw_consecutive_failures`, and aofRewriteLimited()'s state:
+    /// the delay it set last (minutes) and until when it holds (unix s).
+    pub aofrw_failures: u32,
+    aofrw_delay_minutes: u64,
+    aofrw_next_time: u64,
+}
+
+/// `AOF_REWRITE_LIMITE_THRESHOLD` failures in a row start the back-off.
+const AOF_REWRITE_LIMIT_THRESHOLD: u32 = 3;
+/// `AOF_REWRITE_LIMITE_MAX_MINUTES`: the longest back-off.
+const AOF_REWRITE_LIMIT_MAX_MINUTES: u64 = 60;
+
+impl DiskStatus {
+    /// aofRewriteLimited(): after 3 failed rewrites in a row, automatic
+    /// and scheduled rewrites wait 1 minute, then 2, 4, ... up to an hour.
+    pub fn aof_rewrite_limited(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.aofrw_failures < AOF_REWRITE_LIMIT_THRESHOLD {
+            self.aofrw_delay_minutes = 0;
+            self.aofrw_next_time = 0;
+            return false;
+        }
+        let now = ctx.unixtime();
+        if self.aofrw_next_time != 0 {
+            if now < self.aofrw_next_time {
+                return true;
+            }
+            self.aofrw_next_time = 0;
+            return false;
+        }
+        self.aofrw_delay_minutes =
+            (self.aofrw_delay_minutes * 2).clamp(1, AOF_REWRITE_LIMIT_MAX_MINUTES);
+        self.aofrw_next_time = now + self.aofrw_delay_minutes * 60;
+        ctx.log(
+            Level::Warning,
+            "Background AOF rewrite has repeatedly failed and triggered the limit",
+            format!(
+                "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+                self.aofrw_delay_minutes
+            ),
+        );
+        true
+    }
 }
 
 impl DiskStatus {

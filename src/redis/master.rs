@@ -780,6 +780,9 @@ impl Server {
         };
         let bytes = child.snapshot.rdb_bytes();
         match child.kind {
+            ChildKind::AofRewrite if host.disk.faults.disk_full() => {
+                self.aof_rewrite_failed(ctx, generation);
+            }
             ChildKind::AofRewrite => {
                 self.aof_rewrite_done(ctx, host, generation, child.snapshot.clone());
             }

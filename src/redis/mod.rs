@@ -159,6 +159,12 @@ pub struct Server {
     pub(super) persist: disk_errors::DiskStatus,
     /// The AOF's background fsync and the write postponed behind it.
     aof_fsync: disk_errors::AofFsync,
+    /// A rewrite of the AOF while it is on: its child's generation and
+    /// how many log entries the old files held at its fork.
+    aof_rewrite: Option<(u64, usize)>,
+    /// `aof_rewrite_base_size`: the AOF's size after the last rewrite (or
+    /// at load), which automatic rewrites measure growth against.
+    aof_base_size: u64,
     /// Replies held until the AOF write or fsync of their pass returns
     /// (only while the disk is slow), and since when a pass blocks them.
     held_replies: Vec<(ConnId, Reply)>,
@@ -660,6 +666,8 @@ impl Server {
             lastsave: now_s,
             persist: disk_errors::DiskStatus::default(),
             aof_fsync: disk_errors::AofFsync::default(),
+            aof_rewrite: None,
+            aof_base_size: 0,
             held_replies: Vec::new(),
             aof_blocked: None,
             child: None,
@@ -778,6 +786,7 @@ impl Server {
         if p.cfg.appendonly && node.disk.aof.is_none() {
             node.disk.aof = Some(AofFile::new(Rc::new(p.data.clone())));
         }
+        p.aof_base_size = node.disk.aof.as_ref().map_or(0, AofFile::size);
         if loaded_bytes > 0 {
             let t = loaded_bytes * 1_000_000 / p.cfg.rdb_load_rate;
             if t > 0 {
@@ -1331,7 +1340,7 @@ impl Server {
             }
             self.aof_write_ok(ctx);
         }
-        aof.log.append(&mut self.aof_pending);
+        aof.append(&mut self.aof_pending);
         let fsync_time = disk.faults.fsync_time();
         match self.cfg.appendfsync {
             AppendFsync::Always if fsync_time > 0 => {
@@ -1390,6 +1399,7 @@ impl Server {
         }
         if !had_child {
             self.save_points(ctx, host.disk.faults);
+            self.auto_aof_rewrite(ctx, host);
         }
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No

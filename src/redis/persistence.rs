@@ -25,15 +25,43 @@ pub struct AofFile {
     /// How many entries of `log` reached the disk (the rest are in the OS
     /// page cache, lost on power loss only).
     pub fsynced: usize,
+    /// The base file's bytes (an RDB preamble) and the log's.
+    base_bytes: u64,
+    log_bytes: u64,
+    /// The manifest's number of the incr file being written
+    /// (`appendonly.aof.<n>.incr.aof`).
+    pub incr_seq: u32,
 }
 
 impl AofFile {
     pub fn new(base: Rc<Dataset>) -> Self {
+        Self::rewritten(base, Vec::new(), 0, 1)
+    }
+
+    /// A rewrite's result: a new base and the writes since its fork.
+    pub fn rewritten(base: Rc<Dataset>, log: Vec<Cmd>, fsynced: usize, incr_seq: u32) -> Self {
+        let base_bytes = base.rdb_bytes();
+        let log_bytes = log.iter().map(Cmd::resp_len).sum();
         Self {
             base,
-            log: Vec::new(),
-            fsynced: 0,
+            log,
+            fsynced,
+            base_bytes,
+            log_bytes,
+            incr_seq,
         }
+    }
+
+    /// Appends written commands (they are in the page cache, not yet
+    /// fsynced).
+    pub fn append(&mut self, cmds: &mut Vec<Cmd>) {
+        self.log_bytes += cmds.iter().map(Cmd::resp_len).sum::<u64>();
+        self.log.append(cmds);
+    }
+
+    /// `aof_current_size`: the base file and the incr files.
+    pub fn size(&self) -> u64 {
+        self.base_bytes + self.log_bytes
     }
 
     /// Replays the file into a dataset, as loading an AOF does.
@@ -62,6 +90,7 @@ impl Disk {
     pub fn lose_unsynced(&mut self) {
         if let Some(aof) = &mut self.aof {
             aof.log.truncate(aof.fsynced);
+            aof.log_bytes = aof.log.iter().map(Cmd::resp_len).sum();
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Run one module with `cargo test --test suite <module>::`, for example
 //! `cargo test --test suite golden::`.
 
+mod aof;
 mod browser;
 mod cli;
 mod cluster;

@@ -1,0 +1,144 @@
+//! The append-only file's automatic rewrite (serverCron() and
+//! rewriteAppendOnlyFileBackground() in Redis 7.0.15): when it starts, and
+//! what a kill in the middle of it keeps.
+
+use redsim::check::RunView as _;
+use redsim::world::{self, World};
+
+use super::common::Scenario;
+
+/// When each automatic rewrite started, and the growth it logged.
+fn rewrites(w: &World) -> Vec<(u64, i64)> {
+    w.trace()
+        .events
+        .iter()
+        .filter(|e| e.node == 0)
+        .filter_map(|e| {
+            let growth = e
+                .detail
+                .strip_prefix("Starting automatic rewriting of AOF on ")?
+                .strip_suffix("% growth")?;
+            Some((e.t, growth.parse().expect("a percentage")))
+        })
+        .collect()
+}
+
+fn writing(min_size: &str) -> Scenario {
+    Scenario::new("40s", "masters = 1")
+        .redis(&format!(
+            r#"save = "", appendonly = "yes", auto-aof-rewrite-min-size = "{min_size}""#
+        ))
+        .workload(r#"target = "master", rate = 1000, keys = 100, value-size = 100, start = "1s""#)
+}
+
+/// The first rewrite starts once the AOF passes auto-aof-rewrite-min-size:
+/// 1 MB of SETs of 100-byte values (133 bytes each in the AOF) at about
+/// 1,000 a second is about 8 s of writes. Its growth is measured against
+/// the AOF at startup (an empty RDB base), so it is enormous. After it the
+/// AOF is a base of 100 keys (about 24 KB): doubling that comes long before
+/// the minimum, so each later rewrite again waits for 1 MB, another 8 s.
+#[test]
+fn the_aof_is_rewritten_once_it_passes_the_minimum_and_doubled() {
+    let p = writing("1mb").plan();
+    let o = world::run(&p, 1).unwrap();
+    let r = rewrites(&o.world);
+    assert!(r.len() >= 3, "{r:?}");
+    let (first, growth) = r[0];
+    assert!((7_000_000..11_000_000).contains(&first), "{r:?}");
+    assert!(growth > 1_000, "{r:?}");
+    for pair in r.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!((7_000_000..9_000_000).contains(&gap), "{r:?}");
+        assert!(pair[1].1 > 1_000, "{r:?}");
+    }
+    let finished = o
+        .world
+        .trace()
+        .events
+        .iter()
+        .filter(|e| e.detail == "Background AOF rewrite finished successfully")
+        .count();
+    assert_eq!(finished, r.len());
+}
+
+/// Nothing is rewritten below the minimum, or with the percentage at 0.
+#[test]
+fn no_rewrite_below_the_minimum_or_with_the_percentage_at_zero() {
+    let o = world::run(&writing("64mb").plan(), 1).unwrap();
+    assert!(rewrites(&o.world).is_empty());
+    let p = writing("1mb")
+        .redis(r#"auto-aof-rewrite-percentage = 0"#)
+        .plan();
+    let o = world::run(&p, 1).unwrap();
+    assert!(rewrites(&o.world).is_empty());
+}
+
+/// A kill while the rewrite child runs keeps everything: Redis 7.0 adds
+/// the new incr file to the manifest when the rewrite starts, so the old
+/// base and every incr file still hold every write. With appendfsync
+/// always no acknowledged write is lost, whenever the kill comes.
+#[test]
+fn a_kill_during_an_aof_rewrite_loses_no_acknowledged_write() {
+    // A slow disk for the child (10 KB/s) keeps the rewrite running ~2 s.
+    let base = writing("1mb").redis(r#"appendfsync = "always", rdb-save-rate = "10kb""#);
+    let o = world::run(&base.plan(), 1).unwrap();
+    let (start, _) = rewrites(&o.world)[0];
+    let at = |t: u64| format!("{}ms", t / 1000);
+    let p = base
+        .fault(&at(start + 500_000), r#"kill = "master""#)
+        .fault(&at(start + 1_500_000), r#"restart = "master""#)
+        .plan();
+    let o = world::run(&p, 1).unwrap();
+    let w = &o.world;
+    let done = w
+        .trace()
+        .events
+        .iter()
+        .find(|e| e.detail == "Background AOF rewrite finished successfully")
+        .map(|e| e.t);
+    assert!(
+        done.is_none_or(|t| t > start + 1_500_000),
+        "the kill came first"
+    );
+    assert!(w.lost_writes().is_empty(), "{:?}", w.lost_writes());
+}
+
+/// A rewrite whose child cannot write its base (a full disk) fails and,
+/// for the first rewrite, is scheduled again at once; after three failures
+/// in a row Redis backs off for a minute (aofRewriteLimited()), then two.
+#[test]
+fn failed_rewrites_back_off_after_three_in_a_row() {
+    let p = Scenario::new("200s", "masters = 1")
+        .redis(r#"save = """#)
+        .fault("1s", r#"disk-full = { node = "master", for = "190s" }"#)
+        .command("2s", "master", "CONFIG SET appendonly yes", "on")
+        .plan();
+    let o = world::run(&p, 1).unwrap();
+    let at = |text: &str| -> Vec<u64> {
+        o.world
+            .trace()
+            .events
+            .iter()
+            .filter(|e| e.node == 0 && e.detail.starts_with(text))
+            .map(|e| e.t)
+            .collect()
+    };
+    let failed = at("Background AOF rewrite terminated with error");
+    let limited = at("Background AOF rewrite has repeatedly failed and triggered the limit");
+    assert_eq!(limited.len(), 3, "{limited:?}");
+    // Three failures within a second (a fork every other cron tick: the
+    // tick that reaps a child starts no rewrite), then one a minute after
+    // the limit, then two minutes after the next (the limit counts in
+    // whole seconds of the clock, so up to a second less).
+    assert!(failed[2] - failed[0] < 1_000_000, "{failed:?}");
+    assert_eq!(failed.len(), 5, "{failed:?}");
+    let after = |i: usize, j: usize| failed[i] - limited[j];
+    assert!(
+        (59_000_000..60_300_000).contains(&after(3, 0)),
+        "{failed:?} {limited:?}"
+    );
+    assert!(
+        (119_000_000..120_300_000).contains(&after(4, 1)),
+        "{failed:?} {limited:?}"
+    );
+}
