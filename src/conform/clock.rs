@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::scenario::{Fault, NodeKind, Plan};
 
-use super::preload::{Library, compiler, process, rewrite};
+use super::preload::{Library, compiler, process, rewrite, targets};
 use super::topology::RealNode;
 
 const SHIM_SOURCE: &str = include_str!("clock_shift.c");
@@ -49,13 +49,11 @@ impl FakeClocks {
     pub fn prepare(plan: &Plan, nodes: &mut [RealNode], root: &Path) -> Result<Self, String> {
         let mut clocks = BTreeMap::new();
         let mut shim = Library::new(root, "clock_shift", SHIM_SOURCE);
-        for (_, a) in &plan.faults {
-            let Fault::ClockJump { node, .. } = *a else {
-                continue;
-            };
-            if clocks.contains_key(&node) {
-                continue;
-            }
+        let jumped = targets(plan, |a| match *a {
+            Fault::ClockJump { node, .. } => Some(node),
+            _ => None,
+        });
+        for node in jumped {
             let r = process(plan, nodes, node)?;
             let file = shim.attach(r, "clock-offset", &0i64.to_ne_bytes(), "REDSIM_CLOCK_FILE")?;
             clocks.insert(node, (file, 0));

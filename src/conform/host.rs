@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::redis::host_faults::{HostFault, HostFaults};
 use crate::scenario::{Fault, Plan};
 
-use super::preload::{Library, process, rewrite};
+use super::preload::{Library, process, rewrite, targets};
 use super::topology::RealNode;
 
 const SHIM_SOURCE: &str = include_str!("host_faults.c");
@@ -38,13 +38,11 @@ impl HostShims {
     pub fn prepare(plan: &Plan, nodes: &mut [RealNode], root: &Path) -> Result<Self, String> {
         let mut files = BTreeMap::new();
         let mut shim = Library::new(root, "host_faults", SHIM_SOURCE);
-        for (_, a) in &plan.faults {
-            let Fault::Host { node, .. } = *a else {
-                continue;
-            };
-            if files.contains_key(&node) {
-                continue;
-            }
+        let faulted = targets(plan, |a| match *a {
+            Fault::Host { node, .. } => Some(node),
+            _ => None,
+        });
+        for node in faulted {
             let r = process(plan, nodes, node)?;
             let initial = control(HostFaults::default());
             let file = shim.attach(r, "host-faults", &initial, "REDSIM_HOST_FAULTS")?;

@@ -8,7 +8,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::scenario::Plan;
+use std::collections::BTreeSet;
+
+use crate::scenario::{Fault, Plan};
 
 use super::topology::RealNode;
 
@@ -71,6 +73,11 @@ impl<'a> Library<'a> {
         ]);
         Ok(file)
     }
+}
+
+/// The nodes the plan's faults `pick` names, each once, in node order.
+pub(super) fn targets(plan: &Plan, pick: impl Fn(&Fault) -> Option<usize>) -> BTreeSet<usize> {
+    plan.faults.iter().filter_map(|(_, a)| pick(a)).collect()
 }
 
 /// The real process of plan node `node`.

@@ -178,16 +178,28 @@ impl Server {
             "Background AOF rewrite terminated with success",
             "Background AOF rewrite terminated with success".into(),
         );
-        if let Some((_, from)) = self.aof_rewrite.take_if(|(g, _)| *g == generation) {
-            return self.aof_rewritten(ctx, host, snapshot, from);
-        }
-        let Some(AofStart::Rewriting { incr, .. }) = self.aof_start.take_if(
-            |s| matches!(s, AofStart::Rewriting { generation: g, .. } if *g == generation),
-        ) else {
+        // With the AOF on, only the writes since the fork stay in incr
+        // files; for the first rewrite, the temporary incr file's.
+        let aof = if let Some((_, from)) = self.aof_rewrite.take_if(|(g, _)| *g == generation) {
+            let Some(old) = host.disk.aof.take() else {
+                return;
+            };
+            let log = old.log.get(from..).unwrap_or_default().to_vec();
+            AofFile::rewritten(
+                snapshot,
+                log,
+                old.fsynced.saturating_sub(from),
+                old.incr_seq,
+            )
+        } else if let Some(AofStart::Rewriting { incr, .. }) = self
+            .aof_start
+            .take_if(|s| matches!(s, AofStart::Rewriting { generation: g, .. } if *g == generation))
+        {
+            let fsynced = incr.len();
+            AofFile::rewritten(snapshot, incr, fsynced, 1)
+        } else {
             return;
         };
-        let fsynced = incr.len();
-        let aof = AofFile::rewritten(snapshot, incr, fsynced, 1);
         self.aof_base_size = aof.size();
         host.disk.aof = Some(aof);
         ctx.log(
@@ -258,29 +270,5 @@ impl Server {
         if self.start_bgsave(ctx, faults, ChildKind::AofRewrite) {
             self.aof_rewrite = Some((self.child_gen, from));
         }
-    }
-
-    /// backgroundRewriteDoneHandler() with the AOF on: the snapshot is the
-    /// new base, and only the writes since the fork stay in incr files.
-    fn aof_rewritten(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        host: &mut Host<'_>,
-        snapshot: Rc<crate::proto::keyspace::Dataset>,
-        from: usize,
-    ) {
-        let Some(old) = host.disk.aof.take() else {
-            return;
-        };
-        let fsynced = old.fsynced.saturating_sub(from);
-        let log = old.log.get(from..).unwrap_or_default().to_vec();
-        let aof = AofFile::rewritten(snapshot, log, fsynced, old.incr_seq);
-        self.aof_base_size = aof.size();
-        host.disk.aof = Some(aof);
-        ctx.log(
-            Level::Notice,
-            "Background AOF rewrite finished successfully",
-            "Background AOF rewrite finished successfully".into(),
-        );
     }
 }

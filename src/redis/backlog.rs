@@ -111,19 +111,15 @@ impl Backlog {
     /// A replica's output buffer memory when it still needs `next_offset`:
     /// from the block holding that byte to the end of the tail block, plus
     /// per-block overhead (getClientOutputBufferMemoryUsage()).
+    /// A replica that has everything counts nothing here (CLIENT LIST
+    /// still shows the tail block it references: [`Self::referenced`]).
     pub fn buffer_usage(&self, next_offset: u64) -> u64 {
-        let Some(tail) = self.blocks.back() else {
-            return 0;
-        };
-        if next_offset >= tail.start + tail.used {
-            return 0;
+        match self.blocks.back() {
+            Some(tail) if next_offset < tail.start + tail.used => {
+                self.referenced(next_offset).map_or(0, |(_, bytes)| bytes)
+            }
+            _ => 0,
         }
-        let idx = self
-            .blocks
-            .partition_point(|b| b.start + b.used <= next_offset);
-        let first = &self.blocks[idx];
-        let n = (self.blocks.len() - idx) as u64;
-        tail.start + tail.capacity - first.start + NODE_OVERHEAD * n
     }
 
     /// What a replica's output buffer holds when it still needs
@@ -244,11 +240,7 @@ impl Backlog {
     }
 
     pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
-        let idx = self
-            .cmds
-            .partition_point(|(start, _)| *start < psync_offset);
-        let mut cmds = Vec::with_capacity(self.cmds.len() - idx);
-        cmds.extend(self.cmds.range(idx..).map(|(_, c)| c.clone()));
+        let (cmds, _) = self.since_within(psync_offset, u64::MAX);
         let bytes = cmds.iter().map(Cmd::resp_len).sum();
         (cmds, bytes)
     }

@@ -5,7 +5,7 @@
 use redsim::check::RunView as _;
 use redsim::world::{self, World};
 
-use super::common::Scenario;
+use super::common::{Scenario, logged};
 
 /// When each automatic rewrite started, and the growth it logged.
 fn rewrites(w: &World) -> Vec<(u64, i64)> {
@@ -114,17 +114,12 @@ fn failed_rewrites_back_off_after_three_in_a_row() {
         .command("2s", "master", "CONFIG SET appendonly yes", "on")
         .plan();
     let o = world::run(&p, 1).unwrap();
-    let at = |text: &str| -> Vec<u64> {
-        o.world
-            .trace()
-            .events
-            .iter()
-            .filter(|e| e.node == 0 && e.detail.starts_with(text))
-            .map(|e| e.t)
-            .collect()
-    };
-    let failed = at("Background AOF rewrite terminated with error");
-    let limited = at("Background AOF rewrite has repeatedly failed and triggered the limit");
+    let failed = logged(&o.world, 0, "Background AOF rewrite terminated with error");
+    let limited = logged(
+        &o.world,
+        0,
+        "Background AOF rewrite has repeatedly failed and triggered the limit",
+    );
     assert_eq!(limited.len(), 3, "{limited:?}");
     // Three failures within a second (a fork every other cron tick: the
     // tick that reaps a child starts no rewrite), then one a minute after

@@ -355,3 +355,13 @@ pub fn rejects(name: &str, needle: &str, message: &str) -> Out {
     );
     o
 }
+
+/// When `node` logged a line starting with `text`, in order.
+pub fn logged(w: &redsim::world::World, node: usize, text: &str) -> Vec<u64> {
+    w.trace()
+        .events
+        .iter()
+        .filter(|e| e.node as usize == node && e.detail.starts_with(text))
+        .map(|e| e.t)
+        .collect()
+}

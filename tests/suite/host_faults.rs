@@ -7,7 +7,7 @@
 use redsim::check::RunView as _;
 use redsim::world::{self, World};
 
-use super::common::Scenario;
+use super::common::{Scenario, logged};
 
 const MISCONF_RDB: &str = "(error) MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 const MISCONF_AOF: &str = "(error) MISCONF Errors writing to the AOF file: No space left on device";
@@ -32,15 +32,6 @@ fn replies(s: &Scenario) -> (Vec<(String, String)>, World) {
 
 fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
     &all.iter().find(|(n, _)| n == name).expect(name).1
-}
-
-fn logged(w: &World, node: usize, text: &str) -> Vec<u64> {
-    w.trace()
-        .events
-        .iter()
-        .filter(|e| e.node as usize == node && e.detail == text)
-        .map(|e| e.t)
-        .collect()
 }
 
 /// fork() fails while a save point is due: the BGSAVE is not started
@@ -357,4 +348,25 @@ fn a_replica_with_a_full_disk_cannot_take_a_full_sync_until_it_has_space() {
         "{when:?}"
     );
     assert!(reply(&r, "info").contains("master_link_status:up"));
+}
+
+/// A host fault names a Redis server and lasts a while; anything else is
+/// refused where it is written.
+#[test]
+fn bad_host_faults_are_refused_with_their_place() {
+    let s = |fault: &str| {
+        Scenario::new("10s", "masters = 1, sentinels = 1")
+            .fault("1s", fault)
+            .error()
+    };
+    let e = s(r#"disk-full = { node = "master", for = "0s" }"#);
+    assert!(e.contains("`for` must be longer than 0s"), "{e}");
+    let e = s(r#"disk-slow = { node = "master", fsync = "0s", for = "5s" }"#);
+    assert!(e.contains("`fsync` must be longer than 0s"), "{e}");
+    let e = s(r#"fork-fail = { node = "sentinel-1", for = "5s" }"#);
+    assert!(e.contains("sentinel-1"), "{e}");
+    let e = s(r#"disk-slow = { node = "master", for = "5s" }"#);
+    assert!(e.contains("fsync"), "{e}");
+    let e = s(r#"disk-full = { node = "mastr", for = "5s" }"#);
+    assert!(e.contains("did you mean"), "{e}");
 }
