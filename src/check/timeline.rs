@@ -104,8 +104,8 @@ pub fn loss_reason(l: &LostWrite, events: &[Event], names: &[String]) -> String 
             at(r)
         ),
         (Some(d), Some(s), _) => format!(
-            "acknowledged by {name}, which died at {} and restarted at {} without it (not persisted), \
-             so its replicas resynced to the loss",
+            "acknowledged by {name}, which died at {} and restarted at {} without it: it had \
+             not been persisted",
             at(d),
             at(s)
         ),

@@ -8,13 +8,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::redis::host_faults::{HostFault, HostFaults};
+use crate::redis::host_faults::{HostFault, HostFaults, RdbDamage};
 use crate::scenario::{Fault, Plan};
 
 use super::preload::{Library, process, rewrite, targets};
 use super::topology::RealNode;
 
 const SHIM_SOURCE: &str = include_str!("host_faults.c");
+
+/// The RDB file a server loads: `dbfilename`, which the harness leaves at
+/// its default, in the server's `dir`.
+const DBFILENAME: &str = "dump.rdb";
 
 /// Why the plan's host fault `a` cannot be caused in real processes here.
 pub fn unsupported(a: &Fault) -> Option<String> {
@@ -46,10 +50,12 @@ impl HostShims {
             let r = process(plan, nodes, node)?;
             let initial = control(HostFaults::default());
             let file = shim.attach(r, "host-faults", &initial, "REDSIM_HOST_FAULTS")?;
-            let spare = canonical_log(&r.log)?;
+            let spare = canonical_path(&r.log)?;
             r.launch
                 .env
                 .push(("REDSIM_HOST_FAULTS_SPARE".into(), spare));
+            let rdb = canonical_path(&r.dir.join(DBFILENAME))?;
+            r.launch.env.push(("REDSIM_HOST_FAULTS_RDB".into(), rdb));
             files.insert(node, (file, HostFaults::default()));
         }
         Ok(Self { files })
@@ -72,21 +78,23 @@ impl HostShims {
 fn control(faults: HostFaults) -> [u8; 16] {
     let bits = u32::from(faults.fork_fails())
         | u32::from(faults.disk_full()) << 1
-        | u32::from(faults.fsync_time() > 0) << 2;
+        | u32::from(faults.fsync_time() > 0) << 2
+        | u32::from(faults.rdb_damage() == Some(RdbDamage::Signature)) << 3
+        | u32::from(faults.rdb_damage() == Some(RdbDamage::Checksum)) << 4;
     let mut c = [0u8; 16];
     c[..4].copy_from_slice(&bits.to_ne_bytes());
     c[8..].copy_from_slice(&faults.fsync_time().to_ne_bytes());
     c
 }
 
-/// The log's path as /proc/self/fd shows it once the server opened it: its
+/// A file's path as /proc/self/fd shows it once the server opened it: its
 /// directory resolved (the file itself may not exist yet).
-fn canonical_log(log: &Path) -> Result<String, String> {
-    let dir = log.parent().unwrap_or(Path::new("."));
+fn canonical_path(file: &Path) -> Result<String, String> {
+    let dir = file.parent().unwrap_or(Path::new("."));
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
-    let name = log.file_name().ok_or("a log file has a name")?;
+    let name = file.file_name().ok_or("a file has a name")?;
     Ok(dir.join(name).display().to_string())
 }
 
@@ -153,7 +161,7 @@ int main(int argc, char **argv) {
         assert!(built.success());
         let control = root.join("control");
         let log = root.join("server.log");
-        let spare = canonical_log(&log).expect("a canonical path");
+        let spare = canonical_path(&log).expect("a canonical path");
         let run = |bits: u32| -> String {
             let mut c = [0u8; 16];
             c[..4].copy_from_slice(&bits.to_ne_bytes());
@@ -180,6 +188,76 @@ int main(int argc, char **argv) {
         assert_eq!(fast(run(2)), format!("0 {enospc} 0 0 10 {enospc}"));
         assert_eq!(fast(run(3)), format!("{enomem} {enospc} 0 0 10 {enospc}"));
         assert_eq!(run(4), "0 0 0 0 10 0 slow");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// The shim damages what fread() returns from the named RDB file: the
+    /// signature's first byte (bit 3) or the trailing 8 bytes (bit 4),
+    /// whatever the read sizes, and leaves other files alone.
+    #[test]
+    fn the_shim_damages_what_the_named_rdb_file_reads_back() {
+        let Some(cc) = super::super::preload::compiler() else {
+            crate::errln!("skipped: no C compiler");
+            return;
+        };
+        let root = std::env::temp_dir().join(format!("redsim-rdb-shim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("scratch directory");
+        let lib = super::super::preload::build_library(&root, "host_faults", SHIM_SOURCE)
+            .expect("the shim builds");
+        let probe_src = root.join("probe.c");
+        // Reads the file named by argv[1] in reads of 9, 5 and the rest
+        // (rdbLoadRio() reads the signature's 9 bytes first), and prints it.
+        std::fs::write(
+            &probe_src,
+            r#"#include <stdio.h>
+int main(int argc, char **argv) {
+    char b[64] = {0}; FILE *f = fopen(argv[1], "r");
+    size_t n = fread(b, 9, 1, f) * 9; n += fread(b + n, 1, 5, f);
+    n += fread(b + n, 1, sizeof b - 1 - n, f);
+    fwrite(b, 1, n, stdout);
+    return 0;
+}
+"#,
+        )
+        .expect("probe source");
+        let probe = root.join("probe");
+        let built = Command::new(cc)
+            .arg("-o")
+            .arg(&probe)
+            .arg(&probe_src)
+            .status()
+            .expect("cc runs");
+        assert!(built.success());
+        let control = root.join("control");
+        let rdb = root.join("dump.rdb");
+        let other = root.join("other.rdb");
+        let content = b"REDIS0010body-of-the-file12345678";
+        std::fs::write(&rdb, content).expect("rdb");
+        std::fs::write(&other, content).expect("other");
+        let named = canonical_path(&rdb).expect("a canonical path");
+        let read = |bits: u32, file: &Path| -> Vec<u8> {
+            let mut c = [0u8; 16];
+            c[..4].copy_from_slice(&bits.to_ne_bytes());
+            std::fs::write(&control, c).expect("control file");
+            Command::new(&probe)
+                .arg(file)
+                .env("LD_PRELOAD", &lib)
+                .env("REDSIM_HOST_FAULTS", &control)
+                .env("REDSIM_HOST_FAULTS_RDB", &named)
+                .output()
+                .expect("the probe runs")
+                .stdout
+        };
+        assert_eq!(read(0, &rdb), content);
+        let mut signature = content.to_vec();
+        signature[0] = b'X';
+        assert_eq!(read(8, &rdb), signature);
+        let mut checksum = content.to_vec();
+        let len = checksum.len();
+        checksum[len - 8..].iter_mut().for_each(|b| *b = !*b);
+        assert_eq!(read(16, &rdb), checksum);
+        assert_eq!(read(8 | 16, &other), content);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

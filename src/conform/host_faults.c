@@ -12,10 +12,18 @@
  *          the kernel's ENOSPC would surface);
  *   bit 2  the disk stalls: fsync() and fdatasync() take fsync_us longer,
  *          and a write(2) to a regular file made while one runs waits for
- *          it to end.
+ *          it to end;
+ *   bit 3  the RDB file named by REDSIM_HOST_FAULTS_RDB reads back with its
+ *          signature damaged: fread() of its first bytes returns them with
+ *          the 'R' of "REDIS" changed;
+ *   bit 4  that file reads back with its trailing 8-byte checksum
+ *          inverted.
  *
- * The file named by REDSIM_HOST_FAULTS_SPARE (the server's log) is spared,
- * as a log on another disk would be. Nothing is checked while no bit is
+ * Redis reads an RDB file through stdio (rioFileRead() calls fread()), and
+ * so does the redis-check-rdb it runs on a load error, so both see the same
+ * damage; the file itself is never changed. The file named by
+ * REDSIM_HOST_FAULTS_SPARE (the server's log) is spared, as a log on another
+ * disk would be. Nothing is checked while no bit is
  * set, so an unfaulted process pays one load per call.
  */
 #define _GNU_SOURCE
@@ -37,6 +45,8 @@
 #define FORK_FAILS 1u
 #define DISK_FULL 2u
 #define SLOW_FSYNC 4u
+#define RDB_SIGNATURE 8u
+#define RDB_CHECKSUM 16u
 
 struct control {
     uint32_t bits;
@@ -48,12 +58,14 @@ static const volatile struct control *control;
 /* CLOCK_MONOTONIC µs at which the slow fsync running now ends (0: none). */
 static volatile int64_t fsync_until;
 static char spare[PATH_MAX];
+static char rdb[PATH_MAX];
 static pid_t (*real_fork)(void);
 static ssize_t (*real_write)(int, const void *, size_t);
 static size_t (*real_fwrite)(const void *, size_t, size_t, FILE *);
 static int (*real_fflush)(FILE *);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
+static size_t (*real_fread)(void *, size_t, size_t, FILE *);
 
 /* The real functions are looked up here, before main(), so no call made
  * while the allocator initialises has to. */
@@ -64,8 +76,11 @@ __attribute__((constructor)) static void load(void) {
     real_fflush = (int (*)(FILE *))dlsym(RTLD_NEXT, "fflush");
     real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    real_fread = (size_t(*)(void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fread");
     const char *s = getenv("REDSIM_HOST_FAULTS_SPARE");
     if (s) strncpy(spare, s, sizeof spare - 1);
+    const char *r = getenv("REDSIM_HOST_FAULTS_RDB");
+    if (r) strncpy(rdb, r, sizeof rdb - 1);
     const char *path = getenv("REDSIM_HOST_FAULTS");
     if (!path) return;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -167,4 +182,29 @@ int fflush(FILE *f) {
         return EOF;
     }
     return real_fflush(f);
+}
+
+/* Whether `fd` is the RDB file the harness named. */
+static int is_rdb(int fd, struct stat *st) {
+    if (!rdb[0] || fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return 0;
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n < 0) return 0;
+    path[n] = 0;
+    return strcmp(path, rdb) == 0;
+}
+
+size_t fread(void *p, size_t size, size_t n, FILE *f) {
+    size_t got = real_fread(p, size, n, f);
+    uint32_t bits = now() & (RDB_SIGNATURE | RDB_CHECKSUM);
+    struct stat st;
+    if (!bits || got == 0 || !f || !is_rdb(fileno(f), &st)) return got;
+    /* The bytes just read span [start, end) of the file. */
+    off_t end = ftello(f), len = (off_t)(got * size), start = end - len;
+    unsigned char *b = p;
+    if ((bits & RDB_SIGNATURE) && start == 0) b[0] = 'X';
+    for (off_t i = st.st_size - 8; (bits & RDB_CHECKSUM) && i < st.st_size; i++)
+        if (i >= start && i < end) b[i - start] = ~b[i - start];
+    return got;
 }

@@ -29,7 +29,8 @@ fn family(event: &str) -> Option<Family> {
     Some(match event {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
         | "link" | "clock-jump" | "replicaof" | "burst" | "fork-fail" | "fork-fail-end"
-        | "disk-full" | "disk-full-end" | "disk-slow" | "disk-slow-end" => Fault,
+        | "disk-full" | "disk-full-end" | "disk-slow" | "disk-slow-end" | "rdb-corrupt"
+        | "rdb-corrupt-end" => Fault,
         names::sentinel::SDOWN
         | names::sentinel::SDOWN_OFF
         | names::sentinel::ODOWN
@@ -92,7 +93,11 @@ fn family(event: &str) -> Option<Family> {
         | "Starting automatic rewriting of AOF on growth"
         | "Background AOF rewrite finished successfully"
         | "Background AOF rewrite terminated with error"
-        | "Background AOF rewrite has repeatedly failed and triggered the limit" => Persistence,
+        | "Background AOF rewrite has repeatedly failed and triggered the limit"
+        | "Wrong signature trying to load DB from file"
+        | "Failed trying to load the MASTER synchronization DB from disk"
+        | "Fatal error loading the DB"
+        | "Wrong RDB checksum" => Persistence,
         _ => return None,
     })
 }
@@ -218,6 +223,11 @@ fn fault(cx: &Context, e: &Event) -> String {
             e.detail.split("host ").nth(1).unwrap_or(&e.detail)
         ),
         "disk-slow-end" => "has a fast disk again".to_string(),
+        "rdb-corrupt" => format!(
+            "gets a damaged RDB file: {}; any load of it that starts meanwhile fails",
+            e.detail.split("host ").nth(1).unwrap_or(&e.detail)
+        ),
+        "rdb-corrupt-end" => "has an RDB file that reads back intact again".to_string(),
         _ => e.detail.clone(),
     }
 }
@@ -665,6 +675,20 @@ fn persistence(e: &Event) -> Option<String> {
         "Can't save in background: fork" => "cannot fork for a BGSAVE; with save points set \
             and stop-writes-on-bgsave-error yes it now refuses writes, and PING, with \
             -MISCONF until a BGSAVE succeeds (a save point retries 5 s after the last try)"
+            .into(),
+        "Wrong signature trying to load DB from file" => {
+            "cannot load its RDB file: it does not start with \"REDIS\"".into()
+        }
+        "Failed trying to load the MASTER synchronization DB from disk" => {
+            "gives the full sync up: its old data is already flushed, so it serves an empty \
+             dataset while it reconnects at once for another full sync"
+                .into()
+        }
+        "Fatal error loading the DB" => {
+            "exits at start-up: it will not serve without the dataset it could not load".into()
+        }
+        "Wrong RDB checksum" => "reads its whole RDB file and finds the checksum wrong: Redis \
+            7.0 runs redis-check-rdb on it and the process exits"
             .into(),
         "Can't rewrite append only file in background: fork" => {
             "cannot fork for an AOF rewrite".into()

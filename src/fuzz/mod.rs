@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
-use crate::scenario::fault::HostFault;
+use crate::scenario::fault::{HostFault, RdbDamage};
 use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, ms};
@@ -47,10 +47,11 @@ pub const KINDS: [FaultKind; 9] = [
 /// Host faults a sweep draws only when `--faults` names them, so the
 /// default kinds (and every seed's schedule under them) stay as they were:
 /// each is a window of `for` on one Redis server.
-pub const HOST_KINDS: [FaultKind; 3] = [
+pub const HOST_KINDS: [FaultKind; 4] = [
     FaultKind::ForkFail,
     FaultKind::DiskFull,
     FaultKind::DiskSlow,
+    FaultKind::RdbCorrupt,
 ];
 
 /// Names `--faults` took before the kinds were named by their keys.
@@ -187,12 +188,21 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
                 let by = (f.duration as i64 / 2) * if f.side & 1 == 0 { 1 } else { -1 };
                 out.push((f.at, Fault::ClockJump { node: n, by }));
             }
-            FaultKind::ForkFail | FaultKind::DiskFull | FaultKind::DiskSlow
+            FaultKind::ForkFail
+            | FaultKind::DiskFull
+            | FaultKind::DiskSlow
+            | FaultKind::RdbCorrupt
                 if matches!(plan.nodes[n].kind, NodeKind::Redis { .. }) && undo > f.at =>
             {
                 let fault = match f.kind {
                     FaultKind::ForkFail => HostFault::ForkFail,
                     FaultKind::DiskFull => HostFault::DiskFull,
+                    // Either part, by the side bit the other kinds use.
+                    FaultKind::RdbCorrupt => HostFault::RdbCorrupt(if f.side & 1 == 0 {
+                        RdbDamage::Checksum
+                    } else {
+                        RdbDamage::Signature
+                    }),
                     // Each fsync takes a quarter of the window (25 ms to 7.5 s).
                     _ => HostFault::SlowFsync((f.duration / 4).max(1000)),
                 };

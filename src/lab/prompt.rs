@@ -163,6 +163,15 @@ fn fault_value(kind: FaultKind, args: &[&str], nodes: &[String]) -> Result<Value
                 ));
             }
         },
+        FaultKind::RdbCorrupt => match args {
+            [node, length] => table(vec![("node", s(node)), ("for", s(length))]),
+            [node, length, part] => table(vec![
+                ("node", s(node)),
+                ("for", s(length)),
+                ("part", s(part)),
+            ]),
+            _ => return Err(format!("usage: {key} NODE 30s [checksum|signature]")),
+        },
         FaultKind::DebugSleep | FaultKind::ForkFail | FaultKind::DiskFull => match args {
             [node, length] => table(vec![("node", s(node)), ("for", s(length))]),
             _ => return Err(format!("usage: {key} NODE 5s")),

@@ -1,5 +1,6 @@
 //! What a Redis server's host does when a scenario faults it: fork()
-//! failing, a full disk, a stalling fsync. It belongs to the node's disk
+//! failing, a full disk, a stalling fsync, an RDB file that reads back
+//! damaged. It belongs to the node's disk
 //! (it outlives the process); what Redis makes of it is in
 //! [`super::disk_errors`].
 
@@ -16,6 +17,39 @@ pub enum HostFault {
     /// The disk stalls: each fsync takes this long, and a write to a file
     /// being fsynced waits for it.
     SlowFsync(Micros),
+    /// The RDB file (`dbfilename`) reads back damaged: a load that starts
+    /// while the window is open (a full sync's, or at start-up) finds this
+    /// part wrong.
+    RdbCorrupt(RdbDamage),
+}
+
+/// Which part of an RDB file reads back wrong, and so which of
+/// rdbLoadRio()'s checks fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RdbDamage {
+    /// The first bytes: "Wrong signature trying to load DB from file" at
+    /// once. rdbLoad() returns an error, so a replica retries the sync and a
+    /// starting server exits.
+    Signature,
+    /// The trailing CRC64: the whole file loads, then "Wrong RDB checksum"
+    /// ends in rdbReportError(), which runs redis-check-rdb and exits.
+    Checksum,
+}
+
+impl RdbDamage {
+    pub const ALL: [RdbDamage; 2] = [RdbDamage::Signature, RdbDamage::Checksum];
+
+    /// Its name in a scenario's `part`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RdbDamage::Signature => "signature",
+            RdbDamage::Checksum => "checksum",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<RdbDamage> {
+        RdbDamage::ALL.into_iter().find(|d| d.name() == name)
+    }
 }
 
 /// What the host's system calls do now. Each is a count of the windows
@@ -25,6 +59,8 @@ pub struct HostFaults {
     fork_fails: u32,
     disk_full: u32,
     slow_fsync: u32,
+    rdb_signature: u32,
+    rdb_checksum: u32,
     /// How long an fsync takes while `slow_fsync` windows are open: the
     /// latest window's.
     fsync_time: Micros,
@@ -41,6 +77,8 @@ impl HostFaults {
                 }
                 &mut self.slow_fsync
             }
+            HostFault::RdbCorrupt(RdbDamage::Signature) => &mut self.rdb_signature,
+            HostFault::RdbCorrupt(RdbDamage::Checksum) => &mut self.rdb_checksum,
         };
         *n = if on { *n + 1 } else { n.saturating_sub(1) };
     }
@@ -63,5 +101,17 @@ impl HostFaults {
     /// Writes to files fail (ENOSPC).
     pub fn disk_full(&self) -> bool {
         self.disk_full > 0
+    }
+
+    /// What an RDB load that starts now finds wrong (the signature first:
+    /// rdbLoadRio() reads it before anything else).
+    pub fn rdb_damage(&self) -> Option<RdbDamage> {
+        if self.rdb_signature > 0 {
+            Some(RdbDamage::Signature)
+        } else if self.rdb_checksum > 0 {
+            Some(RdbDamage::Checksum)
+        } else {
+            None
+        }
     }
 }

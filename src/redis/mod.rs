@@ -30,6 +30,7 @@ mod multikey;
 mod pause;
 pub mod persistence;
 mod pubsub;
+mod rdb_load;
 mod replica;
 pub mod stats;
 mod strings;
@@ -55,6 +56,7 @@ use crate::trace::Level;
 use crate::trace::names;
 use backlog::Backlog;
 use config::{AppendFsync, RedisConfig};
+use host_faults::RdbDamage;
 use master::{BlockedWait, Child, ReplicaClient};
 use persistence::{AofFile, Disk, RdbFile};
 use replica::ReplicaSide;
@@ -402,6 +404,10 @@ impl Node for RedisNode {
             }
             Some(RedisTimer::FsyncBlock) => server.fsync_block(ctx, host.disk),
             Some(RedisTimer::FlushReplies) => server.flush_held_replies(ctx, host.disk),
+            Some(RedisTimer::BootLoadFailed) => {
+                let bytes = host.disk.rdb.as_ref().map_or(0, |r| r.data.rdb_bytes());
+                server.checksum_failed(ctx, bytes)
+            }
             None => {}
         }
         server.before_sleep(ctx, &mut host);
@@ -720,6 +726,7 @@ impl Server {
         let mut cached = None;
         let mut cached_client = None;
         let mut loaded_bytes = 0;
+        let mut boot_damage = None;
         if let Some(aof) = node.disk.aof.as_ref().filter(|_| p.cfg.appendonly) {
             p.data = aof.replay();
             loaded_bytes = p.data.rdb_bytes();
@@ -732,6 +739,15 @@ impl Server {
                     aof.log.len()
                 ),
             );
+        } else if let Some(damage) = node.disk.rdb.as_ref().and(node.disk.faults.rdb_damage()) {
+            // The file reads back damaged: nothing usable is loaded.
+            let bytes = node.disk.rdb.as_ref().map_or(0, |r| r.data.rdb_bytes());
+            loaded_bytes = if damage == RdbDamage::Checksum {
+                bytes
+            } else {
+                0
+            };
+            boot_damage = Some(damage);
         } else if let Some(rdb) = &node.disk.rdb {
             p.data = (*rdb.data).clone();
             loaded_bytes = p.data.rdb_bytes();
@@ -798,6 +814,10 @@ impl Server {
             side.cached = cached;
             side.master_client_id = cached_client;
             p.replica = Some(side);
+        }
+        if let Some(damage) = boot_damage {
+            p.boot_load_damaged(ctx, damage);
+            return p;
         }
         ctx.log(
             Level::Notice,

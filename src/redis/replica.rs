@@ -15,6 +15,7 @@ use crate::trace::names;
 
 use super::backlog::Backlog;
 use super::failover::FailoverState;
+use super::host_faults::RdbDamage;
 use super::persistence::AofFile;
 use super::{ClientType, Host, RedisTimer, Server, apply_write};
 use crate::proto::addr::Directory;
@@ -83,6 +84,9 @@ pub struct ReplicaSide {
     /// Loading a full-sync RDB; stream data waits in the socket meanwhile.
     load_gen: u64,
     loading: Option<Rc<crate::proto::keyspace::Dataset>>,
+    /// The file being loaded reads back with a wrong checksum
+    /// (`rdb-corrupt`): the load ends in an exit, not a link.
+    load_damaged: bool,
     deferred: Vec<Msg>,
     pub transfer_size: u64,
     /// The PSYNC reply was not understood: the old SYNC was sent.
@@ -107,6 +111,7 @@ impl ReplicaSide {
             master_initial_offset: 0,
             load_gen: 0,
             loading: None,
+            load_damaged: false,
             deferred: Vec::new(),
             transfer_size: 0,
             used_sync: false,
@@ -181,7 +186,7 @@ impl Server {
         self.cancel_and_reconnect(ctx);
     }
 
-    fn cancel_and_reconnect(&mut self, ctx: &mut Ctx<'_>) {
+    pub(super) fn cancel_and_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.cancel_handshake(ctx);
         let addr = self.master_addr.clone();
         ctx.log(
@@ -577,11 +582,17 @@ impl Server {
             "MASTER <-> REPLICA sync: Loading DB in memory",
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
+        let damage = host.disk.faults.rdb_damage();
+        if damage == Some(RdbDamage::Signature) {
+            self.sync_load_refused(ctx);
+            return;
+        }
         let load = payload.bytes * 1_000_000 / self.cfg.rdb_load_rate;
         let side = self.side();
         side.transfer_size = payload.bytes;
         side.load_gen += 1;
         side.loading = Some(payload.data);
+        side.load_damaged = damage == Some(RdbDamage::Checksum);
         let generation = side.load_gen;
         self.loading_until = Some(ctx.sim_time() + load);
         ctx.set_timer(load.max(1), RedisTimer::LoadDone(generation));
@@ -603,6 +614,11 @@ impl Server {
         let Some(data) = side.loading.take() else {
             return;
         };
+        if side.load_damaged {
+            let bytes = side.transfer_size;
+            self.checksum_failed(ctx, bytes);
+            return;
+        }
         let deferred = std::mem::take(&mut side.deferred);
         let offset = side.master_initial_offset;
         let replid = side.master_replid;

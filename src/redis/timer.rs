@@ -25,6 +25,8 @@ pub enum RedisTimer {
     /// A blocking AOF write or fsync returned: the replies held behind it
     /// leave.
     FlushReplies,
+    /// The RDB read at start-up ended at a wrong checksum.
+    BootLoadFailed,
 }
 
 const CRON: u8 = 0;
@@ -35,6 +37,7 @@ const SLEEP_OVER: u8 = 4;
 const FSYNC_DONE: u8 = 5;
 const FSYNC_BLOCK: u8 = 6;
 const FLUSH_REPLIES: u8 = 7;
+const BOOT_LOAD_FAILED: u8 = 8;
 
 impl Timer for RedisTimer {
     fn encode(self) -> u64 {
@@ -47,6 +50,7 @@ impl Timer for RedisTimer {
             RedisTimer::FsyncDone(generation) => timer::pack(FSYNC_DONE, generation),
             RedisTimer::FsyncBlock => timer::pack(FSYNC_BLOCK, 0),
             RedisTimer::FlushReplies => timer::pack(FLUSH_REPLIES, 0),
+            RedisTimer::BootLoadFailed => timer::pack(BOOT_LOAD_FAILED, 0),
         }
     }
 
@@ -60,6 +64,7 @@ impl Timer for RedisTimer {
             (FSYNC_DONE, generation) => Some(RedisTimer::FsyncDone(generation)),
             (FSYNC_BLOCK, 0) => Some(RedisTimer::FsyncBlock),
             (FLUSH_REPLIES, 0) => Some(RedisTimer::FlushReplies),
+            (BOOT_LOAD_FAILED, 0) => Some(RedisTimer::BootLoadFailed),
             _ => None,
         }
     }
@@ -83,6 +88,7 @@ mod tests {
             RedisTimer::FsyncDone(3),
             RedisTimer::FsyncBlock,
             RedisTimer::FlushReplies,
+            RedisTimer::BootLoadFailed,
         ] {
             assert_eq!(RedisTimer::decode(t.encode()), Some(t));
         }
@@ -90,7 +96,7 @@ mod tests {
 
     #[test]
     fn tokens_no_redis_timer_makes_are_refused() {
-        assert_eq!(RedisTimer::decode(8), None);
+        assert_eq!(RedisTimer::decode(9), None);
         assert_eq!(RedisTimer::decode(timer::pack(CRON, 1)), None);
         let too_wide = timer::pack(BULK_SENT, u64::from(ConnId::MAX) + 1);
         assert_eq!(RedisTimer::decode(too_wide), None);

@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use crate::proto::addr::Directory;
 use crate::redis::cluster::failover::FailoverMode;
-pub use crate::redis::host_faults::HostFault;
+pub use crate::redis::host_faults::{HostFault, RdbDamage};
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, format_duration, parse_duration};
 
@@ -100,6 +100,7 @@ fn host_kind(f: HostFault) -> FaultKind {
         HostFault::ForkFail => FaultKind::ForkFail,
         HostFault::DiskFull => FaultKind::DiskFull,
         HostFault::SlowFsync(_) => FaultKind::DiskSlow,
+        HostFault::RdbCorrupt(_) => FaultKind::RdbCorrupt,
     }
 }
 
@@ -109,6 +110,7 @@ pub fn host_end_name(f: HostFault) -> &'static str {
         HostFault::ForkFail => "fork-fail-end",
         HostFault::DiskFull => "disk-full-end",
         HostFault::SlowFsync(_) => "disk-slow-end",
+        HostFault::RdbCorrupt(_) => "rdb-corrupt-end",
     }
 }
 
@@ -136,11 +138,12 @@ pub enum FaultKind {
     ForkFail,
     DiskFull,
     DiskSlow,
+    RdbCorrupt,
 }
 
 impl FaultKind {
     /// Every kind, in the order the file format lists them.
-    pub const ALL: [FaultKind; 20] = [
+    pub const ALL: [FaultKind; 21] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Shutdown,
@@ -161,6 +164,7 @@ impl FaultKind {
         FaultKind::ForkFail,
         FaultKind::DiskFull,
         FaultKind::DiskSlow,
+        FaultKind::RdbCorrupt,
     ];
 
     /// The kind's key in a `[[fault]]` table: its one name.
@@ -186,6 +190,7 @@ impl FaultKind {
             FaultKind::ForkFail => "fork-fail",
             FaultKind::DiskFull => "disk-full",
             FaultKind::DiskSlow => "disk-slow",
+            FaultKind::RdbCorrupt => "rdb-corrupt",
         }
     }
 
@@ -279,8 +284,8 @@ impl Fault {
             | Fault::ClusterFailover { .. }
             | Fault::Reshard { .. }
             | Fault::ClientKillMaster(_)
-            | Fault::Host { .. }
             | Fault::HostEnd { .. } => Effect::Untracked,
+            Fault::Host { node, .. } => Effect::MayExit { node },
         }
     }
 
@@ -404,6 +409,9 @@ impl Fault {
                     HostFault::SlowFsync(t) => {
                         format!("each fsync takes {}", format_duration(t))
                     }
+                    HostFault::RdbCorrupt(part) => {
+                        format!("the RDB file reads back with a wrong {}", part.name())
+                    }
                 };
                 (
                     node,
@@ -420,6 +428,7 @@ impl Fault {
                     HostFault::ForkFail => "fork() works again",
                     HostFault::DiskFull => "the disk has space again",
                     HostFault::SlowFsync(_) => "fsync is fast again",
+                    HostFault::RdbCorrupt(_) => "the RDB file reads back intact",
                 };
                 (
                     node,
@@ -525,6 +534,15 @@ impl Fault {
                 ("node", name(*node)),
                 ("fsync", format_duration(*t).into()),
                 ("for", format_duration(*length).into()),
+            ]),
+            Fault::Host {
+                node,
+                fault: HostFault::RdbCorrupt(part),
+                length,
+            } => fields(vec![
+                ("node", name(*node)),
+                ("for", format_duration(*length).into()),
+                ("part", part.name().into()),
             ]),
             Fault::DebugSleep { node, length } | Fault::Host { node, length, .. } => fields(vec![
                 ("node", name(*node)),
@@ -639,6 +657,7 @@ pub(super) struct RawFault {
     fork_fail: Option<Spanned<RawDebugSleep>>,
     disk_full: Option<Spanned<RawDebugSleep>>,
     disk_slow: Option<Spanned<RawDiskSlow>>,
+    rdb_corrupt: Option<Spanned<RawRdbCorrupt>>,
 }
 
 impl Builder<'_> {
@@ -778,6 +797,9 @@ impl Builder<'_> {
         }
         if let Some(d) = &f.disk_slow {
             found.push(self.disk_slow(r, d)?);
+        }
+        if let Some(d) = &f.rdb_corrupt {
+            found.push(self.rdb_corrupt(r, d)?);
         }
         match found.len() {
             1 => Ok(found.pop().expect("one")),
@@ -1110,6 +1132,50 @@ impl Builder<'_> {
     }
 }
 
+/// `rdb-corrupt = { node = "replica-1", for = "30s", part = "checksum" }`;
+/// `part` is `checksum` unless given.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRdbCorrupt {
+    node: Spanned<String>,
+    #[serde(rename = "for")]
+    length: Spanned<String>,
+    part: Option<Spanned<String>>,
+}
+
+impl Builder<'_> {
+    fn rdb_corrupt(&self, r: &Roster, d: &Spanned<RawRdbCorrupt>) -> Result<Fault, ScenarioError> {
+        let raw = d.get_ref();
+        let window = Spanned::new(
+            d.span(),
+            RawDebugSleep {
+                node: raw.node.clone(),
+                length: raw.length.clone(),
+            },
+        );
+        let (node, length) = self.node_for(r, &window)?;
+        let part = match &raw.part {
+            None => RdbDamage::Checksum,
+            Some(p) => RdbDamage::from_name(p.get_ref()).ok_or_else(|| {
+                let names: Vec<&str> = RdbDamage::ALL.iter().map(|d| d.name()).collect();
+                self.err(
+                    p.span(),
+                    format!(
+                        "unknown part `{}`: expected one of {}",
+                        p.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?,
+        };
+        Ok(Fault::Host {
+            node,
+            fault: HostFault::RdbCorrupt(part),
+            length,
+        })
+    }
+}
+
 impl Fault {
     /// The fault the parser adds after this one, and how long after.
     pub fn end(&self) -> Option<(Micros, Fault)> {
@@ -1231,6 +1297,23 @@ mod liveness_rules {
         assert_eq!(t.apply(&Fault::Restart(0)), Ok(()));
         assert_eq!(t.liveness(0), Liveness::Running);
         assert_eq!(t.liveness(1), Liveness::Running);
+    }
+
+    /// After a fault of its host a process may have exited by itself, so a
+    /// restart of it is let through (the run applies it only if it is
+    /// down); other processes are judged as before.
+    #[test]
+    fn a_host_fault_lets_a_restart_of_a_seemingly_running_process_through() {
+        let mut t = Tracker::new(2);
+        let damaged = Fault::Host {
+            node: 0,
+            fault: HostFault::RdbCorrupt(RdbDamage::Signature),
+            length: 1,
+        };
+        assert_eq!(t.apply(&damaged), Ok(()));
+        assert_eq!(t.apply(&Fault::Restart(0)), Ok(()));
+        assert_eq!(t.liveness(0), Liveness::Running);
+        assert!(t.apply(&Fault::Restart(1)).is_err());
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum Effect {
     Partition,
     /// Heals every partition: changes nothing when none is in force.
     Heal,
+    /// A fault of `node`'s host: from now on its process may exit by
+    /// itself (a full disk under appendfsync always, an RDB that does not
+    /// load), which only the run can tell.
+    MayExit { node: usize },
     /// Changes nothing tracked here (links, clocks, operator commands).
     Untracked,
 }
@@ -73,6 +77,10 @@ pub trait Acts {
 #[derive(Clone, Debug)]
 pub struct Tracker {
     procs: Vec<Liveness>,
+    /// Processes a host fault may have ended: a start or signal they seem
+    /// not to need is let through, and the run applies it only if it does
+    /// change something (`world/faults.rs` judges the real state).
+    may_have_exited: Vec<bool>,
     partitioned: bool,
 }
 
@@ -81,6 +89,7 @@ impl Tracker {
     pub fn new(nodes: usize) -> Tracker {
         Tracker {
             procs: vec![Liveness::Running; nodes],
+            may_have_exited: vec![false; nodes],
             partitioned: false,
         }
     }
@@ -107,8 +116,15 @@ impl Tracker {
                 node: None,
                 reason: "no partition is in force".into(),
             }),
-            Effect::Process { node, .. } => {
-                self.procs[node] = judge(self.procs[node], fault)?;
+            Effect::Process { node, to, .. } => {
+                self.procs[node] = match judge(self.procs[node], fault) {
+                    Err(_) if self.may_have_exited[node] => to,
+                    judged => judged?,
+                };
+                Ok(())
+            }
+            Effect::MayExit { node } => {
+                self.may_have_exited[node] = true;
                 Ok(())
             }
             Effect::Untracked => Ok(()),

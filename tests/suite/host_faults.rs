@@ -370,3 +370,171 @@ fn bad_host_faults_are_refused_with_their_place() {
     let e = s(r#"disk-full = { node = "mastr", for = "5s" }"#);
     assert!(e.contains("did you mean"), "{e}");
 }
+
+/// A full sync's RDB reads back with a wrong signature (`rdb-corrupt`,
+/// part signature): rdbLoad() fails at once, after the replica flushed its
+/// data, so it reconnects for another full sync (readSyncBulkPayload()) and
+/// serves an empty dataset meanwhile. The master's next diskless transfer
+/// waits its 5 s delay; after the window it loads.
+#[test]
+fn a_wrong_signature_fails_the_load_and_the_replica_syncs_again() {
+    let s = Scenario::new("14s", "masters = 1, replicas = 1")
+        .redis(r#"save = """#)
+        .command("0.2s", "master", "SET a 1", "write")
+        .fault(
+            "0.5s",
+            r#"rdb-corrupt = { node = "replica-1", for = "7.5s", part = "signature" }"#,
+        )
+        .command("7s", "replica-1", "GET a", "during")
+        .command("7s", "replica-1", "INFO replication", "info")
+        .command("13s", "replica-1", "GET a", "after");
+    let (r, w) = replies(&s);
+    let wrong = logged(&w, 1, "Wrong signature trying to load DB from file");
+    assert_eq!(wrong.len(), 1, "one sync ran inside the window");
+    let failed = logged(
+        &w,
+        1,
+        "Failed trying to load the MASTER synchronization DB from disk: Invalid argument",
+    );
+    assert_eq!(failed, wrong);
+    let reconnect = logged(&w, 1, "Reconnecting to MASTER 10.0.0.1:6379 after failure");
+    assert_eq!(
+        reconnect, wrong,
+        "cancelReplicationHandshake(1) reconnects at once"
+    );
+    assert_eq!(reply(&r, "during"), "(nil)", "the old data was flushed");
+    assert!(reply(&r, "info").contains("master_link_status:down"));
+    assert_eq!(reply(&r, "after"), "\"1\"");
+    assert_eq!(
+        logged(&w, 1, "MASTER <-> REPLICA sync: Finished with success").len(),
+        1
+    );
+}
+
+/// A full sync's RDB reads back with a wrong checksum: the whole file is
+/// read (its load takes its time), then rdbReportError() runs
+/// redis-check-rdb, which exits. The offset it reports is
+/// `loading_loaded_bytes`, moved on in 2 MB steps.
+#[test]
+fn a_wrong_checksum_ends_the_replica_after_the_whole_load() {
+    let s = Scenario::new("10s", "masters = 1, replicas = 1")
+        .redis(r#"save = "", repl-diskless-sync-delay = 0"#)
+        .fault(
+            "1s",
+            r#"burst = { node = "master", writes = 1000, value-size = 10000 }"#,
+        )
+        .fault("2s", r#"rdb-corrupt = { node = "replica-1", for = "6s" }"#)
+        .fault(
+            "3s",
+            r#"replicaof = { node = "replica-1", master = "no one" }"#,
+        )
+        .fault(
+            "3.5s",
+            r#"replicaof = { node = "replica-1", master = "master" }"#,
+        );
+    let (_, w) = replies(&s);
+    let loading = logged(&w, 1, "MASTER <-> REPLICA sync: Loading DB in memory");
+    assert_eq!(loading.len(), 2);
+    let wrong = logged(&w, 1, "Wrong RDB checksum");
+    assert_eq!(wrong.len(), 1);
+    // About 10 MB at rdb-load-rate's 500 MB/s: some 20 ms after it began.
+    let took = wrong[0] - loading[1];
+    assert!((15_000..30_000).contains(&took), "{took} µs");
+    let internal = w
+        .trace()
+        .events
+        .iter()
+        .find(|e| e.node == 1 && e.detail.starts_with("Internal error in RDB reading offset"))
+        .expect("rdbReportError()")
+        .detail
+        .clone();
+    assert_eq!(
+        internal,
+        "Internal error in RDB reading offset 8388608, function at rdb.c:3216 -> RDB CRC error"
+    );
+    assert_eq!(w.role(1), None, "the process is gone");
+}
+
+/// At start-up the RDB reads back damaged: a wrong signature makes
+/// loadDataFromDisk() exit at once ("Fatal error loading the DB"); a wrong
+/// checksum answers -LOADING while the file is read, then exits. Neither
+/// becomes ready.
+#[test]
+fn a_server_whose_rdb_reads_back_damaged_does_not_start() {
+    for part in ["signature", "checksum"] {
+        // SIGTERM saves the RDB, as the save point asks.
+        let s = Scenario::new("8s", "masters = 1")
+            .redis(r#"save = "3600 1""#)
+            .fault(
+                "0.5s",
+                r#"burst = { node = "master", writes = 1000, value-size = 10000 }"#,
+            )
+            .fault("2s", r#"shutdown = "master""#)
+            .fault(
+                "2.5s",
+                &format!(r#"rdb-corrupt = {{ node = "master", for = "5s", part = "{part}" }}"#),
+            )
+            .fault("3s", r#"restart = "master""#)
+            .command("3.01s", "master", "GET burst:1", "loading");
+        let (r, w) = replies(&s);
+        let ready = logged(&w, 0, "Ready to accept connections");
+        assert_eq!(ready.len(), 1, "{part}: only the first start became ready");
+        assert_eq!(w.role(0), None, "{part}: the process is gone");
+        match part {
+            "signature" => {
+                let fatal = logged(
+                    &w,
+                    0,
+                    "Fatal error loading the DB: Invalid argument. Exiting.",
+                );
+                assert_eq!(fatal, vec![3_000_000]);
+                assert_eq!(reply(&r, "loading"), "<no reply>");
+            }
+            _ => {
+                assert_eq!(
+                    reply(&r, "loading"),
+                    "(error) LOADING Redis is loading the dataset in memory"
+                );
+                let wrong = logged(&w, 0, "Wrong RDB checksum");
+                assert_eq!(wrong.len(), 1);
+                assert!((3_015_000..3_030_000).contains(&wrong[0]), "{wrong:?}");
+            }
+        }
+    }
+}
+
+/// A damage window that closed before the load reads nothing wrong, and
+/// `part` names one of the two parts, `checksum` unless given.
+#[test]
+fn rdb_corrupt_takes_a_part_and_a_window() {
+    let s = |fault: &str| {
+        Scenario::new("10s", "masters = 1")
+            .fault("1s", fault)
+            .error()
+    };
+    let e = s(r#"rdb-corrupt = { node = "master", for = "5s", part = "header" }"#);
+    assert!(
+        e.contains("unknown part `header`: expected one of signature, checksum"),
+        "{e}"
+    );
+    let e = s(r#"rdb-corrupt = { node = "master", for = "0s" }"#);
+    assert!(e.contains("`for` must be longer than 0s"), "{e}");
+    let s = Scenario::new("8s", "masters = 1")
+        .redis(r#"save = "3600 1""#)
+        .command("0.5s", "master", "SET a 1", "write")
+        .fault("1.5s", r#"rdb-corrupt = { node = "master", for = "1s" }"#)
+        .fault("3s", r#"shutdown = "master""#)
+        .fault("4s", r#"restart = "master""#)
+        .command("5s", "master", "GET a", "read");
+    let (r, w) = replies(&s);
+    assert_eq!(reply(&r, "read"), "\"1\"");
+    let described = w
+        .trace()
+        .events
+        .iter()
+        .find(|e| e.event == "rdb-corrupt")
+        .expect("the fault is in the trace")
+        .detail
+        .clone();
+    assert!(described.contains("wrong checksum"), "{described}");
+}
