@@ -92,6 +92,15 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
             acked.to_string(),
         ));
     }
+    if spec.compares("write-latency") {
+        for (client, worst) in longest_write_waits(&obs.history) {
+            sig.push(Field {
+                group: "write-latency",
+                name: format!("workload {client}: longest wait for an acknowledged write"),
+                value: Value::Timing(Some(worst)),
+            });
+        }
+    }
     if spec.compares("timings") {
         // Timed from the first fault on the initial master (node 0).
         let from = obs
@@ -173,6 +182,22 @@ pub fn extract(obs: &Observed, spec: &ConformSpec) -> Signature {
     // Every command line's reply, whatever `compare` names.
     sig.extend(super::replies::fields(&obs.replies, &obs.names));
     sig
+}
+
+/// Each workload client's longest wait for an acknowledged write, by its
+/// number (1, 2, ... in the plan's order, as both runs number them): how
+/// long a stalling disk or a blocked server held it up.
+fn longest_write_waits(history: &[crate::history::Op]) -> std::collections::BTreeMap<u32, Micros> {
+    let mut worst = std::collections::BTreeMap::new();
+    for op in history
+        .iter()
+        .filter(|o| o.kind.is_write() && o.outcome.is_ok())
+    {
+        let waited = op.completed.map_or(0, |c| c.saturating_sub(op.invoked));
+        let w = worst.entry(op.client).or_insert(0);
+        *w = waited.max(*w);
+    }
+    worst
 }
 
 /// Faults that start a failover when they hit the master.
@@ -805,6 +830,34 @@ mod tests {
         assert_eq!(
             get(&sig, "+sdown/+odown after the fault"),
             &Value::Exact("sentinel-1 +sdown master mymaster master".into())
+        );
+    }
+
+    /// Each workload's slowest acknowledged write, worked out by hand: a
+    /// refused or unanswered write does not count, however long it took.
+    #[test]
+    fn the_longest_wait_is_per_workload_over_acknowledged_writes_only() {
+        let op = |client, seq, invoked: Micros, took: Micros, outcome| Op {
+            completed: Some(invoked + took),
+            outcome,
+            ..Op::pending(client, seq, OpKind::Set, "key:0".into(), 0, invoked)
+        };
+        let history = vec![
+            op(1, 1, 0, 5, Outcome::Ok),
+            op(1, 2, 10, 1_000_000, Outcome::Ok),
+            op(1, 3, 2_000_000, 7, Outcome::Ok),
+            op(2, 1, 0, 3_000_000, Outcome::Timeout),
+            op(2, 2, 0, 2_500_000, Outcome::Error("MISCONF x".into())),
+            op(2, 3, 3_000_000, 1_999_000, Outcome::Ok),
+            Op {
+                kind: OpKind::Get,
+                ..op(2, 4, 0, 9_000_000, Outcome::Ok)
+            },
+        ];
+        let worst = longest_write_waits(&history);
+        assert_eq!(
+            worst.into_iter().collect::<Vec<_>>(),
+            vec![(1, 1_000_000), (2, 1_999_000)]
         );
     }
 }

@@ -44,6 +44,7 @@ pub const FIELDS: &[&str] = &[
     "timings",
     "checkpoints",
     "acked-writes",
+    "write-latency",
     "cluster-elections",
     "cluster-states",
     "cluster-timings",
