@@ -8,6 +8,7 @@
 pub mod check;
 pub mod client;
 pub mod conform;
+pub mod coverage;
 pub mod dashboard;
 pub mod exit;
 pub mod explain;

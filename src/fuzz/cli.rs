@@ -71,6 +71,13 @@ pub enum FuzzCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show a campaign's coverage (from its summary.json), or compare two.
+    Coverage {
+        summary: PathBuf,
+        /// A second campaign's summary: show what each reached that the
+        /// other did not.
+        other: Option<PathBuf>,
+    },
 }
 
 /// Parses `--seeds a..b` and `--shard i/n` into the seeds to run.
@@ -170,8 +177,14 @@ impl Progress {
 }
 
 pub fn run(args: FuzzArgs) -> u8 {
-    if let Some(FuzzCommand::Merge { summaries, out }) = args.merge {
-        return fuzz_merge(&summaries, out.as_deref());
+    match args.merge {
+        Some(FuzzCommand::Merge { summaries, out }) => {
+            return fuzz_merge(&summaries, out.as_deref());
+        }
+        Some(FuzzCommand::Coverage { summary, other }) => {
+            return fuzz_coverage(&summary, other.as_deref());
+        }
+        None => {}
     }
     let Some(path) = args.scenario else {
         crate::errln!("redsim fuzz: give a scenario, or `merge` and summary files");
@@ -462,6 +475,39 @@ fn print_fuzz_summary(s: &crate::fuzz::Summary, total: u64, wall: f64) {
         };
         crate::outln!("  {:<width$}  {runs:>6}{note}", p.probe);
     }
+    crate::out!("{}", s.states.report(5, false));
+}
+
+/// A summary file's campaign coverage.
+fn read_coverage(file: &Path) -> Result<crate::coverage::Coverage, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let s: crate::fuzz::Summary = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a fuzz summary: {e}", file.display()))?;
+    Ok(s.states)
+}
+
+fn fuzz_coverage(file: &Path, other: Option<&Path>) -> u8 {
+    let a = match read_coverage(file) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::errln!("{e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    match other {
+        None => crate::out!("{}", a.report(usize::MAX, true)),
+        Some(o) => match read_coverage(o) {
+            Ok(b) => crate::out!(
+                "{}",
+                a.compare(&b, &file.display().to_string(), &o.display().to_string())
+            ),
+            Err(e) => {
+                crate::errln!("{e}");
+                return exit::BAD_INPUT;
+            }
+        },
+    }
+    exit::OK
 }
 
 fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {

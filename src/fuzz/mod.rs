@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::RunView as _;
 use crate::check::invariants::{self, Monitor, Violation};
+use crate::coverage::{Coverage, Recorder, RunCoverage};
 use crate::scenario::fault::{HostFault, RdbDamage};
 use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
@@ -292,6 +293,9 @@ pub struct Checked {
     pub causes: Vec<Vec<&'static str>>,
     /// Rare paths reached, by event name.
     pub coverage: Vec<&'static str>,
+    /// The abstract states, transitions and line kinds the run reached
+    /// (empty unless recorded: shrinking does not).
+    pub reached: RunCoverage,
 }
 
 /// Which topologies a coverage probe can be reached in.
@@ -401,7 +405,20 @@ pub fn applies(plan: &Plan, scope: Scope) -> bool {
 /// properties and bounds: safety throughout, liveness (`converges`) at the
 /// end or `converges-within` after `faults_stop`.
 pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
+    check_run(plan, seed, cfg, false)
+}
+
+/// [`check`], recording the run's coverage (see [`crate::coverage`]).
+pub fn check_recorded(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
+    check_run(plan, seed, cfg, true)
+}
+
+fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: bool) -> Checked {
     let mut w = World::new(plan, seed);
+    if record {
+        let recorder = Recorder::new(w.sim.nodes.len());
+        w.sim.set_watcher(Some(Box::new(recorder)));
+    }
     let mut monitor = Monitor::default();
     let mut t = 0;
     let mut violations = Vec::new();
@@ -471,10 +488,12 @@ pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
         .filter(|(_, name, _)| events.iter().any(|e| e.event == *name))
         .map(|(label, _, _)| *label)
         .collect();
+    let reached = crate::coverage::take(&mut w);
     Checked {
         violations,
         causes,
         coverage,
+        reached,
     }
 }
 
@@ -526,7 +545,7 @@ pub struct Failure {
 fn check_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Failure>) {
     let n_targets = targets(plan).len().max(1);
     let schedule = tree_for(cfg, n_targets, seed).current();
-    let checked = check(&with_schedule(plan, cfg, &schedule), seed, cfg);
+    let checked = check_recorded(&with_schedule(plan, cfg, &schedule), seed, cfg);
     let Some(first) = checked.violations.first() else {
         return (checked, None);
     };
@@ -669,6 +688,9 @@ pub struct Summary {
     pub per_property: BTreeMap<String, u64>,
     /// Runs that reached each rare path, every probe listed (zeros too).
     pub coverage: Vec<Probe>,
+    /// Runs that reached each abstract state, transition and line kind.
+    #[serde(default)]
+    pub states: Coverage,
 }
 
 /// FNV-1a, 64 bits: a stable fingerprint of a scenario's text.
@@ -737,6 +759,7 @@ impl Summary {
                 None => self.coverage.push(p),
             }
         }
+        self.states.merge(&other.states);
         for g in other.groups {
             match self.groups.iter_mut().find(|h| h.signature == g.signature) {
                 Some(h) => {
@@ -868,6 +891,7 @@ pub fn sweep(
                                 violations: Vec::new(),
                                 causes: Vec::new(),
                                 coverage: Vec::new(),
+                                reached: RunCoverage::default(),
                             },
                             Some(Failure {
                                 seed,
@@ -909,6 +933,11 @@ pub fn sweep(
             shrink: cfg.shrink,
         },
         seeds: results.iter().map(|r| r.0).collect(),
+        states: Coverage {
+            sentinels: applies(plan, Scope::Sentinel),
+            cluster: applies(plan, Scope::Cluster),
+            ..Coverage::default()
+        },
         ..Summary::default()
     };
     let mut reached: BTreeMap<&str, u64> = BTreeMap::new();
@@ -918,6 +947,7 @@ pub fn sweep(
         for label in checked.coverage {
             *reached.entry(label).or_default() += 1;
         }
+        summary.states.add(&checked.reached);
         if let Some(f) = failure {
             *summary.per_property.entry(f.property.clone()).or_default() += 1;
             failures.push(f);

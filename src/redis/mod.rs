@@ -18,6 +18,7 @@ mod config_command;
 mod debug;
 pub mod disk_errors;
 mod expire;
+pub mod facts;
 mod failover;
 mod hello;
 pub mod host_faults;

@@ -81,6 +81,18 @@ pub trait Wiretap<M> {
     fn fate(&mut self, now: Micros, id: u32, fate: Fate);
 }
 
+/// Reads each node after every event it handled (a coverage recorder).
+/// The kernel has none unless one is installed; a watcher only reads, so a
+/// run is the same with or without one.
+pub trait Watcher<N> {
+    /// `node` (`process`) has just handled an input at `now`, or a fault
+    /// changed it; `runs` is false while it is stopped (SIGSTOP, DEBUG
+    /// SLEEP).
+    fn touched(&mut self, now: Micros, node: NodeId, process: &N, runs: bool);
+    /// The watcher itself, for its owner to take back by type.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
 /// What became of a packet, as a [`Wiretap`] hears it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -199,6 +211,10 @@ pub struct Kernel<M> {
     pub max_events: u64,
     /// Observes every message when installed (None by default).
     pub wiretap: Option<Box<dyn Wiretap<M>>>,
+    /// The nodes handed an input since the watcher last read them (kept
+    /// only while a watcher is installed).
+    touched: Vec<NodeId>,
+    watching: bool,
 }
 
 /// The view of the world a node gets while handling one input.
@@ -564,6 +580,7 @@ pub struct Simulation<N: Node> {
     /// Operator commands waiting for a stopped process, by id.
     admin_queue: Vec<(u64, N::Admin)>,
     next_admin: u64,
+    watcher: Option<Box<dyn Watcher<N>>>,
 }
 
 impl<N: Node> Simulation<N>
@@ -599,10 +616,13 @@ where
                 events_processed: 0,
                 max_events: 50_000_000,
                 wiretap: None,
+                touched: Vec::new(),
+                watching: false,
             },
             nodes,
             admin_queue: Vec::new(),
             next_admin: 0,
+            watcher: None,
         }
     }
 
@@ -611,6 +631,9 @@ where
     }
 
     fn ctx(&mut self, node: NodeId) -> (&mut N, Ctx<'_, N::Msg>) {
+        if self.kernel.watching {
+            self.kernel.touched.push(node);
+        }
         (
             &mut self.nodes[node as usize],
             Ctx {
@@ -778,9 +801,53 @@ where
                 return Ok(Some(i));
             }
             self.dispatch(ev);
+            if self.kernel.watching {
+                self.show_touched();
+            }
         }
         self.kernel.now = self.kernel.now.max(until);
         Ok(None)
+    }
+
+    /// Installs `watcher` (or removes it with `None`) and shows it every
+    /// node as it is now.
+    pub fn set_watcher(&mut self, watcher: Option<Box<dyn Watcher<N>>>) {
+        self.kernel.watching = watcher.is_some();
+        self.watcher = watcher;
+        self.show_all();
+    }
+
+    /// Takes the watcher back.
+    pub fn take_watcher(&mut self) -> Option<Box<dyn Watcher<N>>> {
+        self.kernel.watching = false;
+        self.kernel.touched.clear();
+        self.watcher.take()
+    }
+
+    /// Shows the watcher every node: after a fault, which may change a
+    /// node without handing it an input.
+    pub fn show_all(&mut self) {
+        if let Some(w) = self.watcher.as_mut() {
+            for (i, n) in self.nodes.iter().enumerate() {
+                w.touched(self.kernel.now, i as NodeId, n, self.kernel.meta[i].runs());
+            }
+        }
+    }
+
+    fn show_touched(&mut self) {
+        let Some(w) = self.watcher.as_mut() else {
+            return;
+        };
+        for &node in &self.kernel.touched {
+            let i = node as usize;
+            w.touched(
+                self.kernel.now,
+                node,
+                &self.nodes[i],
+                self.kernel.meta[i].runs(),
+            );
+        }
+        self.kernel.touched.clear();
     }
 
     /// Whether an event for `incarnation` of `node` is handled now: not

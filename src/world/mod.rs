@@ -382,6 +382,7 @@ impl World {
                 Script::Fault(i) => {
                     let fault = self.plan.faults[i].1.clone();
                     self.apply(&fault);
+                    self.sim.show_all();
                 }
                 Script::Command(i) => {
                     let line = self.plan.commands[i].1.clone();

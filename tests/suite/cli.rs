@@ -1047,6 +1047,46 @@ fn fuzz_merge_refuses_the_same_shard_twice_and_other_scenarios() {
         .stderr_has("different scenarios");
 }
 
+/// `fuzz coverage` prints a campaign's whole coverage from its summary,
+/// compares two, and refuses a file that is not a summary.
+#[test]
+fn fuzz_coverage_reports_and_compares_campaigns() {
+    let dir = scratch("fuzz-coverage");
+    let run = |name: &str, seeds: &str| {
+        let out = dir.join(name);
+        let o = redsim(&[
+            "fuzz",
+            FUZZ_SCENARIO,
+            "--seeds",
+            seeds,
+            "--no-shrink",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.code == 0 || o.code == 1, "{o}");
+        o.stdout_has("abstract states");
+        out.join("summary.json").display().to_string()
+    };
+    let a = run("a", "0..3");
+    let b = run("b", "3..6");
+    let shown = redsim(&["fuzz", "coverage", &a]);
+    shown
+        .exits(0)
+        .stdout_has("coverage over 3 runs")
+        .stdout_has("log line kinds never printed (");
+    redsim(&["fuzz", "coverage", &a, &a])
+        .exits(0)
+        .stdout_has("0 only in");
+    redsim(&["fuzz", "coverage", &a, &b])
+        .exits(0)
+        .stdout_has("states: ");
+    let bad = dir.join("bad.json");
+    fs::write(&bad, "{}").unwrap();
+    redsim(&["fuzz", "coverage", bad.to_str().unwrap()])
+        .exits(2)
+        .stderr_has("not a fuzz summary");
+}
+
 #[cfg(unix)]
 #[test]
 fn fuzz_stops_on_sigint_and_writes_what_finished() {

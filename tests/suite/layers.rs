@@ -41,6 +41,13 @@ const RULES: &[(&str, &[&str])] = &[
             "trace",
         ],
     ),
+    // Coverage watches a world's processes through the kernel's watcher.
+    (
+        "coverage",
+        &[
+            "proto", "redis", "scenario", "sentinel", "sim", "time", "trace", "world",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -13,6 +13,7 @@ mod command_table;
 mod commands;
 mod common;
 mod conform;
+mod coverage;
 mod dashboard;
 mod explain;
 mod figures;
