@@ -24,20 +24,31 @@ pub struct FuzzArgs {
     pub merge: Option<FuzzCommand>,
     /// The scenario to fuzz.
     pub scenario: Option<PathBuf>,
-    /// Seeds to run, as `a..b` (b excluded; at most 2^32 seeds).
+    /// Seeds to run, as `a..b` (b excluded; at most 2^32 seeds), or
+    /// `@TEXT:N`: N seeds from a start derived from TEXT, such as a commit
+    /// id, so that each commit explores new ones.
     #[arg(long, default_value = "0..100")]
     pub seeds: String,
     /// Parallel runs (default: the number of cores); results do not depend on it.
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices.
+    /// Run only shard i of n of the seeds (`--shard 2/8`), for CI matrices;
+    /// `--shard env/8` reads i from REDSIM_SHARD_INDEX, JOB_COMPLETION_INDEX
+    /// (a Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (a Slurm array),
+    /// and `--shard env` also n from REDSIM_SHARD_COUNT or
+    /// SLURM_ARRAY_TASK_COUNT.
     #[arg(long)]
     pub shard: Option<String>,
+    /// A directory of reproducing scenarios from earlier sweeps: each is
+    /// run first (a failure that was fixed must stay fixed), and this
+    /// sweep's new ones are added to it.
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
     /// Fault kinds to draw, comma-separated (default: all): kill, crash, pause,
     /// partition, shutdown, clock-jump, link, partition-oneway, burst (the
     /// `[[fault]]` keys; each fault is undone after a while, a shutdown by
-    /// a restart). Also, only when named: fork-fail, disk-full, disk-slow (a
-    /// window on one Redis server). The old names restart, clock and oneway
+    /// a restart). Also, only when named: fork-fail, disk-full, disk-slow,
+    /// rdb-corrupt (a window on one Redis server). The old names restart, clock and oneway
     /// still work.
     #[arg(long)]
     pub faults: Option<String>,
@@ -70,6 +81,10 @@ pub enum FuzzCommand {
         /// Write the merged summary here (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A summary of known failures: exit 1 only for a failure group
+        /// whose signature it does not have.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
     /// Show a campaign's coverage (from its summary.json), or compare two.
     Coverage {
@@ -78,52 +93,6 @@ pub enum FuzzCommand {
         /// other did not.
         other: Option<PathBuf>,
     },
-}
-
-/// Parses `--seeds a..b` and `--shard i/n` into the seeds to run.
-fn fuzz_seeds(seeds: &str, shard: Option<&str>) -> Result<crate::fuzz::Seeds, String> {
-    let Some((a, b)) = seeds
-        .split_once("..")
-        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)))
-    else {
-        return Err(format!(
-            "--seeds: expected a range like 0..1000 (of numbers from 0 to {}), got `{seeds}`",
-            u64::MAX
-        ));
-    };
-    if b < a {
-        return Err(format!(
-            "--seeds {seeds}: the range is backwards (the end is excluded: 0..100 runs seeds 0 to 99)"
-        ));
-    }
-    let shard = match shard {
-        None => None,
-        Some(s) => Some(
-            s.split_once('/')
-                .and_then(|(i, n)| Some((i.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
-                .filter(|(i, n)| *n > 0 && i < n)
-                .ok_or_else(|| format!("--shard: expected i/n with 0 <= i < n, got `{s}`"))?,
-        ),
-    };
-    let set = crate::fuzz::Seeds {
-        start: a,
-        end: b,
-        shard,
-    };
-    if b > i64::MAX as u64 + 1 {
-        return Err(format!(
-            "--seeds {seeds}: seeds go up to {} (a reproducing scenario names its seed as a TOML integer)",
-            i64::MAX
-        ));
-    }
-    if set.len() > crate::fuzz::MAX_SEEDS {
-        return Err(format!(
-            "--seeds {seeds}: {} seeds is more than one sweep takes (at most {}): at some seeds a second per core it would never finish; split it with --shard i/n or bound it with --budget TIME",
-            set.len(),
-            crate::fuzz::MAX_SEEDS
-        ));
-    }
-    Ok(set)
 }
 
 /// Progress on standard error: rewritten in place on a terminal, else a
@@ -178,8 +147,12 @@ impl Progress {
 
 pub fn run(args: FuzzArgs) -> u8 {
     match args.merge {
-        Some(FuzzCommand::Merge { summaries, out }) => {
-            return fuzz_merge(&summaries, out.as_deref());
+        Some(FuzzCommand::Merge {
+            summaries,
+            out,
+            baseline,
+        }) => {
+            return fuzz_merge(&summaries, out.as_deref(), baseline.as_deref());
         }
         Some(FuzzCommand::Coverage { summary, other }) => {
             return fuzz_coverage(&summary, other.as_deref());
@@ -201,7 +174,8 @@ pub fn run(args: FuzzArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let seeds = match fuzz_seeds(&args.seeds, args.shard.as_deref()) {
+    let env = |k: &str| std::env::var(k).ok();
+    let seeds = match crate::fuzz::campaign::seeds(&args.seeds, args.shard.as_deref(), &env) {
         Ok(s) => s,
         Err(e) => {
             crate::errln!("{e}");
@@ -259,6 +233,31 @@ pub fn run(args: FuzzArgs) -> u8 {
         crate::errln!("--junit: {e}");
         return exit::BAD_INPUT;
     }
+    if let Some(dir) = &args.corpus
+        && let Err(e) = crate::out::ensure_writable_dir(dir)
+    {
+        crate::errln!("--corpus: {e}");
+        return exit::BAD_INPUT;
+    }
+    let rechecked = match args.corpus.as_deref().map(crate::fuzz::campaign::recheck) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            crate::errln!("--corpus: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if let Some(r) = &rechecked {
+        crate::outln!(
+            "corpus: {} reproducing scenarios, {} still fail, {} pass",
+            r.failing.len() + r.passing.len(),
+            r.failing.len(),
+            r.passing.len()
+        );
+        for (f, why) in &r.failing {
+            crate::outln!("  still fails: {}: {why}", f.display());
+        }
+    }
     let cfg = crate::fuzz::FuzzConfig {
         kinds,
         max_faults,
@@ -301,6 +300,13 @@ pub fn run(args: FuzzArgs) -> u8 {
                     continue;
                 }
                 f.repro = Some(file.display().to_string());
+                if let Some(dir) = &args.corpus {
+                    let kept = dir.join(file.file_name().expect("a file name"));
+                    if let Err(e) = crate::out::write_atomic(&kept, toml.as_bytes()) {
+                        crate::errln!("{}: {e}", kept.display());
+                        worst = exit::BAD_INPUT;
+                    }
+                }
             }
             Err(e) => crate::errln!("seed {}: cannot write a reproducing scenario: {e}", f.seed),
         }
@@ -322,9 +328,10 @@ pub fn run(args: FuzzArgs) -> u8 {
     if summary.interrupted {
         return crate::interrupt::exit_status();
     }
+    let corpus_fails = rechecked.is_some_and(|r| !r.failing.is_empty());
     if worst != exit::OK {
         worst
-    } else if summary.failures.is_empty() {
+    } else if summary.failures.is_empty() && !corpus_fails {
         exit::OK
     } else {
         exit::EXPECTATION_FAILED
@@ -510,7 +517,21 @@ fn fuzz_coverage(file: &Path, other: Option<&Path>) -> u8 {
     exit::OK
 }
 
-fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
+fn fuzz_merge(files: &[PathBuf], out: Option<&Path>, baseline: Option<&Path>) -> u8 {
+    let known: Option<Vec<String>> = match baseline {
+        None => None,
+        Some(b) => match std::fs::read_to_string(b)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<crate::fuzz::Summary>(&t).map_err(|e| e.to_string())
+            }) {
+            Ok(s) => Some(s.groups.into_iter().map(|g| g.signature).collect()),
+            Err(e) => {
+                crate::errln!("--baseline {}: not a fuzz summary: {e}", b.display());
+                return exit::BAD_INPUT;
+            }
+        },
+    };
     if let Some(o) = out
         && let Err(e) = crate::out::ensure_writable(o)
     {
@@ -555,7 +576,23 @@ fn fuzz_merge(files: &[PathBuf], out: Option<&Path>) -> u8 {
         }
         None => crate::outln!("{json}"),
     }
-    if merged.failures.is_empty() {
+    let new: Vec<&str> = merged
+        .groups
+        .iter()
+        .map(|g| g.signature.as_str())
+        .filter(|sig| known.as_ref().is_none_or(|k| !k.iter().any(|s| s == sig)))
+        .collect();
+    if known.is_some() {
+        crate::errln!(
+            "{} failure group{} not in the baseline",
+            new.len(),
+            if new.len() == 1 { "" } else { "s" }
+        );
+        for sig in &new {
+            crate::errln!("  new: {sig}");
+        }
+    }
+    if merged.failures.is_empty() || (known.is_some() && new.is_empty()) {
         exit::OK
     } else {
         exit::EXPECTATION_FAILED

@@ -23,6 +23,7 @@ use crate::time::{Micros, ms};
 use crate::trace::names;
 use crate::world::World;
 
+pub mod campaign;
 pub mod cli;
 pub mod repro;
 pub mod signature;

@@ -7,6 +7,7 @@
 
 mod aof;
 mod browser;
+mod campaign;
 mod cli;
 mod cluster;
 mod command_table;
