@@ -4,7 +4,6 @@
 //! with the number of runs that reached it; and what no run reached. A
 //! [`Coverage`] is stored in a fuzz summary and adds up across shards.
 
-pub mod catalogue;
 mod recorder;
 pub mod state;
 
@@ -13,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use recorder::{Recorder, RunCoverage};
+pub use state::Abstract;
 
 /// Runs `plan` at `seed` to its end and returns what it reached.
 pub fn record(
@@ -109,7 +109,7 @@ impl Coverage {
 
     /// The catalogue's line kinds no run printed.
     pub fn unreached_lines(&self) -> Vec<&'static str> {
-        catalogue::all()
+        crate::trace::catalogue::all()
             .filter(|l| !self.lines.contains_key(*l))
             .collect()
     }
@@ -118,7 +118,7 @@ impl Coverage {
     /// was never reached (every line kind too, with `all_lines`).
     pub fn report(&self, rarest: usize, all_lines: bool) -> String {
         let mut out = String::new();
-        let lines_total = catalogue::all().count();
+        let lines_total = crate::trace::catalogue::all().count();
         let universe = state::universe(self.sentinels, self.cluster);
         let never = self.unreached_dimensions();
         out.push_str(&format!(

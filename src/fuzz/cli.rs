@@ -39,6 +39,11 @@ pub struct FuzzArgs {
     /// SLURM_ARRAY_TASK_COUNT.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Guided by coverage: seeds mostly mutate the schedules that reached a
+    /// new abstract state, transition or line kind (results depend on the
+    /// seed range, not on --jobs; not with --shard or [fuzz.swarm]).
+    #[arg(long)]
+    pub guided: bool,
     /// A directory of reproducing scenarios from earlier sweeps: each is
     /// run first (a failure that was fixed must stay fixed), and this
     /// sweep's new ones are added to it.
@@ -210,6 +215,19 @@ pub fn run(args: FuzzArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    if args.guided && seeds.shard.is_some() {
+        crate::errln!(
+            "--guided with --shard: a guided campaign's corpus is the whole campaign's; run it unsharded (shard a random sweep instead)"
+        );
+        return exit::BAD_INPUT;
+    }
+    if args.guided && !plan.fuzz.swarm.is_empty() {
+        crate::errln!(
+            "--guided: {} draws its configuration per seed ([fuzz.swarm]), so schedules cannot be carried from one seed to another",
+            path.display()
+        );
+        return exit::BAD_INPUT;
+    }
     let max_faults = args.max_faults.unwrap_or(plan.fuzz.max_faults);
     if max_faults > MAX_FAULTS {
         let from = if args.max_faults.is_some() {
@@ -263,6 +281,7 @@ pub fn run(args: FuzzArgs) -> u8 {
         max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
+        never_prints: plan.fuzz.never_prints.clone(),
         bounds: plan.fuzz.bounds.clone(),
         shrink: !args.no_shrink,
     };
@@ -281,9 +300,12 @@ pub fn run(args: FuzzArgs) -> u8 {
         started,
         last: std::sync::Mutex::new(None),
     };
-    let mut summary = crate::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &|p| {
-        progress.report(p)
-    });
+    let report = |p| progress.report(p);
+    let mut summary = if args.guided {
+        crate::fuzz::guided::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &report)
+    } else {
+        crate::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &report)
+    };
     summary.interrupted = crate::interrupt::requested();
     let stem = plan.name.replace('/', "__");
     let mut worst = exit::OK;

@@ -20,11 +20,12 @@ use crate::scenario::fault::{HostFault, RdbDamage};
 use crate::scenario::{Fault, FaultKind, NodeKind, Plan};
 use crate::sim::net::LinkParams;
 use crate::time::{Micros, ms};
-use crate::trace::names;
+use crate::trace::{Source, names};
 use crate::world::World;
 
 pub mod campaign;
 pub mod cli;
+pub mod guided;
 pub mod repro;
 pub mod signature;
 
@@ -97,6 +98,8 @@ pub struct FuzzConfig {
     pub faults_stop: Micros,
     /// Properties checked besides the invariants.
     pub properties: Vec<String>,
+    /// Line kinds no run may print (`[fuzz] never-prints`).
+    pub never_prints: Vec<String>,
     pub bounds: crate::scenario::Bounds,
     pub shrink: bool,
 }
@@ -416,7 +419,7 @@ pub fn check_recorded(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
 
 fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: bool) -> Checked {
     let mut w = World::new(plan, seed);
-    if record {
+    if record || !cfg.never_prints.is_empty() {
         let recorder = Recorder::new(w.sim.nodes.len());
         w.sim.set_watcher(Some(Box::new(recorder)));
     }
@@ -476,6 +479,21 @@ fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: bool) -> Checked 
                 crate::time::Secs(gap.to)
             ),
         });
+    }
+    for line in &cfg.never_prints {
+        let first = w.trace().events.iter().find(|e| {
+            e.event == line.as_str() && matches!(e.source, Source::Log | Source::Sentinel)
+        });
+        if let Some(e) = first {
+            violations.push(Violation {
+                property: NEVER_PRINTS,
+                detail: format!(
+                    "printed `{line}` (first on {} at {})",
+                    w.names[e.node as usize],
+                    crate::time::Secs(e.t)
+                ),
+            });
+        }
     }
     violations.sort();
     violations.dedup_by(|a, b| a.property == b.property);
@@ -547,15 +565,38 @@ fn check_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fail
     let n_targets = targets(plan).len().max(1);
     let schedule = tree_for(cfg, n_targets, seed).current();
     let checked = check_recorded(&with_schedule(plan, cfg, &schedule), seed, cfg);
-    let Some(first) = checked.violations.first() else {
-        return (checked, None);
-    };
+    let failure = failure_of(&checked, seed, schedule);
+    (checked, failure)
+}
+
+/// The property of a `[fuzz] never-prints` line that was printed; its
+/// detail names the line between backquotes.
+pub const NEVER_PRINTS: &str = "never-prints";
+
+/// The line a `never-prints` violation's detail names.
+pub fn printed_line(detail: &str) -> Option<&str> {
+    detail.strip_prefix("printed `")?.split('`').next()
+}
+
+/// The name a failure's signature starts with: the property, and for
+/// `never-prints` the line printed, so that two lines make two groups.
+fn signature_name(property: &str, detail: &str) -> String {
+    match printed_line(detail) {
+        Some(line) if property == NEVER_PRINTS => format!("{property} `{line}`"),
+        _ => property.to_string(),
+    }
+}
+
+/// The failure a checked run of `schedule` at `seed` shows, if any: its
+/// first violation, unshrunk.
+fn failure_of(checked: &Checked, seed: u64, schedule: Vec<Draw>) -> Option<Failure> {
+    let first = checked.violations.first()?;
     let chain = checked.causes[0].clone();
-    let failure = Failure {
+    Some(Failure {
         seed,
         property: first.property.to_string(),
         detail: first.detail.clone(),
-        signature: signature::signature(first.property, &chain),
+        signature: signature::signature(&signature_name(first.property, &first.detail), &chain),
         faults_drawn: schedule.len(),
         faults_after_shrinking: schedule.len(),
         shrunk: false,
@@ -563,8 +604,7 @@ fn check_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fail
         schedule,
         scenario: None,
         chain,
-    };
-    (checked, Some(failure))
+    })
 }
 
 /// Shrinks a failure's schedule with proptest's value tree: simplify while
@@ -581,6 +621,10 @@ fn shrink(
     }
     let n_targets = targets(plan).len().max(1);
     let mut tree = tree_for(cfg, n_targets, failure.seed);
+    if tree.current() != failure.schedule {
+        // A schedule guided search built: no value tree leads to it.
+        return shrink_explicit(plan, cfg, failure, keep_going);
+    }
     let fails = |s: &[Draw]| {
         let c = check(&with_schedule(plan, cfg, s), failure.seed, cfg);
         let i = c
@@ -611,11 +655,7 @@ fn shrink(
             }
         }
     }
-    failure.shrunk = true;
-    failure.faults_after_shrinking = failure.schedule.len();
-    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.key()).collect();
-    kinds.dedup();
-    failure.signature = signature::shrunk_signature(&failure.property, &kinds, &failure.chain);
+    shrunk(failure);
 }
 
 /// Checks one seed; on failure shrinks the schedule.
@@ -628,6 +668,64 @@ pub fn run_seed(plan: &Plan, cfg: &FuzzConfig, seed: u64) -> (Checked, Option<Fa
         f
     });
     (checked, failure)
+}
+
+/// Marks a failure shrunk, with the signature of what is left.
+fn shrunk(failure: &mut Failure) {
+    failure.shrunk = true;
+    failure.faults_after_shrinking = failure.schedule.len();
+    let mut kinds: Vec<&str> = failure.schedule.iter().map(|f| f.kind.key()).collect();
+    kinds.dedup();
+    let name = signature_name(&failure.property, &failure.detail);
+    failure.signature = signature::shrunk_signature(&name, &kinds, &failure.chain);
+}
+
+/// Shrinks a schedule no value tree leads to (see [`guided`]): removes
+/// one fault at a time, and halves each remaining one's duration, for as
+/// long as the same property still fails; at most 300 runs.
+fn shrink_explicit(
+    plan: &Plan,
+    cfg: &FuzzConfig,
+    failure: &mut Failure,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) {
+    let runs = std::cell::Cell::new(0);
+    let (seed, property) = (failure.seed, failure.property.clone());
+    let fails = |s: &[Draw]| {
+        runs.set(runs.get() + 1);
+        let c = check(&with_schedule(plan, cfg, s), seed, cfg);
+        let i = c.violations.iter().position(|v| v.property == property)?;
+        Some((c.violations[i].detail.clone(), c.causes[i].clone()))
+    };
+    let mut changed = true;
+    while changed && keep_going() {
+        changed = false;
+        let mut i = 0;
+        while i < failure.schedule.len() && runs.get() < 300 && keep_going() {
+            let mut candidate = failure.schedule.clone();
+            candidate.remove(i);
+            match fails(&candidate) {
+                Some((detail, chain)) => {
+                    (failure.schedule, failure.detail, failure.chain) = (candidate, detail, chain);
+                    changed = true;
+                }
+                None => i += 1,
+            }
+        }
+        for i in 0..failure.schedule.len() {
+            let d = failure.schedule[i].duration;
+            if runs.get() >= 300 || d / 2 < ms(100) {
+                continue;
+            }
+            let mut candidate = failure.schedule.clone();
+            candidate[i].duration = d / 2;
+            if let Some((detail, chain)) = fails(&candidate) {
+                (failure.schedule, failure.detail, failure.chain) = (candidate, detail, chain);
+                changed = true;
+            }
+        }
+    }
+    shrunk(failure);
 }
 
 /// Failures that share a signature: one bug, however many seeds hit it.
@@ -655,6 +753,9 @@ pub struct Campaign {
     pub faults: Vec<String>,
     pub max_faults: usize,
     pub shrink: bool,
+    /// Guided by coverage (`--guided`): schedules mutated from a corpus.
+    #[serde(default)]
+    pub guided: bool,
 }
 
 /// One coverage probe's count.
@@ -721,7 +822,15 @@ impl Summary {
                 self.scenario, self.campaign.scenario_hash, other.campaign.scenario_hash
             ));
         }
-        let settings = |c: &Campaign| (c.seeds.clone(), c.faults.clone(), c.max_faults, c.shrink);
+        let settings = |c: &Campaign| {
+            (
+                c.seeds.clone(),
+                c.faults.clone(),
+                c.max_faults,
+                c.shrink,
+                c.guided,
+            )
+        };
         if settings(&self.campaign) != settings(&other.campaign) {
             return Err(format!(
                 "summaries of different sweeps of `{}`: seeds {} faults [{}] max-faults {} and seeds {} faults [{}] max-faults {}",
@@ -923,6 +1032,22 @@ pub fn sweep(
     });
     let mut results = results.into_inner().expect("threads finished").0;
     results.sort_by_key(|r| r.0);
+    summarise(plan, text, cfg, seeds, results, jobs, keep_going, progress)
+}
+
+/// A sweep's summary from its seeds' results (in the order they count):
+/// counts, coverage, and the failures grouped and shrunk.
+#[allow(clippy::too_many_arguments)]
+fn summarise(
+    plan: &Plan,
+    text: &str,
+    cfg: &FuzzConfig,
+    seeds: &Seeds,
+    results: Vec<SeedResult>,
+    jobs: usize,
+    keep_going: &(dyn Fn(Stage) -> bool + Sync),
+    progress: &(dyn Fn(Phase) + Sync),
+) -> Summary {
     let mut summary = Summary {
         scenario: plan.name.clone(),
         campaign: Campaign {
@@ -932,6 +1057,7 @@ pub fn sweep(
             faults: cfg.kinds.iter().map(|k| k.key().to_string()).collect(),
             max_faults: cfg.max_faults,
             shrink: cfg.shrink,
+            guided: false,
         },
         seeds: results.iter().map(|r| r.0).collect(),
         states: Coverage {
@@ -1100,6 +1226,7 @@ mod tests {
             max_faults: 1,
             faults_stop: secs(30),
             properties: Vec::new(),
+            never_prints: Vec::new(),
             bounds: Default::default(),
             shrink: false,
         };

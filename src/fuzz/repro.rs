@@ -57,6 +57,12 @@ pub fn repro_toml(
             expect.insert("at".into(), format_duration(at).into());
             expect.insert("converged".into(), true.into());
         }
+        super::NEVER_PRINTS => {
+            let line = super::printed_line(&failure.detail)
+                .ok_or("a never-prints failure names its line")?;
+            expect.insert("event".into(), line.into());
+            expect.insert("count".into(), "= 0".into());
+        }
         p => {
             expect.insert("invariant".into(), p.into());
         }

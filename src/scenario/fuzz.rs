@@ -35,6 +35,20 @@ impl Builder<'_> {
             }
             properties.push(p.get_ref().clone());
         }
+        let mut never_prints = Vec::new();
+        for p in raw.never_prints.iter().flatten() {
+            let line = p.get_ref().as_str();
+            if !crate::trace::catalogue::all().any(|l| l == line) {
+                let kinds: Vec<&str> = crate::trace::catalogue::all().collect();
+                let mut e = self.err(
+                    p.span(),
+                    format!("`{line}` is not a kind of line a Redis server or a Sentinel prints"),
+                );
+                e.hint = suggest(line, &kinds).map(|c| format!("did you mean `{c}`?"));
+                return Err(e);
+            }
+            never_prints.push(line.to_string());
+        }
         let mut swarm = Vec::new();
         for (key, range) in &raw.swarm {
             let k = key.get_ref().as_str();
@@ -113,6 +127,7 @@ impl Builder<'_> {
                 None => 6,
             },
             properties,
+            never_prints,
             swarm,
             bounds,
         })

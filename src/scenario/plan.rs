@@ -126,6 +126,9 @@ pub struct FuzzSettings {
     pub max_faults: usize,
     /// Properties checked besides the invariants.
     pub properties: Vec<String>,
+    /// Kinds of log line or Sentinel event no run may print (a path taken
+    /// that should not be).
+    pub never_prints: Vec<String>,
     /// Swarm mode: configuration values each seed draws within a range.
     pub swarm: Vec<(String, SwarmRange)>,
     /// Bounds: at most this many lost acknowledged writes, at most this long

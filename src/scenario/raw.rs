@@ -68,6 +68,7 @@ pub(super) struct RawFuzz {
     pub(super) faults_stop: Option<Spanned<String>>,
     pub(super) max_faults: Option<Spanned<usize>>,
     pub(super) properties: Option<Vec<Spanned<String>>>,
+    pub(super) never_prints: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub(super) swarm: IndexMap<Spanned<String>, Spanned<Vec<toml::Value>>>,
     pub(super) max_lost_acked_writes: Option<u64>,

@@ -2,6 +2,7 @@
 //! publishes it. JSONL for machines (fields in a fixed order, integer µs
 //! time) and a Redis-log-style text rendering for people.
 
+pub mod catalogue;
 pub mod names;
 
 use std::borrow::Cow;

@@ -69,6 +69,11 @@ impl Scenario {
         self.table("sentinel", settings)
     }
 
+    /// The `[fuzz]` table.
+    pub fn fuzz(self, settings: &str) -> Self {
+        self.table("fuzz", settings)
+    }
+
     /// `redis.conf` settings of one node, over those of `[redis]`.
     pub fn node(self, node: &str, settings: &str) -> Self {
         self.table("node", &format!("{node} = {{ {settings} }}"))
@@ -192,6 +197,7 @@ pub fn fuzz_config(plan: &Plan, shrink: bool) -> FuzzConfig {
         max_faults: plan.fuzz.max_faults,
         faults_stop: plan.fuzz.faults_stop,
         properties: plan.fuzz.properties.clone(),
+        never_prints: plan.fuzz.never_prints.clone(),
         bounds: plan.fuzz.bounds.clone(),
         shrink,
     }

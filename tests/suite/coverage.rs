@@ -86,7 +86,7 @@ fn a_failover_reaches_every_visible_failover_state() {
 /// scenario is in the catalogue the reports count against.
 #[test]
 fn every_line_the_bundled_scenarios_print_is_in_the_catalogue() {
-    let catalogue: BTreeSet<&str> = coverage::catalogue::all().collect();
+    let catalogue: BTreeSet<&str> = redsim::trace::catalogue::all().collect();
     let mut missing = BTreeSet::new();
     let files = redsim::golden::scenario_files(&[super::common::root().join("scenarios")])
         .expect("scenarios/ is readable");

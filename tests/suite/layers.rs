@@ -31,7 +31,7 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "scenario",
         &[
-            "check", "client", "history", "proto", "redis", "sentinel", "sim", "time",
+            "check", "client", "history", "proto", "redis", "sentinel", "sim", "time", "trace",
         ],
     ),
     (

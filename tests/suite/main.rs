@@ -20,6 +20,7 @@ mod explain;
 mod figures;
 mod fuzz;
 mod golden;
+mod guided;
 mod host_faults;
 mod input_limits;
 mod input_mutations;

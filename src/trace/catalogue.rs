@@ -145,7 +145,7 @@ mod tests {
         let listed: BTreeSet<String> = super::all().map(str::to_string).collect();
         if scanned != listed && std::env::var_os("REDSIM_WRITE_CATALOGUE").is_some() {
             let text: String = scanned.iter().map(|l| format!("{l}\n")).collect();
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/coverage/log_lines.txt");
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trace/log_lines.txt");
             std::fs::write(path, text).expect("writable");
             return;
         }
@@ -153,8 +153,8 @@ mod tests {
         let extra: Vec<&String> = listed.difference(&scanned).collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
-            "src/coverage/log_lines.txt is out of date (rewrite it with \
-             REDSIM_WRITE_CATALOGUE=1 cargo test --lib coverage::catalogue):\n\
+            "src/trace/log_lines.txt is out of date (rewrite it with \
+             REDSIM_WRITE_CATALOGUE=1 cargo test --lib trace::catalogue):\n\
              not listed: {missing:?}\nno longer printed: {extra:?}"
         );
         assert!(listed.len() > 150, "only {} kinds", listed.len());
