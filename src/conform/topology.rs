@@ -269,6 +269,9 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
         "auto-aof-rewrite-min-size {}",
         c.auto_aof_rewrite_min_size
     );
+    if c.rdb_key_save_delay != 0 {
+        let _ = writeln!(s, "rdb-key-save-delay {}", c.rdb_key_save_delay);
+    }
     let _ = writeln!(
         s,
         "stop-writes-on-bgsave-error {}",

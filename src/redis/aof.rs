@@ -10,7 +10,9 @@
 
 use std::rc::Rc;
 
-use crate::proto::{Cmd, Ctx};
+use crate::proto::resp::Frame;
+use crate::proto::{Cmd, Ctx, Reply};
+use crate::sim::net::ConnId;
 use crate::trace::Level;
 
 use super::host_faults::HostFaults;
@@ -134,12 +136,64 @@ impl Server {
 
     /// serverCron(): a scheduled rewrite starts once no child runs.
     /// A failed fork leaves it scheduled, to try again at the next cron.
-    pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>, faults: HostFaults) {
-        if matches!(self.aof_start, Some(AofStart::Scheduled))
+    pub(super) fn start_scheduled_aof_rewrite(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+        let waiting = matches!(self.aof_start, Some(AofStart::Scheduled));
+        if (waiting || self.aof_rewrite_scheduled)
             && self.child.is_none()
             && !self.persist.aof_rewrite_limited(ctx)
         {
-            self.rewrite_aof_background(ctx, faults);
+            if waiting {
+                self.rewrite_aof_background(ctx, host.disk.faults);
+            } else {
+                self.aof_rewrite_scheduled = !self.rewrite_aof_now(ctx, host);
+            }
+        }
+    }
+
+    /// bgrewriteaofCommand(): a rewrite now, or once the running child is
+    /// reaped (also inside a transaction: EXEC must not fork).
+    pub(super) fn bgrewriteaof_command(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        host: &mut Host<'_>,
+        conn: ConnId,
+    ) -> Reply {
+        let status = |s: &str| Reply::Frame(Frame::Simple(s.into()));
+        if self
+            .child
+            .as_ref()
+            .is_some_and(|c| c.kind == ChildKind::AofRewrite)
+        {
+            return Reply::Error(
+                "ERR Background append only file rewriting already in progress".into(),
+            );
+        }
+        if self.child.is_some() || self.in_exec(conn) {
+            self.aof_rewrite_scheduled = true;
+            // A rewrite asked for by hand is not held back by failures.
+            self.persist.aofrw_failures = 0;
+            return status("Background append only file rewriting scheduled");
+        }
+        if self.rewrite_aof_now(ctx, host) {
+            status("Background append only file rewriting started")
+        } else {
+            Reply::Error(
+                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+                    .into(),
+            )
+        }
+    }
+
+    /// rewriteAppendOnlyFileBackground() asked for by hand or scheduled:
+    /// with the AOF on, as an automatic rewrite; with it off, a child
+    /// writes a base file nothing reads until the AOF is turned on. False
+    /// when the fork failed.
+    fn rewrite_aof_now(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) -> bool {
+        self.aof_rewrite_scheduled = false;
+        if self.cfg.appendonly && self.aof_start.is_none() {
+            self.rewrite_aof_on(ctx, host)
+        } else {
+            self.start_bgsave(ctx, host.disk.faults, ChildKind::AofRewrite)
         }
     }
 
@@ -198,6 +252,15 @@ impl Server {
             let fsynced = incr.len();
             AofFile::rewritten(snapshot, incr, fsynced, 1)
         } else {
+            // BGREWRITEAOF with the AOF off: its base is written, and no
+            // AOF is on to take it.
+            if !self.cfg.appendonly {
+                ctx.log(
+                    Level::Notice,
+                    "Background AOF rewrite finished successfully",
+                    "Background AOF rewrite finished successfully".into(),
+                );
+            }
             return;
         };
         self.aof_base_size = aof.size();
@@ -251,10 +314,10 @@ impl Server {
     /// is written first, a new incr file is opened and enters the manifest
     /// at once (so a crash before the rewrite ends keeps the old base and
     /// every incr file: nothing is lost), and the child writes a new base.
-    fn rewrite_aof_on(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) {
+    fn rewrite_aof_on(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>) -> bool {
         let faults = host.disk.faults;
         let Some(aof) = host.disk.aof.as_mut() else {
-            return;
+            return false;
         };
         if !faults.disk_full() {
             aof.append(&mut self.aof_pending);
@@ -267,8 +330,10 @@ impl Server {
         );
         let from = aof.log.len();
         aof.incr_seq = next;
-        if self.start_bgsave(ctx, faults, ChildKind::AofRewrite) {
-            self.aof_rewrite = Some((self.child_gen, from));
+        if !self.start_bgsave(ctx, faults, ChildKind::AofRewrite) {
+            return false;
         }
+        self.aof_rewrite = Some((self.child_gen, from));
+        true
     }
 }

@@ -317,7 +317,8 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "shutdown"
         | "watch"
         | "unwatch"
-        | "reset" => Cmd::Named {
+        | "reset"
+        | "bgrewriteaof" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

@@ -24,6 +24,7 @@ use super::config::{
 use super::{ERR_LOADING, Host, Server};
 
 const INT_MAX: i64 = i32::MAX as i64;
+const INT_MIN: i64 = i32::MIN as i64;
 
 /// How a config's value is read and written: config.c's config types.
 enum Kind {
@@ -92,6 +93,8 @@ struct Config {
     immutable: bool,
     /// DENY_LOADING_CONFIG: refused with -LOADING while the dataset loads.
     deny_loading: bool,
+    /// HIDDEN_CONFIG: matched only by its exact name, never by a pattern.
+    hidden: bool,
     apply: Option<Apply>,
 }
 
@@ -102,6 +105,7 @@ const fn config(name: &'static str, alias: Option<&'static str>, kind: Kind) -> 
         kind,
         immutable: false,
         deny_loading: false,
+        hidden: false,
         apply: None,
     }
 }
@@ -134,6 +138,11 @@ impl Config {
 
     const fn deny_loading(mut self) -> Self {
         self.deny_loading = true;
+        self
+    }
+
+    const fn hidden(mut self) -> Self {
+        self.hidden = true;
         self
     }
 }
@@ -195,6 +204,17 @@ static CONFIGS: &[Config] = &[
             put: |c, v| c.auto_aof_rewrite_min_size = v as u64,
         },
     ),
+    config(
+        "rdb-key-save-delay",
+        None,
+        int(
+            INT_MIN,
+            INT_MAX,
+            |c| c.rdb_key_save_delay,
+            |c, v| c.rdb_key_save_delay = v,
+        ),
+    )
+    .hidden(),
     config(
         "stop-writes-on-bgsave-error",
         None,
@@ -848,6 +868,9 @@ impl Server {
                 continue;
             }
             for e in entries() {
+                if e.config().hidden {
+                    continue;
+                }
                 if !seen(&found, e.name()) && stringmatch(pattern, e.name(), true) {
                     found.push((e.name().to_string(), e));
                 }

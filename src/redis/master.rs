@@ -106,6 +106,18 @@ pub struct Child {
     pub exited: bool,
 }
 
+/// What `rdb-key-save-delay` adds to a child's work over `keys` keys
+/// (rdbSaveKeyValuePair() calls debugDelay() after each): that many µs a
+/// key, or with -N one µs every N keys on average.
+fn key_save_delay(cfg: &super::config::RedisConfig, keys: usize) -> Micros {
+    let keys = keys as u64;
+    match cfg.rdb_key_save_delay {
+        d if d > 0 => keys * d as u64,
+        d if d < 0 => keys / d.unsigned_abs(),
+        _ => 0,
+    }
+}
+
 /// Memory a dataset takes in a Redis process, for the fork cost: the RDB size
 /// plus dictEntry/robj/sds overheads of about 64 bytes per key.
 fn memory_bytes(d: &crate::proto::keyspace::Dataset) -> u64 {
@@ -681,7 +693,8 @@ impl Server {
         let snapshot = Rc::new(self.data.clone());
         let bytes = snapshot.rdb_bytes();
         let fork = memory_bytes(&snapshot) * self.cfg.fork_time_per_gb / (1 << 30);
-        let mut duration = bytes * 1_000_000 / self.cfg.rdb_save_rate;
+        let mut duration =
+            bytes * 1_000_000 / self.cfg.rdb_save_rate + key_save_delay(&self.cfg, snapshot.len());
         if let ChildKind::Replication { socket: true } = kind {
             for r in self
                 .replicas

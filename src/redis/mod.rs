@@ -168,6 +168,9 @@ pub struct Server {
     /// `aof_rewrite_base_size`: the AOF's size after the last rewrite (or
     /// at load), which automatic rewrites measure growth against.
     aof_base_size: u64,
+    /// `aof_rewrite_scheduled`: BGREWRITEAOF came while a child ran; the
+    /// rewrite starts at the first serverCron without one.
+    aof_rewrite_scheduled: bool,
     /// Replies held until the AOF write or fsync of their pass returns
     /// (only while the disk is slow), and since when a pass blocks them.
     held_replies: Vec<(ConnId, Reply)>,
@@ -675,6 +678,7 @@ impl Server {
             aof_fsync: disk_errors::AofFsync::default(),
             aof_rewrite: None,
             aof_base_size: 0,
+            aof_rewrite_scheduled: false,
             held_replies: Vec::new(),
             aof_blocked: None,
             child: None,
@@ -1224,6 +1228,7 @@ impl Server {
                 Some("watch") => self.watch_command(ctx, conn, &argv[1..]),
                 Some("unwatch") => self.unwatch_command(conn),
                 Some("reset") => self.reset_command(conn),
+                Some("bgrewriteaof") => self.bgrewriteaof_command(ctx, host, conn),
                 Some(name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")) => {
                     self.subscribe_command(ctx, conn, name, &argv[1..])
                 }
@@ -1407,7 +1412,7 @@ impl Server {
         if self.i_am_master() {
             self.active_expire_cycle(ctx);
         }
-        self.start_scheduled_aof_rewrite(ctx, host.disk.faults);
+        self.start_scheduled_aof_rewrite(ctx, host);
         // checkChildrenDone() while a child runs, the save points only when
         // none did at this tick.
         let had_child = self.child.is_some();

@@ -137,3 +137,98 @@ fn failed_rewrites_back_off_after_three_in_a_row() {
         "{failed:?} {limited:?}"
     );
 }
+
+/// Every named command's reply, as redis-cli prints it.
+fn named_replies(s: &Scenario) -> (Vec<(String, String)>, World) {
+    let plan = s.plan();
+    let out = world::run(&plan, plan.seed).expect("runs");
+    let r = out
+        .world
+        .exchanges()
+        .iter()
+        .filter_map(|x| {
+            let name = x.command.name.clone()?;
+            let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
+                redsim::proto::resp::shown(&x.command.argv, f)
+            });
+            Some((name, shown))
+        })
+        .collect();
+    (r, out.world)
+}
+
+fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    &all.iter().find(|(n, _)| n == name).expect(name).1
+}
+
+/// bgrewriteaofCommand(): while another child runs the rewrite is only
+/// scheduled (and inside MULTI/EXEC too), and serverCron starts it once
+/// that child is reaped; a fork that fails is an error; with the AOF off a
+/// child still writes a base, and the AOF stays off.
+#[test]
+fn bgrewriteaof_starts_schedules_or_refuses_as_redis_does() {
+    let s = Scenario::new("12s", "masters = 1")
+        .redis(r#"save = "1 1", appendonly = "yes", auto-aof-rewrite-percentage = 0, rdb-key-save-delay = 10000"#)
+        .fault("0.5s", r#"burst = { node = "master", writes = 100, value-size = 10 }"#)
+        .command("2.5s", "master", "BGREWRITEAOF", "scheduled")
+        .fault("6s", r#"fork-fail = { node = "master", for = "1s" }"#)
+        .command("6.5s", "master", "BGREWRITEAOF", "no-fork")
+        .command("8s", "master", "MULTI", "multi")
+        .command("8s", "master", "BGREWRITEAOF", "queued")
+        .command("8s", "master", "EXEC", "exec");
+    let (r, w) = named_replies(&s);
+    assert_eq!(
+        reply(&r, "scheduled"),
+        "Background append only file rewriting scheduled"
+    );
+    assert_eq!(
+        reply(&r, "no-fork"),
+        "(error) ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+    );
+    assert_eq!(
+        reply(&r, "exec"),
+        "1) Background append only file rewriting scheduled"
+    );
+    // The save point forks once a whole second has passed since the last
+    // save (serverCron compares whole unix seconds); 100 keys at 10 ms a
+    // key keep its child 1 s; the scheduled rewrite starts at the first
+    // cron after the reap, and no sooner.
+    let saved = logged(&w, 0, "Background saving terminated with success");
+    let started = logged(&w, 0, "Background append only file rewriting started");
+    assert!(
+        !saved.is_empty() && !started.is_empty(),
+        "{saved:?} {started:?}"
+    );
+    assert!(started[0] >= saved[0], "{saved:?} {started:?}");
+    assert!(started[0] - saved[0] <= 100_000, "{saved:?} {started:?}");
+}
+
+/// With the AOF off, BGREWRITEAOF's child writes a base and the AOF stays
+/// off; `rdb-key-save-delay` is a hidden setting: CONFIG GET finds it by
+/// name, never by a pattern.
+#[test]
+fn bgrewriteaof_with_the_aof_off_and_the_hidden_delay_setting() {
+    let s = Scenario::new("6s", "masters = 1")
+        .redis(r#"save = """#)
+        .command("1s", "master", "BGREWRITEAOF", "off")
+        .command("3s", "master", "CONFIG GET appendonly", "still-off")
+        .command("3s", "master", "CONFIG SET rdb-key-save-delay -10", "set")
+        .command("3s", "master", "CONFIG GET rdb-key-save-delay", "by-name")
+        .command("3s", "master", "CONFIG GET rdb-key-*", "by-pattern");
+    let (r, w) = named_replies(&s);
+    assert_eq!(
+        reply(&r, "off"),
+        "Background append only file rewriting started"
+    );
+    assert_eq!(reply(&r, "still-off"), "1) \"appendonly\"\n2) \"no\"");
+    assert_eq!(reply(&r, "set"), "OK");
+    assert_eq!(
+        reply(&r, "by-name"),
+        "1) \"rdb-key-save-delay\"\n2) \"-10\""
+    );
+    assert_eq!(reply(&r, "by-pattern"), "(empty array)");
+    assert_eq!(
+        logged(&w, 0, "Background AOF rewrite finished successfully").len(),
+        1
+    );
+}
