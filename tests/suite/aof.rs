@@ -5,7 +5,7 @@
 use redsim::check::RunView as _;
 use redsim::world::{self, World};
 
-use super::common::{Scenario, logged};
+use super::common::{Scenario, logged, named_replies, reply};
 
 /// When each automatic rewrite started, and the growth it logged.
 fn rewrites(w: &World) -> Vec<(u64, i64)> {
@@ -136,29 +136,6 @@ fn failed_rewrites_back_off_after_three_in_a_row() {
         (119_000_000..120_300_000).contains(&after(4, 1)),
         "{failed:?} {limited:?}"
     );
-}
-
-/// Every named command's reply, as redis-cli prints it.
-fn named_replies(s: &Scenario) -> (Vec<(String, String)>, World) {
-    let plan = s.plan();
-    let out = world::run(&plan, plan.seed).expect("runs");
-    let r = out
-        .world
-        .exchanges()
-        .iter()
-        .filter_map(|x| {
-            let name = x.command.name.clone()?;
-            let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
-                redsim::proto::resp::shown(&x.command.argv, f)
-            });
-            Some((name, shown))
-        })
-        .collect();
-    (r, out.world)
-}
-
-fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
-    &all.iter().find(|(n, _)| n == name).expect(name).1
 }
 
 /// bgrewriteaofCommand(): while another child runs the rewrite is only

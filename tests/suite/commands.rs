@@ -6,7 +6,7 @@ use redsim::check::RunView as _;
 use redsim::scenario;
 use redsim::world;
 
-use super::common::Scenario;
+use super::common::{Scenario, reply};
 
 /// Every named command: when its reply came (ms of simulated time) and
 /// the reply as redis-cli prints it.
@@ -29,10 +29,6 @@ fn answered(s: &Scenario) -> Vec<(String, Option<u64>, String)> {
 /// Every named command's reply, as redis-cli prints it.
 fn replies(s: &Scenario) -> Vec<(String, String)> {
     answered(s).into_iter().map(|(n, _, r)| (n, r)).collect()
-}
-
-fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
-    &all.iter().find(|(n, _)| n == name).expect(name).1
 }
 
 // Reply texts below were read off a real Redis 7.0.15 and Sentinel through

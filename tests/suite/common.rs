@@ -371,3 +371,28 @@ pub fn logged(w: &redsim::world::World, node: usize, text: &str) -> Vec<u64> {
         .map(|e| e.t)
         .collect()
 }
+
+/// Every command line's reply, by its name (`""` when it has none), as
+/// redis-cli prints it, and the world at the end of the run.
+pub fn named_replies(s: &Scenario) -> (Vec<(String, String)>, redsim::world::World) {
+    use redsim::check::RunView as _;
+    let plan = s.plan();
+    let out = redsim::world::run(&plan, plan.seed).expect("runs");
+    let r = out
+        .world
+        .exchanges()
+        .iter()
+        .map(|x| {
+            let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
+                redsim::proto::resp::shown(&x.command.argv, f)
+            });
+            (x.command.name.clone().unwrap_or_default(), shown)
+        })
+        .collect();
+    (r, out.world)
+}
+
+/// The reply to the command line named `name`.
+pub fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
+    &all.iter().find(|(n, _)| n == name).expect(name).1
+}

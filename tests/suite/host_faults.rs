@@ -7,32 +7,10 @@
 use redsim::check::RunView as _;
 use redsim::world::{self, World};
 
-use super::common::{Scenario, logged};
+use super::common::{Scenario, logged, named_replies as replies, reply};
 
 const MISCONF_RDB: &str = "(error) MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 const MISCONF_AOF: &str = "(error) MISCONF Errors writing to the AOF file: No space left on device";
-
-/// Every named command's reply, as redis-cli prints it.
-fn replies(s: &Scenario) -> (Vec<(String, String)>, World) {
-    let plan = s.plan();
-    let out = world::run(&plan, plan.seed).expect("runs");
-    let r = out
-        .world
-        .exchanges()
-        .iter()
-        .map(|x| {
-            let shown = x.reply.as_ref().map_or("<no reply>".to_string(), |(_, f)| {
-                redsim::proto::resp::shown(&x.command.argv, f)
-            });
-            (x.command.name.clone().unwrap_or_default(), shown)
-        })
-        .collect();
-    (r, out.world)
-}
-
-fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
-    &all.iter().find(|(n, _)| n == name).expect(name).1
-}
 
 /// fork() fails while a save point is due: the BGSAVE is not started
 /// (`lastbgsave_status` err), so writes and PING get the RDB MISCONF text

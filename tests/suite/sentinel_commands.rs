@@ -6,7 +6,7 @@ use redsim::check::RunView as _;
 use redsim::proto::resp::Frame;
 use redsim::world::{self, World};
 
-use super::common::Scenario;
+use super::common::{Scenario, reply};
 
 /// Every named command's reply, as redis-cli prints it.
 fn replies(s: &Scenario) -> Vec<(String, String)> {
@@ -28,10 +28,6 @@ fn replies_of(w: &World) -> Vec<(String, String)> {
             (x.command.name.clone().unwrap_or_default(), shown)
         })
         .collect()
-}
-
-fn reply<'a>(all: &'a [(String, String)], name: &str) -> &'a str {
-    &all.iter().find(|(n, _)| n == name).expect(name).1
 }
 
 /// Three Sentinels with down-after-milliseconds 5000 and this quorum.
