@@ -100,31 +100,48 @@ fn canonical_path(file: &Path) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::process::Command;
 
     use super::*;
+
+    /// The shim and a probe program built from `probe` in a fresh directory
+    /// `name`: (directory, shim library, probe), or `None` without a C
+    /// compiler.
+    fn shim_and_probe(name: &str, probe: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
+        let Some(cc) = super::super::preload::compiler() else {
+            crate::errln!("skipped: no C compiler");
+            return None;
+        };
+        let root = std::env::temp_dir().join(format!("redsim-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("scratch directory");
+        let lib = super::super::preload::build_library(&root, "host_faults", SHIM_SOURCE)
+            .expect("the shim builds");
+        let probe_src = root.join("probe.c");
+        std::fs::write(&probe_src, probe).expect("probe source");
+        let bin = root.join("probe");
+        let built = Command::new(cc)
+            .arg("-o")
+            .arg(&bin)
+            .arg(&probe_src)
+            .status()
+            .expect("cc runs");
+        assert!(built.success());
+        Some((root, lib, bin))
+    }
 
     /// The shim, built and preloaded into a probe, fails fork() and writes
     /// to files by the bits of the control file, spares the named log, and
     /// leaves pipes alone.
     #[test]
     fn the_shim_fails_fork_and_file_writes_by_the_control_file() {
-        let Some(cc) = super::super::preload::compiler() else {
-            crate::errln!("skipped: no C compiler");
-            return;
-        };
-        let root = std::env::temp_dir().join(format!("redsim-host-shim-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).expect("scratch directory");
-        let lib = super::super::preload::build_library(&root, "host_faults", SHIM_SOURCE)
-            .expect("the shim builds");
-        let probe_src = root.join("probe.c");
         // Prints: fork's errno (0 if it worked), then for a data file, the
         // spared log and a pipe: write(2)'s errno, then for the data file
         // through stdio: fwrite of 10 bytes and fflush's errno; then how
         // long an fdatasync of the data file took, in ms.
-        std::fs::write(
-            &probe_src,
+        let Some((root, lib, probe)) = shim_and_probe(
+            "host-shim",
             r#"#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,16 +166,9 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#,
-        )
-        .expect("probe source");
-        let probe = root.join("probe");
-        let built = Command::new(cc)
-            .arg("-o")
-            .arg(&probe)
-            .arg(&probe_src)
-            .status()
-            .expect("cc runs");
-        assert!(built.success());
+        ) else {
+            return;
+        };
         let control = root.join("control");
         let log = root.join("server.log");
         let spare = canonical_path(&log).expect("a canonical path");
@@ -196,20 +206,10 @@ int main(int argc, char **argv) {
     /// whatever the read sizes, and leaves other files alone.
     #[test]
     fn the_shim_damages_what_the_named_rdb_file_reads_back() {
-        let Some(cc) = super::super::preload::compiler() else {
-            crate::errln!("skipped: no C compiler");
-            return;
-        };
-        let root = std::env::temp_dir().join(format!("redsim-rdb-shim-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).expect("scratch directory");
-        let lib = super::super::preload::build_library(&root, "host_faults", SHIM_SOURCE)
-            .expect("the shim builds");
-        let probe_src = root.join("probe.c");
         // Reads the file named by argv[1] in reads of 9, 5 and the rest
         // (rdbLoadRio() reads the signature's 9 bytes first), and prints it.
-        std::fs::write(
-            &probe_src,
+        let Some((root, lib, probe)) = shim_and_probe(
+            "rdb-shim",
             r#"#include <stdio.h>
 int main(int argc, char **argv) {
     char b[64] = {0}; FILE *f = fopen(argv[1], "r");
@@ -219,16 +219,9 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#,
-        )
-        .expect("probe source");
-        let probe = root.join("probe");
-        let built = Command::new(cc)
-            .arg("-o")
-            .arg(&probe)
-            .arg(&probe_src)
-            .status()
-            .expect("cc runs");
-        assert!(built.success());
+        ) else {
+            return;
+        };
         let control = root.join("control");
         let rdb = root.join("dump.rdb");
         let other = root.join("other.rdb");

@@ -1089,12 +1089,21 @@ impl Builder<'_> {
         d: &Spanned<RawDebugSleep>,
     ) -> Result<(usize, Micros), ScenarioError> {
         let d = d.get_ref();
-        let length =
-            parse_duration(d.length.get_ref()).map_err(|m| self.err(d.length.span(), m))?;
-        if length == 0 {
-            return Err(self.err(d.length.span(), "`for` must be longer than 0s"));
+        self.window(r, &d.node, &d.length)
+    }
+
+    /// A window on a Redis server: its `node` and its `for`, longer than 0.
+    fn window(
+        &self,
+        r: &Roster,
+        node: &Spanned<String>,
+        length: &Spanned<String>,
+    ) -> Result<(usize, Micros), ScenarioError> {
+        let l = parse_duration(length.get_ref()).map_err(|m| self.err(length.span(), m))?;
+        if l == 0 {
+            return Err(self.err(length.span(), "`for` must be longer than 0s"));
         }
-        Ok((self.redis_node(r, &d.node)?, length))
+        Ok((self.redis_node(r, node)?, l))
     }
 }
 
@@ -1111,14 +1120,7 @@ struct RawDiskSlow {
 impl Builder<'_> {
     fn disk_slow(&self, r: &Roster, d: &Spanned<RawDiskSlow>) -> Result<Fault, ScenarioError> {
         let raw = d.get_ref();
-        let window = Spanned::new(
-            d.span(),
-            RawDebugSleep {
-                node: raw.node.clone(),
-                length: raw.length.clone(),
-            },
-        );
-        let (node, length) = self.node_for(r, &window)?;
+        let (node, length) = self.window(r, &raw.node, &raw.length)?;
         let fsync =
             parse_duration(raw.fsync.get_ref()).map_err(|m| self.err(raw.fsync.span(), m))?;
         if fsync == 0 {
@@ -1146,14 +1148,7 @@ struct RawRdbCorrupt {
 impl Builder<'_> {
     fn rdb_corrupt(&self, r: &Roster, d: &Spanned<RawRdbCorrupt>) -> Result<Fault, ScenarioError> {
         let raw = d.get_ref();
-        let window = Spanned::new(
-            d.span(),
-            RawDebugSleep {
-                node: raw.node.clone(),
-                length: raw.length.clone(),
-            },
-        );
-        let (node, length) = self.node_for(r, &window)?;
+        let (node, length) = self.window(r, &raw.node, &raw.length)?;
         let part = match &raw.part {
             None => RdbDamage::Checksum,
             Some(p) => RdbDamage::from_name(p.get_ref()).ok_or_else(|| {
