@@ -389,16 +389,23 @@ mod tests {
                 source: Source::Sim,
                 ..event(1_000_000, "kill", "")
             },
-            event(
-                6_000_000,
-                "+odown",
-                "master mymaster 127.0.0.1 7000 #quorum 2/2",
-            ),
-            event(
-                8_000_000,
-                "+switch-master",
-                "mymaster 127.0.0.1 7000 127.0.0.1 7001",
-            ),
+            // Published by a Sentinel (node 3), not by the killed master.
+            Event {
+                node: 3,
+                ..event(
+                    6_000_000,
+                    "+odown",
+                    "master mymaster 127.0.0.1 7000 #quorum 2/2",
+                )
+            },
+            Event {
+                node: 3,
+                ..event(
+                    8_000_000,
+                    "+switch-master",
+                    "mymaster 127.0.0.1 7000 127.0.0.1 7001",
+                )
+            },
         ]);
         let op = |seq, invoked, completed, outcome| Op {
             completed: Some(completed),
