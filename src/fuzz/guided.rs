@@ -22,8 +22,8 @@ use crate::scenario::Plan;
 use crate::time::{Micros, ms};
 
 use super::{
-    Draw, FuzzConfig, Phase, SeedResult, Seeds, Stage, Summary, check_recorded, failure_of,
-    summarise, targets, tree_for, with_schedule,
+    Draw, FuzzConfig, Phase, SeedResult, Seeds, Stage, Summary, Workers, check_recorded,
+    failure_of, summarise, targets, tree_for, with_schedule,
 };
 
 /// Seeds run between two updates of the corpus.
@@ -131,7 +131,12 @@ pub fn sweep(
             failed,
         });
     }
-    let mut summary = summarise(plan, text, cfg, seeds, results, jobs, keep_going, progress);
+    let workers = Workers {
+        jobs,
+        keep_going,
+        progress,
+    };
+    let mut summary = summarise(plan, text, cfg, seeds, results, &workers);
     summary.campaign.guided = true;
     summary
 }

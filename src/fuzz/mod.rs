@@ -419,7 +419,7 @@ pub fn check_recorded(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
 
 fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: bool) -> Checked {
     let mut w = World::new(plan, seed);
-    if record || !cfg.never_prints.is_empty() {
+    if record {
         let recorder = Recorder::new(w.sim.nodes.len());
         w.sim.set_watcher(Some(Box::new(recorder)));
     }
@@ -1032,21 +1032,31 @@ pub fn sweep(
     });
     let mut results = results.into_inner().expect("threads finished").0;
     results.sort_by_key(|r| r.0);
-    summarise(plan, text, cfg, seeds, results, jobs, keep_going, progress)
+    let workers = Workers {
+        jobs,
+        keep_going,
+        progress,
+    };
+    summarise(plan, text, cfg, seeds, results, &workers)
+}
+
+/// How a sweep's parallel work runs: on how many threads, while what holds,
+/// reporting where.
+struct Workers<'a> {
+    jobs: usize,
+    keep_going: &'a (dyn Fn(Stage) -> bool + Sync),
+    progress: &'a (dyn Fn(Phase) + Sync),
 }
 
 /// A sweep's summary from its seeds' results (in the order they count):
 /// counts, coverage, and the failures grouped and shrunk.
-#[allow(clippy::too_many_arguments)]
 fn summarise(
     plan: &Plan,
     text: &str,
     cfg: &FuzzConfig,
     seeds: &Seeds,
     results: Vec<SeedResult>,
-    jobs: usize,
-    keep_going: &(dyn Fn(Stage) -> bool + Sync),
-    progress: &(dyn Fn(Phase) + Sync),
+    workers: &Workers<'_>,
 ) -> Summary {
     let mut summary = Summary {
         scenario: plan.name.clone(),
@@ -1088,7 +1098,7 @@ fn summarise(
             applicable: applies(plan, *scope),
         })
         .collect();
-    summary.groups = group(plan, cfg, &mut failures, jobs, keep_going, progress);
+    summary.groups = group(plan, cfg, &mut failures, workers);
     summary.failures = failures;
     summary
 }
@@ -1100,10 +1110,13 @@ fn group(
     plan: &Plan,
     cfg: &FuzzConfig,
     failures: &mut [Failure],
-    jobs: usize,
-    keep_going: &(dyn Fn(Stage) -> bool + Sync),
-    progress: &(dyn Fn(Phase) + Sync),
+    workers: &Workers<'_>,
 ) -> Vec<Group> {
+    let Workers {
+        jobs,
+        keep_going,
+        progress,
+    } = *workers;
     let mut first_by_sig: BTreeMap<String, usize> = BTreeMap::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut reps: Vec<Failure> = Vec::new();

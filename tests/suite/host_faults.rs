@@ -12,6 +12,11 @@ use super::common::{Scenario, logged, named_replies as replies, reply};
 const MISCONF_RDB: &str = "(error) MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 const MISCONF_AOF: &str = "(error) MISCONF Errors writing to the AOF file: No space left on device";
 
+/// replica-1 made a master by hand, then pointed at the master again:
+/// its replication ID changed, so it takes a full sync.
+const DETACH: &str = r#"replicaof = { node = "replica-1", master = "no one" }"#;
+const REATTACH: &str = r#"replicaof = { node = "replica-1", master = "master" }"#;
+
 /// fork() fails while a save point is due: the BGSAVE is not started
 /// (`lastbgsave_status` err), so writes and PING get the RDB MISCONF text
 /// while reads still work. The save point tries again only more than 5 s
@@ -305,14 +310,8 @@ fn a_replica_with_a_full_disk_cannot_take_a_full_sync_until_it_has_space() {
     let s = Scenario::new("12s", "masters = 1, replicas = 1")
         .redis(r#"save = "", repl-diskless-sync-delay = 0"#)
         .fault("2s", r#"disk-full = { node = "replica-1", for = "4s" }"#)
-        .fault(
-            "3s",
-            r#"replicaof = { node = "replica-1", master = "no one" }"#,
-        )
-        .fault(
-            "3.5s",
-            r#"replicaof = { node = "replica-1", master = "master" }"#,
-        )
+        .fault("3s", DETACH)
+        .fault("3.5s", REATTACH)
         .command("11s", "replica-1", "INFO replication", "info");
     let (r, w) = replies(&s);
     let failed = "Write error or short write writing to the DB dump file needed for MASTER <-> REPLICA synchronization: No space left on device";
@@ -402,14 +401,8 @@ fn a_wrong_checksum_ends_the_replica_after_the_whole_load() {
             r#"burst = { node = "master", writes = 1000, value-size = 10000 }"#,
         )
         .fault("2s", r#"rdb-corrupt = { node = "replica-1", for = "6s" }"#)
-        .fault(
-            "3s",
-            r#"replicaof = { node = "replica-1", master = "no one" }"#,
-        )
-        .fault(
-            "3.5s",
-            r#"replicaof = { node = "replica-1", master = "master" }"#,
-        );
+        .fault("3s", DETACH)
+        .fault("3.5s", REATTACH);
     let (_, w) = replies(&s);
     let loading = logged(&w, 1, "MASTER <-> REPLICA sync: Loading DB in memory");
     assert_eq!(loading.len(), 2);
