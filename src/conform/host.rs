@@ -80,7 +80,8 @@ fn control(faults: HostFaults) -> [u8; 16] {
         | u32::from(faults.disk_full()) << 1
         | u32::from(faults.fsync_time() > 0) << 2
         | u32::from(faults.rdb_damage() == Some(RdbDamage::Signature)) << 3
-        | u32::from(faults.rdb_damage() == Some(RdbDamage::Checksum)) << 4;
+        | u32::from(faults.rdb_damage() == Some(RdbDamage::Checksum)) << 4
+        | u32::from(faults.fsync_fails()) << 5;
     let mut c = [0u8; 16];
     c[..4].copy_from_slice(&bits.to_ne_bytes());
     c[8..].copy_from_slice(&faults.fsync_time().to_ne_bytes());
@@ -138,8 +139,9 @@ mod tests {
     fn the_shim_fails_fork_and_file_writes_by_the_control_file() {
         // Prints: fork's errno (0 if it worked), then for a data file, the
         // spared log and a pipe: write(2)'s errno, then for the data file
-        // through stdio: fwrite of 10 bytes and fflush's errno; then how
-        // long an fdatasync of the data file took, in ms.
+        // through stdio: fwrite of 10 bytes and fflush's errno; then
+        // fsync's errno on the data file and on the log; then whether an
+        // fdatasync of the data file was slow.
         let Some((root, lib, probe)) = shim_and_probe(
             "host-shim",
             r#"#include <errno.h>
@@ -160,8 +162,10 @@ int main(int argc, char **argv) {
     int fds[2]; pipe(fds);
     FILE *f = fopen(argv[1], "a"); errno = 0;
     size_t n = fwrite("0123456789", 1, 10, f); int fl = fflush(f) ? errno : 0;
+    errno = 0; int sd = fsync(data) ? errno : 0;
+    errno = 0; int sl = fsync(log) ? errno : 0;
     long t0 = ms(); fdatasync(data); long took = ms() - t0;
-    printf("%d %d %d %d %zu %d %s\n", fe, w(data), w(log), w(fds[1]), n, fl,
+    printf("%d %d %d %d %zu %d %d %d %s\n", fe, w(data), w(log), w(fds[1]), n, fl, sd, sl,
            took >= 200 ? "slow" : "fast");
     return 0;
 }
@@ -188,16 +192,22 @@ int main(int argc, char **argv) {
             String::from_utf8_lossy(&out.stdout).trim().to_string()
         };
         // Linux's numbers (asm-generic/errno-base.h).
-        let (enomem, enospc) = (12, 28);
+        let (eio, enomem, enospc) = (5, 12, 28);
         // Only a stalled disk's fsync is slow: it sleeps at least its time
         // (no bound is put on a fast one).
         let fast = |s: String| s.rsplit_once(' ').map_or(s.clone(), |(a, _)| a.to_string());
-        assert_eq!(fast(run(0)), "0 0 0 0 10 0");
-        assert_eq!(fast(run(1)), format!("{enomem} 0 0 0 10 0"));
+        assert_eq!(fast(run(0)), "0 0 0 0 10 0 0 0");
+        assert_eq!(fast(run(1)), format!("{enomem} 0 0 0 10 0 0 0"));
         // Ten bytes fit stdio's buffer; the flush is where ENOSPC comes.
-        assert_eq!(fast(run(2)), format!("0 {enospc} 0 0 10 {enospc}"));
-        assert_eq!(fast(run(3)), format!("{enomem} {enospc} 0 0 10 {enospc}"));
-        assert_eq!(run(4), "0 0 0 0 10 0 slow");
+        assert_eq!(fast(run(2)), format!("0 {enospc} 0 0 10 {enospc} 0 0"));
+        assert_eq!(
+            fast(run(3)),
+            format!("{enomem} {enospc} 0 0 10 {enospc} 0 0")
+        );
+        assert_eq!(run(4), "0 0 0 0 10 0 0 0 slow");
+        // A failing fsync fails at once, on the data file only (and the
+        // fdatasync after it is not slowed either).
+        assert_eq!(run(32 | 4), format!("0 0 0 0 10 0 {eio} 0 fast"));
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -17,7 +17,9 @@
  *          signature damaged: fread() of its first bytes returns them with
  *          the 'R' of "REDIS" changed;
  *   bit 4  that file reads back with its trailing 8-byte checksum
- *          inverted.
+ *          inverted;
+ *   bit 5  fsync() and fdatasync() of a regular file fail with EIO at once
+ *          (a disk that lost a write back).
  *
  * Redis reads an RDB file through stdio (rioFileRead() calls fread()), and
  * so does the redis-check-rdb it runs on a load error, so both see the same
@@ -47,6 +49,7 @@
 #define SLOW_FSYNC 4u
 #define RDB_SIGNATURE 8u
 #define RDB_CHECKSUM 16u
+#define FSYNC_FAILS 32u
 
 struct control {
     uint32_t bits;
@@ -157,12 +160,26 @@ ssize_t write(int fd, const void *buf, size_t n) {
     return real_write(fd, buf, n);
 }
 
+/* Whether an fsync of `fd` fails now (EIO). */
+static int fsync_fails(int fd) {
+    struct stat st;
+    return (now() & FSYNC_FAILS) && faultable(fd, &st);
+}
+
 int fsync(int fd) {
+    if (fsync_fails(fd)) {
+        errno = EIO;
+        return -1;
+    }
     stall();
     return real_fsync(fd);
 }
 
 int fdatasync(int fd) {
+    if (fsync_fails(fd)) {
+        errno = EIO;
+        return -1;
+    }
     stall();
     return real_fdatasync(fd);
 }

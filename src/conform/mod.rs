@@ -179,5 +179,17 @@ pub fn render(outcomes: &[Outcome]) -> String {
             .filter(|o| matches!(o.status, Status::Compared(_)))
             .count()
     );
+    // Repeated last, so the end of a long log names what disagreed.
+    for o in outcomes {
+        if let Status::Compared(rows) = &o.status {
+            for r in rows.iter().filter(|r| !r.ok) {
+                let _ = writeln!(
+                    out,
+                    "Disagrees: {} / {}: real {}; simulated {}",
+                    o.name, r.field, r.real, r.sim
+                );
+            }
+        }
+    }
     out
 }

@@ -169,7 +169,7 @@ impl Child {
 
     fn of(k: ChildKind) -> Child {
         match k {
-            ChildKind::SavePoint => Child::SavePoint,
+            ChildKind::Bgsave => Child::SavePoint,
             ChildKind::Replication { socket: false } => Child::ReplicationDisk,
             ChildKind::Replication { socket: true } => Child::ReplicationSocket,
             ChildKind::AofRewrite => Child::AofRewrite,

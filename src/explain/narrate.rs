@@ -30,7 +30,7 @@ fn family(event: &str) -> Option<Family> {
         "kill" | "crash" | "shutdown" | "restart" | "pause" | "resume" | "partition" | "heal"
         | "link" | "clock-jump" | "replicaof" | "burst" | "fork-fail" | "fork-fail-end"
         | "disk-full" | "disk-full-end" | "disk-slow" | "disk-slow-end" | "rdb-corrupt"
-        | "rdb-corrupt-end" => Fault,
+        | "rdb-corrupt-end" | "fsync-fail" | "fsync-fail-end" => Fault,
         names::sentinel::SDOWN
         | names::sentinel::SDOWN_OFF
         | names::sentinel::ODOWN
@@ -228,6 +228,13 @@ fn fault(cx: &Context, e: &Event) -> String {
             e.detail.split("host ").nth(1).unwrap_or(&e.detail)
         ),
         "rdb-corrupt-end" => "has an RDB file that reads back intact again".to_string(),
+        "fsync-fail" => format!(
+            "gets a disk that fails its fsyncs with EIO for {}: the AOF's fsync fails (with \
+             appendfsync always the server exits; with everysec writes are refused until an \
+             fsync succeeds), and so does every RDB and transfer file's",
+            e.detail.rsplit(' ').next().unwrap_or("")
+        ),
+        "fsync-fail-end" => "has a disk whose fsyncs succeed again".to_string(),
         _ => e.detail.clone(),
     }
 }

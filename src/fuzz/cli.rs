@@ -53,8 +53,8 @@ pub struct FuzzArgs {
     /// partition, shutdown, clock-jump, link, partition-oneway, burst (the
     /// `[[fault]]` keys; each fault is undone after a while, a shutdown by
     /// a restart). Also, only when named: fork-fail, disk-full, disk-slow,
-    /// rdb-corrupt (a window on one Redis server). The old names restart, clock and oneway
-    /// still work.
+    /// rdb-corrupt, fsync-fail (a window on one Redis server). The old
+    /// names restart, clock and oneway still work.
     #[arg(long)]
     pub faults: Option<String>,
     /// At most this many faults per schedule (default: [fuzz] max-faults,

@@ -50,11 +50,12 @@ pub const KINDS: [FaultKind; 9] = [
 /// Host faults a sweep draws only when `--faults` names them, so the
 /// default kinds (and every seed's schedule under them) stay as they were:
 /// each is a window of `for` on one Redis server.
-pub const HOST_KINDS: [FaultKind; 4] = [
+pub const HOST_KINDS: [FaultKind; 5] = [
     FaultKind::ForkFail,
     FaultKind::DiskFull,
     FaultKind::DiskSlow,
     FaultKind::RdbCorrupt,
+    FaultKind::FsyncFail,
 ];
 
 /// Names `--faults` took before the kinds were named by their keys.
@@ -197,11 +198,13 @@ pub fn faults(plan: &Plan, cfg: &FuzzConfig, schedule: &[Draw]) -> Vec<(Micros, 
             | FaultKind::DiskFull
             | FaultKind::DiskSlow
             | FaultKind::RdbCorrupt
+            | FaultKind::FsyncFail
                 if matches!(plan.nodes[n].kind, NodeKind::Redis { .. }) && undo > f.at =>
             {
                 let fault = match f.kind {
                     FaultKind::ForkFail => HostFault::ForkFail,
                     FaultKind::DiskFull => HostFault::DiskFull,
+                    FaultKind::FsyncFail => HostFault::FsyncFail,
                     // Either part, by the side bit the other kinds use.
                     FaultKind::RdbCorrupt => HostFault::RdbCorrupt(if f.side & 1 == 0 {
                         RdbDamage::Checksum

@@ -172,7 +172,10 @@ fn fault_value(kind: FaultKind, args: &[&str], nodes: &[String]) -> Result<Value
             ]),
             _ => return Err(format!("usage: {key} NODE 30s [checksum|signature]")),
         },
-        FaultKind::DebugSleep | FaultKind::ForkFail | FaultKind::DiskFull => match args {
+        FaultKind::DebugSleep
+        | FaultKind::ForkFail
+        | FaultKind::DiskFull
+        | FaultKind::FsyncFail => match args {
             [node, length] => table(vec![("node", s(node)), ("for", s(length))]),
             _ => return Err(format!("usage: {key} NODE 5s")),
         },

@@ -69,6 +69,13 @@ impl Server {
             return false;
         }
         self.aof_last_fsync = ctx.unixtime();
+        if self.persist.aof_fsync_error.take().is_some() {
+            ctx.log(
+                Level::Warning,
+                "AOF reopen, just ignore the AOF fsync error in bio job",
+                "AOF reopen, just ignore the AOF fsync error in bio job".into(),
+            );
+        }
         if self.persist.aof_write_error.take().is_some() {
             ctx.log(
                 Level::Warning,
@@ -104,9 +111,18 @@ impl Server {
             None => {
                 if let Some(aof) = host.disk.aof.as_mut() {
                     aof.append(&mut self.aof_pending);
-                    aof.fsynced = aof.log.len();
+                    if host.disk.faults.fsync_fails() {
+                        ctx.log(
+                            Level::Warning,
+                            "Fail to fsync the AOF file",
+                            format!("Fail to fsync the AOF file: {}", super::disk_errors::EIO),
+                        );
+                    } else {
+                        aof.fsynced = aof.log.len();
+                        self.aof_last_fsync = ctx.unixtime();
+                    }
                 }
-                self.aof_last_fsync = ctx.unixtime();
+                self.aof_unsynced = false;
             }
             Some(AofStart::Scheduled) => {}
             Some(AofStart::Rewriting { generation, .. }) => {
@@ -195,6 +211,23 @@ impl Server {
         } else {
             self.start_bgsave(ctx, host.disk.faults, ChildKind::AofRewrite)
         }
+    }
+
+    /// rewriteAppendOnlyFile() in a child whose file could not be written
+    /// or fsynced (`op` is not logged: the function names no step), then
+    /// the parent's handling of its exit code 1.
+    pub(super) fn aof_rewrite_child_failed(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        (_op, err): (&str, &str),
+        generation: u64,
+    ) {
+        ctx.log(
+            Level::Warning,
+            "Write error writing append only file on disk",
+            format!("Write error writing append only file on disk: {err}"),
+        );
+        self.aof_rewrite_failed(ctx, generation);
     }
 
     /// backgroundRewriteDoneHandler() for a child that failed (its new base
@@ -322,6 +355,19 @@ impl Server {
         if !faults.disk_full() {
             aof.append(&mut self.aof_pending);
         }
+        // openNewIncrAofForAppend(): the manifest naming the new incr file
+        // is written and fsynced first (writeAofManifestFile()); if that
+        // fails the rewrite does not start.
+        if manifest_write_failed(ctx, faults) {
+            self.persist.aof_rewrite_failed = true;
+            return false;
+        }
+        // The old incr file is fsynced and closed in the background
+        // (aof_background_fsync_and_close(), which ignores a failure).
+        if !faults.fsync_fails() {
+            aof.fsynced = aof.log.len();
+        }
+        self.aof_unsynced = false;
         let next = aof.incr_seq + 1;
         ctx.log(
             Level::Notice,
@@ -336,4 +382,33 @@ impl Server {
         self.aof_rewrite = Some((self.child_gen, from));
         true
     }
+}
+
+/// writeAofManifestFile() for `temp-appendonly.aof.manifest` on this host:
+/// its write(2) fails on a full disk, its fsync when fsyncs fail. True
+/// (and logged) when it fails.
+fn manifest_write_failed(ctx: &mut Ctx<'_>, faults: HostFaults) -> bool {
+    const TEMP: &str = "temp-appendonly.aof.manifest";
+    if faults.disk_full() {
+        ctx.log(
+            Level::Warning,
+            "Error trying to write the temporary AOF manifest file",
+            format!(
+                "Error trying to write the temporary AOF manifest file {TEMP}: {}",
+                super::disk_errors::ENOSPC
+            ),
+        );
+    } else if faults.fsync_fails() {
+        ctx.log(
+            Level::Warning,
+            "Fail to fsync the temp AOF file",
+            format!(
+                "Fail to fsync the temp AOF file {TEMP}: {}.",
+                super::disk_errors::EIO
+            ),
+        );
+    } else {
+        return false;
+    }
+    true
 }

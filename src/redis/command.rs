@@ -318,7 +318,8 @@ fn parse(spec: &'static CommandSpec, argv: &[String]) -> Result<Cmd, String> {
         | "watch"
         | "unwatch"
         | "reset"
-        | "bgrewriteaof" => Cmd::Named {
+        | "bgrewriteaof"
+        | "bgsave" => Cmd::Named {
             spec,
             argv: argv.to_vec(),
         },

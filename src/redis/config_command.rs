@@ -1631,7 +1631,7 @@ mod tests {
             p.start_bgsave(
                 ctx,
                 Default::default(),
-                super::super::master::ChildKind::SavePoint,
+                super::super::master::ChildKind::Bgsave,
             )
         });
         assert_eq!(cli.send("CONFIG SET appendonly yes"), "OK");

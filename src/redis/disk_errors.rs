@@ -1,8 +1,9 @@
-//! What Redis does when its host fails it: a fork() that fails with ENOMEM
-//! and a disk that is full (ENOSPC). The statuses INFO persistence shows,
-//! writeCommandsDeniedByDiskError() and its MISCONF replies (server.c), the
-//! AOF write error and its recovery (aof.c flushAppendOnlyFile()), and
-//! the save-point retry delay after a failed BGSAVE (serverCron()).
+//! What Redis does when its host fails it: a fork() that fails with ENOMEM,
+//! a disk that is full (ENOSPC), an fsync that fails (EIO). The statuses
+//! INFO persistence shows, writeCommandsDeniedByDiskError() and its MISCONF
+//! replies (server.c), the AOF write and fsync errors and their recovery
+//! (aof.c flushAppendOnlyFile(), bio.c's BIO_AOF_FSYNC job), and the
+//! save-point retry delay after a failed BGSAVE (serverCron()).
 
 use crate::proto::{Ctx, Msg, Reply};
 use crate::sim::net::ConnId;
@@ -13,10 +14,10 @@ use super::host_faults::HostFaults;
 use super::persistence::Disk;
 use super::{RedisTimer, Server};
 
+pub use super::host_faults::{EIO, ENOSPC};
+
 /// strerror(ENOMEM).
 pub const ENOMEM: &str = "Cannot allocate memory";
-/// strerror(ENOSPC).
-pub const ENOSPC: &str = "No space left on device";
 
 /// `shared.bgsaveerr` (without its `-`).
 pub const ERR_MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
@@ -33,9 +34,9 @@ const AOF_WRITE_LOG_ERROR_RATE: u64 = 30;
 /// flushAppendOnlyFile() postpones behind it.
 #[derive(Debug, Default)]
 pub struct AofFsync {
-    /// The fsync that runs: its generation, when it ends, and how many AOF
-    /// entries it makes durable.
-    running: Option<(u64, Micros, usize)>,
+    /// The fsync that runs: its generation, when it ends, how many AOF
+    /// entries it makes durable, and whether it succeeds.
+    running: Option<(u64, Micros, usize, bool)>,
     generation: u64,
     /// `aof_flush_postponed_start` (unix seconds, 0: none).
     postponed_start: u64,
@@ -57,14 +58,14 @@ pub enum AofFlush {
 impl AofFsync {
     /// aofFsyncInProgress() at `now`.
     pub fn in_progress(&self, now: Micros) -> bool {
-        self.running.is_some_and(|(_, until, _)| until > now)
+        self.running.is_some_and(|(_, until, _, _)| until > now)
     }
 
     /// flushAppendOnlyFile() with appendfsync everysec and a buffer to
     /// write: postponed while an fsync runs, for up to 2 s (whole seconds
     /// of `unixtime`), then written, blocking until the fsync ends.
     pub fn everysec_flush(&mut self, now: Micros, unixtime: u64) -> AofFlush {
-        let Some((_, until, _)) = self.running.filter(|r| r.1 > now) else {
+        let Some((_, until, _, _)) = self.running.filter(|r| r.1 > now) else {
             self.postponed_start = 0;
             return AofFlush::Write;
         };
@@ -81,19 +82,21 @@ impl AofFsync {
     }
 
     /// aof_background_fsync(): an fsync of the first `entries` that ends
-    /// after `time`. Returns its generation, for the timer that ends it.
-    pub fn start(&mut self, now: Micros, time: Micros, entries: usize) -> u64 {
+    /// after `time`, and fails if `ok` is false. Returns its generation,
+    /// for the timer that ends it.
+    pub fn start(&mut self, now: Micros, time: Micros, entries: usize, ok: bool) -> u64 {
         self.generation += 1;
-        self.running = Some((self.generation, now + time, entries));
+        self.running = Some((self.generation, now + time, entries, ok));
         self.generation
     }
 
-    /// The fsync of this generation ended: how many entries are durable.
-    pub fn done(&mut self, generation: u64) -> Option<usize> {
-        let (g, _, entries) = self.running?;
+    /// The fsync of this generation ended: how many entries it covered,
+    /// and whether it succeeded.
+    pub fn done(&mut self, generation: u64) -> Option<(usize, bool)> {
+        let (g, _, entries, ok) = self.running?;
         (g == generation).then(|| {
             self.running = None;
-            entries
+            (entries, ok)
         })
     }
 }
@@ -109,6 +112,9 @@ pub struct DiskStatus {
     pub aof_rewrite_failed: bool,
     /// `aof_last_write_status == C_ERR`, with strerror(aof_last_write_errno).
     pub aof_write_error: Option<&'static str>,
+    /// `aof_bio_fsync_status == C_ERR`, with strerror(aof_bio_fsync_errno):
+    /// the last background fsync of the AOF failed.
+    pub aof_fsync_error: Option<&'static str>,
     /// When an AOF write error was last logged (unix seconds).
     aof_error_logged: u64,
     /// When a replica last logged applying a write it cannot persist (ms).
@@ -162,6 +168,12 @@ impl DiskStatus {
     pub fn word(failed: bool) -> &'static str {
         if failed { "err" } else { "ok" }
     }
+
+    /// INFO persistence's `aof_last_write_status`: err after a failed
+    /// write or a failed background fsync.
+    pub fn aof_status_failed(&self) -> bool {
+        self.aof_write_error.is_some() || self.aof_fsync_error.is_some()
+    }
 }
 
 impl Server {
@@ -177,7 +189,10 @@ impl Server {
             return Some(ERR_MISCONF_RDB.into());
         }
         if self.cfg.appendonly
-            && let Some(e) = self.persist.aof_write_error
+            && let Some(e) = self
+                .persist
+                .aof_write_error
+                .or(self.persist.aof_fsync_error)
         {
             return Some(format!("MISCONF Errors writing to the AOF file: {e}"));
         }
@@ -242,6 +257,38 @@ impl Server {
         false
     }
 
+    /// The BIO_AOF_FSYNC job ended (bioProcessBackgroundJobs()): a failure
+    /// is logged when the status turns to err, and writes are refused; a
+    /// success clears it, silently.
+    pub(super) fn aof_fsync_ended(&mut self, ctx: &mut Ctx<'_>, ok: bool) {
+        if ok {
+            self.persist.aof_fsync_error = None;
+            return;
+        }
+        if self.persist.aof_fsync_error.replace(EIO).is_none() {
+            ctx.log(
+                Level::Warning,
+                "Fail to fsync the AOF file",
+                format!("Fail to fsync the AOF file: {EIO}"),
+            );
+        }
+    }
+
+    /// flushAppendOnlyFile() with appendfsync always: a failed fdatasync
+    /// cannot be recovered from, so the process exits before any reply of
+    /// its pass leaves.
+    pub(super) fn aof_fsync_always_failed(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        ctx.log(
+            Level::Warning,
+            "Can't persist AOF for fsync error when the AOF fsync policy is 'always'",
+            format!(
+                "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {EIO}. Exiting..."
+            ),
+        );
+        ctx.exit();
+        true
+    }
+
     /// flushAppendOnlyFile(): a write that succeeds clears the error.
     pub(super) fn aof_write_ok(&mut self, ctx: &mut Ctx<'_>) {
         if self.persist.aof_write_error.take().is_some() {
@@ -263,20 +310,15 @@ impl Server {
 }
 
 impl Server {
-    /// A BGSAVE child's rdbSave() on a full disk: the child logs the write
-    /// error and exits 1 (its stdio buffer of 4 KB fails at the first
-    /// write(2) of a larger file, else at fflush()), and the parent records
-    /// the failure (backgroundSaveDoneHandlerDisk()).
-    pub(super) fn bgsave_write_failed(&mut self, ctx: &mut Ctx<'_>, rdb_bytes: u64) {
-        let op = if rdb_bytes > 4096 {
-            "rdbSaveRio"
-        } else {
-            "fflush"
-        };
+    /// A BGSAVE child's rdbSave() that could not write or fsync its file
+    /// (`op` failed with `err`, [`HostFaults::child_file_error`]): the
+    /// child logs it and exits 1, and the parent records the failure
+    /// (backgroundSaveDoneHandlerDisk()).
+    pub(super) fn bgsave_write_failed(&mut self, ctx: &mut Ctx<'_>, (op, err): (&str, &str)) {
         ctx.log(
             Level::Warning,
             "Write error saving DB on disk",
-            format!("Write error saving DB on disk({op}): {ENOSPC}"),
+            format!("Write error saving DB on disk({op}): {err}"),
         );
         ctx.log(
             Level::Warning,
@@ -288,10 +330,11 @@ impl Server {
 }
 
 impl Server {
-    /// A reply to a client: sent at once, unless the disk is slow and the
-    /// AOF is on, when it waits for its pass's AOF write (and with
-    /// appendfsync always its fsync), as Redis writes replies in
-    /// beforeSleep() after flushAppendOnlyFile().
+    /// A reply to a client: sent at once, unless the AOF is on and the
+    /// disk is slow or appendfsync is always, when it waits for its pass's
+    /// AOF write (and with appendfsync always its fsync), as Redis writes
+    /// replies in beforeSleep() after flushAppendOnlyFile(): a process that
+    /// exits there on a write or fsync error never sends them.
     pub(super) fn reply(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -299,7 +342,10 @@ impl Server {
         conn: ConnId,
         reply: Reply,
     ) {
-        if self.cfg.appendonly && (faults.fsync_time() > 0 || !self.held_replies.is_empty()) {
+        let waits = self.cfg.appendfsync == super::config::AppendFsync::Always
+            || faults.fsync_time() > 0
+            || !self.held_replies.is_empty();
+        if self.cfg.appendonly && waits {
             self.held_replies.push((conn, reply));
         } else {
             ctx.send(conn, Msg::Reply(reply));

@@ -1,10 +1,15 @@
 //! What a Redis server's host does when a scenario faults it: fork()
-//! failing, a full disk, a stalling fsync, an RDB file that reads back
-//! damaged. It belongs to the node's disk
+//! failing, a full disk, a stalling or failing fsync, an RDB file that
+//! reads back damaged. It belongs to the node's disk
 //! (it outlives the process); what Redis makes of it is in
 //! [`super::disk_errors`].
 
 use crate::time::Micros;
+
+/// strerror(ENOSPC).
+pub const ENOSPC: &str = "No space left on device";
+/// strerror(EIO).
+pub const EIO: &str = "Input/output error";
 
 /// A fault of the host under a process: some of its system calls fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,6 +22,9 @@ pub enum HostFault {
     /// The disk stalls: each fsync takes this long, and a write to a file
     /// being fsynced waits for it.
     SlowFsync(Micros),
+    /// fsync() and fdatasync() of files fail with EIO (a disk that lost a
+    /// write back): the AOF, an RDB child's file, a replica's transfer file.
+    FsyncFail,
     /// The RDB file (`dbfilename`) reads back damaged: a load that starts
     /// while the window is open (a full sync's, or at start-up) finds this
     /// part wrong.
@@ -59,6 +67,7 @@ pub struct HostFaults {
     fork_fails: u32,
     disk_full: u32,
     slow_fsync: u32,
+    fsync_fails: u32,
     rdb_signature: u32,
     rdb_checksum: u32,
     /// How long an fsync takes while `slow_fsync` windows are open: the
@@ -77,6 +86,7 @@ impl HostFaults {
                 }
                 &mut self.slow_fsync
             }
+            HostFault::FsyncFail => &mut self.fsync_fails,
             HostFault::RdbCorrupt(RdbDamage::Signature) => &mut self.rdb_signature,
             HostFault::RdbCorrupt(RdbDamage::Checksum) => &mut self.rdb_checksum,
         };
@@ -101,6 +111,28 @@ impl HostFaults {
     /// Writes to files fail (ENOSPC).
     pub fn disk_full(&self) -> bool {
         self.disk_full > 0
+    }
+
+    /// fsync() and fdatasync() of files fail (EIO).
+    pub fn fsync_fails(&self) -> bool {
+        self.fsync_fails > 0
+    }
+
+    /// Why a child's file could not be made durable, as rdbSave() and
+    /// rewriteAppendOnlyFile() see it when the child ends: its writes fail
+    /// first on a full disk, else its closing fsync() may fail.
+    /// (operation, strerror(errno)).
+    pub fn child_file_error(&self, bytes: u64) -> Option<(&'static str, &'static str)> {
+        if self.disk_full() {
+            // stdio's 4 KB buffer fails at the first write(2) of a larger
+            // file, else at fflush().
+            let op = if bytes > 4096 { "rdbSaveRio" } else { "fflush" };
+            Some((op, ENOSPC))
+        } else if self.fsync_fails() {
+            Some(("fsync", EIO))
+        } else {
+            None
+        }
     }
 
     /// What an RDB load that starts now finds wrong (the signature first:

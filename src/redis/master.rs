@@ -84,8 +84,8 @@ pub struct BlockedWait {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildKind {
-    /// A BGSAVE to dump.rdb for a save point.
-    SavePoint,
+    /// A BGSAVE to dump.rdb: a save point's, or the BGSAVE command's.
+    Bgsave,
     /// A BGSAVE for replicas: to disk, or straight to their sockets.
     Replication { socket: bool },
     /// The AOF rewrite that `CONFIG SET appendonly yes` starts (see
@@ -475,7 +475,7 @@ impl Server {
                 "Current BGSAVE has socket target.",
                 "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
             ),
-            Some(ChildKind::SavePoint) => ctx.log(
+            Some(ChildKind::Bgsave) => ctx.log(
                 Level::Notice,
                 "Can't attach the replica to the current BGSAVE.",
                 "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
@@ -792,9 +792,10 @@ impl Server {
             return;
         };
         let bytes = child.snapshot.rdb_bytes();
+        let file_error = host.disk.faults.child_file_error(bytes);
         match child.kind {
-            ChildKind::AofRewrite if host.disk.faults.disk_full() => {
-                self.aof_rewrite_failed(ctx, generation);
+            ChildKind::AofRewrite if let Some(error) = file_error => {
+                self.aof_rewrite_child_failed(ctx, error, generation);
             }
             ChildKind::AofRewrite => {
                 self.aof_rewrite_done(ctx, host, generation, child.snapshot.clone());
@@ -806,8 +807,8 @@ impl Server {
                     "Background RDB transfer terminated with success".into(),
                 );
             }
-            _ if host.disk.faults.disk_full() => {
-                self.bgsave_write_failed(ctx, bytes);
+            _ if let Some(error) = file_error => {
+                self.bgsave_write_failed(ctx, error);
                 // updateSlavesWaitingBgsave(C_ERR)
                 let failed: Vec<ConnId> = (self.replicas.iter())
                     .filter(|r| r.state == ReplState::WaitBgsaveEnd)

@@ -8,6 +8,7 @@
 
 mod aof;
 pub mod backlog;
+mod bgsave;
 mod client_command;
 mod client_list;
 pub mod cluster;
@@ -171,6 +172,9 @@ pub struct Server {
     /// `aof_rewrite_scheduled`: BGREWRITEAOF came while a child ran; the
     /// rewrite starts at the first serverCron without one.
     aof_rewrite_scheduled: bool,
+    /// `rdb_bgsave_scheduled`: BGSAVE SCHEDULE (or BGSAVE inside EXEC)
+    /// came while a child ran; serverCron starts it later.
+    bgsave_scheduled: bool,
     /// Replies held until the AOF write or fsync of their pass returns
     /// (only while the disk is slow), and since when a pass blocks them.
     held_replies: Vec<(ConnId, Reply)>,
@@ -182,6 +186,10 @@ pub struct Server {
     blocked: Vec<BlockedWait>,
     get_ack_pending: bool,
     aof_last_fsync: u64,
+    /// `aof_last_incr_fsync_offset != aof_last_incr_size`: the AOF got
+    /// writes since the last fsync was started, so an empty pass still
+    /// fsyncs.
+    aof_unsynced: bool,
     /// Commands the AOF got this event-loop pass (written in beforeSleep).
     aof_pending: Vec<Cmd>,
     /// `appendonly` turned on at runtime, until the first rewrite ends.
@@ -400,10 +408,11 @@ impl Node for RedisNode {
                 ctx.send(conn, Msg::Reply(Reply::Ok));
             }
             Some(RedisTimer::FsyncDone(generation)) => {
-                if let (Some(n), Some(aof)) =
-                    (server.aof_fsync.done(generation), host.disk.aof.as_mut())
-                {
-                    aof.fsynced = aof.fsynced.max(n.min(aof.log.len()));
+                if let Some((n, ok)) = server.aof_fsync.done(generation) {
+                    server.aof_fsync_ended(ctx, ok);
+                    if let Some(aof) = host.disk.aof.as_mut().filter(|_| ok) {
+                        aof.fsynced = aof.fsynced.max(n.min(aof.log.len()));
+                    }
                 }
             }
             Some(RedisTimer::FsyncBlock) => server.fsync_block(ctx, host.disk),
@@ -679,6 +688,7 @@ impl Server {
             aof_rewrite: None,
             aof_base_size: 0,
             aof_rewrite_scheduled: false,
+            bgsave_scheduled: false,
             held_replies: Vec::new(),
             aof_blocked: None,
             child: None,
@@ -687,6 +697,7 @@ impl Server {
             blocked: Vec::new(),
             get_ack_pending: false,
             aof_last_fsync: now_s,
+            aof_unsynced: false,
             aof_pending: Vec::new(),
             aof_start: None,
             unixtime: now_s,
@@ -1229,6 +1240,7 @@ impl Server {
                 Some("unwatch") => self.unwatch_command(conn),
                 Some("reset") => self.reset_command(conn),
                 Some("bgrewriteaof") => self.bgrewriteaof_command(ctx, host, conn),
+                Some("bgsave") => self.bgsave_command(ctx, host, conn, &argv[1..]),
                 Some(name @ ("subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")) => {
                     self.subscribe_command(ctx, conn, name, &argv[1..])
                 }
@@ -1342,8 +1354,8 @@ impl Server {
         self.flush_client_writes();
     }
 
-    /// flushAppendOnlyFile(): true when the process exits (a write error
-    /// with appendfsync always). On a full disk what is buffered stays
+    /// flushAppendOnlyFile(): true when the process exits (a write or
+    /// fsync error with appendfsync always). On a full disk what is buffered stays
     /// buffered, and is written once a write succeeds.
     fn flush_aof(&mut self, ctx: &mut Ctx<'_>, disk: &mut Disk) -> bool {
         if !self.cfg.appendonly {
@@ -1357,41 +1369,68 @@ impl Server {
             return false;
         };
         let wrote = !self.aof_pending.is_empty();
-        if wrote {
+        let (t, now) = (ctx.sim_time(), ctx.unixtime());
+        let faults = disk.faults;
+        if !wrote {
+            // An empty buffer still fsyncs what earlier passes wrote, once a
+            // second with everysec (and always, after a policy switch).
+            let retry = match self.cfg.appendfsync {
+                AppendFsync::Everysec => {
+                    self.aof_unsynced && now > self.aof_last_fsync && !self.aof_fsync.in_progress(t)
+                }
+                AppendFsync::Always => self.aof_unsynced,
+                AppendFsync::No => false,
+            };
+            if !retry {
+                return false;
+            }
+        } else {
             if self.cfg.appendfsync == AppendFsync::Everysec && !self.everysec_write_due(ctx) {
                 return false;
             }
-            if disk.faults.disk_full() {
+            if faults.disk_full() {
                 return self.aof_write_failed(ctx, self.cfg.appendfsync == AppendFsync::Always);
             }
             self.aof_write_ok(ctx);
+            aof.append(&mut self.aof_pending);
+            self.aof_unsynced = true;
         }
-        aof.append(&mut self.aof_pending);
-        let fsync_time = disk.faults.fsync_time();
+        // try_fsync:
+        let fsync_time = faults.fsync_time();
         match self.cfg.appendfsync {
-            AppendFsync::Always if fsync_time > 0 => {
-                // The fdatasync blocks the server once this instant's
-                // passes have written (one fsync for them all).
-                if wrote && self.aof_blocked.is_none() {
-                    self.aof_blocked = Some(ctx.sim_time());
+            AppendFsync::Always => {
+                if faults.fsync_fails() {
+                    return self.aof_fsync_always_failed(ctx);
+                }
+                if fsync_time == 0 {
+                    aof.fsynced = aof.log.len();
+                } else if wrote && self.aof_blocked.is_none() {
+                    // The fdatasync blocks the server once this instant's
+                    // passes have written (one fsync for them all).
+                    self.aof_blocked = Some(t);
                     ctx.set_timer(0, RedisTimer::FsyncBlock);
                 }
+                self.aof_unsynced = false;
+                self.aof_last_fsync = now;
             }
-            AppendFsync::Always => aof.fsynced = aof.log.len(),
-            AppendFsync::Everysec => {
-                let now = ctx.unixtime();
-                if now > self.aof_last_fsync {
-                    let t = ctx.sim_time();
+            AppendFsync::Everysec if now > self.aof_last_fsync => {
+                if !self.aof_fsync.in_progress(t) {
+                    // aof_background_fsync(): the bio thread's fsync.
+                    let ok = !faults.fsync_fails();
                     if fsync_time == 0 {
-                        aof.fsynced = aof.log.len();
-                    } else if !self.aof_fsync.in_progress(t) {
-                        let g = self.aof_fsync.start(t, fsync_time, aof.log.len());
+                        self.aof_fsync_ended(ctx, ok);
+                        if ok {
+                            aof.fsynced = aof.log.len();
+                        }
+                    } else {
+                        let g = self.aof_fsync.start(t, fsync_time, aof.log.len(), ok);
                         ctx.set_timer(fsync_time, RedisTimer::FsyncDone(g));
                     }
-                    self.aof_last_fsync = now;
+                    self.aof_unsynced = false;
                 }
+                self.aof_last_fsync = now;
             }
-            AppendFsync::No => {}
+            AppendFsync::Everysec | AppendFsync::No => {}
         }
         false
     }
@@ -1427,6 +1466,7 @@ impl Server {
             self.save_points(ctx, host.disk.faults);
             self.auto_aof_rewrite(ctx, host);
         }
+        self.start_scheduled_bgsave(ctx, host.disk.faults);
         // appendfsync no: the OS writes dirty pages back about every 30 s.
         if self.cfg.appendfsync == AppendFsync::No
             && loops.is_multiple_of(30 * self.cfg.hz)
@@ -1458,7 +1498,7 @@ impl Server {
                 "changes in seconds. Saving...",
                 format!("{changes} changes in {secs} seconds. Saving..."),
             );
-            self.start_bgsave(ctx, faults, master::ChildKind::SavePoint);
+            self.start_bgsave(ctx, faults, master::ChildKind::Bgsave);
         }
     }
 

@@ -551,13 +551,6 @@ impl Server {
 
     /// The RDB arrived: flush the old data and load it (readSyncBulkPayload()).
     fn receive_rdb(&mut self, ctx: &mut Ctx<'_>, host: &mut Host<'_>, payload: RdbPayload) {
-        // The transfer went to a temp file that now replaces dump.rdb, with
-        // the master's replication aux fields (repl-diskless-load disabled).
-        let side = self.side();
-        host.disk.rdb = Some(super::persistence::RdbFile {
-            data: payload.data.clone(),
-            repl: Some((side.master_replid, side.master_initial_offset)),
-        });
         // replicationAttachToNewMaster(), once the whole payload is read:
         // the cached master (kept until now, so a transfer that fails can
         // still be followed by a partial resync), sub-replicas and our
@@ -582,6 +575,25 @@ impl Server {
             "MASTER <-> REPLICA sync: Loading DB in memory",
             "MASTER <-> REPLICA sync: Loading DB in memory".into(),
         );
+        // The temp file is fsynced, then replaces dump.rdb with the
+        // master's replication aux fields (repl-diskless-load disabled).
+        if host.disk.faults.fsync_fails() {
+            ctx.log(
+                Level::Warning,
+                "Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization",
+                format!(
+                    "Failed trying to sync the temp DB to disk in MASTER <-> REPLICA synchronization: {}",
+                    super::disk_errors::EIO
+                ),
+            );
+            self.cancel_and_reconnect(ctx);
+            return;
+        }
+        let side = self.side();
+        host.disk.rdb = Some(super::persistence::RdbFile {
+            data: payload.data.clone(),
+            repl: Some((side.master_replid, side.master_initial_offset)),
+        });
         let damage = host.disk.faults.rdb_damage();
         if damage == Some(RdbDamage::Signature) {
             self.sync_load_refused(ctx);

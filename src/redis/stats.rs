@@ -104,7 +104,7 @@ pub fn persistence(p: &Server, loading: bool) -> String {
     let kind = p.child.as_ref().map(|c| c.kind);
     let rdb = matches!(
         kind,
-        Some(ChildKind::SavePoint | ChildKind::Replication { .. })
+        Some(ChildKind::Bgsave | ChildKind::Replication { .. })
     );
     let aof_rewrite = matches!(kind, Some(ChildKind::AofRewrite));
     format!(
@@ -124,7 +124,7 @@ pub fn persistence(p: &Server, loading: bool) -> String {
         u8::from(p.cfg.appendonly),
         u8::from(aof_rewrite),
         DiskStatus::word(p.persist.aof_rewrite_failed),
-        DiskStatus::word(p.persist.aof_write_error.is_some()),
+        DiskStatus::word(p.persist.aof_status_failed()),
     )
 }
 

@@ -101,6 +101,7 @@ fn host_kind(f: HostFault) -> FaultKind {
         HostFault::DiskFull => FaultKind::DiskFull,
         HostFault::SlowFsync(_) => FaultKind::DiskSlow,
         HostFault::RdbCorrupt(_) => FaultKind::RdbCorrupt,
+        HostFault::FsyncFail => FaultKind::FsyncFail,
     }
 }
 
@@ -111,6 +112,7 @@ pub fn host_end_name(f: HostFault) -> &'static str {
         HostFault::DiskFull => "disk-full-end",
         HostFault::SlowFsync(_) => "disk-slow-end",
         HostFault::RdbCorrupt(_) => "rdb-corrupt-end",
+        HostFault::FsyncFail => "fsync-fail-end",
     }
 }
 
@@ -139,11 +141,12 @@ pub enum FaultKind {
     DiskFull,
     DiskSlow,
     RdbCorrupt,
+    FsyncFail,
 }
 
 impl FaultKind {
     /// Every kind, in the order the file format lists them.
-    pub const ALL: [FaultKind; 21] = [
+    pub const ALL: [FaultKind; 22] = [
         FaultKind::Kill,
         FaultKind::Crash,
         FaultKind::Shutdown,
@@ -165,6 +168,7 @@ impl FaultKind {
         FaultKind::DiskFull,
         FaultKind::DiskSlow,
         FaultKind::RdbCorrupt,
+        FaultKind::FsyncFail,
     ];
 
     /// The kind's key in a `[[fault]]` table: its one name.
@@ -191,6 +195,7 @@ impl FaultKind {
             FaultKind::DiskFull => "disk-full",
             FaultKind::DiskSlow => "disk-slow",
             FaultKind::RdbCorrupt => "rdb-corrupt",
+            FaultKind::FsyncFail => "fsync-fail",
         }
     }
 
@@ -412,6 +417,7 @@ impl Fault {
                     HostFault::RdbCorrupt(part) => {
                         format!("the RDB file reads back with a wrong {}", part.name())
                     }
+                    HostFault::FsyncFail => "fsync fails (EIO)".to_string(),
                 };
                 (
                     node,
@@ -429,6 +435,7 @@ impl Fault {
                     HostFault::DiskFull => "the disk has space again",
                     HostFault::SlowFsync(_) => "fsync is fast again",
                     HostFault::RdbCorrupt(_) => "the RDB file reads back intact",
+                    HostFault::FsyncFail => "fsync works again",
                 };
                 (
                     node,
@@ -658,6 +665,7 @@ pub(super) struct RawFault {
     disk_full: Option<Spanned<RawDebugSleep>>,
     disk_slow: Option<Spanned<RawDiskSlow>>,
     rdb_corrupt: Option<Spanned<RawRdbCorrupt>>,
+    fsync_fail: Option<Spanned<RawDebugSleep>>,
 }
 
 impl Builder<'_> {
@@ -785,6 +793,7 @@ impl Builder<'_> {
         for (raw, fault) in [
             (&f.fork_fail, HostFault::ForkFail),
             (&f.disk_full, HostFault::DiskFull),
+            (&f.fsync_fail, HostFault::FsyncFail),
         ] {
             if let Some(d) = raw {
                 let (node, length) = self.node_for(r, d)?;

@@ -209,3 +209,47 @@ fn bgrewriteaof_with_the_aof_off_and_the_hidden_delay_setting() {
         1
     );
 }
+
+/// BGSAVE (bgsaveCommand()): refused while an RDB child runs; while an AOF
+/// rewrite runs refused unless SCHEDULE, then started at the first cron
+/// after the rewrite's child is reaped; scheduled inside EXEC; any other
+/// argument is a syntax error. Real 7.0.15 gave these texts.
+#[test]
+fn bgsave_starts_schedules_or_refuses_as_redis_does() {
+    let s = Scenario::new("10s", "masters = 1")
+        .redis(r#"save = "", rdb-key-save-delay = 10000"#)
+        .fault(
+            "0.5s",
+            r#"burst = { node = "master", writes = 100, value-size = 10 }"#,
+        )
+        .command("1s", "master", "BGSAVE", "started")
+        .command("1.5s", "master", "BGSAVE", "in-progress")
+        .command("1.5s", "master", "BGSAVE foo", "syntax")
+        .command("3s", "master", "BGREWRITEAOF", "rewrite")
+        .command("3.5s", "master", "BGSAVE", "busy")
+        .command("3.5s", "master", "BGSAVE SCHEDULE", "scheduled")
+        .command("7s", "master", "MULTI", "multi")
+        .command("7s", "master", "BGSAVE", "queued")
+        .command("7s", "master", "EXEC", "exec");
+    let (r, w) = named_replies(&s);
+    assert_eq!(reply(&r, "started"), "Background saving started");
+    assert_eq!(
+        reply(&r, "in-progress"),
+        "(error) ERR Background save already in progress"
+    );
+    assert_eq!(reply(&r, "syntax"), "(error) ERR syntax error");
+    assert_eq!(
+        reply(&r, "busy"),
+        "(error) ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+    );
+    assert_eq!(reply(&r, "scheduled"), "Background saving scheduled");
+    assert_eq!(reply(&r, "exec"), "1) Background saving scheduled");
+    let rewritten = logged(&w, 0, "Background AOF rewrite terminated with success");
+    let saves = logged(&w, 0, "Background saving started");
+    assert_eq!(saves.len(), 3, "{saves:?}");
+    // The scheduled one starts at the cron that reaps the rewrite.
+    assert!(
+        saves[1] >= rewritten[0] && saves[1] - rewritten[0] < 100_000,
+        "{saves:?} {rewritten:?}"
+    );
+}

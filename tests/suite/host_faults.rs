@@ -110,9 +110,8 @@ fn a_full_disk_under_the_aof_refuses_writes_until_the_aof_is_written() {
 }
 
 /// With appendfsync always a write error cannot be recovered: the write
-/// would be acknowledged without being on disk, so Redis exits. (Redis
-/// writes the reply after the AOF in beforeSleep, so it never leaves;
-/// redsim sends it as the command runs: a known difference.)
+/// would be acknowledged without being on disk, so Redis exits. Redis
+/// writes the reply after the AOF in beforeSleep, so it never leaves.
 #[test]
 fn a_full_disk_with_appendfsync_always_exits() {
     let s = Scenario::new("6s", "masters = 1")
@@ -121,6 +120,7 @@ fn a_full_disk_with_appendfsync_always_exits() {
         .command("3s", "master", "SET a 1", "write")
         .command("4s", "master", "GET a", "gone");
     let (r, w) = replies(&s);
+    assert_eq!(reply(&r, "write"), "<no reply>", "never acknowledged");
     assert_eq!(reply(&r, "gone"), "<no reply>", "the process is gone");
     let exit =
         "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...";

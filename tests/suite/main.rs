@@ -18,6 +18,7 @@ mod coverage;
 mod dashboard;
 mod explain;
 mod figures;
+mod fsync_errors;
 mod fuzz;
 mod golden;
 mod guided;
