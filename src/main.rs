@@ -84,6 +84,10 @@ enum Command {
     /// Lay random fault schedules over a scenario, check invariants and
     /// properties, and write a shrunk, reproducing scenario per failure.
     Fuzz(redsim::fuzz::cli::FuzzArgs),
+    /// Walk every placement of up to k faults on a time grid, breadth
+    /// first: a shortest schedule that breaks a property, or the space
+    /// exhausted.
+    Explore(redsim::fuzz::explore_cli::ExploreArgs),
     /// List scenarios by topic, with the question each one answers.
     List {
         #[arg(default_value = "scenarios")]
@@ -178,6 +182,7 @@ fn main() -> ExitCode {
             paths,
         } => cmd_golden(&dir, update, junit.as_deref(), &paths),
         Command::Fuzz(args) => redsim::fuzz::cli::run(args),
+        Command::Explore(args) => redsim::fuzz::explore_cli::run(args),
         Command::List { paths } => cmd_list(&paths),
         Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
         Command::Sweep(args) => redsim::sweep::cli::run(&args),

@@ -12,7 +12,7 @@ use crate::time::Micros;
 use crate::trace::{Source, Trace};
 use crate::world::Process;
 
-use super::state::{Abstract, EpochPlace, FailoverStep, RedisState, SentinelState};
+use super::state::{Abstract, EpochPlace, FailoverStep, OffsetPlace, RedisState, SentinelState};
 
 /// What one run reached: sets, so a campaign counts runs.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,6 +21,19 @@ pub struct RunCoverage {
     pub transitions: BTreeSet<(Abstract, Abstract)>,
     /// The kinds of Redis log line and Sentinel event printed.
     pub lines: BTreeSet<String>,
+    /// With [`Recorder::with_grid`]: a fingerprint of the whole abstract
+    /// state (every process's) at each instant of the grid, taken before
+    /// anything at that instant happens.
+    pub timeline: Vec<(Micros, u64)>,
+}
+
+/// The instants at which a recorder fingerprints the abstract state.
+#[derive(Debug)]
+struct Grid {
+    next: Micros,
+    step: Micros,
+    until: Micros,
+    prints: Vec<(Micros, u64)>,
 }
 
 /// Installed in a run's simulation (`Simulation::set_watcher`); taken back
@@ -42,6 +55,7 @@ pub struct Recorder {
     /// sorted at the end.
     states: FxHashSet<Abstract>,
     transitions: FxHashSet<(Abstract, Abstract)>,
+    grid: Option<Grid>,
 }
 
 impl Recorder {
@@ -54,12 +68,59 @@ impl Recorder {
             model: vec![false; nodes],
             states: FxHashSet::default(),
             transitions: FxHashSet::default(),
+            grid: None,
+        }
+    }
+
+    /// A recorder that also fingerprints the abstract state at `from`,
+    /// `from + step`, ... before `until` (`redsim explore`).
+    pub fn with_grid(nodes: usize, from: Micros, step: Micros, until: Micros) -> Recorder {
+        let mut r = Recorder::new(nodes);
+        r.grid = Some(Grid {
+            next: from,
+            step: step.max(1),
+            until,
+            prints: Vec::new(),
+        });
+        r
+    }
+
+    /// A hash of every process's abstract state (FxHash: the same on every
+    /// machine and run). A replica a write or two behind counts as in
+    /// sync: at any instant some write is on its way, and either way a
+    /// PSYNC would continue it.
+    fn fingerprint(last: &[Vec<Option<Abstract>>]) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = rustc_hash::FxHasher::default();
+        for slots in last {
+            for s in slots {
+                let s = s.map(|a| match a {
+                    Abstract::Redis(mut r) if r.offset == OffsetPlace::InBacklog => {
+                        r.offset = OffsetPlace::InSync;
+                        Abstract::Redis(r)
+                    }
+                    a => a,
+                });
+                s.hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// The grid instants up to `now` have passed: what held before `now`
+    /// held at each of them.
+    fn passed(&mut self, now: Micros) {
+        if let Some(g) = self.grid.as_mut() {
+            while g.next <= now && g.next < g.until {
+                g.prints.push((g.next, Self::fingerprint(&self.last)));
+                g.next += g.step;
+            }
         }
     }
 
     /// The run's coverage, with the line kinds its Redis servers and
     /// Sentinels printed.
-    pub fn finish(self, trace: &Trace) -> RunCoverage {
+    pub fn finish(mut self, trace: &Trace) -> RunCoverage {
         let mut kinds: BTreeSet<&str> = BTreeSet::new();
         for e in &trace.events {
             let model = self.model.get(e.node as usize).copied().unwrap_or(false);
@@ -67,10 +128,13 @@ impl Recorder {
                 kinds.insert(&e.event);
             }
         }
+        // Instants after the last event: nothing changed since.
+        self.passed(Micros::MAX - 1);
         RunCoverage {
             states: self.states.into_iter().collect(),
             transitions: self.transitions.into_iter().collect(),
             lines: kinds.into_iter().map(str::to_string).collect(),
+            timeline: self.grid.map(|g| g.prints).unwrap_or_default(),
         }
     }
 
@@ -100,6 +164,7 @@ impl Recorder {
 
 impl Watcher<Process> for Recorder {
     fn touched(&mut self, now: Micros, node: NodeId, process: &Process, runs: bool) {
+        self.passed(now);
         let i = node as usize;
         self.model[i] = matches!(process, Process::Redis(_) | Process::Sentinel(_));
         match process {

@@ -100,6 +100,25 @@ pub enum FuzzCommand {
     },
 }
 
+/// A comma-separated list of fault kinds, by their `[[fault]]` keys (or
+/// the old names).
+pub fn parse_kinds(list: &str) -> Result<Vec<crate::scenario::FaultKind>, String> {
+    let mut kinds = Vec::new();
+    for k in list.split(',') {
+        match crate::fuzz::kind(k.trim()) {
+            Some(kind) => kinds.push(kind),
+            None => {
+                let names: Vec<&str> = (crate::fuzz::KINDS.iter())
+                    .chain(&crate::fuzz::HOST_KINDS)
+                    .map(|k| k.key())
+                    .collect();
+                return Err(format!("unknown fault kind `{k}` ({})", names.join(", ")));
+            }
+        }
+    }
+    Ok(kinds)
+}
+
 /// Progress on standard error: rewritten in place on a terminal, else a
 /// line every few seconds (wall time, outside the runs).
 pub struct Progress {
@@ -189,23 +208,13 @@ pub fn run(args: FuzzArgs) -> u8 {
     };
     let kinds = match &args.faults {
         None => crate::fuzz::KINDS.to_vec(),
-        Some(list) => {
-            let mut kinds = Vec::new();
-            for k in list.split(',') {
-                match crate::fuzz::kind(k.trim()) {
-                    Some(kind) => kinds.push(kind),
-                    None => {
-                        let names: Vec<&str> = (crate::fuzz::KINDS.iter())
-                            .chain(&crate::fuzz::HOST_KINDS)
-                            .map(|k| k.key())
-                            .collect();
-                        crate::errln!("--faults: unknown fault kind `{k}` ({})", names.join(", "));
-                        return exit::BAD_INPUT;
-                    }
-                }
+        Some(list) => match parse_kinds(list) {
+            Ok(kinds) => kinds,
+            Err(e) => {
+                crate::errln!("--faults: {e}");
+                return exit::BAD_INPUT;
             }
-            kinds
-        }
+        },
     };
     let budget = match args.budget.as_deref().map(parse_time) {
         None => None,

@@ -25,6 +25,8 @@ use crate::world::World;
 
 pub mod campaign;
 pub mod cli;
+pub mod explore;
+pub mod explore_cli;
 pub mod guided;
 pub mod repro;
 pub mod signature;
@@ -412,18 +414,37 @@ pub fn applies(plan: &Plan, scope: Scope) -> bool {
 /// properties and bounds: safety throughout, liveness (`converges`) at the
 /// end or `converges-within` after `faults_stop`.
 pub fn check(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
-    check_run(plan, seed, cfg, false)
+    check_run(plan, seed, cfg, Record::No)
 }
 
 /// [`check`], recording the run's coverage (see [`crate::coverage`]).
 pub fn check_recorded(plan: &Plan, seed: u64, cfg: &FuzzConfig) -> Checked {
-    check_run(plan, seed, cfg, true)
+    check_run(plan, seed, cfg, Record::Coverage)
 }
 
-fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: bool) -> Checked {
+/// What a checked run records besides its verdict.
+#[derive(Clone, Copy)]
+enum Record {
+    No,
+    Coverage,
+    /// Coverage, and the abstract state's fingerprint at each instant of a
+    /// grid: `from`, `from + step`, ... before `until`.
+    Grid {
+        from: Micros,
+        step: Micros,
+        until: Micros,
+    },
+}
+
+fn check_run(plan: &Plan, seed: u64, cfg: &FuzzConfig, record: Record) -> Checked {
     let mut w = World::new(plan, seed);
-    if record {
-        let recorder = Recorder::new(w.sim.nodes.len());
+    let nodes = w.sim.nodes.len();
+    let recorder = match record {
+        Record::No => None,
+        Record::Coverage => Some(Recorder::new(nodes)),
+        Record::Grid { from, step, until } => Some(Recorder::with_grid(nodes, from, step, until)),
+    };
+    if let Some(recorder) = recorder {
         w.sim.set_watcher(Some(Box::new(recorder)));
     }
     let mut monitor = Monitor::default();

@@ -17,6 +17,7 @@ mod conform;
 mod coverage;
 mod dashboard;
 mod explain;
+mod explore;
 mod figures;
 mod fsync_errors;
 mod fuzz;
