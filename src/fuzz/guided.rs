@@ -10,7 +10,7 @@
 //! then their results join the corpus in seed order. So the corpus, the
 //! failures and the summary depend on the seed range, never on `--jobs`.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -33,33 +33,65 @@ pub const BATCH: u64 = 32;
 /// some: new ground as well as the neighbourhood of what worked.
 const FRESH: f64 = 0.2;
 
-/// What the campaign has reached so far, and the schedules that first
-/// reached something.
-#[derive(Default)]
-struct Corpus {
-    schedules: Vec<Vec<Draw>>,
-    states: BTreeSet<Abstract>,
-    transitions: BTreeSet<(Abstract, Abstract)>,
-    lines: BTreeSet<String>,
+/// Something a run can reach.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    State(Abstract),
+    Transition(Abstract, Abstract),
+    Line(String),
 }
 
+/// What the campaign has reached so far, how many runs reached each item,
+/// and the schedules that first reached something, each with the items it
+/// was first to reach.
+#[derive(Default)]
+struct Corpus {
+    schedules: Vec<(Vec<Draw>, Vec<Item>)>,
+    hits: BTreeMap<Item, u64>,
+}
+
+/// A parent's weight per item it found: the rarer the item (the fewer runs
+/// reached it), the more often the schedule that found it is mutated, as
+/// AFLFast's power schedules favour seeds on rare paths.
+const WEIGHT_SCALE: u64 = 1 << 20;
+
 impl Corpus {
-    /// Adds what `run` reached; true if any of it was new.
-    fn learn(&mut self, run: &RunCoverage) -> bool {
-        let mut new = false;
-        for s in &run.states {
-            new |= self.states.insert(*s);
-        }
-        for t in &run.transitions {
-            new |= self.transitions.insert(*t);
-        }
-        for l in &run.lines {
-            if !self.lines.contains(l) {
-                self.lines.insert(l.clone());
-                new = true;
+    /// Counts what `run` reached; the items no earlier run had.
+    fn learn(&mut self, run: &RunCoverage) -> Vec<Item> {
+        let items = (run.states.iter().map(|s| Item::State(*s)))
+            .chain(run.transitions.iter().map(|&(a, b)| Item::Transition(a, b)))
+            .chain(run.lines.iter().map(|l| Item::Line(l.clone())));
+        let mut new = Vec::new();
+        for item in items {
+            let n = self.hits.entry(item.clone()).or_insert(0);
+            if *n == 0 {
+                new.push(item);
             }
+            *n += 1;
         }
         new
+    }
+
+    /// A parent drawn by weight: each corpus schedule weighs the sum, over
+    /// the items it found, of how rare they are now.
+    fn parent(&self, rng: &mut crate::sim::rng::Rng) -> &[Draw] {
+        let weight = |items: &[Item]| -> u64 {
+            items
+                .iter()
+                .map(|i| WEIGHT_SCALE / self.hits.get(i).copied().unwrap_or(1).max(1))
+                .sum::<u64>()
+                .max(1)
+        };
+        let weights: Vec<u64> = self.schedules.iter().map(|(_, i)| weight(i)).collect();
+        let total: u64 = weights.iter().sum();
+        let mut pick = rng.random_range(0..total);
+        for ((schedule, _), w) in self.schedules.iter().zip(&weights) {
+            if pick < *w {
+                return schedule;
+            }
+            pick -= w;
+        }
+        &self.schedules[self.schedules.len() - 1].0
     }
 }
 
@@ -93,8 +125,7 @@ pub fn sweep(
                 if corpus.schedules.is_empty() || rng.random_bool(FRESH) {
                     tree_for(cfg, n_targets, seed).current()
                 } else {
-                    let parent = &corpus.schedules[rng.random_range(0..corpus.schedules.len())];
-                    mutate(parent, cfg, n_targets, &mut rng)
+                    mutate(corpus.parent(&mut rng), cfg, n_targets, &mut rng)
                 }
             })
             .collect();
@@ -119,8 +150,9 @@ pub fn sweep(
         });
         for (slot, schedule) in slots.into_iter().zip(schedules) {
             let r = slot.into_inner().expect("threads finished").expect("run");
-            if corpus.learn(&r.1.reached) {
-                corpus.schedules.push(schedule);
+            let new = corpus.learn(&r.1.reached);
+            if !new.is_empty() {
+                corpus.schedules.push((schedule, new));
             }
             failed += u64::from(r.2.is_some());
             results.push(r);
@@ -246,12 +278,40 @@ mod tests {
         let mut c = Corpus::default();
         let mut run = RunCoverage::default();
         run.lines.insert("+sdown".into());
-        assert!(c.learn(&run));
-        assert!(!c.learn(&run));
+        assert_eq!(c.learn(&run), [Item::Line("+sdown".into())]);
+        assert!(c.learn(&run).is_empty());
         run.lines.insert("+odown".into());
-        assert!(c.learn(&run));
+        assert_eq!(c.learn(&run), [Item::Line("+odown".into())]);
         run.states.insert(Abstract::Down);
-        assert!(c.learn(&run));
-        assert!(!c.learn(&run));
+        assert_eq!(c.learn(&run), [Item::State(Abstract::Down)]);
+        assert!(c.learn(&run).is_empty());
+        assert_eq!(c.hits[&Item::Line("+sdown".into())], 5);
+        assert_eq!(c.hits[&Item::State(Abstract::Down)], 2);
+    }
+
+    /// Parents are drawn in proportion to how rare what they found is: a
+    /// schedule that found an item one run in 1,000 reached is drawn about
+    /// 1,000 times as often as one whose item every run reached.
+    #[test]
+    fn parents_that_found_rare_items_are_mutated_more() {
+        let draw = |at| Draw {
+            at,
+            kind: FaultKind::Kill,
+            node: 0,
+            side: 0,
+            duration: ms(1_000),
+        };
+        let (common, rare) = (Item::Line("+sdown".into()), Item::Line("+tilt".into()));
+        let mut c = Corpus::default();
+        c.hits.insert(common.clone(), 1_000);
+        c.hits.insert(rare.clone(), 1);
+        c.schedules.push((vec![draw(1)], vec![common]));
+        c.schedules.push((vec![draw(2)], vec![rare]));
+        let mut rng = crate::sim::rng::stream(7, "guided");
+        let rare_picks = (0..10_000)
+            .filter(|_| c.parent(&mut rng)[0].at == 2)
+            .count();
+        // Expected 10,000 × 1000/1001 ≈ 9,990.
+        assert!((9_950..=10_000).contains(&rare_picks), "{rare_picks}");
     }
 }
