@@ -18,8 +18,6 @@
 //! are taken to have the same future. `--no-prune` runs every schedule.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::scenario::{FaultKind, Plan};
 use crate::time::Micros;
@@ -362,27 +360,10 @@ fn run_all(
         step: cfg.grid,
         until: cfg.to,
     };
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Checked>>> = schedules.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(schedule) = schedules.get(i) else {
-                        break;
-                    };
-                    let p = super::with_schedule(plan, &cfg.fuzz, &draws(space, schedule));
-                    let checked = check_run(&p, plan.seed, &cfg.fuzz, record);
-                    *slots[i].lock().expect("one thread per slot") = Some(checked);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| s.into_inner().expect("threads finished").expect("ran"))
-        .collect()
+    super::in_parallel(schedules, jobs, |schedule| {
+        let p = super::with_schedule(plan, &cfg.fuzz, &draws(space, schedule));
+        check_run(&p, plan.seed, &cfg.fuzz, record)
+    })
 }
 
 #[cfg(test)]

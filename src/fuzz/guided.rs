@@ -11,8 +11,6 @@
 //! failures and the summary depend on the seed range, never on `--jobs`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::strategy::ValueTree as _;
 use rand::{Rng as _, RngExt as _};
@@ -129,27 +127,13 @@ pub fn sweep(
                 }
             })
             .collect();
-        let next = AtomicUsize::new(0);
-        let slots: Vec<Mutex<Option<SeedResult>>> =
-            batch.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|s| {
-            for _ in 0..jobs.max(1) {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&seed) = batch.get(i) else { break };
-                        let schedule = &schedules[i];
-                        let checked =
-                            check_recorded(&with_schedule(plan, cfg, schedule), seed, cfg);
-                        let failure = failure_of(&checked, seed, schedule.clone());
-                        *slots[i].lock().expect("one thread per slot") =
-                            Some((seed, checked, failure));
-                    }
-                });
-            }
+        let runs: Vec<(u64, &Vec<Draw>)> = batch.iter().copied().zip(&schedules).collect();
+        let ran = super::in_parallel(&runs, jobs, |&(seed, schedule)| {
+            let checked = check_recorded(&with_schedule(plan, cfg, schedule), seed, cfg);
+            let failure = failure_of(&checked, seed, schedule.clone());
+            (seed, checked, failure)
         });
-        for (slot, schedule) in slots.into_iter().zip(schedules) {
-            let r = slot.into_inner().expect("threads finished").expect("run");
+        for (r, schedule) in ran.into_iter().zip(schedules) {
             let new = corpus.learn(&r.1.reached);
             if !new.is_empty() {
                 corpus.schedules.push((schedule, new));

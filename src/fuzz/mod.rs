@@ -974,6 +974,33 @@ pub enum Stage {
     Shrinking,
 }
 
+/// `run` applied to each of `items` on `jobs` threads; the results in the
+/// items' order, whatever thread ran each.
+fn in_parallel<T: Sync, R: Send>(items: &[T], jobs: usize, run: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicU64::new(0);
+    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(item) = items.get(i) else { break };
+                    let r = run(item);
+                    *slots[i].lock().expect("one thread per slot") = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .expect("threads finished")
+                .expect("every item ran")
+        })
+        .collect()
+}
+
 /// Where a sweep is, for a progress line.
 #[derive(Clone, Copy, Debug)]
 pub enum Phase {
