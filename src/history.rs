@@ -346,3 +346,16 @@ mod tests {
         assert_eq!((names.len(), names.name(1).as_str()), (2, "k2"));
     }
 }
+
+/// What became of a workload client's ticks: one is due every 1/rate
+/// seconds, and sends an operation only if the client is connected and
+/// has none in flight (it keeps one request in flight at a time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ticks {
+    pub total: u64,
+    /// A request was still in flight: the round trip outlasted the
+    /// interval.
+    pub busy: u64,
+    /// No connection (down, or about to connect).
+    pub unconnected: u64,
+}

@@ -7,7 +7,7 @@ use crate::check::RunView as _;
 use crate::check::outside::OutsideWrites;
 use crate::check::timeline;
 use crate::history::Seen;
-use crate::time::Secs;
+use crate::time::{Micros, Secs};
 use crate::trace;
 use crate::trace::names;
 use crate::world::{RunOutcome, World};
@@ -152,6 +152,7 @@ pub fn summary(outcome: &RunOutcome) -> String {
         s,
         "writes: {ok} acknowledged, {err} refused, {unknown} indeterminate (timeout or connection lost)"
     );
+    rate_shortfalls(w, &mut s);
     let lost = w.lost_writes();
     let final_node = if w.plan.cluster.is_some() {
         "the master serving each key's slot".to_string()
@@ -229,6 +230,43 @@ pub fn summary(outcome: &RunOutcome) -> String {
         }
     }
     s
+}
+
+/// Workloads that sent less than they were asked to because each tick
+/// found their one request still in flight.
+fn rate_shortfalls(w: &World, s: &mut String) {
+    let clients = w.workload_ticks();
+    let asked: Vec<_> = clients.iter().map(|(_, a)| *a).collect();
+    for short in crate::check::rates::shortfalls(&asked, &w.history()) {
+        let name = clients
+            .iter()
+            .find(|(_, a)| a.0 == short.client)
+            .map_or("a client", |(n, _)| w.names[*n].as_str());
+        let trip = match (short.mean_round_trip, short.longest_round_trip) {
+            (Some(mean), Some(max)) => format!(
+                " (round trips: mean {}, longest {})",
+                human(mean),
+                human(max)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "rate: {name} was asked for {}/s and sent {:.0}/s: {} of its {} ticks found its one request still in flight{trip}",
+            short.asked, short.reached, short.ticks.busy, short.ticks.total
+        );
+    }
+}
+
+/// A duration to read at a glance: 37.4ms, 1.02s, 500us.
+fn human(t: Micros) -> String {
+    if t >= 1_000_000 {
+        format!("{:.2}s", t as f64 / 1e6)
+    } else if t >= 1_000 {
+        format!("{:.1}ms", t as f64 / 1e3)
+    } else {
+        format!("{t}us")
+    }
 }
 
 /// What the lost-write count leaves out of outside clients' writes: the

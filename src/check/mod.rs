@@ -6,6 +6,7 @@ pub mod groups;
 pub mod invariants;
 pub mod lost;
 pub mod outside;
+pub mod rates;
 pub mod split_brain;
 pub mod stale;
 pub mod timeline;

@@ -201,6 +201,8 @@ pub struct WorkloadClient {
     /// A `+switch-master` named this node: move there before the next request.
     switch_to: Option<NodeId>,
     pub history: Vec<Op>,
+    /// What became of each tick of the workload's rate.
+    pub ticks: crate::history::Ticks,
 }
 
 impl WorkloadClient {
@@ -219,6 +221,7 @@ impl WorkloadClient {
             sub_idx: 0,
             switch_to: None,
             history: Vec::new(),
+            ticks: crate::history::Ticks::default(),
         }
     }
 
@@ -391,10 +394,14 @@ impl Node for WorkloadClient {
                 if now >= self.spec.stop {
                     return;
                 }
+                self.ticks.total += 1;
                 if self.conn.is_none() && !self.reconnect_pending {
+                    self.ticks.unconnected += 1;
                     self.connect(ctx);
                 } else if self.inflight.is_none() {
                     self.issue(ctx);
+                } else {
+                    self.ticks.busy += 1;
                 }
                 ctx.set_timer(self.spec.interval(), ClientTimer::Tick);
             }

@@ -38,6 +38,22 @@ impl World {
     pub fn local_time(&self, n: usize) -> Micros {
         self.sim.kernel.local_time(n as NodeId)
     }
+
+    /// Each workload client's node, id, asked rate, ticks so far and
+    /// active window (from its start to its stop or the run's end), for
+    /// [`crate::check::rates::shortfalls`].
+    pub fn workload_ticks(&self) -> Vec<(usize, (u32, f64, crate::history::Ticks, Micros))> {
+        let end = self.sim.kernel.now().min(self.plan.duration);
+        (self.sim.nodes.iter().enumerate())
+            .filter_map(|(n, p)| match p {
+                Process::Client(c) => {
+                    let window = c.spec.stop.min(end).saturating_sub(c.spec.start);
+                    Some((n, (c.id, c.spec.rate, c.ticks, window)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl RunView for World {

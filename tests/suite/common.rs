@@ -74,6 +74,11 @@ impl Scenario {
         self.table("fuzz", settings)
     }
 
+    /// The `[network]` table: every link.
+    pub fn network(self, settings: &str) -> Self {
+        self.table("network", settings)
+    }
+
     /// `redis.conf` settings of one node, over those of `[redis]`.
     pub fn node(self, node: &str, settings: &str) -> Self {
         self.table("node", &format!("{node} = {{ {settings} }}"))

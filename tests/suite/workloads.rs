@@ -197,3 +197,38 @@ fn lost_deletes_are_deletes_the_old_master_took_while_cut_off() {
         assert!(writer.completed.unwrap() < 20_000_000, "{writer:?}");
     }
 }
+
+/// A client keeps one request in flight: asked for 1,000 writes/s over a
+/// 2 ms one-way latency (a 4 ms round trip), it can send only about 250/s,
+/// and the summary says so, with the ticks its request in flight cost it.
+/// At 100/s the same link keeps up and nothing is said.
+#[test]
+fn a_workload_that_cannot_reach_its_rate_is_named_in_the_summary() {
+    let run = |rate: u32| {
+        let s = Scenario::new("10s", "masters = 1")
+            .network(r#"latency = "2ms""#)
+            .workload(&format!(
+                "target = \"master\", rate = {rate}, keys = 100, start = \"1s\", stop = \"9s\""
+            ));
+        let outcome = world::run(&s.plan(), 1).expect("runs");
+        redsim::report::summary(&outcome)
+    };
+    let short = run(1_000);
+    let line = short
+        .lines()
+        .find(|l| l.starts_with("rate: "))
+        .unwrap_or_else(|| panic!("no rate line:\n{short}"));
+    assert!(
+        line.starts_with("rate: client-1 was asked for 1000/s and sent 2"),
+        "{line}"
+    );
+    let sent: f64 = line
+        .split("sent ")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a rate");
+    assert!((240.0..=251.0).contains(&sent), "{line}");
+    assert!(line.contains("round trips: mean 4"), "{line}");
+    assert!(!run(100).contains("rate: "));
+}
