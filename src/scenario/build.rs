@@ -99,7 +99,8 @@ impl Builder<'_> {
             &shutdown_lines(&commands),
         )?;
         self.check_debug_allowed(&raw.fault, &roster, &nodes)?;
-        self.check_event_budget(&nodes, run.duration, run.max_events, &raw, groups.len())?;
+        let max_events =
+            self.check_event_budget(&nodes, run.duration, run.max_events, &raw, groups.len())?;
         let fuzz = self.fuzz_settings(&raw.fuzz, run.duration)?;
         let conform = raw
             .conform
@@ -147,7 +148,7 @@ impl Builder<'_> {
             answer: raw.answer,
             seed: raw.seed,
             duration: end,
-            max_events: run.max_events,
+            max_events,
             link: run.link,
             nodes,
             faults,
@@ -185,14 +186,14 @@ impl Builder<'_> {
             ));
         }
         let max_events = match &raw.sim.max_events {
-            Some(m) => self.bounded(
+            Some(m) => Some(self.bounded(
                 m,
                 "max-events",
                 limits::MIN_MAX_EVENTS,
                 limits::MAX_MAX_EVENTS,
                 "10^9 events take up to hours of wall time",
-            )?,
-            None => 50_000_000,
+            )?),
+            None => None,
         };
         let replicas = match &raw.topology.replicas {
             Some(r) => self.bounded(
@@ -380,16 +381,18 @@ impl Builder<'_> {
         Ok(nodes)
     }
 
-    /// Refuses a run that cannot fit its event budget whatever happens in
-    /// it: it would only stop at `max-events` after minutes of work.
+    /// The run's event budget: `max-events` when set, else sized to the
+    /// scenario ([`limits::event_budget`]). Refuses a run that cannot fit
+    /// it whatever happens in it: it would only stop at the budget after
+    /// minutes of work.
     pub(super) fn check_event_budget(
         &self,
         nodes: &[NodePlan],
         duration: Micros,
-        max_events: u64,
+        max_events: Option<u64>,
         raw: &RawScenario,
         groups: usize,
-    ) -> Result<(), ScenarioError> {
+    ) -> Result<u64, ScenarioError> {
         let mut load = limits::Load {
             redis: 0,
             sentinels: 0,
@@ -432,6 +435,7 @@ impl Builder<'_> {
         }
         let secs = duration as f64 / 1e6;
         let need = load.at_least(secs);
+        let max_events = max_events.unwrap_or_else(|| limits::event_budget(need));
         if need > max_events as f64 {
             let mut e = self.err(
                 raw.duration.span(),
@@ -447,7 +451,7 @@ impl Builder<'_> {
             );
             return Err(e);
         }
-        Ok(())
+        Ok(max_events)
     }
 
     /// The cluster's slot assignment: explicit ranges per master, or an

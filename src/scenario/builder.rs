@@ -24,7 +24,9 @@ pub(super) struct Builder<'a> {
 /// The run's own settings, read first.
 pub(super) struct RunSettings {
     pub(super) duration: Micros,
-    pub(super) max_events: u64,
+    /// `[sim] max-events` when the file sets it; otherwise the budget is
+    /// sized to the scenario ([`limits::event_budget`]).
+    pub(super) max_events: Option<u64>,
     /// Replicas (of the master, or of each master in a cluster).
     pub(super) replicas: u32,
     pub(super) sentinels: u32,

@@ -72,6 +72,17 @@ pub const MIN_CLIENT_DELAY: Micros = MICROS_PER_MS;
 pub const MIN_MAX_EVENTS: u64 = 1_000;
 pub const MAX_MAX_EVENTS: u64 = 1_000_000_000;
 
+/// The event budget of a run that does not set `max-events`: ten times the
+/// least it can need ([`Load::at_least`], half of a plain count, so about
+/// five times that count; a write costs about 4.5 events where the count
+/// has 2), so a runaway (a loop of events that never advances) is stopped
+/// within a few times the run's honest cost; never less than 50 million,
+/// which every bundled scenario fits, and at most [`MAX_MAX_EVENTS`].
+pub fn event_budget(need: f64) -> u64 {
+    const FLOOR: u64 = 50_000_000;
+    ((need * 10.0).ceil() as u64).clamp(FLOOR, MAX_MAX_EVENTS)
+}
+
 /// `[fuzz] max-faults`: faults drawn per schedule.
 pub const MAX_FUZZ_FAULTS: usize = 100;
 

@@ -272,3 +272,30 @@ fn a_scenario_file_larger_than_a_mebibyte_is_refused_unread() {
         o.stderr
     );
 }
+
+/// Without `max-events` the budget grows with the scenario: an hour at
+/// 10,000 writes/s needs at least 36 million events (the lower bound the
+/// parser estimates) and gets ten times that, 360 million, where the old
+/// fixed budget of 50 million would have stopped it within minutes (a write
+/// costs about 4.5 events: 162 million for the hour); a scenario that sets
+/// `max-events` below what it needs is still refused.
+#[test]
+fn the_event_budget_scales_with_the_scenario_unless_set() {
+    let hour = |sim: &str| {
+        format!(
+            "name = \"long\"\nduration = \"1h\"\n{sim}\n[topology]\nmasters = 1\n\n[[workload]]\ntarget = \"master\"\nrate = 10000\nkeys = 1000\n"
+        )
+    };
+    let plan = redsim::scenario::parse("long.toml", &hour("")).expect("sized to the run");
+    assert!(
+        (360_000_000..361_000_000).contains(&plan.max_events),
+        "{}",
+        plan.max_events
+    );
+    let small =
+        redsim::scenario::parse("small.toml", &hour("").replace("1h", "10s")).expect("a short run");
+    assert_eq!(small.max_events, 50_000_000, "never below the old default");
+    let set = redsim::scenario::parse("set.toml", &hour("[sim]\nmax-events = 30000000\n"));
+    let e = set.expect_err("below what it needs").to_string();
+    assert!(e.contains("more than its event budget"), "{e}");
+}
