@@ -1,11 +1,6 @@
 //! The redsim command line: parses arguments, calls the library, and maps
 //! outcomes to documented exit codes.
 
-/// mimalloc keeps freed memory for reuse instead of returning it: a sweep
-/// allocates and frees a run's worth of state per seed.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
