@@ -90,6 +90,7 @@ impl ClusterClient {
             Discovery::Sentinel { .. } => Vec::new(),
         };
         let n = dir.names.len();
+        let history = Vec::with_capacity(spec.history_capacity());
         Self {
             id,
             spec,
@@ -107,7 +108,7 @@ impl ClusterClient {
             next_seed: 0,
             retry_at: 0,
             backoff: Backoff::default(),
-            history: Vec::new(),
+            history,
         }
     }
 

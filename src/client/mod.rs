@@ -84,6 +84,18 @@ impl WorkloadSpec {
         ((1_000_000.0 / self.rate).round() as Micros).max(1)
     }
 
+    /// Room for every operation the workload can send (one a tick over
+    /// its window), so its history never grows by copying: a growing
+    /// vector holds its old and new buffers at once, and fresh pages cost
+    /// the kernel time to clear. Capped, since a huge window may never be
+    /// used; the pages are only touched as operations are recorded.
+    pub fn history_capacity(&self) -> usize {
+        /// 4 Mi operations (about half a GiB of address space).
+        const MAX_RESERVED: usize = 1 << 22;
+        let window = self.stop.saturating_sub(self.start) as f64 / 1e6;
+        ((self.rate * window).ceil() as usize + 1).min(MAX_RESERVED)
+    }
+
     /// The delay from `now` to the first operation.
     fn first_tick(&self, now: Micros) -> Micros {
         self.start.saturating_sub(now)
@@ -207,6 +219,7 @@ pub struct WorkloadClient {
 
 impl WorkloadClient {
     pub fn new(id: u32, spec: WorkloadSpec, dir: Rc<Directory>) -> Self {
+        let history = Vec::with_capacity(spec.history_capacity());
         Self {
             id,
             spec,
@@ -220,7 +233,7 @@ impl WorkloadClient {
             sub_conn: None,
             sub_idx: 0,
             switch_to: None,
-            history: Vec::new(),
+            history,
             ticks: crate::history::Ticks::default(),
         }
     }

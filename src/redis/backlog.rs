@@ -226,7 +226,7 @@ impl Backlog {
     /// leaves the rest of it queued); also the offset of the first command
     /// left, or `None` when all were taken.
     pub fn since_within(&self, offset: u64, room: u64) -> (Vec<Cmd>, Option<u64>) {
-        let idx = self.first_at_or_after(offset);
+        let idx = self.cmds.partition_point(|(start, _)| *start < offset);
         let mut cmds = Vec::new();
         let mut taken = 0;
         for (start, cmd) in self.cmds.range(idx..) {
@@ -237,25 +237,6 @@ impl Backlog {
             cmds.push(cmd.clone());
         }
         (cmds, None)
-    }
-
-    /// The index of the first command starting at or after `offset`. A
-    /// streaming replica is almost always a command or two behind the
-    /// tail, so the last few entries are looked at first; a binary search
-    /// covers the rest.
-    fn first_at_or_after(&self, offset: u64) -> usize {
-        const NEAR_TAIL: usize = 8;
-        let n = self.cmds.len();
-        for back in 0..NEAR_TAIL.min(n) {
-            let i = n - 1 - back;
-            if self.cmds[i].0 < offset {
-                return i + 1;
-            }
-        }
-        if n <= NEAR_TAIL {
-            return 0;
-        }
-        self.cmds.partition_point(|(start, _)| *start < offset)
     }
 
     pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
@@ -386,23 +367,5 @@ mod tests {
         assert_eq!(bytes, 3 * one);
         assert!(b.covers(off + 1));
         assert!(!b.covers(off + 2));
-    }
-
-    /// The lookup from the tail finds the same command as a binary search
-    /// over the whole backlog, for every offset from before the first
-    /// command to past the last, with few commands and with many.
-    #[test]
-    fn the_tail_first_lookup_agrees_with_a_binary_search() {
-        for count in [0usize, 1, 3, 8, 9, 40] {
-            let mut b = Backlog::new(1 << 20, 0);
-            let mut offset = 0;
-            for i in 0..count {
-                b.feed(set(i as u32, (i % 7 + 1) as u32), &mut offset, None);
-            }
-            for o in 0..=offset + 2 {
-                let brute = b.cmds.iter().filter(|(start, _)| *start < o).count();
-                assert_eq!(b.first_at_or_after(o), brute, "count {count}, offset {o}");
-            }
-        }
     }
 }
