@@ -30,23 +30,8 @@ impl XorShift {
     }
 }
 
-/// Processes `events` events with `timers` self-rescheduling timers; returns
-/// a checksum so nothing is optimised away.
-fn event_loop(timers: u64, events: u64) -> u64 {
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    let mut heap: BinaryHeap<(Reverse<u64>, u64)> = BinaryHeap::with_capacity(timers as usize);
-    for id in 0..timers {
-        heap.push((Reverse(rng.next() % 1_000), id));
-    }
-    let mut sum = 0u64;
-    for _ in 0..events {
-        let (Reverse(now), id) = heap.pop().expect("timers never run out");
-        sum = sum.wrapping_add(now ^ id);
-        // The next firing: 1 µs .. 1 ms later.
-        heap.push((Reverse(now + 1 + rng.next() % 1_000), id));
-    }
-    sum
-}
+/// The bare loop `redsim bench` also runs.
+use redsim::bench::bare_loop as event_loop;
 
 /// [`event_loop`] with a 120-byte payload in every entry (136 bytes in all:
 /// time, sequence number and a 120-byte `Ev<Msg>`, as redsim's queue entries

@@ -13,29 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redsim::scenario;
 use redsim::world;
 
-const FAILOVER: &str = r#"
-name = "bench/cluster-failover"
-seed = 1
-duration = "60s"
-
-[topology]
-cluster = true
-masters = 3
-replicas = 1
-
-[redis]
-cluster-node-timeout = 5000
-
-[[workload]]
-cluster = true
-start = "6s"
-rate = 100
-keys = 10000
-
-[[fault]]
-at = "20s"
-kill = "master-2"
-"#;
+use redsim::bench::CLUSTER_FAILOVER as FAILOVER;
 
 fn failover(c: &mut Criterion) {
     let plan = scenario::parse("bench/cluster-failover.toml", FAILOVER).expect("valid scenario");

@@ -17,24 +17,9 @@ use redsim::redis::info;
 use redsim::scenario::{self, Plan};
 use redsim::world::{self, World};
 
-/// 1 master, 2 replicas, one client writing 1,000 SETs/s for 60 s of
-/// simulated time over the default 1,000 keys of 100-byte values; no faults
-/// and no expectations (those would add the cost of evaluating them to every
-/// iteration).
-const STEADY: &str = r#"
-name = "bench/steady-replication"
-description = "1 master, 2 replicas, 1,000 writes/s for 60 s, no faults."
-seed = 1
-duration = "60s"
-
-[topology]
-masters = 1
-replicas = 2
-
-[[workload]]
-target = "master"
-rate = 1000
-"#;
+/// 1 master, 2 replicas, one client writing 1,000 SETs/s for 60 s (see
+/// [`redsim::bench::STEADY_REPLICATION`]).
+use redsim::bench::STEADY_REPLICATION as STEADY;
 
 const SEED: u64 = 1;
 

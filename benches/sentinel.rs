@@ -12,29 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redsim::scenario;
 use redsim::world;
 
-const FAILOVER: &str = r#"
-name = "bench/sentinel-failover"
-seed = 1
-duration = "60s"
-
-[topology]
-masters = 1
-replicas = 2
-sentinels = 3
-
-[sentinel]
-quorum = 2
-down-after-milliseconds = 5000
-failover-timeout = 60000
-
-[[workload]]
-sentinel = true
-rate = 100
-
-[[fault]]
-at = "20s"
-kill = "master"
-"#;
+use redsim::bench::SENTINEL_FAILOVER as FAILOVER;
 
 fn failover(c: &mut Criterion) {
     let plan = scenario::parse("bench/sentinel-failover.toml", FAILOVER).expect("valid scenario");

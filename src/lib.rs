@@ -5,6 +5,7 @@
 //! servers ([`redis`]) and clients ([`client`]) as state machines, recording a
 //! [`trace`] and checking the scenario's expectations ([`check`]).
 
+pub mod bench;
 pub mod check;
 pub mod client;
 pub mod conform;

@@ -88,6 +88,14 @@ enum Command {
     /// first: a shortest schedule that breaks a property, or the space
     /// exhausted.
     Explore(redsim::fuzz::explore_cli::ExploreArgs),
+    /// Measure the canonical runs on this machine, each beside the bare
+    /// event loop in the same process: seeds per minute and core, and the
+    /// ratio of events per second to the bare loop's.
+    Bench {
+        /// Wall time to spend on each run and on its bare loop.
+        #[arg(long, default_value = "2s")]
+        seconds: String,
+    },
     /// List scenarios by topic, with the question each one answers.
     List {
         #[arg(default_value = "scenarios")]
@@ -183,6 +191,7 @@ fn main() -> ExitCode {
         } => cmd_golden(&dir, update, junit.as_deref(), &paths),
         Command::Fuzz(args) => redsim::fuzz::cli::run(args),
         Command::Explore(args) => redsim::fuzz::explore_cli::run(args),
+        Command::Bench { seconds } => cmd_bench(&seconds),
         Command::List { paths } => cmd_list(&paths),
         Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
         Command::Sweep(args) => redsim::sweep::cli::run(&args),
@@ -608,6 +617,53 @@ fn cmd_golden(dir: &Path, update: bool, junit: Option<&Path>, paths: &[PathBuf])
         return worst.max(EXIT_BAD_INPUT);
     }
     worst
+}
+
+/// `redsim bench`: one line per canonical run.
+fn cmd_bench(seconds: &str) -> u8 {
+    let budget = match parse_time(seconds) {
+        Ok(t) if t > 0 && t <= 600_000_000 => std::time::Duration::from_micros(t),
+        Ok(_) => {
+            redsim::errln!(
+                "--seconds {seconds}: between 1us and 10m (each of the three runs and its bare loop takes this long)"
+            );
+            return redsim::exit::BAD_INPUT;
+        }
+        Err(e) => {
+            redsim::errln!("--seconds: {e}");
+            return redsim::exit::BAD_INPUT;
+        }
+    };
+    redsim::outln!(
+        "{:<20} {:>6} {:>10} {:>16} {:>14} {:>16} {:>7}",
+        "run",
+        "runs",
+        "ms/run",
+        "seeds/min/core",
+        "events/s",
+        "bare events/s",
+        "ratio"
+    );
+    for (name, text) in redsim::bench::CANONICAL {
+        let plan = redsim::bench::plan(name, text);
+        match redsim::bench::measure(name, &plan, budget) {
+            Ok(f) => redsim::outln!(
+                "{:<20} {:>6} {:>10.2} {:>16.0} {:>14.0} {:>16.0} {:>7.3}",
+                f.name,
+                f.runs,
+                f.ms_per_run(),
+                f.seeds_per_min(),
+                f.events_per_sec(),
+                f.bare_events_per_sec,
+                f.ratio()
+            ),
+            Err(e) => {
+                redsim::errln!("{name}: {e}");
+                return redsim::exit::SIMULATION_ERROR;
+            }
+        }
+    }
+    redsim::exit::OK
 }
 
 fn cmd_list(paths: &[PathBuf]) -> u8 {

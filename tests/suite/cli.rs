@@ -1225,3 +1225,33 @@ fn the_readme_scenario_reference_parses() {
     assert_eq!(plan.commands.len(), 1);
     assert_eq!(plan.commands[0].1.argv, ["INFO", "replication"]);
 }
+
+/// `redsim bench` measures the three canonical runs, each with the bare
+/// loop's rate beside it and their ratio; only how long it spends is the
+/// user's to set.
+#[test]
+fn bench_prints_each_canonical_run_with_its_ratio_to_the_bare_loop() {
+    let out = redsim(&["bench", "--seconds", "1ms"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].contains("seeds/min/core") && lines[0].ends_with("ratio"),
+        "{}",
+        out.stdout
+    );
+    for (line, name) in lines[1..].iter().zip([
+        "sentinel-failover",
+        "cluster-failover",
+        "steady-replication",
+    ]) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[0], name, "{line}");
+        let runs: u64 = fields[1].parse().expect("runs");
+        let ratio: f64 = fields[6].parse().expect("a ratio");
+        assert!(runs >= 1 && ratio > 0.0, "{line}");
+    }
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    let bad = redsim(&["bench", "--seconds", "0s"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("between 1us and 10m"), "{}", bad.stderr);
+}
