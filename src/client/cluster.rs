@@ -80,6 +80,8 @@ pub struct ClusterClient {
     retry_at: Micros,
     backoff: Backoff,
     pub history: Vec<Op>,
+    /// What became of each tick of the workload's rate.
+    pub ticks: crate::history::Ticks,
 }
 
 impl ClusterClient {
@@ -109,6 +111,7 @@ impl ClusterClient {
             retry_at: 0,
             backoff: Backoff::default(),
             history,
+            ticks: crate::history::Ticks::default(),
         }
     }
 
@@ -285,7 +288,14 @@ impl Node for ClusterClient {
                 if now >= self.spec.stop {
                     return;
                 }
-                if self.pending == Pending::Idle && now >= self.retry_at {
+                self.ticks.total += 1;
+                if self.pending != Pending::Idle {
+                    // An operation, or the slot map's refresh, in flight.
+                    self.ticks.busy += 1;
+                } else if now < self.retry_at {
+                    // Backing off after CLUSTERDOWN: nothing to send to.
+                    self.ticks.unconnected += 1;
+                } else {
                     self.issue(ctx);
                 }
                 ctx.set_timer(self.spec.interval(), ClusterClientTimer::Tick);

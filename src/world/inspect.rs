@@ -45,12 +45,14 @@ impl World {
     pub fn workload_ticks(&self) -> Vec<(usize, (u32, f64, crate::history::Ticks, Micros))> {
         let end = self.sim.kernel.now().min(self.plan.duration);
         (self.sim.nodes.iter().enumerate())
-            .filter_map(|(n, p)| match p {
-                Process::Client(c) => {
-                    let window = c.spec.stop.min(end).saturating_sub(c.spec.start);
-                    Some((n, (c.id, c.spec.rate, c.ticks, window)))
-                }
-                _ => None,
+            .filter_map(|(n, p)| {
+                let (id, spec, ticks) = match p {
+                    Process::Client(c) => (c.id, &c.spec, c.ticks),
+                    Process::ClusterClient(c) => (c.id, &c.spec, c.ticks),
+                    _ => return None,
+                };
+                let window = spec.stop.min(end).saturating_sub(spec.start);
+                Some((n, (id, spec.rate, ticks, window)))
             })
             .collect()
     }

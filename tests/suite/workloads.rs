@@ -232,3 +232,22 @@ fn a_workload_that_cannot_reach_its_rate_is_named_in_the_summary() {
     assert!(line.contains("round trips: mean 4"), "{line}");
     assert!(!run(100).contains("rate: "));
 }
+
+/// A cluster client keeps one request in flight too: at 1,000 writes/s
+/// over a 4 ms round trip it sends about 250/s, and the summary says so.
+#[test]
+fn a_cluster_workload_that_cannot_reach_its_rate_is_named_too() {
+    let s = Scenario::new("16s", "cluster = true, masters = 3")
+        .network(r#"latency = "2ms""#)
+        .workload(r#"cluster = true, rate = 1000, keys = 100, start = "6s", stop = "14s""#);
+    let outcome = world::run(&s.plan(), 1).expect("runs");
+    let summary = redsim::report::summary(&outcome);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("rate: "))
+        .unwrap_or_else(|| panic!("no rate line:\n{summary}"));
+    assert!(
+        line.starts_with("rate: client-1 was asked for 1000/s and sent 2"),
+        "{line}"
+    );
+}
