@@ -17,21 +17,8 @@ use criterion::{
 
 const EVENTS: u64 = 1_000_000;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
-/// The bare loop `redsim bench` also runs.
-use redsim::bench::bare_loop as event_loop;
+/// The bare loop `redsim bench` also runs, and its generator.
+use redsim::bench::{XorShift, bare_loop as event_loop};
 
 /// [`event_loop`] with a 120-byte payload in every entry (136 bytes in all:
 /// time, sequence number and a 120-byte `Ev<Msg>`, as redsim's queue entries
@@ -43,13 +30,13 @@ fn event_loop_136b(timers: u64, events: u64) -> u64 {
     let mut heap: BinaryHeap<(Reverse<u64>, u64, [u64; 15])> =
         BinaryHeap::with_capacity(timers as usize);
     for id in 0..timers {
-        heap.push((Reverse(rng.next() % 1_000), id, [id; 15]));
+        heap.push((Reverse(rng.next_u64() % 1_000), id, [id; 15]));
     }
     let mut sum = 0u64;
     for _ in 0..events {
         let (Reverse(now), id, payload) = heap.pop().expect("timers never run out");
         sum = sum.wrapping_add(now ^ id ^ payload[14]);
-        heap.push((Reverse(now + 1 + rng.next() % 1_000), id, payload));
+        heap.push((Reverse(now + 1 + rng.next_u64() % 1_000), id, payload));
     }
     sum
 }

@@ -98,10 +98,12 @@ pub fn plan(name: &str, text: &str) -> Plan {
     scenario::parse(&format!("bench/{name}.toml"), text).expect("the canonical scenarios parse")
 }
 
-struct XorShift(u64);
+/// The bare loop's generator (xorshift64): cheap enough not to weigh on
+/// the loop it drives.
+pub struct XorShift(pub u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -120,7 +122,7 @@ pub fn bare_loop(timers: u64, events: u64) -> u64 {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut heap: BinaryHeap<(Reverse<u64>, u64)> = BinaryHeap::with_capacity(timers as usize);
     for id in 0..timers {
-        heap.push((Reverse(rng.next() % 1_000), id));
+        heap.push((Reverse(rng.next_u64() % 1_000), id));
     }
     let mut sum = 0u64;
     for _ in 0..events {
@@ -128,7 +130,7 @@ pub fn bare_loop(timers: u64, events: u64) -> u64 {
             break;
         };
         sum = sum.wrapping_add(now ^ id);
-        heap.push((Reverse(now + 1 + rng.next() % 1_000), id));
+        heap.push((Reverse(now + 1 + rng.next_u64() % 1_000), id));
     }
     sum
 }

@@ -81,7 +81,7 @@ fn config(args: &ExploreArgs, plan: &crate::scenario::Plan) -> Result<ExploreCon
             if b > stop {
                 return Err(format!(
                     "--window `{w}`: ends after [fuzz] faults-stop ({}), when every fault is undone",
-                    Secs(stop)
+                    crate::time::format_duration(stop)
                 ));
             }
             (a, b)
