@@ -431,7 +431,9 @@ impl Node for WorkloadClient {
             }
             ClientTimer::Reconnect => {
                 self.reconnect_pending = false;
-                if ctx.sim_time() < self.spec.stop {
+                // A `+switch-master` may have connected it meanwhile: a
+                // second attempt would orphan the request in flight there.
+                if ctx.sim_time() < self.spec.stop && self.conn.is_none() {
                     self.connect(ctx);
                 }
             }

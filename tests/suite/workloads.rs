@@ -251,3 +251,37 @@ fn a_cluster_workload_that_cannot_reach_its_rate_is_named_too() {
         "{line}"
     );
 }
+
+/// A client that finds the master through the Sentinels, and is backing
+/// off after losing the old master when `+switch-master` moves it to the
+/// new one, opens no second connection when its backoff ends: the new
+/// master's CLIENT LIST shows the client's one connection.
+#[test]
+fn a_client_moved_by_switch_master_keeps_one_connection() {
+    let (_, text) = super::common::bundled("scenarios/sentinel/master-crash-failover.toml");
+    let listed = r#"
+[[command]]
+at = "59s"
+node = "replica-1"
+send = "CLIENT LIST"
+
+[[command]]
+at = "59s"
+node = "replica-2"
+send = "CLIENT LIST"
+"#;
+    let plan = redsim::scenario::parse("t.toml", &format!("{text}{listed}")).expect("valid");
+    let w = world::run(&plan, plan.seed).expect("runs").world;
+    let from_client: usize = w
+        .exchanges()
+        .iter()
+        .filter_map(|x| {
+            Some(redsim::proto::resp::shown(
+                &x.command.argv,
+                &x.reply.as_ref()?.1,
+            ))
+        })
+        .map(|list| list.matches("addr=10.0.1.1:").count())
+        .sum();
+    assert_eq!(from_client, 1);
+}
