@@ -348,13 +348,13 @@ mod tests {
 }
 
 /// What became of a workload client's ticks: one is due every 1/rate
-/// seconds, and sends an operation only if the client is connected and
-/// has none in flight (it keeps one request in flight at a time).
+/// seconds, and sends an operation only if a connection is ready with room
+/// for it (each connection keeps up to `pipeline` requests in flight).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Ticks {
     pub total: u64,
-    /// A request was still in flight: the round trip outlasted the
-    /// interval.
+    /// Every request the client may have in flight was: the round trips
+    /// outlasted what its connections and pipelines cover.
     pub busy: u64,
     /// No connection (down, or about to connect).
     pub unconnected: u64,

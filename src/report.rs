@@ -232,16 +232,16 @@ pub fn summary(outcome: &RunOutcome) -> String {
     s
 }
 
-/// Workloads that sent less than they were asked to because each tick
-/// found their one request still in flight.
+/// Workloads that sent less than they were asked to because their ticks
+/// found every request they may have in flight still unanswered.
 fn rate_shortfalls(w: &World, s: &mut String) {
     let clients = w.workload_ticks();
-    let asked: Vec<_> = clients.iter().map(|(_, a)| *a).collect();
+    let asked: Vec<_> = clients.iter().map(|c| c.ticks).collect();
     for short in crate::check::rates::shortfalls(&asked, &w.history()) {
-        let name = clients
-            .iter()
-            .find(|(_, a)| a.0 == short.client)
-            .map_or("a client", |(n, _)| w.names[*n].as_str());
+        let Some(client) = clients.iter().find(|c| c.ticks.0 == short.client) else {
+            continue;
+        };
+        let name = w.names[client.node].as_str();
         let trip = match (short.mean_round_trip, short.longest_round_trip) {
             (Some(mean), Some(max)) => format!(
                 " (round trips: mean {}, longest {})",
@@ -250,9 +250,26 @@ fn rate_shortfalls(w: &World, s: &mut String) {
             ),
             _ => String::new(),
         };
+        // More requests in flight help when even the mean round trip
+        // outlasts what they cover, not when a few long waits (a stalled
+        // server) held the ticks.
+        let steady = short
+            .mean_round_trip
+            .is_some_and(|m| m as f64 * short.asked > 1e6 * f64::from(client.in_flight));
+        let held = match client.in_flight {
+            1 => "its one request still in flight".to_string(),
+            n => format!(
+                "all {n} requests it may have in flight (connections x pipeline) unanswered"
+            ),
+        };
+        let more = match (steady, client.cluster) {
+            (false, _) => "",
+            (true, true) => "; more cluster workloads would send more",
+            (true, false) => "; more `connections` or `pipeline` would send more",
+        };
         let _ = writeln!(
             s,
-            "rate: {name} was asked for {}/s and sent {:.0}/s: {} of its {} ticks found its one request still in flight{trip}",
+            "rate: {name} was asked for {}/s and sent {:.0}/s: {} of its {} ticks found {held}{trip}{more}",
             short.asked, short.reached, short.ticks.busy, short.ticks.total
         );
     }

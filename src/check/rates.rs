@@ -1,6 +1,7 @@
-//! Whether a workload reached the rate it was asked for. A client keeps one
-//! request in flight, so when the round trip outlasts the interval between
-//! two ticks the tick finds it busy and sends nothing: the load the
+//! Whether a workload reached the rate it was asked for. A client keeps at
+//! most connections x pipeline requests in flight (one by default), so when
+//! the round trips outlast what those cover, a tick finds it busy and sends
+//! nothing: the load the
 //! deployment saw is lower than the scenario says, and a summary must say
 //! so rather than let a reader take the asked rate for it.
 

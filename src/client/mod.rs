@@ -1,6 +1,7 @@
-//! Workload clients and the history they record. A client talks to one node,
-//! one request at a time, at a configured rate; every operation is recorded
-//! as invoked and then ok, error, timed out or cut off, so checkers know which
+//! Workload clients and the history they record. A client talks to one node
+//! at a configured rate, over one connection or several, each with one
+//! request in flight or up to its `pipeline`; every operation is recorded as
+//! invoked and then ok, error, timed out or cut off, so checkers know which
 //! writes were acknowledged.
 
 pub mod cluster;
@@ -56,6 +57,10 @@ pub struct WorkloadSpec {
     pub reconnect_delay: Micros,
     /// The delay doubles after each failed attempt, up to this.
     pub reconnect_max_delay: Micros,
+    /// Connections the workload spreads its operations over.
+    pub connections: u32,
+    /// Requests each connection may have in flight at once.
+    pub pipeline: u32,
 }
 
 impl WorkloadSpec {
@@ -139,43 +144,48 @@ fn complete(op: &mut Op, now: Micros, outcome: Outcome) {
     op.outcome = outcome;
 }
 
-/// A workload client's timers.
+/// A workload client's timers. A connection's own timers name it by its
+/// index among the workload's connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientTimer {
     /// The next operation is due, at the workload's rate.
     Tick,
-    /// The deadline of the step in progress may have passed.
-    Timeout,
-    /// The backoff after a lost or refused connection is over.
-    Reconnect,
+    /// The deadline of a connection's oldest request, or of its discovery
+    /// step, may have passed.
+    Timeout(u32),
+    /// A connection's backoff after it was lost or refused is over.
+    Reconnect(u32),
     /// Time to subscribe to `+switch-master` on the next Sentinel.
     Resubscribe,
 }
 
 impl Timer for ClientTimer {
     fn encode(self) -> u64 {
-        match self {
-            ClientTimer::Tick => 0,
-            ClientTimer::Timeout => 1,
-            ClientTimer::Reconnect => 2,
-            ClientTimer::Resubscribe => 3,
-        }
+        let (kind, lane) = match self {
+            ClientTimer::Tick => (0, 0),
+            ClientTimer::Timeout(l) => (1, l),
+            ClientTimer::Reconnect(l) => (2, l),
+            ClientTimer::Resubscribe => (3, 0),
+        };
+        kind + 4 * u64::from(lane)
     }
 
     fn decode(token: u64) -> Option<Self> {
-        match token {
-            0 => Some(ClientTimer::Tick),
-            1 => Some(ClientTimer::Timeout),
-            2 => Some(ClientTimer::Reconnect),
-            3 => Some(ClientTimer::Resubscribe),
+        let lane = u32::try_from(token / 4).ok()?;
+        match (token % 4, lane) {
+            (0, 0) => Some(ClientTimer::Tick),
+            (1, l) => Some(ClientTimer::Timeout(l)),
+            (2, l) => Some(ClientTimer::Reconnect(l)),
+            (3, 0) => Some(ClientTimer::Resubscribe),
             _ => None,
         }
     }
 }
 
-/// Where the client is in finding and using its server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a connection is in finding and using its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Stage {
+    #[default]
     Down,
     /// Asking a Sentinel (by index) for the master's address.
     Resolving(usize),
@@ -195,23 +205,63 @@ enum Phase {
     Wait,
 }
 
+/// A request sent and not yet answered: the operation (its index in the
+/// history), which of its commands, and when that was sent.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    op: usize,
+    phase: Phase,
+    sent: Micros,
+}
+
+/// One of a workload's connections. Each finds the server on its own (a
+/// pooled client resolves the master per connection) and keeps up to
+/// `pipeline` requests in flight, answered in the order sent.
+#[derive(Debug, Default)]
+struct Lane {
+    conn: Option<ConnId>,
+    stage: Stage,
+    inflight: std::collections::VecDeque<Pending>,
+    /// When the oldest request, or the discovery step in progress, times
+    /// out.
+    deadline: Deadline,
+    reconnect_pending: bool,
+    backoff: Backoff,
+    /// A `+switch-master` named this node: move there once nothing is in
+    /// flight, before the next request.
+    switch_to: Option<NodeId>,
+}
+
+impl Lane {
+    /// Waiting for something the deadline applies to.
+    fn waiting(&self) -> bool {
+        !self.inflight.is_empty()
+            || matches!(self.stage, Stage::Resolving(_) | Stage::Connecting { .. })
+    }
+
+    /// Down, with no attempt to reconnect scheduled.
+    fn idle(&self) -> bool {
+        self.conn.is_none() && !self.reconnect_pending
+    }
+
+    /// Can take one more request now: ready, with room in its pipeline,
+    /// and not about to move to another master with requests in flight.
+    fn has_room(&self, pipeline: u32) -> bool {
+        self.inflight.len() < pipeline as usize
+            && (self.switch_to.is_none() || self.inflight.is_empty())
+    }
+}
+
 pub struct WorkloadClient {
     pub id: u32,
     pub spec: WorkloadSpec,
     dir: Rc<Directory>,
-    conn: Option<ConnId>,
-    stage: Stage,
-    inflight: Option<(usize, Phase)>,
-    /// When the request or discovery step in progress times out.
-    deadline: Deadline,
-    reconnect_pending: bool,
-    backoff: Backoff,
+    /// The workload's connections (`connections`, one by default).
+    lanes: Vec<Lane>,
     /// Sentinel discovery: a connection to a Sentinel subscribed to
     /// `+switch-master`, and which Sentinel it is (index).
     sub_conn: Option<ConnId>,
     sub_idx: usize,
-    /// A `+switch-master` named this node: move there before the next request.
-    switch_to: Option<NodeId>,
     pub history: Vec<Op>,
     /// What became of each tick of the workload's rate.
     pub ticks: crate::history::Ticks,
@@ -220,107 +270,121 @@ pub struct WorkloadClient {
 impl WorkloadClient {
     pub fn new(id: u32, spec: WorkloadSpec, dir: Rc<Directory>) -> Self {
         let history = Vec::with_capacity(spec.history_capacity());
+        let lanes = (0..spec.connections.max(1))
+            .map(|_| Lane::default())
+            .collect();
         Self {
             id,
             spec,
             dir,
-            conn: None,
-            stage: Stage::Down,
-            inflight: None,
-            deadline: Deadline::default(),
-            reconnect_pending: false,
-            backoff: Backoff::default(),
+            lanes,
             sub_conn: None,
             sub_idx: 0,
-            switch_to: None,
             history,
             ticks: crate::history::Ticks::default(),
         }
     }
 
-    /// Starts finding the server: connect to it, or to the first Sentinel.
-    fn connect(&mut self, ctx: &mut Ctx<'_>) {
+    /// The connection `conn` belongs to, if it is one of the workload's.
+    fn lane_of(&self, conn: ConnId) -> Option<usize> {
+        self.lanes.iter().position(|l| l.conn == Some(conn))
+    }
+
+    /// Starts finding the server on connection `l`: connect to it, or to
+    /// the first Sentinel.
+    fn connect(&mut self, ctx: &mut Ctx<'_>, l: usize) {
         match &self.spec.discovery {
             Discovery::Direct(node) => {
                 let node = *node;
-                self.connect_to(ctx, node, false);
+                self.connect_to(ctx, l, node, false);
             }
-            Discovery::Sentinel { .. } => self.ask_sentinel(ctx, 0),
+            Discovery::Sentinel { .. } => self.ask_sentinel(ctx, l, 0),
             // Cluster workloads run as a ClusterClient; this one only
             // talks to the first seed.
             Discovery::Cluster(seeds) => {
                 if let Some(&node) = seeds.first() {
-                    self.connect_to(ctx, node, false);
+                    self.connect_to(ctx, l, node, false);
                 }
             }
         }
     }
 
-    fn connect_to(&mut self, ctx: &mut Ctx<'_>, node: NodeId, check_role: bool) {
-        self.conn = Some(ctx.connect(node));
-        self.stage = Stage::Connecting { node, check_role };
-        self.arm_deadline(ctx);
+    fn connect_to(&mut self, ctx: &mut Ctx<'_>, l: usize, node: NodeId, check_role: bool) {
+        let lane = &mut self.lanes[l];
+        lane.conn = Some(ctx.connect(node));
+        lane.stage = Stage::Connecting { node, check_role };
+        self.arm_deadline(ctx, l);
     }
 
-    fn ask_sentinel(&mut self, ctx: &mut Ctx<'_>, idx: usize) {
+    fn ask_sentinel(&mut self, ctx: &mut Ctx<'_>, l: usize, idx: usize) {
         let Discovery::Sentinel { sentinels, .. } = &self.spec.discovery else {
             return;
         };
         let sentinel = sentinels[idx % sentinels.len()];
-        self.conn = Some(ctx.connect(sentinel));
-        self.stage = Stage::Resolving(idx);
-        self.arm_deadline(ctx);
+        let lane = &mut self.lanes[l];
+        lane.conn = Some(ctx.connect(sentinel));
+        lane.stage = Stage::Resolving(idx);
+        self.arm_deadline(ctx, l);
     }
 
-    /// The current request or discovery step fails after the timeout.
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_>) {
-        self.deadline
-            .arm(ctx, self.spec.timeout, ClientTimer::Timeout);
+    /// The step that starts now on connection `l` fails after the timeout.
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_>, l: usize) {
+        self.lanes[l]
+            .deadline
+            .arm(ctx, self.spec.timeout, ClientTimer::Timeout(l as u32));
     }
 
-    /// Waiting for something the deadline applies to.
-    fn waiting(&self) -> bool {
-        self.inflight.is_some()
-            || matches!(self.stage, Stage::Resolving(_) | Stage::Connecting { .. })
-    }
-
-    /// The step in progress timed out.
-    fn step_timed_out(&mut self, ctx: &mut Ctx<'_>) {
-        if self.inflight.is_some() {
-            self.finish(ctx, Outcome::Timeout);
-        }
+    /// The step in progress on connection `l` timed out: every request in
+    /// flight on it ends unanswered.
+    fn step_timed_out(&mut self, ctx: &mut Ctx<'_>, l: usize) {
+        self.finish_all(ctx, l, Outcome::Timeout);
         // A timed-out connection is discarded, as client libraries do.
-        if let Some(conn) = self.conn.take() {
+        if let Some(conn) = self.lanes[l].conn.take() {
             ctx.close(conn);
         }
-        match self.stage {
-            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
-            _ => self.schedule_reconnect(ctx),
+        match self.lanes[l].stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, l, i + 1),
+            _ => self.schedule_reconnect(ctx, l),
         }
     }
 
-    /// Tries again after the current backoff, which doubles each time
-    /// until the client is connected again.
-    fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_>) {
-        self.conn = None;
-        self.stage = Stage::Down;
-        if !self.reconnect_pending {
-            self.reconnect_pending = true;
-            ctx.set_timer(self.backoff.next(&self.spec), ClientTimer::Reconnect);
+    /// Tries connection `l` again after its current backoff, which doubles
+    /// each time until it is connected again.
+    fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_>, l: usize) {
+        let lane = &mut self.lanes[l];
+        lane.conn = None;
+        lane.stage = Stage::Down;
+        if !lane.reconnect_pending {
+            lane.reconnect_pending = true;
+            let delay = lane.backoff.next(&self.spec);
+            ctx.set_timer(delay, ClientTimer::Reconnect(l as u32));
         }
     }
 
-    /// Connected and ready: the next failure starts the backoff afresh.
-    fn ready(&mut self, ctx: &mut Ctx<'_>, node: NodeId) {
-        self.stage = Stage::Ready(node);
-        self.backoff.reset();
-        self.issue(ctx);
+    /// Connection `l` is connected and ready: its next failure starts the
+    /// backoff afresh. The first connection ready sends at once, since the
+    /// workload had nowhere to send; the others wait for ticks.
+    fn ready(&mut self, ctx: &mut Ctx<'_>, l: usize, node: NodeId) {
+        let others_ready = (self.lanes.iter().enumerate())
+            .any(|(i, o)| i != l && matches!(o.stage, Stage::Ready(_)));
+        let lane = &mut self.lanes[l];
+        lane.stage = Stage::Ready(node);
+        lane.backoff.reset();
+        if !others_ready {
+            self.issue(ctx, l);
+        }
     }
 
-    /// Ends the operation in flight with `outcome`.
-    fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
-        if let Some((i, _)) = self.inflight.take() {
-            complete(&mut self.history[i], ctx.sim_time(), outcome);
+    /// Ends operation `op` (its index in the history) with `outcome`.
+    fn finish(&mut self, ctx: &mut Ctx<'_>, op: usize, outcome: Outcome) {
+        complete(&mut self.history[op], ctx.sim_time(), outcome);
+    }
+
+    /// Ends every operation in flight on connection `l` with `outcome`.
+    fn finish_all(&mut self, ctx: &mut Ctx<'_>, l: usize, outcome: Outcome) {
+        let now = ctx.sim_time();
+        for p in std::mem::take(&mut self.lanes[l].inflight) {
+            complete(&mut self.history[p.op], now, outcome.clone());
         }
     }
 
@@ -341,7 +405,8 @@ impl WorkloadClient {
         ctx.set_timer(self.spec.reconnect_delay, ClientTimer::Resubscribe);
     }
 
-    /// `+switch-master <name> <old ip> <old port> <new ip> <new port>`.
+    /// `+switch-master <name> <old ip> <old port> <new ip> <new port>`:
+    /// every connection not already there moves.
     fn switch_master(&mut self, payload: &str) {
         let Discovery::Sentinel { master_name, .. } = &self.spec.discovery else {
             return;
@@ -351,21 +416,57 @@ impl WorkloadClient {
             && f[0] == master_name.as_str()
             && let Ok(port) = f[4].parse::<u16>()
             && let Some(node) = self.dir.lookup(f[3], port)
-            && self.stage != Stage::Ready(node)
         {
-            self.switch_to = Some(node);
+            for lane in &mut self.lanes {
+                if lane.stage != Stage::Ready(node) {
+                    lane.switch_to = Some(node);
+                }
+            }
         }
     }
 
-    fn issue(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(node) = self.switch_to.take() {
-            if let Some(conn) = self.conn.take() {
+    /// A tick of the workload's rate: connections that are down start
+    /// connecting, and the next operation goes out on a connection with
+    /// room in its pipeline (the fewest in flight, the first on a tie), or
+    /// moves it to a new master first.
+    fn tick(&mut self, ctx: &mut Ctx<'_>) {
+        self.ticks.total += 1;
+        let pipeline = self.spec.pipeline;
+        let to_send = (self.lanes.iter().enumerate())
+            .filter(|(_, lane)| {
+                !lane.idle()
+                    && lane.has_room(pipeline)
+                    && (matches!(lane.stage, Stage::Ready(_)) || lane.switch_to.is_some())
+            })
+            .min_by_key(|(i, lane)| (lane.inflight.len(), *i))
+            .map(|(i, _)| i);
+        let mut connecting = false;
+        for l in 0..self.lanes.len() {
+            if self.lanes[l].idle() {
+                connecting = true;
+                self.connect(ctx, l);
+            }
+        }
+        if let Some(l) = to_send {
+            self.issue(ctx, l);
+        } else if connecting {
+            self.ticks.unconnected += 1;
+        } else if self.lanes.iter().all(|lane| !lane.has_room(pipeline)) {
+            self.ticks.busy += 1;
+        }
+    }
+
+    /// Sends the next operation on connection `l`, or first moves it to
+    /// the master a `+switch-master` named.
+    fn issue(&mut self, ctx: &mut Ctx<'_>, l: usize) {
+        if let Some(node) = self.lanes[l].switch_to.take() {
+            if let Some(conn) = self.lanes[l].conn.take() {
                 ctx.close(conn);
             }
-            self.connect_to(ctx, node, true);
+            self.connect_to(ctx, l, node, true);
             return;
         }
-        let (Some(conn), Stage::Ready(node)) = (self.conn, self.stage) else {
+        let (Some(conn), Stage::Ready(node)) = (self.lanes[l].conn, self.lanes[l].stage) else {
             return;
         };
         let draw = self.spec.commands.draw(ctx.rng());
@@ -373,13 +474,31 @@ impl WorkloadClient {
         let (i, cmd) = self
             .spec
             .record(&mut self.history, self.id, draw, node, now);
-        self.inflight = Some((i, Phase::Command));
-        self.send(ctx, conn, cmd);
+        self.send(ctx, l, conn, i, Phase::Command, cmd);
     }
 
-    fn send(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, cmd: Cmd) {
+    /// Sends a request for operation `op` on connection `l`. The deadline
+    /// is the oldest request's: a request queued behind others waits for
+    /// them, as on a real connection.
+    fn send(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        l: usize,
+        conn: ConnId,
+        op: usize,
+        phase: Phase,
+        cmd: Cmd,
+    ) {
         ctx.send(conn, Msg::Cmd(cmd));
-        self.arm_deadline(ctx);
+        let first = self.lanes[l].inflight.is_empty();
+        self.lanes[l].inflight.push_back(Pending {
+            op,
+            phase,
+            sent: ctx.sim_time(),
+        });
+        if first {
+            self.arm_deadline(ctx, l);
+        }
     }
 }
 
@@ -389,10 +508,12 @@ impl Node for WorkloadClient {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         // Timers of a previous incarnation are gone.
-        self.deadline = Deadline::default();
-        self.reconnect_pending = false;
+        for lane in &mut self.lanes {
+            lane.deadline = Deadline::default();
+            lane.reconnect_pending = false;
+            lane.switch_to = None;
+        }
         self.sub_conn = None;
-        self.switch_to = None;
         self.subscribe(ctx);
         ctx.set_timer(self.spec.first_tick(ctx.sim_time()), ClientTimer::Tick);
     }
@@ -403,25 +524,19 @@ impl Node for WorkloadClient {
         };
         match timer {
             ClientTimer::Tick => {
-                let now = ctx.sim_time();
-                if now >= self.spec.stop {
+                if ctx.sim_time() >= self.spec.stop {
                     return;
                 }
-                self.ticks.total += 1;
-                if self.conn.is_none() && !self.reconnect_pending {
-                    self.ticks.unconnected += 1;
-                    self.connect(ctx);
-                } else if self.inflight.is_none() {
-                    self.issue(ctx);
-                } else {
-                    self.ticks.busy += 1;
-                }
+                self.tick(ctx);
                 ctx.set_timer(self.spec.interval(), ClientTimer::Tick);
             }
-            ClientTimer::Timeout => {
-                let waiting = self.waiting();
-                if self.deadline.expired(ctx, waiting, ClientTimer::Timeout) {
-                    self.step_timed_out(ctx);
+            ClientTimer::Timeout(l) => {
+                let Some(lane) = self.lanes.get_mut(l as usize) else {
+                    return;
+                };
+                let waiting = lane.waiting();
+                if lane.deadline.expired(ctx, waiting, timer) {
+                    self.step_timed_out(ctx, l as usize);
                 }
             }
             ClientTimer::Resubscribe
@@ -429,12 +544,15 @@ impl Node for WorkloadClient {
             {
                 self.subscribe(ctx);
             }
-            ClientTimer::Reconnect => {
-                self.reconnect_pending = false;
+            ClientTimer::Reconnect(l) => {
+                let Some(lane) = self.lanes.get_mut(l as usize) else {
+                    return;
+                };
+                lane.reconnect_pending = false;
                 // A `+switch-master` may have connected it meanwhile: a
-                // second attempt would orphan the request in flight there.
-                if ctx.sim_time() < self.spec.stop && self.conn.is_none() {
-                    self.connect(ctx);
+                // second attempt would orphan the requests in flight there.
+                if ctx.sim_time() < self.spec.stop && lane.conn.is_none() {
+                    self.connect(ctx, l as usize);
                 }
             }
             ClientTimer::Resubscribe => {}
@@ -449,10 +567,10 @@ impl Node for WorkloadClient {
             );
             return;
         }
-        if self.conn != Some(conn) {
+        let Some(l) = self.lane_of(conn) else {
             return;
-        }
-        match (self.stage, &self.spec.discovery) {
+        };
+        match (self.lanes[l].stage, &self.spec.discovery) {
             (Stage::Resolving(_), Discovery::Sentinel { master_name, .. }) => {
                 let name = master_name.clone();
                 ctx.send(conn, Msg::Cmd(Cmd::GetMasterAddrByName(name)));
@@ -466,7 +584,7 @@ impl Node for WorkloadClient {
                 ctx.send(conn, Msg::Cmd(Cmd::Role));
             }
             (Stage::Connecting { node, .. }, _) => {
-                self.ready(ctx, node);
+                self.ready(ctx, l, node);
             }
             _ => {}
         }
@@ -477,12 +595,12 @@ impl Node for WorkloadClient {
             self.resubscribe_later(ctx);
             return;
         }
-        if self.conn != Some(conn) {
+        let Some(l) = self.lane_of(conn) else {
             return;
-        }
-        match self.stage {
-            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
-            _ => self.schedule_reconnect(ctx),
+        };
+        match self.lanes[l].stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, l, i + 1),
+            _ => self.schedule_reconnect(ctx, l),
         }
     }
 
@@ -496,31 +614,31 @@ impl Node for WorkloadClient {
             }
             return;
         }
-        if self.conn != Some(conn) {
+        let Some(l) = self.lane_of(conn) else {
             return;
-        }
+        };
         let Msg::Reply(reply) = msg else { return };
-        match (self.stage, reply) {
+        match (self.lanes[l].stage, reply) {
             (Stage::Resolving(i), Reply::MasterAddr(Some((host, port)))) => {
                 ctx.close(conn);
                 match self.dir.lookup(&host, port) {
-                    Some(node) => self.connect_to(ctx, node, true),
-                    None => self.ask_sentinel(ctx, i + 1),
+                    Some(node) => self.connect_to(ctx, l, node, true),
+                    None => self.ask_sentinel(ctx, l, i + 1),
                 }
             }
             (Stage::Resolving(i), _) => {
                 ctx.close(conn);
-                self.ask_sentinel(ctx, i + 1);
+                self.ask_sentinel(ctx, l, i + 1);
             }
             (Stage::Connecting { node, .. }, Reply::Role("master")) => {
-                self.ready(ctx, node);
+                self.ready(ctx, l, node);
             }
             (Stage::Connecting { .. }, _) => {
                 // Not (yet) the master: start over a little later.
                 ctx.close(conn);
-                self.schedule_reconnect(ctx);
+                self.schedule_reconnect(ctx, l);
             }
-            (_, reply) => self.reply(ctx, conn, reply),
+            (_, reply) => self.reply(ctx, l, conn, reply),
         }
     }
 
@@ -529,69 +647,72 @@ impl Node for WorkloadClient {
             self.resubscribe_later(ctx);
             return;
         }
-        self.closed(ctx, conn);
+        if let Some(l) = self.lane_of(conn) {
+            self.closed(ctx, l);
+        }
     }
 
     fn on_kill(&mut self, _now: Micros, _power_loss: bool) {
-        self.conn = None;
+        for lane in &mut self.lanes {
+            lane.conn = None;
+            lane.stage = Stage::Down;
+            lane.inflight.clear();
+        }
         self.sub_conn = None;
-        self.stage = Stage::Down;
-        self.inflight = None;
     }
 }
 
 impl WorkloadClient {
-    /// A reply to the operation in flight.
-    fn reply(&mut self, ctx: &mut Ctx<'_>, conn: ConnId, reply: Reply) {
-        let Some((i, phase)) = self.inflight else {
+    /// A reply on connection `l`: it answers the oldest request in flight
+    /// there, since Redis answers a connection's requests in order.
+    fn reply(&mut self, ctx: &mut Ctx<'_>, l: usize, conn: ConnId, reply: Reply) {
+        let Some(Pending { op: i, phase, .. }) = self.lanes[l].inflight.pop_front() else {
             return;
         };
+        // The next request's deadline, counted from when it was sent.
+        if let Some(next) = self.lanes[l].inflight.front() {
+            let left = (next.sent + self.spec.timeout).saturating_sub(ctx.sim_time());
+            self.lanes[l]
+                .deadline
+                .arm(ctx, left, ClientTimer::Timeout(l as u32));
+        }
         match (phase, Answer::of(reply)) {
-            (Phase::Command, Answer::Error(e)) => self.finish(ctx, Outcome::Error(e)),
+            (Phase::Command, Answer::Error(e)) => self.finish(ctx, i, Outcome::Error(e)),
             (Phase::Command, Answer::Read(seen)) => {
                 self.history[i].read = Some(seen);
-                self.finish(ctx, Outcome::Ok);
+                self.finish(ctx, i, Outcome::Ok);
             }
             (Phase::Command, Answer::Done | Answer::Int(_)) => match self.spec.wait {
                 Some((replicas, timeout_ms)) if self.history[i].kind.is_write() => {
-                    self.inflight = Some((i, Phase::Wait));
-                    self.send(
-                        ctx,
-                        conn,
-                        Cmd::Wait {
-                            replicas,
-                            timeout_ms,
-                        },
-                    );
+                    let wait = Cmd::Wait {
+                        replicas,
+                        timeout_ms,
+                    };
+                    self.send(ctx, l, conn, i, Phase::Wait, wait);
                 }
-                _ => self.finish(ctx, Outcome::Ok),
+                _ => self.finish(ctx, i, Outcome::Ok),
             },
             (Phase::Wait, Answer::Int(n)) => {
                 self.history[i].wait_acked = Some(n as u32);
-                self.finish(ctx, Outcome::Ok);
+                self.finish(ctx, i, Outcome::Ok);
             }
             // The write itself was acknowledged; a refused WAIT (on a
             // replica) leaves the replica count unknown.
-            (Phase::Wait, _) => self.finish(ctx, Outcome::Ok),
+            (Phase::Wait, _) => self.finish(ctx, i, Outcome::Ok),
         }
     }
 
-    fn closed(&mut self, ctx: &mut Ctx<'_>, conn: ConnId) {
-        if self.conn != Some(conn) {
-            return;
-        }
-        if self.inflight.is_some() {
-            self.finish(ctx, Outcome::ConnectionLost);
-        }
-        match self.stage {
-            Stage::Resolving(i) => self.ask_sentinel(ctx, i + 1),
+    fn closed(&mut self, ctx: &mut Ctx<'_>, l: usize) {
+        self.finish_all(ctx, l, Outcome::ConnectionLost);
+        match self.lanes[l].stage {
+            Stage::Resolving(i) => self.ask_sentinel(ctx, l, i + 1),
             _ => {
                 ctx.log(
                     Level::Verbose,
                     "Connection closed by server",
                     "Connection closed by server, reconnecting".into(),
                 );
-                self.schedule_reconnect(ctx);
+                self.schedule_reconnect(ctx, l);
             }
         }
     }
@@ -624,6 +745,8 @@ mod tests {
             wait: None,
             reconnect_delay: ms(100),
             reconnect_max_delay: crate::time::secs(1),
+            connections: 1,
+            pipeline: 1,
         };
         let dir = Rc::new(Directory {
             names: vec!["client".into(), "down".into()],
@@ -653,9 +776,19 @@ mod tests {
     #[test]
     fn every_timer_survives_the_token() {
         use ClientTimer::*;
-        for t in [Tick, Timeout, Reconnect, Resubscribe] {
+        for t in [
+            Tick,
+            Timeout(0),
+            Reconnect(0),
+            Resubscribe,
+            Timeout(7),
+            Reconnect(999),
+        ] {
             assert_eq!(ClientTimer::decode(t.encode()), Some(t));
         }
+        // The first connection's timers keep the tokens of a client with one.
+        assert_eq!((Timeout(0).encode(), Reconnect(0).encode()), (1, 2));
         assert_eq!(ClientTimer::decode(4), None);
+        assert_eq!(ClientTimer::decode(7), None);
     }
 }

@@ -153,7 +153,9 @@ impl Deployment {
                 )));
             }
         }
-        if let Some(why) = super::topology::refused(plan).or_else(|| super::commands::refused(plan))
+        if let Some(why) = super::topology::refused(plan)
+            .or_else(|| super::commands::refused(plan))
+            .or_else(|| super::workload::refused(plan))
         {
             return Err(RunError::Failed(why));
         }

@@ -19,6 +19,18 @@ use crate::trace::names;
 use super::endpoint::Endpoint;
 use super::resp::{Conn, Frame, text};
 
+/// Why `plan`'s workloads cannot run against real servers: this client
+/// keeps one connection with one request in flight.
+pub fn refused(plan: &crate::scenario::Plan) -> Option<String> {
+    plan.nodes.iter().find_map(|n| match &n.kind {
+        crate::scenario::NodeKind::Client(w) if w.connections > 1 || w.pipeline > 1 => Some(format!(
+            "{}: workload {} has connections = {} and pipeline = {}; the real-server client keeps one connection with one request in flight, so only the simulator runs it (mark the scenario `[conform] real = false` with a reason)",
+            plan.name, n.name, w.connections, w.pipeline
+        )),
+        _ => None,
+    })
+}
+
 /// What the client needs to know about the real deployment.
 #[derive(Clone)]
 pub struct Env {
@@ -380,5 +392,23 @@ mod tests {
         assert!(v.starts_with(b"2:345:xx"));
         assert_eq!(parse_value(&v), Some(tag));
         assert_eq!(parse_value(b"burst"), None);
+    }
+
+    /// A workload with several requests in flight runs only simulated.
+    #[test]
+    fn pipelined_workloads_are_refused_for_real() {
+        let plan = |extra: &str| {
+            let text = format!(
+                "name = \"p\"\nduration = \"5s\"\n[topology]\nmasters = 1\n[[workload]]\ntarget = \"master\"\nrate = 10\n{extra}"
+            );
+            crate::scenario::parse("p.toml", &text).expect("valid")
+        };
+        assert_eq!(refused(&plan("")), None);
+        let why = refused(&plan("pipeline = 4")).expect("refused");
+        assert!(
+            why.contains("workload client-1 has connections = 1 and pipeline = 4"),
+            "{why}"
+        );
+        assert!(refused(&plan("connections = 2")).is_some());
     }
 }

@@ -47,6 +47,14 @@ pub const MAX_KEYS: u64 = 100_000_000;
 /// but a workload's requests stay of a size a scenario means.
 pub const MAX_MULTI_KEYS: u64 = 1000;
 
+/// Connections of one workload: each is a client the servers keep, and
+/// Redis's default `maxclients` is 10000.
+pub const MAX_CONNECTIONS: u64 = 1000;
+
+/// Requests one connection may have in flight: enough to fill any
+/// simulated link, and the client's queue of them stays small.
+pub const MAX_PIPELINE: u64 = 10_000;
+
 /// The size of one value: Redis's `proto-max-bulk-len` (512 MB).
 pub const MAX_VALUE_SIZE: u32 = 512 * 1024 * 1024;
 

@@ -180,6 +180,10 @@ pub(super) struct RawWorkload {
     pub(super) wait_timeout: Option<Spanned<String>>,
     pub(super) reconnect_delay: Option<Spanned<String>>,
     pub(super) reconnect_max_delay: Option<Spanned<String>>,
+    /// Connections the workload spreads its operations over.
+    pub(super) connections: Option<Spanned<u32>>,
+    /// Requests each connection may have in flight at once.
+    pub(super) pipeline: Option<Spanned<u32>>,
 }
 
 pub(super) fn default_keys() -> u32 {

@@ -77,6 +77,7 @@ impl Builder<'_> {
             .map(|s| self.client_delay(s, "reconnect-max-delay"))
             .transpose()?
             .unwrap_or(secs(1));
+        let (connections, pipeline) = self.concurrency(w)?;
         Ok(NodePlan {
             name: roster.names[roster.servers + i].clone(),
             host: format!("10.0.1.{}", i + 1),
@@ -91,8 +92,55 @@ impl Builder<'_> {
                 wait,
                 reconnect_delay,
                 reconnect_max_delay,
+                connections,
+                pipeline,
             }),
         })
+    }
+
+    /// `connections` and `pipeline`: how many requests the workload can
+    /// have in flight. The cluster client keeps one connection per node
+    /// with one request in flight, so it takes neither.
+    fn concurrency(&self, w: &RawWorkload) -> Result<(u32, u32), ScenarioError> {
+        let connections = w
+            .connections
+            .as_ref()
+            .map(|c| {
+                self.bounded(
+                    c,
+                    "connections",
+                    1,
+                    limits::MAX_CONNECTIONS,
+                    "each is a client the servers keep; Redis's default maxclients is 10000",
+                )
+            })
+            .transpose()?;
+        let pipeline = w
+            .pipeline
+            .as_ref()
+            .map(|p| {
+                self.bounded(
+                    p,
+                    "pipeline",
+                    1,
+                    limits::MAX_PIPELINE,
+                    "requests one connection has in flight at once",
+                )
+            })
+            .transpose()?;
+        if w.cluster {
+            let given = [
+                w.connections.as_ref().map(|c| c.span()),
+                w.pipeline.as_ref().map(|p| p.span()),
+            ];
+            if let Some(span) = given.into_iter().flatten().next() {
+                return Err(self.err(
+                    span,
+                    "a cluster client keeps one connection per node with one request in flight; `connections` and `pipeline` are for `target` and `sentinel` workloads (use several workloads for more load)",
+                ));
+            }
+        }
+        Ok((connections.unwrap_or(1), pipeline.unwrap_or(1)))
     }
 
     /// Which commands a workload sends, on which keys.

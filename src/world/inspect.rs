@@ -39,23 +39,41 @@ impl World {
         self.sim.kernel.local_time(n as NodeId)
     }
 
-    /// Each workload client's node, id, asked rate, ticks so far and
-    /// active window (from its start to its stop or the run's end), for
-    /// [`crate::check::rates::shortfalls`].
-    pub fn workload_ticks(&self) -> Vec<(usize, (u32, f64, crate::history::Ticks, Micros))> {
+    /// Each workload client's ticks so far, for
+    /// [`crate::check::rates::shortfalls`], with what the summary says of
+    /// it.
+    pub fn workload_ticks(&self) -> Vec<WorkloadTicks> {
         let end = self.sim.kernel.now().min(self.plan.duration);
         (self.sim.nodes.iter().enumerate())
-            .filter_map(|(n, p)| {
+            .filter_map(|(node, p)| {
                 let (id, spec, ticks) = match p {
                     Process::Client(c) => (c.id, &c.spec, c.ticks),
                     Process::ClusterClient(c) => (c.id, &c.spec, c.ticks),
                     _ => return None,
                 };
                 let window = spec.stop.min(end).saturating_sub(spec.start);
-                Some((n, (id, spec.rate, ticks, window)))
+                Some(WorkloadTicks {
+                    node,
+                    ticks: (id, spec.rate, ticks, window),
+                    in_flight: spec.connections.max(1) * spec.pipeline.max(1),
+                    cluster: matches!(p, Process::ClusterClient(_)),
+                })
             })
             .collect()
     }
+}
+
+/// A workload client's ticks, as [`World::workload_ticks`] gives them.
+pub struct WorkloadTicks {
+    /// The client's node.
+    pub node: usize,
+    /// Client id, asked rate, ticks so far and active window (from its
+    /// start to its stop or the run's end).
+    pub ticks: (u32, f64, crate::history::Ticks, Micros),
+    /// Requests it may have in flight: connections x pipeline.
+    pub in_flight: u32,
+    /// A cluster client (one connection per node, one request in flight).
+    pub cluster: bool,
 }
 
 impl RunView for World {

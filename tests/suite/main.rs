@@ -13,6 +13,7 @@ mod cluster;
 mod command_table;
 mod commands;
 mod common;
+mod concurrency;
 mod conform;
 mod coverage;
 mod dashboard;
