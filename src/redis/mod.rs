@@ -438,7 +438,7 @@ impl Node for RedisNode {
                     // timeout, in whole seconds.
                     let secs = server.cfg.cluster.node_timeout / 1000 * 2;
                     ctx.keepalive(conn, crate::sim::net::Keepalive::anet(secs));
-                    c.inbound.push((conn, None));
+                    c.inbound.insert(conn, None);
                 }
                 None => ctx.close(conn),
             }

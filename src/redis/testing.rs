@@ -48,8 +48,8 @@ pub fn cluster(replica_of: Vec<Option<NodeId>>, conf: RedisConfig) -> H {
     let ranges = even_split(masters.len());
     let slots = (0..n)
         .map(|i| match masters.iter().position(|&m| m == i) {
-            Some(k) => SlotSet::range(ranges[k].0, ranges[k].1),
-            None => SlotSet::default(),
+            Some(k) => Rc::new(SlotSet::range(ranges[k].0, ranges[k].1)),
+            None => Rc::new(SlotSet::default()),
         })
         .collect();
     let layout = Layout {

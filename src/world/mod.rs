@@ -178,7 +178,7 @@ impl World {
                     .iter()
                     .map(|_| crate::proto::RunId::random(&mut rng))
                     .collect(),
-                slots: c.slots.clone(),
+                slots: c.slots.iter().cloned().map(Rc::new).collect(),
                 replica_of: c
                     .replica_of
                     .iter()

@@ -105,10 +105,10 @@ impl Server {
             names::redis::ADDRESS_UPDATED,
             format!("Address updated for node {name}, now {addr}"),
         );
-        let node = c.node_mut(sender);
-        node.addr = addr.clone();
-        if let Some(link) = node.link.take() {
+        c.node_mut(sender).addr = addr.clone();
+        if let Some(link) = c.node(sender).link {
             ctx.close(link.conn);
+            c.set_link(sender, None);
         }
         c.todo_save = true;
         c.todo_update_state = true;

@@ -45,7 +45,7 @@ impl Server {
             }
             if c.node(node).link.is_none() {
                 let conn = ctx.connect_port(node, PORT_BUS);
-                c.node_mut(node).link = Some(Link { conn, ctime: now });
+                c.set_link(node, Some(Link { conn, ctime: now }));
             }
         }
         // Once a second, ping the node with the oldest PONG among 5 random ones.
@@ -70,13 +70,21 @@ impl Server {
         let mut this_slaves = 0;
         let mut update_state = false;
         let i_am_slave = !c.i_am_master();
+        // clusterCountNonFailingSlaves() of every master, counted in one
+        // pass: Redis walks each master's own list of replicas, and a
+        // walk of the node table per master would cost O(nodes²) a cron.
+        let ok_replicas = if i_am_slave {
+            c.non_failing_replica_counts()
+        } else {
+            Vec::new()
+        };
         for node in 0..n {
             if node == c.myself {
                 continue;
             }
             let now = ctx.mstime();
             if i_am_slave && c.node(node).is_master() && !c.node(node).failed() {
-                let okslaves = c.replicas_of(node).filter(|&r| !c.node(r).failed()).count();
+                let okslaves = ok_replicas[node as usize] as usize;
                 if okslaves == 0
                     && c.node(node).numslots() > 0
                     && c.node(node).flags & MIGRATE_TO != 0
@@ -99,7 +107,7 @@ impl Server {
             {
                 // No traffic for a while: reconnect, maybe the link is bad.
                 ctx.close(link.conn);
-                c.node_mut(node).link = None;
+                c.set_link(node, None);
             }
             let peer = c.node(node);
             if peer.link.is_some()
@@ -324,12 +332,10 @@ impl Server {
             return false;
         };
         if let Some(node) = c.link_node(conn) {
-            c.node_mut(node).link = None;
+            c.set_link(node, None);
             return true;
         }
-        let before = c.inbound.len();
-        c.inbound.retain(|&(x, _)| x != conn);
-        before != c.inbound.len()
+        c.inbound.remove(&conn).is_some()
     }
 }
 
@@ -346,14 +352,11 @@ fn gossip_entry(c: &ClusterState, node: NodeId) -> Gossip {
 impl ClusterState {
     /// The node whose outbound link is `conn`.
     pub(super) fn link_node(&self, conn: ConnId) -> Option<NodeId> {
-        self.nodes
-            .iter()
-            .position(|n| n.link.is_some_and(|l| l.conn == conn))
-            .map(|i| i as NodeId)
+        self.link_nodes.get(&conn).copied()
     }
 
     pub fn is_bus_conn(&self, conn: ConnId) -> bool {
-        self.link_node(conn).is_some() || self.inbound.iter().any(|&(x, _)| x == conn)
+        self.link_node(conn).is_some() || self.inbound.contains_key(&conn)
     }
 }
 

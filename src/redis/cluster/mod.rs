@@ -15,6 +15,8 @@ mod state;
 
 use std::rc::Rc;
 
+use rustc_hash::FxHashMap;
+
 use crate::proto::RunId;
 use crate::proto::slots::{self, SLOTS, SlotSet};
 use crate::sim::net::{ConnId, NodeId};
@@ -52,8 +54,9 @@ const NO_OWNER: u16 = u16::MAX;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
     pub ids: Vec<RunId>,
-    /// Per node: the slots it serves (empty for replicas).
-    pub slots: Vec<SlotSet>,
+    /// Per node: the slots it serves (empty for replicas), shared by every
+    /// node's nodes.conf until one changes it.
+    pub slots: Vec<Rc<SlotSet>>,
     /// Per node: its master, for replicas.
     pub replica_of: Vec<Option<NodeId>>,
     /// Per node: the address `redis-cli --cluster create` met it at.
@@ -125,7 +128,9 @@ pub struct NodesConf {
 pub struct SavedNode {
     pub flags: u16,
     pub config_epoch: u64,
-    pub slots: SlotSet,
+    /// Shared with the table it was saved from: each of N nodes holds N
+    /// entries, and a slot bitmap is 2 KiB.
+    pub slots: Rc<SlotSet>,
     pub slaveof: Option<NodeId>,
     pub addr: NodeAddr,
 }
@@ -156,6 +161,7 @@ pub struct PeerNode {
     pub orphaned_time: u64,
     /// (reporting master, time of its last report).
     pub fail_reports: Vec<(NodeId, u64)>,
+    /// Set only through [`ClusterState::set_link`], which indexes it.
     pub link: Option<Link>,
     pub addr: NodeAddr,
 }
@@ -228,7 +234,13 @@ pub struct ClusterState {
     pub migrating: std::collections::BTreeMap<u16, NodeId>,
     pub importing: std::collections::BTreeMap<u16, NodeId>,
     /// Inbound bus connections and the node each one is from, once known.
-    pub inbound: Vec<(ConnId, Option<NodeId>)>,
+    /// Looked up on every bus message; never iterated, so its order is
+    /// no part of a run.
+    pub inbound: FxHashMap<ConnId, Option<NodeId>>,
+    /// Which node each outbound link (`node->link`) goes to: every bus
+    /// message asks, and a scan of the node table would cost O(nodes).
+    /// Kept by [`ClusterState::set_link`]; never iterated.
+    link_nodes: FxHashMap<ConnId, NodeId>,
     /// Counts clusterSendPing() calls, to keep gossip entries distinct.
     pings_sent: u64,
     last_in_ping_gossip: Vec<u64>,
@@ -265,7 +277,7 @@ impl ClusterState {
                     id: ids[i],
                     flags: s.flags | if i as NodeId == myself { MYSELF } else { 0 },
                     config_epoch: s.config_epoch,
-                    slots: Rc::new(s.slots.clone()),
+                    slots: s.slots.clone(),
                     slaveof: s.slaveof,
                     ping_sent: 0,
                     pong_received: 0,
@@ -317,7 +329,8 @@ impl ClusterState {
             pfail_nodes: 0,
             migrating: Default::default(),
             importing: Default::default(),
-            inbound: Vec::new(),
+            inbound: FxHashMap::default(),
+            link_nodes: FxHashMap::default(),
             pings_sent: 0,
             last_in_ping_gossip: vec![0; n],
             stats_bus_sent: Default::default(),
@@ -370,7 +383,7 @@ impl ClusterState {
                 .map(|n| SavedNode {
                     flags: n.flags & !(MYSELF | PFAIL),
                     config_epoch: n.config_epoch,
-                    slots: (*n.slots).clone(),
+                    slots: n.slots.clone(),
                     slaveof: n.slaveof,
                     addr: n.addr.clone(),
                 })
@@ -393,6 +406,18 @@ impl ClusterState {
 
     fn node_mut(&mut self, n: NodeId) -> &mut PeerNode {
         &mut self.nodes[n as usize]
+    }
+
+    /// Sets (or, with `None`, frees) the outbound link to `n`, keeping the
+    /// index from connections to nodes.
+    pub(super) fn set_link(&mut self, n: NodeId, link: Option<Link>) {
+        if let Some(old) = self.node(n).link {
+            self.link_nodes.remove(&old.conn);
+        }
+        if let Some(new) = link {
+            self.link_nodes.insert(new.conn, n);
+        }
+        self.node_mut(n).link = link;
     }
 
     pub fn i_am_master(&self) -> bool {
@@ -425,6 +450,21 @@ impl ClusterState {
         {
             self.node_mut(to).flags |= MIGRATE_TO;
         }
+    }
+
+    /// For each node, how many replicas in this table name it as their
+    /// master and are not failed (clusterCountNonFailingSlaves()).
+    pub(super) fn non_failing_replica_counts(&self) -> Vec<u32> {
+        let mut counts = vec![0; self.nodes.len()];
+        for r in &self.nodes {
+            if let Some(m) = r.slaveof
+                && r.is_slave()
+                && !r.failed()
+            {
+                counts[m as usize] += 1;
+            }
+        }
+        counts
     }
 
     /// The replicas of a master in this table (`master->slaves`).

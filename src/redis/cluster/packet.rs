@@ -38,8 +38,8 @@ impl Server {
             return;
         }
         let outbound = c.link_node(conn) == Some(sender);
-        if let Some(entry) = c.inbound.iter_mut().find(|(x, _)| *x == conn) {
-            entry.1 = Some(sender);
+        if let Some(from) = c.inbound.get_mut(&conn) {
+            *from = Some(sender);
         }
         c.node_mut(sender).data_received = now;
         c.current_epoch = c.current_epoch.max(msg.current_epoch);
