@@ -46,9 +46,10 @@ impl BusKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gossip {
     pub node: NodeId,
-    /// In seconds, as the wire carries them.
-    pub ping_sent: u64,
-    pub pong_received: u64,
+    /// In seconds, in 32 bits, as the wire carries them (`uint32_t`):
+    /// a big cluster has millions of entries in flight at once.
+    pub ping_sent: u32,
+    pub pong_received: u32,
     pub flags: u16,
 }
 

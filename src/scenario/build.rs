@@ -201,7 +201,7 @@ impl Builder<'_> {
                 "replicas",
                 0,
                 limits::MAX_REDIS_NODES - 1,
-                "a scenario simulates at most 500 Redis servers",
+                "a scenario simulates at most 1000 Redis servers",
             )?,
             None => 0,
         };

@@ -40,9 +40,9 @@ fn replica_and_sentinel_counts_are_bounded() {
     rejects(
         "replicas-65536",
         "65536\n",
-        "replicas = 65536 is out of range: 0 to 499",
+        "replicas = 65536 is out of range: 0 to 999",
     );
-    rejects("replicas-10000", "10000\n", "at most 500 Redis servers");
+    rejects("replicas-10000", "10000\n", "at most 1000 Redis servers");
     rejects(
         "sentinels-65536",
         "65536\n",

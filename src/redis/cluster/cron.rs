@@ -246,6 +246,8 @@ impl Server {
             c.node_mut(to).ping_sent = ctx.mstime();
         }
         let mut msg = self.bus_header(c, kind);
+        msg.gossip
+            .reserve_exact(wanted.max(0) as usize + pfail_wanted);
         let mut maxiterations = wanted * 3;
         while freshnodes > 0 && (msg.gossip.len() as i64) < wanted && maxiterations > 0 {
             maxiterations -= 1;
@@ -257,10 +259,11 @@ impl Server {
                 freshnodes -= 1;
                 continue;
             }
-            if c.last_in_ping_gossip[this as usize] == c.pings_sent {
+            if c.node(this).last_in_ping_gossip == c.pings_sent {
                 continue;
             }
-            c.last_in_ping_gossip[this as usize] = c.pings_sent;
+            let sent = c.pings_sent;
+            c.node_mut(this).last_in_ping_gossip = sent;
             msg.gossip.push(gossip_entry(c, this));
             freshnodes -= 1;
         }
@@ -343,8 +346,9 @@ fn gossip_entry(c: &ClusterState, node: NodeId) -> Gossip {
     let n = c.node(node);
     Gossip {
         node,
-        ping_sent: n.ping_sent / 1000,
-        pong_received: n.pong_received / 1000,
+        // htonl(n->ping_sent/1000): the seconds, cut to 32 bits.
+        ping_sent: (n.ping_sent / 1000) as u32,
+        pong_received: (n.pong_received / 1000) as u32,
         flags: n.flags & !MYSELF,
     }
 }

@@ -143,27 +143,55 @@ pub struct Link {
     pub ctime: u64,
 }
 
-/// What this node knows of one node of the cluster (clusterNode).
+/// What this node knows of one node of the cluster (clusterNode): the
+/// fields clusterCron() reads of every node ten times a second and gossip
+/// reads of nodes picked at random, with the rest behind a pointer
+/// ([`PeerDetails`], reached through `Deref`), so that a thousand-node
+/// table is a thousand short entries instead of long ones.
 #[derive(Clone, Debug)]
 pub struct PeerNode {
-    pub id: RunId,
     pub flags: u16,
-    pub config_epoch: u64,
-    pub slots: Rc<SlotSet>,
-    pub slaveof: Option<NodeId>,
+    /// The clusterSendPing() call that last put this node in a message's
+    /// gossip (`node->last_in_ping_gossip`), so one message names it once.
+    pub last_in_ping_gossip: u64,
     /// Times in ms of the node's own wall clock (mstime()).
     pub ping_sent: u64,
     pub pong_received: u64,
     pub data_received: u64,
+    /// Set only through [`ClusterState::set_link`], which indexes it.
+    pub link: Option<Link>,
+    /// (reporting master, time of its last report). Every gossip entry
+    /// received asks whether there are any.
+    pub fail_reports: Vec<(NodeId, u64)>,
+    pub slots: Rc<SlotSet>,
+    pub slaveof: Option<NodeId>,
+    details: Box<PeerDetails>,
+}
+
+/// The rest of a [`PeerNode`]: what only some messages and commands read.
+#[derive(Clone, Debug)]
+pub struct PeerDetails {
+    pub id: RunId,
+    pub config_epoch: u64,
+    /// Times in ms of the node's own wall clock (mstime()).
     pub fail_time: u64,
     pub voted_time: u64,
     pub repl_offset: u64,
     pub orphaned_time: u64,
-    /// (reporting master, time of its last report).
-    pub fail_reports: Vec<(NodeId, u64)>,
-    /// Set only through [`ClusterState::set_link`], which indexes it.
-    pub link: Option<Link>,
     pub addr: NodeAddr,
+}
+
+impl std::ops::Deref for PeerNode {
+    type Target = PeerDetails;
+    fn deref(&self) -> &PeerDetails {
+        &self.details
+    }
+}
+
+impl std::ops::DerefMut for PeerNode {
+    fn deref_mut(&mut self) -> &mut PeerDetails {
+        &mut self.details
+    }
 }
 
 impl PeerNode {
@@ -243,7 +271,6 @@ pub struct ClusterState {
     link_nodes: FxHashMap<ConnId, NodeId>,
     /// Counts clusterSendPing() calls, to keep gossip entries distinct.
     pings_sent: u64,
-    last_in_ping_gossip: Vec<u64>,
     /// Bus messages sent and their wire bytes (stats_bus_messages_sent,
     /// summed over the message types, plus the bytes they took).
     pub stats_bus_sent: std::cell::Cell<(u64, u64)>,
@@ -274,21 +301,24 @@ impl ClusterState {
                     }
                 }
                 PeerNode {
-                    id: ids[i],
                     flags: s.flags | if i as NodeId == myself { MYSELF } else { 0 },
-                    config_epoch: s.config_epoch,
                     slots: s.slots.clone(),
                     slaveof: s.slaveof,
                     ping_sent: 0,
                     pong_received: 0,
                     data_received: 0,
-                    fail_time: 0,
-                    voted_time: 0,
-                    repl_offset: 0,
-                    orphaned_time: 0,
-                    fail_reports: Vec::new(),
                     link: None,
-                    addr: s.addr.clone(),
+                    fail_reports: Vec::new(),
+                    last_in_ping_gossip: 0,
+                    details: Box::new(PeerDetails {
+                        id: ids[i],
+                        config_epoch: s.config_epoch,
+                        fail_time: 0,
+                        voted_time: 0,
+                        repl_offset: 0,
+                        orphaned_time: 0,
+                        addr: s.addr.clone(),
+                    }),
                 }
             })
             .collect::<Vec<_>>();
@@ -332,7 +362,6 @@ impl ClusterState {
             inbound: FxHashMap::default(),
             link_nodes: FxHashMap::default(),
             pings_sent: 0,
-            last_in_ping_gossip: vec![0; n],
             stats_bus_sent: Default::default(),
             rng,
             announce_ip: None,
@@ -514,6 +543,9 @@ impl ClusterState {
     fn failure_reports(&mut self, n: NodeId, now: u64, node_timeout: u64) -> usize {
         let maxtime = node_timeout * FAIL_REPORT_VALIDITY_MULT;
         let node = self.node_mut(n);
+        if node.fail_reports.is_empty() {
+            return 0;
+        }
         node.fail_reports
             .retain(|&(_, t)| now.saturating_sub(t) <= maxtime);
         node.fail_reports.len()

@@ -303,7 +303,7 @@ impl Server {
                 && c.node(node).ping_sent == 0
                 && c.failure_reports(node, now, nt) == 0
             {
-                let pongtime = g.pong_received * 1000;
+                let pongtime = u64::from(g.pong_received) * 1000;
                 if pongtime <= now + 500 && pongtime > c.node(node).pong_received {
                     c.node_mut(node).pong_received = pongtime;
                 }
