@@ -45,12 +45,15 @@ impl BusKind {
 /// One gossip entry (clusterMsgDataGossip): what the sender knows of a node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gossip {
-    pub node: NodeId,
+    /// The node's index in the tables: a cluster has at most 1000 nodes
+    /// (the wire names it by its 40-byte ID).
+    pub node: u16,
+    pub flags: u16,
     /// In seconds, in 32 bits, as the wire carries them (`uint32_t`):
-    /// a big cluster has millions of entries in flight at once.
+    /// a big cluster has millions of entries in flight at once, 12 bytes
+    /// each.
     pub ping_sent: u32,
     pub pong_received: u32,
-    pub flags: u16,
 }
 
 /// A bus message: the header fields redsim uses, and the body.

@@ -345,7 +345,7 @@ impl Server {
 fn gossip_entry(c: &ClusterState, node: NodeId) -> Gossip {
     let n = c.node(node);
     Gossip {
-        node,
+        node: u16::try_from(node).expect("at most 1000 cluster nodes"),
         // htonl(n->ping_sent/1000): the seconds, cut to 32 bits.
         ping_sent: (n.ping_sent / 1000) as u32,
         pong_received: (n.pong_received / 1000) as u32,

@@ -265,7 +265,7 @@ impl Server {
         let now = ctx.mstime();
         let nt = self.cfg.cluster.node_timeout;
         for g in &msg.gossip {
-            let node = g.node;
+            let node = NodeId::from(g.node);
             if node as usize >= c.nodes.len() {
                 continue;
             }
