@@ -154,6 +154,19 @@ enum Command {
     /// clients on 127.0.0.1, with faults typed at a prompt; the session is
     /// saved as a scenario that replays it.
     Lab(redsim::lab::LabArgs),
+    /// Print a shell completion script (e.g. `redsim completions bash >
+    /// ~/.local/share/bash-completion/completions/redsim`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `redsim man > redsim.1`; with
+    /// --dir, write redsim.1 and a page per subcommand (redsim-run.1, ...).
+    Man {
+        /// Write every page into this directory instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -214,8 +227,61 @@ fn main() -> ExitCode {
         ),
         Command::Conform(args) => redsim::conform::cli::run(args),
         Command::Lab(args) => redsim::lab::run(args),
+        Command::Completions { shell } => cmd_completions(shell),
+        Command::Man { dir } => cmd_man(dir.as_deref()),
     };
     ExitCode::from(code)
+}
+
+/// Writes the completion script for `shell`, from the argument definitions.
+fn cmd_completions(shell: clap_complete::Shell) -> u8 {
+    use clap::CommandFactory as _;
+    clap_complete::generate(shell, &mut Cli::command(), "redsim", &mut std::io::stdout());
+    EXIT_OK
+}
+
+/// Writes the manual pages, from the argument definitions: `redsim(1)` to
+/// standard output, or with `dir` every page (`redsim.1`, `redsim-run.1`,
+/// ...) into it.
+fn cmd_man(dir: Option<&Path>) -> u8 {
+    use clap::CommandFactory as _;
+    let result = match dir {
+        None => man_page(Cli::command()).and_then(|page| {
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(&page)
+        }),
+        Some(dir) => man_pages(Cli::command(), dir),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("redsim: writing the manual: {e}");
+            EXIT_SIMULATION_ERROR
+        }
+    }
+}
+
+fn man_page(cmd: clap::Command) -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut page)?;
+    Ok(page)
+}
+
+/// `redsim.1` and `redsim-<subcommand>.1` for each subcommand, as git's
+/// pages are laid out.
+fn man_pages(cmd: clap::Command, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("redsim.1"), man_page(cmd.clone())?)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("redsim-{}", sub.get_name());
+        let sub = sub
+            .clone()
+            .display_name(name.clone())
+            .bin_name(format!("redsim {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
+        std::fs::write(dir.join(format!("{name}.1")), man_page(sub)?)?;
+    }
+    Ok(())
 }
 
 fn cmd_run(

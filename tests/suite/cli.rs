@@ -1255,3 +1255,67 @@ fn bench_prints_each_canonical_run_with_its_ratio_to_the_bare_loop() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("between 1us and 10m"), "{}", bad.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// Version, completions and manual pages, generated from the argument
+// definitions.
+
+#[test]
+fn version_names_the_package_version() {
+    let o = redsim(&["--version"]);
+    o.exits(0);
+    assert_eq!(
+        o.stdout.trim(),
+        format!("redsim {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// Every shell's script names the subcommands and their options, and
+/// bash's parses.
+#[test]
+fn completion_scripts_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = redsim(&["completions", shell]);
+        o.exits(0);
+        for word in [
+            "explain",
+            "fuzz",
+            "dashboard",
+            "check-determinism",
+            "guided",
+        ] {
+            assert!(o.stdout.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let script = redsim(&["completions", "bash"]).stdout;
+    let dir = scratch("completions");
+    let path = dir.join("redsim.bash");
+    fs::write(&path, script).unwrap();
+    let parsed = Command::new("bash").arg("-n").arg(&path).status();
+    if let Ok(status) = parsed {
+        assert!(status.success(), "bash -n {}", path.display());
+    }
+    let o = redsim(&["completions", "tcsh"]);
+    o.exits(2);
+    assert!(o.stderr.contains("possible values"), "{o}");
+}
+
+/// `redsim man --dir` writes redsim.1 and a page per subcommand, each with
+/// its name, synopsis and options; `redsim man` prints redsim.1.
+#[test]
+fn manual_pages_are_written_for_every_subcommand() {
+    let dir = scratch("man");
+    let o = redsim(&["man", "--dir", dir.to_str().unwrap()]);
+    o.exits(0);
+    let main = fs::read_to_string(dir.join("redsim.1")).unwrap();
+    assert!(main.contains(".SH SUBCOMMANDS"), "{main}");
+    assert_eq!(redsim(&["man"]).stdout, main);
+    for sub in ["run", "check", "explain", "fuzz", "explore", "sweep", "lab"] {
+        let page = fs::read_to_string(dir.join(format!("redsim-{sub}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH redsim-{sub} 1")), "{page}");
+        assert!(page.contains(&format!("\\fBredsim {sub}\\fR")), "{page}");
+        assert!(page.contains(".SH OPTIONS"), "{page}");
+    }
+    let run = fs::read_to_string(dir.join("redsim-run.1")).unwrap();
+    assert!(run.contains("check\\-determinism"), "{run}");
+}
