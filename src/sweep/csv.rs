@@ -1,6 +1,6 @@
-//! The sweep's CSV files: one row per run, and one row per value.
-
-use std::fmt::Write as _;
+//! The sweep's CSV files: one row per run, and one row per value, written
+//! by the csv crate so that a field holding a comma, a quote or a line
+//! break (an error message) is quoted rather than altered.
 
 use super::stats::{Spread, Summary};
 use super::{Param, Row};
@@ -9,62 +9,124 @@ fn secs(t: Option<u64>) -> String {
     t.map_or(String::new(), |t| format!("{:.3}", t as f64 / 1e6))
 }
 
-/// One row per run, sorted by value then seed.
-pub fn runs(p: &Param, rows: &[Row]) -> String {
-    let mut out = String::from(
-        "param,value,seed,failover_s,odown_s,lost_acked_writes,acked_writes,max_unavailability_s,full_resyncs,error\n",
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{}",
-            p.key,
-            p.display(r.value),
-            r.seed,
-            secs(r.failover),
-            secs(r.odown),
-            r.lost,
-            r.acked,
-            secs(r.unavailable),
-            r.full_resyncs,
-            r.error.as_deref().unwrap_or("").replace([',', '\n'], ";")
-        );
-    }
-    out
+/// The CSV text of `header` and `rows`.
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(&r)?;
+        }
+        Ok(w.into_inner()?)
+    };
+    let bytes = write().expect("CSV into memory cannot fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
-fn spread(s: &Option<Spread>, digits: usize) -> String {
+/// One row per run, sorted by value then seed.
+pub fn runs(p: &Param, rows: &[Row]) -> String {
+    table(
+        &[
+            "param",
+            "value",
+            "seed",
+            "failover_s",
+            "odown_s",
+            "lost_acked_writes",
+            "acked_writes",
+            "max_unavailability_s",
+            "full_resyncs",
+            "error",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                p.key.clone(),
+                p.display(r.value),
+                r.seed.to_string(),
+                secs(r.failover),
+                secs(r.odown),
+                r.lost.to_string(),
+                r.acked.to_string(),
+                secs(r.unavailable),
+                r.full_resyncs.to_string(),
+                r.error.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+/// Median, minimum, quartiles and maximum, or five empty fields.
+fn spread(s: &Option<Spread>, digits: usize) -> Vec<String> {
     match s {
-        Some(s) => format!(
-            "{:.d$},{:.d$},{:.d$},{:.d$},{:.d$}",
-            s.median,
-            s.min,
-            s.q1,
-            s.q3,
-            s.max,
-            d = digits
-        ),
-        None => ",,,,".to_string(),
+        Some(s) => [s.median, s.min, s.q1, s.q3, s.max]
+            .iter()
+            .map(|v| format!("{v:.digits$}"))
+            .collect(),
+        None => vec![String::new(); 5],
     }
 }
 
 /// One row per value: how many runs failed over, and the spreads.
 pub fn summary(p: &Param, sums: &[Summary]) -> String {
-    let mut out = String::from(
-        "param,value,runs,failovers,failover_median_s,failover_min_s,failover_q1_s,failover_q3_s,failover_max_s,\
-         lost_median,lost_min,lost_q1,lost_q3,lost_max\n",
-    );
-    for s in sums {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{}",
-            p.key,
-            p.display(s.value),
-            s.runs,
-            s.failovers,
-            spread(&s.failover, 3),
-            spread(&s.lost, 1)
-        );
+    table(
+        &[
+            "param",
+            "value",
+            "runs",
+            "failovers",
+            "failover_median_s",
+            "failover_min_s",
+            "failover_q1_s",
+            "failover_q3_s",
+            "failover_max_s",
+            "lost_median",
+            "lost_min",
+            "lost_q1",
+            "lost_q3",
+            "lost_max",
+        ],
+        sums.iter().map(|s| {
+            let mut row = vec![
+                p.key.clone(),
+                p.display(s.value),
+                s.runs.to_string(),
+                s.failovers.to_string(),
+            ];
+            row.extend(spread(&s.failover, 3));
+            row.extend(spread(&s.lost, 1));
+            row
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error message with a comma, a quote and a line break comes back
+    /// from a CSV reader as it was.
+    #[test]
+    fn an_error_with_commas_and_quotes_survives() {
+        let p = Param::parse("down-after-milliseconds", 0).expect("a setting");
+        let error = "bad input, line 3:\n  \"x\" expected".to_string();
+        let row = Row {
+            value: 5000.0,
+            seed: 7,
+            failover: Some(1_500_000),
+            odown: None,
+            lost: 2,
+            acked: 10,
+            unavailable: None,
+            full_resyncs: 1,
+            error: Some(error.clone()),
+        };
+        let text = runs(&p, &[row]);
+        let mut r = ::csv::Reader::from_reader(text.as_bytes());
+        let rec = r.records().next().expect("a row").expect("valid CSV");
+        assert_eq!(rec.len(), 10);
+        assert_eq!(&rec[0], "down-after-milliseconds");
+        assert_eq!(&rec[3], "1.500");
+        assert_eq!(&rec[4], "");
+        assert_eq!(&rec[9], error);
     }
-    out
 }
