@@ -20,6 +20,7 @@ pub mod interrupt;
 pub mod junit;
 pub mod lab;
 pub mod out;
+pub mod progress;
 pub mod proto;
 pub mod redis;
 pub mod report;

@@ -119,52 +119,25 @@ pub fn parse_kinds(list: &str) -> Result<Vec<crate::scenario::FaultKind>, String
     Ok(kinds)
 }
 
-/// Progress on standard error: rewritten in place on a terminal, else a
-/// line every few seconds (wall time, outside the runs).
-pub struct Progress {
-    terminal: bool,
-    started: Instant,
-    last: std::sync::Mutex<Option<Instant>>,
-}
-
-impl Progress {
-    fn report(&self, phase: crate::fuzz::Phase) {
-        use crate::fuzz::Phase;
-        let every = if self.terminal {
-            std::time::Duration::from_millis(100)
-        } else {
-            std::time::Duration::from_secs(5)
-        };
-        let now = Instant::now();
-        let (finished, line) = match phase {
-            Phase::Seeds {
+/// A sweep's phase as a progress line.
+fn report(progress: &crate::progress::Progress, phase: crate::fuzz::Phase) {
+    use crate::fuzz::Phase;
+    match phase {
+        Phase::Seeds {
+            done,
+            total,
+            failed,
+        } => {
+            let rate = progress.rate(done);
+            let line = format!("{done}/{total} seeds, {failed} failing, {rate:.1} seeds/s");
+            progress.show(done, total, &line);
+        }
+        Phase::Shrinking { done, total } => {
+            progress.show(
                 done,
                 total,
-                failed,
-            } => {
-                let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-                (
-                    done == total,
-                    format!("{done}/{total} seeds, {failed} failing, {rate:.1} seeds/s"),
-                )
-            }
-            Phase::Shrinking { done, total } => (
-                done == total,
-                format!("shrinking failure groups: {done}/{total}"),
-            ),
-        };
-        let mut last = self.last.lock().expect("no panics while holding it");
-        if !finished && last.is_some_and(|l| now.duration_since(l) < every) {
-            return;
-        }
-        *last = Some(now);
-        if self.terminal {
-            let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("\r{line}   "));
-            if finished {
-                crate::errln!();
-            }
-        } else {
-            crate::errln!("fuzz: {line}");
+                &format!("shrinking failure groups: {done}/{total}"),
+            );
         }
     }
 }
@@ -304,12 +277,8 @@ pub fn run(args: FuzzArgs) -> u8 {
             && (stage == crate::fuzz::Stage::Shrinking
                 || budget.is_none_or(|b| started.elapsed() < b))
     };
-    let progress = Progress {
-        terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        started,
-        last: std::sync::Mutex::new(None),
-    };
-    let report = |p| progress.report(p);
+    let progress = crate::progress::Progress::new("fuzz");
+    let report = |p| report(&progress, p);
     let mut summary = if args.guided {
         crate::fuzz::guided::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &report)
     } else {

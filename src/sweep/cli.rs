@@ -119,7 +119,13 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, MAX_JOBS);
-    let rows = super::run(&plans, &values, &seeds, jobs);
+    let progress = crate::progress::Progress::new("sweep");
+    let done = |done: usize, total: usize| {
+        let rate = progress.rate(done as u64);
+        let line = format!("{done}/{total} runs, {rate:.1} runs/s");
+        progress.show(done as u64, total as u64, &line);
+    };
+    let rows = super::run(&plans, &values, &seeds, jobs, &done);
     let sums = stats::summarise(&values, &rows);
 
     let title = format!("{}: {} swept", base.name, p.key);

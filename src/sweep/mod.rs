@@ -59,12 +59,20 @@ pub fn plans(text: &str, file: &str, p: &Param, values: &[f64]) -> Result<Vec<Pl
         .collect()
 }
 
-/// Runs every (value, seed) pair on `jobs` threads.
-pub fn run(plans: &[Plan], values: &[f64], seeds: &[u64], jobs: usize) -> Vec<Row> {
+/// Runs every (value, seed) pair on `jobs` threads, telling `done` how
+/// many of how many have finished after each.
+pub fn run(
+    plans: &[Plan],
+    values: &[f64],
+    seeds: &[u64],
+    jobs: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Row> {
     let work: Vec<(usize, u64)> = (0..plans.len())
         .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
         .collect();
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     let rows: Mutex<Vec<(usize, Row)>> = Mutex::new(Vec::with_capacity(work.len()));
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
@@ -76,6 +84,7 @@ pub fn run(plans: &[Plan], values: &[f64], seeds: &[u64], jobs: usize) -> Vec<Ro
                     rows.lock()
                         .expect("no panics while holding it")
                         .push((i, row));
+                    done(finished.fetch_add(1, Ordering::Relaxed) + 1, work.len());
                 }
             });
         }

@@ -41,8 +41,15 @@ fn sweep_output_is_deterministic_and_has_one_row_per_run() {
         "--seeds",
         "2",
     ];
-    let (code, stdout, _) = sweep(&[&args[..], &["--jobs", "1"]].concat(), &a);
+    let (code, stdout, stderr) = sweep(&[&args[..], &["--jobs", "1"]].concat(), &a);
     assert_eq!(code, 0, "{stdout}");
+    // Progress on standard error, which is not a terminal here: the last
+    // line says every run finished.
+    let last = stderr.lines().rfind(|l| l.starts_with("sweep: "));
+    assert!(
+        last.is_some_and(|l| l.starts_with("sweep: 6/6 runs, ")),
+        "{stderr}"
+    );
     let (code, _, _) = sweep(&[&args[..], &["--jobs", "3"]].concat(), &b);
     assert_eq!(code, 0);
     for f in ["runs.csv", "summary.csv", "plot.svg"] {
