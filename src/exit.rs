@@ -18,3 +18,11 @@ pub fn load(path: &std::path::Path) -> Result<crate::scenario::Plan, u8> {
         BAD_INPUT
     })
 }
+
+/// [`load`] with `--set` overrides applied.
+pub fn load_with(path: &std::path::Path, sets: &[String]) -> Result<crate::scenario::Plan, u8> {
+    crate::scenario::load_with(path, sets).map_err(|e| {
+        crate::errln!("{e}");
+        BAD_INPUT
+    })
+}

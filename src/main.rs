@@ -15,7 +15,7 @@ use redsim::{golden, world};
 
 use redsim::exit::{
     BAD_INPUT as EXIT_BAD_INPUT, EXPECTATION_FAILED as EXIT_EXPECTATION_FAILED, OK as EXIT_OK,
-    SIMULATION_ERROR as EXIT_SIMULATION_ERROR, load,
+    SIMULATION_ERROR as EXIT_SIMULATION_ERROR, load, load_with,
 };
 
 #[derive(Parser)]
@@ -58,6 +58,12 @@ enum Command {
         /// instead of the trace and summary; the trace still goes to --trace.
         #[arg(long, conflicts_with_all = ["check_determinism", "format", "stats"])]
         json: bool,
+        /// Override a scenario setting for this run, checked as the file
+        /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
+        /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
+        /// `workload.N.KEY` (N from 1). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Run scenarios (files or directories) and check their expectations.
     Check {
@@ -69,6 +75,12 @@ enum Command {
         /// Also write a JUnit XML report: one testcase per scenario.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Override a scenario setting for this run, checked as the file
+        /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
+        /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
+        /// `workload.N.KEY` (N from 1). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Print a Redis node's `INFO replication` (or a Sentinel's `INFO sentinel`) at a simulated time.
     Info {
@@ -80,6 +92,12 @@ enum Command {
         at: String,
         #[arg(long)]
         seed: Option<u64>,
+        /// Override a scenario setting for this run, checked as the file
+        /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
+        /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
+        /// `workload.N.KEY` (N from 1). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Lay random fault schedules over a scenario, check invariants and
     /// properties, and write a shrunk, reproducing scenario per failure.
@@ -109,6 +127,12 @@ enum Command {
         /// Seed for every random stream (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
+        /// Override a scenario setting for this run, checked as the file
+        /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
+        /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
+        /// `workload.N.KEY` (N from 1). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Run a scenario over a range of one setting and several seeds; write
     /// a CSV of failover times and lost writes, and an SVG plot of them.
@@ -132,6 +156,12 @@ enum Command {
         sample_every: String,
         #[arg(long)]
         seed: Option<u64>,
+        /// Override a scenario setting for this run, checked as the file
+        /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
+        /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
+        /// `workload.N.KEY` (N from 1). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Compare (or with --update, rewrite) golden traces of scenarios.
     Golden {
@@ -180,8 +210,12 @@ fn main() -> ExitCode {
             stats,
             check_determinism,
             json,
+            set,
         } => cmd_run(
-            &scenario,
+            ScenarioArg {
+                path: &scenario,
+                sets: &set,
+            },
             seed,
             format,
             trace.as_deref(),
@@ -189,13 +223,19 @@ fn main() -> ExitCode {
             check_determinism,
             json,
         ),
-        Command::Check { paths, json, junit } => cmd_check(&paths, json, junit.as_deref()),
+        Command::Check {
+            paths,
+            json,
+            junit,
+            set,
+        } => cmd_check(&paths, &set, json, junit.as_deref()),
         Command::Info {
             scenario,
             node,
             at,
             seed,
-        } => cmd_info(&scenario, &node, &at, seed),
+            set,
+        } => cmd_info(&scenario, &set, &node, &at, seed),
         Command::Golden {
             dir,
             update,
@@ -206,7 +246,11 @@ fn main() -> ExitCode {
         Command::Explore(args) => redsim::fuzz::explore_cli::run(args),
         Command::Bench { seconds } => cmd_bench(&seconds),
         Command::List { paths } => cmd_list(&paths),
-        Command::Explain { scenario, seed } => cmd_explain(&scenario, seed),
+        Command::Explain {
+            scenario,
+            seed,
+            set,
+        } => cmd_explain(&scenario, &set, seed),
         Command::Sweep(args) => redsim::sweep::cli::run(&args),
         Command::Dashboard {
             scenario,
@@ -215,8 +259,10 @@ fn main() -> ExitCode {
             window,
             sample_every,
             seed,
+            set,
         } => cmd_dashboard(
             &scenario,
+            &set,
             &redsim::dashboard::output::Request {
                 out: out.as_deref(),
                 svg: svg.as_deref(),
@@ -284,8 +330,14 @@ fn man_pages(cmd: clap::Command, dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A scenario file and the `--set` overrides of this run.
+struct ScenarioArg<'a> {
+    path: &'a Path,
+    sets: &'a [String],
+}
+
 fn cmd_run(
-    path: &Path,
+    ScenarioArg { path, sets }: ScenarioArg<'_>,
     seed: Option<u64>,
     format: FormatArg,
     trace_file: Option<&Path>,
@@ -293,7 +345,7 @@ fn cmd_run(
     check_determinism: bool,
     json: bool,
 ) -> u8 {
-    let plan = match load(path) {
+    let plan = match load_with(path, sets) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -416,8 +468,8 @@ fn verdict_json(
     })
 }
 
-fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
-    let plan = match load(path) {
+fn cmd_explain(path: &Path, sets: &[String], seed: Option<u64>) -> u8 {
+    let plan = match load_with(path, sets) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -433,7 +485,7 @@ fn cmd_explain(path: &Path, seed: Option<u64>) -> u8 {
     }
 }
 
-fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
+fn cmd_check(paths: &[PathBuf], sets: &[String], json: bool, junit: Option<&Path>) -> u8 {
     use redsim::junit::Case;
     if let Some(f) = junit
         && let Err(e) = redsim::out::ensure_writable(f)
@@ -453,7 +505,7 @@ fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
     let mut cases = Vec::new();
     for file in files {
         let name = file.display().to_string();
-        let plan = match scenario::load(&file) {
+        let plan = match scenario::load_with(&file, sets) {
             Ok(p) => p,
             Err(e) => {
                 worst = worst.max(EXIT_BAD_INPUT);
@@ -540,8 +592,8 @@ fn cmd_check(paths: &[PathBuf], json: bool, junit: Option<&Path>) -> u8 {
     worst
 }
 
-fn cmd_info(path: &Path, node: &str, at: &str, seed: Option<u64>) -> u8 {
-    let plan = match load(path) {
+fn cmd_info(path: &Path, sets: &[String], node: &str, at: &str, seed: Option<u64>) -> u8 {
+    let plan = match load_with(path, sets) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -798,9 +850,9 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
     EXIT_OK
 }
 
-fn cmd_dashboard(path: &Path, req: &redsim::dashboard::output::Request<'_>) -> u8 {
+fn cmd_dashboard(path: &Path, sets: &[String], req: &redsim::dashboard::output::Request<'_>) -> u8 {
     use redsim::dashboard::output::{self, DashboardError};
-    let plan = match load(path) {
+    let plan = match load_with(path, sets) {
         Ok(p) => p,
         Err(c) => return c,
     };

@@ -13,6 +13,7 @@ mod fuzz;
 mod groups;
 pub mod limits;
 pub mod liveness;
+pub mod overrides;
 mod plan;
 pub mod publish;
 mod raw;
@@ -60,6 +61,19 @@ fn parse_slot_ranges(text: &str) -> Result<SlotSet, String> {
 pub fn load(path: &std::path::Path) -> Result<Plan, ScenarioError> {
     let text = read_text(path)?;
     parse(&path.display().to_string(), &text)
+}
+
+/// A scenario file's plan with `--set` overrides applied (see
+/// [`overrides`]): the file is checked first, so its own errors keep their
+/// lines and columns.
+pub fn load_with(path: &std::path::Path, sets: &[String]) -> Result<Plan, ScenarioError> {
+    let text = read_text(path)?;
+    let file = path.display().to_string();
+    let plan = parse(&file, &text)?;
+    if sets.is_empty() {
+        return Ok(plan);
+    }
+    parse(&file, &overrides::apply(&file, &text, sets)?)
 }
 
 /// Reads a scenario file's text: at most [`limits::MAX_FILE_BYTES`], and

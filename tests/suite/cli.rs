@@ -1319,3 +1319,60 @@ fn manual_pages_are_written_for_every_subcommand() {
     let run = fs::read_to_string(dir.join("redsim-run.1")).unwrap();
     assert!(run.contains("check\\-determinism"), "{run}");
 }
+
+// ---------------------------------------------------------------------------
+// --set: one run's change to a scenario, checked as the file is.
+
+/// A shorter down-after-milliseconds makes the Sentinels agree sooner
+/// that the killed master is down; the run without it is unchanged.
+#[test]
+fn set_overrides_a_setting_for_one_run() {
+    const FILE: &str = "scenarios/sentinel/master-crash-failover.toml";
+    let odown = |args: &[&str]| -> String {
+        // The scenario's expectations are about its own timing, so a
+        // changed run may fail them (exit 1); it still runs.
+        let o = redsim(&[&["run", FILE][..], args].concat());
+        assert!(o.code == 0 || o.code == 1, "{o}");
+        o.stdout
+            .lines()
+            .find(|l| l.contains("+odown"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .expect("an +odown")
+            .to_string()
+    };
+    let default = odown(&[]);
+    let sooner = odown(&["--set", "down-after-milliseconds=2000"]);
+    assert!(sooner < default, "{sooner} vs {default}");
+    assert_eq!(
+        odown(&["--set", "sentinel.down-after-milliseconds=2000"]),
+        sooner
+    );
+    let o = redsim(&["explain", FILE, "--set", "down-after-milliseconds=2000"]);
+    o.exits(0);
+    assert!(
+        o.stdout.contains("down-after-milliseconds = 2,000 ms"),
+        "{o}"
+    );
+}
+
+#[test]
+fn a_bad_set_is_bad_input_naming_it() {
+    const FILE: &str = "scenarios/sentinel/master-crash-failover.toml";
+    let o = redsim(&["run", FILE, "--set", "sentinel.quorom=2"]);
+    o.exits(2);
+    assert!(o.stdout.is_empty(), "{o}");
+    assert!(
+        o.stderr.starts_with(&format!(
+            "{FILE}: --set sentinel.quorom=2: error: unknown field `quorom`"
+        )),
+        "{o}"
+    );
+    assert!(o.stderr.contains("hint: did you mean `quorum`?"), "{o}");
+    let o = redsim(&["check", FILE, "--set", "workload.2.rate=5"]);
+    o.exits(2);
+    assert!(
+        o.stderr
+            .contains("the scenario has 1 [[workload]], numbered from 1"),
+        "{o}"
+    );
+}
