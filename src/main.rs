@@ -784,13 +784,33 @@ fn cmd_bench(seconds: &str) -> u8 {
     redsim::exit::OK
 }
 
+/// The plans `list` shows: the files under `paths`, or the bundled
+/// scenarios embedded in the binary when the default `scenarios` is not
+/// a directory here (an installed redsim, run outside the clone).
+fn listed_plans(paths: &[PathBuf]) -> Result<Vec<Plan>, u8> {
+    let default = paths == [PathBuf::from("scenarios")];
+    if default && !Path::new("scenarios").is_dir() {
+        return scenario::bundled::BUNDLED
+            .iter()
+            .map(|(name, text)| {
+                scenario::parse(&format!("{name}.toml"), text).map_err(|e| {
+                    redsim::errln!("{e}");
+                    EXIT_BAD_INPUT
+                })
+            })
+            .collect();
+    }
+    let files = golden::scenario_files(paths).map_err(|e| {
+        redsim::errln!("{e}");
+        EXIT_BAD_INPUT
+    })?;
+    files.iter().map(|f| load(f)).collect()
+}
+
 fn cmd_list(paths: &[PathBuf]) -> u8 {
-    let files = match golden::scenario_files(paths) {
-        Ok(f) => f,
-        Err(e) => {
-            redsim::errln!("{e}");
-            return EXIT_BAD_INPUT;
-        }
+    let plans = match listed_plans(paths) {
+        Ok(p) => p,
+        Err(c) => return c,
     };
     // Directory (the name's prefix), then the optional `topic`, then name.
     type Entries = Vec<(String, String)>;
@@ -798,11 +818,7 @@ fn cmd_list(paths: &[PathBuf]) -> u8 {
         String,
         std::collections::BTreeMap<String, Entries>,
     > = Default::default();
-    for file in files {
-        let plan = match load(&file) {
-            Ok(p) => p,
-            Err(c) => return c,
-        };
+    for plan in plans {
         let (topic, name) = plan
             .name
             .split_once('/')

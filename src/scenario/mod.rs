@@ -3,6 +3,7 @@
 
 mod build;
 mod builder;
+pub mod bundled;
 pub mod command;
 pub mod conform;
 pub mod connection;
@@ -88,8 +89,22 @@ pub fn read_text(path: &std::path::Path) -> Result<String, ScenarioError> {
         message,
         hint: None,
     };
-    let f = std::fs::File::open(path)
-        .map_err(|e| unreadable(format!("cannot read the scenario: {e}")))?;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        // Not on disk: a bundled scenario by that name, embedded in the
+        // binary, so that an installed redsim runs them anywhere.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some((_, text)) = bundled::find(&file) {
+                return Ok(text.to_string());
+            }
+            let mut err = unreadable(format!("cannot read the scenario: {e}"));
+            err.hint = bundled::closest(&file).map(|n| {
+                format!("did you mean the bundled scenario `{n}`? (`redsim list` lists them)")
+            });
+            return Err(err);
+        }
+        Err(e) => return Err(unreadable(format!("cannot read the scenario: {e}"))),
+    };
     if f.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(unreadable(
             "cannot read the scenario: it is a directory".into(),

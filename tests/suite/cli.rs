@@ -1376,3 +1376,41 @@ fn a_bad_set_is_bad_input_naming_it() {
         "{o}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Bundled scenarios embedded in the binary: an installed redsim lists and
+// runs them from any directory.
+
+#[test]
+fn bundled_scenarios_run_and_list_from_any_directory() {
+    let elsewhere = scratch("elsewhere");
+    let run_in = |dir: &std::path::Path, args: &[&str]| {
+        let o = redsim_command()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            o.status.code(),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    let name = "interview/how-sentinel-picks-the-new-master";
+    let here = run_in(root(), &["run", &format!("scenarios/{name}.toml")]);
+    assert_eq!(here.0, Some(0), "{}", here.2);
+    for arg in [name.to_string(), format!("scenarios/{name}.toml")] {
+        assert_eq!(run_in(&elsewhere, &["run", &arg]), here, "{arg}");
+    }
+    let listed = run_in(root(), &["list"]);
+    assert_eq!(listed.0, Some(0));
+    assert!(listed.1.contains("how-sentinel-picks-the-new-master"));
+    assert_eq!(run_in(&elsewhere, &["list"]), listed);
+    // A name that is close to a bundled one says which.
+    let (code, _, err) = run_in(&elsewhere, &["run", &format!("{name}s")]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains(&format!("did you mean the bundled scenario `{name}`?")),
+        "{err}"
+    );
+}
