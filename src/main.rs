@@ -184,6 +184,18 @@ enum Command {
     /// clients on 127.0.0.1, with faults typed at a prompt; the session is
     /// saved as a scenario that replays it.
     Lab(redsim::lab::LabArgs),
+    /// Write a starting scenario that passes, to edit: NAME.toml here (or
+    /// under --dir), for a Sentinel, Cluster or plain replication deployment.
+    New {
+        /// The scenario's name (`/`-separated parts of letters, digits,
+        /// `.`, `_`, `-`); the file is NAME.toml.
+        name: String,
+        #[arg(long, value_parser = ["sentinel", "cluster", "replication"], default_value = "sentinel")]
+        template: String,
+        /// Where to write it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script (e.g. `redsim completions bash >
     /// ~/.local/share/bash-completion/completions/redsim`).
     Completions {
@@ -275,8 +287,57 @@ fn main() -> ExitCode {
         Command::Lab(args) => redsim::lab::run(args),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man { dir } => cmd_man(dir.as_deref()),
+        Command::New {
+            name,
+            template,
+            dir,
+        } => cmd_new(&name, &template, &dir),
     };
     ExitCode::from(code)
+}
+
+/// Writes a starting scenario, refusing to replace a file.
+fn cmd_new(name: &str, template: &str, dir: &Path) -> u8 {
+    let text = match scenario::template::text(template, name) {
+        Ok(t) => t,
+        Err(e) => {
+            redsim::errln!("redsim new: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let path = dir.join(format!("{name}.toml"));
+    if let Some(parent) = path.parent()
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        redsim::errln!("redsim new: {}: {e}", parent.display());
+        return EXIT_BAD_INPUT;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path);
+    let written = file.and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+    match written {
+        Ok(()) => {
+            redsim::outln!(
+                "wrote {} ({template}); try `redsim check {}`",
+                path.display(),
+                path.display()
+            );
+            EXIT_OK
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            redsim::errln!(
+                "redsim new: {} already exists; it is left as it is",
+                path.display()
+            );
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            redsim::errln!("redsim new: {}: {e}", path.display());
+            EXIT_BAD_INPUT
+        }
+    }
 }
 
 /// Writes the completion script for `shell`, from the argument definitions.

@@ -19,6 +19,7 @@ mod plan;
 pub mod publish;
 mod raw;
 pub mod settings;
+pub mod template;
 mod workload;
 
 use crate::proto::slots::{SLOTS, SlotSet};

@@ -1414,3 +1414,39 @@ fn bundled_scenarios_run_and_list_from_any_directory() {
         "{err}"
     );
 }
+
+/// `redsim new` writes a starting scenario of each kind that `check`
+/// passes, under the name asked, and never replaces a file.
+#[test]
+fn new_writes_starting_scenarios_that_pass() {
+    let dir = scratch("new");
+    let d = dir.to_str().unwrap();
+    for kind in ["sentinel", "cluster", "replication"] {
+        let name = format!("mine/{kind}-first");
+        let o = redsim(&["new", &name, "--template", kind, "--dir", d]);
+        o.exits(0);
+        let file = dir.join(format!("{name}.toml"));
+        let text = fs::read_to_string(&file).expect("written");
+        assert!(text.contains(&format!("name = \"{name}\"")), "{text}");
+        redsim(&["check", file.to_str().unwrap()])
+            .exits(0)
+            .stdout_has("1 passed, 0 failed");
+    }
+    let o = redsim(&[
+        "new",
+        "mine/sentinel-first",
+        "--template",
+        "sentinel",
+        "--dir",
+        d,
+    ]);
+    o.exits(2);
+    assert!(
+        o.stderr.contains("already exists; it is left as it is"),
+        "{o}"
+    );
+    let o = redsim(&["new", "../escape", "--dir", d]);
+    o.exits(2);
+    assert!(o.stderr.contains("plain name"), "{o}");
+    assert!(!dir.join("../escape.toml").exists());
+}
