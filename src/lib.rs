@@ -27,6 +27,7 @@ pub mod report;
 pub mod scenario;
 pub mod sentinel;
 pub mod sim;
+pub mod store;
 pub mod sweep;
 pub mod time;
 pub mod trace;

@@ -58,6 +58,11 @@ enum Command {
         /// instead of the trace and summary; the trace still goes to --trace.
         #[arg(long, conflicts_with_all = ["check_determinism", "format", "stats"])]
         json: bool,
+        /// Also keep the run's outputs in DIR/<scenario>/<seed>-<n>/ (the
+        /// trace as text and JSONL, the summary, the JSON verdict and the
+        /// dashboard page), with DIR/latest pointing at it.
+        #[arg(long, value_name = "DIR", conflicts_with = "check_determinism")]
+        out: Option<PathBuf>,
         /// Override a scenario setting for this run, checked as the file
         /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
         /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
@@ -223,6 +228,7 @@ fn main() -> ExitCode {
             check_determinism,
             json,
             set,
+            out,
         } => cmd_run(
             ScenarioArg {
                 path: &scenario,
@@ -231,9 +237,12 @@ fn main() -> ExitCode {
             seed,
             format,
             trace.as_deref(),
-            stats,
-            check_determinism,
-            json,
+            RunFlags {
+                stats,
+                check_determinism,
+                json,
+                out: out.as_deref(),
+            },
         ),
         Command::Check {
             paths,
@@ -294,6 +303,51 @@ fn main() -> ExitCode {
         } => cmd_new(&name, &template, &dir),
     };
     ExitCode::from(code)
+}
+
+/// `run --out`: the run's trace (text and JSONL), summary, verdict and
+/// dashboard page in a folder of their own, and `latest` pointing there.
+fn keep_run(
+    dir: &Path,
+    path: &Path,
+    plan: &Plan,
+    seed: u64,
+    outcome: &world::RunOutcome,
+) -> Result<(), String> {
+    let folder =
+        redsim::store::next_run_folder(dir, &plan.name, seed).map_err(|e| e.to_string())?;
+    let files = [
+        (
+            "trace.txt",
+            report::render_trace(&outcome.world, Format::Text, seed),
+        ),
+        (
+            "trace.jsonl",
+            report::render_trace(&outcome.world, Format::Jsonl, seed),
+        ),
+        ("summary.txt", report::summary(outcome)),
+        (
+            "verdict.json",
+            format!("{}\n", verdict_json(path, plan, seed, outcome)),
+        ),
+    ];
+    for (name, text) in files {
+        let f = folder.join(name);
+        redsim::out::write_atomic(&f, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    let page = folder.join("dashboard.html");
+    let req = redsim::dashboard::output::Request {
+        out: Some(&page),
+        svg: None,
+        window: None,
+        sample_every: "100ms",
+        seed: Some(seed),
+    };
+    redsim::dashboard::output::run(plan, &req).map_err(|e| e.to_string())?;
+    redsim::store::point_latest(dir, &folder).map_err(|e| e.to_string())?;
+    redsim::errln!("kept in {}", folder.display());
+    Ok(())
 }
 
 /// Writes a starting scenario, refusing to replace a file.
@@ -397,14 +451,26 @@ struct ScenarioArg<'a> {
     sets: &'a [String],
 }
 
+/// `run`'s switches.
+struct RunFlags<'a> {
+    stats: bool,
+    check_determinism: bool,
+    json: bool,
+    /// `--out`: where the run's outputs are kept.
+    out: Option<&'a Path>,
+}
+
 fn cmd_run(
     ScenarioArg { path, sets }: ScenarioArg<'_>,
     seed: Option<u64>,
     format: FormatArg,
     trace_file: Option<&Path>,
-    stats: bool,
-    check_determinism: bool,
-    json: bool,
+    RunFlags {
+        stats,
+        check_determinism,
+        json,
+        out,
+    }: RunFlags<'_>,
 ) -> u8 {
     let plan = match load_with(path, sets) {
         Ok(p) => p,
@@ -447,6 +513,12 @@ fn cmd_run(
         }
     };
     let wall = started.elapsed();
+    if let Some(dir) = out
+        && let Err(e) = keep_run(dir, path, &plan, seed, &outcome)
+    {
+        redsim::errln!("--out {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
     if json {
         if let Some(f) = trace_file {
             let rendered = report::render_trace(&outcome.world, format, seed);

@@ -1450,3 +1450,40 @@ fn new_writes_starting_scenarios_that_pass() {
     assert!(o.stderr.contains("plain name"), "{o}");
     assert!(!dir.join("../escape.toml").exists());
 }
+
+/// `run --out DIR` keeps each run in DIR/<scenario>/<seed>-<n>/: the trace
+/// as printed and as JSONL, the summary, the verdict and the dashboard
+/// page; DIR/latest points at the newest, and standard output is as
+/// without --out.
+#[test]
+fn run_out_keeps_each_run_in_its_own_folder() {
+    const FILE: &str = "scenarios/replication/backlog-too-small-full-resync.toml";
+    let dir = scratch("store");
+    let d = dir.to_str().unwrap();
+    let plain = redsim(&["run", FILE]);
+    plain.exits(0);
+    for n in 1..=2 {
+        let o = redsim(&["run", FILE, "--out", d]);
+        o.exits(0);
+        assert_eq!(o.stdout, plain.stdout);
+        let folder = dir.join(format!("replication__backlog-too-small-full-resync/1-{n}"));
+        assert!(
+            o.stderr.contains(&format!("kept in {}", folder.display())),
+            "{o}"
+        );
+    }
+    let latest = dir.join("latest");
+    assert_eq!(
+        fs::canonicalize(&latest).unwrap(),
+        fs::canonicalize(dir.join("replication__backlog-too-small-full-resync/1-2")).unwrap()
+    );
+    let read = |f: &str| fs::read_to_string(latest.join(f)).unwrap();
+    assert_eq!(
+        format!("{}\n{}", read("trace.txt"), read("summary.txt")),
+        plain.stdout
+    );
+    let verdict: Value = serde_json::from_str(&read("verdict.json")).unwrap();
+    assert_eq!(verdict["passed"], Value::Bool(true));
+    assert!(read("trace.jsonl").starts_with("{\"schema\":"));
+    assert!(read("dashboard.html").contains("<html"));
+}
