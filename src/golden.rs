@@ -74,9 +74,9 @@ pub fn trace_of(plan: &Plan) -> Result<String, SimError> {
     Ok(render_trace(&o.world, Format::Jsonl, plan.seed))
 }
 
-/// The golden file for a scenario: its name with `/` turned into `__`.
+/// The golden file for a scenario: [`Plan::file_stem`].jsonl.
 pub fn golden_path(dir: &Path, plan: &Plan) -> PathBuf {
-    dir.join(format!("{}.jsonl", plan.name.replace('/', "__")))
+    dir.join(format!("{}.jsonl", plan.file_stem()))
 }
 
 pub struct GoldenReport {

@@ -315,7 +315,7 @@ fn keep_run(
     outcome: &world::RunOutcome,
 ) -> Result<(), String> {
     let folder =
-        redsim::store::next_run_folder(dir, &plan.name, seed).map_err(|e| e.to_string())?;
+        redsim::store::next_run_folder(dir, &plan.file_stem(), seed).map_err(|e| e.to_string())?;
     let files = [
         (
             "trace.txt",

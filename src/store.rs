@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// Creates the next folder for a run of `scenario` at `seed` under `dir`
-/// (`/` in the scenario's name becomes `__`), and returns it.
-pub fn next_run_folder(dir: &Path, scenario: &str, seed: u64) -> std::io::Result<PathBuf> {
-    let parent = dir.join(scenario.replace('/', "__"));
+/// Creates the next folder for a run at `seed` of the scenario whose
+/// file stem is `stem` (`Plan::file_stem`) under `dir`, and returns it.
+pub fn next_run_folder(dir: &Path, stem: &str, seed: u64) -> std::io::Result<PathBuf> {
+    let parent = dir.join(stem);
     std::fs::create_dir_all(&parent)?;
     let prefix = format!("{seed}-");
     let taken = std::fs::read_dir(&parent)?
@@ -52,9 +52,9 @@ mod tests {
     #[test]
     fn folders_are_numbered_per_seed_and_latest_follows() {
         let dir = tempfile::tempdir().unwrap();
-        let a = next_run_folder(dir.path(), "sentinel/x", 7).unwrap();
-        let b = next_run_folder(dir.path(), "sentinel/x", 7).unwrap();
-        let c = next_run_folder(dir.path(), "sentinel/x", 8).unwrap();
+        let a = next_run_folder(dir.path(), "sentinel__x", 7).unwrap();
+        let b = next_run_folder(dir.path(), "sentinel__x", 7).unwrap();
+        let c = next_run_folder(dir.path(), "sentinel__x", 8).unwrap();
         assert_eq!(a, dir.path().join("sentinel__x/7-1"));
         assert_eq!(b, dir.path().join("sentinel__x/7-2"));
         assert_eq!(c, dir.path().join("sentinel__x/8-1"));

@@ -285,7 +285,7 @@ pub fn run(args: FuzzArgs) -> u8 {
         crate::fuzz::sweep(&plan, &text, &cfg, &seeds, jobs, &keep_going, &report)
     };
     summary.interrupted = crate::interrupt::requested();
-    let stem = plan.name.replace('/', "__");
+    let stem = plan.file_stem();
     let mut worst = exit::OK;
     for g in &mut summary.groups {
         let f = &mut g.representative;

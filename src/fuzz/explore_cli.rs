@@ -240,7 +240,7 @@ pub fn run(args: ExploreArgs) -> u8 {
     }
     let file = args.out.join(format!(
         "{}__{}__explore.toml",
-        plan.name.replace('/', "__"),
+        plan.file_stem(),
         failure.property
     ));
     match super::repro_toml(&text, &plan, &cfg.fuzz, &failure).and_then(|toml| {

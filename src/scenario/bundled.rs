@@ -8,17 +8,20 @@ include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 /// scenarios/ with or without that prefix and `.toml`
 /// (`interview/how-sentinel-picks-the-new-master`): its name and text.
 pub fn find(arg: &str) -> Option<(&'static str, &'static str)> {
-    let key = arg.strip_prefix("scenarios/").unwrap_or(arg);
-    let key = key.strip_suffix(".toml").unwrap_or(key);
+    let key = key(arg);
     BUNDLED.iter().find(|(name, _)| *name == key).copied()
+}
+
+/// An argument as a bundled name: without `scenarios/` and `.toml`.
+fn key(arg: &str) -> &str {
+    let key = arg.strip_prefix("scenarios/").unwrap_or(arg);
+    key.strip_suffix(".toml").unwrap_or(key)
 }
 
 /// The bundled scenario closest to a name that names none, for a hint.
 pub fn closest(arg: &str) -> Option<&'static str> {
-    let key = arg.strip_prefix("scenarios/").unwrap_or(arg);
-    let key = key.strip_suffix(".toml").unwrap_or(key);
     let names: Vec<&str> = BUNDLED.iter().map(|(n, _)| *n).collect();
-    super::error::suggest(key, &names)
+    super::error::suggest(key(arg), &names)
 }
 
 #[cfg(test)]

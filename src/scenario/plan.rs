@@ -86,6 +86,12 @@ pub struct ClusterPlan {
 }
 
 impl Plan {
+    /// The scenario's name as one file name, `/` turned into `__`: the
+    /// stem of its golden trace, fuzz reproducers and kept runs.
+    pub fn file_stem(&self) -> String {
+        self.name.replace('/', "__")
+    }
+
     /// The address book of the run's processes, in the plan's order.
     pub fn directory(&self) -> Directory {
         Directory {
