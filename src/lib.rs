@@ -16,6 +16,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod golden;
 pub mod history;
+pub mod interop;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;

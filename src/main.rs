@@ -201,6 +201,13 @@ enum Command {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Write a scenario's deployment as the redis.conf and sentinel.conf
+    /// files that run it on real processes, with start.sh and stop.sh, and
+    /// the rest of the scenario in redsim.toml.
+    Export(redsim::interop::cli::ExportArgs),
+    /// Read real redis.conf and sentinel.conf files (as `export` writes
+    /// them, or your own) into a scenario.
+    Import(redsim::interop::cli::ImportArgs),
     /// Print a shell completion script (e.g. `redsim completions bash >
     /// ~/.local/share/bash-completion/completions/redsim`).
     Completions {
@@ -294,6 +301,8 @@ fn main() -> ExitCode {
         ),
         Command::Conform(args) => redsim::conform::cli::run(args),
         Command::Lab(args) => redsim::lab::run(args),
+        Command::Export(args) => redsim::interop::cli::export(&args),
+        Command::Import(args) => redsim::interop::cli::import(&args),
         Command::Completions { shell } => cmd_completions(shell),
         Command::Man { dir } => cmd_man(dir.as_deref()),
         Command::New {

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::redis::config::{AppendFsync, RedisConfig};
+use crate::redis::config::{AppendFsync, ProtectedAction, RedisConfig};
 use crate::scenario::{NodeKind, Plan};
 use crate::sentinel::SentinelConf;
 
@@ -80,7 +80,15 @@ impl Topology for Replication {
             };
             let (text, program, sentinel) = match &n.kind {
                 NodeKind::Redis { conf, replicaof } => (
-                    redis_conf(conf, &listen, replicaof.map(addr_of)),
+                    redis_conf(
+                        // The harness's DEBUG SLEEP comes from 127.0.0.1.
+                        &RedisConfig {
+                            enable_debug_command: ProtectedAction::Local,
+                            ..(**conf).clone()
+                        },
+                        &listen,
+                        replicaof.map(addr_of),
+                    ),
                     bins.redis_server.clone(),
                     false,
                 ),
@@ -283,8 +291,12 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
         yn(c.repl_ignore_disk_write_error)
     );
     let _ = writeln!(s, "hz {}", c.hz);
-    // DEBUG SLEEP, from 127.0.0.1 only.
-    s.push_str("enable-debug-command local\n");
+    let debug = match c.enable_debug_command {
+        ProtectedAction::No => "no",
+        ProtectedAction::Yes => "yes",
+        ProtectedAction::Local => "local",
+    };
+    let _ = writeln!(s, "enable-debug-command {debug}");
     if let Some((ip, port)) = replicaof {
         let _ = writeln!(s, "replicaof {ip} {port}");
     }
@@ -319,7 +331,35 @@ pub fn redis_conf(c: &RedisConfig, l: &Listen, replicaof: Option<(Ipv4Addr, u16)
             yn(k.allow_reads_when_down)
         );
     }
+    simulated_only(&mut s, c);
     s
+}
+
+/// Starts a comment line carrying a setting only the simulator has (the
+/// port it listens on inside the simulated network, the cost of a fork,
+/// the disk's speed): Redis skips it, `redsim import` reads it back.
+pub const SIMULATED_ONLY: &str = "# redsim: ";
+
+/// The simulator's own settings that differ from their defaults, each on
+/// a [`SIMULATED_ONLY`] comment line.
+fn simulated_only(s: &mut String, c: &RedisConfig) {
+    let d = RedisConfig::default();
+    if c.port != d.port {
+        let _ = writeln!(s, "{SIMULATED_ONLY}port {}", c.port);
+    }
+    if c.fork_time_per_gb != d.fork_time_per_gb {
+        let _ = writeln!(
+            s,
+            "{SIMULATED_ONLY}fork-time-per-gb {}us",
+            c.fork_time_per_gb
+        );
+    }
+    if c.rdb_save_rate != d.rdb_save_rate {
+        let _ = writeln!(s, "{SIMULATED_ONLY}rdb-save-rate {}", c.rdb_save_rate);
+    }
+    if c.rdb_load_rate != d.rdb_load_rate {
+        let _ = writeln!(s, "{SIMULATED_ONLY}rdb-load-rate {}", c.rdb_load_rate);
+    }
 }
 
 /// sentinel.conf for a Sentinel monitoring each of its masters, the

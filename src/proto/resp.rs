@@ -447,10 +447,13 @@ pub fn repr(s: impl AsRef<[u8]>) -> String {
 /// Splits a command line into arguments as redis-cli does (sds.c
 /// `sdssplitargs()`): spaces separate; double quotes take `\n`, `\xHH`
 /// and the like; single quotes take only `\'`. `None` for unbalanced
-/// quotes, as redis-cli answers `Invalid argument(s)`.
+/// quotes, as redis-cli answers `Invalid argument(s)`. A `\xHH` escape is
+/// one byte, so `"\xc3\xa9"` is `é`; an argument whose bytes are not
+/// UTF-8 keeps each byte as the character of the same number.
 pub fn split_args(line: &str) -> Option<Vec<String>> {
     let mut args = Vec::new();
     let mut chars = line.chars().peekable();
+    let mut utf8 = [0u8; 4];
     loop {
         while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
             chars.next();
@@ -458,7 +461,9 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
         if chars.peek().is_none() {
             return Some(args);
         }
-        let mut cur = String::new();
+        let mut cur: Vec<u8> = Vec::new();
+        let mut push =
+            |cur: &mut Vec<u8>, c: char| cur.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
         let mut closed_quote = false;
         loop {
             match chars.next() {
@@ -467,20 +472,20 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
                     loop {
                         match chars.next()? {
                             '\\' => match chars.next()? {
-                                'n' => cur.push('\n'),
-                                'r' => cur.push('\r'),
-                                't' => cur.push('\t'),
-                                'b' => cur.push('\u{8}'),
-                                'a' => cur.push('\u{7}'),
+                                'n' => cur.push(b'\n'),
+                                'r' => cur.push(b'\r'),
+                                't' => cur.push(b'\t'),
+                                'b' => cur.push(8),
+                                'a' => cur.push(7),
                                 'x' => {
                                     let hex: String =
                                         [chars.next()?, chars.next()?].iter().collect();
-                                    cur.push(u8::from_str_radix(&hex, 16).ok()? as char);
+                                    cur.push(u8::from_str_radix(&hex, 16).ok()?);
                                 }
-                                c => cur.push(c),
+                                c => push(&mut cur, c),
                             },
                             '"' => break,
-                            c => cur.push(c),
+                            c => push(&mut cur, c),
                         }
                     }
                     closed_quote = true;
@@ -490,10 +495,10 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
                         match chars.next()? {
                             '\\' if chars.peek() == Some(&'\'') => {
                                 chars.next();
-                                cur.push('\'');
+                                cur.push(b'\'');
                             }
                             '\'' => break,
-                            c => cur.push(c),
+                            c => push(&mut cur, c),
                         }
                     }
                     closed_quote = true;
@@ -501,10 +506,13 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
                 Some(c) if c.is_ascii_whitespace() => break,
                 // A closing quote must be followed by a space.
                 Some(_) if closed_quote => return None,
-                Some(c) => cur.push(c),
+                Some(c) => push(&mut cur, c),
             }
         }
-        args.push(cur);
+        args.push(
+            String::from_utf8(cur)
+                .unwrap_or_else(|e| e.into_bytes().into_iter().map(char::from).collect()),
+        );
     }
 }
 
@@ -627,6 +635,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn a_repr_is_read_back_by_split_args_as_one_argument(s in ".*") {
+            proptest::prop_assert_eq!(super::split_args(&super::repr(&s)), Some(vec![s]));
+        }
+
         #[test]
         fn join_args_is_read_back_by_split_args(argv in proptest::collection::vec(".*", 0..6)) {
             let line = super::join_args(&argv);
@@ -893,6 +906,8 @@ mod tests {
         assert_eq!(split_args(r#"SET "unclosed"#), None);
         assert_eq!(split_args(r#"SET "a"b"#), None);
         assert_eq!(split_args("").unwrap(), Vec::<String>::new());
+        // An escape is one byte: two make one UTF-8 character.
+        assert_eq!(split_args(r#""\xc3\xa9" "\xff""#).unwrap(), ["é", "ÿ"]);
     }
 
     fn argv(line: &str) -> Vec<String> {

@@ -271,14 +271,11 @@ impl Builder<'_> {
         let mut names = Vec::new();
         if let Some(cp) = cluster {
             let masters = cp.slots.iter().filter(|s| !s.is_empty()).count();
-            for i in 1..=masters {
-                names.push(format!("master-{i}"));
-            }
-            for m in 1..=masters {
-                for r in 1..=run.replicas {
-                    names.push(format!("replica-{m}-{r}"));
-                }
-            }
+            names.extend(super::groups::redis_names(
+                masters as u32,
+                run.replicas,
+                true,
+            ));
             if run.sentinels > 0 {
                 return Err(self.err(
                     raw.topology.masters.span(),

@@ -33,6 +33,21 @@ pub(super) fn server_names(masters: u32, replicas: u32) -> Vec<String> {
     names
 }
 
+/// The Redis servers' names in the plan's order: [`server_names`]
+/// outside cluster mode; in a cluster its masters first (`master-1`, ...),
+/// then each master's replicas (`replica-1-1`, ..., `replica-2-1`, ...),
+/// as `redis-cli --cluster create` takes masters first.
+pub fn redis_names(masters: u32, replicas: u32, cluster: bool) -> Vec<String> {
+    if !cluster {
+        return server_names(masters, replicas);
+    }
+    let mut names: Vec<String> = (1..=masters).map(|i| format!("master-{i}")).collect();
+    for m in 1..=masters {
+        names.extend((1..=replicas).map(|r| format!("replica-{m}-{r}")));
+    }
+    names
+}
+
 /// The groups of a replication scenario: group `g` is its master's index
 /// and its replicas', laid out as [`server_names`] lays them out.
 pub(super) fn groups(masters: u32, replicas: u32) -> Vec<Group> {

@@ -28,6 +28,7 @@ use error::Source;
 
 use builder::Builder;
 pub use fault::{FAULT_KEYS, Fault, FaultKind};
+pub use groups::redis_names;
 pub use plan::{
     Bounds, ClusterPlan, FuzzSettings, Group, NodeKind, NodePlan, PROPERTIES, Plan, Publish,
     SENTINEL_OFFSET, SwarmRange,
@@ -69,13 +70,22 @@ pub fn load(path: &std::path::Path) -> Result<Plan, ScenarioError> {
 /// [`overrides`]): the file is checked first, so its own errors keep their
 /// lines and columns.
 pub fn load_with(path: &std::path::Path, sets: &[String]) -> Result<Plan, ScenarioError> {
+    load_text_with(path, sets).map(|(plan, _)| plan)
+}
+
+/// [`load_with`], and the scenario's text with the overrides written in.
+pub fn load_text_with(
+    path: &std::path::Path,
+    sets: &[String],
+) -> Result<(Plan, String), ScenarioError> {
     let text = read_text(path)?;
     let file = path.display().to_string();
     let plan = parse(&file, &text)?;
     if sets.is_empty() {
-        return Ok(plan);
+        return Ok((plan, text));
     }
-    parse(&file, &overrides::apply(&file, &text, sets)?)
+    let text = overrides::apply(&file, &text, sets)?;
+    Ok((parse(&file, &text)?, text))
 }
 
 /// Reads a scenario file's text: at most [`limits::MAX_FILE_BYTES`], and

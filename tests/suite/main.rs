@@ -27,6 +27,7 @@ mod guided;
 mod host_faults;
 mod input_limits;
 mod input_mutations;
+mod interop;
 mod lab;
 mod layers;
 mod multimaster;
