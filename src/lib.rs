@@ -21,6 +21,7 @@ pub mod interrupt;
 pub mod junit;
 pub mod lab;
 pub mod out;
+pub mod plots;
 pub mod progress;
 pub mod proto;
 pub mod redis;

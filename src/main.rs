@@ -59,10 +59,16 @@ enum Command {
         #[arg(long, conflicts_with_all = ["check_determinism", "format", "stats"])]
         json: bool,
         /// Also keep the run's outputs in DIR/<scenario>/<seed>-<n>/ (the
-        /// trace as text and JSONL, the summary, the JSON verdict and the
-        /// dashboard page), with DIR/latest pointing at it.
+        /// trace as text and JSONL, the summary, the JSON verdict, the
+        /// dashboard page and the plots), with DIR/latest pointing at it.
         #[arg(long, value_name = "DIR", conflicts_with = "check_determinism")]
         out: Option<PathBuf>,
+        /// Also write the run's plots into DIR as SVG: latency.svg (each
+        /// operation's latency, coloured by outcome), latency-quantiles.svg
+        /// and throughput.svg, with fault windows shaded and failover
+        /// milestones marked.
+        #[arg(long, value_name = "DIR")]
+        plots: Option<PathBuf>,
         /// Override a scenario setting for this run, checked as the file
         /// is: `KEY=VALUE` with KEY a setting (`down-after-milliseconds`),
         /// a table's key (`sentinel.quorum`), `node.NAME.KEY` or
@@ -236,6 +242,7 @@ fn main() -> ExitCode {
             json,
             set,
             out,
+            plots,
         } => cmd_run(
             ScenarioArg {
                 path: &scenario,
@@ -249,6 +256,7 @@ fn main() -> ExitCode {
                 check_determinism,
                 json,
                 out: out.as_deref(),
+                plots: plots.as_deref(),
             },
         ),
         Command::Check {
@@ -354,6 +362,7 @@ fn keep_run(
         seed: Some(seed),
     };
     redsim::dashboard::output::run(plan, &req).map_err(|e| e.to_string())?;
+    redsim::plots::of(&outcome.world)?.write(&folder)?;
     redsim::store::point_latest(dir, &folder).map_err(|e| e.to_string())?;
     redsim::errln!("kept in {}", folder.display());
     Ok(())
@@ -467,6 +476,8 @@ struct RunFlags<'a> {
     json: bool,
     /// `--out`: where the run's outputs are kept.
     out: Option<&'a Path>,
+    /// `--plots`: where the run's plots go.
+    plots: Option<&'a Path>,
 }
 
 fn cmd_run(
@@ -479,6 +490,7 @@ fn cmd_run(
         check_determinism,
         json,
         out,
+        plots,
     }: RunFlags<'_>,
 ) -> u8 {
     let plan = match load_with(path, sets) {
@@ -526,6 +538,12 @@ fn cmd_run(
         && let Err(e) = keep_run(dir, path, &plan, seed, &outcome)
     {
         redsim::errln!("--out {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
+    if let Some(dir) = plots
+        && let Err(e) = redsim::plots::of(&outcome.world).and_then(|p| p.write(dir))
+    {
+        redsim::errln!("--plots {}: {e}", dir.display());
         return EXIT_BAD_INPUT;
     }
     if json {

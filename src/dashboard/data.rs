@@ -57,6 +57,11 @@ pub struct Recording {
     pub network: Vec<NetState>,
     pub client: ClientView,
     pub summary: Summary,
+    /// A finished run's plots (latency, quantiles, throughput), drawn
+    /// into the page rather than carried in its JSON; none while a lab
+    /// runs.
+    #[serde(skip)]
+    pub plots: Option<crate::plots::Plots>,
 }
 
 #[derive(Clone, Serialize)]
@@ -155,14 +160,16 @@ pub fn build(
     wire: Wire,
     sample_every: Micros,
 ) -> Recording {
-    build_world(
+    let mut rec = build_world(
         &outcome.world,
         &outcome.verdicts,
         seed,
         samples,
         wire,
         sample_every,
-    )
+    );
+    rec.plots = crate::plots::of(&outcome.world).ok();
+    rec
 }
 
 /// The recording of `w` as it stands: a finished run's, or a live lab's so
@@ -198,6 +205,7 @@ pub fn build_world(
         network: network(w),
         client,
         summary,
+        plots: None,
     }
 }
 

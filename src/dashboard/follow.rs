@@ -178,6 +178,7 @@ impl Follow {
             network: self.network.clone(),
             client,
             summary,
+            plots: None,
         };
         super::page::html(&rec, (0, 0))
     }

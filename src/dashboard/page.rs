@@ -39,8 +39,33 @@ pub fn html(rec: &Recording, window: (Micros, Micros)) -> String {
             ("JS", JS),
             ("DATA", &json),
             ("SPACETIME", &svg),
+            ("PLOTS", &plots(rec)),
         ],
     )
+}
+
+/// The plots panel: a finished run's three drawings, or why there are
+/// none yet.
+fn plots(rec: &Recording) -> String {
+    match &rec.plots {
+        Some(p) => p
+            .files()
+            .iter()
+            .map(|(name, svg)| {
+                // Inline in HTML an SVG needs no namespace, and the page
+                // names no address at all.
+                let svg = svg
+                    .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+                    .replacen(
+                        "<svg ",
+                        &format!("<svg class=\"plot\" data-plot=\"{name}\" "),
+                        1,
+                    );
+                format!("<figure>{svg}</figure>")
+            })
+            .collect(),
+        None => "<p class=\"muted\">The plots are drawn when a run ends: <code>redsim dashboard</code> or <code>redsim run --plots DIR</code> on the scenario, or on the session a lab saves.</p>".into(),
+    }
 }
 
 /// Replaces each `{{NAME}}` of the template in one pass, so text put in

@@ -125,8 +125,11 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// The diagram's style. A `<style>` in an SVG inside a page styles the
+/// whole page, so the rule for text is scoped to the diagram (the page's
+/// plots keep their own fonts).
 const STYLE: &str = "\
-text{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#1f2933}\
+svg.spacetime text{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:10px;fill:#1f2933}\
 .title{font-size:13px;font-weight:bold}.sub{fill:#52606d}\
 .col{stroke:#9aa5b1;stroke-width:1.5}.name{font-size:12px;font-weight:bold}\
 .redis{fill:#b42318}.sentinel{fill:#175cd3}.client{fill:#027a48}\

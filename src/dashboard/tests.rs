@@ -145,6 +145,9 @@ fn page_is_self_contained_and_deterministic() {
     assert!(!html.contains("{{"), "every placeholder is filled");
     assert!(html.contains("\"schema\":\"redsim-dashboard/3\""));
     assert!(html.contains("<svg class=\"spacetime\""));
+    for plot in ["latency.svg", "latency-quantiles.svg", "throughput.svg"] {
+        assert!(html.contains(&format!("<svg class=\"plot\" data-plot=\"{plot}\"")));
+    }
     assert!(html.contains("id=\"lost-writes\"") && html.contains("id=\"promoted\""));
     // Same scenario and seed, same bytes.
     let (_, again) = record(&p, &opts).expect("runs");

@@ -1486,4 +1486,13 @@ fn run_out_keeps_each_run_in_its_own_folder() {
     assert_eq!(verdict["passed"], Value::Bool(true));
     assert!(read("trace.jsonl").starts_with("{\"schema\":"));
     assert!(read("dashboard.html").contains("<html"));
+    // The plots, the same drawings `run --plots` writes.
+    let plots = scratch("store-plots");
+    redsim(&["run", FILE, "--plots", plots.to_str().unwrap()]).exits(0);
+    for f in ["latency.svg", "latency-quantiles.svg", "throughput.svg"] {
+        let kept = read(f);
+        assert!(kept.starts_with("<svg"), "{f}");
+        assert_eq!(kept, fs::read_to_string(plots.join(f)).unwrap(), "{f}");
+    }
+    assert!(read("dashboard.html").contains("data-plot=\"latency.svg\""));
 }

@@ -237,3 +237,70 @@ fn page_plays_a_cluster_failover_to_the_end() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The plots panel in Chromium: the three drawings are laid out and
+/// visible, the latency plot has one dot per operation that did not lose
+/// its write (plus the legend's four), and a recorded page shows no live
+/// bar. `REDSIM_SCREENSHOT=FILE` also saves the panel (the README's
+/// picture).
+#[test]
+#[ignore = "needs chromium"]
+fn page_draws_the_plots_with_every_operation() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = "scenarios/sentinel/master-paused-returns-as-replica.toml";
+    let plan = scenario::load(&root.join(path)).expect("a bundled scenario");
+    let (outcome, rec) = dashboard::record(&plan, &Options::new(plan.seed)).expect("records");
+    let w = &outcome.world;
+    let lost: Vec<(u32, u32)> = w.lost_writes().iter().map(|l| (l.client, l.seq)).collect();
+    let points = redsim::plots::series::points(&w.history(), &lost);
+    let dots = points
+        .iter()
+        .filter(|p| p.class != redsim::plots::series::Class::Lost)
+        .count();
+    assert!(points.len() > dots, "the scenario loses writes");
+    let dir = scratch_dir("plots");
+    let page = dir.join("page.html");
+    let html = dashboard::page::html(&rec, spacetime::default_window(&rec));
+    std::fs::write(&page, html).expect("page written");
+    let mut browser = crate::browser::Browser::start();
+    let tab = browser.open(&format!("file://{}", page.display()));
+    // Parsed to the end (about:blank is complete before the file loads).
+    browser.wait_until(
+        &tab,
+        "document.readyState === 'complete' && !!document.getElementById('spacetime-box')",
+        100,
+    );
+    let plots = browser.eval(
+        &tab,
+        "[...document.querySelectorAll('#plots-box svg.plot')].map(s => \
+           [s.dataset.plot, Math.round(s.getBoundingClientRect().width) > 300])",
+    );
+    assert_eq!(
+        plots,
+        serde_json::json!([
+            ["latency.svg", true],
+            ["latency-quantiles.svg", true],
+            ["throughput.svg", true]
+        ])
+    );
+    let drawn = browser.eval(
+        &tab,
+        "document.querySelector('svg[data-plot=\"latency.svg\"]').querySelectorAll('circle').length",
+    );
+    assert_eq!(drawn, serde_json::json!(dots + 4));
+    let live = browser.eval(
+        &tab,
+        "getComputedStyle(document.getElementById('live-bar')).display",
+    );
+    assert_eq!(live, serde_json::json!("none"), "a recording is not live");
+    if let Ok(file) = std::env::var("REDSIM_SCREENSHOT") {
+        // Below the sticky header.
+        browser.eval(
+            &tab,
+            "scrollTo(0, document.getElementById('plots-panel').getBoundingClientRect().top \
+               + scrollY - document.querySelector('header').offsetHeight - 8)",
+        );
+        std::fs::write(file, browser.screenshot(&tab)).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
