@@ -32,6 +32,7 @@ mod lab;
 mod layers;
 mod multimaster;
 mod properties;
+mod readme;
 mod redis_commands;
 mod replication;
 mod schedule;
