@@ -1,9 +1,10 @@
-//! The `redsim sweep` command line: parses the parameter, range and seeds,
-//! runs the sweep and writes `runs.csv`, `summary.csv` and `plot.svg`.
+//! The `redsim sweep` command line: parses the parameters, ranges and
+//! seeds, runs the sweep and writes `runs.csv`, `summary.csv` and
+//! `plot.svg` (`heatmap.svg` for two parameters).
 
 use std::path::PathBuf;
 
-use super::{Param, csv, param, stats, svg};
+use super::{Param, csv, heatmap, param, stats, svg};
 
 use crate::exit::{BAD_INPUT as EXIT_BAD_INPUT, OK as EXIT_OK};
 
@@ -12,9 +13,10 @@ pub struct SweepArgs {
     /// The scenario to sweep.
     pub scenario: PathBuf,
     /// The setting and its range, e.g. `down-after-milliseconds=1000..30000`,
-    /// `repl-backlog-size=16kb..4mb`, `fault.1.at=10s..20s`.
-    #[arg(long)]
-    pub param: String,
+    /// `repl-backlog-size=16kb..4mb`, `fault.1.at=10s..20s`. Given twice,
+    /// the sweep runs the grid of both and draws heat maps.
+    #[arg(long, required = true)]
+    pub param: Vec<String>,
     /// How many values to take from the range (ends included).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
@@ -85,36 +87,58 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     let file = args.scenario.display().to_string();
     let text = crate::scenario::read_text(&args.scenario).map_err(|e| e.to_string())?;
     let base = crate::scenario::parse(&file, &text).map_err(|e| e.to_string())?;
-    let (key, range) = args.param.split_once('=').ok_or_else(|| {
-        format!(
-            "--param: expected KEY=a..b, e.g. down-after-milliseconds=1000..30000, got `{}`",
-            args.param
-        )
-    })?;
-    let p = Param::parse(key.trim(), base.faults.len())?;
-    let (a, b) = p.range(range.trim())?;
+    if args.param.len() > 2 {
+        return Err(format!(
+            "--param given {} times: a sweep takes one setting, or two for a heat map",
+            args.param.len()
+        ));
+    }
     if args.steps > MAX_STEPS {
         return Err(format!(
             "--steps {}: at most {MAX_STEPS} (every value's scenario is held in memory, and a plot shows no more)",
             args.steps
         ));
     }
-    let mut values = param::values(a, b, args.steps, args.log)?;
-    for v in &mut values {
-        *v = p.round(*v);
+    let mut params = Vec::new();
+    let mut axes = Vec::new();
+    for given in &args.param {
+        let (key, range) = given.split_once('=').ok_or_else(|| {
+            format!(
+                "--param: expected KEY=a..b, e.g. down-after-milliseconds=1000..30000, got `{given}`"
+            )
+        })?;
+        let p = Param::parse(key.trim(), base.faults.len())?;
+        if params.iter().any(|q: &Param| q.key == p.key) {
+            return Err(format!("--param {}: the same setting twice", p.key));
+        }
+        let (a, b) = p.range(range.trim())?;
+        let mut values = param::values(a, b, args.steps, args.log)?;
+        for v in &mut values {
+            *v = p.round(*v);
+        }
+        values.dedup();
+        params.push(p);
+        axes.push(values);
     }
-    values.dedup();
+    let points: Vec<super::Point> = match axes.as_slice() {
+        [one] => one.iter().map(|&v| (v, None)).collect(),
+        [one, two] => one
+            .iter()
+            .flat_map(|&a| two.iter().map(move |&b| (a, Some(b))))
+            .collect(),
+        _ => unreachable!("one or two --param, checked above"),
+    };
     let seeds = seeds(&args.seeds, base.seed)?;
-    if values.len() * seeds.len() > MAX_RUNS {
+    if points.len() * seeds.len() > MAX_RUNS {
         return Err(format!(
             "{} values x {} seeds is more than {MAX_RUNS} runs",
-            values.len(),
+            points.len(),
             seeds.len()
         ));
     }
     // An unwritable --out is reported before any run, not after them all.
     crate::out::ensure_writable_dir(&args.out)?;
-    let plans = super::plans(&text, &file, &p, &values)?;
+    let plans = super::plans(&text, &file, &params, &points)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -125,17 +149,24 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
         let line = format!("{done}/{total} runs, {rate:.1} runs/s");
         progress.show(done as u64, total as u64, &line);
     };
-    let rows = super::run(&plans, &values, &seeds, jobs, &done);
-    let sums = stats::summarise(&values, &rows);
-
-    let title = format!("{}: {} swept", base.name, p.key);
-    let files = [
-        ("runs.csv", csv::runs(&p, &rows)),
-        ("summary.csv", csv::summary(&p, &sums)),
-        (
+    let rows = super::run(&plans, &points, &seeds, jobs, &done);
+    let sums = stats::summarise(&points, &rows);
+    let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
+    let title = format!("{}: {} swept", base.name, keys.join(" x "));
+    let (plot_name, plot) = match axes.as_slice() {
+        [_] => (
             "plot.svg",
-            svg::plot(&title, &p, &sums, seeds.len(), args.log),
+            svg::plot(&title, &params[0], &sums, seeds.len(), args.log),
         ),
+        _ => (
+            "heatmap.svg",
+            heatmap::svg(&title, &params, &axes[0], &axes[1], &sums, seeds.len())?,
+        ),
+    };
+    let files = [
+        ("runs.csv", csv::runs(&params, &rows)),
+        ("summary.csv", csv::summary(&params, &sums)),
+        (plot_name, plot),
     ];
     for (name, body) in files {
         let path = args.out.join(name);
@@ -145,27 +176,34 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
     crate::outln!(
         "{}: {} values x {} seeds of {}",
         base.name,
-        values.len(),
+        points.len(),
         seeds.len(),
-        p.key
+        keys.join(" x ")
     );
+    let shown = |s: &stats::Summary| match (params.get(1), s.value2) {
+        (Some(p2), Some(v2)) => format!("{} {}", params[0].display(s.value), p2.display(v2)),
+        _ => params[0].display(s.value),
+    };
     crate::outln!(
-        "{:>14}  {:>9}  {:>18}  {:>14}",
+        "{:>14}  {:>9}  {:>18}  {:>14}  {:>17}",
         "value",
         "failovers",
         "failover s (med)",
-        "lost (median)"
+        "lost (median)",
+        "unavail. s (med)"
     );
     for s in &sums {
         crate::outln!(
-            "{:>14}  {:>4}/{:<4}  {:>18}  {:>14}",
-            p.display(s.value),
+            "{:>14}  {:>4}/{:<4}  {:>18}  {:>14}  {:>17}",
+            shown(s),
             s.failovers,
             s.runs,
             s.failover
                 .map_or("-".to_string(), |f| format!("{:.3}", f.median)),
             s.lost
-                .map_or("-".to_string(), |l| format!("{:.1}", l.median))
+                .map_or("-".to_string(), |l| format!("{:.1}", l.median)),
+            s.unavailable
+                .map_or("-".to_string(), |u| format!("{:.3}", u.median))
         );
     }
     let errors = rows.iter().filter(|r| r.error.is_some()).count();
@@ -173,7 +211,7 @@ fn sweep(args: &SweepArgs) -> Result<(), String> {
         crate::outln!("{errors} run(s) stopped early (see the error column of runs.csv)");
     }
     crate::outln!(
-        "wrote {}/runs.csv, summary.csv, plot.svg",
+        "wrote {}/runs.csv, summary.csv, {plot_name}",
         args.out.display()
     );
     Ok(())

@@ -23,25 +23,42 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
+/// The leading columns naming a row's point: `param`, `value`, and in a
+/// sweep of two settings `param2`, `value2`.
+fn point_columns(params: &[Param]) -> Vec<&'static str> {
+    let mut h = vec!["param", "value"];
+    if params.len() > 1 {
+        h.extend(["param2", "value2"]);
+    }
+    h
+}
+
+fn point_fields(params: &[Param], value: f64, value2: Option<f64>) -> Vec<String> {
+    let mut row = vec![params[0].key.clone(), params[0].display(value)];
+    if let (Some(p2), Some(v2)) = (params.get(1), value2) {
+        row.extend([p2.key.clone(), p2.display(v2)]);
+    }
+    row
+}
+
 /// One row per run, sorted by value then seed.
-pub fn runs(p: &Param, rows: &[Row]) -> String {
+pub fn runs(params: &[Param], rows: &[Row]) -> String {
+    let mut header = point_columns(params);
+    header.extend([
+        "seed",
+        "failover_s",
+        "odown_s",
+        "lost_acked_writes",
+        "acked_writes",
+        "max_unavailability_s",
+        "full_resyncs",
+        "error",
+    ]);
     table(
-        &[
-            "param",
-            "value",
-            "seed",
-            "failover_s",
-            "odown_s",
-            "lost_acked_writes",
-            "acked_writes",
-            "max_unavailability_s",
-            "full_resyncs",
-            "error",
-        ],
+        &header,
         rows.iter().map(|r| {
-            vec![
-                p.key.clone(),
-                p.display(r.value),
+            let mut row = point_fields(params, r.value, r.value2);
+            row.extend([
                 r.seed.to_string(),
                 secs(r.failover),
                 secs(r.odown),
@@ -50,7 +67,8 @@ pub fn runs(p: &Param, rows: &[Row]) -> String {
                 secs(r.unavailable),
                 r.full_resyncs.to_string(),
                 r.error.clone().unwrap_or_default(),
-            ]
+            ]);
+            row
         }),
     )
 }
@@ -66,34 +84,41 @@ fn spread(s: &Option<Spread>, digits: usize) -> Vec<String> {
     }
 }
 
-/// One row per value: how many runs failed over, and the spreads.
-pub fn summary(p: &Param, sums: &[Summary]) -> String {
+/// One row per point: how many runs failed over, and the spreads.
+pub fn summary(params: &[Param], sums: &[Summary]) -> String {
+    let mut header = point_columns(params);
+    header.extend([
+        "runs",
+        "failovers",
+        "failover_median_s",
+        "failover_min_s",
+        "failover_q1_s",
+        "failover_q3_s",
+        "failover_max_s",
+        "lost_median",
+        "lost_min",
+        "lost_q1",
+        "lost_q3",
+        "lost_max",
+        "unavailable_median_s",
+        "unavailable_min_s",
+        "unavailable_q1_s",
+        "unavailable_q3_s",
+        "unavailable_max_s",
+        "failover_share",
+    ]);
     table(
-        &[
-            "param",
-            "value",
-            "runs",
-            "failovers",
-            "failover_median_s",
-            "failover_min_s",
-            "failover_q1_s",
-            "failover_q3_s",
-            "failover_max_s",
-            "lost_median",
-            "lost_min",
-            "lost_q1",
-            "lost_q3",
-            "lost_max",
-        ],
+        &header,
         sums.iter().map(|s| {
-            let mut row = vec![
-                p.key.clone(),
-                p.display(s.value),
-                s.runs.to_string(),
-                s.failovers.to_string(),
-            ];
+            let mut row = point_fields(params, s.value, s.value2);
+            row.extend([s.runs.to_string(), s.failovers.to_string()]);
             row.extend(spread(&s.failover, 3));
             row.extend(spread(&s.lost, 1));
+            row.extend(spread(&s.unavailable, 3));
+            row.push(
+                s.failover_share()
+                    .map_or(String::new(), |f| format!("{f:.3}")),
+            );
             row
         }),
     )
@@ -111,6 +136,7 @@ mod tests {
         let error = "bad input, line 3:\n  \"x\" expected".to_string();
         let row = Row {
             value: 5000.0,
+            value2: None,
             seed: 7,
             failover: Some(1_500_000),
             odown: None,
@@ -120,7 +146,7 @@ mod tests {
             full_resyncs: 1,
             error: Some(error.clone()),
         };
-        let text = runs(&p, &[row]);
+        let text = runs(&[p], &[row]);
         let mut r = ::csv::Reader::from_reader(text.as_bytes());
         let rec = r.records().next().expect("a row").expect("valid CSV");
         assert_eq!(rec.len(), 10);

@@ -1,11 +1,14 @@
-//! `redsim sweep`: one scenario over a range of one setting and several
-//! seeds, measuring what the trade-off questions ask about — how long the
-//! failover took and how many acknowledged writes were lost — and writing
-//! them as CSV and an SVG plot. Runs go across threads; the results are
-//! sorted by (value, seed), so the output does not depend on `--jobs`.
+//! `redsim sweep`: one scenario over a range of one setting (or the grid
+//! of two) and several seeds, measuring what the trade-off questions ask
+//! about — how long the failover took, how many acknowledged writes were
+//! lost, how long no write was acknowledged — and writing them as CSV and
+//! an SVG plot (a heat map for two settings). Runs go across threads; the
+//! results are sorted by (value, seed), so the output does not depend on
+//! `--jobs`.
 
 pub mod cli;
 pub mod csv;
+pub mod heatmap;
 pub mod param;
 pub mod stats;
 pub mod svg;
@@ -26,6 +29,8 @@ pub use param::Param;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub value: f64,
+    /// The second setting's value, in a sweep of two.
+    pub value2: Option<f64>,
     pub seed: u64,
     /// First fault to the first `+switch-master` (None: no failover).
     pub failover: Option<Micros>,
@@ -42,19 +47,34 @@ pub struct Row {
     pub error: Option<String>,
 }
 
-/// Builds the scenario for every value; an invalid value is bad input.
-pub fn plans(text: &str, file: &str, p: &Param, values: &[f64]) -> Result<Vec<Plan>, String> {
-    values
+/// One point of a sweep: the first setting's value, and the second's in
+/// a sweep of two.
+pub type Point = (f64, Option<f64>);
+
+/// Builds the scenario for every point, each setting applied in turn; an
+/// invalid value is bad input.
+pub fn plans(
+    text: &str,
+    file: &str,
+    params: &[Param],
+    points: &[Point],
+) -> Result<Vec<Plan>, String> {
+    points
         .iter()
-        .map(|&v| {
-            let t = p.apply(text, v)?;
-            scenario::parse(file, &t).map_err(|e| {
-                format!(
-                    "{} = {}: the scenario becomes invalid: {e}",
-                    p.key,
-                    p.display(v)
-                )
-            })
+        .map(|&(a, b)| {
+            let mut t = text.to_string();
+            for (p, v) in params.iter().zip([Some(a), b]) {
+                let Some(v) = v else { continue };
+                t = p.apply(&t, v)?;
+                scenario::parse(file, &t).map_err(|e| {
+                    format!(
+                        "{} = {}: the scenario becomes invalid: {e}",
+                        p.key,
+                        p.display(v)
+                    )
+                })?;
+            }
+            scenario::parse(file, &t).map_err(|e| e.to_string())
         })
         .collect()
 }
@@ -63,7 +83,7 @@ pub fn plans(text: &str, file: &str, p: &Param, values: &[f64]) -> Result<Vec<Pl
 /// many of how many have finished after each.
 pub fn run(
     plans: &[Plan],
-    values: &[f64],
+    points: &[Point],
     seeds: &[u64],
     jobs: usize,
     done: &(dyn Fn(usize, usize) + Sync),
@@ -80,7 +100,8 @@ pub fn run(
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(i, seed)) = work.get(k) else { break };
-                    let row = measure(&plans[i], values[i], seed);
+                    let mut row = measure(&plans[i], points[i].0, seed);
+                    row.value2 = points[i].1;
                     rows.lock()
                         .expect("no panics while holding it")
                         .push((i, row));
@@ -98,6 +119,7 @@ pub fn run(
 pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
     let mut row = Row {
         value,
+        value2: None,
         seed,
         failover: None,
         odown: None,

@@ -1,6 +1,7 @@
-//! A hand-written SVG of a sweep: two panels sharing the x axis (the swept
-//! setting) — failover time above, lost acknowledged writes below — each
-//! with the median as a line, the interquartile range as a dark band and
+//! A hand-written SVG of a sweep: four panels sharing the x axis (the
+//! swept setting) — failover time, lost acknowledged writes, the longest
+//! time without an acknowledged write, and the share of seeds that failed
+//! over — each with the median as a line, the interquartile range as a dark band and
 //! min–max as a light band. No dependencies; numbers are printed with fixed
 //! decimals so the file is byte-identical for the same sweep.
 
@@ -15,6 +16,9 @@ const LEFT: f64 = 80.0;
 const RIGHT: f64 = 30.0;
 const TOP: f64 = 80.0;
 const GAP: f64 = 70.0;
+/// Failover time, lost writes, unavailability, and the share of seeds
+/// that failed over.
+const PANELS: usize = 4;
 
 struct Axis {
     lo: f64,
@@ -94,7 +98,7 @@ fn esc(s: &str) -> String {
 
 /// The plot of a sweep.
 pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -> String {
-    let h = TOP + 2.0 * PANEL_H + GAP + 60.0;
+    let h = TOP + PANELS as f64 * PANEL_H + (PANELS - 1) as f64 * GAP + 60.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -125,7 +129,21 @@ pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -
         u => format!(" ({u})"),
     };
     let xlabel = format!("{}{unit}", p.key);
-    let panels: [(&str, Vec<Option<Spread>>); 2] = [
+    // The share of seeds that failed over is one number per value: a
+    // spread with no width.
+    let share = |x: &Summary| {
+        x.failover_share().map(|f| {
+            let pct = 100.0 * f;
+            Spread {
+                min: pct,
+                q1: pct,
+                median: pct,
+                q3: pct,
+                max: pct,
+            }
+        })
+    };
+    let panels: [(&str, Vec<Option<Spread>>); PANELS] = [
         (
             "failover time (s): first fault → +switch-master",
             sums.iter().map(|x| x.failover).collect(),
@@ -133,6 +151,14 @@ pub fn plot(title: &str, p: &Param, sums: &[Summary], seeds: usize, log: bool) -
         (
             "lost acknowledged writes",
             sums.iter().map(|x| x.lost).collect(),
+        ),
+        (
+            "unavailability (s): longest time without an acknowledged write",
+            sums.iter().map(|x| x.unavailable).collect(),
+        ),
+        (
+            "seeds that failed over (%)",
+            sums.iter().map(share).collect(),
         ),
     ];
     for (k, (name, spreads)) in panels.iter().enumerate() {

@@ -1496,3 +1496,26 @@ fn run_out_keeps_each_run_in_its_own_folder() {
     }
     assert!(read("dashboard.html").contains("data-plot=\"latency.svg\""));
 }
+
+/// Help is styled on a terminal, and plain with `NO_COLOR` set
+/// (no-color.org). util-linux's `script` gives the binary a terminal.
+#[test]
+#[ignore = "needs script (util-linux)"]
+fn no_color_turns_off_the_help_styling_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_redsim");
+    let help = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qc", &format!("{bin} run --help"), "/dev/null"]);
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        let out = c.output().expect("script runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(help(false).contains("\u{1b}["), "styled on a terminal");
+    let plain = help(true);
+    assert!(plain.contains("Usage: redsim run"), "{plain}");
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+}

@@ -81,6 +81,69 @@ fn sweep_output_is_deterministic_and_has_one_row_per_run() {
     let svg = std::fs::read_to_string(a.join("plot.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("down-after-milliseconds (ms)"));
+    for panel in ["unavailability (s)", "seeds that failed over (%)"] {
+        assert!(svg.contains(panel), "{panel}");
+    }
+}
+
+/// Two settings make a grid: min-replicas-max-lag bounds what a master
+/// cut off with its client goes on acknowledging (its writes stop once its
+/// replicas' acknowledgements are older than the lag), so a shorter lag
+/// loses fewer writes and leaves the clients longer without one; the
+/// heat maps show both.
+#[test]
+fn two_settings_sweep_a_grid_into_heat_maps() {
+    let out = scratch("sweep-grid");
+    let (code, stdout, stderr) = sweep(
+        &[
+            "scenarios/sentinel/split-brain-min-replicas-bounds-loss.toml",
+            "--param",
+            "down-after-milliseconds=2000..10000",
+            "--param",
+            "min-replicas-max-lag=1..30",
+            "--steps",
+            "2",
+            "--seeds",
+            "2",
+        ],
+        &out,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut r = ::csv::Reader::from_reader(summary.as_bytes());
+    let head = r.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let rows: Vec<::csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let points: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|x| (&x[col("value")], &x[col("value2")]))
+        .collect();
+    assert_eq!(
+        points,
+        [
+            ("2000", "1"),
+            ("2000", "30"),
+            ("10000", "1"),
+            ("10000", "30")
+        ]
+    );
+    let num = |x: &::csv::StringRecord, c: &str| x[col(c)].parse::<f64>().unwrap();
+    for pair in rows.chunks(2) {
+        // Lag 1 against lag 30, at the same down-after.
+        assert!(num(&pair[0], "lost_median") < num(&pair[1], "lost_median"));
+        assert!(num(&pair[0], "unavailable_median_s") > num(&pair[1], "unavailable_median_s"));
+    }
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 4 * 2);
+    let map = std::fs::read_to_string(out.join("heatmap.svg")).unwrap();
+    assert!(map.contains("median lost acknowledged writes"));
+    assert!(!out.join("plot.svg").exists());
+    let (code, _, stderr) = sweep(
+        &[SCENARIO, "--param", "quorum=1..2", "--param", "quorum=1..3"],
+        &scratch("sweep-twice"),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("the same setting twice"), "{stderr}");
 }
 
 #[test]
