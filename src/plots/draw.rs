@@ -140,6 +140,44 @@ pub fn decades(lo: f64, hi: f64) -> (f64, f64) {
     (lo, hi)
 }
 
+type LatencyChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::combinators::LogCoord<f64>,
+    >,
+>;
+
+/// A white chart of latency (log scale, from `lo` to `hi` µs) against
+/// seconds of the run, its axes drawn.
+fn latency_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x_desc: &str,
+    end: Micros,
+    (lo, hi): (f64, f64),
+) -> Result<LatencyChart<'a, 'b>, Error> {
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 15))
+        .margin(10)
+        .margin_right(28)
+        .x_label_area_size(32)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..secs(end).max(0.001), (lo..hi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("latency")
+        .y_label_formatter(&latency_label)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 fn area(svg: &mut String) -> DrawingArea<SVGBackend<'_>, Shift> {
     SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area()
 }
@@ -162,23 +200,13 @@ pub fn latency(points: &[Point], f: &Frame) -> Result<String, Error> {
     let mut svg = String::new();
     {
         let root = area(&mut svg);
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, (FONT, 15))
-            .margin(10)
-            .margin_right(28)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..secs(f.end).max(0.001), (lo..hi).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time the operation was sent (s)")
-            .y_desc("latency")
-            .y_label_formatter(&latency_label)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
+        let mut chart = latency_chart(
+            &root,
+            &caption,
+            "time the operation was sent (s)",
+            f.end,
+            (lo, hi),
+        )?;
         backdrop(&mut chart, f, lo, hi)?;
         for class in Class::ALL {
             let style = colour(class);
@@ -214,29 +242,17 @@ pub fn quantiles(rows: &[Quantiles], bucket: Micros, f: &Frame) -> Result<String
     let mut svg = String::new();
     {
         let root = area(&mut svg);
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "Latency quantiles of successful operations, per {} s",
-                    secs(bucket)
-                ),
-                (FONT, 15),
-            )
-            .margin(10)
-            .margin_right(28)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..secs(f.end).max(0.001), (lo..hi).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time the operation completed (s)")
-            .y_desc("latency")
-            .y_label_formatter(&latency_label)
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
+        let caption = format!(
+            "Latency quantiles of successful operations, per {} s",
+            secs(bucket)
+        );
+        let mut chart = latency_chart(
+            &root,
+            &caption,
+            "time the operation completed (s)",
+            f.end,
+            (lo, hi),
+        )?;
         backdrop(&mut chart, f, lo, hi)?;
         let lines: [(&str, RGBColor); 4] = [
             ("p50", RGBColor(37, 99, 235)),
