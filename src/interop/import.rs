@@ -289,7 +289,13 @@ fn read_server(file: ConfFile, left_out: &mut Vec<String>) -> Result<Server, Str
     let port = file.port()?;
     let mut replicaof = None;
     let mut settings: IndexMap<String, String> = IndexMap::new();
-    let mut saves: Option<Vec<String>> = None;
+    let mut saves: Option<(Vec<String>, String)> = None;
+    // A value redsim cannot take is refused at its own line.
+    let check = |at: &str, k: &str, v: &str| {
+        RedisConfig::default()
+            .set(k, ConfValue::Text(v))
+            .map_err(|e| format!("{at}: `{k} {v}`: {e}"))
+    };
     for l in &file.lines {
         let at = file.at(l);
         match l.name.as_str() {
@@ -312,7 +318,8 @@ fn read_server(file: ConfFile, left_out: &mut Vec<String>) -> Result<Server, Str
             "save" => {
                 // Redis 7.0: `save ""` clears the save points, and each
                 // `save` line adds its pairs to those read before.
-                let points = saves.get_or_insert_with(Vec::new);
+                let (points, last) = saves.get_or_insert_with(Default::default);
+                *last = at.clone();
                 if l.args.len() == 1 && l.args[0].is_empty() {
                     points.clear();
                 } else {
@@ -321,6 +328,7 @@ fn read_server(file: ConfFile, left_out: &mut Vec<String>) -> Result<Server, Str
             }
             "client-output-buffer-limit" => match l.args.first().map(|c| c.to_ascii_lowercase()) {
                 Some(c) if c == "replica" || c == "slave" => {
+                    check(&at, &l.name, &l.args.join(" "))?;
                     settings.insert(l.name.clone(), l.args.join(" "));
                 }
                 _ => left_out.push(format!(
@@ -330,18 +338,16 @@ fn read_server(file: ConfFile, left_out: &mut Vec<String>) -> Result<Server, Str
             },
             name if PLACEMENT.contains(&name) || rewritten_default(l) => {}
             name if config::KEYS.contains(&name) && !name.starts_with("cluster-announce-") => {
+                check(&at, name, &l.args.join(" "))?;
                 settings.insert(name.to_string(), l.args.join(" "));
             }
             name => left_out.push(format!("{at}: {name} {}", l.args.join(" "))),
         }
     }
-    if let Some(points) = saves {
-        settings.insert("save".into(), points.join(" "));
-    }
-    for (k, v) in &settings {
-        RedisConfig::default()
-            .set(k, ConfValue::Text(v))
-            .map_err(|e| format!("{}: `{k} {v}`: {e}", file.path.display()))?;
+    if let Some((points, at)) = saves {
+        let points = points.join(" ");
+        check(&at, "save", &points)?;
+        settings.insert("save".into(), points);
     }
     Ok(Server {
         file,

@@ -182,7 +182,12 @@ fn files_that_no_scenario_can_hold_are_refused_with_the_reason() {
     let e = case(&[("e.conf", "port 1\n"), ("f.conf", "port 1\n")]);
     assert!(e.contains("both listen on port 1"), "{e}");
     let e = case(&[("g.conf", "port 1\nrepl-backlog-size lots\n")]);
-    assert!(e.contains("g.conf: `repl-backlog-size lots`"), "{e}");
+    assert!(e.contains("g.conf:2:1: `repl-backlog-size lots`"), "{e}");
+    let e = case(&[("g2.conf", "port 1\nsave 900\n")]);
+    assert!(
+        e.contains("g2.conf:2:1: `save 900`: save `900`: expected pairs"),
+        "{e}"
+    );
     let e = case(&[("h.conf", "port 1\nrequirepass \"x\n")]);
     assert!(
         e.ends_with("h.conf:2:1: unbalanced quotes in configuration line"),
