@@ -509,6 +509,14 @@ fn cmd_run(
         redsim::errln!("--trace: cannot write the trace, so nothing ran: {e}");
         return EXIT_BAD_INPUT;
     }
+    for (flag, dir) in [("--out", out), ("--plots", plots)] {
+        if let Some(dir) = dir
+            && let Err(e) = redsim::out::ensure_writable_dir(dir)
+        {
+            redsim::errln!("{flag}: {e}, so nothing ran");
+            return EXIT_BAD_INPUT;
+        }
+    }
     if check_determinism {
         return match golden::determinism(&plan, seed) {
             Ok(None) => {

@@ -235,6 +235,32 @@ fn an_unwritable_sweep_folder_is_reported_before_the_runs() {
     assert!(o.took < Duration::from_secs(10));
 }
 
+/// `run --plots` and `--out` into a folder that cannot be made are
+/// refused before the run: nothing is printed as if it had run.
+#[test]
+fn an_unwritable_plots_or_out_folder_is_reported_before_the_run() {
+    let dir = scratch("run-plots");
+    let file = dir.join("a-file");
+    fs::write(&file, "x").expect("write");
+    let inside = file.join("plots");
+    for flag in ["--plots", "--out"] {
+        let o = redsim(&[
+            "run",
+            "scenarios/replication/backlog-too-small-full-resync.toml",
+            flag,
+            inside.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(o.code, 2, "{}", o.stderr);
+        assert!(
+            o.stderr.starts_with(&format!("{flag}: cannot create")),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains("so nothing ran"), "{}", o.stderr);
+        assert!(o.stdout.is_empty(), "{}", o.stdout);
+    }
+}
+
 #[test]
 fn too_many_dashboard_samples_are_refused() {
     let o = redsim(&[
