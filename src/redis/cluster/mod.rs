@@ -433,6 +433,29 @@ impl ClusterState {
         &self.nodes[n as usize]
     }
 
+    /// Asks the CPU for node `n`'s entry ahead of its use. A bus message
+    /// reads entries picked at random (clusterSendPing()'s choice) or named
+    /// by its gossip, so at hundreds of nodes each read is a cache miss;
+    /// asked for a few reads ahead, the misses overlap. Reads nothing and
+    /// changes nothing, so the run is the same.
+    #[inline(always)]
+    pub(super) fn prefetch(&self, n: NodeId) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = self.nodes.get(n as usize) {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let at = (p as *const PeerNode).cast::<i8>();
+            // SAFETY: a prefetch is a hint that never faults or reads into
+            // the program, whatever the address; SSE, which it needs, is
+            // part of every x86_64. An entry spans two cache lines.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(at);
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(64));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = n;
+    }
+
     fn node_mut(&mut self, n: NodeId) -> &mut PeerNode {
         &mut self.nodes[n as usize]
     }

@@ -264,7 +264,20 @@ impl Server {
         let sender = msg.sender;
         let now = ctx.mstime();
         let nt = self.cfg.cluster.node_timeout;
-        for g in &msg.gossip {
+        // Each entry names a node of the table: in a large cluster, ask
+        // for the entries a few ahead (see ClusterState::prefetch).
+        let ahead = if c.nodes.len() >= super::cron::PREFETCH_FROM_NODES {
+            super::cron::PREFETCH_AHEAD
+        } else {
+            0
+        };
+        for g in msg.gossip.iter().take(ahead) {
+            c.prefetch(NodeId::from(g.node));
+        }
+        for (i, g) in msg.gossip.iter().enumerate() {
+            if let Some(next) = msg.gossip.get(i + ahead).filter(|_| ahead > 0) {
+                c.prefetch(NodeId::from(next.node));
+            }
             let node = NodeId::from(g.node);
             if node as usize >= c.nodes.len() {
                 continue;
