@@ -50,11 +50,28 @@ macro_rules! errln {
     ($($arg:tt)*) => { $crate::out::write_err_line(format_args!($($arg)*)) };
 }
 
+/// Whether `path` must be written in place rather than replaced: it
+/// exists and is not a plain file of its own, but a device such as
+/// `/dev/null`, a FIFO, or a link such as `/dev/stdout`. Renaming a file
+/// over one of those would replace the device or the link itself, for
+/// everyone on the host (as root, it can).
+fn is_special(path: &std::path::Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// Writes `bytes` to `path` whole or not at all: into a temporary file
 /// beside it, flushed to disk, then renamed over `path`. A run killed
 /// midway leaves the previous file intact (and at worst a stray
-/// `.NAME.redsim-tmp-PID` beside it), never a file cut mid-line.
+/// `.NAME.redsim-tmp-PID` beside it), never a file cut mid-line. A device
+/// or a FIFO (`/dev/null`, `/dev/stdout`) is written in place instead.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if is_special(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)?
+            .write_all(bytes);
+    }
     let tmp = temp_beside(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -74,6 +91,13 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
 pub fn ensure_writable(path: &std::path::Path) -> Result<(), String> {
     if path.is_dir() {
         return Err(format!("{} is a folder, not a file", path.display()));
+    }
+    if is_special(path) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()));
     }
     let tmp = temp_beside(path);
     match std::fs::File::create(&tmp) {
@@ -127,5 +151,41 @@ mod tests {
                 .starts_with("cannot write")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `--trace /dev/null` writes into the device: renamed over, the
+    /// device would become a plain file for every process on the host.
+    #[test]
+    fn a_device_is_written_in_place_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = std::path::Path::new("/dev/null");
+        assert!(ensure_writable(null).is_ok());
+        write_atomic(null, b"a trace nobody keeps\n").unwrap();
+        let kind = std::fs::symlink_metadata(null).unwrap().file_type();
+        assert!(kind.is_char_device(), "/dev/null is still the device");
+        assert_eq!(std::fs::read(null).unwrap(), b"");
+        let names: Vec<_> = std::fs::read_dir("/dev")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("redsim-tmp"))
+            .collect();
+        assert!(names.is_empty(), "no temporary file in /dev: {names:?}");
+    }
+
+    /// A link (as `/dev/stdout` is) is written through, and stays a link.
+    #[test]
+    fn a_link_is_written_through_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, link) = (dir.path().join("file"), dir.path().join("link"));
+        std::fs::write(&file, "old and longer\n").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_atomic(&link, b"new\n").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new\n");
     }
 }
