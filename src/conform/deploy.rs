@@ -295,11 +295,12 @@ fn create_cluster(
             r => Ok(r),
         }
     };
-    let n = cluster.slots.len();
+    let setup = super::topology::ClusterSetup::of(cluster);
+    let n = setup.own.len();
     let mut ids = Vec::new();
-    for i in 0..n {
-        call(i, &["CLUSTER", "SET-CONFIG-EPOCH", &(i + 1).to_string()])?;
-        for (lo, hi) in cluster.slots[i].ranges() {
+    for (i, (epoch, ranges)) in setup.own.iter().enumerate() {
+        call(i, &["CLUSTER", "SET-CONFIG-EPOCH", &epoch.to_string()])?;
+        for (lo, hi) in ranges {
             call(
                 i,
                 &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()],
@@ -309,7 +310,7 @@ fn create_cluster(
             .ok_or_else(|| "CLUSTER MYID gave no id".to_string())?;
         ids.push(id);
     }
-    for i in 1..n {
+    for &i in &setup.meet {
         let ip = net.ip(i).to_string();
         call(0, &["CLUSTER", "MEET", &ip, &port(i)?.to_string()])?;
     }
@@ -337,10 +338,8 @@ fn create_cluster(
     wait("learned of every node", &|| {
         (0..n).all(|i| info_field(i, "cluster", "cluster_known_nodes").as_deref() == Some(&known))
     })?;
-    for (i, m) in cluster.replica_of.iter().enumerate() {
-        if let Some(m) = m {
-            call(i, &["CLUSTER", "REPLICATE", &ids[*m]])?;
-        }
+    for &(i, m) in &setup.replicate {
+        call(i, &["CLUSTER", "REPLICATE", &ids[m]])?;
     }
     wait("reached state ok with every replica in sync", &|| {
         (0..n).all(|i| {

@@ -133,6 +133,36 @@ impl Topology for Replication {
     }
 }
 
+/// The commands that create a plan's cluster on real processes, as
+/// `redis-cli --cluster create` creates one; `conform` sends them, and
+/// `redsim export` writes them into start.sh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterSetup {
+    /// First, per node: its config epoch (its position + 1, as the
+    /// simulated nodes.conf has it) and its slot ranges.
+    pub own: Vec<(u64, Vec<(u16, u16)>)>,
+    /// Then node 0 meets each of these.
+    pub meet: Vec<usize>,
+    /// Once every node knows every other: (replica, its master), each
+    /// sent as the replica's CLUSTER REPLICATE.
+    pub replicate: Vec<(usize, usize)>,
+}
+
+impl ClusterSetup {
+    pub fn of(c: &crate::scenario::ClusterPlan) -> Self {
+        let n = c.slots.len();
+        Self {
+            own: (0..n)
+                .map(|i| (i as u64 + 1, c.slots[i].ranges()))
+                .collect(),
+            meet: (1..n).collect(),
+            replicate: (0..n)
+                .filter_map(|i| c.replica_of.get(i).copied().flatten().map(|m| (i, m)))
+                .collect(),
+        }
+    }
+}
+
 /// Where a real process listens and keeps its files.
 pub struct Listen<'a> {
     pub port: u16,
@@ -489,6 +519,22 @@ mod tests {
                 refused(&with(name, pass)).unwrap_or_else(|| panic!("{name:?} {pass:?} accepted"));
             assert!(why.contains("unquoted"), "{why}");
         }
+    }
+
+    /// Two masters with a replica each: every node gets its epoch (as the
+    /// simulated nodes.conf has it), the masters their halves of the slots,
+    /// node 0 meets the rest, and each replica follows its master.
+    #[test]
+    fn a_cluster_is_set_up_as_the_plan_lays_it_out() {
+        let text = "name = \"t\"\nduration = \"1s\"\n[topology]\nmasters = 2\nreplicas = 1\ncluster = true\n";
+        let plan = crate::scenario::parse("t.toml", text).expect("a valid scenario");
+        let setup = ClusterSetup::of(plan.cluster.as_ref().expect("a cluster"));
+        let epochs: Vec<u64> = setup.own.iter().map(|(e, _)| *e).collect();
+        assert_eq!(epochs, [1, 2, 3, 4]);
+        let slots: Vec<&[(u16, u16)]> = setup.own.iter().map(|(_, r)| r.as_slice()).collect();
+        assert_eq!(slots, [&[(0, 8191)][..], &[(8192, 16383)], &[], &[]]);
+        assert_eq!(setup.meet, [1, 2, 3]);
+        assert_eq!(setup.replicate, [(2, 0), (3, 1)]);
     }
 
     #[test]

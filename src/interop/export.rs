@@ -196,11 +196,10 @@ fn start_script(plan: &Plan, servers: &[usize], port_of: impl Fn(usize) -> u16) 
     s
 }
 
-/// The cluster created as `redis-cli --cluster create` creates one, with
-/// the plan's slots and replicas: each master's config epoch and slot
-/// ranges, a MEET from the first node to each other, each replica's
-/// CLUSTER REPLICATE once it knows every node; then a wait until every
-/// replica's link is up and every node reports `cluster_state:ok`.
+/// The plan's cluster created by the commands `conform` sends
+/// ([`topology::ClusterSetup`]), written as redis-cli lines; then a wait
+/// until every replica's link is up and every node reports
+/// `cluster_state:ok`.
 fn cluster_steps(
     s: &mut String,
     c: &crate::scenario::ClusterPlan,
@@ -222,17 +221,14 @@ fn cluster_steps(
          sleep 0.1\n    done\n  done\n}\n\
          if [ \"$fresh\" = yes ]; then\n",
     );
-    for (i, slots) in c.slots.iter().enumerate() {
-        if slots.is_empty() {
-            continue;
-        }
+    let setup = topology::ClusterSetup::of(c);
+    for (i, (epoch, ranges)) in setup.own.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  cli {} CLUSTER SET-CONFIG-EPOCH {} >/dev/null",
-            port_of(i),
-            i + 1
+            "  cli {} CLUSTER SET-CONFIG-EPOCH {epoch} >/dev/null",
+            port_of(i)
         );
-        for (lo, hi) in slots.ranges() {
+        for (lo, hi) in ranges {
             let _ = writeln!(
                 s,
                 "  cli {} CLUSTER ADDSLOTSRANGE {lo} {hi} >/dev/null",
@@ -240,7 +236,7 @@ fn cluster_steps(
             );
         }
     }
-    for i in 1..n {
+    for &i in &setup.meet {
         let _ = writeln!(
             s,
             "  cli {} CLUSTER MEET 127.0.0.1 {} >/dev/null",
@@ -253,15 +249,13 @@ fn cluster_steps(
         "  wait_line cluster_known_nodes:{n} CLUSTER INFO {}",
         all.join(" ")
     );
-    for (i, m) in c.replica_of.iter().enumerate() {
-        if let Some(m) = m {
-            let _ = writeln!(
-                s,
-                "  cli {} CLUSTER REPLICATE \"$(cli {} CLUSTER MYID)\" >/dev/null",
-                port_of(i),
-                port_of(*m)
-            );
-        }
+    for &(i, m) in &setup.replicate {
+        let _ = writeln!(
+            s,
+            "  cli {} CLUSTER REPLICATE \"$(cli {} CLUSTER MYID)\" >/dev/null",
+            port_of(i),
+            port_of(m)
+        );
     }
     s.push_str("fi\n");
     if !replicas.is_empty() {

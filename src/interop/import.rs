@@ -263,9 +263,14 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// (the configuration files do).
 fn read_experiment(path: &Path) -> Result<toml::Table, String> {
     let text = crate::scenario::read_text(path).map_err(|e| e.to_string())?;
+    let file = path.display().to_string();
     let doc: toml::Table = toml::from_str(&text).map_err(|e| {
-        let (line, col) = e.span().map_or((0, 0), |s| line_col(&text, s.start));
-        format!("{}:{line}:{col}: {}", path.display(), e.message())
+        crate::scenario::error::Source {
+            file: &file,
+            text: &text,
+        }
+        .from_toml(&e)
+        .to_string()
     })?;
     if let Some(k) = doc.keys().find(|k| is_server_table(k)) {
         return Err(format!(
@@ -274,13 +279,6 @@ fn read_experiment(path: &Path) -> Result<toml::Table, String> {
         ));
     }
     Ok(doc)
-}
-
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, col)
 }
 
 /// A redis.conf: its port, `replicaof` and modelled settings; the rest
