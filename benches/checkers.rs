@@ -18,7 +18,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redsim::check::lost::{lost_acked_writes, lost_acked_writes_by};
 use redsim::check::outside::OutsideWrites;
 use redsim::check::stale::stale_reads;
-use redsim::history::{CommandLine, Exchange};
+use redsim::history::{CommandLine, Exchange, History};
 use redsim::history::{Op, OpKind, Outcome, Seen, key_name};
 use redsim::proto::keyspace::Dataset;
 use redsim::proto::resp::Frame;
@@ -129,7 +129,7 @@ fn outside_history() -> (Vec<Exchange>, Dataset) {
 
 fn checkers(c: &mut Criterion) {
     let (ops, data) = history();
-    let refs: Vec<&Op> = ops.iter().collect();
+    let refs = History::from_ops(ops);
     let mut g = c.benchmark_group("checkers");
     g.throughput(Throughput::Elements(u64::from(OPS)));
     g.bench_function("lost_acked_writes/200k-ops", |b| {
@@ -141,8 +141,9 @@ fn checkers(c: &mut Criterion) {
     let (exchanges, outside_data) = outside_history();
     g.bench_function("outside_lost_writes/200k-commands", |b| {
         b.iter(|| {
-            let o = OutsideWrites::read(black_box(&exchanges), |s| s.starts_with("lab-"), &[]);
-            let all = o.merged(&[]);
+            let none = History::default();
+            let o = OutsideWrites::read(black_box(&exchanges), |s| s.starts_with("lab-"), &none);
+            let all = o.merged(&none);
             let lost = lost_acked_writes_by(&all, &|k| o.found(&outside_data, k));
             black_box(o.keep(lost).len())
         })

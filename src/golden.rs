@@ -171,7 +171,7 @@ pub fn determinism(plan: &Plan, seed: u64) -> Result<Option<String>, SimError> {
     let b = world::run(plan, seed)?;
     let ta = render_trace(&a.world, Format::Jsonl, seed);
     let tb = render_trace(&b.world, Format::Jsonl, seed);
-    if ta == tb && a.world.history() == b.world.history() {
+    if ta == tb && a.world.history().iter().eq(b.world.history().iter()) {
         return Ok(None);
     }
     if ta != tb {

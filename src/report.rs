@@ -439,7 +439,7 @@ fn cluster_summary(s: &mut String, w: &World) {
         );
     }
     let mut errors: std::collections::BTreeMap<String, usize> = Default::default();
-    for op in w.history() {
+    for op in w.history().iter() {
         if let crate::history::Outcome::Error(e) = &op.outcome {
             let kind = e
                 .split(' ')

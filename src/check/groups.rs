@@ -6,7 +6,8 @@
 //! is unavailable even while another takes writes, and two groups' masters
 //! taking writes at once are no split brain.
 
-use crate::history::Op;
+use crate::history::History;
+use crate::proto::WriteTag;
 use crate::proto::keyspace::Dataset;
 use crate::time::Micros;
 
@@ -32,15 +33,15 @@ pub struct Group {
 impl Group {
     /// The operations of this group's clients, and of outside clients
     /// connected to its nodes, in the history's order.
-    pub fn ops<'a>(&self, history: &[&'a Op]) -> Vec<&'a Op> {
-        history
+    pub fn ops<'a>(&self, history: &History<'a>) -> History<'a> {
+        let outside = history
+            .select(|c| c >= OUTSIDE_CLIENTS)
             .iter()
-            .filter(|o| {
-                self.clients.contains(&o.client)
-                    || (o.client >= OUTSIDE_CLIENTS && self.nodes.contains(&(o.node as usize)))
-            })
-            .copied()
-            .collect()
+            .filter(|o| self.nodes.contains(&(o.node as usize)))
+            .collect::<Vec<_>>();
+        history
+            .select(|c| c < OUTSIDE_CLIENTS && self.clients.contains(&c))
+            .with(outside)
     }
 }
 
@@ -48,7 +49,7 @@ impl Group {
 /// data (read through `outside`, which names outside writes' values), in
 /// the history's order (invocation, client, sequence).
 pub fn lost_writes(
-    history: &[&Op],
+    history: &History,
     groups: &[(&Group, &Dataset)],
     outside: &OutsideWrites,
 ) -> Vec<LostWrite> {
@@ -56,20 +57,24 @@ pub fn lost_writes(
         .iter()
         .flat_map(|(g, data)| lost_acked_writes_by(&g.ops(history), &|k| outside.found(data, k)))
         .collect();
+    // The history's order: invocation, client, sequence number (a stable
+    // sort keeps an MSET's keys in order).
     let position = |l: &LostWrite| {
-        history
-            .iter()
-            .position(|o| o.client == l.client && o.seq == l.seq)
-            .unwrap_or(usize::MAX)
+        let tag = WriteTag {
+            client: l.client,
+            seq: l.seq,
+        };
+        let invoked = history.by_tag(tag).map_or(Micros::MAX, |o| o.invoked);
+        (invoked, l.client, l.seq)
     };
-    lost.sort_by_key(position);
+    lost.sort_by_cached_key(position);
     lost
 }
 
 /// Each group's longest time without an acknowledged write while one of
 /// its clients wanted to write (see `availability`); `None` for a group
 /// with no such gap.
-pub fn unavailability(history: &[&Op], groups: &[&Group], end: Micros) -> Vec<Option<Window>> {
+pub fn unavailability(history: &History, groups: &[&Group], end: Micros) -> Vec<Option<Window>> {
     groups
         .iter()
         .map(|g| {
@@ -108,7 +113,7 @@ pub fn longest(gaps: &[Option<Window>]) -> Option<Window> {
 /// Windows in which two nodes of one group acknowledged writes as masters,
 /// group by group (see `split_brain`).
 pub fn two_writable_masters(
-    history: &[&Op],
+    history: &History,
     groups: &[&Group],
     starts: &[TenureStart],
 ) -> Vec<(u32, u32, Window)> {
@@ -131,6 +136,7 @@ mod tests {
     use super::*;
     use crate::check::lost::lost_acked_writes;
     use crate::check::lost::tests::{data, set};
+    use crate::history::Op;
 
     /// Two groups: group A (nodes 0, 1) written by client 1, group B
     /// (nodes 2, 3) by client 2.
@@ -169,11 +175,15 @@ mod tests {
         let da = data(&[(7, 1, 1)]);
         let db = data(&[(7, 2, 1)]);
         let none = OutsideWrites::default();
-        assert!(lost_writes(&h, &[(&a, &da), (&b, &db)], &none).is_empty());
+        assert!(lost_writes(&History::of(&h), &[(&a, &da), (&b, &db)], &none).is_empty());
         // One dataset for both: client 1's write looks overwritten by a
         // later one, client 2's looks lost.
-        assert_eq!(lost_acked_writes(&h, &da).len(), 1);
-        let lost = lost_writes(&h, &[(&a, &da), (&b, &Dataset::default())], &none);
+        assert_eq!(lost_acked_writes(&History::of(&h), &da).len(), 1);
+        let lost = lost_writes(
+            &History::of(&h),
+            &[(&a, &da), (&b, &Dataset::default())],
+            &none,
+        );
         assert_eq!(lost.len(), 1);
         assert_eq!((lost[0].client, lost[0].acked_at), (2, 30));
     }
@@ -187,7 +197,11 @@ mod tests {
         let w2 = set(2, 1, 2, 5, 8, true);
         let h = vec![&w2, &w1];
         let empty = Dataset::default();
-        let lost = lost_writes(&h, &[(&a, &empty), (&b, &empty)], &OutsideWrites::default());
+        let lost = lost_writes(
+            &History::of(&h),
+            &[(&a, &empty), (&b, &empty)],
+            &OutsideWrites::default(),
+        );
         let order: Vec<u32> = lost.iter().map(|l| l.client).collect();
         assert_eq!(order, [2, 1]);
     }
@@ -207,7 +221,7 @@ mod tests {
             .map(|i| on(2, set(2, i, i, i as u64 * 10 - 5, i as u64 * 10, true)))
             .collect();
         let h: Vec<&Op> = ops_a.iter().chain(ops_b.iter()).collect();
-        let gaps = unavailability(&h, &[&a, &b], 100);
+        let gaps = unavailability(&History::of(&h), &[&a, &b], 100);
         assert_eq!(gaps[0], Some(Window { from: 0, to: 10 }));
         assert_eq!(gaps[1], Some(Window { from: 30, to: 100 }));
         assert_eq!(longest(&gaps), Some(Window { from: 30, to: 100 }));
@@ -216,7 +230,7 @@ mod tests {
             clients: vec![1, 2],
             ..a.clone()
         };
-        let one = unavailability(&h, &[&all], 100);
+        let one = unavailability(&History::of(&h), &[&all], 100);
         assert_eq!(one[0].map(|w| w.len()), Some(10));
     }
 
@@ -234,12 +248,12 @@ mod tests {
             ops.push(on(2, set(2, i as u32 + 1, 1, t - 1, t, true)));
         }
         let h: Vec<&Op> = ops.iter().collect();
-        assert!(two_writable_masters(&h, &[&a, &b], &[]).is_empty());
+        assert!(two_writable_masters(&History::of(&h), &[&a, &b], &[]).is_empty());
         let promoted = on(1, set(1, 9, 2, 39, 40, true));
         let mut h2 = h.clone();
         h2.push(&promoted);
         assert_eq!(
-            two_writable_masters(&h2, &[&a, &b], &[]),
+            two_writable_masters(&History::of(&h2), &[&a, &b], &[]),
             vec![(0, 1, Window { from: 40, to: 40 })]
         );
     }

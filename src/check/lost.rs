@@ -11,9 +11,9 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::history::{Op, OpKind, Outcome, Seen};
+use crate::history::{History, OpKind, Outcome, Seen};
 use crate::proto::keyspace::Dataset;
-use crate::proto::{Key, Value, WriteTag};
+use crate::proto::{Key, Value};
 use crate::time::Micros;
 
 /// One lost write (an MSET loses each of its keys separately).
@@ -53,33 +53,30 @@ impl LostWrite {
 
 /// Every acknowledged SET, MSET or DEL in `history` that the final dataset
 /// lost.
-pub fn lost_acked_writes(history: &[&Op], final_data: &Dataset) -> Vec<LostWrite> {
+pub fn lost_acked_writes(history: &History, final_data: &Dataset) -> Vec<LostWrite> {
     lost_acked_writes_by(history, &|key| final_value(final_data, key))
 }
 
 /// [`lost_acked_writes`], with `found` saying what the final state holds
 /// for a key (`check::outside` names the outside writes' values).
-pub fn lost_acked_writes_by(history: &[&Op], found: &dyn Fn(&str) -> Seen) -> Vec<LostWrite> {
+pub fn lost_acked_writes_by(history: &History, found: &dyn Fn(&str) -> Seen) -> Vec<LostWrite> {
     // Which operation can have left each final value: a tagged write is
-    // found by its tag; for a missing key or a counter, what matters is
-    // when the last DEL/EXPIRE or INCR on the key that may have taken
-    // effect (a refused one did not) finished (never, if it got no reply).
-    let mut by_tag: FxHashMap<WriteTag, &Op> = FxHashMap::default();
-    let mut last_end: FxHashMap<(&str, Seen), Micros> = FxHashMap::default();
+    // found by its tag (the history looks it up); for a missing key or a
+    // counter, what matters is when the last DEL/EXPIRE or INCR on the key
+    // that may have taken effect (a refused one did not) finished (never,
+    // if it got no reply).
+    let mut last_end: FxHashMap<(Key, Seen), Micros> = FxHashMap::default();
     for op in history.iter().filter(|o| o.kind.is_write()) {
         let leaves = match (op.kind, &op.outcome) {
             // A tag in the final state proves its write took effect.
-            (OpKind::Set | OpKind::MSet, _) => {
-                by_tag.insert(op.tag(), op);
-                continue;
-            }
+            (OpKind::Set | OpKind::MSet, _) => continue,
             (_, Outcome::Error(_)) => continue,
             (OpKind::Incr, _) => Seen::Counter,
             _ => Seen::Missing,
         };
         let end = op.completed.unwrap_or(Micros::MAX);
         for k in op.keys() {
-            let e = last_end.entry((k.as_str(), leaves)).or_insert(end);
+            let e = last_end.entry((k.clone(), leaves)).or_insert(end);
             *e = (*e).max(end);
         }
     }
@@ -101,11 +98,11 @@ pub fn lost_acked_writes_by(history: &[&Op], found: &dyn Fn(&str) -> Seen) -> Ve
             // was invoked after it was acknowledged.
             let replaced = match found {
                 _ if found == left => continue,
-                Seen::Write(t) => by_tag
-                    .get(&t)
-                    .is_some_and(|other| other.completed.is_none_or(|c| c >= op.invoked)),
+                Seen::Write(t) => history
+                    .completed_by_tag(t)
+                    .is_some_and(|done| done.is_none_or(|c| c >= op.invoked)),
                 other => last_end
-                    .get(&(key.as_str(), other))
+                    .get(&(key.clone(), other))
                     .is_some_and(|&end| end >= op.invoked),
             };
             if !replaced {
@@ -127,7 +124,8 @@ pub fn lost_acked_writes_by(history: &[&Op], found: &dyn Fn(&str) -> Seen) -> Ve
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::history::key_name;
+    use crate::history::{Op, key_name};
+    use crate::proto::WriteTag;
     use proptest::prelude::*;
 
     /// An operation of `kind` on `keys` (numbers: `key:<n>`), invoked and
@@ -180,7 +178,7 @@ pub(super) mod tests {
     }
 
     fn lost_seqs(h: &[&Op], d: &Dataset) -> Vec<(u32, String)> {
-        lost_acked_writes(h, d)
+        lost_acked_writes(&History::of(h), d)
             .iter()
             .map(|l| (l.seq, l.key.to_string()))
             .collect()
@@ -192,14 +190,17 @@ pub(super) mod tests {
         let b = set(1, 2, 7, 20, 30, true);
         let h = vec![&a, &b];
         // Final value is the later write: nothing lost.
-        assert!(lost_acked_writes(&h, &data(&[(7, 1, 2)])).is_empty());
+        assert!(lost_acked_writes(&History::of(&h), &data(&[(7, 1, 2)])).is_empty());
         // Final value is the earlier write: the later acknowledged one is lost.
-        let lost = lost_acked_writes(&h, &data(&[(7, 1, 1)]));
+        let lost = lost_acked_writes(&History::of(&h), &data(&[(7, 1, 1)]));
         assert_eq!(lost.len(), 1);
         assert_eq!(lost[0].seq, 2);
         assert_eq!(lost[0].found, Seen::Write(WriteTag { client: 1, seq: 1 }));
         // Key gone: both lost.
-        assert_eq!(lost_acked_writes(&h, &Dataset::default()).len(), 2);
+        assert_eq!(
+            lost_acked_writes(&History::of(&h), &Dataset::default()).len(),
+            2
+        );
     }
 
     #[test]
@@ -207,8 +208,8 @@ pub(super) mod tests {
         let a = set(1, 1, 7, 0, 10, true);
         let b = set(2, 1, 7, 5, 15, false);
         let h = vec![&a, &b];
-        assert!(lost_acked_writes(&h, &data(&[(7, 2, 1)])).is_empty());
-        assert!(lost_acked_writes(&[&b], &Dataset::default()).is_empty());
+        assert!(lost_acked_writes(&History::of(&h), &data(&[(7, 2, 1)])).is_empty());
+        assert!(lost_acked_writes(&History::of(&[&b]), &Dataset::default()).is_empty());
     }
 
     #[test]
@@ -251,7 +252,7 @@ pub(super) mod tests {
         let w = set(1, 1, 7, 0, 10, true);
         let del = op(OpKind::Del, (1, 2), &[7], (20, Some(30)), Outcome::Ok);
         let back = data(&[(7, 1, 1)]);
-        let lost = lost_acked_writes(&[&w, &del], &back);
+        let lost = lost_acked_writes(&History::of(&[&w, &del]), &back);
         assert_eq!(lost.len(), 1);
         assert_eq!((lost[0].seq, lost[0].verb()), (2, "deleted"));
         // A write that overlapped the DEL may have come after it.
@@ -276,7 +277,7 @@ pub(super) mod tests {
         // A DEL does not leave a counter.
         let del = op(OpKind::Del, (2, 1), &[7], (30, Some(40)), Outcome::Ok);
         assert_eq!(
-            lost_acked_writes(&[&w, &del], &counter)[0].found,
+            lost_acked_writes(&History::of(&[&w, &del]), &counter)[0].found,
             Seen::Counter
         );
     }
@@ -340,7 +341,7 @@ pub(super) mod tests {
         fn sequential_histories_lose_nothing(ops in sequential()) {
             let (history, d) = run(&ops);
             let refs: Vec<&Op> = history.iter().collect();
-            prop_assert!(lost_acked_writes(&refs, &d).is_empty());
+            prop_assert!(lost_acked_writes(&History::of(&refs), &d).is_empty());
         }
 
         /// Taking the last write's value out of the final state (as a
@@ -357,7 +358,7 @@ pub(super) mod tests {
             let Some((key, tag)) = last_tagged else { return Ok(()) };
             d.del(&key);
             let refs: Vec<&Op> = history.iter().collect();
-            let lost = lost_acked_writes(&refs, &d);
+            let lost = lost_acked_writes(&History::of(&refs), &d);
             prop_assert!(lost.iter().any(|l| l.seq == tag.seq && l.key == key));
             prop_assert!(lost.iter().all(|l| l.key == key));
         }

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
-use crate::history::{Exchange, Op, OpKind, Outcome, Seen};
+use crate::history::{Exchange, History, Op, OpKind, Outcome, Seen};
 use crate::proto::command::{Flags, Table};
 use crate::proto::keyspace::Dataset;
 use crate::proto::resp::Frame;
@@ -82,7 +82,7 @@ impl OutsideWrites {
     pub fn read(
         exchanges: &[Exchange],
         is_outside: impl Fn(&str) -> bool,
-        workload: &[&Op],
+        workload: &History,
     ) -> Self {
         let mut out = OutsideWrites::default();
         let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
@@ -169,10 +169,11 @@ impl OutsideWrites {
             }
         }
         if !flushes.is_empty() {
-            let all: BTreeSet<Key> = (workload.iter().copied().chain(out.ops.iter()))
-                .flat_map(|o| o.keys().cloned())
-                .filter(|k| !k.is_empty())
-                .collect();
+            let mut all: BTreeSet<Key> = BTreeSet::new();
+            for o in workload.iter().chain(out.ops.iter().cloned()) {
+                all.extend(o.keys().cloned());
+            }
+            let all: BTreeSet<Key> = all.into_iter().filter(|k| !k.is_empty()).collect();
             for i in flushes {
                 let mut keys = all.iter().cloned();
                 let op = &mut out.ops[i];
@@ -211,10 +212,8 @@ impl OutsideWrites {
     }
 
     /// The workload's history with these writes, in order of invocation.
-    pub fn merged<'a>(&'a self, workload: &[&'a Op]) -> Vec<&'a Op> {
-        let mut all: Vec<&Op> = workload.iter().copied().chain(self.ops.iter()).collect();
-        all.sort_by_key(|o| (o.invoked, o.client, o.seq));
-        all
+    pub fn merged<'a>(&self, workload: &History<'a>) -> History<'a> {
+        workload.clone().with(self.ops.iter().cloned())
     }
 
     /// The lost writes the checker can stand behind: none on an unchecked
@@ -351,13 +350,13 @@ mod tests {
     }
 
     fn outside(exchanges: &[Exchange], workload: &[&Op]) -> OutsideWrites {
-        OutsideWrites::read(exchanges, |s| s.starts_with("lab-"), workload)
+        OutsideWrites::read(exchanges, |s| s.starts_with("lab-"), &History::of(workload))
     }
 
     /// The lost writes of the workload and the outside writes together,
     /// as (who, seq, key).
     fn lost(o: &OutsideWrites, workload: &[&Op], data: &Dataset) -> Vec<(String, u32, String)> {
-        let all = o.merged(workload);
+        let all = o.merged(&History::of(workload));
         o.keep(lost_acked_writes_by(&all, &|k| o.found(data, k)))
             .iter()
             .map(|l| (o.label(l.client), l.seq, l.key.to_string()))

@@ -5,7 +5,7 @@
 //! deployment saw is lower than the scenario says, and a summary must say
 //! so rather than let a reader take the asked rate for it.
 
-use crate::history::{Op, Ticks};
+use crate::history::{History, Ticks};
 use crate::time::Micros;
 
 /// A workload that lost ticks to its own request in flight.
@@ -29,24 +29,28 @@ pub const BUSY_SHARE: f64 = 0.1;
 /// The workloads (client id, asked rate, ticks, active window in µs) whose
 /// ticks found a request in flight more than [`BUSY_SHARE`] of the time,
 /// with the rate they reached over `ops`.
-pub fn shortfalls(workloads: &[(u32, f64, Ticks, Micros)], ops: &[&Op]) -> Vec<Shortfall> {
+pub fn shortfalls(workloads: &[(u32, f64, Ticks, Micros)], ops: &History) -> Vec<Shortfall> {
     workloads
         .iter()
         .filter(|(_, _, t, _)| t.total > 0 && t.busy as f64 > BUSY_SHARE * t.total as f64)
         .map(|&(client, asked, ticks, window)| {
-            let mine: Vec<&&Op> = ops.iter().filter(|o| o.client == client).collect();
-            let trips: Vec<Micros> = mine
-                .iter()
-                .filter_map(|o| o.completed.map(|c| c - o.invoked))
-                .collect();
-            let total: Micros = trips.iter().sum();
+            let (mut sent, mut answered, mut total, mut longest) = (0u64, 0u64, 0, None);
+            for o in ops.select(|c| c == client).iter() {
+                sent += 1;
+                if let Some(c) = o.completed {
+                    let trip = c - o.invoked;
+                    answered += 1;
+                    total += trip;
+                    longest = longest.max(Some(trip));
+                }
+            }
             Shortfall {
                 client,
                 asked,
-                reached: mine.len() as f64 * 1e6 / window.max(1) as f64,
+                reached: sent as f64 * 1e6 / window.max(1) as f64,
                 ticks,
-                mean_round_trip: (!trips.is_empty()).then(|| total / trips.len() as Micros),
-                longest_round_trip: trips.iter().max().copied(),
+                mean_round_trip: (answered > 0).then(|| total / answered),
+                longest_round_trip: longest,
             }
         })
         .collect()
@@ -55,7 +59,7 @@ pub fn shortfalls(workloads: &[(u32, f64, Ticks, Micros)], ops: &[&Op]) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{OpKind, Outcome};
+    use crate::history::{Op, OpKind, Outcome};
 
     fn op(client: u32, seq: u32, invoked: Micros, trip: Micros) -> Op {
         let mut o = Op::pending(client, seq, OpKind::Set, "k".into(), 0, invoked);
@@ -83,7 +87,7 @@ mod tests {
             })
             .chain((0..10u32).map(|i| op(2, i + 1, Micros::from(i) * 100_000, 500)))
             .collect();
-        let refs: Vec<&Op> = ops.iter().collect();
+        let refs = History::from_ops(ops.iter().cloned());
         let busy = Ticks {
             total: 1_000,
             busy: 750,

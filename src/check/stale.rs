@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::history::{Op, OpKind, Outcome, Seen};
+use crate::history::{History, OpKind, Outcome, Seen};
 use crate::proto::{Key, WriteTag};
 use crate::time::Micros;
 
@@ -24,16 +24,16 @@ pub struct StaleRead {
 
 /// The latest of some times, over a prefix of a sorted list: "the largest
 /// `value` among entries whose `at` is before `t`", in O(log n).
-struct PrefixMax<'a> {
+struct PrefixMax {
     at: Vec<Micros>,
-    best: Vec<(Micros, &'a Op)>,
+    best: Vec<(Micros, WriteTag)>,
 }
 
-impl<'a> PrefixMax<'a> {
-    /// Entries `(at, value, op)`, in any order.
-    fn new(mut entries: Vec<(Micros, Micros, &'a Op)>) -> Self {
+impl PrefixMax {
+    /// Entries `(at, value, op's tag)`, in any order.
+    fn new(mut entries: Vec<(Micros, Micros, WriteTag)>) -> Self {
         entries.sort_by_key(|e| (e.0, e.1));
-        let mut best: Vec<(Micros, &Op)> = Vec::with_capacity(entries.len());
+        let mut best: Vec<(Micros, WriteTag)> = Vec::with_capacity(entries.len());
         for &(_, v, op) in &entries {
             let b = match best.last() {
                 Some(&(bv, bop)) if bv >= v => (bv, bop),
@@ -48,21 +48,21 @@ impl<'a> PrefixMax<'a> {
     }
 
     /// The largest value among entries with `at < t`, and its operation.
-    fn before(&self, t: Micros) -> Option<(Micros, &'a Op)> {
+    fn before(&self, t: Micros) -> Option<(Micros, WriteTag)> {
         let n = self.at.partition_point(|&a| a < t);
         n.checked_sub(1).map(|i| self.best[i])
     }
 }
 
 /// What the history says about one key.
-struct KeyHistory<'a> {
+struct KeyHistory {
     /// Acknowledged changes by completion, the latest invocation among
     /// them: tagged writes, INCRs, DELs.
-    acked: [PrefixMax<'a>; 3],
+    acked: [PrefixMax; 3],
     /// Changes that may have taken effect by invocation, the latest
     /// completion among them (never, for one without a reply): INCRs,
     /// DELs, EXPIREs.
-    tried: [PrefixMax<'a>; 3],
+    tried: [PrefixMax; 3],
 }
 
 const TAGGED: usize = 0;
@@ -72,10 +72,10 @@ const TRIED_INCR: usize = 0;
 const TRIED_DEL: usize = 1;
 const TRIED_EXPIRE: usize = 2;
 
-fn index<'a>(history: &[&'a Op]) -> FxHashMap<Key, KeyHistory<'a>> {
-    type Lists<'a> = [Vec<(Micros, Micros, &'a Op)>; 3];
-    let mut lists: FxHashMap<Key, (Lists<'_>, Lists<'_>)> = FxHashMap::default();
-    for &op in history {
+fn index(history: &History) -> FxHashMap<Key, KeyHistory> {
+    type Lists = [Vec<(Micros, Micros, WriteTag)>; 3];
+    let mut lists: FxHashMap<Key, (Lists, Lists)> = FxHashMap::default();
+    for op in history {
         if !op.kind.is_write() || matches!(op.outcome, Outcome::Error(_)) {
             continue;
         }
@@ -91,7 +91,7 @@ fn index<'a>(history: &[&'a Op]) -> FxHashMap<Key, KeyHistory<'a>> {
             if op.outcome.is_ok()
                 && let Some(c) = class
             {
-                acked[c].push((end, op.invoked, op));
+                acked[c].push((end, op.invoked, op.tag()));
             }
             let tried_class = match op.kind {
                 OpKind::Incr => Some(TRIED_INCR),
@@ -100,7 +100,7 @@ fn index<'a>(history: &[&'a Op]) -> FxHashMap<Key, KeyHistory<'a>> {
                 _ => None,
             };
             if let Some(c) = tried_class {
-                tried[c].push((op.invoked, end, op));
+                tried[c].push((op.invoked, end, op.tag()));
             }
         }
     }
@@ -130,12 +130,13 @@ fn index<'a>(history: &[&'a Op]) -> FxHashMap<Key, KeyHistory<'a>> {
 /// EXPIRE never counts as the change missed (its effect comes later), and
 /// a key missing after an INCR is never called stale once an EXPIRE on it
 /// began before the read ended (INCR keeps a TTL).
-pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
-    let by_tag: FxHashMap<WriteTag, &Op> = history
-        .iter()
-        .filter(|o| o.kind.writes_tag())
-        .map(|o| (o.tag(), *o))
-        .collect();
+pub fn stale_reads(history: &History) -> Vec<StaleRead> {
+    // A history without reads has none stale (and a long one of writes
+    // alone needs no index of them).
+    if !history.iter().any(|o| o.kind.is_read()) {
+        return Vec::new();
+    }
+    let by_tag = |t: WriteTag| history.by_tag(t).filter(|o| o.kind.writes_tag());
     let keys = index(history);
     let mut out = Vec::new();
     for r in history
@@ -162,7 +163,7 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
                 Seen::Write(t) => {
                     // A value written after the write it names was
                     // acknowledged is newer; so is an unknown tag.
-                    let Some(w) = by_tag.get(&t) else { continue };
+                    let Some(w) = by_tag(t) else { continue };
                     newer(
                         &[TAGGED, INCR, DEL],
                         Some(w.completed.unwrap_or(Micros::MAX)),
@@ -195,7 +196,7 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
                     node: r.node,
                     at: r.invoked,
                     saw,
-                    missed: w.tag(),
+                    missed: w,
                 });
             }
         }
@@ -207,6 +208,7 @@ pub fn stale_reads(history: &[&Op]) -> Vec<StaleRead> {
 mod tests {
     use super::*;
     use crate::check::lost::tests::{op, set};
+    use crate::history::Op;
 
     fn get(client: u32, seq: u32, invoked: Micros, saw: Option<(u32, u32)>) -> Op {
         read(
@@ -232,7 +234,7 @@ mod tests {
     }
 
     fn stale(h: &[&Op]) -> Vec<u32> {
-        stale_reads(h).iter().map(|s| s.seq).collect()
+        stale_reads(&History::of(h)).iter().map(|s| s.seq).collect()
     }
 
     #[test]
@@ -248,7 +250,10 @@ mod tests {
         let r4 = get(2, 4, 40, None);
         let h = vec![&a, &b, &r1, &r2, &r3, &r4];
         assert_eq!(stale(&h), vec![1, 4]);
-        assert_eq!(stale_reads(&h)[0].missed, WriteTag { client: 1, seq: 2 });
+        assert_eq!(
+            stale_reads(&History::of(&h))[0].missed,
+            WriteTag { client: 1, seq: 2 }
+        );
     }
 
     #[test]
@@ -316,7 +321,7 @@ mod tests {
             Seen::Write(WriteTag { client: 1, seq: 1 }),
             Seen::Missing,
         ]);
-        let found = stale_reads(&[&w7, &w8, &m]);
+        let found = stale_reads(&History::of(&[&w7, &w8, &m]));
         assert_eq!(found.len(), 1);
         assert_eq!(
             (found[0].key.as_str(), found[0].saw),

@@ -13,7 +13,7 @@ use crate::check::outside::OutsideWrites;
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
-use crate::history::{Exchange, Op, Outcome};
+use crate::history::{Exchange, History, Outcome};
 use crate::proto::keyspace::Dataset;
 use crate::proto::resp::Frame;
 use crate::redis;
@@ -44,7 +44,7 @@ pub trait RunView {
     /// Every Sentinel, with its node index.
     fn sentinels(&self) -> Vec<(usize, &SentinelNode)>;
     /// Every client operation, in order of invocation.
-    fn history(&self) -> Vec<&Op>;
+    fn history(&self) -> History<'_>;
     /// Each writing workload's `[start, stop]`, as scripted.
     fn write_workloads(&self) -> Vec<Window>;
     /// The operator's redis-cli node, if the scenario has one.
@@ -128,7 +128,7 @@ pub trait RunView {
 
     /// Every client's history: the workload's and the outside writes, in
     /// order of invocation.
-    fn all_writes<'a>(&'a self, outside: &'a OutsideWrites) -> Vec<&'a Op> {
+    fn all_writes(&self, outside: &OutsideWrites) -> History<'_> {
         let history = self.history();
         if outside.ops.is_empty() {
             return history;
@@ -253,14 +253,8 @@ pub trait RunView {
     /// Windows in which two nodes acknowledged writes to the same data as
     /// masters (in a cluster: to keys of the same slot, outside a reshard of
     /// it), from per-tenure write spans (see `check::split_brain`).
-    fn two_writable_masters(&self, history: &[&Op]) -> Vec<(u32, u32, Window)> {
+    fn two_writable_masters(&self, history: &History) -> Vec<(u32, u32, Window)> {
         let starts = self.tenure_starts();
-        let acks = |ops: &[&Op]| -> Vec<Ack> {
-            ops.iter()
-                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
-                .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
-                .collect()
-        };
         if !self.is_cluster() {
             let groups = self.groups();
             let refs: Vec<&Group> = groups.iter().collect();
@@ -270,20 +264,27 @@ pub trait RunView {
         // key on one of them): writes to the moving slots then are no split
         // brain. Masters of different slots accept writes side by side.
         let moving = self.reshard_windows();
-        let mut by_slot: std::collections::BTreeMap<u16, Vec<&Op>> = Default::default();
-        for o in history {
+        let mut by_slot: std::collections::BTreeMap<u16, Vec<Ack>> = Default::default();
+        for o in history
+            .iter()
+            .filter(|o| o.kind.is_write() && o.outcome.is_ok())
+        {
+            let Some(at) = o.completed else { continue };
             let slot = crate::proto::slots::key_hash_slot(o.key.as_bytes());
             let t = o.completed.unwrap_or(o.invoked);
             let resharding = moving
                 .iter()
                 .any(|(slots, a, b)| slots.contains(&slot) && t >= *a && t <= *b);
             if !resharding {
-                by_slot.entry(slot).or_default().push(o);
+                by_slot
+                    .entry(slot)
+                    .or_default()
+                    .push(Ack { node: o.node, at });
             }
         }
         let mut found = Vec::new();
-        for ops in by_slot.values() {
-            let spans = split_brain::write_spans(&acks(ops), &starts);
+        for acks in by_slot.values() {
+            let spans = split_brain::write_spans(acks, &starts);
             found.extend(split_brain::overlaps(&spans));
         }
         split_brain::merge_pairs(found)

@@ -6,8 +6,8 @@
 use std::rc::Rc;
 
 use super::link::{Backoff, Conns, Deadline};
-use super::{Answer, Discovery, WorkloadSpec, complete};
-use crate::history::{Op, Outcome};
+use super::{Answer, Discovery, WorkloadSpec};
+use crate::history::{OpLog, Outcome};
 use crate::proto::addr::Directory;
 use crate::proto::slots::{SLOTS, key_hash_slot};
 use crate::proto::{Cmd, Ctx, Msg, Reply};
@@ -79,7 +79,7 @@ pub struct ClusterClient {
     /// No new operation before this time (backing off after CLUSTERDOWN).
     retry_at: Micros,
     backoff: Backoff,
-    pub history: Vec<Op>,
+    pub history: OpLog,
     /// What became of each tick of the workload's rate.
     pub ticks: crate::history::Ticks,
 }
@@ -92,7 +92,7 @@ impl ClusterClient {
             Discovery::Sentinel { .. } => Vec::new(),
         };
         let n = dir.names.len();
-        let history = Vec::with_capacity(spec.history_capacity());
+        let history = OpLog::with_capacity(id, spec.history_capacity());
         Self {
             id,
             spec,
@@ -160,7 +160,7 @@ impl ClusterClient {
     fn finish(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
         self.asking_reply_due = false;
         if let Pending::Op(i, _) = self.pending {
-            complete(&mut self.history[i], ctx.sim_time(), outcome);
+            self.history.complete(i, ctx.sim_time(), outcome);
         }
         self.pending = Pending::Idle;
         self.cmd = None;
@@ -201,7 +201,7 @@ impl ClusterClient {
             (Pending::Op(i, n), reply) if n == from => match Answer::of(reply) {
                 Answer::Error(e) => self.error_reply(ctx, i, e),
                 Answer::Read(seen) => {
-                    self.history[i].read = Some(seen);
+                    self.history.update(i, |op| op.read = Some(seen));
                     self.backoff.reset();
                     self.finish(ctx, Outcome::Ok);
                 }
@@ -232,10 +232,10 @@ impl ClusterClient {
         ctx.log(
             Level::Verbose,
             event,
-            format!("{e} for {}", self.history[i].key),
+            format!("{e} for {}", self.history.key(i)),
         );
         self.redirects += 1;
-        self.history[i].node = node;
+        self.history.update(i, |op| op.node = node);
         self.pending = Pending::Op(i, node);
     }
 

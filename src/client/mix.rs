@@ -92,6 +92,9 @@ fn share(weights: &[(OpKind, f64)], which: fn(OpKind) -> bool) -> f64 {
 pub struct Draw {
     pub kind: OpKind,
     pub key: Key,
+    /// `key`'s number in the key set: the history keeps the key by it
+    /// rather than hashing the name.
+    pub key_index: u32,
     /// MSET's and MGET's other keys.
     pub more_keys: Vec<Key>,
 }
@@ -115,7 +118,8 @@ impl Commands {
     /// the key, then GET or SET.)
     pub fn draw(&self, rng: &mut Rng) -> Draw {
         let n = self.keys.len().max(1);
-        let key = self.keys.name(rng.random_range(0..n));
+        let key_index = rng.random_range(0..n);
+        let key = self.keys.name(key_index);
         let kind = self.mix.draw(rng);
         let more_keys = if kind.is_multi_key() {
             (1..self.multi_keys)
@@ -127,6 +131,7 @@ impl Commands {
         Draw {
             kind,
             key,
+            key_index,
             more_keys,
         }
     }
@@ -239,6 +244,7 @@ mod tests {
         let draw = |kind| Draw {
             kind,
             key: "k1".into(),
+            key_index: 0,
             more_keys: vec!["k2".into()],
         };
         let Cmd::MSet(pairs) = c.command(&draw(OpKind::MSet), tag) else {

@@ -12,7 +12,7 @@ pub mod reshard;
 
 use std::rc::Rc;
 
-use crate::history::{Op, Outcome, Seen};
+use crate::history::{Op, OpLog, Outcome, Seen};
 use crate::proto::addr::Directory;
 use crate::proto::resp::Frame;
 use crate::proto::{Cmd, Ctx, Msg, Reply, Value, WriteTag};
@@ -70,7 +70,7 @@ impl WorkloadSpec {
     /// count the client's operations from 1.
     pub fn record(
         &self,
-        history: &mut Vec<Op>,
+        history: &mut OpLog,
         client: u32,
         draw: mix::Draw,
         node: NodeId,
@@ -80,8 +80,7 @@ impl WorkloadSpec {
         let cmd = self.commands.command(&draw, WriteTag { client, seq });
         let mut op = Op::pending(client, seq, draw.kind, draw.key, node, now);
         op.more_keys = draw.more_keys;
-        history.push(op);
-        (history.len() - 1, cmd)
+        (history.push_drawn(&op, draw.key_index), cmd)
     }
 
     /// The time between two operations at the workload's rate.
@@ -139,11 +138,6 @@ impl Answer {
 }
 
 /// Ends `op` at `now` with `outcome`.
-fn complete(op: &mut Op, now: Micros, outcome: Outcome) {
-    op.completed = Some(now);
-    op.outcome = outcome;
-}
-
 /// A workload client's timers. A connection's own timers name it by its
 /// index among the workload's connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,14 +256,14 @@ pub struct WorkloadClient {
     /// `+switch-master`, and which Sentinel it is (index).
     sub_conn: Option<ConnId>,
     sub_idx: usize,
-    pub history: Vec<Op>,
+    pub history: OpLog,
     /// What became of each tick of the workload's rate.
     pub ticks: crate::history::Ticks,
 }
 
 impl WorkloadClient {
     pub fn new(id: u32, spec: WorkloadSpec, dir: Rc<Directory>) -> Self {
-        let history = Vec::with_capacity(spec.history_capacity());
+        let history = OpLog::with_capacity(id, spec.history_capacity());
         let lanes = (0..spec.connections.max(1))
             .map(|_| Lane::default())
             .collect();
@@ -377,14 +371,14 @@ impl WorkloadClient {
 
     /// Ends operation `op` (its index in the history) with `outcome`.
     fn finish(&mut self, ctx: &mut Ctx<'_>, op: usize, outcome: Outcome) {
-        complete(&mut self.history[op], ctx.sim_time(), outcome);
+        self.history.complete(op, ctx.sim_time(), outcome);
     }
 
     /// Ends every operation in flight on connection `l` with `outcome`.
     fn finish_all(&mut self, ctx: &mut Ctx<'_>, l: usize, outcome: Outcome) {
         let now = ctx.sim_time();
         for p in std::mem::take(&mut self.lanes[l].inflight) {
-            complete(&mut self.history[p.op], now, outcome.clone());
+            self.history.complete(p.op, now, outcome.clone());
         }
     }
 
@@ -679,11 +673,11 @@ impl WorkloadClient {
         match (phase, Answer::of(reply)) {
             (Phase::Command, Answer::Error(e)) => self.finish(ctx, i, Outcome::Error(e)),
             (Phase::Command, Answer::Read(seen)) => {
-                self.history[i].read = Some(seen);
+                self.history.update(i, |op| op.read = Some(seen));
                 self.finish(ctx, i, Outcome::Ok);
             }
             (Phase::Command, Answer::Done | Answer::Int(_)) => match self.spec.wait {
-                Some((replicas, timeout_ms)) if self.history[i].kind.is_write() => {
+                Some((replicas, timeout_ms)) if self.history.kind(i).is_write() => {
                     let wait = Cmd::Wait {
                         replicas,
                         timeout_ms,
@@ -693,7 +687,7 @@ impl WorkloadClient {
                 _ => self.finish(ctx, i, Outcome::Ok),
             },
             (Phase::Wait, Answer::Int(n)) => {
-                self.history[i].wait_acked = Some(n as u32);
+                self.history.update(i, |op| op.wait_acked = Some(n as u32));
                 self.finish(ctx, i, Outcome::Ok);
             }
             // The write itself was acknowledged; a refused WAIT (on a

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::check::lost::{LostWrite, lost_acked_writes};
-use crate::history::{Exchange, Op};
+use crate::history::{Exchange, History, Op};
 use crate::interrupt;
 use crate::proto::keyspace::Dataset;
 use crate::proto::{Value, WriteTag};
@@ -628,8 +628,8 @@ pub fn lost_writes(
             }
         }
     }
-    let refs: Vec<&Op> = history.iter().collect();
-    (best.map(|b| b.3), lost_acked_writes(&refs, &data))
+    let history = History::from_ops(history.iter().cloned());
+    (best.map(|b| b.3), lost_acked_writes(&history, &data))
 }
 
 #[cfg(test)]

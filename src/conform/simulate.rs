@@ -67,7 +67,7 @@ pub fn observe(plan: &Plan, seed: u64) -> Result<Observed, SimError> {
         names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         events,
         samples,
-        history: normalize_errors(w.history().into_iter().cloned().collect(), &addrs),
+        history: normalize_errors(w.history().to_vec(), &addrs),
         lost_writes: w.lost_writes().len() as u64,
         replies: w.exchanges().to_vec(),
     })

@@ -392,7 +392,7 @@ enum Seen {
 fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
     let outside = w.outside_writes();
     let writes = w.all_writes(&outside);
-    let (buckets, [mut acked, mut refused, mut unknown]) = tally(writes.iter().copied(), bucket);
+    let (buckets, [mut acked, mut refused, mut unknown]) = tally(writes.iter(), bucket);
     // Outside writes the lost-write checker does not follow count in the
     // totals, not in the buckets.
     acked += outside.others[0] as u32;
@@ -417,11 +417,15 @@ fn client_view(w: &World, bucket: Micros) -> (ClientView, u32, u32, u32) {
 /// Per bucket of completion time, `[t, acked, refused, indeterminate,
 /// reads]` (empty buckets left out), and the totals of acknowledged,
 /// refused and indeterminate writes.
-pub fn tally<'a>(ops: impl IntoIterator<Item = &'a Op>, bucket: Micros) -> (Vec<Bucket>, [u32; 3]) {
+pub fn tally<O: std::borrow::Borrow<Op>>(
+    ops: impl IntoIterator<Item = O>,
+    bucket: Micros,
+) -> (Vec<Bucket>, [u32; 3]) {
     let bucket = bucket.max(1);
     let mut totals = [0u32; 3];
     let mut rows: Vec<(Micros, Seen)> = Vec::new();
     for o in ops {
+        let o = o.borrow();
         let seen = match (o.kind.is_write(), &o.outcome) {
             (_, Outcome::Pending) => continue,
             _ if o.kind == OpKind::Publish => continue,

@@ -229,7 +229,7 @@ fn master_fields(
 }
 
 /// Where a workload client sends and how its last request went.
-fn client_fields(world: &World, history: &[crate::history::Op], f: &mut Fields) {
+fn client_fields(world: &World, history: &crate::history::OpLog, f: &mut Fields) {
     put(f, "status", "running".into());
     put(f, "role", "client".into());
     if let Some(op) = history.last() {

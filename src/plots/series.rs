@@ -4,7 +4,7 @@
 //! tested on hand-built histories.
 
 use crate::check::timeline::FailoverTimes;
-use crate::history::{Op, OpKind, Outcome};
+use crate::history::{History, OpKind, Outcome};
 use crate::scenario::liveness::{Effect, Liveness};
 use crate::scenario::{Fault, Plan};
 use crate::time::Micros;
@@ -46,7 +46,7 @@ pub struct Point {
 
 /// The completed operations of `ops` (PUBLISH and those still pending at
 /// the end left out), with `lost` (client, seq) pairs classed as lost.
-pub fn points(ops: &[&Op], lost: &[(u32, u32)]) -> Vec<Point> {
+pub fn points(ops: &History, lost: &[(u32, u32)]) -> Vec<Point> {
     let mut lost: Vec<(u32, u32)> = lost.to_vec();
     lost.sort_unstable();
     ops.iter()
@@ -257,7 +257,7 @@ mod tests {
         ];
         let refs: Vec<&Op> = ops.iter().collect();
         assert_eq!(
-            points(&refs, &[(1, 2)]),
+            points(&History::of(&refs), &[(1, 2)]),
             [
                 p(100, 300, Class::Ok),
                 p(500, 400, Class::Lost),

@@ -6,7 +6,7 @@ use crate::check::groups::Group;
 use crate::check::invariants::Violation;
 use crate::check::windows::Window;
 use crate::client::Discovery;
-use crate::history::{Exchange, Op};
+use crate::history::{Exchange, History};
 use crate::redis::{self, RedisNode};
 use crate::scenario::{Fault, NodeKind};
 use crate::sentinel::SentinelNode;
@@ -132,20 +132,12 @@ impl RunView for World {
         Some(s)
     }
 
-    fn history(&self) -> Vec<&Op> {
-        let mut ops: Vec<&Op> = self
-            .sim
-            .nodes
-            .iter()
-            .filter_map(|p| match p {
-                Process::Client(c) => Some(c.history.iter()),
-                Process::ClusterClient(c) => Some(c.history.iter()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        ops.sort_by_key(|o| (o.invoked, o.client, o.seq));
-        ops
+    fn history(&self) -> History<'_> {
+        History::new(self.sim.nodes.iter().filter_map(|p| match p {
+            Process::Client(c) => Some(&c.history),
+            Process::ClusterClient(c) => Some(&c.history),
+            _ => None,
+        }))
     }
 
     fn write_workloads(&self) -> Vec<Window> {

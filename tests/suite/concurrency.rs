@@ -17,7 +17,7 @@ fn over_a_slow_link(settings: &str) -> (Vec<Op>, String) {
             r#"target = "master", rate = 1000, keys = 100, reads = 0.5, start = "1s", stop = "9s"{settings}"#
         ));
     let outcome = world::run(&s.plan(), 1).expect("runs");
-    let ops = outcome.world.history().into_iter().cloned().collect();
+    let ops = outcome.world.history().to_vec();
     (ops, redsim::report::summary(&outcome))
 }
 
@@ -99,13 +99,13 @@ fn a_stalled_pipeline_times_out_together() {
         .fault("5s", r#"pause = "master""#)
         .fault("8s", r#"resume = "master""#);
     let w = world::run(&s.plan(), 1).expect("runs").world;
-    let history = w.history();
-    let timed_out: Vec<&&Op> = history
+    let history = w.history().to_vec();
+    let timed_out: Vec<&Op> = history
         .iter()
         .filter(|o| o.outcome == Outcome::Timeout)
         .collect();
     let first = timed_out.first().expect("timeouts");
-    let together: Vec<&&&Op> = timed_out
+    let together: Vec<&&Op> = timed_out
         .iter()
         .filter(|o| o.completed == first.completed)
         .collect();
@@ -140,7 +140,8 @@ fn every_connection_follows_a_failover() {
     let (replies, w) = named_replies(&s);
     let promoted = w
         .history()
-        .iter()
+        .to_vec()
+        .into_iter()
         .rev()
         .find(|o| o.outcome.is_ok())
         .map(|o| o.node as usize)

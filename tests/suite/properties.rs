@@ -277,7 +277,7 @@ fn check_deterministic(plan: &Plan) -> Result<(), TestCaseError> {
             tb.get(i)
         )));
     }
-    let (ha, hb) = (a.world.history(), b.world.history());
+    let (ha, hb) = (a.world.history().to_vec(), b.world.history().to_vec());
     if let Some(i) = first_difference(&ha, &hb) {
         return Err(TestCaseError::fail(format!(
             "histories differ at op {i}: {:?} vs {:?}",

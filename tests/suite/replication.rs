@@ -99,7 +99,7 @@ fn writes_to_a_replica_get_the_readonly_error() {
     let o = world::run(&p, 1).unwrap();
     let h = o.world.history();
     assert!(!h.is_empty());
-    for op in h {
+    for op in h.iter() {
         if op.completed.is_some() {
             assert_eq!(
                 op.outcome,

@@ -26,7 +26,7 @@ fn a_mix_sends_every_command_and_the_checks_hold() {
         .plan();
     let o = world::run(&p, 4).unwrap();
     let w = &o.world;
-    let h = w.history();
+    let h = w.history().to_vec();
     let kinds: BTreeSet<OpKind> = h.iter().map(|op| op.kind).collect();
     assert_eq!(kinds.len(), OpKind::ALL.len(), "{kinds:?}");
     let names: BTreeSet<&str> = h.iter().map(|op| op.key.as_str()).collect();
@@ -61,7 +61,7 @@ fn a_mix_sends_every_command_and_the_checks_hold() {
         .collect();
     assert_eq!(seen, BTreeSet::from(["counter", "missing", "write"]));
     assert!(w.lost_writes().is_empty(), "{:?}", w.lost_writes());
-    assert!(redsim::check::stale::stale_reads(&h).is_empty());
+    assert!(redsim::check::stale::stale_reads(&w.history()).is_empty());
     let master = &w.server(0).unwrap().data;
     let replica = &w.server(1).unwrap().data;
     let all = |d: &redsim::proto::keyspace::Dataset| -> Vec<String> {
@@ -81,13 +81,7 @@ fn key_patterns_name_the_keys_and_their_slots() {
                 r#"cluster = true, rate = 100, start = "3s", keys = 50, key-offset = 1000, key-pattern = "{pattern}", mix = {{ mset = 1 }}, multi-keys = 3"#
             ))
             .plan();
-        world::run(&p, 2)
-            .unwrap()
-            .world
-            .history()
-            .iter()
-            .map(|op| (*op).clone())
-            .collect::<Vec<_>>()
+        world::run(&p, 2).unwrap().world.history().to_vec()
     };
     let spread = cluster("user:*");
     assert!(spread.iter().all(|op| {

@@ -2,6 +2,12 @@
 //! out or cut off, and the workload's key names. Clients record it; the
 //! checkers, reports and the conformance harness read it.
 
+mod log;
+mod merged;
+
+pub use log::OpLog;
+pub use merged::History;
+
 use crate::proto::resp::Frame;
 use crate::proto::{Key, WriteTag};
 use crate::sim::net::NodeId;
