@@ -62,6 +62,9 @@ pub struct Backlog {
     /// Commands with the offset of their first byte, covering at least the
     /// blocks still held.
     cmds: VecDeque<(u64, Cmd)>,
+    /// How many commands were dropped from the front of `cmds`: command
+    /// number `n` (counting from the backlog's first) is `cmds[n - dropped]`.
+    dropped: u64,
 }
 
 impl Backlog {
@@ -73,6 +76,7 @@ impl Backlog {
             first_byte: master_repl_offset + 1,
             blocks: VecDeque::new(),
             cmds: VecDeque::new(),
+            dropped: 0,
         }
     }
 
@@ -212,6 +216,7 @@ impl Backlog {
             .is_some_and(|(start, _)| *start <= self.first_byte)
         {
             self.cmds.pop_front();
+            self.dropped += 1;
         }
     }
 
@@ -220,27 +225,37 @@ impl Backlog {
         self.first_byte <= psync_offset && psync_offset <= self.first_byte + self.histlen
     }
 
-    /// The commands from `psync_offset` to the end, and their byte count.
     /// The commands from `offset` on, stopping once `room` bytes are taken
     /// (the command that crosses it is taken whole, as a partial write
     /// leaves the rest of it queued); also the offset of the first command
-    /// left, or `None` when all were taken.
-    pub fn since_within(&self, offset: u64, room: u64) -> (Vec<Cmd>, Option<u64>) {
-        let idx = self.cmds.partition_point(|(start, _)| *start < offset);
+    /// left, or `None` when all were taken. `hint` is the number of the
+    /// command at `offset` as the last call left it: when it still names
+    /// that command, no search is needed (a streaming replica asks for
+    /// the very next command each time); it is set to the number of the
+    /// first command left.
+    pub fn since_within(&self, offset: u64, room: u64, hint: &mut u64) -> (Vec<Cmd>, Option<u64>) {
+        let hinted = (hint.checked_sub(self.dropped))
+            .filter(|&i| self.cmds.get(i as usize).is_some_and(|(start, _)| *start == offset));
+        let idx = match hinted {
+            Some(i) => i as usize,
+            None => self.cmds.partition_point(|(start, _)| *start < offset),
+        };
         let mut cmds = Vec::new();
         let mut taken = 0;
-        for (start, cmd) in self.cmds.range(idx..) {
+        for (n, (start, cmd)) in self.cmds.range(idx..).enumerate() {
             if taken >= room {
+                *hint = self.dropped + (idx + n) as u64;
                 return (cmds, Some(*start));
             }
             taken += cmd.resp_len();
             cmds.push(cmd.clone());
         }
+        *hint = self.dropped + self.cmds.len() as u64;
         (cmds, None)
     }
 
     pub fn since(&self, psync_offset: u64) -> (Vec<Cmd>, u64) {
-        let (cmds, _) = self.since_within(psync_offset, u64::MAX);
+        let (cmds, _) = self.since_within(psync_offset, u64::MAX, &mut 0);
         let bytes = cmds.iter().map(Cmd::resp_len).sum();
         (cmds, bytes)
     }
@@ -367,5 +382,30 @@ mod tests {
         assert_eq!(bytes, 3 * one);
         assert!(b.covers(off + 1));
         assert!(!b.covers(off + 2));
+    }
+
+    proptest::proptest! {
+        /// Served from its hint, a replica gets what a search from its
+        /// offset gives, through feeds, trims and partial writes; a stale
+        /// or wrong hint only costs the search.
+        #[test]
+        fn a_hint_serves_what_a_search_serves(
+            steps in proptest::collection::vec((1u32..3000, 0u64..4000, proptest::bool::ANY), 1..200),
+        ) {
+            let mut b = Backlog::new(16 * 1024, 0);
+            let mut off = 0;
+            let (mut next, mut hint) = (1, 0);
+            for (i, (len, room, serve)) in steps.into_iter().enumerate() {
+                b.feed(set(i as u32, len), &mut off, Some(next));
+                if serve && next <= off {
+                    let mut wrong = u64::MAX;
+                    let searched = b.since_within(next, room, &mut wrong);
+                    let served = b.since_within(next, room, &mut hint);
+                    proptest::prop_assert_eq!(&served, &searched);
+                    proptest::prop_assert_eq!(hint, wrong);
+                    next = served.1.unwrap_or(off + 1);
+                }
+            }
+        }
     }
 }

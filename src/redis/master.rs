@@ -54,6 +54,10 @@ pub struct ReplicaClient {
     /// The next stream offset this replica needs; it references the backlog
     /// block holding it, which pins that block.
     pub next_offset: u64,
+    /// The backlog's number for the command at `next_offset`, as last
+    /// served: the next serve finds its place there rather than by a
+    /// search (see [`super::backlog::Backlog::since_within`]).
+    pub next_cmd: u64,
     /// Diskless sync: the stream starts at the first REPLCONF ACK.
     pub start_stream_on_ack: bool,
     pub capa_eof: bool,
@@ -256,7 +260,7 @@ impl Server {
                 if room == 0 {
                     continue;
                 }
-                let (cmds, left) = backlog.since_within(r.next_offset, room);
+                let (cmds, left) = backlog.since_within(r.next_offset, room, &mut r.next_cmd);
                 r.next_offset = left.unwrap_or(end);
                 ctx.send(r.conn, Msg::Stream(cmds));
             }
@@ -404,6 +408,7 @@ impl Server {
             ack_time: now,
             psync_initial_offset: 0,
             next_offset: 0,
+            next_cmd: 0,
             start_stream_on_ack: false,
             capa_eof: client.capa_eof,
             lastinteraction: now,
