@@ -80,8 +80,8 @@ pub fn unavailability(history: &History, groups: &[&Group], end: Micros) -> Vec<
         .map(|g| {
             let acks: Vec<Micros> = g
                 .ops(history)
-                .iter()
-                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
+                .briefs()
+                .filter(|o| o.acked_write())
                 .filter_map(|o| o.completed)
                 .collect();
             let demand: Vec<Window> = g
@@ -121,8 +121,8 @@ pub fn two_writable_masters(
     for g in groups {
         let acks: Vec<Ack> = g
             .ops(history)
-            .iter()
-            .filter(|o| o.kind.is_write() && o.outcome.is_ok())
+            .briefs()
+            .filter(|o| o.acked_write())
             .filter_map(|o| o.completed.map(|at| Ack { node: o.node, at }))
             .collect();
         let spans = split_brain::write_spans(&acks, starts);

@@ -35,7 +35,7 @@ pub fn shortfalls(workloads: &[(u32, f64, Ticks, Micros)], ops: &History) -> Vec
         .filter(|(_, _, t, _)| t.total > 0 && t.busy as f64 > BUSY_SHARE * t.total as f64)
         .map(|&(client, asked, ticks, window)| {
             let (mut sent, mut answered, mut total, mut longest) = (0u64, 0u64, 0, None);
-            for o in ops.select(|c| c == client).iter() {
+            for o in ops.select(|c| c == client).briefs() {
                 sent += 1;
                 if let Some(c) = o.completed {
                     let trip = c - o.invoked;

@@ -133,7 +133,7 @@ fn index(history: &History) -> FxHashMap<Key, KeyHistory> {
 pub fn stale_reads(history: &History) -> Vec<StaleRead> {
     // A history without reads has none stale (and a long one of writes
     // alone needs no index of them).
-    if !history.iter().any(|o| o.kind.is_read()) {
+    if !history.briefs().any(|o| o.kind.is_read()) {
         return Vec::new();
     }
     let by_tag = |t: WriteTag| history.by_tag(t).filter(|o| o.kind.writes_tag());

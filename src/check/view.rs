@@ -13,7 +13,7 @@ use crate::check::outside::OutsideWrites;
 use crate::check::split_brain::{self, Ack, TenureStart};
 use crate::check::windows::Window;
 use crate::check::{Expectation, Verdict};
-use crate::history::{Exchange, History, Outcome};
+use crate::history::{Answer, Exchange, History, Outcome};
 use crate::proto::keyspace::Dataset;
 use crate::proto::resp::Frame;
 use crate::redis;
@@ -144,13 +144,13 @@ pub trait RunView {
         let mut counts = outside.others;
         for o in self
             .all_writes(&outside)
-            .iter()
+            .briefs()
             .filter(|o| o.kind.is_write())
         {
             counts[match o.outcome {
-                Outcome::Ok => 0,
-                Outcome::Error(_) => 1,
-                _ => 2,
+                Answer::Ok => 0,
+                Answer::Error => 1,
+                Answer::Pending | Answer::Unknown => 2,
             }] += 1;
         }
         counts
@@ -212,8 +212,8 @@ pub trait RunView {
         if self.is_cluster() {
             let acks: Vec<Micros> = self
                 .history()
-                .iter()
-                .filter(|o| o.kind.is_write() && o.outcome.is_ok())
+                .briefs()
+                .filter(|o| o.acked_write())
                 .filter_map(|o| o.completed)
                 .collect();
             return availability::longest_write_gap(&acks, &self.write_demand());
@@ -528,11 +528,7 @@ pub trait RunView {
                 (c.holds(n), format!("{n}"))
             }
             Expectation::AckedWrites(c) => {
-                let n = self
-                    .history()
-                    .iter()
-                    .filter(|o| o.kind.is_write() && o.outcome.is_ok())
-                    .count() as u64;
+                let n = self.history().briefs().filter(|o| o.acked_write()).count() as u64;
                 (c.holds(n), format!("{n}"))
             }
             Expectation::Invariant(name) => {

@@ -66,6 +66,34 @@ struct Extra {
     node: NodeId,
 }
 
+/// An operation as most checkers read it: where it went, what it was, when
+/// and how it ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Brief {
+    pub node: NodeId,
+    pub kind: OpKind,
+    pub invoked: Micros,
+    pub completed: Option<Micros>,
+    pub outcome: Answer,
+}
+
+/// How an operation ended, without an error's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Pending,
+    Ok,
+    Error,
+    /// Timed out or cut off: it may or may not have happened.
+    Unknown,
+}
+
+impl Brief {
+    /// An acknowledged write: what availability and split brain count.
+    pub fn acked_write(&self) -> bool {
+        self.kind.is_write() && self.outcome == Answer::Ok
+    }
+}
+
 /// One client's operations in the order it invoked them.
 #[derive(Clone, Debug, Default)]
 pub struct OpLog {
@@ -131,9 +159,13 @@ impl OpLog {
         if i >= self.drawn.len() {
             self.drawn.resize(i + 1, u32::MAX);
         }
+        // A key drawn for the first time gets an id without the name
+        // index: only this number finds it again (a name pushed otherwise
+        // may get a second id, which reads back the same).
         let key = match self.drawn[i] {
             u32::MAX => {
-                let id = self.intern_key(&op.key);
+                let id = self.keys.len() as u32;
+                self.keys.push(op.key.clone());
                 self.drawn[i] = id;
                 id
             }
@@ -206,6 +238,27 @@ impl OpLog {
             outcome,
             read,
             wait_acked: extra.and_then(|e| e.wait_acked),
+        }
+    }
+
+    /// What most checkers read of operation `i` (no key, read or error
+    /// text), cheaper than [`OpLog::get`].
+    pub fn brief(&self, i: usize) -> Brief {
+        let r = self.rows[i];
+        Brief {
+            node: match r.node {
+                WIDE_NODE => self.extras[r.side as usize].node,
+                n => NodeId::from(n),
+            },
+            kind: r.kind,
+            invoked: r.invoked,
+            completed: self.completed(i),
+            outcome: match r.flags & OUTCOME_MASK {
+                0 => Answer::Pending,
+                1 => Answer::Ok,
+                2 => Answer::Error,
+                _ => Answer::Unknown,
+            },
         }
     }
 
@@ -477,6 +530,16 @@ mod tests {
                 }
             }
             for (i, op) in want.iter().enumerate() {
+                let brief = log.brief(i);
+                prop_assert_eq!((brief.node, brief.kind, brief.invoked), (op.node, op.kind, op.invoked));
+                prop_assert_eq!(brief.completed, op.completed);
+                let answer = match op.outcome {
+                    Outcome::Pending => Answer::Pending,
+                    Outcome::Ok => Answer::Ok,
+                    Outcome::Error(_) => Answer::Error,
+                    Outcome::Timeout | Outcome::ConnectionLost => Answer::Unknown,
+                };
+                prop_assert_eq!(brief.outcome, answer);
                 prop_assert_eq!(log.completed(i), op.completed);
                 prop_assert_eq!(log.kind(i), op.kind);
                 prop_assert_eq!(log.key(i), &op.key);

@@ -12,7 +12,7 @@ use crate::proto::WriteTag;
 use crate::time::Micros;
 
 use super::Op;
-use super::log::OpLog;
+use super::log::{Brief, OpLog};
 
 /// The operations of every client, read in invocation order.
 #[derive(Clone, Debug, Default)]
@@ -80,7 +80,16 @@ impl<'a> History<'a> {
 
     /// Every operation, in order of invocation, then client, then sequence
     /// number.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter<'_, Op> {
+        self.merge(OpLog::get)
+    }
+
+    /// [`History::iter`] as [`Brief`]s: for checkers that need no key.
+    pub fn briefs(&self) -> Iter<'_, Brief> {
+        self.merge(OpLog::brief)
+    }
+
+    fn merge<T>(&self, read: fn(&OpLog, usize) -> T) -> Iter<'_, T> {
         let heads = (self.logs.iter().enumerate())
             .filter(|(_, log)| !log.is_empty())
             .map(|(n, log)| Head::of(log, n, 0))
@@ -88,6 +97,7 @@ impl<'a> History<'a> {
         Iter {
             logs: &self.logs,
             heads,
+            read,
         }
     }
 
@@ -118,8 +128,8 @@ impl<'a> History<'a> {
 
 impl<'h, 'a> IntoIterator for &'h History<'a> {
     type Item = Op;
-    type IntoIter = Iter<'h>;
-    fn into_iter(self) -> Iter<'h> {
+    type IntoIter = Iter<'h, Op>;
+    fn into_iter(self) -> Iter<'h, Op> {
         self.iter()
     }
 }
@@ -149,15 +159,16 @@ impl Head {
 /// The merge of the logs, one operation at a time. A run has a few
 /// clients, so the next operation is the least of the logs' heads by a
 /// scan (cheaper than a heap's bookkeeping at that size).
-pub struct Iter<'h> {
+pub struct Iter<'h, T> {
     logs: &'h [Cow<'h, OpLog>],
     heads: Vec<Head>,
+    read: fn(&OpLog, usize) -> T,
 }
 
-impl Iterator for Iter<'_> {
-    type Item = Op;
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
 
-    fn next(&mut self) -> Option<Op> {
+    fn next(&mut self) -> Option<T> {
         let (at, head) = (self.heads.iter().copied().enumerate()).min_by_key(|(_, h)| *h)?;
         let log = &self.logs[head.log];
         if head.index + 1 < log.len() {
@@ -165,7 +176,7 @@ impl Iterator for Iter<'_> {
         } else {
             self.heads.swap_remove(at);
         }
-        Some(log.get(head.index))
+        Some((self.read)(log, head.index))
     }
 }
 
@@ -203,6 +214,8 @@ mod tests {
             let mut sorted = all.clone();
             sorted.sort_by_key(|o| (o.invoked, o.client, o.seq));
             prop_assert_eq!(h.to_vec(), sorted.clone());
+            let briefs: Vec<Micros> = h.briefs().map(|b| b.invoked).collect();
+            prop_assert_eq!(briefs, sorted.iter().map(|o| o.invoked).collect::<Vec<_>>());
             prop_assert_eq!(h.len(), all.len());
             for o in &all {
                 prop_assert_eq!(h.by_tag(o.tag()), Some(o.clone()));

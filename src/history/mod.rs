@@ -5,7 +5,7 @@
 mod log;
 mod merged;
 
-pub use log::OpLog;
+pub use log::{Answer, Brief, OpLog};
 pub use merged::History;
 
 use crate::proto::resp::Frame;

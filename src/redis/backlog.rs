@@ -234,8 +234,11 @@ impl Backlog {
     /// the very next command each time); it is set to the number of the
     /// first command left.
     pub fn since_within(&self, offset: u64, room: u64, hint: &mut u64) -> (Vec<Cmd>, Option<u64>) {
-        let hinted = (hint.checked_sub(self.dropped))
-            .filter(|&i| self.cmds.get(i as usize).is_some_and(|(start, _)| *start == offset));
+        let hinted = (hint.checked_sub(self.dropped)).filter(|&i| {
+            self.cmds
+                .get(i as usize)
+                .is_some_and(|(start, _)| *start == offset)
+        });
         let idx = match hinted {
             Some(i) => i as usize,
             None => self.cmds.partition_point(|(start, _)| *start < offset),

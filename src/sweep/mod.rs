@@ -150,11 +150,7 @@ pub fn measure(plan: &Plan, value: f64, seed: u64) -> Row {
         .named(names::redis::FULL_RESYNC)
         .filter(|e| e.t >= since)
         .count() as u64;
-    let history = w.history();
-    row.acked = history
-        .iter()
-        .filter(|o| o.kind.is_write() && o.outcome.is_ok())
-        .count() as u64;
+    row.acked = w.history().briefs().filter(|o| o.acked_write()).count() as u64;
     row.lost = w.lost_writes().len() as u64;
     row.unavailable = w.write_unavailability().map(|g| g.len());
     row
