@@ -59,6 +59,19 @@ fn is_special(path: &std::path::Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
+/// Whether `path` leads to the very file this process's stdout writes to.
+fn is_stdout(path: &std::path::Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(target) = std::fs::metadata(path) else {
+        return false;
+    };
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned();
+    stdout
+        .and_then(|fd| std::fs::File::from(fd).metadata())
+        .is_ok_and(|m| (m.dev(), m.ino()) == (target.dev(), target.ino()))
+}
+
 /// Writes `bytes` to `path` whole or not at all: into a temporary file
 /// beside it, flushed to disk, then renamed over `path`. A run killed
 /// midway leaves the previous file intact (and at worst a stray
@@ -66,6 +79,13 @@ fn is_special(path: &std::path::Path) -> bool {
 /// or a FIFO (`/dev/null`, `/dev/stdout`) is written in place instead.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if is_special(path) {
+        // `/dev/stdout` with stdout sent to a file: a second opening of
+        // that file would write from its start, under what stdout writes.
+        if is_stdout(path) {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            return out.flush();
+        }
         return std::fs::OpenOptions::new()
             .write(true)
             .truncate(true)

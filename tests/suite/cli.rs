@@ -495,6 +495,34 @@ fn run_writes_the_trace_to_a_file_and_the_summary_to_stdout() {
     assert_eq!(header["schema"], "redsim-trace/1");
 }
 
+/// `--trace /dev/stdout` with stdout sent to a file: the trace and then
+/// the summary, whole, as when stdout is a pipe (a second opening of the
+/// file would have written the trace from its start, under the summary).
+#[test]
+fn a_trace_to_dev_stdout_redirected_to_a_file_keeps_both() {
+    let dir = scratch("trace-stdout-file");
+    let out = dir.join("out.txt");
+    let args = [
+        "run",
+        "tests/fixtures/ok/steady.toml",
+        "--trace",
+        "/dev/stdout",
+    ];
+    let status = redsim_command()
+        .args(args)
+        .stdout(fs::File::create(&out).expect("a file"))
+        .stderr(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let piped = redsim(&args);
+    piped.exits(0);
+    let written = fs::read_to_string(&out).expect("written");
+    assert!(written.starts_with("# fixtures/steady"), "{written}");
+    assert!(written.contains("== summary: fixtures/steady"));
+    assert_eq!(written, piped.stdout);
+}
+
 #[test]
 fn run_with_an_unwritable_trace_file_is_bad_input() {
     let dir = scratch("trace-unwritable");
