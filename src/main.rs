@@ -305,6 +305,7 @@ fn main() -> ExitCode {
                 window: window.as_deref(),
                 sample_every: &sample_every,
                 seed,
+                first: None,
             },
         ),
         Command::Conform(args) => redsim::conform::cli::run(args),
@@ -360,6 +361,7 @@ fn keep_run(
         window: None,
         sample_every: "100ms",
         seed: Some(seed),
+        first: Some(outcome),
     };
     redsim::dashboard::output::run(plan, &req).map_err(|e| e.to_string())?;
     redsim::plots::of(&outcome.world)?.write(&folder)?;

@@ -52,10 +52,20 @@ impl Options {
 /// Runs `plan` with a recorder and returns the run's outcome (as
 /// [`world::run`] gives it) and the recording.
 pub fn record(plan: &Plan, opts: &Options) -> Result<(RunOutcome, Recording), SimError> {
-    let every = opts.sample_every.max(1);
     // A first run finds the instants of the trace's events; the recorded
     // run, identical, samples at each of them.
     let first = world::run(plan, opts.seed)?;
+    record_after(plan, opts, &first)
+}
+
+/// [`record`], given the plan's first run with the same seed (as `run
+/// --out` has it), so it is not run again.
+pub fn record_after(
+    plan: &Plan,
+    opts: &Options,
+    first: &RunOutcome,
+) -> Result<(RunOutcome, Recording), SimError> {
+    let every = opts.sample_every.max(1);
     let mut instants: Vec<Micros> = first
         .world
         .sim
@@ -66,7 +76,6 @@ pub fn record(plan: &Plan, opts: &Options) -> Result<(RunOutcome, Recording), Si
         .map(|e| e.t)
         .collect();
     instants.dedup();
-    drop(first);
     let tape = Rc::new(RefCell::new(recorder::Tape::default()));
     let wire = Rc::new(RefCell::new(tap::Wire::new(opts.message_cap, every)));
     let rec = recorder::Recorder {

@@ -39,6 +39,9 @@ pub struct Request<'a> {
     pub window: Option<&'a str>,
     pub sample_every: &'a str,
     pub seed: Option<u64>,
+    /// The plan's run with this seed, when the caller has it: the
+    /// recording then runs the plan once, not twice.
+    pub first: Option<&'a crate::world::RunOutcome>,
 }
 
 /// Parses `FROM..TO` (e.g. `24s..28s`) into simulated times.
@@ -84,7 +87,11 @@ pub fn run(plan: &Plan, req: &Request<'_>) -> Result<Vec<String>, DashboardError
     }
     let mut opts = Options::new(req.seed.unwrap_or(plan.seed));
     opts.sample_every = every;
-    let (_, rec) = record(plan, &opts).map_err(DashboardError::Simulation)?;
+    let recorded = match req.first {
+        Some(first) => super::record_after(plan, &opts, first),
+        None => record(plan, &opts),
+    };
+    let (_, rec) = recorded.map_err(DashboardError::Simulation)?;
     let window = window.unwrap_or_else(|| spacetime::default_window(&rec));
     let mut written = Vec::new();
     if let Some(f) = req.out {

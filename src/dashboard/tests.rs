@@ -36,6 +36,19 @@ fn recording_leaves_the_trace_unchanged() {
     }
 }
 
+/// Given the plan's first run (as `run --out` has it), the recording is
+/// the one a fresh recording makes, page for page.
+#[test]
+fn a_recording_after_a_run_is_the_same_page() {
+    let p = plan("scenarios/sentinel/master-crash-failover.toml");
+    let opts = Options::new(p.seed);
+    let (_, fresh) = record(&p, &opts).expect("runs");
+    let first = world::run(&p, p.seed).expect("runs");
+    let (_, after) = record_after(&p, &opts, &first).expect("runs");
+    let window = spacetime::default_window(&fresh);
+    assert_eq!(page::html(&fresh, window), page::html(&after, window));
+}
+
 #[test]
 fn recorder_captures_the_failover() {
     let p = plan("scenarios/sentinel/master-crash-failover.toml");
