@@ -33,7 +33,7 @@ pub struct Group {
 impl Group {
     /// The operations of this group's clients, and of outside clients
     /// connected to its nodes, in the history's order.
-    pub fn ops<'a>(&self, history: &History<'a>) -> History<'a> {
+    pub fn ops<'h>(&self, history: &'h History) -> History<'h> {
         let outside = history
             .select(|c| c >= OUTSIDE_CLIENTS)
             .iter()

@@ -21,6 +21,10 @@ const LONG: u32 = u32::MAX - 1;
 /// `Row::node` for a node index too large to fit: it is in the extras.
 const WIDE_NODE: u16 = u16::MAX;
 
+/// Key numbers below this are found by number in `OpLog::drawn` (4 bytes
+/// each, so at most 4 MiB); higher ones by name.
+const DRAWN_BY_NUMBER: u32 = 1 << 20;
+
 /// The outcome, in `Row::flags`' low three bits.
 const OUTCOME_MASK: u8 = 0b111;
 /// What `Row::side` indexes, in `Row::flags`' next two bits.
@@ -153,8 +157,12 @@ impl OpLog {
     }
 
     /// [`OpLog::push`] of an operation whose key is number `key_index` of
-    /// its workload's key set: found by that number, without hashing.
+    /// its workload's key set: found by that number, without hashing (for
+    /// the first [`DRAWN_BY_NUMBER`] numbers; a key set may hold 100 M).
     pub fn push_drawn(&mut self, op: &Op, key_index: u32) -> usize {
+        if key_index >= DRAWN_BY_NUMBER {
+            return self.push(op);
+        }
         let i = key_index as usize;
         if i >= self.drawn.len() {
             self.drawn.resize(i + 1, u32::MAX);
@@ -547,6 +555,28 @@ mod tests {
             let got: Vec<Op> = log.iter().collect();
             prop_assert_eq!(got, want);
         }
+    }
+
+    /// A key found by its number in the key set reads back as its name,
+    /// below and above the numbers kept directly, and beside the same name
+    /// pushed without a number.
+    #[test]
+    fn drawn_keys_read_back_by_name() {
+        let mut log = OpLog::with_capacity(1, 0);
+        let numbers = [3, 3, DRAWN_BY_NUMBER - 1, DRAWN_BY_NUMBER, 90_000_000, 3];
+        for (i, &n) in numbers.iter().enumerate() {
+            let op = Op::pending(1, i as u32 + 1, OpKind::Set, key_name(n), 0, 0);
+            log.push_drawn(&op, n);
+        }
+        log.push(&Op::pending(1, 7, OpKind::Get, key_name(3), 0, 0));
+        let keys: Vec<Key> = log.iter().map(|o| o.key).collect();
+        let want: Vec<Key> = numbers.iter().chain(&[3]).map(|&n| key_name(n)).collect();
+        assert_eq!(keys, want);
+        assert_eq!(
+            log.drawn.len(),
+            DRAWN_BY_NUMBER as usize,
+            "no room past the cap"
+        );
     }
 
     #[test]

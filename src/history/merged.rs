@@ -56,15 +56,12 @@ impl<'a> History<'a> {
         self
     }
 
-    /// The logs of the clients `keep` accepts (borrowed ones stay
-    /// borrowed).
-    pub fn select(&self, keep: impl Fn(u32) -> bool) -> History<'a> {
+    /// The logs of the clients `keep` accepts, borrowed from this history.
+    pub fn select(&self, keep: impl Fn(u32) -> bool) -> History<'_> {
         History {
-            logs: self
-                .logs
-                .iter()
+            logs: (self.logs.iter())
                 .filter(|l| keep(l.client()))
-                .cloned()
+                .map(|l| Cow::Borrowed(&**l))
                 .collect(),
         }
     }
