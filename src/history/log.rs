@@ -204,11 +204,6 @@ impl OpLog {
         let r = self.rows[i];
         let seq = self.seq(i);
         let extra = (r.side_kind() == SIDE_EXTRA).then(|| &self.extras[r.side as usize]);
-        let completed = match r.latency {
-            NO_REPLY => None,
-            LONG => extra.and_then(|e| e.completed),
-            l => Some(r.invoked + Micros::from(l)),
-        };
         let error = match r.side_kind() {
             SIDE_ERROR => Some(self.errors[r.side as usize].clone()),
             SIDE_EXTRA => extra.and_then(|e| e.error.clone()),
@@ -237,12 +232,9 @@ impl OpLog {
                     .map(|&k| self.keys[k as usize].clone())
                     .collect()
             }),
-            node: match (r.node, extra) {
-                (WIDE_NODE, Some(e)) => e.node,
-                (n, _) => NodeId::from(n),
-            },
+            node: self.node(r),
             invoked: r.invoked,
-            completed,
+            completed: self.completed(i),
             outcome,
             read,
             wait_acked: extra.and_then(|e| e.wait_acked),
@@ -254,10 +246,7 @@ impl OpLog {
     pub fn brief(&self, i: usize) -> Brief {
         let r = self.rows[i];
         Brief {
-            node: match r.node {
-                WIDE_NODE => self.extras[r.side as usize].node,
-                n => NodeId::from(n),
-            },
+            node: self.node(r),
             kind: r.kind,
             invoked: r.invoked,
             completed: self.completed(i),
@@ -299,6 +288,14 @@ impl OpLog {
     /// Operation `i`'s sequence number.
     pub fn seq(&self, i: usize) -> u32 {
         self.seqs.as_ref().map_or(i as u32 + 1, |s| s[i])
+    }
+
+    /// A row's node: in the row, or in its extras when too large for it.
+    fn node(&self, r: Row) -> NodeId {
+        match r.node {
+            WIDE_NODE => self.extras[r.side as usize].node,
+            n => NodeId::from(n),
+        }
     }
 
     /// When operation `i`'s reply came, if one did (without reading the
