@@ -16,6 +16,8 @@ use redsim::world;
 use redsim::bench::CLUSTER_FAILOVER as FAILOVER;
 
 fn failover(c: &mut Criterion) {
+    // As the binary does, so a sweep's runs reuse memory.
+    redsim::malloc::keep_freed_memory();
     let plan = scenario::parse("bench/cluster-failover.toml", FAILOVER).expect("valid scenario");
     let w = world::run(&plan, 1).expect("the run finishes").world;
     let won = w

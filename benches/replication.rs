@@ -40,6 +40,8 @@ fn events_processed(w: &World) -> u64 {
 }
 
 fn steady(c: &mut Criterion) {
+    // As the binary does, so a sweep's runs reuse memory.
+    redsim::malloc::keep_freed_memory();
     let plan = scenario::parse("bench/steady-replication.toml", STEADY).expect("valid scenario");
 
     // Setup run: count the events of one run and check the scenario does
@@ -72,6 +74,8 @@ fn steady(c: &mut Criterion) {
 }
 
 fn backlog_too_small(c: &mut Criterion) {
+    // As the binary does, so a sweep's runs reuse memory.
+    redsim::malloc::keep_freed_memory();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/replication/backlog-too-small-full-resync.toml");
     let plan = scenario::load(&path).expect("valid scenario");

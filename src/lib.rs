@@ -20,6 +20,7 @@ pub mod interop;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;
+pub mod malloc;
 pub mod out;
 pub mod plots;
 pub mod progress;

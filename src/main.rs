@@ -230,6 +230,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    redsim::malloc::keep_freed_memory();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run {
