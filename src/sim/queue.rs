@@ -2,27 +2,40 @@
 //! events at the same instant always run in the order they were queued.
 //!
 //! Events can be large (a message with its payload), so the heap orders
-//! small keys and the events wait in a slab; the heap's sifting then moves
-//! 16 bytes instead of whole events. A key is the time and one word holding
-//! the insertion sequence above the slot's index, so ordering by the word
-//! orders by sequence (the slot bits never decide: sequences are unique).
+//! 16-byte keys and the events wait in a slab. A key is one `u128`: the
+//! time in the high 64 bits, then the insertion sequence, then the slot's
+//! index, so comparing keys compares (time, sequence) without a branch on
+//! the first field (the slot bits never decide: sequences are unique).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::time::Micros;
 
-/// Bits of a key's word that hold the slot: 268 M events may wait at once
-/// (32 GiB of events; a 1,000-node cluster's startup burst holds about a
-/// million).
+/// Bits of a key that hold the slot: 268 M events may wait at once (32 GiB
+/// of events; a 1,000-node cluster's startup burst holds about a million).
 const SLOT_BITS: u32 = 28;
-const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
-/// The sequence fills the word's other 36 bits: 68 G insertions, then the
-/// waiting events are numbered again from 0 in their order ([`EventQueue::renumber`]).
+const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
+/// The sequence fills the other 36 bits of the low word: 68 G insertions,
+/// then the waiting events are numbered again from 0 in their order
+/// ([`EventQueue::renumber`]).
 const SEQ_LIMIT: u64 = 1 << (64 - SLOT_BITS);
 
+/// An event's place in the running order.
+fn key(time: Micros, seq: u64, slot: u32) -> u128 {
+    (u128::from(time) << 64) | (u128::from(seq) << SLOT_BITS) | u128::from(slot)
+}
+
+fn time_of(key: u128) -> Micros {
+    (key >> 64) as Micros
+}
+
+fn slot_of(key: u128) -> u32 {
+    (key & SLOT_MASK) as u32
+}
+
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Reverse<(Micros, u64)>>,
+    heap: BinaryHeap<Reverse<u128>>,
     slots: Vec<Option<E>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -39,11 +52,6 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-/// The key word's slot.
-fn slot_of(word: u64) -> usize {
-    (word & SLOT_MASK) as usize
-}
-
 impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Micros, event: E) {
         if self.next_seq == SEQ_LIMIT {
@@ -58,42 +66,40 @@ impl<E> EventQueue<E> {
             }
             None => {
                 assert!(
-                    (self.slots.len() as u64) < SLOT_MASK,
+                    (self.slots.len() as u128) < SLOT_MASK,
                     "more than {SLOT_MASK} events waiting at once"
                 );
                 self.slots.push(Some(event));
                 (self.slots.len() - 1) as u32
             }
         };
-        self.heap
-            .push(Reverse((time, (seq << SLOT_BITS) | slot as u64)));
+        self.heap.push(Reverse(key(time, seq, slot)));
     }
 
     /// Numbers the waiting events again from 0, in their running order, so
     /// the sequence never wraps: O(n log n) once per 68 G insertions.
     fn renumber(&mut self) {
-        let mut keys: Vec<(Micros, u64)> = self.heap.drain().map(|Reverse(k)| k).collect();
+        let mut keys: Vec<u128> = self.heap.drain().map(|Reverse(k)| k).collect();
         keys.sort_unstable();
-        let n = keys.len() as u64;
+        self.next_seq = keys.len() as u64;
         self.heap.extend(
             keys.into_iter()
                 .zip(0..)
-                .map(|((t, word), seq)| Reverse((t, (seq << SLOT_BITS) | (word & SLOT_MASK)))),
+                .map(|(k, seq)| Reverse(key(time_of(k), seq, slot_of(k)))),
         );
-        self.next_seq = n;
     }
 
     /// The time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|Reverse((t, _))| *t)
+        self.heap.peek().map(|Reverse(k)| time_of(*k))
     }
 
     pub fn pop(&mut self) -> Option<(Micros, E)> {
-        let Reverse((time, word)) = self.heap.pop()?;
-        let slot = slot_of(word);
-        let event = self.slots[slot].take().expect("queued slot");
-        self.free.push(slot as u32);
-        Some((time, event))
+        let Reverse(k) = self.heap.pop()?;
+        let slot = slot_of(k);
+        let event = self.slots[slot as usize].take().expect("queued slot");
+        self.free.push(slot);
+        Some((time_of(k), event))
     }
 
     pub fn len(&self) -> usize {
@@ -103,10 +109,13 @@ impl<E> EventQueue<E> {
     /// Every queued event with its time, in the order they will run (for
     /// inspection: it sorts a copy of the heap).
     pub fn entries(&self) -> Vec<(Micros, &E)> {
-        let mut keys: Vec<(Micros, u64)> = self.heap.iter().map(|Reverse(k)| *k).collect();
+        let mut keys: Vec<u128> = self.heap.iter().map(|Reverse(k)| *k).collect();
         keys.sort_unstable();
         keys.into_iter()
-            .map(|(t, word)| (t, self.slots[slot_of(word)].as_ref().expect("queued slot")))
+            .map(|k| {
+                let event = self.slots[slot_of(k) as usize].as_ref();
+                (time_of(k), event.expect("queued slot"))
+            })
             .collect()
     }
 
