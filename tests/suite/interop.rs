@@ -1,8 +1,10 @@
 //! `redsim export` and `redsim import`: a bundled scenario exported and
 //! imported back runs to the same trace; the exported scripts start a real
-//! deployment (ports 27100 to 27115 on 127.0.0.1, in a private temporary
-//! directory, stopped by the PIDs the script recorded whatever the test's
-//! outcome).
+//! deployment (a Sentinel one on ports 27100 to 27106 and a cluster on
+//! 21110 to 21115, whose bus ports 31110 to 31115 lie below Linux's
+//! ephemeral range, so no outgoing connection of another test can hold one;
+//! on 127.0.0.1, in a private temporary directory, stopped by the PIDs the
+//! script recorded whatever the test's outcome).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,7 +158,7 @@ fn the_exported_scripts_start_the_deployment_on_real_redis() {
     assert_eq!(trace(s(&again)), before);
 
     let dir = tmp.path().join("cluster");
-    let port = 27110;
+    let port = 21110;
     round_trip("cluster/master-killed-replica-promoted", &dir, port);
     let _up = Started::start(&dir);
     let nodes = cli(port, &["CLUSTER", "NODES"]);
